@@ -1,0 +1,67 @@
+"""The default score templates of the Shanghai Manufacturing Innovation Center call (DESIGN §7).
+
+Derived from the notice 沪经信技〔2020〕421号: the construction-plan sections become the selection-review
+criteria; the site-inspection and evaluation criteria follow its 组建和运行 and 考核评估 sections.
+Organizers may edit them; these are only the starting point of a new round.
+"""
+
+from __future__ import annotations
+
+from .types import Criterion, Indicator, Template
+
+SELECTION_REVIEW = Template(
+    kind="selection_review",
+    name="遴选综合评审",
+    name_en="Selection review",
+    criteria=(
+        Criterion("necessity", "建设必要性与重大需求", "Necessity and major demand", 10, group="plan"),
+        Criterion("goals", "中长期目标与任务", "Mid/long-term goals and tasks", 10, group="plan"),
+        Criterion("technical_route", "技术路线、先进性与可行性", "Technical route, advancement and feasibility",
+                  20, group="technical", priority=1),
+        Criterion("ip_and_standards", "知识产权与标准", "IP and standards", 10, group="technical"),
+        Criterion("market", "成果商业化与市场前景", "Commercialization and market prospects", 15,
+                  group="technical", priority=2),
+        Criterion("foundation", "基础与优势（团队、联盟、设施）", "Foundation and strengths (teams, alliance, facilities)",
+                  15, group="foundation"),
+        Criterion("organization", "组织与管理机制", "Organization and management mechanism", 10, group="management"),
+        Criterion("investment", "研发投入计划", "R&D investment plan", 5, group="management"),
+        Criterion("risks", "风险分析与对策", "Risk analysis and countermeasures", 5, group="management"),
+    ),
+)
+
+SITE_INSPECTION = Template(
+    kind="site_inspection",
+    name="现场考察",
+    name_en="Site inspection",
+    criteria=(
+        Criterion("authenticity", "申报材料真实性", "Authenticity of the material", 20, veto=True,
+                  comment_required=True),
+        Criterion("facilities", "场地设施与仪器设备", "Facilities and equipment", 20, priority=2),
+        Criterion("team", "研发团队到位情况", "R&D team in place", 20, priority=1),
+        Criterion("mechanism", "运行与治理机制", "Operating and governance mechanism", 15),
+        Criterion("collaboration", "成员单位协同情况", "Member collaboration", 15),
+        Criterion("funding", "资金到位情况", "Funding in place", 10),
+    ),
+)
+
+_EVALUATION_CRITERIA = (
+    Criterion("results", "技术成果（数量与质量）", "Technical results (quantity and quality)", 30, priority=1),
+    Criterion("transfer", "成果转移扩散与产业化", "Transfer, diffusion and industrialization", 25, priority=2),
+    Criterion("industry_support", "对行业的支撑作用", "Support to the industry", 20),
+    Criterion("talent", "人才队伍建设", "Talent team", 15),
+    Criterion("international", "国际交流与合作", "International cooperation", 10),
+)
+
+_EVALUATION_INDICATORS = (
+    Indicator("commissioned_contracts", "委托研发合同数", "Commissioned R&D contracts", "项"),
+    Indicator("commissioned_value", "委托研发合同金额", "Commissioned R&D contract value", "万元"),
+    Indicator("market_transactions", "技术市场交易额", "Technology-market transaction value", "万元"),
+    Indicator("incubated_companies", "孵化企业数", "Incubated companies", "家"),
+)
+
+ANNUAL = Template("annual", "年度评估", "Annual evaluation", _EVALUATION_CRITERIA, _EVALUATION_INDICATORS)
+TRIENNIAL = Template("triennial", "三年考核", "Triennial assessment", _EVALUATION_CRITERIA, _EVALUATION_INDICATORS)
+
+DEFAULT_TEMPLATES: dict[str, Template] = {
+    template.kind: template for template in (SELECTION_REVIEW, SITE_INSPECTION, ANNUAL, TRIENNIAL)
+}
