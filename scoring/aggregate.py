@@ -1,0 +1,115 @@
+"""Panel score: the Olympic mean (去掉一个最高分和一个最低分) and the half-up rounding of DESIGN §7.1 step 5.
+
+Panels are stored as NaN-padded matrices, one row per application and one column per slot, so that every
+function here works on all applications at once. A NaN is an empty slot (no sheet, or an excluded sheet).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+
+DEFAULT_MIN_PANEL = 5
+
+
+@dataclass(frozen=True)
+class Trimmed:
+    """Which slot of each row the Olympic mean keeps.
+
+    Attributes
+    ----------
+    kept : ndarray of bool, shape (A, N)
+        True for the slots whose totals enter the mean.
+    low, high : ndarray of int, shape (A,)
+        The slot dropped as the lowest and as the highest total, or -1 where nothing was dropped.
+    sums : ndarray of float, shape (A,)
+        Sum of the kept totals.
+    counts : ndarray of int, shape (A,)
+        Number of kept totals.
+    """
+
+    kept: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    sums: np.ndarray
+    counts: np.ndarray
+
+    @property
+    def means(self) -> np.ndarray:
+        """The panel scores, shape (A,); NaN where no total was kept."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.counts > 0, self.sums / np.maximum(self.counts, 1), np.nan)
+
+
+def olympic_trim(totals: np.ndarray, min_panel: int = DEFAULT_MIN_PANEL, trim: bool = True) -> Trimmed:
+    """Choose the totals the Olympic mean keeps in every row.
+
+    A row with at least ``min_panel`` totals loses one lowest and one highest total; of tied extremes only one
+    instance goes, the first (lowest slot) for the lowest and the last for the highest, so that a panel of equal
+    totals still drops two different sheets. Smaller rows, or every row when ``trim`` is false, keep all totals.
+
+    Parameters
+    ----------
+    totals : ndarray of float, shape (A, N)
+        Expert totals, NaN in empty slots.
+    min_panel : int
+        The smallest panel that is trimmed.
+    trim : bool
+        False keeps every total (plain mean).
+    """
+    totals = np.atleast_2d(np.asarray(totals, dtype=float))
+    present = ~np.isnan(totals)
+    counts = present.sum(axis=1)
+    trimmed = (counts >= min_panel) & trim
+    rows = np.arange(totals.shape[0])
+    low = np.where(present, totals, np.inf).argmin(axis=1)
+    reversed_high = np.where(present, totals, -np.inf)[:, ::-1].argmax(axis=1)
+    high = totals.shape[1] - 1 - reversed_high
+    kept = present.copy()
+    kept[rows[trimmed], low[trimmed]] = False
+    kept[rows[trimmed], high[trimmed]] = False
+    sums = np.where(kept, totals, 0.0).sum(axis=1)
+    return Trimmed(kept=kept, low=np.where(trimmed, low, -1), high=np.where(trimmed, high, -1),
+                   sums=sums, counts=kept.sum(axis=1))
+
+
+def olympic_mean(totals: np.ndarray, min_panel: int = DEFAULT_MIN_PANEL) -> float:
+    """The Olympic mean of one panel's totals: drop one lowest and one highest when n ≥ ``min_panel``.
+
+    Parameters
+    ----------
+    totals : ndarray of float, shape (n,)
+        Expert totals of one application (no NaN).
+
+    Returns
+    -------
+    float
+        The mean of the kept totals (NaN for an empty panel).
+
+    Examples
+    --------
+    >>> olympic_mean(np.array([82, 85, 79, 91, 60, 84, 88]))
+    83.6
+    """
+    totals = np.asarray(totals, dtype=float).reshape(1, -1)
+    return float(olympic_trim(totals, min_panel).means[0])
+
+
+def round_half_up(value: float, places: int = 2) -> float:
+    """Round half up in decimal, as a person does on paper: 89.995 → 90.00, 89.994 → 89.99.
+
+    The float's shortest decimal form (``repr``) is rounded, not its binary value, so that 89.995 is read as
+    the number the user wrote rather than as 89.99499999….
+    """
+    quantum = Decimal(1).scaleb(-places)
+    return float(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def round_ratio_half_up(numerator: float, denominator: int, places: int = 2) -> float:
+    """Round ``numerator / denominator`` half up, dividing in decimal so the float quotient's error cannot
+    tip a half (418.5 / 5 = 83.7 exactly, 83.625 stays 83.63)."""
+    quantum = Decimal(1).scaleb(-places)
+    ratio = Decimal(repr(float(numerator))) / Decimal(int(denominator))
+    return float(ratio.quantize(quantum, rounding=ROUND_HALF_UP))

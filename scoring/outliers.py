@@ -1,0 +1,220 @@
+"""Outlier flags on expert totals (DESIGN §7.1 step 3): recorded, never deleting a score.
+
+A flagged expert is asked to confirm or revise with a written reason, as 财政部令第87号 Art. 64 does for
+畸高畸低 (abnormally high or low) scores. Two flags decide: ROBUST (the modified z-score of Iglewicz and
+Hoaglin, 1993) and DEVIATION (distance from the mean of the other experts, the 20–30 % rule of practice).
+Grubbs' and Dixon's tests are report-only diagnostics.
+
+The ``*_matrix`` functions take NaN-padded matrices of shape (A, N) (one row per application); the
+one-dimensional functions take one panel's totals, shape (n,).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+MAD_SCALE = 0.6745          # Φ⁻¹(0.75): makes MAD estimate σ for normal data (Iglewicz & Hoaglin 1993)
+MEAN_AD_SCALE = 1.253314    # √(π/2): makes the mean absolute deviation estimate σ (IBM SPSS's fallback)
+DEFAULT_ROBUST_Z = 3.5
+DEFAULT_DEVIATION = 0.20
+
+
+def modified_z_matrix(totals: np.ndarray) -> np.ndarray:
+    """Modified z-scores of every total, row by row.
+
+    M = 0.6745·(T − median)/MAD; where MAD = 0, M = (T − median)/(1.253314·MeanAD) with
+    MeanAD = mean |T − median|; where that is 0 too (all totals equal), M = 0.
+
+    Parameters
+    ----------
+    totals : ndarray of float, shape (A, N)
+        NaN in empty slots.
+
+    Returns
+    -------
+    ndarray of float, shape (A, N)
+        NaN in empty slots.
+    """
+    totals = np.atleast_2d(np.asarray(totals, dtype=float))
+    present = ~np.isnan(totals)
+    safe = np.where(present, totals, 0.0)
+    has_any = present.any(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        median = np.where(has_any, _nanmedian_rows(totals), 0.0)[:, None]
+        centred = safe - median
+        absolute = np.where(present, np.abs(centred), np.nan)
+        mad = np.where(has_any, _nanmedian_rows(absolute), 0.0)[:, None]
+        mean_ad = (np.where(present, np.abs(centred), 0.0).sum(axis=1)
+                   / np.maximum(present.sum(axis=1), 1))[:, None]
+        z = np.where(mad > 0, MAD_SCALE * centred / np.where(mad > 0, mad, 1.0),
+                     np.where(mean_ad > 0, centred / (MEAN_AD_SCALE * np.where(mean_ad > 0, mean_ad, 1.0)), 0.0))
+    return np.where(present, z, np.nan)
+
+
+def _nanmedian_rows(values: np.ndarray) -> np.ndarray:
+    """Row medians ignoring NaN, shape (A,), without numpy's all-NaN warning (rows are checked by callers)."""
+    filled = np.sort(values, axis=1)                 # NaN sorts last
+    counts = (~np.isnan(values)).sum(axis=1)
+    rows = np.arange(values.shape[0])
+    low = np.maximum((counts - 1) // 2, 0)
+    high = np.maximum(counts // 2, 0)
+    return 0.5 * (filled[rows, low] + filled[rows, high])
+
+
+def deviation_matrix(totals: np.ndarray) -> np.ndarray:
+    """Leave-one-out relative deviation (T − mean of the others) / mean of the others, row by row.
+
+    Parameters
+    ----------
+    totals : ndarray of float, shape (A, N)
+        NaN in empty slots.
+
+    Returns
+    -------
+    ndarray of float, shape (A, N)
+        NaN in empty slots, in rows with a single total, and where the others' mean is 0.
+    """
+    totals = np.atleast_2d(np.asarray(totals, dtype=float))
+    present = ~np.isnan(totals)
+    counts = present.sum(axis=1, keepdims=True)
+    sums = np.where(present, totals, 0.0).sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        others = (sums - totals) / (counts - 1)
+        result = (totals - others) / others
+    return np.where(present & (counts > 1) & (others != 0), result, np.nan)
+
+
+def others_mean_matrix(totals: np.ndarray) -> np.ndarray:
+    """The mean of the other experts' totals for every slot, shape (A, N); NaN where undefined."""
+    totals = np.atleast_2d(np.asarray(totals, dtype=float))
+    present = ~np.isnan(totals)
+    counts = present.sum(axis=1, keepdims=True)
+    sums = np.where(present, totals, 0.0).sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(present & (counts > 1), (sums - totals) / (counts - 1), np.nan)
+
+
+def modified_z(totals: np.ndarray) -> np.ndarray:
+    """Modified z-scores of one panel's totals, shape (n,) → (n,) (see :func:`modified_z_matrix`).
+
+    Examples
+    --------
+    >>> modified_z(np.array([82, 85, 79, 91, 60, 84, 88])).round(3)[4]
+    -4.047
+    """
+    return modified_z_matrix(np.asarray(totals, dtype=float).reshape(1, -1))[0]
+
+
+def robust_flags(totals: np.ndarray, threshold: float = DEFAULT_ROBUST_Z) -> np.ndarray:
+    """ROBUST flags of one panel: |M| > ``threshold``, shape (n,) of bool."""
+    return np.abs(np.nan_to_num(modified_z(totals))) > threshold
+
+
+def deviation(totals: np.ndarray) -> np.ndarray:
+    """Leave-one-out relative deviation of one panel's totals, shape (n,) → (n,).
+
+    Examples
+    --------
+    >>> round(float(deviation(np.array([82, 85, 79, 91, 60, 84, 88]))[4]), 4)
+    -0.2927
+    """
+    return deviation_matrix(np.asarray(totals, dtype=float).reshape(1, -1))[0]
+
+
+def deviation_flags(totals: np.ndarray, threshold: float = DEFAULT_DEVIATION) -> np.ndarray:
+    """DEVIATION flags of one panel: |deviation| > ``threshold``, shape (n,) of bool."""
+    return np.abs(np.nan_to_num(deviation(totals))) > threshold
+
+
+# --- report-only diagnostics -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TestStep:
+    """One step of an outlier test: the statistic, its critical value, and the suspect's position in the input."""
+
+    test: str
+    index: int
+    value: float
+    statistic: float
+    critical: float
+    n: int
+
+    @property
+    def significant(self) -> bool:
+        return self.statistic > self.critical
+
+
+def grubbs_critical(n: int, alpha: float = 0.05) -> float:
+    """Two-sided Grubbs critical value G_crit = (n−1)/√n · √(t² / (n − 2 + t²)), t = t(α/(2n), n−2).
+
+    Examples
+    --------
+    >>> round(grubbs_critical(7), 3), round(grubbs_critical(6), 3)
+    (2.02, 1.887)
+    """
+    t = stats.t.ppf(1 - alpha / (2 * n), n - 2)
+    return float((n - 1) / np.sqrt(n) * np.sqrt(t * t / (n - 2 + t * t)))
+
+
+def grubbs(totals: np.ndarray, alpha: float = 0.05) -> list[TestStep]:
+    """Iterated two-sided Grubbs test: test the total farthest from the mean, remove it if significant, repeat.
+
+    Parameters
+    ----------
+    totals : ndarray of float, shape (n,)
+
+    Returns
+    -------
+    list of TestStep
+        Every step taken, the last one not significant (or stopped at n < 3 or zero spread).
+    """
+    values = np.asarray(totals, dtype=float)
+    remaining = list(range(values.size))
+    steps: list[TestStep] = []
+    while len(remaining) >= 3:
+        sample = values[remaining]
+        spread = sample.std(ddof=1)
+        if spread == 0:
+            break
+        distance = np.abs(sample - sample.mean())
+        suspect = int(distance.argmax())
+        step = TestStep("grubbs", remaining[suspect], float(sample[suspect]), float(distance[suspect] / spread),
+                        grubbs_critical(len(remaining), alpha), len(remaining))
+        steps.append(step)
+        if not step.significant:
+            break
+        remaining.pop(suspect)
+    return steps
+
+
+# Dixon's r10 (Q) critical values, two-sided α = 0.05, n = 3…10 (Rorabacher, Anal. Chem. 63 (1991) 139–146).
+DIXON_R10_CRITICAL_05 = {3: 0.970, 4: 0.829, 5: 0.710, 6: 0.625, 7: 0.568, 8: 0.526, 9: 0.493, 10: 0.466}
+
+
+def dixon(totals: np.ndarray) -> list[TestStep]:
+    """Dixon's r10 test at α = 0.05 on both ends of one panel (3 ≤ n ≤ 10; an empty list otherwise).
+
+    r10 (low end) = (x₂ − x₁)/(xₙ − x₁); (high end) = (xₙ − xₙ₋₁)/(xₙ − x₁).
+
+    Returns
+    -------
+    list of TestStep
+        One step per end, low end first.
+    """
+    values = np.asarray(totals, dtype=float)
+    n = values.size
+    if n not in DIXON_R10_CRITICAL_05:
+        return []
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    spread = ordered[-1] - ordered[0]
+    if spread == 0:
+        return []
+    critical = DIXON_R10_CRITICAL_05[n]
+    low = TestStep("dixon", int(order[0]), float(ordered[0]), float((ordered[1] - ordered[0]) / spread), critical, n)
+    high = TestStep("dixon", int(order[-1]), float(ordered[-1]), float((ordered[-1] - ordered[-2]) / spread),
+                    critical, n)
+    return [low, high]

@@ -1,0 +1,117 @@
+"""DESIGN §7.1 worked examples and invariants for the low-level totals functions."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scoring.aggregate import olympic_mean, olympic_trim, round_half_up, round_ratio_half_up
+from scoring.outliers import (
+    deviation,
+    deviation_flags,
+    dixon,
+    grubbs,
+    grubbs_critical,
+    modified_z,
+    robust_flags,
+)
+
+P1 = np.array([82, 85, 79, 91, 60, 84, 88], dtype=float)
+
+panels = st.lists(st.integers(0, 200).map(lambda v: v / 2), min_size=1, max_size=12).map(np.array)
+
+
+@pytest.mark.parametrize(("totals", "expected"), [
+    (P1, 83.6), ([80, 80, 85, 90, 90], 85.0), ([70, 80, 90, 60], 75.0),
+])
+def test_olympic_mean_worked_examples(totals, expected):
+    assert olympic_mean(np.array(totals, dtype=float)) == pytest.approx(expected, abs=1e-12)
+
+
+def test_olympic_trim_drops_one_instance_of_each_tied_extreme():
+    trimmed = olympic_trim(np.array([[80, 80, 80, 80, 80]], dtype=float))
+    assert trimmed.kept.tolist() == [[False, True, True, True, False]]
+    assert trimmed.counts.tolist() == [3]
+
+
+def test_small_panel_is_not_trimmed():
+    trimmed = olympic_trim(np.array([[70, 80, 90, 60]], dtype=float))
+    assert trimmed.kept.all() and trimmed.low[0] == -1 and trimmed.high[0] == -1
+
+
+def test_modified_z_p1_flags_only_the_60():
+    z = modified_z(P1)
+    assert z[4] == pytest.approx(-4.047, abs=5e-4)
+    assert robust_flags(P1).tolist() == [False, False, False, False, True, False, False]
+
+
+def test_modified_z_mean_ad_fallback():
+    z = modified_z(np.array([80, 80, 80, 80, 95], dtype=float))
+    assert z[4] == pytest.approx(3.989, abs=5e-4)
+    assert robust_flags(np.array([80, 80, 80, 80, 95], dtype=float)).tolist() == [False] * 4 + [True]
+
+
+def test_modified_z_mean_ad_fallback_below_threshold():
+    totals = np.array([70, 80, 80, 80, 80, 80, 90], dtype=float)
+    z = modified_z(totals)
+    assert z[0] == pytest.approx(-2.7926, abs=5e-5) and z[6] == pytest.approx(2.7926, abs=5e-5)
+    assert not robust_flags(totals).any()
+
+
+def test_equal_totals_flag_nothing():
+    assert not robust_flags(np.full(6, 75.0)).any()
+    assert modified_z(np.full(6, 75.0)).tolist() == [0.0] * 6
+
+
+def test_deviation_of_the_60_in_p1():
+    assert deviation(P1)[4] == pytest.approx(-0.2927, abs=5e-5)
+    assert deviation_flags(P1, 0.20)[4]
+    assert not deviation_flags(P1, 0.30).any()
+
+
+def test_grubbs_on_p1():
+    first, second = grubbs(P1)
+    assert (first.index, round(first.statistic, 4), round(first.critical, 3)) == (4, 2.0949, 2.020)
+    assert first.significant
+    assert (second.index, round(second.statistic, 4), round(second.critical, 3)) == (3, 1.4468, 1.887)
+    assert not second.significant
+    assert round(grubbs_critical(7), 3) == 2.020
+
+
+def test_dixon_r10_on_p1():
+    low, high = dixon(P1)
+    assert low.index == 4 and low.statistic == pytest.approx(19 / 31) and round(low.statistic, 4) == 0.6129
+    assert low.critical == 0.568 and low.significant and not high.significant
+
+
+@pytest.mark.parametrize(("value", "expected"), [(89.995, 90.00), (89.994, 89.99), (59.999, 60.00), (83.625, 83.63)])
+def test_round_half_up(value, expected):
+    assert round_half_up(value) == expected
+
+
+def test_round_ratio_half_up_divides_in_decimal():
+    assert round_ratio_half_up(418.125, 5) == 83.63       # 83.625 exactly
+    assert round_ratio_half_up(418, 5) == 83.6
+
+
+@settings(max_examples=100, deadline=None)
+@given(panels)
+def test_olympic_mean_lies_within_the_totals(totals):
+    assert totals.min() - 1e-9 <= olympic_mean(totals) <= totals.max() + 1e-9
+
+
+@settings(max_examples=100, deadline=None)
+@given(panels, st.integers(-40, 40).map(lambda v: v / 2))
+def test_a_constant_shift_moves_the_score_and_flags_nothing_new(totals, shift):
+    assert olympic_mean(totals + shift) == pytest.approx(olympic_mean(totals) + shift, abs=1e-9)
+    assert np.array_equal(robust_flags(totals + shift), robust_flags(totals))
+    assert np.allclose(modified_z(totals + shift), modified_z(totals), equal_nan=True)
+
+
+@settings(max_examples=100, deadline=None)
+@given(panels, st.randoms())
+def test_flags_follow_their_expert_under_permutation(totals, random):
+    order = np.array(random.sample(range(totals.size), totals.size))
+    assert olympic_mean(totals[order]) == pytest.approx(olympic_mean(totals), abs=1e-9)
+    assert np.array_equal(robust_flags(totals[order]), robust_flags(totals)[order])
+    assert np.array_equal(deviation_flags(totals[order]), deviation_flags(totals)[order])
