@@ -58,10 +58,10 @@ def _strip_chinese_suffixes(text: str) -> str:
 
 def _strip_shanghai_prefix(text: str) -> str:
     for prefix in SHANGHAI_PREFIXES:
-        rest = text[len(prefix):]
-        generic = rest in GENERIC_REMAINDERS or rest.startswith("第")
-        if text.startswith(prefix) and len(rest) >= 2 and not generic:
-            return rest
+        if text.startswith(prefix):
+            rest = text[len(prefix):]
+            generic = rest in GENERIC_REMAINDERS or rest.startswith("第")
+            return text if generic or len(rest) < 2 else rest
     return text
 
 
