@@ -7,6 +7,8 @@ Organizers may edit them; these are only the starting point of a new round.
 
 from __future__ import annotations
 
+import math
+
 from .types import Criterion, Indicator, Template
 
 SELECTION_REVIEW = Template(
@@ -65,3 +67,59 @@ TRIENNIAL = Template("triennial", "三年考核", "Triennial assessment", _EVALU
 DEFAULT_TEMPLATES: dict[str, Template] = {
     template.kind: template for template in (SELECTION_REVIEW, SITE_INSPECTION, ANNUAL, TRIENNIAL)
 }
+
+
+TOTAL_POINTS = 100
+_TOLERANCE = 1e-9
+
+
+def validate_template(template: Template) -> list[str]:
+    """Every rule a template breaks, as sentences naming the criterion: ids unique, maxima positive and summing
+    to 100, steps positive and dividing their maxima, priorities not negative.
+
+    Examples
+    --------
+    >>> validate_template(SELECTION_REVIEW)
+    []
+    """
+    errors: list[str] = []
+    if not template.criteria:
+        errors.append("template: has no criteria")
+    seen: set[str] = set()
+    for index, criterion in enumerate(template.criteria):
+        label = f"template.criteria[{index}] ({criterion.id})"
+        if not isinstance(criterion.id, str) or not criterion.id:
+            errors.append(f"template.criteria[{index}]: id: must be a non-empty string")
+        elif criterion.id in seen:
+            errors.append(f"{label}: id: duplicate criterion id {criterion.id!r}")
+        seen.add(criterion.id)
+        errors.extend(f"{label}: {message}" for message in _criterion_errors(criterion))
+    maxima = [criterion.max for criterion in template.criteria if is_number(criterion.max)]
+    if len(maxima) == len(template.criteria) and template.criteria and abs(sum(maxima) - TOTAL_POINTS) > 1e-6:
+        errors.append(f"template: the criterion maxima sum to {sum(maxima):g}, not {TOTAL_POINTS}")
+    return errors
+
+
+def _criterion_errors(criterion: Criterion) -> list[str]:
+    """The rules one criterion breaks on its own."""
+    errors = []
+    if not is_number(criterion.max) or criterion.max <= 0:
+        errors.append(f"max: must be a positive number, got {criterion.max!r}")
+    if not is_number(criterion.step) or criterion.step <= 0:
+        errors.append(f"step: must be a positive number, got {criterion.step!r}")
+    elif is_number(criterion.max) and not is_multiple(criterion.max, criterion.step):
+        errors.append(f"step: {criterion.step:g} does not divide the maximum {criterion.max:g}")
+    if not isinstance(criterion.priority, int) or isinstance(criterion.priority, bool) or criterion.priority < 0:
+        errors.append(f"priority: must be a whole number ≥ 0, got {criterion.priority!r}")
+    return errors
+
+
+def is_number(value: object) -> bool:
+    """A finite int or float, not a bool."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def is_multiple(value: float, step: float) -> bool:
+    """Whether ``value`` is a whole multiple of ``step`` (up to float noise: 7.5 on 0.5 yes, 7.3 no)."""
+    ratio = value / step
+    return abs(ratio - round(ratio)) <= _TOLERANCE * max(1.0, abs(ratio))

@@ -1,0 +1,144 @@
+"""Sheet and settings validation (DESIGN §7.1 step 1, §10 "Errors and flags").
+
+Every error is collected, none stops the search, and each names the record, the key and the rule, e.g.
+``sheets[3] (E2 → P1): scores.technical_route: 21 is above the maximum 20``. A problem with any error ranks
+nothing. A sheet of an excluded (recused or conflicted) expert is not an error: it is kept and shown as
+excluded in the trace.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from .templates import is_multiple, is_number, validate_template
+from .types import OPINIONS, TRIMS, Problem, Settings, Sheet, Template
+
+
+def validate_problem(problem: Problem) -> list[str]:
+    """All errors of a problem: its template, its settings and every sheet."""
+    template_errors = validate_template(problem.template)
+    sheet_errors = validate_sheets(problem.sheets, problem.template, check_scores=not template_errors)
+    return template_errors + validate_settings(problem.settings) + sheet_errors
+
+
+def validate_sheets(sheets: Iterable[Sheet], template: Template, check_scores: bool = True) -> list[str]:
+    """Errors of every sheet: identity, confidence, opinion, each score's presence, type, range and step,
+    unknown criteria, and duplicate sheets for one (expert, application)."""
+    errors: list[str] = []
+    first_index: dict[tuple[str, str], int] = {}
+    for index, sheet in enumerate(sheets):
+        label = sheet_label(index, sheet)
+        errors += [f"{label}: {message}" for message in _identity_errors(sheet)]
+        key = (sheet.expert, sheet.application)
+        if key in first_index:
+            errors.append(f"{label}: duplicate sheet: expert {sheet.expert} already scored application "
+                          f"{sheet.application} in sheets[{first_index[key]}]")
+        else:
+            first_index[key] = index
+        if check_scores:
+            errors += [f"{label}: {message}" for message in _score_errors(sheet, template)]
+    return errors
+
+
+def sheet_label(index: int, sheet: Sheet) -> str:
+    """How an error names a sheet: its position and its (expert → application) pair."""
+    return f"sheets[{index}] ({sheet.expert} → {sheet.application})"
+
+
+def _identity_errors(sheet: Sheet) -> list[str]:
+    errors = []
+    for key in ("expert", "application"):
+        value = getattr(sheet, key)
+        if not isinstance(value, str) or not value.strip():
+            errors.append(f"{key}: must be a non-empty reference, got {value!r}")
+    if not is_number(sheet.confidence) or not 0 < sheet.confidence <= 1:
+        errors.append(f"confidence: must be a number in (0, 1], got {sheet.confidence!r}")
+    if sheet.opinion is not None and sheet.opinion not in OPINIONS:
+        errors.append(f"opinion: must be one of {', '.join(OPINIONS)}, got {sheet.opinion!r}")
+    if not isinstance(sheet.comment, str):
+        errors.append(f"comment: must be text, got {sheet.comment!r}")
+    return errors
+
+
+def _score_errors(sheet: Sheet, template: Template) -> list[str]:
+    if not hasattr(sheet.scores, "items"):
+        return [f"scores: must be an object mapping criterion ids to points, got {sheet.scores!r}"]
+    errors = []
+    known = {criterion.id for criterion in template.criteria}
+    for criterion in template.criteria:
+        if criterion.id not in sheet.scores:
+            errors.append(f"scores.{criterion.id}: missing")
+            continue
+        value = sheet.scores[criterion.id]
+        problem = score_error(value, criterion.max, criterion.step)
+        if problem:
+            errors.append(f"scores.{criterion.id}: {problem}")
+    errors += [f"scores.{key}: unknown criterion (the template has {', '.join(sorted(known))})"
+               for key in sheet.scores if key not in known]
+    needs_comment = [criterion.id for criterion in template.criteria if criterion.comment_required]
+    if needs_comment and isinstance(sheet.comment, str) and not sheet.comment.strip():
+        errors.append(f"comment: required by criterion {', '.join(needs_comment)}")
+    return errors
+
+
+def score_error(value: object, maximum: float, step: float) -> str | None:
+    """Why ``value`` is not a valid score on a criterion with this maximum and step, or None if it is."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"{value!r} is not a number"
+    if math.isnan(value) or math.isinf(value):
+        return f"{value!r} is not a finite number"
+    if value < 0:
+        return f"{value:g} is below 0"
+    if value > maximum:
+        return f"{value:g} is above the maximum {maximum:g}"
+    if not is_multiple(value, step):
+        return f"{value:g} is not a multiple of the step {step:g}"
+    return None
+
+
+def validate_settings(settings: Settings) -> list[str]:
+    """Errors of the settings: each value's type and range, and combinations that make no sense."""
+    errors = []
+
+    def require(ok: bool, key: str, rule: str) -> None:
+        if not ok:
+            errors.append(f"settings.{key}: {rule}, got {getattr(settings, key)!r}")
+
+    require(is_whole(settings.min_panel) and settings.min_panel >= 3, "min_panel", "must be a whole number ≥ 3")
+    require(is_whole(settings.insufficient_below) and settings.insufficient_below >= 1, "insufficient_below",
+            "must be a whole number ≥ 1")
+    if is_whole(settings.min_panel) and is_whole(settings.insufficient_below):
+        require(settings.insufficient_below <= settings.min_panel, "insufficient_below", "must not exceed min_panel")
+    require(settings.trim in TRIMS, "trim", f"must be one of {', '.join(TRIMS)}")
+    require(is_number(settings.robust_z) and settings.robust_z > 0, "robust_z", "must be a positive number")
+    require(settings.deviation is None or (is_number(settings.deviation) and settings.deviation > 0),
+            "deviation", "must be a positive fraction or null")
+    require(is_number(settings.diagnostics_alpha) and 0 < settings.diagnostics_alpha < 1, "diagnostics_alpha",
+            "must be in (0, 1)")
+    require(not settings.rank_on_calibrated or settings.calibrate, "rank_on_calibrated",
+            "needs calibrate: true")
+    require(is_whole(settings.min_support) and settings.min_support >= 1, "min_support", "must be a whole number ≥ 1")
+    require(is_number(settings.confidence_level) and 0 < settings.confidence_level < 1, "confidence_level",
+            "must be in (0, 1)")
+    require(is_whole(settings.bootstrap) and settings.bootstrap >= 0, "bootstrap", "must be a whole number ≥ 0")
+    require(is_whole(settings.seed) and settings.seed >= 0, "seed", "must be a whole number ≥ 0")
+    require(is_number(settings.threshold), "threshold", "must be a number")
+    require(settings.gate is None or (is_number(settings.gate) and 0 < settings.gate <= 1), "gate",
+            "must be a fraction in (0, 1] or null")
+    require(is_number(settings.veto_fraction) and 0 < settings.veto_fraction <= 1, "veto_fraction",
+            "must be a fraction in (0, 1]")
+    require(settings.capacity is None or (is_whole(settings.capacity) and settings.capacity >= 1), "capacity",
+            "must be a whole number ≥ 1 or null")
+    require(is_number(settings.top_k_probability) and 0 <= settings.top_k_probability <= 1, "top_k_probability",
+            "must be in [0, 1]")
+    for key in ("outliers", "criterion_flags", "diagnostics", "calibrate", "rank_on_calibrated", "interval",
+                "recommend"):
+        require(isinstance(getattr(settings, key), bool), key, "must be true or false")
+    require(settings.grades is None or isinstance(settings.grades, bool), "grades", "must be true, false or null")
+    return errors
+
+
+def is_whole(value: object) -> bool:
+    """An int, not a bool."""
+    return isinstance(value, int) and not isinstance(value, bool)
