@@ -1,0 +1,145 @@
+"""Speed and quality of the exact assignment solver on synthetic instances, against a greedy baseline.
+
+Usage::
+
+    python3 benchmarks/matching.py                  # S and M
+    python3 benchmarks/matching.py --sizes S,M,L
+    python3 benchmarks/matching.py --sizes XL       # 20,000 applications × 50,000 experts (see docs/matching.md)
+
+Instances (DESIGN §6, issue 3 item 9): panel 7 = technology [3, 5] + industry, economics, management, law [1, 3];
+load cap 4; at most one expert per organization per panel; about 2 % of pairs conflicted. Fit = 0.6 · taxonomy
+match (same field 1, same sector 0.5, other 0.1) + 0.4 · a Beta(2, 5) stand-in for text similarity. Sizes are
+applications × experts. Peak memory is the process's maximum resident set (it only grows, so sizes run in
+increasing order), which unlike tracemalloc includes HiGHS's own allocations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import sys
+import time
+
+# This script shares its name with the package it measures; drop its own folder from the path so that
+# ``import matching`` finds the package, not this file.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
+import numpy as np  # noqa: E402
+
+from matching.instance import Instance, assignment_violations  # noqa: E402
+from matching.solve import solve_total  # noqa: E402
+
+SIZES = {"S": (60, 400), "M": (300, 2_000), "L": (1_000, 5_000), "XL": (20_000, 50_000)}
+POOLS = ("technology", "industry", "economics", "management", "law")
+POOL_SHARE = (0.40, 0.15, 0.15, 0.15, 0.15)
+QUOTAS = np.array([[3, 5], [1, 3], [1, 3], [1, 3], [1, 3]])
+N_SECTORS, FIELDS_PER_SECTOR = 5, 4
+
+
+def synthetic_instance(n_apps: int, n_experts: int, seed: int = 0, conflict_rate: float = 0.02) -> Instance:
+    """A random instance shaped like the commission's rounds (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    n_fields = N_SECTORS * FIELDS_PER_SECTOR
+    app_field = rng.integers(0, n_fields, n_apps)
+    expert_fields = rng.integers(0, n_fields, (n_experts, 2))
+    same_field = (expert_fields[:, :, None] == app_field[None, None, :]).any(axis=1)
+    same_sector = (expert_fields[:, :, None] // FIELDS_PER_SECTOR == app_field[None, None, :] // FIELDS_PER_SECTOR
+                   ).any(axis=1)
+    taxonomy = np.where(same_field, 1.0, np.where(same_sector, 0.5, 0.1))
+    fit = 0.6 * taxonomy + 0.4 * rng.beta(2, 5, (n_experts, n_apps))
+    n_orgs = max(1, n_experts // 3)
+    organization = np.minimum(rng.zipf(1.6, n_experts) - 1, n_orgs - 1)  # a few large universities, many small
+    organization = rng.permutation(n_orgs)[organization]
+    return Instance(
+        fit=fit, allowed=rng.random((n_experts, n_apps)) >= conflict_rate,
+        expert_pool=rng.choice(len(POOLS), n_experts, p=POOL_SHARE), pools=POOLS, expert_org=organization,
+        load_cap=np.full(n_experts, 4), panel_size=np.full(n_apps, 7), pool_quotas=QUOTAS, max_per_org=1,
+    )
+
+
+def greedy(instance: Instance) -> np.ndarray | None:
+    """The baseline: application by application, each seat gets the best expert still available.
+
+    Pool minimums are filled first, then the remaining seats from any pool below its maximum; an expert is
+    available if allowed, under the load cap and from an organization not yet on the panel. Returns the (E, A)
+    assignment, or None when greedy paints itself into a corner.
+    """
+    load = np.zeros(instance.n_experts, dtype=int)
+    assigned = np.zeros(instance.fit.shape, dtype=bool)
+    quotas = instance.pool_quotas
+    for a in range(instance.n_apps):
+        taken = np.zeros(instance.n_pools, dtype=int)
+        orgs: set[int] = set()
+        for seat in range(int(instance.panel_size[a])):
+            short = taken < quotas[:, 0]
+            seats_left = instance.panel_size[a] - seat
+            deficit = np.clip(quotas[:, 0] - taken, 0, None).sum()
+            open_pools = short if deficit >= seats_left else (taken < quotas[:, 1])
+            ok = (instance.allowed[:, a] & (load < instance.load_cap) & ~assigned[:, a]
+                  & open_pools[instance.expert_pool]
+                  & ~np.isin(instance.expert_org, list(orgs) or [-2]))
+            if not ok.any():
+                return None
+            e = int(np.argmax(np.where(ok, instance.fit[:, a], -np.inf)))
+            assigned[e, a] = True
+            load[e] += 1
+            taken[instance.expert_pool[e]] += 1
+            if instance.expert_org[e] >= 0:
+                orgs.add(int(instance.expert_org[e]))
+    return assigned
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def machine() -> str:
+    with open("/proc/meminfo") as meminfo:
+        total_kb = int(meminfo.readline().split()[1])
+    load1, load5, _ = os.getloadavg()
+    return (f"{platform.processor() or platform.machine()}, nproc={os.cpu_count()}, "
+            f"memory={total_kb / 1024 ** 2:.1f} GiB, load average {load1:.1f}/{load5:.1f}, "
+            f"python {platform.python_version()}")
+
+
+def run_size(name: str, seed: int) -> None:
+    n_apps, n_experts = SIZES[name]
+    clock = time.perf_counter()
+    instance = synthetic_instance(n_apps, n_experts, seed)
+    build = time.perf_counter() - clock
+    clock = time.perf_counter()
+    baseline = greedy(instance)
+    greedy_seconds = time.perf_counter() - clock
+    greedy_value = float(instance.fit[baseline].sum()) if baseline is not None else float("nan")
+    clock = time.perf_counter()
+    solution = solve_total(instance)
+    seconds = time.perf_counter() - clock
+    broken = assignment_violations(instance, solution.assigned) if solution.status != "infeasible" else []
+    stats = solution.stats
+    greedy_broken = assignment_violations(instance, baseline) if baseline is not None else ["none"]
+    assert not greedy_broken, greedy_broken[:3]
+    print(f"{name:<3} {n_apps:>6}×{n_experts:<6} {build:6.1f} {seconds:8.2f} {peak_rss_mb():8.0f} "
+          f"{solution.status:<10} {solution.objective:12.4f} {solution.bound or float('nan'):12.4f} "
+          f"{solution.gap or 0.0:9.2e} {stats['rounds']:>3} {stats['columns']:>9} {str(stats['lp_integral']):<5} "
+          f"{greedy_seconds:7.2f} {greedy_value:12.4f} {greedy_value / solution.objective:7.4f} "
+          f"{len(broken)}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="S,M", help="comma-separated from S, M, L, XL")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    print(f"# machine: {machine()}")
+    print("# shared machine: other engineers' jobs were running; compare ratios, not absolute seconds")
+    print(f"{'sz':<3} {'apps×experts':>13} {'build':>6} {'seconds':>8} {'peakMB':>8} {'status':<10} "
+          f"{'objective':>12} {'bound':>12} {'gap':>9} {'rnd':>3} {'columns':>9} {'int':<5} "
+          f"{'greedy_s':>7} {'greedy_obj':>12} {'ratio':>7} viol")
+    for name in args.sizes.split(","):
+        run_size(name.strip().upper(), args.seed)
+
+
+if __name__ == "__main__":
+    main()

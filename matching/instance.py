@@ -1,0 +1,129 @@
+"""The assignment problem at the array level: what every solver in this package reads.
+
+An :class:`Instance` carries numbers only (fit, permissions, pools, organizations, caps, quotas); the mapping
+from expert and application refs to row and column indices lives with the caller (:mod:`matching.assign`).
+Keeping the solvers on arrays lets them be tested on random instances without building any record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class Instance:
+    """One individual-mode assignment problem.
+
+    Parameters
+    ----------
+    fit : ndarray, shape (E, A), float
+        Fit of expert ``e`` to application ``a``; the objective maximizes the sum over assigned pairs.
+    allowed : ndarray, shape (E, A), bool
+        False where the pair may never be assigned: a hard conflict, a ``forbidden`` pair, a soft conflict the
+        organizer has not accepted, or an unavailable expert.
+    expert_pool : ndarray, shape (E,), int
+        Index into ``pools`` of each expert's pool.
+    pools : tuple of str
+        Pool names, e.g. ``("technology", "industry", ...)``.
+    expert_org : ndarray, shape (E,), int
+        Organization index of each expert, ``-1`` when the expert has none (never limited).
+    load_cap : ndarray, shape (E,), int
+        Most applications an expert may review.
+    panel_size : ndarray, shape (A,), int
+        Experts each application receives.
+    pool_quotas : ndarray, shape (P, 2), int
+        ``[min, max]`` experts of each pool per panel.
+    max_per_org : int
+        Most experts of one organization on one panel.
+    fixed : ndarray, shape (K, 2), int
+        ``(expert, application)`` pairs that must be assigned.
+    """
+
+    fit: np.ndarray
+    allowed: np.ndarray
+    expert_pool: np.ndarray
+    pools: tuple[str, ...]
+    expert_org: np.ndarray
+    load_cap: np.ndarray
+    panel_size: np.ndarray
+    pool_quotas: np.ndarray
+    max_per_org: int
+    fixed: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=int))
+
+    def __post_init__(self) -> None:
+        n_experts, n_apps = self.fit.shape
+        if self.allowed.shape != (n_experts, n_apps):
+            raise ValueError(f"allowed has shape {self.allowed.shape}, fit has {self.fit.shape}")
+        for name, array, length in (("expert_pool", self.expert_pool, n_experts),
+                                    ("expert_org", self.expert_org, n_experts),
+                                    ("load_cap", self.load_cap, n_experts),
+                                    ("panel_size", self.panel_size, n_apps)):
+            if array.shape != (length,):
+                raise ValueError(f"{name} has shape {array.shape}, expected ({length},)")
+        if self.pool_quotas.shape != (len(self.pools), 2):
+            raise ValueError(f"pool_quotas has shape {self.pool_quotas.shape}, expected ({len(self.pools)}, 2)")
+        fixed = np.asarray(self.fixed, dtype=int).reshape(-1, 2)
+        object.__setattr__(self, "fixed", fixed)
+
+    @property
+    def n_experts(self) -> int:
+        return self.fit.shape[0]
+
+    @property
+    def n_apps(self) -> int:
+        return self.fit.shape[1]
+
+    @property
+    def n_pools(self) -> int:
+        return len(self.pools)
+
+    def fixed_mask(self) -> np.ndarray:
+        """Boolean (E, A) mask of the pairs that must be assigned."""
+        mask = np.zeros(self.fit.shape, dtype=bool)
+        mask[self.fixed[:, 0], self.fixed[:, 1]] = True
+        return mask
+
+
+def assignment_violations(instance: Instance, assigned: np.ndarray) -> list[str]:
+    """Every constraint an integral assignment breaks, as English sentences for tests and assertions.
+
+    Parameters
+    ----------
+    instance : Instance
+    assigned : ndarray, shape (E, A), bool
+
+    Returns
+    -------
+    list of str
+        Empty when the assignment is feasible.
+    """
+    problems: list[str] = []
+    bad = assigned & ~instance.allowed
+    problems += [f"pair ({e}, {a}) is not allowed" for e, a in zip(*np.nonzero(bad), strict=True)]
+    problems += [f"fixed pair ({e}, {a}) missing" for e, a in instance.fixed if not assigned[e, a]]
+    loads = assigned.sum(axis=1)
+    problems += [f"expert {e} load {loads[e]} > {instance.load_cap[e]}"
+                 for e in np.nonzero(loads > instance.load_cap)[0]]
+    sizes = assigned.sum(axis=0)
+    problems += [f"application {a} panel {sizes[a]} != {instance.panel_size[a]}"
+                 for a in np.nonzero(sizes != instance.panel_size)[0]]
+    for p, (low, high) in enumerate(instance.pool_quotas):
+        counts = assigned[instance.expert_pool == p].sum(axis=0)
+        problems += [f"application {a} pool {instance.pools[p]} has {counts[a]} not in [{low}, {high}]"
+                     for a in np.nonzero((counts < low) | (counts > high))[0]]
+    problems += [f"application {a} has {n} experts of organization {o}"
+                 for a, o, n in org_counts(instance, assigned) if n > instance.max_per_org]
+    return problems
+
+
+def org_counts(instance: Instance, assigned: np.ndarray) -> list[tuple[int, int, int]]:
+    """``(application, organization, count)`` for every organization with an expert on a panel."""
+    experts, apps = np.nonzero(assigned)
+    orgs = instance.expert_org[experts]
+    keep = orgs >= 0
+    if not keep.any():
+        return []
+    keys, counts = np.unique(np.stack([apps[keep], orgs[keep]], axis=1), axis=0, return_counts=True)
+    return [(int(a), int(o), int(n)) for (a, o), n in zip(keys, counts, strict=True)]

@@ -1,0 +1,271 @@
+"""The restricted master LP of the assignment problem, its duals, and the Lagrangian bound over all pairs.
+
+The full problem has one 0/1 variable per allowed (expert, application) pair, which is millions at the sizes the
+commission runs. The master keeps only a *column set* (candidate pairs) and proves, through its duals, what the
+missing pairs could add:
+
+* rows: expert load ``Σ_a x ≤ cap_e``; panel size ``Σ_e x = n_a``; pool quotas ``min_p ≤ Σ_{e∈p} x ≤ max_p`` for
+  each (application, pool); organization limit ``Σ_{e∈o} x ≤ k`` for each (application, organization) whose
+  columns could break it (rows an organization cannot break are left out: they are slack whatever the values);
+  optional fit floors ``Σ_e fit·x ≥ floor_a`` (or ``≥ t`` with a variable ``t``, for the ``fair`` objective);
+* elastic "shortfall" columns, one per (application, pool), count toward the panel and the pool at a large
+  penalty, so the master is always feasible; a shortfall left in the optimum means the problem is infeasible and
+  says where (:mod:`matching.infeasibility` words it).
+
+For any duals ``y`` of the right sign, ``y·b + Σ_j max(rc_j, 0)·ub_j`` (``rc`` = reduced cost over *all* allowed
+pairs, fixed pairs counted at ``rc_j`` exactly) bounds every solution of the full problem from above — the
+Lagrangian relaxation of the row constraints. At a column-generation fixpoint it equals the master's optimum,
+which is therefore the LP optimum of the full problem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+from matching.instance import Instance
+
+SHORTFALL_PENALTY = 1000.0
+"""Cost, in units of (1 + largest |weight|), of one missing panel seat in the elastic master."""
+
+
+@dataclass
+class LPResult:
+    """A master solve: primal values per column, duals per row family, objective."""
+
+    x: np.ndarray
+    shortfall: np.ndarray
+    t: float
+    objective: float
+    y_load: np.ndarray
+    y_panel: np.ndarray
+    y_pool: np.ndarray
+    y_org: np.ndarray
+    y_floor: np.ndarray
+
+
+class Master:
+    """A restricted master problem over a growing column set.
+
+    Parameters
+    ----------
+    instance : Instance
+    weight : ndarray, shape (E, A)
+        Objective weight of each pair (the fit for ``total``; zeros for the first phase of ``fair``).
+    pair_cap : float
+        Upper bound of every pair variable: 1, or the probability cap ``q`` of a randomized draw.
+    floor : ndarray, shape (A,), or None
+        Constant lower bounds on each panel's fit, or None.
+    floor_variable : bool
+        Maximize a common floor ``t`` on every panel's fit (objective ``t`` plus ``weight``).
+    """
+
+    def __init__(self, instance: Instance, weight: np.ndarray, *, pair_cap: float = 1.0,
+                 floor: np.ndarray | None = None, floor_variable: bool = False) -> None:
+        self.instance = instance
+        self.weight = weight
+        self.pair_cap = pair_cap
+        self.floor = floor
+        self.floor_variable = floor_variable
+        self.has_floor = floor is not None or floor_variable
+        self.in_set = np.zeros(instance.fit.shape, dtype=bool)
+        self.col_e = np.zeros(0, dtype=np.int64)
+        self.col_a = np.zeros(0, dtype=np.int64)
+        self.org_rows: dict[tuple[int, int], int] = {}
+        self.org_members = _org_members(instance)
+        self.fixed = instance.fixed_mask()
+        self.penalty = SHORTFALL_PENALTY * (1.0 + float(np.abs(weight).max(initial=0.0)))
+        if self.has_floor:
+            self.penalty += SHORTFALL_PENALTY * (1.0 + float(np.abs(instance.fit).max(initial=0.0)))
+
+    # ----------------------------------------------------------------------------------------------- columns
+    def add(self, experts: np.ndarray, apps: np.ndarray) -> int:
+        """Add the given pairs (ignoring ones already present or not allowed); return how many were new."""
+        keep = self.instance.allowed[experts, apps] & ~self.in_set[experts, apps]
+        experts, apps = experts[keep], apps[keep]
+        if len(experts):
+            pairs = np.unique(np.stack([experts, apps], axis=1), axis=0)
+            experts, apps = pairs[:, 0], pairs[:, 1]
+            self.in_set[experts, apps] = True
+            self.col_e = np.concatenate([self.col_e, experts])
+            self.col_a = np.concatenate([self.col_a, apps])
+            self._add_org_rows()
+        return len(experts)
+
+    def _add_org_rows(self) -> None:
+        """Add an organization row wherever the column set holds more experts of one organization than allowed."""
+        orgs = self.instance.expert_org[self.col_e]
+        keep = orgs >= 0
+        if not keep.any():
+            return
+        keys, counts = np.unique(np.stack([self.col_a[keep], orgs[keep]], axis=1), axis=0, return_counts=True)
+        for a, o in keys[counts > self.instance.max_per_org]:
+            self.org_rows.setdefault((int(a), int(o)), len(self.org_rows))
+
+    # ------------------------------------------------------------------------------------------------ matrix
+    def _matrices(self):
+        """Sparse rows over [pair columns | shortfall columns | t]: (A_ub, b_ub, A_eq, b_eq, cost, lb, ub)."""
+        inst = self.instance
+        n_e, n_a, n_p = inst.n_experts, inst.n_apps, inst.n_pools
+        n_cols = len(self.col_e)
+        col_pool = inst.expert_pool[self.col_e]
+        short_a = np.repeat(np.arange(n_a), n_p)
+        short_p = np.tile(np.arange(n_p), n_a)
+        n_short = n_a * n_p
+        all_a = np.concatenate([self.col_a, short_a])
+        all_p = np.concatenate([col_pool, short_p])
+        cols = np.arange(n_cols + n_short)
+
+        rows, data, idx = [], [], []
+        # load rows [0, E)
+        rows.append(self.col_e), idx.append(np.arange(n_cols)), data.append(np.ones(n_cols))
+        # pool max rows [E, E + A·P), pool min rows [E + A·P, E + 2·A·P)
+        pool_row = all_a * n_p + all_p
+        rows.append(n_e + pool_row), idx.append(cols), data.append(np.ones(len(cols)))
+        rows.append(n_e + n_a * n_p + pool_row), idx.append(cols), data.append(-np.ones(len(cols)))
+        base = n_e + 2 * n_a * n_p
+        # organization rows
+        org_of = inst.expert_org[self.col_e]
+        org_row = np.array([self.org_rows.get((int(a), int(o)), -1) for a, o in zip(self.col_a, org_of,
+                                                                                    strict=True)], dtype=np.int64)
+        has_row = org_row >= 0
+        rows.append(base + org_row[has_row]), idx.append(np.nonzero(has_row)[0])
+        data.append(np.ones(int(has_row.sum())))
+        base += len(self.org_rows)
+        n_t = 1 if self.floor_variable else 0
+        if self.has_floor:  # -Σ fit·x (+ t) ≤ -floor
+            rows.append(base + self.col_a), idx.append(np.arange(n_cols))
+            data.append(-inst.fit[self.col_e, self.col_a])
+            if self.floor_variable:
+                rows.append(base + np.arange(n_a)), idx.append(np.full(n_a, n_cols + n_short))
+                data.append(np.ones(n_a))
+            base += n_a
+        n_total = n_cols + n_short + n_t
+        a_ub = sp.csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(idx))),
+                             shape=(base, n_total))
+        quotas = inst.pool_quotas
+        b_ub = np.concatenate([inst.load_cap.astype(float), np.tile(quotas[:, 1], n_a).astype(float),
+                               -np.tile(quotas[:, 0], n_a).astype(float),
+                               np.full(len(self.org_rows), float(inst.max_per_org))])
+        if self.has_floor:
+            b_ub = np.concatenate([b_ub, -self.floor if self.floor is not None else np.zeros(n_a)])
+        a_eq = sp.csr_matrix((np.ones(len(cols)), (all_a, cols)), shape=(n_a, n_total))
+        b_eq = inst.panel_size.astype(float)
+        cost = np.concatenate([self.weight[self.col_e, self.col_a], np.full(n_short, -self.penalty),
+                               np.ones(n_t)])
+        lb = np.zeros(n_total)
+        lb[:n_cols] = self.fixed[self.col_e, self.col_a]
+        ub = np.concatenate([np.full(n_cols, self.pair_cap), np.repeat(inst.panel_size, n_p).astype(float),
+                             np.full(n_t, self._t_upper())])
+        if n_t:
+            lb[-1] = self._t_lower()
+        return a_ub, b_ub, a_eq, b_eq, cost, lb, ub
+
+    def _t_upper(self) -> float:
+        fit = self.instance.fit
+        return float(self.instance.panel_size.max(initial=0) * max(fit.max(initial=0.0), 0.0))
+
+    def _t_lower(self) -> float:
+        fit = self.instance.fit
+        return float(self.instance.panel_size.max(initial=0) * min(fit.min(initial=0.0), 0.0))
+
+    # ------------------------------------------------------------------------------------------------- solve
+    def solve_lp(self) -> LPResult:
+        """Solve the master LP with HiGHS and return primal values and row duals (for a maximization)."""
+        a_ub, b_ub, a_eq, b_eq, cost, lb, ub = self._matrices()
+        res = linprog(-cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=np.stack([lb, ub], axis=1),
+                      method="highs")
+        if res.status != 0:
+            raise RuntimeError(f"master LP failed: {res.message}")
+        y_ub = np.maximum(-res.ineqlin.marginals, 0.0)
+        return self._unpack(res.x, -res.fun, y_ub, -res.eqlin.marginals)
+
+    def solve_mip(self, time_limit: float | None = None) -> tuple[np.ndarray, np.ndarray, float, float, bool]:
+        """Solve the master with integral pair variables.
+
+        Returns
+        -------
+        x : ndarray, shape (n_columns,)
+        shortfall : ndarray, shape (A, P)
+        objective : float
+        dual_bound : float
+            HiGHS's proven bound for this column set.
+        proven : bool
+            Whether HiGHS closed its own gap (it may stop at ``time_limit``).
+        """
+        a_ub, b_ub, a_eq, b_eq, cost, lb, ub = self._matrices()
+        integrality = np.ones(len(cost))
+        if self.floor_variable:
+            integrality[-1] = 0
+        options = {"mip_rel_gap": 1e-9, "presolve": True}
+        if time_limit is not None:
+            options["time_limit"] = float(time_limit)
+        res = milp(-cost, integrality=integrality, bounds=Bounds(lb, ub),
+                   constraints=[LinearConstraint(a_ub, -np.inf, b_ub), LinearConstraint(a_eq, b_eq, b_eq)],
+                   options=options)
+        if res.x is None:
+            raise RuntimeError(f"master MIP failed: {res.message}")
+        n_cols, n_short = len(self.col_e), self.instance.n_apps * self.instance.n_pools
+        dual_bound = -float(getattr(res, "mip_dual_bound", res.fun))
+        shortfall = res.x[n_cols:n_cols + n_short].reshape(self.instance.n_apps, self.instance.n_pools)
+        return res.x[:n_cols], shortfall, -float(res.fun), dual_bound, res.status == 0
+
+    def _unpack(self, values: np.ndarray, objective: float, y_ub: np.ndarray, y_eq: np.ndarray) -> LPResult:
+        inst = self.instance
+        n_e, n_a, n_p = inst.n_experts, inst.n_apps, inst.n_pools
+        n_cols = len(self.col_e)
+        y_max = y_ub[n_e:n_e + n_a * n_p].reshape(n_a, n_p)
+        y_min = y_ub[n_e + n_a * n_p:n_e + 2 * n_a * n_p].reshape(n_a, n_p)
+        base = n_e + 2 * n_a * n_p
+        y_org = y_ub[base:base + len(self.org_rows)]
+        y_floor = y_ub[base + len(self.org_rows):] if self.has_floor else np.zeros(n_a)
+        return LPResult(
+            x=values[:n_cols], shortfall=values[n_cols:n_cols + n_a * n_p].reshape(n_a, n_p),
+            t=float(values[-1]) if self.floor_variable else 0.0, objective=objective,
+            y_load=y_ub[:n_e], y_panel=y_eq, y_pool=y_max - y_min, y_org=y_org, y_floor=y_floor,
+        )
+
+    # ------------------------------------------------------------------------------------------------ duals
+    def reduced_costs(self, lp: LPResult) -> np.ndarray:
+        """Reduced cost of every (expert, application) pair, shape (E, A), for the duals of ``lp``."""
+        inst = self.instance
+        rc = self.weight - lp.y_load[:, None] - lp.y_panel[None, :]
+        rc -= lp.y_pool.T[inst.expert_pool, :]
+        if self.has_floor:
+            rc += inst.fit * lp.y_floor[None, :]
+        for (a, o), row in self.org_rows.items():
+            if lp.y_org[row] > 0:
+                rc[self.org_members[o], a] -= lp.y_org[row]
+        return rc
+
+    def lagrangian_bound(self, lp: LPResult, rc: np.ndarray) -> float:
+        """An upper bound on every solution of the full problem (all allowed pairs), valid for any duals."""
+        inst = self.instance
+        quotas = inst.pool_quotas
+        y_max_part = np.clip(lp.y_pool, 0, None)   # y_pool = y_max - y_min with at most one nonzero in practice
+        value = (lp.y_load @ inst.load_cap + lp.y_panel @ inst.panel_size
+                 + (y_max_part * quotas[None, :, 1]).sum() - (np.clip(-lp.y_pool, 0, None) * quotas[None, :, 0]).sum()
+                 + lp.y_org.sum() * inst.max_per_org)
+        if self.floor is not None:
+            value -= lp.y_floor @ self.floor
+        free = inst.allowed & ~self.fixed
+        value += self.pair_cap * np.clip(rc[free], 0, None).sum() + rc[self.fixed].sum()
+        # shortfall columns, penalty −M: reduced cost −M − y_panel − y_pool
+        rc_short = -self.penalty - lp.y_panel[:, None] - lp.y_pool
+        value += (np.clip(rc_short, 0, None) * inst.panel_size[:, None]).sum()
+        if self.floor_variable:
+            rc_t = 1.0 - lp.y_floor.sum()
+            value += max(rc_t * self._t_upper(), rc_t * self._t_lower())
+        return float(value)
+
+
+def _org_members(instance: Instance) -> dict[int, np.ndarray]:
+    """Organization index → its experts' indices."""
+    orgs = instance.expert_org
+    order = np.argsort(orgs, kind="stable")
+    keys, starts = np.unique(orgs[order], return_index=True)
+    groups = np.split(order, starts[1:])
+    return {int(k): g for k, g in zip(keys, groups, strict=True) if k >= 0}
