@@ -452,7 +452,11 @@ def _shareholders(record: _Record, key: str = "shareholders") -> tuple[str, ...]
 
 def _member(record: _Record) -> MemberUnit:
     people = _people(record, PERSON_KEYS)
-    people += [item.text("name") for item in record.items("team_members")]
+    for index, member in enumerate(record.data.get("team_members") or []):
+        if isinstance(member, str):
+            people.append(member.strip())
+        else:
+            people.append(_Record(member, f"{record.path('team_members')}[{index}]", record.errors).text("name"))
     return MemberUnit(
         role=record.choice("role", MEMBER_ROLES) or "",
         kind=record.choice("kind", MEMBER_KINDS, default="enterprise") or "",
