@@ -111,8 +111,10 @@ def assignment_violations(instance: Instance, assigned: np.ndarray) -> list[str]
                  for a in np.nonzero(sizes != instance.panel_size)[0]]
     for p, (low, high) in enumerate(instance.pool_quotas):
         counts = assigned[instance.expert_pool == p].sum(axis=0)
-        problems += [f"application {a} pool {instance.pools[p]} has {counts[a]} not in [{low}, {high}]"
-                     for a in np.nonzero((counts < low) | (counts > high))[0]]
+        problems += [f"application {a} pool {instance.pools[p]} has {counts[a]} below minimum {low}"
+                     for a in np.nonzero(counts < low)[0]]
+        problems += [f"application {a} pool {instance.pools[p]} has {counts[a]} above maximum {high}"
+                     for a in np.nonzero(counts > high)[0]]
     problems += [f"application {a} has {n} experts of organization {o}"
                  for a, o, n in org_counts(instance, assigned) if n > instance.max_per_org]
     return problems

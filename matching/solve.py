@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matching.instance import Instance
+from matching.instance import Instance, assignment_violations
 from matching.lp import LPResult, Master
 
 OPTIMALITY_TOLERANCE = 1e-6
@@ -140,6 +140,8 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
                    max_columns: int = 3_000_000) -> Solution:
     """Maximize Σ weight·x, optionally with a fit floor per panel; the engine behind ``total`` and ``fair``."""
     clock = time.perf_counter()
+    if fixed_pairs_overflow(instance):
+        return _infeasible(instance, np.zeros((instance.n_apps, instance.n_pools)), {"fixed_overflow": True})
     per_pool = per_pool or int(min(instance.pool_quotas[:, 1].max(initial=1), instance.panel_size.max(initial=1))) + 8
     master = Master(instance, weight, floor=floor)
     master.add(*initial_candidates(instance, weight, per_pool))
@@ -164,6 +166,15 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     stats["seconds"] = time.perf_counter() - clock
     status = "optimal" if bound - objective <= OPTIMALITY_TOLERANCE * max(1.0, abs(objective)) else "feasible"
     return Solution(status, assigned, objective, bound, np.zeros_like(shortfall), stats)
+
+
+def fixed_pairs_overflow(instance: Instance) -> list[str]:
+    """The caps that the fixed pairs alone already break (load, pool maximum, organization, panel size)."""
+    assigned = instance.fixed_mask()
+    sizes_ok = assigned.sum(axis=0) <= instance.panel_size
+    broken = [text for text in assignment_violations(instance, assigned)
+              if "below minimum" not in text and " panel " not in text and "missing" not in text]
+    return broken + [f"application {a} has more fixed experts than seats" for a in np.nonzero(~sizes_ok)[0]]
 
 
 def _branch(master: Master, rc: np.ndarray, bound: float, time_limit: float | None, max_columns: int,
