@@ -1,0 +1,1 @@
+"""HTTP areas of the application, one blueprint package each."""

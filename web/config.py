@@ -1,0 +1,57 @@
+"""Configuration from the environment: PANEL_DATABASE_URL, PANEL_SECRET_KEY, PANEL_INSTANCE_PATH."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+SECRET_KEY_FILE = "secret_key"
+DATABASE_FILE = "panel.sqlite3"
+
+
+def instance_path_from_env() -> str | None:
+    """The instance folder named by PANEL_INSTANCE_PATH, made absolute, or None for Flask's default."""
+    path = os.environ.get("PANEL_INSTANCE_PATH")
+    return str(Path(path).resolve()) if path else None
+
+
+def stored_secret_key(instance_path: str) -> str:
+    """The secret key kept in the instance folder, generated (mode 0600) on first use."""
+    path = Path(instance_path) / SECRET_KEY_FILE
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    key = secrets.token_hex(32)
+    # O_EXCL: two processes starting at once must not overwrite each other's key.
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(key)
+    return key
+
+
+def default_config(instance_path: str) -> dict:
+    """The settings of a production app, read from the environment with instance-folder defaults."""
+    database_url = os.environ.get("PANEL_DATABASE_URL") or f"sqlite:///{Path(instance_path) / DATABASE_FILE}"
+    return {
+        "SECRET_KEY": os.environ.get("PANEL_SECRET_KEY") or None,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "ATTACHMENT_FOLDER": str(Path(instance_path) / "attachments"),
+        # An expert filling a long sheet must not be logged out or lose the form's CSRF token.
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Behind HTTPS set PANEL_COOKIE_SECURE=1; plain-HTTP intranet and demo installs need it off.
+        "SESSION_COOKIE_SECURE": os.environ.get("PANEL_COOKIE_SECURE") == "1",
+        "REMEMBER_COOKIE_SECURE": os.environ.get("PANEL_COOKIE_SECURE") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_LOCK_MINUTES": 15,
+    }
