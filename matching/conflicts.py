@@ -29,7 +29,7 @@ from datetime import date
 
 import numpy as np
 
-from matching.organizations import organization_keys, parent_key, same_organization
+from matching.organizations import alias_keys, organization_keys, parent_key, same_organization
 from matching.types import HARD, SOFT, Application, Conflict, Declaration, Expert, Organization, Problem
 
 RULES = (
@@ -92,7 +92,7 @@ class _ApplicationIndex:
     """Units and people of every application, looked up by organization key and person key."""
 
     def __init__(self, applications: Iterable[Application], aliases: Mapping[str, str] | None):
-        self.aliases = aliases
+        self.aliases = alias_keys(aliases or {})
         self.units: dict[str, list[_Unit]] = defaultdict(list)
         self.children: dict[str, list[_Unit]] = defaultdict(list)
         self.holdings: dict[str, list[_Unit]] = defaultdict(list)
@@ -154,7 +154,7 @@ def _evidence(unit: _Unit, how: str) -> str:
     """'参加单位 上海某某科技有限公司（USCC 9131…）' — the unit and how it was recognized."""
     if how == "uscc":
         return f"{unit.label} {unit.organization.name}（USCC {unit.organization.uscc}）"
-    return f"{unit.label} {unit.organization.name}（名称相同）"
+    return f"{unit.label} {unit.organization.name}（名称规范化后一致）"
 
 
 def _period(until: date | None) -> str:
@@ -167,8 +167,8 @@ class _Finder:
     def __init__(self, problem: Problem, aliases: Mapping[str, str] | None):
         self.problem = problem
         self.settings = problem.settings
-        self.aliases = aliases
-        self.index = _ApplicationIndex(problem.applications, aliases)
+        self.aliases = alias_keys(aliases or {})
+        self.index = _ApplicationIndex(problem.applications, self.aliases)
         self.start = window_start(self.settings.as_of, self.settings.window_years)
         self.found: dict[tuple[int, int, str], list[str]] = defaultdict(list)
 
@@ -312,7 +312,8 @@ def find_conflicts(problem: Problem, aliases: Mapping[str, str] | None = None) -
     problem : Problem
         Experts, applications, past reviews and settings (``as_of``, ``window_years``, ``repeat_review_years``).
     aliases : mapping, optional
-        Organization name aliases (alias → canonical name), see :func:`matching.organizations.normalize_name`.
+        Organization name aliases (alias → canonical name), see :func:`matching.organizations.normalize_name`;
+        defaults to ``problem.organization_aliases``.
 
     Returns
     -------
@@ -320,7 +321,7 @@ def find_conflicts(problem: Problem, aliases: Mapping[str, str] | None = None) -
         One per (expert, application, rule), ordered by expert, application and rule (as in :data:`RULES`);
         several pieces of evidence for the same rule are joined in one reason.
     """
-    finder = _Finder(problem, aliases)
+    finder = _Finder(problem, problem.organization_aliases if aliases is None else aliases)
     for i, expert in enumerate(problem.experts):
         finder.expert(i, expert)
     finder.applicant_excluded()

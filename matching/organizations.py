@@ -92,9 +92,15 @@ def normalize_name(name: str, aliases: Mapping[str, str] | None = None) -> str:
     return key
 
 
-def alias_keys(aliases: Mapping[str, str]) -> dict[str, str]:
-    """Alias map on keys: normalized alias → normalized canonical name."""
-    return {_key(alias): _key(canonical) for alias, canonical in aliases.items()}
+class AliasKeys(dict):
+    """An alias map already on keys (normalized alias → normalized canonical name); build it once per problem."""
+
+
+def alias_keys(aliases: Mapping[str, str]) -> AliasKeys:
+    """Alias map on keys: normalized alias → normalized canonical name (returned as is when already keyed)."""
+    if isinstance(aliases, AliasKeys):
+        return aliases
+    return AliasKeys({_key(alias): _key(canonical) for alias, canonical in aliases.items()})
 
 
 def same_organization(a: Organization, b: Organization, aliases: Mapping[str, str] | None = None) -> str | None:

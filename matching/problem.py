@@ -211,7 +211,8 @@ def parse_problem(data: Mapping[str, Any], fields: Mapping[str, str] = FIELDS) -
     ----------
     data : mapping
         The decoded JSON object with ``settings``, ``experts``, ``applications`` and optional ``affinity``,
-        ``fixed``, ``forbidden`` and ``past_reviews``.
+        ``fixed``, ``forbidden``, ``past_reviews`` ([{``expert``, ``bearer`` {``name``, ``uscc``},
+        ``reviewed_on``}]) and ``organization_aliases`` ({alias: canonical name}).
     fields : mapping
         The field taxonomy, code → Chinese name; fields may be given by either. Defaults to DESIGN §4.
 
@@ -241,6 +242,7 @@ def parse_problem(data: Mapping[str, Any], fields: Mapping[str, str] = FIELDS) -
     _check_fixed_not_forbidden(pair_lists["fixed"], pair_lists["forbidden"], errors)
     affinity = _affinity(root, expert_refs, application_refs)
     past_reviews = tuple(_past_review(record, expert_refs) for record in root.items("past_reviews"))
+    aliases = _aliases(root)
     if settings is not None and experts:
         _check_capacity(settings, experts, errors)
     if errors:
@@ -253,6 +255,7 @@ def parse_problem(data: Mapping[str, Any], fields: Mapping[str, str] = FIELDS) -
         fixed=tuple(pair_lists["fixed"]),
         forbidden=tuple(pair_lists["forbidden"]),
         past_reviews=past_reviews,
+        organization_aliases=aliases,
     )
 
 
@@ -571,6 +574,16 @@ def _affinity(root: _Record, expert_refs: set[str], application_refs: set[str]) 
         seen.add((expert, application))
         scores.append(AffinityScore(expert, application, score))
     return tuple(scores)
+
+
+def _aliases(root: _Record) -> dict[str, str]:
+    raw = root.data.get("organization_aliases") or {}
+    if not isinstance(raw, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) and k.strip() and v.strip() for k, v in raw.items()
+    ):
+        root.error("organization_aliases", "must be an object {alias: canonical name} of non-empty text")
+        return {}
+    return {k.strip(): v.strip() for k, v in raw.items()}
 
 
 def _past_review(record: _Record, expert_refs: set[str]) -> PastReview:

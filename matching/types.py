@@ -262,7 +262,8 @@ class PastReview:
 @dataclass(frozen=True)
 class Problem:
     """A whole matching problem. Experts and applications keep their input order, which is the row/column
-    order of every matrix the engine returns."""
+    order of every matrix the engine returns. ``organization_aliases`` (alias → canonical name) feeds the
+    organization matching of the conflict rules."""
 
     settings: Settings
     experts: tuple[Expert, ...]
@@ -271,6 +272,7 @@ class Problem:
     fixed: tuple[Pair, ...] = ()
     forbidden: tuple[Pair, ...] = ()
     past_reviews: tuple[PastReview, ...] = ()
+    organization_aliases: Mapping[str, str] = field(default_factory=dict)
 
     @cached_property
     def expert_index(self) -> Mapping[str, int]:

@@ -1,0 +1,92 @@
+"""Command line: ``python -m matching assign|conflicts|affinity problem.json`` (DESIGN §10).
+
+Prints the result as JSON on standard output. Exit status: 0 done; 1 the problem was refused (every error on
+standard error, one a line); 2 usage error. ``-`` reads the problem from standard input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from matching.affinity import compute_fit, fit_components
+from matching.conflicts import find_conflicts
+from matching.problem import ProblemError, parse_problem
+from matching.types import Problem
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+def _conflicts(problem: Problem) -> dict[str, Any]:
+    return {"conflicts": [conflict.to_dict() for conflict in find_conflicts(problem)]}
+
+
+def _affinity(problem: Problem) -> dict[str, Any]:
+    matrix = compute_fit(problem)
+    weights = problem.settings.weights
+    return {
+        "source": "given" if matrix.given else "computed",
+        "weights": {"field": weights.field, "text": weights.text},
+        "affinity": fit_components(matrix),
+    }
+
+
+def _assign(problem: Problem) -> dict[str, Any]:
+    from matching.assign import assign  # the solver pipeline; imported only when asked for
+
+    return assign(problem).to_dict()
+
+
+COMMANDS = {"assign": _assign, "conflicts": _conflicts, "affinity": _affinity}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m matching", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=sorted(COMMANDS), help="what to compute")
+    parser.add_argument("problem", help="problem JSON file (DESIGN §10), or - for standard input")
+    return parser
+
+
+def _read(path: str, stdin: TextIO) -> Any:
+    if path == "-":
+        return json.load(stdin)
+    with open(path, encoding="utf-8-sig") as handle:
+        return json.load(handle)
+
+
+def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
+         stderr: TextIO = sys.stderr) -> int:
+    """Run one command; returns the exit status."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit_:
+        return EXIT_OK if exit_.code == 0 else EXIT_USAGE
+    try:
+        data = _read(args.problem, stdin)
+    except OSError as error:
+        print(f"{args.problem}: cannot read: {error.strerror or error}", file=stderr)
+        return EXIT_USAGE
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        print(f"{args.problem}: not valid JSON: {error}", file=stderr)
+        return EXIT_REFUSED
+    try:
+        result = COMMANDS[args.command](parse_problem(data))
+    except ProblemError as error:
+        for line in error.errors:
+            print(line, file=stderr)
+        return EXIT_REFUSED
+    except ModuleNotFoundError as error:
+        if error.name != "matching.assign":
+            raise
+        print("assign: the solver pipeline (matching.assign) is not installed in this version", file=stderr)
+        return EXIT_USAGE
+    json.dump(result, stdout, ensure_ascii=False, indent=1)
+    stdout.write("\n")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
