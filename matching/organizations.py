@@ -26,7 +26,7 @@ SHANGHAI_PREFIXES = ("上海市", "上海")
 GENERIC_REMAINDERS = frozenset({"大学", "学院", "银行", "医院", "研究院", "研究所", "集团", "中心"})
 """What a leading 上海 is kept in front of: 上海大学 must not become 大学 (nor 上海市第一人民医院 第一人民医院)."""
 
-_BRACKETED_SHANGHAI = re.compile(r"[(\[{【〔〖（［｛「『]\s*上海市?\s*[)\]}】〕〗）］｝」』]")
+_BRACKETED_SHANGHAI = re.compile(r"[(\[{【〔〖（［｛「『]\s*上\s*海\s*(?:市\s*)?[)\]}】〕〗）］｝」』]")
 _NON_WORD = re.compile(r"[\W_]+")
 
 

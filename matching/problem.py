@@ -320,8 +320,8 @@ def _pool_quotas(record: _Record, panel_size: int) -> dict[str, tuple[int, int]]
 
 
 def _weights(record: _Record) -> FitWeights:
-    field_weight = record.number("field", 0.6, low=0.0, high=1.0)
-    text_weight = record.number("text", 0.4, low=0.0, high=1.0)
+    field_weight = record.number("field", 0.6, low=0.0, high=math.inf)
+    text_weight = record.number("text", 0.4, low=0.0, high=math.inf)
     total = field_weight + text_weight
     if total == 0:
         record.error("", "field and text weights must not both be 0")
