@@ -250,6 +250,8 @@ class _Finder:
                          for unit in self.index.units.get(parent, ())]
             evidence += [(unit, f"与专家所在单位 {organization.name} 同属 {organization.parent}")
                          for unit in self.index.children.get(parent, ())]
+            evidence += [(unit, f"的股东 {organization.parent} 是专家所在单位 {organization.name} 的上级单位")
+                         for unit in self.index.holdings.get(parent, ())]
         for key in own:
             evidence += [(unit, f"的上级单位是专家所在单位 {organization.name}")
                          for unit in self.index.children.get(key, ())]

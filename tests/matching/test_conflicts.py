@@ -1,0 +1,229 @@
+"""Conflict rules of DESIGN §6.1: each rule fires on its evidence, stays silent without it, and says why."""
+
+import numpy as np
+import pytest
+from conftest import application, expert, make_uscc, problem, problems
+from hypothesis import given, settings
+
+from matching.conflicts import conflict_mask, find_conflicts, window_start
+from matching.organizations import normalize_name
+from matching.problem import parse_problem
+from matching.types import HARD, SOFT
+
+BEARER = "上海声科智能科技有限公司"
+MEMBER = "上海某某科技有限公司"
+MEMBER_USCC = make_uscc(42)
+
+
+def bearer_application(**extra):
+    """A1: bearer 上海声科智能科技有限公司 (legal rep 王五), participating member 上海某某科技有限公司 with a team."""
+    record = application(
+        "A1",
+        bearer={"name": BEARER, "uscc": make_uscc(7), "legal_rep": {"name": "王五"},
+                "shareholders": [{"name": "声科控股有限公司", "share_pct": 70}, {"name": "钱七", "share_pct": 30}]},
+        leads={"rd_team": {"name": "孙八"}},
+        members=[{"role": "participating", "kind": "enterprise", "name": MEMBER, "uscc": MEMBER_USCC,
+                  "legal_rep": {"name": "周九"}, "team_members": [{"name": "吴 十"}],
+                  "shareholders": [{"name": "某某集团有限公司", "share_pct": 100}]}],
+    )
+    record.update(extra)
+    return record
+
+
+def conflicts_of(expert_record, as_of="2020-10-01", **settings):
+    data = problem([expert_record], [bearer_application(), application("A2")], as_of=as_of, **settings)
+    return find_conflicts(parse_problem(data))
+
+
+def rules(found, application_ref="A1"):
+    return {c.rule for c in found if c.application == application_ref}
+
+
+def test_same_organization_by_uscc_names_the_unit_and_code():
+    found = conflicts_of(expert("E1", organization={"name": "某某科技", "uscc": MEMBER_USCC}))
+    assert [(c.application, c.rule, c.kind) for c in found] == [("A1", "same-organization", HARD)]
+    assert found[0].reason == f"专家所在单位 某某科技 是本申报的参加单位 {MEMBER}（USCC {MEMBER_USCC}）"
+
+
+def test_same_organization_by_normalized_name():
+    found = conflicts_of(expert("E1", organization={"name": "声科智能科技（上海）股份有限公司"}))
+    assert rules(found) == {"same-organization"}
+    assert "承担单位 上海声科智能科技有限公司（名称规范化后一致）" in found[0].reason
+
+
+def test_different_usccs_are_different_organizations_despite_the_name():
+    found = conflicts_of(expert("E1", organization={"name": MEMBER, "uscc": make_uscc(43)}))
+    assert "same-organization" not in rules(found)
+
+
+def test_unrelated_expert_has_no_conflict():
+    assert conflicts_of(expert("E1", name="陈二", organization={"name": "复旦大学"})) == []
+
+
+@pytest.mark.parametrize(("until", "conflicted"), [
+    ("2017-10-01", True),   # exactly three years before as_of: still inside the window
+    ("2017-09-30", False),  # one day earlier: outside
+    (None, True),           # ongoing
+])
+def test_recent_employment_window_edge(until, conflicted):
+    affiliation = {"name": MEMBER, "from": "2010-01-01"}
+    if until:
+        affiliation["until"] = until
+    found = conflicts_of(expert("E1", past_affiliations=[affiliation]))
+    assert ("recent-employment" in rules(found)) is conflicted
+    if conflicted:
+        assert "回避期内" in found[0].reason and MEMBER in found[0].reason
+
+
+def test_window_is_measured_from_as_of_not_today():
+    record = expert("E1", past_affiliations=[{"name": BEARER, "until": "2015-06-30"}])
+    assert "recent-employment" in rules(conflicts_of(record, as_of="2018-06-30"))
+    assert "recent-employment" not in rules(conflicts_of(record, as_of="2018-07-01"))
+    assert "recent-employment" in rules(conflicts_of(record, as_of="2018-07-01", window_years=5))
+
+
+def test_affiliation_that_starts_after_as_of_does_not_count():
+    record = expert("E1", past_affiliations=[{"name": BEARER, "from": "2021-01-01"}])
+    assert conflicts_of(record) == []
+
+
+def test_window_start_on_leap_day():
+    from datetime import date
+
+    assert window_start(date(2020, 2, 29), 3) == date(2017, 2, 28)
+
+
+@pytest.mark.parametrize(("until", "conflicted"), [(None, True), ("2017-10-01", True), ("2017-09-30", False)])
+def test_governance_role_within_window(until, conflicted):
+    role = {"organization": "某某科技(上海)有限公司", "role": "supervisor"}
+    if until:
+        role["until"] = until
+    found = conflicts_of(expert("E1", roles=[role]))
+    assert ("governance" in rules(found)) is conflicted
+    if conflicted:
+        assert "监事" in found[0].reason
+
+
+def test_governance_matched_by_uscc():
+    found = conflicts_of(expert("E1", roles=[{"organization": "别名", "uscc": MEMBER_USCC, "role": "controller"}]))
+    assert rules(found) == {"governance"} and "实际控制人" in found[0].reason
+
+
+@pytest.mark.parametrize(("name", "where"), [
+    ("王五", "承担单位 上海声科智能科技有限公司 的负责人或联系人"),
+    ("孙八", "承担单位 上海声科智能科技有限公司 的负责人或联系人"),
+    ("钱七", "承担单位 上海声科智能科技有限公司 的股东"),
+    ("周九", f"参加单位 {MEMBER} 的人员"),
+    ("吴十", f"参加单位 {MEMBER} 的人员"),
+])
+def test_named_person(name, where):
+    found = conflicts_of(expert("E1", name=name))
+    assert [(c.application, c.rule) for c in found] == [("A1", "named-person")]
+    assert found[0].reason == f"专家 {name} 在申报书中列为{where}"
+
+
+@pytest.mark.parametrize(("declaration", "conflicted"), [
+    ({"kind": "kinship", "person": "王五", "note": "配偶"}, True),
+    ({"kind": "kinship", "person": "王五", "until": "2001-01-01"}, True),  # kinship has no window
+    ({"kind": "advisor", "person": "吴十"}, True),
+    ({"kind": "collaboration", "person": "孙八", "until": "2017-10-01"}, True),
+    ({"kind": "collaboration", "person": "孙八", "until": "2017-09-30"}, False),
+    ({"kind": "dispute", "organization": MEMBER}, True),
+    ({"kind": "dispute", "organization": MEMBER, "until": "2016-01-01"}, False),
+    ({"kind": "investment", "uscc": MEMBER_USCC}, True),
+    ({"kind": "drafted", "application": "A1"}, True),
+    ({"kind": "kinship", "person": "不相干"}, False),
+])
+def test_declared_relations(declaration, conflicted):
+    found = conflicts_of(expert("E1", declared=[declaration]))
+    assert ("declared" in rules(found)) is conflicted
+    assert "declared" not in rules(found, "A2")
+    if conflicted:
+        assert "专家申报" in found[0].reason
+
+
+def test_declared_reason_names_kind_person_and_note():
+    found = conflicts_of(expert("E1", declared=[{"kind": "kinship", "person": "王五", "note": "配偶"}]))
+    assert found[0].reason == "专家申报与 王五 有亲属关系，说明：配偶，此人在申报书中列为承担单位 上海声科智能科技有限公司 的负责人或联系人"
+
+
+@pytest.mark.parametrize(("organization", "evidence"), [
+    ({"name": "某某电子有限公司", "parent": "某某集团有限公司"}, "的股东 某某集团有限公司 是专家所在单位"),  # one group
+    ({"name": "某某电子有限公司", "parent": "别的集团"}, None),
+    ({"name": "某某集团有限公司"}, "的股东包括专家所在单位"),                      # expert's org holds the member
+    ({"name": "声科研究院", "parent": BEARER}, "是专家所在单位 声科研究院 的上级单位"),  # the bearer is its parent
+    ({"name": "声科控股有限公司"}, "的股东包括专家所在单位"),                      # shareholder of the bearer
+])
+def test_group_relation(organization, evidence):
+    found = conflicts_of(expert("E1", organization=organization))
+    if evidence is None:
+        assert "group-relation" not in rules(found)
+    else:
+        assert rules(found) == {"group-relation"}
+        assert evidence in found[0].reason
+
+
+def test_group_relation_through_a_shared_parent():
+    record = bearer_application()
+    record["members"][0]["parent"] = "某某集团"
+    data = problem([expert("E1", organization={"name": "某某电子", "parent": "某某集团有限公司"})], [record])
+    found = find_conflicts(parse_problem(data))
+    assert [c.rule for c in found] == ["group-relation"]
+    assert "同属 某某集团有限公司" in found[0].reason
+
+
+def test_applicant_excluded_is_soft():
+    data = problem([expert("E1"), expert("E2")], [bearer_application(excluded_experts=["E2"])])
+    found = find_conflicts(parse_problem(data))
+    assert [(c.expert, c.rule, c.kind) for c in found] == [("E2", "applicant-excluded", SOFT)]
+
+
+def test_repeat_review_is_off_by_default_and_soft_within_k_years():
+    data = problem([expert("E1")], [bearer_application(), application("A2")])
+    data["past_reviews"] = [{"expert": "E1", "bearer": {"name": "声科智能科技（上海）有限公司"},
+                             "reviewed_on": "2018-10-01"}]
+    assert find_conflicts(parse_problem(data)) == []
+    data["settings"]["repeat_review_years"] = 2
+    found = find_conflicts(parse_problem(data))
+    assert [(c.application, c.rule, c.kind) for c in found] == [("A1", "repeat-review", SOFT)]
+    data["settings"]["repeat_review_years"] = 1
+    assert find_conflicts(parse_problem(data)) == []
+
+
+def test_aliases_link_organizations():
+    data = problem([expert("E1", organization={"name": "声科"})], [bearer_application()])
+    assert find_conflicts(parse_problem(data)) == []
+    data["organization_aliases"] = {"声科": BEARER}
+    assert [c.rule for c in find_conflicts(parse_problem(data))] == ["same-organization"]
+
+
+def test_conflict_mask_follows_problem_order():
+    data = problem([expert("E1"), expert("E2", organization={"name": BEARER})],
+                   [application("A2"), bearer_application(excluded_experts=["E1"])])
+    parsed = parse_problem(data)
+    hard, soft = conflict_mask(parsed, find_conflicts(parsed))
+    assert hard.tolist() == [[False, False], [False, True]]
+    assert soft.tolist() == [[False, True], [False, False]]
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems())
+def test_same_organization_holds_exactly_when_names_match(parsed):
+    hard, _ = conflict_mask(parsed, find_conflicts(parsed))
+    for i, e in enumerate(parsed.experts):
+        for j, a in enumerate(parsed.applications):
+            units = [a.bearer.name, *(m.name for m in a.members)]
+            same = any(normalize_name(e.organization.name) == normalize_name(u) for u in units)
+            assert hard[i, j] == same
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems())
+def test_every_conflict_has_a_known_rule_kind_and_a_reason(parsed):
+    found = find_conflicts(parsed)
+    keys = [(c.expert, c.application, c.rule) for c in found]
+    assert len(keys) == len(set(keys))
+    assert all(c.reason and c.kind in (HARD, SOFT) for c in found)
+    hard, soft = conflict_mask(parsed, found)
+    assert hard.shape == soft.shape == (len(parsed.experts), len(parsed.applications))
+    assert int(np.sum(hard | soft)) == len({(c.expert, c.application) for c in found})
