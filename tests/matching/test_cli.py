@@ -1,0 +1,89 @@
+"""python -m matching: JSON out, exit 0 done, 1 refused input (every error on stderr), 2 usage."""
+
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import application, expert, problem
+
+from matching.__main__ import main
+
+
+@pytest.fixture
+def problem_file(tmp_path):
+    data = problem([expert("E1", organization={"name": "上海A1科技有限公司"}), expert("E2")],
+                   [application("A1", excluded_experts=["E2"])])
+    path = tmp_path / "problem.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def run(*argv, stdin=""):
+    out, err = io.StringIO(), io.StringIO()
+    status = main(list(argv), stdin=io.StringIO(stdin), stdout=out, stderr=err)
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_conflicts_prints_every_conflict(problem_file):
+    status, out, err = run("conflicts", str(problem_file))
+    assert status == 0 and err == ""
+    conflicts = json.loads(out)["conflicts"]
+    assert [(c["expert"], c["rule"], c["kind"]) for c in conflicts] == [
+        ("E1", "same-organization", "hard"), ("E2", "applicant-excluded", "soft")]
+
+
+def test_affinity_prints_every_pair_with_components(problem_file):
+    status, out, _ = run("affinity", str(problem_file))
+    result = json.loads(out)
+    assert status == 0 and result["source"] == "computed"
+    assert [(row["expert"], row["application"]) for row in result["affinity"]] == [("E1", "A1"), ("E2", "A1")]
+    assert all(set(row) == {"expert", "application", "fit", "field_fit", "text_fit"} for row in result["affinity"])
+
+
+def test_reads_standard_input(problem_file):
+    status, out, _ = run("conflicts", "-", stdin=problem_file.read_text(encoding="utf-8"))
+    assert status == 0 and json.loads(out)["conflicts"]
+
+
+def test_refused_problem_exits_1_with_every_error(tmp_path):
+    data = problem([expert("E1", pool="finance"), expert("E1")], [application("A1", field="space")])
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    status, out, err = run("conflicts", str(path))
+    assert status == 1 and out == ""
+    lines = err.splitlines()
+    assert "experts[0] (E1): pool: unknown pool 'finance' (one of economics, technology, industry, management, law)" in lines
+    assert "experts[1] (E1): ref: duplicate ref 'E1'" in lines
+    assert "applications[0] (A1): field: unknown field 'space'" in lines
+
+
+def test_invalid_json_exits_1(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text("{not json", encoding="utf-8")
+    status, _, err = run("affinity", str(path))
+    assert status == 1 and "not valid JSON" in err
+
+
+@pytest.mark.parametrize("argv", [[], ["conflicts"], ["solve", "x.json"], ["conflicts", "/no/such/file.json"]])
+def test_usage_errors_exit_2(argv):
+    assert run(*argv)[0] == 2
+
+
+def test_module_entry_point_exit_codes(problem_file, tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "matching", "conflicts", str(problem_file)],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0 and json.loads(ok.stdout)["conflicts"]
+    usage = subprocess.run([sys.executable, "-m", "matching", "bogus"], capture_output=True, text=True)
+    assert usage.returncode == 2
+
+
+def test_assign_calls_the_solver_pipeline(problem_file):
+    pytest.importorskip("matching.assign")
+    status, out, err = run("assign", str(problem_file))
+    assert status == 0, err
+    result = json.loads(out)
+    assert result["status"] in ("optimal", "infeasible")
+    assigned = {(a["application"], e["expert"]) for a in result.get("assignments", []) for e in a["experts"]}
+    assert ("A1", "E1") not in assigned
