@@ -1,0 +1,92 @@
+"""The sentences that go with every flag: Chinese first, English beside it.
+
+Kept in one place so that the wording is consistent across the ranking page, the exports and the CLI.
+"""
+
+from __future__ import annotations
+
+from .types import Criterion, Flag
+
+
+def number(value: float, places: int = 2) -> str:
+    """A number as a person writes it: 60, 84.8, 83.65 (no trailing zeros)."""
+    text = f"{value:.{places}f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def robust(expert: str, total: float, z: float, median: float, threshold: float) -> Flag:
+    side, side_en = ("高", "high") if z > 0 else ("低", "low")
+    return Flag("ROBUST",
+                f"专家 {expert} 的总分 {number(total)} 明显偏{side}：修正 z 值 {number(z)}，"
+                f"超过阈值 {number(threshold)}（专家组中位数 {number(median)}），请专家确认或说明理由",
+                f"Expert {expert}'s total {number(total)} is abnormally {side_en}: modified z {number(z)} beyond "
+                f"{number(threshold)} (panel median {number(median)}); ask the expert to confirm or explain",
+                expert=expert, value=round(float(z), 4))
+
+
+def deviation(expert: str, total: float, others_mean: float, relative: float, threshold: float) -> Flag:
+    side, side_en = ("高", "above") if relative > 0 else ("低", "below")
+    percent = number(abs(relative) * 100, 1)
+    return Flag("DEVIATION",
+                f"专家 {expert} 的总分 {number(total)} 比其他专家均值 {number(others_mean, 1)} {side} {percent}%"
+                f"（阈值 {number(threshold * 100, 1)}%）",
+                f"Expert {expert}'s total {number(total)} is {percent}% {side_en} the other experts' mean "
+                f"{number(others_mean, 1)} (threshold {number(threshold * 100, 1)}%)",
+                expert=expert, value=round(float(relative), 4))
+
+
+def criterion_robust(expert: str, criterion: Criterion, points: float, z: float, median: float) -> Flag:
+    return Flag("ROBUST",
+                f"（仅供参考）专家 {expert} 在「{criterion.name}」上给 {number(points)} 分，修正 z 值 {number(z)}"
+                f"（该指标中位数 {number(median)}）",
+                f"(for information) Expert {expert} gave {number(points)} on '{criterion.name_en or criterion.id}', "
+                f"modified z {number(z)} (criterion median {number(median)})",
+                expert=expert, criterion=criterion.id, value=round(float(z), 4))
+
+
+def small_panel(n: int, min_panel: int) -> Flag:
+    return Flag("SMALL_PANEL",
+                f"仅有 {n} 份有效评分表（少于 {min_panel} 份），不去掉最高分和最低分",
+                f"Only {n} valid sheets (fewer than {min_panel}): no highest or lowest total dropped",
+                value=n)
+
+
+def insufficient(n: int, minimum: int) -> Flag:
+    return Flag("INSUFFICIENT",
+                f"仅有 {n} 份有效评分表（少于 {minimum} 份），不计算得分，需补充评审",
+                f"Only {n} valid sheets (fewer than {minimum}): no score; more reviews needed",
+                value=n)
+
+
+def tie(rank: int, others: list[str]) -> Flag:
+    return Flag("TIE",
+                f"与 {'、'.join(others)} 的得分、优先指标和中位数均相同，并列第 {rank} 名",
+                f"Equal to {', '.join(others)} on score, priority criteria and median: shared rank {rank}",
+                value=rank)
+
+
+def veto(criterion: Criterion, mean: float, fraction: float) -> Flag:
+    limit = fraction * criterion.max
+    return Flag("VETO",
+                f"一票否决指标「{criterion.name}」的平均分 {number(mean)} 低于 {number(limit)}"
+                f"（满分 {number(criterion.max)} 的 {number(fraction * 100)}%）",
+                f"Veto criterion '{criterion.name_en or criterion.id}' averages {number(mean)}, below "
+                f"{number(limit)} ({number(fraction * 100)}% of {number(criterion.max)})",
+                criterion=criterion.id, value=round(float(mean), 2))
+
+
+def gate(criterion: Criterion, mean: float, fraction: float) -> Flag:
+    limit = fraction * criterion.max
+    return Flag("GATE",
+                f"指标「{criterion.name}」的平均分 {number(mean)} 低于门槛 {number(limit)}"
+                f"（满分 {number(criterion.max)} 的 {number(fraction * 100)}%）",
+                f"Criterion '{criterion.name_en or criterion.id}' averages {number(mean)}, below the gate "
+                f"{number(limit)} ({number(fraction * 100)}% of {number(criterion.max)})",
+                criterion=criterion.id, value=round(float(mean), 2))
+
+
+def low_support(expert: str, n: int, minimum: int) -> Flag:
+    return Flag("LOW_SUPPORT",
+                f"专家 {expert} 仅评审了 {n} 份申报书（少于 {minimum} 份），其评分偏差的估计不可靠",
+                f"Expert {expert} reviewed only {n} applications (fewer than {minimum}): the bias estimate is "
+                f"unreliable", expert=expert, value=n)

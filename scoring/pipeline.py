@@ -1,0 +1,291 @@
+"""The aggregation pipeline of DESIGN §7.1, from validated sheets to a ranked, explained result.
+
+validate → panels and panel size → outlier flags → calibration (optional) → Olympic mean and criterion means →
+interval → bootstrap rank intervals → rank → recommend → grade → trace. Each step after validation can be
+switched off in :class:`scoring.types.Settings`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import flags as sentences
+from .aggregate import Trimmed, olympic_trim, round_half_up, round_ratio_half_up
+from .bootstrap import bootstrap_ranks
+from .calibrate import Calibration, DisconnectedDesign, calibrate
+from .interval import trimmed_mean_interval_matrix
+from .outliers import deviation_matrix, dixon, grubbs, modified_z_matrix, others_mean_matrix
+from .panels import INSUFFICIENT, SMALL, Panels, build_panels, panel_status
+from .rank import rank_applications
+from .recommend import grade, recommend
+from .trace import computation, make_trace, sheet_traces
+from .types import (
+    GRADED_KINDS,
+    ApplicationResult,
+    Diagnostic,
+    ExpertResult,
+    Flag,
+    Problem,
+    Result,
+    Settings,
+)
+from .validate import validate_problem
+
+
+@dataclass(frozen=True)
+class _Experts:
+    """The experts of the used sheets, and each slot's expert index (-1 in empty slots)."""
+
+    refs: tuple[str, ...]
+    slot_index: np.ndarray
+
+
+def rank(problem: Problem) -> Result:
+    """Aggregate, rank and recommend (DESIGN §7.1); a problem with any error ranks nothing.
+
+    Parameters
+    ----------
+    problem : Problem
+        Usually from :func:`scoring.parse_problem`; validated again here, so a problem built in code is held to
+        the same rules.
+
+    Returns
+    -------
+    Result
+        ``ranking`` best first (applications without a score last), ``experts``, and ``errors`` (empty unless
+        the problem was refused, e.g. a disconnected design with calibration on).
+    """
+    settings = problem.settings
+    errors = validate_problem(problem)
+    if errors:
+        return Result((), (), tuple(errors), settings)
+    panels = build_panels(problem)
+    experts = _index_experts(panels)
+    calibration = None
+    if settings.calibrate:
+        try:
+            calibration = _calibrate(panels, experts)
+        except DisconnectedDesign as disconnected:
+            return Result((), (), (str(disconnected),), settings)
+    status = panel_status(panels.counts, settings)
+    scored = status != INSUFFICIENT
+    adjusted = None
+    if calibration is not None and settings.rank_on_calibrated:
+        adjusted = panels.totals - np.where(experts.slot_index >= 0, calibration.biases[experts.slot_index], 0.0)
+    totals = np.where(scored[:, None], panels.totals if adjusted is None else adjusted, np.nan)
+    trimmed = olympic_trim(totals, settings.min_panel, settings.trim == "olympic")
+    numbers = _numbers(panels, totals, trimmed, scored, settings)
+    ranking = rank_applications(numbers["score"], _tie_breakers(problem, numbers))
+    decisions = (recommend(numbers["score"], numbers["interval"], numbers["criteria"], problem.template, settings,
+                           numbers["rank_interval"][:, 0], numbers["p_top_k"]) if settings.recommend else None)
+    results = [_application_result(problem, panels, row, status, trimmed, numbers, ranking, decisions,
+                                   calibration, adjusted, totals) for row in range(len(panels.applications))]
+    results.sort(key=lambda result: (result.rank is None, result.rank or 0, result.application))
+    return Result(tuple(results), _expert_results(problem, experts, calibration), (), settings)
+
+
+def _index_experts(panels: Panels) -> _Experts:
+    present = panels.present
+    refs = tuple(sorted(set(panels.experts[present].tolist())))
+    position = {ref: index for index, ref in enumerate(refs)}
+    slot_index = np.full(panels.experts.shape, -1)
+    rows, slots = np.nonzero(present)
+    slot_index[rows, slots] = [position[ref] for ref in panels.experts[rows, slots]]
+    return _Experts(refs, slot_index)
+
+
+def _calibrate(panels: Panels, experts: _Experts) -> Calibration:
+    rows, slots = np.nonzero(panels.present)
+    return calibrate(rows, experts.slot_index[rows, slots], panels.totals[rows, slots],
+                     panels.confidence[rows, slots] ** 2, panels.applications, experts.refs)
+
+
+def _numbers(panels: Panels, totals: np.ndarray, trimmed: Trimmed, scored: np.ndarray,
+             settings: Settings) -> dict[str, np.ndarray]:
+    """Every per-application number: exact and 2-decimal scores, criterion means, median, mean, intervals."""
+    n_apps = len(panels.applications)
+    score = np.array([round_ratio_half_up(total, count) if ok else np.nan
+                      for total, count, ok in zip(trimmed.sums, trimmed.counts, scored, strict=True)])
+    counts = np.maximum(trimmed.counts, 1)[:, None]
+    criteria = np.where(trimmed.kept[:, :, None], np.nan_to_num(panels.scores), 0.0).sum(axis=1) / counts
+    criteria[~scored] = np.nan
+    present = ~np.isnan(totals)
+    sorted_totals = np.sort(totals, axis=1)
+    n = present.sum(axis=1)
+    rows = np.arange(n_apps)
+    median = np.where(scored, 0.5 * (sorted_totals[rows, np.maximum((n - 1) // 2, 0)]
+                                     + sorted_totals[rows, np.maximum(n // 2, 0)]), np.nan)
+    mean = np.where(scored, np.where(present, totals, 0.0).sum(axis=1) / np.maximum(n, 1), np.nan)
+    interval = (trimmed_mean_interval_matrix(totals, trimmed, settings.confidence_level) if settings.interval
+                else np.full((n_apps, 2), np.nan))
+    rank_interval = np.zeros((n_apps, 2), dtype=int)
+    p_top_k = None
+    if settings.bootstrap > 0 and scored.any():
+        uncertainty = bootstrap_ranks(totals[scored], settings.bootstrap, settings.seed, settings.min_panel,
+                                      settings.trim == "olympic", settings.confidence_level, settings.capacity)
+        rank_interval[scored] = np.column_stack([uncertainty.low, uncertainty.high])
+        if uncertainty.p_top_k is not None:
+            p_top_k = np.full(n_apps, np.nan)
+            p_top_k[scored] = uncertainty.p_top_k
+    return {"score": score, "exact": trimmed.means, "criteria": criteria, "median": median, "mean": mean,
+            "interval": interval, "rank_interval": rank_interval, "p_top_k": p_top_k}
+
+
+def _priority_criteria(problem: Problem) -> list[int]:
+    """Column indices of the priority criteria, priority 1 first."""
+    ranked = [(criterion.priority, column) for column, criterion in enumerate(problem.template.criteria)
+              if criterion.priority > 0]
+    return [column for _, column in sorted(ranked)]
+
+
+def _tie_breakers(problem: Problem, numbers: dict[str, np.ndarray]) -> np.ndarray:
+    columns = [np.round(numbers["criteria"][:, column], 2) for column in _priority_criteria(problem)]
+    columns.append(np.round(numbers["median"], 2))
+    return np.column_stack(columns)
+
+
+def _application_result(problem: Problem, panels: Panels, row: int, status: np.ndarray, trimmed: Trimmed,
+                        numbers: dict[str, np.ndarray], ranking, decisions, calibration: Calibration | None,
+                        adjusted: np.ndarray | None, totals: np.ndarray) -> ApplicationResult:
+    settings = problem.settings
+    application = panels.applications[row]
+    n = int(panels.counts[row])
+    scored = status[row] != INSUFFICIENT
+    flags = _panel_flags(status[row], n, settings)
+    if scored and settings.outliers:
+        flags += _outlier_flags(panels, row, settings)
+    if scored and settings.criterion_flags:
+        flags += _criterion_flags(problem, panels, row, settings)
+    if ranking.tied[row]:
+        others = [panels.applications[other] for other in np.flatnonzero(ranking.ranks == ranking.ranks[row])
+                  if other != row]
+        flags.append(sentences.tie(int(ranking.ranks[row]), others))
+    if decisions is not None and scored:
+        flags += _criterion_failures(problem, decisions, row, numbers["criteria"][row], settings)
+    traces = sheet_traces(problem.sheets, panels.criteria, panels.sheet_index[row], trimmed.kept[row],
+                          int(trimmed.low[row]), int(trimmed.high[row]),
+                          None if adjusted is None else adjusted[row], panels.excluded[application])
+    score = float(numbers["score"][row]) if scored else None
+    sentences_pair = computation(traces, score, n, settings.insufficient_below, settings.min_panel,
+                                 settings.trim == "olympic", adjusted is not None)
+    zh, en = sentences_pair
+    if ranking.decided_by[row] > 0 and not ranking.tied[row]:
+        zh, en = _tie_break_note(problem, int(ranking.decided_by[row]), zh, en)
+    interval = numbers["interval"][row]
+    graded = settings.grades if settings.grades is not None else problem.template.kind in GRADED_KINDS
+    return ApplicationResult(
+        application=application,
+        rank=int(ranking.ranks[row]) if scored else None,
+        score=score,
+        median=round_half_up(numbers["median"][row]) if scored else None,
+        mean=round_half_up(numbers["mean"][row]) if scored else None,
+        interval=(round(float(interval[0]), 4), round(float(interval[1]), 4))
+        if scored and not np.isnan(interval).any() else None,
+        rank_interval=(int(numbers["rank_interval"][row, 0]), int(numbers["rank_interval"][row, 1]))
+        if scored and settings.bootstrap > 0 else None,
+        p_top_k=round(float(numbers["p_top_k"][row]), 4) if scored and numbers["p_top_k"] is not None else None,
+        n=n,
+        criteria={key: round_half_up(value) for key, value in zip(panels.criteria, numbers["criteria"][row],
+                                                                   strict=True)} if scored else {},
+        calibrated=round_half_up(calibration.values[row]) if calibration is not None else None,
+        recommendation=decisions.recommendation[row] if decisions is not None else None,
+        grade=grade(score)[0] if graded and score is not None else None,
+        flags=tuple(flags),
+        diagnostics=_diagnostics(panels, row, settings) if scored and settings.diagnostics else (),
+        trace=make_trace(traces, (zh, en)),
+    )
+
+
+def _panel_flags(state: int, n: int, settings: Settings) -> list[Flag]:
+    if state == INSUFFICIENT:
+        return [sentences.insufficient(n, settings.insufficient_below)]
+    if state == SMALL:
+        return [sentences.small_panel(n, settings.min_panel)]
+    return []
+
+
+def _outlier_flags(panels: Panels, row: int, settings: Settings) -> list[Flag]:
+    """ROBUST and DEVIATION flags on the raw totals of one application, in slot order."""
+    totals = panels.totals[row:row + 1]
+    z = modified_z_matrix(totals)[0]
+    relative = deviation_matrix(totals)[0]
+    others = others_mean_matrix(totals)[0]
+    median = float(np.nanmedian(totals))
+    result = []
+    for slot in np.flatnonzero(panels.present[row]):
+        expert, total = panels.experts[row, slot], float(totals[0, slot])
+        if abs(z[slot]) > settings.robust_z:
+            result.append(sentences.robust(expert, total, float(z[slot]), median, settings.robust_z))
+        if settings.deviation is not None and abs(np.nan_to_num(relative[slot])) > settings.deviation:
+            result.append(sentences.deviation(expert, total, float(others[slot]), float(relative[slot]),
+                                              settings.deviation))
+    return result
+
+
+def _criterion_flags(problem: Problem, panels: Panels, row: int, settings: Settings) -> list[Flag]:
+    """The modified z on each criterion, as information."""
+    by_criterion = panels.scores[row].T                                   # (C, N)
+    z = modified_z_matrix(by_criterion)
+    result = []
+    for column, slot in zip(*np.nonzero(np.abs(np.nan_to_num(z)) > settings.robust_z), strict=True):
+        values = by_criterion[column]
+        result.append(sentences.criterion_robust(panels.experts[row, slot], problem.template.criteria[column],
+                                                 float(values[slot]), float(z[column, slot]),
+                                                 float(np.nanmedian(values))))
+    return result
+
+
+def _criterion_failures(problem: Problem, decisions, row: int, means: np.ndarray, settings: Settings) -> list[Flag]:
+    result = []
+    for column, criterion in enumerate(problem.template.criteria):
+        if decisions.veto_failed[row, column]:
+            result.append(sentences.veto(criterion, float(means[column]), settings.veto_fraction))
+        elif decisions.gate_failed[row, column]:
+            result.append(sentences.gate(criterion, float(means[column]), settings.gate))
+    return result
+
+
+def _diagnostics(panels: Panels, row: int, settings: Settings) -> tuple[Diagnostic, ...]:
+    """Grubbs (iterated) and Dixon r10 steps on one application's raw totals; report only."""
+    slots = np.flatnonzero(panels.present[row])
+    values = panels.totals[row, slots]
+    result = []
+    for step in grubbs(values, settings.diagnostics_alpha) + (dixon(values) if settings.diagnostics_alpha == 0.05
+                                                                else []):
+        expert = panels.experts[row, slots[step.index]]
+        verdict_zh, verdict_en = ("显著", "significant") if step.significant else ("不显著", "not significant")
+        name = "Grubbs G" if step.test == "grubbs" else "Dixon r10"
+        result.append(Diagnostic(
+            step.test, expert, step.value, round(step.statistic, 4), round(step.critical, 4), step.n,
+            step.significant,
+            f"{name} 检验（n = {step.n}）：专家 {expert} 的总分 {sentences.number(step.value)}，统计量 "
+            f"{step.statistic:.4f}，临界值 {step.critical:.3f}，{verdict_zh}（仅供参考）",
+            f"{name} test (n = {step.n}): expert {expert}'s total {sentences.number(step.value)}, statistic "
+            f"{step.statistic:.4f}, critical value {step.critical:.3f}, {verdict_en} (report only)"))
+    return tuple(result)
+
+
+def _tie_break_note(problem: Problem, key: int, zh: str, en: str) -> tuple[str, str]:
+    priority = _priority_criteria(problem)
+    if key <= len(priority):
+        criterion = problem.template.criteria[priority[key - 1]]
+        return (zh + f"；与同分申报书按优先指标「{criterion.name}」的平均分区分",
+                en + f"; separated from an equal score by the priority criterion '{criterion.name_en or criterion.id}'")
+    return zh + "；与同分申报书按专家总分的中位数区分", en + "; separated from an equal score by the median total"
+
+
+def _expert_results(problem: Problem, experts: _Experts, calibration: Calibration | None) -> tuple[ExpertResult, ...]:
+    settings = problem.settings
+    counts = np.bincount(experts.slot_index[experts.slot_index >= 0], minlength=len(experts.refs))
+    results = []
+    for index, ref in enumerate(experts.refs):
+        n = int(counts[index])
+        bias, flags = None, ()
+        if calibration is not None:
+            bias = round(float(calibration.biases[index]), 4)
+            if n < settings.min_support:
+                flags = (sentences.low_support(ref, n, settings.min_support),)
+        results.append(ExpertResult(ref, n, bias, flags))
+    return tuple(results)

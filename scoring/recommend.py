@@ -1,0 +1,89 @@
+"""Recommendations and grades (DESIGN §7.1 steps 8 and 9).
+
+Recommendation, in this order: REJECT if a veto criterion (一票否决) fails, the criterion gate fails or the
+interval's high end is below the threshold θ; RECOMMEND if the interval's low end reaches θ (and, when a capacity
+k is set, P(top-k) reaches the required probability); RESERVE if k is set and the whole rank interval lies below
+place k; otherwise CONDITIONAL (discuss, or inspect on site).
+
+A veto criterion fails when its criterion mean is below ``veto_fraction`` of its maximum; the gate, when on,
+applies the same test with ``gate`` to every criterion. Both use the criterion means of the retained experts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .aggregate import round_half_up
+from .types import Settings, Template
+
+# DESIGN §7.1 step 9, on the 2-decimal score: (lowest score, grade, English)
+GRADES = ((90.0, "优秀", "excellent"), (80.0, "良好", "good"), (60.0, "合格", "pass"), (-np.inf, "不合格", "fail"))
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """Recommendation of every application and the criteria that failed.
+
+    Attributes
+    ----------
+    recommendation : ndarray of object, shape (A,)
+        One of RECOMMEND, CONDITIONAL, RESERVE, REJECT; None without a score.
+    veto_failed, gate_failed : ndarray of bool, shape (A, C)
+        Criteria that failed the veto or the gate test.
+    """
+
+    recommendation: np.ndarray
+    veto_failed: np.ndarray
+    gate_failed: np.ndarray
+
+
+def recommend(scores: np.ndarray, intervals: np.ndarray, criterion_means: np.ndarray, template: Template,
+              settings: Settings, rank_high: np.ndarray | None = None,
+              p_top_k: np.ndarray | None = None) -> Decisions:
+    """Decide every application.
+
+    Parameters
+    ----------
+    scores : ndarray of float, shape (A,)
+        Panel scores, NaN without a score.
+    intervals : ndarray of float, shape (A, 2)
+        Confidence intervals; NaN when unavailable (then the score stands for both ends).
+    criterion_means : ndarray of float, shape (A, C)
+    template, settings
+        Criteria (maxima, veto) and θ, gate, veto fraction, capacity, P(top-k) requirement.
+    rank_high : ndarray of int, shape (A,), optional
+        The best rank in the rank interval (its low number), needed for RESERVE.
+    p_top_k : ndarray of float, shape (A,), optional
+    """
+    maxima = np.array([criterion.max for criterion in template.criteria], dtype=float)
+    veto = np.array([criterion.veto for criterion in template.criteria], dtype=bool)
+    means = np.round(criterion_means, 2)
+    veto_failed = veto[None, :] & (means < settings.veto_fraction * maxima[None, :] - 1e-9)
+    gate_failed = (np.zeros_like(veto_failed) if settings.gate is None
+                   else means < settings.gate * maxima[None, :] - 1e-9)
+    low = np.where(np.isnan(intervals[:, 0]), scores, intervals[:, 0])
+    high = np.where(np.isnan(intervals[:, 1]), scores, intervals[:, 1])
+    theta = settings.threshold
+    k = settings.capacity
+    reject = veto_failed.any(axis=1) | gate_failed.any(axis=1) | (high < theta)
+    confident = low >= theta
+    if k is not None:
+        confident &= p_top_k is not None and np.nan_to_num(p_top_k) >= settings.top_k_probability
+    reserve = np.zeros_like(reject) if k is None or rank_high is None else rank_high > k
+    recommendation = np.select([reject, confident, reserve], ["REJECT", "RECOMMEND", "RESERVE"], "CONDITIONAL")
+    recommendation = np.where(np.isnan(scores), None, recommendation.astype(object))
+    return Decisions(recommendation, veto_failed, gate_failed)
+
+
+def grade(score: float) -> tuple[str, str]:
+    """The grade of a score on its 2-decimal value: (Chinese, English).
+
+    Examples
+    --------
+    >>> grade(89.995), grade(89.994), grade(59.999)
+    (('优秀', 'excellent'), ('良好', 'good'), ('合格', 'pass'))
+    """
+    value = round_half_up(score)
+    return next((name, name_en) for lowest, name, name_en in GRADES if value >= lowest)
