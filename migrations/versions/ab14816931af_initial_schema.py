@@ -243,14 +243,16 @@ def upgrade():
     sa.Column('person', sa.String(length=100), nullable=True),
     sa.Column('organization', sa.String(length=255), nullable=True),
     sa.Column('uscc', sa.String(length=18), nullable=True),
+    sa.Column('application_ref', sa.String(length=64), nullable=True),
     sa.Column('until_on', sa.Date(), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
     sa.CheckConstraint("kind IN ('kinship', 'advisor', 'collaboration', 'dispute', 'investment', 'drafted')", name=op.f('ck_declared_relation_kind_valid')),
-    sa.CheckConstraint('person IS NOT NULL OR organization IS NOT NULL', name=op.f('ck_declared_relation_has_party')),
+    sa.CheckConstraint('person IS NOT NULL OR organization IS NOT NULL OR uscc IS NOT NULL OR application_ref IS NOT NULL', name=op.f('ck_declared_relation_has_party')),
     sa.ForeignKeyConstraint(['expert_id'], ['expert.id'], name=op.f('fk_declared_relation_expert_id_expert'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_declared_relation'))
     )
     with op.batch_alter_table('declared_relation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_declared_relation_application_ref'), ['application_ref'], unique=False)
         batch_op.create_index(batch_op.f('ix_declared_relation_expert_id'), ['expert_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_declared_relation_uscc'), ['uscc'], unique=False)
 
@@ -444,6 +446,7 @@ def upgrade():
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
     sa.Column('uscc', sa.String(length=18), nullable=True),
+    sa.Column('parent_name', sa.String(length=255), nullable=True),
     sa.Column('organization_id', sa.Integer(), nullable=False),
     sa.CheckConstraint("kind IN ('enterprise', 'institute')", name=op.f('ck_member_unit_kind_valid')),
     sa.CheckConstraint("role IN ('initiating', 'participating')", name=op.f('ck_member_unit_role_valid')),
@@ -786,6 +789,7 @@ def downgrade():
     with op.batch_alter_table('declared_relation', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_declared_relation_uscc'))
         batch_op.drop_index(batch_op.f('ix_declared_relation_expert_id'))
+        batch_op.drop_index(batch_op.f('ix_declared_relation_application_ref'))
 
     op.drop_table('declared_relation')
     with op.batch_alter_table('application', schema=None) as batch_op:

@@ -106,11 +106,15 @@ class GovernanceRole(db.Model):
 
 
 class DeclaredRelation(db.Model):
-    """A relation the expert declared (rule declared): with a person, or an organization identified by USCC."""
+    """A relation the expert declared (rule declared): with a person, an organization (by USCC or name) or the
+    application itself (e.g. helped draft it)."""
 
     __table_args__ = (
         one_of("kind", RELATION_KINDS),
-        CheckConstraint("person IS NOT NULL OR organization IS NOT NULL", name="has_party"),
+        CheckConstraint(
+            "person IS NOT NULL OR organization IS NOT NULL OR uscc IS NOT NULL OR application_ref IS NOT NULL",
+            name="has_party",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,5 +124,6 @@ class DeclaredRelation(db.Model):
     person: Mapped[str | None] = mapped_column(String(100))
     organization: Mapped[str | None] = mapped_column(String(255))
     uscc: Mapped[str | None] = mapped_column(String(18), index=True)
+    application_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     until_on: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)

@@ -24,7 +24,10 @@ IP_COUNTS = (
 
 
 class MemberUnit(db.Model):
-    """An initiating (发起) or participating (参加) unit; ``name``/``uscc`` as filed, ``organization`` resolved."""
+    """An initiating (发起) or participating (参加) unit.
+
+    ``name``, ``uscc`` and ``parent_name`` keep the form as filed; ``organization`` is what they resolve to.
+    """
 
     __table_args__ = (one_of("role", MEMBER_ROLES), one_of("kind", MEMBER_KINDS))
 
@@ -35,6 +38,7 @@ class MemberUnit(db.Model):
     kind: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(255))
     uscc: Mapped[str | None] = mapped_column(String(18))
+    parent_name: Mapped[str | None] = mapped_column(String(255))
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
 
     application: Mapped[Application] = relationship(back_populates="members")
