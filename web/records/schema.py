@@ -83,7 +83,7 @@ STANDARD_LEVELS = choices(
 )
 RD_INSTITUTIONS = choices(
     enterprise_tech_center="市级以上企业技术中心", engineering_research_center="市级以上工程研究中心",
-    engineering_tech_center="市级以上工程技术研究中心", key_laboratory="市级以上重点实验室", other="其他",
+    engineering_tech_research_center="市级以上工程技术研究中心", key_laboratory="市级以上重点实验室", other="其他",
 )
 ATTACHMENT_KINDS = choices(
     business_licence="营业执照", audited_financials="财务审计报告", cooperation_agreement="合作协议",
@@ -103,7 +103,7 @@ ENUM_ALIASES = MappingProxyType({
     "高校": "institute", "科研院所": "institute", "高校科研院所": "institute", "院所": "institute",
     "参与单位": "participating", "发起": "initiating", "参加": "participating",
     "企业技术中心": "enterprise_tech_center", "工程研究中心": "engineering_research_center",
-    "工程技术研究中心": "engineering_tech_center", "重点实验室": "key_laboratory",
+    "工程技术研究中心": "engineering_tech_research_center", "重点实验室": "key_laboratory",
     "亲属": "kinship", "师生": "advisor", "合作": "collaboration", "纠纷": "dispute", "投资": "investment",
     "审计报告": "audited_financials", "财务审计": "audited_financials", "合作协议书": "cooperation_agreement",
     "规章制度": "bylaws", "资质": "qualification", "法人代表": "legal_rep",
@@ -163,7 +163,7 @@ MEMBER = (
     Leaf("total_assets", "资产总额(万元)", "amount", kinds=ENTERPRISE),
     Leaf("fixed_assets", "固定资产(万元)", "amount", kinds=ENTERPRISE),
     Leaf("debt_ratio_pct", "资产负债率(%)", "pct", kinds=ENTERPRISE),
-    Leaf("net_profit", "税后利润(万元)", "signed", kinds=ENTERPRISE),
+    Leaf("after_tax_profit", "税后利润(万元)", "signed", kinds=ENTERPRISE),
     Table("finances", "近三年经营数据", (
         Leaf("year", "年度", "year", required=True),
         Leaf("sales", "销售收入(万元)", "amount"),
@@ -180,7 +180,8 @@ MEMBER = (
         Leaf("ic_layouts", "集成电路布图设计", "count"),
     ), kinds=ENTERPRISE),
     Table("top_shareholders", "主要股东", SHAREHOLDER, max_items=3, kinds=ENTERPRISE),
-    Leaf("main_business", "主营业务及市场占有率", kinds=ENTERPRISE),
+    Leaf("main_business", "主营业务", kinds=ENTERPRISE),
+    Leaf("market_share_pct", "市场占有率(%)", "pct", kinds=ENTERPRISE),
     person("team_lead", "研发团队负责人", Leaf("department", "所在院系/部门"), Leaf("title", "职称/职务"),
            Leaf("phone", "联系电话"), Leaf("email", "邮箱"), kinds=INSTITUTE),
     person("team_contact", "团队联系人", Leaf("fax", "传真"), Leaf("phone", "联系电话"), Leaf("email", "邮箱"),
@@ -191,8 +192,8 @@ MEMBER = (
         Leaf("name", "姓名", required=True), Leaf("title", "职称"), Leaf("research_direction", "研究方向"),
         Leaf("phone", "联系电话"),
     ), kinds=INSTITUTE),
-    Leaf("projects", "目前承担的主要项目", kinds=INSTITUTE),
-    Leaf("results", "主要研究成果", kinds=INSTITUTE),
+    Leaf("current_projects", "目前承担的主要项目", kinds=INSTITUTE),
+    Leaf("main_results", "主要研究成果", kinds=INSTITUTE),
 )
 
 PLAN = (
@@ -235,6 +236,8 @@ APPLICATION = (
     )),
     Tags("expected_standards", "预期技术标准制定", choices=STANDARD_LEVELS),
     Leaf("construction_content", "中心主要建设内容", max_length=CONSTRUCTION_CONTENT_LIMIT),
+    Leaf("applicant_opinion", "申报单位意见"),
+    Leaf("applicant_opinion_on", "申报单位意见日期", "date"),
     Group("plan", "建设方案", PLAN),
     Tags("excluded_experts", "申请回避专家", kind="ref", max_items=EXCLUDED_EXPERTS_LIMIT),
     Table("attachments", "附件", (
