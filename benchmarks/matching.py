@@ -50,8 +50,8 @@ def synthetic_instance(n_apps: int, n_experts: int, seed: int = 0, conflict_rate
     taxonomy = np.where(same_field, 1.0, np.where(same_sector, 0.5, 0.1))
     fit = 0.6 * taxonomy + 0.4 * rng.beta(2, 5, (n_experts, n_apps))
     n_orgs = max(1, n_experts // 3)
-    organization = np.minimum(rng.zipf(1.6, n_experts) - 1, n_orgs - 1)  # a few large universities, many small
-    organization = rng.permutation(n_orgs)[organization]
+    weights = 1.0 / (np.arange(n_orgs) + 5.0) ** 1.2          # a few large universities, many small units
+    organization = rng.choice(n_orgs, n_experts, p=weights / weights.sum())
     return Instance(
         fit=fit, allowed=rng.random((n_experts, n_apps)) >= conflict_rate,
         expert_pool=rng.choice(len(POOLS), n_experts, p=POOL_SHARE), pools=POOLS, expert_org=organization,

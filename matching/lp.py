@@ -158,7 +158,7 @@ class Master:
                                np.ones(n_t)])
         lb = np.zeros(n_total)
         lb[:n_cols] = self.fixed[self.col_e, self.col_a]
-        ub = np.concatenate([np.full(n_cols, self.pair_cap), np.repeat(inst.panel_size, n_p).astype(float),
+        ub = np.concatenate([np.maximum(self.pair_cap, lb[:n_cols]), np.repeat(inst.panel_size, n_p).astype(float),
                              np.full(n_t, self._t_upper())])
         if n_t:
             lb[-1] = self._t_lower()

@@ -1,0 +1,70 @@
+"""The randomized draw: the cap holds, marginals match the fractional optimum, the seed replays the draw."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_solve import random_instance
+
+from matching.draw import draw, fractional_assignment, sample
+from matching.instance import assignment_violations
+from matching.solve import solve_total
+
+
+def hoeffding_margin(n_samples: int, n_pairs: int, failure: float = 1e-4) -> float:
+    """Deviation of an empirical frequency from its mean exceeded with probability ≤ ``failure`` over all pairs."""
+    return math.sqrt(math.log(2 * n_pairs / failure) / (2 * n_samples))
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10**6), q=st.sampled_from([0.4, 0.5, 0.75]))
+def test_every_draw_is_feasible_and_marginals_match_the_fractional_solution(seed, q):
+    instance = random_instance(seed, 24, 4, n_orgs=10, load_cap=3, conflict_rate=0.1)
+    first = draw(instance, q, seed=0)
+    if first.status == "infeasible":
+        return
+    probabilities = first.probabilities
+    assert probabilities.max() <= q + 1e-9
+    assert not probabilities[~instance.allowed].any()
+    n = 300
+    frequency = np.zeros(instance.fit.shape)
+    for s in range(n):
+        result = sample(instance, probabilities, s) if first.restricted_pairs == 0 else draw(instance, q, s)
+        assert assignment_violations(instance, result.assigned) == []
+        frequency += result.assigned
+    frequency /= n
+    margin = hoeffding_margin(n, int((probabilities > 0).sum()))
+    assert first.exact
+    assert np.abs(frequency - probabilities).max() <= margin
+    assert frequency.max() <= q + margin
+
+
+def test_same_seed_same_draw_and_other_seeds_differ():
+    instance = random_instance(11, 30, 5, n_orgs=20, load_cap=3, conflict_rate=0.05)
+    one, again = draw(instance, 0.5, seed=7), draw(instance, 0.5, seed=7)
+    assert (one.assigned == again.assigned).all()
+    others = [draw(instance, 0.5, seed=s).assigned for s in range(1, 6)]
+    assert any((one.assigned != other).any() for other in others)
+
+
+def test_expected_fit_is_at_most_the_deterministic_optimum_and_equal_without_cap():
+    instance = random_instance(4, 30, 5, n_orgs=30, load_cap=3, conflict_rate=0.05)
+    optimum = solve_total(instance).objective
+    capped = draw(instance, 0.5, seed=1)
+    assert capped.expected_fit <= optimum + 1e-6
+    _, uncapped, _ = fractional_assignment(instance, 1.0)
+    assert uncapped == pytest.approx(optimum, abs=1e-6)
+
+
+def test_a_cap_that_cannot_fill_a_pool_is_reported_infeasible():
+    instance = random_instance(2, 12, 3, conflict_rate=0.0, quotas=((1, 2), (1, 2)))
+    pool = np.zeros(12, dtype=int)
+    pool[:2] = 1          # two law experts: at q = 0.4 they cover at most 0.8 of each panel's law seat
+    result = draw(dataclasses.replace(instance, expert_pool=pool), 0.4, seed=3)
+    assert result.status == "infeasible"
+    assert result.shortfall[:, 1].sum() > 0

@@ -1,0 +1,69 @@
+"""Reserves are never conflicted and each can take a seat; replace moves nobody else."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_solve import random_instance
+
+from matching.instance import assignment_violations
+from matching.reserves import NoReplacement, replace, replacement_mask, reserve_list
+from matching.solve import solve_total
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(12, 30), n_apps=st.integers(2, 6))
+def test_reserves_are_allowed_and_each_can_replace_some_member(seed, n_experts, n_apps):
+    instance = random_instance(seed, n_experts, n_apps, n_orgs=8, load_cap=3, conflict_rate=0.2)
+    solution = solve_total(instance)
+    if solution.status == "infeasible":
+        return
+    assigned = solution.assigned
+    for a in range(n_apps):
+        reserves = reserve_list(instance, assigned, a, 3)
+        assert len(set(reserves.tolist())) == len(reserves)
+        fits = instance.fit[reserves, a]
+        assert (np.diff(fits) <= 0).all()
+        for reserve in reserves:
+            assert instance.allowed[reserve, a] and not assigned[reserve, a]
+            swaps = [m for m in np.nonzero(assigned[:, a])[0]
+                     if not assignment_violations(instance, swapped(assigned, a, m, reserve))]
+            assert swaps, f"reserve {reserve} of application {a} cannot replace anybody"
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(12, 30), n_apps=st.integers(2, 6))
+def test_replace_moves_nobody_else_and_keeps_every_rule(seed, n_experts, n_apps):
+    instance = random_instance(seed, n_experts, n_apps, n_orgs=8, load_cap=3, conflict_rate=0.2)
+    solution = solve_total(instance)
+    if solution.status == "infeasible":
+        return
+    assigned = solution.assigned
+    a = seed % n_apps
+    leaving = int(np.nonzero(assigned[:, a])[0][seed % instance.panel_size[a]])
+    try:
+        new, incoming = replace(instance, assigned, a, leaving)
+    except NoReplacement:
+        assert not replacement_mask(instance, assigned, a, leaving).any()
+        return
+    changed = np.argwhere(new != assigned)
+    assert sorted(map(tuple, changed.tolist())) == sorted([(leaving, a), (incoming, a)])
+    assert assignment_violations(instance, new) == []
+    best = replacement_mask(instance, assigned, a, leaving)
+    assert instance.fit[incoming, a] == instance.fit[best, a].max()
+
+
+def test_replacing_someone_not_on_the_panel_is_refused():
+    instance = random_instance(0, 12, 2, load_cap=3)
+    assigned = solve_total(instance).assigned
+    outsider = int(np.nonzero(~assigned[:, 0])[0][0])
+    with pytest.raises(NoReplacement, match="not on the panel"):
+        replace(instance, assigned, 0, outsider)
+
+
+def swapped(assigned, a, leaving, incoming):
+    result = assigned.copy()
+    result[leaving, a], result[incoming, a] = False, True
+    return result
