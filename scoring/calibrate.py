@@ -74,8 +74,8 @@ def calibrate(applications: np.ndarray, experts: np.ndarray, totals: np.ndarray,
     if len(groups) > 1:
         raise DisconnectedDesign([([application_refs[i] for i in apps], [expert_refs[i] for i in group_experts])
                                   for apps, group_experts in groups])
-    app_weight = np.bincount(applications, weights, minlength=n_applications)
-    expert_weight = np.bincount(experts, weights, minlength=n_experts)
+    app_weight = np.bincount(applications, weights, minlength=n_applications).astype(float)
+    expert_weight = np.bincount(experts, weights, minlength=n_experts).astype(float)
     support = np.bincount(experts, minlength=n_experts)
     active = expert_weight > 0
     design = sparse.csr_matrix((weights, (applications, experts)), shape=(n_applications, n_experts))

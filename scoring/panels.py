@@ -83,7 +83,7 @@ def build_panels(problem: Problem) -> Panels:
     order = np.lexsort((expert_refs.astype(str), totals, rows)) if len(sheets) else np.array([], dtype=int)
     rows, used, scores, totals, expert_refs = rows[order], used[order], scores[order], totals[order], expert_refs[order]
     slots = _position_in_group(rows)
-    width = int(slots.max()) + 1 if len(slots) else 0
+    width = int(slots.max()) + 1 if len(slots) else 1      # one empty column keeps reductions defined
     shape = (len(applications), width)
     sheet_index = np.full(shape, -1, dtype=int)
     sheet_index[rows, slots] = used

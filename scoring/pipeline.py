@@ -62,6 +62,8 @@ def rank(problem: Problem) -> Result:
     if errors:
         return Result((), (), tuple(errors), settings)
     panels = build_panels(problem)
+    if not panels.applications:
+        return Result((), (), (), settings)
     experts = _index_experts(panels)
     calibration = None
     if settings.calibrate:

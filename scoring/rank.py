@@ -67,6 +67,8 @@ def _deciding_key(sorted_keys: np.ndarray) -> np.ndarray:
     no neighbour shares its score; shape (R, K) → (R,)."""
     rows, width = sorted_keys.shape
     result = np.full(rows, -1)
+    if rows < 2:
+        return result
     for neighbour in (-1, 1):
         other = np.roll(sorted_keys, neighbour, axis=0)
         valid = np.ones(rows, dtype=bool)

@@ -1,0 +1,81 @@
+"""Calibration (DESIGN §7.1 step 4): the worked example, the disconnected design, complete designs."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import scoring
+from scoring.calibrate import DisconnectedDesign, calibrate
+
+APPLICATIONS = ["A", "B", "C", "D"]
+EXPERTS = ["E1", "E2", "E3"]
+# True values A 80, B 75, C 70, D 65; biases E1 +6, E2 0, E3 −6.
+EXAMPLE = [("A", "E2", 80), ("A", "E3", 74), ("B", "E1", 81), ("B", "E2", 75),
+           ("C", "E1", 76), ("C", "E3", 64), ("D", "E1", 71), ("D", "E2", 65)]
+
+
+def indices(sheets):
+    apps = np.array([APPLICATIONS.index(app) for app, _, _ in sheets])
+    experts = np.array([EXPERTS.index(expert) for _, expert, _ in sheets])
+    totals = np.array([total for _, _, total in sheets], dtype=float)
+    return apps, experts, totals
+
+
+def test_worked_example_recovers_values_and_biases_exactly():
+    apps, experts, totals = indices(EXAMPLE)
+    fit = calibrate(apps, experts, totals, np.ones(totals.size), APPLICATIONS, EXPERTS)
+    assert fit.values == pytest.approx([80, 75, 70, 65], abs=1e-9)
+    assert fit.biases == pytest.approx([6, 0, -6], abs=1e-9)
+    assert fit.support.tolist() == [3, 3, 2]
+
+
+def test_disconnected_design_is_refused_with_its_components():
+    sheets = [("A", "E1", 80), ("B", "E1", 70), ("C", "E2", 75), ("C", "E3", 70), ("D", "E2", 60), ("D", "E3", 65)]
+    apps, experts, totals = indices(sheets)
+    with pytest.raises(DisconnectedDesign) as refused:
+        calibrate(apps, experts, totals, np.ones(totals.size), APPLICATIONS, EXPERTS)
+    assert refused.value.components == [(["A", "B"], ["E1"]), (["C", "D"], ["E2", "E3"])]
+    assert "{A, B} × {E1}; {C, D} × {E2, E3}" in str(refused.value)
+
+
+def problem(sheets, **extra_settings):
+    return {"template": {"criteria": [{"id": "total", "max": 100, "step": 0.5}]},
+            "sheets": [{"expert": expert, "application": app, "scores": {"total": total}}
+                       for app, expert, total in sheets],
+            "settings": {"calibrate": True, "bootstrap": 0, "min_panel": 3, "insufficient_below": 2,
+                         **extra_settings}}
+
+
+def test_pipeline_reports_calibrated_values_and_can_rank_on_them():
+    raw = {line.application: line for line in scoring.rank(scoring.parse_problem(problem(EXAMPLE))).ranking}
+    assert (raw["B"].score, raw["A"].score) == (78.0, 77.0)          # raw means put B above A
+    assert [raw[key].calibrated for key in APPLICATIONS] == [80.0, 75.0, 70.0, 65.0]
+    result = scoring.rank(scoring.parse_problem(problem(EXAMPLE, rank_on_calibrated=True)))
+    assert [line.application for line in result.ranking] == ["A", "B", "C", "D"]
+    assert [line.score for line in result.ranking] == [80.0, 75.0, 70.0, 65.0]
+    assert "校准" in result.ranking[0].trace.computation
+    experts = {expert.expert: expert for expert in result.experts}
+    assert [experts[key].bias for key in EXPERTS] == [6.0, 0.0, -6.0]
+    assert [flag.code for flag in experts["E3"].flags] == ["LOW_SUPPORT"]      # 2 sheets < 3
+    assert experts["E1"].flags == ()
+
+
+def test_pipeline_refuses_a_disconnected_design():
+    sheets = [("A", "E1", 80), ("B", "E1", 70), ("C", "E2", 75), ("C", "E3", 70), ("D", "E2", 60), ("D", "E3", 65)]
+    result = scoring.rank(scoring.parse_problem(problem(sheets)))
+    assert result.ranking == () and len(result.errors) == 1
+    assert "{A, B} × {E1}; {C, D} × {E2, E3}" in result.errors[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 6), st.integers(2, 7), st.data())
+def test_complete_design_calibrated_values_are_the_raw_means(n_apps, n_experts, data):
+    totals = np.array(data.draw(st.lists(st.integers(0, 200), min_size=n_apps * n_experts,
+                                         max_size=n_apps * n_experts)), dtype=float) / 2
+    apps = np.repeat(np.arange(n_apps), n_experts)
+    experts = np.tile(np.arange(n_experts), n_apps)
+    fit = calibrate(apps, experts, totals, np.ones(totals.size), [f"P{i}" for i in range(n_apps)],
+                    [f"E{i}" for i in range(n_experts)])
+    assert fit.values == pytest.approx(totals.reshape(n_apps, n_experts).mean(axis=1), abs=1e-8)
+    assert fit.biases.sum() == pytest.approx(0, abs=1e-8)
