@@ -1,16 +1,24 @@
-"""Data commands of the ``panel`` CLI: import templates, import, export, formal check and the demo (DESIGN §8)."""
+"""Data commands of the ``panel`` CLI: import templates, import, export, formal check and the demo (DESIGN §8).
+
+Exit status 0 on success, 1 on refused input (every error on standard error, nothing written), 2 on usage
+errors (click's own: a missing file, an unknown kind).
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 KINDS = click.Choice(["applications", "experts"])
-REFUSED = 1  # DESIGN §8: exit status 1 on refused input, 2 on usage errors (click's own)
+REFUSED = 1
+DEMO_PASSWORD = "panel-demo-2020"
+DEMO_EXPERT_ACCOUNTS = 5
 
 
 @click.command("template")
@@ -26,6 +34,53 @@ def template_command(kind: str, path: Path) -> None:
     click.echo(f"wrote the {kind} import template to {path}")
 
 
+def refuse(errors: Sequence[str], path: Path) -> None:
+    """Print every error on standard error and exit with status 1."""
+    for error in errors:
+        click.echo(error, err=True)
+    click.echo(f"{path}: refused, {len(errors)} error(s); nothing was imported", err=True)
+    sys.exit(REFUSED)
+
+
+def taxonomy() -> dict[str, str]:
+    """The database's field taxonomy (code → Chinese name), the shipped one when the table is empty."""
+    from sqlalchemy import select
+
+    from web.extensions import db
+    from web.models import Field
+    from web.records import default_field_names
+
+    return {field.code: field.name for field in db.session.scalars(select(Field))} or default_field_names()
+
+
+def with_progress(label: str, total: int, work: Callable[[Callable[[], None]], object]) -> object:
+    """Run ``work(step)`` under a progress bar of ``total`` steps (drawn only on a terminal)."""
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        return work(lambda: bar.update(1))
+
+
+def validate_file(kind: str, path: Path) -> tuple[list[dict], list[str]]:
+    """Read and validate a file against the database's taxonomy and refs; return (records, errors)."""
+    from web.io import read_records
+    from web.records import validate_records
+    from web.services import records as record_service
+
+    read = read_records(path, kind)
+    if read.errors:
+        return [], read.errors
+    fields, existing = taxonomy(), record_service.existing_refs(kind)
+    return with_progress(f"validating {len(read.records)} {kind}", len(read.records), lambda step: validate_records(
+        kind, read.records, source_refs=read.source_refs, taxonomy=fields, existing_refs=existing, on_record=step))
+
+
+def import_records(kind: str, records: list[dict]) -> None:
+    """Insert validated records in one transaction through the records service."""
+    from web.services import records as record_service
+
+    importer = record_service.import_applications if kind == "applications" else record_service.import_experts
+    importer(records, actor=None)
+
+
 @click.command("import")
 @click.argument("kind", type=KINDS)
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -33,33 +88,19 @@ def template_command(kind: str, path: Path) -> None:
 @with_appcontext
 def import_command(kind: str, path: Path, dry_run: bool) -> None:
     """Import .xlsx, .csv or .json records, all or nothing."""
-    from web.io import read_records
-    from web.records import field_names, validate_records
-    from web.services import records as record_service
+    from web.services.records import RecordError
 
-    read = read_records(path, kind)
-    records, errors = [], list(read.errors)
-    if not errors:
-        records, errors = validate_records(
-            kind, read.records, source_refs=read.source_refs, taxonomy=field_names(),
-            existing_refs=record_service.existing_refs(kind),
-        )
+    records, errors = validate_file(kind, path)
     if errors:
         refuse(errors, path)
     if dry_run:
-        click.echo(f"{path}: {len(records)} {kind} valid (dry run: nothing written)")
+        click.echo(f"{path}: {len(records)} {kind} valid; dry run, nothing written")
         return
-    importer = record_service.import_applications if kind == "applications" else record_service.import_experts
-    importer(records, actor=None)
+    try:
+        import_records(kind, records)
+    except RecordError as error:
+        refuse([str(error)], path)
     click.echo(f"imported {len(records)} {kind} from {path}")
-
-
-def refuse(errors: list[str], path: Path) -> None:
-    """Print every error on standard error and exit with status 1."""
-    for error in errors:
-        click.echo(error, err=True)
-    click.echo(f"{path}: refused, {len(errors)} error(s); nothing was imported", err=True)
-    sys.exit(REFUSED)
 
 
 @click.command("export")
@@ -69,33 +110,114 @@ def refuse(errors: list[str], path: Path) -> None:
 @with_appcontext
 def export_command(kind: str, path: Path, include_personal: bool) -> None:
     """Export records to .xlsx, .csv or .json, in the format import reads."""
-    from web.io import write_records
+    from web.io import FORMATS, write_records
     from web.services import records as record_service
 
+    if path.suffix.lower() not in FORMATS:
+        raise click.BadParameter(f"give a path ending in one of {', '.join(FORMATS)}", param_hint="PATH")
     exporter = record_service.export_applications if kind == "applications" else record_service.export_experts
     records = exporter(include_personal=include_personal)
     write_records(path, kind, records)
     click.echo(f"exported {len(records)} {kind} to {path}")
 
 
+def round_application_refs(name: str) -> list[str]:
+    """The refs of the applications in the round called ``name`` (or with that id)."""
+    from sqlalchemy import or_, select
+
+    from web.extensions import db
+    from web.models import Round
+
+    condition = Round.name == name
+    if name.isdigit():
+        condition = or_(condition, Round.id == int(name))
+    round_ = db.session.scalar(select(Round).where(condition))
+    if round_ is None:
+        raise click.BadParameter(f"no round named {name!r}", param_hint="--round")
+    return [link.application.ref for link in round_.round_applications]
+
+
 @click.command("check")
-@click.option("--round", "round_name", default=None, help="Only the applications of this round.")
+@click.option("--round", "round_name", default=None, help="Only the applications of this round (name or id).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @with_appcontext
 def check_command(round_name: str | None, as_json: bool) -> None:
     """Print the formal-check flags of every application."""
-    from web.services.formal_check import check_applications
+    from web.services.formal_check import check_report
+    from web.services.records import export_applications
 
-    results = check_applications(round_name=round_name)
+    refs = round_application_refs(round_name) if round_name else None
+    report = check_report(export_applications(refs=refs))
     if as_json:
-        click.echo(json.dumps(results, ensure_ascii=False, indent=1))
+        click.echo(json.dumps(report, ensure_ascii=False, indent=1))
         return
-    for result in results:
-        flags = result["flags"]
-        click.echo(f"{result['ref']} {result['center_name']}: {'OK' if not flags else len(flags)}")
-        for flag in flags:
+    for entry in report:
+        click.echo(f"{entry['ref']} {entry['center_name']}: {len(entry['flags']) or 'OK'}")
+        for flag in entry["flags"]:
             click.echo(f"  {flag['code']}: {flag['message']}")
+    flagged = sum(1 for entry in report if entry["flags"])
+    click.echo(f"{len(report)} applications, {flagged} with flags")
 
 
-data_commands = [template_command, import_command, export_command, check_command]
+def demo_logins(expert_refs: list[str]) -> list[tuple[str, str, str | None]]:
+    """(username, role, expert ref) of the demo accounts."""
+    return [("admin", "admin", None), ("organizer", "organizer", None),
+            *((ref.lower(), "expert", ref) for ref in expert_refs[:DEMO_EXPERT_ACCOUNTS])]
+
+
+def load_demo(seed: int) -> list[str]:
+    """Validate and import the demo data set; return the refs of the experts given demo accounts."""
+    from web.demo import validated_demo
+    from web.services.accounts import create_user
+
+    click.echo(f"generating the demo data set (seed {seed}) …")
+    demo = validated_demo(seed)
+    import_records("experts", demo.experts)
+    import_records("applications", demo.applications)
+    click.echo(f"loaded {len(demo.applications)} applications and {len(demo.experts)} experts")
+    experts = [expert["ref"] for expert in demo.experts if expert["available"]]
+    for username, role, ref in demo_logins(experts):
+        create_user(username, role, DEMO_PASSWORD, expert_ref=ref, actor=None)
+    return experts
+
+
+@click.command("demo")
+@click.option("--seed", type=int, default=None, help="Seed of the demo data set (default: the notice's date).")
+@click.option("--no-serve", is_flag=True, help="Load the demo and exit.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=5000, show_default=True)
+@with_appcontext
+def demo_command(seed: int | None, no_serve: bool, host: str, port: int) -> None:
+    """Create or upgrade the database, load the demo data set once, print the logins, serve."""
+    from flask_migrate import upgrade
+    from sqlalchemy import select
+
+    from web.demo import DEFAULT_SEED
+    from web.extensions import db
+    from web.models import User
+    from web.services.records import existing_refs
+    from web.services.reference_data import seed_reference_data
+
+    upgrade()
+    seed_reference_data()
+    present = existing_refs("applications")
+    if present:
+        click.echo(f"the database already holds {len(present)} applications: the demo data set is not loaded again")
+    else:
+        load_demo(DEFAULT_SEED if seed is None else seed)
+    demo_names = {"admin", "organizer"} | {f"e{number:04d}" for number in range(1, 10_000)}
+    accounts = [user for user in db.session.scalars(select(User).order_by(User.id)) if user.username in demo_names]
+    if accounts:
+        click.echo(f"demo logins (password {DEMO_PASSWORD!r} unless changed since):")
+        for user in accounts:
+            click.echo(f"  {user.username:<10} {user.role}")
+    if no_serve:
+        return
+    from web.serve import serve
+
+    click.echo(f"serving on http://{host}:{port}/ (Ctrl+C to stop)")
+    serve(current_app._get_current_object(), host, port)
+
+
+data_commands = [template_command, import_command, export_command, check_command, demo_command]
 """The commands web/commands/__init__.py registers on the ``panel`` group."""

@@ -27,6 +27,7 @@ class Leaf:
     choices: MappingProxyType | None = None
     max_length: int | None = None
     kinds: tuple[str, ...] = ()  # member kinds the key belongs to; empty = all
+    default: object = None  # the value when the key is absent or blank
 
 
 @dataclass(frozen=True)
@@ -273,7 +274,7 @@ EXPERT = (
     Leaf("max_load", "评审数量上限", "count"),
     Leaf("email", "Email"),
     Leaf("mobile", "手机"),
-    Leaf("available", "可参加评审", "bool"),
+    Leaf("available", "可参加评审", "bool", default=True),
 )
 
 SCHEMAS = MappingProxyType({"applications": APPLICATION, "experts": EXPERT})

@@ -64,13 +64,15 @@ class RecordValidator:
             "bool": to_bool, "year": to_year, "ref": to_text,
         }
 
-    def __call__(self, raw: Sequence[object], source_refs: Sequence[str],
-                 existing_refs: Iterable[str] = ()) -> tuple[list[dict], list[str]]:
-        """Validate every record; return the converted records and every error."""
+    def __call__(self, raw: Sequence[object], source_refs: Sequence[str], existing_refs: Iterable[str] = (),
+                 on_record: Callable[[], None] | None = None) -> tuple[list[dict], list[str]]:
+        """Validate every record (calling ``on_record`` before each, for progress bars); return (records, errors)."""
         records, errors = [], []
         existing = set(existing_refs)
         first_seen: dict[str, str] = {}
         for item, source in zip(raw, source_refs, strict=True):
+            if on_record is not None:
+                on_record()
             if not isinstance(item, dict):
                 errors.append(f"{source}: (record): must be an object with keys, got {type(item).__name__}")
                 continue
@@ -132,7 +134,7 @@ class RecordValidator:
             return []
         if isinstance(node, Group):
             return {child.key: self.empty(child) for child in node.children}
-        return None
+        return node.default
 
     def leaf(self, node: Leaf, value: object, path: str, messages: list) -> object:
         """Convert one scalar; None (with an error) when it breaks its rule."""
@@ -187,9 +189,10 @@ class RecordValidator:
 
 
 def validate_records(kind: str, raw: Sequence[object], *, source_refs: Sequence[str],
-                     taxonomy: Mapping[str, str], existing_refs: Iterable[str] = ()) -> tuple[list[dict], list[str]]:
+                     taxonomy: Mapping[str, str], existing_refs: Iterable[str] = (),
+                     on_record: Callable[[], None] | None = None) -> tuple[list[dict], list[str]]:
     """Validate records of ``kind`` ('applications' or 'experts'); return (records, errors)."""
-    return RecordValidator(kind, taxonomy)(raw, source_refs, existing_refs)
+    return RecordValidator(kind, taxonomy)(raw, source_refs, existing_refs, on_record)
 
 
 def validate_applications(raw: Sequence[object], *, source_refs: Sequence[str], taxonomy: Mapping[str, str],
