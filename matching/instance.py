@@ -129,3 +129,25 @@ def org_counts(instance: Instance, assigned: np.ndarray) -> list[tuple[int, int,
         return []
     keys, counts = np.unique(np.stack([apps[keep], orgs[keep]], axis=1), axis=0, return_counts=True)
     return [(int(a), int(o), int(n)) for (a, o), n in zip(keys, counts, strict=True)]
+
+
+POOL_NAMES_ZH = {"economics": "经济", "technology": "技术", "industry": "产业", "management": "管理", "law": "法律"}
+
+
+@dataclass(frozen=True)
+class Labels:
+    """What rows and columns are called in sentences: expert and application refs (and expert names)."""
+
+    experts: tuple[str, ...]
+    applications: tuple[str, ...]
+    pools: tuple[str, ...]
+
+    def pool(self, p: int) -> str:
+        """The pool's Chinese name (法律类 …), or its code if it has none."""
+        return POOL_NAMES_ZH.get(self.pools[p], self.pools[p])
+
+    @classmethod
+    def numbered(cls, instance: Instance) -> Labels:
+        """Labels E1…, A1… for instances without records (tests, benchmarks)."""
+        return cls(tuple(f"E{e + 1}" for e in range(instance.n_experts)),
+                   tuple(f"A{a + 1}" for a in range(instance.n_apps)), instance.pools)

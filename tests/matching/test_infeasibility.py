@@ -1,0 +1,71 @@
+"""Infeasible rounds are explained in sentences naming the application, the pool or rule, and the numbers."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_solve import random_instance
+
+from matching.infeasibility import explain_shortfall, presolve
+from matching.instance import Labels
+from matching.solve import solve_total
+
+
+def test_no_conflict_free_law_expert_names_application_pool_and_numbers():
+    instance = random_instance(0, 12, 3, conflict_rate=0.0, n_orgs=12)
+    allowed = instance.allowed.copy()
+    allowed[instance.expert_pool == 1, 2] = False          # every law expert conflicted with the third one
+    blocked = dataclasses.replace(instance, allowed=allowed)
+    sentences = presolve(blocked, Labels.numbered(blocked))
+    assert "申报 A3：法律类专家无冲突可用 0 人，需要 1 人" in sentences
+    assert solve_total(blocked).status == "infeasible"
+
+
+def test_organization_limit_shortfall_is_worded():
+    instance = random_instance(1, 12, 2, conflict_rate=0.0)
+    org = np.where(instance.expert_pool == 0, 7, np.arange(12) + 10)   # all technology experts in one unit
+    quotas = np.array([[2, 2], [1, 2]])
+    crowded = dataclasses.replace(instance, expert_org=org, pool_quotas=quotas)
+    sentences = presolve(crowded, Labels.numbered(crowded))
+    assert any(s.startswith("申报 A1：技术类无冲突专家") and "同单位限制下最多选 1 人，需要 2 人" in s
+               for s in sentences), sentences
+
+
+def test_total_capacity_shortfall_is_worded():
+    instance = random_instance(2, 10, 6, conflict_rate=0.0, n_orgs=10, load_cap=1)
+    capped = dataclasses.replace(instance, load_cap=np.ones(10, dtype=int))
+    sentences = presolve(capped, Labels.numbered(capped))
+    assert "全部专家评审容量共 10 次，少于各专家组总人数 18" in sentences
+
+
+def test_contention_found_only_by_the_solver_is_explained_by_relaxing_rule_families():
+    # law experts E1 (load 2, conflicted with A2 and A3) and E2 (load 1): every count is fine, yet A2 and A3
+    # can only use E2, whose load cap is 1
+    instance = random_instance(3, 12, 3, conflict_rate=0.0, n_orgs=12)
+    pool = np.zeros(12, dtype=int)
+    pool[:2] = 1
+    load = np.full(12, 3)
+    load[0], load[1] = 2, 1
+    allowed = np.ones((12, 3), dtype=bool)
+    allowed[0, 1:] = False            # E1 may review A1 only
+    contended = dataclasses.replace(instance, expert_pool=pool, load_cap=load, allowed=allowed,
+                                    expert_org=np.arange(12))
+    labels = Labels.numbered(contended)
+    assert presolve(contended, labels) == []
+    solution = solve_total(contended)
+    assert solution.status == "infeasible"
+    sentences = explain_shortfall(contended, solution.shortfall, labels)
+    assert any(s.endswith("法律类专家在满足全部规则后仍缺 1 人") for s in sentences), sentences
+    assert "放宽以下任一规则即可排满：负荷上限" in sentences
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10**6))
+def test_presolve_never_cries_wolf(seed):
+    """Whenever presolve reports a shortfall, the solver agrees that no assignment exists."""
+    instance = random_instance(seed, 10, 3, conflict_rate=0.4, n_orgs=4)
+    if presolve(instance, Labels.numbered(instance)):
+        assert solve_total(instance).status == "infeasible"
