@@ -1,0 +1,146 @@
+"""Why each panel looks the way it does, in Chinese sentences an organizer can read out.
+
+For every assigned pair: the fit and its components and the rules that bind (the expert's load is full, the
+pool is at its minimum or maximum, the pair was fixed). For every application: each expert who fits better than
+the weakest chosen member of the same pool but was not chosen, and why — a conflict (with the rule's own reason),
+a forbidden pair, a full load, a pool at its maximum, the organization limit, or, when no rule stops them, a lower
+contribution to the optimum (taking them would cost more elsewhere than it gains here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from matching.instance import Instance, Labels
+
+CHINESE_DIGITS = "一二三四五六七八九十"
+
+
+@dataclass
+class PairExplanation:
+    """One assigned pair: components and binding rules."""
+
+    expert: int
+    fit: float
+    field_fit: float | None
+    text_fit: float | None
+    binding: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PanelExplanation:
+    """One application: its members' explanations and the sentences about better-fitting experts left out."""
+
+    application: int
+    members: list[PairExplanation]
+    not_chosen: list[str]
+
+
+def ordinal(rank: int) -> str:
+    """Chinese ordinal for a 1-based rank: 第一位 … 第十位, then 第11位."""
+    return f"第{CHINESE_DIGITS[rank - 1]}位" if rank <= len(CHINESE_DIGITS) else f"第{rank}位"
+
+
+def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
+            exclusions: Mapping[tuple[int, int], str] | None = None,
+            field_fit: np.ndarray | None = None, text_fit: np.ndarray | None = None,
+            limit: int = 5) -> list[PanelExplanation]:
+    """Explain every panel of an assignment.
+
+    Parameters
+    ----------
+    instance : Instance
+    assigned : ndarray, shape (E, A), bool
+    labels : Labels
+    exclusions : mapping (expert, application) → str, optional
+        Why a disallowed pair is disallowed (e.g. "冲突（same-organization）：专家所在单位 … 是申报单位"); pairs
+        not found here read "不可分配".
+    field_fit, text_fit : ndarray, shape (E, A), optional
+        Fit components, reported per assigned pair.
+    limit : int
+        Most "not chosen" sentences per application.
+
+    Returns
+    -------
+    list of PanelExplanation
+        One per application, in column order.
+    """
+    exclusions = exclusions or {}
+    load = assigned.sum(axis=1)
+    fixed = instance.fixed_mask()
+    result = []
+    for a in range(instance.n_apps):
+        panel = assigned[:, a]
+        pool_count = np.bincount(instance.expert_pool[panel], minlength=instance.n_pools)
+        members = [
+            PairExplanation(int(e), float(instance.fit[e, a]),
+                            None if field_fit is None else float(field_fit[e, a]),
+                            None if text_fit is None else float(text_fit[e, a]),
+                            _binding(instance, labels, e, a, load, pool_count, fixed))
+            for e in np.nonzero(panel)[0]
+        ]
+        members.sort(key=lambda m: -m.fit)
+        result.append(PanelExplanation(a, members, _not_chosen(instance, assigned, labels, a, load,
+                                                               pool_count, exclusions, limit)))
+    return result
+
+
+def _binding(instance: Instance, labels: Labels, e: int, a: int, load: np.ndarray, pool_count: np.ndarray,
+             fixed: np.ndarray) -> list[str]:
+    p = instance.expert_pool[e]
+    low, high = instance.pool_quotas[p]
+    rules = []
+    if fixed[e, a]:
+        rules.append("组织方固定分配")
+    if load[e] >= instance.load_cap[e]:
+        rules.append(f"负荷已满（{load[e]}/{instance.load_cap[e]}）")
+    if pool_count[p] <= low:
+        rules.append(f"{labels.pool(p)}类达到最少人数 {low}")
+    if pool_count[p] >= high:
+        rules.append(f"{labels.pool(p)}类达到上限 {high}")
+    return rules
+
+
+def _not_chosen(instance: Instance, assigned: np.ndarray, labels: Labels, a: int, load: np.ndarray,
+                pool_count: np.ndarray, exclusions: Mapping[tuple[int, int], str], limit: int) -> list[str]:
+    panel = assigned[:, a]
+    sentences = []
+    for p in range(instance.n_pools):
+        in_pool = np.nonzero(instance.expert_pool == p)[0]
+        ranked = in_pool[np.argsort(-instance.fit[in_pool, a], kind="stable")]
+        chosen_fits = instance.fit[ranked[panel[ranked]], a]
+        weakest = chosen_fits.min() if len(chosen_fits) else -np.inf
+        for rank, e in enumerate(ranked, start=1):
+            if instance.fit[e, a] <= weakest and len(chosen_fits):
+                break
+            if panel[e]:
+                continue
+            reason = _reason(instance, assigned, labels, e, a, load, pool_count, exclusions)
+            sentences.append((instance.fit[e, a],
+                              f"{ordinal(rank)}{labels.pool(p)}专家 {labels.experts[e]}（匹配度 "
+                              f"{instance.fit[e, a]:.2f}）{reason}"))
+            if rank >= limit + len(chosen_fits):
+                break
+    sentences.sort(key=lambda item: -item[0])
+    return [text for _, text in sentences[:limit]]
+
+
+def _reason(instance: Instance, assigned: np.ndarray, labels: Labels, e: int, a: int, load: np.ndarray,
+            pool_count: np.ndarray, exclusions: Mapping[tuple[int, int], str]) -> str:
+    if not instance.allowed[e, a]:
+        return f"因{exclusions.get((e, a), '不可分配')}未选"
+    if load[e] >= instance.load_cap[e]:
+        return f"因负荷已满（已评 {load[e]} 项，上限 {instance.load_cap[e]}）未选"
+    p = instance.expert_pool[e]
+    if pool_count[p] >= instance.pool_quotas[p, 1]:
+        return f"因{labels.pool(p)}类已达上限 {instance.pool_quotas[p, 1]} 人未选"
+    o = instance.expert_org[e]
+    if o >= 0:
+        colleagues = np.nonzero(assigned[:, a] & (instance.expert_org == o))[0]
+        if len(colleagues) >= instance.max_per_org:
+            names = "、".join(labels.experts[c] for c in colleagues)
+            return f"因同单位限制未选（同单位的 {names} 已在组内）"
+    return "未选：整体最优下其名额用于其他申报或其他专家组合的总匹配度更高"
