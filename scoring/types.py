@@ -133,7 +133,8 @@ class Problem:
 
 # --- the result ------------------------------------------------------------------------------------------
 
-FLAG_CODES = ("ROBUST", "DEVIATION", "SMALL_PANEL", "INSUFFICIENT", "TIE", "VETO", "GATE", "LOW_SUPPORT")
+FLAG_CODES = ("ROBUST", "DEVIATION", "SMALL_PANEL", "INSUFFICIENT", "TIE", "VETO", "GATE", "LOW_SUPPORT",
+              "MISSING_ROUND")
 RECOMMENDATIONS = ("RECOMMEND", "CONDITIONAL", "RESERVE", "REJECT")
 
 

@@ -1,0 +1,48 @@
+"""Combining rounds: review 60 % + site inspection 40 %, intervals combined conservatively."""
+
+import numpy as np
+import pytest
+
+import scoring
+from scoring.combine import combine_rounds
+
+
+def run(totals_problem, totals, **settings):
+    return scoring.rank(scoring.parse_problem(totals_problem(totals, bootstrap=0, **settings)))
+
+
+def test_weighted_sum_and_conservative_interval(totals_problem, five):
+    review = run(totals_problem, {"P1": five["P1"], "P2": five["P2"]})
+    site = run(totals_problem, {"P1": [90, 91, 92, 93, 94], "P2": [70, 72, 74, 76, 78]})
+    lines = {line.application: line for line in combine_rounds({"selection_review": review,
+                                                                "site_inspection": site})}
+    assert lines["P1"].score == 86.96           # 0.6 × 83.60 + 0.4 × 92.00
+    assert lines["P2"].score == 82.4            # 0.6 × 88.00 + 0.4 × 74.00
+    assert (lines["P1"].rank, lines["P2"].rank) == (1, 2)
+    assert lines["P1"].rounds == {"selection_review": 83.6, "site_inspection": 92.0}
+    assert "0.6 × 83.60 + 0.4 × 92.00 = 86.96" in lines["P1"].computation
+    review_p1 = {line.application: line for line in review.ranking}["P1"].interval
+    site_p1 = {line.application: line for line in site.ranking}["P1"].interval
+    low, high = lines["P1"].interval
+    assert low == pytest.approx(0.6 * review_p1[0] + 0.4 * site_p1[0], abs=1e-3)
+    assert high == pytest.approx(0.6 * review_p1[1] + 0.4 * site_p1[1], abs=1e-3)
+    independent = np.hypot(0.6 * (review_p1[1] - review_p1[0]), 0.4 * (site_p1[1] - site_p1[0]))
+    assert high - low >= independent
+
+
+def test_an_application_missing_a_round_is_not_ranked(totals_problem, five):
+    review = run(totals_problem, {"P1": five["P1"], "P2": five["P2"]})
+    site = run(totals_problem, {"P2": [70, 72, 74, 76, 78]})
+    lines = combine_rounds({"selection_review": review, "site_inspection": site})
+    assert [line.application for line in lines] == ["P2", "P1"]
+    assert lines[1].rank is None and lines[1].flags[0].code == "MISSING_ROUND"
+
+
+@pytest.mark.parametrize(("weights", "message"), [
+    ({"selection_review": 0.5, "site_inspection": 0.4}, "weights must sum to 1, not 0.9"),
+    ({"selection_review": 1.0}, "weights name the rounds"),
+])
+def test_bad_weights_are_refused(totals_problem, five, weights, message):
+    review = run(totals_problem, five)
+    with pytest.raises(ValueError, match=message):
+        combine_rounds({"selection_review": review, "site_inspection": review}, weights)
