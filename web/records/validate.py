@@ -42,6 +42,13 @@ from web.records.values import (
 Converter = Callable[[object], object]
 
 
+def nothing(value: object) -> bool:
+    """True when a value holds nothing: None, blank text, an empty list, an object of such values."""
+    if isinstance(value, dict):
+        return all(nothing(item) for item in value.values())
+    return blank(value) or value == []
+
+
 def record_label(source: str, ref: object) -> str:
     """How errors name a record: its ref, with the row it came from when that is a file row."""
     if blank(ref) or not isinstance(ref, str | int | float):
@@ -110,7 +117,7 @@ class RecordValidator:
     def node(self, node, value: object, path: str, messages: list, member_kind: str | None) -> object:
         """Validate one value of the schema tree."""
         empty = self.empty(node)
-        if blank(value) or value == [] or value == {}:
+        if nothing(value):
             if isinstance(node, Leaf | Group) and node.required:
                 messages.append((path, "required"))
             return empty
