@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, request, session
+from flask import Flask, render_template, request, session
+from flask_babel import get_locale
 
-from .config import default_config, instance_path_from_env, stored_secret_key
-from .extensions import babel, csrf, db, login_manager, migrate
+from web.config import default_config, instance_path_from_env, stored_secret_key
+from web.extensions import babel, csrf, db, login_manager, migrate
 
 LOCALES = ("zh_Hans_CN", "en")
+MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'",
     "X-Frame-Options": "DENY",
@@ -30,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = stored_secret_key(app.instance_path)
 
     _init_extensions(app)
+    _init_templates(app)
     _register_blueprints(app)
     app.after_request(_add_security_headers)
     return app
@@ -37,36 +40,45 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     """Bind the module-level extensions to ``app``."""
-    from . import models  # noqa: F401  (registers every table on db.metadata before Migrate looks)
-    from .auth.login import load_user
+    from web import models  # noqa: F401  (registers every table on db.metadata before Migrate looks)
+    from web.auth.login import load_user
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
+    migrate.init_app(app, db, directory=MIGRATIONS)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+    login_manager.login_message = None
     login_manager.user_loader(load_user)
     babel.init_app(app, locale_selector=select_locale)
 
 
+def _init_templates(app: Flask) -> None:
+    """Template helpers: the current locale, code labels and personal-data masking."""
+    from web import masking
+    from web.blueprints.organizer.labels import label
+
+    masking.init_app(app)
+    app.add_template_filter(label, "label")
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
+
+
 def _register_blueprints(app: Flask) -> None:
     """Attach the HTTP areas of the application."""
-    from .auth import bp as auth_bp
-    from .blueprints.organizer import bp as organizer_bp
+    from web.auth import bp as auth_bp
+    from web.blueprints.home import bp as home_bp
+    from web.blueprints.organizer import bp as organizer_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(home_bp)
     app.register_blueprint(organizer_bp)
-    app.add_url_rule("/", endpoint="index", view_func=_index)
+    for status in (403, 404):
+        app.register_error_handler(status, _error_page)
 
 
-def _index():
-    """Send each user to their start page."""
-    from flask import redirect, url_for
-    from flask_login import current_user
-
-    if not current_user.is_authenticated:
-        return redirect(url_for("auth.login"))
-    return redirect(url_for("organizer.applications"))
+def _error_page(error):
+    """Errors in the site's layout, so the user keeps the navigation and the logout button."""
+    return render_template("error.html", error=error), error.code
 
 
 def select_locale() -> str:

@@ -288,6 +288,8 @@ def application_record(ref: str = "APP-001", **overrides) -> dict:
             {"kind": "business_licence", "filename": "营业执照.pdf", "sha256": "ab" * 32},
             {"kind": "audited_financials", "filename": "2019审计报告.pdf", "sha256": None},
             {"kind": "cooperation_agreement", "filename": "合作协议.pdf", "sha256": None},
+            {"kind": "bylaws", "filename": "中心章程.pdf", "sha256": None},
+            {"kind": "qualification", "filename": "资质证明.pdf", "sha256": None},
         ],
     }
     record.update(copy.deepcopy(overrides))

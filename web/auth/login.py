@@ -26,7 +26,7 @@ def load_user(user_id: str) -> User | None:
 def login():
     """Show the login form; on success go to the page asked for (same site only) or the start page."""
     if current_user.is_authenticated:
-        return redirect(url_for("index"))
+        return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(form.username.data.strip(), form.password.data)
@@ -58,4 +58,4 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
             return target
-    return url_for("index")
+    return url_for("home.index")
