@@ -11,6 +11,7 @@ one-dimensional functions take one panel's totals, shape (n,).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,10 +44,10 @@ def modified_z_matrix(totals: np.ndarray) -> np.ndarray:
     safe = np.where(present, totals, 0.0)
     has_any = present.any(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        median = np.where(has_any, _nanmedian_rows(totals), 0.0)[:, None]
+        median = np.where(has_any, row_medians(totals), 0.0)[:, None]
         centred = safe - median
         absolute = np.where(present, np.abs(centred), np.nan)
-        mad = np.where(has_any, _nanmedian_rows(absolute), 0.0)[:, None]
+        mad = np.where(has_any, row_medians(absolute), 0.0)[:, None]
         mean_ad = (np.where(present, np.abs(centred), 0.0).sum(axis=1)
                    / np.maximum(present.sum(axis=1), 1))[:, None]
         z = np.where(mad > 0, MAD_SCALE * centred / np.where(mad > 0, mad, 1.0),
@@ -54,8 +55,8 @@ def modified_z_matrix(totals: np.ndarray) -> np.ndarray:
     return np.where(present, z, np.nan)
 
 
-def _nanmedian_rows(values: np.ndarray) -> np.ndarray:
-    """Row medians ignoring NaN, shape (A,), without numpy's all-NaN warning (rows are checked by callers)."""
+def row_medians(values: np.ndarray) -> np.ndarray:
+    """Row medians ignoring NaN, shape (A, N) → (A,), without numpy's all-NaN warning (garbage in all-NaN rows)."""
     filled = np.sort(values, axis=1)                 # NaN sorts last
     counts = (~np.isnan(values)).sum(axis=1)
     rows = np.arange(values.shape[0])
@@ -147,6 +148,7 @@ class TestStep:
         return self.statistic > self.critical
 
 
+@functools.lru_cache(maxsize=256)
 def grubbs_critical(n: int, alpha: float = 0.05) -> float:
     """Two-sided Grubbs critical value G_crit = (n−1)/√n · √(t² / (n − 2 + t²)), t = t(α/(2n), n−2).
 

@@ -16,7 +16,7 @@ from .aggregate import Trimmed, olympic_trim, round_half_up, round_ratio_half_up
 from .bootstrap import bootstrap_ranks
 from .calibrate import Calibration, DisconnectedDesign, calibrate
 from .interval import trimmed_mean_interval_matrix
-from .outliers import deviation_matrix, dixon, grubbs, modified_z_matrix, others_mean_matrix
+from .outliers import deviation_matrix, dixon, grubbs, modified_z_matrix, others_mean_matrix, row_medians
 from .panels import INSUFFICIENT, SMALL, Panels, build_panels, panel_status
 from .rank import rank_applications
 from .recommend import grade, recommend
@@ -32,6 +32,31 @@ from .types import (
     Settings,
 )
 from .validate import validate_problem
+
+
+@dataclass(frozen=True)
+class _Outliers:
+    """Outlier statistics of every slot, computed once for all applications.
+
+    z, relative, others : shape (A, N) — modified z, leave-one-out relative deviation, the others' mean;
+    median : shape (A,); criterion_z : shape (A, C, N); criterion_median : shape (A, C).
+    """
+
+    z: np.ndarray
+    relative: np.ndarray
+    others: np.ndarray
+    median: np.ndarray
+    criterion_z: np.ndarray
+    criterion_median: np.ndarray
+
+
+def _outliers(panels: Panels) -> _Outliers:
+    n_apps, width, n_criteria = panels.scores.shape
+    by_criterion = panels.scores.transpose(0, 2, 1).reshape(n_apps * n_criteria, width)
+    return _Outliers(modified_z_matrix(panels.totals), deviation_matrix(panels.totals),
+                     others_mean_matrix(panels.totals), row_medians(panels.totals),
+                     modified_z_matrix(by_criterion).reshape(n_apps, n_criteria, width),
+                     row_medians(by_criterion).reshape(n_apps, n_criteria))
 
 
 @dataclass(frozen=True)
@@ -82,8 +107,9 @@ def rank(problem: Problem) -> Result:
     ranking = rank_applications(numbers["score"], _tie_breakers(problem, numbers))
     decisions = (recommend(numbers["score"], numbers["interval"], numbers["criteria"], problem.template, settings,
                            numbers["rank_interval"][:, 0], numbers["p_top_k"]) if settings.recommend else None)
+    outliers = _outliers(panels) if settings.outliers or settings.criterion_flags else None
     results = [_application_result(problem, panels, row, status, trimmed, numbers, ranking, decisions,
-                                   calibration, adjusted, totals) for row in range(len(panels.applications))]
+                                   calibration, adjusted, outliers) for row in range(len(panels.applications))]
     results.sort(key=lambda result: (result.rank is None, result.rank or 0, result.application))
     return Result(tuple(results), _expert_results(problem, experts, calibration), (), settings)
 
@@ -150,16 +176,16 @@ def _tie_breakers(problem: Problem, numbers: dict[str, np.ndarray]) -> np.ndarra
 
 def _application_result(problem: Problem, panels: Panels, row: int, status: np.ndarray, trimmed: Trimmed,
                         numbers: dict[str, np.ndarray], ranking, decisions, calibration: Calibration | None,
-                        adjusted: np.ndarray | None, totals: np.ndarray) -> ApplicationResult:
+                        adjusted: np.ndarray | None, outliers: _Outliers | None) -> ApplicationResult:
     settings = problem.settings
     application = panels.applications[row]
     n = int(panels.counts[row])
     scored = status[row] != INSUFFICIENT
     flags = _panel_flags(status[row], n, settings)
     if scored and settings.outliers:
-        flags += _outlier_flags(panels, row, settings)
+        flags += _outlier_flags(panels, outliers, row, settings)
     if scored and settings.criterion_flags:
-        flags += _criterion_flags(problem, panels, row, settings)
+        flags += _criterion_flags(problem, panels, outliers, row, settings)
     if ranking.tied[row]:
         others = [panels.applications[other] for other in np.flatnonzero(ranking.ranks == ranking.ranks[row])
                   if other != row]
@@ -208,34 +234,33 @@ def _panel_flags(state: int, n: int, settings: Settings) -> list[Flag]:
     return []
 
 
-def _outlier_flags(panels: Panels, row: int, settings: Settings) -> list[Flag]:
+def _outlier_flags(panels: Panels, outliers: _Outliers, row: int, settings: Settings) -> list[Flag]:
     """ROBUST and DEVIATION flags on the raw totals of one application, in slot order."""
-    totals = panels.totals[row:row + 1]
-    z = modified_z_matrix(totals)[0]
-    relative = deviation_matrix(totals)[0]
-    others = others_mean_matrix(totals)[0]
-    median = float(np.nanmedian(totals))
+    z, relative = np.nan_to_num(outliers.z[row]), np.nan_to_num(outliers.relative[row])
+    robust = np.abs(z) > settings.robust_z
+    deviating = (np.abs(relative) > settings.deviation if settings.deviation is not None
+                 else np.zeros_like(robust))
     result = []
-    for slot in np.flatnonzero(panels.present[row]):
-        expert, total = panels.experts[row, slot], float(totals[0, slot])
-        if abs(z[slot]) > settings.robust_z:
-            result.append(sentences.robust(expert, total, float(z[slot]), median, settings.robust_z))
-        if settings.deviation is not None and abs(np.nan_to_num(relative[slot])) > settings.deviation:
-            result.append(sentences.deviation(expert, total, float(others[slot]), float(relative[slot]),
-                                              settings.deviation))
+    for slot in np.flatnonzero(robust | deviating):
+        expert, total = panels.experts[row, slot], float(panels.totals[row, slot])
+        if robust[slot]:
+            result.append(sentences.robust(expert, total, float(z[slot]), float(outliers.median[row]),
+                                           settings.robust_z))
+        if deviating[slot]:
+            result.append(sentences.deviation(expert, total, float(outliers.others[row, slot]),
+                                              float(relative[slot]), settings.deviation))
     return result
 
 
-def _criterion_flags(problem: Problem, panels: Panels, row: int, settings: Settings) -> list[Flag]:
+def _criterion_flags(problem: Problem, panels: Panels, outliers: _Outliers, row: int,
+                     settings: Settings) -> list[Flag]:
     """The modified z on each criterion, as information."""
-    by_criterion = panels.scores[row].T                                   # (C, N)
-    z = modified_z_matrix(by_criterion)
+    z = outliers.criterion_z[row]                                          # (C, N)
     result = []
     for column, slot in zip(*np.nonzero(np.abs(np.nan_to_num(z)) > settings.robust_z), strict=True):
-        values = by_criterion[column]
         result.append(sentences.criterion_robust(panels.experts[row, slot], problem.template.criteria[column],
-                                                 float(values[slot]), float(z[column, slot]),
-                                                 float(np.nanmedian(values))))
+                                                 float(panels.scores[row, slot, column]), float(z[column, slot]),
+                                                 float(outliers.criterion_median[row, column])))
     return result
 
 

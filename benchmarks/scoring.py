@@ -1,0 +1,189 @@
+"""Speed and memory of the scoring engine at scale (issue 4, item 5).
+
+10,000 applications × 9 experts × 10 criteria by default, each application reviewed by 9 of a pool of 300
+experts (an incomplete design, so calibration has work to do), bootstrap with 10,000 draws. Prints seconds and
+peak traced memory per stage of :func:`scoring.rank`, then the whole ``rank()`` call end to end, then a per-
+application Python-loop baseline for the bootstrap measured in the same process, with the machine's details.
+
+    python3 benchmarks/scoring.py                     # the full size (about a minute on 2 cores)
+    python3 benchmarks/scoring.py --applications 1000 --draws 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+# This script shares its name with the package it measures; drop its own folder from the path so that
+# ``import scoring`` finds the package, not this file.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
+import numpy as np  # noqa: E402
+
+import scoring  # noqa: E402
+from scoring import pipeline  # noqa: E402
+from scoring.aggregate import olympic_trim  # noqa: E402
+from scoring.bootstrap import bootstrap_ranks  # noqa: E402
+from scoring.calibrate import calibrate  # noqa: E402
+from scoring.interval import trimmed_mean_interval_matrix  # noqa: E402
+from scoring.outliers import deviation_matrix, dixon, grubbs, modified_z_matrix  # noqa: E402
+from scoring.panels import INSUFFICIENT, build_panels, panel_status  # noqa: E402
+from scoring.rank import rank_applications  # noqa: E402
+from scoring.recommend import recommend  # noqa: E402
+
+MAXIMA = np.array([15, 15, 10, 10, 10, 10, 10, 10, 5, 5], dtype=float)     # 10 criteria summing to 100
+
+
+def make_problem(n_apps: int, n_experts: int, pool: int, draws: int, seed: int) -> dict[str, Any]:
+    """A synthetic round: true quality ~ N(75, 8), expert bias ~ N(0, 3), noise ~ N(0, 4) on the total, spread
+    over the criteria in proportion to their maxima, rounded to the 0.5 step and clipped to [0, max]."""
+    rng = np.random.default_rng(seed)
+    panels = np.argsort(rng.random((n_apps, pool)), axis=1)[:, :n_experts]           # 9 of 300, no repeats
+    quality = rng.normal(75, 8, n_apps)
+    bias = rng.normal(0, 3, pool)
+    totals = quality[:, None] + bias[panels] + rng.normal(0, 4, panels.shape)        # (A, n)
+    share = totals[:, :, None] / 100 * MAXIMA + rng.normal(0, 0.6, panels.shape + (MAXIMA.size,))
+    points = np.clip(np.round(share * 2) / 2, 0, MAXIMA)                               # (A, n, C)
+    criteria = [{"id": f"c{index}", "name": f"指标{index}", "max": float(maximum), "step": 0.5,
+                 "priority": 1 if index == 0 else 0} for index, maximum in enumerate(MAXIMA)]
+    ids = [criterion["id"] for criterion in criteria]
+    sheets = [{"expert": f"E{panels[a, slot]:04d}", "application": f"P{a:05d}",
+               "scores": dict(zip(ids, points[a, slot].tolist(), strict=True))}
+              for a in range(n_apps) for slot in range(n_experts)]
+    return {"template": {"criteria": criteria}, "sheets": sheets,
+            "settings": {"calibrate": True, "bootstrap": draws, "capacity": max(1, n_apps // 10)}}
+
+
+class Stages:
+    """Times each stage and records the peak memory traced during it."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, float, float, str]] = []
+
+    def run(self, name: str, call: Callable[[], Any], note: str = "") -> Any:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        started = time.perf_counter()
+        value = call()
+        seconds = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1] - base
+        self.rows.append((name, seconds, peak / 2**20, note))
+        return value
+
+    def print(self) -> None:
+        print(f"{'stage':<44} {'seconds':>9} {'peak MiB':>9}  note")
+        for name, seconds, peak, note in self.rows:
+            print(f"{name:<44} {seconds:>9.3f} {peak:>9.1f}  {note}")
+
+
+def staged_run(data: dict[str, Any]) -> Stages:
+    """The steps of :func:`scoring.pipeline.rank`, one by one."""
+    stages = Stages()
+    problem = stages.run("parse + validate (per sheet)", lambda: scoring.parse_problem(data), "Python, per sheet")
+    settings = problem.settings
+    panels = stages.run("build panel matrices", lambda: build_panels(problem), "Python dict reads, then numpy")
+    experts = stages.run("index experts", lambda: pipeline._index_experts(panels))
+    status = panel_status(panels.counts, settings)
+    scored = status != INSUFFICIENT
+
+    def flags():
+        modified_z_matrix(panels.totals)
+        deviation_matrix(panels.totals)
+        a, n, c = panels.scores.shape
+        modified_z_matrix(panels.scores.transpose(0, 2, 1).reshape(a * c, n))
+    stages.run("outlier flags: ROBUST, DEVIATION, per criterion", flags, "vectorized")
+
+    def calibration():
+        rows, slots = np.nonzero(panels.present)
+        return calibrate(rows, experts.slot_index[rows, slots], panels.totals[rows, slots],
+                         panels.confidence[rows, slots] ** 2, panels.applications, experts.refs)
+    fit = stages.run("calibration (WLS, Σb = 0, 300 experts)", calibration, "sparse + 300×300 solve")
+    del fit
+    totals = np.where(scored[:, None], panels.totals, np.nan)
+    trimmed = stages.run("Olympic mean", lambda: olympic_trim(totals, settings.min_panel), "vectorized")
+    numbers = stages.run("scores, criterion means, medians, intervals, bootstrap",
+                         lambda: pipeline._numbers(panels, totals, trimmed, scored, settings),
+                         "includes the two rows below")
+    stages.run("  Tukey–McLaughlin intervals", lambda: trimmed_mean_interval_matrix(totals, trimmed), "vectorized")
+    stages.run(f"  bootstrap, {settings.bootstrap:,} draws", lambda: bootstrap_ranks(
+        totals[scored], settings.bootstrap, settings.seed, settings.min_panel, True, 0.95, settings.capacity),
+        "vectorized, chunks of 64 draws")
+    ranking = stages.run("rank (score, priority criterion, median)",
+                         lambda: rank_applications(numbers["score"], pipeline._tie_breakers(problem, numbers)))
+    decisions = stages.run("recommend", lambda: recommend(numbers["score"], numbers["interval"], numbers["criteria"],
+                                                           problem.template, settings, numbers["rank_interval"][:, 0],
+                                                           numbers["p_top_k"]), "vectorized")
+    del ranking, decisions
+
+    def diagnostics():
+        for row in range(len(panels.applications)):
+            values = panels.totals[row, panels.present[row]]
+            grubbs(values)
+            dixon(values)
+    stages.run("Grubbs + Dixon diagnostics", diagnostics, "per application (Python loop)")
+    result = stages.run("rank() end to end", lambda: scoring.rank(problem), "all of the above + result objects")
+    stages.run("Result.to_dict()", result.to_dict, "per application")
+    return stages
+
+
+def loop_baseline(totals: np.ndarray, draws: int, seed: int) -> float:
+    """Seconds of a plain per-application Python loop doing the bootstrap's work (Olympic mean of a resample,
+    then ranking), for comparison with the vectorized version on the same input."""
+    rng = np.random.default_rng(seed)
+    started = time.perf_counter()
+    for _ in range(draws):
+        scores = []
+        for row in totals:
+            sample = row[rng.integers(0, row.size, row.size)]
+            scores.append((sample.sum() - sample.min() - sample.max()) / (row.size - 2))
+        np.argsort(-np.array(scores))
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--applications", type=int, default=10_000)
+    parser.add_argument("--experts", type=int, default=9, help="experts per application")
+    parser.add_argument("--pool", type=int, default=300)
+    parser.add_argument("--draws", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=20200901)
+    arguments = parser.parse_args()
+    print(f"machine: {platform.machine()} {platform.processor() or ''} {platform.system()} {platform.release()}, "
+          f"nproc {os.cpu_count()}, memory {_memory_gib():.1f} GiB, Python {platform.python_version()}, "
+          f"numpy {np.__version__}")
+    print(f"instance: {arguments.applications:,} applications × {arguments.experts} experts (of a pool of "
+          f"{arguments.pool}) × {MAXIMA.size} criteria = {arguments.applications * arguments.experts:,} sheets; "
+          f"bootstrap {arguments.draws:,} draws; calibration on")
+    started = time.perf_counter()
+    data = make_problem(arguments.applications, arguments.experts, arguments.pool, arguments.draws, arguments.seed)
+    print(f"generated in {time.perf_counter() - started:.1f} s (not counted below)\n")
+    tracemalloc.start()
+    stages = staged_run(data)
+    tracemalloc.stop()
+    stages.print()
+    print(f"\npeak resident set size of the process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB"
+          " (seconds above were measured under tracemalloc)")
+    baseline_apps, baseline_draws = min(arguments.applications, 1_000), 200
+    panels = build_panels(scoring.parse_problem(dict(data, sheets=data["sheets"][:baseline_apps * arguments.experts])))
+    loop = loop_baseline(panels.totals, baseline_draws, arguments.seed)
+    started = time.perf_counter()
+    bootstrap_ranks(panels.totals, baseline_draws, arguments.seed)
+    vectorized = time.perf_counter() - started
+    print(f"bootstrap baseline, {baseline_apps:,} applications × {baseline_draws} draws: Python loop {loop:.2f} s, "
+          f"vectorized {vectorized:.3f} s, ratio {loop / vectorized:.0f}×")
+
+
+def _memory_gib() -> float:
+    with open("/proc/meminfo", encoding="ascii") as meminfo:
+        return int(meminfo.readline().split()[1]) / 2**20
+
+
+if __name__ == "__main__":
+    main()
