@@ -156,7 +156,7 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     if (shortfall > 1e-7).any():
         return _infeasible(instance, shortfall, stats)
     if not integral:
-        x, shortfall, bound = _branch(master, rc, bound, time_limit, max_columns, stats)
+        x, shortfall, bound = close_gap(master, rc, bound, time_limit, max_columns, stats)
         if (shortfall > 0.5).any():
             return _infeasible(instance, shortfall, stats)
     assigned = np.zeros(instance.fit.shape, dtype=bool)
@@ -177,7 +177,7 @@ def fixed_pairs_overflow(instance: Instance) -> list[str]:
     return broken + [f"application {a} has more fixed experts than seats" for a in np.nonzero(~sizes_ok)[0]]
 
 
-def _branch(master: Master, rc: np.ndarray, bound: float, time_limit: float | None, max_columns: int,
+def close_gap(master: Master, rc: np.ndarray, bound: float, time_limit: float | None, max_columns: int,
             stats: dict) -> tuple[np.ndarray, np.ndarray, float]:
     """MIP on the column set, then on every pair that reduced-cost fixing cannot exclude."""
     clock = time.perf_counter()

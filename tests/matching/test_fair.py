@@ -1,0 +1,58 @@
+"""The fair objective: the worst panel is as good as any assignment allows, then the total is maximal."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_solve import random_instance
+
+from matching.fair import solve_fair
+from matching.instance import assignment_violations
+from matching.solve import solve_total
+
+
+def lexicographic_brute_force(instance):
+    """(best smallest panel fit, best total among those) by enumeration."""
+    panels = [list(itertools.combinations(range(instance.n_experts), int(instance.panel_size[a])))
+              for a in range(instance.n_apps)]
+    best = None
+    for choice in itertools.product(*panels):
+        assigned = np.zeros(instance.fit.shape, dtype=bool)
+        for a, panel in enumerate(choice):
+            assigned[list(panel), a] = True
+        if assignment_violations(instance, assigned):
+            continue
+        panel_fit = (instance.fit * assigned).sum(axis=0)
+        key = (round(panel_fit.min(), 9), round(panel_fit.sum(), 9))
+        best = key if best is None else max(best, key)
+    return best
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(4, 6), n_apps=st.integers(2, 3))
+def test_fair_equals_lexicographic_brute_force(seed, n_experts, n_apps):
+    instance = random_instance(seed, n_experts, n_apps, panel=2, quotas=((1, 1), (0, 2)), n_orgs=3)
+    reference = lexicographic_brute_force(instance)
+    solution = solve_fair(instance)
+    if reference is None:
+        assert solution.status == "infeasible"
+        return
+    assert solution.status == "optimal"
+    assert assignment_violations(instance, solution.assigned) == []
+    panel_fit = (instance.fit * solution.assigned).sum(axis=0)
+    assert panel_fit.min() == pytest.approx(reference[0], abs=1e-6)
+    assert solution.objective == pytest.approx(reference[1], abs=1e-6)
+    assert solution.stats["min_panel_bound"] >= panel_fit.min() - 1e-6
+
+
+def test_fair_raises_the_worst_panel_at_some_cost_in_total():
+    instance = random_instance(8, 30, 6, n_orgs=30, load_cap=1, conflict_rate=0.0)
+    total, fair = solve_total(instance), solve_fair(instance)
+    worst = lambda s: (instance.fit * s.assigned).sum(axis=0).min()  # noqa: E731
+    assert worst(fair) >= worst(total) - 1e-9
+    assert fair.objective <= total.objective + 1e-9
+    assert fair.status == "optimal"
