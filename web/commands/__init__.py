@@ -1,0 +1,14 @@
+"""The ``panel`` commands: accounts, database, rounds and server here; data commands from web/commands/data.py."""
+
+from __future__ import annotations
+
+import click
+
+from web.commands.accounts import users
+from web.commands.data import data_commands
+from web.commands.database import init_command
+from web.commands.rounds import rounds
+from web.commands.server import serve_command
+
+COMMANDS: list[click.Command] = [init_command, serve_command, users, rounds, *data_commands]
+"""Every command of the ``panel`` group."""

@@ -1,0 +1,19 @@
+"""``panel serve``: the web application behind waitress."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=5000, show_default=True)
+@with_appcontext
+def serve_command(host: str, port: int) -> None:
+    """Serve the web application with a production WSGI server."""
+    from web.serve import serve
+
+    click.echo(f"serving on http://{host}:{port}/ (Ctrl+C to stop)")
+    serve(current_app._get_current_object(), host, port)
