@@ -54,7 +54,9 @@ def taxonomy() -> dict[str, str]:
 
 
 def with_progress(label: str, total: int, work: Callable[[Callable[[], None]], object]) -> object:
-    """Run ``work(step)`` under a progress bar of ``total`` steps (drawn only on a terminal)."""
+    """Run ``work(step)`` under a progress bar of ``total`` steps, drawn only when standard error is a terminal."""
+    if not sys.stderr.isatty():
+        return work(lambda: None)
     with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
         return work(lambda: bar.update(1))
 
