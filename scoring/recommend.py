@@ -40,7 +40,7 @@ class Decisions:
 
 
 def recommend(scores: np.ndarray, intervals: np.ndarray, criterion_means: np.ndarray, template: Template,
-              settings: Settings, rank_high: np.ndarray | None = None,
+              settings: Settings, best_rank: np.ndarray | None = None,
               p_top_k: np.ndarray | None = None) -> Decisions:
     """Decide every application.
 
@@ -53,8 +53,8 @@ def recommend(scores: np.ndarray, intervals: np.ndarray, criterion_means: np.nda
     criterion_means : ndarray of float, shape (A, C)
     template, settings
         Criteria (maxima, veto) and θ, gate, veto fraction, capacity, P(top-k) requirement.
-    rank_high : ndarray of int, shape (A,), optional
-        The best rank in the rank interval (its low number), needed for RESERVE.
+    best_rank : ndarray of int, shape (A,), optional
+        The best rank of the rank interval (its low number); RESERVE when it is worse than k.
     p_top_k : ndarray of float, shape (A,), optional
     """
     maxima = np.array([criterion.max for criterion in template.criteria], dtype=float)
@@ -70,8 +70,9 @@ def recommend(scores: np.ndarray, intervals: np.ndarray, criterion_means: np.nda
     reject = veto_failed.any(axis=1) | gate_failed.any(axis=1) | (high < theta)
     confident = low >= theta
     if k is not None:
-        confident &= p_top_k is not None and np.nan_to_num(p_top_k) >= settings.top_k_probability
-    reserve = np.zeros_like(reject) if k is None or rank_high is None else rank_high > k
+        likely_top_k = np.zeros_like(confident) if p_top_k is None else np.nan_to_num(p_top_k) >= settings.top_k_probability
+        confident &= likely_top_k
+    reserve = np.zeros_like(reject) if k is None or best_rank is None else best_rank > k
     recommendation = np.select([reject, confident, reserve], ["REJECT", "RECOMMEND", "RESERVE"], "CONDITIONAL")
     recommendation = np.where(np.isnan(scores), None, recommendation.astype(object))
     return Decisions(recommendation, veto_failed, gate_failed)

@@ -130,6 +130,8 @@ def validate_settings(settings: Settings) -> list[str]:
             "must be a fraction in (0, 1]")
     require(settings.capacity is None or (is_whole(settings.capacity) and settings.capacity >= 1), "capacity",
             "must be a whole number ≥ 1 or null")
+    require(settings.capacity is None or not is_whole(settings.bootstrap) or settings.bootstrap > 0, "capacity",
+            "needs the bootstrap (bootstrap > 0) for P(top-k) and rank intervals")
     require(is_number(settings.top_k_probability) and 0 <= settings.top_k_probability <= 1, "top_k_probability",
             "must be in [0, 1]")
     for key in ("outliers", "criterion_flags", "diagnostics", "calibrate", "rank_on_calibrated", "interval",

@@ -110,6 +110,8 @@ def test_comment_required_by_a_criterion():
     ({"gate": 1.5}, "settings.gate: must be a fraction in (0, 1] or null, got 1.5"),
     ({"min_panel": 2}, "settings.min_panel: must be a whole number ≥ 3, got 2"),
     ({"capacity": 0}, "settings.capacity: must be a whole number ≥ 1 or null, got 0"),
+    ({"capacity": 2, "bootstrap": 0}, "settings.capacity: needs the bootstrap (bootstrap > 0) for P(top-k) and rank "
+                                      "intervals, got 2"),
 ])
 def test_bad_settings_are_refused(settings, message):
     assert message in refused({"template": TWO_CRITERIA, "sheets": [], "settings": settings})
