@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     _init_extensions(app)
     _init_templates(app)
     _register_blueprints(app)
+    _register_commands(app)
     app.after_request(_add_security_headers)
     return app
 
@@ -74,6 +75,14 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(organizer_bp)
     for status in (403, 404):
         app.register_error_handler(status, _error_page)
+
+
+def _register_commands(app: Flask) -> None:
+    """Put the ``panel`` commands on the app's CLI (so ``panel`` and ``app.test_cli_runner()`` both see them)."""
+    from web.commands import COMMANDS
+
+    for command in COMMANDS:
+        app.cli.add_command(command)
 
 
 def _error_page(error):
