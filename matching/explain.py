@@ -97,9 +97,11 @@ def _binding(instance: Instance, labels: Labels, e: int, a: int, load: np.ndarra
         rules.append("组织方固定分配")
     if load[e] >= instance.load_cap[e]:
         rules.append(f"负荷已满（{load[e]}/{instance.load_cap[e]}）")
-    if pool_count[p] <= low:
+    if low == high:
+        rules.append(f"{labels.pool(p)}类人数固定为 {low}")
+    elif pool_count[p] <= low:
         rules.append(f"{labels.pool(p)}类达到最少人数 {low}")
-    if pool_count[p] >= high:
+    elif pool_count[p] >= high:
         rules.append(f"{labels.pool(p)}类达到上限 {high}")
     return rules
 
@@ -134,13 +136,13 @@ def _reason(instance: Instance, assigned: np.ndarray, labels: Labels, e: int, a:
         return f"因{exclusions.get((e, a), '不可分配')}未选"
     if load[e] >= instance.load_cap[e]:
         return f"因负荷已满（已评 {load[e]} 项，上限 {instance.load_cap[e]}）未选"
-    p = instance.expert_pool[e]
-    if pool_count[p] >= instance.pool_quotas[p, 1]:
-        return f"因{labels.pool(p)}类已达上限 {instance.pool_quotas[p, 1]} 人未选"
     o = instance.expert_org[e]
     if o >= 0:
         colleagues = np.nonzero(assigned[:, a] & (instance.expert_org == o))[0]
         if len(colleagues) >= instance.max_per_org:
             names = "、".join(labels.experts[c] for c in colleagues)
             return f"因同单位限制未选（同单位的 {names} 已在组内）"
+    p = instance.expert_pool[e]
+    if pool_count[p] >= instance.pool_quotas[p, 1]:
+        return f"因{labels.pool(p)}类已达上限 {instance.pool_quotas[p, 1]} 人未选"
     return "未选：整体最优下其名额用于其他申报或其他专家组合的总匹配度更高"

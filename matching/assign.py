@@ -1,0 +1,370 @@
+"""The assignment pipeline behind ``python -m matching assign``: a parsed Problem in, the §10 result out.
+
+conflicts → permission masks → fit → :class:`~matching.instance.Instance` → presolve → solve (``total`` or
+``fair``; randomized draw; meeting panels) → reserves → explanations → :class:`AssignResult`. Nothing here
+parses input (that is :func:`matching.problem.parse_problem`) or prints (that is ``__main__``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+
+from matching.affinity import FitMatrix, compute_fit
+from matching.conflicts import conflict_mask, find_conflicts
+from matching.draw import draw
+from matching.explain import PanelExplanation, explain
+from matching.fair import solve_fair
+from matching.infeasibility import explain_shortfall, presolve
+from matching.instance import Instance, Labels
+from matching.meeting import group_applications, solve_meeting
+from matching.organizations import normalize_name
+from matching.reserves import NoReplacement, all_reserves, replace
+from matching.solve import solve_total
+from matching.types import HARD, POOLS, Conflict, Problem
+
+DIGITS = 6
+"""Decimals of fits and probabilities in the JSON result."""
+
+
+@dataclass
+class AssignResult:
+    """The result of :func:`assign`, keyed as DESIGN §10 (``to_dict`` gives the JSON form).
+
+    Beyond §10's keys: ``gap`` (bound − objective), ``input_hash`` (SHA-256 of the canonical problem, for
+    replaying a draw), ``expected_share`` (randomized: expected fit / deterministic optimum) and, per application,
+    ``explanation`` sentences about better-fitting experts left out; each assigned expert carries ``binding``
+    rules.
+    """
+
+    status: str
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    assignments: list[dict[str, Any]]
+    panels: list[dict[str, Any]]
+    reserves: dict[str, list[str]]
+    conflicts: list[dict[str, str]]
+    probabilities: list[dict[str, Any]]
+    seed: int | None
+    input_hash: str
+    diagnostics: list[str]
+    timing: dict[str, float]
+    expected_share: float | None = None
+    generated_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (keys in §10 order, optional keys left out when empty)."""
+        result = dataclasses.asdict(self)
+        for key in ("expected_share", "generated_at"):
+            if result[key] is None:
+                del result[key]
+        return result
+
+
+@dataclass
+class Context:
+    """Everything derived from the problem that the solve and the report share."""
+
+    problem: Problem
+    instance: Instance
+    labels: Labels
+    fit: FitMatrix
+    conflicts: list[Conflict]
+    exclusions: dict[tuple[int, int], str]
+    diagnostics: list[str] = field(default_factory=list)
+
+
+def assign(problem: Problem, *, now: datetime | None = None) -> AssignResult:
+    """Assign expert panels for one round.
+
+    Parameters
+    ----------
+    problem : Problem
+        Parsed by :func:`matching.problem.parse_problem`.
+    now : datetime, optional
+        Recorded as ``generated_at`` when given (the library never reads the clock for it).
+    """
+    timing: dict[str, float] = {}
+    clock = time.perf_counter()
+    context = build_context(problem)
+    timing["prepare"] = time.perf_counter() - clock
+    settings = problem.settings
+    result = _empty_result(context, timing, now)
+    problems = context.diagnostics + presolve(context.instance, context.labels)
+    if problems:
+        result.status, result.diagnostics = "infeasible", problems
+        return result
+    clock = time.perf_counter()
+    if settings.mode == "meeting":
+        assigned = _meeting(context, result)
+    elif settings.randomize is not None:
+        assigned = _randomized(context, result)
+    else:
+        assigned = _deterministic(context, result)
+    timing["solve"] = time.perf_counter() - clock
+    if assigned is None:
+        return result
+    clock = time.perf_counter()
+    result.assignments = _assignments(context, assigned, explain(
+        context.instance, assigned, context.labels, exclusions=context.exclusions,
+        field_fit=context.fit.field_fit, text_fit=context.fit.text_fit))
+    if settings.mode != "meeting":
+        result.reserves = _reserves(context, assigned, settings.reserves)
+    timing["report"] = time.perf_counter() - clock
+    return result
+
+
+def _deterministic(context: Context, result: AssignResult) -> np.ndarray | None:
+    solver = solve_fair if context.problem.settings.objective == "fair" else solve_total
+    solution = solver(context.instance)
+    result.status = "optimal" if solution.status == "optimal" else solution.status
+    if solution.status == "infeasible":
+        result.diagnostics += explain_shortfall(context.instance, solution.shortfall, context.labels)
+        return None
+    result.objective, result.bound, result.gap = _round(solution.objective), _round(solution.bound), \
+        _round(solution.gap)
+    if solution.status != "optimal":
+        result.diagnostics.append(f"未证明最优：目标值 {solution.objective:.6f}，上界 {solution.bound:.6f}")
+    if "min_panel_fit" in solution.stats:
+        result.diagnostics.append(f"最低专家组匹配度 {solution.stats['min_panel_fit']:.4f}"
+                                  f"（上界 {solution.stats['min_panel_bound']:.4f}）")
+    return solution.assigned
+
+
+def _randomized(context: Context, result: AssignResult) -> np.ndarray | None:
+    randomize = context.problem.settings.randomize
+    outcome = draw(context.instance, randomize.max_probability, randomize.seed)
+    result.seed = randomize.seed
+    if outcome.status == "infeasible":
+        result.status = "infeasible"
+        result.diagnostics += [f"每对专家–申报的概率上限 {randomize.max_probability} 下无法排满："]
+        result.diagnostics += explain_shortfall(context.instance, outcome.shortfall, context.labels)
+        return None
+    optimum = solve_total(context.instance)
+    result.status = "optimal"
+    result.objective = result.bound = _round(outcome.expected_fit)
+    result.gap = 0.0
+    result.expected_share = _round(outcome.expected_fit / optimum.objective) if optimum.objective else None
+    labels = context.labels
+    experts, apps = np.nonzero(outcome.probabilities > 0)
+    result.probabilities = [{"expert": labels.experts[e], "application": labels.applications[a],
+                             "p": _round(outcome.probabilities[e, a])} for e, a in zip(experts, apps, strict=True)]
+    drawn = float(context.instance.fit[outcome.assigned].sum())
+    result.diagnostics.append(
+        f"随机抽取（种子 {randomize.seed}）：期望总匹配度 {outcome.expected_fit:.4f}，为确定性最优 "
+        f"{optimum.objective:.4f} 的 {100 * (result.expected_share or 0):.1f}%；本次抽取总匹配度 {drawn:.4f}")
+    if not outcome.exact:
+        result.diagnostics.append("跨类别的同单位限制超出双层级结构，本次抽取经过重抽或修补，边际概率为近似值")
+    if outcome.restricted_pairs:
+        result.diagnostics.append(f"为使抽取精确，{outcome.restricted_pairs} 个专家–申报对被限制为同单位只出一个类别")
+    return outcome.assigned
+
+
+def _meeting(context: Context, result: AssignResult) -> np.ndarray | None:
+    problem, instance, labels = context.problem, context.instance, context.labels
+    groups = group_applications([a.sector for a in problem.applications], [a.field for a in problem.applications],
+                                problem.settings.meeting_max_applications)
+    solution = solve_meeting(instance, groups)
+    result.status = "optimal" if solution.status == "optimal" else solution.status
+    if solution.status == "infeasible":
+        result.diagnostics.append("会评模式：按专家组分组后，无法让每个申报在回避后仍满足人数和类别要求")
+        return None
+    result.objective, result.bound = _round(solution.objective), _round(solution.bound)
+    result.gap = _round(max(solution.bound - solution.objective, 0.0))
+    reasons = {(e, a): context.exclusions.get((e, a), "") for e, a in solution.recusals}
+    conflict_rule = {(problem.expert_index[c.expert], problem.application_index[c.application]): c.rule
+                     for c in context.conflicts}
+    result.panels = [
+        {"panel": f"P{g + 1}", "applications": [labels.applications[a] for a in group],
+         "experts": [labels.experts[e] for e in members],
+         "recusals": [{"expert": labels.experts[e], "application": labels.applications[a],
+                       "rule": conflict_rule.get((e, a), "forbidden"), "reason": reasons[(e, a)]}
+                      for e, a in solution.recusals if a in set(group.tolist())]}
+        for g, (group, members) in enumerate(zip(solution.groups, solution.members, strict=True))
+    ]
+    return solution.assigned(instance.fit.shape)
+
+
+# --------------------------------------------------------------------------------------------- building blocks
+def build_context(problem: Problem) -> Context:
+    """Conflicts, fit and the array instance of a problem (no solving)."""
+    settings = problem.settings
+    conflicts = find_conflicts(problem)
+    hard, soft = conflict_mask(problem, conflicts)
+    fit = compute_fit(problem)
+    n_experts, n_apps = len(problem.experts), len(problem.applications)
+    fixed = [(problem.expert_index[p.expert], problem.application_index[p.application]) for p in problem.fixed]
+    fixed_mask = np.zeros((n_experts, n_apps), dtype=bool)
+    for e, a in fixed:
+        fixed_mask[e, a] = True
+    forbidden = np.zeros((n_experts, n_apps), dtype=bool)
+    exclusions: dict[tuple[int, int], str] = {}
+    for pair in problem.forbidden:
+        e, a = problem.expert_index[pair.expert], problem.application_index[pair.application]
+        forbidden[e, a] = True
+        exclusions[(e, a)] = f"组织方排除（{pair.reason}）" if pair.reason else "组织方排除"
+    for conflict in conflicts:
+        e, a = problem.expert_index[conflict.expert], problem.application_index[conflict.application]
+        kind = "利益冲突" if conflict.kind == HARD else "软性冲突未获接受"
+        exclusions.setdefault((e, a), f"{kind}（{conflict.rule}）：{conflict.reason}")
+    available = np.array([expert.available for expert in problem.experts], dtype=bool)
+    for e in np.nonzero(~available)[0]:
+        for a in range(n_apps):
+            exclusions.setdefault((int(e), a), "专家本轮不可用")
+    # a soft conflict is accepted when the organizer fixed the pair (DESIGN §6.1: avoided unless accepted)
+    allowed = ~hard & ~(soft & ~fixed_mask) & ~forbidden & available[:, None]
+    pools = POOLS
+    instance = Instance(
+        fit=fit.fit, allowed=allowed,
+        expert_pool=np.array([pools.index(expert.pool) for expert in problem.experts], dtype=int),
+        pools=pools, expert_org=organization_index(problem),
+        load_cap=np.array([settings.max_load if expert.max_load is None else expert.max_load
+                           for expert in problem.experts], dtype=int),
+        panel_size=np.full(n_apps, settings.panel_size, dtype=int),
+        pool_quotas=np.array([settings.quota(pool) for pool in pools], dtype=int),
+        max_per_org=settings.max_per_organization if settings.max_per_organization is not None
+        else settings.panel_size,
+        fixed=np.array(fixed, dtype=int).reshape(-1, 2),
+    )
+    labels = Labels(tuple(e.ref for e in problem.experts), tuple(a.ref for a in problem.applications), pools)
+    diagnostics = [f"固定分配 专家 {labels.experts[e]} → 申报 {labels.applications[a]} 不可执行："
+                   f"{exclusions.get((e, a), '不可分配')}" for e, a in fixed if not allowed[e, a]]
+    return Context(problem, instance, labels, fit, conflicts, exclusions, diagnostics)
+
+
+def organization_index(problem: Problem) -> np.ndarray:
+    """Organization index per expert (−1 for none): same USCC, or same normalized name when a USCC is missing.
+
+    Two different USCCs are two organizations whatever their names (as in :mod:`matching.organizations`).
+    """
+    aliases = problem.organization_aliases
+    index = np.full(len(problem.experts), -1, dtype=int)
+    by_uscc: dict[str, int] = {}
+    by_name: dict[str, int] = {}
+    with_uscc = [i for i, x in enumerate(problem.experts) if x.organization and x.organization.uscc]
+    others = [i for i, x in enumerate(problem.experts) if x.organization and not x.organization.uscc]
+    for i in with_uscc + others:           # USCC holders first, so a name-only expert joins their group
+        org = problem.experts[i].organization
+        name = normalize_name(org.name, aliases) if org.name else ""
+        if org.uscc:
+            group = by_uscc.setdefault(org.uscc.replace(" ", "").upper(), len(by_uscc) + len(by_name))
+        elif name:
+            group = by_name.get(name, len(by_uscc) + len(by_name))
+        else:
+            continue
+        if name:
+            by_name.setdefault(name, group)
+        index[i] = group
+    return index
+
+
+def input_hash(problem: Problem) -> str:
+    """SHA-256 of the problem in a canonical JSON form (sorted keys, ISO dates): anyone can replay a draw."""
+    return hashlib.sha256(json.dumps(_canonical(problem), sort_keys=True, ensure_ascii=False,
+                                     separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _empty_result(context: Context, timing: dict[str, float], now: datetime | None) -> AssignResult:
+    return AssignResult(
+        status="infeasible", objective=None, bound=None, gap=None, assignments=[], panels=[], reserves={},
+        conflicts=[c.to_dict() for c in context.conflicts], probabilities=[], seed=None,
+        input_hash=input_hash(context.problem), diagnostics=list(context.diagnostics), timing=timing,
+        generated_at=now.isoformat() if now is not None else None,
+    )
+
+
+def _assignments(context: Context, assigned: np.ndarray, explanations: list[PanelExplanation]) -> list[dict]:
+    labels, instance = context.labels, context.instance
+    return [
+        {"application": labels.applications[panel.application],
+         "experts": [{"expert": labels.experts[m.expert], "pool": instance.pools[instance.expert_pool[m.expert]],
+                      "fit": _round(m.fit), "field_fit": _round(m.field_fit), "text_fit": _round(m.text_fit),
+                      "binding": m.binding} for m in panel.members],
+         "explanation": panel.not_chosen}
+        for panel in explanations
+    ]
+
+
+def _reserves(context: Context, assigned: np.ndarray, count: int) -> dict[str, list[str]]:
+    labels = context.labels
+    return {labels.applications[a]: [labels.experts[e] for e in reserves]
+            for a, reserves in enumerate(all_reserves(context.instance, assigned, count))}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), DIGITS)
+
+
+# ---------------------------------------------------------------------------------------------- replacement
+def replace_expert(problem: Problem, assignments: Mapping[str, Sequence[str]] | Sequence[Mapping[str, Any]],
+                   application: str, expert: str, *, declined: Sequence[str] = ()) -> dict[str, Any]:
+    """Swap one expert out of one panel for the best feasible reserve, leaving everyone else in place.
+
+    Parameters
+    ----------
+    problem : Problem
+    assignments : mapping application ref → expert refs, or the ``assignments`` list of an assign result
+    application, expert : str
+        The panel and the member who declined or recused.
+    declined : sequence of str
+        Experts who must not be chosen (e.g. who declined this application earlier).
+
+    Returns
+    -------
+    dict
+        ``{"application", "removed", "added", "assignments": {application ref: [expert refs]}}``.
+
+    Raises
+    ------
+    NoReplacement
+        With a Chinese sentence naming the application and the expert when nobody can take the seat.
+    KeyError
+        For an unknown application or expert ref.
+    """
+    context = build_context(problem)
+    current = _as_mapping(assignments)
+    assigned = np.zeros(context.instance.fit.shape, dtype=bool)
+    for app_ref, experts in current.items():
+        for ref in experts:
+            assigned[problem.expert_index[ref], problem.application_index[app_ref]] = True
+    excluded = np.zeros(context.instance.n_experts, dtype=bool)
+    excluded[[problem.expert_index[ref] for ref in declined]] = True
+    a, e = problem.application_index[application], problem.expert_index[expert]
+    try:
+        new, incoming = replace(context.instance, assigned, a, e, excluded=excluded)
+    except NoReplacement as error:
+        raise NoReplacement(f"申报 {application}：没有符合全部规则、可替换专家 {expert} 的人选") from error
+    labels = context.labels
+    return {
+        "application": application, "removed": expert, "added": labels.experts[incoming],
+        "assignments": {labels.applications[j]: [labels.experts[i] for i in np.nonzero(new[:, j])[0]]
+                        for j in range(context.instance.n_apps)},
+    }
+
+
+def _as_mapping(assignments) -> dict[str, list[str]]:
+    if isinstance(assignments, Mapping):
+        return {app: list(experts) for app, experts in assignments.items()}
+    return {entry["application"]: [m["expert"] if isinstance(m, Mapping) else m for m in entry["experts"]]
+            for entry in assignments}

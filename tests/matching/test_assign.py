@@ -1,0 +1,163 @@
+"""The whole pipeline on parsed problems: §10 result, rules never broken, explanations, draw replay, replace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import application, expert, five_pool_experts, problem, problems
+from hypothesis import HealthCheck, given, settings
+
+from matching.assign import assign, input_hash, replace_expert
+from matching.problem import parse_problem
+from matching.reserves import NoReplacement
+
+RESULT_KEYS = {"status", "objective", "bound", "gap", "assignments", "panels", "reserves", "conflicts",
+               "probabilities", "seed", "input_hash", "diagnostics", "timing"}
+ALL_POOLS_ONE = {p: [1, 1] for p in ("economics", "technology", "industry", "management", "law")}
+
+
+def scored(experts, applications, scores, **settings_):
+    """A problem whose fit is given pair by pair (``scores``: {(expert, application): score}, default 0.1)."""
+    data = problem(experts, applications, **settings_)
+    data["affinity"] = [{"expert": e["ref"], "application": a["ref"], "score": scores.get((e["ref"], a["ref"]), 0.1)}
+                        for e in experts for a in applications]
+    return parse_problem(data)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(p=problems(max_experts=10, max_applications=4))
+def test_no_conflicted_pair_is_ever_assigned_or_listed_as_reserve(p):
+    result = assign(p).to_dict()
+    assert RESULT_KEYS <= set(result)
+    conflicted = {(c["expert"], c["application"]) for c in result["conflicts"]}
+    for entry in result["assignments"]:
+        members = [m["expert"] for m in entry["experts"]]
+        assert len(members) == p.settings.panel_size
+        assert not {(m, entry["application"]) for m in members} & conflicted
+        assert not {(r, entry["application"]) for r in result["reserves"].get(entry["application"], [])} & conflicted
+    if result["status"] == "optimal":
+        assert result["bound"] >= result["objective"] - 1e-6
+    else:
+        assert result["diagnostics"], "an infeasible round must say why"
+
+
+def test_organization_limit_is_explained_in_chinese():
+    experts = five_pool_experts(1) + [
+        expert("L2", "law", organization={"name": "E5研究所"}),       # same unit as law expert E5
+        expert("L3", "law", organization={"name": "另一律师事务所"}),
+    ]
+    scores = {("E5", "A1"): 0.9, ("L2", "A1"): 0.8, ("L3", "A1"): 0.3}
+    quotas = {**ALL_POOLS_ONE, "law": [2, 2]}
+    result = assign(scored(experts, [application("A1")], scores, panel_size=6, pool_quotas=quotas)).to_dict()
+    assert result["status"] == "optimal"
+    (entry,) = result["assignments"]
+    assert {m["expert"] for m in entry["experts"] if m["pool"] == "law"} == {"E5", "L3"}
+    assert entry["explanation"] == ["第二位法律专家 L2（匹配度 0.80）因同单位限制未选（同单位的 E5 已在组内）"]
+    assert result["reserves"]["A1"] == ["L2"]     # L2 can still take E5's own seat if E5 declines
+
+
+def test_conflicted_best_expert_is_left_out_with_the_rule_reason():
+    experts = five_pool_experts(2)
+    experts[2]["organization"] = {"name": "上海A1科技有限公司"}          # E3, technology, works at the bearer
+    scores = {("E3", "A1"): 0.99}
+    result = assign(scored(experts, [application("A1")], scores, panel_size=5, pool_quotas=ALL_POOLS_ONE))
+    entry = result.to_dict()["assignments"][0]
+    assert "E3" not in [m["expert"] for m in entry["experts"]]
+    (sentence,) = [s for s in entry["explanation"] if "E3" in s]
+    assert sentence.startswith("第一位技术专家 E3（匹配度 0.99）因利益冲突（same-organization）")
+    assert "E3" not in result.reserves["A1"]
+
+
+def test_infeasible_round_names_application_pool_and_numbers():
+    experts = five_pool_experts(1)
+    experts[4]["organization"] = {"name": "上海A2科技有限公司"}          # the only law expert works at A2's bearer
+    data = problem(experts, [application("A1"), application("A2")], panel_size=5, pool_quotas=ALL_POOLS_ONE)
+    result = assign(parse_problem(data)).to_dict()
+    assert result["status"] == "infeasible"
+    assert "申报 A2：法律类专家无冲突可用 0 人，需要 1 人" in result["diagnostics"]
+    assert result["assignments"] == []
+
+
+def test_randomized_draw_replays_from_seed_and_hash():
+    experts = five_pool_experts(4)
+    apps = [application(f"A{j}") for j in range(1, 5)]
+    data = problem(experts, apps, panel_size=5, pool_quotas=ALL_POOLS_ONE, max_load=3,
+                   randomize={"max_probability": 0.5, "seed": 7})
+    first, again = assign(parse_problem(data)).to_dict(), assign(parse_problem(data)).to_dict()
+    assert first["assignments"] == again["assignments"] and first["input_hash"] == again["input_hash"]
+    assert first["seed"] == 7 and first["status"] == "optimal"
+    assert max(p["p"] for p in first["probabilities"]) <= 0.5 + 1e-9
+    assert 0 < first["expected_share"] <= 1 + 1e-9
+    data["settings"]["randomize"]["seed"] = 8
+    assert assign(parse_problem(data)).to_dict()["input_hash"] != first["input_hash"]
+
+
+def test_input_hash_ignores_nothing_that_matters():
+    data = problem(five_pool_experts(1), [application("A1")], panel_size=5, pool_quotas=ALL_POOLS_ONE)
+    before = input_hash(parse_problem(data))
+    data["experts"][0]["max_load"] = 1
+    assert input_hash(parse_problem(data)) != before
+
+
+def test_meeting_mode_reports_panels_and_recusals():
+    experts = five_pool_experts(3)
+    experts[3]["organization"] = {"name": "上海A1科技有限公司"}          # E4, technology, conflicted with A1 only
+    apps = [application("A1"), application("A2"), application("B1", field="BIO-PH")]
+    quotas = {**ALL_POOLS_ONE, "technology": [1, 2]}      # room for E4 and the colleague who replaces him on A1
+    data = problem(experts, apps, mode="meeting", panel_size=5, pool_quotas=quotas,
+                   meeting={"max_applications_per_panel": 2})
+    data["fixed"] = [{"expert": "E4", "application": "A2"}]               # the organizer wants E4 on that panel
+    scores = {("E4", a): 0.95 for a in ("A1", "A2")}
+    data["affinity"] = [{"expert": e["ref"], "application": a["ref"], "score": scores.get((e["ref"], a["ref"]), 0.2)}
+                        for e in experts for a in apps]
+    result = assign(parse_problem(data)).to_dict()
+    assert result["status"] == "optimal"
+    panels = {tuple(p["applications"]): p for p in result["panels"]}
+    assert set(panels) == {("A1", "A2"), ("B1",)}
+    ai = panels[("A1", "A2")]
+    assert "E4" in ai["experts"]
+    assert [(r["expert"], r["application"], r["rule"]) for r in ai["recusals"]] == [("E4", "A1", "same-organization")]
+    seated = [e for p in result["panels"] for e in p["experts"]]
+    assert len(seated) == len(set(seated))
+    reviewers = {entry["application"]: [m["expert"] for m in entry["experts"]] for entry in result["assignments"]}
+    assert "E4" not in reviewers["A1"] and len(reviewers["A1"]) >= 5
+
+
+def test_replace_expert_moves_nobody_else():
+    experts = five_pool_experts(3)
+    apps = [application("A1"), application("A2")]
+    p = parse_problem(problem(experts, apps, panel_size=5, pool_quotas=ALL_POOLS_ONE, max_load=1))
+    result = assign(p).to_dict()
+    before = {e["application"]: sorted(m["expert"] for m in e["experts"]) for e in result["assignments"]}
+    leaving = before["A1"][0]
+    swap = replace_expert(p, result["assignments"], "A1", leaving)
+    after = swap["assignments"]
+    assert sorted(after["A2"]) == before["A2"]
+    assert set(after["A1"]) == set(before["A1"]) - {leaving} | {swap["added"]}
+    pool = {e["ref"]: e["pool"] for e in experts}
+    assert pool[swap["added"]] == pool[leaving]
+    assert swap["added"] not in before["A2"]          # load cap 1: nobody already busy
+
+
+def test_replace_expert_without_candidates_says_so():
+    p = parse_problem(problem(five_pool_experts(1), [application("A1")], panel_size=5, pool_quotas=ALL_POOLS_ONE))
+    result = assign(p).to_dict()
+    with pytest.raises(NoReplacement, match="申报 A1：没有符合全部规则、可替换专家 E1 的人选"):
+        replace_expert(p, result["assignments"], "A1", "E1")
+
+
+def test_fair_objective_lifts_the_worst_panel():
+    experts = five_pool_experts(2)
+    apps = [application("A1"), application("A2")]
+    # technology experts E3, E4 (load 1 each); everyone else fits 0.1, so a panel's fit is 0.4 + its tech expert
+    scores = {("E3", "A1"): 1.0, ("E3", "A2"): 0.5, ("E4", "A1"): 0.4, ("E4", "A2"): 0.3}
+    common = dict(panel_size=5, pool_quotas=ALL_POOLS_ONE, max_load=1)
+    total = assign(scored(experts, apps, scores, **common)).to_dict()
+    fair = assign(scored(experts, apps, scores, objective="fair", **common)).to_dict()
+
+    def worst(result):
+        return min(sum(m["fit"] for m in e["experts"]) for e in result["assignments"])
+
+    assert np.isclose(worst(total), 0.7) and np.isclose(total["objective"], 2.1)   # E3→A1, E4→A2
+    assert np.isclose(worst(fair), 0.8) and np.isclose(fair["objective"], 1.7)     # E3→A2, E4→A1
+    assert fair["status"] == "optimal" and fair["bound"] == pytest.approx(1.7)
