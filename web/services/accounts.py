@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 
 from flask import current_app
 from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from web.extensions import db
 from web.models import ROLES, Expert, User, utcnow
@@ -63,6 +65,8 @@ def authenticate(username: str, password: str) -> User | None:
     user = db.session.scalar(select(User).where(User.username == username))
     now = utcnow()
     if user is None or not user.active:
+        # Spend the time of a password check anyway, so response times do not tell which usernames exist.
+        check_password_hash(_dummy_hash(), password)
         return None
     if user.is_locked(now):
         audit.record("login.refused_locked", "user", user.id, actor=None, after={"username": username})
@@ -78,6 +82,12 @@ def authenticate(username: str, password: str) -> User | None:
     audit.record("login.success", "user", user.id, actor=user)
     db.session.commit()
     return user
+
+
+@cache
+def _dummy_hash() -> str:
+    """A password hash to check against when there is no account."""
+    return generate_password_hash("no such account")
 
 
 def _count_failure(user: User, now) -> None:

@@ -68,37 +68,29 @@ class RecordError(ValueError):
 
 def import_applications(records: list[dict], *, actor: User | None) -> list[Application]:
     """Insert validated application records in one transaction, one audit event each; all or nothing."""
-    fields = _fields_by_code()
-    organizations = OrganizationResolver()
-    try:
-        applications = [_new_application(record, fields, organizations) for record in records]
-        db.session.add_all(applications)
-        db.session.flush()
-        for application, record in zip(applications, records, strict=True):
-            audit.record("application.import", "application", application.ref, actor=actor,
-                         after=without_personal(record))
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return applications
+    return _import(records, _new_application, "application", actor)
 
 
 def import_experts(records: list[dict], *, actor: User | None) -> list[Expert]:
     """Insert validated expert records in one transaction, one audit event each; all or nothing."""
+    return _import(records, _new_expert, "expert", actor)
+
+
+def _import(records: list[dict], build, entity: str, actor: User | None) -> list:
+    """Build a row from every record with ``build``, audit each as ``<entity>.import``, commit once."""
     fields = _fields_by_code()
     organizations = OrganizationResolver()
     try:
-        experts = [_new_expert(record, fields, organizations) for record in records]
-        db.session.add_all(experts)
+        rows = [build(record, fields, organizations) for record in records]
+        db.session.add_all(rows)
         db.session.flush()
-        for expert, record in zip(experts, records, strict=True):
-            audit.record("expert.import", "expert", expert.ref, actor=actor, after=without_personal(record))
+        for row, record in zip(rows, records, strict=True):
+            audit.record(f"{entity}.import", entity, row.ref, actor=actor, after=without_personal(record))
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    return experts
+    return rows
 
 
 def existing_refs(kind: str) -> set[str]:

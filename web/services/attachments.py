@@ -1,0 +1,79 @@
+"""Attachment files: stored under the instance folder's ``attachments/`` by a random name, hashed as written."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from pathlib import Path
+from typing import BinaryIO
+
+from flask import current_app
+
+from web.extensions import db
+from web.models import ATTACHMENT_KINDS, Application, Attachment, User
+from web.services import audit
+
+CHUNK = 1 << 16
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+
+
+class AttachmentError(ValueError):
+    """A refused attachment, with the rule it breaks."""
+
+
+def attachment_folder() -> Path:
+    """The folder attachment files live in (created on first use)."""
+    folder = Path(current_app.config["ATTACHMENT_FOLDER"])
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def store_attachment(application: Application, kind: str, filename: str, stream: BinaryIO, *,
+                     content_type: str | None, actor: User | None) -> Attachment:
+    """Write ``stream`` to the attachment folder and register it on ``application`` (committed, audited).
+
+    The file is stored under a random name (the filename as given is only metadata, so no path in it can
+    escape the folder); a file over the size limit is removed again and nothing is registered.
+    """
+    if kind not in ATTACHMENT_KINDS:
+        raise AttachmentError(f"kind: must be one of {', '.join(ATTACHMENT_KINDS)}, got {kind!r}")
+    display_name = os.path.basename(filename.replace("\\", "/")).strip()
+    if not display_name:
+        raise AttachmentError("filename: must not be empty")
+    stored_name = uuid.uuid4().hex + Path(display_name).suffix.lower()[:10]
+    path = attachment_folder() / stored_name
+    try:
+        size, sha256 = _write(stream, path, current_app.config.get("MAX_ATTACHMENT_BYTES", DEFAULT_MAX_BYTES))
+        attachment = Attachment(application=application, kind=kind, filename=display_name,
+                                content_type=content_type, size=size, sha256=sha256, stored_name=stored_name)
+        db.session.add(attachment)
+        db.session.flush()
+        audit.record("attachment.add", "attachment", attachment.id, actor=actor, after={
+            "application": application.ref, "kind": kind, "filename": display_name, "size": size, "sha256": sha256})
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        path.unlink(missing_ok=True)
+        raise
+    return attachment
+
+
+def _write(stream: BinaryIO, path: Path, limit: int) -> tuple[int, str]:
+    """Copy ``stream`` to ``path`` (mode 0600); return its size and SHA-256; refuse more than ``limit`` bytes."""
+    digest, size = hashlib.sha256(), 0
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+        while chunk := stream.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise AttachmentError(f"file: larger than the limit of {limit} bytes")
+            digest.update(chunk)
+            handle.write(chunk)
+    return size, digest.hexdigest()
+
+
+def attachment_path(attachment: Attachment) -> Path | None:
+    """Where the file of ``attachment`` is stored, or None when only the paper copy was registered."""
+    if attachment.stored_name is None:
+        return None
+    return attachment_folder() / attachment.stored_name
