@@ -17,6 +17,7 @@ docs/aggregation_quality.md.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import sys
@@ -24,16 +25,22 @@ import time
 from collections.abc import Callable, Sequence
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
+from types import ModuleType
 
-import numpy as np
-import scipy
-import sklearn
-from scipy import stats
-from sklearn.metrics import roc_auc_score
+# benchmarks/scoring.py and benchmarks/matching.py share their names with the packages: keep this folder off
+# the path so that ``import scoring`` finds the engine, not the benchmark script.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
 
-import scoring
-from scoring.aggregate import olympic_mean, olympic_trim, round_half_up
-from scoring.outliers import (
+import numpy as np  # noqa: E402
+import scipy  # noqa: E402
+import sklearn  # noqa: E402
+from scipy import stats  # noqa: E402
+from sklearn.metrics import roc_auc_score  # noqa: E402
+
+import scoring  # noqa: E402
+from scoring.aggregate import olympic_mean, olympic_trim, round_half_up  # noqa: E402
+from scoring.outliers import (  # noqa: E402
     DEFAULT_DEVIATION,
     DEFAULT_ROBUST_Z,
     deviation_matrix,
@@ -41,16 +48,21 @@ from scoring.outliers import (
     others_mean_matrix,
 )
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from shared_data import (  # noqa: E402  (a sibling module of this script, not an installed package)
-    COMPONENTS,
-    DEFAULT_DATA_DIR,
-    DataMissing,
-    IclrPanels,
-    SkatingPanels,
-    load_iclr,
-    load_skating,
-)
+
+def load_sibling(name: str) -> ModuleType:
+    """Import ``benchmarks/<name>.py`` by its path, without putting this folder on ``sys.path``."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+shared_data = load_sibling("shared_data")
+COMPONENTS = shared_data.COMPONENTS
+SkatingPanels = shared_data.SkatingPanels
+IclrPanels = shared_data.IclrPanels
 
 MIN_PANEL = 5  # DESIGN §7.1 step 2: trim only with at least 5 sheets ...
 INSUFFICIENT_BELOW = 3  # ... and give no score below 3 (INSUFFICIENT)
@@ -444,8 +456,8 @@ def report_iclr(iclr: IclrPanels) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR,
-                        help=f"the shared data folder (default: {DEFAULT_DATA_DIR})")
+    parser.add_argument("--data", type=Path, default=shared_data.DEFAULT_DATA_DIR,
+                        help=f"the shared data folder (default: {shared_data.DEFAULT_DATA_DIR})")
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"aggregation_quality: data folder {args.data} not found; pass --data DIR "
@@ -453,9 +465,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         started = time.perf_counter()
-        skating = load_skating(args.data)
-        iclr = load_iclr(args.data)
-    except DataMissing as error:
+        skating = shared_data.load_skating(args.data)
+        iclr = shared_data.load_iclr(args.data)
+    except shared_data.DataMissing as error:
         print(f"aggregation_quality: {error}", file=sys.stderr)
         return 2
     print(f"machine: {machine_info()}")
