@@ -104,6 +104,10 @@ def assign(problem: Problem, *, now: datetime | None = None) -> AssignResult:
         result.status, result.diagnostics = "infeasible", problems
         return result
     clock = time.perf_counter()
+    if settings.mode == "meeting" and (settings.randomize is not None or settings.objective == "fair"):
+        result.diagnostics.append("会评模式按总匹配度最优选择专家组成员；随机抽取和公平目标仅用于网评（individual）模式")
+    elif settings.randomize is not None and settings.objective == "fair":
+        result.diagnostics.append("随机抽取以期望总匹配度为目标；公平目标在随机抽取时不适用")
     if settings.mode == "meeting":
         assigned = _meeting(context, result)
     elif settings.randomize is not None:
@@ -117,7 +121,7 @@ def assign(problem: Problem, *, now: datetime | None = None) -> AssignResult:
     result.assignments = _assignments(context, assigned, explain(
         context.instance, assigned, context.labels, exclusions=context.exclusions,
         field_fit=context.fit.field_fit, text_fit=context.fit.text_fit))
-    if settings.mode != "meeting":
+    if settings.mode != "meeting":      # meeting reserves were chosen with the panels
         result.reserves = _reserves(context, assigned, settings.reserves)
     timing["report"] = time.perf_counter() - clock
     return result
@@ -183,6 +187,7 @@ def _meeting(context: Context, result: AssignResult) -> np.ndarray | None:
     reasons = {(e, a): context.exclusions.get((e, a), "") for e, a in solution.recusals}
     conflict_rule = {(problem.expert_index[c.expert], problem.application_index[c.application]): c.rule
                      for c in context.conflicts}
+    result.reserves = _meeting_reserves(context, solution.groups, solution.members, problem.settings.reserves)
     result.panels = [
         {"panel": f"P{g + 1}", "applications": [labels.applications[a] for a in group],
          "experts": [labels.experts[e] for e in members],
@@ -192,6 +197,26 @@ def _meeting(context: Context, result: AssignResult) -> np.ndarray | None:
         for g, (group, members) in enumerate(zip(solution.groups, solution.members, strict=True))
     ]
     return solution.assigned(instance.fit.shape)
+
+
+def _meeting_reserves(context: Context, groups: list[np.ndarray], members: list[np.ndarray],
+                      count: int) -> dict[str, list[str]]:
+    """Per application: experts seated on no panel, allowed for it, whose organization the panel can still
+    take (a reserve joins the panel, so the organization limit counts every member), best fit first."""
+    instance, labels = context.instance, context.labels
+    seated = np.zeros(instance.n_experts, dtype=bool)
+    for panel in members:
+        seated[panel] = True
+    reserves = {}
+    for group, panel in zip(groups, members, strict=True):
+        orgs = instance.expert_org[panel]
+        full = np.unique(orgs[orgs >= 0], return_counts=True)
+        blocked = np.isin(instance.expert_org, full[0][full[1] >= instance.max_per_org])
+        for a in group:
+            usable = np.nonzero(~seated & instance.allowed[:, a] & ~blocked)[0]
+            ranked = usable[np.argsort(-instance.fit[usable, a], kind="stable")][:count]
+            reserves[labels.applications[a]] = [labels.experts[e] for e in ranked]
+    return reserves
 
 
 # --------------------------------------------------------------------------------------------- building blocks

@@ -121,6 +121,10 @@ def test_meeting_mode_reports_panels_and_recusals():
     assert len(seated) == len(set(seated))
     reviewers = {entry["application"]: [m["expert"] for m in entry["experts"]] for entry in result["assignments"]}
     assert "E4" not in reviewers["A1"] and len(reviewers["A1"]) >= 5
+    conflicted = {(c["expert"], c["application"]) for c in result["conflicts"]}
+    for app, reserves in result["reserves"].items():
+        assert reserves and not set(reserves) & set(seated)
+        assert not {(r, app) for r in reserves} & conflicted
 
 
 def test_replace_expert_moves_nobody_else():
