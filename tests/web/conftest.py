@@ -21,6 +21,8 @@
     A complete, valid record in the validated shape of DESIGN §10 (every key present, dates as date objects):
     the application has shareholders summing to 100, an enterprise and an institute member, all leads, plan
     sections and attachments; top-level keys can be overridden.
+``csrf_token(html)``
+    The CSRF token of the first form in a page, for posting forms by hand.
 ``uscc(number, division="310115")``
     A valid USCC (correct check character) for a made-up organization number; Shanghai unless told.
 """
@@ -128,6 +130,11 @@ def csrf_token(html: str) -> str:
     match = CSRF_PATTERN.search(html)
     assert match, "no CSRF token in the page"
     return match.group(1)
+
+
+@pytest.fixture(name="csrf_token")
+def csrf_token_fixture():
+    return csrf_token
 
 
 @pytest.fixture

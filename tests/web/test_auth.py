@@ -7,17 +7,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.web.conftest import csrf_token
 from web.extensions import db
 from web.models import AuditEvent, User, utcnow
 
 GENERIC_ERROR = "Wrong username or password, or the account is locked for a while."
 
 
-def post_login(client, username, password):
-    page = client.get("/login?lang=en")
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": csrf_token(page.get_data(as_text=True))})
+@pytest.fixture
+def post_login(client, csrf_token):
+    def post(username, password):
+        page = client.get("/login?lang=en")
+        return client.post("/login", data={"username": username, "password": password,
+                                           "csrf_token": csrf_token(page.get_data(as_text=True))})
+
+    return post
 
 
 def test_login_with_the_right_password_reaches_the_start_page(client, auth):
@@ -36,9 +39,9 @@ def test_the_password_is_stored_only_as_a_hash(app, make_user):
 
 
 @pytest.mark.parametrize("username, password", [("alice", "wrong password"), ("nobody", "correct horse 42")])
-def test_wrong_user_or_password_gets_one_generic_message(client, make_user, username, password):
+def test_wrong_user_or_password_gets_one_generic_message(client, make_user, username, password, post_login):
     make_user("alice", "organizer")
-    response = post_login(client, username, password)
+    response = post_login(username, password)
     assert response.status_code == 200
     assert GENERIC_ERROR in response.get_data(as_text=True)
     assert client.get("/organizer/applications").status_code == 302
@@ -51,11 +54,11 @@ def test_a_login_without_csrf_token_is_refused(client, make_user):
     assert client.get("/organizer/applications").status_code == 302
 
 
-def test_five_failures_lock_the_account_for_fifteen_minutes_and_are_audited(app, client, make_user):
+def test_five_failures_lock_the_account_for_fifteen_minutes_and_are_audited(app, client, make_user, post_login):
     make_user("alice", "organizer")
     for _ in range(5):
-        post_login(client, "alice", "wrong password")
-    response = post_login(client, "alice", "correct horse 42")
+        post_login("alice", "wrong password")
+    response = post_login("alice", "correct horse 42")
     assert GENERIC_ERROR in response.get_data(as_text=True)
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == "alice"))
@@ -66,25 +69,25 @@ def test_five_failures_lock_the_account_for_fifteen_minutes_and_are_audited(app,
         assert "user.lock" in actions and actions[-1] == "login.refused_locked"
         user.locked_until = utcnow() - timedelta(seconds=1)  # the quarter of an hour has passed
         db.session.commit()
-    assert post_login(client, "alice", "correct horse 42").status_code == 302
+    assert post_login("alice", "correct horse 42").status_code == 302
 
 
-def test_a_success_resets_the_failure_count(app, client, make_user):
+def test_a_success_resets_the_failure_count(app, client, make_user, post_login):
     make_user("alice", "organizer")
     for _ in range(4):
-        post_login(client, "alice", "wrong password")
-    assert post_login(client, "alice", "correct horse 42").status_code == 302
+        post_login("alice", "wrong password")
+    assert post_login("alice", "correct horse 42").status_code == 302
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == "alice"))
         assert (user.failed_logins, user.locked_until) == (0, None)
 
 
-def test_an_inactive_account_cannot_log_in(app, client, make_user):
+def test_an_inactive_account_cannot_log_in(app, client, make_user, post_login):
     make_user("alice", "organizer")
     with app.app_context():
         db.session.scalar(select(User).where(User.username == "alice")).active = False
         db.session.commit()
-    assert GENERIC_ERROR in post_login(client, "alice", "correct horse 42").get_data(as_text=True)
+    assert GENERIC_ERROR in post_login("alice", "correct horse 42").get_data(as_text=True)
 
 
 def test_logout_needs_a_post_with_csrf_token(client, auth):
@@ -95,7 +98,7 @@ def test_logout_needs_a_post_with_csrf_token(client, auth):
     assert client.get("/organizer/applications").status_code == 302
 
 
-def test_next_parameter_only_redirects_within_the_site(client, make_user):
+def test_next_parameter_only_redirects_within_the_site(client, make_user, csrf_token):
     make_user("alice", "organizer")
     page = client.get("/login")
     token = csrf_token(page.get_data(as_text=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -11,9 +12,10 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from tests.web.conftest import TEST_DATABASE_URL
 from web import create_app
 from web.extensions import db
+
+TEST_DATABASE_URL = os.environ.get("PANEL_TEST_DATABASE_URL")
 
 
 def schema_differences(engine) -> list:

@@ -61,11 +61,11 @@ def test_the_detail_page_shows_every_table(client, auth):
     page = client.get("/organizer/applications/APP-001?lang=en").get_data(as_text=True)
     for text in [
         "上海智能制造创新中心", "上海智能制造创新中心有限公司",  # center, bearer
-        "Private enterprise", "上海智造装备股份有限公司", "60.0",  # economic type, shareholders
+        "Private enterprise", "上海智造装备股份有限公司", ">60<",  # economic type, shareholders
         "陈经理", "项目经理",  # daily contact
         "Technical standard", "National standard", "建设智能制造共性技术研发平台",  # expectations, content
         "同意申报，所填内容真实。",  # applicant's opinion
-        "Initiating unit", "Enterprise", "850", "91000.5", "7300.0", "博士后工作站", "智造集团有限公司",  # enterprise
+        "Initiating unit", "Enterprise", ">850<", "91000.5", ">7300<", ">5000<", "博士后工作站", "智造集团有限公司",  # enterprise
         "Participating unit", "University/institute", "王教授", "机械工程学院", "赵研究员", "数字孪生",  # institute
         "国家重点研发计划项目一项。", "发表论文50篇，授权专利30项。",
         "3.1 Technical route, advancement and feasibility", "risks 部分的说明。",  # plan

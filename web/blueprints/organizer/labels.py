@@ -62,3 +62,10 @@ def label(code: str | None, kind: str) -> str:
     if code is None:
         return ""
     return str(LABELS[kind].get(code, code))
+
+
+def plain(value: object) -> object:
+    """Template filter: a whole float without its ".0" (30000.0 万元 reads as 30000), anything else as is."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
