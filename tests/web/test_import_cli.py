@@ -240,3 +240,16 @@ def test_the_demo_round_trips_through_export_and_import(runner, app, tmp_path):
         again = tmp_path / f"again-{kind}.json"
         assert runner.invoke(export_command, [kind, str(again), "--include-personal"]).exit_code == 0
         assert again.read_text(encoding="utf-8") == (tmp_path / f"{kind}.json").read_text(encoding="utf-8")
+
+
+def test_check_of_a_round_lists_only_its_applications(runner, tmp_path, make_application_record):
+    flagged = make_application_record("A2")
+    flagged["members"][0]["rd_staff"] = 10_000
+    path = write_json(tmp_path / "a.json", [make_application_record("A1"), flagged, make_application_record("A3")])
+    assert runner.invoke(import_command, ["applications", str(path)]).exit_code == 0
+    created = runner.invoke(args=["rounds", "create", "--name", "遴选", "--kind", "selection_review",
+                                  "--applications", "A2", "--applications", "A3"])
+    assert created.exit_code == 0, created.output
+    report = json.loads(runner.invoke(check_command, ["--round", "遴选", "--json"]).stdout)
+    assert [(entry["ref"], [flag["code"] for flag in entry["flags"]]) for entry in report] == [
+        ("A2", ["RD_STAFF_ABOVE_EMPLOYEES"]), ("A3", [])]
