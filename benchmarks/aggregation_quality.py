@@ -419,33 +419,37 @@ def report_iclr(iclr: IclrPanels) -> None:
 
     methods = iclr_scores(iclr)
     labels = iclr.accepted
+    groups = ((2017, 2018), tuple(years))
     auc_rows, top_rows = [], []
     for name, scores in methods.items():
+        scored = evaluated & ~np.isnan(scores)
         auc_row: list[object] = [name]
         top_row: list[object] = [name]
-        hits = ks = 0.0
+        top_k: dict[int, tuple[float, int]] = {}  # year → (precision, k)
         for year in years:
-            mask = evaluated & (iclr.years == year) & ~np.isnan(scores)
+            mask = scored & (iclr.years == year)
             if not mask.any():
                 auc_row.append("-")
                 top_row.append("-")
                 continue
-            auc_row.append(f"{roc_auc_score(labels[mask], scores[mask]):.4f}")
             k = int(labels[mask].sum())
-            precision = top_k_precision(scores[mask], labels[mask], k)
-            top_row.append(f"{precision:.4f} (k={k})")
-            hits, ks = hits + precision * k, ks + k
-        for pooled in ((2017, 2018), tuple(years)):
-            mask = evaluated & np.isin(iclr.years, pooled) & ~np.isnan(scores)
-            covered = np.isin(pooled, iclr.years[mask]).all() and name not in WITHIN_YEAR_ONLY
-            auc_row.append(f"{roc_auc_score(labels[mask], scores[mask]):.4f} (n={int(mask.sum())})" if covered else "-")
-        top_row.append(f"{hits / ks:.4f}")
+            top_k[year] = (top_k_precision(scores[mask], labels[mask], k), k)
+            auc_row.append(f"{roc_auc_score(labels[mask], scores[mask]):.4f}")
+            top_row.append(f"{top_k[year][0]:.4f} (k={k})")
+        for group in groups:
+            mask = scored & np.isin(iclr.years, group)
+            covered = all(year in top_k for year in group)
+            poolable = covered and name not in WITHIN_YEAR_ONLY
+            auc_row.append(f"{roc_auc_score(labels[mask], scores[mask]):.4f} (n={int(mask.sum())})" if poolable else "-")
+            top_row.append(f"{sum(p * k for p, k in map(top_k.get, group)) / sum(top_k[y][1] for y in group):.4f}"
+                           if covered else "-")
         auc_rows.append(auc_row)
         top_rows.append(top_row)
     print_table("(c1) AUC of the panel score against accepted (decided submissions with ≥ 3 reviews)",
                 ("score", *map(str, years), "2017+18 pooled", "all years pooled"), auc_rows)
-    print_table("(c2) top-k agreement: share accepted among the k best scores, k = accepted that year "
-                "(ties at the cut shared at random)", ("score", *map(str, years), "all years"), top_rows)
+    print_table("(c2) top-k agreement: share accepted among the k best scores, k = accepted that year (ties at the "
+                "cut shared at random; several years: accepted hits summed over years / k summed)",
+                ("score", *map(str, years), "2017+18", "all years"), top_rows)
 
     trimmed = evaluated & (n >= MIN_PANEL)
     plain = methods["plain mean"][trimmed]
