@@ -221,3 +221,20 @@ def test_template_drop_down_for_the_field_lists_the_chinese_names(tmp_path):
     values = [row[0] for row in workbook["选项"].iter_rows(min_col=ord(options_column) - 64,
                                                            max_col=ord(options_column) - 64, values_only=True)]
     assert values == ["方向领域", *TAXONOMY.values()]
+
+
+def test_errors_in_detail_sheets_name_the_sheet_row(tmp_path, make_application_record):
+    first, second = make_application_record("A016"), make_application_record("A017")
+    second["members"][0]["employees"] = -5
+    second["members"][0]["finances"][1]["sales"] = -1.0
+    second["members"][1]["team_members"][1]["name"] = None
+    path = tmp_path / "a.xlsx"
+    write_records(path, "applications", [first, second])
+    read = read_records(path, "applications")
+    _, errors = validate_records("applications", read.records, source_refs=read.source_refs, taxonomy=TAXONOMY,
+                                 origins=read.origins)
+    assert errors == [
+        "row 3 (A017): members[1].employees (sheet 成员单位 row 4): must be ≥ 0, got -5",
+        "row 3 (A017): members[1].finances[2].sales (sheet 近三年经营数据 row 6): must be ≥ 0, got -1",
+        "row 3 (A017): members[2].team_members[2].name (sheet 团队主要成员 row 5): required",
+    ]

@@ -72,7 +72,8 @@ def validate_file(kind: str, path: Path) -> tuple[list[dict], list[str]]:
         return [], read.errors
     fields, existing = taxonomy(), record_service.existing_refs(kind)
     return with_progress(f"validating {len(read.records)} {kind}", len(read.records), lambda step: validate_records(
-        kind, read.records, source_refs=read.source_refs, taxonomy=fields, existing_refs=existing, on_record=step))
+        kind, read.records, source_refs=read.source_refs, taxonomy=fields, existing_refs=existing, on_record=step,
+        origins=read.origins))
 
 
 def import_records(kind: str, records: list[dict]) -> None:

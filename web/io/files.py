@@ -35,6 +35,7 @@ class ReadResult:
     records: list[dict] = field(default_factory=list)
     source_refs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    origins: list[dict[str, str]] | None = None  # per record: key path of a sheet row → "sheet 成员单位 row 5"
 
 
 def refused(path: Path, rule: str) -> ReadResult:
@@ -235,7 +236,7 @@ def read_xlsx(path: Path, data: bytes, kind: str) -> ReadResult:
     tables = Tables({sheet.title: [list(row) for row in sheet.iter_rows(values_only=True)]
                      for sheet in workbook.worksheets})
     workbook.close()
-    records, sources, errors = tables_to_records(kind, tables)
+    records, sources, origins, errors = tables_to_records(kind, tables)
     if not records and not errors:
         errors.append(f"{path.name}: (file): the workbook holds no records")
-    return ReadResult(records, sources, errors)
+    return ReadResult(records, sources, errors, origins)

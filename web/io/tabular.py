@@ -109,18 +109,34 @@ def data_rows(rows: list[list[object]], first_row: int) -> Iterator[tuple[int, l
             yield first_row + offset, cells
 
 
-def tables_to_records(kind: str, tables: Tables) -> tuple[list[dict], list[str], list[str]]:
-    """Assemble raw records from the sheets; return (records, source refs, linking errors)."""
+@dataclass
+class Assembly:
+    """What linking the sheets collects: records by ref, numbered member rows, where each table row came from.
+
+    ``numbered`` maps (record id, number) to a member row and its key path (``members[2]``), so that the rows of
+    nested sheets find their member by the number the user gave it; ``origins`` maps a record id to
+    {key path of a table row: "sheet 成员单位 row 5"}, so that errors can point at the sheet row.
+    """
+
+    by_ref: dict[str, dict] = field(default_factory=dict)
+    numbered: dict[tuple[int, str], tuple[dict, str]] = field(default_factory=dict)
+    origins: dict[int, dict[str, str]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def tables_to_records(kind: str, tables: Tables) -> tuple[list[dict], list[str], list[dict[str, str]], list[str]]:
+    """Assemble raw records from the sheets; return (records, source refs, row origins, linking errors)."""
     sheets = layout(kind)
-    errors = [f"sheet {name}: unknown sheet (expected: {', '.join(sheet.name for sheet in sheets)})"
-              for name in tables.sheets if name not in {sheet.name for sheet in sheets} | AUXILIARY_SHEETS]
+    assembly = Assembly()
+    assembly.errors += [f"sheet {name}: unknown sheet (expected: {', '.join(sheet.name for sheet in sheets)})"
+                        for name in tables.sheets if name not in {sheet.name for sheet in sheets} | AUXILIARY_SHEETS]
     main = sheets[0]
     rows = tables.sheets.get(main.name)
     if rows is None:
-        return [], [], [*errors, f"sheet {main.name}: missing (the workbook has: {', '.join(tables.sheets)})"]
+        return [], [], [], [*assembly.errors,
+                            f"sheet {main.name}: missing (the workbook has: {', '.join(tables.sheets)})"]
     records, sources = [], []
-    by_ref: dict[str, dict] = {}
-    columns = read_header(main, rows[0] if rows else [], errors)
+    columns = read_header(main, rows[0] if rows else [], assembly.errors)
     for number, cells in data_rows(rows, tables.first_row):
         record: dict = {}
         for column, cell in zip(columns, cells, strict=False):
@@ -129,22 +145,17 @@ def tables_to_records(kind: str, tables: Tables) -> tuple[list[dict], list[str],
         records.append(record)
         sources.append(f"row {number}")
         if not blank(record.get("ref")):
-            by_ref.setdefault(to_text(record["ref"]), record)
-    numbered: dict[tuple[int, str], dict] = {}
+            assembly.by_ref.setdefault(to_text(record["ref"]), record)
     for sheet in sheets[1:]:
         if sheet.name in tables.sheets:
-            attach_rows(sheet, tables.sheets[sheet.name], tables.first_row, by_ref, numbered, errors)
-    return records, sources, errors
+            attach_rows(sheet, tables.sheets[sheet.name], tables.first_row, assembly)
+    origins = [assembly.origins.get(id(record), {}) for record in records]
+    return records, sources, origins, assembly.errors
 
 
-def attach_rows(sheet: Sheet, rows: list[list[object]], first_row: int, by_ref: dict[str, dict],
-                numbered: dict[tuple[int, str], dict], errors: list[str]) -> None:
-    """Append each row of a table sheet to the list it belongs to inside its record.
-
-    ``numbered`` collects the rows of numbered tables (member units) by (record id, number) so that the rows
-    of nested sheets find their member by the number the user gave it.
-    """
-    columns = read_header(sheet, rows[0] if rows else [], errors)
+def attach_rows(sheet: Sheet, rows: list[list[object]], first_row: int, assembly: Assembly) -> None:
+    """Append each row of a table sheet to the list it belongs to inside its record."""
+    columns = read_header(sheet, rows[0] if rows else [], assembly.errors)
     for number, cells in data_rows(rows, first_row):
         where = f"sheet {sheet.name} row {number}"
         row: dict = {}
@@ -156,40 +167,46 @@ def attach_rows(sheet: Sheet, rows: list[list[object]], first_row: int, by_ref: 
                 links[column.key] = cell
             else:
                 put(row, column.path, cell)
-        record = by_ref.get(to_text(links.get("ref", "")))
+        record = assembly.by_ref.get(to_text(links.get("ref", "")))
         if record is None:
-            errors.append(f"{where}: ref: no record with ref {to_text(links.get('ref', ''))!r} in the main sheet")
+            assembly.errors.append(
+                f"{where}: ref: no record with ref {to_text(links.get('ref', ''))!r} in the main sheet")
             continue
-        target = owner_of(sheet, record, links, numbered, where, errors)
-        if target is None:
+        found = owner_of(sheet, record, links, assembly, where)
+        if found is None:
             continue
+        target, prefix = found
         siblings = target.setdefault(sheet.path[-1], [])
         siblings.append(row)
+        key_path = f"{prefix}[{len(siblings)}]"
+        assembly.origins.setdefault(id(record), {})[key_path] = where
         number_key = ".".join(sheet.path) + NUMBER_SUFFIX
-        own_number = links.get(number_key)
         if any(column.key == number_key for column in sheet.columns):
-            number = len(siblings) if blank(own_number) else to_text(own_number)
-            numbered.setdefault((id(record), str(number)), row)
+            own_number = links.get(number_key)
+            label = len(siblings) if blank(own_number) else to_text(own_number)
+            assembly.numbered.setdefault((id(record), str(label)), (row, key_path))
 
 
-def owner_of(sheet: Sheet, record: dict, links: dict, numbered: dict[tuple[int, str], dict], where: str,
-             errors: list[str]) -> dict | None:
-    """The object whose list a table row joins: the record (through groups) or a numbered enclosing row."""
+def owner_of(sheet: Sheet, record: dict, links: dict, assembly: Assembly, where: str) -> tuple[dict, str] | None:
+    """The object whose list a table row joins (the record through groups, or a numbered enclosing row) and the
+    key path of that list (``bearer.shareholders``, ``members[2].finances``)."""
     if sheet.parent_table is None:
         owner = record
         for key in sheet.path[:-1]:
             owner = owner.setdefault(key, {})
-        return owner
+        return owner, ".".join(sheet.path)
     number_key = ".".join(sheet.parent_table) + NUMBER_SUFFIX
     number = to_text(links.get(number_key, ""))
-    owner = numbered.get((id(record), number))
-    if owner is None:
-        errors.append(f"{where}: {number_key}: record {record.get('ref')} has no row numbered {number!r} "
-                      f"in the enclosing sheet")
+    found = assembly.numbered.get((id(record), number))
+    if found is None:
+        assembly.errors.append(f"{where}: {number_key}: record {record.get('ref')} has no row numbered {number!r} "
+                               f"in the enclosing sheet")
         return None
-    for key in sheet.path[len(sheet.parent_table):-1]:
+    owner, parent_path = found
+    inner = sheet.path[len(sheet.parent_table):]
+    for key in inner[:-1]:
         owner = owner.setdefault(key, {})
-    return owner
+    return owner, f"{parent_path}.{'.'.join(inner)}"
 
 
 def plain(value: object) -> object:

@@ -49,6 +49,12 @@ def nothing(value: object) -> bool:
     return blank(value) or value == []
 
 
+def located(key: str, origin: Mapping[str, str]) -> str:
+    """The key, followed by the sheet row it came from when it lies inside a detail row of a workbook."""
+    inside = [path for path in origin if key == path or key.startswith((f"{path}.", f"{path}["))]
+    return f"{key} ({origin[max(inside, key=len)]})" if inside else key
+
+
 def record_label(source: str, ref: object) -> str:
     """How errors name a record: its ref, with the row it came from when that is a file row."""
     if blank(ref) or not isinstance(ref, str | int | float):
@@ -72,12 +78,18 @@ class RecordValidator:
         }
 
     def __call__(self, raw: Sequence[object], source_refs: Sequence[str], existing_refs: Iterable[str] = (),
-                 on_record: Callable[[], None] | None = None) -> tuple[list[dict], list[str]]:
-        """Validate every record (calling ``on_record`` before each, for progress bars); return (records, errors)."""
+                 on_record: Callable[[], None] | None = None,
+                 origins: Sequence[Mapping[str, str]] | None = None) -> tuple[list[dict], list[str]]:
+        """Validate every record (calling ``on_record`` before each, for progress bars); return (records, errors).
+
+        ``origins`` (from a workbook reader) maps, per record, the key path of a detail row (``members[2]``) to
+        the sheet row it came from; errors inside that row name it.
+        """
         records, errors = [], []
         existing = set(existing_refs)
         first_seen: dict[str, str] = {}
-        for item, source in zip(raw, source_refs, strict=True):
+        origins = origins or [{}] * len(raw)
+        for item, source, origin in zip(raw, source_refs, origins, strict=True):
             if on_record is not None:
                 on_record()
             if not isinstance(item, dict):
@@ -93,7 +105,7 @@ class RecordValidator:
                 messages.append(("ref", f"duplicate ref {ref!r}: also {first_seen[ref]}"))
             elif ref is not None:
                 first_seen[ref] = source
-            errors.extend(f"{label}: {key}: {rule}" for key, rule in messages)
+            errors.extend(f"{label}: {located(key, origin)}: {rule}" for key, rule in messages)
             records.append(record)
         return records, errors
 
@@ -197,9 +209,10 @@ class RecordValidator:
 
 def validate_records(kind: str, raw: Sequence[object], *, source_refs: Sequence[str],
                      taxonomy: Mapping[str, str], existing_refs: Iterable[str] = (),
-                     on_record: Callable[[], None] | None = None) -> tuple[list[dict], list[str]]:
+                     on_record: Callable[[], None] | None = None,
+                     origins: Sequence[Mapping[str, str]] | None = None) -> tuple[list[dict], list[str]]:
     """Validate records of ``kind`` ('applications' or 'experts'); return (records, errors)."""
-    return RecordValidator(kind, taxonomy)(raw, source_refs, existing_refs, on_record)
+    return RecordValidator(kind, taxonomy)(raw, source_refs, existing_refs, on_record, origins)
 
 
 def validate_applications(raw: Sequence[object], *, source_refs: Sequence[str], taxonomy: Mapping[str, str],
