@@ -11,6 +11,7 @@ absent lists as ``[]`` and absent groups as objects whose keys are all None.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from web.records.schema import (
@@ -47,6 +48,12 @@ def nothing(value: object) -> bool:
     if isinstance(value, dict):
         return all(nothing(item) for item in value.values())
     return blank(value) or value == []
+
+
+def unknown_key(key: object, known: set[str]) -> str:
+    """The rule for a key the schema does not have, suggesting the closest known key."""
+    close = difflib.get_close_matches(str(key), sorted(known), n=1)
+    return f"unknown key (did you mean {close[0]}?)" if close else "unknown key"
 
 
 def located(key: str, origin: Mapping[str, str]) -> str:
@@ -114,7 +121,7 @@ class RecordValidator:
         known = {node.key for node in nodes}
         for key in raw:
             if key not in known:
-                messages.append((f"{path}{key}", f"unknown key (known keys here: {', '.join(sorted(known))})"))
+                messages.append((f"{path}{key}", unknown_key(key, known)))
         return {node.key: self.node(node, raw.get(node.key), f"{path}{node.key}", messages, member_kind)
                 for node in nodes}
 
