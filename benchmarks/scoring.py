@@ -19,6 +19,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 # This script shares its name with the package it measures; drop its own folder from the path so that
@@ -33,7 +34,7 @@ from scoring.aggregate import olympic_trim  # noqa: E402
 from scoring.bootstrap import bootstrap_ranks  # noqa: E402
 from scoring.calibrate import calibrate  # noqa: E402
 from scoring.interval import trimmed_mean_interval_matrix  # noqa: E402
-from scoring.outliers import deviation_matrix, dixon, grubbs, modified_z_matrix  # noqa: E402
+from scoring.outliers import dixon, grubbs  # noqa: E402
 from scoring.panels import INSUFFICIENT, build_panels, panel_status  # noqa: E402
 from scoring.rank import rank_applications  # noqa: E402
 from scoring.recommend import recommend  # noqa: E402
@@ -62,65 +63,69 @@ def make_problem(n_apps: int, n_experts: int, pool: int, draws: int, seed: int) 
 
 
 class Stages:
-    """Times each stage and records the peak memory traced during it."""
+    """Times each stage, or records the peak memory traced during it (tracemalloc slows Python-heavy stages
+    several-fold, so seconds and memory come from two separate passes)."""
 
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, float, float, str]] = []
+    def __init__(self, trace_memory: bool) -> None:
+        self.trace_memory = trace_memory
+        self.rows: list[tuple[str, float, str]] = []
 
     def run(self, name: str, call: Callable[[], Any], note: str = "") -> Any:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        started = time.perf_counter()
-        value = call()
-        seconds = time.perf_counter() - started
-        peak = tracemalloc.get_traced_memory()[1] - base
-        self.rows.append((name, seconds, peak / 2**20, note))
+        if self.trace_memory:
+            tracemalloc.reset_peak()
+            base = tracemalloc.get_traced_memory()[0]
+            value = call()
+            self.rows.append((name, (tracemalloc.get_traced_memory()[1] - base) / 2**20, note))
+        else:
+            started = time.perf_counter()
+            value = call()
+            self.rows.append((name, time.perf_counter() - started, note))
         return value
 
-    def print(self) -> None:
-        print(f"{'stage':<44} {'seconds':>9} {'peak MiB':>9}  note")
-        for name, seconds, peak, note in self.rows:
-            print(f"{name:<44} {seconds:>9.3f} {peak:>9.1f}  {note}")
+
+def print_table(timed: Stages, traced: Stages) -> None:
+    print(f"{'stage':<54} {'seconds':>8} {'peak MiB':>9}  note")
+    for (name, seconds, note), (_, peak, _) in zip(timed.rows, traced.rows, strict=True):
+        print(f"{name:<54} {seconds:>8.2f} {peak:>9.1f}  {note}")
 
 
-def staged_run(data: dict[str, Any]) -> Stages:
-    """The steps of :func:`scoring.pipeline.rank`, one by one."""
-    stages = Stages()
-    problem = stages.run("parse + validate (per sheet)", lambda: scoring.parse_problem(data), "Python, per sheet")
+def staged_run(data: dict[str, Any], trace_memory: bool) -> Stages:
+    """The steps of :func:`scoring.pipeline.rank`, one by one, then ``rank()`` itself."""
+    stages = Stages(trace_memory)
+    problem = stages.run("parse + validate", lambda: scoring.parse_problem(data), "per sheet (Python)")
     settings = problem.settings
-    panels = stages.run("build panel matrices", lambda: build_panels(problem), "Python dict reads, then numpy")
+    panels = stages.run("build panel matrices", lambda: build_panels(problem), "per-sheet dict reads, then numpy")
     experts = stages.run("index experts", lambda: pipeline._index_experts(panels))
     status = panel_status(panels.counts, settings)
     scored = status != INSUFFICIENT
-
-    def flags():
-        modified_z_matrix(panels.totals)
-        deviation_matrix(panels.totals)
-        a, n, c = panels.scores.shape
-        modified_z_matrix(panels.scores.transpose(0, 2, 1).reshape(a * c, n))
-    stages.run("outlier flags: ROBUST, DEVIATION, per criterion", flags, "vectorized")
+    outliers = stages.run("outlier statistics: ROBUST, DEVIATION, per criterion",
+                          lambda: pipeline._outliers(panels), "vectorized")
 
     def calibration():
         rows, slots = np.nonzero(panels.present)
         return calibrate(rows, experts.slot_index[rows, slots], panels.totals[rows, slots],
                          panels.confidence[rows, slots] ** 2, panels.applications, experts.refs)
-    fit = stages.run("calibration (WLS, Σb = 0, 300 experts)", calibration, "sparse + 300×300 solve")
-    del fit
+    fit = stages.run(f"calibration (WLS, Σb = 0, {len(experts.refs)} experts)", calibration,
+                     "sparse design, E × E dense solve")
     totals = np.where(scored[:, None], panels.totals, np.nan)
     trimmed = stages.run("Olympic mean", lambda: olympic_trim(totals, settings.min_panel), "vectorized")
-    numbers = stages.run("scores, criterion means, medians, intervals, bootstrap",
-                         lambda: pipeline._numbers(panels, totals, trimmed, scored, settings),
-                         "includes the two rows below")
-    stages.run("  Tukey–McLaughlin intervals", lambda: trimmed_mean_interval_matrix(totals, trimmed), "vectorized")
-    stages.run(f"  bootstrap, {settings.bootstrap:,} draws", lambda: bootstrap_ranks(
-        totals[scored], settings.bootstrap, settings.seed, settings.min_panel, True, 0.95, settings.capacity),
-        "vectorized, chunks of 64 draws")
+    without_bootstrap = replace(settings, bootstrap=0, capacity=None)
+    numbers = stages.run("2-decimal scores, criterion means, medians",
+                         lambda: pipeline._numbers(panels, totals, trimmed, scored, without_bootstrap),
+                         "vectorized but the Decimal rounding (per application)")
+    stages.run("Tukey–McLaughlin intervals", lambda: trimmed_mean_interval_matrix(totals, trimmed), "vectorized")
+    uncertainty = stages.run(f"bootstrap rank intervals + P(top-k), {settings.bootstrap:,} draws",
+                             lambda: bootstrap_ranks(totals[scored], settings.bootstrap, settings.seed,
+                                                     settings.min_panel, True, 0.95, settings.capacity),
+                             "vectorized, chunks of 64 draws")
+    numbers["rank_interval"] = np.column_stack([uncertainty.low, uncertainty.high])
+    numbers["p_top_k"] = uncertainty.p_top_k
     ranking = stages.run("rank (score, priority criterion, median)",
-                         lambda: rank_applications(numbers["score"], pipeline._tie_breakers(problem, numbers)))
+                         lambda: rank_applications(numbers["score"], pipeline._tie_breakers(problem, numbers)),
+                         "vectorized")
     decisions = stages.run("recommend", lambda: recommend(numbers["score"], numbers["interval"], numbers["criteria"],
                                                            problem.template, settings, numbers["rank_interval"][:, 0],
                                                            numbers["p_top_k"]), "vectorized")
-    del ranking, decisions
 
     def diagnostics():
         for row in range(len(panels.applications)):
@@ -128,7 +133,11 @@ def staged_run(data: dict[str, Any]) -> Stages:
             grubbs(values)
             dixon(values)
     stages.run("Grubbs + Dixon diagnostics", diagnostics, "per application (Python loop)")
-    result = stages.run("rank() end to end", lambda: scoring.rank(problem), "all of the above + result objects")
+    stages.run("result lines: flags, sentences, trace", lambda: [
+        pipeline._application_result(problem, panels, row, status, trimmed, numbers, ranking, decisions, fit,
+                                     None, outliers) for row in range(len(panels.applications))],
+        "per application (Python loop), includes the diagnostics")
+    result = stages.run("rank() end to end", lambda: scoring.rank(problem), "all of the above")
     stages.run("Result.to_dict()", result.to_dict, "per application")
     return stages
 
@@ -164,12 +173,12 @@ def main() -> None:
     started = time.perf_counter()
     data = make_problem(arguments.applications, arguments.experts, arguments.pool, arguments.draws, arguments.seed)
     print(f"generated in {time.perf_counter() - started:.1f} s (not counted below)\n")
+    timed = staged_run(data, trace_memory=False)
     tracemalloc.start()
-    stages = staged_run(data)
+    traced = staged_run(data, trace_memory=True)
     tracemalloc.stop()
-    stages.print()
-    print(f"\npeak resident set size of the process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB"
-          " (seconds above were measured under tracemalloc)")
+    print_table(timed, traced)
+    print(f"\npeak resident set size of the process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB")
     baseline_apps, baseline_draws = min(arguments.applications, 1_000), 200
     panels = build_panels(scoring.parse_problem(dict(data, sheets=data["sheets"][:baseline_apps * arguments.experts])))
     loop = loop_baseline(panels.totals, baseline_draws, arguments.seed)

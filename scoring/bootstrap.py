@@ -36,6 +36,10 @@ def bootstrap_ranks(totals: np.ndarray, draws: int, seed: int, min_panel: int = 
                     level: float = 0.95, capacity: int | None = None) -> RankUncertainty:
     """Bootstrap the ranking of applications whose totals fill the left of each row.
 
+    Applications are drawn in groups of equal panel size n, so that each group's resampling is one
+    (draws, n, applications) array with a scalar bound, laid out so that the sums, minima and maxima reduce
+    across experts with applications contiguous in memory.
+
     Parameters
     ----------
     totals : ndarray of float, shape (A, N)
@@ -52,38 +56,38 @@ def bootstrap_ranks(totals: np.ndarray, draws: int, seed: int, min_panel: int = 
         k of P(top-k).
     """
     totals = np.asarray(totals, dtype=float)
-    n_apps, width = totals.shape
+    n_apps = totals.shape[0]
     counts = (~np.isnan(totals)).sum(axis=1)
-    filled = np.nan_to_num(totals)
-    slot_used = np.arange(width)[None, :] < counts[:, None]                      # (A, N)
-    trims = (counts >= min_panel) & trim
-    kept = counts - 2 * trims
+    by_slot = np.ascontiguousarray(np.nan_to_num(totals).T)                       # (N, A)
+    groups = [(int(n), np.flatnonzero(counts == n)) for n in np.unique(counts)]
     rng = np.random.default_rng(seed)
-    rank_dtype = np.uint16 if n_apps < np.iinfo(np.uint16).max else np.uint32
-    ranks = np.empty((n_apps, draws), dtype=rank_dtype)
+    ranks = np.empty((n_apps, draws), dtype=np.uint16 if n_apps < np.iinfo(np.uint16).max else np.uint32)
     in_top_k = np.zeros(n_apps)
-    rows = np.arange(n_apps)[None, :, None]
     for start in range(0, draws, CHUNK):
         size = min(CHUNK, draws - start)
-        picks = rng.integers(0, counts[None, :, None], size=(size, n_apps, width))
-        sample = filled[rows, picks]                                              # (b, A, N)
-        total = np.where(slot_used, sample, 0.0).sum(axis=2)
-        low = np.where(slot_used, sample, np.inf).min(axis=2)
-        high = np.where(slot_used, sample, -np.inf).max(axis=2)
-        scores = np.where(trims, total - low - high, total) / kept                # (b, A)
+        scores = np.empty((size, n_apps))
+        for n, columns in groups:
+            picks = rng.integers(0, n, size=(size, n, columns.size), dtype=np.int16)
+            sample = by_slot[picks, columns]                                      # (b, n, A_n)
+            if trim and n >= min_panel:
+                scores[:, columns] = (sample.sum(axis=1) - sample.min(axis=1) - sample.max(axis=1)) / (n - 2)
+            else:
+                scores[:, columns] = sample.sum(axis=1) / n
         chunk_ranks = min_ranks(scores)
         ranks[:, start:start + size] = chunk_ranks.T
         if capacity is not None:
             in_top_k += (chunk_ranks <= capacity).sum(axis=0)
-    ranks.sort(axis=1)
     alpha = 1 - level
-    low_rank = ranks[:, int(np.floor(alpha / 2 * (draws - 1)))].astype(int)
-    high_rank = ranks[:, int(np.ceil((1 - alpha / 2) * (draws - 1)))].astype(int)
+    low_index, high_index = int(np.floor(alpha / 2 * (draws - 1))), int(np.ceil((1 - alpha / 2) * (draws - 1)))
+    ranks.partition((low_index, high_index), axis=1)                             # order statistics only
+    low_rank, high_rank = ranks[:, low_index].astype(int), ranks[:, high_index].astype(int)
     return RankUncertainty(low_rank, high_rank, in_top_k / draws if capacity is not None else None)
 
 
 def min_ranks(scores: np.ndarray) -> np.ndarray:
     """Rank each row's scores descending, ties sharing the best rank: 1 + number of strictly higher scores.
+
+    Scores equal to 9 decimals are ties (float noise of different summation orders is not a difference).
 
     Parameters
     ----------
@@ -93,12 +97,12 @@ def min_ranks(scores: np.ndarray) -> np.ndarray:
     -------
     ndarray of int, shape (b, A)
     """
-    ascending = np.sort(scores, axis=1)
-    # One searchsorted over all rows at once: shift each row into its own band of the number line.
     rounded = np.round(scores, 9)
-    ascending = np.round(ascending, 9)
-    span = np.nanmax(np.abs(ascending)) * 2 + 1 if ascending.size else 1.0
-    offsets = np.arange(scores.shape[0])[:, None] * span
-    position = np.searchsorted((ascending + offsets).ravel(), (rounded + offsets).ravel(), side="right")
-    position = position.reshape(scores.shape) - np.arange(scores.shape[0])[:, None] * scores.shape[1]
-    return scores.shape[1] - position + 1
+    order = np.argsort(-rounded, axis=1)
+    ordered = np.take_along_axis(rounded, order, axis=1)
+    starts_run = np.ones(ordered.shape, dtype=bool)
+    starts_run[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    first_of_run = np.maximum.accumulate(np.where(starts_run, np.arange(ordered.shape[1]), 0), axis=1)
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, first_of_run + 1, axis=1)
+    return ranks

@@ -171,3 +171,15 @@ def test_rank_refuses_a_problem_built_in_code_with_bad_scores():
     result = scoring.rank(Problem(SITE_INSPECTION, (sheet,)))
     assert result.ranking == () and len(result.errors) == 6    # every maximum is below 21
     assert "sheets[0] (E1 → P1): scores.mechanism: 21 is above the maximum 15" in result.errors
+
+
+def test_per_criterion_outlier_is_information_only():
+    template = {"criteria": [{"id": "tech", "name": "技术路线", "name_en": "Technical route", "max": 20},
+                             {"id": "rest", "name": "其他", "max": 80}]}
+    points = [(16, 64), (16, 70), (16, 58), (16, 66), (4, 76), (16, 62), (16, 72)]   # E5: 4 on tech, total 80
+    sheets = [{"expert": f"E{i}", "application": "X", "scores": {"tech": tech, "rest": rest}}
+              for i, (tech, rest) in enumerate(points, start=1)]
+    line = ranked({"template": template, "sheets": sheets, "settings": {"bootstrap": 0, "gate": None}}).ranking[0]
+    assert [(flag.code, flag.expert, flag.criterion) for flag in line.flags] == [("ROBUST", "E5", "tech")]
+    assert line.flags[0].message.startswith("（仅供参考）专家 E5 在「技术路线」上给 4 分")
+    assert all(sheet.status != "excluded" for sheet in line.trace.sheets)
