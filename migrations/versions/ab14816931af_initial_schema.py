@@ -407,6 +407,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_event_action'), ['action'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_actor_id'), ['actor_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_at'), ['at'], unique=False)
+        batch_op.create_index('ix_audit_event_entity', ['entity_type', 'entity_id'], unique=False)
 
     op.create_table('excluded_expert',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -421,6 +422,23 @@ def upgrade():
     with op.batch_alter_table('excluded_expert', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_excluded_expert_application_id'), ['application_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_excluded_expert_expert_ref'), ['expert_ref'], unique=False)
+
+    op.create_table('indicator_value',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('indicator_id', sa.Integer(), nullable=False),
+    sa.Column('value', sa.Float(), nullable=True),
+    sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_indicator_value_application_id_application')),
+    sa.ForeignKeyConstraint(['indicator_id'], ['template_indicator.id'], name=op.f('fk_indicator_value_indicator_id_template_indicator')),
+    sa.ForeignKeyConstraint(['round_id'], ['round.id'], name=op.f('fk_indicator_value_round_id_round'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_indicator_value')),
+    sa.UniqueConstraint('round_id', 'application_id', 'indicator_id', name=op.f('uq_indicator_value_round_id_application_id_indicator_id'))
+    )
+    with op.batch_alter_table('indicator_value', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_indicator_value_application_id'), ['application_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_indicator_value_indicator_id'), ['indicator_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_indicator_value_round_id'), ['round_id'], unique=False)
 
     op.create_table('lead',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -522,7 +540,11 @@ def upgrade():
     sa.Column('fit', sa.Float(), nullable=True),
     sa.Column('field_fit', sa.Float(), nullable=True),
     sa.Column('text_fit', sa.Float(), nullable=True),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('manual', sa.Boolean(), nullable=False),
+    sa.Column('override_reason', sa.Text(), nullable=True),
     sa.CheckConstraint("pool IN ('economics', 'technology', 'industry', 'management', 'law')", name=op.f('ck_assignment_pool_valid')),
+    sa.CheckConstraint("state IN ('proposed', 'invited', 'accepted', 'declined', 'recused', 'replaced')", name=op.f('ck_assignment_state_valid')),
     sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_assignment_application_id_application')),
     sa.ForeignKeyConstraint(['expert_id'], ['expert.id'], name=op.f('fk_assignment_expert_id_expert')),
     sa.ForeignKeyConstraint(['version_id'], ['assignment_version.id'], name=op.f('fk_assignment_version_id_assignment_version'), ondelete='CASCADE'),
@@ -628,6 +650,7 @@ def upgrade():
     sa.Column('sheet_id', sa.Integer(), nullable=False),
     sa.Column('criterion_id', sa.Integer(), nullable=False),
     sa.Column('value', sa.Float(), nullable=True),
+    sa.Column('comment', sa.Text(), nullable=True),
     sa.CheckConstraint('value IS NULL OR value >= 0', name=op.f('ck_score_value_not_negative')),
     sa.ForeignKeyConstraint(['criterion_id'], ['template_criterion.id'], name=op.f('fk_score_criterion_id_template_criterion')),
     sa.ForeignKeyConstraint(['sheet_id'], ['score_sheet.id'], name=op.f('fk_score_sheet_id_score_sheet'), ondelete='CASCADE'),
@@ -743,12 +766,19 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_lead_application_id'))
 
     op.drop_table('lead')
+    with op.batch_alter_table('indicator_value', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_indicator_value_round_id'))
+        batch_op.drop_index(batch_op.f('ix_indicator_value_indicator_id'))
+        batch_op.drop_index(batch_op.f('ix_indicator_value_application_id'))
+
+    op.drop_table('indicator_value')
     with op.batch_alter_table('excluded_expert', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_excluded_expert_expert_ref'))
         batch_op.drop_index(batch_op.f('ix_excluded_expert_application_id'))
 
     op.drop_table('excluded_expert')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_event_entity')
         batch_op.drop_index(batch_op.f('ix_audit_event_at'))
         batch_op.drop_index(batch_op.f('ix_audit_event_actor_id'))
         batch_op.drop_index(batch_op.f('ix_audit_event_action'))

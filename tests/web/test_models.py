@@ -11,6 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from web.extensions import db
 from web.models import (
     Application,
+    Assignment,
+    AssignmentVersion,
     AuditEvent,
     AuditLogIsAppendOnly,
     ExcludedExpert,
@@ -152,3 +154,23 @@ def test_members_keep_the_form_and_link_the_organization(app):
         member = db.session.scalar(select(MemberUnit).where(MemberUnit.kind == "institute"))
         assert member.name == "上海理工研究院" and member.organization.uscc == member.uscc
         assert member.institute.team_members[0].research_direction == "数字孪生"
+
+
+@pytest.mark.usefixtures("stored")
+def test_assignment_states_and_one_expert_per_panel_version(app):
+    with app.app_context():
+        round_ = create_round("R", "selection_review", as_of=date(2020, 10, 1), application_refs=["APP-001"],
+                              actor=None)
+        version = AssignmentVersion(round=round_, number=1, status="optimal", active=True)
+        application, expert = db.session.scalar(select(Application)), db.session.scalar(select(Expert))
+        version.assignments.append(Assignment(application=application, expert=expert, pool="technology", fit=0.8))
+        db.session.add(version)
+        db.session.commit()
+        assert version.assignments[0].state == "proposed" and not version.assignments[0].manual
+        version.assignments[0].state = "lost"
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        version.assignments.append(Assignment(application=application, expert=expert, pool="technology"))
+        with pytest.raises(IntegrityError):
+            db.session.commit()

@@ -12,7 +12,7 @@ from .application import (
     PlanSection,
     Shareholder,
 )
-from .assignment import Assignment, AssignmentVersion, Reserve
+from .assignment import ASSIGNMENT_STATES, Assignment, AssignmentVersion, Reserve
 from .attachment import ATTACHMENT_KINDS, Attachment
 from .audit import AuditEvent, AuditLogIsAppendOnly
 from .common import ECONOMIC_TYPES, POOLS, utcnow
@@ -38,19 +38,19 @@ from .member import (
 )
 from .organization import Organization, OrganizationAlias
 from .round import OBJECTIVES, PANEL_MODES, ROUND_STATES, PoolQuota, Round, RoundApplication
-from .sheet import OPINIONS, SHEET_STATES, Score, ScoreSheet
+from .sheet import OPINIONS, SHEET_STATES, IndicatorValue, Score, ScoreSheet
 from .taxonomy import Field, Sector
 from .template import ROUND_KINDS, ScoreTemplate, TemplateCriterion, TemplateIndicator
 from .user import ROLES, ApiToken, User
 
 __all__ = [
-    "ATTACHMENT_KINDS", "CONSTRUCTION_CONTENT_LIMIT", "ECONOMIC_TYPES", "EXPECTED_RESULTS", "EXPECTED_STANDARDS",
+    "ASSIGNMENT_STATES", "ATTACHMENT_KINDS", "CONSTRUCTION_CONTENT_LIMIT", "ECONOMIC_TYPES", "EXPECTED_RESULTS", "EXPECTED_STANDARDS",
     "GOVERNANCE_ROLES", "IP_COUNTS", "LEAD_ROLES", "MEMBER_KINDS", "MEMBER_ROLES", "OBJECTIVES", "OPINIONS",
     "PANEL_MODES", "PLAN_SECTIONS", "POOLS", "RD_INSTITUTIONS", "RELATION_KINDS", "ROLES", "ROUND_KINDS",
     "ROUND_STATES", "SHEET_STATES",
     "ApiToken", "Application", "Assignment", "AssignmentVersion", "Attachment", "AuditEvent",
     "AuditLogIsAppendOnly", "DeclaredRelation", "EnterpriseDetails", "ExcludedExpert", "Expert", "ExpertField",
-    "Field", "FinancialYear", "GovernanceRole", "InstituteDetails", "Lead", "MemberUnit", "Organization",
+    "Field", "FinancialYear", "GovernanceRole", "IndicatorValue", "InstituteDetails", "Lead", "MemberUnit", "Organization",
     "OrganizationAlias", "PastAffiliation", "PlanSection", "PoolQuota", "Reserve", "Round", "RoundApplication",
     "Score", "ScoreSheet", "ScoreTemplate", "Sector", "Shareholder", "TeamMember", "TemplateCriterion",
     "TemplateIndicator", "User", "utcnow",

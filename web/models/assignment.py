@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from web.extensions import db
@@ -15,6 +15,7 @@ from .expert import Expert
 from .round import Round
 
 VERSION_STATUSES = ("optimal", "infeasible", "manual")
+ASSIGNMENT_STATES = ("proposed", "invited", "accepted", "declined", "recused", "replaced")
 
 
 class AssignmentVersion(db.Model):
@@ -44,9 +45,18 @@ class AssignmentVersion(db.Model):
 
 
 class Assignment(db.Model):
-    """An expert on an application's panel, with the fit and its components the organizer sees."""
+    """An expert on an application's panel, with the fit and its components the organizer sees.
 
-    __table_args__ = (UniqueConstraint("version_id", "application_id", "expert_id"), one_of("pool", POOLS))
+    ``state`` follows the invitation (DESIGN §5 step 3); a declined or recused expert's row is kept and the
+    reserve taking the seat gets a new row. ``manual`` marks a hand edit; ``override_reason`` is the admin's
+    written reason for keeping a pair a conflict rule forbids (DESIGN §6).
+    """
+
+    __table_args__ = (
+        UniqueConstraint("version_id", "application_id", "expert_id"),
+        one_of("pool", POOLS),
+        one_of("state", ASSIGNMENT_STATES),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("assignment_version.id", ondelete="CASCADE"), index=True)
@@ -56,6 +66,9 @@ class Assignment(db.Model):
     fit: Mapped[float | None] = mapped_column(Float)
     field_fit: Mapped[float | None] = mapped_column(Float)
     text_fit: Mapped[float | None] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(20), default="proposed")
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    override_reason: Mapped[str | None] = mapped_column(Text)
 
     version: Mapped[AssignmentVersion] = relationship(back_populates="assignments")
     application: Mapped[Application] = relationship()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String, event
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from web.extensions import db
@@ -19,6 +19,8 @@ class AuditEvent(db.Model):
     Append-only is enforced in the ORM (see :func:`refuse_audit_changes`); a database trigger that refuses
     UPDATE and DELETE on this table is planned for PostgreSQL deployments but not yet written.
     """
+
+    __table_args__ = (Index("ix_audit_event_entity", "entity_type", "entity_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -13,7 +13,7 @@ from .application import Application
 from .common import one_of, utcnow
 from .expert import Expert
 from .round import Round
-from .template import TemplateCriterion
+from .template import TemplateCriterion, TemplateIndicator
 
 SHEET_STATES = ("draft", "submitted", "reopened")
 OPINIONS = ("recommend", "conditional", "reject")
@@ -62,7 +62,8 @@ class ScoreSheet(db.Model):
 
 
 class Score(db.Model):
-    """The points one criterion got on one sheet; range and step are checked by scoring.validate."""
+    """The points one criterion got on one sheet (range and step are checked by scoring.validate), with the
+    expert's comment where the criterion asks for one."""
 
     __table_args__ = (
         UniqueConstraint("sheet_id", "criterion_id"),
@@ -73,6 +74,21 @@ class Score(db.Model):
     sheet_id: Mapped[int] = mapped_column(ForeignKey("score_sheet.id", ondelete="CASCADE"), index=True)
     criterion_id: Mapped[int] = mapped_column(ForeignKey("template_criterion.id"), index=True)
     value: Mapped[float | None] = mapped_column(Float)
+    comment: Mapped[str | None] = mapped_column(Text)
 
     sheet: Mapped[ScoreSheet] = relationship(back_populates="scores")
     criterion: Mapped[TemplateCriterion] = relationship()
+
+
+class IndicatorValue(db.Model):
+    """A quantitative figure a center reported for an annual or triennial round (e.g. incubated companies)."""
+
+    __table_args__ = (UniqueConstraint("round_id", "application_id", "indicator_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("template_indicator.id"), index=True)
+    value: Mapped[float | None] = mapped_column(Float)
+
+    indicator: Mapped[TemplateIndicator] = relationship()
