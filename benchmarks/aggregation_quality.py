@@ -172,12 +172,17 @@ def report_reproduction(skating: SkatingPanels) -> None:
         for rounding_name, rounding in (("round half up", round_half_up), ("truncate", truncate)):
             hits = sum(rounding(value) == target for value, target in zip(values, official, strict=True))
             rows.append((name, rounding_name, f"{hits:,}", percent(hits / official.size)))
+    as_nine = np.array([round_half_up(value) for value in candidates["Olympic mean (engine), 9 seats as in the data"]])
+    gaps = (as_nine - official)[as_nine != official]
     print_table(
         f"(a) ISU program components: official scores_of_panel reproduced to the cent ({official.size:,} rows; "
         f"{int((~seated).any(axis=1).sum())} rows have an empty seat J6 with marks 0)",
         ("panel score", "to 2 decimals", "rows matched", "share"),
         rows,
     )
+    if gaps.size:
+        print(f"  Olympic mean over 9 seats, rows that miss: {gaps.size}, engine − official from {gaps.min():+.2f} "
+              f"to {gaps.max():+.2f} (median {np.median(gaps):+.2f})")
 
 
 # ------------------------------------------------------------------------------ (b) home-country judges
