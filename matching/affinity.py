@@ -6,9 +6,10 @@ Two components, each in [0, 1]:
   the expert's fields, :data:`SECTOR_FIT` (0.5) when only the sector matches, 0 otherwise. For economics,
   management and law experts, who judge finance, organization and legal risk rather than the technology: 1.0
   when the expert has a field in the application's sector (sector experience), 0 otherwise.
-* **text fit** — cosine similarity of TF-IDF vectors over character n-grams of the expert's profile and the
-  application's text (center name, construction content, plan). Character n-grams need no Chinese word
-  segmenter and work on English as well (see docs/fit.md for the measured quality).
+* **text fit** — cosine similarity of TF-IDF vectors of the expert's profile and the application's text (center
+  name, construction content, plan). Terms are character 1–3-grams of the Chinese text (no word segmenter
+  needed) and whole words of Latin-script text such as 5G, CMOS or English abstracts (:func:`mixed_terms`;
+  docs/fit.md shows why and how well it works on real data).
 
 The fit is ``weights.field * field_fit + weights.text * text_fit`` (0.6 / 0.4 by default) for every pool; what
 differs between pools is the field component above. An ``affinity`` list in the problem replaces the computed
@@ -17,11 +18,14 @@ fit (pairs it leaves out get 0) and the components are then reported as None.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
+from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from matching.types import FIELD_POOLS, Application, Expert, Problem, sector_of
@@ -30,8 +34,13 @@ SECTOR_FIT = 0.5
 """Field fit of a technology or industry expert whose fields share only the sector with the application."""
 
 NGRAM_RANGE = (1, 3)
-ANALYZER = "char_wb"
+ANALYZER = "mixed"
 SUBLINEAR_TF = True
+DENSE_BLOCK = 8_000_000
+"""Most values of the dense term × application block in :func:`_cosine` (32 MB of float32)."""
+
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_WORD = re.compile(r"[^\W_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,24 @@ def _normalize_text(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
+def mixed_terms(text: str, ngram_range: tuple[int, int] = NGRAM_RANGE) -> list[str]:
+    """Terms of the ``'mixed'`` analyzer: character n-grams inside runs of Chinese characters, whole words
+    elsewhere (Latin letters and digits: ``'5g'``, ``'cmos'``, ``'lyapunov'``).
+
+    Chinese has no spaces, so n-grams of characters stand in for words without a segmenter; alphabetic text has
+    spaces, and its words carry more meaning than its character n-grams (docs/fit.md measures both).
+    N-grams never cross punctuation or a change of script.
+    """
+    text = _normalize_text(text)
+    low, high = ngram_range
+    terms = []
+    for run in _CJK_RUN.findall(text):
+        for n in range(low, min(high, len(run)) + 1):
+            terms += [run[k:k + n] for k in range(len(run) - n + 1)]
+    terms += _WORD.findall(text)
+    return terms
+
+
 def text_similarity(
     expert_texts: Sequence[str],
     application_texts: Sequence[str],
@@ -82,7 +109,8 @@ def text_similarity(
     expert_texts : sequence of str, length n_experts
     application_texts : sequence of str, length n_applications
     ngram_range, analyzer, sublinear_tf
-        Passed to :class:`sklearn.feature_extraction.text.TfidfVectorizer`.
+        ``analyzer='mixed'`` (the default) uses :func:`mixed_terms`; ``'char'``, ``'char_wb'`` and ``'word'``
+        are passed with the others to :class:`sklearn.feature_extraction.text.TfidfVectorizer`.
 
     Returns
     -------
@@ -92,20 +120,34 @@ def text_similarity(
     shape = (len(expert_texts), len(application_texts))
     if not any(expert_texts) or not any(application_texts):
         return np.zeros(shape)
-    vectorizer = TfidfVectorizer(
-        analyzer=analyzer,
-        ngram_range=ngram_range,
-        sublinear_tf=sublinear_tf,
-        preprocessor=_normalize_text,
-        dtype=np.float32,
-    )
+    if analyzer == "mixed":
+        vectorizer = TfidfVectorizer(analyzer=partial(mixed_terms, ngram_range=ngram_range),
+                                     sublinear_tf=sublinear_tf, dtype=np.float32)
+    else:
+        vectorizer = TfidfVectorizer(analyzer=analyzer, ngram_range=ngram_range, sublinear_tf=sublinear_tf,
+                                     preprocessor=_normalize_text, dtype=np.float32)
     try:
         vectors = vectorizer.fit_transform([*expert_texts, *application_texts])
     except ValueError:  # every text was blank: no vocabulary at all
         return np.zeros(shape)
-    experts, applications = vectors[: shape[0]], vectors[shape[0]:]
-    similarity = (experts @ applications.T).toarray().astype(float)
-    return np.clip(similarity, 0.0, 1.0)
+    return np.clip(_cosine(vectors[: shape[0]], vectors[shape[0]:]), 0.0, 1.0)
+
+
+def _cosine(experts: sparse.csr_matrix, applications: sparse.csr_matrix) -> np.ndarray:
+    """Row-by-row dot products of L2-normalized TF-IDF rows, shape (n_experts, n_applications).
+
+    The result is dense anyway, so a sparse × dense product is faster than sparse × sparse; terms no
+    application uses are dropped first, and applications go in blocks that keep the dense part under
+    :data:`DENSE_BLOCK` values.
+    """
+    used = np.flatnonzero(applications.getnnz(axis=0))
+    experts, applications = experts[:, used].tocsr(), applications[:, used]
+    block = max(1, DENSE_BLOCK // max(1, len(used)))
+    result = np.empty((experts.shape[0], applications.shape[0]))
+    for start in range(0, applications.shape[0], block):
+        dense = applications[start:start + block].T.toarray()
+        result[:, start:start + block] = experts @ dense
+    return result
 
 
 def _indicator(rows: Iterable[Iterable[str]], vocabulary: dict[str, int]) -> np.ndarray:

@@ -86,3 +86,15 @@ def test_text_similarity_is_symmetric_and_bounded(left, right):
     backward = text_similarity(right, left)
     np.testing.assert_allclose(forward, backward.T, atol=1e-6)
     assert np.all((forward >= 0) & (forward <= 1))
+
+
+def test_mixed_terms_are_chinese_ngrams_and_latin_words():
+    from matching.affinity import mixed_terms
+
+    assert mixed_terms("基于ＣＭＯＳ的5G芯片，Lyapunov", (1, 2)) == [
+        "基", "于", "基于", "的", "芯", "片", "芯片", "cmos", "5g", "lyapunov"]
+
+
+def test_english_words_match_as_words_not_letters():
+    similarity = text_similarity(["reviewer assignment"], ["assignment of reviewers", "sonar signal noise"])
+    assert similarity[0, 0] > similarity[0, 1] == 0.0
