@@ -47,6 +47,7 @@ from scoring.outliers import (  # noqa: E402
     modified_z_matrix,
     others_mean_matrix,
 )
+from scoring.types import Settings  # noqa: E402
 
 
 def load_sibling(name: str) -> ModuleType:
@@ -64,8 +65,9 @@ COMPONENTS = shared_data.COMPONENTS
 SkatingPanels = shared_data.SkatingPanels
 IclrPanels = shared_data.IclrPanels
 
-MIN_PANEL = 5  # DESIGN §7.1 step 2: trim only with at least 5 sheets ...
-INSUFFICIENT_BELOW = 3  # ... and give no score below 3 (INSUFFICIENT)
+# DESIGN §7.1 step 2, with the engine's defaults: trim only with ≥ 5 sheets, give no score below 3 (INSUFFICIENT).
+MIN_PANEL = Settings().min_panel
+INSUFFICIENT_BELOW = Settings().insufficient_below
 
 PanelScore = Callable[[np.ndarray], np.ndarray]
 
