@@ -150,3 +150,30 @@ def test_rounds_create_refuses_unknown_applications(runner, table_counts):
     result = runner.invoke(args=["rounds", "create", "--name", "R", "--kind", "annual", "--applications", "NOPE"])
     assert result.exit_code == 1 and "no application with ref 'NOPE'" in result.output
     assert table_counts() == before
+
+
+def test_serve_hands_the_app_to_waitress(app, runner, monkeypatch):
+    import waitress
+
+    calls = []
+    monkeypatch.setattr(waitress, "serve", lambda wsgi, **options: calls.append((wsgi, options)))
+    result = runner.invoke(args=["serve", "--host", "0.0.0.0", "--port", "5123"])
+    assert result.exit_code == 0, result.output
+    [(wsgi, options)] = calls
+    assert wsgi is app and options["host"] == "0.0.0.0" and options["port"] == 5123
+
+
+def test_the_chinese_catalog_translates_every_message_and_is_compiled():
+    from pathlib import Path
+
+    from babel.messages.mofile import read_mo
+    from babel.messages.pofile import read_po
+
+    folder = Path(__file__).resolve().parents[2] / "web" / "translations" / "zh_Hans_CN" / "LC_MESSAGES"
+    with open(folder / "messages.po", "rb") as handle:
+        source = read_po(handle)
+    with open(folder / "messages.mo", "rb") as handle:
+        compiled = read_mo(handle)
+    untranslated = [message.id for message in source if message.id and not message.string]
+    assert untranslated == []
+    assert {m.id: m.string for m in source if m.id} == {m.id: m.string for m in compiled if m.id}
