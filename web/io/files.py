@@ -46,8 +46,13 @@ def refused(path: Path, rule: str) -> ReadResult:
 def read_records(path: Path, kind: str) -> ReadResult:
     """Read a .xlsx, .csv or .json file of records of ``kind``."""
     path = Path(path)
+    return read_bytes(path.name, path.read_bytes(), kind)
+
+
+def read_bytes(filename: str, data: bytes, kind: str) -> ReadResult:
+    """Read the content of a .xlsx, .csv or .json file (e.g. an upload) named ``filename``."""
+    path = Path(filename)
     suffix = path.suffix.lower()
-    data = path.read_bytes()
     if suffix == ".xls" or data.startswith(OLE_MAGIC):
         return refused(path, SAVE_AS_XLSX)
     if not data.strip():
