@@ -6,6 +6,7 @@ Usage::
     python3 benchmarks/matching.py --sizes S,M,L
     python3 benchmarks/matching.py --sizes XL       # 20,000 applications × 50,000 experts (see docs/matching.md)
     python3 benchmarks/matching.py --extras S       # also fair objective, randomized draw, meeting mode on S
+    python3 benchmarks/matching.py --sizes D,S --dense D,S   # against the dense MILP over every pair
 
 Instances (DESIGN §6, issue 3 item 9): panel 7 = technology [3, 5] + industry, economics, management, law [1, 3];
 load cap 4; at most one expert per organization per panel; about 2 % of pairs conflicted. Fit = 0.6 · taxonomy
@@ -36,7 +37,8 @@ from matching.meeting import solve_meeting  # noqa: E402
 from matching.solve import solve_total  # noqa: E402
 
 SIZES = {"S": (60, 400), "M": (300, 2_000), "L": (1_000, 5_000), "XL": (20_000, 50_000),
-         "LT": (1_000, 2_000)}   # LT: L's applications with 2,000 experts, so loads and pools contend
+         "LT": (1_000, 2_000),   # L's applications with 2,000 experts, so loads and pools contend
+         "D": (200, 600)}        # the size at which the issue timed a dense MILP (6 s)
 POOLS = ("technology", "industry", "economics", "management", "law")
 POOL_SHARE = (0.40, 0.15, 0.15, 0.15, 0.15)
 QUOTAS = np.array([[3, 5], [1, 3], [1, 3], [1, 3], [1, 3]])
@@ -146,6 +148,19 @@ def run_size(name: str, seed: int, load_cap: int) -> Instance | None:
     return instance
 
 
+def run_dense(name: str, instance: Instance, time_limit: float) -> None:
+    """The textbook formulation — every allowed pair a binary, all rows — solved by HiGHS MIP, for comparison."""
+    from matching.lp import Master
+
+    clock = time.perf_counter()
+    master = Master(instance, instance.fit)
+    master.add(*np.nonzero(instance.allowed))
+    _, _, value, dual_bound, proven = master.solve_mip(time_limit)
+    seconds = time.perf_counter() - clock
+    print(f"{name} dense MILP over all {len(master.col_e):,} allowed pairs: {seconds:.2f} s, objective {value:.4f}, "
+          f"dual bound {dual_bound:.4f}, {'proven' if proven else f'stopped at {time_limit:.0f} s'}", flush=True)
+
+
 def run_extras(name: str, instance: Instance, samples: int) -> None:
     """Fair objective, randomized draw (q = 0.5) with marginal deviation over seeds, meeting mode."""
     clock = time.perf_counter()
@@ -163,9 +178,7 @@ def run_extras(name: str, instance: Instance, samples: int) -> None:
     frequency = np.zeros(instance.fit.shape)
     clock = time.perf_counter()
     for seed in range(samples):
-        result = sample(instance, first.probabilities, seed) if first.restricted_pairs == 0 else \
-            draw(instance, 0.5, seed)
-        frequency += result.assigned
+        frequency += sample(instance, first.probabilities, seed).assigned
     per_sample = (time.perf_counter() - clock) / samples
     support = first.probabilities > 0
     deviation = np.abs(frequency / samples - first.probabilities)[support]
@@ -189,6 +202,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--load-cap", type=int, default=4, help="expert load cap (4 in the issue; 2 is tighter)")
     parser.add_argument("--extras", default="", help="sizes on which to also run fair, draw and meeting")
+    parser.add_argument("--dense", default="", help="sizes on which to also time the dense MILP (slow)")
+    parser.add_argument("--dense-limit", type=float, default=600, help="seconds allowed to the dense MILP")
     parser.add_argument("--samples", type=int, default=200, help="draws per size for the marginal check")
     args = parser.parse_args()
     print(f"# machine: {machine()}")
@@ -197,11 +212,14 @@ def main() -> None:
           f"{'objective':>12} {'bound':>12} {'gap':>9} {'rnd':>3} {'columns':>9} {'int':<5} "
           f"{'greedy_s':>7} {'greedy_obj':>12} {'ratio':>7} viol")
     extras = {name.strip().upper() for name in args.extras.split(",") if name.strip()}
+    dense = {name.strip().upper() for name in args.dense.split(",") if name.strip()}
     for name in args.sizes.split(","):
         name = name.strip().upper()
         instance = run_size(name, args.seed, args.load_cap)
         if instance is not None and name in extras:
             run_extras(name, instance, args.samples)
+        if instance is not None and name in dense:
+            run_dense(name, instance, args.dense_limit)
 
 
 if __name__ == "__main__":

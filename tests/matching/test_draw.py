@@ -34,7 +34,7 @@ def test_every_draw_is_feasible_and_marginals_match_the_fractional_solution(seed
     n = 300
     frequency = np.zeros(instance.fit.shape)
     for s in range(n):
-        result = sample(instance, probabilities, s) if first.restricted_pairs == 0 else draw(instance, q, s)
+        result = sample(instance, probabilities, s)       # the (possibly pool-restricted) LP solved once
         assert assignment_violations(instance, result.assigned) == []
         frequency += result.assigned
     frequency /= n
