@@ -135,3 +135,25 @@ def test_existing_refs_lists_what_is_stored(app, make_application_record, make_e
         assert existing_refs("experts") == {"E1"}
         with pytest.raises(ValueError, match="kind must be"):
             existing_refs("rounds")
+
+
+def test_records_the_database_would_refuse_are_all_named_and_nothing_is_written(
+        app, table_counts, make_application_record, make_expert_record):
+    repeated_year = make_application_record("APP-002")
+    repeated_year["members"][0]["finances"][1]["year"] = 2017
+    long_name = make_application_record("APP-003")
+    long_name["members"][1]["team_members"][0]["research_direction"] = "方" * 256
+    no_party = make_expert_record("EXP-002")
+    no_party["declared"] = [{"kind": "kinship", "person": None, "organization": None, "uscc": None,
+                             "application": None, "until": None, "note": "配偶"}]
+    before = table_counts()
+    with app.app_context():
+        with pytest.raises(RecordError) as refused:
+            import_applications([make_application_record(), repeated_year, long_name], actor=None)
+        assert str(refused.value).splitlines() == [
+            "APP-002: members[1].finances: a year is given twice (2017, 2017, 2019)",
+            "APP-003: team_member.research_direction: at most 255 characters, got 256",
+        ]
+        with pytest.raises(RecordError, match=r"^EXP-002: declared\[1\]: names no person, organization"):
+            import_experts([make_expert_record(), no_party], actor=None)
+    assert table_counts() == before

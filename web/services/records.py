@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import ONETOMANY, selectinload
 
 from web.extensions import db
 from web.models import (
@@ -77,11 +77,25 @@ def import_experts(records: list[dict], *, actor: User | None) -> list[Expert]:
 
 
 def _import(records: list[dict], build, entity: str, actor: User | None) -> list:
-    """Build a row from every record with ``build``, audit each as ``<entity>.import``, commit once."""
+    """Build a row from every record with ``build``, audit each as ``<entity>.import``, commit once.
+
+    Records the database would refuse raise one :class:`RecordError` listing every such record (one line
+    each, ``<ref>: <key>: <rule>``); then nothing is written.
+    """
     fields = _fields_by_code()
     organizations = OrganizationResolver()
     try:
-        rows = [build(record, fields, organizations) for record in records]
+        rows, errors = [], []
+        for record in records:
+            try:
+                row = build(record, fields, organizations)
+            except RecordError as error:
+                errors.append(str(error))
+                continue
+            errors.extend(f"{record['ref']}: {problem}" for problem in too_long(row))
+            rows.append(row)
+        if errors:
+            raise RecordError("\n".join(errors))
         db.session.add_all(rows)
         db.session.flush()
         for row, record in zip(rows, records, strict=True):
@@ -91,6 +105,26 @@ def _import(records: list[dict], build, entity: str, actor: User | None) -> list
         db.session.rollback()
         raise
     return rows
+
+
+def too_long(row: object) -> list[str]:
+    """``table.column: at most N characters`` for every string of ``row`` and its new child rows that the
+    column cannot hold (PostgreSQL refuses them; SQLite would silently keep them)."""
+    problems = []
+    state = inspect(row)
+    for column in state.mapper.columns:
+        value = getattr(row, column.key, None)
+        limit = getattr(column.type, "length", None)
+        if isinstance(value, str) and limit and len(value) > limit:
+            problems.append(f"{column.table.name}.{column.name}: at most {limit} characters, got {len(value)}")
+    for relationship in state.mapper.relationships:
+        if relationship.direction is not ONETOMANY or not relationship.cascade.delete_orphan:
+            continue
+        children = getattr(row, relationship.key)
+        for child in children if relationship.uselist else [children]:
+            if child is not None:
+                problems.extend(too_long(child))
+    return problems
 
 
 def existing_refs(kind: str) -> set[str]:
@@ -139,7 +173,7 @@ def _new_application(record: dict, fields: dict[str, Field], organizations: Orga
         Lead(role=role, **{key: record["leads"][role][key] for key in LEAD_KEYS})
         for role in LEAD_ROLES if _filled(record["leads"][role])
     ]
-    application.members = [_new_member(position, member, organizations)
+    application.members = [_new_member(position, member, organizations, record["ref"])
                            for position, member in enumerate(record["members"])]
     application.plan_sections = [PlanSection(key=key, text=record["plan"][key])
                                  for key in PLAN_SECTIONS if record["plan"][key]]
@@ -171,14 +205,17 @@ def _filled(group: dict) -> bool:
     return any(value is not None for value in group.values())
 
 
-def _new_member(position: int, data: dict, organizations: OrganizationResolver) -> MemberUnit:
+def _new_member(position: int, data: dict, organizations: OrganizationResolver, ref: str) -> MemberUnit:
     """A member unit with its enterprise or institute table."""
     member = MemberUnit(
         position=position, role=data["role"], kind=data["kind"], name=data["name"], uscc=data["uscc"],
         parent_name=data["parent"], organization=organizations.resolve(data["name"], data["uscc"], data["parent"]),
     )
     if data["kind"] == "enterprise":
-        member.enterprise = _new_enterprise(data)
+        try:
+            member.enterprise = _new_enterprise(data)
+        except RecordError as error:
+            raise RecordError(f"{ref}: members[{position + 1}].{error}") from None
     else:
         member.institute = _new_institute(data)
     return member
@@ -192,6 +229,9 @@ def _new_enterprise(data: dict) -> EnterpriseDetails:
         **{key: data["ip"][key] for key in IP_KEYS},
     )
     _set_registration(details, data)
+    years = [row["year"] for row in data["finances"]]
+    if len(set(years)) < len(years):
+        raise RecordError(f"finances: a year is given twice ({', '.join(map(str, years))})")
     details.financial_years = [FinancialYear(year=row["year"], sales=row["sales"], rd_investment=row["rd_investment"])
                                for row in data["finances"]]
     details.shareholders = _shareholders(data["top_shareholders"])
@@ -231,6 +271,10 @@ def _new_expert(record: dict, fields: dict[str, Field], organizations: Organizat
                        until_on=row["until"])
         for position, row in enumerate(record["roles"])
     ]
+    for number, row in enumerate(record["declared"], start=1):
+        if not any(row[key] for key in ("person", "organization", "uscc", "application")):
+            raise RecordError(f"{record['ref']}: declared[{number}]: names no person, organization, uscc or "
+                              "application the relation is with")
     expert.declared = [
         DeclaredRelation(position=position, kind=row["kind"], person=row["person"],
                          organization=row["organization"], uscc=row["uscc"], application_ref=row["application"],
