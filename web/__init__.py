@@ -21,7 +21,7 @@ SECURITY_HEADERS = {
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app; ``config`` overrides the environment's settings (tests pass their own)."""
+    """Build the app; ``config`` overrides the environment's settings, its ``INSTANCE_PATH`` the instance folder."""
     config = dict(config or {})
     instance_path = config.pop("INSTANCE_PATH", None) or instance_path_from_env()
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)

@@ -6,6 +6,7 @@ import os
 import stat
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from web import create_app
@@ -177,3 +178,10 @@ def test_the_chinese_catalog_translates_every_message_and_is_compiled():
     untranslated = [message.id for message in source if message.id and not message.string]
     assert untranslated == []
     assert {m.id: m.string for m in source if m.id} == {m.id: m.string for m in compiled if m.id}
+
+
+@pytest.mark.app_config(WTF_CSRF_ENABLED=False)
+def test_a_test_can_turn_csrf_off_with_the_app_config_marker(app, client, make_user):
+    make_user("alice", "organizer")
+    response = client.post("/login", data={"username": "alice", "password": "correct horse 42"})
+    assert response.status_code == 302 and app.config["WTF_CSRF_ENABLED"] is False
