@@ -66,22 +66,22 @@ def tie(rank: int, others: list[str]) -> Flag:
 
 
 def veto(criterion: Criterion, mean: float, fraction: float) -> Flag:
-    limit = fraction * criterion.max
-    return Flag("VETO",
-                f"一票否决指标「{criterion.name}」的平均分 {number(mean)} 低于 {number(limit)}"
-                f"（满分 {number(criterion.max)} 的 {number(fraction * 100)}%）",
-                f"Veto criterion '{criterion.name_en or criterion.id}' averages {number(mean)}, below "
-                f"{number(limit)} ({number(fraction * 100)}% of {number(criterion.max)})",
-                criterion=criterion.id, value=round(float(mean), 2))
+    return _below("VETO", "一票否决指标", "Veto criterion", "低于", "below", criterion, mean, fraction)
 
 
 def gate(criterion: Criterion, mean: float, fraction: float) -> Flag:
-    limit = fraction * criterion.max
-    return Flag("GATE",
-                f"指标「{criterion.name}」的平均分 {number(mean)} 低于门槛 {number(limit)}"
-                f"（满分 {number(criterion.max)} 的 {number(fraction * 100)}%）",
-                f"Criterion '{criterion.name_en or criterion.id}' averages {number(mean)}, below the gate "
-                f"{number(limit)} ({number(fraction * 100)}% of {number(criterion.max)})",
+    return _below("GATE", "指标", "Criterion", "低于门槛", "below the gate", criterion, mean, fraction)
+
+
+def _below(code: str, kind: str, kind_en: str, below: str, below_en: str, criterion: Criterion, mean: float,
+           fraction: float) -> Flag:
+    """A criterion mean under ``fraction`` of its maximum, said in both languages."""
+    limit, share = number(fraction * criterion.max), number(fraction * 100)
+    return Flag(code,
+                f"{kind}「{criterion.name}」的平均分 {number(mean)} {below} {limit}（满分 {number(criterion.max)} 的 "
+                f"{share}%）",
+                f"{kind_en} '{criterion.name_en or criterion.id}' averages {number(mean)}, {below_en} {limit} "
+                f"({share}% of {number(criterion.max)})",
                 criterion=criterion.id, value=round(float(mean), 2))
 
 

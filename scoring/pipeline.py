@@ -18,8 +18,8 @@ from .calibrate import Calibration, DisconnectedDesign, calibrate
 from .interval import trimmed_mean_interval_matrix
 from .outliers import deviation_matrix, dixon, grubbs, modified_z_matrix, others_mean_matrix, row_medians
 from .panels import INSUFFICIENT, SMALL, Panels, build_panels, panel_status
-from .rank import rank_applications
-from .recommend import grade, recommend
+from .rank import Ranking, rank_applications
+from .recommend import Decisions, grade, recommend
 from .trace import computation, make_trace, sheet_traces
 from .types import (
     GRADED_KINDS,
@@ -175,8 +175,10 @@ def _tie_breakers(problem: Problem, numbers: dict[str, np.ndarray]) -> np.ndarra
 
 
 def _application_result(problem: Problem, panels: Panels, row: int, status: np.ndarray, trimmed: Trimmed,
-                        numbers: dict[str, np.ndarray], ranking, decisions, calibration: Calibration | None,
+                        numbers: dict[str, np.ndarray], ranking: Ranking, decisions: Decisions | None,
+                        calibration: Calibration | None,
                         adjusted: np.ndarray | None, outliers: _Outliers | None) -> ApplicationResult:
+    """One line of the ranking (application ``row``): its numbers, flags, diagnostics and trace."""
     settings = problem.settings
     application = panels.applications[row]
     n = int(panels.counts[row])
@@ -264,7 +266,7 @@ def _criterion_flags(problem: Problem, panels: Panels, outliers: _Outliers, row:
     return result
 
 
-def _criterion_failures(problem: Problem, decisions, row: int, means: np.ndarray, settings: Settings) -> list[Flag]:
+def _criterion_failures(problem: Problem, decisions: Decisions, row: int, means: np.ndarray, settings: Settings) -> list[Flag]:
     result = []
     for column, criterion in enumerate(problem.template.criteria):
         if decisions.veto_failed[row, column]:
