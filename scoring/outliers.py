@@ -103,7 +103,7 @@ def modified_z(totals: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> modified_z(np.array([82, 85, 79, 91, 60, 84, 88])).round(3)[4]
+    >>> round(float(modified_z(np.array([82, 85, 79, 91, 60, 84, 88]))[4]), 3)
     -4.047
     """
     return modified_z_matrix(np.asarray(totals, dtype=float).reshape(1, -1))[0]
