@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_solve import random_instance
 
@@ -13,15 +13,22 @@ from matching.reserves import NoReplacement, replace, replacement_mask, reserve_
 from matching.solve import solve_total
 
 
-@settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 10**6), n_experts=st.integers(12, 30), n_apps=st.integers(2, 6))
-def test_reserves_are_allowed_and_each_can_replace_some_member(seed, n_experts, n_apps):
-    instance = random_instance(seed, n_experts, n_apps, n_orgs=8, load_cap=3, conflict_rate=0.2)
+@st.composite
+def solved(draw):
+    """A random feasible instance with its optimal assignment, and a seed for picking within it."""
+    seed = draw(st.integers(0, 10**6))
+    instance = random_instance(seed, draw(st.integers(12, 30)), draw(st.integers(2, 6)), n_orgs=8, load_cap=3,
+                               conflict_rate=0.2)
     solution = solve_total(instance)
-    if solution.status == "infeasible":
-        return
-    assigned = solution.assigned
-    for a in range(n_apps):
+    assume(solution.status != "infeasible")
+    return instance, solution.assigned, seed
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(case=solved())
+def test_reserves_are_allowed_and_each_can_replace_some_member(case):
+    instance, assigned, _ = case
+    for a in range(instance.n_apps):
         reserves = reserve_list(instance, assigned, a, 3)
         assert len(set(reserves.tolist())) == len(reserves)
         fits = instance.fit[reserves, a]
@@ -33,15 +40,11 @@ def test_reserves_are_allowed_and_each_can_replace_some_member(seed, n_experts, 
             assert swaps, f"reserve {reserve} of application {a} cannot replace anybody"
 
 
-@settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 10**6), n_experts=st.integers(12, 30), n_apps=st.integers(2, 6))
-def test_replace_moves_nobody_else_and_keeps_every_rule(seed, n_experts, n_apps):
-    instance = random_instance(seed, n_experts, n_apps, n_orgs=8, load_cap=3, conflict_rate=0.2)
-    solution = solve_total(instance)
-    if solution.status == "infeasible":
-        return
-    assigned = solution.assigned
-    a = seed % n_apps
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(case=solved())
+def test_replace_moves_nobody_else_and_keeps_every_rule(case):
+    instance, assigned, seed = case
+    a = seed % instance.n_apps
     leaving = int(np.nonzero(assigned[:, a])[0][seed % instance.panel_size[a]])
     try:
         new, incoming = replace(instance, assigned, a, leaving)
