@@ -132,7 +132,7 @@ def _calibrate(panels: Panels, experts: _Experts) -> Calibration:
 
 def _numbers(panels: Panels, totals: np.ndarray, trimmed: Trimmed, scored: np.ndarray,
              settings: Settings) -> dict[str, np.ndarray]:
-    """Every per-application number: exact and 2-decimal scores, criterion means, median, mean, intervals."""
+    """Every per-application number: 2-decimal scores, criterion means, median, mean, intervals, bootstrap."""
     n_apps = len(panels.applications)
     score = np.array([round_ratio_half_up(total, count) if ok else np.nan
                       for total, count, ok in zip(trimmed.sums, trimmed.counts, scored, strict=True)])
@@ -157,7 +157,7 @@ def _numbers(panels: Panels, totals: np.ndarray, trimmed: Trimmed, scored: np.nd
         if uncertainty.p_top_k is not None:
             p_top_k = np.full(n_apps, np.nan)
             p_top_k[scored] = uncertainty.p_top_k
-    return {"score": score, "exact": trimmed.means, "criteria": criteria, "median": median, "mean": mean,
+    return {"score": score, "criteria": criteria, "median": median, "mean": mean,
             "interval": interval, "rank_interval": rank_interval, "p_top_k": p_top_k}
 
 
@@ -186,7 +186,7 @@ def _application_result(problem: Problem, panels: Panels, row: int, status: np.n
     flags = _panel_flags(status[row], n, settings)
     if scored and settings.outliers:
         flags += _outlier_flags(panels, outliers, row, settings)
-    if scored and settings.criterion_flags:
+    if scored and settings.criterion_flags and len(panels.criteria) > 1:     # one criterion is the total
         flags += _criterion_flags(problem, panels, outliers, row, settings)
     if ranking.tied[row]:
         others = [panels.applications[other] for other in np.flatnonzero(ranking.ranks == ranking.ranks[row])
