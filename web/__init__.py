@@ -67,13 +67,18 @@ def _init_templates(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     """Attach the HTTP areas of the application."""
+    from web.api import bp as api_bp
     from web.auth import bp as auth_bp
+    from web.blueprints.admin import bp as admin_bp
+    from web.blueprints.expert import bp as expert_bp
+    from web.blueprints.followup import bp as followup_bp
     from web.blueprints.home import bp as home_bp
     from web.blueprints.organizer import bp as organizer_bp
+    from web.blueprints.rankings import bp as rankings_bp
+    from web.blueprints.rounds import bp as rounds_bp
 
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(home_bp)
-    app.register_blueprint(organizer_bp)
+    for blueprint in (auth_bp, home_bp, organizer_bp, rounds_bp, followup_bp, expert_bp, rankings_bp, admin_bp, api_bp):
+        app.register_blueprint(blueprint)
     for status in (403, 404):
         app.register_error_handler(status, _error_page)
 

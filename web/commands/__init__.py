@@ -7,8 +7,13 @@ import click
 from web.commands.accounts import users
 from web.commands.data import data_commands
 from web.commands.database import init_command
+from web.commands.matching import commands as matching_commands
+from web.commands.ranking import commands as ranking_commands
 from web.commands.rounds import rounds
 from web.commands.server import serve_command
+from web.commands.tokens import commands as token_commands
 
-COMMANDS: list[click.Command] = [init_command, serve_command, users, rounds, *data_commands]
+COMMANDS: list[click.Command] = [
+    init_command, serve_command, users, rounds, *data_commands, *matching_commands, *ranking_commands, *token_commands,
+]
 """Every command of the ``panel`` group."""

@@ -69,6 +69,14 @@ class Assignment(db.Model):
     state: Mapped[str] = mapped_column(String(20), default="proposed")
     manual: Mapped[bool] = mapped_column(Boolean, default=False)
     override_reason: Mapped[str | None] = mapped_column(Text)
+    # Meeting mode: the panel (会评小组) this seat belongs to; None in individual mode.
+    panel: Mapped[int | None] = mapped_column(Integer)
+    # Why the state changed last: the decline or recusal reason, or the conflict rule behind a meeting recusal.
+    state_reason: Mapped[str | None] = mapped_column(Text)
+    invited_at: Mapped[datetime | None] = mapped_column(DateTime)
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The seat this one took over (a reserve replacing a declined or recused expert).
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("assignment.id"))
 
     version: Mapped[AssignmentVersion] = relationship(back_populates="assignments")
     application: Mapped[Application] = relationship()
@@ -85,6 +93,7 @@ class Reserve(db.Model):
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
     expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id"), index=True)
     rank: Mapped[int] = mapped_column(Integer)
+    fit: Mapped[float | None] = mapped_column(Float)
 
     application: Mapped[Application] = relationship()
     expert: Mapped[Expert] = relationship()

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from web.extensions import db
@@ -53,6 +63,8 @@ class Round(db.Model):
     window_years: Mapped[int] = mapped_column(Integer, default=3)
     repeat_review_years: Mapped[int | None] = mapped_column(Integer)
     meeting_max_applications: Mapped[int | None] = mapped_column(Integer)
+    # Take the first reserve automatically when an expert declines or recuses (otherwise one click).
+    auto_replace: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     template: Mapped[ScoreTemplate] = relationship()

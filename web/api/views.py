@@ -1,0 +1,3 @@
+"""The API endpoints."""
+
+from . import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""The views of the admin area."""
+
+from . import bp  # noqa: F401

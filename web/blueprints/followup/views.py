@@ -1,0 +1,3 @@
+"""The views of the followup area."""
+
+from . import bp  # noqa: F401

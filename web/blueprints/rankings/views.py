@@ -1,0 +1,3 @@
+"""The views of the rankings area."""
+
+from . import bp  # noqa: F401

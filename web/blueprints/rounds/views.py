@@ -1,0 +1,3 @@
+"""The views of the rounds area."""
+
+from . import bp  # noqa: F401

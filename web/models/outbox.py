@@ -1,0 +1,39 @@
+"""The outbox: every invitation, reminder and notice the service sends, kept whether or not SMTP is set up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from web.extensions import db
+
+from .common import one_of, utcnow
+from .expert import Expert
+from .round import Round
+
+MESSAGE_KINDS = ("invitation", "reminder", "recusal_notice", "decline_notice", "reopened", "flag_review", "other")
+TRANSPORTS = ("smtp", "file")
+
+
+class OutboxMessage(db.Model):
+    """One message: queued, then delivered by SMTP or written to the instance folder (``transport``)."""
+
+    __table_args__ = (one_of("kind", MESSAGE_KINDS), one_of("transport", TRANSPORTS, nullable=True))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    expert_id: Mapped[int | None] = mapped_column(ForeignKey("expert.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    transport: Mapped[str | None] = mapped_column(String(10))
+    stored_as: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    round: Mapped[Round | None] = relationship()
+    expert: Mapped[Expert | None] = relationship()
