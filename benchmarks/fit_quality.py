@@ -8,12 +8,14 @@
 (b) Chinese discipline matching (``../shared/data/chinese_sci_lit``): each of the 67 CSL disciplines is profiled
     from FewCLUE abstracts (rows also in the CSL benchmark left out); each of the 2,000 CSL benchmark papers
     (title + abstract + keywords) ranks the disciplines by text fit; top-1 / top-3 accuracy.
+(c) Speed of find_conflicts and compute_fit on synthetic problems up to 5,000 experts × 1,000 applications,
+    against a pairwise loop over expert × unit pairs run in the same process.
 
 Tuning is honest: configurations are chosen on a held-out fifth of FewCLUE (never on the CSL test rows); every
 configuration is printed for both data sets so nothing is hidden, and the gold standard has no held-out part, so
 nothing is chosen on it.
 
-Usage: ``python benchmarks/fit_quality.py [--data DIR]``
+Usage: ``python benchmarks/fit_quality.py [--data DIR] [--speed-only]``
 """
 
 from __future__ import annotations
@@ -37,7 +39,11 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 import numpy as np  # noqa: E402
 import sklearn  # noqa: E402
 
-from matching.affinity import ANALYZER, NGRAM_RANGE, SUBLINEAR_TF, text_similarity  # noqa: E402
+from matching.affinity import ANALYZER, NGRAM_RANGE, SUBLINEAR_TF, compute_fit, text_similarity  # noqa: E402
+from matching.conflicts import find_conflicts  # noqa: E402
+from matching.organizations import same_organization  # noqa: E402
+from matching.problem import parse_problem  # noqa: E402
+from matching.types import FIELDS, POOLS  # noqa: E402
 
 sys.path.append(HERE)
 from shared_data import DEFAULT_DATA_DIR, DataMissing, read_columns, require_files  # noqa: E402
@@ -238,6 +244,72 @@ def test_on_csl(data: Disciplines, config: TextConfig) -> tuple[np.ndarray, np.n
     return top_k_hits(everything, data.names, texts, truth, config)
 
 
+# ------------------------------------------------------------------------------------- (c) speed at scale
+
+def synthetic_problem(n_experts: int, n_applications: int, seed: int = 1) -> dict:
+    """A problem dict with shared organizations, past affiliations, roles, named people and Chinese texts."""
+    rng = np.random.default_rng(seed)
+    organizations = [f"上海机构{k}科技有限公司" for k in range(3 * n_applications)]
+    words = [*FIELDS.values(), "机器学习", "工艺", "芯片", "封装", "临床", "财务", "合规", "传感器", "算法", "平台"]
+    fields = list(FIELDS)
+
+    def text(n: int) -> str:
+        return "，".join("".join(rng.choice(words, 2)) for _ in range(n))
+
+    def pick(items):
+        return str(items[rng.integers(len(items))])
+
+    applications = [
+        {"ref": f"A{j}", "center_name": f"创新中心{j}", "field": pick(fields), "construction_content": text(30),
+         "bearer": {"name": pick(organizations), "legal_rep": {"name": f"人{rng.integers(20_000)}"}},
+         "members": [{"role": "participating", "kind": "enterprise", "name": pick(organizations),
+                      "team_members": [f"人{rng.integers(20_000)}" for _ in range(5)]} for _ in range(4)]}
+        for j in range(n_applications)
+    ]
+    experts = [
+        {"ref": f"E{i}", "name": f"人{rng.integers(20_000)}", "pool": pick(POOLS), "fields": [pick(fields)],
+         "profile": text(30), "organization": {"name": pick(organizations), "parent": pick(organizations)},
+         "past_affiliations": [{"name": pick(organizations), "until": "2018-05-01"}],
+         "roles": [{"organization": pick(organizations), "role": "director"}]}
+        for i in range(n_experts)
+    ]
+    return {"settings": {"as_of": "2020-10-01", "panel_size": 7}, "experts": experts,
+            "applications": applications}
+
+
+def pairwise_same_organization(problem) -> int:
+    """Baseline: the same-organization rule as a loop over every expert × unit pair (what the index avoids)."""
+    found = 0
+    for expert in problem.experts:
+        for application in problem.applications:
+            units = [application.bearer, *(member.organization for member in application.members)]
+            found += any(same_organization(expert.organization, unit) for unit in units)
+    return found
+
+
+def speed_table(sizes: Sequence[tuple[int, int]], baseline_up_to: int) -> list[str]:
+    lines = [f"{'experts':>7} {'apps':>5} {'parse s':>8} {'conflicts s':>11} {'conflicts':>9} {'fit s':>6} "
+             f"{'pairwise same-org s':>19} {'ratio':>6}"]
+    for n_experts, n_applications in sizes:
+        data = synthetic_problem(n_experts, n_applications)
+        started = time.perf_counter()
+        problem = parse_problem(data)
+        parsed = time.perf_counter()
+        conflicts = find_conflicts(problem)
+        found = time.perf_counter()
+        compute_fit(problem)
+        fitted = time.perf_counter()
+        baseline = ratio = "-"
+        if n_experts * n_applications <= baseline_up_to:
+            begin = time.perf_counter()
+            pairwise_same_organization(problem)
+            seconds = time.perf_counter() - begin
+            baseline, ratio = f"{seconds:.2f}", f"{seconds / (found - parsed):.0f}x"
+        lines.append(f"{n_experts:7d} {n_applications:5d} {parsed - started:8.2f} {found - parsed:11.2f} "
+                     f"{len(conflicts):9d} {fitted - found:6.2f} {baseline:>19} {ratio:>6}")
+    return lines
+
+
 # ------------------------------------------------------------------------------------------------- printing
 
 def machine() -> str:
@@ -252,8 +324,14 @@ def machine() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="the shared data folder")
+    parser.add_argument("--speed-only", action="store_true", help="only the speed table (c)")
     args = parser.parse_args(argv)
     print(f"machine: {machine()}")
+    print("\n(c) Speed of conflicts and fit on synthetic problems (4 member units, 6 named people per application; "
+          "the pairwise baseline checks only the same-organization rule)")
+    print("\n".join(speed_table([(500, 100), (2_000, 400), (5_000, 1_000)], baseline_up_to=1_000_000)))
+    if args.speed_only:
+        return 0
     try:
         data = load_disciplines(args.data)
         gold = load_gold_standard(args.data)
