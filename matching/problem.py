@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -168,14 +168,20 @@ class _Record:
             return default
         return value
 
-    def items(self, key: str) -> list[_Record]:
+    def items(self, key: str, *, with_ref: bool = False) -> list[_Record]:
+        """The list under ``key`` as records labelled ``key[i]``, or ``key[i] (ref)`` when ``with_ref``."""
         value = self.data.get(key)
         if value is None:
             return []
         if not isinstance(value, list):
             self.error(key, f"must be a list, got {type(value).__name__}")
             return []
-        return [_Record(item, f"{self.path(key)}[{i}]", self.errors) for i, item in enumerate(value)]
+        records = []
+        for i, item in enumerate(value):
+            ref = item.get("ref") if with_ref and isinstance(item, Mapping) else None
+            label = f"{self.path(key)}[{i}]" + (f" ({ref})" if ref else "")
+            records.append(_Record(item, label, self.errors))
+        return records
 
     def strings(self, key: str) -> tuple[str, ...]:
         value = self.data.get(key)
@@ -225,8 +231,8 @@ def parse_problem(data: Mapping[str, Any], fields: Mapping[str, str] = FIELDS) -
     root = _Record(data, "", errors)
     lookup = field_lookup(fields)
     settings = _settings(root.child("settings"))
-    experts = tuple(_expert(record, lookup) for record in root.items("experts"))
-    applications = tuple(_application(record, lookup) for record in root.items("applications"))
+    experts = tuple(_expert(record, lookup) for record in root.items("experts", with_ref=True))
+    applications = tuple(_application(record, lookup) for record in root.items("applications", with_ref=True))
     if not root.data.get("experts"):
         root.error("experts", "at least one expert is required")
     if not root.data.get("applications"):
@@ -345,18 +351,6 @@ def _randomize(record: _Record) -> Randomize | None:
     return Randomize(float(probability), seed if seed is not None else 0)
 
 
-def _label(collection: str, index: int, data: Any) -> str:
-    ref = data.get("ref") if isinstance(data, Mapping) else None
-    return f"{collection}[{index}] ({ref})" if ref else f"{collection}[{index}]"
-
-
-def _relabel(record: _Record) -> _Record:
-    """Give a list item its ref in the label: ``experts[3]`` → ``experts[3] (E17)``."""
-    collection, index = record.label.rsplit("[", 1)
-    record.label = _label(collection.rsplit(".", 1)[-1], int(index.rstrip("]")), record.data)
-    return record
-
-
 def _organization(record: _Record, key: str) -> Organization | None:
     value = record.data.get(key)
     if value is None or value == "":
@@ -380,7 +374,6 @@ def _fields(record: _Record, lookup: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def _expert(record: _Record, lookup: Mapping[str, str]) -> Expert:
-    record = _relabel(record)
     ref = record.text("ref", required=True)
     raw_pool = record.text("pool", required=True)
     pool = pool_code(raw_pool)
@@ -485,7 +478,6 @@ def _application_text(record: _Record, center_name: str) -> str:
 
 
 def _application(record: _Record, lookup: Mapping[str, str]) -> Application:
-    record = _relabel(record)
     center_name = record.text("center_name", required=True)
     raw_field = record.text("field", required=True)
     field_code = lookup.get(raw_field) or lookup.get(raw_field.lower())
@@ -528,21 +520,22 @@ def _check_excluded(applications: Iterable[Application], experts: set[str], erro
                 )
 
 
-def _reference_checker(record: _Record, expert_refs: set[str], application_refs: set[str]) -> Callable:
-    def check(key: str, known: set[str]) -> str:
+def _pair_refs(record: _Record, expert_refs: set[str], application_refs: set[str]) -> tuple[str, str]:
+    """The ``expert`` and ``application`` refs of a pair record, each checked against the known refs."""
+    refs = []
+    for key, known in (("expert", expert_refs), ("application", application_refs)):
         ref = record.text(key, required=True)
         if ref and ref not in known:
             record.error(key, f"unknown {key} {ref!r}")
-        return ref
-
-    return lambda: (check("expert", expert_refs), check("application", application_refs))
+        refs.append(ref)
+    return refs[0], refs[1]
 
 
 def _pairs(root: _Record, key: str, expert_refs: set[str], application_refs: set[str]) -> list[Pair]:
     pairs = []
     seen: set[tuple[str, str]] = set()
     for record in root.items(key):
-        expert, application = _reference_checker(record, expert_refs, application_refs)()
+        expert, application = _pair_refs(record, expert_refs, application_refs)
         if (expert, application) in seen:
             record.error("", f"duplicate pair ({expert}, {application})")
         seen.add((expert, application))
@@ -565,7 +558,7 @@ def _affinity(root: _Record, expert_refs: set[str], application_refs: set[str]) 
     scores = []
     seen: set[tuple[str, str]] = set()
     for record in root.items("affinity"):
-        expert, application = _reference_checker(record, expert_refs, application_refs)()
+        expert, application = _pair_refs(record, expert_refs, application_refs)
         if "score" not in record.data:
             record.error("score", "is required")
         score = record.number("score", 0.0, low=0.0, high=1.0)
