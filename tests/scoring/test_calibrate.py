@@ -79,3 +79,23 @@ def test_complete_design_calibrated_values_are_the_raw_means(n_apps, n_experts, 
                     [f"E{i}" for i in range(n_experts)])
     assert fit.values == pytest.approx(totals.reshape(n_apps, n_experts).mean(axis=1), abs=1e-8)
     assert fit.biases.sum() == pytest.approx(0, abs=1e-8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(3, 8), st.integers(3, 10), st.data())
+def test_noise_free_connected_designs_are_recovered_exactly(n_apps, n_experts, data):
+    values = np.array(data.draw(st.lists(st.integers(100, 180), min_size=n_apps, max_size=n_apps))) / 2
+    raw_bias = np.array(data.draw(st.lists(st.integers(-16, 16), min_size=n_experts, max_size=n_experts))) / 2
+    bias = raw_bias - raw_bias.mean()
+    # A chain through every expert keeps the design connected; random extra sheets make it irregular.
+    pairs = {(e % n_apps, e) for e in range(n_experts)} | {((e + 1) % n_apps, e) for e in range(n_experts)}
+    pairs |= {(a, 0) for a in range(n_apps)}
+    pairs |= set(data.draw(st.lists(st.tuples(st.integers(0, n_apps - 1), st.integers(0, n_experts - 1)),
+                                    max_size=20)))
+    apps, experts = (np.array(side) for side in zip(*sorted(pairs), strict=True))
+    weights = np.array(data.draw(st.lists(st.sampled_from([0.25, 0.5, 1.0]), min_size=apps.size,
+                                          max_size=apps.size)))
+    fit = calibrate(apps, experts, values[apps] + bias[experts], weights,
+                    [f"P{i}" for i in range(n_apps)], [f"E{i}" for i in range(n_experts)])
+    assert fit.values == pytest.approx(values, abs=1e-7)
+    assert fit.biases == pytest.approx(bias, abs=1e-7)
