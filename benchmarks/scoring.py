@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 
 import scoring  # noqa: E402
 from scoring import pipeline  # noqa: E402
-from scoring.aggregate import olympic_trim  # noqa: E402
+from scoring.aggregate import decimal_places, olympic_trim  # noqa: E402
 from scoring.bootstrap import bootstrap_ranks  # noqa: E402
 from scoring.calibrate import calibrate  # noqa: E402
 from scoring.interval import trimmed_mean_interval_matrix  # noqa: E402
@@ -111,7 +111,8 @@ def staged_run(data: dict[str, Any], trace_memory: bool) -> Stages:
     trimmed = stages.run("Olympic mean", lambda: olympic_trim(totals, settings.min_panel), "vectorized")
     without_bootstrap = replace(settings, bootstrap=0, capacity=None)
     numbers = stages.run("2-decimal scores, criterion means, medians",
-                         lambda: pipeline._numbers(panels, totals, trimmed, scored, without_bootstrap),
+                         lambda: pipeline._numbers(panels, totals, trimmed, scored, without_bootstrap,
+                                                   decimal_places(c.step for c in problem.template.criteria)),
                          "vectorized but the Decimal rounding (per application)")
     stages.run("Tukey–McLaughlin intervals", lambda: trimmed_mean_interval_matrix(totals, trimmed), "vectorized")
     uncertainty = stages.run(f"bootstrap rank intervals + P(top-k), {settings.bootstrap:,} draws",

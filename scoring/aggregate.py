@@ -6,6 +6,7 @@ function here works on all applications at once. A NaN is an empty slot (no shee
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -107,9 +108,42 @@ def round_half_up(value: float, places: int = 2) -> float:
     return float(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP))
 
 
-def round_ratio_half_up(numerator: float, denominator: int, places: int = 2) -> float:
+def round_ratio_half_up(numerator: float, denominator: int, places: int = 2,
+                        exact_places: int | None = None) -> float:
     """Round ``numerator / denominator`` half up, dividing in decimal so the float quotient's error cannot
-    tip a half (418.5 / 5 = 83.7 exactly, 83.625 stays 83.63)."""
+    tip a half (418.5 / 5 = 83.7 exactly, 83.625 stays 83.63).
+
+    ``exact_places`` says that the numerator is known to be a multiple of 10⁻ᵉˣᵃᶜᵗ (a sum of scores entered on
+    steps with that many decimals); it is then snapped to that grid first, which removes the error float
+    addition made (87 + 66.64 + 9.635 adds up to 163.27499999999998 in binary, and 163.275 / 3 is 54.43).
+    """
     quantum = Decimal(1).scaleb(-places)
-    ratio = Decimal(repr(float(numerator))) / Decimal(int(denominator))
-    return float(ratio.quantize(quantum, rounding=ROUND_HALF_UP))
+    if exact_places is None:
+        exact = Decimal(repr(float(numerator)))
+    else:
+        exact = Decimal(int(round(float(numerator) * 10**exact_places))).scaleb(-exact_places)
+    return float((exact / Decimal(int(denominator))).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def round_ratios_half_up(numerators: np.ndarray, denominators: np.ndarray, exact_places: int | None = None,
+                         places: int = 2) -> np.ndarray:
+    """:func:`round_ratio_half_up` elementwise; NaN where the numerator is NaN or the denominator is 0.
+
+    Parameters
+    ----------
+    numerators : ndarray of float, any shape S
+    denominators : ndarray of int, broadcastable to S
+    """
+    numerators, denominators = np.broadcast_arrays(np.asarray(numerators, dtype=float), np.asarray(denominators))
+    result = np.full(numerators.shape, np.nan)
+    valid = ~np.isnan(numerators) & (denominators > 0)
+    result[valid] = [round_ratio_half_up(numerator, denominator, places, exact_places)
+                     for numerator, denominator in zip(numerators[valid], denominators[valid], strict=True)]
+    return result
+
+
+def decimal_places(values: Iterable[float]) -> int:
+    """The most decimals any of ``values`` has as written (0.5 → 1, 0.25 → 2, 10 → 0); multiples of steps
+    with at most d decimals have at most d decimals, and so do their sums."""
+    exponents = [Decimal(repr(float(value))).normalize().as_tuple().exponent for value in values]
+    return max([0] + [-exponent for exponent in exponents if isinstance(exponent, int)])

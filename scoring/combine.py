@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
-from .aggregate import round_half_up
 from .flags import number
 from .rank import rank_applications
 from .types import Flag, Result
@@ -76,11 +76,21 @@ def combine_rounds(results: Mapping[str, Result],
                 if line.interval is not None:
                     lows[row, column], highs[row, column] = line.interval
     vector = np.array([weights[name] for name in names])
-    combined = np.array([round_half_up(value) if not np.isnan(value) else np.nan for value in scores @ vector])
+    combined = np.array([weighted_sum_half_up(row, vector) for row in scores])
     ranking = rank_applications(combined, scores)
     lines = [_line(application, row, names, vector, scores, lows, highs, combined, ranking, applications)
              for row, application in enumerate(applications)]
     return tuple(sorted(lines, key=lambda line: (line.rank is None, line.rank or 0, line.application)))
+
+
+def weighted_sum_half_up(values: np.ndarray, weights: np.ndarray) -> float:
+    """Σ weights·values in decimal, rounded half up to 2 decimals (NaN if any value is NaN), so that a half
+    (0.5 × 80.05 + 0.5 × 70 = 75.025) is decided on the decimal value, not on its binary approximation."""
+    if np.isnan(values).any():
+        return np.nan
+    total = sum(Decimal(repr(float(weight))) * Decimal(repr(float(value)))
+                for weight, value in zip(weights, values, strict=True))
+    return float(total.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def _check(results: Mapping[str, Result], weights: Mapping[str, float]) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import flags as sentences
-from .aggregate import Trimmed, olympic_trim, round_half_up, round_ratio_half_up
+from .aggregate import Trimmed, decimal_places, olympic_trim, round_half_up, round_ratios_half_up
 from .bootstrap import bootstrap_ranks
 from .calibrate import Calibration, DisconnectedDesign, calibrate
 from .interval import trimmed_mean_interval_matrix
@@ -103,7 +103,8 @@ def rank(problem: Problem) -> Result:
         adjusted = panels.totals - np.where(experts.slot_index >= 0, calibration.biases[experts.slot_index], 0.0)
     totals = np.where(scored[:, None], panels.totals if adjusted is None else adjusted, np.nan)
     trimmed = olympic_trim(totals, settings.min_panel, settings.trim == "olympic")
-    numbers = _numbers(panels, totals, trimmed, scored, settings)
+    step_places = decimal_places(criterion.step for criterion in problem.template.criteria)
+    numbers = _numbers(panels, totals, trimmed, scored, settings, step_places, adjusted is not None)
     ranking = rank_applications(numbers["score"], _tie_breakers(problem, numbers))
     decisions = (recommend(numbers["score"], numbers["interval"], numbers["criteria"], problem.template, settings,
                            numbers["rank_interval"][:, 0], numbers["p_top_k"]) if settings.recommend else None)
@@ -130,22 +131,27 @@ def _calibrate(panels: Panels, experts: _Experts) -> Calibration:
                      panels.confidence[rows, slots] ** 2, panels.applications, experts.refs)
 
 
-def _numbers(panels: Panels, totals: np.ndarray, trimmed: Trimmed, scored: np.ndarray,
-             settings: Settings) -> dict[str, np.ndarray]:
-    """Every per-application number: 2-decimal scores, criterion means, median, mean, intervals, bootstrap."""
+def _numbers(panels: Panels, totals: np.ndarray, trimmed: Trimmed, scored: np.ndarray, settings: Settings,
+             step_places: int, calibrated_totals: bool = False) -> dict[str, np.ndarray]:
+    """Every per-application number: the 2-decimal score, criterion means, median and mean (each divided in
+    decimal, see :func:`scoring.aggregate.round_ratio_half_up`), the interval and the bootstrap summaries.
+
+    ``step_places``: the decimals of the template's steps; sums of entered scores are snapped back to that grid
+    before dividing. Calibrated totals are off the grid and are divided as they are.
+    """
     n_apps = len(panels.applications)
-    score = np.array([round_ratio_half_up(total, count) if ok else np.nan
-                      for total, count, ok in zip(trimmed.sums, trimmed.counts, scored, strict=True)])
-    counts = np.maximum(trimmed.counts, 1)[:, None]
-    criteria = np.where(trimmed.kept[:, :, None], np.nan_to_num(panels.scores), 0.0).sum(axis=1) / counts
-    criteria[~scored] = np.nan
+    exact_places = None if calibrated_totals else step_places
+    counts = np.where(scored, trimmed.counts, 0)
+    score = round_ratios_half_up(trimmed.sums, counts, exact_places)
+    criterion_sums = np.where(trimmed.kept[:, :, None], np.nan_to_num(panels.scores), 0.0).sum(axis=1)
+    criteria = round_ratios_half_up(criterion_sums, counts[:, None], step_places)
     present = ~np.isnan(totals)
+    n = np.where(scored, present.sum(axis=1), 0)
     sorted_totals = np.sort(totals, axis=1)
-    n = present.sum(axis=1)
     rows = np.arange(n_apps)
-    median = np.where(scored, 0.5 * (sorted_totals[rows, np.maximum((n - 1) // 2, 0)]
-                                     + sorted_totals[rows, np.maximum(n // 2, 0)]), np.nan)
-    mean = np.where(scored, np.where(present, totals, 0.0).sum(axis=1) / np.maximum(n, 1), np.nan)
+    middle_pair = (sorted_totals[rows, np.maximum((n - 1) // 2, 0)] + sorted_totals[rows, np.maximum(n // 2, 0)])
+    median = round_ratios_half_up(middle_pair, np.where(n > 0, 2, 0), exact_places)
+    mean = round_ratios_half_up(np.where(present, totals, 0.0).sum(axis=1), n, exact_places)
     interval = (trimmed_mean_interval_matrix(totals, trimmed, settings.confidence_level) if settings.interval
                 else np.full((n_apps, 2), np.nan))
     rank_interval = np.zeros((n_apps, 2), dtype=int)
@@ -209,16 +215,16 @@ def _application_result(problem: Problem, panels: Panels, row: int, status: np.n
         application=application,
         rank=int(ranking.ranks[row]) if scored else None,
         score=score,
-        median=round_half_up(numbers["median"][row]) if scored else None,
-        mean=round_half_up(numbers["mean"][row]) if scored else None,
+        median=float(numbers["median"][row]) if scored else None,
+        mean=float(numbers["mean"][row]) if scored else None,
         interval=(round(float(interval[0]), 4), round(float(interval[1]), 4))
         if scored and not np.isnan(interval).any() else None,
         rank_interval=(int(numbers["rank_interval"][row, 0]), int(numbers["rank_interval"][row, 1]))
         if scored and settings.bootstrap > 0 else None,
         p_top_k=round(float(numbers["p_top_k"][row]), 4) if scored and numbers["p_top_k"] is not None else None,
         n=n,
-        criteria={key: round_half_up(value) for key, value in zip(panels.criteria, numbers["criteria"][row],
-                                                                   strict=True)} if scored else {},
+        criteria={key: float(value) for key, value in zip(panels.criteria, numbers["criteria"][row], strict=True)}
+        if scored else {},
         calibrated=round_half_up(calibration.values[row]) if calibration is not None else None,
         recommendation=decisions.recommendation[row] if decisions is not None else None,
         grade=grade(score)[0] if graded and score is not None else None,

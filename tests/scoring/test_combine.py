@@ -46,3 +46,10 @@ def test_bad_weights_are_refused(totals_problem, five, weights, message):
     review = run(totals_problem, five)
     with pytest.raises(ValueError, match=message):
         combine_rounds({"selection_review": review, "site_inspection": review}, weights)
+
+
+def test_weighted_sum_is_exact_in_decimal():
+    from scoring.combine import weighted_sum_half_up
+    assert weighted_sum_half_up(np.array([83.65, 88.1]), np.array([0.6, 0.4])) == 85.43
+    assert weighted_sum_half_up(np.array([80.05, 70.0]), np.array([0.5, 0.5])) == 75.03   # 75.025 rounds up
+    assert np.isnan(weighted_sum_half_up(np.array([80.0, np.nan]), np.array([0.5, 0.5])))

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring.aggregate import olympic_mean, olympic_trim, round_half_up, round_ratio_half_up
+from scoring.aggregate import decimal_places, olympic_mean, olympic_trim, round_half_up, round_ratio_half_up
 from scoring.outliers import (
     deviation,
     deviation_flags,
@@ -92,6 +92,17 @@ def test_round_half_up(value, expected):
 def test_round_ratio_half_up_divides_in_decimal():
     assert round_ratio_half_up(418.125, 5) == 83.63       # 83.625 exactly
     assert round_ratio_half_up(418, 5) == 83.6
+
+
+def test_sums_are_snapped_to_the_step_grid_before_dividing():
+    float_sum = 87.0 + 66.64 + 9.635                      # 163.27499999999998 in binary; exactly 163.275
+    assert round_ratio_half_up(float_sum, 3) == 54.42     # the float's own digits tip it down…
+    assert round_ratio_half_up(float_sum, 3, exact_places=3) == 54.43   # …the entered scores do not
+
+
+@pytest.mark.parametrize(("steps", "places"), [([0.5, 1], 1), ([0.25, 0.5], 2), ([1, 5], 0), ([0.001], 3)])
+def test_decimal_places_of_steps(steps, places):
+    assert decimal_places(steps) == places
 
 
 @settings(max_examples=100, deadline=None)

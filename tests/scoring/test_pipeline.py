@@ -140,6 +140,15 @@ def test_grades_on_the_two_decimal_value(total, score, grade):
     assert (line.score, line.grade) == (score, grade)
 
 
+def test_the_score_is_the_exact_decimal_mean_of_the_entered_scores():
+    # 87 + 66.64 + 9.635 is 163.27499999999998 in binary floating point; the exact mean 54.425 rounds to 54.43.
+    template = {"criteria": [{"id": "all", "max": 100, "step": 0.001}]}
+    sheets = [{"expert": f"E{i}", "application": "C", "scores": {"all": total}}
+              for i, total in enumerate([87.0, 66.64, 9.635])]
+    line = ranked({"template": template, "sheets": sheets, "settings": {"bootstrap": 0}}).ranking[0]
+    assert (line.score, line.mean, line.criteria["all"]) == (54.43, 54.43, 54.43)
+
+
 def test_selection_review_is_not_graded(five, totals_problem):
     assert all(line.grade is None for line in ranked(totals_problem(five, bootstrap=0)).ranking)
 
