@@ -169,8 +169,13 @@ def demo_logins(expert_refs: list[str]) -> list[tuple[str, str, str | None]]:
 
 
 def load_demo(seed: int) -> list[str]:
-    """Validate and import the demo data set; return the refs of the experts given demo accounts."""
+    """Validate and import the demo data set, build its rounds; return the refs of the experts given accounts.
+
+    The organizer's account comes first so the rounds' audit rows name it; the expert accounts go to experts
+    the selection round seated who still have sheets to score.
+    """
     from web.demo import validated_demo
+    from web.demo.round import load_demo_round
     from web.services.accounts import create_user
 
     click.echo(f"generating the demo data set (seed {seed}) …")
@@ -178,10 +183,16 @@ def load_demo(seed: int) -> list[str]:
     import_records("experts", demo.experts)
     import_records("applications", demo.applications)
     click.echo(f"loaded {len(demo.applications)} applications and {len(demo.experts)} experts")
-    experts = [expert["ref"] for expert in demo.experts if expert["available"]]
-    for username, role, ref in demo_logins(experts):
+    staff = {username: create_user(username, role, DEMO_PASSWORD, actor=None)
+             for username, role, _ in demo_logins([])}
+    demo_round = load_demo_round(seed=seed, actor=staff["organizer"], accounts=DEMO_EXPERT_ACCOUNTS)
+    sheets = demo_round.sheets
+    click.echo(f"selection round: {sheets['submitted']} sheets submitted, {sheets['draft']} drafts, "
+               f"{sheets['not_started']} not started; outlier {demo_round.outlier[1]} on {demo_round.outlier[0]}; "
+               f"{demo_round.recusal[1]} recused on {demo_round.recusal[0]}, replaced by {demo_round.recusal[2]}")
+    for username, role, ref in demo_logins(demo_round.account_experts)[2:]:
         create_user(username, role, DEMO_PASSWORD, expert_ref=ref, actor=None)
-    return experts
+    return demo_round.account_experts
 
 
 @click.command("demo")
