@@ -129,6 +129,10 @@ def round_ratios_half_up(numerators: np.ndarray, denominators: np.ndarray, exact
                          places: int = 2) -> np.ndarray:
     """:func:`round_ratio_half_up` elementwise; NaN where the numerator is NaN or the denominator is 0.
 
+    With ``exact_places`` and non-negative numerators this is integer arithmetic on whole arrays: with the
+    numerator as M units of 10⁻ᵉ, the result in units of 10⁻ᵖ is ⌊(2·M·10ᵖ + D·10ᵉ) / (2·D·10ᵉ)⌋, exactly
+    what the decimal division gives. Otherwise each value is divided as a ``Decimal``.
+
     Parameters
     ----------
     numerators : ndarray of float, any shape S
@@ -137,6 +141,11 @@ def round_ratios_half_up(numerators: np.ndarray, denominators: np.ndarray, exact
     numerators, denominators = np.broadcast_arrays(np.asarray(numerators, dtype=float), np.asarray(denominators))
     result = np.full(numerators.shape, np.nan)
     valid = ~np.isnan(numerators) & (denominators > 0)
+    if exact_places is not None and (numerators[valid] >= 0).all():
+        units = np.rint(numerators[valid] * 10**exact_places).astype(np.int64)
+        divisor = denominators[valid].astype(np.int64) * 10**exact_places
+        result[valid] = ((2 * units * 10**places + divisor) // (2 * divisor)) / 10**places
+        return result
     result[valid] = [round_ratio_half_up(numerator, denominator, places, exact_places)
                      for numerator, denominator in zip(numerators[valid], denominators[valid], strict=True)]
     return result

@@ -5,7 +5,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring.aggregate import decimal_places, olympic_mean, olympic_trim, round_half_up, round_ratio_half_up
+from scoring.aggregate import (
+    decimal_places,
+    olympic_mean,
+    olympic_trim,
+    round_half_up,
+    round_ratio_half_up,
+    round_ratios_half_up,
+)
 from scoring.outliers import (
     deviation,
     deviation_flags,
@@ -126,3 +133,14 @@ def test_flags_follow_their_expert_under_permutation(totals, random):
     assert olympic_mean(totals[order]) == pytest.approx(olympic_mean(totals), abs=1e-9)
     assert np.array_equal(robust_flags(totals[order]), robust_flags(totals)[order])
     assert np.array_equal(deviation_flags(totals[order]), deviation_flags(totals)[order])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 900_000), st.integers(1, 9)), min_size=1, max_size=30),
+       st.integers(0, 3))
+def test_vectorized_rounding_equals_decimal_division(pairs, exact_places):
+    numerators = np.array([units / 10**exact_places for units, _ in pairs])
+    denominators = np.array([count for _, count in pairs])
+    expected = [round_ratio_half_up(numerator, count, exact_places=exact_places)
+                for numerator, count in zip(numerators, denominators, strict=True)]
+    assert round_ratios_half_up(numerators, denominators, exact_places).tolist() == expected
