@@ -1,3 +1,266 @@
-"""The API endpoints."""
+"""The API endpoints: thin views that parse, call one service operation and return JSON."""
 
-from . import bp  # noqa: F401
+from __future__ import annotations
+
+from flask import jsonify, request
+from sqlalchemy import select
+
+from web.extensions import db
+from web.models import AssignmentVersion, Field, Round, ScoreSheet
+from web.records import validate_applications, validate_experts
+from web.services import records as record_service
+
+from . import bp, serializers
+from .auth import STAFF, api_user, roles
+from .errors import ApiError
+from .openapi import document
+
+IMPORTERS = {
+    "applications": (validate_applications, record_service.import_applications),
+    "experts": (validate_experts, record_service.import_experts),
+}
+
+
+# ---------------------------------------------------------------- helpers
+
+def json_body() -> object:
+    """The request's JSON body, or 400 naming what is wrong with it."""
+    if not request.is_json:
+        raise ApiError(400, "send a JSON body with 'Content-Type: application/json'")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "the body is not valid JSON")
+    return body
+
+
+def round_or_404(round_id: int) -> Round:
+    """The round with ``round_id``, or 404."""
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        raise ApiError(404, f"no round with id {round_id}")
+    return round_
+
+
+def is_admin() -> bool:
+    """True when the token belongs to an admin (who sees personal data unmasked)."""
+    return api_user().role == "admin"
+
+
+def taxonomy() -> dict[str, str]:
+    """The database's field taxonomy (code → name) the validator checks field codes against."""
+    return {field.code: field.name for field in db.session.scalars(select(Field))}
+
+
+def import_records(kind: str):
+    """Validate a JSON list of records and import them all, or refuse (422) listing every error."""
+    raw = json_body()
+    if not isinstance(raw, list):
+        raise ApiError(422, "the body must be a JSON list of records", [f"(body): must be a list, got "
+                                                                          f"{type(raw).__name__}"])
+    validate, store = IMPORTERS[kind]
+    records, errors = validate(raw, source_refs=[f"[{number}]" for number in range(1, len(raw) + 1)],
+                               taxonomy=taxonomy(), existing_refs=record_service.existing_refs(kind))
+    if errors:
+        raise ApiError(422, f"refused: {len(errors)} error(s); nothing was imported", errors)
+    try:
+        rows = store(records, actor=api_user())
+    except record_service.RecordError as error:
+        problems = str(error).splitlines()
+        raise ApiError(422, f"refused: {len(problems)} error(s); nothing was imported", problems) from None
+    return jsonify({"imported": len(rows), "refs": [row.ref for row in rows]}), 201
+
+
+def one_record(kind: str, ref: str) -> dict:
+    """The record with ``ref`` as the caller may see it, or 404."""
+    export = record_service.export_applications if kind == "applications" else record_service.export_experts
+    found = export(include_personal=True, refs=[ref])
+    if not found:
+        raise ApiError(404, f"no {kind[:-1]} with ref {ref!r}")
+    return serializers.record_for(found[0], admin=is_admin())
+
+
+# ---------------------------------------------------------------- documentation
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI 3.1 document of this API (public: it holds no data)."""
+    return jsonify(document())
+
+
+@bp.route("/<path:unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown_endpoint(unknown: str):
+    """Any other path under /api/v1: a JSON 404 rather than the site's HTML page."""
+    raise ApiError(404, f"no endpoint {request.method} /api/v1/{unknown}; see /api/v1/openapi.json")
+
+
+# ---------------------------------------------------------------- applications and experts
+
+@bp.get("/applications")
+@roles(*STAFF)
+def list_applications():
+    """Every application, summarized."""
+    return jsonify([serializers.application_summary(record)
+                    for record in record_service.export_applications()])
+
+
+@bp.get("/applications/<ref>")
+@roles(*STAFF)
+def get_application(ref: str):
+    """One application record; personal data masked unless the token is an admin's."""
+    return jsonify(one_record("applications", ref))
+
+
+@bp.post("/applications")
+@roles(*STAFF)
+def import_applications():
+    """Import a JSON list of application records, all or nothing."""
+    return import_records("applications")
+
+
+@bp.get("/experts")
+@roles(*STAFF)
+def list_experts():
+    """Every expert, summarized (no contact data)."""
+    return jsonify([serializers.expert_summary(record) for record in record_service.export_experts()])
+
+
+@bp.get("/experts/<ref>")
+@roles(*STAFF)
+def get_expert(ref: str):
+    """One expert record; contact data masked unless the token is an admin's."""
+    return jsonify(one_record("experts", ref))
+
+
+@bp.post("/experts")
+@roles(*STAFF)
+def import_experts():
+    """Import a JSON list of expert records, all or nothing."""
+    return import_records("experts")
+
+
+# ---------------------------------------------------------------- rounds and assignments
+
+@bp.get("/rounds")
+@roles(*STAFF)
+def list_rounds():
+    """Every round with its state and settings."""
+    return jsonify([serializers.round_summary(round_) for round_ in db.session.scalars(select(Round).order_by(Round.id))])
+
+
+@bp.get("/rounds/<int:round_id>")
+@roles(*STAFF)
+def get_round(round_id: int):
+    """One round with settings, quotas, template and applications."""
+    return jsonify(serializers.round_detail(round_or_404(round_id)))
+
+
+@bp.get("/rounds/<int:round_id>/assignments")
+@roles(*STAFF)
+def get_assignments(round_id: int):
+    """The active assignment version's panels and reserves (null version while none is active)."""
+    round_ = round_or_404(round_id)
+    version = db.session.scalar(select(AssignmentVersion).where(AssignmentVersion.round_id == round_.id,
+                                                                AssignmentVersion.active))
+    if version is None:
+        return jsonify({"round": round_.id, "version": None, "panels": [], "reserves": []})
+    return jsonify({"round": round_.id, "version": serializers.version_summary(version),
+                    "panels": serializers.panels(version),
+                    "reserves": [serializers.reserve(row) for row in version.reserves]})
+
+
+@bp.get("/rounds/<int:round_id>/ranking")
+@roles(*STAFF)
+def get_ranking(round_id: int):
+    """The round's ranking from the scoring engine (submitted sheets only)."""
+    round_ = round_or_404(round_id)
+    try:
+        from web.services.ranking import rank_round
+    except ImportError:
+        raise ApiError(501, "the ranking service (web.services.ranking) is not installed yet") from None
+    return jsonify({"round": round_.id, **serializers.plain(rank_round(round_).to_dict())})
+
+
+# ---------------------------------------------------------------- sheets
+
+@bp.get("/rounds/<int:round_id>/sheets")
+@roles(*STAFF)
+def list_round_sheets(round_id: int):
+    """Every sheet of a round (organizers and admins)."""
+    round_ = round_or_404(round_id)
+    sheets = db.session.scalars(select(ScoreSheet).where(ScoreSheet.round_id == round_.id).order_by(ScoreSheet.id))
+    return jsonify([serializers.sheet(row) for row in sheets])
+
+
+@bp.get("/sheets")
+@roles("expert")
+def list_own_sheets():
+    """The calling expert's own sheets, in every round."""
+    sheets = db.session.scalars(select(ScoreSheet).where(ScoreSheet.expert_id == own_expert_id())
+                                .order_by(ScoreSheet.id))
+    return jsonify([serializers.sheet(row) for row in sheets])
+
+
+@bp.get("/sheets/<int:sheet_id>")
+@roles("expert", *STAFF)
+def get_sheet(sheet_id: int):
+    """One sheet: any for staff, only their own for an expert (404 for anyone else's)."""
+    return jsonify(serializers.sheet(visible_sheet(sheet_id)))
+
+
+@bp.put("/sheets/<int:sheet_id>")
+@roles("expert")
+def save_sheet(sheet_id: int):
+    """Save draft values of the expert's own sheet; 422 lists every value refused."""
+    sheets = sheet_service()
+    row = visible_sheet(sheet_id)
+    body = json_body()
+    if not isinstance(body, dict) or not isinstance(body.get("values", {}), dict):
+        raise ApiError(422, "the body must be an object with 'values': {criterion code: number or null}")
+    try:
+        errors = sheets.save_draft(row, body.get("values", {}), opinion=body.get("opinion"),
+                                   comment=body.get("comment"), criterion_comments=body.get("criterion_comments"),
+                                   actor=api_user())
+    except sheets.SheetError as error:
+        raise ApiError(422, str(error), [str(error)]) from None
+    if errors:
+        raise ApiError(422, f"refused: {len(errors)} error(s)", errors)
+    return jsonify(serializers.sheet(row))
+
+
+@bp.post("/sheets/<int:sheet_id>/submit")
+@roles("expert")
+def submit_sheet(sheet_id: int):
+    """Submit (and lock) the expert's own sheet; refused (422) while incomplete or invalid."""
+    sheets = sheet_service()
+    row = visible_sheet(sheet_id)
+    try:
+        sheets.submit(row, actor=api_user())
+    except sheets.SheetError as error:
+        raise ApiError(422, str(error), str(error).splitlines()) from None
+    return jsonify(serializers.sheet(row))
+
+
+def own_expert_id() -> int:
+    """The expert the calling account is linked to (403 for an expert account without one)."""
+    expert_id = api_user().expert_id
+    if expert_id is None:
+        raise ApiError(403, "this expert account is not linked to an expert")
+    return expert_id
+
+
+def visible_sheet(sheet_id: int) -> ScoreSheet:
+    """The sheet if the caller may see it; 404 when it does not exist or is another expert's."""
+    row = db.session.get(ScoreSheet, sheet_id)
+    if row is None or (api_user().role == "expert" and row.expert_id != own_expert_id()):
+        raise ApiError(404, f"no sheet with id {sheet_id}")
+    return row
+
+
+def sheet_service():
+    """W2's sheet service, or 501 while it is not installed."""
+    try:
+        from web.services import sheets
+    except ImportError:
+        raise ApiError(501, "entering scores through the API needs the sheet service (web.services.sheets), "
+                            "which is not installed yet") from None
+    return sheets

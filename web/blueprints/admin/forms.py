@@ -1,0 +1,44 @@
+"""The forms of the admin area."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from web.models import ROLES
+
+
+class AuditFilterForm(FlaskForm):
+    """Filters of the audit log, read from the query string (a GET form: no CSRF token needed)."""
+
+    class Meta:
+        csrf = False
+
+    actor = StringField(_l("Actor"), validators=[Optional(), Length(max=80)])
+    action = StringField(_l("Action"), validators=[Optional(), Length(max=60)])
+    entity_type = StringField(_l("Entity type"), validators=[Optional(), Length(max=40)])
+    entity_id = StringField(_l("Entity id"), validators=[Optional(), Length(max=64)])
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("Until"), validators=[Optional()])
+    submit = SubmitField(_l("Filter"))
+
+
+class CreateUserForm(FlaskForm):
+    """A new account: username, role, initial password and, for experts, the expert's ref."""
+
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
+    role = SelectField(_l("Role"), choices=list(ROLES))
+    password = PasswordField(_l("Initial password"), validators=[DataRequired()])
+    expert_ref = StringField(_l("Expert ref (expert accounts only)"), validators=[Optional(), Length(max=64)])
+    submit = SubmitField(_l("Create account"))
+
+
+class CreateTokenForm(FlaskForm):
+    """A new API token: what it is for, for how long, and (admins only) for which account."""
+
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)])
+    username = StringField(_l("Account (admins only; empty for yourself)"), validators=[Optional(), Length(max=80)])
+    expires_days = IntegerField(_l("Expires after (days)"), validators=[Optional(), NumberRange(min=1, max=3650)])
+    submit = SubmitField(_l("Create token"))
