@@ -1,0 +1,181 @@
+"""Browser tests: Playwright drives Debian's Chromium against the app served from a thread on 127.0.0.1.
+
+``live``
+    A fresh app on its own instance folder, served on a free port (werkzeug ``make_server``): ``live.url``,
+    ``live.app``, ``live.run(function)`` (calls it inside an app context and returns its result, e.g. to seed
+    data through the services), ``live.user(username, role, expert_ref=None)``. Its database is a copy of a
+    SQLite file migrated once per session, or the PostgreSQL database of ``PANEL_TEST_DATABASE_URL`` (schema
+    dropped and migrated again at the start of the e2e session, every table emptied after each test).
+``page``
+    A Chinese-locale (zh-CN) browser page of a new context, 1280×900.
+``login(page, live, username, password=PASSWORD)`` / ``logout(page)``
+    Log in through the form (asserting it worked) / out through the header's button.
+``seed_demo(live, applications=6, experts=60, seed=7)``
+    Imports a small demo data set (web.demo) through the records service and returns it.
+
+Everything is skipped when /usr/bin/chromium or Playwright is missing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from web import create_app
+from web.extensions import db
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+PASSWORD = "e2e password 42"
+TEST_DATABASE_URL = os.environ.get("PANEL_TEST_DATABASE_URL")
+VIEWPORT = {"width": 1280, "height": 900}
+
+
+def _web_test_helpers():
+    """tests/web/conftest.py loaded under its own name (every test folder has a module called conftest)."""
+    path = Path(__file__).resolve().parent.parent / "web" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("panel_web_test_helpers", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+helpers = _web_test_helpers()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def _e2e_database(tmp_path_factory, browser):
+    """A SQLite file migrated once, or the PostgreSQL schema dropped and migrated again."""
+    instance = tmp_path_factory.mktemp("e2e_migrated")
+    if TEST_DATABASE_URL:
+        app = create_app({"INSTANCE_PATH": str(instance), "SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL})
+        with app.app_context(), db.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        helpers.upgrade_and_seed(app)
+        with app.app_context():
+            db.engine.dispose()
+        return TEST_DATABASE_URL
+    template = instance / "template.sqlite3"
+    app = create_app({"INSTANCE_PATH": str(instance), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{template}"})
+    helpers.upgrade_and_seed(app)
+    with app.app_context():
+        db.engine.dispose()
+    return template
+
+
+class LiveApp:
+    """The app under test, served from a thread."""
+
+    def __init__(self, app, url: str):
+        self.app, self.url = app, url
+
+    def run(self, function, *args, **kwargs):
+        with self.app.app_context():
+            return function(*args, **kwargs)
+
+    def user(self, username: str, role: str, expert_ref: str | None = None) -> None:
+        from web.services.accounts import create_user
+
+        self.run(create_user, username, role, PASSWORD, expert_ref=expert_ref, actor=None)
+
+
+@pytest.fixture
+def live(tmp_path, _e2e_database):
+    from werkzeug.serving import make_server
+
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    if TEST_DATABASE_URL:
+        database_url = TEST_DATABASE_URL
+    else:
+        shutil.copy(_e2e_database, instance / "panel.sqlite3")
+        database_url = f"sqlite:///{instance / 'panel.sqlite3'}"
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(instance), "SQLALCHEMY_DATABASE_URI": database_url})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LiveApp(app, f"http://127.0.0.1:{server.server_port}")
+    server.shutdown()
+    thread.join(timeout=10)
+    with app.app_context():
+        db.session.remove()
+        if TEST_DATABASE_URL:
+            helpers._empty_postgres_tables()
+            from web.services.reference_data import seed_reference_data
+
+            seed_reference_data()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="zh-CN", viewport=VIEWPORT, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def _login(page, live: LiveApp, username: str, password: str = PASSWORD) -> None:
+    """Log in through the form and wait for the start page."""
+    page.goto(f"{live.url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form [type=submit]")
+    page.wait_for_load_state()
+    assert "/login" not in page.url, f"login as {username} failed"
+
+
+def _logout(page) -> None:
+    """Log out through the header's button."""
+    page.click("header form [type=submit]")
+    page.wait_for_url("**/login**")
+
+
+def _seed_demo(live: LiveApp, *, applications: int = 6, experts: int = 60, seed: int = 7):
+    """Import a small demo data set through the records service; returns the DemoData."""
+    from web.demo import validated_demo
+    from web.services.records import import_applications, import_experts
+
+    demo = validated_demo(seed, applications=applications, experts=experts)
+
+    def load():
+        import_experts(demo.experts, actor=None)
+        import_applications(demo.applications, actor=None)
+
+    live.run(load)
+    return demo
+
+
+@pytest.fixture(name="login")
+def login_fixture():
+    return _login
+
+
+@pytest.fixture(name="logout")
+def logout_fixture():
+    return _logout
+
+
+@pytest.fixture(name="seed_demo")
+def seed_demo_fixture():
+    return _seed_demo
