@@ -1,0 +1,223 @@
+"""Score sheets through the service: declaration, drafts, submission, reopening, progress."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+from test_sheets_fixtures import full_values, world_fixture  # noqa: F401  (the world fixture)
+
+from web.extensions import db
+from web.models import AuditEvent, OutboxMessage, Score, User
+from web.services import sheets
+from web.services.sheets import SheetError
+
+
+def actor(username: str) -> User:
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def declared(world, expert_ref="EXP-A", application_ref="APP-001"):
+    seat = world.seat(expert_ref, application_ref)
+    return sheets.declare(seat, conflict=False, reason=None, actor=actor("expert_a"))
+
+
+def test_declaring_no_conflict_accepts_the_seat_and_opens_a_draft(app, world):
+    with app.app_context():
+        sheet = declared(world)
+        assert (sheet.state, sheet.conflict_declared) == ("draft", False)
+        assert world.seat("EXP-A", "APP-001").state == "accepted"
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "sheet.declare"))
+        assert event.before["sheet"]["conflict_declared"] is None
+        assert event.after == {"sheet": {"conflict_declared": False, "conflict_note": None, "excluded_reason": None},
+                               "assignment": "accepted"}
+
+
+def test_declaring_twice_is_refused(app, world):
+    with app.app_context():
+        declared(world)
+        with pytest.raises(SheetError):
+            sheets.declare(world.seat("EXP-A", "APP-001"), conflict=True, reason="x", actor=None)
+        assert world.seat("EXP-A", "APP-001").state == "accepted"
+
+
+def test_recusal_needs_a_reason_and_changes_nothing_without_one(app, world, table_counts):
+    before = table_counts()
+    with app.app_context():
+        with pytest.raises(SheetError, match="reason"):
+            sheets.declare(world.seat("EXP-B", "APP-001"), conflict=True, reason="  ", actor=None)
+        db.session.rollback()
+    assert table_counts() == before
+
+
+def test_recusal_frees_the_seat_keeps_the_sheet_out_and_notifies_the_organizer(app, world):
+    with app.app_context():
+        sheet = sheets.declare(world.seat("EXP-B", "APP-001"), conflict=True, reason="曾与承担单位合作",
+                               actor=actor("expert_b"))
+        seat = world.seat("EXP-B", "APP-001")
+        assert (seat.state, seat.state_reason) == ("recused", "曾与承担单位合作")
+        assert sheet.conflict_declared is True and sheet.excluded_reason == "recused: 曾与承担单位合作"
+        assert seat not in sheets.active_seats(world.round())
+        notice = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "recusal_notice"))
+        assert "乙专家" in notice.body and "曾与承担单位合作" in notice.body and "APP-001" in notice.body
+        assert notice.transport == "file"
+
+
+def test_recusal_with_auto_replace_asks_the_reserves(app, world, monkeypatch):
+    calls = []
+    fake_panels = type("panels", (), {"replace_from_reserves": staticmethod(
+        lambda assignment, *, actor: calls.append(assignment.id))})
+    monkeypatch.setitem(__import__("sys").modules, "web.services.panels", fake_panels)
+    with app.app_context():
+        world.round().auto_replace = True
+        db.session.commit()
+        seat = world.seat("EXP-B", "APP-001")
+        sheets.declare(seat, conflict=True, reason="亲属关系", actor=None)
+        assert calls == [seat.id]
+
+
+def test_a_valid_draft_is_saved_and_audited(app, world):
+    with app.app_context():
+        sheet = declared(world)
+        errors = sheets.save_draft(sheet, {"necessity": "8.5", "goals": 9}, opinion="recommend", comment=" 好 ",
+                                   criterion_comments={"necessity": "需求明确"}, actor=None)
+        assert errors == []
+        assert {score.criterion.code: score.value for score in sheet.scores} == {"necessity": 8.5, "goals": 9.0}
+        assert (sheet.opinion, sheet.comment) == ("recommend", "好")
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "sheet.save_draft"))
+        assert event.before["scores"] == {} and event.after["scores"] == {"necessity": 8.5, "goals": 9.0}
+
+
+@pytest.mark.parametrize("code, raw, expected", [
+    ("technical_route", "21", "21"),    # a 20-point criterion
+    ("necessity", "7.3", "0.5"),        # off the 0.5 step
+    ("necessity", "很好", "很好"),       # not a number
+    ("necessity", "-1", "-1"),
+    ("necessity", "nan", "nan"),
+    ("unknown", "1", "unknown"),
+])
+def test_a_bad_value_is_refused_with_its_criterion_and_nothing_changes(app, world, code, raw, expected):
+    with app.app_context():
+        sheet = declared(world)
+        sheets.save_draft(sheet, {"goals": 9}, actor=None)
+        events = db.session.scalar(select(func.count()).select_from(AuditEvent))
+        errors = sheets.save_draft(sheet, {code: raw, "goals": 3}, opinion="reject", actor=None)
+        assert len(errors) == 1 and code in errors[0] and expected in errors[0]
+        db.session.expire_all()
+        assert {score.criterion.code: score.value for score in sheet.scores} == {"goals": 9.0}
+        assert sheet.opinion is None
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == events
+
+
+def test_every_bad_value_is_listed_at_once(app, world):
+    with app.app_context():
+        sheet = declared(world)
+        errors = sheets.save_draft(sheet, {"technical_route": 21, "necessity": 7.3, "goals": "x"},
+                                   opinion="maybe", actor=None)
+        assert len(errors) == 4
+
+
+def test_a_draft_save_never_drops_values_it_was_not_given(app, world):
+    with app.app_context():
+        sheet = declared(world)
+        sheets.save_draft(sheet, {"necessity": 8, "goals": 7}, actor=None)
+        sheets.save_draft(sheet, {"goals": 6.5}, actor=None)
+        assert {score.criterion.code: score.value for score in sheet.scores} == {"necessity": 8.0, "goals": 6.5}
+
+
+def test_scores_need_the_declaration_first(app, world):
+    with app.app_context():
+        sheet = sheets.sheet_for(world.round(), world.seat("EXP-A", "APP-001").application,
+                                 world.seat("EXP-A", "APP-001").expert)
+        with pytest.raises(SheetError):
+            sheets.save_draft(sheet, {"goals": 5}, actor=None)
+
+
+def test_submit_refuses_an_incomplete_sheet_listing_every_gap(app, world):
+    with app.app_context():
+        sheet = declared(world)
+        sheets.save_draft(sheet, {"necessity": 8}, actor=None)
+        with pytest.raises(SheetError) as refused:
+            sheets.submit(sheet, actor=None)
+        criteria = world.round().template.criteria
+        required_comments = sum(criterion.comment_required for criterion in criteria)
+        # every criterion but one lacks a score, required comments are missing, and the opinion too
+        assert len(refused.value.errors) == len(criteria) - 1 + required_comments + 1
+        assert sheet.state == "draft"
+
+
+def test_submit_locks_and_is_idempotent(app, world):
+    with app.app_context():
+        sheet = declared(world)
+        values = full_values(world.round())
+        comments = {criterion.code: "意见" for criterion in world.round().template.criteria}
+        assert sheets.save_draft(sheet, values, opinion="conditional", criterion_comments=comments, actor=None) == []
+        sheets.submit(sheet, actor=None)
+        first = sheet.submitted_at
+        assert sheet.state == "submitted"
+        sheets.submit(sheet, actor=None)
+        assert sheet.submitted_at == first
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.action == "sheet.submit")) == 1
+        with pytest.raises(SheetError, match="locked|锁定"):
+            sheets.save_draft(sheet, {"goals": 1}, actor=None)
+        assert sheet.total == sum(values.values())
+
+
+def submitted_sheet(world):
+    sheet = declared(world)
+    comments = {criterion.code: "意见" for criterion in world.round().template.criteria}
+    sheets.save_draft(sheet, full_values(world.round()), opinion="recommend", criterion_comments=comments,
+                      actor=None)
+    return sheets.submit(sheet, actor=None)
+
+
+def test_reopen_needs_a_reason_keeps_the_values_and_tells_the_expert(app, world):
+    with app.app_context():
+        sheet = submitted_sheet(world)
+        total = sheet.total
+        with pytest.raises(SheetError, match="reason"):
+            sheets.reopen(sheet, " ", actor=actor("organizer"))
+        assert sheet.state == "submitted"
+        sheets.reopen(sheet, "第3项分数与意见不符", actor=actor("organizer"))
+        assert (sheet.state, sheet.reopen_reason, sheet.total) == ("reopened", "第3项分数与意见不符", total)
+        message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "reopened"))
+        assert message.recipient == "a@example.com" and "第3项分数与意见不符" in message.body
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "sheet.reopen"))
+        assert event.before["state"] == "submitted" and event.actor_name == "organizer"
+        assert sheets.save_draft(sheet, {"goals": 5}, actor=None) == []
+        sheets.submit(sheet, actor=None)
+        assert sheet.state == "submitted"
+
+
+def test_only_a_submitted_sheet_can_be_reopened(app, world):
+    with app.app_context():
+        sheet = declared(world)
+        with pytest.raises(SheetError):
+            sheets.reopen(sheet, "原因", actor=None)
+
+
+def test_progress_counts_sheets_by_state_and_lists_the_overdue(app, world):
+    with app.app_context():
+        submitted_sheet(world)                                   # A on APP-001: submitted
+        draft = declared(world, "EXP-A", "APP-002")
+        sheets.save_draft(draft, {"goals": 5}, actor=None)       # A on APP-002: draft
+        declared(world, "EXP-B", "APP-001")                      # B on APP-001: declared, nothing entered
+        report = sheets.progress(world.round(), today=date(2020, 12, 1))
+        assert dict(report.total) == {"submitted": 1, "draft": 1, "not_started": 2}
+        assert dict(report.by_pool["technology"]) == dict(report.total)
+        by_application = {application.ref: dict(counts) for application, counts in report.by_application.items()}
+        assert by_application == {"APP-001": {"submitted": 1, "not_started": 1}, "APP-002": {"draft": 1},
+                                  "APP-003": {"not_started": 1}}
+        assert sorted((seat.assignment.expert.ref, seat.assignment.application.ref) for seat in report.overdue) == [
+            ("EXP-A", "APP-002"), ("EXP-B", "APP-001"), ("EXP-D", "APP-003")]
+        assert sheets.progress(world.round(), today=date(2020, 11, 30)).overdue == []
+
+
+def test_a_score_row_is_never_deleted_by_clearing(app, world):
+    with app.app_context():
+        sheet = declared(world)
+        sheets.save_draft(sheet, {"goals": 5}, actor=None)
+        sheets.save_draft(sheet, {"goals": ""}, actor=None)
+        assert db.session.scalar(select(func.count()).select_from(Score)) == 1

@@ -1,0 +1,176 @@
+"""Invitations (评审邀请): invite a round's panels, remind the late, take an expert's answer, replace a seat.
+
+Every message lists only the recipient's own applications: an expert never learns who else sits on a panel.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import groupby
+
+from flask import has_request_context, render_template, url_for
+from sqlalchemy import select
+
+from web.extensions import db
+from web.models import Assignment, AssignmentVersion, OutboxMessage, Round, ScoreSheet, User, utcnow
+
+from . import audit, outbox
+from .outbox import translate as _
+
+INVITABLE_ROUND_STATES = ("assigning", "scoring")
+ANSWERABLE_STATES = ("proposed", "invited", "accepted")
+FREED_STATES = ("declined", "recused")
+ANSWER_ACTIONS = {"accepted": "assignment.accept", "declined": "assignment.decline"}
+
+
+class InvitationError(ValueError):
+    """A refused invitation operation, with a message for the user."""
+
+
+def login_url() -> str:
+    """The login page's full address for messages: ``PANEL_BASE_URL`` when set, else this request's host."""
+    base = outbox.setting("PANEL_BASE_URL")
+    if base:
+        return base.rstrip("/") + "/login"
+    if has_request_context():
+        return url_for("auth.login", _external=True)
+    return "/login"
+
+
+def round_seats(round_: Round, states: tuple[str, ...] | None = None) -> list[Assignment]:
+    """The seats of the round's active version (in ``states`` when given), by expert then application."""
+    query = (select(Assignment).join(AssignmentVersion)
+             .where(AssignmentVersion.round_id == round_.id, AssignmentVersion.active)
+             .order_by(Assignment.expert_id, Assignment.application_id, Assignment.id))
+    if states is not None:
+        query = query.where(Assignment.state.in_(states))
+    return list(db.session.scalars(query))
+
+
+def invite(round_: Round, *, actor: User | None) -> list[Assignment]:
+    """Invite every proposed seat of the active version: state invited, one message per expert; returns them."""
+    if round_.state not in INVITABLE_ROUND_STATES:
+        raise InvitationError(_("Invitations go out while the round is assigning or scoring (it is %(state)s).",
+                                state=round_.state))
+    seats = round_seats(round_, ("proposed",))
+    _invite(round_, seats, actor)
+    db.session.commit()
+    return seats
+
+
+def _invite(round_: Round, seats: list[Assignment], actor: User | None) -> None:
+    """Mark ``seats`` invited (audited) and send each expert one invitation for all of their seats."""
+    now = utcnow()
+    for seat in seats:
+        audit.record("assignment.invite", "assignment", seat.id, actor=actor,
+                     before={"state": seat.state}, after={"state": "invited", "invited_at": now})
+        seat.state = "invited"
+        seat.invited_at = now
+    for expert, expert_seats in groupby(seats, key=lambda seat: seat.expert):
+        expert_seats = list(expert_seats)
+        body = render_template("followup/mail/invitation.txt", round=round_, expert=expert, seats=expert_seats,
+                               login_url=login_url())
+        outbox.send(outbox.expert_address(expert), "invitation", f"【评审邀请】{round_.name}", body,
+                    round_=round_, expert=expert)
+
+
+def remind(round_: Round, *, actor: User | None) -> list[OutboxMessage]:
+    """Remind every expert with an unanswered invitation or an unsubmitted sheet; one message per expert."""
+    if round_.state not in INVITABLE_ROUND_STATES:
+        raise InvitationError(_("Reminders go out while the round is assigning or scoring (it is %(state)s).",
+                                state=round_.state))
+    submitted = set(db.session.execute(
+        select(ScoreSheet.application_id, ScoreSheet.expert_id)
+        .where(ScoreSheet.round_id == round_.id, ScoreSheet.state == "submitted")).all())
+    pending = defaultdict(list)
+    for seat in round_seats(round_, ("invited", "accepted")):
+        if (seat.application_id, seat.expert_id) not in submitted:
+            pending[seat.expert].append(seat)
+    messages = []
+    for expert, seats in pending.items():
+        body = render_template("followup/mail/reminder.txt", round=round_, expert=expert, seats=seats,
+                               login_url=login_url())
+        messages.append(outbox.send(outbox.expert_address(expert), "reminder", f"【评审提醒】{round_.name}", body,
+                                    round_=round_, expert=expert))
+    audit.record("round.remind", "round", round_.id, actor=actor,
+                 after={"experts": sorted(expert.ref for expert in pending),
+                        "seats": sum(len(seats) for seats in pending.values())})
+    db.session.commit()
+    return messages
+
+
+def accept(assignment: Assignment, *, actor: User | None) -> Assignment:
+    """The expert accepts an invitation (accepting twice changes nothing)."""
+    if assignment.state == "accepted":
+        return assignment
+    if assignment.state not in ("proposed", "invited"):
+        raise InvitationError(_("This invitation can no longer be answered (state: %(state)s).",
+                                state=assignment.state))
+    _answer(assignment, "accepted", None, actor)
+    db.session.commit()
+    return assignment
+
+
+def decline(assignment: Assignment, reason: str | None, *, actor: User | None) -> Assignment | None:
+    """The expert declines with a reason: the seat is freed, the organizer told, and — when the round says so —
+    the first feasible reserve takes it (returned)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvitationError(_("reason: declining needs a reason."))
+    if assignment.state not in ANSWERABLE_STATES:
+        raise InvitationError(_("This invitation can no longer be answered (state: %(state)s).",
+                                state=assignment.state))
+    round_ = assignment.version.round
+    if db.session.scalar(select(ScoreSheet.id).where(
+            ScoreSheet.round_id == round_.id, ScoreSheet.application_id == assignment.application_id,
+            ScoreSheet.expert_id == assignment.expert_id, ScoreSheet.state != "draft")) is not None:
+        raise InvitationError(_("You submitted a sheet for this application; ask the organizer instead."))
+    _answer(assignment, "declined", reason, actor)
+    body = render_template("followup/mail/decline_notice.txt", round=round_, assignment=assignment, reason=reason)
+    outbox.send(outbox.organizer_address(), "decline_notice",
+                f"【谢绝邀请】{round_.name}：{assignment.expert.name} 谢绝 {assignment.application.ref}", body,
+                round_=round_, expert=assignment.expert)
+    db.session.commit()
+    if round_.auto_replace:
+        return replace(assignment, actor=actor)
+    return None
+
+
+def _answer(assignment: Assignment, state: str, reason: str | None, actor: User | None) -> None:
+    """Set the seat's answer, audited."""
+    audit.record(ANSWER_ACTIONS[state], "assignment", assignment.id,
+                 actor=actor, before={"state": assignment.state, "state_reason": assignment.state_reason},
+                 after={"state": state, "state_reason": reason})
+    assignment.state = state
+    assignment.state_reason = reason
+    assignment.responded_at = utcnow()
+
+
+def replacement_of(assignment: Assignment) -> Assignment | None:
+    """The seat that took over from ``assignment``, if any."""
+    return db.session.scalar(select(Assignment).where(Assignment.replaces_id == assignment.id))
+
+
+def replace(assignment: Assignment, *, actor: User | None) -> Assignment | None:
+    """Give a declined or recused seat to the first feasible reserve (W1's ``panels.replace_from_reserves``) and
+    invite the newcomer when the round's invitations are out; None when no reserve fits."""
+    if assignment.state not in FREED_STATES and assignment.state != "replaced":
+        raise InvitationError(_("Only a declined or recused seat can be replaced (state: %(state)s).",
+                                state=assignment.state))
+    if replacement_of(assignment) is not None:
+        raise InvitationError(_("This seat was replaced already."))
+    try:
+        from web.services import panels
+    except ImportError as error:
+        raise InvitationError(_("Replacement from the reserves is not available yet.")) from error
+    newcomer = panels.replace_from_reserves(assignment, actor=actor)
+    round_ = assignment.version.round
+    if newcomer is not None and newcomer.state == "proposed" and _invitations_sent(round_):
+        _invite(round_, [newcomer], actor)
+    db.session.commit()
+    return newcomer
+
+
+def _invitations_sent(round_: Round) -> bool:
+    """True once any seat of the round's active version was invited."""
+    return any(seat.invited_at is not None for seat in round_seats(round_))

@@ -1,0 +1,364 @@
+"""Score sheets (评分表): the conflict declaration, drafts, submission (locked), the organizer's reopening, progress.
+
+Nothing entered is ever lost: a draft save changes only the values it is given (and changes nothing at all when
+one of them is invalid), submission only locks, reopening only unlocks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask import render_template
+from sqlalchemy import select
+
+from scoring.validate import score_error
+from web.extensions import db
+from web.models import (
+    OPINIONS,
+    Application,
+    Assignment,
+    AssignmentVersion,
+    Expert,
+    Round,
+    Score,
+    ScoreSheet,
+    TemplateCriterion,
+    User,
+    utcnow,
+)
+
+from . import audit, invitations, outbox
+from .outbox import translate as _
+
+# Seats that still count: the expert is (or will be) on the panel.
+SEAT_STATES = ("proposed", "invited", "accepted")
+PROGRESS_STATES = ("not_started", "draft", "submitted", "reopened")
+
+
+class SheetError(ValueError):
+    """A refused sheet operation; ``errors`` lists every reason (each naming the criterion or key)."""
+
+    def __init__(self, errors: list[str] | str):
+        self.errors = [errors] if isinstance(errors, str) else list(errors)
+        super().__init__("; ".join(self.errors))
+
+
+def find_sheet(round_: Round, application: Application, expert: Expert) -> ScoreSheet | None:
+    """The expert's sheet for the application in the round, if one was started."""
+    return db.session.scalar(select(ScoreSheet).where(
+        ScoreSheet.round_id == round_.id, ScoreSheet.application_id == application.id,
+        ScoreSheet.expert_id == expert.id))
+
+
+def sheet_for(round_: Round, application: Application, expert: Expert) -> ScoreSheet:
+    """The expert's sheet for the application in the round, created as an empty draft when missing (flushed)."""
+    sheet = find_sheet(round_, application, expert)
+    if sheet is None:
+        sheet = ScoreSheet(round=round_, application=application, expert=expert, state="draft", confidence=1.0)
+        db.session.add(sheet)
+        db.session.flush()
+    return sheet
+
+
+def seat_sheet(assignment: Assignment) -> ScoreSheet | None:
+    """The sheet belonging to a seat, if started."""
+    return find_sheet(assignment.version.round, assignment.application, assignment.expert)
+
+
+# ---------------------------------------------------------------- the conflict declaration (回避声明)
+
+def declare(assignment: Assignment, *, conflict: bool, reason: str | None, actor: User | None) -> ScoreSheet:
+    """Record the expert's declaration; a recusal frees the seat, notifies the organizer and, when the round
+    says so, takes the first reserve. Declared once: a later change goes through the organizer."""
+    round_ = assignment.version.round
+    if round_.state != "scoring":
+        raise SheetError(_("The round is not open for scoring."))
+    if assignment.state not in SEAT_STATES:
+        raise SheetError(_("This seat is no longer yours (state: %(state)s).", state=assignment.state))
+    reason = (reason or "").strip()
+    if conflict and not reason:
+        raise SheetError(_("reason: a recusal needs a reason."))
+    sheet = sheet_for(round_, assignment.application, assignment.expert)
+    if sheet.conflict_declared is not None:
+        raise SheetError(_("The declaration was made already; ask the organizer to change it."))
+    before = {"sheet": declaration_snapshot(sheet), "assignment": assignment.state}
+    sheet.conflict_declared = conflict
+    sheet.conflict_note = reason or None
+    if conflict:
+        _recuse(assignment, sheet, reason)
+    elif assignment.state in ("proposed", "invited"):
+        assignment.state = "accepted"
+        assignment.responded_at = utcnow()
+    audit.record("sheet.declare", "score_sheet", sheet.id, actor=actor, before=before,
+                 after={"sheet": declaration_snapshot(sheet), "assignment": assignment.state})
+    db.session.commit()
+    if conflict and round_.auto_replace:
+        invitations.replace(assignment, actor=actor)
+    return sheet
+
+
+def _recuse(assignment: Assignment, sheet: ScoreSheet, reason: str) -> None:
+    """Free the seat, keep the sheet out of the aggregation (kept, not deleted) and tell the organizer."""
+    assignment.state = "recused"
+    assignment.state_reason = reason
+    assignment.responded_at = utcnow()
+    sheet.excluded_reason = f"recused: {reason}"
+    round_ = assignment.version.round
+    body = render_template("followup/mail/recusal_notice.txt", round=round_, assignment=assignment, reason=reason)
+    outbox.send(outbox.organizer_address(), "recusal_notice",
+                f"【回避声明】{round_.name}：{assignment.expert.name} 回避 {assignment.application.ref}", body,
+                round_=round_, expert=assignment.expert)
+
+
+def declaration_snapshot(sheet: ScoreSheet) -> dict:
+    """The declaration part of a sheet, for the audit log."""
+    return {"conflict_declared": sheet.conflict_declared, "conflict_note": sheet.conflict_note,
+            "excluded_reason": sheet.excluded_reason}
+
+
+# ---------------------------------------------------------------- drafts and submission
+
+def criteria(sheet: ScoreSheet) -> list[TemplateCriterion]:
+    """The criteria of the sheet's round, in sheet order."""
+    return list(sheet.round.template.criteria)
+
+
+def save_draft(sheet: ScoreSheet, values: dict[str, float | str | None], *, opinion: str | None = None,
+               comment: str | None = None, criterion_comments: dict[str, str | None] | None = None,
+               actor: User | None) -> list[str]:
+    """Save what the expert entered; returns every error and changes nothing when there is one.
+
+    Only the criteria in ``values`` (and comments in ``criterion_comments``) are touched: an empty value clears
+    that criterion, a missing key leaves it as it is. ``opinion``/``comment`` None leave them as they are.
+    """
+    _require_editable(sheet)
+    by_code = {criterion.code: criterion for criterion in criteria(sheet)}
+    parsed, errors = parse_values(values, by_code)
+    criterion_comments = criterion_comments or {}
+    errors += [_("%(code)s: unknown criterion", code=code) for code in criterion_comments if code not in by_code]
+    if opinion not in (None, "") and opinion not in OPINIONS:
+        errors.append(_("opinion: must be one of %(choices)s, got %(value)s", choices=", ".join(OPINIONS),
+                        value=opinion))
+    if errors:
+        return errors
+    before = sheet_snapshot(sheet)
+    rows = {score.criterion.code: score for score in sheet.scores}
+    for code in parsed.keys() | criterion_comments.keys():
+        if code not in rows:
+            rows[code] = Score(criterion=by_code[code])
+            sheet.scores.append(rows[code])
+    for code, value in parsed.items():
+        rows[code].value = value
+    for code, text in criterion_comments.items():
+        rows[code].comment = (text or "").strip() or None
+    if opinion is not None:
+        sheet.opinion = opinion or None
+    if comment is not None:
+        sheet.comment = comment.strip() or None
+    after = sheet_snapshot(sheet)
+    if after != before:
+        audit.record("sheet.save_draft", "score_sheet", sheet.id, actor=actor, before=before, after=after)
+        db.session.commit()
+    return []
+
+
+def parse_values(values: dict[str, object], by_code: dict[str, TemplateCriterion]
+                 ) -> tuple[dict[str, float | None], list[str]]:
+    """The entered values as numbers (None for empty), and an error for each unknown, non-numeric, out-of-range
+    or off-step value; range and step are scoring's own rule (``scoring.validate.score_error``)."""
+    parsed: dict[str, float | None] = {}
+    errors: list[str] = []
+    for code, raw in values.items():
+        criterion = by_code.get(code)
+        if criterion is None:
+            errors.append(_("%(code)s: unknown criterion", code=code))
+            continue
+        value, error = parse_score(raw, criterion)
+        if error:
+            errors.append(error)
+        else:
+            parsed[code] = value
+    return parsed, errors
+
+
+def parse_score(raw: object, criterion: TemplateCriterion) -> tuple[float | None, str | None]:
+    """One entered value as a number (None when empty) or the message saying why it is refused."""
+    name = f"{criterion.name} ({criterion.code})"
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None, None
+    value = raw
+    if isinstance(raw, str):
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            return None, _("%(criterion)s: “%(value)s” is not a number", criterion=name, value=raw.strip())
+    problem = score_error(value, criterion.max, criterion.step)
+    if problem is None:
+        return float(value), None
+    return None, _score_message(name, value, criterion, problem)
+
+
+def _score_message(name: str, value: object, criterion: TemplateCriterion, problem: str) -> str:
+    """scoring's verdict in the user's language (scoring words it in English for logs and the CLI)."""
+    limits = {"criterion": name, "value": _number(value), "max": _number(criterion.max),
+              "step": _number(criterion.step)}
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return _("%(criterion)s: “%(value)s” is not a number", **limits)
+    if value < 0:
+        return _("%(criterion)s: %(value)s is below 0", **limits)
+    if value > criterion.max:
+        return _("%(criterion)s: %(value)s is above the maximum %(max)s", **limits)
+    return _("%(criterion)s: %(value)s is not a multiple of the step %(step)s", **limits)
+
+
+def _number(value: object) -> str:
+    """7.0 as 7, 7.5 as 7.5."""
+    return f"{value:g}" if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+
+
+def submit(sheet: ScoreSheet, *, actor: User | None) -> ScoreSheet:
+    """Lock a complete, valid sheet; refuses with every error; a second submit of a submitted sheet is a no-op."""
+    if sheet.state == "submitted":
+        return sheet
+    _require_editable(sheet)
+    errors = completeness_errors(sheet)
+    if errors:
+        raise SheetError(errors)
+    before = sheet_snapshot(sheet)
+    sheet.state = "submitted"
+    sheet.submitted_at = utcnow()
+    audit.record("sheet.submit", "score_sheet", sheet.id, actor=actor, before=before, after=sheet_snapshot(sheet))
+    db.session.commit()
+    return sheet
+
+
+def completeness_errors(sheet: ScoreSheet) -> list[str]:
+    """What stops the sheet from being submitted: missing or invalid scores, required comments, the opinion."""
+    rows = {score.criterion_id: score for score in sheet.scores}
+    errors = []
+    for criterion in criteria(sheet):
+        row = rows.get(criterion.id)
+        name = f"{criterion.name} ({criterion.code})"
+        if row is None or row.value is None:
+            errors.append(_("%(criterion)s: no score entered", criterion=name))
+        else:
+            problem = score_error(row.value, criterion.max, criterion.step)
+            if problem:
+                errors.append(_score_message(name, row.value, criterion, problem))
+        if criterion.comment_required and not (row is not None and row.comment):
+            errors.append(_("%(criterion)s: a comment is required", criterion=name))
+    if sheet.opinion not in OPINIONS:
+        errors.append(_("opinion: choose recommend, recommend with conditions or do not recommend"))
+    return errors
+
+
+def _require_editable(sheet: ScoreSheet) -> None:
+    """Refuse changes to a locked sheet, before the declaration, after a recusal or outside scoring."""
+    if sheet.state == "submitted":
+        raise SheetError(_("The sheet is submitted and locked."))
+    if sheet.round.state != "scoring":
+        raise SheetError(_("The round is not open for scoring."))
+    if sheet.conflict_declared is None:
+        raise SheetError(_("Declare whether you have a conflict of interest first."))
+    if sheet.conflict_declared:
+        raise SheetError(_("You recused yourself from this application."))
+
+
+def sheet_snapshot(sheet: ScoreSheet) -> dict:
+    """Everything an expert can change on a sheet, for the audit log."""
+    return {
+        "state": sheet.state, "opinion": sheet.opinion, "comment": sheet.comment,
+        "scores": {score.criterion.code: score.value for score in sheet.scores},
+        "comments": {score.criterion.code: score.comment for score in sheet.scores if score.comment},
+    }
+
+
+# ---------------------------------------------------------------- the organizer reopens
+
+def reopen(sheet: ScoreSheet, reason: str | None, *, actor: User | None) -> ScoreSheet:
+    """Unlock a submitted sheet with a written reason (audited); its values stay; the expert is told."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise SheetError(_("reason: reopening a sheet needs a reason."))
+    if sheet.state != "submitted":
+        raise SheetError(_("Only a submitted sheet can be reopened (this one is %(state)s).", state=sheet.state))
+    before = {"state": sheet.state, "reopen_reason": sheet.reopen_reason}
+    sheet.state = "reopened"
+    sheet.reopened_at = utcnow()
+    sheet.reopen_reason = reason
+    audit.record("sheet.reopen", "score_sheet", sheet.id, actor=actor, before=before,
+                 after={"state": sheet.state, "reopen_reason": reason})
+    body = render_template("followup/mail/reopened.txt", sheet=sheet, reason=reason,
+                           login_url=invitations.login_url())
+    outbox.send(outbox.expert_address(sheet.expert), "reopened",
+                f"【评分表已退回修改】{sheet.round.name}：{sheet.application.ref}", body,
+                round_=sheet.round, expert=sheet.expert)
+    db.session.commit()
+    return sheet
+
+
+# ---------------------------------------------------------------- progress
+
+def active_seats(round_: Round) -> list[Assignment]:
+    """The seats of the round's active assignment version that still count (proposed, invited, accepted)."""
+    return list(db.session.scalars(
+        select(Assignment).join(AssignmentVersion)
+        .where(AssignmentVersion.round_id == round_.id, AssignmentVersion.active, Assignment.state.in_(SEAT_STATES))
+        .order_by(Assignment.application_id, Assignment.id)))
+
+
+def sheet_status(sheet: ScoreSheet | None) -> str:
+    """not_started (no sheet, or nothing entered yet), draft, submitted or reopened."""
+    if sheet is None:
+        return "not_started"
+    if sheet.state == "draft" and not any(score.value is not None for score in sheet.scores) \
+            and sheet.opinion is None:
+        return "not_started"
+    return sheet.state
+
+
+@dataclass
+class SeatProgress:
+    """One seat with its sheet and the sheet's status; ``overdue`` once the deadline passed unsubmitted."""
+
+    assignment: Assignment
+    sheet: ScoreSheet | None
+    status: str
+    overdue: bool
+
+
+@dataclass
+class Progress:
+    """Sheets by status for a round, overall and per pool, expert and application (counts keyed by status)."""
+
+    seats: list[SeatProgress]
+    total: Counter = field(default_factory=Counter)
+    by_pool: dict[str, Counter] = field(default_factory=dict)
+    by_expert: dict[Expert, Counter] = field(default_factory=dict)
+    by_application: dict[Application, Counter] = field(default_factory=dict)
+
+    @property
+    def overdue(self) -> list[SeatProgress]:
+        """Seats whose sheet is not submitted although the deadline has passed."""
+        return [seat for seat in self.seats if seat.overdue]
+
+
+def progress(round_: Round, *, today: date | None = None) -> Progress:
+    """The round's sheets by status; ``today`` (default: the UTC date) decides what is overdue."""
+    today = today or utcnow().date()
+    sheets = {(sheet.application_id, sheet.expert_id): sheet
+              for sheet in db.session.scalars(select(ScoreSheet).where(ScoreSheet.round_id == round_.id))}
+    past_deadline = round_.deadline is not None and round_.deadline < today
+    result = Progress(seats=[])
+    for seat in active_seats(round_):
+        sheet = sheets.get((seat.application_id, seat.expert_id))
+        status = sheet_status(sheet)
+        result.seats.append(SeatProgress(seat, sheet, status, past_deadline and status != "submitted"))
+        result.total[status] += 1
+        for groups, key in ((result.by_pool, seat.pool), (result.by_expert, seat.expert),
+                            (result.by_application, seat.application)):
+            groups.setdefault(key, Counter())[status] += 1
+    return result
