@@ -79,11 +79,16 @@ def test_module_entry_point_exit_codes(problem_file, tmp_path):
     assert usage.returncode == 2
 
 
-def test_assign_calls_the_solver_pipeline(problem_file):
+def test_assign_calls_the_solver_pipeline(tmp_path):
     pytest.importorskip("matching.assign")
-    status, out, err = run("assign", str(problem_file))
+    data = problem([expert("E1", organization={"name": "上海A1科技有限公司"}), expert("E2"), expert("E3")],
+                   [application("A1", excluded_experts=["E2"])], panel_size=1, reserves=0)
+    path = tmp_path / "problem.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    status, out, err = run("assign", str(path))
     assert status == 0, err
     result = json.loads(out)
-    assert result["status"] in ("optimal", "infeasible")
-    assigned = {(a["application"], e["expert"]) for a in result.get("assignments", []) for e in a["experts"]}
-    assert ("A1", "E1") not in assigned
+    assert result["status"] == "optimal"
+    assert [(a["application"], [e["expert"] for e in a["experts"]]) for a in result["assignments"]] == [
+        ("A1", ["E3"])]
+    assert {c["rule"] for c in result["conflicts"]} == {"same-organization", "applicant-excluded"}
