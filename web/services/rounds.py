@@ -1,13 +1,30 @@
-"""Opening review rounds: each gets its own copy of its kind's default score template."""
+"""Review rounds: opening one (with its own copy of the default template), its settings, applications, template
+criteria and state moves (draft → assigning → scoring → closed), each audited."""
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 from sqlalchemy import select
 
+from scoring.templates import validate_template
+from scoring.types import Criterion, Template
 from web.extensions import db
-from web.models import ROUND_KINDS, Application, Round, RoundApplication, ScoreTemplate, User
+from web.models import (
+    OBJECTIVES,
+    PANEL_MODES,
+    POOLS,
+    ROUND_KINDS,
+    Application,
+    Field,
+    PoolQuota,
+    Round,
+    RoundApplication,
+    ScoreTemplate,
+    TemplateCriterion,
+    User,
+)
 from web.services import audit
 from web.services.reference_data import copy_template
 
@@ -50,3 +67,263 @@ def _applications(refs: list[str]) -> list[Application]:
     if missing:
         raise RoundError("applications: no application with ref " + ", ".join(repr(ref) for ref in missing))
     return [found[ref] for ref in dict.fromkeys(refs)]
+
+
+# ---------------------------------------------------------------- state, settings, applications, template
+
+NEXT_STATE = {"draft": "assigning", "assigning": "scoring", "scoring": "closed"}
+"""The only moves a round makes (DESIGN §5): draft → assigning → scoring → closed."""
+
+EDITABLE_STATES = ("draft", "assigning")
+"""Settings, applications and the template change only before scoring starts."""
+
+INTEGER_SETTINGS = {"panel_size": 1, "max_per_organization": 1, "max_load": 1, "reserves": 0, "window_years": 0}
+"""Whole-number settings and their smallest value."""
+
+OPTIONAL_INTEGER_SETTINGS = {"seed": 0, "repeat_review_years": 1, "meeting_max_applications": 1}
+"""Whole-number settings that may be left empty, with their smallest value."""
+
+
+def transition(round_: Round, state: str, *, actor: User | None) -> Round:
+    """Move ``round_`` one step forward to ``state``; any other move is refused with RoundError."""
+    if NEXT_STATE.get(round_.state) != state:
+        allowed = NEXT_STATE.get(round_.state)
+        raise RoundError(f"state: a round in state {round_.state!r} cannot move to {state!r}"
+                         + (f" (only to {allowed!r})" if allowed else " (it is closed)"))
+    if state == "assigning" and not round_.round_applications:
+        raise RoundError("state: attach at least one application before assigning panels")
+    if state == "scoring" and _active_version_id(round_) is None:
+        raise RoundError("state: run matching (an active assignment version is needed) before scoring starts")
+    before = round_.state
+    round_.state = state
+    audit.record("round.transition", "round", round_.id, actor=actor, before={"state": before},
+                 after={"state": state})
+    db.session.commit()
+    return round_
+
+
+def _active_version_id(round_: Round) -> int | None:
+    """The id of the round's active assignment version, if any."""
+    from web.models import AssignmentVersion
+
+    return db.session.scalar(select(AssignmentVersion.id).where(
+        AssignmentVersion.round_id == round_.id, AssignmentVersion.active))
+
+
+def _require_editable(round_: Round, what: str) -> None:
+    if round_.state not in EDITABLE_STATES:
+        raise RoundError(f"{what}: the round is in state {round_.state!r}; it can change only before scoring "
+                         "starts (draft or assigning)")
+
+
+def settings_of(round_: Round) -> dict:
+    """The round's editable settings as one dict (the shape ``update_settings`` takes)."""
+    return {
+        "name": round_.name, "as_of": round_.as_of, "deadline": round_.deadline, "mode": round_.mode,
+        "panel_size": round_.panel_size, "max_per_organization": round_.max_per_organization,
+        "max_load": round_.max_load, "objective": round_.objective, "max_probability": round_.max_probability,
+        "seed": round_.seed, "reserves": round_.reserves, "weight_field": round_.weight_field,
+        "weight_text": round_.weight_text, "window_years": round_.window_years,
+        "repeat_review_years": round_.repeat_review_years,
+        "meeting_max_applications": round_.meeting_max_applications, "auto_replace": round_.auto_replace,
+        "pool_quotas": {quota.pool: [quota.minimum, quota.maximum] for quota in round_.pool_quotas},
+    }
+
+
+def update_settings(round_: Round, values: dict, *, actor: User | None) -> Round:
+    """Change any of the settings in ``values`` (keys of :func:`settings_of`); every bad value is named at once
+    in one RoundError and then nothing changes."""
+    _require_editable(round_, "settings")
+    unknown = sorted(set(values) - set(settings_of(round_)))
+    if unknown:
+        raise RoundError("; ".join(f"{key}: unknown setting" for key in unknown))
+    before = settings_of(round_)
+    merged = {**before, **values}
+    errors = _settings_errors(round_, merged)
+    if errors:
+        raise RoundError("; ".join(errors))
+    for key, value in merged.items():
+        if key == "pool_quotas":
+            _set_quotas(round_, value)
+        elif key == "name":
+            round_.name = value.strip()
+        else:
+            setattr(round_, key, value)
+    after = settings_of(round_)
+    changed = {key for key in after if after[key] != before[key]}
+    if changed:
+        audit.record("round.settings", "round", round_.id, actor=actor,
+                     before={key: before[key] for key in sorted(changed)},
+                     after={key: after[key] for key in sorted(changed)})
+    db.session.commit()
+    return round_
+
+
+def _settings_errors(round_: Round, values: dict) -> list[str]:
+    """Every rule the merged settings break, each naming the setting."""
+    errors = []
+    name = (values["name"] or "").strip()
+    if not name:
+        errors.append("name: must not be empty")
+    elif db.session.scalar(select(Round.id).where(Round.name == name, Round.id != round_.id)) is not None:
+        errors.append(f"name: a round called {name!r} exists already")
+    if not isinstance(values["as_of"], date):
+        errors.append("as_of: a reference date is required")
+    if values["deadline"] is not None and not isinstance(values["deadline"], date):
+        errors.append("deadline: must be a date")
+    if values["mode"] not in PANEL_MODES:
+        errors.append(f"mode: must be one of {', '.join(PANEL_MODES)}, got {values['mode']!r}")
+    if values["objective"] not in OBJECTIVES:
+        errors.append(f"objective: must be one of {', '.join(OBJECTIVES)}, got {values['objective']!r}")
+    for key, low in INTEGER_SETTINGS.items():
+        if not _whole(values[key]) or values[key] < low:
+            errors.append(f"{key}: must be a whole number ≥ {low}, got {values[key]!r}")
+    for key, low in OPTIONAL_INTEGER_SETTINGS.items():
+        if values[key] is not None and (not _whole(values[key]) or values[key] < low):
+            errors.append(f"{key}: must be empty or a whole number ≥ {low}, got {values[key]!r}")
+    probability = values["max_probability"]
+    if probability is not None and (not _number(probability) or not 0 < probability <= 1):
+        errors.append(f"max_probability: must be empty or in (0, 1], got {probability!r}")
+    for key in ("weight_field", "weight_text"):
+        if not _number(values[key]) or values[key] < 0:
+            errors.append(f"{key}: must be a number ≥ 0, got {values[key]!r}")
+    if _number(values["weight_field"]) and _number(values["weight_text"]) \
+            and values["weight_field"] + values["weight_text"] <= 0:
+        errors.append("weight_field: the fit weights must not both be 0")
+    if not isinstance(values["auto_replace"], bool):
+        errors.append("auto_replace: must be true or false")
+    errors.extend(_quota_errors(values["pool_quotas"], values["panel_size"]))
+    return errors
+
+
+def _quota_errors(quotas: object, panel_size: object) -> list[str]:
+    """The rules pool quotas break: known pools, 0 ≤ min ≤ max ≤ panel size, the minima fit in one panel."""
+    if not isinstance(quotas, dict):
+        return ["pool_quotas: must map a pool to [min, max]"]
+    errors = []
+    for pool, bounds in quotas.items():
+        if pool not in POOLS:
+            errors.append(f"pool_quotas.{pool}: unknown pool (one of {', '.join(POOLS)})")
+            continue
+        if not isinstance(bounds, list | tuple) or len(bounds) != 2 or not all(_whole(b) for b in bounds):
+            errors.append(f"pool_quotas.{pool}: must be [min, max] in whole numbers, got {bounds!r}")
+            continue
+        low, high = bounds
+        if low < 0 or high < low:
+            errors.append(f"pool_quotas.{pool}: need 0 ≤ min ≤ max, got [{low}, {high}]")
+        elif _whole(panel_size) and high > panel_size:
+            errors.append(f"pool_quotas.{pool}: maximum {high} is above the panel size {panel_size}")
+    if not errors and _whole(panel_size):
+        minima = sum(bounds[0] for bounds in quotas.values())
+        if minima > panel_size:
+            errors.append(f"pool_quotas: the minima sum to {minima}, above the panel size {panel_size}")
+        maxima = sum(quotas.get(pool, (0, panel_size))[1] for pool in POOLS)
+        if maxima < panel_size:
+            errors.append(f"pool_quotas: the maxima sum to {maxima}, below the panel size {panel_size}")
+    return errors
+
+
+def _set_quotas(round_: Round, quotas: dict) -> None:
+    """Replace the round's quota rows with ``quotas`` (pool → [min, max]), in pool order."""
+    existing = {quota.pool: quota for quota in round_.pool_quotas}
+    for pool in POOLS:
+        if pool in quotas:
+            quota = existing.pop(pool, None) or PoolQuota(pool=pool)
+            quota.minimum, quota.maximum = quotas[pool]
+            if quota not in round_.pool_quotas:
+                round_.pool_quotas.append(quota)
+    for quota in existing.values():
+        round_.pool_quotas.remove(quota)
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def attach_applications(round_: Round, *, refs: list[str] | None = None, fields: list[str] | None = None,
+                        actor: User | None) -> list[Application]:
+    """Add the applications with ``refs`` and those in ``fields`` (field codes, or sector codes such as
+    ``EQP`` for all its fields); returns the ones newly added (those already in the round are skipped)."""
+    _require_editable(round_, "applications")
+    chosen = _applications(refs or [])
+    if fields:
+        known = set(db.session.scalars(select(Field.code)))
+        sectors = {code.split("-", 1)[0] for code in known}
+        unknown = [code for code in fields if code not in known and code not in sectors]
+        if unknown:
+            raise RoundError("fields: unknown field or sector " + ", ".join(repr(code) for code in unknown))
+        wanted = [code for code in known if code in fields or code.split("-", 1)[0] in fields]
+        chosen += db.session.scalars(select(Application).join(Field).where(Field.code.in_(wanted))
+                                     .order_by(Application.id)).all()
+    present = {link.application_id for link in round_.round_applications}
+    added = [application for application in dict.fromkeys(chosen) if application.id not in present]
+    round_.round_applications.extend(RoundApplication(application=application) for application in added)
+    if added:
+        audit.record("round.attach", "round", round_.id, actor=actor,
+                     after={"applications": [application.ref for application in added]})
+    db.session.commit()
+    return added
+
+
+def detach_application(round_: Round, application: Application, *, actor: User | None) -> None:
+    """Take ``application`` out of the round (before scoring starts)."""
+    _require_editable(round_, "applications")
+    link = next((link for link in round_.round_applications if link.application_id == application.id), None)
+    if link is None:
+        raise RoundError(f"applications: {application.ref!r} is not in this round")
+    round_.round_applications.remove(link)
+    audit.record("round.detach", "round", round_.id, actor=actor, before={"application": application.ref})
+    db.session.commit()
+
+
+CRITERION_KEYS = ("name", "max", "step", "veto", "comment_required", "priority")
+"""What the organizer may edit on a criterion."""
+
+
+def update_criterion(round_: Round, criterion_id: int, values: dict, *, actor: User | None) -> TemplateCriterion:
+    """Change one criterion of the round's template (see :func:`update_criteria`)."""
+    update_criteria(round_, {criterion_id: values}, actor=actor)
+    return db.session.get(TemplateCriterion, criterion_id)
+
+
+def update_criteria(round_: Round, changes: dict[int, dict], *, actor: User | None) -> None:
+    """Change several criteria at once (keys of CRITERION_KEYS), so maxima can move while still summing to 100;
+    the resulting template is checked with scoring's template validation and refused whole on any error."""
+    _require_editable(round_, "template")
+    criteria = {criterion.id: criterion for criterion in round_.template.criteria}
+    errors = [f"criterion {key}: not in this round's template" for key in changes if key not in criteria]
+    errors += [f"criterion {criteria[key].code}: {name}: unknown key"
+               for key, values in changes.items() if key in criteria for name in values if name not in CRITERION_KEYS]
+    if errors:
+        raise RoundError("; ".join(errors))
+    proposed = [_criterion_definition(criterion, changes.get(criterion.id, {})) for criterion in
+                round_.template.criteria]
+    if any(not (definition.name or "").strip() for definition in proposed):
+        errors.append("name: a criterion needs a name")
+    errors += validate_template(Template(round_.template.kind, round_.template.name, round_.template.name_en,
+                                         tuple(proposed)))
+    if errors:
+        raise RoundError("; ".join(errors))
+    for key, values in changes.items():
+        criterion = criteria[key]
+        before = {name: getattr(criterion, name) for name in CRITERION_KEYS}
+        for name, value in values.items():
+            setattr(criterion, name, value.strip() if isinstance(value, str) else value)
+        after = {name: getattr(criterion, name) for name in CRITERION_KEYS}
+        if after != before:
+            audit.record("round.criterion", "template_criterion", criterion.id, actor=actor, before=before,
+                         after=after)
+    db.session.commit()
+
+
+def _criterion_definition(criterion: TemplateCriterion, values: dict) -> Criterion:
+    """The scoring engine's view of ``criterion`` with ``values`` applied."""
+    current = {name: getattr(criterion, name) for name in CRITERION_KEYS}
+    current.update(values)
+    return Criterion(id=criterion.code, name=current["name"], name_en=criterion.name_en, max=current["max"],
+                     step=current["step"], veto=bool(current["veto"]), comment_required=bool(current["comment_required"]),
+                     priority=current["priority"])

@@ -1,0 +1,285 @@
+"""Panels service: matching runs as versions, manual edits checked like the solver's, undo, replacements."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+from test_panels_factory import HARD_EXPERT, SOFT_EXPERT, TWINS, build_round
+
+from matching.instance import assignment_violations
+from web.extensions import db
+from web.models import Application, Assignment, AuditEvent, DeclaredRelation, Expert, Round, User
+from web.services import matching_bridge, panels, rounds
+
+
+def get_round(round_id: int) -> Round:
+    return db.session.get(Round, round_id)
+
+
+def expert(ref: str) -> Expert:
+    return db.session.scalar(select(Expert).where(Expert.ref == ref))
+
+
+def application(ref: str) -> Application:
+    return db.session.scalar(select(Application).where(Application.ref == ref))
+
+
+def user(role: str) -> User:
+    found = db.session.scalar(select(User).where(User.username == role))
+    if found is None:
+        found = User(username=role, role=role, password_hash="x")
+        db.session.add(found)
+        db.session.commit()
+    return found
+
+
+def seat_pairs(round_: Round) -> set[tuple[str, str]]:
+    return {(seat.application.ref, seat.expert.ref) for seat in panels.seats(round_)}
+
+
+def violations(round_: Round) -> list[str]:
+    """Every rule the active seats break, by the engine's own checker (overridden pairs allowed)."""
+    context = matching_bridge.round_context(round_)
+    problem = context.problem
+    assigned = np.zeros(context.instance.fit.shape, dtype=bool)
+    allowed = context.instance.allowed.copy()
+    for seat in panels.seats(round_):
+        e, a = problem.expert_index[seat.expert.ref], problem.application_index[seat.application.ref]
+        assigned[e, a] = True
+        if seat.override_reason:
+            allowed[e, a] = True
+    from dataclasses import replace
+
+    return assignment_violations(replace(context.instance, allowed=allowed), assigned)
+
+
+def member(round_: Round, app_ref: str, pool: str) -> Assignment:
+    return next(seat for seat in panels.seats(round_, application(app_ref)) if seat.pool == pool)
+
+
+@pytest.fixture
+def matched(app):
+    """A round in state assigning with one solver version."""
+    round_id = build_round(app)
+    with app.app_context():
+        user("admin")
+        panels.run_matching(get_round(round_id), actor=user("organizer"))
+    return round_id
+
+
+def test_a_run_stores_an_active_optimal_version_without_conflicted_pairs(app, matched):
+    with app.app_context():
+        round_ = get_round(matched)
+        version = panels.active_version(round_)
+        assert (version.number, version.status, version.active) == (1, "optimal", True)
+        assert version.settings["panel_size"] == 5 and version.settings["as_of"] == "2020-10-01"
+        assert version.objective == pytest.approx(sum(seat.fit for seat in panels.seats(round_)), abs=1e-4)
+        assert version.bound >= version.objective - 1e-6
+        conflicted = {(c.application, c.expert) for c in matching_bridge.round_conflicts(round_)}
+        assert len(seat_pairs(round_)) == 20 and not seat_pairs(round_) & conflicted
+        assert violations(round_) == []
+        for app_ref in ("APP-001", "APP-004"):
+            reserves = panels.reserves_of(version, application(app_ref))
+            assert [r.rank for r in reserves] == list(range(1, len(reserves) + 1)) and reserves
+            assert all(r.fit is not None and (app_ref, r.expert.ref) not in conflicted for r in reserves)
+        assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "assignment.run")) is not None
+
+
+def test_matching_runs_only_while_assigning(app, table_counts):
+    round_id = build_round(app, state="draft")
+    before = table_counts()
+    with app.app_context(), pytest.raises(panels.PanelError, match="state 'draft'"):
+        panels.run_matching(get_round(round_id), actor=None)
+    assert table_counts() == before
+
+
+def test_an_infeasible_run_keeps_the_previous_version_active_and_says_why(app, matched):
+    with app.app_context():
+        round_ = get_round(matched)
+        quotas = {"technology": [2, 3], "industry": [1, 2], "economics": [1, 1], "management": [0, 1],
+                  "law": [1, 1]}
+        rounds.update_settings(round_, {"max_load": 1, "pool_quotas": quotas}, actor=None)
+        version = panels.run_matching(round_, actor=None)
+        assert (version.number, version.status, version.active) == (2, "infeasible", False)
+        assert version.assignments == [] and any("法律" in sentence for sentence in version.diagnostics)
+        assert panels.active_version(round_).number == 1
+
+
+def test_a_dry_run_stores_nothing(app, matched, table_counts):
+    before = table_counts()
+    with app.app_context():
+        version = panels.run_matching(get_round(matched), actor=None, dry_run=True)
+        assert version.status == "optimal" and len(version.assignments) == 20
+    assert table_counts() == before
+
+
+def test_a_randomized_run_records_its_seed_and_replays(app, matched):
+    with app.app_context():
+        round_ = get_round(matched)
+        first = panels.run_matching(round_, actor=None, max_probability=0.6, seed=5)
+        pairs = seat_pairs(round_)
+        second = panels.run_matching(round_, actor=None, max_probability=0.6, seed=5)
+        assert first.seed == second.seed == 5 and first.settings["randomize"] == {"max_probability": 0.6, "seed": 5}
+        assert seat_pairs(round_) == pairs and violations(round_) == []
+
+
+def test_a_hard_conflict_needs_an_admin_and_a_written_reason(app, matched, table_counts):
+    with app.app_context():
+        round_ = get_round(matched)
+        seat_id = member(round_, "APP-001", "technology").id
+    before = table_counts()
+    with app.app_context():
+        seat = db.session.get(Assignment, seat_id)
+        with pytest.raises(panels.PanelError, match="same-organization.*only an admin"):
+            panels.swap_expert(seat, expert(HARD_EXPERT), actor=user("organizer"), override_reason="needed")
+        with pytest.raises(panels.PanelError, match="written reason"):
+            panels.swap_expert(seat, expert(HARD_EXPERT), actor=user("admin"))
+    assert table_counts() == before
+    with app.app_context():
+        seat = db.session.get(Assignment, seat_id)
+        new = panels.swap_expert(seat, expert(HARD_EXPERT), actor=user("admin"), override_reason="唯一燃机专家")
+        assert (new.override_reason, new.manual, new.version.status) == ("唯一燃机专家", True, "manual")
+        assert db.session.get(Assignment, new.replaces_id).state == "replaced"
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "assignment.swap"))
+        assert event.after["override_reason"] == "唯一燃机专家" and event.actor_name == "admin"
+        assert violations(get_round(matched)) == []
+
+
+def test_a_soft_conflict_needs_the_organizers_reason(app, matched, table_counts):
+    with app.app_context():
+        seat_id = member(get_round(matched), "APP-002", "technology").id
+    before = table_counts()
+    with app.app_context(), pytest.raises(panels.PanelError, match="applicant-excluded.*needs a reason"):
+        panels.swap_expert(db.session.get(Assignment, seat_id), expert(SOFT_EXPERT), actor=user("organizer"))
+    assert table_counts() == before
+    with app.app_context():
+        new = panels.swap_expert(db.session.get(Assignment, seat_id), expert(SOFT_EXPERT), actor=user("organizer"),
+                                 override_reason="申请回避理由不成立")
+        assert new.override_reason == "申请回避理由不成立"
+
+
+def test_panel_size_pool_quotas_load_and_organization_limit_are_refused_in_plain_words(app, matched, table_counts):
+    with app.app_context():
+        round_ = get_round(matched)
+        outsider = next(e for e in db.session.scalars(select(Expert).where(Expert.pool == "industry"))
+                        if ("APP-001", e.ref) not in seat_pairs(round_))
+        economics = member(round_, "APP-001", "economics")
+        technology_ref = next(e.ref for e in db.session.scalars(select(Expert).where(Expert.pool == "technology"))
+                              if ("APP-001", e.ref) not in seat_pairs(round_) and e.ref != HARD_EXPERT
+                              and e.ref != SOFT_EXPERT)
+        before = table_counts()
+        with pytest.raises(panels.PanelError, match=r"full \(5 of 5 seats\)"):
+            panels.add_expert(round_, application("APP-001"), outsider, actor=None)
+        with pytest.raises(panels.PanelError, match="0 economics experts, below the minimum 1"):
+            panels.swap_expert(economics, expert(technology_ref), actor=None)
+        with pytest.raises(panels.PanelError, match="a reason is required"):
+            panels.remove_expert(economics, actor=None, reason=" ")
+        loads: dict[str, int] = {}
+        for seat in panels.seats(round_):
+            loads[seat.expert.ref] = loads.get(seat.expert.ref, 0) + 1
+        busiest = max(loads, key=loads.get)
+        rounds.update_settings(round_, {"max_load": loads[busiest]}, actor=None)
+        before = table_counts()
+        target = next(a.ref for a in round_.applications if ("" + a.ref, busiest) not in seat_pairs(round_))
+        pool = expert(busiest).pool
+        with pytest.raises(panels.PanelError, match=f"{busiest} already sits on {loads[busiest]} panels"):
+            panels.swap_expert(member(round_, target, pool), expert(busiest), actor=None)
+        assert table_counts() == before
+        # organization limit: seat one twin, then try the other on the same panel
+        twin_free = next(a.ref for a in round_.applications
+                         if not {(a.ref, t) for t in TWINS} & seat_pairs(round_))
+        tech = [s for s in panels.seats(round_, application(twin_free)) if s.pool == "technology"]
+        panels.swap_expert(tech[0], expert(TWINS[0]), actor=None)
+        before = table_counts()
+        other = next(s for s in panels.seats(round_, application(twin_free))
+                     if s.pool == "technology" and s.expert.ref != TWINS[0])
+        with pytest.raises(panels.PanelError, match="one organization .* above the limit 1"):
+            panels.swap_expert(other, expert(TWINS[1]), actor=None)
+    assert table_counts() == before
+
+
+def test_random_manual_swaps_never_break_a_rule(app, matched):
+    """Property: whatever swaps are tried, each is either refused with nothing changed or leaves every rule
+    intact (no conflicted pair, quotas, loads, organization limit, panel size)."""
+    rng = random.Random(20201001)
+    with app.app_context():
+        round_ = get_round(matched)
+        everyone = db.session.scalars(select(Expert)).all()
+        accepted = refused = 0
+        for _ in range(15):
+            seat = rng.choice(panels.seats(round_))
+            candidate = rng.choice(everyone)
+            versions_before, pairs_before = len(panels.versions(round_)), seat_pairs(round_)
+            try:
+                panels.swap_expert(seat, candidate, actor=None)
+                accepted += 1
+            except panels.PanelError:
+                refused += 1
+                assert (len(panels.versions(round_)), seat_pairs(round_)) == (versions_before, pairs_before)
+            assert violations(round_) == []
+        assert accepted and refused
+
+
+def test_restore_brings_back_the_exact_assignment(app, matched):
+    with app.app_context():
+        round_ = get_round(matched)
+        original = seat_pairs(round_)
+        panels.remove_expert(member(round_, "APP-003", "management") if any(
+            s.pool == "management" for s in panels.seats(round_, application("APP-003")))
+            else member(round_, "APP-003", "law") if any(
+            s.pool == "law" for s in panels.seats(round_, application("APP-003")))
+            else member(round_, "APP-003", "industry"), actor=None, reason="时间冲突")
+        assert len(seat_pairs(round_)) == 19 and panels.active_version(round_).status == "manual"
+        panels.restore_version(panels.version_by_number(round_, 1), actor=user("organizer"))
+        assert seat_pairs(round_) == original and panels.active_version(round_).number == 1
+        with pytest.raises(panels.PanelError, match="already the active one"):
+            panels.restore_version(panels.version_by_number(round_, 1), actor=None)
+
+
+def test_replace_from_reserves_moves_nobody_else(app, matched):
+    with app.app_context():
+        round_ = get_round(matched)
+        leaving = member(round_, "APP-002", "technology")
+        others = seat_pairs(round_) - {("APP-002", leaving.expert.ref)}
+        leaving.state, leaving.state_reason = "recused", "与申报单位有合作"
+        db.session.commit()
+        first_fitting = next(r for r, problem in panels.reserve_report(leaving) if problem is None)
+        new = panels.replace_from_reserves(leaving, actor=None)
+        assert new.expert_id == first_fitting.expert_id and new.replaces_id == leaving.id
+        assert leaving.state == "recused" and new.version_id == leaving.version_id
+        assert seat_pairs(round_) == others | {("APP-002", new.expert.ref)}
+        assert violations(round_) == []
+        with pytest.raises(panels.PanelError, match="already replaced"):
+            panels.replace_from_reserves(leaving, actor=None)
+
+
+def test_replace_from_reserves_skips_a_reserve_conflicted_since_the_run(app, matched):
+    with app.app_context():
+        round_ = get_round(matched)
+        leaving = member(round_, "APP-001", "technology")
+        fitting = [r for r, problem in panels.reserve_report(leaving) if problem is None]
+        conflicted = fitting[0].expert
+        conflicted.declared.append(DeclaredRelation(position=0, kind="drafted", application_ref="APP-001"))
+        db.session.commit()
+        report = dict((r.expert.ref, problem) for r, problem in panels.reserve_report(leaving))
+        assert "declared" in report[conflicted.ref]
+        new = panels.replace_from_reserves(leaving, actor=None)
+        assert leaving.state == "declined"
+        assert new is None or new.expert_id != conflicted.id
+        conflicted_pairs = {(c.application, c.expert) for c in matching_bridge.round_conflicts(round_)}
+        assert not seat_pairs(round_) & conflicted_pairs
+
+
+def test_replace_from_reserves_returns_none_with_a_reason_when_nobody_fits(app):
+    round_id = build_round(app, reserves=0)
+    with app.app_context():
+        round_ = get_round(round_id)
+        panels.run_matching(round_, actor=None)
+        leaving = member(round_, "APP-001", "technology")
+        pairs = seat_pairs(round_)
+        assert panels.replace_from_reserves(leaving, actor=None) is None
+        assert panels.no_reserve_reason(leaving) == "application APP-001 has no reserves"
+        assert seat_pairs(round_) == pairs - {("APP-001", leaving.expert.ref)}
