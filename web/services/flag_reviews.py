@@ -1,0 +1,117 @@
+"""Flag reviews: a flagged expert is asked to confirm or revise the score with a written reason.
+
+财政部令第87号 Art. 64 has 畸高畸低 (abnormally high or low) scores put back to the expert rather than dropped; the
+ranking never deletes a score (DESIGN §7.1 step 3). Every request and answer is audited.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from web.extensions import db
+from web.models import FLAG_RESPONSES, FlagReview, ScoreSheet, User, utcnow
+from web.services import audit
+
+REVIEWABLE_CODES = ("ROBUST", "DEVIATION")
+
+
+class FlagReviewError(ValueError):
+    """A refused request or answer, with a message saying why."""
+
+
+def request_flag_review(sheet: ScoreSheet, code: str, message: str, *, actor: User | None) -> FlagReview:
+    """Ask the sheet's expert to confirm or revise a flagged score; notify them through the outbox."""
+    if code not in REVIEWABLE_CODES:
+        raise FlagReviewError(f"code: only {', '.join(REVIEWABLE_CODES)} flags are put back to the expert, "
+                              f"got {code!r}")
+    if sheet.state != "submitted":
+        raise FlagReviewError(f"sheet {sheet.id}: is {sheet.state}, only a submitted sheet can be reviewed")
+    if not message or not message.strip():
+        raise FlagReviewError("message: the flag's sentence is required")
+    review = db.session.scalar(select(FlagReview).where(FlagReview.sheet_id == sheet.id, FlagReview.code == code))
+    before = None
+    if review is not None:
+        if review.response is None:
+            raise FlagReviewError(f"sheet {sheet.id}: a {code} review was requested on "
+                                  f"{review.requested_at:%Y-%m-%d} and is still awaiting the expert's answer")
+        # A resubmitted sheet can be flagged again: the same row is asked anew; the audit keeps the earlier answer.
+        before = review_state(review)
+    else:
+        review = FlagReview(sheet=sheet, code=code)
+        db.session.add(review)
+    review.message, review.requested_by_id, review.requested_at = message.strip(), actor.id if actor else None, utcnow()
+    review.response = review.reason = review.answered_at = None
+    db.session.flush()
+    audit.record("flag_review.request", "flag_review", review.id, actor=actor, before=before,
+                 after=review_state(review))
+    _notify(review)
+    db.session.commit()
+    return review
+
+
+def answer_flag_review(review: FlagReview, response: str, reason: str, *, actor: User) -> FlagReview:
+    """The expert confirms the score or revises it (which reopens the sheet), with a written reason."""
+    if actor is None or actor.expert_id != review.sheet.expert_id:
+        raise FlagReviewError(f"flag review {review.id}: only the expert of the sheet can answer it")
+    if review.response is not None:
+        raise FlagReviewError(f"flag review {review.id}: already answered ({review.response}) on "
+                              f"{review.answered_at:%Y-%m-%d}")
+    if response not in FLAG_RESPONSES:
+        raise FlagReviewError(f"response: must be one of {', '.join(FLAG_RESPONSES)}, got {response!r}")
+    if not reason or not reason.strip():
+        raise FlagReviewError("reason: a written reason is required")
+    before = review_state(review)
+    review.response, review.reason, review.answered_at = response, reason.strip(), utcnow()
+    audit.record("flag_review.answer", "flag_review", review.id, actor=actor, before=before,
+                 after=review_state(review))
+    if response == "revise":
+        reopen_for_revision(review.sheet, f"专家复核后修改 revised after flag review ({review.code}): "
+                                          f"{review.reason}", actor=actor)
+    db.session.commit()
+    return review
+
+
+def reopen_for_revision(sheet: ScoreSheet, reason: str, *, actor: User) -> None:
+    """Reopen the sheet so its expert can revise it (W2's ``sheets.reopen``, which audits and tells the expert;
+    set directly and audited here while that service is absent); it leaves the ranking until resubmitted."""
+    if sheet.state != "submitted":
+        return
+    try:
+        from web.services.sheets import reopen
+    except ImportError:
+        reopen = None
+    if reopen is not None:
+        reopen(sheet, reason, actor=actor)
+        return
+    before = {"state": sheet.state, "reopen_reason": sheet.reopen_reason}
+    sheet.state, sheet.reopened_at, sheet.reopen_reason = "reopened", utcnow(), reason
+    audit.record("sheet.reopen", "score_sheet", sheet.id, actor=actor, before=before,
+                 after={"state": sheet.state, "reopen_reason": reason})
+
+
+def reviews_for_expert(expert_id: int) -> list[FlagReview]:
+    """The reviews asked of one expert, unanswered first, newest first."""
+    reviews = db.session.scalars(select(FlagReview).join(ScoreSheet).where(ScoreSheet.expert_id == expert_id)
+                                 .order_by(FlagReview.requested_at.desc(), FlagReview.id.desc())).all()
+    return sorted(reviews, key=lambda review: review.response is not None)
+
+
+def review_state(review: FlagReview) -> dict:
+    """The audited fields of a review."""
+    return {"sheet": review.sheet_id, "code": review.code, "message": review.message,
+            "requested_by": review.requested_by_id, "requested_at": review.requested_at,
+            "response": review.response, "reason": review.reason, "answered_at": review.answered_at}
+
+
+def _notify(review: FlagReview) -> None:
+    """A message to the expert through W2's outbox, when that service is installed."""
+    try:
+        from web.services import outbox
+    except ImportError:
+        return
+    sheet = review.sheet
+    expert = sheet.expert
+    outbox.send(outbox.expert_address(expert), "flag_review", f"请复核评分：{sheet.application.center_name}",
+                f"{expert.name}专家：\n\n您对「{sheet.application.center_name}」（{sheet.application.ref}）的评分"
+                f"被标记：{review.message}\n请登录评审系统，确认或修改评分并说明理由。\n",
+                round_=sheet.round, expert=expert)

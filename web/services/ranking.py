@@ -1,0 +1,294 @@
+"""Rankings of a round: its rows turned into a scoring problem, ranked by ``scoring``, and traced to the sheets.
+
+Only submitted sheets count. A draft has not been handed in, and a reopened sheet is being revised by its
+expert: its earlier values no longer stand, so it counts again once resubmitted. Sheets of recused or conflicted
+experts are kept and passed to the engine as exclusions with the reason, so the trace shows them (DESIGN §6.1,
+§7.1 step 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+import scoring
+from scoring.combine import DEFAULT_WEIGHTS, CombinedLine, combine_rounds
+from scoring.types import (
+    ApplicationResult,
+    Criterion,
+    Exclusion,
+    Flag,
+    Problem,
+    Result,
+    Settings,
+    Sheet,
+    SheetTrace,
+    Template,
+)
+from web.extensions import db
+from web.models import Application, Assignment, AssignmentVersion, FlagReview, Round, Score, ScoreSheet
+from web.services.flag_reviews import answer_flag_review, request_flag_review  # noqa: F401  (the W3 contract)
+
+COUNTED_STATE = "submitted"
+OUTLIER_CODES = ("ROBUST", "DEVIATION")
+
+
+class RankingError(ValueError):
+    """A refused ranking request, with a message naming the value at fault."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the organizer may change on the ranking page; everything else is the DESIGN §7.1 default."""
+
+    capacity: int | None = None
+    calibrate: bool = False
+    rank_on_calibrated: bool = False
+
+
+# --- rows → scoring problem ---------------------------------------------------------------------------------
+
+
+def scoring_problem(round_: Round, options: Options = Options()) -> Problem:
+    """The round's template, its submitted sheets, the exclusions with their reasons, and the settings."""
+    return problem_from_sheets(round_, round_sheets(round_), options)
+
+
+def problem_from_sheets(round_: Round, sheets: Sequence[ScoreSheet], options: Options) -> Problem:
+    """The scoring problem of ``sheets`` (all of the round's; only the submitted ones are passed on)."""
+    sheets = [sheet for sheet in sheets if sheet.state == COUNTED_STATE]
+    reasons = exclusion_reasons(round_, sheets)
+    return Problem(
+        template=scoring_template(round_),
+        sheets=tuple(engine_sheet(sheet) for sheet in sheets),
+        excluded=tuple(Exclusion(sheet.expert.ref, sheet.application.ref, reasons[sheet.id])
+                       for sheet in sheets if sheet.id in reasons),
+        settings=scoring_settings(round_, options),
+    )
+
+
+def rank_round(round_: Round, options: Options = Options()) -> Result:
+    """The scoring engine's result for the round (``errors`` set when the engine refused it)."""
+    return scoring.rank(scoring_problem(round_, options))
+
+
+def scoring_template(round_: Round) -> Template:
+    """The round's own template (its copy, possibly edited) as the engine's value type."""
+    template = round_.template
+    return Template(kind=template.kind, name=template.name, name_en=template.name_en, criteria=tuple(
+        Criterion(id=criterion.code, name=criterion.name, name_en=criterion.name_en, max=criterion.max,
+                  step=criterion.step, group=criterion.group, guidance=criterion.guidance, veto=criterion.veto,
+                  comment_required=criterion.comment_required, priority=criterion.priority)
+        for criterion in template.criteria))
+
+
+def scoring_settings(round_: Round, options: Options) -> Settings:
+    """DESIGN §7.1 defaults, the page's options, and the round's bootstrap seed."""
+    if options.capacity is not None and options.capacity < 1:
+        raise RankingError(f"capacity: must be a whole number of at least 1, got {options.capacity}")
+    return Settings(seed=bootstrap_seed(round_), capacity=options.capacity,
+                    calibrate=options.calibrate or options.rank_on_calibrated,
+                    rank_on_calibrated=options.rank_on_calibrated)
+
+
+def bootstrap_seed(round_: Round) -> int:
+    """The round's stored seed, else one derived from its id, so every view of a round draws the same bootstrap."""
+    return round_.seed if round_.seed is not None else Settings().seed + round_.id
+
+
+def engine_sheet(sheet: ScoreSheet) -> Sheet:
+    """One sheet as the engine reads it; criteria left empty are absent (the engine then names them)."""
+    return Sheet(expert=sheet.expert.ref, application=sheet.application.ref,
+                 scores={score.criterion.code: score.value for score in sheet.scores if score.value is not None},
+                 confidence=sheet.confidence, opinion=sheet.opinion, comment=sheet.comment or "")
+
+
+def round_sheets(round_: Round) -> list[ScoreSheet]:
+    """Every sheet of the round, whatever its state, with scores, criteria and experts loaded."""
+    return list(db.session.scalars(
+        select(ScoreSheet).where(ScoreSheet.round_id == round_.id)
+        .options(selectinload(ScoreSheet.scores).selectinload(Score.criterion),
+                 selectinload(ScoreSheet.expert), selectinload(ScoreSheet.application))
+        .order_by(ScoreSheet.application_id, ScoreSheet.id)))
+
+
+def exclusion_reasons(round_: Round, sheets: Sequence[ScoreSheet]) -> dict[int, str]:
+    """Why a sheet must not count, by sheet id: set aside by the organizer, a declared conflict, a recused seat,
+    or a hard conflict the matching engine finds now (DESIGN §6.1: the sheet is kept, the ranking recomputed)."""
+    seats = active_seats(round_)
+    recused = {(seat.application_id, seat.expert_id): seat for seat in seats if seat.state == "recused"}
+    overridden = {(seat.application_id, seat.expert_id) for seat in seats if seat.override_reason}
+    conflicts = {(conflict.application, conflict.expert): conflict for conflict in current_conflicts(round_)
+                 if conflict.kind == "hard"}
+    reasons: dict[int, str] = {}
+    for sheet in sheets:
+        pair = (sheet.application_id, sheet.expert_id)
+        conflict = conflicts.get((sheet.application.ref, sheet.expert.ref))
+        if sheet.excluded_reason:
+            reasons[sheet.id] = f"组织方排除 set aside by the organizer: {sheet.excluded_reason}"
+        elif sheet.conflict_declared:
+            reasons[sheet.id] = f"专家声明回避 the expert declared a conflict: {sheet.conflict_note or '—'}"
+        elif pair in recused:
+            reasons[sheet.id] = f"专家已回避 the expert recused: {recused[pair].state_reason or '—'}"
+        elif conflict is not None and pair not in overridden:
+            reasons[sheet.id] = f"利益冲突 conflict of interest ({conflict.rule}): {conflict.reason}"
+    return reasons
+
+
+def active_seats(round_: Round) -> list[Assignment]:
+    """Every seat of the round's active assignment version, in any state."""
+    return list(db.session.scalars(
+        select(Assignment).join(AssignmentVersion)
+        .where(AssignmentVersion.round_id == round_.id, AssignmentVersion.active)))
+
+
+def current_conflicts(round_: Round) -> list:
+    """The conflicts the matching engine finds for the round today (W1's bridge; none while it is absent)."""
+    try:
+        from web.services.matching_bridge import round_conflicts
+    except ImportError:
+        return []
+    return list(round_conflicts(round_))
+
+
+# --- the ranking as pages and exports show it ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    """One sheet on the trace: what the ranking did with it (``used``, ``trimmed``, ``unused``, ``excluded``,
+    or ``not_counted`` for drafts and reopened sheets), its flags and the reviews asked of its expert."""
+
+    sheet: ScoreSheet
+    status: str
+    reason: str = ""
+    adjusted_total: float | None = None
+    flags: tuple[Flag, ...] = ()
+    reviews: tuple[FlagReview, ...] = ()
+
+    @property
+    def scores(self) -> dict[str, float | None]:
+        """Criterion code → points as entered."""
+        return {score.criterion.code: score.value for score in self.sheet.scores}
+
+    @property
+    def comments(self) -> dict[str, str]:
+        """Criterion code → the expert's comment on it."""
+        return {score.criterion.code: score.comment for score in self.sheet.scores if score.comment}
+
+
+@dataclass(frozen=True)
+class RankingLine:
+    """One application: its line of the engine's ranking (None before any sheet is submitted) and its sheets."""
+
+    application: Application
+    result: ApplicationResult | None
+    rows: tuple[SheetRow, ...] = ()
+
+    @property
+    def reviewable(self) -> tuple[Flag, ...]:
+        """The outlier flags the organizer can put back to the expert (财政部令第87号 Art. 64)."""
+        if self.result is None:
+            return ()
+        return tuple(flag for flag in self.result.flags if flag.code in OUTLIER_CODES and flag.criterion is None)
+
+
+@dataclass(frozen=True)
+class RoundRanking:
+    """A round's ranking: the engine's result and a line per application, ranked ones first."""
+
+    round: Round
+    options: Options
+    result: Result
+    lines: tuple[RankingLine, ...] = field(default=())
+
+    @property
+    def criteria(self):
+        return self.round.template.criteria
+
+    def line(self, application_id: int) -> RankingLine | None:
+        return next((line for line in self.lines if line.application.id == application_id), None)
+
+
+def round_ranking(round_: Round, options: Options = Options()) -> RoundRanking:
+    """Rank the round and join the engine's lines and traces back to the applications and sheets."""
+    sheets = round_sheets(round_)
+    result = scoring.rank(problem_from_sheets(round_, sheets, options))
+    reviews = _reviews_by_sheet([sheet.id for sheet in sheets])
+    by_ref = {line.application: line for line in result.ranking}
+    lines = []
+    for application in round_.applications:
+        engine_line = by_ref.get(application.ref)
+        rows = _sheet_rows([sheet for sheet in sheets if sheet.application_id == application.id],
+                           engine_line, reviews)
+        lines.append(RankingLine(application, engine_line, rows))
+    order = {line.application: position for position, line in enumerate(result.ranking)}
+    lines.sort(key=lambda line: (order.get(line.application.ref, len(order)), line.application.ref))
+    return RoundRanking(round_, options, result, tuple(lines))
+
+
+def _sheet_rows(sheets: list[ScoreSheet], line: ApplicationResult | None,
+                reviews: dict[int, list[FlagReview]]) -> tuple[SheetRow, ...]:
+    traces: dict[str, SheetTrace] = {trace.expert: trace for trace in line.trace.sheets} if line else {}
+    rows = []
+    for sheet in sheets:
+        trace = traces.get(sheet.expert.ref) if sheet.state == COUNTED_STATE else None
+        flags = tuple(flag for flag in (line.flags if line else ()) if flag.expert == sheet.expert.ref)
+        if trace is None:
+            rows.append(SheetRow(sheet, "not_counted", reviews=tuple(reviews.get(sheet.id, ()))))
+        else:
+            rows.append(SheetRow(sheet, trace.status, trace.reason, trace.adjusted_total, flags,
+                                 tuple(reviews.get(sheet.id, ()))))
+    status_order = {"used": 0, "trimmed": 1, "unused": 2, "excluded": 3, "not_counted": 4}
+    return tuple(sorted(rows, key=lambda row: (status_order[row.status], row.sheet.expert.ref)))
+
+
+def _reviews_by_sheet(sheet_ids: list[int]) -> dict[int, list[FlagReview]]:
+    grouped: dict[int, list[FlagReview]] = {}
+    if not sheet_ids:
+        return grouped
+    for review in db.session.scalars(select(FlagReview).where(FlagReview.sheet_id.in_(sheet_ids))
+                                     .order_by(FlagReview.id)):
+        grouped.setdefault(review.sheet_id, []).append(review)
+    return grouped
+
+
+# --- combining rounds ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CombinedRanking:
+    """Several rounds combined by weight (DESIGN §7.1 step 10), each round's own result kept beside."""
+
+    rounds: tuple[tuple[Round, float], ...]
+    results: dict[str, Result]
+    lines: tuple[CombinedLine, ...]
+    applications: dict[str, Application]
+
+
+def default_weights(rounds: Sequence[Round]) -> list[float]:
+    """Review 0.6 + site inspection 0.4 for that pair of kinds; equal weights otherwise."""
+    kinds = [round_.kind for round_ in rounds]
+    if sorted(kinds) == sorted(DEFAULT_WEIGHTS):
+        return [DEFAULT_WEIGHTS[kind] for kind in kinds]
+    return [round(1 / len(rounds), 6) for _ in rounds] if rounds else []
+
+
+def combine(rounds_with_weights: Sequence[tuple[Round, float]], options: Options = Options()) -> CombinedRanking:
+    """Rank every round and combine them by weight; refuses fewer than two rounds or weights not summing to 1."""
+    if len(rounds_with_weights) < 2:
+        raise RankingError("rounds: choose at least two rounds to combine")
+    options = replace(options, capacity=None)       # P(top-k) is per round; the combination does not use it
+    results = {round_.name: rank_round(round_, options) for round_, _ in rounds_with_weights}
+    weights = {round_.name: weight for round_, weight in rounds_with_weights}
+    try:
+        lines = combine_rounds(results, weights)
+    except ValueError as error:
+        raise RankingError(str(error)) from error
+    refs = {line.application for line in lines}
+    applications = {application.ref: application
+                    for application in db.session.scalars(select(Application).where(Application.ref.in_(refs)))}
+    return CombinedRanking(tuple(rounds_with_weights), results, lines, applications)
