@@ -213,18 +213,37 @@ def save_sheet(sheet_id: int):
     """Save draft values of the expert's own sheet; 422 lists every value refused."""
     sheets = sheet_service()
     row = visible_sheet(sheet_id)
-    body = json_body()
-    if not isinstance(body, dict) or not isinstance(body.get("values", {}), dict):
-        raise ApiError(422, "the body must be an object with 'values': {criterion code: number or null}")
+    draft = sheet_draft(json_body())
     try:
-        errors = sheets.save_draft(row, body.get("values", {}), opinion=body.get("opinion"),
-                                   comment=body.get("comment"), criterion_comments=body.get("criterion_comments"),
-                                   actor=api_user())
+        errors = sheets.save_draft(row, draft["values"], opinion=draft["opinion"], comment=draft["comment"],
+                                   criterion_comments=draft["criterion_comments"], actor=api_user())
     except sheets.SheetError as error:
-        raise ApiError(422, str(error), [str(error)]) from None
+        raise ApiError(422, f"refused: {error}", error.errors) from None
     if errors:
-        raise ApiError(422, f"refused: {len(errors)} error(s)", errors)
+        raise ApiError(422, f"refused: {len(errors)} error(s); nothing was saved", errors)
     return jsonify(serializers.sheet(row))
+
+
+def sheet_draft(body: object) -> dict:
+    """The SheetDraft body with its types checked (422 naming every wrong key); absent keys leave values as
+    they are."""
+    if not isinstance(body, dict):
+        raise ApiError(422, "the body must be a JSON object", [f"(body): must be an object, got {type(body).__name__}"])
+    draft = {"values": body.get("values"), "opinion": body.get("opinion"), "comment": body.get("comment"),
+             "criterion_comments": body.get("criterion_comments")}
+    problems = [f"{key}: unknown key (known: {', '.join(draft)})" for key in body if key not in draft]
+    if not isinstance(draft["values"], dict):
+        problems.append("values: must be an object {criterion code: number or null}")
+    for key in ("opinion", "comment"):
+        if draft[key] is not None and not isinstance(draft[key], str):
+            problems.append(f"{key}: must be a string or null")
+    comments = draft["criterion_comments"]
+    if comments is not None and not (isinstance(comments, dict)
+                                     and all(text is None or isinstance(text, str) for text in comments.values())):
+        problems.append("criterion_comments: must be an object {criterion code: text or null}")
+    if problems:
+        raise ApiError(422, f"refused: {len(problems)} error(s); nothing was saved", problems)
+    return draft
 
 
 @bp.post("/sheets/<int:sheet_id>/submit")
@@ -236,7 +255,7 @@ def submit_sheet(sheet_id: int):
     try:
         sheets.submit(row, actor=api_user())
     except sheets.SheetError as error:
-        raise ApiError(422, str(error), str(error).splitlines()) from None
+        raise ApiError(422, f"refused: {len(error.errors)} error(s); the sheet stays a draft", error.errors) from None
     return jsonify(serializers.sheet(row))
 
 

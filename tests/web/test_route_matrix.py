@@ -1,0 +1,277 @@
+"""The route × role matrix: every rule of app.url_map, requested as anonymous, expert A, expert B, organizer
+and admin, answers the status the expectation table says (issue 5 item 8).
+
+A route missing from the table fails the test: whoever adds a route decides who may reach it here. The fixture
+world (built with the services and models, no HTTP) gives every URL parameter a value: a round in scoring with
+an active assignment version, expert A seated on APP-001 and expert B on APP-002, a sheet for each, a flag
+review on A's sheet, a reserve, and an API token per account (a spare organizer's too, to revoke). POSTs are sent with an empty form and CSRF off
+(CSRF itself is checked by :func:`test_every_form_post_needs_a_csrf_token`); anonymous page requests must be
+sent to /login, anonymous API requests get 401.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from web.extensions import db
+from web.models import (
+    Application,
+    Assignment,
+    AssignmentVersion,
+    Expert,
+    FlagReview,
+    Reserve,
+    ScoreSheet,
+    User,
+)
+
+ROLES = ("anonymous", "expert_a", "expert_b", "organizer", "admin")
+ACCOUNT_ROLES = {"expert_a": "expert", "expert_b": "expert", "organizer": "organizer", "admin": "admin",
+                 "spare": "organizer"}
+EXPERT_REFS = {"expert_a": "EXP-A", "expert_b": "EXP-B"}
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+
+
+# ---------------------------------------------------------------- the fixture world
+
+@dataclass
+class World:
+    """Ids and tokens of what :func:`build_world` made."""
+
+    round_id: int
+    version_id: int
+    application_ids: dict[str, int]
+    seats: dict[str, int]              # account → assignment id of its seat
+    sheets: dict[str, int]             # account → sheet id
+    review_id: int
+    users: dict[str, int]              # account → user id
+    tokens: dict[str, str] = field(default_factory=dict)        # account → raw API token
+    token_ids: dict[str, int] = field(default_factory=dict)     # account → token id
+
+
+def build_world(app, make_user, application_record, expert_record) -> World:
+    """The world described in the module docstring; accounts have the conftest password."""
+    from web.services.records import import_applications, import_experts
+    from web.services.rounds import create_round
+    from web.services.tokens import create_token
+
+    accounts = {name: make_user(name, role, expert_ref=EXPERT_REFS.get(name))
+                for name, role in ACCOUNT_ROLES.items() if name not in EXPERT_REFS}
+    with app.app_context():
+        import_applications([application_record("APP-001"),
+                             application_record("APP-002", center_name="上海集成电路创新中心", field="ICT-IC")],
+                            actor=None)
+        import_experts([expert_record("EXP-A", name="甲专家", declared=[]),
+                        expert_record("EXP-B", name="乙专家", declared=[]),
+                        expert_record("EXP-C", name="丙专家", declared=[])], actor=None)
+    accounts.update({name: make_user(name, "expert", expert_ref=ref) for name, ref in EXPERT_REFS.items()})
+    with app.app_context():
+        round_ = create_round("2020年遴选综合评审", "selection_review", as_of=date(2020, 10, 1),
+                              application_refs=["APP-001", "APP-002"], actor=None)
+        round_.state = "scoring"
+        experts = {expert.ref: expert for expert in db.session.scalars(select(Expert))}
+        applications = {row.ref: row for row in db.session.scalars(select(Application))}
+        version = AssignmentVersion(round=round_, number=1, status="manual", active=True, settings={})
+        seated = {"expert_a": "APP-001", "expert_b": "APP-002"}
+        seats = {name: Assignment(version=version, application=applications[ref],
+                                  expert=experts[EXPERT_REFS[name]], pool="technology", fit=0.8, state="accepted")
+                 for name, ref in seated.items()}
+        version.reserves = [Reserve(application=applications["APP-001"], expert=experts["EXP-C"], rank=1, fit=0.5)]
+        sheets = {name: ScoreSheet(round=round_, application=applications[ref], expert=experts[EXPERT_REFS[name]],
+                                   state="draft", confidence=1.0, conflict_declared=False)
+                  for name, ref in seated.items()}
+        db.session.add_all([version, *sheets.values()])
+        db.session.flush()
+        review = FlagReview(sheet=sheets["expert_a"], code="ROBUST", message="总分显著偏离小组其他专家")
+        db.session.add(review)
+        db.session.commit()
+        world = World(round_id=round_.id, version_id=version.id,
+                      application_ids={ref: row.id for ref, row in applications.items()},
+                      seats={name: row.id for name, row in seats.items()},
+                      sheets={name: row.id for name, row in sheets.items()}, review_id=review.id,
+                      users={name: user.id for name, user in accounts.items()})
+        for name in ("expert_a", "expert_b", "organizer", "admin", "spare"):
+            user = db.session.get(User, world.users[name])
+            world.tokens[name] = create_token(user, f"{name} integration", actor=None)
+        for token in user_tokens():
+            world.token_ids[token.user.username] = token.id
+    return world
+
+
+def user_tokens():
+    """Every token (each account of the world has one)."""
+    from web.services.tokens import tokens_of
+
+    return tokens_of(None)
+
+
+@pytest.fixture
+def world(app, make_user, make_application_record, make_expert_record) -> World:
+    return build_world(app, make_user, make_application_record, make_expert_record)
+
+
+# ---------------------------------------------------------------- the expectation table
+
+LOGIN = "login"          # 302 to /login?next=…
+Status = int | str | frozenset
+
+
+def row(anonymous: Status, expert_a: Status, expert_b: Status, organizer: Status, admin: Status) -> dict:
+    """Expected statuses by role, in the order of ROLES."""
+    return dict(zip(ROLES, (anonymous, expert_a, expert_b, organizer, admin), strict=True))
+
+
+STAFF_PAGE = row(LOGIN, 403, 403, 200, 200)
+ADMIN_PAGE = row(LOGIN, 403, 403, 403, 200)
+PUBLIC = row(200, 200, 200, 200, 200)
+API_STAFF = row(401, 403, 403, 200, 200)
+API_EXPERT = row(401, 200, 200, 403, 403)
+
+
+def redirect_after(status: int = 302) -> dict:
+    """Staff-only POST: handled (redirect back with a message) for staff, refused for everyone else."""
+    return row(LOGIN, 403, 403, status, status)
+
+
+def url(template: str) -> Callable[[World], str]:
+    """A URL with ``{round}``, ``{app1}``, ``{sheet_a}`` … filled in from the world."""
+    def build(world: World) -> str:
+        return template.format(
+            round=world.round_id, version=world.version_id, app1=world.application_ids["APP-001"],
+            app2=world.application_ids["APP-002"], seat_a=world.seats["expert_a"], seat_b=world.seats["expert_b"],
+            sheet_a=world.sheets["expert_a"], sheet_b=world.sheets["expert_b"], review=world.review_id,
+            spare=world.users["spare"], spare_token=world.token_ids["spare"])
+    return build
+
+
+EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
+    # the site
+    ("static", "GET"): (url("/static/panel.css"), PUBLIC),
+    ("auth.login", "GET"): (url("/login"), row(200, 302, 302, 302, 302)),
+    ("auth.login", "POST"): (url("/login"), row(200, 302, 302, 302, 302)),
+    ("auth.logout", "POST"): (url("/logout"), row(LOGIN, 302, 302, 302, 302)),
+    ("home.index", "GET"): (url("/"), row(LOGIN, 200, 200, 302, 302)),
+    # expert (W2): their own seats only; another expert's seat is 404, staff are not experts (403)
+    ("expert.index", "GET"): (url("/expert/"), row(LOGIN, 200, 200, 403, 403)),
+    ("expert.accept", "POST"): (url("/expert/seats/{seat_a}/accept"), row(LOGIN, 302, 404, 403, 403)),
+    ("expert.decline", "GET"): (url("/expert/seats/{seat_a}/decline"), row(LOGIN, 200, 404, 403, 403)),
+    ("expert.decline", "POST"): (url("/expert/seats/{seat_a}/decline"), row(LOGIN, 400, 404, 403, 403)),
+    # A declared no conflict already: the declaration sends A on to the sheet
+    ("expert.declare", "GET"): (url("/expert/seats/{seat_a}/declare"), row(LOGIN, 302, 404, 403, 403)),
+    ("expert.declare", "POST"): (url("/expert/seats/{seat_a}/declare"), row(LOGIN, 302, 404, 403, 403)),
+    ("expert.application", "GET"): (url("/expert/seats/{seat_a}/application"), row(LOGIN, 200, 404, 403, 403)),
+    ("expert.sheet", "GET"): (url("/expert/seats/{seat_a}/sheet"), row(LOGIN, 200, 404, 403, 403)),
+    ("expert.sheet", "POST"): (url("/expert/seats/{seat_a}/sheet"), row(LOGIN, 302, 404, 403, 403)),
+    ("expert.autosave", "POST"): (url("/expert/seats/{seat_a}/sheet/autosave"), row(LOGIN, 200, 404, 403, 403)),
+    # organizer (foundation)
+    ("organizer.applications", "GET"): (url("/organizer/applications"), STAFF_PAGE),
+    ("organizer.application_detail", "GET"): (url("/organizer/applications/APP-001"), STAFF_PAGE),
+    ("organizer.experts", "GET"): (url("/organizer/experts"), STAFF_PAGE),
+    # rankings (W3)
+    ("rankings.index", "GET"): (url("/rankings/"), STAFF_PAGE),
+    ("rankings.combine", "GET"): (url("/rankings/combine"), STAFF_PAGE),
+    ("rankings.my_reviews", "GET"): (url("/rankings/reviews"), row(LOGIN, 200, 200, 403, 403)),
+    ("rankings.review", "GET"): (url("/rankings/reviews/{review}"), row(LOGIN, 200, 404, 403, 403)),
+    ("rankings.review", "POST"): (url("/rankings/reviews/{review}"), row(LOGIN, 200, 404, 403, 403)),
+    ("rankings.round_ranking", "GET"): (url("/rankings/rounds/{round}"), STAFF_PAGE),
+    ("rankings.trace", "GET"): (url("/rankings/rounds/{round}/applications/{app1}"), STAFF_PAGE),
+    ("rankings.request_review", "POST"): (url("/rankings/rounds/{round}/applications/{app1}/reviews"),
+                                          redirect_after()),
+    ("rankings.application_sheets_pdf", "GET"): (url("/rankings/rounds/{round}/applications/{app1}/sheets.pdf"),
+                                                 STAFF_PAGE),
+    ("rankings.blank_pdf", "GET"): (url("/rankings/rounds/{round}/blank.pdf"), STAFF_PAGE),
+    ("rankings.export_xlsx", "GET"): (url("/rankings/rounds/{round}/export.xlsx"), STAFF_PAGE),
+    ("rankings.sheets_pdf", "GET"): (url("/rankings/rounds/{round}/sheets.pdf"), STAFF_PAGE),
+    # admin (W4)
+    ("admin.audit", "GET"): (url("/admin/audit"), ADMIN_PAGE),
+    ("admin.audit_export", "GET"): (url("/admin/audit.csv"), ADMIN_PAGE),
+    ("admin.users", "GET"): (url("/admin/users"), ADMIN_PAGE),
+    ("admin.users", "POST"): (url("/admin/users"), ADMIN_PAGE),
+    ("admin.change_user", "POST"): (url("/admin/users/{spare}/deactivate"), row(LOGIN, 403, 403, 403, 302)),
+    ("admin.tokens", "GET"): (url("/admin/tokens"), STAFF_PAGE),
+    ("admin.tokens", "POST"): (url("/admin/tokens"), STAFF_PAGE),
+    # an organizer may not revoke another organizer's token: 404, as if it did not exist
+    ("admin.revoke_token", "POST"): (url("/admin/tokens/{spare_token}/revoke"), row(LOGIN, 403, 403, 404, 302)),
+    # the API (W4)
+    ("api.openapi_document", "GET"): (url("/api/v1/openapi.json"), PUBLIC),
+    ("api.unknown_endpoint", "GET"): (url("/api/v1/no/such/thing"), row(401, 404, 404, 404, 404)),
+    ("api.unknown_endpoint", "POST"): (url("/api/v1/no/such/thing"), row(401, 404, 404, 404, 404)),
+    ("api.unknown_endpoint", "PUT"): (url("/api/v1/no/such/thing"), row(401, 404, 404, 404, 404)),
+    ("api.unknown_endpoint", "PATCH"): (url("/api/v1/no/such/thing"), row(401, 404, 404, 404, 404)),
+    ("api.unknown_endpoint", "DELETE"): (url("/api/v1/no/such/thing"), row(401, 404, 404, 404, 404)),
+    ("api.list_applications", "GET"): (url("/api/v1/applications"), API_STAFF),
+    ("api.import_applications", "POST"): (url("/api/v1/applications"), row(401, 403, 403, 400, 400)),
+    ("api.get_application", "GET"): (url("/api/v1/applications/APP-001"), API_STAFF),
+    ("api.list_experts", "GET"): (url("/api/v1/experts"), API_STAFF),
+    ("api.import_experts", "POST"): (url("/api/v1/experts"), row(401, 403, 403, 400, 400)),
+    ("api.get_expert", "GET"): (url("/api/v1/experts/EXP-A"), API_STAFF),
+    ("api.list_rounds", "GET"): (url("/api/v1/rounds"), API_STAFF),
+    ("api.get_round", "GET"): (url("/api/v1/rounds/{round}"), API_STAFF),
+    ("api.get_assignments", "GET"): (url("/api/v1/rounds/{round}/assignments"), API_STAFF),
+    ("api.get_ranking", "GET"): (url("/api/v1/rounds/{round}/ranking"), API_STAFF),
+    ("api.list_round_sheets", "GET"): (url("/api/v1/rounds/{round}/sheets"), API_STAFF),
+    ("api.list_own_sheets", "GET"): (url("/api/v1/sheets"), API_EXPERT),
+    ("api.get_sheet", "GET"): (url("/api/v1/sheets/{sheet_a}"), row(401, 200, 404, 200, 200)),
+    ("api.save_sheet", "PUT"): (url("/api/v1/sheets/{sheet_a}"), row(401, 400, 404, 403, 403)),
+    ("api.submit_sheet", "POST"): (url("/api/v1/sheets/{sheet_a}/submit"), row(401, 422, 404, 403, 403)),
+}
+"""(endpoint, method) → (URL in the world, expected status by role)."""
+
+
+def rules(app) -> list[tuple[str, str]]:
+    """Every (endpoint, method) the app answers."""
+    return sorted({(rule.endpoint, method) for rule in app.url_map.iter_rules()
+                   for method in rule.methods - IGNORED_METHODS})
+
+
+# ---------------------------------------------------------------- requests as each role
+
+def request_as(client, role: str, world: World, endpoint: str, method: str):
+    """Send the table's request for ``endpoint`` as ``role`` (the client is already logged in as ``role``)."""
+    target = EXPECTED[(endpoint, method)][0](world)
+    headers = {}
+    if target.startswith("/api/") and role in world.tokens:
+        headers["Authorization"] = f"Bearer {world.tokens[role]}"
+    if method == "GET":
+        return client.get(target, headers=headers)
+    return client.open(target, method=method, headers=headers, data={})
+
+
+def matches(expected: Status, response) -> bool:
+    """True when the response has the expected status (LOGIN: a redirect to the login page)."""
+    if expected == LOGIN:
+        return response.status_code == 302 and response.headers["Location"].startswith("/login")
+    if isinstance(expected, frozenset):
+        return response.status_code in expected
+    return response.status_code == expected
+
+
+def test_every_route_is_in_the_table(app):
+    missing = [key for key in rules(app) if key not in EXPECTED]
+    stale = [key for key in EXPECTED if key not in rules(app)]
+    assert not missing, f"routes with no expectation (add them to EXPECTED): {missing}"
+    assert not stale, f"expectations for routes that no longer exist: {stale}"
+
+
+@pytest.mark.app_config(WTF_CSRF_ENABLED=False)
+@pytest.mark.parametrize("role", ROLES)
+def test_route_matrix(app, client, auth, world, role):
+    if role != "anonymous":
+        response = client.post("/login", data={"username": role, "password": auth.password})
+        assert response.status_code == 302, f"{role} could not log in"
+    # Reads first, then the writes, so a write (a deactivated account, a revoked token) cannot change a read.
+    keys = sorted((key for key in rules(app) if key in EXPECTED), key=lambda key: (key[1] != "GET", key))
+    # Logging out ends the session the other requests need: it goes last.
+    keys.sort(key=lambda key: key == ("auth.logout", "POST"))
+    wrong = []
+    for endpoint, method in keys:
+        expected = EXPECTED[(endpoint, method)][1][role]
+        response = request_as(client, role, world, endpoint, method)
+        if not matches(expected, response):
+            wrong.append(f"{method} {endpoint}: expected {expected}, got {response.status_code}")
+    assert not wrong, f"{role}:\n" + "\n".join(wrong)
