@@ -1,0 +1,75 @@
+/* The score sheet: live total, range and step checks as the expert types, and autosaved drafts.
+   The server checks everything again (scoring's rule); this only tells the expert sooner. */
+(function () {
+  "use strict";
+  var form = document.getElementById("sheet");
+  if (!form) { return; }
+  var inputs = Array.prototype.slice.call(form.querySelectorAll("input[type=number]"));
+  var total = document.getElementById("total");
+  var status = document.getElementById("autosave-status");
+  var url = form.dataset.autosave;
+  var dirty = false;
+  var AUTOSAVE_MS = 20000;
+
+  function isMultiple(value, step) {           // as scoring.templates.is_multiple
+    var ratio = value / step;
+    return Math.abs(ratio - Math.round(ratio)) <= 1e-9 * Math.max(1, Math.abs(ratio));
+  }
+
+  function problem(input) {
+    if (input.validity && input.validity.badInput) { return form.dataset.msgNumber; }
+    if (input.value.trim() === "") { return ""; }
+    var value = Number(input.value);
+    if (!isFinite(value)) { return form.dataset.msgNumber; }
+    if (value < 0) { return form.dataset.msgMin; }
+    if (value > Number(input.dataset.max)) { return form.dataset.msgMax + " " + input.dataset.max; }
+    if (!isMultiple(value, Number(input.dataset.step))) { return form.dataset.msgStep + " " + input.dataset.step; }
+    return "";
+  }
+
+  function check(input) {
+    var message = problem(input);
+    var slot = input.parentNode.querySelector(".check");
+    if (slot) { slot.textContent = message; }
+    input.classList.toggle("invalid", message !== "");
+    input.setAttribute("aria-invalid", message !== "" ? "true" : "false");
+    return message === "";
+  }
+
+  function recount() {
+    var sum = 0;
+    inputs.forEach(function (input) {
+      var value = Number(input.value);
+      if (input.value.trim() !== "" && isFinite(value)) { sum += value; }
+    });
+    total.textContent = String(Math.round(sum * 1000) / 1000);
+  }
+
+  function save() {
+    if (!url || !dirty) { return; }
+    if (!inputs.every(check)) { return; }       // the server would refuse the whole save
+    dirty = false;
+    var token = form.querySelector("input[name=csrf_token]").value;
+    fetch(url, { method: "POST", body: new FormData(form), credentials: "same-origin",
+                 headers: { "X-CSRFToken": token, "Accept": "application/json" } })
+      .then(function (response) { return response.json(); })
+      .then(function (answer) {
+        if (answer.saved) {
+          status.textContent = form.dataset.msgSaved + " " + new Date().toLocaleTimeString();
+        } else {
+          dirty = true;
+          status.textContent = form.dataset.msgFailed + " " + answer.errors.join("; ");
+        }
+      })
+      .catch(function () { dirty = true; });
+  }
+
+  inputs.forEach(function (input) {
+    input.addEventListener("input", function () { check(input); recount(); dirty = true; });
+  });
+  form.addEventListener("input", function () { dirty = true; });
+  form.addEventListener("change", save);
+  inputs.forEach(check);
+  recount();
+  window.setInterval(save, AUTOSAVE_MS);
+})();
