@@ -1,0 +1,75 @@
+"""`panel match`: summary or JSON, a new version unless --dry-run, exit 1 on infeasible, 2 on usage errors."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+from test_panels_factory import build_round
+
+from web.extensions import db
+from web.models import AssignmentVersion, Round
+from web.services import rounds
+
+
+def stored_versions(app) -> list[tuple[int, str, bool]]:
+    with app.app_context():
+        return [(v.number, v.status, v.active) for v in
+                db.session.scalars(select(AssignmentVersion).order_by(AssignmentVersion.number))]
+
+
+def test_match_prints_a_summary_and_stores_a_version(app, runner):
+    build_round(app)
+    result = runner.invoke(args=["match", "--round", "测试轮次"])
+    assert result.exit_code == 0, result.output
+    assert "optimal, stored as version 1 (active)" in result.output
+    assert "panels: 4 applications, 20 seats" in result.output and "objective" in result.output
+    assert "timing: prepare" in result.output
+    assert stored_versions(app) == [(1, "optimal", True)]
+
+
+def test_match_json_with_a_seeded_draw(app, runner):
+    round_id = build_round(app)
+    result = runner.invoke(args=["match", "--round", str(round_id), "--seed", "3", "--max-probability", "0.7",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["status"] == "optimal" and data["seed"] == 3 and data["version"] == 1
+    assert all(p["p"] <= 0.7 + 1e-9 for p in data["probabilities"])
+    assert sum(len(entry["experts"]) for entry in data["assignments"]) == 20
+
+
+def test_dry_run_stores_nothing(app, runner, table_counts):
+    build_round(app)
+    before = table_counts()
+    result = runner.invoke(args=["match", "--round", "测试轮次", "--dry-run"])
+    assert result.exit_code == 0 and "not stored (dry run)" in result.output
+    assert table_counts() == before
+
+
+def test_infeasible_exits_1_with_the_engines_sentences(app, runner):
+    round_id = build_round(app)
+    runner.invoke(args=["match", "--round", "测试轮次"])
+    with app.app_context():
+        quotas = {"technology": [2, 3], "industry": [1, 2], "economics": [1, 1], "management": [0, 1],
+                  "law": [1, 1]}
+        rounds.update_settings(db.session.get(Round, round_id), {"max_load": 1, "pool_quotas": quotas}, actor=None)
+    result = runner.invoke(args=["match", "--round", "测试轮次"])
+    assert result.exit_code == 1
+    assert "法律" in result.stderr and "the previous version stays active" in result.output
+    assert stored_versions(app) == [(1, "optimal", True), (2, "infeasible", False)]
+
+
+def test_unknown_round_is_a_usage_error(app, runner, table_counts):
+    before = table_counts()
+    result = runner.invoke(args=["match", "--round", "no such round"])
+    assert result.exit_code == 2 and "no round with id or name 'no such round'" in result.output
+    assert table_counts() == before
+
+
+def test_a_round_not_assigning_is_refused(app, runner, table_counts):
+    build_round(app, state="draft")
+    before = table_counts()
+    result = runner.invoke(args=["match", "--round", "测试轮次"])
+    assert result.exit_code == 1 and "matching runs only while the round is assigning" in result.stderr
+    assert table_counts() == before

@@ -1,0 +1,137 @@
+"""Rounds service: state moves in order, settings and template criteria validated whole, applications attached."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+from test_panels_factory import QUOTAS, build_round
+
+from web.extensions import db
+from web.models import AuditEvent, Round, ScoreTemplate
+from web.services import panels, rounds
+
+
+def get_round(round_id: int) -> Round:
+    return db.session.get(Round, round_id)
+
+
+def test_state_moves_forward_one_step_at_a_time_each_audited(app, table_counts):
+    round_id = build_round(app, state="draft")
+    with app.app_context():
+        round_ = get_round(round_id)
+        for wrong in ("scoring", "closed", "draft"):
+            with pytest.raises(rounds.RoundError, match="cannot move to"):
+                rounds.transition(round_, wrong, actor=None)
+        rounds.transition(round_, "assigning", actor=None)
+        with pytest.raises(rounds.RoundError, match="run matching"):
+            rounds.transition(round_, "scoring", actor=None)
+        panels.run_matching(round_, actor=None)
+        rounds.transition(round_, "scoring", actor=None)
+        rounds.transition(round_, "closed", actor=None)
+        with pytest.raises(rounds.RoundError, match="it is closed"):
+            rounds.transition(round_, "scoring", actor=None)
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "round.transition")
+                                    .order_by(AuditEvent.id)).all()
+        assert [(e.before["state"], e.after["state"]) for e in events] == [
+            ("draft", "assigning"), ("assigning", "scoring"), ("scoring", "closed")]
+
+
+def test_an_empty_round_cannot_start_assigning(app, table_counts):
+    with app.app_context():
+        round_id = rounds.create_round("空轮次", "selection_review", as_of=date(2020, 10, 1), actor=None).id
+    before = table_counts()
+    with app.app_context(), pytest.raises(rounds.RoundError, match="attach at least one application"):
+        rounds.transition(get_round(round_id), "assigning", actor=None)
+    assert table_counts() == before
+
+
+def test_bad_settings_are_all_named_and_nothing_changes(app, table_counts):
+    round_id = build_round(app, state="draft")
+    before = table_counts()
+    with app.app_context():
+        with pytest.raises(rounds.RoundError) as refused:
+            rounds.update_settings(get_round(round_id), {
+                "panel_size": 0, "mode": "online", "max_probability": 1.5, "weight_text": -1,
+                "pool_quotas": {"technology": [3, 2], "finance": [0, 1]}, "colour": "red"}, actor=None)
+        assert str(refused.value) == "colour: unknown setting"
+        with pytest.raises(rounds.RoundError) as refused:
+            rounds.update_settings(get_round(round_id), {
+                "panel_size": 0, "mode": "online", "max_probability": 1.5, "weight_text": -1,
+                "pool_quotas": {"technology": [3, 2], "finance": [0, 1]}}, actor=None)
+        message = str(refused.value)
+        for part in ("mode: must be one of individual, meeting", "panel_size: must be a whole number ≥ 1",
+                     "max_probability: must be empty or in (0, 1]", "weight_text: must be a number ≥ 0",
+                     "pool_quotas.technology: need 0 ≤ min ≤ max", "pool_quotas.finance: unknown pool"):
+            assert part in message
+        with pytest.raises(rounds.RoundError, match="the minima sum to 7, above the panel size 5"):
+            rounds.update_settings(get_round(round_id), {"pool_quotas": {**QUOTAS, "law": [2, 2],
+                                                                          "management": [1, 1]}}, actor=None)
+        db.session.rollback()
+        assert rounds.settings_of(get_round(round_id))["pool_quotas"] == QUOTAS
+    assert table_counts() == before
+
+
+def test_settings_change_is_audited_with_before_and_after(app):
+    round_id = build_round(app, state="draft")
+    with app.app_context():
+        rounds.update_settings(get_round(round_id), {"panel_size": 6, "mode": "meeting", "auto_replace": True},
+                               actor=None)
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "round.settings")
+                                   .order_by(AuditEvent.id.desc())).first()
+        assert event.before == {"auto_replace": False, "mode": "individual", "panel_size": 5}
+        assert event.after == {"auto_replace": True, "mode": "meeting", "panel_size": 6}
+
+
+def test_settings_and_template_are_frozen_once_scoring_starts(app, table_counts):
+    round_id = build_round(app, state="scoring")
+    before = table_counts()
+    with app.app_context():
+        round_ = get_round(round_id)
+        with pytest.raises(rounds.RoundError, match="only before scoring starts"):
+            rounds.update_settings(round_, {"panel_size": 6}, actor=None)
+        criterion = round_.template.criteria[0]
+        with pytest.raises(rounds.RoundError, match="only before scoring starts"):
+            rounds.update_criterion(round_, criterion.id, {"name": "新名称"}, actor=None)
+        with pytest.raises(rounds.RoundError, match="only before scoring starts"):
+            rounds.attach_applications(round_, fields=["EQP"], actor=None)
+    assert table_counts() == before
+
+
+def test_criteria_are_edited_together_and_checked_by_scoring(app, table_counts):
+    round_id = build_round(app, state="draft")
+    with app.app_context():
+        round_ = get_round(round_id)
+        first, second = round_.template.criteria[0], round_.template.criteria[1]   # 10 and 10 points
+        before = table_counts()
+        with pytest.raises(rounds.RoundError, match="maxima sum to 105"):
+            rounds.update_criterion(round_, first.id, {"max": 15}, actor=None)
+        with pytest.raises(rounds.RoundError, match="step: 4 does not divide the maximum 10"):
+            rounds.update_criterion(round_, first.id, {"step": 4}, actor=None)
+        db.session.rollback()
+        assert table_counts() == before
+        rounds.update_criteria(round_, {first.id: {"max": 15, "veto": True, "comment_required": True},
+                                        second.id: {"max": 5, "priority": 3}}, actor=None)
+        assert (first.max, first.veto, second.max, second.priority) == (15, True, 5, 3)
+        assert round_.template.total == 100
+        default = db.session.scalar(select(ScoreTemplate).where(ScoreTemplate.kind == "selection_review",
+                                                                ScoreTemplate.is_default))
+        assert default.criteria[0].max == 10      # the round edits its own copy only
+
+
+def test_attach_by_sector_field_and_ref(app):
+    round_id = build_round(app, count=4, state="draft")
+    with app.app_context():
+        round_ = get_round(round_id)
+        for link in list(round_.round_applications):
+            rounds.detach_application(round_, link.application, actor=None)
+        added = rounds.attach_applications(round_, fields=["DIG"], actor=None)
+        assert sorted(a.field.code for a in added) == ["DIG-AI", "DIG-II"]
+        added = rounds.attach_applications(round_, refs=["APP-001"], fields=["DIG-AI", "EQP-AM"], actor=None)
+        assert sorted(a.ref for a in added) == ["APP-001", "APP-002"]
+        with pytest.raises(rounds.RoundError, match="unknown field or sector 'XYZ'"):
+            rounds.attach_applications(round_, fields=["XYZ"], actor=None)
+        with pytest.raises(rounds.RoundError, match="no application with ref 'APP-404'"):
+            rounds.attach_applications(round_, refs=["APP-404"], actor=None)
+        assert len(round_.round_applications) == 4
