@@ -113,7 +113,7 @@ def staged_run(data: dict[str, Any], trace_memory: bool) -> Stages:
     numbers = stages.run("2-decimal scores, criterion means, medians",
                          lambda: pipeline._numbers(panels, totals, trimmed, scored, without_bootstrap,
                                                    decimal_places(c.step for c in problem.template.criteria)),
-                         "vectorized but the Decimal rounding (per application)")
+                         "vectorized (exact integer arithmetic)")
     stages.run("Tukey–McLaughlin intervals", lambda: trimmed_mean_interval_matrix(totals, trimmed), "vectorized")
     uncertainty = stages.run(f"bootstrap rank intervals + P(top-k), {settings.bootstrap:,} draws",
                              lambda: bootstrap_ranks(totals[scored], settings.bootstrap, settings.seed,
