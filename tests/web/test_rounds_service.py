@@ -135,3 +135,19 @@ def test_attach_by_sector_field_and_ref(app):
         with pytest.raises(rounds.RoundError, match="no application with ref 'APP-404'"):
             rounds.attach_applications(round_, refs=["APP-404"], actor=None)
         assert len(round_.round_applications) == 4
+
+
+def test_a_round_opens_with_its_settings_or_not_at_all(app, table_counts):
+    build_round(app, state="draft")
+    before = table_counts()
+    with app.app_context():
+        with pytest.raises(rounds.RoundError, match="panel_size: must be a whole number"):
+            rounds.create_round("第二轮", "site_inspection", as_of=date(2020, 11, 1),
+                                settings={"panel_size": "七"}, actor=None)
+        db.session.rollback()
+    assert table_counts() == before
+    with app.app_context():
+        round_ = rounds.create_round("第二轮", "site_inspection", as_of=date(2020, 11, 1), actor=None,
+                                     settings={"panel_size": 5, "mode": "meeting", "pool_quotas": QUOTAS})
+        assert (round_.panel_size, round_.mode, round_.max_load) == (5, "meeting", 5)
+        assert rounds.settings_of(round_)["pool_quotas"] == QUOTAS

@@ -34,8 +34,9 @@ class RoundError(ValueError):
 
 
 def create_round(name: str, kind: str, *, as_of: date, application_refs: list[str] | None = None,
-                 deadline: date | None = None, actor: User | None) -> Round:
-    """Open a draft round of ``kind`` with a copy of the default template and the given applications."""
+                 deadline: date | None = None, settings: dict | None = None, actor: User | None) -> Round:
+    """Open a draft round of ``kind`` with a copy of the default template, the given applications and panel
+    ``settings`` (keys of :func:`settings_of`); a bad setting refuses the whole round."""
     name = name.strip()
     if not name:
         raise RoundError("name: must not be empty")
@@ -50,11 +51,13 @@ def create_round(name: str, kind: str, *, as_of: date, application_refs: list[st
     round_ = Round(name=name, kind=kind, as_of=as_of, deadline=deadline, state="draft",
                    template=copy_template(template))
     round_.round_applications = [RoundApplication(application=application) for application in applications]
+    if settings:
+        _apply_settings(round_, settings)
     db.session.add(round_)
     db.session.flush()
     audit.record("round.create", "round", round_.id, actor=actor, after={
         "name": name, "kind": kind, "as_of": as_of, "deadline": deadline, "template": template.id,
-        "applications": [application.ref for application in applications]})
+        "applications": [application.ref for application in applications], "settings": settings_of(round_)})
     db.session.commit()
     return round_
 
@@ -116,6 +119,18 @@ def _require_editable(round_: Round, what: str) -> None:
                          "starts (draft or assigning)")
 
 
+SETTING_DEFAULTS = {
+    "name": "", "as_of": None, "deadline": None, "mode": "individual", "panel_size": 7, "max_per_organization": 1,
+    "max_load": 5, "objective": "total", "max_probability": None, "seed": None, "reserves": 3, "weight_field": 0.6,
+    "weight_text": 0.4, "window_years": 3, "repeat_review_years": None, "meeting_max_applications": None,
+    "auto_replace": False, "pool_quotas": {},
+}
+"""Every setting with the model's default (a new round's values before its first save)."""
+
+OPTIONAL_SETTINGS = ("deadline", "max_probability", "seed", "repeat_review_years", "meeting_max_applications")
+"""Settings that may be left empty."""
+
+
 def settings_of(round_: Round) -> dict:
     """The round's editable settings as one dict (the shape ``update_settings`` takes)."""
     return {
@@ -134,11 +149,28 @@ def update_settings(round_: Round, values: dict, *, actor: User | None) -> Round
     """Change any of the settings in ``values`` (keys of :func:`settings_of`); every bad value is named at once
     in one RoundError and then nothing changes."""
     _require_editable(round_, "settings")
-    unknown = sorted(set(values) - set(settings_of(round_)))
+    before = settings_of(round_)
+    _apply_settings(round_, values)
+    after = settings_of(round_)
+    changed = {key for key in after if after[key] != before[key]}
+    if changed:
+        audit.record("round.settings", "round", round_.id, actor=actor,
+                     before={key: before[key] for key in sorted(changed)},
+                     after={key: after[key] for key in sorted(changed)})
+    db.session.commit()
+    return round_
+
+
+def _apply_settings(round_: Round, values: dict) -> None:
+    """Check ``values`` merged into the round's settings as a whole (RoundError naming every bad one), then set
+    them."""
+    unknown = sorted(set(values) - set(SETTING_DEFAULTS))
     if unknown:
         raise RoundError("; ".join(f"{key}: unknown setting" for key in unknown))
-    before = settings_of(round_)
-    merged = {**before, **values}
+    current = dict(SETTING_DEFAULTS)
+    current.update({key: value for key, value in settings_of(round_).items()
+                    if value is not None or key in OPTIONAL_SETTINGS})
+    merged = {**current, **values}
     errors = _settings_errors(round_, merged)
     if errors:
         raise RoundError("; ".join(errors))
@@ -149,14 +181,6 @@ def update_settings(round_: Round, values: dict, *, actor: User | None) -> Round
             round_.name = value.strip()
         else:
             setattr(round_, key, value)
-    after = settings_of(round_)
-    changed = {key for key in after if after[key] != before[key]}
-    if changed:
-        audit.record("round.settings", "round", round_.id, actor=actor,
-                     before={key: before[key] for key in sorted(changed)},
-                     after={key: after[key] for key in sorted(changed)})
-    db.session.commit()
-    return round_
 
 
 def _settings_errors(round_: Round, values: dict) -> list[str]:
