@@ -46,10 +46,10 @@ def build_world(app, make_user, *, auto_replace: bool = False, deadline: date = 
             application_record("APP-003", center_name="上海新材料创新中心", field="MAT-NM"),
         ], actor=None)
         import_experts([
-            expert_record("EXP-A", name="甲专家", email="a@example.com", declared=[]),
-            expert_record("EXP-B", name="乙专家", email="b@example.com", declared=[]),
-            expert_record("EXP-C", name="丙专家", email="c@example.com", declared=[]),
-            expert_record("EXP-D", name="丁专家", email=None, declared=[]),
+            expert_record(ref, name=name, email=email, declared=[], past_affiliations=[], roles=[],
+                          organization={"name": f"{name}所在大学", "uscc": None, "parent": None})
+            for ref, name, email in (("EXP-A", "甲专家", "a@example.com"), ("EXP-B", "乙专家", "b@example.com"),
+                                     ("EXP-C", "丙专家", "c@example.com"), ("EXP-D", "丁专家", None))
         ], actor=None)
         round_ = create_round(ROUND_NAME, "selection_review", as_of=date(2020, 10, 1), deadline=deadline,
                               application_refs=["APP-001", "APP-002", "APP-003"], actor=None)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from test_sheets_fixtures import full_values, world_fixture  # noqa: F401  (the world fixture)
 
 from web.extensions import db
-from web.models import AuditEvent, OutboxMessage, Score, User
+from web.models import Assignment, AuditEvent, OutboxMessage, Score, User
 from web.services import sheets
 from web.services.sheets import SheetError
 
@@ -64,17 +64,15 @@ def test_recusal_frees_the_seat_keeps_the_sheet_out_and_notifies_the_organizer(a
         assert notice.transport == "file"
 
 
-def test_recusal_with_auto_replace_asks_the_reserves(app, world, monkeypatch):
-    calls = []
-    fake_panels = type("panels", (), {"replace_from_reserves": staticmethod(
-        lambda assignment, *, actor: calls.append(assignment.id))})
-    monkeypatch.setitem(__import__("sys").modules, "web.services.panels", fake_panels)
+def test_recusal_with_auto_replace_seats_the_first_reserve(app, world):
     with app.app_context():
         world.round().auto_replace = True
         db.session.commit()
         seat = world.seat("EXP-B", "APP-001")
         sheets.declare(seat, conflict=True, reason="亲属关系", actor=None)
-        assert calls == [seat.id]
+        newcomer = db.session.scalar(select(Assignment).where(Assignment.replaces_id == seat.id))
+        assert newcomer.expert.ref == "EXP-C" and newcomer.state == "proposed"
+        assert seat.state == "recused"
 
 
 def test_a_valid_draft_is_saved_and_audited(app, world):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from web.extensions import db
 from web.models import Assignment, AssignmentVersion, OutboxMessage, Round, ScoreSheet, User, utcnow
 
-from . import audit, outbox
+from . import audit, outbox, panels
 from .outbox import translate as _
 
 INVITABLE_ROUND_STATES = ("assigning", "scoring")
@@ -131,9 +131,17 @@ def decline(assignment: Assignment, reason: str | None, *, actor: User | None) -
                 f"【谢绝邀请】{round_.name}：{assignment.expert.name} 谢绝 {assignment.application.ref}", body,
                 round_=round_, expert=assignment.expert)
     db.session.commit()
-    if round_.auto_replace:
+    return auto_replace(assignment, actor=actor)
+
+
+def auto_replace(assignment: Assignment, *, actor: User | None) -> Assignment | None:
+    """Replace a freed seat when the round replaces automatically; a refusal leaves it to the organizer."""
+    if not assignment.version.round.auto_replace:
+        return None
+    try:
         return replace(assignment, actor=actor)
-    return None
+    except InvitationError:
+        return None
 
 
 def _answer(assignment: Assignment, state: str, reason: str | None, actor: User | None) -> None:
@@ -160,10 +168,10 @@ def replace(assignment: Assignment, *, actor: User | None) -> Assignment | None:
     if replacement_of(assignment) is not None:
         raise InvitationError(_("This seat was replaced already."))
     try:
-        from web.services import panels
-    except ImportError as error:
-        raise InvitationError(_("Replacement from the reserves is not available yet.")) from error
-    newcomer = panels.replace_from_reserves(assignment, actor=actor)
+        newcomer = panels.replace_from_reserves(assignment, actor=actor)
+    except panels.PanelError as error:
+        db.session.rollback()
+        raise InvitationError(str(error)) from error
     round_ = assignment.version.round
     if newcomer is not None and newcomer.state == "proposed" and _invitations_sent(round_):
         _invite(round_, [newcomer], actor)

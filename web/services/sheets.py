@@ -95,8 +95,8 @@ def declare(assignment: Assignment, *, conflict: bool, reason: str | None, actor
     audit.record("sheet.declare", "score_sheet", sheet.id, actor=actor, before=before,
                  after={"sheet": declaration_snapshot(sheet), "assignment": assignment.state})
     db.session.commit()
-    if conflict and round_.auto_replace:
-        invitations.replace(assignment, actor=actor)
+    if conflict:
+        invitations.auto_replace(assignment, actor=actor)
     return sheet
 
 
