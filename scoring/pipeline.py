@@ -100,7 +100,8 @@ def rank(problem: Problem) -> Result:
     scored = status != INSUFFICIENT
     adjusted = None
     if calibration is not None and settings.rank_on_calibrated:
-        adjusted = panels.totals - np.where(experts.slot_index >= 0, calibration.biases[experts.slot_index], 0.0)
+        biases = np.append(calibration.biases, 0.0)                  # slot index -1 (empty) reads the 0
+        adjusted = panels.totals - biases[experts.slot_index]
     totals = np.where(scored[:, None], panels.totals if adjusted is None else adjusted, np.nan)
     trimmed = olympic_trim(totals, settings.min_panel, settings.trim == "olympic")
     step_places = decimal_places(criterion.step for criterion in problem.template.criteria)
@@ -225,7 +226,8 @@ def _application_result(problem: Problem, panels: Panels, row: int, status: np.n
         n=n,
         criteria={key: float(value) for key, value in zip(panels.criteria, numbers["criteria"][row], strict=True)}
         if scored else {},
-        calibrated=round_half_up(calibration.values[row]) if calibration is not None else None,
+        calibrated=round_half_up(calibration.values[row])
+        if calibration is not None and not np.isnan(calibration.values[row]) else None,
         recommendation=decisions.recommendation[row] if decisions is not None else None,
         grade=grade(score)[0] if graded and score is not None else None,
         flags=tuple(flags),

@@ -99,3 +99,11 @@ def test_noise_free_connected_designs_are_recovered_exactly(n_apps, n_experts, d
                     [f"P{i}" for i in range(n_apps)], [f"E{i}" for i in range(n_experts)])
     assert fit.values == pytest.approx(values, abs=1e-7)
     assert fit.biases == pytest.approx(bias, abs=1e-7)
+
+
+def test_an_application_whose_sheets_are_all_excluded_has_no_calibrated_value():
+    data = problem(EXAMPLE + [("X", "E1", 50)])
+    data["excluded"] = [{"expert": "E1", "application": "X", "reason": "回避"}]
+    lines = {line.application: line for line in scoring.rank(scoring.parse_problem(data)).ranking}
+    assert lines["X"].calibrated is None and lines["X"].score is None
+    assert lines["A"].calibrated == 80.0

@@ -1,5 +1,6 @@
 """Invariants of the whole pipeline (hypothesis): order of input, relabelling, constant shifts, the trace."""
 
+import json
 import random
 
 import pytest
@@ -26,6 +27,7 @@ def build(totals: dict[str, list[float]], names=lambda slot: f"E{slot + 1}", exc
 def run(data) -> scoring.types.Result:
     result = scoring.rank(scoring.parse_problem(data))
     assert result.errors == ()
+    json.dumps(result.to_dict(), allow_nan=False)          # strict JSON: no NaN leaks into the output
     return result
 
 
@@ -97,3 +99,18 @@ def test_random_module_is_not_used_for_draws():
     first = run(data).to_dict()
     random.seed(2)
     assert run(data).to_dict() == first
+
+
+@settings(max_examples=40, deadline=None)
+@given(panels, st.data())
+def test_calibrated_results_are_strict_json_or_a_refusal(totals, data):
+    pairs = [(app, f"E{slot + 1}") for app, values in totals.items() for slot in range(len(values))]
+    excluded = data.draw(st.lists(st.sampled_from(pairs), unique=True, max_size=3))
+    problem = build(totals, excluded=excluded)
+    problem["settings"] = dict(SETTINGS, calibrate=True, rank_on_calibrated=True)
+    result = scoring.rank(scoring.parse_problem(problem))
+    if result.errors:
+        assert result.ranking == () and "calibration refused" in result.errors[0]
+    else:
+        json.dumps(result.to_dict(), allow_nan=False)
+        assert {line.application for line in result.ranking} == set(totals)
