@@ -1,0 +1,119 @@
+"""The ranking pages: who may see them, the table, the per-application trace, the options form, combining."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+from test_ranking_service import DESIGN_PANELS, build_round, get_round, sheet_of
+
+from web.extensions import db
+from web.models import Application
+
+
+@pytest.fixture
+def round_id(app, make_application_record, make_expert_record):
+    round_id = build_round(app, make_application_record, make_expert_record, DESIGN_PANELS)
+    with app.app_context():
+        for criterion in get_round(round_id).template.criteria:
+            criterion.priority = 0
+        sheet_of(round_id, "P1", "E3").conflict_declared = True
+        sheet_of(round_id, "P1", "E3").conflict_note = "与承担单位有合作项目"
+        sheet_of(round_id, "P3", "E1").state = "draft"
+        db.session.commit()
+    return round_id
+
+
+def application_id(app, ref: str) -> int:
+    with app.app_context():
+        return db.session.scalar(select(Application.id).where(Application.ref == ref))
+
+
+@pytest.mark.parametrize("path", ["/rankings/", "/rankings/rounds/{id}", "/rankings/rounds/{id}/applications/{app}",
+                                  "/rankings/combine", "/rankings/rounds/{id}/export.xlsx",
+                                  "/rankings/rounds/{id}/blank.pdf"])
+def test_staff_only(app, client, auth, round_id, path):
+    url = path.format(id=round_id, app=application_id(app, "P1"))
+    assert client.get(url).status_code == 302                      # anonymous → login
+    auth.login("expert", expert_ref="E1")
+    assert client.get(url).status_code == 403
+    auth.logout()
+    auth.login("organizer")
+    assert client.get(url).status_code == 200
+    auth.logout()
+    auth.login("admin")
+    assert client.get(url).status_code == 200
+
+
+def test_ranking_table(client, auth, round_id):
+    auth.login("organizer")
+    html = client.get(f"/rankings/rounds/{round_id}").get_data(as_text=True)
+    # E3's 79 on P1 is excluded (declared conflict): P1 = (82 + 85 + 84 + 88) / 4 = 84.75 moves above P5 (83.6)
+    order = [html.index(f">{ref}</a>") for ref in ("P2", "P1", "P5", "P3", "P4")]
+    assert order == sorted(order)
+    assert "88.00" in html and "84.75" in html and "上海P2制造业创新中心" in html
+    assert 'class="recommendation recommend"' in html and 'class="recommendation reject"' in html
+    assert len(re.findall(r"\[\d+\.\d\d, \d+\.\d\d\]", html)) == 5          # a score interval per application
+    assert "<code>ROBUST</code>" in html                            # the 60 on P1 is flagged with its sentence
+    assert "P(top" not in html
+
+
+def test_capacity_and_a_bad_capacity(client, auth, round_id):
+    auth.login("organizer")
+    html = client.get(f"/rankings/rounds/{round_id}?capacity=2").get_data(as_text=True)
+    assert "P(top 2)" in html and 'class="recommendation reserve"' in html
+    html = client.get(f"/rankings/rounds/{round_id}?capacity=zwei").get_data(as_text=True)
+    assert "zwei" in html and 'role="alert"' in html and "P(top" not in html
+
+
+def test_trace_shows_used_trimmed_excluded_not_counted_and_flags(app, client, auth, round_id):
+    auth.login("organizer")
+    html = client.get(f"/rankings/rounds/{round_id}/applications/{application_id(app, 'P1')}").get_data(as_text=True)
+    assert '<tr class="excluded">' in html and "与承担单位有合作项目" in html          # E3 declared a conflict
+    assert html.count('<tr class="trimmed">') == 2 and html.count('<tr class="used">') == 4
+    assert "专家1" in html and "专家5" in html                                        # organizer sees names
+    assert "ROBUST" in html and "DEVIATION" in html
+    assert "去掉最低分 60（E5）和最高分 91（E4）" in html                             # the computation in words
+    assert html.count('name="code" value="ROBUST"') == 1                             # one request button
+    html = client.get(f"/rankings/rounds/{round_id}/applications/{application_id(app, 'P3')}").get_data(as_text=True)
+    assert '<tr class="not_counted">' in html
+
+
+def test_trace_with_calibration_shows_bias_and_calibrated_totals(app, client, auth, round_id):
+    from web.services.ranking import Options, rank_round
+
+    with app.app_context():
+        result = rank_round(get_round(round_id), Options(calibrate=True))
+    bias = {expert.expert: expert.bias for expert in result.experts}
+    p2 = next(line for line in result.ranking if line.application == "P2")
+    e5_total = DESIGN_PANELS["P2"][4]
+    auth.login("organizer")
+    html = client.get(f"/rankings/rounds/{round_id}/applications/{application_id(app, 'P2')}?calibrate=1"
+                      ).get_data(as_text=True)
+    assert f"{p2.calibrated:.2f}" in html
+    assert f'<td class="num">{bias["E5"]:.2f}</td>' in html
+    assert f'<td class="num">{e5_total - bias["E5"]:.2f}</td>' in html
+    plain = client.get(f"/rankings/rounds/{round_id}/applications/{application_id(app, 'P2')}").get_data(as_text=True)
+    assert f'<td class="num">{bias["E5"]:.2f}</td>' not in plain
+
+
+def test_application_of_another_round_is_404(app, client, auth, round_id, make_application_record,
+                                             make_expert_record):
+    other = build_round(app, make_application_record, make_expert_record, {"Q1": [80, 81, 82]}, name="另一轮")
+    auth.login("organizer")
+    assert client.get(f"/rankings/rounds/{round_id}/applications/{application_id(app, 'Q1')}").status_code == 404
+    assert client.get(f"/rankings/rounds/{other + 100}").status_code == 404
+
+
+def test_combine_page(app, client, auth, round_id, make_application_record, make_expert_record):
+    site = build_round(app, make_application_record, make_expert_record,
+                       {ref: [total - 10 for total in totals] for ref, totals in DESIGN_PANELS.items()},
+                       name="2020 现场考察", kind="site_inspection")
+    auth.login("organizer")
+    html = client.get(f"/rankings/combine?round={round_id}&round={site}").get_data(as_text=True)
+    assert 'value="0.6"' in html and 'value="0.4"' in html
+    assert "0.6 × 88.00 + 0.4 × 78.00 = 84.00" in html
+    html = client.get(f"/rankings/combine?round={round_id}&round={site}&weight_{round_id}=0.7&weight_{site}=0.7"
+                      ).get_data(as_text=True)
+    assert "sum to 1" in html
