@@ -5,7 +5,8 @@ Kept in one place so that the wording is consistent across the ranking page, the
 
 from __future__ import annotations
 
-from .types import Criterion, Flag
+from .outliers import TestStep
+from .types import Criterion, Diagnostic, Flag
 
 
 def number(value: float, places: int = 2) -> str:
@@ -90,3 +91,14 @@ def low_support(expert: str, n: int, minimum: int) -> Flag:
                 f"专家 {expert} 仅评审了 {n} 份申报书（少于 {minimum} 份），其评分偏差的估计不可靠",
                 f"Expert {expert} reviewed only {n} applications (fewer than {minimum}): the bias estimate is "
                 f"unreliable", expert=expert, value=n)
+
+
+def diagnostic(step: TestStep, expert: str) -> Diagnostic:
+    verdict, verdict_en = ("显著", "significant") if step.significant else ("不显著", "not significant")
+    name = "Grubbs G" if step.test == "grubbs" else "Dixon r10"
+    return Diagnostic(step.test, expert, step.value, round(step.statistic, 4), round(step.critical, 4), step.n,
+                      step.significant,
+                      f"{name} 检验（n = {step.n}）：专家 {expert} 的总分 {number(step.value)}，统计量 "
+                      f"{step.statistic:.4f}，临界值 {step.critical:.3f}，{verdict}（仅供参考）",
+                      f"{name} test (n = {step.n}): expert {expert}'s total {number(step.value)}, statistic "
+                      f"{step.statistic:.4f}, critical value {step.critical:.3f}, {verdict_en} (report only)")

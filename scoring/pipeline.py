@@ -285,23 +285,14 @@ def _criterion_failures(problem: Problem, decisions: Decisions, row: int, means:
 
 
 def _diagnostics(panels: Panels, row: int, settings: Settings) -> tuple[Diagnostic, ...]:
-    """Grubbs (iterated) and Dixon r10 steps on one application's raw totals; report only."""
+    """Grubbs (iterated) and Dixon r10 steps on one application's raw totals; report only (Dixon's table is
+    for α = 0.05 only)."""
     slots = np.flatnonzero(panels.present[row])
     values = panels.totals[row, slots]
-    result = []
-    for step in grubbs(values, settings.diagnostics_alpha) + (dixon(values) if settings.diagnostics_alpha == 0.05
-                                                                else []):
-        expert = panels.experts[row, slots[step.index]]
-        verdict_zh, verdict_en = ("显著", "significant") if step.significant else ("不显著", "not significant")
-        name = "Grubbs G" if step.test == "grubbs" else "Dixon r10"
-        result.append(Diagnostic(
-            step.test, expert, step.value, round(step.statistic, 4), round(step.critical, 4), step.n,
-            step.significant,
-            f"{name} 检验（n = {step.n}）：专家 {expert} 的总分 {sentences.number(step.value)}，统计量 "
-            f"{step.statistic:.4f}，临界值 {step.critical:.3f}，{verdict_zh}（仅供参考）",
-            f"{name} test (n = {step.n}): expert {expert}'s total {sentences.number(step.value)}, statistic "
-            f"{step.statistic:.4f}, critical value {step.critical:.3f}, {verdict_en} (report only)"))
-    return tuple(result)
+    steps = grubbs(values, settings.diagnostics_alpha)
+    if settings.diagnostics_alpha == 0.05:
+        steps += dixon(values)
+    return tuple(sentences.diagnostic(step, panels.experts[row, slots[step.index]]) for step in steps)
 
 
 def _tie_break_note(problem: Problem, key: int, zh: str, en: str) -> tuple[str, str]:
