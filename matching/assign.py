@@ -34,6 +34,10 @@ from matching.types import HARD, POOLS, Conflict, Problem
 DIGITS = 6
 """Decimals of fits and probabilities in the JSON result."""
 
+FAIR_TIME_LIMIT = 60.0
+"""Seconds HiGHS may spend on each MIP of the ``fair`` objective; past it the gap is reported (max-min MIPs are
+degenerate and can be slow to prove, see docs/matching.md)."""
+
 
 @dataclass
 class AssignResult:
@@ -128,8 +132,10 @@ def assign(problem: Problem, *, now: datetime | None = None) -> AssignResult:
 
 
 def _deterministic(context: Context, result: AssignResult) -> np.ndarray | None:
-    solver = solve_fair if context.problem.settings.objective == "fair" else solve_total
-    solution = solver(context.instance)
+    if context.problem.settings.objective == "fair":
+        solution = solve_fair(context.instance, time_limit=FAIR_TIME_LIMIT)
+    else:
+        solution = solve_total(context.instance)
     result.status = "optimal" if solution.status == "optimal" else solution.status
     if solution.status == "infeasible":
         result.diagnostics += explain_shortfall(context.instance, solution.shortfall, context.labels)

@@ -4,8 +4,9 @@ Lexicographic, in two exact solves on the same column-generation machinery as ``
 (:mod:`matching.solve`):
 
 1. maximize ``t`` subject to every panel's fit Σ_e fit·x ≥ t (a variable floor; the LP is no longer a network,
-   so the integer problem is always branched, then closed by reduced-cost fixing against the full-problem
-   Lagrangian bound);
+   so the integer problem is branched, then closed by reduced-cost fixing against the full-problem Lagrangian
+   bound) — unless the ``total`` optimum's worst panel already reaches step 1's LP bound, which settles both
+   steps at once;
 2. maximize total fit subject to every panel's fit ≥ t* − 1e-9, where t* is the proven optimum of step 1.
 
 What is proven: step 1's t* equals its bound (or the gap is reported), and step 2's total equals its bound,
@@ -20,7 +21,7 @@ import time
 import numpy as np
 
 from matching.instance import Instance
-from matching.lp import Master
+from matching.lp import Master, NoIncumbent
 from matching.solve import (
     OPTIMALITY_TOLERANCE,
     Solution,
@@ -38,6 +39,10 @@ def solve_fair(instance: Instance, *, time_limit: float | None = None,
                max_columns: int = 3_000_000) -> Solution:
     """Maximize the smallest panel fit, then the total fit.
 
+    The ``total`` optimum is solved first: its worst panel is a floor some assignment reaches. If it already
+    meets step 1's LP bound, it is optimal for both steps (no assignment has a better worst panel, and none has a
+    better total at all), which is common and cheap; otherwise it bounds ``t`` from below in step 1's MIP.
+
     Returns
     -------
     Solution
@@ -45,11 +50,20 @@ def solve_fair(instance: Instance, *, time_limit: float | None = None,
         ``stats['min_panel_bound']`` are step 1's; ``status`` is ``optimal`` only when both steps are proven.
     """
     clock = time.perf_counter()
-    floor, floor_bound, floor_stats = best_floor(instance, time_limit=time_limit, max_columns=max_columns)
+    total = solve_weighted(instance, instance.fit, time_limit=time_limit, max_columns=max_columns)
+    if total.status == "infeasible":
+        return total
+    reached = float((instance.fit * total.assigned).sum(axis=0).min())
+    floor, floor_bound, floor_stats = best_floor(instance, known_floor=reached, time_limit=time_limit,
+                                                 max_columns=max_columns)
     if floor is None:
         return floor_stats
-    second = solve_weighted(instance, instance.fit, floor=np.full(instance.n_apps, floor - FLOOR_SLACK),
-                            time_limit=time_limit, max_columns=max_columns)
+    if reached >= floor_bound - OPTIMALITY_TOLERANCE * max(1.0, abs(reached)):
+        second = total
+        floor = reached
+    else:
+        second = solve_weighted(instance, instance.fit, floor=np.full(instance.n_apps, floor - FLOOR_SLACK),
+                                time_limit=time_limit, max_columns=max_columns)
     panel_fit = (instance.fit * second.assigned).sum(axis=0)
     floor_proven = floor_bound - floor <= OPTIMALITY_TOLERANCE * max(1.0, abs(floor))
     second.stats.update(min_panel_fit=float(panel_fit.min()), min_panel_bound=floor_bound,
@@ -59,9 +73,15 @@ def solve_fair(instance: Instance, *, time_limit: float | None = None,
     return second
 
 
-def best_floor(instance: Instance, *, time_limit: float | None = None,
+def best_floor(instance: Instance, *, known_floor: float | None = None, time_limit: float | None = None,
                max_columns: int = 3_000_000) -> tuple[float | None, float, dict | Solution]:
     """Step 1: the largest ``t`` such that some assignment gives every panel fit ≥ t.
+
+    Parameters
+    ----------
+    known_floor : float, optional
+        A floor already reached by some assignment. When the LP bound does not exceed it, the MIP is skipped and
+        ``t = known_floor`` is returned (proven).
 
     Returns
     -------
@@ -72,7 +92,7 @@ def best_floor(instance: Instance, *, time_limit: float | None = None,
     stats : dict, or the infeasible Solution
     """
     per_pool = int(min(instance.pool_quotas[:, 1].max(initial=1), instance.panel_size.max(initial=1))) + 8
-    master = Master(instance, np.zeros(instance.fit.shape), floor_variable=True)
+    master = Master(instance, np.zeros(instance.fit.shape), floor_variable=True, known_floor=known_floor)
     master.add(*initial_candidates(instance, instance.fit, per_pool))
     lp, rc, rounds = generate_columns(master, per_app=2 * int(instance.panel_size.max(initial=1)))
     stats = {"rounds": rounds, "lp_floor": lp.t}
@@ -80,7 +100,15 @@ def best_floor(instance: Instance, *, time_limit: float | None = None,
         return None, np.nan, Solution("infeasible", np.zeros(instance.fit.shape, dtype=bool), 0.0, None,
                                       lp.shortfall, stats)
     bound = master.lagrangian_bound(lp, rc)
-    x, shortfall, bound = close_gap(master, rc, bound, time_limit, max_columns, stats)
+    if known_floor is not None and known_floor >= bound - OPTIMALITY_TOLERANCE * max(1.0, abs(known_floor)):
+        return known_floor, bound, stats
+    try:
+        x, shortfall, bound = close_gap(master, rc, bound, time_limit, max_columns, stats)
+    except NoIncumbent:
+        if known_floor is None:
+            raise
+        stats["mip"] = "no better floor found within the time limit"
+        return known_floor, bound, stats
     if (shortfall > 0.5).any():
         return None, np.nan, Solution("infeasible", np.zeros(instance.fit.shape, dtype=bool), 0.0, None,
                                       shortfall, stats)

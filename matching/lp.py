@@ -32,6 +32,10 @@ SHORTFALL_PENALTY = 1000.0
 """Cost, in units of (1 + largest |weight|), of one missing panel seat in the elastic master."""
 
 
+class NoIncumbent(RuntimeError):
+    """HiGHS hit its time limit before finding any integer solution."""
+
+
 @dataclass
 class LPResult:
     """A master solve: primal values per column, duals per row family, objective."""
@@ -61,15 +65,20 @@ class Master:
         Constant lower bounds on each panel's fit, or None.
     floor_variable : bool
         Maximize a common floor ``t`` on every panel's fit (objective ``t`` plus ``weight``).
+    known_floor : float, optional
+        A floor some assignment is known to reach; ``t`` is bounded below by it, which prunes the MIP and leaves
+        every bound valid for the solutions that matter (those at least as good).
     """
 
     def __init__(self, instance: Instance, weight: np.ndarray, *, pair_cap: float = 1.0,
-                 floor: np.ndarray | None = None, floor_variable: bool = False) -> None:
+                 floor: np.ndarray | None = None, floor_variable: bool = False,
+                 known_floor: float | None = None) -> None:
         self.instance = instance
         self.weight = weight
         self.pair_cap = pair_cap
         self.floor = floor
         self.floor_variable = floor_variable
+        self.known_floor = known_floor
         self.has_floor = floor is not None or floor_variable
         self.in_set = np.zeros(instance.fit.shape, dtype=bool)
         self.col_e = np.zeros(0, dtype=np.int64)
@@ -169,6 +178,8 @@ class Master:
         return float(self.instance.panel_size.max(initial=0) * max(fit.max(initial=0.0), 0.0))
 
     def _t_lower(self) -> float:
+        if self.known_floor is not None:
+            return self.known_floor
         fit = self.instance.fit
         return float(self.instance.panel_size.max(initial=0) * min(fit.min(initial=0.0), 0.0))
 
@@ -195,6 +206,11 @@ class Master:
             HiGHS's proven bound for this column set.
         proven : bool
             Whether HiGHS closed its own gap (it may stop at ``time_limit``).
+
+        Raises
+        ------
+        NoIncumbent
+            When the time limit passes before any integer solution is found.
         """
         a_ub, b_ub, a_eq, b_eq, cost, lb, ub = self._matrices()
         integrality = np.ones(len(cost))
@@ -207,7 +223,8 @@ class Master:
                    constraints=[LinearConstraint(a_ub, -np.inf, b_ub), LinearConstraint(a_eq, b_eq, b_eq)],
                    options=options)
         if res.x is None:
-            raise RuntimeError(f"master MIP failed: {res.message}")
+            error = NoIncumbent if res.status == 1 else RuntimeError
+            raise error(f"master MIP failed: {res.message}")
         n_cols, n_short = len(self.col_e), self.instance.n_apps * self.instance.n_pools
         dual_bound = -float(getattr(res, "mip_dual_bound", res.fun))
         shortfall = res.x[n_cols:n_cols + n_short].reshape(self.instance.n_apps, self.instance.n_pools)

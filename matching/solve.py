@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from matching.instance import Instance, assignment_violations
-from matching.lp import LPResult, Master
+from matching.lp import LPResult, Master, NoIncumbent
 
 OPTIMALITY_TOLERANCE = 1e-6
 """``status`` is ``optimal`` only when bound − objective ≤ this × max(1, |objective|)."""
@@ -179,7 +179,10 @@ def fixed_pairs_overflow(instance: Instance) -> list[str]:
 
 def close_gap(master: Master, rc: np.ndarray, bound: float, time_limit: float | None, max_columns: int,
             stats: dict) -> tuple[np.ndarray, np.ndarray, float]:
-    """MIP on the column set, then on every pair that reduced-cost fixing cannot exclude."""
+    """MIP on the column set, then on every pair that reduced-cost fixing cannot exclude.
+
+    Raises :class:`~matching.lp.NoIncumbent` if the first MIP finds nothing within ``time_limit``.
+    """
     clock = time.perf_counter()
     x, shortfall, value, _, _ = master.solve_mip(time_limit)
     gap = bound - value
@@ -191,10 +194,17 @@ def close_gap(master: Master, rc: np.ndarray, bound: float, time_limit: float | 
         if n_new:
             master.add(*np.nonzero(candidates))
         # every better solution uses only columns now in the set, so this MIP's bound is the full problem's
-        x, shortfall, value, dual_bound, proven = master.solve_mip(time_limit)
-        bound = min(bound, dual_bound) if proven or dual_bound < bound else bound
+        try:
+            x2, shortfall2, value2, dual_bound, _ = master.solve_mip(time_limit)
+        except NoIncumbent:
+            stats["second_mip"] = "no incumbent within the time limit"
+        else:
+            bound = min(bound, dual_bound)
+            if value2 >= value:
+                x, shortfall, value = x2, shortfall2, value2
     stats["mip_seconds"] = time.perf_counter() - clock
     stats["columns"] = len(master.col_e)
+    x = np.concatenate([x, np.zeros(len(master.col_e) - len(x))])   # the first MIP's x predates new columns
     return x, shortfall, bound
 
 
