@@ -1,3 +1,160 @@
-"""The views of the followup area."""
+"""The views of the followup area: invitations and reminders, replacements, reopening, progress and the outbox."""
 
-from . import bp  # noqa: F401
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from web.auth.roles import roles_required
+from web.blueprints.expert.labels import SHEET_STATUSES
+from web.blueprints.followup import bp
+from web.blueprints.organizer.labels import label
+from web.extensions import db
+from web.models import Assignment, OutboxMessage, Round, ScoreSheet
+from web.services import invitations, outbox, panels, sheets
+from web.services.invitations import InvitationError
+from web.services.sheets import SheetError
+
+STAFF = ("organizer", "admin")
+
+
+def round_or_404(round_id: int) -> Round:
+    """The round with this id, or 404."""
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        abort(404)
+    return round_
+
+
+@bp.route("/")
+@roles_required(*STAFF)
+def index():
+    """Every round with links to its invitations and its progress."""
+    rounds = list(db.session.scalars(select(Round).order_by(Round.id.desc())))
+    return render_template("followup/index.html", rounds=rounds)
+
+
+@bp.route("/rounds/<int:round_id>")
+@roles_required(*STAFF)
+def round_page(round_id: int):
+    """The round's seats with invitation state, answers, sheets, and the actions on them."""
+    round_ = round_or_404(round_id)
+    seats = invitations.round_seats(round_)
+    sheet_by_pair = {(sheet.application_id, sheet.expert_id): sheet
+                     for sheet in db.session.scalars(select(ScoreSheet).where(ScoreSheet.round_id == round_.id))}
+    replaced = {seat.replaces_id for seat in seats if seat.replaces_id is not None}
+    rows = sorted(((seat, sheet_by_pair.get((seat.application_id, seat.expert_id))) for seat in seats),
+                  key=lambda row: (row[0].application.ref, row[0].id))
+    return render_template("followup/round.html", round=round_, rows=rows, replaced=replaced,
+                           status=sheets.sheet_status, freed=invitations.FREED_STATES,
+                           proposed=sum(seat.state == "proposed" for seat in seats))
+
+
+@bp.route("/rounds/<int:round_id>/invite", methods=["POST"])
+@roles_required(*STAFF)
+def invite(round_id: int):
+    """Invite every proposed seat of the active version."""
+    round_ = round_or_404(round_id)
+    try:
+        seats = invitations.invite(round_, actor=current_user)
+    except InvitationError as error:
+        flash(str(error), "error")
+    else:
+        experts = len({seat.expert_id for seat in seats})
+        flash(_("%(seats)s seats invited; %(experts)s messages in the outbox.", seats=len(seats), experts=experts),
+              "info")
+    return redirect(url_for("followup.round_page", round_id=round_.id))
+
+
+@bp.route("/rounds/<int:round_id>/remind", methods=["POST"])
+@roles_required(*STAFF)
+def remind(round_id: int):
+    """Remind every expert with an unanswered invitation or an unsubmitted sheet."""
+    round_ = round_or_404(round_id)
+    try:
+        messages = invitations.remind(round_, actor=current_user)
+    except InvitationError as error:
+        flash(str(error), "error")
+    else:
+        flash(_("%(count)s reminders in the outbox.", count=len(messages)), "info")
+    return redirect(url_for("followup.round_page", round_id=round_.id))
+
+
+@bp.route("/seats/<int:seat_id>/replace", methods=["POST"])
+@roles_required(*STAFF)
+def replace(seat_id: int):
+    """Give a declined or recused seat to the first feasible reserve (one click)."""
+    seat = db.session.get(Assignment, seat_id)
+    if seat is None:
+        abort(404)
+    try:
+        newcomer = invitations.replace(seat, actor=current_user)
+    except InvitationError as error:
+        flash(str(error), "error")
+    else:
+        if newcomer is None:
+            flash(_("No reserve can take the seat: %(reason)s", reason=panels.no_reserve_reason(seat)), "error")
+        else:
+            flash(_("%(expert)s takes the seat on %(application)s.", expert=newcomer.expert.name,
+                    application=newcomer.application.ref), "info")
+    return redirect(url_for("followup.round_page", round_id=seat.version.round_id))
+
+
+@bp.route("/sheets/<int:sheet_id>/reopen", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def reopen(sheet_id: int):
+    """Reopen a submitted sheet with a written reason; the expert is told through the outbox."""
+    sheet = db.session.get(ScoreSheet, sheet_id)
+    if sheet is None:
+        abort(404)
+    error = None
+    if request.method == "POST":
+        try:
+            sheets.reopen(sheet, request.form.get("reason"), actor=current_user)
+        except SheetError as refused:
+            error = "; ".join(refused.errors)
+        else:
+            flash(_("The sheet is reopened; the expert has been told."), "info")
+            return redirect(url_for("followup.round_page", round_id=sheet.round_id))
+    return render_template("followup/reopen.html", sheet=sheet, error=error), 400 if error else 200
+
+
+@bp.route("/rounds/<int:round_id>/progress")
+@roles_required(*STAFF)
+def progress(round_id: int):
+    """Sheets by status per round, pool, expert and application; the overdue; a chart of the same numbers."""
+    round_ = round_or_404(round_id)
+    report = sheets.progress(round_)
+    return render_template("followup/progress.html", round=round_, report=report, states=sheets.PROGRESS_STATES,
+                           chart=chart_data(report))
+
+
+def chart_data(report: sheets.Progress) -> dict:
+    """Per pool, the count of each status, for the stacked bar chart (labels already translated)."""
+    pools = sorted(report.by_pool)
+    return {
+        "labels": [label(pool, "pool") for pool in pools],
+        "datasets": [{"key": state, "label": str(SHEET_STATUSES[state]),
+                      "data": [report.by_pool[pool][state] for pool in pools]}
+                     for state in sheets.PROGRESS_STATES],
+    }
+
+
+@bp.route("/outbox")
+@roles_required(*STAFF)
+def outbox_page():
+    """The newest messages first: invitations, reminders and notices, with how each was delivered."""
+    round_id = request.args.get("round", type=int)
+    return render_template("followup/outbox.html", messages=outbox.messages(round_id=round_id), round_id=round_id)
+
+
+@bp.route("/outbox/<int:message_id>")
+@roles_required(*STAFF)
+def message(message_id: int):
+    """One message in full."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        abort(404)
+    return render_template("followup/message.html", message=message)
