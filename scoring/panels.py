@@ -9,6 +9,7 @@ kept in ``excluded`` for the trace.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -48,12 +49,12 @@ class Panels:
     confidence: np.ndarray
     excluded: dict[str, list[tuple[int, str]]]
 
-    @property
+    @cached_property
     def counts(self) -> np.ndarray:
         """Used sheets per application, shape (A,)."""
         return (self.sheet_index >= 0).sum(axis=1)
 
-    @property
+    @cached_property
     def present(self) -> np.ndarray:
         """True in filled slots, shape (A, N)."""
         return self.sheet_index >= 0
