@@ -110,8 +110,8 @@ def user_tokens():
     return tokens_of(None)
 
 
-@pytest.fixture
-def world(app, make_user, make_application_record, make_expert_record) -> World:
+@pytest.fixture(name="world")
+def world_fixture(app, make_user, make_application_record, make_expert_record) -> World:
     return build_world(app, make_user, make_application_record, make_expert_record)
 
 
@@ -275,3 +275,28 @@ def test_route_matrix(app, client, auth, world, role):
         if not matches(expected, response):
             wrong.append(f"{method} {endpoint}: expected {expected}, got {response.status_code}")
     assert not wrong, f"{role}:\n" + "\n".join(wrong)
+
+
+def test_every_form_post_needs_a_csrf_token(app, client, auth, world):
+    """Every state-changing route outside /api refuses a request without a CSRF token (400), logged in or not."""
+    auth.login(username="admin")
+    writes = [(endpoint, method) for endpoint, method in rules(app)
+              if method != "GET" and not endpoint.startswith("api.")]
+    assert ("auth.login", "POST") in writes and len(writes) > 10
+    accepted = []
+    for endpoint, method in writes:
+        target = EXPECTED[(endpoint, method)][0](world)
+        response = client.open(target, method=method, data={"reason": "x", "name": "x"})
+        if response.status_code != 400:
+            accepted.append(f"{method} {target}: {response.status_code}")
+    assert not accepted, "accepted without a CSRF token:\n" + "\n".join(accepted)
+
+
+def test_the_api_takes_no_csrf_token_and_no_session(app, client, auth, world):
+    """A logged-in browser session does not authenticate API calls (so the API needs no CSRF token)."""
+    auth.login(username="admin")
+    assert client.get("/api/v1/rounds").status_code == 401
+    cookieless = app.test_client()
+    response = cookieless.get("/api/v1/rounds", headers={"Authorization": f"Bearer {world.tokens['admin']}"})
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
