@@ -1,3 +1,412 @@
-"""The views of the rounds area."""
+"""Organizer pages of rounds: list and create, settings, applications, template, state moves, conflict pre-check,
+matching runs and versions, a panel page per application with manual edits, the round overview, meeting mode."""
 
-from . import bp  # noqa: F401
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from web.auth.roles import roles_required
+from web.blueprints.rounds import bp
+from web.blueprints.rounds.forms import (
+    FormError,
+    criteria_changes,
+    read_integer,
+    read_number,
+    refs_list,
+    settings_values,
+)
+from web.extensions import db
+from web.models import (
+    POOLS,
+    ROUND_KINDS,
+    ROUND_STATES,
+    Application,
+    Assignment,
+    Expert,
+    Field,
+    Round,
+    Sector,
+)
+from web.services import matching_bridge, panels, rounds
+from web.services.rounds import NEXT_STATE, RoundError
+
+STAFF = ("organizer", "admin")
+
+
+def get_round(round_id: int) -> Round:
+    """The round or 404."""
+    return db.session.get(Round, round_id) or abort(404)
+
+
+def round_application(round_: Round, application_id: int) -> Application:
+    """An application of the round, or 404."""
+    if application_id not in {link.application_id for link in round_.round_applications}:
+        abort(404)
+    return db.session.get(Application, application_id)
+
+
+def seat_of(round_: Round, assignment_id: int) -> Assignment:
+    """An assignment row of one of the round's versions, or 404."""
+    seat = db.session.get(Assignment, assignment_id)
+    if seat is None or seat.version.round_id != round_.id:
+        abort(404)
+    return seat
+
+
+def expert_by_ref(ref: str) -> Expert | None:
+    return db.session.scalar(select(Expert).where(Expert.ref == ref.strip())) if ref else None
+
+
+# ---------------------------------------------------------------- list, create, settings
+
+@bp.route("/")
+@roles_required(*STAFF)
+def index():
+    """Every round with its state, applications and active version."""
+    rows = [(round_, panels.active_version(round_))
+            for round_ in db.session.scalars(select(Round).order_by(Round.created_at.desc(), Round.id.desc()))]
+    return render_template("rounds/index.html", rows=rows)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def create():
+    """Open a round: name, kind, dates and panel settings (the template is a copy of the kind's default)."""
+    values = dict(rounds.SETTING_DEFAULTS, kind="selection_review")
+    errors: list[str] = []
+    if request.method == "POST":
+        kind = request.form.get("kind", "")
+        try:
+            values = settings_values(request.form)
+            round_ = rounds.create_round(values.pop("name"), kind, as_of=values.pop("as_of"),
+                                         deadline=values.pop("deadline"), settings=values, actor=current_user)
+        except (FormError, RoundError) as error:
+            db.session.rollback()
+            errors = getattr(error, "errors", None) or str(error).split("; ")
+            values = dict(request.form.items(), kind=kind)
+        else:
+            flash(_("Round opened. Attach its applications next."), "ok")
+            return redirect(url_for("rounds.applications", round_id=round_.id))
+    return render_template("rounds/settings.html", round_=None, values=values, errors=errors, kinds=ROUND_KINDS,
+                           pools=POOLS, quotas=_quota_values(values)), 400 if errors else 200
+
+
+@bp.route("/<int:round_id>/settings", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def settings(round_id: int):
+    """Edit the panel settings (only before scoring starts)."""
+    round_ = get_round(round_id)
+    values, errors = rounds.settings_of(round_), []
+    if request.method == "POST":
+        try:
+            rounds.update_settings(round_, settings_values(request.form), actor=current_user)
+        except (FormError, RoundError) as error:
+            db.session.rollback()
+            errors = getattr(error, "errors", None) or str(error).split("; ")
+            values = dict(request.form.items())
+        else:
+            flash(_("Settings saved."), "ok")
+            return redirect(url_for("rounds.overview", round_id=round_.id))
+    return render_template("rounds/settings.html", round_=round_, values=values, errors=errors, kinds=ROUND_KINDS,
+                           pools=POOLS, quotas=_quota_values(values)), 400 if errors else 200
+
+
+def _quota_values(values: dict) -> dict[str, tuple[str, str]]:
+    """(min, max) per pool as the form shows them, from stored settings or from a posted form."""
+    stored = values.get("pool_quotas")
+    if isinstance(stored, dict):
+        return {pool: tuple(str(v) for v in stored[pool]) if pool in stored else ("", "") for pool in POOLS}
+    return {pool: (values.get(f"quota_{pool}_min", ""), values.get(f"quota_{pool}_max", "")) for pool in POOLS}
+
+
+@bp.route("/<int:round_id>/template", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def template(round_id: int):
+    """The round's own score template: criteria name, maximum, step, veto, comment required, priority."""
+    round_ = get_round(round_id)
+    errors: list[str] = []
+    if request.method == "POST":
+        try:
+            changes = criteria_changes(request.form, [c.id for c in round_.template.criteria])
+            rounds.update_criteria(round_, changes, actor=current_user)
+        except (FormError, RoundError) as error:
+            db.session.rollback()
+            errors = getattr(error, "errors", None) or str(error).split("; ")
+        else:
+            flash(_("Template saved."), "ok")
+            return redirect(url_for("rounds.template", round_id=round_.id))
+    return render_template("rounds/template.html", round_=round_, errors=errors,
+                           editable=round_.state in rounds.EDITABLE_STATES), 400 if errors else 200
+
+
+@bp.route("/<int:round_id>/applications", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def applications(round_id: int):
+    """The round's applications; attach more by field or sector checkboxes or by typing refs."""
+    round_ = get_round(round_id)
+    if request.method == "POST":
+        try:
+            added = rounds.attach_applications(round_, refs=refs_list(request.form.get("refs", "")),
+                                               fields=request.form.getlist("fields"), actor=current_user)
+        except RoundError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            flash(_("%(count)d applications attached.", count=len(added)), "ok")
+        return redirect(url_for("rounds.applications", round_id=round_.id))
+    sectors = db.session.scalars(select(Sector).order_by(Sector.position)).all()
+    counts = Counter(db.session.scalars(select(Field.code).join(Application, Application.field_id == Field.id)))
+    return render_template("rounds/applications.html", round_=round_, sectors=sectors, counts=counts,
+                           editable=round_.state in rounds.EDITABLE_STATES)
+
+
+@bp.route("/<int:round_id>/applications/<int:application_id>/detach", methods=["POST"])
+@roles_required(*STAFF)
+def detach(round_id: int, application_id: int):
+    """Take an application out of the round (before scoring)."""
+    round_ = get_round(round_id)
+    try:
+        rounds.detach_application(round_, round_application(round_, application_id), actor=current_user)
+    except RoundError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    return redirect(url_for("rounds.applications", round_id=round_.id))
+
+
+@bp.route("/<int:round_id>/state", methods=["POST"])
+@roles_required(*STAFF)
+def transition(round_id: int):
+    """Move the round one step: draft → assigning → scoring → closed."""
+    round_ = get_round(round_id)
+    state = request.form.get("state", "")
+    try:
+        rounds.transition(round_, state, actor=current_user)
+    except RoundError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        flash(_("The round is now %(state)s.", state=state_label(state)), "ok")
+    return redirect(url_for("rounds.overview", round_id=round_.id))
+
+
+def state_label(state: str) -> str:
+    labels = {"draft": _("draft"), "assigning": _("assigning"), "scoring": _("scoring"), "closed": _("closed")}
+    return labels.get(state, state)
+
+
+# ---------------------------------------------------------------- overview, conflicts
+
+@bp.route("/<int:round_id>")
+@roles_required(*STAFF)
+def overview(round_id: int):
+    """All applications with their panel fill, the active version's totals and the state buttons."""
+    round_ = get_round(round_id)
+    version = panels.active_version(round_)
+    seats = panels.seats(round_)
+    fill = Counter(seat.application_id for seat in seats)
+    pools: dict[int, Counter] = defaultdict(Counter)
+    for seat in seats:
+        pools[seat.application_id][seat.pool] += 1
+    return render_template("rounds/overview.html", round_=round_, version=version, fill=fill, pools=pools,
+                           next_state=NEXT_STATE.get(round_.state), states=ROUND_STATES, state_label=state_label,
+                           settings=rounds.settings_of(round_), pool_names=POOLS)
+
+
+@bp.route("/<int:round_id>/conflicts")
+@roles_required(*STAFF)
+def conflicts(round_id: int):
+    """Every conflict of interest with its rule and reason, filterable by rule, kind, application and expert."""
+    round_ = get_round(round_id)
+    found = matching_bridge.round_conflicts(round_)
+    filters = {key: request.args.get(key, "").strip() for key in ("rule", "kind", "application", "expert")}
+    shown = [c for c in found if all(not value or getattr(c, key) == value for key, value in filters.items())]
+    names = {e.ref: e.name for e in db.session.scalars(select(Expert).where(
+        Expert.ref.in_({c.expert for c in shown})))}
+    return render_template("rounds/conflicts.html", round_=round_, conflicts=shown, filters=filters,
+                           per_rule=Counter(c.rule for c in found), per_kind=Counter(c.kind for c in found),
+                           applications=sorted({c.application for c in found}), total=len(found), names=names)
+
+
+# ---------------------------------------------------------------- matching runs and versions
+
+@bp.route("/<int:round_id>/match", methods=["POST"])
+@roles_required(*STAFF)
+def run_matching(round_id: int):
+    """Run the matcher; a feasible result becomes the active version, an infeasible one shows why."""
+    round_ = get_round(round_id)
+    errors: list[str] = []
+    seed = read_integer(request.form, "seed", errors)
+    probability = read_number(request.form, "max_probability", errors)
+    if errors:
+        flash("; ".join(errors), "error")
+        return redirect(url_for("rounds.overview", round_id=round_.id))
+    try:
+        version = panels.run_matching(round_, actor=current_user, seed=seed, max_probability=probability)
+    except panels.PanelError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("rounds.overview", round_id=round_.id))
+    if version.active:
+        flash(_("Matching stored as version %(number)d.", number=version.number), "ok")
+    else:
+        flash(_("No feasible assignment: the previous version stays active. Reasons: %(reasons)s",
+                reasons="；".join(version.diagnostics)), "error")
+    return redirect(url_for("rounds.version", round_id=round_.id, number=version.number))
+
+
+@bp.route("/<int:round_id>/versions")
+@roles_required(*STAFF)
+def versions(round_id: int):
+    """Every stored assignment version, newest first."""
+    round_ = get_round(round_id)
+    return render_template("rounds/versions.html", round_=round_, versions=panels.versions(round_))
+
+
+@bp.route("/<int:round_id>/versions/<int:number>")
+@roles_required(*STAFF)
+def version(round_id: int, number: int):
+    """One version: its settings, totals, diagnostics and panels."""
+    round_ = get_round(round_id)
+    found = panels.version_by_number(round_, number) or abort(404)
+    by_application: dict[int, list[Assignment]] = defaultdict(list)
+    for row in found.assignments:
+        by_application[row.application_id].append(row)
+    return render_template("rounds/version.html", round_=round_, version=found, by_application=by_application,
+                           seated=panels.SEATED)
+
+
+@bp.route("/<int:round_id>/versions/<int:number>/restore", methods=["POST"])
+@roles_required(*STAFF)
+def restore(round_id: int, number: int):
+    """Make an earlier version active again (undo)."""
+    round_ = get_round(round_id)
+    found = panels.version_by_number(round_, number) or abort(404)
+    try:
+        panels.restore_version(found, actor=current_user)
+    except panels.PanelError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        flash(_("Version %(number)d is active again.", number=number), "ok")
+    return redirect(url_for("rounds.versions", round_id=round_.id))
+
+
+# ---------------------------------------------------------------- one panel
+
+@bp.route("/<int:round_id>/applications/<int:application_id>")
+@roles_required(*STAFF)
+def panel(round_id: int, application_id: int):
+    """One application's panel: members with fit components and binding rules, why better fits were not chosen,
+    reserves, seat states, and the add / remove / swap forms."""
+    round_ = get_round(round_id)
+    application = round_application(round_, application_id)
+    version = panels.active_version(round_)
+    rows = [row for row in version.assignments if row.application_id == application.id] if version else []
+    explained = panels.explanation(round_, application) if version else {"binding": {}, "not_chosen": []}
+    reserves = panels.reserves_of(version, application) if version else []
+    taken = {row.replaces_id for row in rows if row.replaces_id}
+    experts = db.session.scalars(select(Expert).order_by(Expert.pool, Expert.ref)).all()
+    return render_template("rounds/panel.html", round_=round_, application=application, version=version, rows=rows,
+                           explained=explained, reserves=reserves, seated=panels.SEATED, left=panels.LEFT,
+                           taken=taken, experts=experts)
+
+
+def _panel_redirect(round_: Round, application_id: int):
+    return redirect(url_for("rounds.panel", round_id=round_.id, application_id=application_id))
+
+
+@bp.route("/<int:round_id>/applications/<int:application_id>/add", methods=["POST"])
+@roles_required(*STAFF)
+def add(round_id: int, application_id: int):
+    """Seat an expert on the panel by hand (checked like the solver's seats)."""
+    round_ = get_round(round_id)
+    application = round_application(round_, application_id)
+    expert = expert_by_ref(request.form.get("expert", ""))
+    if expert is None:
+        flash(_("Choose an expert by ref."), "error")
+        return _panel_redirect(round_, application_id)
+    _panel_edit(lambda: panels.add_expert(round_, application, expert, actor=current_user,
+                                          override_reason=request.form.get("reason")))
+    return _panel_redirect(round_, application_id)
+
+
+@bp.route("/<int:round_id>/seats/<int:assignment_id>/remove", methods=["POST"])
+@roles_required(*STAFF)
+def remove(round_id: int, assignment_id: int):
+    """Take an expert off the panel (reason required)."""
+    round_ = get_round(round_id)
+    seat = seat_of(round_, assignment_id)
+    _panel_edit(lambda: panels.remove_expert(seat, actor=current_user, reason=request.form.get("reason", "")))
+    return _panel_redirect(round_, seat.application_id)
+
+
+@bp.route("/<int:round_id>/seats/<int:assignment_id>/swap", methods=["POST"])
+@roles_required(*STAFF)
+def swap(round_id: int, assignment_id: int):
+    """Replace a member by another expert (checked like the solver's seats)."""
+    round_ = get_round(round_id)
+    seat = seat_of(round_, assignment_id)
+    expert = expert_by_ref(request.form.get("expert", ""))
+    if expert is None:
+        flash(_("Choose an expert by ref."), "error")
+        return _panel_redirect(round_, seat.application_id)
+    _panel_edit(lambda: panels.swap_expert(seat, expert, actor=current_user,
+                                           override_reason=request.form.get("reason")))
+    return _panel_redirect(round_, seat.application_id)
+
+
+@bp.route("/<int:round_id>/seats/<int:assignment_id>/replace", methods=["POST"])
+@roles_required(*STAFF)
+def replace(round_id: int, assignment_id: int):
+    """Give a declined or recused member's seat to the first reserve that keeps every rule."""
+    round_ = get_round(round_id)
+    seat = seat_of(round_, assignment_id)
+    try:
+        new = panels.replace_from_reserves(seat, actor=current_user)
+    except panels.PanelError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        if new is None:
+            flash(panels.no_reserve_reason(seat), "error")
+        else:
+            flash(_("%(new)s takes the seat of %(old)s.", new=new.expert.name, old=seat.expert.name), "ok")
+    return _panel_redirect(round_, seat.application_id)
+
+
+def _panel_edit(operation) -> None:
+    """Run one manual edit; a refusal is shown with its reason and nothing is changed."""
+    try:
+        operation()
+    except panels.PanelError as error:
+        db.session.rollback()
+        flash(_("Refused: %(reason)s", reason=str(error)), "error")
+    else:
+        flash(_("Panel changed: a new manual version is active (restore the previous one to undo)."), "ok")
+
+
+# ---------------------------------------------------------------- meeting mode
+
+@bp.route("/<int:round_id>/meeting")
+@roles_required(*STAFF)
+def meeting(round_id: int):
+    """Panels as groups of applications with their members and the recusals (in individual mode, one group per
+    application)."""
+    round_ = get_round(round_id)
+    version = panels.active_version(round_)
+    groups: dict[int, dict] = {}
+    for row in version.assignments if version else []:
+        key = row.panel if row.panel is not None else -row.application_id
+        group = groups.setdefault(key, {"applications": {}, "members": {}, "recusals": []})
+        group["applications"][row.application_id] = row.application
+        if row.state in panels.SEATED:
+            group["members"][row.expert_id] = row.expert
+        elif row.state == "recused":
+            group["recusals"].append(row)
+    ordered = [groups[key] for key in sorted(groups, key=lambda k: (k < 0, abs(k)))]
+    return render_template("rounds/meeting.html", round_=round_, version=version, groups=ordered)
