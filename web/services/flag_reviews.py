@@ -34,7 +34,12 @@ def request_flag_review(sheet: ScoreSheet, code: str, message: str, *, actor: Us
         if review.response is None:
             raise FlagReviewError(f"sheet {sheet.id}: a {code} review was requested on "
                                   f"{review.requested_at:%Y-%m-%d} and is still awaiting the expert's answer")
-        # A resubmitted sheet can be flagged again: the same row is asked anew; the audit keeps the earlier answer.
+        if sheet.submitted_at is None or sheet.submitted_at <= review.answered_at:
+            raise FlagReviewError(f"sheet {sheet.id}: the expert already answered this {code} review "
+                                  f"({review.response}) on {review.answered_at:%Y-%m-%d}; ask again only after "
+                                  "the sheet is resubmitted")
+        # A revised and resubmitted sheet may be flagged again: the same row is asked anew (one row per sheet and
+        # code in the schema); the audit keeps the earlier request and answer.
         before = review_state(review)
     else:
         review = FlagReview(sheet=sheet, code=code)
