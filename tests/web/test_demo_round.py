@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 import scoring
-from matching.assign import build_context
 from web.demo.round import POOL_QUOTAS, SELECTION_NAME, SITE_APPLICATIONS, SITE_NAME, criterion_value
 from web.extensions import db
 from web.models import Assignment, AssignmentVersion, Reserve, Round, ScoreSheet, User
+from web.services.matching_bridge import round_conflicts
 
 SEATED = ("proposed", "invited", "accepted")
 
@@ -64,10 +64,8 @@ def _assert_panels_keep_the_rules(round_, seats):
     loads = Counter(seat.expert.ref for seat in seats)
     caps = {seat.expert.ref: min(round_.max_load, seat.expert.max_load or round_.max_load) for seat in seats}
     assert all(loads[ref] <= caps[ref] for ref in loads)
-    from web.demo.round import _matching_problem
-
     hard = {(conflict.expert, conflict.application)
-            for conflict in build_context(_matching_problem(round_)).conflicts if conflict.kind == "hard"}
+            for conflict in round_conflicts(round_) if conflict.kind == "hard"}
     assert hard and not hard & {(seat.expert.ref, seat.application.ref) for seat in seats}
 
 

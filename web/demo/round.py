@@ -13,7 +13,6 @@ same round.
 
 from __future__ import annotations
 
-import json
 import random
 import statistics
 from contextlib import contextmanager
@@ -22,26 +21,18 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from matching.assign import assign
-from matching.problem import parse_problem
 from web.demo.generate import REFERENCE_DATE
 from web.extensions import db
 from web.models import (
     Application,
     Assignment,
     AssignmentVersion,
-    Expert,
-    PoolQuota,
-    Reserve,
     Round,
     ScoreSheet,
     TemplateCriterion,
     User,
-    utcnow,
 )
-from web.services import audit, invitations, sheets
-from web.services.records import export_applications, export_experts
-from web.services.rounds import create_round
+from web.services import invitations, panels, rounds, sheets
 
 SELECTION_NAME = "2020年上海市制造业创新中心遴选综合评审"
 SITE_NAME = "2020年上海市制造业创新中心现场考察"
@@ -114,99 +105,32 @@ def _load_demo_round(seed: int, actor: User | None, accounts: int) -> DemoRound:
     """The body of :func:`load_demo_round`."""
     rng = random.Random(seed)
     refs = list(db.session.scalars(select(Application.ref).order_by(Application.id)))
-    round_ = create_round(SELECTION_NAME, "selection_review", as_of=REFERENCE_DATE, application_refs=refs,
-                          deadline=DEADLINE, actor=actor)
-    _apply_settings(round_, seed, actor)
-    _transition(round_, "assigning", actor)
-    version = _run_matching(round_, seed, actor)
-    _transition(round_, "scoring", actor)
+    round_ = rounds.create_round(SELECTION_NAME, "selection_review", as_of=REFERENCE_DATE,
+                                 application_refs=refs, deadline=DEADLINE, actor=actor)
+    rounds.update_settings(round_, {**SETTINGS, "seed": seed,
+                                    "pool_quotas": {pool: list(quota) for pool, quota in POOL_QUOTAS.items()}},
+                           actor=actor)
+    rounds.transition(round_, "assigning", actor=actor)
+    version = panels.run_matching(round_, actor=actor, seed=seed)
+    if not version.active:
+        raise RuntimeError("the demo round's panels are infeasible: " + "; ".join(version.diagnostics))
+    rounds.transition(round_, "scoring", actor=actor)
     invitations.invite(round_, actor=actor)
     result = DemoRound(round_id=round_.id, site_round_id=0)
-    _score(round_, version, rng, result)
+    _score(round_, version, rng, result, actor)
     top = _best_applications(round_, SITE_APPLICATIONS)
-    site = create_round(SITE_NAME, "site_inspection", as_of=REFERENCE_DATE, application_refs=top,
-                        deadline=DEADLINE + timedelta(days=30), actor=actor)
+    site = rounds.create_round(SITE_NAME, "site_inspection", as_of=REFERENCE_DATE, application_refs=top,
+                               deadline=DEADLINE + timedelta(days=30), actor=actor)
     result.site_round_id = site.id
     result.account_experts = _account_experts(version, accounts)
     db.session.commit()
     return result
 
 
-# --- round set-up -------------------------------------------------------------------------------------------
-
-def _apply_settings(round_: Round, seed: int, actor: User | None) -> None:
-    """The panel settings described in the module docstring, audited."""
-    before = {key: getattr(round_, key) for key in SETTINGS}
-    for key, value in SETTINGS.items():
-        setattr(round_, key, value)
-    round_.seed = seed
-    round_.pool_quotas = [PoolQuota(pool=pool, minimum=low, maximum=high)
-                          for pool, (low, high) in POOL_QUOTAS.items()]
-    audit.record("round.settings", "round", round_.id, actor=actor, before=before,
-                 after={**SETTINGS, "seed": seed, "pool_quotas": {k: list(v) for k, v in POOL_QUOTAS.items()}})
-    db.session.commit()
-
-
-def _transition(round_: Round, state: str, actor: User | None) -> None:
-    """Move the round to ``state``, audited."""
-    before = round_.state
-    round_.state = state
-    audit.record("round.transition", "round", round_.id, actor=actor, before={"state": before},
-                 after={"state": state})
-    db.session.commit()
-
-
-def _matching_problem(round_: Round):
-    """The round's matching problem from the stored records (DESIGN §10 settings)."""
-    refs = [application.ref for application in round_.applications]
-    settings = {
-        "as_of": round_.as_of, "mode": round_.mode, "panel_size": round_.panel_size,
-        "pool_quotas": {quota.pool: [quota.minimum, quota.maximum] for quota in round_.pool_quotas},
-        "max_per_organization": round_.max_per_organization, "max_load": round_.max_load,
-        "objective": round_.objective, "reserves": round_.reserves, "window_years": round_.window_years,
-        "weights": {"field": round_.weight_field, "text": round_.weight_text},
-    }
-    data = {"settings": settings, "experts": export_experts(), "applications": export_applications(refs=refs)}
-    return parse_problem(json.loads(json.dumps(data, default=str)))
-
-
-def _run_matching(round_: Round, seed: int, actor: User | None) -> AssignmentVersion:
-    """Solve the round's panels and store them as its active assignment version with the reserves."""
-    problem = _matching_problem(round_)
-    result = assign(problem)
-    if result.status != "optimal":
-        raise RuntimeError("the demo round's panels are infeasible: " + "; ".join(result.diagnostics))
-    experts = {expert.ref: expert for expert in db.session.scalars(select(Expert))}
-    applications = {application.ref: application for application in round_.applications}
-    version = AssignmentVersion(round=round_, number=1, seed=seed, settings=problem_settings(round_),
-                                objective=result.objective, bound=result.bound, status=result.status,
-                                diagnostics=result.diagnostics, active=True,
-                                created_by_id=actor.id if actor is not None else None)
-    for panel in result.assignments:
-        for member in panel["experts"]:
-            version.assignments.append(Assignment(
-                application=applications[panel["application"]], expert=experts[member["expert"]],
-                pool=member["pool"], fit=member["fit"], field_fit=member["field_fit"],
-                text_fit=member["text_fit"], state="proposed"))
-    for app_ref, reserve_refs in result.reserves.items():
-        for rank, ref in enumerate(reserve_refs, start=1):
-            version.reserves.append(Reserve(application=applications[app_ref], expert=experts[ref], rank=rank))
-    db.session.add(version)
-    db.session.flush()
-    audit.record("assignment.run", "round", round_.id, actor=actor, after={
-        "version": version.number, "seed": seed, "status": result.status, "objective": result.objective})
-    db.session.commit()
-    return version
-
-
-def problem_settings(round_: Round) -> dict:
-    """The settings snapshot stored with an assignment version."""
-    return {**SETTINGS, "seed": round_.seed, "pool_quotas": {k: list(v) for k, v in POOL_QUOTAS.items()}}
-
-
 # --- scores -------------------------------------------------------------------------------------------------
 
-def _score(round_: Round, version: AssignmentVersion, rng: random.Random, result: DemoRound) -> None:
+def _score(round_: Round, version: AssignmentVersion, rng: random.Random, result: DemoRound,
+           actor: User | None) -> None:
     """Fill the sheets: most submitted, some drafts, some untouched; one recusal, one planted outlier."""
     seats = sorted(version.assignments, key=lambda seat: (seat.application.ref, seat.expert.ref))
     criteria = list(round_.template.criteria)
@@ -237,7 +161,7 @@ def _score(round_: Round, version: AssignmentVersion, rng: random.Random, result
         factor = OUTLIER_FACTOR if seat is outlier_seat else 1.0
         _fill_sheet(seat, state, sheet_values(criteria, [share * factor for share in shares[seat.id]]), rng)
         counts[state] += 1
-    replacement = _recuse_and_replace(round_, version, recused_seat)
+    replacement = _recuse_and_replace(recused_seat, actor)
     _fill_sheet(replacement, "submitted", sheet_values(criteria, shares[recused_seat.id]), rng)
     counts["submitted"] += 1
     result.sheets = counts
@@ -287,39 +211,13 @@ def _fill_sheet(seat: Assignment, state: str, values: dict[str, float], rng: ran
         sheets.submit(sheet, actor=None)
 
 
-def _recuse_and_replace(round_: Round, version: AssignmentVersion, seat: Assignment) -> Assignment:
-    """The expert of ``seat`` declares a conflict; the first feasible reserve takes the seat."""
+def _recuse_and_replace(seat: Assignment, actor: User | None) -> Assignment:
+    """The expert of ``seat`` declares a conflict; the organizer gives the seat to the first feasible reserve."""
     sheets.declare(seat, conflict=True, reason=RECUSAL_NOTE, actor=None)
-    reserve = _first_feasible_reserve(version, seat)
-    incoming = reserve.expert
-    replacement = Assignment(version=version, application=seat.application, expert=incoming, pool=incoming.pool,
-                             fit=reserve.fit, state="invited", invited_at=utcnow(),
-                             replaces_id=seat.id)
-    db.session.add(replacement)
-    db.session.flush()
-    audit.record("assignment.replace", "assignment", seat.id, actor=None,
-                 before={"expert": seat.expert.ref}, after={"expert": incoming.ref, "assignment": replacement.id})
+    replacement = invitations.replace(seat, actor=actor)
+    if replacement is None:
+        raise RuntimeError(f"no reserve can take {seat.expert.ref}'s seat on {seat.application.ref}")
     return replacement
-
-
-def _first_feasible_reserve(version: AssignmentVersion, seat: Assignment) -> Reserve:
-    """The best-ranked reserve of the seat's application who keeps the pool quotas, the organization limit
-    and the load cap (reserves are conflict-free by construction)."""
-    round_ = version.round
-    quotas = {quota.pool: (quota.minimum, quota.maximum) for quota in round_.pool_quotas}
-    active = [other for other in version.assignments if other.state in ("proposed", "invited", "accepted")]
-    panel = [other for other in active if other.application_id == seat.application_id and other is not seat]
-    for reserve in sorted((item for item in version.reserves if item.application_id == seat.application_id),
-                          key=lambda item: item.rank):
-        expert = reserve.expert
-        pools = [other.pool for other in panel] + [expert.pool]
-        load = sum(1 for other in active if other.expert_id == expert.id)
-        if (all(low <= pools.count(pool) <= high for pool, (low, high) in quotas.items())
-                and (expert.organization_id is None
-                     or all(other.expert.organization_id != expert.organization_id for other in panel))
-                and load < min(round_.max_load, expert.max_load or round_.max_load)):
-            return reserve
-    raise RuntimeError(f"no reserve can take {seat.expert.ref}'s seat on {seat.application.ref}")
 
 
 # --- the rest -----------------------------------------------------------------------------------------------
