@@ -155,6 +155,9 @@ def test_progress_tables_and_chart_carry_the_same_numbers(client, auth, world, a
     assert totals == {"not_started": "3", "draft": "0", "submitted": "1", "reopened": "0"}
     assert "Overdue <small>(3)</small>" in page and "丁专家" in page
     assert "vendor/chart.umd.min.js" in page and "<script>" not in page
+    index = client.get("/followup/").get_data(as_text=True)
+    assert re.search(r'2020年遴选综合评审</td>.*?<td class="num">3</td>\s*<td class="num">0</td>\s*'
+                     r'<td class="num">1</td>\s*<td class="num">0</td>', index, re.S)
 
 
 def test_outbox_lists_messages_and_shows_one_and_the_file_is_written(client, auth, world, app, csrf_token):

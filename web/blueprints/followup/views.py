@@ -11,6 +11,7 @@ from web.auth.roles import roles_required
 from web.blueprints.expert.labels import SHEET_STATUSES
 from web.blueprints.followup import bp
 from web.blueprints.organizer.labels import label
+from web.blueprints.rounds.views import state_label
 from web.extensions import db
 from web.models import Assignment, OutboxMessage, Round, ScoreSheet
 from web.services import invitations, outbox, panels, sheets
@@ -33,7 +34,9 @@ def round_or_404(round_id: int) -> Round:
 def index():
     """Every round with links to its invitations and its progress."""
     rounds = list(db.session.scalars(select(Round).order_by(Round.id.desc())))
-    return render_template("followup/index.html", rounds=rounds)
+    totals = {round_.id: sheets.progress(round_).total for round_ in rounds}
+    return render_template("followup/index.html", rounds=rounds, totals=totals, states=sheets.PROGRESS_STATES,
+                           state_label=state_label)
 
 
 @bp.route("/rounds/<int:round_id>")
@@ -49,7 +52,7 @@ def round_page(round_id: int):
                   key=lambda row: (row[0].application.ref, row[0].id))
     return render_template("followup/round.html", round=round_, rows=rows, replaced=replaced,
                            status=sheets.sheet_status, freed=invitations.FREED_STATES,
-                           proposed=sum(seat.state == "proposed" for seat in seats))
+                           proposed=sum(seat.state == "proposed" for seat in seats), state_label=state_label)
 
 
 @bp.route("/rounds/<int:round_id>/invite", methods=["POST"])
