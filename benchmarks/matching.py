@@ -190,7 +190,7 @@ def run_extras(name: str, instance: Instance, samples: int) -> None:
           f"max freq {(frequency / samples).max():.3f}", flush=True)
     groups = np.array_split(np.arange(instance.n_apps), -(-instance.n_apps // 8))
     clock = time.perf_counter()
-    meeting = solve_meeting(instance, groups, time_limit=120)
+    meeting = solve_meeting(instance, groups, time_limit=600)
     print(f"{name} meeting, {len(groups)} panels of ≤ 8: {time.perf_counter() - clock:.2f} s, {meeting.status}, "
           f"objective {meeting.objective:.4f}, bound {meeting.bound or float('nan'):.4f}, "
           f"{len(meeting.recusals)} recusals", flush=True)

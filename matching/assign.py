@@ -34,6 +34,9 @@ from matching.types import HARD, POOLS, Conflict, Problem
 DIGITS = 6
 """Decimals of fits and probabilities in the JSON result."""
 
+MEETING_TIME_LIMIT = 300.0
+"""Seconds HiGHS may spend choosing meeting panels (M, 300 applications, took 95–130 s on the shared machine)."""
+
 FAIR_TIME_LIMIT = 60.0
 """Seconds HiGHS may spend on each MIP of the ``fair`` objective; past it the gap is reported (max-min MIPs are
 degenerate and can be slow to prove, see docs/matching.md)."""
@@ -183,10 +186,14 @@ def _meeting(context: Context, result: AssignResult) -> np.ndarray | None:
     problem, instance, labels = context.problem, context.instance, context.labels
     groups = group_applications([a.sector for a in problem.applications], [a.field for a in problem.applications],
                                 problem.settings.meeting_max_applications)
-    solution = solve_meeting(instance, groups)
+    solution = solve_meeting(instance, groups, time_limit=MEETING_TIME_LIMIT)
     result.status = "optimal" if solution.status == "optimal" else solution.status
     if solution.status == "infeasible":
         result.diagnostics.append("会评模式：按专家组分组后，无法让每个申报在回避后仍满足人数和类别要求")
+        return None
+    if solution.status == "time_limit":
+        result.diagnostics.append(f"会评模式：{MEETING_TIME_LIMIT:.0f} 秒内未找到满足全部规则的专家组，"
+                                  "可减少每组申报数或放宽限制后重试")
         return None
     result.objective, result.bound = _round(solution.objective), _round(solution.bound)
     result.gap = _round(max(solution.bound - solution.objective, 0.0))

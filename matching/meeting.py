@@ -38,7 +38,8 @@ class MeetingSolution:
     Attributes
     ----------
     status : str
-        ``optimal``, ``feasible`` (gap left by a time limit) or ``infeasible``.
+        ``optimal``, ``feasible`` (gap left by a time limit), ``time_limit`` (no panels found in time) or
+        ``infeasible``.
     groups : list of ndarray
         Application indices of each panel.
     members : list of ndarray
@@ -141,7 +142,8 @@ def solve_meeting(instance: Instance, groups: list[np.ndarray], *, extra_seats: 
     res = milp(-cost, integrality=np.ones(len(cost)), bounds=Bounds(lower, upper),
                constraints=rows.constraint(), options=options)
     if res.x is None:
-        return MeetingSolution("infeasible", groups, [], [], 0.0, None)
+        status = "time_limit" if res.status == 1 else "infeasible"
+        return MeetingSolution(status, groups, [], [], 0.0, None)
     chosen = res.x[:n_cols] > 0.5
     members = [np.sort(col_e[chosen & (col_g == g)]) for g in range(n_groups)]
     recusals = [(int(e), int(a)) for g, apps in enumerate(groups) for e in members[g] for a in apps
