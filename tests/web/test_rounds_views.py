@@ -9,7 +9,7 @@ from sqlalchemy import select
 from test_panels_factory import HARD_EXPERT, build_round
 
 from web.extensions import db
-from web.models import Application, AssignmentVersion, Round
+from web.models import Application, Assignment, AssignmentVersion, Round
 from web.services import panels
 
 
@@ -161,3 +161,25 @@ def test_the_panel_page_shows_fit_reasons_and_reserves(app, client, auth, matche
             assert seat.expert.ref in text and f"{seat.fit:.3f}" in text
         for reserve in panels.reserves_of(panels.active_version(round_), application):
             assert reserve.expert.ref in text
+
+
+def test_replace_button_gives_a_recused_seat_to_a_reserve(app, client, auth, csrf_token, matched, table_counts):
+    auth.login("organizer")
+    a = application_id(app, "APP-002")
+    panel_url = f"/rounds/{matched}/applications/{a}"
+    with app.app_context():
+        seat = next(s for s in panels.seats(db.session.get(Round, matched)) if s.application_id == a)
+        seat_id = seat.id
+    before = table_counts()
+    post(client, f"/rounds/{matched}/seats/{seat_id}/replace", {}, form_page=panel_url, csrf_token=csrf_token)
+    assert table_counts() == before          # a seated member is swapped, not replaced
+    with app.app_context():
+        seat = db.session.get(Assignment, seat_id)
+        seat.state, seat.state_reason = "recused", "曾参与申报书编写"
+        db.session.commit()
+    text = page(client, panel_url)
+    assert f'action="/rounds/{matched}/seats/{seat_id}/replace"' in text
+    post(client, f"/rounds/{matched}/seats/{seat_id}/replace", {}, form_page=panel_url, csrf_token=csrf_token)
+    with app.app_context():
+        new = db.session.scalar(select(Assignment).where(Assignment.replaces_id == seat_id))
+        assert new is not None and new.state == "proposed"

@@ -366,6 +366,9 @@ def replace(round_id: int, assignment_id: int):
     """Give a declined or recused member's seat to the first reserve that keeps every rule."""
     round_ = get_round(round_id)
     seat = seat_of(round_, assignment_id)
+    if seat.state not in panels.LEFT:
+        flash(_("Only a member who declined or recused is replaced from the reserves (swap the others)."), "error")
+        return _panel_redirect(round_, seat.application_id)
     try:
         new = panels.replace_from_reserves(seat, actor=current_user)
     except panels.PanelError as error:
