@@ -73,3 +73,14 @@ def test_a_round_not_assigning_is_refused(app, runner, table_counts):
     result = runner.invoke(args=["match", "--round", "测试轮次"])
     assert result.exit_code == 1 and "matching runs only while the round is assigning" in result.stderr
     assert table_counts() == before
+
+
+def test_rounds_state_and_list(app, runner):
+    build_round(app, state="draft")
+    assert runner.invoke(args=["rounds", "state", "--round", "测试轮次", "--to", "scoring"]).exit_code == 1
+    result = runner.invoke(args=["rounds", "state", "--round", "测试轮次", "--to", "assigning"])
+    assert result.exit_code == 0 and "is now assigning" in result.output
+    runner.invoke(args=["match", "--round", "测试轮次"])
+    listed = runner.invoke(args=["rounds", "list"]).output
+    assert "assigning" in listed and "4 applications" in listed and "version 1 (optimal)" in listed
+    assert runner.invoke(args=["rounds", "state", "--round", "nope", "--to", "closed"]).exit_code == 2

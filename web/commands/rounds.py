@@ -1,4 +1,5 @@
-"""``panel rounds create``: open a review round with its default template."""
+"""``panel rounds create | list | state``: open a review round with its default template, list rounds, move one
+forward."""
 
 from __future__ import annotations
 
@@ -34,3 +35,38 @@ def create_round_command(name, kind, application_refs, as_of, deadline) -> None:
         sys.exit(1)
     click.echo(f"opened round {round_.name!r} ({kind}, id {round_.id}) with {len(refs)} applications and "
                f"{len(round_.template.criteria)} criteria")
+
+
+@rounds.command("list")
+def list_rounds_command() -> None:
+    """Every round: id, state, kind, applications and the active assignment version."""
+    from sqlalchemy import select
+
+    from web.extensions import db
+    from web.models import Round
+    from web.services.panels import active_version
+
+    for round_ in db.session.scalars(select(Round).order_by(Round.id)):
+        version = active_version(round_)
+        active = f"version {version.number} ({version.status})" if version else "no assignment"
+        click.echo(f"{round_.id}\t{round_.state}\t{round_.kind}\t{len(round_.round_applications)} applications\t"
+                   f"{active}\t{round_.name}")
+
+
+@rounds.command("state")
+@click.option("--round", "round_ref", required=True, metavar="R", help="The round's id or name.")
+@click.option("--to", "state", type=click.Choice(("assigning", "scoring", "closed")), required=True)
+def state_command(round_ref, state) -> None:
+    """Move a round one step forward (draft → assigning → scoring → closed)."""
+    from web.commands.matching import find_round
+    from web.services.rounds import RoundError, transition
+
+    round_ = find_round(round_ref)
+    if round_ is None:
+        raise click.UsageError(f"--round: no round with id or name {round_ref!r}")
+    try:
+        transition(round_, state, actor=None)
+    except RoundError as error:
+        click.echo(f"{round_.name}: {error}", err=True)
+        sys.exit(1)
+    click.echo(f"round {round_.name!r} is now {state}")
