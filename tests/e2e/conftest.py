@@ -12,6 +12,9 @@
     Log in through the form (asserting it worked) / out through the header's button.
 ``seed_demo(live, applications=6, experts=60, seed=7)``
     Imports a small demo data set (web.demo) through the records service and returns it.
+``scoring_round(live, name=…, settings=SMALL_PANELS)``
+    A selection round over every application, matched, in scoring, invitations sent (through the services);
+    returns the round id.
 
 Everything is skipped when /usr/bin/chromium or Playwright is missing.
 """
@@ -164,6 +167,45 @@ def _seed_demo(live: LiveApp, *, applications: int = 6, experts: int = 60, seed:
 
     live.run(load)
     return demo
+
+
+SMALL_PANELS = {"panel_size": 5, "max_load": 5, "reserves": 3,
+                "pool_quotas": {"technology": [2, 3], "industry": [1, 2], "economics": [0, 1],
+                                "management": [0, 1], "law": [0, 1]}}
+
+
+def _scoring_round(live: LiveApp, name: str = "浏览器测试评审", settings: dict | None = None) -> int:
+    """A selection round over every application, matched, moved to scoring and invited, through the services
+    (organizer ``organizer``, created if missing); returns its id."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from web.models import Application, User
+    from web.services import invitations, panels, rounds
+
+    def build() -> int:
+        organizer = db.session.scalar(select(User).where(User.username == "organizer"))
+        if organizer is None:
+            live.user("organizer", "organizer")
+            organizer = db.session.scalar(select(User).where(User.username == "organizer"))
+        refs = list(db.session.scalars(select(Application.ref).order_by(Application.id)))
+        round_ = rounds.create_round(name, "selection_review", as_of=date(2020, 10, 1), application_refs=refs,
+                                     deadline=date(2020, 10, 30), actor=organizer)
+        rounds.update_settings(round_, settings or SMALL_PANELS, actor=organizer)
+        rounds.transition(round_, "assigning", actor=organizer)
+        version = panels.run_matching(round_, actor=organizer, seed=1)
+        assert version.active, version.diagnostics
+        rounds.transition(round_, "scoring", actor=organizer)
+        invitations.invite(round_, actor=organizer)
+        return round_.id
+
+    return live.run(build)
+
+
+@pytest.fixture(name="scoring_round")
+def scoring_round_fixture():
+    return _scoring_round
 
 
 @pytest.fixture(name="login")
