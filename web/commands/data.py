@@ -107,12 +107,19 @@ def import_command(kind: str, path: Path, dry_run: bool) -> None:
 
 
 @click.command("export")
-@click.argument("kind", type=KINDS)
+@click.argument("kind", type=click.Choice(["applications", "experts", "ranking", "sheets"]))
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--include-personal", is_flag=True, help="Include ID numbers, phones and e-mails.")
+@click.option("--round", "round_name", default=None, help="ranking/sheets: the round (name or id).")
 @with_appcontext
-def export_command(kind: str, path: Path, include_personal: bool) -> None:
-    """Export records to .xlsx, .csv or .json, in the format import reads."""
+def export_command(kind: str, path: Path, include_personal: bool, round_name: str | None) -> None:
+    """Export records to .xlsx, .csv or .json (the format import reads); a round's ranking
+    (.xlsx/.csv/.json) or its score sheets for signature (.pdf)."""
+    if kind in ("ranking", "sheets"):
+        from web.commands.ranking import export_round
+
+        export_round(kind, round_name, path)
+        return
     from web.io import FORMATS, write_records
     from web.services import records as record_service
 

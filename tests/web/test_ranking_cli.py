@@ -1,0 +1,106 @@
+"""`panel rank --round R [--json]` and `panel export ranking|sheets --round R PATH` (DESIGN §8)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from openpyxl import load_workbook
+from pypdf import PdfReader
+from test_ranking_service import DESIGN_PANELS, build_round, get_round
+
+from web.extensions import db
+
+
+@pytest.fixture
+def round_id(app, make_application_record, make_expert_record):
+    round_id = build_round(app, make_application_record, make_expert_record, DESIGN_PANELS, name="遴选2020")
+    with app.app_context():
+        for criterion in get_round(round_id).template.criteria:
+            criterion.priority = 0
+        db.session.commit()
+    return round_id
+
+
+def test_rank_prints_the_table(runner, round_id):
+    result = runner.invoke(args=["rank", "--round", "遴选2020"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    refs = [line.split()[1] for line in lines[2:]]
+    assert refs == ["P2", "P5", "P1", "P3", "P4"]
+    assert "88.00" in lines[2] and "RECOMMEND" in lines[2] and "上海P2制造业创新中心" in lines[2]
+    assert "[78.05, 89.15]" in lines[4] and "ROBUST" in lines[4]
+    by_id = runner.invoke(args=["rank", "--round", str(round_id)])
+    assert by_id.output == result.output
+
+
+def test_rank_json_is_the_engines_result(runner, round_id):
+    result = runner.invoke(args=["rank", "--round", "遴选2020", "--json", "--capacity", "2"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [line["application"] for line in data["ranking"]] == ["P2", "P5", "P1", "P3", "P4"]
+    assert data["ranking"][3]["recommendation"] == "RESERVE" and data["settings"]["capacity"] == 2
+    assert data["ranking"][0]["score"] == 88.0 and data["errors"] == []
+
+
+def test_rank_refuses_an_unknown_round_and_a_refused_problem(app, runner, round_id):
+    result = runner.invoke(args=["rank", "--round", "nope"])
+    assert result.exit_code == 2 and "no round named 'nope'" in result.output
+    assert runner.invoke(args=["rank", "--round", "遴选2020", "--capacity", "0"]).exit_code == 2
+    with app.app_context():
+        from test_ranking_service import sheet_of
+
+        sheet_of(round_id, "P1", "E1").scores[0].value = None      # a submitted sheet missing a criterion
+        db.session.commit()
+    result = runner.invoke(args=["rank", "--round", "遴选2020"])
+    assert result.exit_code == 1
+    assert "(E1 → P1): scores.necessity: missing" in result.output and "nothing ranked" in result.output
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv", ".json"])
+def test_export_ranking(runner, round_id, tmp_path, suffix):
+    path = tmp_path / f"ranking{suffix}"
+    result = runner.invoke(args=["export", "ranking", "--round", "遴选2020", str(path)])
+    assert result.exit_code == 0, result.output
+    if suffix == ".xlsx":
+        workbook = load_workbook(path)
+        assert workbook.sheetnames == ["排名", "评分明细"]
+        refs = [row[1] for row in workbook["排名"].iter_rows(min_row=2, values_only=True)]
+    elif suffix == ".csv":
+        content = path.read_bytes()
+        assert content.startswith(b"\xef\xbb\xbf")                # BOM: Excel reads the Chinese headers
+        rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+        assert rows[0][:3] == ["排名", "申报书编号", "中心名称"] and rows[1][3] == "88.0"
+        refs = [row[1] for row in rows[1:]]
+    else:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        assert data["round"]["name"] == "遴选2020" and data["center_names"]["P2"] == "上海P2制造业创新中心"
+        refs = [line["application"] for line in data["ranking"]]
+    assert refs == ["P2", "P5", "P1", "P3", "P4"]
+
+
+def test_export_sheets_pdf(runner, round_id, tmp_path):
+    path = tmp_path / "sheets.pdf"
+    result = runner.invoke(args=["export", "sheets", "--round", "遴选2020", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "35 submitted score sheets and 5 panel summaries" in result.output
+    reader = PdfReader(path)
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert len(reader.pages) == 40 and "专家签名" in text and "共 40 页" in text
+
+
+@pytest.mark.parametrize("args, message", [
+    (["export", "ranking", "ranking.xlsx"], "needs --round"),
+    (["export", "ranking", "--round", "遴选2020", "ranking.pdf"], ".xlsx, .csv, .json"),
+    (["export", "sheets", "--round", "遴选2020", "sheets.xlsx"], "ending in .pdf"),
+    (["export", "sheets", "--round", "nope", "sheets.pdf"], "no round named"),
+])
+def test_export_usage_errors(runner, round_id, tmp_path, monkeypatch, args, message):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    result = runner.invoke(args=args)
+    assert result.exit_code == 2 and message in result.output
+    assert list(folder.iterdir()) == []                            # nothing written
