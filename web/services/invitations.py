@@ -10,6 +10,7 @@ from itertools import groupby
 
 from flask import has_request_context, render_template, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from web.extensions import db
 from web.models import Assignment, AssignmentVersion, OutboxMessage, Round, ScoreSheet, User, utcnow
@@ -41,6 +42,7 @@ def round_seats(round_: Round, states: tuple[str, ...] | None = None) -> list[As
     """The seats of the round's active version (in ``states`` when given), by expert then application."""
     query = (select(Assignment).join(AssignmentVersion)
              .where(AssignmentVersion.round_id == round_.id, AssignmentVersion.active)
+             .options(selectinload(Assignment.expert), selectinload(Assignment.application))
              .order_by(Assignment.expert_id, Assignment.application_id, Assignment.id))
     if states is not None:
         query = query.where(Assignment.state.in_(states))

@@ -13,6 +13,7 @@ from datetime import date
 
 from flask import render_template
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from scoring.validate import score_error
 from web.extensions import db
@@ -307,7 +308,15 @@ def active_seats(round_: Round) -> list[Assignment]:
     return list(db.session.scalars(
         select(Assignment).join(AssignmentVersion)
         .where(AssignmentVersion.round_id == round_.id, AssignmentVersion.active, Assignment.state.in_(SEAT_STATES))
+        .options(selectinload(Assignment.expert), selectinload(Assignment.application))
         .order_by(Assignment.application_id, Assignment.id)))
+
+
+def round_sheets(round_: Round) -> dict[tuple[int, int], ScoreSheet]:
+    """Every sheet of the round by (application id, expert id), scores loaded."""
+    return {(sheet.application_id, sheet.expert_id): sheet
+            for sheet in db.session.scalars(select(ScoreSheet).where(ScoreSheet.round_id == round_.id)
+                                            .options(selectinload(ScoreSheet.scores)))}
 
 
 def sheet_status(sheet: ScoreSheet | None) -> str:
@@ -349,8 +358,7 @@ class Progress:
 def progress(round_: Round, *, today: date | None = None) -> Progress:
     """The round's sheets by status; ``today`` (default: the UTC date) decides what is overdue."""
     today = today or utcnow().date()
-    sheets = {(sheet.application_id, sheet.expert_id): sheet
-              for sheet in db.session.scalars(select(ScoreSheet).where(ScoreSheet.round_id == round_.id))}
+    sheets = round_sheets(round_)
     past_deadline = round_.deadline is not None and round_.deadline < today
     result = Progress(seats=[])
     for seat in active_seats(round_):

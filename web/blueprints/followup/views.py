@@ -45,8 +45,7 @@ def round_page(round_id: int):
     """The round's seats with invitation state, answers, sheets, and the actions on them."""
     round_ = round_or_404(round_id)
     seats = invitations.round_seats(round_)
-    sheet_by_pair = {(sheet.application_id, sheet.expert_id): sheet
-                     for sheet in db.session.scalars(select(ScoreSheet).where(ScoreSheet.round_id == round_.id))}
+    sheet_by_pair = sheets.round_sheets(round_)
     replaced = {seat.replaces_id for seat in seats if seat.replaces_id is not None}
     rows = sorted(((seat, sheet_by_pair.get((seat.application_id, seat.expert_id))) for seat in seats),
                   key=lambda row: (row[0].application.ref, row[0].id))
