@@ -4,7 +4,7 @@ and admin, answers the status the expectation table says (issue 5 item 8).
 A route missing from the table fails the test: whoever adds a route decides who may reach it here. The fixture
 world (built with the services and models, no HTTP) gives every URL parameter a value: a round in scoring with
 an active assignment version, expert A seated on APP-001 and expert B on APP-002, a sheet for each, a flag
-review on A's sheet, a reserve, and an API token per account (a spare organizer's too, to revoke). POSTs are sent with an empty form and CSRF off
+review on A's sheet, an outbox message, a reserve, and an API token per account (a spare organizer's too, to revoke). POSTs are sent with an empty form and CSRF off
 (CSRF itself is checked by :func:`test_every_form_post_needs_a_csrf_token`); anonymous page requests must be
 sent to /login, anonymous API requests get 401.
 """
@@ -25,6 +25,7 @@ from web.models import (
     AssignmentVersion,
     Expert,
     FlagReview,
+    OutboxMessage,
     Reserve,
     ScoreSheet,
     User,
@@ -49,6 +50,7 @@ class World:
     seats: dict[str, int]              # account → assignment id of its seat
     sheets: dict[str, int]             # account → sheet id
     review_id: int
+    message_id: int
     users: dict[str, int]              # account → user id
     tokens: dict[str, str] = field(default_factory=dict)        # account → raw API token
     token_ids: dict[str, int] = field(default_factory=dict)     # account → token id
@@ -88,12 +90,15 @@ def build_world(app, make_user, application_record, expert_record) -> World:
         db.session.add_all([version, *sheets.values()])
         db.session.flush()
         review = FlagReview(sheet=sheets["expert_a"], code="ROBUST", message="总分显著偏离小组其他专家")
-        db.session.add(review)
+        message = OutboxMessage(round=round_, expert=experts["EXP-A"], recipient="zhou@example.com",
+                                kind="invitation", subject="【评审邀请】2020年遴选综合评审", body="请登录系统。")
+        db.session.add_all([review, message])
         db.session.commit()
         world = World(round_id=round_.id, version_id=version.id,
                       application_ids={ref: row.id for ref, row in applications.items()},
                       seats={name: row.id for name, row in seats.items()},
                       sheets={name: row.id for name, row in sheets.items()}, review_id=review.id,
+                      message_id=message.id,
                       users={name: user.id for name, user in accounts.items()})
         for name in ("expert_a", "expert_b", "organizer", "admin", "spare"):
             user = db.session.get(User, world.users[name])
@@ -138,6 +143,10 @@ def redirect_after(status: int = 302) -> dict:
     return row(LOGIN, 403, 403, status, status)
 
 
+# A staff form posted empty comes back with its errors (400); others may not even see it.
+REFUSED_FORM = redirect_after(400)
+
+
 def url(template: str) -> Callable[[World], str]:
     """A URL with ``{round}``, ``{app1}``, ``{sheet_a}`` … filled in from the world."""
     def build(world: World) -> str:
@@ -145,6 +154,7 @@ def url(template: str) -> Callable[[World], str]:
             round=world.round_id, version=world.version_id, app1=world.application_ids["APP-001"],
             app2=world.application_ids["APP-002"], seat_a=world.seats["expert_a"], seat_b=world.seats["expert_b"],
             sheet_a=world.sheets["expert_a"], sheet_b=world.sheets["expert_b"], review=world.review_id,
+            message=world.message_id,
             spare=world.users["spare"], spare_token=world.token_ids["spare"])
     return build
 
@@ -168,6 +178,41 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     ("expert.sheet", "GET"): (url("/expert/seats/{seat_a}/sheet"), row(LOGIN, 200, 404, 403, 403)),
     ("expert.sheet", "POST"): (url("/expert/seats/{seat_a}/sheet"), row(LOGIN, 302, 404, 403, 403)),
     ("expert.autosave", "POST"): (url("/expert/seats/{seat_a}/sheet/autosave"), row(LOGIN, 200, 404, 403, 403)),
+    # rounds and panels (W1): organizers and admins
+    ("rounds.index", "GET"): (url("/rounds/"), STAFF_PAGE),
+    ("rounds.create", "GET"): (url("/rounds/new"), STAFF_PAGE),
+    ("rounds.create", "POST"): (url("/rounds/new"), REFUSED_FORM),
+    ("rounds.overview", "GET"): (url("/rounds/{round}"), STAFF_PAGE),
+    ("rounds.settings", "GET"): (url("/rounds/{round}/settings"), STAFF_PAGE),
+    ("rounds.settings", "POST"): (url("/rounds/{round}/settings"), REFUSED_FORM),
+    ("rounds.template", "GET"): (url("/rounds/{round}/template"), STAFF_PAGE),
+    ("rounds.template", "POST"): (url("/rounds/{round}/template"), REFUSED_FORM),
+    ("rounds.applications", "GET"): (url("/rounds/{round}/applications"), STAFF_PAGE),
+    ("rounds.applications", "POST"): (url("/rounds/{round}/applications"), redirect_after()),
+    ("rounds.detach", "POST"): (url("/rounds/{round}/applications/{app2}/detach"), redirect_after()),
+    ("rounds.transition", "POST"): (url("/rounds/{round}/state"), redirect_after()),
+    ("rounds.conflicts", "GET"): (url("/rounds/{round}/conflicts"), STAFF_PAGE),
+    ("rounds.run_matching", "POST"): (url("/rounds/{round}/match"), redirect_after()),
+    ("rounds.versions", "GET"): (url("/rounds/{round}/versions"), STAFF_PAGE),
+    ("rounds.version", "GET"): (url("/rounds/{round}/versions/1"), STAFF_PAGE),
+    ("rounds.restore", "POST"): (url("/rounds/{round}/versions/1/restore"), redirect_after()),
+    ("rounds.panel", "GET"): (url("/rounds/{round}/applications/{app1}"), STAFF_PAGE),
+    ("rounds.add", "POST"): (url("/rounds/{round}/applications/{app1}/add"), redirect_after()),
+    ("rounds.remove", "POST"): (url("/rounds/{round}/seats/{seat_a}/remove"), redirect_after()),
+    ("rounds.swap", "POST"): (url("/rounds/{round}/seats/{seat_a}/swap"), redirect_after()),
+    ("rounds.replace", "POST"): (url("/rounds/{round}/seats/{seat_a}/replace"), redirect_after()),
+    ("rounds.meeting", "GET"): (url("/rounds/{round}/meeting"), STAFF_PAGE),
+    # invitations, outbox, progress, reopening (W2): organizers and admins
+    ("followup.index", "GET"): (url("/followup/"), STAFF_PAGE),
+    ("followup.outbox_page", "GET"): (url("/followup/outbox"), STAFF_PAGE),
+    ("followup.message", "GET"): (url("/followup/outbox/{message}"), STAFF_PAGE),
+    ("followup.round_page", "GET"): (url("/followup/rounds/{round}"), STAFF_PAGE),
+    ("followup.progress", "GET"): (url("/followup/rounds/{round}/progress"), STAFF_PAGE),
+    ("followup.invite", "POST"): (url("/followup/rounds/{round}/invite"), redirect_after()),
+    ("followup.remind", "POST"): (url("/followup/rounds/{round}/remind"), redirect_after()),
+    ("followup.replace", "POST"): (url("/followup/seats/{seat_a}/replace"), redirect_after()),
+    ("followup.reopen", "GET"): (url("/followup/sheets/{sheet_a}/reopen"), STAFF_PAGE),
+    ("followup.reopen", "POST"): (url("/followup/sheets/{sheet_a}/reopen"), REFUSED_FORM),
     # organizer (foundation)
     ("organizer.applications", "GET"): (url("/organizer/applications"), STAFF_PAGE),
     ("organizer.application_detail", "GET"): (url("/organizer/applications/APP-001"), STAFF_PAGE),
