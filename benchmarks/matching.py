@@ -38,7 +38,8 @@ from matching.solve import solve_total  # noqa: E402
 
 SIZES = {"S": (60, 400), "M": (300, 2_000), "L": (1_000, 5_000), "XL": (20_000, 50_000),
          "LT": (1_000, 2_000),   # L's applications with 2,000 experts, so loads and pools contend
-         "D": (200, 600)}        # the size at which the issue timed a dense MILP (6 s)
+         "D": (200, 600),        # the size at which the issue timed a dense MILP (6 s)
+         "Q": (5_000, 12_500)}   # a quarter of XL per side: the largest step towards XL this machine can take
 POOLS = ("technology", "industry", "economics", "management", "law")
 POOL_SHARE = (0.40, 0.15, 0.15, 0.15, 0.15)
 QUOTAS = np.array([[3, 5], [1, 3], [1, 3], [1, 3], [1, 3]])
