@@ -326,12 +326,8 @@ def add(round_id: int, application_id: int):
     """Seat an expert on the panel by hand (checked like the solver's seats)."""
     round_ = get_round(round_id)
     application = round_application(round_, application_id)
-    expert = expert_by_ref(request.form.get("expert", ""))
-    if expert is None:
-        flash(_("Choose an expert by ref."), "error")
-        return _panel_redirect(round_, application_id)
-    _panel_edit(lambda: panels.add_expert(round_, application, expert, actor=current_user,
-                                          override_reason=request.form.get("reason")))
+    _panel_edit(lambda expert: panels.add_expert(round_, application, expert, actor=current_user,
+                                                 override_reason=request.form.get("reason")), with_expert=True)
     return _panel_redirect(round_, application_id)
 
 
@@ -351,12 +347,8 @@ def swap(round_id: int, assignment_id: int):
     """Replace a member by another expert (checked like the solver's seats)."""
     round_ = get_round(round_id)
     seat = seat_of(round_, assignment_id)
-    expert = expert_by_ref(request.form.get("expert", ""))
-    if expert is None:
-        flash(_("Choose an expert by ref."), "error")
-        return _panel_redirect(round_, seat.application_id)
-    _panel_edit(lambda: panels.swap_expert(seat, expert, actor=current_user,
-                                           override_reason=request.form.get("reason")))
+    _panel_edit(lambda expert: panels.swap_expert(seat, expert, actor=current_user,
+                                                  override_reason=request.form.get("reason")), with_expert=True)
     return _panel_redirect(round_, seat.application_id)
 
 
@@ -382,10 +374,18 @@ def replace(round_id: int, assignment_id: int):
     return _panel_redirect(round_, seat.application_id)
 
 
-def _panel_edit(operation) -> None:
-    """Run one manual edit; a refusal is shown with its reason and nothing is changed."""
+def _panel_edit(operation, *, with_expert: bool = False) -> None:
+    """Run one manual edit (given the posted expert when ``with_expert``); a refusal is shown with its reason and
+    nothing is changed."""
+    arguments = []
+    if with_expert:
+        expert = expert_by_ref(request.form.get("expert", ""))
+        if expert is None:
+            flash(_("Choose an expert by ref."), "error")
+            return
+        arguments.append(expert)
     try:
-        operation()
+        operation(*arguments)
     except panels.PanelError as error:
         db.session.rollback()
         flash(_("Refused: %(reason)s", reason=str(error)), "error")
