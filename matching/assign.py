@@ -21,7 +21,7 @@ import numpy as np
 from matching.affinity import FitMatrix, compute_fit
 from matching.conflicts import conflict_mask, find_conflicts
 from matching.draw import draw
-from matching.explain import PanelExplanation, explain
+from matching.explain import DRAWN, OPTIMUM, PanelExplanation, explain
 from matching.fair import solve_fair
 from matching.infeasibility import explain_shortfall, presolve
 from matching.instance import Instance, Labels
@@ -125,9 +125,10 @@ def assign(problem: Problem, *, now: datetime | None = None) -> AssignResult:
     if assigned is None:
         return result
     clock = time.perf_counter()
+    drawn = settings.mode != "meeting" and settings.randomize is not None
     result.assignments = _assignments(context, assigned, explain(
         context.instance, assigned, context.labels, exclusions=context.exclusions,
-        field_fit=context.fit.field_fit, text_fit=context.fit.text_fit))
+        field_fit=context.fit.field_fit, text_fit=context.fit.text_fit, otherwise=DRAWN if drawn else OPTIMUM))
     if settings.mode != "meeting":      # meeting reserves were chosen with the panels
         result.reserves = _reserves(context, assigned, settings.reserves)
     timing["report"] = time.perf_counter() - clock

@@ -18,6 +18,11 @@ from matching.instance import Instance, Labels
 
 CHINESE_DIGITS = "一二三四五六七八九十"
 
+OPTIMUM = "未选：整体最优下其名额用于其他申报或其他专家组合的总匹配度更高"
+"""Why an expert no rule stops was left out of an optimal assignment."""
+DRAWN = "未选：本次随机抽取未抽中"
+"""The same for a randomized draw, where chance, not the optimum, decides."""
+
 
 @dataclass
 class PairExplanation:
@@ -47,7 +52,7 @@ def ordinal(rank: int) -> str:
 def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
             exclusions: Mapping[tuple[int, int], str] | None = None,
             field_fit: np.ndarray | None = None, text_fit: np.ndarray | None = None,
-            limit: int = 5) -> list[PanelExplanation]:
+            limit: int = 5, otherwise: str = OPTIMUM) -> list[PanelExplanation]:
     """Explain every panel of an assignment.
 
     Parameters
@@ -62,6 +67,8 @@ def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
         Fit components, reported per assigned pair.
     limit : int
         Most "not chosen" sentences per application.
+    otherwise : str
+        The sentence when no rule stops an expert (:data:`OPTIMUM`, or :data:`DRAWN` for a randomized draw).
 
     Returns
     -------
@@ -84,7 +91,7 @@ def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
         ]
         members.sort(key=lambda m: -m.fit)
         result.append(PanelExplanation(a, members, _not_chosen(instance, assigned, labels, a, load,
-                                                               pool_count, exclusions, limit)))
+                                                               pool_count, exclusions, limit, otherwise)))
     return result
 
 
@@ -107,7 +114,8 @@ def _binding(instance: Instance, labels: Labels, e: int, a: int, load: np.ndarra
 
 
 def _not_chosen(instance: Instance, assigned: np.ndarray, labels: Labels, a: int, load: np.ndarray,
-                pool_count: np.ndarray, exclusions: Mapping[tuple[int, int], str], limit: int) -> list[str]:
+                pool_count: np.ndarray, exclusions: Mapping[tuple[int, int], str], limit: int,
+                otherwise: str) -> list[str]:
     panel = assigned[:, a]
     sentences = []
     for p in range(instance.n_pools):
@@ -120,7 +128,7 @@ def _not_chosen(instance: Instance, assigned: np.ndarray, labels: Labels, a: int
                 break
             if panel[e]:
                 continue
-            reason = _reason(instance, assigned, labels, e, a, load, pool_count, exclusions)
+            reason = _reason(instance, assigned, labels, e, a, load, pool_count, exclusions) or otherwise
             sentences.append((instance.fit[e, a],
                               f"{ordinal(rank)}{labels.pool(p)}专家 {labels.experts[e]}（匹配度 "
                               f"{instance.fit[e, a]:.2f}）{reason}"))
@@ -131,7 +139,8 @@ def _not_chosen(instance: Instance, assigned: np.ndarray, labels: Labels, a: int
 
 
 def _reason(instance: Instance, assigned: np.ndarray, labels: Labels, e: int, a: int, load: np.ndarray,
-            pool_count: np.ndarray, exclusions: Mapping[tuple[int, int], str]) -> str:
+            pool_count: np.ndarray, exclusions: Mapping[tuple[int, int], str]) -> str | None:
+    """The first rule that keeps ``e`` off ``a``'s panel, or None when no rule does."""
     if not instance.allowed[e, a]:
         return f"因{exclusions.get((e, a), '不可分配')}未选"
     if load[e] >= instance.load_cap[e]:
@@ -145,4 +154,4 @@ def _reason(instance: Instance, assigned: np.ndarray, labels: Labels, e: int, a:
     p = instance.expert_pool[e]
     if pool_count[p] >= instance.pool_quotas[p, 1]:
         return f"因{labels.pool(p)}类已达上限 {instance.pool_quotas[p, 1]} 人未选"
-    return "未选：整体最优下其名额用于其他申报或其他专家组合的总匹配度更高"
+    return None
