@@ -33,7 +33,7 @@ from web.extensions import db  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+                 "--disable-sync", "--no-first-run", "--lang=zh-CN"]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
@@ -59,15 +59,15 @@ SHOTS = [
     Shot("05-conflicts", "organizer", "rounds.conflicts", lambda ids: {"round_id": ids["round"]}),
     Shot("06-panel", "organizer", "rounds.panel",
          lambda ids: {"round_id": ids["round"], "application_id": ids["recusal_application"]}, full_page=True),
-    Shot("07-progress", "organizer", "followup.progress", lambda ids: {"round_id": ids["round"]}, full_page=True),
+    Shot("07-progress", "organizer", "followup.progress", lambda ids: {"round_id": ids["round"]}),
     Shot("08-ranking", "organizer", "rankings.round_ranking", lambda ids: {"round_id": ids["round"]}),
     Shot("09-trace", "organizer", "rankings.trace",
          lambda ids: {"round_id": ids["round"], "application_id": ids["outlier_application"]}, full_page=True),
     Shot("10-expert-assignments", "expert", "expert.index", full_page=True),
-    Shot("11-score-sheet-phone", "expert", "expert.sheet",
-         lambda ids: {"round_id": ids["round"], "application_id": ids["expert_open_application"]},
-         full_page=True, phone=True),
-    Shot("12-outbox", "organizer", "followup.outbox"),
+    # One phone screen: a full-page capture would paint the sticky total over the middle of the form.
+    Shot("11-score-sheet-phone", "expert", "expert.sheet", lambda ids: {"seat_id": ids["expert_draft_seat"]},
+         phone=True),
+    Shot("12-outbox", "organizer", "followup.outbox_page"),
     Shot("13-audit-log", "admin", "admin.audit"),
 ]
 
@@ -84,23 +84,22 @@ def load_demo(app) -> dict:
 
 
 def demo_ids(outlier_ref: str, recusal_ref: str) -> dict:
-    """Round, application and expert ids of the demo's planted cases and of the first demo expert."""
+    """Round and application ids of the demo's planted cases, and a demo expert with a draft sheet."""
     from web.demo.round import SELECTION_NAME
-    from web.models import Application, Assignment, AssignmentVersion, Round, ScoreSheet, User
+    from web.models import Application, Round, User
+    from web.services import panels, sheets
 
     round_ = db.session.scalar(select(Round).where(Round.name == SELECTION_NAME))
     applications = {a.ref: a.id for a in db.session.scalars(select(Application))}
-    expert = db.session.scalar(select(User).where(User.role == "expert").order_by(User.username))
-    submitted = set(db.session.execute(select(ScoreSheet.application_id).where(
-        ScoreSheet.round_id == round_.id, ScoreSheet.expert_id == expert.expert_id,
-        ScoreSheet.state == "submitted")).scalars())
-    seats = db.session.scalars(select(Assignment).join(AssignmentVersion).where(
-        AssignmentVersion.round_id == round_.id, AssignmentVersion.active,
-        Assignment.expert_id == expert.expert_id, Assignment.state.in_(("invited", "accepted"))))
-    open_application = next(seat.application_id for seat in seats if seat.application_id not in submitted)
+    accounts = {user.expert_id: user.username
+                for user in db.session.scalars(select(User).where(User.role == "expert").order_by(User.username))}
+    drafts = [seat for seat in panels.seats(round_) if seat.expert_id in accounts
+              and sheets.sheet_status(sheets.seat_sheet(seat)) == "draft"]
+    if not drafts:
+        raise SystemExit("no demo expert account has a draft sheet to show")
     return {"round": round_.id, "outlier_application": applications[outlier_ref],
             "outlier_application_ref": outlier_ref, "recusal_application": applications[recusal_ref],
-            "expert": expert.username, "expert_open_application": open_application}
+            "expert": accounts[drafts[0].expert_id], "expert_draft_seat": drafts[0].id}
 
 
 def resolve(app, shot: Shot, ids: dict) -> str | None:
