@@ -31,6 +31,7 @@ from web.models import (
     Field,
     Round,
     Sector,
+    User,
 )
 from web.services import matching_bridge, panels, rounds
 from web.services.rounds import NEXT_STATE, RoundError
@@ -264,7 +265,14 @@ def run_matching(round_id: int):
 def versions(round_id: int):
     """Every stored assignment version, newest first."""
     round_ = get_round(round_id)
-    return render_template("rounds/versions.html", round_=round_, versions=panels.versions(round_))
+    found = panels.versions(round_)
+    return render_template("rounds/versions.html", round_=round_, versions=found, authors=authors(found))
+
+
+def authors(versions: list) -> dict[int, str]:
+    """Username of each version's author by user id (a version made from the shell has none)."""
+    ids = {version.created_by_id for version in versions if version.created_by_id}
+    return dict(db.session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
 
 
 @bp.route("/<int:round_id>/versions/<int:number>")
@@ -277,7 +285,7 @@ def version(round_id: int, number: int):
     for row in found.assignments:
         by_application[row.application_id].append(row)
     return render_template("rounds/version.html", round_=round_, version=found, by_application=by_application,
-                           seated=panels.SEATED)
+                           seated=panels.SEATED, authors=authors([found]))
 
 
 @bp.route("/<int:round_id>/versions/<int:number>/restore", methods=["POST"])
