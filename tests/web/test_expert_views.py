@@ -177,6 +177,9 @@ def test_submit_refuses_an_incomplete_sheet_then_locks_a_complete_one(client, au
     response = client.post(f"/expert/seats/{seat}/sheet", data={"csrf_token": token, "score-goals": "1",
                                                                 "action": "save"})
     assert response.status_code == 400 and "locked" in response.get_data(as_text=True)
+    response = client.post(f"/expert/seats/{seat}/sheet", data={"csrf_token": token, "score-goals": "1",
+                                                                "action": "submit"})
+    assert response.status_code == 302                 # a second Submit click is harmless
     response = client.post(f"/expert/seats/{seat}/sheet/autosave", data={"score-goals": "1"},
                            headers={"X-CSRFToken": token})
     assert response.status_code == 409

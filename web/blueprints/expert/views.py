@@ -152,6 +152,9 @@ def sheet(seat_id: int):
     if sheet is None:
         return redirect(url_for("expert.declare", seat_id=seat.id))
     errors, entered = [], None
+    if request.method == "POST" and sheet.state == "submitted" and request.form.get("action") == "submit":
+        flash(_("The sheet is submitted already."), "info")       # a second click on Submit changes nothing
+        return redirect(url_for("expert.sheet", seat_id=seat.id))
     if request.method == "POST":
         entered = read_sheet_form(request.form, sheet)
         try:
