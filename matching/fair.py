@@ -32,7 +32,9 @@ from matching.solve import (
 )
 
 FLOOR_SLACK = 1e-9
-"""Step 2 keeps every panel's fit at least t* minus this (floating-point round-off of step 1)."""
+"""Step 2's LP keeps every panel's fit at least t* minus this (floating-point round-off of step 1). The LP may
+exploit the slack with tiny fractions at a steep rate, so step 2's bound is evaluated at t* itself: it then bounds
+exactly the lexicographic problem."""
 
 
 def solve_fair(instance: Instance, *, time_limit: float | None = None,
@@ -63,7 +65,8 @@ def solve_fair(instance: Instance, *, time_limit: float | None = None,
         floor = reached
     else:
         second = solve_weighted(instance, instance.fit, floor=np.full(instance.n_apps, floor - FLOOR_SLACK),
-                                time_limit=time_limit, max_columns=max_columns)
+                                exact_floor=np.full(instance.n_apps, floor), time_limit=time_limit,
+                                max_columns=max_columns)
     panel_fit = (instance.fit * second.assigned).sum(axis=0)
     floor_proven = floor_bound - floor <= OPTIMALITY_TOLERANCE * max(1.0, abs(floor))
     second.stats.update(min_panel_fit=float(panel_fit.min()), min_panel_bound=floor_bound,

@@ -65,6 +65,9 @@ class Master:
         Constant lower bounds on each panel's fit, or None.
     floor_variable : bool
         Maximize a common floor ``t`` on every panel's fit (objective ``t`` plus ``weight``).
+    exact_floor : ndarray, shape (A,), optional
+        The floors the bound is meant for, when ``floor`` is relaxed by a hair for numerical safety: the
+        Lagrangian bound is evaluated at these, so it holds for every assignment meeting them exactly.
     known_floor : float, optional
         A floor some assignment is known to reach; ``t`` is bounded below by it, which prunes the MIP and leaves
         every bound valid for the solutions that matter (those at least as good).
@@ -72,13 +75,14 @@ class Master:
 
     def __init__(self, instance: Instance, weight: np.ndarray, *, pair_cap: float = 1.0,
                  floor: np.ndarray | None = None, floor_variable: bool = False,
-                 known_floor: float | None = None) -> None:
+                 known_floor: float | None = None, exact_floor: np.ndarray | None = None) -> None:
         self.instance = instance
         self.weight = weight
         self.pair_cap = pair_cap
         self.floor = floor
         self.floor_variable = floor_variable
         self.known_floor = known_floor
+        self.exact_floor = floor if exact_floor is None else exact_floor
         self.has_floor = floor is not None or floor_variable
         self.in_set = np.zeros(instance.fit.shape, dtype=bool)
         self.col_e = np.zeros(0, dtype=np.int64)
@@ -267,7 +271,7 @@ class Master:
                  + (y_max_part * quotas[None, :, 1]).sum() - (np.clip(-lp.y_pool, 0, None) * quotas[None, :, 0]).sum()
                  + lp.y_org.sum() * inst.max_per_org)
         if self.floor is not None:
-            value -= lp.y_floor @ self.floor
+            value -= lp.y_floor @ self.exact_floor
         free = inst.allowed & ~self.fixed
         value += self.pair_cap * np.clip(rc[free], 0, None).sum() + rc[self.fixed].sum()
         # shortfall columns, penalty −M: reduced cost −M − y_panel − y_pool

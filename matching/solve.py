@@ -136,14 +136,17 @@ def solve_total(instance: Instance, *, per_pool: int | None = None, time_limit: 
 
 
 def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray | None = None,
-                   per_pool: int | None = None, time_limit: float | None = None,
-                   max_columns: int = 3_000_000) -> Solution:
-    """Maximize Σ weight·x, optionally with a fit floor per panel; the engine behind ``total`` and ``fair``."""
+                   exact_floor: np.ndarray | None = None, per_pool: int | None = None,
+                   time_limit: float | None = None, max_columns: int = 3_000_000) -> Solution:
+    """Maximize Σ weight·x, optionally with a fit floor per panel; the engine behind ``total`` and ``fair``.
+
+    ``floor`` is what the LP enforces; ``exact_floor`` (default: ``floor``) is what the bound is computed for.
+    """
     clock = time.perf_counter()
     if fixed_pairs_overflow(instance):
         return _infeasible(instance, np.zeros((instance.n_apps, instance.n_pools)), {"fixed_overflow": True})
     per_pool = per_pool or int(min(instance.pool_quotas[:, 1].max(initial=1), instance.panel_size.max(initial=1))) + 8
-    master = Master(instance, weight, floor=floor)
+    master = Master(instance, weight, floor=floor, exact_floor=exact_floor)
     master.add(*initial_candidates(instance, weight, per_pool))
     lp, rc, rounds = generate_columns(master, per_app=2 * int(instance.panel_size.max(initial=1)))
     bound = master.lagrangian_bound(lp, rc)
