@@ -135,6 +135,7 @@ def test_posts_without_the_csrf_token_are_refused(client, auth, world, app, csrf
     before = table_counts()
     assert client.post(f"/expert/seats/{seat}/declare", data={"conflict": "no"}).status_code == 400
     assert client.post(f"/expert/seats/{seat}/accept").status_code == 400
+    assert client.post(f"/expert/seats/{seat}/decline", data={"reason": "出差"}).status_code == 400
     assert table_counts() == before
     declare(client, csrf_token, seat)
     before = table_counts()
