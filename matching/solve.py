@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matching.instance import Instance, assignment_violations
+from matching.instance import Instance, org_counts
 from matching.lp import LPResult, Master, NoIncumbent
 
 OPTIMALITY_TOLERANCE = 1e-6
@@ -171,13 +171,16 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     return Solution(status, assigned, objective, bound, np.zeros_like(shortfall), stats)
 
 
-def fixed_pairs_overflow(instance: Instance) -> list[str]:
-    """The caps that the fixed pairs alone already break (load, pool maximum, organization, panel size)."""
-    assigned = instance.fixed_mask()
-    sizes_ok = assigned.sum(axis=0) <= instance.panel_size
-    broken = [text for text in assignment_violations(instance, assigned)
-              if "below minimum" not in text and " panel " not in text and "missing" not in text]
-    return broken + [f"application {a} has more fixed experts than seats" for a in np.nonzero(~sizes_ok)[0]]
+def fixed_pairs_overflow(instance: Instance) -> bool:
+    """Whether the fixed pairs alone are forbidden or already exceed a cap (load, panel, pool maximum,
+    organization); :func:`matching.infeasibility.presolve` words each case."""
+    fixed = instance.fixed_mask()
+    pool_counts = np.stack([fixed[instance.expert_pool == p].sum(axis=0) for p in range(instance.n_pools)])
+    return bool((fixed & ~instance.allowed).any()
+                or (fixed.sum(axis=1) > instance.load_cap).any()
+                or (fixed.sum(axis=0) > instance.panel_size).any()
+                or (pool_counts > instance.pool_quotas[:, 1:2]).any()
+                or any(n > instance.max_per_org for _, _, n in org_counts(instance, fixed)))
 
 
 def close_gap(master: Master, rc: np.ndarray, bound: float, time_limit: float | None, max_columns: int,
@@ -187,15 +190,16 @@ def close_gap(master: Master, rc: np.ndarray, bound: float, time_limit: float | 
     Raises :class:`~matching.lp.NoIncumbent` if the first MIP finds nothing within ``time_limit``.
     """
     clock = time.perf_counter()
-    x, shortfall, value, _, _ = master.solve_mip(time_limit)
+    x, shortfall, value, first_dual_bound, _ = master.solve_mip(time_limit)
     gap = bound - value
     stats["first_mip_objective"] = value
     candidates = master.instance.allowed & ~master.in_set & (rc >= -gap - PRICING_TOLERANCE)
     n_new = int(candidates.sum())
     stats["fixing_columns"] = n_new
-    if gap > OPTIMALITY_TOLERANCE * max(1.0, abs(value)) and len(master.col_e) + n_new <= max_columns:
-        if n_new:
-            master.add(*np.nonzero(candidates))
+    if gap > OPTIMALITY_TOLERANCE * max(1.0, abs(value)) and n_new == 0:
+        bound = min(bound, first_dual_bound)     # no pruned pair can help: the column set's bound is the full one
+    elif gap > OPTIMALITY_TOLERANCE * max(1.0, abs(value)) and len(master.col_e) + n_new <= max_columns:
+        master.add(*np.nonzero(candidates))
         # every better solution uses only columns now in the set, so this MIP's bound is the full problem's
         try:
             x2, shortfall2, value2, dual_bound, _ = master.solve_mip(time_limit)
