@@ -257,3 +257,31 @@ def test_combine_review_and_site_inspection(app, make_application_record, make_e
             combine([(review_round, 0.6), (site_round, 0.6)])
         with pytest.raises(RankingError, match="at least two"):
             combine([(review_round, 1.0)])
+
+
+def test_refused_calibration_falls_back_to_the_raw_ranking(app, make_application_record, make_expert_record):
+    """Two panels with no expert in common cannot be calibrated (DESIGN §7.1 step 4): the engine's reason is kept
+    and the page still shows the uncalibrated ranking."""
+    from web.services.ranking import Options, rank_round, round_ranking
+
+    round_id = build_round(app, make_application_record, make_expert_record,
+                           {"P1": [80, 81, 82, None, None, None], "P2": [None, None, None, 70, 71, 72]})
+    with app.app_context():
+        round_ = get_round(round_id)
+        assert rank_round(round_, Options(calibrate=True)).errors              # the engine refuses
+        report = round_ranking(round_, Options(calibrate=True))
+        assert report.calibration_refused and "unconnected" in report.calibration_refused[0]
+        assert not report.calibrated and report.result.ok
+        assert [line.result.score for line in report.lines] == [81.0, 71.0]
+
+
+def test_sheets_of_a_refused_round_are_not_ranked(app, make_application_record, make_expert_record):
+    from web.services.ranking import round_ranking
+
+    round_id = build_round(app, make_application_record, make_expert_record, {"P1": [80, 81, 82]})
+    with app.app_context():
+        sheet_of(round_id, "P1", "E2").scores[0].value = None
+        db.session.commit()
+        report = round_ranking(get_round(round_id))
+        assert report.result.errors == ("sheets[1] (E2 → P1): scores.necessity: missing",)
+        assert {row.status for row in report.lines[0].rows} == {"not_ranked"}

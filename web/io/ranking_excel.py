@@ -23,7 +23,7 @@ RECOMMENDATIONS = {"RECOMMEND": "推荐", "CONDITIONAL": "有条件推荐（待�
 OPINIONS = {"recommend": "推荐", "conditional": "有条件推荐", "reject": "不推荐"}
 SHEET_STATES = {"draft": "草稿", "submitted": "已提交", "reopened": "已退回修改"}
 STATUSES = {"used": "计入", "trimmed": "去掉（最高/最低分）", "unused": "未计分（评分表不足）", "excluded": "排除",
-            "not_counted": "未计入（未提交）"}
+            "not_counted": "未计入（未提交）", "not_ranked": "未排名（评分引擎拒绝计算）"}
 RANKING_HEADERS = ("排名", "申报书编号", "中心名称", "得分", "区间下限", "区间上限", "排名区间下限", "排名区间上限",
                    "进入前k名概率", "校准后得分", "推荐意见", "等级", "有效评分表数", "中位数", "平均数", "标记")
 

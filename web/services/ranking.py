@@ -160,7 +160,8 @@ def current_conflicts(round_: Round) -> list:
 @dataclass(frozen=True)
 class SheetRow:
     """One sheet on the trace: what the ranking did with it (``used``, ``trimmed``, ``unused``, ``excluded``,
-    or ``not_counted`` for drafts and reopened sheets), its flags and the reviews asked of its expert."""
+    ``not_counted`` for drafts and reopened sheets, ``not_ranked`` when the engine refused the round), its flags
+    and the reviews asked of its expert."""
 
     sheet: ScoreSheet
     status: str
@@ -198,25 +199,45 @@ class RankingLine:
 
 @dataclass(frozen=True)
 class RoundRanking:
-    """A round's ranking: the engine's result and a line per application, ranked ones first."""
+    """A round's ranking: the engine's result and a line per application, ranked ones first.
+
+    ``calibration_refused`` holds the engine's reason when calibration was asked for but refused (a disconnected
+    design); the result is then the uncalibrated ranking.
+    """
 
     round: Round
     options: Options
     result: Result
     lines: tuple[RankingLine, ...] = field(default=())
+    calibration_refused: tuple[str, ...] = ()
 
     @property
     def criteria(self):
+        """The round's template criteria, in sheet order."""
         return self.round.template.criteria
 
+    @property
+    def calibrated(self) -> bool:
+        """True when calibrated values were computed (asked for and not refused)."""
+        return self.options.calibrate and not self.calibration_refused
+
     def line(self, application_id: int) -> RankingLine | None:
+        """The line of one application of the round."""
         return next((line for line in self.lines if line.application.id == application_id), None)
 
 
 def round_ranking(round_: Round, options: Options = Options()) -> RoundRanking:
     """Rank the round and join the engine's lines and traces back to the applications and sheets."""
     sheets = round_sheets(round_)
-    result = scoring.rank(problem_from_sheets(round_, sheets, options))
+    problem = problem_from_sheets(round_, sheets, options)
+    result = scoring.rank(problem)
+    calibration_refused: tuple[str, ...] = ()
+    if result.errors and problem.settings.calibrate:
+        # Calibration needs a connected expert–application design; without it the raw ranking still stands.
+        plain = scoring.rank(replace(problem, settings=replace(problem.settings, calibrate=False,
+                                                               rank_on_calibrated=False)))
+        if plain.ok:
+            result, calibration_refused = plain, result.errors
     reviews = _reviews_by_sheet([sheet.id for sheet in sheets])
     by_ref = {line.application: line for line in result.ranking}
     lines = []
@@ -227,7 +248,7 @@ def round_ranking(round_: Round, options: Options = Options()) -> RoundRanking:
         lines.append(RankingLine(application, engine_line, rows))
     order = {line.application: position for position, line in enumerate(result.ranking)}
     lines.sort(key=lambda line: (order.get(line.application.ref, len(order)), line.application.ref))
-    return RoundRanking(round_, options, result, tuple(lines))
+    return RoundRanking(round_, options, result, tuple(lines), calibration_refused)
 
 
 def _sheet_rows(sheets: list[ScoreSheet], line: ApplicationResult | None,
@@ -238,11 +259,12 @@ def _sheet_rows(sheets: list[ScoreSheet], line: ApplicationResult | None,
         trace = traces.get(sheet.expert.ref) if sheet.state == COUNTED_STATE else None
         flags = tuple(flag for flag in (line.flags if line else ()) if flag.expert == sheet.expert.ref)
         if trace is None:
-            rows.append(SheetRow(sheet, "not_counted", reviews=tuple(reviews.get(sheet.id, ()))))
+            status = "not_ranked" if sheet.state == COUNTED_STATE else "not_counted"
+            rows.append(SheetRow(sheet, status, reviews=tuple(reviews.get(sheet.id, ()))))
         else:
             rows.append(SheetRow(sheet, trace.status, trace.reason, trace.adjusted_total, flags,
                                  tuple(reviews.get(sheet.id, ()))))
-    status_order = {"used": 0, "trimmed": 1, "unused": 2, "excluded": 3, "not_counted": 4}
+    status_order = {"used": 0, "trimmed": 1, "unused": 2, "excluded": 3, "not_ranked": 4, "not_counted": 5}
     return tuple(sorted(rows, key=lambda row: (status_order[row.status], row.sheet.expert.ref)))
 
 
