@@ -69,3 +69,19 @@ def test_presolve_never_cries_wolf(seed):
     instance = random_instance(seed, 10, 3, conflict_rate=0.4, n_orgs=4)
     if presolve(instance, Labels.numbered(instance)):
         assert solve_total(instance).status == "infeasible"
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10**6))
+def test_every_infeasible_instance_is_explained_with_application_and_pool(seed):
+    instance = random_instance(seed, 9, 3, conflict_rate=0.35, n_orgs=4)
+    solution = solve_total(instance)
+    if solution.status != "infeasible":
+        return
+    labels = Labels.numbered(instance)
+    sentences = presolve(instance, labels) or explain_shortfall(instance, solution.shortfall, labels)
+    assert sentences
+    for a, p in zip(*np.nonzero(solution.shortfall), strict=True):
+        if not presolve(instance, labels):
+            assert any(f"申报 {labels.applications[a]}：{labels.pool(p)}类" in s for s in sentences), sentences
+    assert any(s.startswith("申报 A") or "容量" in s or "固定" in s or "人数之和" in s for s in sentences)
