@@ -64,22 +64,25 @@ def rank_command(round_name: str, as_json: bool, capacity: int | None, rank_on_c
 
 
 def ranking_table(report) -> list[str]:
-    """The ranking as aligned text lines: rank, ref, score, interval, rank interval, recommendation, n, flags."""
+    """The ranking as aligned text lines: rank, ref, score, interval, rank interval, recommendation, n, the
+    number of criterion notes, the flag codes and the center name."""
     lines = [f"{report.round.name}: {len(report.lines)} applications"]
     lines.append(f"{'rank':>4}  {'ref':<12} {'score':>6}  {'interval':<17} {'ranks':<7} {'recommendation':<14} "
-                 f"{'n':>2}  flags  center")
+                 f"{'n':>2} {'notes':>5}  {'flags':<18} center")
     for line in report.lines:
         result = line.result
         if result is None:
             lines.append(f"{'—':>4}  {line.application.ref:<12} {'—':>6}  {'':<17} {'':<7} {'no sheets':<14} "
-                         f"{0:>2}         {line.application.center_name}")
+                         f"{0:>2} {'':>5}  {'':<18} {line.application.center_name}")
             continue
         interval = f"[{result.interval[0]:.2f}, {result.interval[1]:.2f}]" if result.interval else "—"
         ranks = f"{result.rank_interval[0]}–{result.rank_interval[1]}" if result.rank_interval else "—"
         score = f"{result.score:.2f}" if result.score is not None else "—"
-        codes = ",".join(sorted({flag.code for flag in result.flags})) or "-"
+        codes = ",".join(sorted({flag.code for flag in result.flags if flag.criterion is None})) or "-"
+        notes = sum(flag.criterion is not None for flag in result.flags)
         lines.append(f"{result.rank or '—':>4}  {line.application.ref:<12} {score:>6}  {interval:<17} {ranks:<7} "
-                     f"{result.recommendation or '—':<14} {result.n:>2}  {codes}  {line.application.center_name}")
+                     f"{result.recommendation or '—':<14} {result.n:>2} {notes:>5}  {codes:<18} "
+                     f"{line.application.center_name}")
     return lines
 
 
