@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from test_sheets_fixtures import full_values, world_fixture  # noqa: F401  (the world fixture)
 
@@ -219,3 +222,48 @@ def test_a_score_row_is_never_deleted_by_clearing(app, world):
         sheets.save_draft(sheet, {"goals": 5}, actor=None)
         sheets.save_draft(sheet, {"goals": ""}, actor=None)
         assert db.session.scalar(select(func.count()).select_from(Score)) == 1
+
+
+def acceptable(raw, maximum: float) -> bool:
+    """The rule of DESIGN §7.1 on the 0.5 step of the default template, written independently of the service."""
+    if raw == "":
+        return True
+    try:
+        value = float(raw)
+    except ValueError:
+        return False
+    return math.isfinite(value) and 0 <= value <= maximum and (value * 2).is_integer()
+
+
+def entries(maximum: float):
+    """What an expert might type for a criterion with this maximum: valid points, blanks and every kind of
+    bad value."""
+    valid = st.integers(0, int(maximum * 2)).map(lambda halves: halves / 2)
+    bad = st.one_of(st.floats(maximum + 0.5, 1000, allow_nan=False).map(lambda v: round(v * 2) / 2),
+                    st.sampled_from([7.3, -1, -0.5, 0.25, "很好", "abc", "1e999", "nan"]))
+    return st.one_of(valid, valid.map(lambda v: f"{v:g}"), st.just(""), bad)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_draft_save_is_all_or_nothing(app, world, data):
+    with app.app_context():
+        seat = world.seat("EXP-A", "APP-001")
+        sheet = sheets.sheet_for(world.round(), seat.application, seat.expert)
+        if sheet.conflict_declared is None:
+            sheet = sheets.declare(seat, conflict=False, reason=None, actor=None)
+        criteria = {criterion.code: criterion for criterion in world.round().template.criteria}
+        codes = data.draw(st.lists(st.sampled_from(sorted(criteria)), unique=True, min_size=1))
+        values = {code: data.draw(entries(criteria[code].max)) for code in codes}
+        before = {score.criterion.code: score.value for score in sheet.scores}
+        errors = sheets.save_draft(sheet, values, actor=None)
+        after = {score.criterion.code: score.value for score in sheet.scores}
+        expected_bad = {code for code, raw in values.items() if not acceptable(raw, criteria[code].max)}
+        assert len(errors) == len(expected_bad)
+        if expected_bad:
+            assert after == before
+        else:
+            blank = {code for code, raw in values.items() if raw == ""}
+            assert after == {**before, **{code: (None if code in blank else float(raw))
+                                          for code, raw in values.items()}}
+            assert all(0 <= value <= criteria[code].max for code, value in after.items() if value is not None)
