@@ -184,3 +184,44 @@ def test_replace_button_gives_a_recused_seat_to_a_reserve(app, client, auth, csr
     with app.app_context():
         new = db.session.scalar(select(Assignment).where(Assignment.replaces_id == seat_id))
         assert new is not None and new.state == "proposed"
+
+
+def test_template_form_is_checked_whole(app, client, auth, csrf_token, table_counts):
+    round_id = build_round(app, state="draft")
+    auth.login("organizer")
+    url = f"/rounds/{round_id}/template"
+    with app.app_context():
+        criteria = [(c.id, c.name, c.max, c.step) for c in db.session.get(Round, round_id).template.criteria]
+    form = {}
+    for criterion_id, name, maximum, step in criteria:
+        form.update({f"c{criterion_id}_name": name, f"c{criterion_id}_max": str(maximum),
+                     f"c{criterion_id}_step": str(step), f"c{criterion_id}_priority": "0"})
+    first, second = criteria[0][0], criteria[1][0]
+    before = table_counts()
+    bad = post(client, url, {**form, f"c{first}_max": "12"}, csrf_token=csrf_token)
+    assert bad.status_code == 400 and "maxima sum to 102" in bad.get_data(as_text=True)
+    assert table_counts() == before
+    good = post(client, url, {**form, f"c{first}_max": "12", f"c{second}_max": "8", f"c{first}_veto": "on"},
+                csrf_token=csrf_token)
+    assert good.status_code == 302
+    with app.app_context():
+        template = db.session.get(Round, round_id).template
+        assert (template.criteria[0].max, template.criteria[0].veto, template.criteria[1].max) == (12, True, 8)
+
+
+def test_attach_applications_by_sector_checkbox_and_by_ref(app, client, auth, csrf_token):
+    round_id = build_round(app, count=4, state="draft")
+    with app.app_context():
+        round_ = db.session.get(Round, round_id)
+        from web.services import rounds
+
+        for link in list(round_.round_applications):
+            rounds.detach_application(round_, link.application, actor=None)
+    auth.login("organizer")
+    url = f"/rounds/{round_id}/applications"
+    post(client, url, {"fields": ["DIG"], "refs": "APP-001"}, csrf_token=csrf_token)
+    with app.app_context():
+        refs = sorted(a.ref for a in db.session.get(Round, round_id).applications)
+    assert refs == ["APP-001", "APP-003", "APP-004"]
+    post(client, url, {"refs": "APP-404"}, csrf_token=csrf_token)
+    assert "no application with ref &#39;APP-404&#39;" in page(client, url)
