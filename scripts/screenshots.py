@@ -117,8 +117,8 @@ def login(page, base: str, username: str) -> None:
     page.goto(f"{base}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("form [type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("form [type=submit]")
     if "/login" in page.url:
         raise SystemExit(f"could not log in as {username}")
 

@@ -143,8 +143,8 @@ def _login(page, live: LiveApp, username: str, password: str = PASSWORD) -> None
     page.goto(f"{live.url}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("form [type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("form [type=submit]")
     assert "/login" not in page.url, f"login as {username} failed"
 
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 pytestmark = pytest.mark.e2e
+expect = pytest.importorskip("playwright.sync_api").expect
 
 
 def test_expert_declares_scores_and_submits(page, live, login, seed_demo, scoring_round):
@@ -69,7 +70,7 @@ def test_expert_recuses_and_the_organizer_replaces_from_the_reserves(page, live,
     page.goto(f"{live.url}/expert/seats/{seat['id']}/declare")
     page.check("input[name=conflict][value=yes]")
     page.locator("form.declaration button[type=submit]").click()
-    assert page.get_by_role("alert").is_visible()  # a recusal needs a reason: refused, nothing recorded
+    expect(page.get_by_role("alert")).to_be_visible()  # a recusal needs a reason: refused, nothing recorded
     assert live.run(_sheet, round_id, seat)["conflict_declared"] is None
     page.check("input[name=conflict][value=yes]")
     page.fill("textarea[name=reason]", "近三年与该申报的参加单位有合作项目。")
@@ -85,8 +86,8 @@ def test_expert_recuses_and_the_organizer_replaces_from_the_reserves(page, live,
     page.goto(f"{live.url}/rounds/{round_id}/applications/{seat['application_id']}")
     recused = page.locator("table.panel tr.seat-recused", has_text=seat["expert"])
     assert "近三年与该申报的参加单位有合作项目。" in recused.inner_text()
-    recused.locator("form[action$='/replace'] button").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        recused.locator("form[action$='/replace'] button").click()
     assert "ok" in page.get_by_role("alert").get_attribute("class")
     newcomer = page.locator("table.panel tbody tr", has_text=reserve).first
     assert newcomer.get_attribute("class") in ("seat-proposed", "seat-invited")

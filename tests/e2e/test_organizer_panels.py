@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 pytestmark = pytest.mark.e2e
+expect = pytest.importorskip("playwright.sync_api").expect
 
 ROUND_NAME = "浏览器测试遴选评审"
 QUOTAS = {"technology": (2, 3), "industry": (1, 2), "economics": (0, 1), "management": (0, 1), "law": (0, 1)}
@@ -33,11 +34,11 @@ def test_organizer_opens_a_round_matches_and_swaps_an_expert(page, live, login, 
     refs = [application["ref"] for application in demo.applications]
     page.locator("textarea[name=refs]").fill(", ".join(refs))
     page.locator("main form:has(textarea[name=refs]) button[type=submit]").click()
-    assert page.locator("main table tbody tr").count() == len(refs)
+    expect(page.locator("main table tbody tr")).to_have_count(len(refs))
 
     page.goto(f"{live.url}/rounds/{round_id}")
     page.locator("form[action$='/state'] button").click()  # draft → assigning
-    assert page.locator("ol.states li").nth(1).get_attribute("aria-current") == "step"  # assigning
+    expect(page.locator("ol.states li").nth(1)).to_have_attribute("aria-current", "step")  # assigning
     page.locator("form.run button").click()
     page.wait_for_url(f"**/rounds/{round_id}/versions/1")
     assert "flash ok" in page.locator("main p[role=alert]").first.get_attribute("class")
@@ -55,7 +56,7 @@ def test_organizer_opens_a_round_matches_and_swaps_an_expert(page, live, login, 
     assert "ok" in page.get_by_role("alert").get_attribute("class")
     seated = live.run(_seated, round_id, case["application"])
     assert case["clean"] in seated and case["seat_expert"] not in seated
-    assert page.locator("table.panel tr.seat-replaced", has_text=case["seat_expert"]).count() == 1
+    expect(page.locator("table.panel tr.seat-replaced", has_text=case["seat_expert"])).to_have_count(1)
 
 
 def _swap(page, seat_expert: str, new_expert: str) -> None:
@@ -64,8 +65,8 @@ def _swap(page, seat_expert: str, new_expert: str) -> None:
     row.locator("summary").click()
     swap = row.locator("form[action$='/swap']")
     swap.locator("input[name=expert]").fill(new_expert)
-    swap.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        swap.locator("button[type=submit]").click()
 
 
 def _seated(round_id: int, application_ref: str) -> list[str]:

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 pytestmark = pytest.mark.e2e
+expect = pytest.importorskip("playwright.sync_api").expect
 
 
 def test_organizer_sees_the_outlier_and_exports_excel_and_pdf(page, live, login, seed_demo, tmp_path):
@@ -22,7 +23,7 @@ def test_organizer_sees_the_outlier_and_exports_excel_and_pdf(page, live, login,
     page.get_by_role("link", name=planted["name"]).first.click()
     page.wait_for_url(f"**/rankings/rounds/{planted['round']}")
     rows = page.locator("table.ranking tbody tr")
-    assert rows.count() == planted["applications"]
+    expect(rows).to_have_count(planted["applications"])
     flags = rows.filter(has=page.get_by_role("link", name=application, exact=True)).locator("ul.flags li")
     codes = {item.locator("code").inner_text(): item.inner_text() for item in flags.all()}
     assert {"ROBUST", "DEVIATION"} <= set(codes) and expert in codes["DEVIATION"]

@@ -8,6 +8,7 @@ import re
 import pytest
 
 pytestmark = pytest.mark.e2e
+expect = pytest.importorskip("playwright.sync_api").expect
 
 
 def test_login_refuses_a_wrong_password_then_lets_the_organizer_in(page, live, login):
@@ -30,7 +31,7 @@ def test_organizer_reads_the_applications_and_one_application_masked(page, live,
     login(page, live, "organizer")
     page.get_by_role("link", name="申报书").click()
     rows = page.locator("main table tbody tr")
-    assert rows.count() == len(demo.applications)
+    expect(rows).to_have_count(len(demo.applications))
     flagged = {ref for refs in demo.planted_flags.values() for ref in refs}
     for application in demo.applications:
         row = rows.filter(has=page.get_by_role("link", name=application["ref"], exact=True))
