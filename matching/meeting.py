@@ -13,7 +13,8 @@ panel, with
   seats cost more than any fit they bring, so they are only used when the panel could not be filled otherwise;
 * objective: the total fit over (member, application) pairs the member actually reviews.
 
-HiGHS proves the MILP optimal (``bound`` is its dual bound); a time limit can leave a reported gap.
+The LP relaxation is solved first; when it is integral (as on every benchmark instance) it is the proven
+optimum. Otherwise HiGHS solves the MILP (``bound`` is its dual bound); a time limit can leave a reported gap.
 """
 
 from __future__ import annotations
@@ -136,23 +137,39 @@ def solve_meeting(instance: Instance, groups: list[np.ndarray], *, extra_seats: 
             return MeetingSolution("infeasible", groups, [], [], 0.0, None)
         lower[j] = 1.0
     cost = np.concatenate([fit_sum, np.full(n_groups, -seat_cost)])
-    options = {"mip_rel_gap": 1e-9}
-    if time_limit is not None:
-        options["time_limit"] = float(time_limit)
-    res = milp(-cost, integrality=np.ones(len(cost)), bounds=Bounds(lower, upper),
-               constraints=rows.constraint(), options=options)
-    if res.x is None:
-        status = "time_limit" if res.status == 1 else "infeasible"
+    x, value_bound, proven, status = _solve(cost, lower, upper, rows.constraint(), time_limit)
+    if x is None:
         return MeetingSolution(status, groups, [], [], 0.0, None)
-    chosen = res.x[:n_cols] > 0.5
+    chosen = x[:n_cols] > 0.5
     members = [np.sort(col_e[chosen & (col_g == g)]) for g in range(n_groups)]
     recusals = [(int(e), int(a)) for g, apps in enumerate(groups) for e in members[g] for a in apps
                 if not instance.allowed[e, a]]
     objective = float(fit_sum[chosen].sum())
-    extra = float(res.x[n_cols:].round().sum())
-    bound = -float(getattr(res, "mip_dual_bound", res.fun)) + extra * seat_cost
-    status = "optimal" if res.status == 0 and bound - objective <= 1e-6 * max(1.0, objective) else "feasible"
+    bound = value_bound + float(x[n_cols:].round().sum()) * seat_cost
+    status = "optimal" if proven and bound - objective <= 1e-6 * max(1.0, objective) else "feasible"
     return MeetingSolution(status, groups, members, recusals, objective, max(bound, objective))
+
+
+def _solve(cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, constraint: LinearConstraint,
+           time_limit: float | None) -> tuple[np.ndarray | None, float, bool, str]:
+    """The LP relaxation first — at the benchmark's M size it is integral and takes 2 s where HiGHS's MIP
+    machinery took 95 s to reach the same vertex — then the MIP only if the LP is fractional.
+
+    Returns ``(x, bound on the objective, proven, status)``; ``x`` is None when nothing was found.
+    """
+    bounds = Bounds(lower, upper)
+    relaxed = milp(-cost, integrality=np.zeros(len(cost)), bounds=bounds, constraints=constraint)
+    if relaxed.x is None:
+        return None, np.nan, False, "infeasible"
+    if np.all(np.abs(relaxed.x - np.round(relaxed.x)) < 1e-7):
+        return np.round(relaxed.x), -float(relaxed.fun), True, "optimal"
+    options = {"mip_rel_gap": 1e-9}
+    if time_limit is not None:
+        options["time_limit"] = float(time_limit)
+    res = milp(-cost, integrality=np.ones(len(cost)), bounds=bounds, constraints=constraint, options=options)
+    if res.x is None:
+        return None, np.nan, False, "time_limit" if res.status == 1 else "infeasible"
+    return res.x, -float(getattr(res, "mip_dual_bound", res.fun)), res.status == 0, "optimal"
 
 
 class _Rows:

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.optimize import milp
 from test_solve import random_instance
 
+from matching import meeting
 from matching.meeting import group_applications, solve_meeting
 
 
@@ -25,9 +27,12 @@ def test_groups_are_same_sector_bounded_balanced_and_keep_fields_together():
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10**6), n_apps=st.integers(2, 6))
-def test_every_application_keeps_its_minimums_among_non_recused_members(seed, n_apps):
-    instance = random_instance(seed, 30, n_apps, panel=3, n_orgs=15, conflict_rate=0.15)
+@given(seed=st.integers(0, 10**6), n_apps=st.integers(2, 6), n_experts=st.integers(16, 30),
+       n_orgs=st.integers(4, 15), conflict_rate=st.sampled_from([0.15, 0.3]))
+def test_every_application_keeps_its_minimums_among_non_recused_members(seed, n_apps, n_experts, n_orgs,
+                                                                        conflict_rate):
+    # few organizations and many conflicts make the LP relaxation fractional, so the MILP path runs too
+    instance = random_instance(seed, n_experts, n_apps, panel=3, n_orgs=n_orgs, conflict_rate=conflict_rate)
     groups = [np.arange(n_apps)[i::2] for i in range(2)]
     solution = solve_meeting(instance, groups)
     if solution.status == "infeasible":
@@ -64,6 +69,21 @@ def test_member_conflicted_with_one_application_recuses_from_that_one_only():
     reviews = solution.assigned(pinned.fit.shape)
     assert reviews[star, 0] and not reviews[star, 1]
     assert reviews[:, 1].sum() >= 3          # an extra seat keeps application 1 at its minimum
+
+
+def test_fractional_relaxation_goes_through_the_milp_to_a_proven_optimum(monkeypatch):
+    integer_solves = []
+
+    def recording_milp(*args, integrality, **kwargs):
+        integer_solves.append(bool(integrality.any()))
+        return milp(*args, integrality=integrality, **kwargs)
+
+    monkeypatch.setattr(meeting, "milp", recording_milp)
+    instance = random_instance(3, 16, 6, panel=3, n_orgs=4, conflict_rate=0.3)   # a seed whose LP is fractional
+    solution = solve_meeting(instance, [np.arange(6)[i::2] for i in range(2)])
+    assert integer_solves == [False, True]
+    assert solution.status == "optimal"
+    assert solution.bound == pytest.approx(solution.objective, abs=1e-6)
 
 
 def test_objective_matches_enumeration_on_a_tiny_panel():
