@@ -225,3 +225,19 @@ def test_attach_applications_by_sector_checkbox_and_by_ref(app, client, auth, cs
     assert refs == ["APP-001", "APP-003", "APP-004"]
     post(client, url, {"refs": "APP-404"}, csrf_token=csrf_token)
     assert "no application with ref &#39;APP-404&#39;" in page(client, url)
+
+
+def test_an_infeasible_run_shows_the_engines_sentences(app, client, auth, csrf_token, matched):
+    with app.app_context():
+        from web.services import rounds
+
+        quotas = {"technology": [2, 3], "industry": [1, 2], "economics": [1, 1], "management": [0, 1],
+                  "law": [1, 1]}
+        rounds.update_settings(db.session.get(Round, matched), {"max_load": 1, "pool_quotas": quotas}, actor=None)
+    auth.login("organizer")
+    response = post(client, f"/rounds/{matched}/match", {}, form_page=f"/rounds/{matched}", csrf_token=csrf_token)
+    assert response.headers["Location"].endswith(f"/rounds/{matched}/versions/2")
+    text = page(client, f"/rounds/{matched}/versions/2")
+    assert 'class="flash error"' in text and "法律类专家" in text
+    with app.app_context():
+        assert panels.active_version(db.session.get(Round, matched)).number == 1
