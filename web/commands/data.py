@@ -197,6 +197,7 @@ def load_demo(seed: int) -> list[str]:
     click.echo(f"selection round: {sheets['submitted']} sheets submitted, {sheets['draft']} drafts, "
                f"{sheets['not_started']} not started; outlier {demo_round.outlier[1]} on {demo_round.outlier[0]}; "
                f"{demo_round.recusal[1]} recused on {demo_round.recusal[0]}, replaced by {demo_round.recusal[2]}")
+    click.echo(f"site inspection round (draft): the {demo_round.site_applications} best-scored applications")
     for username, role, ref in demo_logins(demo_round.account_experts)[2:]:
         create_user(username, role, DEMO_PASSWORD, expert_ref=ref, actor=None)
     return demo_round.account_experts

@@ -61,6 +61,7 @@ class DemoRound:
 
     round_id: int
     site_round_id: int
+    site_applications: int = 0
     sheets: dict[str, int] = field(default_factory=dict)
     outlier: tuple[str, str] | None = None
     recusal: tuple[str, str, str] | None = None  # application, recused expert, replacement
@@ -121,7 +122,7 @@ def _load_demo_round(seed: int, actor: User | None, accounts: int) -> DemoRound:
     top = _best_applications(round_, SITE_APPLICATIONS)
     site = rounds.create_round(SITE_NAME, "site_inspection", as_of=REFERENCE_DATE, application_refs=top,
                                deadline=DEADLINE + timedelta(days=30), actor=actor)
-    result.site_round_id = site.id
+    result.site_round_id, result.site_applications = site.id, len(top)
     result.account_experts = _account_experts(version, accounts)
     db.session.commit()
     return result
