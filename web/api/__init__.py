@@ -1,7 +1,7 @@
-"""The JSON API under /api/v1, with bearer-token authentication, for organizers' integrations and experts' own sheets.
+"""The JSON API under /api/v1, for organizers' integrations and experts' own sheets.
 
-Requests authenticate with ``Authorization: Bearer <token>`` only: the session cookie is ignored, so the API is
-exempt from CSRF (a browser cannot be tricked into sending a bearer token).
+Requests authenticate with ``Authorization: Bearer <token>`` only: the session cookie is ignored, so the API
+is exempt from CSRF (a browser cannot be tricked into sending a bearer token).
 """
 
 from flask import Blueprint

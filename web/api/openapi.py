@@ -1,12 +1,34 @@
-"""The OpenAPI 3.1 document of /api/v1, written out by hand so every schema says what the serializers return."""
+"""The OpenAPI 3.1 document of /api/v1, written by hand: each schema says what the serializers write."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from web.models import (
+    ASSIGNMENT_STATES,
+    OBJECTIVES,
+    OPINIONS,
+    PANEL_MODES,
+    ROUND_KINDS,
+    ROUND_STATES,
+    SHEET_STATES,
+)
+from web.models.assignment import VERSION_STATUSES
+
+STRING = {"type": "string"}
+INTEGER = {"type": "integer"}
+NUMBER = {"type": "number"}
+BOOLEAN = {"type": "boolean"}
 NULLABLE_STRING = {"type": ["string", "null"]}
 NULLABLE_NUMBER = {"type": ["number", "null"]}
 NULLABLE_INTEGER = {"type": ["integer", "null"]}
+
+
+def one_of(values: tuple[str, ...], *, nullable: bool = False) -> dict:
+    """A string that is one of ``values`` (the model's own list), or null when ``nullable``."""
+    if nullable:
+        return {"type": ["string", "null"], "enum": [*values, None]}
+    return {"type": "string", "enum": list(values)}
 
 
 def ref(name: str) -> dict:
@@ -29,81 +51,82 @@ def array(items: dict) -> dict:
 
 SCHEMAS: dict[str, Any] = {
     "Error": obj({"error": {"type": "string", "description": "What went wrong, in one sentence."},
-                  "errors": array({"type": "string"}) | {"description": "Every problem, one per line."}}),
+                  "errors": array(STRING) | {"description": "Every problem, one per line."}}),
     "Record": {"type": "object", "additionalProperties": True,
                "description": "An application or expert record in the shape of DESIGN §10 (dates as ISO "
                               "strings). Personal data (phone, mobile, fax, e-mail, ID) is masked unless the "
                               "token is an admin's."},
-    "ImportResult": obj({"imported": {"type": "integer"}, "refs": array({"type": "string"})}),
+    "ImportResult": obj({"imported": INTEGER, "refs": array(STRING)}),
     "ApplicationSummary": obj({
-        "ref": {"type": "string"}, "center_name": {"type": "string"}, "field": {"type": "string"},
-        "submitted_on": NULLABLE_STRING | {"format": "date"}, "bearer": {"type": "string"},
-        "members": {"type": "integer"}}),
+        "ref": STRING, "center_name": STRING, "field": STRING,
+        "submitted_on": NULLABLE_STRING | {"format": "date"}, "bearer": STRING,
+        "members": INTEGER}),
     "ExpertSummary": obj({
-        "ref": {"type": "string"}, "name": {"type": "string"}, "pool": {"type": "string"}, "title": NULLABLE_STRING,
-        "organization": NULLABLE_STRING, "fields": array({"type": "string"}), "max_load": NULLABLE_INTEGER,
-        "available": {"type": "boolean"}}),
+        "ref": STRING, "name": STRING, "pool": STRING, "title": NULLABLE_STRING,
+        "organization": NULLABLE_STRING, "fields": array(STRING), "max_load": NULLABLE_INTEGER,
+        "available": BOOLEAN}),
     "RoundSettings": obj({
-        "mode": {"type": "string", "enum": ["individual", "meeting"]}, "panel_size": {"type": "integer"},
-        "max_per_organization": {"type": "integer"}, "max_load": {"type": "integer"},
-        "objective": {"type": "string", "enum": ["total", "fair"]}, "max_probability": NULLABLE_NUMBER,
-        "seed": NULLABLE_INTEGER, "reserves": {"type": "integer"}, "weight_field": {"type": "number"},
-        "weight_text": {"type": "number"}, "window_years": {"type": "integer"},
+        "mode": one_of(PANEL_MODES), "panel_size": INTEGER,
+        "max_per_organization": INTEGER, "max_load": INTEGER,
+        "objective": one_of(OBJECTIVES), "max_probability": NULLABLE_NUMBER,
+        "seed": NULLABLE_INTEGER, "reserves": INTEGER, "weight_field": NUMBER,
+        "weight_text": NUMBER, "window_years": INTEGER,
         "repeat_review_years": NULLABLE_INTEGER, "meeting_max_applications": NULLABLE_INTEGER,
-        "auto_replace": {"type": "boolean"}}),
+        "auto_replace": BOOLEAN}),
     "Round": obj({
-        "id": {"type": "integer"}, "name": {"type": "string"},
-        "kind": {"type": "string", "enum": ["selection_review", "site_inspection", "annual", "triennial"]},
-        "state": {"type": "string", "enum": ["draft", "assigning", "scoring", "closed"]},
+        "id": INTEGER, "name": STRING,
+        "kind": one_of(ROUND_KINDS),
+        "state": one_of(ROUND_STATES),
         "as_of": {"type": "string", "format": "date"}, "deadline": NULLABLE_STRING | {"format": "date"},
         "applications": {"type": "integer", "description": "How many applications the round reviews."},
         "settings": ref("RoundSettings")}),
     "Criterion": obj({
-        "code": {"type": "string"}, "name": {"type": "string"}, "name_en": {"type": "string"},
-        "max": {"type": "number"}, "step": {"type": "number"}, "veto": {"type": "boolean"},
-        "comment_required": {"type": "boolean"}}),
+        "code": STRING, "name": STRING, "name_en": STRING,
+        "max": NUMBER, "step": NUMBER, "veto": BOOLEAN,
+        "comment_required": BOOLEAN}),
     "RoundDetail": {"allOf": [ref("Round"), obj({
-        "pool_quotas": array(obj({"pool": {"type": "string"}, "minimum": {"type": "integer"},
-                                  "maximum": {"type": "integer"}})),
-        "template": obj({"name": {"type": "string"}, "name_en": {"type": "string"}, "total": {"type": "number"},
+        "pool_quotas": array(obj({"pool": STRING, "minimum": INTEGER,
+                                  "maximum": INTEGER})),
+        "template": obj({"name": STRING, "name_en": STRING, "total": NUMBER,
                          "criteria": array(ref("Criterion"))}),
-        "application_refs": array({"type": "string"})})]},
+        "application_refs": array(STRING)})]},
     "Seat": obj({
-        "id": {"type": "integer"}, "expert": {"type": "string"}, "name": {"type": "string"},
-        "pool": {"type": "string"}, "fit": NULLABLE_NUMBER, "field_fit": NULLABLE_NUMBER, "text_fit": NULLABLE_NUMBER,
-        "state": {"type": "string", "enum": ["proposed", "invited", "accepted", "declined", "recused", "replaced"]},
-        "state_reason": NULLABLE_STRING, "manual": {"type": "boolean"}, "panel": NULLABLE_INTEGER}),
-    "Reserve": obj({"application": {"type": "string"}, "expert": {"type": "string"}, "name": {"type": "string"},
-                    "rank": {"type": "integer"}, "fit": NULLABLE_NUMBER}),
+        "id": INTEGER, "expert": STRING, "name": STRING,
+        "pool": STRING, "fit": NULLABLE_NUMBER, "field_fit": NULLABLE_NUMBER, "text_fit": NULLABLE_NUMBER,
+        "state": one_of(ASSIGNMENT_STATES),
+        "state_reason": NULLABLE_STRING, "manual": BOOLEAN, "panel": NULLABLE_INTEGER}),
+    "Reserve": obj({"application": STRING, "expert": STRING, "name": STRING,
+                    "rank": INTEGER, "fit": NULLABLE_NUMBER}),
     "Version": obj({
-        "number": {"type": "integer"}, "status": {"type": "string", "enum": ["optimal", "infeasible", "manual"]},
+        "number": INTEGER, "status": one_of(VERSION_STATUSES),
         "seed": NULLABLE_INTEGER, "objective": NULLABLE_NUMBER, "bound": NULLABLE_NUMBER,
-        "diagnostics": array({"type": "string"}), "created_at": {"type": "string", "format": "date-time"}}),
+        "diagnostics": array(STRING), "created_at": {"type": "string", "format": "date-time"}}),
     "Assignments": obj({
-        "round": {"type": "integer"}, "version": {"oneOf": [ref("Version"), {"type": "null"}]},
-        "panels": array(obj({"application": {"type": "string"}, "seats": array(ref("Seat"))})),
+        "round": INTEGER, "version": {"oneOf": [ref("Version"), {"type": "null"}]},
+        "panels": array(obj({"application": STRING, "seats": array(ref("Seat"))})),
         "reserves": array(ref("Reserve"))}),
-    "Score": obj({"criterion": {"type": "string"}, "value": NULLABLE_NUMBER, "comment": NULLABLE_STRING}),
+    "Score": obj({"criterion": STRING, "value": NULLABLE_NUMBER, "comment": NULLABLE_STRING}),
     "Sheet": obj({
-        "id": {"type": "integer"}, "round": {"type": "integer"}, "application": {"type": "string"},
-        "expert": {"type": "string"}, "state": {"type": "string", "enum": ["draft", "submitted", "reopened"]},
-        "opinion": {"type": ["string", "null"], "enum": ["recommend", "conditional", "reject", None]},
-        "comment": NULLABLE_STRING, "confidence": {"type": "number"}, "conflict_declared": {"type": ["boolean", "null"]},
-        "total": {"type": "number"}, "submitted_at": NULLABLE_STRING | {"format": "date-time"},
+        "id": INTEGER, "round": INTEGER, "application": STRING,
+        "expert": STRING, "state": one_of(SHEET_STATES),
+        "opinion": one_of(OPINIONS, nullable=True),
+        "comment": NULLABLE_STRING, "confidence": NUMBER, "conflict_declared": {"type": ["boolean", "null"]},
+        "total": NUMBER, "submitted_at": NULLABLE_STRING | {"format": "date-time"},
         "reopened_at": NULLABLE_STRING | {"format": "date-time"}, "reopen_reason": NULLABLE_STRING,
         "scores": array(ref("Score"))}),
     "SheetDraft": obj({
         "values": {"type": "object", "additionalProperties": NULLABLE_NUMBER,
                    "description": "Points by criterion code; null clears a value."},
-        "opinion": {"type": ["string", "null"], "enum": ["recommend", "conditional", "reject", None]},
+        "opinion": one_of(OPINIONS, nullable=True),
         "comment": NULLABLE_STRING,
         "criterion_comments": {"type": "object", "additionalProperties": NULLABLE_STRING}}, required=False)
     | {"required": ["values"]},
     "Ranking": {"type": "object", "required": ["round", "ranking", "experts", "errors"],
-                "description": "The scoring engine's result (DESIGN §10): ranking with score, interval, rank "
+                "description": "The scoring engine's result (DESIGN §10): ranking with score, interval, "
+                               "rank "
                                "interval, recommendation, grade, flags and trace per application.",
-                "properties": {"round": {"type": "integer"}, "ranking": array({"type": "object"}),
-                               "experts": array({"type": "object"}), "errors": array({"type": "string"}),
+                "properties": {"round": INTEGER, "ranking": array({"type": "object"}),
+                               "experts": array({"type": "object"}), "errors": array(STRING),
                                "settings": {"type": ["object", "null"]}}},
 }
 
@@ -129,7 +152,8 @@ def ok(schema: dict, description: str = "OK") -> dict:
 
 def path_parameter(name: str, kind: str, description: str) -> dict:
     """A required path parameter."""
-    return {"name": name, "in": "path", "required": True, "description": description, "schema": {"type": kind}}
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": {"type": kind}}
 
 
 ROUND_ID = path_parameter("round_id", "integer", "The round's id.")
@@ -137,11 +161,14 @@ SHEET_ID = path_parameter("sheet_id", "integer", "The sheet's id.")
 REF = path_parameter("ref", "string", "The record's ref.")
 
 
-def operation(operation_id: str, summary: str, responses: dict, *, errors: tuple[str, ...] = ("401", "403"),
-              parameters: tuple[dict, ...] = (), body: dict | None = None, tag: str) -> dict:
-    """One operation with its error responses; its id is the name of the view function serving it."""
-    result: dict[str, Any] = {"summary": summary, "tags": [tag], "operationId": operation_id,
-                              "responses": {**responses, **{status: error(status) for status in errors}}}
+def operation(operation_id: str, tag: str, summary: str, schema: dict, *, status: str = "200",
+              errors: tuple[str, ...] = ("401", "403"), parameters: tuple[dict, ...] = (),
+              body: dict | None = None) -> dict:
+    """One operation: its id (the name of the view serving it), its success and its error responses."""
+    result: dict[str, Any] = {
+        "summary": summary, "tags": [tag], "operationId": operation_id,
+        "responses": {status: ok(schema), **{code: error(code) for code in errors}},
+    }
     if parameters:
         result["parameters"] = list(parameters)
     if body is not None:
@@ -151,55 +178,59 @@ def operation(operation_id: str, summary: str, responses: dict, *, errors: tuple
 
 def import_operation(kind: str) -> dict:
     """POST a list of records, all or nothing."""
-    return operation(f"import_{kind}", f"Import {kind} (a JSON list of records), all or nothing", {
-        "201": ok(ref("ImportResult"), "Every record imported.")}, errors=("400", "401", "403", "422"),
-        body=array(ref("Record")), tag=kind)
+    return operation(f"import_{kind}", kind, f"Import {kind} (a JSON list of records), all or nothing",
+                     ref("ImportResult"), status="201", errors=("400", "401", "403", "422"),
+                     body=array(ref("Record")))
 
+
+ONE = ("401", "403", "404")
 
 PATHS: dict[str, dict] = {
     "/applications": {
-        "get": operation("list_applications", "List applications", {"200": ok(array(ref("ApplicationSummary")))}, tag="applications"),
+        "get": operation("list_applications", "applications", "List applications",
+                         array(ref("ApplicationSummary"))),
         "post": import_operation("applications")},
     "/applications/{ref}": {
-        "get": operation("get_application", "One application record (personal data masked unless admin)",
-                         {"200": ok(ref("Record"))}, errors=("401", "403", "404"), parameters=(REF,),
-                         tag="applications")},
+        "get": operation("get_application", "applications",
+                         "One application record (personal data masked unless admin)", ref("Record"),
+                         errors=ONE, parameters=(REF,))},
     "/experts": {
-        "get": operation("list_experts", "List experts", {"200": ok(array(ref("ExpertSummary")))}, tag="experts"),
+        "get": operation("list_experts", "experts", "List experts", array(ref("ExpertSummary"))),
         "post": import_operation("experts")},
     "/experts/{ref}": {
-        "get": operation("get_expert", "One expert record (contact data masked unless admin)", {"200": ok(ref("Record"))},
-                         errors=("401", "403", "404"), parameters=(REF,), tag="experts")},
-    "/rounds": {"get": operation("list_rounds", "List rounds with state and settings", {"200": ok(array(ref("Round")))},
-                                 tag="rounds")},
+        "get": operation("get_expert", "experts", "One expert record (contact data masked unless admin)",
+                         ref("Record"), errors=ONE, parameters=(REF,))},
+    "/rounds": {
+        "get": operation("list_rounds", "rounds", "List rounds with state and settings",
+                         array(ref("Round")))},
     "/rounds/{round_id}": {
-        "get": operation("get_round", "One round: settings, quotas, template, applications", {"200": ok(ref("RoundDetail"))},
-                         errors=("401", "403", "404"), parameters=(ROUND_ID,), tag="rounds")},
+        "get": operation("get_round", "rounds", "One round: settings, quotas, template, applications",
+                         ref("RoundDetail"), errors=ONE, parameters=(ROUND_ID,))},
     "/rounds/{round_id}/assignments": {
-        "get": operation("get_assignments", "The active assignment version's panels and reserves", {"200": ok(ref("Assignments"))},
-                         errors=("401", "403", "404"), parameters=(ROUND_ID,), tag="assignments")},
+        "get": operation("get_assignments", "assignments",
+                         "The active assignment version's panels and reserves", ref("Assignments"),
+                         errors=ONE, parameters=(ROUND_ID,))},
     "/rounds/{round_id}/ranking": {
-        "get": operation("get_ranking", "The round's ranking from the scoring engine", {"200": ok(ref("Ranking"))},
-                         errors=("401", "403", "404", "501"), parameters=(ROUND_ID,), tag="ranking")},
+        "get": operation("get_ranking", "ranking", "The round's ranking from the scoring engine",
+                         ref("Ranking"), errors=(*ONE, "501"), parameters=(ROUND_ID,))},
     "/rounds/{round_id}/sheets": {
-        "get": operation("list_round_sheets", "Every sheet of a round (organizers and admins)", {"200": ok(array(ref("Sheet")))},
-                         errors=("401", "403", "404"), parameters=(ROUND_ID,), tag="sheets")},
-    "/sheets": {"get": operation("list_own_sheets", "The calling expert's own sheets", {"200": ok(array(ref("Sheet")))},
-                                 tag="sheets")},
+        "get": operation("list_round_sheets", "sheets", "Every sheet of a round (organizers and admins)",
+                         array(ref("Sheet")), errors=ONE, parameters=(ROUND_ID,))},
+    "/sheets": {
+        "get": operation("list_own_sheets", "sheets", "The calling expert's own sheets",
+                         array(ref("Sheet")))},
     "/sheets/{sheet_id}": {
-        "get": operation("get_sheet", "One sheet (experts: only their own)", {"200": ok(ref("Sheet"))},
-                         errors=("401", "403", "404"), parameters=(SHEET_ID,), tag="sheets"),
-        "put": operation("save_sheet", "Save draft values of the expert's own sheet", {"200": ok(ref("Sheet"))},
-                         errors=("400", "401", "403", "404", "422", "501"), parameters=(SHEET_ID,),
-                         body=ref("SheetDraft"), tag="sheets")},
+        "get": operation("get_sheet", "sheets", "One sheet (experts: only their own)", ref("Sheet"),
+                         errors=ONE, parameters=(SHEET_ID,)),
+        "put": operation("save_sheet", "sheets", "Save draft values of the expert's own sheet", ref("Sheet"),
+                         errors=("400", *ONE, "422", "501"), parameters=(SHEET_ID,), body=ref("SheetDraft"))},
     "/sheets/{sheet_id}/submit": {
-        "post": operation("submit_sheet", "Submit and lock the expert's own sheet", {"200": ok(ref("Sheet"))},
-                          errors=("401", "403", "404", "422", "501"), parameters=(SHEET_ID,), tag="sheets")},
+        "post": operation("submit_sheet", "sheets", "Submit and lock the expert's own sheet", ref("Sheet"),
+                          errors=(*ONE, "422", "501"), parameters=(SHEET_ID,))},
     "/openapi.json": {
         "get": {"summary": "This document", "tags": ["documentation"], "operationId": "openapi_document",
                 "security": [], "responses": {"200": ok({"type": "object"})}}},
 }
-
 
 
 def document() -> dict:
@@ -207,7 +238,8 @@ def document() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Panel API", "version": "1",
-                 "description": "Applications, experts, rounds, assignments, score sheets and rankings of Panel. "
+                 "description": "Applications, experts, rounds, assignments, score sheets and rankings "
+                                "of Panel. "
                                 "Authenticate with `Authorization: Bearer <token>` (tokens are created at "
                                 "/admin/tokens or with `panel tokens create`). Errors are "
                                 "`{\"error\": ..., \"errors\": [...]}`."},

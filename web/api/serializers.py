@@ -10,8 +10,9 @@ from web.models import Assignment, AssignmentVersion, Reserve, Round, ScoreSheet
 from web.records.schema import PERSONAL_KEYS
 
 ROUND_SETTINGS = (
-    "mode", "panel_size", "max_per_organization", "max_load", "objective", "max_probability", "seed", "reserves",
-    "weight_field", "weight_text", "window_years", "repeat_review_years", "meeting_max_applications", "auto_replace",
+    "mode", "panel_size", "max_per_organization", "max_load", "objective", "max_probability", "seed",
+    "reserves", "weight_field", "weight_text", "window_years", "repeat_review_years",
+    "meeting_max_applications", "auto_replace",
 )
 
 
@@ -27,9 +28,10 @@ def plain(value: Any) -> Any:
 
 
 def masked(value: Any) -> Any:
-    """A record with every personal-data value masked (138****5678, a***@example.com), as non-admins see it."""
+    """A record with its personal data masked (138****5678, a***@example.com), as non-admins see it."""
     if isinstance(value, dict):
-        return {key: _mask_leaf(key, item) if key in PERSONAL_KEYS else masked(item) for key, item in value.items()}
+        return {key: _mask_leaf(key, item) if key in PERSONAL_KEYS else masked(item)
+                for key, item in value.items()}
     if isinstance(value, list):
         return [masked(item) for item in value]
     return value
@@ -65,7 +67,8 @@ def round_summary(round_: Round) -> dict:
     """A round with its state and panel settings."""
     return {
         "id": round_.id, "name": round_.name, "kind": round_.kind, "state": round_.state,
-        "as_of": round_.as_of.isoformat(), "deadline": round_.deadline.isoformat() if round_.deadline else None,
+        "as_of": round_.as_of.isoformat(),
+        "deadline": round_.deadline.isoformat() if round_.deadline else None,
         "applications": len(round_.round_applications),
         "settings": {name: getattr(round_, name) for name in ROUND_SETTINGS},
     }
@@ -91,7 +94,8 @@ def round_detail(round_: Round) -> dict:
 def version_summary(version: AssignmentVersion) -> dict:
     """An assignment version: how it was made and how good it is."""
     return {"number": version.number, "status": version.status, "seed": version.seed,
-            "objective": version.objective, "bound": version.bound, "diagnostics": list(version.diagnostics or []),
+            "objective": version.objective, "bound": version.bound,
+            "diagnostics": list(version.diagnostics or []),
             "created_at": version.created_at.isoformat()}
 
 
@@ -99,7 +103,8 @@ def seat(assignment: Assignment) -> dict:
     """One expert's seat on a panel, with fit and invitation state."""
     return {"id": assignment.id, "expert": assignment.expert.ref, "name": assignment.expert.name,
             "pool": assignment.pool, "fit": assignment.fit, "field_fit": assignment.field_fit,
-            "text_fit": assignment.text_fit, "state": assignment.state, "state_reason": assignment.state_reason,
+            "text_fit": assignment.text_fit, "state": assignment.state,
+            "state_reason": assignment.state_reason,
             "manual": assignment.manual, "panel": assignment.panel}
 
 

@@ -144,7 +144,8 @@ def import_experts():
 @roles(*STAFF)
 def list_rounds():
     """Every round with its state and settings."""
-    return jsonify([serializers.round_summary(round_) for round_ in db.session.scalars(select(Round).order_by(Round.id))])
+    rounds = db.session.scalars(select(Round).order_by(Round.id))
+    return jsonify([serializers.round_summary(round_) for round_ in rounds])
 
 
 @bp.get("/rounds/<int:round_id>")
@@ -187,7 +188,8 @@ def get_ranking(round_id: int):
 def list_round_sheets(round_id: int):
     """Every sheet of a round (organizers and admins)."""
     round_ = round_or_404(round_id)
-    sheets = db.session.scalars(select(ScoreSheet).where(ScoreSheet.round_id == round_.id).order_by(ScoreSheet.id))
+    sheets = db.session.scalars(select(ScoreSheet).where(ScoreSheet.round_id == round_.id)
+                                .order_by(ScoreSheet.id))
     return jsonify([serializers.sheet(row) for row in sheets])
 
 
@@ -228,7 +230,8 @@ def sheet_draft(body: object) -> dict:
     """The SheetDraft body with its types checked (422 naming every wrong key); absent keys leave values as
     they are."""
     if not isinstance(body, dict):
-        raise ApiError(422, "the body must be a JSON object", [f"(body): must be an object, got {type(body).__name__}"])
+        raise ApiError(422, "the body must be a JSON object",
+                       [f"(body): must be an object, got {type(body).__name__}"])
     draft = {"values": body.get("values"), "opinion": body.get("opinion"), "comment": body.get("comment"),
              "criterion_comments": body.get("criterion_comments")}
     problems = [f"{key}: unknown key (known: {', '.join(draft)})" for key in body if key not in draft]
@@ -238,8 +241,9 @@ def sheet_draft(body: object) -> dict:
         if draft[key] is not None and not isinstance(draft[key], str):
             problems.append(f"{key}: must be a string or null")
     comments = draft["criterion_comments"]
-    if comments is not None and not (isinstance(comments, dict)
-                                     and all(text is None or isinstance(text, str) for text in comments.values())):
+    texts_only = isinstance(comments, dict) and all(text is None or isinstance(text, str)
+                                                     for text in comments.values())
+    if comments is not None and not texts_only:
         problems.append("criterion_comments: must be an object {criterion code: text or null}")
     if problems:
         raise ApiError(422, f"refused: {len(problems)} error(s); nothing was saved", problems)
@@ -255,7 +259,8 @@ def submit_sheet(sheet_id: int):
     try:
         sheets.submit(row, actor=api_user())
     except sheets.SheetError as error:
-        raise ApiError(422, f"refused: {len(error.errors)} error(s); the sheet stays a draft", error.errors) from None
+        raise ApiError(422, f"refused: {len(error.errors)} error(s); the sheet stays a draft",
+                       error.errors) from None
     return jsonify(serializers.sheet(row))
 
 

@@ -22,7 +22,7 @@ class TokenError(ValueError):
 
 
 def hash_token(raw: str) -> str:
-    """The SHA-256 hex digest stored in place of the token (a fast hash suffices: tokens are 256 random bits)."""
+    """The SHA-256 hex digest stored in place of the token (fast is fine: tokens are 256 random bits)."""
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 

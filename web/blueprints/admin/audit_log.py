@@ -23,8 +23,8 @@ def local_midnight_in_utc(day: date) -> datetime:
 
 
 def filtered(filters: dict) -> Select:
-    """Audit events matching ``filters`` (actor, action, entity_type, entity_id exact; since/until local dates,
-    both inclusive), newest first."""
+    """Audit events matching ``filters`` (actor, action, entity_type, entity_id exact; since/until local
+    dates, both inclusive), newest first."""
     query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     for key, column in (("actor", AuditEvent.actor_name), ("action", AuditEvent.action),
                         ("entity_type", AuditEvent.entity_type), ("entity_id", AuditEvent.entity_id)):
@@ -39,9 +39,9 @@ def filtered(filters: dict) -> Select:
 
 def as_dict(event: AuditEvent) -> dict:
     """One event as exported (time in UTC, ISO 8601 with a Z)."""
-    return {"id": event.id, "at": event.at.isoformat() + "Z", "actor": event.actor_name, "action": event.action,
-            "entity_type": event.entity_type, "entity_id": event.entity_id, "before": event.before,
-            "after": event.after}
+    return {"id": event.id, "at": event.at.isoformat() + "Z", "actor": event.actor_name,
+            "action": event.action, "entity_type": event.entity_type, "entity_id": event.entity_id,
+            "before": event.before, "after": event.after}
 
 
 def to_csv(events: list[AuditEvent]) -> bytes:

@@ -39,6 +39,8 @@ class CreateTokenForm(FlaskForm):
     """A new API token: what it is for, for how long, and (admins only) for which account."""
 
     name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)])
-    username = StringField(_l("Account (admins only; empty for yourself)"), validators=[Optional(), Length(max=80)])
-    expires_days = IntegerField(_l("Expires after (days)"), validators=[Optional(), NumberRange(min=1, max=3650)])
+    username = StringField(_l("Account (admins only; empty for yourself)"),
+                           validators=[Optional(), Length(max=80)])
+    expires_days = IntegerField(_l("Expires after (days)"),
+                                validators=[Optional(), NumberRange(min=1, max=3650)])
     submit = SubmitField(_l("Create token"))

@@ -60,7 +60,8 @@ def audit_export(extension: str):
     body, mimetype = ((audit_log.to_csv(events), "text/csv; charset=utf-8") if extension == "csv"
                       else (audit_log.to_json(events), "application/json"))
     filename = f"audit-{utcnow():%Y%m%d-%H%M%S}.{extension}"
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={filename}"})
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f"attachment; filename={filename}"})
 
 
 # ---------------------------------------------------------------- accounts
@@ -112,7 +113,7 @@ def change_user(user_id: int, change: str):
 # ---------------------------------------------------------------- API tokens
 
 def token_owner(form: CreateTokenForm) -> User | None:
-    """The account a new token is for: yourself, or (admins only) the one named; None after a flashed error."""
+    """The account a new token is for: yourself, or (admins only) the one named; None after an error."""
     username = (form.username.data or "").strip()
     if not username or username == current_user.username:
         return current_user._get_current_object()
