@@ -286,3 +286,39 @@ def test_replace_from_reserves_returns_none_with_a_reason_when_nobody_fits(app):
         assert panels.replace_from_reserves(leaving, actor=None) is None
         assert panels.no_reserve_reason(leaving) == "application APP-001 has no reserves"
         assert seat_pairs(round_) == pairs - {("APP-001", leaving.expert.ref)}
+
+
+@st.composite
+def panel_settings(draw):
+    """Panel settings for the small round: size, load cap, organization limit, pool minima within the size."""
+    size = draw(st.integers(3, 7))
+    quotas, room = {}, size
+    for pool in ("law", "economics", "management", "industry"):
+        low = draw(st.integers(0, min(1, room)))
+        quotas[pool] = [low, draw(st.integers(max(low, 1), size))]
+        room -= low
+    quotas["technology"] = [draw(st.integers(0, room)), size]
+    return {"panel_size": size, "pool_quotas": quotas, "max_load": draw(st.integers(1, 4)),
+            "max_per_organization": draw(st.integers(1, 2)), "reserves": draw(st.integers(0, 3)),
+            "objective": draw(st.sampled_from(["total", "fair"]))}
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=panel_settings())
+def test_solver_runs_never_store_a_broken_or_conflicted_panel(app, matched, values):
+    """Property: whatever the settings, a run either stores an active version keeping every rule (and no
+    conflicted pair, no conflicted reserve), or an inactive infeasible one with the engine's sentences while the
+    previous active version stays."""
+    with app.app_context():
+        round_ = get_round(matched)
+        rounds.update_settings(round_, values, actor=None)
+        previous = panels.active_version(round_).id
+        version = panels.run_matching(round_, actor=None)
+        conflicted = {(c.application, c.expert) for c in matching_bridge.round_conflicts(round_)}
+        if version.status == "infeasible":
+            assert not version.active and version.diagnostics and panels.active_version(round_).id == previous
+            return
+        assert version.active and len(panels.seats(round_)) == 4 * values["panel_size"]
+        assert not seat_pairs(round_) & conflicted
+        assert not {(r.application.ref, r.expert.ref) for r in version.reserves} & conflicted
+        assert violations(round_) == []
