@@ -120,62 +120,53 @@ class Master:
 
     # ------------------------------------------------------------------------------------------------ matrix
     def _matrices(self):
-        """Sparse rows over [pair columns | shortfall columns | t]: (A_ub, b_ub, A_eq, b_eq, cost, lb, ub)."""
-        inst = self.instance
-        n_e, n_a, n_p = inst.n_experts, inst.n_apps, inst.n_pools
-        n_cols = len(self.col_e)
-        col_pool = inst.expert_pool[self.col_e]
-        short_a = np.repeat(np.arange(n_a), n_p)
-        short_p = np.tile(np.arange(n_p), n_a)
-        n_short = n_a * n_p
-        all_a = np.concatenate([self.col_a, short_a])
-        all_p = np.concatenate([col_pool, short_p])
-        cols = np.arange(n_cols + n_short)
+        """The master over [pair columns | shortfall columns | t]: (A_ub, b_ub, A_eq, b_eq, cost, lb, ub).
 
-        rows, data, idx = [], [], []
-        # load rows [0, E)
-        rows.append(self.col_e), idx.append(np.arange(n_cols)), data.append(np.ones(n_cols))
-        # pool max rows [E, E + A·P), pool min rows [E + A·P, E + 2·A·P)
-        pool_row = all_a * n_p + all_p
-        rows.append(n_e + pool_row), idx.append(cols), data.append(np.ones(len(cols)))
-        rows.append(n_e + n_a * n_p + pool_row), idx.append(cols), data.append(-np.ones(len(cols)))
-        base = n_e + 2 * n_a * n_p
-        # organization rows
-        org_of = inst.expert_org[self.col_e]
-        org_row = np.array([self.org_rows.get((int(a), int(o)), -1) for a, o in zip(self.col_a, org_of,
-                                                                                    strict=True)], dtype=np.int64)
-        has_row = org_row >= 0
-        rows.append(base + org_row[has_row]), idx.append(np.nonzero(has_row)[0])
-        data.append(np.ones(int(has_row.sum())))
-        base += len(self.org_rows)
-        n_t = 1 if self.floor_variable else 0
-        if self.has_floor:  # -Σ fit·x (+ t) ≤ -floor
-            rows.append(base + self.col_a), idx.append(np.arange(n_cols))
-            data.append(-inst.fit[self.col_e, self.col_a])
-            if self.floor_variable:
-                rows.append(base + np.arange(n_a)), idx.append(np.full(n_a, n_cols + n_short))
-                data.append(np.ones(n_a))
-            base += n_a
-        n_total = n_cols + n_short + n_t
-        a_ub = sp.csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(idx))),
-                             shape=(base, n_total))
+        Inequality rows, in order: load (E), pool maximum (A·P), pool minimum negated (A·P), organization
+        (one per ``org_rows`` entry), fit floor negated (A, only with a floor). Equality rows: panel size (A).
+        """
+        inst = self.instance
+        n_a, n_p = inst.n_apps, inst.n_pools
+        n_cols, n_short, n_t = len(self.col_e), n_a * n_p, int(self.floor_variable)
+        pairs = np.arange(n_cols)
+        every = np.arange(n_cols + n_short)                       # pairs and shortfalls count as seats
+        seat_app = np.concatenate([self.col_a, np.repeat(np.arange(n_a), n_p)])
+        seat_pool = np.concatenate([inst.expert_pool[self.col_e], np.tile(np.arange(n_p), n_a)])
+        pool_row = seat_app * n_p + seat_pool
+        org_row = np.array([self.org_rows.get((int(a), int(o)), -1)
+                            for a, o in zip(self.col_a, inst.expert_org[self.col_e], strict=True)], dtype=np.int64)
+        limited = org_row >= 0
         quotas = inst.pool_quotas
-        b_ub = np.concatenate([inst.load_cap.astype(float), np.tile(quotas[:, 1], n_a).astype(float),
-                               -np.tile(quotas[:, 0], n_a).astype(float),
-                               np.full(len(self.org_rows), float(inst.max_per_org))])
-        if self.has_floor:
-            b_ub = np.concatenate([b_ub, -self.floor if self.floor is not None else np.zeros(n_a)])
-        a_eq = sp.csr_matrix((np.ones(len(cols)), (all_a, cols)), shape=(n_a, n_total))
-        b_eq = inst.panel_size.astype(float)
-        cost = np.concatenate([self.weight[self.col_e, self.col_a], np.full(n_short, -self.penalty),
-                               np.ones(n_t)])
+        blocks = [  # (row offset inside the block, columns, coefficients, right-hand sides of the block)
+            (self.col_e, pairs, 1.0, inst.load_cap),
+            (pool_row, every, 1.0, np.tile(quotas[:, 1], n_a)),
+            (pool_row, every, -1.0, -np.tile(quotas[:, 0], n_a)),
+            (org_row[limited], pairs[limited], 1.0, np.full(len(self.org_rows), inst.max_per_org)),
+        ]
+        if self.has_floor:                                         # −Σ fit·x (+ t) ≤ −floor
+            blocks.append((self.col_a, pairs, -inst.fit[self.col_e, self.col_a],
+                           -self.floor if self.floor is not None else np.zeros(n_a)))
+        rows, cols, values, rhs, base = [], [], [], [], 0
+        for offset, columns, coefficients, block_rhs in blocks:
+            rows.append(base + offset), cols.append(columns)
+            values.append(np.broadcast_to(np.asarray(coefficients, dtype=float), columns.shape))
+            rhs.append(np.asarray(block_rhs, dtype=float))
+            base += len(block_rhs)
+        if self.floor_variable:
+            rows.append(base - n_a + np.arange(n_a)), cols.append(np.full(n_a, n_cols + n_short))
+            values.append(np.ones(n_a))
+        n_total = n_cols + n_short + n_t
+        a_ub = sp.csr_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+                             shape=(base, n_total))
+        a_eq = sp.csr_matrix((np.ones(len(every)), (seat_app, every)), shape=(n_a, n_total))
+        cost = np.concatenate([self.weight[self.col_e, self.col_a], np.full(n_short, -self.penalty), np.ones(n_t)])
         lb = np.zeros(n_total)
         lb[:n_cols] = self.fixed[self.col_e, self.col_a]
         ub = np.concatenate([np.maximum(self.pair_cap, lb[:n_cols]), np.repeat(inst.panel_size, n_p).astype(float),
                              np.full(n_t, self._t_upper())])
         if n_t:
             lb[-1] = self._t_lower()
-        return a_ub, b_ub, a_eq, b_eq, cost, lb, ub
+        return a_ub, np.concatenate(rhs), a_eq, inst.panel_size.astype(float), cost, lb, ub
 
     def _t_upper(self) -> float:
         fit = self.instance.fit
