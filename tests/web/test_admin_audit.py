@@ -95,5 +95,6 @@ def test_json_export(client, auth, events):
     auth.login("admin")
     response = client.get("/admin/audit.json?entity_type=user&entity_id=3")
     assert response.mimetype == "application/json"
-    assert [(event["actor"], event["action"], event["entity_id"], event["after"]) for event in response.get_json()] \
-        == [("system", "user.lock", "3", {"username": "expert_a"})]
+    exported = [(event["actor"], event["action"], event["entity_id"], event["after"])
+                for event in response.get_json()]
+    assert exported == [("system", "user.lock", "3", {"username": "expert_a"})]

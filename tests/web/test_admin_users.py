@@ -41,7 +41,8 @@ def test_an_admin_creates_an_expert_account_that_can_log_in(app, client, auth, c
     user = user_named(app, "zhou")
     assert user.role == "expert" and user.expert_id is not None
     event = last_event(app, "user.create")
-    assert event.actor_name == "admin" and event.after == {"username": "zhou", "role": "expert", "expert": "EXP-001"}
+    assert event.actor_name == "admin"
+    assert event.after == {"username": "zhou", "role": "expert", "expert": "EXP-001"}
     auth.logout()
     auth.login(username="zhou", password=NEW_PASSWORD)
     assert client.get("/expert/").status_code == 200
@@ -51,7 +52,8 @@ def test_an_admin_creates_an_expert_account_that_can_log_in(app, client, auth, c
     ({"username": "admin", "role": "organizer", "password": NEW_PASSWORD}, "is taken"),
     ({"username": "li", "role": "organizer", "password": "short"}, "at least 8 characters"),
     ({"username": "li", "role": "expert", "password": NEW_PASSWORD}, "needs --expert REF"),
-    ({"username": "li", "role": "organizer", "password": NEW_PASSWORD, "expert_ref": "EXP-9"}, "only expert accounts"),
+    ({"username": "li", "role": "organizer", "password": NEW_PASSWORD, "expert_ref": "EXP-9"},
+     "only expert accounts"),
     ({"username": "li", "role": "superuser", "password": NEW_PASSWORD}, '<span class="error">'),
 ])
 def test_refused_accounts_say_why_and_change_nothing(client, auth, csrf_token, table_counts, form, message):
@@ -101,7 +103,8 @@ def test_unlocking_a_locked_account(app, client, auth, make_user, csrf_token):
     other = app.test_client()
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         page = other.get("/login").get_data(as_text=True)
-        other.post("/login", data={"username": "locked", "password": "wrong password", "csrf_token": csrf_token(page)})
+        other.post("/login", data={"username": "locked", "password": "wrong password",
+                                   "csrf_token": csrf_token(page)})
     assert user_named(app, "locked").locked_until is not None
     auth.login("admin")
     assert "locked until" in client.get("/admin/users").get_data(as_text=True)

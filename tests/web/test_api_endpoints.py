@@ -133,7 +133,8 @@ def test_assignments_show_the_active_panels_and_reserves(client, world):
     assert body["version"]["number"] == 1
     assert [(panel["application"], [seat["expert"] for seat in panel["seats"]]) for panel in body["panels"]] == [
         ("APP-001", ["EXP-A"]), ("APP-002", ["EXP-B"])]
-    assert [(row["application"], row["expert"], row["rank"]) for row in body["reserves"]] == [("APP-001", "EXP-C", 1)]
+    reserves = [(row["application"], row["expert"], row["rank"]) for row in body["reserves"]]
+    assert reserves == [("APP-001", "EXP-C", 1)]
 
 
 # ---------------------------------------------------------------- sheets
@@ -181,7 +182,8 @@ def test_refused_sheet_values_are_all_listed_and_nothing_is_saved(app, client, w
 
 @pytest.mark.parametrize(("body", "problem"), [
     ([], "(body): must be an object"), ({"values": 5}, "values: must be an object"),
-    ({"values": {}, "comment": 3}, "comment: must be a string"), ({"values": {}, "score": 1}, "score: unknown key"),
+    ({"values": {}, "comment": 3}, "comment: must be a string"),
+    ({"values": {}, "score": 1}, "score: unknown key"),
 ])
 def test_malformed_sheet_bodies_are_refused(client, world, body, problem):
     response = call(client, world, "expert_a", "PUT", f"/sheets/{world.sheets['expert_a']}", json=body)

@@ -1,4 +1,4 @@
-"""The OpenAPI document describes every API route, is a valid OpenAPI 3.1 document, and says what responses hold."""
+"""The OpenAPI document describes every API route, is valid OpenAPI 3.1, and says what the responses hold."""
 
 from __future__ import annotations
 
@@ -72,7 +72,8 @@ def problems(value, schema: dict, spec: dict, where: str = "$") -> list[str]:
 
 def test_every_api_route_is_documented_and_nothing_else(app):
     spec = document()
-    documented = {(path, method) for path, item in spec["paths"].items() for method in item if method in HTTP_METHODS}
+    documented = {(path, method) for path, item in spec["paths"].items()
+                  for method in item if method in HTTP_METHODS}
     routes = api_routes(app)
     assert {(path, method) for path, method, _ in routes} == documented
     for path, method, endpoint in routes:

@@ -65,7 +65,8 @@ def test_revoked_expired_and_deactivated_tokens_are_refused(app, make_user):
     ("x" * 101, None, "name: at most 100 characters"),
     ("fine", timedelta(days=-1), "expires_at: must lie in the future"),
 ])
-def test_bad_token_requests_are_refused_and_nothing_is_written(app, make_user, table_counts, name, expires, message):
+def test_bad_token_requests_are_refused_and_nothing_is_written(app, make_user, table_counts, name, expires,
+                                                               message):
     make_user("org", "organizer")
     before = table_counts()
     with app.app_context(), pytest.raises(tokens.TokenError, match=message):

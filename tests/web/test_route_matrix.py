@@ -4,9 +4,10 @@ and admin, answers the status the expectation table says (issue 5 item 8).
 A route missing from the table fails the test: whoever adds a route decides who may reach it here. The fixture
 world (built with the services and models, no HTTP) gives every URL parameter a value: a round in scoring with
 an active assignment version, expert A seated on APP-001 and expert B on APP-002, a sheet for each, a flag
-review on A's sheet, an outbox message, a reserve, and an API token per account (a spare organizer's too, to revoke). POSTs are sent with an empty form and CSRF off
-(CSRF itself is checked by :func:`test_every_form_post_needs_a_csrf_token`); anonymous page requests must be
-sent to /login, anonymous API requests get 401.
+review on A's sheet, an outbox message, a reserve, and an API token per account (a spare organizer's too, to
+revoke). POSTs are sent with an empty form and CSRF off (CSRF itself is checked by
+:func:`test_every_form_post_needs_a_csrf_token`); anonymous page requests must be sent to /login, anonymous API
+requests get 401.
 """
 
 from __future__ import annotations
