@@ -84,7 +84,7 @@ def load_demo(app) -> dict:
 
 
 def demo_ids(outlier_ref: str, recusal_ref: str) -> dict:
-    """Round and application ids of the demo's planted cases, and a demo expert with a draft sheet."""
+    """Round and application ids of the demo's planted cases, and the busiest demo expert with a draft sheet."""
     from web.demo.round import SELECTION_NAME
     from web.models import Application, Round, User
     from web.services import panels, sheets
@@ -93,8 +93,10 @@ def demo_ids(outlier_ref: str, recusal_ref: str) -> dict:
     applications = {a.ref: a.id for a in db.session.scalars(select(Application))}
     accounts = {user.expert_id: user.username
                 for user in db.session.scalars(select(User).where(User.role == "expert").order_by(User.username))}
-    drafts = [seat for seat in panels.seats(round_) if seat.expert_id in accounts
-              and sheets.sheet_status(sheets.seat_sheet(seat)) == "draft"]
+    seats = [seat for seat in panels.seats(round_) if seat.expert_id in accounts]
+    load = {expert_id: sum(1 for seat in seats if seat.expert_id == expert_id) for expert_id in accounts}
+    drafts = sorted((seat for seat in seats if sheets.sheet_status(sheets.seat_sheet(seat)) == "draft"),
+                    key=lambda seat: (-load[seat.expert_id], seat.id))
     if not drafts:
         raise SystemExit("no demo expert account has a draft sheet to show")
     return {"round": round_.id, "outlier_application": applications[outlier_ref],

@@ -234,13 +234,13 @@ def _best_applications(round_: Round, count: int) -> list[str]:
 
 
 def _account_experts(version: AssignmentVersion, count: int) -> list[str]:
-    """The first ``count`` experts (by ref) with a sheet still to score, for the demo logins."""
+    """The ``count`` experts with a sheet still to score who sit on the most panels (then by ref), for the demo
+    logins: their start page shows submitted, draft and unstarted sheets side by side."""
+    seats: dict[str, int] = {}
     open_refs = set()
     for seat in version.assignments:
         if seat.state in ("invited", "accepted"):
-            sheet = db.session.scalar(select(ScoreSheet).where(
-                ScoreSheet.round_id == version.round_id, ScoreSheet.application_id == seat.application_id,
-                ScoreSheet.expert_id == seat.expert_id))
-            if sheet is None or sheet.state != "submitted":
+            seats[seat.expert.ref] = seats.get(seat.expert.ref, 0) + 1
+            if sheets.sheet_status(sheets.seat_sheet(seat)) != "submitted":
                 open_refs.add(seat.expert.ref)
-    return sorted(open_refs)[:count]
+    return sorted(open_refs, key=lambda ref: (-seats[ref], ref))[:count]
