@@ -5,9 +5,12 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from web.models import ROLES
+
+ROLE_LABELS = {"admin": _l("Administrator"), "organizer": _l("Organizer"), "expert": _l("Expert")}
 
 
 class AuditFilterForm(FlaskForm):
@@ -29,7 +32,7 @@ class CreateUserForm(FlaskForm):
     """A new account: username, role, initial password and, for experts, the expert's ref."""
 
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
-    role = SelectField(_l("Role"), choices=list(ROLES))
+    role = SelectField(_l("Role"), choices=[SelectChoice(role, ROLE_LABELS[role]) for role in ROLES])
     password = PasswordField(_l("Initial password"), validators=[DataRequired()])
     expert_ref = StringField(_l("Expert ref (expert accounts only)"), validators=[Optional(), Length(max=64)])
     submit = SubmitField(_l("Create account"))

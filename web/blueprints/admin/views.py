@@ -17,7 +17,7 @@ from web.services import tokens as token_service
 from web.services.accounts import AccountError, create_user
 
 from . import audit_log, bp, operations
-from .forms import AuditFilterForm, CreateTokenForm, CreateUserForm
+from .forms import ROLE_LABELS, AuditFilterForm, CreateTokenForm, CreateUserForm
 
 PER_PAGE = 50
 FILTER_KEYS = ("actor", "action", "entity_type", "entity_id", "since", "until")
@@ -90,7 +90,7 @@ def users():
             flash(_("Account %(name)s created.", name=user.username), "info")
             return redirect(url_for("admin.users"))
     accounts = db.session.scalars(select(User).order_by(User.username)).all()
-    return render_template("admin/users.html", form=form, accounts=accounts, now=utcnow())
+    return render_template("admin/users.html", form=form, accounts=accounts, now=utcnow(), roles=ROLE_LABELS)
 
 
 @bp.post("/users/<int:user_id>/<any(deactivate, activate, unlock):change>")
@@ -141,6 +141,8 @@ def tokens():
                                                        expires_at=expires_at)
             except token_service.TokenError as error:
                 flash(str(error), "error")
+            else:
+                form = CreateTokenForm(formdata=None)     # an empty form: a second click makes no twin
     shown = token_service.tokens_of(None if current_user.role == "admin" else current_user)
     return render_template("admin/tokens.html", form=form, tokens=shown, new_token=new_token, now=utcnow())
 
