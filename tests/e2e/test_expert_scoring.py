@@ -1,5 +1,5 @@
-"""In the browser: an expert declares no conflict, scores with the live total and the step check, has the draft
-autosaved, submits; a second expert recuses, and the organizer gives the seat to the first feasible reserve."""
+"""In the browser: an expert declares no conflict, scores on a phone-width screen with the live total and the step
+check, has the draft autosaved, submits; a second expert recuses, and the organizer gives the seat to the first feasible reserve."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ def test_expert_declares_scores_and_submits(page, live, login, seed_demo, scorin
     page.check("input[name=conflict][value=no]")
     page.locator("form.declaration button[type=submit]").click()
     page.wait_for_url(f"**/expert/seats/{seat['id']}/sheet")
+    page.set_viewport_size({"width": 390, "height": 844})  # the sheet is filled on a phone
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing runs off the screen
 
     criteria = live.run(_criteria, round_id)
     first = criteria[0]
