@@ -142,6 +142,8 @@ def test_a_hard_conflict_needs_an_admin_and_a_written_reason(app, matched, table
         seat = db.session.get(Assignment, seat_id)
         new = panels.swap_expert(seat, expert(HARD_EXPERT), actor=user("admin"), override_reason="唯一燃机专家")
         assert (new.override_reason, new.manual, new.version.status) == ("唯一燃机专家", True, "manual")
+        seated_fits = sum(seat.fit for seat in panels.seats(get_round(matched)))
+        assert new.version.objective == pytest.approx(seated_fits, abs=1e-5)
         assert db.session.get(Assignment, new.replaces_id).state == "replaced"
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "assignment.swap"))
         assert event.after["override_reason"] == "唯一燃机专家" and event.actor_name == "admin"
@@ -249,10 +251,12 @@ def test_replace_from_reserves_moves_nobody_else(app, matched):
         others = seat_pairs(round_) - {("APP-002", leaving.expert.ref)}
         leaving.state, leaving.state_reason = "recused", "与申报单位有合作"
         db.session.commit()
+        solver_objective = leaving.version.objective
         first_fitting = next(r for r, problem in panels.reserve_report(leaving) if problem is None)
         new = panels.replace_from_reserves(leaving, actor=None)
         assert new.expert_id == first_fitting.expert_id and new.replaces_id == leaving.id
         assert leaving.state == "recused" and new.version_id == leaving.version_id
+        assert new.version.objective == solver_objective          # the solver's figure is kept
         assert seat_pairs(round_) == others | {("APP-002", new.expert.ref)}
         assert violations(round_) == []
         with pytest.raises(panels.PanelError, match="already replaced"):

@@ -228,6 +228,7 @@ def add_expert(round_: Round, application: Application, expert: Expert, *, actor
     kept_reason = _check_change(context, version, application, expert, None, actor, override_reason)
     copy, _ = _manual_copy(version, actor, f"manual: add {expert.ref} to {application.ref}")
     seat = _new_seat(context, copy, application, expert, override_reason=kept_reason)
+    _update_objective(copy)
     db.session.flush()
     audit.record("assignment.add", "assignment", seat.id, actor=actor, after=_seat_record(seat))
     db.session.commit()
@@ -246,6 +247,7 @@ def remove_expert(assignment: Assignment, *, actor: User | None, reason: str) ->
     copy, mapping = _manual_copy(version, actor, f"manual: remove {assignment.expert.ref} from "
                                                  f"{assignment.application.ref}: {reason}")
     copy.assignments.remove(mapping[assignment.id])
+    _update_objective(copy)
     db.session.flush()
     audit.record("assignment.remove", "assignment", assignment.id, actor=actor, before=_seat_record(assignment),
                  after={"version": copy.number, "reason": reason})
@@ -267,6 +269,7 @@ def swap_expert(assignment: Assignment, new_expert: Expert, *, actor: User | Non
     old.state, old.state_reason = "replaced", f"swapped for {new_expert.ref}"
     seat = _new_seat(context, copy, assignment.application, new_expert, override_reason=kept_reason,
                      panel=assignment.panel, replaces=old)
+    _update_objective(copy)
     db.session.flush()
     audit.record("assignment.swap", "assignment", seat.id, actor=actor, before=_seat_record(assignment),
                  after=_seat_record(seat))
@@ -423,6 +426,7 @@ def _manual_copy(version: AssignmentVersion, actor: User | None,
 
 
 def _update_objective(version: AssignmentVersion) -> None:
+    """A manual version's objective: the total fit of its seats (a solver version keeps the solver's figure)."""
     fits = [row.fit for row in version.assignments if row.state in SEATED and row.fit is not None]
     version.objective = round(float(sum(fits)), 6) if fits else None
 
@@ -442,7 +446,6 @@ def _new_seat(context: Context, version: AssignmentVersion, application: Applica
         state="proposed", manual=manual, override_reason=override_reason, panel=panel,
         replaces_id=replaces.id if replaces is not None else None)
     version.assignments.append(seat)
-    _update_objective(version)
     return seat
 
 
