@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import select
-from test_ranking_service import DESIGN_PANELS, build_round, get_round, sheet_of
+from test_ranking_service import build_design_round, get_round, sheet_of
 
 from web.extensions import db
 from web.models import Application
@@ -17,10 +17,8 @@ from web.models import Application
 
 @pytest.fixture
 def round_id(app, make_application_record, make_expert_record):
-    round_id = build_round(app, make_application_record, make_expert_record, DESIGN_PANELS)
+    round_id = build_design_round(app, make_application_record, make_expert_record)
     with app.app_context():
-        for criterion in get_round(round_id).template.criteria:
-            criterion.priority = 0
         sheet_of(round_id, "P3", "E1").state = "draft"
         db.session.commit()
     return round_id

@@ -9,19 +9,14 @@ import json
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from test_ranking_service import DESIGN_PANELS, build_round, get_round
+from test_ranking_service import build_design_round
 
 from web.extensions import db
 
 
 @pytest.fixture
 def round_id(app, make_application_record, make_expert_record):
-    round_id = build_round(app, make_application_record, make_expert_record, DESIGN_PANELS, name="遴选2020")
-    with app.app_context():
-        for criterion in get_round(round_id).template.criteria:
-            criterion.priority = 0
-        db.session.commit()
-    return round_id
+    return build_design_round(app, make_application_record, make_expert_record, name="遴选2020")
 
 
 def test_rank_prints_the_table(runner, round_id):

@@ -6,7 +6,7 @@ import re
 
 import pytest
 from sqlalchemy import select
-from test_ranking_service import DESIGN_PANELS, build_round, get_round, sheet_of
+from test_ranking_service import DESIGN_PANELS, build_design_round, build_round, get_round, sheet_of
 
 from web.extensions import db
 from web.models import Application
@@ -14,10 +14,8 @@ from web.models import Application
 
 @pytest.fixture
 def round_id(app, make_application_record, make_expert_record):
-    round_id = build_round(app, make_application_record, make_expert_record, DESIGN_PANELS)
+    round_id = build_design_round(app, make_application_record, make_expert_record)
     with app.app_context():
-        for criterion in get_round(round_id).template.criteria:
-            criterion.priority = 0
         sheet_of(round_id, "P1", "E3").conflict_declared = True
         sheet_of(round_id, "P1", "E3").conflict_note = "与承担单位有合作项目"
         sheet_of(round_id, "P3", "E1").state = "draft"

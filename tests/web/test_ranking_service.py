@@ -100,16 +100,20 @@ def sheet_of(round_id: int, application_ref: str, expert_ref: str) -> ScoreSheet
         ScoreSheet.round_id == round_id, Application.ref == application_ref, Expert.ref == expert_ref))
 
 
-@pytest.fixture
-def design_round(app, make_application_record, make_expert_record):
+def build_design_round(app, make_application_record, make_expert_record, name: str = "2020 遴选评审") -> int:
     """DESIGN's panels; the round's template copy has no priority criteria, so P1 and P5 (both 83.6) are
     separated by the median, as in DESIGN (with the default priorities the split of the totals would decide)."""
-    round_id = build_round(app, make_application_record, make_expert_record, DESIGN_PANELS)
+    round_id = build_round(app, make_application_record, make_expert_record, DESIGN_PANELS, name=name)
     with app.app_context():
         for criterion in get_round(round_id).template.criteria:
             criterion.priority = 0
         db.session.commit()
     return round_id
+
+
+@pytest.fixture
+def design_round(app, make_application_record, make_expert_record):
+    return build_design_round(app, make_application_record, make_expert_record)
 
 
 def test_design_example_through_the_database(app, design_round):
