@@ -136,7 +136,6 @@ ERRORS = {
     "403": "The token's account has the wrong role for this endpoint.",
     "404": "No such object, or it is not yours.",
     "422": "Refused input: every problem is listed in `errors`; nothing was changed.",
-    "501": "The service behind this endpoint is not installed yet.",
 }
 
 
@@ -212,7 +211,7 @@ PATHS: dict[str, dict] = {
                          errors=ONE, parameters=(ROUND_ID,))},
     "/rounds/{round_id}/ranking": {
         "get": operation("get_ranking", "ranking", "The round's ranking from the scoring engine",
-                         ref("Ranking"), errors=(*ONE, "501"), parameters=(ROUND_ID,))},
+                         ref("Ranking"), errors=ONE, parameters=(ROUND_ID,))},
     "/rounds/{round_id}/sheets": {
         "get": operation("list_round_sheets", "sheets", "Every sheet of a round (organizers and admins)",
                          array(ref("Sheet")), errors=ONE, parameters=(ROUND_ID,))},
@@ -223,10 +222,10 @@ PATHS: dict[str, dict] = {
         "get": operation("get_sheet", "sheets", "One sheet (experts: only their own)", ref("Sheet"),
                          errors=ONE, parameters=(SHEET_ID,)),
         "put": operation("save_sheet", "sheets", "Save draft values of the expert's own sheet", ref("Sheet"),
-                         errors=("400", *ONE, "422", "501"), parameters=(SHEET_ID,), body=ref("SheetDraft"))},
+                         errors=("400", *ONE, "422"), parameters=(SHEET_ID,), body=ref("SheetDraft"))},
     "/sheets/{sheet_id}/submit": {
         "post": operation("submit_sheet", "sheets", "Submit and lock the expert's own sheet", ref("Sheet"),
-                          errors=(*ONE, "422", "501"), parameters=(SHEET_ID,))},
+                          errors=(*ONE, "422"), parameters=(SHEET_ID,))},
     "/openapi.json": {
         "get": {"summary": "This document", "tags": ["documentation"], "operationId": "openapi_document",
                 "security": [], "responses": {"200": ok({"type": "object"})}}},

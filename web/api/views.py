@@ -9,6 +9,8 @@ from web.extensions import db
 from web.models import AssignmentVersion, Field, Round, ScoreSheet
 from web.records import validate_applications, validate_experts
 from web.services import records as record_service
+from web.services import sheets
+from web.services.ranking import rank_round
 
 from . import bp, serializers
 from .auth import STAFF, api_user, roles
@@ -174,10 +176,6 @@ def get_assignments(round_id: int):
 def get_ranking(round_id: int):
     """The round's ranking from the scoring engine (submitted sheets only)."""
     round_ = round_or_404(round_id)
-    try:
-        from web.services.ranking import rank_round
-    except ImportError:
-        raise ApiError(501, "the ranking service (web.services.ranking) is not installed yet") from None
     return jsonify({"round": round_.id, **serializers.plain(rank_round(round_).to_dict())})
 
 
@@ -188,18 +186,18 @@ def get_ranking(round_id: int):
 def list_round_sheets(round_id: int):
     """Every sheet of a round (organizers and admins)."""
     round_ = round_or_404(round_id)
-    sheets = db.session.scalars(select(ScoreSheet).where(ScoreSheet.round_id == round_.id)
-                                .order_by(ScoreSheet.id))
-    return jsonify([serializers.sheet(row) for row in sheets])
+    rows = db.session.scalars(select(ScoreSheet).where(ScoreSheet.round_id == round_.id)
+                              .order_by(ScoreSheet.id))
+    return jsonify([serializers.sheet(row) for row in rows])
 
 
 @bp.get("/sheets")
 @roles("expert")
 def list_own_sheets():
     """The calling expert's own sheets, in every round."""
-    sheets = db.session.scalars(select(ScoreSheet).where(ScoreSheet.expert_id == own_expert_id())
-                                .order_by(ScoreSheet.id))
-    return jsonify([serializers.sheet(row) for row in sheets])
+    rows = db.session.scalars(select(ScoreSheet).where(ScoreSheet.expert_id == own_expert_id())
+                              .order_by(ScoreSheet.id))
+    return jsonify([serializers.sheet(row) for row in rows])
 
 
 @bp.get("/sheets/<int:sheet_id>")
@@ -213,7 +211,6 @@ def get_sheet(sheet_id: int):
 @roles("expert")
 def save_sheet(sheet_id: int):
     """Save draft values of the expert's own sheet; 422 lists every value refused."""
-    sheets = sheet_service()
     row = visible_sheet(sheet_id)
     draft = sheet_draft(json_body())
     try:
@@ -254,7 +251,6 @@ def sheet_draft(body: object) -> dict:
 @roles("expert")
 def submit_sheet(sheet_id: int):
     """Submit (and lock) the expert's own sheet; refused (422) while incomplete or invalid."""
-    sheets = sheet_service()
     row = visible_sheet(sheet_id)
     try:
         sheets.submit(row, actor=api_user())
@@ -279,12 +275,3 @@ def visible_sheet(sheet_id: int) -> ScoreSheet:
         raise ApiError(404, f"no sheet with id {sheet_id}")
     return row
 
-
-def sheet_service():
-    """W2's sheet service, or 501 while it is not installed."""
-    try:
-        from web.services import sheets
-    except ImportError:
-        raise ApiError(501, "entering scores through the API needs the sheet service (web.services.sheets), "
-                            "which is not installed yet") from None
-    return sheets
