@@ -15,11 +15,13 @@ missing pairs could add:
 For any duals ``y`` of the right sign, ``y·b + Σ_j max(rc_j, 0)·ub_j`` (``rc`` = reduced cost over *all* allowed
 pairs, fixed pairs counted at ``rc_j`` exactly) bounds every solution of the full problem from above — the
 Lagrangian relaxation of the row constraints. At a column-generation fixpoint it equals the master's optimum,
-which is therefore the LP optimum of the full problem.
+which is therefore the LP optimum of the full problem. Reduced costs are computed a block of applications at a
+time, so pricing holds no E × A matrix beyond the instance's own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +29,9 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from matching.instance import Instance
+
+PRICING_BLOCK = 1 << 22
+"""Pairs priced at once (32 MB of float64): pricing walks the applications in blocks of this many pairs."""
 
 SHORTFALL_PENALTY = 1000.0
 """Cost, in units of (1 + largest |weight|), of one missing panel seat in the elastic master."""
@@ -241,30 +246,55 @@ class Master:
         )
 
     # ------------------------------------------------------------------------------------------------ duals
-    def reduced_costs(self, lp: LPResult) -> np.ndarray:
-        """Reduced cost of every (expert, application) pair, shape (E, A), for the duals of ``lp``."""
+    def reduced_cost_blocks(self, lp: LPResult) -> Iterator[tuple[slice, np.ndarray]]:
+        """Reduced costs of every (expert, application) pair for the duals of ``lp``, a block of applications at
+        a time, so that no E × A matrix beyond the inputs is ever held.
+
+        Yields
+        ------
+        apps : slice
+            The block's application columns.
+        rc : ndarray, shape (E, block width)
+        """
         inst = self.instance
-        rc = self.weight - lp.y_load[:, None] - lp.y_panel[None, :]
-        rc -= lp.y_pool.T[inst.expert_pool, :]
-        if self.has_floor:
-            rc += inst.fit * lp.y_floor[None, :]
+        width = max(1, PRICING_BLOCK // max(inst.n_experts, 1))
+        org_duals: dict[int, list[tuple[int, float]]] = {}
         for (a, o), row in self.org_rows.items():
             if lp.y_org[row] > 0:
-                rc[self.org_members[o], a] -= lp.y_org[row]
-        return rc
+                org_duals.setdefault(a, []).append((o, float(lp.y_org[row])))
+        for start in range(0, inst.n_apps, width):
+            apps = slice(start, min(inst.n_apps, start + width))
+            rc = self.weight[:, apps] - lp.y_load[:, None] - lp.y_panel[None, apps]
+            rc -= lp.y_pool[apps].T[inst.expert_pool, :]
+            if self.has_floor:
+                rc += inst.fit[:, apps] * lp.y_floor[None, apps]
+            for a in range(apps.start, apps.stop):
+                for o, dual in org_duals.get(a, ()):
+                    rc[self.org_members[o], a - start] -= dual
+            yield apps, rc
 
-    def lagrangian_bound(self, lp: LPResult, rc: np.ndarray) -> float:
-        """An upper bound on every solution of the full problem (all allowed pairs), valid for any duals."""
+    def pair_bound(self, apps: slice, rc: np.ndarray) -> float:
+        """The pairs' share of the Lagrangian bound for one block: Σ max(rc, 0)·cap over free allowed pairs plus
+        Σ rc over fixed ones."""
+        free = self.instance.allowed[:, apps] & ~self.fixed[:, apps]
+        return float(self.pair_cap * np.clip(rc[free], 0, None).sum() + rc[self.fixed[:, apps]].sum())
+
+    def dual_bound(self, lp: LPResult) -> float:
+        """The Lagrangian bound without the pairs' share: y·b plus the shortfall and floor columns' terms.
+
+        ``dual_bound(lp) + Σ_blocks pair_bound(block)`` bounds every solution of the full problem (all allowed
+        pairs) from above, for any duals of the right sign.
+        """
         inst = self.instance
         quotas = inst.pool_quotas
-        y_max_part = np.clip(lp.y_pool, 0, None)   # y_pool = y_max - y_min with at most one nonzero in practice
+        # y_pool = y_max − y_min; splitting it into its positive and negative parts is a valid (and the
+        # tightest) choice of the two multipliers
         value = (lp.y_load @ inst.load_cap + lp.y_panel @ inst.panel_size
-                 + (y_max_part * quotas[None, :, 1]).sum() - (np.clip(-lp.y_pool, 0, None) * quotas[None, :, 0]).sum()
+                 + (np.clip(lp.y_pool, 0, None) * quotas[None, :, 1]).sum()
+                 - (np.clip(-lp.y_pool, 0, None) * quotas[None, :, 0]).sum()
                  + lp.y_org.sum() * inst.max_per_org)
         if self.floor is not None:
             value -= lp.y_floor @ self.exact_floor
-        free = inst.allowed & ~self.fixed
-        value += self.pair_cap * np.clip(rc[free], 0, None).sum() + rc[self.fixed].sum()
         # shortfall columns, penalty −M: reduced cost −M − y_panel − y_pool
         rc_short = -self.penalty - lp.y_panel[:, None] - lp.y_pool
         value += (np.clip(rc_short, 0, None) * inst.panel_size[:, None]).sum()
@@ -272,6 +302,14 @@ class Master:
             rc_t = 1.0 - lp.y_floor.sum()
             value += max(rc_t * self._t_upper(), rc_t * self._t_lower())
         return float(value)
+
+    def pairs_priced_at_least(self, lp: LPResult, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+        """Allowed pairs outside the column set whose reduced cost is at least ``threshold``."""
+        experts, apps = [], []
+        for block, rc in self.reduced_cost_blocks(lp):
+            e, a = np.nonzero(self.instance.allowed[:, block] & ~self.in_set[:, block] & (rc >= threshold))
+            experts.append(e), apps.append(a + block.start)
+        return np.concatenate(experts), np.concatenate(apps)
 
 
 def _org_members(instance: Instance) -> dict[int, np.ndarray]:

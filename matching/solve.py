@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from matching.instance import Instance, org_counts
-from matching.lp import LPResult, Master, NoIncumbent
+from matching.lp import PRICING_BLOCK, LPResult, Master, NoIncumbent
 
 OPTIMALITY_TOLERANCE = 1e-6
 """``status`` is ``optimal`` only when bound − objective ≤ this × max(1, |objective|)."""
@@ -71,21 +71,22 @@ def initial_candidates(instance: Instance, weight: np.ndarray, per_pool: int) ->
     experts, apps : ndarray, shape (K,)
     """
     experts_out, apps_out = [instance.fixed[:, 0]], [instance.fixed[:, 1]]
+    width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
     for p in range(instance.n_pools):
         members = np.nonzero(instance.expert_pool == p)[0]
-        if len(members) == 0:
-            continue
         k = min(per_pool, len(members))
-        scores = np.where(instance.allowed[members], weight[members], -np.inf)
-        top = np.argpartition(-scores, k - 1, axis=0)[:k]                      # (k, A)
-        apps = np.broadcast_to(np.arange(instance.n_apps), top.shape)
-        ok = np.isfinite(scores[top, apps])
-        experts_out.append(members[top[ok]])
-        apps_out.append(apps[ok])
+        for start in range(0, instance.n_apps if k else 0, width):
+            block = slice(start, min(instance.n_apps, start + width))
+            scores = np.where(instance.allowed[members, block], weight[members, block], -np.inf)
+            top = np.argpartition(-scores, k - 1, axis=0)[:k]                  # (k, block width)
+            columns = np.broadcast_to(np.arange(scores.shape[1]), top.shape)
+            ok = np.isfinite(scores[top, columns])
+            experts_out.append(members[top[ok]])
+            apps_out.append(columns[ok] + start)
     return np.concatenate(experts_out).astype(np.int64), np.concatenate(apps_out).astype(np.int64)
 
 
-def generate_columns(master: Master, *, per_app: int, max_rounds: int = 200) -> tuple[LPResult, np.ndarray, int]:
+def generate_columns(master: Master, *, per_app: int, max_rounds: int = 200) -> tuple[LPResult, float, int]:
     """Price and add columns until no allowed pair has a positive reduced cost.
 
     Parameters
@@ -99,22 +100,28 @@ def generate_columns(master: Master, *, per_app: int, max_rounds: int = 200) -> 
     -------
     lp : LPResult
         The master's LP optimum, which at the fixpoint is the LP optimum of the full problem.
-    rc : ndarray, shape (E, A)
-        Reduced costs of every pair for ``lp``'s duals.
+    bound : float
+        The Lagrangian bound of ``lp``'s duals over all pairs (valid even if ``max_rounds`` stopped the loop).
     rounds : int
     """
+    instance = master.instance
     for rounds in range(1, max_rounds + 1):
         lp = master.solve_lp()
-        rc = master.reduced_costs(lp)
-        positive = np.where(master.instance.allowed & ~master.in_set, rc, -np.inf)
-        if not (positive > PRICING_TOLERANCE).any():
-            return lp, rc, rounds
-        k = min(per_app, positive.shape[0])
-        top = np.argpartition(-positive, k - 1, axis=0)[:k]
-        apps = np.broadcast_to(np.arange(positive.shape[1]), top.shape)
-        good = positive[top, apps] > PRICING_TOLERANCE
-        master.add(top[good], apps[good])
-    return lp, rc, max_rounds
+        bound = master.dual_bound(lp)
+        new_experts, new_apps = [], []
+        for apps, rc in master.reduced_cost_blocks(lp):
+            bound += master.pair_bound(apps, rc)
+            positive = np.where(instance.allowed[:, apps] & ~master.in_set[:, apps], rc, -np.inf)
+            k = min(per_app, positive.shape[0])
+            top = np.argpartition(-positive, k - 1, axis=0)[:k]
+            columns = np.broadcast_to(np.arange(positive.shape[1]), top.shape)
+            good = positive[top, columns] > PRICING_TOLERANCE
+            new_experts.append(top[good]), new_apps.append(columns[good] + apps.start)
+        experts, apps_all = np.concatenate(new_experts), np.concatenate(new_apps)
+        if len(experts) == 0:
+            return lp, bound, rounds
+        master.add(experts, apps_all)
+    return lp, bound, max_rounds
 
 
 def solve_total(instance: Instance, *, per_pool: int | None = None, time_limit: float | None = None,
@@ -148,8 +155,7 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     per_pool = per_pool or int(min(instance.pool_quotas[:, 1].max(initial=1), instance.panel_size.max(initial=1))) + 8
     master = Master(instance, weight, floor=floor, exact_floor=exact_floor)
     master.add(*initial_candidates(instance, weight, per_pool))
-    lp, rc, rounds = generate_columns(master, per_app=2 * int(instance.panel_size.max(initial=1)))
-    bound = master.lagrangian_bound(lp, rc)
+    lp, bound, rounds = generate_columns(master, per_app=2 * int(instance.panel_size.max(initial=1)))
     stats = {"rounds": rounds, "columns": len(master.col_e), "org_rows": len(master.org_rows),
              "lp_seconds": time.perf_counter() - clock, "lp_objective": lp.objective}
     x = lp.x
@@ -159,7 +165,7 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     if (shortfall > 1e-7).any():
         return _infeasible(instance, shortfall, stats)
     if not integral:
-        x, shortfall, bound = close_gap(master, rc, bound, time_limit, max_columns, stats)
+        x, shortfall, bound = close_gap(master, lp, bound, time_limit, max_columns, stats)
         if (shortfall > 0.5).any():
             return _infeasible(instance, shortfall, stats)
     assigned = np.zeros(instance.fit.shape, dtype=bool)
@@ -183,8 +189,8 @@ def fixed_pairs_overflow(instance: Instance) -> bool:
                 or any(n > instance.max_per_org for _, _, n in org_counts(instance, fixed)))
 
 
-def close_gap(master: Master, rc: np.ndarray, bound: float, time_limit: float | None, max_columns: int,
-            stats: dict) -> tuple[np.ndarray, np.ndarray, float]:
+def close_gap(master: Master, lp: LPResult, bound: float, time_limit: float | None, max_columns: int,
+              stats: dict) -> tuple[np.ndarray, np.ndarray, float]:
     """MIP on the column set, then on every pair that reduced-cost fixing cannot exclude.
 
     Raises :class:`~matching.lp.NoIncumbent` if the first MIP finds nothing within ``time_limit``.
@@ -193,13 +199,13 @@ def close_gap(master: Master, rc: np.ndarray, bound: float, time_limit: float | 
     x, shortfall, value, first_dual_bound, _ = master.solve_mip(time_limit)
     gap = bound - value
     stats["first_mip_objective"] = value
-    candidates = master.instance.allowed & ~master.in_set & (rc >= -gap - PRICING_TOLERANCE)
-    n_new = int(candidates.sum())
+    candidates = master.pairs_priced_at_least(lp, -gap - PRICING_TOLERANCE)
+    n_new = len(candidates[0])
     stats["fixing_columns"] = n_new
     if gap > OPTIMALITY_TOLERANCE * max(1.0, abs(value)) and n_new == 0:
         bound = min(bound, first_dual_bound)     # no pruned pair can help: the column set's bound is the full one
     elif gap > OPTIMALITY_TOLERANCE * max(1.0, abs(value)) and len(master.col_e) + n_new <= max_columns:
-        master.add(*np.nonzero(candidates))
+        master.add(*candidates)
         # every better solution uses only columns now in the set, so this MIP's bound is the full problem's
         try:
             x2, shortfall2, value2, dual_bound, _ = master.solve_mip(time_limit)
