@@ -49,6 +49,7 @@ def test_the_organizer_asks_and_the_expert_revises(app, client, auth, csrf_token
         review_id = review.id
         messages = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "flag_review")).all()
         assert [message.recipient for message in messages] == ["e5@example.com"]
+        assert "总分 60" in messages[0].body and "中位数" not in messages[0].body
     assert "flag_review.request" in audit_actions(app)
     html = client.get(f"/rankings/rounds/{round_id}/applications/{p1_id(app)}").get_data(as_text=True)
     assert 'name="code" value="ROBUST"' not in html                 # no second request while one is open
@@ -58,7 +59,9 @@ def test_the_organizer_asks_and_the_expert_revises(app, client, auth, csrf_token
     listing = client.get("/rankings/reviews").get_data(as_text=True)
     assert f"/rankings/reviews/{review_id}" in listing
     page = client.get(f"/rankings/reviews/{review_id}")
-    assert page.status_code == 200 and "总分 60" in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "60.0" in html
+    assert "中位数" not in html and "均值" not in html              # never the other experts' figures
     response = client.post(f"/rankings/reviews/{review_id}", data={
         "csrf_token": csrf_token(page.get_data(as_text=True)), "response": "revise",
         "reason": "误将第五项按 5 分制填写，需更正"})

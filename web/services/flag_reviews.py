@@ -116,7 +116,9 @@ def _notify(review: FlagReview) -> None:
         return
     sheet = review.sheet
     expert = sheet.expert
+    # Only the expert's own total: the engine's sentence quotes the others' median or mean (DESIGN §1).
     outbox.send(outbox.expert_address(expert), "flag_review", f"请复核评分：{sheet.application.center_name}",
                 f"{expert.name}专家：\n\n您对「{sheet.application.center_name}」（{sheet.application.ref}）的评分"
-                f"被标记：{review.message}\n请登录评审系统，确认或修改评分并说明理由。\n",
+                f"（总分 {sheet.total:g}）与专家组其他成员差异较大（{review.code}）。\n"
+                "请登录评审系统，确认或修改评分，并书面说明理由。\n",
                 round_=sheet.round, expert=expert)
