@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, render_template, request, session
+from flask import Flask, has_request_context, render_template, request, session
 from flask_babel import get_locale
 
 from web.config import default_config, instance_path_from_env, stored_secret_key
@@ -97,7 +97,12 @@ def _error_page(error):
 
 
 def select_locale() -> str:
-    """Chinese by default; ``?lang=en`` or ``?lang=zh_Hans_CN`` switches and is remembered in the session."""
+    """Chinese by default; ``?lang=en`` or ``?lang=zh_Hans_CN`` switches and is remembered in the session.
+
+    Outside a request (the CLI, the demo loader) there is no session: Chinese, the service's language.
+    """
+    if not has_request_context():
+        return LOCALES[0]
     requested = request.args.get("lang")
     if requested in LOCALES:
         session["lang"] = requested

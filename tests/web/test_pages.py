@@ -49,10 +49,12 @@ def test_an_unknown_application_is_404(client, auth):
 
 
 @pytest.mark.usefixtures("stored")
-def test_the_expert_start_page_lists_only_their_assignments(client, auth):
+def test_the_start_page_sends_each_role_to_its_work(client, auth):
     auth.login("expert", expert_ref="EXP-001")
-    page = client.get("/?lang=en").get_data(as_text=True)
-    assert "My assignments" in page and "You have no assignments yet." in page
+    assert client.get("/").headers["Location"].endswith("/expert/")
+    auth.logout()
+    auth.login("organizer")
+    assert client.get("/").headers["Location"].endswith("/organizer/applications")
 
 
 @pytest.mark.usefixtures("stored")
