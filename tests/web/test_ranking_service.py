@@ -289,3 +289,19 @@ def test_sheets_of_a_refused_round_are_not_ranked(app, make_application_record, 
         report = round_ranking(get_round(round_id))
         assert report.result.errors == ("sheets[1] (E2 → P1): scores.necessity: missing",)
         assert {row.status for row in report.lines[0].rows} == {"not_ranked"}
+
+
+def test_annual_rounds_are_graded(app, client, auth, make_application_record, make_expert_record):
+    """DESIGN §7.1 step 9: ≥ 90 优秀, ≥ 80 良好, ≥ 60 合格, else 不合格, on the 2-decimal score."""
+    from web.services.ranking import rank_round
+
+    round_id = build_round(app, make_application_record, make_expert_record, {
+        "P1": [95, 92, 90, 91, 93], "P2": [85, 84, 86, 83, 87], "P3": [70, 72, 71, 69, 73], "P4": [50, 55, 52, 58, 51]},
+        name="2021 年度评估", kind="annual")
+    with app.app_context():
+        result = rank_round(get_round(round_id))
+    assert [(line.application, line.score, line.grade) for line in result.ranking] == [
+        ("P1", 92.0, "优秀"), ("P2", 85.0, "良好"), ("P3", 71.0, "合格"), ("P4", 52.67, "不合格")]
+    auth.login("organizer")
+    html = client.get(f"/rankings/rounds/{round_id}").get_data(as_text=True)
+    assert ("Excellent" in html or "优秀" in html) and ("Fail" in html or "不合格" in html)
