@@ -166,7 +166,7 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     ("auth.login", "GET"): (url("/login"), row(200, 302, 302, 302, 302)),
     ("auth.login", "POST"): (url("/login"), row(200, 302, 302, 302, 302)),
     ("auth.logout", "POST"): (url("/logout"), row(LOGIN, 302, 302, 302, 302)),
-    ("home.index", "GET"): (url("/"), row(LOGIN, 200, 200, 302, 302)),
+    ("home.index", "GET"): (url("/"), row(LOGIN, 302, 302, 302, 302)),
     # expert (W2): their own seats only; another expert's seat is 404, staff are not experts (403)
     ("expert.index", "GET"): (url("/expert/"), row(LOGIN, 200, 200, 403, 403)),
     ("expert.accept", "POST"): (url("/expert/seats/{seat_a}/accept"), row(LOGIN, 302, 404, 403, 403)),
