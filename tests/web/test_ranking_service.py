@@ -202,6 +202,8 @@ def test_recused_declared_and_set_aside_sheets_are_excluded_with_reasons(app, de
         declared = sheet_of(design_round, "P1", "E2")
         declared.conflict_declared, declared.conflict_note = True, "与承担单位有合作项目"
         sheet_of(design_round, "P1", "E3").excluded_reason = "评分时离场"
+        sheet_of(design_round, "P2", "E1").conflict_declared = True          # declared before scoring: a draft
+        sheet_of(design_round, "P2", "E1").state = "draft"
         db.session.commit()
         problem = scoring_problem(round_)
         reasons = {(item.expert, item.application): item.reason for item in problem.excluded}
@@ -217,6 +219,8 @@ def test_recused_declared_and_set_aside_sheets_are_excluded_with_reasons(app, de
         assert statuses["E1"][0] == statuses["E2"][0] == statuses["E3"][0] == "excluded"
         assert "曾参与申报材料编写" in statuses["E1"][1]
         assert line.result.score == 80.75                      # (91 + 60 + 84 + 88) / 4, no trimming below 5
+        draft = next(row for row in report.line(line_id(report, "P2")).rows if row.sheet.expert.ref == "E1")
+        assert draft.status == "excluded" and "专家声明回避" in draft.reason
 
 
 def test_a_conflict_found_after_scoring_removes_the_sheet(app, design_round, monkeypatch):

@@ -57,10 +57,12 @@ def scoring_problem(round_: Round, options: Options = Options()) -> Problem:
     return problem_from_sheets(round_, round_sheets(round_), options)
 
 
-def problem_from_sheets(round_: Round, sheets: Sequence[ScoreSheet], options: Options) -> Problem:
-    """The scoring problem of ``sheets`` (all of the round's; only the submitted ones are passed on)."""
+def problem_from_sheets(round_: Round, sheets: Sequence[ScoreSheet], options: Options,
+                        reasons: dict[int, str] | None = None) -> Problem:
+    """The scoring problem of ``sheets`` (all of the round's; only the submitted ones are passed on), with the
+    exclusion ``reasons`` by sheet id when the caller has them already."""
     sheets = [sheet for sheet in sheets if sheet.state == COUNTED_STATE]
-    reasons = exclusion_reasons(round_, sheets)
+    reasons = exclusion_reasons(round_, sheets) if reasons is None else reasons
     return Problem(
         template=scoring_template(round_),
         sheets=tuple(engine_sheet(sheet) for sheet in sheets),
@@ -229,7 +231,8 @@ class RoundRanking:
 def round_ranking(round_: Round, options: Options = Options()) -> RoundRanking:
     """Rank the round and join the engine's lines and traces back to the applications and sheets."""
     sheets = round_sheets(round_)
-    problem = problem_from_sheets(round_, sheets, options)
+    reasons = exclusion_reasons(round_, sheets)
+    problem = problem_from_sheets(round_, sheets, options, reasons)
     result = scoring.rank(problem)
     calibration_refused: tuple[str, ...] = ()
     if result.errors and problem.settings.calibrate:
@@ -244,23 +247,28 @@ def round_ranking(round_: Round, options: Options = Options()) -> RoundRanking:
     for application in round_.applications:
         engine_line = by_ref.get(application.ref)
         rows = _sheet_rows([sheet for sheet in sheets if sheet.application_id == application.id],
-                           engine_line, reviews)
+                           engine_line, reviews, reasons)
         lines.append(RankingLine(application, engine_line, rows))
     order = {line.application: position for position, line in enumerate(result.ranking)}
     lines.sort(key=lambda line: (order.get(line.application.ref, len(order)), line.application.ref))
     return RoundRanking(round_, options, result, tuple(lines), calibration_refused)
 
 
-def _sheet_rows(sheets: list[ScoreSheet], line: ApplicationResult | None,
-                reviews: dict[int, list[FlagReview]]) -> tuple[SheetRow, ...]:
+def _sheet_rows(sheets: list[ScoreSheet], line: ApplicationResult | None, reviews: dict[int, list[FlagReview]],
+                reasons: dict[int, str]) -> tuple[SheetRow, ...]:
+    """Each sheet with the engine's verdict; a sheet the engine never saw is excluded (a recused expert's draft),
+    not submitted, or part of a refused round."""
     traces: dict[str, SheetTrace] = {trace.expert: trace for trace in line.trace.sheets} if line else {}
     rows = []
     for sheet in sheets:
         trace = traces.get(sheet.expert.ref) if sheet.state == COUNTED_STATE else None
         flags = tuple(flag for flag in (line.flags if line else ()) if flag.expert == sheet.expert.ref)
         if trace is None:
-            status = "not_ranked" if sheet.state == COUNTED_STATE else "not_counted"
-            rows.append(SheetRow(sheet, status, reviews=tuple(reviews.get(sheet.id, ()))))
+            if sheet.id in reasons:
+                status = "excluded"
+            else:
+                status = "not_ranked" if sheet.state == COUNTED_STATE else "not_counted"
+            rows.append(SheetRow(sheet, status, reasons.get(sheet.id, ""), reviews=tuple(reviews.get(sheet.id, ()))))
         else:
             rows.append(SheetRow(sheet, trace.status, trace.reason, trace.adjusted_total, flags,
                                  tuple(reviews.get(sheet.id, ()))))
