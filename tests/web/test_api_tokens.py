@@ -87,14 +87,18 @@ def test_revoking_twice_is_refused(app, make_user):
 
 def test_cli_prints_the_token_once_and_revokes_it(app, runner, make_user):
     make_user("org", "organizer")
+    make_user("other", "organizer")
+    assert runner.invoke(args=["tokens", "create", "--username", "other", "--name", "other's"]).exit_code == 0
     result = runner.invoke(args=["tokens", "create", "--username", "org", "--name", "ci", "--expires-days", "30"])
     assert result.exit_code == 0, result.output
     raw = result.stdout.strip()
     client = app.test_client()
     assert client.get("/api/v1/rounds", headers=bearer(raw)).status_code == 200
     listing = runner.invoke(args=["tokens", "list"])
-    assert raw not in listing.output and "\torg\tci\t" in listing.output
-    token_id = listing.output.split("\t")[0]
+    assert raw not in listing.output and "\torg\tci\t" in listing.output and "\tother\t" in listing.output
+    own = runner.invoke(args=["tokens", "list", "--username", "org"]).output
+    assert own.count("\n") == 1 and "\tother\t" not in own
+    token_id = own.split("\t")[0]
     assert runner.invoke(args=["tokens", "revoke", token_id]).exit_code == 0
     assert client.get("/api/v1/rounds", headers=bearer(raw)).status_code == 401
     again = runner.invoke(args=["tokens", "revoke", token_id])

@@ -57,8 +57,8 @@ def import_records(kind: str):
     """Validate a JSON list of records and import them all, or refuse (422) listing every error."""
     raw = json_body()
     if not isinstance(raw, list):
-        raise ApiError(422, "the body must be a JSON list of records", [f"(body): must be a list, got "
-                                                                          f"{type(raw).__name__}"])
+        raise ApiError(422, "the body must be a JSON list of records",
+                       [f"(body): must be a list, got {type(raw).__name__}"])
     validate, store = IMPORTERS[kind]
     records, errors = validate(raw, source_refs=[f"[{number}]" for number in range(1, len(raw) + 1)],
                                taxonomy=taxonomy(), existing_refs=record_service.existing_refs(kind))
