@@ -118,8 +118,9 @@ def round_sheets(round_: Round) -> list[ScoreSheet]:
 
 
 def exclusion_reasons(round_: Round, sheets: Sequence[ScoreSheet]) -> dict[int, str]:
-    """Why a sheet must not count, by sheet id: set aside by the organizer, a declared conflict, a recused seat,
-    or a hard conflict the matching engine finds now (DESIGN §6.1: the sheet is kept, the ranking recomputed)."""
+    """Why a sheet must not count, by sheet id: a declared conflict, a recused seat, a reason recorded on the sheet
+    (``excluded_reason``), or a hard conflict the matching engine finds now unless an admin overrode it
+    (DESIGN §6.1: the sheet is kept, the ranking recomputed)."""
     seats = active_seats(round_)
     recused = {(seat.application_id, seat.expert_id): seat for seat in seats if seat.state == "recused"}
     overridden = {(seat.application_id, seat.expert_id) for seat in seats if seat.override_reason}
@@ -129,12 +130,12 @@ def exclusion_reasons(round_: Round, sheets: Sequence[ScoreSheet]) -> dict[int, 
     for sheet in sheets:
         pair = (sheet.application_id, sheet.expert_id)
         conflict = conflicts.get((sheet.application.ref, sheet.expert.ref))
-        if sheet.excluded_reason:
-            reasons[sheet.id] = f"组织方排除 set aside by the organizer: {sheet.excluded_reason}"
-        elif sheet.conflict_declared:
+        if sheet.conflict_declared:
             reasons[sheet.id] = f"专家声明回避 the expert declared a conflict: {sheet.conflict_note or '—'}"
         elif pair in recused:
             reasons[sheet.id] = f"专家已回避 the expert recused: {recused[pair].state_reason or '—'}"
+        elif sheet.excluded_reason:
+            reasons[sheet.id] = f"不计入汇总 left out of the aggregation: {sheet.excluded_reason}"
         elif conflict is not None and pair not in overridden:
             reasons[sheet.id] = f"利益冲突 conflict of interest ({conflict.rule}): {conflict.reason}"
     return reasons
