@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import select
-from test_ranking_service import build_design_round, get_round, sheet_of
+from test_ranking_service import build_design_round, build_round, get_round, sheet_of
 
 from web.extensions import db
 from web.models import Application
@@ -95,3 +95,17 @@ def test_blank_sheets_pdf(app, client, auth, round_id):
     assert "技术路线、先进性与可行性" in text and "技术路线是否清晰可行" in text and "□ 推荐" in text
     assert "按 0.5 分递增" in text and "合计 100" in text
     assert "专家签名：" in text and "日期：" in text and f"第 5 页 共 {pages} 页" in text
+
+
+def test_a_round_without_sheets_still_renders_and_exports(app, client, auth, make_application_record,
+                                                         make_expert_record):
+    round_id = build_round(app, make_application_record, make_expert_record, {"Q1": [None], "Q2": [None]},
+                           name="尚未评分")
+    auth.login("organizer")
+    html = client.get(f"/rankings/rounds/{round_id}").get_data(as_text=True)
+    assert html.count("No submitted sheet yet.") == 2 or html.count("尚无已提交的评分表") == 2
+    rows = list(load_workbook(io.BytesIO(client.get(f"/rankings/rounds/{round_id}/export.xlsx").data))["排名"]
+                .iter_rows(min_row=2, values_only=True))
+    assert [(row[0], row[1], row[-1]) for row in rows] == [(None, "Q1", "无已提交的评分表"), (None, "Q2", "无已提交的评分表")]
+    pages, text = pdf_text(client.get(f"/rankings/rounds/{round_id}/sheets.pdf").data)
+    assert pages == 2 and text.count("尚无已提交的评分表") == 2
