@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -119,6 +120,8 @@ def test_the_document_is_served_without_a_token(client):
     ("organizer", "GET", "/applications", "200"),
     ("organizer", "GET", "/applications/APP-001", "200"),
     ("organizer", "GET", "/experts", "200"),
+    ("organizer", "GET", "/experts/EXP-A", "200"),
+    ("admin", "GET", "/applications/APP-001", "200"),
     ("organizer", "GET", "/rounds", "200"),
     ("organizer", "GET", "/rounds/{round}", "200"),
     ("organizer", "GET", "/rounds/{round}/assignments", "200"),
@@ -139,7 +142,8 @@ def test_responses_match_their_documented_schema(client, world, account, method,
     body = {"values": {"NO-SUCH": 1}} if method == "PUT" else None
     response = client.open(f"/api/v1{concrete}", method=method, headers=headers, json=body)
     assert str(response.status_code) == status
-    template = path.replace("{round}", "{round_id}").replace("{sheet}", "{sheet_id}").replace("APP-001", "{ref}")
+    template = (path.replace("{round}", "{round_id}").replace("{sheet}", "{sheet_id}")
+                .replace("APP-001", "{ref}").replace("EXP-A", "{ref}"))
     documented = spec["paths"][template][method.lower()]["responses"][status]
     schema = documented["content"]["application/json"]["schema"]
     assert problems(response.get_json(), schema, spec) == []
@@ -153,3 +157,18 @@ def test_the_schema_check_notices_missing_undocumented_and_mistyped_keys():
     assert problems({"error": "x", "errors": [], "extra": 1}, error, spec) == ["$.extra: not documented"]
     assert problems({"error": 1, "errors": [2]}, error, spec) == ["$.error: int is not ['string']",
                                                                   "$.errors[0]: int is not ['string']"]
+
+
+def test_the_import_bodies_document_every_key_of_a_record(make_application_record, make_expert_record):
+    """The record schemas come from web.records.schema: a complete record (as JSON) fits them exactly, and a
+    misspelt key or a wrong code is caught."""
+    spec = document()
+    application = json.loads(json.dumps(make_application_record("APP-9"), default=str))
+    expert = json.loads(json.dumps(make_expert_record("EXP-9"), default=str))
+    assert problems(application, {"$ref": "#/components/schemas/ApplicationRecord"}, spec) == []
+    assert problems(expert, {"$ref": "#/components/schemas/ExpertRecord"}, spec) == []
+    expert["organisation"] = expert.pop("organization")
+    expert["pool"] = "astrology"
+    assert sorted(problems(expert, {"$ref": "#/components/schemas/ExpertRecord"}, spec)) == [
+        "$.organisation: not documented",
+        "$.pool: 'astrology' not in ['economics', 'technology', 'industry', 'management', 'law']"]

@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 document of /api/v1, written by hand: each schema says what the serializers write."""
+"""The OpenAPI 3.1 document of /api/v1: each schema says what the serializers write; the record schemas are
+derived from web.records.schema, so a key added to the records is documented without further code."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from web.models import (
     SHEET_STATES,
 )
 from web.models.assignment import VERSION_STATUSES
+from web.records.schema import POOLS, SCHEMAS, Group, Leaf, Table, Tags
 
 STRING = {"type": "string"}
 INTEGER = {"type": "integer"}
@@ -49,13 +51,64 @@ def array(items: dict) -> dict:
     return {"type": "array", "items": items}
 
 
+LEAF_TYPES = {"count": "integer", "year": "integer", "amount": "number", "signed": "number", "pct": "number",
+              "bool": "boolean"}
+
+
+def record_node(node: Leaf | Tags | Group | Table) -> dict:
+    """The JSON Schema of one node of a record schema (web.records.schema), titled with its Chinese label."""
+    if isinstance(node, Group):
+        schema = record_object(node.children)
+    elif isinstance(node, Table):
+        schema = array(record_object(node.children))
+        if node.max_items is not None:
+            schema["maxItems"] = node.max_items
+    elif isinstance(node, Tags):
+        schema = array(one_of(tuple(node.choices)) if node.choices else STRING)
+        if node.max_items is not None:
+            schema["maxItems"] = node.max_items
+    else:
+        schema = leaf(node)
+    return {"title": node.label, **schema}
+
+
+def leaf(node: Leaf) -> dict:
+    """A value: its JSON type, the codes an enum allows, its length limit; null unless required."""
+    codes = tuple(node.choices) if node.choices else tuple(POOLS) if node.kind == "pool" else None
+    schema: dict[str, Any] = {"type": LEAF_TYPES.get(node.kind, "string")}
+    if codes:
+        schema["enum"] = list(codes)
+    if node.kind == "date":
+        schema["format"] = "date"
+    if node.max_length:
+        schema["maxLength"] = node.max_length
+    if not node.required:
+        schema["type"] = [schema["type"], "null"]
+        if codes:
+            schema["enum"].append(None)
+    return schema
+
+
+def record_object(nodes: tuple) -> dict:
+    """An object of record nodes: no other keys; the required ones must be there."""
+    schema: dict[str, Any] = {"type": "object", "additionalProperties": False,
+                              "properties": {node.key: record_node(node) for node in nodes}}
+    required = [node.key for node in nodes if getattr(node, "required", False)]
+    if required:
+        schema["required"] = required
+    return schema
+
+
+RECORD_NOTE = ("a DESIGN §10 record as `panel export` writes it (dates as ISO strings); an import also takes "
+               "what `panel import` takes (Chinese labels of coded values, numbers as strings). In responses, "
+               "personal data (phone, mobile, fax, e-mail, ID) is masked unless the token is an admin's.")
+
+
 SCHEMAS: dict[str, Any] = {
     "Error": obj({"error": {"type": "string", "description": "What went wrong, in one sentence."},
                   "errors": array(STRING) | {"description": "Every problem, one per line."}}),
-    "Record": {"type": "object", "additionalProperties": True,
-               "description": "An application or expert record in the shape of DESIGN §10 (dates as ISO "
-                              "strings). Personal data (phone, mobile, fax, e-mail, ID) is masked unless the "
-                              "token is an admin's."},
+    "ApplicationRecord": record_object(SCHEMAS["applications"]) | {"description": f"An application: {RECORD_NOTE}"},
+    "ExpertRecord": record_object(SCHEMAS["experts"]) | {"description": f"An expert: {RECORD_NOTE}"},
     "ImportResult": obj({"imported": INTEGER, "refs": array(STRING)}),
     "ApplicationSummary": obj({
         "ref": STRING, "center_name": STRING, "field": STRING,
@@ -175,11 +228,14 @@ def operation(operation_id: str, tag: str, summary: str, schema: dict, *, status
     return result
 
 
+RECORD_SCHEMAS = {"applications": "ApplicationRecord", "experts": "ExpertRecord"}
+
+
 def import_operation(kind: str) -> dict:
     """POST a list of records, all or nothing."""
     return operation(f"import_{kind}", kind, f"Import {kind} (a JSON list of records), all or nothing",
                      ref("ImportResult"), status="201", errors=("400", "401", "403", "422"),
-                     body=array(ref("Record")))
+                     body=array(ref(RECORD_SCHEMAS[kind])))
 
 
 ONE = ("401", "403", "404")
@@ -191,14 +247,14 @@ PATHS: dict[str, dict] = {
         "post": import_operation("applications")},
     "/applications/{ref}": {
         "get": operation("get_application", "applications",
-                         "One application record (personal data masked unless admin)", ref("Record"),
+                         "One application record (personal data masked unless admin)", ref("ApplicationRecord"),
                          errors=ONE, parameters=(REF,))},
     "/experts": {
         "get": operation("list_experts", "experts", "List experts", array(ref("ExpertSummary"))),
         "post": import_operation("experts")},
     "/experts/{ref}": {
         "get": operation("get_expert", "experts", "One expert record (contact data masked unless admin)",
-                         ref("Record"), errors=ONE, parameters=(REF,))},
+                         ref("ExpertRecord"), errors=ONE, parameters=(REF,))},
     "/rounds": {
         "get": operation("list_rounds", "rounds", "List rounds with state and settings",
                          array(ref("Round")))},
