@@ -116,3 +116,19 @@ def test_combine_page(app, client, auth, round_id, make_application_record, make
     html = client.get(f"/rankings/combine?round={round_id}&round={site}&weight_{round_id}=0.7&weight_{site}=0.7"
                       ).get_data(as_text=True)
     assert "sum to 1" in html
+
+
+def test_english_pages_use_the_engines_english_sentences(app, client, auth, round_id):
+    from markupsafe import escape
+
+    from web.services.ranking import rank_round
+
+    with app.app_context():
+        p1 = next(line for line in rank_round(get_round(round_id)).ranking if line.application == "P1")
+    robust = next(flag for flag in p1.flags if flag.code == "ROBUST" and flag.criterion is None)
+    auth.login("organizer")
+    html = client.get(f"/rankings/rounds/{round_id}?lang=en&capacity=2&calibrate=1").get_data(as_text=True)
+    assert robust.message_en and str(escape(robust.message_en)) in html and robust.message not in html
+    html = client.get(f"/rankings/rounds/{round_id}/applications/{application_id(app, 'P1')}?lang=en"
+                      ).get_data(as_text=True)
+    assert str(escape(p1.trace.computation_en)) in html and "Technical route, advancement and feasibility" in html
