@@ -55,6 +55,8 @@ def test_filters_by_actor_action_entity_and_local_dates(client, auth, events):
     assert actions(client.get("/admin/audit?since=2026-01-02&until=2026-01-02")) == ["round.create"]
     assert actions(client.get("/admin/audit?since=2026-01-03&until=2026-01-05")) == ["sheet.reopen"]
     page = client.get("/admin/audit?action=sheet.reopen").get_data(as_text=True)
+    # the form suggests every action and entity type in the log, whatever the current filter
+    assert '<option value="user.lock">' in page and '<option value="score_sheet">' in page
     assert "第3项评分依据不足" in page and "&#34;state&#34;: &#34;submitted&#34;" in page
 
 

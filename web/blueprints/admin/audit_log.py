@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import Select, select
 
+from web.extensions import db
 from web.models import AuditEvent
 
 CSV_COLUMNS = ("id", "at", "actor", "action", "entity_type", "entity_id", "before", "after")
@@ -35,6 +36,13 @@ def filtered(filters: dict) -> Select:
     if filters.get("until"):
         query = query.where(AuditEvent.at < local_midnight_in_utc(filters["until"] + timedelta(days=1)))
     return query
+
+
+def known_values() -> dict[str, list[str]]:
+    """The actors, actions and entity types in the log, for the filter form's suggestions."""
+    columns = {"actor": AuditEvent.actor_name, "action": AuditEvent.action, "entity_type": AuditEvent.entity_type}
+    return {key: list(db.session.scalars(select(column).distinct().order_by(column)))
+            for key, column in columns.items()}
 
 
 def as_dict(event: AuditEvent) -> dict:

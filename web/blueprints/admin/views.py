@@ -48,7 +48,7 @@ def audit():
                        per_page=PER_PAGE, error_out=False)
     query_args = {key: request.args[key] for key in FILTER_KEYS if request.args.get(key)}
     return render_template("admin/audit.html", form=form, page=page, query_args=query_args,
-                           pretty_json=pretty_json)
+                           pretty_json=pretty_json, known=audit_log.known_values())
 
 
 @bp.get("/audit.<any(csv, json):extension>")
