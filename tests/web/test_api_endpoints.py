@@ -7,7 +7,7 @@ from sqlalchemy import select
 from test_route_matrix import World, world_fixture  # noqa: F401  (the world fixture)
 
 from web.extensions import db
-from web.models import Application, AuditEvent, ScoreSheet
+from web.models import Application, Assignment, AuditEvent, ScoreSheet
 
 
 def bearer(world: World, account: str) -> dict:
@@ -178,6 +178,18 @@ def test_refused_sheet_values_are_all_listed_and_nothing_is_saved(app, client, w
     assert table_counts() == before
     with app.app_context():
         assert db.session.get(ScoreSheet, world.sheets["expert_a"]).scores == []
+
+
+def test_an_expert_who_lost_the_seat_can_no_longer_write_the_sheet(app, client, world):
+    with app.app_context():
+        seat = db.session.get(Assignment, world.seats["expert_a"])
+        seat.state = "replaced"
+        db.session.commit()
+    path = f"/sheets/{world.sheets['expert_a']}"
+    refused = call(client, world, "expert_a", "PUT", path, json={"values": {}})
+    assert refused.status_code == 404 and "no longer hold a seat" in refused.get_json()["error"]
+    assert call(client, world, "expert_a", "POST", f"{path}/submit").status_code == 404
+    assert call(client, world, "expert_a", "GET", path).status_code == 200      # reading it stays allowed
 
 
 @pytest.mark.parametrize(("body", "problem"), [

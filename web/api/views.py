@@ -6,7 +6,7 @@ from flask import jsonify, request
 from sqlalchemy import select
 
 from web.extensions import db
-from web.models import AssignmentVersion, Field, Round, ScoreSheet
+from web.models import Assignment, AssignmentVersion, Field, Round, ScoreSheet
 from web.records import validate_applications, validate_experts
 from web.services import records as record_service
 from web.services import sheets
@@ -211,7 +211,7 @@ def get_sheet(sheet_id: int):
 @roles("expert")
 def save_sheet(sheet_id: int):
     """Save draft values of the expert's own sheet; 422 lists every value refused."""
-    row = visible_sheet(sheet_id)
+    row = writable_sheet(sheet_id)
     draft = sheet_draft(json_body())
     try:
         errors = sheets.save_draft(row, draft["values"], opinion=draft["opinion"], comment=draft["comment"],
@@ -251,7 +251,7 @@ def sheet_draft(body: object) -> dict:
 @roles("expert")
 def submit_sheet(sheet_id: int):
     """Submit (and lock) the expert's own sheet; refused (422) while incomplete or invalid."""
-    row = visible_sheet(sheet_id)
+    row = writable_sheet(sheet_id)
     try:
         sheets.submit(row, actor=api_user())
     except sheets.SheetError as error:
@@ -275,3 +275,17 @@ def visible_sheet(sheet_id: int) -> ScoreSheet:
         raise ApiError(404, f"no sheet with id {sheet_id}")
     return row
 
+
+
+def writable_sheet(sheet_id: int) -> ScoreSheet:
+    """The caller's own sheet while they still hold its seat on the active panel (as the sheet page requires);
+    404 otherwise."""
+    row = visible_sheet(sheet_id)
+    seat = db.session.scalar(
+        select(Assignment.id).join(AssignmentVersion)
+        .where(AssignmentVersion.round_id == row.round_id, AssignmentVersion.active,
+               Assignment.application_id == row.application_id, Assignment.expert_id == row.expert_id,
+               Assignment.state.in_(sheets.SEAT_STATES)))
+    if seat is None:
+        raise ApiError(404, f"sheet {sheet_id}: you no longer hold a seat on this panel")
+    return row
