@@ -97,16 +97,15 @@ def best_floor(instance: Instance, *, known_floor: float | None = None, time_lim
     per_pool = int(min(instance.pool_quotas[:, 1].max(initial=1), instance.panel_size.max(initial=1))) + 8
     master = Master(instance, np.zeros(instance.fit.shape), floor_variable=True, known_floor=known_floor)
     master.add(*initial_candidates(instance, instance.fit, per_pool))
-    lp, rc, rounds = generate_columns(master, per_app=2 * int(instance.panel_size.max(initial=1)))
+    lp, bound, rounds = generate_columns(master, per_app=2 * int(instance.panel_size.max(initial=1)))
     stats = {"rounds": rounds, "lp_floor": lp.t}
     if (lp.shortfall > 1e-7).any():
         return None, np.nan, Solution("infeasible", np.zeros(instance.fit.shape, dtype=bool), 0.0, None,
                                       lp.shortfall, stats)
-    bound = master.lagrangian_bound(lp, rc)
     if known_floor is not None and known_floor >= bound - OPTIMALITY_TOLERANCE * max(1.0, abs(known_floor)):
         return known_floor, bound, stats
     try:
-        x, shortfall, bound = close_gap(master, rc, bound, time_limit, max_columns, stats)
+        x, shortfall, bound = close_gap(master, lp, bound, time_limit, max_columns, stats)
     except NoIncumbent:
         if known_floor is None:
             raise
