@@ -33,14 +33,25 @@ def pybabel(*args: str) -> None:
         sys.exit(f"pybabel {args[0]} failed:\n{result.stderr}")
 
 
+def has_text(string: str | tuple[str, ...]) -> bool:
+    """True when a translation (or every plural form of it) is filled in."""
+    if isinstance(string, tuple):
+        return bool(string) and all(string)
+    return bool(string)
+
+
 def pending_translations() -> dict[str, str]:
     """Every msgid → Chinese pair waiting in web/translations/pending/*.po."""
     found: dict[str, str] = {}
     for path in sorted(PENDING.glob("*.po")):
         with path.open("rb") as handle:
             for message in read_po(handle):
-                if message.id and message.string:
-                    found[message.id] = message.string
+                string = message.string
+                if isinstance(string, tuple):
+                    # Chinese has one plural form; a pending file without a header reads as two.
+                    string = tuple(form for form in string if form)
+                if message.id and has_text(string):
+                    found[message.id] = string
     return found
 
 
@@ -54,7 +65,7 @@ def fold_in(translations: dict[str, str]) -> int:
         if message is None:
             catalog.add(msgid, text)
             added += 1
-        elif not message.string or message.fuzzy:
+        elif not has_text(message.string) or message.fuzzy:
             message.string = text
             message.flags.discard("fuzzy")
             added += 1
@@ -67,7 +78,7 @@ def untranslated() -> list[str]:
     """The msgids of the Chinese catalog that still have no translation (or only a fuzzy one)."""
     with CHINESE.open("rb") as handle:
         catalog = read_po(handle, locale="zh_Hans_CN")
-    return [str(message.id) for message in catalog if message.id and (not message.string or message.fuzzy)]
+    return [str(message.id) for message in catalog if message.id and (not has_text(message.string) or message.fuzzy)]
 
 
 def main() -> int:
