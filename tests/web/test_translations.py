@@ -38,8 +38,11 @@ def test_every_msgid_has_a_chinese_translation(tmp_path):
 def test_compiled_catalog_matches_the_po_file():
     from babel.messages.mofile import read_mo
 
+    def plain(value):
+        return tuple(value) if isinstance(value, list | tuple) else value
+
     with CHINESE.open("rb") as handle:
-        source = {str(m.id): m.string for m in read_po(handle) if m.id and filled(m.string) and not m.fuzzy}
+        source = {plain(m.id): plain(m.string) for m in read_po(handle) if m.id and filled(m.string) and not m.fuzzy}
     with CHINESE.with_suffix(".mo").open("rb") as handle:
-        compiled = {str(m.id): m.string for m in read_mo(handle) if m.id}
+        compiled = {plain(m.id): plain(m.string) for m in read_mo(handle) if m.id}
     assert compiled == source, "the .mo is stale: run python3 scripts/merge_translations.py"
