@@ -8,6 +8,8 @@ import io
 import pytest
 from sqlalchemy import select
 
+from tests.fonts import require_cjk_font
+
 pytestmark = pytest.mark.e2e
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -65,6 +67,7 @@ def _check_workbook(path, planted: dict) -> None:
 
 
 def _check_pdf(content: bytes, planted: dict) -> None:
+    require_cjk_font()
     from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(content))

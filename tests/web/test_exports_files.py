@@ -9,8 +9,9 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import select
-from test_ranking_service import build_design_round, build_round, get_round, sheet_of
 
+from tests.fonts import require_cjk_font
+from tests.web.test_ranking_service import build_design_round, build_round, get_round, sheet_of
 from web.extensions import db
 from web.models import Application
 
@@ -25,6 +26,7 @@ def round_id(app, make_application_record, make_expert_record):
 
 
 def pdf_text(content: bytes) -> tuple[int, str]:
+    require_cjk_font()
     reader = PdfReader(io.BytesIO(content))
     return len(reader.pages), "\n".join(page.extract_text() for page in reader.pages)
 

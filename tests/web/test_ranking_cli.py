@@ -9,8 +9,9 @@ import json
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from test_ranking_service import build_design_round
 
+from tests.fonts import require_cjk_font
+from tests.web.test_ranking_service import build_design_round
 from web.extensions import db
 
 
@@ -45,7 +46,7 @@ def test_rank_refuses_an_unknown_round_and_a_refused_problem(app, runner, round_
     assert result.exit_code == 2 and "no round named 'nope'" in result.output
     assert runner.invoke(args=["rank", "--round", "遴选2020", "--capacity", "0"]).exit_code == 2
     with app.app_context():
-        from test_ranking_service import sheet_of
+        from tests.web.test_ranking_service import sheet_of
 
         sheet_of(round_id, "P1", "E1").scores[0].value = None      # a submitted sheet missing a criterion
         db.session.commit()
@@ -77,6 +78,7 @@ def test_export_ranking(runner, round_id, tmp_path, suffix):
 
 
 def test_export_sheets_pdf(runner, round_id, tmp_path):
+    require_cjk_font()
     path = tmp_path / "sheets.pdf"
     result = runner.invoke(args=["export", "sheets", "--round", "遴选2020", str(path)])
     assert result.exit_code == 0, result.output
