@@ -1,12 +1,12 @@
 """Fit: taxonomy (same field > same sector > other) blended with char n-gram text similarity; affinity override."""
 
 import numpy as np
-from conftest import application, expert, problem, problems
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matching.affinity import SECTOR_FIT, compute_fit, fit_components, text_similarity
 from matching.problem import parse_problem
+from tests.matching.conftest import application, expert, problem, problems
 
 PROFILE = "集成电路设计 芯片封装测试"
 

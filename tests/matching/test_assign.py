@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import application, expert, five_pool_experts, problem, problems
 from hypothesis import HealthCheck, given, settings
 
 from matching.assign import assign, input_hash, replace_expert
 from matching.problem import parse_problem
 from matching.reserves import NoReplacement
+from tests.matching.conftest import application, expert, five_pool_experts, problem, problems
 
 RESULT_KEYS = {"status", "objective", "bound", "gap", "assignments", "panels", "reserves", "conflicts",
                "probabilities", "seed", "input_hash", "diagnostics", "timing"}

@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
-from conftest import application, expert, make_uscc, problem, problems
 from hypothesis import given, settings
 
 from matching.conflicts import conflict_mask, find_conflicts, window_start
 from matching.organizations import normalize_name
 from matching.problem import parse_problem
 from matching.types import HARD, SOFT
+from tests.matching.conftest import application, expert, make_uscc, problem, problems
 
 BEARER = "上海声科智能科技有限公司"
 MEMBER = "上海某某科技有限公司"

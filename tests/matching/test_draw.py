@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_solve import random_instance
 
 from matching.draw import draw, fractional_assignment, sample
 from matching.instance import assignment_violations
 from matching.solve import solve_total
+from tests.matching.test_solve import random_instance
 
 
 def hoeffding_margin(n_samples: int, n_pairs: int, failure: float = 1e-4) -> float:

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_solve import random_instance
 
 from matching.fair import solve_fair
 from matching.instance import assignment_violations
 from matching.solve import solve_total
+from tests.matching.test_solve import random_instance
 
 
 def lexicographic_brute_force(instance):

@@ -7,11 +7,11 @@ import dataclasses
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_solve import random_instance
 
 from matching.infeasibility import explain_shortfall, presolve
 from matching.instance import Labels
 from matching.solve import solve_total
+from tests.matching.test_solve import random_instance
 
 
 def test_no_conflict_free_law_expert_names_application_pool_and_numbers():

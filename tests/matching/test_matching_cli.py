@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import application, expert, problem
 
 from matching.__main__ import main
+from tests.matching.conftest import application, expert, problem
 
 
 @pytest.fixture

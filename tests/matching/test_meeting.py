@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import milp
-from test_solve import random_instance
 
 from matching import meeting
 from matching.meeting import group_applications, solve_meeting
+from tests.matching.test_solve import random_instance
 
 
 def test_groups_are_same_sector_bounded_balanced_and_keep_fields_together():

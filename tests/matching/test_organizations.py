@@ -5,12 +5,12 @@ import unicodedata
 from collections import defaultdict
 
 import pytest
-from conftest import make_uscc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matching.organizations import normalize_name, same_organization
 from matching.types import Organization
+from tests.matching.conftest import make_uscc
 
 
 @pytest.mark.parametrize(

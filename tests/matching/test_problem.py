@@ -3,12 +3,12 @@
 from datetime import date
 
 import pytest
-from conftest import application, expert, five_pool_experts, make_uscc, problem
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matching.problem import ProblemError, parse_problem
 from matching.types import POOLS, FitWeights, Organization
+from tests.matching.conftest import application, expert, five_pool_experts, make_uscc, problem
 
 
 def refused(data) -> list[str]:

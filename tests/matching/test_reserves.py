@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from test_solve import random_instance
 
 from matching.instance import assignment_violations
 from matching.reserves import NoReplacement, replace, replacement_mask, reserve_list
 from matching.solve import solve_total
+from tests.matching.test_solve import random_instance
 
 
 @st.composite

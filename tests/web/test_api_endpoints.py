@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from test_route_matrix import World, world_fixture  # noqa: F401  (the world fixture)
 
+from tests.web.test_route_matrix import World, world_fixture  # noqa: F401  (the world fixture)
 from web.extensions import db
 from web.models import Application, Assignment, AuditEvent, ScoreSheet
 

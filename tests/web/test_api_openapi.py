@@ -6,8 +6,8 @@ import json
 import re
 
 import pytest
-from test_route_matrix import World, world_fixture  # noqa: F401  (the world fixture)
 
+from tests.web.test_route_matrix import World, world_fixture  # noqa: F401  (the world fixture)
 from web.api.openapi import document
 
 CONVERTER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")

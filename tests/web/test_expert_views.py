@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from test_sheets_fixtures import full_values, sheet_of, world_fixture  # noqa: F401  (the world fixture)
 
+from tests.web.test_sheets_fixtures import full_values, sheet_of, world_fixture  # noqa: F401  (the world fixture)
 from web.extensions import db
 from web.models import OutboxMessage, ScoreSheet
 from web.services import sheets

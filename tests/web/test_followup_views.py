@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 from sqlalchemy import select
-from test_sheets_fixtures import full_values, sheet_of, world_fixture  # noqa: F401  (the world fixture)
 
+from tests.web.test_sheets_fixtures import full_values, sheet_of, world_fixture  # noqa: F401  (the world fixture)
 from web.extensions import db
 from web.models import Assignment, AuditEvent, OutboxMessage
 from web.services import sheets

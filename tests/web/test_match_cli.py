@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import select
-from test_panels_factory import build_round
 
+from tests.web.test_panels_factory import build_round
 from web.extensions import db
 from web.models import AssignmentVersion, Round
 from web.services import rounds

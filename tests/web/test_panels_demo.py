@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from test_panels_factory import build_round
-from test_panels_service import violations
-
+from tests.web.test_panels_factory import build_round
+from tests.web.test_panels_service import violations
 from web.demo import validated_demo
 from web.extensions import db
 from web.models import Round

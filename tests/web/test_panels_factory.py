@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from conftest import application_record, expert_record, uscc
-
+from tests.web.conftest import application_record, expert_record, uscc
 from web.extensions import db
 from web.models import Round, User
 from web.services import matching_bridge, rounds

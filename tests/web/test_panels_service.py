@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
-from test_panels_factory import HARD_EXPERT, SOFT_EXPERT, TWINS, build_round
 
 from matching.instance import assignment_violations
+from tests.web.test_panels_factory import HARD_EXPERT, SOFT_EXPERT, TWINS, build_round
 from web.extensions import db
 from web.models import Application, Assignment, AuditEvent, DeclaredRelation, Expert, Round, User
 from web.services import matching_bridge, panels, rounds

@@ -6,8 +6,14 @@ import re
 
 import pytest
 from sqlalchemy import select
-from test_ranking_service import DESIGN_PANELS, build_design_round, build_round, get_round, sheet_of
 
+from tests.web.test_ranking_service import (
+    DESIGN_PANELS,
+    build_design_round,
+    build_round,
+    get_round,
+    sheet_of,
+)
 from web.extensions import db
 from web.models import Application
 

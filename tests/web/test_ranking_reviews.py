@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from test_ranking_service import DESIGN_PANELS, build_round, sheet_of
 
+from tests.web.test_ranking_service import DESIGN_PANELS, build_round, sheet_of
 from web.extensions import db
 from web.models import Application, AuditEvent, FlagReview, OutboxMessage, ScoreSheet
 

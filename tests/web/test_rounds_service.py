@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 from sqlalchemy import select
-from test_panels_factory import QUOTAS, build_round
 
+from tests.web.test_panels_factory import QUOTAS, build_round
 from web.extensions import db
 from web.models import AuditEvent, Round, ScoreTemplate
 from web.services import panels, rounds

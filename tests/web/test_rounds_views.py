@@ -6,8 +6,8 @@ import re
 
 import pytest
 from sqlalchemy import select
-from test_panels_factory import HARD_EXPERT, build_round
 
+from tests.web.test_panels_factory import HARD_EXPERT, build_round
 from web.extensions import db
 from web.models import Application, Assignment, AssignmentVersion, Round
 from web.services import panels

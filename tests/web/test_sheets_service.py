@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
-from test_sheets_fixtures import full_values, world_fixture  # noqa: F401  (the world fixture)
 
+from tests.web.test_sheets_fixtures import full_values, world_fixture  # noqa: F401  (the world fixture)
 from web.extensions import db
 from web.models import Assignment, AuditEvent, OutboxMessage, Score, User
 from web.services import sheets
