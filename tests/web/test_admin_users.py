@@ -107,7 +107,7 @@ def test_unlocking_a_locked_account(app, client, auth, make_user, csrf_token):
                                    "csrf_token": csrf_token(page)})
     assert user_named(app, "locked").locked_until is not None
     auth.login("admin")
-    assert "locked until" in client.get("/admin/users").get_data(as_text=True)
+    assert "锁定至" in client.get("/admin/users").get_data(as_text=True)
     assert post_form(client, csrf_token, f"/admin/users/{locked.id}/unlock").status_code == 302
     assert user_named(app, "locked").locked_until is None
     assert last_event(app, "user.unlock").actor_name == "admin"

@@ -144,7 +144,7 @@ def test_organizers_see_and_revoke_only_their_own_tokens_admins_all(app, client,
     response = client.post(f"/admin/tokens/{other_id}/revoke", data={"csrf_token": csrf_token(page)})
     assert response.status_code == 404
     status, raw, html = create_in_ui(client, csrf_token, name="for other", username="other")
-    assert raw is None and "Only admins create tokens for other accounts" in html
+    assert raw is None and "只有管理员可以为其他账号创建令牌" in html
     auth.logout()
     auth.login("admin")
     page = client.get("/admin/tokens").get_data(as_text=True)

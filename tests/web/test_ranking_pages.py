@@ -60,16 +60,16 @@ def test_ranking_table(client, auth, round_id):
     assert 'class="recommendation recommend"' in html and 'class="recommendation reject"' in html
     assert len(re.findall(r"\[\d+\.\d\d, \d+\.\d\d\]", html)) == 5          # a score interval per application
     assert "<code>ROBUST</code> 专家 E5 的总分 60" in html            # the 60 on P1 is flagged with its sentence
-    assert "criterion note" in html and "仅供参考" not in html           # criterion notes: counted, on the trace
-    assert "P(top" not in html
+    assert "条指标提示" in html and "仅供参考" not in html           # criterion notes: counted, on the trace
+    assert "进入前" not in html                                          # no P(top-k) column without k
 
 
 def test_capacity_and_a_bad_capacity(client, auth, round_id):
     auth.login("organizer")
     html = client.get(f"/rankings/rounds/{round_id}?capacity=2").get_data(as_text=True)
-    assert "P(top 2)" in html and 'class="recommendation reserve"' in html
+    assert "进入前 2 名的概率" in html and 'class="recommendation reserve"' in html
     html = client.get(f"/rankings/rounds/{round_id}?capacity=zwei").get_data(as_text=True)
-    assert "zwei" in html and 'role="alert"' in html and "P(top" not in html
+    assert "zwei" in html and 'role="alert"' in html and "进入前" not in html
 
 
 def test_trace_shows_used_trimmed_excluded_not_counted_and_flags(app, client, auth, round_id):

@@ -135,7 +135,7 @@ def test_requests_that_do_not_match_a_flag_are_refused(app, client, auth, csrf_t
         unflagged = sheet_of(round_id, "P1", "E1").id
     response = request_review(client, csrf_token, round_id, p1_id(app), unflagged)
     assert response.status_code == 302
-    assert "no ROBUST flag" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "没有 ROBUST 标记" in client.get(response.headers["Location"]).get_data(as_text=True)
     assert table_counts() == before
     with app.app_context():
         sheet = sheet_of(round_id, "P1", "E5")
