@@ -259,6 +259,8 @@ def test_replace_from_reserves_moves_nobody_else(app, matched):
         assert new.version.objective == solver_objective          # the solver's figure is kept
         assert seat_pairs(round_) == others | {("APP-002", new.expert.ref)}
         assert violations(round_) == []
+        remaining = {reserve.expert_id for reserve in panels.reserves_of(new.version, new.application)}
+        assert new.expert_id not in remaining and leaving.expert_id not in remaining   # seated or left: no reserve
         with pytest.raises(panels.PanelError, match="already replaced"):
             panels.replace_from_reserves(leaving, actor=None)
 

@@ -81,8 +81,9 @@ def seats(round_: Round, application: Application | None = None) -> list[Assignm
 
 
 def reserves_of(version: AssignmentVersion, application: Application) -> list[Reserve]:
-    """The version's ranked reserves of one application."""
-    return [row for row in version.reserves if row.application_id == application.id]
+    """The version's ranked reserves of one application, less those who hold or held a seat on it since."""
+    had_seat = {row.expert_id for row in version.assignments if row.application_id == application.id}
+    return [row for row in version.reserves if row.application_id == application.id and row.expert_id not in had_seat]
 
 
 def explanation(round_: Round, application: Application) -> dict:
@@ -504,12 +505,9 @@ def reserve_report(assignment: Assignment, context: Context | None = None) -> li
     e, a = problem.expert_index[assignment.expert.ref], problem.application_index[assignment.application.ref]
     assigned[e, a] = True          # the leaving member still counts until the seat is given away
     fits = replacement_mask(context.instance, assigned, a, e)
-    been_here = {row.expert_id for row in version.assignments if row.application_id == assignment.application_id}
     report = []
     for reserve in reserves_of(version, assignment.application):
-        if reserve.expert_id in been_here:
-            report.append((reserve, f"expert {reserve.expert.ref} is or was on this panel already"))
-        elif fits[problem.expert_index[reserve.expert.ref]]:
+        if fits[problem.expert_index[reserve.expert.ref]]:
             report.append((reserve, None))
         else:
             report.append((reserve, _why_not(context, version, assignment, reserve.expert)))
