@@ -30,12 +30,17 @@ def mask_email(value: str) -> str:
     return mailbox[0] + "***@" + domain
 
 
+def mask_whole(value: str) -> str:
+    """Nothing of the value stays (the kind of an identity document, as the API shows it)."""
+    return MASK
+
+
 MASKERS = {"phone": mask_phone, "mobile": mask_phone, "fax": mask_phone, "id_number": mask_id_number,
-           "email": mask_email}
+           "id_type": mask_whole, "email": mask_email}
 
 
 def mask(value: str | None, kind: str) -> str | None:
-    """``value`` masked as ``kind`` (phone, mobile, fax, id_number, email); None stays None."""
+    """``value`` masked as ``kind`` (phone, mobile, fax, id_number, id_type, email); None stays None."""
     if value is None or value == "":
         return value
     return MASKERS[kind](str(value))

@@ -164,7 +164,7 @@ def test_outbox_lists_messages_and_shows_one_and_the_file_is_written(client, aut
     login(client, auth, "organizer")
     post(client, csrf_token, f"/followup/rounds/{world.round_id}/invite")
     page = client.get("/followup/outbox").get_data(as_text=True)
-    assert "a@example.com" in page and "【评审邀请】" in page
+    assert "a***@example.com" in page and "a@example.com" not in page and "【评审邀请】" in page   # masked
     with app.app_context():
         message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "a@example.com"))
         message_id, stored_as = message.id, message.stored_as

@@ -13,6 +13,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from web.io.files import protect_text
 from web.services.ranking import RoundRanking
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -89,6 +90,9 @@ def _fill(sheet, headers: list[str], rows: list[list]) -> None:
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in rows:
         sheet.append(row)
+    for cells in sheet.iter_rows(min_row=2):
+        for cell in cells:
+            protect_text(cell)          # an expert's comment "=HYPERLINK(…)" must stay text, never a formula
     sheet.freeze_panes = "A2"
     for column, header in enumerate(headers, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = min(max(8, len(header) * 2 + 2), 40)
@@ -99,8 +103,18 @@ def ranking_csv(report: RoundRanking) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(RANKING_HEADERS)
-    writer.writerows(ranking_rows(report))
+    writer.writerows([[_inert(value) for value in row] for row in ranking_rows(report)])
     return buffer.getvalue().encode("utf-8-sig")
+
+
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def _inert(value):
+    """A text cell that a spreadsheet would run as a formula, quoted so it stays text (CSV injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def ranking_json(report: RoundRanking) -> bytes:

@@ -58,6 +58,9 @@ def answer_flag_review(review: FlagReview, response: str, reason: str, *, actor:
     """The expert confirms the score or revises it (which reopens the sheet), with a written reason."""
     if actor is None or actor.expert_id != review.sheet.expert_id:
         raise FlagReviewError(f"flag review {review.id}: only the expert of the sheet can answer it")
+    if review.sheet.round.state != "scoring":
+        raise FlagReviewError(f"flag review {review.id}: the round is {review.sheet.round.state}; answers are "
+                              "taken only while it is scoring")
     if review.response is not None:
         raise FlagReviewError(f"flag review {review.id}: already answered ({review.response}) on "
                               f"{review.answered_at:%Y-%m-%d}")

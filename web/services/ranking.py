@@ -31,6 +31,7 @@ from scoring.types import (
 from web.extensions import db
 from web.models import Application, Assignment, AssignmentVersion, FlagReview, Round, Score, ScoreSheet
 from web.services.flag_reviews import answer_flag_review, request_flag_review  # noqa: F401  (the W3 contract)
+from web.services.panels import SEATED
 
 COUNTED_STATE = "submitted"
 OUTLIER_CODES = ("ROBUST", "DEVIATION")
@@ -123,6 +124,8 @@ def exclusion_reasons(round_: Round, sheets: Sequence[ScoreSheet]) -> dict[int, 
     (DESIGN §6.1: the sheet is kept, the ranking recomputed)."""
     seats = active_seats(round_)
     recused = {(seat.application_id, seat.expert_id): seat for seat in seats if seat.state == "recused"}
+    seated = {(seat.application_id, seat.expert_id) for seat in seats if seat.state in SEATED}
+    with_panel = {application_id for application_id, _ in seated}
     overridden = {(seat.application_id, seat.expert_id) for seat in seats if seat.override_reason}
     conflicts = {(conflict.application, conflict.expert): conflict for conflict in current_conflicts(round_)
                  if conflict.kind == "hard"}
@@ -136,6 +139,8 @@ def exclusion_reasons(round_: Round, sheets: Sequence[ScoreSheet]) -> dict[int, 
             reasons[sheet.id] = f"专家已回避 the expert recused: {recused[pair].state_reason or '—'}"
         elif sheet.excluded_reason:
             reasons[sheet.id] = f"不计入汇总 left out of the aggregation: {sheet.excluded_reason}"
+        elif sheet.application_id in with_panel and pair not in seated:
+            reasons[sheet.id] = "专家已不在该专家组 the expert no longer sits on this panel (removed, swapped or declined)"
         elif conflict is not None and pair not in overridden:
             reasons[sheet.id] = f"利益冲突 conflict of interest ({conflict.rule}): {conflict.reason}"
     return reasons

@@ -286,6 +286,9 @@ def reopen(sheet: ScoreSheet, reason: str | None, *, actor: User | None) -> Scor
         raise SheetError(_("reason: reopening a sheet needs a reason."))
     if sheet.state != "submitted":
         raise SheetError(_("Only a submitted sheet can be reopened (this one is %(state)s).", state=sheet.state))
+    if sheet.round.state != "scoring":
+        # A reopened sheet leaves the ranking until resubmitted, and only a scoring round takes resubmissions.
+        raise SheetError(_("Sheets can be reopened only while the round is scoring."))
     before = {"state": sheet.state, "reopen_reason": sheet.reopen_reason}
     sheet.state = "reopened"
     sheet.reopened_at = utcnow()
