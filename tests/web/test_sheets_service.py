@@ -267,3 +267,13 @@ def test_a_draft_save_is_all_or_nothing(app, world, data):
             assert after == {**before, **{code: (None if code in blank else float(raw))
                                           for code, raw in values.items()}}
             assert all(0 <= value <= criteria[code].max for code, value in after.items() if value is not None)
+
+
+def test_a_closed_round_reopens_nothing(app, world):
+    with app.app_context():
+        sheet = submitted_sheet(world)
+        sheet.round.state = "closed"
+        db.session.commit()
+        with pytest.raises(SheetError):
+            sheets.reopen(sheet, "复核", actor=actor("organizer"))
+        assert sheet.state == "submitted"          # the submitted score stays in the final ranking
