@@ -106,7 +106,7 @@ def assign(problem: Problem, *, now: datetime | None = None) -> AssignResult:
     timing["prepare"] = time.perf_counter() - clock
     settings = problem.settings
     result = _empty_result(context, timing, now)
-    problems = context.diagnostics + presolve(context.instance, context.labels)
+    problems = context.diagnostics + presolve(context.instance, context.labels, meeting=settings.mode == "meeting")
     if problems:
         result.status, result.diagnostics = "infeasible", problems
         return result

@@ -18,8 +18,8 @@ Milgrom, "Designing random allocation mechanisms", AER 2013). The per-organizati
 when, for an application, the organization's experts with positive probability all sit in one pool. Where an
 organization spans pools (a university with technology and law experts), its limit is outside the bihierarchy:
 :func:`draw` therefore restricts such an organization to one pool for that application and solves the LP again
-(this costs a little expected fit, reported), after which the draw is exact. Only if that does not converge is a
-sample that breaks a limit drawn again, then repaired by swapping the surplus member for the best feasible
+(this costs a little expected fit, reported), after which the draw is exact. Only if that does not converge, or a
+restriction would leave a panel short, is a sample that breaks a limit drawn again, then repaired by swapping the surplus member for the best feasible
 reserve; both keep every constraint but bend the marginals (``exact`` is then False).
 ``DrawResult.exact`` says whether that happened to be possible; ``benchmarks/matching.py`` measures the deviation.
 """
@@ -122,16 +122,22 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
     max_restrictions : int
         Rounds of pool restriction before falling back to redraw-and-repair.
     """
+    probabilities, value, shortfall = fractional_assignment(instance, max_probability)
+    if (shortfall > 1e-7).any():
+        empty = np.zeros(instance.fit.shape, dtype=bool)
+        return DrawResult("infeasible", empty, probabilities, value, seed, True, 0, shortfall)
     restricted = instance
-    for _ in range(max_restrictions + 1):
-        probabilities, value, shortfall = fractional_assignment(restricted, max_probability)
-        if (shortfall > 1e-7).any():
-            empty = np.zeros(instance.fit.shape, dtype=bool)
-            return DrawResult("infeasible", empty, probabilities, value, seed, True, 0, shortfall)
+    for _ in range(max_restrictions):
         spanning = spanning_organizations(restricted, probabilities)
         if not spanning:
             break
-        restricted = restrict_to_one_pool(restricted, probabilities, spanning)
+        narrower = restrict_to_one_pool(restricted, probabilities, spanning)
+        narrower_probabilities, narrower_value, shortfall = fractional_assignment(narrower, max_probability)
+        if (shortfall > 1e-7).any():
+            # Restricting went one step too far: keep the last feasible LP and let redraw-and-repair handle
+            # the organization limits still outside the bihierarchy (``exact`` may then be False).
+            break
+        restricted, probabilities, value = narrower, narrower_probabilities, narrower_value
     result = sample(restricted, probabilities, seed, expected_fit=value, max_attempts=max_attempts)
     result.restricted_pairs = int((instance.allowed & ~restricted.allowed).sum())
     return result

@@ -19,16 +19,19 @@ from matching.lp import Master
 from matching.solve import generate_columns, initial_candidates
 
 
-def presolve(instance: Instance, labels: Labels) -> list[str]:
+def presolve(instance: Instance, labels: Labels, *, meeting: bool = False) -> list[str]:
     """Counting arguments that already prove infeasibility; an empty list means none applies.
+
+    In meeting mode an expert sits on one panel for several applications and ``load_cap`` does not apply, so
+    the review-capacity count (load × applications) is left out.
 
     Returns
     -------
     list of str
         Chinese sentences, one per shortfall found.
     """
-    return (_quota_sums(instance, labels) + _per_application(instance, labels) + _capacity(instance, labels)
-            + _fixed(instance, labels))
+    capacity = [] if meeting else _capacity(instance, labels)
+    return _quota_sums(instance, labels) + _per_application(instance, labels) + capacity + _fixed(instance, labels)
 
 
 def _fixed(instance: Instance, labels: Labels) -> list[str]:

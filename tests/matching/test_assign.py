@@ -36,7 +36,7 @@ def test_no_conflicted_pair_is_ever_assigned_or_listed_as_reserve(p):
         assert not {(m, entry["application"]) for m in members} & conflicted
         assert not {(r, entry["application"]) for r in result["reserves"].get(entry["application"], [])} & conflicted
     if result["status"] == "optimal":
-        assert result["bound"] >= result["objective"] - 1e-6
+        assert result["objective"] == pytest.approx(result["bound"], abs=1e-6)   # optimal means proven
     else:
         assert result["diagnostics"], "an infeasible round must say why"
 
@@ -125,6 +125,19 @@ def test_meeting_mode_reports_panels_and_recusals():
     for app, reserves in result["reserves"].items():
         assert reserves and not set(reserves) & set(seated)
         assert not {(r, app) for r in reserves} & conflicted
+
+
+def test_meeting_mode_ignores_the_load_cap_one_panel_per_expert():
+    """A load cap of 1 fits meeting mode (each expert sits on one panel for several applications); the
+    individual-mode capacity count (load × applications) must not refuse it (found in review)."""
+    experts = five_pool_experts(2)                 # 10 experts, load 1: 10 reviews < 3 panels × 5 seats
+    apps = [application("A1"), application("A2"), application("A3")]
+    data = problem(experts, apps, mode="meeting", panel_size=5, max_load=1, pool_quotas=ALL_POOLS_ONE,
+                   meeting={"max_applications_per_panel": 3})
+    result = assign(parse_problem(data)).to_dict()
+    assert result["status"] == "optimal", result["diagnostics"]
+    seated = [e for p in result["panels"] for e in p["experts"]]
+    assert len(seated) == len(set(seated))
 
 
 def test_replace_expert_moves_nobody_else():
