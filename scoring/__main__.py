@@ -1,6 +1,7 @@
 """Command line: ``python -m scoring rank problem.json`` prints the result as JSON (DESIGN §10).
 
-Exit status 0 on success; 1 when the problem is refused, with every error on standard error; 2 on usage errors
+Exit status 0 on success; 1 when the problem is refused, with every error on standard error (and the result with
+``errors`` and nothing ranked on standard output); 2 on usage errors
 (bad arguments, unreadable file). ``-`` reads the problem from standard input.
 """
 
@@ -54,9 +55,13 @@ def _read(path: str):
 
 
 def _refuse(errors: list[str]) -> int:
+    """Every error on standard error for people, and the §10 result with ``errors`` and nothing ranked on
+    standard output for programs."""
     print(f"refused: {len(errors)} error(s)", file=sys.stderr)
     for error in errors:
         print(error, file=sys.stderr)
+    json.dump({"ranking": [], "experts": [], "errors": errors}, sys.stdout, ensure_ascii=False)
+    sys.stdout.write("\n")
     return EXIT_REFUSED
 
 

@@ -37,7 +37,8 @@ def test_rank_prints_the_result(tmp_path, capsys, five, totals_problem):
 def test_bad_input_exits_1_with_every_error(tmp_path, capsys):
     assert main(["rank", write(tmp_path, {"template": TEMPLATE, "sheets": BAD_SHEETS})]) == 1
     captured = capsys.readouterr()
-    assert captured.out == ""
+    refused = json.loads(captured.out)                     # the §10 result: errors listed, nothing ranked
+    assert refused["ranking"] == [] and len(refused["errors"]) == 6
     for expected in ("scores.c1: 21 is above the maximum 20", "scores.c1: 7.3 is not a multiple of the step 0.5",
                      "scores.c1: nan is not a finite number", "scores.c1: '很好' is not a number",
                      "scores.c3: unknown criterion", "duplicate sheet: expert E1 already scored application P1"):
