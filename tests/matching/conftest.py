@@ -14,7 +14,7 @@ import pytest
 from hypothesis import strategies as st
 
 from matching.problem import parse_problem
-from matching.types import FIELDS, POOLS
+from matching.types import FIELDS, GOVERNANCE_ROLES, POOLS
 from matching.uscc import check_character
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -76,37 +76,111 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+WINDOW_EDGE_DATES = (None, "2019-06-30", "2017-10-01", "2017-09-30", "2012-12-31")
+"""Ends of a relation around AS_OF − 3 years (2017-10-01): ongoing, well inside, on the edge, a day out, long gone."""
+GROUPS = ("上海集团0有限公司", "上海集团1有限公司")
+
+
 @st.composite
 def problems(draw, max_experts: int = 12, max_applications: int = 5, conflict_rate: float = 0.15):
-    """Random valid problems: pools, fields, shared organizations, past affiliations, named people.
+    """Random valid problems in which every hard rule of DESIGN §6.1 can fire.
 
-    Organizations are drawn from a small set so that some experts sit in bearer or member units (hard
-    conflicts) and some share an organization with each other (the per-organization limit binds).
+    Units and people come from small sets written one way each (so equal strings are exactly the same
+    organization or person): experts sit in bearer or member units or share units with each other (the
+    per-organization limit binds), hold past affiliations and governance roles ending on either side of the
+    3-year window edge, carry the name of a person the application names, declare kinship with a named person or
+    collaboration with a unit, and belong to groups that member units also belong to. Panels of 1–5 experts with
+    pool quotas drawn from the pools present (some draws are infeasible, which ``assign`` must then explain).
     """
-    n_experts = draw(st.integers(2, max_experts))
+    wanted_panel = draw(st.integers(1, 5))
+    n_experts = draw(st.integers(min(max_experts, max(2, 2 * wanted_panel)), max_experts))
     n_applications = draw(st.integers(1, max_applications))
     organizations = [f"上海机构{k}有限公司" for k in range(max(3, n_experts // 2))]
-    applications = [
-        application(
-            f"A{j + 1}",
-            field=draw(st.sampled_from(FIELD_CODES)),
-            bearer={"name": f"申报单位{j + 1}有限公司"},
-            members=[{"role": "initiating", "kind": "enterprise", "name": draw(st.sampled_from(organizations))}],
-        )
-        for j in range(n_applications)
-    ]
+    bearers = [f"申报单位{j + 1}有限公司" for j in range(n_applications)]
+    applications = [_drawn_application(draw, j, bearers[j], organizations) for j in range(n_applications)]
+    people = [name for a in applications for name in _people_named(a)] + ["不相干的人"]
+    units = organizations + bearers
+    shared = ["共享单位0", "共享单位1"]
     experts = []
     for i in range(n_experts):
-        conflicted = draw(st.floats(0, 1)) < conflict_rate
-        experts.append(
-            expert(
-                f"E{i + 1}",
-                pool=draw(st.sampled_from(POOLS)),
-                organization={"name": draw(st.sampled_from(organizations)) if conflicted else f"独立单位{i}"},
-                fields=draw(st.lists(st.sampled_from(FIELD_CODES), min_size=0, max_size=3, unique=True)),
-                profile=" ".join(FIELDS[code] for code in draw(st.lists(st.sampled_from(FIELD_CODES), max_size=3))),
-                max_load=draw(st.none() | st.integers(1, 4)),
-            )
-        )
-    data = problem(experts, applications, panel_size=1, max_load=3)
-    return parse_problem(data)
+        roll = draw(st.floats(0, 1))
+        if roll < conflict_rate:
+            organization = {"name": draw(st.sampled_from(units))}
+        elif roll < conflict_rate + 0.25:
+            organization = {"name": draw(st.sampled_from(shared))}
+        else:
+            organization = {"name": f"独立单位{i}"}
+        if draw(st.floats(0, 1)) < conflict_rate:
+            organization["parent"] = draw(st.sampled_from(GROUPS))
+        rare = st.floats(0, 1).map(lambda x: x < conflict_rate)
+        experts.append(expert(
+            f"E{i + 1}",
+            name=draw(st.sampled_from(people)) if draw(rare) else f"专家E{i + 1}",
+            pool=draw(st.sampled_from(POOLS)),
+            organization=organization,
+            fields=draw(st.lists(st.sampled_from(FIELD_CODES), min_size=0, max_size=3, unique=True)),
+            profile=" ".join(FIELDS[code] for code in draw(st.lists(st.sampled_from(FIELD_CODES), max_size=3))),
+            max_load=draw(st.none() | st.integers(1, 4)),
+            past_affiliations=draw(st.lists(_affiliations(units), max_size=2)) if draw(rare) else [],
+            roles=draw(st.lists(_roles(units), max_size=1)) if draw(rare) else [],
+            declared=draw(st.lists(_declarations(people, units), max_size=2)) if draw(rare) else [],
+        ))
+    panel_size = min(wanted_panel, n_experts)
+    pool_counts = {pool: sum(e["pool"] == pool for e in experts) for pool in POOLS}
+    settings = {"panel_size": panel_size, "pool_quotas": draw(_quotas(pool_counts, panel_size)),
+                "max_per_organization": draw(st.integers(1, 2)), "max_load": draw(st.integers(2, 4))}
+    return parse_problem(problem(experts, applications, **settings))
+
+
+def _drawn_application(draw, j: int, bearer: str, organizations: list[str]) -> dict[str, Any]:
+    member = {"role": "initiating", "kind": "enterprise", "name": draw(st.sampled_from(organizations)),
+              "legal_rep": {"name": f"成员法人{j + 1}"}, "team_members": [{"name": f"成员骨干{j + 1}"}]}
+    if draw(st.booleans()):
+        member["parent"] = draw(st.sampled_from(GROUPS))
+    return application(f"A{j + 1}", field=draw(st.sampled_from(FIELD_CODES)),
+                       bearer={"name": bearer, "legal_rep": {"name": f"法人{j + 1}"}},
+                       leads={"rd_team": {"name": f"负责人{j + 1}"}}, members=[member])
+
+
+def _people_named(record: dict[str, Any]) -> list[str]:
+    """Everyone an application record (as drawn by ``problems``) names."""
+    names = [record["bearer"]["legal_rep"]["name"], record["leads"]["rd_team"]["name"]]
+    for member in record["members"]:
+        names += [member["legal_rep"]["name"], *(m["name"] for m in member["team_members"])]
+    return names
+
+
+def _affiliations(units: list[str]):
+    ended = st.fixed_dictionaries({"name": st.sampled_from(units), "from": st.just("2010-01-01"),
+                                   "until": st.sampled_from(WINDOW_EDGE_DATES)})
+    future = st.fixed_dictionaries({"name": st.sampled_from(units), "from": st.just("2021-01-01")})
+    return (ended | future).map(_without_none)
+
+
+def _roles(units: list[str]):
+    return st.fixed_dictionaries({"organization": st.sampled_from(units), "role": st.sampled_from(GOVERNANCE_ROLES),
+                                  "until": st.sampled_from(WINDOW_EDGE_DATES)}).map(_without_none)
+
+
+def _declarations(people: list[str], units: list[str]):
+    kinship = st.fixed_dictionaries({"kind": st.just("kinship"), "person": st.sampled_from(people),
+                                     "note": st.just("配偶")})
+    collaboration = st.fixed_dictionaries({"kind": st.just("collaboration"), "organization": st.sampled_from(units),
+                                           "until": st.sampled_from(WINDOW_EDGE_DATES)})
+    return (kinship | collaboration).map(_without_none)
+
+
+def _without_none(record: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in record.items() if value is not None}
+
+
+@st.composite
+def _quotas(draw, pool_counts: dict[str, int], panel_size: int) -> dict[str, list[int]]:
+    """[min, max] for some of the pools present; dropped when the minimums or maximums cannot fit the panel."""
+    quotas = {}
+    for pool in draw(st.lists(st.sampled_from(POOLS), unique=True, max_size=5)):
+        low = draw(st.integers(0, min(pool_counts[pool], 1)))
+        quotas[pool] = [low, draw(st.integers(max(low, 1), max(low, 1) + 2))]
+    minimums = sum(low for low, _ in quotas.values())
+    fillable = sum(min(quotas.get(pool, [0, panel_size])[1], count) for pool, count in pool_counts.items())
+    return quotas if minimums <= panel_size and fillable >= panel_size else {}

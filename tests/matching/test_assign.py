@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from matching.assign import assign, input_hash, replace_expert
+from matching.assign import assign, build_context, input_hash, replace_expert
+from matching.instance import assignment_violations
 from matching.problem import parse_problem
 from matching.reserves import NoReplacement
+from matching.types import POOLS
 from tests.matching.conftest import application, expert, five_pool_experts, problem, problems
 
 RESULT_KEYS = {"status", "objective", "bound", "gap", "assignments", "panels", "reserves", "conflicts",
@@ -24,21 +28,39 @@ def scored(experts, applications, scores, **settings_):
     return parse_problem(data)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(p=problems(max_experts=10, max_applications=4))
-def test_no_conflicted_pair_is_ever_assigned_or_listed_as_reserve(p):
+def test_every_rule_holds_on_random_rounds(p):
+    """No conflicted pair seated or reserved; panel size, pool quotas, organization limit and loads all hold."""
     result = assign(p).to_dict()
     assert set(result) >= RESULT_KEYS
-    conflicted = {(c["expert"], c["application"]) for c in result["conflicts"]}
-    for entry in result["assignments"]:
-        members = [m["expert"] for m in entry["experts"]]
-        assert len(members) == p.settings.panel_size
-        assert not {(m, entry["application"]) for m in members} & conflicted
-        assert not {(r, entry["application"]) for r in result["reserves"].get(entry["application"], [])} & conflicted
-    if result["status"] == "optimal":
-        assert result["objective"] == pytest.approx(result["bound"], abs=1e-6)   # optimal means proven
-    else:
-        assert result["diagnostics"], "an infeasible round must say why"
+    if result["status"] != "optimal":
+        assert result["status"] == "infeasible" and result["diagnostics"], "an infeasible round must say why"
+        return
+    assert result["objective"] == pytest.approx(result["bound"], abs=1e-6)   # optimal means proven
+    conflicted = {(c["expert"], c["application"]) for c in result["conflicts"] if c["kind"] == "hard"}
+    panels = {entry["application"]: [m["expert"] for m in entry["experts"]] for entry in result["assignments"]}
+    assert set(panels) == {a.ref for a in p.applications}
+    experts = {e.ref: e for e in p.experts}
+    for app, members in panels.items():
+        assert len(members) == len(set(members)) == p.settings.panel_size
+        assert not {(m, app) for m in members} & conflicted
+        assert not {(r, app) for r in result["reserves"].get(app, [])} & conflicted
+        pools = Counter(experts[m].pool for m in members)
+        for pool in POOLS:
+            low, high = p.settings.quota(pool)
+            assert low <= pools[pool] <= high, (app, pool, pools[pool])
+        units = Counter(experts[m].organization.name for m in members)   # drawn names are canonical
+        assert max(units.values()) <= p.settings.max_per_organization, (app, units)
+    loads = Counter(m for members in panels.values() for m in members)
+    for ref, load in loads.items():
+        cap = experts[ref].max_load if experts[ref].max_load is not None else p.settings.max_load
+        assert load <= cap, (ref, load, cap)
+    context = build_context(p)
+    assigned = np.zeros(context.instance.fit.shape, dtype=bool)
+    for app, members in panels.items():
+        assigned[[p.expert_index[m] for m in members], p.application_index[app]] = True
+    assert assignment_violations(context.instance, assigned) == []
 
 
 def test_organization_limit_is_explained_in_chinese():

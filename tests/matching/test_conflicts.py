@@ -1,13 +1,16 @@
 """Conflict rules of DESIGN §6.1: each rule fires on its evidence, stays silent without it, and says why."""
 
+import copy
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matching.conflicts import conflict_mask, find_conflicts, window_start
-from matching.organizations import normalize_name
+from matching.organizations import same_organization
 from matching.problem import parse_problem
-from matching.types import HARD, SOFT
+from matching.types import HARD, SOFT, Organization
 from tests.matching.conftest import application, expert, make_uscc, problem, problems
 
 BEARER = "上海声科智能科技有限公司"
@@ -206,15 +209,80 @@ def test_conflict_mask_follows_problem_order():
     assert soft.tolist() == [[False, True], [False, False]]
 
 
-@settings(max_examples=40, deadline=None)
-@given(problems())
-def test_same_organization_holds_exactly_when_names_match(parsed):
-    hard, _ = conflict_mask(parsed, find_conflicts(parsed))
-    for i, e in enumerate(parsed.experts):
-        for j, a in enumerate(parsed.applications):
-            units = [a.bearer.name, *(m.name for m in a.members)]
-            same = any(normalize_name(e.organization.name) == normalize_name(u) for u in units)
-            assert hard[i, j] == same
+# Spellings of one registered name (DESIGN §6.1: width, brackets, spaces, legal suffixes, a leading 上海/（上海）),
+# written out by hand so that the oracle does not depend on normalize_name.
+SAME_UNIT = (
+    MEMBER, "（上海）某某科技股份有限公司", "某某科技有限公司", "上海 某某 科技 有限公司", "(上海)某某科技有限公司",
+    "某某科技（上海）有限公司", "上海市某某科技有限责任公司", "某某科技 Co., Ltd.", "某某科技公司",
+)
+SAME_LATIN_UNIT = ("ＸＹＺ智能科技有限公司", "XYZ智能科技有限公司", "xyz 智能科技 Co., Ltd.", "（上海）ＸＹＺ智能科技公司")
+DIFFERENT_UNITS = (
+    ("上海大学", "大学"), ("上海银行", "银行"), ("上海市第一人民医院", "第一人民医院"),
+    ("某某集团有限公司", "某某科技有限公司"), ("北京某某科技有限公司", MEMBER), ("XYZ智能科技有限公司", "智能科技有限公司"),
+)
+
+
+@pytest.mark.parametrize("group", [SAME_UNIT, SAME_LATIN_UNIT])
+def test_every_spelling_of_one_unit_is_the_same_organization(group):
+    assert all(same_organization(Organization(a), Organization(b)) == "name" for a in group for b in group)
+
+
+@pytest.mark.parametrize(("first", "second"), DIFFERENT_UNITS)
+def test_different_units_are_never_the_same_organization(first, second):
+    assert same_organization(Organization(first), Organization(second)) is None
+    assert same_organization(Organization(second), Organization(first)) is None
+
+
+def test_uscc_outranks_the_name_in_both_directions():
+    same_name = (Organization(MEMBER, make_uscc(42)), Organization(MEMBER, make_uscc(43)))
+    assert same_organization(*same_name) is None
+    assert same_organization(Organization("甲公司", MEMBER_USCC), Organization("乙公司", MEMBER_USCC)) == "uscc"
+
+
+@pytest.mark.parametrize("spelling", SAME_UNIT)
+def test_an_expert_at_any_spelling_of_a_member_is_conflicted(spelling):
+    found = conflicts_of(expert("E1", organization={"name": spelling}))
+    assert [(c.application, c.rule) for c in found] == [("A1", "same-organization")]
+
+
+@pytest.mark.parametrize(("first", "second"), DIFFERENT_UNITS)
+def test_an_expert_at_a_different_unit_is_not_conflicted(first, second):
+    for own, bearer in ((first, second), (second, first)):
+        data = problem([expert("E1", organization={"name": own})], [application("A1", bearer={"name": bearer})])
+        assert find_conflicts(parse_problem(data)) == []
+
+
+CORE = st.text(alphabet="华东电子新材料智能装备芯微光XYZ", min_size=2, max_size=8)
+
+
+@st.composite
+def spellings(draw, core: str) -> str:
+    """``core`` written as people write a registered name: only transformations DESIGN §6.1 folds."""
+    spaced = draw(st.booleans())
+    if spaced:      # spaces between characters, not inside the words of an English suffix
+        core = " ".join(core)
+    suffix = draw(st.sampled_from(["有限公司", "股份有限公司", "有限责任公司", "公司", " Co., Ltd.", " Limited", ""]))
+    if spaced and not suffix.startswith(" "):
+        suffix = " ".join(suffix)
+    place = draw(st.sampled_from(["", "上海", "上海市", "（上海）", "(上海)", "[上海]", "after the core"]))
+    name = f"{core}（上海）{suffix}" if place == "after the core" else f"{place}{core}{suffix}"
+    if draw(st.booleans()):
+        name = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in name)
+    return name
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), core=CORE, other=CORE)
+def test_spellings_of_one_core_conflict_exactly_like_the_registered_name(data, core, other):
+    registered = problem([expert("E1", organization={"name": core + "有限公司"})],
+                         [application("A1", bearer={"name": core + "有限公司"}),
+                          application("A2", bearer={"name": other + "有限公司"})])
+    spelled = copy.deepcopy(registered)
+    spelled["experts"][0]["organization"]["name"] = data.draw(spellings(core))
+    outcome = {(c.application, c.rule) for c in find_conflicts(parse_problem(registered))}
+    assert {(c.application, c.rule) for c in find_conflicts(parse_problem(spelled))} == outcome
+    assert ("A1", "same-organization") in outcome
+    assert (("A2", "same-organization") in outcome) == (core.lower() == other.lower())
 
 
 @settings(max_examples=40, deadline=None)

@@ -61,10 +61,11 @@ def test_uscc_decides_before_names():
 @settings(max_examples=80, deadline=None)
 @given(core=st.text(alphabet="华东电子新材料智能装备芯微光", min_size=2, max_size=8),
        suffix=st.sampled_from(["有限公司", "股份有限公司", "有限责任公司", "公司", " Co., Ltd.", ""]),
-       city=st.sampled_from(["", "上海", "上海市"]), bracket=st.booleans())
-def test_generated_spellings_of_one_core_name_collide(core, suffix, city, bracket):
-    name = f"{core}（上海）{suffix}" if bracket else f"{city}{core}{suffix}"
-    assert normalize_name(name) == normalize_name(core + "有限公司")
+       front=st.sampled_from(["", "上海", "上海市", "（上海）", "(上海)", "（上海市）", "(上海市)"]),
+       inner=st.sampled_from(["", "（上海）", "(上海)", "（上海市）"]))
+def test_generated_spellings_of_one_core_name_collide(core, suffix, front, inner):
+    """DESIGN §6.1's own example: 上海某某科技有限公司 = （上海）某某科技… = 某某科技(上海)…, any bracket width."""
+    assert normalize_name(f"{front}{core}{inner}{suffix}") == normalize_name(core + "有限公司")
 
 
 # --- real names: ../shared/data/cn_org_names/company_names.csv (shibing624/companynameparser) ---------------
@@ -86,9 +87,9 @@ def _variants(name: str) -> list[str]:
             break
     full_width = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in name)
     variants = [full_width, base + "有限公司", base + "股份有限公司", base + " Co., Ltd.", base + "（上海）有限公司",
-                " ".join(name), name.replace("(", "（").replace(")", "）")]
+                base + "(上海)有限公司", " ".join(name), name.replace("(", "（").replace(")", "）")]
     if not name.startswith("上海"):
-        variants += ["上海" + name, "上海市" + name]
+        variants += ["上海" + name, "上海市" + name, "（上海）" + name, "(上海)" + name]
     return variants
 
 
