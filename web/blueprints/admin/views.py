@@ -13,10 +13,11 @@ from sqlalchemy import select
 from web.auth.roles import roles_required
 from web.extensions import db
 from web.models import ApiToken, User, utcnow
+from web.services import accounts
 from web.services import tokens as token_service
 from web.services.accounts import AccountError, create_user
 
-from . import audit_log, bp, operations
+from . import audit_log, bp
 from .forms import ROLE_LABELS, AuditFilterForm, CreateTokenForm, CreateUserForm
 
 PER_PAGE = 50
@@ -100,9 +101,9 @@ def change_user(user_id: int, change: str):
     user = user_or_404(user_id)
     try:
         if change == "unlock":
-            operations.unlock(user, actor=current_user)
+            accounts.unlock(user, actor=current_user)
         else:
-            operations.set_active(user, change == "activate", actor=current_user)
+            accounts.set_active(user, change == "activate", actor=current_user)
     except AccountError as error:
         flash(str(error), "error")
     else:
