@@ -265,6 +265,23 @@ def test_replace_from_reserves_moves_nobody_else(app, matched):
             panels.replace_from_reserves(leaving, actor=None)
 
 
+def test_a_recused_member_is_explained_as_recused_not_as_not_chosen(app, matched):
+    with app.app_context():
+        round_ = get_round(matched)
+        leaving = member(round_, "APP-002", "technology")
+        leaving.state, leaving.state_reason = "recused", "与申报单位有合作"
+        db.session.commit()
+        panels.replace_from_reserves(leaving, actor=None)
+        context = matching_bridge.round_context(round_)
+        e = context.problem.expert_index[leaving.expert.ref]
+        a = context.problem.application_index["APP-002"]
+        instance, exclusions = panels._without_departed(context, leaving.version, a)
+        assert not instance.allowed[e, a] and exclusions[(e, a)] == "已回避（与申报单位有合作）"
+        assert context.instance.allowed[e, a]                  # the round's own instance is left as it was
+        assert "未选：整体最优" not in " ".join(line for line in panels.explanation(round_, leaving.application)
+                                              ["not_chosen"] if leaving.expert.ref in line)
+
+
 def test_replace_from_reserves_skips_a_reserve_conflicted_since_the_run(app, matched):
     with app.app_context():
         round_ = get_round(matched)

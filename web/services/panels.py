@@ -9,6 +9,7 @@ place: the new seat points at the old one and nobody else moves.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import dataclass
 
@@ -95,11 +96,28 @@ def explanation(round_: Round, application: Application) -> dict:
     context = matching_bridge.round_context(round_)
     assigned = _assigned_matrix(context, [row for row in version.assignments if row.state in SEATED])
     a = context.problem.application_index[application.ref]
-    panels = explain(context.instance, assigned, context.labels, exclusions=context.exclusions,
+    instance, exclusions = _without_departed(context, version, a)
+    panels = explain(instance, assigned, context.labels, exclusions=exclusions,
                      field_fit=context.fit.field_fit, text_fit=context.fit.text_fit)
     panel = next(panel for panel in panels if panel.application == a)
     return {"binding": {context.labels.experts[m.expert]: m.binding for m in panel.members},
             "not_chosen": panel.not_chosen}
+
+
+DEPARTED = {"declined": "已谢绝邀请", "recused": "已回避", "replaced": "已被替换"}
+
+
+def _without_departed(context, version: AssignmentVersion, a: int):
+    """The instance and exclusions with members who declined, recused or were swapped out of application ``a``
+    disallowed there, so the explanation names why they left rather than calling them 'not chosen'."""
+    allowed = context.instance.allowed.copy()
+    exclusions = dict(context.exclusions)
+    for row in version.assignments:
+        e = context.problem.expert_index.get(row.expert.ref)
+        if row.state in DEPARTED and e is not None and context.problem.application_index[row.application.ref] == a:
+            allowed[e, a] = False
+            exclusions[(e, a)] = DEPARTED[row.state] + (f"（{row.state_reason}）" if row.state_reason else "")
+    return dataclasses.replace(context.instance, allowed=allowed), exclusions
 
 
 # ---------------------------------------------------------------- matching runs
