@@ -7,6 +7,7 @@ import os
 from flask import Flask, has_request_context, render_template, request, session
 from flask_babel import get_locale
 
+from web import unit_of_work
 from web.config import default_config, instance_path_from_env, stored_secret_key
 from web.extensions import babel, csrf, db, login_manager, migrate
 
@@ -35,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     _init_templates(app)
     _register_blueprints(app)
     _register_commands(app)
+    unit_of_work.init_app(app)
     app.after_request(_add_security_headers)
     return app
 

@@ -91,6 +91,7 @@ def import_records(kind: str, records: list[dict]) -> None:
 @with_appcontext
 def import_command(kind: str, path: Path, dry_run: bool) -> None:
     """Import .xlsx, .csv or .json records, all or nothing."""
+    from web.extensions import db
     from web.services.records import RecordError
 
     records, errors = validate_file(kind, path)
@@ -103,6 +104,7 @@ def import_command(kind: str, path: Path, dry_run: bool) -> None:
         import_records(kind, records)
     except RecordError as error:
         refuse([str(error)], path)
+    db.session.commit()
     click.echo(f"imported {len(records)} {kind} from {path}")
 
 
@@ -227,6 +229,7 @@ def demo_command(seed: int | None, no_serve: bool, host: str, port: int) -> None
         click.echo(f"the database already holds {len(present)} applications: the demo data set is not loaded again")
     else:
         load_demo(DEFAULT_SEED if seed is None else seed)
+    db.session.commit()
     demo_names = {"admin", "organizer"} | {f"e{number:04d}" for number in range(1, 10_000)}
     accounts = [user for user in db.session.scalars(select(User).order_by(User.id)) if user.username in demo_names]
     if accounts:

@@ -40,7 +40,7 @@ def create_user(username: str, role: str, password: str, *, expert_ref: str | No
     db.session.flush()
     audit.record("user.create", "user", user.id, actor=actor,
                  after={"username": username, "role": role, "expert": expert_ref})
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -70,17 +70,17 @@ def authenticate(username: str, password: str) -> User | None:
         return None
     if user.is_locked(now):
         audit.record("login.refused_locked", "user", user.id, actor=None, after={"username": username})
-        db.session.commit()
+        db.session.flush()
         return None
     if not user.check_password(password):
         _count_failure(user, now)
-        db.session.commit()
+        db.session.flush()
         return None
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
     audit.record("login.success", "user", user.id, actor=user)
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -111,7 +111,7 @@ def set_active(user: User, active: bool, *, actor: User) -> None:
     audit.record("user.activate" if active else "user.deactivate", "user", user.id, actor=actor,
                  before={"active": user.active}, after={"active": active})
     user.active = active
-    db.session.commit()
+    db.session.flush()
 
 
 def unlock(user: User, *, actor: User) -> None:
@@ -123,4 +123,4 @@ def unlock(user: User, *, actor: User) -> None:
                  after={"locked_until": None, "failed_logins": 0})
     user.locked_until = None
     user.failed_logins = 0
-    db.session.commit()
+    db.session.flush()

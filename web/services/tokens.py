@@ -43,7 +43,7 @@ def create_token(user: User, name: str, *, actor: User | None, expires_at: datet
     db.session.flush()
     audit.record("token.create", "api_token", token.id, actor=actor,
                  after={"user": user.username, "name": name, "expires_at": expires_at})
-    db.session.commit()
+    db.session.flush()
     return raw
 
 
@@ -58,7 +58,7 @@ def user_for_token(raw: str | None) -> User | None:
     if token.expires_at is not None and token.expires_at <= now:
         return None
     token.last_used_at = now
-    db.session.commit()
+    db.session.flush()
     return token.user
 
 
@@ -70,7 +70,7 @@ def revoke_token(token: ApiToken, *, actor: User | None) -> None:
     audit.record("token.revoke", "api_token", token.id, actor=actor,
                  before={"user": token.user.username, "name": token.name, "revoked_at": None},
                  after={"revoked_at": token.revoked_at})
-    db.session.commit()
+    db.session.flush()
 
 
 def tokens_of(user: User | None) -> list[ApiToken]:
