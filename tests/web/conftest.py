@@ -144,6 +144,7 @@ def make_user(app):
 
         with app.app_context():
             user = create_user(username, role, password, expert_ref=expert_ref, actor=None)
+            db.session.commit()
             db.session.refresh(user)
             db.session.expunge(user)
             return user

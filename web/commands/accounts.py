@@ -17,6 +17,7 @@ users = AppGroup("users", help="Manage accounts.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (one line).")
 def create_user_command(role: str, username: str, expert_ref: str | None, password_stdin: bool) -> None:
     """Create an account; without --password-stdin the password is asked twice."""
+    from web.extensions import db
     from web.services.accounts import AccountError, create_user
 
     if password_stdin:
@@ -28,4 +29,5 @@ def create_user_command(role: str, username: str, expert_ref: str | None, passwo
     except AccountError as error:
         click.echo(f"{username}: {error}", err=True)
         sys.exit(1)
+    db.session.commit()
     click.echo(f"created {role} account {username!r}")

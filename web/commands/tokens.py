@@ -31,6 +31,7 @@ def _user(username: str):
 @click.option("--expires-days", type=click.IntRange(min=1), default=None, help="Expire after this many days.")
 def create_token_command(username: str, name: str, expires_days: int | None) -> None:
     """Create a token and print it once: only its hash is kept."""
+    from web.extensions import db
     from web.models import utcnow
     from web.services.tokens import TokenError, create_token
 
@@ -41,6 +42,7 @@ def create_token_command(username: str, name: str, expires_days: int | None) -> 
     except TokenError as error:
         click.echo(f"{username}: {error}", err=True)
         sys.exit(1)
+    db.session.commit()
     click.echo(raw)
     click.echo("Store this token now: it cannot be shown again.", err=True)
 
@@ -74,6 +76,7 @@ def revoke_token_command(token_id: int) -> None:
     except TokenError as error:
         click.echo(str(error), err=True)
         sys.exit(1)
+    db.session.commit()
     click.echo(f"revoked token {token_id} ({token.name!r} of {token.user.username})")
 
 

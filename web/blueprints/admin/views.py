@@ -88,6 +88,7 @@ def users():
             db.session.rollback()
             flash(str(error), "error")
         else:
+            db.session.commit()
             flash(_("Account %(name)s created.", name=user.username), "info")
             return redirect(url_for("admin.users"))
     accounts = db.session.scalars(select(User).order_by(User.username)).all()
@@ -107,6 +108,7 @@ def change_user(user_id: int, change: str):
     except AccountError as error:
         flash(str(error), "error")
     else:
+        db.session.commit()
         flash(_("Account %(name)s updated.", name=user.username), "info")
     return redirect(url_for("admin.users"))
 
@@ -143,6 +145,7 @@ def tokens():
             except token_service.TokenError as error:
                 flash(str(error), "error")
             else:
+                db.session.commit()
                 form = CreateTokenForm(formdata=None)     # an empty form: a second click makes no twin
     shown = token_service.tokens_of(None if current_user.role == "admin" else current_user)
     return render_template("admin/tokens.html", form=form, tokens=shown, new_token=new_token, now=utcnow())
@@ -160,5 +163,6 @@ def revoke_token(token_id: int):
     except token_service.TokenError as error:
         flash(str(error), "error")
     else:
+        db.session.commit()
         flash(_("Token %(name)s revoked.", name=token.name), "info")
     return redirect(url_for("admin.tokens"))
