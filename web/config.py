@@ -61,6 +61,9 @@ def default_config(instance_path: str) -> dict:
         # (gunicorn workers, two servers) must share a store, e.g. PANEL_RATELIMIT_STORAGE=redis://127.0.0.1:6379/1.
         "RATELIMIT_STORAGE_URI": os.environ.get("PANEL_RATELIMIT_STORAGE") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # A shared store that goes away must not take logins down: count in memory until it is back.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_LOGIN": os.environ.get("PANEL_RATELIMIT_LOGIN") or "20 per minute",
         "RATELIMIT_API_FAILURES": os.environ.get("PANEL_RATELIMIT_API_FAILURES") or "20 per minute",
         "RATELIMIT_EXPENSIVE": os.environ.get("PANEL_RATELIMIT_EXPENSIVE") or "30 per minute",

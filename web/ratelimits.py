@@ -2,8 +2,9 @@
 
 * ``/login`` (POST): per address, so one client guessing passwords gets 429 long before it could lock every
   account by the per-account lockout (RATELIMIT_LOGIN).
-* the API token check: per address, only refused tokens count (RATELIMIT_API_FAILURES), so an integration with
-  a good token is never slowed and a client trying tokens is stopped before its request reaches the database.
+* the API token check: per address, only refused tokens count (RATELIMIT_API_FAILURES): an integration with a
+  good token spends nothing, and an address that had too many tokens refused gets 429 for the rest of the
+  window, before its requests reach the database.
 * expensive routes — exports, PDFs, a matching run: per account (RATELIMIT_EXPENSIVE).
 
 The limits are applied here, in one table, rather than by decorators spread over the blueprints, so one page says

@@ -109,7 +109,6 @@ def finish_login(attempt: LoginAttempt, password: str) -> User | None:
     if user is None:
         check_password_hash(_dummy_hash(), password)
         return None
-    db.session.refresh(user)
     limit = current_app.config["LOGIN_MAX_FAILURES"]
     if attempt.attempt == 0 or attempt.attempt > limit:
         # Locked, or at least `limit` attempts already counted ahead of this one: refused without a look.
@@ -135,7 +134,6 @@ def _succeed(user: User, now: datetime) -> User | None:
     if result.rowcount != 1:
         audit.record("login.refused_locked", "user", user.id, actor=None, after={"username": user.username})
         return None
-    db.session.refresh(user)
     audit.record("login.success", "user", user.id, actor=user)
     return user
 
