@@ -233,7 +233,7 @@ def log_in_everyone(port: int, seats: list[Seat]) -> tuple[list[Browser], Timing
     started = time.perf_counter()
     with ThreadPoolExecutor(len(browsers)) as pool:
         logged_in = list(pool.map(lambda browser: browser.login(timings), browsers))
-    return [b for b, ok in zip(browsers, logged_in) if ok], timings, time.perf_counter() - started
+    return [b for b, ok in zip(browsers, logged_in, strict=True) if ok], timings, time.perf_counter() - started
 
 
 def closed_loop(browsers: list[Browser], criteria: list[Criterion], seconds: float) -> tuple[Timings, float]:

@@ -88,9 +88,10 @@ def test_exports_are_limited_per_account(app, client, auth, make_user):
 @pytest.fixture
 def hash_checks(monkeypatch):
     """Count every password hash check, the account's and the dummy one."""
+    from werkzeug.security import check_password_hash
+
     import web.models.user
     import web.services.accounts
-    from werkzeug.security import check_password_hash
 
     calls: list[str] = []
 
