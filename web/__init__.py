@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, has_request_context, render_template, request, session
+from flask import Flask, current_app, has_request_context, render_template, request, session
 from flask_babel import get_locale
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from web import unit_of_work
 from web.config import default_config, instance_path_from_env, stored_secret_key
@@ -19,6 +20,7 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -37,8 +39,19 @@ def create_app(config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_commands(app)
     unit_of_work.init_app(app)
+    _init_serving(app)
     app.after_request(_add_security_headers)
     return app
+
+
+def _init_serving(app: Flask) -> None:
+    """Per-client limits, and the client's address and scheme from a trusted reverse proxy (PROXY_FIX)."""
+    from web import ratelimits
+
+    ratelimits.init_app(app)
+    proxies = app.config["PROXY_FIX"]
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -112,7 +125,15 @@ def select_locale() -> str:
 
 
 def _add_security_headers(response):
-    """Forbid framing, sniffing and third-party content on every response."""
+    """Forbid framing, sniffing, third-party content and storing pages; HSTS when the site runs on HTTPS.
+
+    Every page but the static files gets ``Cache-Control: no-store``: pages show personal data, scores or a
+    session's CSRF token, and after logout the browser's back button or a shared proxy must not show them again.
+    """
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.endpoint != "static":
+        response.headers["Cache-Control"] = "no-store"
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response

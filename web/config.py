@@ -1,4 +1,5 @@
-"""Configuration from the environment: PANEL_DATABASE_URL, PANEL_SECRET_KEY, PANEL_INSTANCE_PATH."""
+"""Configuration from the environment: PANEL_DATABASE_URL, PANEL_SECRET_KEY, PANEL_INSTANCE_PATH, and the serving
+settings PANEL_COOKIE_SECURE, PANEL_PROXY_FIX and PANEL_RATELIMIT_STORAGE (docs/deploy.md)."""
 
 from __future__ import annotations
 
@@ -54,4 +55,16 @@ def default_config(instance_path: str) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
+        # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (0: trust none).
+        "PROXY_FIX": int(os.environ.get("PANEL_PROXY_FIX") or 0),
+        # Per-client request limits (Flask-Limiter). One process keeps counts in memory; several processes
+        # (gunicorn workers, two servers) must share a store, e.g. PANEL_RATELIMIT_STORAGE=redis://127.0.0.1:6379/1.
+        "RATELIMIT_STORAGE_URI": os.environ.get("PANEL_RATELIMIT_STORAGE") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # A shared store that goes away must not take logins down: count in memory until it is back.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_LOGIN": os.environ.get("PANEL_RATELIMIT_LOGIN") or "20 per minute",
+        "RATELIMIT_API_FAILURES": os.environ.get("PANEL_RATELIMIT_API_FAILURES") or "20 per minute",
+        "RATELIMIT_EXPENSIVE": os.environ.get("PANEL_RATELIMIT_EXPENSIVE") or "30 per minute",
     }

@@ -1,14 +1,36 @@
-"""Serving the application with waitress, a production WSGI server (not Flask's debug server)."""
+"""Serving the application with waitress, the embedded production WSGI server (not Flask's debug server).
+
+Waitress counts every open connection, idle keep-alive ones included, against ``connection_limit``; a browser
+keeps its connection open between an expert's autosaves. So the limit is far above the number of experts of a
+round, idle connections are closed after ``channel_timeout`` seconds (the browser reopens one when it next saves),
+and ``poll()`` replaces ``select()``, which cannot watch more than 1,024 sockets.
+"""
 
 from __future__ import annotations
 
 from flask import Flask
 
-THREADS = 8
+THREADS = 16
+CONNECTION_LIMIT = 1000
+CHANNEL_TIMEOUT = 30
+BACKLOG = 2048
 
 
-def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000) -> None:
+def waitress_settings(threads: int = THREADS) -> dict:
+    """The waitress settings Panel serves with (see the module docstring for why)."""
+    return {
+        "threads": threads,
+        "connection_limit": CONNECTION_LIMIT,
+        "channel_timeout": CHANNEL_TIMEOUT,
+        "cleanup_interval": 10,
+        "backlog": BACKLOG,
+        "asyncore_use_poll": True,
+        "ident": "Panel",
+    }
+
+
+def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = THREADS) -> None:
     """Serve ``app`` on ``host``:``port`` until interrupted."""
     from waitress import serve as waitress_serve
 
-    waitress_serve(app, host=host, port=port, threads=THREADS, ident="Panel")
+    waitress_serve(app, host=host, port=port, **waitress_settings(threads))

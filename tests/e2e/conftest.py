@@ -93,7 +93,9 @@ class LiveApp:
 
     def run(self, function, *args, **kwargs):
         with self.app.app_context():
-            return function(*args, **kwargs)
+            result = function(*args, **kwargs)
+            db.session.commit()
+            return result
 
     def user(self, username: str, role: str, expert_ref: str | None = None) -> None:
         from web.services.accounts import create_user

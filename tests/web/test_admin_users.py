@@ -71,6 +71,7 @@ def test_a_deactivated_account_can_neither_log_in_nor_use_its_token(app, client,
     spare = make_user("spare", "organizer")
     with app.app_context():
         token = create_token(db.session.get(User, spare.id), "sync", actor=None)
+        db.session.commit()
     api = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     assert api.get("/api/v1/rounds", headers=headers).status_code == 200

@@ -137,6 +137,7 @@ def test_organizers_see_and_revoke_only_their_own_tokens_admins_all(app, client,
     make_user("other", "organizer")
     with app.app_context():
         tokens.create_token(user_named("other"), "other's token", actor=None)
+        db.session.commit()
         other_id = db.session.scalar(select(ApiToken.id))
     auth.login("organizer")
     page = client.get("/admin/tokens").get_data(as_text=True)

@@ -104,6 +104,7 @@ def build_world(app, make_user, application_record, expert_record) -> World:
         for name in ("expert_a", "expert_b", "organizer", "admin", "spare"):
             user = db.session.get(User, world.users[name])
             world.tokens[name] = create_token(user, f"{name} integration", actor=None)
+        db.session.commit()
         for token in user_tokens():
             world.token_ids[token.user.username] = token.id
     return world

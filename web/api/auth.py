@@ -7,6 +7,7 @@ from functools import wraps
 
 from flask import g, request
 
+from web.extensions import db
 from web.models import User
 from web.services.tokens import user_for_token
 
@@ -34,6 +35,7 @@ def authenticate():
     if token is None:
         raise ApiError(401, "authentication required: send 'Authorization: Bearer <token>'")
     user = user_for_token(token)
+    db.session.commit()                 # the token's last use, kept even when the request is refused later
     if user is None:
         raise ApiError(401, "invalid token: unknown, revoked or expired, or its account is deactivated")
     g.api_user = user

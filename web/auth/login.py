@@ -10,16 +10,24 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from web.extensions import db
 from web.models import User
-from web.services.accounts import authenticate
+from web.services import accounts
 
 from . import bp
 from .forms import LoginForm
 
 
-def load_user(user_id: str) -> User | None:
-    """Flask-Login's loader: the active user with this id."""
+def load_user(session_id: str) -> User | None:
+    """Flask-Login's loader: the active user of a session ``"<id>:<session version>"`` that has not ended.
+
+    Checked on every request, so a cookie copied before a logout no longer opens anything after it.
+    """
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
     user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -44,10 +52,25 @@ def login():
     return render_template("auth/login.html", form=form)
 
 
+def authenticate(username: str, password: str) -> User | None:
+    """The user when the password is right, in two units of work: the attempt is counted and committed before
+    the slow password check, so attempts in parallel see each other; then the outcome is committed."""
+    attempt = accounts.start_login(username)
+    db.session.commit()
+    user = accounts.finish_login(attempt, password)
+    db.session.commit()
+    return user
+
+
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """End the session (POST with CSRF, so a link elsewhere cannot log anyone out)."""
+    """End the session for good: this cookie, copies of it and the account's other sessions stop working.
+
+    POST with CSRF, so a link elsewhere cannot log anyone out.
+    """
+    accounts.end_sessions(current_user, actor=current_user)
+    db.session.commit()
     logout_user()
     return redirect(url_for("auth.login"))
 

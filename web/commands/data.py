@@ -185,6 +185,7 @@ def load_demo(seed: int) -> list[str]:
     """
     from web.demo import validated_demo
     from web.demo.round import load_demo_round
+    from web.extensions import db
     from web.services.accounts import create_user
 
     click.echo(f"generating the demo data set (seed {seed}) …")
@@ -194,6 +195,7 @@ def load_demo(seed: int) -> list[str]:
     click.echo(f"loaded {len(demo.applications)} applications and {len(demo.experts)} experts")
     staff = {username: create_user(username, role, DEMO_PASSWORD, actor=None)
              for username, role, _ in demo_logins([])}
+    db.session.commit()
     demo_round = load_demo_round(seed=seed, actor=staff["organizer"], accounts=DEMO_EXPERT_ACCOUNTS)
     sheets = demo_round.sheets
     click.echo(f"selection round: {sheets['submitted']} sheets submitted, {sheets['draft']} drafts, "
@@ -202,6 +204,7 @@ def load_demo(seed: int) -> list[str]:
     click.echo(f"site inspection round (draft): the {demo_round.site_applications} best-scored applications")
     for username, role, ref in demo_logins(demo_round.account_experts)[2:]:
         create_user(username, role, DEMO_PASSWORD, expert_ref=ref, actor=None)
+    db.session.commit()
     return demo_round.account_experts
 
 

@@ -6,14 +6,18 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from web.serve import THREADS
+
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=5000, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=THREADS, show_default=True,
+              help="Requests handled at once (open connections are not limited by this).")
 @with_appcontext
-def serve_command(host: str, port: int) -> None:
+def serve_command(host: str, port: int, threads: int) -> None:
     """Serve the web application with a production WSGI server."""
     from web.serve import serve
 
     click.echo(f"serving on http://{host}:{port}/ (Ctrl+C to stop)")
-    serve(current_app._get_current_object(), host, port)
+    serve(current_app._get_current_object(), host, port, threads)

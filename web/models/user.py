@@ -32,6 +32,8 @@ class User(UserMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Part of every session's identity: raising it (at logout) ends every session and remember-cookie at once.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     expert: Mapped[Expert | None] = relationship()
@@ -40,6 +42,10 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:
         """Flask-Login refuses inactive accounts."""
         return self.active
+
+    def get_id(self) -> str:
+        """Flask-Login's session identity: the id and the session version, so a logout ends old cookies too."""
+        return f"{self.id}:{self.session_version}"
 
     def set_password(self, password: str) -> None:
         """Store a salted hash of ``password``."""

@@ -1,12 +1,16 @@
-"""Accounts: creating users and checking passwords, with the failed-login lock (audited)."""
+"""Accounts: creating users, logging in with the failed-login lock, ending sessions (all audited).
+
+Services here flush and never commit; the caller commits. A login is two units of work (see :func:`start_login`).
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from web.extensions import db
@@ -23,7 +27,7 @@ class AccountError(ValueError):
 
 def create_user(username: str, role: str, password: str, *, expert_ref: str | None = None,
                 actor: User | None) -> User:
-    """Create and commit an account; an expert account must name the expert's ref."""
+    """Create an account (flushed); an expert account must name the expert's ref."""
     username = username.strip()
     if not username:
         raise AccountError("username: must not be empty")
@@ -34,13 +38,12 @@ def create_user(username: str, role: str, password: str, *, expert_ref: str | No
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise AccountError(f"username: {username!r} is taken")
     expert = _expert_for(role, expert_ref)
-    user = User(username=username, role=role, expert=expert, active=True, failed_logins=0)
+    user = User(username=username, role=role, expert=expert, active=True, failed_logins=0, session_version=0)
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
     audit.record("user.create", "user", user.id, actor=actor,
                  after={"username": username, "role": role, "expert": expert_ref})
-    db.session.flush()
     return user
 
 
@@ -60,47 +63,109 @@ def _expert_for(role: str, expert_ref: str | None) -> Expert | None:
     return expert
 
 
-def authenticate(username: str, password: str) -> User | None:
-    """The user when the password is right and the account usable; counts failures and locks (committed)."""
-    user = db.session.scalar(select(User).where(User.username == username))
+# ---------------------------------------------------------------- logging in
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """A login attempt after it was counted: the account (None if unknown or inactive), and its place in line.
+
+    ``attempt`` is the account's failure count including this attempt, as the database returned it; 0 when the
+    account is locked (the attempt was not counted) or unknown.
+    """
+
+    username: str
+    user_id: int | None
+    attempt: int
+    at: datetime
+
+
+def start_login(username: str) -> LoginAttempt:
+    """Count the attempt as a failure until the password proves it right (flushed; commit before checking).
+
+    ``UPDATE … SET failed_logins = failed_logins + 1 … RETURNING`` runs in one statement on PostgreSQL and
+    SQLite, so parallel attempts each get their own number and none is lost. The caller commits at once, before
+    the slow password check, so that attempts running in parallel see each other's counts.
+    """
     now = utcnow()
-    if user is None or not user.active:
-        # Spend the time of a password check anyway, so response times do not tell which usernames exist.
+    user_id = db.session.scalar(select(User.id).where(User.username == username, User.active.is_(True)))
+    if user_id is None:
+        return LoginAttempt(username, None, 0, now)
+    counted = db.session.scalar(
+        update(User)
+        .where(User.id == user_id, _unlocked(now))
+        .values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins)
+        .execution_options(synchronize_session=False))
+    return LoginAttempt(username, user_id, counted or 0, now)
+
+
+def finish_login(attempt: LoginAttempt, password: str) -> User | None:
+    """The user when the password is right and the account was not locked meanwhile, else None (flushed).
+
+    Every path checks one password hash — the account's, or a dummy one for unknown, inactive and locked
+    accounts — so the response time does not tell them apart.
+    """
+    user = db.session.get(User, attempt.user_id) if attempt.user_id is not None else None
+    if user is None:
         check_password_hash(_dummy_hash(), password)
         return None
-    if user.is_locked(now):
-        audit.record("login.refused_locked", "user", user.id, actor=None, after={"username": username})
-        db.session.flush()
+    limit = current_app.config["LOGIN_MAX_FAILURES"]
+    if attempt.attempt == 0 or attempt.attempt > limit:
+        # Locked, or at least `limit` attempts already counted ahead of this one: refused without a look.
+        check_password_hash(_dummy_hash(), password)
+        if attempt.attempt > limit:
+            _lock(user, attempt.at)
+        audit.record("login.refused_locked", "user", user.id, actor=None, after={"username": user.username})
         return None
     if not user.check_password(password):
-        _count_failure(user, now)
-        db.session.flush()
+        audit.record("login.failure", "user", user.id, actor=None,
+                     after={"username": user.username, "failed_logins": attempt.attempt})
+        if attempt.attempt == limit:
+            _lock(user, attempt.at)
         return None
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    return _succeed(user, attempt.at)
+
+
+def _succeed(user: User, now: datetime) -> User | None:
+    """Reset the count and note the login, unless a parallel attempt locked the account meanwhile."""
+    result = db.session.execute(
+        update(User).where(User.id == user.id, _unlocked(now))
+        .values(failed_logins=0, last_login_at=now).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        audit.record("login.refused_locked", "user", user.id, actor=None, after={"username": user.username})
+        return None
     audit.record("login.success", "user", user.id, actor=user)
-    db.session.flush()
     return user
+
+
+def _lock(user: User, now: datetime) -> None:
+    """Lock the account for LOGIN_LOCK_MINUTES and start counting afresh (one statement, audited)."""
+    until = now + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
+    db.session.execute(update(User).where(User.id == user.id)
+                       .values(locked_until=until, failed_logins=0).execution_options(synchronize_session=False))
+    audit.record("user.lock", "user", user.id, actor=None, after={"username": user.username, "locked_until": until})
+
+
+def _unlocked(now: datetime):
+    """SQL condition: the account carries no lock that lasts beyond ``now``."""
+    return or_(User.locked_until.is_(None), User.locked_until <= now)
 
 
 @cache
 def _dummy_hash() -> str:
-    """A password hash to check against when there is no account."""
+    """A password hash, made like every account's, to check against when no account's hash may be checked."""
     return generate_password_hash("no such account")
 
 
-def _count_failure(user: User, now) -> None:
-    """Record a failed login; the n-th consecutive failure locks the account for a while."""
-    user.failed_logins = (user.failed_logins or 0) + 1
-    audit.record("login.failure", "user", user.id, actor=None,
-                 after={"username": user.username, "failed_logins": user.failed_logins})
-    if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-        user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
-        user.failed_logins = 0
-        audit.record("user.lock", "user", user.id, actor=None,
-                     after={"username": user.username, "locked_until": user.locked_until})
+def end_sessions(user: User, *, actor: User) -> None:
+    """Log ``user`` out everywhere: raising the session version voids every session and remember-cookie."""
+    db.session.execute(update(User).where(User.id == user.id)
+                       .values(session_version=User.session_version + 1)
+                       .execution_options(synchronize_session=False))
+    audit.record("user.logout", "user", user.id, actor=actor)
 
+
+# ---------------------------------------------------------------- admin changes
 
 def set_active(user: User, active: bool, *, actor: User) -> None:
     """Deactivate (no login, no API) or reactivate an account; an admin cannot deactivate themselves."""

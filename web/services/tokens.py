@@ -1,4 +1,9 @@
-"""API tokens: created once and shown once, stored only as their SHA-256, refused once revoked or expired."""
+"""API tokens: created once and shown once, stored only as their SHA-256, refused once revoked or expired.
+
+A token acts only as its own user. An expert's token is made by the expert or by the server's operator (the
+``panel tokens`` command), never by an admin on the site: whoever holds a token scores as its expert, and the audit
+would name the expert for what the admin did.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from web.extensions import db
@@ -27,7 +33,7 @@ def hash_token(raw: str) -> str:
 
 
 def create_token(user: User, name: str, *, actor: User | None, expires_at: datetime | None = None) -> str:
-    """Create and commit a token for ``user``; return the raw token, which is never stored or shown again."""
+    """Create a token for ``user`` (flushed); return the raw token, which is never stored or shown again."""
     name = (name or "").strip()
     if not name:
         raise TokenError("name: must not be empty")
@@ -35,6 +41,9 @@ def create_token(user: User, name: str, *, actor: User | None, expires_at: datet
         raise TokenError(f"name: at most {NAME_LIMIT} characters, got {len(name)}")
     if not user.active:
         raise TokenError(f"user: {user.username!r} is deactivated")
+    if user.role == "expert" and actor is not None and actor.id != user.id:
+        raise TokenError(_("Only the expert may hold a token for an expert account: "
+                           "nobody else may score in an expert's name."))
     if expires_at is not None and expires_at <= utcnow():
         raise TokenError("expires_at: must lie in the future")
     raw = secrets.token_urlsafe(TOKEN_BYTES)
@@ -43,12 +52,11 @@ def create_token(user: User, name: str, *, actor: User | None, expires_at: datet
     db.session.flush()
     audit.record("token.create", "api_token", token.id, actor=actor,
                  after={"user": user.username, "name": name, "expires_at": expires_at})
-    db.session.flush()
     return raw
 
 
 def user_for_token(raw: str | None) -> User | None:
-    """The active user a live token belongs to (and note when it was used), or None."""
+    """The active user a live token belongs to (and note when it was used, flushed), or None."""
     if not raw:
         return None
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
