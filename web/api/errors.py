@@ -40,10 +40,14 @@ def api_error(error: ApiError):
     return error_response(error.status, error.message, error.errors, error.error_count)
 
 
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(error: RequestEntityTooLarge):
+    """A body over the request's limit, as JSON in the user's language (registered by code, so that it wins over
+    the site's 413 page, which Flask would otherwise prefer to the class handler below)."""
+    return error_response(413, too_large_request())
+
+
 @bp.errorhandler(HTTPException)
 def http_error(error: HTTPException):
-    """Flask's aborts (404, 405, 400 on bad JSON, 413 on a body over the limit …) as JSON, never the site's HTML
-    error page."""
-    if isinstance(error, RequestEntityTooLarge):
-        return error_response(413, too_large_request())
+    """Flask's aborts (404, 405, 400 on bad JSON …) as JSON, never the site's HTML error page."""
     return error_response(error.code or 500, error.description or error.name)

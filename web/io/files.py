@@ -8,6 +8,7 @@ Writers produce exactly what the readers read.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -31,6 +32,7 @@ from web.records.values import blank, to_text
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the compound-file header of .xls workbooks
 SAVE_AS_XLSX = "an Excel 97–2003 (.xls) workbook is not read: open it in Excel and save it as .xlsx"
 FORMATS = (".xlsx", ".csv", ".json")
+DECODE_CHUNK = 1 << 20
 
 
 @dataclass
@@ -65,7 +67,7 @@ def read_bytes(filename: str, data: bytes, kind: str, limits: ImportLimits | Non
         return refused(path, SAVE_AS_XLSX)
     if len(data) > limits.max_bytes:
         return refused(path, too_large(len(data), limits))
-    if not data.strip():
+    if not data or data.isspace():
         return refused(path, "the file is empty")
     if suffix == ".xlsx":
         return read_xlsx(path, data, kind, limits)
@@ -176,24 +178,38 @@ def json_cell(record: dict, path: tuple[str, ...]) -> str:
     return json.dumps(pruned(plain(value)), ensure_ascii=False) if value else ""
 
 
-def decode_csv(data: bytes) -> str:
-    """UTF-8 (with or without BOM) when the bytes are valid UTF-8, GB18030 otherwise."""
+def csv_encoding(data: bytes) -> str:
+    """UTF-8 (with or without BOM) when the bytes are valid UTF-8, GB18030 otherwise; UnicodeDecodeError when
+    neither."""
     try:
-        return data.decode("utf-8-sig")
+        check_decodes(data, "utf-8-sig")
+        return "utf-8-sig"
     except UnicodeDecodeError:
-        return data.decode("gb18030", errors="strict")
+        check_decodes(data, "gb18030")
+        return "gb18030"
+
+
+def check_decodes(data: bytes, encoding: str) -> None:
+    """Raise UnicodeDecodeError unless ``data`` is valid ``encoding``; piece by piece, so that a large file is
+    never held as text in full."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    view = memoryview(data)
+    for start in range(0, len(view), DECODE_CHUNK):
+        decoder.decode(view[start:start + DECODE_CHUNK])
+    decoder.decode(b"", final=True)
 
 
 def read_csv(path: Path, data: bytes, kind: str, limits: ImportLimits | None = None) -> ReadResult:
     """A CSV whose columns are the main sheet's, with tables as JSON cells; refused past the row limit."""
     limits = limits or ImportLimits()
     try:
-        text = decode_csv(data)
+        encoding = csv_encoding(data)
     except UnicodeDecodeError:
         return refused(path, "neither UTF-8 nor GB18030 text: save the CSV as UTF-8")
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
     try:
         # The header and one row more than allowed, at most: a huge file is refused without building its rows.
-        rows = list(islice(csv.reader(io.StringIO(text, newline="")), limits.max_rows + 2))
+        rows = list(islice(csv.reader(text), limits.max_rows + 2))
     except csv.Error as error:
         return refused(path, _("not a readable CSV file (%(error)s)", error=error))
     if len(rows) > limits.max_rows + 1:
