@@ -225,3 +225,15 @@ def test_any_record_with_blanks_survives_export_import_export(app, make_applicat
         import_applications([exported], actor=None)
         assert export_applications(include_personal=include_personal, refs=[exported["ref"]]) == [exported]
         db.session.remove()
+
+
+def test_progress_is_reported_after_every_chunk_written(app, monkeypatch, make_expert_record):
+    from web.services import records
+
+    monkeypatch.setattr(records, "CHUNK", 2)
+    reported = []
+    with app.app_context():
+        refs = records.import_records("experts", [make_expert_record(f"E{number}") for number in range(5)],
+                                      actor=None, progress=lambda done, total: reported.append((done, total)))
+        assert existing_refs("experts") == set(refs) == {f"E{number}" for number in range(5)}
+    assert reported == [(2, 5), (4, 5), (5, 5)]

@@ -151,7 +151,7 @@ def _no_cycle_collection() -> Iterator[None]:
 
     An import builds hundreds of thousands of small dicts while the raw and validated records are still alive;
     each full collection walks all of them and finds no cycle (rows point only at their children). Measured on
-    1,000 applications it took about 40 % of the import (benchmarks/import_speed.py).
+    1,000 applications it took between a quarter and 40 % of the import (benchmarks/import_speed.py).
     """
     was_enabled = gc.isenabled()
     gc.disable()
