@@ -94,7 +94,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (auth_bp, home_bp, organizer_bp, rounds_bp, followup_bp, expert_bp, rankings_bp, admin_bp, api_bp):
         app.register_blueprint(blueprint)
-    for status in (403, 404):
+    for status in (403, 404, 413):
         app.register_error_handler(status, _error_page)
 
 
@@ -108,7 +108,10 @@ def _register_commands(app: Flask) -> None:
 
 def _error_page(error):
     """Errors in the site's layout, so the user keeps the navigation and the logout button."""
-    return render_template("error.html", error=error), error.code
+    from web.io.limits import too_large_request
+
+    message = too_large_request() if error.code == 413 else None
+    return render_template("error.html", error=error, message=message), error.code
 
 
 def select_locale() -> str:
