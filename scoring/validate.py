@@ -112,8 +112,10 @@ def validate_settings(settings: Settings) -> list[str]:
         require(settings.insufficient_below <= settings.min_panel, "insufficient_below", "must not exceed min_panel")
     require(settings.trim in TRIMS, "trim", f"must be one of {', '.join(TRIMS)}")
     require(is_number(settings.robust_z) and settings.robust_z > 0, "robust_z", "must be a positive number")
-    require(settings.deviation is None or (is_number(settings.deviation) and settings.deviation > 0),
-            "deviation", "must be a positive fraction or null")
+    require(settings.deviation is None or (is_number(settings.deviation) and 0 < settings.deviation <= 1),
+            "deviation", "must be a fraction of the range in (0, 1] or null")
+    require(is_number(settings.scale_floor) and 0 < settings.scale_floor <= 1, "scale_floor",
+            "must be a fraction of the range in (0, 1]")
     require(is_number(settings.diagnostics_alpha) and 0 < settings.diagnostics_alpha < 1, "diagnostics_alpha",
             "must be in (0, 1)")
     require(not settings.rank_on_calibrated or settings.calibrate, "rank_on_calibrated",
@@ -134,8 +136,8 @@ def validate_settings(settings: Settings) -> list[str]:
             "needs the bootstrap (bootstrap > 0) for P(top-k) and rank intervals")
     require(is_number(settings.top_k_probability) and 0 <= settings.top_k_probability <= 1, "top_k_probability",
             "must be in [0, 1]")
-    for key in ("outliers", "criterion_flags", "diagnostics", "calibrate", "rank_on_calibrated", "interval",
-                "recommend"):
+    for key in ("outliers", "criterion_flags", "diagnostics", "calibrate", "rank_on_calibrated", "shrink",
+                "interval", "recommend"):
         require(isinstance(getattr(settings, key), bool), key, "must be true or false")
     require(settings.grades is None or isinstance(settings.grades, bool), "grades", "must be true, false or null")
     return errors
