@@ -23,7 +23,6 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-
 SETTLED = 1e-9  # σ²/τ² below this is rounding noise in an exact fit, not noise in the data
 
 

@@ -16,7 +16,14 @@ from .aggregate import Trimmed, decimal_places, olympic_trim, round_half_up, rou
 from .bootstrap import bootstrap_ranks
 from .calibrate import Calibration, DisconnectedDesign, calibrate, is_complete, lone_links
 from .interval import trimmed_mean_interval_matrix
-from .outliers import absolute_deviation_matrix, dixon, grubbs, others_median_matrix, robust_z_matrix, row_medians
+from .outliers import (
+    absolute_deviation_matrix,
+    dixon,
+    grubbs,
+    others_median_matrix,
+    robust_z_matrix,
+    row_medians,
+)
 from .panels import INSUFFICIENT, SMALL, SMALL_BELOW, Panels, build_panels, panel_status
 from .rank import Ranking, rank_applications
 from .recommend import Decisions, grade, recommend

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from .templates import is_multiple, is_number, validate_template
 from .types import OPINIONS, TRIMS, Exclusion, Problem, Settings, Sheet, Template
 
-
 MIN_STEP = 0.0001        # finer steps make totals whose decimals no float (nor the exact rounding) can hold
 MAX_BOOTSTRAP = 100_000  # draws; 10⁵ gives rank intervals to well under a rank, more only costs minutes
 
