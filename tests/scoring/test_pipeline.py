@@ -213,3 +213,18 @@ def test_per_criterion_outlier_is_information_only():
     assert [(flag.code, flag.expert, flag.criterion) for flag in line.flags] == [("ROBUST", "E5", "tech")]
     assert line.flags[0].message.startswith("（仅供参考）专家 E5 在「技术路线」上给 4 分")
     assert all(sheet.status != "excluded" for sheet in line.trace.sheets)
+
+
+def test_on_three_sheets_only_the_extreme_is_put_back_and_the_level_reaches_the_json(totals_problem):
+    result = ranked(totals_problem({"A": [60, 60, 10]}, bootstrap=0))
+    flags = [(flag["code"], flag["expert"], flag["level"]) for flag in result.to_dict()["ranking"][0]["flags"]
+             if flag["code"] in ("ROBUST", "DEVIATION")]
+    assert [flag for flag in flags if flag[2] == "act"] == [("ROBUST", "E3", "act"), ("DEVIATION", "E3", "act")]
+    assert {flag[1] for flag in flags if flag[2] == "info"} <= {"E1", "E2"}         # honest: information only
+    assert result.ranking[0].score == 60.0
+
+
+def test_a_panel_that_disagrees_within_itself_puts_nobody_back(totals_problem):
+    result = ranked(totals_problem({"A": [50, 70, 10]}, bootstrap=0))
+    assert not [flag for flag in result.ranking[0].flags if flag.level == "act" and flag.expert is not None]
+    assert ("DEVIATION", "E3") in [(flag.code, flag.expert) for flag in result.ranking[0].flags]
