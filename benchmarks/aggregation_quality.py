@@ -9,6 +9,16 @@ Three questions on public data in ``../shared/data`` (see its README.md; nothing
     Olympic mean, and the Olympic mean after excluding flagged sheets?
 (c) ICLR 2017, 2018 and 2021 reviews: how well does each panel score predict the real accept/reject decision
     (AUC, top-k agreement), next to the plain mean?
+(d) the same reviews with one rating per paper pushed to the far end of the scale: how much AUC does each rule
+    lose (plain mean, median, the old rule that trims from 5 sheets, Panel's rule through ``scoring.rank``)?
+(e) per-sheet flag rates, old rules (modified z with MeanAD fallback, 20 % of the others' mean) against the new
+    (robust z with a scale floor, 20 % of the range from the others' median; act/info), on clean and injected
+    reviews, on low- and high-scored papers, and for the honest co-reviewers of an extreme sheet.
+(f) skating, held-out season: does calibration (least squares or shrunk) bring a small panel's ranking closer
+    to the full 9-judge panel's, within a round and with biases carried over from the previous season?
+
+(d) and (e) were tuned on ICLR 2017+2018 and are reported on ICLR 2021; (f) is tuned on the 2016–17 season and
+reported on 2017–18.
 
 Usage: ``python3 benchmarks/aggregation_quality.py [--data DIR]``. Definitions and the figures of a run are in
 docs/aggregation_quality.md.
@@ -23,6 +33,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from types import ModuleType
@@ -40,13 +51,18 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 
 import scoring  # noqa: E402
 from scoring.aggregate import olympic_mean, olympic_trim, round_half_up  # noqa: E402
-from scoring.outliers import (  # noqa: E402
+from scoring.calibrate import DisconnectedDesign, calibrate  # noqa: E402
+from scoring.outliers import (  # noqa: E402  # noqa: E402
     DEFAULT_DEVIATION,
     DEFAULT_ROBUST_Z,
+    DEFAULT_SCALE_FLOOR,
+    absolute_deviation_matrix,
     deviation_matrix,
     modified_z_matrix,
     others_mean_matrix,
+    robust_z_matrix,
 )
+from scoring.panels import SMALL_BELOW as SMALL_PANEL_BELOW  # noqa: E402
 from scoring.types import Settings  # noqa: E402
 
 
@@ -65,9 +81,11 @@ COMPONENTS = shared_data.COMPONENTS
 SkatingPanels = shared_data.SkatingPanels
 IclrPanels = shared_data.IclrPanels
 
-# DESIGN §7.1 step 2, with the engine's defaults: trim only with ≥ 5 sheets, give no score below 3 (INSUFFICIENT).
+# DESIGN §7.1 step 2, with the engine's defaults: trim from 3 sheets (the median at 3 and 4), give no score below 3
+# (INSUFFICIENT); SMALL_BELOW is the panel size below which the old rule did not trim.
 MIN_PANEL = Settings().min_panel
 INSUFFICIENT_BELOW = Settings().insufficient_below
+SMALL_BELOW = SMALL_PANEL_BELOW
 
 PanelScore = Callable[[np.ndarray], np.ndarray]
 
@@ -128,8 +146,15 @@ def olympic_means(totals: np.ndarray) -> np.ndarray:
     return np.where(counts >= INSUFFICIENT_BELOW, olympic_trim(totals, MIN_PANEL).means, np.nan)
 
 
+def old_rule_means(totals: np.ndarray) -> np.ndarray:
+    """Shape (A,): the rule before trimming started at 3 sheets: plain mean below 5, Olympic mean from 5."""
+    counts = np.count_nonzero(~np.isnan(totals), axis=1)
+    return np.where(counts >= INSUFFICIENT_BELOW, olympic_trim(totals, SMALL_BELOW).means, np.nan)
+
+
 def flag_matrix(totals: np.ndarray, rule: str) -> np.ndarray:
-    """Shape (A, N): the sheets the engine flags under ``rule`` (ROBUST, DEVIATION or either) at default thresholds."""
+    """Shape (A, N): the sheets the *old* rules flag under ``rule`` (ROBUST, DEVIATION or either): modified z with
+    the MeanAD fallback, and 20 % of the others' mean."""
     robust = np.abs(np.nan_to_num(modified_z_matrix(totals))) > DEFAULT_ROBUST_Z
     deviating = np.abs(np.nan_to_num(deviation_matrix(totals))) > DEFAULT_DEVIATION
     return {"ROBUST": robust, "DEVIATION": deviating, "either": robust | deviating}[rule]
@@ -399,6 +424,7 @@ def iclr_scores(iclr: IclrPanels) -> dict[str, np.ndarray]:
     return {
         "plain mean": plain_means(iclr.ratings),
         "Olympic (engine rule)": olympic,
+        "old rule (trim from 5)": old_rule_means(iclr.ratings),
         "median": medians(iclr.ratings),
         "engine rank() score": engine_scores,
         "engine rank() order": engine_order,
@@ -418,10 +444,10 @@ def report_iclr(iclr: IclrPanels) -> None:
         in_year = decided & (iclr.years == year)
         sizes.append((year, int((iclr.years == year).sum()), int(in_year.sum()),
                       int((in_year & (n < INSUFFICIENT_BELOW)).sum()),
-                      int((in_year & (n >= INSUFFICIENT_BELOW) & (n < MIN_PANEL)).sum()),
-                      int((in_year & (n >= MIN_PANEL)).sum()), int(iclr.accepted[evaluated & (iclr.years == year)].sum())))
+                      int((in_year & (n >= INSUFFICIENT_BELOW) & (n < SMALL_BELOW)).sum()),
+                      int((in_year & (n >= SMALL_BELOW)).sum()), int(iclr.accepted[evaluated & (iclr.years == year)].sum())))
     print_table("(c0) ICLR submissions by panel size (decided: accepted is 0 or 1; evaluated: decided with n ≥ 3)",
-                ("year", "submissions", "decided", "n < 3 (no score)", "n = 3-4 (SMALL_PANEL)", "n >= 5 (trimmed)",
+                ("year", "submissions", "decided", "n < 3 (no score)", "n = 3-4 (SMALL_PANEL, median)", "n >= 5",
                  "accepted (evaluated)"), sizes)
 
     methods = iclr_scores(iclr)
@@ -458,7 +484,7 @@ def report_iclr(iclr: IclrPanels) -> None:
                 "cut shared at random; several years: accepted hits summed over years / k summed)",
                 ("score", *map(str, years), "2017+18", "all years"), top_rows)
 
-    trimmed = evaluated & (n >= MIN_PANEL)
+    trimmed = evaluated & (n >= SMALL_BELOW)
     plain = methods["plain mean"][trimmed]
     rows = []
     for name in ("plain mean", "Olympic (engine rule)", "median", "engine rank() score"):
@@ -490,6 +516,197 @@ def rank_auc(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return ((ranks * labels).sum(axis=1) - positives * (positives + 1) / 2) / (positives * negatives)
 
 
+# ---------------------------------------------------------------- (d) injected extremes on small panels
+
+INJECTION_SEEDS = 5
+TUNE_YEARS, REPORT_YEARS = (2017, 2018), (2021,)
+RATING_RANGE = 100.0          # the engine sees a rating r as 10·r points of a 100-point sheet
+
+
+def inject_extremes(ratings: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """One rating per paper, chosen at random, moved to the end of the 1–10 scale farther from it (6 → 1, 4 → 10).
+
+    Returns the injected ratings, shape (S, R), and the mask of the moved slots, shape (S, R).
+    """
+    rng = np.random.default_rng(seed)
+    present = ~np.isnan(ratings)
+    counts = present.sum(axis=1)
+    rows = np.flatnonzero(counts > 0)
+    present_first = np.argsort(~present, axis=1, kind="stable")
+    picks = (rng.random(rows.size) * counts[rows]).astype(int)
+    slots = present_first[rows, picks]
+    moved = np.zeros_like(present)
+    moved[rows, slots] = True
+    injected = ratings.copy()
+    injected[rows, slots] = np.where(ratings[rows, slots] >= 5.5, 1.0, 10.0)
+    return injected, moved
+
+
+def small_panel_rules(iclr: IclrPanels) -> dict[str, np.ndarray]:
+    """Each rule's score per submission, shape (S,); Panel's rule is the engine's own order (ties broken by it)."""
+    _, order, _ = engine_rankings(iclr)
+    return {"plain mean": plain_means(iclr.ratings), "median": medians(iclr.ratings),
+            "old rule (mean below 5 sheets)": old_rule_means(iclr.ratings), "Panel (scoring.rank order)": order}
+
+
+def report_injected_extremes(iclr: IclrPanels) -> None:
+    """AUC against the decision on papers with 3–4 reviews, clean and with one extreme rating per paper."""
+    n = iclr.n_reviews
+    small = ~np.isnan(iclr.accepted) & (n >= INSUFFICIENT_BELOW) & (n < SMALL_BELOW)
+    clean = small_panel_rules(iclr)
+    injected = [small_panel_rules(replace(iclr, ratings=inject_extremes(iclr.ratings, seed)[0]))
+                for seed in range(INJECTION_SEEDS)]
+    rows = []
+    for part, years in (("tune", TUNE_YEARS), ("report", REPORT_YEARS)):
+        mask = small & np.isin(iclr.years, years)
+        labels = iclr.accepted[mask]
+        year_of = iclr.years[mask]
+        for name, scores in clean.items():
+            aucs = [np.mean([roc_auc_score(labels[year_of == year], values[mask][year_of == year])
+                             for year in years]) for values in [scores] + [run[name] for run in injected]]
+            drops = np.array(aucs[1:]) - aucs[0]
+            rows.append((f"{part}: {'+'.join(map(str, years))}", name, f"{aucs[0]:.4f}",
+                         f"{np.mean(aucs[1:]):.4f}", f"{drops.mean():+.4f} ± {drops.std():.4f}"))
+    print_table(f"(d) AUC against accepted on decided papers with 3-4 reviews, clean and with one rating per paper "
+                f"pushed to the far end of 1-10 ({INJECTION_SEEDS} seeds; ± is the spread over seeds; AUC per year, "
+                "averaged over the part's years)",
+                ("part", "rule", "clean AUC", "injected AUC", "drop"), rows)
+
+
+# ------------------------------------------------------------------------------- (e) per-sheet flag rates
+
+
+def new_flags(totals: np.ndarray, scale_range: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shape (A, N) each: the sheets the engine puts back (act) and those it shows for information (info)."""
+    settings = Settings()
+    robust = np.abs(np.nan_to_num(robust_z_matrix(totals, scale_range, DEFAULT_SCALE_FLOOR))) > settings.robust_z
+    deviating = np.abs(np.nan_to_num(absolute_deviation_matrix(totals, scale_range))) >= settings.deviation
+    act = robust & deviating
+    return act, (robust | deviating) & ~act
+
+
+def flag_rate_rows(label: str, totals: np.ndarray, scale_range: float | np.ndarray,
+                   groups: dict[str, np.ndarray]) -> list[tuple]:
+    """Rows of old-rule and new-rule flag rates on the sheets each mask of ``groups`` selects."""
+    old = flag_matrix(totals, "either")
+    act, info = new_flags(totals, scale_range)
+    return [(label, group, f"{int(mask.sum()):,}", percent(old[mask].mean()), percent(act[mask].mean()),
+             percent(info[mask].mean())) for group, mask in groups.items()]
+
+
+def report_flag_rates_new(iclr: IclrPanels, skating: SkatingPanels) -> None:
+    """How many sheets each rule flags: clean reviews, injected extremes and their honest co-reviewers."""
+    rows = []
+    n = iclr.n_reviews
+    for part, years in (("tune", TUNE_YEARS), ("report", REPORT_YEARS)):
+        chosen = np.isin(iclr.years, years) & (n >= INSUFFICIENT_BELOW)
+        ratings = iclr.ratings[chosen]
+        present = ~np.isnan(ratings)
+        means = np.nanmean(ratings, axis=1)
+        low = (means < np.median(means))[:, None] & present
+        rows += flag_rate_rows(f"ICLR {'+'.join(map(str, years))} ({part}), clean", 10 * ratings, RATING_RANGE,
+                               {"all sheets": present, "low-scored papers": low, "high-scored papers": present & ~low})
+        injected, moved = inject_extremes(ratings, 0)
+        rows += flag_rate_rows(f"ICLR {'+'.join(map(str, years))} ({part}), injected", 10 * injected, RATING_RANGE,
+                               {"the extreme sheets": moved, "their honest co-reviewers": present & ~moved})
+    totals = skating.judge_totals
+    full_range = 10 * skating.factors.sum(axis=1)[:, None]
+    rows += flag_rate_rows("skating, 9 judges (0-10 marks)", totals, full_range,
+                           {"all sheets": np.ones(totals.shape, dtype=bool)})
+    print_table("(e) share of sheets flagged: old = ROBUST (modified z, MeanAD fallback) or DEVIATION (20 % of the "
+                "others' mean); new act = robust z > 3.5 and ≥ 20 % of the range from the others' median; new info "
+                "= one of the two only (ratings as 10-100 points; skating range = 10 × Σ factors)",
+                ("data", "sheets", "n", "old (any)", "new act", "new info"), rows)
+
+
+# -------------------------------------------------------------- (f) calibration, held-out skating season
+
+CALIBRATION_PANEL = 3        # judges kept per performance: an incomplete design, as in a review round
+CALIBRATION_DRAWS = 20
+
+
+def season(competition: str) -> str:
+    """2017–18 for the 2017 Grand Prix events and final; every other competition here is 2016–17."""
+    return "2017-18" if "2017" in competition and ("GP" in competition or "Grand Prix" in competition) else "2016-17"
+
+
+def carried_biases(skating: SkatingPanels, shrink: bool) -> dict[str, float]:
+    """Each judge's bias on one season's full panels: mean of (judge total − the panel's mean) over their sheets,
+    shrunk by τ²/(τ² + σ²/n) when ``shrink`` (τ², σ² by the method of moments)."""
+    totals = skating.judge_totals
+    gaps = totals - totals.mean(axis=1, keepdims=True)
+    names = skating.judge_names.reshape(-1)
+    flat = gaps.reshape(-1)
+    judges, index = np.unique(names, return_inverse=True)
+    support = np.bincount(index)
+    raw = np.bincount(index, flat) / support
+    noise = float(np.mean((flat - raw[index]) ** 2))
+    spread = max(0.0, float(np.var(raw)) - noise * float(np.mean(1 / support)))
+    factor = spread / (spread + noise / support) if shrink else np.ones_like(raw)
+    return dict(zip(judges.tolist(), (raw * factor).tolist(), strict=True))
+
+
+def calibration_taus(skating: SkatingPanels, seed: int, carried: dict[str, dict[str, float]]) -> dict[str, np.ndarray]:
+    """Kendall τ per segment between each method's ranking of a 3-judge-per-performance round and the official
+    9-judge component score."""
+    rng = np.random.default_rng(seed)
+    truth = (skating.official * skating.factors).sum(axis=1)
+    segments = list(dict.fromkeys(zip(skating.competitions.tolist(), skating.programs.tolist(), strict=True)))
+    taus: dict[str, list[float]] = {}
+    for competition, program in segments:
+        rows = np.flatnonzero((skating.competitions == competition) & (skating.programs == program))
+        if rows.size < 4:
+            continue
+        totals = skating.judge_totals[rows]
+        keep = np.argsort(rng.random(totals.shape), axis=1)[:, :CALIBRATION_PANEL]
+        apps = np.repeat(np.arange(rows.size), CALIBRATION_PANEL)
+        seats = keep.reshape(-1)
+        values = totals[apps, seats]
+        names = skating.judge_names[rows][apps, seats]
+        scores = {"raw (Panel's rule)": values}
+        for label, shrink in (("within round, least squares", False), ("within round, shrunk", True)):
+            try:
+                fit = calibrate(apps, seats, values, np.ones(values.size), [str(row) for row in rows],
+                                [f"J{seat}" for seat in range(9)], shrink)
+            except DisconnectedDesign:                   # the engine refuses: the round keeps its raw scores
+                scores[label] = values
+                continue
+            scores[label] = values - np.nan_to_num(fit.biases)[seats]
+        for label, biases in carried.items():
+            scores[label] = values - np.array([biases.get(name, 0.0) for name in names])
+        for label, adjusted in scores.items():
+            panel = olympic_trim(adjusted.reshape(rows.size, CALIBRATION_PANEL), MIN_PANEL).means
+            taus.setdefault(label, []).append(stats.kendalltau(panel, truth[rows]).statistic)
+    return {label: np.array(values) for label, values in taus.items()}
+
+
+def report_calibration(skating: SkatingPanels) -> None:
+    """Within-round and carried-over calibration on each season's rounds of 3 judges per performance."""
+    seasons = np.array([season(name) for name in skating.competitions])
+    first = skating.select(seasons == "2016-17")
+    carried = {"carried from 2016-17, least squares": carried_biases(first, shrink=False),
+               "carried from 2016-17, shrunk": carried_biases(first, shrink=True)}
+    rows = []
+    for part, name in (("tune", "2016-17"), ("report", "2017-18")):
+        panels = skating.select(seasons == name)
+        runs = [calibration_taus(panels, seed, carried if part == "report" else {})
+                for seed in range(CALIBRATION_DRAWS)]
+        raw = np.mean([run["raw (Panel's rule)"] for run in runs], axis=0)          # per segment
+        for label in runs[0]:
+            mean_tau = np.mean([run[label] for run in runs], axis=0)
+            gap = mean_tau - raw
+            generator = np.random.default_rng(BOOTSTRAP_SEED)
+            resampled = generator.choice(gap, size=(BOOTSTRAP_DRAWS, gap.size)).mean(axis=1)
+            low, high = np.percentile(resampled, [2.5, 97.5])
+            rows.append((f"{part}: {name}", label, f"{gap.size}", f"{mean_tau.mean():.4f}",
+                         "" if label.startswith("raw") else f"{gap.mean():+.4f} [{low:+.4f}, {high:+.4f}]"))
+    print_table(f"(f) skating: Kendall τ between a round of {CALIBRATION_PANEL} random judges per performance and "
+                f"the official 9-judge component score, per segment ({CALIBRATION_DRAWS} draws; 95 % bootstrap "
+                "interval of the mean difference over segments; a disconnected round, which the engine refuses "
+                "to calibrate, keeps its raw scores)",
+                ("part", "method", "segments", "mean τ", "τ − raw"), rows)
+
+
 # ------------------------------------------------------------------------------------------------------ main
 
 
@@ -516,7 +733,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     full_panels = skating.select(skating.full_panels)
     print(f"(b) uses the {full_panels.marks.shape[0]:,} performances judged by 9 seated judges")
     for section in (lambda: report_reproduction(skating), lambda: report_flag_rates(full_panels),
-                    lambda: report_home_bias(full_panels), lambda: report_iclr(iclr)):
+                    lambda: report_home_bias(full_panels), lambda: report_iclr(iclr),
+                    lambda: report_injected_extremes(iclr), lambda: report_flag_rates_new(iclr, full_panels),
+                    lambda: report_calibration(full_panels)):
         started = time.perf_counter()
         section()
         print(f"  ({time.perf_counter() - started:.2f} s)")

@@ -2,7 +2,8 @@
 
 Exit status 0 on success; 1 when the problem is refused, with every error on standard error (and the result with
 ``errors`` and nothing ranked on standard output); 2 on usage errors
-(bad arguments, unreadable file). ``-`` reads the problem from standard input.
+(bad arguments, unreadable file); 3 when the engine itself fails, said the same way, never as a traceback.
+``-`` reads the problem from standard input.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from .pipeline import rank
 from .problem import ProblemError, parse_problem
 
-EXIT_REFUSED, EXIT_USAGE = 1, 2
+EXIT_REFUSED, EXIT_USAGE, EXIT_FAILED = 1, 2, 3
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,12 +35,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cannot read {arguments.problem}: {error}", file=sys.stderr)
         return EXIT_USAGE
     except json.JSONDecodeError as error:
-        print(f"{arguments.problem}: not valid JSON: {error}", file=sys.stderr)
-        return EXIT_REFUSED
+        return _refuse([f"{arguments.problem}: not valid JSON: {error}"])
+    except RecursionError:
+        return _refuse([f"{arguments.problem}: not read: the JSON is nested too deeply"])
+    except ValueError as error:                  # e.g. an integer beyond Python's 4300-digit limit
+        return _refuse([f"{arguments.problem}: not valid JSON: {error}"])
     try:
         result = rank(parse_problem(data))
     except ProblemError as refused:
         return _refuse(refused.errors)
+    except Exception as error:  # noqa: BLE001 — the command answers in words and JSON, never with a traceback
+        _refuse([f"the engine failed on this problem ({type(error).__name__}: {error}); please report it"])
+        return EXIT_FAILED
     if result.errors:
         return _refuse(list(result.errors))
     json.dump(result.to_dict(), sys.stdout, ensure_ascii=False, indent=arguments.indent)

@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
-DEFAULT_MIN_PANEL = 5
+DEFAULT_MIN_PANEL = 3  # trim from three sheets: the median at n = 3 and 4 (docs/scoring.md)
 
 
 @dataclass(frozen=True)

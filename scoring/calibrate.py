@@ -1,10 +1,17 @@
-"""Expert calibration (DESIGN §7.1 step 4): the additive model y = v + b + ε by weighted least squares.
+"""Expert calibration (DESIGN §7.1 step 4): the additive model y = v + b + ε, with the biases shrunk.
 
 Each used sheet's total y is the application's value v plus the expert's bias b plus noise; weights are the
 sheets' confidence squared, and the gauge Σb = 0 fixes the otherwise free constant. This is the two-way
 additive model of incomplete block designs; with a complete design and equal weights the values are the raw
 means. Biases are identified only within a connected expert–application graph, so a disconnected design is
 refused with its components listed rather than answered with numbers that mean nothing.
+
+An expert seen on three sheets has a least-squares bias that is mostly noise. The biases are therefore treated as
+random effects b ~ N(0, τ²) with the noise ε ~ N(0, σ²/w): σ² comes from the residuals of the least-squares fit,
+τ² by the method of moments from the spread of the least-squares biases less what the noise alone would give,
+and each bias is replaced by its best linear unbiased predictor (Henderson's mixed-model equations), which
+pulls it towards 0 the more, the fewer sheets support it. When the data show no more spread than noise (τ² = 0)
+every bias is 0 and calibration changes nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
+
+SETTLED = 1e-9  # σ²/τ² below this is rounding noise in an exact fit, not noise in the data
 
 
 class DisconnectedDesign(ValueError):
@@ -40,20 +49,30 @@ class Calibration:
         b, summing to 0 over the experts with sheets; NaN for an expert without sheets.
     support : ndarray of int, shape (E,)
         Sheets per expert.
+    raw_biases : ndarray of float, shape (E,)
+        The least-squares biases before shrinkage.
+    bias_variance, noise_variance : float or None
+        τ² and σ²; None when the design leaves no residual degree of freedom to estimate σ² (the biases are
+        then not shrunk).
     """
 
     values: np.ndarray
     biases: np.ndarray
     support: np.ndarray
+    raw_biases: np.ndarray | None = None
+    bias_variance: float | None = None
+    noise_variance: float | None = None
 
 
 def calibrate(applications: np.ndarray, experts: np.ndarray, totals: np.ndarray, weights: np.ndarray,
-              application_refs: Sequence[str], expert_refs: Sequence[str]) -> Calibration:
-    """Fit y = v[application] + b[expert] by weighted least squares with Σb = 0.
+              application_refs: Sequence[str], expert_refs: Sequence[str], shrink: bool = True) -> Calibration:
+    """Fit y = v[application] + b[expert] with Σb = 0, the biases shrunk by empirical Bayes.
 
     The application values are eliminated first (v = weighted mean of y − b per application), leaving the
     E × E reduced normal equations S b = r, whose null space is the all-ones vector when the design is
-    connected; adding 11ᵀ to S picks the solution with Σb = 0.
+    connected; adding 11ᵀ to S picks the least-squares solution b̂ with Σb̂ = 0. Its residuals give
+    σ² = RSS / (S − A − E + 1); since Cov(b̂) = σ²·S⁺, E[Σb̂²] = (E − 1)·τ² + σ²·tr(S⁺), which gives τ². The
+    shrunk biases solve (S + σ²/τ²·I) b = r, and still sum to 0 because r does.
 
     Parameters
     ----------
@@ -68,6 +87,15 @@ def calibrate(applications: np.ndarray, experts: np.ndarray, totals: np.ndarray,
     ------
     DisconnectedDesign
         When the expert–application graph has more than one component.
+
+    Examples
+    --------
+    Three experts, biases +6, 0 and −6, and no noise: σ² = 0, nothing to shrink.
+
+    >>> fit = calibrate(np.array([0, 0, 1, 1, 2, 2]), np.array([0, 1, 1, 2, 2, 0]),
+    ...                 np.array([86.0, 80, 75, 69, 64, 76]), np.ones(6), "ABC", ["E1", "E2", "E3"])
+    >>> fit.biases.round(6).tolist(), fit.values.round(6).tolist()
+    ([6.0, 0.0, -6.0], [80.0, 75.0, 70.0])
     """
     n_applications, n_experts = len(application_refs), len(expert_refs)
     groups = components(applications, experts, n_applications, n_experts)
@@ -83,11 +111,42 @@ def calibrate(applications: np.ndarray, experts: np.ndarray, totals: np.ndarray,
     app_mean = np.bincount(applications, weights * totals, minlength=n_applications) * inverse_app
     reduced = (sparse.diags(expert_weight) - design.T @ sparse.diags(inverse_app) @ design).toarray()
     rhs = np.bincount(experts, weights * totals, minlength=n_experts) - design.T @ app_mean
-    biases = np.full(n_experts, np.nan)
-    biases[active] = np.linalg.solve(reduced[np.ix_(active, active)] + 1.0, rhs[active])
-    residual = np.bincount(applications, weights * (totals - biases[experts]), minlength=n_applications)
-    values = np.divide(residual, app_weight, out=np.full(n_applications, np.nan), where=app_weight > 0)
-    return Calibration(values, biases, support)
+    system, right = reduced[np.ix_(active, active)], rhs[active]
+    inverse = np.linalg.inv(system + 1.0)
+    raw = np.full(n_experts, np.nan)
+    raw[active] = inverse @ right
+    values = _values(applications, experts, totals, weights, raw, app_weight)
+    noise, spread = _variances(applications, experts, totals, weights, raw, values, inverse)
+    biases = raw.copy()
+    if shrink and noise is not None and noise > SETTLED * spread:        # exact data: nothing to shrink
+        biases[active] = (np.linalg.solve(system + noise / spread * np.eye(system.shape[0]), right) if spread > 0
+                          else 0.0)
+        values = _values(applications, experts, totals, weights, biases, app_weight)
+    return Calibration(values, biases, support, raw, spread, noise)
+
+
+def _values(applications: np.ndarray, experts: np.ndarray, totals: np.ndarray, weights: np.ndarray,
+            biases: np.ndarray, app_weight: np.ndarray) -> np.ndarray:
+    """v per application: the weighted mean of its totals less their experts' biases, shape (A,)."""
+    residual = np.bincount(applications, weights * (totals - biases[experts]), minlength=app_weight.size)
+    return np.divide(residual, app_weight, out=np.full(app_weight.size, np.nan), where=app_weight > 0)
+
+
+def _variances(applications: np.ndarray, experts: np.ndarray, totals: np.ndarray, weights: np.ndarray,
+               raw: np.ndarray, values: np.ndarray, inverse: np.ndarray) -> tuple[float | None, float | None]:
+    """σ² and τ² (method of moments) from the least-squares fit; (None, None) without residual freedom.
+
+    ``inverse`` is (S + 11ᵀ)⁻¹ over the active experts, whose trace is tr(S⁺) + 1/E.
+    """
+    n_active = inverse.shape[0]
+    freedom = totals.size - np.unique(applications).size - n_active + 1
+    if freedom <= 0 or n_active == 0:
+        return None, None
+    residuals = totals - values[applications] - raw[experts]
+    noise = float((weights * residuals**2).sum() / freedom)
+    expected_noise = noise * (np.trace(inverse) - 1.0 / n_active)
+    spread = max(0.0, (float(np.nansum(raw**2)) - expected_noise) / max(n_active - 1, 1))
+    return noise, spread
 
 
 def components(applications: np.ndarray, experts: np.ndarray, n_applications: int,
@@ -106,3 +165,31 @@ def components(applications: np.ndarray, experts: np.ndarray, n_applications: in
         members = np.flatnonzero((labels == label) & touched)
         groups.append((members[members < n_applications], members[members >= n_applications] - n_applications))
     return groups
+
+
+def is_complete(applications: np.ndarray, experts: np.ndarray, n_applications: int, n_experts: int) -> bool:
+    """True when every expert with sheets scored every application with sheets: a bias then weighs on all
+    applications alike and calibration has nothing to correct."""
+    pairs = np.unique(applications * n_experts + experts)
+    return pairs.size == np.unique(applications).size * np.unique(experts).size
+
+
+LINK_CHECK_LIMIT = 500  # experts; above it the one-link check (one graph search per expert) is skipped
+
+
+def lone_links(applications: np.ndarray, experts: np.ndarray, n_applications: int, n_experts: int) -> list[int]:
+    """The experts without whom the design falls apart into groups of experts that share no application: every
+    calibrated comparison across those groups rests on that one expert's scores.
+
+    One connected-components search per expert; empty when there are more than ``LINK_CHECK_LIMIT`` experts.
+    """
+    present = np.unique(experts)
+    if present.size > LINK_CHECK_LIMIT:
+        return []
+    links = []
+    for expert in present:
+        keep = experts != expert
+        groups = components(applications[keep], experts[keep], n_applications, n_experts)
+        if sum(1 for _, group_experts in groups if group_experts.size) > 1:
+            links.append(int(expert))
+    return links

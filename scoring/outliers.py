@@ -21,6 +21,8 @@ MAD_SCALE = 0.6745          # Φ⁻¹(0.75): makes MAD estimate σ for normal da
 MEAN_AD_SCALE = 1.253314    # √(π/2): makes the mean absolute deviation estimate σ (IBM SPSS's fallback)
 DEFAULT_ROBUST_Z = 3.5
 DEFAULT_DEVIATION = 0.20
+DEFAULT_SCALE_FLOOR = 0.05  # the smallest spread ROBUST assumes, as a share of the criterion's or total's range
+NORMAL_MAD = 1.4826         # 1/Φ⁻¹(0.75): makes MAD estimate σ for normal data
 
 
 def modified_z_matrix(totals: np.ndarray) -> np.ndarray:
@@ -53,6 +55,81 @@ def modified_z_matrix(totals: np.ndarray) -> np.ndarray:
         z = np.where(mad > 0, MAD_SCALE * centred / np.where(mad > 0, mad, 1.0),
                      np.where(mean_ad > 0, centred / (MEAN_AD_SCALE * np.where(mean_ad > 0, mean_ad, 1.0)), 0.0))
     return np.where(present, z, np.nan)
+
+
+def others_median_matrix(totals: np.ndarray) -> np.ndarray:
+    """The median of the *other* totals of each slot's row (leave-one-out), without a loop over slots.
+
+    Each row is sorted once; leaving out the total at sorted position r, the others' k-th order statistic is
+    the row's k-th when k < r and its (k+1)-th otherwise.
+
+    Parameters
+    ----------
+    totals : ndarray of float, shape (A, N)
+        NaN in empty slots.
+
+    Returns
+    -------
+    ndarray of float, shape (A, N)
+        NaN in empty slots and in rows with a single total.
+
+    Examples
+    --------
+    >>> others_median_matrix(np.array([[60, 60, 60, 10.0]])).tolist()
+    [[60.0, 60.0, 60.0, 60.0]]
+    >>> others_median_matrix(np.array([[50, 70, 10.0, np.nan]])).tolist()
+    [[40.0, 30.0, 60.0, nan]]
+    """
+    totals = np.atleast_2d(np.asarray(totals, dtype=float))
+    present = ~np.isnan(totals)
+    order = np.argsort(totals, axis=1, kind="stable")            # NaN last
+    ordered = np.take_along_axis(totals, order, axis=1)
+    position = np.empty_like(order)
+    np.put_along_axis(position, order, np.arange(totals.shape[1])[None, :].repeat(totals.shape[0], 0), axis=1)
+    others = present.sum(axis=1, keepdims=True) - 1              # m, the number of others
+    low, high = np.maximum((others - 1) // 2, 0), np.maximum(others // 2, 0)
+    low = np.where(low < position, low, low + 1)
+    high = np.where(high < position, high, high + 1)
+    width = totals.shape[1]
+    low, high = np.minimum(low, width - 1), np.minimum(high, width - 1)
+    middle = 0.5 * (np.take_along_axis(ordered, low, axis=1) + np.take_along_axis(ordered, high, axis=1))
+    return np.where(present & (others >= 1), middle, np.nan)
+
+
+def absolute_deviation_matrix(totals: np.ndarray, scale_range: float | np.ndarray) -> np.ndarray:
+    """DEVIATION: (T − median of the others) / range, the distance from the rest of the panel in shares of the
+    range the total can take (the template's total, or a criterion's maximum), shape (A, N).
+
+    The reference leaves the sheet out, so one extreme sheet does not drag it, and a median, so an extreme
+    among the others does not either; the unit is the scale, not the distance from its zero, so 10 points
+    mean the same on a low-scored and a high-scored application. ``scale_range`` broadcasts against (A, N).
+    """
+    return (np.atleast_2d(np.asarray(totals, dtype=float)) - others_median_matrix(totals)) / scale_range
+
+
+def robust_z_matrix(totals: np.ndarray, scale_range: float | np.ndarray,
+                    floor: float = DEFAULT_SCALE_FLOOR) -> np.ndarray:
+    """ROBUST: (T − panel median) / max(1.4826·MAD, floor·range), row by row, shape (A, N).
+
+    The modified z of Iglewicz and Hoaglin with two changes for panels of three to seven. Its MeanAD fallback
+    caps |M| below 3.5 at n ≤ 4; here the spread is floored at ``floor`` of the range instead, so a panel
+    that agrees exactly (MAD = 0) measures distance in points: [60, 60, 60, 10] on a 100-point sheet gives the
+    10 a z of −50 / 5 = −10. The centre stays the panel median, which one extreme sheet cannot move from
+    n = 3 on (the median of the *others* of an honest sheet is, at n = 3, the midpoint of that extreme and the
+    third sheet). ``scale_range`` broadcasts against (A, N).
+
+    Examples
+    --------
+    >>> robust_z_matrix(np.array([[60, 60, 60, 10.0]]), 100).tolist()
+    [[0.0, 0.0, 0.0, -10.0]]
+    """
+    totals = np.atleast_2d(np.asarray(totals, dtype=float))
+    present = ~np.isnan(totals)
+    has_any = present.any(axis=1)
+    median = np.where(has_any, row_medians(totals), 0.0)[:, None]
+    spread = NORMAL_MAD * np.where(has_any, row_medians(np.abs(totals - median)), 0.0)[:, None]
+    scale = np.maximum(spread, floor * np.asarray(scale_range, dtype=float))
+    return np.where(present, (totals - median) / scale, np.nan)
 
 
 def row_medians(values: np.ndarray) -> np.ndarray:

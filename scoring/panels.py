@@ -108,8 +108,16 @@ def _position_in_group(sorted_groups: np.ndarray) -> np.ndarray:
     return np.arange(sorted_groups.size) - np.repeat(starts, run_lengths)
 
 
+SMALL_BELOW = 5  # fewer sheets than this is a small panel (DESIGN §7.1 step 2), whatever the trim rule
+
+
 def panel_status(counts: np.ndarray, settings: Settings) -> np.ndarray:
-    """NORMAL (n ≥ min_panel), SMALL (insufficient_below ≤ n < min_panel, no trimming) or INSUFFICIENT
-    (n < insufficient_below, no score) for each application, shape (A,) → (A,)."""
-    return np.where(counts >= settings.min_panel, NORMAL,
+    """NORMAL (n ≥ 5 and n ≥ min_panel), SMALL (insufficient_below ≤ n below that) or INSUFFICIENT
+    (n < insufficient_below, no score) for each application, shape (A,) → (A,).
+
+    A small panel is still trimmed when n ≥ min_panel (three sheets by default: the score is then their median);
+    SMALL only tells the reader that the score rests on few sheets.
+    """
+    small_below = max(SMALL_BELOW, settings.min_panel)
+    return np.where(counts >= small_below, NORMAL,
                     np.where(counts >= settings.insufficient_below, SMALL, INSUFFICIENT))

@@ -14,16 +14,26 @@ import numpy as np
 from . import flags as sentences
 from .aggregate import Trimmed, decimal_places, olympic_trim, round_half_up, round_ratios_half_up
 from .bootstrap import bootstrap_ranks
-from .calibrate import Calibration, DisconnectedDesign, calibrate
+from .calibrate import Calibration, DisconnectedDesign, calibrate, is_complete, lone_links
 from .interval import trimmed_mean_interval_matrix
-from .outliers import deviation_matrix, dixon, grubbs, modified_z_matrix, others_mean_matrix, row_medians
-from .panels import INSUFFICIENT, SMALL, Panels, build_panels, panel_status
+from .outliers import (
+    absolute_deviation_matrix,
+    dixon,
+    grubbs,
+    others_median_matrix,
+    robust_z_matrix,
+    row_medians,
+)
+from .panels import INSUFFICIENT, SMALL, SMALL_BELOW, Panels, build_panels, panel_status
 from .rank import Ranking, rank_applications
 from .recommend import Decisions, grade, recommend
 from .trace import computation, make_trace, sheet_traces
 from .types import (
+    ACT,
     GRADED_KINDS,
+    INFO,
     ApplicationResult,
+    CalibrationSummary,
     Diagnostic,
     ExpertResult,
     Flag,
@@ -38,8 +48,8 @@ from .validate import validate_problem
 class _Outliers:
     """Outlier statistics of every slot, computed once for all applications.
 
-    z, relative, others : shape (A, N) — modified z, leave-one-out relative deviation, the others' mean;
-    median : shape (A,); criterion_z : shape (A, C, N); criterion_median : shape (A, C).
+    z, relative, others : shape (A, N) — ROBUST z, DEVIATION (share of the total's range) and the others'
+    median; median : shape (A,); criterion_z : shape (A, C, N); criterion_median : shape (A, C).
     """
 
     z: np.ndarray
@@ -50,12 +60,15 @@ class _Outliers:
     criterion_median: np.ndarray
 
 
-def _outliers(panels: Panels) -> _Outliers:
+def _outliers(panels: Panels, problem: Problem) -> _Outliers:
     n_apps, width, n_criteria = panels.scores.shape
+    floor, total_range = problem.settings.scale_floor, problem.template.total
+    maxima = np.tile([criterion.max for criterion in problem.template.criteria], n_apps)[:, None]
     by_criterion = panels.scores.transpose(0, 2, 1).reshape(n_apps * n_criteria, width)
-    return _Outliers(modified_z_matrix(panels.totals), deviation_matrix(panels.totals),
-                     others_mean_matrix(panels.totals), row_medians(panels.totals),
-                     modified_z_matrix(by_criterion).reshape(n_apps, n_criteria, width),
+    return _Outliers(robust_z_matrix(panels.totals, total_range, floor),
+                     absolute_deviation_matrix(panels.totals, total_range),
+                     others_median_matrix(panels.totals), row_medians(panels.totals),
+                     robust_z_matrix(by_criterion, maxima, floor).reshape(n_apps, n_criteria, width),
                      row_medians(by_criterion).reshape(n_apps, n_criteria))
 
 
@@ -93,7 +106,7 @@ def rank(problem: Problem) -> Result:
     calibration = None
     if settings.calibrate:
         try:
-            calibration = _calibrate(panels, experts)
+            calibration = _calibrate(panels, experts, settings.shrink)
         except DisconnectedDesign as disconnected:
             return Result((), (), (str(disconnected),), settings)
     status = panel_status(panels.counts, settings)
@@ -109,11 +122,12 @@ def rank(problem: Problem) -> Result:
     ranking = rank_applications(numbers["score"], _tie_breakers(problem, numbers))
     decisions = (recommend(numbers["score"], numbers["interval"], numbers["criteria"], problem.template, settings,
                            numbers["rank_interval"][:, 0], numbers["p_top_k"]) if settings.recommend else None)
-    outliers = _outliers(panels) if settings.outliers or settings.criterion_flags else None
+    outliers = _outliers(panels, problem) if settings.outliers or settings.criterion_flags else None
     results = [_application_result(problem, panels, row, status, trimmed, numbers, ranking, decisions,
                                    calibration, adjusted, outliers) for row in range(len(panels.applications))]
     results.sort(key=lambda result: (result.rank is None, result.rank or 0, result.application))
-    return Result(tuple(results), _expert_results(problem, experts, calibration), (), settings)
+    return Result(tuple(results), _expert_results(problem, experts, calibration), (), settings,
+                  None if calibration is None else _calibration_summary(panels, experts, calibration))
 
 
 def _index_experts(panels: Panels) -> _Experts:
@@ -126,10 +140,23 @@ def _index_experts(panels: Panels) -> _Experts:
     return _Experts(refs, slot_index)
 
 
-def _calibrate(panels: Panels, experts: _Experts) -> Calibration:
+def _calibrate(panels: Panels, experts: _Experts, shrink: bool) -> Calibration:
     rows, slots = np.nonzero(panels.present)
     return calibrate(rows, experts.slot_index[rows, slots], panels.totals[rows, slots],
-                     panels.confidence[rows, slots] ** 2, panels.applications, experts.refs)
+                     panels.confidence[rows, slots] ** 2, panels.applications, experts.refs, shrink)
+
+
+def _calibration_summary(panels: Panels, experts: _Experts, calibration: Calibration) -> CalibrationSummary:
+    """τ², σ² and the warnings on the design: complete (nothing to correct) or hanging on one expert."""
+    rows, slots = np.nonzero(panels.present)
+    columns = experts.slot_index[rows, slots]
+    shape = (len(panels.applications), len(experts.refs))
+    warnings = [sentences.one_link(experts.refs[index]) for index in lone_links(rows, columns, *shape)]
+    if is_complete(rows, columns, *shape):
+        warnings.insert(0, sentences.complete_design(len(experts.refs)))
+    rounded = [None if value is None else round(float(value), 4)
+               for value in (calibration.bias_variance, calibration.noise_variance)]
+    return CalibrationSummary(rounded[0], rounded[1], tuple(warnings))
 
 
 def _numbers(panels: Panels, totals: np.ndarray, trimmed: Trimmed, scored: np.ndarray, settings: Settings,
@@ -153,7 +180,8 @@ def _numbers(panels: Panels, totals: np.ndarray, trimmed: Trimmed, scored: np.nd
     middle_pair = (sorted_totals[rows, np.maximum((n - 1) // 2, 0)] + sorted_totals[rows, np.maximum(n // 2, 0)])
     median = round_ratios_half_up(middle_pair, np.where(n > 0, 2, 0), exact_places)
     mean = round_ratios_half_up(np.where(present, totals, 0.0).sum(axis=1), n, exact_places)
-    interval = (trimmed_mean_interval_matrix(totals, trimmed, settings.confidence_level) if settings.interval
+    interval = (trimmed_mean_interval_matrix(totals, _interval_trim(totals, trimmed, settings),
+                                             settings.confidence_level) if settings.interval
                 else np.full((n_apps, 2), np.nan))
     rank_interval = np.zeros((n_apps, 2), dtype=int)
     p_top_k = None
@@ -168,6 +196,21 @@ def _numbers(panels: Panels, totals: np.ndarray, trimmed: Trimmed, scored: np.nd
             "interval": interval, "rank_interval": rank_interval, "p_top_k": p_top_k}
 
 
+INTERVAL_MIN_TRIM = 5  # below five sheets the trimmed mean's interval has < 2 degrees of freedom
+
+
+def _interval_trim(totals: np.ndarray, trimmed: Trimmed, settings: Settings) -> Trimmed:
+    """The trim the interval is computed on: the score's own from five sheets on; below five, none.
+
+    The Tukey–McLaughlin interval of a median of three has no degree of freedom (and of four, one); the t interval
+    of all the sheets is defined and is wide exactly when one sheet is far off, so a 3- or 4-sheet panel with an
+    extreme sheet stays CONDITIONAL instead of being recommended on its median alone.
+    """
+    if settings.min_panel >= INTERVAL_MIN_TRIM:
+        return trimmed
+    return olympic_trim(totals, INTERVAL_MIN_TRIM, settings.trim == "olympic")
+
+
 def _priority_criteria(problem: Problem) -> list[int]:
     """Column indices of the priority criteria, priority 1 first."""
     ranked = [(criterion.priority, column) for column, criterion in enumerate(problem.template.criteria)
@@ -178,6 +221,7 @@ def _priority_criteria(problem: Problem) -> list[int]:
 def _tie_breakers(problem: Problem, numbers: dict[str, np.ndarray]) -> np.ndarray:
     columns = [np.round(numbers["criteria"][:, column], 2) for column in _priority_criteria(problem)]
     columns.append(np.round(numbers["median"], 2))
+    columns.append(np.round(numbers["mean"], 2))            # below five sheets the score is the median itself
     return np.column_stack(columns)
 
 
@@ -240,25 +284,32 @@ def _panel_flags(state: int, n: int, settings: Settings) -> list[Flag]:
     if state == INSUFFICIENT:
         return [sentences.insufficient(n, settings.insufficient_below)]
     if state == SMALL:
-        return [sentences.small_panel(n, settings.min_panel)]
+        return [sentences.small_panel(n, settings.min_panel, max(SMALL_BELOW, settings.min_panel))]
     return []
 
 
 def _outlier_flags(panels: Panels, outliers: _Outliers, row: int, settings: Settings) -> list[Flag]:
-    """ROBUST and DEVIATION flags on the raw totals of one application, in slot order."""
+    """ROBUST and DEVIATION flags on the raw totals of one application, in slot order.
+
+    A sheet both flags catch is put back to its expert (level ``act``); one caught by a single flag is shown
+    for information: far from the others but inside the panel's own spread, or unusual against a tight panel
+    by a few points only. With ``deviation`` off, ROBUST alone acts.
+    """
     z, relative = np.nan_to_num(outliers.z[row]), np.nan_to_num(outliers.relative[row])
     robust = np.abs(z) > settings.robust_z
-    deviating = (np.abs(relative) > settings.deviation if settings.deviation is not None
+    deviating = (np.abs(relative) >= settings.deviation if settings.deviation is not None
                  else np.zeros_like(robust))
+    act = robust & (deviating | (settings.deviation is None))
     result = []
     for slot in np.flatnonzero(robust | deviating):
         expert, total = panels.experts[row, slot], float(panels.totals[row, slot])
+        level = ACT if act[slot] else INFO
         if robust[slot]:
             result.append(sentences.robust(expert, total, float(z[slot]), float(outliers.median[row]),
-                                           settings.robust_z))
+                                           settings.robust_z, level))
         if deviating[slot]:
             result.append(sentences.deviation(expert, total, float(outliers.others[row, slot]),
-                                              float(relative[slot]), settings.deviation))
+                                              float(relative[slot]), settings.deviation, level))
     return result
 
 
@@ -301,7 +352,9 @@ def _tie_break_note(problem: Problem, key: int, zh: str, en: str) -> tuple[str, 
         criterion = problem.template.criteria[priority[key - 1]]
         return (zh + f"；与同分申报书按优先指标「{criterion.name}」的平均分区分",
                 en + f"; separated from an equal score by the priority criterion '{criterion.name_en or criterion.id}'")
-    return zh + "；与同分申报书按专家总分的中位数区分", en + "; separated from an equal score by the median total"
+    if key == len(priority) + 1:
+        return zh + "；与同分申报书按专家总分的中位数区分", en + "; separated from an equal score by the median total"
+    return zh + "；与同分申报书按全部专家总分的平均分区分", en + "; separated from an equal score by the mean of all totals"
 
 
 def _expert_results(problem: Problem, experts: _Experts, calibration: Calibration | None) -> tuple[ExpertResult, ...]:
@@ -310,10 +363,11 @@ def _expert_results(problem: Problem, experts: _Experts, calibration: Calibratio
     results = []
     for index, ref in enumerate(experts.refs):
         n = int(counts[index])
-        bias, flags = None, ()
+        bias, raw, flags = None, None, ()
         if calibration is not None:
             bias = round(float(calibration.biases[index]), 4)
+            raw = round(float(calibration.raw_biases[index]), 4)
             if n < settings.min_support:
                 flags = (sentences.low_support(ref, n, settings.min_support),)
-        results.append(ExpertResult(ref, n, bias, flags))
+        results.append(ExpertResult(ref, n, bias, flags, raw))
     return tuple(results)

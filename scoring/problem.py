@@ -1,12 +1,13 @@
 """Read a scoring problem from its JSON form (DESIGN §10) into :class:`scoring.types.Problem`.
 
-Malformed input is refused as a whole: :func:`parse_problem` collects every error, structural ones here and the
+References are compared without surrounding spaces ("E1 " is expert E1). Malformed input is refused as a whole: :func:`parse_problem` collects every error, structural ones here and the
 sheet rules of :mod:`scoring.validate`, before it raises :class:`ProblemError`. Each error names the record, the
 key and the rule, e.g. ``sheets[4] (E2 → P1): scores.market: 7.3 is not a multiple of the step 0.5``.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
@@ -39,9 +40,14 @@ def parse_problem(data: Any) -> Problem:
     """
     if not isinstance(data, Mapping):
         raise ProblemError([f"problem: must be a JSON object, got {type(data).__name__}"])
+    oversized = too_large_numbers(data)
+    if oversized:
+        raise ProblemError(oversized)
     errors: list[str] = _unknown_keys("problem", data, {"template", "sheets", "excluded", "settings"})
     template = _template(data.get("template"), errors)
     sheets = tuple(_records(data.get("sheets"), "sheets", SHEET_KEYS, _sheet, errors, required=True))
+    if data.get("sheets") == []:
+        errors.append("sheets: the list is empty: there is nothing to rank")
     excluded = tuple(_records(data.get("excluded", []), "excluded", EXCLUSION_KEYS, _exclusion, errors))
     settings = _settings(data.get("settings", {}), errors)
     if template is not None and settings is not None:
@@ -49,6 +55,30 @@ def parse_problem(data: Any) -> Problem:
     if errors:
         raise ProblemError(errors)
     return Problem(template, sheets, excluded, settings)
+
+
+def too_large_numbers(data: Any) -> list[str]:
+    """Every whole number beyond the largest float (JSON allows 10**400; no score, weight or setting is one),
+    named by its place, e.g. ``sheets[0].scores.c1: a number of 401 digits is too large``.
+
+    The walk keeps its own stack, so a deeply nested document cannot exhaust Python's.
+    """
+    errors, stack = [], [("", data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, Mapping):
+            stack.extend((f"{where}.{key}" if where else str(key), item) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{index}]", item) for index, item in enumerate(value))
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > sys.float_info.max:
+            errors.append(f"{where}: a number of {len(str(abs(value)))} digits is too large "
+                          f"(the largest is about {sys.float_info.max:.1e})")
+    return sorted(errors)
+
+
+def _ref(value: Any) -> Any:
+    """A reference as compared: without surrounding spaces ("E1 " is expert E1)."""
+    return value.strip() if isinstance(value, str) else value
 
 
 def _unknown_keys(label: str, record: Mapping, allowed: set[str]) -> list[str]:
@@ -113,14 +143,15 @@ def _criterion(item: Mapping) -> Criterion:
 
 def _sheet(item: Mapping) -> Sheet:
     scores = item["scores"]
-    return Sheet(expert=item["expert"], application=item["application"],
+    return Sheet(expert=_ref(item["expert"]), application=_ref(item["application"]),
                  scores=dict(scores) if isinstance(scores, Mapping) else scores,
                  confidence=item.get("confidence", 1.0), opinion=item.get("opinion"),
                  comment=item.get("comment", "") if item.get("comment") is not None else "")
 
 
 def _exclusion(item: Mapping) -> Exclusion:
-    return Exclusion(expert=item["expert"], application=item["application"], reason=str(item.get("reason", "")))
+    return Exclusion(expert=_ref(item["expert"]), application=_ref(item["application"]),
+                     reason=str(item.get("reason", "")))
 
 
 def _settings(data: Any, errors: list[str]) -> Settings | None:

@@ -96,18 +96,20 @@ class Settings:
     ``calibrate``, ``recommend`` and ``gate`` (None = off) turn single steps off.
     """
 
-    min_panel: int = 5
+    min_panel: int = 3                  # trimmed from 3 sheets: the median at n = 3 and 4 (docs/scoring.md)
     insufficient_below: int = 3
     trim: str = "olympic"
     outliers: bool = True
     robust_z: float = 3.5
-    deviation: float | None = 0.20
+    deviation: float | None = 0.20      # share of the total's (or criterion's) range, from the others' median
+    scale_floor: float = 0.05           # smallest spread ROBUST assumes, as a share of the range
     criterion_flags: bool = True
     diagnostics: bool = True
     diagnostics_alpha: float = 0.05
     calibrate: bool = False
     rank_on_calibrated: bool = False
     min_support: int = 3
+    shrink: bool = True                 # calibration biases shrunk by empirical Bayes (docs/scoring.md)
     interval: bool = True
     confidence_level: float = 0.95
     bootstrap: int = 10_000
@@ -134,13 +136,19 @@ class Problem:
 # --- the result ------------------------------------------------------------------------------------------
 
 FLAG_CODES = ("ROBUST", "DEVIATION", "SMALL_PANEL", "INSUFFICIENT", "TIE", "VETO", "GATE", "LOW_SUPPORT",
-              "MISSING_ROUND")
+              "MISSING_ROUND", "COMPLETE_DESIGN", "ONE_LINK")
+ACT, INFO = "act", "info"
+FLAG_LEVELS = (ACT, INFO)
 RECOMMENDATIONS = ("RECOMMEND", "CONDITIONAL", "RESERVE", "REJECT")
 
 
 @dataclass(frozen=True)
 class Flag:
-    """Something a person should look at, with a sentence saying what (Chinese first, English beside it)."""
+    """Something a person should look at, with a sentence saying what (Chinese first, English beside it).
+
+    ``level`` is ``act`` when someone must do something (put a sheet back to its expert, add reviews, read a
+    veto) and ``info`` when the flag only explains a number.
+    """
 
     code: str
     message: str
@@ -148,6 +156,7 @@ class Flag:
     expert: str | None = None
     criterion: str | None = None
     value: float | None = None
+    level: str = ACT
 
 
 @dataclass(frozen=True)
@@ -210,11 +219,29 @@ class ApplicationResult:
 
 @dataclass(frozen=True)
 class ExpertResult:
-    """One expert across the round: sheets counted, calibration bias (None when off) and flags."""
+    """One expert across the round: sheets counted, calibration bias (None when off) and flags.
+
+    ``raw_bias`` is the least-squares bias before shrinkage; ``bias`` is what calibration applies.
+    """
 
     expert: str
     n: int
     bias: float | None
+    flags: tuple[Flag, ...] = ()
+    raw_bias: float | None = None
+
+
+@dataclass(frozen=True)
+class CalibrationSummary:
+    """What calibration estimated for the round as a whole.
+
+    ``bias_variance`` is τ², the variance of the experts' biases estimated from the sheets (0 when the biases
+    are no larger than the noise would make them); ``noise_variance`` is σ², the residual variance of one
+    sheet; ``flags`` warn when calibration cannot help (COMPLETE_DESIGN) or hangs on one expert (ONE_LINK).
+    """
+
+    bias_variance: float
+    noise_variance: float
     flags: tuple[Flag, ...] = ()
 
 
@@ -229,6 +256,7 @@ class Result:
     experts: tuple[ExpertResult, ...] = ()
     errors: tuple[str, ...] = ()
     settings: Settings | None = None
+    calibration: CalibrationSummary | None = None
 
     @property
     def ok(self) -> bool:

@@ -12,14 +12,37 @@ import math
 from collections.abc import Iterable
 
 from .templates import is_multiple, is_number, validate_template
-from .types import OPINIONS, TRIMS, Problem, Settings, Sheet, Template
+from .types import OPINIONS, TRIMS, Exclusion, Problem, Settings, Sheet, Template
+
+MIN_STEP = 0.0001        # finer steps make totals whose decimals no float (nor the exact rounding) can hold
+MAX_BOOTSTRAP = 100_000  # draws; 10⁵ gives rank intervals to well under a rank, more only costs minutes
 
 
 def validate_problem(problem: Problem) -> list[str]:
-    """All errors of a problem: its template, its settings and every sheet."""
-    template_errors = validate_template(problem.template)
+    """All errors of a problem: its template, its settings, every sheet and every exclusion."""
+    template_errors = step_errors(problem.template) or validate_template(problem.template)
     sheet_errors = validate_sheets(problem.sheets, problem.template, check_scores=not template_errors)
-    return template_errors + validate_settings(problem.settings) + sheet_errors
+    return (template_errors + validate_settings(problem.settings) + sheet_errors
+            + exclusion_errors(problem.excluded, problem.sheets))
+
+
+def step_errors(template: Template) -> list[str]:
+    """Steps that are not numbers or are finer than :data:`MIN_STEP`."""
+    errors = []
+    for index, criterion in enumerate(template.criteria):
+        step = criterion.step
+        if not is_number(step) or step <= 0:
+            errors.append(f"template.criteria[{index}].step: must be a positive number, got {step!r}")
+        elif step < MIN_STEP:
+            errors.append(f"template.criteria[{index}].step: {step:g} is finer than the smallest step {MIN_STEP:g}")
+    return errors
+
+
+def exclusion_errors(excluded: Iterable[Exclusion], sheets: Iterable[Sheet]) -> list[str]:
+    """Exclusions naming an expert without any sheet: a misspelt reference would otherwise exclude nobody."""
+    experts = {sheet.expert for sheet in sheets}
+    return [f"excluded[{index}] ({item.expert} → {item.application}): expert {item.expert} has no sheet"
+            for index, item in enumerate(excluded) if item.expert not in experts]
 
 
 def validate_sheets(sheets: Iterable[Sheet], template: Template, check_scores: bool = True) -> list[str]:
@@ -52,6 +75,8 @@ def _identity_errors(sheet: Sheet) -> list[str]:
         value = getattr(sheet, key)
         if not isinstance(value, str) or not value.strip():
             errors.append(f"{key}: must be a non-empty reference, got {value!r}")
+        elif value != value.strip():
+            errors.append(f"{key}: must not begin or end with spaces, got {value!r}")
     if not is_number(sheet.confidence) or not 0 < sheet.confidence <= 1:
         errors.append(f"confidence: must be a number in (0, 1], got {sheet.confidence!r}")
     if sheet.opinion is not None and sheet.opinion not in OPINIONS:
@@ -112,8 +137,10 @@ def validate_settings(settings: Settings) -> list[str]:
         require(settings.insufficient_below <= settings.min_panel, "insufficient_below", "must not exceed min_panel")
     require(settings.trim in TRIMS, "trim", f"must be one of {', '.join(TRIMS)}")
     require(is_number(settings.robust_z) and settings.robust_z > 0, "robust_z", "must be a positive number")
-    require(settings.deviation is None or (is_number(settings.deviation) and settings.deviation > 0),
-            "deviation", "must be a positive fraction or null")
+    require(settings.deviation is None or (is_number(settings.deviation) and 0 < settings.deviation <= 1),
+            "deviation", "must be a fraction of the range in (0, 1] or null")
+    require(is_number(settings.scale_floor) and 0 < settings.scale_floor <= 1, "scale_floor",
+            "must be a fraction of the range in (0, 1]")
     require(is_number(settings.diagnostics_alpha) and 0 < settings.diagnostics_alpha < 1, "diagnostics_alpha",
             "must be in (0, 1)")
     require(not settings.rank_on_calibrated or settings.calibrate, "rank_on_calibrated",
@@ -121,7 +148,8 @@ def validate_settings(settings: Settings) -> list[str]:
     require(is_whole(settings.min_support) and settings.min_support >= 1, "min_support", "must be a whole number ≥ 1")
     require(is_number(settings.confidence_level) and 0 < settings.confidence_level < 1, "confidence_level",
             "must be in (0, 1)")
-    require(is_whole(settings.bootstrap) and settings.bootstrap >= 0, "bootstrap", "must be a whole number ≥ 0")
+    require(is_whole(settings.bootstrap) and 0 <= settings.bootstrap <= MAX_BOOTSTRAP, "bootstrap",
+            f"must be a whole number from 0 to {MAX_BOOTSTRAP}")
     require(is_whole(settings.seed) and settings.seed >= 0, "seed", "must be a whole number ≥ 0")
     require(is_number(settings.threshold), "threshold", "must be a number")
     require(settings.gate is None or (is_number(settings.gate) and 0 < settings.gate <= 1), "gate",
@@ -134,8 +162,8 @@ def validate_settings(settings: Settings) -> list[str]:
             "needs the bootstrap (bootstrap > 0) for P(top-k) and rank intervals")
     require(is_number(settings.top_k_probability) and 0 <= settings.top_k_probability <= 1, "top_k_probability",
             "must be in [0, 1]")
-    for key in ("outliers", "criterion_flags", "diagnostics", "calibrate", "rank_on_calibrated", "interval",
-                "recommend"):
+    for key in ("outliers", "criterion_flags", "diagnostics", "calibrate", "rank_on_calibrated", "shrink",
+                "interval", "recommend"):
         require(isinstance(getattr(settings, key), bool), key, "must be true or false")
     require(settings.grades is None or isinstance(settings.grades, bool), "grades", "must be true, false or null")
     return errors

@@ -107,3 +107,83 @@ def test_an_application_whose_sheets_are_all_excluded_has_no_calibrated_value():
     lines = {line.application: line for line in scoring.rank(scoring.parse_problem(data)).ranking}
     assert lines["X"].calibrated is None and lines["X"].score is None
     assert lines["A"].calibrated == 80.0
+
+
+def noisy_design(seed, n_apps=40, per_app=3, n_experts=12, bias_sd=4.0, noise_sd=3.0):
+    """A connected incomplete design: each application scored by ``per_app`` consecutive experts (mod E)."""
+    rng = np.random.default_rng(seed)
+    values = rng.normal(70, 8, n_apps)
+    biases = rng.normal(0, bias_sd, n_experts)
+    apps = np.repeat(np.arange(n_apps), per_app)
+    experts = (apps + np.tile(np.arange(per_app), n_apps) * 5) % n_experts
+    totals = values[apps] + biases[experts] + rng.normal(0, noise_sd, apps.size)
+    return apps, experts, totals, biases
+
+
+def test_shrunk_biases_are_closer_to_the_truth_than_least_squares():
+    errors_raw, errors_shrunk = [], []
+    for seed in range(20):
+        apps, experts, totals, truth = noisy_design(seed, bias_sd=1.0, noise_sd=4.0)
+        fit = calibrate(apps, experts, totals, np.ones(totals.size), [str(i) for i in range(40)],
+                        [f"E{i}" for i in range(12)])
+        centred = truth - truth.mean()
+        errors_raw.append(np.mean((fit.raw_biases - centred) ** 2))
+        errors_shrunk.append(np.mean((fit.biases - centred) ** 2))
+        assert abs(fit.biases.sum()) < 1e-8                        # the gauge survives shrinkage
+        assert np.sum(fit.biases**2) <= np.sum(fit.raw_biases**2) + 1e-9      # ridge never lengthens
+    assert np.mean(errors_shrunk) < np.mean(errors_raw)
+
+
+def test_the_variances_are_estimated_from_the_data():
+    estimates = []
+    for seed in range(30):
+        apps, experts, totals, _ = noisy_design(seed, n_apps=120, bias_sd=4.0, noise_sd=3.0)
+        fit = calibrate(apps, experts, totals, np.ones(totals.size), [str(i) for i in range(120)],
+                        [f"E{i}" for i in range(12)])
+        estimates.append((fit.noise_variance, fit.bias_variance))
+    noise, spread = np.mean(estimates, axis=0)
+    assert noise == pytest.approx(9.0, rel=0.15)
+    assert spread == pytest.approx(16.0, rel=0.35)
+
+
+def test_no_bias_beyond_noise_shrinks_every_bias_to_zero():
+    apps, experts, totals, _ = noisy_design(3, bias_sd=0.0, noise_sd=3.0)
+    fit = calibrate(apps, experts, totals, np.ones(totals.size), [str(i) for i in range(40)],
+                    [f"E{i}" for i in range(12)])
+    if fit.bias_variance == 0:
+        assert np.all(fit.biases == 0) and np.any(fit.raw_biases != 0)
+    else:
+        assert np.abs(fit.biases).max() < np.abs(fit.raw_biases).max()
+
+
+def test_pipeline_reports_the_variances_raw_and_applied_biases():
+    sheets = EXAMPLE + [("A", "E1", 87), ("C", "E2", 71)]
+    result = scoring.rank(scoring.parse_problem(problem(sheets)))
+    summary = result.to_dict()["calibration"]
+    assert summary["noise_variance"] > 0 and summary["bias_variance"] >= 0
+    experts = {expert.expert: expert for expert in result.experts}
+    assert all(abs(experts[key].bias) <= abs(experts[key].raw_bias) + 1e-9 for key in EXPERTS)
+    assert experts["E1"].n == 4
+
+
+def test_a_complete_design_is_said_to_gain_nothing_from_calibration():
+    sheets = [(app, expert, 60 + 5 * i + j) for i, app in enumerate(APPLICATIONS)
+              for j, expert in enumerate(EXPERTS)]
+    summary = scoring.rank(scoring.parse_problem(problem(sheets))).calibration
+    assert [flag.code for flag in summary.flags] == ["COMPLETE_DESIGN"]
+    assert summary.flags[0].level == "info" and "校准" in summary.flags[0].message
+
+
+def test_a_design_hanging_on_one_expert_is_warned():
+    # E1 alone links {A, B} × {E1, E2} with {C, D} × {E1, E3}.
+    sheets = [("A", "E1", 80), ("A", "E2", 78), ("B", "E1", 70), ("B", "E2", 69),
+              ("C", "E1", 75), ("C", "E3", 70), ("D", "E1", 60), ("D", "E3", 58)]
+    summary = scoring.rank(scoring.parse_problem(problem(sheets))).calibration
+    assert [(flag.code, flag.expert, flag.level) for flag in summary.flags] == [("ONE_LINK", "E1", "act")]
+    assert "E1" in summary.flags[0].message
+
+
+def test_calibration_is_off_by_default():
+    assert scoring.types.Settings().calibrate is False
+    result = scoring.rank(scoring.parse_problem({**problem(EXAMPLE), "settings": {"bootstrap": 0}}))
+    assert result.calibration is None and all(expert.bias is None for expert in result.experts)

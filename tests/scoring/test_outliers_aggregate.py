@@ -41,9 +41,19 @@ def test_olympic_trim_drops_one_instance_of_each_tied_extreme():
     assert trimmed.counts.tolist() == [3]
 
 
-def test_small_panel_is_not_trimmed():
-    trimmed = olympic_trim(np.array([[70, 80, 90, 60]], dtype=float))
+def test_below_min_panel_nothing_is_trimmed():
+    trimmed = olympic_trim(np.array([[70, 80, 90, 60]], dtype=float), min_panel=5)
     assert trimmed.kept.all() and trimmed.low[0] == -1 and trimmed.high[0] == -1
+
+
+def test_three_and_four_sheets_give_the_median():
+    totals = np.array([[60, 60, 10, np.nan], [60, 60, 60, 10], [70, 80, 90, 60]])
+    assert olympic_trim(totals).means.tolist() == [60.0, 60.0, 75.0]
+    assert olympic_trim(totals).means.tolist() == np.nanmedian(totals, axis=1).tolist()
+
+
+def test_two_sheets_keep_their_mean():
+    assert olympic_trim(np.array([[90.0, 60.0]])).means.tolist() == [75.0]
 
 
 def test_modified_z_p1_flags_only_the_60():
@@ -144,3 +154,30 @@ def test_vectorized_rounding_equals_decimal_division(pairs, exact_places):
     expected = [round_ratio_half_up(numerator, count, exact_places=exact_places)
                 for numerator, count in zip(numerators, denominators, strict=True)]
     assert round_ratios_half_up(numerators, denominators, exact_places).tolist() == expected
+
+
+def test_others_median_leaves_the_sheet_out():
+    from scoring.outliers import others_median_matrix
+    totals = np.array([[60, 60, 60, 10], [50, 70, 10, np.nan], [80, np.nan, np.nan, np.nan]])
+    expected = [[60, 60, 60, 60], [40, 30, 60, np.nan], [np.nan] * 4]
+    assert np.allclose(others_median_matrix(totals), expected, equal_nan=True)
+    rng = np.random.default_rng(5)
+    sample = rng.integers(0, 100, (30, 7)).astype(float)
+    brute = [[np.median(np.delete(row, slot)) for slot in range(7)] for row in sample]
+    assert np.allclose(others_median_matrix(sample), brute)
+
+
+def test_one_extreme_of_four_is_the_only_sheet_far_from_the_others():
+    from scoring.outliers import absolute_deviation_matrix, robust_z_matrix
+    totals = np.array([[60, 60, 60, 10.0]])
+    assert absolute_deviation_matrix(totals, 100).tolist() == [[0.0, 0.0, 0.0, -0.5]]
+    assert robust_z_matrix(totals, 100).tolist() == [[0.0, 0.0, 0.0, -10.0]]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 200), min_size=3, max_size=9), st.integers(-50, 50))
+def test_new_flags_ignore_where_the_scale_starts(values, shift):
+    from scoring.outliers import absolute_deviation_matrix, robust_z_matrix
+    totals = np.array([values], dtype=float) / 2
+    assert np.allclose(absolute_deviation_matrix(totals + shift, 100), absolute_deviation_matrix(totals, 100))
+    assert np.allclose(robust_z_matrix(totals + shift, 100), robust_z_matrix(totals, 100))

@@ -48,8 +48,9 @@ def test_p1_interval_flags_and_diagnostics(five, totals_problem):
     assert p1.rank_interval is None and p1.p_top_k is None
     totals = [flag for flag in p1.flags if flag.criterion is None]
     assert [(flag.code, flag.expert) for flag in totals] == [("ROBUST", "E5"), ("DEVIATION", "E5")]
-    assert totals[0].value == pytest.approx(-4.047)
-    assert "专家 E5 的总分 60 比其他专家均值 84.8 低 29.3%" in totals[1].message
+    assert totals[0].value == pytest.approx(-4.0469)          # (60 − 84) / (1.4826 × MAD 4)
+    assert "专家 E5 的总分 60 比其他专家的中位数 84.5 低出满分的 24.5%" in totals[1].message
+    assert [flag.level for flag in totals] == ["act", "act"]
     grubbs = [step for step in p1.diagnostics if step.test == "grubbs"]
     assert [(step.expert, step.statistic, step.significant) for step in grubbs] == [
         ("E5", 2.0949, True), ("E4", 1.4468, False)]
@@ -57,9 +58,9 @@ def test_p1_interval_flags_and_diagnostics(five, totals_problem):
     assert (dixon_low.expert, dixon_low.statistic, dixon_low.critical) == ("E5", 0.6129, 0.568)
 
 
-def test_deviation_threshold_of_thirty_percent_flags_nothing(five, totals_problem):
+def test_deviation_threshold_of_thirty_percent_leaves_robust_for_information(five, totals_problem):
     p1 = by_application(ranked(totals_problem(five, deviation=0.30, bootstrap=0)))["P1"]
-    assert [flag.code for flag in p1.flags if flag.criterion is None] == ["ROBUST"]
+    assert [(flag.code, flag.level) for flag in p1.flags if flag.criterion is None] == [("ROBUST", "info")]
 
 
 def test_trace_shows_used_trimmed_and_excluded_sheets(five, totals_problem):
@@ -75,13 +76,33 @@ def test_trace_shows_used_trimmed_and_excluded_sheets(five, totals_problem):
 
 
 def test_small_and_insufficient_panels(totals_problem):
-    result = ranked(totals_problem({"A": [70, 80, 90, 60], "B": [90, 95]}, bootstrap=200, deviation=0.3))
+    result = ranked(totals_problem({"A": [70, 80, 90, 60], "B": [90, 95]}, bootstrap=200, deviation=0.3,
+                                   min_panel=5))
     lines = by_application(result)
     assert lines["A"].score == 75.0 and [flag.code for flag in lines["A"].flags] == ["SMALL_PANEL"]
     assert lines["B"].score is None and lines["B"].rank is None and lines["B"].recommendation is None
     assert [flag.code for flag in lines["B"].flags] == ["INSUFFICIENT"]
     assert [line.application for line in result.ranking] == ["A", "B"]
     assert {sheet.status for sheet in lines["B"].trace.sheets} == {"unused"}
+
+
+def test_one_extreme_sheet_of_four_moves_nothing_and_is_the_one_put_back(totals_problem):
+    lines = by_application(ranked(totals_problem({"A": [60, 60, 60, 10], "B": [58, 59, 61, 62]}, bootstrap=0)))
+    assert lines["A"].score == 60.0 and lines["A"].mean == 47.5        # the median of four: (60 + 60) / 2
+    flagged = [(flag.code, flag.expert, flag.level) for flag in lines["A"].flags if flag.criterion is None]
+    assert flagged == [("SMALL_PANEL", None, "info"), ("ROBUST", "E4", "act"), ("DEVIATION", "E4", "act")]
+    assert "中位数" in lines["A"].flags[0].message
+    assert not [flag for flag in lines["B"].flags if flag.code in ("ROBUST", "DEVIATION")]
+
+
+def test_a_three_sheet_panel_takes_the_median_and_ties_break_on_the_mean(totals_problem):
+    lines = by_application(ranked(totals_problem({"A": [70, 80, 30], "B": [80, 80, 70]}, bootstrap=0)))
+    assert (lines["A"].score, lines["B"].score) == (70.0, 80.0)
+    lines = by_application(ranked(totals_problem({"A": [70, 80, 90], "B": [75, 80, 81]}, bootstrap=0)))
+    assert (lines["A"].score, lines["B"].score) == (80.0, 80.0)
+    assert (lines["A"].rank, lines["B"].rank) == (1, 2)                 # equal medians: mean 80 beats 78.67
+    assert not [flag for line in lines.values() for flag in line.flags if flag.code == "TIE"]
+    assert "平均分区分" in lines["A"].trace.computation
 
 
 def test_a_full_tie_shares_the_rank(totals_problem):
@@ -145,7 +166,7 @@ def test_the_score_is_the_exact_decimal_mean_of_the_entered_scores():
     template = {"criteria": [{"id": "all", "max": 100, "step": 0.001}]}
     sheets = [{"expert": f"E{i}", "application": "C", "scores": {"all": total}}
               for i, total in enumerate([87.0, 66.64, 9.635])]
-    line = ranked({"template": template, "sheets": sheets, "settings": {"bootstrap": 0}}).ranking[0]
+    line = ranked({"template": template, "sheets": sheets, "settings": {"bootstrap": 0, "trim": "none"}}).ranking[0]
     assert (line.score, line.mean, line.criteria["all"]) == (54.43, 54.43, 54.43)
 
 
@@ -192,3 +213,18 @@ def test_per_criterion_outlier_is_information_only():
     assert [(flag.code, flag.expert, flag.criterion) for flag in line.flags] == [("ROBUST", "E5", "tech")]
     assert line.flags[0].message.startswith("（仅供参考）专家 E5 在「技术路线」上给 4 分")
     assert all(sheet.status != "excluded" for sheet in line.trace.sheets)
+
+
+def test_on_three_sheets_only_the_extreme_is_put_back_and_the_level_reaches_the_json(totals_problem):
+    result = ranked(totals_problem({"A": [60, 60, 10]}, bootstrap=0))
+    flags = [(flag["code"], flag["expert"], flag["level"]) for flag in result.to_dict()["ranking"][0]["flags"]
+             if flag["code"] in ("ROBUST", "DEVIATION")]
+    assert [flag for flag in flags if flag[2] == "act"] == [("ROBUST", "E3", "act"), ("DEVIATION", "E3", "act")]
+    assert {flag[1] for flag in flags if flag[2] == "info"} <= {"E1", "E2"}         # honest: information only
+    assert result.ranking[0].score == 60.0
+
+
+def test_a_panel_that_disagrees_within_itself_puts_nobody_back(totals_problem):
+    result = ranked(totals_problem({"A": [50, 70, 10]}, bootstrap=0))
+    assert not [flag for flag in result.ranking[0].flags if flag.level == "act" and flag.expert is not None]
+    assert ("DEVIATION", "E3") in [(flag.code, flag.expert) for flag in result.ranking[0].flags]

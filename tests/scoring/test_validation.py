@@ -42,14 +42,16 @@ def test_template_rules_are_all_reported():
 
 
 def test_default_template_by_kind():
-    problem = parse_problem({"template": {"kind": "selection_review"}, "sheets": []})
+    full_marks = {criterion.id: criterion.max for criterion in SELECTION_REVIEW.criteria}
+    problem = parse_problem({"template": {"kind": "selection_review"},
+                             "sheets": [{"expert": "E1", "application": "P1", "scores": full_marks}]})
     assert problem.template is SELECTION_REVIEW
     assert problem.settings == Settings()
 
 
 def test_valid_problem_is_parsed():
     problem = parse_problem({"template": TWO_CRITERIA, "sheets": [sheet("E1", "P1", 17.5, confidence=0.8)],
-                             "excluded": [{"expert": "E2", "application": "P1", "reason": "同单位"}],
+                             "excluded": [{"expert": "E1", "application": "P1", "reason": "同单位"}],
                              "settings": {"threshold": 75, "capacity": 2}})
     assert problem.sheets[0].scores == {"c1": 17.5, "c2": 60}
     assert problem.sheets[0].confidence == 0.8
@@ -84,7 +86,7 @@ def test_structural_errors_come_with_sheet_errors():
     assert "problem: extra: unknown key (allowed: excluded, settings, sheets, template)" in errors
     assert "sheets[1]: application: missing" in errors and "sheets[1]: scores: missing" in errors
     assert any(error.startswith("settings: treshold: unknown key") for error in errors)
-    assert "settings.bootstrap: must be a whole number ≥ 0, got -1" in errors
+    assert "settings.bootstrap: must be a whole number from 0 to 100000, got -1" in errors
     assert "sheets[0] (E1 → P1): scores.c1: 21 is above the maximum 20" in errors
 
 
