@@ -25,7 +25,7 @@ The random stream (what a seed means): one ``numpy.random.default_rng(seed)``; p
 for each, its applications in row order; for each application its B draws in order. A tabled size takes one raw
 64-bit word per draw (``integers(0, 2**64 - 1, dtype=uint64, endpoint=True)``): its low log₂M bits choose one of
 the M alias buckets, the rest is compared with the bucket's limit (so each composition's probability is exact to
-within 2⁻⁴⁹). A larger size draws ``integers(0, n)`` (int64) n times per draw. Both take 64-bit words from the
+within 2⁻⁴⁷). A larger size draws ``integers(0, n)`` (int64) n times per draw. Both take 64-bit words from the
 generator one at a time, so nothing depends on the machine or on block sizes.
 """
 
@@ -249,12 +249,12 @@ def compositions(n: int, min_panel: int = 5, trim: bool = True) -> Compositions:
 
 
 def _alias_table(ways: list[int], total: int) -> tuple[np.ndarray, np.ndarray]:
-    """Walker's alias table: item i has probability ways[i] / total, to within 2⁻⁴⁹ per bucket.
+    """Walker's alias table: item i has probability ways[i] / total, to within 2⁻⁴⁷ per bucket.
 
     With a power-of-two number of buckets M ≥ len(ways), each bucket holds ``total`` units and item i brings
     ways[i]·M units; Vose's pairing, in integers, fills every bucket exactly because Σ ways[i]·M = M·total. Bucket
     j keeps its own item with probability threshold[j] / total, which becomes a limit on a uniform number of
-    64 − log₂M bits (rounded to nearest: the only approximation, below 2⁻⁴⁹ for n ≤ 10).
+    64 − log₂M bits (rounded to nearest: the only approximation, below 2⁻⁴⁷ for n ≤ 10).
 
     Returns
     -------

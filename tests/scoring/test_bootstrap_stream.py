@@ -40,6 +40,18 @@ def table_distribution(n: int, min_panel: int, trim: bool) -> dict[tuple[int, ..
     return {key: value for key, value in result.items() if value > 0}
 
 
+def test_the_worked_example_of_docs_scoring():
+    table = compositions(5)
+    resample = np.array([79, 91, 79, 60, 82.0])
+    sorted_totals = np.array([60, 79, 82, 85, 91.0])
+    composition = [int((resample == value).sum()) for value in sorted_totals]
+    assert composition == [1, 2, 1, 0, 1]
+    weights = plain_weights((1, 4, 1, 0, 2), 5, True)
+    assert weights == (0, 2, 1, 0, 0)
+    assert any(list(row) == [0, 2, 1, 0, 0] for row in table.weights.tolist())
+    assert sorted_totals @ np.array(weights) / table.kept == olympic_mean(resample) == 80.0
+
+
 @pytest.mark.parametrize(("n", "min_panel", "trim"), [(1, 5, True), (2, 5, True), (3, 3, True), (4, 5, True),
                                                       (5, 5, True), (6, 5, True), (6, 5, False)])
 def test_the_alias_table_draws_every_resample_with_its_probability(n, min_panel, trim):
