@@ -1,13 +1,13 @@
-"""Speed and memory of the scoring engine at scale (issue 4, item 5).
+"""Speed and memory of the scoring engine at scale.
 
 10,000 applications × 9 experts × 10 criteria by default, each application reviewed by 9 of a pool of 300
 experts (an incomplete design, so calibration has work to do), bootstrap with 10,000 draws. Prints seconds and
-peak traced memory per stage of :func:`scoring.rank`, then the whole ``rank()`` call end to end, then a per-
-application Python-loop baseline for the bootstrap measured in the same process, with the machine's details.
-Wall-clock seconds suffer when the machine is shared; the CPU seconds of this process (``time.process_time``)
-are the steadier figure.
+peak traced memory per stage of :func:`scoring.rank`, then the whole ``rank()`` call end to end, then the
+bootstrap beside the previous algorithm (kept below as the baseline: gathered copies of every resample and a sort
+per draw), both run in this process on the same totals, with the machine's details. Wall-clock seconds suffer
+when the machine is shared; the CPU seconds of this process (``time.process_time``) are the steadier figure.
 
-    python3 benchmarks/scoring.py                     # the full size (about a minute on 2 cores)
+    python3 benchmarks/scoring.py                     # the full size (a few minutes on 2 shared cores)
     python3 benchmarks/scoring.py --applications 1000 --draws 2000
 """
 
@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 import scoring  # noqa: E402
 from scoring import pipeline  # noqa: E402
 from scoring.aggregate import decimal_places, olympic_trim  # noqa: E402
-from scoring.bootstrap import bootstrap_ranks  # noqa: E402
+from scoring.bootstrap import bootstrap_ranks, min_ranks  # noqa: E402
 from scoring.calibrate import calibrate  # noqa: E402
 from scoring.interval import trimmed_mean_interval_matrix  # noqa: E402
 from scoring.outliers import dixon, grubbs  # noqa: E402
@@ -120,7 +120,7 @@ def staged_run(data: dict[str, Any], trace_memory: bool) -> Stages:
     uncertainty = stages.run(f"bootstrap rank intervals + P(top-k), {settings.bootstrap:,} draws",
                              lambda: bootstrap_ranks(totals[scored], settings.bootstrap, settings.seed,
                                                      settings.min_panel, True, 0.95, settings.capacity),
-                             "vectorized, chunks of 64 draws")
+                             "compositions from an alias table, ranks by counting")
     numbers["rank_interval"] = np.column_stack([uncertainty.low, uncertainty.high])
     numbers["p_top_k"] = uncertainty.p_top_k
     ranking = stages.run("rank (score, priority criterion, median)",
@@ -136,27 +136,75 @@ def staged_run(data: dict[str, Any], trace_memory: bool) -> Stages:
             grubbs(values)
             dixon(values)
     stages.run("Grubbs + Dixon diagnostics", diagnostics, "per application (Python loop)")
-    stages.run("result lines: flags, sentences, trace", lambda: [
-        pipeline._application_result(problem, panels, row, status, trimmed, numbers, ranking, decisions, fit,
-                                     None, outliers) for row in range(len(panels.applications))],
+    stages.run("result lines: flags, sentences, trace", lambda: pipeline._application_results(
+        problem, panels, status, trimmed, numbers, ranking, decisions, fit, None, outliers),
         "per application (Python loop), includes the diagnostics")
     result = stages.run("rank() end to end", lambda: scoring.rank(problem), "all of the above")
     stages.run("Result.to_dict()", result.to_dict, "per application")
     return stages
 
 
-def loop_baseline(totals: np.ndarray, draws: int, seed: int) -> float:
-    """CPU seconds of a plain per-application Python loop doing the bootstrap's work (Olympic mean of a resample,
-    then ranking), for comparison with the vectorized version on the same input."""
+def previous_bootstrap(totals: np.ndarray, draws: int, seed: int, min_panel: int = 5, trim: bool = True,
+                       level: float = 0.95, capacity: int | None = None) -> tuple[np.ndarray, np.ndarray, Any]:
+    """The bootstrap as it was before resampling compositions, kept as the baseline: for chunks of 64 draws,
+    n random picks per application and draw gathered into copies of the totals, the Olympic mean from their sum,
+    minimum and maximum, a sort per draw for the ranks, and a partition for the percentiles."""
+    totals = np.asarray(totals, dtype=float)
+    n_apps = totals.shape[0]
+    counts = (~np.isnan(totals)).sum(axis=1)
+    by_slot = np.ascontiguousarray(np.nan_to_num(totals).T)                       # (N, A)
+    groups = [(int(n), np.flatnonzero(counts == n)) for n in np.unique(counts)]
     rng = np.random.default_rng(seed)
-    started = time.process_time()
-    for _ in range(draws):
-        scores = []
-        for row in totals:
-            sample = row[rng.integers(0, row.size, row.size)]
-            scores.append((sample.sum() - sample.min() - sample.max()) / (row.size - 2))
-        np.argsort(-np.array(scores))
-    return time.process_time() - started
+    ranks = np.empty((n_apps, draws), dtype=np.uint16 if n_apps < np.iinfo(np.uint16).max else np.uint32)
+    in_top_k = np.zeros(n_apps)
+    for start in range(0, draws, 64):
+        size = min(64, draws - start)
+        scores = np.empty((size, n_apps))
+        for n, columns in groups:
+            picks = rng.integers(0, n, size=(size, n, columns.size), dtype=np.int16)
+            sample = by_slot[picks, columns]                                      # (b, n, A_n)
+            if trim and n >= min_panel:
+                scores[:, columns] = (sample.sum(axis=1) - sample.min(axis=1) - sample.max(axis=1)) / (n - 2)
+            else:
+                scores[:, columns] = sample.sum(axis=1) / n
+        chunk_ranks = min_ranks(scores)
+        ranks[:, start:start + size] = chunk_ranks.T
+        if capacity is not None:
+            in_top_k += (chunk_ranks <= capacity).sum(axis=0)
+    alpha = 1 - level
+    low_index, high_index = int(np.floor(alpha / 2 * (draws - 1))), int(np.ceil((1 - alpha / 2) * (draws - 1)))
+    ranks.partition((low_index, high_index), axis=1)
+    return ranks[:, low_index].astype(int), ranks[:, high_index].astype(int), in_top_k / draws
+
+
+def compare_bootstraps(totals: np.ndarray, draws: int, seed: int, capacity: int) -> None:
+    """The previous and the current bootstrap on the same totals: CPU and wall seconds, peak traced memory, and
+    how far apart their answers are (different random streams, so they differ by Monte Carlo noise only)."""
+    def current() -> tuple[np.ndarray, np.ndarray, Any]:
+        result = bootstrap_ranks(totals, draws, seed, capacity=capacity)
+        return result.low, result.high, result.p_top_k
+    rows, answers = [], []
+    for name, call in (("previous: gathered copies, a sort per draw", lambda: previous_bootstrap(
+            totals, draws, seed, capacity=capacity)), ("current: compositions, ranks by counting", current)):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        answers.append(call())
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        tracemalloc.start()
+        call()
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        rows.append((name, seconds, cpu, peak))
+    print(f"\nbootstrap, {totals.shape[0]:,} applications × {draws:,} draws, same totals, same process:")
+    print(f"{'algorithm':<54} {'seconds':>8} {'CPU s':>7} {'peak MiB':>9}")
+    for name, seconds, cpu, peak in rows:
+        print(f"{name:<54} {seconds:>8.2f} {cpu:>7.2f} {peak:>9.1f}")
+    (low_0, high_0, top_0), (low_1, high_1, top_1) = answers
+    print(f"CPU ratio previous / current: {rows[0][2] / rows[1][2]:.1f}×; peak memory ratio "
+          f"{rows[0][3] / rows[1][3]:.2f}×")
+    print(f"answers (Monte Carlo noise only): rank interval ends differ by {np.abs(low_1 - low_0).mean():.1f} and "
+          f"{np.abs(high_1 - high_0).mean():.1f} ranks on average (signed {np.mean(low_1 - low_0):+.2f}, "
+          f"{np.mean(high_1 - high_0):+.2f}); P(top-k) by at most {np.abs(top_1 - top_0).max():.3f} "
+          f"(mean signed {np.mean(top_1 - top_0):+.5f})")
 
 
 def main() -> None:
@@ -182,14 +230,8 @@ def main() -> None:
     tracemalloc.stop()
     print_table(timed, traced)
     print(f"\npeak resident set size of the process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB")
-    baseline_apps, baseline_draws = min(arguments.applications, 1_000), 200
-    panels = build_panels(scoring.parse_problem(dict(data, sheets=data["sheets"][:baseline_apps * arguments.experts])))
-    loop = loop_baseline(panels.totals, baseline_draws, arguments.seed)
-    started = time.process_time()
-    bootstrap_ranks(panels.totals, baseline_draws, arguments.seed)
-    vectorized = time.process_time() - started
-    print(f"bootstrap baseline, {baseline_apps:,} applications × {baseline_draws} draws, CPU seconds: Python loop "
-          f"{loop:.2f} s, vectorized {vectorized:.3f} s, ratio {loop / vectorized:.0f}×")
+    panels = build_panels(scoring.parse_problem(data))
+    compare_bootstraps(panels.totals, arguments.draws, arguments.seed, max(1, arguments.applications // 10))
 
 
 def _memory_gib() -> float:

@@ -7,6 +7,7 @@ switched off in :class:`scoring.types.Settings`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,8 +124,8 @@ def rank(problem: Problem) -> Result:
     decisions = (recommend(numbers["score"], numbers["interval"], numbers["criteria"], problem.template, settings,
                            numbers["rank_interval"][:, 0], numbers["p_top_k"]) if settings.recommend else None)
     outliers = _outliers(panels, problem) if settings.outliers or settings.criterion_flags else None
-    results = [_application_result(problem, panels, row, status, trimmed, numbers, ranking, decisions,
-                                   calibration, adjusted, outliers) for row in range(len(panels.applications))]
+    results = _application_results(problem, panels, status, trimmed, numbers, ranking, decisions, calibration,
+                                   adjusted, outliers)
     results.sort(key=lambda result: (result.rank is None, result.rank or 0, result.application))
     return Result(tuple(results), _expert_results(problem, experts, calibration), (), settings,
                   None if calibration is None else _calibration_summary(panels, experts, calibration))
@@ -225,54 +226,113 @@ def _tie_breakers(problem: Problem, numbers: dict[str, np.ndarray]) -> np.ndarra
     return np.column_stack(columns)
 
 
-def _application_result(problem: Problem, panels: Panels, row: int, status: np.ndarray, trimmed: Trimmed,
-                        numbers: dict[str, np.ndarray], ranking: Ranking, decisions: Decisions | None,
-                        calibration: Calibration | None,
-                        adjusted: np.ndarray | None, outliers: _Outliers | None) -> ApplicationResult:
+@dataclass(frozen=True)
+class _Rows:
+    """Every per-application input of the result lines, converted once to Python values (lists indexed by row),
+    so that the per-line work is only what differs per line: sentences and traces."""
+
+    scored: list[bool]
+    numbers: dict[str, list]
+    ranks: list[int]
+    tied: list[bool]
+    decided_by: list[int]
+    peers: dict[int, list[str]]
+    outlier_rows: set[int]
+    criterion_rows: set[int]
+    failure_rows: set[int]
+
+
+def _rows(problem: Problem, panels: Panels, status: np.ndarray, numbers: dict[str, np.ndarray], ranking: Ranking,
+          decisions: Decisions | None, outliers: _Outliers | None) -> _Rows:
+    settings = problem.settings
+    scored = status != INSUFFICIENT
+    as_lists = {key: value.tolist() for key, value in numbers.items() if value is not None}
+    as_lists["interval_known"] = (~np.isnan(numbers["interval"]).any(axis=1)).tolist()
+    peers: dict[int, list[str]] = {}
+    for row in np.flatnonzero(ranking.tied).tolist():
+        peers.setdefault(int(ranking.ranks[row]), []).append(panels.applications[row])
+    outlier_rows, criterion_rows = set(), set()
+    if outliers is not None and settings.outliers:
+        flagged = _robust_mask(outliers, settings) | _deviation_mask(outliers, settings)
+        outlier_rows = set(np.flatnonzero(flagged.any(axis=1) & scored).tolist())
+    if outliers is not None and settings.criterion_flags and len(panels.criteria) > 1:
+        flagged = np.abs(np.nan_to_num(outliers.criterion_z)) > settings.robust_z
+        criterion_rows = set(np.flatnonzero(flagged.any(axis=(1, 2)) & scored).tolist())
+    failure_rows = set()
+    if decisions is not None:
+        failed = (decisions.veto_failed | decisions.gate_failed).any(axis=1)
+        failure_rows = set(np.flatnonzero(failed & scored).tolist())
+    return _Rows(scored.tolist(), as_lists, ranking.ranks.tolist(), ranking.tied.tolist(),
+                 ranking.decided_by.tolist(), peers, outlier_rows, criterion_rows, failure_rows)
+
+
+def _robust_mask(outliers: _Outliers, settings: Settings) -> np.ndarray:
+    return np.abs(np.nan_to_num(outliers.z)) > settings.robust_z
+
+
+def _application_results(problem: Problem, panels: Panels, status: np.ndarray, trimmed: Trimmed,
+                         numbers: dict[str, np.ndarray], ranking: Ranking, decisions: Decisions | None,
+                         calibration: Calibration | None, adjusted: np.ndarray | None,
+                         outliers: _Outliers | None) -> list[ApplicationResult]:
+    """The ranking's lines, in row order: every array is converted once, then each line is assembled."""
+    rows = _rows(problem, panels, status, numbers, ranking, decisions, outliers)
+    slot_sheets, kept = panels.sheet_index.tolist(), trimmed.kept.tolist()
+    low, high = trimmed.low.tolist(), trimmed.high.tolist()
+    scores = panels.scores.tolist()
+    adjusted_rows = None if adjusted is None else adjusted.tolist()
+    calibrated = None if calibration is None else calibration.values.tolist()
+    recommendations = None if decisions is None else decisions.recommendation.tolist()
+    counts = panels.counts.tolist()
+    return [_application_result(problem, panels, row, int(status[row]), counts[row], rows, trimmed_row, scores[row],
+                                None if adjusted_rows is None else adjusted_rows[row],
+                                None if calibrated is None else calibrated[row],
+                                None if recommendations is None else recommendations[row], decisions, outliers)
+            for row, trimmed_row in enumerate(zip(slot_sheets, kept, low, high, strict=True))]
+
+
+def _application_result(problem: Problem, panels: Panels, row: int, state: int, n: int, rows: _Rows,
+                        trimmed: tuple[list[int], list[bool], int, int], slot_scores: list[list[float]],
+                        adjusted: list[float] | None, calibrated: float | None, recommendation: str | None,
+                        decisions: Decisions | None, outliers: _Outliers | None) -> ApplicationResult:
     """One line of the ranking (application ``row``): its numbers, flags, diagnostics and trace."""
     settings = problem.settings
     application = panels.applications[row]
-    n = int(panels.counts[row])
-    scored = status[row] != INSUFFICIENT
-    flags = _panel_flags(status[row], n, settings)
-    if scored and settings.outliers:
+    scored = rows.scored[row]
+    numbers = rows.numbers
+    flags = _panel_flags(state, n, settings)
+    if row in rows.outlier_rows:
         flags += _outlier_flags(panels, outliers, row, settings)
-    if scored and settings.criterion_flags and len(panels.criteria) > 1:     # one criterion is the total
+    if row in rows.criterion_rows:                                              # one criterion is the total
         flags += _criterion_flags(problem, panels, outliers, row, settings)
-    if ranking.tied[row]:
-        others = [panels.applications[other] for other in np.flatnonzero(ranking.ranks == ranking.ranks[row])
-                  if other != row]
-        flags.append(sentences.tie(int(ranking.ranks[row]), others))
-    if decisions is not None and scored:
+    if rows.tied[row]:
+        rank = rows.ranks[row]
+        flags.append(sentences.tie(rank, [other for other in rows.peers[rank] if other != application]))
+    if row in rows.failure_rows:
         flags += _criterion_failures(problem, decisions, row, numbers["criteria"][row], settings)
-    traces = sheet_traces(problem.sheets, panels.criteria, panels.sheet_index[row], trimmed.kept[row],
-                          int(trimmed.low[row]), int(trimmed.high[row]),
-                          None if adjusted is None else adjusted[row], panels.excluded[application])
-    score = float(numbers["score"][row]) if scored else None
-    sentences_pair = computation(traces, score, n, settings.insufficient_below, settings.min_panel,
-                                 settings.trim == "olympic", adjusted is not None)
-    zh, en = sentences_pair
-    if ranking.decided_by[row] > 0 and not ranking.tied[row]:
-        zh, en = _tie_break_note(problem, int(ranking.decided_by[row]), zh, en)
+    slot_sheets, kept, low, high = trimmed
+    traces = sheet_traces(problem.sheets, panels.criteria, slot_sheets, kept, low, high, adjusted,
+                          panels.excluded[application], slot_scores)
+    score = numbers["score"][row] if scored else None
+    zh, en = computation(traces, score, n, settings.insufficient_below, settings.min_panel,
+                         settings.trim == "olympic", adjusted is not None)
+    if rows.decided_by[row] > 0 and not rows.tied[row]:
+        zh, en = _tie_break_note(problem, rows.decided_by[row], zh, en)
     interval = numbers["interval"][row]
     graded = settings.grades if settings.grades is not None else problem.template.kind in GRADED_KINDS
     return ApplicationResult(
         application=application,
-        rank=int(ranking.ranks[row]) if scored else None,
+        rank=rows.ranks[row] if scored else None,
         score=score,
-        median=float(numbers["median"][row]) if scored else None,
-        mean=float(numbers["mean"][row]) if scored else None,
-        interval=(round(float(interval[0]), 4), round(float(interval[1]), 4))
-        if scored and not np.isnan(interval).any() else None,
-        rank_interval=(int(numbers["rank_interval"][row, 0]), int(numbers["rank_interval"][row, 1]))
-        if scored and settings.bootstrap > 0 else None,
-        p_top_k=round(float(numbers["p_top_k"][row]), 4) if scored and numbers["p_top_k"] is not None else None,
+        median=numbers["median"][row] if scored else None,
+        mean=numbers["mean"][row] if scored else None,
+        interval=(round(interval[0], 4), round(interval[1], 4))
+        if scored and numbers["interval_known"][row] else None,
+        rank_interval=tuple(numbers["rank_interval"][row]) if scored and settings.bootstrap > 0 else None,
+        p_top_k=round(numbers["p_top_k"][row], 4) if scored and "p_top_k" in numbers else None,
         n=n,
-        criteria={key: float(value) for key, value in zip(panels.criteria, numbers["criteria"][row], strict=True)}
-        if scored else {},
-        calibrated=round_half_up(calibration.values[row])
-        if calibration is not None and not np.isnan(calibration.values[row]) else None,
-        recommendation=decisions.recommendation[row] if decisions is not None else None,
+        criteria=dict(zip(panels.criteria, numbers["criteria"][row], strict=True)) if scored else {},
+        calibrated=round_half_up(calibrated) if calibrated is not None and not math.isnan(calibrated) else None,
+        recommendation=recommendation,
         grade=grade(score)[0] if graded and score is not None else None,
         flags=tuple(flags),
         diagnostics=_diagnostics(panels, row, settings) if scored and settings.diagnostics else (),
@@ -286,6 +346,12 @@ def _panel_flags(state: int, n: int, settings: Settings) -> list[Flag]:
     if state == SMALL:
         return [sentences.small_panel(n, settings.min_panel, max(SMALL_BELOW, settings.min_panel))]
     return []
+
+
+def _deviation_mask(outliers: _Outliers, settings: Settings) -> np.ndarray:
+    if settings.deviation is None:
+        return np.zeros(outliers.relative.shape, dtype=bool)
+    return np.abs(np.nan_to_num(outliers.relative)) >= settings.deviation
 
 
 def _outlier_flags(panels: Panels, outliers: _Outliers, row: int, settings: Settings) -> list[Flag]:
@@ -325,7 +391,8 @@ def _criterion_flags(problem: Problem, panels: Panels, outliers: _Outliers, row:
     return result
 
 
-def _criterion_failures(problem: Problem, decisions: Decisions, row: int, means: np.ndarray, settings: Settings) -> list[Flag]:
+def _criterion_failures(problem: Problem, decisions: Decisions, row: int, means: list[float],
+                        settings: Settings) -> list[Flag]:
     result = []
     for column, criterion in enumerate(problem.template.criteria):
         if decisions.veto_failed[row, column]:

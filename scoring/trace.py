@@ -11,31 +11,36 @@ from .flags import number
 from .types import Sheet, SheetTrace, Trace
 
 
-def sheet_traces(sheets: Sequence[Sheet], criteria: Sequence[str], slot_sheets: np.ndarray, kept: np.ndarray,
-                 low: int, high: int, adjusted: np.ndarray | None,
-                 excluded: Sequence[tuple[int, str]]) -> tuple[SheetTrace, ...]:
+def sheet_traces(sheets: Sequence[Sheet], criteria: Sequence[str], slot_sheets: Sequence[int],
+                 kept: Sequence[bool], low: int, high: int, adjusted: Sequence[float] | None,
+                 excluded: Sequence[tuple[int, str]],
+                 slot_scores: Sequence[Sequence[float]] | None = None) -> tuple[SheetTrace, ...]:
     """Every sheet of one application, in slot order then the excluded ones.
 
     Parameters
     ----------
     sheets : the problem's sheets
     criteria : criterion ids
-    slot_sheets : ndarray of int, shape (N,)
+    slot_sheets : sequence of int, length N
         Sheet position per slot, -1 for empty slots.
-    kept : ndarray of bool, shape (N,)
+    kept : sequence of bool, length N
         Slots entering the panel score.
     low, high : int
         Slots dropped as lowest and highest, -1 if none.
-    adjusted : ndarray of float, shape (N,), optional
+    adjusted : sequence of float, length N, optional
         Bias-adjusted totals when the ranking uses calibrated totals.
     excluded : (sheet position, reason) pairs
+    slot_scores : sequence of N sequences of C floats, optional
+        Each slot's scores in criterion order (the panel matrix's row, already converted); read from the sheets
+        when not given.
     """
     traces = []
     for slot, index in enumerate(slot_sheets):
         if index < 0:
             continue
         sheet = sheets[index]
-        scores = {key: float(sheet.scores[key]) for key in criteria}
+        values = ([float(sheet.scores[key]) for key in criteria] if slot_scores is None
+                  else slot_scores[slot])
         if kept[slot]:
             status, reason = "used", ""
         elif slot == low:
@@ -44,7 +49,7 @@ def sheet_traces(sheets: Sequence[Sheet], criteria: Sequence[str], slot_sheets: 
             status, reason = "trimmed", "去掉的最高分 highest total dropped"
         else:
             status, reason = "unused", "有效评分表不足，不计分 too few sheets for a score"
-        traces.append(SheetTrace(sheet.expert, float(sum(scores.values())), status, reason, scores,
+        traces.append(SheetTrace(sheet.expert, float(sum(values)), status, reason, dict(zip(criteria, values, strict=True)),
                                  None if adjusted is None else round(float(adjusted[slot]), 4)))
     for index, reason in excluded:
         sheet = sheets[index]
