@@ -89,7 +89,7 @@ def test_text_similarity_is_symmetric_and_bounded(left, right):
 
 
 def test_mixed_terms_are_chinese_ngrams_and_latin_words():
-    from matching.affinity import mixed_terms
+    from matching.text_model import mixed_terms
 
     assert mixed_terms("基于ＣＭＯＳ的5G芯片，Lyapunov", (1, 2)) == [
         "基", "于", "基于", "的", "芯", "片", "芯片", "cmos", "5g", "lyapunov"]
