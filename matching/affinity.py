@@ -7,9 +7,10 @@ Two components, each in [0, 1]:
   management and law experts, who judge finance, organization and legal risk rather than the technology: 1.0
   when the expert has a field in the application's sector (sector experience), 0 otherwise.
 * **text fit** — cosine similarity of TF-IDF vectors of the expert's profile and the application's text (center
-  name, construction content, plan). Terms are character 1–3-grams of the Chinese text (no word segmenter
-  needed) and whole words of Latin-script text such as 5G, CMOS or English abstracts (:func:`mixed_terms`;
-  docs/fit.md shows why and how well it works on real data).
+  name, construction content, plan), from :mod:`matching.text_model`: character 1–2-grams of the Chinese text (no
+  word segmenter needed), whole words of Latin-script text such as 5G, CMOS or English abstracts, and a text of
+  several paragraphs taken as the centroid of its paragraphs (docs/fit.md shows why and how well it works on
+  real data, against the plain baseline).
 
 The fit is ``weights.field * field_fit + weights.text * text_fit`` (0.6 / 0.4 by default) for every pool; what
 differs between pools is the field component above. An ``affinity`` list in the problem replaces the computed
@@ -18,29 +19,21 @@ fit (pairs it leaves out get 0) and the components are then reported as None.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
 
+from matching.text_model import ANALYZER, NGRAM_RANGE, PROFILE, SUBLINEAR_TF, TextModel
 from matching.types import FIELD_POOLS, Application, Expert, Problem, sector_of
 
 SECTOR_FIT = 0.5
 """Field fit of a technology or industry expert whose fields share only the sector with the application."""
 
-NGRAM_RANGE = (1, 3)
-ANALYZER = "mixed"
-SUBLINEAR_TF = True
 DENSE_BLOCK = 8_000_000
 """Most values of the dense term × application block in :func:`_cosine` (32 MB of float32)."""
 
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_WORD = re.compile(r"[^\W_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
 @dataclass(frozen=True)
@@ -69,28 +62,6 @@ class FitMatrix:
         return self.field_fit is None
 
 
-def _normalize_text(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).lower()
-
-
-def mixed_terms(text: str, ngram_range: tuple[int, int] = NGRAM_RANGE) -> list[str]:
-    """Terms of the ``'mixed'`` analyzer: character n-grams inside runs of Chinese characters, whole words
-    elsewhere (Latin letters and digits: ``'5g'``, ``'cmos'``, ``'lyapunov'``).
-
-    Chinese has no spaces, so n-grams of characters stand in for words without a segmenter; alphabetic text has
-    spaces, and its words carry more meaning than its character n-grams (docs/fit.md measures both).
-    N-grams never cross punctuation or a change of script.
-    """
-    text = _normalize_text(text)
-    low, high = ngram_range
-    terms = []
-    for run in _CJK_RUN.findall(text):
-        for n in range(low, min(high, len(run)) + 1):
-            terms += [run[k:k + n] for k in range(len(run) - n + 1)]
-    terms += _WORD.findall(text)
-    return terms
-
-
 def text_similarity(
     expert_texts: Sequence[str],
     application_texts: Sequence[str],
@@ -98,19 +69,20 @@ def text_similarity(
     ngram_range: tuple[int, int] = NGRAM_RANGE,
     analyzer: str = ANALYZER,
     sublinear_tf: bool = SUBLINEAR_TF,
+    profile: str = PROFILE,
 ) -> np.ndarray:
-    """Cosine similarity of TF-IDF character n-gram vectors.
+    """Cosine similarity of the texts' TF-IDF vectors (:class:`matching.text_model.TextModel`).
 
     The vocabulary and document frequencies are fitted on both lists together, so a rare n-gram shared by an
-    expert and an application weighs more than a common one.
+    expert and an application weighs more than a common one. To score a large round in blocks, fit the model
+    once on every text (``TextModel.fit``) and take dot products of ``model.vectors(block)`` rows.
 
     Parameters
     ----------
     expert_texts : sequence of str, length n_experts
     application_texts : sequence of str, length n_applications
-    ngram_range, analyzer, sublinear_tf
-        ``analyzer='mixed'`` (the default) uses :func:`mixed_terms`; ``'char'``, ``'char_wb'`` and ``'word'``
-        are passed with the others to :class:`sklearn.feature_extraction.text.TfidfVectorizer`.
+    ngram_range, analyzer, sublinear_tf, profile
+        Passed to :meth:`matching.text_model.TextModel.fit` (defaults: the production settings).
 
     Returns
     -------
@@ -118,19 +90,11 @@ def text_similarity(
         In [0, 1]; 0 where either text is empty.
     """
     shape = (len(expert_texts), len(application_texts))
-    if not any(expert_texts) or not any(application_texts):
+    model = TextModel.fit([*expert_texts, *application_texts], ngram_range=ngram_range, analyzer=analyzer,
+                          sublinear_tf=sublinear_tf, profile=profile)
+    if model.vectorizer is None or not shape[0] or not shape[1]:
         return np.zeros(shape)
-    if analyzer == "mixed":
-        vectorizer = TfidfVectorizer(analyzer=partial(mixed_terms, ngram_range=ngram_range),
-                                     sublinear_tf=sublinear_tf, dtype=np.float32)
-    else:
-        vectorizer = TfidfVectorizer(analyzer=analyzer, ngram_range=ngram_range, sublinear_tf=sublinear_tf,
-                                     preprocessor=_normalize_text, dtype=np.float32)
-    try:
-        vectors = vectorizer.fit_transform([*expert_texts, *application_texts])
-    except ValueError:  # every text was blank: no vocabulary at all
-        return np.zeros(shape)
-    return np.clip(_cosine(vectors[: shape[0]], vectors[shape[0]:]), 0.0, 1.0)
+    return np.clip(_cosine(model.vectors(expert_texts), model.vectors(application_texts)), 0.0, 1.0)
 
 
 def _cosine(experts: sparse.csr_matrix, applications: sparse.csr_matrix) -> np.ndarray:

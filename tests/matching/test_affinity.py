@@ -1,11 +1,13 @@
 """Fit: taxonomy (same field > same sector > other) blended with char n-gram text similarity; affinity override."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matching.affinity import SECTOR_FIT, compute_fit, fit_components, text_similarity
 from matching.problem import parse_problem
+from matching.text_model import TextModel
 from tests.matching.conftest import application, expert, problem, problems
 
 PROFILE = "集成电路设计 芯片封装测试"
@@ -89,7 +91,7 @@ def test_text_similarity_is_symmetric_and_bounded(left, right):
 
 
 def test_mixed_terms_are_chinese_ngrams_and_latin_words():
-    from matching.affinity import mixed_terms
+    from matching.text_model import mixed_terms
 
     assert mixed_terms("基于ＣＭＯＳ的5G芯片，Lyapunov", (1, 2)) == [
         "基", "于", "基于", "的", "芯", "片", "芯片", "cmos", "5g", "lyapunov"]
@@ -98,3 +100,34 @@ def test_mixed_terms_are_chinese_ngrams_and_latin_words():
 def test_english_words_match_as_words_not_letters():
     similarity = text_similarity(["reviewer assignment"], ["assignment of reviewers", "sonar signal noise"])
     assert similarity[0, 0] > similarity[0, 1] == 0.0
+
+
+def test_each_paragraph_of_a_profile_counts_once_however_long():
+    # Two paragraphs with no term in common: the profile is the centroid of their unit vectors, so an
+    # application that is exactly either paragraph scores 1/√2, even when the other paragraph is much longer.
+    turbines = "重型燃气轮机叶片高温合金燃烧室设计与试验验证平台建设，" * 6
+    imaging = "医学影像"
+    similarity = text_similarity([f"{turbines}\n\n{imaging}"], [turbines, imaging, "软件"])
+    np.testing.assert_allclose(similarity[0, :2], [2 ** -0.5, 2 ** -0.5], atol=1e-6)
+    assert similarity[0, 2] == 0.0
+
+
+def test_a_single_line_break_does_not_split_a_paragraph():
+    profile = "燃气轮机\n医学影像"
+    centroid = text_similarity([profile], ["燃气轮机"])
+    whole = text_similarity([profile], ["燃气轮机"], profile="whole")
+    np.testing.assert_allclose(centroid, whole)
+
+
+def test_a_model_fitted_once_scores_any_block_as_the_whole_round_does():
+    experts = ["集成电路设计\n\n芯片封装测试", "燃气轮机叶片", "", "reviewer assignment 5G"]
+    applications = ["芯片设计平台", "燃气轮机燃烧室", "5G基站芯片"]
+    model = TextModel.fit([*experts, *applications])
+    whole_round = text_similarity(experts, applications)
+    block = (model.vectors(experts[1:3]) @ model.vectors(applications[1:]).T).toarray()
+    np.testing.assert_allclose(block, whole_round[1:3, 1:], atol=1e-6)
+
+
+def test_an_unknown_profile_mode_is_refused():
+    with pytest.raises(ValueError, match="centroid"):
+        TextModel.fit(["芯片"], profile="sum")
