@@ -39,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -340,6 +341,9 @@ def percentile(values: list[float], share: float) -> float:
 
 def row(server: str, phase: str, timings: Timings, extra: str = "") -> str:
     ms = [value * 1000 for value in timings.seconds]
+    if timings.failures:
+        reasons = Counter(timings.failures).most_common(3)
+        extra = "; ".join([extra, *(f"{count}× {reason}" for reason, count in reasons)]).lstrip("; ")
     median = statistics.median(ms) if ms else float("nan")
     return (f"| {server} | {phase} | {len(ms) + len(timings.failures)} | {len(timings.failures)} | "
             f"{median:.0f} | {percentile(ms, 0.95):.0f} | {max(ms, default=float('nan')):.0f} | {extra} |")
