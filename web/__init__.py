@@ -8,6 +8,7 @@ from flask import Flask, current_app, has_request_context, render_template, requ
 from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from web import unit_of_work
 from web.config import default_config, instance_path_from_env, stored_secret_key
 from web.extensions import babel, csrf, db, login_manager, migrate
 
@@ -37,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     _init_templates(app)
     _register_blueprints(app)
     _register_commands(app)
+    unit_of_work.init_app(app)
     _init_serving(app)
     app.after_request(_add_security_headers)
     return app
@@ -92,7 +94,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (auth_bp, home_bp, organizer_bp, rounds_bp, followup_bp, expert_bp, rankings_bp, admin_bp, api_bp):
         app.register_blueprint(blueprint)
-    for status in (403, 404):
+    for status in (403, 404, 413):
         app.register_error_handler(status, _error_page)
 
 
@@ -106,7 +108,10 @@ def _register_commands(app: Flask) -> None:
 
 def _error_page(error):
     """Errors in the site's layout, so the user keeps the navigation and the logout button."""
-    return render_template("error.html", error=error), error.code
+    from web.io.limits import too_large_request
+
+    message = too_large_request() if error.code == 413 else None
+    return render_template("error.html", error=error, message=message), error.code
 
 
 def select_locale() -> str:

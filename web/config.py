@@ -53,6 +53,12 @@ def default_config(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        # Requests and imports cost no more than a refusal (docs/import.md, Limits).
+        "MAX_CONTENT_LENGTH": int(os.environ.get("PANEL_MAX_CONTENT_LENGTH") or 50 * 1024 * 1024),
+        "IMPORT_MAX_ROWS": int(os.environ.get("PANEL_IMPORT_MAX_ROWS") or 20_000),
+        "IMPORT_MAX_BYTES": int(os.environ.get("PANEL_IMPORT_MAX_BYTES") or 20 * 1024 * 1024),
+        "IMPORT_MAX_UNCOMPRESSED": int(os.environ.get("PANEL_IMPORT_MAX_UNCOMPRESSED") or 256 * 1024 * 1024),
+        "IMPORT_MAX_ERRORS": int(os.environ.get("PANEL_IMPORT_MAX_ERRORS") or 1_000),
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
         # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (0: trust none).

@@ -166,6 +166,7 @@ def _seed_demo(live: LiveApp, *, applications: int = 6, experts: int = 60, seed:
     def load():
         import_experts(demo.experts, actor=None)
         import_applications(demo.applications, actor=None)
+        db.session.commit()
 
     live.run(load)
     return demo

@@ -35,7 +35,9 @@ import re
 import shutil
 from datetime import date
 
+import click
 import pytest
+from flask import has_request_context
 from sqlalchemy import func, select, text
 
 from matching.uscc import check_character
@@ -60,6 +62,7 @@ def upgrade_and_seed(app) -> None:
     with app.app_context():
         upgrade()
         seed_reference_data()
+        db.session.commit()
 
 
 @pytest.fixture(scope="session")
@@ -97,6 +100,7 @@ def app(request, tmp_path, _migrated_database):
     if marker:
         settings.update(marker.kwargs)
     app = create_app(settings)
+    app.teardown_appcontext(_commit_test_setup)
     yield app
     with app.app_context():
         db.session.remove()
@@ -105,7 +109,18 @@ def app(request, tmp_path, _migrated_database):
             from web.services.reference_data import seed_reference_data
 
             seed_reference_data()
+            db.session.commit()
         db.engine.dispose()
+
+
+def _commit_test_setup(error: BaseException | None) -> None:
+    """A test's own ``with app.app_context():`` block is a unit of work like a CLI command: what it built through
+    the services is committed when the block ends without an error. Requests and CLI commands commit for
+    themselves (web.unit_of_work, the commands), so they are left alone here."""
+    if error is None and not has_request_context() and click.get_current_context(silent=True) is None:
+        session = db.session()
+        session.expire_on_commit = False        # what the block returns stays readable, as before the commit
+        session.commit()
 
 
 def _empty_postgres_tables() -> None:

@@ -34,6 +34,7 @@ def test_an_admin_creates_an_expert_account_that_can_log_in(app, client, auth, c
 
     with app.app_context():
         import_experts([make_expert_record("EXP-001", declared=[])], actor=None)
+        db.session.commit()
     auth.login("admin")
     response = post_form(client, csrf_token, "/admin/users", username="zhou", role="expert",
                          password=NEW_PASSWORD, expert_ref="EXP-001")

@@ -161,5 +161,6 @@ def test_experts_have_no_token_page(client, auth, make_expert_record, app):
 
     with app.app_context():
         import_experts([make_expert_record("EXP-001", declared=[])], actor=None)
+        db.session.commit()
     auth.login("expert", expert_ref="EXP-001")
     assert client.get("/admin/tokens").status_code == 403

@@ -118,6 +118,7 @@ def test_expert_accounts_link_to_their_expert_once(app, runner, make_expert_reco
 
     with app.app_context():
         import_experts([make_expert_record()], actor=None)
+        db.session.commit()
     args = ["users", "create", "--role", "expert", "--expert", "EXP-001", "--password-stdin"]
     assert runner.invoke(args=[*args, "--username", "zhou"], input="a long passphrase\n").exit_code == 0
     again = runner.invoke(args=[*args, "--username", "zhou2"], input="a long passphrase\n")
@@ -129,6 +130,7 @@ def test_rounds_create_copies_the_default_template(app, runner, make_application
 
     with app.app_context():
         import_applications([make_application_record("A1"), make_application_record("A2")], actor=None)
+        db.session.commit()
     result = runner.invoke(args=["rounds", "create", "--name", "2020 遴选", "--kind", "selection_review",
                                  "--applications", "A2,A1", "--as-of", "2020-10-01"])
     assert result.exit_code == 0, result.output

@@ -19,6 +19,7 @@ from web.services.records import import_applications
 def application_id(app, make_application_record):
     with app.app_context():
         [application] = import_applications([make_application_record(attachments=[])], actor=None)
+        db.session.commit()
         return application.id
 
 
@@ -62,4 +63,5 @@ def test_unknown_kinds_and_empty_names_are_refused(app, application_id):
 def test_a_paper_only_attachment_has_no_file(app, make_application_record):
     with app.app_context():
         [application] = import_applications([make_application_record()], actor=None)
+        db.session.commit()
         assert attachment_path(application.attachments[0]) is None

@@ -32,6 +32,7 @@ def stored(app, make_application_record, make_expert_record):
     with app.app_context():
         import_applications([make_application_record()], actor=None)
         import_experts([make_expert_record()], actor=None)
+        db.session.commit()
 
 
 def refused(app, change) -> None:

@@ -20,6 +20,7 @@ def test_demo_round_is_assigned_without_a_conflicted_pair(app):
     with app.app_context():
         import_experts(data.experts, actor=None)
         import_applications(data.applications, actor=None)
+        db.session.commit()
         round_ = rounds.create_round("演示轮次", "selection_review", as_of=date(2020, 10, 1), actor=None,
                                      application_refs=[record["ref"] for record in data.applications],
                                      settings={"pool_quotas": QUOTAS})

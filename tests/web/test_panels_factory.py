@@ -65,6 +65,7 @@ def build_round(app, *, count: int = 4, state: str = "assigning", actor: User | 
     with app.app_context():
         import_experts(experts(), actor=None)
         import_applications(applications(count), actor=None)
+        db.session.commit()
         round_ = rounds.create_round("测试轮次", "selection_review", as_of=AS_OF,
                                      application_refs=[f"APP-{n + 1:03d}" for n in range(count)], actor=actor)
         rounds.update_settings(round_, {"panel_size": 5, "max_load": 3, "max_per_organization": 1,

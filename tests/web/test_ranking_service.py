@@ -52,6 +52,7 @@ def build_round(app, make_application_record, make_expert_record, panels: dict[s
             for i in range(1, expert_count + 1) if f"E{i}" not in existing]
         if experts:
             import_experts(experts, actor=None)
+            db.session.commit()
         known = set(db.session.scalars(select(Application.ref)))
         records = []
         for ref in panels:
@@ -63,6 +64,7 @@ def build_round(app, make_application_record, make_expert_record, panels: dict[s
             records.append(record)
         if records:
             import_applications(records, actor=None)
+            db.session.commit()
         round_ = create_round(name, kind, as_of=date(2020, 11, 1), application_refs=list(panels), actor=None)
         round_.state = "scoring"
         for ref, totals in panels.items():

@@ -59,6 +59,7 @@ def test_round_trip_through_an_empty_database_changes_nothing(app, make_applicat
     with app.app_context():
         import_applications([make_application_record(), second], actor=None)
         import_experts([make_expert_record(), make_expert_record("EXP-002", pool="law", fields=[])], actor=None)
+        db.session.commit()
         applications, experts = export_applications(include_personal=True), export_experts(include_personal=True)
         db.session.remove()
         for model in (Application, Expert):
@@ -107,11 +108,26 @@ def test_a_failing_record_leaves_the_database_unchanged(app, table_counts, make_
 def test_a_database_refusal_rolls_back_the_whole_file(app, table_counts, make_application_record):
     with app.app_context():
         import_applications([make_application_record()], actor=None)
+        db.session.commit()
     before = table_counts()
-    with app.app_context(), pytest.raises(Exception, match="(?i)unique"):
-        import_applications([make_application_record("APP-002"), make_application_record("APP-001")],
-                            actor=None)
+    with app.app_context():
+        with pytest.raises(Exception, match="(?i)unique"):
+            import_applications([make_application_record("APP-002"), make_application_record("APP-001")],
+                                actor=None)
+        db.session.rollback()
     assert table_counts() == before
+
+
+def test_the_import_is_committed_by_the_caller_only(app, table_counts, make_application_record):
+    before = table_counts()
+    with app.app_context():
+        import_applications([make_application_record()], actor=None)
+        db.session.rollback()
+    assert table_counts() == before
+    with app.app_context():
+        import_applications([make_application_record()], actor=None)
+        db.session.commit()
+    assert table_counts()["application"] == before["application"] + 1
 
 
 def test_organizations_are_shared_by_uscc_then_by_normalized_name(app, make_application_record, uscc):
@@ -209,3 +225,15 @@ def test_any_record_with_blanks_survives_export_import_export(app, make_applicat
         import_applications([exported], actor=None)
         assert export_applications(include_personal=include_personal, refs=[exported["ref"]]) == [exported]
         db.session.remove()
+
+
+def test_progress_is_reported_after_every_chunk_written(app, monkeypatch, make_expert_record):
+    from web.services import records
+
+    monkeypatch.setattr(records, "CHUNK", 2)
+    reported = []
+    with app.app_context():
+        refs = records.import_records("experts", [make_expert_record(f"E{number}") for number in range(5)],
+                                      actor=None, progress=lambda done, total: reported.append((done, total)))
+        assert existing_refs("experts") == set(refs) == {f"E{number}" for number in range(5)}
+    assert reported == [(2, 5), (4, 5), (5, 5)]

@@ -50,6 +50,7 @@ def test_pages_by_role(app, client, auth, matched, role, status, make_expert_rec
             from web.services.records import import_experts
 
             import_experts([make_expert_record("EXP-LOGIN", declared=[])], actor=None)
+            db.session.commit()
         auth.login(role, expert_ref="EXP-LOGIN")
     else:
         auth.login(role)

@@ -72,6 +72,7 @@ def build_world(app, make_user, application_record, expert_record) -> World:
         import_experts([expert_record("EXP-A", name="甲专家", declared=[]),
                         expert_record("EXP-B", name="乙专家", declared=[]),
                         expert_record("EXP-C", name="丙专家", declared=[])], actor=None)
+        db.session.commit()
     accounts.update({name: make_user(name, "expert", expert_ref=ref) for name, ref in EXPERT_REFS.items()})
     with app.app_context():
         round_ = create_round("2020年遴选综合评审", "selection_review", as_of=date(2020, 10, 1),

@@ -51,6 +51,7 @@ def build_world(app, make_user, *, auto_replace: bool = False, deadline: date = 
             for ref, name, email in (("EXP-A", "甲专家", "a@example.com"), ("EXP-B", "乙专家", "b@example.com"),
                                      ("EXP-C", "丙专家", "c@example.com"), ("EXP-D", "丁专家", None))
         ], actor=None)
+        db.session.commit()
         round_ = create_round(ROUND_NAME, "selection_review", as_of=date(2020, 10, 1), deadline=deadline,
                               application_refs=["APP-001", "APP-002", "APP-003"], actor=None)
         round_.state = "scoring"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from web.extensions import db
+from web.io.limits import capped_errors
 from web.models import Assignment, AssignmentVersion, Field, Round, ScoreSheet
 from web.records import validate_applications, validate_experts
 from web.services import records as record_service
@@ -17,10 +19,7 @@ from .auth import STAFF, api_user, roles
 from .errors import ApiError
 from .openapi import document
 
-IMPORTERS = {
-    "applications": (validate_applications, record_service.import_applications),
-    "experts": (validate_experts, record_service.import_experts),
-}
+VALIDATORS = {"applications": validate_applications, "experts": validate_experts}
 
 
 # ---------------------------------------------------------------- helpers
@@ -53,23 +52,34 @@ def taxonomy() -> dict[str, str]:
     return {field.code: field.name for field in db.session.scalars(select(Field))}
 
 
+def refused_import(errors: list[str]) -> ApiError:
+    """A 422 listing the first IMPORT_MAX_ERRORS errors (then how many more); ``error_count`` has the total."""
+    return ApiError(422, f"refused: {len(errors)} error(s); nothing was imported",
+                    capped_errors(errors, current_app.config["IMPORT_MAX_ERRORS"]), error_count=len(errors))
+
+
 def import_records(kind: str):
-    """Validate a JSON list of records and import them all, or refuse (422) listing every error."""
+    """Validate a JSON list of records and import them all, or refuse (422) listing the errors."""
+    # The body is read only up to the import limit (413 past it), below the request limit of the whole site.
+    request.max_content_length = min(current_app.config["IMPORT_MAX_BYTES"], current_app.config["MAX_CONTENT_LENGTH"])
     raw = json_body()
     if not isinstance(raw, list):
         raise ApiError(422, "the body must be a JSON list of records",
                        [f"(body): must be a list, got {type(raw).__name__}"])
-    validate, store = IMPORTERS[kind]
-    records, errors = validate(raw, source_refs=[f"[{number}]" for number in range(1, len(raw) + 1)],
-                               taxonomy=taxonomy(), existing_refs=record_service.existing_refs(kind))
+    limit = current_app.config["IMPORT_MAX_ROWS"]
+    if len(raw) > limit:
+        raise ApiError(413, _("The list holds %(count)d records; at most %(limit)d are imported at once "
+                              "(PANEL_IMPORT_MAX_ROWS): split it.", count=len(raw), limit=limit))
+    records, errors = VALIDATORS[kind](raw, source_refs=[f"[{number}]" for number in range(1, len(raw) + 1)],
+                                       taxonomy=taxonomy(), existing_refs=record_service.existing_refs(kind))
     if errors:
-        raise ApiError(422, f"refused: {len(errors)} error(s); nothing was imported", errors)
+        raise refused_import(errors)
     try:
-        rows = store(records, actor=api_user())
+        refs = record_service.import_records(kind, records, actor=api_user())
     except record_service.RecordError as error:
-        problems = str(error).splitlines()
-        raise ApiError(422, f"refused: {len(problems)} error(s); nothing was imported", problems) from None
-    return jsonify({"imported": len(rows), "refs": [row.ref for row in rows]}), 201
+        raise refused_import(str(error).splitlines()) from None
+    db.session.commit()
+    return jsonify({"imported": len(refs), "refs": refs}), 201
 
 
 def one_record(kind: str, ref: str) -> dict:

@@ -35,8 +35,10 @@ def template_command(kind: str, path: Path) -> None:
 
 
 def refuse(errors: Sequence[str], path: Path) -> None:
-    """Print every error on standard error and exit with status 1."""
-    for error in errors:
+    """Print the errors (the first IMPORT_MAX_ERRORS, then how many more) on standard error and exit with status 1."""
+    from web.io.limits import capped_errors
+
+    for error in capped_errors(errors, current_app.config["IMPORT_MAX_ERRORS"]):
         click.echo(error, err=True)
     click.echo(f"{path}: refused, {len(errors)} error(s); nothing was imported", err=True)
     sys.exit(REFUSED)
@@ -53,21 +55,23 @@ def taxonomy() -> dict[str, str]:
     return {field.code: field.name for field in db.session.scalars(select(Field))} or default_field_names()
 
 
-def with_progress(label: str, total: int, work: Callable[[Callable[[], None]], object]) -> object:
-    """Run ``work(step)`` under a progress bar of ``total`` steps, drawn only when standard error is a terminal."""
+def with_progress(label: str, total: int, work: Callable[[Callable[..., None]], object]) -> object:
+    """Run ``work(step)`` under a progress bar of ``total`` steps (``step(n=1)`` advances it), drawn only when
+    standard error is a terminal."""
     if not sys.stderr.isatty():
-        return work(lambda: None)
+        return work(lambda steps=1: None)
     with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
-        return work(lambda: bar.update(1))
+        return work(lambda steps=1: bar.update(steps))
 
 
 def validate_file(kind: str, path: Path) -> tuple[list[dict], list[str]]:
     """Read and validate a file against the database's taxonomy and refs; return (records, errors)."""
     from web.io import read_records
+    from web.io.limits import ImportLimits
     from web.records import validate_records
     from web.services import records as record_service
 
-    read = read_records(path, kind)
+    read = read_records(path, kind, ImportLimits.from_config(current_app.config))
     if read.errors:
         return [], read.errors
     fields, existing = taxonomy(), record_service.existing_refs(kind)
@@ -77,11 +81,22 @@ def validate_file(kind: str, path: Path) -> tuple[list[dict], list[str]]:
 
 
 def import_records(kind: str, records: list[dict]) -> None:
-    """Insert validated records in one transaction through the records service."""
+    """Insert validated records through the records service and commit them: the command is the unit of work."""
+    from web.extensions import db
     from web.services import records as record_service
 
-    importer = record_service.import_applications if kind == "applications" else record_service.import_experts
-    importer(records, actor=None)
+    def write(step: Callable[..., None]) -> None:
+        shown = 0
+
+        def progress(done: int, total: int) -> None:
+            nonlocal shown
+            step(done - shown)
+            shown = done
+
+        record_service.import_records(kind, records, actor=None, progress=progress)
+
+    with_progress(f"importing {len(records)} {kind}", len(records), write)
+    db.session.commit()
 
 
 @click.command("import")
@@ -91,6 +106,7 @@ def import_records(kind: str, records: list[dict]) -> None:
 @with_appcontext
 def import_command(kind: str, path: Path, dry_run: bool) -> None:
     """Import .xlsx, .csv or .json records, all or nothing."""
+    from web.extensions import db
     from web.services.records import RecordError
 
     records, errors = validate_file(kind, path)
@@ -103,6 +119,7 @@ def import_command(kind: str, path: Path, dry_run: bool) -> None:
         import_records(kind, records)
     except RecordError as error:
         refuse([str(error)], path)
+    db.session.commit()
     click.echo(f"imported {len(records)} {kind} from {path}")
 
 
@@ -230,6 +247,7 @@ def demo_command(seed: int | None, no_serve: bool, host: str, port: int) -> None
         click.echo(f"the database already holds {len(present)} applications: the demo data set is not loaded again")
     else:
         load_demo(DEFAULT_SEED if seed is None else seed)
+    db.session.commit()
     demo_names = {"admin", "organizer"} | {f"e{number:04d}" for number in range(1, 10_000)}
     accounts = [user for user in db.session.scalars(select(User).order_by(User.id)) if user.username in demo_names]
     if accounts:

@@ -17,5 +17,6 @@ def init_command() -> None:
 
     upgrade()
     added = seed_reference_data()
+    db.session.commit()
     click.echo(f"database {db.engine.url.render_as_string(hide_password=True)} is at the newest migration; "
                f"added {added['sectors']} sectors, {added['fields']} fields, {added['templates']} templates")

@@ -39,6 +39,7 @@ def match_command(round_ref, seed, max_probability, dry_run, as_json) -> None:
     except PanelError as error:
         click.echo(f"{round_.name}: {error}", err=True)
         sys.exit(1)
+    db.session.commit()
     version, result = run.version, run.result
     if as_json:
         click.echo(json.dumps({**result.to_dict(), "version": None if dry_run else version.number,

@@ -24,6 +24,7 @@ rounds = AppGroup("rounds", help="Manage review rounds.")
 @click.option("--deadline", type=click.DateTime(["%Y-%m-%d"]), default=None)
 def create_round_command(name, kind, application_refs, as_of, deadline) -> None:
     """Open a draft round with a copy of its kind's default score template."""
+    from web.extensions import db
     from web.services.rounds import RoundError, create_round
 
     refs = [ref.strip() for value in application_refs for ref in value.split(",") if ref.strip()]
@@ -33,6 +34,7 @@ def create_round_command(name, kind, application_refs, as_of, deadline) -> None:
     except RoundError as error:
         click.echo(f"{name}: {error}", err=True)
         sys.exit(1)
+    db.session.commit()
     click.echo(f"opened round {round_.name!r} ({kind}, id {round_.id}) with {len(refs)} applications and "
                f"{len(round_.template.criteria)} criteria")
 
@@ -59,6 +61,7 @@ def list_rounds_command() -> None:
 def state_command(round_ref, state) -> None:
     """Move a round one step forward (draft → assigning → scoring → closed)."""
     from web.commands.matching import find_round
+    from web.extensions import db
     from web.services.rounds import RoundError, transition
 
     round_ = find_round(round_ref)
@@ -69,4 +72,5 @@ def state_command(round_ref, state) -> None:
     except RoundError as error:
         click.echo(f"{round_.name}: {error}", err=True)
         sys.exit(1)
+    db.session.commit()
     click.echo(f"round {round_.name!r} is now {state}")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import random
 import statistics
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -69,37 +68,9 @@ class DemoRound:
 
 
 def load_demo_round(*, seed: int, actor: User | None, accounts: int = 5) -> DemoRound:
-    """Create the demo's selection round with panels and sheets, and the draft site-inspection round."""
-    with _unsynced_sqlite():
-        return _load_demo_round(seed, actor, accounts)
-
-
-@contextmanager
-def _unsynced_sqlite():
-    """On SQLite, skip the disk syncs and journal files of the load's ~1,500 commits (one per service call), then
-    restore both.
-
-    The demo is rebuilt from its seed if the machine dies mid-load, so durability buys nothing here, while the
-    syncs took most of the load's time on a busy disk.
-    """
-    if db.engine.dialect.name != "sqlite":
-        yield
-        return
-    connection = db.session.connection()
-    synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
-    journal = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
-    db.session.commit()
-    connection = db.session.connection()
-    connection.exec_driver_sql("PRAGMA synchronous = OFF")
-    connection.exec_driver_sql("PRAGMA journal_mode = MEMORY")
-    try:
-        yield
-    finally:
-        db.session.rollback()
-        connection = db.session.connection()
-        connection.exec_driver_sql(f"PRAGMA synchronous = {int(synchronous)}")
-        connection.exec_driver_sql(f"PRAGMA journal_mode = {journal}")
-        db.session.commit()
+    """Create the demo's selection round with panels and sheets, and the draft site-inspection round (flushed:
+    the caller commits the whole load once)."""
+    return _load_demo_round(seed, actor, accounts)
 
 
 def _load_demo_round(seed: int, actor: User | None, accounts: int) -> DemoRound:
@@ -124,7 +95,7 @@ def _load_demo_round(seed: int, actor: User | None, accounts: int) -> DemoRound:
                                deadline=DEADLINE + timedelta(days=30), actor=actor)
     result.site_round_id, result.site_applications = site.id, len(top)
     result.account_experts = _account_experts(version, accounts)
-    db.session.commit()
+    db.session.flush()
     return result
 
 
@@ -168,7 +139,7 @@ def _score(round_: Round, version: AssignmentVersion, rng: random.Random, result
     result.sheets = counts
     result.outlier = (outlier_app, outlier_seat.expert.ref)
     result.recusal = (recusal_app, recused_seat.expert.ref, replacement.expert.ref)
-    db.session.commit()
+    db.session.flush()
 
 
 def _spread(totals: list[float]) -> float:

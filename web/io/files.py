@@ -1,11 +1,14 @@
 """Reading and writing record files: .xlsx workbooks, .csv tables and .json lists (DESIGN §8, §10).
 
 Readers never raise on bad content: they return what they could read and every error found, so that the
-import command can list them all. Writers produce exactly what the readers read.
+import command can list them all. Before the expensive work they refuse, in Chinese, a file over the limits of
+web/io/limits.py: too many bytes, too many rows, or an .xlsx whose zip directory declares too much to unpack.
+Writers produce exactly what the readers read.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -13,19 +16,23 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import islice
 from pathlib import Path
 
+from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils.exceptions import InvalidFileException
 
 from web.io.layout import layout, table_columns
+from web.io.limits import ImportLimits, size_text
 from web.io.tabular import Tables, data_rows, plain, put, read_header, records_to_tables, tables_to_records
 from web.records.values import blank, to_text
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the compound-file header of .xls workbooks
 SAVE_AS_XLSX = "an Excel 97–2003 (.xls) workbook is not read: open it in Excel and save it as .xlsx"
 FORMATS = (".xlsx", ".csv", ".json")
+DECODE_CHUNK = 1 << 20
 
 
 @dataclass
@@ -43,27 +50,47 @@ def refused(path: Path, rule: str) -> ReadResult:
     return ReadResult(errors=[f"{path.name}: (file): {rule}"])
 
 
-def read_records(path: Path, kind: str) -> ReadResult:
-    """Read a .xlsx, .csv or .json file of records of ``kind``."""
-    path = Path(path)
-    return read_bytes(path.name, path.read_bytes(), kind)
+def read_records(path: Path, kind: str, limits: ImportLimits | None = None) -> ReadResult:
+    """Read a .xlsx, .csv or .json file of records of ``kind``; a file over ``limits`` is not even read."""
+    path, limits = Path(path), limits or ImportLimits()
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        return refused(path, too_large(size, limits))
+    return read_bytes(path.name, path.read_bytes(), kind, limits)
 
 
-def read_bytes(filename: str, data: bytes, kind: str) -> ReadResult:
+def read_bytes(filename: str, data: bytes, kind: str, limits: ImportLimits | None = None) -> ReadResult:
     """Read the content of a .xlsx, .csv or .json file (e.g. an upload) named ``filename``."""
-    path = Path(filename)
+    path, limits = Path(filename), limits or ImportLimits()
     suffix = path.suffix.lower()
     if suffix == ".xls" or data.startswith(OLE_MAGIC):
         return refused(path, SAVE_AS_XLSX)
-    if not data.strip():
+    if len(data) > limits.max_bytes:
+        return refused(path, too_large(len(data), limits))
+    if not data or data.isspace():
         return refused(path, "the file is empty")
     if suffix == ".xlsx":
-        return read_xlsx(path, data, kind)
+        return read_xlsx(path, data, kind, limits)
     if suffix == ".csv":
-        return read_csv(path, data, kind)
+        return read_csv(path, data, kind, limits)
     if suffix == ".json":
-        return read_json(path, data)
+        return read_json(path, data, limits)
     return refused(path, f"unknown file type {suffix or '(none)'}: use one of {', '.join(FORMATS)}")
+
+
+def too_large(size: int, limits: ImportLimits) -> str:
+    """The refusal of a file over the byte limit."""
+    return _("the file is %(size)s; at most %(limit)s is imported at once (PANEL_IMPORT_MAX_BYTES): "
+             "split it into smaller files", size=size_text(size), limit=size_text(limits.max_bytes))
+
+
+def too_many_rows(limits: ImportLimits, sheet: str | None = None) -> str:
+    """The refusal of a sheet (or, without ``sheet``, a CSV file) over the row limit."""
+    if sheet is None:
+        return _("the file has more than %(limit)d data rows; at most %(limit)d are imported at once "
+                 "(PANEL_IMPORT_MAX_ROWS): split the file", limit=limits.max_rows)
+    return _("sheet %(sheet)s has more than %(limit)d data rows; at most %(limit)d are imported at once "
+             "(PANEL_IMPORT_MAX_ROWS): split the workbook", sheet=sheet, limit=limits.max_rows)
 
 
 def write_records(path: Path, kind: str, records: Sequence[dict]) -> None:
@@ -97,7 +124,7 @@ def json_text(records: Sequence[dict]) -> str:
     return json.dumps([pruned(plain(record)) for record in records], ensure_ascii=False, indent=1) + "\n"
 
 
-def read_json(path: Path, data: bytes) -> ReadResult:
+def read_json(path: Path, data: bytes, limits: ImportLimits | None = None) -> ReadResult:
     """A JSON list of records (an object holding the list under one key is accepted too)."""
     try:
         document = json.loads(data.decode("utf-8-sig"))
@@ -111,6 +138,11 @@ def read_json(path: Path, data: bytes) -> ReadResult:
         return refused(path, f"must hold a list of records, got {type(document).__name__}")
     if not document:
         return refused(path, "the list of records is empty")
+    limits = limits or ImportLimits()
+    if len(document) > limits.max_rows:
+        return refused(path, _("the list holds %(count)d records; at most %(limit)d are imported at once "
+                               "(PANEL_IMPORT_MAX_ROWS): split the file", count=len(document),
+                               limit=limits.max_rows))
     return ReadResult(document, [f"[{number}]" for number in range(1, len(document) + 1)])
 
 
@@ -146,21 +178,42 @@ def json_cell(record: dict, path: tuple[str, ...]) -> str:
     return json.dumps(pruned(plain(value)), ensure_ascii=False) if value else ""
 
 
-def decode_csv(data: bytes) -> str:
-    """UTF-8 (with or without BOM) when the bytes are valid UTF-8, GB18030 otherwise."""
+def csv_encoding(data: bytes) -> str:
+    """UTF-8 (with or without BOM) when the bytes are valid UTF-8, GB18030 otherwise; UnicodeDecodeError when
+    neither."""
     try:
-        return data.decode("utf-8-sig")
+        check_decodes(data, "utf-8-sig")
+        return "utf-8-sig"
     except UnicodeDecodeError:
-        return data.decode("gb18030", errors="strict")
+        check_decodes(data, "gb18030")
+        return "gb18030"
 
 
-def read_csv(path: Path, data: bytes, kind: str) -> ReadResult:
-    """A CSV whose columns are the main sheet's, with tables as JSON cells."""
+def check_decodes(data: bytes, encoding: str) -> None:
+    """Raise UnicodeDecodeError unless ``data`` is valid ``encoding``; piece by piece, so that a large file is
+    never held as text in full."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    view = memoryview(data)
+    for start in range(0, len(view), DECODE_CHUNK):
+        decoder.decode(view[start:start + DECODE_CHUNK])
+    decoder.decode(b"", final=True)
+
+
+def read_csv(path: Path, data: bytes, kind: str, limits: ImportLimits | None = None) -> ReadResult:
+    """A CSV whose columns are the main sheet's, with tables as JSON cells; refused past the row limit."""
+    limits = limits or ImportLimits()
     try:
-        text = decode_csv(data)
+        encoding = csv_encoding(data)
     except UnicodeDecodeError:
         return refused(path, "neither UTF-8 nor GB18030 text: save the CSV as UTF-8")
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+    try:
+        # The header and one row more than allowed, at most: a huge file is refused without building its rows.
+        rows = list(islice(csv.reader(text), limits.max_rows + 2))
+    except csv.Error as error:
+        return refused(path, _("not a readable CSV file (%(error)s)", error=error))
+    if len(rows) > limits.max_rows + 1:
+        return refused(path, too_many_rows(limits))
     main = layout(kind)[0]
     result = ReadResult()
     json_columns = {}
@@ -232,15 +285,54 @@ def style_header(sheet) -> None:
     sheet.freeze_panes = "A2"
 
 
-def read_xlsx(path: Path, data: bytes, kind: str) -> ReadResult:
-    """Every sheet of a workbook, linked into records."""
+def unpacking_refusal(data: bytes, limits: ImportLimits) -> str | None:
+    """Why a workbook must not be unpacked, judged from its zip directory alone (nothing is decompressed), or None.
+
+    The declared sizes bound what is read: Python's zipfile stops a member at its declared size and fails its
+    CRC check when the data goes on, so a member that lies about its size cannot unpack to more.
+    """
+    try:
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except zipfile.BadZipFile:
+        return None  # openpyxl names the problem
+    total = sum(member.file_size for member in members)
+    if total > limits.max_uncompressed:
+        return _("the workbook unpacks to %(size)s, more than the %(limit)s allowed "
+                 "(PANEL_IMPORT_MAX_UNCOMPRESSED): it was not opened", size=size_text(total),
+                 limit=size_text(limits.max_uncompressed))
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > limits.ratio_floor and ratio > limits.max_ratio:
+            return _("the workbook part %(part)s unpacks to %(ratio)d times its packed size (a zip bomb?): "
+                     "it was not opened", part=member.filename, ratio=ratio)
+    return None
+
+
+def sheet_rows_within(sheet, limits: ImportLimits) -> list[list[object]] | None:
+    """The rows of a read-only sheet, or None when it has more data rows than allowed (reading stops there)."""
+    rows = [list(row) for row in islice(sheet.iter_rows(values_only=True), limits.max_rows + 2)]
+    return None if len(rows) > limits.max_rows + 1 else rows
+
+
+def read_xlsx(path: Path, data: bytes, kind: str, limits: ImportLimits | None = None) -> ReadResult:
+    """Every sheet of a workbook, linked into records; refused unopened past the unpacking limits."""
+    limits = limits or ImportLimits()
+    refusal = unpacking_refusal(data, limits)
+    if refusal:
+        return refused(path, refusal)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as error:
         return refused(path, f"not a readable .xlsx workbook ({error})")
-    tables = Tables({sheet.title: [list(row) for row in sheet.iter_rows(values_only=True)]
-                     for sheet in workbook.worksheets})
-    workbook.close()
+    tables = Tables()
+    try:
+        for sheet in workbook.worksheets:
+            rows = sheet_rows_within(sheet, limits)
+            if rows is None:
+                return refused(path, too_many_rows(limits, sheet.title))
+            tables.sheets[sheet.title] = rows
+    finally:
+        workbook.close()
     records, sources, origins, errors = tables_to_records(kind, tables)
     if not records and not errors:
         errors.append(f"{path.name}: (file): the workbook holds no records")

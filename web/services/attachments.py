@@ -31,7 +31,7 @@ def attachment_folder() -> Path:
 
 def store_attachment(application: Application, kind: str, filename: str, stream: BinaryIO, *,
                      content_type: str | None, actor: User | None) -> Attachment:
-    """Write ``stream`` to the attachment folder and register it on ``application`` (committed, audited).
+    """Write ``stream`` to the attachment folder and register it on ``application`` (flushed, audited).
 
     The file is stored under a random name (the filename as given is only metadata, so no path in it can
     escape the folder); a file over the size limit is removed again and nothing is registered.
@@ -51,9 +51,7 @@ def store_attachment(application: Application, kind: str, filename: str, stream:
         db.session.flush()
         audit.record("attachment.add", "attachment", attachment.id, actor=actor, after={
             "application": application.ref, "kind": kind, "filename": display_name, "size": size, "sha256": sha256})
-        db.session.commit()
     except BaseException:
-        db.session.rollback()
         path.unlink(missing_ok=True)
         raise
     return attachment

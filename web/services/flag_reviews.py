@@ -50,7 +50,7 @@ def request_flag_review(sheet: ScoreSheet, code: str, message: str, *, actor: Us
     audit.record("flag_review.request", "flag_review", review.id, actor=actor, before=before,
                  after=review_state(review))
     _notify(review)
-    db.session.commit()
+    db.session.flush()
     return review
 
 
@@ -75,7 +75,7 @@ def answer_flag_review(review: FlagReview, response: str, reason: str, *, actor:
     if response == "revise":
         reopen_for_revision(review.sheet, f"专家复核后修改 revised after flag review ({review.code}): "
                                           f"{review.reason}", actor=actor)
-    db.session.commit()
+    db.session.flush()
     return review
 
 

@@ -56,7 +56,7 @@ def invite(round_: Round, *, actor: User | None) -> list[Assignment]:
                                 state=round_.state))
     seats = round_seats(round_, ("proposed",))
     _invite(round_, seats, actor)
-    db.session.commit()
+    db.session.flush()
     return seats
 
 
@@ -97,7 +97,7 @@ def remind(round_: Round, *, actor: User | None) -> list[OutboxMessage]:
     audit.record("round.remind", "round", round_.id, actor=actor,
                  after={"experts": sorted(expert.ref for expert in pending),
                         "seats": sum(len(seats) for seats in pending.values())})
-    db.session.commit()
+    db.session.flush()
     return messages
 
 
@@ -109,7 +109,7 @@ def accept(assignment: Assignment, *, actor: User | None) -> Assignment:
         raise InvitationError(_("This invitation can no longer be answered (state: %(state)s).",
                                 state=assignment.state))
     _answer(assignment, "accepted", None, actor)
-    db.session.commit()
+    db.session.flush()
     return assignment
 
 
@@ -132,7 +132,7 @@ def decline(assignment: Assignment, reason: str | None, *, actor: User | None) -
     outbox.send(outbox.organizer_address(), "decline_notice",
                 f"【谢绝邀请】{round_.name}：{assignment.expert.name} 谢绝 {assignment.application.ref}", body,
                 round_=round_, expert=assignment.expert)
-    db.session.commit()
+    db.session.flush()
     return auto_replace(assignment, actor=actor)
 
 
@@ -172,12 +172,11 @@ def replace(assignment: Assignment, *, actor: User | None) -> Assignment | None:
     try:
         newcomer = panels.replace_from_reserves(assignment, actor=actor)
     except panels.PanelError as error:
-        db.session.rollback()
         raise InvitationError(str(error)) from error
     round_ = assignment.version.round
     if newcomer is not None and newcomer.state == "proposed" and _invitations_sent(round_):
         _invite(round_, [newcomer], actor)
-    db.session.commit()
+    db.session.flush()
     return newcomer
 
 

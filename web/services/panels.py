@@ -153,7 +153,7 @@ def match(round_: Round, *, actor: User | None, seed: int | None = None, max_pro
     audit.record("assignment.run", "assignment_version", version.id, actor=actor, after={
         "round": round_.id, "number": version.number, "status": version.status, "seed": version.seed,
         "objective": version.objective, "bound": version.bound, "active": version.active})
-    db.session.commit()
+    db.session.flush()
     return MatchRun(version, result)
 
 
@@ -232,7 +232,7 @@ def restore_version(version: AssignmentVersion, *, actor: User | None) -> Assign
     version.active = True
     audit.record("assignment.restore", "assignment_version", version.id, actor=actor,
                  before={"active": previous.number if previous else None}, after={"active": version.number})
-    db.session.commit()
+    db.session.flush()
     return version
 
 
@@ -250,7 +250,7 @@ def add_expert(round_: Round, application: Application, expert: Expert, *, actor
     _update_objective(copy)
     db.session.flush()
     audit.record("assignment.add", "assignment", seat.id, actor=actor, after=_seat_record(seat))
-    db.session.commit()
+    db.session.flush()
     return seat
 
 
@@ -270,7 +270,7 @@ def remove_expert(assignment: Assignment, *, actor: User | None, reason: str) ->
     db.session.flush()
     audit.record("assignment.remove", "assignment", assignment.id, actor=actor, before=_seat_record(assignment),
                  after={"version": copy.number, "reason": reason})
-    db.session.commit()
+    db.session.flush()
     return copy
 
 
@@ -292,7 +292,7 @@ def swap_expert(assignment: Assignment, new_expert: Expert, *, actor: User | Non
     db.session.flush()
     audit.record("assignment.swap", "assignment", seat.id, actor=actor, before=_seat_record(assignment),
                  after=_seat_record(seat))
-    db.session.commit()
+    db.session.flush()
     return seat
 
 
@@ -498,14 +498,14 @@ def replace_from_reserves(assignment: Assignment, *, actor: User | None) -> Assi
     context = matching_bridge.round_context(version.round)
     chosen = next((reserve for reserve, problem in reserve_report(assignment, context) if problem is None), None)
     if chosen is None:
-        db.session.commit()
+        db.session.flush()
         return None
     seat = _new_seat(context, version, assignment.application, chosen.expert, override_reason=None,
                      panel=assignment.panel, replaces=assignment, manual=False)
     db.session.flush()
     audit.record("assignment.replace", "assignment", seat.id, actor=actor, before=_seat_record(assignment),
                  after=_seat_record(seat))
-    db.session.commit()
+    db.session.flush()
     return seat
 
 

@@ -36,7 +36,7 @@ def seed_reference_data() -> dict[str, int]:
         if kind not in default_kinds:
             db.session.add(template_from_definition(template, is_default=True))
             added["templates"] += 1
-    db.session.commit()
+    db.session.flush()
     return added
 
 

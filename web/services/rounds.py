@@ -58,7 +58,7 @@ def create_round(name: str, kind: str, *, as_of: date, application_refs: list[st
     audit.record("round.create", "round", round_.id, actor=actor, after={
         "name": name, "kind": kind, "as_of": as_of, "deadline": deadline, "template": template.id,
         "applications": [application.ref for application in applications], "settings": settings_of(round_)})
-    db.session.commit()
+    db.session.flush()
     return round_
 
 
@@ -101,7 +101,7 @@ def transition(round_: Round, state: str, *, actor: User | None) -> Round:
     round_.state = state
     audit.record("round.transition", "round", round_.id, actor=actor, before={"state": before},
                  after={"state": state})
-    db.session.commit()
+    db.session.flush()
     return round_
 
 
@@ -157,7 +157,7 @@ def update_settings(round_: Round, values: dict, *, actor: User | None) -> Round
         audit.record("round.settings", "round", round_.id, actor=actor,
                      before={key: before[key] for key in sorted(changed)},
                      after={key: after[key] for key in sorted(changed)})
-    db.session.commit()
+    db.session.flush()
     return round_
 
 
@@ -289,7 +289,7 @@ def attach_applications(round_: Round, *, refs: list[str] | None = None, fields:
     if added:
         audit.record("round.attach", "round", round_.id, actor=actor,
                      after={"applications": [application.ref for application in added]})
-    db.session.commit()
+    db.session.flush()
     return added
 
 
@@ -301,7 +301,7 @@ def detach_application(round_: Round, application: Application, *, actor: User |
         raise RoundError(f"applications: {application.ref!r} is not in this round")
     round_.round_applications.remove(link)
     audit.record("round.detach", "round", round_.id, actor=actor, before={"application": application.ref})
-    db.session.commit()
+    db.session.flush()
 
 
 CRITERION_KEYS = ("name", "max", "step", "veto", "comment_required", "priority")
@@ -341,7 +341,7 @@ def update_criteria(round_: Round, changes: dict[int, dict], *, actor: User | No
         if after != before:
             audit.record("round.criterion", "template_criterion", criterion.id, actor=actor, before=before,
                          after=after)
-    db.session.commit()
+    db.session.flush()
 
 
 def _criterion_definition(criterion: TemplateCriterion, values: dict) -> Criterion:

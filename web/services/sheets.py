@@ -95,7 +95,7 @@ def declare(assignment: Assignment, *, conflict: bool, reason: str | None, actor
         assignment.responded_at = utcnow()
     audit.record("sheet.declare", "score_sheet", sheet.id, actor=actor, before=before,
                  after={"sheet": declaration_snapshot(sheet), "assignment": assignment.state})
-    db.session.commit()
+    db.session.flush()
     if conflict:
         invitations.auto_replace(assignment, actor=actor)
     return sheet
@@ -162,7 +162,7 @@ def save_draft(sheet: ScoreSheet, values: dict[str, float | str | None], *, opin
     after = sheet_snapshot(sheet)
     if after != before:
         audit.record("sheet.save_draft", "score_sheet", sheet.id, actor=actor, before=before, after=after)
-        db.session.commit()
+        db.session.flush()
     return []
 
 
@@ -232,7 +232,7 @@ def submit(sheet: ScoreSheet, *, actor: User | None) -> ScoreSheet:
     sheet.state = "submitted"
     sheet.submitted_at = utcnow()
     audit.record("sheet.submit", "score_sheet", sheet.id, actor=actor, before=before, after=sheet_snapshot(sheet))
-    db.session.commit()
+    db.session.flush()
     return sheet
 
 
@@ -300,7 +300,7 @@ def reopen(sheet: ScoreSheet, reason: str | None, *, actor: User | None) -> Scor
     outbox.send(outbox.expert_address(sheet.expert), "reopened",
                 f"【评分表已退回修改】{sheet.round.name}：{sheet.application.ref}", body,
                 round_=sheet.round, expert=sheet.expert)
-    db.session.commit()
+    db.session.flush()
     return sheet
 
 

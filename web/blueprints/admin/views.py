@@ -16,6 +16,7 @@ from web.models import ApiToken, User, utcnow
 from web.services import accounts
 from web.services import tokens as token_service
 from web.services.accounts import AccountError, create_user
+from web.unit_of_work import refuse
 
 from . import audit_log, bp
 from .forms import ROLE_LABELS, AuditFilterForm, CreateTokenForm, CreateUserForm
@@ -85,10 +86,8 @@ def users():
             user = create_user(form.username.data, form.role.data, form.password.data,
                                expert_ref=form.expert_ref.data or None, actor=current_user)
         except AccountError as error:
-            db.session.rollback()
-            flash(str(error), "error")
+            refuse(str(error))
         else:
-            db.session.commit()
             flash(_("Account %(name)s created.", name=user.username), "info")
             return redirect(url_for("admin.users"))
     accounts = db.session.scalars(select(User).order_by(User.username)).all()
@@ -106,9 +105,8 @@ def change_user(user_id: int, change: str):
         else:
             accounts.set_active(user, change == "activate", actor=current_user)
     except AccountError as error:
-        flash(str(error), "error")
+        refuse(str(error))
     else:
-        db.session.commit()
         flash(_("Account %(name)s updated.", name=user.username), "info")
     return redirect(url_for("admin.users"))
 
@@ -143,9 +141,8 @@ def tokens():
                 new_token = token_service.create_token(owner, form.name.data, actor=current_user,
                                                        expires_at=expires_at)
             except token_service.TokenError as error:
-                flash(str(error), "error")
+                refuse(str(error))
             else:
-                db.session.commit()
                 form = CreateTokenForm(formdata=None)     # an empty form: a second click makes no twin
     shown = token_service.tokens_of(None if current_user.role == "admin" else current_user)
     return render_template("admin/tokens.html", form=form, tokens=shown, new_token=new_token, now=utcnow())
@@ -161,8 +158,7 @@ def revoke_token(token_id: int):
     try:
         token_service.revoke_token(token, actor=current_user)
     except token_service.TokenError as error:
-        flash(str(error), "error")
+        refuse(str(error))
     else:
-        db.session.commit()
         flash(_("Token %(name)s revoked.", name=token.name), "info")
     return redirect(url_for("admin.tokens"))

@@ -19,6 +19,7 @@ from web.services import invitations, sheets
 from web.services.invitations import InvitationError
 from web.services.records import export_applications
 from web.services.sheets import SheetError
+from web.unit_of_work import keep, refuse
 
 labels.register(bp)
 
@@ -71,7 +72,7 @@ def accept(seat_id: int):
     try:
         invitations.accept(seat, actor=current_user)
     except InvitationError as error:
-        flash(str(error), "error")
+        refuse(str(error))
     else:
         flash(_("Thank you: the invitation is accepted."), "info")
     return redirect(url_for("expert.index"))
@@ -102,7 +103,7 @@ def declare(seat_id: int):
     sheet = sheets.seat_sheet(seat)
     if sheet is not None and sheet.conflict_declared is False:
         return redirect(url_for("expert.sheet", seat_id=seat.id))
-    error = None
+    error, status = None, 400
     if request.method == "POST":
         conflict = request.form.get("conflict")
         try:
@@ -110,14 +111,14 @@ def declare(seat_id: int):
                 raise SheetError(_("Choose: no conflict, or recuse."))
             sheets.declare(seat, conflict=conflict == "yes", reason=request.form.get("reason"), actor=current_user)
         except SheetError as refused:
-            error = "; ".join(refused.errors)
+            error, status = "; ".join(refused.errors), 400
         else:
             if conflict == "yes":
                 flash(_("You recused yourself; the organizer has been told and the seat is freed."), "info")
                 return redirect(url_for("expert.index"))
             return redirect(url_for("expert.sheet", seat_id=seat.id))
     outline = export_applications(include_personal=False, refs=[seat.application.ref])[0]
-    return render_template("expert/declare.html", seat=seat, outline=outline, error=error), 400 if error else 200
+    return render_template("expert/declare.html", seat=seat, outline=outline, error=error), status if error else 200
 
 
 @bp.route("/seats/<int:seat_id>/application")
@@ -151,7 +152,7 @@ def sheet(seat_id: int):
     sheet = declared_sheet(seat)
     if sheet is None:
         return redirect(url_for("expert.declare", seat_id=seat.id))
-    errors, entered = [], None
+    errors, entered, status = [], None, 400
     if request.method == "POST" and sheet.state == "submitted" and request.form.get("action") == "submit":
         flash(_("The sheet is submitted already."), "info")       # a second click on Submit changes nothing
         return redirect(url_for("expert.sheet", seat_id=seat.id))
@@ -160,16 +161,17 @@ def sheet(seat_id: int):
         try:
             errors = sheets.save_draft(sheet, **entered, actor=current_user)
             if not errors and request.form.get("action") == "submit":
+                keep()          # the draft just saved stands even when the submit is refused
                 sheets.submit(sheet, actor=current_user)
                 flash(_("The sheet is submitted. Thank you."), "info")
                 return redirect(url_for("expert.index"))
         except SheetError as refused:
-            errors = refused.errors
+            errors, status = refused.errors, 400
         if not errors:
             flash(_("Draft saved."), "info")
             return redirect(url_for("expert.sheet", seat_id=seat.id))
     return render_template("expert/sheet.html", seat=seat, sheet=sheet, criteria=sheets.criteria(sheet),
-                           entered=entered, errors=errors, opinions=OPINIONS), 400 if errors else 200
+                           entered=entered, errors=errors, opinions=OPINIONS), status if errors else 200
 
 
 @bp.route("/seats/<int:seat_id>/sheet/autosave", methods=["POST"])

@@ -17,6 +17,7 @@ from web.models import Assignment, OutboxMessage, Round, ScoreSheet
 from web.services import invitations, outbox, panels, sheets
 from web.services.invitations import InvitationError
 from web.services.sheets import SheetError
+from web.unit_of_work import refuse
 
 STAFF = ("organizer", "admin")
 
@@ -62,7 +63,7 @@ def invite(round_id: int):
     try:
         seats = invitations.invite(round_, actor=current_user)
     except InvitationError as error:
-        flash(str(error), "error")
+        refuse(str(error))
     else:
         experts = len({seat.expert_id for seat in seats})
         flash(_("%(seats)s seats invited; %(experts)s messages in the outbox.", seats=len(seats), experts=experts),
@@ -78,7 +79,7 @@ def remind(round_id: int):
     try:
         messages = invitations.remind(round_, actor=current_user)
     except InvitationError as error:
-        flash(str(error), "error")
+        refuse(str(error))
     else:
         flash(_("%(count)s reminders in the outbox.", count=len(messages)), "info")
     return redirect(url_for("followup.round_page", round_id=round_.id))
@@ -94,7 +95,7 @@ def replace(seat_id: int):
     try:
         newcomer = invitations.replace(seat, actor=current_user)
     except InvitationError as error:
-        flash(str(error), "error")
+        refuse(str(error))
     else:
         if newcomer is None:
             flash(_("No reserve can take the seat: %(reason)s", reason=panels.no_reserve_reason(seat)), "error")

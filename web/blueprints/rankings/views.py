@@ -14,6 +14,7 @@ from web.io.ranking_excel import XLSX_MIMETYPE, ranking_workbook
 from web.models import Application, FlagReview, Round
 from web.services import ranking
 from web.services.flag_reviews import FlagReviewError, reviews_for_expert
+from web.unit_of_work import refuse
 
 from . import bp
 
@@ -108,7 +109,7 @@ def request_review(round_id: int, application_id: int):
             ranking.request_flag_review(row.sheet, code, flag.message, actor=current_user)
             flash(_("The expert was asked to confirm or revise the score."), "success")
         except FlagReviewError as error:
-            flash(str(error), "error")
+            refuse(str(error))
     return redirect(url_for(".trace", round_id=round_.id, application_id=application.id))
 
 
@@ -134,7 +135,7 @@ def review(review_id: int):
             flash(_("Thank you: your answer was recorded."), "success")
             return redirect(url_for(".review", review_id=item.id))
         except FlagReviewError as error:
-            flash(str(error), "error")
+            refuse(str(error))
     return render_template("rankings/review.html", review=item, sheet=item.sheet)
 
 

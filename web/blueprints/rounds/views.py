@@ -35,6 +35,7 @@ from web.models import (
 )
 from web.services import matching_bridge, panels, rounds
 from web.services.rounds import NEXT_STATE, RoundError
+from web.unit_of_work import refuse
 
 STAFF = ("organizer", "admin")
 
@@ -87,7 +88,6 @@ def create():
             round_ = rounds.create_round(values.pop("name"), kind, as_of=values.pop("as_of"),
                                          deadline=values.pop("deadline"), settings=values, actor=current_user)
         except (FormError, RoundError) as error:
-            db.session.rollback()
             errors = getattr(error, "errors", None) or str(error).split("; ")
             values = dict(request.form.items(), kind=kind)
         else:
@@ -107,7 +107,6 @@ def settings(round_id: int):
         try:
             rounds.update_settings(round_, settings_values(request.form), actor=current_user)
         except (FormError, RoundError) as error:
-            db.session.rollback()
             errors = getattr(error, "errors", None) or str(error).split("; ")
             values = dict(request.form.items())
         else:
@@ -136,7 +135,6 @@ def template(round_id: int):
             changes = criteria_changes(request.form, [c.id for c in round_.template.criteria])
             rounds.update_criteria(round_, changes, actor=current_user)
         except (FormError, RoundError) as error:
-            db.session.rollback()
             errors = getattr(error, "errors", None) or str(error).split("; ")
         else:
             flash(_("Template saved."), "ok")
@@ -155,8 +153,7 @@ def applications(round_id: int):
             added = rounds.attach_applications(round_, refs=refs_list(request.form.get("refs", "")),
                                                fields=request.form.getlist("fields"), actor=current_user)
         except RoundError as error:
-            db.session.rollback()
-            flash(str(error), "error")
+            refuse(str(error))
         else:
             flash(_("%(count)d applications attached.", count=len(added)), "ok")
         return redirect(url_for("rounds.applications", round_id=round_.id))
@@ -174,8 +171,7 @@ def detach(round_id: int, application_id: int):
     try:
         rounds.detach_application(round_, round_application(round_, application_id), actor=current_user)
     except RoundError as error:
-        db.session.rollback()
-        flash(str(error), "error")
+        refuse(str(error))
     return redirect(url_for("rounds.applications", round_id=round_.id))
 
 
@@ -188,8 +184,7 @@ def transition(round_id: int):
     try:
         rounds.transition(round_, state, actor=current_user)
     except RoundError as error:
-        db.session.rollback()
-        flash(str(error), "error")
+        refuse(str(error))
     else:
         flash(_("The round is now %(state)s.", state=state_label(state)), "ok")
     return redirect(url_for("rounds.overview", round_id=round_.id))
@@ -249,8 +244,7 @@ def run_matching(round_id: int):
     try:
         version = panels.run_matching(round_, actor=current_user, seed=seed, max_probability=probability)
     except panels.PanelError as error:
-        db.session.rollback()
-        flash(str(error), "error")
+        refuse(str(error))
         return redirect(url_for("rounds.overview", round_id=round_.id))
     if version.active:
         flash(_("Matching stored as version %(number)d.", number=version.number), "ok")
@@ -297,8 +291,7 @@ def restore(round_id: int, number: int):
     try:
         panels.restore_version(found, actor=current_user)
     except panels.PanelError as error:
-        db.session.rollback()
-        flash(str(error), "error")
+        refuse(str(error))
     else:
         flash(_("Version %(number)d is active again.", number=number), "ok")
     return redirect(url_for("rounds.versions", round_id=round_.id))
@@ -372,8 +365,7 @@ def replace(round_id: int, assignment_id: int):
     try:
         new = panels.replace_from_reserves(seat, actor=current_user)
     except panels.PanelError as error:
-        db.session.rollback()
-        flash(str(error), "error")
+        refuse(str(error))
     else:
         if new is None:
             flash(panels.no_reserve_reason(seat), "error")
@@ -395,8 +387,7 @@ def _panel_edit(operation, *, with_expert: bool = False) -> None:
     try:
         operation(*arguments)
     except panels.PanelError as error:
-        db.session.rollback()
-        flash(_("Refused: %(reason)s", reason=str(error)), "error")
+        refuse(_("Refused: %(reason)s", reason=str(error)))
     else:
         flash(_("Panel changed: a new manual version is active (restore the previous one to undo)."), "ok")
 
