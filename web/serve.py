@@ -4,6 +4,9 @@ Waitress counts every open connection, idle keep-alive ones included, against ``
 keeps its connection open between an expert's autosaves. So the limit is far above the number of experts of a
 round, idle connections are closed after ``channel_timeout`` seconds (the browser reopens one when it next saves),
 and ``poll()`` replaces ``select()``, which cannot watch more than 1,024 sockets.
+
+Behind a reverse proxy (PROXY_FIX set), waitress passes the ``X-Forwarded-*`` headers on instead of dropping them
+as untrusted, so that the app's ProxyFix, the one place that decides how many proxies to trust, can read them.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ CHANNEL_TIMEOUT = 30
 BACKLOG = 2048
 
 
-def waitress_settings(threads: int = THREADS) -> dict:
-    """The waitress settings Panel serves with (see the module docstring for why)."""
+def waitress_settings(app: Flask, threads: int = THREADS) -> dict:
+    """The waitress settings Panel serves ``app`` with (see the module docstring for why)."""
     return {
         "threads": threads,
         "connection_limit": CONNECTION_LIMIT,
@@ -25,6 +28,7 @@ def waitress_settings(threads: int = THREADS) -> dict:
         "cleanup_interval": 10,
         "backlog": BACKLOG,
         "asyncore_use_poll": True,
+        "clear_untrusted_proxy_headers": not app.config["PROXY_FIX"],
         "ident": "Panel",
     }
 
@@ -33,4 +37,4 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 
     """Serve ``app`` on ``host``:``port`` until interrupted."""
     from waitress import serve as waitress_serve
 
-    waitress_serve(app, host=host, port=port, **waitress_settings(threads))
+    waitress_serve(app, host=host, port=port, **waitress_settings(app, threads))
