@@ -134,7 +134,7 @@ def test_counting_ranks_equal_sorted_ranks(monkeypatch):
 def test_block_sizes_do_not_change_the_answer(monkeypatch):
     totals = mixed_panels(0.0)
     first = bootstrap_ranks(totals, 200, seed=2, capacity=3)
-    monkeypatch.setattr(bootstrap, "APPLICATION_BLOCK", 3)
+    monkeypatch.setattr(bootstrap, "SCORE_CELLS", 500)
     monkeypatch.setattr(bootstrap, "CELLS_PER_BLOCK", 7)
     again = bootstrap_ranks(totals, 200, seed=2, capacity=3)
     assert first.low.tolist() == again.low.tolist() and first.p_top_k.tolist() == again.p_top_k.tolist()
