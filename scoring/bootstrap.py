@@ -132,7 +132,9 @@ def bootstrap_ranks(totals: np.ndarray, draws: int, seed: int, min_panel: int = 
     in_top_k = None
     if capacity is not None:
         in_top_k = np.empty(totals.shape[0])
-        in_top_k[by_size] = (ranks <= capacity).sum(axis=1) / draws
+        step = max(1, SCORE_CELLS // draws)                                     # no (A, B) temporary
+        in_top_k[by_size] = np.concatenate([np.count_nonzero(ranks[start:start + step] <= capacity, axis=1)
+                                            for start in range(0, ranks.shape[0], step)]) / draws
     alpha = 1 - level
     low_index, high_index = int(np.floor(alpha / 2 * (draws - 1))), int(np.ceil((1 - alpha / 2) * (draws - 1)))
     if ranks.dtype == np.uint16:

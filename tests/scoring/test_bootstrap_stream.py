@@ -5,6 +5,7 @@ from an alias table and reads the score from per-application tables. These tests
 resample the panel with replacement, apply the Olympic mean, rank every draw — computed one draw at a time.
 """
 
+import doctest
 from collections import Counter
 from fractions import Fraction
 from itertools import product
@@ -139,3 +140,8 @@ def test_block_sizes_do_not_change_the_answer(monkeypatch):
     again = bootstrap_ranks(totals, 200, seed=2, capacity=3)
     assert first.low.tolist() == again.low.tolist() and first.p_top_k.tolist() == again.p_top_k.tolist()
 
+
+
+def test_docstring_examples_of_the_bootstrap():
+    outcome = doctest.testmod(bootstrap)
+    assert outcome.attempted > 0 and outcome.failed == 0
