@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from web.extensions import db
 from web.models import User
+from web.services import audit
 from web.services.accounts import authenticate
 
 from . import bp
@@ -47,7 +48,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """End the session (POST with CSRF, so a link elsewhere cannot log anyone out)."""
+    """End the session (POST with CSRF, so a link elsewhere cannot log anyone out); audited."""
+    audit.record("logout", "user", current_user.id, actor=current_user)
     logout_user()
     return redirect(url_for("auth.login"))
 

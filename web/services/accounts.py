@@ -23,7 +23,7 @@ class AccountError(ValueError):
 
 def create_user(username: str, role: str, password: str, *, expert_ref: str | None = None,
                 actor: User | None) -> User:
-    """Create and commit an account; an expert account must name the expert's ref."""
+    """Create an account (flushed); an expert account must name the expert's ref."""
     username = username.strip()
     if not username:
         raise AccountError("username: must not be empty")
@@ -61,7 +61,7 @@ def _expert_for(role: str, expert_ref: str | None) -> Expert | None:
 
 
 def authenticate(username: str, password: str) -> User | None:
-    """The user when the password is right and the account usable; counts failures and locks (committed)."""
+    """The user when the password is right and the account usable; counts failures and locks (flushed; the login request commits)."""
     user = db.session.scalar(select(User).where(User.username == username))
     now = utcnow()
     if user is None or not user.active:

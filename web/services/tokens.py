@@ -27,7 +27,7 @@ def hash_token(raw: str) -> str:
 
 
 def create_token(user: User, name: str, *, actor: User | None, expires_at: datetime | None = None) -> str:
-    """Create and commit a token for ``user``; return the raw token, which is never stored or shown again."""
+    """Create a token (flushed) for ``user``; return the raw token, which is never stored or shown again."""
     name = (name or "").strip()
     if not name:
         raise TokenError("name: must not be empty")
