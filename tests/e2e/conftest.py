@@ -92,9 +92,12 @@ class LiveApp:
         self.app, self.url = app, url
 
     def run(self, function, *args, **kwargs):
+        """Call ``function`` as one unit of work (committed when it returns, like a CLI command)."""
         with self.app.app_context():
             result = function(*args, **kwargs)
-            db.session.commit()
+            session = db.session()
+            session.expire_on_commit = False        # what it returns stays readable
+            session.commit()
             return result
 
     def user(self, username: str, role: str, expert_ref: str | None = None) -> None:
@@ -128,6 +131,7 @@ def live(tmp_path, _e2e_database):
             from web.services.reference_data import seed_reference_data
 
             seed_reference_data()
+            db.session.commit()
         db.engine.dispose()
 
 

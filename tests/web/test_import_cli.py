@@ -20,12 +20,14 @@ def write_json(path: Path, records: list[dict]) -> Path:
 
 
 def empty_database(app) -> None:
-    """Delete every row and reload the reference data, as a freshly initialized database has it."""
+    """Delete every row and reload the reference data, as a freshly initialized database has it (the audit log
+    stays: the database refuses to delete from it)."""
     from web.services.reference_data import seed_reference_data
 
     with app.app_context():
         for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
+            if table.name != "audit_event":
+                db.session.execute(table.delete())
         db.session.commit()
         seed_reference_data()
 

@@ -13,6 +13,7 @@ from web.blueprints.followup import bp
 from web.blueprints.organizer.labels import label
 from web.blueprints.rounds.views import state_label
 from web.extensions import db
+from web.input_guard import database_int
 from web.models import Assignment, OutboxMessage, Round, ScoreSheet
 from web.services import invitations, outbox, panels, sheets
 from web.services.invitations import InvitationError
@@ -149,7 +150,7 @@ def chart_data(report: sheets.Progress) -> dict:
 @roles_required(*STAFF)
 def outbox_page():
     """The newest messages first: invitations, reminders and notices, with how each was delivered."""
-    round_id = request.args.get("round", type=int)
+    round_id = request.args.get("round", type=database_int)
     return render_template("followup/outbox.html", messages=outbox.messages(round_id=round_id), round_id=round_id)
 
 
