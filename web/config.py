@@ -1,4 +1,5 @@
-"""Configuration from the environment: PANEL_DATABASE_URL, PANEL_SECRET_KEY, PANEL_INSTANCE_PATH."""
+"""Configuration from the environment: PANEL_DATABASE_URL, PANEL_SECRET_KEY, PANEL_INSTANCE_PATH, PANEL_QUEUE,
+PANEL_FILE_STORE."""
 
 from __future__ import annotations
 
@@ -54,4 +55,7 @@ def default_config(instance_path: str) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
+        # Slow work (docs/jobs.md): the queue, and the folder every web process and worker reads results from.
+        "PANEL_QUEUE": os.environ.get("PANEL_QUEUE") or "sqlite",
+        "PANEL_FILE_STORE": os.environ.get("PANEL_FILE_STORE") or str(Path(instance_path) / "files"),
     }

@@ -6,6 +6,8 @@
     URL's database is wiped: never point it at data you keep), else a new SQLite file per test, copied from one
     migrated by Alembic once per session. Either way the taxonomy and the default templates are loaded.
     CSRF protection is on; a test that needs it off passes ``@pytest.mark.app_config(WTF_CSRF_ENABLED=False)``.
+    Jobs run in Huey's immediate mode (right after the commit that asks for them); the queue's own tests
+    (tests/web/test_jobs_queue.py) run a real consumer on the stores of docs/jobs.md.
 ``client`` / ``runner``
     The app's test client and CLI runner (``runner.invoke(args=["users", "create", …])``).
 ``auth``
@@ -92,7 +94,8 @@ def app(request, tmp_path, _migrated_database):
         instance.mkdir()
         shutil.copy(_migrated_database, instance / "panel.sqlite3")
         database_url = f"sqlite:///{instance / 'panel.sqlite3'}"
-    settings = {"TESTING": True, "INSTANCE_PATH": str(instance), "SQLALCHEMY_DATABASE_URI": database_url}
+    settings = {"TESTING": True, "INSTANCE_PATH": str(instance), "SQLALCHEMY_DATABASE_URI": database_url,
+                "PANEL_QUEUE": "immediate"}
     marker = request.node.get_closest_marker("app_config")
     if marker:
         settings.update(marker.kwargs)

@@ -94,8 +94,9 @@ def _deliver_smtp(message: OutboxMessage, email: EmailMessage) -> None:
             server.send_message(email)
     except (OSError, smtplib.SMTPException) as error:
         message.error = f"{type(error).__name__}: {error}"
+        message.state, message.attempts = "failed", 1
         return
-    message.sent_at = utcnow()
+    message.state, message.attempts, message.sent_at = "sent", 1, utcnow()
 
 
 def outbox_folder() -> Path:
@@ -111,7 +112,7 @@ def _write_file(message: OutboxMessage, email: EmailMessage) -> None:
     (outbox_folder() / name).write_bytes(bytes(email))
     message.transport = "file"
     message.stored_as = name
-    message.sent_at = utcnow()
+    message.state, message.attempts, message.sent_at = "sent", 1, utcnow()
 
 
 def messages(*, round_id: int | None = None, limit: int = 500) -> list[OutboxMessage]:

@@ -9,11 +9,12 @@ from sqlalchemy import select
 
 from web.auth.roles import roles_required
 from web.extensions import db
-from web.io.pdf import blank_sheets_pdf, score_sheets_pdf
+from web.io.pdf import score_sheets_pdf
 from web.io.ranking_excel import XLSX_MIMETYPE, ranking_workbook
-from web.models import Application, FlagReview, Round
+from web.models import Application, FlagReview, Job, Round
 from web.services import ranking
 from web.services.flag_reviews import FlagReviewError, reviews_for_expert
+from web.services.jobs import request_job
 
 from . import bp
 
@@ -172,9 +173,9 @@ def export_xlsx(round_id: int):
 @bp.route("/rounds/<int:round_id>/sheets.pdf")
 @roles_required(*STAFF)
 def sheets_pdf(round_id: int):
-    """Every expert's score sheet and each panel's summary, for signature."""
-    report = ranking.round_ranking(round_or_404(round_id))
-    return download(score_sheets_pdf(report), PDF_MIMETYPE, f"sheets-{round_id}.pdf")
+    """Every expert's score sheet and each panel's summary, for signature: prepared by a worker (hundreds of
+    pages take minutes), so this starts the job, or joins the one under way, and shows its progress."""
+    return started_job("sheets_pdf", round_or_404(round_id))
 
 
 @bp.route("/rounds/<int:round_id>/applications/<int:application_id>/sheets.pdf")
@@ -191,8 +192,20 @@ def application_sheets_pdf(round_id: int, application_id: int):
 @bp.route("/rounds/<int:round_id>/blank.pdf")
 @roles_required(*STAFF)
 def blank_pdf(round_id: int):
-    """Blank sheets of the round's template for an offline meeting."""
-    return download(blank_sheets_pdf(round_or_404(round_id)), PDF_MIMETYPE, f"blank-{round_id}.pdf")
+    """Blank sheets of the round's template for an offline meeting, prepared by a worker like the signed ones."""
+    return started_job("blank_pdf", round_or_404(round_id))
+
+
+def started_job(kind: str, round_: Round) -> Response:
+    """Start (or join) the round's job of ``kind`` and go to its progress page; straight to the file when it
+    finished at once (the immediate queue of the tests)."""
+    job = request_job(kind, round_=round_, actor=current_user)
+    job_id = job.id
+    db.session.commit()
+    job = db.session.get(Job, job_id)
+    if job.state == "done":
+        return redirect(url_for("jobs.download", job_id=job_id), 303)
+    return redirect(url_for("jobs.job_page", job_id=job_id), 303)
 
 
 def download(content: bytes, mimetype: str, filename: str) -> Response:
