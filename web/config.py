@@ -58,4 +58,6 @@ def default_config(instance_path: str) -> dict:
         # Slow work (docs/jobs.md): the queue, and the folder every web process and worker reads results from.
         "PANEL_QUEUE": os.environ.get("PANEL_QUEUE") or "sqlite",
         "PANEL_FILE_STORE": os.environ.get("PANEL_FILE_STORE") or str(Path(instance_path) / "files"),
+        # A worker's claim on a batch of outgoing mail; after it, the batch belongs to a worker that died.
+        "OUTBOX_CLAIM_LEASE_SECONDS": int(os.environ.get("PANEL_OUTBOX_LEASE_SECONDS") or 300),
     }

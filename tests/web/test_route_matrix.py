@@ -211,6 +211,7 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     ("followup.index", "GET"): (url("/followup/"), STAFF_PAGE),
     ("followup.outbox_page", "GET"): (url("/followup/outbox"), STAFF_PAGE),
     ("followup.message", "GET"): (url("/followup/outbox/{message}"), STAFF_PAGE),
+    ("followup.resend", "POST"): (url("/followup/outbox/{message}/resend"), redirect_after()),
     ("followup.round_page", "GET"): (url("/followup/rounds/{round}"), STAFF_PAGE),
     ("followup.progress", "GET"): (url("/followup/rounds/{round}/progress"), STAFF_PAGE),
     ("followup.invite", "POST"): (url("/followup/rounds/{round}/invite"), redirect_after()),

@@ -86,11 +86,19 @@ def run(app: Flask, task_name: str, *args: object) -> None:
     app.extensions[TASKS][task_name](*args)
 
 
+def catch_up(app: Flask) -> None:
+    """At a consumer's start: deliver the mail that is due and requeue jobs whose worker died, without waiting
+    for the first minute of the periodic tasks."""
+    for task_name in ("deliver_outbox", "requeue_stalled"):
+        run(app, task_name)
+
+
 def start_consumer(app: Flask, workers: int = 1) -> Consumer:
     """Start a consumer on worker threads of this process (for the embedded queue, or tests); returns it so
     the caller can ``stop()`` it."""
     consumer = queue(app).create_consumer(workers=workers, worker_type="thread", periodic=True,
                                           check_worker_health=False)
     consumer._set_signal_handlers = lambda: None  # the web server (or the test) owns this process's signals
+    catch_up(app)
     consumer.start()
     return consumer

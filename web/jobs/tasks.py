@@ -5,6 +5,9 @@
     times, :data:`RETRY_DELAY_SECONDS` apart); a refusal fails the job at once.
 ``requeue_stalled``
     Every minute: jobs whose worker died are queued again.
+``deliver_outbox``
+    Sends the outbox's due messages (web/jobs/mail.py); enqueued after every commit that queued a message, and
+    every minute for retries and for claims whose worker died.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from flask import Flask
 from huey import Huey, crontab
 
-from web.jobs import runner
+from web.jobs import mail, runner
 from web.jobs.work import WORK
 
 RETRIES = 2
@@ -35,7 +38,17 @@ def register(huey: Huey, app: Flask) -> dict:
             for job_id in runner.stalled_jobs():
                 run_job(job_id)
 
-    return {"run_job": run_job, "requeue_stalled": requeue_stalled}
+    @huey.task(name="deliver_outbox")
+    def deliver_outbox() -> None:
+        with app.app_context():
+            mail.deliver_outbox(app.config["OUTBOX_CLAIM_LEASE_SECONDS"])
+
+    @huey.periodic_task(crontab(minute="*"), name="deliver_due")
+    def deliver_due() -> None:
+        deliver_outbox.call_local()
+
+    return {"run_job": run_job, "requeue_stalled": requeue_stalled, "deliver_outbox": deliver_outbox,
+            "deliver_due": deliver_due}
 
 
 def _kind(job_id: int) -> str | None:
