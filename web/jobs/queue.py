@@ -30,6 +30,9 @@ QUEUE_FILE = "jobs.sqlite3"
 EXTENSION = "panel_queue"
 TASKS = "panel_tasks"
 PENDING = "panel_enqueue_after_commit"
+IDLE_POLL_SECONDS = 1.0
+"""How long an idle consumer of the SQLite queue waits between looks (Huey's default backs off to 10 s, too
+long for a person watching a progress page; Redis consumers block on the queue instead)."""
 
 
 def build_huey(setting: str, instance_path: str) -> Huey:
@@ -97,7 +100,7 @@ def start_consumer(app: Flask, workers: int = 1) -> Consumer:
     """Start a consumer on worker threads of this process (for the embedded queue, or tests); returns it so
     the caller can ``stop()`` it."""
     consumer = queue(app).create_consumer(workers=workers, worker_type="thread", periodic=True,
-                                          check_worker_health=False)
+                                          check_worker_health=False, max_delay=IDLE_POLL_SECONDS)
     consumer._set_signal_handlers = lambda: None  # the web server (or the test) owns this process's signals
     catch_up(app)
     consumer.start()

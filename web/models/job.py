@@ -1,10 +1,11 @@
-"""Jobs: slow work (PDFs, mailings, recomputations) done by a worker, recorded here so any web process can show it."""
+"""Jobs: slow work (PDFs, recomputations) done by a worker, recorded so any web process can show it; and the
+stored results some of them keep (a round's ranking)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from web.extensions import db
@@ -51,3 +52,23 @@ class Job(db.Model):
     def finished(self) -> bool:
         """Done or failed: nothing more will happen to this job."""
         return self.state in ("done", "failed")
+
+
+class StoredRanking(db.Model):
+    """A round's ranking as the scoring engine computed it, kept until its inputs change.
+
+    ``data_version`` is the SHA-256 of the engine's input (sheets, exclusions, settings): the result stands for
+    exactly that input. ``input_stamp`` is a cheap fingerprint of what the input is built from (the newest
+    relevant audit event, the round's sheets); a page compares it to decide, without rebuilding the input,
+    that nothing changed. ``payload`` is the engine's result, pickled (it is written and read only by Panel).
+    """
+
+    __table_args__ = (db.UniqueConstraint("round_id", "options_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    options_key: Mapped[str] = mapped_column(String(60))
+    data_version: Mapped[str] = mapped_column(String(64))
+    input_stamp: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)

@@ -14,6 +14,7 @@ STATE_LABELS = {"queued": _l("Waiting for a worker"), "running": _l("Running"), 
 STEP_LABELS = {
     "waiting": _l("waiting"),
     "ranking": _l("computing the ranking"),
+    "inputs": _l("checking the sheets and conflicts"),
     "pages": _l("pages"),
     "finished": _l("pages"),
 }

@@ -15,6 +15,7 @@ from web.models import Application, FlagReview, Job, Round
 from web.services import ranking
 from web.services.flag_reviews import FlagReviewError, reviews_for_expert
 from web.services.jobs import request_job
+from web.services.stored_ranking import ALL_ROWS, NO_ROWS, ViewedRanking, ranking_for_view
 
 from . import bp
 
@@ -74,8 +75,9 @@ def round_ranking(round_id: int):
     """The ranking table of one round, with the capacity and calibration form."""
     round_ = round_or_404(round_id)
     options, errors = page_options()
-    report = ranking.round_ranking(round_, options)
-    return render_template("rankings/round.html", report=report, errors=errors, args=option_args(options))
+    viewed = stored_ranking(round_, options, rows_for=NO_ROWS)
+    return render_template("rankings/round.html", report=viewed.report, viewed=viewed, errors=errors,
+                           args=option_args(options))
 
 
 @bp.route("/rounds/<int:round_id>/applications/<int:application_id>")
@@ -85,10 +87,12 @@ def trace(round_id: int, application_id: int):
     round_ = round_or_404(round_id)
     application = application_in_round(round_, application_id)
     options, errors = page_options()
-    report = ranking.round_ranking(round_, options)
+    viewed = stored_ranking(round_, options, rows_for=application.id)
+    report = viewed.report
     biases = {expert.expert: expert.bias for expert in report.result.experts}
-    return render_template("rankings/application.html", report=report, line=report.line(application.id),
-                           biases=biases, errors=errors, args=option_args(options))
+    return render_template("rankings/application.html", report=report, viewed=viewed,
+                           line=report.line(application.id), biases=biases, errors=errors,
+                           args=option_args(options))
 
 
 @bp.route("/rounds/<int:round_id>/applications/<int:application_id>/reviews", methods=["POST"])
@@ -166,7 +170,7 @@ def combine():
 @roles_required(*STAFF)
 def export_xlsx(round_id: int):
     """The ranking and every sheet's scores and comments as an Excel workbook (no personal data)."""
-    report = ranking.round_ranking(round_or_404(round_id), page_options()[0])
+    report = stored_ranking(round_or_404(round_id), page_options()[0]).report
     return download(ranking_workbook(report), XLSX_MIMETYPE, f"ranking-{round_id}.xlsx")
 
 
@@ -184,7 +188,7 @@ def application_sheets_pdf(round_id: int, application_id: int):
     """One application's score sheets and panel summary, for signature."""
     round_ = round_or_404(round_id)
     application = application_in_round(round_, application_id)
-    report = ranking.round_ranking(round_)
+    report = stored_ranking(round_, ranking.Options()).report
     return download(score_sheets_pdf(report, application_ids={application.id}), PDF_MIMETYPE,
                     f"sheets-{round_id}-{application.ref}.pdf")
 
@@ -194,6 +198,14 @@ def application_sheets_pdf(round_id: int, application_id: int):
 def blank_pdf(round_id: int):
     """Blank sheets of the round's template for an offline meeting, prepared by a worker like the signed ones."""
     return started_job("blank_pdf", round_or_404(round_id))
+
+
+def stored_ranking(round_: Round, options: ranking.Options, rows_for: str | int = ALL_ROWS) -> ViewedRanking:
+    """The round's stored ranking for ``options`` (recomputed and stored first when its inputs changed and the
+    round is small; otherwise a recomputation job is started and the page says the result is being renewed)."""
+    viewed = ranking_for_view(round_, options, actor=current_user, rows_for=rows_for)
+    db.session.commit()
+    return viewed
 
 
 def started_job(kind: str, round_: Round) -> Response:
