@@ -57,7 +57,7 @@ def _init_serving(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     """Bind the module-level extensions to ``app``."""
-    from web import models  # noqa: F401  (registers every table on db.metadata before Migrate looks)
+    from web import jobs, models  # noqa: F401  (models: registers every table on db.metadata before Migrate looks)
     from web.auth.login import load_user
 
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(app)
@@ -71,6 +71,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.user_loader(load_user)
     babel.init_app(app, locale_selector=select_locale)
+    jobs.init_app(app)
 
 
 def _init_templates(app: Flask) -> None:
@@ -92,11 +93,13 @@ def _register_blueprints(app: Flask) -> None:
     from web.blueprints.expert import bp as expert_bp
     from web.blueprints.followup import bp as followup_bp
     from web.blueprints.home import bp as home_bp
+    from web.blueprints.jobs import bp as jobs_bp
     from web.blueprints.organizer import bp as organizer_bp
     from web.blueprints.rankings import bp as rankings_bp
     from web.blueprints.rounds import bp as rounds_bp
 
-    for blueprint in (auth_bp, home_bp, organizer_bp, rounds_bp, followup_bp, expert_bp, rankings_bp, admin_bp, api_bp):
+    for blueprint in (auth_bp, home_bp, organizer_bp, rounds_bp, followup_bp, expert_bp, rankings_bp, jobs_bp, admin_bp,
+                      api_bp):
         app.register_blueprint(blueprint)
     for status in (400, 403, 404, 413):
         app.register_error_handler(status, _error_page)

@@ -13,7 +13,7 @@ from web.models import AssignmentVersion, Field, Round, ScoreSheet
 from web.records import validate_applications, validate_experts
 from web.services import records as record_service
 from web.services import sheets
-from web.services.ranking import rank_round
+from web.services.stored_ranking import NO_ROWS, ranking_for_view
 
 from . import bp, serializers
 from .auth import STAFF, api_user, roles
@@ -187,7 +187,10 @@ def get_assignments(round_id: int):
 def get_ranking(round_id: int):
     """The round's ranking from the scoring engine (submitted sheets only)."""
     round_ = round_or_404(round_id)
-    return jsonify({"round": round_.id, **serializers.plain(rank_round(round_).to_dict())})
+    viewed = ranking_for_view(round_, actor=api_user(), rows_for=NO_ROWS)
+    db.session.commit()
+    return jsonify({"round": round_.id, "computed_at": viewed.computed_at.isoformat() + "Z", "stale": viewed.stale,
+                    **serializers.plain(viewed.report.result.to_dict())})
 
 
 # ---------------------------------------------------------------- sheets
