@@ -17,6 +17,7 @@ breaks total unimodularity, and it rarely binds fractionally. So:
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -63,31 +64,113 @@ class Solution:
         return None if self.bound is None else max(self.bound - self.objective, 0.0)
 
 
+LIST_DEPTH = 40
+"""Experts per (application, pool) the load prices are estimated over (:func:`load_prices`)."""
+
+
 def initial_candidates(instance: Instance, weight: np.ndarray, per_pool: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``per_pool`` highest-weight allowed experts of each pool for each application, plus the fixed pairs.
+    """The master's first columns: for each application and pool, the ``per_pool`` best allowed experts by
+    ``weight`` less the estimated load price (:func:`load_prices`), plus the fixed pairs.
 
     Returns
     -------
     experts, apps : ndarray, shape (K,)
     """
-    experts_out, apps_out = [instance.fixed[:, 0]], [instance.fixed[:, 1]]
+    lists = shortlists(instance, weight, max(per_pool, LIST_DEPTH))
+    prices = load_prices(instance, weight, lists)
+    valid = lists >= 0
+    experts = np.where(valid, lists, 0)
+    scores = np.where(valid, weight[experts, np.arange(instance.n_apps)[:, None, None]] - prices[experts], -np.inf)
+    order = np.argsort(-scores, axis=2, kind="stable")[:, :, :per_pool]
+    chosen = np.take_along_axis(lists, order, axis=2)
+    apps = np.broadcast_to(np.arange(instance.n_apps)[:, None, None], chosen.shape)
+    keep = chosen >= 0
+    return (np.concatenate([instance.fixed[:, 0], chosen[keep]]).astype(np.int64),
+            np.concatenate([instance.fixed[:, 1], apps[keep]]).astype(np.int64))
+
+
+def shortlists(instance: Instance, weight: np.ndarray, depth: int) -> np.ndarray:
+    """The ``depth`` highest-weight allowed experts of each pool for each application, best first.
+
+    Returns
+    -------
+    ndarray of int, shape (A, P, depth)
+        Expert indices, −1 where a pool has fewer allowed experts.
+    """
+    out = np.full((instance.n_apps, instance.n_pools, depth), -1, dtype=np.int64)
     width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
     for p in range(instance.n_pools):
         members = np.nonzero(instance.expert_pool == p)[0]
-        k = min(per_pool, len(members))
+        k = min(depth, len(members))
         for start in range(0, instance.n_apps if k else 0, width):
             block = slice(start, min(instance.n_apps, start + width))
             scores = np.where(instance.allowed[members, block], weight[members, block], -np.inf)
-            top = np.argpartition(-scores, k - 1, axis=0)[:k]                  # (k, block width)
-            columns = np.broadcast_to(np.arange(scores.shape[1]), top.shape)
-            ok = np.isfinite(scores[top, columns])
-            experts_out.append(members[top[ok]])
-            apps_out.append(columns[ok] + start)
-    return np.concatenate(experts_out).astype(np.int64), np.concatenate(apps_out).astype(np.int64)
+            top = np.argpartition(-scores, k - 1, axis=0)[:k] if k < len(members) else \
+                np.broadcast_to(np.arange(k)[:, None], (k, scores.shape[1]))
+            columns = np.arange(scores.shape[1])
+            order = np.argsort(-scores[top, columns], axis=0, kind="stable")
+            top = np.take_along_axis(top, order, axis=0)
+            chosen = np.where(np.isfinite(scores[top, columns]), members[top], -1)
+            out[block, p, :k] = chosen.T
+    return out
 
 
-def generate_columns(master: Master, *, per_app: int, max_rounds: int = 200) -> tuple[LPResult, float, int]:
-    """Price and add columns until no allowed pair has a positive reduced cost.
+def load_prices(instance: Instance, weight: np.ndarray, lists: np.ndarray, iterations: int = 30) -> np.ndarray:
+    """Estimated load duals: what each expert's scarcity is worth, by a subgradient method on the loads.
+
+    Relaxing the load caps with prices ``y`` splits the problem by application: each panel takes its best
+    experts by ``weight − y`` within the pool quotas (organizations ignored). Experts chosen more often than
+    their cap get dearer, idle ones cheaper. The prices only steer which columns the master starts with —
+    nothing here is part of the proof — so a few iterations over short lists are enough: on contended rounds,
+    where the popular fields' specialists are wanted by far more panels than they can take, starting from
+    ``weight − y`` instead of ``weight`` saves most of the pricing rounds (figures in docs/matching.md).
+
+    Returns
+    -------
+    ndarray of float, shape (E,)
+    """
+    prices = np.zeros(instance.n_experts)
+    valid = lists >= 0
+    experts = np.where(valid, lists, 0)
+    base = np.where(valid, weight[experts, np.arange(instance.n_apps)[:, None, None]], -np.inf)
+    cap = np.maximum(instance.load_cap, 1)
+    step = 0.1 * float(np.ptp(base[np.isfinite(base)])) if np.isfinite(base).any() else 0.0
+    for t in range(iterations if step > 0 else 0):
+        chosen = _best_panels(instance, base - prices[experts], experts)
+        load = np.bincount(chosen, minlength=instance.n_experts)
+        prices = np.maximum(prices + step * 0.9 ** t * np.clip((load - cap) / cap, -1.0, 1.0), 0.0)
+    return prices
+
+
+def _best_panels(instance: Instance, scores: np.ndarray, experts: np.ndarray) -> np.ndarray:
+    """Experts of every application's best panel by ``scores`` (A, P, depth), within the pool quotas."""
+    n_apps, n_pools, depth = scores.shape
+    order = np.argsort(-scores, axis=2, kind="stable")
+    scores = np.take_along_axis(scores, order, axis=2)
+    experts = np.take_along_axis(experts, order, axis=2)
+    position = np.arange(depth)[None, None, :]
+    low, high = instance.pool_quotas[:, 0][None, :, None], instance.pool_quotas[:, 1][None, :, None]
+    usable = np.isfinite(scores)
+    required = usable & (position < low)
+    optional = np.where(usable & (position >= low) & (position < high), scores, -np.inf).reshape(n_apps, -1)
+    rest = np.maximum(instance.panel_size - required.sum(axis=(1, 2)), 0)
+    rank = np.argsort(np.argsort(-optional, axis=1, kind="stable"), axis=1)
+    extra = (rank < rest[:, None]) & np.isfinite(optional)
+    return np.concatenate([experts[required], experts.reshape(n_apps, -1)[extra]])
+
+
+def generate_columns(master: Master, *, per_app: int, max_rounds: int = 500) -> tuple[LPResult, float, int]:
+    """Price and add columns (and the organization rows the master's solution breaks) until the Lagrangian
+    bound meets the master's LP optimum.
+
+    The master is warm-started (:class:`matching.lp.WarmLP`), so a round costs the pivots its new columns and
+    rows need, not a solve from scratch. Dual smoothing (pricing at a mix of the best and the current duals) was
+    measured on contended rounds and made things worse — more rounds, more columns, more pivots
+    (docs/matching.md) — so pricing uses the master's own duals; the best bound seen is kept, and the loop stops
+    as soon as it equals the master's objective, which proves the master optimal over every pair.
+
+    Ties need no perturbation: a pair whose reduced cost is exactly zero cannot raise the objective, so only
+    pairs above :data:`PRICING_TOLERANCE` enter, and ties between entering pairs are broken by index.
 
     Parameters
     ----------
@@ -99,29 +182,44 @@ def generate_columns(master: Master, *, per_app: int, max_rounds: int = 200) -> 
     Returns
     -------
     lp : LPResult
-        The master's LP optimum, which at the fixpoint is the LP optimum of the full problem.
+        The master's last LP solution (``x``, ``objective``), carrying the duals of the best bound: at the
+        fixpoint the LP optimum of the full problem.
     bound : float
-        The Lagrangian bound of ``lp``'s duals over all pairs (valid even if ``max_rounds`` stopped the loop).
+        The Lagrangian bound of those duals over all pairs (valid even if ``max_rounds`` stopped the loop).
     rounds : int
     """
-    instance = master.instance
-    for rounds in range(1, max_rounds + 1):
+    best: LPResult | None = None
+    best_bound, rounds = np.inf, 0
+    while rounds < max_rounds:
+        rounds += 1
         lp = master.solve_lp()
-        bound = master.dual_bound(lp)
-        new_experts, new_apps = [], []
-        for apps, rc in master.reduced_cost_blocks(lp):
-            bound += master.pair_bound(apps, rc)
-            positive = np.where(instance.allowed[:, apps] & ~master.in_set[:, apps], rc, -np.inf)
-            k = min(per_app, positive.shape[0])
-            top = np.argpartition(-positive, k - 1, axis=0)[:k]
-            columns = np.broadcast_to(np.arange(positive.shape[1]), top.shape)
-            good = positive[top, columns] > PRICING_TOLERANCE
-            new_experts.append(top[good]), new_apps.append(columns[good] + apps.start)
-        experts, apps_all = np.concatenate(new_experts), np.concatenate(new_apps)
-        if len(experts) == 0:
-            return lp, bound, rounds
-        master.add(experts, apps_all)
-    return lp, bound, max_rounds
+        new_rows = master.add_org_rows(lp.x)
+        bound, experts, apps = _price(master, lp, per_app)
+        if bound < best_bound:
+            best, best_bound = lp, bound
+        proven = best_bound - lp.objective <= PRICING_TOLERANCE * max(1.0, abs(lp.objective))
+        if (len(experts) == 0 or proven) and new_rows == 0:
+            break
+        master.add(experts, apps)
+    return dataclasses.replace(best, x=lp.x, shortfall=lp.shortfall, t=lp.t, objective=lp.objective), \
+        best_bound, rounds
+
+
+def _price(master: Master, duals: LPResult, per_app: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """Lagrangian bound of ``duals`` over every allowed pair, and the ``per_app`` pairs of each application
+    outside the column set with the highest positive reduced costs."""
+    instance = master.instance
+    bound = master.dual_bound(duals)
+    new_experts, new_apps = [], []
+    for apps, rc in master.reduced_cost_blocks(duals):
+        bound += master.pair_bound(apps, rc)
+        positive = np.where(instance.allowed[:, apps] & ~master.in_set[:, apps], rc, -np.inf)
+        k = min(per_app, positive.shape[0])
+        top = np.argpartition(-positive, k - 1, axis=0)[:k]
+        columns = np.broadcast_to(np.arange(positive.shape[1]), top.shape)
+        good = positive[top, columns] > PRICING_TOLERANCE
+        new_experts.append(top[good]), new_apps.append(columns[good] + apps.start)
+    return bound, np.concatenate(new_experts), np.concatenate(new_apps)
 
 
 def solve_total(instance: Instance, *, per_pool: int | None = None, time_limit: float | None = None,
@@ -157,6 +255,7 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     master.add(*initial_candidates(instance, weight, per_pool))
     lp, bound, rounds = generate_columns(master, per_app=2 * int(instance.panel_size.max(initial=1)))
     stats = {"rounds": rounds, "columns": len(master.col_e), "org_rows": len(master.org_rows),
+             "simplex_iterations": master.simplex_iterations,
              "lp_seconds": time.perf_counter() - clock, "lp_objective": lp.objective}
     x = lp.x
     shortfall = lp.shortfall
