@@ -19,7 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from matching.types import (
-    POOLS, Affiliation, Application, Expert, MemberUnit, Organization, Problem, Settings,
+    POOLS,
+    Affiliation,
+    Application,
+    Expert,
+    MemberUnit,
+    Organization,
+    Problem,
+    Settings,
 )
 
 TAXONOMY = Path(__file__).resolve().parents[1] / "web" / "data" / "taxonomy.json"
