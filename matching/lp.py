@@ -235,8 +235,10 @@ class Master:
             self._lp = WarmLP(self)
         return self._lp.solve()
 
-    def solve_mip(self, time_limit: float | None = None) -> tuple[np.ndarray, np.ndarray, float, float, bool]:
-        """Solve the master with integral pair variables.
+    def solve_mip(self, time_limit: float | None = None, active: np.ndarray | None = None,
+                  ones: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float, float, bool]:
+        """Solve the master with integral pair variables (only the ``active`` columns, when given; the others
+        are held at zero; the ``ones`` columns, when given, are held at one).
 
         Returns
         -------
@@ -244,7 +246,7 @@ class Master:
         shortfall : ndarray, shape (A, P)
         objective : float
         dual_bound : float
-            HiGHS's proven bound for this column set.
+            HiGHS's proven bound for this column set (its active part).
         proven : bool
             Whether HiGHS closed its own gap (it may stop at ``time_limit``).
 
@@ -255,6 +257,11 @@ class Master:
         """
         self.add_org_rows()
         a_ub, b_ub, a_eq, b_eq, cost, lb, ub = self._matrices()
+        n_cols = len(self.col_e)
+        if active is not None:
+            ub[:n_cols] = np.where(active, ub[:n_cols], lb[:n_cols])
+        if ones is not None:
+            lb[:n_cols] = np.where(ones, 1.0, lb[:n_cols])
         integrality = np.ones(len(cost))
         if self.floor_variable:
             integrality[-1] = 0
@@ -344,6 +351,17 @@ class Master:
             rc_t = 1.0 - lp.y_floor.sum()
             value += max(rc_t * self._t_upper(), rc_t * self._t_lower())
         return float(value)
+
+    def column_reduced_costs(self, lp: LPResult) -> np.ndarray:
+        """Reduced cost of every column in the set for the duals of ``lp``, shape (n_columns,)."""
+        inst, e, a = self.instance, self.col_e, self.col_a
+        rc = self.weight[e, a] - lp.y_load[e] - lp.y_panel[a] - lp.y_pool[a, inst.expert_pool[e]]
+        if self.has_floor:
+            rc = rc + inst.fit[e, a] * lp.y_floor[a]
+        row = self.org_row_of(e, a)
+        priced = (row >= 0) & (row < len(lp.y_org))
+        rc[priced] -= lp.y_org[row[priced]]
+        return rc
 
     def pairs_priced_at_least(self, lp: LPResult, threshold: float) -> tuple[np.ndarray, np.ndarray]:
         """Allowed pairs outside the column set whose reduced cost is at least ``threshold``."""
