@@ -100,6 +100,7 @@ class Master:
         self.org_members = _org_members(instance)
         self.fixed = instance.fixed_mask()
         self._lp: WarmLP | None = None
+        self.forbidden_columns = np.zeros(0, dtype=np.int64)
         self.penalty = SHORTFALL_PENALTY * (1.0 + float(np.abs(weight).max(initial=0.0)))
         if self.has_floor:
             self.penalty += SHORTFALL_PENALTY * (1.0 + float(np.abs(instance.fit).max(initial=0.0)))
@@ -116,6 +117,16 @@ class Master:
             self.col_e = np.concatenate([self.col_e, experts])
             self.col_a = np.concatenate([self.col_a, apps])
         return len(experts)
+
+    def restrict(self, instance: Instance) -> None:
+        """Go on with ``instance``, which allows a subset of this instance's pairs (and is otherwise the same):
+        columns it forbids are held at zero, so the next LP starts from the last basis instead of from scratch
+        (the randomized draw narrows organizations to one pool this way, several times per draw)."""
+        forbidden = ~instance.allowed[self.col_e, self.col_a]
+        self.instance = instance
+        if self._lp is not None:
+            self._lp.hold_at_zero(np.nonzero(forbidden)[0])
+        self.forbidden_columns = np.union1d(self.forbidden_columns, np.nonzero(forbidden)[0])
 
     def add_org_rows(self, x: np.ndarray | None = None) -> int:
         """Add organization rows; return how many are new.
@@ -258,6 +269,7 @@ class Master:
         self.add_org_rows()
         a_ub, b_ub, a_eq, b_eq, cost, lb, ub = self._matrices()
         n_cols = len(self.col_e)
+        ub[self.forbidden_columns] = 0.0
         if active is not None:
             ub[:n_cols] = np.where(active, ub[:n_cols], lb[:n_cols])
         if ones is not None:
@@ -497,6 +509,13 @@ class WarmLP:
                            org_row[members] - self.synced_org_rows, self.pair_base + members,
                            np.ones(len(members)))
             self.synced_org_rows = len(master.org_rows)
+
+    def hold_at_zero(self, columns: np.ndarray) -> None:
+        """Fix the given pair columns (master order) at zero; columns not yet in the model are fixed when added."""
+        pushed = columns[columns < self.synced_columns]
+        if len(pushed):
+            self.highs.changeColsBounds(len(pushed), (self.pair_base + pushed).astype(np.int32),
+                                        np.zeros(len(pushed)), np.zeros(len(pushed)))
 
     def solve(self) -> LPResult:
         """Re-optimize from the last basis and return the solution with duals in the maximization's signs."""
