@@ -4,11 +4,17 @@ Usage::
 
     python3 benchmarks/matching.py                  # S, M and L, synthetic and contended
     python3 benchmarks/matching.py --sizes S,M,L
+    python3 benchmarks/matching.py --sizes Q,10K --kinds synthetic   # minutes and gigabytes (docs/scale.md)
     python3 benchmarks/matching.py --sizes XL       # 20,000 applications × 50,000 experts (see docs/matching.md)
     python3 benchmarks/matching.py --extras S       # also fair objective, randomized draw, meeting mode on S
     python3 benchmarks/matching.py --sizes D,S --dense D,S   # against the dense MILP over every pair
 
-Instances (DESIGN §6, issue 3 item 9): panel 7 = technology [3, 5] + industry, economics, management, law [1, 3];
+Two kinds of instance (``--kinds``). **contended** (:mod:`realistic`): import-shaped records — Zipf-distributed
+fields and organizations, member units, shareholders, past affiliations — run through Panel's own conflicts and fit
+(:func:`matching.assign.build_context`), so loads bind on the popular fields' specialists, fits tie and the master
+LP is degenerate; its ``build`` column includes conflicts and fit. **synthetic**, described next.
+
+Synthetic instances (DESIGN §6, issue 3 item 9): panel 7 = technology [3, 5] + industry, economics, management, law [1, 3];
 load cap 4; at most one expert per organization per panel; about 2 % of pairs conflicted. Fit = 0.6 · taxonomy
 match (same field 1, same sector 0.5, other 0.1) + 0.4 · a Beta(2, 5) stand-in for text similarity. Sizes are
 applications × experts. Peak memory is the process's maximum resident set (it only grows, so sizes run in

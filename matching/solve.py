@@ -5,14 +5,15 @@ network — source → expert (load cap) → (application, pool) node ([min, max
 has integral optima, so an LP solve *is* the integer optimum. The organization limit is the only family that
 breaks total unimodularity, and it rarely binds fractionally. So:
 
-1. start from the top candidates of each (application, pool) by fit;
+1. start from the top candidates of each (application, pool) by fit less an estimated load price, plus a few
+   experts dealt evenly over each pool (:func:`initial_candidates`);
 2. solve the restricted master LP (:class:`matching.lp.Master`), price *every* allowed pair with its duals, add the
    pairs with positive reduced cost, repeat; at the fixpoint the master's optimum is the LP optimum of the full
    problem, and the Lagrangian bound certifies it;
 3. if that LP optimum is integral, it is optimal for the full integer problem (objective = bound);
-4. otherwise solve the master as a MIP, then add every pruned pair whose reduced cost is at least −gap (no better
-   solution can use any other pair: reduced-cost fixing) and solve the MIP once more; its value is the optimum of
-   the full problem and HiGHS's dual bound is reported as ``bound``.
+4. otherwise hold the LP's integral part and place the split seats by a small MIP; if the bound proves the result
+   optimal, stop; else solve MIPs over every pair whose reduced cost is at least −gap (no better solution can use
+   any other pair: reduced-cost fixing), whose value is the optimum of the full problem (:func:`close_gap`).
 """
 
 from __future__ import annotations
@@ -369,10 +370,11 @@ def close_gap(master: Master, lp: LPResult, bound: float, time_limit: float | No
     clock = time.perf_counter()
     tolerance = OPTIMALITY_TOLERANCE * max(1.0, abs(lp.objective))
     delta = max(bound - lp.objective, 0.0) + FIXING_GUESS * max(1.0, abs(lp.objective))
-    result, mips = _dive(master, lp, bound, delta, time_limit), 0
+    result = _dive(master, lp, bound, delta, time_limit)
     if result is not None and bound - result[2] <= tolerance:
         stats.update(mips=0, dive=True, first_mip_objective=result[2], mip_seconds=time.perf_counter() - clock)
         return result[0], result[1], bound
+    mips = 0
     while mips < 2:
         mips += 1
         outside = master.pairs_priced_at_least(lp, -delta - PRICING_TOLERANCE)
@@ -380,14 +382,14 @@ def close_gap(master: Master, lp: LPResult, bound: float, time_limit: float | No
             stats["skipped_fixing"] = len(outside[0])
             break
         master.add(*outside)
+        # the column set now holds every pair with rc ≥ −δ: a solution using any other pair is worth < bound − δ
         active = master.column_reduced_costs(lp) >= -delta - PRICING_TOLERANCE
         try:
             x, shortfall, value, dual_bound, _ = master.solve_mip(time_limit, active)
         except NoIncumbent:
-            if result is None and mips == 2:
-                raise
-            delta = max(delta, bound - (result[2] if result else -np.inf)) if result else 10 * delta
-            continue
+            raise
+        except RuntimeError:        # no integral solution among the active pairs: the whole column set
+            x, shortfall, value, dual_bound, _ = master.solve_mip(time_limit)
         if result is None or value >= result[2]:
             result = (x, shortfall, value, max(dual_bound, bound - delta))
         if bound - value <= delta + tolerance:
@@ -396,8 +398,8 @@ def close_gap(master: Master, lp: LPResult, bound: float, time_limit: float | No
     if result is None:
         raise NoIncumbent("no integral solution among the pairs reduced-cost fixing keeps")
     x, shortfall, value, full_bound = result
-    stats.update(mips=mips, first_mip_objective=value, fixing_columns=int(len(master.col_e)),
-                 mip_seconds=time.perf_counter() - clock, columns=len(master.col_e))
+    stats.update(mips=mips, first_mip_objective=value, mip_seconds=time.perf_counter() - clock,
+                 columns=len(master.col_e))
     x = np.concatenate([x, np.zeros(len(master.col_e) - len(x))])   # an earlier MIP's x predates new columns
     return x, shortfall, min(bound, full_bound)
 
