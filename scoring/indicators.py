@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 UNITS = ("count", "wan_yuan", "person")
@@ -32,6 +32,9 @@ class IndicatorSpec:
         Whole numbers only (counts, persons).
     ceiling : float
         The largest sane value; the allowed range is [0, ceiling].
+    stock : bool
+        A level at the year's end (a head count), not a flow over the year: over a period it is the last
+        year's value, where a flow is the sum of the years.
     """
 
     code: str
@@ -39,6 +42,7 @@ class IndicatorSpec:
     integer: bool
     ceiling: float
     higher_is_better: bool = True
+    stock: bool = False
 
 
 def _count(code: str, ceiling: float) -> IndicatorSpec:
@@ -50,8 +54,8 @@ def _wan_yuan(code: str) -> IndicatorSpec:
     return IndicatorSpec(code, "wan_yuan", integer=False, ceiling=1_000_000)
 
 
-def _persons(code: str, ceiling: float) -> IndicatorSpec:
-    return IndicatorSpec(code, "person", integer=True, ceiling=ceiling)
+def _persons(code: str, ceiling: float, stock: bool = False) -> IndicatorSpec:
+    return IndicatorSpec(code, "person", integer=True, ceiling=ceiling, stock=stock)
 
 
 CATALOGUE: tuple[IndicatorSpec, ...] = (
@@ -66,7 +70,7 @@ CATALOGUE: tuple[IndicatorSpec, ...] = (
     _count("standards_national", 1_000),
     _count("standards_industry", 1_000),
     _count("first_of_kind_products", 1_000),
-    _persons("rd_staff", 100_000),
+    _persons("rd_staff", 100_000, stock=True),
     _persons("talent_introduced", 10_000),
     _count("international_projects", 1_000),
     _count("companies_served", 100_000),
@@ -111,6 +115,34 @@ class Finding:
     code: str
     indicator: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    figure: str = "actual"
+
+
+@dataclass(frozen=True)
+class PeriodCompletion:
+    """Completion of a target set for a whole period (e.g. the application's expected patents).
+
+    Attributes
+    ----------
+    code : str
+    years : tuple of int
+        The period, in order.
+    total : float or None
+        Sum of the years present (a flow), or the last year's value (a stock); None when nothing counts.
+    target : float or None
+    ratio : float or None
+        :func:`completion` of ``total`` against ``target``.
+    missing_years : tuple of int
+        Years without the figure: the total leaves them out (it is not estimated), so it understates when this
+        is not empty, and the page must say so.
+    """
+
+    code: str
+    years: tuple[int, ...]
+    total: float | None
+    target: float | None
+    ratio: float | None
+    missing_years: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -200,14 +232,17 @@ def check_report(report: IndicatorReport, history: Iterable[IndicatorReport] = (
     -------
     tuple of Finding
         Codes ``unknown_indicator``, ``negative``, ``not_integer``, ``above_ceiling``,
-        ``amount_without_contracts``, ``contracts_without_amount``, ``granted_exceeds_applied``.
+        ``amount_without_contracts``, ``contracts_without_amount``, ``granted_exceeds_applied``. Targets are
+        held to the same range rules (``figure="target"``); the consistency rules concern reported figures only.
 
     Examples
     --------
     >>> check_report(IndicatorReport("C1", 2021, {"rd_contracts": 0, "rd_contract_amount": 300}))
-    (Finding(code='amount_without_contracts', indicator='rd_contract_amount', params={'amount': 300}),)
+    (Finding(code='amount_without_contracts', indicator='rd_contract_amount', params={'amount': 300}, figure='actual'),)
     """
     findings = [finding for code, value in report.actual.items() for finding in _check_value(code, value)]
+    findings += [replace(finding, figure="target")
+                 for code, value in report.target.items() for finding in _check_value(code, value)]
     findings += _check_contracts(report.actual)
     findings += _check_patents(report, history)
     return tuple(findings)
@@ -306,6 +341,41 @@ def trends(reports: Iterable[IndicatorReport], years: Sequence[int] | None = Non
         span = sorted(report.year for report in reports)
         years = range(span[0], span[-1] + 1) if span else ()
     return tuple(trend(reports, spec.code, years) for spec in CATALOGUE)
+
+
+def period_completion(reports: Iterable[IndicatorReport], code: str, target: float | None,
+                      years: Sequence[int]) -> PeriodCompletion:
+    """Completion of a target set for a whole period, from one center's yearly reports.
+
+    Parameters
+    ----------
+    reports : iterable of IndicatorReport
+        One center's reports, at most one per year; years outside the period are ignored.
+    code : str
+    target : float or None
+        The target for the whole period.
+    years : sequence of int
+        The period, e.g. the three years of a triennial assessment.
+
+    Examples
+    --------
+    >>> reports = [IndicatorReport("C1", 2021, {"invention_patents_applied": 30}),
+    ...            IndicatorReport("C1", 2023, {"invention_patents_applied": 25})]
+    >>> result = period_completion(reports, "invention_patents_applied", 100, [2021, 2022, 2023])
+    >>> result.total, result.ratio, result.missing_years
+    (55, 0.55, (2022,))
+    """
+    spec = SPECS[code]
+    by_year = _one_per_year(reports)
+    years = tuple(sorted(set(years)))
+    if not years:
+        raise ValueError("the period needs at least one year")
+    values = {year: by_year[year].actual.get(code) for year in years if year in by_year}
+    present = [values[year] for year in years if values.get(year) is not None]
+    missing = tuple(year for year in years if values.get(year) is None)
+    total = values.get(years[-1]) if spec.stock else (sum(present) if present else None)
+    return PeriodCompletion(code, years, total, target, completion(total, target, spec.higher_is_better),
+                            missing)
 
 
 def _one_per_year(reports: Iterable[IndicatorReport]) -> dict[int, IndicatorReport]:

@@ -13,6 +13,7 @@ from scoring.indicators import (
     IndicatorReport,
     check_report,
     completion,
+    period_completion,
     report_completions,
     trend,
     trends,
@@ -141,8 +142,39 @@ def test_trends_cover_the_catalogue_and_refuse_two_reports_for_a_year():
         trend(reports + [IndicatorReport("C1", 2020, {})], "rd_contracts")
 
 
-@given(st.dictionaries(st.integers(2000, 2030), st.floats(0, 1e5), min_size=2))
-def test_slope_of_a_straight_line_is_its_rate(years):
-    rate, start = 3.0, 10.0
+@given(st.sets(st.integers(2000, 2030), min_size=2), st.floats(-100, 100), st.floats(0, 1e4))
+def test_slope_of_a_straight_line_is_its_rate(years, rate, start):
     reports = [IndicatorReport("C1", year, {"rd_spending": start + rate * (year - 2000)}) for year in years]
-    assert trend(reports, "rd_spending").slope == pytest.approx(rate)
+    assert trend(reports, "rd_spending").slope == pytest.approx(rate, abs=1e-6)
+
+
+def test_targets_are_held_to_the_range_rules():
+    report = IndicatorReport("C1", 2021, {"rd_contracts": 3, "rd_contract_amount": 40},
+                             {"rd_contracts": -2, "rd_contract_amount": 0})
+    (finding,) = check_report(report)
+    assert (finding.code, finding.indicator, finding.figure) == ("negative", "rd_contracts", "target")
+
+
+@given(st.fixed_dictionaries({spec.code: st.integers(1, int(spec.ceiling)) for spec in CATALOGUE}))
+def test_in_range_figures_with_grants_below_applications_are_accepted(actual):
+    actual = dict(actual, invention_patents_granted=min(actual["invention_patents_granted"],
+                                                        actual["invention_patents_applied"]))
+    assert check_report(IndicatorReport("C1", 2021, actual, actual)) == ()
+
+
+def test_period_completion_sums_flows_and_names_the_missing_year():
+    reports = [IndicatorReport("C1", 2021, {"invention_patents_applied": 30, "rd_staff": 80}),
+               IndicatorReport("C1", 2023, {"invention_patents_applied": 25, "rd_staff": 120}),
+               IndicatorReport("C1", 2024, {"invention_patents_applied": 99})]
+    flow = period_completion(reports, "invention_patents_applied", 100, [2021, 2022, 2023])
+    assert (flow.total, flow.ratio, flow.missing_years) == (55, 0.55, (2022,))
+    stock = period_completion(reports, "rd_staff", 100, [2021, 2022, 2023])
+    assert (stock.total, stock.ratio) == (120, 1.2)
+
+
+def test_period_completion_of_a_stock_missing_its_last_year_is_none():
+    reports = [IndicatorReport("C1", 2021, {"rd_staff": 80})]
+    result = period_completion(reports, "rd_staff", 100, [2021, 2022, 2023])
+    assert result.total is None and result.ratio is None and result.missing_years == (2022, 2023)
+    with pytest.raises(ValueError):
+        period_completion(reports, "rd_staff", 100, [])
