@@ -304,7 +304,8 @@ def trend(reports: Iterable[IndicatorReport], code: str, years: Sequence[int] | 
     Returns
     -------
     Trend
-        The change of a year is against the previous calendar year only: None when either is missing.
+        The change of a year is against the previous calendar year only (taken from the reports even when it
+        lies before ``years``): None when either is missing.
 
     Examples
     --------
@@ -318,17 +319,15 @@ def trend(reports: Iterable[IndicatorReport], code: str, years: Sequence[int] | 
     by_year = _one_per_year(reports)
     if years is None:
         years = range(min(by_year), max(by_year) + 1) if by_year else ()
-    points, previous = [], None
+    years = sorted(set(years))
+    points = []
     for year in years:
-        report = by_year.get(year)
-        value = None if report is None else report.actual.get(code)
-        target = None if report is None else report.target.get(code)
-        last = previous if previous is not None and previous[0] == year - 1 else None
-        change = None if value is None or last is None or last[1] is None else value - last[1]
-        relative = None if change is None or last[1] <= 0 else change / last[1]
+        value, target = _figures(by_year.get(year), code)
+        before, _ = _figures(by_year.get(year - 1), code)
+        change = None if value is None or before is None else value - before
+        relative = None if change is None or before <= 0 else change / before
         points.append(TrendPoint(year, value, target, change, relative,
                                  completion(value, target, spec.higher_is_better)))
-        previous = (year, value)
     present = [(point.year, point.value) for point in points if point.value is not None]
     missing = tuple(point.year for point in points if point.value is None)
     return Trend(code, tuple(points), missing, _slope(present))
@@ -385,6 +384,11 @@ def _one_per_year(reports: Iterable[IndicatorReport]) -> dict[int, IndicatorRepo
             raise ValueError(f"two reports for {report.year}")
         by_year[report.year] = report
     return by_year
+
+
+def _figures(report: IndicatorReport | None, code: str) -> tuple[float | None, float | None]:
+    """(actual, target) of one indicator in a report, both None without a report."""
+    return (None, None) if report is None else (report.actual.get(code), report.target.get(code))
 
 
 def _slope(points: Sequence[tuple[int, float]]) -> float | None:

@@ -127,6 +127,12 @@ def test_trend_with_one_point_has_no_slope_and_with_none_is_empty():
     assert empty.points == () and empty.slope is None
 
 
+def test_change_into_the_window_uses_the_year_before_it():
+    reports = [IndicatorReport("C1", year, {"rd_contracts": value}) for year, value in ((2020, 8), (2021, 12))]
+    (point,) = trend(reports, "rd_contracts", years=[2021]).points
+    assert (point.change, point.relative_change) == (4, 0.5)
+
+
 def test_relative_change_from_zero_is_none():
     reports = [IndicatorReport("C1", 2020, {"incubated_companies": 0}),
                IndicatorReport("C1", 2021, {"incubated_companies": 3})]
