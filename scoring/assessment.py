@@ -10,6 +10,7 @@ the three annual scores into a result and an outcome. Defaults and their reasons
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -215,5 +216,5 @@ def _capped(base: str, flags: Sequence[Flag]) -> str:
 
 
 def _require_score(score: float) -> None:
-    if not (isinstance(score, (int, float)) and math.isfinite(score) and 0.0 <= score <= 100.0):
+    if isinstance(score, bool) or not (isinstance(score, numbers.Real) and math.isfinite(score) and 0 <= score <= 100):
         raise ValueError("a score must be a number in [0, 100]")

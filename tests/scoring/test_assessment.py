@@ -1,5 +1,6 @@
 """Annual grades and the triennial assessment: the worked examples of docs/scoring.md and properties."""
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -95,6 +96,9 @@ def test_an_empty_window_or_a_year_twice_is_refused(annual):
 
 
 def test_scores_outside_zero_to_hundred_are_refused():
+    assert assess(np.float64(80), window(np.int64(80), 80, 80)).result == 80.0
+    with pytest.raises(ValueError):
+        assess(True, window(80, 80, 80))
     with pytest.raises(ValueError):
         assess(120, window(80, 80, 80))
     with pytest.raises(ValueError):
