@@ -1,0 +1,366 @@
+"""Decisions on applications, the centers they become, the centers' status and their yearly reports.
+
+Every operation validates first and refuses with :class:`CenterError` (Chinese through the catalog, every
+reason at once) before it changes anything; then it writes, flushes and audits. The caller commits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import BinaryIO
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from web.extensions import db
+from web.models import (
+    AMOUNT_INDICATORS,
+    CENTER_STATUSES,
+    DECISION_OUTCOMES,
+    INDICATORS,
+    AnnualReport,
+    Application,
+    AuditEvent,
+    Center,
+    CenterTarget,
+    Decision,
+    Round,
+    RoundApplication,
+    User,
+)
+from web.services import attachments, audit
+
+SELECTION_KINDS = ("selection_review", "site_inspection")
+MAX_COUNT = 100_000
+MAX_AMOUNT = 10_000_000.0  # 万元, i.e. 1000 亿元: anything above is a typing error
+CONSTRUCTION_YEARS = 3
+
+INDICATOR_LABELS = {
+    "contracts": _l("Contracted R&D (contracts)"), "contract_amount": _l("Contracted R&D amount (10k CNY)"),
+    "market_turnover": _l("Technology market turnover (10k CNY)"),
+    "incubated_companies": _l("Incubated companies"), "rd_spending": _l("R&D spending (10k CNY)"),
+    "patents_applied": _l("Invention patents applied"), "patents_granted": _l("Invention patents granted"),
+    "standards_international": _l("International standards led"),
+    "standards_national": _l("National standards led"), "standards_industry": _l("Industry standards led"),
+    "first_equipment": _l("First-of-kind equipment"), "first_material": _l("First-batch materials"),
+    "first_software": _l("First-version software"), "rd_staff": _l("R&D staff"),
+    "talent_introduced": _l("Talent brought in"), "international_projects": _l("International cooperation projects"),
+    "companies_served": _l("Companies served"),
+}
+OUTCOME_LABELS = {"listed": _l("Listed in the pilot plan"), "not_listed": _l("Not listed"),
+                  "deferred": _l("Deferred")}
+STATUS_LABELS = {"building": _l("Pilot construction"), "passed": _l("Triennial assessment passed"),
+                 "recommended_national": _l("Recommended for the national level"),
+                 "rectification": _l("Rectification"), "withdrawn": _l("Withdrawn")}
+
+
+class CenterError(ValueError):
+    """A refused decision, status change or report, with every reason (one per line)."""
+
+    def __init__(self, reasons: Sequence[str]):
+        super().__init__("\n".join(str(reason) for reason in reasons))
+        self.reasons = [str(reason) for reason in reasons]
+
+
+# ---------------------------------------------------------------- decisions and the pilot list
+
+def candidates() -> list[Application]:
+    """The applications reviewed in a selection or site-inspection round, by ref: those a decision is due on."""
+    query = (select(Application).join(RoundApplication, RoundApplication.application_id == Application.id)
+             .join(Round).where(Round.kind.in_(SELECTION_KINDS)).distinct().order_by(Application.ref))
+    return list(db.session.scalars(query))
+
+
+def decision_of(application: Application) -> Decision | None:
+    """The decision recorded on ``application``, if any."""
+    return db.session.scalar(select(Decision).where(Decision.application_id == application.id))
+
+
+def center_of(application: Application) -> Center | None:
+    """The center ``application`` became, if it was listed."""
+    return db.session.scalar(select(Center).where(Center.application_id == application.id))
+
+
+def record_decision(application: Application, *, outcome: str, decided_on: date | None, document_no: str,
+                    reason: str | None, actor: User | None) -> Decision:
+    """Record (or revise) the decision on ``application``; listing it makes it a center with its targets.
+
+    A listed application that has become a center keeps that decision: its later life is the center's status
+    (整改, 退出), not a rewritten selection.
+    """
+    decision, center = decision_of(application), center_of(application)
+    errors = []
+    if outcome not in DECISION_OUTCOMES:
+        errors.append(_("The decision must be one of: listed, not listed, deferred."))
+    if decided_on is None:
+        errors.append(_("The decision date is missing."))
+    if not (document_no or "").strip():
+        errors.append(_("The document number is missing."))
+    if outcome != "listed" and not (reason or "").strip():
+        errors.append(_("A decision not to list, or to defer, needs a reason."))
+    if center is not None and outcome != "listed":
+        errors.append(_("%(ref)s is a center already; change the center's status instead.", ref=application.ref))
+    if errors:
+        raise CenterError(errors)
+    before = None if decision is None else decision_record(decision)
+    if decision is None:
+        decision = Decision(application=application)
+        db.session.add(decision)
+    decision.outcome, decision.decided_on = outcome, decided_on
+    decision.document_no, decision.reason = document_no.strip(), (reason or "").strip() or None
+    db.session.flush()
+    audit.record("decision.record", "application", application.ref, actor=actor, before=before,
+                 after=decision_record(decision))
+    if outcome == "listed" and center is None:
+        create_center(application, listed_on=decided_on, actor=actor)
+    return decision
+
+
+def decision_record(decision: Decision) -> dict:
+    """The decision as the audit log and the API show it."""
+    return {"application": decision.application.ref, "outcome": decision.outcome,
+            "decided_on": decision.decided_on, "document_no": decision.document_no, "reason": decision.reason}
+
+
+def create_center(application: Application, *, listed_on: date, actor: User | None) -> Center:
+    """The center ``application`` becomes, in construction, with the yearly targets its plan states."""
+    center = Center(application=application, status="building", listed_on=listed_on)
+    center.targets = [CenterTarget(indicator=code, value=value) for code, value in plan_targets(application).items()]
+    db.session.add(center)
+    db.session.flush()
+    audit.record("center.create", "center", center.id, actor=actor,
+                 after={"application": application.ref, "status": center.status, "listed_on": listed_on,
+                        "targets": {row.indicator: row.value for row in center.targets}})
+    return center
+
+
+def plan_targets(application: Application) -> dict[str, float]:
+    """Yearly targets the application states: its expected invention patents over the construction period,
+    spread evenly over the three construction years (rounded up, so a target of one patent is not zero)."""
+    expected = (application.expected_domestic_invention or 0) + (application.expected_foreign_invention or 0)
+    return {"patents_applied": float(math.ceil(expected / CONSTRUCTION_YEARS))} if expected else {}
+
+
+def publicity_list() -> list[tuple[Application, Decision, Center | None]]:
+    """The listed applications (公示名单) in ref order, with their decision and center."""
+    decisions = db.session.scalars(select(Decision).where(Decision.outcome == "listed")
+                                   .join(Application).order_by(Application.ref))
+    return [(decision.application, decision, center_of(decision.application)) for decision in decisions]
+
+
+# ---------------------------------------------------------------- the center's status and targets
+
+def set_status(center: Center, status: str, *, reason: str | None, actor: User | None) -> Center:
+    """Move ``center`` to ``status`` (试点建设中, 考核合格, 推荐申报国家级, 整改, 退出), audited with the reason."""
+    errors = []
+    if status not in CENTER_STATUSES:
+        errors.append(_("Unknown center status: %(status)s.", status=status))
+    if status in ("rectification", "withdrawn") and not (reason or "").strip():
+        errors.append(_("Rectification or withdrawal needs a reason."))
+    if center.status == "withdrawn" and status != "withdrawn":
+        errors.append(_("A withdrawn center cannot change status."))
+    if errors:
+        raise CenterError(errors)
+    before = center.status
+    center.status = status
+    db.session.flush()
+    audit.record("center.status", "center", center.id, actor=actor, before={"status": before},
+                 after={"status": status, "reason": (reason or "").strip() or None})
+    return center
+
+
+def set_targets(center: Center, raw: Mapping[str, object], *, actor: User | None) -> Center:
+    """Replace the yearly targets given in ``raw`` (blank removes a target), validated like report values."""
+    values, errors = indicator_values(raw)
+    if errors:
+        raise CenterError(errors)
+    before = {row.indicator: row.value for row in center.targets}
+    kept = {row.indicator: row for row in center.targets}
+    for code in INDICATORS:
+        if code not in raw:
+            continue
+        if values[code] is None:
+            if code in kept:
+                center.targets.remove(kept[code])
+        elif code in kept:
+            kept[code].value = float(values[code])
+        else:
+            center.targets.append(CenterTarget(indicator=code, value=float(values[code])))
+    db.session.flush()
+    audit.record("center.targets", "center", center.id, actor=actor, before=before,
+                 after={row.indicator: row.value for row in center.targets})
+    return center
+
+
+# ---------------------------------------------------------------- annual reports
+
+def indicator_values(raw: Mapping[str, object]) -> tuple[dict[str, float | int | None], list[str]]:
+    """The indicators of ``raw`` as numbers (blank → None) and every reason a value is refused."""
+    values: dict[str, float | int | None] = {}
+    errors: list[str] = []
+    for code in INDICATORS:
+        value, error = _number(code, raw.get(code))
+        values[code] = value
+        if error:
+            errors.append(error)
+    return values, errors
+
+
+def _number(code: str, raw: object) -> tuple[float | int | None, str | None]:
+    """One indicator as a number, or the reason it is refused."""
+    label = INDICATOR_LABELS[code]
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None, None
+    try:
+        number = float(str(raw).replace(",", "").strip()) if not isinstance(raw, int | float) else float(raw)
+    except ValueError:
+        return None, _("%(indicator)s: %(value)s is not a number.", indicator=label, value=raw)
+    if math.isnan(number) or number < 0:
+        return None, _("%(indicator)s: must not be negative.", indicator=label)
+    if code in AMOUNT_INDICATORS:
+        if number > MAX_AMOUNT:
+            return None, _("%(indicator)s: %(value)s is out of range (at most %(limit)s).", indicator=label,
+                           value=raw, limit=f"{MAX_AMOUNT:,.0f}")
+        return round(number, 2), None
+    if number != int(number):
+        return None, _("%(indicator)s: must be a whole number.", indicator=label)
+    if number > MAX_COUNT:
+        return None, _("%(indicator)s: %(value)s is out of range (at most %(limit)s).", indicator=label,
+                       value=raw, limit=f"{MAX_COUNT:,}")
+    return int(number), None
+
+
+def consistency_errors(values: Mapping[str, float | int | None]) -> list[str]:
+    """Values that contradict each other: an amount without contracts, more patents granted than applied."""
+    errors = []
+    contracts, amount = values.get("contracts"), values.get("contract_amount")
+    if amount and not contracts:
+        errors.append(_("Contracted R&D amount is %(amount)s but there are no contracts.", amount=amount))
+    if contracts and amount is not None and amount == 0:
+        errors.append(_("There are %(count)s contracts but their amount is 0.", count=contracts))
+    applied, granted = values.get("patents_applied"), values.get("patents_granted")
+    if granted is not None and applied is not None and granted > applied:
+        errors.append(_("More invention patents granted (%(granted)s) than applied (%(applied)s).",
+                        granted=granted, applied=applied))
+    return errors
+
+
+def report_errors(center: Center, year: object, raw: Mapping[str, object]) -> tuple[int | None,
+                                                                                     dict[str, float | int | None],
+                                                                                     list[str]]:
+    """The year and values of a report for ``center`` and every reason to refuse it."""
+    values, errors = indicator_values(raw)
+    errors += consistency_errors(values)
+    unknown = sorted(set(raw) - set(INDICATORS))
+    if unknown:
+        errors.append(_("Unknown indicators: %(names)s.", names=", ".join(unknown)))
+    try:
+        number = int(str(year).strip())
+    except (TypeError, ValueError):
+        return None, values, [_("The year is missing or not a year."), *errors]
+    if number < center.listed_on.year or number > 2100:
+        errors.insert(0, _("%(year)s is before the center was listed (%(listed)s).", year=number,
+                           listed=center.listed_on.year) if number < center.listed_on.year
+                      else _("The year is missing or not a year."))
+    if center.status == "withdrawn":
+        errors.insert(0, _("A withdrawn center reports no more."))
+    return number, values, errors
+
+
+def save_report(center: Center, year: object, raw: Mapping[str, object], *, actor: User | None) -> AnnualReport:
+    """Store (or replace) the indicators of ``center`` for ``year``; refused whole with every reason."""
+    number, values, errors = report_errors(center, year, raw)
+    if errors:
+        raise CenterError(errors)
+    return _write_report(center, number, values, actor)
+
+
+def _write_report(center: Center, year: int, values: Mapping[str, float | int | None],
+                  actor: User | None) -> AnnualReport:
+    """Write checked values into the report of ``year`` (created when new), flushed and audited."""
+    report = report_of(center, year)
+    before = None if report is None else report.values()
+    if report is None:
+        report = AnnualReport(center=center, year=year)
+        db.session.add(report)
+    for code, value in values.items():
+        setattr(report, code, value)
+    db.session.flush()
+    audit.record("report.save", "center", center.id, actor=actor, before=before,
+                 after={"year": year, **report.values()})
+    return report
+
+
+def report_of(center: Center, year: int) -> AnnualReport | None:
+    """The report of ``center`` for ``year``, if handed in."""
+    return next((report for report in center.reports if report.year == year), None)
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One row of an import: the center's application ref, the year, the raw values, and where it came from."""
+
+    ref: object
+    year: object
+    values: Mapping[str, object]
+    where: str
+
+
+def import_reports(rows: Sequence[ReportRow], *, actor: User | None) -> list[AnnualReport]:
+    """Store every row or none: each row is checked, and one refusal lists every reason of every row."""
+    centers = {center.application.ref: center for center in db.session.scalars(select(Center))}
+    checked, errors, seen = [], [], set()
+    for row in rows:
+        center = centers.get(str(row.ref or "").strip())
+        if center is None:
+            errors.append(_("%(where)s: no center with application ref %(ref)s.", where=row.where, ref=row.ref))
+            continue
+        year, values, reasons = report_errors(center, row.year, row.values)
+        if (center.id, year) in seen:
+            reasons.append(_("the same center and year appear twice."))
+        seen.add((center.id, year))
+        errors += [f"{row.where}: {reason}" for reason in reasons]
+        checked.append((center, year, values))
+    if not rows:
+        errors.append(_("The file has no report rows."))
+    if errors:
+        raise CenterError(errors)
+    return [_write_report(center, year, values, actor) for center, year, values in checked]
+
+
+def attach_document(report: AnnualReport, filename: str, stream: BinaryIO, *, content_type: str | None,
+                    actor: User | None) -> AnnualReport:
+    """Store the report document (运行发展报告) with the center's application attachments and link it."""
+    try:
+        document = attachments.store_attachment(report.center.application, "other", filename, stream,
+                                                content_type=content_type, actor=actor)
+    except attachments.AttachmentError as error:
+        raise CenterError([str(error)]) from error
+    report.document = document
+    db.session.flush()
+    audit.record("report.document", "center", report.center_id, actor=actor,
+                 after={"year": report.year, "attachment": document.id, "filename": document.filename})
+    return report
+
+
+def history(center: Center) -> list[AuditEvent]:
+    """Every audited change of ``center`` and of the decision that made it, oldest first."""
+    return list(db.session.scalars(
+        select(AuditEvent).where(((AuditEvent.entity_type == "center") & (AuditEvent.entity_id == str(center.id)))
+                                 | ((AuditEvent.entity_type == "application")
+                                    & (AuditEvent.entity_id == center.application.ref)
+                                    & (AuditEvent.action == "decision.record")))
+        .order_by(AuditEvent.id)))
+
+
+def center_record(center: Center) -> dict:
+    """The center as the API shows it: status, targets and every report."""
+    return {"id": center.id, "application": center.application.ref, "name": center.name, "status": center.status,
+            "listed_on": center.listed_on.isoformat(),
+            "targets": {row.indicator: row.value for row in center.targets},
+            "reports": [{"year": report.year, "document": report.document.filename if report.document else None,
+                         "indicators": report.values()} for report in center.reports]}
