@@ -194,3 +194,87 @@ def _with_extra_column() -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+# ---------------------------------------------------------------- pages, API, command line
+
+def test_organizer_decides_exports_and_imports_on_the_pages(app, client, auth, csrf_token,
+                                                            make_application_record):
+    build(app, make_application_record)
+    auth.login("organizer")
+    page = client.get("/centers/decisions").get_data(as_text=True)
+    assert "审核决定与试点名单" in page and "APP-002" in page
+    with app.app_context():
+        first, second = application("APP-001").id, application("APP-002").id
+    refused = client.post(f"/centers/decisions/{second}", data={
+        "csrf_token": csrf_token(page), "outcome": "deferred", "decided_on": "2020-12-01", "document_no": "x"},
+        follow_redirects=True)
+    assert "不列入或暂缓的决定须填写理由" in refused.get_data(as_text=True)
+    client.post(f"/centers/decisions/{first}", data={
+        "csrf_token": csrf_token(page), "outcome": "listed", "decided_on": "2020-12-01",
+        "document_no": "沪经信技〔2020〕1号"})
+    with app.app_context():
+        assert decision_of_ref("APP-002") is None
+        center_id = centers.center_of(application("APP-001")).id
+    xlsx = client.get("/centers/decisions/publicity.xlsx")
+    rows = list(load_workbook(io.BytesIO(xlsx.data)).active.iter_rows(values_only=True))
+    assert rows[1][1:3] == ("APP-001", make_application_record("APP-001")["center_name"])
+    assert client.get("/centers/decisions/publicity.pdf").data.startswith(b"%PDF")
+    index = client.get("/centers/").get_data(as_text=True)
+    bad = workbook([figures_row("APP-001", 2021, contract_amount=500, contracts=0)])
+    answer = client.post("/centers/reports/import", data={"csrf_token": csrf_token(index),
+                                                          "file": (io.BytesIO(bad), "reports.xlsx")},
+                         follow_redirects=True)
+    assert "没有委托研发合同" in answer.get_data(as_text=True)
+    good = workbook([figures_row("APP-001", 2021)])
+    client.post("/centers/reports/import", data={"csrf_token": csrf_token(index),
+                                                 "file": (io.BytesIO(good), "reports.xlsx")})
+    center_page = client.get(f"/centers/{center_id}").get_data(as_text=True)
+    assert "2021" in center_page and "860.5" in center_page and "试点建设中" in center_page
+
+
+def decision_of_ref(ref: str):
+    return centers.decision_of(application(ref))
+
+
+def test_the_api_records_decisions_reports_and_status(app, client, make_user, make_application_record):
+    from web.services.tokens import create_token
+
+    build(app, make_application_record)
+    user = make_user("integration", "organizer")
+    with app.app_context():
+        token = create_token(db.session.merge(user), "test", actor=None)
+        db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    answer = client.put("/api/v1/applications/APP-001/decision", headers=headers,
+                        json={"outcome": "listed", "decided_on": "2020-12-01", "document_no": "沪经信技〔2020〕1号"})
+    assert answer.status_code == 200 and answer.get_json()["center"]
+    center_id = answer.get_json()["center"]
+    refused = client.put(f"/api/v1/centers/{center_id}/reports/2021", headers=headers,
+                         json={"indicators": {**FIGURES, "patents_granted": 20}})
+    assert refused.status_code == 422 and any("授权" in reason for reason in refused.get_json()["errors"])
+    assert client.get(f"/api/v1/centers/{center_id}", headers=headers).get_json()["reports"] == []
+    stored = client.put(f"/api/v1/centers/{center_id}/reports/2021", headers=headers, json={"indicators": FIGURES})
+    assert stored.get_json()["reports"][0]["indicators"]["contracts"] == 12
+    status = client.put(f"/api/v1/centers/{center_id}/status", headers=headers,
+                        json={"status": "rectification", "reason": "合同金额未达标"})
+    assert status.get_json()["status"] == "rectification"
+
+
+def test_the_command_line_decides_imports_and_changes_status(app, runner, tmp_path, make_application_record):
+    build(app, make_application_record)
+    result = runner.invoke(args=["centers", "decide", "APP-001", "--outcome", "listed", "--on", "2020-12-01",
+                                 "--document", "沪经信技〔2020〕1号"])
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "reports.xlsx"
+    path.write_bytes(workbook([figures_row("APP-001", 2021, rd_staff=-1)]))
+    refused = runner.invoke(args=["centers", "import-reports", str(path)])
+    assert refused.exit_code == 1 and "不能为负数" in refused.output
+    path.write_bytes(workbook([figures_row("APP-001", 2021)]))
+    assert runner.invoke(args=["centers", "import-reports", str(path)]).exit_code == 0
+    listing = runner.invoke(args=["centers", "list"]).output
+    center_id = int(listing.split("\t")[0])
+    assert "2021" in listing
+    assert runner.invoke(args=["centers", "status", str(center_id), "withdrawn"]).exit_code == 1
+    assert runner.invoke(args=["centers", "status", str(center_id), "withdrawn", "--reason", "自愿退出"]).exit_code == 0
+    assert '"status": "withdrawn"' in runner.invoke(args=["centers", "show", str(center_id)]).output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from web.commands.accounts import users
+from web.commands.centers import centers
 from web.commands.data import data_commands
 from web.commands.database import init_command
 from web.commands.matching import commands as matching_commands
@@ -14,6 +15,7 @@ from web.commands.server import serve_command
 from web.commands.tokens import commands as token_commands
 
 COMMANDS: list[click.Command] = [
-    init_command, serve_command, users, rounds, *data_commands, *matching_commands, *ranking_commands, *token_commands,
+    init_command, serve_command, users, rounds, centers, *data_commands, *matching_commands, *ranking_commands,
+    *token_commands,
 ]
 """Every command of the ``panel`` group."""
