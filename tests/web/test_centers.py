@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from web.extensions import db
 from web.io import center_excel
-from web.models import AnnualReport, Application, AuditEvent, Center, Decision
+from web.models import AnnualReport, Application, AuditEvent, Center, Decision, Round
 from web.services import centers
 from web.services.centers import CenterError
 from web.services.records import import_applications
@@ -278,3 +278,41 @@ def test_the_command_line_decides_imports_and_changes_status(app, runner, tmp_pa
     assert runner.invoke(args=["centers", "status", str(center_id), "withdrawn"]).exit_code == 1
     assert runner.invoke(args=["centers", "status", str(center_id), "withdrawn", "--reason", "自愿退出"]).exit_code == 0
     assert '"status": "withdrawn"' in runner.invoke(args=["centers", "show", str(center_id)]).output
+
+
+def test_an_expert_sees_the_indicators_beside_an_annual_sheet(app, client, auth, make_application_record,
+                                                              make_expert_record):
+    from web.models import Assignment, AssignmentVersion, Expert, ScoreSheet
+    from web.services.records import import_experts
+
+    build(app, make_application_record)
+    with app.app_context():
+        center = listed()
+        centers.save_report(center, 2021, FIGURES, actor=None)
+        centers.save_report(center, 2023, {**FIGURES, "contracts": 20}, actor=None)
+        import_experts([make_expert_record("EXP-A", declared=[])], actor=None)
+        round_ = create_round("2023年度评估", "annual", as_of=date(2024, 3, 1), application_refs=["APP-001"],
+                              actor=None)
+        round_.state = "scoring"
+        expert = db.session.scalar(select(Expert).where(Expert.ref == "EXP-A"))
+        version = AssignmentVersion(round=round_, number=1, status="manual", active=True, settings={})
+        seat = Assignment(version=version, application=center.application, expert=expert, pool="technology",
+                          fit=0.8, state="accepted")
+        db.session.add_all([version, ScoreSheet(round=round_, application=center.application, expert=expert,
+                                                state="draft", confidence=1.0, conflict_declared=False)])
+        db.session.commit()
+        seat_id = seat.id
+    auth.login("expert", expert_ref="EXP-A")
+    page = client.get(f"/expert/seats/{seat_id}/sheet").get_data(as_text=True)
+    assert "委托研发合同数" in page and "<svg" in page and 'role="img"' in page
+    assert "2022" in page and "没有报告" in page  # the missing year is named
+    contracts_row = page[page.index("委托研发合同数", page.index('id="indicator-table"')):].split("</tr>")[0]
+    assert contracts_row.count('<td class="num">') == 4 and '<td class="num">20</td>' in contracts_row
+
+
+def test_no_indicator_panel_in_a_selection_round(app, make_application_record):
+    build(app, make_application_record)
+    with app.app_context():
+        listed()
+        selection = db.session.scalar(select(Round))
+        assert centers.indicator_history(application("APP-001"), selection) is None

@@ -347,6 +347,42 @@ def attach_document(report: AnnualReport, filename: str, stream: BinaryIO, *, co
     return report
 
 
+EVALUATION_KINDS = ("annual", "triennial")
+KEY_INDICATORS = ("contracts", "contract_amount", "market_turnover", "incubated_companies")
+"""The market measures the notice puts first (实施方案 四(四)): drawn as a chart beside the table."""
+
+
+@dataclass(frozen=True)
+class IndicatorHistory:
+    """A center's reported indicators up to the year under evaluation, with its yearly targets, as experts see
+    them beside an annual or triennial sheet."""
+
+    center: Center
+    years: tuple[int, ...]
+    missing: tuple[int, ...]
+    rows: tuple[tuple[str, float | None, tuple[float | int | None, ...]], ...]   # code, target, value per year
+
+
+def evaluated_year(round_: Round) -> int:
+    """The report year an evaluation round judges: the year before its reference date (a round held in spring
+    2024 evaluates the 2023 report)."""
+    return round_.as_of.year - 1
+
+
+def indicator_history(application: Application, round_: Round) -> IndicatorHistory | None:
+    """The history shown beside a sheet of an annual or triennial round; None elsewhere or for a non-center."""
+    center = center_of(application)
+    if round_.kind not in EVALUATION_KINDS or center is None:
+        return None
+    last = evaluated_year(round_)
+    years = tuple(range(max(center.listed_on.year + 1, last - CONSTRUCTION_YEARS + 1), last + 1))
+    reports = {report.year: report for report in center.reports if report.year in years}
+    rows = tuple((code, center.target(code),
+                  tuple(getattr(reports[year], code) if year in reports else None for year in years))
+                 for code in INDICATORS)
+    return IndicatorHistory(center, years, tuple(year for year in years if year not in reports), rows)
+
+
 def history(center: Center) -> list[AuditEvent]:
     """Every audited change of ``center`` and of the decision that made it, oldest first."""
     return list(db.session.scalars(

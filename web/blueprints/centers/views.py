@@ -12,6 +12,7 @@ from sqlalchemy import select
 import scoring
 from web.auth.roles import roles_required
 from web.blueprints.centers import bp
+from web.blueprints.centers.panel import center_chart
 from web.extensions import db
 from web.io import center_excel
 from web.io.pdf import render_pdf
@@ -116,7 +117,7 @@ def center_page(center_id: int):
                            rounds=round_lines(center.application), indicators=INDICATORS,
                            labels=INDICATOR_LABELS, statuses=CENTER_STATUSES, status_labels=STATUS_LABELS,
                            outcome_labels=OUTCOME_LABELS, this_year=date.today().year,
-                           history=centers.history(center))
+                           history=centers.history(center), chart=center_chart(center))
 
 
 def round_lines(application: Application) -> list[tuple[Round, object]]:
