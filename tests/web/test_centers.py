@@ -316,3 +316,36 @@ def test_no_indicator_panel_in_a_selection_round(app, make_application_record):
         listed()
         selection = db.session.scalar(select(Round))
         assert centers.indicator_history(application("APP-001"), selection) is None
+
+
+def test_an_annual_round_takes_the_centers_due(app, make_application_record):
+    build(app, make_application_record, refs=("APP-001", "APP-002", "APP-003"))
+    with app.app_context():
+        listed("APP-001")
+        late = listed("APP-002")
+        late.listed_on = date(2021, 6, 1)
+        gone = listed("APP-003")
+        centers.set_status(gone, "withdrawn", reason="自愿退出", actor=None)
+        round_ = centers.open_evaluation_round("annual", 2021, actor=None)
+        assert (round_.kind, round_.as_of, [a.ref for a in round_.applications]) == (
+            "annual", date(2022, 3, 1), ["APP-001"])
+        assert centers.evaluated_year(round_) == 2021
+        with pytest.raises(CenterError, match="没有到期"):
+            centers.open_evaluation_round("triennial", 2021, actor=None)
+
+
+def test_the_evaluation_page_and_export_show_grades_beside_the_figures(app, client, auth,
+                                                                       make_application_record):
+    build(app, make_application_record)
+    with app.app_context():
+        center = listed()
+        centers.save_report(center, 2021, FIGURES, actor=None)
+        round_id = centers.open_evaluation_round("annual", 2021, actor=None).id
+        db.session.commit()
+    auth.login("organizer")
+    page = client.get(f"/centers/evaluations/{round_id}").get_data(as_text=True)
+    assert "委托研发合同数" in page and "860.5" in page
+    rows = list(load_workbook(io.BytesIO(client.get(f"/centers/evaluations/{round_id}/results.xlsx").data))
+                .active.iter_rows(values_only=True))
+    assert rows[0][:5] == ("排名", "申报书编号", "中心名称", "得分", "等级")
+    assert rows[1][1] == "APP-001" and rows[1][6] == 12

@@ -54,12 +54,14 @@ class World:
     message_id: int
     users: dict[str, int]              # account → user id
     center_id: int = 0                 # APP-001, listed in the pilot plan
+    evaluation_id: int = 0             # a draft annual round over it
     tokens: dict[str, str] = field(default_factory=dict)        # account → raw API token
     token_ids: dict[str, int] = field(default_factory=dict)     # account → token id
 
 
 def build_world(app, make_user, application_record, expert_record) -> World:
     """The world described in the module docstring; accounts have the conftest password."""
+    from web.services.centers import open_evaluation_round
     from web.services.records import import_applications, import_experts
     from web.services.rounds import create_round
     from web.services.tokens import create_token
@@ -97,12 +99,13 @@ def build_world(app, make_user, application_record, expert_record) -> World:
                                 kind="invitation", subject="【评审邀请】2020年遴选综合评审", body="请登录系统。")
         db.session.add_all([review, message])
         center = listed_center(applications["APP-001"])
+        evaluation = open_evaluation_round("annual", 2021, actor=None)
         db.session.commit()
         world = World(round_id=round_.id, version_id=version.id,
                       application_ids={ref: row.id for ref, row in applications.items()},
                       seats={name: row.id for name, row in seats.items()},
                       sheets={name: row.id for name, row in sheets.items()}, review_id=review.id,
-                      message_id=message.id, center_id=center.id,
+                      message_id=message.id, center_id=center.id, evaluation_id=evaluation.id,
                       users={name: user.id for name, user in accounts.items()})
         for name in ("expert_a", "expert_b", "organizer", "admin", "spare"):
             user = db.session.get(User, world.users[name])
@@ -169,6 +172,7 @@ def url(template: str) -> Callable[[World], str]:
             app2=world.application_ids["APP-002"], seat_a=world.seats["expert_a"], seat_b=world.seats["expert_b"],
             sheet_a=world.sheets["expert_a"], sheet_b=world.sheets["expert_b"], review=world.review_id,
             message=world.message_id, center=world.center_id,
+            evaluation=world.evaluation_id,
             spare=world.users["spare"], spare_token=world.token_ids["spare"])
     return build
 
@@ -258,6 +262,9 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     ("centers.save_report", "POST"): (url("/centers/{center}/reports"), redirect_after()),
     ("centers.report_template", "GET"): (url("/centers/reports/template.xlsx"), STAFF_PAGE),
     ("centers.import_reports", "POST"): (url("/centers/reports/import"), redirect_after()),
+    ("centers.open_evaluation", "POST"): (url("/centers/evaluations"), redirect_after()),
+    ("centers.evaluation", "GET"): (url("/centers/evaluations/{evaluation}"), STAFF_PAGE),
+    ("centers.evaluation_xlsx", "GET"): (url("/centers/evaluations/{evaluation}/results.xlsx"), STAFF_PAGE),
     # admin (W4)
     ("admin.audit", "GET"): (url("/admin/audit"), ADMIN_PAGE),
     ("admin.audit_export", "GET"): (url("/admin/audit.csv"), ADMIN_PAGE),

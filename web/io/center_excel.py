@@ -16,8 +16,8 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from web.io.files import protect_text, sheet_rows_within, style_header, unpacking_refusal
 from web.io.limits import ImportLimits
-from web.models import Application, Center, Decision
-from web.services.centers import ReportRow
+from web.models import Application, Center, Decision, Round
+from web.services.centers import EvaluationRow, ReportRow
 
 REPORT_SHEET = "年度指标"
 REF_HEADER, NAME_HEADER, YEAR_HEADER = "申报书编号", "中心名称", "年度"
@@ -108,6 +108,26 @@ def publicity_workbook(listed: list[tuple[Application, Decision, Center | None]]
     for number, (application, decision, _center) in enumerate(listed, start=1):
         sheet.append([number, application.ref, application.center_name, application.bearer_name,
                       decision.decided_on, decision.document_no])
+    for cells in sheet.iter_rows(min_row=2):
+        for cell in cells:
+            protect_text(cell)
+    style_header(sheet)
+    return _saved(workbook)
+
+
+def evaluation_workbook(round_: Round, rows: list[EvaluationRow], year: int) -> bytes:
+    """An evaluation round's results: rank, score, grade, then every indicator of the evaluated year."""
+    workbook = Workbook()
+    workbook.properties.title = round_.name
+    sheet = workbook.active
+    sheet.title = "评估结果"
+    sheet.append(["排名", REF_HEADER, NAME_HEADER, "得分", "等级", YEAR_HEADER, *INDICATOR_HEADERS.values()])
+    for row in rows:
+        result = row.result
+        values = row.report.values() if row.report else {}
+        sheet.append([getattr(result, "rank", None), row.application.ref, row.application.center_name,
+                      getattr(result, "score", None), getattr(result, "grade", None), year,
+                      *(values.get(code) for code in INDICATOR_HEADERS)])
     for cells in sheet.iter_rows(min_row=2):
         for cell in cells:
             protect_text(cell)

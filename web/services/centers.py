@@ -383,6 +383,57 @@ def indicator_history(application: Application, round_: Round) -> IndicatorHisto
     return IndicatorHistory(center, years, tuple(year for year in years if year not in reports), rows)
 
 
+ROUND_NAMES = {"annual": "%(year)s年度上海市制造业创新中心年度评估",
+               "triennial": "%(first)s—%(year)s年上海市制造业创新中心三年考核"}
+
+
+def due_centers(kind: str, year: int) -> list[Center]:
+    """The centers an evaluation of ``year`` takes: not withdrawn, and listed before ``year`` (annual) or
+    before the three years the triennial assessment covers."""
+    span = 1 if kind == "annual" else CONSTRUCTION_YEARS
+    return [center for center in db.session.scalars(select(Center).join(Application).order_by(Application.ref))
+            if center.status != "withdrawn" and center.listed_on.year <= year - span]
+
+
+def open_evaluation_round(kind: str, year: int, *, actor: User | None) -> Round:
+    """A draft round of ``kind`` (annual or triennial) evaluating ``year``, over the centers due, dated 1 March
+    of the next year (see :func:`evaluated_year`)."""
+    from web.services.rounds import RoundError, create_round
+
+    if kind not in EVALUATION_KINDS:
+        raise CenterError([_("An evaluation round is annual or triennial.")])
+    due = due_centers(kind, year)
+    if not due:
+        raise CenterError([_("No center is due for this evaluation.")])
+    name = ROUND_NAMES[kind] % {"year": year, "first": year - CONSTRUCTION_YEARS + 1}
+    try:
+        return create_round(name, kind, as_of=date(year + 1, 3, 1),
+                            application_refs=[center.application.ref for center in due], actor=actor)
+    except RoundError as error:
+        raise CenterError([str(error)]) from error
+
+
+@dataclass(frozen=True)
+class EvaluationRow:
+    """One center of an evaluation round: the ranking line (score, rank, grade) and its report of the year."""
+
+    application: Application
+    center: Center | None
+    result: object | None            # scoring's ApplicationResult, None before any sheet is submitted
+    report: AnnualReport | None
+
+
+def evaluation_rows(round_: Round, lines: Sequence) -> list[EvaluationRow]:
+    """The ranking ``lines`` of an evaluation round, in ranking order, each with the evaluated year's report."""
+    year = evaluated_year(round_)
+    rows = []
+    for line in lines:
+        center = center_of(line.application)
+        rows.append(EvaluationRow(line.application, center, line.result,
+                                  None if center is None else report_of(center, year)))
+    return rows
+
+
 def history(center: Center) -> list[AuditEvent]:
     """Every audited change of ``center`` and of the decision that made it, oldest first."""
     return list(db.session.scalars(

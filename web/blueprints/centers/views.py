@@ -25,7 +25,7 @@ from web.models import (
     Round,
     RoundApplication,
 )
-from web.services import centers
+from web.services import centers, ranking
 from web.services.centers import INDICATOR_LABELS, OUTCOME_LABELS, STATUS_LABELS, CenterError
 from web.services.ranking import scoring_problem
 from web.unit_of_work import refuse
@@ -61,7 +61,10 @@ def form_date(name: str) -> date | None:
 def index():
     """Every center with its status and the years it reported."""
     rows = list(db.session.scalars(select(Center).join(Application).order_by(Application.ref)))
-    return render_template("centers/index.html", centers=rows, statuses=STATUS_LABELS)
+    evaluations = list(db.session.scalars(select(Round).where(Round.kind.in_(centers.EVALUATION_KINDS))
+                                          .order_by(Round.as_of.desc())))
+    return render_template("centers/index.html", centers=rows, statuses=STATUS_LABELS, evaluations=evaluations,
+                           last_year=date.today().year - 1)
 
 
 @bp.route("/decisions")
@@ -203,6 +206,51 @@ def import_reports():
     else:
         flash(_("%(count)s annual reports imported.", count=len(stored)), "ok")
     return redirect(url_for("centers.index"))
+
+
+@bp.route("/evaluations", methods=["POST"])
+@roles_required(*STAFF)
+def open_evaluation():
+    """Open a draft annual or triennial round over the centers due for the year."""
+    try:
+        round_ = centers.open_evaluation_round(request.form.get("kind", ""), request.form.get("year", type=int) or 0,
+                                               actor=current_user)
+    except CenterError as error:
+        refused(error)
+        return redirect(url_for("centers.index"))
+    flash(_("Round %(name)s opened with %(count)s centers.", name=round_.name, count=len(round_.applications)), "ok")
+    return redirect(url_for("rounds.overview", round_id=round_.id))
+
+
+def evaluation_round_or_404(round_id: int) -> Round:
+    """An annual or triennial round, or 404."""
+    round_ = db.session.get(Round, round_id)
+    if round_ is None or round_.kind not in centers.EVALUATION_KINDS:
+        abort(404)
+    return round_
+
+
+@bp.route("/evaluations/<int:round_id>")
+@roles_required(*STAFF)
+def evaluation(round_id: int):
+    """An evaluation round's results: rank, score and grade of each center beside its reported indicators."""
+    round_ = evaluation_round_or_404(round_id)
+    return render_template("centers/evaluation.html", round=round_, rows=evaluation_rows(round_),
+                           year=centers.evaluated_year(round_), indicators=INDICATORS, labels=INDICATOR_LABELS)
+
+
+@bp.route("/evaluations/<int:round_id>/results.xlsx")
+@roles_required(*STAFF)
+def evaluation_xlsx(round_id: int):
+    """The evaluation results with the indicator figures, as a workbook."""
+    round_ = evaluation_round_or_404(round_id)
+    content = center_excel.evaluation_workbook(round_, evaluation_rows(round_), centers.evaluated_year(round_))
+    return download(content, center_excel.XLSX_MIMETYPE, "evaluation.xlsx")
+
+
+def evaluation_rows(round_: Round) -> list[centers.EvaluationRow]:
+    """The round's ranking joined to each center's report of the evaluated year."""
+    return centers.evaluation_rows(round_, ranking.round_ranking(round_).lines)
 
 
 def download(content: bytes, mimetype: str, filename: str) -> Response:
