@@ -7,13 +7,19 @@ and ``poll()`` replaces ``select()``, which cannot watch more than 1,024 sockets
 
 Behind a reverse proxy (PROXY_FIX set), waitress passes the ``X-Forwarded-*`` headers on instead of dropping them
 as untrusted, so that the app's ProxyFix, the one place that decides how many proxies to trust, can read them.
+
+With the embedded queue (``PANEL_QUEUE=sqlite``) the serving process also runs the jobs, on worker threads
+beside waitress's, so ``panel demo`` and ``panel serve`` need nothing else; with Redis, ``panel worker``
+processes run them (docs/jobs.md).
 """
 
 from __future__ import annotations
 
+import click
 from flask import Flask
 
 THREADS = 16
+JOB_THREADS = 2
 CONNECTION_LIMIT = 1000
 CHANNEL_TIMEOUT = 30
 BACKLOG = 2048
@@ -34,7 +40,13 @@ def waitress_settings(app: Flask, threads: int = THREADS) -> dict:
 
 
 def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = THREADS) -> None:
-    """Serve ``app`` on ``host``:``port`` until interrupted."""
+    """Serve ``app`` on ``host``:``port`` until interrupted (and run its jobs when the queue is embedded)."""
     from waitress import serve as waitress_serve
+
+    from web.jobs.queue import is_embedded, start_consumer
+
+    if is_embedded(app):
+        start_consumer(app, workers=JOB_THREADS)
+        click.echo(f"jobs: {JOB_THREADS} worker threads in this process (PANEL_QUEUE=sqlite)")
 
     waitress_serve(app, host=host, port=port, **waitress_settings(app, threads))

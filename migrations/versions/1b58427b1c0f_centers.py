@@ -1,7 +1,7 @@
 """Centers after selection: decisions, centers, their targets and annual reports
 
 Revision ID: 1b58427b1c0f
-Revises: 5e55a1f0b7d2
+Revises: da536778a5c6
 Create Date: 2026-12-06 13:31:31.666715
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '1b58427b1c0f'
-down_revision = '5e55a1f0b7d2'
+down_revision = 'da536778a5c6'
 branch_labels = None
 depends_on = None
 
