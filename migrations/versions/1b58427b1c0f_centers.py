@@ -2,7 +2,7 @@
 
 Revision ID: 1b58427b1c0f
 Revises: da536778a5c6
-Create Date: 2026-12-06 13:31:31.666715
+Create Date: 2026-12-06 13:50:05.508980
 
 """
 from alembic import op
@@ -58,9 +58,7 @@ def upgrade():
     sa.Column('standards_international', sa.Integer(), nullable=True),
     sa.Column('standards_national', sa.Integer(), nullable=True),
     sa.Column('standards_industry', sa.Integer(), nullable=True),
-    sa.Column('first_equipment', sa.Integer(), nullable=True),
-    sa.Column('first_material', sa.Integer(), nullable=True),
-    sa.Column('first_software', sa.Integer(), nullable=True),
+    sa.Column('first_of_kind_products', sa.Integer(), nullable=True),
     sa.Column('rd_staff', sa.Integer(), nullable=True),
     sa.Column('talent_introduced', sa.Integer(), nullable=True),
     sa.Column('international_projects', sa.Integer(), nullable=True),
@@ -68,9 +66,7 @@ def upgrade():
     sa.CheckConstraint('companies_served IS NULL OR companies_served >= 0', name=op.f('ck_annual_report_companies_served_not_negative')),
     sa.CheckConstraint('contract_amount IS NULL OR contract_amount >= 0', name=op.f('ck_annual_report_contract_amount_not_negative')),
     sa.CheckConstraint('contracts IS NULL OR contracts >= 0', name=op.f('ck_annual_report_contracts_not_negative')),
-    sa.CheckConstraint('first_equipment IS NULL OR first_equipment >= 0', name=op.f('ck_annual_report_first_equipment_not_negative')),
-    sa.CheckConstraint('first_material IS NULL OR first_material >= 0', name=op.f('ck_annual_report_first_material_not_negative')),
-    sa.CheckConstraint('first_software IS NULL OR first_software >= 0', name=op.f('ck_annual_report_first_software_not_negative')),
+    sa.CheckConstraint('first_of_kind_products IS NULL OR first_of_kind_products >= 0', name=op.f('ck_annual_report_first_of_kind_products_not_negative')),
     sa.CheckConstraint('incubated_companies IS NULL OR incubated_companies >= 0', name=op.f('ck_annual_report_incubated_companies_not_negative')),
     sa.CheckConstraint('international_projects IS NULL OR international_projects >= 0', name=op.f('ck_annual_report_international_projects_not_negative')),
     sa.CheckConstraint('market_turnover IS NULL OR market_turnover >= 0', name=op.f('ck_annual_report_market_turnover_not_negative')),
@@ -96,7 +92,7 @@ def upgrade():
     sa.Column('center_id', sa.Integer(), nullable=False),
     sa.Column('indicator', sa.String(length=40), nullable=False),
     sa.Column('value', sa.Float(), nullable=False),
-    sa.CheckConstraint("indicator IN ('contracts', 'contract_amount', 'market_turnover', 'incubated_companies', 'rd_spending', 'patents_applied', 'patents_granted', 'standards_international', 'standards_national', 'standards_industry', 'first_equipment', 'first_material', 'first_software', 'rd_staff', 'talent_introduced', 'international_projects', 'companies_served')", name=op.f('ck_center_target_indicator_valid')),
+    sa.CheckConstraint("indicator IN ('contracts', 'contract_amount', 'market_turnover', 'incubated_companies', 'rd_spending', 'patents_applied', 'patents_granted', 'standards_international', 'standards_national', 'standards_industry', 'first_of_kind_products', 'rd_staff', 'talent_introduced', 'international_projects', 'companies_served')", name=op.f('ck_center_target_indicator_valid')),
     sa.CheckConstraint('value IS NULL OR value >= 0', name=op.f('ck_center_target_value_not_negative')),
     sa.ForeignKeyConstraint(['center_id'], ['center.id'], name=op.f('fk_center_target_center_id_center'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_center_target')),

@@ -80,7 +80,7 @@ def _report(center: Center, rng: random.Random, *, short: bool, skip: int | None
         scale = level * (1 + GROWTH) ** step
         values = {code: _figure(code, target * scale * rng.uniform(0.9, 1.1)) for code, target in TARGETS.items()}
         values["patents_applied"] = values["patents_granted"] + rng.randint(2, 6)
-        values["first_equipment"] = rng.randint(0, 2)
+        values["first_of_kind_products"] = rng.randint(0, 2)
         if year != skip:
             centers.save_report(center, year, values, actor=actor)
 

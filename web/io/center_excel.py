@@ -26,8 +26,8 @@ INDICATOR_HEADERS = {
     "market_turnover": "技术市场交易额（万元）", "incubated_companies": "孵化企业数",
     "rd_spending": "研发投入（万元）", "patents_applied": "发明专利申请数", "patents_granted": "发明专利授权数",
     "standards_international": "主导制定国际标准数", "standards_national": "主导制定国家标准数",
-    "standards_industry": "主导制定行业标准数", "first_equipment": "首台套产品数", "first_material": "首批次材料数",
-    "first_software": "首版次软件数", "rd_staff": "研发人员数", "talent_introduced": "引进人才数",
+    "standards_industry": "主导制定行业标准数", "first_of_kind_products": "首台套/首批次/首版次产品数",
+    "rd_staff": "研发人员数", "talent_introduced": "引进人才数",
     "international_projects": "国际合作项目数", "companies_served": "服务企业数",
 }
 OUTCOMES = {"listed": "列入试点计划", "not_listed": "不列入", "deferred": "暂缓"}

@@ -32,14 +32,14 @@ CENTER_STATUSES = ("building", "passed", "recommended_national", "rectification"
 
 COUNT_INDICATORS = (
     "contracts", "incubated_companies", "patents_applied", "patents_granted", "standards_international",
-    "standards_national", "standards_industry", "first_equipment", "first_material", "first_software", "rd_staff",
+    "standards_national", "standards_industry", "first_of_kind_products", "rd_staff",
     "talent_introduced", "international_projects", "companies_served",
 )
 AMOUNT_INDICATORS = ("contract_amount", "market_turnover", "rd_spending")
 INDICATORS = (
     "contracts", "contract_amount", "market_turnover", "incubated_companies", "rd_spending", "patents_applied",
-    "patents_granted", "standards_international", "standards_national", "standards_industry", "first_equipment",
-    "first_material", "first_software", "rd_staff", "talent_introduced", "international_projects",
+    "patents_granted", "standards_international", "standards_national", "standards_industry",
+    "first_of_kind_products", "rd_staff", "talent_introduced", "international_projects",
     "companies_served",
 )
 """The quantitative indicators of an annual report, in the order of the form and the Excel template; amounts
@@ -127,9 +127,7 @@ class AnnualReport(db.Model):
     standards_international: Mapped[int | None] = mapped_column(Integer)
     standards_national: Mapped[int | None] = mapped_column(Integer)
     standards_industry: Mapped[int | None] = mapped_column(Integer)
-    first_equipment: Mapped[int | None] = mapped_column(Integer)
-    first_material: Mapped[int | None] = mapped_column(Integer)
-    first_software: Mapped[int | None] = mapped_column(Integer)
+    first_of_kind_products: Mapped[int | None] = mapped_column(Integer)   # 首台套/首批次/首版次
     rd_staff: Mapped[int | None] = mapped_column(Integer)
     talent_introduced: Mapped[int | None] = mapped_column(Integer)
     international_projects: Mapped[int | None] = mapped_column(Integer)

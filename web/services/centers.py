@@ -6,7 +6,6 @@ reason at once) before it changes anything; then it writes, flushes and audits. 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -16,6 +15,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from scoring.indicators import (
+    Finding,
+    IndicatorReport,
+    PeriodCompletion,
+    check_report,
+    period_completion,
+    report_completions,
+)
 from web.extensions import db
 from web.models import (
     AMOUNT_INDICATORS,
@@ -35,8 +42,6 @@ from web.models import (
 from web.services import attachments, audit
 
 SELECTION_KINDS = ("selection_review", "site_inspection")
-MAX_COUNT = 100_000
-MAX_AMOUNT = 10_000_000.0  # 万元, i.e. 1000 亿元: anything above is a typing error
 CONSTRUCTION_YEARS = 3
 
 INDICATOR_LABELS = {
@@ -46,8 +51,8 @@ INDICATOR_LABELS = {
     "patents_applied": _l("Invention patents applied"), "patents_granted": _l("Invention patents granted"),
     "standards_international": _l("International standards led"),
     "standards_national": _l("National standards led"), "standards_industry": _l("Industry standards led"),
-    "first_equipment": _l("First-of-kind equipment"), "first_material": _l("First-batch materials"),
-    "first_software": _l("First-version software"), "rd_staff": _l("R&D staff"),
+    "first_of_kind_products": _l("First-of-kind products (equipment, materials, software)"),
+    "rd_staff": _l("R&D staff"),
     "talent_introduced": _l("Talent brought in"), "international_projects": _l("International cooperation projects"),
     "companies_served": _l("Companies served"),
 }
@@ -127,22 +132,30 @@ def decision_record(decision: Decision) -> dict:
 
 
 def create_center(application: Application, *, listed_on: date, actor: User | None) -> Center:
-    """The center ``application`` becomes, in construction, with the yearly targets its plan states."""
+    """The center ``application`` becomes, in construction; its yearly targets are set on its page."""
     center = Center(application=application, status="building", listed_on=listed_on)
-    center.targets = [CenterTarget(indicator=code, value=value) for code, value in plan_targets(application).items()]
     db.session.add(center)
     db.session.flush()
     audit.record("center.create", "center", center.id, actor=actor,
-                 after={"application": application.ref, "status": center.status, "listed_on": listed_on,
-                        "targets": {row.indicator: row.value for row in center.targets}})
+                 after={"application": application.ref, "status": center.status, "listed_on": listed_on})
     return center
 
 
-def plan_targets(application: Application) -> dict[str, float]:
-    """Yearly targets the application states: its expected invention patents over the construction period,
-    spread evenly over the three construction years (rounded up, so a target of one patent is not zero)."""
+def construction_years(center: Center) -> tuple[int, ...]:
+    """The three construction years after the listing (a center listed in December 2020 builds 2021–2023)."""
+    first = center.listed_on.year + 1
+    return tuple(range(first, first + CONSTRUCTION_YEARS))
+
+
+def plan_patents(center: Center) -> PeriodCompletion | None:
+    """The invention patents the application expects (domestic and foreign, for the construction period)
+    against those the reports give as applied for, by the engine; None when the application states none."""
+    application = center.application
+    if application.expected_domestic_invention is None and application.expected_foreign_invention is None:
+        return None
     expected = (application.expected_domestic_invention or 0) + (application.expected_foreign_invention or 0)
-    return {"patents_applied": float(math.ceil(expected / CONSTRUCTION_YEARS))} if expected else {}
+    reports = [engine_report(center, report.year, report.values()) for report in center.reports]
+    return period_completion(reports, "invention_patents_applied", float(expected), construction_years(center))
 
 
 def publicity_list() -> list[tuple[Application, Decision, Center | None]]:
@@ -176,6 +189,8 @@ def set_status(center: Center, status: str, *, reason: str | None, actor: User |
 def set_targets(center: Center, raw: Mapping[str, object], *, actor: User | None) -> Center:
     """Replace the yearly targets given in ``raw`` (blank removes a target), validated like report values."""
     values, errors = indicator_values(raw)
+    findings = check_report(engine_report(center, center.listed_on.year, {}, values))
+    errors += [finding_sentence(finding) for finding in findings]
     if errors:
         raise CenterError(errors)
     before = {row.indicator: row.value for row in center.targets}
@@ -198,63 +213,82 @@ def set_targets(center: Center, raw: Mapping[str, object], *, actor: User | None
 
 # ---------------------------------------------------------------- annual reports
 
-def indicator_values(raw: Mapping[str, object]) -> tuple[dict[str, float | int | None], list[str]]:
-    """The indicators of ``raw`` as numbers (blank → None) and every reason a value is refused."""
-    values: dict[str, float | int | None] = {}
+ENGINE_CODES = {
+    "contracts": "rd_contracts", "contract_amount": "rd_contract_amount", "market_turnover": "tech_market_turnover",
+    "patents_applied": "invention_patents_applied", "patents_granted": "invention_patents_granted",
+}
+"""Our column names where the indicator engine (scoring.indicators.CATALOGUE) names the indicator otherwise."""
+WEB_CODES = {engine: code for code, engine in ENGINE_CODES.items()}
+
+
+def engine_report(center: Center, year: int, actual: Mapping[str, float | None],
+                  target: Mapping[str, float | None] | None = None) -> IndicatorReport:
+    """A report as the indicator engine reads it."""
+    return IndicatorReport(center.application.ref, year,
+                           actual={ENGINE_CODES.get(code, code): value for code, value in actual.items()},
+                           target={ENGINE_CODES.get(code, code): value for code, value in (target or {}).items()})
+
+
+def engine_history(center: Center, before: int) -> list[IndicatorReport]:
+    """The center's stored reports of the years before ``before``."""
+    return [engine_report(center, report.year, report.values()) for report in center.reports if report.year < before]
+
+
+def indicator_values(raw: Mapping[str, object]) -> tuple[dict[str, float | None], list[str]]:
+    """The indicators of ``raw`` as numbers (blank → None) and every value that is not a number."""
+    values: dict[str, float | None] = {}
     errors: list[str] = []
     for code in INDICATORS:
-        value, error = _number(code, raw.get(code))
-        values[code] = value
-        if error:
-            errors.append(error)
+        value = raw.get(code)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            values[code] = None
+            continue
+        try:
+            values[code] = float(value) if isinstance(value, int | float) else float(str(value).replace(",", ""))
+        except ValueError:
+            values[code] = None
+            errors.append(_("%(indicator)s: %(value)s is not a number.", indicator=INDICATOR_LABELS[code],
+                            value=value))
     return values, errors
 
 
-def _number(code: str, raw: object) -> tuple[float | int | None, str | None]:
-    """One indicator as a number, or the reason it is refused."""
-    label = INDICATOR_LABELS[code]
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None, None
-    try:
-        number = float(str(raw).replace(",", "").strip()) if not isinstance(raw, int | float) else float(raw)
-    except ValueError:
-        return None, _("%(indicator)s: %(value)s is not a number.", indicator=label, value=raw)
-    if math.isnan(number) or number < 0:
-        return None, _("%(indicator)s: must not be negative.", indicator=label)
-    if code in AMOUNT_INDICATORS:
-        if number > MAX_AMOUNT:
-            return None, _("%(indicator)s: %(value)s is out of range (at most %(limit)s).", indicator=label,
-                           value=raw, limit=f"{MAX_AMOUNT:,.0f}")
-        return round(number, 2), None
-    if number != int(number):
-        return None, _("%(indicator)s: must be a whole number.", indicator=label)
-    if number > MAX_COUNT:
-        return None, _("%(indicator)s: %(value)s is out of range (at most %(limit)s).", indicator=label,
-                       value=raw, limit=f"{MAX_COUNT:,}")
-    return int(number), None
+def finding_sentence(finding: Finding) -> str:
+    """The Chinese (catalog) sentence of one of the indicator engine's findings."""
+    code = WEB_CODES.get(finding.indicator, finding.indicator)
+    label = str(INDICATOR_LABELS.get(code, code))
+    if finding.figure == "target":
+        label = _("%(indicator)s (target)", indicator=label)
+    params = {key: f"{value:g}" if isinstance(value, float) else value for key, value in finding.params.items()}
+    sentences = {
+        "not_a_number": lambda: _("%(indicator)s: %(value)s is not a number.", indicator=label, **params),
+        "negative": lambda: _("%(indicator)s: must not be negative.", indicator=label),
+        "not_integer": lambda: _("%(indicator)s: must be a whole number.", indicator=label),
+        "above_ceiling": lambda: _("%(indicator)s: %(value)s is out of range (at most %(limit)s).",
+                                   indicator=label, value=params["value"], limit=f"{finding.params['ceiling']:,.0f}"),
+        "amount_without_contracts": lambda: _("Contracted R&D amount is %(amount)s but there are no contracts.",
+                                              **params),
+        "contracts_without_amount": lambda: _("There are %(count)s contracts but their amount is 0.",
+                                              count=params["contracts"]),
+        "granted_exceeds_applied": lambda: _(
+            "Invention patents granted %(first_year)s–%(year)s (%(granted)s) exceed those applied for "
+            "(%(applied)s).", **params),
+    }
+    return sentences[finding.code]() if finding.code in sentences else f"{label}: {finding.code}"
 
 
-def consistency_errors(values: Mapping[str, float | int | None]) -> list[str]:
-    """Values that contradict each other: an amount without contracts, more patents granted than applied."""
-    errors = []
-    contracts, amount = values.get("contracts"), values.get("contract_amount")
-    if amount and not contracts:
-        errors.append(_("Contracted R&D amount is %(amount)s but there are no contracts.", amount=amount))
-    if contracts and amount is not None and amount == 0:
-        errors.append(_("There are %(count)s contracts but their amount is 0.", count=contracts))
-    applied, granted = values.get("patents_applied"), values.get("patents_granted")
-    if granted is not None and applied is not None and granted > applied:
-        errors.append(_("More invention patents granted (%(granted)s) than applied (%(applied)s).",
-                        granted=granted, applied=applied))
-    return errors
+def stored_values(values: Mapping[str, float | None]) -> dict[str, float | int | None]:
+    """Checked values as stored: counts as whole numbers, amounts to the 0.01 万元 the form shows."""
+    return {code: None if value is None else round(value, 2) if code in AMOUNT_INDICATORS else int(value)
+            for code, value in values.items()}
 
 
 def report_errors(center: Center, year: object, raw: Mapping[str, object]) -> tuple[int | None,
                                                                                      dict[str, float | int | None],
                                                                                      list[str]]:
-    """The year and values of a report for ``center`` and every reason to refuse it."""
+    """The year and values of a report for ``center`` and every reason to refuse it: values that are not
+    numbers, then the engine's findings (ranges, contracts and amount, patents granted against applied since
+    the first report)."""
     values, errors = indicator_values(raw)
-    errors += consistency_errors(values)
     unknown = sorted(set(raw) - set(INDICATORS))
     if unknown:
         errors.append(_("Unknown indicators: %(names)s.", names=", ".join(unknown)))
@@ -262,13 +296,22 @@ def report_errors(center: Center, year: object, raw: Mapping[str, object]) -> tu
         number = int(str(year).strip())
     except (TypeError, ValueError):
         return None, values, [_("The year is missing or not a year."), *errors]
+    findings = check_report(engine_report(center, number, values), engine_history(center, number))
+    errors += [finding_sentence(finding) for finding in findings]
     if number < center.listed_on.year or number > 2100:
         errors.insert(0, _("%(year)s is before the center was listed (%(listed)s).", year=number,
                            listed=center.listed_on.year) if number < center.listed_on.year
                       else _("The year is missing or not a year."))
     if center.status == "withdrawn":
         errors.insert(0, _("A withdrawn center reports no more."))
-    return number, values, errors
+    return number, (values if errors else stored_values(values)), errors
+
+
+def completions(center: Center, report: AnnualReport) -> dict[str, float | None]:
+    """Completion (实际/目标) of each indicator of ``report`` against the center's yearly target, by the engine."""
+    targets = {row.indicator: row.value for row in center.targets}
+    lines = report_completions(engine_report(center, report.year, report.values(), targets))
+    return {WEB_CODES.get(line.code, line.code): line.ratio for line in lines}
 
 
 def save_report(center: Center, year: object, raw: Mapping[str, object], *, actor: User | None) -> AnnualReport:

@@ -9,7 +9,14 @@ from markupsafe import Markup
 
 from web.io.charts import grouped_bars
 from web.models import Application, Center, Round
-from web.services.centers import INDICATOR_LABELS, KEY_INDICATORS, IndicatorHistory, indicator_history
+from web.services.centers import (
+    INDICATOR_LABELS,
+    KEY_INDICATORS,
+    IndicatorHistory,
+    completions,
+    indicator_history,
+    report_of,
+)
 
 
 @dataclass(frozen=True)
@@ -19,6 +26,7 @@ class IndicatorPanel:
     history: IndicatorHistory
     labels: dict
     chart: Markup
+    completions: list[dict[str, float | None]]     # per year of the history: code → actual / target
 
 
 def indicator_panel(application: Application, round_: Round) -> IndicatorPanel | None:
@@ -31,7 +39,9 @@ def indicator_panel(application: Application, round_: Round) -> IndicatorPanel |
                [(str(year), value) for year, value in zip(history.years, rows[code][1], strict=True)])
               for code in KEY_INDICATORS]
     chart = Markup(grouped_bars(_("Key market indicators by year, against the yearly target"), groups))
-    return IndicatorPanel(history, INDICATOR_LABELS, chart)
+    reports = [report_of(history.center, year) for year in history.years]
+    return IndicatorPanel(history, INDICATOR_LABELS, chart,
+                          [completions(history.center, report) if report else {} for report in reports])
 
 
 def center_chart(center: Center) -> Markup:

@@ -120,7 +120,9 @@ def center_page(center_id: int):
                            rounds=round_lines(center.application), indicators=INDICATORS,
                            labels=INDICATOR_LABELS, statuses=CENTER_STATUSES, status_labels=STATUS_LABELS,
                            outcome_labels=OUTCOME_LABELS, this_year=date.today().year,
-                           history=centers.history(center), chart=center_chart(center))
+                           history=centers.history(center), chart=center_chart(center),
+                           completions={report.year: centers.completions(center, report) for report in center.reports},
+                           patents=centers.plan_patents(center))
 
 
 def round_lines(application: Application) -> list[tuple[Round, object]]:
