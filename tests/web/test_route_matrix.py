@@ -54,12 +54,15 @@ class World:
     message_id: int
     job_id: int
     users: dict[str, int]              # account → user id
+    center_id: int = 0                 # APP-001, listed in the pilot plan
+    evaluation_id: int = 0             # a draft annual round over it
     tokens: dict[str, str] = field(default_factory=dict)        # account → raw API token
     token_ids: dict[str, int] = field(default_factory=dict)     # account → token id
 
 
 def build_world(app, make_user, application_record, expert_record) -> World:
     """The world described in the module docstring; accounts have the conftest password."""
+    from web.services.centers import open_evaluation_round
     from web.services.jobs import request_job
     from web.services.records import import_applications, import_experts
     from web.services.rounds import create_round
@@ -97,13 +100,15 @@ def build_world(app, make_user, application_record, expert_record) -> World:
         message = OutboxMessage(round=round_, expert=experts["EXP-A"], recipient="zhou@example.com",
                                 kind="invitation", subject="【评审邀请】2020年遴选综合评审", body="请登录系统。")
         db.session.add_all([review, message])
+        center = listed_center(applications["APP-001"])
+        evaluation = open_evaluation_round("annual", 2021, actor=None)
         job = request_job("blank_pdf", round_=round_, actor=None)      # done at commit (immediate queue)
         db.session.commit()
         world = World(job_id=job.id, round_id=round_.id, version_id=version.id,
                       application_ids={ref: row.id for ref, row in applications.items()},
                       seats={name: row.id for name, row in seats.items()},
                       sheets={name: row.id for name, row in sheets.items()}, review_id=review.id,
-                      message_id=message.id,
+                      message_id=message.id, center_id=center.id, evaluation_id=evaluation.id,
                       users={name: user.id for name, user in accounts.items()})
         for name in ("expert_a", "expert_b", "organizer", "admin", "spare"):
             user = db.session.get(User, world.users[name])
@@ -112,6 +117,15 @@ def build_world(app, make_user, application_record, expert_record) -> World:
         for token in user_tokens():
             world.token_ids[token.user.username] = token.id
     return world
+
+
+def listed_center(application: Application):
+    """``application`` listed in the pilot plan: its center."""
+    from web.services.centers import center_of, record_decision
+
+    record_decision(application, outcome="listed", decided_on=date(2020, 12, 1), document_no="沪经信技〔2020〕1号",
+                    reason=None, actor=None)
+    return center_of(application)
 
 
 def user_tokens():
@@ -161,7 +175,8 @@ def url(template: str) -> Callable[[World], str]:
             round=world.round_id, version=world.version_id, app1=world.application_ids["APP-001"],
             app2=world.application_ids["APP-002"], seat_a=world.seats["expert_a"], seat_b=world.seats["expert_b"],
             sheet_a=world.sheets["expert_a"], sheet_b=world.sheets["expert_b"], review=world.review_id,
-            message=world.message_id, job=world.job_id,
+            message=world.message_id, job=world.job_id, center=world.center_id,
+            evaluation=world.evaluation_id,
             spare=world.users["spare"], spare_token=world.token_ids["spare"])
     return build
 
@@ -239,6 +254,21 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
                                                  STAFF_PAGE),
     ("rankings.blank_pdf", "GET"): (url("/rankings/rounds/{round}/blank.pdf"), STARTS_JOB),
     ("rankings.export_xlsx", "GET"): (url("/rankings/rounds/{round}/export.xlsx"), STAFF_PAGE),
+    # centers: decisions, the publicity list, center pages and annual reports (organizers and admins)
+    ("centers.index", "GET"): (url("/centers/"), STAFF_PAGE),
+    ("centers.decisions", "GET"): (url("/centers/decisions"), STAFF_PAGE),
+    ("centers.decide", "POST"): (url("/centers/decisions/{app2}"), redirect_after()),
+    ("centers.publicity_xlsx", "GET"): (url("/centers/decisions/publicity.xlsx"), STAFF_PAGE),
+    ("centers.publicity_pdf", "GET"): (url("/centers/decisions/publicity.pdf"), STAFF_PAGE),
+    ("centers.center_page", "GET"): (url("/centers/{center}"), STAFF_PAGE),
+    ("centers.change_status", "POST"): (url("/centers/{center}/status"), redirect_after()),
+    ("centers.targets", "POST"): (url("/centers/{center}/targets"), redirect_after()),
+    ("centers.save_report", "POST"): (url("/centers/{center}/reports"), redirect_after()),
+    ("centers.report_template", "GET"): (url("/centers/reports/template.xlsx"), STAFF_PAGE),
+    ("centers.import_reports", "POST"): (url("/centers/reports/import"), redirect_after()),
+    ("centers.open_evaluation", "POST"): (url("/centers/evaluations"), redirect_after()),
+    ("centers.evaluation", "GET"): (url("/centers/evaluations/{evaluation}"), STAFF_PAGE),
+    ("centers.evaluation_xlsx", "GET"): (url("/centers/evaluations/{evaluation}/results.xlsx"), STAFF_PAGE),
     ("rankings.sheets_pdf", "GET"): (url("/rankings/rounds/{round}/sheets.pdf"), STARTS_JOB),
     # jobs: organizers and admins see every round's jobs, their progress and their files
     ("jobs.round_page", "GET"): (url("/jobs/rounds/{round}"), STAFF_PAGE),
@@ -276,6 +306,11 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     ("api.list_own_sheets", "GET"): (url("/api/v1/sheets"), API_EXPERT),
     ("api.get_sheet", "GET"): (url("/api/v1/sheets/{sheet_a}"), row(401, 200, 404, 200, 200)),
     ("api.save_sheet", "PUT"): (url("/api/v1/sheets/{sheet_a}"), row(401, 400, 404, 403, 403)),
+    ("api.list_centers", "GET"): (url("/api/v1/centers"), API_STAFF),
+    ("api.get_center", "GET"): (url("/api/v1/centers/{center}"), API_STAFF),
+    ("api.save_center_report", "PUT"): (url("/api/v1/centers/{center}/reports/2021"), row(401, 403, 403, 400, 400)),
+    ("api.set_center_status", "PUT"): (url("/api/v1/centers/{center}/status"), row(401, 403, 403, 400, 400)),
+    ("api.record_decision", "PUT"): (url("/api/v1/applications/APP-002/decision"), row(401, 403, 403, 400, 400)),
     ("api.submit_sheet", "POST"): (url("/api/v1/sheets/{sheet_a}/submit"), row(401, 422, 404, 403, 403)),
 }
 """(endpoint, method) → (URL in the world, expected status by role)."""

@@ -199,6 +199,7 @@ def load_demo(seed: int) -> list[str]:
     the selection round seated who still have sheets to score.
     """
     from web.demo import validated_demo
+    from web.demo.centers import load_demo_centers
     from web.demo.round import load_demo_round
     from web.extensions import db
     from web.services.accounts import create_user
@@ -217,6 +218,10 @@ def load_demo(seed: int) -> list[str]:
                f"{sheets['not_started']} not started; outlier {demo_round.outlier[1]} on {demo_round.outlier[0]}; "
                f"{demo_round.recusal[1]} recused on {demo_round.recusal[0]}, replaced by {demo_round.recusal[2]}")
     click.echo(f"site inspection round (draft): the {demo_round.site_applications} best-scored applications")
+    after = load_demo_centers(demo_round.round_id, seed=seed, actor=staff["organizer"])
+    click.echo(f"centers listed: {', '.join(after.centers)}; three years of reports ({after.missing_year[0]} "
+               f"missing {after.missing_year[1]}, {after.short_of_targets} short of its targets); annual round "
+               f"{after.annual_sheets} sheets submitted; triennial round ready to score")
     for username, role, ref in demo_logins(demo_round.account_experts)[2:]:
         create_user(username, role, DEMO_PASSWORD, expert_ref=ref, actor=None)
     db.session.commit()
