@@ -18,9 +18,9 @@ from .bootstrap import bootstrap_ranks
 from .calibrate import Calibration, DisconnectedDesign, calibrate, is_complete, lone_links
 from .interval import trimmed_mean_interval_matrix
 from .outliers import (
+    TestStep,
     absolute_deviation_matrix,
-    dixon,
-    grubbs,
+    diagnostic_steps,
     others_median_matrix,
     robust_z_matrix,
     row_medians,
@@ -35,7 +35,6 @@ from .types import (
     INFO,
     ApplicationResult,
     CalibrationSummary,
-    Diagnostic,
     ExpertResult,
     Flag,
     Problem,
@@ -240,6 +239,7 @@ class _Rows:
     outlier_rows: set[int]
     criterion_rows: set[int]
     failure_rows: set[int]
+    diagnostics: list[list[TestStep]] | None
 
 
 def _rows(problem: Problem, panels: Panels, status: np.ndarray, numbers: dict[str, np.ndarray], ranking: Ranking,
@@ -262,8 +262,10 @@ def _rows(problem: Problem, panels: Panels, status: np.ndarray, numbers: dict[st
     if decisions is not None:
         failed = (decisions.veto_failed | decisions.gate_failed).any(axis=1)
         failure_rows = set(np.flatnonzero(failed & scored).tolist())
+    diagnostics = (diagnostic_steps(panels.totals, settings.diagnostics_alpha, settings.diagnostics_alpha == 0.05)
+                   if settings.diagnostics else None)      # Dixon's table is for α = 0.05 only
     return _Rows(scored.tolist(), as_lists, ranking.ranks.tolist(), ranking.tied.tolist(),
-                 ranking.decided_by.tolist(), peers, outlier_rows, criterion_rows, failure_rows)
+                 ranking.decided_by.tolist(), peers, outlier_rows, criterion_rows, failure_rows, diagnostics)
 
 
 def _robust_mask(outliers: _Outliers, settings: Settings) -> np.ndarray:
@@ -335,7 +337,8 @@ def _application_result(problem: Problem, panels: Panels, row: int, state: int, 
         recommendation=recommendation,
         grade=grade(score)[0] if graded and score is not None else None,
         flags=tuple(flags),
-        diagnostics=_diagnostics(panels, row, settings) if scored and settings.diagnostics else (),
+        diagnostics=(tuple(sentences.diagnostic(step, panels.experts[row, step.index])
+                           for step in rows.diagnostics[row]) if scored and rows.diagnostics is not None else ()),
         trace=make_trace(traces, (zh, en)),
     )
 
@@ -400,17 +403,6 @@ def _criterion_failures(problem: Problem, decisions: Decisions, row: int, means:
         elif decisions.gate_failed[row, column]:
             result.append(sentences.gate(criterion, float(means[column]), settings.gate))
     return result
-
-
-def _diagnostics(panels: Panels, row: int, settings: Settings) -> tuple[Diagnostic, ...]:
-    """Grubbs (iterated) and Dixon r10 steps on one application's raw totals; report only (Dixon's table is
-    for α = 0.05 only)."""
-    slots = np.flatnonzero(panels.present[row])
-    values = panels.totals[row, slots]
-    steps = grubbs(values, settings.diagnostics_alpha)
-    if settings.diagnostics_alpha == 0.05:
-        steps += dixon(values)
-    return tuple(sentences.diagnostic(step, panels.experts[row, slots[step.index]]) for step in steps)
 
 
 def _tie_break_note(problem: Problem, key: int, zh: str, en: str) -> tuple[str, str]:
