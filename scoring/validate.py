@@ -30,7 +30,8 @@ def validate_problem(problem: Problem) -> list[str]:
     errors = (template_errors + validate_settings(problem.settings) + sheet_errors
               + exclusion_errors(problem.excluded, problem.sheets))
     if not errors:
-        _VALID[id(problem)] = weakref.ref(problem, lambda _, key=id(problem): _VALID.pop(key, None))
+        key = id(problem)
+        _VALID[key] = weakref.ref(problem, lambda _: _VALID.pop(key, None))
     return errors
 
 
