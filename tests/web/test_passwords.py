@@ -150,3 +150,18 @@ def test_a_forced_reset_ends_the_session_and_leads_to_the_password_page_until_do
     assert change(victim, csrf_token, OLD, NEW).status_code == 302
     assert victim.get("/rounds/").status_code == 200
     assert not user_named(app, "li").must_change_password
+
+
+def test_no_reset_link_is_left_in_the_outbox_for_staff(app, client, make_user, csrf_token, runner, table_counts):
+    """An organizer reads the outbox: a link for the admin there would hand them the admin's account."""
+    make_user("admin", "admin")
+    before = table_counts()
+    assert forgot(client, csrf_token, "admin").status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(OutboxMessage.id)) is None
+    assert [event.after for event in actions(app, "user.reset_requested")] == [{"mailed": False}]
+    refused = runner.invoke(args=["users", "set-password", "admin", "--password-stdin"], input="admin\n")
+    assert refused.exit_code == 1 and "must not be the username" in refused.output
+    assert runner.invoke(args=["users", "set-password", "admin", "--password-stdin"], input=NEW + "\n").exit_code == 0
+    assert user_named(app, "admin").check_password(NEW)
+    assert table_counts()["outbox_message"] == before["outbox_message"]

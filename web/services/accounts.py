@@ -241,17 +241,19 @@ def request_reset(username: str) -> None:
     """Mail the active account ``username`` names a personal link to set a new password (flushed, audited);
     nothing when there is no such account. The caller answers the same either way: no account probing.
 
-    The message goes to the expert's e-mail address; staff accounts have none on file, so theirs waits in the
-    outbox, where an admin finds it.
+    Only to an e-mail address on file, that is an expert's: a staff account has none, and a link left in the
+    outbox would be readable by every organizer — a way for one to take over an admin's account. Staff ask an
+    admin to force a reset, or the operator runs ``panel users set-password``.
     """
     user = db.session.scalar(select(User).where(User.username == username.strip(), User.active.is_(True)))
     if user is None:
         return
-    body = render_template("auth/mail/reset.txt", user=user, access_link=access_links.link(user),
-                           link_days=access_links.max_age_days())
-    recipient = outbox.expert_address(user.expert) if user.expert is not None else user.username
-    outbox.send(recipient, "password_reset", "【评审系统】重新设置密码", body, expert=user.expert)
-    audit.record("user.reset_requested", "user", user.id, actor=None)
+    address = user.expert.email if user.expert is not None else None
+    if address:
+        body = render_template("auth/mail/reset.txt", user=user, access_link=access_links.link(user),
+                               link_days=access_links.max_age_days())
+        outbox.send(address, "password_reset", "【评审系统】重新设置密码", body, expert=user.expert)
+    audit.record("user.reset_requested", "user", user.id, actor=None, after={"mailed": bool(address)})
 
 
 # ---------------------------------------------------------------- invited experts
