@@ -188,3 +188,47 @@ def test_an_organizer_resends_one_expert_a_fresh_link(app, client, auth, world, 
     # the reserve holds no invited seat: as if the expert did not exist
     assert post_confirmed(client, csrf_token,
                           f"/followup/rounds/{world.round_id}/experts/{ids['EXP-C']}/link").status_code == 404
+
+
+@pytest.mark.app_config(RATELIMIT_LOGIN="1000 per minute")
+def test_two_simultaneous_clicks_create_each_account_once(app, make_user, world, csrf_token):
+    """Two organizers' requests at the same moment: the round's row lock makes the second wait and find the
+    accounts made; both answer normally, one account and one message exist."""
+    import threading
+
+    invited_without_accounts(app, world)
+    make_user("organizer2", "organizer")
+    clients = []
+    for username in ("organizer", "organizer2"):
+        client = app.test_client()
+        page = client.get("/login")
+        client.post("/login", data={"username": username, "password": "correct horse 42",
+                                    "csrf_token": csrf_token(page.get_data(as_text=True))})
+        token = csrf_token(client.get("/followup/").get_data(as_text=True))
+        clients.append((client, token))
+    start = threading.Barrier(2)
+    statuses = []
+
+    def click(client, token):
+        start.wait()
+        statuses.append(client.post(f"/followup/rounds/{world.round_id}/accounts",
+                                    data={"csrf_token": token, "confirm": "yes"}).status_code)
+
+    threads = [threading.Thread(target=click, args=pair) for pair in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [302, 302]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User).where(User.expert_id.is_not(None))) == 3
+        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+def test_an_account_waiting_for_its_first_password_opens_with_none(app, client, world, csrf_token):
+    invite(app, world)
+    for password in ("", "!", NEW_PASSWORD):
+        page = client.get("/login")
+        response = client.post("/login", data={"username": "exp-d", "password": password,
+                                               "csrf_token": csrf_token(page.get_data(as_text=True))})
+        assert response.status_code == 200

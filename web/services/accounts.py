@@ -115,13 +115,22 @@ def finish_login(attempt: LoginAttempt, password: str) -> User | None:
             _lock(user, attempt.at)
         audit.record("login.refused_locked", "user", user.id, actor=None, after={"username": user.username})
         return None
-    if not user.check_password(password):
+    if not _password_matches(user, password):
         audit.record("login.failure", "user", user.id, actor=None,
                      after={"username": user.username, "failed_logins": attempt.attempt})
         if attempt.attempt == limit:
             _lock(user, attempt.at)
         return None
     return _succeed(user, attempt.at)
+
+
+def _password_matches(user: User, password: str) -> bool:
+    """The password check of a login; an account still waiting for its first password costs one dummy check, so
+    the response time does not tell it apart."""
+    if not user.has_usable_password:
+        check_password_hash(_dummy_hash(), password)
+        return False
+    return user.check_password(password)
 
 
 def _succeed(user: User, now: datetime) -> User | None:
@@ -261,6 +270,13 @@ def request_reset(username: str) -> None:
 def expert_account(expert: Expert) -> User | None:
     """The account linked to ``expert``, if any."""
     return db.session.scalar(select(User).where(User.expert_id == expert.id))
+
+
+def expert_accounts(expert_ids: set[int]) -> dict[int, User]:
+    """The accounts linked to these experts, by expert id (one query)."""
+    if not expert_ids:
+        return {}
+    return {user.expert_id: user for user in db.session.scalars(select(User).where(User.expert_id.in_(expert_ids)))}
 
 
 def ensure_expert_account(expert: Expert, *, actor: User | None) -> tuple[User, bool]:

@@ -57,6 +57,7 @@ def invite(round_: Round, *, actor: User | None) -> list[Assignment]:
     if round_.state not in INVITABLE_ROUND_STATES:
         raise InvitationError(_("Invitations go out while the round is assigning or scoring (it is %(state)s).",
                                 state=round_.state))
+    _lock(round_)     # a double-click waits, then finds the seats invited and sends nothing twice
     seats = round_seats(round_, ("proposed",))
     _invite(round_, seats, actor)
     db.session.flush()
@@ -219,6 +220,7 @@ def send_link(round_: Round, expert: Expert, *, actor: User | None) -> User:
     """Mail one invited expert of the round a fresh personal link (creating their account when missing)."""
     if expert.id not in {invited.id for invited in invited_experts(round_)}:
         raise InvitationError(_("%(expert)s holds no invited seat in this round.", expert=expert.name))
+    _lock(round_)
     user, _new = accounts.ensure_expert_account(expert, actor=actor)
     if not user.active:
         raise InvitationError(_("The account %(name)s is deactivated; an admin must reactivate it first.",

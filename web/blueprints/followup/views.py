@@ -51,13 +51,13 @@ def round_page(round_id: int):
     rows = sorted(((seat, sheet_by_pair.get((seat.application_id, seat.expert_id))) for seat in seats),
                   key=lambda row: (row[0].application.ref, row[0].id))
     invited = invitations.invited_experts(round_)
-    logins = {expert.id: accounts.expert_account(expert) for expert in {seat.expert for seat in seats}}
+    logins = accounts.expert_accounts({seat.expert_id for seat in seats})
     return render_template("followup/round.html", round=round_, rows=rows, replaced=replaced,
                            status=sheets.sheet_status, freed=invitations.FREED_STATES,
                            proposed=sum(seat.state == "proposed" for seat in seats), state_label=state_label,
                            invited_ids={expert.id for expert in invited}, logins=logins,
                            proposed_experts=len({seat.expert_id for seat in seats if seat.state == "proposed"}),
-                           without_account=sum(logins[expert.id] is None for expert in invited),
+                           without_account=sum(expert.id not in logins for expert in invited),
                            to_remind=len(invited))
 
 
