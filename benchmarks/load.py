@@ -4,8 +4,9 @@ Not a test and not timed by CI: it prints a table of what it measured, with the 
 
 For each server (``panel serve``'s waitress, then gunicorn with ``gthread`` workers) on a fresh set of experts:
 
-1. **logins**: every expert logs in at once (one connection each, the form's CSRF token included): how long
-   until all are in, p50/p95 of one login, failures.
+1. **logins**: the experts log in one after another, evenly spread over ``--login-window`` seconds (60 s: 200
+   logins within a minute), each on a connection of its own that stays open, the form's CSRF token included:
+   p50/p95 of one login, failures, and when the last one was in.
 2. **closed-loop saves**: ``--clients`` experts save their sheet back to back for ``--seconds``: sheet saves
    per second the server sustains (each save is a real draft save: validation, scores, audit, commit).
 3. **autosave pace**: every expert keeps one keep-alive connection open (a browser tab), autosaves every
@@ -38,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -52,7 +54,7 @@ sys.path.append(str(HERE.parent))
 
 PASSWORD = "load-benchmark-42"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-TIMEOUT = 60.0
+TIMEOUT = 120.0
 
 
 # ---------------------------------------------------------------- the data
@@ -192,13 +194,16 @@ class Browser:
             token = CSRF.search(page).group(1)
             status, _, elapsed = self.request("POST", "/login", {
                 "username": self.seat.username, "password": PASSWORD, "csrf_token": token})
-        except (OSError, AttributeError) as error:
+        except (OSError, http.client.HTTPException, AttributeError) as error:
             timings.add(0, type(error).__name__)
             return False
         timings.add(elapsed, None if status == 302 else f"HTTP {status}")
         if status != 302:
             return False
-        _, page, _ = self.request("GET", f"/expert/seats/{self.seat.seat_id}/sheet")
+        try:
+            _, page, _ = self.request("GET", f"/expert/seats/{self.seat.seat_id}/sheet")
+        except (OSError, http.client.HTTPException):
+            return False
         match = CSRF.search(page)
         self.csrf = match.group(1) if match else ""
         return bool(match)
@@ -216,7 +221,7 @@ class Browser:
             path += "/autosave"
         try:
             status, _, elapsed = self.request("POST", path, form)
-        except OSError as error:
+        except (OSError, http.client.HTTPException) as error:
             timings.add(0, type(error).__name__)
             return
         expected = 302 if submit else 200
@@ -225,14 +230,21 @@ class Browser:
 
 # ---------------------------------------------------------------- the three phases
 
-def log_in_everyone(port: int, seats: list[Seat]) -> tuple[list[Browser], Timings, float]:
-    """Every expert logs in at once; the browsers that got in, the timings, and the time until all were done."""
+def log_in_everyone(port: int, seats: list[Seat], window: float) -> tuple[list[Browser], Timings, float]:
+    """The experts log in evenly spread over ``window`` seconds; the browsers that got in, the timings, and the
+    time from the first login's start until the last one was answered."""
     timings = Timings()
     browsers = [Browser(port, seat, f"10.{number // 250}.{number % 250}.{1 + number % 200}")
                 for number, seat in enumerate(seats)]
+    gap = window / len(browsers)
+
+    def log_in(number: int) -> bool:
+        time.sleep(number * gap)
+        return browsers[number].login(timings)
+
     started = time.perf_counter()
     with ThreadPoolExecutor(len(browsers)) as pool:
-        logged_in = list(pool.map(lambda browser: browser.login(timings), browsers))
+        logged_in = list(pool.map(log_in, range(len(browsers))))
     return [b for b, ok in zip(browsers, logged_in, strict=True) if ok], timings, time.perf_counter() - started
 
 
@@ -329,6 +341,9 @@ def percentile(values: list[float], share: float) -> float:
 
 def row(server: str, phase: str, timings: Timings, extra: str = "") -> str:
     ms = [value * 1000 for value in timings.seconds]
+    if timings.failures:
+        reasons = Counter(timings.failures).most_common(3)
+        extra = "; ".join([extra, *(f"{count}× {reason}" for reason, count in reasons)]).lstrip("; ")
     median = statistics.median(ms) if ms else float("nan")
     return (f"| {server} | {phase} | {len(ms) + len(timings.failures)} | {len(timings.failures)} | "
             f"{median:.0f} | {percentile(ms, 0.95):.0f} | {max(ms, default=float('nan')):.0f} | {extra} |")
@@ -360,6 +375,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True, help="a throw-away database: it is wiped")
     parser.add_argument("--experts", type=int, default=200, help="expert accounts per server (default 200)")
+    parser.add_argument("--login-window", type=float, default=60.0, help="seconds the logins are spread over")
     parser.add_argument("--interval", type=float, default=20.0, help="seconds between autosaves (default 20)")
     parser.add_argument("--saves", type=int, default=3, help="autosaves per expert before the submit")
     parser.add_argument("--clients", type=int, default=16, help="experts saving back to back (closed loop)")
@@ -383,8 +399,9 @@ def main() -> None:
         print(f"{kind}: starting …", file=sys.stderr)
         process, port = start_server(kind, environment)
         try:
-            browsers, login_timings, login_wall = log_in_everyone(port, group)
-            lines.append(row(kind, f"{len(group)} logins at once", login_timings, f"all done in {login_wall:.1f} s"))
+            browsers, login_timings, login_wall = log_in_everyone(port, group, arguments.login_window)
+            lines.append(row(kind, f"{len(group)} logins over {arguments.login_window:g} s", login_timings,
+                             f"last one in after {login_wall:.1f} s"))
             print(f"{kind}: {len(browsers)} logged in; closed loop …", file=sys.stderr)
             loop_timings, loop_wall = closed_loop(browsers[:arguments.clients], criteria, arguments.seconds)
             throughput[kind] = len(loop_timings.seconds) / loop_wall

@@ -2,13 +2,19 @@
 
 Usage::
 
-    python3 benchmarks/matching.py                  # S and M
+    python3 benchmarks/matching.py                  # S, M and L, synthetic and contended
     python3 benchmarks/matching.py --sizes S,M,L
+    python3 benchmarks/matching.py --sizes Q,10K --kinds synthetic   # minutes and gigabytes (docs/scale.md)
     python3 benchmarks/matching.py --sizes XL       # 20,000 applications × 50,000 experts (see docs/matching.md)
     python3 benchmarks/matching.py --extras S       # also fair objective, randomized draw, meeting mode on S
     python3 benchmarks/matching.py --sizes D,S --dense D,S   # against the dense MILP over every pair
 
-Instances (DESIGN §6, issue 3 item 9): panel 7 = technology [3, 5] + industry, economics, management, law [1, 3];
+Two kinds of instance (``--kinds``). **contended** (:mod:`realistic`): import-shaped records — Zipf-distributed
+fields and organizations, member units, shareholders, past affiliations — run through Panel's own conflicts and fit
+(:func:`matching.assign.build_context`), so loads bind on the popular fields' specialists, fits tie and the master
+LP is degenerate; its ``build`` column includes conflicts and fit. **synthetic**, described next.
+
+Synthetic instances (DESIGN §6, issue 3 item 9): panel 7 = technology [3, 5] + industry, economics, management, law [1, 3];
 load cap 4; at most one expert per organization per panel; about 2 % of pairs conflicted. Fit = 0.6 · taxonomy
 match (same field 1, same sector 0.5, other 0.1) + 0.4 · a Beta(2, 5) stand-in for text similarity. Sizes are
 applications × experts. Peak memory is the process's maximum resident set (it only grows, so sizes run in
@@ -19,12 +25,14 @@ the arrays the solver itself allocates (tracemalloc, which sees numpy's memory b
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import resource
 import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 # This script shares its name with the package it measures; drop its own folder from the path so that
 # ``import matching`` finds the package, not this file.
@@ -41,7 +49,10 @@ from matching.solve import solve_total  # noqa: E402
 SIZES = {"S": (60, 400), "M": (300, 2_000), "L": (1_000, 5_000), "XL": (20_000, 50_000),
          "LT": (1_000, 2_000),   # L's applications with 2,000 experts, so loads and pools contend
          "D": (200, 600),        # the size at which the issue timed a dense MILP (6 s)
-         "Q": (5_000, 12_500)}   # a quarter of XL per side: the largest step towards XL this machine can take
+         "Q": (5_000, 12_500),   # a quarter of XL per side
+         "10K": (10_000, 25_000)}
+LARGE = ("Q", "10K", "XL")
+"""Sizes that take minutes and gigabytes; run only when named in ``--sizes``."""
 POOLS = ("technology", "industry", "economics", "management", "law")
 POOL_SHARE = (0.40, 0.15, 0.15, 0.15, 0.15)
 QUOTAS = np.array([[3, 5], [1, 3], [1, 3], [1, 3], [1, 3]])
@@ -131,7 +142,20 @@ def machine() -> str:
             f"python {platform.python_version()}")
 
 
-def run_size(name: str, seed: int, load_cap: int) -> Instance | None:
+def contended_instance(n_apps: int, n_experts: int, seed: int = 0, load_cap: int = 4) -> Instance:
+    """A contended realistic round (:mod:`realistic`): import-shaped records, Panel's own conflicts and fit."""
+    from matching.assign import build_context
+
+    spec = importlib.util.spec_from_file_location("realistic", Path(__file__).with_name("realistic.py"))
+    realistic = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(realistic)
+    return build_context(realistic.realistic_problem(n_apps, n_experts, seed=seed, max_load=load_cap)).instance
+
+
+KINDS = {"synthetic": synthetic_instance, "contended": contended_instance}
+
+
+def run_size(name: str, kind: str, seed: int, load_cap: int, trace: bool) -> Instance | None:
     n_apps, n_experts = SIZES[name]
     needed = BYTES_PER_PAIR * n_apps * n_experts / 2**30
     available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
@@ -140,7 +164,7 @@ def run_size(name: str, seed: int, load_cap: int) -> Instance | None:
               f"({BYTES_PER_PAIR} B × {n_apps * n_experts:,} pairs), this machine has {available:.1f} GiB")
         return None
     clock = time.perf_counter()
-    instance = synthetic_instance(n_apps, n_experts, seed, load_cap=load_cap)
+    instance = KINDS[kind](n_apps, n_experts, seed, load_cap=load_cap)
     build = time.perf_counter() - clock
     clock = time.perf_counter()
     baseline = greedy(instance)
@@ -152,12 +176,15 @@ def run_size(name: str, seed: int, load_cap: int) -> Instance | None:
     clock = time.perf_counter()
     solution = solve_total(instance)
     seconds = time.perf_counter() - clock
-    solver_mb = traced_peak_mb(lambda: solve_total(instance))   # a second solve: tracing slows it down
+    # a second solve, traced (tracing slows it down), only where asked: it doubles the run
+    solver_mb = traced_peak_mb(lambda: solve_total(instance)) if trace else float("nan")
     broken = assignment_violations(instance, solution.assigned) if solution.status != "infeasible" else []
     stats = solution.stats
-    print(f"{name:<3} {n_apps:>6}×{n_experts:<6} {build:6.1f} {seconds:8.2f} {peak_rss_mb():8.0f} {solver_mb:8.0f} "
+    print(f"{kind[:4]:<4} {name:<3} {n_apps:>6}×{n_experts:<6} {build:6.1f} {seconds:8.2f} {peak_rss_mb():8.0f} "
+          f"{solver_mb:8.0f} "
           f"{solution.status:<10} {solution.objective:12.4f} {solution.bound or float('nan'):12.4f} "
-          f"{solution.gap or 0.0:9.2e} {stats['rounds']:>3} {stats['columns']:>9} {str(stats['lp_integral']):<5} "
+          f"{solution.gap or 0.0:9.2e} {stats.get('rounds', 0):>3} {stats.get('columns', 0):>9} "
+          f"{str(stats.get('lp_integral', '-')):<5} "
           f"{greedy_seconds:7.2f} {greedy_value:12.4f} {greedy_value / solution.objective:7.4f} "
           f"{len(broken)}", flush=True)
     return instance
@@ -213,7 +240,12 @@ def run_extras(name: str, instance: Instance, samples: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default="S,M", help="comma-separated from S, M, L, XL")
+    parser.add_argument("--sizes", default="S,M,L", help=f"comma-separated from {', '.join(SIZES)}; "
+                        f"{', '.join(LARGE)} take minutes and gigabytes")
+    parser.add_argument("--kinds", default="synthetic,contended",
+                        help="instance kinds: synthetic (formula fit) and/or contended (realistic records)")
+    parser.add_argument("--trace", action="store_true", help="also trace the solver's own allocations "
+                        "(solveMB; solves each size twice)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--load-cap", type=int, default=4, help="expert load cap (4 in the issue; 2 is tighter)")
     parser.add_argument("--extras", default="", help="sizes on which to also run fair, draw and meeting")
@@ -223,18 +255,19 @@ def main() -> None:
     args = parser.parse_args()
     print(f"# machine: {machine()}")
     print("# shared machine: other engineers' jobs were running; compare ratios, not absolute seconds")
-    print(f"{'sz':<3} {'apps×experts':>13} {'build':>6} {'seconds':>8} {'peakMB':>8} {'solveMB':>8} {'status':<10} "
+    print(f"{'kind':<4} {'sz':<3} {'apps×experts':>13} {'build':>6} {'seconds':>8} {'peakMB':>8} {'solveMB':>8} {'status':<10} "
           f"{'objective':>12} {'bound':>12} {'gap':>9} {'rnd':>3} {'columns':>9} {'int':<5} "
           f"{'greedy_s':>7} {'greedy_obj':>12} {'ratio':>7} viol")
     extras = {name.strip().upper() for name in args.extras.split(",") if name.strip()}
     dense = {name.strip().upper() for name in args.dense.split(",") if name.strip()}
-    for name in args.sizes.split(","):
-        name = name.strip().upper()
-        instance = run_size(name, args.seed, args.load_cap)
-        if instance is not None and name in extras:
-            run_extras(name, instance, args.samples)
-        if instance is not None and name in dense:
-            run_dense(name, instance, args.dense_limit)
+    for kind in args.kinds.split(","):
+        for name in args.sizes.split(","):
+            name = name.strip().upper()
+            instance = run_size(name, kind.strip(), args.seed, args.load_cap, args.trace)
+            if instance is not None and name in extras:
+                run_extras(name, instance, args.samples)
+            if instance is not None and name in dense:
+                run_dense(name, instance, args.dense_limit)
 
 
 if __name__ == "__main__":

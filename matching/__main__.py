@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -64,6 +65,7 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, stdout: T
         args = _parser().parse_args(argv)
     except SystemExit as exit_:
         return EXIT_OK if exit_.code == 0 else EXIT_USAGE
+    clock = time.perf_counter()
     try:
         data = _read(args.problem, stdin)
     except OSError as error:
@@ -72,8 +74,12 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, stdout: T
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         print(f"{args.problem}: not valid JSON: {error}", file=stderr)
         return EXIT_REFUSED
+    read_seconds = time.perf_counter() - clock
     try:
-        result = COMMANDS[args.command](parse_problem(data))
+        clock = time.perf_counter()
+        problem = parse_problem(data)
+        parse_seconds = time.perf_counter() - clock
+        result = COMMANDS[args.command](problem)
     except ProblemError as error:
         for line in error.errors:
             print(line, file=stderr)
@@ -83,6 +89,8 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, stdout: T
             raise
         print("assign: the solver pipeline (matching.assign) is not installed in this version", file=stderr)
         return EXIT_USAGE
+    if isinstance(result.get("timing"), dict):     # seconds per phase, the reading of the JSON included
+        result["timing"] = {"read": read_seconds, "parse": parse_seconds, **result["timing"]}
     json.dump(result, stdout, ensure_ascii=False, indent=1)
     stdout.write("\n")
     return EXIT_OK

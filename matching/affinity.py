@@ -172,9 +172,19 @@ def compute_fit(problem: Problem) -> FitMatrix:
 def given_fit(problem: Problem) -> np.ndarray:
     """The problem's ``affinity`` list as a matrix, shape (n_experts, n_applications); missing pairs are 0."""
     fit = np.zeros((len(problem.experts), len(problem.applications)))
-    for score in problem.affinity or ():
-        fit[problem.expert_index[score.expert], problem.application_index[score.application]] = score.score
+    experts, apps, scores = affinity_arrays(problem)
+    fit[experts, apps] = scores
     return fit
+
+
+def affinity_arrays(problem: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``affinity`` list as arrays in list order: expert rows, application columns (int64), scores."""
+    entries = problem.affinity or ()
+    experts, apps = problem.expert_index, problem.application_index
+    count = len(entries)
+    return (np.fromiter((experts[s.expert] for s in entries), dtype=np.int64, count=count),
+            np.fromiter((apps[s.application] for s in entries), dtype=np.int64, count=count),
+            np.fromiter((s.score for s in entries), dtype=np.float64, count=count))
 
 
 def fit_components(matrix: FitMatrix, digits: int = 4) -> list[dict]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from matching.affinity import FitMatrix, compute_fit
+from matching.affinity import FitMatrix, affinity_arrays, compute_fit
 from matching.conflicts import conflict_mask, find_conflicts
 from matching.draw import draw
 from matching.explain import DRAWN, OPTIMUM, PanelExplanation, explain
@@ -101,12 +101,14 @@ def assign(problem: Problem, *, now: datetime | None = None) -> AssignResult:
         Recorded as ``generated_at`` when given (the library never reads the clock for it).
     """
     timing: dict[str, float] = {}
-    clock = time.perf_counter()
-    context = build_context(problem)
-    timing["prepare"] = time.perf_counter() - clock
+    context = build_context(problem, timing)
     settings = problem.settings
+    clock = time.perf_counter()
     result = _empty_result(context, timing, now)
+    timing["hash"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     problems = context.diagnostics + presolve(context.instance, context.labels, meeting=settings.mode == "meeting")
+    timing["presolve"] = time.perf_counter() - clock
     if problems:
         result.status, result.diagnostics = "infeasible", problems
         return result
@@ -234,12 +236,22 @@ def _meeting_reserves(context: Context, groups: list[np.ndarray], members: list[
 
 
 # --------------------------------------------------------------------------------------------- building blocks
-def build_context(problem: Problem) -> Context:
-    """Conflicts, fit and the array instance of a problem (no solving)."""
+def build_context(problem: Problem, timing: dict[str, float] | None = None) -> Context:
+    """Conflicts, fit and the array instance of a problem (no solving).
+
+    ``timing``, when given, receives the seconds spent on ``conflicts``, ``fit`` and ``instance`` (masks,
+    exclusion reasons, organization index).
+    """
+    timing = {} if timing is None else timing
     settings = problem.settings
+    clock = time.perf_counter()
     conflicts = find_conflicts(problem)
     hard, soft = conflict_mask(problem, conflicts)
+    timing["conflicts"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     fit = compute_fit(problem)
+    timing["fit"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     n_experts, n_apps = len(problem.experts), len(problem.applications)
     fixed = [(problem.expert_index[p.expert], problem.application_index[p.application]) for p in problem.fixed]
     fixed_mask = np.zeros((n_experts, n_apps), dtype=bool)
@@ -277,6 +289,7 @@ def build_context(problem: Problem) -> Context:
     labels = Labels(tuple(e.ref for e in problem.experts), tuple(a.ref for a in problem.applications), pools)
     diagnostics = [f"固定分配 专家 {labels.experts[e]} → 申报 {labels.applications[a]} 不可执行："
                    f"{exclusions.get((e, a), '不可分配')}" for e, a in fixed if not allowed[e, a]]
+    timing["instance"] = time.perf_counter() - clock
     return Context(problem, instance, labels, fit, conflicts, exclusions, diagnostics)
 
 
@@ -307,9 +320,21 @@ def organization_index(problem: Problem) -> np.ndarray:
 
 
 def input_hash(problem: Problem) -> str:
-    """SHA-256 of the problem in a canonical JSON form (sorted keys, ISO dates): anyone can replay a draw."""
-    return hashlib.sha256(json.dumps(_canonical(problem), sort_keys=True, ensure_ascii=False,
-                                     separators=(",", ":")).encode("utf-8")).hexdigest()
+    """SHA-256 of the problem in a canonical form: anyone can replay a draw.
+
+    The form is the problem without its ``affinity`` list as JSON (sorted keys, ISO dates, no spaces, UTF-8),
+    then — when an affinity list is given — the bytes ``\\0affinity\\0`` and three little-endian arrays in list
+    order: expert row indices (int64), application column indices (int64) and scores (float64). The list can
+    hold millions of entries, which as JSON text took longer to hash than the solve (docs/matching.md).
+    """
+    digest = hashlib.sha256(json.dumps(_canonical(dataclasses.replace(problem, affinity=None)), sort_keys=True,
+                                       ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    if problem.affinity is not None:
+        experts, apps, scores = affinity_arrays(problem)
+        digest.update(b"\0affinity\0")
+        for array in (experts.astype("<i8"), apps.astype("<i8"), scores.astype("<f8")):
+            digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 def _canonical(value: Any) -> Any:

@@ -90,9 +90,19 @@ def fractional_assignment(instance: Instance, max_probability: float) -> tuple[n
     shortfall : ndarray, shape (A, P)
         Non-zero where the cap makes the quotas impossible.
     """
+    return _solve_capped(_capped_master(instance, max_probability))
+
+
+def _capped_master(instance: Instance, max_probability: float) -> Master:
     master = Master(instance, instance.fit, pair_cap=max_probability)
     seats = instance.pool_quotas[:, 1].max(initial=1) / max(max_probability, 1e-9)
     master.add(*initial_candidates(instance, instance.fit, int(np.ceil(seats)) + 8))
+    return master
+
+
+def _solve_capped(master: Master) -> tuple[np.ndarray, float, np.ndarray]:
+    """:func:`fractional_assignment` on a master that may already hold columns and a basis."""
+    instance, max_probability = master.instance, master.pair_cap
     lp, _, _ = generate_columns(master, per_app=int(np.ceil(2 * instance.panel_size.max(initial=1)
                                                             / max(max_probability, 1e-9))))
     probabilities = np.zeros(instance.fit.shape)
@@ -122,7 +132,8 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
     max_restrictions : int
         Rounds of pool restriction before falling back to redraw-and-repair.
     """
-    probabilities, value, shortfall = fractional_assignment(instance, max_probability)
+    master = _capped_master(instance, max_probability)
+    probabilities, value, shortfall = _solve_capped(master)
     if (shortfall > 1e-7).any():
         empty = np.zeros(instance.fit.shape, dtype=bool)
         return DrawResult("infeasible", empty, probabilities, value, seed, True, 0, shortfall)
@@ -132,7 +143,8 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
         if not spanning:
             break
         narrower = restrict_to_one_pool(restricted, probabilities, spanning)
-        narrower_probabilities, narrower_value, shortfall = fractional_assignment(narrower, max_probability)
+        master.restrict(narrower)                 # warm: the last basis, the forbidden columns held at zero
+        narrower_probabilities, narrower_value, shortfall = _solve_capped(master)
         if (shortfall > 1e-7).any():
             # Restricting went one step too far: keep the last feasible LP and let redraw-and-repair handle
             # the organization limits still outside the bihierarchy (``exact`` may then be False).

@@ -21,12 +21,16 @@ time, so pricing holds no E × A matrix beyond the instance's own.
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import highspy
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 from matching.instance import Instance
 
@@ -95,6 +99,8 @@ class Master:
         self.org_rows: dict[tuple[int, int], int] = {}
         self.org_members = _org_members(instance)
         self.fixed = instance.fixed_mask()
+        self._lp: WarmLP | None = None
+        self.forbidden_columns = np.zeros(0, dtype=np.int64)
         self.penalty = SHORTFALL_PENALTY * (1.0 + float(np.abs(weight).max(initial=0.0)))
         if self.has_floor:
             self.penalty += SHORTFALL_PENALTY * (1.0 + float(np.abs(instance.fit).max(initial=0.0)))
@@ -105,23 +111,69 @@ class Master:
         keep = self.instance.allowed[experts, apps] & ~self.in_set[experts, apps]
         experts, apps = experts[keep], apps[keep]
         if len(experts):
-            pairs = np.unique(np.stack([experts, apps], axis=1), axis=0)
-            experts, apps = pairs[:, 0], pairs[:, 1]
+            code = np.unique(experts.astype(np.int64) * self.instance.n_apps + apps)
+            experts, apps = np.divmod(code, self.instance.n_apps)
             self.in_set[experts, apps] = True
             self.col_e = np.concatenate([self.col_e, experts])
             self.col_a = np.concatenate([self.col_a, apps])
-            self._add_org_rows()
         return len(experts)
 
-    def _add_org_rows(self) -> None:
-        """Add an organization row wherever the column set holds more experts of one organization than allowed."""
+    def restrict(self, instance: Instance) -> None:
+        """Go on with ``instance``, which allows a subset of this instance's pairs (and is otherwise the same):
+        columns it forbids are held at zero, so the next LP starts from the last basis instead of from scratch
+        (the randomized draw narrows organizations to one pool this way, several times per draw)."""
+        forbidden = ~instance.allowed[self.col_e, self.col_a]
+        self.instance = instance
+        if self._lp is not None:
+            self._lp.hold_at_zero(np.nonzero(forbidden)[0])
+        self.forbidden_columns = np.union1d(self.forbidden_columns, np.nonzero(forbidden)[0])
+
+    def add_org_rows(self, x: np.ndarray | None = None) -> int:
+        """Add organization rows; return how many are new.
+
+        With ``x`` (the master's LP values), only the rows that ``x`` breaks: the LP then re-optimizes with them,
+        and rows it never breaks are never built (each added row costs the warm-started simplex pivots, and at
+        the commission's sizes there are tens of thousands of (application, organization) pairs that could
+        break the limit but never do). Leaving rows out relaxes the master, so every bound stays valid; at the
+        fixpoint ``x`` breaks none, so it is feasible for the full problem. Without ``x``, every row the column
+        set *could* break (more of its experts than allowed): what an integral solve needs.
+        """
         orgs = self.instance.expert_org[self.col_e]
         keep = orgs >= 0
         if not keep.any():
-            return
-        keys, counts = np.unique(np.stack([self.col_a[keep], orgs[keep]], axis=1), axis=0, return_counts=True)
-        for a, o in keys[counts > self.instance.max_per_org]:
+            return 0
+        n_orgs = int(orgs.max()) + 1
+        code = self.col_a[keep].astype(np.int64) * n_orgs + orgs[keep]
+        if x is None:
+            keys, counts = np.unique(code, return_counts=True)
+            over = keys[counts > self.instance.max_per_org]
+        else:
+            keys, inverse = np.unique(code, return_inverse=True)
+            over = keys[np.bincount(inverse, weights=x[keep]) > self.instance.max_per_org + 1e-9]
+        before = len(self.org_rows)
+        for a, o in zip(*np.divmod(over, n_orgs), strict=True):
             self.org_rows.setdefault((int(a), int(o)), len(self.org_rows))
+        return len(self.org_rows) - before
+
+    @property
+    def simplex_iterations(self) -> int:
+        """Simplex iterations of every master LP solve so far."""
+        return 0 if self._lp is None else self._lp.iterations
+
+    def org_row_of(self, experts: np.ndarray, apps: np.ndarray) -> np.ndarray:
+        """Index of the organization row each pair counts toward, −1 where it has none."""
+        if not self.org_rows:
+            return np.full(len(experts), -1, dtype=np.int64)
+        keys = np.array(list(self.org_rows), dtype=np.int64).reshape(-1, 2)
+        rows = np.fromiter(self.org_rows.values(), dtype=np.int64, count=len(self.org_rows))
+        n_orgs = int(max(self.instance.expert_org.max(initial=0), keys[:, 1].max())) + 1
+        code = keys[:, 0] * n_orgs + keys[:, 1]
+        order = np.argsort(code)
+        code, rows = code[order], rows[order]
+        orgs = self.instance.expert_org[experts]
+        query = apps * n_orgs + orgs
+        where = np.minimum(np.searchsorted(code, query), len(code) - 1)
+        return np.where((orgs >= 0) & (code[where] == query), rows[where], -1)
 
     # ------------------------------------------------------------------------------------------------ matrix
     def _matrices(self):
@@ -138,8 +190,7 @@ class Master:
         seat_app = np.concatenate([self.col_a, np.repeat(np.arange(n_a), n_p)])
         seat_pool = np.concatenate([inst.expert_pool[self.col_e], np.tile(np.arange(n_p), n_a)])
         pool_row = seat_app * n_p + seat_pool
-        org_row = np.array([self.org_rows.get((int(a), int(o)), -1)
-                            for a, o in zip(self.col_a, inst.expert_org[self.col_e], strict=True)], dtype=np.int64)
+        org_row = self.org_row_of(self.col_e, self.col_a)
         limited = org_row >= 0
         quotas = inst.pool_quotas
         blocks = [  # (row offset inside the block, columns, coefficients, right-hand sides of the block)
@@ -185,17 +236,20 @@ class Master:
 
     # ------------------------------------------------------------------------------------------------- solve
     def solve_lp(self) -> LPResult:
-        """Solve the master LP with HiGHS and return primal values and row duals (for a maximization)."""
-        a_ub, b_ub, a_eq, b_eq, cost, lb, ub = self._matrices()
-        res = linprog(-cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=np.stack([lb, ub], axis=1),
-                      method="highs")
-        if res.status != 0:
-            raise RuntimeError(f"master LP failed: {res.message}")
-        y_ub = np.maximum(-res.ineqlin.marginals, 0.0)
-        return self._unpack(res.x, -res.fun, y_ub, -res.eqlin.marginals)
+        """Solve the master LP with HiGHS and return primal values and row duals (for a maximization).
 
-    def solve_mip(self, time_limit: float | None = None) -> tuple[np.ndarray, np.ndarray, float, float, bool]:
-        """Solve the master with integral pair variables.
+        The model lives on between calls: new columns and organization rows are appended to it and HiGHS
+        restarts the simplex from the previous optimal basis, so a pricing round costs a few pivots rather than a
+        solve from scratch (see :class:`WarmLP`).
+        """
+        if self._lp is None:
+            self._lp = WarmLP(self)
+        return self._lp.solve()
+
+    def solve_mip(self, time_limit: float | None = None, active: np.ndarray | None = None,
+                  ones: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float, float, bool]:
+        """Solve the master with integral pair variables (only the ``active`` columns, when given; the others
+        are held at zero; the ``ones`` columns, when given, are held at one).
 
         Returns
         -------
@@ -203,7 +257,7 @@ class Master:
         shortfall : ndarray, shape (A, P)
         objective : float
         dual_bound : float
-            HiGHS's proven bound for this column set.
+            HiGHS's proven bound for this column set (its active part).
         proven : bool
             Whether HiGHS closed its own gap (it may stop at ``time_limit``).
 
@@ -212,7 +266,14 @@ class Master:
         NoIncumbent
             When the time limit passes before any integer solution is found.
         """
+        self.add_org_rows()
         a_ub, b_ub, a_eq, b_eq, cost, lb, ub = self._matrices()
+        n_cols = len(self.col_e)
+        ub[self.forbidden_columns] = 0.0
+        if active is not None:
+            ub[:n_cols] = np.where(active, ub[:n_cols], lb[:n_cols])
+        if ones is not None:
+            lb[:n_cols] = np.where(ones, 1.0, lb[:n_cols])
         integrality = np.ones(len(cost))
         if self.floor_variable:
             integrality[-1] = 0
@@ -260,7 +321,7 @@ class Master:
         width = max(1, PRICING_BLOCK // max(inst.n_experts, 1))
         org_duals: dict[int, list[tuple[int, float]]] = {}
         for (a, o), row in self.org_rows.items():
-            if lp.y_org[row] > 0:
+            if row < len(lp.y_org) and lp.y_org[row] > 0:
                 org_duals.setdefault(a, []).append((o, float(lp.y_org[row])))
         for start in range(0, inst.n_apps, width):
             apps = slice(start, min(inst.n_apps, start + width))
@@ -303,6 +364,17 @@ class Master:
             value += max(rc_t * self._t_upper(), rc_t * self._t_lower())
         return float(value)
 
+    def column_reduced_costs(self, lp: LPResult) -> np.ndarray:
+        """Reduced cost of every column in the set for the duals of ``lp``, shape (n_columns,)."""
+        inst, e, a = self.instance, self.col_e, self.col_a
+        rc = self.weight[e, a] - lp.y_load[e] - lp.y_panel[a] - lp.y_pool[a, inst.expert_pool[e]]
+        if self.has_floor:
+            rc = rc + inst.fit[e, a] * lp.y_floor[a]
+        row = self.org_row_of(e, a)
+        priced = (row >= 0) & (row < len(lp.y_org))
+        rc[priced] -= lp.y_org[row[priced]]
+        return rc
+
     def pairs_priced_at_least(self, lp: LPResult, threshold: float) -> tuple[np.ndarray, np.ndarray]:
         """Allowed pairs outside the column set whose reduced cost is at least ``threshold``."""
         experts, apps = [], []
@@ -319,3 +391,154 @@ def _org_members(instance: Instance) -> dict[int, np.ndarray]:
     keys, starts = np.unique(orgs[order], return_index=True)
     groups = np.split(order, starts[1:])
     return {int(k): g for k, g in zip(keys, groups, strict=True) if k >= 0}
+
+
+_BANNER_LOCK = threading.Lock()
+
+
+def quiet_highs() -> highspy.Highs:
+    """A silent single-threaded HiGHS model.
+
+    HiGHS prints its banner to the process's standard output when the first model is constructed, before any
+    option can turn logging off; ``python -m matching`` writes JSON there, so file descriptor 1 points at
+    /dev/null during construction.
+    """
+    with _BANNER_LOCK:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "wb") as devnull:
+                os.dup2(devnull.fileno(), 1)
+                highs = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("threads", 1)
+    return highs
+
+
+class WarmLP:
+    """The master LP kept alive in one HiGHS model between pricing rounds.
+
+    Columns: the shortfall columns (A·P, application-major), then ``t`` (fair objective only), then the pair
+    columns in the master's order. Rows: load (E), pool (A·P, ranged ``[min, max]``), panel (A, equality), fit
+    floor (A, ``Σ fit·x − t ≥ floor``, only with a floor), then the organization rows in the order the master
+    created them. HiGHS minimizes ``−cost``; duals are turned into the maximization's signs in :meth:`solve`.
+
+    Appending columns leaves the previous basis primal feasible (the new columns enter at zero) and appending an
+    organization row leaves it dual feasible (the new slack is basic), so HiGHS's simplex restarts from it.
+    """
+
+    def __init__(self, master: Master) -> None:
+        self.master = master
+        inst = master.instance
+        n_e, n_a, n_p = inst.n_experts, inst.n_apps, inst.n_pools
+        self.highs = quiet_highs()
+        self.pool_base, self.panel_base = n_e, n_e + n_a * n_p
+        self.floor_base = self.panel_base + n_a
+        self.org_base = self.floor_base + (n_a if master.has_floor else 0)
+        self.n_short = n_a * n_p
+        self.pair_base = self.n_short + int(master.floor_variable)
+        self.synced_columns = 0
+        self.synced_org_rows = 0
+        self.iterations = 0
+        # shortfall columns and t, with no rows yet
+        costs = np.full(self.n_short, master.penalty)
+        upper = np.repeat(inst.panel_size, n_p).astype(float)
+        lower = np.zeros(self.n_short)
+        if master.floor_variable:
+            costs, lower = np.append(costs, -1.0), np.append(lower, master._t_lower())
+            upper = np.append(upper, master._t_upper())
+        self.highs.addCols(len(costs), costs, lower, upper, 0, np.zeros(0, np.int32), np.zeros(0, np.int32),
+                           np.zeros(0))
+        quotas = inst.pool_quotas.astype(float)
+        panel = inst.panel_size.astype(float)
+        row_lower = [np.full(n_e, -np.inf), np.tile(quotas[:, 0], n_a), panel]
+        row_upper = [inst.load_cap.astype(float), np.tile(quotas[:, 1], n_a), panel]
+        if master.has_floor:
+            row_lower.append(np.zeros(n_a) if master.floor is None else np.asarray(master.floor, dtype=float))
+            row_upper.append(np.full(n_a, np.inf))
+        # each shortfall column counts toward its pool row and its panel row; t enters the floor rows with −1
+        short_app = np.repeat(np.arange(n_a), n_p)
+        rows = [self.pool_base + np.arange(self.n_short), self.panel_base + short_app]
+        cols = [np.arange(self.n_short)] * 2
+        values = [np.ones(self.n_short)] * 2
+        if master.floor_variable:
+            rows.append(self.floor_base + np.arange(n_a)), cols.append(np.full(n_a, self.n_short))
+            values.append(-np.ones(n_a))
+        self._add_rows(np.concatenate(row_lower), np.concatenate(row_upper), np.concatenate(rows),
+                       np.concatenate(cols), np.concatenate(values))
+
+    def _add_rows(self, lower: np.ndarray, upper: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                  values: np.ndarray, first_row: int = 0) -> None:
+        """Append rows ``first_row …`` given as (row, column, value) triplets."""
+        matrix = sp.csr_matrix((values, (rows - first_row, cols)), shape=(len(lower), self.highs.getNumCol()))
+        self.highs.addRows(len(lower), lower, upper, matrix.nnz, matrix.indptr.astype(np.int32),
+                           matrix.indices.astype(np.int32), matrix.data.astype(float))
+
+    def _sync(self) -> None:
+        """Push the master's new columns, then its new organization rows, into the HiGHS model."""
+        master, inst = self.master, self.master.instance
+        new = slice(self.synced_columns, len(master.col_e))
+        experts, apps = master.col_e[new], master.col_a[new]
+        n = len(experts)
+        if n:
+            org_row = master.org_row_of(experts, apps)
+            org_row = np.where(org_row < self.synced_org_rows, org_row, -1)
+            rows = [experts, self.pool_base + apps * inst.n_pools + inst.expert_pool[experts],
+                    self.panel_base + apps]
+            values = [np.ones(n)] * 3
+            if master.has_floor:
+                rows.append(self.floor_base + apps), values.append(inst.fit[experts, apps].astype(float))
+            limited = np.nonzero(org_row >= 0)[0]
+            rows.append(self.org_base + org_row[limited]), values.append(np.ones(len(limited)))
+            cols = [np.arange(n)] * (len(rows) - 1) + [limited]
+            matrix = sp.csc_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+                                   shape=(self.highs.getNumRow(), n))
+            fixed = master.fixed[experts, apps].astype(float)
+            self.highs.addCols(n, -master.weight[experts, apps].astype(float), fixed,
+                               np.maximum(master.pair_cap, fixed), matrix.nnz, matrix.indptr.astype(np.int32),
+                               matrix.indices.astype(np.int32), matrix.data.astype(float))
+            self.synced_columns = len(master.col_e)
+        if len(master.org_rows) > self.synced_org_rows:
+            org_row = master.org_row_of(master.col_e, master.col_a)
+            members = np.nonzero(org_row >= self.synced_org_rows)[0]
+            count = len(master.org_rows) - self.synced_org_rows
+            self._add_rows(np.full(count, -np.inf), np.full(count, float(inst.max_per_org)),
+                           org_row[members] - self.synced_org_rows, self.pair_base + members,
+                           np.ones(len(members)))
+            self.synced_org_rows = len(master.org_rows)
+
+    def hold_at_zero(self, columns: np.ndarray) -> None:
+        """Fix the given pair columns (master order) at zero; columns not yet in the model are fixed when added."""
+        pushed = columns[columns < self.synced_columns]
+        if len(pushed):
+            self.highs.changeColsBounds(len(pushed), (self.pair_base + pushed).astype(np.int32),
+                                        np.zeros(len(pushed)), np.zeros(len(pushed)))
+
+    def solve(self) -> LPResult:
+        """Re-optimize from the last basis and return the solution with duals in the maximization's signs."""
+        self._sync()
+        self.highs.run()
+        self.iterations += self.highs.getInfo().simplex_iteration_count
+        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            self.highs.clearSolver()            # numerical trouble: one retry from scratch
+            self.highs.run()
+        status = self.highs.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(f"master LP failed: {self.highs.modelStatusToString(status)}")
+        solution = self.highs.getSolution()
+        values = np.asarray(solution.col_value)
+        dual = -np.asarray(solution.row_dual)
+        master, inst = self.master, self.master.instance
+        n_e, n_a, n_p = inst.n_experts, inst.n_apps, inst.n_pools
+        objective = -self.highs.getInfo().objective_function_value
+        return LPResult(
+            x=values[self.pair_base:], shortfall=values[:self.n_short].reshape(n_a, n_p),
+            t=float(values[self.n_short]) if master.floor_variable else 0.0, objective=objective,
+            y_load=np.maximum(dual[:n_e], 0.0), y_panel=dual[self.panel_base:self.panel_base + n_a],
+            y_pool=dual[self.pool_base:self.panel_base].reshape(n_a, n_p),
+            y_org=np.maximum(dual[self.org_base:], 0.0),
+            y_floor=np.maximum(-dual[self.floor_base:self.org_base], 0.0) if master.has_floor else np.zeros(n_a),
+        )

@@ -20,11 +20,13 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
+
+if TYPE_CHECKING:                     # imported where used: scikit-learn takes seconds to import
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 NGRAM_RANGE = (1, 2)
 """Character n-gram lengths inside Chinese runs (1–2 beat 1–3 on CSL; docs/fit.md)."""
@@ -93,6 +95,9 @@ class TextModel:
         """
         if profile not in ("centroid", "whole"):
             raise ValueError(f"profile must be 'centroid' or 'whole', not {profile!r}")
+        # scikit-learn takes seconds to import; a problem with a given affinity list never needs it
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         if analyzer == "mixed":
             vectorizer = TfidfVectorizer(analyzer=partial(mixed_terms, ngram_range=ngram_range),
                                          sublinear_tf=sublinear_tf, dtype=np.float32)
@@ -118,6 +123,8 @@ class TextModel:
         units = [self._units(text, self.profile) for text in texts]
         if not any(units):
             return sparse.csr_matrix((len(texts), len(self.vectorizer.vocabulary_)), dtype=np.float32)
+        from sklearn.preprocessing import normalize
+
         owner = np.repeat(np.arange(len(texts)), [len(parts) for parts in units])
         unit_vectors = self.vectorizer.transform([unit for parts in units for unit in parts])
         gather = sparse.csr_matrix((np.ones(len(owner), dtype=np.float32), (owner, np.arange(len(owner)))),

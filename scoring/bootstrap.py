@@ -41,7 +41,7 @@ import numpy as np
 from .aggregate import olympic_trim
 
 TABLED_PANEL = 10         # panels up to this size draw compositions; C(19, 10) = 92,378 of them at n = 10
-APPLICATION_BLOCK = 16    # applications per block of the score pass (memory only; results do not depend on it)
+SCORE_CELLS = 1 << 16     # resamples per block of the score pass (cache-sized; results do not depend on it)
 CELLS_PER_BLOCK = 1 << 17  # cells per block of the ranking pass (cache-sized; results do not depend on it)
 GRID_PLACES = 6           # the finest decimal grid looked for
 GRID_TOLERANCE = 1e-11    # a total this close to its grid value is read as on the grid (float noise of sums)
@@ -132,11 +132,13 @@ def bootstrap_ranks(totals: np.ndarray, draws: int, seed: int, min_panel: int = 
     in_top_k = None
     if capacity is not None:
         in_top_k = np.empty(totals.shape[0])
-        in_top_k[by_size] = (ranks <= capacity).sum(axis=1) / draws
+        step = max(1, SCORE_CELLS // draws)                                     # no (A, B) temporary
+        in_top_k[by_size] = np.concatenate([np.count_nonzero(ranks[start:start + step] <= capacity, axis=1)
+                                            for start in range(0, ranks.shape[0], step)]) / draws
     alpha = 1 - level
     low_index, high_index = int(np.floor(alpha / 2 * (draws - 1))), int(np.ceil((1 - alpha / 2) * (draws - 1)))
     if ranks.dtype == np.uint16:
-        ranks = np.sort(ranks, axis=1, kind="stable")                            # a radix sort for 2-byte ranks
+        ranks.sort(axis=1, kind="stable")                                        # a radix sort for 2-byte ranks
     else:
         ranks.partition((low_index, high_index), axis=1)                         # order statistics only
     low, high = np.empty(totals.shape[0], dtype=int), np.empty(totals.shape[0], dtype=int)
@@ -174,8 +176,9 @@ def bootstrap_scores(totals: np.ndarray, draws: int, seed: int, min_panel: int =
     keys = np.empty((totals.shape[0], draws), dtype=np.float64 if numbering is None else numbering.dtype)
     for n in sizes:
         first_row, end = np.searchsorted(counts, [n, n + 1])
-        for start in range(first_row, end, APPLICATION_BLOCK):
-            block = slice(start, min(start + APPLICATION_BLOCK, end))
+        step = max(1, SCORE_CELLS // draws)
+        for start in range(first_row, end, step):
+            block = slice(start, min(start + step, end))
             if numbering is None:
                 _resampled_sums(values[block, :n], draws, rng, min_panel, trim, out=keys[block])
                 keys[block] /= kept[n]

@@ -255,7 +255,7 @@ def _rows(problem: Problem, panels: Panels, status: np.ndarray, numbers: dict[st
     if outliers is not None and settings.outliers:
         flagged = _robust_mask(outliers, settings) | _deviation_mask(outliers, settings)
         outlier_rows = set(np.flatnonzero(flagged.any(axis=1) & scored).tolist())
-    if outliers is not None and settings.criterion_flags and len(panels.criteria) > 1:
+    if outliers is not None and settings.criterion_flags and len(panels.criteria) > 1:  # one criterion is the total
         flagged = np.abs(np.nan_to_num(outliers.criterion_z)) > settings.robust_z
         criterion_rows = set(np.flatnonzero(flagged.any(axis=(1, 2)) & scored).tolist())
     failure_rows = set()
@@ -302,7 +302,7 @@ def _application_result(problem: Problem, panels: Panels, row: int, state: int, 
     flags = _panel_flags(state, n, settings)
     if row in rows.outlier_rows:
         flags += _outlier_flags(panels, outliers, row, settings)
-    if row in rows.criterion_rows:                                              # one criterion is the total
+    if row in rows.criterion_rows:
         flags += _criterion_flags(problem, panels, outliers, row, settings)
     if rows.tied[row]:
         rank = rows.ranks[row]

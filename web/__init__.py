@@ -8,7 +8,7 @@ from flask import Flask, current_app, has_request_context, render_template, requ
 from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from web import unit_of_work
+from web import database, input_guard, unit_of_work
 from web.config import default_config, instance_path_from_env, stored_secret_key
 from web.extensions import babel, csrf, db, login_manager, migrate
 
@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = stored_secret_key(app.instance_path)
 
+    input_guard.init_app(app)
     _init_extensions(app)
     _init_templates(app)
     _register_blueprints(app)
@@ -56,10 +57,13 @@ def _init_serving(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     """Bind the module-level extensions to ``app``."""
-    from web import models  # noqa: F401  (registers every table on db.metadata before Migrate looks)
+    from web import jobs, models  # noqa: F401  (models: registers every table on db.metadata before Migrate looks)
     from web.auth.login import load_user
 
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(app)
     db.init_app(app)
+    with app.app_context():
+        database.on_connect(app, db.engine)
     migrate.init_app(app, db, directory=MIGRATIONS)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -67,6 +71,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.user_loader(load_user)
     babel.init_app(app, locale_selector=select_locale)
+    jobs.init_app(app)
 
 
 def _init_templates(app: Flask) -> None:
@@ -88,13 +93,15 @@ def _register_blueprints(app: Flask) -> None:
     from web.blueprints.expert import bp as expert_bp
     from web.blueprints.followup import bp as followup_bp
     from web.blueprints.home import bp as home_bp
+    from web.blueprints.jobs import bp as jobs_bp
     from web.blueprints.organizer import bp as organizer_bp
     from web.blueprints.rankings import bp as rankings_bp
     from web.blueprints.rounds import bp as rounds_bp
 
-    for blueprint in (auth_bp, home_bp, organizer_bp, rounds_bp, followup_bp, expert_bp, rankings_bp, admin_bp, api_bp):
+    for blueprint in (auth_bp, home_bp, organizer_bp, rounds_bp, followup_bp, expert_bp, rankings_bp, jobs_bp, admin_bp,
+                      api_bp):
         app.register_blueprint(blueprint)
-    for status in (403, 404, 413):
+    for status in (400, 403, 404, 413):
         app.register_error_handler(status, _error_page)
 
 

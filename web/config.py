@@ -1,5 +1,6 @@
-"""Configuration from the environment: PANEL_DATABASE_URL, PANEL_SECRET_KEY, PANEL_INSTANCE_PATH, and the serving
-settings PANEL_COOKIE_SECURE, PANEL_PROXY_FIX and PANEL_RATELIMIT_STORAGE (docs/deploy.md)."""
+"""Configuration from the environment: PANEL_DATABASE_URL, PANEL_SECRET_KEY, PANEL_INSTANCE_PATH, the serving
+settings PANEL_COOKIE_SECURE, PANEL_PROXY_FIX and PANEL_RATELIMIT_STORAGE (docs/deploy.md), and the job settings
+PANEL_QUEUE and PANEL_FILE_STORE (docs/jobs.md)."""
 
 from __future__ import annotations
 
@@ -73,4 +74,9 @@ def default_config(instance_path: str) -> dict:
         "RATELIMIT_LOGIN": os.environ.get("PANEL_RATELIMIT_LOGIN") or "20 per minute",
         "RATELIMIT_API_FAILURES": os.environ.get("PANEL_RATELIMIT_API_FAILURES") or "20 per minute",
         "RATELIMIT_EXPENSIVE": os.environ.get("PANEL_RATELIMIT_EXPENSIVE") or "30 per minute",
+        # Slow work (docs/jobs.md): the queue, and the folder every web process and worker reads results from.
+        "PANEL_QUEUE": os.environ.get("PANEL_QUEUE") or "sqlite",
+        "PANEL_FILE_STORE": os.environ.get("PANEL_FILE_STORE") or str(Path(instance_path) / "files"),
+        # A worker's claim on a batch of outgoing mail; after it, the batch belongs to a worker that died.
+        "OUTBOX_CLAIM_LEASE_SECONDS": int(os.environ.get("PANEL_OUTBOX_LEASE_SECONDS") or 300),
     }

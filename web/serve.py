@@ -4,20 +4,29 @@ Waitress counts every open connection, idle keep-alive ones included, against ``
 keeps its connection open between an expert's autosaves. So the limit is far above the number of experts of a
 round, idle connections are closed after ``channel_timeout`` seconds (the browser reopens one when it next saves),
 and ``poll()`` replaces ``select()``, which cannot watch more than 1,024 sockets.
+
+Behind a reverse proxy (PROXY_FIX set), waitress passes the ``X-Forwarded-*`` headers on instead of dropping them
+as untrusted, so that the app's ProxyFix, the one place that decides how many proxies to trust, can read them.
+
+With the embedded queue (``PANEL_QUEUE=sqlite``) the serving process also runs the jobs, on worker threads
+beside waitress's, so ``panel demo`` and ``panel serve`` need nothing else; with Redis, ``panel worker``
+processes run them (docs/jobs.md).
 """
 
 from __future__ import annotations
 
+import click
 from flask import Flask
 
 THREADS = 16
+JOB_THREADS = 2
 CONNECTION_LIMIT = 1000
 CHANNEL_TIMEOUT = 30
 BACKLOG = 2048
 
 
-def waitress_settings(threads: int = THREADS) -> dict:
-    """The waitress settings Panel serves with (see the module docstring for why)."""
+def waitress_settings(app: Flask, threads: int = THREADS) -> dict:
+    """The waitress settings Panel serves ``app`` with (see the module docstring for why)."""
     return {
         "threads": threads,
         "connection_limit": CONNECTION_LIMIT,
@@ -25,12 +34,19 @@ def waitress_settings(threads: int = THREADS) -> dict:
         "cleanup_interval": 10,
         "backlog": BACKLOG,
         "asyncore_use_poll": True,
+        "clear_untrusted_proxy_headers": not app.config["PROXY_FIX"],
         "ident": "Panel",
     }
 
 
 def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = THREADS) -> None:
-    """Serve ``app`` on ``host``:``port`` until interrupted."""
+    """Serve ``app`` on ``host``:``port`` until interrupted (and run its jobs when the queue is embedded)."""
     from waitress import serve as waitress_serve
 
-    waitress_serve(app, host=host, port=port, **waitress_settings(threads))
+    from web.jobs.queue import is_embedded, start_consumer
+
+    if is_embedded(app):
+        start_consumer(app, workers=JOB_THREADS)
+        click.echo(f"jobs: {JOB_THREADS} worker threads in this process (PANEL_QUEUE=sqlite)")
+
+    waitress_serve(app, host=host, port=port, **waitress_settings(app, threads))

@@ -1,7 +1,7 @@
 """users.must_change_password (an admin's forced reset), outbox kinds access_link and password_reset
 
 Revision ID: 7b3e9d2c41a8
-Revises: 5e55a1f0b7d2
+Revises: da536778a5c6
 Create Date: 2026-12-06 13:30:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '7b3e9d2c41a8'
-down_revision = '5e55a1f0b7d2'
+down_revision = 'da536778a5c6'
 branch_labels = None
 depends_on = None
 

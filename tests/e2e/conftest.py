@@ -1,7 +1,8 @@
 """Browser tests: Playwright drives Debian's Chromium against the app served from a thread on 127.0.0.1.
 
 ``live``
-    A fresh app on its own instance folder, served on a free port (werkzeug ``make_server``): ``live.url``,
+    A fresh app on its own instance folder, served on a free port (werkzeug ``make_server``), its jobs run by a
+    consumer on the embedded queue (``PANEL_QUEUE=sqlite`` in the instance folder): ``live.url``,
     ``live.app``, ``live.run(function)`` (calls it inside an app context and returns its result, e.g. to seed
     data through the services), ``live.user(username, role, expert_ref=None)`` (an invited expert's account,
     made by the invitation, is renamed and given the password). Its database is a copy of a
@@ -33,6 +34,7 @@ from sqlalchemy import text
 
 from web import create_app
 from web.extensions import db
+from web.jobs.queue import start_consumer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -93,9 +95,12 @@ class LiveApp:
         self.app, self.url = app, url
 
     def run(self, function, *args, **kwargs):
+        """Call ``function`` as one unit of work (committed when it returns, like a CLI command)."""
         with self.app.app_context():
             result = function(*args, **kwargs)
-            db.session.commit()
+            session = db.session()
+            session.expire_on_commit = False        # what it returns stays readable
+            session.commit()
             return result
 
     def user(self, username: str, role: str, expert_ref: str | None = None) -> None:
@@ -133,7 +138,9 @@ def live(tmp_path, _e2e_database):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    consumer = start_consumer(app, workers=1)          # jobs run beside the server, as under `panel serve`
     yield LiveApp(app, f"http://127.0.0.1:{server.server_port}")
+    consumer.stop(graceful=True)
     server.shutdown()
     thread.join(timeout=10)
     with app.app_context():
@@ -143,6 +150,7 @@ def live(tmp_path, _e2e_database):
             from web.services.reference_data import seed_reference_data
 
             seed_reference_data()
+            db.session.commit()
         db.engine.dispose()
 
 

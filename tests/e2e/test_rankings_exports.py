@@ -1,5 +1,6 @@
 """In the browser: the organizer reads the ranking with the planted outlier flagged, traces it to the sheets, and
-downloads the Excel ranking and the PDF score sheets, whose content is read back."""
+downloads the Excel ranking and the PDF score sheets (a job: the link leads to a progress bar that advances,
+then to the file), whose content is read back. Clicks time out after 15 s (the page fixture)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tests.fonts import require_cjk_font
 
 pytestmark = pytest.mark.e2e
 expect = pytest.importorskip("playwright.sync_api").expect
+WAIT_STEPS = 1200           # the PDF job may take up to 2 minutes on a loaded machine
 
 
 def test_organizer_sees_the_outlier_and_exports_excel_and_pdf(page, live, login, seed_demo, tmp_path):
@@ -41,8 +43,21 @@ def test_organizer_sees_the_outlier_and_exports_excel_and_pdf(page, live, login,
     download.value.save_as(workbook_path)
     _check_workbook(workbook_path, planted)
 
+    page.locator("a[href$='/sheets.pdf']").click()             # a job: its page shows the progress bar
+    page.wait_for_url("**/jobs/*")
+    bar = page.locator("main progress")
+    seen = [(int(bar.get_attribute("value")), int(bar.get_attribute("max")))]
+    download_link = page.locator("main a.download")
+    for _ in range(WAIT_STEPS):
+        if download_link.count():
+            break
+        page.wait_for_timeout(100)
+        seen.append((int(bar.get_attribute("value")), int(bar.get_attribute("max"))))
+    seen.append((int(bar.get_attribute("value")), int(bar.get_attribute("max"))))
+    values = [value for value, _ in seen]
+    assert values == sorted(values) and values[0] < values[-1] == seen[-1][1] > 1     # it advanced to the end
     with page.expect_download() as download:
-        page.locator("a[href$='/sheets.pdf']").click()
+        download_link.click()
     pdf_path = tmp_path / download.value.suggested_filename
     download.value.save_as(pdf_path)
     _check_pdf(pdf_path.read_bytes(), planted)

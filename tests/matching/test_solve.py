@@ -118,6 +118,32 @@ def test_optimum_equals_dense_milp_with_organization_limits(seed, n_experts, n_a
     check_solution(instance, dense_milp(instance))
 
 
+def contended_instance(seed: int, n_experts: int, n_apps: int, *, n_orgs: int) -> Instance:
+    """A small round shaped like a contended real one: the fit is a taxonomy match (three values) plus a text
+    term with few distinct values, so many pairs tie; applications crowd into one field whose specialists are
+    few and carry a load cap of 1–3, so loads bind; a few organizations hold most experts, so the organization
+    limit binds."""
+    rng = np.random.default_rng(seed)
+    app_field = np.where(rng.random(n_apps) < 0.7, 0, rng.integers(0, 4, n_apps))
+    expert_field = np.where(rng.random(n_experts) < 0.25, 0, rng.integers(1, 4, n_experts))
+    taxonomy = np.where(expert_field[:, None] == app_field[None, :], 1.0,
+                        np.where(expert_field[:, None] // 2 == app_field[None, :] // 2, 0.5, 0.0))
+    text = rng.integers(0, 3, (n_experts, n_apps)) / 10
+    instance = random_instance(seed, n_experts, n_apps, n_orgs=n_orgs, load_cap=3, conflict_rate=0.05)
+    weights = 1.0 / (np.arange(n_orgs + 1) + 1.0) ** 1.2           # index 0 becomes −1: no organization
+    return replace(instance, fit=0.6 * taxonomy + 0.4 * text,
+                   expert_org=rng.choice(n_orgs + 1, n_experts, p=weights / weights.sum()) - 1)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(10, 22), n_apps=st.integers(3, 8),
+       n_orgs=st.integers(3, 8))
+def test_optimum_equals_dense_milp_on_contended_rounds(seed, n_experts, n_apps, n_orgs):
+    """Ties, binding loads and binding organization limits: the degenerate case pricing must not stall on."""
+    instance = contended_instance(seed, n_experts, n_apps, n_orgs=n_orgs)
+    check_solution(instance, dense_milp(instance))
+
+
 def test_fractional_lp_is_branched_to_the_exact_optimum():
     """Organizations shared across pools make the LP fractional on some seeds; the MIP step must close the gap."""
     branched = 0

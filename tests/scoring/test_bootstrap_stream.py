@@ -5,6 +5,7 @@ from an alias table and reads the score from per-application tables. These tests
 resample the panel with replacement, apply the Olympic mean, rank every draw — computed one draw at a time.
 """
 
+import doctest
 from collections import Counter
 from fractions import Fraction
 from itertools import product
@@ -134,8 +135,13 @@ def test_counting_ranks_equal_sorted_ranks(monkeypatch):
 def test_block_sizes_do_not_change_the_answer(monkeypatch):
     totals = mixed_panels(0.0)
     first = bootstrap_ranks(totals, 200, seed=2, capacity=3)
-    monkeypatch.setattr(bootstrap, "APPLICATION_BLOCK", 3)
+    monkeypatch.setattr(bootstrap, "SCORE_CELLS", 500)
     monkeypatch.setattr(bootstrap, "CELLS_PER_BLOCK", 7)
     again = bootstrap_ranks(totals, 200, seed=2, capacity=3)
     assert first.low.tolist() == again.low.tolist() and first.p_top_k.tolist() == again.p_top_k.tolist()
 
+
+
+def test_docstring_examples_of_the_bootstrap():
+    outcome = doctest.testmod(bootstrap)
+    assert outcome.attempted > 0 and outcome.failed == 0

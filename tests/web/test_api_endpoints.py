@@ -163,7 +163,7 @@ def test_an_expert_fills_and_submits_their_sheet_through_the_api(app, client, wo
     submitted = call(client, world, "expert_a", "POST", f"{sheet_path}/submit")
     assert submitted.status_code == 200 and submitted.get_json()["state"] == "submitted"
     locked = call(client, world, "expert_a", "PUT", sheet_path, json={"values": {}})
-    assert locked.status_code == 422 and "锁定" in locked.get_json()["error"]
+    assert locked.status_code == 409 and "锁定" in locked.get_json()["error"]
 
 
 def test_refused_sheet_values_are_all_listed_and_nothing_is_saved(app, client, world, table_counts):

@@ -177,7 +177,7 @@ def test_submit_refuses_an_incomplete_sheet_then_locks_a_complete_one(client, au
     token = csrf_token(client.get("/expert/").get_data(as_text=True))
     response = client.post(f"/expert/seats/{seat}/sheet", data={"csrf_token": token, "score-goals": "1",
                                                                 "action": "save"})
-    assert response.status_code == 400 and "locked" in response.get_data(as_text=True)
+    assert response.status_code == 409 and "locked" in response.get_data(as_text=True)
     response = client.post(f"/expert/seats/{seat}/sheet", data={"csrf_token": token, "score-goals": "1",
                                                                 "action": "submit"})
     assert response.status_code == 302                 # a second Submit click is harmless

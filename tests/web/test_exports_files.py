@@ -63,7 +63,7 @@ def test_ranking_workbook(app, client, auth, round_id):
 
 def test_score_sheets_pdf(app, client, auth, round_id):
     auth.login("organizer")
-    response = client.get(f"/rankings/rounds/{round_id}/sheets.pdf")
+    response = client.get(f"/rankings/rounds/{round_id}/sheets.pdf", follow_redirects=True)
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     pages, text = pdf_text(response.data)
     assert text.count("遴选综合评审专家评分表") == 34                  # one per submitted sheet (E1's P3 draft left out)
@@ -91,7 +91,7 @@ def test_blank_sheets_pdf(app, client, auth, round_id):
         criterion.guidance = "技术路线是否清晰可行，关键技术是否具有先进性"
         db.session.commit()
     auth.login("organizer")
-    pages, text = pdf_text(client.get(f"/rankings/rounds/{round_id}/blank.pdf").data)
+    pages, text = pdf_text(client.get(f"/rankings/rounds/{round_id}/blank.pdf", follow_redirects=True).data)
     assert pages == 5                                              # one page per application
     assert text.count("遴选综合评审专家评分表") == 5 and "评分指标及评分要点" in text
     assert "技术路线、先进性与可行性" in text and "技术路线是否清晰可行" in text and "□ 推荐" in text
@@ -109,7 +109,7 @@ def test_a_round_without_sheets_still_renders_and_exports(app, client, auth, mak
     rows = list(load_workbook(io.BytesIO(client.get(f"/rankings/rounds/{round_id}/export.xlsx").data))["排名"]
                 .iter_rows(min_row=2, values_only=True))
     assert [(row[0], row[1], row[-1]) for row in rows] == [(None, "Q1", "无已提交的评分表"), (None, "Q2", "无已提交的评分表")]
-    pages, text = pdf_text(client.get(f"/rankings/rounds/{round_id}/sheets.pdf").data)
+    pages, text = pdf_text(client.get(f"/rankings/rounds/{round_id}/sheets.pdf", follow_redirects=True).data)
     assert pages == 2 and text.count("尚无已提交的评分表") == 2
 
 

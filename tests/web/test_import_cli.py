@@ -20,12 +20,17 @@ def write_json(path: Path, records: list[dict]) -> Path:
 
 
 def empty_database(app) -> None:
-    """Delete every row and reload the reference data, as a freshly initialized database has it."""
+    """Delete every row and reload the reference data, as a freshly initialized database has it. The audit log
+    refuses DELETE: PostgreSQL empties it with TRUNCATE (as the test fixture does), SQLite keeps it."""
+    from tests.web.conftest import _empty_postgres_tables
     from web.services.reference_data import seed_reference_data
 
     with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            _empty_postgres_tables()
         for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
+            if table.name != "audit_event":
+                db.session.execute(table.delete())
         db.session.commit()
         seed_reference_data()
 

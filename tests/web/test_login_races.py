@@ -33,7 +33,7 @@ def live(app) -> Iterator[int]:
     """``app`` served by waitress on 127.0.0.1; yields the port."""
     from waitress import create_server
 
-    server = create_server(app, host="127.0.0.1", port=0, **waitress_settings())
+    server = create_server(app, host="127.0.0.1", port=0, **waitress_settings(app))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield server.effective_port
@@ -41,12 +41,12 @@ def live(app) -> Iterator[int]:
     thread.join(timeout=10)
 
 
-def login(port: int, username: str, password: str) -> int:
+def login(port: int, username: str, password: str, **headers: str) -> int:
     """POST the login form on a new connection; the status (302: logged in, 200: refused)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
         connection.request("POST", "/login", urlencode({"username": username, "password": password}),
-                           {"Content-Type": "application/x-www-form-urlencoded"})
+                           {"Content-Type": "application/x-www-form-urlencoded", **headers})
         return connection.getresponse().status
     finally:
         connection.close()
@@ -116,3 +116,11 @@ def test_hundreds_of_idle_connections_leave_room_for_a_new_browser(app, live):
     finally:
         for sock in idle:
             sock.close()
+
+
+@pytest.mark.app_config(WTF_CSRF_ENABLED=False, RATELIMIT_LOGIN="2 per minute", PROXY_FIX=1)
+def test_behind_a_proxy_panel_serve_limits_each_client_address_on_its_own(app, live, make_user):
+    make_user("alice", "organizer")
+    first = {"X-Forwarded-For": "10.0.0.7"}
+    assert [login(live, "alice", "wrong", **first) for _ in range(3)] == [200, 200, 429]
+    assert login(live, "alice", PASSWORD, **{"X-Forwarded-For": "10.0.0.8"}) == 302

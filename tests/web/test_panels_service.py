@@ -197,6 +197,7 @@ def test_panel_size_pool_quotas_load_and_organization_limit_are_refused_in_plain
                          if not {(a.ref, t) for t in TWINS} & seat_pairs(round_))
         tech = [s for s in panels.seats(round_, application(twin_free)) if s.pool == "technology"]
         panels.swap_expert(tech[0], expert(TWINS[0]), actor=None)
+        db.session.commit()                         # one unit of work, as one request would
         before = table_counts()
         other = next(s for s in panels.seats(round_, application(twin_free))
                      if s.pool == "technology" and s.expert.ref != TWINS[0])
@@ -223,6 +224,8 @@ def test_manual_swaps_never_break_a_rule(app, matched, swaps):
             except panels.PanelError:
                 db.session.rollback()
                 assert (len(panels.versions(round_)), seat_pairs(round_)) == (versions_before, pairs_before)
+            else:
+                db.session.commit()                 # each swap is its own unit of work, as one request
             hard = {(c.application, c.expert) for c in matching_bridge.round_conflicts(round_) if c.kind == "hard"}
             assert not seat_pairs(round_) & hard          # an organizer never seats a hard conflict
             assert violations(round_) == []

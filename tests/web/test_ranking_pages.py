@@ -44,10 +44,10 @@ def test_staff_only(app, client, auth, round_id, path):
     assert client.get(url).status_code == 403
     auth.logout()
     auth.login("organizer")
-    assert client.get(url).status_code == 200
+    assert client.get(url, follow_redirects=True).status_code == 200
     auth.logout()
     auth.login("admin")
-    assert client.get(url).status_code == 200
+    assert client.get(url, follow_redirects=True).status_code == 200
 
 
 def test_ranking_table(client, auth, round_id):

@@ -237,3 +237,18 @@ def test_progress_is_reported_after_every_chunk_written(app, monkeypatch, make_e
                                       actor=None, progress=lambda done, total: reported.append((done, total)))
         assert existing_refs("experts") == set(refs) == {f"E{number}" for number in range(5)}
     assert reported == [(2, 5), (4, 5), (5, 5)]
+
+
+def test_imported_rows_get_the_column_defaults_an_orm_insert_would_give(app, make_application_record,
+                                                                        make_expert_record):
+    from web.models import Attachment, ExpertField
+
+    with app.app_context():
+        import_applications([make_application_record()], actor=None)
+        import_experts([make_expert_record()], actor=None)
+        db.session.commit()
+        attachments = db.session.scalars(select(Attachment)).all()
+        assert attachments and all(attachment.created_at is not None for attachment in attachments)
+        assert {link.level for link in db.session.scalars(select(ExpertField))} == {1}
+        assert all(event.at is not None and event.before is None
+                   for event in db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("%.import"))))

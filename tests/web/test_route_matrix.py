@@ -52,6 +52,7 @@ class World:
     sheets: dict[str, int]             # account → sheet id
     review_id: int
     message_id: int
+    job_id: int
     users: dict[str, int]              # account → user id
     tokens: dict[str, str] = field(default_factory=dict)        # account → raw API token
     token_ids: dict[str, int] = field(default_factory=dict)     # account → token id
@@ -60,6 +61,7 @@ class World:
 
 def build_world(app, make_user, application_record, expert_record) -> World:
     """The world described in the module docstring; accounts have the conftest password."""
+    from web.services.jobs import request_job
     from web.services.records import import_applications, import_experts
     from web.services.rounds import create_round
     from web.services.tokens import create_token
@@ -96,8 +98,9 @@ def build_world(app, make_user, application_record, expert_record) -> World:
         message = OutboxMessage(round=round_, expert=experts["EXP-A"], recipient="zhou@example.com",
                                 kind="invitation", subject="【评审邀请】2020年遴选综合评审", body="请登录系统。")
         db.session.add_all([review, message])
+        job = request_job("blank_pdf", round_=round_, actor=None)      # done at commit (immediate queue)
         db.session.commit()
-        world = World(round_id=round_.id, version_id=version.id,
+        world = World(job_id=job.id, round_id=round_.id, version_id=version.id,
                       application_ids={ref: row.id for ref, row in applications.items()},
                       seats={name: row.id for name, row in seats.items()},
                       sheets={name: row.id for name, row in sheets.items()}, review_id=review.id,
@@ -141,6 +144,7 @@ ADMIN_PAGE = row(LOGIN, 403, 403, 403, 200)
 PUBLIC = row(200, 200, 200, 200, 200)
 API_STAFF = row(401, 403, 403, 200, 200)
 API_EXPERT = row(401, 200, 200, 403, 403)
+STARTS_JOB = row(LOGIN, 403, 403, 303, 303)     # a staff GET that starts (or joins) a job, then goes to it
 
 
 def redirect_after(status: int = 302) -> dict:
@@ -159,7 +163,7 @@ def url(template: str) -> Callable[[World], str]:
             round=world.round_id, version=world.version_id, app1=world.application_ids["APP-001"],
             app2=world.application_ids["APP-002"], seat_a=world.seats["expert_a"], seat_b=world.seats["expert_b"],
             sheet_a=world.sheets["expert_a"], sheet_b=world.sheets["expert_b"], review=world.review_id,
-            message=world.message_id, expert_a=world.experts["expert_a"],
+            message=world.message_id, job=world.job_id, expert_a=world.experts["expert_a"],
             spare=world.users["spare"], spare_token=world.token_ids["spare"])
     return build
 
@@ -219,6 +223,7 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     ("followup.index", "GET"): (url("/followup/"), STAFF_PAGE),
     ("followup.outbox_page", "GET"): (url("/followup/outbox"), STAFF_PAGE),
     ("followup.message", "GET"): (url("/followup/outbox/{message}"), STAFF_PAGE),
+    ("followup.resend", "POST"): (url("/followup/outbox/{message}/resend"), redirect_after()),
     ("followup.round_page", "GET"): (url("/followup/rounds/{round}"), STAFF_PAGE),
     ("followup.progress", "GET"): (url("/followup/rounds/{round}/progress"), STAFF_PAGE),
     ("followup.invite", "POST"): (url("/followup/rounds/{round}/invite"), redirect_after()),
@@ -244,9 +249,14 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
                                           redirect_after()),
     ("rankings.application_sheets_pdf", "GET"): (url("/rankings/rounds/{round}/applications/{app1}/sheets.pdf"),
                                                  STAFF_PAGE),
-    ("rankings.blank_pdf", "GET"): (url("/rankings/rounds/{round}/blank.pdf"), STAFF_PAGE),
+    ("rankings.blank_pdf", "GET"): (url("/rankings/rounds/{round}/blank.pdf"), STARTS_JOB),
     ("rankings.export_xlsx", "GET"): (url("/rankings/rounds/{round}/export.xlsx"), STAFF_PAGE),
-    ("rankings.sheets_pdf", "GET"): (url("/rankings/rounds/{round}/sheets.pdf"), STAFF_PAGE),
+    ("rankings.sheets_pdf", "GET"): (url("/rankings/rounds/{round}/sheets.pdf"), STARTS_JOB),
+    # jobs: organizers and admins see every round's jobs, their progress and their files
+    ("jobs.round_page", "GET"): (url("/jobs/rounds/{round}"), STAFF_PAGE),
+    ("jobs.job_page", "GET"): (url("/jobs/{job}"), STAFF_PAGE),
+    ("jobs.job_status", "GET"): (url("/jobs/{job}.json"), STAFF_PAGE),
+    ("jobs.download", "GET"): (url("/jobs/{job}/download"), STAFF_PAGE),
     # admin (W4)
     ("admin.audit", "GET"): (url("/admin/audit"), ADMIN_PAGE),
     ("admin.audit_export", "GET"): (url("/admin/audit.csv"), ADMIN_PAGE),

@@ -188,6 +188,7 @@ ERRORS = {
     "401": "No token, or an unknown, revoked or expired one.",
     "403": "The token's account has the wrong role for this endpoint.",
     "404": "No such object, or it is not yours.",
+    "409": "The sheet was submitted (by another request, tab or device); nothing was changed.",
     "422": "Refused input: every problem is listed in `errors`; nothing was changed.",
 }
 
@@ -278,10 +279,10 @@ PATHS: dict[str, dict] = {
         "get": operation("get_sheet", "sheets", "One sheet (experts: only their own)", ref("Sheet"),
                          errors=ONE, parameters=(SHEET_ID,)),
         "put": operation("save_sheet", "sheets", "Save draft values of the expert's own sheet", ref("Sheet"),
-                         errors=("400", *ONE, "422"), parameters=(SHEET_ID,), body=ref("SheetDraft"))},
+                         errors=("400", *ONE, "409", "422"), parameters=(SHEET_ID,), body=ref("SheetDraft"))},
     "/sheets/{sheet_id}/submit": {
         "post": operation("submit_sheet", "sheets", "Submit and lock the expert's own sheet", ref("Sheet"),
-                          errors=(*ONE, "422"), parameters=(SHEET_ID,))},
+                          errors=(*ONE, "409", "422"), parameters=(SHEET_ID,))},
     "/openapi.json": {
         "get": {"summary": "This document", "tags": ["documentation"], "operationId": "openapi_document",
                 "security": [], "responses": {"200": ok({"type": "object"})}}},

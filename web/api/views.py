@@ -7,12 +7,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from web.extensions import db
+from web.input_guard import checks_own_text
 from web.io.limits import capped_errors
-from web.models import Assignment, AssignmentVersion, Field, Round, ScoreSheet
+from web.models import AssignmentVersion, Field, Round, ScoreSheet
 from web.records import validate_applications, validate_experts
 from web.services import records as record_service
 from web.services import sheets
-from web.services.ranking import rank_round
+from web.services.stored_ranking import NO_ROWS, ranking_for_view
 
 from . import bp, serializers
 from .auth import STAFF, api_user, roles
@@ -186,7 +187,10 @@ def get_assignments(round_id: int):
 def get_ranking(round_id: int):
     """The round's ranking from the scoring engine (submitted sheets only)."""
     round_ = round_or_404(round_id)
-    return jsonify({"round": round_.id, **serializers.plain(rank_round(round_).to_dict())})
+    viewed = ranking_for_view(round_, actor=api_user(), rows_for=NO_ROWS)
+    db.session.commit()
+    return jsonify({"round": round_.id, "computed_at": viewed.computed_at.isoformat() + "Z", "stale": viewed.stale,
+                    **serializers.plain(viewed.report.result.to_dict())})
 
 
 # ---------------------------------------------------------------- sheets
@@ -218,6 +222,7 @@ def get_sheet(sheet_id: int):
 
 
 @bp.put("/sheets/<int:sheet_id>")
+@checks_own_text
 @roles("expert")
 def save_sheet(sheet_id: int):
     """Save draft values of the expert's own sheet; 422 lists every value refused."""
@@ -227,10 +232,15 @@ def save_sheet(sheet_id: int):
         errors = sheets.save_draft(row, draft["values"], opinion=draft["opinion"], comment=draft["comment"],
                                    criterion_comments=draft["criterion_comments"], actor=api_user())
     except sheets.SheetError as error:
-        raise ApiError(422, f"refused: {error}", error.errors) from None
+        raise ApiError(refusal_status(error), f"refused: {error}", error.errors) from None
     if errors:
         raise ApiError(422, f"refused: {len(errors)} error(s); nothing was saved", errors)
     return jsonify(serializers.sheet(row))
+
+
+def refusal_status(error: sheets.SheetError) -> int:
+    """409 when the sheet's state forbids the write (submitted meanwhile), 422 when the body was refused."""
+    return 409 if isinstance(error, sheets.SheetConflict) else 422
 
 
 def sheet_draft(body: object) -> dict:
@@ -265,7 +275,7 @@ def submit_sheet(sheet_id: int):
     try:
         sheets.submit(row, actor=api_user())
     except sheets.SheetError as error:
-        raise ApiError(422, f"refused: {len(error.errors)} error(s); the sheet stays a draft",
+        raise ApiError(refusal_status(error), f"refused: {len(error.errors)} error(s); the sheet stays a draft",
                        error.errors) from None
     return jsonify(serializers.sheet(row))
 
@@ -291,11 +301,6 @@ def writable_sheet(sheet_id: int) -> ScoreSheet:
     """The caller's own sheet while they still hold its seat on the active panel (as the sheet page requires);
     404 otherwise."""
     row = visible_sheet(sheet_id)
-    seat = db.session.scalar(
-        select(Assignment.id).join(AssignmentVersion)
-        .where(AssignmentVersion.round_id == row.round_id, AssignmentVersion.active,
-               Assignment.application_id == row.application_id, Assignment.expert_id == row.expert_id,
-               Assignment.state.in_(sheets.SEAT_STATES)))
-    if seat is None:
+    if not sheets.holds_seat(row):
         raise ApiError(404, f"sheet {sheet_id}: you no longer hold a seat on this panel")
     return row

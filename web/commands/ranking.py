@@ -102,9 +102,12 @@ def export_round(kind: str, round_name: str | None, path: Path) -> None:
         write_ranking(report, path)
         click.echo(f"exported the ranking of {report.round.name!r} ({len(report.lines)} applications) to {path}")
         return
-    from web.io.pdf import score_sheets_pdf
+    from web.io.pdf import score_sheets_page_estimate, score_sheets_pdf
 
-    path.write_bytes(score_sheets_pdf(report))
+    with click.progressbar(length=score_sheets_page_estimate(report), label="laying out pages",
+                           file=sys.stderr) as bar:
+        content = score_sheets_pdf(report, on_page=lambda page: bar.update(max(0, min(page, bar.length) - bar.pos)))
+    path.write_bytes(content)
     sheets = sum(row.sheet.state == "submitted" for line in report.lines for row in line.rows)
     click.echo(f"exported {sheets} submitted score sheets and {len(report.lines)} panel summaries of "
                f"{report.round.name!r} to {path}")

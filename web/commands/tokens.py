@@ -1,4 +1,4 @@
-"""``panel tokens``: API tokens for organizers' integrations (and experts', made by an admin)."""
+"""``panel tokens``: API tokens for organizers' integrations, and for experts (handed over by the operator)."""
 
 from __future__ import annotations
 

@@ -24,6 +24,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils.exceptions import InvalidFileException
 
+from web.io.cells import inert, restored
 from web.io.layout import layout, table_columns
 from web.io.limits import ImportLimits, size_text
 from web.io.tabular import Tables, data_rows, plain, put, read_header, records_to_tables, tables_to_records
@@ -157,7 +158,8 @@ def csv_bytes(kind: str, records: Sequence[dict]) -> bytes:
     writer.writerow([*main[0], *(header for _, header in tables)])
     for record, cells in zip(records, main[1:], strict=True):
         json_cells = [json_cell(record, path) for path, _ in tables]
-        writer.writerow([csv_cell(cell) for cell in cells] + json_cells)
+        writer.writerow([inert(csv_cell(cell)) if isinstance(cell, str) else csv_cell(cell) for cell in cells]
+                        + json_cells)
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -235,7 +237,7 @@ def read_csv(path: Path, data: bytes, kind: str, limits: ImportLimits | None = N
             if position in table_at:
                 put(record, table_at[position], json_table(cell, number, rows[0][position], result.errors))
             elif position < len(columns) and columns[position] is not None:
-                put(record, columns[position].path, cell)
+                put(record, columns[position].path, restored(cell))
         result.records.append(record)
         result.source_refs.append(f"row {number}")
     if not result.records and not result.errors:

@@ -13,6 +13,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from web.io.cells import inert
 from web.io.files import protect_text
 from web.services.ranking import RoundRanking
 
@@ -103,18 +104,8 @@ def ranking_csv(report: RoundRanking) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(RANKING_HEADERS)
-    writer.writerows([[_inert(value) for value in row] for row in ranking_rows(report)])
+    writer.writerows([[inert(value) for value in row] for row in ranking_rows(report)])
     return buffer.getvalue().encode("utf-8-sig")
-
-
-FORMULA_STARTS = ("=", "+", "-", "@")
-
-
-def _inert(value):
-    """A text cell that a spreadsheet would run as a formula, quoted so it stays text (CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def ranking_json(report: RoundRanking) -> bytes:

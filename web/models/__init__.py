@@ -26,6 +26,7 @@ from .expert import (
     PastAffiliation,
 )
 from .flag_review import FLAG_RESPONSES, FlagReview
+from .job import JOB_KINDS, JOB_STATES, Job, StoredRanking
 from .member import (
     IP_COUNTS,
     MEMBER_KINDS,
@@ -38,7 +39,7 @@ from .member import (
     TeamMember,
 )
 from .organization import Organization, OrganizationAlias
-from .outbox import MESSAGE_KINDS, TRANSPORTS, OutboxMessage
+from .outbox import MESSAGE_KINDS, OUTBOX_STATES, TRANSPORTS, OutboxMessage
 from .round import OBJECTIVES, PANEL_MODES, ROUND_STATES, PoolQuota, Round, RoundApplication
 from .sheet import OPINIONS, SHEET_STATES, IndicatorValue, Score, ScoreSheet
 from .taxonomy import Field, Sector
@@ -49,11 +50,11 @@ __all__ = [
     "ASSIGNMENT_STATES", "ATTACHMENT_KINDS", "CONSTRUCTION_CONTENT_LIMIT", "ECONOMIC_TYPES", "EXPECTED_RESULTS", "EXPECTED_STANDARDS",
     "GOVERNANCE_ROLES", "IP_COUNTS", "LEAD_ROLES", "MEMBER_KINDS", "MEMBER_ROLES", "OBJECTIVES", "OPINIONS",
     "PANEL_MODES", "PLAN_SECTIONS", "POOLS", "RD_INSTITUTIONS", "RELATION_KINDS", "ROLES", "ROUND_KINDS",
-    "ROUND_STATES", "SHEET_STATES", "FLAG_RESPONSES", "MESSAGE_KINDS", "TRANSPORTS",
+    "ROUND_STATES", "SHEET_STATES", "FLAG_RESPONSES", "MESSAGE_KINDS", "TRANSPORTS", "JOB_KINDS", "JOB_STATES", "OUTBOX_STATES",
     "ApiToken", "Application", "Assignment", "AssignmentVersion", "Attachment", "AuditEvent",
     "AuditLogIsAppendOnly", "DeclaredRelation", "EnterpriseDetails", "ExcludedExpert", "Expert", "ExpertField",
-    "Field", "FinancialYear", "FlagReview", "OutboxMessage", "GovernanceRole", "IndicatorValue", "InstituteDetails", "Lead", "MemberUnit", "Organization",
+    "Field", "FinancialYear", "FlagReview", "OutboxMessage", "GovernanceRole", "IndicatorValue", "InstituteDetails", "Job", "Lead", "MemberUnit", "Organization",
     "OrganizationAlias", "PastAffiliation", "PlanSection", "PoolQuota", "Reserve", "Round", "RoundApplication",
-    "Score", "ScoreSheet", "ScoreTemplate", "Sector", "Shareholder", "TeamMember", "TemplateCriterion",
+    "Score", "ScoreSheet", "StoredRanking", "ScoreTemplate", "Sector", "Shareholder", "TeamMember", "TemplateCriterion",
     "TemplateIndicator", "User", "utcnow",
 ]

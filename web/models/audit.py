@@ -16,8 +16,8 @@ from .common import utcnow
 class AuditEvent(db.Model):
     """One state change. ``actor_id`` None means the command line or the system acted.
 
-    Append-only is enforced in the ORM (see :func:`refuse_audit_changes`); a database trigger that refuses
-    UPDATE and DELETE on this table is planned for PostgreSQL deployments but not yet written.
+    Append-only is enforced in the ORM (see :func:`refuse_audit_changes`) and in the database: a trigger refuses
+    UPDATE and DELETE on this table, on PostgreSQL and on SQLite (migration 8393dbb4f97e).
     """
 
     __table_args__ = (Index("ix_audit_event_entity", "entity_type", "entity_id"),)

@@ -65,13 +65,12 @@ def _expert_for(role: str, expert_ref: str | None) -> Expert | None:
 
 @dataclass(frozen=True)
 class LoginAttempt:
-    """A login attempt after it was counted: the account (None if unknown or inactive), and its place in line.
+    """A login attempt after it was counted: the account (None if unknown or inactive), its place in line, when.
 
     ``attempt`` is the account's failure count including this attempt, as the database returned it; 0 when the
     account is locked (the attempt was not counted) or unknown.
     """
 
-    username: str
     user_id: int | None
     attempt: int
     at: datetime
@@ -87,14 +86,14 @@ def start_login(username: str) -> LoginAttempt:
     now = utcnow()
     user_id = db.session.scalar(select(User.id).where(User.username == username, User.active.is_(True)))
     if user_id is None:
-        return LoginAttempt(username, None, 0, now)
+        return LoginAttempt(None, 0, now)
     counted = db.session.scalar(
         update(User)
         .where(User.id == user_id, _unlocked(now))
         .values(failed_logins=User.failed_logins + 1)
         .returning(User.failed_logins)
         .execution_options(synchronize_session=False))
-    return LoginAttempt(username, user_id, counted or 0, now)
+    return LoginAttempt(user_id, counted or 0, now)
 
 
 def finish_login(attempt: LoginAttempt, password: str) -> User | None:

@@ -80,21 +80,12 @@ def answer_flag_review(review: FlagReview, response: str, reason: str, *, actor:
 
 
 def reopen_for_revision(sheet: ScoreSheet, reason: str, *, actor: User) -> None:
-    """Reopen the sheet so its expert can revise it (W2's ``sheets.reopen``, which audits and tells the expert;
-    set directly and audited here while that service is absent); it leaves the ranking until resubmitted."""
-    if sheet.state != "submitted":
-        return
-    try:
-        from web.services.sheets import reopen
-    except ImportError:
-        reopen = None
-    if reopen is not None:
+    """Reopen the sheet so its expert can revise it (``sheets.reopen`` locks it, audits and tells the expert); it
+    leaves the ranking until resubmitted. A sheet reopened meanwhile is left as it is."""
+    from web.services.sheets import lock, reopen
+
+    if lock(sheet).state == "submitted":
         reopen(sheet, reason, actor=actor)
-        return
-    before = {"state": sheet.state, "reopen_reason": sheet.reopen_reason}
-    sheet.state, sheet.reopened_at, sheet.reopen_reason = "reopened", utcnow(), reason
-    audit.record("sheet.reopen", "score_sheet", sheet.id, actor=actor, before=before,
-                 after={"state": sheet.state, "reopen_reason": reason})
 
 
 def reviews_for_expert(expert_id: int) -> list[FlagReview]:

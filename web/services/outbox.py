@@ -1,4 +1,5 @@
-"""The outbox: every message is stored, then sent by SMTP when configured or written as an .eml file.
+"""The outbox: every message is a row written in the transaction of the change that causes it; after commit a
+worker sends it by SMTP when configured or writes it as an .eml file (delivery: web/jobs/mail.py).
 
 Settings (app config first, then the environment): ``PANEL_SMTP_HOST``, ``PANEL_SMTP_PORT`` (default 25),
 ``PANEL_SMTP_USER``, ``PANEL_SMTP_PASSWORD`` (STARTTLS and login when a user is set), ``PANEL_MAIL_FROM``
@@ -10,9 +11,8 @@ how intranet installs without a mail server and the tests work.
 from __future__ import annotations
 
 import os
-import smtplib
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from pathlib import Path
 
 from flask import current_app, has_request_context
@@ -20,12 +20,16 @@ from flask_babel import gettext
 from sqlalchemy import select
 
 from web.extensions import db
-from web.models import Expert, OutboxMessage, Round, utcnow
+from web.jobs.queue import enqueue_after_commit
+from web.models import Expert, OutboxMessage, Round, User, utcnow
+from web.services import audit
 
 OUTBOX_FOLDER = "outbox"
 DEFAULT_SENDER = "panel@localhost"
 ORGANIZERS = "organizers"
 SMTP_TIMEOUT_SECONDS = 20
+MESSAGE_ID_DOMAIN = "panel.invalid"
+DELIVER = "deliver_outbox"
 
 
 def setting(name: str) -> str | None:
@@ -55,47 +59,44 @@ def expert_address(expert: Expert) -> str:
 
 def send(recipient: str, kind: str, subject: str, body: str, *, round_: Round | None = None,
          expert: Expert | None = None) -> OutboxMessage:
-    """Store a message and deliver it (SMTP or file); the caller commits it with the change it reports."""
+    """Queue a message in the caller's transaction; a worker delivers it once the caller commits (a change that
+    rolls back takes its messages with it). See web/jobs/mail.py."""
     message = OutboxMessage(recipient=recipient, kind=kind, subject=subject, body=body, round=round_,
-                            expert=expert, created_at=utcnow())
+                            expert=expert, created_at=utcnow(), state="queued", attempts=0)
     db.session.add(message)
     db.session.flush()
-    email = _email(message)
-    if setting("PANEL_SMTP_HOST") and "@" in recipient:
-        _deliver_smtp(message, email)
-    else:
-        _write_file(message, email)
+    enqueue_after_commit(DELIVER)
     return message
 
 
-def _email(message: OutboxMessage) -> EmailMessage:
-    """The RFC 5322 form of a stored message (UTF-8, so Chinese subjects and bodies survive)."""
+def resend(message: OutboxMessage, *, actor: User | None) -> OutboxMessage:
+    """Queue a failed message again (audited); it goes out once the caller commits."""
+    if message.state != "failed":
+        raise OutboxError(gettext("Only a failed message can be sent again (this one is %(state)s).",
+                                  state=message.state))
+    audit.record("outbox.resend", "outbox_message", message.id, actor=actor,
+                 before={"state": message.state, "attempts": message.attempts, "error": message.error},
+                 after={"state": "queued"})
+    message.state, message.next_attempt_at = "queued", None
+    enqueue_after_commit(DELIVER)
+    return message
+
+
+class OutboxError(Exception):
+    """A refused outbox action; the message is a translated sentence."""
+
+
+def email_of(message: OutboxMessage) -> EmailMessage:
+    """The RFC 5322 form of a stored message (UTF-8, so Chinese subjects and bodies survive). The Message-ID
+    names the row, so a receiving server (or a test) can tell a message sent twice from two messages."""
     email = EmailMessage()
     email["From"] = setting("PANEL_MAIL_FROM") or DEFAULT_SENDER
     email["To"] = message.recipient
     email["Subject"] = message.subject
     email["Date"] = formatdate(localtime=False)
-    email["Message-ID"] = make_msgid(idstring=f"panel-{message.id}")
+    email["Message-ID"] = f"<panel-outbox-{message.id}@{MESSAGE_ID_DOMAIN}>"
     email.set_content(message.body, charset="utf-8")
     return email
-
-
-def _deliver_smtp(message: OutboxMessage, email: EmailMessage) -> None:
-    """Hand the message to the SMTP server; a failure is kept on the message, never raised to the user."""
-    message.transport = "smtp"
-    host = setting("PANEL_SMTP_HOST")
-    port = int(setting("PANEL_SMTP_PORT") or 25)
-    user = setting("PANEL_SMTP_USER")
-    try:
-        with smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT_SECONDS) as server:
-            if user:
-                server.starttls()
-                server.login(user, setting("PANEL_SMTP_PASSWORD") or "")
-            server.send_message(email)
-    except (OSError, smtplib.SMTPException) as error:
-        message.error = f"{type(error).__name__}: {error}"
-        return
-    message.sent_at = utcnow()
 
 
 def outbox_folder() -> Path:
@@ -105,18 +106,21 @@ def outbox_folder() -> Path:
     return folder
 
 
-def _write_file(message: OutboxMessage, email: EmailMessage) -> None:
-    """Write the message as ``<id>-<kind>.eml`` in the instance's outbox folder."""
+def write_file(message: OutboxMessage, email: EmailMessage) -> None:
+    """Write the message as ``<id>-<kind>.eml`` in the instance's outbox folder (a rewrite replaces it)."""
     name = f"{message.id:06d}-{message.kind}.eml"
     (outbox_folder() / name).write_bytes(bytes(email))
-    message.transport = "file"
     message.stored_as = name
-    message.sent_at = utcnow()
 
 
-def messages(*, round_id: int | None = None, limit: int = 500) -> list[OutboxMessage]:
-    """The newest messages first, of one round or of all."""
+def messages(*, round_id: int | None = None, kind: str | None = None, state: str | None = None,
+             limit: int = 500) -> list[OutboxMessage]:
+    """The newest messages first, of one round, kind and state or of all."""
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     if round_id is not None:
         query = query.where(OutboxMessage.round_id == round_id)
+    if kind is not None:
+        query = query.where(OutboxMessage.kind == kind)
+    if state is not None:
+        query = query.where(OutboxMessage.state == state)
     return list(db.session.scalars(query))

@@ -109,10 +109,14 @@ def engine_sheet(sheet: ScoreSheet) -> Sheet:
                  confidence=sheet.confidence, opinion=sheet.opinion, comment=sheet.comment or "")
 
 
-def round_sheets(round_: Round) -> list[ScoreSheet]:
-    """Every sheet of the round, whatever its state, with scores, criteria and experts loaded."""
+def round_sheets(round_: Round, application_id: int | None = None) -> list[ScoreSheet]:
+    """Every sheet of the round (or of one of its applications), whatever its state, with scores, criteria and
+    experts loaded."""
+    condition = ScoreSheet.round_id == round_.id
+    if application_id is not None:
+        condition = condition & (ScoreSheet.application_id == application_id)
     return list(db.session.scalars(
-        select(ScoreSheet).where(ScoreSheet.round_id == round_.id)
+        select(ScoreSheet).where(condition)
         .options(selectinload(ScoreSheet.scores).selectinload(Score.criterion),
                  selectinload(ScoreSheet.expert), selectinload(ScoreSheet.application))
         .order_by(ScoreSheet.application_id, ScoreSheet.id)))
@@ -239,6 +243,13 @@ def round_ranking(round_: Round, options: Options = Options()) -> RoundRanking:
     sheets = round_sheets(round_)
     reasons = exclusion_reasons(round_, sheets)
     problem = problem_from_sheets(round_, sheets, options, reasons)
+    result, calibration_refused = rank_problem(problem)
+    return joined_ranking(round_, options, result, calibration_refused, sheets, reasons)
+
+
+def rank_problem(problem: Problem) -> tuple[Result, tuple[str, ...]]:
+    """The engine's result, and its reasons when calibration was asked for and refused (the result is then the
+    uncalibrated ranking)."""
     result = scoring.rank(problem)
     calibration_refused: tuple[str, ...] = ()
     if result.errors and problem.settings.calibrate:
@@ -247,6 +258,12 @@ def round_ranking(round_: Round, options: Options = Options()) -> RoundRanking:
                                                                rank_on_calibrated=False)))
         if plain.ok:
             result, calibration_refused = plain, result.errors
+    return result, calibration_refused
+
+
+def joined_ranking(round_: Round, options: Options, result: Result, calibration_refused: tuple[str, ...],
+                   sheets: Sequence[ScoreSheet], reasons: dict[int, str]) -> RoundRanking:
+    """The engine's ``result`` joined back to the round's applications, sheets and flag reviews."""
     reviews = _reviews_by_sheet([sheet.id for sheet in sheets])
     by_ref = {line.application: line for line in result.ranking}
     lines = []

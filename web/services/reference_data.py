@@ -14,7 +14,7 @@ from web.models import Field, ScoreTemplate, Sector, TemplateCriterion, Template
 
 
 def seed_reference_data() -> dict[str, int]:
-    """Add the taxonomy and default templates that are missing (idempotent); commit; return what was added."""
+    """Add the taxonomy and default templates that are missing (idempotent, flushed); return what was added."""
     added = {"sectors": 0, "fields": 0, "templates": 0}
     taxonomy = json.loads(resources.files("web").joinpath("data/taxonomy.json").read_text(encoding="utf-8"))
     sectors = {sector.code: sector for sector in db.session.scalars(select(Sector))}

@@ -13,10 +13,13 @@ from datetime import date
 
 from flask import render_template
 from sqlalchemy import select
+from sqlalchemy import text as sql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from scoring.validate import score_error
 from web.extensions import db
+from web.input_guard import control_character_error
 from web.models import (
     OPINIONS,
     Application,
@@ -47,6 +50,11 @@ class SheetError(ValueError):
         super().__init__("; ".join(self.errors))
 
 
+class SheetConflict(SheetError):
+    """The sheet's state forbids the change: submitted and locked, or declared already (409: another request, a
+    second tab or a double click got there first)."""
+
+
 def find_sheet(round_: Round, application: Application, expert: Expert) -> ScoreSheet | None:
     """The expert's sheet for the application in the round, if one was started."""
     return db.session.scalar(select(ScoreSheet).where(
@@ -55,13 +63,44 @@ def find_sheet(round_: Round, application: Application, expert: Expert) -> Score
 
 
 def sheet_for(round_: Round, application: Application, expert: Expert) -> ScoreSheet:
-    """The expert's sheet for the application in the round, created as an empty draft when missing (flushed)."""
+    """The expert's sheet for the application in the round, created as an empty draft when missing.
+
+    ``INSERT … ON CONFLICT DO NOTHING`` on the sheet's key, then a read: two requests creating the same sheet at
+    once (a double click) both get the one row, neither a unique-key error.
+    """
     sheet = find_sheet(round_, application, expert)
     if sheet is None:
-        sheet = ScoreSheet(round=round_, application=application, expert=expert, state="draft", confidence=1.0)
-        db.session.add(sheet)
-        db.session.flush()
+        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+        db.session.execute(dialect.insert(ScoreSheet).values(
+            round_id=round_.id, application_id=application.id, expert_id=expert.id, state="draft", confidence=1.0,
+        ).on_conflict_do_nothing(index_elements=["round_id", "application_id", "expert_id"]))
+        sheet = find_sheet(round_, application, expert)
     return sheet
+
+
+def lock(sheet: ScoreSheet) -> ScoreSheet:
+    """Hold the sheet's row until the unit of work ends and see its newest committed state (docs/transactions.md).
+
+    PostgreSQL: ``SELECT … FOR UPDATE``. SQLite locks the whole file for writing; a no-op UPDATE takes that lock as
+    the transaction's first write, so every read after it is current. Then everything loaded is expired, so the
+    sheet, its scores and its seat are read again under the lock.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(ScoreSheet.id).where(ScoreSheet.id == sheet.id).with_for_update())
+    else:
+        db.session.execute(sql("UPDATE score_sheet SET id = id WHERE id = :id"), {"id": sheet.id})
+    db.session.expire_all()
+    return sheet
+
+
+def holds_seat(sheet: ScoreSheet) -> bool:
+    """Whether the sheet's expert still holds its seat on the round's active panel: the one rule for who may write
+    a sheet (a declined, recused, removed or swapped-out expert may not)."""
+    return db.session.scalar(
+        select(Assignment.id).join(AssignmentVersion)
+        .where(AssignmentVersion.round_id == sheet.round_id, AssignmentVersion.active,
+               Assignment.application_id == sheet.application_id, Assignment.expert_id == sheet.expert_id,
+               Assignment.state.in_(SEAT_STATES)).limit(1)) is not None
 
 
 def seat_sheet(assignment: Assignment) -> ScoreSheet | None:
@@ -73,18 +112,21 @@ def seat_sheet(assignment: Assignment) -> ScoreSheet | None:
 
 def declare(assignment: Assignment, *, conflict: bool, reason: str | None, actor: User | None) -> ScoreSheet:
     """Record the expert's declaration; a recusal frees the seat, notifies the organizer and, when the round
-    says so, takes the first reserve. Declared once: a later change goes through the organizer."""
-    round_ = assignment.version.round
-    if round_.state != "scoring":
-        raise SheetError(_("The round is not open for scoring."))
-    if assignment.state not in SEAT_STATES:
-        raise SheetError(_("This seat is no longer yours (state: %(state)s).", state=assignment.state))
+    says so, takes the first reserve. Declared once: the same answer again (a double click) changes nothing, a
+    different one is refused (409) and goes through the organizer."""
     reason = (reason or "").strip()
     if conflict and not reason:
         raise SheetError(_("reason: a recusal needs a reason."))
-    sheet = sheet_for(round_, assignment.application, assignment.expert)
+    round_ = assignment.version.round
+    if round_.state != "scoring":
+        raise SheetError(_("The round is not open for scoring."))
+    sheet = lock(sheet_for(round_, assignment.application, assignment.expert))
     if sheet.conflict_declared is not None:
-        raise SheetError(_("The declaration was made already; ask the organizer to change it."))
+        if sheet.conflict_declared == conflict and (sheet.conflict_note or "") == reason:
+            return sheet
+        raise SheetConflict(_("The declaration was made already; ask the organizer to change it."))
+    if assignment.state not in SEAT_STATES:
+        raise SheetError(_("This seat is no longer yours (state: %(state)s).", state=assignment.state))
     before = {"sheet": declaration_snapshot(sheet), "assignment": assignment.state}
     sheet.conflict_declared = conflict
     sheet.conflict_note = reason or None
@@ -134,12 +176,15 @@ def save_draft(sheet: ScoreSheet, values: dict[str, float | str | None], *, opin
 
     Only the criteria in ``values`` (and comments in ``criterion_comments``) are touched: an empty value clears
     that criterion, a missing key leaves it as it is. ``opinion``/``comment`` None leave them as they are.
+    The sheet is locked first (:func:`lock`): concurrent writers take turns, and a sheet submitted meanwhile is
+    refused with :class:`SheetConflict`.
     """
-    _require_editable(sheet)
+    _require_editable(lock(sheet))
     by_code = {criterion.code: criterion for criterion in criteria(sheet)}
     parsed, errors = parse_values(values, by_code)
     criterion_comments = criterion_comments or {}
     errors += [_("%(code)s: unknown criterion", code=code) for code in criterion_comments if code not in by_code]
+    errors += _control_character_errors(comment, criterion_comments, by_code)
     if opinion not in (None, "") and opinion not in OPINIONS:
         errors.append(_("opinion: must be one of %(choices)s, got %(value)s", choices=", ".join(OPINIONS),
                         value=opinion))
@@ -164,6 +209,15 @@ def save_draft(sheet: ScoreSheet, values: dict[str, float | str | None], *, opin
         audit.record("sheet.save_draft", "score_sheet", sheet.id, actor=actor, before=before, after=after)
         db.session.flush()
     return []
+
+
+def _control_character_errors(comment: str | None, criterion_comments: dict[str, str | None],
+                              by_code: dict[str, TemplateCriterion]) -> list[str]:
+    """A refusal for each comment holding a control character (tab and line breaks are fine)."""
+    texts = [(_("comment"), comment)] + [(f"{by_code[code].name} ({code})", text)
+                                         for code, text in criterion_comments.items() if code in by_code]
+    return [error for field, text in texts if isinstance(text, str)
+            and (error := control_character_error(field, text))]
 
 
 def parse_values(values: dict[str, object], by_code: dict[str, TemplateCriterion]
@@ -222,7 +276,7 @@ def _number(value: object) -> str:
 
 def submit(sheet: ScoreSheet, *, actor: User | None) -> ScoreSheet:
     """Lock a complete, valid sheet; refuses with every error; a second submit of a submitted sheet is a no-op."""
-    if sheet.state == "submitted":
+    if lock(sheet).state == "submitted":
         return sheet
     _require_editable(sheet)
     errors = completeness_errors(sheet)
@@ -257,9 +311,12 @@ def completeness_errors(sheet: ScoreSheet) -> list[str]:
 
 
 def _require_editable(sheet: ScoreSheet) -> None:
-    """Refuse changes to a locked sheet, before the declaration, after a recusal or outside scoring."""
+    """Refuse changes to a locked sheet, before the declaration, after a recusal, without a seat or outside
+    scoring."""
     if sheet.state == "submitted":
-        raise SheetError(_("The sheet is submitted and locked."))
+        raise SheetConflict(_("The sheet is submitted and locked."))
+    if not holds_seat(sheet):
+        raise SheetError(_("You no longer hold this seat on the panel."))
     if sheet.round.state != "scoring":
         raise SheetError(_("The round is not open for scoring."))
     if sheet.conflict_declared is None:
@@ -284,7 +341,7 @@ def reopen(sheet: ScoreSheet, reason: str | None, *, actor: User | None) -> Scor
     reason = (reason or "").strip()
     if not reason:
         raise SheetError(_("reason: reopening a sheet needs a reason."))
-    if sheet.state != "submitted":
+    if lock(sheet).state != "submitted":
         raise SheetError(_("Only a submitted sheet can be reopened (this one is %(state)s).", state=sheet.state))
     if sheet.round.state != "scoring":
         # A reopened sheet leaves the ranking until resubmitted, and only a scoring round takes resubmissions.

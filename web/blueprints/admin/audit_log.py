@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import Select, select
 
 from web.extensions import db
+from web.io.cells import inert
 from web.models import AuditEvent
 
 CSV_COLUMNS = ("id", "at", "actor", "action", "entity_type", "entity_id", "before", "after")
@@ -61,7 +62,7 @@ def to_csv(events: list[AuditEvent]) -> bytes:
         row = as_dict(event)
         for key in ("before", "after"):
             row[key] = "" if row[key] is None else json.dumps(row[key], ensure_ascii=False, sort_keys=True)
-        writer.writerow([row[column] for column in CSV_COLUMNS])
+        writer.writerow([inert(row[column]) for column in CSV_COLUMNS])
     return buffer.getvalue().encode("utf-8-sig")
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from web.auth.roles import roles_required
 from web.extensions import db
+from web.input_guard import database_int
 from web.models import ApiToken, User, utcnow
 from web.services import accounts
 from web.services import tokens as token_service
@@ -46,7 +47,7 @@ def audit_filters() -> tuple[AuditFilterForm, dict]:
 def audit():
     """The audit log, filtered and paginated, newest first."""
     form, filters = audit_filters()
-    page = db.paginate(audit_log.filtered(filters), page=request.args.get("page", 1, type=int),
+    page = db.paginate(audit_log.filtered(filters), page=request.args.get("page", 1, type=database_int),
                        per_page=PER_PAGE, error_out=False)
     query_args = {key: request.args[key] for key in FILTER_KEYS if request.args.get(key)}
     return render_template("admin/audit.html", form=form, page=page, query_args=query_args,

@@ -14,11 +14,12 @@ from sqlalchemy import select
 from web.auth.roles import roles_required
 from web.blueprints.expert import bp, labels
 from web.extensions import db
+from web.input_guard import checks_own_text
 from web.models import OPINIONS, Assignment, AssignmentVersion, Field, Round, ScoreSheet
 from web.services import invitations, sheets
 from web.services.invitations import InvitationError
 from web.services.records import export_applications
-from web.services.sheets import SheetError
+from web.services.sheets import SheetConflict, SheetError
 from web.unit_of_work import keep, refuse
 
 labels.register(bp)
@@ -111,7 +112,7 @@ def declare(seat_id: int):
                 raise SheetError(_("Choose: no conflict, or recuse."))
             sheets.declare(seat, conflict=conflict == "yes", reason=request.form.get("reason"), actor=current_user)
         except SheetError as refused:
-            error, status = "; ".join(refused.errors), 400
+            error, status = "; ".join(refused.errors), refusal_status(refused)
         else:
             if conflict == "yes":
                 flash(_("You recused yourself; the organizer has been told and the seat is freed."), "info")
@@ -133,6 +134,11 @@ def application(seat_id: int):
     return render_template("expert/application.html", seat=seat, record=record, fields=fields)
 
 
+def refusal_status(refused: SheetError) -> int:
+    """409 when the sheet's state forbids the change (submitted or declared meanwhile), else 400."""
+    return 409 if isinstance(refused, SheetConflict) else 400
+
+
 def read_sheet_form(form, sheet: ScoreSheet) -> dict:
     """The sheet form as save_draft's keyword arguments (values as typed: the service parses and checks them)."""
     codes = [criterion.code for criterion in sheets.criteria(sheet)]
@@ -145,6 +151,7 @@ def read_sheet_form(form, sheet: ScoreSheet) -> dict:
 
 
 @bp.route("/seats/<int:seat_id>/sheet", methods=["GET", "POST"])
+@checks_own_text
 @roles_required("expert")
 def sheet(seat_id: int):
     """The score sheet: save a draft, or submit (locked); a refused save lists every error and keeps the input."""
@@ -166,7 +173,7 @@ def sheet(seat_id: int):
                 flash(_("The sheet is submitted. Thank you."), "info")
                 return redirect(url_for("expert.index"))
         except SheetError as refused:
-            errors, status = refused.errors, 400
+            errors, status = refused.errors, refusal_status(refused)
         if not errors:
             flash(_("Draft saved."), "info")
             return redirect(url_for("expert.sheet", seat_id=seat.id))
@@ -175,6 +182,7 @@ def sheet(seat_id: int):
 
 
 @bp.route("/seats/<int:seat_id>/sheet/autosave", methods=["POST"])
+@checks_own_text
 @roles_required("expert")
 def autosave(seat_id: int):
     """The sheet page's script saves the draft here (JSON answer: saved or the errors)."""

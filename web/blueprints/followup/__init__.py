@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("followup", __name__, url_prefix="/followup")
 
-from . import views  # noqa: E402,F401  (registers the views on bp)
+from . import labels, views  # noqa: E402,F401  (register the template filters and views on bp)

@@ -13,7 +13,8 @@ from web.blueprints.followup import bp
 from web.blueprints.organizer.labels import label
 from web.blueprints.rounds.views import state_label
 from web.extensions import db
-from web.models import Assignment, Expert, OutboxMessage, Round, ScoreSheet
+from web.input_guard import database_int
+from web.models import MESSAGE_KINDS, OUTBOX_STATES, Assignment, Expert, OutboxMessage, Round, ScoreSheet
 from web.services import accounts, invitations, outbox, panels, sheets
 from web.services.invitations import InvitationError
 from web.services.sheets import SheetError
@@ -196,9 +197,29 @@ def chart_data(report: sheets.Progress) -> dict:
 @bp.route("/outbox")
 @roles_required(*STAFF)
 def outbox_page():
-    """The newest messages first: invitations, reminders and notices, with how each was delivered."""
-    round_id = request.args.get("round", type=int)
-    return render_template("followup/outbox.html", messages=outbox.messages(round_id=round_id), round_id=round_id)
+    """The newest messages first: invitations, reminders and notices, each with its delivery state, attempts and
+    the server's last reply; filtered by round, kind and state (an unknown filter value is ignored)."""
+    round_id = request.args.get("round", type=database_int)
+    kind = request.args.get("kind") if request.args.get("kind") in MESSAGE_KINDS else None
+    state = request.args.get("state") if request.args.get("state") in OUTBOX_STATES else None
+    rounds = list(db.session.scalars(select(Round).order_by(Round.id.desc())))
+    return render_template("followup/outbox.html", messages=outbox.messages(round_id=round_id, kind=kind, state=state),
+                           round_id=round_id, kind=kind, state=state, rounds=rounds, kinds=MESSAGE_KINDS,
+                           states=OUTBOX_STATES)
+
+
+@bp.route("/outbox/<int:message_id>/resend", methods=["POST"])
+@roles_required(*STAFF)
+def resend(message_id: int):
+    """Send a failed message again (audited); the worker takes it after the commit."""
+    message = db.session.get(OutboxMessage, message_id) or abort(404)
+    try:
+        outbox.resend(message, actor=current_user)
+    except outbox.OutboxError as error:
+        refuse(str(error))
+        return redirect(url_for("followup.message", message_id=message_id))
+    flash(_("The message is queued to be sent again."), "info")
+    return redirect(url_for("followup.message", message_id=message_id))
 
 
 @bp.route("/outbox/<int:message_id>")

@@ -9,11 +9,13 @@ from sqlalchemy import select
 
 from web.auth.roles import roles_required
 from web.extensions import db
-from web.io.pdf import blank_sheets_pdf, score_sheets_pdf
+from web.io.pdf import score_sheets_pdf
 from web.io.ranking_excel import XLSX_MIMETYPE, ranking_workbook
-from web.models import Application, FlagReview, Round
+from web.models import Application, FlagReview, Job, Round
 from web.services import ranking
 from web.services.flag_reviews import FlagReviewError, reviews_for_expert
+from web.services.jobs import request_job
+from web.services.stored_ranking import ALL_ROWS, NO_ROWS, ViewedRanking, ranking_for_view
 from web.unit_of_work import refuse
 
 from . import bp
@@ -74,8 +76,9 @@ def round_ranking(round_id: int):
     """The ranking table of one round, with the capacity and calibration form."""
     round_ = round_or_404(round_id)
     options, errors = page_options()
-    report = ranking.round_ranking(round_, options)
-    return render_template("rankings/round.html", report=report, errors=errors, args=option_args(options))
+    viewed = stored_ranking(round_, options, rows_for=NO_ROWS)
+    return render_template("rankings/round.html", report=viewed.report, viewed=viewed, errors=errors,
+                           args=option_args(options))
 
 
 @bp.route("/rounds/<int:round_id>/applications/<int:application_id>")
@@ -85,10 +88,12 @@ def trace(round_id: int, application_id: int):
     round_ = round_or_404(round_id)
     application = application_in_round(round_, application_id)
     options, errors = page_options()
-    report = ranking.round_ranking(round_, options)
+    viewed = stored_ranking(round_, options, rows_for=application.id)
+    report = viewed.report
     biases = {expert.expert: expert.bias for expert in report.result.experts}
-    return render_template("rankings/application.html", report=report, line=report.line(application.id),
-                           biases=biases, errors=errors, args=option_args(options))
+    return render_template("rankings/application.html", report=report, viewed=viewed,
+                           line=report.line(application.id), biases=biases, errors=errors,
+                           args=option_args(options))
 
 
 @bp.route("/rounds/<int:round_id>/applications/<int:application_id>/reviews", methods=["POST"])
@@ -166,16 +171,16 @@ def combine():
 @roles_required(*STAFF)
 def export_xlsx(round_id: int):
     """The ranking and every sheet's scores and comments as an Excel workbook (no personal data)."""
-    report = ranking.round_ranking(round_or_404(round_id), page_options()[0])
+    report = stored_ranking(round_or_404(round_id), page_options()[0]).report
     return download(ranking_workbook(report), XLSX_MIMETYPE, f"ranking-{round_id}.xlsx")
 
 
 @bp.route("/rounds/<int:round_id>/sheets.pdf")
 @roles_required(*STAFF)
 def sheets_pdf(round_id: int):
-    """Every expert's score sheet and each panel's summary, for signature."""
-    report = ranking.round_ranking(round_or_404(round_id))
-    return download(score_sheets_pdf(report), PDF_MIMETYPE, f"sheets-{round_id}.pdf")
+    """Every expert's score sheet and each panel's summary, for signature: prepared by a worker (hundreds of
+    pages take minutes), so this starts the job, or joins the one under way, and shows its progress."""
+    return started_job("sheets_pdf", round_or_404(round_id))
 
 
 @bp.route("/rounds/<int:round_id>/applications/<int:application_id>/sheets.pdf")
@@ -184,7 +189,7 @@ def application_sheets_pdf(round_id: int, application_id: int):
     """One application's score sheets and panel summary, for signature."""
     round_ = round_or_404(round_id)
     application = application_in_round(round_, application_id)
-    report = ranking.round_ranking(round_)
+    report = stored_ranking(round_, ranking.Options()).report
     return download(score_sheets_pdf(report, application_ids={application.id}), PDF_MIMETYPE,
                     f"sheets-{round_id}-{application.ref}.pdf")
 
@@ -192,8 +197,28 @@ def application_sheets_pdf(round_id: int, application_id: int):
 @bp.route("/rounds/<int:round_id>/blank.pdf")
 @roles_required(*STAFF)
 def blank_pdf(round_id: int):
-    """Blank sheets of the round's template for an offline meeting."""
-    return download(blank_sheets_pdf(round_or_404(round_id)), PDF_MIMETYPE, f"blank-{round_id}.pdf")
+    """Blank sheets of the round's template for an offline meeting, prepared by a worker like the signed ones."""
+    return started_job("blank_pdf", round_or_404(round_id))
+
+
+def stored_ranking(round_: Round, options: ranking.Options, rows_for: str | int = ALL_ROWS) -> ViewedRanking:
+    """The round's stored ranking for ``options`` (recomputed and stored first when its inputs changed and the
+    round is small; otherwise a recomputation job is started and the page says the result is being renewed)."""
+    viewed = ranking_for_view(round_, options, actor=current_user, rows_for=rows_for)
+    db.session.commit()
+    return viewed
+
+
+def started_job(kind: str, round_: Round) -> Response:
+    """Start (or join) the round's job of ``kind`` and go to its progress page; straight to the file when it
+    finished at once (the immediate queue of the tests)."""
+    job = request_job(kind, round_=round_, actor=current_user)
+    job_id = job.id
+    db.session.commit()
+    job = db.session.get(Job, job_id)
+    if job.state == "done":
+        return redirect(url_for("jobs.download", job_id=job_id), 303)
+    return redirect(url_for("jobs.job_page", job_id=job_id), 303)
 
 
 def download(content: bytes, mimetype: str, filename: str) -> Response:

@@ -1,0 +1,164 @@
+"""Jobs on a real queue: the embedded SQLite store by default, Redis when ``PANEL_TEST_QUEUE`` names one
+(``.ci/run`` runs this file both ways). A consumer runs in threads of the test process, like ``panel serve``.
+
+What a user relies on: asking for a PDF answers at once with a progress page; the job is done by a worker and
+the file is downloaded; a job asked for before a web restart is still done after it; a job whose worker died
+is run again and leaves one result; a change that rolled back starts nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from datetime import timedelta
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from tests.fonts import require_cjk_font
+from tests.web.test_ranking_service import build_design_round
+from web import create_app
+from web.extensions import db
+from web.jobs.queue import queue, start_consumer
+from web.jobs.runner import STALL_SECONDS
+from web.models import Job, utcnow
+
+QUEUE = os.environ.get("PANEL_TEST_QUEUE") or "sqlite"
+WAIT_SECONDS = 120
+pytestmark = [pytest.mark.slow, pytest.mark.app_config(PANEL_QUEUE=QUEUE)]
+
+
+@pytest.fixture(autouse=True)
+def empty_queue(app):
+    """A Redis queue is shared between tests: start and end each one empty."""
+    queue(app).flush()
+    yield
+    queue(app).flush()
+
+
+@pytest.fixture
+def consumer_of():
+    """``consumer_of(app)`` starts a consumer on ``app``'s queue; all are stopped at the end of the test."""
+    started = []
+
+    def start(app):
+        started.append(start_consumer(app, workers=1))
+        return started[-1]
+
+    yield start
+    for consumer in started:
+        consumer.stop(graceful=True)
+
+
+@pytest.fixture
+def round_id(app, make_application_record, make_expert_record):
+    return build_design_round(app, make_application_record, make_expert_record)
+
+
+def wait_until_finished(app, job_id: int) -> Job:
+    """The job once done or failed (a generous bound, so a loaded machine does not fail the test)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        with app.app_context():
+            job = db.session.get(Job, job_id)
+            if job.finished:
+                db.session.expunge(job)
+                return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish in {WAIT_SECONDS} s")
+
+
+def only_job(app) -> int:
+    with app.app_context():
+        return db.session.scalars(select(Job.id)).one()
+
+
+def test_a_pdf_is_a_job_with_a_progress_page_then_a_download(app, client, auth, round_id, consumer_of):
+    require_cjk_font()
+    auth.login("organizer")
+    response = client.get(f"/rankings/rounds/{round_id}/blank.pdf")
+    assert response.status_code == 303 and "/jobs/" in response.headers["Location"]
+    job_id = only_job(app)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert '<meta http-equiv="refresh"' in page and "jobs.js" in page and "<progress" in page
+    assert client.get(f"/jobs/{job_id}.json").get_json()["state"] == "queued"
+    assert client.get(f"/jobs/{job_id}/download").status_code == 404           # no file before it is done
+    again = client.get(f"/rankings/rounds/{round_id}/blank.pdf")
+    assert again.headers["Location"] == response.headers["Location"]          # joins the job under way
+
+    consumer_of(app)
+    job = wait_until_finished(app, job_id)
+    assert job.state == "done" and job.done == job.total == 5 and job.error is None
+    status = client.get(f"/jobs/{job_id}.json").get_json()
+    assert status["finished"] and status["download"] == f"/jobs/{job_id}/download"
+    page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert 'http-equiv="refresh"' not in page and f"/jobs/{job_id}/download" in page
+    download = client.get(f"/jobs/{job_id}/download")
+    assert download.mimetype == "application/pdf" and len(PdfReader(io.BytesIO(download.data)).pages) == 5
+    round_page = client.get(f"/jobs/rounds/{round_id}").get_data(as_text=True)
+    assert f"/jobs/{job_id}/download" in round_page
+
+
+def test_a_job_asked_for_before_a_web_restart_is_done_after_it(app, auth, client, round_id, consumer_of):
+    auth.login("organizer")
+    client.get(f"/rankings/rounds/{round_id}/blank.pdf")
+    job_id = only_job(app)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    restarted = create_app({"TESTING": True, "INSTANCE_PATH": app.instance_path, "PANEL_QUEUE": QUEUE,
+                            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
+    consumer_of(restarted)
+    assert wait_until_finished(restarted, job_id).state == "done"
+
+
+def test_a_job_whose_worker_died_is_run_again_and_leaves_one_result(app, round_id, consumer_of):
+    from web.jobs import files
+    from web.services.jobs import request_job
+
+    with app.app_context():
+        from web.models import Round
+
+        job = request_job("blank_pdf", round_=db.session.get(Round, round_id), actor=None)
+        job_id = job.id
+        db.session.commit()
+        queue(app).flush()                    # the worker took the message, then died mid-job:
+        job = db.session.get(Job, job_id)
+        job.state, job.attempts, job.done, job.total = "running", 1, 2, 5
+        job.heartbeat_at = job.started_at = utcnow() - timedelta(seconds=STALL_SECONDS + 1)
+        files.write(files.job_result_name(job_id, ".blank-partial"), b"%PDF half")
+        db.session.commit()
+    consumer_of(app)
+    app.extensions["panel_tasks"]["requeue_stalled"].call_local()
+    job = wait_until_finished(app, job_id)
+    assert job.state == "done" and job.attempts == 2
+    with app.app_context():
+        folder = files.path_of(files.job_result_name(job_id, "x")).parent
+        assert sorted(path.name for path in folder.iterdir() if path.suffix == ".pdf") == [f"blank-{round_id}.pdf"]
+
+
+def test_a_job_running_on_a_live_worker_is_not_taken_again(app, round_id):
+    from web.jobs.runner import claim, stalled_jobs
+    from web.models import Round
+    from web.services.jobs import request_job
+
+    with app.app_context():
+        job = request_job("blank_pdf", round_=db.session.get(Round, round_id), actor=None)
+        job_id = job.id
+        db.session.commit()
+        queue(app).flush()
+        assert claim(job_id) is not None                 # a worker has it and its heartbeat is fresh
+        assert claim(job_id) is None and stalled_jobs() == []
+
+
+def test_a_job_asked_for_in_a_rolled_back_transaction_is_never_queued(app, round_id):
+    from web.models import Round
+    from web.services.jobs import request_job
+
+    with app.app_context():
+        request_job("blank_pdf", round_=db.session.get(Round, round_id), actor=None)
+        db.session.rollback()
+        db.session.commit()                              # a later commit must not enqueue the forgotten job
+        assert queue(app).pending_count() == 0 and db.session.scalars(select(Job)).all() == []

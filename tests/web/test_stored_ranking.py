@@ -1,0 +1,112 @@
+"""Stored rankings: computed once per change of the inputs, read by the pages, the export and the API, which say
+when it was computed; a change makes it stale, and a large round is renewed by a job meanwhile."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tests.web.test_ranking_service import build_design_round, sheet_of
+from web.extensions import db
+from web.models import Job, StoredRanking
+from web.services import ranking, sheets, stored_ranking
+
+
+@pytest.fixture
+def round_id(app, make_application_record, make_expert_record):
+    return build_design_round(app, make_application_record, make_expert_record)
+
+
+@pytest.fixture
+def engine_runs(monkeypatch):
+    """How often the scoring engine ranked a round (the expensive part: 10,000 bootstrap draws)."""
+    runs = []
+    original = ranking.rank_problem
+
+    def counted(problem):
+        runs.append(problem)
+        return original(problem)
+
+    monkeypatch.setattr(ranking, "rank_problem", counted)
+    return runs
+
+
+def stored_rows(app) -> list[tuple[str, str]]:
+    with app.app_context():
+        return [(row.data_version, row.computed_at.isoformat()) for row in db.session.scalars(select(StoredRanking))]
+
+
+def test_the_ranking_is_computed_once_and_read_by_every_view(app, client, auth, round_id, engine_runs):
+    auth.login("organizer")
+    first = client.get(f"/rankings/rounds/{round_id}").get_data(as_text=True)
+    stored = stored_rows(app)
+    assert len(engine_runs) == 1 and len(stored) == 1
+    computed = stored[0][1].replace("T", " ")[:19]
+    assert computed in first                                             # the page says when
+    with app.app_context():
+        p1 = sheet_of(round_id, "P1", "E1").application_id
+    assert computed in client.get(f"/rankings/rounds/{round_id}/applications/{p1}").get_data(as_text=True)
+    client.get(f"/rankings/rounds/{round_id}/export.xlsx")
+    client.get(f"/rankings/rounds/{round_id}/blank.pdf")               # asking for a PDF changes no input
+    assert computed in client.get(f"/rankings/rounds/{round_id}").get_data(as_text=True)
+    assert len(engine_runs) == 1 and stored_rows(app) == stored
+
+
+def test_a_change_of_the_sheets_is_ranked_at_the_next_view(app, client, auth, round_id, engine_runs):
+    auth.login("organizer")
+    client.get(f"/rankings/rounds/{round_id}")
+    with app.app_context():
+        before = stored_ranking.ranking_for_view(db.session.get(ranking.Round, round_id)).report
+        ranked_before = [line.application.ref for line in before.lines if line.result and line.result.rank]
+        sheets.reopen(sheet_of(round_id, "P1", "E1"), "请复核第二项", actor=None)   # P1 loses a sheet
+        db.session.commit()
+    client.get(f"/rankings/rounds/{round_id}")
+    assert len(engine_runs) == 2
+    with app.app_context():
+        report = stored_ranking.ranking_for_view(db.session.get(ranking.Round, round_id)).report
+        fresh = ranking.round_ranking(db.session.get(ranking.Round, round_id))
+        assert report.result == fresh.result                              # the stored result is the fresh one
+        assert "P1" in ranked_before and report.result != before.result
+    assert len(stored_rows(app)) == 1                                    # replaced, not added
+
+
+def test_an_unchanged_input_after_a_change_elsewhere_is_not_ranked_again(app, round_id, engine_runs):
+    with app.app_context():
+        round_ = db.session.get(ranking.Round, round_id)
+        stored_ranking.ranking_for_view(round_)
+        db.session.commit()
+        sheet = sheet_of(round_id, "P3", "E1")
+        sheet.confidence = sheet.confidence                                # touched: the stamp moves…
+        sheet.updated_at = sheet.updated_at.replace(microsecond=(sheet.updated_at.microsecond + 1) % 1_000_000)
+        db.session.commit()
+        stored_ranking.ranking_for_view(round_)                            # …the input does not
+        db.session.commit()
+    assert len(engine_runs) == 1
+
+
+def test_a_large_round_shows_the_stored_ranking_while_a_job_renews_it(app, client, auth, round_id, monkeypatch,
+                                                                      engine_runs):
+    monkeypatch.setattr(stored_ranking, "INLINE_SHEET_LIMIT", 0)
+    auth.login("organizer")
+    client.get(f"/rankings/rounds/{round_id}")                            # nothing stored yet: computed inline
+    with app.app_context():
+        sheets.reopen(sheet_of(round_id, "P1", "E1"), "请复核第二项", actor=None)
+        db.session.commit()
+    page = client.get(f"/rankings/rounds/{round_id}?lang=en").get_data(as_text=True)
+    assert "a recomputation is under way" in page
+    with app.app_context():
+        job = db.session.scalars(select(Job).where(Job.kind == "ranking")).one()
+        assert job.state == "done"                                         # the immediate queue ran it at commit
+    assert len(engine_runs) == 2
+    assert "a recomputation is under way" not in client.get(f"/rankings/rounds/{round_id}").get_data(as_text=True)
+
+
+def test_the_api_reads_the_stored_ranking_and_says_when_it_was_computed(app, client, round_id, make_user):
+    from web.services.tokens import create_token
+
+    with app.app_context():
+        token = create_token(make_user("integrator", "organizer"), "test", actor=None)
+        db.session.commit()
+    body = client.get(f"/api/v1/rounds/{round_id}/ranking", headers={"Authorization": f"Bearer {token}"}).get_json()
+    computed = stored_rows(app)[0][1]
+    assert body["computed_at"] == computed + "Z" and body["stale"] is False and body["ranking"]

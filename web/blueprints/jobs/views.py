@@ -1,0 +1,70 @@
+"""The views of the jobs area: a round's jobs, one job's progress (HTML and JSON) and its download."""
+
+from __future__ import annotations
+
+from flask import abort, jsonify, render_template, send_file, url_for
+from flask_babel import gettext as _
+
+from web.auth.roles import roles_required
+from web.extensions import db
+from web.jobs import files
+from web.models import Job, Round
+from web.services.jobs import round_jobs
+
+from . import bp
+from .labels import describe
+
+STAFF = ("organizer", "admin")
+REFRESH_SECONDS = 2
+MIMETYPES = {".pdf": "application/pdf", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def job_or_404(job_id: int) -> Job:
+    """The job with ``job_id``, or 404."""
+    return db.session.get(Job, job_id) or abort(404)
+
+
+@bp.route("/rounds/<int:round_id>")
+@roles_required(*STAFF)
+def round_page(round_id: int):
+    """Every job of the round with its state and progress (refreshes while one is unfinished)."""
+    round_ = db.session.get(Round, round_id) or abort(404)
+    jobs = round_jobs(round_.id)
+    return render_template("jobs/round.html", round=round_, jobs=[(job, describe(job)) for job in jobs],
+                           refresh=REFRESH_SECONDS if any(not job.finished for job in jobs) else None)
+
+
+@bp.route("/<int:job_id>")
+@roles_required(*STAFF)
+def job_page(job_id: int):
+    """One job's progress bar; the page refreshes itself until the job is finished, then offers the file."""
+    job = job_or_404(job_id)
+    return render_template("jobs/job.html", job=job, info=describe(job),
+                           refresh=None if job.finished else REFRESH_SECONDS)
+
+
+@bp.route("/<int:job_id>.json")
+@roles_required(*STAFF)
+def job_status(job_id: int):
+    """The job's state and progress for the page's script; ``download`` once there is a file."""
+    job = job_or_404(job_id)
+    info = describe(job)
+    info["download"] = url_for("jobs.download", job_id=job.id) if job.state == "done" and job.result_path else None
+    info["download_label"] = _("Download")
+    info["progress_text"] = _("preparing… %(done)s / %(total)s %(step)s", done=job.done, total=job.total,
+                              step=info["step_label"])
+    return jsonify(info)
+
+
+@bp.route("/<int:job_id>/download")
+@roles_required(*STAFF)
+def download(job_id: int):
+    """The job's result file (404 until it is done)."""
+    job = job_or_404(job_id)
+    if job.state != "done" or not job.result_path:
+        abort(404)
+    path = files.path_of(job.result_path)
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype=MIMETYPES.get(path.suffix, "application/octet-stream"), as_attachment=True,
+                     download_name=path.name)

@@ -1,0 +1,39 @@
+"""Engine settings per database: stale PostgreSQL connections are replaced, SQLite runs in WAL with a busy timeout.
+
+PostgreSQL: ``pool_pre_ping`` checks a pooled connection before each checkout, so after a server restart (or a
+connection the server ended) the next request gets a fresh connection instead of a 500.
+SQLite: WAL lets readers run while one writer writes; ``busy_timeout`` makes a second writer wait for the lock
+(``SQLITE_BUSY_TIMEOUT_MS``) instead of failing at once with "database is locked".
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from flask import Flask
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+
+DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def engine_options(app: Flask) -> dict:
+    """The configured engine options with the database's own defaults underneath."""
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() == "postgresql":
+        options.setdefault("pool_pre_ping", True)
+    return options
+
+
+def on_connect(app: Flask, engine: Engine) -> None:
+    """Set SQLite's journal mode and busy timeout on every new connection of ``engine``."""
+    if engine.dialect.name != "sqlite":
+        return
+    timeout = int(app.config.get("SQLITE_BUSY_TIMEOUT_MS", DEFAULT_SQLITE_BUSY_TIMEOUT_MS))
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(connection: sqlite3.Connection, _record) -> None:
+        cursor = connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {timeout}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()

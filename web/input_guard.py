@@ -1,0 +1,112 @@
+"""Bad input costs a refusal, never a 500: control characters are refused, ids beyond a database integer are 404.
+
+Control characters in what a person sends are refused before any view or service reads it.
+
+A NUL byte makes PostgreSQL refuse the statement (a 500 before this check); other control characters have no
+place in a name, a filter or a comment either. Tab, line feed and carriage return are allowed (multi-line text).
+Every query-string value, form field, URL part and JSON string (keys too) is checked; the first offending field is
+named in a Chinese sentence: 400 on a page, 422 from the API. Views that check their own text, so they can show
+the refusal beside what was typed (the score sheet), say so with :func:`checks_own_text`.
+
+``<int:…>`` URL parts are capped at the largest database integer (a larger one is a 404, as for an id that does not
+exist), and :func:`database_int` reads integers from query strings the same way (``type=database_int``: out of
+range counts as absent).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+from flask import Flask, current_app, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import BadRequest
+from werkzeug.routing import IntegerConverter
+
+# C0 controls but tab, LF and CR; DEL; C1 controls.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# The largest value of a 32-bit signed INTEGER column (PostgreSQL's integer; SQLite stores up to 2**63 - 1).
+MAX_DATABASE_INT = 2**31 - 1
+
+
+class DatabaseIntegerConverter(IntegerConverter):
+    """``<int:…>`` no larger than :data:`MAX_DATABASE_INT`: a larger id is a 404, never an overflow."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_DATABASE_INT,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def database_int(text: str) -> int:
+    """An integer a database column holds (for ``request.args.get(…, type=database_int)``); ValueError else."""
+    value = int(text)
+    if not -MAX_DATABASE_INT <= value <= MAX_DATABASE_INT:
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def control_character_error(field: str, value: str) -> str | None:
+    """The refusal for ``value`` of ``field`` when it holds a control character, else None."""
+    if CONTROL_CHARACTERS.search(value):
+        return _("%(field)s: control characters (such as NUL) are not allowed.", field=field)
+    return None
+
+
+def checks_own_text(view: Callable) -> Callable:
+    """Mark a view that checks control characters itself (it refuses them beside the input it re-shows)."""
+    view.checks_own_text = True
+    return view
+
+
+def init_app(app: Flask) -> None:
+    """Cap ``<int:…>`` (before any blueprint registers a rule) and check every request before its view."""
+    app.url_map.converters["int"] = DatabaseIntegerConverter
+    app.before_request(_refuse_control_characters)
+
+
+def _refuse_control_characters():
+    """A 400 page (422 JSON on the API) naming the first field holding a control character."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None or getattr(view, "checks_own_text", False):
+        return None
+    for field, value in _texts():
+        message = control_character_error(field, value)
+        if message:
+            return _refusal(message)
+    return None
+
+
+def _texts() -> Iterator[tuple[str, str]]:
+    """(field name, text) of everything the request carries: URL parts, query string, form, JSON body."""
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str):
+            yield name, value
+    for source in (request.args, request.form):
+        for name, values in source.lists():
+            yield "(name)", name
+            for value in values:
+                yield name, value
+    if request.is_json:
+        yield from _json_texts("(body)", request.get_json(silent=True))
+
+
+def _json_texts(path: str, value: object) -> Iterator[tuple[str, str]]:
+    """Every string in a JSON document with its path (``values.goals``, ``items[2]``)."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield path, str(key)
+            yield from _json_texts(key if path == "(body)" else f"{path}.{key}", item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _json_texts(f"{path}[{index}]", item)
+
+
+def _refusal(message: str):
+    """The refusal in the caller's format."""
+    if request.blueprint == "api":
+        from web.api.errors import error_response
+
+        return error_response(422, message, [message])
+    return render_template("error.html", error=BadRequest(message)), 400

@@ -1,0 +1,66 @@
+"""What each kind of job does: build its result, report progress, return the stored file's name.
+
+Each function is idempotent: it writes one file under the job's own name (web/jobs/files.py), so a retried
+job replaces its result. Step codes (``ranking``, ``pages``…) have their labels in web/blueprints/jobs/labels.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from web.extensions import db
+from web.io.pdf import blank_sheets_pdf, score_sheets_page_estimate, score_sheets_pdf
+from web.jobs import files
+from web.jobs.runner import JobFailed, Progress
+from web.models import Job, Round
+from web.services.stored_ranking import ensure_current, ranking_for_view
+
+
+def sheets_pdf(job: Job, progress: Progress) -> str:
+    """The whole round's signed score sheets: the ranking first, then page by page."""
+    round_ = _round(job)
+    progress.start("ranking", 1)
+    ensure_current(round_)
+    db.session.commit()                     # the stored ranking is a result of its own; progress writes follow
+    report = ranking_for_view(round_).report
+    progress.start("pages", score_sheets_page_estimate(report))
+    content = score_sheets_pdf(report, on_page=progress.advance)
+    return _store(job, f"sheets-{round_.id}.pdf", content)
+
+
+def blank_pdf(job: Job, progress: Progress) -> str:
+    """Blank sheets for an offline meeting: one page per application."""
+    round_ = _round(job)
+    progress.start("pages", max(1, len(round_.applications)))
+    content = blank_sheets_pdf(round_, on_page=progress.advance)
+    return _store(job, f"blank-{round_.id}.pdf", content)
+
+
+def ranking_job(job: Job, progress: Progress) -> None:
+    """Recompute and store the round's ranking (no file: the pages read the stored result)."""
+    from web.services.stored_ranking import options_from, recompute
+
+    progress.start("inputs", 1)
+    recompute(_round(job), options_from(job.params or {}), progress)
+    return None
+
+
+def _round(job: Job) -> Round:
+    round_ = db.session.get(Round, job.round_id) if job.round_id else None
+    if round_ is None:
+        raise JobFailed("round_gone")
+    return round_
+
+
+def _store(job: Job, filename: str, content: bytes) -> str:
+    name = files.job_result_name(job.id, filename)
+    files.write(name, content)
+    return name
+
+
+WORK: dict[str, Callable[[Job, Progress], str | None]] = {
+    "sheets_pdf": sheets_pdf,
+    "blank_pdf": blank_pdf,
+    "ranking": ranking_job,
+}
+"""The work of every job kind."""

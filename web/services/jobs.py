@@ -1,0 +1,42 @@
+"""Jobs as the rest of the application sees them: ask for one, find one, list a round's.
+
+Services flush, the caller commits: :func:`request_job` adds the row and asks for its task to be enqueued once
+the caller's transaction commits.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from web.extensions import db
+from web.jobs.queue import enqueue_after_commit
+from web.models import Job, Round, User, utcnow
+from web.services import audit
+
+RUN_JOB = "run_job"
+
+
+def request_job(kind: str, *, round_: Round | None, actor: User | None, params: dict | None = None) -> Job:
+    """A job of ``kind`` for ``round_``: the one already queued or running with the same parameters, else a new
+    one (audited), enqueued when the caller commits."""
+    params = params or {}
+    waiting = db.session.scalars(
+        select(Job).where(Job.kind == kind, Job.round_id == (round_.id if round_ else None),
+                          Job.state.in_(("queued", "running"))).order_by(Job.id.desc())).all()
+    for job in waiting:
+        if job.params == params:
+            return job
+    job = Job(kind=kind, round=round_, requested_by=actor, params=params, state="queued", step="waiting",
+              created_at=utcnow())
+    db.session.add(job)
+    db.session.flush()
+    audit.record("job.requested", "job", job.id, actor=actor, after={"kind": kind, "round_id": job.round_id,
+                                                                      "params": params})
+    enqueue_after_commit(RUN_JOB, job.id)
+    return job
+
+
+def round_jobs(round_id: int, limit: int = 100) -> list[Job]:
+    """The round's jobs, newest first."""
+    return list(db.session.scalars(select(Job).where(Job.round_id == round_id).order_by(Job.id.desc())
+                                   .limit(limit)))

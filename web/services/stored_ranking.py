@@ -1,0 +1,142 @@
+"""Stored rankings: a round's ranking computed once per change of its inputs, then read by every page.
+
+The scoring engine's input (sheets, exclusions, settings) is hashed into a *data version*; the result is stored
+with it and with the time it was computed. Rebuilding the input needs a conflict scan, so a page first compares
+a cheap *input stamp* (the newest audit event that can change a ranking, and the round's sheets): equal, the
+stored result is read as it is. Different, the result is stale: a small round is recomputed inline, a large one
+gets a ``ranking`` job and the page shows the stored result with the time it was computed until the job ends.
+A recomputation whose input hashes to the stored data version only refreshes the stamp (no bootstrap).
+
+Services flush, the caller commits: :func:`ranking_for_view` may add or update a row in the caller's session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from web.extensions import db
+from web.models import AuditEvent, Round, ScoreSheet, StoredRanking, User, utcnow
+from web.services import ranking
+
+INLINE_SHEET_LIMIT = 120
+"""Rounds with at most this many sheets are recomputed inside the request (well under a second)."""
+IRRELEVANT_AUDIT_ENTITIES = ("api_token", "attachment", "job", "outbox_message", "user")
+"""Audited changes that cannot change a ranking (everything else is assumed to)."""
+DEFAULT_OPTIONS = ranking.Options()
+
+
+@dataclass(frozen=True)
+class ViewedRanking:
+    """A ranking as a page shows it: the report, when it was computed, and whether a newer one is on its way."""
+
+    report: ranking.RoundRanking
+    computed_at: datetime
+    stale: bool = False
+
+
+def options_key(options: ranking.Options) -> str:
+    """The stored row's key for one set of page options."""
+    return f"k={options.capacity or ''};cal={int(options.calibrate)};on={int(options.rank_on_calibrated)}"
+
+
+def input_stamp(round_: Round) -> str:
+    """A cheap fingerprint of everything a ranking is built from."""
+    newest_event = db.session.scalar(select(func.max(AuditEvent.id))
+                                     .where(AuditEvent.entity_type.not_in(IRRELEVANT_AUDIT_ENTITIES)))
+    sheets = db.session.execute(select(func.count(ScoreSheet.id), func.max(ScoreSheet.updated_at))
+                                .where(ScoreSheet.round_id == round_.id)).one()
+    return hashlib.sha256(repr((round_.id, newest_event, tuple(sheets))).encode()).hexdigest()
+
+
+ALL_ROWS = "all"
+NO_ROWS = "none"
+
+
+def ranking_for_view(round_: Round, options: ranking.Options = DEFAULT_OPTIONS, *, actor: User | None = None,
+                     rows_for: str | int = ALL_ROWS) -> ViewedRanking:
+    """The stored ranking when it is current; else recomputed now (small round, or nothing stored yet) or the
+    stored one marked stale with a recomputation job requested.
+
+    ``rows_for`` says which lines get their sheet rows (loading every sheet with its scores is most of a
+    stored view's time): ``ALL_ROWS``, ``NO_ROWS`` (the ranking table shows no sheet) or one application's
+    id (its trace page); the other lines then carry no rows.
+    """
+    stored = _stored(round_, options)
+    stamp = input_stamp(round_)
+    if stored is not None and stored.input_stamp == stamp:
+        return ViewedRanking(_report(round_, options, stored, rows_for), stored.computed_at)
+    if stored is not None and not _small(round_):
+        from web.services.jobs import request_job
+
+        request_job("ranking", round_=round_, actor=actor, params=_params(options))
+        return ViewedRanking(_report(round_, options, stored, rows_for), stored.computed_at, stale=True)
+    report, stored = recompute(round_, options)
+    return ViewedRanking(report, stored.computed_at)
+
+
+def ensure_current(round_: Round, options: ranking.Options = DEFAULT_OPTIONS) -> None:
+    """Recompute and store (flushed) the round's ranking when its inputs changed since it was stored."""
+    stored = _stored(round_, options)
+    if stored is None or stored.input_stamp != input_stamp(round_):
+        recompute(round_, options)
+
+
+def recompute(round_: Round, options: ranking.Options = DEFAULT_OPTIONS,
+              progress=None) -> tuple[ranking.RoundRanking, StoredRanking]:
+    """Build the engine's input, rank it unless the stored result is for the same input, store (flushed)."""
+    stamp = input_stamp(round_)
+    sheets = ranking.round_sheets(round_)
+    reasons = ranking.exclusion_reasons(round_, sheets)
+    problem = ranking.problem_from_sheets(round_, sheets, options, reasons)
+    version = hashlib.sha256(repr(problem).encode()).hexdigest()
+    stored = _stored(round_, options)
+    if stored is not None and stored.data_version == version:
+        stored.input_stamp = stamp
+        result, refused, _ = pickle.loads(stored.payload)
+    else:
+        if progress is not None:
+            progress.start("ranking", 1)
+        result, refused = ranking.rank_problem(problem)
+        if stored is None:
+            stored = StoredRanking(round_id=round_.id, options_key=options_key(options))
+            db.session.add(stored)
+        stored.data_version, stored.input_stamp, stored.computed_at = version, stamp, utcnow()
+        stored.payload = pickle.dumps((result, refused, reasons))
+    db.session.flush()
+    return ranking.joined_ranking(round_, options, result, refused, sheets, reasons), stored
+
+
+def _report(round_: Round, options: ranking.Options, stored: StoredRanking,
+            rows_for: str | int = ALL_ROWS) -> ranking.RoundRanking:
+    result, refused, reasons = pickle.loads(stored.payload)
+    if rows_for == NO_ROWS:
+        sheets = []
+    else:
+        sheets = ranking.round_sheets(round_, None if rows_for == ALL_ROWS else rows_for)
+    return ranking.joined_ranking(round_, options, result, refused, sheets, reasons)
+
+
+def _stored(round_: Round, options: ranking.Options) -> StoredRanking | None:
+    return db.session.scalar(select(StoredRanking).where(StoredRanking.round_id == round_.id,
+                                                         StoredRanking.options_key == options_key(options)))
+
+
+def _small(round_: Round) -> bool:
+    count = db.session.scalar(select(func.count(ScoreSheet.id)).where(ScoreSheet.round_id == round_.id))
+    return count <= INLINE_SHEET_LIMIT
+
+
+def _params(options: ranking.Options) -> dict:
+    return {"capacity": options.capacity, "calibrate": options.calibrate,
+            "rank_on_calibrated": options.rank_on_calibrated}
+
+
+def options_from(params: dict) -> ranking.Options:
+    """The options a ``ranking`` job was asked for."""
+    return ranking.Options(capacity=params.get("capacity"), calibrate=bool(params.get("calibrate")),
+                           rank_on_calibrated=bool(params.get("rank_on_calibrated")))

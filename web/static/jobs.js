@@ -1,0 +1,39 @@
+/* Job progress without reloading: every element with data-job-status polls its JSON view once a second and
+   updates the bar, the count and, once done, the download link. Without JavaScript the page's <noscript> meta
+   refresh does the same by reloading. No inline script: the page's CSP is default-src 'self'. */
+(function () {
+  "use strict";
+  var boxes = document.querySelectorAll("[data-job-status]");
+  if (!boxes.length || !window.fetch) { return; }
+
+  function show(box, job) {
+    var bar = box.querySelector("progress");
+    bar.max = job.total || 1;
+    bar.value = job.total ? job.done : 0;
+    box.querySelector(".job-state").textContent = job.state_label;
+    box.querySelector(".job-count").textContent = job.finished ? "" : (job.total ? job.progress_text : job.step_label);
+    var result = box.querySelector(".job-result");
+    if (job.download && !result.querySelector("a")) {
+      result.textContent = "";
+      var link = document.createElement("a");
+      link.className = "download";
+      link.href = job.download;
+      link.textContent = job.download_label;
+      result.appendChild(link);
+    } else if (job.error) {
+      result.textContent = job.error;
+    }
+  }
+
+  function poll(box) {
+    fetch(box.getAttribute("data-job-status"), { credentials: "same-origin" })
+      .then(function (response) { return response.json(); })
+      .then(function (job) {
+        show(box, job);
+        if (!job.finished) { setTimeout(function () { poll(box); }, 1000); }
+      })
+      .catch(function () { setTimeout(function () { poll(box); }, 3000); });
+  }
+
+  Array.prototype.forEach.call(boxes, poll);
+})();
