@@ -269,6 +269,9 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     ("centers.open_evaluation", "POST"): (url("/centers/evaluations"), redirect_after()),
     ("centers.evaluation", "GET"): (url("/centers/evaluations/{evaluation}"), STAFF_PAGE),
     ("centers.evaluation_xlsx", "GET"): (url("/centers/evaluations/{evaluation}/results.xlsx"), STAFF_PAGE),
+    # outcomes are applied from triennial rounds only: the world's annual round has none (404)
+    ("centers.apply_outcome", "POST"): (url("/centers/evaluations/{evaluation}/outcomes/{app1}"),
+                                        row(LOGIN, 403, 403, 404, 404)),
     ("rankings.sheets_pdf", "GET"): (url("/rankings/rounds/{round}/sheets.pdf"), STARTS_JOB),
     # jobs: organizers and admins see every round's jobs, their progress and their files
     ("jobs.round_page", "GET"): (url("/jobs/rounds/{round}"), STAFF_PAGE),
