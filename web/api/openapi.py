@@ -185,11 +185,14 @@ SCHEMAS: dict[str, Any] = {
     "Decision": obj({
         "application": STRING, "outcome": one_of(DECISION_OUTCOMES), "decided_on": STRING | {"format": "date"},
         "document_no": STRING, "reason": NULLABLE_STRING, "center": NULLABLE_INTEGER}),
-    "Ranking": {"type": "object", "required": ["round", "ranking", "experts", "errors"],
+    "Ranking": {"type": "object", "required": ["round", "computed_at", "stale", "ranking", "experts", "errors"],
                 "description": "The scoring engine's result (DESIGN §10): ranking with score, interval, "
                                "rank "
-                               "interval, recommendation, grade, flags and trace per application.",
-                "properties": {"round": INTEGER, "ranking": array({"type": "object"}),
+                               "interval, recommendation, grade, flags and trace per application. It is the "
+                               "stored result, computed at ``computed_at`` (UTC); ``stale`` when the inputs "
+                               "changed since and a recomputation is under way.",
+                "properties": {"round": INTEGER, "computed_at": {"type": "string", "format": "date-time"},
+                               "stale": BOOLEAN, "ranking": array({"type": "object"}),
                                "experts": array({"type": "object"}), "errors": array(STRING),
                                "settings": {"type": ["object", "null"]}}},
 }
