@@ -228,7 +228,8 @@ def test_organizer_decides_exports_and_imports_on_the_pages(app, client, auth, c
                                                  "file": (io.BytesIO(good), "reports.xlsx")})
     center_page = client.get(f"/centers/{center_id}").get_data(as_text=True)
     assert "2021" in center_page and "860.5" in center_page and "试点建设中" in center_page
-    assert "变更记录" in center_page and "变更记录" not in center_page.split("</title>")[0]
+    assert center_page.count("变更记录") == 1 and "变更记录" not in center_page.split("</title>")[0]
+    assert "沪经信技〔2020〕1号" in center_page.split("变更记录")[1]   # the audited decision, readable
 
 
 def decision_of_ref(ref: str):
