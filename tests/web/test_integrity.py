@@ -204,7 +204,7 @@ def test_plain_sql_cannot_change_or_delete_an_audit_event(app, auth):
 def test_logout_is_audited(client, auth, app):
     auth.login("organizer")
     auth.logout()
-    logged = events(app, "logout")
+    logged = events(app, "user.logout")
     assert len(logged) == 1 and logged[0].actor_name == "organizer"
 
 

@@ -58,6 +58,7 @@ class World:
     evaluation_id: int = 0             # a draft annual round over it
     tokens: dict[str, str] = field(default_factory=dict)        # account → raw API token
     token_ids: dict[str, int] = field(default_factory=dict)     # account → token id
+    experts: dict[str, int] = field(default_factory=dict)       # account → expert id of its expert
 
 
 def build_world(app, make_user, application_record, expert_record) -> World:
@@ -109,7 +110,8 @@ def build_world(app, make_user, application_record, expert_record) -> World:
                       seats={name: row.id for name, row in seats.items()},
                       sheets={name: row.id for name, row in sheets.items()}, review_id=review.id,
                       message_id=message.id, center_id=center.id, evaluation_id=evaluation.id,
-                      users={name: user.id for name, user in accounts.items()})
+                      users={name: user.id for name, user in accounts.items()},
+                      experts={name: experts[ref].id for name, ref in EXPERT_REFS.items()})
         for name in ("expert_a", "expert_b", "organizer", "admin", "spare"):
             user = db.session.get(User, world.users[name])
             world.tokens[name] = create_token(user, f"{name} integration", actor=None)
@@ -176,7 +178,7 @@ def url(template: str) -> Callable[[World], str]:
             app2=world.application_ids["APP-002"], seat_a=world.seats["expert_a"], seat_b=world.seats["expert_b"],
             sheet_a=world.sheets["expert_a"], sheet_b=world.sheets["expert_b"], review=world.review_id,
             message=world.message_id, job=world.job_id, center=world.center_id,
-            evaluation=world.evaluation_id,
+            evaluation=world.evaluation_id, expert_a=world.experts["expert_a"],
             spare=world.users["spare"], spare_token=world.token_ids["spare"])
     return build
 
@@ -188,6 +190,14 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     ("auth.login", "POST"): (url("/login"), row(200, 302, 302, 302, 302)),
     ("auth.logout", "POST"): (url("/logout"), row(LOGIN, 302, 302, 302, 302)),
     ("home.index", "GET"): (url("/"), row(LOGIN, 302, 302, 302, 302)),
+    # passwords: a link that is not one is refused for everybody; the change needs a login; the forgotten-password
+    # page answers everybody alike (an empty form comes back with its errors)
+    ("auth.access", "GET"): (url("/access/not-a-signed-link"), row(400, 400, 400, 400, 400)),
+    ("auth.access", "POST"): (url("/access/not-a-signed-link"), row(400, 400, 400, 400, 400)),
+    ("auth.change_password", "GET"): (url("/password"), row(LOGIN, 200, 200, 200, 200)),
+    ("auth.change_password", "POST"): (url("/password"), row(LOGIN, 400, 400, 400, 400)),
+    ("auth.forgot_password", "GET"): (url("/password/forgot"), PUBLIC),
+    ("auth.forgot_password", "POST"): (url("/password/forgot"), PUBLIC),
     # expert (W2): their own seats only; another expert's seat is 404, staff are not experts (403)
     ("expert.index", "GET"): (url("/expert/"), row(LOGIN, 200, 200, 403, 403)),
     ("expert.accept", "POST"): (url("/expert/seats/{seat_a}/accept"), row(LOGIN, 302, 404, 403, 403)),
@@ -234,6 +244,8 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     ("followup.invite", "POST"): (url("/followup/rounds/{round}/invite"), redirect_after()),
     ("followup.remind", "POST"): (url("/followup/rounds/{round}/remind"), redirect_after()),
     ("followup.replace", "POST"): (url("/followup/seats/{seat_a}/replace"), redirect_after()),
+    ("followup.create_accounts", "POST"): (url("/followup/rounds/{round}/accounts"), redirect_after()),
+    ("followup.send_link", "POST"): (url("/followup/rounds/{round}/experts/{expert_a}/link"), redirect_after()),
     ("followup.reopen", "GET"): (url("/followup/sheets/{sheet_a}/reopen"), STAFF_PAGE),
     ("followup.reopen", "POST"): (url("/followup/sheets/{sheet_a}/reopen"), REFUSED_FORM),
     # organizer (foundation)
