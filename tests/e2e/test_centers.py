@@ -4,6 +4,7 @@ sheet and scores; the center's page shows its three years."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 import pytest
@@ -49,7 +50,7 @@ def test_from_decision_to_an_annual_evaluation(page, live, login, logout, seed_d
     expect(page.locator("tr", has_text=listed_ref)).to_contain_text("列入试点计划")
     with page.expect_download() as download:
         page.get_by_role("link", name="Excel").click()
-    rows = list(load_workbook(download.value.path()).active.values)
+    rows = list(load_workbook(io.BytesIO(download.value.path().read_bytes())).active.values)
     assert rows[0][:3] == ("序号", "申报书编号", "创新中心名称") and rows[1][1] == listed_ref and len(rows) == 2
 
     page.goto(f"{live.url}/centers/")
