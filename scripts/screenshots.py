@@ -69,6 +69,8 @@ SHOTS = [
          phone=True),
     Shot("12-outbox", "organizer", "followup.outbox_page"),
     Shot("13-audit-log", "admin", "admin.audit"),
+    Shot("14-center", "organizer", "centers.center_page", lambda ids: {"center_id": ids["center"]}, full_page=True),
+    Shot("15-annual-evaluation", "organizer", "centers.evaluation", lambda ids: {"round_id": ids["annual_round"]}),
 ]
 
 
@@ -85,8 +87,9 @@ def load_demo(app) -> dict:
 
 def demo_ids(outlier_ref: str, recusal_ref: str) -> dict:
     """Round and application ids of the demo's planted cases, and the busiest demo expert with a draft sheet."""
+    from web.demo.centers import ANNUAL_NAME
     from web.demo.round import SELECTION_NAME
-    from web.models import Application, Round, User
+    from web.models import Application, Center, Round, User
     from web.services import panels, sheets
 
     round_ = db.session.scalar(select(Round).where(Round.name == SELECTION_NAME))
@@ -101,7 +104,9 @@ def demo_ids(outlier_ref: str, recusal_ref: str) -> dict:
         raise SystemExit("no demo expert account has a draft sheet to show")
     return {"round": round_.id, "outlier_application": applications[outlier_ref],
             "outlier_application_ref": outlier_ref, "recusal_application": applications[recusal_ref],
-            "expert": accounts[drafts[0].expert_id], "expert_draft_seat": drafts[0].id}
+            "expert": accounts[drafts[0].expert_id], "expert_draft_seat": drafts[0].id,
+            "center": db.session.scalar(select(Center.id).order_by(Center.id)),
+            "annual_round": db.session.scalar(select(Round.id).where(Round.name == ANNUAL_NAME))}
 
 
 def resolve(app, shot: Shot, ids: dict) -> str | None:

@@ -228,6 +228,8 @@ def test_organizer_decides_exports_and_imports_on_the_pages(app, client, auth, c
                                                  "file": (io.BytesIO(good), "reports.xlsx")})
     center_page = client.get(f"/centers/{center_id}").get_data(as_text=True)
     assert "2021" in center_page and "860.5" in center_page and "试点建设中" in center_page
+    assert center_page.count("变更记录") == 1 and "变更记录" not in center_page.split("</title>")[0]
+    assert "沪经信技〔2020〕1号" in center_page.split("变更记录")[1]   # the audited decision, readable
 
 
 def decision_of_ref(ref: str):
@@ -382,3 +384,86 @@ def test_a_target_out_of_range_is_refused(app, make_application_record):
         with pytest.raises(CenterError, match="（目标）：不能为负数"):
             centers.set_targets(center, {"contracts": "-1"}, actor=None)
         assert center.targets == []
+
+
+# ---------------------------------------------------------------- the triennial assessment
+
+def scored_round(name: str, kind: str, as_of: date, shares: dict[str, float]) -> Round:
+    """A round of ``kind`` whose five experts submitted ``share`` of every criterion's maximum per application."""
+    from web.models import Expert, Score, ScoreSheet
+
+    round_ = create_round(name, kind, as_of=as_of, application_refs=list(shares), actor=None)
+    round_.state = "scoring"
+    experts = list(db.session.scalars(select(Expert).order_by(Expert.ref)))
+    for ref, share in shares.items():
+        for expert in experts:
+            sheet = ScoreSheet(round=round_, application=application(ref), expert=expert, state="submitted",
+                               confidence=1.0, conflict_declared=False, opinion="recommend", comment="同意。")
+            sheet.scores = [Score(criterion=criterion, value=round(criterion.max * share / criterion.step)
+                                  * criterion.step, comment="论证充分。")
+                            for criterion in round_.template.criteria]
+            db.session.add(sheet)
+    db.session.flush()
+    return round_
+
+
+def test_the_triennial_assessment_combines_the_annual_scores_and_applies_outcomes(
+        app, client, auth, csrf_token, make_application_record, make_expert_record):
+    from web.services import assessments
+    from web.services.ranking import round_ranking
+    from web.services.records import import_experts
+
+    build(app, make_application_record)
+    with app.app_context():
+        import_experts([make_expert_record(f"EXP-{n}", declared=[]) for n in range(5)], actor=None)
+        for ref in ("APP-001", "APP-002"):
+            listed(ref)
+        # APP-001 good every year; APP-002 fails 2021 and 2022 and is not evaluated in 2023
+        scored_round("2021年度评估", "annual", date(2022, 3, 1), {"APP-001": 0.9, "APP-002": 0.5})
+        scored_round("2022年度评估", "annual", date(2023, 3, 1), {"APP-001": 0.95, "APP-002": 0.5})
+        scored_round("2023年度评估", "annual", date(2024, 3, 1), {"APP-001": 0.95})
+        triennial = scored_round("2021—2023年三年考核", "triennial", date(2024, 4, 1),
+                                 {"APP-001": 0.9, "APP-002": 0.7})
+        db.session.commit()
+        rows = {row.application.ref: row
+                for row in assessments.triennial_rows(triennial, round_ranking(triennial).lines)}
+        good, poor = rows["APP-001"], rows["APP-002"]
+        assert [item.year for item in good.annual] == [2021, 2022, 2023]
+        assert poor.annual[2].score is None
+        expected = 0.4 * good.assessment.triennial_score + 0.6 * good.assessment.annual_mean
+        assert good.assessment.combined == pytest.approx(expected)
+        assert poor.assessment.outcome == "rectify"
+        assert {flag.code for flag in poor.assessment.flags} >= {"missing_year", "repeated_fail"}
+        round_id, poor_id = triennial.id, application("APP-002").id
+    auth.login("organizer")
+    page = client.get(f"/centers/evaluations/{round_id}").get_data(as_text=True)
+    assert "整改" in page and "结论最高为整改" in page
+    refused = client.get(f"/centers/evaluations/{round_id}?triennial=1.5").get_data(as_text=True)
+    assert "权重须在 0 到 1 之间" in refused
+    workbook_data = client.get(f"/centers/evaluations/{round_id}/results.xlsx").data
+    book = load_workbook(io.BytesIO(workbook_data))
+    assert book.sheetnames == ["考核结果", "推荐申报国家级", "合格", "整改", "退出"]
+    assert [row[0] for row in book["整改"].iter_rows(min_row=2, values_only=True)] == ["APP-002"]
+    client.post(f"/centers/evaluations/{round_id}/outcomes/{poor_id}", data={"csrf_token": csrf_token(page)})
+    with app.app_context():
+        center = centers.center_of(application("APP-002"))
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "center.status")).one()
+        assert center.status == "rectification" and "三年考核" in event.after["reason"]
+
+
+def test_a_triennial_sheet_shows_the_three_annual_evaluations(app, make_application_record, make_expert_record):
+    from web.blueprints.centers.panel import indicator_panel
+    from web.services.records import import_experts
+
+    build(app, make_application_record)
+    with app.app_context():
+        import_experts([make_expert_record(f"EXP-{n}", declared=[]) for n in range(5)], actor=None)
+        listed()
+        scored_round("2021年度评估", "annual", date(2022, 3, 1), {"APP-001": 0.95})
+        scored_round("2023年度评估", "annual", date(2024, 3, 1), {"APP-001": 0.7})
+        triennial = create_round("三年考核", "triennial", as_of=date(2024, 4, 1), application_refs=["APP-001"],
+                                 actor=None)
+        with app.test_request_context():
+            panel = indicator_panel(application("APP-001"), triennial)
+            assert [(year, grade) for year, _score, grade in panel.annual] == [
+                (2021, "优秀"), (2022, None), (2023, "合格")]

@@ -55,7 +55,6 @@ class World:
     job_id: int
     users: dict[str, int]              # account → user id
     center_id: int = 0                 # APP-001, listed in the pilot plan
-    evaluation_id: int = 0             # a draft annual round over it
     tokens: dict[str, str] = field(default_factory=dict)        # account → raw API token
     token_ids: dict[str, int] = field(default_factory=dict)     # account → token id
     experts: dict[str, int] = field(default_factory=dict)       # account → expert id of its expert
@@ -63,7 +62,6 @@ class World:
 
 def build_world(app, make_user, application_record, expert_record) -> World:
     """The world described in the module docstring; accounts have the conftest password."""
-    from web.services.centers import open_evaluation_round
     from web.services.jobs import request_job
     from web.services.records import import_applications, import_experts
     from web.services.rounds import create_round
@@ -102,14 +100,13 @@ def build_world(app, make_user, application_record, expert_record) -> World:
                                 kind="invitation", subject="【评审邀请】2020年遴选综合评审", body="请登录系统。")
         db.session.add_all([review, message])
         center = listed_center(applications["APP-001"])
-        evaluation = open_evaluation_round("annual", 2021, actor=None)
         job = request_job("blank_pdf", round_=round_, actor=None)      # done at commit (immediate queue)
         db.session.commit()
         world = World(job_id=job.id, round_id=round_.id, version_id=version.id,
                       application_ids={ref: row.id for ref, row in applications.items()},
                       seats={name: row.id for name, row in seats.items()},
                       sheets={name: row.id for name, row in sheets.items()}, review_id=review.id,
-                      message_id=message.id, center_id=center.id, evaluation_id=evaluation.id,
+                      message_id=message.id, center_id=center.id,
                       users={name: user.id for name, user in accounts.items()},
                       experts={name: experts[ref].id for name, ref in EXPERT_REFS.items()})
         for name in ("expert_a", "expert_b", "organizer", "admin", "spare"):
@@ -178,7 +175,7 @@ def url(template: str) -> Callable[[World], str]:
             app2=world.application_ids["APP-002"], seat_a=world.seats["expert_a"], seat_b=world.seats["expert_b"],
             sheet_a=world.sheets["expert_a"], sheet_b=world.sheets["expert_b"], review=world.review_id,
             message=world.message_id, job=world.job_id, center=world.center_id,
-            evaluation=world.evaluation_id, expert_a=world.experts["expert_a"],
+            expert_a=world.experts["expert_a"],
             spare=world.users["spare"], spare_token=world.token_ids["spare"])
     return build
 
@@ -279,8 +276,13 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     ("centers.report_template", "GET"): (url("/centers/reports/template.xlsx"), STAFF_PAGE),
     ("centers.import_reports", "POST"): (url("/centers/reports/import"), redirect_after()),
     ("centers.open_evaluation", "POST"): (url("/centers/evaluations"), redirect_after()),
-    ("centers.evaluation", "GET"): (url("/centers/evaluations/{evaluation}"), STAFF_PAGE),
-    ("centers.evaluation_xlsx", "GET"): (url("/centers/evaluations/{evaluation}/results.xlsx"), STAFF_PAGE),
+    # evaluation pages answer for annual and triennial rounds only: the world's selection round is 404 to staff
+    # (the pages themselves: tests/web/test_centers.py)
+    ("centers.evaluation", "GET"): (url("/centers/evaluations/{round}"), row(LOGIN, 403, 403, 404, 404)),
+    ("centers.evaluation_xlsx", "GET"): (url("/centers/evaluations/{round}/results.xlsx"),
+                                         row(LOGIN, 403, 403, 404, 404)),
+    ("centers.apply_outcome", "POST"): (url("/centers/evaluations/{round}/outcomes/{app1}"),
+                                        row(LOGIN, 403, 403, 404, 404)),
     ("rankings.sheets_pdf", "GET"): (url("/rankings/rounds/{round}/sheets.pdf"), STARTS_JOB),
     # jobs: organizers and admins see every round's jobs, their progress and their files
     ("jobs.round_page", "GET"): (url("/jobs/rounds/{round}"), STAFF_PAGE),

@@ -135,6 +135,37 @@ def evaluation_workbook(round_: Round, rows: list[EvaluationRow], year: int) -> 
     return _saved(workbook)
 
 
+TRIENNIAL_OUTCOMES = {"recommend_national": "推荐申报国家级", "pass": "合格", "rectify": "整改", "exit": "退出"}
+
+
+def triennial_workbook(round_: Round, rows: list, years: tuple[int, ...]) -> bytes:
+    """A triennial round's assessments (考核结果): one sheet of every center, then one sheet per outcome list."""
+    workbook = Workbook()
+    workbook.properties.title = round_.name
+    headers = ["申报书编号", "中心名称", "三年考核专家评分", *(f"{year}年度评估得分" for year in years),
+               "年度平均分", "权重（考核/年度）", "考核结果", "考核结论"]
+    sheet = workbook.active
+    sheet.title = "考核结果"
+    lists = {outcome: workbook.create_sheet(label) for outcome, label in TRIENNIAL_OUTCOMES.items()}
+    for target in (sheet, *lists.values()):
+        target.append(headers)
+    for row in rows:
+        assessment = row.assessment
+        line = [row.application.ref, row.application.center_name,
+                None if assessment is None else assessment.triennial_score,
+                *(item.score for item in row.annual),
+                None if assessment is None else assessment.annual_mean,
+                None if assessment is None else f"{assessment.applied_triennial:g}/{assessment.applied_annual:g}",
+                None if assessment is None else assessment.result,
+                None if assessment is None else TRIENNIAL_OUTCOMES[assessment.outcome]]
+        sheet.append(line)
+        if assessment is not None:
+            lists[assessment.outcome].append(line)
+    for target in (sheet, *lists.values()):
+        style_header(target)
+    return _saved(workbook)
+
+
 def _saved(workbook: Workbook) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)

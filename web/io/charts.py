@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-WIDTH, BAR, GAP, GROUP_GAP, HEIGHT, LABEL = 12, 10, 2, 18, 80, 16
+BAR, GAP, GROUP_GAP, HEIGHT, LABEL, CHARACTER = 14, 3, 24, 90, 18, 11   # px; CHARACTER: one CJK glyph at 11px
 
 
 def grouped_bars(title: str, groups: Sequence[tuple[str, float | None, Sequence[tuple[str, float | None]]]]) -> str:
@@ -28,7 +28,7 @@ def grouped_bars(title: str, groups: Sequence[tuple[str, float | None, Sequence[
             parts.append(f'<line x1="{start - 1}" x2="{x - GAP + 1}" y1="{level:.1f}" y2="{level:.1f}" '
                          f'class="target"><title>{escape(label)}: {target:g}</title></line>')
         parts.append(f'<text x="{start}" y="{HEIGHT + LABEL - 4}" class="label">{escape(label)}</text>')
-        x += GROUP_GAP + 40
+        x = max(x, start + CHARACTER * len(label)) + GROUP_GAP   # the next group starts after the longer label
     return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(title)}" class="chart" '
             f'viewBox="0 0 {max(x, 1)} {HEIGHT + LABEL}" width="{max(x, 1)}" height="{HEIGHT + LABEL}">'
             f'<title>{escape(title)}</title>{"".join(parts)}</svg>')

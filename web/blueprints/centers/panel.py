@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from web.io.charts import grouped_bars
 from web.models import Application, Center, Round
+from web.services.assessments import GRADE_LABELS, annual_scores, grade_code, window
 from web.services.centers import (
     INDICATOR_LABELS,
     KEY_INDICATORS,
@@ -27,6 +28,7 @@ class IndicatorPanel:
     labels: dict
     chart: Markup
     completions: list[dict[str, float | None]]     # per year of the history: code → actual / target
+    annual: tuple[tuple[int, float | None, str | None], ...] = ()   # triennial rounds: (year, score, grade)
 
 
 def indicator_panel(application: Application, round_: Round) -> IndicatorPanel | None:
@@ -40,8 +42,12 @@ def indicator_panel(application: Application, round_: Round) -> IndicatorPanel |
               for code in KEY_INDICATORS]
     chart = Markup(grouped_bars(_("Key market indicators by year, against the yearly target"), groups))
     reports = [report_of(history.center, year) for year in history.years]
+    annual = ()
+    if round_.kind == "triennial":
+        annual = tuple((item.year, item.score, None if item.score is None else str(GRADE_LABELS[grade_code(item.score)]))
+                       for item in annual_scores(application, window(round_)))
     return IndicatorPanel(history, INDICATOR_LABELS, chart,
-                          [completions(history.center, report) if report else {} for report in reports])
+                          [completions(history.center, report) if report else {} for report in reports], annual)
 
 
 def center_chart(center: Center) -> Markup:

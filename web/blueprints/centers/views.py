@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 import scoring
+from scoring.assessment import OUTCOMES, TriennialWeights
 from web.auth.roles import roles_required
 from web.blueprints.centers import bp
 from web.blueprints.centers.panel import center_chart
@@ -25,7 +26,7 @@ from web.models import (
     Round,
     RoundApplication,
 )
-from web.services import centers, ranking
+from web.services import assessments, centers, ranking
 from web.services.centers import INDICATOR_LABELS, OUTCOME_LABELS, STATUS_LABELS, CenterError
 from web.services.ranking import scoring_problem
 from web.unit_of_work import refuse
@@ -237,8 +238,48 @@ def evaluation_round_or_404(round_id: int) -> Round:
 def evaluation(round_id: int):
     """An evaluation round's results: rank, score and grade of each center beside its reported indicators."""
     round_ = evaluation_round_or_404(round_id)
+    if round_.kind == "triennial":
+        weights, error = page_weights()
+        return render_template("centers/triennial.html", round=round_, weights=weights, error=error,
+                               rows=assessments.triennial_rows(round_, ranking.round_ranking(round_).lines, weights),
+                               years=assessments.window(round_), outcomes=OUTCOMES,
+                               outcome_labels=assessments.OUTCOME_LABELS, grade_labels=assessments.GRADE_LABELS,
+                               grade_code=assessments.grade_code, flag_sentence=assessments.flag_sentence)
     return render_template("centers/evaluation.html", round=round_, rows=evaluation_rows(round_),
                            year=centers.evaluated_year(round_), indicators=INDICATORS, labels=INDICATOR_LABELS)
+
+
+def page_weights() -> tuple[TriennialWeights, str | None]:
+    """The triennial weight from ``?triennial=`` (the annual one is the rest), or the default with the reason
+    the asked one was refused."""
+    asked = request.args.get("triennial", type=float)
+    if asked is None:
+        return TriennialWeights(), None
+    try:
+        return TriennialWeights(triennial=asked, annual=1.0 - asked), None
+    except ValueError:
+        return TriennialWeights(), _("The triennial weight must lie between 0 and 1; the default is used.")
+
+
+@bp.route("/evaluations/<int:round_id>/outcomes/<int:application_id>", methods=["POST"])
+@roles_required(*STAFF)
+def apply_outcome(round_id: int, application_id: int):
+    """Apply one center's assessment outcome as its status (audited)."""
+    round_ = evaluation_round_or_404(round_id)
+    if round_.kind != "triennial":
+        abort(404)
+    weights, _error = page_weights()
+    rows = assessments.triennial_rows(round_, ranking.round_ranking(round_).lines, weights)
+    row = next((row for row in rows if row.application.id == application_id), None)
+    if row is None:
+        abort(404)
+    try:
+        assessments.apply_outcome(round_, row, actor=current_user)
+    except CenterError as error:
+        refused(error)
+    else:
+        flash(_("Outcome applied to %(name)s.", name=row.application.center_name), "ok")
+    return redirect(url_for("centers.evaluation", round_id=round_.id, **request.args))
 
 
 @bp.route("/evaluations/<int:round_id>/results.xlsx")
@@ -246,6 +287,10 @@ def evaluation(round_id: int):
 def evaluation_xlsx(round_id: int):
     """The evaluation results with the indicator figures, as a workbook."""
     round_ = evaluation_round_or_404(round_id)
+    if round_.kind == "triennial":
+        rows = assessments.triennial_rows(round_, ranking.round_ranking(round_).lines, page_weights()[0])
+        content = center_excel.triennial_workbook(round_, rows, assessments.window(round_))
+        return download(content, center_excel.XLSX_MIMETYPE, "assessment.xlsx")
     content = center_excel.evaluation_workbook(round_, evaluation_rows(round_), centers.evaluated_year(round_))
     return download(content, center_excel.XLSX_MIMETYPE, "evaluation.xlsx")
 
