@@ -183,15 +183,16 @@ def ordered(query: Select, args: ListArgs, sort_columns: Mapping[str, Sequence[C
     return query.order_by(*(column.desc() if args.descending else column.asc() for column in columns))
 
 
-def paginate_query(query: Select, args: ListArgs, *, sort_columns: Mapping[str, Sequence[ColumnElement]],
+def paginate_query(query: Select, args: ListArgs, *, sort_columns: Mapping[str, Sequence[ColumnElement]] | None,
                    search: Iterable[ColumnElement] = ()) -> Page:
     """One page of an SQL select of entities, searched, counted and ordered (give a unique column last in each
-    sort key so that pages never overlap)."""
+    sort key so that pages never overlap; None keeps the query's own order)."""
     query = searched(query, args, search)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     page, pages = _clamped(args, total)
-    rows = db.session.scalars(ordered(query, args, sort_columns)
-                              .limit(args.per_page).offset((page - 1) * args.per_page)).all()
+    if sort_columns is not None:
+        query = ordered(query, args, sort_columns)
+    rows = db.session.scalars(query.limit(args.per_page).offset((page - 1) * args.per_page)).all()
     return Page(items=list(rows), total=total, page=page, pages=pages, args=args)
 
 
