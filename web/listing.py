@@ -92,14 +92,17 @@ class Page:
         return (self.page - 1) * self.args.per_page + 1 if self.total else 0
 
     def url(self, **changes: Any) -> str:
-        """This list's address with ``changes`` to its query string (None or "" removes an argument)."""
-        args = request.args.to_dict()
+        """This list's address with ``changes`` to its query string (None or "" removes an argument).
+
+        Arguments url_for would read as its own (``_external``, ``_scheme``…, ``endpoint``) are dropped, and the
+        URL's own parts win over query arguments of the same name: a crafted link cannot steer where it points."""
+        args = {key: value for key, value in request.args.items() if not key.startswith("_") and key != "endpoint"}
         for key, value in changes.items():
             if value is None or value == "":
                 args.pop(key, None)
             else:
                 args[key] = str(value)
-        return url_for(request.endpoint, **(request.view_args or {}), **args)
+        return url_for(request.endpoint, **{**args, **(request.view_args or {})})
 
     def sort_url(self, key: str) -> str:
         """The address sorting by ``key``: ascending first, the other way on a second click; back to page 1."""

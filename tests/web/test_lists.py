@@ -230,6 +230,17 @@ def test_conflicts_filtered_searched_sorted_and_paged(app, client, auth):
     assert client.get(f"/rounds/{round_id}/conflicts?rule=no-such-rule&page=-4").status_code == 200
 
 
+def test_links_keep_the_list_arguments_but_cannot_be_steered(app, client, auth):
+    round_id = build_round(app, state="draft")
+    auth.login("organizer")
+    response = client.get(f"/rounds/{round_id}/conflicts?per_page=3&round_id=999&endpoint=auth.login"
+                          "&_external=1&_scheme=javascript&_anchor=x")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "javascript:" not in html and "auth.login" not in html and "#x" not in html
+    assert f'rel="next" href="/rounds/{round_id}/conflicts?per_page=3&amp;page=2"' in html
+
+
 def test_versions_paged_and_filtered_by_status(app, client, auth):
     round_id = build_round(app)
     with app.app_context():
