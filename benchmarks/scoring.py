@@ -2,22 +2,30 @@
 
 10,000 applications × 9 experts × 10 criteria by default, each application reviewed by 9 of a pool of 300
 experts (an incomplete design, so calibration has work to do), bootstrap with 10,000 draws. Prints seconds and
-peak traced memory per stage of :func:`scoring.rank`, then the whole ``rank()`` call end to end, then the
-bootstrap beside the previous algorithm (kept below as the baseline: gathered copies of every resample and a sort
-per draw), both run in this process on the same totals, with the machine's details. Wall-clock seconds suffer
-when the machine is shared; the CPU seconds of this process (``time.process_time``) are the steadier figure.
+peak traced memory per stage of :func:`scoring.rank`, then the whole ``rank()`` call end to end beside the
+engine of an earlier commit (``--baseline``, extracted with ``git archive`` into a temporary folder and imported
+under another name, so both run in this process on the same round, and their ``to_dict()`` are compared), then
+the bootstrap beside the numpy baseline (kept below: gathered copies of every resample and a sort per draw), with
+the machine's details. Wall-clock seconds suffer when the machine is shared; the CPU seconds of this process
+(``time.process_time``) are the steadier figure.
 
     python3 benchmarks/scoring.py                     # the full size (a few minutes on 2 shared cores)
     python3 benchmarks/scoring.py --applications 1000 --draws 2000
+    python3 benchmarks/scoring.py --baseline HEAD~3   # any commit with a scoring/ folder
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import io
 import os
 import platform
 import resource
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -34,13 +42,14 @@ import scoring  # noqa: E402
 from scoring import pipeline  # noqa: E402
 from scoring.aggregate import decimal_places, olympic_trim  # noqa: E402
 from scoring.bootstrap import bootstrap_ranks, min_ranks  # noqa: E402
-from scoring.calibrate import calibrate  # noqa: E402
+from scoring.calibrate import calibrate, lone_links  # noqa: E402
 from scoring.interval import trimmed_mean_interval_matrix  # noqa: E402
-from scoring.outliers import dixon, grubbs  # noqa: E402
+from scoring.outliers import diagnostic_steps  # noqa: E402
 from scoring.panels import INSUFFICIENT, build_panels, panel_status  # noqa: E402
 from scoring.rank import rank_applications  # noqa: E402
 from scoring.recommend import recommend  # noqa: E402
 
+BASELINE = "c2eeb53"   # main before rank() stopped validating twice and built its result lines in bulk
 MAXIMA = np.array([15, 15, 10, 10, 10, 10, 10, 10, 5, 5], dtype=float)     # 10 criteria summing to 100
 
 
@@ -101,7 +110,7 @@ def staged_run(data: dict[str, Any], trace_memory: bool) -> Stages:
     status = panel_status(panels.counts, settings)
     scored = status != INSUFFICIENT
     outliers = stages.run("outlier statistics: ROBUST, DEVIATION, per criterion",
-                          lambda: pipeline._outliers(panels), "vectorized")
+                          lambda: pipeline._outliers(panels, problem), "vectorized")
 
     def calibration():
         rows, slots = np.nonzero(panels.present)
@@ -109,6 +118,10 @@ def staged_run(data: dict[str, Any], trace_memory: bool) -> Stages:
                          panels.confidence[rows, slots] ** 2, panels.applications, experts.refs)
     fit = stages.run(f"calibration (WLS, Σb = 0, {len(experts.refs)} experts)", calibration,
                      "sparse design, E × E dense solve")
+    rows, slots = np.nonzero(panels.present)
+    stages.run("one-link experts", lambda: lone_links(rows, experts.slot_index[rows, slots],
+                                                      len(panels.applications), len(experts.refs)),
+               "one cut-vertex search on the experts' graph")
     totals = np.where(scored[:, None], panels.totals, np.nan)
     trimmed = stages.run("Olympic mean", lambda: olympic_trim(totals, settings.min_panel), "vectorized")
     without_bootstrap = replace(settings, bootstrap=0, capacity=None)
@@ -130,18 +143,56 @@ def staged_run(data: dict[str, Any], trace_memory: bool) -> Stages:
                                                            problem.template, settings, numbers["rank_interval"][:, 0],
                                                            numbers["p_top_k"]), "vectorized")
 
-    def diagnostics():
-        for row in range(len(panels.applications)):
-            values = panels.totals[row, panels.present[row]]
-            grubbs(values)
-            dixon(values)
-    stages.run("Grubbs + Dixon diagnostics", diagnostics, "per application (Python loop)")
+    stages.run("Grubbs + Dixon diagnostics", lambda: diagnostic_steps(panels.totals), "rows of one size at once")
     stages.run("result lines: flags, sentences, trace", lambda: pipeline._application_results(
         problem, panels, status, trimmed, numbers, ranking, decisions, fit, None, outliers),
-        "per application (Python loop), includes the diagnostics")
+        "per application (Python), includes the diagnostics")
     result = stages.run("rank() end to end", lambda: scoring.rank(problem), "all of the above")
     stages.run("Result.to_dict()", result.to_dict, "per application")
     return stages
+
+
+def load_baseline(commit: str) -> Any:
+    """The ``scoring`` package of ``commit``, imported as ``scoring_baseline`` from a ``git archive`` copy."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    archive = subprocess.run(["git", "-C", root, "archive", commit, "scoring"], capture_output=True, check=True)
+    folder = tempfile.mkdtemp(prefix="scoring-baseline-")
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(folder, filter="data")
+    package = os.path.join(folder, "scoring")
+    spec = importlib.util.spec_from_file_location("scoring_baseline", os.path.join(package, "__init__.py"),
+                                                  submodule_search_locations=[package])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["scoring_baseline"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def compare_rank(data: dict[str, Any], commit: str) -> None:
+    """parse + rank() end to end, the engine of ``commit`` beside the current one, on the same round: CPU and
+    wall seconds, peak traced memory, and whether the two ``to_dict()`` are identical."""
+    rows, answers = [], []
+    for name, engine in ((f"baseline: scoring/ of {commit}", load_baseline(commit)), ("current", scoring)):
+        cpu_started = time.process_time()
+        problem = engine.parse_problem(data)
+        parse_cpu = time.process_time() - cpu_started
+        started, cpu_started = time.perf_counter(), time.process_time()
+        result = engine.rank(problem)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        answers.append(result.to_dict())
+        del result
+        problem = engine.parse_problem(data)
+        tracemalloc.start()
+        engine.rank(problem)
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        rows.append((f"rank() {name}", seconds, cpu, peak, parse_cpu))
+    print("\nrank() end to end (after parse_problem), same round, same process:")
+    print(f"{'engine':<54} {'seconds':>8} {'CPU s':>7} {'peak MiB':>9}  parse_problem before it, CPU s")
+    for name, seconds, cpu, peak, parse_cpu in rows:
+        print(f"{name:<54} {seconds:>8.2f} {cpu:>7.2f} {peak:>9.1f}  {parse_cpu:.2f}")
+    print(f"CPU ratio baseline / current: {rows[0][2] / rows[1][2]:.2f}×; results (to_dict) "
+          f"{'identical' if answers[0] == answers[1] else 'DIFFERENT'}")
 
 
 def previous_bootstrap(totals: np.ndarray, draws: int, seed: int, min_panel: int = 5, trim: bool = True,
@@ -214,6 +265,7 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=300)
     parser.add_argument("--draws", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=20200901)
+    parser.add_argument("--baseline", default=BASELINE, help="commit whose rank() is the baseline")
     arguments = parser.parse_args()
     print(f"machine: {platform.machine()} {platform.processor() or ''} {platform.system()} {platform.release()}, "
           f"nproc {os.cpu_count()}, memory {_memory_gib():.1f} GiB, Python {platform.python_version()}, "
@@ -230,6 +282,7 @@ def main() -> None:
     tracemalloc.stop()
     print_table(timed, traced)
     print(f"\npeak resident set size of the process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB")
+    compare_rank(data, arguments.baseline)
     panels = build_panels(scoring.parse_problem(data))
     compare_bootstraps(panels.totals, arguments.draws, arguments.seed, max(1, arguments.applications // 10))
 

@@ -174,22 +174,58 @@ def is_complete(applications: np.ndarray, experts: np.ndarray, n_applications: i
     return pairs.size == np.unique(applications).size * np.unique(experts).size
 
 
-LINK_CHECK_LIMIT = 500  # experts; above it the one-link check (one graph search per expert) is skipped
+LINK_CHECK_LIMIT = 500  # experts; above it the one-link check is skipped (it reads an experts × experts graph)
 
 
 def lone_links(applications: np.ndarray, experts: np.ndarray, n_applications: int, n_experts: int) -> list[int]:
     """The experts without whom the design falls apart into groups of experts that share no application: every
     calibrated comparison across those groups rests on that one expert's scores.
 
-    One connected-components search per expert; empty when there are more than ``LINK_CHECK_LIMIT`` experts.
+    Two experts left after removing one are still linked exactly when a chain of experts, each sharing an
+    application with the next, joins them without the removed one; so the question is asked on the graph of
+    experts sharing an application, and answered for all experts by one depth-first search (the cut vertices of
+    Hopcroft and Tarjan, 1973) instead of one search per expert. Empty when there are more than
+    ``LINK_CHECK_LIMIT`` experts.
     """
     present = np.unique(experts)
     if present.size > LINK_CHECK_LIMIT:
         return []
-    links = []
-    for expert in present:
-        keep = experts != expert
-        groups = components(applications[keep], experts[keep], n_applications, n_experts)
-        if sum(1 for _, group_experts in groups if group_experts.size) > 1:
-            links.append(int(expert))
-    return links
+    incidence = sparse.csr_matrix((np.ones(applications.size), (applications, experts)),
+                                  shape=(n_applications, n_experts))
+    shared = (incidence.T @ incidence).tocsr()
+    neighbours = [shared.indices[shared.indptr[e]:shared.indptr[e + 1]].tolist() for e in range(n_experts)]
+    groups, pieces = _pieces_without(present.tolist(), neighbours)
+    return [expert for expert in present.tolist() if groups - 1 + pieces[expert] > 1]
+
+
+def _pieces_without(nodes: list[int], neighbours: list[list[int]]) -> tuple[int, dict[int, int]]:
+    """The number of connected groups of ``nodes``, and for each node the number of groups its own group falls
+    into without it (0 for a node alone), by an iterative depth-first search keeping discovery times and
+    low points."""
+    discovered: dict[int, int] = {}
+    low: dict[int, int] = {}
+    pieces: dict[int, int] = {}
+    groups = 0
+    for root in nodes:
+        if root in discovered:
+            continue
+        groups += 1
+        discovered[root] = low[root] = len(discovered)
+        pieces[root] = 0                                  # a root splits into one piece per child of the search
+        stack = [(root, -1, iter(neighbours[root]))]
+        while stack:
+            node, parent, pending = stack[-1]
+            for other in pending:
+                if other not in discovered:
+                    discovered[other] = low[other] = len(discovered)
+                    pieces[other] = 1                     # the part above it, plus each child cut off below it
+                    stack.append((other, node, iter(neighbours[other])))
+                    break
+                low[node] = min(low[node], discovered[other])
+            else:
+                stack.pop()
+                if parent >= 0:
+                    low[parent] = min(low[parent], low[node])
+                    if parent == root or low[node] >= discovered[parent]:
+                        pieces[parent] += 1
+    return groups, pieces

@@ -297,3 +297,72 @@ def dixon(totals: np.ndarray) -> list[TestStep]:
     high = TestStep("dixon", int(order[-1]), float(ordered[-1]), float((ordered[-1] - ordered[-2]) / spread),
                     critical, n)
     return [low, high]
+
+
+def diagnostic_steps(totals: np.ndarray, alpha: float = 0.05, with_dixon: bool = True) -> list[list[TestStep]]:
+    """:func:`grubbs` then (when ``with_dixon``) :func:`dixon` on every row at once, rows of equal panel size
+    together, with the same arithmetic as the one-panel functions (so the same statistics to the last bit).
+
+    Parameters
+    ----------
+    totals : ndarray of float, shape (A, N)
+        Each row's totals in its first n slots, NaN after them (as in :class:`scoring.panels.Panels`).
+
+    Returns
+    -------
+    list of A lists of TestStep
+        ``index`` is the slot of the suspect.
+    """
+    totals = np.atleast_2d(np.asarray(totals, dtype=float))
+    counts = (~np.isnan(totals)).sum(axis=1)
+    steps: list[list[TestStep]] = [[] for _ in range(totals.shape[0])]
+    for n in np.unique(counts).tolist():
+        rows = np.flatnonzero(counts == n)
+        values = totals[rows, :n]
+        _grubbs_rows(values, rows, alpha, steps)
+        if with_dixon and n in DIXON_R10_CRITICAL_05:
+            _dixon_rows(values, rows, steps)
+    return steps
+
+
+def _grubbs_rows(values: np.ndarray, rows: np.ndarray, alpha: float, steps: list[list[TestStep]]) -> None:
+    """:func:`grubbs` on rows of equal size: each pass tests every row still going and drops its suspect."""
+    slots = np.broadcast_to(np.arange(values.shape[1]), values.shape)
+    while values.shape[1] >= 3 and rows.size:
+        m = values.shape[1]
+        spread = values.std(axis=1, ddof=1)
+        going = spread != 0
+        values, slots, rows, spread = values[going], slots[going], rows[going], spread[going]
+        distance = np.abs(values - values.mean(axis=1, keepdims=True))
+        suspect = distance.argmax(axis=1)
+        picked = np.arange(rows.size)
+        statistic = distance[picked, suspect] / spread
+        critical = grubbs_critical(m, alpha)
+        for row, slot, value, stat in zip(rows.tolist(), slots[picked, suspect].tolist(),
+                                          values[picked, suspect].tolist(), statistic.tolist(), strict=True):
+            steps[row].append(TestStep("grubbs", slot, value, stat, critical, m))
+        significant = statistic > critical
+        keep = np.ones(values.shape, dtype=bool)
+        keep[picked, suspect] = False
+        keep &= significant[:, None]
+        values = values[keep].reshape(-1, m - 1)
+        slots = slots[keep].reshape(-1, m - 1)
+        rows = rows[significant]
+
+
+def _dixon_rows(values: np.ndarray, rows: np.ndarray, steps: list[list[TestStep]]) -> None:
+    """:func:`dixon` on rows of equal size (3 ≤ n ≤ 10)."""
+    n = values.shape[1]
+    order = np.argsort(values, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    spread = ordered[:, -1] - ordered[:, 0]
+    going = spread != 0
+    order, ordered, spread, rows = order[going], ordered[going], spread[going], rows[going]
+    low = (ordered[:, 1] - ordered[:, 0]) / spread
+    high = (ordered[:, -1] - ordered[:, -2]) / spread
+    critical = DIXON_R10_CRITICAL_05[n]
+    for row, low_slot, low_value, low_stat, high_slot, high_value, high_stat in zip(
+            rows.tolist(), order[:, 0].tolist(), ordered[:, 0].tolist(), low.tolist(), order[:, -1].tolist(),
+            ordered[:, -1].tolist(), high.tolist(), strict=True):
+        steps[row] += [TestStep("dixon", low_slot, low_value, low_stat, critical, n),
+                       TestStep("dixon", high_slot, high_value, high_stat, critical, n)]

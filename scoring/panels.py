@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from operator import itemgetter
 
 import numpy as np
 
@@ -75,8 +76,8 @@ def build_panels(problem: Problem) -> Panels:
             excluded[sheet.application].append((index, reason))
     used = np.array(used, dtype=int)
     sheets = [problem.sheets[index] for index in used]
-    scores = np.array([[float(sheet.scores[key]) for key in criteria] for sheet in sheets],
-                      dtype=float).reshape(len(sheets), len(criteria))
+    pick = itemgetter(*criteria) if len(criteria) > 1 else lambda scores: (scores[criteria[0]],)
+    scores = np.array([pick(sheet.scores) for sheet in sheets], dtype=float).reshape(len(sheets), len(criteria))
     totals = scores.sum(axis=1)
     row_of = {ref: row for row, ref in enumerate(applications)}
     rows = np.array([row_of[sheet.application] for sheet in sheets], dtype=int)

@@ -18,9 +18,9 @@ from .bootstrap import bootstrap_ranks
 from .calibrate import Calibration, DisconnectedDesign, calibrate, is_complete, lone_links
 from .interval import trimmed_mean_interval_matrix
 from .outliers import (
+    TestStep,
     absolute_deviation_matrix,
-    dixon,
-    grubbs,
+    diagnostic_steps,
     others_median_matrix,
     robust_z_matrix,
     row_medians,
@@ -35,14 +35,13 @@ from .types import (
     INFO,
     ApplicationResult,
     CalibrationSummary,
-    Diagnostic,
     ExpertResult,
     Flag,
     Problem,
     Result,
     Settings,
 )
-from .validate import validate_problem
+from .validate import known_valid, validate_problem
 
 
 @dataclass(frozen=True)
@@ -87,8 +86,8 @@ def rank(problem: Problem) -> Result:
     Parameters
     ----------
     problem : Problem
-        Usually from :func:`scoring.parse_problem`; validated again here, so a problem built in code is held to
-        the same rules.
+        Usually from :func:`scoring.parse_problem`, which validated it; any other problem (built in code, or
+        changed with ``dataclasses.replace``) is validated here, so it is held to the same rules.
 
     Returns
     -------
@@ -97,7 +96,7 @@ def rank(problem: Problem) -> Result:
         the problem was refused, e.g. a disconnected design with calibration on).
     """
     settings = problem.settings
-    errors = validate_problem(problem)
+    errors = [] if known_valid(problem) else validate_problem(problem)
     if errors:
         return Result((), (), tuple(errors), settings)
     panels = build_panels(problem)
@@ -238,8 +237,9 @@ class _Rows:
     decided_by: list[int]
     peers: dict[int, list[str]]
     outlier_rows: set[int]
-    criterion_rows: set[int]
+    criterion_flags: dict[int, list[Flag]]
     failure_rows: set[int]
+    diagnostics: list[list[TestStep]] | None
 
 
 def _rows(problem: Problem, panels: Panels, status: np.ndarray, numbers: dict[str, np.ndarray], ranking: Ranking,
@@ -251,19 +251,20 @@ def _rows(problem: Problem, panels: Panels, status: np.ndarray, numbers: dict[st
     peers: dict[int, list[str]] = {}
     for row in np.flatnonzero(ranking.tied).tolist():
         peers.setdefault(int(ranking.ranks[row]), []).append(panels.applications[row])
-    outlier_rows, criterion_rows = set(), set()
+    outlier_rows, criterion_flags = set(), {}
     if outliers is not None and settings.outliers:
         flagged = _robust_mask(outliers, settings) | _deviation_mask(outliers, settings)
         outlier_rows = set(np.flatnonzero(flagged.any(axis=1) & scored).tolist())
     if outliers is not None and settings.criterion_flags and len(panels.criteria) > 1:  # one criterion is the total
-        flagged = np.abs(np.nan_to_num(outliers.criterion_z)) > settings.robust_z
-        criterion_rows = set(np.flatnonzero(flagged.any(axis=(1, 2)) & scored).tolist())
+        criterion_flags = _criterion_flags(problem, panels, outliers, scored)
     failure_rows = set()
     if decisions is not None:
         failed = (decisions.veto_failed | decisions.gate_failed).any(axis=1)
         failure_rows = set(np.flatnonzero(failed & scored).tolist())
+    diagnostics = (diagnostic_steps(panels.totals, settings.diagnostics_alpha, settings.diagnostics_alpha == 0.05)
+                   if settings.diagnostics else None)      # Dixon's table is for α = 0.05 only
     return _Rows(scored.tolist(), as_lists, ranking.ranks.tolist(), ranking.tied.tolist(),
-                 ranking.decided_by.tolist(), peers, outlier_rows, criterion_rows, failure_rows)
+                 ranking.decided_by.tolist(), peers, outlier_rows, criterion_flags, failure_rows, diagnostics)
 
 
 def _robust_mask(outliers: _Outliers, settings: Settings) -> np.ndarray:
@@ -302,8 +303,8 @@ def _application_result(problem: Problem, panels: Panels, row: int, state: int, 
     flags = _panel_flags(state, n, settings)
     if row in rows.outlier_rows:
         flags += _outlier_flags(panels, outliers, row, settings)
-    if row in rows.criterion_rows:
-        flags += _criterion_flags(problem, panels, outliers, row, settings)
+    if row in rows.criterion_flags:
+        flags += rows.criterion_flags[row]
     if rows.tied[row]:
         rank = rows.ranks[row]
         flags.append(sentences.tie(rank, [other for other in rows.peers[rank] if other != application]))
@@ -335,7 +336,8 @@ def _application_result(problem: Problem, panels: Panels, row: int, state: int, 
         recommendation=recommendation,
         grade=grade(score)[0] if graded and score is not None else None,
         flags=tuple(flags),
-        diagnostics=_diagnostics(panels, row, settings) if scored and settings.diagnostics else (),
+        diagnostics=(tuple(sentences.diagnostic(step, panels.experts[row, step.index])
+                           for step in rows.diagnostics[row]) if scored and rows.diagnostics is not None else ()),
         trace=make_trace(traces, (zh, en)),
     )
 
@@ -379,15 +381,18 @@ def _outlier_flags(panels: Panels, outliers: _Outliers, row: int, settings: Sett
     return result
 
 
-def _criterion_flags(problem: Problem, panels: Panels, outliers: _Outliers, row: int,
-                     settings: Settings) -> list[Flag]:
-    """The modified z on each criterion, as information."""
-    z = outliers.criterion_z[row]                                          # (C, N)
-    result = []
-    for column, slot in zip(*np.nonzero(np.abs(np.nan_to_num(z)) > settings.robust_z), strict=True):
-        result.append(sentences.criterion_robust(panels.experts[row, slot], problem.template.criteria[column],
-                                                 float(panels.scores[row, slot, column]), float(z[column, slot]),
-                                                 float(outliers.criterion_median[row, column])))
+def _criterion_flags(problem: Problem, panels: Panels, outliers: _Outliers, scored: np.ndarray) -> dict[int, list[Flag]]:
+    """The modified z on each criterion, as information: the flags of every scored row with any, by row, each
+    row's in criterion then slot order."""
+    flagged = (np.abs(np.nan_to_num(outliers.criterion_z)) > problem.settings.robust_z) & scored[:, None, None]
+    rows, columns, slots = np.nonzero(flagged)                                 # row, then criterion, then slot
+    criteria = problem.template.criteria
+    result: dict[int, list[Flag]] = {}
+    for row, column, expert, points, z, median in zip(
+            rows.tolist(), columns.tolist(), panels.experts[rows, slots].tolist(),
+            panels.scores[rows, slots, columns].tolist(), outliers.criterion_z[rows, columns, slots].tolist(),
+            outliers.criterion_median[rows, columns].tolist(), strict=True):
+        result.setdefault(row, []).append(sentences.criterion_robust(expert, criteria[column], points, z, median))
     return result
 
 
@@ -400,17 +405,6 @@ def _criterion_failures(problem: Problem, decisions: Decisions, row: int, means:
         elif decisions.gate_failed[row, column]:
             result.append(sentences.gate(criterion, float(means[column]), settings.gate))
     return result
-
-
-def _diagnostics(panels: Panels, row: int, settings: Settings) -> tuple[Diagnostic, ...]:
-    """Grubbs (iterated) and Dixon r10 steps on one application's raw totals; report only (Dixon's table is
-    for α = 0.05 only)."""
-    slots = np.flatnonzero(panels.present[row])
-    values = panels.totals[row, slots]
-    steps = grubbs(values, settings.diagnostics_alpha)
-    if settings.diagnostics_alpha == 0.05:
-        steps += dixon(values)
-    return tuple(sentences.diagnostic(step, panels.experts[row, slots[step.index]]) for step in steps)
 
 
 def _tie_break_note(problem: Problem, key: int, zh: str, en: str) -> tuple[str, str]:

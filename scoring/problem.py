@@ -50,11 +50,12 @@ def parse_problem(data: Any) -> Problem:
         errors.append("sheets: the list is empty: there is nothing to rank")
     excluded = tuple(_records(data.get("excluded", []), "excluded", EXCLUSION_KEYS, _exclusion, errors))
     settings = _settings(data.get("settings", {}), errors)
-    if template is not None and settings is not None:
-        errors += validate_problem(Problem(template, sheets, excluded, settings))
+    problem = None if template is None or settings is None else Problem(template, sheets, excluded, settings)
+    if problem is not None:
+        errors += validate_problem(problem)                         # remembered valid: rank() does not redo it
     if errors:
         raise ProblemError(errors)
-    return Problem(template, sheets, excluded, settings)
+    return problem
 
 
 def too_large_numbers(data: Any) -> list[str]:

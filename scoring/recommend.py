@@ -23,6 +23,28 @@ GRADES = ((90.0, "优秀", "excellent"), (80.0, "良好", "good"), (60.0, "合�
 
 
 @dataclass(frozen=True)
+class GradeThresholds:
+    """The lowest 2-decimal score of each grade; the defaults are those of :data:`GRADES`.
+
+    The notice leaves the rules to a later measure ("相关评估考核办法另行制定"), so a round may set its own.
+    Refused (``ValueError``) unless 100 ≥ excellent > good > passing ≥ 0.
+    """
+
+    excellent: float = 90.0
+    good: float = 80.0
+    passing: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not 100.0 >= self.excellent > self.good > self.passing >= 0.0:
+            raise ValueError("grade thresholds must satisfy 100 >= excellent > good > passing >= 0")
+
+    def table(self) -> tuple[tuple[float, str, str], ...]:
+        """(lowest score, grade, English) from the best grade down, as :data:`GRADES`."""
+        return ((self.excellent, "优秀", "excellent"), (self.good, "良好", "good"),
+                (self.passing, "合格", "pass"), (-np.inf, "不合格", "fail"))
+
+
+@dataclass(frozen=True)
 class Decisions:
     """Recommendation of every application and the criteria that failed.
 
@@ -78,13 +100,22 @@ def recommend(scores: np.ndarray, intervals: np.ndarray, criterion_means: np.nda
     return Decisions(recommendation, veto_failed, gate_failed)
 
 
-def grade(score: float) -> tuple[str, str]:
-    """The grade of a score on its 2-decimal value: (Chinese, English).
+def grade(score: float, thresholds: GradeThresholds | None = None) -> tuple[str, str]:
+    """The grade of a score on its 2-decimal value: (Chinese, English); the English name is the grade's code.
+
+    Parameters
+    ----------
+    score : float
+    thresholds : GradeThresholds, optional
+        The lowest score of each grade; :data:`GRADES` (90 / 80 / 60) when omitted.
 
     Examples
     --------
     >>> grade(89.995), grade(89.994), grade(59.999)
     (('优秀', 'excellent'), ('良好', 'good'), ('合格', 'pass'))
+    >>> grade(80, GradeThresholds(excellent=85, good=75, passing=60))
+    ('良好', 'good')
     """
     value = round_half_up(score)
-    return next((name, name_en) for lowest, name, name_en in GRADES if value >= lowest)
+    table = GRADES if thresholds is None else thresholds.table()
+    return next((name, name_en) for lowest, name, name_en in table if value >= lowest)

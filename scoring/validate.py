@@ -9,6 +9,7 @@ excluded in the trace.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Iterable
 
 from .templates import is_multiple, is_number, validate_template
@@ -19,11 +20,30 @@ MAX_BOOTSTRAP = 100_000  # draws; 10⁵ gives rank intervals to well under a ran
 
 
 def validate_problem(problem: Problem) -> list[str]:
-    """All errors of a problem: its template, its settings, every sheet and every exclusion."""
+    """All errors of a problem: its template, its settings, every sheet and every exclusion.
+
+    A problem found valid is remembered (see :func:`known_valid`), so that ranking a parsed problem does not
+    check its sheets a second time.
+    """
     template_errors = step_errors(problem.template) or validate_template(problem.template)
     sheet_errors = validate_sheets(problem.sheets, problem.template, check_scores=not template_errors)
-    return (template_errors + validate_settings(problem.settings) + sheet_errors
-            + exclusion_errors(problem.excluded, problem.sheets))
+    errors = (template_errors + validate_settings(problem.settings) + sheet_errors
+              + exclusion_errors(problem.excluded, problem.sheets))
+    if not errors:
+        key = id(problem)
+        _VALID[key] = weakref.ref(problem, lambda _: _VALID.pop(key, None))
+    return errors
+
+
+_VALID: dict[int, weakref.ref] = {}     # id → the problem found valid, while it lives (a Problem is not hashable)
+
+
+def known_valid(problem: Problem) -> bool:
+    """True when this very object was found valid before. A :class:`Problem` is frozen: a changed template,
+    sheet list or setting (``dataclasses.replace``) is a new object and is checked again. Only editing a sheet's
+    ``scores`` dict in place would go unseen; nothing in Panel does that after building a problem."""
+    known = _VALID.get(id(problem))
+    return known is not None and known() is problem
 
 
 def step_errors(template: Template) -> list[str]:

@@ -1,7 +1,9 @@
 """Per-client request limits (Flask-Limiter) on the routes a client could use to guess or to exhaust the server.
 
 * ``/login`` (POST): per address, so one client guessing passwords gets 429 long before it could lock every
-  account by the per-account lockout (RATELIMIT_LOGIN).
+  account by the per-account lockout (RATELIMIT_LOGIN). The forgotten-password form (POST) shares the same
+  limit per address, so nobody can flood an expert's mailbox; the password change (POST), which checks the
+  current password, too.
 * the API token check: per address, only refused tokens count (RATELIMIT_API_FAILURES): an integration with a
   good token spends nothing, and an address that had too many tokens refused gets 429 for the rest of the
   window, before its requests reach the database.
@@ -20,6 +22,7 @@ from flask_login import current_user
 
 from web.extensions import limiter
 
+PASSWORD_ENDPOINTS = ("auth.login", "auth.forgot_password", "auth.change_password")
 EXPENSIVE_ENDPOINTS = (
     "admin.audit_export",
     "rankings.export_xlsx",
@@ -68,7 +71,8 @@ def refused_token(response) -> bool:
 def init_app(app: Flask) -> None:
     """Bind the limiter to ``app`` and limit the routes above (call after the blueprints are registered)."""
     limiter.init_app(app)
-    _limit(app, "auth.login", limiter.limit(login_limit, key_func=client_address, methods=["POST"]))
+    for endpoint in PASSWORD_ENDPOINTS:
+        _limit(app, endpoint, limiter.limit(login_limit, key_func=client_address, methods=["POST"]))
     for endpoint in EXPENSIVE_ENDPOINTS:
         _limit(app, endpoint, limiter.limit(expensive_limit, key_func=account_or_address))
     limiter.limit(api_failure_limit, key_func=client_address, deduct_when=refused_token)(app.blueprints["api"])

@@ -4,7 +4,8 @@
     A fresh app on its own instance folder, served on a free port (werkzeug ``make_server``), its jobs run by a
     consumer on the embedded queue (``PANEL_QUEUE=sqlite`` in the instance folder): ``live.url``,
     ``live.app``, ``live.run(function)`` (calls it inside an app context and returns its result, e.g. to seed
-    data through the services), ``live.user(username, role, expert_ref=None)``. Its database is a copy of a
+    data through the services), ``live.user(username, role, expert_ref=None)`` (an invited expert's account,
+    made by the invitation, is renamed and given the password). Its database is a copy of a
     SQLite file migrated once per session, or the PostgreSQL database of ``PANEL_TEST_DATABASE_URL`` (schema
     dropped and migrated again at the start of the e2e session, every table emptied after each test).
 ``page``
@@ -103,9 +104,23 @@ class LiveApp:
             return result
 
     def user(self, username: str, role: str, expert_ref: str | None = None) -> None:
-        from web.services.accounts import create_user
+        """An account with the test password; an expert the invitations already gave an account keeps it, renamed
+        ``username``, with the password set as the expert would through their link."""
+        from sqlalchemy import select
 
-        self.run(create_user, username, role, PASSWORD, expert_ref=expert_ref, actor=None)
+        from web.models import Expert
+        from web.services import accounts
+
+        def make() -> None:
+            expert = db.session.scalar(select(Expert).where(Expert.ref == expert_ref)) if expert_ref else None
+            invited = accounts.expert_account(expert) if expert is not None else None
+            if invited is None:
+                accounts.create_user(username, role, PASSWORD, expert_ref=expert_ref, actor=None)
+            else:
+                invited.username = username
+                accounts.set_password(invited, PASSWORD, actor=None)
+
+        self.run(make)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scoring
-from scoring.calibrate import DisconnectedDesign, calibrate
+from scoring.calibrate import DisconnectedDesign, calibrate, components, lone_links
 
 APPLICATIONS = ["A", "B", "C", "D"]
 EXPERTS = ["E1", "E2", "E3"]
@@ -187,3 +187,22 @@ def test_calibration_is_off_by_default():
     assert scoring.types.Settings().calibrate is False
     result = scoring.rank(scoring.parse_problem({**problem(EXAMPLE), "settings": {"bootstrap": 0}}))
     assert result.calibration is None and all(expert.bias is None for expert in result.experts)
+
+
+def lone_links_by_definition(apps, experts, n_apps, n_experts):
+    """The one-link experts as defined: remove each expert in turn and count the groups of experts left."""
+    links = []
+    for expert in np.unique(experts):
+        keep = experts != expert
+        groups = components(apps[keep], experts[keep], n_apps, n_experts)
+        if sum(1 for _, group_experts in groups if group_experts.size) > 1:
+            links.append(int(expert))
+    return links
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 7), st.integers(0, 6)), min_size=1, max_size=30))
+def test_one_link_experts_match_removing_each_expert_in_turn(pairs):
+    apps = np.array([app for app, _ in pairs])
+    experts = np.array([expert for _, expert in pairs])
+    assert lone_links(apps, experts, 8, 7) == lone_links_by_definition(apps, experts, 8, 7)

@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["scoring.aggregate", "scoring.outliers", "scoring.interval", "scoring.recommend", "scoring.templates"]
+MODULES = ["scoring.aggregate", "scoring.outliers", "scoring.interval", "scoring.recommend", "scoring.templates",
+           "scoring.indicators", "scoring.assessment"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -16,6 +16,7 @@ from scoring.aggregate import (
 from scoring.outliers import (
     deviation,
     deviation_flags,
+    diagnostic_steps,
     dixon,
     grubbs,
     grubbs_critical,
@@ -181,3 +182,16 @@ def test_new_flags_ignore_where_the_scale_starts(values, shift):
     totals = np.array([values], dtype=float) / 2
     assert np.allclose(absolute_deviation_matrix(totals + shift, 100), absolute_deviation_matrix(totals, 100))
     assert np.allclose(robust_z_matrix(totals + shift, 100), robust_z_matrix(totals, 100))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([0.0, 40.0, 55.5, 60.0, 61.0, 62.5, 70.0, 99.0]), min_size=0, max_size=11),
+                min_size=1, max_size=12),
+       st.sampled_from([0.05, 0.01]))
+def test_diagnostics_of_all_panels_at_once_are_those_of_each_panel(panels, alpha):
+    width = max(len(panel) for panel in panels)
+    totals = np.full((len(panels), max(width, 1)), np.nan)
+    for row, panel in enumerate(panels):
+        totals[row, :len(panel)] = panel
+    expected = [grubbs(np.array(panel), alpha) + dixon(np.array(panel)) for panel in panels]
+    assert diagnostic_steps(totals, alpha) == expected

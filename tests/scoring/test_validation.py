@@ -1,9 +1,11 @@
 """Templates, problem parsing and sheet validation: malformed input is refused with every error listed."""
 
 import math
+from dataclasses import replace
 
 import pytest
 
+from scoring import rank
 from scoring.problem import ProblemError, parse_problem
 from scoring.templates import DEFAULT_TEMPLATES, SELECTION_REVIEW, validate_template
 from scoring.types import Criterion, Settings, Template
@@ -132,3 +134,15 @@ def test_excluded_sheets_are_not_errors():
     problem = parse_problem({"template": TWO_CRITERIA, "sheets": [sheet("E1", "P1", 10)],
                              "excluded": [{"expert": "E1", "application": "P1", "reason": "回避"}]})
     assert len(problem.sheets) == 1 and problem.excluded[0].expert == "E1"
+
+
+def test_a_parsed_problem_changed_afterwards_is_validated_again():
+    """rank() trusts parse_problem's check of the very problem it returned; a copy with other settings or other
+    sheets is a new problem and is refused by rank() when it breaks a rule."""
+    problem = parse_problem({"template": TWO_CRITERIA, "sheets": [sheet(f"E{i}", "P1", 10 + i) for i in range(5)]})
+    assert rank(problem).ok
+    bad_settings = replace(problem, settings=replace(problem.settings, min_panel=2))
+    assert [error for error in rank(bad_settings).errors if error.startswith("settings.min_panel")]
+    bad_sheet = replace(problem.sheets[0], scores={"c1": 21, "c2": 60})
+    errors = rank(replace(problem, sheets=(bad_sheet, *problem.sheets[1:]))).errors
+    assert errors == ("sheets[0] (E0 → P1): scores.c1: 21 is above the maximum 20",)

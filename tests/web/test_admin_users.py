@@ -51,7 +51,7 @@ def test_an_admin_creates_an_expert_account_that_can_log_in(app, client, auth, c
 
 @pytest.mark.parametrize(("form", "message"), [
     ({"username": "admin", "role": "organizer", "password": NEW_PASSWORD}, "is taken"),
-    ({"username": "li", "role": "organizer", "password": "short"}, "at least 8 characters"),
+    ({"username": "li", "role": "organizer", "password": "short"}, "密码至少需要 10 个字符"),
     ({"username": "li", "role": "expert", "password": NEW_PASSWORD}, "needs --expert REF"),
     ({"username": "li", "role": "organizer", "password": NEW_PASSWORD, "expert_ref": "EXP-9"},
      "only expert accounts"),

@@ -107,7 +107,7 @@ def test_users_create_refuses_bad_accounts_with_status_1(app, runner, table_coun
         result = runner.invoke(args=make_user_args + args, input="a long passphrase\n")
         assert result.exit_code == 1 and message in result.output, result.output
     short = runner.invoke(args=make_user_args + ["--role", "admin", "--username", "a1"], input="short\n")
-    assert short.exit_code == 1 and "at least 8 characters" in short.output
+    assert short.exit_code == 1 and "at least 10 characters" in short.output
     assert table_counts() == before
     usage = runner.invoke(args=make_user_args + ["--role", "boss", "--username", "x"], input="a long passphrase\n")
     assert usage.exit_code == 2

@@ -47,7 +47,7 @@ def test_panel_demo_builds_a_scored_round_with_a_recusal_and_an_outlier(app, run
         site = db.session.scalar(select(Round).where(Round.name == SITE_NAME))
         assert site.kind == "site_inspection" and site.state == "draft"
         assert len(site.applications) == SITE_APPLICATIONS
-        _assert_expert_accounts_have_work(round_, seats, sheets)
+        _assert_expert_accounts_have_work(round_, seats, sheets, result.output)
 
 
 def _assert_panels_keep_the_rules(round_, seats):
@@ -107,11 +107,26 @@ def _assert_outlier_flagged(round_, sheets, output):
     assert (application, expert, "ROBUST") in flags and (application, expert, "DEVIATION") in flags
 
 
-def _assert_expert_accounts_have_work(round_, seats, sheets):
-    experts = [user.expert for user in db.session.scalars(select(User).where(User.role == "expert"))]
-    assert len(experts) == 5
+def _assert_expert_accounts_have_work(round_, seats, sheets, output):
+    """Every seated expert has an account; the featured ones have sheets to score and log in with the printed
+    password; one is left to set a password through the invitation's link."""
+    from web.commands.data import DEMO_PASSWORD
+    from web.demo.logins import LINK_ONLY
+
+    accounts = {user.expert_id: user for user in db.session.scalars(select(User).where(User.role == "expert"))}
+    assert {seat.expert_id for seat in seats if seat.state in ("invited", "accepted")} <= set(accounts)
+    assert sum(not user.has_usable_password for user in accounts.values()) == 1
+    table = output[output.index("demo logins:"):]
+    assert re.search(r"username\s+password\s+role\s+what to try", table)
+    assert re.search(rf"^admin\s+{DEMO_PASSWORD}\s+admin\s", table, re.MULTILINE)
+    assert LINK_ONLY in table
+    featured = re.findall(rf"^(\S+)\s+{DEMO_PASSWORD}\s+expert\s+sheets to score: (\d+)", table, re.MULTILINE)
+    assert len(featured) == 5
     submitted = {(sheet.application_id, sheet.expert_id) for sheet in sheets if sheet.state == "submitted"}
-    for expert in experts:
-        open_seats = [seat for seat in seats if seat.expert_id == expert.id
+    by_username = {user.username: user for user in accounts.values()}
+    for username, count in featured:
+        user = by_username[username]
+        assert user.check_password(DEMO_PASSWORD)
+        open_seats = [seat for seat in seats if seat.expert_id == user.expert_id and seat.state != "recused"
                       and (seat.application_id, seat.expert_id) not in submitted]
-        assert open_seats, f"{expert.ref} has nothing to score"
+        assert len(open_seats) == int(count) > 0, f"{username} has nothing to score"

@@ -21,8 +21,9 @@ def login(client, auth, username):
 
 
 def post(client, csrf_token, url, **data):
+    """Post a follow-up form with the box ticked that confirms the messages it sends."""
     token = csrf_token(client.get("/followup/").get_data(as_text=True))
-    return client.post(url, data={"csrf_token": token, **data})
+    return client.post(url, data={"csrf_token": token, "confirm": "yes", **data})
 
 
 def submitted(app, world, expert_ref="EXP-A", application_ref="APP-001"):

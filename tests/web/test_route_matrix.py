@@ -54,12 +54,16 @@ class World:
     message_id: int
     job_id: int
     users: dict[str, int]              # account → user id
+    center_id: int = 0                 # APP-001, listed in the pilot plan
+    evaluation_id: int = 0             # a draft annual round over it
     tokens: dict[str, str] = field(default_factory=dict)        # account → raw API token
     token_ids: dict[str, int] = field(default_factory=dict)     # account → token id
+    experts: dict[str, int] = field(default_factory=dict)       # account → expert id of its expert
 
 
 def build_world(app, make_user, application_record, expert_record) -> World:
     """The world described in the module docstring; accounts have the conftest password."""
+    from web.services.centers import open_evaluation_round
     from web.services.jobs import request_job
     from web.services.records import import_applications, import_experts
     from web.services.rounds import create_round
@@ -97,14 +101,17 @@ def build_world(app, make_user, application_record, expert_record) -> World:
         message = OutboxMessage(round=round_, expert=experts["EXP-A"], recipient="zhou@example.com",
                                 kind="invitation", subject="【评审邀请】2020年遴选综合评审", body="请登录系统。")
         db.session.add_all([review, message])
+        center = listed_center(applications["APP-001"])
+        evaluation = open_evaluation_round("annual", 2021, actor=None)
         job = request_job("blank_pdf", round_=round_, actor=None)      # done at commit (immediate queue)
         db.session.commit()
         world = World(job_id=job.id, round_id=round_.id, version_id=version.id,
                       application_ids={ref: row.id for ref, row in applications.items()},
                       seats={name: row.id for name, row in seats.items()},
                       sheets={name: row.id for name, row in sheets.items()}, review_id=review.id,
-                      message_id=message.id,
-                      users={name: user.id for name, user in accounts.items()})
+                      message_id=message.id, center_id=center.id, evaluation_id=evaluation.id,
+                      users={name: user.id for name, user in accounts.items()},
+                      experts={name: experts[ref].id for name, ref in EXPERT_REFS.items()})
         for name in ("expert_a", "expert_b", "organizer", "admin", "spare"):
             user = db.session.get(User, world.users[name])
             world.tokens[name] = create_token(user, f"{name} integration", actor=None)
@@ -112,6 +119,15 @@ def build_world(app, make_user, application_record, expert_record) -> World:
         for token in user_tokens():
             world.token_ids[token.user.username] = token.id
     return world
+
+
+def listed_center(application: Application):
+    """``application`` listed in the pilot plan: its center."""
+    from web.services.centers import center_of, record_decision
+
+    record_decision(application, outcome="listed", decided_on=date(2020, 12, 1), document_no="沪经信技〔2020〕1号",
+                    reason=None, actor=None)
+    return center_of(application)
 
 
 def user_tokens():
@@ -161,7 +177,8 @@ def url(template: str) -> Callable[[World], str]:
             round=world.round_id, version=world.version_id, app1=world.application_ids["APP-001"],
             app2=world.application_ids["APP-002"], seat_a=world.seats["expert_a"], seat_b=world.seats["expert_b"],
             sheet_a=world.sheets["expert_a"], sheet_b=world.sheets["expert_b"], review=world.review_id,
-            message=world.message_id, job=world.job_id,
+            message=world.message_id, job=world.job_id, center=world.center_id,
+            evaluation=world.evaluation_id, expert_a=world.experts["expert_a"],
             spare=world.users["spare"], spare_token=world.token_ids["spare"])
     return build
 
@@ -173,6 +190,14 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     ("auth.login", "POST"): (url("/login"), row(200, 302, 302, 302, 302)),
     ("auth.logout", "POST"): (url("/logout"), row(LOGIN, 302, 302, 302, 302)),
     ("home.index", "GET"): (url("/"), row(LOGIN, 302, 302, 302, 302)),
+    # passwords: a link that is not one is refused for everybody; the change needs a login; the forgotten-password
+    # page answers everybody alike (an empty form comes back with its errors)
+    ("auth.access", "GET"): (url("/access/not-a-signed-link"), row(400, 400, 400, 400, 400)),
+    ("auth.access", "POST"): (url("/access/not-a-signed-link"), row(400, 400, 400, 400, 400)),
+    ("auth.change_password", "GET"): (url("/password"), row(LOGIN, 200, 200, 200, 200)),
+    ("auth.change_password", "POST"): (url("/password"), row(LOGIN, 400, 400, 400, 400)),
+    ("auth.forgot_password", "GET"): (url("/password/forgot"), PUBLIC),
+    ("auth.forgot_password", "POST"): (url("/password/forgot"), PUBLIC),
     # expert (W2): their own seats only; another expert's seat is 404, staff are not experts (403)
     ("expert.index", "GET"): (url("/expert/"), row(LOGIN, 200, 200, 403, 403)),
     ("expert.accept", "POST"): (url("/expert/seats/{seat_a}/accept"), row(LOGIN, 302, 404, 403, 403)),
@@ -219,6 +244,8 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     ("followup.invite", "POST"): (url("/followup/rounds/{round}/invite"), redirect_after()),
     ("followup.remind", "POST"): (url("/followup/rounds/{round}/remind"), redirect_after()),
     ("followup.replace", "POST"): (url("/followup/seats/{seat_a}/replace"), redirect_after()),
+    ("followup.create_accounts", "POST"): (url("/followup/rounds/{round}/accounts"), redirect_after()),
+    ("followup.send_link", "POST"): (url("/followup/rounds/{round}/experts/{expert_a}/link"), redirect_after()),
     ("followup.reopen", "GET"): (url("/followup/sheets/{sheet_a}/reopen"), STAFF_PAGE),
     ("followup.reopen", "POST"): (url("/followup/sheets/{sheet_a}/reopen"), REFUSED_FORM),
     # organizer (foundation)
@@ -239,6 +266,21 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
                                                  STAFF_PAGE),
     ("rankings.blank_pdf", "GET"): (url("/rankings/rounds/{round}/blank.pdf"), STARTS_JOB),
     ("rankings.export_xlsx", "GET"): (url("/rankings/rounds/{round}/export.xlsx"), STAFF_PAGE),
+    # centers: decisions, the publicity list, center pages and annual reports (organizers and admins)
+    ("centers.index", "GET"): (url("/centers/"), STAFF_PAGE),
+    ("centers.decisions", "GET"): (url("/centers/decisions"), STAFF_PAGE),
+    ("centers.decide", "POST"): (url("/centers/decisions/{app2}"), redirect_after()),
+    ("centers.publicity_xlsx", "GET"): (url("/centers/decisions/publicity.xlsx"), STAFF_PAGE),
+    ("centers.publicity_pdf", "GET"): (url("/centers/decisions/publicity.pdf"), STAFF_PAGE),
+    ("centers.center_page", "GET"): (url("/centers/{center}"), STAFF_PAGE),
+    ("centers.change_status", "POST"): (url("/centers/{center}/status"), redirect_after()),
+    ("centers.targets", "POST"): (url("/centers/{center}/targets"), redirect_after()),
+    ("centers.save_report", "POST"): (url("/centers/{center}/reports"), redirect_after()),
+    ("centers.report_template", "GET"): (url("/centers/reports/template.xlsx"), STAFF_PAGE),
+    ("centers.import_reports", "POST"): (url("/centers/reports/import"), redirect_after()),
+    ("centers.open_evaluation", "POST"): (url("/centers/evaluations"), redirect_after()),
+    ("centers.evaluation", "GET"): (url("/centers/evaluations/{evaluation}"), STAFF_PAGE),
+    ("centers.evaluation_xlsx", "GET"): (url("/centers/evaluations/{evaluation}/results.xlsx"), STAFF_PAGE),
     ("rankings.sheets_pdf", "GET"): (url("/rankings/rounds/{round}/sheets.pdf"), STARTS_JOB),
     # jobs: organizers and admins see every round's jobs, their progress and their files
     ("jobs.round_page", "GET"): (url("/jobs/rounds/{round}"), STAFF_PAGE),
@@ -276,6 +318,11 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     ("api.list_own_sheets", "GET"): (url("/api/v1/sheets"), API_EXPERT),
     ("api.get_sheet", "GET"): (url("/api/v1/sheets/{sheet_a}"), row(401, 200, 404, 200, 200)),
     ("api.save_sheet", "PUT"): (url("/api/v1/sheets/{sheet_a}"), row(401, 400, 404, 403, 403)),
+    ("api.list_centers", "GET"): (url("/api/v1/centers"), API_STAFF),
+    ("api.get_center", "GET"): (url("/api/v1/centers/{center}"), API_STAFF),
+    ("api.save_center_report", "PUT"): (url("/api/v1/centers/{center}/reports/2021"), row(401, 403, 403, 400, 400)),
+    ("api.set_center_status", "PUT"): (url("/api/v1/centers/{center}/status"), row(401, 403, 403, 400, 400)),
+    ("api.record_decision", "PUT"): (url("/api/v1/applications/APP-002/decision"), row(401, 403, 403, 400, 400)),
     ("api.submit_sheet", "POST"): (url("/api/v1/sheets/{sheet_a}/submit"), row(401, 422, 404, 403, 403)),
 }
 """(endpoint, method) → (URL in the world, expected status by role)."""

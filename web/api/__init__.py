@@ -11,4 +11,4 @@ from web.extensions import csrf
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
-from . import auth, errors, views  # noqa: E402,F401  (registers the hooks and views on bp)
+from . import auth, centers, errors, views  # noqa: E402,F401  (registers the hooks and views on bp)

@@ -7,6 +7,8 @@ from typing import Any
 
 from web.models import (
     ASSIGNMENT_STATES,
+    CENTER_STATUSES,
+    DECISION_OUTCOMES,
     OBJECTIVES,
     OPINIONS,
     PANEL_MODES,
@@ -174,11 +176,23 @@ SCHEMAS: dict[str, Any] = {
         "comment": NULLABLE_STRING,
         "criterion_comments": {"type": "object", "additionalProperties": NULLABLE_STRING}}, required=False)
     | {"required": ["values"]},
-    "Ranking": {"type": "object", "required": ["round", "ranking", "experts", "errors"],
+    "Center": obj({
+        "id": INTEGER, "application": STRING, "name": STRING, "status": one_of(CENTER_STATUSES),
+        "listed_on": STRING | {"format": "date"},
+        "targets": {"type": "object", "additionalProperties": NUMBER},
+        "reports": array(obj({"year": INTEGER, "document": NULLABLE_STRING,
+                              "indicators": {"type": "object", "additionalProperties": NULLABLE_NUMBER}}))}),
+    "Decision": obj({
+        "application": STRING, "outcome": one_of(DECISION_OUTCOMES), "decided_on": STRING | {"format": "date"},
+        "document_no": STRING, "reason": NULLABLE_STRING, "center": NULLABLE_INTEGER}),
+    "Ranking": {"type": "object", "required": ["round", "computed_at", "stale", "ranking", "experts", "errors"],
                 "description": "The scoring engine's result (DESIGN §10): ranking with score, interval, "
                                "rank "
-                               "interval, recommendation, grade, flags and trace per application.",
-                "properties": {"round": INTEGER, "ranking": array({"type": "object"}),
+                               "interval, recommendation, grade, flags and trace per application. It is the "
+                               "stored result, computed at ``computed_at`` (UTC); ``stale`` when the inputs "
+                               "changed since and a recomputation is under way.",
+                "properties": {"round": INTEGER, "computed_at": {"type": "string", "format": "date-time"},
+                               "stale": BOOLEAN, "ranking": array({"type": "object"}),
                                "experts": array({"type": "object"}), "errors": array(STRING),
                                "settings": {"type": ["object", "null"]}}},
 }
@@ -240,6 +254,29 @@ def import_operation(kind: str) -> dict:
 
 
 ONE = ("401", "403", "404")
+CENTER_ID = path_parameter("center_id", "integer", "The center's id.")
+YEAR = path_parameter("year", "integer", "The report year.")
+CENTER_PATHS: dict[str, dict] = {
+    "/centers": {"get": operation("list_centers", "centers", "Every center with status, targets and reports",
+                                  array(ref("Center")))},
+    "/centers/{center_id}": {"get": operation("get_center", "centers", "One center", ref("Center"), errors=ONE,
+                                              parameters=(CENTER_ID,))},
+    "/centers/{center_id}/reports/{year}": {
+        "put": operation("save_center_report", "centers", "Store one year's indicators (all or nothing)",
+                         ref("Center"), errors=("400", *ONE, "422"), parameters=(CENTER_ID, YEAR),
+                         body=obj({"indicators": {"type": "object", "additionalProperties": NULLABLE_NUMBER}}))},
+    "/centers/{center_id}/status": {
+        "put": operation("set_center_status", "centers", "Change a center's status, with a reason", ref("Center"),
+                         errors=("400", *ONE, "422"), parameters=(CENTER_ID,),
+                         body=obj({"status": one_of(CENTER_STATUSES), "reason": NULLABLE_STRING},
+                                  required=False) | {"required": ["status"]})},
+    "/applications/{ref}/decision": {
+        "put": operation("record_decision", "centers", "Record the decision on an application after selection",
+                         ref("Decision"), errors=("400", *ONE, "422"), parameters=(REF,),
+                         body=obj({"outcome": one_of(DECISION_OUTCOMES), "decided_on": STRING | {"format": "date"},
+                                   "document_no": STRING, "reason": NULLABLE_STRING}, required=False)
+                         | {"required": ["outcome", "decided_on", "document_no"]})},
+}
 
 PATHS: dict[str, dict] = {
     "/applications": {
@@ -283,6 +320,7 @@ PATHS: dict[str, dict] = {
     "/sheets/{sheet_id}/submit": {
         "post": operation("submit_sheet", "sheets", "Submit and lock the expert's own sheet", ref("Sheet"),
                           errors=(*ONE, "409", "422"), parameters=(SHEET_ID,))},
+    **CENTER_PATHS,
     "/openapi.json": {
         "get": {"summary": "This document", "tags": ["documentation"], "operationId": "openapi_document",
                 "security": [], "responses": {"200": ok({"type": "object"})}}},
@@ -302,7 +340,7 @@ def document() -> dict:
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
         "tags": [{"name": name} for name in ("applications", "experts", "rounds", "assignments", "sheets",
-                                             "ranking", "documentation")],
+                                             "ranking", "centers", "documentation")],
         "paths": PATHS,
         "components": {"schemas": SCHEMAS,
                        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",

@@ -4,7 +4,7 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from . import login  # noqa: E402,F401  (registers the views on bp)
+from . import login, passwords  # noqa: E402,F401  (register the views on bp)
 from .roles import roles_required  # noqa: E402
 
 __all__ = ["bp", "roles_required"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from web.commands.accounts import users
+from web.commands.centers import centers
 from web.commands.data import data_commands
 from web.commands.database import init_command
 from web.commands.matching import commands as matching_commands
@@ -15,7 +16,7 @@ from web.commands.tokens import commands as token_commands
 from web.commands.worker import worker_command
 
 COMMANDS: list[click.Command] = [
-    init_command, serve_command, users, rounds, *data_commands, *matching_commands, *ranking_commands, *token_commands,
-    worker_command,
+    init_command, serve_command, users, rounds, centers, *data_commands, *matching_commands, *ranking_commands,
+    *token_commands, worker_command,
 ]
 """Every command of the ``panel`` group."""

@@ -1,4 +1,4 @@
-"""``panel users create``: accounts for admins, organizers and experts."""
+"""``panel users create`` and ``panel users set-password``: accounts for admins, organizers and experts."""
 
 from __future__ import annotations
 
@@ -31,3 +31,31 @@ def create_user_command(role: str, username: str, expert_ref: str | None, passwo
         sys.exit(1)
     db.session.commit()
     click.echo(f"created {role} account {username!r}")
+
+
+@users.command("set-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (one line).")
+def set_password_command(username: str, password_stdin: bool) -> None:
+    """Set an account's password (the server operator's way back in for staff, who get no reset mail)."""
+    from sqlalchemy import select
+
+    from web.extensions import db
+    from web.models import User
+    from web.services.accounts import AccountError, set_password
+
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        click.echo(f"{username}: no such account", err=True)
+        sys.exit(1)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        set_password(user, password, actor=None, action="user.password_set_by_operator")
+    except AccountError as error:
+        click.echo(f"{username}: {error}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"password of {username!r} set; its sessions and links have ended")

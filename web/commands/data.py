@@ -186,21 +186,19 @@ def check_command(round_name: str | None, as_json: bool) -> None:
     click.echo(f"{len(report)} applications, {flagged} with flags")
 
 
-def demo_logins(expert_refs: list[str]) -> list[tuple[str, str, str | None]]:
-    """(username, role, expert ref) of the demo accounts."""
-    return [("admin", "admin", None), ("organizer", "organizer", None),
-            *((ref.lower(), "expert", ref) for ref in expert_refs[:DEMO_EXPERT_ACCOUNTS])]
+def load_demo(seed: int) -> list:
+    """Validate and import the demo data set, build its rounds, give the seated experts passwords; return the
+    login table's rows (web.demo.logins).
 
-
-def load_demo(seed: int) -> list[str]:
-    """Validate and import the demo data set, build its rounds; return the refs of the experts given accounts.
-
-    The organizer's account comes first so the rounds' audit rows name it; the expert accounts go to experts
-    the selection round seated who still have sheets to score.
+    The organizer's account comes first so the rounds' audit rows name it; the invitations create the experts'
+    accounts, and five experts the selection round seated who still have sheets to score are featured.
     """
     from web.demo import validated_demo
+    from web.demo.centers import load_demo_centers
+    from web.demo.logins import give_passwords
     from web.demo.round import load_demo_round
     from web.extensions import db
+    from web.models import Round
     from web.services.accounts import create_user
 
     click.echo(f"generating the demo data set (seed {seed}) …")
@@ -208,8 +206,8 @@ def load_demo(seed: int) -> list[str]:
     import_records("experts", demo.experts)
     import_records("applications", demo.applications)
     click.echo(f"loaded {len(demo.applications)} applications and {len(demo.experts)} experts")
-    staff = {username: create_user(username, role, DEMO_PASSWORD, actor=None)
-             for username, role, _ in demo_logins([])}
+    staff = {username: create_user(username, username, DEMO_PASSWORD, actor=None)
+             for username in ("admin", "organizer")}
     db.session.commit()
     demo_round = load_demo_round(seed=seed, actor=staff["organizer"], accounts=DEMO_EXPERT_ACCOUNTS)
     sheets = demo_round.sheets
@@ -217,10 +215,13 @@ def load_demo(seed: int) -> list[str]:
                f"{sheets['not_started']} not started; outlier {demo_round.outlier[1]} on {demo_round.outlier[0]}; "
                f"{demo_round.recusal[1]} recused on {demo_round.recusal[0]}, replaced by {demo_round.recusal[2]}")
     click.echo(f"site inspection round (draft): the {demo_round.site_applications} best-scored applications")
-    for username, role, ref in demo_logins(demo_round.account_experts)[2:]:
-        create_user(username, role, DEMO_PASSWORD, expert_ref=ref, actor=None)
+    after = load_demo_centers(demo_round.round_id, seed=seed, actor=staff["organizer"])
+    click.echo(f"centers listed: {', '.join(after.centers)}; three years of reports ({after.missing_year[0]} "
+               f"missing {after.missing_year[1]}, {after.short_of_targets} short of its targets); annual round "
+               f"{after.annual_sheets} sheets submitted; triennial round ready to score")
+    rows = give_passwords(db.session.get(Round, demo_round.round_id), DEMO_PASSWORD, demo_round.account_experts)
     db.session.commit()
-    return demo_round.account_experts
+    return rows
 
 
 @click.command("demo")
@@ -232,28 +233,27 @@ def load_demo(seed: int) -> list[str]:
 def demo_command(seed: int | None, no_serve: bool, host: str, port: int) -> None:
     """Create or upgrade the database, load the demo data set once, print the logins, serve."""
     from flask_migrate import upgrade
-    from sqlalchemy import select
 
     from web.demo import DEFAULT_SEED
+    from web.demo.logins import login_table
     from web.extensions import db
-    from web.models import User
     from web.services.records import existing_refs
     from web.services.reference_data import seed_reference_data
 
     upgrade()
     seed_reference_data()
+    if not current_app.config.get("PANEL_BASE_URL"):
+        # The invitations' personal links must open this server.
+        current_app.config["PANEL_BASE_URL"] = f"http://{host}:{port}"
     present = existing_refs("applications")
     if present:
-        click.echo(f"the database already holds {len(present)} applications: the demo data set is not loaded again")
+        click.echo(f"the database already holds {len(present)} applications: the demo data set is not loaded again "
+                   f"(logins as printed when it was loaded; password {DEMO_PASSWORD!r} unless changed since)")
     else:
-        load_demo(DEFAULT_SEED if seed is None else seed)
+        rows = load_demo(DEFAULT_SEED if seed is None else seed)
+        click.echo("\ndemo logins:")
+        click.echo(login_table(rows))
     db.session.commit()
-    demo_names = {"admin", "organizer"} | {f"e{number:04d}" for number in range(1, 10_000)}
-    accounts = [user for user in db.session.scalars(select(User).order_by(User.id)) if user.username in demo_names]
-    if accounts:
-        click.echo(f"demo logins (password {DEMO_PASSWORD!r} unless changed since):")
-        for user in accounts:
-            click.echo(f"  {user.username:<10} {user.role}")
     if no_serve:
         return
     from web.serve import serve

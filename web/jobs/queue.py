@@ -78,10 +78,12 @@ def _enqueue_pending(session: Session) -> None:
         run(app, task_name, *args)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_pending(session: Session) -> None:
-    """After a rollback: the change did not happen, so neither does the work it asked for."""
-    session.info.pop(PENDING, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, previous_transaction) -> None:
+    """After the outermost transaction rolled back: the change did not happen, so neither does the work it asked
+    for (a savepoint rolled back inside it changes nothing here)."""
+    if previous_transaction.parent is None:
+        session.info.pop(PENDING, None)
 
 
 def run(app: Flask, task_name: str, *args: object) -> None:

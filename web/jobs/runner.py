@@ -114,12 +114,16 @@ def _requeue(job_id: int) -> None:
 
 
 def stalled_jobs() -> list[int]:
-    """Running jobs whose heartbeat stopped (their worker died): queued again, their ids returned to enqueue."""
+    """Jobs to enqueue again: running ones whose heartbeat stopped (their worker died), queued again; and queued
+    ones waiting longer than :data:`STALL_SECONDS` (in case their queue message was lost). Enqueuing a job
+    twice is harmless: only one worker can claim it."""
     stalled_before = utcnow() - timedelta(seconds=STALL_SECONDS)
-    ids = list(db.session.scalars(select(Job.id).where(Job.state == "running", Job.heartbeat_at < stalled_before)))
-    if ids:
-        db.session.execute(update(Job).where(Job.id.in_(ids), Job.state == "running",
+    dead = list(db.session.scalars(select(Job.id).where(Job.state == "running", Job.heartbeat_at < stalled_before)))
+    if dead:
+        db.session.execute(update(Job).where(Job.id.in_(dead), Job.state == "running",
                                              Job.heartbeat_at < stalled_before)
                            .values(state="queued").execution_options(synchronize_session=False))
         db.session.commit()
-    return ids
+    waiting = list(db.session.scalars(select(Job.id).where(Job.state == "queued", Job.created_at < stalled_before,
+                                                           Job.id.not_in(dead or [0]))))
+    return dead + waiting

@@ -15,6 +15,17 @@ from .application import (
 from .assignment import ASSIGNMENT_STATES, Assignment, AssignmentVersion, Reserve
 from .attachment import ATTACHMENT_KINDS, Attachment
 from .audit import AuditEvent, AuditLogIsAppendOnly
+from .center import (
+    AMOUNT_INDICATORS,
+    CENTER_STATUSES,
+    COUNT_INDICATORS,
+    DECISION_OUTCOMES,
+    INDICATORS,
+    AnnualReport,
+    Center,
+    CenterTarget,
+    Decision,
+)
 from .common import ECONOMIC_TYPES, POOLS, utcnow
 from .expert import (
     GOVERNANCE_ROLES,
@@ -47,6 +58,8 @@ from .template import ROUND_KINDS, ScoreTemplate, TemplateCriterion, TemplateInd
 from .user import ROLES, ApiToken, User
 
 __all__ = [
+    "AMOUNT_INDICATORS", "CENTER_STATUSES", "COUNT_INDICATORS", "DECISION_OUTCOMES", "INDICATORS", "AnnualReport",
+    "Center", "CenterTarget", "Decision",
     "ASSIGNMENT_STATES", "ATTACHMENT_KINDS", "CONSTRUCTION_CONTENT_LIMIT", "ECONOMIC_TYPES", "EXPECTED_RESULTS", "EXPECTED_STANDARDS",
     "GOVERNANCE_ROLES", "IP_COUNTS", "LEAD_ROLES", "MEMBER_KINDS", "MEMBER_ROLES", "OBJECTIVES", "OPINIONS",
     "PANEL_MODES", "PLAN_SECTIONS", "POOLS", "RD_INSTITUTIONS", "RELATION_KINDS", "ROLES", "ROUND_KINDS",

@@ -13,7 +13,8 @@ from .common import one_of, utcnow
 from .expert import Expert
 from .round import Round
 
-MESSAGE_KINDS = ("invitation", "reminder", "recusal_notice", "decline_notice", "reopened", "flag_review", "other")
+MESSAGE_KINDS = ("invitation", "reminder", "recusal_notice", "decline_notice", "reopened", "flag_review", "other",
+                 "access_link", "password_reset")
 TRANSPORTS = ("smtp", "file")
 OUTBOX_STATES = ("queued", "retrying", "sent", "failed")
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -15,6 +16,8 @@ from .common import one_of, utcnow
 from .expert import Expert
 
 ROLES = ("admin", "organizer", "expert")
+# A stored hash starting with this never matches: werkzeug hashes start with the method name.
+UNUSABLE_PASSWORD_PREFIX = "!"
 
 
 class User(UserMixin, db.Model):
@@ -34,6 +37,8 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Part of every session's identity: raising it (at logout) ends every session and remember-cookie at once.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set by an admin's forced reset: the next login leads to the password page and nowhere else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     expert: Mapped[Expert | None] = relationship()
@@ -52,8 +57,17 @@ class User(UserMixin, db.Model):
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
-        """True when ``password`` matches the stored hash."""
-        return check_password_hash(self.password_hash, password)
+        """True when ``password`` matches the stored hash (never for an unusable password)."""
+        return self.has_usable_password and check_password_hash(self.password_hash, password)
+
+    def set_unusable_password(self) -> None:
+        """No password opens the account until one is set through a personal link (an invited expert's)."""
+        self.password_hash = UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(24)
+
+    @property
+    def has_usable_password(self) -> bool:
+        """False for an account that still waits for its first password."""
+        return not self.password_hash.startswith(UNUSABLE_PASSWORD_PREFIX)
 
     def is_locked(self, now: datetime) -> bool:
         """True while a lock from repeated failed logins lasts."""

@@ -1,4 +1,4 @@
-"""Accounts: creating users, logging in with the failed-login lock, ending sessions (all audited).
+"""Accounts: creating users, logging in with the failed-login lock, ending sessions, setting passwords (audited).
 
 Services here flush and never commit; the caller commits. A login is two units of work (see :func:`start_login`).
 """
@@ -9,16 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-from flask import current_app
+from flask import current_app, render_template
 from sqlalchemy import or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from web.extensions import db
 from web.models import ROLES, Expert, User, utcnow
 
-from . import audit
-
-MIN_PASSWORD_LENGTH = 8
+from . import access_links, audit, outbox, passwords
+from .outbox import translate as _
 
 
 class AccountError(ValueError):
@@ -33,8 +32,7 @@ def create_user(username: str, role: str, password: str, *, expert_ref: str | No
         raise AccountError("username: must not be empty")
     if role not in ROLES:
         raise AccountError(f"role: must be one of {', '.join(ROLES)}, got {role!r}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"password: must have at least {MIN_PASSWORD_LENGTH} characters")
+    check_password_rules(password, username)
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise AccountError(f"username: {username!r} is taken")
     expert = _expert_for(role, expert_ref)
@@ -116,13 +114,22 @@ def finish_login(attempt: LoginAttempt, password: str) -> User | None:
             _lock(user, attempt.at)
         audit.record("login.refused_locked", "user", user.id, actor=None, after={"username": user.username})
         return None
-    if not user.check_password(password):
+    if not _password_matches(user, password):
         audit.record("login.failure", "user", user.id, actor=None,
                      after={"username": user.username, "failed_logins": attempt.attempt})
         if attempt.attempt == limit:
             _lock(user, attempt.at)
         return None
     return _succeed(user, attempt.at)
+
+
+def _password_matches(user: User, password: str) -> bool:
+    """The password check of a login; an account still waiting for its first password costs one dummy check, so
+    the response time does not tell it apart."""
+    if not user.has_usable_password:
+        check_password_hash(_dummy_hash(), password)
+        return False
+    return user.check_password(password)
 
 
 def _succeed(user: User, now: datetime) -> User | None:
@@ -188,3 +195,114 @@ def unlock(user: User, *, actor: User) -> None:
     user.locked_until = None
     user.failed_logins = 0
     db.session.flush()
+
+
+# ---------------------------------------------------------------- passwords
+
+def check_password_rules(password: str, username: str) -> None:
+    """Raise :class:`AccountError` with every rule ``password`` breaks (web.services.passwords)."""
+    reasons = passwords.refusals(password, username)
+    if reasons:
+        raise AccountError(" ".join(reasons))
+
+
+def set_password(user: User, password: str, *, actor: User | None, action: str = "user.password_set") -> None:
+    """Give ``user`` a new password that keeps the rules (flushed, audited as ``action``).
+
+    Every other session of the account ends (the session version rises; the caller logs the current one in
+    again), every personal link sent before dies (its fingerprint no longer matches), a forced reset is
+    satisfied, and a lock from failed logins is lifted — whoever sets a password has proved who they are.
+    """
+    check_password_rules(password, user.username)
+    audit.record(action, "user", user.id, actor=actor,
+                 before={"must_change_password": user.must_change_password},
+                 after={"must_change_password": False})
+    user.set_password(password)
+    user.must_change_password = False
+    user.failed_logins = 0
+    user.locked_until = None
+    user.session_version = (user.session_version or 0) + 1
+    db.session.flush()
+
+
+def change_password(user: User, current: str, new: str, *, actor: User) -> None:
+    """The account holder's own change: the current password first, then the rules (flushed, audited)."""
+    if not user.check_password(current):
+        raise AccountError(_("The current password is wrong."))
+    if current == new:
+        raise AccountError(_("The new password must differ from the current one."))
+    set_password(user, new, actor=actor, action="user.password_change")
+
+
+def force_reset(user: User, *, actor: User) -> None:
+    """An admin makes ``user`` choose a new password at the next login; their open sessions end now."""
+    if user.must_change_password:
+        raise AccountError(_("%(name)s must already set a new password at the next login.", name=user.username))
+    audit.record("user.force_reset", "user", user.id, actor=actor,
+                 before={"must_change_password": False}, after={"must_change_password": True})
+    user.must_change_password = True
+    user.session_version = (user.session_version or 0) + 1
+    db.session.flush()
+
+
+def request_reset(username: str) -> None:
+    """Mail the active account ``username`` names a personal link to set a new password (flushed, audited);
+    nothing when there is no such account. The caller answers the same either way: no account probing.
+
+    Only to an e-mail address on file, that is an expert's: a staff account has none, and a link left in the
+    outbox would be readable by every organizer — a way for one to take over an admin's account. Staff ask an
+    admin to force a reset, or the operator runs ``panel users set-password``.
+    """
+    user = db.session.scalar(select(User).where(User.username == username.strip(), User.active.is_(True)))
+    if user is None:
+        return
+    address = user.expert.email if user.expert is not None else None
+    if address:
+        body = render_template("auth/mail/reset.txt", user=user, access_link=access_links.link(user),
+                               link_days=access_links.max_age_days())
+        outbox.send(address, "password_reset", "【评审系统】重新设置密码", body, expert=user.expert)
+    audit.record("user.reset_requested", "user", user.id, actor=None, after={"mailed": bool(address)})
+
+
+# ---------------------------------------------------------------- invited experts
+
+def expert_account(expert: Expert) -> User | None:
+    """The account linked to ``expert``, if any."""
+    return db.session.scalar(select(User).where(User.expert_id == expert.id))
+
+
+def expert_accounts(expert_ids: set[int]) -> dict[int, User]:
+    """The accounts linked to these experts, by expert id (one query)."""
+    if not expert_ids:
+        return {}
+    return {user.expert_id: user for user in db.session.scalars(select(User).where(User.expert_id.in_(expert_ids)))}
+
+
+def ensure_expert_account(expert: Expert, *, actor: User | None) -> tuple[User, bool]:
+    """The expert's account, created when missing (flushed, audited) with no usable password: the expert sets
+    one through their personal link. Returns the account and whether it was created now.
+
+    The username is the expert's ref in lower case (``-2``, ``-3`` … when an unrelated account has it).
+    """
+    user = expert_account(expert)
+    if user is not None:
+        return user, False
+    username = _free_username(expert.ref.lower())
+    user = User(username=username, role="expert", expert=expert, active=True, failed_logins=0, session_version=0,
+                must_change_password=False)
+    user.set_unusable_password()
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.create", "user", user.id, actor=actor,
+                 after={"username": username, "role": "expert", "expert": expert.ref, "password": "by link"})
+    return user, True
+
+
+def _free_username(wanted: str) -> str:
+    """``wanted``, or the first ``wanted-N`` no account holds."""
+    taken = set(db.session.scalars(select(User.username).where(User.username.like(f"{wanted}%"))))
+    candidate, number = wanted, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{wanted}-{number}"
+    return candidate

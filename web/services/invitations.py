@@ -1,4 +1,6 @@
-"""Invitations (评审邀请): invite a round's panels, remind the late, take an expert's answer, replace a seat.
+"""Invitations (评审邀请): invite a round's panels, remind the late, take an expert's answer, replace a seat,
+and get the invited experts in: each invitation carries the expert's personal link (web.services.access_links),
+and an expert invited without an account gets one.
 
 Every message lists only the recipient's own applications: an expert never learns who else sits on a panel.
 """
@@ -9,16 +11,17 @@ from collections import defaultdict
 from itertools import groupby
 
 from flask import has_request_context, render_template, url_for
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from web.extensions import db
-from web.models import Assignment, AssignmentVersion, OutboxMessage, Round, ScoreSheet, User, utcnow
+from web.models import Assignment, AssignmentVersion, Expert, OutboxMessage, Round, ScoreSheet, User, utcnow
 
-from . import audit, outbox, panels
+from . import access_links, accounts, audit, outbox, panels
 from .outbox import translate as _
 
 INVITABLE_ROUND_STATES = ("assigning", "scoring")
+INVITED_STATES = ("invited", "accepted")
 ANSWERABLE_STATES = ("proposed", "invited", "accepted")
 FREED_STATES = ("declined", "recused")
 ANSWER_ACTIONS = {"accepted": "assignment.accept", "declined": "assignment.decline"}
@@ -54,6 +57,7 @@ def invite(round_: Round, *, actor: User | None) -> list[Assignment]:
     if round_.state not in INVITABLE_ROUND_STATES:
         raise InvitationError(_("Invitations go out while the round is assigning or scoring (it is %(state)s).",
                                 state=round_.state))
+    _lock(round_)     # a double-click waits, then finds the seats invited and sends nothing twice
     seats = round_seats(round_, ("proposed",))
     _invite(round_, seats, actor)
     db.session.flush()
@@ -70,8 +74,10 @@ def _invite(round_: Round, seats: list[Assignment], actor: User | None) -> None:
         seat.invited_at = now
     for expert, expert_seats in groupby(seats, key=lambda seat: seat.expert):
         expert_seats = list(expert_seats)
+        user, _created = accounts.ensure_expert_account(expert, actor=actor)
         body = render_template("followup/mail/invitation.txt", round=round_, expert=expert, seats=expert_seats,
-                               login_url=login_url())
+                               login_url=login_url(), user=user, access_link=access_links.link(user),
+                               link_days=access_links.max_age_days())
         outbox.send(outbox.expert_address(expert), "invitation", f"【评审邀请】{round_.name}", body,
                     round_=round_, expert=expert)
 
@@ -183,3 +189,58 @@ def replace(assignment: Assignment, *, actor: User | None) -> Assignment | None:
 def _invitations_sent(round_: Round) -> bool:
     """True once any seat of the round's active version was invited."""
     return any(seat.invited_at is not None for seat in round_seats(round_))
+
+
+# ---------------------------------------------------------------- getting invited experts in
+
+def invited_experts(round_: Round) -> list[Expert]:
+    """The experts holding an invited or accepted seat of the round's active version, by ref."""
+    experts = {seat.expert.id: seat.expert for seat in round_seats(round_, INVITED_STATES)}
+    return sorted(experts.values(), key=lambda expert: expert.ref)
+
+
+def create_accounts(round_: Round, *, actor: User | None) -> list[User]:
+    """Give every invited expert of the round without an account one, and mail each new account its personal
+    link; returns the accounts created (none on a second click: the round's row is locked first, so a
+    double-click waits for the first and then finds every account there)."""
+    _lock(round_)
+    created = []
+    for expert in invited_experts(round_):
+        user, new = accounts.ensure_expert_account(expert, actor=actor)
+        if new:
+            _send_link(round_, expert, user)
+            created.append(user)
+    audit.record("round.create_accounts", "round", round_.id, actor=actor,
+                 after={"accounts": sorted(user.username for user in created)})
+    db.session.flush()
+    return created
+
+
+def send_link(round_: Round, expert: Expert, *, actor: User | None) -> User:
+    """Mail one invited expert of the round a fresh personal link (creating their account when missing)."""
+    if expert.id not in {invited.id for invited in invited_experts(round_)}:
+        raise InvitationError(_("%(expert)s holds no invited seat in this round.", expert=expert.name))
+    _lock(round_)
+    user, _new = accounts.ensure_expert_account(expert, actor=actor)
+    if not user.active:
+        raise InvitationError(_("The account %(name)s is deactivated; an admin must reactivate it first.",
+                                name=user.username))
+    _send_link(round_, expert, user)
+    audit.record("user.send_link", "user", user.id, actor=actor, after={"round": round_.id, "expert": expert.ref})
+    db.session.flush()
+    return user
+
+
+def _send_link(round_: Round, expert: Expert, user: User) -> OutboxMessage:
+    """The message with the expert's username and personal link."""
+    body = render_template("followup/mail/access_link.txt", round=round_, expert=expert, user=user,
+                           access_link=access_links.link(user), link_days=access_links.max_age_days(),
+                           login_url=login_url())
+    return outbox.send(outbox.expert_address(expert), "access_link", f"【评审系统登录】{round_.name}", body,
+                       round_=round_, expert=expert)
+
+
+def _lock(round_: Round) -> None:
+    """Lock the round's row until the commit (PostgreSQL: a row lock; SQLite: the database's write lock)."""
+    db.session.execute(update(Round).where(Round.id == round_.id).values(id=Round.id)
+                       .execution_options(synchronize_session=False))

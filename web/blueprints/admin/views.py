@@ -95,14 +95,16 @@ def users():
     return render_template("admin/users.html", form=form, accounts=accounts, now=utcnow(), roles=ROLE_LABELS)
 
 
-@bp.post("/users/<int:user_id>/<any(deactivate, activate, unlock):change>")
+@bp.post("/users/<int:user_id>/<any(deactivate, activate, unlock, force_reset):change>")
 @roles_required("admin")
 def change_user(user_id: int, change: str):
-    """Deactivate, reactivate or unlock one account."""
+    """Deactivate, reactivate or unlock one account, or make it set a new password at its next login."""
     user = user_or_404(user_id)
     try:
         if change == "unlock":
             accounts.unlock(user, actor=current_user)
+        elif change == "force_reset":
+            accounts.force_reset(user, actor=current_user)
         else:
             accounts.set_active(user, change == "activate", actor=current_user)
     except AccountError as error:

@@ -12,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from web.auth.roles import roles_required
+from web.blueprints.centers.panel import indicator_panel
 from web.blueprints.expert import bp, labels
 from web.extensions import db
 from web.input_guard import checks_own_text
@@ -178,7 +179,8 @@ def sheet(seat_id: int):
             flash(_("Draft saved."), "info")
             return redirect(url_for("expert.sheet", seat_id=seat.id))
     return render_template("expert/sheet.html", seat=seat, sheet=sheet, criteria=sheets.criteria(sheet),
-                           entered=entered, errors=errors, opinions=OPINIONS), status if errors else 200
+                           entered=entered, errors=errors, opinions=OPINIONS,
+                           panel=indicator_panel(seat.application, seat.version.round)), status if errors else 200
 
 
 @bp.route("/seats/<int:seat_id>/sheet/autosave", methods=["POST"])

@@ -9,7 +9,7 @@ from . import bp
 MESSAGE_KIND_LABELS = {
     "invitation": _l("Invitation"), "reminder": _l("Reminder"), "recusal_notice": _l("Recusal notice"),
     "decline_notice": _l("Decline notice"), "reopened": _l("Sheet reopened"), "flag_review": _l("Score review"),
-    "other": _l("Other"),
+    "other": _l("Other"), "access_link": _l("Personal link"), "password_reset": _l("Password reset"),
 }
 OUTBOX_STATE_LABELS = {"queued": _l("queued"), "retrying": _l("retrying"), "sent": _l("sent"),
                        "failed": _l("failed")}

@@ -15,8 +15,8 @@ from web.blueprints.followup.labels import MESSAGE_KIND_LABELS, OUTBOX_STATE_LAB
 from web.blueprints.organizer.labels import label
 from web.blueprints.rounds.views import state_label
 from web.extensions import db
-from web.models import MESSAGE_KINDS, OUTBOX_STATES, Assignment, OutboxMessage, Round, ScoreSheet
-from web.services import invitations, outbox, panels, sheets
+from web.models import MESSAGE_KINDS, OUTBOX_STATES, Assignment, Expert, OutboxMessage, Round, ScoreSheet
+from web.services import accounts, invitations, outbox, panels, sheets
 from web.services.invitations import InvitationError
 from web.services.sheets import SheetError
 from web.unit_of_work import refuse
@@ -52,9 +52,15 @@ def round_page(round_id: int):
     replaced = {seat.replaces_id for seat in seats if seat.replaces_id is not None}
     rows = sorted(((seat, sheet_by_pair.get((seat.application_id, seat.expert_id))) for seat in seats),
                   key=lambda row: (row[0].application.ref, row[0].id))
+    invited = invitations.invited_experts(round_)
+    logins = accounts.expert_accounts({seat.expert_id for seat in seats})
     return render_template("followup/round.html", round=round_, rows=rows, replaced=replaced,
                            status=sheets.sheet_status, freed=invitations.FREED_STATES,
-                           proposed=sum(seat.state == "proposed" for seat in seats), state_label=state_label)
+                           proposed=sum(seat.state == "proposed" for seat in seats), state_label=state_label,
+                           invited_ids={expert.id for expert in invited}, logins=logins,
+                           proposed_experts=len({seat.expert_id for seat in seats if seat.state == "proposed"}),
+                           without_account=sum(expert.id not in logins for expert in invited),
+                           to_remind=len(invited))
 
 
 @bp.route("/rounds/<int:round_id>/invite", methods=["POST"])
@@ -62,6 +68,8 @@ def round_page(round_id: int):
 def invite(round_id: int):
     """Invite every proposed seat of the active version."""
     round_ = round_or_404(round_id)
+    if not confirmed():
+        return redirect(url_for("followup.round_page", round_id=round_.id))
     try:
         seats = invitations.invite(round_, actor=current_user)
     except InvitationError as error:
@@ -78,12 +86,52 @@ def invite(round_id: int):
 def remind(round_id: int):
     """Remind every expert with an unanswered invitation or an unsubmitted sheet."""
     round_ = round_or_404(round_id)
+    if not confirmed():
+        return redirect(url_for("followup.round_page", round_id=round_.id))
     try:
         messages = invitations.remind(round_, actor=current_user)
     except InvitationError as error:
         refuse(str(error))
     else:
         flash(_("%(count)s reminders in the outbox.", count=len(messages)), "info")
+    return redirect(url_for("followup.round_page", round_id=round_.id))
+
+
+def confirmed() -> bool:
+    """Whether the organizer ticked the box that spells out what the button sends; refused (rolled back) if not."""
+    if request.form.get("confirm") == "yes":
+        return True
+    refuse(_("Nothing was sent: tick the box that confirms the messages first."))
+    return False
+
+
+@bp.route("/rounds/<int:round_id>/accounts", methods=["POST"])
+@roles_required(*STAFF)
+def create_accounts(round_id: int):
+    """Give every invited expert without an account one, and mail each their personal link (one click)."""
+    round_ = round_or_404(round_id)
+    if not confirmed():
+        return redirect(url_for("followup.round_page", round_id=round_.id))
+    created = invitations.create_accounts(round_, actor=current_user)
+    flash(_("%(count)s accounts created; each expert's personal link is in the outbox.", count=len(created)),
+          "info")
+    return redirect(url_for("followup.round_page", round_id=round_.id))
+
+
+@bp.route("/rounds/<int:round_id>/experts/<int:expert_id>/link", methods=["POST"])
+@roles_required(*STAFF)
+def send_link(round_id: int, expert_id: int):
+    """Mail one invited expert of the round a fresh personal link (404 for an expert the round did not invite)."""
+    round_ = round_or_404(round_id)
+    expert = db.session.get(Expert, expert_id)
+    if expert is None or expert.id not in {invited.id for invited in invitations.invited_experts(round_)}:
+        abort(404)
+    try:
+        user = invitations.send_link(round_, expert, actor=current_user)
+    except InvitationError as error:
+        refuse(str(error))
+    else:
+        flash(_("A new personal link for %(name)s is in the outbox.", name=user.username), "info")
     return redirect(url_for("followup.round_page", round_id=round_.id))
 
 
