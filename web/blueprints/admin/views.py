@@ -10,9 +10,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from web import listing
 from web.auth.roles import roles_required
 from web.extensions import db
-from web.input_guard import database_int
 from web.models import ApiToken, User, utcnow
 from web.services import accounts
 from web.services import tokens as token_service
@@ -47,8 +47,8 @@ def audit_filters() -> tuple[AuditFilterForm, dict]:
 def audit():
     """The audit log, filtered and paginated, newest first."""
     form, filters = audit_filters()
-    page = db.paginate(audit_log.filtered(filters), page=request.args.get("page", 1, type=database_int),
-                       per_page=PER_PAGE, error_out=False)
+    args = listing.parse(listing.ListSpec(sorts=("at",), direction="desc", per_page=PER_PAGE))
+    page = listing.paginate_query(audit_log.filtered(filters), args, sort_columns=None)
     query_args = {key: request.args[key] for key in FILTER_KEYS if request.args.get(key)}
     return render_template("admin/audit.html", form=form, page=page, query_args=query_args,
                            pretty_json=pretty_json, known=audit_log.known_values())

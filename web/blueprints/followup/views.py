@@ -7,13 +7,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from web import listing
 from web.auth.roles import roles_required
 from web.blueprints.expert.labels import SHEET_STATUSES
 from web.blueprints.followup import bp
+from web.blueprints.followup.labels import MESSAGE_KIND_LABELS, OUTBOX_STATE_LABELS
 from web.blueprints.organizer.labels import label
 from web.blueprints.rounds.views import state_label
 from web.extensions import db
-from web.input_guard import database_int
 from web.models import MESSAGE_KINDS, OUTBOX_STATES, Assignment, Expert, OutboxMessage, Round, ScoreSheet
 from web.services import accounts, invitations, outbox, panels, sheets
 from web.services.invitations import InvitationError
@@ -194,18 +195,30 @@ def chart_data(report: sheets.Progress) -> dict:
     }
 
 
+OUTBOX_SORTS = {"created": (OutboxMessage.id,), "recipient": (OutboxMessage.recipient, OutboxMessage.id),
+                "kind": (OutboxMessage.kind, OutboxMessage.id), "state": (OutboxMessage.state, OutboxMessage.id)}
+
+
 @bp.route("/outbox")
 @roles_required(*STAFF)
 def outbox_page():
     """The newest messages first: invitations, reminders and notices, each with its delivery state, attempts and
-    the server's last reply; filtered by round, kind and state (an unknown filter value is ignored)."""
-    round_id = request.args.get("round", type=database_int)
-    kind = request.args.get("kind") if request.args.get("kind") in MESSAGE_KINDS else None
-    state = request.args.get("state") if request.args.get("state") in OUTBOX_STATES else None
+    the server's last reply; filtered by round, kind and state (an unknown filter value is ignored), searched by
+    recipient or subject, one page at a time."""
     rounds = list(db.session.scalars(select(Round).order_by(Round.id.desc())))
-    return render_template("followup/outbox.html", messages=outbox.messages(round_id=round_id, kind=kind, state=state),
-                           round_id=round_id, kind=kind, state=state, rounds=rounds, kinds=MESSAGE_KINDS,
-                           states=OUTBOX_STATES)
+    args = listing.parse(listing.ListSpec(sorts=tuple(OUTBOX_SORTS), direction="desc", filters={
+        "round": {str(round_.id) for round_ in rounds}, "kind": MESSAGE_KINDS, "state": OUTBOX_STATES}))
+    query = select(OutboxMessage)
+    for key, column in (("round", OutboxMessage.round_id), ("kind", OutboxMessage.kind),
+                        ("state", OutboxMessage.state)):
+        if key in args.filters:
+            query = query.where(column == args.filters[key])
+    page = listing.paginate_query(query, args, sort_columns=OUTBOX_SORTS,
+                                  search=(OutboxMessage.recipient, OutboxMessage.subject))
+    return render_template("followup/outbox.html", messages=page.items, page=page,
+                           round_options=[(str(round_.id), round_.name) for round_ in rounds],
+                           kind_options=[(kind, str(MESSAGE_KIND_LABELS.get(kind, kind))) for kind in MESSAGE_KINDS],
+                           state_options=[(state, str(OUTBOX_STATE_LABELS.get(state, state))) for state in OUTBOX_STATES])
 
 
 @bp.route("/outbox/<int:message_id>/resend", methods=["POST"])

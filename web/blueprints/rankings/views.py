@@ -7,6 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from scoring.types import FLAG_LEVELS, RECOMMENDATIONS
+from web import listing
 from web.auth.roles import roles_required
 from web.extensions import db
 from web.io.pdf import score_sheets_pdf
@@ -78,7 +80,33 @@ def round_ranking(round_id: int):
     options, errors = page_options()
     viewed = stored_ranking(round_, options, rows_for=NO_ROWS)
     return render_template("rankings/round.html", report=viewed.report, viewed=viewed, errors=errors,
-                           args=option_args(options))
+                           args=option_args(options), page=ranking_page(viewed.report.lines))
+
+
+RANKING_FILTERS = {"recommendation": RECOMMENDATIONS, "flags": (*FLAG_LEVELS, "none")}
+
+
+def ranking_page(lines: tuple) -> listing.Page:
+    """The ranking's lines filtered by recommendation and by the level of their flags, searched by ref or center
+    name, in rank order (or by ref or score), one page at a time."""
+    position = {line.application.id: index for index, line in enumerate(lines)}
+    sort_keys = {"rank": lambda line: position[line.application.id], "ref": lambda line: line.application.ref,
+                 "score": lambda line: line.result.score if line.result else None}
+    args = listing.parse(listing.ListSpec(sorts=tuple(sort_keys), filters=RANKING_FILTERS, per_page=100))
+    kept = [line for line in lines if keeps(line, args.filters)]
+    return listing.paginate_items(kept, args, sort_keys=sort_keys,
+                                  search=lambda line: (line.application.ref, line.application.center_name))
+
+
+def keeps(line, filters: dict[str, str]) -> bool:
+    """Whether a ranking line has the chosen recommendation and flags of the chosen level ("none": no flags)."""
+    result = line.result
+    if "recommendation" in filters and (result is None or result.recommendation != filters["recommendation"]):
+        return False
+    if "flags" in filters:
+        levels = {flag.level for flag in result.flags if flag.criterion is None} if result else set()
+        return not levels if filters["flags"] == "none" else filters["flags"] in levels
+    return True
 
 
 @bp.route("/rounds/<int:round_id>/applications/<int:application_id>")

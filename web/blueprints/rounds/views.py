@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from web import listing
 from web.auth.roles import roles_required
+from web.blueprints.organizer.views import formal_check
 from web.blueprints.rounds import bp
 from web.blueprints.rounds.forms import (
     FormError,
@@ -34,6 +37,7 @@ from web.models import (
     User,
 )
 from web.services import matching_bridge, panels, rounds
+from web.services.records import export_applications
 from web.services.rounds import NEXT_STATE, RoundError
 from web.unit_of_work import refuse
 
@@ -156,11 +160,22 @@ def applications(round_id: int):
             refuse(str(error))
         else:
             flash(_("%(count)d applications attached.", count=len(added)), "ok")
+            warn_flagged(added)
         return redirect(url_for("rounds.applications", round_id=round_.id))
     sectors = db.session.scalars(select(Sector).order_by(Sector.position)).all()
     counts = Counter(db.session.scalars(select(Field.code).join(Application, Application.field_id == Field.id)))
     return render_template("rounds/applications.html", round_=round_, sectors=sectors, counts=counts,
                            editable=round_.state in rounds.EDITABLE_STATES)
+
+
+def warn_flagged(added: list[Application]) -> None:
+    """A warning for each attached application that carries formal-check flags, naming them."""
+    english = get_locale().language == "en"
+    for record in export_applications(refs=[application.ref for application in added]):
+        flags = formal_check(record)
+        if flags:
+            flash(_("%(ref)s carries formal-check flags: %(flags)s", ref=record["ref"], flags="；".join(
+                flag.message_en if english else flag.message for flag in flags)), "warning")
 
 
 @bp.route("/<int:round_id>/applications/<int:application_id>/detach", methods=["POST"])
@@ -213,19 +228,29 @@ def overview(round_id: int):
                            settings=rounds.settings_of(round_), pool_names=POOLS)
 
 
+CONFLICT_SORTS = {"expert": lambda c: (c.expert, c.application), "application": lambda c: (c.application, c.expert),
+                  "rule": lambda c: (c.rule, c.application, c.expert), "kind": lambda c: (c.kind, c.application, c.expert)}
+
+
 @bp.route("/<int:round_id>/conflicts")
 @roles_required(*STAFF)
 def conflicts(round_id: int):
-    """Every conflict of interest with its rule and reason, filterable by rule, kind, application and expert."""
+    """Every conflict of interest with its rule and reason: filtered by rule, kind, application and expert,
+    searched by expert or application, sorted, one page at a time."""
     round_ = get_round(round_id)
     found = matching_bridge.round_conflicts(round_)
-    filters = {key: request.args.get(key, "").strip() for key in ("rule", "kind", "application", "expert")}
-    shown = [c for c in found if all(not value or getattr(c, key) == value for key, value in filters.items())]
-    names = {e.ref: e.name for e in db.session.scalars(select(Expert).where(
-        Expert.ref.in_({c.expert for c in shown})))}
-    return render_template("rounds/conflicts.html", round_=round_, conflicts=shown, filters=filters,
+    args = listing.parse(listing.ListSpec(sorts=tuple(CONFLICT_SORTS), per_page=100, filters={
+        "rule": {c.rule for c in found}, "kind": ("hard", "soft"), "application": {c.application for c in found},
+        "expert": None}))
+    names = dict(db.session.execute(select(Expert.ref, Expert.name)).all())
+    kept = [c for c in found if all(getattr(c, key) == value for key, value in args.filters.items())]
+    page = listing.paginate_items(kept, args, sort_keys=CONFLICT_SORTS,
+                                  search=lambda c: (c.expert, names.get(c.expert), c.application))
+    return render_template("rounds/conflicts.html", round_=round_, page=page, names=names,
                            per_rule=Counter(c.rule for c in found), per_kind=Counter(c.kind for c in found),
-                           applications=sorted({c.application for c in found}), total=len(found), names=names)
+                           rule_options=[(rule, rule) for rule in sorted({c.rule for c in found})],
+                           application_options=[(ref, ref) for ref in sorted({c.application for c in found})],
+                           total=len(found))
 
 
 # ---------------------------------------------------------------- matching runs and versions
@@ -254,13 +279,29 @@ def run_matching(round_id: int):
     return redirect(url_for("rounds.version", round_id=round_.id, number=version.number))
 
 
+VERSION_SORTS = {"number": lambda v: v.number, "objective": lambda v: v.objective,
+                 "created": lambda v: (v.created_at, v.number)}
+
+
 @bp.route("/<int:round_id>/versions")
 @roles_required(*STAFF)
 def versions(round_id: int):
-    """Every stored assignment version, newest first."""
+    """The stored assignment versions, newest first; filtered by status, sorted, one page at a time."""
     round_ = get_round(round_id)
     found = panels.versions(round_)
-    return render_template("rounds/versions.html", round_=round_, versions=found, authors=authors(found))
+    args = listing.parse(listing.ListSpec(sorts=tuple(VERSION_SORTS), direction="desc", per_page=20,
+                                          filters={"status": {v.status for v in found}}))
+    kept = [v for v in found if v.status == args.filters.get("status", v.status)]
+    page = listing.paginate_items(kept, args, sort_keys=VERSION_SORTS)
+    return render_template("rounds/versions.html", round_=round_, versions=page.items, page=page,
+                           status_options=[(status, version_status_label(status))
+                                           for status in sorted({v.status for v in found})],
+                           authors=authors(page.items))
+
+
+def version_status_label(status: str) -> str:
+    labels = {"optimal": _("optimal"), "infeasible": _("infeasible"), "manual": _("manual")}
+    return labels.get(status, status)
 
 
 def authors(versions: list) -> dict[int, str]:
