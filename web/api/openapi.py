@@ -194,7 +194,11 @@ SCHEMAS: dict[str, Any] = {
                 "properties": {"round": INTEGER, "computed_at": {"type": "string", "format": "date-time"},
                                "stale": BOOLEAN, "ranking": array({"type": "object"}),
                                "experts": array({"type": "object"}), "errors": array(STRING),
-                               "settings": {"type": ["object", "null"]}}},
+                               "settings": {"type": ["object", "null"]},
+                               "calibration": {"type": ["object", "null"],
+                                               "description": "With calibration on: the estimated bias variance, "
+                                                              "the warnings and each expert's shrunk bias with "
+                                                              "its support (docs/scoring.md)."}}},
 }
 
 ERRORS = {
