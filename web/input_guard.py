@@ -23,6 +23,8 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
+from web.io.limits import apply_body_limit
+
 # C0 controls but tab, LF and CR; DEL; C1 controls.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # The largest value of a 32-bit signed INTEGER column (PostgreSQL's integer; SQLite stores up to 2**63 - 1).
@@ -67,6 +69,7 @@ def init_app(app: Flask) -> None:
 def _refuse_control_characters():
     """A 400 page (422 JSON on the API) naming the first field holding a control character."""
     view = current_app.view_functions.get(request.endpoint or "")
+    apply_body_limit(view)                   # an import's own limit holds before the body is read here
     if view is None or getattr(view, "checks_own_text", False):
         return None
     for field, value in _texts():

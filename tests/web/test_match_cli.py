@@ -24,7 +24,7 @@ def test_match_prints_a_summary_and_stores_a_version(app, runner):
     assert result.exit_code == 0, result.output
     assert "optimal, stored as version 1 (active)" in result.output
     assert "panels: 4 applications, 20 seats" in result.output and "objective" in result.output
-    assert "timing: prepare" in result.output
+    assert "timing: conflicts" in result.output and "solve" in result.output
     assert stored_versions(app) == [(1, "optimal", True)]
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from web.extensions import db
 from web.input_guard import checks_own_text
-from web.io.limits import capped_errors
+from web.io.limits import capped_errors, import_body
 from web.models import AssignmentVersion, Field, Round, ScoreSheet
 from web.records import validate_applications, validate_experts
 from web.services import records as record_service
@@ -61,8 +61,6 @@ def refused_import(errors: list[str]) -> ApiError:
 
 def import_records(kind: str):
     """Validate a JSON list of records and import them all, or refuse (422) listing the errors."""
-    # The body is read only up to the import limit (413 past it), below the request limit of the whole site.
-    request.max_content_length = min(current_app.config["IMPORT_MAX_BYTES"], current_app.config["MAX_CONTENT_LENGTH"])
     raw = json_body()
     if not isinstance(raw, list):
         raise ApiError(422, "the body must be a JSON list of records",
@@ -124,6 +122,7 @@ def get_application(ref: str):
 
 
 @bp.post("/applications")
+@import_body
 @roles(*STAFF)
 def import_applications():
     """Import a JSON list of application records, all or nothing."""
@@ -145,6 +144,7 @@ def get_expert(ref: str):
 
 
 @bp.post("/experts")
+@import_body
 @roles(*STAFF)
 def import_experts():
     """Import a JSON list of expert records, all or nothing."""

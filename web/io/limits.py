@@ -6,7 +6,7 @@ expensive work starts, so a hostile or mistaken file costs no more than the refu
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from flask import current_app, has_request_context, request
@@ -37,6 +37,19 @@ class ImportLimits:
         return cls(max_rows=int(config["IMPORT_MAX_ROWS"]), max_bytes=int(config["IMPORT_MAX_BYTES"]),
                    max_uncompressed=int(config["IMPORT_MAX_UNCOMPRESSED"]),
                    max_errors=int(config["IMPORT_MAX_ERRORS"]))
+
+
+def import_body(view: Callable) -> Callable:
+    """Mark a view whose body is an import: it is read only up to ``IMPORT_MAX_BYTES`` (413 past it)."""
+    view.body_limit = "IMPORT_MAX_BYTES"
+    return view
+
+
+def apply_body_limit(view: Callable | None) -> None:
+    """Lower this request's body limit to the view's own, before anything reads the body."""
+    key = getattr(view, "body_limit", None)
+    if key:
+        request.max_content_length = min(current_app.config[key], current_app.config["MAX_CONTENT_LENGTH"])
 
 
 def too_large_request() -> str:
