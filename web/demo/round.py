@@ -40,7 +40,8 @@ SETTINGS = {"panel_size": 7, "max_per_organization": 1, "max_load": 5, "reserves
 # Seven seats: 3 technology + 1 of each other pool is the minimum; the other pools may take a second seat.
 POOL_QUOTAS = {"technology": (3, 5), "industry": (1, 2), "economics": (1, 2), "management": (1, 2), "law": (1, 2)}
 SHARE_SUBMITTED, SHARE_DRAFT = 0.85, 0.08  # the rest: invited, not started
-OUTLIER_FACTOR = 0.70  # the planted outlier scores ~30 % below the panel (DEVIATION > 20 %, |M| > 3.5)
+OUTLIER_DROP = 0.30  # the planted outlier scores 30 points of each range below its own view: DEVIATION (≥ 20 % of
+                     # the range from the others' median) and ROBUST both fire, so it is an actionable flag
 SITE_APPLICATIONS = 8
 CRITERION_COMMENT = "论证较充分，个别指标需进一步量化。"
 RECUSAL_NOTE = "本人近三年与该申报的参加单位联合承担过科研课题，申请回避。"
@@ -113,7 +114,7 @@ def _score(round_: Round, version: AssignmentVersion, rng: random.Random, result
     by_application: dict[str, list[Assignment]] = {}
     for seat in seats:
         by_application.setdefault(seat.application.ref, []).append(seat)
-    # The outlier goes to the panel that agrees most, where a score 30 % below stands out to any rule.
+    # The outlier goes to the panel that agrees most, where a score 30 points below stands out to any rule.
     outlier_app = min(sorted(by_application), key=lambda ref: _spread(
         [sum(sheet_values(criteria, shares[seat.id]).values()) for seat in by_application[ref]]))
     outlier_seat = rng.choice(by_application[outlier_app])
@@ -130,8 +131,8 @@ def _score(round_: Round, version: AssignmentVersion, rng: random.Random, result
             roll = rng.random()
             state = ("submitted" if roll < SHARE_SUBMITTED else
                      "draft" if roll < SHARE_SUBMITTED + SHARE_DRAFT else "not_started")
-        factor = OUTLIER_FACTOR if seat is outlier_seat else 1.0
-        _fill_sheet(seat, state, sheet_values(criteria, [share * factor for share in shares[seat.id]]), rng)
+        drop = OUTLIER_DROP if seat is outlier_seat else 0.0
+        _fill_sheet(seat, state, sheet_values(criteria, [share - drop for share in shares[seat.id]]), rng)
         counts[state] += 1
     replacement = _recuse_and_replace(recused_seat, actor)
     _fill_sheet(replacement, "submitted", sheet_values(criteria, shares[recused_seat.id]), rng)
