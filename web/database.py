@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 
 from flask import Flask
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select, update
 from sqlalchemy.engine import make_url
 
 DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -37,3 +37,20 @@ def on_connect(app: Flask, engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {timeout}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()
+
+
+def lock_row(model: type, row_id: int) -> None:
+    """Hold one row of ``model``'s table until the unit of work ends, then read everything afresh.
+
+    PostgreSQL: ``SELECT … FOR UPDATE``. SQLite locks the whole file for writing; a no-op UPDATE takes that lock as
+    the transaction's first write, so every read after it is current. Then everything loaded is expired, so what
+    the caller reads next is read under the lock.
+    """
+    from web.extensions import db
+
+    table = model.__table__
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(table.c.id).where(table.c.id == row_id).with_for_update())
+    else:
+        db.session.execute(update(table).where(table.c.id == row_id).values(id=table.c.id))
+    db.session.expire_all()

@@ -40,7 +40,9 @@ def refused() -> bool:
 
 def _finish(response: Response) -> Response:
     """Commit a successful request's work; roll back a failed or refused one."""
-    if (response.status_code < 400 or g.get(_KEPT)) and not refused():
+    # keep() stands for a refusal the view answered (4xx), never for a crash (5xx): a 500 rolls everything back.
+    status = response.status_code
+    if (status < 400 or (g.get(_KEPT) and status < 500)) and not refused():
         db.session.commit()
     else:
         db.session.rollback()

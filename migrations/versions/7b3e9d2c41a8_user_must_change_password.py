@@ -23,7 +23,9 @@ def _kinds(kinds):
 
 
 def _set_kinds(kinds):
-    with op.batch_alter_table('outbox_message', schema=None, recreate='always') as batch_op:
+    # 'auto': PostgreSQL changes the constraint in place; a rebuilt table would draw its ids from a new sequence
+    # starting at 1 and collide with the rows it copied. SQLite rebuilds the table, as it must.
+    with op.batch_alter_table('outbox_message', schema=None, recreate='auto') as batch_op:
         batch_op.drop_constraint(op.f('ck_outbox_message_kind_valid'), type_='check')
         batch_op.create_check_constraint(op.f('ck_outbox_message_kind_valid'), _kinds(kinds))
 

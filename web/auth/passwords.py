@@ -30,6 +30,10 @@ def access(token: str):
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
+            user = access_links.redeem(token)
+        except LinkError as error:
+            return render_template("auth/link_refused.html", message=str(error)), LINK_REFUSAL_STATUS[error.reason]
+        try:
             accounts.set_password(user, form.password.data, actor=user, action="user.password_set_by_link")
         except AccountError as error:
             form.password.errors.append(str(error))

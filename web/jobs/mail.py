@@ -73,9 +73,11 @@ def deliver_batch(ids: list[int]) -> int:
     by_smtp = setting("PANEL_SMTP_HOST") is not None
     for message in messages:
         if not (by_smtp and "@" in message.recipient):
-            write_file(message, email_of(message))
-            _sent(message, "file")
-    mailed = [message for message in messages if message.state not in ("sent",)]
+            email = _email_or_failed(message)
+            if email is not None:
+                write_file(message, email)
+                _sent(message, "file")
+    mailed = [message for message in messages if message.state not in ("sent", "failed")]
     return len(messages) - len(mailed) + (_deliver_smtp(mailed) if mailed else 0)
 
 
@@ -108,9 +110,31 @@ def _connection() -> smtplib.SMTP:
     return server
 
 
+def _email_or_failed(message: OutboxMessage):
+    """The message as an e-mail, or None after marking it failed for good: one message that cannot be written
+    (a header the e-mail library refuses) must not stop the ones queued after it."""
+    try:
+        return email_of(message)
+    except (ValueError, TypeError) as error:
+        _failed(message, f"{type(error).__name__}: {error}", permanent=True)
+        return None
+
+
+def _still_claimed(message: OutboxMessage) -> bool:
+    """Renew this worker's claim on ``message`` just before sending it (committed); False when the lease ran out
+    and another worker took the message meanwhile, which then sends it instead of this one."""
+    renewed = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message.id, OutboxMessage.claim == message.claim)
+        .values(claimed_at=utcnow()).execution_options(synchronize_session=False))
+    db.session.commit()
+    return renewed.rowcount == 1
+
+
 def _transmit(server: smtplib.SMTP, message: OutboxMessage) -> bool:
     """Hand one message to the server and record the outcome; True when the server accepted it."""
-    email = email_of(message)
+    email = _email_or_failed(message)
+    if email is None or not _still_claimed(message):
+        return False
     try:
         refused = server.send_message(email)
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:

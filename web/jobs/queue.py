@@ -75,7 +75,11 @@ def _enqueue_pending(session: Session) -> None:
     """After a commit: enqueue what the transaction asked for (each task at most once per commit)."""
     pending = session.info.pop(PENDING, [])
     for app, task_name, args in dict.fromkeys(pending):
-        run(app, task_name, *args)
+        try:
+            run(app, task_name, *args)
+        except Exception:  # the change is committed: a queue that is down must not turn it into a 500
+            # deliver_due and requeue_stalled, run every minute, take up what was not enqueued here.
+            app.logger.exception("could not enqueue %s%r after commit", task_name, args)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -14,6 +14,7 @@ import hmac
 from flask import current_app, has_request_context, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from web.database import lock_row
 from web.extensions import db
 from web.models import User
 
@@ -80,3 +81,10 @@ def user_of(token: str) -> User:
         raise LinkError("used", _("This link has been used already: a password was set with it. Log in with "
                                   "your password, or use \"Forgot password\" on the login page."))
     return user
+
+
+def redeem(token: str) -> User:
+    """The account a token opens, checked again with the account's row held (:func:`user_of` otherwise): two
+    submissions of one link at once cannot both set a password, the second finds the link used."""
+    lock_row(User, user_of(token).id)
+    return user_of(token)

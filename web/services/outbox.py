@@ -61,6 +61,7 @@ def send(recipient: str, kind: str, subject: str, body: str, *, round_: Round | 
          expert: Expert | None = None) -> OutboxMessage:
     """Queue a message in the caller's transaction; a worker delivers it once the caller commits (a change that
     rolls back takes its messages with it). See web/jobs/mail.py."""
+    subject = " ".join(subject.split())      # a header holds one line: a name imported with a line break must not
     message = OutboxMessage(recipient=recipient, kind=kind, subject=subject, body=body, round=round_,
                             expert=expert, created_at=utcnow(), state="queued", attempts=0)
     db.session.add(message)

@@ -13,11 +13,11 @@ from datetime import date
 
 from flask import render_template
 from sqlalchemy import select
-from sqlalchemy import text as sql
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from scoring.validate import score_error
+from web.database import lock_row
 from web.extensions import db
 from web.input_guard import control_character_error
 from web.models import (
@@ -79,17 +79,9 @@ def sheet_for(round_: Round, application: Application, expert: Expert) -> ScoreS
 
 
 def lock(sheet: ScoreSheet) -> ScoreSheet:
-    """Hold the sheet's row until the unit of work ends and see its newest committed state (docs/transactions.md).
-
-    PostgreSQL: ``SELECT … FOR UPDATE``. SQLite locks the whole file for writing; a no-op UPDATE takes that lock as
-    the transaction's first write, so every read after it is current. Then everything loaded is expired, so the
-    sheet, its scores and its seat are read again under the lock.
-    """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(ScoreSheet.id).where(ScoreSheet.id == sheet.id).with_for_update())
-    else:
-        db.session.execute(sql("UPDATE score_sheet SET id = id WHERE id = :id"), {"id": sheet.id})
-    db.session.expire_all()
+    """Hold the sheet's row until the unit of work ends and see its newest committed state: the sheet, its scores
+    and its seat are read again under the lock (docs/transactions.md)."""
+    lock_row(ScoreSheet, sheet.id)
     return sheet
 
 
