@@ -42,14 +42,20 @@ def login():
             # One message for unknown user, wrong password and locked account: no account probing.
             flash(_("Wrong username or password, or the account is locked for a while."), "error")
         else:
-            lang = session.get("lang")
-            session.clear()
-            if lang:
-                session["lang"] = lang
-            session.permanent = True
-            login_user(user)
+            log_in_afresh(user)
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
+
+
+def log_in_afresh(user: User) -> None:
+    """A new session for ``user`` (nothing of the previous one kept but the language): after a login, and after a
+    password change, which ended the old session version."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    session.permanent = True
+    login_user(user)
 
 
 def authenticate(username: str, password: str) -> User | None:

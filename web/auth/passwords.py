@@ -3,17 +3,17 @@ password is reset by e-mailed link, and an account an admin forced to reset goes
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
-from web.models import User
 from web.services import access_links, accounts
 from web.services.access_links import LinkError
 from web.services.accounts import AccountError
 
 from . import bp
 from .forms import ChangePasswordForm, ForgotPasswordForm, NewPasswordForm
+from .login import log_in_afresh
 
 # Where an account that must change its password may still go.
 OPEN_DURING_FORCED_RESET = ("auth.change_password", "auth.logout", "auth.access", "static")
@@ -38,7 +38,7 @@ def access(token: str):
         except AccountError as error:
             form.password.errors.append(str(error))
         else:
-            _log_in_afresh(user)
+            log_in_afresh(user)
             flash(_("Your password is set; welcome."), "info")
             return redirect(url_for("home.index"))
     status = 400 if form.errors else 200
@@ -57,7 +57,7 @@ def change_password():
         except AccountError as error:
             form.password.errors.append(str(error))
         else:
-            _log_in_afresh(user)
+            log_in_afresh(user)
             flash(_("Your password is changed; your other sessions have ended."), "info")
             return redirect(url_for("home.index"))
     status = 400 if form.errors else 200
@@ -84,13 +84,3 @@ def forced_reset_first():
         flash(_("An administrator asked you to choose a new password before going on."), "error")
         return redirect(url_for("auth.change_password"))
     return None
-
-
-def _log_in_afresh(user: User) -> None:
-    """A new session for ``user`` after a password change (the old session version ended with it)."""
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
-    session.permanent = True
-    login_user(user)
