@@ -179,9 +179,10 @@ def assign(problem: Problem, *, now: datetime | None = None) -> AssignResult:
         return result
     clock = time.perf_counter()
     drawn = settings.mode != "meeting" and settings.randomize is not None
+    field_fit, text_fit = context.fit.component_views()
     result.assignments = _assignments(context, assigned, explain(
         context.instance, assigned, context.labels, exclusions=context.exclusions,
-        field_fit=context.fit.field_fit, text_fit=context.fit.text_fit, otherwise=DRAWN if drawn else OPTIMUM))
+        field_fit=field_fit, text_fit=text_fit, otherwise=DRAWN if drawn else OPTIMUM))
     if settings.mode != "meeting":      # meeting reserves were chosen with the panels
         result.reserves = _reserves(context, assigned, settings.reserves)
     timing["report"] = time.perf_counter() - clock
@@ -225,7 +226,7 @@ def _randomized(context: Context, result: AssignResult) -> np.ndarray | None:
     experts, apps = np.nonzero(outcome.probabilities > 0)
     result.probabilities = [{"expert": labels.experts[e], "application": labels.applications[a],
                              "p": _round(outcome.probabilities[e, a])} for e, a in zip(experts, apps, strict=True)]
-    drawn = float(context.instance.fit[outcome.assigned].sum())
+    drawn = float(context.instance.fit[outcome.assigned].sum(dtype=np.float64))
     result.diagnostics.append(
         f"随机抽取（种子 {randomize.seed}）：期望总匹配度 {outcome.expected_fit:.4f}，为确定性最优 "
         f"{optimum.objective:.4f} 的 {100 * (result.expected_share or 0):.1f}%；本次抽取总匹配度 {drawn:.4f}")
