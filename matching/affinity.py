@@ -139,22 +139,15 @@ class FitMatrix:
         """Field and text fit of the pairs (experts[k], apps[k]); None when the fit was given."""
         return None if self.parts is None else self.parts.pairs(experts, apps)
 
-    def component_views(self) -> tuple[PairValues | None, PairValues | None]:
-        """The components as lookups ``view[e, a]`` that compute one pair at a time (for explanations)."""
+    def component_lookups(self, chosen: np.ndarray) -> tuple[dict | None, dict | None]:
+        """Field and text fit of the pairs ``chosen`` marks (bool, shape (E, A)), as lookups ``[(e, a)]``,
+        computed in one pass (for the explanations of an assignment); None when the fit was given."""
         if self.parts is None:
             return None, None
-        return PairValues(self, 0), PairValues(self, 1)
-
-
-class PairValues:
-    """One component of a :class:`FitMatrix`, read as ``view[e, a]`` and computed for that pair only."""
-
-    def __init__(self, matrix: FitMatrix, which: int):
-        self.matrix, self.which = matrix, which
-
-    def __getitem__(self, pair: tuple[int, int]) -> float:
-        e, a = pair
-        return float(self.matrix.components(np.array([e]), np.array([a]))[self.which][0])
+        experts, apps = np.nonzero(chosen)
+        field, text = self.parts.pairs(experts, apps)
+        pairs = list(zip(experts.tolist(), apps.tolist(), strict=True))
+        return dict(zip(pairs, field.tolist(), strict=True)), dict(zip(pairs, text.tolist(), strict=True))
 
 
 def text_similarity(

@@ -179,7 +179,7 @@ def assign(problem: Problem, *, now: datetime | None = None) -> AssignResult:
         return result
     clock = time.perf_counter()
     drawn = settings.mode != "meeting" and settings.randomize is not None
-    field_fit, text_fit = context.fit.component_views()
+    field_fit, text_fit = context.fit.component_lookups(assigned)
     result.assignments = _assignments(context, assigned, explain(
         context.instance, assigned, context.labels, exclusions=context.exclusions,
         field_fit=field_fit, text_fit=text_fit, otherwise=DRAWN if drawn else OPTIMUM))

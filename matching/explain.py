@@ -64,8 +64,8 @@ def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
         Why a disallowed pair is disallowed (e.g. "冲突（same-organization）：专家所在单位 … 是申报单位"); pairs
         not found here read "不可分配".
     field_fit, text_fit : ndarray, shape (E, A), or any lookup ``[e, a]``, optional
-        Fit components, reported per assigned pair (:meth:`matching.affinity.FitMatrix.component_views`
-        computes them for those pairs only).
+        Fit components, reported per assigned pair (:meth:`matching.affinity.FitMatrix.component_lookups`
+        computes them for the assigned pairs only).
     limit : int
         Most "not chosen" sentences per application.
     otherwise : str
