@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matching.instance import Instance, Labels
+from matching.instance import Instance, Labels, best_first
 
 CHINESE_DIGITS = "一二三四五六七八九十"
 
@@ -121,8 +121,9 @@ def _not_chosen(instance: Instance, assigned: np.ndarray, labels: Labels, a: int
     sentences = []
     for p in range(instance.n_pools):
         in_pool = np.nonzero(instance.expert_pool == p)[0]
-        ranked = in_pool[np.argsort(-instance.fit[in_pool, a], kind="stable")]
-        chosen_fits = instance.fit[ranked[panel[ranked]], a]
+        chosen_fits = instance.fit[in_pool[panel[in_pool]], a]
+        # the loop below stops after limit + len(chosen_fits) ranks: only those need sorting
+        ranked = best_first(in_pool, instance.fit[in_pool, a], limit + len(chosen_fits))
         weakest = chosen_fits.min() if len(chosen_fits) else -np.inf
         for rank, e in enumerate(ranked, start=1):
             if instance.fit[e, a] <= weakest and len(chosen_fits):
