@@ -155,7 +155,10 @@ def assign(problem: Problem, *, now: datetime | None = None) -> AssignResult:
     context = build_context(problem, timing)
     settings = problem.settings
     clock = time.perf_counter()
-    result = _empty_result(context, timing, now)
+    conflicts = _conflict_list(context)
+    timing["reasons"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    result = _empty_result(context, timing, now, conflicts)
     timing["hash"] = time.perf_counter() - clock
     clock = time.perf_counter()
     problems = context.diagnostics + presolve(context.instance, context.labels, meeting=settings.mode == "meeting")
@@ -406,10 +409,11 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def _empty_result(context: Context, timing: dict[str, float], now: datetime | None) -> AssignResult:
+def _empty_result(context: Context, timing: dict[str, float], now: datetime | None,
+                  conflicts: list[dict[str, str]]) -> AssignResult:
     return AssignResult(
         status="infeasible", objective=None, bound=None, gap=None, assignments=[], panels=[], reserves={},
-        conflicts=_conflict_list(context), probabilities=[], seed=None,
+        conflicts=conflicts, probabilities=[], seed=None,
         input_hash=input_hash(context.problem), diagnostics=list(context.diagnostics) + _conflict_count(context),
         timing=timing,
         generated_at=now.isoformat() if now is not None else None,
