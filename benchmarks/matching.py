@@ -9,6 +9,7 @@ Usage::
     python3 benchmarks/matching.py --extras S       # also fair objective, randomized draw, meeting mode on S
     python3 benchmarks/matching.py --sizes D,S --dense D,S   # against the dense MILP over every pair
     python3 benchmarks/matching.py --cli Q,10K --timeout 900  # contended records through python -m matching assign
+    python3 benchmarks/matching.py --prepare 10K     # its conflicts, fit and presolve alone (wall, CPU, peak)
 
 Two kinds of instance (``--kinds``). **contended** (:mod:`realistic`): import-shaped records — Zipf-distributed
 fields and organizations, member units, shareholders, past affiliations — run through Panel's own conflicts and fit
@@ -271,6 +272,30 @@ def run_cli(name: str, seed: int, load_cap: int, timeout: float, folder: Path) -
           f"{result['bound'] or float('nan'):12.4f} {result['gap'] or 0.0:9.2e}  timing: {timing}", flush=True)
 
 
+def run_prepare(name: str, seed: int, load_cap: int) -> None:
+    """The preparation alone (parse, conflicts, fit, instance, presolve) of a contended round given as §10 JSON,
+    in this process: for sizes whose solve does not finish in the time a shared machine allows."""
+    from matching.assign import build_context
+    from matching.infeasibility import presolve
+    from matching.problem import parse_problem
+
+    realistic = _realistic()
+    n_apps, n_experts = SIZES[name]
+    data = realistic.problem_json(realistic.realistic_problem(n_apps, n_experts, seed=seed, max_load=load_cap))
+    cpu, clock = time.process_time(), time.perf_counter()
+    problem = parse_problem(data)
+    del data
+    timing = {"parse": time.perf_counter() - clock}
+    context = build_context(problem, timing)
+    clock = time.perf_counter()
+    presolve(context.instance, context.labels)
+    timing["presolve"] = time.perf_counter() - clock
+    phases = " ".join(f"{k} {v:.1f}" for k, v in timing.items())
+    print(f"prep {name:<3} {n_apps:>6}×{n_experts:<6} wall {sum(timing.values()):6.1f} s, cpu "
+          f"{time.process_time() - cpu:6.1f} s, peak {peak_rss_mb():6.0f} MB, {len(context.conflict_arrays):,} "
+          f"conflicts; {phases}", flush=True)
+
+
 def _realistic():
     spec = importlib.util.spec_from_file_location("realistic", Path(__file__).with_name("realistic.py"))
     realistic = importlib.util.module_from_spec(spec)
@@ -295,8 +320,13 @@ def main() -> None:
     parser.add_argument("--cli", default="", help="sizes to run as contended records through "
                         "python -m matching assign (a child process: wall seconds and peak memory)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed to each --cli run")
+    parser.add_argument("--prepare", default="", help="size whose preparation alone (conflicts, fit, presolve) "
+                        "is timed in this process, contended records")
     args = parser.parse_args()
     print(f"# machine: {machine()}")
+    if args.prepare:
+        run_prepare(args.prepare.strip().upper(), args.seed, args.load_cap)
+        return
     if args.cli:
         import tempfile
 

@@ -132,7 +132,7 @@ def problem_json(problem: Problem) -> dict:
     } for e in problem.experts]
     applications = []
     for a in problem.applications:
-        named = dict(zip(("legal_rep", "contact", "initiator"), a.named_people))
+        named = dict(zip(("legal_rep", "contact", "initiator"), a.named_people, strict=False))  # ≤ 3 names
         bearer = {key: person(named[key]) for key in ("legal_rep", "contact") if key in named}
         applications.append({
             "ref": a.ref, "center_name": a.center_name, "field": a.field, "text": a.text,
