@@ -468,6 +468,7 @@ class _ArrayFinder:
         self.index = _KeyIndex(problem.applications, self.aliases)
         self.start = window_start(self.settings.as_of, self.settings.window_years)
         self.chunks: list[tuple[int, int, np.ndarray]] = []
+        self.by_organization: dict[Organization, tuple[np.ndarray, np.ndarray]] = {}
 
     def add(self, i: int, rule: str, apps: np.ndarray) -> None:
         if len(apps):
@@ -479,9 +480,9 @@ class _ArrayFinder:
     def expert(self, i: int, expert: Expert) -> None:
         organization = expert.organization
         if organization and organization.name:
-            same = self.index.matching_units(organization)
-            self.units(i, "same-organization", same)
-            self.group_relation(i, organization, same)
+            same, group = self.organization(organization)
+            self.add(i, "same-organization", same)
+            self.add(i, "group-relation", group)
         for past in expert.past_affiliations:
             started = past.start is None or past.start <= self.settings.as_of
             if started and in_window(past.until, self.start):
@@ -505,7 +506,17 @@ class _ArrayFinder:
         if j is not None:
             self.add(i, "declared", np.array([j], dtype=np.int32))
 
-    def group_relation(self, i: int, organization: Organization, same: np.ndarray) -> None:
+    def organization(self, organization: Organization) -> tuple[np.ndarray, np.ndarray]:
+        """Applications in which ``organization`` is a unit, and those related to it through a group; found once
+        per organization (a large one sends hundreds of experts)."""
+        if organization not in self.by_organization:
+            same = self.index.matching_units(organization)
+            self.by_organization[organization] = (self.index.unit_app[same],
+                                                  self.index.unit_app[self.group_relation(organization, same)])
+        return self.by_organization[organization]
+
+    def group_relation(self, organization: Organization, same: np.ndarray) -> np.ndarray:
+        """Units related to ``organization`` through a parent or a shareholding, itself left out."""
         index, keys = self.index, []
         parent = parent_key(organization.parent, self.aliases)
         if parent:
@@ -513,8 +524,7 @@ class _ArrayFinder:
                      index.holdings.get(parent, _NONE)]
         for key in set(organization_keys(organization, self.aliases)):
             keys += [index.children.get(key, _NONE), index.holdings.get(key, _NONE)]
-        if keys:
-            self.units(i, "group-relation", np.setdiff1d(np.concatenate(keys), same))
+        return np.setdiff1d(np.concatenate(keys), same) if keys else _NONE
 
     def soft_rules(self) -> None:
         """applicant-excluded and repeat-review, which :class:`_Finder` finds per application and per review."""
