@@ -8,6 +8,8 @@ Usage::
     python3 benchmarks/matching.py --sizes XL       # 20,000 applications × 50,000 experts (see docs/matching.md)
     python3 benchmarks/matching.py --extras S       # also fair objective, randomized draw, meeting mode on S
     python3 benchmarks/matching.py --sizes D,S --dense D,S   # against the dense MILP over every pair
+    python3 benchmarks/matching.py --cli Q,10K --timeout 900  # contended records through python -m matching assign
+    python3 benchmarks/matching.py --prepare 10K     # its conflicts, fit and presolve alone (wall, CPU, peak)
 
 Two kinds of instance (``--kinds``). **contended** (:mod:`realistic`): import-shaped records — Zipf-distributed
 fields and organizations, member units, shareholders, past affiliations — run through Panel's own conflicts and fit
@@ -238,6 +240,69 @@ def run_extras(name: str, instance: Instance, samples: int) -> None:
           f"{len(meeting.recusals)} recusals", flush=True)
 
 
+def run_cli(name: str, seed: int, load_cap: int, timeout: float, folder: Path) -> None:
+    """A contended round written as the §10 problem JSON and solved by ``python -m matching assign`` in a child
+    process (the entry point users call): wall time and peak resident memory of the child (GNU time), its
+    status, objective, bound and per-phase timing."""
+    import json
+    import subprocess
+
+    realistic = _realistic()
+    n_apps, n_experts = SIZES[name]
+    path, out = folder / f"{name}.json", folder / f"{name}.out.json"
+    clock = time.perf_counter()
+    problem = realistic.realistic_problem(n_apps, n_experts, seed=seed, max_load=load_cap)
+    path.write_text(json.dumps(realistic.problem_json(problem), ensure_ascii=False), encoding="utf-8")
+    del problem
+    write = time.perf_counter() - clock
+    command = ["/usr/bin/time", "-f", "%e %M", "timeout", str(timeout), sys.executable, "-m", "matching", "assign",
+               str(path)]
+    with open(out, "w") as stdout:
+        child = subprocess.run(command, stdout=stdout, stderr=subprocess.PIPE, text=True,
+                               cwd=Path(importlib.util.find_spec("matching").origin).parents[1])  # this package
+    wall, peak_kb = child.stderr.strip().splitlines()[-1].split()[-2:]
+    head = f"cli  {name:<3} {n_apps:>6}×{n_experts:<6} {write:6.1f} {float(wall):8.1f} {int(peak_kb) / 1024:8.0f}"
+    if child.returncode != 0:
+        reason = "timeout" if child.returncode == 124 else f"exit {child.returncode}"
+        print(f"{head} {reason:<10} (json {path.stat().st_size / 2**20:.0f} MB)", flush=True)
+        return
+    result = json.loads(out.read_text(encoding="utf-8"))
+    timing = " ".join(f"{k} {v:.1f}" for k, v in result["timing"].items())
+    print(f"{head} {result['status']:<10} {result['objective'] or float('nan'):12.4f} "
+          f"{result['bound'] or float('nan'):12.4f} {result['gap'] or 0.0:9.2e}  timing: {timing}", flush=True)
+
+
+def run_prepare(name: str, seed: int, load_cap: int) -> None:
+    """The preparation alone (parse, conflicts, fit, instance, presolve) of a contended round given as §10 JSON,
+    in this process: for sizes whose solve does not finish in the time a shared machine allows."""
+    from matching.assign import build_context
+    from matching.infeasibility import presolve
+    from matching.problem import parse_problem
+
+    realistic = _realistic()
+    n_apps, n_experts = SIZES[name]
+    data = realistic.problem_json(realistic.realistic_problem(n_apps, n_experts, seed=seed, max_load=load_cap))
+    cpu, clock = time.process_time(), time.perf_counter()
+    problem = parse_problem(data)
+    del data
+    timing = {"parse": time.perf_counter() - clock}
+    context = build_context(problem, timing)
+    clock = time.perf_counter()
+    presolve(context.instance, context.labels)
+    timing["presolve"] = time.perf_counter() - clock
+    phases = " ".join(f"{k} {v:.1f}" for k, v in timing.items())
+    print(f"prep {name:<3} {n_apps:>6}×{n_experts:<6} wall {sum(timing.values()):6.1f} s, cpu "
+          f"{time.process_time() - cpu:6.1f} s, peak {peak_rss_mb():6.0f} MB, {len(context.conflict_arrays):,} "
+          f"conflicts; {phases}", flush=True)
+
+
+def _realistic():
+    spec = importlib.util.spec_from_file_location("realistic", Path(__file__).with_name("realistic.py"))
+    realistic = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(realistic)
+    return realistic
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="S,M,L", help=f"comma-separated from {', '.join(SIZES)}; "
@@ -252,8 +317,25 @@ def main() -> None:
     parser.add_argument("--dense", default="", help="sizes on which to also time the dense MILP (slow)")
     parser.add_argument("--dense-limit", type=float, default=600, help="seconds allowed to the dense MILP")
     parser.add_argument("--samples", type=int, default=200, help="draws per size for the marginal check")
+    parser.add_argument("--cli", default="", help="sizes to run as contended records through "
+                        "python -m matching assign (a child process: wall seconds and peak memory)")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds allowed to each --cli run")
+    parser.add_argument("--prepare", default="", help="size whose preparation alone (conflicts, fit, presolve) "
+                        "is timed in this process, contended records")
     args = parser.parse_args()
     print(f"# machine: {machine()}")
+    if args.prepare:
+        run_prepare(args.prepare.strip().upper(), args.seed, args.load_cap)
+        return
+    if args.cli:
+        import tempfile
+
+        print(f"{'kind':<4} {'sz':<3} {'apps×experts':>13} {'write':>6} {'wall_s':>8} {'peakMB':>8} {'status':<10} "
+              f"{'objective':>12} {'bound':>12} {'gap':>9}")
+        with tempfile.TemporaryDirectory() as folder:
+            for name in args.cli.split(","):
+                run_cli(name.strip().upper(), args.seed, args.load_cap, args.timeout, Path(folder))
+        return
     print("# shared machine: other engineers' jobs were running; compare ratios, not absolute seconds")
     print(f"{'kind':<4} {'sz':<3} {'apps×experts':>13} {'build':>6} {'seconds':>8} {'peakMB':>8} {'solveMB':>8} {'status':<10} "
           f"{'objective':>12} {'bound':>12} {'gap':>9} {'rnd':>3} {'columns':>9} {'int':<5} "

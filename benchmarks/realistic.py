@@ -111,3 +111,40 @@ def realistic_problem(n_apps: int, n_experts: int, *, seed: int = 0, max_load: i
                         max_per_organization=max_per_organization)
     assert set(POOL_SHARE) == set(POOLS)
     return Problem(settings=settings, experts=tuple(experts), applications=tuple(applications))
+
+
+def problem_json(problem: Problem) -> dict:
+    """A round built by :func:`realistic_problem` as the §10 problem JSON users give ``python -m matching assign``.
+
+    Named people become the bearer's legal representative and contact and the lead initiator; a member unit's
+    people its legal representative and contact. The application's text goes under ``text`` (the parser puts
+    the center name in front of it).
+    """
+    def person(name: str) -> dict:
+        return {"name": name}
+
+    settings = problem.settings
+    experts = [{
+        "ref": e.ref, "name": e.name, "pool": e.pool, "title": e.title, "organization": {"name": e.organization.name},
+        "fields": list(e.fields), "profile": e.profile,
+        "past_affiliations": [{"name": p.name, "from": p.start.isoformat(), "until": p.until.isoformat()}
+                              for p in e.past_affiliations],
+    } for e in problem.experts]
+    applications = []
+    for a in problem.applications:
+        named = dict(zip(("legal_rep", "contact", "initiator"), a.named_people, strict=False))  # ≤ 3 names
+        bearer = {key: person(named[key]) for key in ("legal_rep", "contact") if key in named}
+        applications.append({
+            "ref": a.ref, "center_name": a.center_name, "field": a.field, "text": a.text,
+            "bearer": {"name": a.bearer.name, **bearer,
+                       "shareholders": [{"name": s, "share_pct": 10} for s in a.shareholders]},
+            "leads": {"initiator": person(named["initiator"])} if "initiator" in named else {},
+            "members": [{"role": m.role, "kind": m.kind, "name": m.name, "legal_rep": person(m.people[0]),
+                         "contact": person(m.people[1]),
+                         "shareholders": [{"name": s, "share_pct": 10} for s in m.shareholders]}
+                        for m in a.members],
+        })
+    return {"settings": {"as_of": settings.as_of.isoformat(), "panel_size": settings.panel_size,
+                         "pool_quotas": {pool: list(q) for pool, q in settings.pool_quotas.items()},
+                         "max_load": settings.max_load, "max_per_organization": settings.max_per_organization},
+            "experts": experts, "applications": applications}

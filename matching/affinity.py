@@ -15,12 +15,19 @@ Two components, each in [0, 1]:
 The fit is ``weights.field * field_fit + weights.text * text_fit`` (0.6 / 0.4 by default) for every pool; what
 differs between pools is the field component above. An ``affinity`` list in the problem replaces the computed
 fit (pairs it leaves out get 0) and the components are then reported as None.
+
+At national scale (20,000 applications × 50,000 experts, a billion pairs) the one dense matrix kept is the fit
+itself, in float32 (4 bytes a pair; fits are reported to 6 decimals and float32 carries 7): it is computed a
+block of applications at a time, so temporaries stay under :data:`FIT_BLOCK` pairs, and the components are
+written only for the pairs someone reads (:meth:`FitMatrix.components`), or as whole matrices when asked for
+(:attr:`FitMatrix.field_fit`, the ``affinity`` command).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import sparse
@@ -34,9 +41,66 @@ SECTOR_FIT = 0.5
 DENSE_BLOCK = 8_000_000
 """Most values of the dense term × application block in :func:`_cosine` (32 MB of float32)."""
 
+FIT_BLOCK = 1 << 24
+"""Pairs of one block of :func:`compute_fit` (16.8 M: each float32 temporary of a block is 64 MB). The setting
+that bounds the fit's working memory beyond the fit matrix itself."""
+
+FIT_DTYPE = np.float32
 
 
 @dataclass(frozen=True)
+class FitParts:
+    """What the components of any pair are computed from: field indicators and text vectors per row."""
+
+    expert_fields: sparse.csr_matrix
+    expert_sectors: sparse.csr_matrix
+    field_pool: np.ndarray
+    app_field: np.ndarray
+    app_sector: np.ndarray
+    expert_text: sparse.csr_matrix
+    app_text: sparse.csr_matrix
+
+    def field_block(self, experts: np.ndarray | slice, apps: np.ndarray | slice) -> np.ndarray:
+        """Field fit of ``experts`` × ``apps``, float32, shape (len(experts), len(apps))."""
+        fields, sectors = self.expert_fields[experts], self.expert_sectors[experts]
+        same_field = _has(fields, self.app_field[apps])
+        same_sector = _has(sectors, self.app_sector[apps])
+        one, half, zero = FIT_DTYPE(1.0), FIT_DTYPE(SECTOR_FIT), FIT_DTYPE(0.0)
+        specialist = np.where(same_field, one, np.where(same_sector, half, zero))
+        return np.where(self.field_pool[experts][:, None], specialist, np.where(same_sector, one, zero))
+
+    def text_block(self, experts: np.ndarray | slice, apps: np.ndarray | slice) -> np.ndarray:
+        """Text fit of ``experts`` × ``apps``, float32."""
+        if self.app_text.shape[1] == 0:
+            return np.zeros((_length(experts, self.expert_text.shape[0]), _length(apps, self.app_text.shape[0])),
+                            dtype=FIT_DTYPE)
+        return np.clip(_cosine(self.expert_text[experts], self.app_text[apps]), FIT_DTYPE(0.0), FIT_DTYPE(1.0))
+
+    def pairs(self, experts: np.ndarray, apps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Field and text fit of the pairs (experts[k], apps[k]), float32, shape (K,)."""
+        experts, apps = np.asarray(experts, dtype=np.int64), np.asarray(apps, dtype=np.int64)
+        fields = self.expert_fields[experts]
+        same_field = np.asarray(fields[np.arange(len(experts)), self.app_field[apps]]).ravel() > 0
+        same_sector = np.asarray(self.expert_sectors[experts][np.arange(len(experts)), self.app_sector[apps]]) \
+            .ravel() > 0
+        specialist = np.where(same_field, 1.0, np.where(same_sector, SECTOR_FIT, 0.0))
+        field = np.where(self.field_pool[experts], specialist, np.where(same_sector, 1.0, 0.0))
+        if self.app_text.shape[1] == 0:
+            return field.astype(FIT_DTYPE), np.zeros(len(experts), dtype=FIT_DTYPE)
+        text = np.asarray(self.expert_text[experts].multiply(self.app_text[apps]).sum(axis=1)).ravel()
+        return field.astype(FIT_DTYPE), np.clip(text, 0.0, 1.0).astype(FIT_DTYPE)
+
+
+def _has(indicator: sparse.csr_matrix, columns: np.ndarray) -> np.ndarray:
+    """``[r, k]``: row r of the indicator has column ``columns[k]``; shape (rows, len(columns))."""
+    return (indicator[:, columns].toarray() > 0) if len(columns) else np.zeros((indicator.shape[0], 0), dtype=bool)
+
+
+def _length(index: np.ndarray | slice, size: int) -> int:
+    return len(range(size)[index]) if isinstance(index, slice) else len(index)
+
+
+@dataclass(frozen=True, eq=False)
 class FitMatrix:
     """Fit of every (expert, application) pair, in the problem's order.
 
@@ -44,22 +108,46 @@ class FitMatrix:
     ----------
     experts, applications : tuple of str
         Row and column refs.
-    fit : ndarray of float, shape (n_experts, n_applications)
+    fit : ndarray of float32, shape (n_experts, n_applications)
         The blended fit in [0, 1] the solver maximizes.
-    field_fit, text_fit : ndarray of float, shape (n_experts, n_applications), or None
-        The components; None when the problem's ``affinity`` list supplied the fit.
+    parts : FitParts or None
+        What the components are computed from; None when the problem's ``affinity`` list supplied the fit.
     """
 
     experts: tuple[str, ...]
     applications: tuple[str, ...]
     fit: np.ndarray
-    field_fit: np.ndarray | None
-    text_fit: np.ndarray | None
+    parts: FitParts | None = None
 
     @property
     def given(self) -> bool:
         """True when the fit came from the problem's affinity list rather than being computed."""
-        return self.field_fit is None
+        return self.parts is None
+
+    @cached_property
+    def field_fit(self) -> np.ndarray | None:
+        """The field component of every pair, float32, shape (n_experts, n_applications); None when given.
+        Written when first asked for (the solver never needs it)."""
+        return None if self.parts is None else self.parts.field_block(slice(None), slice(None))
+
+    @cached_property
+    def text_fit(self) -> np.ndarray | None:
+        """The text component of every pair, likewise."""
+        return None if self.parts is None else self.parts.text_block(slice(None), slice(None))
+
+    def components(self, experts: np.ndarray, apps: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Field and text fit of the pairs (experts[k], apps[k]); None when the fit was given."""
+        return None if self.parts is None else self.parts.pairs(experts, apps)
+
+    def component_lookups(self, chosen: np.ndarray) -> tuple[dict | None, dict | None]:
+        """Field and text fit of the pairs ``chosen`` marks (bool, shape (E, A)), as lookups ``[(e, a)]``,
+        computed in one pass (for the explanations of an assignment); None when the fit was given."""
+        if self.parts is None:
+            return None, None
+        experts, apps = np.nonzero(chosen)
+        field, text = self.parts.pairs(experts, apps)
+        pairs = list(zip(experts.tolist(), apps.tolist(), strict=True))
+        return dict(zip(pairs, field.tolist(), strict=True)), dict(zip(pairs, text.tolist(), strict=True))
 
 
 def text_similarity(
@@ -107,7 +195,7 @@ def _cosine(experts: sparse.csr_matrix, applications: sparse.csr_matrix) -> np.n
     used = np.flatnonzero(applications.getnnz(axis=0))
     experts, applications = experts[:, used].tocsr(), applications[:, used]
     block = max(1, DENSE_BLOCK // max(1, len(used)))
-    result = np.empty((experts.shape[0], applications.shape[0]))
+    result = np.empty((experts.shape[0], applications.shape[0]), dtype=np.float32)
     for start in range(0, applications.shape[0], block):
         dense = applications[start:start + block].T.toarray()
         result[:, start:start + block] = experts @ dense
@@ -116,7 +204,7 @@ def _cosine(experts: sparse.csr_matrix, applications: sparse.csr_matrix) -> np.n
 
 def _indicator(rows: Iterable[Iterable[str]], vocabulary: dict[str, int]) -> np.ndarray:
     rows = list(rows)
-    matrix = np.zeros((len(rows), len(vocabulary)))
+    matrix = np.zeros((len(rows), max(1, len(vocabulary))))
     for r, codes in enumerate(rows):
         for code in codes:
             matrix[r, vocabulary[code]] = 1.0
@@ -144,14 +232,33 @@ def field_similarity(experts: Sequence[Expert], applications: Sequence[Applicati
     return np.where(field_pool, specialist, generalist)
 
 
-def compute_fit(problem: Problem) -> FitMatrix:
-    """Fit of every expert to every application, with components (DESIGN §6).
+def fit_parts(experts: Sequence[Expert], applications: Sequence[Application]) -> FitParts:
+    """Field indicators and fitted text vectors of a round: everything a pair's components are computed from."""
+    fields = {code: k for k, code in enumerate(sorted({c for e in experts for c in e.fields}
+                                                       | {a.field for a in applications}))}
+    sectors = {code: k for k, code in enumerate(sorted({sector_of(code) for code in fields}))}
+    expert_texts, app_texts = [e.profile for e in experts], [a.text for a in applications]
+    model = TextModel.fit([*expert_texts, *app_texts])
+    return FitParts(
+        expert_fields=sparse.csr_matrix(_indicator((e.fields for e in experts), fields), dtype=np.float32),
+        expert_sectors=sparse.csr_matrix(_indicator((e.sectors for e in experts), sectors), dtype=np.float32),
+        field_pool=np.array([e.pool in FIELD_POOLS for e in experts], dtype=bool),
+        app_field=np.array([fields[a.field] for a in applications], dtype=np.int64),
+        app_sector=np.array([sectors[a.sector] for a in applications], dtype=np.int64),
+        expert_text=model.vectors(expert_texts), app_text=model.vectors(app_texts),
+    )
+
+
+def compute_fit(problem: Problem, *, block: int = FIT_BLOCK) -> FitMatrix:
+    """Fit of every expert to every application (DESIGN §6), float32, computed ``block`` pairs at a time.
 
     Parameters
     ----------
     problem : Problem
         Uses experts' pools, fields and profiles, applications' fields and texts, ``settings.weights``, and
         ``affinity`` when given.
+    block : int
+        Most pairs per block of applications (:data:`FIT_BLOCK`): bounds the temporaries beside the result.
 
     Returns
     -------
@@ -161,16 +268,25 @@ def compute_fit(problem: Problem) -> FitMatrix:
     experts = tuple(e.ref for e in problem.experts)
     applications = tuple(a.ref for a in problem.applications)
     if problem.affinity is not None:
-        return FitMatrix(experts, applications, given_fit(problem), None, None)
-    field_fit = field_similarity(problem.experts, problem.applications)
-    text_fit = text_similarity([e.profile for e in problem.experts], [a.text for a in problem.applications])
+        return FitMatrix(experts, applications, given_fit(problem))
+    parts = fit_parts(problem.experts, problem.applications)
     weights = problem.settings.weights
-    fit = np.clip(weights.field * field_fit + weights.text * text_fit, 0.0, 1.0)
-    return FitMatrix(experts, applications, fit, field_fit, text_fit)
+    fit = np.empty((len(experts), len(applications)), dtype=FIT_DTYPE)
+    width = max(1, block // max(1, len(experts)))
+    for start in range(0, len(applications), width):
+        apps = slice(start, min(len(applications), start + width))
+        values = parts.field_block(slice(None), apps)
+        values *= FIT_DTYPE(weights.field)
+        values += FIT_DTYPE(weights.text) * parts.text_block(slice(None), apps)
+        fit[:, apps] = np.clip(values, FIT_DTYPE(0.0), FIT_DTYPE(1.0))
+    return FitMatrix(experts, applications, fit, parts)
 
 
 def given_fit(problem: Problem) -> np.ndarray:
-    """The problem's ``affinity`` list as a matrix, shape (n_experts, n_applications); missing pairs are 0."""
+    """The problem's ``affinity`` list as a matrix, shape (n_experts, n_applications); missing pairs are 0.
+
+    Kept in float64, the scores exactly as given: a list of every pair is JSON of ~66 bytes a pair, so this
+    path never meets the sizes where the matrix's width matters."""
     fit = np.zeros((len(problem.experts), len(problem.applications)))
     experts, apps, scores = affinity_arrays(problem)
     fit[experts, apps] = scores
@@ -192,9 +308,12 @@ def fit_components(matrix: FitMatrix, digits: int = 4) -> list[dict]:
 
     Components are None when the fit was given. Rows go expert by expert, applications in order.
     """
-    fit = np.round(matrix.fit, digits).tolist()
-    field_fit = np.round(matrix.field_fit, digits).tolist() if matrix.field_fit is not None else None
-    text_fit = np.round(matrix.text_fit, digits).tolist() if matrix.text_fit is not None else None
+    def rounded(values: np.ndarray) -> list:     # in float64: a float32 0.6234 would print as 0.6233999729…
+        return np.round(values.astype(np.float64), digits).tolist()
+
+    fit = rounded(matrix.fit)
+    field_fit = rounded(matrix.field_fit) if matrix.field_fit is not None else None
+    text_fit = rounded(matrix.text_fit) if matrix.text_fit is not None else None
     return [
         {
             "expert": expert,

@@ -11,15 +11,16 @@ import dataclasses
 import hashlib
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from matching.affinity import FitMatrix, affinity_arrays, compute_fit
-from matching.conflicts import conflict_mask, find_conflicts
+from matching.conflicts import RULE_KINDS, RULES, ConflictArrays, ConflictReasons, conflict_arrays
 from matching.draw import draw
 from matching.explain import DRAWN, OPTIMUM, PanelExplanation, explain
 from matching.fair import solve_fair
@@ -40,6 +41,11 @@ MEETING_TIME_LIMIT = 300.0
 FAIR_TIME_LIMIT = 60.0
 """Seconds HiGHS may spend on each MIP of the ``fair`` objective; past it the gap is reported (max-min MIPs are
 degenerate and can be slow to prove, see docs/matching.md)."""
+
+CONFLICT_LIST_LIMIT = 100_000
+"""Most conflicts the result lists one by one, each with its reason. A national round has tens of millions of
+conflicted pairs: written out they would be gigabytes of JSON and minutes of sentences nobody reads. Above this
+the result gives the counts in a diagnostic and ``python -m matching conflicts`` exports the full list."""
 
 
 @dataclass
@@ -85,9 +91,54 @@ class Context:
     instance: Instance
     labels: Labels
     fit: FitMatrix
-    conflicts: list[Conflict]
-    exclusions: dict[tuple[int, int], str]
+    conflict_arrays: ConflictArrays
+    reasons: ConflictReasons
+    exclusions: Mapping[tuple[int, int], str]
     diagnostics: list[str] = field(default_factory=list)
+
+    @cached_property
+    def conflicts(self) -> list[Conflict]:
+        """Every conflict with its reason (written here, on first use: a national round has tens of millions)."""
+        found = self.conflict_arrays
+        return [self.reasons.conflict(int(e), int(a), RULES[r])
+                for e, a, r in zip(found.experts, found.applications, found.rules, strict=True)]
+
+
+class Exclusions(Mapping):
+    """Why each disallowed (expert, application) pair is disallowed, the sentence written when it is asked for.
+
+    In order of precedence: the organizer's exclusion (``forbidden``), the first conflict rule (hard, or soft
+    and not accepted), the expert's unavailability. Iterating lists every such pair, which writes every
+    sentence: meant for small rounds (the web service copies it), never at national scale.
+    """
+
+    def __init__(self, forbidden: Mapping[tuple[int, int], str], found: ConflictArrays, reasons: ConflictReasons,
+                 available: np.ndarray):
+        self.forbidden, self.found, self.reasons, self.available = forbidden, found, reasons, available
+
+    def __getitem__(self, pair: tuple[int, int]) -> str:
+        e, a = pair
+        if pair in self.forbidden:
+            return self.forbidden[pair]
+        rules = self.found.rules_of(e, a)
+        if rules:
+            kind = "利益冲突" if rules[0] in HARD_RULE_NAMES else "软性冲突未获接受"
+            return f"{kind}（{rules[0]}）：{self.reasons.reason(e, a, rules[0])}"
+        if 0 <= e < len(self.available) and not self.available[e] and 0 <= a < self.found.n_applications:
+            return "专家本轮不可用"
+        raise KeyError(pair)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        pairs = set(self.forbidden) | set(zip(self.found.experts.tolist(), self.found.applications.tolist(),
+                                              strict=True))
+        pairs |= {(int(e), a) for e in np.nonzero(~self.available)[0] for a in range(self.found.n_applications)}
+        return iter(sorted(pairs))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+HARD_RULE_NAMES = frozenset(rule for rule in RULES if RULE_KINDS[rule] == HARD)
 
 
 def assign(problem: Problem, *, now: datetime | None = None) -> AssignResult:
@@ -104,7 +155,10 @@ def assign(problem: Problem, *, now: datetime | None = None) -> AssignResult:
     context = build_context(problem, timing)
     settings = problem.settings
     clock = time.perf_counter()
-    result = _empty_result(context, timing, now)
+    conflicts = _conflict_list(context)
+    timing["reasons"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    result = _empty_result(context, timing, now, conflicts)
     timing["hash"] = time.perf_counter() - clock
     clock = time.perf_counter()
     problems = context.diagnostics + presolve(context.instance, context.labels, meeting=settings.mode == "meeting")
@@ -128,9 +182,10 @@ def assign(problem: Problem, *, now: datetime | None = None) -> AssignResult:
         return result
     clock = time.perf_counter()
     drawn = settings.mode != "meeting" and settings.randomize is not None
+    field_fit, text_fit = context.fit.component_lookups(assigned)
     result.assignments = _assignments(context, assigned, explain(
         context.instance, assigned, context.labels, exclusions=context.exclusions,
-        field_fit=context.fit.field_fit, text_fit=context.fit.text_fit, otherwise=DRAWN if drawn else OPTIMUM))
+        field_fit=field_fit, text_fit=text_fit, otherwise=DRAWN if drawn else OPTIMUM))
     if settings.mode != "meeting":      # meeting reserves were chosen with the panels
         result.reserves = _reserves(context, assigned, settings.reserves)
     timing["report"] = time.perf_counter() - clock
@@ -174,7 +229,7 @@ def _randomized(context: Context, result: AssignResult) -> np.ndarray | None:
     experts, apps = np.nonzero(outcome.probabilities > 0)
     result.probabilities = [{"expert": labels.experts[e], "application": labels.applications[a],
                              "p": _round(outcome.probabilities[e, a])} for e, a in zip(experts, apps, strict=True)]
-    drawn = float(context.instance.fit[outcome.assigned].sum())
+    drawn = float(context.instance.fit[outcome.assigned].sum(dtype=np.float64))
     result.diagnostics.append(
         f"随机抽取（种子 {randomize.seed}）：期望总匹配度 {outcome.expected_fit:.4f}，为确定性最优 "
         f"{optimum.objective:.4f} 的 {100 * (result.expected_share or 0):.1f}%；本次抽取总匹配度 {drawn:.4f}")
@@ -201,14 +256,14 @@ def _meeting(context: Context, result: AssignResult) -> np.ndarray | None:
     result.objective, result.bound = _round(solution.objective), _round(solution.bound)
     result.gap = _round(max(solution.bound - solution.objective, 0.0))
     reasons = {(e, a): context.exclusions.get((e, a), "") for e, a in solution.recusals}
-    conflict_rule = {(problem.expert_index[c.expert], problem.application_index[c.application]): c.rule
-                     for c in context.conflicts}
+    conflict_rule = {(e, a): (context.conflict_arrays.rules_of(e, a) or ["forbidden"])[0]
+                     for e, a in solution.recusals}
     result.reserves = _meeting_reserves(context, solution.groups, solution.members, problem.settings.reserves)
     result.panels = [
         {"panel": f"P{g + 1}", "applications": [labels.applications[a] for a in group],
          "experts": [labels.experts[e] for e in members],
          "recusals": [{"expert": labels.experts[e], "application": labels.applications[a],
-                       "rule": conflict_rule.get((e, a), "forbidden"), "reason": reasons[(e, a)]}
+                       "rule": conflict_rule[(e, a)], "reason": reasons[(e, a)]}
                       for e, a in solution.recusals if a in set(group.tolist())]}
         for g, (group, members) in enumerate(zip(solution.groups, solution.members, strict=True))
     ]
@@ -245,34 +300,22 @@ def build_context(problem: Problem, timing: dict[str, float] | None = None) -> C
     timing = {} if timing is None else timing
     settings = problem.settings
     clock = time.perf_counter()
-    conflicts = find_conflicts(problem)
-    hard, soft = conflict_mask(problem, conflicts)
+    found = conflict_arrays(problem)
     timing["conflicts"] = time.perf_counter() - clock
     clock = time.perf_counter()
     fit = compute_fit(problem)
     timing["fit"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    n_experts, n_apps = len(problem.experts), len(problem.applications)
+    n_apps = len(problem.applications)
     fixed = [(problem.expert_index[p.expert], problem.application_index[p.application]) for p in problem.fixed]
-    fixed_mask = np.zeros((n_experts, n_apps), dtype=bool)
-    for e, a in fixed:
-        fixed_mask[e, a] = True
-    forbidden = np.zeros((n_experts, n_apps), dtype=bool)
-    exclusions: dict[tuple[int, int], str] = {}
+    forbidden: dict[tuple[int, int], str] = {}
     for pair in problem.forbidden:
         e, a = problem.expert_index[pair.expert], problem.application_index[pair.application]
-        forbidden[e, a] = True
-        exclusions[(e, a)] = f"组织方排除（{pair.reason}）" if pair.reason else "组织方排除"
-    for conflict in conflicts:
-        e, a = problem.expert_index[conflict.expert], problem.application_index[conflict.application]
-        kind = "利益冲突" if conflict.kind == HARD else "软性冲突未获接受"
-        exclusions.setdefault((e, a), f"{kind}（{conflict.rule}）：{conflict.reason}")
+        forbidden[(e, a)] = f"组织方排除（{pair.reason}）" if pair.reason else "组织方排除"
     available = np.array([expert.available for expert in problem.experts], dtype=bool)
-    for e in np.nonzero(~available)[0]:
-        for a in range(n_apps):
-            exclusions.setdefault((int(e), a), "专家本轮不可用")
-    # a soft conflict is accepted when the organizer fixed the pair (DESIGN §6.1: avoided unless accepted)
-    allowed = ~hard & ~(soft & ~fixed_mask) & ~forbidden & available[:, None]
+    allowed = _allowed(found, available, n_apps, fixed, list(forbidden))
+    reasons = ConflictReasons(problem)
+    exclusions = Exclusions(forbidden, found, reasons, available)
     pools = POOLS
     instance = Instance(
         fit=fit.fit, allowed=allowed,
@@ -290,7 +333,24 @@ def build_context(problem: Problem, timing: dict[str, float] | None = None) -> C
     diagnostics = [f"固定分配 专家 {labels.experts[e]} → 申报 {labels.applications[a]} 不可执行："
                    f"{exclusions.get((e, a), '不可分配')}" for e, a in fixed if not allowed[e, a]]
     timing["instance"] = time.perf_counter() - clock
-    return Context(problem, instance, labels, fit, conflicts, exclusions, diagnostics)
+    return Context(problem, instance, labels, fit, found, reasons, exclusions, diagnostics)
+
+
+def _allowed(found: ConflictArrays, available: np.ndarray, n_apps: int, fixed: list[tuple[int, int]],
+             forbidden: list[tuple[int, int]]) -> np.ndarray:
+    """The (n_experts, n_applications) permission matrix, written in place: the only dense matrix of the
+    conflicts (the masks of hard and soft conflicts are never formed)."""
+    allowed = np.repeat(available[:, None], n_apps, axis=1)
+    hard = found.hard
+    allowed[found.experts[hard], found.applications[hard]] = False
+    soft = ~hard
+    if soft.any():      # a soft conflict is accepted when the organizer fixed the pair (DESIGN §6.1)
+        keys = found.pair_keys[soft]
+        accepted = np.isin(keys, [e * n_apps + a for e, a in fixed])
+        allowed[found.experts[soft][~accepted], found.applications[soft][~accepted]] = False
+    for e, a in forbidden:
+        allowed[e, a] = False
+    return allowed
 
 
 def organization_index(problem: Problem) -> np.ndarray:
@@ -349,13 +409,30 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def _empty_result(context: Context, timing: dict[str, float], now: datetime | None) -> AssignResult:
+def _empty_result(context: Context, timing: dict[str, float], now: datetime | None,
+                  conflicts: list[dict[str, str]]) -> AssignResult:
     return AssignResult(
         status="infeasible", objective=None, bound=None, gap=None, assignments=[], panels=[], reserves={},
-        conflicts=[c.to_dict() for c in context.conflicts], probabilities=[], seed=None,
-        input_hash=input_hash(context.problem), diagnostics=list(context.diagnostics), timing=timing,
+        conflicts=conflicts, probabilities=[], seed=None,
+        input_hash=input_hash(context.problem), diagnostics=list(context.diagnostics) + _conflict_count(context),
+        timing=timing,
         generated_at=now.isoformat() if now is not None else None,
     )
+
+
+def _conflict_list(context: Context) -> list[dict[str, str]]:
+    if len(context.conflict_arrays) > CONFLICT_LIST_LIMIT:
+        return []
+    return [c.to_dict() for c in context.conflicts]
+
+
+def _conflict_count(context: Context) -> list[str]:
+    found = context.conflict_arrays
+    if len(found) <= CONFLICT_LIST_LIMIT:
+        return []
+    hard = int(found.hard.sum())
+    return [f"本轮共 {len(found)} 条利益冲突（硬性 {hard} 条，软性 {len(found) - hard} 条），超过 "
+            f"{CONFLICT_LIST_LIMIT} 条，结果中不逐条列出；请用 python -m matching conflicts 导出全部冲突及理由"]
 
 
 def _assignments(context: Context, assigned: np.ndarray, explanations: list[PanelExplanation]) -> list[dict]:

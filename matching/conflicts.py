@@ -17,6 +17,12 @@ drafting declarations have no window.
 
 Organizations and people are indexed by key once, so the cost grows with the number of experts plus the size of
 the applications, not with their product.
+
+Two entry points. :func:`conflict_arrays` finds every conflicted (expert, application, rule) as three integer
+arrays and writes no sentence: it is what the solver needs, and at national scale (20,000 applications × 50,000
+experts, tens of millions of conflicted pairs) a Python object per pair would cost minutes and gigabytes.
+:func:`find_conflicts` and :class:`ConflictReasons` write the reasons — for every pair (the ``conflicts``
+command) or only for the pairs a person looks at (explanations).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 import numpy as np
 
@@ -168,9 +175,13 @@ class _Finder:
         self.problem = problem
         self.settings = problem.settings
         self.aliases = alias_keys(aliases or {})
-        self.index = _ApplicationIndex(problem.applications, self.aliases)
         self.start = window_start(self.settings.as_of, self.settings.window_years)
         self.found: dict[tuple[int, int, str], list[str]] = defaultdict(list)
+
+    @cached_property
+    def index(self) -> _ApplicationIndex:
+        """Built on the first expert (the per-application and per-review rules do not need it)."""
+        return _ApplicationIndex(self.problem.applications, self.aliases)
 
     def add(self, i: int, j: int, rule: str, reason: str) -> None:
         reasons = self.found[(i, j, rule)]
@@ -329,6 +340,263 @@ def find_conflicts(problem: Problem, aliases: Mapping[str, str] | None = None) -
     finder.applicant_excluded()
     finder.repeat_review()
     return finder.conflicts()
+
+
+RULE_CODES: Mapping[str, int] = {rule: k for k, rule in enumerate(RULES)}
+HARD_RULES = np.array([RULE_KINDS[rule] == HARD for rule in RULES])
+"""``HARD_RULES[code]``: whether the rule with that code (index into :data:`RULES`) is hard."""
+
+
+@dataclass(frozen=True)
+class ConflictArrays:
+    """Every conflicted (expert, application, rule), as arrays sorted by expert, application and rule code.
+
+    Attributes
+    ----------
+    experts, applications : ndarray of int32, shape (K,)
+        Row and column indices in the problem's order.
+    rules : ndarray of int8, shape (K,)
+        Index into :data:`RULES`.
+    n_applications : int
+        Columns of the problem (for :meth:`pair_keys`).
+    """
+
+    experts: np.ndarray
+    applications: np.ndarray
+    rules: np.ndarray
+    n_applications: int
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    @property
+    def hard(self) -> np.ndarray:
+        """Boolean per entry: the rule is hard."""
+        return HARD_RULES[self.rules]
+
+    @cached_property
+    def pair_keys(self) -> np.ndarray:
+        """``expert × n_applications + application`` per entry, ascending (entries are sorted)."""
+        return self.experts.astype(np.int64) * self.n_applications + self.applications
+
+    def rules_of(self, expert: int, application: int) -> list[str]:
+        """The rules that hold between one expert and one application, in :data:`RULES` order."""
+        key = expert * self.n_applications + application
+        low, high = np.searchsorted(self.pair_keys, [key, key + 1])
+        return [RULES[code] for code in self.rules[low:high]]
+
+    def masks(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Boolean (n_experts, n_applications) matrices of hard and soft conflicts."""
+        hard, soft = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+        is_hard = self.hard
+        hard[self.experts[is_hard], self.applications[is_hard]] = True
+        soft[self.experts[~is_hard], self.applications[~is_hard]] = True
+        return hard, soft
+
+
+class _KeyIndex:
+    """Units and people of every application as integer arrays per key (no sentence, no object per pair).
+
+    A unit is a bearer or member unit of one application; ``unit_app[u]`` is its application. Units are listed
+    by each organization key (USCC and normalized name), and under a name key split by whether they carry a
+    USCC: two valid, different USCCs are two organizations whatever their names (as in
+    :func:`matching.organizations.same_organization`).
+    """
+
+    def __init__(self, applications: Iterable[Application], aliases: Mapping[str, str]):
+        self.aliases = aliases
+        unit_app: list[int] = []
+        units: dict[str, list[int]] = defaultdict(list)
+        name_only: dict[str, list[int]] = defaultdict(list)
+        children: dict[str, list[int]] = defaultdict(list)
+        holdings: dict[str, list[int]] = defaultdict(list)
+        people: dict[str, list[int]] = defaultdict(list)
+        for j, application in enumerate(applications):
+            for unit in _units(j, application):
+                u = len(unit_app)
+                unit_app.append(j)
+                for key in organization_keys(unit.organization, aliases):
+                    units[key].append(u)
+                    if key.startswith("name:") and not unit.organization.uscc:
+                        name_only[key].append(u)
+                parent = parent_key(unit.organization.parent, aliases)
+                if parent:
+                    children[parent].append(u)
+                for holder in unit.shareholders:
+                    key = parent_key(holder, aliases)
+                    if key:
+                        holdings[key].append(u)
+            for person, _ in _people(application):
+                key = person_key(person)
+                if key:
+                    people[key].append(j)
+        self.unit_app = np.array(unit_app, dtype=np.int32)
+        self.units, self.name_only = _arrays(units), _arrays(name_only)
+        self.children, self.holdings, self.people = _arrays(children), _arrays(holdings), _arrays(people)
+
+    def matching_units(self, organization: Organization) -> np.ndarray:
+        """Units that are ``organization`` (same USCC, or same name where either side has no USCC)."""
+        found = []
+        for key in organization_keys(organization, self.aliases):
+            if key.startswith("uscc:"):
+                found.append(self.units.get(key, _NONE))
+            elif organization.uscc:
+                found.append(self.name_only.get(key, _NONE))
+            else:
+                found.append(self.units.get(key, _NONE))
+        return np.concatenate(found) if found else _NONE
+
+    def named(self, person: str) -> np.ndarray:
+        """Applications naming ``person``."""
+        return self.people.get(person_key(person), _NONE)
+
+
+_NONE = np.zeros(0, dtype=np.int32)
+
+
+def _arrays(index: Mapping[str, list[int]]) -> dict[str, np.ndarray]:
+    return {key: np.array(values, dtype=np.int32) for key, values in index.items()}
+
+
+class _ArrayFinder:
+    """The rules of §6.1 as :class:`_Finder` applies them, collecting application arrays instead of sentences."""
+
+    def __init__(self, problem: Problem, aliases: Mapping[str, str]):
+        self.problem = problem
+        self.settings = problem.settings
+        self.aliases = alias_keys(aliases)
+        self.index = _KeyIndex(problem.applications, self.aliases)
+        self.start = window_start(self.settings.as_of, self.settings.window_years)
+        self.chunks: list[tuple[int, int, np.ndarray]] = []
+        self.by_organization: dict[Organization, tuple[np.ndarray, np.ndarray]] = {}
+
+    def add(self, i: int, rule: str, apps: np.ndarray) -> None:
+        if len(apps):
+            self.chunks.append((i, RULE_CODES[rule], apps))
+
+    def units(self, i: int, rule: str, units: np.ndarray) -> None:
+        self.add(i, rule, self.index.unit_app[units])
+
+    def expert(self, i: int, expert: Expert) -> None:
+        organization = expert.organization
+        if organization and organization.name:
+            same, group = self.organization(organization)
+            self.add(i, "same-organization", same)
+            self.add(i, "group-relation", group)
+        for past in expert.past_affiliations:
+            started = past.start is None or past.start <= self.settings.as_of
+            if started and in_window(past.until, self.start):
+                self.units(i, "recent-employment", self.index.matching_units(Organization(past.name, past.uscc)))
+        for role in expert.roles:
+            if in_window(role.until, self.start):
+                self.units(i, "governance", self.index.matching_units(Organization(role.organization, role.uscc)))
+        self.add(i, "named-person", self.index.named(expert.name))
+        for declaration in expert.declared:
+            self.declared(i, declaration)
+
+    def declared(self, i: int, declaration: Declaration) -> None:
+        if not (declaration.kind in TIMELESS_DECLARATIONS or in_window(declaration.until, self.start)):
+            return
+        if declaration.person:
+            self.add(i, "declared", self.index.named(declaration.person))
+        if declaration.organization or declaration.uscc:
+            organization = Organization(declaration.organization or "", declaration.uscc)
+            self.units(i, "declared", self.index.matching_units(organization))
+        j = self.problem.application_index.get(declaration.application or "")
+        if j is not None:
+            self.add(i, "declared", np.array([j], dtype=np.int32))
+
+    def organization(self, organization: Organization) -> tuple[np.ndarray, np.ndarray]:
+        """Applications in which ``organization`` is a unit, and those related to it through a group; found once
+        per organization (a large one sends hundreds of experts)."""
+        if organization not in self.by_organization:
+            same = self.index.matching_units(organization)
+            self.by_organization[organization] = (self.index.unit_app[same],
+                                                  self.index.unit_app[self.group_relation(organization, same)])
+        return self.by_organization[organization]
+
+    def group_relation(self, organization: Organization, same: np.ndarray) -> np.ndarray:
+        """Units related to ``organization`` through a parent or a shareholding, itself left out."""
+        index, keys = self.index, []
+        parent = parent_key(organization.parent, self.aliases)
+        if parent:
+            keys += [index.units.get(parent, _NONE), index.children.get(parent, _NONE),
+                     index.holdings.get(parent, _NONE)]
+        for key in set(organization_keys(organization, self.aliases)):
+            keys += [index.children.get(key, _NONE), index.holdings.get(key, _NONE)]
+        return np.setdiff1d(np.concatenate(keys), same) if keys else _NONE
+
+    def soft_rules(self) -> None:
+        """applicant-excluded and repeat-review, which :class:`_Finder` finds per application and per review."""
+        finder = _Finder(self.problem, self.aliases)
+        finder.applicant_excluded()
+        finder.repeat_review()
+        for i, j, rule in finder.found:
+            self.add(i, rule, np.array([j], dtype=np.int32))
+
+    def arrays(self) -> ConflictArrays:
+        n_apps = len(self.problem.applications)
+        if not self.chunks:
+            empty = np.zeros(0, dtype=np.int32)
+            return ConflictArrays(empty, empty, empty.astype(np.int8), n_apps)
+        lengths = [len(apps) for _, _, apps in self.chunks]
+        experts = np.repeat(np.array([i for i, _, _ in self.chunks], dtype=np.int64), lengths)
+        rules = np.repeat(np.array([r for _, r, _ in self.chunks], dtype=np.int64), lengths)
+        apps = np.concatenate([apps for _, _, apps in self.chunks]).astype(np.int64)
+        keys = np.unique((experts * n_apps + apps) * len(RULES) + rules)
+        pairs, rules = np.divmod(keys, len(RULES))
+        experts, apps = np.divmod(pairs, n_apps)
+        return ConflictArrays(experts.astype(np.int32), apps.astype(np.int32), rules.astype(np.int8), n_apps)
+
+
+def conflict_arrays(problem: Problem, aliases: Mapping[str, str] | None = None) -> ConflictArrays:
+    """Every conflict of interest as arrays, without reasons: the same (expert, application, rule) triples as
+    :func:`find_conflicts`, at the cost of the index lookups and one sort.
+
+    Parameters
+    ----------
+    problem : Problem
+    aliases : mapping, optional
+        As in :func:`find_conflicts`.
+    """
+    finder = _ArrayFinder(problem, problem.organization_aliases if aliases is None else aliases)
+    for i, expert in enumerate(problem.experts):
+        finder.expert(i, expert)
+    finder.soft_rules()
+    return finder.arrays()
+
+
+class ConflictReasons:
+    """Reasons for the conflicts a person looks at, written on demand, one expert at a time.
+
+    The sentence index over the applications is built on the first question; each expert's sentences are
+    written once and kept.
+    """
+
+    def __init__(self, problem: Problem, aliases: Mapping[str, str] | None = None):
+        self.problem = problem
+        self.aliases = problem.organization_aliases if aliases is None else aliases
+        self._finder: _Finder | None = None
+        self._done: set[int] = set()
+
+    def _finder_for(self, expert: int) -> _Finder:
+        if self._finder is None:
+            self._finder = _Finder(self.problem, self.aliases)
+            self._finder.applicant_excluded()
+            self._finder.repeat_review()
+        if expert not in self._done:
+            self._done.add(expert)
+            self._finder.expert(expert, self.problem.experts[expert])
+        return self._finder
+
+    def reason(self, expert: int, application: int, rule: str) -> str:
+        """The reason of one conflict (several pieces of evidence joined with ；), empty if the rule does not hold."""
+        return "；".join(self._finder_for(expert).found.get((expert, application, rule), ()))
+
+    def conflict(self, expert: int, application: int, rule: str) -> Conflict:
+        """One conflict as the ``conflicts`` command reports it."""
+        return Conflict(expert=self.problem.experts[expert].ref, application=self.problem.applications[application].ref,
+                        rule=rule, kind=RULE_KINDS[rule], reason=self.reason(expert, application, rule))
 
 
 def conflict_mask(problem: Problem, conflicts: Iterable[Conflict]) -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matching.instance import Instance, Labels
+from matching.instance import Instance, Labels, best_first
 
 CHINESE_DIGITS = "一二三四五六七八九十"
 
@@ -63,8 +63,9 @@ def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
     exclusions : mapping (expert, application) → str, optional
         Why a disallowed pair is disallowed (e.g. "冲突（same-organization）：专家所在单位 … 是申报单位"); pairs
         not found here read "不可分配".
-    field_fit, text_fit : ndarray, shape (E, A), optional
-        Fit components, reported per assigned pair.
+    field_fit, text_fit : ndarray, shape (E, A), or any lookup ``[e, a]``, optional
+        Fit components, reported per assigned pair (:meth:`matching.affinity.FitMatrix.component_lookups`
+        computes them for the assigned pairs only).
     limit : int
         Most "not chosen" sentences per application.
     otherwise : str
@@ -120,8 +121,9 @@ def _not_chosen(instance: Instance, assigned: np.ndarray, labels: Labels, a: int
     sentences = []
     for p in range(instance.n_pools):
         in_pool = np.nonzero(instance.expert_pool == p)[0]
-        ranked = in_pool[np.argsort(-instance.fit[in_pool, a], kind="stable")]
-        chosen_fits = instance.fit[ranked[panel[ranked]], a]
+        chosen_fits = instance.fit[in_pool[panel[in_pool]], a]
+        # the loop below stops after limit + len(chosen_fits) ranks: only those need sorting
+        ranked = best_first(in_pool, instance.fit[in_pool, a], limit + len(chosen_fits))
         weakest = chosen_fits.min() if len(chosen_fits) else -np.inf
         for rank, e in enumerate(ranked, start=1):
             if instance.fit[e, a] <= weakest and len(chosen_fits):

@@ -13,9 +13,10 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from scipy import sparse
 
 from matching.instance import Instance, Labels
-from matching.lp import Master
+from matching.lp import PRICING_BLOCK, Master
 from matching.solve import generate_columns, initial_candidates
 
 
@@ -69,34 +70,56 @@ def _quota_sums(instance: Instance, labels: Labels) -> list[str]:
 
 
 def _per_application(instance: Instance, labels: Labels) -> list[str]:
-    usable = instance.allowed & (instance.load_cap > 0)[:, None]
+    counts, distinct, overall = _capacities(instance)
     sentences = []
-    for a in range(instance.n_apps):
-        reachable = 0
+    low, high = instance.pool_quotas[:, 0][:, None], instance.pool_quotas[:, 1][:, None]
+    overall = np.minimum(np.minimum(distinct, high).sum(axis=0), overall)
+    short = (counts < low) | (distinct < low)
+    for a in np.nonzero(short.any(axis=0) | (overall < instance.panel_size))[0]:
         for p in range(instance.n_pools):
-            low, high = instance.pool_quotas[p]
-            members = usable[:, a] & (instance.expert_pool == p)
-            count = int(members.sum())
-            distinct = _distinct_capacity(instance, members)
-            if count < low:
+            count, pool_low = int(counts[p, a]), int(low[p, 0])
+            if count < pool_low:
                 sentences.append(f"申报 {labels.applications[a]}：{labels.pool(p)}类专家无冲突可用 {count} 人，"
-                                 f"需要 {low} 人")
-            elif distinct < low:
+                                 f"需要 {pool_low} 人")
+            elif distinct[p, a] < pool_low:
                 sentences.append(f"申报 {labels.applications[a]}：{labels.pool(p)}类无冲突专家 {count} 人，"
-                                 f"但同单位限制下最多选 {distinct} 人，需要 {low} 人")
-            reachable += min(distinct, high)
-        overall = min(reachable, _distinct_capacity(instance, usable[:, a]))
-        if overall < instance.panel_size[a]:
-            sentences.append(f"申报 {labels.applications[a]}：满足类别上限和同单位限制的可用专家最多 {overall} 人，"
+                                 f"但同单位限制下最多选 {int(distinct[p, a])} 人，需要 {pool_low} 人")
+        if overall[a] < instance.panel_size[a]:
+            sentences.append(f"申报 {labels.applications[a]}：满足类别上限和同单位限制的可用专家最多 {int(overall[a])} 人，"
                              f"专家组需要 {instance.panel_size[a]} 人")
     return sentences
 
 
-def _distinct_capacity(instance: Instance, members: np.ndarray) -> int:
-    """Most of ``members`` one panel can hold under the organization limit."""
-    orgs = instance.expert_org[members]
-    counts = np.bincount(orgs[orgs >= 0]) if (orgs >= 0).any() else np.zeros(0, dtype=int)
-    return int((orgs < 0).sum() + np.minimum(counts, instance.max_per_org).sum())
+def _capacities(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per application: usable experts of each pool, how many of them one panel can hold under the organization
+    limit (shape (P, A) each), and the latter over all pools (shape (A,)).
+
+    Computed a block of applications at a time (:data:`matching.lp.PRICING_BLOCK` pairs), with the
+    organization counts as one sparse product per pool, so no per-application pass over the experts.
+    """
+    usable_expert = instance.load_cap > 0
+    has_org = instance.expert_org >= 0
+    n_orgs = int(instance.expert_org.max(initial=-1)) + 1
+    groups = [instance.expert_pool == p for p in range(instance.n_pools)] + [np.ones(instance.n_experts, bool)]
+    indicators = []
+    for members in groups:
+        rows = np.nonzero(members & has_org & usable_expert)[0]
+        indicators.append((members & usable_expert, members & ~has_org & usable_expert, sparse.csr_matrix(
+            (np.ones(len(rows), dtype=np.float32), (instance.expert_org[rows], rows)),
+            shape=(n_orgs, instance.n_experts))))
+    counts = np.zeros((instance.n_pools + 1, instance.n_apps), dtype=np.int64)
+    distinct = np.zeros_like(counts)
+    width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
+    for start in range(0, instance.n_apps, width):
+        block = slice(start, min(instance.n_apps, start + width))
+        allowed = instance.allowed[:, block]
+        values = allowed.astype(np.float32)
+        for g, (members, loose, indicator) in enumerate(indicators):
+            counts[g, block] = allowed[members].sum(axis=0)
+            per_org = indicator @ values
+            distinct[g, block] = allowed[loose].sum(axis=0) + \
+                np.minimum(per_org, instance.max_per_org).sum(axis=0).round().astype(np.int64)
+    return counts[:-1], distinct[:-1], distinct[-1]
 
 
 def _capacity(instance: Instance, labels: Labels) -> list[str]:

@@ -131,6 +131,22 @@ def org_counts(instance: Instance, assigned: np.ndarray) -> list[tuple[int, int,
     return [(int(a), int(o), int(n)) for (a, o), n in zip(keys, counts, strict=True)]
 
 
+def best_first(indices: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
+    """The first ``k`` of ``indices`` ordered by ``values`` descending, ties by position: the same as
+    ``indices[np.argsort(-values, kind="stable")][:k]`` without sorting all of them.
+
+    Every entry at least as large as the k-th largest value is kept before the stable sort, so ties at the
+    cut-off are broken exactly as the full sort breaks them.
+    """
+    if k <= 0 or len(values) == 0:
+        return indices[:0]
+    if k < len(values):
+        threshold = np.partition(values, len(values) - k)[len(values) - k]
+        keep = np.nonzero(values >= threshold)[0]
+        indices, values = indices[keep], values[keep]
+    return indices[np.argsort(-values, kind="stable")][:k]
+
+
 POOL_NAMES_ZH = {"economics": "经济", "technology": "技术", "industry": "产业", "management": "管理", "law": "法律"}
 
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from matching.instance import Instance
+from matching.instance import Instance, best_first
 
 
 class NoReplacement(ValueError):
     """No expert can take the seat without breaking a rule (the message says which application and member)."""
 
 
-def replacement_mask(instance: Instance, assigned: np.ndarray, application: int, leaving: int) -> np.ndarray:
+def replacement_mask(instance: Instance, assigned: np.ndarray, application: int, leaving: int,
+                     load: np.ndarray | None = None) -> np.ndarray:
     """Experts who can take ``leaving``'s seat on ``application``'s panel, everyone else staying put.
 
     Parameters
@@ -27,6 +28,8 @@ def replacement_mask(instance: Instance, assigned: np.ndarray, application: int,
     assigned : ndarray, shape (E, A), bool
     application, leaving : int
         Column of the application and row of the member who leaves.
+    load : ndarray, shape (E,), optional
+        ``assigned.sum(axis=1)``, when the caller already has it (a pass over every pair otherwise).
 
     Returns
     -------
@@ -34,7 +37,7 @@ def replacement_mask(instance: Instance, assigned: np.ndarray, application: int,
     """
     a = application
     panel = assigned[:, a]
-    load = assigned.sum(axis=1)
+    load = assigned.sum(axis=1) if load is None else load
     candidate = instance.allowed[:, a] & ~panel & (load < instance.load_cap)
     org = instance.expert_org
     staying = panel.copy()
@@ -49,26 +52,30 @@ def replacement_mask(instance: Instance, assigned: np.ndarray, application: int,
     return candidate & org_ok & pool_ok
 
 
-def reserve_list(instance: Instance, assigned: np.ndarray, application: int, count: int) -> np.ndarray:
-    """Up to ``count`` reserves for one application, best fit first.
+def reserve_list(instance: Instance, assigned: np.ndarray, application: int, count: int,
+                 load: np.ndarray | None = None) -> np.ndarray:
+    """Up to ``count`` reserves for one application, best fit first (ties by expert order).
+
+    ``load`` as in :func:`replacement_mask`.
 
     Returns
     -------
     ndarray, shape (≤ count,), int
         Expert indices; each can replace at least one current member (see the module docstring).
     """
+    load = assigned.sum(axis=1) if load is None else load
     members = np.nonzero(assigned[:, application])[0]
     usable = np.zeros(instance.n_experts, dtype=bool)
     for member in members:
-        usable |= replacement_mask(instance, assigned, application, member)
+        usable |= replacement_mask(instance, assigned, application, member, load)
     ranked = np.nonzero(usable)[0]
-    ranked = ranked[np.argsort(-instance.fit[ranked, application], kind="stable")]
-    return ranked[:count]
+    return best_first(ranked, instance.fit[ranked, application], count)
 
 
 def all_reserves(instance: Instance, assigned: np.ndarray, count: int) -> list[np.ndarray]:
-    """:func:`reserve_list` for every application, in column order."""
-    return [reserve_list(instance, assigned, a, count) for a in range(instance.n_apps)]
+    """:func:`reserve_list` for every application, in column order (the loads counted once)."""
+    load = assigned.sum(axis=1)
+    return [reserve_list(instance, assigned, a, count, load) for a in range(instance.n_apps)]
 
 
 def replace(instance: Instance, assigned: np.ndarray, application: int, expert: int,

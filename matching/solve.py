@@ -327,7 +327,7 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     assigned = np.zeros(instance.fit.shape, dtype=bool)
     chosen = x > 0.5
     assigned[master.col_e[chosen], master.col_a[chosen]] = True
-    objective = float(weight[assigned].sum())
+    objective = float(weight[assigned].sum(dtype=np.float64))
     stats["seconds"] = time.perf_counter() - clock
     status = "optimal" if bound - objective <= OPTIMALITY_TOLERANCE * max(1.0, abs(objective)) else "feasible"
     return Solution(status, assigned, objective, bound, np.zeros_like(shortfall), stats)

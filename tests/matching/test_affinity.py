@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching.affinity import SECTOR_FIT, compute_fit, fit_components, text_similarity
+from matching.affinity import SECTOR_FIT, compute_fit, field_similarity, fit_components, text_similarity
 from matching.problem import parse_problem
 from matching.text_model import TextModel
 from tests.matching.conftest import application, expert, problem, problems
@@ -78,6 +78,25 @@ def test_fit_and_components_are_in_unit_interval(parsed):
     for values in (matrix.fit, matrix.field_fit, matrix.text_fit):
         assert values.shape == shape and np.all((values >= 0) & (values <= 1)) and np.isfinite(values).all()
     assert matrix.experts == tuple(e.ref for e in parsed.experts)
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems(max_experts=10, max_applications=4), st.integers(1, 12))
+def test_fit_in_blocks_equals_the_whole_matrices_and_each_pair_alone(parsed, block):
+    """Blocks of any width (down to one pair), whole component matrices and one pair at a time agree with the
+    fit written as one matrix product of the plain formulas."""
+    matrix = compute_fit(parsed, block=block)
+    field = field_similarity(parsed.experts, parsed.applications)
+    text = text_similarity([e.profile for e in parsed.experts], [a.text for a in parsed.applications])
+    weights = parsed.settings.weights
+    assert matrix.fit.dtype == np.float32
+    np.testing.assert_allclose(matrix.fit, np.clip(weights.field * field + weights.text * text, 0, 1), atol=1e-6)
+    np.testing.assert_array_equal(matrix.field_fit, field)
+    np.testing.assert_allclose(matrix.text_fit, text, atol=1e-6)
+    experts, apps = np.nonzero(np.ones(matrix.fit.shape, dtype=bool))
+    pair_field, pair_text = matrix.components(experts, apps)
+    np.testing.assert_array_equal(pair_field, field[experts, apps])
+    np.testing.assert_allclose(pair_text, text[experts, apps], atol=1e-6)
 
 
 @settings(max_examples=40, deadline=None)

@@ -8,7 +8,7 @@ from datetime import date
 
 from hypothesis import given, settings
 
-from matching.conflicts import find_conflicts
+from matching.conflicts import RULES, ConflictReasons, conflict_arrays, find_conflicts
 from matching.types import Application, Expert, Problem
 from tests.matching.conftest import problems
 
@@ -62,3 +62,20 @@ def test_hard_conflicts_are_exactly_those_the_rule_table_gives(parsed):
     found = find_conflicts(parsed)
     assert all(c.kind == "hard" for c in found)
     assert {(c.expert, c.application, c.rule) for c in found} == oracle(parsed)
+
+
+def triples(problem: Problem) -> list[tuple[int, int, str]]:
+    found = conflict_arrays(problem)
+    return [(int(e), int(a), RULES[r]) for e, a, r in zip(found.experts, found.applications, found.rules, strict=True)]
+
+
+@settings(max_examples=80, deadline=None)
+@given(problems())
+def test_conflict_arrays_hold_the_same_conflicts_in_the_same_order_and_reasons_follow_on_demand(parsed):
+    """The solver's arrays are the ``conflicts`` command's list without its sentences; asked one expert at a
+    time, in reverse order, the reasons are the command's reasons word for word."""
+    found = find_conflicts(parsed)
+    expected = [(parsed.expert_index[c.expert], parsed.application_index[c.application], c.rule) for c in found]
+    assert triples(parsed) == expected
+    reasons = ConflictReasons(parsed)
+    assert [reasons.conflict(e, a, rule) for e, a, rule in reversed(expected)] == found[::-1]

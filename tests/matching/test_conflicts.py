@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching.conflicts import conflict_mask, find_conflicts, window_start
+from matching.conflicts import RULES, conflict_arrays, conflict_mask, find_conflicts, window_start
 from matching.organizations import same_organization
 from matching.problem import parse_problem
 from matching.types import HARD, SOFT, Organization
@@ -34,8 +34,15 @@ def bearer_application(**extra):
 
 
 def conflicts_of(expert_record, as_of="2020-10-01", **settings):
-    data = problem([expert_record], [bearer_application(), application("A2")], as_of=as_of, **settings)
-    return find_conflicts(parse_problem(data))
+    """The conflicts of one expert with A1 and A2; the solver's arrays must name the same (pair, rule) triples."""
+    parsed = parse_problem(problem([expert_record], [bearer_application(), application("A2")], as_of=as_of,
+                                   **settings))
+    found = find_conflicts(parsed)
+    arrays = conflict_arrays(parsed)
+    assert [(parsed.experts[e].ref, parsed.applications[a].ref, RULES[r])
+            for e, a, r in zip(arrays.experts, arrays.applications, arrays.rules, strict=True)] == \
+        [(c.expert, c.application, c.rule) for c in found]
+    return found
 
 
 def rules(found, application_ref="A1"):

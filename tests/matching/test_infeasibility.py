@@ -85,3 +85,43 @@ def test_every_infeasible_instance_is_explained_with_application_and_pool(seed):
         if not presolve(instance, labels):
             assert any(f"申报 {labels.applications[a]}：{labels.pool(p)}类" in s for s in sentences), sentences
     assert any(s.startswith("申报 A") or "容量" in s or "固定" in s or "人数之和" in s for s in sentences)
+
+
+def per_application_oracle(instance, labels) -> list[str]:
+    """The per-application counts written as a plain loop over applications, pools and organizations."""
+    usable = instance.allowed & (instance.load_cap > 0)[:, None]
+
+    def distinct(members):
+        orgs = instance.expert_org[members]
+        return int((orgs < 0).sum()) + sum(min(int((orgs == o).sum()), instance.max_per_org) for o in set(orgs[orgs >= 0]))
+
+    sentences = []
+    for a in range(instance.n_apps):
+        reachable = 0
+        for p in range(instance.n_pools):
+            low, high = instance.pool_quotas[p]
+            members = usable[:, a] & (instance.expert_pool == p)
+            count, held = int(members.sum()), distinct(members)
+            if count < low:
+                sentences.append(f"申报 {labels.applications[a]}：{labels.pool(p)}类专家无冲突可用 {count} 人，需要 {low} 人")
+            elif held < low:
+                sentences.append(f"申报 {labels.applications[a]}：{labels.pool(p)}类无冲突专家 {count} 人，"
+                                 f"但同单位限制下最多选 {held} 人，需要 {low} 人")
+            reachable += min(held, high)
+        overall = min(reachable, distinct(usable[:, a]))
+        if overall < instance.panel_size[a]:
+            sentences.append(f"申报 {labels.applications[a]}：满足类别上限和同单位限制的可用专家最多 {overall} 人，"
+                             f"专家组需要 {instance.panel_size[a]} 人")
+    return sentences
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10**6), conflict_rate=st.sampled_from([0.0, 0.4, 0.8]), n_orgs=st.integers(1, 12))
+def test_per_application_counts_in_blocks_equal_the_plain_loop(seed, conflict_rate, n_orgs):
+    from matching.infeasibility import _per_application
+
+    instance = random_instance(seed, 12, 5, conflict_rate=conflict_rate, n_orgs=n_orgs)
+    instance = dataclasses.replace(instance, load_cap=np.where(np.arange(instance.n_experts) % 5 == 0, 0,
+                                                               instance.load_cap))
+    labels = Labels.numbered(instance)
+    assert _per_application(instance, labels) == per_application_oracle(instance, labels)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from matching.instance import assignment_violations
+from matching.instance import assignment_violations, best_first
 from matching.reserves import NoReplacement, replace, replacement_mask, reserve_list
 from matching.solve import solve_total
 from tests.matching.test_solve import random_instance
@@ -70,3 +70,12 @@ def swapped(assigned, a, leaving, incoming):
     result = assigned.copy()
     result[leaving, a], result[incoming, a] = False, True
     return result
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]), max_size=30), st.integers(0, 35))
+def test_best_first_is_the_stable_full_sort_cut_at_k_ties_included(values, k):
+    values = np.array(values, dtype=np.float32)
+    indices = np.arange(len(values)) * 3
+    expected = indices[np.argsort(-values, kind="stable")][:k]
+    np.testing.assert_array_equal(best_first(indices, values, k), expected)
