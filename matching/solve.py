@@ -375,6 +375,7 @@ def close_gap(master: Master, lp: LPResult, bound: float, time_limit: float | No
         stats.update(mips=0, dive=True, first_mip_objective=result[2], mip_seconds=time.perf_counter() - clock)
         return result[0], result[1], bound
     mips = 0
+    proven = bound                  # the tightest upper bound any MIP below proved, whichever found the incumbent
     while mips < 2:
         mips += 1
         outside = master.pairs_priced_at_least(lp, -delta - PRICING_TOLERANCE)
@@ -390,18 +391,19 @@ def close_gap(master: Master, lp: LPResult, bound: float, time_limit: float | No
             raise
         except RuntimeError:        # no integral solution among the active pairs: the whole column set
             x, shortfall, value, dual_bound, _ = master.solve_mip(time_limit)
-        if result is None or value >= result[2]:
-            result = (x, shortfall, value, max(dual_bound, bound - delta))
+        proven = min(proven, max(dual_bound, bound - delta))
+        if result is None or value > result[2]:
+            result = (x, shortfall, value, proven)
         if bound - value <= delta + tolerance:
             break
         delta = bound - value
     if result is None:
         raise NoIncumbent("no integral solution among the pairs reduced-cost fixing keeps")
-    x, shortfall, value, full_bound = result
+    x, shortfall, value, _ = result
     stats.update(mips=mips, first_mip_objective=value, mip_seconds=time.perf_counter() - clock,
                  columns=len(master.col_e))
     x = np.concatenate([x, np.zeros(len(master.col_e) - len(x))])   # an earlier MIP's x predates new columns
-    return x, shortfall, min(bound, full_bound)
+    return x, shortfall, min(bound, proven)
 
 
 def _dive(master: Master, lp: LPResult, bound: float, delta: float, time_limit: float | None,
