@@ -9,6 +9,8 @@
   var status = document.getElementById("autosave-status");
   var url = form.dataset.autosave;
   var dirty = false;
+  var inFlight = false;                         // one save at a time: requests sent together can be stored in
+  var again = false;                            // any order, and an older one stored last would undo a newer one
   var AUTOSAVE_MS = 20000;
 
   function isMultiple(value, step) {           // as scoring.templates.is_multiple
@@ -47,8 +49,10 @@
 
   function save() {
     if (!url || !dirty) { return; }
+    if (inFlight) { again = true; return; }     // sent when the save under way has its answer
     if (!inputs.every(check)) { return; }       // the server would refuse the whole save
     dirty = false;
+    inFlight = true;
     var token = form.querySelector("input[name=csrf_token]").value;
     fetch(url, { method: "POST", body: new FormData(form), credentials: "same-origin",
                  headers: { "X-CSRFToken": token, "Accept": "application/json" } })
@@ -61,7 +65,11 @@
           status.textContent = form.dataset.msgFailed + " " + answer.errors.join("; ");
         }
       })
-      .catch(function () { dirty = true; });
+      .catch(function () { dirty = true; })
+      .then(function () {
+        inFlight = false;
+        if (again) { again = false; save(); }
+      });
   }
 
   inputs.forEach(function (input) {
