@@ -75,8 +75,10 @@ class CenterError(ValueError):
 
 def candidates() -> list[Application]:
     """The applications reviewed in a selection or site-inspection round, by ref: those a decision is due on."""
-    query = (select(Application).join(RoundApplication, RoundApplication.application_id == Application.id)
-             .join(Round).where(Round.kind.in_(SELECTION_KINDS)).distinct().order_by(Application.ref))
+    # IN, not DISTINCT: PostgreSQL cannot compare the application's JSON columns for equality
+    reviewed = (select(RoundApplication.application_id).join(Round, Round.id == RoundApplication.round_id)
+                .where(Round.kind.in_(SELECTION_KINDS)))
+    query = select(Application).where(Application.id.in_(reviewed)).order_by(Application.ref)
     return list(db.session.scalars(query))
 
 
