@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from web.extensions import db
 from web.models import FLAG_RESPONSES, FlagReview, ScoreSheet, User, utcnow
-from web.services import audit
+from web.services import audit, outbox
 
 REVIEWABLE_CODES = ("ROBUST", "DEVIATION")
 
@@ -103,11 +103,7 @@ def review_state(review: FlagReview) -> dict:
 
 
 def _notify(review: FlagReview) -> None:
-    """A message to the expert through W2's outbox, when that service is installed."""
-    try:
-        from web.services import outbox
-    except ImportError:
-        return
+    """A message to the expert through the outbox."""
     sheet = review.sheet
     expert = sheet.expert
     # Only the expert's own total: the engine's sentence quotes the others' median or mean (DESIGN §1).

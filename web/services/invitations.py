@@ -168,7 +168,7 @@ def replacement_of(assignment: Assignment) -> Assignment | None:
 
 
 def replace(assignment: Assignment, *, actor: User | None) -> Assignment | None:
-    """Give a declined or recused seat to the first feasible reserve (W1's ``panels.replace_from_reserves``) and
+    """Give a declined or recused seat to the first feasible reserve (``panels.replace_from_reserves``) and
     invite the newcomer when the round's invitations are out; None when no reserve fits."""
     if assignment.state not in FREED_STATES and assignment.state != "replaced":
         raise InvitationError(_("Only a declined or recused seat can be replaced (state: %(state)s).",

@@ -30,7 +30,8 @@ from scoring.types import (
 )
 from web.extensions import db
 from web.models import Application, Assignment, AssignmentVersion, FlagReview, Round, Score, ScoreSheet
-from web.services.flag_reviews import answer_flag_review, request_flag_review  # noqa: F401  (the W3 contract)
+from web.services.flag_reviews import answer_flag_review, request_flag_review  # noqa: F401  (re-exported)
+from web.services.matching_bridge import round_conflicts
 from web.services.panels import SEATED
 
 COUNTED_STATE = "submitted"
@@ -158,11 +159,7 @@ def active_seats(round_: Round) -> list[Assignment]:
 
 
 def current_conflicts(round_: Round) -> list:
-    """The conflicts the matching engine finds for the round today (W1's bridge; none while it is absent)."""
-    try:
-        from web.services.matching_bridge import round_conflicts
-    except ImportError:
-        return []
+    """The conflicts the matching engine finds for the round today."""
     return list(round_conflicts(round_))
 
 

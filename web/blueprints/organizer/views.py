@@ -13,17 +13,14 @@ from web.blueprints.organizer import bp
 from web.blueprints.organizer.labels import label
 from web.extensions import db
 from web.models import POOLS, Application, Expert, ExpertField, Field, Organization
+from web.services.formal_check import check_application
 from web.services.records import export_applications, export_experts
 
 STAFF = ("organizer", "admin")
 
 
-def formal_check(record: dict) -> list | None:
-    """The formal-check flags of one application record, or None while the check is not installed."""
-    try:
-        from web.services.formal_check import check_application
-    except ImportError:
-        return None
+def formal_check(record: dict) -> list:
+    """The formal-check flags of one application record."""
     return check_application(record)
 
 
