@@ -22,19 +22,10 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HE
 
 from sqlalchemy import select  # noqa: E402
 
-from web import create_app  # noqa: E402
+from benchmarks.pages import demo_app  # noqa: E402
 from web.commands.data import DEMO_PASSWORD  # noqa: E402
 from web.extensions import db  # noqa: E402
 from web.models import Round  # noqa: E402
-
-
-def demo_app(instance: str):
-    """The app on ``instance``, with the demo loaded (once)."""
-    app = create_app({"INSTANCE_PATH": instance, "PANEL_QUEUE": "immediate", "WTF_CSRF_ENABLED": False})
-    result = app.test_cli_runner().invoke(args=["demo", "--no-serve"])
-    if result.exit_code != 0:
-        raise SystemExit(result.output)
-    return app
 
 
 def measured(client, url: str, repeat: int) -> tuple[int, int, float]:
