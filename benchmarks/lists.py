@@ -19,6 +19,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
+sys.path.append(str(HERE.parent))                # the repository, for benchmarks.pages
 
 from sqlalchemy import select  # noqa: E402
 
