@@ -249,7 +249,7 @@ def put_sheet(site, values: dict[str, float], state: str) -> None:
             sheets.reopen(sheet, "load test: next trial", actor=None)
         sheets.save_draft(sheet, values, opinion="recommend", actor=None)
         if state == "submitted":
-            sheets.submit(sheet, actor=None)
+            sheets.submit(sheet, confirmed=True, actor=None)
         db.session.commit()
 
 
@@ -269,7 +269,9 @@ def variant(values: dict[str, float], first: float) -> dict[str, float]:
 
 
 def form_of(values: dict[str, float], token: str, action: str) -> dict:
-    return {"csrf_token": token, "action": action, "opinion": "recommend",
+    """The sheet form; a submit is the confirmed one (the confirmation step's answer)."""
+    confirmed = {"confirmed": "yes"} if action == "submit" else {}
+    return {"csrf_token": token, "action": action, "opinion": "recommend", **confirmed,
             **{f"score-{code}": f"{value:g}" for code, value in values.items()}}
 
 

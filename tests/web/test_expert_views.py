@@ -35,6 +35,20 @@ def sheet_form(client, csrf_token, seat, values, **extra):
     return client.post(f"/expert/seats/{seat}/sheet", data=data)
 
 
+def confirm_submit(client, csrf_token, seat):
+    """The confirmation step's own form: nothing but the token, the action and the confirmation."""
+    page = client.get(f"/expert/seats/{seat}/sheet")
+    return client.post(f"/expert/seats/{seat}/sheet", data={
+        "csrf_token": csrf_token(page.get_data(as_text=True)), "action": "submit", "confirmed": "yes"})
+
+
+def submit_confirmed(client, csrf_token, seat, values, **extra):
+    """Fill in, press Submit, then confirm on the confirmation step."""
+    response = sheet_form(client, csrf_token, seat, values, action="submit", **extra)
+    assert response.status_code == 200 and 'name="confirmed"' in response.get_data(as_text=True)
+    return confirm_submit(client, csrf_token, seat)
+
+
 def test_anonymous_goes_to_login_and_organizer_is_refused(client, auth, world, app):
     seat = seat_id(app, world, "EXP-A", "APP-001")
     for url in ("/expert/", f"/expert/seats/{seat}/sheet", f"/expert/seats/{seat}/application"):
@@ -168,7 +182,7 @@ def test_submit_refuses_an_incomplete_sheet_then_locks_a_complete_one(client, au
     assert response.status_code == 400 and "necessity" in page and "no score entered" in page and "opinion" in page
     with app.app_context():
         values = {code: f"{value:g}" for code, value in full_values(world.round()).items()}
-    response = sheet_form(client, csrf_token, seat, values, action="submit", opinion="recommend", comment="很好")
+    response = submit_confirmed(client, csrf_token, seat, values, opinion="recommend", comment="很好")
     assert response.status_code == 302
     with app.app_context():
         assert sheet_of(world, "EXP-A", "APP-001").state == "submitted"
@@ -194,13 +208,13 @@ def test_a_reopened_sheet_shows_the_reason_and_can_be_resubmitted(client, auth, 
     declare(client, csrf_token, seat)
     with app.app_context():
         values = {code: f"{value:g}" for code, value in full_values(world.round()).items()}
-    sheet_form(client, csrf_token, seat, values, action="submit", opinion="recommend")
+    submit_confirmed(client, csrf_token, seat, values, opinion="recommend")
     with app.app_context():
         sheets.reopen(sheet_of(world, "EXP-A", "APP-001"), "请复核第二项", actor=None)
     page = client.get(f"/expert/seats/{seat}/sheet").get_data(as_text=True)
     assert "请复核第二项" in page and 'value="submit"' in page and 'value="9.5"' in page
     assert "请复核第二项" in client.get("/expert/").get_data(as_text=True)
-    response = sheet_form(client, csrf_token, seat, {"goals": "6"}, action="submit", opinion="conditional")
+    response = submit_confirmed(client, csrf_token, seat, {"goals": "6"}, opinion="conditional")
     assert response.status_code == 302
     with app.app_context():
         sheet = sheet_of(world, "EXP-A", "APP-001")
@@ -240,3 +254,80 @@ def test_accept_and_decline_an_invitation(client, auth, world, app, csrf_token):
         notice = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "decline_notice"))
         assert notice.recipient == "organizers" and "出差在外" in notice.body
         assert db.session.scalar(select(ScoreSheet)) is None
+
+
+# ---------------------------------------------------------------- the expert's day
+
+def test_the_start_page_puts_the_invitation_first_and_marks_it_overdue(client, auth, world, app, csrf_token):
+    seat = seat_id(app, world, "EXP-A", "APP-001")
+    with app.app_context():
+        world.seat("EXP-A", "APP-002").state = "invited"
+        db.session.commit()
+    login(client, auth, "expert_a")
+    declare(client, csrf_token, seat)
+    with app.app_context():
+        values = {code: f"{value:g}" for code, value in full_values(world.round()).items()}
+    submit_confirmed(client, csrf_token, seat, values, opinion="recommend")
+    page = client.get("/expert/?lang=zh_Hans_CN").get_data(as_text=True)
+    invitation, submitted = page.index("APP-002"), page.index("APP-001")
+    assert invitation < submitted
+    assert "已逾期" in page[invitation:submitted] and "2020-11-30" in page[invitation:submitted]
+    assert "已逾期" not in page[submitted:]                 # a submitted sheet is never overdue
+    assert "接受" in page[invitation:submitted] and "查看评分表" in page[submitted:]
+
+
+def test_the_sheet_sits_beside_the_application_with_a_jump_link(client, auth, world, app, csrf_token):
+    seat = seat_id(app, world, "EXP-A", "APP-001")
+    login(client, auth, "expert_a")
+    declare(client, csrf_token, seat)
+    page = client.get(f"/expert/seats/{seat}/sheet").get_data(as_text=True)
+    assert page.index('id="material"') < page.index("necessity 部分的说明。") < page.index('id="sheet-column"')
+    assert 'href="#sheet-column"' in page and 'name="score-goals"' in page
+    assert "13812345678" not in page and "138****5678" in page
+
+
+def test_the_total_counts_only_saved_values_and_says_it_is_incomplete(client, auth, world, app, csrf_token):
+    seat = seat_id(app, world, "EXP-A", "APP-001")
+    login(client, auth, "expert_a")
+    client.get("/expert/?lang=zh_Hans_CN")
+    declare(client, csrf_token, seat)
+    sheet_form(client, csrf_token, seat, {"goals": "8"})
+    response = sheet_form(client, csrf_token, seat, {"goals": "8", "technical_route": "21"})
+    page = response.get_data(as_text=True)
+    with app.app_context():
+        count = len(world.round().template.criteria)
+    assert response.status_code == 400 and "本次修改未保存" in page and "21" in page
+    assert '<output id="total" for="sheet">8</output>' in page              # the refused 21 is not counted
+    assert f"尚未完成：已评 1 / {count} 项" in page
+
+
+def test_submit_asks_for_confirmation_spelling_out_the_lock(client, auth, world, app, csrf_token):
+    seat = seat_id(app, world, "EXP-A", "APP-001")
+    login(client, auth, "expert_a")
+    client.get("/expert/?lang=zh_Hans_CN")
+    declare(client, csrf_token, seat)
+    with app.app_context():
+        values = {code: f"{value:g}" for code, value in full_values(world.round()).items()}
+    response = sheet_form(client, csrf_token, seat, values, action="submit", opinion="recommend")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "除非组织方退回，否则任何内容都不能再修改" in page
+    with app.app_context():
+        sheet = sheet_of(world, "EXP-A", "APP-001")
+        assert sheet.state == "draft" and sheet.total == sum(full_values(world.round()).values())
+    assert confirm_submit(client, csrf_token, seat).status_code == 302
+    with app.app_context():
+        assert sheet_of(world, "EXP-A", "APP-001").state == "submitted"
+
+
+def test_a_refused_submit_says_the_draft_was_saved(client, auth, world, app, csrf_token):
+    seat = seat_id(app, world, "EXP-A", "APP-001")
+    login(client, auth, "expert_a")
+    client.get("/expert/?lang=zh_Hans_CN")
+    declare(client, csrf_token, seat)
+    response = sheet_form(client, csrf_token, seat, {"goals": "8"}, action="submit", confirmed="yes")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "草稿已保存，但未能提交" in page and "本次修改未保存" not in page
+    with app.app_context():
+        sheet = sheet_of(world, "EXP-A", "APP-001")
+        assert sheet.state == "draft" and sheet.total == 8

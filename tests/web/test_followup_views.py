@@ -31,7 +31,7 @@ def submitted(app, world, expert_ref="EXP-A", application_ref="APP-001"):
         seat = world.seat(expert_ref, application_ref)
         sheet = sheets.declare(seat, conflict=False, reason=None, actor=None)
         sheets.save_draft(sheet, full_values(world.round()), opinion="recommend", actor=None)
-        sheets.submit(sheet, actor=None)
+        sheets.submit(sheet, confirmed=True, actor=None)
         return sheet.id
 
 

@@ -38,7 +38,8 @@ def test_a_save_after_submit_is_a_409_with_the_sentence_and_the_typed_draft(clie
     client.get("/expert/?lang=zh_Hans_CN")
     declare(client, csrf_token, seat)
     values = submitted_values(app, world)
-    assert sheet_form(client, csrf_token, seat, values, action="submit", opinion="recommend").status_code == 302
+    assert sheet_form(client, csrf_token, seat, values, action="submit", confirmed="yes",
+                      opinion="recommend").status_code == 302
     with app.app_context():
         stored = sheet_of(world, "EXP-A", "APP-001").total
     response = client.post(f"/expert/seats/{seat}/sheet", data={
@@ -60,7 +61,7 @@ def test_the_api_answers_409_when_the_sheet_was_submitted(app, client, world, ma
         assignment = world.seat("EXP-A", "APP-001")
         sheet = sheets.declare(assignment, conflict=False, reason=None, actor=None)
         sheets.save_draft(sheet, full_values(world.round()), opinion="recommend", actor=None)
-        sheets.submit(sheet, actor=None)
+        sheets.submit(sheet, confirmed=True, actor=None)
         expert_a = db.session.scalar(select(User).where(User.username == "expert_a"))
         token = create_token(expert_a, "test", actor=None)
         sheet_id = sheet.id
@@ -138,7 +139,7 @@ def test_two_submits_at_once_store_exactly_one_of_them(app, world, make_user, cs
     for trial in range(10):
         versions = [dict(values, **{codes[0]: "1"}), dict(values, **{codes[0]: "2"})]
         forms = [{"csrf_token": csrf_token(client.get(f"/expert/seats/{seat}/sheet").get_data(as_text=True)),
-                  "action": "submit", "opinion": "recommend",
+                  "action": "submit", "confirmed": "yes", "opinion": "recommend",
                   **{f"score-{code}": value for code, value in version.items()}}
                  for client, version in zip(clients, versions, strict=True)]
         statuses = post_together(clients, f"/expert/seats/{seat}/sheet", forms)

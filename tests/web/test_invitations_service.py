@@ -57,7 +57,7 @@ def test_accept_then_decline_is_refused_after_a_submitted_sheet(app, world):
         sheet = sheets.declare(seat, conflict=False, reason=None, actor=None)
         values = {criterion.code: criterion.max for criterion in world.round().template.criteria}
         sheets.save_draft(sheet, values, opinion="recommend", actor=None)
-        sheets.submit(sheet, actor=None)
+        sheets.submit(sheet, confirmed=True, actor=None)
         with pytest.raises(InvitationError):
             invitations.decline(seat, "改变主意", actor=None)
         assert seat.state == "accepted"

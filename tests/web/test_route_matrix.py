@@ -216,6 +216,9 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     ("rounds.settings", "POST"): (url("/rounds/{round}/settings"), REFUSED_FORM),
     ("rounds.template", "GET"): (url("/rounds/{round}/template"), STAFF_PAGE),
     ("rounds.template", "POST"): (url("/rounds/{round}/template"), REFUSED_FORM),
+    # guidance: an empty form changes nothing and goes back to the page
+    ("rounds.guidance_page", "GET"): (url("/rounds/{round}/guidance"), STAFF_PAGE),
+    ("rounds.guidance_page", "POST"): (url("/rounds/{round}/guidance"), redirect_after()),
     ("rounds.applications", "GET"): (url("/rounds/{round}/applications"), STAFF_PAGE),
     ("rounds.applications", "POST"): (url("/rounds/{round}/applications"), redirect_after()),
     ("rounds.detach", "POST"): (url("/rounds/{round}/applications/{app2}/detach"), redirect_after()),

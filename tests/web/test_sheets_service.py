@@ -14,7 +14,7 @@ from tests.web.test_sheets_fixtures import full_values, world_fixture  # noqa: F
 from web.extensions import db
 from web.models import Assignment, AuditEvent, OutboxMessage, Score, User
 from web.services import sheets
-from web.services.sheets import SheetError
+from web.services.sheets import SheetError, SubmitUnconfirmed
 
 
 def actor(username: str) -> User:
@@ -140,7 +140,7 @@ def test_submit_refuses_an_incomplete_sheet_listing_every_gap(app, world):
         sheet = declared(world)
         sheets.save_draft(sheet, {"necessity": 8}, actor=None)
         with pytest.raises(SheetError) as refused:
-            sheets.submit(sheet, actor=None)
+            sheets.submit(sheet, confirmed=True, actor=None)
         criteria = world.round().template.criteria
         required_comments = sum(criterion.comment_required for criterion in criteria)
         # every criterion but one lacks a score, required comments are missing, and the opinion too
@@ -154,10 +154,10 @@ def test_submit_locks_and_is_idempotent(app, world):
         values = full_values(world.round())
         comments = {criterion.code: "意见" for criterion in world.round().template.criteria}
         assert sheets.save_draft(sheet, values, opinion="conditional", criterion_comments=comments, actor=None) == []
-        sheets.submit(sheet, actor=None)
+        sheets.submit(sheet, confirmed=True, actor=None)
         first = sheet.submitted_at
         assert sheet.state == "submitted"
-        sheets.submit(sheet, actor=None)
+        sheets.submit(sheet, confirmed=True, actor=None)
         assert sheet.submitted_at == first
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)
                                  .where(AuditEvent.action == "sheet.submit")) == 1
@@ -171,7 +171,7 @@ def submitted_sheet(world):
     comments = {criterion.code: "意见" for criterion in world.round().template.criteria}
     sheets.save_draft(sheet, full_values(world.round()), opinion="recommend", criterion_comments=comments,
                       actor=None)
-    return sheets.submit(sheet, actor=None)
+    return sheets.submit(sheet, confirmed=True, actor=None)
 
 
 def test_reopen_needs_a_reason_keeps_the_values_and_tells_the_expert(app, world):
@@ -188,7 +188,7 @@ def test_reopen_needs_a_reason_keeps_the_values_and_tells_the_expert(app, world)
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "sheet.reopen"))
         assert event.before["state"] == "submitted" and event.actor_name == "organizer"
         assert sheets.save_draft(sheet, {"goals": 5}, actor=None) == []
-        sheets.submit(sheet, actor=None)
+        sheets.submit(sheet, confirmed=True, actor=None)
         assert sheet.state == "submitted"
 
 
@@ -277,3 +277,102 @@ def test_a_closed_round_reopens_nothing(app, world):
         with pytest.raises(SheetError):
             sheets.reopen(sheet, "复核", actor=actor("organizer"))
         assert sheet.state == "submitted"          # the submitted score stays in the final ranking
+
+
+# ---------------------------------------------------------------- confirmed submission
+
+def test_an_unconfirmed_submit_is_refused_and_the_sheet_stays_a_draft(app, world):
+    with app.app_context():
+        sheet = declared(world)
+        comments = {criterion.code: "意见" for criterion in world.round().template.criteria}
+        sheets.save_draft(sheet, full_values(world.round()), opinion="recommend", criterion_comments=comments,
+                          actor=None)
+        with pytest.raises(SubmitUnconfirmed, match="organizer reopens"):
+            sheets.submit(sheet, confirmed=False, actor=None)
+        assert (sheet.state, sheet.submitted_at) == ("draft", None)
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.action == "sheet.submit")) == 0
+
+
+def test_an_incomplete_sheet_is_refused_for_its_gaps_before_any_confirmation(app, world):
+    with app.app_context():
+        sheet = declared(world)
+        sheets.save_draft(sheet, {"necessity": 8}, actor=None)
+        with pytest.raises(SheetError) as refused:
+            sheets.submit(sheet, confirmed=False, actor=None)
+        assert not isinstance(refused.value, SubmitUnconfirmed)
+        assert any("goals" in error for error in refused.value.errors)
+
+
+# ---------------------------------------------------------------- who holds a seat
+
+def test_only_a_held_seat_of_the_expert_in_an_open_round_is_found(app, world):
+    with app.app_context():
+        seat = world.seat("EXP-A", "APP-001")
+        expert_a, expert_b = seat.expert_id, world.seat("EXP-B", "APP-001").expert_id
+        assert sheets.expert_seat(seat.id, expert_a) is seat
+        assert sheets.expert_seat(seat.id, expert_b) is None          # another expert's seat
+        assert sheets.expert_seat(seat.id, None) is None              # an account without an expert
+        assert sheets.expert_seat(seat.id, expert_a, round_states=("assigning",)) is None
+        seat.state = "declined"
+        assert sheets.expert_seat(seat.id, expert_a) is None
+        seat.state = "accepted"
+        seat.version.active = False
+        assert sheets.expert_seat(seat.id, expert_a) is None
+
+
+# ---------------------------------------------------------------- the expert's day
+
+def extra_round(world, name: str, *, deadline: date, state: str, application_ref: str, seat_state: str):
+    """Another round with its own active panel seating expert A on ``application_ref``."""
+    from web.models import Application, AssignmentVersion
+    from web.services.rounds import create_round
+
+    round_ = create_round(name, "selection_review", as_of=date(2020, 10, 1), deadline=deadline,
+                          application_refs=[application_ref], actor=None)
+    round_.state = state
+    version = AssignmentVersion(round=round_, number=1, status="manual", active=True, settings={}, diagnostics=[])
+    application = db.session.scalar(select(Application).where(Application.ref == application_ref))
+    seat = Assignment(version=version, application=application, expert=world.seat("EXP-A", "APP-001").expert,
+                      pool="technology", state=seat_state, fit=0.8)
+    db.session.add_all([version, seat])
+    db.session.flush()
+    return seat
+
+
+def test_the_agenda_lists_invitations_then_drafts_by_deadline_then_submitted(app, world):
+    with app.app_context():
+        sheet = declared(world)                                         # APP-001, round due 2020-11-30
+        comments = {criterion.code: "意见" for criterion in world.round().template.criteria}
+        sheets.save_draft(sheet, full_values(world.round()), opinion="recommend", criterion_comments=comments,
+                          actor=None)
+        sheets.submit(sheet, confirmed=True, actor=None)
+        sheets.save_draft(declared(world, "EXP-A", "APP-002"), {"goals": 5}, actor=None)
+        early = extra_round(world, "提前截止的评审", deadline=date(2020, 11, 15), state="scoring",
+                            application_ref="APP-003", seat_state="accepted")
+        sheets.save_draft(sheets.declare(early, conflict=False, reason=None, actor=None), {"goals": 6},
+                          actor=None)
+        invited = extra_round(world, "新邀请的评审", deadline=date(2020, 12, 31), state="assigning",
+                              application_ref="APP-001", seat_state="invited")
+        expert_id = sheet.expert_id
+
+        items = sheets.agenda(expert_id, round_states=("assigning", "scoring"), today=date(2020, 11, 20))
+
+        assert [(item.seat.version.round.name, item.seat.application.ref, item.step) for item in items] == [
+            ("新邀请的评审", "APP-001", "answer"),
+            ("提前截止的评审", "APP-003", "score"),
+            ("2020年遴选综合评审", "APP-002", "score"),
+            ("2020年遴选综合评审", "APP-001", "done"),
+        ]
+        assert [item.overdue for item in items] == [False, True, False, False]
+        assert items[1].deadline == date(2020, 11, 15) and items[0].seat is invited
+
+
+def test_a_seat_given_up_leaves_the_agenda_and_a_past_deadline_marks_every_open_step(app, world):
+    with app.app_context():
+        expert_id = world.seat("EXP-A", "APP-001").expert_id
+        world.seat("EXP-A", "APP-002").state = "declined"
+        items = sheets.agenda(expert_id, round_states=("scoring",), today=date(2020, 12, 1))
+        assert [(item.seat.application.ref, item.step, item.overdue) for item in items] == [
+            ("APP-001", "declare", True)]
+        assert sheets.agenda(expert_id, round_states=("scoring",), today=date(2020, 11, 30))[0].overdue is False

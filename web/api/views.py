@@ -273,7 +273,7 @@ def submit_sheet(sheet_id: int):
     """Submit (and lock) the expert's own sheet; refused (422) while incomplete or invalid."""
     row = writable_sheet(sheet_id)
     try:
-        sheets.submit(row, actor=api_user())
+        sheets.submit(row, confirmed=True, actor=api_user())    # the explicit submit call is the confirmation
     except sheets.SheetError as error:
         raise ApiError(refusal_status(error), f"refused: {len(error.errors)} error(s); the sheet stays a draft",
                        error.errors) from None

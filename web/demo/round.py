@@ -181,7 +181,7 @@ def _fill_sheet(seat: Assignment, state: str, values: dict[str, float], rng: ran
     if errors:
         raise RuntimeError(f"demo sheet {seat.application.ref}/{seat.expert.ref} refused: {errors}")
     if state == "submitted":
-        sheets.submit(sheet, actor=None)
+        sheets.submit(sheet, confirmed=True, actor=None)
 
 
 def _recuse_and_replace(seat: Assignment, actor: User | None) -> Assignment:

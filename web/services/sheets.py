@@ -50,6 +50,10 @@ class SheetError(ValueError):
         super().__init__("; ".join(self.errors))
 
 
+class SubmitUnconfirmed(SheetError):
+    """A complete sheet whose submission was not confirmed: the page asks the expert to confirm."""
+
+
 class SheetConflict(SheetError):
     """The sheet's state forbids the change: submitted and locked, or declared already (409: another request, a
     second tab or a double click got there first)."""
@@ -85,14 +89,45 @@ def lock(sheet: ScoreSheet) -> ScoreSheet:
     return sheet
 
 
+# ---------------------------------------------------------------- who may look and write: the seated expert
+
+def seated() -> tuple:
+    """The SQL conditions of a held seat: on the round's active panel, proposed, invited or accepted (a declined,
+    recused, removed or swapped-out expert holds none). The one rule for who may open and write a sheet; join
+    AssignmentVersion to use it."""
+    return AssignmentVersion.active, Assignment.state.in_(SEAT_STATES)
+
+
 def holds_seat(sheet: ScoreSheet) -> bool:
-    """Whether the sheet's expert still holds its seat on the round's active panel: the one rule for who may write
-    a sheet (a declined, recused, removed or swapped-out expert may not)."""
+    """Whether the sheet's expert still holds its seat on the round's active panel (:func:`seated`)."""
     return db.session.scalar(
         select(Assignment.id).join(AssignmentVersion)
-        .where(AssignmentVersion.round_id == sheet.round_id, AssignmentVersion.active,
-               Assignment.application_id == sheet.application_id, Assignment.expert_id == sheet.expert_id,
-               Assignment.state.in_(SEAT_STATES)).limit(1)) is not None
+        .where(AssignmentVersion.round_id == sheet.round_id, *seated(),
+               Assignment.application_id == sheet.application_id, Assignment.expert_id == sheet.expert_id)
+        .limit(1)) is not None
+
+
+def expert_seat(seat_id: int, expert_id: int | None, *, round_states: tuple[str, ...] = ("scoring",)
+                ) -> Assignment | None:
+    """Seat ``seat_id`` when expert ``expert_id`` holds it (:func:`seated`) in a round in ``round_states``; None
+    for anyone else's seat, a seat given up, an inactive version or a round in another state alike."""
+    if expert_id is None:
+        return None
+    return db.session.scalar(
+        select(Assignment).join(AssignmentVersion).join(Round)
+        .where(Assignment.id == seat_id, Assignment.expert_id == expert_id, *seated(),
+               Round.state.in_(round_states)))
+
+
+def expert_seats(expert_id: int | None, *, round_states: tuple[str, ...]) -> list[Assignment]:
+    """Every seat expert ``expert_id`` holds in rounds in ``round_states``."""
+    if expert_id is None:
+        return []
+    return list(db.session.scalars(
+        select(Assignment).join(AssignmentVersion).join(Round)
+        .where(Assignment.expert_id == expert_id, *seated(), Round.state.in_(round_states))
+        .options(selectinload(Assignment.application))
+        .order_by(Round.id, Assignment.application_id)))
 
 
 def seat_sheet(assignment: Assignment) -> ScoreSheet | None:
@@ -117,7 +152,7 @@ def declare(assignment: Assignment, *, conflict: bool, reason: str | None, actor
         if sheet.conflict_declared == conflict and (sheet.conflict_note or "") == reason:
             return sheet
         raise SheetConflict(_("The declaration was made already; ask the organizer to change it."))
-    if assignment.state not in SEAT_STATES:
+    if not holds_seat(sheet):
         raise SheetError(_("This seat is no longer yours (state: %(state)s).", state=assignment.state))
     before = {"sheet": declaration_snapshot(sheet), "assignment": assignment.state}
     sheet.conflict_declared = conflict
@@ -266,14 +301,21 @@ def _number(value: object) -> str:
     return f"{value:g}" if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
 
 
-def submit(sheet: ScoreSheet, *, actor: User | None) -> ScoreSheet:
-    """Lock a complete, valid sheet; refuses with every error; a second submit of a submitted sheet is a no-op."""
+def submit(sheet: ScoreSheet, *, confirmed: bool, actor: User | None) -> ScoreSheet:
+    """Lock a complete, valid sheet; refuses with every error; a second submit of a submitted sheet is a no-op.
+
+    Submitting is final for the expert (only the organizer can reopen), so it needs ``confirmed``: the sheet
+    page's confirmation step, or the API's explicit submit call, which is a confirmation of its own.
+    """
     if lock(sheet).state == "submitted":
         return sheet
     _require_editable(sheet)
     errors = completeness_errors(sheet)
     if errors:
         raise SheetError(errors)
+    if not confirmed:
+        raise SubmitUnconfirmed(_("Confirm the submission: once submitted, the sheet cannot change unless the organizer "
+                           "reopens it."))
     before = sheet_snapshot(sheet)
     sheet.state = "submitted"
     sheet.submitted_at = utcnow()
@@ -422,3 +464,50 @@ def progress(round_: Round, *, today: date | None = None) -> Progress:
                             (result.by_application, seat.application)):
             groups.setdefault(key, Counter())[status] += 1
     return result
+
+
+# ---------------------------------------------------------------- the expert's day
+
+# What the expert does next on a seat, in the order the start page lists them.
+STEPS = ("answer", "declare", "score", "wait", "done")
+
+
+@dataclass
+class AgendaItem:
+    """One of the expert's seats with the next step on it: ``answer`` an invitation, ``declare`` (回避声明),
+    ``score`` the sheet, ``wait`` for scoring to open, or ``done`` (submitted)."""
+
+    seat: Assignment
+    sheet: ScoreSheet | None
+    step: str
+    status: str
+    deadline: date | None
+    overdue: bool
+
+
+def agenda(expert_id: int | None, *, round_states: tuple[str, ...], today: date | None = None
+           ) -> list[AgendaItem]:
+    """The expert's seats ordered by what needs doing: open invitations, then declarations and drafts by deadline
+    (earliest first, none last), then seats waiting for scoring, then submitted sheets; ``today`` (default: the
+    UTC date, as :func:`progress`) decides what is overdue."""
+    today = today or utcnow().date()
+    items = [_agenda_item(seat, today) for seat in expert_seats(expert_id, round_states=round_states)]
+    return sorted(items, key=lambda item: (STEPS.index(item.step), item.deadline or date.max,
+                                           item.seat.application.ref))
+
+
+def _agenda_item(seat: Assignment, today: date) -> AgendaItem:
+    """The seat's next step, status and deadline."""
+    round_ = seat.version.round
+    sheet = seat_sheet(seat)
+    status = sheet_status(sheet)
+    if seat.state == "invited" or (seat.state == "proposed" and round_.state != "scoring"):
+        step = "answer"
+    elif round_.state != "scoring":
+        step = "wait"
+    elif sheet is None or sheet.conflict_declared is None:
+        step = "declare"
+    else:
+        step = "done" if sheet.state == "submitted" else "score"
+    overdue = step != "done" and round_.deadline is not None and round_.deadline < today
+    return AgendaItem(seat, sheet, step, status, round_.deadline, overdue)

@@ -6,6 +6,7 @@
   if (!form) { return; }
   var inputs = Array.prototype.slice.call(form.querySelectorAll("input[type=number]"));
   var total = document.getElementById("total");
+  var note = document.getElementById("total-note");
   var status = document.getElementById("autosave-status");
   var url = form.dataset.autosave;
   var dirty = false;
@@ -38,13 +39,23 @@
     return message === "";
   }
 
+  // The total counts valid values only: an invalid one is marked beside its input and named in the note,
+  // and the note says the total is incomplete until every criterion has a valid score.
   function recount() {
-    var sum = 0;
+    var sum = 0, scored = 0, invalid = 0;
     inputs.forEach(function (input) {
-      var value = Number(input.value);
-      if (input.value.trim() !== "" && isFinite(value)) { sum += value; }
+      if (problem(input) !== "") { invalid += 1; return; }
+      if (input.value.trim() === "") { return; }
+      sum += Number(input.value);
+      scored += 1;
     });
     total.textContent = String(Math.round(sum * 1000) / 1000);
+    var notes = [];
+    if (scored < inputs.length) {
+      notes.push(form.dataset.msgIncomplete.replace("{scored}", scored).replace("{count}", inputs.length));
+    }
+    if (invalid > 0) { notes.push(form.dataset.msgInvalid.replace("{count}", invalid)); }
+    if (note) { note.textContent = notes.join(" · "); }
   }
 
   function save() {

@@ -1,7 +1,8 @@
 """The views of the expert area: an expert's own seats, the declaration, the material and the score sheet.
 
-Every view looks the seat up through :func:`own_seat`: a seat of another expert, of an inactive version, a
-declined or recused seat, or one in a round that is not open answers 404 — the same as a seat that does not exist.
+Every view looks the seat up through :func:`own_seat`, which asks the sheets service whether the expert holds it:
+a seat of another expert, of an inactive version, a declined or recused seat, or one in a round that is not open
+answers 404 — the same as a seat that does not exist.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from web.blueprints.centers.panel import indicator_panel
 from web.blueprints.expert import bp, labels
 from web.extensions import db
 from web.input_guard import checks_own_text
-from web.models import OPINIONS, Assignment, AssignmentVersion, Field, Round, ScoreSheet
+from web.models import OPINIONS, Assignment, Field, ScoreSheet
 from web.services import invitations, sheets
 from web.services.invitations import InvitationError
 from web.services.records import export_applications
-from web.services.sheets import SheetConflict, SheetError
+from web.services.sheets import SheetConflict, SheetError, SubmitUnconfirmed
 from web.unit_of_work import keep, refuse
 
 labels.register(bp)
@@ -30,15 +31,10 @@ VISIBLE_ROUND_STATES = ("assigning", "scoring")
 
 
 def own_seat(seat_id: int, *, scoring: bool = True) -> Assignment:
-    """The current expert's seat ``seat_id`` in an open round, or 404."""
-    seat = db.session.get(Assignment, seat_id)
-    if (seat is None or current_user.expert_id is None or seat.expert_id != current_user.expert_id
-            or not seat.version.active or seat.state not in sheets.SEAT_STATES):
-        abort(404)
-    allowed = ("scoring",) if scoring else VISIBLE_ROUND_STATES
-    if seat.version.round.state not in allowed:
-        abort(404)
-    return seat
+    """The current expert's seat ``seat_id`` in an open round, or 404 (the sheets service says who holds a seat)."""
+    seat = sheets.expert_seat(seat_id, current_user.expert_id,
+                              round_states=("scoring",) if scoring else VISIBLE_ROUND_STATES)
+    return seat or abort(404)
 
 
 def declared_sheet(seat: Assignment) -> ScoreSheet | None:
@@ -54,16 +50,9 @@ def declared_sheet(seat: Assignment) -> ScoreSheet | None:
 @bp.route("/")
 @roles_required("expert")
 def index():
-    """The expert's seats in open rounds, with what to do next on each."""
-    seats = []
-    if current_user.expert_id is not None:
-        seats = list(db.session.scalars(
-            select(Assignment).join(AssignmentVersion).join(Round)
-            .where(Assignment.expert_id == current_user.expert_id, AssignmentVersion.active,
-                   Assignment.state.in_(sheets.SEAT_STATES), Round.state.in_(VISIBLE_ROUND_STATES))
-            .order_by(Round.id, Assignment.application_id)))
-    rows = [(seat, sheets.seat_sheet(seat)) for seat in seats]
-    return render_template("expert/index.html", rows=rows, status=sheets.sheet_status)
+    """The expert's seats ordered by what needs doing, each with its next step."""
+    items = sheets.agenda(current_user.expert_id, round_states=VISIBLE_ROUND_STATES)
+    return render_template("expert/index.html", items=items)
 
 
 @bp.route("/seats/<int:seat_id>/accept", methods=["POST"])
@@ -155,32 +144,49 @@ def read_sheet_form(form, sheet: ScoreSheet) -> dict:
 @checks_own_text
 @roles_required("expert")
 def sheet(seat_id: int):
-    """The score sheet: save a draft, or submit (locked); a refused save lists every error and keeps the input."""
+    """The score sheet beside the application: save a draft, or submit — the draft is saved, then a confirmation
+    step spells out that a submitted sheet is locked, then the confirmed submit locks it."""
     seat = own_seat(seat_id)
     sheet = declared_sheet(seat)
     if sheet is None:
         return redirect(url_for("expert.declare", seat_id=seat.id))
-    errors, entered, status = [], None, 400
     if request.method == "POST" and sheet.state == "submitted" and request.form.get("action") == "submit":
         flash(_("The sheet is submitted already."), "info")       # a second click on Submit changes nothing
         return redirect(url_for("expert.sheet", seat_id=seat.id))
-    if request.method == "POST":
-        entered = read_sheet_form(request.form, sheet)
-        try:
-            errors = sheets.save_draft(sheet, **entered, actor=current_user)
-            if not errors and request.form.get("action") == "submit":
-                keep()          # the draft just saved stands even when the submit is refused
-                sheets.submit(sheet, actor=current_user)
-                flash(_("The sheet is submitted. Thank you."), "info")
-                return redirect(url_for("expert.index"))
-        except SheetError as refused:
-            errors, status = refused.errors, refusal_status(refused)
-        if not errors:
-            flash(_("Draft saved."), "info")
-            return redirect(url_for("expert.sheet", seat_id=seat.id))
+    if request.method == "GET":
+        return sheet_page(seat, sheet)
+    entered = read_sheet_form(request.form, sheet)
+    try:
+        errors = sheets.save_draft(sheet, **entered, actor=current_user)
+    except SheetError as refused:
+        return sheet_page(seat, sheet, entered=entered, errors=refused.errors, status=refusal_status(refused))
+    if errors:
+        return sheet_page(seat, sheet, entered=entered, errors=errors, status=400)
+    if request.form.get("action") != "submit":
+        flash(_("Draft saved."), "info")
+        return redirect(url_for("expert.sheet", seat_id=seat.id))
+    keep()                  # the draft just saved stands whether or not the submit goes through
+    try:
+        sheets.submit(sheet, confirmed=request.form.get("confirmed") == "yes", actor=current_user)
+    except SubmitUnconfirmed:
+        return render_template("expert/confirm_submit.html", seat=seat, sheet=sheet,
+                               criteria=sheets.criteria(sheet), round=seat.version.round)
+    except SheetError as refused:
+        return sheet_page(seat, sheet, errors=refused.errors, draft_saved=True, status=refusal_status(refused))
+    flash(_("The sheet is submitted. Thank you."), "info")
+    return redirect(url_for("expert.index"))
+
+
+def sheet_page(seat: Assignment, sheet: ScoreSheet, *, entered: dict | None = None, errors: list[str] = (),
+               draft_saved: bool = False, status: int = 200):
+    """The sheet page: the application (masked) in one column, the sheet in the other; ``draft_saved`` says the
+    errors refused the submit, not the draft."""
+    record = export_applications(include_personal=True, refs=[seat.application.ref])[0]
+    fields = {field.code: field for field in db.session.scalars(select(Field))}
     return render_template("expert/sheet.html", seat=seat, sheet=sheet, criteria=sheets.criteria(sheet),
-                           entered=entered, errors=errors, opinions=OPINIONS,
-                           panel=indicator_panel(seat.application, seat.version.round)), status if errors else 200
+                           entered=entered, errors=list(errors), draft_saved=draft_saved, opinions=OPINIONS,
+                           record=record, fields=fields,
+                           panel=indicator_panel(seat.application, seat.version.round)), status
 
 
 @bp.route("/seats/<int:seat_id>/sheet/autosave", methods=["POST"])

@@ -36,7 +36,8 @@ from web.models import (
     Sector,
     User,
 )
-from web.services import matching_bridge, panels, rounds
+from web.services import guidance, matching_bridge, panels, rounds
+from web.services.guidance import GuidanceError
 from web.services.records import export_applications
 from web.services.rounds import NEXT_STATE, RoundError
 from web.unit_of_work import refuse
@@ -145,6 +146,27 @@ def template(round_id: int):
             return redirect(url_for("rounds.template", round_id=round_.id))
     return render_template("rounds/template.html", round_=round_, errors=errors,
                            editable=round_.state in rounds.EDITABLE_STATES), 400 if errors else 200
+
+
+@bp.route("/<int:round_id>/guidance", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def guidance_page(round_id: int):
+    """The guidance text under each criterion of the round's score sheet (editable until the round is closed)."""
+    round_ = get_round(round_id)
+    errors: list[str] = []
+    if request.method == "POST":
+        texts = {c.id: request.form[f"guidance_{c.id}"] for c in round_.template.criteria
+                 if f"guidance_{c.id}" in request.form}
+        try:
+            changed = guidance.update_guidance(round_, texts, actor=current_user)
+        except GuidanceError as refused:
+            errors = refused.errors
+        else:
+            flash(_("Guidance saved (%(count)s criteria changed).", count=changed), "ok")
+            return redirect(url_for("rounds.guidance_page", round_id=round_.id))
+    return render_template("rounds/guidance.html", round_=round_, errors=errors,
+                           editable=round_.state in guidance.EDITABLE_STATES,
+                           max_length=guidance.MAX_LENGTH), 400 if errors else 200
 
 
 @bp.route("/<int:round_id>/applications", methods=["GET", "POST"])
