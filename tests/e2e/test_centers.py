@@ -86,6 +86,7 @@ def test_from_decision_to_an_annual_evaluation(page, live, login, logout, seed_d
     page.check("input[name=opinion][value=recommend]")
     page.fill("textarea[name=comment]", "市场效益指标完成较好。")
     page.locator("button[name=action][value=submit]").click()
+    page.locator("form.confirm-submit button[name=action][value=submit]").click()   # the confirmation step
     page.wait_for_url("**/expert/")
     logout(page)
 
