@@ -119,9 +119,13 @@ def application(seat_id: int):
     seat = own_seat(seat_id)
     if declared_sheet(seat) is None:
         return redirect(url_for("expert.declare", seat_id=seat.id))
-    record = export_applications(include_personal=True, refs=[seat.application.ref])[0]
-    fields = {field.code: field for field in db.session.scalars(select(Field))}
-    return render_template("expert/application.html", seat=seat, record=record, fields=fields)
+    return render_template("expert/application.html", seat=seat, **masked_application(seat))
+
+
+def masked_application(seat: Assignment) -> dict:
+    """The seat's application as ``applications/_body.html`` shows it (personal data masked), with the fields."""
+    return {"record": export_applications(include_personal=True, refs=[seat.application.ref])[0],
+            "fields": {field.code: field for field in db.session.scalars(select(Field))}}
 
 
 def refusal_status(refused: SheetError) -> int:
@@ -177,16 +181,14 @@ def sheet(seat_id: int):
     return redirect(url_for("expert.index"))
 
 
-def sheet_page(seat: Assignment, sheet: ScoreSheet, *, entered: dict | None = None, errors: list[str] = (),
+def sheet_page(seat: Assignment, sheet: ScoreSheet, *, entered: dict | None = None, errors: list[str] | None = None,
                draft_saved: bool = False, status: int = 200):
     """The sheet page: the application (masked) in one column, the sheet in the other; ``draft_saved`` says the
     errors refused the submit, not the draft."""
-    record = export_applications(include_personal=True, refs=[seat.application.ref])[0]
-    fields = {field.code: field for field in db.session.scalars(select(Field))}
     return render_template("expert/sheet.html", seat=seat, sheet=sheet, criteria=sheets.criteria(sheet),
-                           entered=entered, errors=list(errors), draft_saved=draft_saved, opinions=OPINIONS,
-                           record=record, fields=fields,
-                           panel=indicator_panel(seat.application, seat.version.round)), status
+                           entered=entered, errors=errors or [], draft_saved=draft_saved, opinions=OPINIONS,
+                           panel=indicator_panel(seat.application, seat.version.round),
+                           **masked_application(seat)), status
 
 
 @bp.route("/seats/<int:seat_id>/sheet/autosave", methods=["POST"])
