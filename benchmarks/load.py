@@ -216,7 +216,7 @@ class Browser:
             form[f"score-{criterion.code}"] = f"{random.randint(steps // 2, steps) * criterion.step:g}"
         path = f"/expert/seats/{self.seat.seat_id}/sheet"
         if submit:
-            form["action"] = "submit"
+            form.update(action="submit", confirmed="yes")     # the confirmation step's answer: saves and locks
         else:
             path += "/autosave"
         try:
