@@ -200,7 +200,7 @@ def test_organizer_decides_exports_and_imports_on_the_pages(app, client, auth, c
     build(app, make_application_record)
     auth.login("organizer")
     page = client.get("/centers/decisions").get_data(as_text=True)
-    assert "审核决定与试点名单" in page and "APP-002" in page
+    assert "审核决定与试点名单" in page and "APP-002" in page and "2020年遴选综合评审" in page
     with app.app_context():
         first, second = application("APP-001").id, application("APP-002").id
     refused = client.post(f"/centers/decisions/{second}", data={
@@ -636,6 +636,13 @@ def test_the_api_sets_targets_lists_decisions_and_applies_outcomes(
     decisions = client.get("/api/v1/decisions", headers=headers).get_json()
     assert [(item["application"], item["outcome"]) for item in decisions] == [("APP-001", "listed"),
                                                                                ("APP-002", "listed")]
+    no_report = client.post(f"/api/v1/centers/{center_id}/reports/2021/document", headers=headers,
+                            data={"document": (io.BytesIO(b"%PDF-1.4"), "report.pdf")})
+    assert no_report.status_code == 404
+    client.put(f"/api/v1/centers/{center_id}/reports/2021", headers=headers, json={"indicators": FIGURES})
+    attached = client.post(f"/api/v1/centers/{center_id}/reports/2021/document", headers=headers,
+                           data={"document": (io.BytesIO(b"%PDF-1.4"), "2021年度运行发展报告.pdf")})
+    assert attached.get_json()["reports"][0]["document"] == "2021年度运行发展报告.pdf"
     applied = client.post(f"/api/v1/rounds/{round_id}/outcomes/APP-002", headers=headers)
     assert applied.status_code == 200 and applied.get_json()["status"] == "rectification"
     with app.app_context():
@@ -655,9 +662,13 @@ def test_the_command_line_reports_sets_targets_exports_and_applies_outcomes(
     assert runner.invoke(args=["centers", "report", str(center_id), "2021", "contracts=12",
                                "contract_amount=860.5"]).exit_code == 0
     assert runner.invoke(args=["centers", "targets", str(center_id), "contracts=10"]).exit_code == 0
+    document = tmp_path / "2021年度运行发展报告.pdf"
+    document.write_bytes(b"%PDF-1.4 report")
+    assert runner.invoke(args=["centers", "report-document", str(center_id), "2021", str(document)]).exit_code == 0
     with app.app_context():
         center = db.session.get(Center, center_id)
         assert center.reports[0].contracts == 12 and center.target("contracts") == 10
+        assert center.reports[0].document.filename == "2021年度运行发展报告.pdf"
     assert "APP-002\tlisted\t2020-12-01" in runner.invoke(args=["centers", "decisions"]).output
     for name in ("publicity.xlsx", "publicity.pdf"):
         assert runner.invoke(args=["centers", "publicity", str(tmp_path / name)]).exit_code == 0
@@ -673,3 +684,22 @@ def test_the_command_line_reports_sets_targets_exports_and_applies_outcomes(
     assert applied.exit_code == 0 and "APP-002: rectify" in applied.output
     history = runner.invoke(args=["centers", "history", str(center_id)]).output
     assert "Asia/Shanghai" in history and "填报 2021 年度指标" in history and "年度目标调整" in history
+
+
+def test_the_decision_page_shows_each_selection_round_score_and_rank(app, client, auth, make_application_record,
+                                                                     make_expert_record):
+    from web.services.records import import_experts
+
+    build(app, make_application_record, refs=("APP-001", "APP-002", "APP-003"))
+    with app.app_context():
+        import_experts([make_expert_record(f"EXP-{n}", declared=[]) for n in range(5)], actor=None)
+        # experts left the bearer in mid-2018: past the three-year recusal by late 2021
+        scored_round("2021年现场考察", "site_inspection", date(2021, 11, 1), {"APP-002": 0.9, "APP-003": 0.6})
+        db.session.commit()
+    auth.login("organizer")
+    page = client.get("/centers/decisions").get_data(as_text=True)
+    rows = {ref: page.split(f"<td>{ref}<div>")[1].split("</tr>")[0] for ref in ("APP-001", "APP-002", "APP-003")}
+    assert "2021年现场考察" in page
+    assert "90.00" in rows["APP-002"] and "顺位 1" in rows["APP-002"]
+    assert "60.00" in rows["APP-003"] and "顺位 2" in rows["APP-003"]
+    assert "顺位" not in rows["APP-001"]

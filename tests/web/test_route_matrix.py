@@ -329,6 +329,9 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     ("api.set_center_status", "PUT"): (url("/api/v1/centers/{center}/status"), row(401, 403, 403, 400, 400)),
     ("api.record_decision", "PUT"): (url("/api/v1/applications/APP-002/decision"), row(401, 403, 403, 400, 400)),
     ("api.list_decisions", "GET"): (url("/api/v1/decisions"), API_STAFF),
+    # the world's center has no 2021 report yet: nothing to attach a document to
+    ("api.attach_report_document", "POST"): (url("/api/v1/centers/{center}/reports/2021/document"),
+                                             row(401, 403, 403, 404, 404)),
     ("api.set_center_targets", "PUT"): (url("/api/v1/centers/{center}/targets"), row(401, 403, 403, 400, 400)),
     ("api.get_evaluation", "GET"): (url("/api/v1/rounds/{triennial}/evaluation"), API_STAFF),
     ("api.set_assessment_weights", "PUT"): (url("/api/v1/rounds/{triennial}/assessment-weights"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import jsonify
+from flask import jsonify, request
 from sqlalchemy import select
 
 from web.extensions import db
@@ -63,6 +63,25 @@ def save_center_report(center_id: int, year: int):
     body = json_object()
     try:
         centers.save_report(center, year, body.get("indicators") or {}, actor=api_user())
+    except CenterError as error:
+        raise refused(error) from None
+    return jsonify(centers.center_record(center))
+
+
+@bp.post("/centers/<int:center_id>/reports/<int:year>/document")
+@roles(*STAFF)
+def attach_report_document(center_id: int, year: int):
+    """Attach the year's report document (运行发展报告), sent as multipart field ``document``."""
+    center = center_or_404(center_id)
+    report = centers.report_of(center, year)
+    if report is None:
+        raise ApiError(404, f"center {center_id} has no report for {year}; store its indicators first")
+    upload = request.files.get("document")
+    if upload is None or not upload.filename:
+        raise ApiError(400, "send the file as multipart/form-data field 'document'")
+    try:
+        centers.attach_document(report, upload.filename, upload.stream, content_type=upload.mimetype,
+                                actor=api_user())
     except CenterError as error:
         raise refused(error) from None
     return jsonify(centers.center_record(center))

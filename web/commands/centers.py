@@ -147,6 +147,27 @@ def report_command(center_id: int, year: int, pairs: tuple[str, ...]) -> None:
     click.echo(f"center {center_id}: report {report.year} stored")
 
 
+@centers.command("report-document")
+@click.argument("center_id", type=int)
+@click.argument("year", type=int)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def report_document_command(center_id: int, year: int, path: Path) -> None:
+    """Attach PATH as YEAR's report document (运行发展报告) of center CENTER_ID."""
+    from web.extensions import db
+    from web.services.centers import CenterError, attach_document, report_of
+
+    report = report_of(center_or_exit(center_id), year)
+    if report is None:
+        refuse([f"center {center_id} has no report for {year}; store its indicators first"])
+    try:
+        with path.open("rb") as stream:
+            attach_document(report, path.name, stream, content_type=None, actor=None)
+    except CenterError as error:
+        refuse(error.reasons)
+    db.session.commit()
+    click.echo(f"center {center_id}: report {year} document {path.name}")
+
+
 @centers.command("targets")
 @click.argument("center_id", type=int)
 @click.argument("pairs", nargs=-1, required=True, metavar="CODE=VALUE...")

@@ -15,7 +15,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 import scoring
-from scoring.assessment import AnnualScore, Assessment, Flag, TriennialWeights, annual_grade, assess
+from scoring.assessment import (
+    WEIGHT_SUM_TOLERANCE,
+    AnnualScore,
+    Assessment,
+    Flag,
+    TriennialWeights,
+    annual_grade,
+    assess,
+)
 from scoring.types import ApplicationResult
 from web.extensions import db
 from web.models import Application, Center, Round, User
@@ -71,10 +79,6 @@ def weights_of(round_: Round) -> TriennialWeights:
     return TriennialWeights(triennial=round_.assessment_weight_triennial, annual=round_.assessment_weight_annual)
 
 
-WEIGHT_TOLERANCE = 1e-9
-"""As :class:`scoring.assessment.TriennialWeights` allows: weights are never rescaled silently."""
-
-
 def weight_errors(round_: Round, triennial: float | None, annual: float | None) -> list[str]:
     """Every reason to refuse these weights for ``round_`` (the engine's rule: each in [0, 1], sum 1)."""
     if round_.kind != "triennial":
@@ -87,7 +91,7 @@ def weight_errors(round_: Round, triennial: float | None, annual: float | None) 
             errors.append(_("%(weight)s: a number between 0 and 1 is needed.", weight=label))
         elif not 0.0 <= value <= 1.0:
             errors.append(_("%(weight)s: %(value)s is not between 0 and 1.", weight=label, value=f"{value:g}"))
-    if not errors and abs(triennial + annual - 1.0) > WEIGHT_TOLERANCE:
+    if not errors and abs(triennial + annual - 1.0) > WEIGHT_SUM_TOLERANCE:
         errors.append(_("The two weights add up to %(sum)s; they must add up to 1.", sum=f"{triennial + annual:g}"))
     return errors
 

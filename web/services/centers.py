@@ -84,6 +84,14 @@ def candidates() -> list[Application]:
     return list(db.session.scalars(query))
 
 
+def selection_lines() -> list[tuple[Round, dict[str, object]]]:
+    """Each selection or site-inspection round with its ranking lines by application ref, so a decision is
+    taken with the scores and ranks in view."""
+    rounds = db.session.scalars(select(Round).where(Round.kind.in_(SELECTION_KINDS)).order_by(Round.as_of, Round.id))
+    return [(round_, {line.application: line for line in scoring.rank(scoring_problem(round_)).ranking})
+            for round_ in rounds]
+
+
 def decision_of(application: Application) -> Decision | None:
     """The decision recorded on ``application``, if any."""
     return db.session.scalar(select(Decision).where(Decision.application_id == application.id))

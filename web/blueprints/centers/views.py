@@ -71,7 +71,8 @@ def decisions():
     """The applications of the selection and site-inspection rounds, each with its decision or a form for one."""
     rows = [(application, centers.decision_of(application), centers.center_of(application))
             for application in centers.candidates()]
-    return render_template("centers/decisions.html", rows=rows, outcomes=DECISION_OUTCOMES,
+    return render_template("centers/decisions.html", rows=rows, rounds=centers.selection_lines(),
+                           outcomes=DECISION_OUTCOMES,
                            outcome_labels=OUTCOME_LABELS, today=date.today())
 
 
