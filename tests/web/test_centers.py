@@ -307,6 +307,8 @@ def test_an_expert_sees_the_indicators_beside_an_annual_sheet(app, client, auth,
     assert "2022" in page and "没有报告" in page  # the missing year is named
     contracts_row = page[page.index("委托研发合同数", page.index('id="indicator-table"')):].split("</tr>")[0]
     assert contracts_row.count('<td class="num">') == 4 and '<td class="num">20</td>' in contracts_row
+    # the engine's trend over 2021–2023 with 2022 missing: 12 → 20 over two years is +4 a year, not interpolated
+    assert '<td class="num trend">+4.00</td>' in contracts_row
 
 
 def test_no_indicator_panel_in_a_selection_round(app, make_application_record):
