@@ -599,6 +599,9 @@ def test_the_center_history_reads_as_chinese_sentences_with_who_and_when(
         assert sentence in history, sentence
     assert "等级 不合格" in history.split("2021年度评估 已结束")[1]
     assert "Asia/Shanghai" in history and "zhang" in history and "命令行或系统" in history
+    assert "2021—2023年三年考核 · 58.00 · 整改" in page.split('id="center-assessment">')[1].split("</td>")[0]
+    grades = page.split("年度评估</th>")[1].split("</tr>")[0]
+    assert "50.00 不合格" in grades
     assert "{" not in history and "outcome:" not in history and "decision.record" not in history
 
 

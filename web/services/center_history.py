@@ -42,6 +42,14 @@ def lines(center: Center, rounds: Sequence[tuple[Round, Any]] = ()) -> list[Hist
     return sorted(changes + grade_lines(rounds), key=lambda line: (line.at, line.order))
 
 
+def latest_outcome(center: Center) -> Mapping[str, Any] | None:
+    """The last triennial outcome applied to ``center`` as audited (round, result, outcome, weights), if any."""
+    event = db.session.scalar(select(AuditEvent).where(
+        AuditEvent.entity_type == "center", AuditEvent.entity_id == str(center.id),
+        AuditEvent.action == "center.outcome").order_by(AuditEvent.id.desc()).limit(1))
+    return event.after if event is not None and isinstance(event.after, Mapping) else None
+
+
 def actor_label(name: str) -> str:
     """Who acted: the account's name, or the command line / the system."""
     return _("command line or system") if name == audit.SYSTEM_ACTOR else name

@@ -122,7 +122,16 @@ def center_page(center_id: int):
                            outcome_labels=OUTCOME_LABELS, this_year=date.today().year,
                            history=center_history.lines(center, rounds), chart=center_chart(center),
                            completions={report.year: centers.completions(center, report) for report in center.reports},
-                           patents=centers.plan_patents(center))
+                           patents=centers.plan_patents(center), annual=annual_grades(center),
+                           assessment=center_history.latest_outcome(center),
+                           assessment_labels=assessments.OUTCOME_LABELS)
+
+
+def annual_grades(center: Center) -> dict[int, tuple[float, str]]:
+    """Score and grade of each reported year in the annual round that evaluated it (years not evaluated left out)."""
+    years = tuple(report.year for report in center.reports)
+    return {item.year: (item.score, str(assessments.GRADE_LABELS[assessments.grade_code(item.score)]))
+            for item in assessments.annual_scores(center.application, years) if item.score is not None}
 
 
 @bp.route("/<int:center_id>/status", methods=["POST"])
