@@ -151,7 +151,7 @@ def grade_code(score: float | None) -> str | None:
 
 def apply_outcome(round_: Round, row: TriennialRow, *, actor: User | None) -> Center:
     """Set the center's status to the assessment's outcome, audited as this round's outcome with the result,
-    the weights it was computed with and the status it replaced."""
+    the weights it was computed with (as applied: (1, 0) without any annual score) and the status it replaced."""
     if row.center is None or row.assessment is None:
         raise CenterError([_("This center has no assessment result yet.")])
     assessment, status = row.assessment, OUTCOME_STATUSES[row.assessment.outcome]
@@ -164,7 +164,8 @@ def apply_outcome(round_: Round, row: TriennialRow, *, actor: User | None) -> Ce
     audit.record("center.outcome", "center", row.center.id, actor=actor, before={"status": before},
                  after={"status": status, "outcome": assessment.outcome, "result": assessment.result,
                         "round": round_.name, "round_id": round_.id,
-                        "weights": weights_record(assessment.weights)})
+                        "weights": {"triennial": assessment.applied_triennial,
+                                    "annual": assessment.applied_annual}})
     return row.center
 
 
