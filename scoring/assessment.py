@@ -19,6 +19,8 @@ from .aggregate import round_half_up
 from .recommend import GradeThresholds, grade
 
 OUTCOMES = ("recommend_national", "pass", "rectify", "exit")   # best first
+WEIGHT_SUM_TOLERANCE = 1e-9
+"""How far from 1 the triennial weights may sum (float rounding), never a silent rescaling."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class TriennialWeights:
     def __post_init__(self) -> None:
         if not (0.0 <= self.triennial <= 1.0 and 0.0 <= self.annual <= 1.0):
             raise ValueError("each weight must lie in [0, 1]")
-        if abs(self.triennial + self.annual - 1.0) > 1e-9:
+        if abs(self.triennial + self.annual - 1.0) > WEIGHT_SUM_TOLERANCE:
             raise ValueError("the weights must sum to 1")
 
 

@@ -71,6 +71,9 @@ SHOTS = [
     Shot("13-audit-log", "admin", "admin.audit"),
     Shot("14-center", "organizer", "centers.center_page", lambda ids: {"center_id": ids["center"]}, full_page=True),
     Shot("15-annual-evaluation", "organizer", "centers.evaluation", lambda ids: {"round_id": ids["annual_round"]}),
+    Shot("16-decisions", "organizer", "centers.decisions"),
+    Shot("17-triennial-assessment", "organizer", "centers.evaluation",
+         lambda ids: {"round_id": ids["triennial_round"]}),
 ]
 
 
@@ -87,7 +90,7 @@ def load_demo(app) -> dict:
 
 def demo_ids(outlier_ref: str, recusal_ref: str) -> dict:
     """Round and application ids of the demo's planted cases, and the busiest demo expert with a draft sheet."""
-    from web.demo.centers import ANNUAL_NAME
+    from web.demo.centers import ANNUAL_NAME, TRIENNIAL_NAME
     from web.demo.round import SELECTION_NAME
     from web.models import Application, Center, Round, User
     from web.services import panels, sheets
@@ -106,7 +109,8 @@ def demo_ids(outlier_ref: str, recusal_ref: str) -> dict:
             "outlier_application_ref": outlier_ref, "recusal_application": applications[recusal_ref],
             "expert": accounts[drafts[0].expert_id], "expert_draft_seat": drafts[0].id,
             "center": db.session.scalar(select(Center.id).order_by(Center.id)),
-            "annual_round": db.session.scalar(select(Round.id).where(Round.name == ANNUAL_NAME))}
+            "annual_round": db.session.scalar(select(Round.id).where(Round.name == ANNUAL_NAME)),
+            "triennial_round": db.session.scalar(select(Round.id).where(Round.name == TRIENNIAL_NAME))}
 
 
 def resolve(app, shot: Shot, ids: dict) -> str | None:

@@ -1,10 +1,13 @@
-"""In the browser, in Chinese: the organizer records decisions and exports the publicity list, imports a year's
-indicators (a refused file first), opens the annual evaluation; an expert sees the center's indicators beside the
-sheet and scores; the center's page shows its three years."""
+"""In the browser, in Chinese: the organizer records decisions and exports the publicity list (Excel and PDF),
+imports a year's indicators (a refused file first), opens the annual evaluation; an expert sees the center's
+indicators beside the sheet and scores; the organizer sees the ranking with grades and exports it, opens the
+center's page showing its three years and its history in sentences, and sets the triennial round's weights (a
+pair not summing to 1 refused first)."""
 
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import pytest
@@ -52,6 +55,9 @@ def test_from_decision_to_an_annual_evaluation(page, live, login, logout, seed_d
         page.get_by_role("link", name="Excel").click()
     rows = list(load_workbook(io.BytesIO(download.value.path().read_bytes())).active.values)
     assert rows[0][:3] == ("序号", "申报书编号", "创新中心名称") and rows[1][1] == listed_ref and len(rows) == 2
+    with page.expect_download() as download:
+        page.get_by_role("link", name="PDF").click()
+    assert download.value.path().read_bytes().startswith(b"%PDF")
 
     page.goto(f"{live.url}/centers/")
     page.set_input_files("#report-file", report_file(tmp_path / "bad.xlsx", listed_ref, 2021, 委托研发合同数=0))
@@ -90,7 +96,18 @@ def test_from_decision_to_an_annual_evaluation(page, live, login, logout, seed_d
     page.wait_for_url("**/expert/")
     logout(page)
 
+    live.run(_submit_other_seats, round_id, seat["id"])
     login(page, live, "organizer")
+    page.goto(f"{live.url}/centers/evaluations/{round_id}")
+    line = page.locator("#evaluation tbody tr", has_text=live.run(_name, listed_ref))
+    expect(line).to_contain_text(re.compile("优秀|良好|合格|不合格"))
+    expect(line).to_contain_text("1075.62")      # the 2023 report under evaluation
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Excel").click()
+    rows = list(load_workbook(io.BytesIO(download.value.path().read_bytes())).active.values)
+    assert rows[0][3:5] == ("得分", "等级") and rows[1][4] in ("优秀", "良好", "合格", "不合格")
+    live.run(_close, round_id)
+
     page.goto(f"{live.url}/centers/")
     page.locator("a", has_text=live.run(_name, listed_ref)).first.click()
     header = page.locator("#indicators thead")
@@ -98,6 +115,31 @@ def test_from_decision_to_an_annual_evaluation(page, live, login, logout, seed_d
         expect(header).to_contain_text(year)
     expect(page.locator("#center-status")).to_have_text("试点建设中")
     expect(page.locator("main")).to_contain_text("2023年度上海市制造业创新中心年度评估")
+    history = page.locator("#center-history")
+    expect(history).to_contain_text("记录审核决定：列入试点计划（2020-12-15，文号 沪经信技〔2020〕118号）")
+    expect(history).to_contain_text("填报 2021 年度指标：委托研发合同数 12")
+    expect(history).to_contain_text(re.compile("2023年度上海市制造业创新中心年度评估 已结束：得分 [0-9.]+，等级"))
+    expect(history).to_contain_text("Asia/Shanghai")
+
+    page.goto(f"{live.url}/centers/")
+    page.locator("select[name=kind]").select_option("triennial")
+    page.fill("input[name=year]", "2023")
+    page.get_by_role("button", name="为到期的创新中心创建评估轮次").click()
+    triennial_id = int(page.url.rstrip("/").split("/")[-1])
+    page.goto(f"{live.url}/centers/evaluations/{triennial_id}")
+    weights = page.locator("#assessment-weights")
+    expect(weights.locator("input[name=triennial]")).to_have_value("0.4")
+    weights.locator("input[name=triennial]").fill("0.5")
+    weights.locator("input[name=annual]").fill("0.6")
+    weights.get_by_role("button", name="保存权重").click()
+    expect(page.get_by_role("alert").first).to_contain_text("两项权重之和为 1.1，须等于 1")
+    assert live.run(_weights, triennial_id) == (None, None)
+    weights.locator("input[name=triennial]").fill("0.3")
+    weights.locator("input[name=annual]").fill("0.7")
+    weights.get_by_role("button", name="保存权重").click()
+    expect(page.locator(".flash.ok")).to_contain_text("权重已保存")
+    expect(weights.locator("input[name=annual]")).to_have_value("0.7")
+    assert live.run(_weights, triennial_id) == (0.3, 0.7)
 
 
 def _two_refs() -> tuple[str, str]:
@@ -161,3 +203,39 @@ def _criteria(round_id: int) -> list[dict]:
     from web.models import Round
 
     return [{"code": c.code, "max": c.max, "step": c.step} for c in db.session.get(Round, round_id).template.criteria]
+
+
+def _submit_other_seats(round_id: int, seat_id: int) -> None:
+    """Every other expert of the round submits a sheet (as the demo does), so the panel has a score."""
+    import random
+
+    from web.demo.round import _fill_sheet, sheet_values
+    from web.extensions import db
+    from web.models import Round
+    from web.services import panels
+
+    round_ = db.session.get(Round, round_id)
+    criteria = list(round_.template.criteria)
+    rng = random.Random(7)
+    for seat in panels.seats(round_):
+        if seat.id != seat_id:
+            _fill_sheet(seat, "submitted", sheet_values(criteria, [0.85] * len(criteria)), rng)
+
+
+def _close(round_id: int) -> None:
+    from sqlalchemy import select
+
+    from web.extensions import db
+    from web.models import Round, User
+    from web.services import rounds
+
+    organizer = db.session.scalar(select(User).where(User.username == "organizer"))
+    rounds.transition(db.session.get(Round, round_id), "closed", actor=organizer)
+
+
+def _weights(round_id: int) -> tuple:
+    from web.extensions import db
+    from web.models import Round
+
+    round_ = db.session.get(Round, round_id)
+    return round_.assessment_weight_triennial, round_.assessment_weight_annual

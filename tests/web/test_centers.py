@@ -200,7 +200,7 @@ def test_organizer_decides_exports_and_imports_on_the_pages(app, client, auth, c
     build(app, make_application_record)
     auth.login("organizer")
     page = client.get("/centers/decisions").get_data(as_text=True)
-    assert "审核决定与试点名单" in page and "APP-002" in page
+    assert "审核决定与试点名单" in page and "APP-002" in page and "2020年遴选综合评审" in page
     with app.app_context():
         first, second = application("APP-001").id, application("APP-002").id
     refused = client.post(f"/centers/decisions/{second}", data={
@@ -307,6 +307,8 @@ def test_an_expert_sees_the_indicators_beside_an_annual_sheet(app, client, auth,
     assert "2022" in page and "没有报告" in page  # the missing year is named
     contracts_row = page[page.index("委托研发合同数", page.index('id="indicator-table"')):].split("</tr>")[0]
     assert contracts_row.count('<td class="num">') == 4 and '<td class="num">20</td>' in contracts_row
+    # the engine's trend over 2021–2023 with 2022 missing: 12 → 20 over two years is +4 a year, not interpolated
+    assert '<td class="num trend">+4.00</td>' in contracts_row
 
 
 def test_no_indicator_panel_in_a_selection_round(app, make_application_record):
@@ -407,10 +409,11 @@ def scored_round(name: str, kind: str, as_of: date, shares: dict[str, float]) ->
     return round_
 
 
-def test_the_triennial_assessment_combines_the_annual_scores_and_applies_outcomes(
-        app, client, auth, csrf_token, make_application_record, make_expert_record):
-    from web.services import assessments
-    from web.services.ranking import round_ranking
+def triennial_world(app, make_application_record, make_expert_record) -> int:
+    """Two centers evaluated 2021–2023 and scored in a triennial round; the triennial round's id.
+
+    APP-001 is good every year; APP-002 fails 2021 and 2022 and is not evaluated in 2023.
+    """
     from web.services.records import import_experts
 
     build(app, make_application_record)
@@ -418,15 +421,22 @@ def test_the_triennial_assessment_combines_the_annual_scores_and_applies_outcome
         import_experts([make_expert_record(f"EXP-{n}", declared=[]) for n in range(5)], actor=None)
         for ref in ("APP-001", "APP-002"):
             listed(ref)
-        # APP-001 good every year; APP-002 fails 2021 and 2022 and is not evaluated in 2023
         scored_round("2021年度评估", "annual", date(2022, 3, 1), {"APP-001": 0.9, "APP-002": 0.5})
         scored_round("2022年度评估", "annual", date(2023, 3, 1), {"APP-001": 0.95, "APP-002": 0.5})
         scored_round("2023年度评估", "annual", date(2024, 3, 1), {"APP-001": 0.95})
         triennial = scored_round("2021—2023年三年考核", "triennial", date(2024, 4, 1),
                                  {"APP-001": 0.9, "APP-002": 0.7})
         db.session.commit()
-        rows = {row.application.ref: row
-                for row in assessments.triennial_rows(triennial, round_ranking(triennial).lines)}
+        return triennial.id
+
+
+def test_the_triennial_assessment_combines_the_annual_scores_and_applies_outcomes(
+        app, client, auth, csrf_token, make_application_record, make_expert_record):
+    from web.services import assessments
+
+    round_id = triennial_world(app, make_application_record, make_expert_record)
+    with app.app_context():
+        rows = {row.application.ref: row for row in assessments.triennial_rows(db.session.get(Round, round_id))}
         good, poor = rows["APP-001"], rows["APP-002"]
         assert [item.year for item in good.annual] == [2021, 2022, 2023]
         assert poor.annual[2].score is None
@@ -434,21 +444,102 @@ def test_the_triennial_assessment_combines_the_annual_scores_and_applies_outcome
         assert good.assessment.combined == pytest.approx(expected)
         assert poor.assessment.outcome == "rectify"
         assert {flag.code for flag in poor.assessment.flags} >= {"missing_year", "repeated_fail"}
-        round_id, poor_id = triennial.id, application("APP-002").id
+        poor_id = application("APP-002").id
     auth.login("organizer")
     page = client.get(f"/centers/evaluations/{round_id}").get_data(as_text=True)
     assert "整改" in page and "结论最高为整改" in page
-    refused = client.get(f"/centers/evaluations/{round_id}?triennial=1.5").get_data(as_text=True)
-    assert "权重须在 0 到 1 之间" in refused
     workbook_data = client.get(f"/centers/evaluations/{round_id}/results.xlsx").data
     book = load_workbook(io.BytesIO(workbook_data))
     assert book.sheetnames == ["考核结果", "推荐申报国家级", "合格", "整改", "退出"]
     assert [row[0] for row in book["整改"].iter_rows(min_row=2, values_only=True)] == ["APP-002"]
+    assert client.get(f"/centers/evaluations/{round_id}/results.pdf").data.startswith(b"%PDF")
     client.post(f"/centers/evaluations/{round_id}/outcomes/{poor_id}", data={"csrf_token": csrf_token(page)})
     with app.app_context():
         center = centers.center_of(application("APP-002"))
-        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "center.status")).one()
-        assert center.status == "rectification" and "三年考核" in event.after["reason"]
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "center.outcome")).one()
+        assert center.status == "rectification"
+        assert event.before == {"status": "building"}
+        assert event.after["outcome"] == "rectify" and event.after["round_id"] == round_id
+        assert event.after["weights"] == {"triennial": 0.4, "annual": 0.6}
+
+
+def weights_and_audit(round_id: int) -> tuple[tuple, int]:
+    round_ = db.session.get(Round, round_id)
+    audited = db.session.scalar(select(func.count()).select_from(AuditEvent)
+                                .where(AuditEvent.action == "round.assessment_weights"))
+    return (round_.assessment_weight_triennial, round_.assessment_weight_annual), audited
+
+
+@pytest.mark.parametrize("triennial, annual, reason", [
+    ("1.5", "-0.5", "三年考核专家评分权重：1.5 不在 0 到 1 之间"),
+    ("0.5", "0.6", "两项权重之和为 1.1，须等于 1"),
+    ("", "0.6", "三年考核专家评分权重：须填写 0 到 1 之间的数"),
+])
+def test_weights_out_of_range_or_not_summing_to_one_are_refused(
+        app, client, auth, csrf_token, make_application_record, make_expert_record, triennial, annual, reason):
+    round_id = triennial_world(app, make_application_record, make_expert_record)
+    auth.login("organizer")
+    page = client.get(f"/centers/evaluations/{round_id}").get_data(as_text=True)
+    answer = client.post(f"/centers/evaluations/{round_id}/weights", follow_redirects=True,
+                         data={"csrf_token": csrf_token(page), "triennial": triennial, "annual": annual})
+    assert reason in answer.get_data(as_text=True)
+    with app.app_context():
+        assert weights_and_audit(round_id) == ((None, None), 0)
+
+
+def test_stored_weights_are_audited_and_used_by_page_exports_api_and_command_line(
+        app, client, auth, csrf_token, runner, make_user, make_application_record, make_expert_record):
+    from web.services import assessments
+    from web.services.tokens import create_token
+
+    round_id = triennial_world(app, make_application_record, make_expert_record)
+    auth.login("organizer")
+    page = client.get(f"/centers/evaluations/{round_id}").get_data(as_text=True)
+    answer = client.post(f"/centers/evaluations/{round_id}/weights", follow_redirects=True,
+                         data={"csrf_token": csrf_token(page), "triennial": "0.7", "annual": "0.3"})
+    assert "权重已保存" in answer.get_data(as_text=True)
+    with app.app_context():
+        assert weights_and_audit(round_id) == ((0.7, 0.3), 1)
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "round.assessment_weights")).one()
+        assert event.before == {"triennial": 0.4, "annual": 0.6} and event.after == {"triennial": 0.7, "annual": 0.3}
+        good = next(row for row in assessments.triennial_rows(db.session.get(Round, round_id))
+                    if row.application.ref == "APP-001").assessment
+        expected = round(0.7 * good.triennial_score + 0.3 * good.annual_mean, 2)
+        assert good.result == pytest.approx(expected)
+        token = create_token(db.session.merge(make_user("integration", "organizer")), "test", actor=None)
+        db.session.commit()
+    page = client.get(f"/centers/evaluations/{round_id}").get_data(as_text=True)
+    assert f"{expected:.2f}" in page and 'value="0.7"' in page
+    book = load_workbook(io.BytesIO(client.get(f"/centers/evaluations/{round_id}/results.xlsx").data))
+    line = next(row for row in book["考核结果"].iter_rows(min_row=2, values_only=True) if row[0] == "APP-001")
+    assert line[-3] == "0.7/0.3" and line[-2] == pytest.approx(expected)
+    api = client.get(f"/api/v1/rounds/{round_id}/evaluation", headers={"Authorization": f"Bearer {token}"})
+    record = api.get_json()
+    assert record["weights"] == {"triennial": 0.7, "annual": 0.3} and record["weights_stored"]
+    assert next(item for item in record["centers"] if item["application"] == "APP-001")["result"] == expected
+    shown = runner.invoke(args=["centers", "evaluation", str(round_id)])
+    assert shown.exit_code == 0 and f'"result": {expected}' in shown.output
+    refused = runner.invoke(args=["centers", "weights", str(round_id), "--triennial", "0.2", "--annual", "0.2"])
+    assert refused.exit_code == 1 and "须等于 1" in refused.output
+    stored = client.put(f"/api/v1/rounds/{round_id}/assessment-weights", headers={"Authorization": f"Bearer {token}"},
+                        json={"triennial": 0.5, "annual": 0.5})
+    assert stored.status_code == 200 and stored.get_json()["weights"] == {"triennial": 0.5, "annual": 0.5}
+    assert runner.invoke(args=["centers", "weights", str(round_id), "--triennial", "0.4",
+                               "--annual", "0.6"]).exit_code == 0
+    with app.app_context():
+        assert weights_and_audit(round_id) == ((0.4, 0.6), 3)
+
+
+def test_weights_of_a_closed_round_do_not_change(app, make_application_record, make_expert_record):
+    from web.services import assessments
+
+    round_id = triennial_world(app, make_application_record, make_expert_record)
+    with app.app_context():
+        round_ = db.session.get(Round, round_id)
+        round_.state = "closed"
+        with pytest.raises(CenterError, match="该轮次已结束"):
+            assessments.set_weights(round_, triennial=0.5, annual=0.5, actor=None)
+        assert weights_and_audit(round_id) == ((None, None), 0)
 
 
 def test_a_triennial_sheet_shows_the_three_annual_evaluations(app, make_application_record, make_expert_record):
@@ -467,3 +558,153 @@ def test_a_triennial_sheet_shows_the_three_annual_evaluations(app, make_applicat
             panel = indicator_panel(application("APP-001"), triennial)
             assert [(year, grade) for year, _score, grade in panel.annual] == [
                 (2021, "优秀"), (2022, None), (2023, "合格")]
+
+
+def test_the_center_history_reads_as_chinese_sentences_with_who_and_when(
+        app, client, auth, make_user, make_application_record, make_expert_record):
+    from web.services import assessments, rounds
+
+    round_id = triennial_world(app, make_application_record, make_expert_record)
+    organizer = make_user("zhang", "organizer")
+    with app.app_context():
+        actor = db.session.merge(organizer)
+        center = centers.center_of(application("APP-002"))
+        centers.set_targets(center, {"contracts": "10"}, actor=actor)
+        centers.save_report(center, 2021, FIGURES, actor=actor)
+        centers.save_report(center, 2021, {**FIGURES, "contracts": 14}, actor=actor)
+        centers.attach_document(center.reports[0], "2021年度运行发展报告.pdf", io.BytesIO(b"%PDF-1.4 report"),
+                                content_type="application/pdf", actor=actor)
+        annual = db.session.scalar(select(Round).where(Round.name == "2021年度评估"))
+        annual.state = "scoring"
+        rounds.transition(annual, "closed", actor=actor)
+        triennial = db.session.get(Round, round_id)
+        row = next(row for row in assessments.triennial_rows(triennial) if row.application.ref == "APP-002")
+        assessments.apply_outcome(triennial, row, actor=actor)
+        centers.set_status(center, "withdrawn", reason="整改不到位", actor=actor)
+        center_id = center.id
+        db.session.commit()
+    auth.login("organizer")
+    page = client.get(f"/centers/{center_id}").get_data(as_text=True)
+    history = page.split('id="center-history"')[1].split("</tbody>")[0]
+    for sentence in ("记录审核决定：列入试点计划（2020-12-01，文号 沪经信技〔2020〕1号）",
+                     "列为试点创新中心（2020-12-01 列入），状态：试点建设中",
+                     "年度目标调整：委托研发合同数 10",
+                     "填报 2021 年度指标：委托研发合同数 12；",
+                     "修改 2021 年度指标：委托研发合同数 12 → 14",
+                     "上传 2021 年度运行发展报告：2021年度运行发展报告.pdf",
+                     "2021年度评估 已结束：得分",
+                     "2021—2023年三年考核：考核结果",
+                     "结论“整改”（权重：三年考核专家评分 0.4，年度评估 0.6）；状态由“试点建设中”变更为“整改”",
+                     "状态由“整改”变更为“退出”。 理由：整改不到位"):
+        assert sentence in history, sentence
+    assert "等级 不合格" in history.split("2021年度评估 已结束")[1]
+    assert "Asia/Shanghai" in history and "zhang" in history and "命令行或系统" in history
+    assert "2021—2023年三年考核 · 58.00 · 整改" in page.split('id="center-assessment">')[1].split("</td>")[0]
+    grades = page.split("年度评估</th>")[1].split("</tr>")[0]
+    assert "50.00 不合格" in grades
+    assert "{" not in history and "outcome:" not in history and "decision.record" not in history
+
+
+def test_evaluation_pages_and_endpoints_answer_for_annual_and_triennial_rounds_only(
+        app, client, auth, runner, make_user, make_application_record):
+    from web.services.tokens import create_token
+
+    build(app, make_application_record)
+    with app.app_context():
+        selection_id = db.session.scalar(select(Round.id))
+        token = create_token(db.session.merge(make_user("integration", "organizer")), "test", actor=None)
+        db.session.commit()
+    auth.login("organizer")
+    for suffix in ("", "/results.xlsx", "/results.pdf"):
+        assert client.get(f"/centers/evaluations/{selection_id}{suffix}").status_code == 404
+    answer = client.get(f"/api/v1/rounds/{selection_id}/evaluation", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 404
+    assert runner.invoke(args=["centers", "evaluation", str(selection_id)]).exit_code == 2
+
+
+def test_the_api_sets_targets_lists_decisions_and_applies_outcomes(
+        app, client, make_user, make_application_record, make_expert_record):
+    from web.services.tokens import create_token
+
+    round_id = triennial_world(app, make_application_record, make_expert_record)
+    with app.app_context():
+        token = create_token(db.session.merge(make_user("integration", "organizer")), "test", actor=None)
+        center_id = centers.center_of(application("APP-002")).id
+        db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    refused = client.put(f"/api/v1/centers/{center_id}/targets", headers=headers,
+                         json={"targets": {"contracts": -3}})
+    assert refused.status_code == 422 and "不能为负数" in refused.get_json()["errors"][0]
+    stored = client.put(f"/api/v1/centers/{center_id}/targets", headers=headers,
+                        json={"targets": {"contracts": 10, "contract_amount": 800}})
+    assert stored.get_json()["targets"] == {"contracts": 10.0, "contract_amount": 800.0}
+    decisions = client.get("/api/v1/decisions", headers=headers).get_json()
+    assert [(item["application"], item["outcome"]) for item in decisions] == [("APP-001", "listed"),
+                                                                               ("APP-002", "listed")]
+    no_report = client.post(f"/api/v1/centers/{center_id}/reports/2021/document", headers=headers,
+                            data={"document": (io.BytesIO(b"%PDF-1.4"), "report.pdf")})
+    assert no_report.status_code == 404
+    client.put(f"/api/v1/centers/{center_id}/reports/2021", headers=headers, json={"indicators": FIGURES})
+    attached = client.post(f"/api/v1/centers/{center_id}/reports/2021/document", headers=headers,
+                           data={"document": (io.BytesIO(b"%PDF-1.4"), "2021年度运行发展报告.pdf")})
+    assert attached.get_json()["reports"][0]["document"] == "2021年度运行发展报告.pdf"
+    applied = client.post(f"/api/v1/rounds/{round_id}/outcomes/APP-002", headers=headers)
+    assert applied.status_code == 200 and applied.get_json()["status"] == "rectification"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.action == "center.outcome")) == 1
+
+
+def test_the_command_line_reports_sets_targets_exports_and_applies_outcomes(
+        app, runner, tmp_path, make_application_record, make_expert_record):
+    round_id = triennial_world(app, make_application_record, make_expert_record)
+    with app.app_context():
+        center_id = centers.center_of(application("APP-001")).id
+        annual_id = db.session.scalar(select(Round.id).where(Round.name == "2021年度评估"))
+    refused = runner.invoke(args=["centers", "report", str(center_id), "2021", "contracts=0",
+                                  "contract_amount=300"])
+    assert refused.exit_code == 1 and "没有委托研发合同" in refused.output
+    assert runner.invoke(args=["centers", "report", str(center_id), "2021", "contracts=12",
+                               "contract_amount=860.5"]).exit_code == 0
+    assert runner.invoke(args=["centers", "targets", str(center_id), "contracts=10"]).exit_code == 0
+    document = tmp_path / "2021年度运行发展报告.pdf"
+    document.write_bytes(b"%PDF-1.4 report")
+    assert runner.invoke(args=["centers", "report-document", str(center_id), "2021", str(document)]).exit_code == 0
+    with app.app_context():
+        center = db.session.get(Center, center_id)
+        assert center.reports[0].contracts == 12 and center.target("contracts") == 10
+        assert center.reports[0].document.filename == "2021年度运行发展报告.pdf"
+    assert "APP-002\tlisted\t2020-12-01" in runner.invoke(args=["centers", "decisions"]).output
+    for name in ("publicity.xlsx", "publicity.pdf"):
+        assert runner.invoke(args=["centers", "publicity", str(tmp_path / name)]).exit_code == 0
+    assert (tmp_path / "publicity.pdf").read_bytes().startswith(b"%PDF")
+    for round_ref, name in ((annual_id, "annual.xlsx"), (annual_id, "annual.pdf"), (round_id, "triennial.xlsx"),
+                            (round_id, "triennial.pdf")):
+        result = runner.invoke(args=["centers", "evaluation", str(round_ref), "--export", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+    annual = list(load_workbook(tmp_path / "annual.xlsx").active.iter_rows(values_only=True))
+    assert annual[0][3:5] == ("得分", "等级") and {row[4] for row in annual[1:]} == {"优秀", "不合格"}
+    assert load_workbook(tmp_path / "triennial.xlsx").sheetnames[1:] == ["推荐申报国家级", "合格", "整改", "退出"]
+    applied = runner.invoke(args=["centers", "apply-outcome", str(round_id), "APP-002"])
+    assert applied.exit_code == 0 and "APP-002: rectify" in applied.output
+    history = runner.invoke(args=["centers", "history", str(center_id)]).output
+    assert "Asia/Shanghai" in history and "填报 2021 年度指标" in history and "年度目标调整" in history
+
+
+def test_the_decision_page_shows_each_selection_round_score_and_rank(app, client, auth, make_application_record,
+                                                                     make_expert_record):
+    from web.services.records import import_experts
+
+    build(app, make_application_record, refs=("APP-001", "APP-002", "APP-003"))
+    with app.app_context():
+        import_experts([make_expert_record(f"EXP-{n}", declared=[]) for n in range(5)], actor=None)
+        # experts left the bearer in mid-2018: past the three-year recusal by late 2021
+        scored_round("2021年现场考察", "site_inspection", date(2021, 11, 1), {"APP-002": 0.9, "APP-003": 0.6})
+        db.session.commit()
+    auth.login("organizer")
+    page = client.get("/centers/decisions").get_data(as_text=True)
+    rows = {ref: page.split(f"<td>{ref}<div>")[1].split("</tr>")[0] for ref in ("APP-001", "APP-002", "APP-003")}
+    assert "2021年现场考察" in page
+    assert "90.00" in rows["APP-002"] and "顺位 1" in rows["APP-002"]
+    assert "60.00" in rows["APP-003"] and "顺位 2" in rows["APP-003"]
+    assert "顺位" not in rows["APP-001"]

@@ -55,6 +55,7 @@ class World:
     job_id: int
     users: dict[str, int]              # account → user id
     center_id: int = 0                 # APP-001, listed in the pilot plan
+    triennial_id: int = 0              # a draft triennial assessment of APP-001's center (nothing scored yet)
     tokens: dict[str, str] = field(default_factory=dict)        # account → raw API token
     token_ids: dict[str, int] = field(default_factory=dict)     # account → token id
     experts: dict[str, int] = field(default_factory=dict)       # account → expert id of its expert
@@ -100,13 +101,15 @@ def build_world(app, make_user, application_record, expert_record) -> World:
                                 kind="invitation", subject="【评审邀请】2020年遴选综合评审", body="请登录系统。")
         db.session.add_all([review, message])
         center = listed_center(applications["APP-001"])
+        triennial = create_round("2021—2023年三年考核", "triennial", as_of=date(2024, 4, 1),
+                                 application_refs=["APP-001"], actor=None)
         job = request_job("blank_pdf", round_=round_, actor=None)      # done at commit (immediate queue)
         db.session.commit()
         world = World(job_id=job.id, round_id=round_.id, version_id=version.id,
                       application_ids={ref: row.id for ref, row in applications.items()},
                       seats={name: row.id for name, row in seats.items()},
                       sheets={name: row.id for name, row in sheets.items()}, review_id=review.id,
-                      message_id=message.id, center_id=center.id,
+                      message_id=message.id, center_id=center.id, triennial_id=triennial.id,
                       users={name: user.id for name, user in accounts.items()},
                       experts={name: experts[ref].id for name, ref in EXPERT_REFS.items()})
         for name in ("expert_a", "expert_b", "organizer", "admin", "spare"):
@@ -174,7 +177,7 @@ def url(template: str) -> Callable[[World], str]:
             round=world.round_id, version=world.version_id, app1=world.application_ids["APP-001"],
             app2=world.application_ids["APP-002"], seat_a=world.seats["expert_a"], seat_b=world.seats["expert_b"],
             sheet_a=world.sheets["expert_a"], sheet_b=world.sheets["expert_b"], review=world.review_id,
-            message=world.message_id, job=world.job_id, center=world.center_id,
+            message=world.message_id, job=world.job_id, center=world.center_id, triennial=world.triennial_id,
             expert_a=world.experts["expert_a"],
             spare=world.users["spare"], spare_token=world.token_ids["spare"])
     return build
@@ -279,13 +282,13 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     ("centers.report_template", "GET"): (url("/centers/reports/template.xlsx"), STAFF_PAGE),
     ("centers.import_reports", "POST"): (url("/centers/reports/import"), redirect_after()),
     ("centers.open_evaluation", "POST"): (url("/centers/evaluations"), redirect_after()),
-    # evaluation pages answer for annual and triennial rounds only: the world's selection round is 404 to staff
-    # (the pages themselves: tests/web/test_centers.py)
-    ("centers.evaluation", "GET"): (url("/centers/evaluations/{round}"), row(LOGIN, 403, 403, 404, 404)),
-    ("centers.evaluation_xlsx", "GET"): (url("/centers/evaluations/{round}/results.xlsx"),
-                                         row(LOGIN, 403, 403, 404, 404)),
-    ("centers.apply_outcome", "POST"): (url("/centers/evaluations/{round}/outcomes/{app1}"),
-                                        row(LOGIN, 403, 403, 404, 404)),
+    # evaluation pages of the world's triennial round (nothing scored: saving empty weights or applying an outcome
+    # is refused with a message); a selection round is 404 there (tests/web/test_centers.py)
+    ("centers.evaluation", "GET"): (url("/centers/evaluations/{triennial}"), STAFF_PAGE),
+    ("centers.evaluation_xlsx", "GET"): (url("/centers/evaluations/{triennial}/results.xlsx"), STAFF_PAGE),
+    ("centers.evaluation_pdf", "GET"): (url("/centers/evaluations/{triennial}/results.pdf"), STAFF_PAGE),
+    ("centers.apply_outcome", "POST"): (url("/centers/evaluations/{triennial}/outcomes/{app1}"), redirect_after()),
+    ("centers.assessment_weights", "POST"): (url("/centers/evaluations/{triennial}/weights"), redirect_after()),
     ("rankings.sheets_pdf", "GET"): (url("/rankings/rounds/{round}/sheets.pdf"), STARTS_JOB),
     # jobs: organizers and admins see every round's jobs, their progress and their files
     ("jobs.round_page", "GET"): (url("/jobs/rounds/{round}"), STAFF_PAGE),
@@ -328,6 +331,16 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     ("api.save_center_report", "PUT"): (url("/api/v1/centers/{center}/reports/2021"), row(401, 403, 403, 400, 400)),
     ("api.set_center_status", "PUT"): (url("/api/v1/centers/{center}/status"), row(401, 403, 403, 400, 400)),
     ("api.record_decision", "PUT"): (url("/api/v1/applications/APP-002/decision"), row(401, 403, 403, 400, 400)),
+    ("api.list_decisions", "GET"): (url("/api/v1/decisions"), API_STAFF),
+    # the world's center has no 2021 report yet: nothing to attach a document to
+    ("api.attach_report_document", "POST"): (url("/api/v1/centers/{center}/reports/2021/document"),
+                                             row(401, 403, 403, 404, 404)),
+    ("api.set_center_targets", "PUT"): (url("/api/v1/centers/{center}/targets"), row(401, 403, 403, 400, 400)),
+    ("api.get_evaluation", "GET"): (url("/api/v1/rounds/{triennial}/evaluation"), API_STAFF),
+    ("api.set_assessment_weights", "PUT"): (url("/api/v1/rounds/{triennial}/assessment-weights"),
+                                            row(401, 403, 403, 400, 400)),
+    ("api.apply_assessment_outcome", "POST"): (url("/api/v1/rounds/{triennial}/outcomes/APP-001"),
+                                               row(401, 403, 403, 422, 422)),
     ("api.submit_sheet", "POST"): (url("/api/v1/sheets/{sheet_a}/submit"), row(401, 422, 404, 403, 403)),
 }
 """(endpoint, method) → (URL in the world, expected status by role)."""

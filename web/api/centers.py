@@ -1,15 +1,16 @@
-"""API endpoints of the centers: decisions on applications, center status, annual reports and indicators."""
+"""API endpoints of the centers: decisions on applications, center status and targets, annual reports and
+indicators, the evaluation rounds' results and the triennial assessment's weights and outcomes."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from flask import jsonify
+from flask import jsonify, request
 from sqlalchemy import select
 
 from web.extensions import db
-from web.models import Application, Center
-from web.services import centers
+from web.models import Application, Center, Decision, Round
+from web.services import assessments, centers
 from web.services.centers import CenterError
 
 from . import bp
@@ -67,6 +68,25 @@ def save_center_report(center_id: int, year: int):
     return jsonify(centers.center_record(center))
 
 
+@bp.post("/centers/<int:center_id>/reports/<int:year>/document")
+@roles(*STAFF)
+def attach_report_document(center_id: int, year: int):
+    """Attach the year's report document (运行发展报告), sent as multipart field ``document``."""
+    center = center_or_404(center_id)
+    report = centers.report_of(center, year)
+    if report is None:
+        raise ApiError(404, f"center {center_id} has no report for {year}; store its indicators first")
+    upload = request.files.get("document")
+    if upload is None or not upload.filename:
+        raise ApiError(400, "send the file as multipart/form-data field 'document'")
+    try:
+        centers.attach_document(report, upload.filename, upload.stream, content_type=upload.mimetype,
+                                actor=api_user())
+    except CenterError as error:
+        raise refused(error) from None
+    return jsonify(centers.center_record(center))
+
+
 @bp.put("/centers/<int:center_id>/status")
 @roles(*STAFF)
 def set_center_status(center_id: int):
@@ -78,6 +98,40 @@ def set_center_status(center_id: int):
     except CenterError as error:
         raise refused(error) from None
     return jsonify(centers.center_record(center))
+
+
+@bp.put("/centers/<int:center_id>/targets")
+@roles(*STAFF)
+def set_center_targets(center_id: int):
+    """Set the yearly targets ``{"targets": {code: value}}`` (null removes one); 422 lists every value refused."""
+    center = center_or_404(center_id)
+    targets = json_object().get("targets")
+    if not isinstance(targets, dict):
+        raise ApiError(422, "the body needs 'targets': an object of indicator → yearly target")
+    unknown = sorted(set(targets) - set(centers.INDICATOR_LABELS))
+    if unknown:
+        raise ApiError(422, "unknown indicators", [f"targets.{code}: unknown indicator" for code in unknown])
+    try:
+        centers.set_targets(center, {code: "" if value is None else value for code, value in targets.items()},
+                            actor=api_user())
+    except CenterError as error:
+        raise refused(error) from None
+    return jsonify(centers.center_record(center))
+
+
+@bp.get("/decisions")
+@roles(*STAFF)
+def list_decisions():
+    """Every decision after selection, by application ref."""
+    rows = db.session.scalars(select(Decision).join(Application).order_by(Application.ref))
+    return jsonify([decision_json(decision) for decision in rows])
+
+
+def decision_json(decision: Decision) -> dict:
+    """A decision with its date as ISO text and the center it made, if any."""
+    center = centers.center_of(decision.application)
+    return {**centers.decision_record(decision), "decided_on": decision.decided_on.isoformat(),
+            "center": None if center is None else center.id}
 
 
 @bp.put("/applications/<ref>/decision")
@@ -98,6 +152,59 @@ def record_decision(ref: str):
                                            actor=api_user())
     except CenterError as error:
         raise refused(error) from None
-    center = centers.center_of(application)
-    return jsonify({**centers.decision_record(decision), "decided_on": decision.decided_on.isoformat(),
-                    "center": None if center is None else center.id})
+    return jsonify(decision_json(decision))
+
+
+def evaluation_round_or_404(round_id: int) -> Round:
+    """An annual or triennial round, or 404."""
+    round_ = db.session.get(Round, round_id)
+    if round_ is None or round_.kind not in centers.EVALUATION_KINDS:
+        raise ApiError(404, f"no annual or triennial round with id {round_id}")
+    return round_
+
+
+@bp.get("/rounds/<int:round_id>/evaluation")
+@roles(*STAFF)
+def get_evaluation(round_id: int):
+    """An annual round's ranking with grades and the evaluated year's indicators, or a triennial round's
+    assessment under its stored weights."""
+    round_ = evaluation_round_or_404(round_id)
+    if round_.kind == "triennial":
+        return jsonify(assessments.assessment_record(round_, assessments.triennial_rows(round_)))
+    return jsonify(centers.evaluation_record(round_))
+
+
+@bp.put("/rounds/<int:round_id>/assessment-weights")
+@roles(*STAFF)
+def set_assessment_weights(round_id: int):
+    """Store a triennial round's weights ``{"triennial": 0.4, "annual": 0.6}``; 422 with every reason."""
+    round_ = evaluation_round_or_404(round_id)
+    body = json_object()
+    try:
+        assessments.set_weights(round_, triennial=number(body.get("triennial")), annual=number(body.get("annual")),
+                                actor=api_user())
+    except CenterError as error:
+        raise refused(error) from None
+    return jsonify(assessments.assessment_record(round_, assessments.triennial_rows(round_)))
+
+
+def number(value: object) -> float | None:
+    """A JSON number as a float; anything else None (the service names it)."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+@bp.post("/rounds/<int:round_id>/outcomes/<ref>")
+@roles(*STAFF)
+def apply_assessment_outcome(round_id: int, ref: str):
+    """Apply one center's triennial outcome as its status (audited); 422 when it has none yet."""
+    round_ = evaluation_round_or_404(round_id)
+    if round_.kind != "triennial":
+        raise ApiError(404, f"round {round_id} is not a triennial assessment")
+    row = next((row for row in assessments.triennial_rows(round_) if row.application.ref == ref), None)
+    if row is None:
+        raise ApiError(404, f"no application {ref!r} in round {round_id}")
+    try:
+        center = assessments.apply_outcome(round_, row, actor=api_user())
+    except CenterError as error:
+        raise refused(error) from None
+    return jsonify(centers.center_record(center))

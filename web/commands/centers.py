@@ -1,5 +1,6 @@
-"""``panel centers list | show | decide | status | import-reports``: decisions, center status and annual reports
-from the command line, each a unit of work that commits once or exits 1 with the reasons."""
+"""``panel centers …``: decisions and the publicity list, center status and targets, annual reports, the
+evaluation rounds' results and the triennial assessment's weights and outcomes, from the command line; each
+command that changes something is a unit of work that commits once or exits 1 with the reasons."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from web.commands.ranking import find_round
 from web.models import CENTER_STATUSES, DECISION_OUTCOMES
+
+EXPORT_SUFFIXES = (".xlsx", ".pdf")
 
 centers = AppGroup("centers", help="Decisions after selection, centers, their status and annual reports.")
 
@@ -113,3 +117,212 @@ def import_reports_command(path: Path) -> None:
         refuse(error.reasons)
     db.session.commit()
     click.echo(f"imported {len(stored)} annual reports from {path.name}")
+
+
+def figures(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``CODE=VALUE`` arguments as a mapping (a blank value clears a target); a usage error otherwise."""
+    values = {}
+    for pair in pairs:
+        code, sep, value = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{pair!r}: write CODE=VALUE, e.g. contracts=12", param_hint="FIGURES")
+        values[code.strip()] = value.strip()
+    return values
+
+
+@centers.command("report")
+@click.argument("center_id", type=int)
+@click.argument("year", type=int)
+@click.argument("pairs", nargs=-1, required=True, metavar="CODE=VALUE...")
+def report_command(center_id: int, year: int, pairs: tuple[str, ...]) -> None:
+    """Store (or replace) YEAR's indicators of center CENTER_ID, e.g. ``contracts=12 contract_amount=860.5``."""
+    from web.extensions import db
+    from web.services.centers import CenterError, save_report
+
+    try:
+        report = save_report(center_or_exit(center_id), year, figures(pairs), actor=None)
+    except CenterError as error:
+        refuse(error.reasons)
+    db.session.commit()
+    click.echo(f"center {center_id}: report {report.year} stored")
+
+
+@centers.command("report-document")
+@click.argument("center_id", type=int)
+@click.argument("year", type=int)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def report_document_command(center_id: int, year: int, path: Path) -> None:
+    """Attach PATH as YEAR's report document (运行发展报告) of center CENTER_ID."""
+    from web.extensions import db
+    from web.services.centers import CenterError, attach_document, report_of
+
+    report = report_of(center_or_exit(center_id), year)
+    if report is None:
+        refuse([f"center {center_id} has no report for {year}; store its indicators first"])
+    try:
+        with path.open("rb") as stream:
+            attach_document(report, path.name, stream, content_type=None, actor=None)
+    except CenterError as error:
+        refuse(error.reasons)
+    db.session.commit()
+    click.echo(f"center {center_id}: report {year} document {path.name}")
+
+
+@centers.command("targets")
+@click.argument("center_id", type=int)
+@click.argument("pairs", nargs=-1, required=True, metavar="CODE=VALUE...")
+def targets_command(center_id: int, pairs: tuple[str, ...]) -> None:
+    """Set yearly targets of center CENTER_ID (``CODE=`` with no value removes one)."""
+    from web.extensions import db
+    from web.services.centers import INDICATOR_LABELS, CenterError, set_targets
+
+    values = figures(pairs)
+    unknown = sorted(set(values) - set(INDICATOR_LABELS))
+    if unknown:
+        refuse([f"unknown indicators: {', '.join(unknown)}"])
+    try:
+        center = set_targets(center_or_exit(center_id), values, actor=None)
+    except CenterError as error:
+        refuse(error.reasons)
+    db.session.commit()
+    click.echo(f"center {center_id}: {len(center.targets)} yearly targets")
+
+
+@centers.command("history")
+@click.argument("center_id", type=int)
+def history_command(center_id: int) -> None:
+    """The center's history, one change a line: time (Asia/Shanghai), who, what."""
+    from flask_babel import format_datetime
+
+    from web.services.center_history import lines
+    from web.services.centers import round_lines
+
+    center = center_or_exit(center_id)
+    for line in lines(center, round_lines(center.application)):
+        click.echo(f"{format_datetime(line.at, 'yyyy-MM-dd HH:mm VV')}\t{line.actor}\t{line.sentence}")
+
+
+@centers.command("decisions")
+def decisions_command() -> None:
+    """One line per decision: application ref, outcome, date, document number, reason."""
+    from sqlalchemy import select
+
+    from web.extensions import db
+    from web.models import Application, Decision
+
+    for decision in db.session.scalars(select(Decision).join(Application).order_by(Application.ref)):
+        click.echo(f"{decision.application.ref}\t{decision.outcome}\t{decision.decided_on}\t{decision.document_no}"
+                   f"\t{decision.reason or ''}")
+
+
+def export_path(path: Path) -> Path:
+    """``path`` if it ends in .xlsx or .pdf; a usage error otherwise."""
+    if path.suffix.lower() not in EXPORT_SUFFIXES:
+        raise click.BadParameter("give a path ending in .xlsx or .pdf", param_hint="PATH")
+    return path
+
+
+@centers.command("publicity")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def publicity_command(path: Path) -> None:
+    """Write the publicity list (公示名单) to PATH (.xlsx or .pdf)."""
+    from datetime import date
+
+    from web.io import center_excel
+    from web.io.pdf import render_pdf
+    from web.services.centers import publicity_list
+
+    listed = publicity_list()
+    if export_path(path).suffix.lower() == ".pdf":
+        path.write_bytes(render_pdf("pdf/publicity.html", listed=listed, today=date.today()))
+    else:
+        path.write_bytes(center_excel.publicity_workbook(listed))
+    click.echo(f"publicity list: {len(listed)} listed, written to {path}")
+
+
+def evaluation_round(name: str):
+    """The annual or triennial round called ``name`` (or with that id); a usage error otherwise."""
+    from web.services.centers import EVALUATION_KINDS
+
+    round_ = find_round(name)
+    if round_.kind not in EVALUATION_KINDS:
+        raise click.BadParameter(f"round {round_.name!r} is not an annual or triennial round", param_hint="ROUND")
+    return round_
+
+
+@centers.command("evaluation")
+@click.argument("round_name", metavar="ROUND")
+@click.option("--export", "path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the results to a .xlsx or .pdf file instead of printing JSON.")
+def evaluation_command(round_name: str, path: Path | None) -> None:
+    """An annual round's ranking with grades and indicators, or a triennial round's assessment and outcome lists
+    (computed with the round's stored weights): JSON, or a file with --export."""
+    from web.io import center_excel, center_pdf
+    from web.services import assessments
+    from web.services import centers as service
+
+    round_ = evaluation_round(round_name)
+    triennial = round_.kind == "triennial"
+    if path is None:
+        record = (assessments.assessment_record(round_, assessments.triennial_rows(round_)) if triennial
+                  else service.evaluation_record(round_))
+        click.echo(json.dumps(record, ensure_ascii=False, indent=1))
+        return
+    if export_path(path).suffix.lower() == ".pdf":
+        path.write_bytes(center_pdf.assessment_pdf(round_) if triennial else center_pdf.evaluation_pdf(round_))
+    elif triennial:
+        path.write_bytes(center_excel.triennial_workbook(round_, assessments.triennial_rows(round_),
+                                                         assessments.window(round_)))
+    else:
+        rows = service.evaluation_rows(round_, service.round_ranking(round_).lines)
+        path.write_bytes(center_excel.evaluation_workbook(round_, rows, service.evaluated_year(round_)))
+    click.echo(f"{round_.name}: written to {path}")
+
+
+@centers.command("weights")
+@click.argument("round_name", metavar="ROUND")
+@click.option("--triennial", type=float, required=True, help="Weight of the experts' triennial score, in [0, 1].")
+@click.option("--annual", type=float, required=True, help="Weight of the mean annual score; the two sum to 1.")
+def weights_command(round_name: str, triennial: float, annual: float) -> None:
+    """Store a triennial round's combination weights (audited); refused unless each is in [0, 1] and they sum
+    to 1."""
+    from web.extensions import db
+    from web.services.assessments import set_weights
+    from web.services.centers import CenterError
+
+    round_ = evaluation_round(round_name)
+    try:
+        weights = set_weights(round_, triennial=triennial, annual=annual, actor=None)
+    except CenterError as error:
+        refuse(error.reasons)
+    db.session.commit()
+    click.echo(f"{round_.name}: weights triennial {weights.triennial:g}, annual {weights.annual:g}")
+
+
+@centers.command("apply-outcome")
+@click.argument("round_name", metavar="ROUND")
+@click.argument("refs", nargs=-1, required=True, metavar="REF...")
+def apply_outcome_command(round_name: str, refs: tuple[str, ...]) -> None:
+    """Apply the triennial outcome of each application REF as its center's status (audited), all or none."""
+    from web.extensions import db
+    from web.services import assessments
+    from web.services.centers import CenterError
+
+    round_ = evaluation_round(round_name)
+    if round_.kind != "triennial":
+        refuse([f"round {round_.name!r} is not a triennial assessment"])
+    rows = {row.application.ref: row for row in assessments.triennial_rows(round_)}
+    missing = [ref for ref in refs if ref not in rows]
+    if missing:
+        refuse([f"not in round {round_.name!r}: {', '.join(missing)}"])
+    reasons = []
+    for ref in refs:
+        try:
+            assessments.apply_outcome(round_, rows[ref], actor=None)
+        except CenterError as error:
+            reasons += [f"{ref}: {reason}" for reason in error.reasons]
+    if reasons:
+        refuse(reasons)
+    db.session.commit()
+    for ref in refs:
+        click.echo(f"{ref}: {rows[ref].assessment.outcome}")

@@ -26,6 +26,9 @@ from .template import ROUND_KINDS, ScoreTemplate
 ROUND_STATES = ("draft", "assigning", "scoring", "closed")
 PANEL_MODES = ("individual", "meeting")
 OBJECTIVES = ("total", "fair")
+ASSESSMENT_WEIGHTS_RULE = (
+    "(assessment_weight_triennial IS NULL AND assessment_weight_annual IS NULL) OR "
+    "(assessment_weight_triennial BETWEEN 0 AND 1 AND assessment_weight_annual BETWEEN 0 AND 1)")
 
 
 class Round(db.Model):
@@ -41,6 +44,7 @@ class Round(db.Model):
             "max_probability IS NULL OR (max_probability > 0 AND max_probability <= 1)", name="max_probability_range"
         ),
         CheckConstraint("weight_field >= 0 AND weight_text >= 0", name="weights_not_negative"),
+        CheckConstraint(ASSESSMENT_WEIGHTS_RULE, name="assessment_weights_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,6 +69,10 @@ class Round(db.Model):
     meeting_max_applications: Mapped[int | None] = mapped_column(Integer)
     # Take the first reserve automatically when an expert declines or recuses (otherwise one click).
     auto_replace: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A triennial round's combination weights (docs/scoring.md, "The triennial assessment"); None until the
+    # organizer sets them: the engine's default applies.
+    assessment_weight_triennial: Mapped[float | None] = mapped_column(Float)
+    assessment_weight_annual: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     template: Mapped[ScoreTemplate] = relationship()

@@ -1,5 +1,6 @@
 """The triennial assessment of the centers of a round: the experts' triennial score combined with the center's
-annual evaluations by :func:`scoring.assessment.assess`, and the outcome applied as the center's status.
+annual evaluations by :func:`scoring.assessment.assess` with the round's stored weights, and the outcome applied
+as the center's status.
 
 A center's annual score for a year is its panel score in the annual round that evaluated that year (the round's
 reference date is in the following spring, see :func:`web.services.centers.evaluated_year`).
@@ -14,13 +15,21 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 import scoring
-from scoring.assessment import AnnualScore, Assessment, Flag, TriennialWeights, annual_grade, assess
+from scoring.assessment import (
+    WEIGHT_SUM_TOLERANCE,
+    AnnualScore,
+    Assessment,
+    Flag,
+    TriennialWeights,
+    annual_grade,
+    assess,
+)
 from scoring.types import ApplicationResult
 from web.extensions import db
 from web.models import Application, Center, Round, User
-from web.services import centers
+from web.services import audit, centers
 from web.services.centers import CONSTRUCTION_YEARS, CenterError, evaluated_year
-from web.services.ranking import RankingLine, scoring_problem
+from web.services.ranking import RankingLine, round_ranking, scoring_problem
 
 OUTCOME_STATUSES = {"recommend_national": "recommended_national", "pass": "passed", "rectify": "rectification",
                     "exit": "withdrawn"}
@@ -63,9 +72,55 @@ def annual_scores(application: Application, years: tuple[int, ...],
     return tuple(AnnualScore(year, by_year.get(year)) for year in years)
 
 
-def triennial_rows(round_: Round, lines: tuple[RankingLine, ...],
-                   weights: TriennialWeights | None = None) -> list[TriennialRow]:
-    """Every center of the round with its assessment (None until the panel has scored it)."""
+def weights_of(round_: Round) -> TriennialWeights:
+    """The round's stored combination weights, or the engine's default when none were set."""
+    if round_.assessment_weight_triennial is None or round_.assessment_weight_annual is None:
+        return TriennialWeights()
+    return TriennialWeights(triennial=round_.assessment_weight_triennial, annual=round_.assessment_weight_annual)
+
+
+def weight_errors(round_: Round, triennial: float | None, annual: float | None) -> list[str]:
+    """Every reason to refuse these weights for ``round_`` (the engine's rule: each in [0, 1], sum 1)."""
+    if round_.kind != "triennial":
+        return [_("Only a triennial round combines scores with weights.")]
+    if round_.state == "closed":
+        return [_("The round is closed: its assessment is final and its weights no longer change.")]
+    errors = []
+    for value, label in ((triennial, _("Triennial weight")), (annual, _("Annual weight"))):
+        if value is None:
+            errors.append(_("%(weight)s: a number between 0 and 1 is needed.", weight=label))
+        elif not 0.0 <= value <= 1.0:
+            errors.append(_("%(weight)s: %(value)s is not between 0 and 1.", weight=label, value=f"{value:g}"))
+    if not errors and abs(triennial + annual - 1.0) > WEIGHT_SUM_TOLERANCE:
+        errors.append(_("The two weights add up to %(sum)s; they must add up to 1.", sum=f"{triennial + annual:g}"))
+    return errors
+
+
+def set_weights(round_: Round, *, triennial: float | None, annual: float | None,
+                actor: User | None) -> TriennialWeights:
+    """Store the combination weights of a triennial round (audited); refused whole with every reason."""
+    errors = weight_errors(round_, triennial, annual)
+    if errors:
+        raise CenterError(errors)
+    before = weights_record(weights_of(round_))
+    weights = TriennialWeights(triennial=triennial, annual=annual)
+    round_.assessment_weight_triennial, round_.assessment_weight_annual = weights.triennial, weights.annual
+    db.session.flush()
+    audit.record("round.assessment_weights", "round", round_.id, actor=actor, before=before,
+                 after=weights_record(weights))
+    return weights
+
+
+def weights_record(weights: TriennialWeights) -> dict[str, float]:
+    """The weights as the audit log, the API and the CLI show them."""
+    return {"triennial": weights.triennial, "annual": weights.annual}
+
+
+def triennial_rows(round_: Round, lines: tuple[RankingLine, ...] | None = None) -> list[TriennialRow]:
+    """Every center of the round with its assessment under the round's weights (None until the panel has
+    scored it); ``lines`` default to the round's ranking."""
+    weights = weights_of(round_)
+    lines = round_ranking(round_).lines if lines is None else lines
     years, cache = window(round_), {}
     rows = []
     for line in lines:
@@ -95,9 +150,41 @@ def grade_code(score: float | None) -> str | None:
 
 
 def apply_outcome(round_: Round, row: TriennialRow, *, actor: User | None) -> Center:
-    """Set the center's status to the assessment's outcome (audited, with the result as the reason)."""
+    """Set the center's status to the assessment's outcome, audited as this round's outcome with the result,
+    the weights it was computed with (as applied: (1, 0) without any annual score) and the status it replaced."""
     if row.center is None or row.assessment is None:
         raise CenterError([_("This center has no assessment result yet.")])
-    reason = _("Triennial assessment %(round)s: result %(result)s, %(outcome)s.", round=round_.name,
-               result=f"{row.assessment.result:.2f}", outcome=OUTCOME_LABELS[row.assessment.outcome])
-    return centers.set_status(row.center, OUTCOME_STATUSES[row.assessment.outcome], reason=reason, actor=actor)
+    assessment, status = row.assessment, OUTCOME_STATUSES[row.assessment.outcome]
+    errors = centers.status_errors(row.center, status, reason=round_.name)
+    if errors:
+        raise CenterError(errors)
+    before = row.center.status
+    row.center.status = status
+    db.session.flush()
+    audit.record("center.outcome", "center", row.center.id, actor=actor, before={"status": before},
+                 after={"status": status, "outcome": assessment.outcome, "result": assessment.result,
+                        "round": round_.name, "round_id": round_.id,
+                        "weights": {"triennial": assessment.applied_triennial,
+                                    "annual": assessment.applied_annual}})
+    return row.center
+
+
+def outcome_record(row: TriennialRow) -> dict:
+    """One center's assessment as the API and the CLI show it."""
+    assessment = row.assessment
+    return {"application": row.application.ref, "center": None if row.center is None else row.center.id,
+            "name": row.application.center_name,
+            "annual": [{"year": item.year, "score": item.score, "grade": grade_code(item.score)} for item in row.annual],
+            "triennial_score": None if assessment is None else assessment.triennial_score,
+            "annual_mean": None if assessment is None else assessment.annual_mean,
+            "result": None if assessment is None else assessment.result,
+            "outcome": None if assessment is None else assessment.outcome,
+            "flags": [] if assessment is None else [{"code": flag.code, **flag.params} for flag in assessment.flags]}
+
+
+def assessment_record(round_: Round, rows: list[TriennialRow]) -> dict:
+    """A triennial round's assessment as the API and the CLI show it: weights, window and every center."""
+    return {"round": round_.id, "name": round_.name, "years": list(window(round_)),
+            "weights": weights_record(weights_of(round_)),
+            "weights_stored": round_.assessment_weight_triennial is not None,
+            "centers": [outcome_record(row) for row in rows]}

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+import scoring
 from scoring.indicators import (
     Finding,
     IndicatorReport,
@@ -40,6 +41,7 @@ from web.models import (
     User,
 )
 from web.services import attachments, audit
+from web.services.ranking import round_ranking, scoring_problem
 
 SELECTION_KINDS = ("selection_review", "site_inspection")
 CONSTRUCTION_YEARS = 3
@@ -80,6 +82,14 @@ def candidates() -> list[Application]:
                 .where(Round.kind.in_(SELECTION_KINDS)))
     query = select(Application).where(Application.id.in_(reviewed)).order_by(Application.ref)
     return list(db.session.scalars(query))
+
+
+def selection_lines() -> list[tuple[Round, dict[str, object]]]:
+    """Each selection or site-inspection round with its ranking lines by application ref, so a decision is
+    taken with the scores and ranks in view."""
+    rounds = db.session.scalars(select(Round).where(Round.kind.in_(SELECTION_KINDS)).order_by(Round.as_of, Round.id))
+    return [(round_, {line.application: line for line in scoring.rank(scoring_problem(round_)).ranking})
+            for round_ in rounds]
 
 
 def decision_of(application: Application) -> Decision | None:
@@ -171,13 +181,7 @@ def publicity_list() -> list[tuple[Application, Decision, Center | None]]:
 
 def set_status(center: Center, status: str, *, reason: str | None, actor: User | None) -> Center:
     """Move ``center`` to ``status`` (试点建设中, 考核合格, 推荐申报国家级, 整改, 退出), audited with the reason."""
-    errors = []
-    if status not in CENTER_STATUSES:
-        errors.append(_("Unknown center status: %(status)s.", status=status))
-    if status in ("rectification", "withdrawn") and not (reason or "").strip():
-        errors.append(_("Rectification or withdrawal needs a reason."))
-    if center.status == "withdrawn" and status != "withdrawn":
-        errors.append(_("A withdrawn center cannot change status."))
+    errors = status_errors(center, status, reason)
     if errors:
         raise CenterError(errors)
     before = center.status
@@ -186,6 +190,18 @@ def set_status(center: Center, status: str, *, reason: str | None, actor: User |
     audit.record("center.status", "center", center.id, actor=actor, before={"status": before},
                  after={"status": status, "reason": (reason or "").strip() or None})
     return center
+
+
+def status_errors(center: Center, status: str, reason: str | None) -> list[str]:
+    """Every reason to refuse moving ``center`` to ``status``."""
+    errors = []
+    if status not in CENTER_STATUSES:
+        errors.append(_("Unknown center status: %(status)s.", status=status))
+    if status in ("rectification", "withdrawn") and not (reason or "").strip():
+        errors.append(_("Rectification or withdrawal needs a reason."))
+    if center.status == "withdrawn" and status != "withdrawn":
+        errors.append(_("A withdrawn center cannot change status."))
+    return errors
 
 
 def set_targets(center: Center, raw: Mapping[str, object], *, actor: User | None) -> Center:
@@ -479,6 +495,18 @@ def evaluation_rows(round_: Round, lines: Sequence) -> list[EvaluationRow]:
     return rows
 
 
+def round_lines(application: Application) -> list[tuple[Round, object]]:
+    """The rounds ``application`` went through by reference date, each with its line of the engine's ranking
+    (None when unranked)."""
+    rounds = db.session.scalars(select(Round).join(RoundApplication)
+                                .where(RoundApplication.application_id == application.id).order_by(Round.as_of))
+    lines = []
+    for round_ in rounds:
+        result = scoring.rank(scoring_problem(round_))
+        lines.append((round_, next((line for line in result.ranking if line.application == application.ref), None)))
+    return lines
+
+
 def history(center: Center) -> list[AuditEvent]:
     """Every audited change of ``center`` and of the decision that made it, oldest first."""
     return list(db.session.scalars(
@@ -496,3 +524,15 @@ def center_record(center: Center) -> dict:
             "targets": {row.indicator: row.value for row in center.targets},
             "reports": [{"year": report.year, "document": report.document.filename if report.document else None,
                          "indicators": report.values()} for report in center.reports]}
+
+
+def evaluation_record(round_: Round) -> dict:
+    """An annual round's results as the API and the CLI show them: rank, score, grade and the evaluated year's
+    indicators of every center."""
+    year = evaluated_year(round_)
+    rows = evaluation_rows(round_, round_ranking(round_).lines)
+    return {"round": round_.id, "name": round_.name, "year": year, "centers": [
+        {"application": row.application.ref, "center": None if row.center is None else row.center.id,
+         "name": row.application.center_name, "rank": getattr(row.result, "rank", None),
+         "score": getattr(row.result, "score", None), "grade": getattr(row.result, "grade", None),
+         "indicators": None if row.report is None else row.report.values()} for row in rows]}

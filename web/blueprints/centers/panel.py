@@ -7,14 +7,17 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from scoring.indicators import trends
 from web.io.charts import grouped_bars
 from web.models import Application, Center, Round
 from web.services.assessments import GRADE_LABELS, annual_scores, grade_code, window
 from web.services.centers import (
     INDICATOR_LABELS,
     KEY_INDICATORS,
+    WEB_CODES,
     IndicatorHistory,
     completions,
+    engine_report,
     indicator_history,
     report_of,
 )
@@ -29,6 +32,7 @@ class IndicatorPanel:
     chart: Markup
     completions: list[dict[str, float | None]]     # per year of the history: code → actual / target
     annual: tuple[tuple[int, float | None, str | None], ...] = ()   # triennial rounds: (year, score, grade)
+    slopes: dict[str, float | None] | None = None   # code → the engine's least-squares change per year
 
 
 def indicator_panel(application: Application, round_: Round) -> IndicatorPanel | None:
@@ -47,7 +51,15 @@ def indicator_panel(application: Application, round_: Round) -> IndicatorPanel |
         annual = tuple((item.year, item.score, None if item.score is None else str(GRADE_LABELS[grade_code(item.score)]))
                        for item in annual_scores(application, window(round_)))
     return IndicatorPanel(history, INDICATOR_LABELS, chart,
-                          [completions(history.center, report) if report else {} for report in reports], annual)
+                          [completions(history.center, report) if report else {} for report in reports], annual,
+                          slopes(history))
+
+
+def slopes(history: IndicatorHistory) -> dict[str, float | None]:
+    """Each indicator's trend over the years shown, by the engine: the least-squares change per year (None with
+    fewer than two years reported)."""
+    reports = [engine_report(history.center, report.year, report.values()) for report in history.center.reports]
+    return {WEB_CODES.get(line.code, line.code): line.slope for line in trends(reports, history.years)}
 
 
 def center_chart(center: Center) -> Markup:

@@ -9,13 +9,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-import scoring
-from scoring.assessment import OUTCOMES, TriennialWeights
+from scoring.assessment import OUTCOMES
 from web.auth.roles import roles_required
 from web.blueprints.centers import bp
 from web.blueprints.centers.panel import center_chart
 from web.extensions import db
-from web.io import center_excel
+from web.io import center_excel, center_pdf
 from web.io.pdf import render_pdf
 from web.models import (
     CENTER_STATUSES,
@@ -24,11 +23,9 @@ from web.models import (
     Application,
     Center,
     Round,
-    RoundApplication,
 )
-from web.services import assessments, centers, ranking
+from web.services import assessments, center_history, centers, ranking
 from web.services.centers import INDICATOR_LABELS, OUTCOME_LABELS, STATUS_LABELS, CenterError
-from web.services.ranking import scoring_problem
 from web.unit_of_work import refuse
 
 STAFF = ("organizer", "admin")
@@ -74,7 +71,8 @@ def decisions():
     """The applications of the selection and site-inspection rounds, each with its decision or a form for one."""
     rows = [(application, centers.decision_of(application), centers.center_of(application))
             for application in centers.candidates()]
-    return render_template("centers/decisions.html", rows=rows, outcomes=DECISION_OUTCOMES,
+    return render_template("centers/decisions.html", rows=rows, rounds=centers.selection_lines(),
+                           outcomes=DECISION_OUTCOMES,
                            outcome_labels=OUTCOME_LABELS, today=date.today())
 
 
@@ -117,24 +115,23 @@ def publicity_pdf():
 def center_page(center_id: int):
     """A center's life: its application, rounds with scores and decisions, reports, indicators and status."""
     center = center_or_404(center_id)
+    rounds = centers.round_lines(center.application)
     return render_template("centers/center.html", center=center, decision=centers.decision_of(center.application),
-                           rounds=round_lines(center.application), indicators=INDICATORS,
+                           rounds=rounds, indicators=INDICATORS,
                            labels=INDICATOR_LABELS, statuses=CENTER_STATUSES, status_labels=STATUS_LABELS,
                            outcome_labels=OUTCOME_LABELS, this_year=date.today().year,
-                           history=centers.history(center), chart=center_chart(center),
+                           history=center_history.lines(center, rounds), chart=center_chart(center),
                            completions={report.year: centers.completions(center, report) for report in center.reports},
-                           patents=centers.plan_patents(center))
+                           patents=centers.plan_patents(center), annual=annual_grades(center),
+                           assessment=center_history.latest_outcome(center),
+                           assessment_labels=assessments.OUTCOME_LABELS)
 
 
-def round_lines(application: Application) -> list[tuple[Round, object]]:
-    """The rounds ``application`` went through, each with its line of the engine's ranking (None when unranked)."""
-    rounds = db.session.scalars(select(Round).join(RoundApplication)
-                                .where(RoundApplication.application_id == application.id).order_by(Round.as_of))
-    lines = []
-    for round_ in rounds:
-        result = scoring.rank(scoring_problem(round_))
-        lines.append((round_, next((line for line in result.ranking if line.application == application.ref), None)))
-    return lines
+def annual_grades(center: Center) -> dict[int, tuple[float, str]]:
+    """Score and grade of each reported year in the annual round that evaluated it (years not evaluated left out)."""
+    years = tuple(report.year for report in center.reports)
+    return {item.year: (item.score, str(assessments.GRADE_LABELS[assessments.grade_code(item.score)]))
+            for item in assessments.annual_scores(center.application, years) if item.score is not None}
 
 
 @bp.route("/<int:center_id>/status", methods=["POST"])
@@ -239,26 +236,45 @@ def evaluation(round_id: int):
     """An evaluation round's results: rank, score and grade of each center beside its reported indicators."""
     round_ = evaluation_round_or_404(round_id)
     if round_.kind == "triennial":
-        weights, error = page_weights()
-        return render_template("centers/triennial.html", round=round_, weights=weights, error=error,
-                               rows=assessments.triennial_rows(round_, ranking.round_ranking(round_).lines, weights),
-                               years=assessments.window(round_), outcomes=OUTCOMES,
-                               outcome_labels=assessments.OUTCOME_LABELS, grade_labels=assessments.GRADE_LABELS,
-                               grade_code=assessments.grade_code, flag_sentence=assessments.flag_sentence)
-    return render_template("centers/evaluation.html", round=round_, rows=evaluation_rows(round_),
-                           year=centers.evaluated_year(round_), indicators=INDICATORS, labels=INDICATOR_LABELS)
+        return render_template("centers/triennial.html", **triennial_context(round_))
+    return render_template("centers/evaluation.html", **annual_context(round_))
 
 
-def page_weights() -> tuple[TriennialWeights, str | None]:
-    """The triennial weight from ``?triennial=`` (the annual one is the rest), or the default with the reason
-    the asked one was refused."""
-    asked = request.args.get("triennial", type=float)
-    if asked is None:
-        return TriennialWeights(), None
+def annual_context(round_: Round) -> dict:
+    """What the annual results page shows."""
+    return {"round": round_, "rows": evaluation_rows(round_), "year": centers.evaluated_year(round_),
+            "indicators": INDICATORS, "labels": INDICATOR_LABELS}
+
+
+def triennial_context(round_: Round) -> dict:
+    """What the triennial assessment page shows, computed with the round's stored weights."""
+    return {"round": round_, "weights": assessments.weights_of(round_), "rows": assessments.triennial_rows(round_),
+            "years": assessments.window(round_), "outcomes": OUTCOMES,
+            "outcome_labels": assessments.OUTCOME_LABELS, "grade_labels": assessments.GRADE_LABELS,
+            "grade_code": assessments.grade_code, "flag_sentence": assessments.flag_sentence}
+
+
+def form_number(name: str) -> float | None:
+    """A number from the form, or None when blank or not a number (the service names it)."""
     try:
-        return TriennialWeights(triennial=asked, annual=1.0 - asked), None
+        return float(request.form.get(name, "").strip().replace(",", "."))
     except ValueError:
-        return TriennialWeights(), _("The triennial weight must lie between 0 and 1; the default is used.")
+        return None
+
+
+@bp.route("/evaluations/<int:round_id>/weights", methods=["POST"])
+@roles_required(*STAFF)
+def assessment_weights(round_id: int):
+    """Store the triennial round's combination weights (each in [0, 1], summing to 1; audited)."""
+    round_ = evaluation_round_or_404(round_id)
+    try:
+        assessments.set_weights(round_, triennial=form_number("triennial"), annual=form_number("annual"),
+                                actor=current_user)
+    except CenterError as error:
+        refused(error)
+    else:
+        flash(_("Weights saved; the results below use them."), "ok")
+    return redirect(url_for("centers.evaluation", round_id=round_.id))
 
 
 @bp.route("/evaluations/<int:round_id>/outcomes/<int:application_id>", methods=["POST"])
@@ -268,9 +284,7 @@ def apply_outcome(round_id: int, application_id: int):
     round_ = evaluation_round_or_404(round_id)
     if round_.kind != "triennial":
         abort(404)
-    weights, _error = page_weights()
-    rows = assessments.triennial_rows(round_, ranking.round_ranking(round_).lines, weights)
-    row = next((row for row in rows if row.application.id == application_id), None)
+    row = next((row for row in assessments.triennial_rows(round_) if row.application.id == application_id), None)
     if row is None:
         abort(404)
     try:
@@ -279,7 +293,7 @@ def apply_outcome(round_id: int, application_id: int):
         refused(error)
     else:
         flash(_("Outcome applied to %(name)s.", name=row.application.center_name), "ok")
-    return redirect(url_for("centers.evaluation", round_id=round_.id, **request.args))
+    return redirect(url_for("centers.evaluation", round_id=round_.id))
 
 
 @bp.route("/evaluations/<int:round_id>/results.xlsx")
@@ -288,11 +302,22 @@ def evaluation_xlsx(round_id: int):
     """The evaluation results with the indicator figures, as a workbook."""
     round_ = evaluation_round_or_404(round_id)
     if round_.kind == "triennial":
-        rows = assessments.triennial_rows(round_, ranking.round_ranking(round_).lines, page_weights()[0])
-        content = center_excel.triennial_workbook(round_, rows, assessments.window(round_))
+        content = center_excel.triennial_workbook(round_, assessments.triennial_rows(round_),
+                                                  assessments.window(round_))
         return download(content, center_excel.XLSX_MIMETYPE, "assessment.xlsx")
     content = center_excel.evaluation_workbook(round_, evaluation_rows(round_), centers.evaluated_year(round_))
     return download(content, center_excel.XLSX_MIMETYPE, "evaluation.xlsx")
+
+
+@bp.route("/evaluations/<int:round_id>/results.pdf")
+@roles_required(*STAFF)
+def evaluation_pdf(round_id: int):
+    """The evaluation results as a PDF: the annual ranking with grades and key figures, or the triennial
+    outcome lists."""
+    round_ = evaluation_round_or_404(round_id)
+    if round_.kind == "triennial":
+        return download(center_pdf.assessment_pdf(round_), "application/pdf", "assessment.pdf")
+    return download(center_pdf.evaluation_pdf(round_), "application/pdf", "evaluation.pdf")
 
 
 def evaluation_rows(round_: Round) -> list[centers.EvaluationRow]:
