@@ -55,7 +55,7 @@ def detail_headers(report: RoundRanking) -> list[str]:
     return (["申报书编号", "中心名称", "专家编号", "专家姓名", "专家类别", "评分表状态", "计分情况", "说明"]
             + [f"{criterion.name}（{criterion.max:g}分）" for criterion in criteria]
             + ["总分", "总体意见", "评审意见"] + [f"{criterion.name} 评语" for criterion in criteria]
-            + ["提交时间（北京时间）"])
+            + ["提交时间"])
 
 
 def detail_rows(report: RoundRanking) -> list[list]:
