@@ -11,10 +11,11 @@ The swap happens only when confirmed: an unconfirmed request is refused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from matching.assign import Context
 from matching.reserves import replacement_mask
 from web.extensions import db
 from web.models import Assignment, AssignmentVersion, Reserve, Round, User
@@ -26,11 +27,12 @@ from .outbox import translate as _
 @dataclass(frozen=True)
 class SwapIn:
     """What a reserve swap would do: ``reserve`` of ``version`` takes ``leaving``'s seat (None when nobody can
-    give way)."""
+    give way); ``context`` is the engine's view of the round it was planned on, reused to check it."""
 
     reserve: Reserve
     version: AssignmentVersion
     leaving: Assignment | None
+    context: Context | None = field(default=None, repr=False)
 
 
 def version_of(reserve: Reserve) -> AssignmentVersion:
@@ -58,10 +60,10 @@ def planned_swap(reserve: Reserve) -> SwapIn:
         return SwapIn(reserve, version, None)
     context = matching_bridge.round_context(version.round)
     keeps_rules = next((row for row in candidates if _fits(context, version, reserve, row)), None)
-    return SwapIn(reserve, version, keeps_rules or candidates[0])
+    return SwapIn(reserve, version, keeps_rules or candidates[0], context)
 
 
-def _fits(context, version: AssignmentVersion, reserve: Reserve, leaving: Assignment) -> bool:
+def _fits(context: Context, version: AssignmentVersion, reserve: Reserve, leaving: Assignment) -> bool:
     """Whether the engine lets ``reserve`` take ``leaving``'s seat with everyone else staying put."""
     problem = context.problem
     e = problem.expert_index.get(reserve.expert.ref)
@@ -100,7 +102,7 @@ def swap_in(reserve: Reserve, *, actor: User | None, confirmed: bool) -> Assignm
 def swap_problem(plan: SwapIn) -> str | None:
     """The first rule the planned swap breaks, as a Chinese sentence (None: the swap keeps every rule)."""
     reserve, leaving = plan.reserve, plan.leaving
-    context = matching_bridge.round_context(plan.version.round)
+    context = plan.context or matching_bridge.round_context(plan.version.round)
     problem, instance = context.problem, context.instance
     e = problem.expert_index[reserve.expert.ref]
     a = problem.application_index[reserve.application.ref]
