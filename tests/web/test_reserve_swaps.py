@@ -127,3 +127,22 @@ def test_a_reserve_sharing_an_organization_with_a_member_takes_that_members_seat
                     found.append((reserve_swaps.planned_swap(reserve).leaving, mates[0]))
         assert found
         assert all(leaving.id == mate.id for leaving, mate in found)
+
+
+def test_a_swap_that_would_break_a_pool_quota_is_refused_in_chinese_with_nothing_changed(app, matched, monkeypatch,
+                                                                                        table_counts):
+    # Economics is fixed at one seat (1–1): a reserve of another pool taking the economist's seat breaks it.
+    with app.app_context(), app.test_request_context():
+        round_ = get_round(matched)
+        version = panels.active_version(round_)
+        economist = next(seat for seat in panels.seats(round_, application("APP-001")) if seat.pool == "economics")
+        reserve = next(row for row in panels.reserves_of(version, application("APP-001"))
+                       if row.expert.pool != "economics")
+        plan = reserve_swaps.SwapIn(reserve, version, economist)
+        assert "将违反专家组的类别人数要求" in reserve_swaps.swap_problem(plan)
+        monkeypatch.setattr(reserve_swaps, "planned_swap", lambda _: plan)
+        before = table_counts()
+        with pytest.raises(panels.PanelError, match="类别人数要求，未作任何更改"):
+            reserve_swaps.swap_in(reserve, actor=None, confirmed=True)
+        db.session.rollback()
+        assert table_counts() == before and panels.active_version(round_).number == 1
