@@ -368,7 +368,7 @@ def restore(round_id: int, number: int):
     round_ = get_round(round_id)
     found = panels.version_by_number(round_, number) or abort(404)
     current = panels.active_version(round_)
-    if not confirmed() and current is not None and current.id != found.id:
+    if not confirmed() and (current is None or current.id != found.id):
         return confirmation_page(
             title=_("Restore version %(number)d?", number=number), consequences=restore_consequences(current, found),
             action=url_for("rounds.restore", round_id=round_.id, number=number),
@@ -383,16 +383,25 @@ def restore(round_id: int, number: int):
     return redirect(url_for("rounds.versions", round_id=round_.id))
 
 
+RESTORE_LINES = 20
+"""Seat changes listed one by one on the restore page; more are counted."""
+
+
 def restore_consequences(current, target) -> list[str]:
-    """What restoring ``target`` changes compared with the active ``current`` version, seat by seat."""
+    """What restoring ``target`` changes compared with the active ``current`` version (if any), seat by seat."""
+    if current is None:
+        return [_("Version %(target)d becomes the active version.", target=target.number)]
     joining, leaving = panels.seat_changes(current, target)
+    changes = ([_("%(expert)s joins the panel of %(application)s.", expert=row.expert.name,
+                  application=row.application.ref) for row in joining]
+               + [_("%(expert)s leaves the panel of %(application)s.", expert=row.expert.name,
+                    application=row.application.ref) for row in leaving])
     lines = [_("Version %(target)d becomes the active version instead of version %(current)d.",
                target=target.number, current=current.number)]
-    lines += [_("%(expert)s joins the panel of %(application)s.", expert=row.expert.name,
-                application=row.application.ref) for row in joining]
-    lines += [_("%(expert)s leaves the panel of %(application)s.", expert=row.expert.name,
-                application=row.application.ref) for row in leaving]
-    if not joining and not leaving:
+    lines += changes[:RESTORE_LINES]
+    if len(changes) > RESTORE_LINES:
+        lines.append(_("… and %(count)s more seat changes.", count=len(changes) - RESTORE_LINES))
+    if not changes:
         lines.append(_("The seats are the same in both versions."))
     lines.append(_("Undo: version %(current)d stays stored and can be restored the same way.",
                    current=current.number))
