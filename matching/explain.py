@@ -2,9 +2,10 @@
 
 For every assigned pair: the fit and its components and the rules that bind (the expert's load is full, the
 pool is at its minimum or maximum, the pair was fixed). For every application: each expert who fits better than
-the weakest chosen member of the same pool but was not chosen, and why — a conflict (with the rule's own reason),
-a forbidden pair, a full load, a pool at its maximum, the organization limit, or, when no rule stops them, a lower
-contribution to the optimum (taking them would cost more elsewhere than it gains here).
+the weakest chosen member of the same pool (of the whole panel when the pool has none) but was not chosen, and
+why — a conflict (with the rule's own reason), a forbidden pair, a full load, a pool at its maximum, the
+organization limit, or, when no rule stops them, a lower contribution to the optimum (taking them would cost more
+elsewhere than it gains here).
 """
 
 from __future__ import annotations
@@ -118,15 +119,18 @@ def _not_chosen(instance: Instance, assigned: np.ndarray, labels: Labels, a: int
                 pool_count: np.ndarray, exclusions: Mapping[tuple[int, int], str], limit: int,
                 otherwise: str) -> list[str]:
     panel = assigned[:, a]
+    # Nobody fitting worse than every seated member is "better-fitting": a pool without a member is measured
+    # against the lowest seated fit of the application, not listed from its top down.
+    lowest_seated = instance.fit[panel, a].min() if panel.any() else -np.inf
     sentences = []
     for p in range(instance.n_pools):
         in_pool = np.nonzero(instance.expert_pool == p)[0]
         chosen_fits = instance.fit[in_pool[panel[in_pool]], a]
         # the loop below stops after limit + len(chosen_fits) ranks: only those need sorting
         ranked = best_first(in_pool, instance.fit[in_pool, a], limit + len(chosen_fits))
-        weakest = chosen_fits.min() if len(chosen_fits) else -np.inf
+        floor = chosen_fits.min() if len(chosen_fits) else lowest_seated
         for rank, e in enumerate(ranked, start=1):
-            if instance.fit[e, a] <= weakest and len(chosen_fits):
+            if instance.fit[e, a] <= floor:
                 break
             if panel[e]:
                 continue

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .aggregate import round_half_up
-from .types import Settings, Template
+from .types import ApplicationResult, Settings, Template
 
 # DESIGN §7.1 step 9, on the 2-decimal score: (lowest score, grade, English)
 GRADES = ((90.0, "优秀", "excellent"), (80.0, "良好", "good"), (60.0, "合格", "pass"), (-np.inf, "不合格", "fail"))
@@ -98,6 +98,48 @@ def recommend(scores: np.ndarray, intervals: np.ndarray, criterion_means: np.nda
     recommendation = np.select([reject, confident, reserve], ["REJECT", "RECOMMEND", "RESERVE"], "CONDITIONAL")
     recommendation = np.where(np.isnan(scores), None, recommendation.astype(object))
     return Decisions(recommendation, veto_failed, gate_failed)
+
+
+DECIDING_RULES = ("VETO", "GATE", "HIGH_BELOW", "LOW_REACHES", "LOW_REACHES_TOP_K", "NOT_LIKELY_TOP_K",
+                  "RANK_BELOW_K", "STRADDLES")
+"""Which branch of :func:`recommend` decided a line, in the order the branches are tried."""
+
+
+def deciding_rule(line: ApplicationResult, settings: Settings) -> str | None:
+    """The branch of :func:`recommend` that gave ``line`` its recommendation (one of :data:`DECIDING_RULES`),
+    so a reader sees why 82.67 is recommended while 83.50 is not: the interval, not the score, decides.
+
+    Parameters
+    ----------
+    line : ApplicationResult
+        A line of the engine's result (its recommendation, interval, flags, P(top-k)).
+    settings : Settings
+        The settings it was ranked with (θ, capacity k).
+
+    Returns
+    -------
+    str or None
+        None for a line without a recommendation (too few sheets, or recommendations off).
+
+    Examples
+    --------
+    A score of 83.50 whose interval [78.10, 88.90] reaches below θ = 80 is CONDITIONAL (``STRADDLES``); 82.67
+    with the interval [80.40, 84.90] is RECOMMEND (``LOW_REACHES``).
+    """
+    recommendation = line.recommendation
+    if recommendation is None:
+        return None
+    if recommendation == "REJECT":
+        codes = {flag.code for flag in line.flags}
+        return "VETO" if "VETO" in codes else "GATE" if "GATE" in codes else "HIGH_BELOW"
+    if recommendation == "RECOMMEND":
+        return "LOW_REACHES" if settings.capacity is None else "LOW_REACHES_TOP_K"
+    if recommendation == "RESERVE":
+        return "RANK_BELOW_K"
+    low = line.interval[0] if line.interval else line.score
+    if settings.capacity is not None and low is not None and low >= settings.threshold:
+        return "NOT_LIKELY_TOP_K"
+    return "STRADDLES"
 
 
 def grade(score: float, thresholds: GradeThresholds | None = None) -> tuple[str, str]:

@@ -75,11 +75,12 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _init_templates(app: Flask) -> None:
-    """Template helpers: the current locale, code labels and personal-data masking."""
-    from web import masking
+    """Template helpers: the current locale, code labels, local times and personal-data masking."""
+    from web import local_time, masking
     from web.blueprints.organizer.labels import label, plain
 
     masking.init_app(app)
+    local_time.init_app(app)
     app.add_template_filter(label, "label")
     app.add_template_filter(plain, "plain")
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())

@@ -1,5 +1,6 @@
 """In the browser, the organizer opens a round, attaches applications, runs matching, and changes a panel by
-hand: a swap for a conflicted expert is refused with the conflict's rule and reason, a clean swap goes through."""
+hand: a swap for a conflicted expert is refused with the conflict's rule and reason, a clean swap goes through,
+and a reserve swaps in after a page that names who gives way."""
 
 from __future__ import annotations
 
@@ -57,6 +58,34 @@ def test_organizer_opens_a_round_matches_and_swaps_an_expert(page, live, login, 
     seated = live.run(_seated, round_id, case["application"])
     assert case["clean"] in seated and case["seat_expert"] not in seated
     expect(page.locator("table.panel tr.seat-replaced", has_text=case["seat_expert"])).to_have_count(1)
+
+    reserve = live.run(_swappable_reserve, round_id)
+    page.goto(f"{live.url}/rounds/{round_id}/applications/{reserve['application_id']}")
+    page.locator(f"a[href$='/reserves/{reserve['id']}/swap-in']").click()
+    expect(page.locator("section.consequences")).to_contain_text(reserve["leaving_name"])
+    with page.expect_navigation():
+        page.locator("form.confirm-step button[type=submit]").click()
+    assert "ok" in page.get_by_role("alert").get_attribute("class")
+    seated = live.run(_seated, round_id, reserve["application"])
+    assert reserve["expert"] in seated and reserve["leaving"] not in seated
+
+
+def _swappable_reserve(round_id: int) -> dict:
+    """A reserve of the active version whose planned swap keeps every rule."""
+    from web.extensions import db
+    from web.models import Round
+    from web.services import panels, reserve_swaps
+
+    round_ = db.session.get(Round, round_id)
+    version = panels.active_version(round_)
+    for link in round_.round_applications:
+        for reserve in panels.reserves_of(version, link.application):
+            plan = reserve_swaps.planned_swap(reserve)
+            if plan.leaving is not None and reserve_swaps.swap_problem(plan) is None:
+                return {"id": reserve.id, "application_id": link.application_id, "application": link.application.ref,
+                        "expert": reserve.expert.ref, "leaving": plan.leaving.expert.ref,
+                        "leaving_name": plan.leaving.expert.name}
+    raise AssertionError("no reserve can swap in")
 
 
 def _swap(page, seat_expert: str, new_expert: str) -> None:

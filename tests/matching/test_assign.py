@@ -243,3 +243,19 @@ def test_fair_objective_lifts_the_worst_panel():
     assert np.isclose(worst(total), 0.7) and np.isclose(total["objective"], 2.1)   # E3→A1, E4→A2
     assert np.isclose(worst(fair), 0.8) and np.isclose(fair["objective"], 1.7)     # E3→A2, E4→A1
     assert fair["status"] == "optimal" and fair["bound"] == pytest.approx(1.7)
+
+
+def test_not_chosen_lists_only_experts_above_the_lowest_seated_fit():
+    # The law pool may seat nobody: its experts are measured against the weakest seated member (fit 0.50), so
+    # the poorly fitting L1 (0.02) is not "better-fitting", while L2 (0.95), kept off by the quota, is.
+    experts = [expert(f"T{i}", "technology") for i in (1, 2, 3)] + [expert("L1", "law"), expert("L2", "law")]
+    scores = {("T1", "A1"): 0.7, ("T2", "A1"): 0.6, ("T3", "A1"): 0.5, ("L1", "A1"): 0.02, ("L2", "A1"): 0.95}
+    quotas = {"technology": [3, 3], "law": [0, 0]}
+    result = assign(scored(experts, [application("A1")], scores, panel_size=3, pool_quotas=quotas)).to_dict()
+    (entry,) = result["assignments"]
+    assert {m["expert"] for m in entry["experts"]} == {"T1", "T2", "T3"}
+    assert [sentence for sentence in entry["explanation"] if "L1" in sentence] == []
+    (sentence,) = [sentence for sentence in entry["explanation"] if "L2" in sentence]
+    assert sentence.startswith("第一位法律专家 L2（匹配度 0.95）因法律类已达上限 0 人未选")
+    fits = [float(s.split("匹配度 ")[1][:4]) for s in entry["explanation"]]
+    assert min(fits) > 0.5

@@ -12,7 +12,16 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 import scoring
-from web.demo.round import POOL_QUOTAS, SELECTION_NAME, SITE_APPLICATIONS, SITE_NAME, criterion_value
+from web.demo.round import (
+    INVITED,
+    LAST_SUBMISSION,
+    POOL_QUOTAS,
+    SELECTION_NAME,
+    SHOWN_ON,
+    SITE_APPLICATIONS,
+    SITE_NAME,
+    criterion_value,
+)
 from web.extensions import db
 from web.models import Assignment, AssignmentVersion, Reserve, Round, ScoreSheet, User
 from web.services.matching_bridge import round_conflicts
@@ -48,6 +57,7 @@ def test_panel_demo_builds_a_scored_round_with_a_recusal_and_an_outlier(app, run
         assert site.kind == "site_inspection" and site.state == "draft"
         assert len(site.applications) == SITE_APPLICATIONS
         _assert_expert_accounts_have_work(round_, seats, sheets, result.output)
+        _assert_times_fit_the_round(round_, version, sheets)
 
 
 def _assert_panels_keep_the_rules(round_, seats):
@@ -130,3 +140,22 @@ def _assert_expert_accounts_have_work(round_, seats, sheets, output):
         open_seats = [seat for seat in seats if seat.expert_id == user.expert_id and seat.state != "recused"
                       and (seat.application_id, seat.expert_id) not in submitted]
         assert len(open_seats) == int(count) > 0, f"{username} has nothing to score"
+
+
+def _assert_times_fit_the_round(round_, version, sheets) -> None:
+    """Invited, answered, started and submitted in that order inside October 2020, every submission before the
+    deadline; shown on SHOWN_ON (PANEL_TODAY, set by ``panel demo``) nothing is overdue, years later all is."""
+    from datetime import date, datetime
+
+    from web.services.sheets import progress
+
+    seat_of = {(seat.application_id, seat.expert_id): seat for seat in version.assignments}
+    submitted = [sheet for sheet in sheets if sheet.state == "submitted"]
+    assert submitted and all(INVITED < sheet.submitted_at <= LAST_SUBMISSION for sheet in submitted)
+    assert max(sheet.submitted_at for sheet in submitted) < datetime.combine(round_.deadline, datetime.min.time())
+    for sheet in sheets:
+        seat = seat_of[(sheet.application_id, sheet.expert_id)]
+        assert seat.invited_at <= (seat.responded_at or seat.invited_at) <= sheet.created_at <= sheet.updated_at
+        assert sheet.updated_at.year == 2020
+    assert progress(round_).overdue == [] and round_.deadline > SHOWN_ON
+    assert progress(round_, today=date(2026, 12, 6)).overdue

@@ -4,6 +4,7 @@ sheets, each opened again and read."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -57,6 +58,7 @@ def test_ranking_workbook(app, client, auth, round_id):
     assert sum(e5[f"{c}"] for c in headers if c.endswith("分）")) == 60
     assert e5["技术路线、先进性与可行性 评语"] == "技术路线清晰"
     assert rows[("P3", "E1")]["评分表状态"] == "草稿" and rows[("P3", "E1")]["计分情况"] == "未计入（未提交）"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC\+8", e5["提交时间"])       # Beijing time, zone shown
     text = " ".join(str(cell) for row in detail + ranking for cell in row if cell is not None)
     assert "@example.com" not in text and "138" not in text       # no personal data
 

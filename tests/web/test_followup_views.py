@@ -73,6 +73,8 @@ def test_remind_reaches_only_the_unsubmitted(client, auth, world, app, csrf_toke
     login(client, auth, "organizer")
     post(client, csrf_token, f"/followup/rounds/{world.round_id}/invite")
     submitted(app, world, "EXP-B", "APP-001")
+    page = client.get(f"/followup/rounds/{world.round_id}").get_data(as_text=True)
+    assert "Send 2 reminders now" in page                   # the exact number of messages, before the click
     assert post(client, csrf_token, f"/followup/rounds/{world.round_id}/remind").status_code == 302
     with app.app_context():
         reminders = list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "reminder")))

@@ -77,7 +77,7 @@ def build_round(app, *, count: int = 4, state: str = "assigning", actor: User | 
                 from web.services import panels
 
                 panels.run_matching(round_, actor=actor)
-            rounds.transition(round_, step, actor=actor)
+            rounds.transition(round_, step, actor=actor, confirmed=True)
         return round_.id
 
 

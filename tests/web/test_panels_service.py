@@ -241,10 +241,10 @@ def test_restore_brings_back_the_exact_assignment(app, matched):
                      if sum(other.pool == seat.pool for other in panel) > QUOTAS[seat.pool][0])
         panels.remove_expert(spare, actor=None, reason="时间冲突")
         assert len(seat_pairs(round_)) == 19 and panels.active_version(round_).status == "manual"
-        panels.restore_version(panels.version_by_number(round_, 1), actor=user("organizer"))
+        panels.restore_version(panels.version_by_number(round_, 1), actor=user("organizer"), confirmed=True)
         assert seat_pairs(round_) == original and panels.active_version(round_).number == 1
         with pytest.raises(panels.PanelError, match="already the active one"):
-            panels.restore_version(panels.version_by_number(round_, 1), actor=None)
+            panels.restore_version(panels.version_by_number(round_, 1), actor=None, confirmed=True)
 
 
 def test_replace_from_reserves_moves_nobody_else(app, matched):

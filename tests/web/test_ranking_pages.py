@@ -60,8 +60,28 @@ def test_ranking_table(client, auth, round_id):
     assert 'class="recommendation recommend"' in html and 'class="recommendation reject"' in html
     assert len(re.findall(r"\[\d+\.\d\d, \d+\.\d\d\]", html)) == 5          # a score interval per application
     assert "<code>ROBUST</code> 专家 E5 的总分 60" in html            # the 60 on P1 is flagged with its sentence
-    assert "条指标提示" in html and "仅供参考" not in html           # criterion notes: counted, on the trace
+    actions, _, notes = html.partition('<details class="notes">')
+    assert "<code>ROBUST</code>" in actions.split("<tbody>")[1]     # asking for action: shown in the row
+    assert "条提示（仅供参考）</summary>" in html                    # information: behind a toggle, no script
+    assert "仅供参考" not in re.sub(r"<details.*?</details>", "", html, flags=re.S)
     assert "进入前" not in html                                          # no P(top-k) column without k
+
+
+def test_the_rule_is_stated_and_each_line_gives_its_reason(app, client, auth, round_id):
+    from scoring.recommend import deciding_rule
+    from web.services.ranking import rank_round
+
+    with app.app_context():
+        result = rank_round(get_round(round_id))
+    auth.login("organizer")
+    html = client.get(f"/rankings/rounds/{round_id}").get_data(as_text=True)
+    assert "推荐意见的判定规则" in html and "区间下限 ≥ θ = 80。" in html and "满分的 60%" in html
+    rows = {ref: row for row in html.split("<tr>")[2:] for ref in [re.search(r">(P\d)</a>", row).group(1)]}
+    for line in result.ranking:
+        low, high = (f"{value:.2f}" for value in line.interval)
+        expected = {"LOW_REACHES": f"区间下限 {low} ≥ θ = 80。", "HIGH_BELOW": f"区间上限 {high} < θ = 80。",
+                    "STRADDLES": f"区间下限 {low} < θ = 80 ≤ 区间上限 {high}"}[deciding_rule(line, result.settings)]
+        assert expected in rows[line.application], line.application
 
 
 def test_capacity_and_a_bad_capacity(client, auth, round_id):

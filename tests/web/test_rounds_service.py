@@ -29,7 +29,7 @@ def test_state_moves_forward_one_step_at_a_time_each_audited(app, table_counts):
             rounds.transition(round_, "scoring", actor=None)
         panels.run_matching(round_, actor=None)
         rounds.transition(round_, "scoring", actor=None)
-        rounds.transition(round_, "closed", actor=None)
+        rounds.transition(round_, "closed", actor=None, confirmed=True)
         with pytest.raises(rounds.RoundError, match="it is closed"):
             rounds.transition(round_, "scoring", actor=None)
         events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "round.transition")

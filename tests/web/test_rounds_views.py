@@ -129,7 +129,7 @@ def test_run_matching_from_the_overview_and_restore(app, client, auth, csrf_toke
     versions_page = page(client, f"/rounds/{matched}/versions")
     assert f'action="/rounds/{matched}/versions/1/restore"' in versions_page
     assert re.search(r"<td>organizer</td>", versions_page)          # version 2's author
-    post(client, f"/rounds/{matched}/versions/1/restore", {}, form_page=f"/rounds/{matched}/versions",
+    post(client, f"/rounds/{matched}/versions/1/restore", {"confirm": "yes"}, form_page=f"/rounds/{matched}/versions",
          csrf_token=csrf_token)
     with app.app_context():
         active = db.session.scalar(select(AssignmentVersion).where(AssignmentVersion.active))

@@ -59,6 +59,7 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)        # account → raw API token
     token_ids: dict[str, int] = field(default_factory=dict)     # account → token id
     experts: dict[str, int] = field(default_factory=dict)       # account → expert id of its expert
+    reserve_id: int = 0                                         # EXP-C, reserve of APP-001
 
 
 def build_world(app, make_user, application_record, expert_record) -> World:
@@ -111,7 +112,8 @@ def build_world(app, make_user, application_record, expert_record) -> World:
                       sheets={name: row.id for name, row in sheets.items()}, review_id=review.id,
                       message_id=message.id, center_id=center.id, triennial_id=triennial.id,
                       users={name: user.id for name, user in accounts.items()},
-                      experts={name: experts[ref].id for name, ref in EXPERT_REFS.items()})
+                      experts={name: experts[ref].id for name, ref in EXPERT_REFS.items()},
+                      reserve_id=version.reserves[0].id)
         for name in ("expert_a", "expert_b", "organizer", "admin", "spare"):
             user = db.session.get(User, world.users[name])
             world.tokens[name] = create_token(user, f"{name} integration", actor=None)
@@ -178,7 +180,7 @@ def url(template: str) -> Callable[[World], str]:
             app2=world.application_ids["APP-002"], seat_a=world.seats["expert_a"], seat_b=world.seats["expert_b"],
             sheet_a=world.sheets["expert_a"], sheet_b=world.sheets["expert_b"], review=world.review_id,
             message=world.message_id, job=world.job_id, center=world.center_id, triennial=world.triennial_id,
-            expert_a=world.experts["expert_a"],
+            expert_a=world.experts["expert_a"], reserve=world.reserve_id,
             spare=world.users["spare"], spare_token=world.token_ids["spare"])
     return build
 
@@ -226,6 +228,7 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     ("rounds.applications", "POST"): (url("/rounds/{round}/applications"), redirect_after()),
     ("rounds.detach", "POST"): (url("/rounds/{round}/applications/{app2}/detach"), redirect_after()),
     ("rounds.transition", "POST"): (url("/rounds/{round}/state"), redirect_after()),
+    ("rounds.reopen", "POST"): (url("/rounds/{round}/reopen"), redirect_after()),
     ("rounds.conflicts", "GET"): (url("/rounds/{round}/conflicts"), STAFF_PAGE),
     ("rounds.run_matching", "POST"): (url("/rounds/{round}/match"), redirect_after()),
     ("rounds.versions", "GET"): (url("/rounds/{round}/versions"), STAFF_PAGE),
@@ -236,6 +239,9 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     ("rounds.remove", "POST"): (url("/rounds/{round}/seats/{seat_a}/remove"), redirect_after()),
     ("rounds.swap", "POST"): (url("/rounds/{round}/seats/{seat_a}/swap"), redirect_after()),
     ("rounds.replace", "POST"): (url("/rounds/{round}/seats/{seat_a}/replace"), redirect_after()),
+    # a reserve swap: the confirmation page; a POST without the confirmation shows that page again
+    ("rounds.swap_in", "GET"): (url("/rounds/{round}/reserves/{reserve}/swap-in"), STAFF_PAGE),
+    ("rounds.swap_in", "POST"): (url("/rounds/{round}/reserves/{reserve}/swap-in"), STAFF_PAGE),
     ("rounds.meeting", "GET"): (url("/rounds/{round}/meeting"), STAFF_PAGE),
     # invitations, outbox, progress, reopening (W2): organizers and admins
     ("followup.index", "GET"): (url("/followup/"), STAFF_PAGE),

@@ -3,11 +3,14 @@ when it was computed; a change makes it stale, and a large round is renewed by a
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from sqlalchemy import select
 
 from tests.web.test_ranking_service import build_design_round, sheet_of
 from web.extensions import db
+from web.local_time import local_time
 from web.models import Job, StoredRanking
 from web.services import ranking, sheets, stored_ranking
 
@@ -31,9 +34,9 @@ def engine_runs(monkeypatch):
     return runs
 
 
-def stored_rows(app) -> list[tuple[str, str]]:
+def stored_rows(app) -> list[tuple[str, datetime]]:
     with app.app_context():
-        return [(row.data_version, row.computed_at.isoformat()) for row in db.session.scalars(select(StoredRanking))]
+        return [(row.data_version, row.computed_at) for row in db.session.scalars(select(StoredRanking))]
 
 
 def test_the_ranking_is_computed_once_and_read_by_every_view(app, client, auth, round_id, engine_runs):
@@ -41,8 +44,8 @@ def test_the_ranking_is_computed_once_and_read_by_every_view(app, client, auth, 
     first = client.get(f"/rankings/rounds/{round_id}").get_data(as_text=True)
     stored = stored_rows(app)
     assert len(engine_runs) == 1 and len(stored) == 1
-    computed = stored[0][1].replace("T", " ")[:19]
-    assert computed in first                                             # the page says when
+    computed = local_time(stored[0][1], seconds=True)
+    assert computed in first and computed.endswith(" UTC+8")             # the page says when, in Beijing time
     with app.app_context():
         p1 = sheet_of(round_id, "P1", "E1").application_id
     assert computed in client.get(f"/rankings/rounds/{round_id}/applications/{p1}").get_data(as_text=True)
@@ -109,4 +112,4 @@ def test_the_api_reads_the_stored_ranking_and_says_when_it_was_computed(app, cli
         db.session.commit()
     body = client.get(f"/api/v1/rounds/{round_id}/ranking", headers={"Authorization": f"Bearer {token}"}).get_json()
     computed = stored_rows(app)[0][1]
-    assert body["computed_at"] == computed + "Z" and body["stale"] is False and body["ranking"]
+    assert body["computed_at"] == computed.isoformat() + "Z" and body["stale"] is False and body["ranking"]

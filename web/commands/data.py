@@ -236,6 +236,7 @@ def demo_command(seed: int | None, no_serve: bool, host: str, port: int) -> None
 
     from web.demo import DEFAULT_SEED
     from web.demo.logins import login_table
+    from web.demo.round import SHOWN_ON
     from web.extensions import db
     from web.services.records import existing_refs
     from web.services.reference_data import seed_reference_data
@@ -245,6 +246,9 @@ def demo_command(seed: int | None, no_serve: bool, host: str, port: int) -> None
     if not current_app.config.get("PANEL_BASE_URL"):
         # The invitations' personal links must open this server.
         current_app.config["PANEL_BASE_URL"] = f"http://{host}:{port}"
+    if not current_app.config.get("PANEL_TODAY"):
+        # The demo's round is shown on a day inside it: a week before its deadline, nothing is overdue yet.
+        current_app.config["PANEL_TODAY"] = SHOWN_ON.isoformat()
     present = existing_refs("applications")
     if present:
         click.echo(f"the database already holds {len(present)} applications: the demo data set is not loaded again "

@@ -68,7 +68,7 @@ def state_command(round_ref, state) -> None:
     if round_ is None:
         raise click.UsageError(f"--round: no round with id or name {round_ref!r}")
     try:
-        transition(round_, state, actor=None)
+        transition(round_, state, actor=None, confirmed=True)
     except RoundError as error:
         click.echo(f"{round_.name}: {error}", err=True)
         sys.exit(1)

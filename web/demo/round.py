@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import statistics
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -36,6 +36,14 @@ from web.services import invitations, panels, rounds, sheets
 SELECTION_NAME = "2020年上海市制造业创新中心遴选综合评审"
 SITE_NAME = "2020年上海市制造业创新中心现场考察"
 DEADLINE = date(2020, 10, 30)
+# The round's story in stored UTC (Beijing time is 8 hours ahead): panels fixed on 8 October, invitations out on
+# the 9th, sheets submitted from the 10th until the day the demo shows, a week before the deadline.
+PANELS_FIXED = datetime(2020, 10, 8, 2, 0)        # 10:00 Beijing time
+INVITED = datetime(2020, 10, 9, 1, 30)            # 09:30 Beijing time
+SHOWN_ON = date(2020, 10, 23)
+"""The day the demo shows its round on: ``panel demo`` serves with ``PANEL_TODAY`` set to it, so sheets not yet
+submitted are not overdue (the deadline is a week away)."""
+LAST_SUBMISSION = datetime(2020, 10, 22, 10, 0)   # 18:00 Beijing time, the evening before SHOWN_ON
 SETTINGS = {"panel_size": 7, "max_per_organization": 1, "max_load": 5, "reserves": 3}
 # Seven seats: 3 technology + 1 of each other pool is the minimum; the other pools may take a second seat.
 POOL_QUOTAS = {"technology": (3, 5), "industry": (1, 2), "economics": (1, 2), "management": (1, 2), "law": (1, 2)}
@@ -91,6 +99,7 @@ def _load_demo_round(seed: int, actor: User | None, accounts: int) -> DemoRound:
     invitations.invite(round_, actor=actor)
     result = DemoRound(round_id=round_.id, site_round_id=0)
     _score(round_, version, rng, result, actor)
+    _date_the_round(round_, version, random.Random(seed + 1))
     top = _best_applications(round_, SITE_APPLICATIONS)
     site = rounds.create_round(SITE_NAME, "site_inspection", as_of=REFERENCE_DATE, application_refs=top,
                                deadline=DEADLINE + timedelta(days=30), actor=actor)
@@ -191,6 +200,44 @@ def _recuse_and_replace(seat: Assignment, actor: User | None) -> Assignment:
     if replacement is None:
         raise RuntimeError(f"no reserve can take {seat.expert.ref}'s seat on {seat.application.ref}")
     return replacement
+
+
+# --- times -------------------------------------------------------------------------------------------------
+
+def _date_the_round(round_: Round, version: AssignmentVersion, rng: random.Random) -> None:
+    """Give the round's rows the times of its October 2020 story instead of the moment the demo was loaded:
+    invited, answered, started and submitted in that order, every submission before :data:`SHOWN_ON` and so before
+    the deadline. (The audit log keeps the real moments: it is append-only.)"""
+    round_.created_at = PANELS_FIXED - timedelta(days=1)
+    version.created_at = PANELS_FIXED
+    sheets = {(sheet.application_id, sheet.expert_id): sheet
+              for sheet in db.session.scalars(select(ScoreSheet).where(ScoreSheet.round_id == round_.id))}
+    answered: dict[int, datetime] = {}
+    for seat in sorted(version.assignments, key=lambda seat: (seat.replaces_id is not None, seat.id)):
+        if seat.invited_at is None:
+            continue
+        # A replacement is invited a couple of hours after the member it replaces answered.
+        seat.invited_at = (answered[seat.replaces_id] + timedelta(hours=2) if seat.replaces_id in answered
+                           else INVITED)
+        if seat.responded_at is not None:
+            seat.responded_at = answered[seat.id] = seat.invited_at + _hours(rng, 1, 48)
+        sheet = sheets.get((seat.application_id, seat.expert_id))
+        if sheet is not None:
+            _date_sheet(sheet, (seat.responded_at or seat.invited_at) + _hours(rng, 0, 24), rng)
+
+
+def _date_sheet(sheet: ScoreSheet, started: datetime, rng: random.Random) -> None:
+    """Start ``sheet`` at ``started``; a submitted one is handed in before :data:`LAST_SUBMISSION`."""
+    sheet.created_at = started
+    last_change = started + (LAST_SUBMISSION - started) * rng.uniform(0.2, 1.0)
+    sheet.updated_at = last_change
+    if sheet.submitted_at is not None:
+        sheet.submitted_at = last_change
+
+
+def _hours(rng: random.Random, low: float, high: float) -> timedelta:
+    """A random whole number of minutes between ``low`` and ``high`` hours."""
+    return timedelta(minutes=rng.randint(int(low * 60), int(high * 60)))
 
 
 # --- the rest -----------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from openpyxl.utils import get_column_letter
 
 from web.io.cells import inert
 from web.io.files import protect_text
+from web.local_time import local_time
 from web.services.ranking import RoundRanking
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -49,11 +50,12 @@ def ranking_rows(report: RoundRanking) -> list[list]:
 
 
 def detail_headers(report: RoundRanking) -> list[str]:
-    """Application and expert, each criterion's points (with its maximum), total, opinion, comments."""
+    """Application and expert, each criterion's points (with its maximum), total, opinion, comments, when submitted."""
     criteria = report.criteria
     return (["申报书编号", "中心名称", "专家编号", "专家姓名", "专家类别", "评分表状态", "计分情况", "说明"]
             + [f"{criterion.name}（{criterion.max:g}分）" for criterion in criteria]
-            + ["总分", "总体意见", "评审意见"] + [f"{criterion.name} 评语" for criterion in criteria])
+            + ["总分", "总体意见", "评审意见"] + [f"{criterion.name} 评语" for criterion in criteria]
+            + ["提交时间"])
 
 
 def detail_rows(report: RoundRanking) -> list[list]:
@@ -68,7 +70,8 @@ def detail_rows(report: RoundRanking) -> list[list]:
                         + [scores.get(criterion.code) for criterion in report.criteria]
                         + [sheet.total if sheet.scores else None, OPINIONS.get(sheet.opinion, sheet.opinion),
                            sheet.comment or None]
-                        + [comments.get(criterion.code) for criterion in report.criteria])
+                        + [comments.get(criterion.code) for criterion in report.criteria]
+                        + [local_time(sheet.submitted_at, empty=None)])
     return rows
 
 

@@ -87,13 +87,7 @@ def remind(round_: Round, *, actor: User | None) -> list[OutboxMessage]:
     if round_.state not in INVITABLE_ROUND_STATES:
         raise InvitationError(_("Reminders go out while the round is assigning or scoring (it is %(state)s).",
                                 state=round_.state))
-    submitted = set(db.session.execute(
-        select(ScoreSheet.application_id, ScoreSheet.expert_id)
-        .where(ScoreSheet.round_id == round_.id, ScoreSheet.state == "submitted")).all())
-    pending = defaultdict(list)
-    for seat in round_seats(round_, ("invited", "accepted")):
-        if (seat.application_id, seat.expert_id) not in submitted:
-            pending[seat.expert].append(seat)
+    pending = reminder_recipients(round_)
     messages = []
     for expert, seats in pending.items():
         body = render_template("followup/mail/reminder.txt", round=round_, expert=expert, seats=seats,
@@ -105,6 +99,19 @@ def remind(round_: Round, *, actor: User | None) -> list[OutboxMessage]:
                         "seats": sum(len(seats) for seats in pending.values())})
     db.session.flush()
     return messages
+
+
+def reminder_recipients(round_: Round) -> dict[Expert, list[Assignment]]:
+    """Who :func:`remind` writes to (one message each): experts with an unanswered invitation or an unsubmitted
+    sheet, with those seats."""
+    submitted = set(db.session.execute(
+        select(ScoreSheet.application_id, ScoreSheet.expert_id)
+        .where(ScoreSheet.round_id == round_.id, ScoreSheet.state == "submitted")).all())
+    pending = defaultdict(list)
+    for seat in round_seats(round_, ("invited", "accepted")):
+        if (seat.application_id, seat.expert_id) not in submitted:
+            pending[seat.expert].append(seat)
+    return pending
 
 
 def accept(assignment: Assignment, *, actor: User | None) -> Assignment:

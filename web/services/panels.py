@@ -23,6 +23,7 @@ from matching.types import HARD
 from web.extensions import db
 from web.models import Application, Assignment, AssignmentVersion, Expert, Reserve, Round, User, utcnow
 from web.services import audit, matching_bridge
+from web.services.outbox import translate
 
 SEATED = ("proposed", "invited", "accepted")
 """States of an assignment that hold a seat on the panel."""
@@ -66,6 +67,18 @@ def versions(round_: Round) -> list[AssignmentVersion]:
                               .order_by(AssignmentVersion.number.desc())).all()
 
 
+def seat_changes(current: AssignmentVersion | None, target: AssignmentVersion) -> tuple[list[Assignment],
+                                                                                      list[Assignment]]:
+    """The seats restoring ``target`` would add and those it would take away, compared with ``current``."""
+    def seated(version: AssignmentVersion | None) -> dict[tuple[int, int], Assignment]:
+        rows = version.assignments if version is not None else []
+        return {(row.application_id, row.expert_id): row for row in rows if row.state in SEATED}
+
+    before, after = seated(current), seated(target)
+    return ([row for key, row in after.items() if key not in before],
+            [row for key, row in before.items() if key not in after])
+
+
 def version_by_number(round_: Round, number: int) -> AssignmentVersion | None:
     """Version ``number`` of the round."""
     return db.session.scalar(select(AssignmentVersion).where(AssignmentVersion.round_id == round_.id,
@@ -94,7 +107,7 @@ def explanation(round_: Round, application: Application) -> dict:
     if version is None:
         return {"binding": {}, "not_chosen": []}
     context = matching_bridge.round_context(round_)
-    assigned = _assigned_matrix(context, [row for row in version.assignments if row.state in SEATED])
+    assigned = assigned_matrix(context, [row for row in version.assignments if row.state in SEATED])
     a = context.problem.application_index[application.ref]
     instance, exclusions = _without_departed(context, version, a)
     panels = explain(instance, assigned, context.labels, exclusions=exclusions,
@@ -217,8 +230,12 @@ def _deactivate_others(round_: Round) -> None:
     db.session.flush()
 
 
-def restore_version(version: AssignmentVersion, *, actor: User | None) -> AssignmentVersion:
-    """Make an earlier feasible version the active one again (undo); its seats come back exactly."""
+def restore_version(version: AssignmentVersion, *, actor: User | None, confirmed: bool) -> AssignmentVersion:
+    """Make an earlier feasible version the active one again (undo); its seats come back exactly. Refused unless
+    confirmed: every panel that differs changes at once."""
+    if not confirmed:
+        raise PanelError(translate("Nothing was changed: restoring a version needs your confirmation on its "
+                                   "confirmation page."))
     round_ = version.round
     if round_.state not in MATCHING_STATES:
         raise PanelError(f"round {round_.name!r} is in state {round_.state!r}: versions are restored only while "
@@ -519,7 +536,7 @@ def reserve_report(assignment: Assignment, context: Context | None = None) -> li
     context = context or matching_bridge.round_context(version.round)
     problem = context.problem
     seated = [row for row in version.assignments if row.state in SEATED]
-    assigned = _assigned_matrix(context, seated)
+    assigned = assigned_matrix(context, seated)
     e, a = problem.expert_index[assignment.expert.ref], problem.application_index[assignment.application.ref]
     assigned[e, a] = True          # the leaving member still counts until the seat is given away
     fits = replacement_mask(context.instance, assigned, a, e)
@@ -550,7 +567,8 @@ def _why_not(context: Context, version: AssignmentVersion, assignment: Assignmen
     return f"expert {expert.ref}: " + ("; ".join(problems) or "breaks a panel rule")
 
 
-def _assigned_matrix(context: Context, rows: list[Assignment]) -> np.ndarray:
+def assigned_matrix(context: Context, rows: list[Assignment]) -> np.ndarray:
+    """The engine's expert × application matrix of ``rows`` (True where a row seats the expert)."""
     problem = context.problem
     assigned = np.zeros(context.instance.fit.shape, dtype=bool)
     for row in rows:

@@ -1,5 +1,6 @@
 """Review rounds: opening one (with its own copy of the default template), its settings, applications, template
-criteria and state moves (draft → assigning → scoring → closed), each audited."""
+criteria and state moves (draft → assigning → scoring → closed, and closed → scoring to reopen), each audited;
+closing and reopening happen only when confirmed."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from web.models import (
     User,
 )
 from web.services import audit
+from web.services.outbox import translate as _
 from web.services.reference_data import copy_template
 
 
@@ -87,12 +89,20 @@ OPTIONAL_INTEGER_SETTINGS = {"seed": 0, "repeat_review_years": 1, "meeting_max_a
 """Whole-number settings that may be left empty, with their smallest value."""
 
 
-def transition(round_: Round, state: str, *, actor: User | None) -> Round:
-    """Move ``round_`` one step forward to ``state``; any other move is refused with RoundError."""
+CONFIRMED_STATES = ("closed",)
+"""Moves that end something people are doing (experts stop scoring) and so need a confirmation."""
+
+
+def transition(round_: Round, state: str, *, actor: User | None, confirmed: bool = False) -> Round:
+    """Move ``round_`` one step forward to ``state``; any other move, or closing unconfirmed, is refused with
+    RoundError."""
     if NEXT_STATE.get(round_.state) != state:
         allowed = NEXT_STATE.get(round_.state)
         raise RoundError(f"state: a round in state {round_.state!r} cannot move to {state!r}"
                          + (f" (only to {allowed!r})" if allowed else " (it is closed)"))
+    if state in CONFIRMED_STATES and not confirmed:
+        raise RoundError(_("Nothing was changed: closing the round needs your confirmation on its confirmation "
+                           "page."))
     if state == "assigning" and not round_.round_applications:
         raise RoundError("state: attach at least one application before assigning panels")
     if state == "scoring" and _active_version_id(round_) is None:
@@ -101,6 +111,20 @@ def transition(round_: Round, state: str, *, actor: User | None) -> Round:
     round_.state = state
     audit.record("round.transition", "round", round_.id, actor=actor, before={"state": before},
                  after={"state": state})
+    db.session.flush()
+    return round_
+
+
+def reopen(round_: Round, *, actor: User | None, confirmed: bool) -> Round:
+    """Undo closing: a closed round goes back to scoring, so experts can fill and submit sheets again."""
+    if not confirmed:
+        raise RoundError(_("Nothing was changed: reopening the round needs your confirmation on its confirmation "
+                           "page."))
+    if round_.state != "closed":
+        raise RoundError(_("Only a closed round can be reopened; nothing was changed."))
+    round_.state = "scoring"
+    audit.record("round.reopen", "round", round_.id, actor=actor, before={"state": "closed"},
+                 after={"state": "scoring"})
     db.session.flush()
     return round_
 

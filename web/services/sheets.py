@@ -20,6 +20,7 @@ from scoring.validate import score_error
 from web.database import lock_row
 from web.extensions import db
 from web.input_guard import control_character_error
+from web.local_time import local_today
 from web.models import (
     OPINIONS,
     Application,
@@ -450,8 +451,9 @@ class Progress:
 
 
 def progress(round_: Round, *, today: date | None = None) -> Progress:
-    """The round's sheets by status; ``today`` (default: the UTC date) decides what is overdue."""
-    today = today or utcnow().date()
+    """The round's sheets by status; ``today`` (default: the date in Shanghai, where deadlines are set) decides
+    what is overdue."""
+    today = today or local_today()
     sheets = round_sheets(round_)
     past_deadline = round_.deadline is not None and round_.deadline < today
     result = Progress(seats=[])

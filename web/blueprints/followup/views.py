@@ -60,7 +60,7 @@ def round_page(round_id: int):
                            invited_ids={expert.id for expert in invited}, logins=logins,
                            proposed_experts=len({seat.expert_id for seat in seats if seat.state == "proposed"}),
                            without_account=sum(expert.id not in logins for expert in invited),
-                           to_remind=len(invited))
+                           to_remind=len(invitations.reminder_recipients(round_)))
 
 
 @bp.route("/rounds/<int:round_id>/invite", methods=["POST"])

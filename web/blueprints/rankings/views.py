@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from scoring.recommend import deciding_rule
 from scoring.types import FLAG_LEVELS, RECOMMENDATIONS
 from web import listing
 from web.auth.roles import roles_required
@@ -75,12 +76,14 @@ def index():
 @bp.route("/rounds/<int:round_id>")
 @roles_required(*STAFF)
 def round_ranking(round_id: int):
-    """The ranking table of one round, with the capacity and calibration form."""
+    """The ranking table of one round: the rule that decides a recommendation, each line's reason, the flags
+    asking for action (notes for information folded), and the capacity and calibration form."""
     round_ = round_or_404(round_id)
     options, errors = page_options()
     viewed = stored_ranking(round_, options, rows_for=NO_ROWS)
     return render_template("rankings/round.html", report=viewed.report, viewed=viewed, errors=errors,
-                           args=option_args(options), page=ranking_page(viewed.report.lines))
+                           args=option_args(options), page=ranking_page(viewed.report.lines),
+                           deciding_rule=deciding_rule)
 
 
 RANKING_FILTERS = {"recommendation": RECOMMENDATIONS, "flags": (*FLAG_LEVELS, "none")}

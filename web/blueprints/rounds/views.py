@@ -13,6 +13,8 @@ from sqlalchemy import select
 
 from web import listing
 from web.auth.roles import roles_required
+from web.blueprints.confirmation import confirmation_page, confirmed
+from web.blueprints.organizer.labels import label
 from web.blueprints.organizer.views import formal_check
 from web.blueprints.rounds import bp
 from web.blueprints.rounds.forms import (
@@ -36,7 +38,7 @@ from web.models import (
     Sector,
     User,
 )
-from web.services import guidance, matching_bridge, panels, rounds
+from web.services import guidance, matching_bridge, panels, reserve_swaps, rounds, sheets
 from web.services.guidance import GuidanceError
 from web.services.records import export_applications
 from web.services.rounds import NEXT_STATE, RoundError
@@ -215,15 +217,51 @@ def detach(round_id: int, application_id: int):
 @bp.route("/<int:round_id>/state", methods=["POST"])
 @roles_required(*STAFF)
 def transition(round_id: int):
-    """Move the round one step: draft → assigning → scoring → closed."""
+    """Move the round one step: draft → assigning → scoring → closed; closing first shows what it ends."""
     round_ = get_round(round_id)
     state = request.form.get("state", "")
+    if state in rounds.CONFIRMED_STATES and NEXT_STATE.get(round_.state) == state and not confirmed():
+        return confirmation_page(
+            title=_("Close the round %(name)s?", name=round_.name), consequences=closing_consequences(round_),
+            action=url_for("rounds.transition", round_id=round_.id), fields={"state": state},
+            button=_("Close the round"), cancel=url_for("rounds.overview", round_id=round_.id))
     try:
-        rounds.transition(round_, state, actor=current_user)
+        rounds.transition(round_, state, actor=current_user, confirmed=confirmed())
     except RoundError as error:
         refuse(str(error))
     else:
         flash(_("The round is now %(state)s.", state=state_label(state)), "ok")
+    return redirect(url_for("rounds.overview", round_id=round_.id))
+
+
+def closing_consequences(round_: Round) -> list[str]:
+    """What closing ``round_`` ends, with its numbers."""
+    total = sheets.progress(round_).total
+    unsubmitted = sum(total.values()) - total["submitted"]
+    return [_("Experts can no longer declare, fill in or submit score sheets of this round."),
+            _("%(open)s of %(seats)s sheets are not submitted; they will not count in the ranking.",
+              open=unsubmitted, seats=sum(total.values())),
+            _("Undo: a closed round can be reopened from its overview (back to scoring).")]
+
+
+@bp.route("/<int:round_id>/reopen", methods=["POST"])
+@roles_required(*STAFF)
+def reopen(round_id: int):
+    """Undo closing: the round goes back to scoring, after a page that says so."""
+    round_ = get_round(round_id)
+    if round_.state == "closed" and not confirmed():
+        return confirmation_page(
+            title=_("Reopen the round %(name)s?", name=round_.name),
+            consequences=[_("The round goes back to scoring: experts can fill in and submit their sheets again."),
+                          _("The ranking changes as sheets are submitted; close the round again when done.")],
+            action=url_for("rounds.reopen", round_id=round_.id), button=_("Reopen the round"),
+            cancel=url_for("rounds.overview", round_id=round_.id))
+    try:
+        rounds.reopen(round_, actor=current_user, confirmed=confirmed())
+    except RoundError as error:
+        refuse(str(error))
+    else:
+        flash(_("The round is now %(state)s.", state=state_label(round_.state)), "ok")
     return redirect(url_for("rounds.overview", round_id=round_.id))
 
 
@@ -351,13 +389,45 @@ def restore(round_id: int, number: int):
     """Make an earlier version active again (undo)."""
     round_ = get_round(round_id)
     found = panels.version_by_number(round_, number) or abort(404)
+    current = panels.active_version(round_)
+    if not confirmed() and (current is None or current.id != found.id):
+        return confirmation_page(
+            title=_("Restore version %(number)d?", number=number), consequences=restore_consequences(current, found),
+            action=url_for("rounds.restore", round_id=round_.id, number=number),
+            button=_("Restore version %(number)d", number=number),
+            cancel=url_for("rounds.versions", round_id=round_.id))
     try:
-        panels.restore_version(found, actor=current_user)
+        panels.restore_version(found, actor=current_user, confirmed=confirmed())
     except panels.PanelError as error:
         refuse(str(error))
     else:
         flash(_("Version %(number)d is active again.", number=number), "ok")
     return redirect(url_for("rounds.versions", round_id=round_.id))
+
+
+RESTORE_LINES = 20
+"""Seat changes listed one by one on the restore page; more are counted."""
+
+
+def restore_consequences(current, target) -> list[str]:
+    """What restoring ``target`` changes compared with the active ``current`` version (if any), seat by seat."""
+    if current is None:
+        return [_("Version %(target)d becomes the active version.", target=target.number)]
+    joining, leaving = panels.seat_changes(current, target)
+    changes = ([_("%(expert)s joins the panel of %(application)s.", expert=row.expert.name,
+                  application=row.application.ref) for row in joining]
+               + [_("%(expert)s leaves the panel of %(application)s.", expert=row.expert.name,
+                    application=row.application.ref) for row in leaving])
+    lines = [_("Version %(target)d becomes the active version instead of version %(current)d.",
+               target=target.number, current=current.number)]
+    lines += changes[:RESTORE_LINES]
+    if len(changes) > RESTORE_LINES:
+        lines.append(_("… and %(count)s more seat changes.", count=len(changes) - RESTORE_LINES))
+    if not changes:
+        lines.append(_("The seats are the same in both versions."))
+    lines.append(_("Undo: version %(current)d stays stored and can be restored the same way.",
+                   current=current.number))
+    return lines
 
 
 # ---------------------------------------------------------------- one panel
@@ -435,6 +505,57 @@ def replace(round_id: int, assignment_id: int):
         else:
             flash(_("%(new)s takes the seat of %(old)s.", new=new.expert.name, old=seat.expert.name), "ok")
     return _panel_redirect(round_, seat.application_id)
+
+
+@bp.route("/<int:round_id>/reserves/<int:reserve_id>/swap-in", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def swap_in(round_id: int, reserve_id: int):
+    """A reserve takes the seat of the weakest-fitting member of its pool: the page says who leaves, the
+    confirmed POST swaps (checked for conflicts, quotas, loads and the organization limit)."""
+    round_ = get_round(round_id)
+    reserve = reserve_swaps.reserve_of_round(round_, reserve_id) or abort(404)
+    plan = reserve_swaps.planned_swap(reserve)
+    if request.method == "GET" or not confirmed():
+        return swap_in_page(round_, plan)
+    try:
+        seat = reserve_swaps.swap_in(reserve, actor=current_user, confirmed=True)
+    except panels.PanelError as error:
+        refuse(str(error))
+    else:
+        flash(_("%(new)s takes the seat of %(old)s; a new version is active (restore the previous one to undo).",
+                new=seat.expert.name, old=plan.leaving.expert.name), "ok")
+    return _panel_redirect(round_, reserve.application_id)
+
+
+def swap_in_page(round_: Round, plan: reserve_swaps.SwapIn) -> str:
+    """The confirmation page of a reserve swap, with the rule it would break when it would."""
+    reserve, leaving = plan.reserve, plan.leaving
+    lines = []
+    if leaving is not None:
+        lines.append(_("%(new)s (%(new_pool)s, fit %(new_fit)s) takes the seat of %(old)s (%(old_pool)s, fit "
+                       "%(old_fit)s) on the panel of %(application)s.", new=reserve.expert.name,
+                       new_pool=label(reserve.expert.pool, "pool"), new_fit=fit_text(reserve.fit),
+                       old=leaving.expert.name, old_pool=label(leaving.pool, "pool"), old_fit=fit_text(leaving.fit),
+                       application=reserve.application.ref))
+    lines += [_("A new version becomes active; conflicts, pool quotas, loads and the organization limit are "
+                "checked again."),
+              _("Undo: restore the previous version on the versions page.")]
+    problem = None
+    if not plan.version.active:
+        problem = _("%(expert)s is a reserve of an earlier version, not of the active one; nothing was changed.",
+                    expert=reserve.expert.name)
+    elif leaving is not None:
+        problem = reserve_swaps.swap_problem(plan)
+    return confirmation_page(
+        title=_("Swap in the reserve %(expert)s?", expert=reserve.expert.name), consequences=lines,
+        warning=problem, action=url_for("rounds.swap_in", round_id=round_.id, reserve_id=reserve.id),
+        button=_("Swap in"), cancel=url_for("rounds.panel", round_id=round_.id,
+                                             application_id=reserve.application_id))
+
+
+def fit_text(fit: float | None) -> str:
+    """A fit as the panel page shows it."""
+    return "—" if fit is None else f"{fit:.3f}"
 
 
 def _panel_edit(operation, *, with_expert: bool = False) -> None:
