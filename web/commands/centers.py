@@ -12,6 +12,7 @@ import click
 from flask.cli import AppGroup
 
 from web.commands.ranking import find_round
+from web.local_time import local_today
 from web.models import CENTER_STATUSES, DECISION_OUTCOMES
 
 EXPORT_SUFFIXES = (".xlsx", ".pdf")
@@ -226,15 +227,13 @@ def export_path(path: Path) -> Path:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def publicity_command(path: Path) -> None:
     """Write the publicity list (公示名单) to PATH (.xlsx or .pdf)."""
-    from datetime import date
-
     from web.io import center_excel
     from web.io.pdf import render_pdf
     from web.services.centers import publicity_list
 
     listed = publicity_list()
     if export_path(path).suffix.lower() == ".pdf":
-        path.write_bytes(render_pdf("pdf/publicity.html", listed=listed, today=date.today()))
+        path.write_bytes(render_pdf("pdf/publicity.html", listed=listed, today=local_today()))
     else:
         path.write_bytes(center_excel.publicity_workbook(listed))
     click.echo(f"publicity list: {len(listed)} listed, written to {path}")

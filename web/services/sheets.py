@@ -491,8 +491,8 @@ def agenda(expert_id: int | None, *, round_states: tuple[str, ...], today: date 
            ) -> list[AgendaItem]:
     """The expert's seats ordered by what needs doing: open invitations, then declarations and drafts by deadline
     (earliest first, none last), then seats waiting for scoring, then submitted sheets; ``today`` (default: the
-    UTC date, as :func:`progress`) decides what is overdue."""
-    today = today or utcnow().date()
+    date in Shanghai, as :func:`progress`) decides what is overdue."""
+    today = today or local_today()
     items = [_agenda_item(seat, today) for seat in expert_seats(expert_id, round_states=round_states)]
     return sorted(items, key=lambda item: (STEPS.index(item.step), item.deadline or date.max,
                                            item.seat.application.ref))

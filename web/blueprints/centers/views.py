@@ -16,6 +16,7 @@ from web.blueprints.centers.panel import center_chart
 from web.extensions import db
 from web.io import center_excel, center_pdf
 from web.io.pdf import render_pdf
+from web.local_time import local_today
 from web.models import (
     CENTER_STATUSES,
     DECISION_OUTCOMES,
@@ -62,7 +63,7 @@ def index():
     evaluations = list(db.session.scalars(select(Round).where(Round.kind.in_(centers.EVALUATION_KINDS))
                                           .order_by(Round.as_of.desc())))
     return render_template("centers/index.html", centers=rows, statuses=STATUS_LABELS, evaluations=evaluations,
-                           last_year=date.today().year - 1)
+                           last_year=local_today().year - 1)
 
 
 @bp.route("/decisions")
@@ -73,7 +74,7 @@ def decisions():
             for application in centers.candidates()]
     return render_template("centers/decisions.html", rows=rows, rounds=centers.selection_lines(),
                            outcomes=DECISION_OUTCOMES,
-                           outcome_labels=OUTCOME_LABELS, today=date.today())
+                           outcome_labels=OUTCOME_LABELS, today=local_today())
 
 
 @bp.route("/decisions/<int:application_id>", methods=["POST"])
@@ -106,7 +107,7 @@ def publicity_xlsx():
 @roles_required(*STAFF)
 def publicity_pdf():
     """The publicity list (公示名单) as a PDF to post."""
-    content = render_pdf("pdf/publicity.html", listed=centers.publicity_list(), today=date.today())
+    content = render_pdf("pdf/publicity.html", listed=centers.publicity_list(), today=local_today())
     return download(content, "application/pdf", "publicity.pdf")
 
 
@@ -119,7 +120,7 @@ def center_page(center_id: int):
     return render_template("centers/center.html", center=center, decision=centers.decision_of(center.application),
                            rounds=rounds, indicators=INDICATORS,
                            labels=INDICATOR_LABELS, statuses=CENTER_STATUSES, status_labels=STATUS_LABELS,
-                           outcome_labels=OUTCOME_LABELS, this_year=date.today().year,
+                           outcome_labels=OUTCOME_LABELS, this_year=local_today().year,
                            history=center_history.lines(center, rounds), chart=center_chart(center),
                            completions={report.year: centers.completions(center, report) for report in center.reports},
                            patents=centers.plan_patents(center), annual=annual_grades(center),
