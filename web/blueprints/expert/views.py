@@ -132,7 +132,8 @@ def application(seat_id: int):
         return redirect(url_for("expert.declare", seat_id=seat.id))
     record = export_applications(include_personal=True, refs=[seat.application.ref])[0]
     fields = {field.code: field for field in db.session.scalars(select(Field))}
-    return render_template("expert/application.html", seat=seat, record=record, fields=fields)
+    files = [attachment for attachment in seat.application.attachments if attachment.stored_name]
+    return render_template("expert/application.html", seat=seat, record=record, fields=fields, files=files)
 
 
 def refusal_status(refused: SheetError) -> int:
