@@ -18,16 +18,21 @@ from web.blueprints.expert.views import declared_sheet, own_seat
 from web.extensions import db
 from web.io.limits import ImportLimits, import_body, size_text
 from web.models import Application, Attachment
+from web.records import validate_records
 from web.records.schema import ATTACHMENT_KINDS
+from web.services import records as record_service
 from web.services import uploads
 from web.services.attachments import AttachmentError, attachment_path, store_attachment
 from web.services.jobs import request_job
+from web.services.record_updates import update_records
 from web.unit_of_work import refuse
 
 from . import bp
+from .form import RecordForm, errors_by_field, keep_personal
 
 STAFF = ("organizer", "admin")
 KIND = "<any(applications, experts):kind>"
+EXPORTERS = {"applications": record_service.export_applications, "experts": record_service.export_experts}
 
 
 def limits() -> ImportLimits:
@@ -70,6 +75,72 @@ def confirm(kind: str, token: str):
     job = request_job("records_upload", round_=None, actor=current_user,
                       params={"kind": kind, "token": token, "update": request.form.get("update") == "1"})
     return redirect(url_for("jobs.job_page", job_id=job.id), 303)
+
+
+# ---------------------------------------------------------------- one record by form
+
+def record_form(kind: str, *, personal_visible: bool) -> RecordForm:
+    """The form of ``kind`` against this server's field taxonomy."""
+    return RecordForm(kind, uploads.taxonomy(), personal_visible=personal_visible)
+
+
+def registered(kind: str, ref: str) -> dict:
+    """The registered record ``ref`` of ``kind`` with personal data, or 404."""
+    found = EXPORTERS[kind](include_personal=True, refs=[ref])
+    return found[0] if found else abort(404)
+
+
+def saved(kind: str, raw: dict, *, existing: set[str]) -> tuple[dict | None, dict[str, str]]:
+    """The raw record validated as an import validates it: (record, {}) or (None, errors by field)."""
+    records, errors = validate_records(kind, [raw], source_refs=["[1]"], taxonomy=uploads.taxonomy(),
+                                       existing_refs=existing)
+    errors = errors or record_service.refusals(kind, records)
+    return (None, errors_by_field(errors, raw)) if errors else (records[0], {})
+
+
+def after_save(kind: str, ref: str):
+    """Where a saved record is shown."""
+    if kind == "applications":
+        return redirect(url_for("organizer.application_detail", ref=ref))
+    return redirect(url_for("organizer.experts", q=ref))
+
+
+@bp.route(f"/{KIND}/new", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def new(kind: str):
+    """Register one application or expert through the form; refused with every error beside its field."""
+    form = record_form(kind, personal_visible=True)
+    if request.method == "GET":
+        return render_template("records/form.html", kind=kind, ref=None, items=form.fields(None))
+    raw = form.read(request.form.to_dict(flat=False))
+    record, errors = saved(kind, raw, existing=record_service.existing_refs(kind))
+    if errors:
+        return render_template("records/form.html", kind=kind, ref=None, items=form.fields(raw, errors),
+                               error_count=len(errors)), 422
+    record_service.import_records(kind, [record], actor=current_user)
+    flash(_("%(ref)s registered.", ref=record["ref"]), "ok")
+    return after_save(kind, record["ref"])
+
+
+@bp.route(f"/{KIND}/<ref>/edit", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def edit(kind: str, ref: str):
+    """Change one registered record through the form; its ref stays. Personal data is shown to admins only:
+    for others it is left empty, and an empty personal field keeps the registered value."""
+    current = registered(kind, ref)
+    form = record_form(kind, personal_visible=current_user.role == "admin")
+    if request.method == "GET":
+        return render_template("records/form.html", kind=kind, ref=ref, items=form.fields(current))
+    raw = {**form.read(request.form.to_dict(flat=False)), "ref": ref}
+    if current_user.role != "admin":
+        raw = keep_personal(raw, current)
+    record, errors = saved(kind, raw, existing=record_service.existing_refs(kind) - {ref})
+    if errors:
+        return render_template("records/form.html", kind=kind, ref=ref, items=form.fields(raw, errors),
+                               error_count=len(errors)), 422
+    update_records(kind, [record], actor=current_user)
+    flash(_("%(ref)s saved.", ref=ref), "ok")
+    return after_save(kind, ref)
 
 
 # ---------------------------------------------------------------- attachments
