@@ -230,3 +230,14 @@ def test_experts_are_updated_from_json_with_their_fields_replaced(app, client, a
         expert = db.session.get(Expert, expert_id)
         assert expert.title == "研究员" and [link.field.code for link in expert.field_links] == ["DIG-AI"]
         assert expert.declared == []
+
+
+@pytest.mark.app_config(IMPORT_MAX_ERRORS=3)
+def test_at_most_the_error_limit_is_listed_with_the_total(client, auth, csrf_token, make_expert_record):
+    auth.login(role="organizer")
+    records = [make_expert_record(f"E{n}", max_load=-1) for n in range(1, 6)]
+    answer = upload(client, csrf_token, "experts", "专家.json",
+                    json.dumps(json.loads(json.dumps(records, default=str))).encode())
+    html = answer.get_data(as_text=True)
+    assert "文件中有 5 个错误" in html and "共 5 个错误，下面列出前 3 个。" in html
+    assert [row[1] for row in problem_rows(html)] == ["1", "2", "3"]

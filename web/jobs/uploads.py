@@ -15,6 +15,15 @@ from web.models import Job
 from web.services import uploads
 
 
+def checking(progress: Progress):
+    """A callback reporting ``done`` of ``total`` records validated as the step ``checking``."""
+    def report(done: int, total: int) -> None:
+        if progress.step != "checking" or progress.total != total:
+            progress.start("checking", total)
+        progress.advance(done)
+    return report
+
+
 def records_upload(job: Job, progress: Progress) -> None:
     """Write the records of the upload ``job.params`` names (kind, token, update), as its uploader."""
     params = job.params or {}
@@ -23,12 +32,13 @@ def records_upload(job: Job, progress: Progress) -> None:
         raise JobFailed("upload_gone")
     progress.start("checking", 1)
     checked = uploads.check(params["kind"], path.name, path.read_bytes(), update=bool(params.get("update")),
-                            limits=ImportLimits.from_config(current_app.config))
+                            limits=ImportLimits.from_config(current_app.config), progress=checking(progress))
     if checked.problems:
         uploads.discard(job.requested_by_id, params["token"])
         raise JobFailed("upload_changed")
+    # No progress while writing: the records go in one transaction, and on SQLite a progress report (its own
+    # short transaction, web/jobs/runner.py) would wait for that transaction's lock. Writing is the quick part.
     progress.start("records", len(checked.records))
-    uploads.write(params["kind"], checked, actor=job.requested_by,
-                  progress=lambda done, total: progress.advance(done))
+    uploads.write(params["kind"], checked, actor=job.requested_by)
     uploads.discard(job.requested_by_id, params["token"])
     return None

@@ -9,6 +9,7 @@ the file again first: the registered records may have changed since the preview.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import secrets
@@ -50,14 +51,21 @@ def taxonomy() -> dict[str, str]:
     return {row.code: row.name for row in db.session.scalars(select(Field))}
 
 
-def check(kind: str, filename: str, data: bytes, *, update: bool, limits: ImportLimits) -> Check:
-    """Read and validate an upload of ``kind``; without ``update`` a registered ref is an error."""
+def check(kind: str, filename: str, data: bytes, *, update: bool, limits: ImportLimits,
+          progress: Callable[[int, int], None] | None = None) -> Check:
+    """Read and validate an upload of ``kind``; without ``update`` a registered ref is an error.
+
+    ``progress(done, total)`` is called as each record is validated (the slow part of an upload).
+    """
     read = read_bytes(filename, data, kind, limits)
     if read.errors:
         return Check(problems=problems_of(read.errors, kind, read, filename))
     registered = record_service.existing_refs(kind)
+    counted = itertools.count(1)
+    on_record = (lambda: progress(next(counted), len(read.records))) if progress is not None else None
     records, errors = validate_records(kind, read.records, source_refs=read.source_refs, taxonomy=taxonomy(),
-                                       existing_refs=() if update else registered, origins=read.origins)
+                                       existing_refs=() if update else registered, origins=read.origins,
+                                       on_record=on_record)
     if not errors:
         errors = record_service.refusals(kind, records)
     if errors:
@@ -66,16 +74,14 @@ def check(kind: str, filename: str, data: bytes, *, update: bool, limits: Import
                  updated_refs=[r["ref"] for r in records if r["ref"] in registered])
 
 
-def write(kind: str, checked: Check, *, actor: User | None, progress: Callable[[int, int], None]) -> None:
+def write(kind: str, checked: Check, *, actor: User | None) -> None:
     """Add the new records and replace the registered ones (flushed, audited per record; the caller commits)."""
-    total = len(checked.records)
     new = [record for record in checked.records if record["ref"] in set(checked.new_refs)]
     replaced = [record for record in checked.records if record["ref"] in set(checked.updated_refs)]
     if new:
-        record_service.import_records(kind, new, actor=actor, progress=lambda done, _: progress(done, total))
+        record_service.import_records(kind, new, actor=actor)
     if replaced:
-        update_records(kind, replaced, actor=actor,
-                       progress=lambda done, _: progress(len(new) + done, total))
+        update_records(kind, replaced, actor=actor)
 
 
 # ---------------------------------------------------------------- the file between preview and confirmation
