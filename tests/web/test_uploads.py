@@ -7,6 +7,7 @@ import csv
 import html as html_text
 import io
 import json
+import os
 import re
 from pathlib import Path
 
@@ -241,3 +242,16 @@ def test_at_most_the_error_limit_is_listed_with_the_total(client, auth, csrf_tok
     html = answer.get_data(as_text=True)
     assert "文件中有 5 个错误" in html and "共 5 个错误，下面列出前 3 个。" in html
     assert [row[1] for row in problem_rows(html)] == ["1", "2", "3"]
+
+
+def test_an_upload_never_confirmed_is_forgotten_after_a_day(app, client, auth, csrf_token, tmp_path,
+                                                            make_expert_record):
+    auth.login(role="organizer")
+    data = file_bytes(tmp_path, "experts", [make_expert_record("E6")], ".json")
+    stale = upload(client, csrf_token, "experts", "专家.json", data)
+    [kept] = uploads_left(app)
+    two_days_ago = kept.parent.stat().st_mtime - 2 * 24 * 3600
+    os.utime(kept.parent, (two_days_ago, two_days_ago))
+    upload(client, csrf_token, "experts", "专家.json", data)
+    assert len(uploads_left(app)) == 1 and kept not in uploads_left(app)
+    assert confirm(client, csrf_token, stale).status_code == 404

@@ -106,7 +106,6 @@ RECORD_LINE = re.compile(r"^\[(?P<row>\d+)\]: (?P<key>[^:]+?): (?P<rule>.*)$")
 REF_LINE = re.compile(r"^(?P<ref>.+?): (?P<key>[^:\s]+(?: \(sheet .+? row \d+\))?): (?P<rule>.*)$")
 ORIGIN = re.compile(r"^(?P<key>.*) \(sheet (?P<sheet>.+?) row (?P<row>\d+)\)$")
 ROW_WORDS = re.compile(r"\brow (\d+)")
-CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def sentence(rule: str) -> str:
@@ -140,9 +139,10 @@ class ProblemReader:
         self.is_csv = filename.lower().endswith(".csv")
         self.is_json = filename.lower().endswith(".json")
         self.written = {name: self.written_headers(name, header) for name, header in read.headers.items()}
-        self.ref_rows = {to_text(record.get("ref")): number for number, record in enumerate(read.records, start=1)
-                         if isinstance(record, dict) and not blank(record.get("ref"))
-                         and isinstance(record.get("ref"), str | int | float)}
+        self.ref_rows = {to_text(record.get("ref")): int(re.sub(r"\D", "", source))
+                         for record, source in zip(read.records, read.source_refs, strict=False)
+                         if isinstance(record, dict) and isinstance(record.get("ref"), str | int | float)
+                         and not blank(record.get("ref"))}
 
     def written_headers(self, sheet_name: str, header: list[object]) -> dict[str, str]:
         """Column key → the header cell as written, for one sheet of the file (a CSV's JSON table columns too)."""

@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,8 @@ from web.services.record_updates import update_records
 KINDS = ("applications", "experts")
 FOLDER = "uploads"
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+STALE_SECONDS = 24 * 3600
+"""A previewed upload not confirmed within a day is forgotten (when its uploader next uploads)."""
 
 
 @dataclass
@@ -88,9 +91,19 @@ def write(kind: str, checked: Check, *, actor: User | None) -> None:
 
 def keep(user: User, filename: str, data: bytes) -> str:
     """Keep an upload of ``user`` in the file store until it is confirmed; its token."""
+    forget_stale(user.id)
     token = secrets.token_urlsafe(18)
     files.write(f"{FOLDER}/{user.id}/{token}/{safe_name(filename)}", data)
     return token
+
+
+def forget_stale(user_id: int, now: float | None = None) -> None:
+    """Remove the uploads ``user_id`` previewed more than :data:`STALE_SECONDS` ago and never confirmed."""
+    folder = files.path_of(f"{FOLDER}/{user_id}")
+    oldest = (time.time() if now is None else now) - STALE_SECONDS
+    for upload in folder.iterdir() if folder.is_dir() else ():
+        if upload.is_dir() and upload.stat().st_mtime < oldest:
+            shutil.rmtree(upload, ignore_errors=True)
 
 
 def safe_name(filename: str) -> str:
