@@ -21,8 +21,8 @@ def test_a_refused_upload_then_a_good_one_registered_and_listed(page, live, logi
     live.user("organizer", "organizer")
     login(page, live, "organizer")
 
-    page.get_by_role("link", name="申报书").first.click()
-    page.get_by_role("link", name="上传申报书").click()
+    page.get_by_role("link", name="申报书", exact=True).click()
+    page.get_by_role("link", name="上传文件登记").click()
     page.set_input_files("input[name=file]", str(tmp_path / "有错误的申报书.xlsx"))
     page.get_by_role("button", name="检查文件").click()
     expect(page.get_by_role("alert")).to_contain_text("文件中有 2 个错误，未登记任何记录")
