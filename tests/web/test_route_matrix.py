@@ -257,6 +257,7 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     # registering in the browser: uploads with their preview, attachments (an expert: on their own declared seat)
     ("records.upload", "GET"): (url("/records/applications/upload"), STAFF_PAGE),
     ("records.upload", "POST"): (url("/records/experts/upload"), REFUSED_FORM),
+    ("records.template", "GET"): (url("/records/experts/template.xlsx"), STAFF_PAGE),
     ("records.confirm", "POST"): (url("/records/applications/upload/not-a-kept-upload-token"),
                                   row(LOGIN, 403, 403, 404, 404)),
     ("records.new", "GET"): (url("/records/applications/new"), STAFF_PAGE),

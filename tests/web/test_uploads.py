@@ -255,3 +255,11 @@ def test_an_upload_never_confirmed_is_forgotten_after_a_day(app, client, auth, c
     upload(client, csrf_token, "experts", "专家.json", data)
     assert len(uploads_left(app)) == 1 and kept not in uploads_left(app)
     assert confirm(client, csrf_token, stale).status_code == 404
+
+
+def test_the_template_downloaded_from_the_page_passes_its_own_preview(client, auth, csrf_token):
+    auth.login(role="organizer")
+    template = client.get("/records/applications/template.xlsx")
+    assert template.status_code == 200 and "attachment" in template.headers["Content-Disposition"]
+    preview = upload(client, csrf_token, "applications", "申报书导入模板.xlsx", template.data)
+    assert preview.status_code == 200 and "将登记 1 条新记录" in preview.get_data(as_text=True)

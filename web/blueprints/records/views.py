@@ -6,6 +6,7 @@ application on one of their own seats, once they declared no conflict (the same 
 
 from __future__ import annotations
 
+import io
 import mimetypes
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -17,6 +18,7 @@ from web.auth.roles import roles_required
 from web.blueprints.expert.views import declared_sheet, own_seat
 from web.extensions import db
 from web.io.limits import ImportLimits, import_body, size_text
+from web.io.template import write_template
 from web.models import Application, Attachment
 from web.records import validate_records
 from web.records.schema import ATTACHMENT_KINDS
@@ -32,6 +34,7 @@ from .form import RecordForm, errors_by_field, keep_personal
 
 STAFF = ("organizer", "admin")
 KIND = "<any(applications, experts):kind>"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORTERS = {"applications": record_service.export_applications, "experts": record_service.export_experts}
 
 
@@ -64,6 +67,17 @@ def upload(kind: str):
     token = uploads.keep(current_user, sent.filename, data)
     return render_template("records/upload.html", kind=kind, limits=limits(), update=update, filename=sent.filename,
                            checked=checked, token=token)
+
+
+@bp.route(f"/{KIND}/template.xlsx")
+@roles_required(*STAFF)
+def template(kind: str):
+    """The Excel import template: Chinese headers, drop-down lists of this server's fields, an example row."""
+    content = io.BytesIO()
+    write_template(kind, content, uploads.taxonomy())
+    content.seek(0)
+    name = "申报书导入模板.xlsx" if kind == "applications" else "专家导入模板.xlsx"
+    return send_file(content, mimetype=XLSX, as_attachment=True, download_name=name)
 
 
 @bp.route(f"/{KIND}/upload/<token>", methods=["POST"])
