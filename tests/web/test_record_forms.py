@@ -78,6 +78,7 @@ def test_a_refused_form_shows_every_error_in_chinese_beside_its_field_and_change
     assert "校验位" in field_error(html, "bearer.uscc")
     assert field_error(html, "members[1].employees").startswith("不能为负数")
     assert 'value="-3"' in html                                   # what was typed stays in the form
+    assert 'name="excluded_experts" type="text" value="EXP-009"' in html
     assert table_counts() == before
 
 

@@ -98,7 +98,8 @@ class RecordForm:
             choices = self.choices_of(node)
             if choices:
                 return Input(name, label, "checkboxes", list(shown or []), choices, error=error)
-            return Input(name, label, "tags", ", ".join(map(str, shown or [])), error=error)
+            typed = shown if isinstance(shown, str) else ", ".join(map(str, shown or []))
+            return Input(name, label, "tags", typed, error=error)
         choices = self.choices_of(node)
         if node.kind == "bool":
             choices = (("true", "是"), ("false", "否"))
