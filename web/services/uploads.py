@@ -1,4 +1,4 @@
-"""Registering applications and experts from an uploaded file: keep it, check it, write it.
+"""Registering applications and experts from an uploaded file (keep it, check it, write it) or a form.
 
 The organizer uploads a file and sees a preview: every error (by sheet, row and column, web/io/problems.py), or
 what would be added and replaced. The file waits in the job file store (``uploads/<user id>/<token>/``), so that
@@ -75,6 +75,15 @@ def check(kind: str, filename: str, data: bytes, *, update: bool, limits: Import
         return Check(problems=problems_of(errors, kind, read, filename))
     return Check(records=records, new_refs=[r["ref"] for r in records if r["ref"] not in registered],
                  updated_refs=[r["ref"] for r in records if r["ref"] in registered])
+
+
+def check_record(kind: str, raw: dict, *, replacing: str | None = None) -> tuple[dict | None, list[str]]:
+    """One record typed into a form, checked as an upload's are: (record, []) or (None, error lines). Its ref must
+    be new, unless it is ``replacing``'s (an edit)."""
+    existing = record_service.existing_refs(kind) - {replacing}
+    records, errors = validate_records(kind, [raw], source_refs=["[1]"], taxonomy=taxonomy(), existing_refs=existing)
+    errors = errors or record_service.refusals(kind, records)
+    return (None, errors) if errors else (records[0], [])
 
 
 def write(kind: str, checked: Check, *, actor: User | None) -> None:

@@ -1,4 +1,5 @@
-"""Registering records in the browser: uploads of applications and experts with a preview, and attachments."""
+"""Registering records in the browser: uploads of applications and experts with a preview, the form of one
+record, and attachments."""
 
 from flask import Blueprint
 

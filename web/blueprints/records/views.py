@@ -1,6 +1,7 @@
-"""The views of registering in the browser: upload → preview → confirm (a job), and attachments.
+"""The views of registering in the browser: upload → preview → confirm (a job), the form of one record, and
+attachments.
 
-Uploads and attachment pages are for organizers and admins; an expert downloads the attachments of the
+Uploads, forms and attachment pages are for organizers and admins; an expert downloads the attachments of the
 application on one of their own seats, once they declared no conflict (the same rule as the material itself).
 """
 
@@ -20,7 +21,6 @@ from web.extensions import db
 from web.io.limits import ImportLimits, import_body, size_text
 from web.io.template import write_template
 from web.models import Application, Attachment
-from web.records import validate_records
 from web.records.schema import ATTACHMENT_KINDS
 from web.services import records as record_service
 from web.services import uploads
@@ -104,12 +104,10 @@ def registered(kind: str, ref: str) -> dict:
     return found[0] if found else abort(404)
 
 
-def saved(kind: str, raw: dict, *, existing: set[str]) -> tuple[dict | None, dict[str, str]]:
-    """The raw record validated as an import validates it: (record, {}) or (None, errors by field)."""
-    records, errors = validate_records(kind, [raw], source_refs=["[1]"], taxonomy=uploads.taxonomy(),
-                                       existing_refs=existing)
-    errors = errors or record_service.refusals(kind, records)
-    return (None, errors_by_field(errors, raw)) if errors else (records[0], {})
+def saved(kind: str, raw: dict, *, replacing: str | None = None) -> tuple[dict | None, dict[str, str]]:
+    """The form's record checked: (record, {}) or (None, the errors by field name)."""
+    record, errors = uploads.check_record(kind, raw, replacing=replacing)
+    return record, errors_by_field(errors, raw)
 
 
 def after_save(kind: str, ref: str):
@@ -127,7 +125,7 @@ def new(kind: str):
     if request.method == "GET":
         return render_template("records/form.html", kind=kind, ref=None, items=form.fields(None))
     raw = form.read(request.form.to_dict(flat=False))
-    record, errors = saved(kind, raw, existing=record_service.existing_refs(kind))
+    record, errors = saved(kind, raw)
     if errors:
         return render_template("records/form.html", kind=kind, ref=None, items=form.fields(raw, errors),
                                error_count=len(errors)), 422
@@ -148,7 +146,7 @@ def edit(kind: str, ref: str):
     raw = {**form.read(request.form.to_dict(flat=False)), "ref": ref}
     if current_user.role != "admin":
         raw = keep_personal(raw, current)
-    record, errors = saved(kind, raw, existing=record_service.existing_refs(kind) - {ref})
+    record, errors = saved(kind, raw, replacing=ref)
     if errors:
         return render_template("records/form.html", kind=kind, ref=ref, items=form.fields(raw, errors),
                                error_count=len(errors)), 422
