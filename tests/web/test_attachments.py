@@ -44,7 +44,7 @@ def test_a_file_over_the_limit_leaves_nothing_behind(app, application_id, table_
     with app.app_context():
         application = db.session.get(Application, application_id)
         with pytest.raises(AttachmentError, match="larger than the limit of 1000 bytes"):
-            store_attachment(application, "other", "big.bin", io.BytesIO(b"x" * 1001), content_type=None,
+            store_attachment(application, "other", "big.pdf", io.BytesIO(b"x" * 1001), content_type=None,
                              actor=None)
         folder = app.config["ATTACHMENT_FOLDER"]
     assert table_counts() == before

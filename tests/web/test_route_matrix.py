@@ -12,6 +12,7 @@ requests get 401.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -60,10 +61,12 @@ class World:
     token_ids: dict[str, int] = field(default_factory=dict)     # account → token id
     experts: dict[str, int] = field(default_factory=dict)       # account → expert id of its expert
     reserve_id: int = 0                                         # EXP-C, reserve of APP-001
+    attachment_id: int = 0             # an uploaded file of APP-001 (expert A's seat)
 
 
 def build_world(app, make_user, application_record, expert_record) -> World:
     """The world described in the module docstring; accounts have the conftest password."""
+    from web.services.attachments import store_attachment
     from web.services.jobs import request_job
     from web.services.records import import_applications, import_experts
     from web.services.rounds import create_round
@@ -105,12 +108,15 @@ def build_world(app, make_user, application_record, expert_record) -> World:
         triennial = create_round("2021—2023年三年考核", "triennial", as_of=date(2024, 4, 1),
                                  application_refs=["APP-001"], actor=None)
         job = request_job("blank_pdf", round_=round_, actor=None)      # done at commit (immediate queue)
+        attachment = store_attachment(applications["APP-001"], "bylaws", "章程.pdf", io.BytesIO(b"%PDF-1.4 bylaws"),
+                                      content_type="application/pdf", actor=None)
         db.session.commit()
         world = World(job_id=job.id, round_id=round_.id, version_id=version.id,
                       application_ids={ref: row.id for ref, row in applications.items()},
                       seats={name: row.id for name, row in seats.items()},
                       sheets={name: row.id for name, row in sheets.items()}, review_id=review.id,
                       message_id=message.id, center_id=center.id, triennial_id=triennial.id,
+                      attachment_id=attachment.id,
                       users={name: user.id for name, user in accounts.items()},
                       experts={name: experts[ref].id for name, ref in EXPERT_REFS.items()},
                       reserve_id=version.reserves[0].id)
@@ -180,7 +186,7 @@ def url(template: str) -> Callable[[World], str]:
             app2=world.application_ids["APP-002"], seat_a=world.seats["expert_a"], seat_b=world.seats["expert_b"],
             sheet_a=world.sheets["expert_a"], sheet_b=world.sheets["expert_b"], review=world.review_id,
             message=world.message_id, job=world.job_id, center=world.center_id, triennial=world.triennial_id,
-            expert_a=world.experts["expert_a"], reserve=world.reserve_id,
+            expert_a=world.experts["expert_a"], reserve=world.reserve_id, attachment=world.attachment_id,
             spare=world.users["spare"], spare_token=world.token_ids["spare"])
     return build
 
@@ -261,6 +267,21 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     ("organizer.applications", "GET"): (url("/organizer/applications"), STAFF_PAGE),
     ("organizer.application_detail", "GET"): (url("/organizer/applications/APP-001"), STAFF_PAGE),
     ("organizer.experts", "GET"): (url("/organizer/experts"), STAFF_PAGE),
+    # registering in the browser: uploads with their preview, attachments (an expert: on their own declared seat)
+    ("records.upload", "GET"): (url("/records/applications/upload"), STAFF_PAGE),
+    ("records.upload", "POST"): (url("/records/experts/upload"), REFUSED_FORM),
+    ("records.template", "GET"): (url("/records/experts/template.xlsx"), STAFF_PAGE),
+    ("records.confirm", "POST"): (url("/records/applications/upload/not-a-kept-upload-token"),
+                                  row(LOGIN, 403, 403, 404, 404)),
+    ("records.new", "GET"): (url("/records/applications/new"), STAFF_PAGE),
+    ("records.new", "POST"): (url("/records/experts/new"), row(LOGIN, 403, 403, 422, 422)),
+    ("records.edit", "GET"): (url("/records/applications/APP-001/edit"), STAFF_PAGE),
+    ("records.edit", "POST"): (url("/records/experts/EXP-C/edit"), row(LOGIN, 403, 403, 422, 422)),
+    ("records.attachments", "GET"): (url("/records/applications/APP-001/attachments"), STAFF_PAGE),
+    ("records.attachments", "POST"): (url("/records/applications/APP-001/attachments"), redirect_after()),
+    ("records.download", "GET"): (url("/records/attachments/{attachment}"), STAFF_PAGE),
+    ("records.seat_download", "GET"): (url("/records/seats/{seat_a}/attachments/{attachment}"),
+                                       row(LOGIN, 200, 404, 403, 403)),
     # rankings (W3)
     ("rankings.index", "GET"): (url("/rankings/"), STAFF_PAGE),
     ("rankings.combine", "GET"): (url("/rankings/combine"), STAFF_PAGE),

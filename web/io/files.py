@@ -44,6 +44,7 @@ class ReadResult:
     source_refs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     origins: list[dict[str, str]] | None = None  # per record: key path of a sheet row → "sheet 成员单位 row 5"
+    headers: dict[str, list[object]] = field(default_factory=dict)  # sheet name ("" for a CSV) → header row read
 
 
 def refused(path: Path, rule: str) -> ReadResult:
@@ -242,6 +243,7 @@ def read_csv(path: Path, data: bytes, kind: str, limits: ImportLimits | None = N
         result.source_refs.append(f"row {number}")
     if not result.records and not result.errors:
         result.errors.append(f"{path.name}: (file): no records below the header row")
+    result.headers[""] = list(rows[0]) if rows else []
     return result
 
 
@@ -338,4 +340,5 @@ def read_xlsx(path: Path, data: bytes, kind: str, limits: ImportLimits | None = 
     records, sources, origins, errors = tables_to_records(kind, tables)
     if not records and not errors:
         errors.append(f"{path.name}: (file): the workbook holds no records")
-    return ReadResult(records, sources, errors, origins)
+    headers = {name: list(rows[0]) for name, rows in tables.sheets.items() if rows}
+    return ReadResult(records, sources, errors, origins, headers)

@@ -12,6 +12,7 @@ from web.extensions import db
 from web.io.pdf import blank_sheets_pdf, score_sheets_page_estimate, score_sheets_pdf
 from web.jobs import files
 from web.jobs.runner import JobFailed, Progress
+from web.jobs.uploads import records_upload
 from web.models import Job, Round
 from web.services.stored_ranking import ensure_current, ranking_for_view
 
@@ -62,5 +63,6 @@ WORK: dict[str, Callable[[Job, Progress], str | None]] = {
     "sheets_pdf": sheets_pdf,
     "blank_pdf": blank_pdf,
     "ranking": ranking_job,
+    "records_upload": records_upload,
 }
 """The work of every job kind."""

@@ -14,7 +14,7 @@ from .common import one_of, utcnow
 from .round import Round
 from .user import User
 
-JOB_KINDS = ("sheets_pdf", "blank_pdf", "ranking")
+JOB_KINDS = ("sheets_pdf", "blank_pdf", "ranking", "records_upload")
 JOB_STATES = ("queued", "running", "done", "failed")
 
 

@@ -16,10 +16,16 @@ from web.services import audit
 
 CHUNK = 1 << 16
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+ALLOWED_SUFFIXES = (".pdf", ".jpg", ".jpeg", ".png", ".ofd", ".doc", ".docx", ".xls", ".xlsx", ".zip")
+"""The documents the notice asks for, as people scan or save them: PDF and OFD, images, Office files, a zip."""
 
 
 class AttachmentError(ValueError):
-    """A refused attachment, with the rule it breaks."""
+    """A refused attachment, with the rule it breaks; ``code`` and ``params`` name the rule for the catalog."""
+
+    def __init__(self, message: str, code: str = "", **params: object):
+        super().__init__(message)
+        self.code, self.params = code, params
 
 
 def attachment_folder() -> Path:
@@ -37,10 +43,14 @@ def store_attachment(application: Application, kind: str, filename: str, stream:
     escape the folder); a file over the size limit is removed again and nothing is registered.
     """
     if kind not in ATTACHMENT_KINDS:
-        raise AttachmentError(f"kind: must be one of {', '.join(ATTACHMENT_KINDS)}, got {kind!r}")
+        raise AttachmentError(f"kind: must be one of {', '.join(ATTACHMENT_KINDS)}, got {kind!r}", "kind")
     display_name = os.path.basename(filename.replace("\\", "/")).strip()
     if not display_name:
-        raise AttachmentError("filename: must not be empty")
+        raise AttachmentError("filename: must not be empty", "filename")
+    suffix = Path(display_name).suffix.lower()
+    if suffix not in ALLOWED_SUFFIXES:
+        raise AttachmentError(f"file: type {suffix or '(none)'} not accepted (one of {', '.join(ALLOWED_SUFFIXES)})",
+                              "type", suffix=suffix or "—", allowed=" ".join(ALLOWED_SUFFIXES))
     stored_name = uuid.uuid4().hex + Path(display_name).suffix.lower()[:10]
     path = attachment_folder() / stored_name
     try:
@@ -64,7 +74,7 @@ def _write(stream: BinaryIO, path: Path, limit: int) -> tuple[int, str]:
         while chunk := stream.read(CHUNK):
             size += len(chunk)
             if size > limit:
-                raise AttachmentError(f"file: larger than the limit of {limit} bytes")
+                raise AttachmentError(f"file: larger than the limit of {limit} bytes", "size", limit=limit)
             digest.update(chunk)
             handle.write(chunk)
     return size, digest.hexdigest()

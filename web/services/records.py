@@ -178,6 +178,13 @@ def _rows_and_errors(records: Sequence[dict], build: Callable[[dict, dict[str, i
     return trees, errors
 
 
+def refusals(kind: str, records: Sequence[dict]) -> list[str]:
+    """Every reason the database would refuse validated records of ``kind`` (one line each), writing nothing."""
+    build, _ = IMPORTERS[kind]
+    with _no_cycle_collection():
+        return _rows_and_errors(records, build, _field_ids())[1]
+
+
 def import_applications(records: Sequence[dict], *, actor: User | None) -> list[Application]:
     """Insert validated application records (see :func:`import_records`); the new rows, in record order."""
     return _stored(Application, import_records("applications", records, actor=actor))

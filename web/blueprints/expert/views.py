@@ -125,7 +125,8 @@ def application(seat_id: int):
 def masked_application(seat: Assignment) -> dict:
     """The seat's application as ``applications/_body.html`` shows it (personal data masked), with the fields."""
     return {"record": export_applications(include_personal=True, refs=[seat.application.ref])[0],
-            "fields": {field.code: field for field in db.session.scalars(select(Field))}}
+            "fields": {field.code: field for field in db.session.scalars(select(Field))},
+            "files": [attachment for attachment in seat.application.attachments if attachment.stored_name]}
 
 
 def refusal_status(refused: SheetError) -> int:

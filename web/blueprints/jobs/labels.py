@@ -8,6 +8,7 @@ KIND_LABELS = {
     "sheets_pdf": _l("Score sheets for signature (PDF)"),
     "blank_pdf": _l("Blank sheets for an offline meeting (PDF)"),
     "ranking": _l("Ranking recomputation"),
+    "records_upload": _l("Registering an uploaded file"),
 }
 STATE_LABELS = {"queued": _l("Waiting for a worker"), "running": _l("Running"), "done": _l("Done"),
                 "failed": _l("Failed")}
@@ -17,9 +18,14 @@ STEP_LABELS = {
     "inputs": _l("checking the sheets and conflicts"),
     "pages": _l("pages"),
     "finished": _l("pages"),
+    "checking": _l("checking the file again"),
+    "records": _l("records"),
 }
 ERROR_LABELS = {
     "round_gone": _l("The round no longer exists."),
+    "upload_gone": _l("The uploaded file is no longer kept: upload it again."),
+    "upload_changed": _l("The file no longer passes the checks (the registered records changed since the "
+                         "preview); nothing was written. Upload it again to see the errors."),
     "unexpected": _l("The job failed after several attempts; the error is in the worker's log. Start it again "
                      "or tell the administrator."),
 }

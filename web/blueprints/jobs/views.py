@@ -19,6 +19,20 @@ REFRESH_SECONDS = 2
 MIMETYPES = {".pdf": "application/pdf", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
+RECORD_LISTS = {"applications": "organizer.applications", "experts": "organizer.experts"}
+
+
+def result_link(job: Job) -> tuple[str, str] | None:
+    """(URL, label) of what a finished job produced: its file, or the records a confirmed upload registered."""
+    if job.state != "done":
+        return None
+    if job.result_path:
+        return url_for("jobs.download", job_id=job.id), _("Download")
+    if job.kind == "records_upload" and (job.params or {}).get("kind") in RECORD_LISTS:
+        return url_for(RECORD_LISTS[job.params["kind"]]), _("Show the registered records")
+    return None
+
+
 def job_or_404(job_id: int) -> Job:
     """The job with ``job_id``, or 404."""
     return db.session.get(Job, job_id) or abort(404)
@@ -39,7 +53,7 @@ def round_page(round_id: int):
 def job_page(job_id: int):
     """One job's progress bar; the page refreshes itself until the job is finished, then offers the file."""
     job = job_or_404(job_id)
-    return render_template("jobs/job.html", job=job, info=describe(job),
+    return render_template("jobs/job.html", job=job, info=describe(job), link=result_link(job),
                            refresh=None if job.finished else REFRESH_SECONDS)
 
 
@@ -49,8 +63,9 @@ def job_status(job_id: int):
     """The job's state and progress for the page's script; ``download`` once there is a file."""
     job = job_or_404(job_id)
     info = describe(job)
-    info["download"] = url_for("jobs.download", job_id=job.id) if job.state == "done" and job.result_path else None
-    info["download_label"] = _("Download")
+    link = result_link(job)
+    info["download"] = link[0] if link else None
+    info["download_label"] = link[1] if link else _("Download")
     info["progress_text"] = _("preparing… %(done)s / %(total)s %(step)s", done=job.done, total=job.total,
                               step=info["step_label"])
     return jsonify(info)
