@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from matching.assign import assign, build_context, input_hash, replace_expert
+from matching.assign import PHASES, assign, build_context, input_hash, replace_expert
 from matching.instance import assignment_violations
 from matching.problem import parse_problem
 from matching.reserves import NoReplacement
@@ -243,3 +243,29 @@ def test_fair_objective_lifts_the_worst_panel():
     assert np.isclose(worst(total), 0.7) and np.isclose(total["objective"], 2.1)   # E3→A1, E4→A2
     assert np.isclose(worst(fair), 0.8) and np.isclose(fair["objective"], 1.7)     # E3→A2, E4→A1
     assert fair["status"] == "optimal" and fair["bound"] == pytest.approx(1.7)
+
+
+def test_progress_names_each_phase_in_order_and_counts_pricing_rounds():
+    experts = five_pool_experts(4)
+    apps = [application(f"A{j}") for j in range(1, 5)]
+    data = problem(experts, apps, panel_size=5, pool_quotas=ALL_POOLS_ONE, max_load=3)
+    reports: list[tuple[str, int]] = []
+    watched = assign(parse_problem(data), progress=lambda step, number: reports.append((step, number))).to_dict()
+    phases = [report for report in reports if report[0] != "pricing"]
+    assert phases == [(phase, number) for number, phase in enumerate(PHASES, start=1)]
+    rounds = [number for step, number in reports if step == "pricing"]
+    assert rounds and rounds == list(range(1, len(rounds) + 1))
+    solving, explaining = reports.index(("solve", 4)), reports.index(("report", 5))
+    assert all(solving < reports.index(("pricing", number)) < explaining for number in rounds)
+    unwatched = assign(parse_problem(data)).to_dict()
+    assert {key: value for key, value in watched.items() if key != "timing"} == \
+        {key: value for key, value in unwatched.items() if key != "timing"}
+
+
+def test_an_infeasible_round_reports_no_phase_after_the_checks():
+    experts = five_pool_experts(1)
+    experts[4]["organization"] = {"name": "上海A2科技有限公司"}
+    data = problem(experts, [application("A1"), application("A2")], panel_size=5, pool_quotas=ALL_POOLS_ONE)
+    reports: list[tuple[str, int]] = []
+    assign(parse_problem(data), progress=lambda step, number: reports.append((step, number)))
+    assert [step for step, _ in reports] == ["conflicts", "fit", "checks"]
