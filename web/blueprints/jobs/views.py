@@ -30,7 +30,8 @@ def round_page(round_id: int):
     """Every job of the round with its state and progress (refreshes while one is unfinished)."""
     round_ = db.session.get(Round, round_id) or abort(404)
     jobs = round_jobs(round_.id)
-    return render_template("jobs/round.html", round=round_, jobs=[(job, describe(job)) for job in jobs],
+    return render_template("jobs/round.html", round=round_,
+                           jobs=[(job, describe(job), result_link(job)) for job in jobs],
                            refresh=REFRESH_SECONDS if any(not job.finished for job in jobs) else None)
 
 
@@ -39,7 +40,7 @@ def round_page(round_id: int):
 def job_page(job_id: int):
     """One job's progress bar; the page refreshes itself until the job is finished, then offers the file."""
     job = job_or_404(job_id)
-    return render_template("jobs/job.html", job=job, info=describe(job),
+    return render_template("jobs/job.html", job=job, info=describe(job), result=result_link(job),
                            refresh=None if job.finished else REFRESH_SECONDS)
 
 
@@ -51,9 +52,18 @@ def job_status(job_id: int):
     info = describe(job)
     info["download"] = url_for("jobs.download", job_id=job.id) if job.state == "done" and job.result_path else None
     info["download_label"] = _("Download")
-    info["progress_text"] = _("preparing… %(done)s / %(total)s %(step)s", done=job.done, total=job.total,
-                              step=info["step_label"])
+    info["result_url"], info["result_label"] = result_link(job)
     return jsonify(info)
+
+
+def result_link(job: Job) -> tuple[str | None, str | None]:
+    """Where a finished job's result is shown when it is not a file (a matching run's version), and the link's
+    words; (None, None) otherwise."""
+    outcome = job.outcome or {}
+    if job.kind == "matching" and job.state == "done" and "version" in outcome:
+        return (url_for("rounds.version", round_id=job.round_id, number=outcome["version"]),
+                _("Open version %(number)s", number=outcome["version"]))
+    return None, None
 
 
 @bp.route("/<int:job_id>/download")
