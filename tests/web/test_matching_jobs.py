@@ -151,3 +151,37 @@ def test_the_cli_run_shows_the_result_as_before(app, runner):
     assert result.exit_code == 0 and "stored as version 1 (active)" in result.output
     with app.app_context():
         assert panels.active_version(db.session.scalar(select(Round))).number == 1
+
+
+@pytest.mark.app_config(PANEL_QUEUE="sqlite", **EVERY_RUN_A_JOB)
+def test_two_organizers_starting_the_same_run_at_once_get_one_job(app, auth, csrf_token, make_user):
+    """Both requests pass their checks at the same moment; the round's lock serves them one after the other."""
+    import threading
+
+    round_id = build_round(app)
+    make_user("second", "organizer")
+    clients = [app.test_client(), app.test_client()]
+    tokens = []
+    for client, username in zip(clients, ("organizer", "second"), strict=True):
+        if username == "organizer":
+            make_user("organizer", "organizer")
+        login_page = client.get("/login").get_data(as_text=True)
+        client.post("/login", data={"username": username, "password": auth.password,
+                                    "csrf_token": csrf_token(login_page)})
+        tokens.append(csrf_token(client.get(f"/rounds/{round_id}").get_data(as_text=True)))
+    start = threading.Barrier(2)
+    answers: list = [None, None]
+
+    def ask(number: int) -> None:
+        start.wait()
+        answers[number] = clients[number].post(f"/rounds/{round_id}/match", data={
+            "seed": "", "max_probability": "", "csrf_token": tokens[number]})
+
+    threads = [threading.Thread(target=ask, args=(number,)) for number in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [answer.status_code for answer in answers] == [303, 303]
+    assert answers[0].headers["Location"] == answers[1].headers["Location"]
+    assert len(jobs_of(app)) == 1
