@@ -129,6 +129,8 @@ def test_asking_again_joins_the_run_under_way_and_other_settings_are_refused(app
     page = client.get(first.headers["Location"]).get_data(as_text=True)
     assert '<meta http-equiv="refresh"' in page and "<progress" in page and "jobs.js" in page
     assert "专家匹配" in page and "排队等待处理" in page
+    overview = client.get(f"/rounds/{round_id}").get_data(as_text=True)
+    assert f'href="{first.headers["Location"]}"' in overview and "匹配正在进行" in overview
     auth.logout()
     auth.login("admin")
     again = post_match(client, csrf_token, round_id, seed="7")

@@ -39,6 +39,7 @@ from web.models import (
     User,
 )
 from web.services import matching_bridge, panels, rounds
+from web.services.jobs import unfinished_jobs
 from web.services.matching_runs import start_matching
 from web.services.records import export_applications
 from web.services.rounds import NEXT_STATE, RoundError
@@ -218,7 +219,8 @@ def state_label(state: str) -> str:
 @bp.route("/<int:round_id>")
 @roles_required(*STAFF)
 def overview(round_id: int):
-    """All applications with their panel fill, the active version's totals and the state buttons."""
+    """All applications with their panel fill, the active version's totals, the state buttons and the matching
+    run under way, if any."""
     round_ = get_round(round_id)
     version = panels.active_version(round_)
     seats = panels.seats(round_)
@@ -226,9 +228,11 @@ def overview(round_id: int):
     pools: dict[int, Counter] = defaultdict(Counter)
     for seat in seats:
         pools[seat.application_id][seat.pool] += 1
+    running = unfinished_jobs("matching", round_)
     return render_template("rounds/overview.html", round_=round_, version=version, fill=fill, pools=pools,
                            next_state=NEXT_STATE.get(round_.state), states=ROUND_STATES, state_label=state_label,
-                           settings=rounds.settings_of(round_), pool_names=POOLS)
+                           settings=rounds.settings_of(round_), pool_names=POOLS,
+                           matching_job=running[0] if running else None)
 
 
 CONFLICT_SORTS = {"expert": lambda c: (c.expert, c.application), "application": lambda c: (c.application, c.expert),
