@@ -194,7 +194,10 @@ def die_mid_job(app, job_id: int) -> None:
 
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE, PANEL_MATCHING_INLINE_PAIRS=0)
 def test_a_matching_run_is_a_job_with_steps_then_a_link_to_its_version(app, client, auth, csrf_token,
-                                                                       assigning_round, consumer_of):
+                                                                       assigning_round, consumer_of, monkeypatch):
+    from web.jobs import runner
+
+    monkeypatch.setattr(runner, "REPORT_EVERY_SECONDS", 0.0)   # every step written: none after the version is
     auth.login("organizer")
     overview = client.get(f"/rounds/{assigning_round}").get_data(as_text=True)
     response = client.post(f"/rounds/{assigning_round}/match",
@@ -307,3 +310,28 @@ def test_an_api_import_whose_worker_died_imports_once(app, client, organizer_tok
     app.extensions["panel_tasks"]["requeue_stalled"].call_local()
     job = wait_until_finished(app, job_id)
     assert job.state == "done" and job.attempts == 2 and imported(app, "APP-Q02") == 1
+
+
+def test_an_api_import_of_several_chunks_reports_its_records_and_commits_once(
+        app, client, organizer_token, make_expert_record, consumer_of, monkeypatch):
+    """More records than one chunk of writes, every progress report written: the progress of the write phase
+    never waits on the job's own transaction (SQLite has one writer), and the records are all there at the end."""
+    from sqlalchemy import func
+
+    from web.jobs import runner
+
+    monkeypatch.setattr(runner, "REPORT_EVERY_SECONDS", 0.0)
+
+    from web.models import Expert
+    from web.services.records import CHUNK
+
+    count = 2 * CHUNK + 100
+    records = [make_expert_record(f"EXP-Q{number:04d}", declared=[]) for number in range(count)]
+    headers = {"Authorization": f"Bearer {organizer_token}"}
+    response = client.post("/api/v1/experts", data=json.dumps(records, default=str),
+                           content_type="application/json", headers=headers)
+    consumer_of(app)
+    job = wait_until_finished(app, response.get_json()["id"])
+    assert job.state == "done" and job.error is None and job.done == job.total == count
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Expert.id)).where(Expert.ref.like("EXP-Q%"))) == count

@@ -48,7 +48,6 @@ def import_job(job: Job, progress: Progress) -> None:
         refs = record_service.import_records(kind, records, actor=job.requested_by, progress=written)
     except record_service.RecordError as error:
         _refuse(job, str(error).splitlines())
-    progress.advance(len(records))
     job.outcome = {"imported": len(refs), "refs": refs}
     _forget_input(job)          # personal data does not stay in the file store once the rows are written
     return None
