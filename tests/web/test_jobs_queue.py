@@ -197,7 +197,7 @@ def test_a_matching_run_is_a_job_with_steps_then_a_link_to_its_version(app, clie
                                                                        assigning_round, consumer_of, monkeypatch):
     from web.jobs import runner
 
-    monkeypatch.setattr(runner, "REPORT_EVERY_SECONDS", 0.0)   # every step written: none after the version is
+    monkeypatch.setattr(runner, "REPORT_EVERY_SECONDS", 0.0)   # every step written, none after the version
     auth.login("organizer")
     overview = client.get(f"/rounds/{assigning_round}").get_data(as_text=True)
     response = client.post(f"/rounds/{assigning_round}/match",
