@@ -51,6 +51,7 @@ def test_an_import_answers_202_and_its_job_shows_the_refs(app, client, world, ma
     job = finished_job(client, response, bearer(world, "organizer"))
     assert job["state"] == "done" and job["state_label"] == "已完成" and job["error"] is None
     assert job["result"] == {"imported": 1, "refs": ["APP-301"]} and job["done"] == job["total"] == 1
+    assert job["step_label"] == "已完成"
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(Application.ref == "APP-301")) == 1
         assert db.session.scalar(select(AuditEvent.actor_name).where(

@@ -42,15 +42,18 @@ ERROR_LABELS = {
     "import_refused": _l("The import was refused: nothing was imported. The errors are listed one by one."),
     "input_gone": _l("The records sent for this import are no longer in the file store; send them again."),
 }
-STEP_KINDS = {"matching": "steps", "import": "records"}
-"""Kinds whose progress counts steps or records rather than pages."""
+COUNTED_IN_PAGES = ("sheets_pdf", "blank_pdf")
+"""Kinds whose progress counts pages (the others count steps or records)."""
 
 
-def step_label(step: str) -> str:
-    """The label of a step code; ``pricing:N`` is the solver's N-th pricing round."""
+def step_label(step: str, kind: str | None = None) -> str:
+    """The label of a step code; ``pricing:N`` is the solver's N-th pricing round; a finished job of a kind
+    that counts no pages is simply done."""
     code, _separator, number = step.partition(":")
     if code == "pricing":
         return str(PRICING_LABEL) % {"number": number}
+    if code == "finished" and kind not in COUNTED_IN_PAGES:
+        return str(STATE_LABELS["done"])
     return str(STEP_LABELS.get(code, code))
 
 
@@ -71,7 +74,7 @@ def error_sentence(code: str | None) -> str | None:
 
 def describe(job) -> dict:
     """The job as the page and the JSON view show it (sentences in the reader's language)."""
-    step = step_label(job.step)
+    step = step_label(job.step, job.kind)
     return {
         "id": job.id,
         "kind": job.kind,
