@@ -187,3 +187,12 @@ def test_two_organizers_starting_the_same_run_at_once_get_one_job(app, auth, csr
     assert [answer.status_code for answer in answers] == [303, 303]
     assert answers[0].headers["Location"] == answers[1].headers["Location"]
     assert len(jobs_of(app)) == 1
+
+
+def test_every_refusal_of_a_run_has_a_sentence_in_the_catalog(app):
+    from web.blueprints.jobs.labels import ERROR_LABELS, error_sentence
+
+    codes = (*panels.MATCHING_REFUSALS, "matching_under_way")
+    with app.test_request_context("/"):
+        assert all(code in ERROR_LABELS for code in codes)
+        assert all(error_sentence(code).endswith("。") for code in codes)        # Chinese by default

@@ -154,7 +154,7 @@ def check_matching(round_: Round) -> None:
 
 def run_seed(round_: Round, seed: int | None, max_probability: float | None) -> int | None:
     """The seed a run uses: the one given; for a randomized run without one and a round without its own, a
-    fresh random seed (drawn once, so a repeated or retried run draws the same panels)."""
+    fresh random seed (a job draws it when the run is asked for, so its retry draws the same panels)."""
     randomized = max_probability is not None or round_.max_probability is not None
     if randomized and seed is None and round_.seed is None:
         return secrets.randbelow(SEED_LIMIT)
