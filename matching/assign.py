@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import json
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -41,6 +41,14 @@ MEETING_TIME_LIMIT = 300.0
 FAIR_TIME_LIMIT = 60.0
 """Seconds HiGHS may spend on each MIP of the ``fair`` objective; past it the gap is reported (max-min MIPs are
 degenerate and can be slow to prove, see docs/matching.md)."""
+
+PHASES = ("conflicts", "fit", "checks", "solve", "report")
+"""The phases of :func:`assign`, in order, as its ``progress`` callback names them."""
+
+Progress = Callable[[str, int], None]
+"""``progress(step, number)``: the engine begins phase ``step`` (one of :data:`PHASES`, ``number`` its 1-based
+position), or, inside ``solve``, has finished pricing round ``number`` (``step`` is ``"pricing"``; how many rounds
+follow is not known in advance). Called from the thread that runs :func:`assign`."""
 
 CONFLICT_LIST_LIMIT = 100_000
 """Most conflicts the result lists one by one, each with its reason. A national round has tens of millions of
@@ -141,7 +149,7 @@ class Exclusions(Mapping):
 HARD_RULE_NAMES = frozenset(rule for rule in RULES if RULE_KINDS[rule] == HARD)
 
 
-def assign(problem: Problem, *, now: datetime | None = None) -> AssignResult:
+def assign(problem: Problem, *, now: datetime | None = None, progress: Progress | None = None) -> AssignResult:
     """Assign expert panels for one round.
 
     Parameters
@@ -150,10 +158,14 @@ def assign(problem: Problem, *, now: datetime | None = None) -> AssignResult:
         Parsed by :func:`matching.problem.parse_problem`.
     now : datetime, optional
         Recorded as ``generated_at`` when given (the library never reads the clock for it).
+    progress : callable, optional
+        Told each phase as it begins and each pricing round of the ``total`` solve (see :data:`Progress`).
     """
+    report = progress or _silent
     timing: dict[str, float] = {}
-    context = build_context(problem, timing)
+    context = build_context(problem, timing, progress=report)
     settings = problem.settings
+    report("checks", PHASES.index("checks") + 1)
     clock = time.perf_counter()
     conflicts = _conflict_list(context)
     timing["reasons"] = time.perf_counter() - clock
@@ -166,6 +178,7 @@ def assign(problem: Problem, *, now: datetime | None = None) -> AssignResult:
     if problems:
         result.status, result.diagnostics = "infeasible", problems
         return result
+    report("solve", PHASES.index("solve") + 1)
     clock = time.perf_counter()
     if settings.mode == "meeting" and (settings.randomize is not None or settings.objective == "fair"):
         result.diagnostics.append("会评模式按总匹配度最优选择专家组成员；随机抽取和公平目标仅用于网评（individual）模式")
@@ -176,10 +189,11 @@ def assign(problem: Problem, *, now: datetime | None = None) -> AssignResult:
     elif settings.randomize is not None:
         assigned = _randomized(context, result)
     else:
-        assigned = _deterministic(context, result)
+        assigned = _deterministic(context, result, report)
     timing["solve"] = time.perf_counter() - clock
     if assigned is None:
         return result
+    report("report", PHASES.index("report") + 1)
     clock = time.perf_counter()
     drawn = settings.mode != "meeting" and settings.randomize is not None
     field_fit, text_fit = context.fit.component_lookups(assigned)
@@ -192,11 +206,15 @@ def assign(problem: Problem, *, now: datetime | None = None) -> AssignResult:
     return result
 
 
-def _deterministic(context: Context, result: AssignResult) -> np.ndarray | None:
+def _silent(step: str, number: int) -> None:
+    """The progress callback of a caller that asked for none."""
+
+
+def _deterministic(context: Context, result: AssignResult, report: Progress = _silent) -> np.ndarray | None:
     if context.problem.settings.objective == "fair":
         solution = solve_fair(context.instance, time_limit=FAIR_TIME_LIMIT)
     else:
-        solution = solve_total(context.instance)
+        solution = solve_total(context.instance, on_round=lambda number: report("pricing", number))
     result.status = "optimal" if solution.status == "optimal" else solution.status
     if solution.status == "infeasible":
         result.diagnostics += explain_shortfall(context.instance, solution.shortfall, context.labels)
@@ -291,17 +309,21 @@ def _meeting_reserves(context: Context, groups: list[np.ndarray], members: list[
 
 
 # --------------------------------------------------------------------------------------------- building blocks
-def build_context(problem: Problem, timing: dict[str, float] | None = None) -> Context:
+def build_context(problem: Problem, timing: dict[str, float] | None = None, *,
+                  progress: Progress | None = None) -> Context:
     """Conflicts, fit and the array instance of a problem (no solving).
 
     ``timing``, when given, receives the seconds spent on ``conflicts``, ``fit`` and ``instance`` (masks,
-    exclusion reasons, organization index).
+    exclusion reasons, organization index); ``progress`` is told when the conflicts and the fit phases begin.
     """
     timing = {} if timing is None else timing
+    report = progress or _silent
     settings = problem.settings
+    report("conflicts", PHASES.index("conflicts") + 1)
     clock = time.perf_counter()
     found = conflict_arrays(problem)
     timing["conflicts"] = time.perf_counter() - clock
+    report("fit", PHASES.index("fit") + 1)
     clock = time.perf_counter()
     fit = compute_fit(problem)
     timing["fit"] = time.perf_counter() - clock

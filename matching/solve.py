@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -193,7 +194,8 @@ def _best_panels(instance: Instance, scores: np.ndarray, experts: np.ndarray) ->
     return np.concatenate([experts[required], experts.reshape(n_apps, -1)[extra]])
 
 
-def generate_columns(master: Master, *, per_app: int, max_rounds: int = 500) -> tuple[LPResult, float, int]:
+def generate_columns(master: Master, *, per_app: int, max_rounds: int = 500,
+                     on_round: Callable[[int], None] | None = None) -> tuple[LPResult, float, int]:
     """Price and add columns (and the organization rows the master's solution breaks) until the Lagrangian
     bound meets the master's LP optimum.
 
@@ -212,6 +214,8 @@ def generate_columns(master: Master, *, per_app: int, max_rounds: int = 500) -> 
         Already holding its initial columns.
     per_app : int
         Most new columns per application per round (the best by reduced cost).
+    on_round : callable, optional
+        Called with the round's number after each pricing round (for a progress display).
 
     Returns
     -------
@@ -231,6 +235,8 @@ def generate_columns(master: Master, *, per_app: int, max_rounds: int = 500) -> 
         bound, experts, apps = _price(master, lp, per_app)
         if bound < best_bound:
             best, best_bound = lp, bound
+        if on_round is not None:
+            on_round(rounds)
         proven = best_bound - lp.objective <= PRICING_TOLERANCE * max(1.0, abs(lp.objective))
         if (len(experts) == 0 or proven) and new_rows == 0:
             break
@@ -280,7 +286,7 @@ def _scatter(apps: slice, n_experts: int) -> np.ndarray:
 
 
 def solve_total(instance: Instance, *, per_pool: int | None = None, time_limit: float | None = None,
-                max_columns: int = 3_000_000) -> Solution:
+                max_columns: int = 3_000_000, on_round: Callable[[int], None] | None = None) -> Solution:
     """Maximize total fit, exactly, with a bound valid for the full problem.
 
     Parameters
@@ -292,14 +298,17 @@ def solve_total(instance: Instance, *, per_pool: int | None = None, time_limit: 
         Seconds HiGHS may spend on each MIP solve (the LP phases are not limited).
     max_columns : int
         The reduced-cost enlargement is skipped (and the gap reported) if it would exceed this many columns.
+    on_round : callable, optional
+        Called with each pricing round's number (see :func:`generate_columns`).
     """
     return solve_weighted(instance, instance.fit, per_pool=per_pool, time_limit=time_limit,
-                          max_columns=max_columns)
+                          max_columns=max_columns, on_round=on_round)
 
 
 def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray | None = None,
                    exact_floor: np.ndarray | None = None, per_pool: int | None = None,
-                   time_limit: float | None = None, max_columns: int = 3_000_000) -> Solution:
+                   time_limit: float | None = None, max_columns: int = 3_000_000,
+                   on_round: Callable[[int], None] | None = None) -> Solution:
     """Maximize Σ weight·x, optionally with a fit floor per panel; the engine behind ``total`` and ``fair``.
 
     ``floor`` is what the LP enforces; ``exact_floor`` (default: ``floor``) is what the bound is computed for.
@@ -310,7 +319,8 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     per_pool = per_pool or int(min(instance.pool_quotas[:, 1].max(initial=1), instance.panel_size.max(initial=1))) + 8
     master = Master(instance, weight, floor=floor, exact_floor=exact_floor)
     master.add(*initial_candidates(instance, weight, per_pool))
-    lp, bound, rounds = generate_columns(master, per_app=2 * int(instance.panel_size.max(initial=1)))
+    lp, bound, rounds = generate_columns(master, per_app=2 * int(instance.panel_size.max(initial=1)),
+                                         on_round=on_round)
     stats = {"rounds": rounds, "columns": len(master.col_e), "org_rows": len(master.org_rows),
              "simplex_iterations": master.simplex_iterations,
              "lp_seconds": time.perf_counter() - clock, "lp_objective": lp.objective}

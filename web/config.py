@@ -1,6 +1,6 @@
 """Configuration from the environment: PANEL_DATABASE_URL, PANEL_SECRET_KEY, PANEL_INSTANCE_PATH, the serving
 settings PANEL_COOKIE_SECURE, PANEL_PROXY_FIX and PANEL_RATELIMIT_STORAGE (docs/deploy.md), and the job settings
-PANEL_QUEUE and PANEL_FILE_STORE (docs/jobs.md)."""
+PANEL_QUEUE, PANEL_FILE_STORE and PANEL_MATCHING_INLINE_PAIRS (docs/jobs.md)."""
 
 from __future__ import annotations
 
@@ -77,6 +77,9 @@ def default_config(instance_path: str) -> dict:
         # Slow work (docs/jobs.md): the queue, and the folder every web process and worker reads results from.
         "PANEL_QUEUE": os.environ.get("PANEL_QUEUE") or "sqlite",
         "PANEL_FILE_STORE": os.environ.get("PANEL_FILE_STORE") or str(Path(instance_path) / "files"),
+        # Matching runs up to this many expert-application pairs answer inline (estimated under 2 s); larger
+        # ones, meeting mode and the fair objective are jobs (0: every run is a job).
+        "PANEL_MATCHING_INLINE_PAIRS": int(os.environ.get("PANEL_MATCHING_INLINE_PAIRS") or 10_000),
         # A worker's claim on a batch of outgoing mail; after it, the batch belongs to a worker that died.
         "OUTBOX_CLAIM_LEASE_SECONDS": int(os.environ.get("PANEL_OUTBOX_LEASE_SECONDS") or 300),
     }

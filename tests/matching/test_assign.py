@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from matching.assign import assign, build_context, input_hash, replace_expert
+from matching.assign import PHASES, assign, build_context, input_hash, replace_expert
 from matching.instance import assignment_violations
 from matching.problem import parse_problem
 from matching.reserves import NoReplacement
@@ -259,3 +259,29 @@ def test_not_chosen_lists_only_experts_above_the_lowest_seated_fit():
     assert sentence.startswith("第一位法律专家 L2（匹配度 0.95）因法律类已达上限 0 人未选")
     fits = [float(s.split("匹配度 ")[1][:4]) for s in entry["explanation"]]
     assert min(fits) > 0.5
+
+
+def test_progress_names_each_phase_in_order_and_counts_pricing_rounds():
+    experts = five_pool_experts(4)
+    apps = [application(f"A{j}") for j in range(1, 5)]
+    data = problem(experts, apps, panel_size=5, pool_quotas=ALL_POOLS_ONE, max_load=3)
+    reports: list[tuple[str, int]] = []
+    watched = assign(parse_problem(data), progress=lambda step, number: reports.append((step, number))).to_dict()
+    phases = [report for report in reports if report[0] != "pricing"]
+    assert phases == [(phase, number) for number, phase in enumerate(PHASES, start=1)]
+    rounds = [number for step, number in reports if step == "pricing"]
+    assert rounds and rounds == list(range(1, len(rounds) + 1))
+    solving, explaining = reports.index(("solve", 4)), reports.index(("report", 5))
+    assert all(solving < reports.index(("pricing", number)) < explaining for number in rounds)
+    unwatched = assign(parse_problem(data)).to_dict()
+    assert {key: value for key, value in watched.items() if key != "timing"} == \
+        {key: value for key, value in unwatched.items() if key != "timing"}
+
+
+def test_an_infeasible_round_reports_no_phase_after_the_checks():
+    experts = five_pool_experts(1)
+    experts[4]["organization"] = {"name": "上海A2科技有限公司"}
+    data = problem(experts, [application("A1"), application("A2")], panel_size=5, pool_quotas=ALL_POOLS_ONE)
+    reports: list[tuple[str, int]] = []
+    assign(parse_problem(data), progress=lambda step, number: reports.append((step, number)))
+    assert [step for step, _ in reports] == ["conflicts", "fit", "checks"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from tests.web.test_import_jobs import finished_job, only_the_job_was_recorded
 from tests.web.test_route_matrix import World, world_fixture  # noqa: F401  (the world fixture)
 from web.extensions import db
 from web.models import Application, Assignment, AuditEvent, ScoreSheet
@@ -47,8 +48,9 @@ def test_roles_and_ownership(client, world):
 def test_importing_applications_is_all_or_nothing_and_audited(app, client, world, make_application_record):
     records = [make_application_record("APP-101"), make_application_record("APP-102", field="ICT-IC")]
     response = call(client, world, "organizer", "POST", "/applications", json=_iso_dates(records))
-    assert response.status_code == 201, response.get_json()
-    assert response.get_json() == {"imported": 2, "refs": ["APP-101", "APP-102"]}
+    assert response.status_code == 202, response.get_json()
+    job = finished_job(client, response, bearer(world, "organizer"))
+    assert job["state"] == "done" and job["result"] == {"imported": 2, "refs": ["APP-101", "APP-102"]}
     with app.app_context():
         assert db.session.scalar(select(Application).where(Application.ref == "APP-102")) is not None
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "application.import",
@@ -63,13 +65,15 @@ def test_a_refused_import_lists_every_error_and_changes_nothing(client, world, t
     duplicate = make_application_record("APP-001")
     before = table_counts()
     response = call(client, world, "admin", "POST", "/applications", json=_iso_dates([good, bad, duplicate]))
-    assert response.status_code == 422
-    errors = response.get_json()["errors"]
+    assert response.status_code == 202
+    job = finished_job(client, response, bearer(world, "admin"))
+    assert job["state"] == "failed" and job["result"] is None
+    errors = job["errors"]
     assert any("APP-202" in error and "field" in error for error in errors)
     assert any("APP-202" in error and "center_name" in error for error in errors)
     assert any("duplicate ref 'APP-001'" in error for error in errors)
     assert not any("APP-201" in error for error in errors)
-    assert table_counts() == before
+    only_the_job_was_recorded(before, table_counts())
 
 
 @pytest.mark.parametrize(("body", "status"), [({"ref": "APP-1"}, 422), ("[", 400)])
@@ -87,7 +91,8 @@ def test_an_import_body_that_is_not_a_list_is_refused(client, world, table_count
 def test_importing_experts(client, world, make_expert_record):
     record = make_expert_record("EXP-NEW", declared=[])
     response = call(client, world, "organizer", "POST", "/experts", json=_iso_dates([record]))
-    assert response.status_code == 201 and response.get_json()["refs"] == ["EXP-NEW"]
+    assert response.status_code == 202
+    assert finished_job(client, response, bearer(world, "organizer"))["result"]["refs"] == ["EXP-NEW"]
     listed = call(client, world, "organizer", "GET", "/experts").get_json()
     assert [expert["ref"] for expert in listed] == ["EXP-A", "EXP-B", "EXP-C", "EXP-NEW"]
 

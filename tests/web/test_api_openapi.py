@@ -133,16 +133,17 @@ def test_the_document_is_served_without_a_token(client):
     ("expert_a", "POST", "/sheets/{sheet}/submit", "422"),
     ("expert_a", "GET", "/applications", "403"),
     ("expert_b", "GET", "/sheets/{sheet}", "404"),
+    ("admin", "GET", "/jobs/{job}", "200"),
     (None, "GET", "/rounds", "401"),
 ])
 def test_responses_match_their_documented_schema(client, world, account, method, path, status):
     spec = document()
-    concrete = path.format(round=world.round_id, sheet=world.sheets["expert_a"])
+    concrete = path.format(round=world.round_id, sheet=world.sheets["expert_a"], job=world.job_id)
     headers = {"Authorization": f"Bearer {world.tokens[account]}"} if account else {}
     body = {"values": {"NO-SUCH": 1}} if method == "PUT" else None
     response = client.open(f"/api/v1{concrete}", method=method, headers=headers, json=body)
     assert str(response.status_code) == status
-    template = (path.replace("{round}", "{round_id}").replace("{sheet}", "{sheet_id}")
+    template = (path.replace("{round}", "{round_id}").replace("{sheet}", "{sheet_id}").replace("{job}", "{job_id}")
                 .replace("APP-001", "{ref}").replace("EXP-A", "{ref}"))
     documented = spec["paths"][template][method.lower()]["responses"][status]
     schema = documented["content"]["application/json"]["schema"]

@@ -9,6 +9,7 @@ is run again and leaves one result; a change that rolled back starts nothing.
 from __future__ import annotations
 
 import io
+import json
 import os
 import time
 from datetime import timedelta
@@ -162,3 +163,175 @@ def test_a_job_asked_for_in_a_rolled_back_transaction_is_never_queued(app, round
         db.session.rollback()
         db.session.commit()                              # a later commit must not enqueue the forgotten job
         assert queue(app).pending_count() == 0 and db.session.scalars(select(Job)).all() == []
+
+
+# ---------------------------------------------------------------- matching runs and API imports
+
+@pytest.fixture
+def assigning_round(app):
+    from tests.web.test_panels_factory import build_round
+
+    return build_round(app)
+
+
+def versions_of(app, round_id: int) -> list[int]:
+    from web.models import AssignmentVersion
+
+    with app.app_context():
+        return list(db.session.scalars(select(AssignmentVersion.number)
+                                       .where(AssignmentVersion.round_id == round_id)))
+
+
+def die_mid_job(app, job_id: int) -> None:
+    """What a worker killed mid-job leaves: the queue's message taken, the row running, its heartbeat stopped."""
+    queue(app).flush()
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        job.state, job.attempts, job.step, job.done, job.total = "running", 1, "fit", 2, 6
+        job.heartbeat_at = job.started_at = utcnow() - timedelta(seconds=STALL_SECONDS + 1)
+        db.session.commit()
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE, PANEL_MATCHING_INLINE_PAIRS=0)
+def test_a_matching_run_is_a_job_with_steps_then_a_link_to_its_version(app, client, auth, csrf_token,
+                                                                       assigning_round, consumer_of, monkeypatch):
+    from web.jobs import runner
+
+    monkeypatch.setattr(runner, "REPORT_EVERY_SECONDS", 0.0)   # every step written, none after the version
+    auth.login("organizer")
+    overview = client.get(f"/rounds/{assigning_round}").get_data(as_text=True)
+    response = client.post(f"/rounds/{assigning_round}/match",
+                           data={"seed": "", "max_probability": "", "csrf_token": csrf_token(overview)})
+    assert response.status_code == 303 and "/jobs/" in response.headers["Location"]
+    job_id = only_job(app)
+    assert client.get(f"/jobs/{job_id}.json").get_json()["state"] == "queued" and versions_of(app, assigning_round) == []
+    consumer_of(app)
+    job = wait_until_finished(app, job_id)
+    assert (job.state, job.done, job.total, job.outcome["version"]) == ("done", 6, 6, 1)
+    status = client.get(f"/jobs/{job_id}.json").get_json()
+    assert status["result_url"] == f"/rounds/{assigning_round}/versions/1" and status["step_label"]
+    assert versions_of(app, assigning_round) == [1]
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_matching_run_whose_worker_died_is_run_again_and_stores_one_version(app, assigning_round, consumer_of):
+    from web.models import Round
+    from web.services.jobs import request_job
+
+    with app.app_context():
+        job = request_job("matching", round_=db.session.get(Round, assigning_round), actor=None,
+                          params={"seed": None, "max_probability": None, "drawn_seed": None})
+        job_id = job.id
+        db.session.commit()
+    die_mid_job(app, job_id)
+    consumer_of(app)
+    app.extensions["panel_tasks"]["requeue_stalled"].call_local()
+    job = wait_until_finished(app, job_id)
+    assert job.state == "done" and job.attempts == 2
+    assert versions_of(app, assigning_round) == [1]
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_worker_that_lost_its_job_to_another_drops_its_work(app, assigning_round):
+    """A worker thought dead (its heartbeat stopped) whose job another worker took over: when the first one
+    finishes after all, its version is not stored; the job stays the other attempt's."""
+    from sqlalchemy import update
+
+    from web.jobs.runner import run
+    from web.jobs.work import matching_job
+    from web.models import Round
+    from web.services.jobs import request_job
+
+    with app.app_context():
+        job = request_job("matching", round_=db.session.get(Round, assigning_round), actor=None,
+                          params={"seed": None, "max_probability": None, "drawn_seed": None})
+        job_id = job.id
+        db.session.commit()
+        queue(app).flush()
+
+        def taken_over_meanwhile(job, progress):
+            with db.engine.begin() as connection:     # another worker claims the job: attempt 2
+                connection.execute(update(Job).where(Job.id == job.id).values(attempts=Job.attempts + 1))
+            return matching_job(job, progress)
+
+        run(job_id, taken_over_meanwhile, last_attempt=True)
+        db.session.expire_all()
+        job = db.session.get(Job, job_id)
+        assert (job.state, job.attempts, job.outcome) == ("running", 2, None)
+    assert versions_of(app, assigning_round) == []
+
+
+@pytest.fixture
+def organizer_token(app, make_user) -> str:
+    from web.models import User
+    from web.services.tokens import create_token
+
+    make_user("organizer", "organizer")
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "organizer"))
+        token = create_token(user, "imports", actor=user)
+        db.session.commit()
+    return token
+
+
+def imported(app, ref: str) -> int:
+    from sqlalchemy import func
+
+    from web.models import Application
+
+    with app.app_context():
+        return db.session.scalar(select(func.count()).where(Application.ref == ref))
+
+
+def test_an_api_import_is_queued_joined_by_the_same_body_and_done_by_a_worker(
+        app, client, organizer_token, make_application_record, consumer_of):
+    headers = {"Authorization": f"Bearer {organizer_token}"}
+    body = json.dumps([make_application_record("APP-Q01")], default=str)
+    first = client.post("/api/v1/applications", data=body, content_type="application/json", headers=headers)
+    assert first.status_code == 202 and first.get_json()["state"] == "queued"
+    again = client.post("/api/v1/applications", data=body, content_type="application/json", headers=headers)
+    assert again.status_code == 202 and again.headers["Location"] == first.headers["Location"]
+    consumer_of(app)
+    job = wait_until_finished(app, only_job(app))
+    assert job.state == "done" and job.outcome == {"imported": 1, "refs": ["APP-Q01"]}
+    status = client.get(first.headers["Location"], headers=headers).get_json()
+    assert status["result"] == {"imported": 1, "refs": ["APP-Q01"]} and status["done"] == status["total"] == 1
+    assert imported(app, "APP-Q01") == 1
+
+
+def test_an_api_import_whose_worker_died_imports_once(app, client, organizer_token, make_application_record,
+                                                       consumer_of):
+    headers = {"Authorization": f"Bearer {organizer_token}"}
+    body = json.dumps([make_application_record("APP-Q02")], default=str)
+    client.post("/api/v1/applications", data=body, content_type="application/json", headers=headers)
+    job_id = only_job(app)
+    die_mid_job(app, job_id)
+    consumer_of(app)
+    app.extensions["panel_tasks"]["requeue_stalled"].call_local()
+    job = wait_until_finished(app, job_id)
+    assert job.state == "done" and job.attempts == 2 and imported(app, "APP-Q02") == 1
+
+
+def test_an_api_import_of_several_chunks_reports_its_records_and_commits_once(
+        app, client, organizer_token, make_expert_record, consumer_of, monkeypatch):
+    """More records than one chunk of writes, every progress report written: the progress of the write phase
+    never waits on the job's own transaction (SQLite has one writer), and the records are all there at the end."""
+    from sqlalchemy import func
+
+    from web.jobs import runner
+
+    monkeypatch.setattr(runner, "REPORT_EVERY_SECONDS", 0.0)
+
+    from web.models import Expert
+    from web.services.records import CHUNK
+
+    count = 2 * CHUNK + 100
+    records = [make_expert_record(f"EXP-Q{number:04d}", declared=[]) for number in range(count)]
+    headers = {"Authorization": f"Bearer {organizer_token}"}
+    response = client.post("/api/v1/experts", data=json.dumps(records, default=str),
+                           content_type="application/json", headers=headers)
+    consumer_of(app)
+    job = wait_until_finished(app, response.get_json()["id"])
+    assert job.state == "done" and job.error is None and job.done == job.total == count
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Expert.id)).where(Expert.ref.like("EXP-Q%"))) == count

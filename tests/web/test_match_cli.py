@@ -84,3 +84,23 @@ def test_rounds_state_and_list(app, runner):
     listed = runner.invoke(args=["rounds", "list"]).output
     assert "assigning" in listed and "4 applications" in listed and "version 1 (optimal)" in listed
     assert runner.invoke(args=["rounds", "state", "--round", "nope", "--to", "closed"]).exit_code == 2
+
+
+def test_the_progress_bar_of_panel_match_counts_the_engines_phases(app):
+    """`panel match` on a terminal: the bar stands at the phases finished and names the current one."""
+    import io
+
+    import click
+
+    from matching.assign import PHASES
+    from web.commands.matching import phase_reporter
+
+    with click.progressbar(length=len(PHASES), label="matching", file=io.StringIO()) as bar:
+        report = phase_reporter(bar)
+        report("conflicts", 1)
+        assert (bar.pos, bar.label) == (0, "conflicts")
+        report("solve", 4)
+        report("pricing", 2)
+        assert (bar.pos, bar.label) == (3, "solving, pricing round 2")
+        report("report", 5)
+        assert (bar.pos, bar.label) == (4, "report")

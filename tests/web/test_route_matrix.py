@@ -345,6 +345,8 @@ EXPECTED: dict[tuple[str, str], tuple[Callable[[World], str], dict]] = {
     ("api.list_experts", "GET"): (url("/api/v1/experts"), API_STAFF),
     ("api.import_experts", "POST"): (url("/api/v1/experts"), row(401, 403, 403, 400, 400)),
     ("api.get_expert", "GET"): (url("/api/v1/experts/EXP-A"), API_STAFF),
+    # the world's job was asked for by nobody: an organizer sees only their own jobs, an admin every job
+    ("api.get_job", "GET"): (url("/api/v1/jobs/{job}"), row(401, 403, 403, 404, 200)),
     ("api.list_rounds", "GET"): (url("/api/v1/rounds"), API_STAFF),
     ("api.get_round", "GET"): (url("/api/v1/rounds/{round}"), API_STAFF),
     ("api.get_assignments", "GET"): (url("/api/v1/rounds/{round}/assignments"), API_STAFF),

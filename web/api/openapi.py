@@ -9,6 +9,7 @@ from web.models import (
     ASSIGNMENT_STATES,
     CENTER_STATUSES,
     DECISION_OUTCOMES,
+    JOB_STATES,
     OBJECTIVES,
     OPINIONS,
     PANEL_MODES,
@@ -111,7 +112,19 @@ SCHEMAS: dict[str, Any] = {
                   "errors": array(STRING) | {"description": "Every problem, one per line."}}),
     "ApplicationRecord": record_object(SCHEMAS["applications"]) | {"description": f"An application: {RECORD_NOTE}"},
     "ExpertRecord": record_object(SCHEMAS["experts"]) | {"description": f"An expert: {RECORD_NOTE}"},
-    "ImportResult": obj({"imported": INTEGER, "refs": array(STRING)}),
+    "Job": obj({
+        "id": INTEGER, "kind": STRING, "kind_label": STRING, "state": one_of(JOB_STATES),
+        "state_label": STRING, "step_label": STRING, "done": INTEGER, "total": INTEGER,
+        "progress_text": STRING, "finished": BOOLEAN, "round": NULLABLE_INTEGER,
+        "created_at": {"type": "string", "format": "date-time"},
+        "finished_at": NULLABLE_STRING | {"format": "date-time"},
+        "error": NULLABLE_STRING | {"description": "Why the job failed, one sentence in the reader's language."},
+        "errors": array(STRING) | {"description": "A refused import's errors, one per line (the first "
+                                                   "PANEL_IMPORT_MAX_ERRORS, then how many more)."},
+        "error_count": INTEGER,
+        "result": {"type": ["object", "null"],
+                   "description": "Once done: an import's {imported, refs}; a matching run's {version, active, "
+                                  "status, diagnostics}."}}),
     "ApplicationSummary": obj({
         "ref": STRING, "center_name": STRING, "field": STRING,
         "submitted_on": NULLABLE_STRING | {"format": "date"}, "bearer": STRING,
@@ -207,6 +220,7 @@ ERRORS = {
     "403": "The token's account has the wrong role for this endpoint.",
     "404": "No such object, or it is not yours.",
     "409": "The sheet was submitted (by another request, tab or device); nothing was changed.",
+    "413": "The body is larger than PANEL_IMPORT_MAX_BYTES or lists more than PANEL_IMPORT_MAX_ROWS records.",
     "422": "Refused input: every problem is listed in `errors`; nothing was changed.",
 }
 
@@ -229,6 +243,7 @@ def path_parameter(name: str, kind: str, description: str) -> dict:
 
 ROUND_ID = path_parameter("round_id", "integer", "The round's id.")
 SHEET_ID = path_parameter("sheet_id", "integer", "The sheet's id.")
+JOB_ID = path_parameter("job_id", "integer", "The job's id.")
 REF = path_parameter("ref", "string", "The record's ref.")
 
 
@@ -251,10 +266,11 @@ RECORD_SCHEMAS = {"applications": "ApplicationRecord", "experts": "ExpertRecord"
 
 
 def import_operation(kind: str) -> dict:
-    """POST a list of records, all or nothing."""
-    return operation(f"import_{kind}", kind, f"Import {kind} (a JSON list of records), all or nothing",
-                     ref("ImportResult"), status="201", errors=("400", "401", "403", "422"),
-                     body=array(ref(RECORD_SCHEMAS[kind])))
+    """POST a list of records: a job imports them all or nothing."""
+    return operation(f"import_{kind}", kind, f"Import {kind} (a JSON list of records), all or nothing: answers "
+                     "202 with the import job (its URL in Location); the job validates and imports, and shows "
+                     "the refs imported or every error", ref("Job"), status="202",
+                     errors=("400", "401", "403", "413", "422"), body=array(ref(RECORD_SCHEMAS[kind])))
 
 
 ONE = ("401", "403", "404")
@@ -297,6 +313,9 @@ PATHS: dict[str, dict] = {
     "/experts/{ref}": {
         "get": operation("get_expert", "experts", "One expert record (contact data masked unless admin)",
                          ref("ExpertRecord"), errors=ONE, parameters=(REF,))},
+    "/jobs/{job_id}": {
+        "get": operation("get_job", "jobs", "A job's state and progress; at its end the result or the errors "
+                         "(organizers: the jobs they asked for)", ref("Job"), errors=ONE, parameters=(JOB_ID,))},
     "/rounds": {
         "get": operation("list_rounds", "rounds", "List rounds with state and settings",
                          array(ref("Round")))},
@@ -343,7 +362,7 @@ def document() -> dict:
                                 "`{\"error\": ..., \"errors\": [...]}`."},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
-        "tags": [{"name": name} for name in ("applications", "experts", "rounds", "assignments", "sheets",
+        "tags": [{"name": name} for name in ("applications", "experts", "jobs", "rounds", "assignments", "sheets",
                                              "ranking", "centers", "documentation")],
         "paths": PATHS,
         "components": {"schemas": SCHEMAS,

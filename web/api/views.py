@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from web.extensions import db
 from web.input_guard import checks_own_text
-from web.io.limits import capped_errors, import_body
-from web.models import AssignmentVersion, Field, Round, ScoreSheet
-from web.records import validate_applications, validate_experts
+from web.io.limits import import_body
+from web.models import AssignmentVersion, Job, Round, ScoreSheet
 from web.services import records as record_service
 from web.services import sheets
+from web.services.import_jobs import request_import
 from web.services.stored_ranking import NO_ROWS, ranking_for_view
 
 from . import bp, serializers
 from .auth import STAFF, api_user, roles
 from .errors import ApiError
 from .openapi import document
-
-VALIDATORS = {"applications": validate_applications, "experts": validate_experts}
-
 
 # ---------------------------------------------------------------- helpers
 
@@ -48,19 +45,9 @@ def is_admin() -> bool:
     return api_user().role == "admin"
 
 
-def taxonomy() -> dict[str, str]:
-    """The database's field taxonomy (code → name) the validator checks field codes against."""
-    return {field.code: field.name for field in db.session.scalars(select(Field))}
-
-
-def refused_import(errors: list[str]) -> ApiError:
-    """A 422 listing the first IMPORT_MAX_ERRORS errors (then how many more); ``error_count`` has the total."""
-    return ApiError(422, f"refused: {len(errors)} error(s); nothing was imported",
-                    capped_errors(errors, current_app.config["IMPORT_MAX_ERRORS"]), error_count=len(errors))
-
-
 def import_records(kind: str):
-    """Validate a JSON list of records and import them all, or refuse (422) listing the errors."""
+    """Check that the body is a JSON list of at most IMPORT_MAX_ROWS records and start an import job for it:
+    202 with the job's URL (``Location``) and its state; the job validates and imports all or nothing."""
     raw = json_body()
     if not isinstance(raw, list):
         raise ApiError(422, "the body must be a JSON list of records",
@@ -69,16 +56,14 @@ def import_records(kind: str):
     if len(raw) > limit:
         raise ApiError(413, _("The list holds %(count)d records; at most %(limit)d are imported at once "
                               "(PANEL_IMPORT_MAX_ROWS): split it.", count=len(raw), limit=limit))
-    records, errors = VALIDATORS[kind](raw, source_refs=[f"[{number}]" for number in range(1, len(raw) + 1)],
-                                       taxonomy=taxonomy(), existing_refs=record_service.existing_refs(kind))
-    if errors:
-        raise refused_import(errors)
-    try:
-        refs = record_service.import_records(kind, records, actor=api_user())
-    except record_service.RecordError as error:
-        raise refused_import(str(error).splitlines()) from None
+    job = request_import(kind, request.get_data(cache=True), actor=api_user())
+    job_id = job.id
     db.session.commit()
-    return jsonify({"imported": len(refs), "refs": refs}), 201
+    job = db.session.get(Job, job_id)
+    response = jsonify(serializers.job(job))
+    response.status_code = 202
+    response.headers["Location"] = url_for("api.get_job", job_id=job_id)
+    return response
 
 
 def one_record(kind: str, ref: str) -> dict:
@@ -149,6 +134,20 @@ def get_expert(ref: str):
 def import_experts():
     """Import a JSON list of expert records, all or nothing."""
     return import_records("experts")
+
+
+# ---------------------------------------------------------------- jobs
+
+@bp.get("/jobs/<int:job_id>")
+@roles(*STAFF)
+def get_job(job_id: int):
+    """A job's state and progress; at its end the import's refs or its errors. Organizers see the jobs they
+    asked for, admins every job."""
+    job = db.session.get(Job, job_id)
+    caller = api_user()
+    if job is None or (caller.role != "admin" and job.requested_by_id != caller.id):
+        raise ApiError(404, f"no job with id {job_id}")
+    return jsonify(serializers.job(job))
 
 
 # ---------------------------------------------------------------- rounds and assignments

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import click
 from flask.cli import with_appcontext
@@ -35,7 +37,9 @@ def match_command(round_ref, seed, max_probability, dry_run, as_json) -> None:
     if round_ is None:
         raise click.UsageError(f"--round: no round with id or name {round_ref!r}")
     try:
-        run = match(round_, actor=None, seed=seed, max_probability=max_probability, dry_run=dry_run)
+        with engine_progress() as progress:
+            run = match(round_, actor=None, seed=seed, max_probability=max_probability, dry_run=dry_run,
+                        progress=progress)
     except PanelError as error:
         click.echo(f"{round_.name}: {error}", err=True)
         sys.exit(1)
@@ -50,6 +54,35 @@ def match_command(round_ref, seed, max_probability, dry_run, as_json) -> None:
         for sentence in result.diagnostics:
             click.echo(sentence, err=True)
         sys.exit(1)
+
+
+@contextmanager
+def engine_progress() -> Iterator[Callable[[str, int], None] | None]:
+    """A progress bar over the engine's phases on standard error, drawn only when it is a terminal; yields the
+    engine's progress callback (None when nothing is drawn)."""
+    from matching.assign import PHASES
+
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=len(PHASES), label="matching", file=sys.stderr, show_pos=True) as bar:
+        yield phase_reporter(bar)
+        bar.update(bar.length - bar.pos)
+
+
+def phase_reporter(bar) -> Callable[[str, int], None]:
+    """The engine's progress callback moving ``bar`` (a click progress bar): one step per phase finished, the
+    current phase (or pricing round) as its label."""
+
+    def report(step: str, number: int) -> None:
+        if step == "pricing":
+            bar.label = f"solving, pricing round {number}"
+        else:
+            bar.label = step
+            bar.update(number - 1 - bar.pos)
+        bar.render_progress()
+
+    return report
 
 
 def summary(round_: Round, version, result, dry_run: bool) -> str:

@@ -1,17 +1,26 @@
 """Running one job: claim its row, report progress on it, record the outcome.
 
-A job is claimed by one atomic UPDATE (queued → running, or running with a stopped heartbeat → running), so
-two workers never run the same job. Progress goes through its own short transaction, throttled, and doubles
-as the heartbeat. A job whose worker died (no heartbeat for :data:`STALL_SECONDS`) is queued again by
-:func:`stalled_jobs`; since every task writes its result under one name per job, a rerun replaces, never adds.
+A job is claimed by one atomic UPDATE (queued → running, or running with a stopped heartbeat → running), which
+also counts the attempt, so two workers never run the same job at once. Progress goes through its own short
+transaction, throttled; a heartbeat thread touches the row while the work runs, even through a long solver call
+that reports nothing. A job whose worker died (no heartbeat for :data:`STALL_SECONDS`) is queued again by
+:func:`stalled_jobs`.
+
+**One result per job.** The work flushes what it builds (a new assignment version, imported rows) and the
+runner commits it together with the job's ``done``, in one transaction, and only if the row still carries this
+worker's attempt: a worker killed mid-job has committed nothing, and one that lost its job to another worker
+(its heartbeat stopped) rolls its work back. A task that writes a file writes it under one name per job, so a
+rerun replaces, never adds.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
 
+from flask import Flask, current_app
 from sqlalchemy import or_, select, update
 
 from web.extensions import db
@@ -19,14 +28,21 @@ from web.models import Job, utcnow
 
 STALL_SECONDS = 120
 REPORT_EVERY_SECONDS = 0.5
+HEARTBEAT_SECONDS = 30
+"""How often a running job's row is touched while its work reports nothing (well under :data:`STALL_SECONDS`)."""
 
 
 class JobFailed(Exception):
-    """A refusal the person who asked must read (``code`` names a catalog sentence); not retried."""
+    """A refusal the person who asked must read (``code`` names a catalog sentence); not retried.
 
-    def __init__(self, code: str):
+    ``outcome`` keeps the itemized problems on the job (an import's ``errors``, one sentence each, and their
+    ``error_count``).
+    """
+
+    def __init__(self, code: str, outcome: dict | None = None):
         super().__init__(code)
         self.code = code
+        self.outcome = outcome
 
 
 class Progress:
@@ -52,11 +68,55 @@ class Progress:
         if time.monotonic() - self._written_at >= REPORT_EVERY_SECONDS:
             self._write()
 
+    def report(self, step: str, done: int, total: int) -> None:
+        """At ``step`` with ``done`` of ``total``: written at once when the step's code (before a ``:``) changes,
+        else throttled like :meth:`advance`."""
+        new_code = step.split(":")[0] != self.step.split(":")[0]
+        self.step, self.done, self.total = step, done, max(total, done)
+        if new_code or time.monotonic() - self._written_at >= REPORT_EVERY_SECONDS:
+            self._write()
+
     def _write(self) -> None:
         self._written_at = time.monotonic()
         with db.engine.begin() as connection:
             connection.execute(update(Job).where(Job.id == self.job_id).values(
                 step=self.step, done=self.done, total=self.total, heartbeat_at=utcnow()))
+
+
+def progress_while_writing() -> bool:
+    """Whether progress may be written while the job's own transaction holds written rows.
+
+    SQLite has one writer at a time: once the job's transaction has written, a progress write from another
+    connection would wait for that transaction to end. PostgreSQL locks rows, and the job's row is not among them.
+    """
+    return db.engine.dialect.name != "sqlite"
+
+
+class Heartbeat:
+    """A thread that touches the job's ``heartbeat_at`` every :data:`HEARTBEAT_SECONDS` until stopped, so a
+    long step that reports no progress (a solver call) is not mistaken for a dead worker."""
+
+    def __init__(self, app: Flask, job_id: int, attempt: int):
+        self.app, self.job_id, self.attempt = app, job_id, attempt
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"job-{job_id}-heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stopped.wait(HEARTBEAT_SECONDS):
+            try:
+                with self.app.app_context(), db.engine.begin() as connection:
+                    connection.execute(update(Job).where(Job.id == self.job_id, Job.attempts == self.attempt)
+                                       .values(heartbeat_at=utcnow()))
+            except Exception:  # a busy database skips one beat; the next one, 30 s later, tries again
+                self.app.logger.warning("job %s: heartbeat not written", self.job_id, exc_info=True)
 
 
 def claim(job_id: int) -> Job | None:
@@ -73,7 +133,8 @@ def claim(job_id: int) -> Job | None:
 
 
 def run(job_id: int, work: Callable[[Job, Progress], str | None], *, last_attempt: bool) -> None:
-    """Claim job ``job_id`` and do ``work`` (which returns the stored result's name, or None).
+    """Claim job ``job_id`` and do ``work`` (which returns the stored result's name, or None; it may set
+    ``job.outcome``). What the work flushed is committed with the job's end, or not at all.
 
     A :class:`JobFailed` fails the job with its sentence. Any other error fails it on the last attempt and
     otherwise puts it back in the queue state and re-raises, so Huey retries it.
@@ -81,35 +142,51 @@ def run(job_id: int, work: Callable[[Job, Progress], str | None], *, last_attemp
     job = claim(job_id)
     if job is None:
         return
+    attempt = job.attempts
     progress = Progress(job_id)
     try:
-        result = work(job, progress)
+        with Heartbeat(current_app._get_current_object(), job_id, attempt):
+            result = work(job, progress)
+            db.session.flush()
     except JobFailed as refusal:
         db.session.rollback()
-        finish(job_id, "failed", error=refusal.code)
+        finish(job_id, attempt, "failed", error=refusal.code, outcome=refusal.outcome)
         return
     except Exception:
         db.session.rollback()
         if last_attempt:
-            finish(job_id, "failed", error="unexpected")
+            finish(job_id, attempt, "failed", error="unexpected")
         else:
-            _requeue(job_id)
+            _requeue(job_id, attempt)
         raise
-    job.state, job.result_path, job.finished_at, job.step = "done", result, utcnow(), "finished"
-    job.done = job.total = progress.total
+    ended = db.session.execute(
+        _this_attempt(job_id, attempt).values(state="done", result_path=result, finished_at=utcnow(),
+                                              step="finished", done=progress.total, total=progress.total)
+        .execution_options(synchronize_session=False)).rowcount
+    if ended:
+        db.session.commit()
+    else:       # another worker took the job over (this one's heartbeat had stopped): its result is the one kept
+        db.session.rollback()
+        current_app.logger.warning("job %s: attempt %s was taken over; its work is dropped", job_id, attempt)
+
+
+def _this_attempt(job_id: int, attempt: int):
+    """An UPDATE of the job that matches only while it is running this attempt."""
+    return update(Job).where(Job.id == job_id, Job.state == "running", Job.attempts == attempt)
+
+
+def finish(job_id: int, attempt: int, state: str, *, error: str | None = None,
+           outcome: dict | None = None) -> None:
+    """Record the end of this attempt in its own transaction."""
+    db.session.execute(_this_attempt(job_id, attempt).values(state=state, error=error, outcome=outcome,
+                                                              finished_at=utcnow())
+                       .execution_options(synchronize_session=False))
     db.session.commit()
 
 
-def finish(job_id: int, state: str, *, error: str | None = None) -> None:
-    """Record the job's end in its own transaction."""
-    job = db.session.get(Job, job_id)
-    job.state, job.error, job.finished_at = state, error, utcnow()
-    db.session.commit()
-
-
-def _requeue(job_id: int) -> None:
-    job = db.session.get(Job, job_id)
-    job.state = "queued"
+def _requeue(job_id: int, attempt: int) -> None:
+    db.session.execute(_this_attempt(job_id, attempt).values(state="queued")
+                       .execution_options(synchronize_session=False))
     db.session.commit()
 
 

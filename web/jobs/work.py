@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from matching.assign import PHASES
 from web.extensions import db
 from web.io.pdf import blank_sheets_pdf, score_sheets_page_estimate, score_sheets_pdf
-from web.jobs import files
+from web.jobs import files, imports
 from web.jobs.runner import JobFailed, Progress
 from web.jobs.uploads import records_upload
 from web.models import Job, Round
+from web.services import panels
 from web.services.stored_ranking import ensure_current, ranking_for_view
 
 
@@ -46,6 +48,44 @@ def ranking_job(job: Job, progress: Progress) -> None:
     return None
 
 
+MATCHING_STEPS = ("loading", *PHASES)
+"""A matching run's steps: reading the round, then the engine's phases (n of N on the progress bar)."""
+
+
+def matching_job(job: Job, progress: Progress) -> None:
+    """A matching run stored as a new version; the version's number and verdict go on the job's outcome.
+
+    The version is flushed, not committed: the runner commits it with the job's end, so a worker killed
+    mid-run leaves nothing and its retry stores the one version (same seed: drawn when the run was asked for).
+    The last progress report comes before the version is written (SQLite has one writer at a time).
+    """
+    round_ = _round(job)
+    params = job.params or {}
+    progress.report("loading", 0, len(MATCHING_STEPS))
+    try:
+        run = panels.match(round_, actor=job.requested_by, seed=params.get("drawn_seed"),
+                           max_probability=params.get("max_probability"), progress=_engine_progress(progress))
+    except panels.PanelError as refusal:
+        raise JobFailed(refusal.code or "unexpected") from None
+    version = run.version
+    job.outcome = {"version": version.number, "active": version.active, "status": version.status,
+                   "diagnostics": list(version.diagnostics or [])}
+    return None
+
+
+def _engine_progress(progress: Progress) -> Callable[[str, int], None]:
+    """The engine's phase and pricing-round reports as the job's steps."""
+    total = len(MATCHING_STEPS)
+
+    def report(step: str, number: int) -> None:
+        if step == "pricing":
+            progress.report(f"pricing:{number}", MATCHING_STEPS.index("solve"), total)
+        else:
+            progress.report(step, MATCHING_STEPS.index(step), total)
+
+    return report
+
+
 def _round(job: Job) -> Round:
     round_ = db.session.get(Round, job.round_id) if job.round_id else None
     if round_ is None:
@@ -64,5 +104,7 @@ WORK: dict[str, Callable[[Job, Progress], str | None]] = {
     "blank_pdf": blank_pdf,
     "ranking": ranking_job,
     "records_upload": records_upload,
+    "matching": matching_job,
+    "import": imports.import_job,
 }
 """The work of every job kind."""

@@ -14,7 +14,7 @@ from .common import one_of, utcnow
 from .round import Round
 from .user import User
 
-JOB_KINDS = ("sheets_pdf", "blank_pdf", "ranking", "records_upload")
+JOB_KINDS = ("sheets_pdf", "blank_pdf", "ranking", "records_upload", "matching", "import")
 JOB_STATES = ("queued", "running", "done", "failed")
 
 
@@ -22,7 +22,8 @@ class Job(db.Model):
     """One piece of slow work: who asked for what, how far it got (``done`` of ``total`` at ``step``), its file.
 
     ``step`` is a code with a Chinese label (web/blueprints/jobs/labels.py); ``error`` is a code too, so the
-    sentence a person reads comes from the catalog in their language. ``heartbeat_at`` is touched with every
+    sentence a person reads comes from the catalog in their language. ``outcome`` holds what a job without a
+    file produced (a matching run's version, an import's refs) or the itemized errors of a refusal. ``heartbeat_at`` is touched with every
     progress report: a running job whose heartbeat stopped belongs to a worker that died and is queued again.
     """
 
@@ -44,6 +45,7 @@ class Job(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     error: Mapped[str | None] = mapped_column(String(40))
     result_path: Mapped[str | None] = mapped_column(String(255))
+    outcome: Mapped[dict | None] = mapped_column(JSON)
 
     round: Mapped[Round | None] = relationship()
     requested_by: Mapped[User | None] = relationship()

@@ -8,22 +8,27 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from web.database import lock_row
 from web.extensions import db
 from web.jobs.queue import enqueue_after_commit
 from web.models import Job, Round, User, utcnow
 from web.services import audit
 
 RUN_JOB = "run_job"
+UNFINISHED = ("queued", "running")
 
 
 def request_job(kind: str, *, round_: Round | None, actor: User | None, params: dict | None = None) -> Job:
     """A job of ``kind`` for ``round_``: the one already queued or running with the same parameters, else a new
-    one (audited), enqueued when the caller commits."""
+    one (audited), enqueued when the caller commits.
+
+    Asking for a round's job first locks the round's row until the caller commits, so two people asking at the
+    same moment are served one after the other and the second joins the first one's job.
+    """
     params = params or {}
-    waiting = db.session.scalars(
-        select(Job).where(Job.kind == kind, Job.round_id == (round_.id if round_ else None),
-                          Job.state.in_(("queued", "running"))).order_by(Job.id.desc())).all()
-    for job in waiting:
+    if round_ is not None:
+        lock_row(Round, round_.id)
+    for job in unfinished_jobs(kind, round_):
         if job.params == params:
             return job
     job = Job(kind=kind, round=round_, requested_by=actor, params=params, state="queued", step="waiting",
@@ -34,6 +39,13 @@ def request_job(kind: str, *, round_: Round | None, actor: User | None, params: 
                                                                       "params": params})
     enqueue_after_commit(RUN_JOB, job.id)
     return job
+
+
+def unfinished_jobs(kind: str, round_: Round | None) -> list[Job]:
+    """The queued or running jobs of ``kind`` for ``round_`` (or for no round), newest first."""
+    return list(db.session.scalars(
+        select(Job).where(Job.kind == kind, Job.round_id == (round_.id if round_ else None),
+                          Job.state.in_(UNFINISHED)).order_by(Job.id.desc())))
 
 
 def round_jobs(round_id: int, limit: int = 100) -> list[Job]:

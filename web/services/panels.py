@@ -17,6 +17,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from matching.assign import AssignResult, Context, assign
+from matching.assign import Progress as EngineProgress
 from matching.explain import explain
 from matching.reserves import replacement_mask
 from matching.types import HARD
@@ -42,7 +43,19 @@ SEED_LIMIT = 2**31 - 1
 
 
 class PanelError(ValueError):
-    """A refused panel operation; the message says which rule and why, and nothing was changed."""
+    """A refused panel operation; the message says which rule and why, and nothing was changed.
+
+    ``code`` names the refusal for the pages and jobs that show it from the catalog (see
+    :data:`MATCHING_REFUSALS`); the message stays the command line's.
+    """
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        self.code = code
+
+
+MATCHING_REFUSALS = ("round_not_assigning", "round_without_applications", "no_experts")
+"""The codes of the refusals of a matching run, checked before anything is built."""
 
 
 @dataclass
@@ -141,21 +154,36 @@ def run_matching(round_: Round, *, actor: User | None, seed: int | None = None,
     return match(round_, actor=actor, seed=seed, max_probability=max_probability, dry_run=dry_run).version
 
 
-def match(round_: Round, *, actor: User | None, seed: int | None = None, max_probability: float | None = None,
-          dry_run: bool = False) -> MatchRun:
-    """:func:`run_matching` returning the engine's result too (timing, conflicts, probabilities) for the CLI."""
+def check_matching(round_: Round) -> None:
+    """Refuse (PanelError with a code of :data:`MATCHING_REFUSALS`) a run the round cannot have now."""
     if round_.state not in MATCHING_STATES:
         raise PanelError(f"round {round_.name!r} is in state {round_.state!r}: matching runs only while the round "
-                         "is assigning")
+                         "is assigning", "round_not_assigning")
     if not round_.round_applications:
-        raise PanelError(f"round {round_.name!r} has no applications to assign")
+        raise PanelError(f"round {round_.name!r} has no applications to assign", "round_without_applications")
+    if db.session.scalar(select(func.count(Expert.id))) == 0:
+        raise PanelError("no experts are registered: import experts before matching", "no_experts")
+
+
+def run_seed(round_: Round, seed: int | None, max_probability: float | None) -> int | None:
+    """The seed a run uses: the one given; for a randomized run without one and a round without its own, a
+    fresh random seed (a job draws it when the run is asked for, so its retry draws the same panels)."""
     randomized = max_probability is not None or round_.max_probability is not None
     if randomized and seed is None and round_.seed is None:
-        seed = secrets.randbelow(SEED_LIMIT)
+        return secrets.randbelow(SEED_LIMIT)
+    return seed
+
+
+def match(round_: Round, *, actor: User | None, seed: int | None = None, max_probability: float | None = None,
+          dry_run: bool = False, progress: EngineProgress | None = None) -> MatchRun:
+    """:func:`run_matching` returning the engine's result too (timing, conflicts, probabilities) for the CLI.
+
+    ``progress`` is passed to the engine (:data:`matching.assign.Progress`: its phases and pricing rounds).
+    """
+    check_matching(round_)
+    seed = run_seed(round_, seed, max_probability)
     problem = matching_bridge.build_problem(round_, seed=seed, max_probability=max_probability)
-    if not problem.experts:
-        raise PanelError("no experts are registered: import experts before matching")
-    result = assign(problem, now=utcnow())
+    result = assign(problem, now=utcnow(), progress=progress)
     version = _version_from_result(round_, problem, result, actor)
     if dry_run:
         return MatchRun(version, result)

@@ -1,5 +1,5 @@
 /* Job progress without reloading: every element with data-job-status polls its JSON view once a second and
-   updates the bar, the count and, once done, the download link. Without JavaScript the page's <noscript> meta
+   updates the bar, the count and, once done, the download link (or the link to a matching run's version). Without JavaScript the page's <noscript> meta
    refresh does the same by reloading. No inline script: the page's CSP is default-src 'self'. */
 (function () {
   "use strict";
@@ -13,12 +13,13 @@
     box.querySelector(".job-state").textContent = job.state_label;
     box.querySelector(".job-count").textContent = job.finished ? "" : (job.total ? job.progress_text : job.step_label);
     var result = box.querySelector(".job-result");
-    if (job.download && !result.querySelector("a")) {
+    var href = job.download || job.result_url;
+    if (href && !result.querySelector("a")) {
       result.textContent = "";
       var link = document.createElement("a");
       link.className = "download";
-      link.href = job.download;
-      link.textContent = job.download_label;
+      link.href = href;
+      link.textContent = job.download ? job.download_label : job.result_label;
       result.appendChild(link);
     } else if (job.error) {
       result.textContent = job.error;

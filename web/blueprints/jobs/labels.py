@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 KIND_LABELS = {
@@ -9,6 +10,8 @@ KIND_LABELS = {
     "blank_pdf": _l("Blank sheets for an offline meeting (PDF)"),
     "ranking": _l("Ranking recomputation"),
     "records_upload": _l("Registering an uploaded file"),
+    "matching": _l("Matching run"),
+    "import": _l("Import of records"),
 }
 STATE_LABELS = {"queued": _l("Waiting for a worker"), "running": _l("Running"), "done": _l("Done"),
                 "failed": _l("Failed")}
@@ -20,7 +23,16 @@ STEP_LABELS = {
     "finished": _l("pages"),
     "checking": _l("checking the file again"),
     "records": _l("records"),
+    "loading": _l("reading the round, the experts and the applications"),
+    "conflicts": _l("finding conflicts of interest"),
+    "fit": _l("computing fit"),
+    "checks": _l("checking the panel rules"),
+    "solve": _l("solving"),
+    "report": _l("explaining the panels and choosing reserves"),
+    "validating": _l("checking the records"),
+    "writing": _l("writing the records"),
 }
+PRICING_LABEL = _l("solving (pricing round %(number)s)")
 ERROR_LABELS = {
     "round_gone": _l("The round no longer exists."),
     "upload_gone": _l("The uploaded file is no longer kept: upload it again."),
@@ -28,20 +40,57 @@ ERROR_LABELS = {
                          "preview); nothing was written. Upload it again to see the errors."),
     "unexpected": _l("The job failed after several attempts; the error is in the worker's log. Start it again "
                      "or tell the administrator."),
+    "round_not_assigning": _l("Matching runs only while the round is assigning experts."),
+    "round_without_applications": _l("The round has no applications to assign experts to."),
+    "no_experts": _l("No experts are registered: import experts before matching."),
+    "matching_under_way": _l("A matching run of this round with other settings is under way: wait for it to "
+                             "finish, then start yours."),
+    "import_refused": _l("The import was refused: nothing was imported. The errors are listed one by one."),
+    "input_gone": _l("The records sent for this import are no longer in the file store; send them again."),
 }
+COUNTED_IN_PAGES = ("sheets_pdf", "blank_pdf")
+"""Kinds whose progress counts pages (the others count steps or records)."""
+
+
+def step_label(step: str, kind: str | None = None) -> str:
+    """The label of a step code; ``pricing:N`` is the solver's N-th pricing round; a finished job of a kind
+    that counts no pages is simply done."""
+    code, _separator, number = step.partition(":")
+    if code == "pricing":
+        return str(PRICING_LABEL) % {"number": number}
+    if code == "finished" and kind not in COUNTED_IN_PAGES:
+        return str(STATE_LABELS["done"])
+    return str(STEP_LABELS.get(code, code))
+
+
+def progress_text(job, step: str) -> str:
+    """``done`` of ``total`` in words: pages of a PDF, steps of a matching run, records of an import."""
+    if job.kind == "matching":
+        return _("step %(done)s of %(total)s: %(step)s", done=job.done + 1 if job.state == "running" else job.done,
+                 total=job.total, step=step)
+    if job.kind == "import":
+        return _("%(step)s: %(done)s / %(total)s", step=step, done=job.done, total=job.total)
+    return _("preparing… %(done)s / %(total)s %(step)s", done=job.done, total=job.total, step=step)
+
+
+def error_sentence(code: str | None) -> str | None:
+    """The sentence of an error code in the reader's language (an unknown code is shown as it is)."""
+    return str(ERROR_LABELS.get(code, code)) if code else None
 
 
 def describe(job) -> dict:
     """The job as the page and the JSON view show it (sentences in the reader's language)."""
+    step = step_label(job.step, job.kind)
     return {
         "id": job.id,
         "kind": job.kind,
         "kind_label": str(KIND_LABELS.get(job.kind, job.kind)),
         "state": job.state,
         "state_label": str(STATE_LABELS[job.state]),
-        "step_label": str(STEP_LABELS.get(job.step, job.step)),
+        "step_label": step,
         "done": job.done,
         "total": job.total,
-        "error": str(ERROR_LABELS.get(job.error, job.error)) if job.error else None,
+        "progress_text": progress_text(job, step),
+        "error": error_sentence(job.error),
         "finished": job.finished,
     }

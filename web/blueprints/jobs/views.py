@@ -22,17 +22,6 @@ MIMETYPES = {".pdf": "application/pdf", ".xlsx": "application/vnd.openxmlformats
 RECORD_LISTS = {"applications": "organizer.applications", "experts": "organizer.experts"}
 
 
-def result_link(job: Job) -> tuple[str, str] | None:
-    """(URL, label) of what a finished job produced: its file, or the records a confirmed upload registered."""
-    if job.state != "done":
-        return None
-    if job.result_path:
-        return url_for("jobs.download", job_id=job.id), _("Download")
-    if job.kind == "records_upload" and (job.params or {}).get("kind") in RECORD_LISTS:
-        return url_for(RECORD_LISTS[job.params["kind"]]), _("Show the registered records")
-    return None
-
-
 def job_or_404(job_id: int) -> Job:
     """The job with ``job_id``, or 404."""
     return db.session.get(Job, job_id) or abort(404)
@@ -44,7 +33,8 @@ def round_page(round_id: int):
     """Every job of the round with its state and progress (refreshes while one is unfinished)."""
     round_ = db.session.get(Round, round_id) or abort(404)
     jobs = round_jobs(round_.id)
-    return render_template("jobs/round.html", round=round_, jobs=[(job, describe(job)) for job in jobs],
+    return render_template("jobs/round.html", round=round_,
+                           jobs=[(job, describe(job), result_link(job)) for job in jobs],
                            refresh=REFRESH_SECONDS if any(not job.finished for job in jobs) else None)
 
 
@@ -53,7 +43,7 @@ def round_page(round_id: int):
 def job_page(job_id: int):
     """One job's progress bar; the page refreshes itself until the job is finished, then offers the file."""
     job = job_or_404(job_id)
-    return render_template("jobs/job.html", job=job, info=describe(job), link=result_link(job),
+    return render_template("jobs/job.html", job=job, info=describe(job), result=result_link(job),
                            refresh=None if job.finished else REFRESH_SECONDS)
 
 
@@ -63,12 +53,24 @@ def job_status(job_id: int):
     """The job's state and progress for the page's script; ``download`` once there is a file."""
     job = job_or_404(job_id)
     info = describe(job)
-    link = result_link(job)
-    info["download"] = link[0] if link else None
-    info["download_label"] = link[1] if link else _("Download")
-    info["progress_text"] = _("preparing… %(done)s / %(total)s %(step)s", done=job.done, total=job.total,
-                              step=info["step_label"])
+    info["download"] = url_for("jobs.download", job_id=job.id) if job.state == "done" and job.result_path else None
+    info["download_label"] = _("Download")
+    info["result_url"], info["result_label"] = result_link(job)
     return jsonify(info)
+
+
+def result_link(job: Job) -> tuple[str | None, str | None]:
+    """Where a finished job's result is shown when it is not a file (a matching run's version, the records a
+    confirmed upload registered), and the link's words; (None, None) otherwise."""
+    outcome = job.outcome or {}
+    if job.state != "done":
+        return None, None
+    if job.kind == "matching" and "version" in outcome:
+        return (url_for("rounds.version", round_id=job.round_id, number=outcome["version"]),
+                _("Open version %(number)s", number=outcome["version"]))
+    if job.kind == "records_upload" and (job.params or {}).get("kind") in RECORD_LISTS:
+        return url_for(RECORD_LISTS[job.params["kind"]]), _("Show the registered records")
+    return None, None
 
 
 @bp.route("/<int:job_id>/download")

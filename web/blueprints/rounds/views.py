@@ -14,6 +14,7 @@ from sqlalchemy import select
 from web import listing
 from web.auth.roles import roles_required
 from web.blueprints.confirmation import confirmation_page, confirmed
+from web.blueprints.jobs.labels import error_sentence
 from web.blueprints.organizer.labels import label
 from web.blueprints.organizer.views import formal_check
 from web.blueprints.rounds import bp
@@ -34,12 +35,15 @@ from web.models import (
     Assignment,
     Expert,
     Field,
+    Job,
     Round,
     Sector,
     User,
 )
 from web.services import guidance, matching_bridge, panels, reserve_swaps, rounds, sheets
 from web.services.guidance import GuidanceError
+from web.services.jobs import unfinished_jobs
+from web.services.matching_runs import start_matching
 from web.services.records import export_applications
 from web.services.rounds import NEXT_STATE, RoundError
 from web.unit_of_work import refuse
@@ -275,7 +279,8 @@ def state_label(state: str) -> str:
 @bp.route("/<int:round_id>")
 @roles_required(*STAFF)
 def overview(round_id: int):
-    """All applications with their panel fill, the active version's totals and the state buttons."""
+    """All applications with their panel fill, the active version's totals, the state buttons and the matching
+    run under way, if any."""
     round_ = get_round(round_id)
     version = panels.active_version(round_)
     seats = panels.seats(round_)
@@ -283,9 +288,11 @@ def overview(round_id: int):
     pools: dict[int, Counter] = defaultdict(Counter)
     for seat in seats:
         pools[seat.application_id][seat.pool] += 1
+    running = unfinished_jobs("matching", round_)
     return render_template("rounds/overview.html", round_=round_, version=version, fill=fill, pools=pools,
                            next_state=NEXT_STATE.get(round_.state), states=ROUND_STATES, state_label=state_label,
-                           settings=rounds.settings_of(round_), pool_names=POOLS)
+                           settings=rounds.settings_of(round_), pool_names=POOLS,
+                           matching_job=running[0] if running else None)
 
 
 CONFLICT_SORTS = {"expert": lambda c: (c.expert, c.application), "application": lambda c: (c.application, c.expert),
@@ -318,7 +325,8 @@ def conflicts(round_id: int):
 @bp.route("/<int:round_id>/match", methods=["POST"])
 @roles_required(*STAFF)
 def run_matching(round_id: int):
-    """Run the matcher; a feasible result becomes the active version, an infeasible one shows why."""
+    """Run the matcher: a small run answers here (a feasible result becomes the active version, an infeasible
+    one shows why); a larger one is a job, and the organizer goes to its progress page."""
     round_ = get_round(round_id)
     errors: list[str] = []
     seed = read_integer(request.form, "seed", errors)
@@ -327,16 +335,38 @@ def run_matching(round_id: int):
         flash("; ".join(errors), "error")
         return redirect(url_for("rounds.overview", round_id=round_.id))
     try:
-        version = panels.run_matching(round_, actor=current_user, seed=seed, max_probability=probability)
+        started = start_matching(round_, actor=current_user, seed=seed, max_probability=probability)
     except panels.PanelError as error:
-        refuse(str(error))
+        refuse(error_sentence(error.code) if error.code else str(error))
         return redirect(url_for("rounds.overview", round_id=round_.id))
-    if version.active:
-        flash(_("Matching stored as version %(number)d.", number=version.number), "ok")
+    if started.job is not None:
+        return matching_job_answer(round_, started.job)
+    return matching_result(round_, started.run.version.number, started.run.version.active,
+                           started.run.version.diagnostics)
+
+
+def matching_job_answer(round_: Round, job: Job):
+    """After asking for a matching job: its progress page; or, when it already finished (a queue that runs
+    jobs at once), what an inline run shows."""
+    job_id = job.id
+    db.session.commit()
+    job = db.session.get(Job, job_id)
+    if job.state == "done":
+        return matching_result(round_, job.outcome["version"], job.outcome["active"], job.outcome["diagnostics"])
+    if job.state == "failed":
+        flash(error_sentence(job.error), "error")
+        return redirect(url_for("rounds.overview", round_id=round_.id))
+    return redirect(url_for("jobs.job_page", job_id=job_id), 303)
+
+
+def matching_result(round_: Round, number: int, active: bool, diagnostics: list[str]):
+    """The version a run stored, with a word on whether it became the active one."""
+    if active:
+        flash(_("Matching stored as version %(number)d.", number=number), "ok")
     else:
         flash(_("No feasible assignment: the previous version stays active. Reasons: %(reasons)s",
-                reasons="；".join(version.diagnostics)), "error")
-    return redirect(url_for("rounds.version", round_id=round_.id, number=version.number))
+                reasons="；".join(diagnostics)), "error")
+    return redirect(url_for("rounds.version", round_id=round_.id, number=number))
 
 
 VERSION_SORTS = {"number": lambda v: v.number, "objective": lambda v: v.objective,

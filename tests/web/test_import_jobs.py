@@ -1,0 +1,103 @@
+"""API imports as jobs (immediate queue: the job runs right after the request's commit).
+
+What a client relies on: the POST answers 202 with the job's URL; the job's JSON shows, at the end, the refs
+imported or every error in Chinese, all or nothing; the records sent do not stay in the file store; only the
+person who asked (or an admin) reads the job. The queue's own behaviour (a retried import imports once, the same
+body sent twice joins one job) is tested on the real stores in tests/web/test_jobs_queue.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from tests.web.test_route_matrix import World, world_fixture  # noqa: F401  (the world fixture)
+from web.extensions import db
+from web.jobs import files
+from web.jobs.imports import input_name
+from web.models import Application, AuditEvent, Job
+
+
+def finished_job(client, response, headers: dict) -> dict:
+    """The job a 202 answer points to (``Location``), which the immediate queue has already finished."""
+    assert response.status_code == 202 and response.headers["Location"].startswith("/api/v1/jobs/")
+    body = client.get(response.headers["Location"], headers=headers).get_json()
+    assert body["finished"], body
+    return body
+
+
+def only_the_job_was_recorded(before: dict[str, int], after: dict[str, int]) -> None:
+    """Nothing changed but the job's row and the audit event of asking for it."""
+    assert after == {**before, "job": before["job"] + 1, "audit_event": before["audit_event"] + 1}
+
+
+def bearer(world: World, account: str) -> dict:
+    return {"Authorization": f"Bearer {world.tokens[account]}"}
+
+
+def as_json(records: list[dict]) -> str:
+    return json.dumps(records, default=str, ensure_ascii=False)
+
+
+def post(client, world, account: str, path: str, records: list[dict]):
+    return client.post(f"/api/v1{path}", data=as_json(records), content_type="application/json",
+                       headers=bearer(world, account))
+
+
+def test_an_import_answers_202_and_its_job_shows_the_refs(app, client, world, make_application_record):
+    response = post(client, world, "organizer", "/applications", [make_application_record("APP-301")])
+    assert response.get_json()["kind"] == "import"
+    job = finished_job(client, response, bearer(world, "organizer"))
+    assert job["state"] == "done" and job["state_label"] == "已完成" and job["error"] is None
+    assert job["result"] == {"imported": 1, "refs": ["APP-301"]} and job["done"] == job["total"] == 1
+    assert job["step_label"] == "已完成"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(Application.ref == "APP-301")) == 1
+        assert db.session.scalar(select(AuditEvent.actor_name).where(
+            AuditEvent.action == "application.import", AuditEvent.entity_id == "APP-301")) == "organizer"
+        assert not files.path_of(input_name(job["id"])).exists()          # personal data not kept
+
+
+def test_a_refused_import_fails_its_job_in_chinese_and_imports_nothing(app, client, world, table_counts,
+                                                                        make_expert_record):
+    good = make_expert_record("EXP-301", declared=[])
+    unknown_field = make_expert_record("EXP-302", declared=[], fields=["NOT-A-FIELD"])
+    before = table_counts()
+    response = post(client, world, "organizer", "/experts", [good, unknown_field])
+    job = finished_job(client, response, bearer(world, "organizer"))
+    assert job["state"] == "failed" and job["state_label"] == "失败" and job["result"] is None
+    assert job["error"] == "导入被拒绝，未导入任何记录。错误逐条列出如下。"
+    assert job["error_count"] == len(job["errors"]) >= 1
+    assert all("EXP-302" in error for error in job["errors"])
+    only_the_job_was_recorded(before, table_counts())
+    with app.app_context():
+        assert not files.path_of(input_name(job["id"])).exists()
+
+
+def test_the_job_page_lists_a_refused_imports_errors(app, client, auth, world, make_expert_record):
+    response = post(client, world, "organizer", "/experts",
+                    [make_expert_record("EXP-303", declared=[], fields=["NOT-A-FIELD"])])
+    job_id = response.get_json()["id"]
+    auth.login(username="organizer")
+    page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "记录导入" in page and "导入被拒绝" in page and "EXP-303" in page
+
+
+def test_only_the_asker_or_an_admin_reads_an_import_job(client, world, make_expert_record):
+    response = post(client, world, "organizer", "/experts", [make_expert_record("EXP-304", declared=[])])
+    location = response.headers["Location"]
+    assert client.get(location, headers=bearer(world, "organizer")).status_code == 200
+    assert client.get(location, headers=bearer(world, "admin")).status_code == 200
+    stranger = client.get(location, headers=bearer(world, "spare"))
+    assert stranger.status_code == 404 and stranger.get_json()["error"]
+    assert client.get(location, headers=bearer(world, "expert_a")).status_code == 403
+
+
+def test_a_body_that_is_no_list_is_refused_at_once_and_starts_no_job(app, client, world, table_counts):
+    before = table_counts()
+    response = client.post("/api/v1/experts", json={"ref": "EXP-1"}, headers=bearer(world, "organizer"))
+    assert response.status_code == 422 and response.get_json()["errors"]
+    assert table_counts() == before
+    with app.app_context():
+        assert db.session.scalars(select(Job).where(Job.kind == "import")).all() == []
