@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from web.extensions import db
+from web.labels import label
 from web.models import FLAG_RESPONSES, FlagReview, ScoreSheet, User, utcnow
 from web.services import audit, outbox
 
@@ -109,6 +110,6 @@ def _notify(review: FlagReview) -> None:
     # Only the expert's own total: the engine's sentence quotes the others' median or mean (DESIGN §1).
     outbox.send(outbox.expert_address(expert), "flag_review", f"请复核评分：{sheet.application.center_name}",
                 f"{expert.name}专家：\n\n您对「{sheet.application.center_name}」（{sheet.application.ref}）的评分"
-                f"（总分 {sheet.total:g}）与专家组其他成员差异较大（{review.code}）。\n"
+                f"（总分 {sheet.total:g}）与专家组其他成员差异较大（{label(review.code, 'flag')}）。\n"
                 "请登录评审系统，确认或修改评分，并书面说明理由。\n",
                 round_=sheet.round, expert=expert)

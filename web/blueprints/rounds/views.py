@@ -24,6 +24,7 @@ from web.blueprints.rounds.forms import (
     settings_values,
 )
 from web.extensions import db
+from web.labels import label, state_label
 from web.models import (
     POOLS,
     ROUND_KINDS,
@@ -201,13 +202,8 @@ def transition(round_id: int):
     except RoundError as error:
         refuse(str(error))
     else:
-        flash(_("The round is now %(state)s.", state=state_label(state)), "ok")
+        flash(_("The round is now %(state)s.", state=label(state, "round_state")), "ok")
     return redirect(url_for("rounds.overview", round_id=round_.id))
-
-
-def state_label(state: str) -> str:
-    labels = {"draft": _("draft"), "assigning": _("assigning"), "scoring": _("scoring"), "closed": _("closed")}
-    return labels.get(state, state)
 
 
 # ---------------------------------------------------------------- overview, conflicts
@@ -248,7 +244,7 @@ def conflicts(round_id: int):
                                   search=lambda c: (c.expert, names.get(c.expert), c.application))
     return render_template("rounds/conflicts.html", round_=round_, page=page, names=names,
                            per_rule=Counter(c.rule for c in found), per_kind=Counter(c.kind for c in found),
-                           rule_options=[(rule, rule) for rule in sorted({c.rule for c in found})],
+                           rule_options=[(rule, label(rule, "rule")) for rule in sorted({c.rule for c in found})],
                            application_options=[(ref, ref) for ref in sorted({c.application for c in found})],
                            total=len(found))
 
