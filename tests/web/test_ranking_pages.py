@@ -59,7 +59,7 @@ def test_ranking_table(client, auth, round_id):
     assert "88.00" in html and "84.75" in html and "上海P2制造业创新中心" in html
     assert 'class="recommendation recommend"' in html and 'class="recommendation reject"' in html
     assert len(re.findall(r"\[\d+\.\d\d, \d+\.\d\d\]", html)) == 5          # a score interval per application
-    assert "<code>ROBUST</code> 专家 E5 的总分 60" in html            # the 60 on P1 is flagged with its sentence
+    assert "<span title=\"ROBUST\">总分异常：</span> 专家 E5 的总分 60" in html            # the 60 on P1 is flagged with its sentence
     assert "条指标提示" in html and "仅供参考" not in html           # criterion notes: counted, on the trace
     assert "进入前" not in html                                          # no P(top-k) column without k
 

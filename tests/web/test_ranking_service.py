@@ -222,7 +222,7 @@ def test_recused_declared_and_set_aside_sheets_are_excluded_with_reasons(app, de
         assert "曾参与申报材料编写" in statuses["E1"][1]
         assert line.result.score == 86.0                       # 60 and 91 dropped: (84 + 88) / 2, the median of 4
         draft = next(row for row in report.line(line_id(report, "P2")).rows if row.sheet.expert.ref == "E1")
-        assert draft.status == "excluded" and "专家声明回避" in draft.reason
+        assert draft.status == "excluded" and "专家声明回避" in str(draft.reason)
 
 
 def test_a_conflict_found_after_scoring_removes_the_sheet(app, design_round, monkeypatch):

@@ -31,7 +31,7 @@ SHEET_STATES = {"draft": _l("Draft"), "submitted": _l("Submitted"), "reopened": 
 STATUSES = {"used": _l("Counted"), "trimmed": _l("Dropped (highest/lowest total)"),
             "unused": _l("Not scored (too few sheets)"), "excluded": _l("Excluded"),
             "not_counted": _l("Not counted (not submitted)"), "not_ranked": _l("Not ranked (the engine refused the round)")}
-RANKING_HEADERS = (_l("Rank"), _l("Application ref"), _l("Center name"), _l("Score"), _l("Interval low"),
+RANKING_HEADERS = (_l("Place in the ranking"), _l("Application ref"), _l("Center name"), _l("Score"), _l("Interval low"),
                    _l("Interval high"), _l("Rank interval low"), _l("Rank interval high"),
                    _l("Probability of the top k"), _l("Calibrated score"), _l("Recommendation"), _l("Grade"),
                    _l("Valid sheets"), _l("Median"), _l("Mean"), _l("Flags"))
@@ -63,7 +63,7 @@ def detail_headers(report: RoundRanking) -> list[str]:
                                         _l("Note"))]
             + [str(_l("%(criterion)s (%(max)s points)", criterion=criterion.name, max=f"{criterion.max:g}"))
                for criterion in criteria]
-            + [str(_l("Total")), str(_l("Overall opinion")), str(_l("Review comment"))]
+            + [str(_l("Total score")), str(_l("Overall opinion")), str(_l("Review comment"))]
             + [str(_l("%(criterion)s comment", criterion=criterion.name)) for criterion in criteria])
 
 
