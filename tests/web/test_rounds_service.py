@@ -55,7 +55,7 @@ def test_bad_settings_are_all_named_and_nothing_changes(app, table_counts):
             rounds.update_settings(get_round(round_id), {
                 "panel_size": 0, "mode": "online", "max_probability": 1.5, "weight_text": -1,
                 "pool_quotas": {"technology": [3, 2], "finance": [0, 1]}, "colour": "red"}, actor=None)
-        assert str(refused.value) == "colour: unknown setting"
+        assert str(refused.value) == "未知的设置“colour”。"
         with pytest.raises(rounds.RoundError) as refused:
             rounds.update_settings(get_round(round_id), {
                 "panel_size": 0, "mode": "online", "max_probability": 1.5, "weight_text": -1,
@@ -130,9 +130,9 @@ def test_attach_by_sector_field_and_ref(app):
         assert sorted(a.field.code for a in added) == ["DIG-AI", "DIG-II"]
         added = rounds.attach_applications(round_, refs=["APP-001"], fields=["DIG-AI", "EQP-AM"], actor=None)
         assert sorted(a.ref for a in added) == ["APP-001", "APP-002"]
-        with pytest.raises(rounds.RoundError, match="unknown field or sector 'XYZ'"):
+        with pytest.raises(rounds.RoundError, match="未知的领域或行业：XYZ"):
             rounds.attach_applications(round_, fields=["XYZ"], actor=None)
-        with pytest.raises(rounds.RoundError, match="no application with ref 'APP-404'"):
+        with pytest.raises(rounds.RoundError, match="没有编号为 APP-404 的申报书"):
             rounds.attach_applications(round_, refs=["APP-404"], actor=None)
         assert len(round_.round_applications) == 4
 

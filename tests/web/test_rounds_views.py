@@ -225,7 +225,7 @@ def test_attach_applications_by_sector_checkbox_and_by_ref(app, client, auth, cs
         refs = sorted(a.ref for a in db.session.get(Round, round_id).applications)
     assert refs == ["APP-001", "APP-003", "APP-004"]
     post(client, url, {"refs": "APP-404"}, csrf_token=csrf_token)
-    assert "no application with ref &#39;APP-404&#39;" in page(client, url)
+    assert "没有编号为 APP-404 的申报书" in page(client, url)
 
 
 def test_an_infeasible_run_shows_the_engines_sentences(app, client, auth, csrf_token, matched):

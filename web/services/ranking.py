@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -112,7 +113,8 @@ def scoring_template(round_: Round) -> Template:
 def scoring_settings(round_: Round, options: Options) -> Settings:
     """DESIGN §7.1 defaults, the page's options, and the round's bootstrap seed."""
     if options.capacity is not None and options.capacity < 1:
-        raise RankingError(f"capacity: must be a whole number of at least 1, got {options.capacity}")
+        raise RankingError(_("The number of places must be a whole number of at least 1, not “%(value)s”.",
+                             value=options.capacity))
     return Settings(seed=bootstrap_seed(round_), capacity=options.capacity,
                     calibrate=options.calibrate or options.rank_on_calibrated,
                     rank_on_calibrated=options.rank_on_calibrated)
@@ -351,7 +353,7 @@ def default_weights(rounds: Sequence[Round]) -> list[float]:
 def combine(rounds_with_weights: Sequence[tuple[Round, float]], options: Options = Options()) -> CombinedRanking:
     """Rank every round and combine them by weight; refuses fewer than two rounds or weights not summing to 1."""
     if len(rounds_with_weights) < 2:
-        raise RankingError("rounds: choose at least two rounds to combine")
+        raise RankingError(_("Choose at least two rounds to combine."))
     options = replace(options, capacity=None)       # P(top-k) is per round; the combination does not use it
     results = {round_.name: rank_round(round_, options) for round_, _ in rounds_with_weights}
     weights = {round_.name: weight for round_, weight in rounds_with_weights}

@@ -48,7 +48,7 @@ def create_round(name: str, kind: str, *, as_of: date, application_refs: list[st
         raise RoundError(setting_error("name", _("a round called “%(name)s” exists already", name=name)))
     template = db.session.scalar(select(ScoreTemplate).where(ScoreTemplate.kind == kind, ScoreTemplate.is_default))
     if template is None:
-        raise RoundError(f"kind: no default template for {kind!r} (run `panel init`)")
+        raise RoundError(setting_error("kind", _("no default score template for this kind (run “panel init”)")))
     applications = _applications(application_refs or [])
     round_ = Round(name=name, kind=kind, as_of=as_of, deadline=deadline, state="draft",
                    template=copy_template(template))
@@ -70,7 +70,7 @@ def _applications(refs: list[str]) -> list[Application]:
              for application in db.session.scalars(select(Application).where(Application.ref.in_(refs)))}
     missing = [ref for ref in refs if ref not in found]
     if missing:
-        raise RoundError("applications: no application with ref " + ", ".join(repr(ref) for ref in missing))
+        raise RoundError(_("No application has the ref %(refs)s.", refs="、".join(missing)))
     return [found[ref] for ref in dict.fromkeys(refs)]
 
 
@@ -171,7 +171,7 @@ def _apply_settings(round_: Round, values: dict) -> None:
     them."""
     unknown = sorted(set(values) - set(SETTING_DEFAULTS))
     if unknown:
-        raise RoundError("; ".join(f"{key}: unknown setting" for key in unknown))
+        raise RoundError("; ".join(_("Unknown setting “%(key)s”.", key=key) for key in unknown))
     current = dict(SETTING_DEFAULTS)
     current.update({key: value for key, value in settings_of(round_).items()
                     if value is not None or key in OPTIONAL_SETTINGS})
@@ -291,7 +291,7 @@ def attach_applications(round_: Round, *, refs: list[str] | None = None, fields:
         sectors = {code.split("-", 1)[0] for code in known}
         unknown = [code for code in fields if code not in known and code not in sectors]
         if unknown:
-            raise RoundError("fields: unknown field or sector " + ", ".join(repr(code) for code in unknown))
+            raise RoundError(_("Unknown field or sector: %(codes)s.", codes="、".join(unknown)))
         wanted = [code for code in known if code in fields or code.split("-", 1)[0] in fields]
         chosen += db.session.scalars(select(Application).join(Field).where(Field.code.in_(wanted))
                                      .order_by(Application.id)).all()
@@ -310,7 +310,7 @@ def detach_application(round_: Round, application: Application, *, actor: User |
     _require_editable(round_, "applications")
     link = next((link for link in round_.round_applications if link.application_id == application.id), None)
     if link is None:
-        raise RoundError(f"applications: {application.ref!r} is not in this round")
+        raise RoundError(_("Application %(ref)s is not in this round.", ref=application.ref))
     round_.round_applications.remove(link)
     audit.record("round.detach", "round", round_.id, actor=actor, before={"application": application.ref})
     db.session.flush()
@@ -339,7 +339,7 @@ def update_criteria(round_: Round, changes: dict[int, dict], *, actor: User | No
     proposed = [_criterion_definition(criterion, changes.get(criterion.id, {})) for criterion in
                 round_.template.criteria]
     if any(not (definition.name or "").strip() for definition in proposed):
-        errors.append("name: a criterion needs a name")
+        errors.append(_("Every criterion needs a name."))
     errors += validate_template(Template(round_.template.kind, round_.template.name, round_.template.name_en,
                                          tuple(proposed)))
     if errors:
