@@ -312,8 +312,8 @@ def _sheet_rows(sheets: list[ScoreSheet], line: ApplicationResult | None, review
                 status = "not_ranked" if sheet.state == COUNTED_STATE else "not_counted"
             rows.append(SheetRow(sheet, status, reasons.get(sheet.id, ""), reviews=tuple(reviews.get(sheet.id, ()))))
         else:
-            rows.append(SheetRow(sheet, trace.status, TRACE_REASONS.get(trace.reason, trace.reason),
-                                 trace.adjusted_total, flags,
+            reason = reasons.get(sheet.id) or TRACE_REASONS.get(trace.reason, trace.reason)
+            rows.append(SheetRow(sheet, trace.status, reason, trace.adjusted_total, flags,
                                  tuple(reviews.get(sheet.id, ()))))
     status_order = {"used": 0, "trimmed": 1, "unused": 2, "excluded": 3, "not_ranked": 4, "not_counted": 5}
     return tuple(sorted(rows, key=lambda row: (status_order[row.status], row.sheet.expert.ref)))
