@@ -253,3 +253,23 @@ def test_a_scored_round_reads_in_chinese(app, client, auth, make_application_rec
     pages += [f"/rankings/rounds/{round_id}/applications/{application}" for application in applications]
     english = staff_pages_english(app, client, auth, pages)
     assert not english, "English on a scored round's pages:\n" + "\n".join(english)
+
+
+@pytest.mark.app_config(WTF_CSRF_ENABLED=False)
+def test_a_bad_import_is_refused_in_chinese(app, client, auth, world, table_counts):
+    """The annual reports' workbook with an unknown center and a year that is not one: every reason in Chinese."""
+    login(client, "organizer", auth.password)
+    workbook = load_workbook(io.BytesIO(client.get("/centers/reports/template.xlsx").data))
+    sheet = workbook.active
+    sheet.append(["APP-404", "去年", *(["很多"] * (sheet.max_column - 2))])
+    sheet.append(["APP-001", "二〇二一", *(["-5"] * (sheet.max_column - 2))])
+    upload = io.BytesIO()
+    workbook.save(upload)
+    before = table_counts()
+    response = client.post("/centers/reports/import", headers=ZH,
+                           data={"file": (io.BytesIO(upload.getvalue()), "年度报告.xlsx")})
+    assert response.status_code == 302
+    text = readable(client.get(response.headers["Location"], headers=ZH).get_data(as_text=True))
+    assert "APP-404" in text
+    assert english_words(text, WORLD_DATA) == []
+    assert table_counts() == before
