@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy import or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -259,9 +259,10 @@ def request_reset(username: str) -> None:
         return
     address = user.expert.email if user.expert is not None else None
     if address:
-        body = render_template("auth/mail/reset.txt", user=user, access_link=access_links.link(user),
-                               link_days=access_links.max_age_days())
-        outbox.send(address, "password_reset", "【评审系统】重新设置密码", body, expert=user.expert)
+        body = outbox.mail_body("auth/mail/reset.txt", user=user, access_link=access_links.link(user),
+                                link_days=access_links.max_age_days())
+        outbox.send(address, "password_reset", outbox.mail_text("[Review system] Reset your password"), body,
+                    expert=user.expert)
     audit.record("user.reset_requested", "user", user.id, actor=None, after={"mailed": bool(address)})
 
 

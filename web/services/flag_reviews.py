@@ -6,6 +6,7 @@ ranking never deletes a score (DESIGN §7.1 step 3). Every request and answer is
 
 from __future__ import annotations
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -109,8 +110,13 @@ def _notify(review: FlagReview) -> None:
     sheet = review.sheet
     expert = sheet.expert
     # Only the expert's own total: the engine's sentence quotes the others' median or mean (DESIGN §1).
-    outbox.send(outbox.expert_address(expert), "flag_review", f"请复核评分：{sheet.application.center_name}",
-                f"{expert.name}专家：\n\n您对「{sheet.application.center_name}」（{sheet.application.ref}）的评分"
-                f"（总分 {sheet.total:g}）与专家组其他成员差异较大（{label(review.code, 'flag')}）。\n"
-                "请登录评审系统，确认或修改评分，并书面说明理由。\n",
-                round_=sheet.round, expert=expert)
+    with force_locale(outbox.MAIL_LOCALE):
+        subject = _("Please review your score: %(center)s", center=sheet.application.center_name)
+        body = "\n\n".join((
+            _("Dear %(name)s,", name=expert.name),
+            _("Your score for “%(center)s” (%(ref)s, total %(total)s) differs markedly from the other panel members' "
+              "(%(flag)s).", center=sheet.application.center_name, ref=sheet.application.ref,
+              total=f"{sheet.total:g}", flag=label(review.code, "flag"))
+            + "\n" + _("Please log in to the review system, confirm or revise the score, and give your reason in "
+                       "writing."))) + "\n"
+    outbox.send(outbox.expert_address(expert), "flag_review", subject, body, round_=sheet.round, expert=expert)
