@@ -193,12 +193,18 @@ def test_the_excel_export_reads_in_chinese(app, client, auth, world):
 
 @pytest.mark.app_config(WTF_CSRF_ENABLED=False)
 def test_the_e_mails_read_in_chinese(app, client, auth, world):
+    from web.models import Assignment
+
+    with app.app_context():
+        db.session.get(Assignment, world.seats["expert_b"]).state = "proposed"      # to be invited
+        db.session.commit()
     login(client, "organizer", auth.password)
-    client.post(f"/followup/rounds/{world.round_id}/remind", headers=ZH)
+    client.post(f"/followup/rounds/{world.round_id}/invite", data={"confirm": "yes"}, headers=ZH)
+    client.post(f"/followup/rounds/{world.round_id}/remind", data={"confirm": "yes"}, headers=ZH)
     client.post(f"/followup/rounds/{world.round_id}/experts/{world.experts['expert_a']}/link", headers=ZH)
     with app.app_context():
-        messages = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind != "invitation")).all()
-        assert "access_link" in {message.kind for message in messages}
+        messages = db.session.scalars(select(OutboxMessage).where(OutboxMessage.id != world.message_id)).all()
+        assert {"invitation", "reminder", "access_link"} <= {message.kind for message in messages}
         english = [f"{message.kind}: {', '.join(words)}" for message in messages
                    if (words := english_words(f"{message.subject}\n{message.body}", WORLD_DATA))]
     assert not english, "English in the e-mails:\n" + "\n".join(english)
