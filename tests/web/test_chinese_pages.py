@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
 from html.parser import HTMLParser
 
 import pytest
@@ -30,7 +31,7 @@ ALLOWED = {
 # Things that look like words but are references, addresses or numbers with units: removed before the check.
 NOT_WORDS = re.compile(
     r"[\w.*+-]+@[\w-]+(\.[\w-]+)+"          # e-mail addresses, masked ones too
-    r"|https?://\S+|/[\w./{}<>-]*\w"         # URLs and paths
+    r"|https?://\S+|[A-Za-z0-9_.-]*/[\w./{}<>-]*\w"         # URLs and paths (docs/scoring.md)
     r"|(?<![A-Za-z0-9])[A-Z]{1,4}-?[0-9][A-Za-z0-9-]*"      # refs: A034, E0005, APP-001
     r"|(?<![A-Za-z0-9])[A-Z]{2,5}(-[A-Z0-9]{1,5})+(?![A-Za-z0-9])"      # refs and field codes: EXP-A, EQP-SM
     r"|(?<![A-Za-z0-9])[0-9A-Z]{18}(?![A-Za-z0-9])"      # USCC
@@ -279,3 +280,25 @@ def test_a_bad_import_is_refused_in_chinese(app, client, auth, world, table_coun
     assert "APP-404" in text
     assert english_words(text, WORLD_DATA) == []
     assert table_counts() == before
+
+
+def test_the_centers_evaluations_read_in_chinese(app, client, auth, make_application_record, make_expert_record):
+    """An annual evaluation and a triennial assessment with a failing center: figures, grades, outcomes, flags."""
+    from tests.web.test_centers import FIGURES, build, listed, scored_round
+    from web.services import centers
+    from web.services.records import import_experts
+
+    build(app, make_application_record)
+    with app.app_context():
+        import_experts([make_expert_record(f"EXP-{n}", declared=[]) for n in range(5)], actor=None)
+        center = listed("APP-001")
+        listed("APP-002")
+        centers.save_report(center, 2021, FIGURES, actor=None)
+        annual = centers.open_evaluation_round("annual", 2021, actor=None)
+        scored_round("2021年度评估", "annual", date(2022, 3, 1), {"APP-001": 0.9, "APP-002": 0.5})
+        triennial = scored_round("2021—2023年三年考核", "triennial", date(2024, 4, 1), {"APP-001": 0.9, "APP-002": 0.7})
+        db.session.commit()
+        pages = [f"/centers/evaluations/{annual.id}", f"/centers/evaluations/{triennial.id}", "/centers/",
+                 "/centers/decisions", f"/centers/{center.id}"]
+    english = staff_pages_english(app, client, auth, pages)
+    assert not english, "English on the centers' pages:\n" + "\n".join(english)
