@@ -294,7 +294,7 @@ def test_replace_from_reserves_skips_a_reserve_conflicted_since_the_run(app, mat
         conflicted.declared.append(DeclaredRelation(position=0, kind="drafted", application_ref="APP-001"))
         db.session.commit()
         report = dict((r.expert.ref, problem) for r, problem in panels.reserve_report(leaving))
-        assert "declared" in report[conflicted.ref]
+        assert "利益冲突：专家申报" in report[conflicted.ref]       # the declared relation, in words
         new = panels.replace_from_reserves(leaving, actor=None)
         assert leaving.state == "declined"
         assert new is None or new.expert_id != conflicted.id
