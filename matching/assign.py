@@ -131,7 +131,7 @@ class Exclusions(Mapping):
         rules = self.found.rules_of(e, a)
         if rules:
             kind = "利益冲突" if rules[0] in HARD_RULE_NAMES else "软性冲突未获接受"
-            return f"{kind}（{rules[0]}）：{self.reasons.reason(e, a, rules[0])}"
+            return f"{kind}：{self.reasons.reason(e, a, rules[0])}"      # the reason names the rule's evidence
         if 0 <= e < len(self.available) and not self.available[e] and 0 <= a < self.found.n_applications:
             return "专家本轮不可用"
         raise KeyError(pair)

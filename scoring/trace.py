@@ -44,11 +44,11 @@ def sheet_traces(sheets: Sequence[Sheet], criteria: Sequence[str], slot_sheets: 
         if kept[slot]:
             status, reason = "used", ""
         elif slot == low:
-            status, reason = "trimmed", "去掉的最低分 lowest total dropped"
+            status, reason = "trimmed", "lowest_dropped"
         elif slot == high:
-            status, reason = "trimmed", "去掉的最高分 highest total dropped"
+            status, reason = "trimmed", "highest_dropped"
         else:
-            status, reason = "unused", "有效评分表不足，不计分 too few sheets for a score"
+            status, reason = "unused", "too_few_sheets"
         traces.append(SheetTrace(sheet.expert, float(sum(values)), status, reason, dict(zip(criteria, values, strict=True)),
                                  None if adjusted is None else round(float(adjusted[slot]), 4)))
     for index, reason in excluded:

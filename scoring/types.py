@@ -176,7 +176,9 @@ class Diagnostic:
 
 @dataclass(frozen=True)
 class SheetTrace:
-    """What happened to one sheet: ``status`` is ``used``, ``trimmed`` or ``excluded`` (with the reason)."""
+    """What happened to one sheet: ``status`` is ``used``, ``trimmed``, ``unused`` or ``excluded``; ``reason`` is a
+    code for the first three (``lowest_dropped``, ``highest_dropped``, ``too_few_sheets``: the caller words it) and
+    the exclusion's own reason for the last."""
 
     expert: str
     total: float | None

@@ -77,12 +77,13 @@ def _init_extensions(app: Flask) -> None:
 def _init_templates(app: Flask) -> None:
     """Template helpers: the current locale, code labels, local times and personal-data masking."""
     from web import local_time, masking
-    from web.blueprints.organizer.labels import label, plain
+    from web.labels import label, plain, state_label
 
     masking.init_app(app)
     local_time.init_app(app)
     app.add_template_filter(label, "label")
     app.add_template_filter(plain, "plain")
+    app.add_template_filter(state_label, "state_label")
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
 
 

@@ -50,7 +50,7 @@ def test_organizer_opens_a_round_matches_and_swaps_an_expert(page, live, login, 
     page.wait_for_url(f"**/rounds/{round_id}/applications/{case['application_id']}")
     _swap(page, case["seat_expert"], case["conflicted"])
     alert = page.get_by_role("alert").inner_text()
-    assert case["rule"] in alert and case["reason"] in alert  # refused, with the rule and its reason
+    assert case["rule"] in alert and case["reason"] in alert  # refused, with the rule (in words) and its reason
     assert live.run(_seated, round_id, case["application"]) == case["panel"]  # nothing changed
 
     _swap(page, case["seat_expert"], case["clean"])
@@ -110,6 +110,7 @@ def _seated(round_id: int, application_ref: str) -> list[str]:
 def _swap_case(round_id: int) -> dict:
     """A seat whose expert has a hard-conflicted colleague of the same pool, and a clean expert to swap in."""
     from web.extensions import db
+    from web.labels import label
     from web.models import Expert, Round
     from web.services import matching_bridge, panels
 
@@ -128,7 +129,7 @@ def _swap_case(round_id: int) -> dict:
         clean = _clean_expert(seat, panel, seats, conflicts, experts)
         if clean:
             return {"application": conflict.application, "application_id": seat.application_id,
-                    "seat_expert": seat.expert.ref, "conflicted": conflict.expert, "rule": conflict.rule,
+                    "seat_expert": seat.expert.ref, "conflicted": conflict.expert, "rule": label(conflict.rule, "rule"),
                     "reason": conflict.reason, "clean": clean, "panel": sorted(s.expert.ref for s in panel)}
     raise AssertionError("the seeded data has no conflicted expert of a seated pool")
 

@@ -29,7 +29,7 @@ def test_organizer_sees_the_outlier_and_exports_excel_and_pdf(page, live, login,
     rows = page.locator("table.ranking tbody tr")
     expect(rows).to_have_count(planted["applications"])
     flags = rows.filter(has=page.get_by_role("link", name=application, exact=True)).locator("ul.flags li")
-    codes = {item.locator("code").inner_text(): item.inner_text() for item in flags.all()}
+    codes = {item.locator("span[title]").get_attribute("title"): item.inner_text() for item in flags.all()}
     assert {"ROBUST", "DEVIATION"} <= set(codes) and expert in codes["DEVIATION"]
 
     page.get_by_role("link", name=application, exact=True).click()  # the trace down to each sheet

@@ -129,7 +129,7 @@ def test_conflicted_best_expert_is_left_out_with_the_rule_reason():
     entry = result.to_dict()["assignments"][0]
     assert "E3" not in [m["expert"] for m in entry["experts"]]
     (sentence,) = [s for s in entry["explanation"] if "E3" in s]
-    assert sentence.startswith("第一位技术专家 E3（匹配度 0.99）因利益冲突（same-organization）")
+    assert sentence.startswith("第一位技术专家 E3（匹配度 0.99）因利益冲突：专家所在单位")
     assert "E3" not in result.reserves["A1"]
 
 

@@ -13,7 +13,7 @@ import pytest
 from web.extensions import db
 from web.models import AuditEvent
 
-ROW = re.compile(r"<code>([a-z_.]+)</code>")
+ROW = re.compile(r'<td title="([a-z_]+\.[a-z_.]+)">')
 
 
 @pytest.fixture

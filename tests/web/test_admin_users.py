@@ -50,11 +50,11 @@ def test_an_admin_creates_an_expert_account_that_can_log_in(app, client, auth, c
 
 
 @pytest.mark.parametrize(("form", "message"), [
-    ({"username": "admin", "role": "organizer", "password": NEW_PASSWORD}, "is taken"),
+    ({"username": "admin", "role": "organizer", "password": NEW_PASSWORD}, "已被使用"),
     ({"username": "li", "role": "organizer", "password": "short"}, "密码至少需要 10 个字符"),
-    ({"username": "li", "role": "expert", "password": NEW_PASSWORD}, "needs --expert REF"),
+    ({"username": "li", "role": "expert", "password": NEW_PASSWORD}, "专家账号须填写专家编号"),
     ({"username": "li", "role": "organizer", "password": NEW_PASSWORD, "expert_ref": "EXP-9"},
-     "only expert accounts"),
+     "只有专家账号才关联专家"),
     ({"username": "li", "role": "superuser", "password": NEW_PASSWORD}, '<span class="error">'),
 ])
 def test_refused_accounts_say_why_and_change_nothing(client, auth, csrf_token, table_counts, form, message):
@@ -97,7 +97,7 @@ def test_an_admin_cannot_deactivate_themselves(app, client, auth, csrf_token):
     response = post_form(client, csrf_token, f"/admin/users/{admin.id}/deactivate")
     assert response.status_code == 302
     assert user_named(app, "admin").active
-    assert "cannot deactivate your own account" in client.get("/admin/users").get_data(as_text=True)
+    assert "不能停用自己的账号" in client.get("/admin/users").get_data(as_text=True)
 
 
 def test_unlocking_a_locked_account(app, client, auth, make_user, csrf_token):
@@ -118,7 +118,7 @@ def test_unlocking_a_locked_account(app, client, auth, make_user, csrf_token):
                                           "csrf_token": csrf_token(page)})
     assert response.status_code == 302
     again = post_form(client, csrf_token, f"/admin/users/{locked.id}/unlock")
-    assert again.status_code == 302 and "is not locked" in client.get("/admin/users").get_data(as_text=True)
+    assert again.status_code == 302 and "未被锁定" in client.get("/admin/users").get_data(as_text=True)
 
 
 def test_an_unknown_account_is_404(client, auth, csrf_token):

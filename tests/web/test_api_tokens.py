@@ -61,9 +61,9 @@ def test_revoked_expired_and_deactivated_tokens_are_refused(app, make_user):
 
 
 @pytest.mark.parametrize(("name", "expires", "message"), [
-    ("   ", None, "name: must not be empty"),
-    ("x" * 101, None, "name: at most 100 characters"),
-    ("fine", timedelta(days=-1), "expires_at: must lie in the future"),
+    ("   ", None, "令牌名称不能为空"),
+    ("x" * 101, None, "令牌名称有 101 个字符，最多 100 个"),
+    ("fine", timedelta(days=-1), "到期日期必须晚于今天"),
 ])
 def test_bad_token_requests_are_refused_and_nothing_is_written(app, make_user, table_counts, name, expires,
                                                                message):
@@ -81,7 +81,7 @@ def test_revoking_twice_is_refused(app, make_user):
         tokens.create_token(user_named("org"), "once", actor=None)
         row = db.session.scalar(select(ApiToken))
         tokens.revoke_token(row, actor=None)
-        with pytest.raises(tokens.TokenError, match="already revoked"):
+        with pytest.raises(tokens.TokenError, match="已被吊销"):
             tokens.revoke_token(row, actor=None)
 
 
@@ -102,7 +102,7 @@ def test_cli_prints_the_token_once_and_revokes_it(app, runner, make_user):
     assert runner.invoke(args=["tokens", "revoke", token_id]).exit_code == 0
     assert client.get("/api/v1/rounds", headers=bearer(raw)).status_code == 401
     again = runner.invoke(args=["tokens", "revoke", token_id])
-    assert again.exit_code == 1 and "already revoked" in again.output
+    assert again.exit_code == 1 and "已被吊销" in again.output
 
 
 def test_cli_refuses_an_unknown_account(runner):

@@ -99,9 +99,9 @@ def test_users_create_refuses_bad_accounts_with_status_1(app, runner, table_coun
     make_user_args = ["users", "create", "--password-stdin"]
     before = table_counts()
     cases = [
-        (["--role", "expert", "--username", "e1"], "an expert account needs --expert REF"),
-        (["--role", "expert", "--username", "e1", "--expert", "EXP-404"], "no expert with ref 'EXP-404'"),
-        (["--role", "organizer", "--username", "o1", "--expert", "EXP-001"], "only expert accounts link"),
+        (["--role", "expert", "--username", "e1"], "An expert account needs the expert's ref."),
+        (["--role", "expert", "--username", "e1", "--expert", "EXP-404"], "No expert has the ref “EXP-404”."),
+        (["--role", "organizer", "--username", "o1", "--expert", "EXP-001"], "Only expert accounts link to an expert."),
     ]
     for args, message in cases:
         result = runner.invoke(args=make_user_args + args, input="a long passphrase\n")
@@ -151,7 +151,7 @@ def test_rounds_create_copies_the_default_template(app, runner, make_application
 def test_rounds_create_refuses_unknown_applications(runner, table_counts):
     before = table_counts()
     result = runner.invoke(args=["rounds", "create", "--name", "R", "--kind", "annual", "--applications", "NOPE"])
-    assert result.exit_code == 1 and "no application with ref 'NOPE'" in result.output
+    assert result.exit_code == 1 and "没有编号为 NOPE 的申报书" in result.output
     assert table_counts() == before
 
 

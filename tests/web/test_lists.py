@@ -211,7 +211,7 @@ def test_experts_sorted_by_load_cap_keep_every_expert_once(client, auth, experts
 
 # ---------------------------------------------------------------- conflicts and versions of a round
 
-CONFLICT_ROW = r'<tr class="conflict-(?:hard|soft)">\s*<td>(\S+) [^<]*</td>\s*<td>(\S+)</td>\s*<td><code>([^<]+)</code>'
+CONFLICT_ROW = r'<tr class="conflict-(?:hard|soft)">\s*<td>(\S+) [^<]*</td>\s*<td>(\S+)</td>\s*<td title="([^"]+)">'
 
 
 def test_conflicts_filtered_searched_sorted_and_paged(app, client, auth):

@@ -71,7 +71,7 @@ def test_a_round_not_assigning_is_refused(app, runner, table_counts):
     build_round(app, state="draft")
     before = table_counts()
     result = runner.invoke(args=["match", "--round", "测试轮次"])
-    assert result.exit_code == 1 and "matching runs only while the round is assigning" in result.stderr
+    assert result.exit_code == 1 and "只有在分组阶段才能运行专家匹配" in result.stderr
     assert table_counts() == before
 
 

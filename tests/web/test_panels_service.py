@@ -91,7 +91,7 @@ def test_a_run_stores_an_active_optimal_version_without_conflicted_pairs(app, ma
 def test_matching_runs_only_while_assigning(app, table_counts):
     round_id = build_round(app, state="draft")
     before = table_counts()
-    with app.app_context(), pytest.raises(panels.PanelError, match="state 'draft'"):
+    with app.app_context(), pytest.raises(panels.PanelError, match="草稿"):
         panels.run_matching(get_round(round_id), actor=None)
     assert table_counts() == before
 
@@ -133,9 +133,9 @@ def test_a_hard_conflict_needs_an_admin_and_a_written_reason(app, matched, table
     before = table_counts()
     with app.app_context():
         seat = db.session.get(Assignment, seat_id)
-        with pytest.raises(panels.PanelError, match="same-organization.*only an admin"):
+        with pytest.raises(panels.PanelError, match="任职于承担单位或成员单位.*硬性回避只有管理员"):
             panels.swap_expert(seat, expert(HARD_EXPERT), actor=user("organizer"), override_reason="needed")
-        with pytest.raises(panels.PanelError, match="written reason"):
+        with pytest.raises(panels.PanelError, match="忽略回避须书面说明理由"):
             panels.swap_expert(seat, expert(HARD_EXPERT), actor=user("admin"))
     assert table_counts() == before
     with app.app_context():
@@ -156,7 +156,7 @@ def test_a_soft_conflict_needs_the_organizers_reason(app, matched, table_counts)
     with app.app_context():
         seat_id = member(get_round(matched), "APP-002", "technology").id
     before = table_counts()
-    with app.app_context(), pytest.raises(panels.PanelError, match="applicant-excluded.*needs a reason"):
+    with app.app_context(), pytest.raises(panels.PanelError, match="申报单位要求回避.*接受一般回避情形须说明理由"):
         panels.swap_expert(db.session.get(Assignment, seat_id), expert(SOFT_EXPERT), actor=user("organizer"))
     assert table_counts() == before
     with app.app_context():
@@ -175,11 +175,11 @@ def test_panel_size_pool_quotas_load_and_organization_limit_are_refused_in_plain
                               if ("APP-001", e.ref) not in seat_pairs(round_) and e.ref != HARD_EXPERT
                               and e.ref != SOFT_EXPERT)
         before = table_counts()
-        with pytest.raises(panels.PanelError, match=r"full \(5 of 5 seats\)"):
+        with pytest.raises(panels.PanelError, match="专家组已满（5 / 5 席）"):
             panels.add_expert(round_, application("APP-001"), outsider, actor=None)
-        with pytest.raises(panels.PanelError, match="0 economics experts, below the minimum 1"):
+        with pytest.raises(panels.PanelError, match="将只有 0 位经济类专家，低于下限 1 位"):
             panels.swap_expert(economics, expert(technology_ref), actor=None)
-        with pytest.raises(panels.PanelError, match="a reason is required"):
+        with pytest.raises(panels.PanelError, match="须填写理由"):
             panels.remove_expert(economics, actor=None, reason=" ")
         loads: dict[str, int] = {}
         for seat in panels.seats(round_):
@@ -189,7 +189,7 @@ def test_panel_size_pool_quotas_load_and_organization_limit_are_refused_in_plain
         before = table_counts()
         target = next(a.ref for a in round_.applications if ("" + a.ref, busiest) not in seat_pairs(round_))
         pool = expert(busiest).pool
-        with pytest.raises(panels.PanelError, match=f"{busiest} already sits on {loads[busiest]} panels"):
+        with pytest.raises(panels.PanelError, match=f"{busiest} 已参加 {loads[busiest]} 个专家组"):
             panels.swap_expert(member(round_, target, pool), expert(busiest), actor=None)
         assert table_counts() == before
         # organization limit: seat one twin, then try the other on the same panel (loads no longer in the way)
@@ -202,7 +202,7 @@ def test_panel_size_pool_quotas_load_and_organization_limit_are_refused_in_plain
         before = table_counts()
         other = next(s for s in panels.seats(round_, application(twin_free))
                      if s.pool == "technology" and s.expert.ref != TWINS[0])
-        with pytest.raises(panels.PanelError, match="one organization .* above the limit 1"):
+        with pytest.raises(panels.PanelError, match="同一单位的专家.*超过上限 1 位"):
             panels.swap_expert(other, expert(TWINS[1]), actor=None)
     assert table_counts() == before
 
@@ -243,7 +243,7 @@ def test_restore_brings_back_the_exact_assignment(app, matched):
         assert len(seat_pairs(round_)) == 19 and panels.active_version(round_).status == "manual"
         panels.restore_version(panels.version_by_number(round_, 1), actor=user("organizer"), confirmed=True)
         assert seat_pairs(round_) == original and panels.active_version(round_).number == 1
-        with pytest.raises(panels.PanelError, match="already the active one"):
+        with pytest.raises(panels.PanelError, match="已是当前版本"):
             panels.restore_version(panels.version_by_number(round_, 1), actor=None, confirmed=True)
 
 
@@ -264,7 +264,7 @@ def test_replace_from_reserves_moves_nobody_else(app, matched):
         assert violations(round_) == []
         remaining = {reserve.expert_id for reserve in panels.reserves_of(new.version, new.application)}
         assert new.expert_id not in remaining and leaving.expert_id not in remaining   # seated or left: no reserve
-        with pytest.raises(panels.PanelError, match="already replaced"):
+        with pytest.raises(panels.PanelError, match="已由 .* 替换"):
             panels.replace_from_reserves(leaving, actor=None)
 
 
@@ -294,7 +294,7 @@ def test_replace_from_reserves_skips_a_reserve_conflicted_since_the_run(app, mat
         conflicted.declared.append(DeclaredRelation(position=0, kind="drafted", application_ref="APP-001"))
         db.session.commit()
         report = dict((r.expert.ref, problem) for r, problem in panels.reserve_report(leaving))
-        assert "declared" in report[conflicted.ref]
+        assert "利益冲突：专家申报" in report[conflicted.ref]       # the declared relation, in words
         new = panels.replace_from_reserves(leaving, actor=None)
         assert leaving.state == "declined"
         assert new is None or new.expert_id != conflicted.id
@@ -310,7 +310,7 @@ def test_replace_from_reserves_returns_none_with_a_reason_when_nobody_fits(app):
         leaving = member(round_, "APP-001", "technology")
         pairs = seat_pairs(round_)
         assert panels.replace_from_reserves(leaving, actor=None) is None
-        assert panels.no_reserve_reason(leaving) == "application APP-001 has no reserves"
+        assert panels.no_reserve_reason(leaving) == "申报书 APP-001 没有备选专家。"
         assert seat_pairs(round_) == pairs - {("APP-001", leaving.expert.ref)}
 
 

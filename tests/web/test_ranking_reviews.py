@@ -139,10 +139,10 @@ def test_requests_that_do_not_match_a_flag_are_refused(app, client, auth, csrf_t
     assert table_counts() == before
     with app.app_context():
         sheet = sheet_of(round_id, "P1", "E5")
-        with pytest.raises(FlagReviewError, match="only ROBUST, DEVIATION"):
+        with pytest.raises(FlagReviewError, match="只有总分异常或偏离的评分才交专家复核"):
             request_flag_review(sheet, "TIE", "并列", actor=None)
         sheet.state = "draft"
-        with pytest.raises(FlagReviewError, match="only a submitted sheet"):
+        with pytest.raises(FlagReviewError, match="只有已提交的评分表才能复核"):
             request_flag_review(sheet, "ROBUST", "总分 60", actor=None)
         db.session.rollback()
     assert table_counts() == before
@@ -159,10 +159,10 @@ def test_answering_twice_is_refused_and_asking_again_waits_for_a_resubmission(ap
         review = request_flag_review(sheet, "ROBUST", "总分 60 明显偏低", actor=None)
         expert = db.session.scalar(select(User).where(User.username == "e5"))
         answer_flag_review(review, "revise", "重新核对", actor=expert)
-        with pytest.raises(FlagReviewError, match="already answered"):
+        with pytest.raises(FlagReviewError, match="此复核已于 .* 答复"):
             answer_flag_review(review, "confirm", "改主意了", actor=expert)
         sheet.state = "submitted"
-        with pytest.raises(FlagReviewError, match="only after the sheet is resubmitted"):
+        with pytest.raises(FlagReviewError, match="评分表重新提交后才能再次发起"):
             request_flag_review(sheet, "ROBUST", "再次请确认", actor=None)
         sheet.submitted_at = utcnow()                                 # the expert resubmitted
         again = request_flag_review(sheet, "ROBUST", "修改后仍明显偏低", actor=None)

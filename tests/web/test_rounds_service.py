@@ -22,15 +22,15 @@ def test_state_moves_forward_one_step_at_a_time_each_audited(app, table_counts):
     with app.app_context():
         round_ = get_round(round_id)
         for wrong in ("scoring", "closed", "draft"):
-            with pytest.raises(rounds.RoundError, match="cannot move to"):
+            with pytest.raises(rounds.RoundError, match="不能转为"):
                 rounds.transition(round_, wrong, actor=None)
         rounds.transition(round_, "assigning", actor=None)
-        with pytest.raises(rounds.RoundError, match="run matching"):
+        with pytest.raises(rounds.RoundError, match="请先运行专家匹配"):
             rounds.transition(round_, "scoring", actor=None)
         panels.run_matching(round_, actor=None)
         rounds.transition(round_, "scoring", actor=None)
         rounds.transition(round_, "closed", actor=None, confirmed=True)
-        with pytest.raises(rounds.RoundError, match="it is closed"):
+        with pytest.raises(rounds.RoundError, match="该轮次已结束"):
             rounds.transition(round_, "scoring", actor=None)
         events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "round.transition")
                                     .order_by(AuditEvent.id)).all()
@@ -42,7 +42,7 @@ def test_an_empty_round_cannot_start_assigning(app, table_counts):
     with app.app_context():
         round_id = rounds.create_round("空轮次", "selection_review", as_of=date(2020, 10, 1), actor=None).id
     before = table_counts()
-    with app.app_context(), pytest.raises(rounds.RoundError, match="attach at least one application"):
+    with app.app_context(), pytest.raises(rounds.RoundError, match="请先加入至少一份申报书"):
         rounds.transition(get_round(round_id), "assigning", actor=None)
     assert table_counts() == before
 
@@ -55,17 +55,17 @@ def test_bad_settings_are_all_named_and_nothing_changes(app, table_counts):
             rounds.update_settings(get_round(round_id), {
                 "panel_size": 0, "mode": "online", "max_probability": 1.5, "weight_text": -1,
                 "pool_quotas": {"technology": [3, 2], "finance": [0, 1]}, "colour": "red"}, actor=None)
-        assert str(refused.value) == "colour: unknown setting"
+        assert str(refused.value) == "未知的设置“colour”。"
         with pytest.raises(rounds.RoundError) as refused:
             rounds.update_settings(get_round(round_id), {
                 "panel_size": 0, "mode": "online", "max_probability": 1.5, "weight_text": -1,
                 "pool_quotas": {"technology": [3, 2], "finance": [0, 1]}}, actor=None)
         message = str(refused.value)
-        for part in ("mode: must be one of individual, meeting", "panel_size: must be a whole number ≥ 1",
-                     "max_probability: must be empty or in (0, 1]", "weight_text: must be a number ≥ 0",
-                     "pool_quotas.technology: need 0 ≤ min ≤ max", "pool_quotas.finance: unknown pool"):
+        for part in ("评审方式：未知的选项“online”", "专家组人数：必须是不小于 1 的整数",
+                     "最大概率：必须留空或填写大于 0、不大于 1 的数", "文本匹配权重：必须是不小于 0 的数",
+                     "各类别专家人数（技术）：须满足 0 ≤ 最小值 ≤ 最大值", "各类别专家人数（finance）：未知的专家类别"):
             assert part in message
-        with pytest.raises(rounds.RoundError, match="the minima sum to 7, above the panel size 5"):
+        with pytest.raises(rounds.RoundError, match="最小值合计 7，超过专家组人数 5"):
             rounds.update_settings(get_round(round_id), {"pool_quotas": {**QUOTAS, "law": [2, 2],
                                                                           "management": [1, 1]}}, actor=None)
         db.session.rollback()
@@ -89,12 +89,12 @@ def test_settings_and_template_are_frozen_once_scoring_starts(app, table_counts)
     before = table_counts()
     with app.app_context():
         round_ = get_round(round_id)
-        with pytest.raises(rounds.RoundError, match="only before scoring starts"):
+        with pytest.raises(rounds.RoundError, match="只能在评分开始前"):
             rounds.update_settings(round_, {"panel_size": 6}, actor=None)
         criterion = round_.template.criteria[0]
-        with pytest.raises(rounds.RoundError, match="only before scoring starts"):
+        with pytest.raises(rounds.RoundError, match="只能在评分开始前"):
             rounds.update_criterion(round_, criterion.id, {"name": "新名称"}, actor=None)
-        with pytest.raises(rounds.RoundError, match="only before scoring starts"):
+        with pytest.raises(rounds.RoundError, match="只能在评分开始前"):
             rounds.attach_applications(round_, fields=["EQP"], actor=None)
     assert table_counts() == before
 
@@ -130,9 +130,9 @@ def test_attach_by_sector_field_and_ref(app):
         assert sorted(a.field.code for a in added) == ["DIG-AI", "DIG-II"]
         added = rounds.attach_applications(round_, refs=["APP-001"], fields=["DIG-AI", "EQP-AM"], actor=None)
         assert sorted(a.ref for a in added) == ["APP-001", "APP-002"]
-        with pytest.raises(rounds.RoundError, match="unknown field or sector 'XYZ'"):
+        with pytest.raises(rounds.RoundError, match="未知的领域或行业：XYZ"):
             rounds.attach_applications(round_, fields=["XYZ"], actor=None)
-        with pytest.raises(rounds.RoundError, match="no application with ref 'APP-404'"):
+        with pytest.raises(rounds.RoundError, match="没有编号为 APP-404 的申报书"):
             rounds.attach_applications(round_, refs=["APP-404"], actor=None)
         assert len(round_.round_applications) == 4
 
@@ -141,7 +141,7 @@ def test_a_round_opens_with_its_settings_or_not_at_all(app, table_counts):
     build_round(app, state="draft")
     before = table_counts()
     with app.app_context():
-        with pytest.raises(rounds.RoundError, match="panel_size: must be a whole number"):
+        with pytest.raises(rounds.RoundError, match="专家组人数：必须是不小于"):
             rounds.create_round("第二轮", "site_inspection", as_of=date(2020, 11, 1),
                                 settings={"panel_size": "七"}, actor=None)
         db.session.rollback()

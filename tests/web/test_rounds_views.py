@@ -84,7 +84,7 @@ def test_create_a_round_with_settings(app, client, auth, csrf_token, table_count
     bad = post(client, "/rounds/new", {**form, "panel_size": "0", "quota_law_min": "1"}, csrf_token=csrf_token)
     assert bad.status_code == 400
     text = bad.get_data(as_text=True)
-    assert "pool_quotas.law: give both the minimum and the maximum" in text and 'value="2020年遴选"' in text
+    assert "各类别专家人数（法律）：请同时填写最小值和最大值" in text and 'value="2020年遴选"' in text
     assert table_counts() == before
     response = post(client, "/rounds/new", form, csrf_token=csrf_token)
     assert response.status_code == 302
@@ -102,7 +102,7 @@ def test_state_buttons_move_in_order_and_refuse_otherwise(app, client, auth, csr
     response = post(client, f"/rounds/{round_id}/state", {"state": "closed"}, form_page=overview,
                     csrf_token=csrf_token)
     assert response.status_code == 302
-    assert "cannot move to" in page(client, overview)
+    assert "不能转为" in page(client, overview)
     post(client, f"/rounds/{round_id}/state", {"state": "assigning"}, form_page=overview, csrf_token=csrf_token)
     with app.app_context():
         assert db.session.get(Round, round_id).state == "assigning"
@@ -112,7 +112,7 @@ def test_conflict_page_filters_without_javascript(app, client, auth, matched):
     auth.login("organizer")
     everything = page(client, f"/rounds/{matched}/conflicts")
     assert len(re.findall(r'<tr class="conflict-(\w+)">', everything)) == 8
-    assert re.search(r"<code>same-organization</code></a></td><td class=\"num\">4</td>", everything)
+    assert re.search(r"<span title=\"same-organization\">任职于承担单位或成员单位</span></a></td><td class=\"num\">4</td>", everything)
     hard = page(client, f"/rounds/{matched}/conflicts?kind=hard")
     rows = re.findall(r'<tr class="conflict-(\w+)">', hard)
     assert rows == ["hard"] * 4 and HARD_EXPERT in hard and "same-organization" in hard
@@ -149,7 +149,7 @@ def test_a_conflicted_swap_is_refused_on_the_panel_page(app, client, auth, csrf_
                     form_page=panel_url, csrf_token=csrf_token)
     assert response.status_code == 302
     text = page(client, panel_url)
-    assert "same-organization" in text and "only an admin can override" in text
+    assert "任职于承担单位或成员单位" in text and "硬性回避只有管理员可以" in text
     assert table_counts() == before
 
 
@@ -225,7 +225,7 @@ def test_attach_applications_by_sector_checkbox_and_by_ref(app, client, auth, cs
         refs = sorted(a.ref for a in db.session.get(Round, round_id).applications)
     assert refs == ["APP-001", "APP-003", "APP-004"]
     post(client, url, {"refs": "APP-404"}, csrf_token=csrf_token)
-    assert "no application with ref &#39;APP-404&#39;" in page(client, url)
+    assert "没有编号为 APP-404 的申报书" in page(client, url)
 
 
 def test_an_infeasible_run_shows_the_engines_sentences(app, client, auth, csrf_token, matched):

@@ -60,7 +60,7 @@ def test_recusal_frees_the_seat_keeps_the_sheet_out_and_notifies_the_organizer(a
                                actor=actor("expert_b"))
         seat = world.seat("EXP-B", "APP-001")
         assert (seat.state, seat.state_reason) == ("recused", "曾与承担单位合作")
-        assert sheet.conflict_declared is True and sheet.excluded_reason == "recused: 曾与承担单位合作"
+        assert sheet.conflict_declared is True and sheet.excluded_reason == "专家已回避：曾与承担单位合作"
         assert seat not in sheets.active_seats(world.round())
         notice = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "recusal_notice"))
         assert "乙专家" in notice.body and "曾与承担单位合作" in notice.body and "APP-001" in notice.body

@@ -1,5 +1,6 @@
 """The ranking of a round as a file: Excel (排名 and 评分明细 sheets), CSV (the ranking table) or JSON (the engine's
-result). Headers are Chinese, numbers stay numbers, and no personal data (phones, e-mails, ID numbers) is written.
+result). Headers and values are words of the catalog (Chinese unless the reader chose English), codes are not
+written, numbers stay numbers, and no personal data (phones, e-mails, ID numbers) is written.
 """
 
 from __future__ import annotations
@@ -9,26 +10,32 @@ import io
 import json
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from web.io.cells import inert
 from web.io.files import protect_text
+from web.labels import label
 from web.local_time import local_time
 from web.services.ranking import RoundRanking
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RANKING_FORMATS = (".xlsx", ".csv", ".json")
-RANKING_SHEET, DETAIL_SHEET = "排名", "评分明细"
-RECOMMENDATIONS = {"RECOMMEND": "推荐", "CONDITIONAL": "有条件推荐（待议或现场考察）", "RESERVE": "备选",
-                   "REJECT": "不推荐"}
-OPINIONS = {"recommend": "推荐", "conditional": "有条件推荐", "reject": "不推荐"}
-SHEET_STATES = {"draft": "草稿", "submitted": "已提交", "reopened": "已退回修改"}
-STATUSES = {"used": "计入", "trimmed": "去掉（最高/最低分）", "unused": "未计分（评分表不足）", "excluded": "排除",
-            "not_counted": "未计入（未提交）", "not_ranked": "未排名（评分引擎拒绝计算）"}
-RANKING_HEADERS = ("排名", "申报书编号", "中心名称", "得分", "区间下限", "区间上限", "排名区间下限", "排名区间上限",
-                   "进入前k名概率", "校准后得分", "推荐意见", "等级", "有效评分表数", "中位数", "平均数", "标记")
+RANKING_SHEET, DETAIL_SHEET = _l("Ranking"), _l("Score details")
+RECOMMENDATIONS = {"RECOMMEND": _l("Recommend"), "CONDITIONAL": _l("Conditional (discuss or inspect on site)"),
+                   "RESERVE": _l("Reserve"), "REJECT": _l("Do not recommend")}
+OPINIONS = {"recommend": _l("Recommend"), "conditional": _l("Recommend with conditions"),
+            "reject": _l("Do not recommend")}
+SHEET_STATES = {"draft": _l("Draft"), "submitted": _l("Submitted"), "reopened": _l("Sent back for revision")}
+STATUSES = {"used": _l("Counted"), "trimmed": _l("Dropped (highest/lowest total)"),
+            "unused": _l("Not scored (too few sheets)"), "excluded": _l("Excluded"),
+            "not_counted": _l("Not counted (not submitted)"), "not_ranked": _l("Not ranked (the engine refused the round)")}
+RANKING_HEADERS = (_l("Place in the ranking"), _l("Application ref"), _l("Center name"), _l("Score"), _l("Interval low"),
+                   _l("Interval high"), _l("Rank interval low"), _l("Rank interval high"),
+                   _l("Probability of the top k"), _l("Calibrated score"), _l("Recommendation"), _l("Grade"),
+                   _l("Valid sheets"), _l("Median"), _l("Mean"), _l("Flags"))
 
 
 def ranking_rows(report: RoundRanking) -> list[list]:
@@ -37,14 +44,14 @@ def ranking_rows(report: RoundRanking) -> list[list]:
     for line in report.lines:
         result = line.result
         if result is None:
-            rows.append([None, line.application.ref, line.application.center_name] + [None] * 9 + [0, None, None,
-                                                                                                   "无已提交的评分表"])
+            rows.append([None, line.application.ref, line.application.center_name] + [None] * 9
+                        + [0, None, None, str(_l("No submitted score sheet"))])
             continue
         interval = result.interval or (None, None)
         rank_interval = result.rank_interval or (None, None)
         rows.append([result.rank, line.application.ref, line.application.center_name, result.score, *interval,
                      *rank_interval, result.p_top_k, result.calibrated,
-                     RECOMMENDATIONS.get(result.recommendation, result.recommendation), result.grade, result.n,
+                     text(RECOMMENDATIONS.get(result.recommendation, result.recommendation)), result.grade, result.n,
                      result.median, result.mean, "\n".join(flag.message for flag in result.flags)])
     return rows
 
@@ -52,10 +59,14 @@ def ranking_rows(report: RoundRanking) -> list[list]:
 def detail_headers(report: RoundRanking) -> list[str]:
     """Application and expert, each criterion's points (with its maximum), total, opinion, comments, when submitted."""
     criteria = report.criteria
-    return (["申报书编号", "中心名称", "专家编号", "专家姓名", "专家类别", "评分表状态", "计分情况", "说明"]
-            + [f"{criterion.name}（{criterion.max:g}分）" for criterion in criteria]
-            + ["总分", "总体意见", "评审意见"] + [f"{criterion.name} 评语" for criterion in criteria]
-            + ["提交时间"])
+    return ([str(header) for header in (_l("Application ref"), _l("Center name"), _l("Expert ref"),
+                                        _l("Expert name"), _l("Expert pool"), _l("Sheet state"), _l("Counted as"),
+                                        _l("Note"))]
+            + [str(_l("%(criterion)s (%(max)s points)", criterion=criterion.name, max=f"{criterion.max:g}"))
+               for criterion in criteria]
+            + [str(_l("Total score")), str(_l("Overall opinion")), str(_l("Review comment"))]
+            + [str(_l("%(criterion)s comment", criterion=criterion.name)) for criterion in criteria]
+            + [str(_l("Submitted at"))])
 
 
 def detail_rows(report: RoundRanking) -> list[list]:
@@ -65,23 +76,28 @@ def detail_rows(report: RoundRanking) -> list[list]:
         for row in line.rows:
             sheet, scores, comments = row.sheet, row.scores, row.comments
             rows.append([line.application.ref, line.application.center_name, sheet.expert.ref, sheet.expert.name,
-                         sheet.expert.pool, SHEET_STATES.get(sheet.state, sheet.state),
-                         STATUSES.get(row.status, row.status), row.reason or None]
+                         label(sheet.expert.pool, "pool"), text(SHEET_STATES.get(sheet.state, sheet.state)),
+                         text(STATUSES.get(row.status, row.status)), str(row.reason) if row.reason else None]
                         + [scores.get(criterion.code) for criterion in report.criteria]
-                        + [sheet.total if sheet.scores else None, OPINIONS.get(sheet.opinion, sheet.opinion),
+                        + [sheet.total if sheet.scores else None, text(OPINIONS.get(sheet.opinion, sheet.opinion)),
                            sheet.comment or None]
                         + [comments.get(criterion.code) for criterion in report.criteria]
                         + [local_time(sheet.submitted_at, empty=None)])
     return rows
 
 
+def text(value: object) -> str | None:
+    """A label (a lazy catalog string) or code as the cell's text; None stays an empty cell."""
+    return None if value is None else str(value)
+
+
 def ranking_workbook(report: RoundRanking) -> bytes:
     """The .xlsx file: 排名 (the ranking) and 评分明细 (every sheet's criterion scores and comments)."""
     workbook = Workbook()
     ranking_sheet = workbook.active
-    ranking_sheet.title = RANKING_SHEET
-    _fill(ranking_sheet, list(RANKING_HEADERS), ranking_rows(report))
-    _fill(workbook.create_sheet(DETAIL_SHEET), detail_headers(report), detail_rows(report))
+    ranking_sheet.title = str(RANKING_SHEET)
+    _fill(ranking_sheet, [str(header) for header in RANKING_HEADERS], ranking_rows(report))
+    _fill(workbook.create_sheet(str(DETAIL_SHEET)), detail_headers(report), detail_rows(report))
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -106,7 +122,7 @@ def ranking_csv(report: RoundRanking) -> bytes:
     """The ranking table as CSV, UTF-8 with BOM so Excel opens the Chinese correctly."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(RANKING_HEADERS)
+    writer.writerow([str(header) for header in RANKING_HEADERS])
     writer.writerows([[inert(value) for value in row] for row in ranking_rows(report)])
     return buffer.getvalue().encode("utf-8-sig")
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy import or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -29,12 +29,12 @@ def create_user(username: str, role: str, password: str, *, expert_ref: str | No
     """Create an account (flushed); an expert account must name the expert's ref."""
     username = username.strip()
     if not username:
-        raise AccountError("username: must not be empty")
+        raise AccountError(_("The username must not be empty."))
     if role not in ROLES:
-        raise AccountError(f"role: must be one of {', '.join(ROLES)}, got {role!r}")
+        raise AccountError(_("Unknown role “%(role)s”.", role=role))
     check_password_rules(password, username)
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise AccountError(f"username: {username!r} is taken")
+        raise AccountError(_("The username “%(username)s” is taken.", username=username))
     expert = _expert_for(role, expert_ref)
     user = User(username=username, role=role, expert=expert, active=True, failed_logins=0, session_version=0)
     user.set_password(password)
@@ -49,15 +49,15 @@ def _expert_for(role: str, expert_ref: str | None) -> Expert | None:
     """The expert an account of ``role`` links to (required for experts, refused for others)."""
     if role != "expert":
         if expert_ref:
-            raise AccountError("expert: only expert accounts link to an expert")
+            raise AccountError(_("Only expert accounts link to an expert."))
         return None
     if not expert_ref:
-        raise AccountError("expert: an expert account needs --expert REF")
+        raise AccountError(_("An expert account needs the expert's ref."))
     expert = db.session.scalar(select(Expert).where(Expert.ref == expert_ref))
     if expert is None:
-        raise AccountError(f"expert: no expert with ref {expert_ref!r}")
+        raise AccountError(_("No expert has the ref “%(ref)s”.", ref=expert_ref))
     if db.session.scalar(select(User.id).where(User.expert_id == expert.id)) is not None:
-        raise AccountError(f"expert: {expert_ref!r} already has an account")
+        raise AccountError(_("Expert %(ref)s already has an account.", ref=expert_ref))
     return expert
 
 
@@ -176,9 +176,10 @@ def end_sessions(user: User, *, actor: User) -> None:
 def set_active(user: User, active: bool, *, actor: User) -> None:
     """Deactivate (no login, no API) or reactivate an account; an admin cannot deactivate themselves."""
     if user.id == actor.id and not active:
-        raise AccountError("you cannot deactivate your own account")
+        raise AccountError(_("You cannot deactivate your own account."))
     if user.active == active:
-        raise AccountError(f"{user.username!r} is already {'active' if active else 'deactivated'}")
+        raise AccountError(_("The account “%(username)s” is already active.", username=user.username) if active else
+                           _("The account “%(username)s” is already deactivated.", username=user.username))
     audit.record("user.activate" if active else "user.deactivate", "user", user.id, actor=actor,
                  before={"active": user.active}, after={"active": active})
     user.active = active
@@ -188,7 +189,7 @@ def set_active(user: User, active: bool, *, actor: User) -> None:
 def unlock(user: User, *, actor: User) -> None:
     """Lift a lock from repeated failed logins before it runs out."""
     if user.locked_until is None and not user.failed_logins:
-        raise AccountError(f"{user.username!r} is not locked")
+        raise AccountError(_("The account “%(username)s” is not locked.", username=user.username))
     audit.record("user.unlock", "user", user.id, actor=actor,
                  before={"locked_until": user.locked_until, "failed_logins": user.failed_logins},
                  after={"locked_until": None, "failed_logins": 0})
@@ -258,9 +259,10 @@ def request_reset(username: str) -> None:
         return
     address = user.expert.email if user.expert is not None else None
     if address:
-        body = render_template("auth/mail/reset.txt", user=user, access_link=access_links.link(user),
-                               link_days=access_links.max_age_days())
-        outbox.send(address, "password_reset", "【评审系统】重新设置密码", body, expert=user.expert)
+        body = outbox.mail_body("auth/mail/reset.txt", user=user, access_link=access_links.link(user),
+                                link_days=access_links.max_age_days())
+        outbox.send(address, "password_reset", outbox.mail_text("[Review system] Reset your password"), body,
+                    expert=user.expert)
     audit.record("user.reset_requested", "user", user.id, actor=None, after={"mailed": bool(address)})
 
 

@@ -6,9 +6,12 @@ ranking never deletes a score (DESIGN §7.1 step 3). Every request and answer is
 
 from __future__ import annotations
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from web.extensions import db
+from web.labels import label
 from web.models import FLAG_RESPONSES, FlagReview, ScoreSheet, User, utcnow
 from web.services import audit, outbox
 
@@ -22,22 +25,22 @@ class FlagReviewError(ValueError):
 def request_flag_review(sheet: ScoreSheet, code: str, message: str, *, actor: User | None) -> FlagReview:
     """Ask the sheet's expert to confirm or revise a flagged score; notify them through the outbox."""
     if code not in REVIEWABLE_CODES:
-        raise FlagReviewError(f"code: only {', '.join(REVIEWABLE_CODES)} flags are put back to the expert, "
-                              f"got {code!r}")
+        raise FlagReviewError(_("Only an abnormal or deviating total is put back to the expert, not “%(flag)s”.",
+                                flag=label(code, "flag")))
     if sheet.state != "submitted":
-        raise FlagReviewError(f"sheet {sheet.id}: is {sheet.state}, only a submitted sheet can be reviewed")
+        raise FlagReviewError(_("Only a submitted score sheet can be reviewed."))
     if not message or not message.strip():
-        raise FlagReviewError("message: the flag's sentence is required")
+        raise FlagReviewError(_("The flag's sentence is required."))
     review = db.session.scalar(select(FlagReview).where(FlagReview.sheet_id == sheet.id, FlagReview.code == code))
     before = None
     if review is not None:
         if review.response is None:
-            raise FlagReviewError(f"sheet {sheet.id}: a {code} review was requested on "
-                                  f"{review.requested_at:%Y-%m-%d} and is still awaiting the expert's answer")
+            raise FlagReviewError(_("A review (%(flag)s) was requested on %(date)s and still awaits the expert's "
+                                    "answer.", flag=label(code, "flag"), date=f"{review.requested_at:%Y-%m-%d}"))
         if sheet.submitted_at is None or sheet.submitted_at <= review.answered_at:
-            raise FlagReviewError(f"sheet {sheet.id}: the expert already answered this {code} review "
-                                  f"({review.response}) on {review.answered_at:%Y-%m-%d}; ask again only after "
-                                  "the sheet is resubmitted")
+            raise FlagReviewError(_("The expert already answered this review (%(flag)s) on %(date)s; ask again only "
+                                    "after the sheet is submitted again.", flag=label(code, "flag"),
+                                    date=f"{review.answered_at:%Y-%m-%d}"))
         # A revised and resubmitted sheet may be flagged again: the same row is asked anew (one row per sheet and
         # code in the schema); the audit keeps the earlier request and answer.
         before = review_state(review)
@@ -57,17 +60,17 @@ def request_flag_review(sheet: ScoreSheet, code: str, message: str, *, actor: Us
 def answer_flag_review(review: FlagReview, response: str, reason: str, *, actor: User) -> FlagReview:
     """The expert confirms the score or revises it (which reopens the sheet), with a written reason."""
     if actor is None or actor.expert_id != review.sheet.expert_id:
-        raise FlagReviewError(f"flag review {review.id}: only the expert of the sheet can answer it")
+        raise FlagReviewError(_("Only the expert of the sheet can answer this review."))
     if review.sheet.round.state != "scoring":
-        raise FlagReviewError(f"flag review {review.id}: the round is {review.sheet.round.state}; answers are "
-                              "taken only while it is scoring")
+        raise FlagReviewError(_("The round is %(state)s; answers are taken only while it is scoring.",
+                                state=label(review.sheet.round.state, "round_state")))
     if review.response is not None:
-        raise FlagReviewError(f"flag review {review.id}: already answered ({review.response}) on "
-                              f"{review.answered_at:%Y-%m-%d}")
+        raise FlagReviewError(_("This review was already answered on %(date)s.",
+                                date=f"{review.answered_at:%Y-%m-%d}"))
     if response not in FLAG_RESPONSES:
-        raise FlagReviewError(f"response: must be one of {', '.join(FLAG_RESPONSES)}, got {response!r}")
+        raise FlagReviewError(_("Choose whether you confirm or revise the score."))
     if not reason or not reason.strip():
-        raise FlagReviewError("reason: a written reason is required")
+        raise FlagReviewError(_("A written reason is required."))
     before = review_state(review)
     review.response, review.reason, review.answered_at = response, reason.strip(), utcnow()
     audit.record("flag_review.answer", "flag_review", review.id, actor=actor, before=before,
@@ -107,8 +110,13 @@ def _notify(review: FlagReview) -> None:
     sheet = review.sheet
     expert = sheet.expert
     # Only the expert's own total: the engine's sentence quotes the others' median or mean (DESIGN §1).
-    outbox.send(outbox.expert_address(expert), "flag_review", f"请复核评分：{sheet.application.center_name}",
-                f"{expert.name}专家：\n\n您对「{sheet.application.center_name}」（{sheet.application.ref}）的评分"
-                f"（总分 {sheet.total:g}）与专家组其他成员差异较大（{review.code}）。\n"
-                "请登录评审系统，确认或修改评分，并书面说明理由。\n",
-                round_=sheet.round, expert=expert)
+    with force_locale(outbox.MAIL_LOCALE):
+        subject = _("Please review your score: %(center)s", center=sheet.application.center_name)
+        body = "\n\n".join((
+            _("Dear %(name)s,", name=expert.name),
+            _("Your score for “%(center)s” (%(ref)s, total %(total)s) differs markedly from the other panel members' "
+              "(%(flag)s).", center=sheet.application.center_name, ref=sheet.application.ref,
+              total=f"{sheet.total:g}", flag=label(review.code, "flag"))
+            + "\n" + _("Please log in to the review system, confirm or revise the score, and give your reason in "
+                       "writing."))) + "\n"
+    outbox.send(outbox.expert_address(expert), "flag_review", subject, body, round_=sheet.round, expert=expert)

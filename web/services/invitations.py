@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from itertools import groupby
 
-from flask import has_request_context, render_template, url_for
+from flask import has_request_context, url_for
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
@@ -75,10 +75,11 @@ def _invite(round_: Round, seats: list[Assignment], actor: User | None) -> None:
     for expert, expert_seats in groupby(seats, key=lambda seat: seat.expert):
         expert_seats = list(expert_seats)
         user, _created = accounts.ensure_expert_account(expert, actor=actor)
-        body = render_template("followup/mail/invitation.txt", round=round_, expert=expert, seats=expert_seats,
-                               login_url=login_url(), user=user, access_link=access_links.link(user),
-                               link_days=access_links.max_age_days())
-        outbox.send(outbox.expert_address(expert), "invitation", f"【评审邀请】{round_.name}", body,
+        body = outbox.mail_body("followup/mail/invitation.txt", round=round_, expert=expert, seats=expert_seats,
+                                login_url=login_url(), user=user, access_link=access_links.link(user),
+                                link_days=access_links.max_age_days())
+        outbox.send(outbox.expert_address(expert), "invitation",
+                    outbox.mail_text("[Review invitation] %(round)s", round=round_.name), body,
                     round_=round_, expert=expert)
 
 
@@ -90,9 +91,10 @@ def remind(round_: Round, *, actor: User | None) -> list[OutboxMessage]:
     pending = reminder_recipients(round_)
     messages = []
     for expert, seats in pending.items():
-        body = render_template("followup/mail/reminder.txt", round=round_, expert=expert, seats=seats,
-                               login_url=login_url())
-        messages.append(outbox.send(outbox.expert_address(expert), "reminder", f"【评审提醒】{round_.name}", body,
+        body = outbox.mail_body("followup/mail/reminder.txt", round=round_, expert=expert, seats=seats,
+                                login_url=login_url())
+        messages.append(outbox.send(outbox.expert_address(expert), "reminder",
+                                    outbox.mail_text("[Review reminder] %(round)s", round=round_.name), body,
                                     round_=round_, expert=expert))
     audit.record("round.remind", "round", round_.id, actor=actor,
                  after={"experts": sorted(expert.ref for expert in pending),
@@ -141,10 +143,11 @@ def decline(assignment: Assignment, reason: str | None, *, actor: User | None) -
             ScoreSheet.expert_id == assignment.expert_id, ScoreSheet.state != "draft")) is not None:
         raise InvitationError(_("You submitted a sheet for this application; ask the organizer instead."))
     _answer(assignment, "declined", reason, actor)
-    body = render_template("followup/mail/decline_notice.txt", round=round_, assignment=assignment, reason=reason)
-    outbox.send(outbox.organizer_address(), "decline_notice",
-                f"【谢绝邀请】{round_.name}：{assignment.expert.name} 谢绝 {assignment.application.ref}", body,
-                round_=round_, expert=assignment.expert)
+    body = outbox.mail_body("followup/mail/decline_notice.txt", round=round_, assignment=assignment, reason=reason)
+    subject = outbox.mail_text("[Invitation declined] %(round)s: %(expert)s declines %(application)s",
+                               round=round_.name, expert=assignment.expert.name,
+                               application=assignment.application.ref)
+    outbox.send(outbox.organizer_address(), "decline_notice", subject, body, round_=round_, expert=assignment.expert)
     db.session.flush()
     return auto_replace(assignment, actor=actor)
 
@@ -240,10 +243,11 @@ def send_link(round_: Round, expert: Expert, *, actor: User | None) -> User:
 
 def _send_link(round_: Round, expert: Expert, user: User) -> OutboxMessage:
     """The message with the expert's username and personal link."""
-    body = render_template("followup/mail/access_link.txt", round=round_, expert=expert, user=user,
-                           access_link=access_links.link(user), link_days=access_links.max_age_days(),
-                           login_url=login_url())
-    return outbox.send(outbox.expert_address(expert), "access_link", f"【评审系统登录】{round_.name}", body,
+    body = outbox.mail_body("followup/mail/access_link.txt", round=round_, expert=expert, user=user,
+                            access_link=access_links.link(user), link_days=access_links.max_age_days(),
+                            login_url=login_url())
+    return outbox.send(outbox.expert_address(expert), "access_link",
+                       outbox.mail_text("[Review system login] %(round)s", round=round_.name), body,
                        round_=round_, expert=expert)
 
 

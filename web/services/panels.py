@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 
 import numpy as np
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from matching.assign import AssignResult, Context, assign
@@ -22,9 +23,9 @@ from matching.explain import explain
 from matching.reserves import replacement_mask
 from matching.types import HARD
 from web.extensions import db
+from web.labels import label
 from web.models import Application, Assignment, AssignmentVersion, Expert, Reserve, Round, User, utcnow
 from web.services import audit, matching_bridge
-from web.services.outbox import translate
 
 SEATED = ("proposed", "invited", "accepted")
 """States of an assignment that hold a seat on the panel."""
@@ -43,10 +44,11 @@ SEED_LIMIT = 2**31 - 1
 
 
 class PanelError(ValueError):
-    """A refused panel operation; the message says which rule and why, and nothing was changed.
+    """A refused panel operation; the message (in the reader's language) says which rule and why, and nothing was
+    changed. Several broken rules are joined by "；".
 
-    ``code`` names the refusal for the pages and jobs that show it from the catalog (see
-    :data:`MATCHING_REFUSALS`); the message stays the command line's.
+    ``code`` names the refusal of a matching run for the jobs that show it again from the catalog (see
+    :data:`MATCHING_REFUSALS`).
     """
 
     def __init__(self, message: str, code: str | None = None):
@@ -130,7 +132,7 @@ def explanation(round_: Round, application: Application) -> dict:
             "not_chosen": panel.not_chosen}
 
 
-DEPARTED = {"declined": "已谢绝邀请", "recused": "已回避", "replaced": "已被替换"}
+DEPARTED = ("declined", "recused", "replaced")
 
 
 def _without_departed(context, version: AssignmentVersion, a: int):
@@ -142,7 +144,7 @@ def _without_departed(context, version: AssignmentVersion, a: int):
         e = context.problem.expert_index.get(row.expert.ref)
         if row.state in DEPARTED and e is not None and context.problem.application_index[row.application.ref] == a:
             allowed[e, a] = False
-            exclusions[(e, a)] = DEPARTED[row.state] + (f"（{row.state_reason}）" if row.state_reason else "")
+            exclusions[(e, a)] = label(row.state, "seat_state") + (f"（{row.state_reason}）" if row.state_reason else "")
     return dataclasses.replace(context.instance, allowed=allowed), exclusions
 
 
@@ -157,12 +159,13 @@ def run_matching(round_: Round, *, actor: User | None, seed: int | None = None,
 def check_matching(round_: Round) -> None:
     """Refuse (PanelError with a code of :data:`MATCHING_REFUSALS`) a run the round cannot have now."""
     if round_.state not in MATCHING_STATES:
-        raise PanelError(f"round {round_.name!r} is in state {round_.state!r}: matching runs only while the round "
-                         "is assigning", "round_not_assigning")
+        raise PanelError(_("Round “%(round)s” is %(state)s: matching runs only while the round is assigning.",
+                           round=round_.name, state=label(round_.state, "round_state")), "round_not_assigning")
     if not round_.round_applications:
-        raise PanelError(f"round {round_.name!r} has no applications to assign", "round_without_applications")
+        raise PanelError(_("Round “%(round)s” has no applications to assign.", round=round_.name),
+                         "round_without_applications")
     if db.session.scalar(select(func.count(Expert.id))) == 0:
-        raise PanelError("no experts are registered: import experts before matching", "no_experts")
+        raise PanelError(_("No experts are registered: import experts before matching."), "no_experts")
 
 
 def run_seed(round_: Round, seed: int | None, max_probability: float | None) -> int | None:
@@ -224,7 +227,7 @@ def _version_from_result(round_: Round, problem, result: AssignResult, actor: Us
             version.assignments.append(Assignment(
                 application=applications[recusal["application"]], expert=expert, pool=expert.pool,
                 state="recused", panel=panel_of.get(recusal["application"]),
-                state_reason=f"{recusal['rule']}: {recusal['reason']}"))
+                state_reason=f"{label(recusal['rule'], 'rule')}：{recusal['reason']}"))
     fit = _fit_lookup(problem, result)
     for application_ref, refs in result.reserves.items():
         for rank, ref in enumerate(refs, start=1):
@@ -262,17 +265,18 @@ def restore_version(version: AssignmentVersion, *, actor: User | None, confirmed
     """Make an earlier feasible version the active one again (undo); its seats come back exactly. Refused unless
     confirmed: every panel that differs changes at once."""
     if not confirmed:
-        raise PanelError(translate("Nothing was changed: restoring a version needs your confirmation on its "
+        raise PanelError(_("Nothing was changed: restoring a version needs your confirmation on its "
                                    "confirmation page."))
     round_ = version.round
     if round_.state not in MATCHING_STATES:
-        raise PanelError(f"round {round_.name!r} is in state {round_.state!r}: versions are restored only while "
-                         "the round is assigning")
+        raise PanelError(_("Round “%(round)s” is %(state)s: versions are restored only while the round is "
+                           "assigning.", round=round_.name, state=label(round_.state, "round_state")))
     if version.status == "infeasible":
-        raise PanelError(f"version {version.number} found no feasible assignment; there is nothing to restore")
+        raise PanelError(_("Version %(number)s found no feasible assignment; there is nothing to restore.",
+                           number=version.number))
     previous = active_version(round_)
     if previous is not None and previous.id == version.id:
-        raise PanelError(f"version {version.number} is already the active one")
+        raise PanelError(_("Version %(number)s is already the active one.", number=version.number))
     _deactivate_others(round_)
     version.active = True
     audit.record("assignment.restore", "assignment_version", version.id, actor=actor,
@@ -290,7 +294,8 @@ def add_expert(round_: Round, application: Application, expert: Expert, *, actor
     _require_in_round(round_, application)
     context = matching_bridge.round_context(round_)
     kept_reason = _check_change(context, version, application, expert, None, actor, override_reason)
-    copy, _ = _manual_copy(version, actor, f"manual: add {expert.ref} to {application.ref}")
+    copy, _mapping = _manual_copy(version, actor, _("By hand: %(expert)s added to %(application)s",
+                                                    expert=expert.ref, application=application.ref))
     seat = _new_seat(context, copy, application, expert, override_reason=kept_reason)
     _update_objective(copy)
     db.session.flush()
@@ -303,13 +308,14 @@ def remove_expert(assignment: Assignment, *, actor: User | None, reason: str) ->
     """Take a member off a panel in a new manual version; the reason is required and audited."""
     reason = (reason or "").strip()
     if not reason:
-        raise PanelError("a reason is required to remove an expert from a panel")
+        raise PanelError(_("Give a reason to remove an expert from a panel."))
     version = _editable_version(assignment.version.round)
     _require_seat_of(version, assignment)
     context = matching_bridge.round_context(version.round)
     _check_change(context, version, assignment.application, None, assignment, actor, None)
-    copy, mapping = _manual_copy(version, actor, f"manual: remove {assignment.expert.ref} from "
-                                                 f"{assignment.application.ref}: {reason}")
+    copy, mapping = _manual_copy(version, actor, _("By hand: %(expert)s removed from %(application)s: %(reason)s",
+                                                   expert=assignment.expert.ref,
+                                                   application=assignment.application.ref, reason=reason))
     copy.assignments.remove(mapping[assignment.id])
     _update_objective(copy)
     db.session.flush()
@@ -327,10 +333,11 @@ def swap_expert(assignment: Assignment, new_expert: Expert, *, actor: User | Non
     context = matching_bridge.round_context(version.round)
     kept_reason = _check_change(context, version, assignment.application, new_expert, assignment, actor,
                                 override_reason)
-    copy, mapping = _manual_copy(version, actor, f"manual: swap {assignment.expert.ref} → {new_expert.ref} on "
-                                                 f"{assignment.application.ref}")
+    copy, mapping = _manual_copy(version, actor, _("By hand: %(old)s swapped for %(new)s on %(application)s",
+                                                   old=assignment.expert.ref, new=new_expert.ref,
+                                                   application=assignment.application.ref))
     old = mapping[assignment.id]
-    old.state, old.state_reason = "replaced", f"swapped for {new_expert.ref}"
+    old.state, old.state_reason = "replaced", _("swapped for %(expert)s", expert=new_expert.ref)
     seat = _new_seat(context, copy, assignment.application, new_expert, override_reason=kept_reason,
                      panel=assignment.panel, replaces=old)
     _update_objective(copy)
@@ -343,26 +350,32 @@ def swap_expert(assignment: Assignment, new_expert: Expert, *, actor: User | Non
 
 def _editable_version(round_: Round) -> AssignmentVersion:
     if round_.state not in EDITING_STATES:
-        raise PanelError(f"round {round_.name!r} is in state {round_.state!r}: panels change only while "
-                         "assigning or scoring")
+        raise PanelError(_("Round “%(round)s” is %(state)s: panels change only while the round is assigning or "
+                           "scoring.", round=round_.name, state=label(round_.state, "round_state")))
     version = active_version(round_)
     if version is None:
-        raise PanelError(f"round {round_.name!r} has no active assignment: run matching first")
+        raise PanelError(_("Round “%(round)s” has no active assignment: run matching first.", round=round_.name))
     return version
 
 
 def _require_in_round(round_: Round, application: Application) -> None:
     if application.id not in {link.application_id for link in round_.round_applications}:
-        raise PanelError(f"application {application.ref} is not in round {round_.name!r}")
+        raise PanelError(_("Application %(application)s is not in round “%(round)s”.", application=application.ref,
+                           round=round_.name))
 
 
 def _require_seat_of(version: AssignmentVersion, assignment: Assignment) -> None:
     if assignment.version_id != version.id:
-        raise PanelError(f"this seat belongs to version {assignment.version.number}, not the active version "
-                         f"{version.number}")
+        raise PanelError(_other_version(assignment, version))
     if assignment.state not in SEATED:
-        raise PanelError(f"expert {assignment.expert.ref} no longer holds a seat on {assignment.application.ref} "
-                         f"(state {assignment.state})")
+        raise PanelError(_("Expert %(expert)s no longer holds a seat on %(application)s (%(state)s).",
+                           expert=assignment.expert.ref, application=assignment.application.ref,
+                           state=label(assignment.state, "seat_state")))
+
+
+def _other_version(assignment: Assignment, version: AssignmentVersion) -> str:
+    return _("This seat belongs to version %(number)s, not the active version %(active)s.",
+             number=assignment.version.number, active=version.number)
 
 
 def _check_change(context: Context, version: AssignmentVersion, application: Application, joining: Expert | None,
@@ -375,7 +388,7 @@ def _check_change(context: Context, version: AssignmentVersion, application: App
         if conflict_problem:
             problems.insert(0, conflict_problem)
     if problems:
-        raise PanelError("; ".join(problems))
+        raise PanelError("；".join(problems))
     return kept_reason
 
 
@@ -389,32 +402,37 @@ def change_problems(context: Context, version: AssignmentVersion, application: A
     problems = []
     if joining is not None:
         if joining.ref in panel:
-            return [f"expert {joining.ref} is already on the panel of {application.ref}"]
+            return [_("Expert %(expert)s is already on the panel of %(application)s.", expert=joining.ref,
+                      application=application.ref)]
         earlier = next((row for row in version.assignments if row.application_id == application.id
                         and row.expert_id == joining.id), None)
         if earlier is not None:
-            return [f"expert {joining.ref} was on the panel of {application.ref} before ({earlier.state}) and "
-                    "cannot take a seat there again"]
+            return [_("Expert %(expert)s was on the panel of %(application)s before (%(state)s) and cannot take a "
+                      "seat there again.", expert=joining.ref, application=application.ref,
+                      state=label(earlier.state, "seat_state"))]
         after.append(joining.ref)
         e = problem.expert_index[joining.ref]
         load = sum(1 for row in rows if row.expert_id == joining.id)
         if load + 1 > instance.load_cap[e]:
-            problems.append(f"expert {joining.ref} already sits on {load} panels, the load cap is "
-                            f"{instance.load_cap[e]}")
+            problems.append(_("Expert %(expert)s already sits on %(load)s panels; the load cap is %(cap)s.",
+                              expert=joining.ref, load=load, cap=int(instance.load_cap[e])))
     size = int(instance.panel_size[0])
     if len(after) > max(len(panel), size):
-        problems.append(f"the panel of {application.ref} is full ({len(panel)} of {size} seats)")
+        problems.append(_("The panel of %(application)s is full (%(taken)s of %(size)s seats).",
+                          application=application.ref, taken=len(panel), size=size))
     pool = instance.expert_pool
     before_counts = np.bincount([pool[problem.expert_index[ref]] for ref in panel], minlength=instance.n_pools)
     after_counts = np.bincount([pool[problem.expert_index[ref]] for ref in after], minlength=instance.n_pools)
     for p, (low, high) in enumerate(instance.pool_quotas):
-        name = instance.pools[p]
+        name = label(instance.pools[p], "pool")
         if after_counts[p] > high and after_counts[p] > before_counts[p]:
-            problems.append(f"the panel of {application.ref} would have {after_counts[p]} {name} experts, above "
-                            f"the maximum {high}")
+            problems.append(_("The panel of %(application)s would have %(count)s experts of the %(pool)s pool, above "
+                              "the maximum of %(limit)s.", application=application.ref, count=int(after_counts[p]),
+                              pool=name, limit=high))
         if after_counts[p] < low and after_counts[p] < before_counts[p]:
-            problems.append(f"the panel of {application.ref} would have {after_counts[p]} {name} experts, below "
-                            f"the minimum {low} (swap the expert instead)")
+            problems.append(_("The panel of %(application)s would have %(count)s experts of the %(pool)s pool, below "
+                              "the minimum of %(limit)s (swap the expert instead).", application=application.ref,
+                              count=int(after_counts[p]), pool=name, limit=low))
     problems += _organization_problems(context, application, panel, after)
     return problems
 
@@ -429,8 +447,9 @@ def _organization_problems(context: Context, application: Application, panel: li
         count_before = sum(1 for ref in panel if org_of[ref] == org)
         if count_after > instance.max_per_org and count_after > count_before:
             members = [ref for ref in after if org_of[ref] == org]
-            problems.append(f"the panel of {application.ref} would have {count_after} experts of one organization "
-                            f"({', '.join(members)}), above the limit {instance.max_per_org}")
+            problems.append(_("The panel of %(application)s would have %(count)s experts of one organization "
+                              "(%(experts)s), above the limit of %(limit)s.", application=application.ref,
+                              count=count_after, experts="、".join(members), limit=instance.max_per_org))
     return problems
 
 
@@ -444,18 +463,28 @@ def _conflict_verdict(context: Context, application: Application, expert: Expert
     found = [c for c in context.conflicts if c.expert == expert.ref and c.application == application.ref]
     reason = (override_reason or "").strip()
     if not found:
-        return f"expert {expert.ref} cannot review {application.ref}: {context.exclusions.get((e, a), 'not allowed')}", None
-    described = "; ".join(f"{c.kind} conflict {c.rule}: {c.reason}" for c in found)
+        return _("Expert %(expert)s cannot review %(application)s: %(reason)s", expert=expert.ref,
+                 application=application.ref, reason=_excluded_because(context, e, a)), None
+    described = "；".join(_("%(kind)s, %(rule)s: %(reason)s", kind=label(c.kind, "conflict_kind"),
+                             rule=label(c.rule, "rule"), reason=c.reason) for c in found)
     if any(c.kind == HARD for c in found):
         if actor is None or actor.role != "admin":
-            return f"expert {expert.ref} – {application.ref}: {described} (only an admin can override a hard " \
-                   "conflict, with a written reason)", None
+            return _("Expert %(expert)s and %(application)s: %(conflicts)s. Only an administrator can override a "
+                     "hard conflict, with a written reason.", expert=expert.ref, application=application.ref,
+                     conflicts=described), None
         if not reason:
-            return f"expert {expert.ref} – {application.ref}: {described} (an override needs a written reason)", None
+            return _("Expert %(expert)s and %(application)s: %(conflicts)s. An override needs a written reason.",
+                     expert=expert.ref, application=application.ref, conflicts=described), None
         return None, reason
     if not reason:
-        return f"expert {expert.ref} – {application.ref}: {described} (accepting a soft conflict needs a reason)", None
+        return _("Expert %(expert)s and %(application)s: %(conflicts)s. Accepting a soft conflict needs a reason.",
+                 expert=expert.ref, application=application.ref, conflicts=described), None
     return None, reason
+
+
+def _excluded_because(context: Context, e: int, a: int) -> str:
+    """Why the matching context keeps expert ``e`` off application ``a`` (its own sentence, or a plain one)."""
+    return context.exclusions.get((e, a)) or _("not allowed on this panel")
 
 
 def _manual_copy(version: AssignmentVersion, actor: User | None,
@@ -529,11 +558,11 @@ def replace_from_reserves(assignment: Assignment, *, actor: User | None) -> Assi
     """
     version = _editable_version(assignment.version.round)
     if assignment.version_id != version.id:
-        raise PanelError(f"this seat belongs to version {assignment.version.number}, not the active version "
-                         f"{version.number}")
+        raise PanelError(_other_version(assignment, version))
     taken = db.session.scalar(select(Assignment).where(Assignment.replaces_id == assignment.id))
     if taken is not None:
-        raise PanelError(f"expert {assignment.expert.ref} was already replaced by {taken.expert.ref}")
+        raise PanelError(_("Expert %(expert)s was already replaced by %(other)s.", expert=assignment.expert.ref,
+                           other=taken.expert.ref))
     if assignment.state in SEATED:
         before = assignment.state
         assignment.state = "declined"
@@ -581,18 +610,20 @@ def no_reserve_reason(assignment: Assignment) -> str:
     """Why no reserve can take the seat, one clause per reserve."""
     report = reserve_report(assignment)
     if not report:
-        return f"application {assignment.application.ref} has no reserves"
-    return "no reserve can take the seat: " + "; ".join(problem for _, problem in report if problem)
+        return _("Application %(application)s has no reserves.", application=assignment.application.ref)
+    return _("No reserve can take the seat: %(reasons)s",
+             reasons="；".join(problem for _reserve, problem in report if problem))
 
 
 def _why_not(context: Context, version: AssignmentVersion, assignment: Assignment, expert: Expert) -> str:
     problem = context.problem
     e, a = problem.expert_index[expert.ref], problem.application_index[assignment.application.ref]
     if not context.instance.allowed[e, a]:
-        return f"expert {expert.ref}: {context.exclusions.get((e, a), 'not allowed')}"
+        return _("Expert %(expert)s: %(reason)s", expert=expert.ref, reason=_excluded_because(context, e, a))
     problems = change_problems(context, version, assignment.application, expert, None
                                if assignment.state in LEFT else assignment)
-    return f"expert {expert.ref}: " + ("; ".join(problems) or "breaks a panel rule")
+    return _("Expert %(expert)s: %(reason)s", expert=expert.ref,
+             reason="；".join(problems) or _("breaks a panel rule"))
 
 
 def assigned_matrix(context: Context, rows: list[Assignment]) -> np.ndarray:

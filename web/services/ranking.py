@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -29,6 +30,7 @@ from scoring.types import (
     Template,
 )
 from web.extensions import db
+from web.labels import EXCLUSION_REASONS, TRACE_REASONS, label
 from web.models import Application, Assignment, AssignmentVersion, FlagReview, Round, Score, ScoreSheet
 from web.services.flag_reviews import answer_flag_review, request_flag_review  # noqa: F401  (re-exported)
 from web.services.matching_bridge import round_conflicts
@@ -40,6 +42,25 @@ OUTLIER_CODES = ("ROBUST", "DEVIATION")
 
 class RankingError(ValueError):
     """A refused ranking request, with a message naming the value at fault."""
+
+
+@dataclass(frozen=True)
+class ExclusionReason:
+    """Why a sheet does not count: a code of :data:`web.labels.EXCLUSION_REASONS` with its detail (the expert's
+    note, the recorded reason) and, for a conflict, the rule. Stored and hashed as :attr:`key`, which no reader's
+    language changes; shown as the sentence in the reader's language."""
+
+    code: str
+    detail: str = ""
+    rule: str = ""
+
+    @property
+    def key(self) -> str:
+        """The reason in a language-neutral form, for the engine's input and its hash."""
+        return " ".join(part for part in (self.code, self.rule, self.detail) if part)
+
+    def __str__(self) -> str:
+        return str(EXCLUSION_REASONS[self.code]) % {"detail": self.detail or "—", "rule": label(self.rule, "rule")}
 
 
 @dataclass(frozen=True)
@@ -60,7 +81,7 @@ def scoring_problem(round_: Round, options: Options = Options()) -> Problem:
 
 
 def problem_from_sheets(round_: Round, sheets: Sequence[ScoreSheet], options: Options,
-                        reasons: dict[int, str] | None = None) -> Problem:
+                        reasons: dict[int, ExclusionReason] | None = None) -> Problem:
     """The scoring problem of ``sheets`` (all of the round's; only the submitted ones are passed on), with the
     exclusion ``reasons`` by sheet id when the caller has them already."""
     sheets = [sheet for sheet in sheets if sheet.state == COUNTED_STATE]
@@ -68,7 +89,7 @@ def problem_from_sheets(round_: Round, sheets: Sequence[ScoreSheet], options: Op
     return Problem(
         template=scoring_template(round_),
         sheets=tuple(engine_sheet(sheet) for sheet in sheets),
-        excluded=tuple(Exclusion(sheet.expert.ref, sheet.application.ref, reasons[sheet.id])
+        excluded=tuple(Exclusion(sheet.expert.ref, sheet.application.ref, reasons[sheet.id].key)
                        for sheet in sheets if sheet.id in reasons),
         settings=scoring_settings(round_, options),
     )
@@ -92,7 +113,8 @@ def scoring_template(round_: Round) -> Template:
 def scoring_settings(round_: Round, options: Options) -> Settings:
     """DESIGN §7.1 defaults, the page's options, and the round's bootstrap seed."""
     if options.capacity is not None and options.capacity < 1:
-        raise RankingError(f"capacity: must be a whole number of at least 1, got {options.capacity}")
+        raise RankingError(_("The number of places must be a whole number of at least 1, not “%(value)s”.",
+                             value=options.capacity))
     return Settings(seed=bootstrap_seed(round_), capacity=options.capacity,
                     calibrate=options.calibrate or options.rank_on_calibrated,
                     rank_on_calibrated=options.rank_on_calibrated)
@@ -123,7 +145,7 @@ def round_sheets(round_: Round, application_id: int | None = None) -> list[Score
         .order_by(ScoreSheet.application_id, ScoreSheet.id)))
 
 
-def exclusion_reasons(round_: Round, sheets: Sequence[ScoreSheet]) -> dict[int, str]:
+def exclusion_reasons(round_: Round, sheets: Sequence[ScoreSheet]) -> dict[int, ExclusionReason]:
     """Why a sheet must not count, by sheet id: a declared conflict, a recused seat, a reason recorded on the sheet
     (``excluded_reason``), or a hard conflict the matching engine finds now unless an admin overrode it
     (DESIGN §6.1: the sheet is kept, the ranking recomputed)."""
@@ -134,20 +156,20 @@ def exclusion_reasons(round_: Round, sheets: Sequence[ScoreSheet]) -> dict[int, 
     overridden = {(seat.application_id, seat.expert_id) for seat in seats if seat.override_reason}
     conflicts = {(conflict.application, conflict.expert): conflict for conflict in current_conflicts(round_)
                  if conflict.kind == "hard"}
-    reasons: dict[int, str] = {}
+    reasons: dict[int, ExclusionReason] = {}
     for sheet in sheets:
         pair = (sheet.application_id, sheet.expert_id)
         conflict = conflicts.get((sheet.application.ref, sheet.expert.ref))
         if sheet.conflict_declared:
-            reasons[sheet.id] = f"专家声明回避 the expert declared a conflict: {sheet.conflict_note or '—'}"
+            reasons[sheet.id] = ExclusionReason("declared", sheet.conflict_note or "")
         elif pair in recused:
-            reasons[sheet.id] = f"专家已回避 the expert recused: {recused[pair].state_reason or '—'}"
+            reasons[sheet.id] = ExclusionReason("recused", recused[pair].state_reason or "")
         elif sheet.excluded_reason:
-            reasons[sheet.id] = f"不计入汇总 left out of the aggregation: {sheet.excluded_reason}"
+            reasons[sheet.id] = ExclusionReason("left_out", sheet.excluded_reason)
         elif sheet.application_id in with_panel and pair not in seated:
-            reasons[sheet.id] = "专家已不在该专家组 the expert no longer sits on this panel (removed, swapped or declined)"
+            reasons[sheet.id] = ExclusionReason("off_panel")
         elif conflict is not None and pair not in overridden:
-            reasons[sheet.id] = f"利益冲突 conflict of interest ({conflict.rule}): {conflict.reason}"
+            reasons[sheet.id] = ExclusionReason("conflict", conflict.reason, conflict.rule)
     return reasons
 
 
@@ -170,11 +192,11 @@ def current_conflicts(round_: Round) -> list:
 class SheetRow:
     """One sheet on the trace: what the ranking did with it (``used``, ``trimmed``, ``unused``, ``excluded``,
     ``not_counted`` for drafts and reopened sheets, ``not_ranked`` when the engine refused the round), its flags
-    and the reviews asked of its expert."""
+    and the reviews asked of its expert. ``reason`` reads as a sentence in the reader's language (``str()``)."""
 
     sheet: ScoreSheet
     status: str
-    reason: str = ""
+    reason: object = ""
     adjusted_total: float | None = None
     flags: tuple[Flag, ...] = ()
     reviews: tuple[FlagReview, ...] = ()
@@ -259,7 +281,7 @@ def rank_problem(problem: Problem) -> tuple[Result, tuple[str, ...]]:
 
 
 def joined_ranking(round_: Round, options: Options, result: Result, calibration_refused: tuple[str, ...],
-                   sheets: Sequence[ScoreSheet], reasons: dict[int, str]) -> RoundRanking:
+                   sheets: Sequence[ScoreSheet], reasons: dict[int, ExclusionReason]) -> RoundRanking:
     """The engine's ``result`` joined back to the round's applications, sheets and flag reviews."""
     reviews = _reviews_by_sheet([sheet.id for sheet in sheets])
     by_ref = {line.application: line for line in result.ranking}
@@ -275,7 +297,7 @@ def joined_ranking(round_: Round, options: Options, result: Result, calibration_
 
 
 def _sheet_rows(sheets: list[ScoreSheet], line: ApplicationResult | None, reviews: dict[int, list[FlagReview]],
-                reasons: dict[int, str]) -> tuple[SheetRow, ...]:
+                reasons: dict[int, ExclusionReason]) -> tuple[SheetRow, ...]:
     """Each sheet with the engine's verdict; a sheet the engine never saw is excluded (a recused expert's draft),
     not submitted, or part of a refused round."""
     traces: dict[str, SheetTrace] = {trace.expert: trace for trace in line.trace.sheets} if line else {}
@@ -290,7 +312,8 @@ def _sheet_rows(sheets: list[ScoreSheet], line: ApplicationResult | None, review
                 status = "not_ranked" if sheet.state == COUNTED_STATE else "not_counted"
             rows.append(SheetRow(sheet, status, reasons.get(sheet.id, ""), reviews=tuple(reviews.get(sheet.id, ()))))
         else:
-            rows.append(SheetRow(sheet, trace.status, trace.reason, trace.adjusted_total, flags,
+            reason = reasons.get(sheet.id) or TRACE_REASONS.get(trace.reason, trace.reason)
+            rows.append(SheetRow(sheet, trace.status, reason, trace.adjusted_total, flags,
                                  tuple(reviews.get(sheet.id, ()))))
     status_order = {"used": 0, "trimmed": 1, "unused": 2, "excluded": 3, "not_ranked": 4, "not_counted": 5}
     return tuple(sorted(rows, key=lambda row: (status_order[row.status], row.sheet.expert.ref)))
@@ -330,7 +353,7 @@ def default_weights(rounds: Sequence[Round]) -> list[float]:
 def combine(rounds_with_weights: Sequence[tuple[Round, float]], options: Options = Options()) -> CombinedRanking:
     """Rank every round and combine them by weight; refuses fewer than two rounds or weights not summing to 1."""
     if len(rounds_with_weights) < 2:
-        raise RankingError("rounds: choose at least two rounds to combine")
+        raise RankingError(_("Choose at least two rounds to combine."))
     options = replace(options, capacity=None)       # P(top-k) is per round; the combination does not use it
     results = {round_.name: rank_round(round_, options) for round_, _ in rounds_with_weights}
     weights = {round_.name: weight for round_, weight in rounds_with_weights}

@@ -7,11 +7,13 @@ from __future__ import annotations
 import math
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from scoring.templates import validate_template
 from scoring.types import Criterion, Template
 from web.extensions import db
+from web.labels import label, setting_error
 from web.models import (
     OBJECTIVES,
     PANEL_MODES,
@@ -27,7 +29,6 @@ from web.models import (
     User,
 )
 from web.services import audit
-from web.services.outbox import translate as _
 from web.services.reference_data import copy_template
 
 
@@ -41,14 +42,14 @@ def create_round(name: str, kind: str, *, as_of: date, application_refs: list[st
     ``settings`` (keys of :func:`settings_of`); a bad setting refuses the whole round."""
     name = name.strip()
     if not name:
-        raise RoundError("name: must not be empty")
+        raise RoundError(setting_error("name", _("must not be empty")))
     if kind not in ROUND_KINDS:
-        raise RoundError(f"kind: must be one of {', '.join(ROUND_KINDS)}, got {kind!r}")
+        raise RoundError(setting_error("kind", _("unknown kind “%(value)s”", value=kind)))
     if db.session.scalar(select(Round.id).where(Round.name == name)) is not None:
-        raise RoundError(f"name: a round called {name!r} exists already")
+        raise RoundError(setting_error("name", _("a round called “%(name)s” exists already", name=name)))
     template = db.session.scalar(select(ScoreTemplate).where(ScoreTemplate.kind == kind, ScoreTemplate.is_default))
     if template is None:
-        raise RoundError(f"kind: no default template for {kind!r} (run `panel init`)")
+        raise RoundError(setting_error("kind", _("no default score template for this kind (run “panel init”)")))
     applications = _applications(application_refs or [])
     round_ = Round(name=name, kind=kind, as_of=as_of, deadline=deadline, state="draft",
                    template=copy_template(template))
@@ -70,7 +71,7 @@ def _applications(refs: list[str]) -> list[Application]:
              for application in db.session.scalars(select(Application).where(Application.ref.in_(refs)))}
     missing = [ref for ref in refs if ref not in found]
     if missing:
-        raise RoundError("applications: no application with ref " + ", ".join(repr(ref) for ref in missing))
+        raise RoundError(_("No application has the ref %(refs)s.", refs="、".join(missing)))
     return [found[ref] for ref in dict.fromkeys(refs)]
 
 
@@ -98,15 +99,18 @@ def transition(round_: Round, state: str, *, actor: User | None, confirmed: bool
     RoundError."""
     if NEXT_STATE.get(round_.state) != state:
         allowed = NEXT_STATE.get(round_.state)
-        raise RoundError(f"state: a round in state {round_.state!r} cannot move to {state!r}"
-                         + (f" (only to {allowed!r})" if allowed else " (it is closed)"))
+        now, wanted = label(round_.state, "round_state"), label(state, "round_state")
+        raise RoundError(_("A round that is %(state)s cannot become %(wanted)s (only %(allowed)s).", state=now,
+                           wanted=wanted, allowed=label(allowed, "round_state")) if allowed else
+                         _("A round that is %(state)s cannot become %(wanted)s: it is closed.", state=now,
+                           wanted=wanted))
     if state in CONFIRMED_STATES and not confirmed:
         raise RoundError(_("Nothing was changed: closing the round needs your confirmation on its confirmation "
                            "page."))
     if state == "assigning" and not round_.round_applications:
-        raise RoundError("state: attach at least one application before assigning panels")
+        raise RoundError(_("Attach at least one application before assigning panels."))
     if state == "scoring" and _active_version_id(round_) is None:
-        raise RoundError("state: run matching (an active assignment version is needed) before scoring starts")
+        raise RoundError(_("Run matching (an active assignment version is needed) before scoring starts."))
     before = round_.state
     round_.state = state
     audit.record("round.transition", "round", round_.id, actor=actor, before={"state": before},
@@ -139,8 +143,8 @@ def _active_version_id(round_: Round) -> int | None:
 
 def _require_editable(round_: Round, what: str) -> None:
     if round_.state not in EDITABLE_STATES:
-        raise RoundError(f"{what}: the round is in state {round_.state!r}; it can change only before scoring "
-                         "starts (draft or assigning)")
+        raise RoundError(setting_error(what, _("the round is %(state)s; it can change only before scoring starts "
+                                               "(draft or assigning)", state=label(round_.state, "round_state"))))
 
 
 SETTING_DEFAULTS = {
@@ -190,7 +194,7 @@ def _apply_settings(round_: Round, values: dict) -> None:
     them."""
     unknown = sorted(set(values) - set(SETTING_DEFAULTS))
     if unknown:
-        raise RoundError("; ".join(f"{key}: unknown setting" for key in unknown))
+        raise RoundError("; ".join(_("Unknown setting “%(key)s”.", key=key) for key in unknown))
     current = dict(SETTING_DEFAULTS)
     current.update({key: value for key, value in settings_of(round_).items()
                     if value is not None or key in OPTIONAL_SETTINGS})
@@ -212,34 +216,36 @@ def _settings_errors(round_: Round, values: dict) -> list[str]:
     errors = []
     name = (values["name"] or "").strip()
     if not name:
-        errors.append("name: must not be empty")
+        errors.append(setting_error("name", _("must not be empty")))
     elif db.session.scalar(select(Round.id).where(Round.name == name, Round.id != round_.id)) is not None:
-        errors.append(f"name: a round called {name!r} exists already")
+        errors.append(setting_error("name", _("a round called “%(name)s” exists already", name=name)))
     if not isinstance(values["as_of"], date):
-        errors.append("as_of: a reference date is required")
+        errors.append(setting_error("as_of", _("required")))
     if values["deadline"] is not None and not isinstance(values["deadline"], date):
-        errors.append("deadline: must be a date")
-    if values["mode"] not in PANEL_MODES:
-        errors.append(f"mode: must be one of {', '.join(PANEL_MODES)}, got {values['mode']!r}")
-    if values["objective"] not in OBJECTIVES:
-        errors.append(f"objective: must be one of {', '.join(OBJECTIVES)}, got {values['objective']!r}")
+        errors.append(setting_error("deadline", _("must be a date")))
+    for key, choices in (("mode", PANEL_MODES), ("objective", OBJECTIVES)):
+        if values[key] not in choices:
+            errors.append(setting_error(key, _("unknown choice “%(value)s”", value=values[key])))
     for key, low in INTEGER_SETTINGS.items():
         if not _whole(values[key]) or values[key] < low:
-            errors.append(f"{key}: must be a whole number ≥ {low}, got {values[key]!r}")
+            errors.append(setting_error(key, _("must be a whole number of at least %(low)s, not “%(value)s”",
+                                               low=low, value=values[key])))
     for key, low in OPTIONAL_INTEGER_SETTINGS.items():
         if values[key] is not None and (not _whole(values[key]) or values[key] < low):
-            errors.append(f"{key}: must be empty or a whole number ≥ {low}, got {values[key]!r}")
+            errors.append(setting_error(key, _("must be empty or a whole number of at least %(low)s, not "
+                                               "“%(value)s”", low=low, value=values[key])))
     probability = values["max_probability"]
     if probability is not None and (not _number(probability) or not 0 < probability <= 1):
-        errors.append(f"max_probability: must be empty or in (0, 1], got {probability!r}")
+        errors.append(setting_error("max_probability", _("must be empty or above 0 and at most 1, not “%(value)s”",
+                                                         value=probability)))
     for key in ("weight_field", "weight_text"):
         if not _number(values[key]) or values[key] < 0:
-            errors.append(f"{key}: must be a number ≥ 0, got {values[key]!r}")
+            errors.append(setting_error(key, _("must be a number of at least 0, not “%(value)s”", value=values[key])))
     if _number(values["weight_field"]) and _number(values["weight_text"]) \
             and values["weight_field"] + values["weight_text"] <= 0:
-        errors.append("weight_field: the fit weights must not both be 0")
+        errors.append(setting_error("weight_field", _("the fit weights must not both be 0")))
     if not isinstance(values["auto_replace"], bool):
-        errors.append("auto_replace: must be true or false")
+        errors.append(setting_error("auto_replace", _("must be on or off")))
     errors.extend(_quota_errors(values["pool_quotas"], values["panel_size"]))
     return errors
 
@@ -247,27 +253,32 @@ def _settings_errors(round_: Round, values: dict) -> list[str]:
 def _quota_errors(quotas: object, panel_size: object) -> list[str]:
     """The rules pool quotas break: known pools, 0 ≤ min ≤ max ≤ panel size, the minima fit in one panel."""
     if not isinstance(quotas, dict):
-        return ["pool_quotas: must map a pool to [min, max]"]
+        return [setting_error("pool_quotas", _("must give each pool a minimum and a maximum"))]
     errors = []
     for pool, bounds in quotas.items():
+        field = f"pool_quotas.{pool}"
         if pool not in POOLS:
-            errors.append(f"pool_quotas.{pool}: unknown pool (one of {', '.join(POOLS)})")
+            errors.append(setting_error(field, _("unknown pool")))
             continue
         if not isinstance(bounds, list | tuple) or len(bounds) != 2 or not all(_whole(b) for b in bounds):
-            errors.append(f"pool_quotas.{pool}: must be [min, max] in whole numbers, got {bounds!r}")
+            errors.append(setting_error(field, _("give the minimum and the maximum as whole numbers")))
             continue
         low, high = bounds
         if low < 0 or high < low:
-            errors.append(f"pool_quotas.{pool}: need 0 ≤ min ≤ max, got [{low}, {high}]")
+            errors.append(setting_error(field, _("need 0 ≤ minimum ≤ maximum, not %(low)s and %(high)s", low=low,
+                                                 high=high)))
         elif _whole(panel_size) and high > panel_size:
-            errors.append(f"pool_quotas.{pool}: maximum {high} is above the panel size {panel_size}")
+            errors.append(setting_error(field, _("the maximum %(high)s is above the panel size %(size)s", high=high,
+                                                 size=panel_size)))
     if not errors and _whole(panel_size):
         minima = sum(bounds[0] for bounds in quotas.values())
         if minima > panel_size:
-            errors.append(f"pool_quotas: the minima sum to {minima}, above the panel size {panel_size}")
+            errors.append(setting_error("pool_quotas", _("the minima sum to %(sum)s, above the panel size %(size)s",
+                                                         sum=minima, size=panel_size)))
         maxima = sum(quotas.get(pool, (0, panel_size))[1] for pool in POOLS)
         if maxima < panel_size:
-            errors.append(f"pool_quotas: the maxima sum to {maxima}, below the panel size {panel_size}")
+            errors.append(setting_error("pool_quotas", _("the maxima sum to %(sum)s, below the panel size %(size)s",
+                                                         sum=maxima, size=panel_size)))
     return errors
 
 
@@ -303,7 +314,7 @@ def attach_applications(round_: Round, *, refs: list[str] | None = None, fields:
         sectors = {code.split("-", 1)[0] for code in known}
         unknown = [code for code in fields if code not in known and code not in sectors]
         if unknown:
-            raise RoundError("fields: unknown field or sector " + ", ".join(repr(code) for code in unknown))
+            raise RoundError(_("Unknown field or sector: %(codes)s.", codes="、".join(unknown)))
         wanted = [code for code in known if code in fields or code.split("-", 1)[0] in fields]
         chosen += db.session.scalars(select(Application).join(Field).where(Field.code.in_(wanted))
                                      .order_by(Application.id)).all()
@@ -322,7 +333,7 @@ def detach_application(round_: Round, application: Application, *, actor: User |
     _require_editable(round_, "applications")
     link = next((link for link in round_.round_applications if link.application_id == application.id), None)
     if link is None:
-        raise RoundError(f"applications: {application.ref!r} is not in this round")
+        raise RoundError(_("Application %(ref)s is not in this round.", ref=application.ref))
     round_.round_applications.remove(link)
     audit.record("round.detach", "round", round_.id, actor=actor, before={"application": application.ref})
     db.session.flush()
@@ -351,7 +362,7 @@ def update_criteria(round_: Round, changes: dict[int, dict], *, actor: User | No
     proposed = [_criterion_definition(criterion, changes.get(criterion.id, {})) for criterion in
                 round_.template.criteria]
     if any(not (definition.name or "").strip() for definition in proposed):
-        errors.append("name: a criterion needs a name")
+        errors.append(_("Every criterion needs a name."))
     errors += validate_template(Template(round_.template.kind, round_.template.name, round_.template.name_en,
                                          tuple(proposed)))
     if errors:

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from flask import render_template
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
@@ -176,12 +176,12 @@ def _recuse(assignment: Assignment, sheet: ScoreSheet, reason: str) -> None:
     assignment.state = "recused"
     assignment.state_reason = reason
     assignment.responded_at = utcnow()
-    sheet.excluded_reason = f"recused: {reason}"
+    sheet.excluded_reason = gettext("the expert recused: %(detail)s", detail=reason)     # kept in the service's words
     round_ = assignment.version.round
-    body = render_template("followup/mail/recusal_notice.txt", round=round_, assignment=assignment, reason=reason)
-    outbox.send(outbox.organizer_address(), "recusal_notice",
-                f"【回避声明】{round_.name}：{assignment.expert.name} 回避 {assignment.application.ref}", body,
-                round_=round_, expert=assignment.expert)
+    body = outbox.mail_body("followup/mail/recusal_notice.txt", round=round_, assignment=assignment, reason=reason)
+    subject = outbox.mail_text("[Recusal] %(round)s: %(expert)s recuses from %(application)s", round=round_.name,
+                               expert=assignment.expert.name, application=assignment.application.ref)
+    outbox.send(outbox.organizer_address(), "recusal_notice", subject, body, round_=round_, expert=assignment.expert)
 
 
 def declaration_snapshot(sheet: ScoreSheet) -> dict:
@@ -387,10 +387,11 @@ def reopen(sheet: ScoreSheet, reason: str | None, *, actor: User | None) -> Scor
     sheet.reopen_reason = reason
     audit.record("sheet.reopen", "score_sheet", sheet.id, actor=actor, before=before,
                  after={"state": sheet.state, "reopen_reason": reason})
-    body = render_template("followup/mail/reopened.txt", sheet=sheet, reason=reason,
-                           login_url=invitations.login_url())
+    body = outbox.mail_body("followup/mail/reopened.txt", sheet=sheet, reason=reason,
+                            login_url=invitations.login_url())
     outbox.send(outbox.expert_address(sheet.expert), "reopened",
-                f"【评分表已退回修改】{sheet.round.name}：{sheet.application.ref}", body,
+                outbox.mail_text("[Score sheet sent back] %(round)s: %(application)s", round=sheet.round.name,
+                                 application=sheet.application.ref), body,
                 round_=sheet.round, expert=sheet.expert)
     db.session.flush()
     return sheet

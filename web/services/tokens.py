@@ -36,16 +36,17 @@ def create_token(user: User, name: str, *, actor: User | None, expires_at: datet
     """Create a token for ``user`` (flushed); return the raw token, which is never stored or shown again."""
     name = (name or "").strip()
     if not name:
-        raise TokenError("name: must not be empty")
+        raise TokenError(_("The token's name must not be empty."))
     if len(name) > NAME_LIMIT:
-        raise TokenError(f"name: at most {NAME_LIMIT} characters, got {len(name)}")
+        raise TokenError(_("The token's name has %(length)s characters; at most %(limit)s are allowed.",
+                           length=len(name), limit=NAME_LIMIT))
     if not user.active:
-        raise TokenError(f"user: {user.username!r} is deactivated")
+        raise TokenError(_("The account “%(username)s” is deactivated.", username=user.username))
     if user.role == "expert" and actor is not None and actor.id != user.id:
         raise TokenError(_("Only the expert may hold a token for an expert account: "
                            "nobody else may score in an expert's name."))
     if expires_at is not None and expires_at <= utcnow():
-        raise TokenError("expires_at: must lie in the future")
+        raise TokenError(_("The expiry date must lie in the future."))
     raw = secrets.token_urlsafe(TOKEN_BYTES)
     token = ApiToken(user=user, name=name, token_hash=hash_token(raw), expires_at=expires_at)
     db.session.add(token)
@@ -73,7 +74,7 @@ def user_for_token(raw: str | None) -> User | None:
 def revoke_token(token: ApiToken, *, actor: User | None) -> None:
     """Revoke ``token`` for good (audited); revoking twice is refused."""
     if token.revoked_at is not None:
-        raise TokenError(f"token {token.name!r} is already revoked")
+        raise TokenError(_("The token “%(name)s” is already revoked.", name=token.name))
     token.revoked_at = utcnow()
     audit.record("token.revoke", "api_token", token.id, actor=actor,
                  before={"user": token.user.username, "name": token.name, "revoked_at": None},

@@ -12,9 +12,9 @@ from web.auth.roles import roles_required
 from web.blueprints.expert.labels import SHEET_STATUSES
 from web.blueprints.followup import bp
 from web.blueprints.followup.labels import MESSAGE_KIND_LABELS, OUTBOX_STATE_LABELS
-from web.blueprints.organizer.labels import label
 from web.blueprints.rounds.views import state_label
 from web.extensions import db
+from web.labels import label
 from web.models import MESSAGE_KINDS, OUTBOX_STATES, Assignment, Expert, OutboxMessage, Round, ScoreSheet
 from web.services import accounts, invitations, outbox, panels, sheets
 from web.services.invitations import InvitationError

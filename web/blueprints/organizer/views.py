@@ -10,8 +10,8 @@ from sqlalchemy import select
 from web import listing
 from web.auth.roles import roles_required
 from web.blueprints.organizer import bp
-from web.blueprints.organizer.labels import label
 from web.extensions import db
+from web.labels import label
 from web.models import POOLS, Application, Expert, ExpertField, Field, Organization
 from web.services.formal_check import check_application
 from web.services.records import export_applications, export_experts

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from web.labels import setting_error
 from web.models import POOLS
 
 INTEGER_FIELDS = ("panel_size", "max_per_organization", "max_load", "reserves", "window_years")
@@ -31,12 +33,12 @@ def read_date(form: MultiDict, key: str, errors: list[str], *, required: bool = 
     value = _text(form, key)
     if not value:
         if required:
-            errors.append(f"{key}: is required")
+            errors.append(setting_error(key, _("required")))
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        errors.append(f"{key}: not a date YYYY-MM-DD: {value!r}")
+        errors.append(setting_error(key, _("not a date (YYYY-MM-DD): “%(value)s”", value=value)))
         return None
 
 
@@ -48,7 +50,7 @@ def read_integer(form: MultiDict, key: str, errors: list[str]) -> int | None:
     try:
         return int(value)
     except ValueError:
-        errors.append(f"{key}: not a whole number: {value!r}")
+        errors.append(setting_error(key, _("not a whole number: “%(value)s”", value=value)))
         return None
 
 
@@ -60,7 +62,7 @@ def read_number(form: MultiDict, key: str, errors: list[str]) -> float | None:
     try:
         return float(value)
     except ValueError:
-        errors.append(f"{key}: not a number: {value!r}")
+        errors.append(setting_error(key, _("not a number: “%(value)s”", value=value)))
         return None
 
 
@@ -75,13 +77,13 @@ def settings_values(form: MultiDict) -> dict:
         number = read_integer(form, key, errors)
         values[key] = number if number is not None else _text(form, key)
         if number is None and not _text(form, key):
-            errors.append(f"{key}: is required")
+            errors.append(setting_error(key, _("required")))
     for key in OPTIONAL_INTEGER_FIELDS:
         values[key] = read_integer(form, key, errors)
     for key in NUMBER_FIELDS:
         values[key] = read_number(form, key, errors)
         if values[key] is None and not _text(form, key):
-            errors.append(f"{key}: is required")
+            errors.append(setting_error(key, _("required")))
     values["max_probability"] = read_number(form, "max_probability", errors)
     values["auto_replace"] = form.get("auto_replace") == "on"
     values["pool_quotas"] = pool_quotas(form, errors)
@@ -99,7 +101,7 @@ def pool_quotas(form: MultiDict, errors: list[str]) -> dict[str, list[int]]:
         if low is None and high is None:
             continue
         if low is None or high is None:
-            errors.append(f"pool_quotas.{pool}: give both the minimum and the maximum")
+            errors.append(setting_error(f"pool_quotas.{pool}", _("give both the minimum and the maximum")))
             continue
         quotas[pool] = [low, high]
     return quotas
@@ -119,7 +121,8 @@ def criteria_changes(form: MultiDict, criterion_ids: list[int]) -> dict[int, dic
                   "comment_required": form.get(prefix + "comment_required") == "on"}
         for key in ("max", "step"):
             if values[key] is None:
-                errors.append(f"{prefix}{key}: is required")
+                errors.append(_("%(criterion)s, %(what)s: required", criterion=values["name"] or criterion_id,
+                                what=_("maximum") if key == "max" else _("step")))
         changes[criterion_id] = values
     if errors:
         raise FormError(errors)

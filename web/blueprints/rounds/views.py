@@ -15,7 +15,6 @@ from web import listing
 from web.auth.roles import roles_required
 from web.blueprints.confirmation import confirmation_page, confirmed
 from web.blueprints.jobs.labels import error_sentence
-from web.blueprints.organizer.labels import label
 from web.blueprints.organizer.views import formal_check
 from web.blueprints.rounds import bp
 from web.blueprints.rounds.forms import (
@@ -27,6 +26,7 @@ from web.blueprints.rounds.forms import (
     settings_values,
 )
 from web.extensions import db
+from web.labels import label, state_label
 from web.models import (
     POOLS,
     ROUND_KINDS,
@@ -234,7 +234,7 @@ def transition(round_id: int):
     except RoundError as error:
         refuse(str(error))
     else:
-        flash(_("The round is now %(state)s.", state=state_label(state)), "ok")
+        flash(_("The round is now %(state)s.", state=label(state, "round_state")), "ok")
     return redirect(url_for("rounds.overview", round_id=round_.id))
 
 
@@ -267,11 +267,6 @@ def reopen(round_id: int):
     else:
         flash(_("The round is now %(state)s.", state=state_label(round_.state)), "ok")
     return redirect(url_for("rounds.overview", round_id=round_.id))
-
-
-def state_label(state: str) -> str:
-    labels = {"draft": _("draft"), "assigning": _("assigning"), "scoring": _("scoring"), "closed": _("closed")}
-    return labels.get(state, state)
 
 
 # ---------------------------------------------------------------- overview, conflicts
@@ -315,7 +310,7 @@ def conflicts(round_id: int):
                                   search=lambda c: (c.expert, names.get(c.expert), c.application))
     return render_template("rounds/conflicts.html", round_=round_, page=page, names=names,
                            per_rule=Counter(c.rule for c in found), per_kind=Counter(c.kind for c in found),
-                           rule_options=[(rule, rule) for rule in sorted({c.rule for c in found})],
+                           rule_options=[(rule, label(rule, "rule")) for rule in sorted({c.rule for c in found})],
                            application_options=[(ref, ref) for ref in sorted({c.application for c in found})],
                            total=len(found))
 
