@@ -126,7 +126,8 @@ def test_personal_data_is_masked_unless_admin(client, world):
 
 def test_rounds_show_state_settings_and_template(client, world):
     rounds = call(client, world, "organizer", "GET", "/rounds").get_json()
-    assert [(row["id"], row["state"], row["applications"]) for row in rounds] == [(world.round_id, "scoring", 2)]
+    assert [(row["id"], row["state"], row["applications"]) for row in rounds] == [
+        (world.round_id, "scoring", 2), (world.triennial_id, "draft", 1)]
     detail = call(client, world, "organizer", "GET", f"/rounds/{world.round_id}").get_json()
     assert detail["settings"]["panel_size"] == 7 and detail["settings"]["mode"] == "individual"
     assert detail["application_refs"] == ["APP-001", "APP-002"]

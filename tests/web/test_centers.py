@@ -576,7 +576,7 @@ def test_the_center_history_reads_as_chinese_sentences_with_who_and_when(
                                 content_type="application/pdf", actor=actor)
         annual = db.session.scalar(select(Round).where(Round.name == "2021年度评估"))
         annual.state = "scoring"
-        rounds.transition(annual, "closed", actor=actor)
+        rounds.transition(annual, "closed", actor=actor, confirmed=True)
         triennial = db.session.get(Round, round_id)
         row = next(row for row in assessments.triennial_rows(triennial) if row.application.ref == "APP-002")
         assessments.apply_outcome(triennial, row, actor=actor)

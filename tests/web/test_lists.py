@@ -80,7 +80,7 @@ def every_page(client, url: str, pattern: str) -> list[list[str]]:
 
 
 APPLICATION_REF = r'/organizer/applications/(APP-\d+)"'
-EXPERT_REF = r"<td>(EXP-\d+)</td>"
+EXPERT_REF = r"<td>(?:<a [^>]*>)?(EXP-\d+)(?:</a>)?</td>"
 
 
 # ---------------------------------------------------------------- the reusable piece

@@ -274,6 +274,19 @@ def import_operation(kind: str) -> dict:
 
 
 ONE = ("401", "403", "404")
+EVALUATION = {"type": "object", "description": "The evaluation's rows (annual: grades and indicators; triennial: "
+              "annual results, scores, weights and outcomes)."}
+
+
+def report_document_operation() -> dict:
+    """POST the year's report document as multipart/form-data field ``document``."""
+    result = operation("attach_report_document", "centers", "Attach the year's report document (运行发展报告)",
+                       ref("Center"), errors=("400", *ONE, "422"), parameters=(CENTER_ID, YEAR))
+    result["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": obj(
+        {"document": STRING | {"format": "binary"}})}}}
+    return result
+
+
 CENTER_ID = path_parameter("center_id", "integer", "The center's id.")
 YEAR = path_parameter("year", "integer", "The report year.")
 CENTER_PATHS: dict[str, dict] = {
@@ -296,6 +309,26 @@ CENTER_PATHS: dict[str, dict] = {
                          body=obj({"outcome": one_of(DECISION_OUTCOMES), "decided_on": STRING | {"format": "date"},
                                    "document_no": STRING, "reason": NULLABLE_STRING}, required=False)
                          | {"required": ["outcome", "decided_on", "document_no"]})},
+    "/centers/{center_id}/targets": {
+        "put": operation("set_center_targets", "centers", "Set the yearly targets by indicator (null removes one)",
+                         ref("Center"), errors=("400", *ONE, "422"), parameters=(CENTER_ID,),
+                         body=obj({"targets": {"type": "object", "additionalProperties": NULLABLE_NUMBER}}))},
+    "/centers/{center_id}/reports/{year}/document": {
+        "post": report_document_operation()},
+    "/decisions": {"get": operation("list_decisions", "centers", "Every decision after selection, by application",
+                                    array(ref("Decision")))},
+    "/rounds/{round_id}/evaluation": {
+        "get": operation("get_evaluation", "centers", "An annual round's ranking with grades and indicators, or a "
+                         "triennial round's assessment under its stored weights", EVALUATION, errors=ONE,
+                         parameters=(ROUND_ID,))},
+    "/rounds/{round_id}/assessment-weights": {
+        "put": operation("set_assessment_weights", "centers", "Store a triennial round's weights (each in [0, 1], "
+                         "summing to 1)", EVALUATION, errors=("400", *ONE, "422"), parameters=(ROUND_ID,),
+                         body=obj({"triennial": NUMBER, "annual": NUMBER}))},
+    "/rounds/{round_id}/outcomes/{ref}": {
+        "post": operation("apply_assessment_outcome", "centers", "Apply one center's triennial outcome as its "
+                          "status (audited)", ref("Center"), errors=("400", *ONE, "422"),
+                          parameters=(ROUND_ID, REF))},
 }
 
 PATHS: dict[str, dict] = {
