@@ -175,17 +175,19 @@ def run_size(name: str, kind: str, seed: int, load_cap: int, trace: bool) -> Ins
     if baseline is not None:
         broken = assignment_violations(instance, baseline)
         assert not broken, broken[:3]
-    clock = time.perf_counter()
+    clock, cpu = time.perf_counter(), time.process_time()
     solution = solve_total(instance)
-    seconds = time.perf_counter() - clock
+    seconds, cpu = time.perf_counter() - clock, time.process_time() - cpu
     # a second solve, traced (tracing slows it down), only where asked: it doubles the run
     solver_mb = traced_peak_mb(lambda: solve_total(instance)) if trace else float("nan")
     broken = assignment_violations(instance, solution.assigned) if solution.status != "infeasible" else []
     stats = solution.stats
-    print(f"{kind[:4]:<4} {name:<3} {n_apps:>6}×{n_experts:<6} {build:6.1f} {seconds:8.2f} {peak_rss_mb():8.0f} "
+    print(f"{kind[:4]:<4} {name:<3} {n_apps:>6}×{n_experts:<6} {build:6.1f} {seconds:8.2f} {cpu:7.2f} "
+          f"{peak_rss_mb():8.0f} "
           f"{solver_mb:8.0f} "
           f"{solution.status:<10} {solution.objective:12.4f} {solution.bound or float('nan'):12.4f} "
-          f"{solution.gap or 0.0:9.2e} {stats.get('rounds', 0):>3} {stats.get('columns', 0):>9} "
+          f"{solution.gap or 0.0:9.2e} {stats.get('rounds', 0):>3} {stats.get('simplex_iterations', 0):>8} "
+          f"{stats.get('columns', 0):>9} "
           f"{str(stats.get('lp_integral', '-')):<5} "
           f"{greedy_seconds:7.2f} {greedy_value:12.4f} {greedy_value / solution.objective:7.4f} "
           f"{len(broken)}", flush=True)
@@ -337,8 +339,9 @@ def main() -> None:
                 run_cli(name.strip().upper(), args.seed, args.load_cap, args.timeout, Path(folder))
         return
     print("# shared machine: other engineers' jobs were running; compare ratios, not absolute seconds")
-    print(f"{'kind':<4} {'sz':<3} {'apps×experts':>13} {'build':>6} {'seconds':>8} {'peakMB':>8} {'solveMB':>8} {'status':<10} "
-          f"{'objective':>12} {'bound':>12} {'gap':>9} {'rnd':>3} {'columns':>9} {'int':<5} "
+    print(f"{'kind':<4} {'sz':<3} {'apps×experts':>13} {'build':>6} {'seconds':>8} {'cpu_s':>7} {'peakMB':>8} "
+          f"{'solveMB':>8} {'status':<10} "
+          f"{'objective':>12} {'bound':>12} {'gap':>9} {'rnd':>3} {'iters':>8} {'columns':>9} {'int':<5} "
           f"{'greedy_s':>7} {'greedy_obj':>12} {'ratio':>7} viol")
     extras = {name.strip().upper() for name in args.extras.split(",") if name.strip()}
     dense = {name.strip().upper() for name in args.dense.split(",") if name.strip()}

@@ -40,6 +40,9 @@ from matching.solve import generate_columns, initial_candidates
 SNAP = 1e-9
 """Flows within this of an integer are treated as integral (LP round-off)."""
 
+REPICKS = 3
+"""Times a pool restriction that left a panel short is chosen again toward the short pools (see :func:`draw`)."""
+
 
 @dataclass
 class DrawResult:
@@ -142,12 +145,25 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
         spanning = spanning_organizations(restricted, probabilities)
         if not spanning:
             break
-        narrower = restrict_to_one_pool(restricted, probabilities, spanning)
+        kept = heaviest_pools(restricted, probabilities, spanning)
+        narrower = restrict_to_one_pool(restricted, kept)
         master.restrict(narrower)                 # warm: the last basis, the forbidden columns held at zero
         narrower_probabilities, narrower_value, shortfall = _solve_capped(master)
+        for _ in range(REPICKS):
+            if not (shortfall > 1e-7).any():
+                break
+            # The heaviest pool starved another pool of a panel: keep the short pool instead, where the
+            # organization has experts there, and solve again on a fresh master (a restricted master cannot
+            # give forbidden columns back).
+            repicked = keep_short_pools(restricted, kept, shortfall)
+            if repicked == kept:
+                break
+            kept, narrower = repicked, restrict_to_one_pool(restricted, repicked)
+            master = _capped_master(narrower, max_probability)
+            narrower_probabilities, narrower_value, shortfall = _solve_capped(master)
         if (shortfall > 1e-7).any():
-            # Restricting went one step too far: keep the last feasible LP and let redraw-and-repair handle
-            # the organization limits still outside the bihierarchy (``exact`` may then be False).
+            # No choice of pools found keeps every panel fillable: keep the last feasible LP and let
+            # redraw-and-repair handle the organization limits still outside the bihierarchy (``exact`` False).
             break
         restricted, probabilities, value = narrower, narrower_probabilities, narrower_value
     result = sample(restricted, probabilities, seed, expected_fit=value, max_attempts=max_attempts)
@@ -171,16 +187,42 @@ def spanning_organizations(instance: Instance, probabilities: np.ndarray) -> lis
     return [(int(a), int(o)) for a, o in keys[bad]]
 
 
-def restrict_to_one_pool(instance: Instance, probabilities: np.ndarray,
-                         spanning: list[tuple[int, int]]) -> Instance:
-    """Forbid, for each (application, organization), the organization's experts outside its heaviest pool."""
-    allowed = instance.allowed.copy()
+def heaviest_pools(instance: Instance, probabilities: np.ndarray,
+                   spanning: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """For each spanning (application, organization), the pool holding most of the organization's probability
+    for that application: the pool to keep, as it costs the least expected fit."""
+    kept = {}
     for a, o in spanning:
         members = np.nonzero(instance.expert_org == o)[0]
         mass = np.bincount(instance.expert_pool[members], weights=probabilities[members, a],
                            minlength=instance.n_pools)
-        other = members[instance.expert_pool[members] != int(np.argmax(mass))]
-        allowed[other, a] = False
+        kept[(a, o)] = int(np.argmax(mass))
+    return kept
+
+
+def keep_short_pools(instance: Instance, kept: dict[tuple[int, int], int],
+                     shortfall: np.ndarray) -> dict[tuple[int, int], int]:
+    """``kept`` with each organization of a short application moved to a pool that application is short of,
+    where the organization has allowed experts in that pool (the others keep their pool)."""
+    repicked = dict(kept)
+    for (a, o), pool in kept.items():
+        short = np.nonzero(shortfall[a] > 1e-7)[0]
+        if len(short) == 0 or pool in short:
+            continue
+        members = np.nonzero((instance.expert_org == o) & instance.allowed[:, a])[0]
+        present = [p for p in short if (instance.expert_pool[members] == p).any()]
+        if present:
+            repicked[(a, o)] = int(present[0])
+    return repicked
+
+
+def restrict_to_one_pool(instance: Instance, kept: dict[tuple[int, int], int]) -> Instance:
+    """Forbid, for each (application, organization) in ``kept``, the organization's experts outside the kept
+    pool."""
+    allowed = instance.allowed.copy()
+    for (a, o), pool in kept.items():
+        members = np.nonzero(instance.expert_org == o)[0]
+        allowed[members[instance.expert_pool[members] != pool], a] = False
     return dataclasses.replace(instance, allowed=allowed)
 
 

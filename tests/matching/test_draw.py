@@ -52,14 +52,31 @@ def test_every_draw_is_feasible_and_marginals_match_the_fractional_solution(seed
         frequency += result.assigned
     frequency /= n
     if not first.exact:
-        # Restricting an organization that spans pools to one pool left a panel short (e.g. seed 139620, q 0.4):
-        # the draw falls back to redraw-and-repair, says so, and its marginals are no longer the LP's. Every draw
-        # above was still feasible. (An exact draw for these rounds is open work: docs/matching.md.)
-        assert first.restricted_pairs > 0
+        # No choice of one pool per spanning organization kept every panel fillable: the draw falls back to
+        # redraw-and-repair, says so, and its marginals are no longer the LP's. Every draw above was feasible.
         return
     margin = hoeffding_margin(n, int((probabilities > 0).sum()))
     assert np.abs(frequency - probabilities).max() <= margin
     assert frequency.max() <= q + margin
+
+
+@pytest.mark.parametrize("seed", [116, 139620])
+def test_a_restriction_that_left_a_panel_short_is_chosen_again_and_the_draw_stays_exact(seed):
+    """Keeping each spanning organization's heaviest pool left a panel short on these rounds (q = 0.4), and the
+    draw used to fall back to redraw-and-repair; keeping the short pool instead gives an exact draw."""
+    instance = random_instance(seed, 24, 4, n_orgs=10, load_cap=3, conflict_rate=0.1)
+    first = draw(instance, 0.4, seed=0)
+    assert first.status == "sampled" and first.exact and first.restricted_pairs > 0
+    probabilities = first.probabilities
+    assert probabilities.max() <= 0.4 + 1e-9
+    n = 300
+    frequency = np.zeros(instance.fit.shape)
+    for s in range(n):
+        result = sample(instance, probabilities, s)
+        assert assignment_violations(instance, result.assigned) == []
+        frequency += result.assigned
+    margin = hoeffding_margin(n, int((probabilities > 0).sum()))
+    assert np.abs(frequency / n - probabilities).max() <= margin
 
 
 def test_same_seed_same_draw_and_other_seeds_differ():
