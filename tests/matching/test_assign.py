@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from matching.assign import assign, build_context, input_hash, replace_expert
+from matching.explain import explain
 from matching.instance import assignment_violations
 from matching.problem import parse_problem
 from matching.reserves import NoReplacement
@@ -243,3 +244,21 @@ def test_fair_objective_lifts_the_worst_panel():
     assert np.isclose(worst(total), 0.7) and np.isclose(total["objective"], 2.1)   # E3→A1, E4→A2
     assert np.isclose(worst(fair), 0.8) and np.isclose(fair["objective"], 1.7)     # E3→A2, E4→A1
     assert fair["status"] == "optimal" and fair["bound"] == pytest.approx(1.7)
+
+
+def test_one_panel_explained_alone_reads_as_in_the_whole_explanation():
+    experts = five_pool_experts(2)
+    experts[2]["organization"] = {"name": "上海A1科技有限公司"}          # a conflict, so a reason is written
+    applications = [application("A1"), application("A2"), application("A3")]
+    p = scored(experts, applications, {("E3", "A1"): 0.99, ("E4", "A2"): 0.7}, panel_size=5,
+               pool_quotas=ALL_POOLS_ONE)
+    context = build_context(p)
+    assigned = np.zeros(context.instance.fit.shape, dtype=bool)
+    for entry in assign(p).to_dict()["assignments"]:
+        for member in entry["experts"]:
+            assigned[p.expert_index[member["expert"]], p.application_index[entry["application"]]] = True
+    whole = explain(context.instance, assigned, context.labels, exclusions=context.exclusions)
+    for a in range(len(applications)):
+        (alone,) = explain(context.instance, assigned, context.labels, exclusions=context.exclusions,
+                           applications=[a])
+        assert alone == whole[a] and alone.application == a

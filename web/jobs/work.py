@@ -45,6 +45,15 @@ def ranking_job(job: Job, progress: Progress) -> None:
     return None
 
 
+def panel_context_job(job: Job, progress: Progress) -> None:
+    """Recompute and store the round's matching context (no file: the panel pages read the stored context)."""
+    from web.services.stored_context import recompute
+
+    progress.start("inputs", 1)
+    recompute(_round(job), progress)
+    return None
+
+
 def _round(job: Job) -> Round:
     round_ = db.session.get(Round, job.round_id) if job.round_id else None
     if round_ is None:
@@ -62,5 +71,6 @@ WORK: dict[str, Callable[[Job, Progress], str | None]] = {
     "sheets_pdf": sheets_pdf,
     "blank_pdf": blank_pdf,
     "ranking": ranking_job,
+    "panel_context": panel_context_job,
 }
 """The work of every job kind."""

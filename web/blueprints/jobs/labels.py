@@ -8,6 +8,7 @@ KIND_LABELS = {
     "sheets_pdf": _l("Score sheets for signature (PDF)"),
     "blank_pdf": _l("Blank sheets for an offline meeting (PDF)"),
     "ranking": _l("Ranking recomputation"),
+    "panel_context": _l("Conflicts and fit of the panels"),
 }
 STATE_LABELS = {"queued": _l("Waiting for a worker"), "running": _l("Running"), "done": _l("Done"),
                 "failed": _l("Failed")}
@@ -15,6 +16,7 @@ STEP_LABELS = {
     "waiting": _l("waiting"),
     "ranking": _l("computing the ranking"),
     "inputs": _l("checking the sheets and conflicts"),
+    "context": _l("computing conflicts and fit"),
     "pages": _l("pages"),
     "finished": _l("pages"),
 }
