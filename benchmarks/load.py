@@ -16,7 +16,9 @@ For each server (``panel serve``'s waitress, then gunicorn with ``gthread`` work
 Two times per request: the **client's**, from sending the request to the last byte of its answer on 127.0.0.1
 (the server's time plus the wait in its accept queue and in this generator's own threads, which share the
 machine's cores with the server), and the **server's**, the app's own time from the ``Server-Timing`` header
-the servers are started to send (PANEL_SERVER_TIMING=1, web/server_timing.py). The targets are server times.
+the servers are started to send (PANEL_SERVER_TIMING=1, web/server_timing.py), with the processor time the
+request's thread used. The targets are server times; on a machine shared with other work the server's time
+includes waiting for a core, which the processor time does not.
 
 The round is generated from the demo data set (60 applications, 420 experts): one seat, with the conflict
 declaration done, per expert account. The database at ``--database-url`` is WIPED first: give it a throw-away
@@ -132,12 +134,12 @@ def prepare(database_url: str, instance: str, accounts: int) -> tuple[list[Seat]
 
 # ---------------------------------------------------------------- one simulated browser
 
-def duration(header: str | None) -> float | None:
-    """The app's milliseconds from a ``Server-Timing: app;dur=…`` header (parsed here, not imported, so the
-    benchmark also measures code older than the header: client times only)."""
+def duration(header: str | None, metric_name: str = "app") -> float | None:
+    """Milliseconds of ``metric_name`` in a ``Server-Timing: app;dur=…, cpu;dur=…`` header (parsed here, not
+    imported, so the benchmark also measures code older than the header: client times only)."""
     for metric in (header or "").split(","):
         name, *parameters = (part.strip() for part in metric.split(";"))
-        if name == "app":
+        if name == metric_name:
             for key, _, value in (parameter.partition("=") for parameter in parameters):
                 if key == "dur":
                     return float(value)
@@ -150,15 +152,17 @@ class Timings:
 
     seconds: list[float] = field(default_factory=list)
     server_seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, elapsed: float, failure: str | None, server: float | None = None) -> None:
+    def add(self, elapsed: float, failure: str | None, server: tuple[float, float] | None = None) -> None:
         with self.lock:
             if failure is None:
                 self.seconds.append(elapsed)
                 if server is not None:
-                    self.server_seconds.append(server)
+                    self.server_seconds.append(server[0])
+                    self.cpu_seconds.append(server[1])
             else:
                 self.failures.append(failure)
 
@@ -172,9 +176,11 @@ class Browser:
         self.connection: http.client.HTTPConnection | None = None
         self.csrf = ""
 
-    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str, float, float | None]:
+    def request(self, method: str, path: str, form: dict | None = None
+                ) -> tuple[int, str, float, tuple[float, float] | None]:
         """Send a request on the kept-alive connection (reopened when the server closed it): status, body, the
-        client's seconds and the server's (None when the answer carries no Server-Timing)."""
+        client's seconds and the server's (its time and its thread's processor time; None when the answer carries
+        no Server-Timing)."""
         body = urlencode(form) if form is not None else None
         headers = dict(self.headers)
         if body is not None:
@@ -198,8 +204,10 @@ class Browser:
                 self.headers["Cookie"] = cookie.split(";", 1)[0]
             if response.getheader("Connection", "").lower() == "close":
                 self.close()
-            server = duration(response.getheader(HEADER))
-            return response.status, text, elapsed, None if server is None else server / 1000
+            header = response.getheader(HEADER)
+            server, cpu = duration(header), duration(header, "cpu")
+            timing = None if server is None else (server / 1000, (cpu or 0.0) / 1000)
+            return response.status, text, elapsed, timing
         raise AssertionError("unreachable")
 
     def close(self) -> None:
@@ -360,14 +368,17 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def row(server: str, phase: str, timings: Timings, extra: str = "") -> str:
-    """One line of the table: requests, failures, then server and client p50/p95 in ms, the client's maximum."""
+    """One line of the table: requests, failures, then server, server CPU and client p50/p95 in ms, the client's
+    maximum."""
     ms = [value * 1000 for value in timings.seconds]
     server_ms = [value * 1000 for value in timings.server_seconds]
+    cpu_ms = [value * 1000 for value in timings.cpu_seconds]
     if timings.failures:
         reasons = Counter(timings.failures).most_common(3)
         extra = "; ".join([extra, *(f"{count}× {reason}" for reason, count in reasons)]).lstrip("; ")
     return (f"| {server} | {phase} | {len(ms) + len(timings.failures)} | {len(timings.failures)} | "
-            f"{median(server_ms):.1f} | {percentile(server_ms, 0.95):.1f} | {median(ms):.0f} | "
+            f"{median(server_ms):.1f} | {percentile(server_ms, 0.95):.1f} | {median(cpu_ms):.1f} | "
+            f"{percentile(cpu_ms, 0.95):.1f} | {median(ms):.0f} | "
             f"{percentile(ms, 0.95):.0f} | {max(ms, default=float('nan')):.0f} | {extra} |")
 
 
@@ -444,9 +455,10 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"database: {arguments.database_url.split('@')[-1]}; {arguments.experts} experts per server, "
           f"{arguments.saves} autosaves every {arguments.interval:g} s then a submit; times in ms: the server's "
-          f"own (Server-Timing) and at the client on 127.0.0.1\n")
-    print("| server | phase | requests | failed | server p50 | server p95 | client p50 | client p95 | client max | |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          f"own and its thread's processor time (Server-Timing), and at the client on 127.0.0.1\n")
+    print("| server | phase | requests | failed | server p50 | server p95 | CPU p50 | CPU p95 | client p50 | "
+          "client p95 | client max | |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(lines))
     if len(throughput) == 2 and throughput.get("waitress"):
         print(f"\nclosed-loop throughput, gunicorn / waitress: {throughput['gunicorn'] / throughput['waitress']:.2f}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from web.server_timing import HEADER, duration
+from web.server_timing import CPU_METRIC, HEADER, duration
 
 
 @pytest.mark.app_config(SERVER_TIMING=True)
@@ -17,7 +17,9 @@ def test_every_answer_names_the_apps_time(client, auth):
     assert {200, 302, 404, 400} <= statuses
     for answer in answers:
         milliseconds = duration(answer.headers.get(HEADER))
+        cpu = duration(answer.headers.get(HEADER), CPU_METRIC)
         assert milliseconds is not None and milliseconds >= 0, answer.headers.get(HEADER)
+        assert cpu is not None and cpu >= 0, answer.headers.get(HEADER)
 
 
 def test_off_by_default(client):
@@ -27,4 +29,5 @@ def test_off_by_default(client):
 def test_the_header_is_read_as_the_w3c_format_writes_it():
     assert duration("app;dur=12.34") == 12.34
     assert duration('db;dur=3, app;desc="Panel";dur=7.5') == 7.5
+    assert duration("app;dur=12.34, cpu;dur=8.1", "cpu") == 8.1
     assert duration("db;dur=3") is None and duration(None) is None and duration("app") is None
