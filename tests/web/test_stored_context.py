@@ -119,3 +119,25 @@ def test_a_large_round_explains_with_the_stored_context_while_a_job_renews_it(ap
         assert job.state == "done"                                         # the immediate queue ran it at commit
     assert len(builds) == 2
     assert "a recomputation is under way" not in client.get(f"{url}?lang=en").get_data(as_text=True)
+
+
+def test_two_first_views_of_a_round_store_one_context(app, matched, monkeypatch):
+    with app.app_context():
+        round_ = db.session.get(Round, matched)
+        stored_context.renew(round_)                      # one view stored the context and committed…
+        db.session.commit()
+        first = db.session.scalars(select(StoredPanelContext)).one()
+        first_id, first_at = first.id, first.computed_at
+        lookups = []
+        real_lookup = stored_context._stored
+
+        def looked_before_that_commit(round_):            # …while the other had found nothing stored
+            lookups.append(round_.id)
+            return None if len(lookups) == 1 else real_lookup(round_)
+
+        monkeypatch.setattr(stored_context, "_stored", looked_before_that_commit)
+        stored_context.recompute(round_)                  # inserts, collides on the round, updates instead
+        db.session.commit()
+        rows = db.session.scalars(select(StoredPanelContext)).all()
+        assert len(lookups) == 2
+        assert [row.id for row in rows] == [first_id] and rows[0].computed_at > first_at

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from matching.assign import Context, build_context
 from web.extensions import db
@@ -97,12 +98,27 @@ def recompute(round_: Round, progress=None) -> StoredPanelContext:
             progress.start("context", 1)
         context = build_context(problem)
         context.reasons.prepare()          # the page writes a few conflict reasons: not rebuilt per view
-        if stored is None:
-            stored = StoredPanelContext(round_id=round_.id)
-            db.session.add(stored)
-        stored.data_version, stored.input_stamp, stored.computed_at = version, stamp, utcnow()
-        stored.payload = pickle.dumps(context, protocol=pickle.HIGHEST_PROTOCOL)
+        values = {"data_version": version, "input_stamp": stamp, "computed_at": utcnow(),
+                  "payload": pickle.dumps(context, protocol=pickle.HIGHEST_PROTOCOL)}
+        stored = _store(round_, stored, values)
     db.session.flush()
+    return stored
+
+
+def _store(round_: Round, stored: StoredPanelContext | None, values: dict) -> StoredPanelContext:
+    """Write ``values`` into the round's row, adding it when there is none. Two first views of a round may both
+    find none: the second insert then fails on the unique round, inside a savepoint, and updates the row the
+    first one stored instead of failing the page."""
+    if stored is None:
+        try:
+            with db.session.begin_nested():
+                stored = StoredPanelContext(round_id=round_.id, **values)
+                db.session.add(stored)
+            return stored
+        except IntegrityError:
+            stored = _stored(round_)
+    for name, value in values.items():
+        setattr(stored, name, value)
     return stored
 
 
