@@ -334,7 +334,9 @@ def server_command(kind: str, port: int) -> list[str]:
 def start_server(kind: str, environment: dict) -> tuple[subprocess.Popen, int]:
     """Start a server on a free port of 127.0.0.1 and wait until it answers."""
     port = free_port()
-    process = subprocess.Popen(server_command(kind, port), env=environment, stdout=subprocess.DEVNULL,
+    # From the checkout being measured: `python -c` and `-m` put the working folder first on the path, ahead of
+    # PYTHONPATH, so a server started elsewhere could serve another checkout's code.
+    process = subprocess.Popen(server_command(kind, port), env=environment, cwd=checkout(), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -399,13 +401,17 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
-def code_version() -> str:
+def checkout() -> Path:
+    """The folder holding the ``web`` package being measured."""
     import web
 
-    checkout = Path(web.__file__).resolve().parents[1]
-    commit = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True,
+    return Path(web.__file__).resolve().parents[1]
+
+
+def code_version() -> str:
+    commit = subprocess.run(["git", "-C", str(checkout()), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
-    return f"{checkout} at {commit or 'unknown commit'}"
+    return f"{checkout()} at {commit or 'unknown commit'}"
 
 
 def main() -> None:
