@@ -13,8 +13,12 @@ For each server (``panel serve``'s waitress, then gunicorn with ``gthread`` work
    ``--interval`` seconds (20 s is the sheet page's pace; a smaller value compresses time), ``--saves`` times,
    then submits: p50/p95 of a save and of a submit, failures.
 
-Times are measured at the client on 127.0.0.1: the time from sending a request to the last byte of its answer,
-which is the server's time plus loopback. The load generator shares the machine's cores with the server.
+Two times per request: the **client's**, from sending the request to the last byte of its answer on 127.0.0.1
+(the server's time plus the wait in its accept queue and in this generator's own threads, which share the
+machine's cores with the server), and the **server's**, the app's own time from the ``Server-Timing`` header
+the servers are started to send (PANEL_SERVER_TIMING=1, web/server_timing.py), with the processor time the
+request's thread used. The targets are server times; on a machine shared with other work the server's time
+includes waiting for a core, which the processor time does not.
 
 The round is generated from the demo data set (60 applications, 420 experts): one seat, with the conflict
 declaration done, per expert account. The database at ``--database-url`` is WIPED first: give it a throw-away
@@ -53,6 +57,7 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HE
 sys.path.append(str(HERE.parent))
 
 PASSWORD = "load-benchmark-42"
+HEADER = "Server-Timing"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 TIMEOUT = 120.0
 
@@ -129,18 +134,35 @@ def prepare(database_url: str, instance: str, accounts: int) -> tuple[list[Seat]
 
 # ---------------------------------------------------------------- one simulated browser
 
+def duration(header: str | None, metric_name: str = "app") -> float | None:
+    """Milliseconds of ``metric_name`` in a ``Server-Timing: app;dur=…, cpu;dur=…`` header (parsed here, not
+    imported, so the benchmark also measures code older than the header: client times only)."""
+    for metric in (header or "").split(","):
+        name, *parameters = (part.strip() for part in metric.split(";"))
+        if name == metric_name:
+            for key, _, value in (parameter.partition("=") for parameter in parameters):
+                if key == "dur":
+                    return float(value)
+    return None
+
+
 @dataclass
 class Timings:
-    """Response times in seconds and failures of one kind of request."""
+    """Response times in seconds (at the client, and the server's own) and failures of one kind of request."""
 
     seconds: list[float] = field(default_factory=list)
+    server_seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, elapsed: float, failure: str | None) -> None:
+    def add(self, elapsed: float, failure: str | None, server: tuple[float, float] | None = None) -> None:
         with self.lock:
             if failure is None:
                 self.seconds.append(elapsed)
+                if server is not None:
+                    self.server_seconds.append(server[0])
+                    self.cpu_seconds.append(server[1])
             else:
                 self.failures.append(failure)
 
@@ -154,8 +176,11 @@ class Browser:
         self.connection: http.client.HTTPConnection | None = None
         self.csrf = ""
 
-    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str, float]:
-        """Send a request on the kept-alive connection (reopened when the server closed it)."""
+    def request(self, method: str, path: str, form: dict | None = None
+                ) -> tuple[int, str, float, tuple[float, float] | None]:
+        """Send a request on the kept-alive connection (reopened when the server closed it): status, body, the
+        client's seconds and the server's (its time and its thread's processor time; None when the answer carries
+        no Server-Timing)."""
         body = urlencode(form) if form is not None else None
         headers = dict(self.headers)
         if body is not None:
@@ -179,7 +204,10 @@ class Browser:
                 self.headers["Cookie"] = cookie.split(";", 1)[0]
             if response.getheader("Connection", "").lower() == "close":
                 self.close()
-            return response.status, text, elapsed
+            header = response.getheader(HEADER)
+            server, cpu = duration(header), duration(header, "cpu")
+            timing = None if server is None else (server / 1000, (cpu or 0.0) / 1000)
+            return response.status, text, elapsed, timing
         raise AssertionError("unreachable")
 
     def close(self) -> None:
@@ -190,18 +218,18 @@ class Browser:
     def login(self, timings: Timings) -> bool:
         """GET the form, POST it; the POST's time is the login's time (it checks the password hash)."""
         try:
-            _, page, _ = self.request("GET", "/login")
+            _, page, _, _ = self.request("GET", "/login")
             token = CSRF.search(page).group(1)
-            status, _, elapsed = self.request("POST", "/login", {
+            status, _, elapsed, server = self.request("POST", "/login", {
                 "username": self.seat.username, "password": PASSWORD, "csrf_token": token})
         except (OSError, http.client.HTTPException, AttributeError) as error:
             timings.add(0, type(error).__name__)
             return False
-        timings.add(elapsed, None if status == 302 else f"HTTP {status}")
+        timings.add(elapsed, None if status == 302 else f"HTTP {status}", server)
         if status != 302:
             return False
         try:
-            _, page, _ = self.request("GET", f"/expert/seats/{self.seat.seat_id}/sheet")
+            _, page, _, _ = self.request("GET", f"/expert/seats/{self.seat.seat_id}/sheet")
         except (OSError, http.client.HTTPException):
             return False
         match = CSRF.search(page)
@@ -220,12 +248,12 @@ class Browser:
         else:
             path += "/autosave"
         try:
-            status, _, elapsed = self.request("POST", path, form)
+            status, _, elapsed, server = self.request("POST", path, form)
         except (OSError, http.client.HTTPException) as error:
             timings.add(0, type(error).__name__)
             return
         expected = 302 if submit else 200
-        timings.add(elapsed, None if status == expected else f"HTTP {status}")
+        timings.add(elapsed, None if status == expected else f"HTTP {status}", server)
 
 
 # ---------------------------------------------------------------- the three phases
@@ -306,7 +334,9 @@ def server_command(kind: str, port: int) -> list[str]:
 def start_server(kind: str, environment: dict) -> tuple[subprocess.Popen, int]:
     """Start a server on a free port of 127.0.0.1 and wait until it answers."""
     port = free_port()
-    process = subprocess.Popen(server_command(kind, port), env=environment, stdout=subprocess.DEVNULL,
+    # From the checkout being measured: `python -c` and `-m` put the working folder first on the path, ahead of
+    # PYTHONPATH, so a server started elsewhere could serve another checkout's code.
+    process = subprocess.Popen(server_command(kind, port), env=environment, cwd=checkout(), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -340,13 +370,22 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def row(server: str, phase: str, timings: Timings, extra: str = "") -> str:
+    """One line of the table: requests, failures, then server, server CPU and client p50/p95 in ms, the client's
+    maximum."""
     ms = [value * 1000 for value in timings.seconds]
+    server_ms = [value * 1000 for value in timings.server_seconds]
+    cpu_ms = [value * 1000 for value in timings.cpu_seconds]
     if timings.failures:
         reasons = Counter(timings.failures).most_common(3)
         extra = "; ".join([extra, *(f"{count}× {reason}" for reason, count in reasons)]).lstrip("; ")
-    median = statistics.median(ms) if ms else float("nan")
     return (f"| {server} | {phase} | {len(ms) + len(timings.failures)} | {len(timings.failures)} | "
-            f"{median:.0f} | {percentile(ms, 0.95):.0f} | {max(ms, default=float('nan')):.0f} | {extra} |")
+            f"{median(server_ms):.1f} | {percentile(server_ms, 0.95):.1f} | {median(cpu_ms):.1f} | "
+            f"{percentile(cpu_ms, 0.95):.1f} | {median(ms):.0f} | "
+            f"{percentile(ms, 0.95):.0f} | {max(ms, default=float('nan')):.0f} | {extra} |")
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
 
 
 def machine() -> str:
@@ -362,13 +401,17 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
-def code_version() -> str:
+def checkout() -> Path:
+    """The folder holding the ``web`` package being measured."""
     import web
 
-    checkout = Path(web.__file__).resolve().parents[1]
-    commit = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True,
+    return Path(web.__file__).resolve().parents[1]
+
+
+def code_version() -> str:
+    commit = subprocess.run(["git", "-C", str(checkout()), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
-    return f"{checkout} at {commit or 'unknown commit'}"
+    return f"{checkout()} at {commit or 'unknown commit'}"
 
 
 def main() -> None:
@@ -391,7 +434,7 @@ def main() -> None:
     print(f"preparing {arguments.experts} × {len(servers)} expert accounts …", file=sys.stderr)
     seats, criteria = prepare(arguments.database_url, instance, arguments.experts * len(servers))
     environment = {**os.environ, "PANEL_DATABASE_URL": arguments.database_url, "PANEL_INSTANCE_PATH": instance,
-                   "PANEL_PROXY_FIX": "1"}
+                   "PANEL_PROXY_FIX": "1", "PANEL_SERVER_TIMING": "1"}
     lines = []
     throughput = {}
     for index, kind in enumerate(servers):
@@ -417,10 +460,11 @@ def main() -> None:
     print(f"\nPanel load benchmark — {code_version()}")
     print(f"machine: {machine()}")
     print(f"database: {arguments.database_url.split('@')[-1]}; {arguments.experts} experts per server, "
-          f"{arguments.saves} autosaves every {arguments.interval:g} s then a submit; "
-          f"times in ms at the client on 127.0.0.1\n")
-    print("| server | phase | requests | failed | p50 ms | p95 ms | max ms | |")
-    print("|---|---|---|---|---|---|---|---|")
+          f"{arguments.saves} autosaves every {arguments.interval:g} s then a submit; times in ms: the server's "
+          f"own and its thread's processor time (Server-Timing), and at the client on 127.0.0.1\n")
+    print("| server | phase | requests | failed | server p50 | server p95 | CPU p50 | CPU p95 | client p50 | "
+          "client p95 | client max | |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(lines))
     if len(throughput) == 2 and throughput.get("waitress"):
         print(f"\nclosed-loop throughput, gunicorn / waitress: {throughput['gunicorn'] / throughput['waitress']:.2f}")

@@ -1,11 +1,13 @@
 """Server time of the ranking, trace and panel pages and of the Excel export on the demo, recomputed per view
-(as before stored rankings) and read from the stored ranking (now).
+(as before stored results) and read from the stored ranking and panel context (now).
 
 Server time is the time Flask's test client takes for the request in this process (no network, no browser):
-median of ``--repeat`` views (20) for pages, of ``--repeat-export`` (5) for the export and the recomputing
-views. "recompute" deletes the stored ranking before each view, so the view ranks the round afresh (10,000
-bootstrap draws and a conflict scan) as every view did before; "stored" reads the row the first view wrote.
-The panel page builds the matching engine's context per view either way (it is not stored yet).
+median of ``--repeat`` views (20) for pages and the stored export, of ``--repeat-export`` (5) for the
+recomputing views. "recompute" deletes the stored ranking and panel context before each view, so the view
+ranks the round afresh (10,000 bootstrap draws and a conflict scan) or builds the matching context afresh, as
+every view did before; "stored" reads the rows the first view wrote. The last line times the workbook writer
+alone on the stored report: XlsxWriter (now) against openpyxl writing the same cells (before), in this process.
+The machine is shared: the load average is printed before and after, and the ratios matter more than seconds.
 
 Usage: ``python3 benchmarks/pages.py [--instance DIR]``: the demo instance to use (``panel demo --no-serve``
 loads it there first when it holds no data; default: a fresh temporary folder). Not a test: it prints a table.
@@ -30,7 +32,9 @@ from sqlalchemy import delete, func, select  # noqa: E402
 from web import create_app  # noqa: E402
 from web.commands.data import DEMO_PASSWORD  # noqa: E402
 from web.extensions import db  # noqa: E402
-from web.models import Round, ScoreSheet, StoredRanking  # noqa: E402
+from web.io import ranking_excel  # noqa: E402
+from web.models import Round, ScoreSheet, StoredPanelContext, StoredRanking  # noqa: E402
+from web.services.stored_ranking import ranking_for_view  # noqa: E402
 
 
 def demo_app(instance: str):
@@ -56,6 +60,55 @@ def timed(client, url: str, repeat: int, before=None) -> float:
     return statistics.median(times)
 
 
+def openpyxl_workbook(report) -> bytes:
+    """The same workbook as the export writes, with openpyxl as the export did before (the baseline)."""
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    from web.io.files import protect_text
+
+    workbook = Workbook()
+    excel = ranking_excel
+    sheets = [(workbook.active, list(excel.RANKING_HEADERS), excel.ranking_rows(report)),
+              (workbook.create_sheet(excel.DETAIL_SHEET), excel.detail_headers(report), excel.detail_rows(report))]
+    sheets[0][0].title = excel.RANKING_SHEET
+    for sheet, headers, rows in sheets:
+        sheet.append(headers)
+        for cell in sheet[1]:
+            cell.font, cell.alignment = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+        for row in rows:
+            sheet.append(row)
+        for cells in sheet.iter_rows(min_row=2):
+            for cell in cells:
+                protect_text(cell)
+        sheet.freeze_panes = "A2"
+        for column, header in enumerate(headers, start=1):
+            sheet.column_dimensions[get_column_letter(column)].width = min(max(8, len(header) * 2 + 2), 40)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def writer_medians(app, round_id: int, repeat: int) -> tuple[float, float]:
+    """Median seconds of openpyxl and of XlsxWriter writing the stored report's workbook, alternating."""
+    with app.app_context():
+        report = ranking_for_view(db.session.get(Round, round_id)).report
+        before, after = [], []
+        for _ in range(repeat):
+            for writer, times in ((openpyxl_workbook, before), (ranking_excel.ranking_workbook, after)):
+                start = time.perf_counter()
+                writer(report)
+                times.append(time.perf_counter() - start)
+    return statistics.median(before), statistics.median(after)
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instance", default=None)
@@ -73,6 +126,7 @@ def main() -> None:
     def forget() -> None:
         with app.app_context():
             db.session.execute(delete(StoredRanking))
+            db.session.execute(delete(StoredPanelContext))
             db.session.commit()
 
     client = app.test_client()
@@ -82,20 +136,23 @@ def main() -> None:
     pages = [
         ("ranking page", f"/rankings/rounds/{round_id}", True),
         ("trace page", f"/rankings/rounds/{round_id}/applications/{first_application}", True),
-        ("panel page", f"/rounds/{round_id}/applications/{first_application}", False),
+        ("panel page", f"/rounds/{round_id}/applications/{first_application}", True),
         ("Excel export", f"/rankings/rounds/{round_id}/export.xlsx", True),
     ]
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
-          f"Python {platform.python_version()}")
+          f"Python {platform.python_version()}; load average {load_average()}")
     print(f"demo round {round_id}: {applications} applications, {sheets} sheets; "
-          f"medians of {args.repeat} views (pages, stored) and {args.repeat_export} (export, recompute)\n")
+          f"medians of {args.repeat} views (stored) and {args.repeat_export} (recompute)\n")
     print(f"{'view':<14} {'recompute (s)':>14} {'stored (s)':>11} {'stored/recompute':>17}")
-    for name, url, uses_ranking in pages:
-        export = name == "Excel export"
-        before = timed(client, url, args.repeat_export, forget if uses_ranking else None)
-        client.get(url)                                              # stores the ranking once
-        after = timed(client, url, args.repeat_export if export else args.repeat)
+    for name, url, stored in pages:
+        before = timed(client, url, args.repeat_export, forget if stored else None)
+        client.get(url)                                              # stores the ranking or context once
+        after = timed(client, url, args.repeat)
         print(f"{name:<14} {before:>14.3f} {after:>11.3f} {after / before:>17.2f}")
+    before, after = writer_medians(app, round_id, args.repeat_export)
+    print(f"{'writer only':<14} {before:>14.3f} {after:>11.3f} {after / before:>17.2f}"
+          "   (openpyxl → XlsxWriter, same report)")
+    print(f"\nload average after: {load_average()}")
 
 
 if __name__ == "__main__":

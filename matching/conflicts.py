@@ -579,11 +579,21 @@ class ConflictReasons:
         self._finder: _Finder | None = None
         self._done: set[int] = set()
 
-    def _finder_for(self, expert: int) -> _Finder:
+    def prepare(self) -> None:
+        """Do now what every reason needs first (the per-application rules and the index of the applications'
+        units and people), e.g. before the object is stored, so that whoever reads it back writes a reason
+        without rebuilding them."""
+        _ = self._base_finder().index        # a cached property: reading it builds it
+
+    def _base_finder(self) -> _Finder:
         if self._finder is None:
             self._finder = _Finder(self.problem, self.aliases)
             self._finder.applicant_excluded()
             self._finder.repeat_review()
+        return self._finder
+
+    def _finder_for(self, expert: int) -> _Finder:
+        self._base_finder()
         if expert not in self._done:
             self._done.add(expert)
             self._finder.expert(expert, self.problem.experts[expert])

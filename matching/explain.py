@@ -10,7 +10,7 @@ elsewhere than it gains here).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -53,8 +53,9 @@ def ordinal(rank: int) -> str:
 def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
             exclusions: Mapping[tuple[int, int], str] | None = None,
             field_fit: np.ndarray | None = None, text_fit: np.ndarray | None = None,
-            limit: int = 5, otherwise: str = OPTIMUM) -> list[PanelExplanation]:
-    """Explain every panel of an assignment.
+            limit: int = 5, otherwise: str = OPTIMUM,
+            applications: Sequence[int] | None = None) -> list[PanelExplanation]:
+    """Explain every panel of an assignment (or the panels of ``applications``).
 
     Parameters
     ----------
@@ -71,17 +72,20 @@ def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
         Most "not chosen" sentences per application.
     otherwise : str
         The sentence when no rule stops an expert (:data:`OPTIMUM`, or :data:`DRAWN` for a randomized draw).
+    applications : sequence of int, optional
+        Column indices of the panels to explain (a page showing one panel asks for one); all by default. Loads
+        and the other panels are read from ``assigned`` either way, so a panel's explanation is the same.
 
     Returns
     -------
     list of PanelExplanation
-        One per application, in column order.
+        One per application explained, in column order.
     """
     exclusions = exclusions or {}
     load = assigned.sum(axis=1)
     fixed = instance.fixed_mask()
     result = []
-    for a in range(instance.n_apps):
+    for a in range(instance.n_apps) if applications is None else sorted(applications):
         panel = assigned[:, a]
         pool_count = np.bincount(instance.expert_pool[panel], minlength=instance.n_pools)
         members = [

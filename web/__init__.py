@@ -46,13 +46,15 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _init_serving(app: Flask) -> None:
-    """Per-client limits, and the client's address and scheme from a trusted reverse proxy (PROXY_FIX)."""
-    from web import ratelimits
+    """Per-client limits, the client's address and scheme from a trusted reverse proxy (PROXY_FIX), and the
+    app's time on every response (SERVER_TIMING)."""
+    from web import ratelimits, server_timing
 
     ratelimits.init_app(app)
     proxies = app.config["PROXY_FIX"]
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    server_timing.init_app(app)
 
 
 def _init_extensions(app: Flask) -> None:

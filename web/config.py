@@ -1,6 +1,7 @@
 """Configuration from the environment: PANEL_DATABASE_URL, PANEL_SECRET_KEY, PANEL_INSTANCE_PATH, the serving
-settings PANEL_COOKIE_SECURE, PANEL_PROXY_FIX and PANEL_RATELIMIT_STORAGE (docs/deploy.md), and the job settings
-PANEL_QUEUE, PANEL_FILE_STORE and PANEL_MATCHING_INLINE_PAIRS (docs/jobs.md)."""
+settings PANEL_COOKIE_SECURE, PANEL_PROXY_FIX, PANEL_RATELIMIT_STORAGE (docs/deploy.md) and PANEL_SERVER_TIMING
+(docs/performance.md), and the job settings PANEL_QUEUE, PANEL_FILE_STORE and PANEL_MATCHING_INLINE_PAIRS
+(docs/jobs.md)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,8 @@ def default_config(instance_path: str) -> dict:
         "IMPORT_MAX_ERRORS": int(os.environ.get("PANEL_IMPORT_MAX_ERRORS") or 1_000),
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
+        # A Server-Timing header with the app's time on every response, for load benchmarks (web/server_timing.py).
+        "SERVER_TIMING": os.environ.get("PANEL_SERVER_TIMING", "") not in ("", "0"),
         # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (0: trust none).
         "PROXY_FIX": int(os.environ.get("PANEL_PROXY_FIX") or 0),
         # Per-client request limits (Flask-Limiter). One process keeps counts in memory; several processes

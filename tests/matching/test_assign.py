@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from matching.assign import PHASES, assign, build_context, input_hash, replace_expert
+from matching.explain import explain
 from matching.instance import assignment_violations
 from matching.problem import parse_problem
 from matching.reserves import NoReplacement
@@ -285,3 +286,21 @@ def test_an_infeasible_round_reports_no_phase_after_the_checks():
     reports: list[tuple[str, int]] = []
     assign(parse_problem(data), progress=lambda step, number: reports.append((step, number)))
     assert [step for step, _ in reports] == ["conflicts", "fit", "checks"]
+
+
+def test_one_panel_explained_alone_reads_as_in_the_whole_explanation():
+    experts = five_pool_experts(2)
+    experts[2]["organization"] = {"name": "上海A1科技有限公司"}          # a conflict, so a reason is written
+    applications = [application("A1"), application("A2"), application("A3")]
+    p = scored(experts, applications, {("E3", "A1"): 0.99, ("E4", "A2"): 0.7}, panel_size=5,
+               pool_quotas=ALL_POOLS_ONE)
+    context = build_context(p)
+    assigned = np.zeros(context.instance.fit.shape, dtype=bool)
+    for entry in assign(p).to_dict()["assignments"]:
+        for member in entry["experts"]:
+            assigned[p.expert_index[member["expert"]], p.application_index[entry["application"]]] = True
+    whole = explain(context.instance, assigned, context.labels, exclusions=context.exclusions)
+    for a in range(len(applications)):
+        (alone,) = explain(context.instance, assigned, context.labels, exclusions=context.exclusions,
+                           applications=[a])
+        assert alone == whole[a] and alone.application == a

@@ -48,7 +48,8 @@ from web.extensions import db
 
 PASSWORD = "correct horse 42"
 TEST_DATABASE_URL = os.environ.get("PANEL_TEST_DATABASE_URL")
-CACHE_TABLES = {"stored_ranking"}      # results any page view may store: not data a refusal must leave alone
+# Results any page view may store: not data a refusal must leave alone.
+CACHE_TABLES = {"stored_ranking", "stored_panel_context"}
 CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 

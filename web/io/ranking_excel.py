@@ -10,13 +10,10 @@ import io
 import json
 from pathlib import Path
 
+import xlsxwriter
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 
 from web.io.cells import inert
-from web.io.files import protect_text
 from web.labels import label
 from web.local_time import local_time
 from web.services.ranking import RoundRanking
@@ -92,30 +89,42 @@ def text(value: object) -> str | None:
 
 
 def ranking_workbook(report: RoundRanking) -> bytes:
-    """The .xlsx file: 排名 (the ranking) and 评分明细 (every sheet's criterion scores and comments)."""
-    workbook = Workbook()
-    ranking_sheet = workbook.active
-    ranking_sheet.title = str(RANKING_SHEET)
-    _fill(ranking_sheet, [str(header) for header in RANKING_HEADERS], ranking_rows(report))
-    _fill(workbook.create_sheet(str(DETAIL_SHEET)), detail_headers(report), detail_rows(report))
+    """The .xlsx file: 排名 (the ranking) and 评分明细 (every sheet's criterion scores and comments).
+
+    Written with XlsxWriter, which streams cells straight into the file (openpyxl builds a cell object per value
+    first and took most of the export's time); see docs/performance.md.
+    """
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    header = workbook.add_format({"bold": True, "text_wrap": True, "valign": "top"})
+    _fill(workbook.add_worksheet(str(RANKING_SHEET)), header, [str(title) for title in RANKING_HEADERS],
+          ranking_rows(report))
+    _fill(workbook.add_worksheet(str(DETAIL_SHEET)), header, detail_headers(report), detail_rows(report))
+    workbook.close()
     return buffer.getvalue()
 
 
-def _fill(sheet, headers: list[str], rows: list[list]) -> None:
-    sheet.append(headers)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for row in rows:
-        sheet.append(row)
-    for cells in sheet.iter_rows(min_row=2):
-        for cell in cells:
-            protect_text(cell)          # an expert's comment "=HYPERLINK(…)" must stay text, never a formula
-    sheet.freeze_panes = "A2"
-    for column, header in enumerate(headers, start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = min(max(8, len(header) * 2 + 2), 40)
+def _fill(sheet, header, headers: list[str], rows: list[list]) -> None:
+    for column, title in enumerate(headers):
+        sheet.write_string(0, column, title, header)
+        sheet.set_column(column, column, min(max(8, len(title) * 2 + 2), 40))
+    for number, row in enumerate(rows, start=1):
+        for column, value in enumerate(row):
+            _write(sheet, number, column, value)
+    sheet.freeze_panes(1, 0)
+
+
+def _write(sheet, row: int, column: int, value) -> None:
+    """One cell by the type of its value: text always as text, so an expert's comment "=HYPERLINK(…)" can never
+    become a formula; numbers as numbers; nothing for None."""
+    if value is None:
+        return
+    if isinstance(value, str):
+        sheet.write_string(row, column, value)
+    elif isinstance(value, bool):
+        sheet.write_boolean(row, column, value)
+    else:
+        sheet.write_number(row, column, value)
 
 
 def ranking_csv(report: RoundRanking) -> bytes:

@@ -86,6 +86,15 @@ def _engine_progress(progress: Progress) -> Callable[[str, int], None]:
     return report
 
 
+def panel_context_job(job: Job, progress: Progress) -> None:
+    """Recompute and store the round's matching context (no file: the panel pages read the stored context)."""
+    from web.services.stored_context import recompute
+
+    progress.start("inputs", 1)
+    recompute(_round(job), progress)
+    return None
+
+
 def _round(job: Job) -> Round:
     round_ = db.session.get(Round, job.round_id) if job.round_id else None
     if round_ is None:
@@ -106,5 +115,6 @@ WORK: dict[str, Callable[[Job, Progress], str | None]] = {
     "records_upload": records_upload,
     "matching": matching_job,
     "import": imports.import_job,
+    "panel_context": panel_context_job,
 }
 """The work of every job kind."""

@@ -37,7 +37,7 @@ from .expert import (
     PastAffiliation,
 )
 from .flag_review import FLAG_RESPONSES, FlagReview
-from .job import JOB_KINDS, JOB_STATES, Job, StoredRanking
+from .job import JOB_KINDS, JOB_STATES, Job, StoredPanelContext, StoredRanking
 from .member import (
     IP_COUNTS,
     MEMBER_KINDS,
@@ -68,6 +68,6 @@ __all__ = [
     "AuditLogIsAppendOnly", "DeclaredRelation", "EnterpriseDetails", "ExcludedExpert", "Expert", "ExpertField",
     "Field", "FinancialYear", "FlagReview", "OutboxMessage", "GovernanceRole", "IndicatorValue", "InstituteDetails", "Job", "Lead", "MemberUnit", "Organization",
     "OrganizationAlias", "PastAffiliation", "PlanSection", "PoolQuota", "Reserve", "Round", "RoundApplication",
-    "Score", "ScoreSheet", "StoredRanking", "ScoreTemplate", "Sector", "Shareholder", "TeamMember", "TemplateCriterion",
+    "Score", "ScoreSheet", "StoredPanelContext", "StoredRanking", "ScoreTemplate", "Sector", "Shareholder", "TeamMember", "TemplateCriterion",
     "TemplateIndicator", "User", "utcnow",
 ]

@@ -1,5 +1,5 @@
 """Jobs: slow work (PDFs, recomputations) done by a worker, recorded so any web process can show it; and the
-stored results some of them keep (a round's ranking)."""
+stored results some of them keep (a round's ranking, its panels' engine context)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .common import one_of, utcnow
 from .round import Round
 from .user import User
 
-JOB_KINDS = ("sheets_pdf", "blank_pdf", "ranking", "records_upload", "matching", "import")
+JOB_KINDS = ("sheets_pdf", "blank_pdf", "ranking", "records_upload", "matching", "import", "panel_context")
 JOB_STATES = ("queued", "running", "done", "failed")
 
 
@@ -70,6 +70,23 @@ class StoredRanking(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
     options_key: Mapped[str] = mapped_column(String(60))
+    data_version: Mapped[str] = mapped_column(String(64))
+    input_stamp: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class StoredPanelContext(db.Model):
+    """The matching engine's context of a round (conflicts, fit, permission masks, caps), kept until its inputs
+    change, so the panel pages explain a panel without a conflict scan and a fit computation per view.
+
+    ``data_version`` is the SHA-256 of the engine's problem (experts, applications, settings, past reviews);
+    ``input_stamp`` the cheap fingerprint a page compares first (web/services/stored_context.py); ``payload``
+    the context, pickled (written and read only by Panel).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), unique=True)
     data_version: Mapped[str] = mapped_column(String(64))
     input_stamp: Mapped[str] = mapped_column(String(64))
     computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

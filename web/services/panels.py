@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+from collections import ChainMap
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,37 +116,56 @@ def reserves_of(version: AssignmentVersion, application: Application) -> list[Re
     return [row for row in version.reserves if row.application_id == application.id and row.expert_id not in had_seat]
 
 
-def explanation(round_: Round, application: Application) -> dict:
+def explanation(round_: Round, application: Application, context: Context | None = None) -> dict:
     """The engine's explanation of one panel of the active version: ``binding`` rules per expert ref and
-    ``not_chosen`` sentences about better-fitting experts left out."""
+    ``not_chosen`` sentences about better-fitting experts left out.
+
+    ``context`` is the round's matching context (the stored one: web/services/stored_context.py); built afresh
+    when not given. A stale context from before the application joined the round explains nothing yet.
+    """
     version = active_version(round_)
     if version is None:
         return {"binding": {}, "not_chosen": []}
-    context = matching_bridge.round_context(round_)
-    assigned = assigned_matrix(context, [row for row in version.assignments if row.state in SEATED])
-    a = context.problem.application_index[application.ref]
-    instance, exclusions = _without_departed(context, version, a)
-    panels = explain(instance, assigned, context.labels, exclusions=exclusions,
-                     field_fit=context.fit.field_fit, text_fit=context.fit.text_fit)
-    panel = next(panel for panel in panels if panel.application == a)
+    context = context or matching_bridge.round_context(round_)
+    a = context.problem.application_index.get(application.ref)
+    if a is None:
+        return {"binding": {}, "not_chosen": []}
+    rows = _version_rows(version)
+    assigned = assigned_matrix(context, [(row.expert_ref, row.application_ref) for row in rows
+                                          if row.state in SEATED])
+    instance, exclusions = _without_departed(context, rows, a)
+    (panel,) = explain(instance, assigned, context.labels, exclusions=exclusions,
+                       field_fit=context.fit.field_fit, text_fit=context.fit.text_fit, applications=[a])
     return {"binding": {context.labels.experts[m.expert]: m.binding for m in panel.members},
             "not_chosen": panel.not_chosen}
+
+
+def _version_rows(version: AssignmentVersion) -> list:
+    """The version's rows as the explanation reads them: state, state reason, expert and application refs (one
+    query; the page's ORM rows are not needed for this)."""
+    return db.session.execute(
+        select(Assignment.state, Assignment.state_reason, Expert.ref.label("expert_ref"),
+               Application.ref.label("application_ref"))
+        .join(Expert, Assignment.expert_id == Expert.id).join(Application, Assignment.application_id == Application.id)
+        .where(Assignment.version_id == version.id)).all()
 
 
 DEPARTED = ("declined", "recused", "replaced")
 
 
-def _without_departed(context, version: AssignmentVersion, a: int):
+def _without_departed(context, rows: list, a: int):
     """The instance and exclusions with members who declined, recused or were swapped out of application ``a``
-    disallowed there, so the explanation names why they left rather than calling them 'not chosen'."""
+    (among the version's ``rows``) disallowed there, so the explanation names why they left rather than calling
+    them 'not chosen'."""
     allowed = context.instance.allowed.copy()
-    exclusions = dict(context.exclusions)
-    for row in version.assignments:
-        e = context.problem.expert_index.get(row.expert.ref)
-        if row.state in DEPARTED and e is not None and context.problem.application_index[row.application.ref] == a:
+    departed: dict[tuple[int, int], str] = {}
+    for row in rows:
+        e = context.problem.expert_index.get(row.expert_ref)
+        if row.state in DEPARTED and e is not None and context.problem.application_index.get(row.application_ref) == a:
             allowed[e, a] = False
-            exclusions[(e, a)] = label(row.state, "seat_state") + (f"（{row.state_reason}）" if row.state_reason else "")
-    return dataclasses.replace(context.instance, allowed=allowed), exclusions
+            departed[(e, a)] = label(row.state, "seat_state") + (f"（{row.state_reason}）" if row.state_reason else "")
+    # A view over the engine's exclusions, not a copy: copying writes the sentence of every disallowed pair.
+    return dataclasses.replace(context.instance, allowed=allowed), ChainMap(departed, context.exclusions)
 
 
 # ---------------------------------------------------------------- matching runs
@@ -593,7 +613,7 @@ def reserve_report(assignment: Assignment, context: Context | None = None) -> li
     context = context or matching_bridge.round_context(version.round)
     problem = context.problem
     seated = [row for row in version.assignments if row.state in SEATED]
-    assigned = assigned_matrix(context, seated)
+    assigned = assigned_matrix(context, [(row.expert.ref, row.application.ref) for row in seated])
     e, a = problem.expert_index[assignment.expert.ref], problem.application_index[assignment.application.ref]
     assigned[e, a] = True          # the leaving member still counts until the seat is given away
     fits = replacement_mask(context.instance, assigned, a, e)
@@ -626,13 +646,13 @@ def _why_not(context: Context, version: AssignmentVersion, assignment: Assignmen
              reason="；".join(problems) or _("breaks a panel rule"))
 
 
-def assigned_matrix(context: Context, rows: list[Assignment]) -> np.ndarray:
-    """The engine's expert × application matrix of ``rows`` (True where a row seats the expert)."""
+def assigned_matrix(context: Context, pairs: list[tuple[str, str]]) -> np.ndarray:
+    """The (expert ref, application ref) ``pairs`` as the engine's boolean matrix (refs it does not know skipped)."""
     problem = context.problem
     assigned = np.zeros(context.instance.fit.shape, dtype=bool)
-    for row in rows:
-        e = problem.expert_index.get(row.expert.ref)
-        a = problem.application_index.get(row.application.ref)
+    for expert_ref, application_ref in pairs:
+        e = problem.expert_index.get(expert_ref)
+        a = problem.application_index.get(application_ref)
         if e is not None and a is not None:
             assigned[e, a] = True
     return assigned

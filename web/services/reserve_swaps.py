@@ -69,7 +69,8 @@ def _fits(context: Context, version: AssignmentVersion, reserve: Reserve, leavin
     e = problem.expert_index.get(reserve.expert.ref)
     if e is None or _held_seat(reserve):
         return False
-    assigned = panels.assigned_matrix(context, [row for row in version.assignments if row.state in panels.SEATED])
+    assigned = panels.assigned_matrix(context, [(row.expert.ref, row.application.ref) for row in version.assignments
+                                                if row.state in panels.SEATED])
     mask = replacement_mask(context.instance, assigned, problem.application_index[reserve.application.ref],
                             problem.expert_index[leaving.expert.ref])
     return bool(mask[e])
@@ -107,7 +108,7 @@ def swap_problem(plan: SwapIn) -> str | None:
     e = problem.expert_index[reserve.expert.ref]
     a = problem.application_index[reserve.application.ref]
     seated = [row for row in plan.version.assignments if row.state in panels.SEATED]
-    assigned = panels.assigned_matrix(context, seated)
+    assigned = panels.assigned_matrix(context, [(row.expert.ref, row.application.ref) for row in seated])
     names = {"expert": reserve.expert.name, "member": leaving.expert.name, "application": reserve.application.ref}
     if _held_seat(reserve):
         return _("%(expert)s sits or sat on the panel of %(application)s already; nothing was changed.", **names)

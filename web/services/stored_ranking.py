@@ -66,17 +66,34 @@ def ranking_for_view(round_: Round, options: ranking.Options = DEFAULT_OPTIONS, 
     stored view's time): ``ALL_ROWS``, ``NO_ROWS`` (the ranking table shows no sheet) or one application's
     id (its trace page); the other lines then carry no rows.
     """
+    stale = renew(round_, options, actor=actor)
+    return stored_view(round_, options, rows_for=rows_for, stale=stale)
+
+
+def renew(round_: Round, options: ranking.Options = DEFAULT_OPTIONS, *, actor: User | None = None) -> bool:
+    """Bring the stored ranking up to date when its inputs changed: recomputed and stored now (small round, or
+    nothing stored yet), else a recomputation job requested. True when the stored ranking is stale.
+
+    A view commits between this and :func:`stored_view`: a commit expires every row the session holds, and a
+    report built before it would load each sheet again, one query at a time, when the page reads it.
+    """
     stored = _stored(round_, options)
-    stamp = input_stamp(round_)
-    if stored is not None and stored.input_stamp == stamp:
-        return ViewedRanking(_report(round_, options, stored, rows_for), stored.computed_at)
+    if stored is not None and stored.input_stamp == input_stamp(round_):
+        return False
     if stored is not None and not _small(round_):
         from web.services.jobs import request_job
 
         request_job("ranking", round_=round_, actor=actor, params=_params(options))
-        return ViewedRanking(_report(round_, options, stored, rows_for), stored.computed_at, stale=True)
-    report, stored = recompute(round_, options)
-    return ViewedRanking(report, stored.computed_at)
+        return True
+    recompute(round_, options)
+    return False
+
+
+def stored_view(round_: Round, options: ranking.Options = DEFAULT_OPTIONS, *, rows_for: str | int = ALL_ROWS,
+                stale: bool = False) -> ViewedRanking:
+    """The stored ranking as it is, joined with the sheets ``rows_for`` asks for (see :func:`ranking_for_view`)."""
+    stored = _stored(round_, options)
+    return ViewedRanking(_report(round_, options, stored, rows_for), stored.computed_at, stale=stale)
 
 
 def ensure_current(round_: Round, options: ranking.Options = DEFAULT_OPTIONS) -> None:

@@ -12,6 +12,7 @@ KIND_LABELS = {
     "records_upload": _l("Registering an uploaded file"),
     "matching": _l("Matching run"),
     "import": _l("Import of records"),
+    "panel_context": _l("Conflicts and fit of the panels"),
 }
 STATE_LABELS = {"queued": _l("Waiting for a worker"), "running": _l("Running"), "done": _l("Done"),
                 "failed": _l("Failed")}
@@ -19,6 +20,7 @@ STEP_LABELS = {
     "waiting": _l("waiting"),
     "ranking": _l("computing the ranking"),
     "inputs": _l("checking the sheets and conflicts"),
+    "context": _l("computing conflicts and fit"),
     "pages": _l("pages"),
     "finished": _l("pages"),
     "checking": _l("checking the file again"),

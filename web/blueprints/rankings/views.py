@@ -18,7 +18,7 @@ from web.models import Application, FlagReview, Job, Round
 from web.services import ranking
 from web.services.flag_reviews import FlagReviewError, reviews_for_expert
 from web.services.jobs import request_job
-from web.services.stored_ranking import ALL_ROWS, NO_ROWS, ViewedRanking, ranking_for_view
+from web.services.stored_ranking import ALL_ROWS, NO_ROWS, ViewedRanking, renew, stored_view
 from web.unit_of_work import refuse
 
 from . import bp
@@ -235,9 +235,9 @@ def blank_pdf(round_id: int):
 def stored_ranking(round_: Round, options: ranking.Options, rows_for: str | int = ALL_ROWS) -> ViewedRanking:
     """The round's stored ranking for ``options`` (recomputed and stored first when its inputs changed and the
     round is small; otherwise a recomputation job is started and the page says the result is being renewed)."""
-    viewed = ranking_for_view(round_, options, actor=current_user, rows_for=rows_for)
+    stale = renew(round_, options, actor=current_user)
     db.session.commit()
-    return viewed
+    return stored_view(round_, options, rows_for=rows_for, stale=stale)
 
 
 def started_job(kind: str, round_: Round) -> Response:

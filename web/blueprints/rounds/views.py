@@ -36,11 +36,12 @@ from web.models import (
     Expert,
     Field,
     Job,
+    Organization,
     Round,
     Sector,
     User,
 )
-from web.services import guidance, matching_bridge, panels, reserve_swaps, rounds, sheets
+from web.services import guidance, matching_bridge, panels, reserve_swaps, rounds, sheets, stored_context
 from web.services.guidance import GuidanceError
 from web.services.jobs import unfinished_jobs
 from web.services.matching_runs import start_matching
@@ -465,14 +466,22 @@ def panel(round_id: int, application_id: int):
     round_ = get_round(round_id)
     application = round_application(round_, application_id)
     version = panels.active_version(round_)
+    viewed = None
+    explained = {"binding": {}, "not_chosen": []}
+    if version is not None:
+        stale = stored_context.renew(round_, actor=current_user)
+        db.session.commit()
+        viewed = stored_context.stored_view(round_, stale=stale)
+        explained = panels.explanation(round_, application, viewed.context)
     rows = [row for row in version.assignments if row.application_id == application.id] if version else []
-    explained = panels.explanation(round_, application) if version else {"binding": {}, "not_chosen": []}
     reserves = panels.reserves_of(version, application) if version else []
     taken = {row.replaces_id for row in rows if row.replaces_id}
-    experts = db.session.scalars(select(Expert).order_by(Expert.pool, Expert.ref)).all()
+    experts = db.session.execute(select(Expert.ref, Expert.name, Expert.pool, Organization.name.label("organization"))
+                                 .outerjoin(Organization, Expert.organization_id == Organization.id)
+                                 .order_by(Expert.pool, Expert.ref)).all()       # the form's list: plain rows
     return render_template("rounds/panel.html", round_=round_, application=application, version=version, rows=rows,
                            explained=explained, reserves=reserves, seated=panels.SEATED, left=panels.LEFT,
-                           taken=taken, experts=experts)
+                           taken=taken, experts=experts, viewed=viewed)
 
 
 def _panel_redirect(round_: Round, application_id: int):
