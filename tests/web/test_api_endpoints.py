@@ -76,6 +76,15 @@ def test_a_refused_import_lists_every_error_and_changes_nothing(client, world, t
     only_the_job_was_recorded(before, table_counts())
 
 
+def test_the_job_page_shows_an_api_imports_errors_in_chinese(app, client, auth, world, make_application_record):
+    bad = make_application_record("APP-202", center_name=None)
+    response = call(client, world, "admin", "POST", "/applications", json=_iso_dates([bad]))
+    job = finished_job(client, response, bearer(world, "admin"))
+    auth.login(username="admin")
+    html = client.get(f"/jobs/{job['id']}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "APP-202" in html and "center_name: required" not in html and "必填" in html
+
+
 @pytest.mark.parametrize(("body", "status"), [({"ref": "APP-1"}, 422), ("[", 400)])
 def test_an_import_body_that_is_not_a_list_is_refused(client, world, table_counts, body, status):
     before = table_counts()

@@ -67,6 +67,8 @@ def test_only_the_seated_expert_who_declared_downloads_the_attachment(app, clien
     assert answer.status_code == 200 and answer.data == b"%PDF-1.4 bylaws"
     assert f'href="{target}"' in client.get(f"/expert/seats/{world.seats['expert_a']}/application").get_data(
         as_text=True)
+    assert f'href="{target}"' in client.get(f"/expert/seats/{world.seats['expert_a']}/sheet").get_data(
+        as_text=True)                                           # beside the sheet too, where experts read
     with app.app_context():                                    # before declaring, the file stays closed
         db.session.get(ScoreSheet, world.sheets["expert_a"]).conflict_declared = None
         db.session.commit()

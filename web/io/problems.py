@@ -255,6 +255,18 @@ def unquoted(title: str) -> str:
     return title[1:-1] if len(title) >= 2 and title[0] == title[-1] and title[0] in "'\"" else title
 
 
+def record_line(line: str) -> str:
+    """One error line of a JSON import (the API's ``[N]: key: rule`` or ``REF: key: rule``) as a sentence in the
+    reader's language, for the job page that shows an API import's refusal."""
+    if found := RECORD_LINE.match(line):
+        return _("Record %(number)s, %(key)s: %(rule)s", number=found["row"], key=found["key"],
+                 rule=sentence(found["rule"]))
+    if found := REF_LINE.match(line):
+        return _("%(ref)s, %(key)s: %(rule)s", ref=unquoted(found["ref"]), key=found["key"],
+                 rule=sentence(found["rule"]))
+    return sentence(line)
+
+
 def problems_of(lines: Sequence[str], kind: str, read: ReadResult, filename: str) -> list[Problem]:
     """The error lines of one upload as Problems (see :class:`ProblemReader`)."""
     return ProblemReader(kind, read, filename).problems(lines)

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from web.auth.roles import roles_required
 from web.extensions import db
+from web.io import problems
 from web.jobs import files
 from web.models import Job, Round
 from web.services.jobs import round_jobs
@@ -43,7 +44,8 @@ def round_page(round_id: int):
 def job_page(job_id: int):
     """One job's progress bar; the page refreshes itself until the job is finished, then offers the file."""
     job = job_or_404(job_id)
-    return render_template("jobs/job.html", job=job, info=describe(job), result=result_link(job),
+    errors = [problems.record_line(line) for line in (job.outcome or {}).get("errors") or ()]
+    return render_template("jobs/job.html", job=job, info=describe(job), result=result_link(job), errors=errors,
                            refresh=None if job.finished else REFRESH_SECONDS)
 
 
