@@ -304,6 +304,19 @@ def test_outbox_pages_newest_first_and_filters_with_search(client, auth, message
         assert client.get(f"/followup/outbox?{query}").status_code == 200
 
 
+def test_outbox_filtered_by_round_lists_only_its_messages(client, auth, messages, app):
+    with app.app_context():
+        round_ = rounds.create_round("发件箱筛选", "selection_review", as_of=datetime(2020, 11, 1).date(), actor=None)
+        db.session.add(OutboxMessage(recipient="expert99@example.com", kind="invitation", subject="评审邀请 99",
+                                     body="正文", state="queued", round_id=round_.id))
+        db.session.commit()
+        round_id = round_.id
+    auth.login("organizer")
+    response = client.get(f"/followup/outbox?round={round_id}")
+    assert response.status_code == 200
+    assert re.findall(SUBJECT, response.get_data(as_text=True)) == ["99"]
+
+
 # ---------------------------------------------------------------- rankings and audit
 
 LINE_REF = r'/rankings/rounds/\d+/applications/\d+[^"]*">(P\d+)</a>'

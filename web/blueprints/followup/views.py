@@ -209,8 +209,9 @@ def outbox_page():
     args = listing.parse(listing.ListSpec(sorts=tuple(OUTBOX_SORTS), direction="desc", filters={
         "round": {str(round_.id) for round_ in rounds}, "kind": MESSAGE_KINDS, "state": OUTBOX_STATES}))
     query = select(OutboxMessage)
-    for key, column in (("round", OutboxMessage.round_id), ("kind", OutboxMessage.kind),
-                        ("state", OutboxMessage.state)):
+    if "round" in args.filters:          # a round id compared as a number: PostgreSQL has no integer = text
+        query = query.where(OutboxMessage.round_id == int(args.filters["round"]))
+    for key, column in (("kind", OutboxMessage.kind), ("state", OutboxMessage.state)):
         if key in args.filters:
             query = query.where(column == args.filters[key])
     page = listing.paginate_query(query, args, sort_columns=OUTBOX_SORTS,
