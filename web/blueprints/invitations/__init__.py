@@ -1,7 +1,8 @@
-"""Organizer: invitations, reminders, the outbox and the progress dashboard."""
+"""Invitations and what follows them: reminders, accounts and personal links for invited experts, the outbox,
+seat replacement, sheet reopening and the progress dashboard."""
 
 from flask import Blueprint
 
-bp = Blueprint("followup", __name__, url_prefix="/followup")
+bp = Blueprint("invitations", __name__, url_prefix="/invitations")
 
 from . import labels, views  # noqa: E402,F401  (register the template filters and views on bp)
