@@ -400,10 +400,10 @@ def reopen(sheet: ScoreSheet, reason: str | None, *, actor: User | None) -> Scor
 # ---------------------------------------------------------------- progress
 
 def active_seats(round_: Round) -> list[Assignment]:
-    """The seats of the round's active assignment version that still count (proposed, invited, accepted)."""
+    """The seats of the round's active assignment version that are held (:func:`seated`)."""
     return list(db.session.scalars(
         select(Assignment).join(AssignmentVersion)
-        .where(AssignmentVersion.round_id == round_.id, AssignmentVersion.active, Assignment.state.in_(SEAT_STATES))
+        .where(AssignmentVersion.round_id == round_.id, *seated())
         .options(selectinload(Assignment.expert), selectinload(Assignment.application))
         .order_by(Assignment.application_id, Assignment.id)))
 
