@@ -49,6 +49,15 @@ def test_an_unknown_application_is_404(client, auth):
     assert client.get("/records/applications/NOPE").status_code == 404
 
 
+def test_the_pages_beside_an_application_ref_keep_their_own_views(client, auth):
+    """new, upload and template.xlsx share /records/applications/ with the refs; read as a ref they would be 404."""
+    auth.login("organizer")
+    assert client.get("/records/applications/new").status_code == 200
+    assert client.get("/records/applications/upload").status_code == 200
+    template = client.get("/records/applications/template.xlsx")
+    assert template.status_code == 200 and template.mimetype.endswith("spreadsheetml.sheet")
+
+
 @pytest.mark.usefixtures("stored")
 def test_the_start_page_sends_each_role_to_its_work(client, auth):
     auth.login("expert", expert_ref="EXP-001")
