@@ -53,8 +53,8 @@ def main() -> None:
         round_id = db.session.scalars(select(Round.id).order_by(Round.id)).first()
     client = app.test_client()
     client.post("/login", data={"username": "organizer", "password": DEMO_PASSWORD})
-    lists = {"applications": "/organizer/applications", "experts": "/organizer/experts",
-             "conflicts": f"/rounds/{round_id}/conflicts", "outbox": "/followup/outbox",
+    lists = {"applications": "/records/applications", "experts": "/records/experts",
+             "conflicts": f"/rounds/{round_id}/conflicts", "outbox": "/invitations/outbox",
              "ranking": f"/rankings/rounds/{round_id}"}
     print(f"Machine: nproc {os.cpu_count()}, {platform.machine()}, Python {platform.python_version()}")
     print(f"{'list':<14}{'rows 200':>9}{'rows page':>10}{'KiB 200':>9}{'KiB page':>9}"

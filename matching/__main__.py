@@ -84,11 +84,6 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, stdout: T
         for line in error.errors:
             print(line, file=stderr)
         return EXIT_REFUSED
-    except ModuleNotFoundError as error:
-        if error.name != "matching.assign":
-            raise
-        print("assign: the solver pipeline (matching.assign) is not installed in this version", file=stderr)
-        return EXIT_USAGE
     if isinstance(result.get("timing"), dict):     # seconds per phase, the reading of the JSON included
         result["timing"] = {"read": read_seconds, "parse": parse_seconds, **result["timing"]}
     json.dump(result, stdout, ensure_ascii=False, indent=1)

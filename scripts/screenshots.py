@@ -51,15 +51,15 @@ class Shot:
 
 
 SHOTS = [
-    Shot("01-applications", "organizer", "organizer.applications"),
-    Shot("02-application-detail", "organizer", "organizer.application_detail",
+    Shot("01-applications", "organizer", "records.applications"),
+    Shot("02-application-detail", "organizer", "records.application_detail",
          lambda ids: {"ref": ids["outlier_application_ref"]}),
-    Shot("03-experts", "organizer", "organizer.experts"),
+    Shot("03-experts", "organizer", "records.experts"),
     Shot("04-rounds", "organizer", "rounds.index"),
     Shot("05-conflicts", "organizer", "rounds.conflicts", lambda ids: {"round_id": ids["round"]}),
     Shot("06-panel", "organizer", "rounds.panel",
          lambda ids: {"round_id": ids["round"], "application_id": ids["recusal_application"]}, full_page=True),
-    Shot("07-progress", "organizer", "followup.progress", lambda ids: {"round_id": ids["round"]}),
+    Shot("07-progress", "organizer", "invitations.progress", lambda ids: {"round_id": ids["round"]}),
     Shot("08-ranking", "organizer", "rankings.round_ranking", lambda ids: {"round_id": ids["round"]}),
     Shot("09-trace", "organizer", "rankings.trace",
          lambda ids: {"round_id": ids["round"], "application_id": ids["outlier_application"]}, full_page=True),
@@ -67,7 +67,7 @@ SHOTS = [
     # One phone screen: a full-page capture would paint the sticky total over the middle of the form.
     Shot("11-score-sheet-phone", "expert", "expert.sheet", lambda ids: {"seat_id": ids["expert_draft_seat"]},
          phone=True),
-    Shot("12-outbox", "organizer", "followup.outbox_page"),
+    Shot("12-outbox", "organizer", "invitations.outbox_page"),
     Shot("13-audit-log", "admin", "admin.audit"),
     Shot("14-center", "organizer", "centers.center_page", lambda ids: {"center_id": ids["center"]}, full_page=True),
     Shot("15-annual-evaluation", "organizer", "centers.evaluation", lambda ids: {"round_id": ids["annual_round"]}),

@@ -96,16 +96,15 @@ def _register_blueprints(app: Flask) -> None:
     from web.blueprints.admin import bp as admin_bp
     from web.blueprints.centers import bp as centers_bp
     from web.blueprints.expert import bp as expert_bp
-    from web.blueprints.followup import bp as followup_bp
     from web.blueprints.home import bp as home_bp
+    from web.blueprints.invitations import bp as invitations_bp
     from web.blueprints.jobs import bp as jobs_bp
-    from web.blueprints.organizer import bp as organizer_bp
     from web.blueprints.rankings import bp as rankings_bp
     from web.blueprints.records import bp as records_bp
     from web.blueprints.rounds import bp as rounds_bp
 
-    for blueprint in (auth_bp, home_bp, organizer_bp, rounds_bp, followup_bp, expert_bp, rankings_bp, jobs_bp,
-                      centers_bp, records_bp, admin_bp, api_bp):
+    for blueprint in (auth_bp, home_bp, records_bp, rounds_bp, invitations_bp, expert_bp, rankings_bp, jobs_bp,
+                      centers_bp, admin_bp, api_bp):
         app.register_blueprint(blueprint)
     for status in (400, 403, 404, 413):
         app.register_error_handler(status, _error_page)

@@ -23,7 +23,7 @@ def test_an_invited_expert_opens_the_link_sets_a_password_and_lands_on_their_sea
     invited = live.run(_first_invitation, round_id)
 
     login(page, live, "organizer")
-    page.goto(f"{live.url}/followup/outbox/{invited['message_id']}")
+    page.goto(f"{live.url}/invitations/outbox/{invited['message_id']}")
     mail = page.locator("pre.mail").inner_text()
     link = re.search(r"http://\S+/access/\S+", mail).group(0)
     assert f"用户名：{invited['username']}" in mail

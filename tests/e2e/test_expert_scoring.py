@@ -161,7 +161,7 @@ def test_expert_recuses_and_the_organizer_replaces_from_the_reserves(page, live,
     assert reserve in live.run(_seated_refs, round_id, seat["application_id"])
     assert seat["expert"] not in live.run(_seated_refs, round_id, seat["application_id"])
 
-    page.goto(f"{live.url}/followup/outbox")
+    page.goto(f"{live.url}/invitations/outbox")
     assert "【回避声明】" in page.locator("main").inner_text()  # the organizer was told
 
 

@@ -362,7 +362,7 @@ def test_a_submit_racing_a_reopen_leaves_one_of_two_outcomes(site, experts):
     for trial in range(TRIALS):
         put_sheet(site, values, "submitted")
         sheet, mark = sheet_state(site), audit_mark(site)
-        reopen_url = f"{two}/followup/sheets/{sheet['id']}/reopen"
+        reopen_url = f"{two}/invitations/sheets/{sheet['id']}/reopen"
         organizer_token = organizer.token_from(reopen_url)
         revised = variant(values, 1)
         (reopened, _), (submitted, _) = together(

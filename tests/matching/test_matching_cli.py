@@ -80,7 +80,6 @@ def test_module_entry_point_exit_codes(problem_file, tmp_path):
 
 
 def test_assign_calls_the_solver_pipeline(tmp_path):
-    pytest.importorskip("matching.assign")
     data = problem([expert("E1", organization={"name": "上海A1科技有限公司"}), expert("E2"), expert("E3")],
                    [application("A1", excluded_experts=["E2"])], panel_size=1, reserves=0)
     path = tmp_path / "problem.json"

@@ -139,7 +139,7 @@ def test_a_password_breaking_the_rules_is_refused_and_the_link_stays_good(app, c
 
 
 def post_confirmed(client, csrf_token, url, confirm: bool = True):
-    token = csrf_token(client.get("/followup/").get_data(as_text=True))
+    token = csrf_token(client.get("/invitations/").get_data(as_text=True))
     return client.post(url, data={"csrf_token": token, **({"confirm": "yes"} if confirm else {})})
 
 
@@ -153,8 +153,8 @@ def invited_without_accounts(app, world):
 def test_create_accounts_is_one_click_idempotent_and_audited(app, client, auth, world, csrf_token, table_counts):
     invited_without_accounts(app, world)
     auth.login(username="organizer")
-    url = f"/followup/rounds/{world.round_id}/accounts"
-    page = client.get(f"/followup/rounds/{world.round_id}").get_data(as_text=True)
+    url = f"/invitations/rounds/{world.round_id}/accounts"
+    page = client.get(f"/invitations/rounds/{world.round_id}").get_data(as_text=True)
     assert "创建 1 个账号，并向每位专家发送个人链接（共 1 封）" in page
 
     before = table_counts()
@@ -179,7 +179,7 @@ def test_an_organizer_resends_one_expert_a_fresh_link(app, client, auth, world, 
     auth.login(username="organizer")
     with app.app_context():
         ids = {expert.ref: expert.id for expert in db.session.scalars(select(Expert))}
-    response = post_confirmed(client, csrf_token, f"/followup/rounds/{world.round_id}/experts/{ids['EXP-A']}/link")
+    response = post_confirmed(client, csrf_token, f"/invitations/rounds/{world.round_id}/experts/{ids['EXP-A']}/link")
     assert response.status_code == 302
     path = link_for(app, "a@example.com", kind="access_link")
     assert client.get(path).status_code == 200
@@ -187,7 +187,7 @@ def test_an_organizer_resends_one_expert_a_fresh_link(app, client, auth, world, 
                                                                          "expert": "EXP-A"}]
     # the reserve holds no invited seat: as if the expert did not exist
     assert post_confirmed(client, csrf_token,
-                          f"/followup/rounds/{world.round_id}/experts/{ids['EXP-C']}/link").status_code == 404
+                          f"/invitations/rounds/{world.round_id}/experts/{ids['EXP-C']}/link").status_code == 404
 
 
 @pytest.mark.app_config(RATELIMIT_LOGIN="1000 per minute")
@@ -204,14 +204,14 @@ def test_two_simultaneous_clicks_create_each_account_once(app, make_user, world,
         page = client.get("/login")
         client.post("/login", data={"username": username, "password": "correct horse 42",
                                     "csrf_token": csrf_token(page.get_data(as_text=True))})
-        token = csrf_token(client.get("/followup/").get_data(as_text=True))
+        token = csrf_token(client.get("/invitations/").get_data(as_text=True))
         clients.append((client, token))
     start = threading.Barrier(2)
     statuses = []
 
     def click(client, token):
         start.wait()
-        statuses.append(client.post(f"/followup/rounds/{world.round_id}/accounts",
+        statuses.append(client.post(f"/invitations/rounds/{world.round_id}/accounts",
                                     data={"csrf_token": token, "confirm": "yes"}).status_code)
 
     threads = [threading.Thread(target=click, args=pair) for pair in clients]

@@ -30,7 +30,7 @@ def test_repeated_failures_lock_the_account_even_for_the_right_password(app, cli
         assert response.status_code == 200 and REFUSED in response.get_data(as_text=True)
     locked = attempt(client, csrf_token, "org", "the right password")
     assert locked.status_code == 200 and REFUSED in locked.get_data(as_text=True)
-    assert client.get("/organizer/applications").status_code == 302
+    assert client.get("/records/applications").status_code == 302
     assert count(app, "login.failure") == limit and count(app, "user.lock") == 1
     assert count(app, "login.refused_locked") == 1
     # an unknown account gets the very same answer: the form does not tell which usernames exist

@@ -85,7 +85,7 @@ def test_a_deactivated_account_can_neither_log_in_nor_use_its_token(app, client,
     other = app.test_client()
     page = other.get("/login").get_data(as_text=True)
     other.post("/login", data={"username": "spare", "password": auth.password, "csrf_token": csrf_token(page)})
-    assert other.get("/organizer/applications").status_code == 302
+    assert other.get("/records/applications").status_code == 302
     assert post_form(client, csrf_token, f"/admin/users/{spare.id}/activate").status_code == 302
     assert user_named(app, "spare").active
     assert api.get("/api/v1/rounds", headers=headers).status_code == 200

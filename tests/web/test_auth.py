@@ -27,7 +27,7 @@ def test_login_with_the_right_password_reaches_the_start_page(client, auth):
     response = auth.login("organizer")
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
-    assert client.get("/organizer/applications").status_code == 200
+    assert client.get("/records/applications").status_code == 200
 
 
 def test_the_password_is_stored_only_as_a_hash(app, make_user):
@@ -44,14 +44,14 @@ def test_wrong_user_or_password_gets_one_generic_message(client, make_user, user
     response = post_login(username, password)
     assert response.status_code == 200
     assert GENERIC_ERROR in response.get_data(as_text=True)
-    assert client.get("/organizer/applications").status_code == 302
+    assert client.get("/records/applications").status_code == 302
 
 
 def test_a_login_without_csrf_token_is_refused(client, make_user):
     make_user("alice", "organizer")
     response = client.post("/login", data={"username": "alice", "password": "correct horse 42"})
     assert response.status_code == 400
-    assert client.get("/organizer/applications").status_code == 302
+    assert client.get("/records/applications").status_code == 302
 
 
 def test_five_failures_lock_the_account_for_fifteen_minutes_and_are_audited(app, client, make_user, post_login):
@@ -95,7 +95,7 @@ def test_logout_needs_a_post_with_csrf_token(client, auth):
     assert client.get("/logout").status_code == 405
     assert client.post("/logout").status_code == 400
     assert auth.logout().status_code == 302
-    assert client.get("/organizer/applications").status_code == 302
+    assert client.get("/records/applications").status_code == 302
 
 
 def test_next_parameter_only_redirects_within_the_site(client, make_user, csrf_token):
@@ -107,10 +107,10 @@ def test_next_parameter_only_redirects_within_the_site(client, make_user, csrf_t
     assert response.headers["Location"] == "/"
     client.post("/logout", data={"csrf_token": csrf_token(client.get("/", follow_redirects=True).get_data(as_text=True))})
     page = client.get("/login")
-    response = client.post("/login?next=/organizer/experts", data={
+    response = client.post("/login?next=/records/experts", data={
         "username": "alice", "password": "correct horse 42",
         "csrf_token": csrf_token(page.get_data(as_text=True))})
-    assert response.headers["Location"] == "/organizer/experts"
+    assert response.headers["Location"] == "/records/experts"
 
 
 def test_the_session_cookie_is_http_only_and_same_site_lax(client, auth):

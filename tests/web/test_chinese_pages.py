@@ -200,9 +200,9 @@ def test_the_e_mails_read_in_chinese(app, client, auth, world):
         db.session.get(Assignment, world.seats["expert_b"]).state = "proposed"      # to be invited
         db.session.commit()
     login(client, "organizer", auth.password)
-    client.post(f"/followup/rounds/{world.round_id}/invite", data={"confirm": "yes"}, headers=ZH)
-    client.post(f"/followup/rounds/{world.round_id}/remind", data={"confirm": "yes"}, headers=ZH)
-    client.post(f"/followup/rounds/{world.round_id}/experts/{world.experts['expert_a']}/link", headers=ZH)
+    client.post(f"/invitations/rounds/{world.round_id}/invite", data={"confirm": "yes"}, headers=ZH)
+    client.post(f"/invitations/rounds/{world.round_id}/remind", data={"confirm": "yes"}, headers=ZH)
+    client.post(f"/invitations/rounds/{world.round_id}/experts/{world.experts['expert_a']}/link", headers=ZH)
     with app.app_context():
         messages = db.session.scalars(select(OutboxMessage).where(OutboxMessage.id != world.message_id)).all()
         assert {"invitation", "reminder", "access_link"} <= {message.kind for message in messages}

@@ -217,7 +217,7 @@ def test_a_nul_in_a_username_or_an_audit_filter_is_a_400_in_chinese(client, auth
                                            "password": "x"})
     assert response.status_code == 400 and CONTROL in response.get_data(as_text=True)
     auth.login("admin")
-    for url in ("/admin/audit?actor=a%00b", "/admin/audit.csv?action=%01", "/organizer/applications/A%00"):
+    for url in ("/admin/audit?actor=a%00b", "/admin/audit.csv?action=%01", "/records/applications/A%00"):
         response = client.get(url)
         assert response.status_code == 400 and CONTROL in response.get_data(as_text=True), url
 
@@ -251,7 +251,7 @@ def test_ids_beyond_a_database_integer_are_404_and_pages_are_ignored(client, aut
         assert client.get(url).status_code in (404, 405)
     assert client.get("/rounds/99999999999999999999").status_code == 404
     assert client.get("/admin/audit?page=99999999999999999999").status_code == 200
-    assert client.get("/followup/outbox?round=99999999999999999999").status_code == 200
+    assert client.get("/invitations/outbox?round=99999999999999999999").status_code == 200
 
 
 def test_audit_csv_cells_are_never_formulas(client, auth, make_user):

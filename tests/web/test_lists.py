@@ -79,7 +79,7 @@ def every_page(client, url: str, pattern: str) -> list[list[str]]:
     return pages
 
 
-APPLICATION_REF = r'/organizer/applications/(APP-\d+)"'
+APPLICATION_REF = r'/records/applications/(APP-\d+)"'
 EXPERT_REF = r"<td>(?:<a [^>]*>)?(EXP-\d+)(?:</a>)?</td>"
 
 
@@ -113,15 +113,15 @@ def test_items_sort_with_missing_values_last_and_pages_are_clamped(app):
 
 def test_search_text_takes_percent_and_underscore_literally(app, applications, client, auth):
     auth.login("organizer")
-    assert refs_on(client.get("/organizer/applications?q=%25").get_data(as_text=True), APPLICATION_REF) == []
-    assert refs_on(client.get("/organizer/applications?q=APP_00").get_data(as_text=True), APPLICATION_REF) == []
-    assert len(refs_on(client.get("/organizer/applications?q=app-00").get_data(as_text=True), APPLICATION_REF)) == 10
+    assert refs_on(client.get("/records/applications?q=%25").get_data(as_text=True), APPLICATION_REF) == []
+    assert refs_on(client.get("/records/applications?q=APP_00").get_data(as_text=True), APPLICATION_REF) == []
+    assert len(refs_on(client.get("/records/applications?q=app-00").get_data(as_text=True), APPLICATION_REF)) == 10
 
 
 @pytest.mark.parametrize("query", ["q=a%00b", "q=a%1Bb", "organization=x%00", "q=" + "长" * 101])
 def test_bad_search_text_is_refused_in_chinese(app, experts, client, auth, query):
     auth.login("organizer")
-    response = client.get(f"/organizer/experts?{query}")
+    response = client.get(f"/records/experts?{query}")
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "控制字符" in html or "最多 100 个字符" in html
@@ -131,7 +131,7 @@ def test_bad_search_text_is_refused_in_chinese(app, experts, client, auth, query
 
 def test_applications_come_one_page_at_a_time_each_once_in_ref_order(client, auth, applications):
     auth.login("organizer")
-    pages = every_page(client, "/organizer/applications?per_page=5", APPLICATION_REF)
+    pages = every_page(client, "/records/applications?per_page=5", APPLICATION_REF)
     assert [len(refs) for refs in pages] == [5, 5, 2]
     assert sum(pages, []) == sorted(record["ref"] for record in applications)
 
@@ -140,24 +140,24 @@ def test_applications_filtered_by_field_and_formal_check_and_searched(client, au
     auth.login("organizer")
     flagged = {record["ref"] for record in applications if check_application(record)}
     assert flagged and len(flagged) < len(applications)
-    html = client.get("/organizer/applications?formal=flagged&per_page=200").get_data(as_text=True)
+    html = client.get("/records/applications?formal=flagged&per_page=200").get_data(as_text=True)
     assert set(refs_on(html, APPLICATION_REF)) == flagged
-    html = client.get("/organizer/applications?formal=clean&field=DIG-II").get_data(as_text=True)
+    html = client.get("/records/applications?formal=clean&field=DIG-II").get_data(as_text=True)
     assert set(refs_on(html, APPLICATION_REF)) == {record["ref"] for record in applications
                                                     if record["ref"] not in flagged and record["field"] == "DIG-II"}
-    html = client.get("/organizer/applications?q=中心甲").get_data(as_text=True)
+    html = client.get("/records/applications?q=中心甲").get_data(as_text=True)
     assert refs_on(html, APPLICATION_REF) == [record["ref"] for record in applications
                                               if "中心甲" in record["center_name"]]
 
 
 def test_applications_sorted_by_center_name_both_ways_keeping_the_filter(client, auth, applications):
     auth.login("organizer")
-    html = client.get("/organizer/applications?field=EQP-SM&sort=center_name").get_data(as_text=True)
+    html = client.get("/records/applications?field=EQP-SM&sort=center_name").get_data(as_text=True)
     chosen = [record for record in applications if record["field"] == "EQP-SM"]
     expected = [record["ref"] for record in sorted(chosen, key=lambda record: record["center_name"])]
     assert refs_on(html, APPLICATION_REF) == expected
-    assert 'href="/organizer/applications?field=EQP-SM&amp;sort=center_name&amp;direction=desc"' in html
-    html = client.get("/organizer/applications?field=EQP-SM&sort=center_name&direction=desc").get_data(as_text=True)
+    assert 'href="/records/applications?field=EQP-SM&amp;sort=center_name&amp;direction=desc"' in html
+    html = client.get("/records/applications?field=EQP-SM&sort=center_name&direction=desc").get_data(as_text=True)
     assert refs_on(html, APPLICATION_REF) == expected[::-1]
 
 
@@ -165,21 +165,21 @@ def test_applications_sorted_by_center_name_both_ways_keeping_the_filter(client,
                                    "formal=maybe", "direction=%27%3B--"])
 def test_bad_application_query_values_give_a_page(client, auth, applications, query):
     auth.login("organizer")
-    response = client.get(f"/organizer/applications?{query}")
+    response = client.get(f"/records/applications?{query}")
     assert response.status_code == 200
     assert refs_on(response.get_data(as_text=True), APPLICATION_REF)
 
 
 def test_a_page_past_the_end_shows_the_last(client, auth, applications):
     auth.login("organizer")
-    html = client.get(f"/organizer/applications?per_page=5&page={HUGE}").get_data(as_text=True)
+    html = client.get(f"/records/applications?per_page=5&page={HUGE}").get_data(as_text=True)
     assert refs_on(html, APPLICATION_REF) == ["APP-010", "APP-011"]
     assert "第 3 / 3 页" in html
 
 
 def test_lists_stay_staff_only(app, client, auth, applications, experts):
     auth.login("expert", expert_ref="EXP-001")
-    for url in ("/organizer/applications?q=APP", "/organizer/experts?pool=law", "/followup/outbox?q=x"):
+    for url in ("/records/applications?q=APP", "/records/experts?pool=law", "/invitations/outbox?q=x"):
         assert client.get(url).status_code == 403
 
 
@@ -187,7 +187,7 @@ def test_lists_stay_staff_only(app, client, auth, applications, experts):
 
 def test_experts_filtered_by_pool_field_and_organization(client, auth, experts):
     auth.login("organizer")
-    html = client.get("/organizer/experts?pool=law&field=DIG-II&organization=复旦").get_data(as_text=True)
+    html = client.get("/records/experts?pool=law&field=DIG-II&organization=复旦").get_data(as_text=True)
     expected = [record["ref"] for record in experts if record["pool"] == "law" and record["fields"] == ["DIG-II"]
                 and record["organization"]["name"] == "复旦大学"]
     assert expected and refs_on(html, EXPERT_REF) == expected
@@ -195,7 +195,7 @@ def test_experts_filtered_by_pool_field_and_organization(client, auth, experts):
 
 def test_experts_searched_by_organization_and_paged_by_name_descending(client, auth, experts):
     auth.login("organizer")
-    pages = every_page(client, "/organizer/experts?q=理工&sort=name&direction=desc&per_page=4", EXPERT_REF)
+    pages = every_page(client, "/records/experts?q=理工&sort=name&direction=desc&per_page=4", EXPERT_REF)
     chosen = sorted((record for record in experts if "理工" in record["organization"]["name"]),
                     key=lambda record: record["name"], reverse=True)
     assert [len(refs) for refs in pages] == [4, 4]
@@ -204,7 +204,7 @@ def test_experts_searched_by_organization_and_paged_by_name_descending(client, a
 
 def test_experts_sorted_by_load_cap_keep_every_expert_once(client, auth, experts):
     auth.login("organizer")
-    refs = sum(every_page(client, "/organizer/experts?sort=max_load&per_page=10", EXPERT_REF), [])
+    refs = sum(every_page(client, "/records/experts?sort=max_load&per_page=10", EXPERT_REF), [])
     expected = sorted(experts, key=lambda record: (record["max_load"], record["ref"]))
     assert refs == [record["ref"] for record in expected]
 
@@ -293,15 +293,15 @@ SUBJECT = r"评审邀请 (\d\d)</a>"
 
 def test_outbox_pages_newest_first_and_filters_with_search(client, auth, messages):
     auth.login("organizer")
-    pages = every_page(client, "/followup/outbox?per_page=12", SUBJECT)
+    pages = every_page(client, "/invitations/outbox?per_page=12", SUBJECT)
     assert [len(numbers) for numbers in pages] == [12, 12, 6]
     assert [int(n) for n in sum(pages, [])] == list(range(29, -1, -1))
-    html = client.get("/followup/outbox?kind=reminder&state=failed&sort=created&direction=asc").get_data(as_text=True)
+    html = client.get("/invitations/outbox?kind=reminder&state=failed&sort=created&direction=asc").get_data(as_text=True)
     assert [int(n) for n in re.findall(SUBJECT, html)] == [n for n in range(30) if n % 2 == 1 and n % 3 == 2]
-    html = client.get("/followup/outbox?q=expert1&state=sent").get_data(as_text=True)
+    html = client.get("/invitations/outbox?q=expert1&state=sent").get_data(as_text=True)
     assert [int(n) for n in re.findall(SUBJECT, html)] == [n for n in range(19, 9, -1) if n % 3 == 1]
     for query in ("round=999999999999", "kind=spam", f"page={HUGE}", "sort=body"):
-        assert client.get(f"/followup/outbox?{query}").status_code == 200
+        assert client.get(f"/invitations/outbox?{query}").status_code == 200
 
 
 def test_outbox_filtered_by_round_lists_only_its_messages(client, auth, messages, app):

@@ -134,21 +134,21 @@ def test_a_session_cookie_copied_before_logout_opens_nothing_after_it(app, clien
     cookie = client.get_cookie("session").value
     thief = app.test_client()
     thief.set_cookie("session", cookie)
-    assert thief.get("/organizer/experts").status_code == 200
+    assert thief.get("/records/experts").status_code == 200
     assert auth.logout().status_code == 302
-    assert thief.get("/organizer/experts").status_code == 302          # to the login page
+    assert thief.get("/records/experts").status_code == 302          # to the login page
     with app.app_context():
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.logout"))
         assert event.actor_name == "organizer"
     assert auth.login("organizer").status_code == 302                   # a new login works as before
-    assert client.get("/organizer/experts").status_code == 200
+    assert client.get("/records/experts").status_code == 200
 
 
 # ---------------------------------------------------------------- nothing stored
 
 def test_pages_and_api_answers_are_never_stored_static_files_are(app, client, auth):
     auth.login("admin")
-    for path in ("/organizer/experts", "/admin/audit", "/admin/audit.csv", "/rankings/", "/no-such-page"):
+    for path in ("/records/experts", "/admin/audit", "/admin/audit.csv", "/rankings/", "/no-such-page"):
         assert client.get(path).headers["Cache-Control"] == "no-store", path
     assert "no-store" not in client.get("/static/panel.css").headers.get("Cache-Control", "")
 

@@ -155,14 +155,14 @@ def test_the_outbox_page_shows_state_and_reply_and_a_failed_message_can_be_resen
         zhou, wu, zheng = queue_three()
         db.session.commit()
     auth.login("organizer")
-    page = client.get("/followup/outbox?state=failed").get_data(as_text=True)
+    page = client.get("/invitations/outbox?state=failed").get_data(as_text=True)
     assert "550 5.1.1 no such mailbox" in page and "w***@example.com" in page and "wu@example.com" not in page
     assert "z***@example.com" not in page                            # the filter keeps only the failed one
-    token = csrf_token(client.get(f"/followup/outbox/{wu}").get_data(as_text=True))
-    refused = client.post(f"/followup/outbox/{zhou}/resend", data={"csrf_token": token}, follow_redirects=True)
+    token = csrf_token(client.get(f"/invitations/outbox/{wu}").get_data(as_text=True))
+    refused = client.post(f"/invitations/outbox/{zhou}/resend", data={"csrf_token": token}, follow_redirects=True)
     assert "只有发送失败的邮件才能重新发送" in refused.get_data(as_text=True)          # a sent one is not sent again
     del smtp.refuse["wu@example.com"]
-    client.post(f"/followup/outbox/{wu}/resend", data={"csrf_token": token})
+    client.post(f"/invitations/outbox/{wu}/resend", data={"csrf_token": token})
     with app.app_context():
         assert (state_of(wu).state, state_of(wu).attempts) == ("sent", 2)
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)

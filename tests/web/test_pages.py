@@ -7,7 +7,7 @@ import pytest
 from web.extensions import db
 from web.services.records import import_applications, import_experts
 
-STAFF_PAGES = ["/organizer/applications", "/organizer/experts", "/organizer/applications/APP-001"]
+STAFF_PAGES = ["/records/applications", "/records/experts", "/records/applications/APP-001"]
 
 
 @pytest.fixture
@@ -46,7 +46,16 @@ def test_organizers_and_admins_open_every_organizer_page(client, auth, role, pat
 
 def test_an_unknown_application_is_404(client, auth):
     auth.login("organizer")
-    assert client.get("/organizer/applications/NOPE").status_code == 404
+    assert client.get("/records/applications/NOPE").status_code == 404
+
+
+def test_the_pages_beside_an_application_ref_keep_their_own_views(client, auth):
+    """new, upload and template.xlsx share /records/applications/ with the refs; read as a ref they would be 404."""
+    auth.login("organizer")
+    assert client.get("/records/applications/new").status_code == 200
+    assert client.get("/records/applications/upload").status_code == 200
+    template = client.get("/records/applications/template.xlsx")
+    assert template.status_code == 200 and template.mimetype.endswith("spreadsheetml.sheet")
 
 
 @pytest.mark.usefixtures("stored")
@@ -55,13 +64,13 @@ def test_the_start_page_sends_each_role_to_its_work(client, auth):
     assert client.get("/").headers["Location"].endswith("/expert/")
     auth.logout()
     auth.login("organizer")
-    assert client.get("/").headers["Location"].endswith("/organizer/applications")
+    assert client.get("/").headers["Location"].endswith("/records/applications")
 
 
 @pytest.mark.usefixtures("stored")
 def test_the_detail_page_shows_every_table(client, auth):
     auth.login("organizer")
-    page = client.get("/organizer/applications/APP-001?lang=en").get_data(as_text=True)
+    page = client.get("/records/applications/APP-001?lang=en").get_data(as_text=True)
     for text in [
         "上海智能制造创新中心", "上海智能制造创新中心有限公司",  # center, bearer
         "Private enterprise", "上海智造装备股份有限公司", ">60<",  # economic type, shareholders
@@ -80,8 +89,8 @@ def test_the_detail_page_shows_every_table(client, auth):
 @pytest.mark.usefixtures("stored")
 def test_organizers_see_personal_data_masked(client, auth):
     auth.login("organizer")
-    detail = client.get("/organizer/applications/APP-001").get_data(as_text=True)
-    experts = client.get("/organizer/experts").get_data(as_text=True)
+    detail = client.get("/records/applications/APP-001").get_data(as_text=True)
+    experts = client.get("/records/experts").get_data(as_text=True)
     assert "310***********1234" in detail and "310101198001011234" not in detail
     assert "138****5678" in detail and "13812345678" not in detail
     assert "r***@example.com" in detail and "rep1@example.com" not in detail
@@ -92,8 +101,8 @@ def test_organizers_see_personal_data_masked(client, auth):
 @pytest.mark.usefixtures("stored")
 def test_admins_see_personal_data_in_full(client, auth):
     auth.login("admin")
-    detail = client.get("/organizer/applications/APP-001").get_data(as_text=True)
-    experts = client.get("/organizer/experts").get_data(as_text=True)
+    detail = client.get("/records/applications/APP-001").get_data(as_text=True)
+    experts = client.get("/records/experts").get_data(as_text=True)
     assert "310101198001011234" in detail and "13812345678" in detail and "rep1@example.com" in detail
     assert "13911112222" in experts and "zhou@example.com" in experts
 
@@ -101,7 +110,7 @@ def test_admins_see_personal_data_in_full(client, auth):
 @pytest.mark.usefixtures("stored")
 def test_the_list_shows_field_bearer_members_and_formal_check(client, auth):
     auth.login("organizer")
-    page = client.get("/organizer/applications?lang=en").get_data(as_text=True)
+    page = client.get("/records/applications?lang=en").get_data(as_text=True)
     assert "Smart manufacturing" in page and "上海智能制造创新中心有限公司" in page
     assert ">2</td>" in page  # two member units
     assert "Formal check" in page

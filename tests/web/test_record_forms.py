@@ -55,7 +55,7 @@ def test_an_application_registered_through_the_form_is_the_record_posted(app, cl
     auth.login(role="organizer")
     record = make_application_record("A501", attachments=[])
     answer = post_form(client, csrf_token, "/records/applications/new", record)
-    assert answer.status_code == 302 and answer.headers["Location"].endswith("/organizer/applications/A501")
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/records/applications/A501")
     with app.app_context():
         [stored] = export_applications(include_personal=True, refs=["A501"])
         assert stored == record

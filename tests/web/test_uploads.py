@@ -81,7 +81,7 @@ def test_a_good_workbook_is_previewed_then_registered_by_a_job(app, client, auth
         assert {event.actor_name for event in events} == {"organizer"}
     assert uploads_left(app) == []
     page = client.get(answer.headers["Location"]).get_data(as_text=True)
-    assert "/organizer/applications" in page                     # the job page leads to the list
+    assert "/records/applications" in page                     # the job page leads to the list
 
 
 def test_every_error_is_listed_in_chinese_by_sheet_row_and_column(app, client, auth, csrf_token, tmp_path,

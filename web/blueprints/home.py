@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 bp = Blueprint("home", __name__)
 
-START_PAGES = {"organizer": "organizer.applications", "admin": "organizer.applications", "expert": "expert.index"}
+START_PAGES = {"organizer": "records.applications", "admin": "records.applications", "expert": "expert.index"}
 
 
 @bp.route("/")

@@ -75,7 +75,7 @@ def _invite(round_: Round, seats: list[Assignment], actor: User | None) -> None:
     for expert, expert_seats in groupby(seats, key=lambda seat: seat.expert):
         expert_seats = list(expert_seats)
         user, _created = accounts.ensure_expert_account(expert, actor=actor)
-        body = outbox.mail_body("followup/mail/invitation.txt", round=round_, expert=expert, seats=expert_seats,
+        body = outbox.mail_body("invitations/mail/invitation.txt", round=round_, expert=expert, seats=expert_seats,
                                 login_url=login_url(), user=user, access_link=access_links.link(user),
                                 link_days=access_links.max_age_days())
         outbox.send(outbox.expert_address(expert), "invitation",
@@ -91,7 +91,7 @@ def remind(round_: Round, *, actor: User | None) -> list[OutboxMessage]:
     pending = reminder_recipients(round_)
     messages = []
     for expert, seats in pending.items():
-        body = outbox.mail_body("followup/mail/reminder.txt", round=round_, expert=expert, seats=seats,
+        body = outbox.mail_body("invitations/mail/reminder.txt", round=round_, expert=expert, seats=seats,
                                 login_url=login_url())
         messages.append(outbox.send(outbox.expert_address(expert), "reminder",
                                     outbox.mail_text("[Review reminder] %(round)s", round=round_.name), body,
@@ -143,7 +143,7 @@ def decline(assignment: Assignment, reason: str | None, *, actor: User | None) -
             ScoreSheet.expert_id == assignment.expert_id, ScoreSheet.state != "draft")) is not None:
         raise InvitationError(_("You submitted a sheet for this application; ask the organizer instead."))
     _answer(assignment, "declined", reason, actor)
-    body = outbox.mail_body("followup/mail/decline_notice.txt", round=round_, assignment=assignment, reason=reason)
+    body = outbox.mail_body("invitations/mail/decline_notice.txt", round=round_, assignment=assignment, reason=reason)
     subject = outbox.mail_text("[Invitation declined] %(round)s: %(expert)s declines %(application)s",
                                round=round_.name, expert=assignment.expert.name,
                                application=assignment.application.ref)
@@ -243,7 +243,7 @@ def send_link(round_: Round, expert: Expert, *, actor: User | None) -> User:
 
 def _send_link(round_: Round, expert: Expert, user: User) -> OutboxMessage:
     """The message with the expert's username and personal link."""
-    body = outbox.mail_body("followup/mail/access_link.txt", round=round_, expert=expert, user=user,
+    body = outbox.mail_body("invitations/mail/access_link.txt", round=round_, expert=expert, user=user,
                             access_link=access_links.link(user), link_days=access_links.max_age_days(),
                             login_url=login_url())
     return outbox.send(outbox.expert_address(expert), "access_link",

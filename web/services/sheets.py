@@ -178,7 +178,7 @@ def _recuse(assignment: Assignment, sheet: ScoreSheet, reason: str) -> None:
     assignment.responded_at = utcnow()
     sheet.excluded_reason = gettext("the expert recused: %(detail)s", detail=reason)     # kept in the service's words
     round_ = assignment.version.round
-    body = outbox.mail_body("followup/mail/recusal_notice.txt", round=round_, assignment=assignment, reason=reason)
+    body = outbox.mail_body("invitations/mail/recusal_notice.txt", round=round_, assignment=assignment, reason=reason)
     subject = outbox.mail_text("[Recusal] %(round)s: %(expert)s recuses from %(application)s", round=round_.name,
                                expert=assignment.expert.name, application=assignment.application.ref)
     outbox.send(outbox.organizer_address(), "recusal_notice", subject, body, round_=round_, expert=assignment.expert)
@@ -387,7 +387,7 @@ def reopen(sheet: ScoreSheet, reason: str | None, *, actor: User | None) -> Scor
     sheet.reopen_reason = reason
     audit.record("sheet.reopen", "score_sheet", sheet.id, actor=actor, before=before,
                  after={"state": sheet.state, "reopen_reason": reason})
-    body = outbox.mail_body("followup/mail/reopened.txt", sheet=sheet, reason=reason,
+    body = outbox.mail_body("invitations/mail/reopened.txt", sheet=sheet, reason=reason,
                             login_url=invitations.login_url())
     outbox.send(outbox.expert_address(sheet.expert), "reopened",
                 outbox.mail_text("[Score sheet sent back] %(round)s: %(application)s", round=sheet.round.name,
@@ -400,10 +400,10 @@ def reopen(sheet: ScoreSheet, reason: str | None, *, actor: User | None) -> Scor
 # ---------------------------------------------------------------- progress
 
 def active_seats(round_: Round) -> list[Assignment]:
-    """The seats of the round's active assignment version that still count (proposed, invited, accepted)."""
+    """The seats of the round's active assignment version that are held (:func:`seated`)."""
     return list(db.session.scalars(
         select(Assignment).join(AssignmentVersion)
-        .where(AssignmentVersion.round_id == round_.id, AssignmentVersion.active, Assignment.state.in_(SEAT_STATES))
+        .where(AssignmentVersion.round_id == round_.id, *seated())
         .options(selectinload(Assignment.expert), selectinload(Assignment.application))
         .order_by(Assignment.application_id, Assignment.id)))
 

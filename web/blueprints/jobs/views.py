@@ -20,7 +20,7 @@ REFRESH_SECONDS = 2
 MIMETYPES = {".pdf": "application/pdf", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-RECORD_LISTS = {"applications": "organizer.applications", "experts": "organizer.experts"}
+RECORD_LISTS = {"applications": "records.applications", "experts": "records.experts"}
 
 
 def job_or_404(job_id: int) -> Job:

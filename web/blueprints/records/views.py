@@ -113,8 +113,8 @@ def saved(kind: str, raw: dict, *, replacing: str | None = None) -> tuple[dict |
 def after_save(kind: str, ref: str):
     """Where a saved record is shown."""
     if kind == "applications":
-        return redirect(url_for("organizer.application_detail", ref=ref))
-    return redirect(url_for("organizer.experts", q=ref))
+        return redirect(url_for("records.application_detail", ref=ref))
+    return redirect(url_for("records.experts", q=ref))
 
 
 @bp.route(f"/{KIND}/new", methods=["GET", "POST"])

@@ -15,7 +15,7 @@ from web import listing
 from web.auth.roles import roles_required
 from web.blueprints.confirmation import confirmation_page, confirmed
 from web.blueprints.jobs.labels import error_sentence
-from web.blueprints.organizer.views import formal_check
+from web.blueprints.records.lists import formal_check
 from web.blueprints.rounds import bp
 from web.blueprints.rounds.forms import (
     FormError,

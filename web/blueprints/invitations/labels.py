@@ -1,4 +1,4 @@
-"""The words for the outbox's message kinds and delivery states, as template filters of the followup area."""
+"""The words for the outbox's message kinds and delivery states, as template filters of the invitations area."""
 
 from __future__ import annotations
 

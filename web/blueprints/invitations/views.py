@@ -1,4 +1,4 @@
-"""The views of the followup area: invitations and reminders, replacements, reopening, progress and the outbox."""
+"""The views of the invitations area: invitations and reminders, replacements, reopening, progress and the outbox."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from sqlalchemy import select
 from web import listing
 from web.auth.roles import roles_required
 from web.blueprints.expert.labels import SHEET_STATUSES
-from web.blueprints.followup import bp
-from web.blueprints.followup.labels import MESSAGE_KIND_LABELS, OUTBOX_STATE_LABELS
+from web.blueprints.invitations import bp
+from web.blueprints.invitations.labels import MESSAGE_KIND_LABELS, OUTBOX_STATE_LABELS
 from web.blueprints.rounds.views import state_label
 from web.extensions import db
 from web.labels import label
@@ -38,7 +38,7 @@ def index():
     """Every round with links to its invitations and its progress."""
     rounds = list(db.session.scalars(select(Round).order_by(Round.id.desc())))
     totals = {round_.id: sheets.progress(round_).total for round_ in rounds}
-    return render_template("followup/index.html", rounds=rounds, totals=totals, states=sheets.PROGRESS_STATES,
+    return render_template("invitations/index.html", rounds=rounds, totals=totals, states=sheets.PROGRESS_STATES,
                            state_label=state_label)
 
 
@@ -54,7 +54,7 @@ def round_page(round_id: int):
                   key=lambda row: (row[0].application.ref, row[0].id))
     invited = invitations.invited_experts(round_)
     logins = accounts.expert_accounts({seat.expert_id for seat in seats})
-    return render_template("followup/round.html", round=round_, rows=rows, replaced=replaced,
+    return render_template("invitations/round.html", round=round_, rows=rows, replaced=replaced,
                            status=sheets.sheet_status, freed=invitations.FREED_STATES,
                            proposed=sum(seat.state == "proposed" for seat in seats), state_label=state_label,
                            invited_ids={expert.id for expert in invited}, logins=logins,
@@ -69,7 +69,7 @@ def invite(round_id: int):
     """Invite every proposed seat of the active version."""
     round_ = round_or_404(round_id)
     if not confirmed():
-        return redirect(url_for("followup.round_page", round_id=round_.id))
+        return redirect(url_for("invitations.round_page", round_id=round_.id))
     try:
         seats = invitations.invite(round_, actor=current_user)
     except InvitationError as error:
@@ -78,7 +78,7 @@ def invite(round_id: int):
         experts = len({seat.expert_id for seat in seats})
         flash(_("%(seats)s seats invited; %(experts)s messages in the outbox.", seats=len(seats), experts=experts),
               "info")
-    return redirect(url_for("followup.round_page", round_id=round_.id))
+    return redirect(url_for("invitations.round_page", round_id=round_.id))
 
 
 @bp.route("/rounds/<int:round_id>/remind", methods=["POST"])
@@ -87,14 +87,14 @@ def remind(round_id: int):
     """Remind every expert with an unanswered invitation or an unsubmitted sheet."""
     round_ = round_or_404(round_id)
     if not confirmed():
-        return redirect(url_for("followup.round_page", round_id=round_.id))
+        return redirect(url_for("invitations.round_page", round_id=round_.id))
     try:
         messages = invitations.remind(round_, actor=current_user)
     except InvitationError as error:
         refuse(str(error))
     else:
         flash(_("%(count)s reminders in the outbox.", count=len(messages)), "info")
-    return redirect(url_for("followup.round_page", round_id=round_.id))
+    return redirect(url_for("invitations.round_page", round_id=round_.id))
 
 
 def confirmed() -> bool:
@@ -111,11 +111,11 @@ def create_accounts(round_id: int):
     """Give every invited expert without an account one, and mail each their personal link (one click)."""
     round_ = round_or_404(round_id)
     if not confirmed():
-        return redirect(url_for("followup.round_page", round_id=round_.id))
+        return redirect(url_for("invitations.round_page", round_id=round_.id))
     created = invitations.create_accounts(round_, actor=current_user)
     flash(_("%(count)s accounts created; each expert's personal link is in the outbox.", count=len(created)),
           "info")
-    return redirect(url_for("followup.round_page", round_id=round_.id))
+    return redirect(url_for("invitations.round_page", round_id=round_.id))
 
 
 @bp.route("/rounds/<int:round_id>/experts/<int:expert_id>/link", methods=["POST"])
@@ -132,7 +132,7 @@ def send_link(round_id: int, expert_id: int):
         refuse(str(error))
     else:
         flash(_("A new personal link for %(name)s is in the outbox.", name=user.username), "info")
-    return redirect(url_for("followup.round_page", round_id=round_.id))
+    return redirect(url_for("invitations.round_page", round_id=round_.id))
 
 
 @bp.route("/seats/<int:seat_id>/replace", methods=["POST"])
@@ -152,7 +152,7 @@ def replace(seat_id: int):
         else:
             flash(_("%(expert)s takes the seat on %(application)s.", expert=newcomer.expert.name,
                     application=newcomer.application.ref), "info")
-    return redirect(url_for("followup.round_page", round_id=seat.version.round_id))
+    return redirect(url_for("invitations.round_page", round_id=seat.version.round_id))
 
 
 @bp.route("/sheets/<int:sheet_id>/reopen", methods=["GET", "POST"])
@@ -170,8 +170,8 @@ def reopen(sheet_id: int):
             error = "; ".join(refused.errors)
         else:
             flash(_("The sheet is reopened; the expert has been told."), "info")
-            return redirect(url_for("followup.round_page", round_id=sheet.round_id))
-    return render_template("followup/reopen.html", sheet=sheet, error=error), 400 if error else 200
+            return redirect(url_for("invitations.round_page", round_id=sheet.round_id))
+    return render_template("invitations/reopen.html", sheet=sheet, error=error), 400 if error else 200
 
 
 @bp.route("/rounds/<int:round_id>/progress")
@@ -180,7 +180,7 @@ def progress(round_id: int):
     """Sheets by status per round, pool, expert and application; the overdue; a chart of the same numbers."""
     round_ = round_or_404(round_id)
     report = sheets.progress(round_)
-    return render_template("followup/progress.html", round=round_, report=report, states=sheets.PROGRESS_STATES,
+    return render_template("invitations/progress.html", round=round_, report=report, states=sheets.PROGRESS_STATES,
                            chart=chart_data(report))
 
 
@@ -216,7 +216,7 @@ def outbox_page():
             query = query.where(column == args.filters[key])
     page = listing.paginate_query(query, args, sort_columns=OUTBOX_SORTS,
                                   search=(OutboxMessage.recipient, OutboxMessage.subject))
-    return render_template("followup/outbox.html", messages=page.items, page=page,
+    return render_template("invitations/outbox.html", messages=page.items, page=page,
                            round_options=[(str(round_.id), round_.name) for round_ in rounds],
                            kind_options=[(kind, str(MESSAGE_KIND_LABELS.get(kind, kind))) for kind in MESSAGE_KINDS],
                            state_options=[(state, str(OUTBOX_STATE_LABELS.get(state, state))) for state in OUTBOX_STATES])
@@ -231,9 +231,9 @@ def resend(message_id: int):
         outbox.resend(message, actor=current_user)
     except outbox.OutboxError as error:
         refuse(str(error))
-        return redirect(url_for("followup.message", message_id=message_id))
+        return redirect(url_for("invitations.message", message_id=message_id))
     flash(_("The message is queued to be sent again."), "info")
-    return redirect(url_for("followup.message", message_id=message_id))
+    return redirect(url_for("invitations.message", message_id=message_id))
 
 
 @bp.route("/outbox/<int:message_id>")
@@ -243,4 +243,4 @@ def message(message_id: int):
     message = db.session.get(OutboxMessage, message_id)
     if message is None:
         abort(404)
-    return render_template("followup/message.html", message=message)
+    return render_template("invitations/message.html", message=message)

@@ -1,4 +1,5 @@
-"""Organizer pages: the applications with their formal-check flags, the experts, one application in full."""
+"""The lists of registered records: the applications with their formal-check flags, the experts, one application
+in full."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import select
 
 from web import listing
 from web.auth.roles import roles_required
-from web.blueprints.organizer import bp
+from web.blueprints.records import bp
 from web.extensions import db
 from web.labels import label
 from web.models import POOLS, Application, Expert, ExpertField, Field, Organization
@@ -58,7 +59,7 @@ def applications():
     page = listing.page_of(refs, args)
     records = {record["ref"]: record for record in export_applications(refs=page.items)}
     rows = [(records[ref], formal_check(records[ref])) for ref in page.items]
-    return render_template("organizer/applications.html", rows=rows, page=page, fields=field_names(),
+    return render_template("records/applications.html", rows=rows, page=page, fields=field_names(),
                            field_options=field_options(), formal_options=[
                                ("flagged", _("with flags")), ("clean", _("without flags"))])
 
@@ -69,7 +70,7 @@ def field_options() -> list[tuple[str, str]]:
     return [(field.code, field.name_en if get_locale().language == "en" else field.name) for field in fields]
 
 
-@bp.route("/applications/<ref>")
+@bp.route("/applications/<record_ref:ref>")
 @roles_required(*STAFF)
 def application_detail(ref: str):
     """One application with all of its tables (personal data masked unless admin)."""
@@ -77,7 +78,7 @@ def application_detail(ref: str):
     if not records:
         abort(404)
     record = records[0]
-    return render_template("organizer/application.html", record=record, flags=formal_check(record),
+    return render_template("records/application.html", record=record, flags=formal_check(record),
                            fields=field_names())
 
 
@@ -104,6 +105,6 @@ def experts():
                                   search=(Expert.ref, Expert.name, Organization.name))
     records = {record["ref"]: record for record in export_experts(include_personal=True,
                                                                    refs=[expert.ref for expert in page.items])}
-    return render_template("organizer/experts.html", experts=[records[expert.ref] for expert in page.items],
+    return render_template("records/experts.html", experts=[records[expert.ref] for expert in page.items],
                            page=page, fields=field_names(), field_options=field_options(),
                            pool_options=[(pool, label(pool, "pool")) for pool in POOLS])
