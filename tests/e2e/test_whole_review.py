@@ -151,7 +151,7 @@ def _to_scoring(page, live, round_id: int) -> None:
 def _invite(page, live, round_id: int) -> list[dict]:
     """Invite every proposed seat (the box that states the count ticked first); returns each invitation's
     username and personal link as the outbox shows them."""
-    page.goto(f"{live.url}/followup/rounds/{round_id}")
+    page.goto(f"{live.url}/invitations/rounds/{round_id}")
     form = page.locator("form[action$='/invite']")
     label = form.locator("label.confirm").inner_text()
     messages = int(re.search(r"(\d+)", label).group(1))
@@ -159,7 +159,7 @@ def _invite(page, live, round_id: int) -> list[dict]:
     form.locator("input[name=confirm]").check()
     form.locator("button[type=submit]").click()
     expect(page.get_by_role("alert").first).to_contain_text(f"{messages} 封")
-    page.goto(f"{live.url}/followup/outbox?round={round_id}&kind=invitation")
+    page.goto(f"{live.url}/invitations/outbox?round={round_id}&kind=invitation")
     subjects = page.locator("main table tbody tr td:nth-child(5) a")
     expect(subjects).to_have_count(messages)
     hrefs = [subjects.nth(n).get_attribute("href") for n in range(3)]

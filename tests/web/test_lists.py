@@ -312,7 +312,7 @@ def test_outbox_filtered_by_round_lists_only_its_messages(client, auth, messages
         db.session.commit()
         round_id = round_.id
     auth.login("organizer")
-    response = client.get(f"/followup/outbox?round={round_id}")
+    response = client.get(f"/invitations/outbox?round={round_id}")
     assert response.status_code == 200
     assert re.findall(SUBJECT, response.get_data(as_text=True)) == ["99"]
 
