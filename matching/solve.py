@@ -383,12 +383,15 @@ greedy first columns took 14 rounds and 182 k simplex iterations at 2 per seat, 
 
 
 def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray | None = None,
-                   exact_floor: np.ndarray | None = None, per_pool: int | None = None,
-                   time_limit: float | None = None, max_columns: int = 3_000_000,
+                   exact_floor: np.ndarray | None = None, known: np.ndarray | None = None,
+                   per_pool: int | None = None, time_limit: float | None = None, max_columns: int = 3_000_000,
                    on_round: Callable[[int], None] | None = None) -> Solution:
     """Maximize Σ weight·x, optionally with a fit floor per panel; the engine behind ``total`` and ``fair``.
 
     ``floor`` is what the LP enforces; ``exact_floor`` (default: ``floor``) is what the bound is computed for.
+    ``known`` (E × A, bool) is an assignment meeting every constraint and the floor: its pairs join the first
+    columns, which keeps a floored master feasible (shortfall columns fill seats but add no fit). It changes no
+    bound: the bound is over all allowed pairs whatever the column set.
     """
     clock = time.perf_counter()
     if fixed_pairs_overflow(instance):
@@ -396,6 +399,8 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     per_pool = per_pool or int(min(instance.pool_quotas[:, 1].max(initial=1), instance.panel_size.max(initial=1))) + 8
     master = Master(instance, weight, floor=floor, exact_floor=exact_floor)
     master.add(*initial_candidates(instance, weight, per_pool))
+    if known is not None:
+        master.add(*np.nonzero(known))
     per_app = PRICED_PER_SEAT * int(instance.panel_size.max(initial=1))
     lp, bound, rounds = generate_columns(master, per_app=per_app, on_round=on_round)
     stats = {"rounds": rounds, "columns": len(master.col_e), "org_rows": len(master.org_rows),

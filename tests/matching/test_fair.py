@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from matching.fair import solve_fair
-from matching.instance import assignment_violations
+from matching.instance import Instance, assignment_violations
 from matching.solve import solve_total
 from tests.matching.test_solve import random_instance
 
@@ -57,3 +57,26 @@ def test_fair_raises_the_worst_panel_at_some_cost_in_total():
     assert worst(fair) >= worst(total) - 1e-9
     assert fair.objective <= total.objective + 1e-9
     assert fair.status == "optimal"
+
+
+def test_fair_solves_a_round_whose_float32_panel_fit_rounds_up():
+    """Fit from the affinity model is float32. Summed in float32, this seven-seat panel's fit is 5e-7 above its
+    exact value, and step 1 used to demand that floor of a master that computes in float64: the master LP was
+    infeasible ("master LP failed: Infeasible") on a round ``total`` solves (first seen on 6 demo applications)."""
+    fit = np.float32([0.58, 0.61, 0.71, 0.71, 0.64, 0.59, 0.68, 0.40])[:, None]
+    instance = Instance(
+        fit=fit, allowed=np.ones(fit.shape, dtype=bool), expert_pool=np.zeros(8, dtype=int), pools=("technology",),
+        expert_org=np.full(8, -1), load_cap=np.ones(8, dtype=int), panel_size=np.array([7]),
+        pool_quotas=np.array([[7, 7]]), max_per_org=1,
+    )
+    best_panel = np.arange(8)[:, None] < 7
+    exact = float(fit[:7].astype(np.float64).sum())
+    assert float((fit * best_panel).sum(axis=0)[0]) > exact + 1e-7
+
+    solution = solve_fair(instance)
+
+    assert solution.status == "optimal"
+    assert assignment_violations(instance, solution.assigned) == []
+    assert solution.assigned[:7, 0].all() and not solution.assigned[7, 0]
+    assert solution.stats["min_panel_fit"] == pytest.approx(exact, abs=1e-9)
+    assert solution.stats["min_panel_bound"] >= exact - 1e-9
