@@ -79,6 +79,7 @@ def _init_extensions(app: Flask) -> None:
 def _init_templates(app: Flask) -> None:
     """Template helpers: the current locale, code labels, local times and personal-data masking."""
     from web import local_time, masking
+    from web.io.limits import size_text
     from web.labels import label, plain, state_label
 
     masking.init_app(app)
@@ -86,6 +87,7 @@ def _init_templates(app: Flask) -> None:
     app.add_template_filter(label, "label")
     app.add_template_filter(plain, "plain")
     app.add_template_filter(state_label, "state_label")
+    app.add_template_filter(size_text, "file_size")
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
 
 

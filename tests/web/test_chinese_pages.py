@@ -25,7 +25,7 @@ from web.models import OutboxMessage
 ALLOWED = {
     "panel", "pdf", "xlsx", "xls", "csv", "json", "excel", "api", "token", "bearer", "utc", "id", "ip", "uscc",
     "english", "ok", "cst", "gb", "mb", "mib", "kb", "min", "csrf", "url", "e-mail", "email", "http", "https",
-    "openapi", "ic", "ai", "smtp",
+    "openapi", "ic", "ai", "smtp", "kib", "ofd", "office", "zip",
     "grubbs", "dixon",          # the outlier tests are known by their authors' names in Chinese texts too
 }
 # Things that look like words but are references, addresses or numbers with units: removed before the check.

@@ -60,8 +60,10 @@ def too_large_request() -> str:
 
 
 def size_text(size: int) -> str:
-    """A byte count as people read it: MiB above one MiB, KiB below."""
-    return f"{size / MiB:.1f} MiB" if size >= MiB else f"{size / 1024:.0f} KiB"
+    """A byte count as people read it: MiB above one MiB, KiB above one KiB, bytes (B) below."""
+    if size >= MiB:
+        return f"{size / MiB:.1f} MiB"
+    return f"{size / 1024:.0f} KiB" if size >= 1024 else f"{size} B"
 
 
 def capped_errors(errors: Sequence[str], limit: int) -> list[str]:
