@@ -102,7 +102,8 @@ def test_the_document_is_well_formed_openapi_3_1():
                         if parameter["in"] == "path" and parameter["required"]}
             assert declared == set(re.findall(r"{(\w+)}", path)), f"{method} {path}"
             if method in ("put", "post") and "requestBody" in operation:
-                resolve(operation["requestBody"]["content"]["application/json"]["schema"], spec)
+                for media in operation["requestBody"]["content"].values():      # JSON, or a file as multipart
+                    resolve(media["schema"], spec)
     assert len(operation_ids) == len(set(operation_ids))
 
 

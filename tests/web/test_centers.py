@@ -598,7 +598,7 @@ def test_the_center_history_reads_as_chinese_sentences_with_who_and_when(
                      "状态由“整改”变更为“退出”。 理由：整改不到位"):
         assert sentence in history, sentence
     assert "等级 不合格" in history.split("2021年度评估 已结束")[1]
-    assert "Asia/Shanghai" in history and "zhang" in history and "命令行或系统" in history
+    assert "UTC+8" in history and "zhang" in history and "命令行或系统" in history
     assert "2021—2023年三年考核 · 58.00 · 整改" in page.split('id="center-assessment">')[1].split("</td>")[0]
     grades = page.split("年度评估</th>")[1].split("</tr>")[0]
     assert "50.00 不合格" in grades
@@ -688,7 +688,7 @@ def test_the_command_line_reports_sets_targets_exports_and_applies_outcomes(
     applied = runner.invoke(args=["centers", "apply-outcome", str(round_id), "APP-002"])
     assert applied.exit_code == 0 and "APP-002: rectify" in applied.output
     history = runner.invoke(args=["centers", "history", str(center_id)]).output
-    assert "Asia/Shanghai" in history and "填报 2021 年度指标" in history and "年度目标调整" in history
+    assert "UTC+8" in history and "填报 2021 年度指标" in history and "年度目标调整" in history
 
 
 def test_the_decision_page_shows_each_selection_round_score_and_rank(app, client, auth, make_application_record,

@@ -192,15 +192,14 @@ def targets_command(center_id: int, pairs: tuple[str, ...]) -> None:
 @centers.command("history")
 @click.argument("center_id", type=int)
 def history_command(center_id: int) -> None:
-    """The center's history, one change a line: time (Asia/Shanghai), who, what."""
-    from flask_babel import format_datetime
-
+    """The center's history, one change a line: time (Beijing time, with its zone), who, what."""
+    from web.local_time import local_time
     from web.services.center_history import lines
     from web.services.centers import round_lines
 
     center = center_or_exit(center_id)
     for line in lines(center, round_lines(center.application)):
-        click.echo(f"{format_datetime(line.at, 'yyyy-MM-dd HH:mm VV')}\t{line.actor}\t{line.sentence}")
+        click.echo(f"{local_time(line.at)}\t{line.actor}\t{line.sentence}")
 
 
 @centers.command("decisions")
