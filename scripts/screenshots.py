@@ -74,6 +74,8 @@ SHOTS = [
     Shot("16-decisions", "organizer", "centers.decisions"),
     Shot("17-triennial-assessment", "organizer", "centers.evaluation",
          lambda ids: {"round_id": ids["triennial_round"]}),
+    Shot("18-upload", "organizer", "records.upload", lambda ids: {"kind": "applications"}),
+    Shot("19-score-sheet-desk", "expert", "expert.sheet", lambda ids: {"seat_id": ids["expert_draft_seat"]}),
 ]
 
 
