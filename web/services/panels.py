@@ -23,6 +23,7 @@ from matching.assign import Progress as EngineProgress
 from matching.explain import explain
 from matching.reserves import replacement_mask
 from matching.types import HARD
+from web.database import lock_row
 from web.extensions import db
 from web.labels import label
 from web.models import Application, Assignment, AssignmentVersion, Expert, Reserve, Round, User, utcnow
@@ -207,6 +208,8 @@ def match(round_: Round, *, actor: User | None, seed: int | None = None, max_pro
     seed = run_seed(round_, seed, max_probability)
     problem = matching_bridge.build_problem(round_, seed=seed, max_probability=max_probability)
     result = assign(problem, now=utcnow(), progress=progress)
+    if not dry_run:
+        _recheck_under_lock(round_)
     version = _version_from_result(round_, problem, result, actor)
     if dry_run:
         return MatchRun(version, result)
@@ -219,6 +222,14 @@ def match(round_: Round, *, actor: User | None, seed: int | None = None, max_pro
         "objective": version.objective, "bound": version.bound, "active": version.active})
     db.session.flush()
     return MatchRun(version, result)
+
+
+def _recheck_under_lock(round_: Round) -> None:
+    """Check again, holding the round's row, that the round may still take a run: the solve can take minutes, and
+    scoring may have started meanwhile; its panels must not be replaced."""
+    lock_row(Round, round_.id)
+    db.session.refresh(round_)
+    check_matching(round_)
 
 
 def _version_from_result(round_: Round, problem, result: AssignResult, actor: User | None) -> AssignmentVersion:
