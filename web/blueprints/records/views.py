@@ -30,7 +30,7 @@ from web.services.record_updates import update_records
 from web.unit_of_work import refuse
 
 from . import bp
-from .form import RecordForm, errors_by_field, keep_personal
+from .form import RecordForm, errors_by_field
 
 STAFF = ("organizer", "admin")
 KIND = "<any(applications, experts):kind>"
@@ -143,9 +143,8 @@ def edit(kind: str, ref: str):
     form = record_form(kind, personal_visible=current_user.role == "admin")
     if request.method == "GET":
         return render_template("records/form.html", kind=kind, ref=ref, items=form.fields(current))
-    raw = {**form.read(request.form.to_dict(flat=False)), "ref": ref}
-    if current_user.role != "admin":
-        raw = keep_personal(raw, current)
+    kept = None if current_user.role == "admin" else current
+    raw = {**form.read(request.form.to_dict(flat=False), kept), "ref": ref}
     record, errors = saved(kind, raw, replacing=ref)
     if errors:
         return render_template("records/form.html", kind=kind, ref=ref, items=form.fields(raw, errors),
