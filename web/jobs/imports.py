@@ -18,7 +18,7 @@ from sqlalchemy import select
 from web.extensions import db
 from web.io.limits import capped_errors
 from web.jobs import files
-from web.jobs.runner import JobFailed, Progress, progress_while_writing
+from web.jobs.runner import JobFailed, Progress, progress_while_writing, when_ended
 from web.models import Field, Job
 from web.records import validate_records
 from web.services import records as record_service
@@ -72,4 +72,6 @@ def _refuse(job: Job, errors: list[str]) -> None:
 
 
 def _forget_input(job: Job) -> None:
-    files.path_of(input_name(job.id)).unlink(missing_ok=True)
+    """Delete the records sent once the job's end is committed (a retry before that still reads them)."""
+    path = files.path_of(input_name(job.id))
+    when_ended(lambda: path.unlink(missing_ok=True))
