@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from sqlalchemy import func, select
 
 from tests.web.test_route_matrix import World, world_fixture  # noqa: F401  (the world fixture)
