@@ -369,3 +369,14 @@ def test_a_run_that_ends_after_scoring_started_stores_nothing(app, matched, tabl
         db.session.rollback()
         assert panels.active_version(get_round(matched)).number == 1
     assert table_counts() == before
+
+
+def test_the_stored_reason_of_a_swapped_seat_is_in_chinese_whatever_the_organizers_interface_language(
+        app, matched):
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("en"):
+        seat = member(get_round(matched), "APP-002", "technology")
+        panels.swap_expert(seat, expert(SOFT_EXPERT), actor=user("organizer"), override_reason="申请回避理由不成立")
+        replaced = db.session.scalar(select(Assignment).where(Assignment.state == "replaced"))
+        assert replaced.state_reason == f"已换为 {SOFT_EXPERT}"
