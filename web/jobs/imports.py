@@ -13,15 +13,14 @@ import json
 from itertools import count
 
 from flask import current_app
-from sqlalchemy import select
 
-from web.extensions import db
 from web.io.limits import capped_errors
 from web.jobs import files
 from web.jobs.runner import JobFailed, Progress, progress_while_writing, when_ended
-from web.models import Field, Job
+from web.models import Job
 from web.records import validate_records
 from web.services import records as record_service
+from web.services.uploads import taxonomy
 
 INPUT = "input.json"
 
@@ -51,11 +50,6 @@ def import_job(job: Job, progress: Progress) -> None:
     job.outcome = {"imported": len(refs), "refs": refs}
     _forget_input(job)          # personal data does not stay in the file store once the rows are written
     return None
-
-
-def taxonomy() -> dict[str, str]:
-    """The database's field taxonomy (code → name) the validator checks field codes against."""
-    return {field.code: field.name for field in db.session.scalars(select(Field))}
 
 
 def _records(job: Job) -> list:

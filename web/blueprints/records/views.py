@@ -26,7 +26,7 @@ from web.services import records as record_service
 from web.services import uploads
 from web.services.attachments import AttachmentError, attachment_path, store_attachment
 from web.services.jobs import request_job
-from web.services.record_updates import update_records
+from web.services.record_updates import EXPORTERS, update_records
 from web.unit_of_work import refuse
 
 from . import bp
@@ -35,9 +35,6 @@ from .form import RecordForm, errors_by_field
 STAFF = ("organizer", "admin")
 KIND = "<any(applications, experts):kind>"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-EXPORTERS = {"applications": record_service.export_applications, "experts": record_service.export_experts}
-
-
 def limits() -> ImportLimits:
     """The import limits of this server (the same as ``panel import`` and the API)."""
     return ImportLimits.from_config(current_app.config)
