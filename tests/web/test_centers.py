@@ -409,8 +409,9 @@ def scored_round(name: str, kind: str, as_of: date, shares: dict[str, float]) ->
     return round_
 
 
-def triennial_world(app, make_application_record, make_expert_record) -> int:
-    """Two centers evaluated 2021–2023 and scored in a triennial round; the triennial round's id.
+def triennial_world(app, make_application_record, make_expert_record, *, closed: bool = False) -> int:
+    """Two centers evaluated 2021–2023 and scored in a triennial round (still scoring unless ``closed``); the
+    triennial round's id.
 
     APP-001 is good every year; APP-002 fails 2021 and 2022 and is not evaluated in 2023.
     """
@@ -426,6 +427,8 @@ def triennial_world(app, make_application_record, make_expert_record) -> int:
         scored_round("2023年度评估", "annual", date(2024, 3, 1), {"APP-001": 0.95})
         triennial = scored_round("2021—2023年三年考核", "triennial", date(2024, 4, 1),
                                  {"APP-001": 0.9, "APP-002": 0.7})
+        if closed:
+            triennial.state = "closed"
         db.session.commit()
         return triennial.id
 
@@ -434,7 +437,7 @@ def test_the_triennial_assessment_combines_the_annual_scores_and_applies_outcome
         app, client, auth, csrf_token, make_application_record, make_expert_record):
     from web.services import assessments
 
-    round_id = triennial_world(app, make_application_record, make_expert_record)
+    round_id = triennial_world(app, make_application_record, make_expert_record, closed=True)
     with app.app_context():
         rows = {row.application.ref: row for row in assessments.triennial_rows(db.session.get(Round, round_id))}
         good, poor = rows["APP-001"], rows["APP-002"]
@@ -453,7 +456,12 @@ def test_the_triennial_assessment_combines_the_annual_scores_and_applies_outcome
     assert book.sheetnames == ["考核结果", "推荐申报国家级", "合格", "整改", "退出"]
     assert [row[0] for row in book["整改"].iter_rows(min_row=2, values_only=True)] == ["APP-002"]
     assert client.get(f"/centers/evaluations/{round_id}/results.pdf").data.startswith(b"%PDF")
-    client.post(f"/centers/evaluations/{round_id}/outcomes/{poor_id}", data={"csrf_token": csrf_token(page)})
+    asked = client.post(f"/centers/evaluations/{round_id}/outcomes/{poor_id}", data={"csrf_token": csrf_token(page)})
+    assert "状态将变为“整改”" in asked.get_data(as_text=True)          # the confirmation page first
+    with app.app_context():
+        assert centers.center_of(application("APP-002")).status == "building"
+    client.post(f"/centers/evaluations/{round_id}/outcomes/{poor_id}",
+                data={"csrf_token": csrf_token(page), "confirm": "yes"})
     with app.app_context():
         center = centers.center_of(application("APP-002"))
         event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "center.outcome")).one()
@@ -461,6 +469,33 @@ def test_the_triennial_assessment_combines_the_annual_scores_and_applies_outcome
         assert event.before == {"status": "building"}
         assert event.after["outcome"] == "rectify" and event.after["round_id"] == round_id
         assert event.after["weights"] == {"triennial": 0.4, "annual": 0.6}
+
+
+def test_an_outcome_is_applied_only_to_a_closed_round_and_only_when_confirmed(
+        app, client, auth, csrf_token, table_counts, make_application_record, make_expert_record):
+    from web.services import assessments
+
+    round_id = triennial_world(app, make_application_record, make_expert_record)
+    poor = {"csrf_token": None, "confirm": "yes"}
+    with app.app_context():
+        poor_id = application("APP-002").id
+    auth.login("organizer")
+    before = table_counts()
+    page = client.get(f"/centers/evaluations/{round_id}").get_data(as_text=True)
+    poor["csrf_token"] = csrf_token(page)
+    client.post(f"/centers/evaluations/{round_id}/outcomes/{poor_id}", data=poor)
+    assert "结束后才能应用考核结论" in client.get(f"/centers/evaluations/{round_id}").get_data(as_text=True)
+    with app.app_context():
+        round_ = db.session.get(Round, round_id)
+        row = next(row for row in assessments.triennial_rows(round_) if row.application.ref == "APP-002")
+        with pytest.raises(CenterError, match="结束后才能应用考核结论"):
+            assessments.apply_outcome(round_, row, actor=None, confirmed=True)
+        round_.state = "closed"
+        with pytest.raises(CenterError, match="需要在确认页面上确认"):
+            assessments.apply_outcome(round_, row, actor=None, confirmed=False)
+        db.session.rollback()
+        assert centers.center_of(application("APP-002")).status == "building"
+    assert table_counts() == before
 
 
 def weights_and_audit(round_id: int) -> tuple[tuple, int]:
@@ -564,7 +599,7 @@ def test_the_center_history_reads_as_chinese_sentences_with_who_and_when(
         app, client, auth, make_user, make_application_record, make_expert_record):
     from web.services import assessments, rounds
 
-    round_id = triennial_world(app, make_application_record, make_expert_record)
+    round_id = triennial_world(app, make_application_record, make_expert_record, closed=True)
     organizer = make_user("zhang", "organizer")
     with app.app_context():
         actor = db.session.merge(organizer)
@@ -579,7 +614,7 @@ def test_the_center_history_reads_as_chinese_sentences_with_who_and_when(
         rounds.transition(annual, "closed", actor=actor, confirmed=True)
         triennial = db.session.get(Round, round_id)
         row = next(row for row in assessments.triennial_rows(triennial) if row.application.ref == "APP-002")
-        assessments.apply_outcome(triennial, row, actor=actor)
+        assessments.apply_outcome(triennial, row, actor=actor, confirmed=True)
         centers.set_status(center, "withdrawn", reason="整改不到位", actor=actor)
         center_id = center.id
         db.session.commit()
@@ -626,7 +661,7 @@ def test_the_api_sets_targets_lists_decisions_and_applies_outcomes(
         app, client, make_user, make_application_record, make_expert_record):
     from web.services.tokens import create_token
 
-    round_id = triennial_world(app, make_application_record, make_expert_record)
+    round_id = triennial_world(app, make_application_record, make_expert_record, closed=True)
     with app.app_context():
         token = create_token(db.session.merge(make_user("integration", "organizer")), "test", actor=None)
         center_id = centers.center_of(application("APP-002")).id
@@ -657,7 +692,7 @@ def test_the_api_sets_targets_lists_decisions_and_applies_outcomes(
 
 def test_the_command_line_reports_sets_targets_exports_and_applies_outcomes(
         app, runner, tmp_path, make_application_record, make_expert_record):
-    round_id = triennial_world(app, make_application_record, make_expert_record)
+    round_id = triennial_world(app, make_application_record, make_expert_record, closed=True)
     with app.app_context():
         center_id = centers.center_of(application("APP-001")).id
         annual_id = db.session.scalar(select(Round.id).where(Round.name == "2021年度评估"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.web.test_route_matrix import World, world_fixture  # noqa: F401  (the world fixture)
@@ -101,3 +102,30 @@ def test_a_body_that_is_no_list_is_refused_at_once_and_starts_no_job(app, client
     assert table_counts() == before
     with app.app_context():
         assert db.session.scalars(select(Job).where(Job.kind == "import")).all() == []
+
+
+def test_an_import_whose_first_attempt_failed_after_its_work_imports_on_the_retry(app, make_application_record):
+    """The records sent stay in the file store until the job's end is committed: a first attempt that fails after
+    its work (a killed worker, a refused commit) leaves them to the retry, which imports them and forgets them."""
+    from web.jobs import runner
+    from web.jobs.work import WORK
+    from web.models import utcnow
+
+    def work_then_fail(job, progress):
+        WORK["import"](job, progress)
+        raise RuntimeError("the worker is gone before the commit")
+
+    with app.app_context():
+        job = Job(kind="import", state="queued", step="waiting", params={"records": "applications"},
+                  created_at=utcnow())
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+        files.write(input_name(job_id), as_json([make_application_record("APP-311")]).encode())
+        with pytest.raises(RuntimeError):
+            runner.run(job_id, work_then_fail, last_attempt=False)
+        assert files.path_of(input_name(job_id)).exists()
+        runner.run(job_id, WORK["import"], last_attempt=True)
+        job = db.session.get(Job, job_id)
+        assert (job.state, job.outcome) == ("done", {"imported": 1, "refs": ["APP-311"]})
+        assert not files.path_of(input_name(job_id)).exists()

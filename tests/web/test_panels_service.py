@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from matching.instance import assignment_violations
 from tests.web.test_panels_factory import HARD_EXPERT, QUOTAS, SOFT_EXPERT, TWINS, build_round
@@ -348,3 +348,35 @@ def test_solver_runs_never_store_a_broken_or_conflicted_panel(app, matched, valu
         assert not seat_pairs(round_) & conflicted
         assert not {(r.application.ref, r.expert.ref) for r in version.reserves} & conflicted
         assert violations(round_) == []
+
+
+def test_a_run_that_ends_after_scoring_started_stores_nothing(app, matched, table_counts):
+    """Scoring starting while the solver runs: the run is refused when it ends and the panels stay."""
+    before = table_counts()
+    started = []
+
+    def scoring_starts(step: str, number: int) -> None:
+        if not started:
+            started.append(step)
+            with db.engine.begin() as connection:
+                connection.execute(update(Round.__table__).where(Round.__table__.c.id == matched)
+                                   .values(state="scoring"))
+
+    with app.app_context():
+        with pytest.raises(panels.PanelError, match="评分") as refused:
+            panels.match(get_round(matched), actor=None, progress=scoring_starts)
+        assert refused.value.code == "round_not_assigning" and started
+        db.session.rollback()
+        assert panels.active_version(get_round(matched)).number == 1
+    assert table_counts() == before
+
+
+def test_the_stored_reason_of_a_swapped_seat_is_in_chinese_whatever_the_organizers_interface_language(
+        app, matched):
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("en"):
+        seat = member(get_round(matched), "APP-002", "technology")
+        panels.swap_expert(seat, expert(SOFT_EXPERT), actor=user("organizer"), override_reason="申请回避理由不成立")
+        replaced = db.session.scalar(select(Assignment).where(Assignment.state == "replaced"))
+        assert replaced.state_reason == f"已换为 {SOFT_EXPERT}"

@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from web.blueprints.records.form import RecordForm
 from web.extensions import db
 from web.models import Application, AuditEvent, Expert
 from web.services.records import export_applications, import_experts
@@ -114,3 +115,18 @@ def test_a_refused_edit_changes_nothing(app, client, auth, csrf_token, table_cou
     assert table_counts() == before
     with app.app_context():
         assert db.session.scalar(select(Application.center_name).where(Application.ref == "A503")) != "改过的名称"
+
+
+def test_removing_a_row_an_organizer_sees_without_personal_data_keeps_each_persons_own_data():
+    """Team member B removed from A, B, C: A keeps 111 and C keeps 333 (not B's 222)."""
+    team = [{"name": "A", "phone": "111"}, {"name": "B", "phone": "222"}, {"name": "C", "phone": "333"}]
+    registered = {"ref": "A601", "members": [{"name": "研究院", "team_members": team}]}
+    posted = {"ref": ["A601"], "members[1].name": ["研究院"],
+              "members[1].team_members[1].name": ["A"], "members[1].team_members[1].phone": [""],
+              "members[1].team_members[2].name": [""], "members[1].team_members[2].phone": [""],
+              "members[1].team_members[3].name": ["C"], "members[1].team_members[3].phone": [""],
+              "members[1].team_members[4].name": ["D"], "members[1].team_members[4].phone": [""]}
+    form = RecordForm("applications", {}, personal_visible=False)
+    raw = form.read(posted, registered)
+    assert [(row["name"], row["phone"]) for row in raw["members"][0]["team_members"]] == [
+        ("A", "111"), ("C", "333"), ("D", None)]

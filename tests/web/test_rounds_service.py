@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tests.web.test_panels_factory import QUOTAS, build_round
 from web.extensions import db
-from web.models import AuditEvent, Round, ScoreTemplate
+from web.models import AuditEvent, Job, Round, ScoreTemplate, utcnow
 from web.services import panels, rounds
 
 
@@ -151,3 +151,20 @@ def test_a_round_opens_with_its_settings_or_not_at_all(app, table_counts):
                                      settings={"panel_size": 5, "mode": "meeting", "pool_quotas": QUOTAS})
         assert (round_.panel_size, round_.mode, round_.max_load) == (5, "meeting", 5)
         assert rounds.settings_of(round_)["pool_quotas"] == QUOTAS
+
+
+def test_a_round_cannot_leave_assigning_while_a_matching_run_is_unfinished(app, table_counts):
+    round_id = build_round(app)
+    with app.app_context():
+        round_ = get_round(round_id)
+        panels.run_matching(round_, actor=None)
+        db.session.add(Job(kind="matching", round=round_, params={}, state="queued", step="waiting",
+                           created_at=utcnow()))
+        db.session.commit()
+    before = table_counts()
+    with app.app_context():
+        with pytest.raises(rounds.RoundError, match="专家匹配仍在排队或运行中"):
+            rounds.transition(get_round(round_id), "scoring", actor=None)
+        db.session.rollback()
+        assert get_round(round_id).state == "assigning"
+    assert table_counts() == before

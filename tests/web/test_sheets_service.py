@@ -376,3 +376,12 @@ def test_a_seat_given_up_leaves_the_agenda_and_a_past_deadline_marks_every_open_
         assert [(item.seat.application.ref, item.step, item.overdue) for item in items] == [
             ("APP-001", "declare", True)]
         assert sheets.agenda(expert_id, round_states=("scoring",), today=date(2020, 11, 30))[0].overdue is False
+
+
+def test_the_stored_recusal_reason_is_in_chinese_whatever_the_experts_interface_language(app, world):
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("en"):
+        sheet = sheets.declare(world.seat("EXP-B", "APP-001"), conflict=True, reason="曾与承担单位合作",
+                               actor=actor("expert_b"))
+        assert sheet.excluded_reason == "专家已回避：曾与承担单位合作"

@@ -204,7 +204,7 @@ def apply_assessment_outcome(round_id: int, ref: str):
     if row is None:
         raise ApiError(404, f"no application {ref!r} in round {round_id}")
     try:
-        center = assessments.apply_outcome(round_, row, actor=api_user())
+        center = assessments.apply_outcome(round_, row, actor=api_user(), confirmed=True)   # the call is the confirmation
     except CenterError as error:
         raise refused(error) from None
     return jsonify(centers.center_record(center))

@@ -316,7 +316,7 @@ def apply_outcome_command(round_name: str, refs: tuple[str, ...]) -> None:
     reasons = []
     for ref in refs:
         try:
-            assessments.apply_outcome(round_, rows[ref], actor=None)
+            assessments.apply_outcome(round_, rows[ref], actor=None, confirmed=True)   # naming the refs confirms
         except CenterError as error:
             reasons += [f"{ref}: {reason}" for reason in error.reasons]
     if reasons:

@@ -13,15 +13,14 @@ import json
 from itertools import count
 
 from flask import current_app
-from sqlalchemy import select
 
-from web.extensions import db
 from web.io.limits import capped_errors
 from web.jobs import files
-from web.jobs.runner import JobFailed, Progress, progress_while_writing
-from web.models import Field, Job
+from web.jobs.runner import JobFailed, Progress, progress_while_writing, when_ended
+from web.models import Job
 from web.records import validate_records
 from web.services import records as record_service
+from web.services.uploads import taxonomy
 
 INPUT = "input.json"
 
@@ -53,11 +52,6 @@ def import_job(job: Job, progress: Progress) -> None:
     return None
 
 
-def taxonomy() -> dict[str, str]:
-    """The database's field taxonomy (code → name) the validator checks field codes against."""
-    return {field.code: field.name for field in db.session.scalars(select(Field))}
-
-
 def _records(job: Job) -> list:
     path = files.path_of(input_name(job.id))
     if not path.is_file():
@@ -72,4 +66,6 @@ def _refuse(job: Job, errors: list[str]) -> None:
 
 
 def _forget_input(job: Job) -> None:
-    files.path_of(input_name(job.id)).unlink(missing_ok=True)
+    """Delete the records sent once the job's end is committed (a retry before that still reads them)."""
+    path = files.path_of(input_name(job.id))
+    when_ended(lambda: path.unlink(missing_ok=True))

@@ -11,6 +11,10 @@ runner commits it together with the job's ``done``, in one transaction, and only
 worker's attempt: a worker killed mid-job has committed nothing, and one that lost its job to another worker
 (its heartbeat stopped) rolls its work back. A task that writes a file writes it under one name per job, so a
 rerun replaces, never adds.
+
+**Inputs outlive every attempt but the last.** A job that consumes a stored file (an upload, an API import's
+body) deletes it through :func:`when_ended`: only once the job's end (done, or failed for good) is committed. A
+worker killed mid-job, or a commit that fails, leaves the file for the retry.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import timedelta
 
 from flask import Flask, current_app
@@ -30,6 +35,20 @@ STALL_SECONDS = 120
 REPORT_EVERY_SECONDS = 0.5
 HEARTBEAT_SECONDS = 30
 """How often a running job's row is touched while its work reports nothing (well under :data:`STALL_SECONDS`)."""
+
+
+_ENDED: ContextVar[list[Callable[[], None]] | None] = ContextVar("job_ended_callbacks", default=None)
+"""What the running job asked to do once its end is committed (see :func:`when_ended`)."""
+
+
+def when_ended(callback: Callable[[], None]) -> None:
+    """Call ``callback`` once the running job's end is committed: done, or failed for good (a refusal, or an
+    error on the last attempt). Never when the job goes back to the queue or another worker took it over, so a
+    retry still finds what the callback would remove."""
+    pending = _ENDED.get()
+    if pending is None:
+        raise RuntimeError("when_ended is called by a job's work, while the runner runs it")
+    pending.append(callback)
 
 
 class JobFailed(Exception):
@@ -142,7 +161,17 @@ def run(job_id: int, work: Callable[[Job, Progress], str | None], *, last_attemp
     job = claim(job_id)
     if job is None:
         return
-    attempt = job.attempts
+    ended = _ENDED.set([])
+    try:
+        if _run_claimed(job, work, last_attempt=last_attempt):
+            _call_ended(job_id)
+    finally:
+        _ENDED.reset(ended)
+
+
+def _run_claimed(job: Job, work: Callable[[Job, Progress], str | None], *, last_attempt: bool) -> bool:
+    """Do the claimed job's work and record its end; True when an end for good was committed by this attempt."""
+    job_id, attempt = job.id, job.attempts
     progress = Progress(job_id)
     try:
         with Heartbeat(current_app._get_current_object(), job_id, attempt):
@@ -150,12 +179,12 @@ def run(job_id: int, work: Callable[[Job, Progress], str | None], *, last_attemp
             db.session.flush()
     except JobFailed as refusal:
         db.session.rollback()
-        finish(job_id, attempt, "failed", error=refusal.code, outcome=refusal.outcome)
-        return
+        return finish(job_id, attempt, "failed", error=refusal.code, outcome=refusal.outcome)
     except Exception:
         db.session.rollback()
         if last_attempt:
-            finish(job_id, attempt, "failed", error="unexpected")
+            if finish(job_id, attempt, "failed", error="unexpected"):
+                _call_ended(job_id)
         else:
             _requeue(job_id, attempt)
         raise
@@ -165,9 +194,22 @@ def run(job_id: int, work: Callable[[Job, Progress], str | None], *, last_attemp
         .execution_options(synchronize_session=False)).rowcount
     if ended:
         db.session.commit()
-    else:       # another worker took the job over (this one's heartbeat had stopped): its result is the one kept
-        db.session.rollback()
-        current_app.logger.warning("job %s: attempt %s was taken over; its work is dropped", job_id, attempt)
+        return True
+    # another worker took the job over (this one's heartbeat had stopped): its result is the one kept
+    db.session.rollback()
+    current_app.logger.warning("job %s: attempt %s was taken over; its work is dropped", job_id, attempt)
+    return False
+
+
+def _call_ended(job_id: int) -> None:
+    """Run the job's :func:`when_ended` callbacks, each once; one that fails is logged (the job's end stands)."""
+    pending = _ENDED.get() or []
+    while pending:
+        callback = pending.pop(0)
+        try:
+            callback()
+        except Exception:
+            current_app.logger.warning("job %s: an after-end step failed", job_id, exc_info=True)
 
 
 def _this_attempt(job_id: int, attempt: int):
@@ -176,12 +218,13 @@ def _this_attempt(job_id: int, attempt: int):
 
 
 def finish(job_id: int, attempt: int, state: str, *, error: str | None = None,
-           outcome: dict | None = None) -> None:
-    """Record the end of this attempt in its own transaction."""
-    db.session.execute(_this_attempt(job_id, attempt).values(state=state, error=error, outcome=outcome,
-                                                              finished_at=utcnow())
-                       .execution_options(synchronize_session=False))
+           outcome: dict | None = None) -> bool:
+    """Record the end of this attempt in its own transaction; False when the job is no longer this attempt's."""
+    recorded = db.session.execute(_this_attempt(job_id, attempt).values(state=state, error=error, outcome=outcome,
+                                                                         finished_at=utcnow())
+                                  .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
+    return bool(recorded)
 
 
 def _requeue(job_id: int, attempt: int) -> None:

@@ -26,6 +26,7 @@ from scoring.assessment import (
 )
 from scoring.types import ApplicationResult
 from web.extensions import db
+from web.labels import label
 from web.models import Application, Center, Round, User
 from web.services import audit, centers
 from web.services.centers import CONSTRUCTION_YEARS, CenterError, evaluated_year
@@ -86,11 +87,11 @@ def weight_errors(round_: Round, triennial: float | None, annual: float | None) 
     if round_.state == "closed":
         return [_("The round is closed: its assessment is final and its weights no longer change.")]
     errors = []
-    for value, label in ((triennial, _("Triennial weight")), (annual, _("Annual weight"))):
+    for value, name in ((triennial, _("Triennial weight")), (annual, _("Annual weight"))):
         if value is None:
-            errors.append(_("%(weight)s: a number between 0 and 1 is needed.", weight=label))
+            errors.append(_("%(weight)s: a number between 0 and 1 is needed.", weight=name))
         elif not 0.0 <= value <= 1.0:
-            errors.append(_("%(weight)s: %(value)s is not between 0 and 1.", weight=label, value=f"{value:g}"))
+            errors.append(_("%(weight)s: %(value)s is not between 0 and 1.", weight=name, value=f"{value:g}"))
     if not errors and abs(triennial + annual - 1.0) > WEIGHT_SUM_TOLERANCE:
         errors.append(_("The two weights add up to %(sum)s; they must add up to 1.", sum=f"{triennial + annual:g}"))
     return errors
@@ -149,11 +150,27 @@ def grade_code(score: float | None) -> str | None:
     return None if score is None else annual_grade(score).code
 
 
-def apply_outcome(round_: Round, row: TriennialRow, *, actor: User | None) -> Center:
+def outcome_applicable(round_: Round, row: TriennialRow) -> bool:
+    """Whether ``row``'s outcome may be applied now (then it still needs a confirmation): the round is closed and
+    the center has a result."""
+    return round_.state == "closed" and row.center is not None and row.assessment is not None
+
+
+def apply_outcome(round_: Round, row: TriennialRow, *, actor: User | None, confirmed: bool) -> Center:
     """Set the center's status to the assessment's outcome, audited as this round's outcome with the result,
-    the weights it was computed with (as applied: (1, 0) without any annual score) and the status it replaced."""
+    the weights it was computed with (as applied: (1, 0) without any annual score) and the status it replaced.
+
+    Only for a closed round (while it is scoring, the result can still change) and only when confirmed: "exit"
+    withdraws the center for good.
+    """
+    if round_.state != "closed":
+        raise CenterError([_("Nothing was changed: an outcome is applied once the round “%(round)s” is closed "
+                             "(it is %(state)s).", round=round_.name, state=label(round_.state, "round_state"))])
     if row.center is None or row.assessment is None:
         raise CenterError([_("This center has no assessment result yet.")])
+    if not confirmed:
+        raise CenterError([_("Nothing was changed: applying an outcome needs your confirmation on its "
+                             "confirmation page.")])
     assessment, status = row.assessment, OUTCOME_STATUSES[row.assessment.outcome]
     errors = centers.status_errors(row.center, status, reason=round_.name)
     if errors:

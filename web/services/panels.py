@@ -15,6 +15,7 @@ from collections import ChainMap
 from dataclasses import dataclass
 
 import numpy as np
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -23,10 +24,12 @@ from matching.assign import Progress as EngineProgress
 from matching.explain import explain
 from matching.reserves import replacement_mask
 from matching.types import HARD
+from web.database import lock_row
 from web.extensions import db
 from web.labels import label
 from web.models import Application, Assignment, AssignmentVersion, Expert, Reserve, Round, User, utcnow
 from web.services import audit, matching_bridge
+from web.services.outbox import MAIL_LOCALE
 
 SEATED = ("proposed", "invited", "accepted")
 """States of an assignment that hold a seat on the panel."""
@@ -207,6 +210,8 @@ def match(round_: Round, *, actor: User | None, seed: int | None = None, max_pro
     seed = run_seed(round_, seed, max_probability)
     problem = matching_bridge.build_problem(round_, seed=seed, max_probability=max_probability)
     result = assign(problem, now=utcnow(), progress=progress)
+    if not dry_run:
+        _recheck_under_lock(round_)
     version = _version_from_result(round_, problem, result, actor)
     if dry_run:
         return MatchRun(version, result)
@@ -219,6 +224,14 @@ def match(round_: Round, *, actor: User | None, seed: int | None = None, max_pro
         "objective": version.objective, "bound": version.bound, "active": version.active})
     db.session.flush()
     return MatchRun(version, result)
+
+
+def _recheck_under_lock(round_: Round) -> None:
+    """Check again, holding the round's row, that the round may still take a run: the solve can take minutes, and
+    scoring may have started meanwhile; its panels must not be replaced."""
+    lock_row(Round, round_.id)
+    db.session.refresh(round_)
+    check_matching(round_)
 
 
 def _version_from_result(round_: Round, problem, result: AssignResult, actor: User | None) -> AssignmentVersion:
@@ -247,13 +260,20 @@ def _version_from_result(round_: Round, problem, result: AssignResult, actor: Us
             version.assignments.append(Assignment(
                 application=applications[recusal["application"]], expert=expert, pool=expert.pool,
                 state="recused", panel=panel_of.get(recusal["application"]),
-                state_reason=f"{label(recusal['rule'], 'rule')}：{recusal['reason']}"))
+                state_reason=f"{_stored_label(recusal['rule'], 'rule')}：{recusal['reason']}"))
     fit = _fit_lookup(problem, result)
     for application_ref, refs in result.reserves.items():
         for rank, ref in enumerate(refs, start=1):
             version.reserves.append(Reserve(application=applications[application_ref], expert=experts[ref],
                                             rank=rank, fit=fit.get((ref, application_ref))))
     return version
+
+
+def _stored_label(code: str, kind: str) -> str:
+    """The label of ``code`` as stored on a seat: in the service's language (Chinese), not the reader's, since
+    everyone reads the stored reason later."""
+    with force_locale(MAIL_LOCALE):
+        return str(label(code, kind))
 
 
 def _fit_lookup(problem, result: AssignResult) -> dict[tuple[str, str], float]:
@@ -357,7 +377,8 @@ def swap_expert(assignment: Assignment, new_expert: Expert, *, actor: User | Non
                                                    old=assignment.expert.ref, new=new_expert.ref,
                                                    application=assignment.application.ref))
     old = mapping[assignment.id]
-    old.state, old.state_reason = "replaced", _("swapped for %(expert)s", expert=new_expert.ref)
+    with force_locale(MAIL_LOCALE):             # stored: in the service's language, whoever swaps
+        old.state, old.state_reason = "replaced", _("swapped for %(expert)s", expert=new_expert.ref)
     seat = _new_seat(context, copy, assignment.application, new_expert, override_reason=kept_reason,
                      panel=assignment.panel, replaces=old)
     _update_objective(copy)

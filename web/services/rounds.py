@@ -29,6 +29,7 @@ from web.models import (
     User,
 )
 from web.services import audit
+from web.services.jobs import unfinished_jobs
 from web.services.reference_data import copy_template
 
 
@@ -111,6 +112,9 @@ def transition(round_: Round, state: str, *, actor: User | None, confirmed: bool
         raise RoundError(_("Attach at least one application before assigning panels."))
     if state == "scoring" and _active_version_id(round_) is None:
         raise RoundError(_("Run matching (an active assignment version is needed) before scoring starts."))
+    if round_.state == "assigning" and unfinished_jobs("matching", round_):
+        raise RoundError(_("Nothing was changed: a matching run of this round is still queued or running; wait "
+                           "for it to end before the round leaves assigning."))
     before = round_.state
     round_.state = state
     audit.record("round.transition", "round", round_.id, actor=actor, before={"state": before},

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from flask_babel import gettext
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
@@ -176,7 +176,8 @@ def _recuse(assignment: Assignment, sheet: ScoreSheet, reason: str) -> None:
     assignment.state = "recused"
     assignment.state_reason = reason
     assignment.responded_at = utcnow()
-    sheet.excluded_reason = gettext("the expert recused: %(detail)s", detail=reason)     # kept in the service's words
+    with force_locale(outbox.MAIL_LOCALE):     # stored: in the service's language, whoever declares
+        sheet.excluded_reason = gettext("the expert recused: %(detail)s", detail=reason)
     round_ = assignment.version.round
     body = outbox.mail_body("invitations/mail/recusal_notice.txt", round=round_, assignment=assignment, reason=reason)
     subject = outbox.mail_text("[Recusal] %(round)s: %(expert)s recuses from %(application)s", round=round_.name,

@@ -13,6 +13,7 @@ from scoring.assessment import OUTCOMES
 from web.auth.roles import roles_required
 from web.blueprints.centers import bp
 from web.blueprints.centers.panel import center_chart
+from web.blueprints.confirmation import confirmation_page, confirmed
 from web.extensions import db
 from web.io import center_excel, center_pdf
 from web.io.pdf import render_pdf
@@ -281,20 +282,37 @@ def assessment_weights(round_id: int):
 @bp.route("/evaluations/<int:round_id>/outcomes/<int:application_id>", methods=["POST"])
 @roles_required(*STAFF)
 def apply_outcome(round_id: int, application_id: int):
-    """Apply one center's assessment outcome as its status (audited)."""
+    """Apply one center's assessment outcome as its status (audited), after a page that says what it changes."""
     round_ = evaluation_round_or_404(round_id)
     if round_.kind != "triennial":
         abort(404)
     row = next((row for row in assessments.triennial_rows(round_) if row.application.id == application_id), None)
     if row is None:
         abort(404)
+    if not confirmed() and assessments.outcome_applicable(round_, row):
+        return outcome_confirmation(round_, row)
     try:
-        assessments.apply_outcome(round_, row, actor=current_user)
+        assessments.apply_outcome(round_, row, actor=current_user, confirmed=confirmed())
     except CenterError as error:
         refused(error)
     else:
         flash(_("Outcome applied to %(name)s.", name=row.application.center_name), "ok")
     return redirect(url_for("centers.evaluation", round_id=round_.id))
+
+
+def outcome_confirmation(round_: Round, row: assessments.TriennialRow) -> str:
+    """The page before applying ``row``'s outcome: the status it sets, and that an exit is final."""
+    outcome = row.assessment.outcome
+    consequences = [_("%(name)s: the status becomes “%(status)s” (outcome “%(outcome)s” of %(round)s).",
+                      name=row.application.center_name, round=round_.name,
+                      status=STATUS_LABELS[assessments.OUTCOME_STATUSES[outcome]],
+                      outcome=assessments.OUTCOME_LABELS[outcome])]
+    return confirmation_page(
+        title=_("Apply the outcome to %(name)s?", name=row.application.center_name), consequences=consequences,
+        warning=_("An exit withdraws the center for good: a withdrawn center cannot change status again.")
+        if outcome == "exit" else None,
+        action=url_for("centers.apply_outcome", round_id=round_.id, application_id=row.application.id),
+        button=_("Apply as status"), cancel=url_for("centers.evaluation", round_id=round_.id))
 
 
 @bp.route("/evaluations/<int:round_id>/results.xlsx")

@@ -120,40 +120,52 @@ class RecordForm:
             return tuple(POOLS.items())
         return tuple(node.choices.items()) if node.choices else ()
 
-    def read(self, form: Mapping[str, list[str]]) -> dict:
-        """The raw record a posted form holds (``form``: name → values), blank list rows dropped."""
-        return self.read_nodes(self.schema, form, "")
+    def read(self, form: Mapping[str, list[str]], registered: Mapping | None = None) -> dict:
+        """The raw record a posted form holds (``form``: name → values), blank list rows dropped.
 
-    def read_nodes(self, nodes: tuple, form: Mapping[str, list[str]], prefix: str) -> dict:
-        """The raw object of ``nodes`` under ``prefix``."""
+        With ``registered`` (an edit by staff who were shown personal fields empty), a personal field left empty
+        keeps the registered value of the same field in the same form row: rows are matched by their number in
+        the form, not by their place after blank rows were dropped, so removing one row never hands its
+        personal data to the next.
+        """
+        return self.read_nodes(self.schema, form, "", registered)
+
+    def read_nodes(self, nodes: tuple, form: Mapping[str, list[str]], prefix: str,
+                   registered: Mapping | None = None) -> dict:
+        """The raw object of ``nodes`` under ``prefix``, blank personal values taken from ``registered``."""
         record: dict = {}
         for node in nodes:
             name = f"{prefix}{node.key}"
+            kept = registered.get(node.key) if isinstance(registered, Mapping) else None
             if isinstance(node, Group):
-                record[node.key] = self.read_nodes(node.children, form, f"{name}.")
+                record[node.key] = self.read_nodes(node.children, form, f"{name}.",
+                                                   kept if isinstance(kept, Mapping) else None)
             elif isinstance(node, Table):
-                row_name = re.compile(re.escape(name) + r"\[(\d+)\]\.")
-                numbers = sorted({int(found[1]) for key in form if (found := row_name.match(key))})
-                rows = [self.read_nodes(node.children, form, f"{name}[{number}].") for number in numbers]
-                record[node.key] = [row for row in rows if not nothing(row)]
+                record[node.key] = self.read_rows(node, form, name, kept if isinstance(kept, list) else [])
             elif isinstance(node, Tags):
                 values = [value for value in form.get(name, []) if not blank(value)]
                 record[node.key] = values if self.choices_of(node) else ", ".join(values)
             else:
                 value = (form.get(name) or [None])[0]
                 record[node.key] = None if blank(value) else value
+            if isinstance(registered, Mapping) and node.key in PERSONAL_KEYS and blank(record[node.key]):
+                record[node.key] = kept
         return record
 
-
-def keep_personal(raw: object, registered: object) -> object:
-    """``raw`` with every blank personal value taken from the registered record at the same place."""
-    if isinstance(raw, dict) and isinstance(registered, Mapping):
-        return {key: registered.get(key) if key in PERSONAL_KEYS and blank(value)
-                else keep_personal(value, registered.get(key)) for key, value in raw.items()}
-    if isinstance(raw, list) and isinstance(registered, list):
-        return [keep_personal(item, registered[position] if position < len(registered) else None)
-                for position, item in enumerate(raw)]
-    return raw
+    def read_rows(self, node: Table, form: Mapping[str, list[str]], name: str, registered: list) -> list:
+        """The rows of a list as posted, blank ones dropped; row n of the form is row n of ``registered`` (the
+        form numbers the registered rows from 1, as :meth:`items` shows them)."""
+        row_name = re.compile(re.escape(name) + r"\[(\d+)\]\.")
+        numbers = sorted({int(found[1]) for key in form if (found := row_name.match(key))})
+        shown = [row for row in registered if isinstance(row, Mapping)]
+        rows = []
+        for number in numbers:
+            row_prefix = f"{name}[{number}]."
+            if nothing(self.read_nodes(node.children, form, row_prefix)):
+                continue
+            stored = shown[number - 1] if 0 < number <= len(shown) else None
+            rows.append(self.read_nodes(node.children, form, row_prefix, stored))
+        return rows
 
 
 def errors_by_field(lines: list[str], raw: Mapping) -> dict[str, str]:

@@ -26,18 +26,15 @@ from web.services import records as record_service
 from web.services import uploads
 from web.services.attachments import AttachmentError, attachment_path, store_attachment
 from web.services.jobs import request_job
-from web.services.record_updates import update_records
+from web.services.record_updates import EXPORTERS, update_records
 from web.unit_of_work import refuse
 
 from . import bp
-from .form import RecordForm, errors_by_field, keep_personal
+from .form import RecordForm, errors_by_field
 
 STAFF = ("organizer", "admin")
 KIND = "<any(applications, experts):kind>"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-EXPORTERS = {"applications": record_service.export_applications, "experts": record_service.export_experts}
-
-
 def limits() -> ImportLimits:
     """The import limits of this server (the same as ``panel import`` and the API)."""
     return ImportLimits.from_config(current_app.config)
@@ -143,9 +140,8 @@ def edit(kind: str, ref: str):
     form = record_form(kind, personal_visible=current_user.role == "admin")
     if request.method == "GET":
         return render_template("records/form.html", kind=kind, ref=ref, items=form.fields(current))
-    raw = {**form.read(request.form.to_dict(flat=False)), "ref": ref}
-    if current_user.role != "admin":
-        raw = keep_personal(raw, current)
+    kept = None if current_user.role == "admin" else current
+    raw = {**form.read(request.form.to_dict(flat=False), kept), "ref": ref}
     record, errors = saved(kind, raw, replacing=ref)
     if errors:
         return render_template("records/form.html", kind=kind, ref=ref, items=form.fields(raw, errors),
