@@ -230,7 +230,7 @@ def _close(round_id: int) -> None:
     from web.services import rounds
 
     organizer = db.session.scalar(select(User).where(User.username == "organizer"))
-    rounds.transition(db.session.get(Round, round_id), "closed", actor=organizer)
+    rounds.transition(db.session.get(Round, round_id), "closed", actor=organizer, confirmed=True)
 
 
 def _weights(round_id: int) -> tuple:
