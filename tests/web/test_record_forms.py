@@ -130,3 +130,35 @@ def test_removing_a_row_an_organizer_sees_without_personal_data_keeps_each_perso
     raw = form.read(posted, registered)
     assert [(row["name"], row["phone"]) for row in raw["members"][0]["team_members"]] == [
         ("A", "111"), ("C", "333"), ("D", None)]
+
+
+def hidden_marks(items: list) -> dict[str, object]:
+    """The hidden row marks of a rendered form: {input name: value}."""
+    marks = {}
+    for item in items:
+        if getattr(item, "widget", None) == "hidden":
+            marks[item.name] = item.value
+        for inner in getattr(item, "rows", None) or []:
+            marks.update(hidden_marks(inner.items))
+        marks.update(hidden_marks(getattr(item, "items", None) or []))
+    return marks
+
+
+def test_a_refused_form_sent_again_still_gives_each_person_their_own_data():
+    """After a refusal the form shows A, C, D renumbered 1, 2, 3; sent again, C still keeps 333 and D gets none."""
+    team = [{"name": "A", "phone": "111"}, {"name": "B", "phone": "222"}, {"name": "C", "phone": "333"}]
+    registered = {"ref": "A601", "members": [{"name": "研究院", "team_members": team}]}
+    form = RecordForm("applications", {}, personal_visible=False)
+    first = form.read({"ref": ["A601"], "members[1].name": ["研究院"],
+                       "members[1].team_members[1].name": ["A"], "members[1].team_members[2].name": [""],
+                       "members[1].team_members[3].name": ["C"], "members[1].team_members[4].name": ["D"]},
+                      registered)
+    marks = hidden_marks(form.fields(first))                  # the refused form as the organizer sees it again
+    assert marks["members[1].team_members[1]._row"] == 1 and marks["members[1].team_members[2]._row"] == 3
+    assert "members[1].team_members[3]._row" not in marks     # D is new: it takes nobody's data
+    again = {"ref": ["A601"], "members[1].name": ["研究院"], "members[1]._row": [str(marks["members[1]._row"])],
+             "members[1].team_members[1].name": ["A"], "members[1].team_members[2].name": ["C"],
+             "members[1].team_members[3].name": ["D"],
+             **{name: [str(value)] for name, value in marks.items() if "team_members" in name}}
+    rows = form.read(again, registered)["members"][0]["team_members"]
+    assert [(row["name"], row["phone"]) for row in rows] == [("A", "111"), ("C", "333"), ("D", None)]

@@ -23,6 +23,10 @@ LONG_TEXT = frozenset({"construction_content", "applicant_opinion", "profile", "
                        next(node for node in SCHEMAS["applications"] if node.key == "plan").children)})
 """Keys whose values are paragraphs: a text area instead of a line."""
 
+ROW_MARK = "_row"
+"""The hidden field of a list row holding the number of the registered row it shows, so that a personal value left
+empty keeps that row's value even after rows before it were removed or the form came back refused."""
+
 
 @dataclass
 class Input:
@@ -80,14 +84,22 @@ class RecordForm:
                 items.append(Fieldset(node.label, self.items(node.children, value or {}, f"{name}.", errors),
                                       errors.get(name)))
             elif isinstance(node, Table):
-                rows = [row for row in (value or []) if isinstance(row, Mapping)] + [{}]
+                rows = [row for row in (value or []) if isinstance(row, Mapping)]
                 items.append(Rows(name, node.label, [
-                    Fieldset(f"{node.label} {number}", self.items(node.children, row, f"{name}[{number}].", errors),
+                    Fieldset(f"{node.label} {number}", self.row_mark(row, number, f"{name}[{number}].")
+                             + self.items(node.children, row, f"{name}[{number}].", errors),
                              errors.get(f"{name}[{number}]"))
-                    for number, row in enumerate(rows, start=1)], errors.get(name)))
+                    for number, row in enumerate([*rows, {ROW_MARK: None}], start=1)], errors.get(name)))
             else:
                 items.append(self.input(node, name, value, errors.get(name)))
         return items
+
+    @staticmethod
+    def row_mark(row: Mapping, number: int, prefix: str) -> list[Input]:
+        """The hidden field naming which registered row a form row shows (a row read back from a refused form
+        keeps the number it had; a registered row shown for the first time is its own number; a new row none)."""
+        origin = row.get(ROW_MARK, number)
+        return [] if origin is None else [Input(f"{prefix}{ROW_MARK}", "", "hidden", origin)]
 
     def input(self, node: Leaf | Tags, name: str, value: object, error: str | None) -> Input:
         """The input of one leaf or tag list."""
@@ -158,14 +170,32 @@ class RecordForm:
         row_name = re.compile(re.escape(name) + r"\[(\d+)\]\.")
         numbers = sorted({int(found[1]) for key in form if (found := row_name.match(key))})
         shown = [row for row in registered if isinstance(row, Mapping)]
+        marked = any(key.startswith(f"{name}[") and key.endswith(f"].{ROW_MARK}") for key in form)
         rows = []
         for number in numbers:
             row_prefix = f"{name}[{number}]."
             if nothing(self.read_nodes(node.children, form, row_prefix)):
                 continue
-            stored = shown[number - 1] if 0 < number <= len(shown) else None
-            rows.append(self.read_nodes(node.children, form, row_prefix, stored))
+            origin = self.origin(form, row_prefix, number if not marked else None, len(shown))
+            stored = shown[origin - 1] if origin is not None else None
+            rows.append({**self.read_nodes(node.children, form, row_prefix, stored), ROW_MARK: origin})
         return rows
+
+    @staticmethod
+    def origin(form: Mapping[str, list[str]], row_prefix: str, default: int | None, registered: int) -> int | None:
+        """The registered row (1-based) a form row shows: its hidden mark, else ``default``; None for a new row."""
+        value = (form.get(f"{row_prefix}{ROW_MARK}") or [None])[0]
+        number = int(value) if isinstance(value, str) and value.isdigit() else default
+        return number if number is not None and 0 < number <= registered else None
+
+
+def unmarked(value: object) -> object:
+    """``value`` without the form's row marks (what the validator and the records service receive)."""
+    if isinstance(value, Mapping):
+        return {key: unmarked(item) for key, item in value.items() if key != ROW_MARK}
+    if isinstance(value, list):
+        return [unmarked(item) for item in value]
+    return value
 
 
 def errors_by_field(lines: list[str], raw: Mapping) -> dict[str, str]:

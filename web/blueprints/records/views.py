@@ -30,7 +30,7 @@ from web.services.record_updates import EXPORTERS, update_records
 from web.unit_of_work import refuse
 
 from . import bp
-from .form import RecordForm, errors_by_field
+from .form import RecordForm, errors_by_field, unmarked
 
 STAFF = ("organizer", "admin")
 KIND = "<any(applications, experts):kind>"
@@ -122,7 +122,7 @@ def new(kind: str):
     if request.method == "GET":
         return render_template("records/form.html", kind=kind, ref=None, items=form.fields(None))
     raw = form.read(request.form.to_dict(flat=False))
-    record, errors = saved(kind, raw)
+    record, errors = saved(kind, unmarked(raw))
     if errors:
         return render_template("records/form.html", kind=kind, ref=None, items=form.fields(raw, errors),
                                error_count=len(errors)), 422
@@ -142,7 +142,7 @@ def edit(kind: str, ref: str):
         return render_template("records/form.html", kind=kind, ref=ref, items=form.fields(current))
     kept = None if current_user.role == "admin" else current
     raw = {**form.read(request.form.to_dict(flat=False), kept), "ref": ref}
-    record, errors = saved(kind, raw, replacing=ref)
+    record, errors = saved(kind, unmarked(raw), replacing=ref)
     if errors:
         return render_template("records/form.html", kind=kind, ref=ref, items=form.fields(raw, errors),
                                error_count=len(errors)), 422
