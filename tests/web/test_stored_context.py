@@ -4,11 +4,14 @@ The explanation read from the stored context is the one a fresh context gives.""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from sqlalchemy import select
 
 from tests.web.test_panels_factory import build_round
 from web.extensions import db
+from web.local_time import local_time
 from web.models import Application, Job, Round, StoredPanelContext
 from web.services import panels, rounds, stored_context
 
@@ -60,8 +63,8 @@ def test_the_context_is_built_once_and_read_by_every_panel_page(app, client, aut
     first = client.get(urls[0]).get_data(as_text=True)
     stored = stored_rows(app)
     assert len(builds) == 1 and len(stored) == 1
-    computed = stored[0][1].replace("T", " ")[:19]
-    assert computed in first                                              # the page says when
+    computed = local_time(datetime.fromisoformat(stored[0][1]), seconds=True)
+    assert computed in first                                              # the page says when, in Beijing time
     for url in urls + urls[:1]:
         assert computed in client.get(url).get_data(as_text=True)
     assert len(builds) == 1 and stored_rows(app) == stored
@@ -110,13 +113,14 @@ def test_a_large_round_explains_with_the_stored_context_while_a_job_renews_it(ap
     monkeypatch.setattr(stored_context, "INLINE_PAIR_LIMIT", 0)
     auth.login("organizer")
     url = panel_urls(app, matched)[0]
-    client.get(url)                                                       # nothing stored yet: built inline
+    first = client.get(f"{url}?lang=en").get_data(as_text=True)         # nothing stored: never built inline
+    assert "Conflicts and fit computed at" in first                      # by the job, run at the view's commit
     change_settings(app, matched, {"max_load": 2})
     page = client.get(f"{url}?lang=en").get_data(as_text=True)
     assert "a recomputation is under way" in page and "Conflicts and fit computed at" in page
     with app.app_context():
-        job = db.session.scalars(select(Job).where(Job.kind == "panel_context")).one()
-        assert job.state == "done"                                         # the immediate queue ran it at commit
+        jobs = db.session.scalars(select(Job).where(Job.kind == "panel_context")).all()
+        assert [job.state for job in jobs] == ["done", "done"]           # the first build, then the renewal
     assert len(builds) == 2
     assert "a recomputation is under way" not in client.get(f"{url}?lang=en").get_data(as_text=True)
 
@@ -141,3 +145,20 @@ def test_two_first_views_of_a_round_store_one_context(app, matched, monkeypatch)
         rows = db.session.scalars(select(StoredPanelContext)).all()
         assert len(lookups) == 2
         assert [row.id for row in rows] == [first_id] and rows[0].computed_at > first_at
+
+
+def test_a_declaration_renews_the_context_a_draft_does_not(app, matched):
+    """Accepting or recusing from a seat (audited on the sheet) changes the repeat-review conflicts of other
+    rounds; saving a draft changes nothing the engine reads."""
+    from web.services import audit
+
+    with app.app_context():
+        round_ = db.session.get(Round, matched)
+        before = stored_context.input_stamp(round_)
+        audit.record("sheet.save_draft", "score_sheet", 1, actor=None, after={})
+        db.session.flush()
+        assert stored_context.input_stamp(round_) == before
+        audit.record("sheet.declare", "score_sheet", 1, actor=None, after={"assignment": "accepted"})
+        db.session.flush()
+        assert stored_context.input_stamp(round_) != before
+        db.session.rollback()

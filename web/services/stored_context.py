@@ -39,7 +39,13 @@ INLINE_PAIR_LIMIT = 50_000
 IRRELEVANT_AUDIT_ENTITIES = ("api_token", "attachment", "job", "outbox_message", "user", "score_sheet",
                              "flag_review")
 """Audited changes that cannot change a matching context (everything else is assumed to): accounts, files,
-jobs, mail, and the sheets and flag reviews of scoring."""
+jobs, mail, and the sheets and flag reviews of scoring — except :data:`SEAT_CHANGING_SHEET_ACTIONS`."""
+SEAT_CHANGING_SHEET_ACTIONS = ("sheet.declare",)
+"""Sheet events that change a seat too: a declaration accepts the seat or recuses from it, and accepted seats of
+other rounds are the repeat-review conflicts of this one."""
+CONTEXT_FORMAT = "1"
+"""Part of every stored context's version: raise it when the classes inside a stored context change, so that an
+upgraded Panel recomputes instead of unpickling an old layout."""
 
 
 @dataclass(frozen=True)
@@ -54,10 +60,12 @@ class ViewedContext:
 def input_stamp(round_: Round) -> str:
     """A cheap fingerprint of everything the context is built from."""
     newest_event = db.session.scalar(select(func.max(AuditEvent.id))
-                                     .where(AuditEvent.entity_type.not_in(IRRELEVANT_AUDIT_ENTITIES)))
+                                     .where(AuditEvent.entity_type.not_in(IRRELEVANT_AUDIT_ENTITIES)
+                                            | AuditEvent.action.in_(SEAT_CHANGING_SHEET_ACTIONS)))
     experts = db.session.execute(select(func.count(Expert.id), func.max(Expert.id))).one()
     applications = _application_count(round_)
-    return hashlib.sha256(repr((round_.id, newest_event, tuple(experts), applications)).encode()).hexdigest()
+    return hashlib.sha256(repr((CONTEXT_FORMAT, round_.id, newest_event, tuple(experts), applications)).encode()
+                          ).hexdigest()
 
 
 def renew(round_: Round, *, actor: User | None = None) -> bool:
@@ -69,7 +77,7 @@ def renew(round_: Round, *, actor: User | None = None) -> bool:
     stored = _stored(round_)
     if stored is not None and stored.input_stamp == input_stamp(round_):
         return False
-    if stored is not None and not _small(round_):
+    if not _small(round_):                 # a large round is never built inside a request, not even the first time
         from web.services.jobs import request_job
 
         request_job("panel_context", round_=round_, actor=actor)
@@ -78,10 +86,17 @@ def renew(round_: Round, *, actor: User | None = None) -> bool:
     return False
 
 
-def stored_view(round_: Round, *, stale: bool = False) -> ViewedContext:
-    """The stored context as it is (:func:`renew` stored one)."""
+def stored_view(round_: Round, *, stale: bool = False) -> ViewedContext | None:
+    """The stored context as it is; None while none is stored (a large round's first one is being computed) or
+    when the stored one cannot be read (written by another version of Panel: :func:`renew` rebuilds it)."""
     stored = _stored(round_)
-    return ViewedContext(pickle.loads(stored.payload), stored.computed_at, stale=stale)
+    if stored is None:
+        return None
+    try:
+        context = pickle.loads(stored.payload)
+    except (pickle.UnpicklingError, AttributeError, ImportError, EOFError, TypeError):
+        return None
+    return ViewedContext(context, stored.computed_at, stale=stale)
 
 
 def recompute(round_: Round, progress=None) -> StoredPanelContext:
@@ -89,7 +104,7 @@ def recompute(round_: Round, progress=None) -> StoredPanelContext:
     (flushed)."""
     stamp = input_stamp(round_)
     problem = matching_bridge.build_problem(round_)
-    version = hashlib.sha256(repr(problem).encode()).hexdigest()
+    version = hashlib.sha256(repr((CONTEXT_FORMAT, problem)).encode()).hexdigest()
     stored = _stored(round_)
     if stored is not None and stored.data_version == version:
         stored.input_stamp = stamp

@@ -472,7 +472,8 @@ def panel(round_id: int, application_id: int):
         stale = stored_context.renew(round_, actor=current_user)
         db.session.commit()
         viewed = stored_context.stored_view(round_, stale=stale)
-        explained = panels.explanation(round_, application, viewed.context)
+        if viewed is not None:
+            explained = panels.explanation(round_, application, viewed.context)
     rows = [row for row in version.assignments if row.application_id == application.id] if version else []
     reserves = panels.reserves_of(version, application) if version else []
     taken = {row.replaces_id for row in rows if row.replaces_id}
