@@ -64,7 +64,7 @@ def default_config(instance_path: str) -> dict:
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
         # A Server-Timing header with the app's time on every response, for load benchmarks (web/server_timing.py).
-        "SERVER_TIMING": os.environ.get("PANEL_SERVER_TIMING", "") not in ("", "0"),
+        "SERVER_TIMING": os.environ.get("PANEL_SERVER_TIMING", "").strip().lower() in ("1", "true", "yes", "on"),
         # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (0: trust none).
         "PROXY_FIX": int(os.environ.get("PANEL_PROXY_FIX") or 0),
         # Per-client request limits (Flask-Limiter). One process keeps counts in memory; several processes

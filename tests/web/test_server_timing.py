@@ -31,3 +31,12 @@ def test_the_header_is_read_as_the_w3c_format_writes_it():
     assert duration('db;dur=3, app;desc="Panel";dur=7.5') == 7.5
     assert duration("app;dur=12.34, cpu;dur=8.1", "cpu") == 8.1
     assert duration("db;dur=3") is None and duration(None) is None and duration("app") is None
+
+
+@pytest.mark.parametrize(("value", "on"), [("1", True), ("true", True), ("on", True), ("0", False),
+                                           ("false", False), ("no", False), ("off", False), ("", False)])
+def test_the_switch_reads_as_people_write_it(monkeypatch, tmp_path, value, on):
+    from web.config import default_config
+
+    monkeypatch.setenv("PANEL_SERVER_TIMING", value)
+    assert default_config(str(tmp_path))["SERVER_TIMING"] is on

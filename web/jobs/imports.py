@@ -34,6 +34,7 @@ def import_job(job: Job, progress: Progress) -> None:
     """Validate and import the job's records; the refs imported go on the job's outcome."""
     kind = job.params["records"]
     raw = _records(job)
+    _forget_input(job)          # personal data leaves the file store once the job has ended for good, however it ends
     progress.start("validating", len(raw))
     checked = count(1)
     records, errors = validate_records(kind, raw, source_refs=[f"[{number}]" for number in range(1, len(raw) + 1)],
@@ -48,7 +49,6 @@ def import_job(job: Job, progress: Progress) -> None:
     except record_service.RecordError as error:
         _refuse(job, str(error).splitlines())
     job.outcome = {"imported": len(refs), "refs": refs}
-    _forget_input(job)          # personal data does not stay in the file store once the rows are written
     return None
 
 
@@ -60,7 +60,6 @@ def _records(job: Job) -> list:
 
 
 def _refuse(job: Job, errors: list[str]) -> None:
-    _forget_input(job)
     raise JobFailed("import_refused", {
         "errors": capped_errors(errors, current_app.config["IMPORT_MAX_ERRORS"]), "error_count": len(errors)})
 
