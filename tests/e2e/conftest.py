@@ -14,6 +14,8 @@
     Log in through the form (asserting it worked) / out through the header's button.
 ``seed_demo(live, applications=6, experts=60, seed=7)``
     Imports a small demo data set (web.demo) through the records service and returns it.
+``open_round(page, live, refs, fields={…}, quotas={…})``
+    Through the browser: a new selection round with those form fields and pool quotas, ``refs`` attached; its id.
 ``scoring_round(live, name=…, settings=SMALL_PANELS)``
     A selection round over every application, matched, in scoring, invitations sent (through the services);
     returns the round id.
@@ -227,6 +229,33 @@ def _scoring_round(live: LiveApp, name: str = "浏览器测试评审", settings:
         return round_.id
 
     return live.run(build)
+
+
+def _open_round(page, live: LiveApp, refs: list[str], *, fields: dict[str, str],
+                quotas: dict[str, tuple[int, int]]) -> int:
+    """Through the browser: a selection round with the form's ``fields`` (name → value) and pool ``quotas``, the
+    applications ``refs`` attached; returns its id."""
+    page.goto(f"{live.url}/rounds/new")
+    form = page.locator("form.settings")
+    form.locator("select[name=kind]").select_option("selection_review")
+    for name, value in fields.items():
+        form.locator(f"input[name={name}]").fill(value)
+    for pool, (low, high) in quotas.items():
+        form.locator(f"input[name=quota_{pool}_min]").fill(str(low))
+        form.locator(f"input[name=quota_{pool}_max]").fill(str(high))
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**/rounds/*/applications")
+    round_id = int(page.url.rstrip("/").split("/")[-2])
+    page.locator("textarea[name=refs]").fill(", ".join(refs))
+    page.locator("main form:has(textarea[name=refs]) button[type=submit]").click()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api.expect(page.locator("main table tbody tr")).to_have_count(len(refs))
+    return round_id
+
+
+@pytest.fixture(name="open_round")
+def open_round_fixture():
+    return _open_round
 
 
 @pytest.fixture(name="scoring_round")

@@ -14,28 +14,14 @@ ROUND_NAME = "浏览器测试遴选评审"
 QUOTAS = {"technology": (2, 3), "industry": (1, 2), "economics": (0, 1), "management": (0, 1), "law": (0, 1)}
 
 
-def test_organizer_opens_a_round_matches_and_swaps_an_expert(page, live, login, seed_demo):
+def test_organizer_opens_a_round_matches_and_swaps_an_expert(page, live, login, seed_demo, open_round):
     demo = seed_demo(live, applications=6, experts=80)
     live.user("organizer", "organizer")
     login(page, live, "organizer")
 
-    page.goto(f"{live.url}/rounds/new")
-    form = page.locator("form.settings")
-    form.locator("input[name=name]").fill(ROUND_NAME)
-    form.locator("select[name=kind]").select_option("selection_review")
-    form.locator("input[name=as_of]").fill("2020-10-01")
-    form.locator("input[name=panel_size]").fill("5")
-    for pool, (low, high) in QUOTAS.items():
-        form.locator(f"input[name=quota_{pool}_min]").fill(str(low))
-        form.locator(f"input[name=quota_{pool}_max]").fill(str(high))
-    form.locator("button[type=submit]").click()
-    page.wait_for_url("**/rounds/*/applications")
-    round_id = int(page.url.rstrip("/").split("/")[-2])
-
     refs = [application["ref"] for application in demo.applications]
-    page.locator("textarea[name=refs]").fill(", ".join(refs))
-    page.locator("main form:has(textarea[name=refs]) button[type=submit]").click()
-    expect(page.locator("main table tbody tr")).to_have_count(len(refs))
+    round_id = open_round(page, live, refs, quotas=QUOTAS,
+                          fields={"name": ROUND_NAME, "as_of": "2020-10-01", "panel_size": "5"})
 
     page.goto(f"{live.url}/rounds/{round_id}")
     page.locator("form[action$='/state'] button").click()  # draft → assigning

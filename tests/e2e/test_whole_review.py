@@ -25,7 +25,7 @@ JOB_TIMEOUT = 120_000          # a job (registering, matching) on a loaded machi
 WIDTHS = (1280, 1280, 390)     # the three experts' screens
 
 
-def test_a_whole_review_runs_in_the_browser(page, live, login, logout, tmp_path):
+def test_a_whole_review_runs_in_the_browser(page, live, login, logout, open_round, tmp_path):
     live.app.config["PANEL_BASE_URL"] = live.url
     live.app.config["PANEL_MATCHING_INLINE_PAIRS"] = 0         # matching runs as a job, as a large round's would
     demo = validated_demo(7, applications=3, experts=80)
@@ -36,7 +36,9 @@ def test_a_whole_review_runs_in_the_browser(page, live, login, logout, tmp_path)
     _refused_upload(page, live, demo.applications, tmp_path)
     _upload(page, live, "experts", demo.experts, tmp_path)
     _upload(page, live, "applications", demo.applications, tmp_path)
-    round_id = _new_round(page, live, refs)
+    round_id = open_round(page, live, refs, quotas=QUOTAS, fields={
+        "name": ROUND_NAME, "as_of": "2020-10-01", "deadline": "2020-10-30", "panel_size": "5", "max_load": "3",
+        "reserves": "2"})
     _match(page, live, round_id)
     _to_scoring(page, live, round_id)
     invitations = _invite(page, live, round_id)
@@ -106,29 +108,6 @@ def _check_file(page, live, kind: str, path) -> None:
 
 
 # ---------------------------------------------------------------- the round
-
-def _new_round(page, live, refs: list[str]) -> int:
-    """A selection round with five-member panels, the applications attached; returns its id."""
-    page.goto(f"{live.url}/rounds/new")
-    form = page.locator("form.settings")
-    form.locator("input[name=name]").fill(ROUND_NAME)
-    form.locator("select[name=kind]").select_option("selection_review")
-    form.locator("input[name=as_of]").fill("2020-10-01")
-    form.locator("input[name=deadline]").fill("2020-10-30")
-    form.locator("input[name=panel_size]").fill("5")
-    form.locator("input[name=max_load]").fill("3")
-    form.locator("input[name=reserves]").fill("2")
-    for pool, (low, high) in QUOTAS.items():
-        form.locator(f"input[name=quota_{pool}_min]").fill(str(low))
-        form.locator(f"input[name=quota_{pool}_max]").fill(str(high))
-    form.locator("button[type=submit]").click()
-    page.wait_for_url("**/rounds/*/applications")
-    round_id = int(page.url.rstrip("/").split("/")[-2])
-    page.locator("textarea[name=refs]").fill(", ".join(refs))
-    page.locator("main form:has(textarea[name=refs]) button[type=submit]").click()
-    expect(page.locator("main table tbody tr")).to_have_count(len(refs))
-    return round_id
-
 
 def _match(page, live, round_id: int) -> None:
     """Move to assigning and run matching as a job: its progress page links to the version once stored."""
