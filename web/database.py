@@ -13,6 +13,7 @@ import sqlite3
 from flask import Flask
 from sqlalchemy import Engine, event, select, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -49,8 +50,26 @@ def lock_row(model: type, row_id: int) -> None:
     from web.extensions import db
 
     table = model.__table__
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(table.c.id).where(table.c.id == row_id).with_for_update())
+    session = db.session()
+    if (table.name, row_id) in _rows_held(session):
+        return          # held since earlier in this transaction: nobody else can have changed it meanwhile
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(table.c.id).where(table.c.id == row_id).with_for_update())
     else:
-        db.session.execute(update(table).where(table.c.id == row_id).values(id=table.c.id))
-    db.session.expire_all()
+        session.execute(update(table).where(table.c.id == row_id).values(id=table.c.id))
+    _rows_held(session).add((table.name, row_id))
+    session.expire_all()
+
+
+def _rows_held(session: Session) -> set[tuple[str, int]]:
+    """The rows :func:`lock_row` locked in the session's current transaction (a savepoint counts as its own: rolling
+    back to it releases the locks taken after it). A submit locks its sheet for the draft it saves first and again
+    to lock it; the second lock would only reload everything the first one read."""
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    owner, held = session.info.get("rows_held", (None, set()))
+    if transaction is None:
+        return set()
+    if owner is not transaction:
+        held = set()
+        session.info["rows_held"] = (transaction, held)
+    return held
