@@ -136,6 +136,16 @@ def test_every_page_reads_in_chinese(app, client, auth, world, role):
     assert not english, f"English on {role}'s pages:\n" + "\n".join(english)
 
 
+@pytest.mark.parametrize("kind", ["applications", "experts"])
+def test_an_empty_list_points_to_the_upload_page_in_chinese(client, auth, kind):
+    """Before any import, the list says where to register records in the browser, beside the command."""
+    auth.login("organizer")
+    html = client.get(f"/records/{kind}", headers=ZH).get_data(as_text=True)
+    assert f'href="/records/{kind}/upload"' in html
+    command = f"panel import {kind}"
+    assert command in html and english_words(readable(html), (command, *WORLD_DATA)) == []
+
+
 # ---------------------------------------------------------------- refusals of the common forms
 
 def flashed_english(client, page: str) -> list[str]:
