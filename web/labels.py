@@ -136,6 +136,7 @@ AUDIT_ENTITIES = {
     "expert": _l("Expert"),
 }
 ACTORS = {"system": _l("System")}
+USER_ROLES = {"admin": _l("Administrator"), "organizer": _l("Organizer"), "expert": _l("Expert")}
 # A round's settings as its form names them, for errors that name the setting at fault.
 SETTINGS = {
     "name": _l("Round name"), "kind": _l("Kind"), "as_of": _l("Reference date"), "deadline": _l("Deadline"),
@@ -175,7 +176,7 @@ LABELS = {
     "pool": POOLS, "ip_count": IP_COUNTS, "rule": CONFLICT_RULES, "flag": FLAGS, "conflict_kind": CONFLICT_KINDS,
     "round_state": ROUND_STATES, "version_status": VERSION_STATUSES, "seat_state": SEAT_STATES,
     "trace_reason": TRACE_REASONS, "audit_action": AUDIT_ACTIONS, "audit_entity": AUDIT_ENTITIES, "actor": ACTORS,
-    "change_field": CHANGE_FIELDS, "setting": SETTINGS,
+    "change_field": CHANGE_FIELDS, "setting": SETTINGS, "role": USER_ROLES,
 }
 
 
