@@ -6,6 +6,7 @@ import sys
 
 import click
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 users = AppGroup("users", help="Manage accounts.")
 
@@ -46,7 +47,7 @@ def set_password_command(username: str, password_stdin: bool) -> None:
 
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
-        click.echo(f"{username}: no such account", err=True)
+        click.echo(_("%(username)s: no such account.", username=username), err=True)
         sys.exit(1)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")

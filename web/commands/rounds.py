@@ -8,6 +8,7 @@ from datetime import date
 
 import click
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from web.models import ROUND_KINDS
 
@@ -66,7 +67,7 @@ def state_command(round_ref, state) -> None:
 
     round_ = find_round(round_ref)
     if round_ is None:
-        raise click.UsageError(f"--round: no round with id or name {round_ref!r}")
+        raise click.UsageError(_("--round: there is no round with the id or name “%(round)s”.", round=round_ref))
     try:
         transition(round_, state, actor=None, confirmed=True)
     except RoundError as error:
