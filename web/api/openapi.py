@@ -111,8 +111,8 @@ RECORD_NOTE = ("a DESIGN §10 record as `panel export` writes it (dates as ISO s
 
 SCHEMAS: dict[str, Any] = {
     "Error": obj({"code": {"type": "string", "enum": list(ERROR_CODES),
-                           "description": "What went wrong, as a stable code: "
-                                          + "; ".join(f"`{code}` ({meaning})" for code, meaning in ERROR_CODES.items())},
+                           "description": "What went wrong, as a stable code: " + "; ".join(
+                               f"`{code}` ({meaning})" for code, meaning in ERROR_CODES.items())},
                   "error": {"type": "string", "description": "What went wrong, in one sentence in the request's "
                                                              "language (Chinese unless `?lang=en`)."},
                   "errors": array(STRING) | {"description": "Every problem, one per line."}}),
