@@ -181,6 +181,20 @@ def test_a_bad_round_form_is_refused_in_chinese(app, client, auth, world, table_
     assert table_counts() == before
 
 
+def test_a_form_without_its_csrf_token_or_a_wrong_method_is_refused_in_chinese(client, auth, table_counts):
+    """Flask-WTF's and Werkzeug's own refusals read as sentences of the catalog, not their English descriptions."""
+    auth.login("organizer")
+    before = table_counts()
+    stale = client.post("/rounds/new", headers=ZH, data={"name": "2021年遴选", "kind": "selection_review"})
+    assert stale.status_code == 400
+    assert "表单已过期" in readable(stale.get_data(as_text=True))
+    wrong_method = client.put("/rounds/new", headers=ZH)
+    assert wrong_method.status_code == 405
+    for response in (stale, wrong_method):
+        assert english_words(readable(response.get_data(as_text=True)), WORLD_DATA) == []
+    assert table_counts() == before
+
+
 @pytest.mark.app_config(WTF_CSRF_ENABLED=False)
 def test_a_round_that_cannot_move_on_says_so_in_chinese(app, client, auth, world):
     login(client, "organizer", auth.password)
