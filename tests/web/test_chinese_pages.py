@@ -286,6 +286,18 @@ def test_a_scored_round_reads_in_chinese(app, client, auth, make_application_rec
     assert not english, "English on a scored round's pages:\n" + "\n".join(english)
 
 
+def test_a_refused_calibration_reads_in_chinese(app, client, auth, make_application_record, make_expert_record):
+    """Two panels without a common expert cannot be calibrated: the page says why in Chinese, naming the groups."""
+    from tests.web.test_ranking_service import build_round
+
+    round_id = build_round(app, make_application_record, make_expert_record,
+                           {"P1": [80, 81, 82, None, None, None], "P2": [None, None, None, 70, 71, 72]})
+    page = f"/rankings/rounds/{round_id}?calibrate=1"
+    assert staff_pages_english(app, client, auth, [page]) == []
+    text = readable(client.get(page, headers=ZH).get_data(as_text=True))
+    assert "分成 2 个互无共同专家的组" in text and "申报书 P2，由专家 E4、E5、E6 评分。" in text
+
+
 @pytest.mark.app_config(WTF_CSRF_ENABLED=False)
 def test_a_bad_import_is_refused_in_chinese(app, client, auth, world, table_counts):
     """The annual reports' workbook with an unknown center and a year that is not one: every reason in Chinese."""
