@@ -83,9 +83,9 @@ def test_a_refused_import_lists_every_error_and_changes_nothing(client, world, t
     job = finished_job(client, response, bearer(world, "admin"))
     assert job["state"] == "failed" and job["result"] is None
     errors = job["errors"]
-    assert any("APP-202" in error and "field" in error for error in errors)
-    assert any("APP-202" in error and "center_name" in error for error in errors)
-    assert any("duplicate ref 'APP-001'" in error for error in errors)
+    assert "APP-202，field：'NOT-A-FIELD' 不是可选的值：请从模板的下拉列表中选择" in errors
+    assert "APP-202，center_name：必填项，但未填写" in errors
+    assert any(error.startswith("APP-001，ref：APP-001 已经登记") for error in errors)
     assert not any("APP-201" in error for error in errors)
     only_the_job_was_recorded(before, table_counts())
 
