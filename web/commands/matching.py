@@ -42,7 +42,7 @@ def match_command(round_ref, seed, max_probability, dry_run, as_json) -> None:
             run = match(round_, actor=None, seed=seed, max_probability=max_probability, dry_run=dry_run,
                         progress=progress)
     except PanelError as error:
-        click.echo(f"{round_.name}: {error}", err=True)
+        click.echo(_("%(field)s: %(message)s", field=round_.name, message=error), err=True)
         sys.exit(1)
     db.session.commit()
     version, result = run.version, run.result

@@ -33,7 +33,7 @@ def create_round_command(name, kind, application_refs, as_of, deadline) -> None:
         round_ = create_round(name, kind, as_of=as_of.date() if as_of else date.today(), application_refs=refs,
                               deadline=deadline.date() if deadline else None, actor=None)
     except RoundError as error:
-        click.echo(f"{name}: {error}", err=True)
+        click.echo(_("%(field)s: %(message)s", field=name, message=error), err=True)
         sys.exit(1)
     db.session.commit()
     click.echo(f"opened round {round_.name!r} ({kind}, id {round_.id}) with {len(refs)} applications and "
@@ -71,7 +71,7 @@ def state_command(round_ref, state) -> None:
     try:
         transition(round_, state, actor=None, confirmed=True)
     except RoundError as error:
-        click.echo(f"{round_.name}: {error}", err=True)
+        click.echo(_("%(field)s: %(message)s", field=round_.name, message=error), err=True)
         sys.exit(1)
     db.session.commit()
     click.echo(f"round {round_.name!r} is now {state}")

@@ -41,7 +41,7 @@ def create_token_command(username: str, name: str, expires_days: int | None) -> 
     try:
         raw = create_token(user, name, actor=None, expires_at=expires_at)
     except TokenError as error:
-        click.echo(f"{username}: {error}", err=True)
+        click.echo(_("%(field)s: %(message)s", field=username, message=error), err=True)
         sys.exit(1)
     db.session.commit()
     click.echo(raw)
