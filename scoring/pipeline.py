@@ -15,7 +15,7 @@ import numpy as np
 from . import flags as sentences
 from .aggregate import Trimmed, decimal_places, olympic_trim, round_half_up, round_ratios_half_up
 from .bootstrap import bootstrap_ranks
-from .calibrate import Calibration, DisconnectedDesign, calibrate, is_complete, lone_links
+from .calibrate import Calibration, DisconnectedDesign, calibrate, components, is_complete, lone_links
 from .interval import trimmed_mean_interval_matrix
 from .outliers import (
     TestStep,
@@ -138,6 +138,23 @@ def _index_experts(panels: Panels) -> _Experts:
     rows, slots = np.nonzero(present)
     slot_index[rows, slots] = [position[ref] for ref in panels.experts[rows, slots]]
     return _Experts(refs, slot_index)
+
+
+def design_groups(problem: Problem) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+    """The groups of a validated problem's expert–application design: applications and experts linked through
+    sheets (excluded sheets left out). Calibration compares the experts' biases only within one group, so it refuses
+    a design of more than one (:class:`~scoring.calibrate.DisconnectedDesign`); a caller words the refusal with these.
+
+    Returns
+    -------
+    tuple of (application refs, expert refs) pairs, each sorted; one pair when every expert can be compared.
+    """
+    panels = build_panels(problem)
+    experts = _index_experts(panels)
+    rows, slots = np.nonzero(panels.present)
+    groups = components(rows, experts.slot_index[rows, slots], len(panels.applications), len(experts.refs))
+    return tuple((tuple(sorted(panels.applications[i] for i in apps)), tuple(sorted(experts.refs[i] for i in group)))
+                 for apps, group in groups)
 
 
 def _calibrate(panels: Panels, experts: _Experts, shrink: bool) -> Calibration:

@@ -8,6 +8,7 @@ Organizers may edit them; these are only the starting point of a new round.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from .types import Criterion, Indicator, Template
 
@@ -73,45 +74,102 @@ TOTAL_POINTS = 100
 _TOLERANCE = 1e-9
 
 
+@dataclass(frozen=True)
+class TemplateIssue:
+    """One rule a template breaks, as a code with the values it names, so that a caller words it in its reader's
+    language; ``str()`` gives the English line the command line and the JSON problems show.
+
+    ``index`` and ``criterion`` name the criterion at fault (its position and id); both are unset for a rule of
+    the whole template (``no_criteria``, ``maxima_sum``). ``values`` holds the figures the rule names.
+    """
+
+    code: str
+    index: int | None = None
+    criterion: object = None
+    values: tuple[tuple[str, object], ...] = ()
+
+    def value(self, name: str) -> object:
+        """One of the figures the rule names."""
+        return dict(self.values)[name]
+
+    def __str__(self) -> str:
+        where = "template" if self.index is None else f"template.criteria[{self.index}]"
+        if self.index is not None and self.code != "id_missing":
+            where += f" ({self.criterion})"
+        return f"{where}: {ISSUE_TEXTS[self.code].format(**dict(self.values))}"
+
+
+ISSUE_TEXTS = {
+    "no_criteria": "has no criteria",
+    "id_missing": "id: must be a non-empty string",
+    "id_duplicate": "id: duplicate criterion id {id!r}",
+    "max_not_positive": "max: must be a positive number, got {max!r}",
+    "step_not_positive": "step: must be a positive number, got {step!r}",
+    "step_not_dividing": "step: {step:g} does not divide the maximum {max:g}",
+    "priority_negative": "priority: must be a whole number ≥ 0, got {priority!r}",
+    "maxima_sum": "the criterion maxima sum to {total:g}, not {expected}",
+}
+"""The codes of :class:`TemplateIssue` and their English wording (callers with a catalog word them themselves)."""
+
+
+def template_issues(template: Template) -> list[TemplateIssue]:
+    """Every rule a template breaks, each naming its criterion: ids unique, maxima positive and summing to 100,
+    steps positive and dividing their maxima, priorities not negative.
+
+    Examples
+    --------
+    >>> template_issues(SELECTION_REVIEW)
+    []
+    >>> broken = Template("custom", "x", "x", (Criterion("a", "A", "A", 60, step=7),))
+    >>> for issue in template_issues(broken):
+    ...     print(issue.code, issue)
+    step_not_dividing template.criteria[0] (a): step: 7 does not divide the maximum 60
+    maxima_sum template: the criterion maxima sum to 60, not 100
+    """
+    issues: list[TemplateIssue] = []
+    if not template.criteria:
+        issues.append(TemplateIssue("no_criteria"))
+    seen: set[str] = set()
+    for index, criterion in enumerate(template.criteria):
+        if not isinstance(criterion.id, str) or not criterion.id:
+            issues.append(TemplateIssue("id_missing", index, criterion.id))
+        elif criterion.id in seen:
+            issues.append(TemplateIssue("id_duplicate", index, criterion.id, (("id", criterion.id),)))
+        seen.add(criterion.id)
+        issues.extend(_criterion_issues(index, criterion))
+    maxima = [criterion.max for criterion in template.criteria if is_number(criterion.max)]
+    if len(maxima) == len(template.criteria) and template.criteria and abs(sum(maxima) - TOTAL_POINTS) > 1e-6:
+        issues.append(TemplateIssue("maxima_sum", values=(("total", sum(maxima)), ("expected", TOTAL_POINTS))))
+    return issues
+
+
 def validate_template(template: Template) -> list[str]:
-    """Every rule a template breaks, as sentences naming the criterion: ids unique, maxima positive and summing
-    to 100, steps positive and dividing their maxima, priorities not negative.
+    """Every rule a template breaks, as English lines naming the criterion (see :func:`template_issues`).
 
     Examples
     --------
     >>> validate_template(SELECTION_REVIEW)
     []
     """
-    errors: list[str] = []
-    if not template.criteria:
-        errors.append("template: has no criteria")
-    seen: set[str] = set()
-    for index, criterion in enumerate(template.criteria):
-        label = f"template.criteria[{index}] ({criterion.id})"
-        if not isinstance(criterion.id, str) or not criterion.id:
-            errors.append(f"template.criteria[{index}]: id: must be a non-empty string")
-        elif criterion.id in seen:
-            errors.append(f"{label}: id: duplicate criterion id {criterion.id!r}")
-        seen.add(criterion.id)
-        errors.extend(f"{label}: {message}" for message in _criterion_errors(criterion))
-    maxima = [criterion.max for criterion in template.criteria if is_number(criterion.max)]
-    if len(maxima) == len(template.criteria) and template.criteria and abs(sum(maxima) - TOTAL_POINTS) > 1e-6:
-        errors.append(f"template: the criterion maxima sum to {sum(maxima):g}, not {TOTAL_POINTS}")
-    return errors
+    return [str(issue) for issue in template_issues(template)]
 
 
-def _criterion_errors(criterion: Criterion) -> list[str]:
+def _criterion_issues(index: int, criterion: Criterion) -> list[TemplateIssue]:
     """The rules one criterion breaks on its own."""
-    errors = []
+    issues = []
+
+    def broken(code: str, **values: object) -> None:
+        issues.append(TemplateIssue(code, index, criterion.id, tuple(values.items())))
+
     if not is_number(criterion.max) or criterion.max <= 0:
-        errors.append(f"max: must be a positive number, got {criterion.max!r}")
+        broken("max_not_positive", max=criterion.max)
     if not is_number(criterion.step) or criterion.step <= 0:
-        errors.append(f"step: must be a positive number, got {criterion.step!r}")
+        broken("step_not_positive", step=criterion.step)
     elif is_number(criterion.max) and not is_multiple(criterion.max, criterion.step):
-        errors.append(f"step: {criterion.step:g} does not divide the maximum {criterion.max:g}")
+        broken("step_not_dividing", step=criterion.step, max=criterion.max)
     if not isinstance(criterion.priority, int) or isinstance(criterion.priority, bool) or criterion.priority < 0:
-        errors.append(f"priority: must be a whole number ≥ 0, got {criterion.priority!r}")
-    return errors
+        broken("priority_negative", priority=criterion.priority)
+    return issues
 
 
 def is_number(value: object) -> bool:

@@ -6,6 +6,8 @@ import os
 
 from flask import Flask, current_app, has_request_context, render_template, request, session
 from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from web import database, input_guard, unit_of_work
@@ -108,7 +110,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (auth_bp, home_bp, records_bp, rounds_bp, invitations_bp, expert_bp, rankings_bp, jobs_bp,
                       centers_bp, admin_bp, api_bp):
         app.register_blueprint(blueprint)
-    for status in (400, 403, 404, 413):
+    for status in (400, 403, 404, 405, 413, 500):
         app.register_error_handler(status, _error_page)
 
 
@@ -122,10 +124,26 @@ def _register_commands(app: Flask) -> None:
 
 def _error_page(error):
     """Errors in the site's layout, so the user keeps the navigation and the logout button."""
+    return render_template("error.html", error=error, message=_error_sentence(error)), error.code
+
+
+def _error_sentence(error) -> str | None:
+    """What went wrong in the reader's language, in place of Werkzeug's and Flask-WTF's English descriptions; None
+    leaves the page's own sentence (403, 404) or a description of ours (a 400 that names the field at fault)."""
     from web.io.limits import too_large_request
 
-    message = too_large_request() if error.code == 413 else None
-    return render_template("error.html", error=error, message=message), error.code
+    if error.code == 413:
+        return too_large_request()
+    if isinstance(error, CSRFError):
+        return _("This form has expired or was not sent from this site: reload the page and send it again.")
+    if error.code == 400 and error.description == type(error).description:
+        return _("The request could not be read: reload the page and try again.")
+    if error.code == 405:
+        return _("This address does not take this kind of request.")
+    if error.code == 500:
+        return _("Something went wrong on the server and the request was not completed. Try again, or tell the "
+                 "administrator.")
+    return None
 
 
 def select_locale() -> str:

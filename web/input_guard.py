@@ -111,5 +111,5 @@ def _refusal(message: str):
     if request.blueprint == "api":
         from web.api.errors import error_response
 
-        return error_response(422, message, [message])
+        return error_response(422, "control_characters", message, [message])
     return render_template("error.html", error=BadRequest(message)), 400

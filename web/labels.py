@@ -8,8 +8,12 @@ tests/web/test_chinese_pages.py) rather than hidden.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+
+from scoring.templates import TemplateIssue
 
 ECONOMIC_TYPES = {
     "state_owned": _l("State-owned enterprise"), "state_controlled": _l("State-controlled enterprise"),
@@ -132,6 +136,7 @@ AUDIT_ENTITIES = {
     "expert": _l("Expert"),
 }
 ACTORS = {"system": _l("System")}
+USER_ROLES = {"admin": _l("Administrator"), "organizer": _l("Organizer"), "expert": _l("Expert")}
 # A round's settings as its form names them, for errors that name the setting at fault.
 SETTINGS = {
     "name": _l("Round name"), "kind": _l("Kind"), "as_of": _l("Reference date"), "deadline": _l("Deadline"),
@@ -145,6 +150,17 @@ SETTINGS = {
     "max_probability": _l("Maximum probability per expert and application"), "seed": _l("Seed"),
     "state": _l("State"), "applications": _l("Applications"), "fields": _l("Fields"), "settings": _l("Settings"),
     "template": _l("Score template"),
+}
+# The rules a score template breaks (scoring.templates.TemplateIssue codes); %(criterion)s is the criterion's name.
+TEMPLATE_ISSUES = {
+    "no_criteria": _l("The template has no criteria."),
+    "id_missing": _l("%(criterion)s: the criterion has no code."),
+    "id_duplicate": _l("%(criterion)s: another criterion already has the code %(id)s."),
+    "max_not_positive": _l("%(criterion)s: the maximum must be a positive number (it is %(max)s)."),
+    "step_not_positive": _l("%(criterion)s: the step must be a positive number (it is %(step)s)."),
+    "step_not_dividing": _l("%(criterion)s: the step %(step)s does not divide the maximum %(max)s."),
+    "priority_negative": _l("%(criterion)s: the tie-break priority must be a whole number ≥ 0 (it is %(priority)s)."),
+    "maxima_sum": _l("The criterion maxima sum to %(total)s; they must sum to %(expected)s."),
 }
 # Keys of the changes a center's history shows.
 CHANGE_FIELDS = {
@@ -160,7 +176,7 @@ LABELS = {
     "pool": POOLS, "ip_count": IP_COUNTS, "rule": CONFLICT_RULES, "flag": FLAGS, "conflict_kind": CONFLICT_KINDS,
     "round_state": ROUND_STATES, "version_status": VERSION_STATUSES, "seat_state": SEAT_STATES,
     "trace_reason": TRACE_REASONS, "audit_action": AUDIT_ACTIONS, "audit_entity": AUDIT_ENTITIES, "actor": ACTORS,
-    "change_field": CHANGE_FIELDS, "setting": SETTINGS,
+    "change_field": CHANGE_FIELDS, "setting": SETTINGS, "role": USER_ROLES,
 }
 
 
@@ -181,6 +197,21 @@ def setting_name(field: str) -> str:
 def setting_error(field: str, message: str) -> str:
     """An error naming the round setting at fault: "<setting>: <message>"."""
     return _("%(field)s: %(message)s", field=setting_name(field), message=message)
+
+
+def template_issue(issue: TemplateIssue, names: Mapping[object, str]) -> str:
+    """A rule the score template breaks as a sentence, the criterion named by ``names`` (criterion code → name)."""
+    values = {key: number_text(value) for key, value in issue.values}
+    if issue.index is not None:
+        values["criterion"] = names.get(issue.criterion) or _("criterion %(number)s", number=issue.index + 1)
+    return str(TEMPLATE_ISSUES[issue.code]) % values
+
+
+def number_text(value: object) -> str:
+    """A number as a person writes it (7.0 as 7, 7.5 as 7.5); anything else as text, “five” as typed."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:g}"
+    return "" if value is None else str(value)
 
 
 def state_label(state: str | None) -> str:

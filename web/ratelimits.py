@@ -90,7 +90,7 @@ def too_many_requests(error: RateLimitExceeded):
     if request.blueprint == "api":
         from web.api.errors import error_response
 
-        response = error_response(429, message)
+        response = error_response(429, "rate_limited", message)
     else:
         response = current_app.make_response((render_template("error.html", error=error, message=message), 429))
     return response

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 import scoring
 from scoring.calibrate import DisconnectedDesign, calibrate, components, lone_links
+from scoring.pipeline import design_groups
 
 APPLICATIONS = ["A", "B", "C", "D"]
 EXPERTS = ["E1", "E2", "E3"]
@@ -66,6 +67,11 @@ def test_pipeline_refuses_a_disconnected_design():
     result = scoring.rank(scoring.parse_problem(problem(sheets)))
     assert result.ranking == () and len(result.errors) == 1
     assert "{A, B} × {E1}; {C, D} × {E2, E3}" in result.errors[0]
+    assert design_groups(scoring.parse_problem(problem(sheets))) == ((("A", "B"), ("E1",)),
+                                                                     (("C", "D"), ("E2", "E3")))
+    linked = scoring.parse_problem(problem([*sheets, ("A", "E2", 78)]))
+    assert design_groups(linked) == ((("A", "B", "C", "D"), ("E1", "E2", "E3")),)
+    assert scoring.rank(linked).ok
 
 
 @settings(max_examples=60, deadline=None)

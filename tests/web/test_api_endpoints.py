@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
+from tests.web.test_chinese_pages import english_words
 from tests.web.test_import_jobs import finished_job, only_the_job_was_recorded
 from tests.web.test_route_matrix import World, world_fixture  # noqa: F401  (the world fixture)
+from web.api.errors import ERROR_CODES, HTTP_CODES
 from web.extensions import db
 from web.models import Application, Assignment, AuditEvent, ScoreSheet
 
@@ -19,6 +24,11 @@ def call(client, world, account, method, path, **kwargs):
     return client.open(f"/api/v1{path}", method=method, headers=bearer(world, account), **kwargs)
 
 
+def chinese(text: str) -> bool:
+    """A sentence in Chinese: Chinese characters and no English word beside the header and key names it quotes."""
+    return bool(re.search("[\u4e00-\u9fff]", text)) and not english_words(text, ("Authorization", "values"))
+
+
 # ---------------------------------------------------------------- authentication and refusals
 
 @pytest.mark.parametrize("header", [None, "Basic b3JnOnB3", "Bearer", "Bearer not-a-token"])
@@ -27,7 +37,8 @@ def test_requests_without_a_live_token_get_401_as_json(client, world, header):
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     body = response.get_json()
-    assert set(body) == {"error", "errors"} and body["error"]
+    assert set(body) == {"code", "error", "errors"}
+    assert body["code"] in ("authentication_required", "invalid_token") and chinese(body["error"])
 
 
 def test_roles_and_ownership(client, world):
@@ -36,11 +47,14 @@ def test_roles_and_ownership(client, world):
     assert call(client, world, "organizer", "PUT", f"/sheets/{world.sheets['expert_a']}", json={"values": {}}
                 ).status_code == 403
     other = call(client, world, "expert_b", "GET", f"/sheets/{world.sheets['expert_a']}")
-    assert other.status_code == 404 and "no sheet" in other.get_json()["error"]
+    assert other.status_code == 404 and other.get_json()["code"] == "not_found"
+    assert other.get_json()["error"] == f"不存在编号为 {world.sheets['expert_a']} 的评分表。"
     assert call(client, world, "organizer", "GET", "/rounds/999").status_code == 404
     assert call(client, world, "organizer", "GET", "/applications/NOPE").status_code == 404
     unknown = call(client, world, "organizer", "GET", "/nothing/here")
-    assert unknown.status_code == 404 and unknown.is_json
+    assert unknown.status_code == 404 and unknown.get_json()["code"] == "unknown_endpoint"
+    role = call(client, world, "expert_a", "GET", "/applications").get_json()
+    assert role["code"] == "role_not_allowed" and role["error"] == "此接口仅供组织方、管理员账户使用，专家账户不能使用。"
 
 
 # ---------------------------------------------------------------- imports
@@ -69,9 +83,9 @@ def test_a_refused_import_lists_every_error_and_changes_nothing(client, world, t
     job = finished_job(client, response, bearer(world, "admin"))
     assert job["state"] == "failed" and job["result"] is None
     errors = job["errors"]
-    assert any("APP-202" in error and "field" in error for error in errors)
-    assert any("APP-202" in error and "center_name" in error for error in errors)
-    assert any("duplicate ref 'APP-001'" in error for error in errors)
+    assert "APP-202，field：'NOT-A-FIELD' 不是可选的值：请从模板的下拉列表中选择" in errors
+    assert "APP-202，center_name：必填项，但未填写" in errors
+    assert any(error.startswith("APP-001，ref：APP-001 已经登记") for error in errors)
     assert not any("APP-201" in error for error in errors)
     only_the_job_was_recorded(before, table_counts())
 
@@ -93,7 +107,9 @@ def test_an_import_body_that_is_not_a_list_is_refused(client, world, table_count
                                headers=bearer(world, "organizer"))
     else:
         response = call(client, world, "organizer", "POST", "/experts", json=body)
-    assert response.status_code == status and response.get_json()["error"]
+    body = response.get_json()
+    assert response.status_code == status and body["code"] == ("invalid_body" if status == 422 else "invalid_json")
+    assert chinese(body["error"]) and all(chinese(problem) for problem in body["errors"])
     assert table_counts() == before
 
 
@@ -178,7 +194,8 @@ def test_an_expert_fills_and_submits_their_sheet_through_the_api(app, client, wo
     submitted = call(client, world, "expert_a", "POST", f"{sheet_path}/submit")
     assert submitted.status_code == 200 and submitted.get_json()["state"] == "submitted"
     locked = call(client, world, "expert_a", "PUT", sheet_path, json={"values": {}})
-    assert locked.status_code == 409 and "锁定" in locked.get_json()["error"]
+    assert locked.status_code == 409 and locked.get_json()["code"] == "conflict"
+    assert "锁定" in locked.get_json()["error"]
 
 
 def test_refused_sheet_values_are_all_listed_and_nothing_is_saved(app, client, world, table_counts):
@@ -202,20 +219,42 @@ def test_an_expert_who_lost_the_seat_can_no_longer_write_the_sheet(app, client, 
         db.session.commit()
     path = f"/sheets/{world.sheets['expert_a']}"
     refused = call(client, world, "expert_a", "PUT", path, json={"values": {}})
-    assert refused.status_code == 404 and "no longer hold a seat" in refused.get_json()["error"]
+    assert refused.status_code == 404 and refused.get_json()["code"] == "seat_lost"
+    assert "您已不在该评审组中" in refused.get_json()["error"]
     assert call(client, world, "expert_a", "POST", f"{path}/submit").status_code == 404
     assert call(client, world, "expert_a", "GET", path).status_code == 200      # reading it stays allowed
 
 
 @pytest.mark.parametrize(("body", "problem"), [
-    ([], "(body): must be an object"), ({"values": 5}, "values: must be an object"),
-    ({"values": {}, "comment": 3}, "comment: must be a string"),
-    ({"values": {}, "score": 1}, "score: unknown key"),
+    ([], "（请求内容）：应为对象，而不是列表。"), ({"values": 5}, "values：应为对象"),
+    ({"values": {}, "comment": 3}, "comment：应为字符串或 null。"),
+    ({"values": {}, "score": 1}, "score：未知的键"),
 ])
-def test_malformed_sheet_bodies_are_refused(client, world, body, problem):
+def test_malformed_sheet_bodies_are_refused_in_chinese(app, client, world, table_counts, body, problem):
+    before = table_counts()
     response = call(client, world, "expert_a", "PUT", f"/sheets/{world.sheets['expert_a']}", json=body)
-    assert response.status_code == 422
+    assert response.status_code == 422 and response.get_json()["code"] == "invalid_body"
+    assert response.get_json()["error"] == "请求内容被拒绝：共 1 个错误，未作任何更改。"
     assert any(problem in error for error in response.get_json()["errors"])
+    assert table_counts() == before
+    with app.app_context():
+        assert db.session.get(ScoreSheet, world.sheets["expert_a"]).scores == []
+
+
+def test_an_error_reads_in_english_when_asked(client, world):
+    """``?lang=en`` words the sentence in English; the code is the same in every language."""
+    response = call(client, world, "organizer", "GET", "/rounds/999?lang=en")
+    assert response.get_json() == {"code": "not_found", "error": "There is no round with id 999.", "errors": []}
+
+
+def test_every_error_code_the_api_raises_is_documented():
+    """A code an integration may meet is listed in ERROR_CODES (and so in the OpenAPI document)."""
+    source = "\n".join(path.read_text(encoding="utf-8") for path in (*Path("web/api").glob("*.py"),
+                                                                     Path("web/input_guard.py"),
+                                                                     Path("web/ratelimits.py")))
+    used = set(re.findall(r"(?:ApiError|error_response)\(\s*\d+, \"(\w+)\"", source))
+    used |= set(HTTP_CODES.values()) | {"refused", "invalid_body"}
+    assert len(used) > 15 and used <= set(ERROR_CODES)
 
 
 # ---------------------------------------------------------------- ranking

@@ -154,11 +154,12 @@ def test_responses_match_their_documented_schema(client, world, account, method,
 def test_the_schema_check_notices_missing_undocumented_and_mistyped_keys():
     spec = document()
     error = {"$ref": "#/components/schemas/Error"}
-    assert problems({"error": "x", "errors": []}, error, spec) == []
-    assert problems({"error": "x"}, error, spec) == ["$.errors: missing"]
-    assert problems({"error": "x", "errors": [], "extra": 1}, error, spec) == ["$.extra: not documented"]
-    assert problems({"error": 1, "errors": [2]}, error, spec) == ["$.error: int is not ['string']",
-                                                                  "$.errors[0]: int is not ['string']"]
+    assert problems({"code": "refused", "error": "x", "errors": []}, error, spec) == []
+    assert problems({"code": "refused", "error": "x"}, error, spec) == ["$.errors: missing"]
+    assert problems({"code": "refused", "error": "x", "errors": [], "extra": 1}, error, spec) == [
+        "$.extra: not documented"]
+    assert problems({"code": "refused", "error": 1, "errors": [2]}, error, spec) == [
+        "$.error: int is not ['string']", "$.errors[0]: int is not ['string']"]
 
 
 def test_the_import_bodies_document_every_key_of_a_record(make_application_record, make_expert_record):

@@ -105,9 +105,11 @@ def test_cli_prints_the_token_once_and_revokes_it(app, runner, make_user):
     assert again.exit_code == 1 and "已被吊销" in again.output
 
 
-def test_cli_refuses_an_unknown_account(runner):
+def test_cli_refuses_an_unknown_account_in_chinese(runner, table_counts):
+    before = table_counts()
     result = runner.invoke(args=["tokens", "create", "--username", "nobody", "--name", "ci"])
-    assert result.exit_code == 1 and "nobody: no such account" in result.output
+    assert result.exit_code == 1 and "nobody：没有这个账户。" in result.output
+    assert table_counts() == before
 
 
 def create_in_ui(client, csrf_token, **form) -> tuple[int, str | None, str]:

@@ -99,15 +99,15 @@ def test_users_create_refuses_bad_accounts_with_status_1(app, runner, table_coun
     make_user_args = ["users", "create", "--password-stdin"]
     before = table_counts()
     cases = [
-        (["--role", "expert", "--username", "e1"], "An expert account needs the expert's ref."),
-        (["--role", "expert", "--username", "e1", "--expert", "EXP-404"], "No expert has the ref “EXP-404”."),
-        (["--role", "organizer", "--username", "o1", "--expert", "EXP-001"], "Only expert accounts link to an expert."),
+        (["--role", "expert", "--username", "e1"], "e1：专家账号须填写专家编号。"),
+        (["--role", "expert", "--username", "e1", "--expert", "EXP-404"], "没有编号为“EXP-404”的专家。"),
+        (["--role", "organizer", "--username", "o1", "--expert", "EXP-001"], "只有专家账号才关联专家。"),
     ]
     for args, message in cases:
         result = runner.invoke(args=make_user_args + args, input="a long passphrase\n")
         assert result.exit_code == 1 and message in result.output, result.output
     short = runner.invoke(args=make_user_args + ["--role", "admin", "--username", "a1"], input="short\n")
-    assert short.exit_code == 1 and "at least 10 characters" in short.output
+    assert short.exit_code == 1 and "密码至少需要 10 个字符" in short.output
     assert table_counts() == before
     usage = runner.invoke(args=make_user_args + ["--role", "boss", "--username", "x"], input="a long passphrase\n")
     assert usage.exit_code == 2
@@ -122,7 +122,7 @@ def test_expert_accounts_link_to_their_expert_once(app, runner, make_expert_reco
     args = ["users", "create", "--role", "expert", "--expert", "EXP-001", "--password-stdin"]
     assert runner.invoke(args=[*args, "--username", "zhou"], input="a long passphrase\n").exit_code == 0
     again = runner.invoke(args=[*args, "--username", "zhou2"], input="a long passphrase\n")
-    assert again.exit_code == 1 and "already has an account" in again.output
+    assert again.exit_code == 1 and "zhou2：专家 EXP-001 已有账号。" in again.output
 
 
 def test_rounds_create_copies_the_default_template(app, runner, make_application_record):

@@ -680,6 +680,12 @@ def test_the_api_sets_targets_lists_decisions_and_applies_outcomes(
                             data={"document": (io.BytesIO(b"%PDF-1.4"), "report.pdf")})
     assert no_report.status_code == 404
     client.put(f"/api/v1/centers/{center_id}/reports/2021", headers=headers, json={"indicators": FIGURES})
+    program = client.post(f"/api/v1/centers/{center_id}/reports/2021/document", headers=headers,
+                          data={"document": (io.BytesIO(b"MZ"), "report.exe")})
+    assert program.status_code == 422 and program.get_json()["code"] == "refused"
+    assert program.get_json()["errors"] == ["不接受 .exe 类型的文件作为附件；可以上传：.pdf .jpg .jpeg .png .ofd .doc "
+                                           ".docx .xls .xlsx .zip。"]
+    assert client.get(f"/api/v1/centers/{center_id}", headers=headers).get_json()["reports"][0]["document"] is None
     attached = client.post(f"/api/v1/centers/{center_id}/reports/2021/document", headers=headers,
                            data={"document": (io.BytesIO(b"%PDF-1.4"), "2021年度运行发展报告.pdf")})
     assert attached.get_json()["reports"][0]["document"] == "2021年度运行发展报告.pdf"

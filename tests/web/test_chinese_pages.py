@@ -136,6 +136,16 @@ def test_every_page_reads_in_chinese(app, client, auth, world, role):
     assert not english, f"English on {role}'s pages:\n" + "\n".join(english)
 
 
+@pytest.mark.parametrize("kind", ["applications", "experts"])
+def test_an_empty_list_points_to_the_upload_page_in_chinese(client, auth, kind):
+    """Before any import, the list says where to register records in the browser, beside the command."""
+    auth.login("organizer")
+    html = client.get(f"/records/{kind}", headers=ZH).get_data(as_text=True)
+    assert f'href="/records/{kind}/upload"' in html
+    command = f"panel import {kind}"
+    assert command in html and english_words(readable(html), (command, *WORLD_DATA)) == []
+
+
 # ---------------------------------------------------------------- refusals of the common forms
 
 def flashed_english(client, page: str) -> list[str]:
@@ -168,6 +178,20 @@ def test_a_bad_round_form_is_refused_in_chinese(app, client, auth, world, table_
     text = readable(response.get_data(as_text=True))
     assert "经济" in text and "最小值和最大值" in text, text
     assert english_words(text, (*WORLD_DATA, "five")) == []         # the value typed is quoted back
+    assert table_counts() == before
+
+
+def test_a_form_without_its_csrf_token_or_a_wrong_method_is_refused_in_chinese(client, auth, table_counts):
+    """Flask-WTF's and Werkzeug's own refusals read as sentences of the catalog, not their English descriptions."""
+    auth.login("organizer")
+    before = table_counts()
+    stale = client.post("/rounds/new", headers=ZH, data={"name": "2021年遴选", "kind": "selection_review"})
+    assert stale.status_code == 400
+    assert "表单已过期" in readable(stale.get_data(as_text=True))
+    wrong_method = client.put("/rounds/new", headers=ZH)
+    assert wrong_method.status_code == 405
+    for response in (stale, wrong_method):
+        assert english_words(readable(response.get_data(as_text=True)), WORLD_DATA) == []
     assert table_counts() == before
 
 
@@ -260,6 +284,18 @@ def test_a_scored_round_reads_in_chinese(app, client, auth, make_application_rec
     pages += [f"/rankings/rounds/{round_id}/applications/{application}" for application in applications]
     english = staff_pages_english(app, client, auth, pages)
     assert not english, "English on a scored round's pages:\n" + "\n".join(english)
+
+
+def test_a_refused_calibration_reads_in_chinese(app, client, auth, make_application_record, make_expert_record):
+    """Two panels without a common expert cannot be calibrated: the page says why in Chinese, naming the groups."""
+    from tests.web.test_ranking_service import build_round
+
+    round_id = build_round(app, make_application_record, make_expert_record,
+                           {"P1": [80, 81, 82, None, None, None], "P2": [None, None, None, 70, 71, 72]})
+    page = f"/rankings/rounds/{round_id}?calibrate=1"
+    assert staff_pages_english(app, client, auth, [page]) == []
+    text = readable(client.get(page, headers=ZH).get_data(as_text=True))
+    assert "分成 2 个互无共同专家的组" in text and "申报书 P2，由专家 E4、E5、E6 评分。" in text
 
 
 @pytest.mark.app_config(WTF_CSRF_ENABLED=False)

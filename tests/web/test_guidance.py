@@ -52,7 +52,7 @@ def test_a_closed_round_keeps_its_guidance(app, world):
     with app.app_context():
         world.round().state = "closed"
         criterion = world.round().template.criteria[0]
-        with pytest.raises(GuidanceError, match="closed"):
+        with pytest.raises(GuidanceError, match="该评审轮次已结束"):
             guidance.update_guidance(world.round(), {criterion.id: "新说明"}, actor=None)
         assert audit_count() == 0
 

@@ -69,7 +69,7 @@ def test_a_bad_record_refuses_the_whole_file(runner, table_counts, tmp_path, mak
     result = runner.invoke(import_command, ["applications", str(path)])
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0].startswith(message)
-    assert "refused, 1 error(s); nothing was imported" in result.stderr
+    assert "：已拒绝，共 1 个错误，未导入任何记录。" in result.stderr
     assert result.stdout == ""
     assert table_counts() == before
 
@@ -260,3 +260,23 @@ def test_check_of_a_round_lists_only_its_applications(runner, tmp_path, make_app
     report = json.loads(runner.invoke(check_command, ["--round", "遴选", "--json"]).stdout)
     assert [(entry["ref"], [flag["code"] for flag in entry["flags"]]) for entry in report] == [
         ("A2", ["RD_STAFF_ABOVE_EMPLOYEES"]), ("A3", [])]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["template", "applications", "template.csv"], "模板是 Excel 工作簿：请给出以 .xlsx 结尾的路径。"),
+    (["export", "experts", "experts.txt"], "请给出以 "),
+    (["check", "--round", "nope"], "没有名为“nope”的评审轮次。"),
+    (["centers", "show", "999"], "不存在编号为 999 的创新中心。"),
+    (["users", "set-password", "nobody", "--password-stdin"], "nobody：没有这个账户。"),
+    (["tokens", "revoke", "999"], "令牌 999：没有这个令牌。"),
+    (["rounds", "state", "--round", "nope", "--to", "scoring"], "--round：没有编号或名称为“nope”的评审轮次。"),
+])
+def test_command_line_refusals_are_chinese_and_change_nothing(runner, table_counts, tmp_path, monkeypatch, args,
+                                                              message):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    before = table_counts()
+    result = runner.invoke(args=args, input="a-long-enough-password-1\n")
+    assert result.exit_code in (1, 2) and message in result.output
+    assert table_counts() == before and list(folder.iterdir()) == []

@@ -154,7 +154,7 @@ def test_the_cli_shows_a_thousand_errors_and_counts_the_rest(runner, table_count
     lines = refused_cli(runner, path)
     assert len(lines) == 1_002
     assert lines[1_000] == "…… 另有 200 个错误"
-    assert lines[1_001].endswith("refused, 1200 error(s); nothing was imported")
+    assert lines[1_001].endswith("：已拒绝，共 1200 个错误，未导入任何记录。")
     assert table_counts() == before
 
 

@@ -65,7 +65,7 @@ def test_accept_then_decline_is_refused_after_a_submitted_sheet(app, world):
 
 def test_decline_needs_a_reason(app, world):
     with app.app_context():
-        with pytest.raises(InvitationError, match="reason"):
+        with pytest.raises(InvitationError, match="谢绝邀请须填写理由"):
             invitations.decline(world.seat("EXP-A", "APP-001"), "", actor=None)
         assert world.seat("EXP-A", "APP-001").state == "proposed"
 

@@ -63,7 +63,7 @@ def test_infeasible_exits_1_with_the_engines_sentences(app, runner):
 def test_unknown_round_is_a_usage_error(app, runner, table_counts):
     before = table_counts()
     result = runner.invoke(args=["match", "--round", "no such round"])
-    assert result.exit_code == 2 and "no round with id or name 'no such round'" in result.output
+    assert result.exit_code == 2 and "--round：没有编号或名称为“no such round”的评审轮次。" in result.output
     assert table_counts() == before
 
 

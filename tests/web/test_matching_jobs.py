@@ -14,6 +14,7 @@ from tests.web.test_panels_factory import build_round
 from web.extensions import db
 from web.models import AssignmentVersion, AuditEvent, Job, Round, RoundApplication
 from web.services import panels
+from web.services.matching_runs import start_matching
 
 EVERY_RUN_A_JOB = {"PANEL_MATCHING_INLINE_PAIRS": 0}
 
@@ -144,6 +145,10 @@ def test_asking_again_joins_the_run_under_way_and_other_settings_are_refused(app
     with app.app_context():
         asked = db.session.scalar(select(func.count()).where(AuditEvent.action == "job.requested"))
     assert asked == 1
+    with app.app_context():        # the service's own refusal reads the same for any caller (a command, a job)
+        with pytest.raises(panels.PanelError, match="本轮次正在按另一组设置运行匹配") as refused:
+            start_matching(db.session.get(Round, round_id), actor=None, seed=9, max_probability=None)
+        assert refused.value.code == "matching_under_way"
 
 
 def test_the_cli_run_shows_the_result_as_before(app, runner):

@@ -43,7 +43,7 @@ def test_rank_json_is_the_engines_result(runner, round_id):
 
 def test_rank_refuses_an_unknown_round_and_a_refused_problem(app, runner, round_id):
     result = runner.invoke(args=["rank", "--round", "nope"])
-    assert result.exit_code == 2 and "no round named 'nope'" in result.output
+    assert result.exit_code == 2 and "没有名为“nope”的评审轮次。" in result.output
     assert runner.invoke(args=["rank", "--round", "遴选2020", "--capacity", "0"]).exit_code == 2
     with app.app_context():
         from tests.web.test_ranking_service import sheet_of
@@ -52,7 +52,8 @@ def test_rank_refuses_an_unknown_round_and_a_refused_problem(app, runner, round_
         db.session.commit()
     result = runner.invoke(args=["rank", "--round", "遴选2020"])
     assert result.exit_code == 1
-    assert "(E1 → P1): scores.necessity: missing" in result.output and "nothing ranked" in result.output
+    assert "(E1 → P1): scores.necessity: missing" in result.output
+    assert "评审轮次“遴选2020”：评分引擎拒绝排名，共 1 个错误，未作任何排名。" in result.output
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv", ".json"])
@@ -89,10 +90,10 @@ def test_export_sheets_pdf(runner, round_id, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["export", "ranking", "ranking.xlsx"], "needs --round"),
-    (["export", "ranking", "--round", "遴选2020", "ranking.pdf"], ".xlsx, .csv, .json"),
-    (["export", "sheets", "--round", "遴选2020", "sheets.xlsx"], "ending in .pdf"),
-    (["export", "sheets", "--round", "nope", "sheets.pdf"], "no round named"),
+    (["export", "ranking", "ranking.xlsx"], "`panel export ranking` 需要 --round 参数。"),
+    (["export", "ranking", "--round", "遴选2020", "ranking.pdf"], "请给出以 .xlsx, .csv, .json 之一结尾的路径。"),
+    (["export", "sheets", "--round", "遴选2020", "sheets.xlsx"], "请给出以 .pdf 结尾的路径"),
+    (["export", "sheets", "--round", "nope", "sheets.pdf"], "没有名为“nope”的评审轮次。"),
 ])
 def test_export_usage_errors(runner, round_id, tmp_path, monkeypatch, args, message):
     folder = tmp_path / "out"

@@ -280,9 +280,13 @@ def test_refused_calibration_falls_back_to_the_raw_ranking(app, make_application
         round_ = get_round(round_id)
         assert rank_round(round_, Options(calibrate=True)).errors              # the engine refuses
         report = round_ranking(round_, Options(calibrate=True))
-        assert report.calibration_refused and "unconnected" in report.calibration_refused[0]
+        assert report.calibration_refused == ((("P1",), ("E1", "E2", "E3")), (("P2",), ("E4", "E5", "E6")))
         assert not report.calibrated and report.result.ok
         assert [line.result.score for line in report.lines] == [81.0, 71.0]
+    with app.test_request_context():
+        assert report.calibration_refusal == [
+            "申报书和专家分成 2 个互无共同专家的组，无法跨组比较专家的宽严程度：",
+            "申报书 P1，由专家 E1、E2、E3 评分。", "申报书 P2，由专家 E4、E5、E6 评分。"]
 
 
 def test_sheets_of_a_refused_round_are_not_ranked(app, make_application_record, make_expert_record):

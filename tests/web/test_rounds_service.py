@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
 from sqlalchemy import select
 
+from scoring.templates import ISSUE_TEXTS, template_issues
+from scoring.types import Criterion, Template
 from tests.web.test_panels_factory import QUOTAS, build_round
 from web.extensions import db
+from web.labels import TEMPLATE_ISSUES, template_issue
 from web.models import AuditEvent, Job, Round, ScoreTemplate, utcnow
 from web.services import panels, rounds
 
@@ -105,12 +109,17 @@ def test_criteria_are_edited_together_and_checked_by_scoring(app, table_counts):
         round_ = get_round(round_id)
         first, second = round_.template.criteria[0], round_.template.criteria[1]   # 10 and 10 points
         before = table_counts()
-        with pytest.raises(rounds.RoundError, match="maxima sum to 105"):
+        with pytest.raises(rounds.RoundError, match="各评分项满分合计为 105，应为 100"):
             rounds.update_criterion(round_, first.id, {"max": 15}, actor=None)
-        with pytest.raises(rounds.RoundError, match="step: 4 does not divide the maximum 10"):
+        with pytest.raises(rounds.RoundError, match=f"{first.name}：步长 4 不能整除满分 10"):
             rounds.update_criterion(round_, first.id, {"step": 4}, actor=None)
+        with pytest.raises(rounds.RoundError, match=f"{first.name}：同分排序优先级必须是不小于 0 的整数（现为 -1）"):
+            rounds.update_criterion(round_, first.id, {"priority": -1}, actor=None)
+        with pytest.raises(rounds.RoundError, match=f"{first.name}：“colour”不是评分项的设置"):
+            rounds.update_criterion(round_, first.id, {"colour": "red"}, actor=None)
         db.session.rollback()
         assert table_counts() == before
+        assert (first.max, first.step, first.priority) == (10, 0.5, 0)
         rounds.update_criteria(round_, {first.id: {"max": 15, "veto": True, "comment_required": True},
                                         second.id: {"max": 5, "priority": 3}}, actor=None)
         assert (first.max, first.veto, second.max, second.priority) == (15, True, 5, 3)
@@ -168,3 +177,17 @@ def test_a_round_cannot_leave_assigning_while_a_matching_run_is_unfinished(app, 
         db.session.rollback()
         assert get_round(round_id).state == "assigning"
     assert table_counts() == before
+
+
+def test_every_template_rule_scoring_names_is_worded_in_chinese(app):
+    """Each rule a score template can break reads as a Chinese sentence naming the criterion by its name."""
+    broken = Template("custom", "x", "x", (Criterion("a", "技术", "Tech", 30, step=0.7, priority=-1),
+                                           Criterion("a", "市场", "Market", -5, step=0),
+                                           Criterion("", "", "", 10)))
+    issues = template_issues(broken) + template_issues(Template("custom", "x", "x", ()))
+    assert {issue.code for issue in issues} == set(ISSUE_TEXTS) == set(TEMPLATE_ISSUES)
+    with app.test_request_context():
+        sentences = [template_issue(issue, {"a": "技术"}) for issue in issues]
+    assert "技术：步长 0.7 不能整除满分 30。" in sentences
+    assert "技术：同分排序优先级必须是不小于 0 的整数（现为 -1）。" in sentences
+    assert not [sentence for sentence in sentences if re.search("[A-Za-z]{3,}", sentence)]

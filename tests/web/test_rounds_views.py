@@ -200,7 +200,11 @@ def test_template_form_is_checked_whole(app, client, auth, csrf_token, table_cou
     first, second = criteria[0][0], criteria[1][0]
     before = table_counts()
     bad = post(client, url, {**form, f"c{first}_max": "12"}, csrf_token=csrf_token)
-    assert bad.status_code == 400 and "maxima sum to 102" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "各评分项满分合计为 102，应为 100。" in bad.get_data(as_text=True)
+    assert table_counts() == before
+    off_step = post(client, url, {**form, f"c{first}_step": "3"}, csrf_token=csrf_token)
+    assert off_step.status_code == 400
+    assert f"{criteria[0][1]}：步长 3 不能整除满分 {criteria[0][2]:g}。" in off_step.get_data(as_text=True)
     assert table_counts() == before
     good = post(client, url, {**form, f"c{first}_max": "12", f"c{second}_max": "8", f"c{first}_veto": "on"},
                 csrf_token=csrf_token)

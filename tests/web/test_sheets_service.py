@@ -48,7 +48,7 @@ def test_declaring_twice_is_refused(app, world):
 def test_recusal_needs_a_reason_and_changes_nothing_without_one(app, world, table_counts):
     before = table_counts()
     with app.app_context():
-        with pytest.raises(SheetError, match="reason"):
+        with pytest.raises(SheetError, match="声明回避须填写理由"):
             sheets.declare(world.seat("EXP-B", "APP-001"), conflict=True, reason="  ", actor=None)
         db.session.rollback()
     assert table_counts() == before
@@ -178,7 +178,7 @@ def test_reopen_needs_a_reason_keeps_the_values_and_tells_the_expert(app, world)
     with app.app_context():
         sheet = submitted_sheet(world)
         total = sheet.total
-        with pytest.raises(SheetError, match="reason"):
+        with pytest.raises(SheetError, match="退回评分表须填写理由"):
             sheets.reopen(sheet, " ", actor=actor("organizer"))
         assert sheet.state == "submitted"
         sheets.reopen(sheet, "第3项分数与意见不符", actor=actor("organizer"))
@@ -287,7 +287,7 @@ def test_an_unconfirmed_submit_is_refused_and_the_sheet_stays_a_draft(app, world
         comments = {criterion.code: "意见" for criterion in world.round().template.criteria}
         sheets.save_draft(sheet, full_values(world.round()), opinion="recommend", criterion_comments=comments,
                           actor=None)
-        with pytest.raises(SubmitUnconfirmed, match="organizer reopens"):
+        with pytest.raises(SubmitUnconfirmed, match="除非组织方退回"):
             sheets.submit(sheet, confirmed=False, actor=None)
         assert (sheet.state, sheet.submitted_at) == ("draft", None)
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)

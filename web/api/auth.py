@@ -6,8 +6,10 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import g, request
+from flask_babel import gettext as _
 
 from web.extensions import db
+from web.labels import label
 from web.models import User
 from web.services.tokens import user_for_token
 
@@ -33,11 +35,13 @@ def authenticate():
         return
     token = bearer_token()
     if token is None:
-        raise ApiError(401, "authentication required: send 'Authorization: Bearer <token>'")
+        raise ApiError(401, "authentication_required",
+                       _("Authentication required: send the header “Authorization: Bearer <token>”."))
     user = user_for_token(token)
     db.session.commit()                 # the token's last use, kept even when the request is refused later
     if user is None:
-        raise ApiError(401, "invalid token: unknown, revoked or expired, or its account is deactivated")
+        raise ApiError(401, "invalid_token",
+                       _("Invalid token: it is unknown, revoked or expired, or its account is deactivated."))
     g.api_user = user
 
 
@@ -54,7 +58,9 @@ def roles(*allowed: str) -> Callable:
         def wrapped(*args, **kwargs):
             user = api_user()
             if user.role not in allowed:
-                raise ApiError(403, f"this endpoint is for {' and '.join(allowed)} accounts, not {user.role}")
+                raise ApiError(403, "role_not_allowed", _(
+                    "This endpoint is for %(roles)s accounts, not %(role)s accounts.",
+                    roles="、".join(label(role, "role") for role in allowed), role=label(user.role, "role")))
             return view(*args, **kwargs)
 
         return wrapped

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import jsonify, request
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from web.extensions import db
@@ -15,7 +16,8 @@ from web.services.centers import CenterError
 
 from . import bp
 from .auth import STAFF, api_user, roles
-from .errors import ApiError
+from .errors import ApiError, invalid_body, json_type
+from .errors import refused as refused_with
 from .views import json_body
 
 
@@ -23,7 +25,7 @@ def center_or_404(center_id: int) -> Center:
     """The center with ``center_id``, or 404."""
     center = db.session.get(Center, center_id)
     if center is None:
-        raise ApiError(404, f"no center with id {center_id}")
+        raise ApiError(404, "not_found", _("There is no center with id %(id)s.", id=center_id))
     return center
 
 
@@ -31,13 +33,13 @@ def json_object() -> dict:
     """The body, which must be a JSON object."""
     body = json_body()
     if not isinstance(body, dict):
-        raise ApiError(422, "the body must be a JSON object", [f"(body): must be an object, got {type(body).__name__}"])
+        raise invalid_body([_("(body): must be an object, not %(sent)s.", sent=json_type(body))])
     return body
 
 
 def refused(error: CenterError) -> ApiError:
     """A 422 with every reason of the refusal (nothing was changed)."""
-    return ApiError(422, f"refused: {len(error.reasons)} error(s); nothing was changed", error.reasons)
+    return refused_with(error.reasons)
 
 
 @bp.get("/centers")
@@ -75,10 +77,11 @@ def attach_report_document(center_id: int, year: int):
     center = center_or_404(center_id)
     report = centers.report_of(center, year)
     if report is None:
-        raise ApiError(404, f"center {center_id} has no report for {year}; store its indicators first")
+        raise ApiError(404, "not_found", _("Center %(id)s has no report for %(year)s: store its indicators "
+                                           "first.", id=center_id, year=year))
     upload = request.files.get("document")
     if upload is None or not upload.filename:
-        raise ApiError(400, "send the file as multipart/form-data field 'document'")
+        raise ApiError(400, "missing_document", _("Send the file as the multipart/form-data field “document”."))
     try:
         centers.attach_document(report, upload.filename, upload.stream, content_type=upload.mimetype,
                                 actor=api_user())
@@ -107,10 +110,10 @@ def set_center_targets(center_id: int):
     center = center_or_404(center_id)
     targets = json_object().get("targets")
     if not isinstance(targets, dict):
-        raise ApiError(422, "the body needs 'targets': an object of indicator → yearly target")
+        raise invalid_body([_("targets: must be an object {indicator: yearly target}.")])
     unknown = sorted(set(targets) - set(centers.INDICATOR_LABELS))
     if unknown:
-        raise ApiError(422, "unknown indicators", [f"targets.{code}: unknown indicator" for code in unknown])
+        raise refused_with([_("targets.%(code)s: unknown indicator.", code=code) for code in unknown])
     try:
         centers.set_targets(center, {code: "" if value is None else value for code, value in targets.items()},
                             actor=api_user())
@@ -140,7 +143,7 @@ def record_decision(ref: str):
     """Record the decision on an application (listed ones become centers); 422 when refused."""
     application = db.session.scalar(select(Application).where(Application.ref == ref))
     if application is None:
-        raise ApiError(404, f"no application with ref {ref!r}")
+        raise ApiError(404, "not_found", _("There is no application %(ref)s.", ref=ref))
     body = json_object()
     try:
         decided_on = date.fromisoformat(str(body.get("decided_on") or ""))
@@ -159,7 +162,7 @@ def evaluation_round_or_404(round_id: int) -> Round:
     """An annual or triennial round, or 404."""
     round_ = db.session.get(Round, round_id)
     if round_ is None or round_.kind not in centers.EVALUATION_KINDS:
-        raise ApiError(404, f"no annual or triennial round with id {round_id}")
+        raise ApiError(404, "not_found", _("There is no annual or triennial round with id %(id)s.", id=round_id))
     return round_
 
 
@@ -199,10 +202,10 @@ def apply_assessment_outcome(round_id: int, ref: str):
     """Apply one center's triennial outcome as its status (audited); 422 when it has none yet."""
     round_ = evaluation_round_or_404(round_id)
     if round_.kind != "triennial":
-        raise ApiError(404, f"round {round_id} is not a triennial assessment")
+        raise ApiError(404, "not_found", _("Round %(id)s is not a triennial assessment.", id=round_id))
     row = next((row for row in assessments.triennial_rows(round_) if row.application.ref == ref), None)
     if row is None:
-        raise ApiError(404, f"no application {ref!r} in round {round_id}")
+        raise ApiError(404, "not_found", _("Application %(ref)s is not in round %(id)s.", ref=ref, id=round_id))
     try:
         center = assessments.apply_outcome(round_, row, actor=api_user(), confirmed=True)   # the call is the confirmation
     except CenterError as error:

@@ -20,6 +20,8 @@ from web.models import (
 from web.models.assignment import VERSION_STATUSES
 from web.records.schema import POOLS, SCHEMAS, Group, Leaf, Table, Tags
 
+from .errors import ERROR_CODES
+
 STRING = {"type": "string"}
 INTEGER = {"type": "integer"}
 NUMBER = {"type": "number"}
@@ -108,7 +110,11 @@ RECORD_NOTE = ("a DESIGN §10 record as `panel export` writes it (dates as ISO s
 
 
 SCHEMAS: dict[str, Any] = {
-    "Error": obj({"error": {"type": "string", "description": "What went wrong, in one sentence."},
+    "Error": obj({"code": {"type": "string", "enum": list(ERROR_CODES),
+                           "description": "What went wrong, as a stable code: " + "; ".join(
+                               f"`{code}` ({meaning})" for code, meaning in ERROR_CODES.items())},
+                  "error": {"type": "string", "description": "What went wrong, in one sentence in the request's "
+                                                             "language (Chinese unless `?lang=en`)."},
                   "errors": array(STRING) | {"description": "Every problem, one per line."}}),
     "ApplicationRecord": record_object(SCHEMAS["applications"]) | {"description": f"An application: {RECORD_NOTE}"},
     "ExpertRecord": record_object(SCHEMAS["experts"]) | {"description": f"An expert: {RECORD_NOTE}"},

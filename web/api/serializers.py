@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from web.blueprints.jobs.labels import describe
+from web.io.problems import record_line
 from web.masking import MASK, MASKERS, mask
 from web.models import Assignment, AssignmentVersion, Job, Reserve, Round, ScoreSheet
 from web.records.schema import PERSONAL_KEYS
@@ -140,13 +141,15 @@ def sheet(row: ScoreSheet) -> dict:
 
 def job(row: Job) -> dict:
     """A job's state and progress in the reader's language; once finished, its ``result`` (an import's
-    ``imported`` and ``refs``, a matching run's ``version``) or its ``error`` with the itemized ``errors``."""
+    ``imported`` and ``refs``, a matching run's ``version``) or its ``error`` with the itemized ``errors`` (worded
+    like the job page's: the record and the key as sent, the rule in the reader's language)."""
     info = describe(row)
     outcome = row.outcome or {}
     body = {key: info[key] for key in ("id", "kind", "kind_label", "state", "state_label", "step_label", "done",
                                        "total", "progress_text", "finished", "error")}
     body.update(round=row.round_id, created_at=plain(row.created_at), finished_at=plain(row.finished_at),
-                errors=outcome.get("errors", []), error_count=outcome.get("error_count", 0),
+                errors=[record_line(line) for line in outcome.get("errors", [])],
+                error_count=outcome.get("error_count", 0),
                 result=None if row.state != "done" else {key: value for key, value in outcome.items()
                                                          if key not in ("errors", "error_count")})
     return body

@@ -17,7 +17,7 @@ from web.services.stored_ranking import NO_ROWS, ranking_for_view
 
 from . import bp, serializers
 from .auth import STAFF, api_user, roles
-from .errors import ApiError
+from .errors import ApiError, invalid_body, json_type, refused
 from .openapi import document
 
 # ---------------------------------------------------------------- helpers
@@ -25,10 +25,10 @@ from .openapi import document
 def json_body() -> object:
     """The request's JSON body, or 400 naming what is wrong with it."""
     if not request.is_json:
-        raise ApiError(400, "send a JSON body with 'Content-Type: application/json'")
+        raise ApiError(400, "not_json", _("Send a JSON body with the header “Content-Type: application/json”."))
     body = request.get_json(silent=True)
     if body is None:
-        raise ApiError(400, "the body is not valid JSON")
+        raise ApiError(400, "invalid_json", _("The body is not valid JSON."))
     return body
 
 
@@ -36,7 +36,7 @@ def round_or_404(round_id: int) -> Round:
     """The round with ``round_id``, or 404."""
     round_ = db.session.get(Round, round_id)
     if round_ is None:
-        raise ApiError(404, f"no round with id {round_id}")
+        raise ApiError(404, "not_found", _("There is no round with id %(id)s.", id=round_id))
     return round_
 
 
@@ -50,12 +50,12 @@ def import_records(kind: str):
     202 with the job's URL (``Location``) and its state; the job validates and imports all or nothing."""
     raw = json_body()
     if not isinstance(raw, list):
-        raise ApiError(422, "the body must be a JSON list of records",
-                       [f"(body): must be a list, got {type(raw).__name__}"])
+        raise invalid_body([_("(body): must be a list of records, not %(sent)s.", sent=json_type(raw))])
     limit = current_app.config["IMPORT_MAX_ROWS"]
     if len(raw) > limit:
-        raise ApiError(413, _("The list holds %(count)d records; at most %(limit)d are imported at once "
-                              "(PANEL_IMPORT_MAX_ROWS): split it.", count=len(raw), limit=limit))
+        raise ApiError(413, "too_many_records", _("The list holds %(count)d records; at most %(limit)d are "
+                                                  "imported at once (PANEL_IMPORT_MAX_ROWS): split it.",
+                                                  count=len(raw), limit=limit))
     job = request_import(kind, request.get_data(cache=True), actor=api_user())
     job_id = job.id
     db.session.commit()
@@ -71,7 +71,9 @@ def one_record(kind: str, ref: str) -> dict:
     export = record_service.export_applications if kind == "applications" else record_service.export_experts
     found = export(include_personal=True, refs=[ref])
     if not found:
-        raise ApiError(404, f"no {kind[:-1]} with ref {ref!r}")
+        missing = (_("There is no application %(ref)s.", ref=ref) if kind == "applications"
+                   else _("There is no expert %(ref)s.", ref=ref))
+        raise ApiError(404, "not_found", missing)
     return serializers.record_for(found[0], admin=is_admin())
 
 
@@ -86,7 +88,8 @@ def openapi_document():
 @bp.route("/<path:unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown_endpoint(unknown: str):
     """Any other path under /api/v1: a JSON 404 rather than the site's HTML page."""
-    raise ApiError(404, f"no endpoint {request.method} /api/v1/{unknown}; see /api/v1/openapi.json")
+    raise ApiError(404, "unknown_endpoint", _("There is no endpoint %(method)s /api/v1/%(path)s; the endpoints are "
+                                              "listed in /api/v1/openapi.json.", method=request.method, path=unknown))
 
 
 # ---------------------------------------------------------------- applications and experts
@@ -146,7 +149,7 @@ def get_job(job_id: int):
     job = db.session.get(Job, job_id)
     caller = api_user()
     if job is None or (caller.role != "admin" and job.requested_by_id != caller.id):
-        raise ApiError(404, f"no job with id {job_id}")
+        raise ApiError(404, "not_found", _("There is no job with id %(id)s.", id=job_id))
     return jsonify(serializers.job(job))
 
 
@@ -231,38 +234,40 @@ def save_sheet(sheet_id: int):
         errors = sheets.save_draft(row, draft["values"], opinion=draft["opinion"], comment=draft["comment"],
                                    criterion_comments=draft["criterion_comments"], actor=api_user())
     except sheets.SheetError as error:
-        raise ApiError(refusal_status(error), f"refused: {error}", error.errors) from None
+        raise sheet_refused(error) from None
     if errors:
-        raise ApiError(422, f"refused: {len(errors)} error(s); nothing was saved", errors)
+        raise refused(errors)
     return jsonify(serializers.sheet(row))
 
 
-def refusal_status(error: sheets.SheetError) -> int:
+def sheet_refused(error: sheets.SheetError) -> ApiError:
     """409 when the sheet's state forbids the write (submitted meanwhile), 422 when the body was refused."""
-    return 409 if isinstance(error, sheets.SheetConflict) else 422
+    if isinstance(error, sheets.SheetConflict):
+        return ApiError(409, "conflict", "；".join(error.errors), error.errors)
+    return refused(error.errors)
 
 
 def sheet_draft(body: object) -> dict:
     """The SheetDraft body with its types checked (422 naming every wrong key); absent keys leave values as
     they are."""
     if not isinstance(body, dict):
-        raise ApiError(422, "the body must be a JSON object",
-                       [f"(body): must be an object, got {type(body).__name__}"])
+        raise invalid_body([_("(body): must be an object, not %(sent)s.", sent=json_type(body))])
     draft = {"values": body.get("values"), "opinion": body.get("opinion"), "comment": body.get("comment"),
              "criterion_comments": body.get("criterion_comments")}
-    problems = [f"{key}: unknown key (known: {', '.join(draft)})" for key in body if key not in draft]
+    problems = [_("%(key)s: unknown key (the keys are %(known)s).", key=key, known=", ".join(draft))
+                for key in body if key not in draft]
     if not isinstance(draft["values"], dict):
-        problems.append("values: must be an object {criterion code: number or null}")
+        problems.append(_("values: must be an object {criterion code: number or null}."))
     for key in ("opinion", "comment"):
         if draft[key] is not None and not isinstance(draft[key], str):
-            problems.append(f"{key}: must be a string or null")
+            problems.append(_("%(key)s: must be a string or null.", key=key))
     comments = draft["criterion_comments"]
     texts_only = isinstance(comments, dict) and all(text is None or isinstance(text, str)
                                                      for text in comments.values())
     if comments is not None and not texts_only:
-        problems.append("criterion_comments: must be an object {criterion code: text or null}")
+        problems.append(_("criterion_comments: must be an object {criterion code: text or null}."))
     if problems:
-        raise ApiError(422, f"refused: {len(problems)} error(s); nothing was saved", problems)
+        raise invalid_body(problems)
     return draft
 
 
@@ -274,8 +279,7 @@ def submit_sheet(sheet_id: int):
     try:
         sheets.submit(row, confirmed=True, actor=api_user())    # the explicit submit call is the confirmation
     except sheets.SheetError as error:
-        raise ApiError(refusal_status(error), f"refused: {len(error.errors)} error(s); the sheet stays a draft",
-                       error.errors) from None
+        raise sheet_refused(error) from None
     return jsonify(serializers.sheet(row))
 
 
@@ -283,7 +287,7 @@ def own_expert_id() -> int:
     """The expert the calling account is linked to (403 for an expert account without one)."""
     expert_id = api_user().expert_id
     if expert_id is None:
-        raise ApiError(403, "this expert account is not linked to an expert")
+        raise ApiError(403, "expert_not_linked", _("This expert account is not linked to an expert."))
     return expert_id
 
 
@@ -291,7 +295,7 @@ def visible_sheet(sheet_id: int) -> ScoreSheet:
     """The sheet if the caller may see it; 404 when it does not exist or is another expert's."""
     row = db.session.get(ScoreSheet, sheet_id)
     if row is None or (api_user().role == "expert" and row.expert_id != own_expert_id()):
-        raise ApiError(404, f"no sheet with id {sheet_id}")
+        raise ApiError(404, "not_found", _("There is no sheet with id %(id)s.", id=sheet_id))
     return row
 
 
@@ -301,5 +305,5 @@ def writable_sheet(sheet_id: int) -> ScoreSheet:
     404 otherwise."""
     row = visible_sheet(sheet_id)
     if not sheets.holds_seat(row):
-        raise ApiError(404, f"sheet {sheet_id}: you no longer hold a seat on this panel")
+        raise ApiError(404, "seat_lost", _("Sheet %(id)s: you no longer hold a seat on this panel.", id=sheet_id))
     return row

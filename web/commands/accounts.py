@@ -6,6 +6,7 @@ import sys
 
 import click
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 users = AppGroup("users", help="Manage accounts.")
 
@@ -23,11 +24,11 @@ def create_user_command(role: str, username: str, expert_ref: str | None, passwo
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = click.prompt(_("Password"), hide_input=True, confirmation_prompt=_("Repeat the password"))
     try:
         create_user(username, role, password, expert_ref=expert_ref, actor=None)
     except AccountError as error:
-        click.echo(f"{username}: {error}", err=True)
+        click.echo(_("%(field)s: %(message)s", field=username, message=error), err=True)
         sys.exit(1)
     db.session.commit()
     click.echo(f"created {role} account {username!r}")
@@ -46,16 +47,16 @@ def set_password_command(username: str, password_stdin: bool) -> None:
 
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
-        click.echo(f"{username}: no such account", err=True)
+        click.echo(_("%(username)s: no such account.", username=username), err=True)
         sys.exit(1)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = click.prompt(_("Password"), hide_input=True, confirmation_prompt=_("Repeat the password"))
     try:
         set_password(user, password, actor=None, action="user.password_set_by_operator")
     except AccountError as error:
-        click.echo(f"{username}: {error}", err=True)
+        click.echo(_("%(field)s: %(message)s", field=username, message=error), err=True)
         sys.exit(1)
     db.session.commit()
     click.echo(f"password of {username!r} set; its sessions and links have ended")

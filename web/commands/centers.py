@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from web.commands.ranking import find_round
 from web.local_time import local_today
@@ -34,7 +35,7 @@ def center_or_exit(center_id: int):
 
     center = db.session.get(Center, center_id)
     if center is None:
-        refuse([f"no center with id {center_id}"])
+        refuse([_("There is no center with id %(id)s.", id=center_id)])
     return center
 
 
@@ -126,7 +127,8 @@ def figures(pairs: tuple[str, ...]) -> dict[str, str]:
     for pair in pairs:
         code, sep, value = pair.partition("=")
         if not sep:
-            raise click.BadParameter(f"{pair!r}: write CODE=VALUE, e.g. contracts=12", param_hint="FIGURES")
+            raise click.BadParameter(_("“%(pair)s”: write CODE=VALUE, e.g. contracts=12.", pair=pair),
+                                     param_hint="FIGURES")
         values[code.strip()] = value.strip()
     return values
 
@@ -218,7 +220,7 @@ def decisions_command() -> None:
 def export_path(path: Path) -> Path:
     """``path`` if it ends in .xlsx or .pdf; a usage error otherwise."""
     if path.suffix.lower() not in EXPORT_SUFFIXES:
-        raise click.BadParameter("give a path ending in .xlsx or .pdf", param_hint="PATH")
+        raise click.BadParameter(_("give a path ending in .xlsx or .pdf."), param_hint="PATH")
     return path
 
 
@@ -244,7 +246,8 @@ def evaluation_round(name: str):
 
     round_ = find_round(name)
     if round_.kind not in EVALUATION_KINDS:
-        raise click.BadParameter(f"round {round_.name!r} is not an annual or triennial round", param_hint="ROUND")
+        raise click.BadParameter(_("round “%(round)s” is not an annual or triennial round.", round=round_.name),
+                                 param_hint="ROUND")
     return round_
 
 

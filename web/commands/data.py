@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 KINDS = click.Choice(["applications", "experts"])
 REFUSED = 1
@@ -24,12 +25,14 @@ DEMO_EXPERT_ACCOUNTS = 5
 @click.command("template")
 @click.argument("kind", type=KINDS)
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
 def template_command(kind: str, path: Path) -> None:
     """Write an Excel import template (Chinese headers, drop-downs, one example row)."""
     from web.io.template import write_template
 
     if path.suffix.lower() != ".xlsx":
-        raise click.BadParameter("the template is an Excel workbook: give a path ending in .xlsx", param_hint="PATH")
+        raise click.BadParameter(_("the template is an Excel workbook: give a path ending in .xlsx."),
+                                 param_hint="PATH")
     write_template(kind, path)
     click.echo(f"wrote the {kind} import template to {path}")
 
@@ -40,7 +43,8 @@ def refuse(errors: Sequence[str], path: Path) -> None:
 
     for error in capped_errors(errors, current_app.config["IMPORT_MAX_ERRORS"]):
         click.echo(error, err=True)
-    click.echo(f"{path}: refused, {len(errors)} error(s); nothing was imported", err=True)
+    click.echo(_("%(path)s: refused, %(count)d error(s); nothing was imported.", path=path, count=len(errors)),
+               err=True)
     sys.exit(REFUSED)
 
 
@@ -141,7 +145,8 @@ def export_command(kind: str, path: Path, include_personal: bool, round_name: st
     from web.services import records as record_service
 
     if path.suffix.lower() not in FORMATS:
-        raise click.BadParameter(f"give a path ending in one of {', '.join(FORMATS)}", param_hint="PATH")
+        raise click.BadParameter(_("give a path ending in one of %(suffixes)s.", suffixes=", ".join(FORMATS)),
+                                 param_hint="PATH")
     exporter = record_service.export_applications if kind == "applications" else record_service.export_experts
     records = exporter(include_personal=include_personal)
     write_records(path, kind, records)
@@ -160,7 +165,7 @@ def round_application_refs(name: str) -> list[str]:
         condition = or_(condition, Round.id == int(name))
     round_ = db.session.scalar(select(Round).where(condition))
     if round_ is None:
-        raise click.BadParameter(f"no round named {name!r}", param_hint="--round")
+        raise click.BadParameter(_("there is no round named “%(name)s”.", name=name), param_hint="--round")
     return [link.application.ref for link in round_.round_applications]
 
 

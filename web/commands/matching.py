@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 import click
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from web.extensions import db
@@ -35,13 +36,13 @@ def match_command(round_ref, seed, max_probability, dry_run, as_json) -> None:
 
     round_ = find_round(round_ref)
     if round_ is None:
-        raise click.UsageError(f"--round: no round with id or name {round_ref!r}")
+        raise click.UsageError(_("--round: there is no round with the id or name “%(round)s”.", round=round_ref))
     try:
         with engine_progress() as progress:
             run = match(round_, actor=None, seed=seed, max_probability=max_probability, dry_run=dry_run,
                         progress=progress)
     except PanelError as error:
-        click.echo(f"{round_.name}: {error}", err=True)
+        click.echo(_("%(field)s: %(message)s", field=round_.name, message=error), err=True)
         sys.exit(1)
     db.session.commit()
     version, result = run.version, run.result

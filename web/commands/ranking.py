@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 REFUSED = 1
 RANKING_FORMATS = (".xlsx", ".csv", ".json")
@@ -25,7 +26,7 @@ def find_round(name: str):
         condition = or_(condition, Round.id == int(name))
     round_ = db.session.scalar(select(Round).where(condition))
     if round_ is None:
-        raise click.BadParameter(f"no round named {name!r}", param_hint="--round")
+        raise click.BadParameter(_("there is no round named “%(name)s”.", name=name), param_hint="--round")
     return round_
 
 
@@ -41,8 +42,8 @@ def ranked(round_name: str, capacity: int | None = None, rank_on_calibrated: boo
     if report.result.errors:
         for error in report.result.errors:
             click.echo(error, err=True)
-        click.echo(f"round {report.round.name!r}: refused by the scoring engine, {len(report.result.errors)} "
-                   "error(s); nothing ranked", err=True)
+        click.echo(_("Round “%(round)s”: refused by the scoring engine, %(count)d error(s); nothing was ranked.",
+                     round=report.round.name, count=len(report.result.errors)), err=True)
         sys.exit(REFUSED)
     return report
 
@@ -89,12 +90,13 @@ def ranking_table(report) -> list[str]:
 def export_round(kind: str, round_name: str | None, path: Path) -> None:
     """`panel export ranking|sheets --round R PATH`: the ranking (.xlsx/.csv/.json) or the sheets as a PDF."""
     if round_name is None:
-        raise click.UsageError(f"`panel export {kind}` needs --round")
+        raise click.UsageError(_("`panel export %(kind)s` needs --round.", kind=kind))
     suffix = path.suffix.lower()
     if kind == "ranking" and suffix not in RANKING_FORMATS:
-        raise click.BadParameter(f"give a path ending in one of {', '.join(RANKING_FORMATS)}", param_hint="PATH")
+        raise click.BadParameter(_("give a path ending in one of %(suffixes)s.", suffixes=", ".join(RANKING_FORMATS)),
+                                 param_hint="PATH")
     if kind == "sheets" and suffix != ".pdf":
-        raise click.BadParameter("the score sheets are a PDF: give a path ending in .pdf", param_hint="PATH")
+        raise click.BadParameter(_("the score sheets are a PDF: give a path ending in .pdf."), param_hint="PATH")
     report = ranked(round_name)
     if kind == "ranking":
         from web.io.ranking_excel import write_ranking

@@ -8,6 +8,7 @@ from datetime import date
 
 import click
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from web.models import ROUND_KINDS
 
@@ -32,7 +33,7 @@ def create_round_command(name, kind, application_refs, as_of, deadline) -> None:
         round_ = create_round(name, kind, as_of=as_of.date() if as_of else date.today(), application_refs=refs,
                               deadline=deadline.date() if deadline else None, actor=None)
     except RoundError as error:
-        click.echo(f"{name}: {error}", err=True)
+        click.echo(_("%(field)s: %(message)s", field=name, message=error), err=True)
         sys.exit(1)
     db.session.commit()
     click.echo(f"opened round {round_.name!r} ({kind}, id {round_.id}) with {len(refs)} applications and "
@@ -66,11 +67,11 @@ def state_command(round_ref, state) -> None:
 
     round_ = find_round(round_ref)
     if round_ is None:
-        raise click.UsageError(f"--round: no round with id or name {round_ref!r}")
+        raise click.UsageError(_("--round: there is no round with the id or name “%(round)s”.", round=round_ref))
     try:
         transition(round_, state, actor=None, confirmed=True)
     except RoundError as error:
-        click.echo(f"{round_.name}: {error}", err=True)
+        click.echo(_("%(field)s: %(message)s", field=round_.name, message=error), err=True)
         sys.exit(1)
     db.session.commit()
     click.echo(f"round {round_.name!r} is now {state}")

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import click
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 tokens = AppGroup("tokens", help="Create, list and revoke API tokens.")
 
@@ -20,7 +21,7 @@ def _user(username: str):
 
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
-        click.echo(f"{username}: no such account", err=True)
+        click.echo(_("%(username)s: no such account.", username=username), err=True)
         sys.exit(1)
     return user
 
@@ -40,11 +41,11 @@ def create_token_command(username: str, name: str, expires_days: int | None) -> 
     try:
         raw = create_token(user, name, actor=None, expires_at=expires_at)
     except TokenError as error:
-        click.echo(f"{username}: {error}", err=True)
+        click.echo(_("%(field)s: %(message)s", field=username, message=error), err=True)
         sys.exit(1)
     db.session.commit()
     click.echo(raw)
-    click.echo("Store this token now: it cannot be shown again.", err=True)
+    click.echo(_("Store this token now: it cannot be shown again."), err=True)
 
 
 @tokens.command("list")
@@ -69,7 +70,7 @@ def revoke_token_command(token_id: int) -> None:
 
     token = db.session.get(ApiToken, token_id)
     if token is None:
-        click.echo(f"token {token_id}: no such token", err=True)
+        click.echo(_("Token %(id)s: no such token.", id=token_id), err=True)
         sys.exit(1)
     try:
         revoke_token(token, actor=None)

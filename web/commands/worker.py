@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 
 @click.command("worker")
@@ -18,7 +19,8 @@ def worker_command(workers: int) -> None:
 
     app = current_app._get_current_object()
     if app.config["PANEL_QUEUE"] == "immediate":
-        raise click.UsageError("PANEL_QUEUE=immediate runs jobs in the web process; there is nothing to consume")
+        raise click.UsageError(_("PANEL_QUEUE=immediate runs the jobs in the web process: there is nothing for a "
+                                 "worker to do."))
     click.echo(f"worker: {workers} thread(s) on {app.config['PANEL_QUEUE']} (Ctrl+C to stop)")
     catch_up(app)
     queue(app).create_consumer(workers=workers, worker_type="thread", max_delay=IDLE_POLL_SECONDS).run()

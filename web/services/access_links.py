@@ -12,6 +12,7 @@ import hashlib
 import hmac
 
 from flask import current_app, has_request_context, url_for
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from web.database import lock_row
@@ -19,7 +20,6 @@ from web.extensions import db
 from web.models import User
 
 from .outbox import setting
-from .outbox import translate as _
 
 SALT = "panel.access-link"
 DEFAULT_MAX_AGE_DAYS = 14

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -17,7 +18,6 @@ from web.extensions import db
 from web.models import ROLES, Expert, User, utcnow
 
 from . import access_links, audit, outbox, passwords
-from .outbox import translate as _
 
 
 class AccountError(ValueError):

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from web.extensions import db
+from web.io.limits import size_text
 from web.models import ATTACHMENT_KINDS, Application, Attachment, User
 from web.services import audit
 
@@ -26,6 +28,19 @@ class AttachmentError(ValueError):
     def __init__(self, message: str, code: str = "", **params: object):
         super().__init__(message)
         self.code, self.params = code, params
+
+
+def attachment_refusal(error: AttachmentError) -> str:
+    """The sentence of a refused attachment, in the reader's language."""
+    if error.code == "size":
+        return _("The file is larger than %(limit)s, the most an attachment may have.",
+                 limit=size_text(int(error.params["limit"])))
+    if error.code == "type":
+        return _("Files of type %(suffix)s are not accepted as attachments; accepted: %(allowed)s.",
+                 suffix=error.params["suffix"], allowed=error.params["allowed"])
+    if error.code == "kind":
+        return _("Choose the kind of document.")
+    return _("Choose a file to upload.")
 
 
 def attachment_folder() -> Path:

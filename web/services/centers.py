@@ -400,7 +400,7 @@ def attach_document(report: AnnualReport, filename: str, stream: BinaryIO, *, co
         document = attachments.store_attachment(report.center.application, "other", filename, stream,
                                                 content_type=content_type, actor=actor)
     except attachments.AttachmentError as error:
-        raise CenterError([str(error)]) from error
+        raise CenterError([attachments.attachment_refusal(error)]) from error
     report.document = document
     db.session.flush()
     audit.record("report.document", "center", report.center_id, actor=actor,

@@ -7,12 +7,13 @@ audited with the text before and after.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from web.extensions import db
 from web.input_guard import control_character_error
 from web.models import Round, User
 
 from . import audit
-from .outbox import translate as _
 
 # About a page of Chinese: enough to say what earns full marks and what loses them, short enough to read.
 MAX_LENGTH = 1000

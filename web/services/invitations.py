@@ -11,6 +11,7 @@ from collections import defaultdict
 from itertools import groupby
 
 from flask import has_request_context, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
@@ -18,7 +19,6 @@ from web.extensions import db
 from web.models import Assignment, AssignmentVersion, Expert, OutboxMessage, Round, ScoreSheet, User, utcnow
 
 from . import access_links, accounts, audit, outbox, panels
-from .outbox import translate as _
 
 INVITABLE_ROUND_STATES = ("assigning", "scoring")
 INVITED_STATES = ("invited", "accepted")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from web.database import lock_row
@@ -44,8 +45,8 @@ def start_matching(round_: Round, *, actor: User | None, seed: int | None = None
     for job in unfinished_jobs(KIND, round_):
         if {key: job.params.get(key) for key in asked} == asked:
             return Started(job=job)
-        raise panels.PanelError(f"a matching run of round {round_.name!r} with other settings is under way",
-                                "matching_under_way")
+        raise panels.PanelError(_("A matching run of this round with other settings is under way: wait for it to "
+                                  "finish, then start yours."), "matching_under_way")
     drawn = panels.run_seed(round_, seed, max_probability)
     if runs_inline(round_):
         return Started(run=panels.match(round_, actor=actor, seed=drawn, max_probability=max_probability))

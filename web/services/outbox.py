@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
 
-from flask import current_app, has_request_context, render_template
+from flask import current_app, render_template
 from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
@@ -41,13 +41,6 @@ def setting(name: str) -> str | None:
     if value in (None, ""):
         value = os.environ.get(name)
     return None if value in (None, "") else str(value)
-
-
-def translate(message: str, **params: object) -> str:
-    """``gettext`` in a request (the user's language); the English text outside one (CLI, demo, tests)."""
-    if has_request_context():
-        return gettext(message, **params)
-    return message % params if params else message
 
 
 def mail_text(message: str, **params: object) -> str:

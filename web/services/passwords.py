@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from functools import cache
 
+from flask_babel import gettext as _
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
-
-from .outbox import translate as _
 
 MIN_LENGTH = 10
 

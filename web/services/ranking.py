@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 import scoring
 from scoring.combine import DEFAULT_WEIGHTS, CombinedLine, combine_rounds
+from scoring.pipeline import design_groups
 from scoring.types import (
     ApplicationResult,
     Criterion,
@@ -38,6 +39,8 @@ from web.services.panels import SEATED
 
 COUNTED_STATE = "submitted"
 OUTLIER_CODES = ("ROBUST", "DEVIATION")
+DesignGroups = tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]
+"""The (application refs, expert refs) groups of a design that calibration refused."""
 
 
 class RankingError(ValueError):
@@ -232,15 +235,27 @@ class RankingLine:
 class RoundRanking:
     """A round's ranking: the engine's result and a line per application, ranked ones first.
 
-    ``calibration_refused`` holds the engine's reason when calibration was asked for but refused (a disconnected
-    design); the result is then the uncalibrated ranking.
+    ``calibration_refused`` holds the design's groups when calibration was asked for but refused (the experts of
+    different groups share no application, see :func:`scoring.pipeline.design_groups`); the result is then the
+    uncalibrated ranking.
     """
 
     round: Round
     options: Options
     result: Result
     lines: tuple[RankingLine, ...] = field(default=())
-    calibration_refused: tuple[str, ...] = ()
+    calibration_refused: DesignGroups = ()
+
+    @property
+    def calibration_refusal(self) -> list[str]:
+        """Why calibration was refused, in the reader's language: the reason, then each group of the design."""
+        if not self.calibration_refused:
+            return []
+        groups = [_("Applications %(applications)s, scored by experts %(experts)s.",
+                    applications="、".join(applications), experts="、".join(experts))
+                  for applications, experts in self.calibration_refused]
+        return [_("The applications and experts fall into %(count)d groups that share no expert, so the experts' "
+                  "leniency cannot be compared across groups:", count=len(groups)), *groups]
 
     @property
     def criteria(self):
@@ -266,21 +281,21 @@ def round_ranking(round_: Round, options: Options = Options()) -> RoundRanking:
     return joined_ranking(round_, options, result, calibration_refused, sheets, reasons)
 
 
-def rank_problem(problem: Problem) -> tuple[Result, tuple[str, ...]]:
-    """The engine's result, and its reasons when calibration was asked for and refused (the result is then the
-    uncalibrated ranking)."""
+def rank_problem(problem: Problem) -> tuple[Result, DesignGroups]:
+    """The engine's result, and the design's groups when calibration was asked for and refused (the result is then
+    the uncalibrated ranking)."""
     result = scoring.rank(problem)
-    calibration_refused: tuple[str, ...] = ()
+    calibration_refused: DesignGroups = ()
     if result.errors and problem.settings.calibrate:
         # Calibration needs a connected expert–application design; without it the raw ranking still stands.
         plain = scoring.rank(replace(problem, settings=replace(problem.settings, calibrate=False,
                                                                rank_on_calibrated=False)))
         if plain.ok:
-            result, calibration_refused = plain, result.errors
+            result, calibration_refused = plain, design_groups(problem)
     return result, calibration_refused
 
 
-def joined_ranking(round_: Round, options: Options, result: Result, calibration_refused: tuple[str, ...],
+def joined_ranking(round_: Round, options: Options, result: Result, calibration_refused: DesignGroups,
                    sheets: Sequence[ScoreSheet], reasons: dict[int, ExclusionReason]) -> RoundRanking:
     """The engine's ``result`` joined back to the round's applications, sheets and flag reviews."""
     reviews = _reviews_by_sheet([sheet.id for sheet in sheets])

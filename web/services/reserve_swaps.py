@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from matching.assign import Context
@@ -20,8 +21,6 @@ from matching.reserves import replacement_mask
 from web.extensions import db
 from web.models import Assignment, AssignmentVersion, Reserve, Round, User
 from web.services import matching_bridge, panels
-
-from .outbox import translate as _
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from scoring.templates import validate_template
+from scoring.templates import template_issues
 from scoring.types import Criterion, Template
 from web.extensions import db
-from web.labels import label, setting_error
+from web.labels import label, setting_error, template_issue
 from web.models import (
     OBJECTIVES,
     PANEL_MODES,
@@ -358,8 +358,8 @@ def update_criteria(round_: Round, changes: dict[int, dict], *, actor: User | No
     the resulting template is checked with scoring's template validation and refused whole on any error."""
     _require_editable(round_, "template")
     criteria = {criterion.id: criterion for criterion in round_.template.criteria}
-    errors = [f"criterion {key}: not in this round's template" for key in changes if key not in criteria]
-    errors += [f"criterion {criteria[key].code}: {name}: unknown key"
+    errors = [_("Criterion %(id)s is not in this round's template.", id=key) for key in changes if key not in criteria]
+    errors += [_("%(criterion)s: “%(key)s” is not a criterion setting.", criterion=criteria[key].name, key=name)
                for key, values in changes.items() if key in criteria for name in values if name not in CRITERION_KEYS]
     if errors:
         raise RoundError("; ".join(errors))
@@ -367,8 +367,9 @@ def update_criteria(round_: Round, changes: dict[int, dict], *, actor: User | No
                 round_.template.criteria]
     if any(not (definition.name or "").strip() for definition in proposed):
         errors.append(_("Every criterion needs a name."))
-    errors += validate_template(Template(round_.template.kind, round_.template.name, round_.template.name_en,
-                                         tuple(proposed)))
+    names = {definition.id: (definition.name or "").strip() for definition in proposed}
+    errors += [template_issue(issue, names) for issue in template_issues(
+        Template(round_.template.kind, round_.template.name, round_.template.name_en, tuple(proposed)))]
     if errors:
         raise RoundError("; ".join(errors))
     for key, values in changes.items():

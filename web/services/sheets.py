@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import force_locale, gettext
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
@@ -36,7 +37,6 @@ from web.models import (
 )
 
 from . import audit, invitations, outbox
-from .outbox import translate as _
 
 # Seats that still count: the expert is (or will be) on the panel.
 SEAT_STATES = ("proposed", "invited", "accepted")

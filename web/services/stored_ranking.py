@@ -103,6 +103,11 @@ def ensure_current(round_: Round, options: ranking.Options = DEFAULT_OPTIONS) ->
         recompute(round_, options)
 
 
+PAYLOAD_FORMAT = "2"
+"""Part of the data version: a Panel whose stored payload changed shape (2: a refused calibration is kept as the
+design's groups, worded when shown) recomputes instead of reading an old payload."""
+
+
 def recompute(round_: Round, options: ranking.Options = DEFAULT_OPTIONS,
               progress=None) -> tuple[ranking.RoundRanking, StoredRanking]:
     """Build the engine's input, rank it unless the stored result is for the same input, store (flushed)."""
@@ -110,7 +115,7 @@ def recompute(round_: Round, options: ranking.Options = DEFAULT_OPTIONS,
     sheets = ranking.round_sheets(round_)
     reasons = ranking.exclusion_reasons(round_, sheets)
     problem = ranking.problem_from_sheets(round_, sheets, options, reasons)
-    version = hashlib.sha256(repr(problem).encode()).hexdigest()
+    version = hashlib.sha256(repr((PAYLOAD_FORMAT, problem)).encode()).hexdigest()
     stored = _stored(round_, options)
     if stored is not None and stored.data_version == version:
         stored.input_stamp = stamp

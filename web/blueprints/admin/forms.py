@@ -8,9 +8,8 @@ from wtforms import DateField, IntegerField, PasswordField, SelectField, StringF
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from web.labels import USER_ROLES as ROLE_LABELS
 from web.models import ROLES
-
-ROLE_LABELS = {"admin": _l("Administrator"), "organizer": _l("Organizer"), "expert": _l("Expert")}
 
 
 class AuditFilterForm(FlaskForm):

@@ -24,7 +24,7 @@ from web.models import Application, Attachment
 from web.records.schema import ATTACHMENT_KINDS
 from web.services import records as record_service
 from web.services import uploads
-from web.services.attachments import AttachmentError, attachment_path, store_attachment
+from web.services.attachments import AttachmentError, attachment_path, attachment_refusal, store_attachment
 from web.services.jobs import request_job
 from web.services.record_updates import EXPORTERS, update_records
 from web.unit_of_work import refuse
@@ -156,19 +156,6 @@ def edit(kind: str, ref: str):
 def application_or_404(ref: str) -> Application:
     """The application with ``ref``, or 404."""
     return db.session.scalar(select(Application).where(Application.ref == ref)) or abort(404)
-
-
-def attachment_refusal(error: AttachmentError) -> str:
-    """The sentence of a refused attachment, in the reader's language."""
-    if error.code == "size":
-        return _("The file is larger than %(limit)s, the most an attachment may have.",
-                 limit=size_text(int(error.params["limit"])))
-    if error.code == "type":
-        return _("Files of type %(suffix)s are not accepted as attachments; accepted: %(allowed)s.",
-                 suffix=error.params["suffix"], allowed=error.params["allowed"])
-    if error.code == "kind":
-        return _("Choose the kind of document.")
-    return _("Choose a file to upload.")
 
 
 @bp.route("/applications/<ref>/attachments", methods=["GET", "POST"])
