@@ -27,7 +27,6 @@ reserve; both keep every constraint but bend the marginals (``exact`` is then Fa
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,10 +34,8 @@ import numpy as np
 from matching.instance import Instance, org_counts
 from matching.lp import Master
 from matching.reserves import replace
+from matching.rounding import SNAP, FlowNetwork
 from matching.solve import generate_columns, initial_candidates
-
-SNAP = 1e-9
-"""Flows within this of an integer are treated as integral (LP round-off)."""
 
 REPICKS = 3
 """Times a pool restriction that left a panel short is chosen again toward the short pools (see :func:`draw`)."""
@@ -173,27 +170,38 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
 
 def spanning_organizations(instance: Instance, probabilities: np.ndarray) -> list[tuple[int, int]]:
     """(application, organization) limits outside the bihierarchy: more than ``max_per_org`` experts with
-    positive probability, from more than one pool."""
+    positive probability, from more than one pool; sorted by application, then organization."""
     experts, apps = np.nonzero(probabilities > SNAP)
     orgs, pools = instance.expert_org[experts], instance.expert_pool[experts]
     keep = orgs >= 0
     if not keep.any():
         return []
-    keys, inverse, counts = np.unique(np.stack([apps[keep], orgs[keep]], axis=1), axis=0, return_inverse=True,
-                                      return_counts=True)
-    inverse = inverse.ravel()
-    n_pools = np.array([len(set(pools[keep][inverse == i])) for i in range(len(keys))])
-    bad = (counts > instance.max_per_org) & (n_pools > 1)
-    return [(int(a), int(o)) for a, o in keys[bad]]
+    n_orgs, n_pools = int(instance.expert_org.max()) + 1, max(instance.n_pools, 1)
+    codes = apps[keep].astype(np.int64) * n_orgs + orgs[keep]
+    keys, counts = np.unique(codes, return_counts=True)
+    distinct = np.unique(codes * n_pools + pools[keep]) // n_pools       # one entry per (key, pool) present
+    pools_per_key = np.bincount(np.searchsorted(keys, distinct), minlength=len(keys))
+    bad = keys[(counts > instance.max_per_org) & (pools_per_key > 1)]
+    return [(int(a), int(o)) for a, o in zip(*np.divmod(bad, n_orgs), strict=True)]
+
+
+def _members(instance: Instance) -> dict[int, np.ndarray]:
+    """Experts of each organization, ascending."""
+    order = np.argsort(instance.expert_org, kind="stable")
+    orgs = instance.expert_org[order]
+    starts = np.flatnonzero(np.r_[True, orgs[1:] != orgs[:-1]]) if len(orgs) else np.zeros(0, dtype=int)
+    return {int(orgs[s]): group for s, group in zip(starts, np.split(order, starts[1:]), strict=True)
+            if orgs[s] >= 0}
 
 
 def heaviest_pools(instance: Instance, probabilities: np.ndarray,
                    spanning: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
     """For each spanning (application, organization), the pool holding most of the organization's probability
     for that application: the pool to keep, as it costs the least expected fit."""
+    members_of = _members(instance)
     kept = {}
     for a, o in spanning:
-        members = np.nonzero(instance.expert_org == o)[0]
+        members = members_of[o]
         mass = np.bincount(instance.expert_pool[members], weights=probabilities[members, a],
                            minlength=instance.n_pools)
         kept[(a, o)] = int(np.argmax(mass))
@@ -204,12 +212,14 @@ def keep_short_pools(instance: Instance, kept: dict[tuple[int, int], int],
                      shortfall: np.ndarray) -> dict[tuple[int, int], int]:
     """``kept`` with each organization of a short application moved to a pool that application is short of,
     where the organization has allowed experts in that pool (the others keep their pool)."""
+    members_of = _members(instance)
     repicked = dict(kept)
     for (a, o), pool in kept.items():
         short = np.nonzero(shortfall[a] > 1e-7)[0]
         if len(short) == 0 or pool in short:
             continue
-        members = np.nonzero((instance.expert_org == o) & instance.allowed[:, a])[0]
+        members = members_of[o]
+        members = members[instance.allowed[members, a]]
         present = [p for p in short if (instance.expert_pool[members] == p).any()]
         if present:
             repicked[(a, o)] = int(present[0])
@@ -219,9 +229,10 @@ def keep_short_pools(instance: Instance, kept: dict[tuple[int, int], int],
 def restrict_to_one_pool(instance: Instance, kept: dict[tuple[int, int], int]) -> Instance:
     """Forbid, for each (application, organization) in ``kept``, the organization's experts outside the kept
     pool."""
+    members_of = _members(instance)
     allowed = instance.allowed.copy()
     for (a, o), pool in kept.items():
-        members = np.nonzero(instance.expert_org == o)[0]
+        members = members_of[o]
         allowed[members[instance.expert_pool[members] != pool], a] = False
     return dataclasses.replace(instance, allowed=allowed)
 
@@ -266,129 +277,3 @@ def repair_organizations(instance: Instance, assigned: np.ndarray) -> np.ndarray
 
 def _broken_limits(instance: Instance, assigned: np.ndarray) -> list[tuple[int, int]]:
     return [(a, o) for a, o, n in org_counts(instance, assigned) if n > instance.max_per_org]
-
-
-class FlowNetwork:
-    """The fractional assignment as a flow: source → expert → [organization] → (application, pool) → application.
-
-    Organization nodes nest an (application, organization) limit under its pool when the organization's
-    experts with positive probability for that application all belong to one pool (the bihierarchy case).
-    """
-
-    def __init__(self, instance: Instance, probabilities: np.ndarray) -> None:
-        self.instance = instance
-        experts, apps = np.nonzero(probabilities > SNAP)
-        self.pair_experts, self.pair_apps = experts, apps
-        flows = probabilities[experts, apps]
-        names: dict[tuple, int] = {}
-
-        def node(key: tuple) -> int:
-            return names.setdefault(key, len(names))
-
-        tails, heads, values = [], [], []
-
-        def arc(tail: int, head: int, value: float) -> None:
-            tails.append(tail), heads.append(head), values.append(value)
-
-        source = node(("source",))
-        pools = instance.expert_pool[experts]
-        orgs = instance.expert_org[experts]
-        nested = self._nestable(apps, orgs, pools)
-        self.exact = not self._unnested_limits(apps, orgs, pools, nested)
-        inner = defaultdict(float)
-        for e, a, p, o, f in zip(experts, apps, pools, orgs, flows, strict=True):
-            parent = node(("pool", a, p))
-            if (a, o) in nested:
-                child = node(("org", a, o))
-                inner[(child, parent)] += f
-                parent = child
-            arc(node(("expert", e)), parent, f)
-        self.n_pairs = len(tails)
-        for (child, parent), f in inner.items():
-            arc(child, parent, f)
-        pool_flow = defaultdict(float)
-        expert_flow = defaultdict(float)
-        for e, a, p, f in zip(experts, apps, pools, flows, strict=True):
-            pool_flow[(a, p)] += f
-            expert_flow[e] += f
-        for (a, p), f in pool_flow.items():
-            arc(node(("pool", a, p)), node(("app", a)), f)
-        for e, f in expert_flow.items():
-            arc(source, node(("expert", e)), f)
-        # application → sink and sink → source carry integral flow and never enter a cycle
-        self.tails, self.heads = np.array(tails), np.array(heads)
-        self.flows = np.array(values, dtype=float)
-
-    def _nestable(self, apps, orgs, pools) -> set[tuple[int, int]]:
-        pools_of: dict[tuple[int, int], set[int]] = defaultdict(set)
-        for a, o, p in zip(apps, orgs, pools, strict=True):
-            if o >= 0:
-                pools_of[(a, o)].add(p)
-        return {key for key, found in pools_of.items() if len(found) == 1}
-
-    def _unnested_limits(self, apps, orgs, pools, nested) -> bool:
-        """Whether some (application, organization) limit spans pools and could be broken by a sample."""
-        counts: dict[tuple[int, int], int] = defaultdict(int)
-        for a, o in zip(apps, orgs, strict=True):
-            if o >= 0 and (a, o) not in nested:
-                counts[(a, o)] += 1
-        return any(n > self.instance.max_per_org for n in counts.values())
-
-    def round(self, rng: np.random.Generator) -> np.ndarray:
-        """One dependent rounding of the flows; returns the (E, A) assignment."""
-        flow = self.flows.copy()
-        flow[np.abs(flow - np.round(flow)) < SNAP] = np.round(flow[np.abs(flow - np.round(flow)) < SNAP])
-        incident: dict[int, set[int]] = defaultdict(set)
-        fractional = np.nonzero(flow != np.round(flow))[0]
-        for i in fractional:
-            incident[self.tails[i]].add(i)
-            incident[self.heads[i]].add(i)
-        while incident:
-            cycle = self._find_cycle(incident)
-            self._push(cycle, flow, rng, incident)
-        assigned = np.zeros(self.instance.fit.shape, dtype=bool)
-        chosen = flow[: self.n_pairs] > 0.5
-        assigned[self.pair_experts[chosen], self.pair_apps[chosen]] = True
-        return assigned
-
-    def _find_cycle(self, incident: dict[int, set[int]]) -> list[tuple[int, int]]:
-        """A cycle of fractional arcs as ``(arc, direction)`` with direction +1 along the arc, −1 against it."""
-        start = next(iter(incident))
-        position = {start: 0}
-        path: list[tuple[int, int]] = []
-        node, last = start, -1
-        while True:
-            arc = next((i for i in incident[node] if i != last), None)
-            if arc is None:
-                # round-off left a lone fractional arc at this node; it is integral up to SNAP-level error
-                return [(last, 0)]
-            forward = self.tails[arc] == node
-            node = self.heads[arc] if forward else self.tails[arc]
-            path.append((arc, 1 if forward else -1))
-            if node in position:
-                return path[position[node]:]
-            position[node] = len(path)
-            last = arc
-
-    def _push(self, cycle, flow: np.ndarray, rng: np.random.Generator, incident) -> None:
-        if cycle[0][1] == 0:
-            flow[cycle[0][0]] = np.round(flow[cycle[0][0]])
-            self._retire([cycle[0][0]], incident)
-            return
-        arcs = np.array([i for i, _ in cycle])
-        signs = np.array([d for _, d in cycle], dtype=float)
-        up_room = np.where(signs > 0, np.ceil(flow[arcs]) - flow[arcs], flow[arcs] - np.floor(flow[arcs]))
-        down_room = np.where(signs > 0, flow[arcs] - np.floor(flow[arcs]), np.ceil(flow[arcs]) - flow[arcs])
-        up, down = up_room.min(), down_room.min()
-        step = up if rng.random() < down / (up + down) else -down
-        flow[arcs] += signs * step
-        settled = [i for i in arcs if abs(flow[i] - np.round(flow[i])) < SNAP]
-        flow[settled] = np.round(flow[settled])
-        self._retire(settled, incident)
-
-    def _retire(self, arcs, incident) -> None:
-        for i in arcs:
-            for end in (self.tails[i], self.heads[i]):
-                incident[end].discard(i)
-                if not incident[end]:
-                    del incident[end]
