@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matching.instance import Instance, org_counts
-from matching.lp import Master
+from matching.lp import LPResult, Master
 from matching.reserves import replace
 from matching.rounding import SNAP, FlowNetwork
 from matching.solve import generate_columns, initial_candidates
@@ -101,10 +101,28 @@ def _capped_master(instance: Instance, max_probability: float) -> Master:
 
 
 def _solve_capped(master: Master) -> tuple[np.ndarray, float, np.ndarray]:
-    """:func:`fractional_assignment` on a master that may already hold columns and a basis."""
+    """:func:`fractional_assignment` on a master that may already hold columns and a basis: columns are priced
+    over every allowed pair until the LP is optimal for the master's instance."""
     instance, max_probability = master.instance, master.pair_cap
     lp, _, _ = generate_columns(master, per_app=int(np.ceil(2 * instance.panel_size.max(initial=1)
                                                             / max(max_probability, 1e-9))))
+    return _probabilities(master, lp)
+
+
+def _reoptimize(master: Master) -> tuple[np.ndarray, float, np.ndarray]:
+    """The capped LP over the master's present columns only, with the organization rows its solution breaks.
+
+    No pricing: after a restriction, this is a few warm pivots, where pricing walks every allowed pair. The
+    result is feasible and capped but optimal only over these columns; :func:`draw` prices once the
+    restrictions have settled."""
+    lp = master.solve_lp()
+    while master.add_org_rows(lp.x):
+        lp = master.solve_lp()
+    return _probabilities(master, lp)
+
+
+def _probabilities(master: Master, lp: LPResult) -> tuple[np.ndarray, float, np.ndarray]:
+    instance = master.instance
     probabilities = np.zeros(instance.fit.shape)
     values = np.where(lp.x < SNAP, 0.0, lp.x)
     probabilities[master.col_e, master.col_a] = values
@@ -137,15 +155,29 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
     if (shortfall > 1e-7).any():
         empty = np.zeros(instance.fit.shape, dtype=bool)
         return DrawResult("infeasible", empty, probabilities, value, seed, True, 0, shortfall)
-    restricted = instance
-    for _ in range(max_restrictions):
+    restricted, priced, restrictions = instance, True, 0
+    while True:
         spanning = spanning_organizations(restricted, probabilities)
-        if not spanning:
+        if not spanning and priced:
             break
+        if not spanning or restrictions == max_restrictions:
+            if not priced:
+                # The restrictions were re-optimized over the columns at hand; price once over every allowed
+                # pair, which may bring in columns (and spanning organizations) the narrower instance favours.
+                probabilities, value, _ = _solve_capped(master)
+                priced = True
+                continue
+            break
+        restrictions += 1
         kept = heaviest_pools(restricted, probabilities, spanning)
         narrower = restrict_to_one_pool(restricted, kept)
         master.restrict(narrower)                 # warm: the last basis, the forbidden columns held at zero
-        narrower_probabilities, narrower_value, shortfall = _solve_capped(master)
+        narrower_probabilities, narrower_value, shortfall = _reoptimize(master)
+        priced = False
+        if (shortfall > 1e-7).any():
+            # The columns at hand may only be too few: price before concluding that a panel is short.
+            narrower_probabilities, narrower_value, shortfall = _solve_capped(master)
+            priced = True
         for _ in range(REPICKS):
             if not (shortfall > 1e-7).any():
                 break
