@@ -66,6 +66,9 @@ class DrawResult:
         Seats per (application, pool) the capped LP could not fill (infeasible draws only).
     restricted_pairs : int
         Pairs forbidden to keep organizations within one pool per application (see :func:`draw`).
+    allowed : ndarray, shape (E, A), bool, or None
+        The pairs the draw could use: the instance's, less the restricted ones (None when infeasible).
+        ``probabilities`` is the capped LP optimum over exactly these pairs.
     """
 
     status: str
@@ -77,6 +80,7 @@ class DrawResult:
     attempts: int
     shortfall: np.ndarray
     restricted_pairs: int = 0
+    allowed: np.ndarray | None = None
 
 
 def fractional_assignment(instance: Instance, max_probability: float) -> tuple[np.ndarray, float, np.ndarray]:
@@ -130,7 +134,7 @@ def _probabilities(master: Master, lp: LPResult) -> tuple[np.ndarray, float, np.
 
 
 def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts: int = 20,
-         max_restrictions: int = 10) -> DrawResult:
+         max_restrictions: int = 50) -> DrawResult:
     """Solve the capped fractional assignment and sample from it (see the module docstring).
 
     Organizations whose experts would share an application's probability across several pools are first
@@ -155,7 +159,7 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
     if (shortfall > 1e-7).any():
         empty = np.zeros(instance.fit.shape, dtype=bool)
         return DrawResult("infeasible", empty, probabilities, value, seed, True, 0, shortfall)
-    restricted, priced, restrictions = instance, True, 0
+    restricted, priced, restrictions = instance, True, 0      # priced: the LP is optimal over every pair
     while True:
         spanning = spanning_organizations(restricted, probabilities)
         if not spanning and priced:
@@ -173,11 +177,11 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
         narrower = restrict_to_one_pool(restricted, kept)
         master.restrict(narrower)                 # warm: the last basis, the forbidden columns held at zero
         narrower_probabilities, narrower_value, shortfall = _reoptimize(master)
-        priced = False
+        narrower_priced = False
         if (shortfall > 1e-7).any():
             # The columns at hand may only be too few: price before concluding that a panel is short.
             narrower_probabilities, narrower_value, shortfall = _solve_capped(master)
-            priced = True
+            narrower_priced = True
         for _ in range(REPICKS):
             if not (shortfall > 1e-7).any():
                 break
@@ -191,12 +195,17 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
             master = _capped_master(narrower, max_probability)
             narrower_probabilities, narrower_value, shortfall = _solve_capped(master)
         if (shortfall > 1e-7).any():
-            # No choice of pools found keeps every panel fillable: keep the last feasible LP and let
-            # redraw-and-repair handle the organization limits still outside the bihierarchy (``exact`` False).
+            # No choice of pools found keeps every panel fillable: keep the last feasible LP (optimal over
+            # every pair it allows) and let redraw-and-repair handle the organization limits still outside the
+            # bihierarchy (``exact`` False).
+            if not priced:
+                probabilities, value, _ = _solve_capped(_capped_master(restricted, max_probability))
             break
         restricted, probabilities, value = narrower, narrower_probabilities, narrower_value
+        priced = narrower_priced
     result = sample(restricted, probabilities, seed, expected_fit=value, max_attempts=max_attempts)
     result.restricted_pairs = int((instance.allowed & ~restricted.allowed).sum())
+    result.allowed = restricted.allowed
     return result
 
 
