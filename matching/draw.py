@@ -35,7 +35,7 @@ from matching.instance import Instance, org_counts
 from matching.lp import LPResult, Master
 from matching.reserves import replace
 from matching.rounding import SNAP, FlowNetwork
-from matching.solve import generate_columns, initial_candidates
+from matching.solve import PRICED_PER_SEAT, generate_columns, initial_candidates
 
 REPICKS = 3
 """Times a pool restriction that left a panel short is chosen again toward the short pools (see :func:`draw`)."""
@@ -107,17 +107,31 @@ def _capped_master(instance: Instance, max_probability: float) -> Master:
 def _solve_capped(master: Master) -> tuple[np.ndarray, float, np.ndarray]:
     """:func:`fractional_assignment` on a master that may already hold columns and a basis: columns are priced
     over every allowed pair until the LP is optimal for the master's instance."""
-    instance, max_probability = master.instance, master.pair_cap
-    lp, _, _ = generate_columns(master, per_app=int(np.ceil(2 * instance.panel_size.max(initial=1)
-                                                            / max(max_probability, 1e-9))))
+    lp, _, _ = generate_columns(master, per_app=_priced_per_app(master))
     return _probabilities(master, lp)
+
+
+def _priced_per_app(master: Master) -> int:
+    """Columns a pricing round may add per application: as many as the exact solve's (contended 1,000 × 5,000:
+    23 CPU s for the first capped LP against 29 s at the 28 a panel of 7 had at q = 0.5), more for small caps,
+    whose panels spread over more experts."""
+    seats = int(master.instance.panel_size.max(initial=1))
+    return max(PRICED_PER_SEAT * seats, int(np.ceil(2 * seats / max(master.pair_cap, 1e-9))))
+
+
+def _price_once(master: Master) -> bool:
+    """One pricing round over every allowed pair; True if it proved the master's present LP optimal (it added
+    no column and no organization row), False if it added some (the LP must then be re-optimized)."""
+    columns, rows = len(master.col_e), len(master.org_rows)
+    generate_columns(master, per_app=_priced_per_app(master), max_rounds=1)
+    return len(master.col_e) == columns and len(master.org_rows) == rows
 
 
 def _reoptimize(master: Master) -> tuple[np.ndarray, float, np.ndarray]:
     """The capped LP over the master's present columns only, with the organization rows its solution breaks.
 
     No pricing: after a restriction, this is a few warm pivots, where pricing walks every allowed pair. The
-    result is feasible and capped but optimal only over these columns; :func:`draw` prices once the
+    result is feasible and capped but optimal only over these columns; :func:`draw` prices whenever the
     restrictions have settled."""
     lp = master.solve_lp()
     while master.add_org_rows(lp.x):
@@ -134,7 +148,7 @@ def _probabilities(master: Master, lp: LPResult) -> tuple[np.ndarray, float, np.
 
 
 def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts: int = 20,
-         max_restrictions: int = 50) -> DrawResult:
+         max_restrictions: int = 100) -> DrawResult:
     """Solve the capped fractional assignment and sample from it (see the module docstring).
 
     Organizations whose experts would share an application's probability across several pools are first
@@ -152,13 +166,15 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
     max_attempts : int
         Redraws allowed for organization limits outside the bihierarchy (only if restriction did not converge).
     max_restrictions : int
-        Rounds of pool restriction before falling back to redraw-and-repair.
+        Rounds of pool restriction before falling back to redraw-and-repair. A round costs a warm
+        re-optimization; contended 1,000 × 5,000 needs 30–46 (docs/matching.md §3).
     """
     master = _capped_master(instance, max_probability)
     probabilities, value, shortfall = _solve_capped(master)
     if (shortfall > 1e-7).any():
         empty = np.zeros(instance.fit.shape, dtype=bool)
         return DrawResult("infeasible", empty, probabilities, value, seed, True, 0, shortfall)
+    members = organization_members(instance)
     restricted, priced, restrictions = instance, True, 0      # priced: the LP is optimal over every pair
     while True:
         spanning = spanning_organizations(restricted, probabilities)
@@ -166,15 +182,18 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
             break
         if not spanning or restrictions == max_restrictions:
             if not priced:
-                # The restrictions were re-optimized over the columns at hand; price once over every allowed
-                # pair, which may bring in columns (and spanning organizations) the narrower instance favours.
-                probabilities, value, _ = _solve_capped(master)
-                priced = True
+                # The restrictions were re-optimized over the columns at hand; price over every allowed pair,
+                # one round at a time: the columns a round brings in may make organizations span pools again,
+                # and those are restricted before the next round rather than after a full re-solve.
+                if _price_once(master):
+                    priced = True
+                else:
+                    probabilities, value, _ = _reoptimize(master)
                 continue
             break
         restrictions += 1
-        kept = heaviest_pools(restricted, probabilities, spanning)
-        narrower = restrict_to_one_pool(restricted, kept)
+        kept = heaviest_pools(restricted, probabilities, spanning, members=members)
+        narrower = restrict_to_one_pool(restricted, kept, members=members)
         master.restrict(narrower)                 # warm: the last basis, the forbidden columns held at zero
         narrower_probabilities, narrower_value, shortfall = _reoptimize(master)
         narrower_priced = False
@@ -188,10 +207,10 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
             # The heaviest pool starved another pool of a panel: keep the short pool instead, where the
             # organization has experts there, and solve again on a fresh master (a restricted master cannot
             # give forbidden columns back).
-            repicked = keep_short_pools(restricted, kept, shortfall)
+            repicked = keep_short_pools(restricted, kept, shortfall, members=members)
             if repicked == kept:
                 break
-            kept, narrower = repicked, restrict_to_one_pool(restricted, repicked)
+            kept, narrower = repicked, restrict_to_one_pool(restricted, repicked, members=members)
             master = _capped_master(narrower, max_probability)
             narrower_probabilities, narrower_value, shortfall = _solve_capped(master)
         if (shortfall > 1e-7).any():
@@ -226,8 +245,9 @@ def spanning_organizations(instance: Instance, probabilities: np.ndarray) -> lis
     return [(int(a), int(o)) for a, o in zip(*np.divmod(bad, n_orgs), strict=True)]
 
 
-def _members(instance: Instance) -> dict[int, np.ndarray]:
-    """Experts of each organization, ascending."""
+def organization_members(instance: Instance) -> dict[int, np.ndarray]:
+    """Experts of each organization, ascending (a restriction changes no expert's organization, so one draw
+    computes this once)."""
     order = np.argsort(instance.expert_org, kind="stable")
     orgs = instance.expert_org[order]
     starts = np.flatnonzero(np.r_[True, orgs[1:] != orgs[:-1]]) if len(orgs) else np.zeros(0, dtype=int)
@@ -235,11 +255,12 @@ def _members(instance: Instance) -> dict[int, np.ndarray]:
             if orgs[s] >= 0}
 
 
-def heaviest_pools(instance: Instance, probabilities: np.ndarray,
-                   spanning: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
+def heaviest_pools(instance: Instance, probabilities: np.ndarray, spanning: list[tuple[int, int]], *,
+                   members: dict[int, np.ndarray] | None = None) -> dict[tuple[int, int], int]:
     """For each spanning (application, organization), the pool holding most of the organization's probability
-    for that application: the pool to keep, as it costs the least expected fit."""
-    members_of = _members(instance)
+    for that application: the pool to keep, as it costs the least expected fit. ``members``: the experts of
+    each organization, when the caller has them (:func:`organization_members`)."""
+    members_of = organization_members(instance) if members is None else members
     kept = {}
     for a, o in spanning:
         members = members_of[o]
@@ -249,11 +270,11 @@ def heaviest_pools(instance: Instance, probabilities: np.ndarray,
     return kept
 
 
-def keep_short_pools(instance: Instance, kept: dict[tuple[int, int], int],
-                     shortfall: np.ndarray) -> dict[tuple[int, int], int]:
+def keep_short_pools(instance: Instance, kept: dict[tuple[int, int], int], shortfall: np.ndarray, *,
+                     members: dict[int, np.ndarray] | None = None) -> dict[tuple[int, int], int]:
     """``kept`` with each organization of a short application moved to a pool that application is short of,
     where the organization has allowed experts in that pool (the others keep their pool)."""
-    members_of = _members(instance)
+    members_of = organization_members(instance) if members is None else members
     repicked = dict(kept)
     for (a, o), pool in kept.items():
         short = np.nonzero(shortfall[a] > 1e-7)[0]
@@ -267,10 +288,11 @@ def keep_short_pools(instance: Instance, kept: dict[tuple[int, int], int],
     return repicked
 
 
-def restrict_to_one_pool(instance: Instance, kept: dict[tuple[int, int], int]) -> Instance:
+def restrict_to_one_pool(instance: Instance, kept: dict[tuple[int, int], int], *,
+                         members: dict[int, np.ndarray] | None = None) -> Instance:
     """Forbid, for each (application, organization) in ``kept``, the organization's experts outside the kept
     pool."""
-    members_of = _members(instance)
+    members_of = organization_members(instance) if members is None else members
     allowed = instance.allowed.copy()
     for (a, o), pool in kept.items():
         members = members_of[o]
