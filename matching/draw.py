@@ -167,7 +167,7 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
         Redraws allowed for organization limits outside the bihierarchy (only if restriction did not converge).
     max_restrictions : int
         Rounds of pool restriction before falling back to redraw-and-repair. A round costs a warm
-        re-optimization; contended 1,000 × 5,000 needs 30–46 (docs/matching.md §3).
+        re-optimization; a contended 1,000 × 5,000 round needs about 34 (docs/matching.md §3).
     """
     master = _capped_master(instance, max_probability)
     probabilities, value, shortfall = _solve_capped(master)
@@ -263,8 +263,8 @@ def heaviest_pools(instance: Instance, probabilities: np.ndarray, spanning: list
     members_of = organization_members(instance) if members is None else members
     kept = {}
     for a, o in spanning:
-        members = members_of[o]
-        mass = np.bincount(instance.expert_pool[members], weights=probabilities[members, a],
+        experts = members_of[o]
+        mass = np.bincount(instance.expert_pool[experts], weights=probabilities[experts, a],
                            minlength=instance.n_pools)
         kept[(a, o)] = int(np.argmax(mass))
     return kept
@@ -280,9 +280,9 @@ def keep_short_pools(instance: Instance, kept: dict[tuple[int, int], int], short
         short = np.nonzero(shortfall[a] > 1e-7)[0]
         if len(short) == 0 or pool in short:
             continue
-        members = members_of[o]
-        members = members[instance.allowed[members, a]]
-        present = [p for p in short if (instance.expert_pool[members] == p).any()]
+        experts = members_of[o]
+        experts = experts[instance.allowed[experts, a]]
+        present = [p for p in short if (instance.expert_pool[experts] == p).any()]
         if present:
             repicked[(a, o)] = int(present[0])
     return repicked
@@ -295,8 +295,8 @@ def restrict_to_one_pool(instance: Instance, kept: dict[tuple[int, int], int], *
     members_of = organization_members(instance) if members is None else members
     allowed = instance.allowed.copy()
     for (a, o), pool in kept.items():
-        members = members_of[o]
-        allowed[members[instance.expert_pool[members] != pool], a] = False
+        experts = members_of[o]
+        allowed[experts[instance.expert_pool[experts] != pool], a] = False
     return dataclasses.replace(instance, allowed=allowed)
 
 

@@ -44,7 +44,7 @@ class FlowNetwork:
         orgs = instance.expert_org[experts].astype(np.int64)
         n_pools = max(instance.n_pools, 1)
         org_key, org_first, org_of_pair, unnested_limit = self._organizations(apps, orgs, pools)
-        pool_key, pool_first, pool_of_pair = _first_order(apps.astype(np.int64) * n_pools + pools)
+        pool_key, _, pool_of_pair = _first_order(apps.astype(np.int64) * n_pools + pools)
         expert_key, _, expert_of_pair = _first_order(experts.astype(np.int64))
         n_pairs = len(experts)
         n_nested = len(org_key)
@@ -70,7 +70,8 @@ class FlowNetwork:
         self.tails, self.heads = tails.tolist(), heads.tolist()
         self.exact = not unnested_limit
 
-    def _organizations(self, apps, orgs, pools):
+    def _organizations(self, apps: np.ndarray, orgs: np.ndarray,
+                       pools: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
         """The nested (application, organization) nodes, in the order of their first pair, and whether some
         limit stays outside the bihierarchy.
 
