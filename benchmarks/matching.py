@@ -7,6 +7,7 @@ Usage::
     python3 benchmarks/matching.py --sizes Q,10K --kinds synthetic   # minutes and gigabytes (docs/scale.md)
     python3 benchmarks/matching.py --sizes XL       # 20,000 applications × 50,000 experts (see docs/matching.md)
     python3 benchmarks/matching.py --extras S       # also fair objective, randomized draw, meeting mode on S
+    python3 benchmarks/matching.py --draw S,M,L --repeats 2   # the draw beside the exact solve, same process
     python3 benchmarks/matching.py --sizes D,S --dense D,S   # against the dense MILP over every pair
     python3 benchmarks/matching.py --cli Q,10K --timeout 900  # contended records through python -m matching assign
     python3 benchmarks/matching.py --prepare 10K     # its conflicts, fit and presolve alone (wall, CPU, peak)
@@ -242,6 +243,25 @@ def run_extras(name: str, instance: Instance, samples: int) -> None:
           f"{len(meeting.recusals)} recusals", flush=True)
 
 
+def run_draw(name: str, kind: str, instance: Instance, repeats: int) -> None:
+    """The randomized draw (q = 0.5, seed 0) beside the exact solve of the same instance, alternating in this
+    process: wall and CPU seconds of each, and their ratios (the CPU ratio is the one a shared machine distorts
+    least). Also whether the draw was exact (no redraw-and-repair), its restricted pairs and expected fit."""
+    for _ in range(repeats):
+        clock, cpu = time.perf_counter(), time.process_time()
+        total = solve_total(instance)
+        exact_wall, exact_cpu = time.perf_counter() - clock, time.process_time() - cpu
+        clock, cpu = time.perf_counter(), time.process_time()
+        drawn = draw(instance, 0.5, seed=0)
+        draw_wall, draw_cpu = time.perf_counter() - clock, time.process_time() - cpu
+        broken = assignment_violations(instance, drawn.assigned) if drawn.status == "sampled" else []
+        print(f"draw {kind[:4]:<4} {name:<3} exact {exact_wall:7.2f} s {exact_cpu:7.2f} cpu_s | draw {draw_wall:7.2f} s "
+              f"{draw_cpu:7.2f} cpu_s | draw/exact wall {draw_wall / exact_wall:5.2f} cpu {draw_cpu / exact_cpu:5.2f} | "
+              f"{drawn.status} exact={drawn.exact} attempts={drawn.attempts} restricted={drawn.restricted_pairs} "
+              f"expected fit {drawn.expected_fit:.4f} ({drawn.expected_fit / total.objective:.2%} of optimum) "
+              f"max p {drawn.probabilities.max():.3f} viol {len(broken)}", flush=True)
+
+
 def run_cli(name: str, seed: int, load_cap: int, timeout: float, folder: Path) -> None:
     """A contended round written as the §10 problem JSON and solved by ``python -m matching assign`` in a child
     process (the entry point users call): wall time and peak resident memory of the child (GNU time), its
@@ -316,6 +336,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--load-cap", type=int, default=4, help="expert load cap (4 in the issue; 2 is tighter)")
     parser.add_argument("--extras", default="", help="sizes on which to also run fair, draw and meeting")
+    parser.add_argument("--draw", default="", help="sizes on which to time the randomized draw beside the exact "
+                        "solve (ratios in one process)")
+    parser.add_argument("--repeats", type=int, default=1, help="exact/draw pairs per size for --draw")
     parser.add_argument("--dense", default="", help="sizes on which to also time the dense MILP (slow)")
     parser.add_argument("--dense-limit", type=float, default=600, help="seconds allowed to the dense MILP")
     parser.add_argument("--samples", type=int, default=200, help="draws per size for the marginal check")
@@ -345,12 +368,15 @@ def main() -> None:
           f"{'greedy_s':>7} {'greedy_obj':>12} {'ratio':>7} viol")
     extras = {name.strip().upper() for name in args.extras.split(",") if name.strip()}
     dense = {name.strip().upper() for name in args.dense.split(",") if name.strip()}
+    draws = {name.strip().upper() for name in args.draw.split(",") if name.strip()}
     for kind in args.kinds.split(","):
         for name in args.sizes.split(","):
             name = name.strip().upper()
             instance = run_size(name, kind.strip(), args.seed, args.load_cap, args.trace)
             if instance is not None and name in extras:
                 run_extras(name, instance, args.samples)
+            if instance is not None and name in draws:
+                run_draw(name, kind.strip(), instance, args.repeats)
             if instance is not None and name in dense:
                 run_dense(name, instance, args.dense_limit)
 

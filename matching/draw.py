@@ -27,18 +27,15 @@ reserve; both keep every constraint but bend the marginals (``exact`` is then Fa
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 
 from matching.instance import Instance, org_counts
-from matching.lp import Master
+from matching.lp import LPResult, Master
 from matching.reserves import replace
-from matching.solve import generate_columns, initial_candidates
-
-SNAP = 1e-9
-"""Flows within this of an integer are treated as integral (LP round-off)."""
+from matching.rounding import SNAP, FlowNetwork
+from matching.solve import PRICED_PER_SEAT, generate_columns, initial_candidates
 
 REPICKS = 3
 """Times a pool restriction that left a panel short is chosen again toward the short pools (see :func:`draw`)."""
@@ -69,6 +66,9 @@ class DrawResult:
         Seats per (application, pool) the capped LP could not fill (infeasible draws only).
     restricted_pairs : int
         Pairs forbidden to keep organizations within one pool per application (see :func:`draw`).
+    allowed : ndarray, shape (E, A), bool, or None
+        The pairs the draw could use: the instance's, less the restricted ones (None when infeasible).
+        ``probabilities`` is the capped LP optimum over exactly these pairs.
     """
 
     status: str
@@ -80,6 +80,7 @@ class DrawResult:
     attempts: int
     shortfall: np.ndarray
     restricted_pairs: int = 0
+    allowed: np.ndarray | None = None
 
 
 def fractional_assignment(instance: Instance, max_probability: float) -> tuple[np.ndarray, float, np.ndarray]:
@@ -104,10 +105,42 @@ def _capped_master(instance: Instance, max_probability: float) -> Master:
 
 
 def _solve_capped(master: Master) -> tuple[np.ndarray, float, np.ndarray]:
-    """:func:`fractional_assignment` on a master that may already hold columns and a basis."""
-    instance, max_probability = master.instance, master.pair_cap
-    lp, _, _ = generate_columns(master, per_app=int(np.ceil(2 * instance.panel_size.max(initial=1)
-                                                            / max(max_probability, 1e-9))))
+    """:func:`fractional_assignment` on a master that may already hold columns and a basis: columns are priced
+    over every allowed pair until the LP is optimal for the master's instance."""
+    lp, _, _ = generate_columns(master, per_app=_priced_per_app(master))
+    return _probabilities(master, lp)
+
+
+def _priced_per_app(master: Master) -> int:
+    """Columns a pricing round may add per application: as many as the exact solve's (contended 1,000 × 5,000:
+    23 CPU s for the first capped LP against 29 s at the 28 a panel of 7 had at q = 0.5), more for small caps,
+    whose panels spread over more experts."""
+    seats = int(master.instance.panel_size.max(initial=1))
+    return max(PRICED_PER_SEAT * seats, int(np.ceil(2 * seats / max(master.pair_cap, 1e-9))))
+
+
+def _price_once(master: Master) -> bool:
+    """One pricing round over every allowed pair; True if it proved the master's present LP optimal (it added
+    no column and no organization row), False if it added some (the LP must then be re-optimized)."""
+    columns, rows = len(master.col_e), len(master.org_rows)
+    generate_columns(master, per_app=_priced_per_app(master), max_rounds=1)
+    return len(master.col_e) == columns and len(master.org_rows) == rows
+
+
+def _reoptimize(master: Master) -> tuple[np.ndarray, float, np.ndarray]:
+    """The capped LP over the master's present columns only, with the organization rows its solution breaks.
+
+    No pricing: after a restriction, this is a few warm pivots, where pricing walks every allowed pair. The
+    result is feasible and capped but optimal only over these columns; :func:`draw` prices whenever the
+    restrictions have settled."""
+    lp = master.solve_lp()
+    while master.add_org_rows(lp.x):
+        lp = master.solve_lp()
+    return _probabilities(master, lp)
+
+
+def _probabilities(master: Master, lp: LPResult) -> tuple[np.ndarray, float, np.ndarray]:
+    instance = master.instance
     probabilities = np.zeros(instance.fit.shape)
     values = np.where(lp.x < SNAP, 0.0, lp.x)
     probabilities[master.col_e, master.col_a] = values
@@ -115,7 +148,7 @@ def _solve_capped(master: Master) -> tuple[np.ndarray, float, np.ndarray]:
 
 
 def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts: int = 20,
-         max_restrictions: int = 10) -> DrawResult:
+         max_restrictions: int = 100) -> DrawResult:
     """Solve the capped fractional assignment and sample from it (see the module docstring).
 
     Organizations whose experts would share an application's probability across several pools are first
@@ -133,96 +166,137 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
     max_attempts : int
         Redraws allowed for organization limits outside the bihierarchy (only if restriction did not converge).
     max_restrictions : int
-        Rounds of pool restriction before falling back to redraw-and-repair.
+        Rounds of pool restriction before falling back to redraw-and-repair. A round costs a warm
+        re-optimization; a contended 1,000 × 5,000 round needs about 34 (docs/matching.md §3).
     """
     master = _capped_master(instance, max_probability)
     probabilities, value, shortfall = _solve_capped(master)
     if (shortfall > 1e-7).any():
         empty = np.zeros(instance.fit.shape, dtype=bool)
         return DrawResult("infeasible", empty, probabilities, value, seed, True, 0, shortfall)
-    restricted = instance
-    for _ in range(max_restrictions):
+    members = organization_members(instance)
+    restricted, priced, restrictions = instance, True, 0      # priced: the LP is optimal over every pair
+    while True:
         spanning = spanning_organizations(restricted, probabilities)
-        if not spanning:
+        if not spanning and priced:
             break
-        kept = heaviest_pools(restricted, probabilities, spanning)
-        narrower = restrict_to_one_pool(restricted, kept)
+        if not spanning or restrictions == max_restrictions:
+            if not priced:
+                # The restrictions were re-optimized over the columns at hand; price over every allowed pair,
+                # one round at a time: the columns a round brings in may make organizations span pools again,
+                # and those are restricted before the next round rather than after a full re-solve.
+                if _price_once(master):
+                    priced = True
+                else:
+                    probabilities, value, _ = _reoptimize(master)
+                continue
+            break
+        restrictions += 1
+        kept = heaviest_pools(restricted, probabilities, spanning, members=members)
+        narrower = restrict_to_one_pool(restricted, kept, members=members)
         master.restrict(narrower)                 # warm: the last basis, the forbidden columns held at zero
-        narrower_probabilities, narrower_value, shortfall = _solve_capped(master)
+        narrower_probabilities, narrower_value, shortfall = _reoptimize(master)
+        narrower_priced = False
+        if (shortfall > 1e-7).any():
+            # The columns at hand may only be too few: price before concluding that a panel is short.
+            narrower_probabilities, narrower_value, shortfall = _solve_capped(master)
+            narrower_priced = True
         for _ in range(REPICKS):
             if not (shortfall > 1e-7).any():
                 break
             # The heaviest pool starved another pool of a panel: keep the short pool instead, where the
             # organization has experts there, and solve again on a fresh master (a restricted master cannot
             # give forbidden columns back).
-            repicked = keep_short_pools(restricted, kept, shortfall)
+            repicked = keep_short_pools(restricted, kept, shortfall, members=members)
             if repicked == kept:
                 break
-            kept, narrower = repicked, restrict_to_one_pool(restricted, repicked)
+            kept, narrower = repicked, restrict_to_one_pool(restricted, repicked, members=members)
             master = _capped_master(narrower, max_probability)
             narrower_probabilities, narrower_value, shortfall = _solve_capped(master)
         if (shortfall > 1e-7).any():
-            # No choice of pools found keeps every panel fillable: keep the last feasible LP and let
-            # redraw-and-repair handle the organization limits still outside the bihierarchy (``exact`` False).
+            # No choice of pools found keeps every panel fillable: keep the last feasible LP (optimal over
+            # every pair it allows) and let redraw-and-repair handle the organization limits still outside the
+            # bihierarchy (``exact`` False).
+            if not priced:
+                probabilities, value, _ = _solve_capped(_capped_master(restricted, max_probability))
             break
         restricted, probabilities, value = narrower, narrower_probabilities, narrower_value
+        priced = narrower_priced
     result = sample(restricted, probabilities, seed, expected_fit=value, max_attempts=max_attempts)
     result.restricted_pairs = int((instance.allowed & ~restricted.allowed).sum())
+    result.allowed = restricted.allowed
     return result
 
 
 def spanning_organizations(instance: Instance, probabilities: np.ndarray) -> list[tuple[int, int]]:
     """(application, organization) limits outside the bihierarchy: more than ``max_per_org`` experts with
-    positive probability, from more than one pool."""
+    positive probability, from more than one pool; sorted by application, then organization."""
     experts, apps = np.nonzero(probabilities > SNAP)
     orgs, pools = instance.expert_org[experts], instance.expert_pool[experts]
     keep = orgs >= 0
     if not keep.any():
         return []
-    keys, inverse, counts = np.unique(np.stack([apps[keep], orgs[keep]], axis=1), axis=0, return_inverse=True,
-                                      return_counts=True)
-    inverse = inverse.ravel()
-    n_pools = np.array([len(set(pools[keep][inverse == i])) for i in range(len(keys))])
-    bad = (counts > instance.max_per_org) & (n_pools > 1)
-    return [(int(a), int(o)) for a, o in keys[bad]]
+    n_orgs, n_pools = int(instance.expert_org.max()) + 1, max(instance.n_pools, 1)
+    codes = apps[keep].astype(np.int64) * n_orgs + orgs[keep]
+    keys, counts = np.unique(codes, return_counts=True)
+    distinct = np.unique(codes * n_pools + pools[keep]) // n_pools       # one entry per (key, pool) present
+    pools_per_key = np.bincount(np.searchsorted(keys, distinct), minlength=len(keys))
+    bad = keys[(counts > instance.max_per_org) & (pools_per_key > 1)]
+    return [(int(a), int(o)) for a, o in zip(*np.divmod(bad, n_orgs), strict=True)]
 
 
-def heaviest_pools(instance: Instance, probabilities: np.ndarray,
-                   spanning: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
+def organization_members(instance: Instance) -> dict[int, np.ndarray]:
+    """Experts of each organization, ascending (a restriction changes no expert's organization, so one draw
+    computes this once)."""
+    order = np.argsort(instance.expert_org, kind="stable")
+    orgs = instance.expert_org[order]
+    starts = np.flatnonzero(np.r_[True, orgs[1:] != orgs[:-1]]) if len(orgs) else np.zeros(0, dtype=int)
+    return {int(orgs[s]): group for s, group in zip(starts, np.split(order, starts[1:]), strict=True)
+            if orgs[s] >= 0}
+
+
+def heaviest_pools(instance: Instance, probabilities: np.ndarray, spanning: list[tuple[int, int]], *,
+                   members: dict[int, np.ndarray] | None = None) -> dict[tuple[int, int], int]:
     """For each spanning (application, organization), the pool holding most of the organization's probability
-    for that application: the pool to keep, as it costs the least expected fit."""
+    for that application: the pool to keep, as it costs the least expected fit. ``members``: the experts of
+    each organization, when the caller has them (:func:`organization_members`)."""
+    members_of = organization_members(instance) if members is None else members
     kept = {}
     for a, o in spanning:
-        members = np.nonzero(instance.expert_org == o)[0]
-        mass = np.bincount(instance.expert_pool[members], weights=probabilities[members, a],
+        experts = members_of[o]
+        mass = np.bincount(instance.expert_pool[experts], weights=probabilities[experts, a],
                            minlength=instance.n_pools)
         kept[(a, o)] = int(np.argmax(mass))
     return kept
 
 
-def keep_short_pools(instance: Instance, kept: dict[tuple[int, int], int],
-                     shortfall: np.ndarray) -> dict[tuple[int, int], int]:
+def keep_short_pools(instance: Instance, kept: dict[tuple[int, int], int], shortfall: np.ndarray, *,
+                     members: dict[int, np.ndarray] | None = None) -> dict[tuple[int, int], int]:
     """``kept`` with each organization of a short application moved to a pool that application is short of,
     where the organization has allowed experts in that pool (the others keep their pool)."""
+    members_of = organization_members(instance) if members is None else members
     repicked = dict(kept)
     for (a, o), pool in kept.items():
         short = np.nonzero(shortfall[a] > 1e-7)[0]
         if len(short) == 0 or pool in short:
             continue
-        members = np.nonzero((instance.expert_org == o) & instance.allowed[:, a])[0]
-        present = [p for p in short if (instance.expert_pool[members] == p).any()]
+        experts = members_of[o]
+        experts = experts[instance.allowed[experts, a]]
+        present = [p for p in short if (instance.expert_pool[experts] == p).any()]
         if present:
             repicked[(a, o)] = int(present[0])
     return repicked
 
 
-def restrict_to_one_pool(instance: Instance, kept: dict[tuple[int, int], int]) -> Instance:
+def restrict_to_one_pool(instance: Instance, kept: dict[tuple[int, int], int], *,
+                         members: dict[int, np.ndarray] | None = None) -> Instance:
     """Forbid, for each (application, organization) in ``kept``, the organization's experts outside the kept
     pool."""
+    members_of = organization_members(instance) if members is None else members
     allowed = instance.allowed.copy()
     for (a, o), pool in kept.items():
-        members = np.nonzero(instance.expert_org == o)[0]
-        allowed[members[instance.expert_pool[members] != pool], a] = False
+        experts = members_of[o]
+        allowed[experts[instance.expert_pool[experts] != pool], a] = False
     return dataclasses.replace(instance, allowed=allowed)
 
 
@@ -266,129 +340,3 @@ def repair_organizations(instance: Instance, assigned: np.ndarray) -> np.ndarray
 
 def _broken_limits(instance: Instance, assigned: np.ndarray) -> list[tuple[int, int]]:
     return [(a, o) for a, o, n in org_counts(instance, assigned) if n > instance.max_per_org]
-
-
-class FlowNetwork:
-    """The fractional assignment as a flow: source → expert → [organization] → (application, pool) → application.
-
-    Organization nodes nest an (application, organization) limit under its pool when the organization's
-    experts with positive probability for that application all belong to one pool (the bihierarchy case).
-    """
-
-    def __init__(self, instance: Instance, probabilities: np.ndarray) -> None:
-        self.instance = instance
-        experts, apps = np.nonzero(probabilities > SNAP)
-        self.pair_experts, self.pair_apps = experts, apps
-        flows = probabilities[experts, apps]
-        names: dict[tuple, int] = {}
-
-        def node(key: tuple) -> int:
-            return names.setdefault(key, len(names))
-
-        tails, heads, values = [], [], []
-
-        def arc(tail: int, head: int, value: float) -> None:
-            tails.append(tail), heads.append(head), values.append(value)
-
-        source = node(("source",))
-        pools = instance.expert_pool[experts]
-        orgs = instance.expert_org[experts]
-        nested = self._nestable(apps, orgs, pools)
-        self.exact = not self._unnested_limits(apps, orgs, pools, nested)
-        inner = defaultdict(float)
-        for e, a, p, o, f in zip(experts, apps, pools, orgs, flows, strict=True):
-            parent = node(("pool", a, p))
-            if (a, o) in nested:
-                child = node(("org", a, o))
-                inner[(child, parent)] += f
-                parent = child
-            arc(node(("expert", e)), parent, f)
-        self.n_pairs = len(tails)
-        for (child, parent), f in inner.items():
-            arc(child, parent, f)
-        pool_flow = defaultdict(float)
-        expert_flow = defaultdict(float)
-        for e, a, p, f in zip(experts, apps, pools, flows, strict=True):
-            pool_flow[(a, p)] += f
-            expert_flow[e] += f
-        for (a, p), f in pool_flow.items():
-            arc(node(("pool", a, p)), node(("app", a)), f)
-        for e, f in expert_flow.items():
-            arc(source, node(("expert", e)), f)
-        # application → sink and sink → source carry integral flow and never enter a cycle
-        self.tails, self.heads = np.array(tails), np.array(heads)
-        self.flows = np.array(values, dtype=float)
-
-    def _nestable(self, apps, orgs, pools) -> set[tuple[int, int]]:
-        pools_of: dict[tuple[int, int], set[int]] = defaultdict(set)
-        for a, o, p in zip(apps, orgs, pools, strict=True):
-            if o >= 0:
-                pools_of[(a, o)].add(p)
-        return {key for key, found in pools_of.items() if len(found) == 1}
-
-    def _unnested_limits(self, apps, orgs, pools, nested) -> bool:
-        """Whether some (application, organization) limit spans pools and could be broken by a sample."""
-        counts: dict[tuple[int, int], int] = defaultdict(int)
-        for a, o in zip(apps, orgs, strict=True):
-            if o >= 0 and (a, o) not in nested:
-                counts[(a, o)] += 1
-        return any(n > self.instance.max_per_org for n in counts.values())
-
-    def round(self, rng: np.random.Generator) -> np.ndarray:
-        """One dependent rounding of the flows; returns the (E, A) assignment."""
-        flow = self.flows.copy()
-        flow[np.abs(flow - np.round(flow)) < SNAP] = np.round(flow[np.abs(flow - np.round(flow)) < SNAP])
-        incident: dict[int, set[int]] = defaultdict(set)
-        fractional = np.nonzero(flow != np.round(flow))[0]
-        for i in fractional:
-            incident[self.tails[i]].add(i)
-            incident[self.heads[i]].add(i)
-        while incident:
-            cycle = self._find_cycle(incident)
-            self._push(cycle, flow, rng, incident)
-        assigned = np.zeros(self.instance.fit.shape, dtype=bool)
-        chosen = flow[: self.n_pairs] > 0.5
-        assigned[self.pair_experts[chosen], self.pair_apps[chosen]] = True
-        return assigned
-
-    def _find_cycle(self, incident: dict[int, set[int]]) -> list[tuple[int, int]]:
-        """A cycle of fractional arcs as ``(arc, direction)`` with direction +1 along the arc, −1 against it."""
-        start = next(iter(incident))
-        position = {start: 0}
-        path: list[tuple[int, int]] = []
-        node, last = start, -1
-        while True:
-            arc = next((i for i in incident[node] if i != last), None)
-            if arc is None:
-                # round-off left a lone fractional arc at this node; it is integral up to SNAP-level error
-                return [(last, 0)]
-            forward = self.tails[arc] == node
-            node = self.heads[arc] if forward else self.tails[arc]
-            path.append((arc, 1 if forward else -1))
-            if node in position:
-                return path[position[node]:]
-            position[node] = len(path)
-            last = arc
-
-    def _push(self, cycle, flow: np.ndarray, rng: np.random.Generator, incident) -> None:
-        if cycle[0][1] == 0:
-            flow[cycle[0][0]] = np.round(flow[cycle[0][0]])
-            self._retire([cycle[0][0]], incident)
-            return
-        arcs = np.array([i for i, _ in cycle])
-        signs = np.array([d for _, d in cycle], dtype=float)
-        up_room = np.where(signs > 0, np.ceil(flow[arcs]) - flow[arcs], flow[arcs] - np.floor(flow[arcs]))
-        down_room = np.where(signs > 0, flow[arcs] - np.floor(flow[arcs]), np.ceil(flow[arcs]) - flow[arcs])
-        up, down = up_room.min(), down_room.min()
-        step = up if rng.random() < down / (up + down) else -down
-        flow[arcs] += signs * step
-        settled = [i for i in arcs if abs(flow[i] - np.round(flow[i])) < SNAP]
-        flow[settled] = np.round(flow[settled])
-        self._retire(settled, incident)
-
-    def _retire(self, arcs, incident) -> None:
-        for i in arcs:
-            for end in (self.tails[i], self.heads[i]):
-                incident[end].discard(i)
-                if not incident[end]:
-                    del incident[end]

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching.draw import draw, fractional_assignment, sample
+from matching.draw import draw, fractional_assignment, sample, spanning_organizations
 from matching.instance import assignment_violations
+from matching.rounding import SNAP, FlowNetwork
 from matching.solve import solve_total
 from tests.matching.test_solve import random_instance
 
@@ -103,3 +104,92 @@ def test_a_cap_that_cannot_fill_a_pool_is_reported_infeasible():
     result = draw(dataclasses.replace(instance, expert_pool=pool), 0.4, seed=3)
     assert result.status == "infeasible"
     assert result.shortfall[:, 1].sum() > 0
+
+
+def walk_from_scratch(network: FlowNetwork, rng: np.random.Generator) -> np.ndarray:
+    """Dependent rounding as first written: after every push, walk again from the first node with a fractional
+    arc. The network's own walk resumes instead; it must give the very same sample for the same seed."""
+    flow = network.flows.copy()
+    near = np.abs(flow - np.round(flow)) < SNAP
+    flow[near] = np.round(flow[near])
+    incident: dict[int, set[int]] = {}
+    for i in np.nonzero(flow != np.round(flow))[0].tolist():
+        for end in (network.tails[i], network.heads[i]):
+            incident.setdefault(end, set()).add(i)
+    while incident:
+        start = next(iter(incident))
+        position, path, node, last = {start: 0}, [], start, -1
+        while True:
+            arc = next((i for i in incident[node] if i != last), None)
+            if arc is None:
+                flow[last] = np.round(flow[last])
+                settled = [last]
+                break
+            forward = network.tails[arc] == node
+            node = network.heads[arc] if forward else network.tails[arc]
+            path.append((arc, 1 if forward else -1))
+            if node in position:
+                cycle = path[position[node]:]
+                arcs = np.array([i for i, _ in cycle])
+                signs = np.array([d for _, d in cycle], dtype=float)
+                values = flow[arcs]
+                up = np.where(signs > 0, np.ceil(values) - values, values - np.floor(values)).min()
+                down = np.where(signs > 0, values - np.floor(values), np.ceil(values) - values).min()
+                flow[arcs] += signs * (up if rng.random() < down / (up + down) else -down)
+                settled = [i for i in arcs.tolist() if abs(flow[i] - np.round(flow[i])) < SNAP]
+                flow[settled] = np.round(flow[settled])
+                break
+            position[node], last = len(path), arc
+        for i in settled:
+            for end in (network.tails[i], network.heads[i]):
+                incident[end].discard(i)
+                if not incident[end]:
+                    del incident[end]
+    assigned = np.zeros(network.instance.fit.shape, dtype=bool)
+    chosen = flow[: network.n_pairs] > 0.5
+    assigned[network.pair_experts[chosen], network.pair_apps[chosen]] = True
+    return assigned
+
+
+@pytest.mark.parametrize("seed", [0, 3, 116])
+def test_the_resumed_walk_draws_what_a_walk_from_scratch_draws(seed):
+    """Resuming the walk after a push is a speed-up only: each seed gives the sample it gave before."""
+    instance = random_instance(seed, 40, 8, n_orgs=12, load_cap=3, conflict_rate=0.1)
+    first = draw(instance, 0.5, seed=0)
+    assert first.status == "sampled"
+    network = FlowNetwork(instance, first.probabilities)
+    for s in range(20):
+        resumed = network.round(np.random.default_rng(s))
+        assert (resumed == walk_from_scratch(network, np.random.default_rng(s))).all()
+        assert assignment_violations(instance, resumed) == []
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_draw_is_the_capped_optimum_over_the_pairs_it_keeps(seed):
+    """Restrictions are re-optimized over the columns at hand and priced only once they settle: the final LP
+    must still be optimal over every pair the draw keeps, with no organization left spanning pools."""
+    instance = random_instance(seed, 150, 30, panel=5, n_orgs=12, load_cap=3, conflict_rate=0.05,
+                               quotas=((1, 3), (1, 2), (1, 2)))
+    result = draw(instance, 0.5, seed=0)
+    assert result.status == "sampled" and result.exact and result.restricted_pairs > 0
+    assert not result.probabilities[~result.allowed].any()
+    assert spanning_organizations(instance, result.probabilities) == []
+    kept = dataclasses.replace(instance, allowed=result.allowed)
+    _, optimum, _ = fractional_assignment(kept, 0.5)
+    assert result.expected_fit == pytest.approx(optimum, rel=1e-7)
+    assert assignment_violations(instance, result.assigned) == []
+
+
+def test_draws_from_one_seed_are_equal_and_their_frequencies_stay_under_the_cap():
+    instance = random_instance(21, 30, 6, n_orgs=8, load_cap=3, conflict_rate=0.1)
+    q = 0.4
+    first = draw(instance, q, seed=0)
+    assert first.status == "sampled" and first.exact
+    n = 400
+    frequency = np.zeros(instance.fit.shape)
+    for s in range(n):
+        result = sample(instance, first.probabilities, s)
+        assert (result.assigned == sample(instance, first.probabilities, s).assigned).all()
+        frequency += result.assigned
+    margin = hoeffding_margin(n, int((first.probabilities > 0).sum()))
+    assert (frequency / n).max() <= q + margin
