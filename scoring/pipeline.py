@@ -7,7 +7,10 @@ switched off in :class:`scoring.types.Settings`.
 
 from __future__ import annotations
 
+import gc
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +31,7 @@ from .outliers import (
 from .panels import INSUFFICIENT, SMALL, SMALL_BELOW, Panels, build_panels, panel_status
 from .rank import Ranking, rank_applications
 from .recommend import Decisions, grade, recommend
-from .trace import computation, make_trace, sheet_traces
+from .trace import computation, make_trace, sheet_totals, sheet_traces, slot_statuses
 from .types import (
     ACT,
     GRADED_KINDS,
@@ -95,6 +98,11 @@ def rank(problem: Problem) -> Result:
         ``ranking`` best first (applications without a score last), ``experts``, and ``errors`` (empty unless
         the problem was refused, e.g. a disconnected design with calibration on).
     """
+    with _no_cycle_collection():
+        return _rank(problem)
+
+
+def _rank(problem: Problem) -> Result:
     settings = problem.settings
     errors = [] if known_valid(problem) else validate_problem(problem)
     if errors:
@@ -128,6 +136,26 @@ def rank(problem: Problem) -> Result:
     results.sort(key=lambda result: (result.rank is None, result.rank or 0, result.application))
     return Result(tuple(results), _expert_results(problem, experts, calibration), (), settings,
                   None if calibration is None else _calibration_summary(panels, experts, calibration))
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while a round is ranked.
+
+    A large round makes hundreds of thousands of small objects (panel rows, sheet traces, flags, diagnostics),
+    none of them in a reference cycle, so the collections their number triggers find nothing; but every
+    older-generation pass walks every live object (the problem's sheets, an earlier result) and at 10,000
+    applications they cost a quarter to a half of ``rank()`` outside the bootstrap. Objects are still freed by
+    reference counting; the collector is switched back on at the end if it was on (a concurrent call in another
+    thread may find it off and then leaves it to the first caller to switch on).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _index_experts(panels: Panels) -> _Experts:
@@ -277,8 +305,9 @@ def _application_results(problem: Problem, panels: Panels, status: np.ndarray, t
                          outliers: _Outliers | None) -> list[ApplicationResult]:
     """The ranking's lines, in row order: every array is converted once, then each line is assembled."""
     rows = _rows(problem, panels, status, numbers, ranking, decisions, outliers)
-    slot_sheets, kept = panels.sheet_index.tolist(), trimmed.kept.tolist()
-    low, high = trimmed.low.tolist(), trimmed.high.tolist()
+    slot_sheets = panels.sheet_index.tolist()
+    statuses = slot_statuses(trimmed.kept, trimmed.low, trimmed.high).tolist()
+    totals = sheet_totals(panels.scores).tolist()
     scores = panels.scores.tolist()
     adjusted_rows = None if adjusted is None else adjusted.tolist()
     calibrated = None if calibration is None else calibration.values.tolist()
@@ -288,11 +317,11 @@ def _application_results(problem: Problem, panels: Panels, status: np.ndarray, t
                                 None if adjusted_rows is None else adjusted_rows[row],
                                 None if calibrated is None else calibrated[row],
                                 None if recommendations is None else recommendations[row], decisions, outliers)
-            for row, trimmed_row in enumerate(zip(slot_sheets, kept, low, high, strict=True))]
+            for row, trimmed_row in enumerate(zip(slot_sheets, statuses, totals, strict=True))]
 
 
 def _application_result(problem: Problem, panels: Panels, row: int, state: int, n: int, rows: _Rows,
-                        trimmed: tuple[list[int], list[bool], int, int], slot_scores: list[list[float]],
+                        slots: tuple[list[int], list[int], list[float]], slot_scores: list[list[float]],
                         adjusted: list[float] | None, calibrated: float | None, recommendation: str | None,
                         decisions: Decisions | None, outliers: _Outliers | None) -> ApplicationResult:
     """One line of the ranking (application ``row``): its numbers, flags, diagnostics and trace."""
@@ -310,9 +339,9 @@ def _application_result(problem: Problem, panels: Panels, row: int, state: int, 
         flags.append(sentences.tie(rank, [other for other in rows.peers[rank] if other != application]))
     if row in rows.failure_rows:
         flags += _criterion_failures(problem, decisions, row, numbers["criteria"][row], settings)
-    slot_sheets, kept, low, high = trimmed
-    traces = sheet_traces(problem.sheets, panels.criteria, slot_sheets, kept, low, high, adjusted,
-                          panels.excluded[application], slot_scores)
+    slot_sheets, statuses, totals = slots
+    traces = sheet_traces(problem.sheets, panels.criteria, slot_sheets, statuses, totals, slot_scores, adjusted,
+                          panels.excluded[application])
     score = numbers["score"][row] if scored else None
     zh, en = computation(traces, score, n, settings.insufficient_below, settings.min_panel,
                          settings.trim == "olympic", adjusted is not None)
