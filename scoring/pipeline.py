@@ -263,6 +263,7 @@ class _Rows:
     ranks: list[int]
     tied: list[bool]
     decided_by: list[int]
+    tie_break_notes: dict[int, tuple[str, str]]
     peers: dict[int, list[str]]
     outlier_rows: set[int]
     criterion_flags: dict[int, list[Flag]]
@@ -291,8 +292,10 @@ def _rows(problem: Problem, panels: Panels, status: np.ndarray, numbers: dict[st
         failure_rows = set(np.flatnonzero(failed & scored).tolist())
     diagnostics = (diagnostic_steps(panels.totals, settings.diagnostics_alpha, settings.diagnostics_alpha == 0.05)
                    if settings.diagnostics else None)      # Dixon's table is for α = 0.05 only
-    return _Rows(scored.tolist(), as_lists, ranking.ranks.tolist(), ranking.tied.tolist(),
-                 ranking.decided_by.tolist(), peers, outlier_rows, criterion_flags, failure_rows, diagnostics)
+    decided_by = ranking.decided_by.tolist()
+    return _Rows(scored.tolist(), as_lists, ranking.ranks.tolist(), ranking.tied.tolist(), decided_by,
+                 _tie_break_notes(problem, {key for key in decided_by if key > 0}), peers, outlier_rows, criterion_flags,
+                 failure_rows, diagnostics)
 
 
 def _robust_mask(outliers: _Outliers, settings: Settings) -> np.ndarray:
@@ -346,7 +349,8 @@ def _application_result(problem: Problem, panels: Panels, row: int, state: int, 
     zh, en = computation(traces, score, n, settings.insufficient_below, settings.min_panel,
                          settings.trim == "olympic", adjusted is not None)
     if rows.decided_by[row] > 0 and not rows.tied[row]:
-        zh, en = _tie_break_note(problem, rows.decided_by[row], zh, en)
+        note_zh, note_en = rows.tie_break_notes[rows.decided_by[row]]
+        zh, en = zh + note_zh, en + note_en
     interval = numbers["interval"][row]
     graded = settings.grades if settings.grades is not None else problem.template.kind in GRADED_KINDS
     return ApplicationResult(
@@ -436,15 +440,23 @@ def _criterion_failures(problem: Problem, decisions: Decisions, row: int, means:
     return result
 
 
-def _tie_break_note(problem: Problem, key: int, zh: str, en: str) -> tuple[str, str]:
+def _tie_break_notes(problem: Problem, keys: set[int]) -> dict[int, tuple[str, str]]:
+    """What the computation sentence adds when tie-break key ``key`` (1-based) separated two equal scores, per
+    key used (the sentences are the same on every line that key decided)."""
     priority = _priority_criteria(problem)
-    if key <= len(priority):
-        criterion = problem.template.criteria[priority[key - 1]]
-        return (zh + f"；与同分申报书按优先指标「{criterion.name}」的平均分区分",
-                en + f"; separated from an equal score by the priority criterion '{criterion.name_en or criterion.id}'")
-    if key == len(priority) + 1:
-        return zh + "；与同分申报书按专家总分的中位数区分", en + "; separated from an equal score by the median total"
-    return zh + "；与同分申报书按全部专家总分的平均分区分", en + "; separated from an equal score by the mean of all totals"
+    notes = {}
+    for key in keys:
+        if key <= len(priority):
+            criterion = problem.template.criteria[priority[key - 1]]
+            notes[key] = (f"；与同分申报书按优先指标「{criterion.name}」的平均分区分",
+                          f"; separated from an equal score by the priority criterion "
+                          f"'{criterion.name_en or criterion.id}'")
+        elif key == len(priority) + 1:
+            notes[key] = "；与同分申报书按专家总分的中位数区分", "; separated from an equal score by the median total"
+        else:
+            notes[key] = ("；与同分申报书按全部专家总分的平均分区分",
+                          "; separated from an equal score by the mean of all totals")
+    return notes
 
 
 def _expert_results(problem: Problem, experts: _Experts, calibration: Calibration | None) -> tuple[ExpertResult, ...]:

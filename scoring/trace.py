@@ -64,7 +64,7 @@ def sheet_traces(sheets: Sequence[Sheet], criteria: Sequence[str], slot_sheets: 
     excluded : (sheet position, reason) pairs
     """
     traces = [SheetTrace(sheets[index].expert, totals[slot], *STATUSES[statuses[slot]],
-                         dict(zip(criteria, slot_scores[slot], strict=True)),
+                         dict(zip(criteria, slot_scores[slot])),
                          None if adjusted is None else round(float(adjusted[slot]), 4))
               for slot, index in enumerate(slot_sheets) if index >= 0]
     traces += [SheetTrace(sheets[index].expert, None, "excluded", reason) for index, reason in excluded]
