@@ -86,6 +86,11 @@ class Compositions:
         (64 − log₂M)-bit number is below ``limit[j]``, else its alias.
     codes : ndarray of int64, shape (2M,)
         Bucket j's own composition at 2j, its alias at 2j + 1, each coded ``first_index << 32 | second_index``.
+    bounds : ndarray of uint64, shape (M,)
+        The same test on the whole 64-bit word: bucket j yields its alias when the word is ≥ ``bounds[j]``
+        (``limit[j]`` shifted up by log₂M bits, since ⌊w / 2ᵇ⌋ ≥ L exactly when w ≥ L·2ᵇ), which spares a shift
+        per resample. A bucket that always keeps its own composition (limit 2^(64 − log₂M), which does not
+        shift into 64 bits) is its own alias, so its bound is 0.
     """
 
     first: np.ndarray
@@ -95,6 +100,7 @@ class Compositions:
     kept: int
     limit: np.ndarray
     codes: np.ndarray
+    bounds: np.ndarray
 
     @property
     def bucket_bits(self) -> int:
@@ -229,17 +235,19 @@ def _resampled_sums(values: np.ndarray, draws: int, rng: np.random.Generator, mi
         return sums if out is not None or integers is None else sums.astype(integers)
     table = compositions(n, min_panel, trim)
     word = rng.integers(0, 2**64 - 1, size=(values.shape[0], draws), dtype=np.uint64, endpoint=True)
-    bucket = word.view(np.int64) & (table.limit.size - 1)
-    index = bucket << 1
-    index += (word >> np.uint64(table.bucket_bits)) >= table.limit[bucket]     # 1: the bucket's alias
-    code = table.codes[index]                                                    # (a, B): first << 32 | second
+    bucket = np.bitwise_and(word.view(np.int64), table.limit.size - 1)
+    alias = word >= np.take(table.bounds, bucket)                                # True: the bucket's alias
+    index = np.left_shift(bucket, 1, out=bucket)
+    index += alias
+    code = np.take(table.codes, index)                                           # (a, B): first << 32 | second
     code += (np.arange(values.shape[0]) * (table.first.shape[0] << 32 | table.second.shape[0]))[:, None]
     half = table.first.shape[1]
     first = (values[:, :half] @ table.first.T - base).ravel()                    # (a·K₁,), exact in grid units
     second = (values[:, half:] @ table.second.T).ravel()
     if integers is not None:                                                     # wrapped: f + s mod 2^bits
         first, second = first.astype(np.int64).astype(integers), second.astype(np.int64).astype(integers)
-    return np.add(first[code >> 32], second[code & 0xFFFFFFFF], out=out, casting="unsafe")
+    upper = np.take(first, code >> 32)
+    return np.add(upper, np.take(second, np.bitwise_and(code, 0xFFFFFFFF, out=code)), out=out, casting="unsafe")
 
 
 def _kept_count(n: int, min_panel: int, trim: bool) -> int:
@@ -273,8 +281,12 @@ def compositions(n: int, min_panel: int = 5, trim: bool = True) -> Compositions:
     codes = first_index << 32 | second_index
     limit, alias = _alias_table(ways.tolist(), n**n)
     own = np.append(codes, np.zeros(limit.size - codes.size, dtype=codes.dtype))    # padding buckets: never kept
+    bits = limit.size.bit_length() - 1
+    always_own = limit == 1 << (64 - bits)
+    assert (alias[always_own] == np.flatnonzero(always_own)).all()                  # Vose leaves them unpaired
+    bounds = np.where(always_own, 0, limit << np.uint64(bits)).astype(np.uint64)
     return Compositions(first, second, first_index, second_index, int(kept[0].sum()), limit,
-                        np.stack([own, codes[alias]], axis=1).ravel())
+                        np.stack([own, codes[alias]], axis=1).ravel(), bounds)
 
 
 def _alias_table(ways: list[int], total: int) -> tuple[np.ndarray, np.ndarray]:

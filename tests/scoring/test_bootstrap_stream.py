@@ -157,3 +157,17 @@ def test_block_sizes_do_not_change_the_answer(monkeypatch):
 def test_docstring_examples_of_the_bootstrap():
     outcome = doctest.testmod(bootstrap)
     assert outcome.attempted > 0 and outcome.failed == 0
+
+
+@pytest.mark.parametrize("n", [2, 5, 9, 10])
+def test_the_whole_word_bound_picks_the_same_composition_as_the_shifted_limit(n):
+    table = compositions(n)
+    bits = table.bucket_bits
+    buckets = np.arange(table.limit.size, dtype=np.uint64)
+    high = table.limit.astype(object)                                       # exact integers around each limit
+    for above in (-1, 0, 1):
+        raw = [max(0, min(int(limit) + above, (1 << (64 - bits)) - 1)) for limit in high]
+        words = (np.array(raw, dtype=np.uint64) << np.uint64(bits)) | buckets
+        by_limit = table.codes[2 * buckets.astype(np.intp) + ((words >> np.uint64(bits)) >= table.limit)]
+        by_bound = table.codes[2 * buckets.astype(np.intp) + (words >= table.bounds)]
+        assert by_limit.tolist() == by_bound.tolist()
