@@ -363,13 +363,15 @@ def ranks_by_count(numbers: np.ndarray, levels: int) -> np.ndarray:
     """
     n_apps, draws = numbers.shape
     step = max(1, CELLS_PER_BLOCK // max(levels, n_apps))
+    offsets = np.arange(step) * levels                                             # draw j counts in cells j·levels…
+    ceilings = np.repeat(np.arange(1, step + 1) * n_apps + 1, levels)
     for start in range(0, draws, step):
         block = numbers[:, start:start + step].astype(np.intp)                    # (A, b)
-        block += np.arange(block.shape[1]) * levels                                # draw j counts in cells j·levels…
-        at_or_below = np.bincount(block.ravel(), minlength=block.shape[1] * levels).cumsum()
-        ranks = at_or_below[block]                                                 # runs on across the block's draws
-        np.subtract(np.arange(1, block.shape[1] + 1) * n_apps + 1, ranks, out=ranks)
-        numbers[:, start:start + step] = ranks
+        width = block.shape[1]
+        block += offsets[:width]
+        at_or_below = np.bincount(block.ravel(), minlength=width * levels).cumsum()   # runs on across the draws,
+        rank_of_cell = np.subtract(ceilings[:width * levels], at_or_below, out=at_or_below)  # hence j·A + 1 − …
+        numbers[:, start:start + step] = np.take(rank_of_cell, block)
     return numbers
 
 
