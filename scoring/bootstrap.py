@@ -275,9 +275,8 @@ def compositions(n: int, min_panel: int = 5, trim: bool = True) -> Compositions:
     multiplicity = (picks[:, :, None] == position).sum(axis=1)
     ways = factorial(n) // np.array([factorial(c) for c in range(n + 1)], dtype=np.int64)[multiplicity].prod(axis=1)
     half = (n + 1) // 2
-    first, first_index = np.unique(weights[:, :half], axis=0, return_inverse=True)
-    second, second_index = np.unique(weights[:, half:], axis=0, return_inverse=True)
-    first_index, second_index = first_index.ravel(), second_index.ravel()
+    first, first_index = _unique_rows(weights[:, :half], n + 1)
+    second, second_index = _unique_rows(weights[:, half:], n + 1)
     codes = first_index << 32 | second_index
     limit, alias = _alias_table(ways.tolist(), n**n)
     own = np.append(codes, np.zeros(limit.size - codes.size, dtype=codes.dtype))    # padding buckets: never kept
@@ -287,6 +286,15 @@ def compositions(n: int, min_panel: int = 5, trim: bool = True) -> Compositions:
     bounds = np.where(always_own, 0, limit << np.uint64(bits)).astype(np.uint64)
     return Compositions(first, second, first_index, second_index, int(kept[0].sum()), limit,
                         np.stack([own, codes[alias]], axis=1).ravel(), bounds)
+
+
+def _unique_rows(rows: np.ndarray, base: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(rows, axis=0, return_inverse=True)`` for rows of whole numbers in [0, base): each row read as
+    one number in that base, first column most significant, so the numbers sort as the rows do (a sort of
+    integers instead of a row-by-row lexicographic one)."""
+    number = rows.astype(np.int64) @ base ** np.arange(rows.shape[1] - 1, -1, -1, dtype=np.int64)
+    _, first_seen, inverse = np.unique(number, return_index=True, return_inverse=True)
+    return rows[first_seen], inverse.ravel()
 
 
 def _alias_table(ways: list[int], total: int) -> tuple[np.ndarray, np.ndarray]:
