@@ -10,7 +10,6 @@ import numpy as np
 from .flags import number
 from .types import Sheet, SheetTrace, Trace
 
-
 STATUSES = (("used", ""), ("trimmed", "lowest_dropped"), ("trimmed", "highest_dropped"),
             ("unused", "too_few_sheets"))
 """What happened to a slot's sheet, by the codes of :func:`slot_statuses`."""
@@ -64,7 +63,7 @@ def sheet_traces(sheets: Sequence[Sheet], criteria: Sequence[str], slot_sheets: 
     excluded : (sheet position, reason) pairs
     """
     traces = [SheetTrace(sheets[index].expert, totals[slot], *STATUSES[statuses[slot]],
-                         dict(zip(criteria, slot_scores[slot])),
+                         dict(zip(criteria, slot_scores[slot], strict=True)),
                          None if adjusted is None else round(float(adjusted[slot]), 4))
               for slot, index in enumerate(slot_sheets) if index >= 0]
     traces += [SheetTrace(sheets[index].expert, None, "excluded", reason) for index, reason in excluded]
