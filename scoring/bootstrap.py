@@ -86,6 +86,11 @@ class Compositions:
         (64 − log₂M)-bit number is below ``limit[j]``, else its alias.
     codes : ndarray of int64, shape (2M,)
         Bucket j's own composition at 2j, its alias at 2j + 1, each coded ``first_index << 32 | second_index``.
+    bounds : ndarray of uint64, shape (M,)
+        The same test on the whole 64-bit word: bucket j yields its alias when the word is ≥ ``bounds[j]``
+        (``limit[j]`` shifted up by log₂M bits, since ⌊w / 2ᵇ⌋ ≥ L exactly when w ≥ L·2ᵇ), which spares a shift
+        per resample. A bucket that always keeps its own composition (limit 2^(64 − log₂M), which does not
+        shift into 64 bits) is its own alias, so its bound is 0.
     """
 
     first: np.ndarray
@@ -95,6 +100,7 @@ class Compositions:
     kept: int
     limit: np.ndarray
     codes: np.ndarray
+    bounds: np.ndarray
 
     @property
     def bucket_bits(self) -> int:
@@ -130,20 +136,37 @@ def bootstrap_ranks(totals: np.ndarray, draws: int, seed: int, min_panel: int = 
     keys, levels = bootstrap_scores(totals[by_size], draws, seed, min_panel, trim)
     ranks = ranks_by_count(keys, levels) if levels is not None else ranks_by_sort(keys)
     in_top_k = None
-    if capacity is not None:
-        in_top_k = np.empty(totals.shape[0])
-        step = max(1, SCORE_CELLS // draws)                                     # no (A, B) temporary
-        in_top_k[by_size] = np.concatenate([np.count_nonzero(ranks[start:start + step] <= capacity, axis=1)
-                                            for start in range(0, ranks.shape[0], step)]) / draws
     alpha = 1 - level
     low_index, high_index = int(np.floor(alpha / 2 * (draws - 1))), int(np.ceil((1 - alpha / 2) * (draws - 1)))
     if ranks.dtype == np.uint16:
         ranks.sort(axis=1, kind="stable")                                        # a radix sort for 2-byte ranks
+        if capacity is not None:
+            in_top_k = np.empty(totals.shape[0])
+            in_top_k[by_size] = _count_at_most(ranks, capacity) / draws
     else:
+        if capacity is not None:
+            in_top_k = np.empty(totals.shape[0])
+            step = max(1, SCORE_CELLS // draws)                                 # no (A, B) temporary
+            in_top_k[by_size] = np.concatenate([np.count_nonzero(ranks[start:start + step] <= capacity, axis=1)
+                                                for start in range(0, ranks.shape[0], step)]) / draws
         ranks.partition((low_index, high_index), axis=1)                         # order statistics only
     low, high = np.empty(totals.shape[0], dtype=int), np.empty(totals.shape[0], dtype=int)
     low[by_size], high[by_size] = ranks[:, low_index], ranks[:, high_index]
     return RankUncertainty(low, high, in_top_k)
+
+
+def _count_at_most(ordered: np.ndarray, bound: int) -> np.ndarray:
+    """How many entries of each ascending row are ≤ ``bound``, shape (A, B) → (A,): a binary search of all rows
+    at once, ⌈log₂(B + 1)⌉ steps of A reads instead of a pass over every entry."""
+    rows = np.arange(ordered.shape[0])
+    below, above = np.zeros(ordered.shape[0], dtype=np.intp), np.full(ordered.shape[0], ordered.shape[1])
+    while (below < above).any():
+        middle = (below + above) // 2
+        inside = ordered[rows, np.minimum(middle, ordered.shape[1] - 1)] <= bound
+        searching = below < above
+        below = np.where(searching & inside, middle + 1, below)
+        above = np.where(searching & ~inside, middle, above)
+    return below
 
 
 def bootstrap_scores(totals: np.ndarray, draws: int, seed: int, min_panel: int = 5,
@@ -183,18 +206,24 @@ def bootstrap_scores(totals: np.ndarray, draws: int, seed: int, min_panel: int =
                 _resampled_sums(values[block, :n], draws, rng, min_panel, trim, out=keys[block])
                 keys[block] /= kept[n]
             elif numbering.identity:                                             # the numbers are sum − low
-                _resampled_sums(values[block, :n], draws, rng, min_panel, trim, numbering.low[n], keys[block])
+                _resampled_sums(values[block, :n], draws, rng, min_panel, trim, numbering.low[n], keys[block],
+                                keys.dtype)
             else:
-                sums = _resampled_sums(values[block, :n], draws, rng, min_panel, trim, numbering.low[n])
-                np.take(numbering.table[n], sums.astype(np.intp), out=keys[block])
+                sums = _resampled_sums(values[block, :n], draws, rng, min_panel, trim, numbering.low[n],
+                                       integers=np.uint32)
+                np.take(numbering.table[n], sums, out=keys[block])
     return keys, None if numbering is None else numbering.levels
 
 
 def _resampled_sums(values: np.ndarray, draws: int, rng: np.random.Generator, min_panel: int, trim: bool,
-                    base: float = 0.0, out: np.ndarray | None = None) -> np.ndarray:
+                    base: float = 0.0, out: np.ndarray | None = None,
+                    integers: type[np.unsignedinteger] | None = None) -> np.ndarray:
     """The rule's sum of kept totals, minus ``base``, for B resamples of each row of sorted ``values``.
 
     Shape (a, n) → (a, B), written into ``out`` (cast unchecked: the caller knows the sums fit) when given.
+    ``integers``: the values are whole numbers and every sum minus ``base`` fits this unsigned type; the two
+    half-sums of a tabled panel are then added in it, modulo its range, which gives the sum exactly (it lies in
+    the range) and spares a float pass and a float-to-integer conversion over every resample.
     """
     n = values.shape[1]
     if n > TABLED_PANEL:
@@ -202,18 +231,23 @@ def _resampled_sums(values: np.ndarray, draws: int, rng: np.random.Generator, mi
         sample = np.take_along_axis(values[:, None, :], positions, axis=2)        # stream ignores the blocks
         flat = sample.reshape(-1, n)
         sums = np.where(olympic_trim(flat, min_panel, trim).kept, flat, 0.0).sum(axis=1).reshape(sample.shape[:2])
-        return np.subtract(sums, base, out=out, casting="unsafe")
+        sums = np.subtract(sums, base, out=out, casting="unsafe")
+        return sums if out is not None or integers is None else sums.astype(integers)
     table = compositions(n, min_panel, trim)
     word = rng.integers(0, 2**64 - 1, size=(values.shape[0], draws), dtype=np.uint64, endpoint=True)
-    bucket = word.view(np.int64) & (table.limit.size - 1)
-    index = bucket << 1
-    index += (word >> np.uint64(table.bucket_bits)) >= table.limit[bucket]     # 1: the bucket's alias
-    code = table.codes[index]                                                    # (a, B): first << 32 | second
+    bucket = np.bitwise_and(word.view(np.int64), table.limit.size - 1)
+    alias = word >= np.take(table.bounds, bucket)                                # True: the bucket's alias
+    index = np.left_shift(bucket, 1, out=bucket)
+    index += alias
+    code = np.take(table.codes, index)                                           # (a, B): first << 32 | second
     code += (np.arange(values.shape[0]) * (table.first.shape[0] << 32 | table.second.shape[0]))[:, None]
     half = table.first.shape[1]
     first = (values[:, :half] @ table.first.T - base).ravel()                    # (a·K₁,), exact in grid units
     second = (values[:, half:] @ table.second.T).ravel()
-    return np.add(first[code >> 32], second[code & 0xFFFFFFFF], out=out, casting="unsafe")
+    if integers is not None:                                                     # wrapped: f + s mod 2^bits
+        first, second = first.astype(np.int64).astype(integers), second.astype(np.int64).astype(integers)
+    upper = np.take(first, code >> 32)
+    return np.add(upper, np.take(second, np.bitwise_and(code, 0xFFFFFFFF, out=code)), out=out, casting="unsafe")
 
 
 def _kept_count(n: int, min_panel: int, trim: bool) -> int:
@@ -241,14 +275,26 @@ def compositions(n: int, min_panel: int = 5, trim: bool = True) -> Compositions:
     multiplicity = (picks[:, :, None] == position).sum(axis=1)
     ways = factorial(n) // np.array([factorial(c) for c in range(n + 1)], dtype=np.int64)[multiplicity].prod(axis=1)
     half = (n + 1) // 2
-    first, first_index = np.unique(weights[:, :half], axis=0, return_inverse=True)
-    second, second_index = np.unique(weights[:, half:], axis=0, return_inverse=True)
-    first_index, second_index = first_index.ravel(), second_index.ravel()
+    first, first_index = _unique_rows(weights[:, :half], n + 1)
+    second, second_index = _unique_rows(weights[:, half:], n + 1)
     codes = first_index << 32 | second_index
     limit, alias = _alias_table(ways.tolist(), n**n)
     own = np.append(codes, np.zeros(limit.size - codes.size, dtype=codes.dtype))    # padding buckets: never kept
+    bits = limit.size.bit_length() - 1
+    always_own = limit == 1 << (64 - bits)
+    assert (alias[always_own] == np.flatnonzero(always_own)).all()                  # Vose leaves them unpaired
+    bounds = np.where(always_own, 0, limit << np.uint64(bits)).astype(np.uint64)
     return Compositions(first, second, first_index, second_index, int(kept[0].sum()), limit,
-                        np.stack([own, codes[alias]], axis=1).ravel())
+                        np.stack([own, codes[alias]], axis=1).ravel(), bounds)
+
+
+def _unique_rows(rows: np.ndarray, base: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(rows, axis=0, return_inverse=True)`` for rows of whole numbers in [0, base): each row read as
+    one number in that base, first column most significant, so the numbers sort as the rows do (a sort of
+    integers instead of a row-by-row lexicographic one)."""
+    number = rows.astype(np.int64) @ base ** np.arange(rows.shape[1] - 1, -1, -1, dtype=np.int64)
+    _, first_seen, inverse = np.unique(number, return_index=True, return_inverse=True)
+    return rows[first_seen], inverse.ravel()
 
 
 def _alias_table(ways: list[int], total: int) -> tuple[np.ndarray, np.ndarray]:
@@ -325,13 +371,15 @@ def ranks_by_count(numbers: np.ndarray, levels: int) -> np.ndarray:
     """
     n_apps, draws = numbers.shape
     step = max(1, CELLS_PER_BLOCK // max(levels, n_apps))
+    offsets = np.arange(step) * levels                                             # draw j counts in cells j·levels…
+    ceilings = np.repeat(np.arange(1, step + 1) * n_apps + 1, levels)
     for start in range(0, draws, step):
         block = numbers[:, start:start + step].astype(np.intp)                    # (A, b)
-        block += np.arange(block.shape[1]) * levels                                # draw j counts in cells j·levels…
-        at_or_below = np.bincount(block.ravel(), minlength=block.shape[1] * levels).cumsum()
-        ranks = at_or_below[block]                                                 # runs on across the block's draws
-        np.subtract(np.arange(1, block.shape[1] + 1) * n_apps + 1, ranks, out=ranks)
-        numbers[:, start:start + step] = ranks
+        width = block.shape[1]
+        block += offsets[:width]
+        at_or_below = np.bincount(block.ravel(), minlength=width * levels).cumsum()   # runs on across the draws,
+        rank_of_cell = np.subtract(ceilings[:width * levels], at_or_below, out=at_or_below)  # hence j·A + 1 − …
+        numbers[:, start:start + step] = np.take(rank_of_cell, block)
     return numbers
 
 

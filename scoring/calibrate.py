@@ -22,8 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
+from threadpoolctl import threadpool_limits
 
 SETTLED = 1e-9  # σ²/τ² below this is rounding noise in an exact fit, not noise in the data
+ONE_THREAD_BELOW = 1_000  # experts; a smaller dense solve takes milliseconds, which a second BLAS thread
+#                           does not shorten but, on a busy machine, multiplies in CPU time by waiting for a core
 
 
 class DisconnectedDesign(ValueError):
@@ -112,16 +115,17 @@ def calibrate(applications: np.ndarray, experts: np.ndarray, totals: np.ndarray,
     reduced = (sparse.diags(expert_weight) - design.T @ sparse.diags(inverse_app) @ design).toarray()
     rhs = np.bincount(experts, weights * totals, minlength=n_experts) - design.T @ app_mean
     system, right = reduced[np.ix_(active, active)], rhs[active]
-    inverse = np.linalg.inv(system + 1.0)
-    raw = np.full(n_experts, np.nan)
-    raw[active] = inverse @ right
-    values = _values(applications, experts, totals, weights, raw, app_weight)
-    noise, spread = _variances(applications, experts, totals, weights, raw, values, inverse)
-    biases = raw.copy()
-    if shrink and noise is not None and noise > SETTLED * spread:        # exact data: nothing to shrink
-        biases[active] = (np.linalg.solve(system + noise / spread * np.eye(system.shape[0]), right) if spread > 0
-                          else 0.0)
-        values = _values(applications, experts, totals, weights, biases, app_weight)
+    with threadpool_limits(1 if system.shape[0] < ONE_THREAD_BELOW else None, user_api="blas"):
+        inverse = np.linalg.inv(system + 1.0)
+        raw = np.full(n_experts, np.nan)
+        raw[active] = inverse @ right
+        values = _values(applications, experts, totals, weights, raw, app_weight)
+        noise, spread = _variances(applications, experts, totals, weights, raw, values, inverse)
+        biases = raw.copy()
+        if shrink and noise is not None and noise > SETTLED * spread:        # exact data: nothing to shrink
+            biases[active] = (np.linalg.solve(system + noise / spread * np.eye(system.shape[0]), right)
+                              if spread > 0 else 0.0)
+            values = _values(applications, experts, totals, weights, biases, app_weight)
     return Calibration(values, biases, support, raw, spread, noise)
 
 

@@ -5,12 +5,18 @@ Kept in one place so that the wording is consistent across the ranking page, the
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .outliers import TestStep
 from .types import ACT, INFO, Criterion, Diagnostic, Flag
 
 
+@lru_cache(maxsize=1 << 12)
 def number(value: float, places: int = 2) -> str:
-    """A number as a person writes it: 60, 84.8, 83.65 (no trailing zeros)."""
+    """A number as a person writes it: 60, 84.8, 83.65 (no trailing zeros).
+
+    Remembered for the last few thousand values: a round's totals and medians repeat on the steps' grid, and
+    the result lines write hundreds of thousands of them."""
     text = f"{value:.{places}f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
 

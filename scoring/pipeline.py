@@ -7,7 +7,10 @@ switched off in :class:`scoring.types.Settings`.
 
 from __future__ import annotations
 
+import gc
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +31,7 @@ from .outliers import (
 from .panels import INSUFFICIENT, SMALL, SMALL_BELOW, Panels, build_panels, panel_status
 from .rank import Ranking, rank_applications
 from .recommend import Decisions, grade, recommend
-from .trace import computation, make_trace, sheet_traces
+from .trace import computation, make_trace, sheet_totals, sheet_traces, slot_statuses
 from .types import (
     ACT,
     GRADED_KINDS,
@@ -95,6 +98,11 @@ def rank(problem: Problem) -> Result:
         ``ranking`` best first (applications without a score last), ``experts``, and ``errors`` (empty unless
         the problem was refused, e.g. a disconnected design with calibration on).
     """
+    with _no_cycle_collection():
+        return _rank(problem)
+
+
+def _rank(problem: Problem) -> Result:
     settings = problem.settings
     errors = [] if known_valid(problem) else validate_problem(problem)
     if errors:
@@ -128,6 +136,26 @@ def rank(problem: Problem) -> Result:
     results.sort(key=lambda result: (result.rank is None, result.rank or 0, result.application))
     return Result(tuple(results), _expert_results(problem, experts, calibration), (), settings,
                   None if calibration is None else _calibration_summary(panels, experts, calibration))
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while a round is ranked.
+
+    A large round makes hundreds of thousands of small objects (panel rows, sheet traces, flags, diagnostics),
+    none of them in a reference cycle, so the collections their number triggers find nothing; but every
+    older-generation pass walks every live object (the problem's sheets, an earlier result) and at 10,000
+    applications they cost a quarter to a half of ``rank()`` outside the bootstrap. Objects are still freed by
+    reference counting; the collector is switched back on at the end if it was on (a concurrent call in another
+    thread may find it off and then leaves it to the first caller to switch on).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _index_experts(panels: Panels) -> _Experts:
@@ -252,6 +280,7 @@ class _Rows:
     ranks: list[int]
     tied: list[bool]
     decided_by: list[int]
+    tie_break_notes: dict[int, tuple[str, str]]
     peers: dict[int, list[str]]
     outlier_rows: set[int]
     criterion_flags: dict[int, list[Flag]]
@@ -280,8 +309,10 @@ def _rows(problem: Problem, panels: Panels, status: np.ndarray, numbers: dict[st
         failure_rows = set(np.flatnonzero(failed & scored).tolist())
     diagnostics = (diagnostic_steps(panels.totals, settings.diagnostics_alpha, settings.diagnostics_alpha == 0.05)
                    if settings.diagnostics else None)      # Dixon's table is for α = 0.05 only
-    return _Rows(scored.tolist(), as_lists, ranking.ranks.tolist(), ranking.tied.tolist(),
-                 ranking.decided_by.tolist(), peers, outlier_rows, criterion_flags, failure_rows, diagnostics)
+    decided_by = ranking.decided_by.tolist()
+    return _Rows(scored.tolist(), as_lists, ranking.ranks.tolist(), ranking.tied.tolist(), decided_by,
+                 _tie_break_notes(problem, {key for key in decided_by if key > 0}), peers, outlier_rows, criterion_flags,
+                 failure_rows, diagnostics)
 
 
 def _robust_mask(outliers: _Outliers, settings: Settings) -> np.ndarray:
@@ -294,8 +325,9 @@ def _application_results(problem: Problem, panels: Panels, status: np.ndarray, t
                          outliers: _Outliers | None) -> list[ApplicationResult]:
     """The ranking's lines, in row order: every array is converted once, then each line is assembled."""
     rows = _rows(problem, panels, status, numbers, ranking, decisions, outliers)
-    slot_sheets, kept = panels.sheet_index.tolist(), trimmed.kept.tolist()
-    low, high = trimmed.low.tolist(), trimmed.high.tolist()
+    slot_sheets = panels.sheet_index.tolist()
+    statuses = slot_statuses(trimmed.kept, trimmed.low, trimmed.high).tolist()
+    totals = sheet_totals(panels.scores).tolist()
     scores = panels.scores.tolist()
     adjusted_rows = None if adjusted is None else adjusted.tolist()
     calibrated = None if calibration is None else calibration.values.tolist()
@@ -305,11 +337,11 @@ def _application_results(problem: Problem, panels: Panels, status: np.ndarray, t
                                 None if adjusted_rows is None else adjusted_rows[row],
                                 None if calibrated is None else calibrated[row],
                                 None if recommendations is None else recommendations[row], decisions, outliers)
-            for row, trimmed_row in enumerate(zip(slot_sheets, kept, low, high, strict=True))]
+            for row, trimmed_row in enumerate(zip(slot_sheets, statuses, totals, strict=True))]
 
 
 def _application_result(problem: Problem, panels: Panels, row: int, state: int, n: int, rows: _Rows,
-                        trimmed: tuple[list[int], list[bool], int, int], slot_scores: list[list[float]],
+                        slots: tuple[list[int], list[int], list[float]], slot_scores: list[list[float]],
                         adjusted: list[float] | None, calibrated: float | None, recommendation: str | None,
                         decisions: Decisions | None, outliers: _Outliers | None) -> ApplicationResult:
     """One line of the ranking (application ``row``): its numbers, flags, diagnostics and trace."""
@@ -327,14 +359,15 @@ def _application_result(problem: Problem, panels: Panels, row: int, state: int, 
         flags.append(sentences.tie(rank, [other for other in rows.peers[rank] if other != application]))
     if row in rows.failure_rows:
         flags += _criterion_failures(problem, decisions, row, numbers["criteria"][row], settings)
-    slot_sheets, kept, low, high = trimmed
-    traces = sheet_traces(problem.sheets, panels.criteria, slot_sheets, kept, low, high, adjusted,
-                          panels.excluded[application], slot_scores)
+    slot_sheets, statuses, totals = slots
+    traces = sheet_traces(problem.sheets, panels.criteria, slot_sheets, statuses, totals, slot_scores, adjusted,
+                          panels.excluded[application])
     score = numbers["score"][row] if scored else None
     zh, en = computation(traces, score, n, settings.insufficient_below, settings.min_panel,
                          settings.trim == "olympic", adjusted is not None)
     if rows.decided_by[row] > 0 and not rows.tied[row]:
-        zh, en = _tie_break_note(problem, rows.decided_by[row], zh, en)
+        note_zh, note_en = rows.tie_break_notes[rows.decided_by[row]]
+        zh, en = zh + note_zh, en + note_en
     interval = numbers["interval"][row]
     graded = settings.grades if settings.grades is not None else problem.template.kind in GRADED_KINDS
     return ApplicationResult(
@@ -424,15 +457,23 @@ def _criterion_failures(problem: Problem, decisions: Decisions, row: int, means:
     return result
 
 
-def _tie_break_note(problem: Problem, key: int, zh: str, en: str) -> tuple[str, str]:
+def _tie_break_notes(problem: Problem, keys: set[int]) -> dict[int, tuple[str, str]]:
+    """What the computation sentence adds when tie-break key ``key`` (1-based) separated two equal scores, per
+    key used (the sentences are the same on every line that key decided)."""
     priority = _priority_criteria(problem)
-    if key <= len(priority):
-        criterion = problem.template.criteria[priority[key - 1]]
-        return (zh + f"；与同分申报书按优先指标「{criterion.name}」的平均分区分",
-                en + f"; separated from an equal score by the priority criterion '{criterion.name_en or criterion.id}'")
-    if key == len(priority) + 1:
-        return zh + "；与同分申报书按专家总分的中位数区分", en + "; separated from an equal score by the median total"
-    return zh + "；与同分申报书按全部专家总分的平均分区分", en + "; separated from an equal score by the mean of all totals"
+    notes = {}
+    for key in keys:
+        if key <= len(priority):
+            criterion = problem.template.criteria[priority[key - 1]]
+            notes[key] = (f"；与同分申报书按优先指标「{criterion.name}」的平均分区分",
+                          f"; separated from an equal score by the priority criterion "
+                          f"'{criterion.name_en or criterion.id}'")
+        elif key == len(priority) + 1:
+            notes[key] = "；与同分申报书按专家总分的中位数区分", "; separated from an equal score by the median total"
+        else:
+            notes[key] = ("；与同分申报书按全部专家总分的平均分区分",
+                          "; separated from an equal score by the mean of all totals")
+    return notes
 
 
 def _expert_results(problem: Problem, experts: _Experts, calibration: Calibration | None) -> tuple[ExpertResult, ...]:

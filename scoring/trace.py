@@ -10,11 +10,40 @@ import numpy as np
 from .flags import number
 from .types import Sheet, SheetTrace, Trace
 
+STATUSES = (("used", ""), ("trimmed", "lowest_dropped"), ("trimmed", "highest_dropped"),
+            ("unused", "too_few_sheets"))
+"""What happened to a slot's sheet, by the codes of :func:`slot_statuses`."""
+
+
+def slot_statuses(kept: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Each slot's index into ``STATUSES``: used when kept, else dropped as lowest, else as highest, else unused
+    (too few sheets), shape (A, N).
+
+    Parameters
+    ----------
+    kept : ndarray of bool, shape (A, N)
+    low, high : ndarray of int, shape (A,)
+        Slots dropped as lowest and highest, -1 if none.
+    """
+    slots = np.arange(kept.shape[1])
+    codes = np.full(kept.shape, 3)
+    codes[slots == high[:, None]] = 2
+    codes[slots == low[:, None]] = 1
+    codes[kept] = 0
+    return codes
+
+
+def sheet_totals(scores: np.ndarray) -> np.ndarray:
+    """Each slot's total added up in criterion order, as ``sum()`` of its scores gives it (to the last bit; the
+    panel matrices' totals may be summed in another order), shape (A, N, C) → (A, N)."""
+    if scores.shape[2] == 0:
+        return np.zeros(scores.shape[:2])
+    return np.add.accumulate(scores, axis=2)[:, :, -1] + 0.0                # + 0.0: sum() starts from 0
+
 
 def sheet_traces(sheets: Sequence[Sheet], criteria: Sequence[str], slot_sheets: Sequence[int],
-                 kept: Sequence[bool], low: int, high: int, adjusted: Sequence[float] | None,
-                 excluded: Sequence[tuple[int, str]],
-                 slot_scores: Sequence[Sequence[float]] | None = None) -> tuple[SheetTrace, ...]:
+                 statuses: Sequence[int], totals: Sequence[float], slot_scores: Sequence[Sequence[float]],
+                 adjusted: Sequence[float] | None, excluded: Sequence[tuple[int, str]]) -> tuple[SheetTrace, ...]:
     """Every sheet of one application, in slot order then the excluded ones.
 
     Parameters
@@ -23,37 +52,21 @@ def sheet_traces(sheets: Sequence[Sheet], criteria: Sequence[str], slot_sheets: 
     criteria : criterion ids
     slot_sheets : sequence of int, length N
         Sheet position per slot, -1 for empty slots.
-    kept : sequence of bool, length N
-        Slots entering the panel score.
-    low, high : int
-        Slots dropped as lowest and highest, -1 if none.
+    statuses : sequence of int, length N
+        Each slot's index into ``STATUSES`` (:func:`slot_statuses`).
+    totals : sequence of float, length N
+        Each slot's total (:func:`sheet_totals`).
+    slot_scores : sequence of N sequences of C floats
+        Each slot's scores in criterion order.
     adjusted : sequence of float, length N, optional
         Bias-adjusted totals when the ranking uses calibrated totals.
     excluded : (sheet position, reason) pairs
-    slot_scores : sequence of N sequences of C floats, optional
-        Each slot's scores in criterion order (the panel matrix's row, already converted); read from the sheets
-        when not given.
     """
-    traces = []
-    for slot, index in enumerate(slot_sheets):
-        if index < 0:
-            continue
-        sheet = sheets[index]
-        values = ([float(sheet.scores[key]) for key in criteria] if slot_scores is None
-                  else slot_scores[slot])
-        if kept[slot]:
-            status, reason = "used", ""
-        elif slot == low:
-            status, reason = "trimmed", "lowest_dropped"
-        elif slot == high:
-            status, reason = "trimmed", "highest_dropped"
-        else:
-            status, reason = "unused", "too_few_sheets"
-        traces.append(SheetTrace(sheet.expert, float(sum(values)), status, reason, dict(zip(criteria, values, strict=True)),
-                                 None if adjusted is None else round(float(adjusted[slot]), 4)))
-    for index, reason in excluded:
-        sheet = sheets[index]
-        traces.append(SheetTrace(sheet.expert, None, "excluded", reason))
+    traces = [SheetTrace(sheets[index].expert, totals[slot], *STATUSES[statuses[slot]],
+                         dict(zip(criteria, slot_scores[slot], strict=True)),
+                         None if adjusted is None else round(float(adjusted[slot]), 4))
+              for slot, index in enumerate(slot_sheets) if index >= 0]
+    traces += [SheetTrace(sheets[index].expert, None, "excluded", reason) for index, reason in excluded]
     return tuple(traces)
 
 

@@ -123,6 +123,18 @@ def test_the_stream_and_the_ranks_match_a_slow_reference(offset):
     assert np.allclose(fast.p_top_k, top, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("places", [1, 3])             # 2-byte value numbers, and 4-byte ones (> 65,535 values)
+@pytest.mark.parametrize("capacity", [1, 5, 14])      # P(top-k) counted in sorted rows, down to none and all
+def test_one_panel_size_matches_the_slow_reference(places, capacity):
+    """One panel size: the value numbers are the sums themselves, added in a narrow unsigned type."""
+    rng = np.random.default_rng(places)
+    totals = np.round(rng.uniform(0, 100, (14, 9)), places)
+    fast = bootstrap_ranks(totals, 80, seed=3, capacity=capacity)
+    low, high, top = reference_ranks(totals, 80, seed=3, capacity=capacity)
+    assert fast.low.tolist() == low.tolist() and fast.high.tolist() == high.tolist()
+    assert np.allclose(fast.p_top_k, top, rtol=0, atol=1e-12)
+
+
 def test_counting_ranks_equal_sorted_ranks(monkeypatch):
     totals = mixed_panels(0.5)
     counted = bootstrap_ranks(totals, 300, seed=8, capacity=5)
@@ -145,3 +157,17 @@ def test_block_sizes_do_not_change_the_answer(monkeypatch):
 def test_docstring_examples_of_the_bootstrap():
     outcome = doctest.testmod(bootstrap)
     assert outcome.attempted > 0 and outcome.failed == 0
+
+
+@pytest.mark.parametrize("n", [2, 5, 9, 10])
+def test_the_whole_word_bound_picks_the_same_composition_as_the_shifted_limit(n):
+    table = compositions(n)
+    bits = table.bucket_bits
+    buckets = np.arange(table.limit.size, dtype=np.uint64)
+    high = table.limit.astype(object)                                       # exact integers around each limit
+    for above in (-1, 0, 1):
+        raw = [max(0, min(int(limit) + above, (1 << (64 - bits)) - 1)) for limit in high]
+        words = (np.array(raw, dtype=np.uint64) << np.uint64(bits)) | buckets
+        by_limit = table.codes[2 * buckets.astype(np.intp) + ((words >> np.uint64(bits)) >= table.limit)]
+        by_bound = table.codes[2 * buckets.astype(np.intp) + (words >= table.bounds)]
+        assert by_limit.tolist() == by_bound.tolist()
