@@ -10,15 +10,20 @@ the refusal beside what was typed (the score sheet), say so with :func:`checks_o
 
 ``<int:…>`` URL parts are capped at the largest database integer (a larger one is a 404, as for an id that does not
 exist), and :func:`database_int` reads integers from query strings the same way (``type=database_int``: out of
-range counts as absent).
+range counts as absent). A JSON integer too large for a float reads as infinity, as the JSON number ``1e400``
+does, so every number check refuses it with its own sentence instead of overflowing (:class:`BoundedJSONProvider`).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
+import sys
 from collections.abc import Callable, Iterator
 
 from flask import Flask, current_app, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
@@ -47,6 +52,21 @@ def database_int(text: str) -> int:
     return value
 
 
+def json_int(text: str) -> int | float:
+    """A JSON integer as Python reads it, but ±infinity beyond the largest float (``float(10**400)`` raises)."""
+    value = int(text)
+    if abs(value) <= sys.float_info.max:
+        return value
+    return math.inf if value > 0 else -math.inf
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, reading integers with :func:`json_int`: a number check then never overflows."""
+
+    def loads(self, s: str | bytes, **kwargs) -> object:
+        return json.loads(s, parse_int=json_int, **kwargs)
+
+
 def control_character_error(field: str, value: str) -> str | None:
     """The refusal for ``value`` of ``field`` when it holds a control character, else None."""
     if CONTROL_CHARACTERS.search(value):
@@ -61,8 +81,10 @@ def checks_own_text(view: Callable) -> Callable:
 
 
 def init_app(app: Flask) -> None:
-    """Cap ``<int:…>`` (before any blueprint registers a rule) and check every request before its view."""
+    """Cap ``<int:…>`` (before any blueprint registers a rule), bound JSON integers and check every request
+    before its view."""
     app.url_map.converters["int"] = DatabaseIntegerConverter
+    app.json = BoundedJSONProvider(app)
     app.before_request(_refuse_control_characters)
 
 

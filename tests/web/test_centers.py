@@ -335,6 +335,24 @@ def test_an_annual_round_takes_the_centers_due(app, make_application_record):
             centers.open_evaluation_round("triennial", 2021, actor=None)
 
 
+def test_an_evaluation_year_past_the_calendar_is_refused_in_chinese_not_a_500(app, client, auth, csrf_token,
+                                                                            make_application_record):
+    build(app, make_application_record)
+    with app.app_context():
+        listed("APP-001")
+        db.session.commit()
+    auth.login("organizer")
+    with app.app_context():
+        before = counts()
+    page = client.get("/centers/").get_data(as_text=True)
+    for year in ("9999", "99999999999999999999", "0"):          # 9999: the round's date would be 10000-03-01
+        answer = client.post("/centers/evaluations", follow_redirects=True,
+                             data={"csrf_token": csrf_token(page), "kind": "annual", "year": year})
+        assert answer.status_code == 200 and "缺少年度或年度无效" in answer.get_data(as_text=True), year
+    with app.app_context():
+        assert counts() == before and db.session.scalar(select(func.count()).select_from(Round)) == 1
+
+
 def test_the_evaluation_page_and_export_show_grades_beside_the_figures(app, client, auth,
                                                                        make_application_record):
     build(app, make_application_record)

@@ -254,6 +254,39 @@ def test_ids_beyond_a_database_integer_are_404_and_pages_are_ignored(client, aut
     assert client.get("/invitations/outbox?round=99999999999999999999").status_code == 200
 
 
+def test_numbers_and_dates_at_the_edges_of_what_python_reads_are_answered_not_500(client, auth, world, app):
+    with app.app_context():
+        round_id = world.round().id
+    auth.login("admin")
+    page = client.get(f"/rankings/rounds/{round_id}?capacity=%C2%B2&lang=zh_Hans_CN")    # "²": a digit, not int
+    assert page.status_code == 200 and "名额 k 须为不小于 1 的整数" in page.get_data(as_text=True)
+    assert client.get(f"/rankings/rounds/{round_id}/export.xlsx?capacity=%C2%B2").status_code == 200
+    everything = "since=0001-01-01&until=9999-12-31"          # the calendar's ends, in Shanghai and in UTC
+    assert client.get(f"/admin/audit?{everything}").status_code == 200
+    rows = client.get(f"/admin/audit.json?{everything}").get_json()
+    assert len(rows) == len(client.get("/admin/audit.json").get_json()) > 0
+    assert client.get("/admin/audit.json?since=9999-12-31").get_json() == []
+
+
+def test_a_json_integer_too_large_for_a_float_is_refused_in_chinese(app, client, world):
+    from web.services import sheets
+    from web.services.tokens import create_token
+
+    with app.app_context():
+        sheet = sheets.declare(world.seat("EXP-A", "APP-001"), conflict=False, reason=None, actor=None)
+        expert_a = db.session.scalar(select(User).where(User.username == "expert_a"))
+        token = create_token(expert_a, "test", actor=None)
+        db.session.commit()
+        sheet_id = sheet.id
+    huge = "1" + "0" * 400                                    # float(10**400) raises; 1e400 reads as infinity
+    response = client.put(f"/api/v1/sheets/{sheet_id}", data=f'{{"values": {{"goals": {huge}}}}}',
+                          headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                                   "Accept-Language": "zh-CN"})
+    assert response.status_code == 422 and "不是数字" in response.get_json()["errors"][0]
+    with app.app_context():
+        assert sheet_of(world, "EXP-A", "APP-001").scores == []
+
+
 def test_audit_csv_cells_are_never_formulas(client, auth, make_user):
     make_user("=HYPERLINK(1)", "admin")
     auth.login(username="=HYPERLINK(1)")
