@@ -180,6 +180,23 @@ def test_the_template_round_trips(app, make_application_record):
         assert [(row.ref, row.year) for row in rows] == [("APP-001", 2021)]
 
 
+def test_no_center_workbook_turns_a_name_into_a_formula(app, make_application_record):
+    import zipfile
+
+    build(app, make_application_record)
+    with app.app_context():
+        center = listed("APP-001")
+        center.application.center_name = '=HYPERLINK("http://example.com","点这里")'
+        files = {"template": center_excel.report_template([center], 2021),
+                 "publicity": center_excel.publicity_workbook(centers.publicity_list())}
+    for name, data in files.items():
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            sheets = [archive.read(part) for part in archive.namelist() if part.startswith("xl/worksheets/")]
+        assert sheets and not any(b"<f>" in sheet or b"<f " in sheet for sheet in sheets), name
+        rows = list(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
+        assert any('=HYPERLINK("http://example.com","点这里")' in row for row in rows), name
+
+
 def test_an_unknown_column_is_refused(app):
     with app.app_context(), pytest.raises(center_excel.ReportFileError, match="未知列"):
         center_excel.read_reports(_with_extra_column())
