@@ -8,7 +8,7 @@ from flask import Flask, current_app, has_request_context, render_template, requ
 from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from web import database, input_guard, unit_of_work
+from web import database, flashes, input_guard, unit_of_work
 from web.config import default_config, instance_path_from_env, stored_secret_key
 from web.extensions import babel, csrf, db, login_manager, migrate
 
@@ -40,6 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_commands(app)
     unit_of_work.init_app(app)
+    flashes.init_app(app)
     _init_serving(app)
     app.after_request(_add_security_headers)
     return app

@@ -4,6 +4,7 @@ with nothing changed)."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import pytest
@@ -167,6 +168,24 @@ def test_import_is_all_or_nothing(app, make_application_record):
         stored = centers.import_reports(center_excel.read_reports(
             workbook([figures_row("APP-001", 2021), figures_row("APP-002", 2021)])), actor=None)
         assert sorted(report.center.application.ref for report in stored) == ["APP-001", "APP-002"]
+
+
+def test_a_refused_import_of_many_rows_fits_the_session_cookie_and_counts_the_rest(app, client, auth, csrf_token,
+                                                                                 make_application_record):
+    build(app, make_application_record)
+    with app.app_context():
+        listed("APP-001")
+        db.session.commit()
+    auth.login("organizer")
+    page = client.get("/centers/").get_data(as_text=True)
+    data = workbook([figures_row(f"APP-{number:04d}", 2021) for number in range(1000, 1500)])
+    answer = client.post("/centers/reports/import", content_type="multipart/form-data",
+                         data={"csrf_token": csrf_token(page), "file": (io.BytesIO(data), "reports.xlsx")})
+    cookies = answer.headers.getlist("Set-Cookie")
+    assert answer.status_code == 302 and cookies and max(len(cookie) for cookie in cookies) < 4096
+    shown = client.get("/centers/").get_data(as_text=True)
+    assert "APP-1000" in shown and "APP-1499" not in shown
+    assert re.search(r"另有 4\d\d 个错误", shown)
 
 
 def test_the_template_round_trips(app, make_application_record):

@@ -287,6 +287,17 @@ def test_a_json_integer_too_large_for_a_float_is_refused_in_chinese(app, client,
         assert sheet_of(world, "EXP-A", "APP-001").scores == []
 
 
+def test_messages_for_the_next_page_are_cut_to_what_a_cookie_carries(app):
+    from web.flashes import BUDGET, within_budget
+
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        one_long = within_budget([("error", "没有申报编号为 " + "、".join(f"Z{n:05d}" for n in range(3000)) + " 的申报书。")])
+        many = within_budget([("error", f"第 {n} 行：找不到申报编号。") for n in range(2, 5002)])
+    assert len(one_long) == 1 and len(one_long[0][1]) == BUDGET and one_long[0][1].endswith("…")
+    assert sum(len(text) for _, text in many[:-1]) <= BUDGET and many[0][1] == "第 2 行：找不到申报编号。"
+    assert many[-1] == ("error", f"…… 另有 {5000 - len(many) + 1} 个错误")
+
+
 def test_audit_csv_cells_are_never_formulas(client, auth, make_user):
     make_user("=HYPERLINK(1)", "admin")
     auth.login(username="=HYPERLINK(1)")
