@@ -4,8 +4,8 @@ Control characters in what a person sends are refused before any view or service
 
 A NUL byte makes PostgreSQL refuse the statement (a 500 before this check); other control characters have no
 place in a name, a filter or a comment either. Tab, line feed and carriage return are allowed (multi-line text).
-Every query-string value, form field, URL part and JSON string (keys too) is checked; the first offending field is
-named in a Chinese sentence: 400 on a page, 422 from the API. Views that check their own text, so they can show
+Every query-string value, form field, uploaded file's name and type, URL part and JSON string (keys too) is
+checked; the first offending field is named in a Chinese sentence: 400 on a page, 422 from the API. Views that check their own text, so they can show
 the refusal beside what was typed (the score sheet), say so with :func:`checks_own_text`.
 
 ``<int:…>`` URL parts are capped at the largest database integer (a larger one is a 404, as for an id that does not
@@ -102,7 +102,8 @@ def _refuse_control_characters():
 
 
 def _texts() -> Iterator[tuple[str, str]]:
-    """(field name, text) of everything the request carries: URL parts, query string, form, JSON body."""
+    """(field name, text) of everything the request carries: URL parts, query string, form, the names and types
+    of uploaded files, JSON body."""
     for name, value in (request.view_args or {}).items():
         if isinstance(value, str):
             yield name, value
@@ -111,6 +112,9 @@ def _texts() -> Iterator[tuple[str, str]]:
             yield "(name)", name
             for value in values:
                 yield name, value
+    for name, upload in request.files.items(multi=True):      # stored with the file: PostgreSQL refuses a NUL
+        yield name, upload.filename or ""
+        yield name, upload.content_type or ""
     if request.is_json:
         yield from _json_texts("(body)", request.get_json(silent=True))
 
