@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import sys
 from collections.abc import Callable, Iterator
 
@@ -28,10 +27,9 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
+from web.control_characters import CONTROL_CHARACTERS
 from web.io.limits import apply_body_limit
 
-# C0 controls but tab, LF and CR; DEL; C1 controls.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # The largest value of a 32-bit signed INTEGER column (PostgreSQL's integer; SQLite stores up to 2**63 - 1).
 MAX_DATABASE_INT = 2**31 - 1
 
