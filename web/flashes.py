@@ -46,5 +46,5 @@ def within_budget(messages: list[tuple[str, str]], budget: int = BUDGET) -> list
         left -= len(text)
     dropped = messages[len(kept):]
     if dropped:
-        kept.append((dropped[0][0], _("… and %(count)d more errors", count=len(dropped))))
+        kept.append((dropped[0][0], _("… and %(count)d more messages", count=len(dropped))))
     return kept

@@ -185,7 +185,7 @@ def test_a_refused_import_of_many_rows_fits_the_session_cookie_and_counts_the_re
     assert answer.status_code == 302 and cookies and max(len(cookie) for cookie in cookies) < 4096
     shown = client.get("/centers/").get_data(as_text=True)
     assert "APP-1000" in shown and "APP-1499" not in shown
-    assert re.search(r"另有 4\d\d 个错误", shown)
+    assert re.search(r"另有 4\d\d 条消息", shown)
 
 
 def test_the_template_round_trips(app, make_application_record):

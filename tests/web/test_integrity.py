@@ -295,7 +295,7 @@ def test_messages_for_the_next_page_are_cut_to_what_a_cookie_carries(app):
         many = within_budget([("error", f"第 {n} 行：找不到申报编号。") for n in range(2, 5002)])
     assert len(one_long) == 1 and len(one_long[0][1]) == BUDGET and one_long[0][1].endswith("…")
     assert sum(len(text) for _, text in many[:-1]) <= BUDGET and many[0][1] == "第 2 行：找不到申报编号。"
-    assert many[-1] == ("error", f"…… 另有 {5000 - len(many) + 1} 个错误")
+    assert many[-1] == ("error", f"…… 另有 {5000 - len(many) + 1} 条消息")
 
 
 def test_audit_csv_cells_are_never_formulas(client, auth, make_user):
