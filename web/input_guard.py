@@ -32,6 +32,8 @@ from web.io.limits import apply_body_limit
 
 # The largest value of a 32-bit signed INTEGER column (PostgreSQL's integer; SQLite stores up to 2**63 - 1).
 MAX_DATABASE_INT = 2**31 - 1
+# Lists and objects inside each other; a record is 4 deep, a request body far fewer.
+MAX_JSON_DEPTH = 32
 
 
 class DatabaseIntegerConverter(IntegerConverter):
@@ -59,10 +61,30 @@ def json_int(text: str) -> int | float:
 
 
 class BoundedJSONProvider(DefaultJSONProvider):
-    """Flask's JSON, reading integers with :func:`json_int`: a number check then never overflows."""
+    """Flask's JSON, reading integers with :func:`json_int` (a number check then never overflows) and refusing
+    a document nested deeper than :data:`MAX_JSON_DEPTH` as invalid JSON: ``[[[[…`` a few thousand deep made
+    the parser, or the walk over the document below, raise RecursionError — a 500."""
 
     def loads(self, s: str | bytes, **kwargs) -> object:
-        return json.loads(s, parse_int=json_int, **kwargs)
+        try:
+            document = json.loads(s, parse_int=json_int, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+        if json_depth(document) > MAX_JSON_DEPTH:
+            raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        return document
+
+
+def json_depth(document: object) -> int:
+    """How deeply lists and objects nest in ``document`` (a scalar is 0), counted without recursion."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def control_character_error(field: str, value: str) -> str | None:

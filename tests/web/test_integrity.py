@@ -287,6 +287,28 @@ def test_a_json_integer_too_large_for_a_float_is_refused_in_chinese(app, client,
         assert sheet_of(world, "EXP-A", "APP-001").scores == []
 
 
+def test_json_nested_thousands_deep_is_refused_as_invalid_not_a_500(app, client, world, runner, tmp_path):
+    from web.commands.data import import_command
+    from web.services.tokens import create_token
+
+    from web.services import sheets
+
+    with app.app_context():
+        sheet = sheets.declare(world.seat("EXP-A", "APP-001"), conflict=False, reason=None, actor=None)
+        expert_a = db.session.scalar(select(User).where(User.username == "expert_a"))
+        token = create_token(expert_a, "test", actor=None)
+        db.session.commit()
+        sheet_id = sheet.id
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    for body in ("[" * 50_000 + "]" * 50_000, '{"values": ' * 40 + "{}" + "}" * 40):   # the parser's limit; ours
+        answer = client.put(f"/api/v1/sheets/{sheet_id}", data=body, headers=headers)
+        assert answer.status_code == 400 and answer.get_json()["error"] == "the body is not valid JSON"
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 50_000 + "]" * 50_000, encoding="utf-8")
+    result = runner.invoke(import_command, ["applications", str(path)])
+    assert result.exit_code == 1 and "not valid JSON: nested too deeply" in result.stderr
+
+
 def test_messages_for_the_next_page_are_cut_to_what_a_cookie_carries(app):
     from web.flashes import BUDGET, within_budget
 
