@@ -289,9 +289,8 @@ def test_a_json_integer_too_large_for_a_float_is_refused_in_chinese(app, client,
 
 def test_json_nested_thousands_deep_is_refused_as_invalid_not_a_500(app, client, world, runner, tmp_path):
     from web.commands.data import import_command
-    from web.services.tokens import create_token
-
     from web.services import sheets
+    from web.services.tokens import create_token
 
     with app.app_context():
         sheet = sheets.declare(world.seat("EXP-A", "APP-001"), conflict=False, reason=None, actor=None)
