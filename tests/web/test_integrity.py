@@ -238,6 +238,19 @@ def test_a_nul_in_a_sheet_comment_keeps_the_draft_on_the_page(client, auth, worl
         assert sheet_of(world, "EXP-A", "APP-001").comment is None
 
 
+def test_a_nul_in_a_recusal_or_decline_reason_is_refused_beside_what_was_typed(client, auth, world, app,
+                                                                             csrf_token):
+    seat = seat_id(app, world, "EXP-A", "APP-001")
+    login(client, auth, "expert_a")
+    client.get("/expert/?lang=zh_Hans_CN")
+    for page in (f"/expert/seats/{seat}/declare", f"/expert/seats/{seat}/decline"):
+        token = csrf_token(client.get(page).get_data(as_text=True))
+        answer = client.post(page, data={"csrf_token": token, "conflict": "yes", "reason": "与申报单位\x00有合作"})
+        shown = answer.get_data(as_text=True)
+        assert answer.status_code in (400, 422) and CONTROL in shown and "与申报单位" in shown, page
+    assert events(app, "sheet.declare") == [] and events(app, "assignment.decline") == []
+
+
 def test_tab_and_newline_stay_allowed_in_a_comment(client, auth, world, app, csrf_token):
     seat = seat_id(app, world, "EXP-A", "APP-001")
     login(client, auth, "expert_a")
