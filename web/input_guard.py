@@ -5,8 +5,9 @@ Control characters in what a person sends are refused before any view or service
 A NUL byte makes PostgreSQL refuse the statement (a 500 before this check); other control characters have no
 place in a name, a filter or a comment either. Tab, line feed and carriage return are allowed (multi-line text).
 Every query-string value, form field, uploaded file's name and type, URL part and JSON string (keys too) is
-checked; the first offending field is named in a Chinese sentence: 400 on a page, 422 from the API. Views that check their own text, so they can show
-the refusal beside what was typed (the score sheet), say so with :func:`checks_own_text`.
+checked; the first offending field is named in a Chinese sentence: 400 on a page, 422 from the API. Views that
+check their own text, so they can show the refusal beside what was typed (the score sheet, the recusal and decline
+forms), say so with :func:`checks_own_text`.
 
 ``<int:…>`` URL parts are capped at the largest database integer (a larger one is a 404, as for an id that does not
 exist), and :func:`database_int` reads integers from query strings the same way (``type=database_int``: out of
@@ -32,7 +33,7 @@ from web.io.limits import apply_body_limit
 
 # The largest value of a 32-bit signed INTEGER column (PostgreSQL's integer; SQLite stores up to 2**63 - 1).
 MAX_DATABASE_INT = 2**31 - 1
-# Lists and objects inside each other; a record is 4 deep, a request body far fewer.
+# Lists and objects inside each other: a list of application records is 6 deep, a sheet 3.
 MAX_JSON_DEPTH = 32
 
 
