@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from web import database, input_guard, unit_of_work
+from web import database, flashes, input_guard, unit_of_work
 from web.config import default_config, instance_path_from_env, stored_secret_key
 from web.extensions import babel, csrf, db, login_manager, migrate
 
@@ -42,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_commands(app)
     unit_of_work.init_app(app)
+    flashes.init_app(app)
     _init_serving(app)
     app.after_request(_add_security_headers)
     return app

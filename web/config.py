@@ -57,6 +57,9 @@ def default_config(instance_path: str) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         # Requests and imports cost no more than a refusal (docs/import.md, Limits).
         "MAX_CONTENT_LENGTH": int(os.environ.get("PANEL_MAX_CONTENT_LENGTH") or 50 * 1024 * 1024),
+        # A JSON body that is not an import (a sheet, a report, a decision) is a few KiB; past this it is a 413
+        # before it is parsed (a 30 MiB list took 15 s and 600 MB to parse and walk).
+        "MAX_JSON_LENGTH": int(os.environ.get("PANEL_MAX_JSON_LENGTH") or 1024 * 1024),
         "IMPORT_MAX_ROWS": int(os.environ.get("PANEL_IMPORT_MAX_ROWS") or 20_000),
         "IMPORT_MAX_BYTES": int(os.environ.get("PANEL_IMPORT_MAX_BYTES") or 20 * 1024 * 1024),
         "IMPORT_MAX_UNCOMPRESSED": int(os.environ.get("PANEL_IMPORT_MAX_UNCOMPRESSED") or 256 * 1024 * 1024),

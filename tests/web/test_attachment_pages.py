@@ -60,6 +60,22 @@ def test_a_wrong_type_or_a_file_too_large_is_refused_in_chinese_and_nothing_kept
     assert sorted(Path(app.config["ATTACHMENT_FOLDER"]).iterdir()) == files_before
 
 
+@pytest.mark.parametrize(("filename", "content_type"), [("章程\x00.pdf", "application/pdf"),
+                                                      ("章程.pdf", "application/pdf\x00x")])
+def test_a_nul_in_a_files_name_or_type_is_refused_in_chinese_and_nothing_kept(
+        app, client, auth, csrf_token, world, table_counts, filename, content_type):
+    auth.login(username="organizer")
+    before = table_counts()
+    files_before = sorted(Path(app.config["ATTACHMENT_FOLDER"]).iterdir())
+    page = client.get("/records/applications/APP-001/attachments").get_data(as_text=True)
+    answer = client.post("/records/applications/APP-001/attachments", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(page), "kind": "bylaws",
+        "file": (io.BytesIO(CONTENT), filename, content_type)})    # PostgreSQL refused the NUL: a 500
+    assert answer.status_code == 400 and "不能包含控制字符" in answer.get_data(as_text=True)
+    assert table_counts() == before
+    assert sorted(Path(app.config["ATTACHMENT_FOLDER"]).iterdir()) == files_before
+
+
 def test_only_the_seated_expert_who_declared_downloads_the_attachment(app, client, auth, world):
     target = f"/records/seats/{world.seats['expert_a']}/attachments/{world.attachment_id}"
     auth.login(username="expert_a")

@@ -4,6 +4,7 @@ with nothing changed)."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import pytest
@@ -169,6 +170,24 @@ def test_import_is_all_or_nothing(app, make_application_record):
         assert sorted(report.center.application.ref for report in stored) == ["APP-001", "APP-002"]
 
 
+def test_a_refused_import_of_many_rows_fits_the_session_cookie_and_counts_the_rest(app, client, auth, csrf_token,
+                                                                                 make_application_record):
+    build(app, make_application_record)
+    with app.app_context():
+        listed("APP-001")
+        db.session.commit()
+    auth.login("organizer")
+    page = client.get("/centers/").get_data(as_text=True)
+    data = workbook([figures_row(f"APP-{number:04d}", 2021) for number in range(1000, 1500)])
+    answer = client.post("/centers/reports/import", content_type="multipart/form-data",
+                         data={"csrf_token": csrf_token(page), "file": (io.BytesIO(data), "reports.xlsx")})
+    cookies = answer.headers.getlist("Set-Cookie")
+    assert answer.status_code == 302 and cookies and max(len(cookie) for cookie in cookies) < 4096
+    shown = client.get("/centers/").get_data(as_text=True)
+    assert "APP-1000" in shown and "APP-1499" not in shown
+    assert re.search(r"另有 4\d\d 条消息", shown)
+
+
 def test_the_template_round_trips(app, make_application_record):
     build(app, make_application_record)
     with app.app_context():
@@ -178,6 +197,23 @@ def test_the_template_round_trips(app, make_application_record):
         assert header[:3] == ["申报书编号", "中心名称", "年度"] and "委托研发合同数" in header
         rows = center_excel.read_reports(data)
         assert [(row.ref, row.year) for row in rows] == [("APP-001", 2021)]
+
+
+def test_no_center_workbook_turns_a_name_into_a_formula(app, make_application_record):
+    import zipfile
+
+    build(app, make_application_record)
+    with app.app_context():
+        center = listed("APP-001")
+        center.application.center_name = '=HYPERLINK("http://example.com","点这里")'
+        files = {"template": center_excel.report_template([center], 2021),
+                 "publicity": center_excel.publicity_workbook(centers.publicity_list())}
+    for name, data in files.items():
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            sheets = [archive.read(part) for part in archive.namelist() if part.startswith("xl/worksheets/")]
+        assert sheets and not any(b"<f>" in sheet or b"<f " in sheet for sheet in sheets), name
+        rows = list(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
+        assert any('=HYPERLINK("http://example.com","点这里")' in row for row in rows), name
 
 
 def test_an_unknown_column_is_refused(app):
@@ -333,6 +369,24 @@ def test_an_annual_round_takes_the_centers_due(app, make_application_record):
         assert centers.evaluated_year(round_) == 2021
         with pytest.raises(CenterError, match="没有到期"):
             centers.open_evaluation_round("triennial", 2021, actor=None)
+
+
+def test_an_evaluation_year_past_the_calendar_is_refused_in_chinese_not_a_500(app, client, auth, csrf_token,
+                                                                            make_application_record):
+    build(app, make_application_record)
+    with app.app_context():
+        listed("APP-001")
+        db.session.commit()
+    auth.login("organizer")
+    with app.app_context():
+        before = counts()
+    page = client.get("/centers/").get_data(as_text=True)
+    for year in ("9999", "99999999999999999999", "0"):          # 9999: the round's date would be 10000-03-01
+        answer = client.post("/centers/evaluations", follow_redirects=True,
+                             data={"csrf_token": csrf_token(page), "kind": "annual", "year": year})
+        assert answer.status_code == 200 and "缺少年度或年度无效" in answer.get_data(as_text=True), year
+    with app.app_context():
+        assert counts() == before and db.session.scalar(select(func.count()).select_from(Round)) == 1
 
 
 def test_the_evaluation_page_and_export_show_grades_beside_the_figures(app, client, auth,

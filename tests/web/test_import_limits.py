@@ -221,6 +221,25 @@ def test_a_request_over_the_site_limit_gets_a_413_page_or_json_in_chinese(client
     assert table_counts() == before
 
 
+@pytest.mark.app_config(MAX_JSON_LENGTH=4096)
+def test_a_json_body_that_is_not_an_import_is_capped_before_it_is_parsed(client, organizer_token, table_counts,
+                                                                         monkeypatch):
+    import flask.json.provider
+
+    parsed = []
+    monkeypatch.setattr(flask.json.provider.DefaultJSONProvider, "loads",
+                        lambda self, s, **kwargs: parsed.append(len(s)) or json.loads(s, **kwargs))
+    before = table_counts()
+    body = json.dumps({"targets": {"contracts": 1}, "padding": "x" * 8192})
+    answer = client.put("/api/v1/centers/1/targets", data=body, content_type="application/json",
+                        headers={"Authorization": f"Bearer {organizer_token}"})
+    assert answer.status_code == 413 and answer.get_json()["error"].startswith("请求内容超过服务器允许的大小（最多 4 KiB）")
+    assert parsed == [] and table_counts() == before
+    records = json.dumps(unfinished_records(300))                # an import keeps its own, larger cap
+    assert len(records) > 4096
+    assert post_import(client, organizer_token, data=records, content_type="application/json").status_code == 202
+
+
 def test_an_unreadable_csv_field_is_refused_not_raised(app, tmp_path):
     data = ("申报编号,中心名称\nA1," + "长" * 200_000 + "\n").encode()
     with app.app_context():

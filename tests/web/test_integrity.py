@@ -238,6 +238,19 @@ def test_a_nul_in_a_sheet_comment_keeps_the_draft_on_the_page(client, auth, worl
         assert sheet_of(world, "EXP-A", "APP-001").comment is None
 
 
+def test_a_nul_in_a_recusal_or_decline_reason_is_refused_beside_what_was_typed(client, auth, world, app,
+                                                                             csrf_token):
+    seat = seat_id(app, world, "EXP-A", "APP-001")
+    login(client, auth, "expert_a")
+    client.get("/expert/?lang=zh_Hans_CN")
+    for page in (f"/expert/seats/{seat}/declare", f"/expert/seats/{seat}/decline"):
+        token = csrf_token(client.get(page).get_data(as_text=True))
+        answer = client.post(page, data={"csrf_token": token, "conflict": "yes", "reason": "与申报单位\x00有合作"})
+        shown = answer.get_data(as_text=True)
+        assert answer.status_code in (400, 422) and CONTROL in shown and "与申报单位" in shown, page
+    assert events(app, "sheet.declare") == [] and events(app, "assignment.decline") == []
+
+
 def test_tab_and_newline_stay_allowed_in_a_comment(client, auth, world, app, csrf_token):
     seat = seat_id(app, world, "EXP-A", "APP-001")
     login(client, auth, "expert_a")
@@ -252,6 +265,71 @@ def test_ids_beyond_a_database_integer_are_404_and_pages_are_ignored(client, aut
     assert client.get("/rounds/99999999999999999999").status_code == 404
     assert client.get("/admin/audit?page=99999999999999999999").status_code == 200
     assert client.get("/invitations/outbox?round=99999999999999999999").status_code == 200
+
+
+def test_numbers_and_dates_at_the_edges_of_what_python_reads_are_answered_not_500(client, auth, world, app):
+    with app.app_context():
+        round_id = world.round().id
+    auth.login("admin")
+    page = client.get(f"/rankings/rounds/{round_id}?capacity=%C2%B2&lang=zh_Hans_CN")    # "²": a digit, not int
+    assert page.status_code == 200 and "名额 k 须为不小于 1 的整数" in page.get_data(as_text=True)
+    assert client.get(f"/rankings/rounds/{round_id}/export.xlsx?capacity=%C2%B2").status_code == 200
+    everything = "since=0001-01-01&until=9999-12-31"          # the calendar's ends, in Shanghai and in UTC
+    assert client.get(f"/admin/audit?{everything}").status_code == 200
+    rows = client.get(f"/admin/audit.json?{everything}").get_json()
+    assert len(rows) == len(client.get("/admin/audit.json").get_json()) > 0
+    assert client.get("/admin/audit.json?since=9999-12-31").get_json() == []
+
+
+def test_a_json_integer_too_large_for_a_float_is_refused_in_chinese(app, client, world):
+    from web.services import sheets
+    from web.services.tokens import create_token
+
+    with app.app_context():
+        sheet = sheets.declare(world.seat("EXP-A", "APP-001"), conflict=False, reason=None, actor=None)
+        expert_a = db.session.scalar(select(User).where(User.username == "expert_a"))
+        token = create_token(expert_a, "test", actor=None)
+        db.session.commit()
+        sheet_id = sheet.id
+    huge = "1" + "0" * 400                                    # float(10**400) raises; 1e400 reads as infinity
+    response = client.put(f"/api/v1/sheets/{sheet_id}", data=f'{{"values": {{"goals": {huge}}}}}',
+                          headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                                   "Accept-Language": "zh-CN"})
+    assert response.status_code == 422 and "不是数字" in response.get_json()["errors"][0]
+    with app.app_context():
+        assert sheet_of(world, "EXP-A", "APP-001").scores == []
+
+
+def test_json_nested_thousands_deep_is_refused_as_invalid_not_a_500(app, client, world, runner, tmp_path):
+    from web.commands.data import import_command
+    from web.services import sheets
+    from web.services.tokens import create_token
+
+    with app.app_context():
+        sheet = sheets.declare(world.seat("EXP-A", "APP-001"), conflict=False, reason=None, actor=None)
+        expert_a = db.session.scalar(select(User).where(User.username == "expert_a"))
+        token = create_token(expert_a, "test", actor=None)
+        db.session.commit()
+        sheet_id = sheet.id
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    for body in ("[" * 50_000 + "]" * 50_000, '{"values": ' * 40 + "{}" + "}" * 40):   # the parser's limit; ours
+        answer = client.put(f"/api/v1/sheets/{sheet_id}", data=body, headers=headers)
+        assert answer.status_code == 400 and answer.get_json()["error"] == "the body is not valid JSON"
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 50_000 + "]" * 50_000, encoding="utf-8")
+    result = runner.invoke(import_command, ["applications", str(path)])
+    assert result.exit_code == 1 and "not valid JSON: nested too deeply" in result.stderr
+
+
+def test_messages_for_the_next_page_are_cut_to_what_a_cookie_carries(app):
+    from web.flashes import BUDGET, within_budget
+
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        one_long = within_budget([("error", "没有申报编号为 " + "、".join(f"Z{n:05d}" for n in range(3000)) + " 的申报书。")])
+        many = within_budget([("error", f"第 {n} 行：找不到申报编号。") for n in range(2, 5002)])
+    assert len(one_long) == 1 and len(one_long[0][1]) == BUDGET and one_long[0][1].endswith("…")
+    assert sum(len(text) for _, text in many[:-1]) <= BUDGET and many[0][1] == "第 2 行：找不到申报编号。"
+    assert many[-1] == ("error", f"…… 另有 {5000 - len(many) + 1} 条消息")
 
 
 def test_audit_csv_cells_are_never_formulas(client, auth, make_user):

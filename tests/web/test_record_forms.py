@@ -162,3 +162,14 @@ def test_a_refused_form_sent_again_still_gives_each_person_their_own_data():
              **{name: [str(value)] for name, value in marks.items() if "team_members" in name}}
     rows = form.read(again, registered)["members"][0]["team_members"]
     assert [(row["name"], row["phone"]) for row in rows] == [("A", "111"), ("C", "333"), ("D", None)]
+
+
+def test_a_row_mark_that_is_not_a_plain_number_makes_a_new_row():
+    """"²" passes str.isdigit() but not int(): the row is new (takes nobody's data), never a 500."""
+    team = [{"name": "A", "phone": "111"}]
+    registered = {"ref": "A601", "members": [{"name": "研究院", "team_members": team}]}
+    form = RecordForm("applications", {}, personal_visible=False)
+    raw = form.read({"ref": ["A601"], "members[1].name": ["研究院"], "members[1]._row": ["1"],
+                     "members[1].team_members[1].name": ["A"], "members[1].team_members[1]._row": ["²"]},
+                    registered)
+    assert [(row["name"], row["phone"]) for row in raw["members"][0]["team_members"]] == [("A", None)]

@@ -104,6 +104,26 @@ def test_every_error_is_listed_in_chinese_by_sheet_row_and_column(app, client, a
     assert table_counts() == before and uploads_left(app) == []
 
 
+def test_a_control_character_in_a_file_is_refused_in_chinese_on_the_page_and_the_command_line(
+        app, client, auth, csrf_token, runner, tmp_path, table_counts, make_application_record):
+    from web.commands.data import import_command
+
+    auth.login(role="organizer")
+    record = make_application_record("A203", center_name="上海未来智造创新中心")
+    data = file_bytes(tmp_path, "applications", [record], ".csv").replace(     # PostgreSQL refused the NUL
+        "上海未来智造创新中心".encode(), "上海\x00未来智造创新中心".encode())
+    before = table_counts()
+    answer = upload(client, csrf_token, "applications", "申报书.csv", data)
+    assert answer.status_code == 422
+    rows = problem_rows(answer.get_data(as_text=True))
+    assert [row[2:] for row in rows] == [("中心名称", "不能包含控制字符（如 NUL 空字符）")]
+    path = tmp_path / "nul.csv"
+    path.write_bytes(data)
+    result = runner.invoke(import_command, ["applications", str(path)])
+    assert result.exit_code == 1 and "control characters" in result.stderr
+    assert table_counts() == before
+
+
 def test_a_missing_column_is_reported_once_not_per_row(client, auth, csrf_token, tmp_path, table_counts,
                                                        make_expert_record):
     auth.login(role="organizer")

@@ -108,9 +108,6 @@ def publicity_workbook(listed: list[tuple[Application, Decision, Center | None]]
     for number, (application, decision, _center) in enumerate(listed, start=1):
         sheet.append([number, application.ref, application.center_name, application.bearer_name,
                       decision.decided_on, decision.document_no])
-    for cells in sheet.iter_rows(min_row=2):
-        for cell in cells:
-            protect_text(cell)
     style_header(sheet)
     return _saved(workbook)
 
@@ -128,9 +125,6 @@ def evaluation_workbook(round_: Round, rows: list[EvaluationRow], year: int) -> 
         sheet.append([getattr(result, "rank", None), row.application.ref, row.application.center_name,
                       getattr(result, "score", None), getattr(result, "grade", None), year,
                       *(values.get(code) for code in INDICATOR_HEADERS)])
-    for cells in sheet.iter_rows(min_row=2):
-        for cell in cells:
-            protect_text(cell)
     style_header(sheet)
     return _saved(workbook)
 
@@ -167,6 +161,13 @@ def triennial_workbook(round_: Round, rows: list, years: tuple[int, ...]) -> byt
 
 
 def _saved(workbook: Workbook) -> bytes:
+    """The file's bytes, every cell of every sheet protected first: a center named "=HYPERLINK(…)" stays text in
+    the report template and the triennial lists as in the others (openpyxl reads text starting with "=" as a
+    formula)."""
+    for sheet in workbook.worksheets:
+        for cells in sheet.iter_rows():
+            for cell in cells:
+                protect_text(cell)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -134,6 +134,8 @@ def read_json(path: Path, data: bytes, limits: ImportLimits | None = None) -> Re
         return refused(path, "JSON files must be UTF-8")
     except json.JSONDecodeError as error:
         return refused(path, f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}")
+    except RecursionError:                            # "[[[[…" deeper than the parser goes: a crash before
+        return refused(path, "not valid JSON: nested too deeply")
     if isinstance(document, dict) and len(document) == 1:
         document = next(iter(document.values()))
     if not isinstance(document, list):
@@ -253,6 +255,9 @@ def json_table(cell: str, row: int, header: str, errors: list[str]) -> object:
         return json.loads(cell)
     except json.JSONDecodeError as error:
         errors.append(f"row {row}: {header}: not valid JSON ({error.msg} at character {error.pos})")
+        return None
+    except RecursionError:
+        errors.append(f"row {row}: {header}: not valid JSON (nested too deeply)")
         return None
 
 

@@ -46,8 +46,9 @@ def import_body(view: Callable) -> Callable:
 
 
 def apply_body_limit(view: Callable | None) -> None:
-    """Lower this request's body limit to the view's own, before anything reads the body."""
-    key = getattr(view, "body_limit", None)
+    """Lower this request's body limit to the view's own (an import's), else for a JSON body to
+    ``MAX_JSON_LENGTH``, before anything reads the body."""
+    key = getattr(view, "body_limit", None) or ("MAX_JSON_LENGTH" if request.is_json else None)
     if key:
         request.max_content_length = min(current_app.config[key], current_app.config["MAX_CONTENT_LENGTH"])
 

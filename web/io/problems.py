@@ -47,6 +47,7 @@ RULES: tuple[tuple[re.Pattern, object], ...] = tuple((re.compile(pattern), messa
     (r"is not a calendar date, got (?P<value>.*)", _l("is not a date of the calendar (the file has %(value)s)")),
     (r"must be yes or no .*, got (?P<value>.*)", _l("must be 是 or 否 (the file has %(value)s)")),
     (r"must be text, got .*", _l("must be text")),
+    (r"control characters \(such as NUL\) are not allowed", _l("control characters (such as NUL) are not allowed")),
     (r"unknown (?:value|field code|pool) (?P<value>.*) \(one of: .*\)",
      _l("%(value)s is not one of the choices: pick one from the template's drop-down list")),
     (r"must be (?P<length>\d+) characters, got (?P<count>\d+)",

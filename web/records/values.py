@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 
 from matching.uscc import compact, uscc_error
+from web.control_characters import CONTROL_CHARACTERS
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TAG_SEPARATORS = re.compile(r"[,，、;；\s]+")
@@ -34,7 +35,8 @@ def blank(value: object) -> bool:
 
 
 def to_text(value: object) -> str:
-    """A string, stripped; numbers from Excel cells (postcodes, phones) become their digits."""
+    """A string, stripped; numbers from Excel cells (postcodes, phones) become their digits. Control characters
+    are refused as in every form (tab and line breaks are text)."""
     if isinstance(value, bool | list | dict):
         raise Refused(f"must be text, got {type(value).__name__}")
     if isinstance(value, float) and value.is_integer():
@@ -43,7 +45,10 @@ def to_text(value: object) -> str:
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    return str(value).strip()
+    text = str(value).strip()
+    if CONTROL_CHARACTERS.search(text):             # PostgreSQL refuses a NUL: the import would end in a crash
+        raise Refused("control characters (such as NUL) are not allowed")
+    return text
 
 
 def to_date(value: object) -> date:

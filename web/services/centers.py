@@ -45,6 +45,7 @@ from web.services.ranking import round_ranking, scoring_problem
 
 SELECTION_KINDS = ("selection_review", "site_inspection")
 CONSTRUCTION_YEARS = 3
+LAST_YEAR = 2100                  # the last year a report or an evaluation may name (a typo, not a plan, beyond it)
 
 INDICATOR_LABELS = {
     "contracts": _l("Contracted R&D (contracts)"), "contract_amount": _l("Contracted R&D amount (10k CNY)"),
@@ -316,7 +317,7 @@ def report_errors(center: Center, year: object, raw: Mapping[str, object]) -> tu
         return None, values, [_("The year is missing or not a year."), *errors]
     findings = check_report(engine_report(center, number, values), engine_history(center, number))
     errors += [finding_sentence(finding) for finding in findings]
-    if number < center.listed_on.year or number > 2100:
+    if number < center.listed_on.year or number > LAST_YEAR:
         errors.insert(0, _("%(year)s is before the center was listed (%(listed)s).", year=number,
                            listed=center.listed_on.year) if number < center.listed_on.year
                       else _("The year is missing or not a year."))
@@ -463,6 +464,8 @@ def open_evaluation_round(kind: str, year: int, *, actor: User | None) -> Round:
 
     if kind not in EVALUATION_KINDS:
         raise CenterError([_("An evaluation round is annual or triennial.")])
+    if not 1 <= year <= LAST_YEAR:                  # the round's date is 1 March of the next year
+        raise CenterError([_("The year is missing or not a year.")])
     due = due_centers(kind, year)
     if not due:
         raise CenterError([_("No center is due for this evaluation.")])

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from web.extensions import db
+from web.input_guard import control_character_error
 from web.models import Assignment, AssignmentVersion, Expert, OutboxMessage, Round, ScoreSheet, User, utcnow
 
 from . import access_links, accounts, audit, outbox, panels
@@ -134,6 +135,8 @@ def decline(assignment: Assignment, reason: str | None, *, actor: User | None) -
     reason = (reason or "").strip()
     if not reason:
         raise InvitationError(_("reason: declining needs a reason."))
+    if refusal := control_character_error("reason", reason):      # refused beside what was typed, not on a 400 page
+        raise InvitationError(refusal)
     if assignment.state not in ANSWERABLE_STATES:
         raise InvitationError(_("This invitation can no longer be answered (state: %(state)s).",
                                 state=assignment.state))

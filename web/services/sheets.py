@@ -145,6 +145,8 @@ def declare(assignment: Assignment, *, conflict: bool, reason: str | None, actor
     reason = (reason or "").strip()
     if conflict and not reason:
         raise SheetError(_("reason: a recusal needs a reason."))
+    if refusal := control_character_error("reason", reason):      # refused beside what was typed, not on a 400 page
+        raise SheetError(refusal)
     round_ = assignment.version.round
     if round_.state != "scoring":
         raise SheetError(_("The round is not open for scoring."))

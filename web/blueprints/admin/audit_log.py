@@ -18,10 +18,16 @@ from web.models import AuditEvent
 CSV_COLUMNS = ("id", "at", "actor", "action", "entity_type", "entity_id", "before", "after")
 
 
-def local_midnight_in_utc(day: date) -> datetime:
-    """The start of ``day`` in the site's time zone, as naive UTC (how times are stored)."""
+def local_midnight_in_utc(day: date, days_later: int = 0) -> datetime | None:
+    """The start of ``day`` (plus ``days_later``) in the site's time zone, as naive UTC (how times are stored);
+    None when that moment lies outside the calendar Python holds (0001-01-01 in Shanghai is still year 0 in UTC;
+    the day after 9999-12-31 does not exist): such a filter bounds nothing."""
     zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return datetime.combine(day, time(), tzinfo=zone).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    try:
+        start = datetime.combine(day + timedelta(days=days_later), time(), tzinfo=zone)
+        return start.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    except OverflowError:
+        return None
 
 
 def filtered(filters: dict) -> Select:
@@ -32,10 +38,10 @@ def filtered(filters: dict) -> Select:
                         ("entity_type", AuditEvent.entity_type), ("entity_id", AuditEvent.entity_id)):
         if filters.get(key):
             query = query.where(column == filters[key])
-    if filters.get("since"):
-        query = query.where(AuditEvent.at >= local_midnight_in_utc(filters["since"]))
-    if filters.get("until"):
-        query = query.where(AuditEvent.at < local_midnight_in_utc(filters["until"] + timedelta(days=1)))
+    if filters.get("since") and (start := local_midnight_in_utc(filters["since"])):
+        query = query.where(AuditEvent.at >= start)
+    if filters.get("until") and (end := local_midnight_in_utc(filters["until"], days_later=1)):
+        query = query.where(AuditEvent.at < end)
     return query
 
 

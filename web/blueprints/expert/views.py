@@ -70,6 +70,7 @@ def accept(seat_id: int):
 
 
 @bp.route("/seats/<int:seat_id>/decline", methods=["GET", "POST"])
+@checks_own_text
 @roles_required("expert")
 def decline(seat_id: int):
     """Decline an invitation with a reason."""
@@ -87,6 +88,7 @@ def decline(seat_id: int):
 
 
 @bp.route("/seats/<int:seat_id>/declare", methods=["GET", "POST"])
+@checks_own_text
 @roles_required("expert")
 def declare(seat_id: int):
     """The conflict declaration (回避声明), answered before any material opens."""

@@ -44,7 +44,7 @@ def page_options() -> tuple[ranking.Options, list[str]]:
     capacity = None
     raw = request.args.get("capacity", "").strip()
     if raw:
-        if raw.isdigit() and int(raw) >= 1:
+        if raw.isascii() and raw.isdigit() and int(raw) >= 1:     # "²" is a digit to isdigit(), not to int()
             capacity = int(raw)
         else:
             errors.append(_("Capacity k must be a whole number of at least 1, not “%(value)s”.", value=raw))

@@ -185,7 +185,7 @@ class RecordForm:
     def origin(form: Mapping[str, list[str]], row_prefix: str, default: int | None, registered: int) -> int | None:
         """The registered row (1-based) a form row shows: its hidden mark, else ``default``; None for a new row."""
         value = (form.get(f"{row_prefix}{ROW_MARK}") or [None])[0]
-        number = int(value) if isinstance(value, str) and value.isdigit() else default
+        number = int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else default
         return number if number is not None and 0 < number <= registered else None
 
 
