@@ -124,7 +124,12 @@ def _register_commands(app: Flask) -> None:
 
 
 def _error_page(error):
-    """Errors in the site's layout, so the user keeps the navigation and the logout button."""
+    """Errors in the site's layout, so the user keeps the navigation and the logout button.
+
+    A 500 rolls the request's work back first: a failed flush leaves the session refusing every query until then,
+    and the layout reads the signed-in account (the request's work is rolled back anyway, web.unit_of_work)."""
+    if error.code == 500:
+        db.session.rollback()
     return render_template("error.html", error=error, message=_error_sentence(error)), error.code
 
 

@@ -81,3 +81,24 @@ def test_ranking_leaves_the_cycle_collector_as_it_found_it(enabled, five, totals
         assert result.ranking and gc.isenabled() is enabled
     finally:
         gc.enable() if was else gc.disable()
+
+
+def test_a_ranking_that_fails_still_switches_the_collector_back_on(monkeypatch, five, totals_problem):
+    """The collector is paused inside rank(); an exception there (a bug, a MemoryError) must not leave a long-lived
+    server process without it."""
+    from scoring import pipeline
+
+    def failing(problem):
+        assert not gc.isenabled()                       # paused while the round is ranked
+        raise MemoryError("the bootstrap's rank matrix")
+
+    problem = scoring.parse_problem(totals_problem(five, bootstrap=100))
+    monkeypatch.setattr(pipeline, "_rank", failing)
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        with pytest.raises(MemoryError):
+            scoring.rank(problem)
+        assert gc.isenabled()
+    finally:
+        gc.enable() if was else gc.disable()

@@ -57,6 +57,19 @@ def test_roles_and_ownership(client, world):
     assert role["code"] == "role_not_allowed" and role["error"] == "此接口仅供组织方、管理员账户使用，专家账户不能使用。"
 
 
+
+@pytest.mark.app_config(PROPAGATE_EXCEPTIONS=False)
+def test_a_crash_is_answered_as_json_in_chinese(app, client, world):
+    """The site answers a 500 with its HTML page; an API client must still get the JSON error body."""
+    def crashing_view():
+        raise RuntimeError("a bug")
+
+    app.add_url_rule("/api/v1/crash", "api.crash", crashing_view)
+    response = call(client, world, "organizer", "GET", "/crash")
+    assert response.status_code == 500 and response.is_json
+    body = response.get_json()
+    assert body["code"] in ERROR_CODES and chinese(body["error"])
+
 # ---------------------------------------------------------------- imports
 
 def test_importing_applications_is_all_or_nothing_and_audited(app, client, world, make_application_record):

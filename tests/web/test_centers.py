@@ -315,6 +315,24 @@ def test_the_command_line_decides_imports_and_changes_status(app, runner, tmp_pa
     assert '"status": "withdrawn"' in runner.invoke(args=["centers", "show", str(center_id)]).output
 
 
+def test_the_command_line_refuses_in_chinese_and_changes_nothing(app, runner, make_application_record,
+                                                                 table_counts):
+    build(app, make_application_record)
+    assert runner.invoke(args=["centers", "decide", "APP-001", "--outcome", "listed", "--on", "2020-12-01",
+                               "--document", "沪经信技〔2020〕1号"]).exit_code == 0
+    center_id = int(runner.invoke(args=["centers", "list"]).output.split("\t")[0])
+    before = table_counts()
+    cases = [
+        (["centers", "decide", "APP-404", "--outcome", "listed", "--on", "2020-12-01", "--document", "1号"],
+         "不存在申报书 APP-404。"),
+        (["centers", "report-document", str(center_id), "2021", __file__], f"创新中心 {center_id} 没有 2021 年的报告"),
+        (["centers", "targets", str(center_id), "bogus=3"], "未知指标：bogus。"),
+    ]
+    for args, sentence in cases:
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1 and sentence in result.output, result.output
+    assert table_counts() == before
+
 def test_an_expert_sees_the_indicators_beside_an_annual_sheet(app, client, auth, make_application_record,
                                                               make_expert_record):
     from web.models import Assignment, AssignmentVersion, Expert, ScoreSheet

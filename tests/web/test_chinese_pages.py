@@ -338,3 +338,24 @@ def test_the_centers_evaluations_read_in_chinese(app, client, auth, make_applica
                  "/centers/decisions", f"/centers/{center.id}"]
     english = staff_pages_english(app, client, auth, pages)
     assert not english, "English on the centers' pages:\n" + "\n".join(english)
+
+
+@pytest.mark.app_config(PROPAGATE_EXCEPTIONS=False)
+def test_a_database_failure_is_answered_with_the_chinese_500_page(app, client, auth, table_counts):
+    """A write the database refuses (here a second account with a taken name) leaves the session needing a
+    rollback; the error page must still render in the site's layout, in Chinese, and nothing be stored."""
+    from web.models import User
+
+    def failing_view():
+        db.session.add(User(username="organizer", role="organizer", password_hash="x"))
+        db.session.flush()
+        return "unreachable"
+
+    app.add_url_rule("/failing-write", "failing_write", failing_view)
+    auth.login("organizer")
+    before = table_counts()
+    response = client.get("/failing-write", headers=ZH)
+    assert response.status_code == 500
+    text = readable(response.get_data(as_text=True))
+    assert "服务器出错，请求未能完成" in text and "Internal Server Error" not in text
+    assert table_counts() == before

@@ -383,3 +383,38 @@ def test_the_records_csv_never_holds_a_formula_and_reads_back_the_same(tmp_path,
     path = tmp_path / "applications.csv"
     path.write_bytes(data)
     assert read_and_validate(path, "applications") == records
+
+
+def test_a_row_is_locked_once_per_transaction_and_again_after_a_savepoint_or_commit(app, make_user):
+    """lock_row skips a row its transaction already holds, and only that: a new transaction, or a savepoint that
+    was rolled back (which releases its locks on PostgreSQL), locks the row again."""
+    from sqlalchemy import event
+
+    from web.database import lock_row
+
+    make_user("holder", "organizer")
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.username == "holder"))
+        db.session.commit()
+        locks: list[str] = []
+
+        def count(_connection, _cursor, statement, *_args) -> None:
+            if "FOR UPDATE" in statement or statement.lstrip().upper().startswith("UPDATE USERS"):
+                locks.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            lock_row(User, user_id)
+            lock_row(User, user_id)
+            assert len(locks) == 1                                  # held: not locked again
+            savepoint = db.session.begin_nested()
+            lock_row(User, user_id)
+            savepoint.rollback()
+            lock_row(User, user_id)
+            assert len(locks) == 3                                  # in the savepoint, and after its rollback
+            db.session.commit()
+            lock_row(User, user_id)
+            assert len(locks) == 4                                  # a new transaction locks afresh
+            db.session.rollback()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)

@@ -113,3 +113,30 @@ def test_the_api_reads_the_stored_ranking_and_says_when_it_was_computed(app, cli
     body = client.get(f"/api/v1/rounds/{round_id}/ranking", headers={"Authorization": f"Bearer {token}"}).get_json()
     computed = stored_rows(app)[0][1]
     assert body["computed_at"] == computed.isoformat() + "Z" and body["stale"] is False and body["ranking"]
+
+
+def test_a_refusal_stored_before_the_groups_were_kept_is_shown_with_its_groups(app, make_application_record,
+                                                                             make_expert_record):
+    """A calibration refused before an upgrade is stored as the engine's English sentence; nothing has changed
+    since, so the page reads that payload: it must still name the design's groups, in Chinese, not fail."""
+    import pickle
+
+    from tests.web.test_ranking_service import build_round, get_round
+
+    round_id = build_round(app, make_application_record, make_expert_record,
+                           {"P1": [80, 81, 82, None, None, None], "P2": [None, None, None, 70, 71, 72]})
+    options = ranking.Options(calibrate=True)
+    with app.app_context():
+        round_ = get_round(round_id)
+        stored_ranking.renew(round_, options)
+        stored = db.session.scalar(select(StoredRanking))
+        result, _, reasons = pickle.loads(stored.payload)
+        stored.payload = pickle.dumps((result, ("calibration refused: the expert–application design falls into 2 "
+                                                "unconnected groups, whose experts' biases cannot be compared",),
+                                       reasons))
+        db.session.commit()
+    with app.test_request_context():
+        viewed = stored_ranking.ranking_for_view(get_round(round_id), options)
+        assert not viewed.stale
+        assert viewed.report.calibration_refused == ((("P1",), ("E1", "E2", "E3")), (("P2",), ("E4", "E5", "E6")))
+        assert viewed.report.calibration_refusal[0] == "申报书和专家分成 2 个互无共同专家的组，无法跨组比较专家的宽严程度："

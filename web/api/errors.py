@@ -111,6 +111,14 @@ def http_error(error: HTTPException):
                           error.description if ours and error.description else http_sentence(status))
 
 
+SITE_PAGE_STATUSES = (400, 403, 404, 405, 500)
+"""The statuses the site answers with its HTML page (``web._register_blueprints``). Flask prefers a handler
+registered for the status, the application's included, to a blueprint's handler for a class, so the API
+registers :func:`http_error` for each of them as well: an API client gets JSON, a crash included."""
+for _status in SITE_PAGE_STATUSES:
+    bp.register_error_handler(_status, http_error)
+
+
 def http_sentence(status: int) -> str:
     """What an HTTP error status means, in one sentence of the catalog."""
     sentences = {

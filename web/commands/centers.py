@@ -77,7 +77,7 @@ def decide_command(ref, outcome, decided_on, document_no, reason) -> None:
 
     application = db.session.scalar(select(Application).where(Application.ref == ref))
     if application is None:
-        refuse([f"no application with ref {ref}"])
+        refuse([_("There is no application %(ref)s.", ref=ref)])
     try:
         record_decision(application, outcome=outcome, decided_on=decided_on.date(), document_no=document_no,
                         reason=reason, actor=None)
@@ -161,7 +161,7 @@ def report_document_command(center_id: int, year: int, path: Path) -> None:
 
     report = report_of(center_or_exit(center_id), year)
     if report is None:
-        refuse([f"center {center_id} has no report for {year}; store its indicators first"])
+        refuse([_("Center %(id)s has no report for %(year)s: store its indicators first.", id=center_id, year=year)])
     try:
         with path.open("rb") as stream:
             attach_document(report, path.name, stream, content_type=None, actor=None)
@@ -182,7 +182,7 @@ def targets_command(center_id: int, pairs: tuple[str, ...]) -> None:
     values = figures(pairs)
     unknown = sorted(set(values) - set(INDICATOR_LABELS))
     if unknown:
-        refuse([f"unknown indicators: {', '.join(unknown)}"])
+        refuse([_("Unknown indicators: %(names)s.", names=", ".join(unknown))])
     try:
         center = set_targets(center_or_exit(center_id), values, actor=None)
     except CenterError as error:
@@ -311,17 +311,18 @@ def apply_outcome_command(round_name: str, refs: tuple[str, ...]) -> None:
 
     round_ = evaluation_round(round_name)
     if round_.kind != "triennial":
-        refuse([f"round {round_.name!r} is not a triennial assessment"])
+        refuse([_("Round %(id)s is not a triennial assessment.", id=f"“{round_.name}”")])
     rows = {row.application.ref: row for row in assessments.triennial_rows(round_)}
     missing = [ref for ref in refs if ref not in rows]
     if missing:
-        refuse([f"not in round {round_.name!r}: {', '.join(missing)}"])
+        refuse([_("Application %(application)s is not in round “%(round)s”.", application=ref, round=round_.name)
+                for ref in missing])
     reasons = []
     for ref in refs:
         try:
             assessments.apply_outcome(round_, rows[ref], actor=None, confirmed=True)   # naming the refs confirms
         except CenterError as error:
-            reasons += [f"{ref}: {reason}" for reason in error.reasons]
+            reasons += [_("%(field)s: %(message)s", field=ref, message=reason) for reason in error.reasons]
     if reasons:
         refuse(reasons)
     db.session.commit()

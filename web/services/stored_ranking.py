@@ -17,8 +17,11 @@ import pickle
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy import func, select
 
+from scoring.calibrate import components
+from scoring.types import Result
 from web.extensions import db
 from web.models import AuditEvent, Round, ScoreSheet, StoredRanking, User, utcnow
 from web.services import ranking
@@ -136,11 +139,29 @@ def recompute(round_: Round, options: ranking.Options = DEFAULT_OPTIONS,
 def _report(round_: Round, options: ranking.Options, stored: StoredRanking,
             rows_for: str | int = ALL_ROWS) -> ranking.RoundRanking:
     result, refused, reasons = pickle.loads(stored.payload)
+    refused = _design_groups(result, refused)
     if rows_for == NO_ROWS:
         sheets = []
     else:
         sheets = ranking.round_sheets(round_, None if rows_for == ALL_ROWS else rows_for)
     return ranking.joined_ranking(round_, options, result, refused, sheets, reasons)
+
+
+def _design_groups(result: Result, refused: tuple) -> ranking.DesignGroups:
+    """A stored refused calibration as the design's groups. A payload stored before the groups were kept holds
+    the engine's sentence instead, and is still read while its inputs have not changed; its groups are read back
+    from the stored (uncalibrated) result, whose sheets not excluded are the design's links."""
+    if not refused or not isinstance(refused[0], str):
+        return refused
+    links = [(line.application, sheet.expert) for line in result.ranking
+             for sheet in line.trace.sheets if sheet.status != "excluded"]
+    applications, experts = sorted({app for app, _ in links}), sorted({expert for _, expert in links})
+    app_index = {ref: i for i, ref in enumerate(applications)}
+    expert_index = {ref: i for i, ref in enumerate(experts)}
+    groups = components(np.array([app_index[app] for app, _ in links], dtype=int),
+                        np.array([expert_index[expert] for _, expert in links], dtype=int),
+                        len(applications), len(experts))
+    return tuple((tuple(applications[i] for i in apps), tuple(experts[i] for i in group)) for apps, group in groups)
 
 
 def _stored(round_: Round, options: ranking.Options) -> StoredRanking | None:
