@@ -331,3 +331,29 @@ def test_a_refused_submit_says_the_draft_was_saved(client, auth, world, app, csr
     with app.app_context():
         sheet = sheet_of(world, "EXP-A", "APP-001")
         assert sheet.state == "draft" and sheet.total == 8
+
+
+def test_a_comment_past_the_length_cap_is_refused_in_chinese_and_nothing_changes(client, auth, world, app,
+                                                                                 csrf_token, table_counts):
+    """A pasted 30 MiB text must not be stored (it would weigh on every page and PDF that prints it); the cap
+    itself is accepted, one character more is refused beside what was typed, by the form and by autosave."""
+    seat = seat_id(app, world, "EXP-A", "APP-001")
+    client.get("/login?lang=zh")
+    auth.login(username="expert_a")
+    declare(client, csrf_token, seat)
+    longest = "评" * sheets.MAX_TEXT_LENGTH
+    assert sheet_form(client, csrf_token, seat, {"goals": "8"}, comment=longest).status_code == 302
+    before = table_counts()
+    response = sheet_form(client, csrf_token, seat, {"goals": "2"}, comment=longest + "审")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert f"最多 {sheets.MAX_TEXT_LENGTH} 个字符（已输入 {sheets.MAX_TEXT_LENGTH + 1} 个）" in page
+    token = csrf_token(client.get(f"/expert/seats/{seat}/sheet").get_data(as_text=True))
+    response = client.post(f"/expert/seats/{seat}/sheet/autosave", headers={"X-CSRFToken": token},
+                           data={"score-goals": "3", "comment-goals": "x" * (sheets.MAX_TEXT_LENGTH + 1)})
+    assert response.status_code == 400 and not response.json["saved"] and "最多" in response.json["errors"][0]
+    assert table_counts() == before
+    with app.app_context():
+        sheet = sheet_of(world, "EXP-A", "APP-001")
+        assert sheet.comment == longest
+        assert {score.criterion.code: score.value for score in sheet.scores} == {"goals": 8.0}

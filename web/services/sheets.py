@@ -41,6 +41,9 @@ from . import audit, invitations, outbox
 # Seats that still count: the expert is (or will be) on the panel.
 SEAT_STATES = ("proposed", "invited", "accepted")
 PROGRESS_STATES = ("not_started", "draft", "submitted", "reopened")
+# The longest comment a sheet takes, in characters: a long written opinion is 1,000–3,000 characters of Chinese;
+# beyond this a text is pasted by mistake or sent to harm, and it would weigh on every page and PDF that prints it.
+MAX_TEXT_LENGTH = 10_000
 
 
 class SheetError(ValueError):
@@ -215,7 +218,7 @@ def save_draft(sheet: ScoreSheet, values: dict[str, float | str | None], *, opin
     parsed, errors = parse_values(values, by_code)
     criterion_comments = criterion_comments or {}
     errors += [_("%(code)s: unknown criterion", code=code) for code in criterion_comments if code not in by_code]
-    errors += _control_character_errors(comment, criterion_comments, by_code)
+    errors += _text_errors(comment, criterion_comments, by_code)
     if opinion not in (None, "") and opinion not in OPINIONS:
         errors.append(_("opinion: must be one of %(choices)s, got %(value)s", choices=", ".join(OPINIONS),
                         value=opinion))
@@ -242,13 +245,22 @@ def save_draft(sheet: ScoreSheet, values: dict[str, float | str | None], *, opin
     return []
 
 
-def _control_character_errors(comment: str | None, criterion_comments: dict[str, str | None],
-                              by_code: dict[str, TemplateCriterion]) -> list[str]:
-    """A refusal for each comment holding a control character (tab and line breaks are fine)."""
+def _text_errors(comment: str | None, criterion_comments: dict[str, str | None],
+                 by_code: dict[str, TemplateCriterion]) -> list[str]:
+    """A refusal for each comment holding a control character (tab and line breaks are fine) or longer than
+    :data:`MAX_TEXT_LENGTH` characters."""
     texts = [(_("comment"), comment)] + [(f"{by_code[code].name} ({code})", text)
                                          for code, text in criterion_comments.items() if code in by_code]
     return [error for field, text in texts if isinstance(text, str)
-            and (error := control_character_error(field, text))]
+            and (error := control_character_error(field, text) or _length_error(field, text))]
+
+
+def _length_error(field: str, text: str) -> str | None:
+    """The refusal for a comment longer than :data:`MAX_TEXT_LENGTH` characters, else None."""
+    if len(text.strip()) <= MAX_TEXT_LENGTH:
+        return None
+    return _("%(field)s: at most %(max)d characters (%(length)d entered).", field=field, max=MAX_TEXT_LENGTH,
+             length=len(text.strip()))
 
 
 def parse_values(values: dict[str, object], by_code: dict[str, TemplateCriterion]

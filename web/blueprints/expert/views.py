@@ -190,6 +190,7 @@ def sheet_page(seat: Assignment, sheet: ScoreSheet, *, entered: dict | None = No
     errors refused the submit, not the draft."""
     return render_template("expert/sheet.html", seat=seat, sheet=sheet, criteria=sheets.criteria(sheet),
                            entered=entered, errors=errors or [], draft_saved=draft_saved, opinions=OPINIONS,
+                           max_text_length=sheets.MAX_TEXT_LENGTH,
                            panel=indicator_panel(seat.application, seat.version.round),
                            **masked_application(seat)), status
 
