@@ -291,6 +291,12 @@ def test_the_api_records_decisions_reports_and_status(app, client, make_user, ma
     assert client.get(f"/api/v1/centers/{center_id}", headers=headers).get_json()["reports"] == []
     stored = client.put(f"/api/v1/centers/{center_id}/reports/2021", headers=headers, json={"indicators": FIGURES})
     assert stored.get_json()["reports"][0]["indicators"]["contracts"] == 12
+    for body in ({}, {"indicators": None}, {"indicators": [1, 2]}, {"figures": FIGURES}):   # never an empty report
+        shapeless = client.put(f"/api/v1/centers/{center_id}/reports/2021", headers=headers, json=body)
+        assert shapeless.status_code == 422 and shapeless.get_json()["code"] == "invalid_body"
+        assert "indicators：" in shapeless.get_json()["errors"][0]
+    kept = client.get(f"/api/v1/centers/{center_id}", headers=headers).get_json()["reports"]
+    assert kept[0]["indicators"]["contracts"] == 12
     status = client.put(f"/api/v1/centers/{center_id}/status", headers=headers,
                         json={"status": "rectification", "reason": "合同金额未达标"})
     assert status.get_json()["status"] == "rectification"

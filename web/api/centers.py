@@ -62,9 +62,12 @@ def get_center(center_id: int):
 def save_center_report(center_id: int, year: int):
     """Store (or replace) one year's indicators; 422 lists every value refused."""
     center = center_or_404(center_id)
-    body = json_object()
+    indicators = json_object().get("indicators")
+    if not isinstance(indicators, dict):         # a missing key must not store (or replace with) an empty report
+        raise invalid_body([_("indicators: must be an object {indicator: value}, not %(sent)s.",
+                              sent=json_type(indicators))])
     try:
-        centers.save_report(center, year, body.get("indicators") or {}, actor=api_user())
+        centers.save_report(center, year, indicators, actor=api_user())
     except CenterError as error:
         raise refused(error) from None
     return jsonify(centers.center_record(center))
