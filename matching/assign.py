@@ -214,7 +214,8 @@ def _deterministic(context: Context, result: AssignResult, report: Progress = _s
     if context.problem.settings.objective == "fair":
         solution = solve_fair(context.instance, time_limit=FAIR_TIME_LIMIT)
     else:
-        solution = solve_total(context.instance, on_round=lambda number: report("pricing", number))
+        solution = solve_total(context.instance, on_round=lambda number: report("pricing", number),
+                               pricing_time_limit=context.problem.settings.time_limit)
     result.status = "optimal" if solution.status == "optimal" else solution.status
     if solution.status == "infeasible":
         result.diagnostics += explain_shortfall(context.instance, solution.shortfall, context.labels)
@@ -223,6 +224,9 @@ def _deterministic(context: Context, result: AssignResult, report: Progress = _s
         _round(solution.gap)
     if solution.status != "optimal":
         result.diagnostics.append(f"未证明最优：目标值 {solution.objective:.6f}，上界 {solution.bound:.6f}")
+    if not solution.stats.get("converged", True):
+        result.diagnostics.append(f"求解达到时间上限 {context.problem.settings.time_limit:g} 秒，"
+                                  f"给出当时最好的专家组（{solution.stats['rounds']} 轮定价）")
     if "min_panel_fit" in solution.stats:
         result.diagnostics.append(f"最低专家组匹配度 {solution.stats['min_panel_fit']:.4f}"
                                   f"（上界 {solution.stats['min_panel_bound']:.4f}）")
