@@ -239,16 +239,17 @@ class Master:
         return float(self.instance.panel_size.max(initial=0) * min(fit.min(initial=0.0), 0.0))
 
     # ------------------------------------------------------------------------------------------------- solve
-    def solve_lp(self) -> LPResult:
+    def solve_lp(self, time_limit: float | None = None) -> LPResult | None:
         """Solve the master LP with HiGHS and return primal values and row duals (for a maximization).
 
         The model lives on between calls: new columns and organization rows are appended to it and HiGHS
         restarts the simplex from the previous optimal basis, so a pricing round costs a few pivots rather than a
-        solve from scratch (see :class:`WarmLP`).
+        solve from scratch (see :class:`WarmLP`). With ``time_limit`` (seconds), None when HiGHS reached it
+        before the optimum (the next call goes on from where it stopped).
         """
         if self._lp is None:
             self._lp = WarmLP(self)
-        return self._lp.solve()
+        return self._lp.solve(time_limit)
 
     def solve_mip(self, time_limit: float | None = None, active: np.ndarray | None = None,
                   ones: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float, float, bool]:
@@ -354,7 +355,7 @@ class Master:
         inst = self.instance
         return float(lp.y_load @ inst.load_cap + lp.y_org.sum() * inst.max_per_org)
 
-    def panel_bound(self, apps: slice, rc: np.ndarray, lp: LPResult) -> float:
+    def panel_bound(self, apps: slice, rc: np.ndarray, lp: LPResult, loads: np.ndarray | None = None) -> float:
         """Each application's best panel by ``fit − u − z`` (pool quotas kept, fixed pairs in), summed over one
         block; with :meth:`panel_bound_base` a bound of every solution of the full problem.
 
@@ -364,8 +365,10 @@ class Master:
         Lagrangian bound of :meth:`dual_bound` with the panel and pool duals chosen optimally for ``u`` and
         ``z``, so never larger, and much smaller while the master's own panel and pool duals are far from
         optimal (contended 5,000 × 12,500, third pricing round: 25,954 against 36,570, the master at 25,051).
-        ``rc`` is the block's reduced costs for ``lp`` (:meth:`reduced_cost_blocks`). Returns +inf when some
-        application cannot be filled at all (then only :meth:`dual_bound`, which prices the shortfall, holds).
+        ``rc`` is the block's reduced costs for ``lp`` (:meth:`reduced_cost_blocks`). With ``loads`` (E,), each
+        chosen expert's count is added to it (the subgradient of :func:`matching.solve.descend_loads`). Returns
+        +inf when some application cannot be filled at all (then only :meth:`dual_bound`, which prices the
+        shortfall, holds).
         """
         inst = self.instance
         value = rc + lp.y_panel[None, apps] + lp.y_pool[apps].T[inst.expert_pool, :]
@@ -373,27 +376,36 @@ class Master:
         value[fixed] += FIXED_BONUS                         # a fixed pair is always chosen (it fits its caps)
         value[~inst.allowed[:, apps]] = -np.inf
         width = value.shape[1]
-        required, optional = np.zeros(width), []
+        columns = np.arange(width)
+        required, optional, optional_experts = np.zeros(width), [], []
         for p, members in enumerate(self.pool_members):
             low, high = int(inst.pool_quotas[p, 0]), min(int(inst.pool_quotas[p, 1]), len(members))
             if low > high:
                 return np.inf
             if high == 0:
                 continue
-            best = value[members]
-            if high < len(members):
-                best = -np.partition(-best, high - 1, axis=0)[:high]
-            best = -np.sort(-best, axis=0)
+            pool_value = value[members]
+            top = np.argpartition(-pool_value, high - 1, axis=0)[:high] if high < len(members) else \
+                np.broadcast_to(np.arange(high)[:, None], (high, width))
+            top = np.take_along_axis(top, np.argsort(-pool_value[top, columns], axis=0), axis=0)
+            best = pool_value[top, columns]
             required += best[:low].sum(axis=0)
-            optional.append(best[low:high])
-        optional = -np.sort(-np.concatenate(optional), axis=0) if optional else np.zeros((0, width))
+            optional.append(best[low:high]), optional_experts.append(members[top[low:high]])
+            if loads is not None:
+                loads += np.bincount(members[top[:low]].ravel(), minlength=len(loads))
         rest = np.clip(inst.panel_size[apps] - inst.pool_quotas[:, 0].sum(), 0, None)
+        optional = np.concatenate(optional) if optional else np.zeros((0, width))
         if (rest > len(optional)).any():
             return np.inf
-        running = np.vstack([np.zeros((1, width)), np.cumsum(optional, axis=0)])
-        panels = required + running[rest, np.arange(width)]
+        order = np.argsort(-optional, axis=0)
+        optional = np.take_along_axis(optional, order, axis=0)
+        taken = np.arange(len(optional))[:, None] < rest[None, :]
+        panels = required + np.where(taken, optional, 0.0).sum(axis=0)
         if not np.isfinite(panels).all():
             return np.inf
+        if loads is not None and len(optional):
+            chosen = np.take_along_axis(np.concatenate(optional_experts), order, axis=0)[taken]
+            loads += np.bincount(chosen, minlength=len(loads))
         return float((panels - FIXED_BONUS * fixed.sum(axis=0)).sum())
 
     def dual_bound(self, lp: LPResult) -> float:
@@ -573,11 +585,15 @@ class WarmLP:
             self.highs.changeColsBounds(len(pushed), (self.pair_base + pushed).astype(np.int32),
                                         np.zeros(len(pushed)), np.zeros(len(pushed)))
 
-    def solve(self) -> LPResult:
-        """Re-optimize from the last basis and return the solution with duals in the maximization's signs."""
+    def solve(self, time_limit: float | None = None) -> LPResult | None:
+        """Re-optimize from the last basis and return the solution with duals in the maximization's signs;
+        None if ``time_limit`` (seconds) passed first."""
         self._sync()
+        self.highs.setOptionValue("time_limit", np.inf if time_limit is None else max(float(time_limit), 0.0))
         self.highs.run()
         self.iterations += self.highs.getInfo().simplex_iteration_count
+        if self.highs.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
+            return None
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             self.highs.clearSolver()            # numerical trouble: one retry from scratch
             self.highs.run()

@@ -285,7 +285,8 @@ def _best_panels(instance: Instance, scores: np.ndarray, experts: np.ndarray) ->
 
 def generate_columns(master: Master, *, per_app: int, max_rounds: int = 500,
                      on_round: Callable[[int], None] | None = None, deadline: float | None = None,
-                     report: dict | None = None) -> tuple[LPResult, float, int]:
+                     hard_deadline: float | None = None, report: dict | None = None,
+                     ) -> tuple[LPResult | None, float, int]:
     """Price and add columns (and the organization rows the master's solution breaks) until the Lagrangian
     bound meets the master's LP optimum.
 
@@ -310,6 +311,9 @@ def generate_columns(master: Master, *, per_app: int, max_rounds: int = 500,
         Called with the round's number after each pricing round (for a progress display).
     deadline : float, optional
         A ``time.perf_counter()`` value: no new round starts after it (the master is then not proven optimal).
+    hard_deadline : float, optional
+        A ``time.perf_counter()`` value at which HiGHS stops a master solve; the last finished round's
+        solution is returned, or ``(None, inf, rounds)`` if none finished.
     report : dict, optional
         Filled with ``bound`` (the best bound of either kind, valid for the full problem), ``converged``
         (whether that bound meets the master's objective, or no pair prices out) and per-round figures
@@ -326,12 +330,18 @@ def generate_columns(master: Master, *, per_app: int, max_rounds: int = 500,
     rounds : int
     """
     best: LPResult | None = None
-    best_bound, best_any, rounds, converged = np.inf, np.inf, 0, False
+    best_bound, best_any, rounds, converged, new_rows = np.inf, np.inf, 0, False, 0
     trace = []
+    lp = None
     while rounds < max_rounds:
         rounds += 1
         clock, iterations = time.perf_counter(), master.simplex_iterations
-        lp = master.solve_lp()
+        solved = master.solve_lp(None if hard_deadline is None else hard_deadline - time.perf_counter())
+        if solved is None:                  # the hard deadline cut this solve: keep the last round's
+            rounds -= 1
+            converged = False
+            break
+        lp = solved
         new_rows = master.add_org_rows(lp.x)
         bound, panels, experts, apps = _price(master, lp, per_app)
         if bound < best_bound:
@@ -352,6 +362,8 @@ def generate_columns(master: Master, *, per_app: int, max_rounds: int = 500,
         master.add(experts, apps)
     if report is not None:
         report.update(bound=best_any, converged=converged and new_rows == 0, trace=trace)
+    if best is None:                        # only with a hard deadline: not one master LP finished
+        return None, np.inf, rounds
     return dataclasses.replace(best, x=lp.x, shortfall=lp.shortfall, t=lp.t, objective=lp.objective), \
         best_bound, rounds
 
@@ -459,31 +471,33 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     if known is not None:
         master.add(*np.nonzero(known))
     per_app = PRICED_PER_SEAT * int(instance.panel_size.max(initial=1))
-    deadline = None if pricing_time_limit is None else clock + pricing_time_limit
+    limited = pricing_time_limit is not None and floor is None
+    end = clock + pricing_time_limit if limited else None
     report: dict = {}
-    lp, bound, rounds = generate_columns(master, per_app=per_app, on_round=on_round, deadline=deadline,
-                                         report=report)
+    lp, bound, rounds = generate_columns(master, per_app=per_app, on_round=on_round, report=report,
+                                         deadline=clock + PRICING_SHARE * pricing_time_limit if limited else None,
+                                         hard_deadline=end)
     stats = {"rounds": rounds, "columns": len(master.col_e), "org_rows": len(master.org_rows),
-             "simplex_iterations": master.simplex_iterations,
-             "lp_seconds": time.perf_counter() - clock, "lp_objective": lp.objective,
-             "converged": report["converged"], "trace": report["trace"]}
+             "simplex_iterations": master.simplex_iterations, "lp_seconds": time.perf_counter() - clock,
+             "lp_objective": None if lp is None else lp.objective, "converged": report["converged"],
+             "trace": report["trace"]}
     best_bound = min(bound, report["bound"])
+    if not report["converged"] and limited:
+        stopped = _best_at_hand(master, lp, greedy, weight)
+        if stopped is not None:
+            value = float(weight[stopped].sum(dtype=np.float64))
+            descent, steps = descend_loads(master, lp, value, end)
+            stats.update(descent_bound=descent, descent_steps=steps)
+            stats["seconds"] = time.perf_counter() - clock
+            return _solution(instance, weight, *stopped, min(best_bound, descent), stats)
+    if not report["converged"]:         # nothing to return yet: only a proven master says where it is short
+        lp, bound, more = generate_columns(master, per_app=per_app, on_round=on_round, report=report)
+        best_bound = min(bound, report["bound"])
+        stats.update(rounds=rounds + more, columns=len(master.col_e), simplex_iterations=master.simplex_iterations)
     x = lp.x
     shortfall = lp.shortfall
     integral = bool(np.all(np.minimum(x, 1 - x) < INTEGRALITY_TOLERANCE)) and not (shortfall > 1e-7).any()
     stats["lp_integral"] = integral
-    if not report["converged"] and floor is None:
-        stopped = _best_at_hand(master, lp, greedy, weight)
-        if stopped is not None:
-            stats["seconds"] = time.perf_counter() - clock
-            return _solution(instance, weight, *stopped, best_bound, stats)
-    if not report["converged"]:         # nothing to return yet: only a proven master says where it is short
-        lp, bound, more = generate_columns(master, per_app=per_app, on_round=on_round, report=report)
-        best_bound = min(bound, report["bound"])
-        x, shortfall = lp.x, lp.shortfall
-        integral = bool(np.all(np.minimum(x, 1 - x) < INTEGRALITY_TOLERANCE)) and not (shortfall > 1e-7).any()
-        stats.update(rounds=rounds + more, columns=len(master.col_e), lp_integral=integral,
-                     simplex_iterations=master.simplex_iterations)
     if (shortfall > 1e-7).any():
         return _infeasible(instance, shortfall, stats)
     if not integral:
@@ -493,6 +507,44 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     chosen = x > 0.5
     stats["seconds"] = time.perf_counter() - clock
     return _solution(instance, weight, master.col_e[chosen], master.col_a[chosen], min(bound, best_bound), stats)
+
+
+PRICING_SHARE = 0.8
+"""Share of a solve's time limit in which new pricing rounds may start; the rest is for :func:`descend_loads`."""
+
+
+def descend_loads(master: Master, lp: LPResult | None, target: float, deadline: float,
+                  max_steps: int = 50) -> tuple[float, int]:
+    """The best panel bound (:meth:`~matching.lp.Master.panel_bound`) over a few subgradient steps on the load
+    prices, from the master's last duals (or zero), until ``deadline`` (at least one step).
+
+    Used when a time limit stops column generation: the bound of the full problem is a function of the load
+    prices ``u`` alone, ``L(u) = Σ u·cap + Σ z·k + Σ_a best panel of a by fit − u − z``, valid for any ``u ≥ 0``,
+    and its subgradient is ``cap − (each expert's count in those best panels)``. Steps are Polyak's, towards
+    ``target`` (the value of the panels at hand, which the optimum is at least): ``u ← max(0, u − (L − target)
+    / ‖g‖² · g)``. Each step reads every pair once. Returns (best bound, steps).
+    """
+    inst = master.instance
+    if not master.panel_bound_applies:
+        return np.inf, 0
+    n_a, n_p = inst.n_apps, inst.n_pools
+    u = np.zeros(inst.n_experts) if lp is None else lp.y_load.copy()
+    y_org = np.zeros(len(master.org_rows)) if lp is None else lp.y_org
+    best, steps = np.inf, 0
+    while steps < max_steps and (steps == 0 or time.perf_counter() < deadline):
+        steps += 1
+        prices = LPResult(x=np.zeros(0), shortfall=np.zeros((n_a, n_p)), t=0.0, objective=0.0, y_load=u,
+                          y_panel=np.zeros(n_a), y_pool=np.zeros((n_a, n_p)), y_org=y_org, y_floor=np.zeros(n_a))
+        loads = np.zeros(inst.n_experts)
+        value = master.panel_bound_base(prices) + sum(master.panel_bound(apps, rc, prices, loads)
+                                                      for apps, rc in master.reduced_cost_blocks(prices))
+        best = min(best, value)
+        step = inst.load_cap - loads
+        norm = float(step @ step)
+        if not np.isfinite(value) or norm == 0 or value - target <= PRICING_TOLERANCE * max(1.0, abs(target)):
+            break
+        u = np.maximum(u - (value - target) / norm * step, 0.0)
+    return best, steps
 
 
 def _solution(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, bound: float,
@@ -505,12 +557,13 @@ def _solution(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps:
     return Solution(status, assigned, objective, bound, np.zeros((instance.n_apps, instance.n_pools)), stats)
 
 
-def _best_at_hand(master: Master, lp: LPResult, greedy: tuple[np.ndarray, np.ndarray], weight: np.ndarray,
-                  ) -> tuple[np.ndarray, np.ndarray] | None:
-    """The better of the master's LP solution (if integral and within every rule) and the greedy panels (if
-    within every rule), as (experts, apps); None if neither is."""
+def _best_at_hand(master: Master, lp: LPResult | None, greedy: tuple[np.ndarray, np.ndarray],
+                  weight: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The better of the master's LP solution (if any, integral and within every rule) and the greedy panels
+    (if within every rule), as (experts, apps); None if neither is."""
     options = []
-    if np.all(np.minimum(lp.x, 1 - lp.x) < INTEGRALITY_TOLERANCE) and not (lp.shortfall > 1e-7).any():
+    if lp is not None and np.all(np.minimum(lp.x, 1 - lp.x) < INTEGRALITY_TOLERANCE) \
+            and not (lp.shortfall > 1e-7).any():
         chosen = lp.x > 0.5
         options.append((master.col_e[chosen], master.col_a[chosen]))
     options.append(greedy)

@@ -220,13 +220,14 @@ def test_panel_bound_holds_for_any_load_and_organization_prices(seed, n_experts,
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10**6), n_experts=st.integers(10, 22), n_apps=st.integers(3, 8))
-def test_a_pricing_time_limit_returns_a_feasible_assignment_with_an_honest_bound(seed, n_experts, n_apps):
-    """Stopped after its first pricing round, the solver returns panels that keep every rule, a bound at or
-    above the true optimum, and calls them optimal only when they are."""
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(10, 22), n_apps=st.integers(3, 8),
+       limit=st.sampled_from([0.0, 0.02, 0.2]))
+def test_a_pricing_time_limit_returns_a_feasible_assignment_with_an_honest_bound(seed, n_experts, n_apps, limit):
+    """Stopped before its first master LP, after a few pricing rounds or not at all, the solver returns panels
+    that keep every rule, a bound at or above the true optimum, and calls them optimal only when they are."""
     instance = contended_instance(seed, n_experts, n_apps, n_orgs=4)
     reference = dense_milp(instance)
-    solution = solve_total(instance, per_pool=1, pricing_time_limit=0.0)
+    solution = solve_total(instance, per_pool=1, pricing_time_limit=limit)
     if reference is None:
         assert solution.status == "infeasible"
         return
