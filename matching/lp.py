@@ -102,7 +102,7 @@ class Master:
         self.org_rows: dict[tuple[int, int], int] = {}
         self.org_members = _org_members(instance)
         self.pool_members = [np.nonzero(instance.expert_pool == p)[0] for p in range(instance.n_pools)]
-        self.fixed = instance.fixed_mask()
+        self.fixed = FixedPairs(instance)
         self._lp: WarmLP | None = None
         self.forbidden_columns = np.zeros(0, dtype=np.int64)
         self.penalty = SHORTFALL_PENALTY * (1.0 + float(np.abs(weight).max(initial=0.0)))
@@ -221,7 +221,7 @@ class Master:
         a_eq = sp.csr_matrix((np.ones(len(every)), (seat_app, every)), shape=(n_a, n_total))
         cost = np.concatenate([self.weight[self.col_e, self.col_a], np.full(n_short, -self.penalty), np.ones(n_t)])
         lb = np.zeros(n_total)
-        lb[:n_cols] = self.fixed[self.col_e, self.col_a]
+        lb[:n_cols] = self.fixed.of(self.col_e, self.col_a)
         ub = np.concatenate([np.maximum(self.pair_cap, lb[:n_cols]), np.repeat(inst.panel_size, n_p).astype(float),
                              np.full(n_t, self._t_upper())])
         if n_t:
@@ -342,8 +342,9 @@ class Master:
     def pair_bound(self, apps: slice, rc: np.ndarray) -> float:
         """The pairs' share of the Lagrangian bound for one block: Σ max(rc, 0)·cap over free allowed pairs plus
         Σ rc over fixed ones."""
-        free = self.instance.allowed[:, apps] & ~self.fixed[:, apps]
-        return float(self.pair_cap * np.clip(rc[free], 0, None).sum() + rc[self.fixed[:, apps]].sum())
+        fixed = self.fixed.block(apps)
+        free = self.instance.allowed[:, apps] & ~fixed
+        return float(self.pair_cap * np.clip(rc[free], 0, None).sum() + rc[fixed].sum())
 
     @property
     def panel_bound_applies(self) -> bool:
@@ -372,7 +373,7 @@ class Master:
         """
         inst = self.instance
         value = rc + lp.y_panel[None, apps] + lp.y_pool[apps].T[inst.expert_pool, :]
-        fixed = self.fixed[:, apps]
+        fixed = self.fixed.block(apps)
         value[fixed] += FIXED_BONUS                         # a fixed pair is always chosen (it fits its caps)
         value[~inst.allowed[:, apps]] = -np.inf
         width = value.shape[1]
@@ -450,6 +451,26 @@ class Master:
             e, a = np.nonzero(self.instance.allowed[:, block] & ~self.in_set[:, block] & (rc >= threshold))
             experts.append(e), apps.append(a + block.start)
         return np.concatenate(experts), np.concatenate(apps)
+
+
+class FixedPairs:
+    """The fixed pairs of an instance, kept as pairs: an E × A mask would be 1 GB at 20,000 × 50,000."""
+
+    def __init__(self, instance: Instance) -> None:
+        self.n_apps, self.n_experts = instance.n_apps, instance.n_experts
+        self.pairs = instance.fixed
+        self.codes = np.unique(instance.fixed[:, 0].astype(np.int64) * instance.n_apps + instance.fixed[:, 1])
+
+    def of(self, experts: np.ndarray, apps: np.ndarray) -> np.ndarray:
+        """Whether each (expert, application) pair is fixed."""
+        return np.isin(experts.astype(np.int64) * self.n_apps + apps, self.codes)
+
+    def block(self, apps: slice) -> np.ndarray:
+        """The fixed pairs of the applications ``apps`` as a mask, shape (E, block width)."""
+        mask = np.zeros((self.n_experts, apps.stop - apps.start), dtype=bool)
+        inside = (self.pairs[:, 1] >= apps.start) & (self.pairs[:, 1] < apps.stop)
+        mask[self.pairs[inside, 0], self.pairs[inside, 1] - apps.start] = True
+        return mask
 
 
 def _org_members(instance: Instance) -> dict[int, np.ndarray]:
@@ -564,7 +585,7 @@ class WarmLP:
             cols = [np.arange(n)] * (len(rows) - 1) + [limited]
             matrix = sp.csc_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
                                    shape=(self.highs.getNumRow(), n))
-            fixed = master.fixed[experts, apps].astype(float)
+            fixed = master.fixed.of(experts, apps).astype(float)
             self.highs.addCols(n, -master.weight[experts, apps].astype(float), fixed,
                                np.maximum(master.pair_cap, fixed), matrix.nnz, matrix.indptr.astype(np.int32),
                                matrix.indices.astype(np.int32), matrix.data.astype(float))
