@@ -364,7 +364,9 @@ def generate_columns(master: Master, *, per_app: int, max_rounds: int = 500,
         report.update(bound=best_any, converged=converged and new_rows == 0, trace=trace)
     if best is None:                        # only with a hard deadline: not one master LP finished
         return None, np.inf, rounds
-    return dataclasses.replace(best, x=lp.x, shortfall=lp.shortfall, t=lp.t, objective=lp.objective), \
+    # after a cut solve the master holds the last round's new columns, at zero in the last solution
+    x = np.concatenate([lp.x, np.zeros(len(master.col_e) - len(lp.x))])
+    return dataclasses.replace(best, x=x, shortfall=lp.shortfall, t=lp.t, objective=lp.objective), \
         best_bound, rounds
 
 
