@@ -14,6 +14,9 @@ breaks total unimodularity, and it rarely binds fractionally. So:
 4. otherwise hold the LP's integral part and place the split seats by a small MIP; if the bound proves the result
    optimal, stop; else solve MIPs over every pair whose reduced cost is at least −gap (no better solution can use
    any other pair: reduced-cost fixing), whose value is the optimum of the full problem (:func:`close_gap`).
+
+With a time limit, a solve stopped before step 2 closes returns the best feasible panels at hand with the best
+bound of the full problem seen, tightened by subgradient steps on the load prices (:func:`descend_loads`).
 """
 
 from __future__ import annotations
