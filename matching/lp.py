@@ -610,7 +610,9 @@ class WarmLP:
         """Re-optimize from the last basis and return the solution with duals in the maximization's signs;
         None if ``time_limit`` (seconds) passed first."""
         self._sync()
-        self.highs.setOptionValue("time_limit", np.inf if time_limit is None else max(float(time_limit), 0.0))
+        # HiGHS compares its time limit with the model's run time summed over every run, not this run's
+        limit = np.inf if time_limit is None else self.highs.getRunTime() + max(float(time_limit), 0.0)
+        self.highs.setOptionValue("time_limit", limit)
         self.highs.run()
         self.iterations += self.highs.getInfo().simplex_iteration_count
         if self.highs.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:

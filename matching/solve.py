@@ -483,10 +483,10 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     per_app = PRICED_PER_SEAT * int(instance.panel_size.max(initial=1))
     limited = pricing_time_limit is not None and floor is None
     end = clock + pricing_time_limit if limited else None
+    pricing_end = clock + PRICING_SHARE * pricing_time_limit if limited else None
     report: dict = {}
     lp, bound, rounds = generate_columns(master, per_app=per_app, on_round=on_round, report=report,
-                                         deadline=clock + PRICING_SHARE * pricing_time_limit if limited else None,
-                                         hard_deadline=end)
+                                         deadline=pricing_end, hard_deadline=pricing_end)
     stats = {"rounds": rounds, "columns": len(master.col_e), "org_rows": len(master.org_rows),
              "simplex_iterations": master.simplex_iterations, "lp_seconds": time.perf_counter() - clock,
              "lp_objective": None if lp is None else lp.objective, "converged": report["converged"],
@@ -519,8 +519,11 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     return _solution(instance, weight, master.col_e[chosen], master.col_a[chosen], min(bound, best_bound), stats)
 
 
-PRICING_SHARE = 0.8
-"""Share of a solve's time limit in which new pricing rounds may start; the rest is for :func:`descend_loads`."""
+PRICING_SHARE = 0.6
+"""Share of a time-limited solve's limit given to pricing rounds (a master LP still running then is stopped); the
+rest goes to :func:`descend_loads`. Contended 5,000 × 12,500 with a 600 s limit: two rounds took the bound to
+29,073, then 45 subgradient steps in the remaining 226 s to 25,348; with a 60 s limit at 10,000 × 25,000 the first
+master LP ran to the end of the limit and left one step (the bound of each application's best panel alone)."""
 
 
 def descend_loads(master: Master, lp: LPResult | None, target: float, deadline: float,
@@ -575,12 +578,72 @@ def _best_at_hand(master: Master, lp: LPResult | None, greedy: tuple[np.ndarray,
     if lp is not None and np.all(np.minimum(lp.x, 1 - lp.x) < INTEGRALITY_TOLERANCE) \
             and not (lp.shortfall > 1e-7).any():
         chosen = lp.x > 0.5
-        options.append((master.col_e[chosen], master.col_a[chosen]))
+        options.append(within_organization_limit(master.instance, weight, master.col_e[chosen],
+                                                 master.col_a[chosen]))
     options.append(greedy)
     options = [pairs for pairs in options if keeps_every_rule(master.instance, *pairs)]
     if not options:
         return None
     return max(options, key=lambda pairs: float(weight[pairs].sum(dtype=np.float64)))
+
+
+def within_organization_limit(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray,
+                              ) -> tuple[np.ndarray, np.ndarray]:
+    """Full panels whose organization counts may break the limit, mended: each panel keeps its best
+    ``max_per_org`` members of such an organization and fills the freed seats greedily (pool minimums first,
+    best available expert by ``weight``, loads and the limit kept).
+
+    A time-limited solve stops with the master's last LP solution, and that solution usually breaks the
+    organization rows added after it (the master learns them one round late): at 5,000 × 12,500, 668 rows
+    after the second round. Mending a few hundred panels keeps the master's far better solution usable.
+    Returns the pairs (the panels it could not fill stay short, which :func:`keeps_every_rule` refuses).
+    """
+    orgs = instance.expert_org[experts]
+    n_orgs = int(instance.expert_org.max(initial=0)) + 1
+    code = np.where(orgs >= 0, apps.astype(np.int64) * n_orgs + orgs, -1 - np.arange(len(apps)))
+    order = np.lexsort((-weight[experts, apps], code))
+    rank = np.arange(len(order)) - np.searchsorted(code[order], code[order])
+    keep = np.ones(len(apps), dtype=bool)
+    keep[order[(rank >= instance.max_per_org) & (code[order] >= 0)]] = False
+    if keep.all():
+        return experts, apps
+    mended = np.unique(apps[~keep])
+    experts, apps = experts[keep], apps[keep]
+    load = np.bincount(experts, minlength=instance.n_experts)
+    added_experts, added_apps = [], []
+    for a in mended:
+        panel = experts[apps == a]
+        extra = _refill(instance, weight, int(a), panel, load)
+        load[extra] += 1
+        added_experts.append(extra), added_apps.append(np.full(len(extra), a))
+    return np.concatenate([experts, *added_experts]), np.concatenate([apps, *added_apps])
+
+
+def _refill(instance: Instance, weight: np.ndarray, a: int, panel: np.ndarray, load: np.ndarray) -> np.ndarray:
+    """Experts for application ``a``'s empty seats, given its ``panel`` so far: pool minimums first, then any
+    pool under its maximum, best by ``weight`` among the allowed experts under their load cap whose
+    organization the panel can still take."""
+    quotas = instance.pool_quotas
+    taken = np.bincount(instance.expert_pool[panel], minlength=instance.n_pools)
+    orgs = instance.expert_org[panel]
+    per_org = dict(zip(*np.unique(orgs[orgs >= 0], return_counts=True), strict=True))
+    usable = instance.allowed[:, a] & (load < instance.load_cap)
+    usable[panel] = False
+    ranked = _best_first(np.where(usable, weight[:, a], -np.inf), GREEDY_DEPTH + GREEDY_POOL_DEPTH * 5)
+    chosen: list[int] = []
+    for limit in (quotas[:, 0], quotas[:, 1]):
+        for e in ranked.tolist():
+            if len(panel) + len(chosen) >= instance.panel_size[a]:
+                break
+            pool, org = int(instance.expert_pool[e]), int(instance.expert_org[e])
+            full_org = org >= 0 and per_org.get(org, 0) >= instance.max_per_org
+            if taken[pool] >= limit[pool] or e in chosen or full_org:
+                continue
+            chosen.append(e)
+            taken[pool] += 1
+            if org >= 0:
+                per_org[org] = per_org.get(org, 0) + 1
+    return np.array(chosen, dtype=np.int64)
 
 
 def keeps_every_rule(instance: Instance, experts: np.ndarray, apps: np.ndarray) -> bool:

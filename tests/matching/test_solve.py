@@ -13,7 +13,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from matching.instance import Instance, assignment_violations
 from matching.lp import LPResult, Master
-from matching.solve import greedy_panels, keeps_every_rule, solve_total
+from matching.solve import greedy_panels, keeps_every_rule, solve_total, within_organization_limit
 
 POOLS = ("technology", "law")
 
@@ -248,3 +248,21 @@ def test_greedy_panels_rule_check_agrees_with_the_dense_check(seed, n_experts, n
     assigned = np.zeros(instance.fit.shape, dtype=bool)
     assigned[experts, apps] = True
     assert keeps_every_rule(instance, experts, apps) == (assignment_violations(instance, assigned) == [])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(12, 24), n_apps=st.integers(2, 6))
+def test_panels_breaking_the_organization_limit_are_mended_within_every_rule(seed, n_experts, n_apps):
+    """The optimum without the organization limit usually breaks it; mended, the panels keep every rule or are
+    refused as a whole (never returned half-mended as if feasible)."""
+    instance = contended_instance(seed, n_experts, n_apps, n_orgs=3)
+    unlimited = solve_total(replace(instance, max_per_org=n_experts))
+    if unlimited.status == "infeasible":
+        return
+    experts, apps = within_organization_limit(instance, instance.fit, *np.nonzero(unlimited.assigned))
+    assigned = np.zeros(instance.fit.shape, dtype=bool)
+    assigned[experts, apps] = True
+    assert len(experts) == assigned.sum()           # no pair twice
+    broken = assignment_violations(instance, assigned)
+    assert keeps_every_rule(instance, experts, apps) == (broken == [])
+    assert not [b for b in broken if "organization" in b]
