@@ -589,9 +589,11 @@ def _best_at_hand(master: Master, lp: LPResult | None, greedy: tuple[np.ndarray,
 
 def within_organization_limit(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray,
                               ) -> tuple[np.ndarray, np.ndarray]:
-    """Full panels whose organization counts may break the limit, mended: each panel keeps its best
-    ``max_per_org`` members of such an organization and fills the freed seats greedily (pool minimums first,
-    best available expert by ``weight``, loads and the limit kept).
+    """Full panels whose organization counts may break the limit, mended: each panel keeps ``max_per_org``
+    members of such an organization — first those whose pool would fall below its minimum without them, then
+    the best by ``weight`` — and fills the freed seats greedily (pool minimums first, best available expert,
+    loads and the limit kept). At 5,000 × 12,500 dropping simply the weaker member left 23 panels without a
+    technology expert to refill from (every free one was full), so the pools count first.
 
     A time-limited solve stops with the master's last LP solution, and that solution usually breaks the
     organization rows added after it (the master learns them one round late): at 5,000 × 12,500, 668 rows
@@ -601,7 +603,11 @@ def within_organization_limit(instance: Instance, weight: np.ndarray, experts: n
     orgs = instance.expert_org[experts]
     n_orgs = int(instance.expert_org.max(initial=0)) + 1
     code = np.where(orgs >= 0, apps.astype(np.int64) * n_orgs + orgs, -1 - np.arange(len(apps)))
-    order = np.lexsort((-weight[experts, apps], code))
+    pools = instance.expert_pool[experts]
+    counts = np.zeros((instance.n_apps, instance.n_pools), dtype=np.int64)
+    np.add.at(counts, (apps, pools), 1)
+    needed = counts[apps, pools] <= instance.pool_quotas[pools, 0]   # leaving would break the pool minimum
+    order = np.lexsort((-weight[experts, apps], ~needed, code))      # keep the needed ones, then the best
     rank = np.arange(len(order)) - np.searchsorted(code[order], code[order])
     keep = np.ones(len(apps), dtype=bool)
     keep[order[(rank >= instance.max_per_org) & (code[order] >= 0)]] = False
@@ -610,16 +616,55 @@ def within_organization_limit(instance: Instance, weight: np.ndarray, experts: n
     mended = np.unique(apps[~keep])
     experts, apps = experts[keep], apps[keep]
     load = np.bincount(experts, minlength=instance.n_experts)
+    members = [np.nonzero(instance.expert_pool == p)[0] for p in range(instance.n_pools)]
     added_experts, added_apps = [], []
     for a in mended:
         panel = experts[apps == a]
-        extra = _refill(instance, weight, int(a), panel, load)
+        extra = _refill(instance, weight, int(a), panel, load, members)
         load[extra] += 1
         added_experts.append(extra), added_apps.append(np.full(len(extra), a))
-    return np.concatenate([experts, *added_experts]), np.concatenate([apps, *added_apps])
+    experts, apps = np.concatenate([experts, *added_experts]), np.concatenate([apps, *added_apps])
+    for a in mended:
+        experts, apps = _borrow(instance, weight, int(a), experts, apps, members)
+    for a in mended[np.bincount(apps, minlength=instance.n_apps)[mended] < instance.panel_size[mended]]:
+        load = np.bincount(experts, minlength=instance.n_experts)       # a second try, with every seat known
+        extra = _refill(instance, weight, int(a), experts[apps == a], load, members)
+        experts, apps = np.concatenate([experts, extra]), np.concatenate([apps, np.full(len(extra), a)])
+    return experts, apps
 
 
-def _refill(instance: Instance, weight: np.ndarray, a: int, panel: np.ndarray, load: np.ndarray) -> np.ndarray:
+def _borrow(instance: Instance, weight: np.ndarray, a: int, experts: np.ndarray, apps: np.ndarray,
+            members: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Application ``a``'s panel, still short in a pool whose free experts are all full, takes an expert of
+    that pool from a panel holding more than that pool's minimum (the cheapest move by ``weight``), which then
+    refills its seat from any pool under its maximum. Unchanged if ``a`` is not short or no move works."""
+    panel = experts[apps == a]
+    quotas = instance.pool_quotas
+    counts = np.zeros((instance.n_apps, instance.n_pools), dtype=np.int64)
+    np.add.at(counts, (apps, instance.expert_pool[experts]), 1)
+    if len(panel) >= instance.panel_size[a] or (counts[a] >= quotas[:, 0]).all():
+        return experts, apps
+    taken_orgs = set(instance.expert_org[panel].tolist()) - {-1}
+    for p in np.nonzero(counts[a] < quotas[:, 0])[0]:
+        donors = (instance.expert_pool[experts] == p) & (counts[apps, p] > quotas[p, 0]) \
+            & instance.allowed[experts, a] & ~np.isin(experts, panel) \
+            & ~np.isin(instance.expert_org[experts], list(taken_orgs))
+        for k in np.argsort(weight[experts, apps] - weight[experts, a])[:len(apps)]:
+            if not donors[k]:
+                continue
+            e, b = int(experts[k]), int(apps[k])
+            rest = np.delete(np.arange(len(apps)), k)
+            load = np.bincount(experts[rest], minlength=instance.n_experts)
+            refill = _refill(instance, weight, b, experts[rest][apps[rest] == b], load, members)
+            if len(refill) == 1:
+                experts = np.concatenate([experts[rest], [e], refill])
+                apps = np.concatenate([apps[rest], [a], [b]])
+                break
+    return experts, apps
+
+
+def _refill(instance: Instance, weight: np.ndarray, a: int, panel: np.ndarray, load: np.ndarray,
+            members: list[np.ndarray]) -> np.ndarray:
     """Experts for application ``a``'s empty seats, given its ``panel`` so far: pool minimums first, then any
     pool under its maximum, best by ``weight`` among the allowed experts under their load cap whose
     organization the panel can still take."""
@@ -629,11 +674,12 @@ def _refill(instance: Instance, weight: np.ndarray, a: int, panel: np.ndarray, l
     per_org = dict(zip(*np.unique(orgs[orgs >= 0], return_counts=True), strict=True))
     usable = instance.allowed[:, a] & (load < instance.load_cap)
     usable[panel] = False
-    ranked = _best_first(np.where(usable, weight[:, a], -np.inf), GREEDY_DEPTH + GREEDY_POOL_DEPTH * 5)
+    ranked = _ranked(np.where(usable, weight[:, a], -np.inf), members)
     chosen: list[int] = []
-    for limit in (quotas[:, 0], quotas[:, 1]):
+    for upto_maximum, limit in enumerate((quotas[:, 0], quotas[:, 1])):
         for e in ranked.tolist():
-            if len(panel) + len(chosen) >= instance.panel_size[a]:
+            kept = np.clip(quotas[:, 0] - taken, 0, None).sum() if upto_maximum else 0   # for unmet minimums
+            if len(panel) + len(chosen) >= instance.panel_size[a] - kept:
                 break
             pool, org = int(instance.expert_pool[e]), int(instance.expert_org[e])
             full_org = org >= 0 and per_org.get(org, 0) >= instance.max_per_org
