@@ -413,8 +413,10 @@ def input_hash(problem: Problem) -> str:
     order: expert row indices (int64), application column indices (int64) and scores (float64). The list can
     hold millions of entries, which as JSON text took longer to hash than the solve (docs/matching.md).
     """
-    digest = hashlib.sha256(json.dumps(_canonical(dataclasses.replace(problem, affinity=None)), sort_keys=True,
-                                       ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    canonical = _canonical(dataclasses.replace(problem, affinity=None))
+    canonical["settings"].pop("time_limit")      # how long the solve may run is no part of the problem
+    digest = hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False,
+                                       separators=(",", ":")).encode("utf-8"))
     if problem.affinity is not None:
         experts, apps, scores = affinity_arrays(problem)
         digest.update(b"\0affinity\0")

@@ -572,8 +572,9 @@ def _solution(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps:
 
 def _best_at_hand(master: Master, lp: LPResult | None, greedy: tuple[np.ndarray, np.ndarray],
                   weight: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The better of the master's LP solution (if any, integral and within every rule) and the greedy panels
-    (if within every rule), as (experts, apps); None if neither is."""
+    """The better of the master's LP solution (if any and integral, mended where it breaks organization rows:
+    :func:`within_organization_limit`) and the greedy panels, each only if within every rule, as (experts,
+    apps); None if neither is."""
     options = []
     if lp is not None and np.all(np.minimum(lp.x, 1 - lp.x) < INTEGRALITY_TOLERANCE) \
             and not (lp.shortfall > 1e-7).any():
