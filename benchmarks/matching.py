@@ -11,6 +11,7 @@ Usage::
     python3 benchmarks/matching.py --sizes D,S --dense D,S   # against the dense MILP over every pair
     python3 benchmarks/matching.py --cli Q,10K --timeout 900  # contended records through python -m matching assign
     python3 benchmarks/matching.py --prepare 10K     # its conflicts, fit and presolve alone (wall, CPU, peak)
+    python3 benchmarks/matching.py --cli 10K --time-limit 60  # the solve stops pricing after 60 s, reports its gap
 
 Two kinds of instance (``--kinds``). **contended** (:mod:`realistic`): import-shaped records — Zipf-distributed
 fields and organizations, member units, shareholders, past affiliations — run through Panel's own conflicts and fit
@@ -158,7 +159,8 @@ def contended_instance(n_apps: int, n_experts: int, seed: int = 0, load_cap: int
 KINDS = {"synthetic": synthetic_instance, "contended": contended_instance}
 
 
-def run_size(name: str, kind: str, seed: int, load_cap: int, trace: bool) -> Instance | None:
+def run_size(name: str, kind: str, seed: int, load_cap: int, trace: bool,
+             time_limit: float | None = None) -> Instance | None:
     n_apps, n_experts = SIZES[name]
     needed = BYTES_PER_PAIR * n_apps * n_experts / 2**30
     available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
@@ -177,7 +179,7 @@ def run_size(name: str, kind: str, seed: int, load_cap: int, trace: bool) -> Ins
         broken = assignment_violations(instance, baseline)
         assert not broken, broken[:3]
     clock, cpu = time.perf_counter(), time.process_time()
-    solution = solve_total(instance)
+    solution = solve_total(instance, pricing_time_limit=time_limit)
     seconds, cpu = time.perf_counter() - clock, time.process_time() - cpu
     # a second solve, traced (tracing slows it down), only where asked: it doubles the run
     solver_mb = traced_peak_mb(lambda: solve_total(instance)) if trace else float("nan")
@@ -262,7 +264,8 @@ def run_draw(name: str, kind: str, instance: Instance, repeats: int) -> None:
               f"max p {drawn.probabilities.max():.3f} viol {len(broken)}", flush=True)
 
 
-def run_cli(name: str, seed: int, load_cap: int, timeout: float, folder: Path) -> None:
+def run_cli(name: str, seed: int, load_cap: int, timeout: float, folder: Path,
+            time_limit: float | None = None) -> None:
     """A contended round written as the §10 problem JSON and solved by ``python -m matching assign`` in a child
     process (the entry point users call): wall time and peak resident memory of the child (GNU time), its
     status, objective, bound and per-phase timing."""
@@ -274,7 +277,11 @@ def run_cli(name: str, seed: int, load_cap: int, timeout: float, folder: Path) -
     path, out = folder / f"{name}.json", folder / f"{name}.out.json"
     clock = time.perf_counter()
     problem = realistic.realistic_problem(n_apps, n_experts, seed=seed, max_load=load_cap)
-    path.write_text(json.dumps(realistic.problem_json(problem), ensure_ascii=False), encoding="utf-8")
+    data = realistic.problem_json(problem)
+    if time_limit is not None:
+        data["settings"]["time_limit"] = time_limit
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    del data
     del problem
     write = time.perf_counter() - clock
     command = ["/usr/bin/time", "-f", "%e %M", "timeout", str(timeout), sys.executable, "-m", "matching", "assign",
@@ -345,6 +352,8 @@ def main() -> None:
     parser.add_argument("--cli", default="", help="sizes to run as contended records through "
                         "python -m matching assign (a child process: wall seconds and peak memory)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed to each --cli run")
+    parser.add_argument("--time-limit", type=float, default=None, help="the solve's own time limit in seconds "
+                        "(settings.time_limit): past it the best panels at hand are reported with their gap")
     parser.add_argument("--prepare", default="", help="size whose preparation alone (conflicts, fit, presolve) "
                         "is timed in this process, contended records")
     args = parser.parse_args()
@@ -359,7 +368,7 @@ def main() -> None:
               f"{'objective':>12} {'bound':>12} {'gap':>9}")
         with tempfile.TemporaryDirectory() as folder:
             for name in args.cli.split(","):
-                run_cli(name.strip().upper(), args.seed, args.load_cap, args.timeout, Path(folder))
+                run_cli(name.strip().upper(), args.seed, args.load_cap, args.timeout, Path(folder), args.time_limit)
         return
     print("# shared machine: other engineers' jobs were running; compare ratios, not absolute seconds")
     print(f"{'kind':<4} {'sz':<3} {'apps×experts':>13} {'build':>6} {'seconds':>8} {'cpu_s':>7} {'peakMB':>8} "
@@ -372,7 +381,7 @@ def main() -> None:
     for kind in args.kinds.split(","):
         for name in args.sizes.split(","):
             name = name.strip().upper()
-            instance = run_size(name, kind.strip(), args.seed, args.load_cap, args.trace)
+            instance = run_size(name, kind.strip(), args.seed, args.load_cap, args.trace, args.time_limit)
             if instance is not None and name in extras:
                 run_extras(name, instance, args.samples)
             if instance is not None and name in draws:

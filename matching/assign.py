@@ -214,7 +214,8 @@ def _deterministic(context: Context, result: AssignResult, report: Progress = _s
     if context.problem.settings.objective == "fair":
         solution = solve_fair(context.instance, time_limit=FAIR_TIME_LIMIT)
     else:
-        solution = solve_total(context.instance, on_round=lambda number: report("pricing", number))
+        solution = solve_total(context.instance, on_round=lambda number: report("pricing", number),
+                               pricing_time_limit=context.problem.settings.time_limit)
     result.status = "optimal" if solution.status == "optimal" else solution.status
     if solution.status == "infeasible":
         result.diagnostics += explain_shortfall(context.instance, solution.shortfall, context.labels)
@@ -223,6 +224,9 @@ def _deterministic(context: Context, result: AssignResult, report: Progress = _s
         _round(solution.gap)
     if solution.status != "optimal":
         result.diagnostics.append(f"未证明最优：目标值 {solution.objective:.6f}，上界 {solution.bound:.6f}")
+    if not solution.stats.get("converged", True):
+        result.diagnostics.append(f"求解达到时间上限 {context.problem.settings.time_limit:g} 秒，"
+                                  f"给出当时最好的专家组（{solution.stats['rounds']} 轮定价）")
     if "min_panel_fit" in solution.stats:
         result.diagnostics.append(f"最低专家组匹配度 {solution.stats['min_panel_fit']:.4f}"
                                   f"（上界 {solution.stats['min_panel_bound']:.4f}）")
@@ -409,8 +413,10 @@ def input_hash(problem: Problem) -> str:
     order: expert row indices (int64), application column indices (int64) and scores (float64). The list can
     hold millions of entries, which as JSON text took longer to hash than the solve (docs/matching.md).
     """
-    digest = hashlib.sha256(json.dumps(_canonical(dataclasses.replace(problem, affinity=None)), sort_keys=True,
-                                       ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    canonical = _canonical(dataclasses.replace(problem, affinity=None))
+    canonical["settings"].pop("time_limit")      # how long the solve may run is no part of the problem
+    digest = hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False,
+                                       separators=(",", ":")).encode("utf-8"))
     if problem.affinity is not None:
         experts, apps, scores = affinity_arrays(problem)
         digest.update(b"\0affinity\0")

@@ -284,7 +284,10 @@ def _settings(record: _Record) -> Settings | None:
         window_years=record.integer("window_years", 3, minimum=0),
         meeting_max_applications=meeting.integer("max_applications_per_panel", 8, minimum=1),
         repeat_review_years=record.integer("repeat_review_years", None, minimum=1),
+        time_limit=record.number("time_limit", math.inf, low=1.0, high=math.inf),
     )
+    if settings["time_limit"] == math.inf:
+        settings["time_limit"] = None
     if "max_per_organization" in record.data and record.data["max_per_organization"] is None:
         settings["max_per_organization"] = None
     return Settings(as_of=as_of, **settings) if as_of else None

@@ -14,6 +14,9 @@ breaks total unimodularity, and it rarely binds fractionally. So:
 4. otherwise hold the LP's integral part and place the split seats by a small MIP; if the bound proves the result
    optimal, stop; else solve MIPs over every pair whose reduced cost is at least −gap (no better solution can use
    any other pair: reduced-cost fixing), whose value is the optimum of the full problem (:func:`close_gap`).
+
+With a time limit, a solve stopped before step 2 closes returns the best feasible panels at hand with the best
+bound of the full problem seen, tightened by subgradient steps on the load prices (:func:`descend_loads`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matching.instance import Instance, org_counts
+from matching.instance import Instance
 from matching.lp import PRICING_BLOCK, LPResult, Master, NoIncumbent
 
 OPTIMALITY_TOLERANCE = 1e-6
@@ -73,11 +76,12 @@ SPREAD = 5
 """Extra first columns per (application, pool), dealt round-robin over the pool's experts (:func:`spread`)."""
 
 
-def initial_candidates(instance: Instance, weight: np.ndarray, per_pool: int) -> tuple[np.ndarray, np.ndarray]:
+def initial_candidates(instance: Instance, weight: np.ndarray, per_pool: int,
+                       greedy: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The master's first columns: for each application and pool, the ``per_pool`` best allowed experts by
     ``weight`` less the estimated load price (:func:`load_prices`), :data:`SPREAD` more dealt round-robin over
-    the pool (:func:`spread`), the pairs of greedy panels that respect the loads (:func:`greedy_panels`), plus
-    the fixed pairs.
+    the pool (:func:`spread`), the pairs of greedy panels that respect the loads (:func:`greedy_panels`, or
+    ``greedy`` when the caller has them already), plus the fixed pairs.
 
     Returns
     -------
@@ -93,13 +97,16 @@ def initial_candidates(instance: Instance, weight: np.ndarray, per_pool: int) ->
     apps = np.broadcast_to(np.arange(instance.n_apps)[:, None, None], chosen.shape)
     keep = chosen >= 0
     dealt_experts, dealt_apps = spread(instance, SPREAD)
-    greedy_experts, greedy_apps = greedy_panels(instance, weight)
+    greedy_experts, greedy_apps = greedy_panels(instance, weight) if greedy is None else greedy
     return (np.concatenate([instance.fixed[:, 0], chosen[keep], dealt_experts, greedy_experts]).astype(np.int64),
             np.concatenate([instance.fixed[:, 1], apps[keep], dealt_apps, greedy_apps]).astype(np.int64))
 
 
 GREEDY_DEPTH = 40
 """Best experts per application :func:`greedy_panels` looks at (the panel is filled from these)."""
+
+GREEDY_POOL_DEPTH = 20
+"""Best experts of each pool :func:`greedy_panels` also looks at, for the pool minimums."""
 
 
 def greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -121,6 +128,7 @@ def greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndarray, n
     """
     load = np.zeros(instance.n_experts, dtype=np.int64)
     quotas = instance.pool_quotas
+    members = [np.nonzero(instance.expert_pool == p)[0] for p in range(instance.n_pools)]
     experts_out, apps_out = [], []
     width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
     for start in range(0, instance.n_apps, width):
@@ -128,12 +136,26 @@ def greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndarray, n
         scores = np.where(instance.allowed[:, start:stop], weight[:, start:stop], -np.inf).T.copy()
         for a in range(start, stop):
             row = np.where(load < instance.load_cap, scores[a - start], -np.inf)
-            chosen = _greedy_panel(instance, a, _best_first(row, GREEDY_DEPTH), quotas)
+            chosen = _greedy_panel(instance, a, _ranked(row, members), quotas)
             load[chosen] += 1
             experts_out.append(chosen), apps_out.append(np.full(len(chosen), a))
     if not experts_out:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     return np.concatenate(experts_out), np.concatenate(apps_out)
+
+
+def _ranked(row: np.ndarray, members: list[np.ndarray]) -> np.ndarray:
+    """The :data:`GREEDY_DEPTH` best experts of ``row``, and each pool's :data:`GREEDY_POOL_DEPTH` best, best
+    first.
+
+    The pools' own best are there for the pool minimums: on a round where most specialists are already full
+    (5,000 × 12,500 contended, where the panels need 70 % of all load), the best forty available experts
+    often held nobody of some pool, and greedy panels broke 2,632 pool minimums (each pool's best five: 68,
+    their organizations already on the panel).
+    """
+    pools = [m[_best_first(row[m], GREEDY_POOL_DEPTH)] for m in members]
+    ranked = np.unique(np.concatenate([_best_first(row, GREEDY_DEPTH), *pools]))
+    return ranked[np.argsort(-row[ranked], kind="stable")]
 
 
 def _best_first(scores: np.ndarray, depth: int) -> np.ndarray:
@@ -265,7 +287,9 @@ def _best_panels(instance: Instance, scores: np.ndarray, experts: np.ndarray) ->
 
 
 def generate_columns(master: Master, *, per_app: int, max_rounds: int = 500,
-                     on_round: Callable[[int], None] | None = None) -> tuple[LPResult, float, int]:
+                     on_round: Callable[[int], None] | None = None, deadline: float | None = None,
+                     hard_deadline: float | None = None, report: dict | None = None,
+                     ) -> tuple[LPResult | None, float, int]:
     """Price and add columns (and the organization rows the master's solution breaks) until the Lagrangian
     bound meets the master's LP optimum.
 
@@ -273,7 +297,9 @@ def generate_columns(master: Master, *, per_app: int, max_rounds: int = 500,
     rows need, not a solve from scratch. Dual smoothing (pricing at a mix of the best and the current duals) was
     measured on contended rounds and made things worse — more rounds, more columns, more pivots
     (docs/matching.md) — so pricing uses the master's own duals; the best bound seen is kept, and the loop stops
-    as soon as it equals the master's objective, which proves the master optimal over every pair.
+    as soon as it equals the master's objective, which proves the master optimal over every pair. The bound is
+    :meth:`~matching.lp.Master.dual_bound` with every pair's positive reduced cost and, when a time limit is
+    given (0/1 pairs, no fit floors), also :meth:`~matching.lp.Master.panel_bound`, which is never larger.
 
     Ties need no perturbation: a pair whose reduced cost is exactly zero cannot raise the objective, so only
     pairs above :data:`PRICING_TOLERANCE` enter, and ties between entering pairs are broken by index.
@@ -286,32 +312,64 @@ def generate_columns(master: Master, *, per_app: int, max_rounds: int = 500,
         Most new columns per application per round (the best by reduced cost).
     on_round : callable, optional
         Called with the round's number after each pricing round (for a progress display).
+    deadline : float, optional
+        A ``time.perf_counter()`` value: no new round starts after it (the master is then not proven optimal).
+    hard_deadline : float, optional
+        A ``time.perf_counter()`` value at which HiGHS stops a master solve; the last finished round's
+        solution is returned, or ``(None, inf, rounds)`` if none finished.
+    report : dict, optional
+        Filled with ``bound`` (the best bound of either kind, valid for the full problem), ``converged``
+        (whether that bound meets the master's objective, or no pair prices out) and per-round figures
+        (``trace``: objective, bound, simplex iterations, columns, seconds).
 
     Returns
     -------
     lp : LPResult
-        The master's last LP solution (``x``, ``objective``), carrying the duals of the best bound: at the
-        fixpoint the LP optimum of the full problem.
+        The master's last LP solution (``x``, ``objective``), carrying the duals of the best bound of
+        :meth:`~matching.lp.Master.dual_bound`: at the fixpoint the LP optimum of the full problem.
     bound : float
-        The Lagrangian bound of those duals over all pairs (valid even if ``max_rounds`` stopped the loop).
+        That Lagrangian bound of those duals over all pairs (valid even if ``max_rounds`` stopped the loop);
+        reduced-cost fixing (:func:`close_gap`) relies on this pairing of bound and duals.
     rounds : int
     """
     best: LPResult | None = None
-    best_bound, rounds = np.inf, 0
+    best_bound, best_any, rounds, converged, new_rows = np.inf, np.inf, 0, False, 0
+    trace = []
+    lp = None
     while rounds < max_rounds:
         rounds += 1
-        lp = master.solve_lp()
+        clock, iterations = time.perf_counter(), master.simplex_iterations
+        solved = master.solve_lp(None if hard_deadline is None else hard_deadline - time.perf_counter())
+        if solved is None:                  # the hard deadline cut this solve: keep the last round's
+            rounds -= 1
+            converged = False
+            break
+        lp = solved
         new_rows = master.add_org_rows(lp.x)
-        bound, experts, apps = _price(master, lp, per_app)
+        bound, panels, experts, apps = _price(master, lp, per_app, panels=hard_deadline is not None)
         if bound < best_bound:
             best, best_bound = lp, bound
+        feasible = not (lp.shortfall > 1e-7).any()       # the panel bound holds for the real problem only
+        best_any = min(best_any, best_bound, panels if feasible else np.inf)
+        trace.append((round(lp.objective, 6), round(best_any, 6), master.simplex_iterations - iterations,
+                      len(master.col_e), round(time.perf_counter() - clock, 2)))
         if on_round is not None:
             on_round(rounds)
-        proven = best_bound - lp.objective <= PRICING_TOLERANCE * max(1.0, abs(lp.objective))
-        if (len(experts) == 0 or proven) and new_rows == 0:
+        proven = best_any - lp.objective <= PRICING_TOLERANCE * max(1.0, abs(lp.objective))
+        converged = len(experts) == 0 or proven
+        if converged and new_rows == 0:
+            break
+        if deadline is not None and time.perf_counter() > deadline:
+            converged = False
             break
         master.add(experts, apps)
-    return dataclasses.replace(best, x=lp.x, shortfall=lp.shortfall, t=lp.t, objective=lp.objective), \
+    if report is not None:
+        report.update(bound=best_any, converged=converged and new_rows == 0, trace=trace)
+    if best is None:                        # only with a hard deadline: not one master LP finished
+        return None, np.inf, rounds
+    # after a cut solve the master holds the last round's new columns, at zero in the last solution
+    x = np.concatenate([lp.x, np.zeros(len(master.col_e) - len(lp.x))])
+    return dataclasses.replace(best, x=x, shortfall=lp.shortfall, t=lp.t, objective=lp.objective), \
         best_bound, rounds
 
 
@@ -319,9 +377,15 @@ TIE_BREAK = 1e-7
 """Scale of the tie-break in column selection (never in the objective, the bound or the acceptance test)."""
 
 
-def _price(master: Master, duals: LPResult, per_app: int) -> tuple[float, np.ndarray, np.ndarray]:
-    """Lagrangian bound of ``duals`` over every allowed pair, and up to ``per_app`` pairs per application outside
-    the column set with positive reduced cost, the best first.
+def _price(master: Master, duals: LPResult, per_app: int, *, panels: bool = True,
+           ) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Lagrangian bound of ``duals`` over every allowed pair, the panel bound of their load and organization
+    duals (+inf where it does not apply or ``panels`` is false), and up to ``per_app`` pairs per application
+    outside the column set with positive reduced cost, the best first.
+
+    The panel bound costs about as much as the rest of pricing; without a time limit the loop runs to the
+    fixpoint, where both bounds meet, and computing it every round made contended 1,000 × 5,000 take 1.35×
+    the CPU time, so it is computed only for time-limited solves, whose answer is the bound at hand.
 
     The taxonomy component of the fit takes three values, and experts with the same pool and fields often have
     the same profile, so hundreds of pairs of one application tie on reduced cost. Broken by index, every
@@ -332,11 +396,14 @@ def _price(master: Master, duals: LPResult, per_app: int) -> tuple[float, np.nda
     """
     instance = master.instance
     bound = master.dual_bound(duals)
+    panels = master.panel_bound_base(duals) if panels and master.panel_bound_applies else np.inf
     usage = np.bincount(master.col_e, weights=duals.x, minlength=instance.n_experts) \
         / np.maximum(instance.load_cap, 1)
     new_experts, new_apps = [], []
     for apps, rc in master.reduced_cost_blocks(duals):
         bound += master.pair_bound(apps, rc)
+        if np.isfinite(panels):
+            panels += master.panel_bound(apps, rc, duals)
         candidate = instance.allowed[:, apps] & ~master.in_set[:, apps] & (rc > PRICING_TOLERANCE)
         key = np.where(candidate, rc - TIE_BREAK * (usage[:, None] + _scatter(apps, instance.n_experts)), -np.inf)
         k = min(per_app, key.shape[0])
@@ -344,7 +411,7 @@ def _price(master: Master, duals: LPResult, per_app: int) -> tuple[float, np.nda
         columns = np.broadcast_to(np.arange(key.shape[1]), top.shape)
         good = candidate[top, columns]
         new_experts.append(top[good]), new_apps.append(columns[good] + apps.start)
-    return bound, np.concatenate(new_experts), np.concatenate(new_apps)
+    return bound, panels, np.concatenate(new_experts), np.concatenate(new_apps)
 
 
 def _scatter(apps: slice, n_experts: int) -> np.ndarray:
@@ -356,7 +423,8 @@ def _scatter(apps: slice, n_experts: int) -> np.ndarray:
 
 
 def solve_total(instance: Instance, *, per_pool: int | None = None, time_limit: float | None = None,
-                max_columns: int = 3_000_000, on_round: Callable[[int], None] | None = None) -> Solution:
+                max_columns: int = 3_000_000, on_round: Callable[[int], None] | None = None,
+                pricing_time_limit: float | None = None) -> Solution:
     """Maximize total fit, exactly, with a bound valid for the full problem.
 
     Parameters
@@ -365,14 +433,18 @@ def solve_total(instance: Instance, *, per_pool: int | None = None, time_limit: 
     per_pool : int, optional
         Initial candidates per (application, pool); default: the pool's maximum plus 8.
     time_limit : float, optional
-        Seconds HiGHS may spend on each MIP solve (the LP phases are not limited).
+        Seconds HiGHS may spend on each MIP solve.
     max_columns : int
         The reduced-cost enlargement is skipped (and the gap reported) if it would exceed this many columns.
     on_round : callable, optional
         Called with each pricing round's number (see :func:`generate_columns`).
+    pricing_time_limit : float, optional
+        Seconds from the start after which no new pricing round begins; if the master is not proven optimal
+        by then, the better of its own integral solution and the greedy panels is returned as ``feasible``
+        with the best bound and its gap (see :func:`solve_weighted`).
     """
     return solve_weighted(instance, instance.fit, per_pool=per_pool, time_limit=time_limit,
-                          max_columns=max_columns, on_round=on_round)
+                          max_columns=max_columns, on_round=on_round, pricing_time_limit=pricing_time_limit)
 
 
 PRICED_PER_SEAT = 10
@@ -385,27 +457,53 @@ greedy first columns took 14 rounds and 182 k simplex iterations at 2 per seat, 
 def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray | None = None,
                    exact_floor: np.ndarray | None = None, known: np.ndarray | None = None,
                    per_pool: int | None = None, time_limit: float | None = None, max_columns: int = 3_000_000,
-                   on_round: Callable[[int], None] | None = None) -> Solution:
+                   on_round: Callable[[int], None] | None = None,
+                   pricing_time_limit: float | None = None) -> Solution:
     """Maximize Σ weight·x, optionally with a fit floor per panel; the engine behind ``total`` and ``fair``.
 
     ``floor`` is what the LP enforces; ``exact_floor`` (default: ``floor``) is what the bound is computed for.
     ``known`` (E × A, bool) is an assignment meeting every constraint and the floor: its pairs join the first
     columns, which keeps a floored master feasible (shortfall columns fill seats but add no fit). It changes no
     bound: the bound is over all allowed pairs whatever the column set.
+
+    With ``pricing_time_limit`` (seconds), column generation stops starting new rounds once it has passed. If
+    the master is not proven optimal then, the result is the better of the master's LP solution (when it is
+    integral and keeps every rule, as the network LP's usually is) and the greedy panels, with ``status``
+    ``feasible`` and the best bound seen, which holds for the full problem whatever the column set.
     """
     clock = time.perf_counter()
     if fixed_pairs_overflow(instance):
         return _infeasible(instance, np.zeros((instance.n_apps, instance.n_pools)), {"fixed_overflow": True})
     per_pool = per_pool or int(min(instance.pool_quotas[:, 1].max(initial=1), instance.panel_size.max(initial=1))) + 8
     master = Master(instance, weight, floor=floor, exact_floor=exact_floor)
-    master.add(*initial_candidates(instance, weight, per_pool))
+    greedy = greedy_panels(instance, weight)
+    master.add(*initial_candidates(instance, weight, per_pool, greedy=greedy))
     if known is not None:
         master.add(*np.nonzero(known))
     per_app = PRICED_PER_SEAT * int(instance.panel_size.max(initial=1))
-    lp, bound, rounds = generate_columns(master, per_app=per_app, on_round=on_round)
+    limited = pricing_time_limit is not None and floor is None
+    end = clock + pricing_time_limit if limited else None
+    pricing_end = clock + PRICING_SHARE * pricing_time_limit if limited else None
+    report: dict = {}
+    lp, bound, rounds = generate_columns(master, per_app=per_app, on_round=on_round, report=report,
+                                         deadline=pricing_end, hard_deadline=pricing_end)
     stats = {"rounds": rounds, "columns": len(master.col_e), "org_rows": len(master.org_rows),
-             "simplex_iterations": master.simplex_iterations,
-             "lp_seconds": time.perf_counter() - clock, "lp_objective": lp.objective}
+             "simplex_iterations": master.simplex_iterations, "lp_seconds": time.perf_counter() - clock,
+             "lp_objective": None if lp is None else lp.objective, "converged": report["converged"],
+             "trace": report["trace"]}
+    best_bound = min(bound, report["bound"])
+    if not report["converged"] and limited:
+        stopped = _best_at_hand(master, lp, greedy, weight)
+        if stopped is not None:
+            value = float(weight[stopped].sum(dtype=np.float64))
+            descent, steps = descend_loads(master, lp, value, end)
+            stats.update(descent_bound=descent, descent_steps=steps)
+            stats["seconds"] = time.perf_counter() - clock
+            return _solution(instance, weight, *stopped, min(best_bound, descent), stats)
+    if not report["converged"]:         # nothing to return yet: only a proven master says where it is short
+        lp, bound, more = generate_columns(master, per_app=per_app, on_round=on_round, report=report)
+        best_bound = min(bound, report["bound"])
+        stats.update(rounds=rounds + more, columns=len(master.col_e), simplex_iterations=master.simplex_iterations)
     x = lp.x
     shortfall = lp.shortfall
     integral = bool(np.all(np.minimum(x, 1 - x) < INTEGRALITY_TOLERANCE)) and not (shortfall > 1e-7).any()
@@ -416,25 +514,222 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
         x, shortfall, bound = close_gap(master, lp, bound, time_limit, max_columns, stats)
         if (shortfall > 0.5).any():
             return _infeasible(instance, shortfall, stats)
-    assigned = np.zeros(instance.fit.shape, dtype=bool)
     chosen = x > 0.5
-    assigned[master.col_e[chosen], master.col_a[chosen]] = True
-    objective = float(weight[assigned].sum(dtype=np.float64))
     stats["seconds"] = time.perf_counter() - clock
+    return _solution(instance, weight, master.col_e[chosen], master.col_a[chosen], min(bound, best_bound), stats)
+
+
+PRICING_SHARE = 0.6
+"""Share of a time-limited solve's limit given to pricing rounds (a master LP still running then is stopped); the
+rest goes to :func:`descend_loads`. Contended 5,000 × 12,500 with a 600 s limit: two rounds took the bound to
+29,073, then 45 subgradient steps in the remaining 226 s to 25,348; with a 60 s limit at 10,000 × 25,000 the first
+master LP ran to the end of the limit and left one step (the bound of each application's best panel alone)."""
+
+
+def descend_loads(master: Master, lp: LPResult | None, target: float, deadline: float,
+                  max_steps: int = 50) -> tuple[float, int]:
+    """The best panel bound (:meth:`~matching.lp.Master.panel_bound`) over a few subgradient steps on the load
+    prices, from the master's last duals (or zero), until ``deadline`` (at least one step).
+
+    Used when a time limit stops column generation: the bound of the full problem is a function of the load
+    prices ``u`` alone, ``L(u) = Σ u·cap + Σ z·k + Σ_a best panel of a by fit − u − z``, valid for any ``u ≥ 0``,
+    and its subgradient is ``cap − (each expert's count in those best panels)``. Steps are Polyak's, towards
+    ``target`` (the value of the panels at hand, which the optimum is at least): ``u ← max(0, u − (L − target)
+    / ‖g‖² · g)``. Each step reads every pair once. Returns (best bound, steps).
+    """
+    inst = master.instance
+    if not master.panel_bound_applies:
+        return np.inf, 0
+    n_a, n_p = inst.n_apps, inst.n_pools
+    u = np.zeros(inst.n_experts) if lp is None else lp.y_load.copy()
+    y_org = np.zeros(len(master.org_rows)) if lp is None else lp.y_org
+    best, steps = np.inf, 0
+    while steps < max_steps and (steps == 0 or time.perf_counter() < deadline):
+        steps += 1
+        prices = LPResult(x=np.zeros(0), shortfall=np.zeros((n_a, n_p)), t=0.0, objective=0.0, y_load=u,
+                          y_panel=np.zeros(n_a), y_pool=np.zeros((n_a, n_p)), y_org=y_org, y_floor=np.zeros(n_a))
+        loads = np.zeros(inst.n_experts)
+        value = master.panel_bound_base(prices) + sum(master.panel_bound(apps, rc, prices, loads)
+                                                      for apps, rc in master.reduced_cost_blocks(prices))
+        best = min(best, value)
+        step = inst.load_cap - loads
+        norm = float(step @ step)
+        if not np.isfinite(value) or norm == 0 or value - target <= PRICING_TOLERANCE * max(1.0, abs(target)):
+            break
+        u = np.maximum(u - (value - target) / norm * step, 0.0)
+    return best, steps
+
+
+def _solution(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, bound: float,
+              stats: dict) -> Solution:
+    """The Solution of the assignment given by its pairs, ``optimal`` when ``bound`` meets its value."""
+    assigned = np.zeros(instance.fit.shape, dtype=bool)
+    assigned[experts, apps] = True
+    objective = float(weight[assigned].sum(dtype=np.float64))
     status = "optimal" if bound - objective <= OPTIMALITY_TOLERANCE * max(1.0, abs(objective)) else "feasible"
-    return Solution(status, assigned, objective, bound, np.zeros_like(shortfall), stats)
+    return Solution(status, assigned, objective, bound, np.zeros((instance.n_apps, instance.n_pools)), stats)
+
+
+def _best_at_hand(master: Master, lp: LPResult | None, greedy: tuple[np.ndarray, np.ndarray],
+                  weight: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The better of the master's LP solution (if any and integral, mended where it breaks organization rows:
+    :func:`within_organization_limit`) and the greedy panels, each only if within every rule, as (experts,
+    apps); None if neither is."""
+    options = []
+    if lp is not None and np.all(np.minimum(lp.x, 1 - lp.x) < INTEGRALITY_TOLERANCE) \
+            and not (lp.shortfall > 1e-7).any():
+        chosen = lp.x > 0.5
+        options.append(within_organization_limit(master.instance, weight, master.col_e[chosen],
+                                                 master.col_a[chosen]))
+    options.append(greedy)
+    options = [pairs for pairs in options if keeps_every_rule(master.instance, *pairs)]
+    if not options:
+        return None
+    return max(options, key=lambda pairs: float(weight[pairs].sum(dtype=np.float64)))
+
+
+def within_organization_limit(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray,
+                              ) -> tuple[np.ndarray, np.ndarray]:
+    """Full panels whose organization counts may break the limit, mended: each panel keeps ``max_per_org``
+    members of such an organization — first those whose pool would fall below its minimum without them, then
+    the best by ``weight`` — and fills the freed seats greedily (pool minimums first, best available expert,
+    loads and the limit kept). At 5,000 × 12,500 dropping simply the weaker member left 23 panels without a
+    technology expert to refill from (every free one was full), so the pools count first.
+
+    A time-limited solve stops with the master's last LP solution, and that solution usually breaks the
+    organization rows added after it (the master learns them one round late): at 5,000 × 12,500, 668 rows
+    after the second round. Mending a few hundred panels keeps the master's far better solution usable.
+    Returns the pairs (the panels it could not fill stay short, which :func:`keeps_every_rule` refuses).
+    """
+    orgs = instance.expert_org[experts]
+    n_orgs = int(instance.expert_org.max(initial=0)) + 1
+    code = np.where(orgs >= 0, apps.astype(np.int64) * n_orgs + orgs, -1 - np.arange(len(apps)))
+    pools = instance.expert_pool[experts]
+    counts = np.zeros((instance.n_apps, instance.n_pools), dtype=np.int64)
+    np.add.at(counts, (apps, pools), 1)
+    needed = counts[apps, pools] <= instance.pool_quotas[pools, 0]   # leaving would break the pool minimum
+    order = np.lexsort((-weight[experts, apps], ~needed, code))      # keep the needed ones, then the best
+    rank = np.arange(len(order)) - np.searchsorted(code[order], code[order])
+    keep = np.ones(len(apps), dtype=bool)
+    keep[order[(rank >= instance.max_per_org) & (code[order] >= 0)]] = False
+    if keep.all():
+        return experts, apps
+    mended = np.unique(apps[~keep])
+    experts, apps = experts[keep], apps[keep]
+    load = np.bincount(experts, minlength=instance.n_experts)
+    members = [np.nonzero(instance.expert_pool == p)[0] for p in range(instance.n_pools)]
+    added_experts, added_apps = [], []
+    for a in mended:
+        panel = experts[apps == a]
+        extra = _refill(instance, weight, int(a), panel, load, members)
+        load[extra] += 1
+        added_experts.append(extra), added_apps.append(np.full(len(extra), a))
+    experts, apps = np.concatenate([experts, *added_experts]), np.concatenate([apps, *added_apps])
+    for a in mended:
+        experts, apps = _borrow(instance, weight, int(a), experts, apps, members)
+    for a in mended[np.bincount(apps, minlength=instance.n_apps)[mended] < instance.panel_size[mended]]:
+        load = np.bincount(experts, minlength=instance.n_experts)       # a second try, with every seat known
+        extra = _refill(instance, weight, int(a), experts[apps == a], load, members)
+        experts, apps = np.concatenate([experts, extra]), np.concatenate([apps, np.full(len(extra), a)])
+    return experts, apps
+
+
+def _borrow(instance: Instance, weight: np.ndarray, a: int, experts: np.ndarray, apps: np.ndarray,
+            members: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Application ``a``'s panel, still short in a pool whose free experts are all full, takes an expert of
+    that pool from a panel holding more than that pool's minimum (the cheapest move by ``weight``), which then
+    refills its seat from any pool under its maximum. Unchanged if ``a`` is not short or no move works."""
+    panel = experts[apps == a]
+    quotas = instance.pool_quotas
+    counts = np.zeros((instance.n_apps, instance.n_pools), dtype=np.int64)
+    np.add.at(counts, (apps, instance.expert_pool[experts]), 1)
+    if len(panel) >= instance.panel_size[a] or (counts[a] >= quotas[:, 0]).all():
+        return experts, apps
+    taken_orgs = set(instance.expert_org[panel].tolist()) - {-1}
+    for p in np.nonzero(counts[a] < quotas[:, 0])[0]:
+        donors = (instance.expert_pool[experts] == p) & (counts[apps, p] > quotas[p, 0]) \
+            & instance.allowed[experts, a] & ~np.isin(experts, panel) \
+            & ~np.isin(instance.expert_org[experts], list(taken_orgs))
+        for k in np.argsort(weight[experts, apps] - weight[experts, a])[:len(apps)]:
+            if not donors[k]:
+                continue
+            e, b = int(experts[k]), int(apps[k])
+            rest = np.delete(np.arange(len(apps)), k)
+            load = np.bincount(experts[rest], minlength=instance.n_experts)
+            refill = _refill(instance, weight, b, experts[rest][apps[rest] == b], load, members)
+            if len(refill) == 1:
+                experts = np.concatenate([experts[rest], [e], refill])
+                apps = np.concatenate([apps[rest], [a], [b]])
+                break
+    return experts, apps
+
+
+def _refill(instance: Instance, weight: np.ndarray, a: int, panel: np.ndarray, load: np.ndarray,
+            members: list[np.ndarray]) -> np.ndarray:
+    """Experts for application ``a``'s empty seats, given its ``panel`` so far: pool minimums first, then any
+    pool under its maximum, best by ``weight`` among the allowed experts under their load cap whose
+    organization the panel can still take."""
+    quotas = instance.pool_quotas
+    taken = np.bincount(instance.expert_pool[panel], minlength=instance.n_pools)
+    orgs = instance.expert_org[panel]
+    per_org = dict(zip(*np.unique(orgs[orgs >= 0], return_counts=True), strict=True))
+    usable = instance.allowed[:, a] & (load < instance.load_cap)
+    usable[panel] = False
+    ranked = _ranked(np.where(usable, weight[:, a], -np.inf), members)
+    chosen: list[int] = []
+    for upto_maximum, limit in enumerate((quotas[:, 0], quotas[:, 1])):
+        for e in ranked.tolist():
+            kept = np.clip(quotas[:, 0] - taken, 0, None).sum() if upto_maximum else 0   # for unmet minimums
+            if len(panel) + len(chosen) >= instance.panel_size[a] - kept:
+                break
+            pool, org = int(instance.expert_pool[e]), int(instance.expert_org[e])
+            full_org = org >= 0 and per_org.get(org, 0) >= instance.max_per_org
+            if taken[pool] >= limit[pool] or e in chosen or full_org:
+                continue
+            chosen.append(e)
+            taken[pool] += 1
+            if org >= 0:
+                per_org[org] = per_org.get(org, 0) + 1
+    return np.array(chosen, dtype=np.int64)
+
+
+def keeps_every_rule(instance: Instance, experts: np.ndarray, apps: np.ndarray) -> bool:
+    """Whether the assignment given by its (distinct) pairs is feasible: allowed pairs, fixed pairs in, loads,
+    panel sizes, pool quotas and the organization limit (counted over the pairs, no E × A matrix)."""
+    if len(np.unique(experts.astype(np.int64) * instance.n_apps + apps)) != len(experts):
+        return False
+    pools = np.zeros((instance.n_apps, instance.n_pools), dtype=np.int64)
+    np.add.at(pools, (apps, instance.expert_pool[experts]), 1)
+    code = set((experts.astype(np.int64) * instance.n_apps + apps).tolist())
+    orgs = instance.expert_org[experts]
+    limited = orgs >= 0
+    _, per_org = np.unique(apps[limited].astype(np.int64) * (int(orgs.max(initial=0)) + 1) + orgs[limited],
+                           return_counts=True)
+    return bool(instance.allowed[experts, apps].all()
+                and all(int(e) * instance.n_apps + int(a) in code for e, a in instance.fixed)
+                and (np.bincount(experts, minlength=instance.n_experts) <= instance.load_cap).all()
+                and (np.bincount(apps, minlength=instance.n_apps) == instance.panel_size).all()
+                and (pools >= instance.pool_quotas[:, 0]).all() and (pools <= instance.pool_quotas[:, 1]).all()
+                and (per_org <= instance.max_per_org).all())
 
 
 def fixed_pairs_overflow(instance: Instance) -> bool:
     """Whether the fixed pairs alone are forbidden or already exceed a cap (load, panel, pool maximum,
-    organization); :func:`matching.infeasibility.presolve` words each case."""
-    fixed = instance.fixed_mask()
-    pool_counts = np.stack([fixed[instance.expert_pool == p].sum(axis=0) for p in range(instance.n_pools)])
-    return bool((fixed & ~instance.allowed).any()
-                or (fixed.sum(axis=1) > instance.load_cap).any()
-                or (fixed.sum(axis=0) > instance.panel_size).any()
-                or (pool_counts > instance.pool_quotas[:, 1:2]).any()
-                or any(n > instance.max_per_org for _, _, n in org_counts(instance, fixed)))
+    organization); :func:`matching.infeasibility.presolve` words each case. Counted over the pairs (an E × A
+    mask is 1 GB at 20,000 × 50,000)."""
+    pairs = np.unique(instance.fixed, axis=0) if len(instance.fixed) else instance.fixed
+    experts, apps = pairs[:, 0], pairs[:, 1]
+    pools = np.zeros((instance.n_apps, instance.n_pools), dtype=np.int64)
+    np.add.at(pools, (apps, instance.expert_pool[experts]), 1)
+    orgs = instance.expert_org[experts]
+    limited = orgs >= 0
+    _, per_org = np.unique(apps[limited].astype(np.int64) * (int(orgs.max(initial=0)) + 1) + orgs[limited],
+                           return_counts=True)
+    return bool((~instance.allowed[experts, apps]).any()
+                or (np.bincount(experts, minlength=instance.n_experts) > instance.load_cap).any()
+                or (np.bincount(apps, minlength=instance.n_apps) > instance.panel_size).any()
+                or (pools > instance.pool_quotas[:, 1]).any()
+                or (per_org > instance.max_per_org).any())
 
 
 FIXING_GUESS = OPTIMALITY_TOLERANCE

@@ -210,7 +210,8 @@ class Settings:
     ``pool_quotas`` maps a pool to its [min, max] per panel; a pool left out has [0, panel_size].
     ``max_per_organization`` None means no limit. ``as_of`` is the reference date every window is measured
     back from; ``window_years`` the length of those windows (3 in the notice). ``repeat_review_years`` None
-    switches the repeat-review rule off.
+    switches the repeat-review rule off. ``time_limit`` (seconds, None: none) stops the exact solve's pricing
+    rounds once passed; the best panels at hand are then returned with their bound and gap, not proven optimal.
     """
 
     as_of: date
@@ -226,6 +227,7 @@ class Settings:
     window_years: int = 3
     meeting_max_applications: int = 8
     repeat_review_years: int | None = None
+    time_limit: float | None = None
 
     def quota(self, pool: str) -> tuple[int, int]:
         """The [min, max] of ``pool`` per panel, with the default for pools the settings leave out."""

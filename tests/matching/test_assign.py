@@ -165,6 +165,15 @@ def test_input_hash_ignores_nothing_that_matters():
     assert input_hash(parse_problem(data)) != before
 
 
+def test_input_hash_leaves_out_the_solve_time_limit():
+    """How long the solve may run is no part of the problem: a replay with another limit has the same hash."""
+    data = problem(five_pool_experts(1), [application("A1")], panel_size=5, pool_quotas=ALL_POOLS_ONE)
+    before = input_hash(parse_problem(data))
+    data["settings"]["time_limit"] = 60
+    limited = assign(parse_problem(data)).to_dict()
+    assert limited["input_hash"] == before and limited["status"] == "optimal"
+
+
 def test_meeting_mode_reports_panels_and_recusals():
     experts = five_pool_experts(3)
     experts[3]["organization"] = {"name": "上海A1科技有限公司"}          # E4, technology, conflicted with A1 only

@@ -37,6 +37,15 @@ def test_parses_design_example_settings_and_chinese_names():
     assert parsed.applications[0].field == "ICT-IC" and parsed.applications[0].sector == "ICT"
 
 
+def test_solve_time_limit_is_optional_and_at_least_one_second():
+    plain = problem(five_pool_experts(3), [application("A1")])
+    assert parse_problem(plain).settings.time_limit is None
+    limited = problem(five_pool_experts(3), [application("A1")], time_limit=90)
+    assert parse_problem(limited).settings.time_limit == 90.0
+    instant = problem(five_pool_experts(3), [application("A1")], time_limit=0)
+    assert any(error.startswith("settings: time_limit: must be between 1") for error in refused(instant))
+
+
 def test_application_collects_text_people_and_units():
     record = application(
         "A1",

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from matching.instance import Instance, assignment_violations
-from matching.solve import solve_total
+from matching.lp import LPResult, Master
+from matching.solve import greedy_panels, keeps_every_rule, solve_total, within_organization_limit
 
 POOLS = ("technology", "law")
 
@@ -190,3 +191,78 @@ def test_too_few_experts_of_a_pool_is_infeasible_with_the_shortfall_located():
     assert solution.status == "infeasible"
     assert solution.bound is None
     assert solution.shortfall[:, 1].sum() == pytest.approx(2)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(10, 20), n_apps=st.integers(2, 6),
+       n_fixed=st.integers(0, 2))
+def test_panel_bound_holds_for_any_load_and_organization_prices(seed, n_experts, n_apps, n_fixed):
+    """Each application's best panel at given load and organization prices bounds the optimum whatever the
+    prices, and never exceeds the Lagrangian bound of the same prices with every pair's reduced cost."""
+    instance = random_instance(seed, n_experts, n_apps, n_orgs=4, load_cap=3, n_fixed=n_fixed)
+    reference = dense_milp(instance)
+    if reference is None:
+        return
+    rng = np.random.default_rng(seed)
+    master = Master(instance, instance.fit)
+    master.add(*np.nonzero(instance.allowed))
+    master.add_org_rows()
+    n_e, n_a, n_p = n_experts, n_apps, instance.n_pools
+    duals = LPResult(x=np.zeros(len(master.col_e)), shortfall=np.zeros((n_a, n_p)), t=0.0, objective=0.0,
+                     y_load=rng.random(n_e) * rng.integers(0, 2, n_e), y_panel=rng.normal(0, 1, n_a),
+                     y_pool=rng.normal(0, 0.5, (n_a, n_p)), y_org=rng.random(len(master.org_rows)),
+                     y_floor=np.zeros(n_a))
+    panels = master.panel_bound_base(duals) + sum(master.panel_bound(apps, rc, duals)
+                                                  for apps, rc in master.reduced_cost_blocks(duals))
+    lagrangian = master.dual_bound(duals) + sum(master.pair_bound(apps, rc)
+                                                for apps, rc in master.reduced_cost_blocks(duals))
+    assert reference - 1e-9 <= panels <= lagrangian + 1e-9
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(10, 22), n_apps=st.integers(3, 8),
+       limit=st.sampled_from([0.0, 0.02, 0.2]))
+def test_a_pricing_time_limit_returns_a_feasible_assignment_with_an_honest_bound(seed, n_experts, n_apps, limit):
+    """Stopped before its first master LP, after a few pricing rounds or not at all, the solver returns panels
+    that keep every rule, a bound at or above the true optimum, and calls them optimal only when they are."""
+    instance = contended_instance(seed, n_experts, n_apps, n_orgs=4)
+    reference = dense_milp(instance)
+    solution = solve_total(instance, per_pool=1, pricing_time_limit=limit)
+    if reference is None:
+        assert solution.status == "infeasible"
+        return
+    assert assignment_violations(instance, solution.assigned) == []
+    assert keeps_every_rule(instance, *np.nonzero(solution.assigned))
+    assert solution.objective <= reference + 1e-9 <= solution.bound + 2e-9
+    assert (solution.status == "optimal") == (solution.bound - solution.objective <= 1e-6 * max(1, reference))
+    if solution.status == "optimal":
+        assert solution.objective == pytest.approx(reference, abs=1e-6)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(6, 14), n_apps=st.integers(2, 6))
+def test_greedy_panels_rule_check_agrees_with_the_dense_check(seed, n_experts, n_apps):
+    """The solver's pair-level rule check (used to accept greedy panels) says what the dense check says."""
+    instance = contended_instance(seed, n_experts, n_apps, n_orgs=3)
+    experts, apps = greedy_panels(instance, instance.fit)
+    assigned = np.zeros(instance.fit.shape, dtype=bool)
+    assigned[experts, apps] = True
+    assert keeps_every_rule(instance, experts, apps) == (assignment_violations(instance, assigned) == [])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(12, 24), n_apps=st.integers(2, 6))
+def test_panels_breaking_the_organization_limit_are_mended_within_every_rule(seed, n_experts, n_apps):
+    """The optimum without the organization limit usually breaks it; mended, the panels keep every rule or are
+    refused as a whole (never returned half-mended as if feasible)."""
+    instance = contended_instance(seed, n_experts, n_apps, n_orgs=3)
+    unlimited = solve_total(replace(instance, max_per_org=n_experts))
+    if unlimited.status == "infeasible":
+        return
+    experts, apps = within_organization_limit(instance, instance.fit, *np.nonzero(unlimited.assigned))
+    assigned = np.zeros(instance.fit.shape, dtype=bool)
+    assigned[experts, apps] = True
+    assert len(experts) == assigned.sum()           # no pair twice
+    broken = assignment_violations(instance, assigned)
+    assert keeps_every_rule(instance, experts, apps) == (broken == [])
+    assert not [b for b in broken if "organization" in b]
