@@ -9,6 +9,7 @@ SQLite: WAL lets readers run while one writer writes; ``busy_timeout`` makes a s
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 
 from flask import Flask
 from sqlalchemy import Engine, event, select, update
@@ -40,12 +41,12 @@ def on_connect(app: Flask, engine: Engine) -> None:
         cursor.close()
 
 
-def lock_row(model: type, row_id: int) -> None:
-    """Hold one row of ``model``'s table until the unit of work ends, then read everything afresh.
+def lock_row(model: type, row_id: int, *, fresh: Iterable[object] | None = None) -> None:
+    """Hold one row of ``model``'s table until the unit of work ends, then read afresh what may have changed.
 
     PostgreSQL: ``SELECT … FOR UPDATE``. SQLite locks the whole file for writing; a no-op UPDATE takes that lock as
-    the transaction's first write, so every read after it is current. Then everything loaded is expired, so what
-    the caller reads next is read under the lock.
+    the transaction's first write, so every read after it is current. Then the objects in ``fresh`` (by default
+    everything loaded) are expired, so what the caller reads of them next is read under the lock.
     """
     from web.extensions import db
 
@@ -58,7 +59,11 @@ def lock_row(model: type, row_id: int) -> None:
     else:
         session.execute(update(table).where(table.c.id == row_id).values(id=table.c.id))
     _rows_held(session).add((table.name, row_id))
-    session.expire_all()
+    if fresh is None:
+        session.expire_all()
+    else:
+        for instance in fresh:
+            session.expire(instance)
 
 
 def _rows_held(session: Session) -> set[tuple[str, int]]:
