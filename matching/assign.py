@@ -224,7 +224,7 @@ def _deterministic(context: Context, result: AssignResult, report: Progress = _s
         _round(solution.gap)
     if solution.status != "optimal":
         result.diagnostics.append(f"未证明最优：目标值 {solution.objective:.6f}，上界 {solution.bound:.6f}")
-    if not solution.stats.get("converged", True):
+    if not solution.stats.get("converged", True) and context.problem.settings.time_limit is not None:
         result.diagnostics.append(f"求解达到时间上限 {context.problem.settings.time_limit:g} 秒，"
                                   f"给出当时最好的专家组（{solution.stats['rounds']} 轮定价）")
     if "min_panel_fit" in solution.stats:

@@ -503,7 +503,8 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     if not report["converged"]:         # nothing to return yet: only a proven master says where it is short
         lp, bound, more = generate_columns(master, per_app=per_app, on_round=on_round, report=report)
         best_bound = min(bound, report["bound"])
-        stats.update(rounds=rounds + more, columns=len(master.col_e), simplex_iterations=master.simplex_iterations)
+        stats.update(rounds=rounds + more, columns=len(master.col_e), simplex_iterations=master.simplex_iterations,
+                     converged=report["converged"], trace=stats["trace"] + report["trace"])
     x = lp.x
     shortfall = lp.shortfall
     integral = bool(np.all(np.minimum(x, 1 - x) < INTEGRALITY_TOLERANCE)) and not (shortfall > 1e-7).any()

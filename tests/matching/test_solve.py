@@ -266,3 +266,15 @@ def test_panels_breaking_the_organization_limit_are_mended_within_every_rule(see
     broken = assignment_violations(instance, assigned)
     assert keeps_every_rule(instance, experts, apps) == (broken == [])
     assert not [b for b in broken if "organization" in b]
+
+
+@pytest.mark.parametrize("seed", [5, 7, 17])
+def test_a_time_limited_solve_with_nothing_to_return_runs_on_and_says_it_converged(seed):
+    """Stopped with no feasible panels at hand (the greedy ones break a rule, no master LP finished), the solve
+    runs on to the proven optimum; its stats then say it converged, so no "time limit reached, best panels at
+    hand" diagnostic is printed beside an optimal result."""
+    instance = contended_instance(seed, 14, 6, n_orgs=4)
+    solution = solve_total(instance, per_pool=1, pricing_time_limit=0.0)
+    assert "descent_bound" not in solution.stats            # not the stopped path: nothing was at hand
+    assert solution.status == "optimal"
+    assert solution.stats["converged"] is True
