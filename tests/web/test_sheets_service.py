@@ -385,3 +385,33 @@ def test_the_stored_recusal_reason_is_in_chinese_whatever_the_experts_interface_
         sheet = sheets.declare(world.seat("EXP-B", "APP-001"), conflict=True, reason="曾与承担单位合作",
                                actor=actor("expert_b"))
         assert sheet.excluded_reason == "专家已回避：曾与承担单位合作"
+
+
+def test_a_write_reads_under_the_lock_what_another_request_committed_meanwhile(app, world):
+    """The sheet's lock reads the sheet and its scores again (not everything the request loaded): a request that
+    loaded them before another one submitted the sheet and changed a score is refused and sees the committed
+    values, and the organizer's reopen then sees the submitted state."""
+    from sqlalchemy import update
+
+    from web.models import ScoreSheet
+
+    with app.app_context():
+        sheet = declared(world)
+        assert sheets.save_draft(sheet, {"goals": 5}, actor=actor("expert_a")) == []
+        db.session.commit()
+        sheet = db.session.get(ScoreSheet, sheet.id)
+        assert (sheet.state, [score.value for score in sheet.scores]) == ("draft", [5])    # loaded, as a view does
+        with db.engine.begin() as other:                                                   # another request
+            other.execute(update(ScoreSheet).where(ScoreSheet.id == sheet.id).values(state="submitted"))
+            other.execute(update(Score).where(Score.sheet_id == sheet.id).values(value=7))
+        with pytest.raises(sheets.SheetConflict):
+            sheets.save_draft(sheet, {"goals": 9}, actor=actor("expert_a"))
+        assert (sheet.state, [score.value for score in sheet.scores]) == ("submitted", [7])
+        db.session.rollback()
+        sheet = db.session.get(ScoreSheet, sheet.id)
+        assert sheet.state == "submitted"
+        with db.engine.begin() as other:                                                   # another organizer
+            other.execute(update(ScoreSheet).where(ScoreSheet.id == sheet.id).values(state="reopened"))
+        with pytest.raises(SheetError, match="只有已提交的评分表"):
+            sheets.reopen(sheet, "请修改", actor=actor("expert_a"))
+        assert sheet.state == "reopened"
