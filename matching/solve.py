@@ -657,6 +657,7 @@ def _borrow(instance: Instance, weight: np.ndarray, a: int, experts: np.ndarray,
             e, b = int(experts[k]), int(apps[k])
             rest = np.delete(np.arange(len(apps)), k)
             load = np.bincount(experts[rest], minlength=instance.n_experts)
+            load[e] += 1                            # e's seat on a: e is no candidate beyond their cap for b
             refill = _refill(instance, weight, b, experts[rest][apps[rest] == b], load, members)
             if len(refill) == 1:
                 experts = np.concatenate([experts[rest], [e], refill])

@@ -278,3 +278,22 @@ def test_a_time_limited_solve_with_nothing_to_return_runs_on_and_says_it_converg
     assert "descent_bound" not in solution.stats            # not the stopped path: nothing was at hand
     assert solution.status == "optimal"
     assert solution.stats["converged"] is True
+
+
+def test_a_borrowed_expert_is_not_given_back_to_the_panel_it_left():
+    """A panel short of a pool minimum borrows an expert from a panel holding more than that minimum, which then
+    refills its seat: the borrowed expert, already at their load cap on the panel they join, is no candidate for
+    that refill (counted as still free there, they were taken back and the mended panels broke their load)."""
+    from matching.solve import _borrow
+
+    instance = Instance(
+        # e0, e1 technology; e2, e3 law. Application 1 holds e0 and e1; application 0 holds e2 and lacks its
+        # technology member. e0 is the cheapest to move and also application 1's best refill.
+        fit=np.array([[0.9, 0.9], [0.1, 0.8], [0.5, 0.1], [0.1, 0.2]]), allowed=np.ones((4, 2), dtype=bool),
+        expert_pool=np.array([0, 0, 1, 1]), pools=POOLS, expert_org=np.array([-1, -1, -1, -1]),
+        load_cap=np.ones(4, dtype=int), panel_size=np.array([2, 2]), pool_quotas=np.array([[1, 2], [0, 2]]),
+        max_per_org=1)
+    members = [np.array([0, 1]), np.array([2, 3])]
+    experts, apps = _borrow(instance, instance.fit, 0, np.array([0, 1, 2]), np.array([1, 1, 0]), members)
+    assert keeps_every_rule(instance, experts, apps)
+    assert sorted(zip(apps.tolist(), experts.tolist())) == [(0, 0), (0, 2), (1, 1), (1, 3)]
