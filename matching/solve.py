@@ -127,7 +127,6 @@ def greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndarray, n
     experts, apps : ndarray, shape (K,)
     """
     load = np.zeros(instance.n_experts, dtype=np.int64)
-    quotas = instance.pool_quotas
     members = [np.nonzero(instance.expert_pool == p)[0] for p in range(instance.n_pools)]
     experts_out, apps_out = [], []
     width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
@@ -136,7 +135,7 @@ def greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndarray, n
         scores = np.where(instance.allowed[:, start:stop], weight[:, start:stop], -np.inf).T.copy()
         for a in range(start, stop):
             row = np.where(load < instance.load_cap, scores[a - start], -np.inf)
-            chosen = _greedy_panel(instance, a, _ranked(row, members), quotas)
+            chosen = _fill(instance, a, _ranked(row, members), NO_PANEL, reserve=False)
             load[chosen] += 1
             experts_out.append(chosen), apps_out.append(np.full(len(chosen), a))
     if not experts_out:
@@ -168,16 +167,26 @@ def _best_first(scores: np.ndarray, depth: int) -> np.ndarray:
     return top[np.isfinite(scores[top])]
 
 
-def _greedy_panel(instance: Instance, a: int, ranked: np.ndarray, quotas: np.ndarray) -> np.ndarray:
-    """One application's panel from ``ranked`` experts: pool minimums first, then up to the maximums."""
-    taken = np.zeros(instance.n_pools, dtype=np.int64)
+NO_PANEL = np.zeros(0, dtype=np.int64)
+
+
+def _fill(instance: Instance, a: int, ranked: np.ndarray, panel: np.ndarray, *, reserve: bool) -> np.ndarray:
+    """Experts from ``ranked`` for application ``a``'s seats left empty by ``panel``: pool minimums first, then
+    any pool under its maximum, skipping experts whose organization the panel cannot take. With ``reserve``,
+    the second pass leaves a seat for each minimum still unmet (a refill of a mended panel)."""
+    quotas = instance.pool_quotas
+    taken = np.bincount(instance.expert_pool[panel], minlength=instance.n_pools)
     per_org: dict[int, int] = {}
+    if len(panel):                          # a greedy panel starts empty: one per application, kept cheap
+        orgs = instance.expert_org[panel]
+        per_org = dict(zip(*np.unique(orgs[orgs >= 0], return_counts=True), strict=True))
     chosen: list[int] = []
-    for limit in (quotas[:, 0], quotas[:, 1]):
+    for upto_maximum, limit in enumerate((quotas[:, 0], quotas[:, 1])):
         for e in ranked.tolist():
-            pool, org = int(instance.expert_pool[e]), int(instance.expert_org[e])
-            if len(chosen) >= instance.panel_size[a]:
+            kept = np.clip(quotas[:, 0] - taken, 0, None).sum() if upto_maximum and reserve else 0
+            if len(panel) + len(chosen) >= instance.panel_size[a] - kept:
                 break
+            pool, org = int(instance.expert_pool[e]), int(instance.expert_org[e])
             full_org = org >= 0 and per_org.get(org, 0) >= instance.max_per_org
             if taken[pool] >= limit[pool] or e in chosen or full_org:
                 continue
@@ -668,31 +677,12 @@ def _borrow(instance: Instance, weight: np.ndarray, a: int, experts: np.ndarray,
 
 def _refill(instance: Instance, weight: np.ndarray, a: int, panel: np.ndarray, load: np.ndarray,
             members: list[np.ndarray]) -> np.ndarray:
-    """Experts for application ``a``'s empty seats, given its ``panel`` so far: pool minimums first, then any
-    pool under its maximum, best by ``weight`` among the allowed experts under their load cap whose
-    organization the panel can still take."""
-    quotas = instance.pool_quotas
-    taken = np.bincount(instance.expert_pool[panel], minlength=instance.n_pools)
-    orgs = instance.expert_org[panel]
-    per_org = dict(zip(*np.unique(orgs[orgs >= 0], return_counts=True), strict=True))
+    """Experts for application ``a``'s empty seats, given its ``panel`` so far (:func:`_fill`, a seat kept for
+    each unmet minimum), best by ``weight`` among the allowed experts under their load cap."""
     usable = instance.allowed[:, a] & (load < instance.load_cap)
     usable[panel] = False
     ranked = _ranked(np.where(usable, weight[:, a], -np.inf), members)
-    chosen: list[int] = []
-    for upto_maximum, limit in enumerate((quotas[:, 0], quotas[:, 1])):
-        for e in ranked.tolist():
-            kept = np.clip(quotas[:, 0] - taken, 0, None).sum() if upto_maximum else 0   # for unmet minimums
-            if len(panel) + len(chosen) >= instance.panel_size[a] - kept:
-                break
-            pool, org = int(instance.expert_pool[e]), int(instance.expert_org[e])
-            full_org = org >= 0 and per_org.get(org, 0) >= instance.max_per_org
-            if taken[pool] >= limit[pool] or e in chosen or full_org:
-                continue
-            chosen.append(e)
-            taken[pool] += 1
-            if org >= 0:
-                per_org[org] = per_org.get(org, 0) + 1
-    return np.array(chosen, dtype=np.int64)
+    return _fill(instance, a, ranked, panel, reserve=True)
 
 
 def keeps_every_rule(instance: Instance, experts: np.ndarray, apps: np.ndarray) -> bool:
