@@ -281,7 +281,8 @@ def test_numbers_and_dates_at_the_edges_of_what_python_reads_are_answered_not_50
     assert client.get("/admin/audit.json?since=9999-12-31").get_json() == []
 
 
-def test_a_json_integer_too_large_for_a_float_is_refused_in_chinese(app, client, world):
+def declared_sheet_with_token(app, world) -> tuple[int, str]:
+    """EXP-A's declared sheet on APP-001 and an API token of expert_a, for a request to the sheet's API."""
     from web.services import sheets
     from web.services.tokens import create_token
 
@@ -290,7 +291,11 @@ def test_a_json_integer_too_large_for_a_float_is_refused_in_chinese(app, client,
         expert_a = db.session.scalar(select(User).where(User.username == "expert_a"))
         token = create_token(expert_a, "test", actor=None)
         db.session.commit()
-        sheet_id = sheet.id
+        return sheet.id, token
+
+
+def test_a_json_integer_too_large_for_a_float_is_refused_in_chinese(app, client, world):
+    sheet_id, token = declared_sheet_with_token(app, world)
     huge = "1" + "0" * 400                                    # float(10**400) raises; 1e400 reads as infinity
     response = client.put(f"/api/v1/sheets/{sheet_id}", data=f'{{"values": {{"goals": {huge}}}}}',
                           headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
@@ -302,19 +307,13 @@ def test_a_json_integer_too_large_for_a_float_is_refused_in_chinese(app, client,
 
 def test_json_nested_thousands_deep_is_refused_as_invalid_not_a_500(app, client, world, runner, tmp_path):
     from web.commands.data import import_command
-    from web.services import sheets
-    from web.services.tokens import create_token
 
-    with app.app_context():
-        sheet = sheets.declare(world.seat("EXP-A", "APP-001"), conflict=False, reason=None, actor=None)
-        expert_a = db.session.scalar(select(User).where(User.username == "expert_a"))
-        token = create_token(expert_a, "test", actor=None)
-        db.session.commit()
-        sheet_id = sheet.id
+    sheet_id, token = declared_sheet_with_token(app, world)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     for body in ("[" * 50_000 + "]" * 50_000, '{"values": ' * 40 + "{}" + "}" * 40):   # the parser's limit; ours
         answer = client.put(f"/api/v1/sheets/{sheet_id}", data=body, headers=headers)
-        assert answer.status_code == 400 and answer.get_json()["error"] == "the body is not valid JSON"
+        assert answer.status_code == 400 and answer.get_json()["code"] == "invalid_json"
+        assert answer.get_json()["error"] == "请求内容不是有效的 JSON。"
     path = tmp_path / "deep.json"
     path.write_text("[" * 50_000 + "]" * 50_000, encoding="utf-8")
     result = runner.invoke(import_command, ["applications", str(path)])
