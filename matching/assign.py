@@ -184,6 +184,10 @@ def assign(problem: Problem, *, now: datetime | None = None, progress: Progress 
         result.diagnostics.append("会评模式按总匹配度最优选择专家组成员；随机抽取和公平目标仅用于网评（individual）模式")
     elif settings.randomize is not None and settings.objective == "fair":
         result.diagnostics.append("随机抽取以期望总匹配度为目标；公平目标在随机抽取时不适用")
+    if settings.time_limit is not None and (settings.mode == "meeting" or settings.randomize is not None
+                                            or settings.objective == "fair"):
+        result.diagnostics.append("求解时间上限只用于网评（individual）模式总匹配度的精确求解；"
+                                  "本次的会评、随机抽取或公平目标按各自的时间上限求解")
     if settings.mode == "meeting":
         assigned = _meeting(context, result)
     elif settings.randomize is not None:

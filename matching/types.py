@@ -212,6 +212,8 @@ class Settings:
     back from; ``window_years`` the length of those windows (3 in the notice). ``repeat_review_years`` None
     switches the repeat-review rule off. ``time_limit`` (seconds, None: none) stops the exact solve's pricing
     rounds once passed; the best panels at hand are then returned with their bound and gap, not proven optimal.
+    It applies to the ``total`` objective of individual mode without ``randomize`` only (the others keep their own
+    limits, and a diagnostic says so).
     """
 
     as_of: date

@@ -313,3 +313,13 @@ def test_one_panel_explained_alone_reads_as_in_the_whole_explanation():
         (alone,) = explain(context.instance, assigned, context.labels, exclusions=context.exclusions,
                            applications=[a])
         assert alone == whole[a] and alone.application == a
+
+
+def test_a_time_limit_where_it_does_not_apply_is_named_in_the_diagnostics():
+    """settings.time_limit bounds the exact total solve only; with the fair objective the run says so instead of
+    passing over it silently, and without a limit nothing is said."""
+    data = problem(five_pool_experts(1), [application("A1")], panel_size=5, pool_quotas=ALL_POOLS_ONE)
+    data["settings"]["objective"] = "fair"
+    assert not any("求解时间上限" in line for line in assign(parse_problem(data)).diagnostics)
+    data["settings"]["time_limit"] = 60
+    assert any(line.startswith("求解时间上限只用于") for line in assign(parse_problem(data)).diagnostics)
