@@ -415,3 +415,17 @@ def test_a_write_reads_under_the_lock_what_another_request_committed_meanwhile(a
         with pytest.raises(SheetError, match="只有已提交的评分表"):
             sheets.reopen(sheet, "请修改", actor=actor("expert_a"))
         assert sheet.state == "reopened"
+
+
+def test_a_comment_at_the_cap_counts_each_line_break_once_as_the_form_does(app, world):
+    """The textarea's maxlength counts a line break as one character and the browser sends it as CR LF: a
+    comment the form let through at the cap is stored; one character more is refused."""
+    paragraphs = ["评" * (sheets.MAX_TEXT_LENGTH // 20 - 1)] * 20
+    at_cap = "\r\n".join(paragraphs) + "评"                     # 10,000 characters with 19 line breaks
+    with app.app_context():
+        sheet = declared(world)
+        assert sheets.save_draft(sheet, {}, comment=at_cap, actor=actor("expert_a")) == []
+        assert sheet.comment == at_cap
+        refused = sheets.save_draft(sheet, {}, comment=at_cap + "审", actor=actor("expert_a"))
+        assert len(refused) == 1 and f"（已输入 {sheets.MAX_TEXT_LENGTH + 1} 个）" in refused[0]
+        assert sheet.comment == at_cap

@@ -259,11 +259,14 @@ def _text_errors(comment: str | None, criterion_comments: dict[str, str | None],
 
 
 def _length_error(field: str, text: str) -> str | None:
-    """The refusal for a comment longer than :data:`MAX_TEXT_LENGTH` characters, else None."""
-    if len(text.strip()) <= MAX_TEXT_LENGTH:
+    """The refusal for a comment longer than :data:`MAX_TEXT_LENGTH` characters, else None. A line break counts
+    as one character however it was sent: the textarea's ``maxlength`` counts it as one, and the browser sends
+    it as CR LF, so a text the form let through at the cap arrived longer."""
+    length = len(text.strip().replace("\r\n", "\n"))
+    if length <= MAX_TEXT_LENGTH:
         return None
     return _("%(field)s: at most %(max)d characters (%(length)d entered).", field=field, max=MAX_TEXT_LENGTH,
-             length=len(text.strip()))
+             length=length)
 
 
 def parse_values(values: dict[str, object], by_code: dict[str, TemplateCriterion]
