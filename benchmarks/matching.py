@@ -11,7 +11,7 @@ Usage::
     python3 benchmarks/matching.py --sizes D,S --dense D,S   # against the dense MILP over every pair
     python3 benchmarks/matching.py --cli Q,10K --timeout 900  # contended records through python -m matching assign
     python3 benchmarks/matching.py --prepare 10K     # its conflicts, fit and presolve alone (wall, CPU, peak)
-    python3 benchmarks/matching.py --cli 10K --time-limit 60  # the solve stops pricing after 60 s, reports its gap
+    python3 benchmarks/matching.py --cli 10K --time-limit 60  # pricing in the first 36 s, bound steps to 60 s; gap
 
 Two kinds of instance (``--kinds``). **contended** (:mod:`realistic`): import-shaped records — Zipf-distributed
 fields and organizations, member units, shareholders, past affiliations — run through Panel's own conflicts and fit
