@@ -296,4 +296,4 @@ def test_a_borrowed_expert_is_not_given_back_to_the_panel_it_left():
     members = [np.array([0, 1]), np.array([2, 3])]
     experts, apps = _borrow(instance, instance.fit, 0, np.array([0, 1, 2]), np.array([1, 1, 0]), members)
     assert keeps_every_rule(instance, experts, apps)
-    assert sorted(zip(apps.tolist(), experts.tolist())) == [(0, 0), (0, 2), (1, 1), (1, 3)]
+    assert sorted(zip(apps.tolist(), experts.tolist(), strict=True)) == [(0, 0), (0, 2), (1, 1), (1, 3)]
