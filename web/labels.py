@@ -84,7 +84,8 @@ FLAGS = {
     "FIXED_ABOVE_TOTAL_ASSETS": _l("fixed assets above total assets"),
 }
 ROUND_STATES = {"draft": _l("draft"), "assigning": _l("assigning"), "scoring": _l("scoring"), "closed": _l("closed")}
-VERSION_STATUSES = {"optimal": _l("optimal"), "infeasible": _l("infeasible"), "manual": _l("manual")}
+VERSION_STATUSES = {"optimal": _l("optimal"), "feasible": _l("feasible, not proven optimal"),
+                    "infeasible": _l("infeasible"), "manual": _l("manual")}
 SEAT_STATES = {"proposed": _l("proposed"), "invited": _l("invited"), "accepted": _l("accepted"),
                "declined": _l("declined"), "recused": _l("recused"), "replaced": _l("replaced")}
 # What the ranking engine did with a sheet it trimmed or could not use (scoring.trace's reason codes).

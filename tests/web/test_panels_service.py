@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from flask_babel import force_locale
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
@@ -11,6 +12,7 @@ from sqlalchemy import select, update
 from matching.instance import assignment_violations
 from tests.web.test_panels_factory import HARD_EXPERT, QUOTAS, SOFT_EXPERT, TWINS, build_round
 from web.extensions import db
+from web.labels import label
 from web.models import Application, Assignment, AuditEvent, DeclaredRelation, Expert, Round, User
 from web.services import matching_bridge, panels, rounds
 
@@ -380,3 +382,22 @@ def test_the_stored_reason_of_a_swapped_seat_is_in_chinese_whatever_the_organize
         panels.swap_expert(seat, expert(SOFT_EXPERT), actor=user("organizer"), override_reason="申请回避理由不成立")
         replaced = db.session.scalar(select(Assignment).where(Assignment.state == "replaced"))
         assert replaced.state_reason == f"已换为 {SOFT_EXPERT}"
+
+
+def test_a_run_not_proven_optimal_is_stored_as_feasible_never_optimal(app, matched, monkeypatch):
+    """A meeting or fair run with a gap, or a solve stopped at a limit, keeps every rule but proves nothing: the
+    version must not say optimal (the page's badge reads the stored status)."""
+    real_assign = panels.assign
+
+    def unproven(problem, **options):
+        result = real_assign(problem, **options)
+        result.status, result.bound = "feasible", result.objective + 1.0
+        return result
+
+    monkeypatch.setattr(panels, "assign", unproven)
+    with app.app_context():
+        version = panels.run_matching(get_round(matched), actor=None)
+        assert (version.number, version.status, version.active) == (2, "feasible", True)
+        assert len(version.assignments) == 20 and violations(get_round(matched)) == []
+        with force_locale("zh_Hans_CN"):
+            assert label("feasible", "version_status") == "可行（未证明最优）"

@@ -14,7 +14,7 @@ from .common import POOLS, one_of, utcnow
 from .expert import Expert
 from .round import Round
 
-VERSION_STATUSES = ("optimal", "infeasible", "manual")
+VERSION_STATUSES = ("optimal", "feasible", "infeasible", "manual")
 ASSIGNMENT_STATES = ("proposed", "invited", "accepted", "declined", "recused", "replaced")
 
 

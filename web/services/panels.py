@@ -234,13 +234,21 @@ def _recheck_under_lock(round_: Round) -> None:
     check_matching(round_)
 
 
+def _version_status(result: AssignResult, feasible: bool) -> str:
+    """What the page says of a run: optimal only when the engine proved it; panels that keep every rule with a gap
+    to the bound (a meeting or fair run not proven, a solve stopped at a limit) are feasible."""
+    if not feasible:
+        return "infeasible"
+    return "optimal" if result.status == "optimal" else "feasible"
+
+
 def _version_from_result(round_: Round, problem, result: AssignResult, actor: User | None) -> AssignmentVersion:
     """An unsaved version holding the result's seats, meeting recusals and reserves."""
     feasible = result.status != "infeasible" and bool(result.assignments)
     version = AssignmentVersion(
         round_id=round_.id, number=_next_number(round_), seed=result.seed,
         settings=matching_bridge.settings_snapshot(problem.settings), objective=result.objective,
-        bound=result.bound, status="optimal" if feasible else "infeasible", diagnostics=list(result.diagnostics),
+        bound=result.bound, status=_version_status(result, feasible), diagnostics=list(result.diagnostics),
         active=feasible, created_by_id=actor.id if actor is not None else None, created_at=utcnow())
     if not feasible:
         return version
