@@ -16,20 +16,14 @@ every bias is 0 and calibration changes nothing.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
-from threadpoolctl import threadpool_limits
 
 SETTLED = 1e-9  # σ²/τ² below this is rounding noise in an exact fit, not noise in the data
-ONE_THREAD_BELOW = 1_000  # experts; a smaller dense solve takes milliseconds, which a second BLAS thread
-#                           does not shorten but, on a busy machine, multiplies in CPU time by waiting for a core
-_ONE_LIMIT_AT_A_TIME = threading.Lock()  # held while BLAS is held to one thread (see _blas_threads)
 
 
 class DisconnectedDesign(ValueError):
@@ -68,21 +62,6 @@ class Calibration:
     raw_biases: np.ndarray | None = None
     bias_variance: float | None = None
     noise_variance: float | None = None
-
-
-@contextmanager
-def _blas_threads(experts: int) -> Iterator[None]:
-    """One BLAS thread for a solve of fewer than ``ONE_THREAD_BELOW`` experts, BLAS's default for a larger one.
-
-    threadpoolctl's limit is process-wide and puts back, on exit, the count it found on entry. Two limits that
-    overlap in a threaded server (two rankings at once) would let the second one find the first one's 1 and put
-    it back for good, leaving every later solve of the process on one thread; so one limit is held at a time.
-    """
-    if experts >= ONE_THREAD_BELOW:
-        yield
-        return
-    with _ONE_LIMIT_AT_A_TIME, threadpool_limits(1, user_api="blas"):
-        yield
 
 
 def calibrate(applications: np.ndarray, experts: np.ndarray, totals: np.ndarray, weights: np.ndarray,
@@ -133,17 +112,16 @@ def calibrate(applications: np.ndarray, experts: np.ndarray, totals: np.ndarray,
     reduced = (sparse.diags(expert_weight) - design.T @ sparse.diags(inverse_app) @ design).toarray()
     rhs = np.bincount(experts, weights * totals, minlength=n_experts) - design.T @ app_mean
     system, right = reduced[np.ix_(active, active)], rhs[active]
-    with _blas_threads(system.shape[0]):
-        inverse = np.linalg.inv(system + 1.0)
-        raw = np.full(n_experts, np.nan)
-        raw[active] = inverse @ right
-        values = _values(applications, experts, totals, weights, raw, app_weight)
-        noise, spread = _variances(applications, experts, totals, weights, raw, values, inverse)
-        biases = raw.copy()
-        if shrink and noise is not None and noise > SETTLED * spread:        # exact data: nothing to shrink
-            biases[active] = (np.linalg.solve(system + noise / spread * np.eye(system.shape[0]), right)
-                              if spread > 0 else 0.0)
-            values = _values(applications, experts, totals, weights, biases, app_weight)
+    inverse = np.linalg.inv(system + 1.0)
+    raw = np.full(n_experts, np.nan)
+    raw[active] = inverse @ right
+    values = _values(applications, experts, totals, weights, raw, app_weight)
+    noise, spread = _variances(applications, experts, totals, weights, raw, values, inverse)
+    biases = raw.copy()
+    if shrink and noise is not None and noise > SETTLED * spread:        # exact data: nothing to shrink
+        biases[active] = (np.linalg.solve(system + noise / spread * np.eye(system.shape[0]), right)
+                          if spread > 0 else 0.0)
+        values = _values(applications, experts, totals, weights, biases, app_weight)
     return Calibration(values, biases, support, raw, spread, noise)
 
 

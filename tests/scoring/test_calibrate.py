@@ -212,33 +212,3 @@ def test_one_link_experts_match_removing_each_expert_in_turn(pairs):
     apps = np.array([app for app, _ in pairs])
     experts = np.array([expert for _, expert in pairs])
     assert lone_links(apps, experts, 8, 7) == lone_links_by_definition(apps, experts, 8, 7)
-
-
-def blas_threads() -> list[int]:
-    from threadpoolctl import threadpool_info
-
-    return sorted({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"})
-
-
-def test_calibrations_at_once_leave_blas_its_threads():
-    """A small calibration holds BLAS to one thread; several in threads at once (a threaded server ranking two
-    rounds) must leave the process's BLAS thread count as they found it, not at one for good."""
-    import threading
-
-    rng = np.random.default_rng(0)
-    apps = np.repeat(np.arange(60), 4)
-    experts = np.concatenate([rng.choice(12, 4, replace=False) for _ in range(60)])
-    totals, weights = rng.normal(75, 5, apps.size), np.ones(apps.size)
-    refs = [f"A{i}" for i in range(60)], [f"E{i}" for i in range(12)]
-    before = blas_threads()
-
-    def rank_often():
-        for _ in range(100):
-            calibrate(apps, experts, totals, weights, *refs)
-
-    threads = [threading.Thread(target=rank_often) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert blas_threads() == before
