@@ -148,6 +148,7 @@ SETTINGS = {
     "pool_quotas": _l("Pool quotas"), "objective": _l("Objective"), "weight_field": _l("Weight of field fit"),
     "weight_text": _l("Weight of text fit"), "window_years": _l("Conflict window (years)"),
     "repeat_review_years": _l("No repeat review of the same bearer within (years, empty = off)"),
+    "time_limit": _l("Solve time limit (seconds, empty = until proven optimal)"),
     "max_probability": _l("Maximum probability per expert and application"), "seed": _l("Seed"),
     "state": _l("State"), "applications": _l("Applications"), "fields": _l("Fields"), "settings": _l("Settings"),
     "template": _l("Score template"),

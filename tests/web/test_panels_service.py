@@ -401,3 +401,23 @@ def test_a_run_not_proven_optimal_is_stored_as_feasible_never_optimal(app, match
         assert len(version.assignments) == 20 and violations(get_round(matched)) == []
         with force_locale("zh_Hans_CN"):
             assert label("feasible", "version_status") == "可行（未证明最优）"
+
+
+def test_the_rounds_time_limit_reaches_the_solver_and_is_stored_with_the_version(app, matched, monkeypatch):
+    """An organizer bounds a national-scale run with the round's time limit: the site's run passes it to the
+    engine, and the version's settings snapshot records the limit it ran under."""
+    real_assign, limits = panels.assign, []
+
+    def recording(problem, **options):
+        limits.append(problem.settings.time_limit)
+        return real_assign(problem, **options)
+
+    monkeypatch.setattr(panels, "assign", recording)
+    with app.app_context():
+        rounds.update_settings(get_round(matched), {"time_limit": 30}, actor=None)
+        version = panels.run_matching(get_round(matched), actor=None)
+        assert limits == [30]
+        assert version.settings["time_limit"] == 30 and version.status == "optimal"
+        rounds.update_settings(get_round(matched), {"time_limit": None}, actor=None)
+        assert panels.run_matching(get_round(matched), actor=None).settings["time_limit"] is None
+        assert limits == [30, None]

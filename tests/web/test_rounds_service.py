@@ -77,6 +77,28 @@ def test_bad_settings_are_all_named_and_nothing_changes(app, table_counts):
     assert table_counts() == before
 
 
+def test_a_time_limit_or_any_whole_number_setting_beyond_the_databases_integer_is_refused(app, table_counts):
+    """A seed or time limit too large for the integer column was a database error (a 500 on PostgreSQL): it is a
+    refusal naming the setting, and nothing changes."""
+    round_id = build_round(app, state="draft")
+    before = table_counts()
+    with app.app_context():
+        with pytest.raises(rounds.RoundError) as refused:
+            rounds.update_settings(get_round(round_id), {"time_limit": 0, "seed": 10**12, "max_load": 2**31},
+                                   actor=None)
+        message = str(refused.value)
+        for part in ("求解时间上限（秒，留空则求解至证明最优）：必须留空或填写不小于 1 的整数，而不是“0”",
+                     "随机种子：不能大于 2147483647，而不是“1000000000000”",
+                     "评审负荷上限（每位专家的专家组数）：不能大于 2147483647"):
+            assert part in message
+        db.session.rollback()
+        assert rounds.settings_of(get_round(round_id))["time_limit"] is None
+    assert table_counts() == before
+    with app.app_context():
+        rounds.update_settings(get_round(round_id), {"time_limit": 90}, actor=None)
+        assert get_round(round_id).time_limit == 90
+
+
 def test_settings_change_is_audited_with_before_and_after(app):
     round_id = build_round(app, state="draft")
     with app.app_context():

@@ -79,7 +79,7 @@ def test_create_a_round_with_settings(app, client, auth, csrf_token, table_count
     form = {"name": "2020年遴选", "kind": "selection_review", "as_of": "2020-10-01", "deadline": "2020-11-01",
             "mode": "individual", "panel_size": "5", "max_per_organization": "1", "max_load": "3",
             "reserves": "2", "window_years": "3", "weight_field": "0.6", "weight_text": "0.4", "objective": "fair",
-            "quota_technology_min": "2", "quota_technology_max": "3", "auto_replace": "on"}
+            "quota_technology_min": "2", "quota_technology_max": "3", "auto_replace": "on", "time_limit": "120"}
     before = table_counts()
     bad = post(client, "/rounds/new", {**form, "panel_size": "0", "quota_law_min": "1"}, csrf_token=csrf_token)
     assert bad.status_code == 400
@@ -91,6 +91,7 @@ def test_create_a_round_with_settings(app, client, auth, csrf_token, table_count
     with app.app_context():
         round_ = db.session.scalar(select(Round).where(Round.name == "2020年遴选"))
         assert (round_.panel_size, round_.objective, round_.auto_replace, round_.state) == (5, "fair", True, "draft")
+        assert round_.time_limit == 120
         assert [(q.pool, q.minimum, q.maximum) for q in round_.pool_quotas] == [("technology", 2, 3)]
         assert len(round_.template.criteria) == 9
 

@@ -146,6 +146,7 @@ SCHEMAS: dict[str, Any] = {
         "seed": NULLABLE_INTEGER, "reserves": INTEGER, "weight_field": NUMBER,
         "weight_text": NUMBER, "window_years": INTEGER,
         "repeat_review_years": NULLABLE_INTEGER, "meeting_max_applications": NULLABLE_INTEGER,
+        "time_limit": NULLABLE_INTEGER,
         "auto_replace": BOOLEAN}),
     "Round": obj({
         "id": INTEGER, "name": STRING,

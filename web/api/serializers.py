@@ -14,7 +14,7 @@ from web.records.schema import PERSONAL_KEYS
 ROUND_SETTINGS = (
     "mode", "panel_size", "max_per_organization", "max_load", "objective", "max_probability", "seed",
     "reserves", "weight_field", "weight_text", "window_years", "repeat_review_years",
-    "meeting_max_applications", "auto_replace",
+    "meeting_max_applications", "time_limit", "auto_replace",
 )
 
 

@@ -44,6 +44,7 @@ class Round(db.Model):
             "max_probability IS NULL OR (max_probability > 0 AND max_probability <= 1)", name="max_probability_range"
         ),
         CheckConstraint("weight_field >= 0 AND weight_text >= 0", name="weights_not_negative"),
+        CheckConstraint("time_limit IS NULL OR time_limit >= 1", name="time_limit_positive"),
         CheckConstraint(ASSESSMENT_WEIGHTS_RULE, name="assessment_weights_range"),
     )
 
@@ -67,6 +68,9 @@ class Round(db.Model):
     window_years: Mapped[int] = mapped_column(Integer, default=3)
     repeat_review_years: Mapped[int | None] = mapped_column(Integer)
     meeting_max_applications: Mapped[int | None] = mapped_column(Integer)
+    # Seconds the exact solve may take before it returns its best panels with their gap (None: until proven
+    # optimal; docs/matching.md, "A time limit").
+    time_limit: Mapped[int | None] = mapped_column(Integer)
     # Take the first reserve automatically when an expert declines or recuses (otherwise one click).
     auto_replace: Mapped[bool] = mapped_column(Boolean, default=False)
     # A triennial round's combination weights (docs/scoring.md, "The triennial assessment"); None until the

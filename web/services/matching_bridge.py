@@ -80,6 +80,7 @@ def settings_for(round_: Round, *, seed: int | None = None, max_probability: flo
         window_years=round_.window_years,
         meeting_max_applications=round_.meeting_max_applications or DEFAULT_MEETING_SIZE,
         repeat_review_years=round_.repeat_review_years,
+        time_limit=round_.time_limit,
     )
 
 
@@ -97,6 +98,7 @@ def settings_snapshot(settings: engine.Settings) -> dict:
         "as_of": settings.as_of.isoformat(), "window_years": settings.window_years,
         "meeting": {"max_applications_per_panel": settings.meeting_max_applications},
         "repeat_review_years": settings.repeat_review_years,
+        "time_limit": settings.time_limit,
     }
 
 

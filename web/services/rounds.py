@@ -87,8 +87,11 @@ EDITABLE_STATES = ("draft", "assigning")
 INTEGER_SETTINGS = {"panel_size": 1, "max_per_organization": 1, "max_load": 1, "reserves": 0, "window_years": 0}
 """Whole-number settings and their smallest value."""
 
-OPTIONAL_INTEGER_SETTINGS = {"seed": 0, "repeat_review_years": 1, "meeting_max_applications": 1}
+OPTIONAL_INTEGER_SETTINGS = {"seed": 0, "repeat_review_years": 1, "meeting_max_applications": 1, "time_limit": 1}
 """Whole-number settings that may be left empty, with their smallest value."""
+
+LARGEST_INTEGER = 2**31 - 1
+"""The largest whole-number setting: the database's integer column holds no more."""
 
 
 CONFIRMED_STATES = ("closed",)
@@ -155,11 +158,12 @@ SETTING_DEFAULTS = {
     "name": "", "as_of": None, "deadline": None, "mode": "individual", "panel_size": 7, "max_per_organization": 1,
     "max_load": 5, "objective": "total", "max_probability": None, "seed": None, "reserves": 3, "weight_field": 0.6,
     "weight_text": 0.4, "window_years": 3, "repeat_review_years": None, "meeting_max_applications": None,
-    "auto_replace": False, "pool_quotas": {},
+    "time_limit": None, "auto_replace": False, "pool_quotas": {},
 }
 """Every setting with the model's default (a new round's values before its first save)."""
 
-OPTIONAL_SETTINGS = ("deadline", "max_probability", "seed", "repeat_review_years", "meeting_max_applications")
+OPTIONAL_SETTINGS = ("deadline", "max_probability", "seed", "repeat_review_years", "meeting_max_applications",
+                     "time_limit")
 """Settings that may be left empty."""
 
 
@@ -172,7 +176,8 @@ def settings_of(round_: Round) -> dict:
         "seed": round_.seed, "reserves": round_.reserves, "weight_field": round_.weight_field,
         "weight_text": round_.weight_text, "window_years": round_.window_years,
         "repeat_review_years": round_.repeat_review_years,
-        "meeting_max_applications": round_.meeting_max_applications, "auto_replace": round_.auto_replace,
+        "meeting_max_applications": round_.meeting_max_applications, "time_limit": round_.time_limit,
+        "auto_replace": round_.auto_replace,
         "pool_quotas": {quota.pool: [quota.minimum, quota.maximum] for quota in round_.pool_quotas},
     }
 
@@ -238,6 +243,10 @@ def _settings_errors(round_: Round, values: dict) -> list[str]:
         if values[key] is not None and (not _whole(values[key]) or values[key] < low):
             errors.append(setting_error(key, _("must be empty or a whole number of at least %(low)s, not "
                                                "“%(value)s”", low=low, value=values[key])))
+    for key in (*INTEGER_SETTINGS, *OPTIONAL_INTEGER_SETTINGS):
+        if _whole(values[key]) and values[key] > LARGEST_INTEGER:
+            errors.append(setting_error(key, _("must be at most %(high)s, not “%(value)s”", high=LARGEST_INTEGER,
+                                               value=values[key])))
     probability = values["max_probability"]
     if probability is not None and (not _number(probability) or not 0 < probability <= 1):
         errors.append(setting_error("max_probability", _("must be empty or above 0 and at most 1, not “%(value)s”",

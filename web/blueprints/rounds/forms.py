@@ -11,7 +11,7 @@ from web.labels import setting_error
 from web.models import POOLS
 
 INTEGER_FIELDS = ("panel_size", "max_per_organization", "max_load", "reserves", "window_years")
-OPTIONAL_INTEGER_FIELDS = ("seed", "repeat_review_years", "meeting_max_applications")
+OPTIONAL_INTEGER_FIELDS = ("seed", "repeat_review_years", "meeting_max_applications", "time_limit")
 NUMBER_FIELDS = ("weight_field", "weight_text")
 CHOICE_FIELDS = ("mode", "objective")
 
