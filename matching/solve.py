@@ -126,17 +126,23 @@ def greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndarray, n
     -------
     experts, apps : ndarray, shape (K,)
     """
-    load = np.zeros(instance.n_experts, dtype=np.int64)
-    members = [np.nonzero(instance.expert_pool == p)[0] for p in range(instance.n_pools)]
+    # experts in pool order, so that each pool is one slice of a row (no gather per application and pool)
+    order = np.argsort(instance.expert_pool, kind="stable")
+    edges = np.searchsorted(instance.expert_pool[order], np.arange(instance.n_pools + 1))
+    pools = [slice(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    cap = instance.load_cap[order]
+    load = np.zeros(instance.n_experts, dtype=np.int64)       # in pool order
+    position = np.empty(instance.n_experts, dtype=np.int64)
+    position[order] = np.arange(instance.n_experts)
     experts_out, apps_out = [], []
     width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
     for start in range(0, instance.n_apps, width):
         stop = min(instance.n_apps, start + width)
-        scores = np.where(instance.allowed[:, start:stop], weight[:, start:stop], -np.inf).T.copy()
+        scores = np.where(instance.allowed[order, start:stop], weight[order, start:stop], -np.inf).T.copy()
         for a in range(start, stop):
-            row = np.where(load < instance.load_cap, scores[a - start], -np.inf)
-            chosen = _fill(instance, a, _ranked(row, members), NO_PANEL, reserve=False)
-            load[chosen] += 1
+            row = np.where(load < cap, scores[a - start], -np.inf)
+            chosen = _fill(instance, a, order[_ranked_by_pool(row, pools)], NO_PANEL, reserve=False)
+            load[position[chosen]] += 1
             experts_out.append(chosen), apps_out.append(np.full(len(chosen), a))
     if not experts_out:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -154,6 +160,17 @@ def _ranked(row: np.ndarray, members: list[np.ndarray]) -> np.ndarray:
     """
     pools = [m[_best_first(row[m], GREEDY_POOL_DEPTH)] for m in members]
     ranked = np.unique(np.concatenate([_best_first(row, GREEDY_DEPTH), *pools]))
+    return ranked[np.argsort(-row[ranked], kind="stable")]
+
+
+def _ranked_by_pool(row: np.ndarray, pools: list[slice]) -> np.ndarray:
+    """:func:`_ranked` for a row whose pools are slices: each pool's :data:`GREEDY_DEPTH` best (one pass over
+    the row in all), of which the :data:`GREEDY_DEPTH` best overall and each pool's :data:`GREEDY_POOL_DEPTH`
+    best, best first (the best overall are among the pools' best, so no second pass over the row)."""
+    tops = [pool.start + _best_first(row[pool], GREEDY_DEPTH) for pool in pools]
+    listed = np.concatenate(tops)
+    overall = listed[np.argsort(-row[listed], kind="stable")[:GREEDY_DEPTH]]
+    ranked = np.unique(np.concatenate([overall, *(top[:GREEDY_POOL_DEPTH] for top in tops)]))
     return ranked[np.argsort(-row[ranked], kind="stable")]
 
 

@@ -13,7 +13,14 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from matching.instance import Instance, assignment_violations
 from matching.lp import LPResult, Master
-from matching.solve import greedy_panels, keeps_every_rule, solve_total, within_organization_limit
+from matching.solve import (
+    _ranked,
+    _ranked_by_pool,
+    greedy_panels,
+    keeps_every_rule,
+    solve_total,
+    within_organization_limit,
+)
 
 POOLS = ("technology", "law")
 
@@ -248,6 +255,22 @@ def test_greedy_panels_rule_check_agrees_with_the_dense_check(seed, n_experts, n
     assigned = np.zeros(instance.fit.shape, dtype=bool)
     assigned[experts, apps] = True
     assert keeps_every_rule(instance, experts, apps) == (assignment_violations(instance, assigned) == [])
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(1, 400), n_pools=st.integers(1, 5),
+       unavailable=st.floats(0, 1))
+def test_greedy_ranking_by_pool_slices_ranks_what_the_full_look_ranks(seed, n_experts, n_pools, unavailable):
+    """Greedy panels rank each application's experts with every pool as one slice of the row; with distinct
+    scores (some unavailable), that ranking names the same experts in the same order as looking at the whole
+    row: the best overall are among the pools' best."""
+    rng = np.random.default_rng(seed)
+    pool = np.sort(rng.integers(0, n_pools, n_experts))
+    row = np.where(rng.random(n_experts) < unavailable, -np.inf, rng.permutation(n_experts) / n_experts)
+    members = [np.nonzero(pool == p)[0] for p in range(n_pools)]
+    edges = np.searchsorted(pool, np.arange(n_pools + 1))
+    slices = [slice(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    assert _ranked_by_pool(row, slices).tolist() == _ranked(row, members).tolist()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
