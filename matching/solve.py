@@ -495,27 +495,33 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     With ``pricing_time_limit`` (seconds), column generation stops starting new rounds once it has passed. If
     the master is not proven optimal then, the result is the better of the master's LP solution (when it is
     integral and keeps every rule, as the network LP's usually is) and the greedy panels, with ``status``
-    ``feasible`` and the best bound seen, which holds for the full problem whatever the column set.
+    ``feasible`` and the best bound seen, which holds for the full problem whatever the column set. If the greedy
+    panels alone take the pricing share of the limit (and keep every rule), the first columns are not built:
+    the greedy panels are returned with the bound of :func:`descend_loads` over the rest of the limit.
     """
     clock = time.perf_counter()
     if fixed_pairs_overflow(instance):
         return _infeasible(instance, np.zeros((instance.n_apps, instance.n_pools)), {"fixed_overflow": True})
     per_pool = per_pool or int(min(instance.pool_quotas[:, 1].max(initial=1), instance.panel_size.max(initial=1))) + 8
     master = Master(instance, weight, floor=floor, exact_floor=exact_floor)
-    greedy = greedy_panels(instance, weight)
-    master.add(*initial_candidates(instance, weight, per_pool, greedy=greedy))
-    if known is not None:
-        master.add(*np.nonzero(known))
-    per_app = PRICED_PER_SEAT * int(instance.panel_size.max(initial=1))
     limited = pricing_time_limit is not None and floor is None
     end = clock + pricing_time_limit if limited else None
     pricing_end = clock + PRICING_SHARE * pricing_time_limit if limited else None
+    greedy = greedy_panels(instance, weight)
+    # the pricing share of the limit spent on the greedy panels alone: they are the answer, and the rest of the
+    # limit goes to the bound (descend_loads) rather than to first columns no master LP would have time to use
+    spent = limited and time.perf_counter() > pricing_end and keeps_every_rule(instance, *greedy)
+    master.add(*(greedy if spent else initial_candidates(instance, weight, per_pool, greedy=greedy)))
+    if known is not None:
+        master.add(*np.nonzero(known))
+    per_app = PRICED_PER_SEAT * int(instance.panel_size.max(initial=1))
     report: dict = {}
     lp, bound, rounds = generate_columns(master, per_app=per_app, on_round=on_round, report=report,
                                          deadline=pricing_end, hard_deadline=pricing_end)
     stats = {"rounds": rounds, "columns": len(master.col_e), "org_rows": len(master.org_rows),
              "simplex_iterations": master.simplex_iterations, "lp_seconds": time.perf_counter() - clock,
              "lp_objective": None if lp is None else lp.objective, "converged": report["converged"],
+             "first_columns_skipped": bool(spent),
              "trace": report["trace"]}
     best_bound = min(bound, report["bound"])
     if not report["converged"] and limited:

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -289,6 +289,25 @@ def test_panels_breaking_the_organization_limit_are_mended_within_every_rule(see
     broken = assignment_violations(instance, assigned)
     assert keeps_every_rule(instance, experts, apps) == (broken == [])
     assert not [b for b in broken if "organization" in b]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(10, 22), n_apps=st.integers(3, 8))
+def test_a_limit_spent_on_the_greedy_panels_returns_them_with_an_honest_bound(seed, n_experts, n_apps):
+    """With its limit already spent when the greedy panels are done, the solve builds no first columns: it
+    returns the greedy panels, within every rule, with a bound (from subgradient steps alone) at or above the
+    true optimum, ``optimal`` only when that bound meets them."""
+    instance = contended_instance(seed, n_experts, n_apps, n_orgs=4)
+    greedy = greedy_panels(instance, instance.fit)
+    assume(keeps_every_rule(instance, *greedy))
+    reference = dense_milp(instance)
+    solution = solve_total(instance, pricing_time_limit=0.0)
+    assert solution.stats["first_columns_skipped"] is True
+    assert solution.stats["columns"] == len(greedy[0])
+    assert keeps_every_rule(instance, *np.nonzero(solution.assigned))
+    assert solution.objective == pytest.approx(float(instance.fit[greedy].sum()))
+    assert solution.objective <= reference + 1e-9 <= solution.bound + 2e-9
+    assert (solution.status == "optimal") == (solution.bound - solution.objective <= 1e-6 * max(1, reference))
 
 
 @pytest.mark.parametrize("seed", [5, 7, 17])
