@@ -126,17 +126,23 @@ def greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndarray, n
     -------
     experts, apps : ndarray, shape (K,)
     """
-    load = np.zeros(instance.n_experts, dtype=np.int64)
-    members = [np.nonzero(instance.expert_pool == p)[0] for p in range(instance.n_pools)]
+    # experts in pool order, so that each pool is one slice of a row (no gather per application and pool)
+    order = np.argsort(instance.expert_pool, kind="stable")
+    edges = np.searchsorted(instance.expert_pool[order], np.arange(instance.n_pools + 1))
+    pools = [slice(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    cap = instance.load_cap[order]
+    load = np.zeros(instance.n_experts, dtype=np.int64)       # in pool order
+    position = np.empty(instance.n_experts, dtype=np.int64)
+    position[order] = np.arange(instance.n_experts)
     experts_out, apps_out = [], []
     width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
     for start in range(0, instance.n_apps, width):
         stop = min(instance.n_apps, start + width)
-        scores = np.where(instance.allowed[:, start:stop], weight[:, start:stop], -np.inf).T.copy()
+        scores = np.where(instance.allowed[order, start:stop], weight[order, start:stop], -np.inf).T.copy()
         for a in range(start, stop):
-            row = np.where(load < instance.load_cap, scores[a - start], -np.inf)
-            chosen = _fill(instance, a, _ranked(row, members), NO_PANEL, reserve=False)
-            load[chosen] += 1
+            row = np.where(load < cap, scores[a - start], -np.inf)
+            chosen = _fill(instance, a, order[_ranked_by_pool(row, pools)], NO_PANEL, reserve=False)
+            load[position[chosen]] += 1
             experts_out.append(chosen), apps_out.append(np.full(len(chosen), a))
     if not experts_out:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -154,6 +160,17 @@ def _ranked(row: np.ndarray, members: list[np.ndarray]) -> np.ndarray:
     """
     pools = [m[_best_first(row[m], GREEDY_POOL_DEPTH)] for m in members]
     ranked = np.unique(np.concatenate([_best_first(row, GREEDY_DEPTH), *pools]))
+    return ranked[np.argsort(-row[ranked], kind="stable")]
+
+
+def _ranked_by_pool(row: np.ndarray, pools: list[slice]) -> np.ndarray:
+    """:func:`_ranked` for a row whose pools are slices: each pool's :data:`GREEDY_DEPTH` best (one pass over
+    the row in all), of which the :data:`GREEDY_DEPTH` best overall and each pool's :data:`GREEDY_POOL_DEPTH`
+    best, best first (the best overall are among the pools' best, so no second pass over the row)."""
+    tops = [pool.start + _best_first(row[pool], GREEDY_DEPTH) for pool in pools]
+    listed = np.concatenate(tops)
+    overall = listed[np.argsort(-row[listed], kind="stable")[:GREEDY_DEPTH]]
+    ranked = np.unique(np.concatenate([overall, *(top[:GREEDY_POOL_DEPTH] for top in tops)]))
     return ranked[np.argsort(-row[ranked], kind="stable")]
 
 
@@ -478,27 +495,33 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     With ``pricing_time_limit`` (seconds), column generation stops starting new rounds once it has passed. If
     the master is not proven optimal then, the result is the better of the master's LP solution (when it is
     integral and keeps every rule, as the network LP's usually is) and the greedy panels, with ``status``
-    ``feasible`` and the best bound seen, which holds for the full problem whatever the column set.
+    ``feasible`` and the best bound seen, which holds for the full problem whatever the column set. If the greedy
+    panels alone take the pricing share of the limit (and keep every rule), the first columns are not built:
+    the greedy panels are returned with the bound of :func:`descend_loads` over the rest of the limit.
     """
     clock = time.perf_counter()
     if fixed_pairs_overflow(instance):
         return _infeasible(instance, np.zeros((instance.n_apps, instance.n_pools)), {"fixed_overflow": True})
     per_pool = per_pool or int(min(instance.pool_quotas[:, 1].max(initial=1), instance.panel_size.max(initial=1))) + 8
     master = Master(instance, weight, floor=floor, exact_floor=exact_floor)
-    greedy = greedy_panels(instance, weight)
-    master.add(*initial_candidates(instance, weight, per_pool, greedy=greedy))
-    if known is not None:
-        master.add(*np.nonzero(known))
-    per_app = PRICED_PER_SEAT * int(instance.panel_size.max(initial=1))
     limited = pricing_time_limit is not None and floor is None
     end = clock + pricing_time_limit if limited else None
     pricing_end = clock + PRICING_SHARE * pricing_time_limit if limited else None
+    greedy = greedy_panels(instance, weight)
+    # the pricing share of the limit spent on the greedy panels alone: they are the answer, and the rest of the
+    # limit goes to the bound (descend_loads) rather than to first columns no master LP would have time to use
+    spent = limited and time.perf_counter() > pricing_end and keeps_every_rule(instance, *greedy)
+    master.add(*(greedy if spent else initial_candidates(instance, weight, per_pool, greedy=greedy)))
+    if known is not None:
+        master.add(*np.nonzero(known))
+    per_app = PRICED_PER_SEAT * int(instance.panel_size.max(initial=1))
     report: dict = {}
     lp, bound, rounds = generate_columns(master, per_app=per_app, on_round=on_round, report=report,
                                          deadline=pricing_end, hard_deadline=pricing_end)
     stats = {"rounds": rounds, "columns": len(master.col_e), "org_rows": len(master.org_rows),
              "simplex_iterations": master.simplex_iterations, "lp_seconds": time.perf_counter() - clock,
              "lp_objective": None if lp is None else lp.objective, "converged": report["converged"],
+             "first_columns_skipped": bool(spent),
              "trace": report["trace"]}
     best_bound = min(bound, report["bound"])
     if not report["converged"] and limited:

@@ -7,13 +7,20 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from matching.instance import Instance, assignment_violations
 from matching.lp import LPResult, Master
-from matching.solve import greedy_panels, keeps_every_rule, solve_total, within_organization_limit
+from matching.solve import (
+    _ranked,
+    _ranked_by_pool,
+    greedy_panels,
+    keeps_every_rule,
+    solve_total,
+    within_organization_limit,
+)
 
 POOLS = ("technology", "law")
 
@@ -250,6 +257,22 @@ def test_greedy_panels_rule_check_agrees_with_the_dense_check(seed, n_experts, n
     assert keeps_every_rule(instance, experts, apps) == (assignment_violations(instance, assigned) == [])
 
 
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(1, 400), n_pools=st.integers(1, 5),
+       unavailable=st.floats(0, 1))
+def test_greedy_ranking_by_pool_slices_ranks_what_the_full_look_ranks(seed, n_experts, n_pools, unavailable):
+    """Greedy panels rank each application's experts with every pool as one slice of the row; with distinct
+    scores (some unavailable), that ranking names the same experts in the same order as looking at the whole
+    row: the best overall are among the pools' best."""
+    rng = np.random.default_rng(seed)
+    pool = np.sort(rng.integers(0, n_pools, n_experts))
+    row = np.where(rng.random(n_experts) < unavailable, -np.inf, rng.permutation(n_experts) / n_experts)
+    members = [np.nonzero(pool == p)[0] for p in range(n_pools)]
+    edges = np.searchsorted(pool, np.arange(n_pools + 1))
+    slices = [slice(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    assert _ranked_by_pool(row, slices).tolist() == _ranked(row, members).tolist()
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), n_experts=st.integers(12, 24), n_apps=st.integers(2, 6))
 def test_panels_breaking_the_organization_limit_are_mended_within_every_rule(seed, n_experts, n_apps):
@@ -266,6 +289,25 @@ def test_panels_breaking_the_organization_limit_are_mended_within_every_rule(see
     broken = assignment_violations(instance, assigned)
     assert keeps_every_rule(instance, experts, apps) == (broken == [])
     assert not [b for b in broken if "organization" in b]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(10, 22), n_apps=st.integers(3, 8))
+def test_a_limit_spent_on_the_greedy_panels_returns_them_with_an_honest_bound(seed, n_experts, n_apps):
+    """With its limit already spent when the greedy panels are done, the solve builds no first columns: it
+    returns the greedy panels, within every rule, with a bound (from subgradient steps alone) at or above the
+    true optimum, ``optimal`` only when that bound meets them."""
+    instance = contended_instance(seed, n_experts, n_apps, n_orgs=4)
+    greedy = greedy_panels(instance, instance.fit)
+    assume(keeps_every_rule(instance, *greedy))
+    reference = dense_milp(instance)
+    solution = solve_total(instance, pricing_time_limit=0.0)
+    assert solution.stats["first_columns_skipped"] is True
+    assert solution.stats["columns"] == len(greedy[0])
+    assert keeps_every_rule(instance, *np.nonzero(solution.assigned))
+    assert solution.objective == pytest.approx(float(instance.fit[greedy].sum()))
+    assert solution.objective <= reference + 1e-9 <= solution.bound + 2e-9
+    assert (solution.status == "optimal") == (solution.bound - solution.objective <= 1e-6 * max(1, reference))
 
 
 @pytest.mark.parametrize("seed", [5, 7, 17])
