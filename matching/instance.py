@@ -147,6 +147,79 @@ def best_first(indices: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
     return indices[np.argsort(-values, kind="stable")][:k]
 
 
+def best_first_rows(values: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`best_first` for every row of a block at once: the first ``k[r]`` columns of row ``r`` by value
+    descending, ties by column.
+
+    Only the entries at least as large as each row's ``k``-th largest value are sorted, so a block of rows costs
+    one partition of it plus a sort of what is kept (the reports rank a few experts per application this way).
+
+    Parameters
+    ----------
+    values : ndarray, shape (B, n), float
+    k : ndarray, shape (B,), int
+
+    Returns
+    -------
+    rows, columns, ranks : ndarray of int
+        Row by row, best first; ``ranks`` counts from 0 within each row.
+    """
+    n_rows, n = values.shape
+    k = np.minimum(np.asarray(k, dtype=np.int64), n)
+    largest = int(k.max(initial=0))
+    if largest <= 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    top = -np.partition(-values, largest - 1, axis=1)[:, :largest]
+    top.sort(axis=1)                        # ascending: the k-th largest of row r is top[r, largest - k[r]]
+    threshold = top[np.arange(n_rows), np.clip(largest - k, 0, largest - 1)]
+    rows, columns = np.nonzero(values >= threshold[:, None])
+    order = np.lexsort((columns, -values[rows, columns], rows))
+    rows, columns = rows[order], columns[order]
+    ranks = np.arange(len(rows)) - np.searchsorted(rows, rows)
+    keep = ranks < k[rows]
+    return rows[keep], columns[keep], ranks[keep]
+
+
+@dataclass(frozen=True)
+class Panels:
+    """The members of every panel of an assignment, read once from the (E, A) matrix.
+
+    ``experts[starts[a]:starts[a + 1]]`` are the members of application ``a`` in expert order; ``table`` holds
+    the same, one row per application, padded with -1 to the largest panel.
+    """
+
+    starts: np.ndarray
+    experts: np.ndarray
+    table: np.ndarray
+
+    @classmethod
+    def of(cls, assigned: np.ndarray) -> Panels:
+        experts, apps = np.nonzero(assigned)
+        order = np.argsort(apps, kind="stable")
+        experts, apps = experts[order], apps[order]
+        starts = np.searchsorted(apps, np.arange(assigned.shape[1] + 1))
+        sizes = np.diff(starts)
+        table = np.full((assigned.shape[1], int(sizes.max(initial=0))), -1, dtype=np.int64)
+        table[apps, np.arange(len(apps)) - starts[apps]] = experts
+        return cls(starts, experts, table)
+
+    def members(self, a: int) -> np.ndarray:
+        return self.experts[self.starts[a]:self.starts[a + 1]]
+
+    def pool_counts(self, expert_pool: np.ndarray, n_pools: int) -> np.ndarray:
+        """Members of each pool on each panel, shape (A, P)."""
+        n_apps = len(self.starts) - 1
+        apps = np.repeat(np.arange(n_apps), np.diff(self.starts))
+        counts = np.zeros((n_apps, n_pools), dtype=np.int64)
+        np.add.at(counts, (apps, expert_pool[self.experts]), 1)
+        return counts
+
+
+REPORT_BLOCK = 1 << 22
+"""Most pairs the reports (reserves, explanations) rank at a time: bounds their temporaries (16 MB of float32)."""
+
+
 POOL_NAMES_ZH = {"economics": "经济", "technology": "技术", "industry": "产业", "management": "管理", "law": "法律"}
 
 
