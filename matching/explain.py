@@ -83,7 +83,7 @@ def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
     list of PanelExplanation
         One per application explained, in column order.
     """
-    exclusions = exclusions or {}
+    exclusions = {} if exclusions is None else exclusions     # never len(): it would write every reason
     apps = np.arange(instance.n_apps) if applications is None else np.array(sorted(applications), dtype=np.int64)
     panels = Panels.of(assigned)
     load = assigned.sum(axis=1)
