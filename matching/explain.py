@@ -88,16 +88,19 @@ def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
     panels = Panels.of(assigned)
     load = assigned.sum(axis=1)
     pool_counts = panels.pool_counts(instance.expert_pool, instance.n_pools)
-    fixed = set(map(tuple, instance.fixed.tolist()))
     left_out = _better_left_out(instance, panels, apps, limit, block)
+    member_apps = np.repeat(np.arange(instance.n_apps), np.diff(panels.starts))
+    member_fits = instance.fit[panels.experts, member_apps].tolist()
+    bindings = _bindings(instance, labels, panels, member_apps, load, pool_counts)
     result = []
     for a in apps.tolist():
+        seats = range(panels.starts[a], panels.starts[a + 1])
         members = [
-            PairExplanation(int(e), float(instance.fit[e, a]),
+            PairExplanation(e, member_fits[k],
                             None if field_fit is None else float(field_fit[e, a]),
                             None if text_fit is None else float(text_fit[e, a]),
-                            _binding(instance, labels, e, a, load, pool_counts[a], (e, a) in fixed))
-            for e in panels.members(a).tolist()
+                            bindings[k])
+            for k, e in zip(seats, panels.experts[seats.start:seats.stop].tolist(), strict=True)
         ]
         members.sort(key=lambda m: -m.fit)
         not_chosen = [f"{ordinal(rank)}{labels.pool(instance.expert_pool[e])}专家 {labels.experts[e]}（匹配度 "
@@ -107,22 +110,31 @@ def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
     return result
 
 
-def _binding(instance: Instance, labels: Labels, e: int, a: int, load: np.ndarray, pool_count: np.ndarray,
-             fixed: bool) -> list[str]:
-    p = instance.expert_pool[e]
-    low, high = instance.pool_quotas[p]
-    rules = []
-    if fixed:
-        rules.append("组织方固定分配")
-    if load[e] >= instance.load_cap[e]:
-        rules.append(f"负荷已满（{load[e]}/{instance.load_cap[e]}）")
-    if low == high:
-        rules.append(f"{labels.pool(p)}类人数固定为 {low}")
-    elif pool_count[p] <= low:
-        rules.append(f"{labels.pool(p)}类达到最少人数 {low}")
-    elif pool_count[p] >= high:
-        rules.append(f"{labels.pool(p)}类达到上限 {high}")
-    return rules
+def _bindings(instance: Instance, labels: Labels, panels: Panels, member_apps: np.ndarray, load: np.ndarray,
+              pool_counts: np.ndarray) -> list[list[str]]:
+    """The rules that bind on each seat of ``panels`` (in the order of ``panels.experts``): the pair is fixed, the
+    expert's load is full, the pool's count is fixed, at its minimum or at its maximum."""
+    experts = panels.experts
+    fixed = set(map(tuple, instance.fixed.tolist()))
+    pool = instance.expert_pool[experts]
+    low, high = instance.pool_quotas[pool, 0], instance.pool_quotas[pool, 1]
+    count = pool_counts[member_apps, pool]
+    quota = np.select([low == high, count <= low, count >= high], [1, 2, 3], 0)
+    full = load[experts] >= instance.load_cap[experts]
+    result = []
+    for e, a, p, is_full, kind, lo, hi in zip(experts.tolist(), member_apps.tolist(), pool.tolist(), full.tolist(),
+                                              quota.tolist(), low.tolist(), high.tolist(), strict=True):
+        rules = ["组织方固定分配"] if (e, a) in fixed else []
+        if is_full:
+            rules.append(f"负荷已满（{load[e]}/{instance.load_cap[e]}）")
+        if kind == 1:
+            rules.append(f"{labels.pool(p)}类人数固定为 {lo}")
+        elif kind == 2:
+            rules.append(f"{labels.pool(p)}类达到最少人数 {lo}")
+        elif kind == 3:
+            rules.append(f"{labels.pool(p)}类达到上限 {hi}")
+        result.append(rules)
+    return result
 
 
 def _better_left_out(instance: Instance, panels: Panels, apps: np.ndarray, limit: int,
