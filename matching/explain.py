@@ -159,6 +159,7 @@ def _better_left_out(instance: Instance, panels: Panels, apps: np.ndarray, limit
     for start in range(0, len(apps), width):
         chunk = apps[start:start + width]
         columns = fit[:, chunk[0]:chunk[-1] + 1] if chunk[-1] - chunk[0] + 1 == len(chunk) else fit[:, chunk]
+        rows_first = np.ascontiguousarray(columns.T)                 # one application per row
         for p, in_pool in enumerate(by_pool):
             if len(in_pool) == 0:
                 continue
@@ -167,7 +168,7 @@ def _better_left_out(instance: Instance, panels: Panels, apps: np.ndarray, limit
             chosen = in_this_pool.sum(axis=1)
             floor = np.where(chosen > 0, np.where(in_this_pool, member_fit[chunk], np.inf).min(axis=1, initial=np.inf),
                              lowest_seated[chunk]).astype(fit.dtype)
-            values = np.ascontiguousarray(columns[in_pool].T)
+            values = rows_first if len(in_pool) == instance.n_experts else rows_first[:, in_pool]
             rows, cols, ranks = best_first_rows(values, limit + chosen)
             experts = in_pool[cols]
             values = values[rows, cols]
