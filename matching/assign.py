@@ -25,7 +25,7 @@ from matching.draw import draw
 from matching.explain import DRAWN, OPTIMUM, PanelExplanation, explain
 from matching.fair import solve_fair
 from matching.infeasibility import explain_shortfall, presolve
-from matching.instance import Instance, Labels
+from matching.instance import Instance, Labels, Panels
 from matching.meeting import group_applications, solve_meeting
 from matching.organizations import normalize_name
 from matching.reserves import NoReplacement, all_reserves, replace
@@ -201,11 +201,12 @@ def assign(problem: Problem, *, now: datetime | None = None, progress: Progress 
     clock = time.perf_counter()
     drawn = settings.mode != "meeting" and settings.randomize is not None
     field_fit, text_fit = context.fit.component_lookups(assigned)
+    panels = Panels.of(assigned)
     result.assignments = _assignments(context, assigned, explain(
         context.instance, assigned, context.labels, exclusions=context.exclusions,
-        field_fit=field_fit, text_fit=text_fit, otherwise=DRAWN if drawn else OPTIMUM))
+        field_fit=field_fit, text_fit=text_fit, otherwise=DRAWN if drawn else OPTIMUM, panels=panels))
     if settings.mode != "meeting":      # meeting reserves were chosen with the panels
-        result.reserves = _reserves(context, assigned, settings.reserves)
+        result.reserves = _reserves(context, assigned, settings.reserves, panels)
     timing["report"] = time.perf_counter() - clock
     return result
 
@@ -488,10 +489,10 @@ def _assignments(context: Context, assigned: np.ndarray, explanations: list[Pane
     ]
 
 
-def _reserves(context: Context, assigned: np.ndarray, count: int) -> dict[str, list[str]]:
+def _reserves(context: Context, assigned: np.ndarray, count: int, panels: Panels) -> dict[str, list[str]]:
     labels = context.labels
     return {labels.applications[a]: [labels.experts[e] for e in reserves]
-            for a, reserves in enumerate(all_reserves(context.instance, assigned, count))}
+            for a, reserves in enumerate(all_reserves(context.instance, assigned, count, panels=panels))}
 
 
 def _round(value: float | None) -> float | None:

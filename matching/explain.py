@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matching.instance import REPORT_BLOCK, Instance, Labels, Panels, best_first_rows
+from matching.instance import REPORT_BLOCK, Instance, Labels, Panels, best_first_columns
 
 CHINESE_DIGITS = "一二三四五六七八九十"
 
@@ -54,7 +54,8 @@ def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
             exclusions: Mapping[tuple[int, int], str] | None = None,
             field_fit: np.ndarray | None = None, text_fit: np.ndarray | None = None,
             limit: int = 5, otherwise: str = OPTIMUM,
-            applications: Sequence[int] | None = None, block: int = REPORT_BLOCK) -> list[PanelExplanation]:
+            applications: Sequence[int] | None = None, block: int = REPORT_BLOCK,
+            panels: Panels | None = None) -> list[PanelExplanation]:
     """Explain every panel of an assignment (or the panels of ``applications``).
 
     Parameters
@@ -77,6 +78,8 @@ def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
         and the other panels are read from ``assigned`` either way, so a panel's explanation is the same.
     block : int
         Most pairs ranked at a time for the "not chosen" sentences (bounds the temporaries, not the result).
+    panels : Panels, optional
+        ``Panels.of(assigned)``, when the caller has it already.
 
     Returns
     -------
@@ -85,8 +88,8 @@ def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
     """
     exclusions = {} if exclusions is None else exclusions     # never len(): it would write every reason
     apps = np.arange(instance.n_apps) if applications is None else np.array(sorted(applications), dtype=np.int64)
-    panels = Panels.of(assigned)
-    load = assigned.sum(axis=1)
+    panels = Panels.of(assigned) if panels is None else panels
+    load = panels.loads(instance.n_experts)
     pool_counts = panels.pool_counts(instance.expert_pool, instance.n_pools)
     left_out = _better_left_out(instance, panels, apps, limit, block)
     member_apps = np.repeat(np.arange(instance.n_apps), np.diff(panels.starts))
@@ -159,7 +162,6 @@ def _better_left_out(instance: Instance, panels: Panels, apps: np.ndarray, limit
     for start in range(0, len(apps), width):
         chunk = apps[start:start + width]
         columns = fit[:, chunk[0]:chunk[-1] + 1] if chunk[-1] - chunk[0] + 1 == len(chunk) else fit[:, chunk]
-        rows_first = np.ascontiguousarray(columns.T)                 # one application per row
         for p, in_pool in enumerate(by_pool):
             if len(in_pool) == 0:
                 continue
@@ -168,10 +170,10 @@ def _better_left_out(instance: Instance, panels: Panels, apps: np.ndarray, limit
             chosen = in_this_pool.sum(axis=1)
             floor = np.where(chosen > 0, np.where(in_this_pool, member_fit[chunk], np.inf).min(axis=1, initial=np.inf),
                              lowest_seated[chunk]).astype(fit.dtype)
-            values = rows_first if len(in_pool) == instance.n_experts else rows_first[:, in_pool]
-            rows, cols, ranks = best_first_rows(values, limit + chosen)
+            values = columns if len(in_pool) == instance.n_experts else columns[in_pool]
+            rows, cols, ranks = best_first_columns(values, limit + chosen)
             experts = in_pool[cols]
-            values = values[rows, cols]
+            values = values[cols, rows]
             keep = (values > floor[rows]) & ~(panels.table[chunk[rows]] == experts[:, None]).any(axis=1)
             found.append(np.stack([chunk[rows[keep]], experts[keep], np.full(keep.sum(), p), ranks[keep] + 1]))
             found_fits.append(values[keep])

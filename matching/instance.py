@@ -148,49 +148,49 @@ def best_first(indices: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
 
 
 SAMPLE_STRIDE = 8
-"""Every how many columns :func:`best_first_rows` samples for its threshold."""
+"""Every how many rows :func:`best_first_columns` samples for its threshold."""
 
 
-def best_first_rows(values: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`best_first` for every row of a block at once: the first ``k[r]`` columns of row ``r`` by value
-    descending, ties by column.
+def best_first_columns(values: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`best_first` for every column of a block at once: the first ``k[c]`` rows of column ``c`` by value
+    descending, ties by row (a block is experts × applications, read in place: no transposed copy).
 
-    Only the entries at least as large as a lower bound of each row's ``k``-th largest value are sorted (the
-    ``k``-th largest of a sample of its columns: about ``k`` · :data:`SAMPLE_STRIDE` entries), so a block of rows
-    costs a partition of the sample, a comparison and a sort of what is kept (the reports rank a few experts per
-    application this way).
+    Only the entries at least as large as a lower bound of each column's ``k``-th largest value are sorted (the
+    ``k``-th largest of every :data:`SAMPLE_STRIDE`-th row: about ``k`` · :data:`SAMPLE_STRIDE` entries), so a
+    block costs a partition of the sample, a comparison and a sort of what is kept (the reports rank a few experts
+    per application this way).
 
     Parameters
     ----------
-    values : ndarray, shape (B, n), float
+    values : ndarray, shape (n, B), float
     k : ndarray, shape (B,), int
 
     Returns
     -------
-    rows, columns, ranks : ndarray of int
-        Row by row, best first; ``ranks`` counts from 0 within each row.
+    columns, rows, ranks : ndarray of int
+        Column by column, best first; ``ranks`` counts from 0 within each column.
     """
-    n_rows, n = values.shape
+    n, n_columns = values.shape
     k = np.minimum(np.asarray(k, dtype=np.int64), n)
     largest = int(k.max(initial=0))
     if largest <= 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
-    # The k-th largest of every 8th column is at most the k-th largest of the row: a threshold that keeps every
-    # entry the full sort would rank in the first k (ties included), at an eighth of a partition of the block.
+    # The k-th largest of a sample of the rows is at most the k-th largest of the column: a threshold that keeps
+    # every entry the full sort would rank in the first k (ties included), at an eighth of a partition.
     stride = SAMPLE_STRIDE if n >= SAMPLE_STRIDE * largest else 1
-    negated = np.negative(values[:, ::stride])
-    negated.partition(largest - 1, axis=1)
-    top = np.negative(negated[:, :largest])
+    negated = np.negative(values[::stride])
+    negated.partition(largest - 1, axis=0)
+    top = np.negative(negated[:largest])
     del negated
-    top.sort(axis=1)                        # ascending: the k-th largest of row r is top[r, largest - k[r]]
-    threshold = top[np.arange(n_rows), np.clip(largest - k, 0, largest - 1)]
-    rows, columns = np.nonzero(values >= threshold[:, None])
-    order = np.lexsort((columns, -values[rows, columns], rows))
+    top.sort(axis=0)                        # ascending: the k-th largest of column c is top[largest - k[c], c]
+    threshold = top[np.clip(largest - k, 0, largest - 1), np.arange(n_columns)]
+    rows, columns = np.nonzero(values >= threshold)
+    order = np.lexsort((rows, -values[rows, columns], columns))
     rows, columns = rows[order], columns[order]
-    ranks = np.arange(len(rows)) - np.searchsorted(rows, rows)
-    keep = ranks < k[rows]
-    return rows[keep], columns[keep], ranks[keep]
+    ranks = np.arange(len(columns)) - np.searchsorted(columns, columns)
+    keep = ranks < k[columns]
+    return columns[keep], rows[keep], ranks[keep]
 
 
 @dataclass(frozen=True)
@@ -218,6 +218,10 @@ class Panels:
 
     def members(self, a: int) -> np.ndarray:
         return self.experts[self.starts[a]:self.starts[a + 1]]
+
+    def loads(self, n_experts: int) -> np.ndarray:
+        """Applications each expert sits on, shape (E,) (``assigned.sum(axis=1)`` without a pass over the pairs)."""
+        return np.bincount(self.experts, minlength=n_experts)
 
     def pool_counts(self, expert_pool: np.ndarray, n_pools: int) -> np.ndarray:
         """Members of each pool on each panel, shape (A, P)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matching.instance import REPORT_BLOCK, Instance, Panels, best_first, best_first_rows
+from matching.instance import REPORT_BLOCK, Instance, Panels, best_first, best_first_columns
 
 
 class NoReplacement(ValueError):
@@ -72,8 +72,8 @@ def reserve_list(instance: Instance, assigned: np.ndarray, application: int, cou
     return best_first(ranked, instance.fit[ranked, application], count)
 
 
-def all_reserves(instance: Instance, assigned: np.ndarray, count: int, *,
-                 block: int = REPORT_BLOCK) -> list[np.ndarray]:
+def all_reserves(instance: Instance, assigned: np.ndarray, count: int, *, block: int = REPORT_BLOCK,
+                 panels: Panels | None = None) -> list[np.ndarray]:
     """:func:`reserve_list` for every application, in column order, ranked a block of applications at a time.
 
     Per block, the pairs that are allowed, unassigned and within the expert's load keep their fit (the others
@@ -86,25 +86,27 @@ def all_reserves(instance: Instance, assigned: np.ndarray, count: int, *,
     ----------
     block : int
         Most pairs ranked at a time (:data:`matching.instance.REPORT_BLOCK`).
+    panels : Panels, optional
+        ``Panels.of(assigned)``, when the caller has it already.
     """
     n_experts, n_apps = instance.fit.shape
     result = [np.zeros(0, dtype=np.int64)] * n_apps
     if count <= 0 or n_experts == 0:
         return result
-    headroom = assigned.sum(axis=1) < instance.load_cap
-    panels = Panels.of(assigned)
+    panels = Panels.of(assigned) if panels is None else panels
+    headroom = panels.loads(n_experts) < instance.load_cap
     pool_counts = panels.pool_counts(instance.expert_pool, instance.n_pools)
     width = max(1, block // n_experts)
     for start in range(0, n_apps, width):
         apps = np.arange(start, min(start + width, n_apps))
         open_pairs = instance.allowed[:, apps[0]:apps[-1] + 1] & ~assigned[:, apps[0]:apps[-1] + 1]
-        values = np.ascontiguousarray(np.where(open_pairs & headroom[:, None],
-                                               instance.fit[:, apps[0]:apps[-1] + 1], -np.inf).T)
+        values = np.where(open_pairs & headroom[:, None], instance.fit[:, apps[0]:apps[-1] + 1], -np.inf)
         wanted = np.full(len(apps), 2 * count + 2 * panels.table.shape[1])
         chosen = _first_replacing(instance, panels, pool_counts, apps, values, wanted, count)
-        short = [r for r in range(len(apps)) if len(chosen[r]) < count and np.isfinite(values[r]).sum() > wanted[r]]
+        short = [c for c in range(len(apps))
+                 if len(chosen[c]) < count and np.isfinite(values[:, c]).sum() > wanted[c]]
         if short:
-            rest = _first_replacing(instance, panels, pool_counts, apps[short], values[short],
+            rest = _first_replacing(instance, panels, pool_counts, apps[short], values[:, short],
                                     np.full(len(short), n_experts), count)
             for r, experts in zip(short, rest, strict=True):
                 chosen[r] = experts
@@ -114,10 +116,10 @@ def all_reserves(instance: Instance, assigned: np.ndarray, count: int, *,
 
 def _first_replacing(instance: Instance, panels: Panels, pool_counts: np.ndarray, apps: np.ndarray,
                      values: np.ndarray, wanted: np.ndarray, count: int) -> list[np.ndarray]:
-    """Per row of ``values`` (the candidates' fits to ``apps``, -inf where they cannot be), the first ``count``
-    of its best ``wanted`` candidates who can replace some member."""
-    rows, experts, _ = best_first_rows(values, wanted)
-    finite = np.isfinite(values[rows, experts])
+    """Per column of ``values`` (experts × ``apps``: fits, -inf where the expert cannot be a reserve), the first
+    ``count`` of its best ``wanted`` candidates who can replace some member."""
+    rows, experts, _ = best_first_columns(values, wanted)
+    finite = np.isfinite(values[experts, rows])
     rows, experts = rows[finite], experts[finite]
     usable = can_replace(instance, panels, pool_counts, apps[rows], experts)
     rows, experts = rows[usable], experts[usable]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from matching.explain import OPTIMUM, PairExplanation, PanelExplanation, explain, ordinal
-from matching.instance import Instance, Labels, best_first, best_first_rows
+from matching.instance import Instance, Labels, best_first, best_first_columns
 from matching.reserves import all_reserves, reserve_list
 
 
@@ -126,16 +126,17 @@ def reference_reason(instance, assigned, labels, e, a, load, pool_count, exclusi
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_ranking_rows_at_once_is_best_first_row_by_row(seed):
-    """Long rows (the threshold comes from a sample of the columns) with heavy ties, -inf and k up to the row."""
+def test_ranking_columns_at_once_is_best_first_column_by_column(seed):
+    """Long columns (the threshold comes from a sample of the rows) with heavy ties, -inf and k up to the
+    column."""
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 3000))
     values = np.round(rng.random((int(rng.integers(1, 12)), n)), int(rng.integers(0, 3))).astype(np.float32)
     values[rng.random(values.shape) < 0.3] = -np.inf
     k = rng.integers(0, 40, len(values))
     k[0] = n if seed % 5 == 0 else k[0]
-    rows, columns, ranks = best_first_rows(values, k)
-    for r in range(len(values)):
-        expected = best_first(np.arange(n), values[r], int(k[r]))
-        assert columns[rows == r].tolist() == expected.tolist()
-        assert ranks[rows == r].tolist() == list(range(len(expected)))
+    columns, rows, ranks = best_first_columns(values.T, k)
+    for c in range(len(values)):
+        expected = best_first(np.arange(n), values[c], int(k[c]))
+        assert rows[columns == c].tolist() == expected.tolist()
+        assert ranks[columns == c].tolist() == list(range(len(expected)))
