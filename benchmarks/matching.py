@@ -268,8 +268,8 @@ def run_draw(name: str, kind: str, instance: Instance, repeats: int) -> None:
 def run_cli(name: str, seed: int, load_cap: int, timeout: float, folder: Path,
             time_limit: float | None = None) -> None:
     """A contended round written as the §10 problem JSON and solved by ``python -m matching assign`` in a child
-    process (the entry point users call): wall time and peak resident memory of the child (GNU time), its
-    status, objective, bound and per-phase timing."""
+    process (the entry point users call): wall time, CPU time (user + system) and peak resident memory of the
+    child (GNU time), its status, objective, bound and per-phase timing."""
     import json
     import subprocess
 
@@ -285,13 +285,14 @@ def run_cli(name: str, seed: int, load_cap: int, timeout: float, folder: Path,
     del data
     del problem
     write = time.perf_counter() - clock
-    command = ["/usr/bin/time", "-f", "%e %M", "timeout", str(timeout), sys.executable, "-m", "matching", "assign",
+    command = ["/usr/bin/time", "-f", "%e %M %U %S", "timeout", str(timeout), sys.executable, "-m", "matching", "assign",
                str(path)]
     with open(out, "w") as stdout:
         child = subprocess.run(command, stdout=stdout, stderr=subprocess.PIPE, text=True,
                                cwd=Path(importlib.util.find_spec("matching").origin).parents[1])  # this package
-    wall, peak_kb = child.stderr.strip().splitlines()[-1].split()[-2:]
-    head = f"cli  {name:<3} {n_apps:>6}×{n_experts:<6} {write:6.1f} {float(wall):8.1f} {int(peak_kb) / 1024:8.0f}"
+    wall, peak_kb, user, system = child.stderr.strip().splitlines()[-1].split()[-4:]
+    head = (f"cli  {name:<3} {n_apps:>6}×{n_experts:<6} {write:6.1f} {float(wall):8.1f} "
+            f"{float(user) + float(system):7.1f} {int(peak_kb) / 1024:8.0f}")
     if child.returncode != 0:
         reason = "timeout" if child.returncode == 124 else f"exit {child.returncode}"
         print(f"{head} {reason:<10} (json {path.stat().st_size / 2**20:.0f} MB)", flush=True)
@@ -403,7 +404,8 @@ def main() -> None:
     if args.cli:
         import tempfile
 
-        print(f"{'kind':<4} {'sz':<3} {'apps×experts':>13} {'write':>6} {'wall_s':>8} {'peakMB':>8} {'status':<10} "
+        print(f"{'kind':<4} {'sz':<3} {'apps×experts':>13} {'write':>6} {'wall_s':>8} {'cpu_s':>7} {'peakMB':>8} "
+              f"{'status':<10} "
               f"{'objective':>12} {'bound':>12} {'gap':>9}")
         with tempfile.TemporaryDirectory() as folder:
             for name in args.cli.split(","):
