@@ -376,7 +376,7 @@ def _allowed(found: ConflictArrays, available: np.ndarray, n_apps: int, fixed: l
     allowed[found.experts[hard], found.applications[hard]] = False
     soft = ~hard
     if soft.any():      # a soft conflict is accepted when the organizer fixed the pair (DESIGN §6.1)
-        keys = found.pair_keys[soft]
+        keys = found.experts[soft].astype(np.int64) * n_apps + found.applications[soft]
         accepted = np.isin(keys, [e * n_apps + a for e, a in fixed])
         allowed[found.experts[soft][~accepted], found.applications[soft][~accepted]] = False
     for e, a in forbidden:
