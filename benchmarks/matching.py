@@ -11,6 +11,7 @@ Usage::
     python3 benchmarks/matching.py --sizes D,S --dense D,S   # against the dense MILP over every pair
     python3 benchmarks/matching.py --cli Q,10K --timeout 900  # contended records through python -m matching assign
     python3 benchmarks/matching.py --prepare 10K     # its conflicts, fit and presolve alone (wall, CPU, peak)
+    python3 benchmarks/matching.py --prepare Q --report   # and the report on greedy panels, beside the old reserves
     python3 benchmarks/matching.py --cli 10K --time-limit 60  # pricing in the first 36 s, bound steps to 60 s; gap
 
 Two kinds of instance (``--kinds``). **contended** (:mod:`realistic`): import-shaped records — Zipf-distributed
@@ -267,8 +268,8 @@ def run_draw(name: str, kind: str, instance: Instance, repeats: int) -> None:
 def run_cli(name: str, seed: int, load_cap: int, timeout: float, folder: Path,
             time_limit: float | None = None) -> None:
     """A contended round written as the §10 problem JSON and solved by ``python -m matching assign`` in a child
-    process (the entry point users call): wall time and peak resident memory of the child (GNU time), its
-    status, objective, bound and per-phase timing."""
+    process (the entry point users call): wall time, CPU time (user + system) and peak resident memory of the
+    child (GNU time), its status, objective, bound and per-phase timing."""
     import json
     import subprocess
 
@@ -284,13 +285,14 @@ def run_cli(name: str, seed: int, load_cap: int, timeout: float, folder: Path,
     del data
     del problem
     write = time.perf_counter() - clock
-    command = ["/usr/bin/time", "-f", "%e %M", "timeout", str(timeout), sys.executable, "-m", "matching", "assign",
+    command = ["/usr/bin/time", "-f", "%e %M %U %S", "timeout", str(timeout), sys.executable, "-m", "matching", "assign",
                str(path)]
     with open(out, "w") as stdout:
         child = subprocess.run(command, stdout=stdout, stderr=subprocess.PIPE, text=True,
                                cwd=Path(importlib.util.find_spec("matching").origin).parents[1])  # this package
-    wall, peak_kb = child.stderr.strip().splitlines()[-1].split()[-2:]
-    head = f"cli  {name:<3} {n_apps:>6}×{n_experts:<6} {write:6.1f} {float(wall):8.1f} {int(peak_kb) / 1024:8.0f}"
+    wall, peak_kb, user, system = child.stderr.strip().splitlines()[-1].split()[-4:]
+    head = (f"cli  {name:<3} {n_apps:>6}×{n_experts:<6} {write:6.1f} {float(wall):8.1f} "
+            f"{float(user) + float(system):7.1f} {int(peak_kb) / 1024:8.0f}")
     if child.returncode != 0:
         reason = "timeout" if child.returncode == 124 else f"exit {child.returncode}"
         print(f"{head} {reason:<10} (json {path.stat().st_size / 2**20:.0f} MB)", flush=True)
@@ -301,7 +303,7 @@ def run_cli(name: str, seed: int, load_cap: int, timeout: float, folder: Path,
           f"{result['bound'] or float('nan'):12.4f} {result['gap'] or 0.0:9.2e}  timing: {timing}", flush=True)
 
 
-def run_prepare(name: str, seed: int, load_cap: int) -> None:
+def run_prepare(name: str, seed: int, load_cap: int, report: bool = False) -> None:
     """The preparation alone (parse, conflicts, fit, instance, presolve) of a contended round given as §10 JSON,
     in this process: for sizes whose solve does not finish in the time a shared machine allows."""
     from matching.assign import build_context
@@ -320,9 +322,45 @@ def run_prepare(name: str, seed: int, load_cap: int) -> None:
     presolve(context.instance, context.labels)
     timing["presolve"] = time.perf_counter() - clock
     phases = " ".join(f"{k} {v:.1f}" for k, v in timing.items())
+    if report:
+        run_report(name, context)
     print(f"prep {name:<3} {n_apps:>6}×{n_experts:<6} wall {sum(timing.values()):6.1f} s, cpu "
           f"{time.process_time() - cpu:6.1f} s, peak {peak_rss_mb():6.0f} MB, {len(context.conflict_arrays):,} "
           f"conflicts; {phases}", flush=True)
+
+
+def run_report(name: str, context, sample: int = 100) -> None:
+    """The report phase (explanations and reserves) on the greedy panels of a prepared round, beside the
+    per-application reserve lists (:func:`matching.reserves.reserve_list`, one column at a time) on the first
+    ``sample`` applications: seconds per application of each, wall and CPU, in this process."""
+    from matching.explain import explain
+    from matching.reserves import all_reserves, reserve_list
+
+    instance = context.instance
+    assigned = greedy(instance)
+    if assigned is None:
+        print(f"report {name}: greedy found no panels", flush=True)
+        return
+    cpu, clock = time.process_time(), time.perf_counter()
+    field_fit, text_fit = context.fit.component_lookups(assigned)
+    explanations = explain(instance, assigned, context.labels, exclusions=context.exclusions,
+                           field_fit=field_fit, text_fit=text_fit)
+    explained, explained_cpu = time.perf_counter() - clock, time.process_time() - cpu
+    cpu, clock = time.process_time(), time.perf_counter()
+    reserves = all_reserves(instance, assigned, 5)
+    ranked, ranked_cpu = time.perf_counter() - clock, time.process_time() - cpu
+    n = min(sample, instance.n_apps)
+    cpu, clock = time.process_time(), time.perf_counter()
+    load = assigned.sum(axis=1)
+    alone = [reserve_list(instance, assigned, a, 5, load) for a in range(n)]
+    column, column_cpu = time.perf_counter() - clock, time.process_time() - cpu
+    same = all(r.tolist() == s.tolist() for r, s in zip(reserves[:n], alone, strict=True))
+    per = 1000 / instance.n_apps
+    print(f"report {name}: explanations {explained:.1f} s ({explained_cpu:.1f} CPU, "
+          f"{sum(len(p.not_chosen) for p in explanations):,} sentences); reserves {ranked:.1f} s ({ranked_cpu:.1f} "
+          f"CPU) = {ranked * per:.2f} ms/application; per-application reserve_list on {n}: "
+          f"{column * 1000 / n:.2f} ms/application ({column_cpu * 1000 / n:.2f} CPU), ratio "
+          f"{column / n / (ranked / instance.n_apps):.0f}x; same lists: {same}", flush=True)
 
 
 def _realistic():
@@ -356,15 +394,18 @@ def main() -> None:
                         "(settings.time_limit): past it the best panels at hand are reported with their gap")
     parser.add_argument("--prepare", default="", help="size whose preparation alone (conflicts, fit, presolve) "
                         "is timed in this process, contended records")
+    parser.add_argument("--report", action="store_true", help="with --prepare: also time the report (explanations "
+                        "and reserves) on greedy panels, beside the per-application reserve lists")
     args = parser.parse_args()
     print(f"# machine: {machine()}")
     if args.prepare:
-        run_prepare(args.prepare.strip().upper(), args.seed, args.load_cap)
+        run_prepare(args.prepare.strip().upper(), args.seed, args.load_cap, args.report)
         return
     if args.cli:
         import tempfile
 
-        print(f"{'kind':<4} {'sz':<3} {'apps×experts':>13} {'write':>6} {'wall_s':>8} {'peakMB':>8} {'status':<10} "
+        print(f"{'kind':<4} {'sz':<3} {'apps×experts':>13} {'write':>6} {'wall_s':>8} {'cpu_s':>7} {'peakMB':>8} "
+              f"{'status':<10} "
               f"{'objective':>12} {'bound':>12} {'gap':>9}")
         with tempfile.TemporaryDirectory() as folder:
             for name in args.cli.split(","):

@@ -61,20 +61,33 @@ class FitParts:
     app_text: sparse.csr_matrix
 
     def field_block(self, experts: np.ndarray | slice, apps: np.ndarray | slice) -> np.ndarray:
-        """Field fit of ``experts`` × ``apps``, float32, shape (len(experts), len(apps))."""
-        fields, sectors = self.expert_fields[experts], self.expert_sectors[experts]
-        same_field = _has(fields, self.app_field[apps])
-        same_sector = _has(sectors, self.app_sector[apps])
-        one, half, zero = FIT_DTYPE(1.0), FIT_DTYPE(SECTOR_FIT), FIT_DTYPE(0.0)
-        specialist = np.where(same_field, one, np.where(same_sector, half, zero))
-        return np.where(self.field_pool[experts][:, None], specialist, np.where(same_sector, one, zero))
+        """Field fit of ``experts`` × ``apps``, float32, shape (len(experts), len(apps)).
+
+        A field lies in its sector, so a specialist's fit is ``SECTOR_FIT`` · same sector + (1 − ``SECTOR_FIT``)
+        · same field and a generalist's is 1 · same sector: two weighted indicator columns per application,
+        added (0, 0.5 and 1 are exact in float32).
+        """
+        sectors = _columns(self._weighted_sectors[experts], self.app_sector[apps])
+        sectors += _columns(self._weighted_fields[experts], self.app_field[apps])
+        return sectors
+
+    @cached_property
+    def _weighted_sectors(self) -> sparse.csr_matrix:
+        weight = np.where(self.field_pool, SECTOR_FIT, 1.0).astype(FIT_DTYPE)
+        return sparse.csr_matrix(self.expert_sectors.multiply(weight[:, None]), dtype=FIT_DTYPE)
+
+    @cached_property
+    def _weighted_fields(self) -> sparse.csr_matrix:
+        weight = np.where(self.field_pool, 1.0 - SECTOR_FIT, 0.0).astype(FIT_DTYPE)
+        return sparse.csr_matrix(self.expert_fields.multiply(weight[:, None]), dtype=FIT_DTYPE)
 
     def text_block(self, experts: np.ndarray | slice, apps: np.ndarray | slice) -> np.ndarray:
         """Text fit of ``experts`` × ``apps``, float32."""
         if self.app_text.shape[1] == 0:
             return np.zeros((_length(experts, self.expert_text.shape[0]), _length(apps, self.app_text.shape[0])),
                             dtype=FIT_DTYPE)
-        return np.clip(_cosine(self.expert_text[experts], self.app_text[apps]), FIT_DTYPE(0.0), FIT_DTYPE(1.0))
+        values = _cosine(self.expert_text[experts], self.app_text[apps])
+        return np.clip(values, FIT_DTYPE(0.0), FIT_DTYPE(1.0), out=values)
 
     def pairs(self, experts: np.ndarray, apps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Field and text fit of the pairs (experts[k], apps[k]), float32, shape (K,)."""
@@ -91,9 +104,11 @@ class FitParts:
         return field.astype(FIT_DTYPE), np.clip(text, 0.0, 1.0).astype(FIT_DTYPE)
 
 
-def _has(indicator: sparse.csr_matrix, columns: np.ndarray) -> np.ndarray:
-    """``[r, k]``: row r of the indicator has column ``columns[k]``; shape (rows, len(columns))."""
-    return (indicator[:, columns].toarray() > 0) if len(columns) else np.zeros((indicator.shape[0], 0), dtype=bool)
+def _columns(matrix: sparse.csr_matrix, columns: np.ndarray) -> np.ndarray:
+    """``matrix[:, columns]`` as a dense float32 array."""
+    if not len(columns):
+        return np.zeros((matrix.shape[0], 0), dtype=FIT_DTYPE)
+    return matrix[:, columns].toarray().astype(FIT_DTYPE, copy=False)
 
 
 def _length(index: np.ndarray | slice, size: int) -> int:
@@ -277,8 +292,11 @@ def compute_fit(problem: Problem, *, block: int = FIT_BLOCK) -> FitMatrix:
         apps = slice(start, min(len(applications), start + width))
         values = parts.field_block(slice(None), apps)
         values *= FIT_DTYPE(weights.field)
-        values += FIT_DTYPE(weights.text) * parts.text_block(slice(None), apps)
-        fit[:, apps] = np.clip(values, FIT_DTYPE(0.0), FIT_DTYPE(1.0))
+        text = parts.text_block(slice(None), apps)
+        text *= FIT_DTYPE(weights.text)
+        values += text
+        del text
+        fit[:, apps] = np.clip(values, FIT_DTYPE(0.0), FIT_DTYPE(1.0), out=values)
     return FitMatrix(experts, applications, fit, parts)
 
 

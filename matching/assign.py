@@ -25,7 +25,7 @@ from matching.draw import draw
 from matching.explain import DRAWN, OPTIMUM, PanelExplanation, explain
 from matching.fair import solve_fair
 from matching.infeasibility import explain_shortfall, presolve
-from matching.instance import Instance, Labels
+from matching.instance import Instance, Labels, Panels
 from matching.meeting import group_applications, solve_meeting
 from matching.organizations import normalize_name
 from matching.reserves import NoReplacement, all_reserves, replace
@@ -201,11 +201,12 @@ def assign(problem: Problem, *, now: datetime | None = None, progress: Progress 
     clock = time.perf_counter()
     drawn = settings.mode != "meeting" and settings.randomize is not None
     field_fit, text_fit = context.fit.component_lookups(assigned)
+    panels = Panels.of(assigned)
     result.assignments = _assignments(context, assigned, explain(
         context.instance, assigned, context.labels, exclusions=context.exclusions,
-        field_fit=field_fit, text_fit=text_fit, otherwise=DRAWN if drawn else OPTIMUM))
+        field_fit=field_fit, text_fit=text_fit, otherwise=DRAWN if drawn else OPTIMUM, panels=panels))
     if settings.mode != "meeting":      # meeting reserves were chosen with the panels
-        result.reserves = _reserves(context, assigned, settings.reserves)
+        result.reserves = _reserves(context, assigned, settings.reserves, panels)
     timing["report"] = time.perf_counter() - clock
     return result
 
@@ -375,7 +376,7 @@ def _allowed(found: ConflictArrays, available: np.ndarray, n_apps: int, fixed: l
     allowed[found.experts[hard], found.applications[hard]] = False
     soft = ~hard
     if soft.any():      # a soft conflict is accepted when the organizer fixed the pair (DESIGN §6.1)
-        keys = found.pair_keys[soft]
+        keys = found.experts[soft].astype(np.int64) * n_apps + found.applications[soft]
         accepted = np.isin(keys, [e * n_apps + a for e, a in fixed])
         allowed[found.experts[soft][~accepted], found.applications[soft][~accepted]] = False
     for e, a in forbidden:
@@ -429,9 +430,18 @@ def input_hash(problem: Problem) -> str:
     return digest.hexdigest()
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _canonical(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    kind = type(value)
+    if kind in _PLAIN:                       # most of a problem's values: returned before any other test
+        return value
+    if kind in _FIELD_NAMES or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
+        names = _FIELD_NAMES.get(kind) or _FIELD_NAMES.setdefault(kind, tuple(f.name for f in
+                                                                             dataclasses.fields(value)))
+        return {name: _canonical(getattr(value, name)) for name in names}
     if isinstance(value, Mapping):
         return {str(k): _canonical(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -479,10 +489,10 @@ def _assignments(context: Context, assigned: np.ndarray, explanations: list[Pane
     ]
 
 
-def _reserves(context: Context, assigned: np.ndarray, count: int) -> dict[str, list[str]]:
+def _reserves(context: Context, assigned: np.ndarray, count: int, panels: Panels) -> dict[str, list[str]]:
     labels = context.labels
     return {labels.applications[a]: [labels.experts[e] for e in reserves]
-            for a, reserves in enumerate(all_reserves(context.instance, assigned, count))}
+            for a, reserves in enumerate(all_reserves(context.instance, assigned, count, panels=panels))}
 
 
 def _round(value: float | None) -> float | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matching.instance import Instance, Labels, best_first
+from matching.instance import REPORT_BLOCK, Instance, Labels, Panels, best_first_columns
 
 CHINESE_DIGITS = "一二三四五六七八九十"
 
@@ -54,7 +54,8 @@ def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
             exclusions: Mapping[tuple[int, int], str] | None = None,
             field_fit: np.ndarray | None = None, text_fit: np.ndarray | None = None,
             limit: int = 5, otherwise: str = OPTIMUM,
-            applications: Sequence[int] | None = None) -> list[PanelExplanation]:
+            applications: Sequence[int] | None = None, block: int = REPORT_BLOCK,
+            panels: Panels | None = None) -> list[PanelExplanation]:
     """Explain every panel of an assignment (or the panels of ``applications``).
 
     Parameters
@@ -75,80 +76,123 @@ def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
     applications : sequence of int, optional
         Column indices of the panels to explain (a page showing one panel asks for one); all by default. Loads
         and the other panels are read from ``assigned`` either way, so a panel's explanation is the same.
+    block : int
+        Most pairs ranked at a time for the "not chosen" sentences (bounds the temporaries, not the result).
+    panels : Panels, optional
+        ``Panels.of(assigned)``, when the caller has it already.
 
     Returns
     -------
     list of PanelExplanation
         One per application explained, in column order.
     """
-    exclusions = exclusions or {}
-    load = assigned.sum(axis=1)
-    fixed = instance.fixed_mask()
+    exclusions = {} if exclusions is None else exclusions     # never len(): it would write every reason
+    apps = np.arange(instance.n_apps) if applications is None else np.array(sorted(applications), dtype=np.int64)
+    panels = Panels.of(assigned) if panels is None else panels
+    load = panels.loads(instance.n_experts)
+    pool_counts = panels.pool_counts(instance.expert_pool, instance.n_pools)
+    left_out = _better_left_out(instance, panels, apps, limit, block)
+    member_apps = np.repeat(np.arange(instance.n_apps), np.diff(panels.starts))
+    member_fits = instance.fit[panels.experts, member_apps].tolist()
+    bindings = _bindings(instance, labels, panels, member_apps, load, pool_counts)
     result = []
-    for a in range(instance.n_apps) if applications is None else sorted(applications):
-        panel = assigned[:, a]
-        pool_count = np.bincount(instance.expert_pool[panel], minlength=instance.n_pools)
+    for a in apps.tolist():
+        seats = range(panels.starts[a], panels.starts[a + 1])
         members = [
-            PairExplanation(int(e), float(instance.fit[e, a]),
+            PairExplanation(e, member_fits[k],
                             None if field_fit is None else float(field_fit[e, a]),
                             None if text_fit is None else float(text_fit[e, a]),
-                            _binding(instance, labels, e, a, load, pool_count, fixed))
-            for e in np.nonzero(panel)[0]
+                            bindings[k])
+            for k, e in zip(seats, panels.experts[seats.start:seats.stop].tolist(), strict=True)
         ]
         members.sort(key=lambda m: -m.fit)
-        result.append(PanelExplanation(a, members, _not_chosen(instance, assigned, labels, a, load,
-                                                               pool_count, exclusions, limit, otherwise)))
+        not_chosen = [f"{ordinal(rank)}{labels.pool(instance.expert_pool[e])}专家 {labels.experts[e]}（匹配度 "
+                      f"{fit:.2f}）{_reason(instance, panels, labels, e, a, load, pool_counts[a], exclusions) or otherwise}"
+                      for e, fit, rank in left_out.get(a, [])]
+        result.append(PanelExplanation(a, members, not_chosen))
     return result
 
 
-def _binding(instance: Instance, labels: Labels, e: int, a: int, load: np.ndarray, pool_count: np.ndarray,
-             fixed: np.ndarray) -> list[str]:
-    p = instance.expert_pool[e]
-    low, high = instance.pool_quotas[p]
-    rules = []
-    if fixed[e, a]:
-        rules.append("组织方固定分配")
-    if load[e] >= instance.load_cap[e]:
-        rules.append(f"负荷已满（{load[e]}/{instance.load_cap[e]}）")
-    if low == high:
-        rules.append(f"{labels.pool(p)}类人数固定为 {low}")
-    elif pool_count[p] <= low:
-        rules.append(f"{labels.pool(p)}类达到最少人数 {low}")
-    elif pool_count[p] >= high:
-        rules.append(f"{labels.pool(p)}类达到上限 {high}")
-    return rules
+def _bindings(instance: Instance, labels: Labels, panels: Panels, member_apps: np.ndarray, load: np.ndarray,
+              pool_counts: np.ndarray) -> list[list[str]]:
+    """The rules that bind on each seat of ``panels`` (in the order of ``panels.experts``): the pair is fixed, the
+    expert's load is full, the pool's count is fixed, at its minimum or at its maximum."""
+    experts = panels.experts
+    fixed = set(map(tuple, instance.fixed.tolist()))
+    pool = instance.expert_pool[experts]
+    low, high = instance.pool_quotas[pool, 0], instance.pool_quotas[pool, 1]
+    count = pool_counts[member_apps, pool]
+    quota = np.select([low == high, count <= low, count >= high], [1, 2, 3], 0)
+    full = load[experts] >= instance.load_cap[experts]
+    result = []
+    for e, a, p, is_full, kind, lo, hi in zip(experts.tolist(), member_apps.tolist(), pool.tolist(), full.tolist(),
+                                              quota.tolist(), low.tolist(), high.tolist(), strict=True):
+        rules = ["组织方固定分配"] if (e, a) in fixed else []
+        if is_full:
+            rules.append(f"负荷已满（{load[e]}/{instance.load_cap[e]}）")
+        if kind == 1:
+            rules.append(f"{labels.pool(p)}类人数固定为 {lo}")
+        elif kind == 2:
+            rules.append(f"{labels.pool(p)}类达到最少人数 {lo}")
+        elif kind == 3:
+            rules.append(f"{labels.pool(p)}类达到上限 {hi}")
+        result.append(rules)
+    return result
 
 
-def _not_chosen(instance: Instance, assigned: np.ndarray, labels: Labels, a: int, load: np.ndarray,
-                pool_count: np.ndarray, exclusions: Mapping[tuple[int, int], str], limit: int,
-                otherwise: str) -> list[str]:
-    panel = assigned[:, a]
-    # Nobody fitting worse than every seated member is "better-fitting": a pool without a member is measured
-    # against the lowest seated fit of the application, not listed from its top down.
-    lowest_seated = instance.fit[panel, a].min() if panel.any() else -np.inf
-    sentences = []
-    for p in range(instance.n_pools):
-        in_pool = np.nonzero(instance.expert_pool == p)[0]
-        chosen_fits = instance.fit[in_pool[panel[in_pool]], a]
-        # the loop below stops after limit + len(chosen_fits) ranks: only those need sorting
-        ranked = best_first(in_pool, instance.fit[in_pool, a], limit + len(chosen_fits))
-        floor = chosen_fits.min() if len(chosen_fits) else lowest_seated
-        for rank, e in enumerate(ranked, start=1):
-            if instance.fit[e, a] <= floor:
-                break
-            if panel[e]:
+def _better_left_out(instance: Instance, panels: Panels, apps: np.ndarray, limit: int,
+                     block: int) -> dict[int, list[tuple[int, np.float32, int]]]:
+    """Per application, the ``limit`` best-fitting experts left out, as ``(expert, fit, rank in pool)``.
+
+    In each pool the experts are ranked by fit (ties by expert order); the first ``limit`` + (members of that
+    pool) ranks are looked at, and of those the ones not seated who fit better than the weakest member of the
+    pool (of the whole panel when the pool seats nobody) are kept; then all pools together, best fit first (ties
+    by pool, then rank), cut to ``limit``. Ranked a block of applications at a time: a partition of the block's
+    fit per pool and work proportional to the ranks looked at.
+    """
+    fit = instance.fit
+    sizes = np.diff(panels.starts)
+    member_fit = np.where(panels.table >= 0, fit[np.maximum(panels.table, 0), np.arange(len(sizes))[:, None]],
+                          np.inf)
+    lowest_seated = np.where(sizes > 0, member_fit.min(axis=1, initial=np.inf), -np.inf).astype(fit.dtype)
+    by_pool = [np.nonzero(instance.expert_pool == p)[0] for p in range(instance.n_pools)]
+    width = max(1, block // max(instance.n_experts, 1))
+    found: list[np.ndarray] = []          # (application, expert, pool, rank) per block and pool
+    found_fits: list[np.ndarray] = []
+    for start in range(0, len(apps), width):
+        chunk = apps[start:start + width]
+        columns = fit[:, chunk[0]:chunk[-1] + 1] if chunk[-1] - chunk[0] + 1 == len(chunk) else fit[:, chunk]
+        for p, in_pool in enumerate(by_pool):
+            if len(in_pool) == 0:
                 continue
-            reason = _reason(instance, assigned, labels, e, a, load, pool_count, exclusions) or otherwise
-            sentences.append((instance.fit[e, a],
-                              f"{ordinal(rank)}{labels.pool(p)}专家 {labels.experts[e]}（匹配度 "
-                              f"{instance.fit[e, a]:.2f}）{reason}"))
-            if rank >= limit + len(chosen_fits):
-                break
-    sentences.sort(key=lambda item: -item[0])
-    return [text for _, text in sentences[:limit]]
+            seated = panels.table[chunk]
+            in_this_pool = (seated >= 0) & (instance.expert_pool[np.maximum(seated, 0)] == p)
+            chosen = in_this_pool.sum(axis=1)
+            floor = np.where(chosen > 0, np.where(in_this_pool, member_fit[chunk], np.inf).min(axis=1, initial=np.inf),
+                             lowest_seated[chunk]).astype(fit.dtype)
+            values = columns if len(in_pool) == instance.n_experts else columns[in_pool]
+            rows, cols, ranks = best_first_columns(values, limit + chosen)
+            experts = in_pool[cols]
+            values = values[cols, rows]
+            keep = (values > floor[rows]) & ~(panels.table[chunk[rows]] == experts[:, None]).any(axis=1)
+            found.append(np.stack([chunk[rows[keep]], experts[keep], np.full(keep.sum(), p), ranks[keep] + 1]))
+            found_fits.append(values[keep])
+    if not found:
+        return {}
+    app, expert, pool, rank = np.concatenate(found, axis=1)
+    values = np.concatenate(found_fits)
+    order = np.lexsort((rank, pool, -values, app))
+    app, expert, rank, values = app[order], expert[order], rank[order], values[order]
+    place = np.arange(len(app)) - np.searchsorted(app, app)
+    keep = place < limit
+    result: dict[int, list[tuple[int, np.float32, int]]] = {}
+    for a, e, v, r in zip(app[keep].tolist(), expert[keep].tolist(), values[keep], rank[keep].tolist(),
+                          strict=True):
+        result.setdefault(a, []).append((e, v, r))
+    return result
 
 
-def _reason(instance: Instance, assigned: np.ndarray, labels: Labels, e: int, a: int, load: np.ndarray,
+def _reason(instance: Instance, panels: Panels, labels: Labels, e: int, a: int, load: np.ndarray,
             pool_count: np.ndarray, exclusions: Mapping[tuple[int, int], str]) -> str | None:
     """The first rule that keeps ``e`` off ``a``'s panel, or None when no rule does."""
     if not instance.allowed[e, a]:
@@ -157,7 +201,8 @@ def _reason(instance: Instance, assigned: np.ndarray, labels: Labels, e: int, a:
         return f"因负荷已满（已评 {load[e]} 项，上限 {instance.load_cap[e]}）未选"
     o = instance.expert_org[e]
     if o >= 0:
-        colleagues = np.nonzero(assigned[:, a] & (instance.expert_org == o))[0]
+        members = panels.members(a)
+        colleagues = members[instance.expert_org[members] == o]
         if len(colleagues) >= instance.max_per_org:
             names = "、".join(labels.experts[c] for c in colleagues)
             return f"因同单位限制未选（同单位的 {names} 已在组内）"

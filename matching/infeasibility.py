@@ -36,15 +36,17 @@ def presolve(instance: Instance, labels: Labels, *, meeting: bool = False) -> li
 
 
 def _fixed(instance: Instance, labels: Labels) -> list[str]:
-    """Fixed pairs that are themselves forbidden or already exceed a cap."""
-    fixed = instance.fixed_mask()
+    """Fixed pairs that are themselves forbidden or already exceed a cap (read from the pairs, never from an
+    (E, A) mask: a national round has a few fixed pairs among a billion)."""
+    pairs = np.unique(instance.fixed, axis=0) if len(instance.fixed) else instance.fixed
+    experts, apps = pairs[:, 0], pairs[:, 1]
     sentences = [f"固定分配 专家 {labels.experts[e]} → 申报 {labels.applications[a]} 存在冲突或被禁止"
-                 for e, a in zip(*np.nonzero(fixed & ~instance.allowed), strict=True)]
-    load = fixed.sum(axis=1)
+                 for e, a in pairs[~instance.allowed[experts, apps]].tolist()]
+    load = np.bincount(experts, minlength=instance.n_experts)
     sentences += [f"专家 {labels.experts[e]} 固定分配 {load[e]} 项，超过负荷上限 {instance.load_cap[e]}"
                   for e in np.nonzero(load > instance.load_cap)[0]]
-    for a in range(instance.n_apps):
-        members = np.nonzero(fixed[:, a])[0]
+    for a in np.unique(apps).tolist():
+        members = experts[apps == a]
         if len(members) > instance.panel_size[a]:
             sentences.append(f"申报 {labels.applications[a]}：固定分配 {len(members)} 人，超过专家组人数 "
                              f"{instance.panel_size[a]}")

@@ -147,6 +147,95 @@ def best_first(indices: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
     return indices[np.argsort(-values, kind="stable")][:k]
 
 
+SAMPLE_STRIDE = 8
+"""Every how many rows :func:`best_first_columns` samples for its threshold."""
+
+
+def best_first_columns(values: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`best_first` for every column of a block at once: the first ``k[c]`` rows of column ``c`` by value
+    descending, ties by row (a block is experts × applications, read in place: no transposed copy).
+
+    Only the entries at least as large as a lower bound of each column's ``k``-th largest value are sorted (the
+    ``k``-th largest of every :data:`SAMPLE_STRIDE`-th row: about ``k`` · :data:`SAMPLE_STRIDE` entries), so a
+    block costs a partition of the sample, a comparison and a sort of what is kept (the reports rank a few experts
+    per application this way).
+
+    Parameters
+    ----------
+    values : ndarray, shape (n, B), float
+    k : ndarray, shape (B,), int
+
+    Returns
+    -------
+    columns, rows, ranks : ndarray of int
+        Column by column, best first; ``ranks`` counts from 0 within each column.
+    """
+    n, n_columns = values.shape
+    k = np.minimum(np.asarray(k, dtype=np.int64), n)
+    largest = int(k.max(initial=0))
+    if largest <= 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    # The k-th largest of a sample of the rows is at most the k-th largest of the column: a threshold that keeps
+    # every entry the full sort would rank in the first k (ties included), at an eighth of a partition.
+    stride = SAMPLE_STRIDE if n >= SAMPLE_STRIDE * largest else 1
+    negated = np.negative(values[::stride])
+    negated.partition(largest - 1, axis=0)
+    top = np.negative(negated[:largest])
+    del negated
+    top.sort(axis=0)                        # ascending: the k-th largest of column c is top[largest - k[c], c]
+    threshold = top[np.clip(largest - k, 0, largest - 1), np.arange(n_columns)]
+    rows, columns = np.nonzero(values >= threshold)
+    order = np.lexsort((rows, -values[rows, columns], columns))
+    rows, columns = rows[order], columns[order]
+    ranks = np.arange(len(columns)) - np.searchsorted(columns, columns)
+    keep = ranks < k[columns]
+    return columns[keep], rows[keep], ranks[keep]
+
+
+@dataclass(frozen=True)
+class Panels:
+    """The members of every panel of an assignment, read once from the (E, A) matrix.
+
+    ``experts[starts[a]:starts[a + 1]]`` are the members of application ``a`` in expert order; ``table`` holds
+    the same, one row per application, padded with -1 to the largest panel.
+    """
+
+    starts: np.ndarray
+    experts: np.ndarray
+    table: np.ndarray
+
+    @classmethod
+    def of(cls, assigned: np.ndarray) -> Panels:
+        experts, apps = np.nonzero(assigned)
+        order = np.argsort(apps, kind="stable")
+        experts, apps = experts[order], apps[order]
+        starts = np.searchsorted(apps, np.arange(assigned.shape[1] + 1))
+        sizes = np.diff(starts)
+        table = np.full((assigned.shape[1], int(sizes.max(initial=0))), -1, dtype=np.int64)
+        table[apps, np.arange(len(apps)) - starts[apps]] = experts
+        return cls(starts, experts, table)
+
+    def members(self, a: int) -> np.ndarray:
+        return self.experts[self.starts[a]:self.starts[a + 1]]
+
+    def loads(self, n_experts: int) -> np.ndarray:
+        """Applications each expert sits on, shape (E,) (``assigned.sum(axis=1)`` without a pass over the pairs)."""
+        return np.bincount(self.experts, minlength=n_experts)
+
+    def pool_counts(self, expert_pool: np.ndarray, n_pools: int) -> np.ndarray:
+        """Members of each pool on each panel, shape (A, P)."""
+        n_apps = len(self.starts) - 1
+        apps = np.repeat(np.arange(n_apps), np.diff(self.starts))
+        counts = np.zeros((n_apps, n_pools), dtype=np.int64)
+        np.add.at(counts, (apps, expert_pool[self.experts]), 1)
+        return counts
+
+
+REPORT_BLOCK = 1 << 22
+"""Most pairs the reports (reserves, explanations) rank at a time: bounds their temporaries (16 MB of float32)."""
+
+
 POOL_NAMES_ZH = {"economics": "经济", "technology": "技术", "industry": "产业", "management": "管理", "law": "法律"}
 
 

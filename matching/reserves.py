@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matching.instance import Instance, best_first
+from matching.instance import REPORT_BLOCK, Instance, Panels, best_first, best_first_columns
 
 
 class NoReplacement(ValueError):
@@ -72,10 +72,87 @@ def reserve_list(instance: Instance, assigned: np.ndarray, application: int, cou
     return best_first(ranked, instance.fit[ranked, application], count)
 
 
-def all_reserves(instance: Instance, assigned: np.ndarray, count: int) -> list[np.ndarray]:
-    """:func:`reserve_list` for every application, in column order (the loads counted once)."""
-    load = assigned.sum(axis=1)
-    return [reserve_list(instance, assigned, a, count, load) for a in range(instance.n_apps)]
+def all_reserves(instance: Instance, assigned: np.ndarray, count: int, *, block: int = REPORT_BLOCK,
+                 panels: Panels | None = None) -> list[np.ndarray]:
+    """:func:`reserve_list` for every application, in column order, ranked a block of applications at a time.
+
+    Per block, the pairs that are allowed, unassigned and within the expert's load keep their fit (the others
+    -inf); each application's best ``2 · count + 2 · panel`` of them are checked against its members (the
+    organization limit and the pool quotas, :func:`can_replace`), and only an application where too few pass
+    has the rest of its column checked. The cost is a partition of the fit per block plus work proportional to
+    the candidates checked, never a pass over every pair per application.
+
+    Parameters
+    ----------
+    block : int
+        Most pairs ranked at a time (:data:`matching.instance.REPORT_BLOCK`).
+    panels : Panels, optional
+        ``Panels.of(assigned)``, when the caller has it already.
+    """
+    n_experts, n_apps = instance.fit.shape
+    result = [np.zeros(0, dtype=np.int64)] * n_apps
+    if count <= 0 or n_experts == 0:
+        return result
+    panels = Panels.of(assigned) if panels is None else panels
+    headroom = panels.loads(n_experts) < instance.load_cap
+    pool_counts = panels.pool_counts(instance.expert_pool, instance.n_pools)
+    width = max(1, block // n_experts)
+    for start in range(0, n_apps, width):
+        apps = np.arange(start, min(start + width, n_apps))
+        open_pairs = instance.allowed[:, apps[0]:apps[-1] + 1] & ~assigned[:, apps[0]:apps[-1] + 1]
+        values = np.where(open_pairs & headroom[:, None], instance.fit[:, apps[0]:apps[-1] + 1], -np.inf)
+        wanted = np.full(len(apps), 2 * count + 2 * panels.table.shape[1])
+        chosen = _first_replacing(instance, panels, pool_counts, apps, values, wanted, count)
+        short = [c for c in range(len(apps))
+                 if len(chosen[c]) < count and np.isfinite(values[:, c]).sum() > wanted[c]]
+        if short:
+            rest = _first_replacing(instance, panels, pool_counts, apps[short], values[:, short],
+                                    np.full(len(short), n_experts), count)
+            for r, experts in zip(short, rest, strict=True):
+                chosen[r] = experts
+        result[start:start + len(apps)] = chosen
+    return result
+
+
+def _first_replacing(instance: Instance, panels: Panels, pool_counts: np.ndarray, apps: np.ndarray,
+                     values: np.ndarray, wanted: np.ndarray, count: int) -> list[np.ndarray]:
+    """Per column of ``values`` (experts × ``apps``: fits, -inf where the expert cannot be a reserve), the first
+    ``count`` of its best ``wanted`` candidates who can replace some member."""
+    rows, experts, _ = best_first_columns(values, wanted)
+    finite = np.isfinite(values[experts, rows])
+    rows, experts = rows[finite], experts[finite]
+    usable = can_replace(instance, panels, pool_counts, apps[rows], experts)
+    rows, experts = rows[usable], experts[usable]
+    ranks = np.arange(len(rows)) - np.searchsorted(rows, rows)
+    keep = ranks < count
+    rows, experts = rows[keep], experts[keep]
+    bounds = np.searchsorted(rows, np.arange(len(apps) + 1))
+    return [experts[bounds[r]:bounds[r + 1]] for r in range(len(apps))]
+
+
+def can_replace(instance: Instance, panels: Panels, pool_counts: np.ndarray, apps: np.ndarray,
+                experts: np.ndarray) -> np.ndarray:
+    """For each pair ``(experts[i], apps[i])`` — allowed, unassigned, within load — whether the expert could take
+    some member's seat: the organization limit holds once that member has left and the pool quotas hold after
+    the swap (the rules of :func:`replacement_mask`, for many pairs at once).
+
+    Returns
+    -------
+    ndarray, shape (len(experts),), bool
+    """
+    members = panels.table[apps]                                        # (N, largest panel), -1 padded
+    seated = members >= 0
+    member = np.maximum(members, 0)
+    org = instance.expert_org[experts][:, None]
+    same_org = seated & (org >= 0) & (instance.expert_org[member] == org)
+    colleagues = same_org.sum(axis=1)[:, None]
+    org_ok = (org < 0) | (colleagues - same_org < instance.max_per_org)
+    pool = instance.expert_pool[experts][:, None]
+    old = instance.expert_pool[member]
+    low, high = instance.pool_quotas[:, 0], instance.pool_quotas[:, 1]
+    rows = apps[:, None]
+    pool_ok = (old == pool) | ((pool_counts[rows, old] - 1 >= low[old]) & (pool_counts[rows, pool] + 1 <= high[pool]))
+    return (seated & org_ok & pool_ok).any(axis=1)
 
 
 def replace(instance: Instance, assigned: np.ndarray, application: int, expert: int,

@@ -125,3 +125,26 @@ def test_per_application_counts_in_blocks_equal_the_plain_loop(seed, conflict_ra
                                                                instance.load_cap))
     labels = Labels.numbered(instance)
     assert _per_application(instance, labels) == per_application_oracle(instance, labels)
+
+
+def test_fixed_pairs_that_break_a_rule_are_each_named():
+    # E1 is fixed to all three applications with a load cap of 2 and is conflicted with A2; A1 also gets E2 and
+    # E3, both law experts of E1's organization: four fixed members of a 3-seat panel, law above its maximum of
+    # 2, three of one organization. The pair listed twice counts once.
+    instance = random_instance(0, 8, 3, conflict_rate=0.0, n_orgs=8)
+    pool = instance.expert_pool.copy()
+    pool[[0, 1, 2, 3]] = [0, 1, 1, 1]
+    org = np.arange(8)
+    org[[1, 2]] = 0
+    allowed = instance.allowed.copy()
+    allowed[0, 1] = False
+    fixed = np.array([[0, 0], [0, 1], [0, 2], [1, 0], [2, 0], [3, 0], [0, 2]])
+    broken = dataclasses.replace(instance, expert_pool=pool, expert_org=org, allowed=allowed,
+                                 load_cap=np.full(8, 2), fixed=fixed)
+    sentences = presolve(broken, Labels.numbered(broken))
+    assert "固定分配 专家 E1 → 申报 A2 存在冲突或被禁止" in sentences
+    assert "专家 E1 固定分配 3 项，超过负荷上限 2" in sentences
+    assert "申报 A1：固定分配 4 人，超过专家组人数 3" in sentences
+    assert "申报 A1：固定分配法律类专家 3 人，超过上限 2" in sentences
+    assert "申报 A1：固定分配的专家中同单位超过 1 人" in sentences
+    assert not any("申报 A2：固定" in s or "申报 A3：固定" in s for s in sentences)

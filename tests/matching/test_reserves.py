@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from matching.instance import assignment_violations, best_first
-from matching.reserves import NoReplacement, replace, replacement_mask, reserve_list
+from matching.instance import Instance, assignment_violations, best_first
+from matching.reserves import NoReplacement, all_reserves, replace, replacement_mask, reserve_list
 from matching.solve import solve_total
 from tests.matching.test_solve import random_instance
 
@@ -79,3 +79,22 @@ def test_best_first_is_the_stable_full_sort_cut_at_k_ties_included(values, k):
     indices = np.arange(len(values)) * 3
     expected = indices[np.argsort(-values, kind="stable")][:k]
     np.testing.assert_array_equal(best_first(indices, values, k), expected)
+
+
+def test_a_reserve_needs_to_replace_some_member_not_every_member():
+    """docs/matching.md §5: panel {T1, T2, T3, L1}, technology [3, 3], law [1, 1], one expert per organization.
+    X (technology, T1's organization) can replace T1 only, Y (technology) any technology member, Z (law) L1
+    only; each is a reserve, best fit first."""
+    names = ["T1", "T2", "T3", "L1", "X", "Y", "Z"]
+    instance = Instance(
+        fit=np.array([[0.6], [0.5], [0.4], [0.3], [0.9], [0.8], [0.7]], dtype=np.float32),
+        allowed=np.ones((7, 1), dtype=bool), expert_pool=np.array([0, 0, 0, 1, 0, 0, 1]), pools=("technology", "law"),
+        expert_org=np.array([0, 1, 2, 3, 0, 4, 5]), load_cap=np.full(7, 2), panel_size=np.array([4]),
+        pool_quotas=np.array([[3, 3], [1, 1]]), max_per_org=1)
+    assigned = np.zeros((7, 1), dtype=bool)
+    assigned[:4, 0] = True
+    can_take = {names[m]: [names[e] for e in np.nonzero(replacement_mask(instance, assigned, 0, m))[0]]
+                for m in range(4)}
+    assert can_take == {"T1": ["X", "Y"], "T2": ["Y"], "T3": ["Y"], "L1": ["Z"]}
+    assert [names[e] for e in all_reserves(instance, assigned, 5)[0]] == ["X", "Y", "Z"]
+    assert [names[e] for e in all_reserves(instance, assigned, 2)[0]] == ["X", "Y"]
