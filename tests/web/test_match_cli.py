@@ -116,3 +116,16 @@ def test_a_seed_no_draw_can_take_is_refused_in_chinese_and_nothing_is_stored(app
         result = runner.invoke(args=["match", "--round", str(round_id), "--seed", seed, "--max-probability", "0.7"])
         assert result.exit_code == 2 and sentence in result.output
     assert table_counts() == before
+
+
+def test_panel_match_solves_under_the_rounds_time_limit(app, runner):
+    """`panel match` builds the engine's settings from the round as the site does: the round's time limit is the
+    one the run solved under, and the version's settings snapshot says so."""
+    round_id = build_round(app)
+    with app.app_context():
+        rounds.update_settings(db.session.get(Round, round_id), {"time_limit": 45}, actor=None)
+        db.session.commit()
+    assert runner.invoke(args=["match", "--round", str(round_id)]).exit_code == 0
+    with app.app_context():
+        [version] = db.session.scalars(select(AssignmentVersion)).all()
+        assert version.settings["time_limit"] == 45 and version.status == "optimal"

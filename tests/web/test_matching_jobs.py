@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select
 from tests.web.test_panels_factory import build_round
 from web.extensions import db
 from web.models import AssignmentVersion, AuditEvent, Job, Round, RoundApplication
-from web.services import panels
+from web.services import panels, rounds
 from web.services.matching_runs import start_matching
 
 EVERY_RUN_A_JOB = {"PANEL_MATCHING_INLINE_PAIRS": 0}
@@ -217,3 +217,18 @@ def test_a_run_with_a_seed_no_draw_can_take_is_refused_in_chinese_and_nothing_ch
         assert response.status_code == 302 and response.headers["Location"].endswith(f"/rounds/{round_id}")
         assert sentence in flashes(client, f"/rounds/{round_id}")
     assert table_counts() == before and versions_of(app, round_id) == [] and jobs_of(app) == []
+
+
+@pytest.mark.app_config(**EVERY_RUN_A_JOB)
+def test_a_matching_job_solves_under_the_rounds_time_limit(app, client, auth, csrf_token):
+    """A run too large for the request is a job, and the job's run reads the round's time limit as the inline
+    run does: the version's settings snapshot records the limit it solved under."""
+    round_id = build_round(app)
+    with app.app_context():
+        rounds.update_settings(db.session.get(Round, round_id), {"time_limit": 45}, actor=None)
+        db.session.commit()
+    auth.login("organizer")
+    post_match(client, csrf_token, round_id)
+    [job] = jobs_of(app)
+    [version] = versions_of(app, round_id)
+    assert job.state == "done" and version.settings["time_limit"] == 45
