@@ -30,7 +30,7 @@ from matching.meeting import group_applications, solve_meeting
 from matching.organizations import normalize_name
 from matching.reserves import NoReplacement, all_reserves, replace
 from matching.solve import solve_total
-from matching.types import HARD, POOLS, Conflict, Problem
+from matching.types import HARD, POOLS, Conflict, Problem, Settings
 
 DIGITS = 6
 """Decimals of fits and probabilities in the JSON result."""
@@ -184,10 +184,9 @@ def assign(problem: Problem, *, now: datetime | None = None, progress: Progress 
         result.diagnostics.append("会评模式按总匹配度最优选择专家组成员；随机抽取和公平目标仅用于网评（individual）模式")
     elif settings.randomize is not None and settings.objective == "fair":
         result.diagnostics.append("随机抽取以期望总匹配度为目标；公平目标在随机抽取时不适用")
-    if settings.time_limit is not None and (settings.mode == "meeting" or settings.randomize is not None
-                                            or settings.objective == "fair"):
-        result.diagnostics.append("求解时间上限只用于网评（individual）模式总匹配度的精确求解；"
-                                  "本次的会评、随机抽取或公平目标按各自的时间上限求解")
+    unbounded = _time_limit_unused(settings)
+    if unbounded:
+        result.diagnostics.append(f"求解时间上限只用于网评（individual）模式总匹配度的精确求解；本次{unbounded}")
     if settings.mode == "meeting":
         assigned = _meeting(context, result)
     elif settings.randomize is not None:
@@ -209,6 +208,20 @@ def assign(problem: Problem, *, now: datetime | None = None, progress: Progress 
         result.reserves = _reserves(context, assigned, settings.reserves, panels)
     timing["report"] = time.perf_counter() - clock
     return result
+
+
+def _time_limit_unused(settings: Settings) -> str:
+    """What a run whose ``time_limit`` does not apply solves under instead (empty when the limit applies or none
+    is set): meeting mode and the fair objective have fixed limits of their own, the randomized draw has none."""
+    if settings.time_limit is None:
+        return ""
+    if settings.mode == "meeting":
+        return f"会评模式按其固定的 {MEETING_TIME_LIMIT:g} 秒上限求解"
+    if settings.randomize is not None:
+        return "随机抽取（及用于对照的确定性最优）不设时间上限，求解至结束"
+    if settings.objective == "fair":
+        return f"公平目标的每次求解按其固定的 {FAIR_TIME_LIMIT:g} 秒上限求解"
+    return ""
 
 
 def _silent(step: str, number: int) -> None:

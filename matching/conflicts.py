@@ -59,7 +59,10 @@ TIMELESS_DECLARATIONS = ("kinship", "advisor", "drafted")
 
 
 def window_start(as_of: date, years: int) -> date:
-    """The day exactly ``years`` years before ``as_of`` (29 February falls back to the 28th)."""
+    """The day exactly ``years`` years before ``as_of`` (29 February falls back to the 28th); a window reaching
+    before year 1 (a setting of thousands of years) starts at the earliest date, so it covers every relation."""
+    if years >= as_of.year:
+        return date.min
     try:
         return as_of.replace(year=as_of.year - years)
     except ValueError:

@@ -322,4 +322,16 @@ def test_a_time_limit_where_it_does_not_apply_is_named_in_the_diagnostics():
     data["settings"]["objective"] = "fair"
     assert not any("求解时间上限" in line for line in assign(parse_problem(data)).diagnostics)
     data["settings"]["time_limit"] = 60
-    assert any(line.startswith("求解时间上限只用于") for line in assign(parse_problem(data)).diagnostics)
+    assert "求解时间上限只用于网评（individual）模式总匹配度的精确求解；本次公平目标的每次求解按其固定的 60 秒上限求解" \
+        in assign(parse_problem(data)).diagnostics
+
+
+def test_a_time_limit_on_a_draw_says_the_draw_runs_to_its_end():
+    """The randomized draw has no time limit of its own: with the round's limit set, the run says the draw (and
+    the deterministic optimum it is compared with) ran to the end, not that it kept a limit of its own."""
+    data = problem(five_pool_experts(4), [application(f"A{j}") for j in range(1, 5)], panel_size=5,
+                   pool_quotas=ALL_POOLS_ONE, max_load=3, randomize={"max_probability": 0.5, "seed": 7})
+    data["settings"]["time_limit"] = 60
+    diagnostics = assign(parse_problem(data)).diagnostics
+    assert "求解时间上限只用于网评（individual）模式总匹配度的精确求解；本次随机抽取（及用于对照的确定性最优）不设时间上限，求解至结束" \
+        in diagnostics

@@ -114,6 +114,15 @@ def test_governance_role_within_window(until, conflicted):
         assert "监事" in found[0].reason
 
 
+@pytest.mark.parametrize("window_years", [2020, 10**9])
+def test_a_window_reaching_before_year_one_covers_every_relation(window_years):
+    """A conflict window of thousands of years (a whole number the settings accept) was a ValueError from the
+    date arithmetic, which stopped every run and panel page of the round; it covers every ended relation."""
+    role = {"organization": "某某科技(上海)有限公司", "role": "supervisor", "until": "1990-01-01"}
+    assert rules(conflicts_of(expert("E1", roles=[role]), window_years=window_years)) == {"governance"}
+    assert rules(conflicts_of(expert("E1", roles=[role]), window_years=3)) == set()
+
+
 def test_governance_matched_by_uscc():
     found = conflicts_of(expert("E1", roles=[{"organization": "别名", "uscc": MEMBER_USCC, "role": "controller"}]))
     assert rules(found) == {"governance"} and "实际控制人" in found[0].reason

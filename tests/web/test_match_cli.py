@@ -104,3 +104,28 @@ def test_the_progress_bar_of_panel_match_counts_the_engines_phases(app):
         assert (bar.pos, bar.label) == (3, "solving, pricing round 2")
         report("report", 5)
         assert (bar.pos, bar.label) == (4, "report")
+
+
+def test_a_seed_no_draw_can_take_is_refused_in_chinese_and_nothing_is_stored(app, runner, table_counts):
+    """A negative seed (the draw's generator refuses it) or one above the version's integer column was an
+    exception from the engine or the database; it is a usage error naming the setting, before anything runs."""
+    round_id = build_round(app)
+    before = table_counts()
+    for seed, sentence in (("-1", "随机种子：必须留空或填写不小于 0 的整数，而不是“-1”"),
+                           (str(10**12), "随机种子：不能大于 2147483647，而不是“1000000000000”")):
+        result = runner.invoke(args=["match", "--round", str(round_id), "--seed", seed, "--max-probability", "0.7"])
+        assert result.exit_code == 2 and sentence in result.output
+    assert table_counts() == before
+
+
+def test_panel_match_solves_under_the_rounds_time_limit(app, runner):
+    """`panel match` builds the engine's settings from the round as the site does: the round's time limit is the
+    one the run solved under, and the version's settings snapshot says so."""
+    round_id = build_round(app)
+    with app.app_context():
+        rounds.update_settings(db.session.get(Round, round_id), {"time_limit": 45}, actor=None)
+        db.session.commit()
+    assert runner.invoke(args=["match", "--round", str(round_id)]).exit_code == 0
+    with app.app_context():
+        [version] = db.session.scalars(select(AssignmentVersion)).all()
+        assert version.settings["time_limit"] == 45 and version.status == "optimal"

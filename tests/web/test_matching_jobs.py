@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select
 from tests.web.test_panels_factory import build_round
 from web.extensions import db
 from web.models import AssignmentVersion, AuditEvent, Job, Round, RoundApplication
-from web.services import panels
+from web.services import panels, rounds
 from web.services.matching_runs import start_matching
 
 EVERY_RUN_A_JOB = {"PANEL_MATCHING_INLINE_PAIRS": 0}
@@ -201,3 +201,34 @@ def test_every_refusal_of_a_run_has_a_sentence_in_the_catalog(app):
     with app.test_request_context("/"):
         assert all(code in ERROR_LABELS for code in codes)
         assert all(error_sentence(code).endswith("。") for code in codes)        # Chinese by default
+
+
+def test_a_run_with_a_seed_no_draw_can_take_is_refused_in_chinese_and_nothing_changes(app, client, auth,
+                                                                                       csrf_token, table_counts):
+    """The run form's seed: a negative one (the draw's generator refuses it) was a server error, and one above
+    the version's integer column a database error on PostgreSQL; each is a refusal naming the seed, with no
+    version and no job."""
+    round_id = build_round(app)
+    auth.login("organizer")
+    before = table_counts()
+    for seed, sentence in (("-1", "随机种子：必须留空或填写不小于 0 的整数，而不是“-1”"),
+                           (str(10**12), "随机种子：不能大于 2147483647，而不是“1000000000000”")):
+        response = post_match(client, csrf_token, round_id, seed=seed, max_probability="0.9")
+        assert response.status_code == 302 and response.headers["Location"].endswith(f"/rounds/{round_id}")
+        assert sentence in flashes(client, f"/rounds/{round_id}")
+    assert table_counts() == before and versions_of(app, round_id) == [] and jobs_of(app) == []
+
+
+@pytest.mark.app_config(**EVERY_RUN_A_JOB)
+def test_a_matching_job_solves_under_the_rounds_time_limit(app, client, auth, csrf_token):
+    """A run too large for the request is a job, and the job's run reads the round's time limit as the inline
+    run does: the version's settings snapshot records the limit it solved under."""
+    round_id = build_round(app)
+    with app.app_context():
+        rounds.update_settings(db.session.get(Round, round_id), {"time_limit": 45}, actor=None)
+        db.session.commit()
+    auth.login("organizer")
+    post_match(client, csrf_token, round_id)
+    [job] = jobs_of(app)
+    [version] = versions_of(app, round_id)
+    assert job.state == "done" and version.settings["time_limit"] == 45

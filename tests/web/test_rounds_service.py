@@ -91,8 +91,8 @@ def test_a_time_limit_or_any_whole_number_setting_beyond_the_databases_integer_i
                      "随机种子：不能大于 2147483647，而不是“1000000000000”",
                      "评审负荷上限（每位专家的专家组数）：不能大于 2147483647"):
             assert part in message
-        db.session.rollback()
-        assert rounds.settings_of(get_round(round_id))["time_limit"] is None
+        unchanged = rounds.settings_of(get_round(round_id))     # in the refused session, not after a rollback
+        assert (unchanged["time_limit"], unchanged["seed"], unchanged["max_load"]) == (None, None, 3)
     assert table_counts() == before
     with app.app_context():
         rounds.update_settings(get_round(round_id), {"time_limit": 90}, actor=None)

@@ -94,6 +94,21 @@ def test_a_change_the_engine_does_not_read_does_not_rebuild(app, client, auth, m
     assert len(builds) == 1 and stored_rows(app) == stored
 
 
+def test_a_time_limit_of_its_own_does_not_rebuild_the_context(app, client, auth, matched, builds):
+    """Bounding a large round's run reads nothing a context holds: setting the round's time limit leaves the
+    stored context as it is (at national scale a rebuild is minutes of conflicts and fit)."""
+    auth.login("organizer")
+    url = panel_urls(app, matched)[0]
+    client.get(url)
+    stored = stored_rows(app)
+    change_settings(app, matched, {"time_limit": 60})                   # audited: the stamp moves…
+    client.get(url)                                                        # …the context's inputs do not
+    assert len(builds) == 1 and stored_rows(app) == stored
+    change_settings(app, matched, {"time_limit": 60, "max_load": 2})
+    client.get(url)
+    assert len(builds) == 2 and stored_rows(app) != stored
+
+
 def test_the_stored_explanation_is_the_fresh_one_after_a_panel_edit(app, matched):
     with app.app_context():
         round_ = db.session.get(Round, matched)

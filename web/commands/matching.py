@@ -32,8 +32,10 @@ def find_round(value: str) -> Round | None:
 @with_appcontext
 def match_command(round_ref, seed, max_probability, dry_run, as_json) -> None:
     """Assign expert panels with the round's settings; the result becomes a new assignment version."""
-    from web.services.panels import PanelError, match
+    from web.services.panels import PanelError, match, seed_error
 
+    if seed_error(seed):
+        raise click.UsageError(seed_error(seed))
     round_ = find_round(round_ref)
     if round_ is None:
         raise click.UsageError(_("--round: there is no round with the id or name “%(round)s”.", round=round_ref))

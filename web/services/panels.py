@@ -26,7 +26,7 @@ from matching.reserves import replacement_mask
 from matching.types import HARD
 from web.database import lock_row
 from web.extensions import db
-from web.labels import label
+from web.labels import label, setting_error
 from web.models import Application, Assignment, AssignmentVersion, Expert, Reserve, Round, User, utcnow
 from web.services import audit, matching_bridge
 from web.services.outbox import MAIL_LOCALE
@@ -45,6 +45,17 @@ EDITING_STATES = ("assigning", "scoring")
 
 SEED_LIMIT = 2**31 - 1
 """Seeds drawn for randomized runs fit a signed 32-bit column."""
+
+
+def seed_error(seed: int | None) -> str | None:
+    """Why ``seed`` cannot seed one run, naming the setting (None when it can): the draw's generator takes no
+    negative seed, and the version's integer column holds none above :data:`SEED_LIMIT`."""
+    if seed is not None and seed < 0:
+        return setting_error("seed", _("must be empty or a whole number of at least %(low)s, not “%(value)s”",
+                                       low=0, value=seed))
+    if seed is not None and seed > SEED_LIMIT:
+        return setting_error("seed", _("must be at most %(high)s, not “%(value)s”", high=SEED_LIMIT, value=seed))
+    return None
 
 
 class PanelError(ValueError):

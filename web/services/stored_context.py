@@ -20,6 +20,7 @@ Services flush, the caller commits: :func:`renew` may add or update a row in the
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import pickle
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from matching.assign import Context, build_context
+from matching.types import Problem
 from web.extensions import db
 from web.models import AuditEvent, Expert, Round, RoundApplication, StoredPanelContext, User, utcnow
 from web.services import matching_bridge
@@ -104,7 +106,7 @@ def recompute(round_: Round, progress=None) -> StoredPanelContext:
     (flushed)."""
     stamp = input_stamp(round_)
     problem = matching_bridge.build_problem(round_)
-    version = hashlib.sha256(repr((CONTEXT_FORMAT, problem)).encode()).hexdigest()
+    version = data_version(problem)
     stored = _stored(round_)
     if stored is not None and stored.data_version == version:
         stored.input_stamp = stamp
@@ -118,6 +120,15 @@ def recompute(round_: Round, progress=None) -> StoredPanelContext:
         stored = _store(round_, stored, values)
     db.session.flush()
     return stored
+
+
+def data_version(problem: Problem) -> str:
+    """The SHA-256 of what a context is built from: the engine's problem without the solve's time limit, which
+    no part of a context reads (as :func:`matching.assign.input_hash` leaves it out), so that bounding a large
+    round's run does not rebuild its context (minutes of conflicts and fit at national scale)."""
+    settings = dataclasses.replace(problem.settings, time_limit=None)
+    return hashlib.sha256(repr((CONTEXT_FORMAT, dataclasses.replace(problem, settings=settings))).encode()
+                          ).hexdigest()
 
 
 def _store(round_: Round, stored: StoredPanelContext | None, values: dict) -> StoredPanelContext:

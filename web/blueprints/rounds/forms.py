@@ -9,6 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 from web.labels import setting_error
 from web.models import POOLS
+from web.services.panels import seed_error
 
 INTEGER_FIELDS = ("panel_size", "max_per_organization", "max_load", "reserves", "window_years")
 OPTIONAL_INTEGER_FIELDS = ("seed", "repeat_review_years", "meeting_max_applications", "time_limit")
@@ -52,6 +53,16 @@ def read_integer(form: MultiDict, key: str, errors: list[str]) -> int | None:
     except ValueError:
         errors.append(setting_error(key, _("not a whole number: “%(value)s”", value=value)))
         return None
+
+
+def read_seed(form: MultiDict, errors: list[str]) -> int | None:
+    """The seed of one matching run (empty → None); one no run can take is named in ``errors``."""
+    seed = read_integer(form, "seed", errors)
+    refused = seed_error(seed)
+    if refused:
+        errors.append(refused)
+        return None
+    return seed
 
 
 def read_number(form: MultiDict, key: str, errors: list[str]) -> float | None:

@@ -20,8 +20,8 @@ from web.blueprints.rounds import bp
 from web.blueprints.rounds.forms import (
     FormError,
     criteria_changes,
-    read_integer,
     read_number,
+    read_seed,
     refs_list,
     settings_values,
 )
@@ -325,7 +325,7 @@ def run_matching(round_id: int):
     one shows why); a larger one is a job, and the organizer goes to its progress page."""
     round_ = get_round(round_id)
     errors: list[str] = []
-    seed = read_integer(request.form, "seed", errors)
+    seed = read_seed(request.form, errors)
     probability = read_number(request.form, "max_probability", errors)
     if errors:
         flash("; ".join(errors), "error")
