@@ -94,7 +94,8 @@ def fractional_assignment(instance: Instance, max_probability: float) -> tuple[n
     shortfall : ndarray, shape (A, P)
         Non-zero where the cap makes the quotas impossible.
     """
-    return _solve_capped(_capped_master(instance, max_probability))
+    marginals, value, shortfall = _solve_capped(_capped_master(instance, max_probability))
+    return marginals.dense(instance), value, shortfall
 
 
 def _capped_master(instance: Instance, max_probability: float) -> Master:
@@ -125,7 +126,7 @@ def spread_instance(instance: Instance, max_probability: float) -> Instance:
                                fixed=np.zeros((0, 2), dtype=np.int64))
 
 
-def _solve_capped(master: Master) -> tuple[np.ndarray, float, np.ndarray]:
+def _solve_capped(master: Master) -> tuple[Marginals, float, np.ndarray]:
     """:func:`fractional_assignment` on a master that may already hold columns and a basis: columns are priced
     over every allowed pair until the LP is optimal for the master's instance.
 
@@ -155,7 +156,7 @@ def _price_once(master: Master) -> bool:
     return len(master.col_e) == columns and len(master.org_rows) == rows
 
 
-def _reoptimize(master: Master) -> tuple[np.ndarray, float, np.ndarray]:
+def _reoptimize(master: Master) -> tuple[Marginals, float, np.ndarray]:
     """The capped LP over the master's present columns only, with the organization rows its solution breaks.
 
     No pricing: after a restriction, this is a few warm pivots, where pricing walks every allowed pair. The
@@ -183,12 +184,29 @@ def _breaks_organization_limit(master: Master, x: np.ndarray) -> bool:
     return bool((np.bincount(inverse, weights=x[positive[limited]]) > master.instance.max_per_org + 1e-9).any())
 
 
-def _probabilities(master: Master, lp: LPResult) -> tuple[np.ndarray, float, np.ndarray]:
-    instance = master.instance
-    probabilities = np.zeros(instance.fit.shape)
-    values = np.where(lp.x < SNAP, 0.0, lp.x)
-    probabilities[master.col_e, master.col_a] = values
-    return probabilities, float((probabilities * instance.fit).sum()), lp.shortfall
+@dataclass
+class Marginals:
+    """The pairs of a capped LP solution with positive probability (values below :data:`SNAP` dropped), as
+    three arrays: the restriction loop reads a few thousand pairs where an E × A matrix is millions (5 M at
+    1,000 × 5,000, 40 MB to fill and scan after each of some ninety warm re-optimizations)."""
+
+    experts: np.ndarray
+    apps: np.ndarray
+    values: np.ndarray
+
+    def dense(self, instance: Instance) -> np.ndarray:
+        """The probabilities as an (E, A) matrix."""
+        probabilities = np.zeros(instance.fit.shape)
+        probabilities[self.experts, self.apps] = self.values
+        return probabilities
+
+
+def _probabilities(master: Master, lp: LPResult) -> tuple[Marginals, float, np.ndarray]:
+    """The LP's marginals, their expected fit and the LP's shortfall."""
+    positive = np.nonzero(lp.x >= SNAP)[0]
+    experts, apps, values = master.col_e[positive], master.col_a[positive], lp.x[positive]
+    value = float((values * master.instance.fit[experts, apps]).sum(dtype=np.float64))
+    return Marginals(experts, apps, values), value, lp.shortfall
 
 
 def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts: int = 20,
@@ -214,14 +232,14 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
         re-optimization; a contended 1,000 × 5,000 round needs about 34 (docs/matching.md §3).
     """
     master = _capped_master(instance, max_probability)
-    probabilities, value, shortfall = _solve_capped(master)
+    marginals, value, shortfall = _solve_capped(master)
     if (shortfall > 1e-7).any():
         empty = np.zeros(instance.fit.shape, dtype=bool)
-        return DrawResult("infeasible", empty, probabilities, value, seed, True, 0, shortfall)
+        return DrawResult("infeasible", empty, marginals.dense(instance), value, seed, True, 0, shortfall)
     members = organization_members(instance)
     restricted, priced, restrictions = instance, True, 0      # priced: the LP is optimal over every pair
     while True:
-        spanning = spanning_organizations(restricted, probabilities)
+        spanning = _spanning(restricted, marginals.experts, marginals.apps)
         if not spanning and priced:
             break
         if not spanning or restrictions == max_restrictions:
@@ -232,18 +250,18 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
                 if _price_once(master):
                     priced = True
                 else:
-                    probabilities, value, _ = _reoptimize(master)
+                    marginals, value, _ = _reoptimize(master)
                 continue
             break
         restrictions += 1
-        kept = heaviest_pools(restricted, probabilities, spanning, members=members)
+        kept = heaviest_pools(restricted, marginals, spanning)
         narrower = restrict_to_one_pool(restricted, kept, members=members)
         master.restrict(narrower)                 # warm: the last basis, the forbidden columns held at zero
-        narrower_probabilities, narrower_value, shortfall = _reoptimize(master)
+        narrower_marginals, narrower_value, shortfall = _reoptimize(master)
         narrower_priced = False
         if (shortfall > 1e-7).any():
             # The columns at hand may only be too few: price before concluding that a panel is short.
-            narrower_probabilities, narrower_value, shortfall = _solve_capped(master)
+            narrower_marginals, narrower_value, shortfall = _solve_capped(master)
             narrower_priced = True
         for _ in range(REPICKS):
             if not (shortfall > 1e-7).any():
@@ -256,17 +274,17 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
                 break
             kept, narrower = repicked, restrict_to_one_pool(restricted, repicked, members=members)
             master = _capped_master(narrower, max_probability)
-            narrower_probabilities, narrower_value, shortfall = _solve_capped(master)
+            narrower_marginals, narrower_value, shortfall = _solve_capped(master)
         if (shortfall > 1e-7).any():
             # No choice of pools found keeps every panel fillable: keep the last feasible LP (optimal over
             # every pair it allows) and let redraw-and-repair handle the organization limits still outside the
             # bihierarchy (``exact`` False).
             if not priced:
-                probabilities, value, _ = _solve_capped(_capped_master(restricted, max_probability))
+                marginals, value, _ = _solve_capped(_capped_master(restricted, max_probability))
             break
-        restricted, probabilities, value = narrower, narrower_probabilities, narrower_value
+        restricted, marginals, value = narrower, narrower_marginals, narrower_value
         priced = narrower_priced
-    result = sample(restricted, probabilities, seed, expected_fit=value, max_attempts=max_attempts)
+    result = sample(restricted, marginals.dense(instance), seed, expected_fit=value, max_attempts=max_attempts)
     result.restricted_pairs = int((instance.allowed & ~restricted.allowed).sum())
     result.allowed = restricted.allowed
     return result
@@ -275,7 +293,11 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
 def spanning_organizations(instance: Instance, probabilities: np.ndarray) -> list[tuple[int, int]]:
     """(application, organization) limits outside the bihierarchy: more than ``max_per_org`` experts with
     positive probability, from more than one pool; sorted by application, then organization."""
-    experts, apps = np.nonzero(probabilities > SNAP)
+    return _spanning(instance, *np.nonzero(probabilities > SNAP))
+
+
+def _spanning(instance: Instance, experts: np.ndarray, apps: np.ndarray) -> list[tuple[int, int]]:
+    """:func:`spanning_organizations` given the pairs with positive probability."""
     orgs, pools = instance.expert_org[experts], instance.expert_pool[experts]
     keep = orgs >= 0
     if not keep.any():
@@ -299,19 +321,22 @@ def organization_members(instance: Instance) -> dict[int, np.ndarray]:
             if orgs[s] >= 0}
 
 
-def heaviest_pools(instance: Instance, probabilities: np.ndarray, spanning: list[tuple[int, int]], *,
-                   members: dict[int, np.ndarray] | None = None) -> dict[tuple[int, int], int]:
+def heaviest_pools(instance: Instance, marginals: Marginals, spanning: list[tuple[int, int]],
+                   ) -> dict[tuple[int, int], int]:
     """For each spanning (application, organization), the pool holding most of the organization's probability
-    for that application: the pool to keep, as it costs the least expected fit. ``members``: the experts of
-    each organization, when the caller has them (:func:`organization_members`)."""
-    members_of = organization_members(instance) if members is None else members
-    kept = {}
-    for a, o in spanning:
-        experts = members_of[o]
-        mass = np.bincount(instance.expert_pool[experts], weights=probabilities[experts, a],
-                           minlength=instance.n_pools)
-        kept[(a, o)] = int(np.argmax(mass))
-    return kept
+    for that application (the first such pool on a tie): the pool to keep, as it costs the least expected fit."""
+    if not spanning:
+        return {}
+    n_orgs, n_pools = int(instance.expert_org.max()) + 1, max(instance.n_pools, 1)
+    keys = np.array([a * n_orgs + o for a, o in spanning], dtype=np.int64)     # ascending, as listed
+    orgs = instance.expert_org[marginals.experts]
+    code = marginals.apps.astype(np.int64) * n_orgs + orgs
+    where = np.minimum(np.searchsorted(keys, code), len(keys) - 1)
+    inside = (orgs >= 0) & (keys[where] == code)
+    mass = np.bincount(where[inside] * n_pools + instance.expert_pool[marginals.experts[inside]],
+                       weights=marginals.values[inside], minlength=len(keys) * n_pools)
+    pools = np.argmax(mass.reshape(len(keys), n_pools), axis=1)
+    return {key: int(pool) for key, pool in zip(spanning, pools, strict=True)}
 
 
 def keep_short_pools(instance: Instance, kept: dict[tuple[int, int], int], shortfall: np.ndarray, *,
