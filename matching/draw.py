@@ -189,6 +189,7 @@ def _add_near_ties(master: Master) -> None:
     lp = master.solve_lp()
     scale = float(np.abs(master.instance.fit).max(initial=0.0))
     master.add(*master.pairs_priced_at_least(lp, -NEAR_TIE * scale))
+    master.solve_lp()       # into the HiGHS model now (no pivot): Master.restrict holds only those at zero
 
 
 def _breaks_organization_limit(master: Master, x: np.ndarray) -> bool:
