@@ -99,17 +99,17 @@ def fractional_assignment(instance: Instance, max_probability: float) -> tuple[n
 
 
 def _capped_master(instance: Instance, max_probability: float) -> Master:
-    """A capped master holding the first columns of :func:`spread_instance`: greedy panels and load-priced
+    """A capped master holding the first columns of :func:`scaled_instance`: greedy panels and load-priced
     shortlists for panels of ``k`` times the seats, so that the first LP already holds a capped solution."""
     master = Master(instance, instance.fit, pair_cap=max_probability)
     seats = instance.pool_quotas[:, 1].max(initial=1) / max(max_probability, 1e-9)
     master.add(instance.fixed[:, 0].astype(np.int64), instance.fixed[:, 1].astype(np.int64))
-    master.add(*initial_candidates(spread_instance(instance, max_probability), instance.fit,
+    master.add(*initial_candidates(scaled_instance(instance, max_probability), instance.fit,
                                    int(np.ceil(seats)) + 8))
     return master
 
 
-def spread_instance(instance: Instance, max_probability: float) -> Instance:
+def scaled_instance(instance: Instance, max_probability: float) -> Instance:
     """The instance with every count multiplied by ``k = ⌈1/q⌉`` — loads, panel sizes, pool quotas and the
     organization limit — and no fixed pairs: an assignment of it divided by ``k`` is a capped fractional
     assignment of ``instance`` (each pair at most 1/k ≤ q, every row within its bound).
@@ -181,8 +181,8 @@ def _add_near_ties(master: Master) -> None:
     just below zero, so when a restriction takes pairs away, a master without them re-optimizes into a poorer
     vertex, whose organizations span pools again, and the pricing after the restrictions settle brings the
     tied pairs in one round at a time, each a re-optimization of some 23 k dual-simplex iterations at
-    1,000 × 5,000. With them (82 k pairs there) the restrictions settle over the right pairs: 151 k simplex
-    iterations in the whole draw against 204 k, 239 k restricted pairs against 374 k, and a higher expected fit
+    1,000 × 5,000. With them (82 k pairs there) the restrictions settle over the right pairs: 153 k simplex
+    iterations in the whole draw against 204 k, 236 k restricted pairs against 374 k, and a higher expected fit
     (5,262.11 against 5,262.01; docs/matching.md §3). Nothing here is part of the proof: pricing over every
     pair still decides when the LP is optimal.
     """
