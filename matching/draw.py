@@ -134,9 +134,11 @@ def _solve_capped(master: Master) -> tuple[Marginals, float, np.ndarray]:
     re-optimized first (:func:`_reoptimize`, warm pivots), where a pricing round of the exact solve's loop walks
     every pair for each batch of rows (contended 1,000 × 5,000: seven of its eleven rounds added rows only, at
     0.5 CPU s of pricing each)."""
+    added = 0
     while True:
-        result = _reoptimize(master)
-        if _price_once(master):
+        result = _reoptimize(master, primal=_few(master, added))
+        added = _price_once(master)
+        if added is None:
             return result
 
 
@@ -148,21 +150,41 @@ def _priced_per_app(master: Master) -> int:
     return max(PRICED_PER_SEAT * seats, int(np.ceil(2 * seats / max(master.pair_cap, 1e-9))))
 
 
-def _price_once(master: Master) -> bool:
-    """One pricing round over every allowed pair; True if it proved the master's present LP optimal (it added
-    no column and no organization row), False if it added some (the LP must then be re-optimized)."""
+def _price_once(master: Master) -> int | None:
+    """One pricing round over every allowed pair: None if it proved the master's present LP optimal (it added
+    no column and no organization row), else the number of columns it added (the LP must then be
+    re-optimized)."""
     columns, rows = len(master.col_e), len(master.org_rows)
     generate_columns(master, per_app=_priced_per_app(master), max_rounds=1)
-    return len(master.col_e) == columns and len(master.org_rows) == rows
+    if len(master.col_e) == columns and len(master.org_rows) == rows:
+        return None
+    return len(master.col_e) - columns
 
 
-def _reoptimize(master: Master) -> tuple[Marginals, float, np.ndarray]:
+PRIMAL_AFTER = 2
+"""A re-optimization after a pricing round that added at most this many columns per application (and at least
+one) runs HiGHS's primal simplex (:meth:`~matching.lp.Master.solve_lp_primal`)."""
+
+
+def _few(master: Master, added: int) -> bool:
+    """Whether ``added`` new columns are few enough for the primal simplex (:data:`PRIMAL_AFTER`).
+
+    After a restriction cascade a pricing round adds a handful to a few thousand columns, and the dual simplex
+    re-optimized each such master in ≈ 21–24 k iterations (contended 1,000 × 5,000: 21,362 after 6 new
+    columns, 23,775 after 1,628), the primal simplex in 58 and 1,203. The first LP's rounds add tens of
+    thousands, where the exact solve measured the primal simplex slower (docs/matching.md §1).
+    """
+    return 0 < added <= PRIMAL_AFTER * master.instance.n_apps
+
+
+def _reoptimize(master: Master, *, primal: bool = False) -> tuple[Marginals, float, np.ndarray]:
     """The capped LP over the master's present columns only, with the organization rows its solution breaks.
 
     No pricing: after a restriction, this is a few warm pivots, where pricing walks every allowed pair. The
     result is feasible and capped but optimal only over these columns; :func:`draw` prices whenever the
-    restrictions have settled."""
-    lp = master.solve_lp()
+    restrictions have settled. ``primal``: the first solve by the primal simplex (:func:`_few`); the solves
+    after organization rows are added keep the dual simplex (a new row leaves the basis dual feasible)."""
+    lp = master.solve_lp_primal() if primal else master.solve_lp()
     while _breaks_organization_limit(master, lp.x) and master.add_org_rows(lp.x):
         lp = master.solve_lp()
     return _probabilities(master, lp)
@@ -271,10 +293,11 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
                 # The restrictions were re-optimized over the columns at hand; price over every allowed pair,
                 # one round at a time: the columns a round brings in may make organizations span pools again,
                 # and those are restricted before the next round rather than after a full re-solve.
-                if _price_once(master):
+                added = _price_once(master)
+                if added is None:
                     priced = True
                 else:
-                    marginals, value, _ = _reoptimize(master)
+                    marginals, value, _ = _reoptimize(master, primal=_few(master, added))
                 continue
             break
         if restrictions == 0:
