@@ -275,7 +275,7 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
         Redraws allowed for organization limits outside the bihierarchy (only if restriction did not converge).
     max_restrictions : int
         Rounds of pool restriction before falling back to redraw-and-repair. A round costs a warm
-        re-optimization; a contended 1,000 × 5,000 round needs about 34 (docs/matching.md §3).
+        re-optimization; a contended 1,000 × 5,000 round needed 18–43 in the runs measured (docs/matching.md §3).
     """
     master = _capped_master(instance, max_probability)
     marginals, value, shortfall = _solve_capped(master)
