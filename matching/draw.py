@@ -94,21 +94,52 @@ def fractional_assignment(instance: Instance, max_probability: float) -> tuple[n
     shortfall : ndarray, shape (A, P)
         Non-zero where the cap makes the quotas impossible.
     """
-    return _solve_capped(_capped_master(instance, max_probability))
+    marginals, value, shortfall = _solve_capped(_capped_master(instance, max_probability))
+    return marginals.dense(instance), value, shortfall
 
 
 def _capped_master(instance: Instance, max_probability: float) -> Master:
+    """A capped master holding the first columns of :func:`scaled_instance`: greedy panels and load-priced
+    shortlists for panels of ``k`` times the seats, so that the first LP already holds a capped solution."""
     master = Master(instance, instance.fit, pair_cap=max_probability)
     seats = instance.pool_quotas[:, 1].max(initial=1) / max(max_probability, 1e-9)
-    master.add(*initial_candidates(instance, instance.fit, int(np.ceil(seats)) + 8))
+    master.add(instance.fixed[:, 0].astype(np.int64), instance.fixed[:, 1].astype(np.int64))
+    master.add(*initial_candidates(scaled_instance(instance, max_probability), instance.fit,
+                                   int(np.ceil(seats)) + 8))
     return master
 
 
-def _solve_capped(master: Master) -> tuple[np.ndarray, float, np.ndarray]:
+def scaled_instance(instance: Instance, max_probability: float) -> Instance:
+    """The instance with every count multiplied by ``k = ⌈1/q⌉`` — loads, panel sizes, pool quotas and the
+    organization limit — and no fixed pairs: an assignment of it divided by ``k`` is a capped fractional
+    assignment of ``instance`` (each pair at most 1/k ≤ q, every row within its bound).
+
+    Only the capped master's first columns come from it (the proof prices every pair of ``instance``). With
+    the exact solve's first columns at the original counts, the greedy panels used each pair at 1 where the
+    cap allows q, and the first capped LP of contended 1,000 × 5,000 stood at 5,017 against its optimum
+    5,262.7; with these, the greedy panels give every seat ``k`` experts sharing it and the first LP is at
+    5,256.2 (docs/matching.md §3).
+    """
+    k = int(np.ceil(1.0 / max(max_probability, 1e-9) - 1e-9))
+    return dataclasses.replace(instance, load_cap=instance.load_cap * k, panel_size=instance.panel_size * k,
+                               pool_quotas=instance.pool_quotas * k, max_per_org=instance.max_per_org * k,
+                               fixed=np.zeros((0, 2), dtype=np.int64))
+
+
+def _solve_capped(master: Master) -> tuple[Marginals, float, np.ndarray]:
     """:func:`fractional_assignment` on a master that may already hold columns and a basis: columns are priced
-    over every allowed pair until the LP is optimal for the master's instance."""
-    lp, _, _ = generate_columns(master, per_app=_priced_per_app(master))
-    return _probabilities(master, lp)
+    over every allowed pair until the LP is optimal for the master's instance.
+
+    Pricing waits until the LP breaks no organization limit: the rows its solution breaks are added and the LP
+    re-optimized first (:func:`_reoptimize`, warm pivots), where a pricing round of the exact solve's loop walks
+    every pair for each batch of rows (contended 1,000 × 5,000: seven of its eleven rounds added rows only, at
+    0.5 CPU s of pricing each)."""
+    added = 0
+    while True:
+        result = _reoptimize(master, primal=_few(master, added))
+        added = _price_once(master)
+        if added is None:
+            return result
 
 
 def _priced_per_app(master: Master) -> int:
@@ -119,32 +150,109 @@ def _priced_per_app(master: Master) -> int:
     return max(PRICED_PER_SEAT * seats, int(np.ceil(2 * seats / max(master.pair_cap, 1e-9))))
 
 
-def _price_once(master: Master) -> bool:
-    """One pricing round over every allowed pair; True if it proved the master's present LP optimal (it added
-    no column and no organization row), False if it added some (the LP must then be re-optimized)."""
+def _price_once(master: Master) -> int | None:
+    """One pricing round over every allowed pair: None if it proved the master's present LP optimal (it added
+    no column and no organization row), else the number of columns it added (the LP must then be
+    re-optimized)."""
     columns, rows = len(master.col_e), len(master.org_rows)
     generate_columns(master, per_app=_priced_per_app(master), max_rounds=1)
-    return len(master.col_e) == columns and len(master.org_rows) == rows
+    if len(master.col_e) == columns and len(master.org_rows) == rows:
+        return None
+    return len(master.col_e) - columns
 
 
-def _reoptimize(master: Master) -> tuple[np.ndarray, float, np.ndarray]:
+PRIMAL_AFTER = 2
+"""A re-optimization after a pricing round that added at most this many columns per application (and at least
+one) runs HiGHS's primal simplex (:meth:`~matching.lp.Master.solve_lp_primal`)."""
+
+
+def _few(master: Master, added: int) -> bool:
+    """Whether ``added`` new columns are few enough for the primal simplex (:data:`PRIMAL_AFTER`).
+
+    After a restriction cascade a pricing round adds a handful to a few thousand columns, and the dual simplex
+    re-optimized each such master in ≈ 21–24 k iterations (contended 1,000 × 5,000: 21,362 after 6 new
+    columns, 23,775 after 1,628), the primal simplex in 58 and 1,203. The first LP's rounds add tens of
+    thousands, where the exact solve measured the primal simplex slower (docs/matching.md §1).
+    """
+    return 0 < added <= PRIMAL_AFTER * master.instance.n_apps
+
+
+def _reoptimize(master: Master, *, primal: bool = False) -> tuple[Marginals, float, np.ndarray]:
     """The capped LP over the master's present columns only, with the organization rows its solution breaks.
 
     No pricing: after a restriction, this is a few warm pivots, where pricing walks every allowed pair. The
     result is feasible and capped but optimal only over these columns; :func:`draw` prices whenever the
-    restrictions have settled."""
-    lp = master.solve_lp()
-    while master.add_org_rows(lp.x):
+    restrictions have settled. ``primal``: the first solve by the primal simplex (:func:`_few`); the solves
+    after organization rows are added keep the dual simplex (a new row leaves the basis dual feasible)."""
+    lp = master.solve_lp_primal() if primal else master.solve_lp()
+    while _breaks_organization_limit(master, lp.x) and master.add_org_rows(lp.x):
         lp = master.solve_lp()
     return _probabilities(master, lp)
 
 
-def _probabilities(master: Master, lp: LPResult) -> tuple[np.ndarray, float, np.ndarray]:
-    instance = master.instance
-    probabilities = np.zeros(instance.fit.shape)
-    values = np.where(lp.x < SNAP, 0.0, lp.x)
-    probabilities[master.col_e, master.col_a] = values
-    return probabilities, float((probabilities * instance.fit).sum()), lp.shortfall
+NEAR_TIE = 0.004
+"""Pairs whose reduced cost at the first capped optimum is at least −this × the largest |fit| join the master
+before the first restriction (:func:`_add_near_ties`)."""
+
+
+def _add_near_ties(master: Master) -> None:
+    """Add every allowed pair priced within :data:`NEAR_TIE` of zero at the master's (priced, optimal) LP.
+
+    They change nothing at that optimum (reduced cost ≤ 0: they enter at zero and the basis stays optimal),
+    but they are what a restriction reaches for: on a contended round the fit ties and most reduced costs crowd
+    just below zero, so when a restriction takes pairs away, a master without them re-optimizes into a poorer
+    vertex, whose organizations span pools again, and the pricing after the restrictions settle brings the
+    tied pairs in one round at a time, each a re-optimization of some 23 k dual-simplex iterations at
+    1,000 × 5,000. With them (82 k pairs there) the restrictions settle over the right pairs: 153 k simplex
+    iterations in the whole draw against 204 k, 236 k restricted pairs against 374 k, and a higher expected fit
+    (5,262.11 against 5,262.01; docs/matching.md §3). Nothing here is part of the proof: pricing over every
+    pair still decides when the LP is optimal.
+    """
+    lp = master.solve_lp()
+    scale = float(np.abs(master.instance.fit).max(initial=0.0))
+    master.add(*master.pairs_priced_at_least(lp, -NEAR_TIE * scale))
+    master.solve_lp()       # into the HiGHS model now (no pivot): Master.restrict holds only those at zero
+
+
+def _breaks_organization_limit(master: Master, x: np.ndarray) -> bool:
+    """Whether the LP values ``x`` put more than ``max_per_org`` of one organization on a panel, counted over
+    the columns with positive value only (a few thousand of the master's hundreds of thousands): the check
+    :meth:`~matching.lp.Master.add_org_rows` makes over every column, for the common case where nothing is
+    broken. Leaving out negative round-off only raises the sums, so a False here is a False there."""
+    positive = np.nonzero(x > 0)[0]
+    orgs = master.instance.expert_org[master.col_e[positive]]
+    limited = orgs >= 0
+    if not limited.any():
+        return False
+    n_orgs = int(orgs.max()) + 1
+    code = master.col_a[positive[limited]].astype(np.int64) * n_orgs + orgs[limited]
+    _, inverse = np.unique(code, return_inverse=True)
+    return bool((np.bincount(inverse, weights=x[positive[limited]]) > master.instance.max_per_org + 1e-9).any())
+
+
+@dataclass
+class Marginals:
+    """The pairs of a capped LP solution with positive probability (values below :data:`SNAP` dropped), as
+    three arrays: the restriction loop reads a few thousand pairs where an E × A matrix is millions (5 M at
+    1,000 × 5,000, 40 MB to fill and scan after each of some ninety warm re-optimizations)."""
+
+    experts: np.ndarray
+    apps: np.ndarray
+    values: np.ndarray
+
+    def dense(self, instance: Instance) -> np.ndarray:
+        """The probabilities as an (E, A) matrix."""
+        probabilities = np.zeros(instance.fit.shape)
+        probabilities[self.experts, self.apps] = self.values
+        return probabilities
+
+
+def _probabilities(master: Master, lp: LPResult) -> tuple[Marginals, float, np.ndarray]:
+    """The LP's marginals, their expected fit and the LP's shortfall."""
+    positive = np.nonzero(lp.x >= SNAP)[0]
+    experts, apps, values = master.col_e[positive], master.col_a[positive], lp.x[positive]
+    value = float((values * master.instance.fit[experts, apps]).sum(dtype=np.float64))
+    return Marginals(experts, apps, values), value, lp.shortfall
 
 
 def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts: int = 20,
@@ -167,17 +275,17 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
         Redraws allowed for organization limits outside the bihierarchy (only if restriction did not converge).
     max_restrictions : int
         Rounds of pool restriction before falling back to redraw-and-repair. A round costs a warm
-        re-optimization; a contended 1,000 × 5,000 round needs about 34 (docs/matching.md §3).
+        re-optimization; a contended 1,000 × 5,000 round needed 18–43 in the runs measured (docs/matching.md §3).
     """
     master = _capped_master(instance, max_probability)
-    probabilities, value, shortfall = _solve_capped(master)
+    marginals, value, shortfall = _solve_capped(master)
     if (shortfall > 1e-7).any():
         empty = np.zeros(instance.fit.shape, dtype=bool)
-        return DrawResult("infeasible", empty, probabilities, value, seed, True, 0, shortfall)
+        return DrawResult("infeasible", empty, marginals.dense(instance), value, seed, True, 0, shortfall)
     members = organization_members(instance)
     restricted, priced, restrictions = instance, True, 0      # priced: the LP is optimal over every pair
     while True:
-        spanning = spanning_organizations(restricted, probabilities)
+        spanning = _spanning(restricted, marginals.experts, marginals.apps)
         if not spanning and priced:
             break
         if not spanning or restrictions == max_restrictions:
@@ -185,21 +293,24 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
                 # The restrictions were re-optimized over the columns at hand; price over every allowed pair,
                 # one round at a time: the columns a round brings in may make organizations span pools again,
                 # and those are restricted before the next round rather than after a full re-solve.
-                if _price_once(master):
+                added = _price_once(master)
+                if added is None:
                     priced = True
                 else:
-                    probabilities, value, _ = _reoptimize(master)
+                    marginals, value, _ = _reoptimize(master, primal=_few(master, added))
                 continue
             break
+        if restrictions == 0:
+            _add_near_ties(master)
         restrictions += 1
-        kept = heaviest_pools(restricted, probabilities, spanning, members=members)
+        kept = heaviest_pools(restricted, marginals, spanning)
         narrower = restrict_to_one_pool(restricted, kept, members=members)
         master.restrict(narrower)                 # warm: the last basis, the forbidden columns held at zero
-        narrower_probabilities, narrower_value, shortfall = _reoptimize(master)
+        narrower_marginals, narrower_value, shortfall = _reoptimize(master)
         narrower_priced = False
         if (shortfall > 1e-7).any():
             # The columns at hand may only be too few: price before concluding that a panel is short.
-            narrower_probabilities, narrower_value, shortfall = _solve_capped(master)
+            narrower_marginals, narrower_value, shortfall = _solve_capped(master)
             narrower_priced = True
         for _ in range(REPICKS):
             if not (shortfall > 1e-7).any():
@@ -212,17 +323,17 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
                 break
             kept, narrower = repicked, restrict_to_one_pool(restricted, repicked, members=members)
             master = _capped_master(narrower, max_probability)
-            narrower_probabilities, narrower_value, shortfall = _solve_capped(master)
+            narrower_marginals, narrower_value, shortfall = _solve_capped(master)
         if (shortfall > 1e-7).any():
             # No choice of pools found keeps every panel fillable: keep the last feasible LP (optimal over
             # every pair it allows) and let redraw-and-repair handle the organization limits still outside the
             # bihierarchy (``exact`` False).
             if not priced:
-                probabilities, value, _ = _solve_capped(_capped_master(restricted, max_probability))
+                marginals, value, _ = _solve_capped(_capped_master(restricted, max_probability))
             break
-        restricted, probabilities, value = narrower, narrower_probabilities, narrower_value
+        restricted, marginals, value = narrower, narrower_marginals, narrower_value
         priced = narrower_priced
-    result = sample(restricted, probabilities, seed, expected_fit=value, max_attempts=max_attempts)
+    result = sample(restricted, marginals.dense(instance), seed, expected_fit=value, max_attempts=max_attempts)
     result.restricted_pairs = int((instance.allowed & ~restricted.allowed).sum())
     result.allowed = restricted.allowed
     return result
@@ -231,7 +342,11 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
 def spanning_organizations(instance: Instance, probabilities: np.ndarray) -> list[tuple[int, int]]:
     """(application, organization) limits outside the bihierarchy: more than ``max_per_org`` experts with
     positive probability, from more than one pool; sorted by application, then organization."""
-    experts, apps = np.nonzero(probabilities > SNAP)
+    return _spanning(instance, *np.nonzero(probabilities > SNAP))
+
+
+def _spanning(instance: Instance, experts: np.ndarray, apps: np.ndarray) -> list[tuple[int, int]]:
+    """:func:`spanning_organizations` given the pairs with positive probability."""
     orgs, pools = instance.expert_org[experts], instance.expert_pool[experts]
     keep = orgs >= 0
     if not keep.any():
@@ -255,19 +370,22 @@ def organization_members(instance: Instance) -> dict[int, np.ndarray]:
             if orgs[s] >= 0}
 
 
-def heaviest_pools(instance: Instance, probabilities: np.ndarray, spanning: list[tuple[int, int]], *,
-                   members: dict[int, np.ndarray] | None = None) -> dict[tuple[int, int], int]:
+def heaviest_pools(instance: Instance, marginals: Marginals, spanning: list[tuple[int, int]],
+                   ) -> dict[tuple[int, int], int]:
     """For each spanning (application, organization), the pool holding most of the organization's probability
-    for that application: the pool to keep, as it costs the least expected fit. ``members``: the experts of
-    each organization, when the caller has them (:func:`organization_members`)."""
-    members_of = organization_members(instance) if members is None else members
-    kept = {}
-    for a, o in spanning:
-        experts = members_of[o]
-        mass = np.bincount(instance.expert_pool[experts], weights=probabilities[experts, a],
-                           minlength=instance.n_pools)
-        kept[(a, o)] = int(np.argmax(mass))
-    return kept
+    for that application (the first such pool on a tie): the pool to keep, as it costs the least expected fit."""
+    if not spanning:
+        return {}
+    n_orgs, n_pools = int(instance.expert_org.max()) + 1, max(instance.n_pools, 1)
+    keys = np.array([a * n_orgs + o for a, o in spanning], dtype=np.int64)     # ascending, as listed
+    orgs = instance.expert_org[marginals.experts]
+    code = marginals.apps.astype(np.int64) * n_orgs + orgs
+    where = np.minimum(np.searchsorted(keys, code), len(keys) - 1)
+    inside = (orgs >= 0) & (keys[where] == code)
+    mass = np.bincount(where[inside] * n_pools + instance.expert_pool[marginals.experts[inside]],
+                       weights=marginals.values[inside], minlength=len(keys) * n_pools)
+    pools = np.argmax(mass.reshape(len(keys), n_pools), axis=1)
+    return {key: int(pool) for key, pool in zip(spanning, pools, strict=True)}
 
 
 def keep_short_pools(instance: Instance, kept: dict[tuple[int, int], int], shortfall: np.ndarray, *,

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching.draw import draw, fractional_assignment, sample, spanning_organizations
+from matching.draw import draw, fractional_assignment, sample, scaled_instance, spanning_organizations
 from matching.instance import assignment_violations
 from matching.rounding import SNAP, FlowNetwork
-from matching.solve import solve_total
+from matching.solve import greedy_panels, solve_total
 from tests.matching.test_solve import random_instance
 
 
@@ -193,3 +193,27 @@ def test_draws_from_one_seed_are_equal_and_their_frequencies_stay_under_the_cap(
         frequency += result.assigned
     margin = hoeffding_margin(n, int((first.probabilities > 0).sum()))
     assert (frequency / n).max() <= q + margin
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("q", [0.3, 0.4, 0.5, 1.0])
+def test_an_assignment_of_the_scaled_instance_divided_by_k_keeps_the_cap_and_every_row(seed, q):
+    """The capped master's first columns: greedy panels of the instance with every count multiplied by
+    k = ⌈1/q⌉, each pair at 1/k, must be a capped fractional assignment (docs/matching.md §3)."""
+    instance = random_instance(seed, 40, 8, panel=4, n_orgs=6, load_cap=3, conflict_rate=0.1,
+                               quotas=((1, 2), (1, 2), (0, 2)))
+    k = math.ceil(1 / q)
+    experts, apps = greedy_panels(scaled_instance(instance, q), instance.fit)
+    x = np.zeros(instance.fit.shape)
+    np.add.at(x, (experts, apps), 1 / k)
+    assert x.max() <= q + 1e-12 and not x[~instance.allowed].any()
+    assert (x.sum(axis=1) <= instance.load_cap + 1e-9).all()
+    assert (x.sum(axis=0) <= instance.panel_size + 1e-9).all()
+    for p, (_, high) in enumerate(instance.pool_quotas):
+        assert (x[instance.expert_pool == p].sum(axis=0) <= high + 1e-9).all()
+    for o in np.unique(instance.expert_org[instance.expert_org >= 0]):
+        assert (x[instance.expert_org == o].sum(axis=0) <= instance.max_per_org + 1e-9).all()
+    full = np.isclose(x.sum(axis=0), instance.panel_size)
+    assert full.any()
+    for p, (low, _) in enumerate(instance.pool_quotas):
+        assert (x[instance.expert_pool == p][:, full].sum(axis=0) >= low - 1e-9).all()
