@@ -605,9 +605,11 @@ class WarmLP:
             matrix = sp.csc_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
                                    shape=(self.highs.getNumRow(), n))
             fixed = master.fixed.of(experts, apps).astype(float)
-            self.highs.addCols(n, -master.weight[experts, apps].astype(float), fixed,
-                               np.maximum(master.pair_cap, fixed), matrix.nnz, matrix.indptr.astype(np.int32),
-                               matrix.indices.astype(np.int32), matrix.data.astype(float))
+            upper = np.maximum(master.pair_cap, fixed)
+            upper[np.isin(np.arange(new.start, new.stop), master.forbidden_columns)] = 0.0
+            self.highs.addCols(n, -master.weight[experts, apps].astype(float), fixed, upper, matrix.nnz,
+                               matrix.indptr.astype(np.int32), matrix.indices.astype(np.int32),
+                               matrix.data.astype(float))
             self.synced_columns = len(master.col_e)
         if len(master.org_rows) > self.synced_org_rows:
             org_row = master.org_row_of(master.col_e, master.col_a)
@@ -619,7 +621,8 @@ class WarmLP:
             self.synced_org_rows = len(master.org_rows)
 
     def hold_at_zero(self, columns: np.ndarray) -> None:
-        """Fix the given pair columns (master order) at zero; columns not yet in the model are fixed when added."""
+        """Fix the given pair columns (master order) at zero; columns not yet in the model are fixed when added
+        (``_sync`` reads ``Master.forbidden_columns``)."""
         pushed = columns[columns < self.synced_columns]
         if len(pushed):
             self.highs.changeColsBounds(len(pushed), (self.pair_base + pushed).astype(np.int32),

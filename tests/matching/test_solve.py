@@ -339,3 +339,23 @@ def test_a_borrowed_expert_is_not_given_back_to_the_panel_it_left():
     experts, apps = _borrow(instance, instance.fit, 0, np.array([0, 1, 2]), np.array([1, 1, 0]), members)
     assert keeps_every_rule(instance, experts, apps)
     assert sorted(zip(apps.tolist(), experts.tolist(), strict=True)) == [(0, 0), (0, 2), (1, 1), (1, 3)]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_column_forbidden_before_it_reached_the_lp_stays_at_zero(seed):
+    """The draw narrows the allowed pairs while its master holds columns the LP has not seen yet: those
+    columns must enter the LP held at zero, like the ones it had, never at the pair cap."""
+    instance = random_instance(seed, 14, 4, load_cap=3)
+    master = Master(instance, instance.fit)
+    experts, apps = np.nonzero(instance.allowed)
+    first = np.arange(len(experts)) % 2 == 0
+    master.add(experts[first], apps[first])
+    assert master.solve_lp() is not None
+    master.add(experts[~first], apps[~first])           # in the master, not yet in the LP
+    late = np.arange(len(master.col_e)) >= first.sum()
+    narrowed = instance.allowed.copy()
+    narrowed[master.col_e[late], master.col_a[late]] = False
+    master.restrict(replace(instance, allowed=narrowed))
+    lp = master.solve_lp()
+    assert lp is not None
+    assert np.all(lp.x[late] <= 1e-9)
