@@ -322,11 +322,11 @@ def run_prepare(name: str, seed: int, load_cap: int, report: bool = False) -> No
     presolve(context.instance, context.labels)
     timing["presolve"] = time.perf_counter() - clock
     phases = " ".join(f"{k} {v:.1f}" for k, v in timing.items())
-    if report:
-        run_report(name, context)
     print(f"prep {name:<3} {n_apps:>6}×{n_experts:<6} wall {sum(timing.values()):6.1f} s, cpu "
           f"{time.process_time() - cpu:6.1f} s, peak {peak_rss_mb():6.0f} MB, {len(context.conflict_arrays):,} "
           f"conflicts; {phases}", flush=True)
+    if report:          # after the preparation's line: its CPU seconds and peak are the preparation's alone
+        run_report(name, context)
 
 
 def run_report(name: str, context, sample: int = 100) -> None:

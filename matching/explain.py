@@ -91,7 +91,7 @@ def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
     panels = Panels.of(assigned) if panels is None else panels
     load = panels.loads(instance.n_experts)
     pool_counts = panels.pool_counts(instance.expert_pool, instance.n_pools)
-    left_out = _better_left_out(instance, panels, apps, limit, block)
+    left_out = _better_left_out(instance, panels, np.unique(apps), limit, block)     # a panel asked twice: ranked once
     member_apps = np.repeat(np.arange(instance.n_apps), np.diff(panels.starts))
     member_fits = instance.fit[panels.experts, member_apps].tolist()
     bindings = _bindings(instance, labels, panels, member_apps, load, pool_counts)
