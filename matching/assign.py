@@ -7,8 +7,6 @@ parses input (that is :func:`matching.problem.parse_problem`) or prints (that is
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import dataclasses
 import hashlib
 import json
@@ -199,7 +197,6 @@ def assign(problem: Problem, *, now: datetime | None = None, progress: Progress 
     timing["solve"] = time.perf_counter() - clock
     if assigned is None:
         return result
-    _return_freed_memory()
     report("report", PHASES.index("report") + 1)
     clock = time.perf_counter()
     drawn = settings.mode != "meeting" and settings.randomize is not None
@@ -212,19 +209,6 @@ def assign(problem: Problem, *, now: datetime | None = None, progress: Progress 
         result.reserves = _reserves(context, assigned, settings.reserves, panels)
     timing["report"] = time.perf_counter() - clock
     return result
-
-
-def _return_freed_memory() -> None:
-    """Hand the memory the solve freed back to the system (glibc only; elsewhere nothing happens).
-
-    The solve's blocks of reduced costs (32 MB each) sit at glibc's threshold for giving an array pages of its
-    own, so many land in the heap, and freeing them leaves the process holding their pages: at 20,000 × 50,000,
-    ≈ 0.9 GiB more resident through the whole report than before the solve, which made the run's peak.
-    """
-    name = ctypes.util.find_library("c")
-    libc = ctypes.CDLL(name) if name else None
-    if libc is not None and hasattr(libc, "malloc_trim"):
-        libc.malloc_trim(0)
 
 
 def _silent(step: str, number: int) -> None:
