@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 import itertools
-import weakref
 from dataclasses import replace
 
 import numpy as np
@@ -14,7 +12,7 @@ from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from matching.instance import Instance, assignment_violations
-from matching.lp import LPResult, Master, PairSet
+from matching.lp import LPResult, Master
 from matching.solve import (
     _ranked,
     _ranked_by_pool,
@@ -341,38 +339,3 @@ def test_a_borrowed_expert_is_not_given_back_to_the_panel_it_left():
     experts, apps = _borrow(instance, instance.fit, 0, np.array([0, 1, 2]), np.array([1, 1, 0]), members)
     assert keeps_every_rule(instance, experts, apps)
     assert sorted(zip(apps.tolist(), experts.tolist(), strict=True)) == [(0, 0), (0, 2), (1, 1), (1, 3)]
-
-
-@settings(max_examples=30, deadline=None)
-@given(st.integers(0, 10_000), st.integers(1, 9), st.integers(1, 40), st.integers(0, 60))
-def test_the_column_set_reads_as_the_bool_mask_it_replaces(seed, n_experts, n_apps, n_pairs):
-    rng = np.random.default_rng(seed)
-    pairs, mask = PairSet(n_experts, n_apps), np.zeros((n_experts, n_apps), dtype=bool)
-    experts, apps = rng.integers(0, n_experts, n_pairs), rng.integers(0, n_apps, n_pairs)
-    pairs[experts, apps] = True                 # repeated pairs and pairs sharing a byte included
-    mask[experts, apps] = True
-    start = int(rng.integers(0, n_apps))
-    stop = int(rng.integers(start, n_apps + 1))
-    assert np.array_equal(pairs[:, start:stop], mask[:, start:stop])
-    probe_e, probe_a = rng.integers(0, n_experts, 50), rng.integers(0, n_apps, 50)
-    assert np.array_equal(pairs[probe_e, probe_a], mask[probe_e, probe_a])
-
-
-def test_a_solved_master_is_freed_with_its_last_reference_not_by_the_garbage_collector():
-    instance = random_instance(3, 12, 6)
-    master = Master(instance, instance.fit)
-    master.add(*np.nonzero(instance.allowed))
-    assert master.solve_lp() is not None
-    gone = weakref.ref(master)
-    gc.disable()
-    try:
-        del master
-        assert gone() is None       # at national scale its column set and HiGHS model are gigabytes
-    finally:
-        gc.enable()
-
-
-def test_the_shortfall_penalty_reads_the_largest_weight_magnitude():
-    instance = random_instance(5, 8, 4)
-    weight = instance.fit.astype(np.float32) - 2.0
-    assert Master(instance, weight).penalty == pytest.approx(1000.0 * (1.0 + float(np.abs(weight).max())))
