@@ -22,8 +22,8 @@ bound of the full problem seen, tightened by subgradient steps on the load price
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -617,10 +617,18 @@ def return_freed_memory() -> None:
     pages: at 20,000 × 50,000, ≈ 1.2 GiB, on top of which the E × A assignment made the run's peak (7,723 MiB)
     for the moment before the report.
     """
-    name = ctypes.util.find_library("c")
-    libc = ctypes.CDLL(name) if name else None
-    if libc is not None and hasattr(libc, "malloc_trim"):
-        libc.malloc_trim(0)
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim`` from the symbols already loaded in the process, None where there is none."""
+    try:
+        return getattr(ctypes.CDLL(None), "malloc_trim", None)
+    except (OSError, TypeError):        # a platform that cannot open the process's own symbols
+        return None
 
 
 def _best_at_hand(master: Master, lp: LPResult | None, greedy: tuple[np.ndarray, np.ndarray],
