@@ -1,7 +1,9 @@
 """Command line: ``python -m matching assign|conflicts|affinity problem.json`` (DESIGN §10).
 
-Prints the result as JSON on standard output. Exit status: 0 done; 1 the problem was refused (every error on
-standard error, one a line); 2 usage error. ``-`` reads the problem from standard input.
+Prints the result as JSON on standard output, one top-level key a line. Exit status: 0 done; 1 the problem was
+refused (every error on standard error, one a line); 2 usage error. ``-`` reads the problem from standard input.
+A result with ``timing`` (``assign``) covers every phase but its own writing, whose seconds go to standard error
+as one line, ``timing: write … s``.
 """
 
 from __future__ import annotations
@@ -86,9 +88,22 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, stdout: T
         return EXIT_REFUSED
     if isinstance(result.get("timing"), dict):     # seconds per phase, the reading of the JSON included
         result["timing"] = {"read": read_seconds, "parse": parse_seconds, **result["timing"]}
-    json.dump(result, stdout, ensure_ascii=False, indent=1)
-    stdout.write("\n")
+    clock = time.perf_counter()
+    write_json(result, stdout)
+    if isinstance(result.get("timing"), dict):
+        print(f"timing: write {time.perf_counter() - clock:.1f} s", file=stderr)
     return EXIT_OK
+
+
+def write_json(result: dict[str, Any], stdout: TextIO) -> None:
+    """The result with each top-level key on a line of its own, each value in one piece.
+
+    ``json.dump`` with ``indent`` runs the pure-Python encoder: 10–17 s for a 20,000 × 50,000 result, against
+    seconds for the C encoder, which only writes without indentation.
+    """
+    lines = [f"{json.dumps(key, ensure_ascii=False)}: {json.dumps(value, ensure_ascii=False)}"
+             for key, value in result.items()]
+    stdout.write("{\n" + ",\n".join(lines) + "\n}\n")
 
 
 if __name__ == "__main__":

@@ -91,3 +91,16 @@ def test_assign_calls_the_solver_pipeline(tmp_path):
     assert [(a["application"], [e["expert"] for e in a["experts"]]) for a in result["assignments"]] == [
         ("A1", ["E3"])]
     assert {c["rule"] for c in result["conflicts"]} == {"same-organization", "applicant-excluded"}
+
+
+def test_assign_writes_one_key_a_line_and_times_the_writing_on_stderr(tmp_path):
+    data = problem([expert("E1"), expert("E2")], [application("A1")], panel_size=1, reserves=0)
+    path = tmp_path / "problem.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    status, out, err = run("assign", str(path))
+    result = json.loads(out)
+    assert status == 0 and out.splitlines()[1:-1] == [
+        f"{json.dumps(key, ensure_ascii=False)}: {json.dumps(value, ensure_ascii=False)}"
+        + ("," if key != list(result)[-1] else "") for key, value in result.items()]
+    assert {"read", "parse", "conflicts", "fit", "solve", "report"} <= set(result["timing"])
+    assert err.startswith("timing: write ") and err.endswith(" s\n")
