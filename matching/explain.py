@@ -91,19 +91,22 @@ def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
     panels = Panels.of(assigned) if panels is None else panels
     load = panels.loads(instance.n_experts)
     pool_counts = panels.pool_counts(instance.expert_pool, instance.n_pools)
-    left_out = _better_left_out(instance, panels, np.unique(apps), limit, block)     # a panel asked twice: ranked once
-    member_apps = np.repeat(np.arange(instance.n_apps), np.diff(panels.starts))
-    member_fits = instance.fit[panels.experts, member_apps].tolist()
-    bindings = _bindings(instance, labels, panels, member_apps, load, pool_counts)
+    asked = np.unique(apps)
+    left_out = _better_left_out(instance, panels, asked, limit, block)     # a panel asked twice: ranked once
+    seats, first_seat = _seats_of(panels, asked)          # only the panels asked for: a page shows one
+    experts, member_apps = panels.experts[seats], np.repeat(asked, np.diff(first_seat))
+    member_fits = instance.fit[experts, member_apps].tolist()
+    bindings = _bindings(instance, labels, experts, member_apps, load, pool_counts)
+    where = dict(zip(asked.tolist(), first_seat[:-1].tolist(), strict=True))
     result = []
     for a in apps.tolist():
-        seats = range(panels.starts[a], panels.starts[a + 1])
+        at = range(where[a], where[a] + panels.starts[a + 1] - panels.starts[a])
         members = [
             PairExplanation(e, member_fits[k],
                             None if field_fit is None else float(field_fit[e, a]),
                             None if text_fit is None else float(text_fit[e, a]),
                             bindings[k])
-            for k, e in zip(seats, panels.experts[seats.start:seats.stop].tolist(), strict=True)
+            for k, e in zip(at, experts[at.start:at.stop].tolist(), strict=True)
         ]
         members.sort(key=lambda m: -m.fit)
         not_chosen = [f"{ordinal(rank)}{labels.pool(instance.expert_pool[e])}专家 {labels.experts[e]}（匹配度 "
@@ -113,11 +116,18 @@ def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
     return result
 
 
-def _bindings(instance: Instance, labels: Labels, panels: Panels, member_apps: np.ndarray, load: np.ndarray,
+def _seats_of(panels: Panels, apps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The seats (indices into ``panels.experts``) of the distinct applications ``apps`` in their order, and where
+    each application's seats start in that list (one more entry: the end)."""
+    sizes = panels.starts[apps + 1] - panels.starts[apps]
+    first = np.concatenate([[0], np.cumsum(sizes)])
+    return np.repeat(panels.starts[apps] - first[:-1], sizes) + np.arange(first[-1]), first
+
+
+def _bindings(instance: Instance, labels: Labels, experts: np.ndarray, member_apps: np.ndarray, load: np.ndarray,
               pool_counts: np.ndarray) -> list[list[str]]:
-    """The rules that bind on each seat of ``panels`` (in the order of ``panels.experts``): the pair is fixed, the
+    """The rules that bind on each seat (``experts[k]`` on the panel of ``member_apps[k]``): the pair is fixed, the
     expert's load is full, the pool's count is fixed, at its minimum or at its maximum."""
-    experts = panels.experts
     fixed = set(map(tuple, instance.fixed.tolist()))
     pool = instance.expert_pool[experts]
     low, high = instance.pool_quotas[pool, 0], instance.pool_quotas[pool, 1]
