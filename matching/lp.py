@@ -504,15 +504,27 @@ class PairSet:
             packed = self.bits[:, start // 8:(stop + 7) // 8]
             return np.unpackbits(packed, axis=1, count=packed.shape[1] * 8)[:, start % 8:start % 8 + stop - start] \
                 .view(bool)
-        apps = np.asarray(apps)
+        apps = self._columns(apps)
         return (self.bits[experts, apps >> 3] & (128 >> (apps & 7)).astype(np.uint8)) != 0
 
     def __setitem__(self, key: tuple, value: bool) -> None:
-        if value is not True:
+        if not (isinstance(value, bool | np.bool_) and value):
             raise ValueError("pairs are only ever added to a PairSet")
         experts, apps = key
-        apps = np.asarray(apps)
+        apps = self._columns(apps)
         np.bitwise_or.at(self.bits, (experts, apps >> 3), (128 >> (apps & 7)).astype(np.uint8))
+
+    def _columns(self, apps) -> np.ndarray:
+        """Application numbers as the mask reads them: negative ones count from the end, and one outside the
+        range raises IndexError (the bits past the last application would read it silently). A bool array is
+        refused: shifted as numbers, it would read applications 0 and 1."""
+        apps = np.asarray(apps)
+        if apps.dtype.kind not in "iu":
+            raise IndexError("a PairSet is indexed by application numbers")
+        n_apps = self.shape[1]
+        if apps.size and (apps.min() < -n_apps or apps.max() >= n_apps):
+            raise IndexError(f"application index out of range for {n_apps} applications")
+        return np.where(apps < 0, apps + n_apps, apps) if apps.size and apps.min() < 0 else apps
 
 
 class FixedPairs:
