@@ -627,9 +627,12 @@ def return_freed_memory() -> None:
 def _malloc_trim() -> Callable[[int], int] | None:
     """glibc's ``malloc_trim`` from the symbols already loaded in the process, None where there is none."""
     try:
-        return getattr(ctypes.CDLL(None), "malloc_trim", None)
+        trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
     except (OSError, TypeError):        # a platform that cannot open the process's own symbols
         return None
+    if trim is not None:                # int malloc_trim(size_t pad): without these ctypes passes a C int
+        trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
 
 
 def _best_at_hand(master: Master, lp: LPResult | None, greedy: tuple[np.ndarray, np.ndarray],
