@@ -127,7 +127,12 @@ class Master:
     def restrict(self, instance: Instance) -> None:
         """Go on with ``instance``, which allows a subset of this instance's pairs (and is otherwise the same):
         columns it forbids are held at zero, so the next LP starts from the last basis instead of from scratch
-        (the randomized draw narrows organizations to one pool this way, several times per draw)."""
+        (the randomized draw narrows organizations to one pool this way, several times per draw). A fixed pair
+        it forbids raises ValueError: held at zero, the fixed pair would be dropped in silence, or, entering the
+        LP later with its lower bound 1 above its upper bound 0, make the LP infeasible."""
+        fixed_e, fixed_a = self.fixed.pairs[:, 0], self.fixed.pairs[:, 1]
+        if (self.instance.allowed[fixed_e, fixed_a] & ~instance.allowed[fixed_e, fixed_a]).any():
+            raise ValueError("a restriction may not forbid a fixed pair")
         forbidden = ~instance.allowed[self.col_e, self.col_a]
         self.instance = instance
         if self._lp is not None:
