@@ -615,8 +615,8 @@ def return_freed_memory() -> None:
 
     Pricing's blocks of reduced costs (32 MB each) sit at glibc's threshold for giving an array pages of its own,
     so many land in the heap, and freeing them (and the master's HiGHS model) leaves the process holding their
-    pages: at 20,000 × 50,000, ≈ 1.2 GiB, on top of which the E × A assignment made the run's peak (7,723 MiB)
-    for the moment before the report.
+    pages: at 20,000 × 50,000, ≈ 1.2 GiB, on top of which the E × A assignment made the run's peak
+    for the moment before the report (7,659 MiB, docs/scale.md).
     """
     trim = _malloc_trim()
     if trim is not None:
