@@ -519,17 +519,19 @@ class PairSet:
         apps = self._columns(apps)
         np.bitwise_or.at(self.bits, (experts, apps >> 3), (128 >> (apps & 7)).astype(np.uint8))
 
-    def _columns(self, apps) -> np.ndarray:
+    def _columns(self, apps: np.ndarray | list[int] | int) -> np.ndarray:
         """Application numbers as the mask reads them: negative ones count from the end, and one outside the
         range raises IndexError (the bits past the last application would read it silently). A bool array is
         refused: shifted as numbers, it would read applications 0 and 1."""
         apps = np.asarray(apps)
+        if apps.size == 0:                  # ``[]`` reads as float64, and indexes as nothing
+            return apps.astype(np.int64)
         if apps.dtype.kind not in "iu":
             raise IndexError("a PairSet is indexed by application numbers")
         n_apps = self.shape[1]
-        if apps.size and (apps.min() < -n_apps or apps.max() >= n_apps):
+        if apps.min() < -n_apps or apps.max() >= n_apps:
             raise IndexError(f"application index out of range for {n_apps} applications")
-        return np.where(apps < 0, apps + n_apps, apps) if apps.size and apps.min() < 0 else apps
+        return np.where(apps < 0, apps + n_apps, apps) if apps.min() < 0 else apps
 
 
 class FixedPairs:

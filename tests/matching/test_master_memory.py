@@ -69,3 +69,4 @@ def test_the_column_set_reads_negative_and_out_of_range_applications_as_the_mask
         pairs[:, np.ones(10, dtype=bool)]
     with pytest.raises(ValueError):
         pairs[np.array([0]), np.array([1])] = False
+    assert pairs[[], []].shape == mask[[], []].shape == (0,)
