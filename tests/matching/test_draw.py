@@ -232,3 +232,14 @@ def test_a_fixed_pair_keeps_its_pool_when_its_organization_is_restricted(seed):
     result = draw(instance, 0.5, seed)
     assert result.status == "sampled" and result.assigned[0, 0] and result.probabilities[0, 0] == 1.0
     assert not assignment_violations(instance, result.assigned)
+
+
+def test_fixed_pairs_of_one_organization_in_two_pools_are_all_drawn():
+    fit = np.array([[0.2], [0.2]] + [[0.9]] * 3 + [[0.1]] * 4, dtype=np.float32)
+    instance = Instance(fit=fit, allowed=np.ones(fit.shape, dtype=bool), expert_pool=np.array([0] + [1] * 8),
+                        pools=("technology", "economics"), expert_org=np.array([0] * 5 + [-1] * 4),
+                        load_cap=np.ones(9, dtype=int), panel_size=np.array([4]),
+                        pool_quotas=np.array([[0, 4], [0, 4]]), max_per_org=3, fixed=np.array([[0, 0], [1, 0]]))
+    result = draw(instance, 0.5, 0)
+    assert result.assigned[0, 0] and result.assigned[1, 0]
+    assert not assignment_violations(instance, result.assigned)
