@@ -373,19 +373,29 @@ def organization_members(instance: Instance) -> dict[int, np.ndarray]:
 def heaviest_pools(instance: Instance, marginals: Marginals, spanning: list[tuple[int, int]],
                    ) -> dict[tuple[int, int], int]:
     """For each spanning (application, organization), the pool holding most of the organization's probability
-    for that application (the first such pool on a tie): the pool to keep, as it costs the least expected fit."""
+    for that application (the first such pool on a tie): the pool to keep, as it costs the least expected fit.
+    A pool holding one of the organization's fixed pairs on that application is kept before any other: the
+    restriction would forbid the fixed pair, and the LP would hold it at zero."""
     if not spanning:
         return {}
     n_orgs, n_pools = int(instance.expert_org.max()) + 1, max(instance.n_pools, 1)
     keys = np.array([a * n_orgs + o for a, o in spanning], dtype=np.int64)     # ascending, as listed
-    orgs = instance.expert_org[marginals.experts]
-    code = marginals.apps.astype(np.int64) * n_orgs + orgs
-    where = np.minimum(np.searchsorted(keys, code), len(keys) - 1)
-    inside = (orgs >= 0) & (keys[where] == code)
+    where, inside = _key_of(keys, instance.expert_org[marginals.experts], marginals.apps, n_orgs)
     mass = np.bincount(where[inside] * n_pools + instance.expert_pool[marginals.experts[inside]],
-                       weights=marginals.values[inside], minlength=len(keys) * n_pools)
-    pools = np.argmax(mass.reshape(len(keys), n_pools), axis=1)
+                       weights=marginals.values[inside], minlength=len(keys) * n_pools).reshape(len(keys), n_pools)
+    fixed_e, fixed_a = instance.fixed[:, 0], instance.fixed[:, 1]
+    where, inside = _key_of(keys, instance.expert_org[fixed_e], fixed_a, n_orgs)
+    mass[where[inside], instance.expert_pool[fixed_e[inside]]] = np.inf
+    pools = np.argmax(mass, axis=1)
     return {key: int(pool) for key, pool in zip(spanning, pools, strict=True)}
+
+
+def _key_of(keys: np.ndarray, orgs: np.ndarray, apps: np.ndarray, n_orgs: int) -> tuple[np.ndarray, np.ndarray]:
+    """For pairs given by their experts' organizations and their applications: the index of each one's
+    (application, organization) in the ascending ``keys``, and whether it is there at all."""
+    code = apps.astype(np.int64) * n_orgs + orgs
+    where = np.minimum(np.searchsorted(keys, code), len(keys) - 1)
+    return where, (orgs >= 0) & (keys[where] == code)
 
 
 def keep_short_pools(instance: Instance, kept: dict[tuple[int, int], int], shortfall: np.ndarray, *,
@@ -409,12 +419,14 @@ def keep_short_pools(instance: Instance, kept: dict[tuple[int, int], int], short
 def restrict_to_one_pool(instance: Instance, kept: dict[tuple[int, int], int], *,
                          members: dict[int, np.ndarray] | None = None) -> Instance:
     """Forbid, for each (application, organization) in ``kept``, the organization's experts outside the kept
-    pool."""
+    pool, fixed pairs excepted (an organization fixed on an application in two pools cannot nest)."""
     members_of = organization_members(instance) if members is None else members
     allowed = instance.allowed.copy()
     for (a, o), pool in kept.items():
         experts = members_of[o]
         allowed[experts[instance.expert_pool[experts] != pool], a] = False
+    fixed_e, fixed_a = instance.fixed[:, 0], instance.fixed[:, 1]
+    allowed[fixed_e, fixed_a] = instance.allowed[fixed_e, fixed_a]
     return dataclasses.replace(instance, allowed=allowed)
 
 

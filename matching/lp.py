@@ -127,7 +127,12 @@ class Master:
     def restrict(self, instance: Instance) -> None:
         """Go on with ``instance``, which allows a subset of this instance's pairs (and is otherwise the same):
         columns it forbids are held at zero, so the next LP starts from the last basis instead of from scratch
-        (the randomized draw narrows organizations to one pool this way, several times per draw)."""
+        (the randomized draw narrows organizations to one pool this way, several times per draw). A fixed pair
+        it forbids raises ValueError: held at zero, the fixed pair would be dropped in silence, or, entering the
+        LP later with its lower bound 1 above its upper bound 0, make the LP infeasible."""
+        fixed_e, fixed_a = self.fixed.pairs[:, 0], self.fixed.pairs[:, 1]
+        if (self.instance.allowed[fixed_e, fixed_a] & ~instance.allowed[fixed_e, fixed_a]).any():
+            raise ValueError("a restriction may not forbid a fixed pair")
         forbidden = ~instance.allowed[self.col_e, self.col_a]
         self.instance = instance
         if self._lp is not None:
@@ -504,15 +509,29 @@ class PairSet:
             packed = self.bits[:, start // 8:(stop + 7) // 8]
             return np.unpackbits(packed, axis=1, count=packed.shape[1] * 8)[:, start % 8:start % 8 + stop - start] \
                 .view(bool)
-        apps = np.asarray(apps)
+        apps = self._columns(apps)
         return (self.bits[experts, apps >> 3] & (128 >> (apps & 7)).astype(np.uint8)) != 0
 
     def __setitem__(self, key: tuple, value: bool) -> None:
-        if value is not True:
+        if not (isinstance(value, bool | np.bool_) and value):
             raise ValueError("pairs are only ever added to a PairSet")
         experts, apps = key
-        apps = np.asarray(apps)
+        apps = self._columns(apps)
         np.bitwise_or.at(self.bits, (experts, apps >> 3), (128 >> (apps & 7)).astype(np.uint8))
+
+    def _columns(self, apps: np.ndarray | list[int] | int) -> np.ndarray:
+        """Application numbers as the mask reads them: negative ones count from the end, and one outside the
+        range raises IndexError (the bits past the last application would read it silently). A bool array is
+        refused: shifted as numbers, it would read applications 0 and 1."""
+        apps = np.asarray(apps)
+        if apps.size == 0:                  # ``[]`` reads as float64, and indexes as nothing
+            return apps.astype(np.int64)
+        if apps.dtype.kind not in "iu":
+            raise IndexError("a PairSet is indexed by application numbers")
+        n_apps = self.shape[1]
+        if apps.min() < -n_apps or apps.max() >= n_apps:
+            raise IndexError(f"application index out of range for {n_apps} applications")
+        return np.where(apps < 0, apps + n_apps, apps) if apps.min() < 0 else apps
 
 
 class FixedPairs:

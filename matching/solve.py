@@ -615,8 +615,8 @@ def return_freed_memory() -> None:
 
     Pricing's blocks of reduced costs (32 MB each) sit at glibc's threshold for giving an array pages of its own,
     so many land in the heap, and freeing them (and the master's HiGHS model) leaves the process holding their
-    pages: at 20,000 × 50,000, ≈ 1.2 GiB, on top of which the E × A assignment made the run's peak (7,723 MiB)
-    for the moment before the report.
+    pages: at 20,000 × 50,000, ≈ 1.2 GiB, on top of which the E × A assignment made the run's peak
+    for the moment before the report (7,659 MiB, docs/scale.md).
     """
     trim = _malloc_trim()
     if trim is not None:
@@ -627,9 +627,12 @@ def return_freed_memory() -> None:
 def _malloc_trim() -> Callable[[int], int] | None:
     """glibc's ``malloc_trim`` from the symbols already loaded in the process, None where there is none."""
     try:
-        return getattr(ctypes.CDLL(None), "malloc_trim", None)
+        trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
     except (OSError, TypeError):        # a platform that cannot open the process's own symbols
         return None
+    if trim is not None:                # int malloc_trim(size_t pad): without these ctypes passes a C int
+        trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
 
 
 def _best_at_hand(master: Master, lp: LPResult | None, greedy: tuple[np.ndarray, np.ndarray],

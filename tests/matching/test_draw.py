@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matching.draw import draw, fractional_assignment, sample, scaled_instance, spanning_organizations
-from matching.instance import assignment_violations
+from matching.instance import Instance, assignment_violations
 from matching.rounding import SNAP, FlowNetwork
 from matching.solve import greedy_panels, solve_total
 from tests.matching.test_solve import random_instance
@@ -217,3 +217,29 @@ def test_an_assignment_of_the_scaled_instance_divided_by_k_keeps_the_cap_and_eve
     assert full.any()
     for p, (low, _) in enumerate(instance.pool_quotas):
         assert (x[instance.expert_pool == p][:, full].sum(axis=0) >= low - 1e-9).all()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_fixed_pair_keeps_its_pool_when_its_organization_is_restricted(seed):
+    """The organization spans two pools on the application: its fixed expert in one (probability 1), four
+    experts at the cap in the other (2 in all). The restriction keeps the fixed expert's pool, not the heavier
+    one, so the fixed pair is drawn."""
+    fit = np.array([[0.2]] + [[0.9]] * 4 + [[0.1]] * 4, dtype=np.float32)
+    instance = Instance(fit=fit, allowed=np.ones(fit.shape, dtype=bool), expert_pool=np.array([0] + [1] * 8),
+                        pools=("technology", "economics"), expert_org=np.array([0] * 5 + [-1] * 4),
+                        load_cap=np.ones(9, dtype=int), panel_size=np.array([3]),
+                        pool_quotas=np.array([[0, 3], [0, 3]]), max_per_org=3, fixed=np.array([[0, 0]]))
+    result = draw(instance, 0.5, seed)
+    assert result.status == "sampled" and result.assigned[0, 0] and result.probabilities[0, 0] == 1.0
+    assert not assignment_violations(instance, result.assigned)
+
+
+def test_fixed_pairs_of_one_organization_in_two_pools_are_all_drawn():
+    fit = np.array([[0.2], [0.2]] + [[0.9]] * 3 + [[0.1]] * 4, dtype=np.float32)
+    instance = Instance(fit=fit, allowed=np.ones(fit.shape, dtype=bool), expert_pool=np.array([0] + [1] * 8),
+                        pools=("technology", "economics"), expert_org=np.array([0] * 5 + [-1] * 4),
+                        load_cap=np.ones(9, dtype=int), panel_size=np.array([4]),
+                        pool_quotas=np.array([[0, 4], [0, 4]]), max_per_org=3, fixed=np.array([[0, 0], [1, 0]]))
+    result = draw(instance, 0.5, 0)
+    assert result.assigned[0, 0] and result.assigned[1, 0]
+    assert not assignment_violations(instance, result.assigned)

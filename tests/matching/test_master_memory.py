@@ -48,3 +48,25 @@ def test_the_shortfall_penalty_reads_the_largest_weight_magnitude():
     instance = random_instance(5, 8, 4)
     weight = instance.fit.astype(np.float32) - 2.0
     assert Master(instance, weight).penalty == pytest.approx(1000.0 * (1.0 + float(np.abs(weight).max())))
+
+
+def test_the_column_set_reads_negative_and_out_of_range_applications_as_the_mask_does():
+    """The last application's bit shares its byte with padding: -1 must read it, and n_apps must raise rather
+    than read the padding."""
+    pairs, mask = PairSet(3, 10), np.zeros((3, 10), dtype=bool)
+    pairs[np.array([0, 2]), np.array([-1, 3])] = np.True_
+    mask[np.array([0, 2]), np.array([-1, 3])] = True
+    probe_e, probe_a = np.array([0, 0, 2, 1]), np.array([9, -1, -7, -10])
+    assert np.array_equal(pairs[probe_e, probe_a], mask[probe_e, probe_a])
+    for outside in (np.array([10]), np.array([-11])):
+        with pytest.raises(IndexError):
+            mask[np.array([0]), outside]
+        with pytest.raises(IndexError):
+            pairs[np.array([0]), outside]
+        with pytest.raises(IndexError):
+            pairs[np.array([0]), outside] = True
+    with pytest.raises(IndexError):
+        pairs[:, np.ones(10, dtype=bool)]
+    with pytest.raises(ValueError):
+        pairs[np.array([0]), np.array([1])] = False
+    assert pairs[[], []].shape == mask[[], []].shape == (0,)

@@ -359,3 +359,15 @@ def test_a_column_forbidden_before_it_reached_the_lp_stays_at_zero(seed):
     lp = master.solve_lp()
     assert lp is not None
     assert np.all(lp.x[late] <= 1e-9)
+
+
+def test_a_restriction_that_forbids_a_fixed_pair_is_refused_and_changes_nothing():
+    instance = random_instance(7, 10, 4, n_fixed=2)
+    master = Master(instance, instance.fit)
+    master.add(*np.nonzero(instance.allowed))
+    assert master.solve_lp() is not None
+    narrowed = instance.allowed.copy()
+    narrowed[instance.fixed[0, 0], instance.fixed[0, 1]] = False
+    with pytest.raises(ValueError):
+        master.restrict(replace(instance, allowed=narrowed))
+    assert master.instance is instance and len(master.forbidden_columns) == 0
