@@ -26,7 +26,7 @@ from .center import (
     CenterTarget,
     Decision,
 )
-from .common import ECONOMIC_TYPES, POOLS, utcnow
+from .common import ECONOMIC_TYPES, LARGEST_INTEGER, POOLS, utcnow
 from .expert import (
     GOVERNANCE_ROLES,
     RELATION_KINDS,
@@ -58,7 +58,7 @@ from .template import ROUND_KINDS, ScoreTemplate, TemplateCriterion, TemplateInd
 from .user import ROLES, ApiToken, User
 
 __all__ = [
-    "AMOUNT_INDICATORS", "CENTER_STATUSES", "COUNT_INDICATORS", "DECISION_OUTCOMES", "INDICATORS", "AnnualReport",
+    "AMOUNT_INDICATORS", "CENTER_STATUSES", "COUNT_INDICATORS", "DECISION_OUTCOMES", "INDICATORS", "LARGEST_INTEGER", "AnnualReport",
     "Center", "CenterTarget", "Decision",
     "ASSIGNMENT_STATES", "ATTACHMENT_KINDS", "CONSTRUCTION_CONTENT_LIMIT", "ECONOMIC_TYPES", "EXPECTED_RESULTS", "EXPECTED_STANDARDS",
     "GOVERNANCE_ROLES", "IP_COUNTS", "LEAD_ROLES", "MEMBER_KINDS", "MEMBER_ROLES", "OBJECTIVES", "OPINIONS",

@@ -9,6 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 ECONOMIC_TYPES = ("state_owned", "state_controlled", "foreign", "joint_venture", "private", "other")
 POOLS = ("economics", "technology", "industry", "management", "law")
+LARGEST_INTEGER = 2**31 - 1
+"""The largest value an Integer column holds (PostgreSQL's integer): whole numbers people type are checked
+against it before they reach the database."""
 
 
 def utcnow() -> datetime:

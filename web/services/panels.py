@@ -27,7 +27,17 @@ from matching.types import HARD
 from web.database import lock_row
 from web.extensions import db
 from web.labels import label, setting_error
-from web.models import Application, Assignment, AssignmentVersion, Expert, Reserve, Round, User, utcnow
+from web.models import (
+    LARGEST_INTEGER,
+    Application,
+    Assignment,
+    AssignmentVersion,
+    Expert,
+    Reserve,
+    Round,
+    User,
+    utcnow,
+)
 from web.services import audit, matching_bridge
 from web.services.outbox import MAIL_LOCALE
 
@@ -43,18 +53,15 @@ MATCHING_STATES = ("assigning",)
 EDITING_STATES = ("assigning", "scoring")
 """Manual panel edits and replacements are possible while assigning and while scoring."""
 
-SEED_LIMIT = 2**31 - 1
-"""Seeds drawn for randomized runs fit a signed 32-bit column."""
-
 
 def seed_error(seed: int | None) -> str | None:
     """Why ``seed`` cannot seed one run, naming the setting (None when it can): the draw's generator takes no
-    negative seed, and the version's integer column holds none above :data:`SEED_LIMIT`."""
+    negative seed, and the version's integer column holds none above :data:`LARGEST_INTEGER`."""
     if seed is not None and seed < 0:
         return setting_error("seed", _("must be empty or a whole number of at least %(low)s, not “%(value)s”",
                                        low=0, value=seed))
-    if seed is not None and seed > SEED_LIMIT:
-        return setting_error("seed", _("must be at most %(high)s, not “%(value)s”", high=SEED_LIMIT, value=seed))
+    if seed is not None and seed > LARGEST_INTEGER:
+        return setting_error("seed", _("must be at most %(high)s, not “%(value)s”", high=LARGEST_INTEGER, value=seed))
     return None
 
 
@@ -207,7 +214,7 @@ def run_seed(round_: Round, seed: int | None, max_probability: float | None) -> 
     fresh random seed (a job draws it when the run is asked for, so its retry draws the same panels)."""
     randomized = max_probability is not None or round_.max_probability is not None
     if randomized and seed is None and round_.seed is None:
-        return secrets.randbelow(SEED_LIMIT)
+        return secrets.randbelow(LARGEST_INTEGER)
     return seed
 
 

@@ -15,6 +15,7 @@ from scoring.types import Criterion, Template
 from web.extensions import db
 from web.labels import label, setting_error, template_issue
 from web.models import (
+    LARGEST_INTEGER,
     OBJECTIVES,
     PANEL_MODES,
     POOLS,
@@ -89,9 +90,6 @@ INTEGER_SETTINGS = {"panel_size": 1, "max_per_organization": 1, "max_load": 1, "
 
 OPTIONAL_INTEGER_SETTINGS = {"seed": 0, "repeat_review_years": 1, "meeting_max_applications": 1, "time_limit": 1}
 """Whole-number settings that may be left empty, with their smallest value."""
-
-LARGEST_INTEGER = 2**31 - 1
-"""The largest whole-number setting: the database's integer column holds no more."""
 
 
 CONFIRMED_STATES = ("closed",)
