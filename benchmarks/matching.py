@@ -13,6 +13,8 @@ Usage::
     python3 benchmarks/matching.py --prepare 10K     # its conflicts, fit and presolve alone (wall, CPU, peak)
     python3 benchmarks/matching.py --prepare Q --report   # and the report on greedy panels, beside the old reserves
     python3 benchmarks/matching.py --cli 10K --time-limit 60  # pricing in the first 36 s, bound steps to 60 s; gap
+    python3 benchmarks/matching.py --conflicts-cli 10K --checkouts .,/tmp/old --folder /tmp/records  # conflicts
+    python3 benchmarks/matching.py --panel-page 10000x4000 --page-baseline 4eea017  # one panel's explanation
 
 Two kinds of instance (``--kinds``). **contended** (:mod:`realistic`): import-shaped records — Zipf-distributed
 fields and organizations, member units, shareholders, past affiliations — run through Panel's own conflicts and fit
@@ -303,6 +305,44 @@ def run_cli(name: str, seed: int, load_cap: int, timeout: float, folder: Path,
           f"{result['bound'] or float('nan'):12.4f} {result['gap'] or 0.0:9.2e}  timing: {timing}", flush=True)
 
 
+def run_conflicts_cli(name: str, seed: int, load_cap: int, timeout: float, folder: Path,
+                      checkouts: list[Path]) -> None:
+    """``python -m matching conflicts`` on a contended round's §10 JSON in a child process, once per checkout (e.g.
+    this package and an older commit extracted beside it): wall, CPU and peak resident memory of the child,
+    the output's size and whether every checkout wrote the same bytes. The problem JSON is written once to
+    ``folder`` and reused when it is there (the same records for every checkout and run)."""
+    import hashlib
+    import json
+    import subprocess
+
+    n_apps, n_experts = SIZES[name]
+    path = folder / f"{name}-{seed}-{load_cap}.json"
+    if not path.exists():
+        realistic = _realistic()
+        data = realistic.problem_json(realistic.realistic_problem(n_apps, n_experts, seed=seed, max_load=load_cap))
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        del data
+    digests = []
+    for checkout in checkouts:
+        out = folder / f"{name}.conflicts.json"
+        command = ["/usr/bin/time", "-f", "%e %M %U %S", "timeout", str(timeout), sys.executable, "-m", "matching",
+                   "conflicts", str(path)]
+        with open(out, "w") as stdout:
+            child = subprocess.run(command, stdout=stdout, stderr=subprocess.PIPE, text=True, cwd=checkout)
+        wall, peak_kb, user, system = child.stderr.strip().splitlines()[-1].split()[-4:]
+        digest = hashlib.sha256()
+        with open(out, "rb") as written:
+            for chunk in iter(lambda: written.read(1 << 24), b""):
+                digest.update(chunk)
+        digests.append(digest.hexdigest())
+        print(f"conflicts {name:<3} {n_apps:>6}×{n_experts:<6} {str(checkout):<28} exit {child.returncode} "
+              f"wall {float(wall):7.1f} s, cpu {float(user) + float(system):7.1f} s, peak {int(peak_kb) / 1024:8.0f} "
+              f"MiB, output {out.stat().st_size / 2**20:8.1f} MiB, sha256 {digests[-1][:12]}, load "
+              f"{os.getloadavg()[0]:.1f}", flush=True)
+        out.unlink()
+    print(f"conflicts {name}: same output from every checkout: {len(set(digests)) == 1}", flush=True)
+
+
 def run_prepare(name: str, seed: int, load_cap: int, report: bool = False) -> None:
     """The preparation alone (parse, conflicts, fit, instance, presolve) of a contended round given as §10 JSON,
     in this process: for sizes whose solve does not finish in the time a shared machine allows."""
@@ -363,6 +403,78 @@ def run_report(name: str, context, sample: int = 100) -> None:
           f"{column / n / (ranked / instance.n_apps):.0f}x; same lists: {same}", flush=True)
 
 
+def run_panel_page(n_apps: int, n_experts: int, repeats: int, baseline: str | None, seed: int = 0) -> None:
+    """The panel page's explanation of one panel (``web.services.panels.explanation``'s engine work: the seats
+    read into the engine's form, one departed member, ``explain(applications=[a])``) on random panels of 7 of a
+    synthetic round with a float32 fit, as the web holds it: CPU and wall seconds per page over ``repeats``
+    panels, and, with ``baseline`` (a commit), the same pages by that commit's engine — a dense E × A assignment
+    and a copy of ``allowed`` — loaded beside it in this process, with a check that both say the same."""
+    import dataclasses
+
+    from matching.explain import explain
+    from matching.instance import Labels, Panels
+
+    instance = synthetic_instance(n_apps, n_experts, seed)
+    instance = dataclasses.replace(instance, fit=instance.fit.astype(np.float32))
+    rng = np.random.default_rng(seed)
+    experts = np.concatenate([rng.choice(n_experts, 7, replace=False) for _ in range(n_apps)])
+    apps = np.repeat(np.arange(n_apps), 7)
+    labels = Labels.numbered(instance)
+    asked = rng.choice(n_apps, repeats, replace=False)
+
+    def page_now(a: int):
+        panels = Panels.from_pairs(experts, apps, instance.fit.shape)
+        gone = {(int(panels.members(a)[0]), a): "已拒绝"}
+        return explain(instance, panels, labels, withdrawn=gone, applications=[a])
+
+    def page_then(a: int, old):
+        assigned = np.zeros(instance.fit.shape, dtype=bool)
+        assigned[experts, apps] = True
+        allowed = instance.allowed.copy()
+        e = int(np.nonzero(assigned[:, a])[0][0])
+        allowed[e, a] = False
+        return old.explain(dataclasses.replace(instance, allowed=allowed), assigned, labels,
+                           exclusions={(e, a): "已拒绝"}, applications=[a])
+
+    timed = {"now": lambda a: page_now(a)}
+    if baseline:
+        old = _module_at(baseline, "matching/explain.py", "matching/instance.py")
+        timed["then"] = lambda a: page_then(a, old)
+    results = {}
+    for name, page in timed.items():
+        page(int(asked[0]))                                   # warm: imports, first-touch of the fit
+        cpu, clock = time.process_time(), time.perf_counter()
+        results[name] = [page(int(a)) for a in asked]
+        print(f"page {name:<4} {n_apps:>6}×{n_experts:<6} {1000 * (time.process_time() - cpu) / repeats:8.1f} ms CPU, "
+              f"{1000 * (time.perf_counter() - clock) / repeats:8.1f} ms wall per page ({repeats} pages), "
+              f"load {os.getloadavg()[0]:.1f}", flush=True)
+    if baseline:
+        same = [[dataclasses.asdict(p) for p in r] for r in results["now"]] == \
+            [[dataclasses.asdict(p) for p in r] for r in results["then"]]      # two modules: two classes
+        print(f"page same explanations: {same}", flush=True)
+
+
+def _module_at(commit: str, path: str, instance_path: str):
+    """``path`` as it was at ``commit``, importing ``instance_path`` of that commit as ``matching.instance``."""
+    import subprocess
+    import types
+
+    def load(name: str, source_path: str):
+        source = subprocess.run(["git", "show", f"{commit}:{source_path}"], capture_output=True, text=True,
+                                check=True, cwd=Path(__file__).parent).stdout
+        module = types.ModuleType(name)
+        sys.modules[name] = module                      # dataclasses look their module up while decorating
+        exec(compile(source, f"{commit}:{source_path}", "exec"), module.__dict__)
+        return module
+
+    current = sys.modules["matching.instance"]
+    sys.modules["matching.instance"] = load("matching_instance_then", instance_path)
+    try:
+        return load("matching_explain_then", path)
+    finally:
+        sys.modules["matching.instance"] = current
+
+
 def _realistic():
     spec = importlib.util.spec_from_file_location("realistic", Path(__file__).with_name("realistic.py"))
     realistic = importlib.util.module_from_spec(spec)
@@ -396,8 +508,31 @@ def main() -> None:
                         "is timed in this process, contended records")
     parser.add_argument("--report", action="store_true", help="with --prepare: also time the report (explanations "
                         "and reserves) on greedy panels, beside the per-application reserve lists")
+    parser.add_argument("--panel-page", default="", help="APPSxEXPERTS (e.g. 10000x4000): time the panel page's "
+                        "explanation of one panel")
+    parser.add_argument("--page-baseline", default=None, help="with --panel-page: a commit whose engine is timed "
+                        "beside this one in the same process")
+    parser.add_argument("--conflicts-cli", default="", help="size whose contended records go through python -m "
+                        "matching conflicts in a child process")
+    parser.add_argument("--checkouts", default="", help="with --conflicts-cli: the folders holding a matching "
+                        "package to run the command from, comma-separated (default: this one; e.g. also an older "
+                        "commit extracted by git archive)")
+    parser.add_argument("--folder", default=None, help="with --conflicts-cli: where the problem JSON is kept")
     args = parser.parse_args()
     print(f"# machine: {machine()}")
+    if args.conflicts_cli:
+        import tempfile
+
+        here = Path(importlib.util.find_spec("matching").origin).parents[1]
+        checkouts = [Path(c) for c in args.checkouts.split(",") if c] or [here]
+        folder = Path(args.folder or tempfile.mkdtemp())
+        for name in args.conflicts_cli.split(","):
+            run_conflicts_cli(name.strip().upper(), args.seed, args.load_cap, args.timeout, folder, checkouts)
+        return
+    if args.panel_page:
+        n_apps, n_experts = (int(n) for n in args.panel_page.lower().split("x"))
+        run_panel_page(n_apps, n_experts, args.repeats if args.repeats > 1 else 20, args.page_baseline, args.seed)
+        return
     if args.prepare:
         run_prepare(args.prepare.strip().upper(), args.seed, args.load_cap, args.report)
         return

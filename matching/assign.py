@@ -188,24 +188,23 @@ def assign(problem: Problem, *, now: datetime | None = None, progress: Progress 
     if unbounded:
         result.diagnostics.append(f"求解时间上限只用于网评（individual）模式总匹配度的精确求解；本次{unbounded}")
     if settings.mode == "meeting":
-        assigned = _meeting(context, result)
+        panels = _meeting(context, result)
     elif settings.randomize is not None:
-        assigned = _randomized(context, result)
+        panels = _randomized(context, result)
     else:
-        assigned = _deterministic(context, result, report)
+        panels = _deterministic(context, result, report)
     timing["solve"] = time.perf_counter() - clock
-    if assigned is None:
+    if panels is None:
         return result
     report("report", PHASES.index("report") + 1)
     clock = time.perf_counter()
     drawn = settings.mode != "meeting" and settings.randomize is not None
-    field_fit, text_fit = context.fit.component_lookups(assigned)
-    panels = Panels.of(assigned)
-    result.assignments = _assignments(context, assigned, explain(
-        context.instance, assigned, context.labels, exclusions=context.exclusions,
-        field_fit=field_fit, text_fit=text_fit, otherwise=DRAWN if drawn else OPTIMUM, panels=panels))
+    field_fit, text_fit = component_lookups(context.fit, panels)
+    result.assignments = _assignments(context, explain(
+        context.instance, panels, context.labels, exclusions=context.exclusions,
+        field_fit=field_fit, text_fit=text_fit, otherwise=DRAWN if drawn else OPTIMUM))
     if settings.mode != "meeting":      # meeting reserves were chosen with the panels
-        result.reserves = _reserves(context, assigned, settings.reserves, panels)
+        result.reserves = _reserves(context, panels, settings.reserves)
     timing["report"] = time.perf_counter() - clock
     return result
 
@@ -228,7 +227,7 @@ def _silent(step: str, number: int) -> None:
     """The progress callback of a caller that asked for none."""
 
 
-def _deterministic(context: Context, result: AssignResult, report: Progress = _silent) -> np.ndarray | None:
+def _deterministic(context: Context, result: AssignResult, report: Progress = _silent) -> Panels | None:
     if context.problem.settings.objective == "fair":
         solution = solve_fair(context.instance, time_limit=FAIR_TIME_LIMIT)
     else:
@@ -248,10 +247,10 @@ def _deterministic(context: Context, result: AssignResult, report: Progress = _s
     if "min_panel_fit" in solution.stats:
         result.diagnostics.append(f"最低专家组匹配度 {solution.stats['min_panel_fit']:.4f}"
                                   f"（上界 {solution.stats['min_panel_bound']:.4f}）")
-    return solution.assigned
+    return solution.panels
 
 
-def _randomized(context: Context, result: AssignResult) -> np.ndarray | None:
+def _randomized(context: Context, result: AssignResult) -> Panels | None:
     randomize = context.problem.settings.randomize
     outcome = draw(context.instance, randomize.max_probability, randomize.seed)
     result.seed = randomize.seed
@@ -277,10 +276,10 @@ def _randomized(context: Context, result: AssignResult) -> np.ndarray | None:
         result.diagnostics.append("跨类别的同单位限制超出双层级结构，本次抽取经过重抽或修补，边际概率为近似值")
     if outcome.restricted_pairs:
         result.diagnostics.append(f"为使抽取精确，{outcome.restricted_pairs} 个专家–申报对被限制为同单位只出一个类别")
-    return outcome.assigned
+    return Panels.of(outcome.assigned)
 
 
-def _meeting(context: Context, result: AssignResult) -> np.ndarray | None:
+def _meeting(context: Context, result: AssignResult) -> Panels | None:
     problem, instance, labels = context.problem, context.instance, context.labels
     groups = group_applications([a.sector for a in problem.applications], [a.field for a in problem.applications],
                                 problem.settings.meeting_max_applications)
@@ -307,7 +306,7 @@ def _meeting(context: Context, result: AssignResult) -> np.ndarray | None:
                       for e, a in solution.recusals if a in set(group.tolist())]}
         for g, (group, members) in enumerate(zip(solution.groups, solution.members, strict=True))
     ]
-    return solution.assigned(instance.fit.shape)
+    return Panels.of(solution.assigned(instance.fit.shape))       # meeting rounds are small
 
 
 def _meeting_reserves(context: Context, groups: list[np.ndarray], members: list[np.ndarray],
@@ -490,7 +489,7 @@ def _conflict_count(context: Context) -> list[str]:
             f"{CONFLICT_LIST_LIMIT} 条，结果中不逐条列出；请用 python -m matching conflicts 导出全部冲突及理由"]
 
 
-def _assignments(context: Context, assigned: np.ndarray, explanations: list[PanelExplanation]) -> list[dict]:
+def _assignments(context: Context, explanations: list[PanelExplanation]) -> list[dict]:
     labels, instance = context.labels, context.instance
     return [
         {"application": labels.applications[panel.application],
@@ -502,10 +501,21 @@ def _assignments(context: Context, assigned: np.ndarray, explanations: list[Pane
     ]
 
 
-def _reserves(context: Context, assigned: np.ndarray, count: int, panels: Panels) -> dict[str, list[str]]:
+def _reserves(context: Context, panels: Panels, count: int) -> dict[str, list[str]]:
     labels = context.labels
     return {labels.applications[a]: [labels.experts[e] for e in reserves]
-            for a, reserves in enumerate(all_reserves(context.instance, assigned, count, panels=panels))}
+            for a, reserves in enumerate(all_reserves(context.instance, panels, count))}
+
+
+def component_lookups(fit: FitMatrix, panels: Panels) -> tuple[dict | None, dict | None]:
+    """Field and text fit of the assigned pairs as lookups ``[(e, a)]``, computed for those pairs only (for the
+    explanations); None when the fit was given."""
+    apps = panels.apps()
+    found = fit.components(panels.experts, apps)
+    if found is None:
+        return None, None
+    pairs = list(zip(panels.experts.tolist(), apps.tolist(), strict=True))
+    return dict(zip(pairs, found[0].tolist(), strict=True)), dict(zip(pairs, found[1].tolist(), strict=True))
 
 
 def _round(value: float | None) -> float | None:

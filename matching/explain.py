@@ -10,12 +10,21 @@ elsewhere than it gains here).
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from matching.instance import REPORT_BLOCK, Instance, Labels, Panels, best_first_columns
+from matching.instance import (
+    REPORT_BLOCK,
+    Assignment,
+    Instance,
+    Labels,
+    Panels,
+    as_panels,
+    best_first_columns,
+)
 
 CHINESE_DIGITS = "一二三四五六七八九十"
 
@@ -50,22 +59,29 @@ def ordinal(rank: int) -> str:
     return f"第{CHINESE_DIGITS[rank - 1]}位" if rank <= len(CHINESE_DIGITS) else f"第{rank}位"
 
 
-def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
+def explain(instance: Instance, assigned: Assignment, labels: Labels, *,
             exclusions: Mapping[tuple[int, int], str] | None = None,
+            withdrawn: Mapping[tuple[int, int], str] | None = None,
             field_fit: np.ndarray | None = None, text_fit: np.ndarray | None = None,
             limit: int = 5, otherwise: str = OPTIMUM,
-            applications: Sequence[int] | None = None, block: int = REPORT_BLOCK,
-            panels: Panels | None = None) -> list[PanelExplanation]:
+            applications: Sequence[int] | None = None, block: int = REPORT_BLOCK) -> list[PanelExplanation]:
     """Explain every panel of an assignment (or the panels of ``applications``).
+
+    Explaining a few panels costs work in proportion to the seats and to E per panel asked for, never E × A:
+    a page showing one panel passes the assignment as :class:`~matching.instance.Panels`.
 
     Parameters
     ----------
     instance : Instance
-    assigned : ndarray, shape (E, A), bool
+    assigned : Panels, or ndarray of shape (E, A), bool
+        The assignment (a matrix is read into its panels with one pass over it).
     labels : Labels
     exclusions : mapping (expert, application) → str, optional
         Why a disallowed pair is disallowed (e.g. "冲突（same-organization）：专家所在单位 … 是申报单位"); pairs
         not found here read "不可分配".
+    withdrawn : mapping (expert, application) → str, optional
+        Pairs taken off the table after the solve, read as disallowed for this reason (a member who declined or
+        recused is named as such, not as "not chosen"); ``instance.allowed`` is not copied for them.
     field_fit, text_fit : ndarray, shape (E, A), or any lookup ``[e, a]``, optional
         Fit components, reported per assigned pair (:meth:`matching.affinity.FitMatrix.component_lookups`
         computes them for the assigned pairs only).
@@ -78,8 +94,6 @@ def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
         and the other panels are read from ``assigned`` either way, so a panel's explanation is the same.
     block : int
         Most pairs ranked at a time for the "not chosen" sentences (bounds the temporaries, not the result).
-    panels : Panels, optional
-        ``Panels.of(assigned)``, when the caller has it already.
 
     Returns
     -------
@@ -87,8 +101,10 @@ def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
         One per application explained, in column order.
     """
     exclusions = {} if exclusions is None else exclusions     # never len(): it would write every reason
+    if withdrawn:
+        exclusions = ChainMap(dict(withdrawn), exclusions)
     apps = np.arange(instance.n_apps) if applications is None else np.array(sorted(applications), dtype=np.int64)
-    panels = Panels.of(assigned) if panels is None else panels
+    panels = as_panels(assigned)
     load = panels.loads(instance.n_experts)
     pool_counts = panels.pool_counts(instance.expert_pool, instance.n_pools)
     asked = np.unique(apps)
@@ -110,7 +126,7 @@ def explain(instance: Instance, assigned: np.ndarray, labels: Labels, *,
         ]
         members.sort(key=lambda m: -m.fit)
         not_chosen = [f"{ordinal(rank)}{labels.pool(instance.expert_pool[e])}专家 {labels.experts[e]}（匹配度 "
-                      f"{fit:.2f}）{_reason(instance, panels, labels, e, a, load, pool_counts[a], exclusions) or otherwise}"
+                      f"{fit:.2f}）{_reason(instance, panels, labels, e, a, load, pool_counts[a], exclusions, withdrawn) or otherwise}"
                       for e, fit, rank in left_out.get(a, [])]
         result.append(PanelExplanation(a, members, not_chosen))
     return result
@@ -161,10 +177,6 @@ def _better_left_out(instance: Instance, panels: Panels, apps: np.ndarray, limit
     fit per pool and work proportional to the ranks looked at.
     """
     fit = instance.fit
-    sizes = np.diff(panels.starts)
-    member_fit = np.where(panels.table >= 0, fit[np.maximum(panels.table, 0), np.arange(len(sizes))[:, None]],
-                          np.inf)
-    lowest_seated = np.where(sizes > 0, member_fit.min(axis=1, initial=np.inf), -np.inf).astype(fit.dtype)
     by_pool = [np.nonzero(instance.expert_pool == p)[0] for p in range(instance.n_pools)]
     width = max(1, block // max(instance.n_experts, 1))
     found: list[np.ndarray] = []          # (application, expert, pool, rank) per block and pool
@@ -172,14 +184,16 @@ def _better_left_out(instance: Instance, panels: Panels, apps: np.ndarray, limit
     for start in range(0, len(apps), width):
         chunk = apps[start:start + width]
         columns = fit[:, chunk[0]:chunk[-1] + 1] if chunk[-1] - chunk[0] + 1 == len(chunk) else fit[:, chunk]
+        seated = panels.table[chunk]
+        member_fit = np.where(seated >= 0, fit[np.maximum(seated, 0), chunk[:, None]], np.inf)
+        lowest_seated = np.where((seated >= 0).any(axis=1), member_fit.min(axis=1, initial=np.inf), -np.inf)
         for p, in_pool in enumerate(by_pool):
             if len(in_pool) == 0:
                 continue
-            seated = panels.table[chunk]
             in_this_pool = (seated >= 0) & (instance.expert_pool[np.maximum(seated, 0)] == p)
             chosen = in_this_pool.sum(axis=1)
-            floor = np.where(chosen > 0, np.where(in_this_pool, member_fit[chunk], np.inf).min(axis=1, initial=np.inf),
-                             lowest_seated[chunk]).astype(fit.dtype)
+            floor = np.where(chosen > 0, np.where(in_this_pool, member_fit, np.inf).min(axis=1, initial=np.inf),
+                             lowest_seated).astype(fit.dtype)
             values = columns if len(in_pool) == instance.n_experts else columns[in_pool]
             rows, cols, ranks = best_first_columns(values, limit + chosen)
             experts = in_pool[cols]
@@ -203,9 +217,10 @@ def _better_left_out(instance: Instance, panels: Panels, apps: np.ndarray, limit
 
 
 def _reason(instance: Instance, panels: Panels, labels: Labels, e: int, a: int, load: np.ndarray,
-            pool_count: np.ndarray, exclusions: Mapping[tuple[int, int], str]) -> str | None:
+            pool_count: np.ndarray, exclusions: Mapping[tuple[int, int], str],
+            withdrawn: Mapping[tuple[int, int], str] | None) -> str | None:
     """The first rule that keeps ``e`` off ``a``'s panel, or None when no rule does."""
-    if not instance.allowed[e, a]:
+    if not instance.allowed[e, a] or (withdrawn and (e, a) in withdrawn):
         return f"因{exclusions.get((e, a), '不可分配')}未选"
     if load[e] >= instance.load_cap[e]:
         return f"因负荷已满（已评 {load[e]} 项，上限 {instance.load_cap[e]}）未选"

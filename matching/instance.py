@@ -195,26 +195,71 @@ def best_first_columns(values: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, n
 
 @dataclass(frozen=True)
 class Panels:
-    """The members of every panel of an assignment, read once from the (E, A) matrix.
+    """An assignment as its pairs, grouped by panel: the form every report reads (no E × A matrix).
 
     ``experts[starts[a]:starts[a + 1]]`` are the members of application ``a`` in expert order; ``table`` holds
-    the same, one row per application, padded with -1 to the largest panel.
+    the same, one row per application, padded with -1 to the largest panel. The memory is a few integers per
+    seat (A · panel), where the E × A bool matrix is one byte per pair (1 GB at 20,000 × 50,000) and reading a
+    panel from it is a pass over every pair.
     """
 
     starts: np.ndarray
     experts: np.ndarray
     table: np.ndarray
+    n_experts: int
 
     @classmethod
     def of(cls, assigned: np.ndarray) -> Panels:
+        """The panels of an E × A bool matrix (one pass over it)."""
         experts, apps = np.nonzero(assigned)
-        order = np.argsort(apps, kind="stable")
-        experts, apps = experts[order], apps[order]
-        starts = np.searchsorted(apps, np.arange(assigned.shape[1] + 1))
+        return cls.from_pairs(experts, apps, assigned.shape)
+
+    @classmethod
+    def from_pairs(cls, experts: np.ndarray, apps: np.ndarray, shape: tuple[int, int]) -> Panels:
+        """The panels of the pairs ``(experts[k], apps[k])`` in any order (a pair given twice is one seat).
+
+        Parameters
+        ----------
+        experts, apps : ndarray, shape (K,), int
+        shape : (E, A)
+        """
+        n_experts, n_apps = shape
+        keys = np.sort(np.asarray(apps, dtype=np.int64) * n_experts + np.asarray(experts, dtype=np.int64),
+                       kind="stable")             # timsort: fast on pairs already in panel order
+        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if len(keys) else keys
+        apps, experts = np.divmod(keys, n_experts) if n_experts else (keys, keys)
+        starts = np.searchsorted(apps, np.arange(n_apps + 1))
         sizes = np.diff(starts)
-        table = np.full((assigned.shape[1], int(sizes.max(initial=0))), -1, dtype=np.int64)
+        table = np.full((n_apps, int(sizes.max(initial=0))), -1, dtype=np.int64)
         table[apps, np.arange(len(apps)) - starts[apps]] = experts
-        return cls(starts, experts, table)
+        return cls(starts, experts, table, n_experts)
+
+    @property
+    def n_apps(self) -> int:
+        return len(self.starts) - 1
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.n_experts, self.n_apps
+
+    def __len__(self) -> int:
+        """Seats (assigned pairs)."""
+        return len(self.experts)
+
+    def apps(self) -> np.ndarray:
+        """The application of each seat, shape (K,): the pairs are ``(experts[k], apps()[k])``, by application
+        then expert."""
+        return np.repeat(np.arange(self.n_apps), np.diff(self.starts))
+
+    def dense(self) -> np.ndarray:
+        """The E × A bool matrix, for a caller that truly needs it (one byte per pair)."""
+        assigned = np.zeros(self.shape, dtype=bool)
+        assigned[self.experts, self.apps()] = True
+        return assigned
+
+    def holds(self, e: int, a: int) -> bool:
+        """Whether expert ``e`` sits on application ``a``'s panel."""
+        return bool((self.members(a) == e).any())
 
     def members(self, a: int) -> np.ndarray:
         return self.experts[self.starts[a]:self.starts[a + 1]]
@@ -225,11 +270,18 @@ class Panels:
 
     def pool_counts(self, expert_pool: np.ndarray, n_pools: int) -> np.ndarray:
         """Members of each pool on each panel, shape (A, P)."""
-        n_apps = len(self.starts) - 1
-        apps = np.repeat(np.arange(n_apps), np.diff(self.starts))
-        counts = np.zeros((n_apps, n_pools), dtype=np.int64)
-        np.add.at(counts, (apps, expert_pool[self.experts]), 1)
-        return counts
+        cells = self.apps() * n_pools + expert_pool[self.experts]
+        return np.bincount(cells, minlength=self.n_apps * n_pools).reshape(self.n_apps, n_pools)
+
+
+Assignment = Panels | np.ndarray
+"""What the reports (:mod:`matching.explain`, :mod:`matching.reserves`) accept as an assignment: its
+:class:`Panels`, or the E × A bool matrix (read into its panels with one pass)."""
+
+
+def as_panels(assigned: Assignment) -> Panels:
+    """``assigned`` as :class:`Panels` (returned as it is when it is one already)."""
+    return assigned if isinstance(assigned, Panels) else Panels.of(assigned)
 
 
 REPORT_BLOCK = 1 << 22

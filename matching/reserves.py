@@ -11,33 +11,42 @@ from __future__ import annotations
 
 import numpy as np
 
-from matching.instance import REPORT_BLOCK, Instance, Panels, best_first, best_first_columns
+from matching.instance import (
+    REPORT_BLOCK,
+    Assignment,
+    Instance,
+    Panels,
+    as_panels,
+    best_first,
+    best_first_columns,
+)
 
 
 class NoReplacement(ValueError):
     """No expert can take the seat without breaking a rule (the message says which application and member)."""
 
 
-def replacement_mask(instance: Instance, assigned: np.ndarray, application: int, leaving: int,
+def replacement_mask(instance: Instance, assigned: Assignment, application: int, leaving: int,
                      load: np.ndarray | None = None) -> np.ndarray:
     """Experts who can take ``leaving``'s seat on ``application``'s panel, everyone else staying put.
 
     Parameters
     ----------
     instance : Instance
-    assigned : ndarray, shape (E, A), bool
+    assigned : Panels, or ndarray of shape (E, A), bool
+        The assignment; as Panels the work is in proportion to E and the seats, never E × A.
     application, leaving : int
         Column of the application and row of the member who leaves.
     load : ndarray, shape (E,), optional
-        ``assigned.sum(axis=1)``, when the caller already has it (a pass over every pair otherwise).
+        Applications each expert sits on, when the caller already has it (else counted from ``assigned``).
 
     Returns
     -------
     ndarray, shape (E,), bool
     """
     a = application
-    panel = assigned[:, a]
-    load = assigned.sum(axis=1) if load is None else load
+    panel = _panel(assigned, a, instance.n_experts)
+    load = _loads(assigned, instance.n_experts) if load is None else load
     candidate = instance.allowed[:, a] & ~panel & (load < instance.load_cap)
     org = instance.expert_org
     staying = panel.copy()
@@ -52,7 +61,21 @@ def replacement_mask(instance: Instance, assigned: np.ndarray, application: int,
     return candidate & org_ok & pool_ok
 
 
-def reserve_list(instance: Instance, assigned: np.ndarray, application: int, count: int,
+def _panel(assigned: Assignment, a: int, n_experts: int) -> np.ndarray:
+    """Application ``a``'s members as a bool mask over the experts, shape (E,)."""
+    if not isinstance(assigned, Panels):
+        return assigned[:, a]
+    panel = np.zeros(n_experts, dtype=bool)
+    panel[assigned.members(a)] = True
+    return panel
+
+
+def _loads(assigned: Assignment, n_experts: int) -> np.ndarray:
+    """Applications each expert sits on, shape (E,)."""
+    return assigned.loads(n_experts) if isinstance(assigned, Panels) else assigned.sum(axis=1)
+
+
+def reserve_list(instance: Instance, assigned: Assignment, application: int, count: int,
                  load: np.ndarray | None = None) -> np.ndarray:
     """Up to ``count`` reserves for one application, best fit first (ties by expert order).
 
@@ -63,8 +86,8 @@ def reserve_list(instance: Instance, assigned: np.ndarray, application: int, cou
     ndarray, shape (≤ count,), int
         Expert indices; each can replace at least one current member (see the module docstring).
     """
-    load = assigned.sum(axis=1) if load is None else load
-    members = np.nonzero(assigned[:, application])[0]
+    load = _loads(assigned, instance.n_experts) if load is None else load
+    members = np.nonzero(_panel(assigned, application, instance.n_experts))[0]
     usable = np.zeros(instance.n_experts, dtype=bool)
     for member in members:
         usable |= replacement_mask(instance, assigned, application, member, load)
@@ -72,8 +95,8 @@ def reserve_list(instance: Instance, assigned: np.ndarray, application: int, cou
     return best_first(ranked, instance.fit[ranked, application], count)
 
 
-def all_reserves(instance: Instance, assigned: np.ndarray, count: int, *, block: int = REPORT_BLOCK,
-                 panels: Panels | None = None) -> list[np.ndarray]:
+def all_reserves(instance: Instance, assigned: Assignment, count: int, *,
+                 block: int = REPORT_BLOCK) -> list[np.ndarray]:
     """:func:`reserve_list` for every application, in column order, ranked a block of applications at a time.
 
     Per block, the pairs that are allowed, unassigned and within the expert's load keep their fit (the others
@@ -84,22 +107,24 @@ def all_reserves(instance: Instance, assigned: np.ndarray, count: int, *, block:
 
     Parameters
     ----------
+    assigned : Panels, or ndarray of shape (E, A), bool
+        The assignment (a matrix is read into its panels with one pass over it).
     block : int
         Most pairs ranked at a time (:data:`matching.instance.REPORT_BLOCK`).
-    panels : Panels, optional
-        ``Panels.of(assigned)``, when the caller has it already.
     """
     n_experts, n_apps = instance.fit.shape
     result = [np.zeros(0, dtype=np.int64)] * n_apps
     if count <= 0 or n_experts == 0:
         return result
-    panels = Panels.of(assigned) if panels is None else panels
+    panels = as_panels(assigned)
     headroom = panels.loads(n_experts) < instance.load_cap
     pool_counts = panels.pool_counts(instance.expert_pool, instance.n_pools)
     width = max(1, block // n_experts)
     for start in range(0, n_apps, width):
         apps = np.arange(start, min(start + width, n_apps))
-        open_pairs = instance.allowed[:, apps[0]:apps[-1] + 1] & ~assigned[:, apps[0]:apps[-1] + 1]
+        open_pairs = instance.allowed[:, apps[0]:apps[-1] + 1].copy()
+        seated = panels.table[apps]
+        open_pairs[seated[seated >= 0], np.nonzero(seated >= 0)[0]] = False
         values = np.where(open_pairs & headroom[:, None], instance.fit[:, apps[0]:apps[-1] + 1], -np.inf)
         wanted = np.full(len(apps), 2 * count + 2 * panels.table.shape[1])
         chosen = _first_replacing(instance, panels, pool_counts, apps, values, wanted, count)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matching.instance import Instance
+from matching.instance import Instance, Panels, as_panels
 from matching.lp import PRICING_BLOCK, LPResult, Master, NoIncumbent
 
 OPTIMALITY_TOLERANCE = 1e-6
@@ -48,9 +48,10 @@ class Solution:
     ----------
     status : str
         ``optimal`` (bound and objective agree), ``feasible`` (a gap remains, see ``gap``) or ``infeasible``.
-    assigned : ndarray, shape (E, A), bool
+    panels : Panels
+        The assignment as its pairs (an E × A bool matrix given here is read into its pairs).
     objective : float
-        Total fit of ``assigned``.
+        Total fit of the assignment.
     bound : float or None
         Upper bound valid for the full problem (all allowed pairs); None when infeasible.
     shortfall : ndarray, shape (A, P)
@@ -60,11 +61,19 @@ class Solution:
     """
 
     status: str
-    assigned: np.ndarray
+    panels: Panels
     objective: float
     bound: float | None
     shortfall: np.ndarray
     stats: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.panels = as_panels(self.panels)
+
+    @functools.cached_property
+    def assigned(self) -> np.ndarray:
+        """The E × A bool matrix, built on first use (one byte per pair: 1 GB at 20,000 × 50,000)."""
+        return self.panels.dense()
 
     @property
     def gap(self) -> float | None:
@@ -602,12 +611,12 @@ def descend_loads(master: Master, lp: LPResult | None, target: float, deadline: 
 def _solution(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, bound: float,
               stats: dict) -> Solution:
     """The Solution of the assignment given by its pairs, ``optimal`` when ``bound`` meets its value."""
-    return_freed_memory()                       # before the E × A assignment is allocated
-    assigned = np.zeros(instance.fit.shape, dtype=bool)
-    assigned[experts, apps] = True
-    objective = float(weight[assigned].sum(dtype=np.float64))
+    return_freed_memory()
+    panels = Panels.from_pairs(experts, apps, instance.fit.shape)
+    by_expert = np.lexsort((panels.apps(), panels.experts))     # summed in the E × A matrix's order, as before
+    objective = float(weight[panels.experts[by_expert], panels.apps()[by_expert]].sum(dtype=np.float64))
     status = "optimal" if bound - objective <= OPTIMALITY_TOLERANCE * max(1.0, abs(objective)) else "feasible"
-    return Solution(status, assigned, objective, bound, np.zeros((instance.n_apps, instance.n_pools)), stats)
+    return Solution(status, panels, objective, bound, np.zeros((instance.n_apps, instance.n_pools)), stats)
 
 
 def return_freed_memory() -> None:
@@ -859,5 +868,6 @@ def _dive(master: Master, lp: LPResult, bound: float, delta: float, time_limit: 
 
 
 def _infeasible(instance: Instance, shortfall: np.ndarray, stats: dict) -> Solution:
-    assigned = np.zeros(instance.fit.shape, dtype=bool)
-    return Solution("infeasible", assigned, 0.0, None, np.where(shortfall > 1e-7, shortfall, 0.0), stats)
+    empty = np.zeros(0, dtype=np.int64)
+    return Solution("infeasible", Panels.from_pairs(empty, empty, instance.fit.shape), 0.0, None,
+                    np.where(shortfall > 1e-7, shortfall, 0.0), stats)

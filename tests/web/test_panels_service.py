@@ -280,8 +280,8 @@ def test_a_recused_member_is_explained_as_recused_not_as_not_chosen(app, matched
         context = matching_bridge.round_context(round_)
         e = context.problem.expert_index[leaving.expert.ref]
         a = context.problem.application_index["APP-002"]
-        instance, exclusions = panels._without_departed(context, panels._version_rows(leaving.version), a)
-        assert not instance.allowed[e, a] and exclusions[(e, a)] == "已回避（与申报单位有合作）"
+        departed = panels._departed(context, panels._version_rows(leaving.version), a)
+        assert departed == {(e, a): "已回避（与申报单位有合作）"}
         assert context.instance.allowed[e, a]                  # the round's own instance is left as it was
         assert "未选：整体最优" not in " ".join(line for line in panels.explanation(round_, leaving.application)
                                               ["not_chosen"] if leaving.expert.ref in line)

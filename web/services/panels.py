@@ -9,9 +9,7 @@ place: the new seat points at the old one and nobody else moves.
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
-from collections import ChainMap
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +20,7 @@ from sqlalchemy import func, select
 from matching.assign import AssignResult, Context, assign
 from matching.assign import Progress as EngineProgress
 from matching.explain import explain
+from matching.instance import Panels
 from matching.reserves import replacement_mask
 from matching.types import HARD
 from web.database import lock_row
@@ -152,11 +151,10 @@ def explanation(round_: Round, application: Application, context: Context | None
     if a is None:
         return {"binding": {}, "not_chosen": []}
     rows = _version_rows(version)
-    assigned = assigned_matrix(context, [(row.expert_ref, row.application_ref) for row in rows
-                                          if row.state in SEATED])
-    instance, exclusions = _without_departed(context, rows, a)
-    (panel,) = explain(instance, assigned, context.labels, exclusions=exclusions,
-                       field_fit=context.fit.field_fit, text_fit=context.fit.text_fit, applications=[a])
+    seated = assigned_panels(context, [(row.expert_ref, row.application_ref) for row in rows
+                                       if row.state in SEATED])
+    (panel,) = explain(context.instance, seated, context.labels, exclusions=context.exclusions,
+                       withdrawn=_departed(context, rows, a), applications=[a])
     return {"binding": {context.labels.experts[m.expert]: m.binding for m in panel.members},
             "not_chosen": panel.not_chosen}
 
@@ -174,19 +172,15 @@ def _version_rows(version: AssignmentVersion) -> list:
 DEPARTED = ("declined", "recused", "replaced")
 
 
-def _without_departed(context, rows: list, a: int):
-    """The instance and exclusions with members who declined, recused or were swapped out of application ``a``
-    (among the version's ``rows``) disallowed there, so the explanation names why they left rather than calling
-    them 'not chosen'."""
-    allowed = context.instance.allowed.copy()
+def _departed(context: Context, rows: list, a: int) -> dict[tuple[int, int], str]:
+    """Members who declined, recused or were swapped out of application ``a`` (among the version's ``rows``), with
+    why, so the explanation names why they left rather than calling them 'not chosen'."""
     departed: dict[tuple[int, int], str] = {}
     for row in rows:
         e = context.problem.expert_index.get(row.expert_ref)
         if row.state in DEPARTED and e is not None and context.problem.application_index.get(row.application_ref) == a:
-            allowed[e, a] = False
             departed[(e, a)] = label(row.state, "seat_state") + (f"（{row.state_reason}）" if row.state_reason else "")
-    # A view over the engine's exclusions, not a copy: copying writes the sentence of every disallowed pair.
-    return dataclasses.replace(context.instance, allowed=allowed), ChainMap(departed, context.exclusions)
+    return departed
 
 
 # ---------------------------------------------------------------- matching runs
@@ -659,10 +653,10 @@ def reserve_report(assignment: Assignment, context: Context | None = None) -> li
     version = assignment.version
     context = context or matching_bridge.round_context(version.round)
     problem = context.problem
-    seated = [row for row in version.assignments if row.state in SEATED]
-    assigned = assigned_matrix(context, [(row.expert.ref, row.application.ref) for row in seated])
+    seated = [(row.expert.ref, row.application.ref) for row in version.assignments if row.state in SEATED]
+    # the leaving member still counts until the seat is given away
+    assigned = assigned_panels(context, [*seated, (assignment.expert.ref, assignment.application.ref)])
     e, a = problem.expert_index[assignment.expert.ref], problem.application_index[assignment.application.ref]
-    assigned[e, a] = True          # the leaving member still counts until the seat is given away
     fits = replacement_mask(context.instance, assigned, a, e)
     report = []
     for reserve in reserves_of(version, assignment.application):
@@ -693,13 +687,10 @@ def _why_not(context: Context, version: AssignmentVersion, assignment: Assignmen
              reason="；".join(problems) or _("breaks a panel rule"))
 
 
-def assigned_matrix(context: Context, pairs: list[tuple[str, str]]) -> np.ndarray:
-    """The (expert ref, application ref) ``pairs`` as the engine's boolean matrix (refs it does not know skipped)."""
-    problem = context.problem
-    assigned = np.zeros(context.instance.fit.shape, dtype=bool)
-    for expert_ref, application_ref in pairs:
-        e = problem.expert_index.get(expert_ref)
-        a = problem.application_index.get(application_ref)
-        if e is not None and a is not None:
-            assigned[e, a] = True
-    return assigned
+def assigned_panels(context: Context, pairs: list[tuple[str, str]]) -> Panels:
+    """The (expert ref, application ref) ``pairs`` as the engine's panels (refs it does not know skipped): a few
+    integers per seat, never the experts × applications matrix."""
+    experts, applications = context.problem.expert_index, context.problem.application_index
+    known = [(experts[e], applications[a]) for e, a in pairs if e in experts and a in applications]
+    indices = np.array(known, dtype=np.int64).reshape(-1, 2)
+    return Panels.from_pairs(indices[:, 0], indices[:, 1], context.instance.fit.shape)

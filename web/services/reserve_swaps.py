@@ -68,7 +68,7 @@ def _fits(context: Context, version: AssignmentVersion, reserve: Reserve, leavin
     e = problem.expert_index.get(reserve.expert.ref)
     if e is None or _held_seat(reserve):
         return False
-    assigned = panels.assigned_matrix(context, [(row.expert.ref, row.application.ref) for row in version.assignments
+    assigned = panels.assigned_panels(context, [(row.expert.ref, row.application.ref) for row in version.assignments
                                                 if row.state in panels.SEATED])
     mask = replacement_mask(context.instance, assigned, problem.application_index[reserve.application.ref],
                             problem.expert_index[leaving.expert.ref])
@@ -107,7 +107,7 @@ def swap_problem(plan: SwapIn) -> str | None:
     e = problem.expert_index[reserve.expert.ref]
     a = problem.application_index[reserve.application.ref]
     seated = [row for row in plan.version.assignments if row.state in panels.SEATED]
-    assigned = panels.assigned_matrix(context, [(row.expert.ref, row.application.ref) for row in seated])
+    assigned = panels.assigned_panels(context, [(row.expert.ref, row.application.ref) for row in seated])
     names = {"expert": reserve.expert.name, "member": leaving.expert.name, "application": reserve.application.ref}
     if _held_seat(reserve):
         return _("%(expert)s sits or sat on the panel of %(application)s already; nothing was changed.", **names)
@@ -116,7 +116,7 @@ def swap_problem(plan: SwapIn) -> str | None:
     if not instance.allowed[e, a]:
         return _("%(expert)s may not review %(application)s: %(reason)s; nothing was changed.",
                  reason=context.exclusions.get((e, a), _("a conflict of interest")), **names)
-    load = int(assigned[e].sum())
+    load = int(assigned.loads(instance.n_experts)[e])
     if load >= instance.load_cap[e]:
         return _("%(expert)s already sits on %(load)s panels, the most allowed is %(cap)s; nothing was changed.",
                  load=load, cap=int(instance.load_cap[e]), **names)
