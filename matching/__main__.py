@@ -12,19 +12,45 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import Any, TextIO
 
 from matching.affinity import compute_fit, fit_components
-from matching.conflicts import find_conflicts
+from matching.conflicts import RULE_KINDS, RULES, conflict_arrays, reasons_by_expert
 from matching.problem import ProblemError, parse_problem
 from matching.types import Problem
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
 
+@dataclass(frozen=True)
+class JSONList:
+    """A list written piece by piece: ``pieces`` yields the JSON text of a few items at a time, ``", "``-joined
+    (as ``json.dumps`` joins a list's items), so the whole list is never in memory."""
+
+    pieces: Iterator[str]
+
+
 def _conflicts(problem: Problem) -> dict[str, Any]:
-    return {"conflicts": [conflict.to_dict() for conflict in find_conflicts(problem)]}
+    return {"conflicts": JSONList(_conflict_pieces(problem))}
+
+
+def _conflict_pieces(problem: Problem) -> Iterator[str]:
+    """Each expert's conflicts as the JSON text ``json.dumps`` writes for their §10 dicts (expert, application,
+    rule, kind, reason), from the conflict arrays and the reasons written one expert at a time: no object per
+    conflict outlives its expert. The refs, rules and kinds are escaped once, the reasons one by one."""
+    found = conflict_arrays(problem)
+    experts = [encode_basestring(expert.ref) for expert in problem.experts]
+    applications = [encode_basestring(application.ref) for application in problem.applications]
+    rules = [f'"rule": {encode_basestring(rule)}, "kind": {encode_basestring(RULE_KINDS[rule])}' for rule in RULES]
+    for first, last, reasons in reasons_by_expert(problem, found):
+        expert = experts[int(found.experts[first])]
+        yield ", ".join(
+            f'{{"expert": {expert}, "application": {applications[j]}, {rules[r]}, "reason": {encode_basestring(why)}}}'
+            for j, r, why in zip(found.applications[first:last].tolist(), found.rules[first:last].tolist(), reasons,
+                                 strict=True))
 
 
 def _affinity(problem: Problem) -> dict[str, Any]:
@@ -96,14 +122,23 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, stdout: T
 
 
 def write_json(result: dict[str, Any], stdout: TextIO) -> None:
-    """The result with each top-level key on a line of its own, each value in one piece.
+    """The result with each top-level key on a line of its own, each value in one piece (a :class:`JSONList`
+    written as its pieces come).
 
     ``json.dump`` with ``indent`` runs the pure-Python encoder: 10–17 s for a 20,000 × 50,000 result, against
     seconds for the C encoder, which only writes without indentation.
     """
-    lines = [f"{json.dumps(key, ensure_ascii=False)}: {json.dumps(value, ensure_ascii=False)}"
-             for key, value in result.items()]
-    stdout.write("{\n" + ",\n".join(lines) + "\n}\n")
+    stdout.write("{\n")
+    for k, (key, value) in enumerate(result.items()):
+        stdout.write(("" if k == 0 else ",\n") + json.dumps(key, ensure_ascii=False) + ": ")
+        if isinstance(value, JSONList):
+            stdout.write("[")
+            for n, piece in enumerate(value.pieces):
+                stdout.write(piece if n == 0 else ", " + piece)
+            stdout.write("]")
+        else:
+            stdout.write(json.dumps(value, ensure_ascii=False))
+    stdout.write("\n}\n")
 
 
 if __name__ == "__main__":

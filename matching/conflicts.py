@@ -580,6 +580,41 @@ def conflict_arrays(problem: Problem, aliases: Mapping[str, str] | None = None) 
     return finder.arrays()
 
 
+def reasons_by_expert(problem: Problem, found: ConflictArrays,
+                      aliases: Mapping[str, str] | None = None) -> Iterator[tuple[int, int, list[str]]]:
+    """The reason of every conflict ``found`` holds, one expert at a time: what ``python -m matching conflicts``
+    writes, without a :class:`Conflict` per pair.
+
+    Yields ``(first, last, reasons)`` for each expert with a conflict, in expert order: entries
+    ``found[first:last]`` are that expert's and ``reasons[k]`` is the reason of entry ``first + k`` (several pieces
+    of evidence joined with ；, as in :func:`find_conflicts`). An expert's sentences are written when their turn
+    comes and dropped after it, so memory holds one expert's sentences, not the round's (tens of millions at
+    national scale).
+
+    Parameters
+    ----------
+    problem : Problem
+    found : ConflictArrays
+        :func:`conflict_arrays` of the problem.
+    aliases : mapping, optional
+        As in :func:`find_conflicts`.
+    """
+    finder = _Finder(problem, problem.organization_aliases if aliases is None else aliases)
+    finder.applicant_excluded()              # the per-application and per-review rules, for every expert at once
+    finder.repeat_review()
+    by_expert: dict[int, dict[tuple[int, int, str], list[str]]] = defaultdict(dict)
+    for key, reasons in finder.found.items():
+        by_expert[key[0]][key] = reasons
+    bounds = np.searchsorted(found.experts, np.arange(len(problem.experts) + 1))
+    for i in np.nonzero(np.diff(bounds))[0].tolist():
+        finder.found = defaultdict(list, by_expert.pop(i, {}))
+        finder.expert(i, problem.experts[i])
+        first, last = int(bounds[i]), int(bounds[i + 1])
+        yield first, last, ["；".join(finder.found.get((i, j, RULES[r]), ()))
+                            for j, r in zip(found.applications[first:last].tolist(),
+                                            found.rules[first:last].tolist(), strict=True)]
+
+
 class ConflictReasons:
     """Reasons for the conflicts a person looks at, written on demand, one expert at a time.
 

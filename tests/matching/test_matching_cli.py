@@ -6,9 +6,12 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
-from matching.__main__ import main
-from tests.matching.conftest import application, expert, problem
+from matching.__main__ import COMMANDS, main, write_json
+from matching.conflicts import find_conflicts
+from matching.problem import parse_problem
+from tests.matching.conftest import application, expert, problem, problems
 
 
 @pytest.fixture
@@ -32,6 +35,43 @@ def test_conflicts_prints_every_conflict(problem_file):
     conflicts = json.loads(out)["conflicts"]
     assert [(c["expert"], c["rule"], c["kind"]) for c in conflicts] == [
         ("E1", "same-organization", "hard"), ("E2", "applicant-excluded", "soft")]
+
+
+def listed_one_by_one(parsed) -> str:
+    """What ``conflicts`` wrote when it made a ``Conflict`` per pair: their dicts dumped as one list, the
+    reference the command's output is held to byte for byte."""
+    return '{\n"conflicts": ' + json.dumps([c.to_dict() for c in find_conflicts(parsed)], ensure_ascii=False) + "\n}\n"
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems())
+def test_conflicts_output_is_the_one_by_one_list_byte_for_byte(parsed):
+    """The command's own writing (``write_json`` of its result) on random rounds where every hard rule fires."""
+    out = io.StringIO()
+    write_json(COMMANDS["conflicts"](parsed), out)
+    assert out.getvalue() == listed_one_by_one(parsed)
+
+
+def test_conflicts_with_quotes_newlines_and_soft_rules_are_written_as_before(tmp_path):
+    """Reasons holding a quote, a backslash and a line break, several rules and pieces of evidence per pair, an
+    expert without conflicts between two with, and both soft rules: the same bytes as the one-by-one list."""
+    named = {"name": '上海"A1"科技有限公司'}
+    experts = [expert("E1", organization=named,
+                      declared=[{"kind": "collaboration", "organization": '上海"A1"科技有限公司',
+                                 "note": "合作\n项目 \\ 二期"}]),
+               expert("E2"), expert("E3", organization={"name": "上海A2科技有限公司"})]
+    applications = [application("A1", bearer={"name": '上海"A1"科技有限公司', "legal_rep": {"name": "法人"}},
+                                excluded_experts=["E2", "E3"]), application("A2")]
+    data = problem(experts, applications, repeat_review_years=2)
+    data["past_reviews"] = [{"expert": "E3", "bearer": {"name": "上海A2科技有限公司"}, "reviewed_on": "2019-10-01"}]
+    path = tmp_path / "problem.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    status, out, err = run("conflicts", str(path))
+    parsed = parse_problem(data)
+    assert status == 0 and err == "" and out == listed_one_by_one(parsed)
+    rules = {(c["expert"], c["application"], c["rule"]) for c in json.loads(out)["conflicts"]}
+    assert {("E1", "A1", "declared"), ("E2", "A1", "applicant-excluded"), ("E3", "A1", "applicant-excluded"),
+            ("E3", "A2", "same-organization")} <= rules
 
 
 def test_affinity_prints_every_pair_with_components(problem_file):
