@@ -335,9 +335,12 @@ def run_conflicts_cli(name: str, seed: int, load_cap: int, timeout: float, folde
             for chunk in iter(lambda: written.read(1 << 24), b""):
                 digest.update(chunk)
         digests.append(digest.hexdigest())
+        with open(out, "rb") as written:
+            written.seek(max(out.stat().st_size - 4, 0))
+            complete = written.read() == b"]\n}\n"          # a cut-off output is no JSON at all
         print(f"conflicts {name:<3} {n_apps:>6}×{n_experts:<6} {str(checkout):<28} exit {child.returncode} "
               f"wall {float(wall):7.1f} s, cpu {float(user) + float(system):7.1f} s, peak {int(peak_kb) / 1024:8.0f} "
-              f"MiB, output {out.stat().st_size / 2**20:8.1f} MiB, sha256 {digests[-1][:12]}, load "
+              f"MiB, output {out.stat().st_size:,} bytes (ends the JSON: {complete}), sha256 {digests[-1][:12]}, load "
               f"{os.getloadavg()[0]:.1f}", flush=True)
         out.unlink()
     print(f"conflicts {name}: same output from every checkout: {len(set(digests)) == 1}", flush=True)
@@ -408,7 +411,8 @@ def run_panel_page(n_apps: int, n_experts: int, repeats: int, baseline: str | No
     read into the engine's form, one departed member, ``explain(applications=[a])``) on random panels of 7 of a
     synthetic round with a float32 fit, as the web holds it: CPU and wall seconds per page over ``repeats``
     panels, and, with ``baseline`` (a commit), the same pages by that commit's engine — a dense E × A assignment
-    and a copy of ``allowed`` — loaded beside it in this process, with a check that both say the same."""
+    and a copy of ``allowed`` — loaded beside it in this process, with a check that both say the same. The
+    ``-explain`` rows time ``explain`` alone, given the assignment in each one's form."""
     import dataclasses
 
     from matching.explain import explain
@@ -436,16 +440,19 @@ def run_panel_page(n_apps: int, n_experts: int, repeats: int, baseline: str | No
         return old.explain(dataclasses.replace(instance, allowed=allowed), assigned, labels,
                            exclusions={(e, a): "已拒绝"}, applications=[a])
 
-    timed = {"now": lambda a: page_now(a)}
+    panels = Panels.from_pairs(experts, apps, instance.fit.shape)
+    timed = {"now": page_now, "now-explain": lambda a: explain(instance, panels, labels, applications=[a])}
     if baseline:
         old = _module_at(baseline, "matching/explain.py", "matching/instance.py")
+        assigned = panels.dense()
         timed["then"] = lambda a: page_then(a, old)
+        timed["then-explain"] = lambda a: old.explain(instance, assigned, labels, applications=[a])
     results = {}
     for name, page in timed.items():
         page(int(asked[0]))                                   # warm: imports, first-touch of the fit
         cpu, clock = time.process_time(), time.perf_counter()
         results[name] = [page(int(a)) for a in asked]
-        print(f"page {name:<4} {n_apps:>6}×{n_experts:<6} {1000 * (time.process_time() - cpu) / repeats:8.1f} ms CPU, "
+        print(f"page {name:<12} {n_apps:>6}×{n_experts:<6} {1000 * (time.process_time() - cpu) / repeats:8.1f} ms CPU, "
               f"{1000 * (time.perf_counter() - clock) / repeats:8.1f} ms wall per page ({repeats} pages), "
               f"load {os.getloadavg()[0]:.1f}", flush=True)
     if baseline:

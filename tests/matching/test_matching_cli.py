@@ -8,6 +8,7 @@ import sys
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+import matching.__main__ as cli
 from matching.__main__ import COMMANDS, main, write_json
 from matching.conflicts import find_conflicts
 from matching.problem import parse_problem
@@ -72,6 +73,30 @@ def test_conflicts_with_quotes_newlines_and_soft_rules_are_written_as_before(tmp
     rules = {(c["expert"], c["application"], c["rule"]) for c in json.loads(out)["conflicts"]}
     assert {("E1", "A1", "declared"), ("E2", "A1", "applicant-excluded"), ("E3", "A1", "applicant-excluded"),
             ("E3", "A2", "same-organization")} <= rules
+
+
+class Recording(io.StringIO):
+    """An output stream that keeps the length of every single write."""
+
+    def __init__(self):
+        super().__init__()
+        self.lengths = []
+
+    def write(self, text):
+        self.lengths.append(len(text))
+        return super().write(text)
+
+
+def test_no_write_is_longer_than_the_chunk_the_system_takes_whole(monkeypatch):
+    """Linux writes at most 2,147,479,552 bytes at once and Python's text stream drops the rest silently: a
+    result value longer than that was cut off with exit status 0. Every write stays within WRITE_CHUNK."""
+    monkeypatch.setattr(cli, "WRITE_CHUNK", 10)
+    out = Recording()
+    pieces = iter(['{"expert": "E1"}, {"expert": "E2"}', '{"expert": "E3"}'])
+    cli.write_json({"conflicts": cli.JSONList(pieces), "note": "长" * 25}, out)
+    assert max(out.lengths) <= 10
+    assert json.loads(out.getvalue()) == {"conflicts": [{"expert": "E1"}, {"expert": "E2"}, {"expert": "E3"}],
+                                          "note": "长" * 25}
 
 
 def test_affinity_prints_every_pair_with_components(problem_file):
