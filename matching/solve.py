@@ -613,8 +613,9 @@ def _solution(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps:
     """The Solution of the assignment given by its pairs, ``optimal`` when ``bound`` meets its value."""
     return_freed_memory()
     panels = Panels.from_pairs(experts, apps, instance.fit.shape)
-    by_expert = np.lexsort((panels.apps(), panels.experts))     # summed in the E × A matrix's order, as before
-    objective = float(weight[panels.experts[by_expert], panels.apps()[by_expert]].sum(dtype=np.float64))
+    seat_apps = panels.apps()
+    by_expert = np.lexsort((seat_apps, panels.experts))         # summed in the E × A matrix's order, as before
+    objective = float(weight[panels.experts[by_expert], seat_apps[by_expert]].sum(dtype=np.float64))
     status = "optimal" if bound - objective <= OPTIMALITY_TOLERANCE * max(1.0, abs(objective)) else "feasible"
     return Solution(status, panels, objective, bound, np.zeros((instance.n_apps, instance.n_pools)), stats)
 
