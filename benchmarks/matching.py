@@ -385,7 +385,7 @@ def run_report(name: str, context, sample: int = 100) -> None:
         print(f"report {name}: greedy found no panels", flush=True)
         return
     cpu, clock = time.process_time(), time.perf_counter()
-    field_fit, text_fit = context.fit.component_lookups(assigned)
+    field_fit, text_fit = context.fit.component_lookups(*np.nonzero(assigned))
     explanations = explain(instance, assigned, context.labels, exclusions=context.exclusions,
                            field_fit=field_fit, text_fit=text_fit)
     explained, explained_cpu = time.perf_counter() - clock, time.process_time() - cpu

@@ -154,12 +154,11 @@ class FitMatrix:
         """Field and text fit of the pairs (experts[k], apps[k]); None when the fit was given."""
         return None if self.parts is None else self.parts.pairs(experts, apps)
 
-    def component_lookups(self, chosen: np.ndarray) -> tuple[dict | None, dict | None]:
-        """Field and text fit of the pairs ``chosen`` marks (bool, shape (E, A)), as lookups ``[(e, a)]``,
-        computed in one pass (for the explanations of an assignment); None when the fit was given."""
+    def component_lookups(self, experts: np.ndarray, apps: np.ndarray) -> tuple[dict | None, dict | None]:
+        """Field and text fit of the pairs (experts[k], apps[k]) as lookups ``[(e, a)]``, computed for those pairs
+        only (for the explanations of an assignment); None when the fit was given."""
         if self.parts is None:
             return None, None
-        experts, apps = np.nonzero(chosen)
         field, text = self.parts.pairs(experts, apps)
         pairs = list(zip(experts.tolist(), apps.tolist(), strict=True))
         return dict(zip(pairs, field.tolist(), strict=True)), dict(zip(pairs, text.tolist(), strict=True))

@@ -199,7 +199,7 @@ def assign(problem: Problem, *, now: datetime | None = None, progress: Progress 
     report("report", PHASES.index("report") + 1)
     clock = time.perf_counter()
     drawn = settings.mode != "meeting" and settings.randomize is not None
-    field_fit, text_fit = component_lookups(context.fit, panels)
+    field_fit, text_fit = context.fit.component_lookups(panels.experts, panels.apps())
     result.assignments = _assignments(context, explain(
         context.instance, panels, context.labels, exclusions=context.exclusions,
         field_fit=field_fit, text_fit=text_fit, otherwise=DRAWN if drawn else OPTIMUM))
@@ -505,17 +505,6 @@ def _reserves(context: Context, panels: Panels, count: int) -> dict[str, list[st
     labels = context.labels
     return {labels.applications[a]: [labels.experts[e] for e in reserves]
             for a, reserves in enumerate(all_reserves(context.instance, panels, count))}
-
-
-def component_lookups(fit: FitMatrix, panels: Panels) -> tuple[dict | None, dict | None]:
-    """Field and text fit of the assigned pairs as lookups ``[(e, a)]``, computed for those pairs only (for the
-    explanations); None when the fit was given."""
-    apps = panels.apps()
-    found = fit.components(panels.experts, apps)
-    if found is None:
-        return None, None
-    pairs = list(zip(panels.experts.tolist(), apps.tolist(), strict=True))
-    return dict(zip(pairs, found[0].tolist(), strict=True)), dict(zip(pairs, found[1].tolist(), strict=True))
 
 
 def _round(value: float | None) -> float | None:
