@@ -257,10 +257,6 @@ class Panels:
         assigned[self.experts, self.apps()] = True
         return assigned
 
-    def holds(self, e: int, a: int) -> bool:
-        """Whether expert ``e`` sits on application ``a``'s panel."""
-        return bool((self.members(a) == e).any())
-
     def members(self, a: int) -> np.ndarray:
         return self.experts[self.starts[a]:self.starts[a + 1]]
 
