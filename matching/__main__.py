@@ -18,7 +18,7 @@ from json.encoder import encode_basestring
 from typing import Any, TextIO
 
 from matching.affinity import compute_fit, fit_components
-from matching.conflicts import RULE_KINDS, RULES, conflict_arrays, reasons_by_expert
+from matching.conflicts import RULE_KINDS, RULES, ConflictArrays, conflict_arrays, reasons_by_expert
 from matching.problem import ProblemError, parse_problem
 from matching.types import Problem
 
@@ -34,14 +34,14 @@ class JSONList:
 
 
 def _conflicts(problem: Problem) -> dict[str, Any]:
-    return {"conflicts": JSONList(_conflict_pieces(problem))}
+    # the round-wide search runs here, before anything is written: a failure in it leaves the output empty
+    return {"conflicts": JSONList(_conflict_pieces(problem, conflict_arrays(problem)))}
 
 
-def _conflict_pieces(problem: Problem) -> Iterator[str]:
+def _conflict_pieces(problem: Problem, found: ConflictArrays) -> Iterator[str]:
     """Each expert's conflicts as the JSON text ``json.dumps`` writes for their §10 dicts (expert, application,
-    rule, kind, reason), from the conflict arrays and the reasons written one expert at a time: no object per
-    conflict outlives its expert. The refs, rules and kinds are escaped once, the reasons one by one."""
-    found = conflict_arrays(problem)
+    rule, kind, reason), from the conflict arrays ``found`` and the reasons written one expert at a time: no
+    object per conflict outlives its expert. The refs, rules and kinds are escaped once, the reasons one by one."""
     experts = [encode_basestring(expert.ref) for expert in problem.experts]
     applications = [encode_basestring(application.ref) for application in problem.applications]
     rules = [f'"rule": {encode_basestring(rule)}, "kind": {encode_basestring(RULE_KINDS[rule])}' for rule in RULES]

@@ -99,6 +99,19 @@ def test_no_write_is_longer_than_the_chunk_the_system_takes_whole(monkeypatch):
                                           "note": "长" * 25}
 
 
+def test_a_failing_conflict_search_writes_nothing(problem_file, monkeypatch):
+    """The round-wide search (the conflict arrays, the command's largest memory) runs before the first byte is
+    written: if it fails, standard output is empty rather than the opening of a list that never closes."""
+    def out_of_memory(problem):
+        raise MemoryError
+
+    monkeypatch.setattr(cli, "conflict_arrays", out_of_memory)
+    out = io.StringIO()
+    with pytest.raises(MemoryError):
+        main(["conflicts", str(problem_file)], stdout=out, stderr=io.StringIO())
+    assert out.getvalue() == ""
+
+
 def test_affinity_prints_every_pair_with_components(problem_file):
     status, out, _ = run("affinity", str(problem_file))
     result = json.loads(out)
