@@ -421,3 +421,24 @@ def test_the_rounds_time_limit_reaches_the_solver_and_is_stored_with_the_version
         rounds.update_settings(get_round(matched), {"time_limit": None}, actor=None)
         assert panels.run_matching(get_round(matched), actor=None).settings["time_limit"] is None
         assert limits == [30, None]
+
+
+def test_a_new_seat_records_its_fit_components_without_building_the_round_wide_matrices(app, matched,
+                                                                                        monkeypatch):
+    """A replacement's field and text fit are the pair's own, read for that pair only: the E x A component
+    matrices (2 GB at 10,000 x 25,000) are never written for one seat."""
+    from matching.affinity import FitMatrix
+
+    with app.app_context():
+        round_ = get_round(matched)
+        fit = matching_bridge.round_context(round_).fit
+        leaving = member(round_, "APP-002", "technology")
+        leaving.state, leaving.state_reason = "recused", "与申报单位有合作"
+        db.session.commit()
+        for name in ("field_fit", "text_fit"):
+            monkeypatch.setattr(FitMatrix, name, property(lambda self: pytest.fail("E x A matrix built")))
+        new = panels.replace_from_reserves(leaving, actor=None)
+        monkeypatch.undo()
+        e, a = fit.experts.index(new.expert.ref), fit.applications.index(new.application.ref)
+        assert (new.field_fit, new.text_fit) == (round(float(fit.field_fit[e, a]), 6),
+                                                  round(float(fit.text_fit[e, a]), 6))

@@ -593,10 +593,11 @@ def _new_seat(context: Context, version: AssignmentVersion, application: Applica
     e, a = problem.expert_index[expert.ref], problem.application_index[application.ref]
     if panel is None:
         panel = next((row.panel for row in version.assignments if row.application_id == application.id), None)
+    components = fit.components(np.array([e]), np.array([a]))      # this pair's only, never an E x A matrix
+    field_fit, text_fit = (None, None) if components is None else (round(float(c[0]), 6) for c in components)
     seat = Assignment(
         application=application, expert=expert, pool=expert.pool, fit=round(float(fit.fit[e, a]), 6),
-        field_fit=None if fit.field_fit is None else round(float(fit.field_fit[e, a]), 6),
-        text_fit=None if fit.text_fit is None else round(float(fit.text_fit[e, a]), 6),
+        field_fit=field_fit, text_fit=text_fit,
         state="proposed", manual=manual, override_reason=override_reason, panel=panel,
         replaces_id=replaces.id if replaces is not None else None)
     version.assignments.append(seat)
