@@ -139,6 +139,7 @@ class FlowNetwork:
         np.add.at(held, (fixed_a, instance.expert_pool[fixed_e]), 1)
         low = np.maximum(instance.pool_quotas[:, 0][None, :] - held, 0)
         high = np.maximum(instance.pool_quotas[:, 1][None, :] - held, 0)
+        self.closed = high == 0             # pools the fixed pairs fill: no pair can enter them
         seats = np.maximum(instance.panel_size - held.sum(axis=1), 0)
         self.expert_node = 1 + np.arange(n_e)
         self.pool_node = 1 + n_e + np.arange(n_a * n_p).reshape(n_a, n_p)
@@ -197,6 +198,14 @@ class FlowNetwork:
             np.maximum.at(load_price, self.experts, -self.cost[:n_pairs] / self.scale
                           - pool[self.apps, inst.expert_pool[self.experts]])
             load_price = np.where(full, load_price, np.maximum(-potential[self.expert_node], 0.0))
+        # a pool the fixed pairs fill sits at its maximum, so its row price must be ≥ 0 (its node's potential,
+        # set by the elastic arc, says nothing); the least one keeping its pairs' reduced cost ≤ 0 is taken
+        if self.closed.any():
+            least = np.where(self.closed, panel[:, None], pool)
+            into = self.closed[self.apps, inst.expert_pool[self.experts]]
+            np.maximum.at(least, (self.apps[into], inst.expert_pool[self.experts[into]]),
+                          -self.cost[:n_pairs][into] / self.scale - load_price[self.experts[into]])
+            pool = np.where(self.closed, least, pool)
         experts = np.concatenate([self.experts[chosen], inst.fixed[:, 0]])
         apps = np.concatenate([self.apps[chosen], inst.fixed[:, 1]])
         return NetworkOptimum(experts=experts, apps=apps, shortfall=shortfall, load_price=load_price,
@@ -308,3 +317,28 @@ def _pairs_above(instance: Instance, weight: np.ndarray, optimum: NetworkOptimum
     fixed = np.isin(experts.astype(np.int64) * instance.n_apps + apps,
                     instance.fixed[:, 0].astype(np.int64) * instance.n_apps + instance.fixed[:, 1])
     return experts[~fixed], apps[~fixed]
+
+
+def organization_alternatives(instance: Instance, weight: np.ndarray, optimum: NetworkOptimum, slack: float,
+                              per_app: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each application whose flow panel holds more than the organization limit of one organization, up to
+    ``per_app`` allowed pairs priced at least ``−slack`` by the optimum's prices, the best first: the
+    alternatives the master needs to mend that panel."""
+    org = instance.expert_org[optimum.experts]
+    n_orgs = int(instance.expert_org.max(initial=-1)) + 1
+    held = org >= 0
+    code, count = np.unique(optimum.apps[held].astype(np.int64) * max(n_orgs, 1) + org[held], return_counts=True)
+    broken = np.unique(code[count > instance.max_per_org] // max(n_orgs, 1))
+    n_e = instance.n_experts
+    width = max(1, PRICING_BLOCK // max(n_e, 1))
+    found_e, found_a = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for start in range(0, len(broken), width):
+        apps = broken[start:start + width]
+        rc = weight[:, apps] - optimum.load_price[:, None] - optimum.pool_price[apps][:, instance.expert_pool].T
+        key = np.where(instance.allowed[:, apps] & (rc >= -slack), rc, -np.inf)
+        k = min(per_app, n_e)
+        top = np.argpartition(-key, k - 1, axis=0)[:k]
+        columns = np.broadcast_to(np.arange(len(apps)), top.shape)
+        good = np.isfinite(key[top, columns])
+        found_e.append(top[good]), found_a.append(apps[columns[good]])
+    return np.concatenate(found_e), np.concatenate(found_a)

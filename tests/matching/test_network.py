@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from matching.instance import Instance
 from matching.lp import Master
-from matching.network import near_zero_pairs, network_optimum
+from matching.network import near_zero_pairs, network_optimum, organization_alternatives
 from matching.solve import start_on_network
 from tests.matching.test_solve import contended_instance, dense_milp, random_instance
 
@@ -119,3 +119,18 @@ def test_near_zero_pairs_lie_on_the_optimal_face():
     assert (rc[experts, apps] >= -1e-6).all()
     chosen = set(zip(optimum.experts.tolist(), optimum.apps.tolist(), strict=True))
     assert chosen <= set(zip(experts.tolist(), apps.tolist(), strict=True)) | {tuple(p) for p in instance.fixed.tolist()}
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(10, 22), n_apps=st.integers(3, 8))
+def test_mending_alternatives_belong_to_panels_breaking_the_organization_limit(seed, n_experts, n_apps):
+    instance = contended_instance(seed, n_experts, n_apps, n_orgs=3)
+    optimum = network_optimum(instance, instance.fit, np.argmax(instance.fit, axis=0), np.arange(instance.n_apps))
+    experts, apps = organization_alternatives(instance, instance.fit, optimum, 0.05, per_app=5)
+    assert (reduced_costs(instance, optimum)[experts, apps] >= -0.05).all()
+    assert instance.allowed[experts, apps].all()
+    assert (np.bincount(apps, minlength=instance.n_apps) <= 5).all()
+    org = instance.expert_org[optimum.experts]
+    for a in np.unique(apps):
+        held = org[(optimum.apps == a) & (org >= 0)]
+        assert np.bincount(held).max(initial=0) > instance.max_per_org
