@@ -6,12 +6,13 @@ source → expert (capacity ``cap_e``) → (application, pool) (flow in ``[min_p
 that network LP is highly degenerate, and a simplex restarted with new columns pays the degeneracy again every
 round; a network solver does not. :func:`network_optimum` solves the flow over a candidate set with OR-Tools'
 ``SimpleMinCostFlow`` (cost scaling), reads node potentials off the residual graph (Bellman–Ford), prices every
-allowed pair with them and grows the set until no pair prices out: column generation on a network solver.
+allowed pair with them and grows the set until no pair prices out: column generation on a network solver. The
+flow's spanning tree of tight arcs is a basis of the master LP (:meth:`FlowNetwork.basis`).
 
 Nothing here proves anything. Costs are the weights scaled by :data:`COST_SCALE` and rounded, so the flow is
-optimal for the rounded costs only; the caller (``matching.solve``) hands the master LP the flow's pairs and
-the pairs the potentials price near zero as first columns (and the flow's primal and dual values as a start),
-and the master's own duals give the Lagrangian bound over every pair, as without this module.
+optimal for the rounded costs only; the caller (``matching.solve.start_on_network``) hands the master LP the
+flow's pairs and the pairs the potentials price near zero as first columns, and the flow's basis as its start;
+the master's own duals give the Lagrangian bound over every pair, as without this module.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from matching.instance import Instance
 from matching.lp import AT_LOWER, AT_UPPER, BASIC, PRICING_BLOCK, PairSet
 
 COST_SCALE = 1e7
-"""Weights (divided by the largest, when that is above 1) are multiplied by this and rounded to integers for the flow solver (OR-Tools takes int64 costs).
-The rounding moves the flow's value by at most half a unit per seat, 5e-8 of a fit point: it can only change
-which of nearly tied solutions the flow picks, never the proof, which is the master LP's."""
+"""Weights (divided by the largest, when that is above 1) are multiplied by this and rounded to integers for
+the flow solver (OR-Tools takes int64 costs). The rounding moves the flow's value by at most half a unit per
+seat, 5e-8 of a fit point: it can only change which of nearly tied solutions the flow picks, never the
+proof, which is the master LP's."""
 
 SHORTFALL_COST = 1000.0
 """Cost per seat of the elastic arcs source → (application, pool), in weight units (the master's shortfall
@@ -43,9 +45,9 @@ organization rows."""
 PRICED_PER_APP = 70
 """Most new pairs per application per pricing round (the best by reduced cost)."""
 
-
-BASIC, LOWER, UPPER = BASIC, AT_LOWER, AT_UPPER
-"""Where a row's activity stands in a :class:`NetworkBasis`: in the basis, or at its lower or upper bound."""
+LOWER, UPPER = AT_LOWER, AT_UPPER
+"""Where a row's activity stands in a :class:`NetworkBasis`: :data:`BASIC` (in the basis), or at its lower or
+upper bound; the codes of :meth:`matching.lp.Master.start_from`."""
 
 
 @dataclasses.dataclass(frozen=True)

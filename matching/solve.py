@@ -32,6 +32,7 @@ import numpy as np
 
 from matching.instance import Instance
 from matching.lp import AT_LOWER, AT_UPPER, BASIC, PRICING_BLOCK, LPResult, Master, NoIncumbent
+from matching.network import near_zero_pairs, network_optimum, organization_alternatives
 
 OPTIMALITY_TOLERANCE = 1e-6
 """``status`` is ``optimal`` only when bound − objective ≤ this × max(1, |objective|)."""
@@ -603,13 +604,12 @@ def start_on_network(master: Master, weight: np.ndarray, first: tuple[np.ndarray
     First columns: the flow's pairs, the pairs its potentials price at (or next to) zero — the alternatives on
     the relaxation's optimal face — the pairs of the basis, the greedy panels (which keep every organization
     row, so the master stays feasible, without shortfall, once the rows enter), and, for the applications whose
-    flow panel breaks the organization limit, the pairs priced within :data:`MENDING_SLACK` of zero. The basis is the flow's spanning tree: the first master LP starts at the relaxation's optimum,
-    and only the organization rows are left to repair. Nothing here is part of the proof (the flow's costs are
+    flow panel breaks the organization limit, the pairs priced within :data:`MENDING_SLACK` of zero. The basis
+    is the flow's spanning tree: the first master LP starts at the relaxation's optimum, and only the
+    organization rows are left to repair. Nothing here is part of the proof (the flow's costs are
     rounded to integers); the master's own duals give the bound, as without this start. Returns the figures
     for the solve's ``stats``.
     """
-    from matching.network import near_zero_pairs, network_optimum, organization_alternatives
-
     clock, cpu = time.perf_counter(), time.process_time()
     instance = master.instance
     optimum = network_optimum(instance, weight, *first, deadline=deadline)
