@@ -42,6 +42,9 @@ PRICING_BLOCK = 1 << 22
 FIXED_BONUS = 1e6
 """Added to a fixed pair's value in :meth:`Master.panel_bound` so that every application's best panel takes it."""
 
+BASIC, AT_LOWER, AT_UPPER = 0, 1, 2
+"""Codes of a variable's place in a starting basis (:meth:`Master.start_from`)."""
+
 SHORTFALL_PENALTY = 1000.0
 """Cost, in units of (1 + largest |weight|), of one missing panel seat in the elastic master."""
 
@@ -259,6 +262,15 @@ class Master:
         if self._lp is None:
             self._lp = WarmLP(self)
         return self._lp.solve(time_limit)
+
+    def start_from(self, columns: np.ndarray, shortfall: np.ndarray, rows: np.ndarray) -> bool:
+        """Give the next :meth:`solve_lp` a starting basis (before the first solve, no organization rows yet):
+        one code per pair column in the master's order, per shortfall column (A·P, application-major) and per
+        row (load, pool, panel), each :data:`BASIC`, :data:`AT_LOWER` or :data:`AT_UPPER`. False if HiGHS
+        refuses it (the solve then starts from scratch)."""
+        if self._lp is None:
+            self._lp = WarmLP(self)
+        return self._lp.start_from(columns, shortfall, rows)
 
     def solve_lp_primal(self) -> LPResult:
         """:meth:`solve_lp` with HiGHS's primal simplex for this one solve.
@@ -691,6 +703,18 @@ class WarmLP:
         if len(pushed):
             self.highs.changeColsBounds(len(pushed), (self.pair_base + pushed).astype(np.int32),
                                         np.zeros(len(pushed)), np.zeros(len(pushed)))
+
+    def start_from(self, columns: np.ndarray, shortfall: np.ndarray, rows: np.ndarray) -> bool:
+        """Set the basis HiGHS starts from (see :meth:`Master.start_from`)."""
+        self._sync()
+        if self.master.floor_variable or self.synced_org_rows:
+            return False
+        status = [highspy.HighsBasisStatus.kBasic, highspy.HighsBasisStatus.kLower, highspy.HighsBasisStatus.kUpper]
+        basis = highspy.HighsBasis()
+        basis.col_status = [status[code] for code in np.concatenate([shortfall, columns]).tolist()]
+        basis.row_status = [status[code] for code in np.asarray(rows).tolist()]
+        basis.valid = True
+        return self.highs.setBasis(basis) == highspy.HighsStatus.kOk
 
     def solve(self, time_limit: float | None = None) -> LPResult | None:
         """Re-optimize from the last basis and return the solution with duals in the maximization's signs;

@@ -1,0 +1,346 @@
+"""The organization-free relaxation of a round as a min-cost flow, solved over a growing set of pairs.
+
+Without the organization rows the ``total`` problem is a flow (docs/matching.md §1 "Why it is usually an LP"):
+source → expert (capacity ``cap_e``) → (application, pool) (flow in ``[min_p, max_p]``) → application (exactly
+``n_a``) → sink, one arc of capacity 1 per allowed pair, fixed pairs assigned beforehand. On contended rounds
+that network LP is highly degenerate, and a simplex restarted with new columns pays the degeneracy again every
+round; a network solver does not. :func:`network_optimum` solves the flow over a candidate set with OR-Tools'
+``SimpleMinCostFlow`` (cost scaling), reads node potentials off the residual graph (Bellman–Ford), prices every
+allowed pair with them and grows the set until no pair prices out: column generation on a network solver. The
+flow's spanning tree of tight arcs is a basis of the master LP (:meth:`FlowNetwork.basis`).
+
+Nothing here proves anything. Costs are the weights scaled by :data:`COST_SCALE` and rounded, so the flow is
+optimal for the rounded costs only; the caller (``matching.solve.start_on_network``) hands the master LP the
+flow's pairs and the pairs the potentials price near zero as first columns, and the flow's basis as its start;
+the master's own duals give the Lagrangian bound over every pair, as without this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import minimum_spanning_tree
+
+from matching.instance import Instance
+from matching.lp import AT_LOWER, AT_UPPER, BASIC, PRICING_BLOCK, PairSet
+
+COST_SCALE = 1e7
+"""Weights (divided by the largest, when that is above 1) are multiplied by this and rounded to integers for
+the flow solver (OR-Tools takes int64 costs). The rounding moves the flow's value by at most half a unit per
+seat, 5e-8 of a fit point: it can only change which of nearly tied solutions the flow picks, never the
+proof, which is the master LP's."""
+
+SHORTFALL_COST = 1000.0
+"""Cost per seat of the elastic arcs source → (application, pool), in weight units (the master's shortfall
+penalty is of the same order): the flow is always feasible, and an infeasible candidate set says where."""
+
+NEAR_ZERO = 1e-6
+"""Pairs whose reduced cost under the final potentials is at least ``−NEAR_ZERO`` lie on (or next to) the
+optimal face of the organization-free relaxation; they are the alternatives the master needs to repair the
+organization rows."""
+
+PRICED_PER_APP = 70
+"""Most new pairs per application per pricing round (the best by reduced cost)."""
+
+LOWER, UPPER = AT_LOWER, AT_UPPER
+"""Where a row's activity stands in a :class:`NetworkBasis`: :data:`BASIC` (in the basis), or at its lower or
+upper bound; the codes of :meth:`matching.lp.Master.start_from`."""
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkBasis:
+    """A basis of the organization-free master LP (see :meth:`FlowNetwork.basis`): the pairs in it (every other
+    pair sits at 1 if the flow uses it, else at 0), each load row's and pool row's place (:data:`BASIC`,
+    :data:`LOWER`, :data:`UPPER`), and which shortfall columns and panel rows are basic."""
+
+    basic_experts: np.ndarray
+    basic_apps: np.ndarray
+    load: np.ndarray
+    pool: np.ndarray
+    shortfall: np.ndarray
+    panel: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkOptimum:
+    """The optimum of the organization-free relaxation over the pairs it ended with.
+
+    ``experts``, ``apps``: the pairs of the flow solution (fixed pairs included); ``shortfall`` (A, P): seats
+    the elastic arcs filled (zero when the pairs allow a solution); ``load_price`` (E, ≥ 0) and ``pool_price``
+    (A, P): prices such that every pair's reduced cost is ``weight − load_price[e] − pool_price[a, pool(e)]``,
+    split as ``pool_price = panel_price[a] + pool_row_price[a, p]``; ``candidates``: every pair the flow was
+    solved over; ``rounds``: flow solves."""
+
+    experts: np.ndarray
+    apps: np.ndarray
+    shortfall: np.ndarray
+    load_price: np.ndarray
+    panel_price: np.ndarray
+    pool_row_price: np.ndarray
+    candidates: tuple[np.ndarray, np.ndarray]
+    rounds: int
+    basis: NetworkBasis | None = None
+
+    @property
+    def pool_price(self) -> np.ndarray:
+        return self.panel_price[:, None] + self.pool_row_price
+
+
+def network_optimum(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, *,
+                    per_app: int = PRICED_PER_APP, max_rounds: int = 100,
+                    deadline: float | None = None) -> NetworkOptimum:
+    """Solve the organization-free relaxation over the given pairs, pricing every allowed pair with the flow's
+    potentials and adding those that price out, until none does (or ``max_rounds``, or the
+    ``time.perf_counter()`` value ``deadline``, after which no new round starts)."""
+    have = PairSet(*weight.shape)
+    experts, apps = _new_pairs(instance, have, experts, apps)
+    have[experts, apps] = True
+    rounds = 0
+    while True:
+        rounds += 1
+        flow = FlowNetwork(instance, weight, experts, apps)
+        optimum = flow.solve()
+        new_e, new_a = price_out(instance, weight, optimum, have, per_app)
+        late = deadline is not None and time.perf_counter() > deadline
+        if len(new_e) == 0 or rounds >= max_rounds or late:
+            return dataclasses.replace(optimum, candidates=(experts, apps), rounds=rounds, basis=flow.basis())
+        have[new_e, new_a] = True
+        experts, apps = np.concatenate([experts, new_e]), np.concatenate([apps, new_a])
+
+
+def _new_pairs(instance: Instance, have: PairSet, experts: np.ndarray, apps: np.ndarray,
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct allowed pairs among the given ones that are neither fixed nor already held."""
+    code = np.unique(experts.astype(np.int64) * instance.n_apps + apps)
+    experts, apps = np.divmod(code, instance.n_apps)
+    fixed = np.isin(code, instance.fixed[:, 0].astype(np.int64) * instance.n_apps + instance.fixed[:, 1])
+    keep = instance.allowed[experts, apps] & ~fixed & ~have[experts, apps]
+    return experts[keep], apps[keep]
+
+
+class FlowNetwork:
+    """The organization-free relaxation over one set of pairs, as an OR-Tools min-cost flow.
+
+    Nodes: the source (0), experts (1 … E), (application, pool) nodes (application-major), applications. The
+    pool quota ``[min_p, max_p]`` on the arc (a, p) → a is handled the usual way for lower bounds: ``min_p``
+    units are sent in advance (supply ``−min_p`` at (a, p), ``+min_p`` at a) and the arc keeps
+    ``max_p − min_p``. Applications take ``n_a`` through their supply, so no sink node is needed. Fixed pairs
+    are assigned before: they take their expert's load, their application's seat and their pool's quota.
+    """
+
+    def __init__(self, instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray) -> None:
+        self.instance = instance
+        n_e, n_a, n_p = instance.n_experts, instance.n_apps, instance.n_pools
+        self.experts, self.apps = experts, apps
+        fixed_e, fixed_a = instance.fixed[:, 0], instance.fixed[:, 1]
+        load = np.maximum(instance.load_cap - np.bincount(fixed_e, minlength=n_e), 0)
+        held = np.zeros((n_a, n_p), dtype=np.int64)
+        np.add.at(held, (fixed_a, instance.expert_pool[fixed_e]), 1)
+        low = np.maximum(instance.pool_quotas[:, 0][None, :] - held, 0)
+        high = np.maximum(instance.pool_quotas[:, 1][None, :] - held, 0)
+        self.closed = high == 0             # pools the fixed pairs fill: no pair can enter them
+        seats = np.maximum(instance.panel_size - held.sum(axis=1), 0)
+        self.expert_node = 1 + np.arange(n_e)
+        self.pool_node = 1 + n_e + np.arange(n_a * n_p).reshape(n_a, n_p)
+        self.app_node = 1 + n_e + n_a * n_p + np.arange(n_a)
+        self.n_nodes = 1 + n_e + n_a * n_p + n_a
+        pair_pool = self.pool_node[apps, instance.expert_pool[experts]]
+        values = np.asarray(weight[experts, apps], dtype=np.float64)
+        # weights of order 1 (the fit) keep COST_SCALE; larger ones are scaled down so the costs stay in range
+        self.scale = COST_SCALE / max(1.0, float(np.abs(values).max(initial=0.0)))
+        scaled = np.rint(values * self.scale).astype(np.int64)
+        shortfall_cost = int(round(SHORTFALL_COST * COST_SCALE))
+        # arcs: pairs, then source → expert, then source → (a, p) (elastic), then (a, p) → a
+        self.tail = np.concatenate([self.expert_node[experts], np.zeros(n_e, np.int64),
+                                    np.zeros(n_a * n_p, np.int64), self.pool_node.ravel()])
+        self.head = np.concatenate([pair_pool, self.expert_node, self.pool_node.ravel(),
+                                    np.repeat(self.app_node, n_p)])
+        self.capacity = np.concatenate([np.ones(len(experts), np.int64), load,
+                                        np.repeat(seats, n_p), (high - low).ravel()]).astype(np.int64)
+        self.cost = np.concatenate([-scaled, np.zeros(n_e, np.int64), np.full(n_a * n_p, shortfall_cost),
+                                    np.zeros(n_a * n_p, np.int64)])
+        supply = np.zeros(self.n_nodes, dtype=np.int64)
+        supply[0] = seats.sum()
+        supply[self.pool_node.ravel()] = -low.ravel()
+        supply[self.app_node] = low.sum(axis=1) - seats
+        self.supply = supply
+
+    def solve(self) -> NetworkOptimum:
+        """The optimal flow and node potentials read off its residual graph."""
+        from ortools.graph.python import min_cost_flow  # imported where used: `import matching` stays light
+
+        solver = min_cost_flow.SimpleMinCostFlow()
+        solver.add_arcs_with_capacity_and_unit_cost(self.tail, self.head, self.capacity, self.cost)
+        solver.set_nodes_supplies(np.arange(self.n_nodes), self.supply)
+        status = solver.solve()
+        if status != solver.OPTIMAL:
+            raise RuntimeError(f"min-cost flow failed with status {status}")
+        flow = solver.flows(np.arange(len(self.tail)))
+        potential = self._potentials(flow)
+        inst = self.instance
+        n_e, n_a, n_p = inst.n_experts, inst.n_apps, inst.n_pools
+        n_pairs = len(self.experts)
+        chosen = flow[:n_pairs] > 0
+        shortfall = flow[n_pairs + n_e:n_pairs + n_e + n_a * n_p].reshape(n_a, n_p)
+        # π = d(source) − d(node) in weight units: u_e = −π(e) ≥ 0 (an expert the flow leaves idle may get
+        # a negative value, raised to 0, which keeps every pair's reduced cost ≤ 0), and π(a, p) splits into
+        # the panel price π(a) and the pool row's π(a, p) − π(a)
+        load_price = np.maximum(-potential[self.expert_node], 0.0)
+        panel = potential[self.app_node]
+        panel = np.where(np.isfinite(panel), panel, 0.0)
+        pool = potential[self.pool_node]
+        # an expert the source cannot reach has no load left (fixed pairs took it, or its cap is 0): any price
+        # at least each of its pairs' weight less its pool price keeps those pairs out; the least such is taken
+        full = ~np.isfinite(load_price)
+        if full.any():
+            load_price[full] = 0.0
+            np.maximum.at(load_price, self.experts, -self.cost[:n_pairs] / self.scale
+                          - pool[self.apps, inst.expert_pool[self.experts]])
+            load_price = np.where(full, load_price, np.maximum(-potential[self.expert_node], 0.0))
+        # a pool the fixed pairs fill sits at its maximum, so its row price must be ≥ 0 (its node's potential,
+        # set by the elastic arc, says nothing); the least one keeping its pairs' reduced cost ≤ 0 is taken
+        if self.closed.any():
+            least = np.where(self.closed, panel[:, None], pool)
+            into = self.closed[self.apps, inst.expert_pool[self.experts]]
+            np.maximum.at(least, (self.apps[into], inst.expert_pool[self.experts[into]]),
+                          -self.cost[:n_pairs][into] / self.scale - load_price[self.experts[into]])
+            pool = np.where(self.closed, least, pool)
+        experts = np.concatenate([self.experts[chosen], inst.fixed[:, 0]])
+        apps = np.concatenate([self.apps[chosen], inst.fixed[:, 1]])
+        return NetworkOptimum(experts=experts, apps=apps, shortfall=shortfall, load_price=load_price,
+                              panel_price=panel, pool_row_price=pool - panel[:, None],
+                              candidates=(self.experts, self.apps), rounds=1)
+
+    def _potentials(self, flow: np.ndarray) -> np.ndarray:
+        """``d(source) − d(node)`` in weight units, with ``d`` the shortest-path distances from the source in
+        the residual graph (+inf where the source reaches no node).
+
+        The residual graph has negative arcs and, the flow being optimal, no negative cycle: Bellman–Ford,
+        every arc relaxed at once with numpy, until no distance changes (17 passes at contended 1,000 × 5,000;
+        scipy's Bellman–Ford makes N passes, 3.3 s there). Costs are integers, so distances are exact."""
+        forward, backward = flow < self.capacity, flow > 0
+        tail = np.concatenate([self.tail[forward], self.head[backward]])
+        head = np.concatenate([self.head[forward], self.tail[backward]])
+        cost = np.concatenate([self.cost[forward], -self.cost[backward]]).astype(np.float64)
+        distance = np.full(self.n_nodes, np.inf)
+        distance[0] = 0.0
+        for _ in range(self.n_nodes):
+            through = np.full(self.n_nodes, np.inf)
+            np.minimum.at(through, head, distance[tail] + cost)
+            shorter = np.minimum(distance, through)
+            if np.array_equal(shorter, distance):
+                break
+            distance = shorter
+        self.flow, self.distance = flow, distance
+        return -distance / self.scale
+
+    def basis(self) -> NetworkBasis:
+        """A simplex basis of the organization-free master LP at the last flow and its potentials.
+
+        The master's load, pool and panel rows become, after a nonsingular change of rows (panel row minus its
+        pool rows, load rows negated), the node–arc matrix of this network with the source as root: a pair is the
+        arc e → (a, p), a load row's activity the arc source → e, a pool row's (a, p) → a, a panel row's
+        a → source, a shortfall column source → (a, p). So a basis is a spanning tree. Taken among the arcs
+        tight under the potentials (reduced cost 0), those strictly inside their bounds first, with every other
+        arc at the bound its flow sits at, it is primal feasible (the tree carries the flow) and dual feasible
+        (the potentials are optimal): the master starts at the optimum of the relaxation and the dual simplex
+        has only the organization rows to repair."""
+        inst = self.instance
+        n_e, n_a, n_p = inst.n_experts, inst.n_apps, inst.n_pools
+        flow, d = self.flow, self.distance
+        n_pairs = len(self.experts)
+        # every network arc, plus a → source (the panel row, fixed at n_a: basic only where nothing else
+        # reaches a, since a basic fixed arc ties a's potential to the source's)
+        tail = np.concatenate([self.tail, self.app_node])
+        head = np.concatenate([self.head, np.zeros(n_a, np.int64)])
+        reached = np.isfinite(d[tail]) & np.isfinite(d[head])
+        reduced = np.where(reached, np.concatenate([self.cost, np.zeros(n_a, np.int64)])
+                           + np.where(reached, d[tail] - d[head], 0.0), np.nan)
+        inside = np.concatenate([(flow > 0) & (flow < self.capacity), np.zeros(n_a, bool)])
+        weight = np.where(reduced == 0, 2.0, np.inf)
+        weight[inside] = 1.0
+        load_arc = n_pairs + np.arange(n_e)
+        idle = (flow[load_arc] < self.capacity[load_arc]) | ~np.isfinite(d[self.expert_node])
+        weight[load_arc[idle]] = 1.0                # a load row below its cap is basic (its lower bound is −∞)
+        weight[len(self.tail):] = 3.0
+        usable = np.isfinite(weight)
+        low, high = np.minimum(tail, head)[usable], np.maximum(tail, head)[usable]
+        graph = sp.csr_matrix((weight[usable], (low, high)), shape=(self.n_nodes, self.n_nodes))
+        tree = minimum_spanning_tree(graph).tocoo()
+        code = np.minimum(tree.row, tree.col).astype(np.int64) * self.n_nodes + np.maximum(tree.row, tree.col)
+        arc_code = low.astype(np.int64) * self.n_nodes + high
+        in_tree = np.zeros(len(tail), dtype=bool)
+        in_tree[np.nonzero(usable)[0][np.isin(arc_code, code)]] = True
+        pairs = in_tree[:n_pairs]
+        at_cap = flow[load_arc] >= self.capacity[load_arc]
+        pool_arc = n_pairs + n_e + n_a * n_p + np.arange(n_a * n_p)
+        pool_flow, pool_cap = flow[pool_arc], self.capacity[pool_arc]
+        pool = np.where(in_tree[pool_arc], BASIC, np.where((pool_flow >= pool_cap) & (pool_cap > 0), UPPER, LOWER))
+        return NetworkBasis(basic_experts=self.experts[pairs], basic_apps=self.apps[pairs],
+                            load=np.where(in_tree[load_arc], BASIC, np.where(at_cap, UPPER, LOWER)),
+                            pool=pool.reshape(n_a, n_p),
+                            shortfall=in_tree[n_pairs + n_e:n_pairs + n_e + n_a * n_p].reshape(n_a, n_p),
+                            panel=in_tree[len(self.tail):])
+
+
+def price_out(instance: Instance, weight: np.ndarray, optimum: NetworkOptimum, have: PairSet, per_app: int,
+              tolerance: float = NEAR_ZERO) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``per_app`` allowed pairs per application not in ``have`` whose reduced cost under the optimum's
+    prices exceeds ``tolerance``, the best first."""
+    return _pairs_above(instance, weight, optimum, have, per_app, tolerance)
+
+
+def near_zero_pairs(instance: Instance, weight: np.ndarray, optimum: NetworkOptimum, per_app: int,
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``per_app`` allowed pairs per application whose reduced cost is at least ``−NEAR_ZERO``."""
+    return _pairs_above(instance, weight, optimum, PairSet(*weight.shape), per_app, -NEAR_ZERO)
+
+
+def _pairs_above(instance: Instance, weight: np.ndarray, optimum: NetworkOptimum, have: PairSet, per_app: int,
+                 threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    n_e = instance.n_experts
+    width = max(1, PRICING_BLOCK // max(n_e, 1))
+    load = optimum.load_price[:, None]
+    found_e, found_a = [], []
+    for start in range(0, instance.n_apps, width):
+        apps = slice(start, min(start + width, instance.n_apps))
+        rc = weight[:, apps] - load - optimum.pool_price[apps][:, instance.expert_pool].T
+        candidate = instance.allowed[:, apps] & ~have[:, apps] & (rc > threshold)
+        key = np.where(candidate, rc, -np.inf)
+        k = min(per_app, n_e)
+        top = np.argpartition(-key, k - 1, axis=0)[:k]
+        columns = np.broadcast_to(np.arange(key.shape[1]), top.shape)
+        good = candidate[top, columns]
+        found_e.append(top[good]), found_a.append(columns[good] + start)
+    experts, apps = np.concatenate(found_e), np.concatenate(found_a)
+    fixed = np.isin(experts.astype(np.int64) * instance.n_apps + apps,
+                    instance.fixed[:, 0].astype(np.int64) * instance.n_apps + instance.fixed[:, 1])
+    return experts[~fixed], apps[~fixed]
+
+
+def organization_alternatives(instance: Instance, weight: np.ndarray, optimum: NetworkOptimum, slack: float,
+                              per_app: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each application whose flow panel holds more than the organization limit of one organization, up to
+    ``per_app`` allowed pairs priced at least ``−slack`` by the optimum's prices, the best first: the
+    alternatives the master needs to mend that panel."""
+    org = instance.expert_org[optimum.experts]
+    n_orgs = int(instance.expert_org.max(initial=-1)) + 1
+    held = org >= 0
+    code, count = np.unique(optimum.apps[held].astype(np.int64) * max(n_orgs, 1) + org[held], return_counts=True)
+    broken = np.unique(code[count > instance.max_per_org] // max(n_orgs, 1))
+    n_e = instance.n_experts
+    width = max(1, PRICING_BLOCK // max(n_e, 1))
+    found_e, found_a = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for start in range(0, len(broken), width):
+        apps = broken[start:start + width]
+        rc = weight[:, apps] - optimum.load_price[:, None] - optimum.pool_price[apps][:, instance.expert_pool].T
+        key = np.where(instance.allowed[:, apps] & (rc >= -slack), rc, -np.inf)
+        k = min(per_app, n_e)
+        top = np.argpartition(-key, k - 1, axis=0)[:k]
+        columns = np.broadcast_to(np.arange(len(apps)), top.shape)
+        good = np.isfinite(key[top, columns])
+        found_e.append(top[good]), found_a.append(apps[columns[good]])
+    return np.concatenate(found_e), np.concatenate(found_a)

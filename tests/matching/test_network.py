@@ -1,0 +1,136 @@
+"""The organization-free relaxation as a min-cost flow: its solution keeps the rules it models, its potentials
+price out no pair at the end and certify its value, and its basis starts the master at that optimum."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matching.instance import Instance
+from matching.lp import Master
+from matching.network import near_zero_pairs, network_optimum, organization_alternatives
+from matching.solve import start_on_network
+from tests.matching.test_solve import contended_instance, dense_milp, random_instance
+
+
+def test_worked_example_of_docs():
+    """docs/matching.md §1 "The network start": three experts of one pool, two applications of one seat."""
+    instance = Instance(
+        fit=np.array([[0.9, 0.8], [0.5, 0.2], [0.3, 0.1]]), allowed=np.ones((3, 2), dtype=bool),
+        expert_pool=np.zeros(3, dtype=int), pools=("technology",), expert_org=np.full(3, -1),
+        load_cap=np.ones(3, dtype=int), panel_size=np.ones(2, dtype=int), pool_quotas=np.array([[1, 1]]),
+        max_per_org=1)
+    optimum = network_optimum(instance, instance.fit, np.array([0, 1]), np.array([0, 1]))
+    assert sorted(zip(optimum.experts.tolist(), optimum.apps.tolist(), strict=True)) == [(0, 1), (1, 0)]
+    assert optimum.load_price == pytest.approx([0.7, 0.2, 0.0])
+    assert optimum.pool_price.ravel() == pytest.approx([0.3, 0.1])
+    assert optimum.rounds == 3
+    # the dual value Σ u·cap + Σ price·seats equals the flow's value 0.8 + 0.5
+    dual = optimum.load_price @ instance.load_cap + optimum.pool_price.ravel() @ instance.panel_size
+    assert dual == pytest.approx(1.3)
+
+
+def organization_free(instance: Instance) -> Instance:
+    return replace(instance, max_per_org=instance.n_experts)
+
+
+def reduced_costs(instance: Instance, optimum) -> np.ndarray:
+    return instance.fit - optimum.load_price[:, None] - optimum.pool_price[:, instance.expert_pool].T
+
+
+def check_optimum(instance: Instance) -> None:
+    per_pool_first = np.argsort(-instance.fit, axis=0)[:1]              # one first pair per application
+    apps = np.arange(instance.n_apps)
+    optimum = network_optimum(instance, instance.fit, per_pool_first.ravel(), np.tile(apps, len(per_pool_first)))
+    reference = dense_milp(organization_free(instance))
+    if reference is None or optimum.shortfall.any():
+        assert reference is None or not optimum.shortfall.any()
+        return
+    experts, apps = optimum.experts, optimum.apps
+    assigned = np.zeros(instance.fit.shape, dtype=bool)
+    assigned[experts, apps] = True
+    assert len(set(zip(experts.tolist(), apps.tolist(), strict=True))) == len(experts)     # no pair twice
+    assert instance.allowed[experts, apps].all()
+    assert assigned[instance.fixed[:, 0], instance.fixed[:, 1]].all()
+    assert (assigned.sum(axis=1) <= instance.load_cap).all()
+    assert (assigned.sum(axis=0) == instance.panel_size).all()
+    for p, (low, high) in enumerate(instance.pool_quotas):
+        count = assigned[instance.expert_pool == p].sum(axis=0)
+        assert ((low <= count) & (count <= high)).all()
+    value = float(instance.fit[assigned].sum())
+    assert value == pytest.approx(reference, abs=1e-6)
+    # at the end no pair outside the flow prices out (a used pair sits at its upper bound, 1, and may have a
+    # positive reduced cost), and the potentials' Lagrangian value is the flow's, up to the costs' rounding
+    rc = reduced_costs(instance, optimum)
+    free = instance.allowed.copy()
+    free[instance.fixed[:, 0], instance.fixed[:, 1]] = False
+    assert (rc[free & ~assigned] <= 1e-6).all()
+    assert (rc[assigned & free] >= -1e-6).all()
+    assert (optimum.load_price >= 0).all()
+    # the Lagrangian value of the potentials: loads at their caps, panels at their sizes, a pool row at its
+    # maximum where its price is positive and at its minimum where negative
+    row = optimum.pool_row_price
+    low, high = instance.pool_quotas[:, 0][None, :], instance.pool_quotas[:, 1][None, :]
+    lagrangian = optimum.load_price @ instance.load_cap + optimum.panel_price @ instance.panel_size
+    lagrangian += np.where(row > 0, row * high, row * low).sum()
+    lagrangian += np.clip(rc[free], 0, None).sum() + rc[instance.fixed[:, 0], instance.fixed[:, 1]].sum()
+    assert lagrangian == pytest.approx(value, abs=1e-5)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(6, 20), n_apps=st.integers(1, 7),
+       n_fixed=st.integers(0, 2))
+def test_flow_optimum_keeps_the_rules_and_equals_the_organization_free_milp(seed, n_experts, n_apps, n_fixed):
+    check_optimum(random_instance(seed, n_experts, n_apps, load_cap=3, n_fixed=n_fixed))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(10, 22), n_apps=st.integers(3, 8))
+def test_flow_optimum_on_contended_rounds(seed, n_experts, n_apps):
+    check_optimum(contended_instance(seed, n_experts, n_apps, n_orgs=4))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(10, 22), n_apps=st.integers(3, 8))
+def test_the_network_start_puts_the_master_at_the_relaxation_optimum(seed, n_experts, n_apps):
+    """Started from the flow's basis, the organization-free master LP is already optimal: no pivot, and the
+    LP's value is the flow's."""
+    instance = organization_free(contended_instance(seed, n_experts, n_apps, n_orgs=4))
+    if dense_milp(instance) is None:
+        return
+    master = Master(instance, instance.fit)
+    first = (np.argmax(instance.fit, axis=0), np.arange(instance.n_apps))
+    stats = start_on_network(master, instance.fit, first, first)
+    assert stats["flow_basis"]
+    lp = master.solve_lp()
+    assert lp.objective == pytest.approx(stats["flow_objective"], abs=1e-6)
+    assert master.simplex_iterations == 0
+
+
+def test_near_zero_pairs_lie_on_the_optimal_face():
+    instance = contended_instance(7, 16, 6, n_orgs=4)
+    optimum = network_optimum(instance, instance.fit, np.argmax(instance.fit, axis=0), np.arange(instance.n_apps))
+    experts, apps = near_zero_pairs(instance, instance.fit, optimum, per_app=100)
+    rc = reduced_costs(instance, optimum)
+    assert (rc[experts, apps] >= -1e-6).all()
+    chosen = set(zip(optimum.experts.tolist(), optimum.apps.tolist(), strict=True))
+    assert chosen <= set(zip(experts.tolist(), apps.tolist(), strict=True)) | {tuple(p) for p in instance.fixed.tolist()}
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(10, 22), n_apps=st.integers(3, 8))
+def test_mending_alternatives_belong_to_panels_breaking_the_organization_limit(seed, n_experts, n_apps):
+    instance = contended_instance(seed, n_experts, n_apps, n_orgs=3)
+    optimum = network_optimum(instance, instance.fit, np.argmax(instance.fit, axis=0), np.arange(instance.n_apps))
+    experts, apps = organization_alternatives(instance, instance.fit, optimum, 0.05, per_app=5)
+    assert (reduced_costs(instance, optimum)[experts, apps] >= -0.05).all()
+    assert instance.allowed[experts, apps].all()
+    assert (np.bincount(apps, minlength=instance.n_apps) <= 5).all()
+    org = instance.expert_org[optimum.experts]
+    for a in np.unique(apps):
+        held = org[(optimum.apps == a) & (org >= 0)]
+        assert np.bincount(held).max(initial=0) > instance.max_per_org
