@@ -183,9 +183,14 @@ def _reoptimize(master: Master, *, primal: bool = False) -> tuple[Marginals, flo
     No pricing: after a restriction, this is a few warm pivots, where pricing walks every allowed pair. The
     result is feasible and capped but optimal only over these columns; :func:`draw` prices whenever the
     restrictions have settled. ``primal``: the first solve by the primal simplex (:func:`_few`); the solves
-    after organization rows are added keep the dual simplex (a new row leaves the basis dual feasible)."""
+    after organization rows are added keep the dual simplex (a new row leaves the basis dual feasible).
+
+    When the solution breaks an organization limit, the rows it holds at the limit are added with the broken
+    ones (:meth:`~matching.lp.Master.add_org_rows`): with the broken rows alone, each re-optimization moved the
+    probability onto the next organization of the panel and broke its row (contended 1,000 × 5,000: 34
+    solves in the first capped LP, 18 with the rows at the limit; contended 300 × 2,000: 25 and 12)."""
     lp = master.solve_lp_primal() if primal else master.solve_lp()
-    while _breaks_organization_limit(master, lp.x) and master.add_org_rows(lp.x):
+    while _breaks_organization_limit(master, lp.x) and master.add_org_rows(lp.x, at_limit=True):
         lp = master.solve_lp()
     return _probabilities(master, lp)
 
@@ -304,9 +309,16 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
             _add_near_ties(master)
         restrictions += 1
         kept = heaviest_pools(restricted, marginals, spanning)
-        narrower = restrict_to_one_pool(restricted, kept, members=members)
+        settled = in_one_pool(restricted, marginals)
+        narrower = restrict_to_one_pool(restricted, settled | kept)
         master.restrict(narrower)                 # warm: the last basis, the forbidden columns held at zero
         narrower_marginals, narrower_value, shortfall = _reoptimize(master)
+        if (shortfall > 1e-7).any() and settled:
+            # The organizations held in their one pool may be what the short panel needed: restrict the
+            # spanning ones alone, as if the others had not been held.
+            narrower = restrict_to_one_pool(restricted, kept)
+            master.restrict(narrower)
+            narrower_marginals, narrower_value, shortfall = _reoptimize(master)
         narrower_priced = False
         if (shortfall > 1e-7).any():
             # The columns at hand may only be too few: price before concluding that a panel is short.
@@ -321,7 +333,7 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
             repicked = keep_short_pools(restricted, kept, shortfall, members=members)
             if repicked == kept:
                 break
-            kept, narrower = repicked, restrict_to_one_pool(restricted, repicked, members=members)
+            kept, narrower = repicked, restrict_to_one_pool(restricted, repicked)
             master = _capped_master(narrower, max_probability)
             narrower_marginals, narrower_value, shortfall = _solve_capped(master)
         if (shortfall > 1e-7).any():
@@ -358,6 +370,31 @@ def _spanning(instance: Instance, experts: np.ndarray, apps: np.ndarray) -> list
     pools_per_key = np.bincount(np.searchsorted(keys, distinct), minlength=len(keys))
     bad = keys[(counts > instance.max_per_org) & (pools_per_key > 1)]
     return [(int(a), int(o)) for a, o in zip(*np.divmod(bad, n_orgs), strict=True)]
+
+
+def in_one_pool(instance: Instance, marginals: Marginals) -> dict[tuple[int, int], int]:
+    """(application, organization) pairs whose organization has positive probability on the application in one
+    pool only, and more experts than ``max_per_org``, each with that pool.
+
+    :func:`draw` restricts them to that pool together with the spanning organizations. It forbids only pairs
+    at zero, so the LP at hand stays feasible and optimal; what it prevents is the cascade: when a restriction
+    takes probability away from a panel, the re-optimization gave it to tied experts of organizations already
+    on that panel in another pool, which then spanned pools and were restricted in the next round (contended
+    1,000 × 5,000: 11–19 restriction rounds without this, 3–4 with it; docs/matching.md §3).
+    """
+    orgs = instance.expert_org[marginals.experts]
+    keep = orgs >= 0
+    if not keep.any():
+        return {}
+    n_orgs, n_pools = int(instance.expert_org.max()) + 1, max(instance.n_pools, 1)
+    codes = marginals.apps[keep].astype(np.int64) * n_orgs + orgs[keep]
+    present = np.unique(codes * n_pools + instance.expert_pool[marginals.experts[keep]])   # (key, pool)
+    keys, first, pools_per_key = np.unique(present // n_pools, return_index=True, return_counts=True)
+    apps, orgs = np.divmod(keys, n_orgs)
+    sizes = np.bincount(instance.expert_org[instance.expert_org >= 0], minlength=n_orgs)
+    chosen = (pools_per_key == 1) & (sizes[orgs] > instance.max_per_org)
+    pools = present[first[chosen]] % n_pools
+    return dict(zip(zip(apps[chosen].tolist(), orgs[chosen].tolist(), strict=True), pools.tolist(), strict=True))
 
 
 def organization_members(instance: Instance) -> dict[int, np.ndarray]:
@@ -416,15 +453,20 @@ def keep_short_pools(instance: Instance, kept: dict[tuple[int, int], int], short
     return repicked
 
 
-def restrict_to_one_pool(instance: Instance, kept: dict[tuple[int, int], int], *,
-                         members: dict[int, np.ndarray] | None = None) -> Instance:
+def restrict_to_one_pool(instance: Instance, kept: dict[tuple[int, int], int]) -> Instance:
     """Forbid, for each (application, organization) in ``kept``, the organization's experts outside the kept
     pool, fixed pairs excepted (an organization fixed on an application in two pools cannot nest)."""
-    members_of = organization_members(instance) if members is None else members
     allowed = instance.allowed.copy()
-    for (a, o), pool in kept.items():
-        experts = members_of[o]
-        allowed[experts[instance.expert_pool[experts] != pool], a] = False
+    if kept:
+        apps, orgs = np.array(list(kept), dtype=np.int64).reshape(-1, 2).T
+        pools = np.fromiter(kept.values(), dtype=np.int64, count=len(kept))
+        order = np.argsort(instance.expert_org, kind="stable")        # experts grouped by organization
+        starts = np.searchsorted(instance.expert_org[order], orgs, side="left")
+        sizes = np.searchsorted(instance.expert_org[order], orgs, side="right") - starts
+        offsets = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        experts = order[np.repeat(starts, sizes) + offsets]
+        outside = instance.expert_pool[experts] != np.repeat(pools, sizes)
+        allowed[experts[outside], np.repeat(apps, sizes)[outside]] = False
     fixed_e, fixed_a = instance.fixed[:, 0], instance.fixed[:, 1]
     allowed[fixed_e, fixed_a] = instance.allowed[fixed_e, fixed_a]
     return dataclasses.replace(instance, allowed=allowed)

@@ -125,29 +125,34 @@ class Master:
         return len(experts)
 
     def restrict(self, instance: Instance) -> None:
-        """Go on with ``instance``, which allows a subset of this instance's pairs (and is otherwise the same):
-        columns it forbids are held at zero, so the next LP starts from the last basis instead of from scratch
-        (the randomized draw narrows organizations to one pool this way, several times per draw). A fixed pair
-        it forbids raises ValueError: held at zero, the fixed pair would be dropped in silence, or, entering the
+        """Go on with ``instance``, which differs from this instance only in the pairs it allows: columns it
+        forbids are held at zero and columns it allows again are released to their bounds, so the next LP starts
+        from the last basis instead of from scratch (the randomized draw narrows organizations to one pool this
+        way, several times per draw, and takes back a narrowing that left a panel short). A fixed pair it
+        forbids raises ValueError: held at zero, the fixed pair would be dropped in silence, or, entering the
         LP later with its lower bound 1 above its upper bound 0, make the LP infeasible."""
         fixed_e, fixed_a = self.fixed.pairs[:, 0], self.fixed.pairs[:, 1]
         if (self.instance.allowed[fixed_e, fixed_a] & ~instance.allowed[fixed_e, fixed_a]).any():
             raise ValueError("a restriction may not forbid a fixed pair")
-        forbidden = ~instance.allowed[self.col_e, self.col_a]
+        forbidden = np.nonzero(~instance.allowed[self.col_e, self.col_a])[0]
         self.instance = instance
         if self._lp is not None:
-            self._lp.hold_at_zero(np.nonzero(forbidden)[0])
-        self.forbidden_columns = np.union1d(self.forbidden_columns, np.nonzero(forbidden)[0])
+            self._lp.hold_at_zero(np.setdiff1d(forbidden, self.forbidden_columns, assume_unique=True))
+            self._lp.release(np.setdiff1d(self.forbidden_columns, forbidden, assume_unique=True))
+        self.forbidden_columns = forbidden
 
-    def add_org_rows(self, x: np.ndarray | None = None) -> int:
+    def add_org_rows(self, x: np.ndarray | None = None, *, at_limit: bool = False) -> int:
         """Add organization rows; return how many are new.
 
         With ``x`` (the master's LP values), only the rows that ``x`` breaks: the LP then re-optimizes with them,
         and rows it never breaks are never built (each added row costs the warm-started simplex pivots, and at
         the commission's sizes there are tens of thousands of (application, organization) pairs that could
         break the limit but never do). Leaving rows out relaxes the master, so every bound stays valid; at the
-        fixpoint ``x`` breaks none, so it is feasible for the full problem. Without ``x``, every row the column
-        set *could* break (more of its experts than allowed): what an integral solve needs.
+        fixpoint ``x`` breaks none, so it is feasible for the full problem. With ``at_limit`` also the rows
+        ``x`` holds exactly at the limit: the ones the re-optimization would break next (the randomized draw's
+        capped LP, where a row added alone moved the probability to the next organization on that panel, a
+        re-optimization each). Without ``x``, every row the column set *could* break (more of its experts than
+        allowed): what an integral solve needs.
         """
         orgs = self.instance.expert_org[self.col_e]
         keep = orgs >= 0
@@ -162,7 +167,8 @@ class Master:
         if x is None:
             over = keys[np.diff(np.append(starts, len(code))) > self.instance.max_per_org]
         else:
-            over = keys[np.add.reduceat(x[keep][order], starts) > self.instance.max_per_org + 1e-9]
+            limit = self.instance.max_per_org + (-1e-9 if at_limit else 1e-9)
+            over = keys[np.add.reduceat(x[keep][order], starts) > limit]
         before = len(self.org_rows)
         for a, o in zip(*np.divmod(over, n_orgs), strict=True):
             self.org_rows.setdefault((int(a), int(o)), len(self.org_rows))
@@ -691,6 +697,16 @@ class WarmLP:
         if len(pushed):
             self.highs.changeColsBounds(len(pushed), (self.pair_base + pushed).astype(np.int32),
                                         np.zeros(len(pushed)), np.zeros(len(pushed)))
+
+    def release(self, columns: np.ndarray) -> None:
+        """Give the given pair columns (master order), held at zero before, their bounds back: ``[1, 1]`` for a
+        fixed pair, ``[0, pair_cap]`` for the others (columns not yet in the model get them when added)."""
+        pushed = columns[columns < self.synced_columns]
+        if len(pushed):
+            master = self.master
+            fixed = master.fixed.of(master.col_e[pushed], master.col_a[pushed]).astype(float)
+            self.highs.changeColsBounds(len(pushed), (self.pair_base + pushed).astype(np.int32), fixed,
+                                        np.maximum(master.pair_cap, fixed))
 
     def solve(self, time_limit: float | None = None) -> LPResult | None:
         """Re-optimize from the last basis and return the solution with duals in the maximization's signs;
