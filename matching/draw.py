@@ -183,14 +183,9 @@ def _reoptimize(master: Master, *, primal: bool = False) -> tuple[Marginals, flo
     No pricing: after a restriction, this is a few warm pivots, where pricing walks every allowed pair. The
     result is feasible and capped but optimal only over these columns; :func:`draw` prices whenever the
     restrictions have settled. ``primal``: the first solve by the primal simplex (:func:`_few`); the solves
-    after organization rows are added keep the dual simplex (a new row leaves the basis dual feasible).
-
-    When the solution breaks an organization limit, the rows it holds at the limit are added with the broken
-    ones (:meth:`~matching.lp.Master.add_org_rows`): with the broken rows alone, each re-optimization moved the
-    probability onto the next organization of the panel and broke its row (contended 1,000 × 5,000: 34
-    solves in the first capped LP, 18 with the rows at the limit; contended 300 × 2,000: 25 and 12)."""
+    after organization rows are added keep the dual simplex (a new row leaves the basis dual feasible)."""
     lp = master.solve_lp_primal() if primal else master.solve_lp()
-    while _breaks_organization_limit(master, lp.x) and master.add_org_rows(lp.x, at_limit=True):
+    while _breaks_organization_limit(master, lp.x) and master.add_org_rows(lp.x):
         lp = master.solve_lp()
     return _probabilities(master, lp)
 

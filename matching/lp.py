@@ -141,18 +141,15 @@ class Master:
             self._lp.release(np.setdiff1d(self.forbidden_columns, forbidden, assume_unique=True))
         self.forbidden_columns = forbidden
 
-    def add_org_rows(self, x: np.ndarray | None = None, *, at_limit: bool = False) -> int:
+    def add_org_rows(self, x: np.ndarray | None = None) -> int:
         """Add organization rows; return how many are new.
 
         With ``x`` (the master's LP values), only the rows that ``x`` breaks: the LP then re-optimizes with them,
         and rows it never breaks are never built (each added row costs the warm-started simplex pivots, and at
         the commission's sizes there are tens of thousands of (application, organization) pairs that could
         break the limit but never do). Leaving rows out relaxes the master, so every bound stays valid; at the
-        fixpoint ``x`` breaks none, so it is feasible for the full problem. With ``at_limit`` also the rows
-        ``x`` holds exactly at the limit: the ones the re-optimization would break next (the randomized draw's
-        capped LP, where a row added alone moved the probability to the next organization on that panel, a
-        re-optimization each). Without ``x``, every row the column set *could* break (more of its experts than
-        allowed): what an integral solve needs.
+        fixpoint ``x`` breaks none, so it is feasible for the full problem. Without ``x``, every row the column
+        set *could* break (more of its experts than allowed): what an integral solve needs.
         """
         orgs = self.instance.expert_org[self.col_e]
         keep = orgs >= 0
@@ -167,8 +164,7 @@ class Master:
         if x is None:
             over = keys[np.diff(np.append(starts, len(code))) > self.instance.max_per_org]
         else:
-            limit = self.instance.max_per_org + (-1e-9 if at_limit else 1e-9)
-            over = keys[np.add.reduceat(x[keep][order], starts) > limit]
+            over = keys[np.add.reduceat(x[keep][order], starts) > self.instance.max_per_org + 1e-9]
         before = len(self.org_rows)
         for a, o in zip(*np.divmod(over, n_orgs), strict=True):
             self.org_rows.setdefault((int(a), int(o)), len(self.org_rows))

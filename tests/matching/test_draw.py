@@ -284,10 +284,10 @@ def capped_rows_hold(instance: Instance, x: np.ndarray, q: float) -> None:
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10**6), q=st.sampled_from([0.3, 0.4, 0.5]))
 def test_on_contended_rounds_the_draw_is_the_capped_optimum_over_the_pairs_it_keeps(seed, q):
-    """Holding organizations in the one pool they use and adding the organization rows at the limit change
-    how the draw gets there, not what it promises: no pair above q, the probabilities a capped fractional
-    assignment whose expected fit is the capped LP optimum over the pairs the draw keeps, every fixed pair
-    kept and drawn, no organization spanning pools, every sample feasible, the same seed the same draw."""
+    """Holding organizations in the one pool they use changes how the draw gets there, not what it promises:
+    no pair above q, the probabilities a capped fractional assignment whose expected fit is the capped LP
+    optimum over the pairs the draw keeps, every fixed pair kept and drawn, no organization spanning pools,
+    every sample feasible, the same seed the same draw."""
     instance = contended_instance(seed)
     result = draw(instance, q, seed=seed)
     if result.status == "infeasible":
@@ -341,16 +341,3 @@ def test_a_restriction_taken_back_gives_the_master_its_columns_back():
     master.restrict(instance)
     assert master.solve_lp().objective == pytest.approx(optimum, rel=1e-9)
 
-
-def test_organization_rows_at_the_limit_are_added_only_when_asked():
-    """Three experts of one organization on one application (limit 1): at 0.5 + 0.5 the row is at the limit,
-    not broken; ``at_limit`` adds it, the plain call does not; at 0.5 + 0.4 neither does."""
-    fit = np.ones((4, 1))
-    instance = Instance(fit=fit, allowed=np.ones(fit.shape, dtype=bool), expert_pool=np.zeros(4, dtype=int),
-                        pools=("technology",), expert_org=np.array([0, 0, 0, -1]), load_cap=np.ones(4, dtype=int),
-                        panel_size=np.array([2]), pool_quotas=np.array([[0, 2]]), max_per_org=1)
-    master = Master(instance, fit, pair_cap=0.5)
-    master.add(np.arange(4), np.zeros(4, dtype=int))
-    assert master.add_org_rows(np.array([0.5, 0.4, 0.0, 0.5]), at_limit=True) == 0
-    assert master.add_org_rows(np.array([0.5, 0.5, 0.0, 0.5])) == 0
-    assert master.add_org_rows(np.array([0.5, 0.5, 0.0, 0.5]), at_limit=True) == 1
