@@ -262,7 +262,9 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
     Organizations whose experts would share an application's probability across several pools are first
     restricted to one pool for that application (the pool holding most of their probability) and the LP is solved
     again, until every organization limit nests under a pool: then the draw is exact and the cap holds for every
-    pair. The expected fit this restriction costs is visible in ``expected_fit``.
+    pair. With each such restriction, the organizations whose probability on an application lies in one pool are
+    held in that pool (:func:`in_one_pool`; only pairs at zero are forbidden), so that the re-optimization does
+    not make them span pools in turn. The expected fit this restriction costs is visible in ``expected_fit``.
 
     Parameters
     ----------
@@ -275,7 +277,8 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
         Redraws allowed for organization limits outside the bihierarchy (only if restriction did not converge).
     max_restrictions : int
         Rounds of pool restriction before falling back to redraw-and-repair. A round costs a warm
-        re-optimization; a contended 1,000 × 5,000 round needed 18–43 in the runs measured (docs/matching.md §3).
+        re-optimization; a contended 1,000 × 5,000 round needs 2–3 since the organizations present in one pool
+        are held there with each restriction (:func:`in_one_pool`), 11–43 before (docs/matching.md §3).
     """
     master = _capped_master(instance, max_probability)
     marginals, value, shortfall = _solve_capped(master)
@@ -375,7 +378,7 @@ def in_one_pool(instance: Instance, marginals: Marginals) -> dict[tuple[int, int
     at zero, so the LP at hand stays feasible and optimal; what it prevents is the cascade: when a restriction
     takes probability away from a panel, the re-optimization gave it to tied experts of organizations already
     on that panel in another pool, which then spanned pools and were restricted in the next round (contended
-    1,000 × 5,000: 11–19 restriction rounds without this, 3–4 with it; docs/matching.md §3).
+    1,000 × 5,000: 11–19 restriction rounds without this, 2–3 with it; docs/matching.md §3).
     """
     orgs = instance.expert_org[marginals.experts]
     keep = orgs >= 0
