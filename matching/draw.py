@@ -142,12 +142,19 @@ def _solve_capped(master: Master) -> tuple[Marginals, float, np.ndarray]:
             return result
 
 
+CAPPED_PRICED_PER_SEAT = 2 * PRICED_PER_SEAT
+"""Columns a pricing round of the capped LP may add per application, per panel seat: twice the exact solve's,
+as a capped panel spreads each seat over at least two experts (see :func:`_priced_per_app`)."""
+
+
 def _priced_per_app(master: Master) -> int:
-    """Columns a pricing round may add per application: as many as the exact solve's (contended 1,000 × 5,000:
-    23 CPU s for the first capped LP against 29 s at the 28 a panel of 7 had at q = 0.5), more for small caps,
-    whose panels spread over more experts."""
+    """Columns a pricing round may add per application: :data:`CAPPED_PRICED_PER_SEAT` per seat, more for
+    small caps, whose panels spread over more experts. Contended 1,000 × 5,000, first capped LP: 29 CPU s at 4
+    a seat, 23 s at 10 (the exact solve's number); at 20, 114 k, 111 k and 118 k simplex iterations on three
+    rounds against 133 k, 130 k and 139 k at 10 (CPU 12.6, 11.7, 14.6 s against 14.5, 14.3, 14.4); at 30 no
+    fewer than at 20; contended 300 × 2,000 the same at 10 and 20 (its rounds rarely reach the limit)."""
     seats = int(master.instance.panel_size.max(initial=1))
-    return max(PRICED_PER_SEAT * seats, int(np.ceil(2 * seats / max(master.pair_cap, 1e-9))))
+    return max(CAPPED_PRICED_PER_SEAT * seats, int(np.ceil(2 * seats / max(master.pair_cap, 1e-9))))
 
 
 def _price_once(master: Master) -> int | None:
