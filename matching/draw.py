@@ -142,12 +142,19 @@ def _solve_capped(master: Master) -> tuple[Marginals, float, np.ndarray]:
             return result
 
 
+CAPPED_PRICED_PER_SEAT = 2 * PRICED_PER_SEAT
+"""Columns a pricing round of the capped LP may add per application, per panel seat: twice the exact solve's,
+as a capped panel spreads each seat over at least two experts (see :func:`_priced_per_app`)."""
+
+
 def _priced_per_app(master: Master) -> int:
-    """Columns a pricing round may add per application: as many as the exact solve's (contended 1,000 × 5,000:
-    23 CPU s for the first capped LP against 29 s at the 28 a panel of 7 had at q = 0.5), more for small caps,
-    whose panels spread over more experts."""
+    """Columns a pricing round may add per application: :data:`CAPPED_PRICED_PER_SEAT` per seat, more for
+    small caps, whose panels spread over more experts. Contended 1,000 × 5,000, first capped LP: 29 CPU s at 4
+    a seat, 23 s at 10 (the exact solve's number); at 20, 114 k, 111 k and 118 k simplex iterations on three
+    rounds against 133 k, 130 k and 139 k at 10 (CPU 12.6, 11.7, 14.6 s against 14.5, 14.3, 14.4); at 30 no
+    fewer than at 20; contended 300 × 2,000 the same at 10 and 20 (its rounds rarely reach the limit)."""
     seats = int(master.instance.panel_size.max(initial=1))
-    return max(PRICED_PER_SEAT * seats, int(np.ceil(2 * seats / max(master.pair_cap, 1e-9))))
+    return max(CAPPED_PRICED_PER_SEAT * seats, int(np.ceil(2 * seats / max(master.pair_cap, 1e-9))))
 
 
 def _price_once(master: Master) -> int | None:
@@ -262,7 +269,9 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
     Organizations whose experts would share an application's probability across several pools are first
     restricted to one pool for that application (the pool holding most of their probability) and the LP is solved
     again, until every organization limit nests under a pool: then the draw is exact and the cap holds for every
-    pair. The expected fit this restriction costs is visible in ``expected_fit``.
+    pair. With each such restriction, the organizations whose probability on an application lies in one pool are
+    held in that pool (:func:`in_one_pool`; only pairs at zero are forbidden), so that the re-optimization does
+    not make them span pools in turn. The expected fit this restriction costs is visible in ``expected_fit``.
 
     Parameters
     ----------
@@ -275,7 +284,8 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
         Redraws allowed for organization limits outside the bihierarchy (only if restriction did not converge).
     max_restrictions : int
         Rounds of pool restriction before falling back to redraw-and-repair. A round costs a warm
-        re-optimization; a contended 1,000 × 5,000 round needed 18–43 in the runs measured (docs/matching.md §3).
+        re-optimization; a contended 1,000 × 5,000 round needs 2–3 since the organizations present in one pool
+        are held there with each restriction (:func:`in_one_pool`), 11–43 before (docs/matching.md §3).
     """
     master = _capped_master(instance, max_probability)
     marginals, value, shortfall = _solve_capped(master)
@@ -304,9 +314,16 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
             _add_near_ties(master)
         restrictions += 1
         kept = heaviest_pools(restricted, marginals, spanning)
-        narrower = restrict_to_one_pool(restricted, kept, members=members)
+        settled = in_one_pool(restricted, marginals)
+        narrower = restrict_to_one_pool(restricted, settled | kept)
         master.restrict(narrower)                 # warm: the last basis, the forbidden columns held at zero
         narrower_marginals, narrower_value, shortfall = _reoptimize(master)
+        if (shortfall > 1e-7).any() and settled:
+            # The organizations held in their one pool may be what the short panel needed: restrict the
+            # spanning ones alone, as if the others had not been held.
+            narrower = restrict_to_one_pool(restricted, kept)
+            master.restrict(narrower)
+            narrower_marginals, narrower_value, shortfall = _reoptimize(master)
         narrower_priced = False
         if (shortfall > 1e-7).any():
             # The columns at hand may only be too few: price before concluding that a panel is short.
@@ -321,7 +338,7 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
             repicked = keep_short_pools(restricted, kept, shortfall, members=members)
             if repicked == kept:
                 break
-            kept, narrower = repicked, restrict_to_one_pool(restricted, repicked, members=members)
+            kept, narrower = repicked, restrict_to_one_pool(restricted, repicked)
             master = _capped_master(narrower, max_probability)
             narrower_marginals, narrower_value, shortfall = _solve_capped(master)
         if (shortfall > 1e-7).any():
@@ -358,6 +375,31 @@ def _spanning(instance: Instance, experts: np.ndarray, apps: np.ndarray) -> list
     pools_per_key = np.bincount(np.searchsorted(keys, distinct), minlength=len(keys))
     bad = keys[(counts > instance.max_per_org) & (pools_per_key > 1)]
     return [(int(a), int(o)) for a, o in zip(*np.divmod(bad, n_orgs), strict=True)]
+
+
+def in_one_pool(instance: Instance, marginals: Marginals) -> dict[tuple[int, int], int]:
+    """(application, organization) pairs whose organization has positive probability on the application in one
+    pool only, and more experts than ``max_per_org``, each with that pool.
+
+    :func:`draw` restricts them to that pool together with the spanning organizations. It forbids only pairs
+    at zero, so the LP at hand stays feasible and optimal; what it prevents is the cascade: when a restriction
+    takes probability away from a panel, the re-optimization gave it to tied experts of organizations already
+    on that panel in another pool, which then spanned pools and were restricted in the next round (contended
+    1,000 × 5,000: 11–19 restriction rounds without this, 2–3 with it; docs/matching.md §3).
+    """
+    orgs = instance.expert_org[marginals.experts]
+    keep = orgs >= 0
+    if not keep.any():
+        return {}
+    n_orgs, n_pools = int(instance.expert_org.max()) + 1, max(instance.n_pools, 1)
+    codes = marginals.apps[keep].astype(np.int64) * n_orgs + orgs[keep]
+    present = np.unique(codes * n_pools + instance.expert_pool[marginals.experts[keep]])   # (key, pool)
+    keys, first, pools_per_key = np.unique(present // n_pools, return_index=True, return_counts=True)
+    apps, orgs = np.divmod(keys, n_orgs)
+    sizes = np.bincount(instance.expert_org[instance.expert_org >= 0], minlength=n_orgs)
+    chosen = (pools_per_key == 1) & (sizes[orgs] > instance.max_per_org)
+    pools = present[first[chosen]] % n_pools
+    return dict(zip(zip(apps[chosen].tolist(), orgs[chosen].tolist(), strict=True), pools.tolist(), strict=True))
 
 
 def organization_members(instance: Instance) -> dict[int, np.ndarray]:
@@ -416,15 +458,20 @@ def keep_short_pools(instance: Instance, kept: dict[tuple[int, int], int], short
     return repicked
 
 
-def restrict_to_one_pool(instance: Instance, kept: dict[tuple[int, int], int], *,
-                         members: dict[int, np.ndarray] | None = None) -> Instance:
+def restrict_to_one_pool(instance: Instance, kept: dict[tuple[int, int], int]) -> Instance:
     """Forbid, for each (application, organization) in ``kept``, the organization's experts outside the kept
     pool, fixed pairs excepted (an organization fixed on an application in two pools cannot nest)."""
-    members_of = organization_members(instance) if members is None else members
     allowed = instance.allowed.copy()
-    for (a, o), pool in kept.items():
-        experts = members_of[o]
-        allowed[experts[instance.expert_pool[experts] != pool], a] = False
+    if kept:
+        apps, orgs = np.array(list(kept), dtype=np.int64).reshape(-1, 2).T
+        pools = np.fromiter(kept.values(), dtype=np.int64, count=len(kept))
+        order = np.argsort(instance.expert_org, kind="stable")        # experts grouped by organization
+        starts = np.searchsorted(instance.expert_org[order], orgs, side="left")
+        sizes = np.searchsorted(instance.expert_org[order], orgs, side="right") - starts
+        offsets = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        experts = order[np.repeat(starts, sizes) + offsets]
+        outside = instance.expert_pool[experts] != np.repeat(pools, sizes)
+        allowed[experts[outside], np.repeat(apps, sizes)[outside]] = False
     fixed_e, fixed_a = instance.fixed[:, 0], instance.fixed[:, 1]
     allowed[fixed_e, fixed_a] = instance.allowed[fixed_e, fixed_a]
     return dataclasses.replace(instance, allowed=allowed)

@@ -128,19 +128,21 @@ class Master:
         return len(experts)
 
     def restrict(self, instance: Instance) -> None:
-        """Go on with ``instance``, which allows a subset of this instance's pairs (and is otherwise the same):
-        columns it forbids are held at zero, so the next LP starts from the last basis instead of from scratch
-        (the randomized draw narrows organizations to one pool this way, several times per draw). A fixed pair
-        it forbids raises ValueError: held at zero, the fixed pair would be dropped in silence, or, entering the
+        """Go on with ``instance``, which differs from this instance only in the pairs it allows: columns it
+        forbids are held at zero and columns it allows again are released to their bounds, so the next LP starts
+        from the last basis instead of from scratch (the randomized draw narrows organizations to one pool this
+        way, several times per draw, and takes back a narrowing that left a panel short). A fixed pair it
+        forbids raises ValueError: held at zero, the fixed pair would be dropped in silence, or, entering the
         LP later with its lower bound 1 above its upper bound 0, make the LP infeasible."""
         fixed_e, fixed_a = self.fixed.pairs[:, 0], self.fixed.pairs[:, 1]
         if (self.instance.allowed[fixed_e, fixed_a] & ~instance.allowed[fixed_e, fixed_a]).any():
             raise ValueError("a restriction may not forbid a fixed pair")
-        forbidden = ~instance.allowed[self.col_e, self.col_a]
+        forbidden = np.nonzero(~instance.allowed[self.col_e, self.col_a])[0]
         self.instance = instance
         if self._lp is not None:
-            self._lp.hold_at_zero(np.nonzero(forbidden)[0])
-        self.forbidden_columns = np.union1d(self.forbidden_columns, np.nonzero(forbidden)[0])
+            self._lp.hold_at_zero(np.setdiff1d(forbidden, self.forbidden_columns, assume_unique=True))
+            self._lp.release(np.setdiff1d(self.forbidden_columns, forbidden, assume_unique=True))
+        self.forbidden_columns = forbidden
 
     def add_org_rows(self, x: np.ndarray | None = None) -> int:
         """Add organization rows; return how many are new.
@@ -715,6 +717,16 @@ class WarmLP:
         basis.row_status = [status[code] for code in np.asarray(rows).tolist()]
         basis.valid = True
         return self.highs.setBasis(basis) == highspy.HighsStatus.kOk
+
+    def release(self, columns: np.ndarray) -> None:
+        """Give the given pair columns (master order), held at zero before, their bounds back: ``[1, 1]`` for a
+        fixed pair, ``[0, pair_cap]`` for the others (columns not yet in the model get them when added)."""
+        pushed = columns[columns < self.synced_columns]
+        if len(pushed):
+            master = self.master
+            fixed = master.fixed.of(master.col_e[pushed], master.col_a[pushed]).astype(float)
+            self.highs.changeColsBounds(len(pushed), (self.pair_base + pushed).astype(np.int32), fixed,
+                                        np.maximum(master.pair_cap, fixed))
 
     def solve(self, time_limit: float | None = None) -> LPResult | None:
         """Re-optimize from the last basis and return the solution with duals in the maximization's signs;

@@ -10,8 +10,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching.draw import draw, fractional_assignment, sample, scaled_instance, spanning_organizations
+from matching.draw import (
+    Marginals,
+    draw,
+    fractional_assignment,
+    in_one_pool,
+    restrict_to_one_pool,
+    sample,
+    scaled_instance,
+    spanning_organizations,
+)
 from matching.instance import Instance, assignment_violations
+from matching.lp import Master
 from matching.rounding import SNAP, FlowNetwork
 from matching.solve import greedy_panels, solve_total
 from tests.matching.test_solve import random_instance
@@ -243,3 +253,91 @@ def test_fixed_pairs_of_one_organization_in_two_pools_are_all_drawn():
     result = draw(instance, 0.5, 0)
     assert result.assigned[0, 0] and result.assigned[1, 0]
     assert not assignment_violations(instance, result.assigned)
+
+
+def contended_instance(seed: int) -> Instance:
+    """A small round shaped like the contended ones: fits that tie (three taxonomy levels plus two text
+    levels), organizations with experts in every pool, a fixed pair."""
+    instance = random_instance(seed, 40, 8, panel=4, n_orgs=12, load_cap=3, conflict_rate=0.1,
+                               quotas=((1, 2), (1, 2), (0, 2)), n_fixed=1)
+    rng = np.random.default_rng(seed + 1)
+    taxonomy = rng.choice([0.1, 0.5, 1.0], size=instance.fit.shape, p=[0.5, 0.3, 0.2])
+    text = rng.choice([0.1, 0.2], size=instance.fit.shape)
+    return dataclasses.replace(instance, fit=np.round(0.6 * taxonomy + 0.4 * text, 3))
+
+
+def capped_rows_hold(instance: Instance, x: np.ndarray, q: float) -> None:
+    """``x`` is a capped fractional assignment: every free pair ≤ q, fixed pairs at 1, every row within its bounds."""
+    fixed = np.zeros(x.shape, dtype=bool)
+    fixed[instance.fixed[:, 0], instance.fixed[:, 1]] = True
+    assert (x[~fixed] <= q + 1e-9).all() and np.allclose(x[fixed], 1.0)
+    assert not x[~instance.allowed].any()
+    assert (x.sum(axis=1) <= instance.load_cap + 1e-7).all()
+    assert np.allclose(x.sum(axis=0), instance.panel_size)
+    for p, (low, high) in enumerate(instance.pool_quotas):
+        seats = x[instance.expert_pool == p].sum(axis=0)
+        assert (seats >= low - 1e-7).all() and (seats <= high + 1e-7).all()
+    for o in np.unique(instance.expert_org[instance.expert_org >= 0]):
+        assert (x[instance.expert_org == o].sum(axis=0) <= instance.max_per_org + 1e-7).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10**6), q=st.sampled_from([0.3, 0.4, 0.5]))
+def test_on_contended_rounds_the_draw_is_the_capped_optimum_over_the_pairs_it_keeps(seed, q):
+    """Holding organizations in the one pool they use changes how the draw gets there, not what it promises:
+    no pair above q, the probabilities a capped fractional assignment whose expected fit is the capped LP
+    optimum over the pairs the draw keeps, every fixed pair kept and drawn, no organization spanning pools,
+    every sample feasible, the same seed the same draw."""
+    instance = contended_instance(seed)
+    result = draw(instance, q, seed=seed)
+    if result.status == "infeasible":
+        assert (fractional_assignment(instance, q)[2] > 1e-7).any()
+        return
+    fixed_e, fixed_a = instance.fixed[:, 0], instance.fixed[:, 1]
+    assert result.allowed[fixed_e, fixed_a].all() and result.assigned[fixed_e, fixed_a].all()
+    assert not result.probabilities[~result.allowed].any()
+    capped_rows_hold(instance, result.probabilities, q)
+    kept = dataclasses.replace(instance, allowed=result.allowed)
+    assert result.expected_fit == pytest.approx(fractional_assignment(kept, q)[1], rel=1e-7, abs=1e-9)
+    if result.exact:
+        assert spanning_organizations(instance, result.probabilities) == []
+    assert assignment_violations(instance, result.assigned) == []
+    again = draw(instance, q, seed=seed)
+    assert (again.assigned == result.assigned).all() and (again.probabilities == result.probabilities).all()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_holding_organizations_in_the_one_pool_they_use_leaves_the_capped_optimum_as_it_is(seed):
+    """The organizations :func:`in_one_pool` names are restricted to that pool: only pairs at zero are
+    forbidden, so the capped LP's optimum is unchanged."""
+    instance = contended_instance(seed)
+    probabilities, value, shortfall = fractional_assignment(instance, 0.5)
+    if (shortfall > 1e-7).any():
+        return
+    experts, apps = np.nonzero(probabilities > SNAP)
+    held = in_one_pool(instance, Marginals(experts, apps, probabilities[experts, apps]))
+    assert held
+    narrower = restrict_to_one_pool(instance, held)
+    forbidden = instance.allowed & ~narrower.allowed
+    assert forbidden.any() and not (probabilities[forbidden] > SNAP).any()
+    assert fractional_assignment(narrower, 0.5)[1] == pytest.approx(value, rel=1e-9)
+
+
+def test_a_restriction_taken_back_gives_the_master_its_columns_back():
+    """:meth:`Master.restrict` with a wider instance releases the columns held at zero: the warm LP returns to
+    the optimum of a fresh master over every pair."""
+    instance = contended_instance(3)
+    master = Master(instance, instance.fit, pair_cap=0.5)
+    master.add(*np.nonzero(instance.allowed))
+    optimum = master.solve_lp().objective
+    x = master.solve_lp().x
+    fixed = master.fixed.of(master.col_e, master.col_a)
+    used = np.nonzero((x > SNAP) & ~fixed)[0][:5]
+    narrower_allowed = instance.allowed.copy()
+    narrower_allowed[master.col_e[used], master.col_a[used]] = False
+    master.restrict(dataclasses.replace(instance, allowed=narrower_allowed))
+    narrower = master.solve_lp()
+    assert narrower.objective < optimum - 1e-9 and not narrower.x[used].any()
+    master.restrict(instance)
+    assert master.solve_lp().objective == pytest.approx(optimum, rel=1e-9)
+
