@@ -259,6 +259,11 @@ def _randomized(context: Context, result: AssignResult) -> Panels | None:
         result.diagnostics += [f"每对专家–申报的概率上限 {randomize.max_probability} 下无法排满："]
         result.diagnostics += explain_shortfall(context.instance, outcome.shortfall, context.labels)
         return None
+    if outcome.status == "unrepaired":
+        result.status = "infeasible"
+        result.diagnostics.append(unrepaired_sentence(randomize.seed, randomize.max_probability,
+                                                      context.instance.max_per_org, outcome.attempts))
+        return None
     optimum = solve_total(context.instance)
     result.status = "optimal"
     result.objective = result.bound = _round(outcome.expected_fit)
@@ -277,6 +282,14 @@ def _randomized(context: Context, result: AssignResult) -> Panels | None:
     if outcome.restricted_pairs:
         result.diagnostics.append(f"为使抽取精确，{outcome.restricted_pairs} 个专家–申报对被限制为同单位只出一个类别")
     return Panels.of(outcome.assigned)
+
+
+def unrepaired_sentence(seed: int, max_probability: float, max_per_org: int, attempts: int) -> str:
+    """Why a draw gave no panels although the capped LP fills them: every sample broke the organization limit
+    and none could be repaired (:func:`matching.draw.sample`), and what the organizer can change."""
+    return (f"随机抽取（种子 {seed}）：在每对专家–申报概率上限 {max_probability} 下抽取了 {attempts} 次，"
+            f"每次都有专家组超出同单位人数上限 {max_per_org}，且无法通过替换或与其他专家组互换专家修正，"
+            "因此未给出专家组（不会给出违反规则的结果）。可调整概率上限、提高同单位人数上限，或不使用随机抽取")
 
 
 def _meeting(context: Context, result: AssignResult) -> Panels | None:

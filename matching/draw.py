@@ -33,7 +33,7 @@ import numpy as np
 
 from matching.instance import Instance, org_counts
 from matching.lp import LPResult, Master
-from matching.reserves import replace
+from matching.reserves import NoReplacement, exchange, replace
 from matching.rounding import SNAP, FlowNetwork
 from matching.solve import PRICED_PER_SEAT, generate_columns, initial_candidates
 
@@ -48,7 +48,10 @@ class DrawResult:
     Attributes
     ----------
     status : str
-        ``sampled``, or ``infeasible`` when no fractional assignment meets the quotas under the cap.
+        ``sampled``; ``infeasible`` when no fractional assignment meets the quotas under the cap; ``unrepaired``
+        when every sample broke an organization limit outside the bihierarchy and none could be repaired
+        (:func:`repair_organizations`): ``assigned`` is then all False — a draw never returns a panel that breaks
+        a rule.
     assigned : ndarray, shape (E, A), bool
         The drawn assignment.
     probabilities : ndarray, shape (E, A), float
@@ -61,7 +64,7 @@ class DrawResult:
         True when all constraints lie in the bihierarchy, so the marginals are exactly ``probabilities``;
         False when cross-pool organization limits may need redraws or repair (marginals then approximate).
     attempts : int
-        Samples drawn; the last one was repaired if it still broke an organization limit.
+        Samples drawn; when all ``max_attempts`` broke an organization limit, the one returned was repaired.
     shortfall : ndarray, shape (A, P)
         Seats per (application, pool) the capped LP could not fill (infeasible draws only).
     restricted_pairs : int
@@ -481,38 +484,82 @@ def sample(instance: Instance, probabilities: np.ndarray, seed: int, *, expected
            max_attempts: int = 20) -> DrawResult:
     """Draw an integral assignment with the given pair marginals (a feasible fractional assignment).
 
-    Samples that break a cross-pool organization limit are redrawn up to ``max_attempts`` times; if all do, the
-    last one is repaired by :func:`repair_organizations` (the marginals then deviate; see ``exact``).
+    Samples that break a cross-pool organization limit are redrawn up to ``max_attempts`` times; if all do, they
+    are repaired by :func:`repair_organizations`, the last one first (the marginals then deviate; see
+    ``exact``). If none can be repaired, the result is ``unrepaired``: no assignment (``assigned`` all False),
+    never one that breaks a rule.
     """
     rng = np.random.default_rng(seed)
     network = FlowNetwork(instance, probabilities)
     value = float((probabilities * instance.fit).sum()) if expected_fit is None else expected_fit
-    attempts = 0
-    while True:
-        assigned, attempts = network.round(rng), attempts + 1
-        if not _broken_limits(instance, assigned):
-            break
-        if attempts == max_attempts:
-            assigned = repair_organizations(instance, assigned)
-            break
-    return DrawResult("sampled", assigned, probabilities, value, seed, network.exact, attempts,
+    broken: list[np.ndarray] = []
+    assigned: np.ndarray | None = None
+    while assigned is None and len(broken) < max_attempts:
+        drawn = network.round(rng)
+        if _broken_limits(instance, drawn):
+            broken.append(drawn)
+        else:
+            assigned = drawn
+    attempts = len(broken) + (assigned is not None)
+    if assigned is None:
+        assigned = _first_repaired(instance, broken[::-1])
+    status = "sampled" if assigned is not None else "unrepaired"
+    if assigned is None:
+        assigned = np.zeros(instance.fit.shape, dtype=bool)
+    return DrawResult(status, assigned, probabilities, value, seed, network.exact, attempts,
                       np.zeros((instance.n_apps, instance.n_pools)))
 
 
-def repair_organizations(instance: Instance, assigned: np.ndarray) -> np.ndarray:
-    """Replace the lowest-fit experts of every over-represented organization on a panel by the best reserve.
+def _first_repaired(instance: Instance, samples: list[np.ndarray]) -> np.ndarray | None:
+    """The first of ``samples`` that :func:`repair_organizations` can bring within every organization limit,
+    repaired; None if none can."""
+    for assigned in samples:
+        repaired = repair_organizations(instance, assigned)
+        if repaired is not None:
+            return repaired
+    return None
 
-    Raises
-    ------
-    NoReplacement
-        If some surplus expert has no feasible replacement.
+
+def repair_organizations(instance: Instance, assigned: np.ndarray) -> np.ndarray | None:
+    """``assigned`` with every over-represented organization on a panel brought down to ``max_per_org``.
+
+    For each surplus seat, the organization's members on the panel are tried lowest fit first (fixed pairs never
+    move): the member gives the seat to the best free reserve (:func:`~matching.reserves.replace`), or else
+    trades seats with a member of another panel (:func:`~matching.reserves.exchange`, as the exact solve's
+    mending does). Every step keeps every other rule, so the result keeps them all.
+
+    Returns
+    -------
+    ndarray, shape (E, A), bool, or None
+        A new assignment (the input is not modified); None when some surplus seat can be neither replaced nor
+        traded, so that no rule is ever broken by what the draw returns.
     """
+    fixed = np.zeros(assigned.shape, dtype=bool)
+    fixed[instance.fixed[:, 0], instance.fixed[:, 1]] = True
     for a, o in _broken_limits(instance, assigned):
-        members = np.nonzero(assigned[:, a] & (instance.expert_org == o))[0]
-        surplus = members[np.argsort(instance.fit[members, a])][: len(members) - instance.max_per_org]
-        for expert in surplus:
-            assigned, _ = replace(instance, assigned, a, int(expert))
+        for _ in range(int((assigned[:, a] & (instance.expert_org == o)).sum()) - instance.max_per_org):
+            moved = _move_one(instance, assigned, a, o, fixed)
+            if moved is None:
+                return None
+            assigned = moved
     return assigned
+
+
+def _move_one(instance: Instance, assigned: np.ndarray, a: int, o: int, fixed: np.ndarray) -> np.ndarray | None:
+    """``assigned`` with one member of organization ``o`` off application ``a``'s panel, by replacement or else by
+    a trade with another panel, the lowest-fit member that can go first; None if none can."""
+    members = np.nonzero(assigned[:, a] & (instance.expert_org == o) & ~fixed[:, a])[0]
+    members = members[np.argsort(instance.fit[members, a], kind="stable")]
+    for expert in members:
+        try:
+            return replace(instance, assigned, a, int(expert))[0]
+        except NoReplacement:
+            pass
+    for expert in members:
+        traded = exchange(instance, assigned, a, int(expert))
+        if traded is not None:
+            return traded[0]
+    return None
 
 
 def _broken_limits(instance: Instance, assigned: np.ndarray) -> list[tuple[int, int]]:

@@ -213,3 +213,64 @@ def replace(instance: Instance, assigned: np.ndarray, application: int, expert: 
     result[expert, application] = False
     result[incoming, application] = True
     return result, incoming
+
+
+def exchange(instance: Instance, assigned: np.ndarray, application: int, expert: int
+             ) -> tuple[np.ndarray, int, int] | None:
+    """Move ``expert`` off ``application``'s panel by trading seats with a member of another panel: ``expert``
+    takes that member's seat there, the member takes ``expert``'s seat here; nobody else moves.
+
+    Where :func:`replace` finds no free expert for the seat (every candidate at the load cap, or of an
+    organization the panel already holds), a trade keeps both loads as they were. It must keep every rule on
+    both panels: both pairs allowed and neither already seated, the organization limit and the pool quotas on
+    each panel after the trade; a fixed pair never moves. Among the trades that do, the one losing the least
+    fit (``fit[member, application] + fit[expert, other] − fit[expert, application] − fit[member, other]``
+    largest; ties by member, then panel, in index order).
+
+    Returns
+    -------
+    (assigned, member, other) or None
+        A new assignment (the input is not modified), the member who came in and the panel ``expert`` joined;
+        None when no trade keeps every rule.
+    """
+    a, x = application, expert
+    fixed = np.zeros(assigned.shape, dtype=bool)
+    fixed[instance.fixed[:, 0], instance.fixed[:, 1]] = True
+    if not assigned[x, a] or fixed[x, a]:
+        return None
+    members, panels = np.nonzero(assigned & ~fixed)          # candidate (member y, panel b) pairs
+    keep = (panels != a) & ~assigned[x, panels] & ~assigned[members, a] & instance.allowed[x, panels] \
+        & instance.allowed[members, a]
+    members, panels = members[keep], panels[keep]
+    org, pool = instance.expert_org, instance.expert_pool
+    low, high = instance.pool_quotas[:, 0], instance.pool_quotas[:, 1]
+    same_org = (org[x] >= 0) & (org[members] == org[x])
+    # Panel a: x leaves, y joins.
+    here = assigned[:, a]
+    org_here = np.bincount(org[here & (org >= 0)], minlength=max(int(org.max(initial=-1)) + 1, 1))
+    joining_here = (org[members] < 0) | (org_here[np.maximum(org[members], 0)] - same_org + 1 <= instance.max_per_org)
+    pools_here = np.bincount(pool[here], minlength=instance.n_pools)
+    same_pool = pool[members] == pool[x]
+    pool_here = same_pool | ((pools_here[pool[x]] - 1 >= low[pool[x]]) & (pools_here[pool[members]] + 1 <= high[pool[members]]))
+    # Panel b: y leaves, x joins.
+    if org[x] >= 0:
+        org_there = assigned[org == org[x]].sum(axis=0)[panels]
+        joining_there = org_there - same_org + 1 <= instance.max_per_org
+    else:
+        joining_there = np.ones(len(panels), dtype=bool)
+    pool_counts = np.stack([assigned[pool == p].sum(axis=0) for p in range(instance.n_pools)], axis=1)
+    there = pool_counts[panels]
+    rows = np.arange(len(panels))
+    pool_there = same_pool | ((there[rows, pool[members]] - 1 >= low[pool[members]])
+                              & (there[rows, pool[x]] + 1 <= high[pool[x]]))
+    ok = joining_here & pool_here & joining_there & pool_there
+    if not ok.any():
+        return None
+    fit = instance.fit
+    gain = np.where(ok, fit[members, a] + fit[x, panels] - fit[x, a] - fit[members, panels], -np.inf)
+    best = int(np.argmax(gain))
+    y, b = int(members[best]), int(panels[best])
+    result = assigned.copy()
+    result[x, a] = result[y, b] = False
+    result[y, a] = result[x, b] = True
+    return result, y, b

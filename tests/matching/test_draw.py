@@ -341,3 +341,36 @@ def test_a_restriction_taken_back_gives_the_master_its_columns_back():
     master.restrict(instance)
     assert master.solve_lp().objective == pytest.approx(optimum, rel=1e-9)
 
+
+
+def crowded_instance(seed: int) -> Instance:
+    """:func:`contended_instance` with five organizations, each about a fifth of the experts, and load cap 2:
+    rounds where no choice of one pool per organization keeps every panel fillable, so the draw falls back to
+    redraw-and-repair."""
+    instance = random_instance(seed, 30, 8, panel=4, n_orgs=5, load_cap=2, conflict_rate=0.1,
+                               quotas=((1, 2), (1, 2), (0, 2)), n_fixed=1)
+    rng = np.random.default_rng(seed + 1)
+    taxonomy = rng.choice([0.1, 0.5, 1.0], size=instance.fit.shape, p=[0.5, 0.3, 0.2])
+    text = rng.choice([0.1, 0.2], size=instance.fit.shape)
+    return dataclasses.replace(instance, fit=np.round(0.6 * taxonomy + 0.4 * text, 3))
+
+
+@pytest.mark.parametrize(("seed", "q"), [(0, 0.3), (1, 0.3), (6, 0.4), (6, 0.5), (36, 0.4)])
+def test_a_sample_no_free_reserve_can_repair_is_repaired_by_a_trade_and_breaks_no_rule(seed, q):
+    """On these rounds every sample broke an organization limit and no free expert could take the surplus seat
+    (the draw raised NoReplacement); a trade with a member of another panel keeps every rule."""
+    instance = crowded_instance(seed)
+    result = draw(instance, q, seed=seed)
+    assert result.status == "sampled" and not result.exact
+    assert assignment_violations(instance, result.assigned) == []
+
+
+def test_a_draw_returns_a_feasible_sample_or_no_panels_never_a_broken_rule():
+    for seed in range(0, 60, 3):
+        instance = crowded_instance(seed)
+        for q in (0.3, 0.5):
+            result = draw(instance, q, seed=seed)
+            if result.status == "sampled":
+                assert assignment_violations(instance, result.assigned) == [], (seed, q)
+            else:
+                assert not result.assigned.any(), (seed, q)

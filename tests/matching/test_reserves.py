@@ -7,8 +7,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from matching.draw import repair_organizations
 from matching.instance import Instance, assignment_violations, best_first
-from matching.reserves import NoReplacement, all_reserves, replace, replacement_mask, reserve_list
+from matching.reserves import NoReplacement, all_reserves, exchange, replace, replacement_mask, reserve_list
 from matching.solve import solve_total
 from tests.matching.test_solve import random_instance
 
@@ -98,3 +99,37 @@ def test_a_reserve_needs_to_replace_some_member_not_every_member():
     assert can_take == {"T1": ["X", "Y"], "T2": ["Y"], "T3": ["Y"], "L1": ["Z"]}
     assert [names[e] for e in all_reserves(instance, assigned, 5)[0]] == ["X", "Y", "Z"]
     assert [names[e] for e in all_reserves(instance, assigned, 2)[0]] == ["X", "Y"]
+
+
+def organization_instance(*, allowed: np.ndarray, load_cap: list[int], expert_org: list[int],
+                          expert_pool: list[int]) -> Instance:
+    """Panels of two, one technology and one law seat, at most one expert per organization."""
+    n_experts, n_apps = allowed.shape
+    return Instance(fit=np.arange(n_experts * n_apps, dtype=float).reshape(n_experts, n_apps) / 10,
+                    allowed=allowed, expert_pool=np.array(expert_pool), pools=("technology", "law"),
+                    expert_org=np.array(expert_org), load_cap=np.array(load_cap), panel_size=np.full(n_apps, 2),
+                    pool_quotas=np.array([[1, 1], [1, 1]]), max_per_org=1, fixed=np.zeros((0, 2), dtype=int))
+
+
+def test_a_trade_with_another_panel_mends_an_organization_limit_no_free_expert_can():
+    # Technology T0 (organization 0), T1 (1); law L2 (0), L3 (1); every expert at load 1, so nobody is free.
+    instance = organization_instance(allowed=np.ones((4, 2), dtype=bool), load_cap=[1, 1, 1, 1],
+                                     expert_org=[0, 1, 0, 1], expert_pool=[0, 0, 1, 1])
+    assigned = np.array([[1, 0], [0, 1], [1, 0], [0, 1]], dtype=bool)      # each organization twice on a panel
+    with pytest.raises(NoReplacement):
+        replace(instance, assigned, 0, 0)
+    traded, member, other = exchange(instance, assigned, 0, 0)
+    assert (member, other) == (1, 1)
+    assert assignment_violations(instance, traded) == []
+    assert (traded.sum(axis=1) == assigned.sum(axis=1)).all()       # nobody's load moved
+    assert repair_organizations(instance, assigned) is not None
+    assert assignment_violations(instance, repair_organizations(instance, assigned)) == []
+
+
+def test_no_repair_is_given_when_neither_a_reserve_nor_a_trade_keeps_every_rule():
+    # One application: technology T0 and law L1, L2, all of organization 0; no trade partner, no other organization.
+    instance = organization_instance(allowed=np.ones((3, 1), dtype=bool), load_cap=[1, 1, 1],
+                                     expert_org=[0, 0, 0], expert_pool=[0, 1, 1])
+    assigned = np.array([[1], [1], [0]], dtype=bool)
+    assert exchange(instance, assigned, 0, 0) is None
+    assert repair_organizations(instance, assigned) is None
