@@ -259,12 +259,15 @@ def _randomized(context: Context, result: AssignResult) -> Panels | None:
         result.diagnostics += [f"每对专家–申报的概率上限 {randomize.max_probability} 下无法排满："]
         result.diagnostics += explain_shortfall(context.instance, outcome.shortfall, context.labels)
         return None
+    optimum = solve_total(context.instance)
     if outcome.status == "unrepaired":
         result.status = "infeasible"
         result.diagnostics.append(unrepaired_sentence(randomize.seed, randomize.max_probability,
-                                                      context.instance.max_per_org, outcome.attempts))
+                                                      context.instance.max_per_org, outcome.attempts,
+                                                      without_draw=optimum.status != "infeasible"))
+        if optimum.status == "infeasible":
+            result.diagnostics += explain_shortfall(context.instance, optimum.shortfall, context.labels)
         return None
-    optimum = solve_total(context.instance)
     result.status = "optimal"
     result.objective = result.bound = _round(outcome.expected_fit)
     result.gap = 0.0
@@ -284,12 +287,17 @@ def _randomized(context: Context, result: AssignResult) -> Panels | None:
     return Panels.of(outcome.assigned)
 
 
-def unrepaired_sentence(seed: int, max_probability: float, max_per_org: int, attempts: int) -> str:
+def unrepaired_sentence(seed: int, max_probability: float, max_per_org: int, attempts: int, *,
+                       without_draw: bool) -> str:
     """Why a draw gave no panels although the capped LP fills them: every sample broke the organization limit
-    and none could be repaired (:func:`matching.draw.sample`), and what the organizer can change."""
+    and none could be repaired (:func:`matching.draw.sample`), and what the organizer can change —
+    ``without_draw``: whether the exact solve finds panels keeping every rule (then running without the draw
+    is one way; else the round itself cannot keep the limit, and the sentences after this one say why)."""
+    remedy = "可调整概率上限、提高同单位人数上限，或不使用随机抽取（确定性求解可以满足全部规则）" if without_draw \
+        else "不使用随机抽取同样无法排满，需按下列原因放宽规则"
     return (f"随机抽取（种子 {seed}）：在每对专家–申报概率上限 {max_probability} 下抽取了 {attempts} 次，"
             f"每次都有专家组超出同单位人数上限 {max_per_org}，且无法通过替换或与其他专家组互换专家修正，"
-            "因此未给出专家组（不会给出违反规则的结果）。可调整概率上限、提高同单位人数上限，或不使用随机抽取")
+            f"因此未给出专家组（不会给出违反规则的结果）。{remedy}")
 
 
 def _meeting(context: Context, result: AssignResult) -> Panels | None:

@@ -184,3 +184,25 @@ def _quotas(draw, pool_counts: dict[str, int], panel_size: int) -> dict[str, lis
     minimums = sum(low for low, _ in quotas.values())
     fillable = sum(min(quotas.get(pool, [0, panel_size])[1], count) for pool, count in pool_counts.items())
     return quotas if minimums <= panel_size and fillable >= panel_size else {}
+
+
+def organization_cycle_problem(**settings: Any) -> dict[str, Any]:
+    """A round whose panels cannot keep the organization limit although every capped fractional rule holds.
+
+    Three applications with a technology and a law seat each (load 1); A_i may take technology T_i or T_i+1 and
+    law L_i or L_i+1 (indices mod 3, the rest forbidden); organizations 甲 {T1, L1}, 乙 {T2, L3}, 丙 {T3, L2}, at
+    most one a panel. Every pair at 0.5 keeps each row (甲 on A1: T1 + L1 = 1), but each of the four ways to
+    fill the seats puts one organization twice on a panel: the draw falls back to redraw-and-repair, and no
+    repair exists.
+    """
+    names = {"T1": "北京甲大学", "L1": "北京甲大学", "T2": "上海乙研究院", "L3": "上海乙研究院",
+             "T3": "深圳丙实验室", "L2": "深圳丙实验室"}
+    experts = [expert(ref, "technology" if ref[0] == "T" else "law", organization={"name": name})
+               for ref, name in sorted(names.items())]
+    forbidden = [{"expert": f"{kind}{(i + 2) % 3 + 1}", "application": f"A{i + 1}"}
+                 for i in range(3) for kind in "TL"]
+    base = {"panel_size": 2, "pool_quotas": {"technology": [1, 1], "law": [1, 1]}, "max_load": 1,
+            "max_per_organization": 1, "reserves": 0}
+    data = problem(experts, [application(f"A{j}") for j in range(1, 4)], **{**base, **settings})
+    data["forbidden"] = forbidden
+    return data

@@ -10,12 +10,20 @@ from hypothesis import HealthCheck, given, settings
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from matching.assign import PHASES, assign, build_context, input_hash, replace_expert
+from matching.draw import draw
 from matching.explain import explain
 from matching.instance import assignment_violations
 from matching.problem import parse_problem
 from matching.reserves import NoReplacement
 from matching.types import POOLS
-from tests.matching.conftest import application, expert, five_pool_experts, problem, problems
+from tests.matching.conftest import (
+    application,
+    expert,
+    five_pool_experts,
+    organization_cycle_problem,
+    problem,
+    problems,
+)
 
 RESULT_KEYS = {"status", "objective", "bound", "gap", "assignments", "panels", "reserves", "conflicts",
                "probabilities", "seed", "input_hash", "diagnostics", "timing"}
@@ -156,6 +164,21 @@ def test_randomized_draw_replays_from_seed_and_hash():
     assert 0 < first["expected_share"] <= 1 + 1e-9
     data["settings"]["randomize"]["seed"] = 8
     assert assign(parse_problem(data)).to_dict()["input_hash"] != first["input_hash"]
+
+
+def test_a_draw_none_of_whose_samples_can_keep_the_organization_limit_gives_no_panels_and_says_why():
+    """Every sample puts an organization twice on a panel and nothing can mend it: the draw returns nothing
+    rather than a panel that breaks the limit, and the result says so in Chinese, with what to relax."""
+    problem_ = parse_problem(organization_cycle_problem(randomize={"max_probability": 0.5, "seed": 0}))
+    outcome = draw(build_context(problem_).instance, 0.5, seed=0)
+    assert outcome.status == "unrepaired" and not outcome.assigned.any() and outcome.attempts == 20
+    result = assign(problem_).to_dict()
+    assert result["status"] == "infeasible" and result["assignments"] == [] and result["reserves"] == {}
+    first = result["diagnostics"][0]
+    assert first.startswith("随机抽取（种子 0）：在每对专家–申报概率上限 0.5 下抽取了 20 次")
+    assert "同单位人数上限 1" in first and "不会给出违反规则的结果" in first
+    assert "不使用随机抽取同样无法排满" in first           # the exact solve cannot keep every rule either
+    assert any(s.startswith("放宽以下任一规则即可排满") and "同单位限制" in s for s in result["diagnostics"][1:])
 
 
 def test_input_hash_ignores_nothing_that_matters():

@@ -12,7 +12,7 @@ import matching.__main__ as cli
 from matching.__main__ import COMMANDS, main, write_json
 from matching.conflicts import find_conflicts
 from matching.problem import parse_problem
-from tests.matching.conftest import application, expert, problem, problems
+from tests.matching.conftest import application, expert, organization_cycle_problem, problem, problems
 
 
 @pytest.fixture
@@ -182,3 +182,15 @@ def test_assign_writes_one_key_a_line_and_times_the_writing_on_stderr(tmp_path):
         + ("," if key != list(result)[-1] else "") for key, value in result.items()]
     assert {"read", "parse", "conflicts", "fit", "solve", "report"} <= set(result["timing"])
     assert err.startswith("timing: write ") and err.endswith(" s\n")
+
+
+def test_assign_with_a_draw_no_sample_of_which_can_be_repaired_exits_0_with_an_infeasible_result(tmp_path):
+    """Such a draw used to end in a NoReplacement traceback; now the result says why there are no panels."""
+    path = tmp_path / "problem.json"
+    data = organization_cycle_problem(randomize={"max_probability": 0.5, "seed": 0})
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    status, out, err = run("assign", str(path))
+    assert status == 0 and "Traceback" not in err
+    result = json.loads(out)
+    assert result["status"] == "infeasible" and result["assignments"] == []
+    assert "同单位人数上限" in result["diagnostics"][0]
