@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -133,3 +135,15 @@ def test_no_repair_is_given_when_neither_a_reserve_nor_a_trade_keeps_every_rule(
     assigned = np.array([[1], [1], [0]], dtype=bool)
     assert exchange(instance, assigned, 0, 0) is None
     assert repair_organizations(instance, assigned) is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10**6))
+def test_a_repair_keeps_every_rule_or_gives_nothing(seed):
+    """Panels solved without the organization limit, then repaired under it: every rule holds, or no result."""
+    instance = random_instance(seed, 16, 5, panel=3, n_orgs=3, load_cap=2, conflict_rate=0.1)
+    loose = solve_total(dataclasses.replace(instance, max_per_org=3))
+    assume(loose.status == "optimal")
+    repaired = repair_organizations(instance, loose.assigned)
+    if repaired is not None:
+        assert assignment_violations(instance, repaired) == []
