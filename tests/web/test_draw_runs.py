@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 
 from tests.web.conftest import application_record, expert_record, uscc
 from web.extensions import db
-from web.models import Assignment, Reserve, Round
+from web.models import Assignment, Job, Reserve, Round
 from web.services import panels, rounds
 from web.services.records import import_applications, import_experts
 
@@ -69,4 +70,18 @@ def test_the_match_page_answers_such_a_draw_with_the_reason_not_an_error_page(ap
     text = client.get(f"/rounds/{round_id}/versions/1").get_data(as_text=True)
     assert 'class="flash error"' in text and "同单位人数上限" in text
     with app.app_context():
+        assert db.session.scalars(select(Assignment)).all() == []
+
+
+@pytest.mark.app_config(PANEL_MATCHING_INLINE_PAIRS=0)
+def test_as_a_job_such_a_draw_finishes_with_the_reason_rather_than_failing(app, client, auth, csrf_token):
+    round_id = build_cycle_round(app)
+    auth.login("organizer")
+    form = client.get(f"/rounds/{round_id}").get_data(as_text=True)
+    client.post(f"/rounds/{round_id}/match", data={"max_probability": "0.5", "seed": "0",
+                                                   "csrf_token": csrf_token(form)})
+    with app.app_context():
+        [job] = db.session.scalars(select(Job).where(Job.kind == "matching")).all()
+        assert job.state == "done" and job.outcome["status"] == "infeasible" and job.outcome["active"] is False
+        assert "同单位人数上限" in job.outcome["diagnostics"][0]
         assert db.session.scalars(select(Assignment)).all() == []
