@@ -19,8 +19,10 @@ when, for an application, the organization's experts with positive probability a
 organization spans pools (a university with technology and law experts), its limit is outside the bihierarchy:
 :func:`draw` therefore restricts such an organization to one pool for that application and solves the LP again
 (this costs a little expected fit, reported), after which the draw is exact. Only if that does not converge, or a
-restriction would leave a panel short, is a sample that breaks a limit drawn again, then repaired by swapping the surplus member for the best feasible
-reserve; both keep every constraint but bend the marginals (``exact`` is then False).
+restriction would leave a panel short, is a sample that breaks a limit drawn again, then repaired by giving the
+surplus seat to the best feasible reserve or trading it with a member of another panel; both keep every
+constraint but bend the marginals (``exact`` is then False). When no sample can be repaired, the draw returns no
+assignment (status ``unrepaired``), never one that breaks a rule (docs/matching.md §3).
 ``DrawResult.exact`` says whether that happened to be possible; ``benchmarks/matching.py`` measures the deviation.
 """
 
@@ -503,11 +505,9 @@ def sample(instance: Instance, probabilities: np.ndarray, seed: int, *, expected
     attempts = len(broken) + (assigned is not None)
     if assigned is None:
         assigned = _first_repaired(instance, broken[::-1])
-    status = "sampled" if assigned is not None else "unrepaired"
-    if assigned is None:
-        assigned = np.zeros(instance.fit.shape, dtype=bool)
-    return DrawResult(status, assigned, probabilities, value, seed, network.exact, attempts,
-                      np.zeros((instance.n_apps, instance.n_pools)))
+    status = "unrepaired" if assigned is None else "sampled"
+    return DrawResult(status, np.zeros(instance.fit.shape, dtype=bool) if assigned is None else assigned,
+                      probabilities, value, seed, network.exact, attempts, np.zeros((instance.n_apps, instance.n_pools)))
 
 
 def _first_repaired(instance: Instance, samples: list[np.ndarray]) -> np.ndarray | None:
