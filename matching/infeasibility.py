@@ -36,8 +36,9 @@ def presolve(instance: Instance, labels: Labels, *, meeting: bool = False) -> li
 
 
 def _fixed(instance: Instance, labels: Labels) -> list[str]:
-    """Fixed pairs that are themselves forbidden or already exceed a cap (read from the pairs, never from an
-    (E, A) mask: a national round has a few fixed pairs among a billion)."""
+    """Fixed pairs that are themselves forbidden, already exceed a cap, or leave fewer seats than the pool
+    minimums still need (read from the pairs, never from an (E, A) mask: a national round has a few fixed pairs
+    among a billion)."""
     pairs = np.unique(instance.fixed, axis=0) if len(instance.fixed) else instance.fixed
     experts, apps = pairs[:, 0], pairs[:, 1]
     sentences = [f"固定分配 专家 {labels.experts[e]} → 申报 {labels.applications[a]} 存在冲突或被禁止"
@@ -51,6 +52,10 @@ def _fixed(instance: Instance, labels: Labels) -> list[str]:
             sentences.append(f"申报 {labels.applications[a]}：固定分配 {len(members)} 人，超过专家组人数 "
                              f"{instance.panel_size[a]}")
         counts = np.bincount(instance.expert_pool[members], minlength=instance.n_pools)
+        seats, needed = instance.panel_size[a] - len(members), np.maximum(instance.pool_quotas[:, 0] - counts, 0).sum()
+        if 0 <= seats < needed:
+            sentences.append(f"申报 {labels.applications[a]}：固定分配 {len(members)} 人后只剩 {seats} 个席位，"
+                             f"各类专家最少还需 {needed} 人")
         sentences += [f"申报 {labels.applications[a]}：固定分配{labels.pool(p)}类专家 {counts[p]} 人，"
                       f"超过上限 {instance.pool_quotas[p, 1]}"
                       for p in np.nonzero(counts > instance.pool_quotas[:, 1])[0]]

@@ -852,9 +852,11 @@ def keeps_every_rule(instance: Instance, experts: np.ndarray, apps: np.ndarray) 
 
 
 def fixed_pairs_overflow(instance: Instance) -> bool:
-    """Whether the fixed pairs alone are forbidden or already exceed a cap (load, panel, pool maximum,
-    organization); :func:`matching.infeasibility.presolve` words each case. Counted over the pairs (an E × A
-    mask is 1 GB at 20,000 × 50,000)."""
+    """Whether the fixed pairs alone are forbidden, already exceed a cap (load, panel, pool maximum,
+    organization), or leave a panel fewer seats than its pools still need to reach their minimums (neither the
+    flow nor the master LP has a solution then, not even with shortfall);
+    :func:`matching.infeasibility.presolve` words each case. Counted over the pairs (an E × A mask is 1 GB at
+    20,000 × 50,000)."""
     pairs = np.unique(instance.fixed, axis=0) if len(instance.fixed) else instance.fixed
     experts, apps = pairs[:, 0], pairs[:, 1]
     pools = np.zeros((instance.n_apps, instance.n_pools), dtype=np.int64)
@@ -866,6 +868,8 @@ def fixed_pairs_overflow(instance: Instance) -> bool:
     return bool((~instance.allowed[experts, apps]).any()
                 or (np.bincount(experts, minlength=instance.n_experts) > instance.load_cap).any()
                 or (np.bincount(apps, minlength=instance.n_apps) > instance.panel_size).any()
+                or (np.maximum(instance.pool_quotas[:, 0] - pools, 0).sum(axis=1)
+                    > instance.panel_size - pools.sum(axis=1)).any()
                 or (pools > instance.pool_quotas[:, 1]).any()
                 or (per_org > instance.max_per_org).any())
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from matching.infeasibility import explain_shortfall, presolve
 from matching.instance import Labels
 from matching.solve import solve_total
-from tests.matching.test_solve import random_instance
+from tests.matching.test_solve import check_solution, dense_milp, random_instance
 
 
 def test_no_conflict_free_law_expert_names_application_pool_and_numbers():
@@ -148,3 +148,24 @@ def test_fixed_pairs_that_break_a_rule_are_each_named():
     assert "申报 A1：固定分配法律类专家 3 人，超过上限 2" in sentences
     assert "申报 A1：固定分配的专家中同单位超过 1 人" in sentences
     assert not any("申报 A2：固定" in s or "申报 A3：固定" in s for s in sentences)
+
+
+def test_fixed_pairs_leaving_too_few_seats_for_a_pool_minimum_are_infeasible_and_named():
+    # A one-seat panel needs one expert of each pool's minimum of (0, 1): fixing a pool-0 expert on A1 takes
+    # the only seat, and pool 1's minimum can no longer be met, though no cap is broken.
+    instance = random_instance(2, 12, 3, panel=1, quotas=((0, 2), (1, 3)), conflict_rate=0.0)
+    expert = int(np.nonzero(instance.expert_pool == 0)[0][0])
+    fixed = dataclasses.replace(instance, fixed=np.array([[expert, 0]]),
+                                load_cap=np.maximum(instance.load_cap, 1))
+    assert solve_total(fixed).status == "infeasible"
+    labels = Labels.numbered(fixed)
+    assert "申报 A1：固定分配 1 人后只剩 0 个席位，各类专家最少还需 1 人" in presolve(fixed, labels)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10**6), panel=st.integers(1, 3), n_fixed=st.integers(1, 3))
+def test_fixed_pairs_on_small_panels_solve_like_the_dense_milp(seed, panel, n_fixed):
+    """Fixed pairs that fill a small panel's seats: optimal with the dense MILP's value, or infeasible exactly
+    when the dense MILP has no solution."""
+    instance = random_instance(seed, 12, 3, panel=panel, quotas=((0, 2), (1, 3)), load_cap=3, n_fixed=n_fixed)
+    check_solution(instance, dense_milp(instance))
