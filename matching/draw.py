@@ -112,7 +112,9 @@ def _capped_master(instance: Instance, max_probability: float) -> Master:
     pairs, the master starts on the network as the exact solve does (:func:`~matching.solve.start_on_network`
     with ``k`` units per seat, grown from those columns): the capped organization-free relaxation is then a
     min-cost flow with every count times ``k`` and pair arcs of capacity 1, and the first capped LP starts at
-    its optimum, with only the organization rows to repair."""
+    its optimum, with only the organization rows to repair. The greedy first columns stay in the master, at
+    zero: without them the restrictions that follow ran short of columns and priced again (synthetic 1,000 ×
+    5,000: seven pricing rounds instead of two, the draw 2.6 CPU s instead of 1.8)."""
     master = Master(instance, instance.fit, pair_cap=max_probability)
     seats = instance.pool_quotas[:, 1].max(initial=1) / max(max_probability, 1e-9)
     scaled = scaled_instance(instance, max_probability)
@@ -120,6 +122,7 @@ def _capped_master(instance: Instance, max_probability: float) -> Master:
     first = initial_candidates(scaled, instance.fit, int(np.ceil(seats)) + 8, greedy=greedy)
     units = units_per_seat(max_probability)
     if units is not None and int(np.count_nonzero(instance.allowed)) >= max(NETWORK_START_PAIRS, 1):
+        master.add(*first)          # at zero in the start (the flow is optimal over them): room for the restrictions
         start_on_network(master, instance.fit, first, greedy, units=units)
         return master
     master.add(instance.fixed[:, 0].astype(np.int64), instance.fixed[:, 1].astype(np.int64))
