@@ -136,7 +136,7 @@ capped LP costs under a CPU second and the start did not pay: contended 300 × 2
 in 1.61–1.68 CPU s against 1.22–1.30 (its restrictions, begun at another optimal vertex, took 20
 re-optimizations instead of 6), and on 100 small contended rounds (40 × 8, q = 0.5) the expected fit after the
 restrictions was lower on 53 and higher on 23 (total 1,771.58 against 1,780.93). At contended 1,000 × 5,000
-(5 M pairs) it cut the draw from 17–22 to 9–12 CPU s (docs/matching.md §3)."""
+(5 M pairs) it cut the draw from 14–23 to 7–12 CPU s (docs/matching.md §3)."""
 
 
 def units_per_seat(max_probability: float) -> int | None:
