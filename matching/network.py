@@ -91,17 +91,18 @@ class NetworkOptimum:
 
 def network_optimum(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, *,
                     per_app: int = PRICED_PER_APP, max_rounds: int = 100,
-                    deadline: float | None = None) -> NetworkOptimum:
+                    deadline: float | None = None, units: int = 1) -> NetworkOptimum:
     """Solve the organization-free relaxation over the given pairs, pricing every allowed pair with the flow's
     potentials and adding those that price out, until none does (or ``max_rounds``, or the
-    ``time.perf_counter()`` value ``deadline``, after which no new round starts)."""
+    ``time.perf_counter()`` value ``deadline``, after which no new round starts). ``units``: see
+    :class:`FlowNetwork`."""
     have = PairSet(*weight.shape)
     experts, apps = _new_pairs(instance, have, experts, apps)
     have[experts, apps] = True
     rounds = 0
     while True:
         rounds += 1
-        flow = FlowNetwork(instance, weight, experts, apps)
+        flow = FlowNetwork(instance, weight, experts, apps, units=units)
         optimum = flow.solve()
         new_e, new_a = price_out(instance, weight, optimum, have, per_app)
         late = deadline is not None and time.perf_counter() > deadline
@@ -129,9 +130,16 @@ class FlowNetwork:
     units are sent in advance (supply ``−min_p`` at (a, p), ``+min_p`` at a) and the arc keeps
     ``max_p − min_p``. Applications take ``n_a`` through their supply, so no sink node is needed. Fixed pairs
     are assigned before: they take their expert's load, their application's seat and their pool's quota.
+
+    ``units``: flow units per seat. Every count (loads, quotas, seats, what a fixed pair takes) is multiplied by
+    it while a pair arc keeps capacity 1, so a flow divided by ``units`` is an optimum of the relaxation with
+    every pair capped at ``1 / units``: the randomized draw's capped LP for ``q = 1 / k`` (docs/matching.md §3).
+    Row prices are the same in both scales (the objective and every row scale alike), so the potentials price
+    the capped master's pairs as they are.
     """
 
-    def __init__(self, instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray) -> None:
+    def __init__(self, instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, *,
+                 units: int = 1) -> None:
         self.instance = instance
         n_e, n_a, n_p = instance.n_experts, instance.n_apps, instance.n_pools
         self.experts, self.apps = experts, apps
@@ -139,10 +147,11 @@ class FlowNetwork:
         load = np.maximum(instance.load_cap - np.bincount(fixed_e, minlength=n_e), 0)
         held = np.zeros((n_a, n_p), dtype=np.int64)
         np.add.at(held, (fixed_a, instance.expert_pool[fixed_e]), 1)
-        low = np.maximum(instance.pool_quotas[:, 0][None, :] - held, 0)
-        high = np.maximum(instance.pool_quotas[:, 1][None, :] - held, 0)
+        low = np.maximum(instance.pool_quotas[:, 0][None, :] - held, 0) * units
+        high = np.maximum(instance.pool_quotas[:, 1][None, :] - held, 0) * units
         self.closed = high == 0             # pools the fixed pairs fill: no pair can enter them
-        seats = np.maximum(instance.panel_size - held.sum(axis=1), 0)
+        seats = np.maximum(instance.panel_size - held.sum(axis=1), 0) * units
+        load = load * units
         self.expert_node = 1 + np.arange(n_e)
         self.pool_node = 1 + n_e + np.arange(n_a * n_p).reshape(n_a, n_p)
         self.app_node = 1 + n_e + n_a * n_p + np.arange(n_a)

@@ -32,7 +32,7 @@ import numpy as np
 
 from matching.instance import Instance, Panels, as_panels
 from matching.lp import AT_LOWER, AT_UPPER, BASIC, PRICING_BLOCK, LPResult, Master, NoIncumbent
-from matching.network import near_zero_pairs, network_optimum, organization_alternatives
+from matching.network import PRICED_PER_APP, near_zero_pairs, network_optimum, organization_alternatives
 
 OPTIMALITY_TOLERANCE = 1e-6
 """``status`` is ``optimal`` only when bound − objective ≤ this × max(1, |objective|)."""
@@ -605,7 +605,7 @@ duals then priced out 118 k tied pairs, and re-optimizing cost 340 k dual pivots
 
 
 def start_on_network(master: Master, weight: np.ndarray, first: tuple[np.ndarray, np.ndarray],
-                     greedy: tuple[np.ndarray, np.ndarray], deadline: float | None = None) -> dict:
+                     greedy: tuple[np.ndarray, np.ndarray], deadline: float | None = None, units: int = 1) -> dict:
     """Give the master its first columns and a starting basis from the organization-free relaxation solved as a
     min-cost flow (:mod:`matching.network`), grown from ``first`` by pricing every pair with the flow's
     potentials until none prices out (or ``deadline`` passes).
@@ -618,16 +618,24 @@ def start_on_network(master: Master, weight: np.ndarray, first: tuple[np.ndarray
     organization rows are left to repair. Nothing here is part of the proof (the flow's costs are
     rounded to integers); the master's own duals give the bound, as without this start. Returns the figures
     for the solve's ``stats``.
+
+    ``units`` > 1 is the randomized draw's capped master (``master.pair_cap`` = 1 / ``units``): the flow counts
+    ``units`` per seat (:class:`~matching.network.FlowNetwork`), a pair it uses sits at the cap (status
+    ``AT_UPPER`` is the column's upper bound, ``pair_cap``), and a panel holds ``units`` times the pairs, so
+    the per-application numbers of pairs grow by ``units`` too. ``greedy`` must then keep the capped
+    organization rows (the scaled instance's greedy panels do).
     """
     clock, cpu = time.perf_counter(), time.process_time()
     instance = master.instance
-    optimum = network_optimum(instance, weight, *first, deadline=deadline)
+    optimum = network_optimum(instance, weight, *first, deadline=deadline, units=units,
+                              per_app=PRICED_PER_APP * units)
     basis = optimum.basis
     master.add(optimum.experts, optimum.apps)
-    master.add(*near_zero_pairs(instance, weight, optimum, NEAR_PER_APP))
+    master.add(*near_zero_pairs(instance, weight, optimum, NEAR_PER_APP * units))
     master.add(basis.basic_experts, basis.basic_apps)
     master.add(*greedy)
-    master.add(*organization_alternatives(instance, weight, optimum, MENDING_SLACK, MENDING_PER_APP))
+    counted = dataclasses.replace(instance, max_per_org=instance.max_per_org * units)   # a flow pair is 1/units
+    master.add(*organization_alternatives(counted, weight, optimum, MENDING_SLACK, MENDING_PER_APP * units))
     n_apps = instance.n_apps
     column = master.col_e.astype(np.int64) * n_apps + master.col_a
 

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.optimize import linprog
 
+import matching.draw as draw_module
 from matching.draw import (
     Marginals,
     draw,
@@ -19,9 +21,11 @@ from matching.draw import (
     sample,
     scaled_instance,
     spanning_organizations,
+    units_per_seat,
 )
 from matching.instance import Instance, assignment_violations
 from matching.lp import Master
+from matching.network import network_optimum
 from matching.rounding import SNAP, FlowNetwork
 from matching.solve import greedy_panels, solve_total
 from tests.matching.test_solve import random_instance
@@ -374,3 +378,98 @@ def test_a_draw_returns_a_feasible_sample_or_no_panels_never_a_broken_rule():
                 assert assignment_violations(instance, result.assigned) == [], (seed, q)
             else:
                 assert not result.assigned.any(), (seed, q)
+
+
+def dense_capped_lp(instance: Instance, q: float, organizations: bool = True) -> float | None:
+    """The capped LP over every allowed pair (fixed pairs at 1, the others in [0, q]), written independently of
+    matching.lp; without the organization rows when ``organizations`` is False."""
+    n_e, n_a = instance.fit.shape
+    pairs = np.argwhere(instance.allowed)
+    rows, lower, upper = [], [], []
+
+    def row(mask: np.ndarray, low: float, high: float) -> None:
+        rows.append(mask[pairs[:, 0], pairs[:, 1]].astype(float)), lower.append(low), upper.append(high)
+
+    every = np.ones((n_e, n_a), dtype=bool)
+    for e in range(n_e):
+        row(every & (np.arange(n_e) == e)[:, None], 0, instance.load_cap[e])
+    for a in range(n_a):
+        column = every & (np.arange(n_a) == a)[None, :]
+        row(column, instance.panel_size[a], instance.panel_size[a])
+        for p, (low, high) in enumerate(instance.pool_quotas):
+            row(column & (instance.expert_pool == p)[:, None], low, high)
+        for o in set(instance.expert_org.tolist()) - {-1} if organizations else ():
+            row(column & (instance.expert_org == o)[:, None], 0, instance.max_per_org)
+    fixed = np.zeros((n_e, n_a), dtype=bool)
+    fixed[instance.fixed[:, 0], instance.fixed[:, 1]] = True
+    on = fixed[pairs[:, 0], pairs[:, 1]]
+    res = linprog(-instance.fit[pairs[:, 0], pairs[:, 1]], bounds=np.c_[on.astype(float), np.where(on, 1.0, q)],
+                  A_ub=np.vstack([rows, [-r for r in rows]]), b_ub=np.r_[upper, [-v for v in lower]],
+                  method="highs")
+    return -res.fun if res.status == 0 else None
+
+
+@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("seed", range(6))
+def test_the_flow_with_k_units_per_seat_is_the_capped_relaxation_without_organizations(seed, k):
+    """Counts times k and pair arcs of capacity 1: the flow's value divided by k is the optimum of the LP with
+    every pair capped at 1/k and no organization rows, and its prices are complementary to it: no pair left out
+    prices out, no pair at the cap has a negative reduced cost."""
+    instance = contended_instance(seed)
+    reference = dense_capped_lp(instance, 1 / k, organizations=False)
+    experts, apps = np.nonzero(instance.allowed)
+    optimum = network_optimum(instance, instance.fit, experts, apps, units=k)
+    if reference is None:
+        assert optimum.shortfall.sum() > 0
+        return
+    assert optimum.shortfall.sum() == 0
+    fixed = np.zeros(instance.fit.shape, dtype=bool)
+    fixed[instance.fixed[:, 0], instance.fixed[:, 1]] = True
+    chosen = instance.fit[optimum.experts, optimum.apps]
+    is_fixed = fixed[optimum.experts, optimum.apps]
+    assert chosen[~is_fixed].sum() / k + chosen[is_fixed].sum() == pytest.approx(reference, abs=1e-6)
+    reduced = instance.fit - optimum.load_price[:, None] - optimum.pool_price[:, instance.expert_pool].T
+    used = np.zeros(instance.fit.shape, dtype=bool)
+    used[optimum.experts, optimum.apps] = True
+    assert (reduced[instance.allowed & ~fixed & ~used] <= 1e-6).all()
+    assert (reduced[used & ~fixed] >= -1e-6).all()
+
+
+@pytest.mark.parametrize("q", [0.5, 1 / 3, 0.4])
+@pytest.mark.parametrize("seed", range(8))
+def test_the_capped_master_started_on_the_network_reaches_the_capped_optimum(seed, q, monkeypatch):
+    """With q = 1/k the capped master starts from the flow (its pairs at the cap; every round size allowed
+    here) and with other caps from greedy columns alone; either way its LP is the capped optimum over every
+    allowed pair, organization rows included, as an independent dense LP finds it."""
+    monkeypatch.setattr(draw_module, "NETWORK_START_PAIRS", 0)
+    instance = contended_instance(seed)
+    assert (units_per_seat(q) is not None) == (q != 0.4)
+    reference = dense_capped_lp(instance, q)
+    probabilities, value, shortfall = fractional_assignment(instance, q)
+    if reference is None:
+        assert (shortfall > 1e-7).any()
+        return
+    assert not (shortfall > 1e-7).any()
+    assert value == pytest.approx(reference, rel=1e-7, abs=1e-7)
+    capped_rows_hold(instance, probabilities, q)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_draw_started_on_the_network_keeps_every_promise(seed, monkeypatch):
+    """The network start changes where the capped LP begins, not what the draw promises: no pair above q,
+    the expected fit the capped optimum over the pairs kept (independent dense LP), fixed pairs kept and drawn,
+    every sample feasible, the same seed the same draw."""
+    monkeypatch.setattr(draw_module, "NETWORK_START_PAIRS", 0)
+    instance, q = contended_instance(seed), 0.5
+    result = draw(instance, q, seed=seed)
+    if result.status == "infeasible":
+        assert dense_capped_lp(instance, q) is None
+        return
+    fixed_e, fixed_a = instance.fixed[:, 0], instance.fixed[:, 1]
+    assert result.allowed[fixed_e, fixed_a].all() and result.assigned[fixed_e, fixed_a].all()
+    capped_rows_hold(instance, result.probabilities, q)
+    kept = dataclasses.replace(instance, allowed=result.allowed)
+    assert result.expected_fit == pytest.approx(dense_capped_lp(kept, q), rel=1e-7, abs=1e-7)
+    assert assignment_violations(instance, result.assigned) == []
+    again = draw(instance, q, seed=seed)
+    assert (again.assigned == result.assigned).all() and (again.probabilities == result.probabilities).all()
