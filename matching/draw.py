@@ -113,35 +113,28 @@ def _capped_master(instance: Instance, max_probability: float) -> Master:
     """A capped master holding the first columns of :func:`scaled_instance`: greedy panels and load-priced
     shortlists for panels of ``k`` times the seats, so that the first LP already holds a capped solution.
 
-    When ``q = 1/k`` (:func:`units_per_seat`) and the round has at least :data:`NETWORK_START_PAIRS` allowed
-    pairs, the master starts on the network as the exact solve does (:func:`~matching.solve.start_on_network`
-    with ``k`` units per seat, grown from those columns): the capped organization-free relaxation is then a
+    When ``q = 1/k`` (:func:`units_per_seat`), the master starts on the network as the exact solve does
+    (:func:`~matching.solve.start_on_network` with ``k`` units per seat, grown from those columns): the capped organization-free relaxation is then a
     min-cost flow with every count times ``k`` and pair arcs of capacity 1, and the first capped LP starts at
     its optimum, with only the organization rows to repair. The greedy first columns stay in the master, at
     zero: without them the restrictions that follow ran short of columns and priced again (synthetic 1,000 ×
-    5,000: seven pricing rounds instead of two, the draw 2.6 CPU s instead of 1.8)."""
+    5,000: seven pricing rounds instead of two, the draw 2.6 CPU s instead of 1.8). Small rounds start there
+    too: with the greedy columns kept the start costs them nothing (100 small contended rounds: the same CPU
+    time, expected fit 1,780.74 against 1,780.93, lower on 36 and higher on 34) and it halves contended
+    300 × 2,000's draw (docs/matching.md §3)."""
     master = Master(instance, instance.fit, pair_cap=max_probability)
     seats = instance.pool_quotas[:, 1].max(initial=1) / max(max_probability, 1e-9)
     scaled = scaled_instance(instance, max_probability)
     greedy = greedy_panels(scaled, instance.fit)
     first = initial_candidates(scaled, instance.fit, int(np.ceil(seats)) + 8, greedy=greedy)
     units = units_per_seat(max_probability)
-    if units is not None and int(np.count_nonzero(instance.allowed)) >= max(NETWORK_START_PAIRS, 1):
+    if units is not None and instance.allowed.any():
         master.add(*first)          # at zero in the start (the flow is optimal over them): room for the restrictions
         start_on_network(master, instance.fit, first, greedy, units=units)
         return master
     master.add(instance.fixed[:, 0].astype(np.int64), instance.fixed[:, 1].astype(np.int64))
     master.add(*first)
     return master
-
-
-NETWORK_START_PAIRS = 2_000_000
-"""Allowed pairs from which the capped master starts on the network (:func:`_capped_master`). Below, the first
-capped LP costs under a CPU second and the start did not pay: contended 300 × 2,000 (0.6 M pairs) seed 1 drew
-in 1.61–1.68 CPU s against 1.22–1.30 (its restrictions, begun at another optimal vertex, took 20
-re-optimizations instead of 6), and on 100 small contended rounds (40 × 8, q = 0.5) the expected fit after the
-restrictions was lower on 53 and higher on 23 (total 1,771.58 against 1,780.93). At contended 1,000 × 5,000
-(5 M pairs) it cut the draw from 14–23 to 7–12 CPU s (docs/matching.md §3)."""
 
 
 def units_per_seat(max_probability: float) -> int | None:

@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-import matching.draw as draw_module
 from matching.draw import (
     Marginals,
     draw,
@@ -437,11 +436,10 @@ def test_the_flow_with_k_units_per_seat_is_the_capped_relaxation_without_organiz
 
 @pytest.mark.parametrize("q", [0.5, 1 / 3, 0.4])
 @pytest.mark.parametrize("seed", range(8))
-def test_the_capped_master_started_on_the_network_reaches_the_capped_optimum(seed, q, monkeypatch):
+def test_the_capped_master_started_on_the_network_reaches_the_capped_optimum(seed, q):
     """With q = 1/k the capped master starts from the flow (its pairs at the cap; every round size allowed
     here) and with other caps from greedy columns alone; either way its LP is the capped optimum over every
     allowed pair, organization rows included, as an independent dense LP finds it."""
-    monkeypatch.setattr(draw_module, "NETWORK_START_PAIRS", 0)
     instance = contended_instance(seed)
     assert (units_per_seat(q) is not None) == (q != 0.4)
     reference = dense_capped_lp(instance, q)
@@ -455,11 +453,10 @@ def test_the_capped_master_started_on_the_network_reaches_the_capped_optimum(see
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_a_draw_started_on_the_network_keeps_every_promise(seed, monkeypatch):
+def test_a_draw_started_on_the_network_keeps_every_promise(seed):
     """The network start changes where the capped LP begins, not what the draw promises: no pair above q,
     the expected fit the capped optimum over the pairs kept (independent dense LP), fixed pairs kept and drawn,
     every sample feasible, the same seed the same draw."""
-    monkeypatch.setattr(draw_module, "NETWORK_START_PAIRS", 0)
     instance, q = contended_instance(seed), 0.5
     result = draw(instance, q, seed=seed)
     if result.status == "infeasible":
