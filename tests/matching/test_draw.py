@@ -258,10 +258,10 @@ def test_fixed_pairs_of_one_organization_in_two_pools_are_all_drawn():
     assert not assignment_violations(instance, result.assigned)
 
 
-def contended_instance(seed: int) -> Instance:
+def contended_instance(seed: int, n_experts: int = 40, *, n_orgs: int = 12, load_cap: int = 3) -> Instance:
     """A small round shaped like the contended ones: fits that tie (three taxonomy levels plus two text
     levels), organizations with experts in every pool, a fixed pair."""
-    instance = random_instance(seed, 40, 8, panel=4, n_orgs=12, load_cap=3, conflict_rate=0.1,
+    instance = random_instance(seed, n_experts, 8, panel=4, n_orgs=n_orgs, load_cap=load_cap, conflict_rate=0.1,
                                quotas=((1, 2), (1, 2), (0, 2)), n_fixed=1)
     rng = np.random.default_rng(seed + 1)
     taxonomy = rng.choice([0.1, 0.5, 1.0], size=instance.fit.shape, p=[0.5, 0.3, 0.2])
@@ -350,12 +350,7 @@ def crowded_instance(seed: int) -> Instance:
     """:func:`contended_instance` with five organizations, each about a fifth of the experts, and load cap 2:
     rounds where no choice of one pool per organization keeps every panel fillable, so the draw falls back to
     redraw-and-repair."""
-    instance = random_instance(seed, 30, 8, panel=4, n_orgs=5, load_cap=2, conflict_rate=0.1,
-                               quotas=((1, 2), (1, 2), (0, 2)), n_fixed=1)
-    rng = np.random.default_rng(seed + 1)
-    taxonomy = rng.choice([0.1, 0.5, 1.0], size=instance.fit.shape, p=[0.5, 0.3, 0.2])
-    text = rng.choice([0.1, 0.2], size=instance.fit.shape)
-    return dataclasses.replace(instance, fit=np.round(0.6 * taxonomy + 0.4 * text, 3))
+    return contended_instance(seed, 30, n_orgs=5, load_cap=2)
 
 
 @pytest.mark.parametrize(("seed", "q"), [(0, 0.3), (1, 0.3), (6, 0.4), (6, 0.5), (36, 0.4)])
