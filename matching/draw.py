@@ -73,6 +73,9 @@ class DrawResult:
         False when cross-pool organization limits may need redraws or repair (marginals then approximate).
     attempts : int
         Samples drawn; when all ``max_attempts`` broke an organization limit, the one returned was repaired.
+    repaired : bool
+        Whether ``assigned`` is a repaired sample (:func:`repair_organizations`) rather than one drawn as it is:
+        ``attempts`` alone cannot tell, since the last of ``max_attempts`` samples may have kept every rule.
     shortfall : ndarray, shape (A, P)
         Seats per (application, pool) the capped LP could not fill (infeasible draws only).
     restricted_pairs : int
@@ -92,6 +95,7 @@ class DrawResult:
     shortfall: np.ndarray
     restricted_pairs: int = 0
     allowed: np.ndarray | None = None
+    repaired: bool = False
 
 
 def fractional_assignment(instance: Instance, max_probability: float) -> tuple[np.ndarray, float, np.ndarray]:
@@ -550,7 +554,8 @@ def sample(instance: Instance, probabilities: np.ndarray, seed: int, *, expected
         assigned = _first_repaired(instance, broken[::-1])
     status = "unrepaired" if assigned is None else "sampled"
     return DrawResult(status, np.zeros(instance.fit.shape, dtype=bool) if assigned is None else assigned,
-                      probabilities, value, seed, network.exact, attempts, np.zeros((instance.n_apps, instance.n_pools)))
+                      probabilities, value, seed, network.exact, attempts, np.zeros((instance.n_apps, instance.n_pools)),
+                      repaired=status == "sampled" and attempts == len(broken))
 
 
 def _first_repaired(instance: Instance, samples: list[np.ndarray]) -> np.ndarray | None:

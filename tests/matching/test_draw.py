@@ -365,7 +365,7 @@ def test_a_sample_no_free_reserve_can_repair_is_repaired_by_a_trade_and_breaks_n
     (the draw raised NoReplacement); a trade with a member of another panel keeps every rule."""
     instance = crowded_instance(seed)
     result = draw(instance, q, seed=seed)
-    assert result.status == "sampled" and not result.exact
+    assert result.status == "sampled" and not result.exact and result.repaired and result.attempts == 20
     assert assignment_violations(instance, result.assigned) == []
 
 
