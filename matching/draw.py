@@ -117,8 +117,8 @@ def _capped_master(instance: Instance, max_probability: float) -> Master:
     """A capped master holding the first columns of :func:`scaled_instance`: greedy panels and load-priced
     shortlists for panels of ``k`` times the seats, so that the first LP already holds a capped solution.
 
-    When ``q = 1/k`` (:func:`units_per_seat`) and the round has at least :data:`NETWORK_START_PAIRS` allowed
-    pairs, the master starts on the network as the exact solve does (:func:`~matching.solve.start_on_network`
+    When ``q = 1/k`` (:func:`units_per_seat`, ``k`` at most the number of experts: see :func:`scaled_instance`)
+    and the round has at least :data:`NETWORK_START_PAIRS` allowed pairs, the master starts on the network as the exact solve does (:func:`~matching.solve.start_on_network`
     with ``k`` units per seat, grown from those columns): the capped organization-free relaxation is then a
     min-cost flow with every count times ``k`` and pair arcs of capacity 1, and the first capped LP starts at
     its optimum, with only the organization rows to repair. The greedy first columns stay in the master, at
@@ -126,11 +126,13 @@ def _capped_master(instance: Instance, max_probability: float) -> Master:
     5,000: seven pricing rounds instead of two, the draw 2.6 CPU s instead of 1.8)."""
     master = Master(instance, instance.fit, pair_cap=max_probability)
     seats = instance.pool_quotas[:, 1].max(initial=1) / max(max_probability, 1e-9)
+    per_seat = min(int(np.ceil(seats)), instance.n_experts) + 8        # no shortlist is longer than the experts
     scaled = scaled_instance(instance, max_probability)
     greedy = greedy_panels(scaled, instance.fit)
-    first = initial_candidates(scaled, instance.fit, int(np.ceil(seats)) + 8, greedy=greedy)
+    first = initial_candidates(scaled, instance.fit, per_seat, greedy=greedy)
     units = units_per_seat(max_probability)
-    if units is not None and int(np.count_nonzero(instance.allowed)) >= max(NETWORK_START_PAIRS, 1):
+    if units is not None and units <= instance.n_experts \
+            and int(np.count_nonzero(instance.allowed)) >= max(NETWORK_START_PAIRS, 1):
         master.add(*first)          # at zero in the start (the flow is optimal over them): room for the restrictions
         start_on_network(master, instance.fit, first, greedy, units=units)
         return master
@@ -166,13 +168,17 @@ def scaled_instance(instance: Instance, max_probability: float) -> Instance:
     organization limit — and no fixed pairs: an assignment of it divided by ``k`` is a capped fractional
     assignment of ``instance`` (each pair at most 1/k ≤ q, every row within its bound).
 
+    ``k`` is at most the number of experts ``E``: with ``q < 1/E`` no seat that is not fixed can be filled (all
+    the experts together give ``q·E < 1``), the capped LP reports the shortfall, and ``k = ⌈1/q⌉`` would only
+    build arrays of ``k`` times the seats (q = 1e-9: 358 GiB).
+
     Only the capped master's first columns come from it (the proof prices every pair of ``instance``). With
     the exact solve's first columns at the original counts, the greedy panels used each pair at 1 where the
     cap allows q, and the first capped LP of contended 1,000 × 5,000 stood at 5,017 against its optimum
     5,262.7; with these, the greedy panels give every seat ``k`` experts sharing it and the first LP is at
     5,256.2 (docs/matching.md §3).
     """
-    k = int(np.ceil(1.0 / max(max_probability, 1e-9) - 1e-9))
+    k = min(int(np.ceil(1.0 / max(max_probability, 1e-9) - 1e-9)), max(instance.n_experts, 1))
     return dataclasses.replace(instance, load_cap=instance.load_cap * k, panel_size=instance.panel_size * k,
                                pool_quotas=instance.pool_quotas * k, max_per_org=instance.max_per_org * k,
                                fixed=np.zeros((0, 2), dtype=np.int64))

@@ -473,3 +473,14 @@ def test_a_draw_started_on_the_network_keeps_every_promise(seed, monkeypatch):
     assert assignment_violations(instance, result.assigned) == []
     again = draw(instance, q, seed=seed)
     assert (again.assigned == result.assigned).all() and (again.probabilities == result.probabilities).all()
+
+
+@pytest.mark.parametrize("network", [False, True])
+def test_a_cap_below_one_over_the_experts_is_reported_infeasible_not_a_memory_error(network, monkeypatch):
+    """q in (0, 1] is accepted, so q = 1e-9 can reach the draw: no panel with a free seat can be filled (40
+    experts at 1e-9 each give 4e-8 of a seat). The first columns came from the round with every count times
+    ⌈1/q⌉ = 10⁹ (and the network start from a flow with 10⁹ units a seat): a 358 GiB array, MemoryError."""
+    monkeypatch.setattr(draw_module, "NETWORK_START_PAIRS", 0 if network else 10**12)
+    instance = contended_instance(0)
+    result = draw(instance, 1e-9, seed=0)
+    assert result.status == "infeasible" and not result.assigned.any() and (result.shortfall > 0).any()
