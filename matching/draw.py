@@ -170,7 +170,8 @@ def scaled_instance(instance: Instance, max_probability: float) -> Instance:
 
     ``k`` is at most the number of experts ``E``: with ``q < 1/E`` no seat that is not fixed can be filled (all
     the experts together give ``q·E < 1``), the capped LP reports the shortfall, and ``k = ⌈1/q⌉`` would only
-    build arrays of ``k`` times the seats (q = 1e-9: 358 GiB).
+    make the first columns costly (40 × 8 at q = 1e-6: 150 CPU s; :func:`_capped_master` bounds its shortlists
+    by ``E`` too, which at q = 1e-9 asked for 358 GiB).
 
     Only the capped master's first columns come from it (the proof prices every pair of ``instance``). With
     the exact solve's first columns at the original counts, the greedy panels used each pair at 1 where the
