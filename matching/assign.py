@@ -21,7 +21,7 @@ import numpy as np
 
 from matching.affinity import FitMatrix, affinity_arrays, compute_fit
 from matching.conflicts import RULE_KINDS, RULES, ConflictArrays, ConflictReasons, conflict_arrays
-from matching.draw import draw
+from matching.draw import DrawResult, draw
 from matching.explain import DRAWN, OPTIMUM, PanelExplanation, explain
 from matching.fair import solve_fair
 from matching.infeasibility import explain_shortfall, presolve
@@ -281,10 +281,24 @@ def _randomized(context: Context, result: AssignResult) -> Panels | None:
         f"随机抽取（种子 {randomize.seed}）：期望总匹配度 {outcome.expected_fit:.4f}，为确定性最优 "
         f"{optimum.objective:.4f} 的 {100 * (result.expected_share or 0):.1f}%；本次抽取总匹配度 {drawn:.4f}")
     if not outcome.exact:
-        result.diagnostics.append("跨类别的同单位限制超出双层级结构，本次抽取经过重抽或修补，边际概率为近似值")
+        result.diagnostics.append(approximate_sentence(outcome))
     if outcome.restricted_pairs:
         result.diagnostics.append(f"为使抽取精确，{outcome.restricted_pairs} 个专家–申报对被限制为同单位只出一个类别")
     return Panels.of(outcome.assigned)
+
+
+def approximate_sentence(outcome: DrawResult) -> str:
+    """Why the draw's marginals are only approximate (organization limits outside the bihierarchy: samples that
+    break one are redrawn or repaired), and what happened to this draw: kept at its first sample, redrawn, or
+    repaired after ``attempts`` broken samples."""
+    if outcome.repaired:
+        what = (f"本次抽取的 {outcome.attempts} 次均超出同单位人数上限，给出的专家组经替换或与其他专家组互换专家修补"
+                "（仍满足全部规则）")
+    elif outcome.attempts > 1:
+        what = f"本次共抽取 {outcome.attempts} 次，前 {outcome.attempts - 1} 次超出同单位人数上限后重抽"
+    else:
+        what = "本次第 1 次抽取即满足全部规则"
+    return f"跨类别的同单位限制超出双层级结构，边际概率为近似值；{what}"
 
 
 def unrepaired_sentence(seed: int, max_probability: float, max_per_org: int, attempts: int, *,

@@ -73,6 +73,9 @@ class DrawResult:
         False when cross-pool organization limits may need redraws or repair (marginals then approximate).
     attempts : int
         Samples drawn; when all ``max_attempts`` broke an organization limit, the one returned was repaired.
+    repaired : bool
+        Whether ``assigned`` is a repaired sample (:func:`repair_organizations`) rather than one drawn as it is:
+        ``attempts`` alone cannot tell, since the last of ``max_attempts`` samples may have kept every rule.
     shortfall : ndarray, shape (A, P)
         Seats per (application, pool) the capped LP could not fill (infeasible draws only).
     restricted_pairs : int
@@ -92,6 +95,7 @@ class DrawResult:
     shortfall: np.ndarray
     restricted_pairs: int = 0
     allowed: np.ndarray | None = None
+    repaired: bool = False
 
 
 def fractional_assignment(instance: Instance, max_probability: float) -> tuple[np.ndarray, float, np.ndarray]:
@@ -113,8 +117,9 @@ def _capped_master(instance: Instance, max_probability: float) -> Master:
     """A capped master holding the first columns of :func:`scaled_instance`: greedy panels and load-priced
     shortlists for panels of ``k`` times the seats, so that the first LP already holds a capped solution.
 
-    When ``q = 1/k`` (:func:`units_per_seat`), the master starts on the network as the exact solve does
-    (:func:`~matching.solve.start_on_network` with ``k`` units per seat, grown from those columns): the capped organization-free relaxation is then a
+    When ``q = 1/k`` (:func:`units_per_seat`, ``k`` at most the number of experts: see :func:`scaled_instance`),
+    the master starts on the network as the exact solve does (:func:`~matching.solve.start_on_network` with
+    ``k`` units per seat, grown from those columns): the capped organization-free relaxation is then a
     min-cost flow with every count times ``k`` and pair arcs of capacity 1, and the first capped LP starts at
     its optimum, with only the organization rows to repair. The greedy first columns stay in the master, at
     zero: without them the restrictions that follow ran short of columns and priced again (synthetic 1,000 ×
@@ -124,11 +129,12 @@ def _capped_master(instance: Instance, max_probability: float) -> Master:
     300 × 2,000's draw (docs/matching.md §3)."""
     master = Master(instance, instance.fit, pair_cap=max_probability)
     seats = instance.pool_quotas[:, 1].max(initial=1) / max(max_probability, 1e-9)
+    per_seat = min(int(np.ceil(seats)), instance.n_experts) + 8        # no shortlist is longer than the experts
     scaled = scaled_instance(instance, max_probability)
     greedy = greedy_panels(scaled, instance.fit)
-    first = initial_candidates(scaled, instance.fit, int(np.ceil(seats)) + 8, greedy=greedy)
+    first = initial_candidates(scaled, instance.fit, per_seat, greedy=greedy)
     units = units_per_seat(max_probability)
-    if units is not None and instance.allowed.any():
+    if units is not None and units <= instance.n_experts and instance.allowed.any():
         master.add(*first)          # at zero in the start (the flow is optimal over them): room for the restrictions
         start_on_network(master, instance.fit, first, greedy, units=units)
         return master
@@ -155,13 +161,18 @@ def scaled_instance(instance: Instance, max_probability: float) -> Instance:
     organization limit — and no fixed pairs: an assignment of it divided by ``k`` is a capped fractional
     assignment of ``instance`` (each pair at most 1/k ≤ q, every row within its bound).
 
+    ``k`` is at most the number of experts ``E``: with ``q < 1/E`` no seat that is not fixed can be filled (all
+    the experts together give ``q·E < 1``), the capped LP reports the shortfall, and ``k = ⌈1/q⌉`` would only
+    make the first columns costly (40 × 8 at q = 1e-6: 150 CPU s; :func:`_capped_master` bounds its shortlists
+    by ``E`` too, which at q = 1e-9 asked for 358 GiB).
+
     Only the capped master's first columns come from it (the proof prices every pair of ``instance``). With
     the exact solve's first columns at the original counts, the greedy panels used each pair at 1 where the
     cap allows q, and the first capped LP of contended 1,000 × 5,000 stood at 5,017 against its optimum
     5,262.7; with these, the greedy panels give every seat ``k`` experts sharing it and the first LP is at
     5,256.2 (docs/matching.md §3).
     """
-    k = int(np.ceil(1.0 / max(max_probability, 1e-9) - 1e-9))
+    k = min(int(np.ceil(1.0 / max(max_probability, 1e-9) - 1e-9)), max(instance.n_experts, 1))
     return dataclasses.replace(instance, load_cap=instance.load_cap * k, panel_size=instance.panel_size * k,
                                pool_quotas=instance.pool_quotas * k, max_per_org=instance.max_per_org * k,
                                fixed=np.zeros((0, 2), dtype=np.int64))
@@ -543,7 +554,8 @@ def sample(instance: Instance, probabilities: np.ndarray, seed: int, *, expected
         assigned = _first_repaired(instance, broken[::-1])
     status = "unrepaired" if assigned is None else "sampled"
     return DrawResult(status, np.zeros(instance.fit.shape, dtype=bool) if assigned is None else assigned,
-                      probabilities, value, seed, network.exact, attempts, np.zeros((instance.n_apps, instance.n_pools)))
+                      probabilities, value, seed, network.exact, attempts, np.zeros((instance.n_apps, instance.n_pools)),
+                      repaired=status == "sampled" and attempts == len(broken))
 
 
 def _first_repaired(instance: Instance, samples: list[np.ndarray]) -> np.ndarray | None:

@@ -358,3 +358,21 @@ def test_a_time_limit_on_a_draw_says_the_draw_runs_to_its_end():
     diagnostics = assign(parse_problem(data)).diagnostics
     assert "求解时间上限只用于网评（individual）模式总匹配度的精确求解；本次随机抽取（及用于对照的确定性最优）不设时间上限，求解至结束" \
         in diagnostics
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_draw_with_approximate_marginals_says_truly_whether_it_was_redrawn_or_repaired(seed):
+    """The cycle round with one expert of each pool outside every organization: some samples keep the limit.
+    The sentence on approximate marginals used to say every such draw "went through redraws or repair", also
+    when its first sample kept every rule; now it says what happened to this draw."""
+    data = organization_cycle_problem(randomize={"max_probability": 0.5, "seed": seed})
+    data["experts"] += [expert("T4", "technology"), expert("L4", "law")]
+    problem_ = parse_problem(data)
+    outcome = draw(build_context(problem_).instance, 0.5, seed=seed)
+    assert outcome.status == "sampled" and not outcome.exact and not outcome.repaired
+    sentence = [s for s in assign(problem_).to_dict()["diagnostics"] if "边际概率为近似值" in s]
+    assert len(sentence) == 1
+    if outcome.attempts == 1:
+        assert "第 1 次抽取即满足全部规则" in sentence[0] and "重抽" not in sentence[0]
+    else:
+        assert f"共抽取 {outcome.attempts} 次" in sentence[0] and "修补" not in sentence[0]

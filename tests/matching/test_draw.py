@@ -359,7 +359,7 @@ def test_a_sample_no_free_reserve_can_repair_is_repaired_by_a_trade_and_breaks_n
     (the draw raised NoReplacement); a trade with a member of another panel keeps every rule."""
     instance = crowded_instance(seed)
     result = draw(instance, q, seed=seed)
-    assert result.status == "sampled" and not result.exact
+    assert result.status == "sampled" and not result.exact and result.repaired and result.attempts == 20
     assert assignment_violations(instance, result.assigned) == []
 
 
@@ -465,3 +465,14 @@ def test_a_draw_started_on_the_network_keeps_every_promise(seed):
     assert assignment_violations(instance, result.assigned) == []
     again = draw(instance, q, seed=seed)
     assert (again.assigned == result.assigned).all() and (again.probabilities == result.probabilities).all()
+
+
+@pytest.mark.parametrize("q", [1e-9, 1e-6])
+def test_a_cap_below_one_over_the_experts_is_reported_infeasible_not_a_memory_error(q):
+    """q in (0, 1] is accepted, so q = 1e-9 can reach the draw: no panel with a free seat can be filled (40
+    experts at 1e-9 each give 4e-8 of a seat). The first columns came from the round with every count times
+    ⌈1/q⌉ = 10⁹ (and the network start from a flow with 10⁹ units a seat): a 358 GiB array, MemoryError; at
+    q = 1e-6 the network start took 150 CPU s."""
+    instance = contended_instance(0)
+    result = draw(instance, q, seed=0)
+    assert result.status == "infeasible" and not result.assigned.any() and (result.shortfall > 0).any()
