@@ -536,8 +536,9 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     # limit goes to the bound (descend_loads) rather than to first columns no master LP would have time to use
     spent = limited and time.perf_counter() > pricing_end and keeps_every_rule(instance, *greedy)
     first = greedy if spent else initial_candidates(instance, weight, per_pool, greedy=greedy)
-    # the network start is for the plain objective: a fit floor is no part of the flow
-    network = floor is None and known is None and not spent and instance.n_experts > 0 and instance.n_apps > 0
+    # the network start is for the plain objective (a fit floor is no part of the flow) solved to its proof: its
+    # flow rounds cannot be cut, and under a limit they spent it without an answer (docs/matching.md)
+    network = floor is None and known is None and not limited and instance.n_experts > 0 and instance.n_apps > 0
     flow_stats = start_on_network(master, weight, first, greedy, deadline=pricing_end) if network else {}
     if not network:
         master.add(*first)

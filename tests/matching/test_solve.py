@@ -246,6 +246,14 @@ def test_a_pricing_time_limit_returns_a_feasible_assignment_with_an_honest_bound
         assert solution.objective == pytest.approx(reference, abs=1e-6)
 
 
+def test_a_time_limited_solve_does_not_start_on_the_network_and_an_unlimited_one_does():
+    """The min-cost-flow start serves the proof: its rounds cannot be cut, and under a 60 s limit at
+    10,000 x 25,000 it took 30 of the 36 pricing seconds and answered nothing the greedy panels did not."""
+    instance = contended_instance(3, 20, 6, n_orgs=4)
+    assert "flow_rounds" in solve_total(instance).stats
+    assert "flow_rounds" not in solve_total(instance, pricing_time_limit=60.0).stats
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), n_experts=st.integers(6, 14), n_apps=st.integers(2, 6))
 def test_greedy_panels_rule_check_agrees_with_the_dense_check(seed, n_experts, n_apps):
