@@ -310,24 +310,32 @@ def near_zero_pairs(instance: Instance, weight: np.ndarray, optimum: NetworkOpti
 
 def _pairs_above(instance: Instance, weight: np.ndarray, optimum: NetworkOptimum, have: PairSet, per_app: int,
                  threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    n_e = instance.n_experts
-    width = max(1, PRICING_BLOCK // max(n_e, 1))
-    load = optimum.load_price[:, None]
-    found_e, found_a = [], []
+    found_e, found_a = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
     for start in range(0, instance.n_apps, width):
-        apps = slice(start, min(start + width, instance.n_apps))
-        rc = weight[:, apps] - load - optimum.pool_price[apps][:, instance.expert_pool].T
+        apps = np.arange(start, min(start + width, instance.n_apps))
+        rc = _reduced_costs(instance, weight, optimum, apps)
         candidate = instance.allowed[:, apps] & ~have[:, apps] & (rc > threshold)
-        key = np.where(candidate, rc, -np.inf)
-        k = min(per_app, n_e)
-        top = np.argpartition(-key, k - 1, axis=0)[:k]
-        columns = np.broadcast_to(np.arange(key.shape[1]), top.shape)
-        good = candidate[top, columns]
-        found_e.append(top[good]), found_a.append(columns[good] + start)
+        experts, columns = _best_per_column(np.where(candidate, rc, -np.inf), per_app)
+        found_e.append(experts), found_a.append(apps[columns])
     experts, apps = np.concatenate(found_e), np.concatenate(found_a)
     fixed = np.isin(experts.astype(np.int64) * instance.n_apps + apps,
                     instance.fixed[:, 0].astype(np.int64) * instance.n_apps + instance.fixed[:, 1])
     return experts[~fixed], apps[~fixed]
+
+
+def _reduced_costs(instance: Instance, weight: np.ndarray, optimum: NetworkOptimum, apps: np.ndarray) -> np.ndarray:
+    """Every expert's reduced cost on the given applications under the optimum's prices, shape (E, len(apps))."""
+    return weight[:, apps] - optimum.load_price[:, None] - optimum.pool_price[apps][:, instance.expert_pool].T
+
+
+def _best_per_column(key: np.ndarray, per_app: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows and columns of each column's ``per_app`` largest finite keys (−inf marks a pair left out)."""
+    k = min(per_app, key.shape[0])
+    top = np.argpartition(-key, k - 1, axis=0)[:k]
+    columns = np.broadcast_to(np.arange(key.shape[1]), top.shape)
+    good = np.isfinite(key[top, columns])
+    return top[good], columns[good]
 
 
 def organization_alternatives(instance: Instance, weight: np.ndarray, optimum: NetworkOptimum, slack: float,
@@ -340,16 +348,11 @@ def organization_alternatives(instance: Instance, weight: np.ndarray, optimum: N
     held = org >= 0
     code, count = np.unique(optimum.apps[held].astype(np.int64) * max(n_orgs, 1) + org[held], return_counts=True)
     broken = np.unique(code[count > instance.max_per_org] // max(n_orgs, 1))
-    n_e = instance.n_experts
-    width = max(1, PRICING_BLOCK // max(n_e, 1))
+    width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
     found_e, found_a = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for start in range(0, len(broken), width):
         apps = broken[start:start + width]
-        rc = weight[:, apps] - optimum.load_price[:, None] - optimum.pool_price[apps][:, instance.expert_pool].T
-        key = np.where(instance.allowed[:, apps] & (rc >= -slack), rc, -np.inf)
-        k = min(per_app, n_e)
-        top = np.argpartition(-key, k - 1, axis=0)[:k]
-        columns = np.broadcast_to(np.arange(len(apps)), top.shape)
-        good = np.isfinite(key[top, columns])
-        found_e.append(top[good]), found_a.append(apps[columns[good]])
+        rc = _reduced_costs(instance, weight, optimum, apps)
+        experts, columns = _best_per_column(np.where(instance.allowed[:, apps] & (rc >= -slack), rc, -np.inf), per_app)
+        found_e.append(experts), found_a.append(apps[columns])
     return np.concatenate(found_e), np.concatenate(found_a)
