@@ -339,15 +339,16 @@ def _best_per_column(key: np.ndarray, per_app: int) -> tuple[np.ndarray, np.ndar
 
 
 def organization_alternatives(instance: Instance, weight: np.ndarray, optimum: NetworkOptimum, slack: float,
-                              per_app: int) -> tuple[np.ndarray, np.ndarray]:
+                              per_app: int, *, units: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """For each application whose flow panel holds more than the organization limit of one organization, up to
     ``per_app`` allowed pairs priced at least ``−slack`` by the optimum's prices, the best first: the
-    alternatives the master needs to mend that panel."""
+    alternatives the master needs to mend that panel. A flow of ``units`` per seat (:class:`FlowNetwork`)
+    counts each pair as ``1 / units`` of a member, so its limit is ``max_per_org × units`` pairs."""
     org = instance.expert_org[optimum.experts]
     n_orgs = int(instance.expert_org.max(initial=-1)) + 1
     held = org >= 0
     code, count = np.unique(optimum.apps[held].astype(np.int64) * max(n_orgs, 1) + org[held], return_counts=True)
-    broken = np.unique(code[count > instance.max_per_org] // max(n_orgs, 1))
+    broken = np.unique(code[count > instance.max_per_org * units] // max(n_orgs, 1))
     width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
     found_e, found_a = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for start in range(0, len(broken), width):

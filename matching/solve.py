@@ -635,8 +635,8 @@ def start_on_network(master: Master, weight: np.ndarray, first: tuple[np.ndarray
     master.add(*near_zero_pairs(instance, weight, optimum, NEAR_PER_APP * units))
     master.add(basis.basic_experts, basis.basic_apps)
     master.add(*greedy)
-    counted = dataclasses.replace(instance, max_per_org=instance.max_per_org * units)   # a flow pair is 1/units
-    master.add(*organization_alternatives(counted, weight, optimum, MENDING_SLACK, MENDING_PER_APP * units))
+    master.add(*organization_alternatives(instance, weight, optimum, MENDING_SLACK, MENDING_PER_APP * units,
+                                          units=units))
     n_apps = instance.n_apps
     column = master.col_e.astype(np.int64) * n_apps + master.col_a
 
