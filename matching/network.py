@@ -330,11 +330,12 @@ def _reduced_costs(instance: Instance, weight: np.ndarray, optimum: NetworkOptim
 
 
 def _best_per_column(key: np.ndarray, per_app: int) -> tuple[np.ndarray, np.ndarray]:
-    """The rows and columns of each column's ``per_app`` largest finite keys (−inf marks a pair left out)."""
+    """The rows and columns of each column's ``per_app`` largest keys (−inf marks a pair left out; +inf, from a
+    pool whose seats fixed pairs hold, is kept)."""
     k = min(per_app, key.shape[0])
     top = np.argpartition(-key, k - 1, axis=0)[:k]
     columns = np.broadcast_to(np.arange(key.shape[1]), top.shape)
-    good = np.isfinite(key[top, columns])
+    good = key[top, columns] > -np.inf
     return top[good], columns[good]
 
 
@@ -354,6 +355,7 @@ def organization_alternatives(instance: Instance, weight: np.ndarray, optimum: N
     for start in range(0, len(broken), width):
         apps = broken[start:start + width]
         rc = _reduced_costs(instance, weight, optimum, apps)
-        experts, columns = _best_per_column(np.where(instance.allowed[:, apps] & (rc >= -slack), rc, -np.inf), per_app)
+        experts, columns = _best_per_column(np.where(instance.allowed[:, apps] & np.isfinite(rc) & (rc >= -slack), rc,
+                                                     -np.inf), per_app)
         found_e.append(experts), found_a.append(apps[columns])
     return np.concatenate(found_e), np.concatenate(found_a)
