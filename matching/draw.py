@@ -72,7 +72,9 @@ class DrawResult:
         True when all constraints lie in the bihierarchy, so the marginals are exactly ``probabilities``;
         False when cross-pool organization limits may need redraws or repair (marginals then approximate).
     attempts : int
-        Samples drawn; when all ``max_attempts`` broke an organization limit, the one returned was repaired.
+        Samples drawn, at most ``max_attempts``. When every one broke an organization limit, the assignment
+        returned is the first of them, newest first, that could be repaired (``repaired``), or none
+        (``unrepaired``).
     repaired : bool
         Whether ``assigned`` is a repaired sample (:func:`repair_organizations`) rather than one drawn as it is:
         ``attempts`` alone cannot tell, since the last of ``max_attempts`` samples may have kept every rule.

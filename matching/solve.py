@@ -524,8 +524,8 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     the greedy panels are returned with the bound of :func:`descend_loads` over the rest of the limit.
     """
     clock = time.perf_counter()
-    if fixed_pairs_overflow(instance):
-        return _infeasible(instance, np.zeros((instance.n_apps, instance.n_pools)), {"fixed_overflow": True})
+    if fixed_pairs_unkeepable(instance):
+        return _infeasible(instance, np.zeros((instance.n_apps, instance.n_pools)), {"fixed_pairs_unkeepable": True})
     per_pool = per_pool or int(min(instance.pool_quotas[:, 1].max(initial=1), instance.panel_size.max(initial=1))) + 8
     master = Master(instance, weight, floor=floor, exact_floor=exact_floor)
     limited = pricing_time_limit is not None and floor is None
@@ -860,7 +860,7 @@ def keeps_every_rule(instance: Instance, experts: np.ndarray, apps: np.ndarray) 
                 and (per_org <= instance.max_per_org).all())
 
 
-def fixed_pairs_overflow(instance: Instance) -> bool:
+def fixed_pairs_unkeepable(instance: Instance) -> bool:
     """Whether the fixed pairs alone are forbidden, already exceed a cap (load, panel, pool maximum,
     organization), or leave a panel fewer seats than its pools still need to reach their minimums (neither the
     flow nor the master LP has a solution then, not even with shortfall);
