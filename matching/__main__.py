@@ -1,7 +1,8 @@
 """Command line: ``python -m matching assign|conflicts|affinity problem.json`` (DESIGN §10).
 
 Prints the result as JSON on standard output, one top-level key a line. Exit status: 0 done; 1 the problem was
-refused (every error on standard error, one a line); 2 usage error. ``-`` reads the problem from standard input.
+refused (every error on standard error, one a line); 2 usage error; 141 the reader of the output closed it early
+(``| head``: 128 + SIGPIPE, as a shell reports a command a pipe stopped). ``-`` reads the problem from standard input.
 A result with ``timing`` (``assign``) covers every phase but its own writing, whose seconds go to standard error
 as one line, ``timing: write … s``.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -22,7 +24,7 @@ from matching.conflicts import RULE_KINDS, RULES, ConflictArrays, conflict_array
 from matching.problem import ProblemError, parse_problem
 from matching.types import Problem
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_CLOSED = 0, 1, 2, 141
 
 
 @dataclass(frozen=True)
@@ -151,5 +153,17 @@ def write_json(result: dict[str, Any], stdout: TextIO) -> None:
     write("\n}\n")
 
 
+def run_module() -> int:
+    """:func:`main` for ``python -m matching``: a reader that stops early (``| head``) ends the run quietly, with
+    :data:`EXIT_CLOSED`, instead of a traceback about a broken pipe."""
+    try:
+        status = main()
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the interpreter's flush at exit would fail
+        return EXIT_CLOSED
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_module())
