@@ -61,7 +61,8 @@ def fresh_app(database_url: str | None, instance: Path):
                 connection.execute(text("DROP SCHEMA public CASCADE"))
                 connection.execute(text("CREATE SCHEMA public"))
         upgrade()
-        seed_reference_data()
+        seed_reference_data()           # the service flushes; the taxonomy must outlive this app context
+        db.session.commit()
     return app
 
 

@@ -8,7 +8,7 @@ Usage::
     python3 benchmarks/matching.py --sizes XL       # 20,000 applications × 50,000 experts (see docs/matching.md)
     python3 benchmarks/matching.py --extras S       # also fair objective, randomized draw, meeting mode on S
     python3 benchmarks/matching.py --draw S,M,L --repeats 2   # the draw beside the exact solve, same process
-    python3 benchmarks/matching.py --sizes D,S --dense D,S   # against the dense MILP over every pair
+    python3 benchmarks/matching.py --sizes D,S --dense D,S   # against the dense MILP over every pair (S by default)
     python3 benchmarks/matching.py --cli Q,10K --timeout 900  # contended records through python -m matching assign
     python3 benchmarks/matching.py --prepare 10K     # its conflicts, fit and presolve alone (wall, CPU, peak)
     python3 benchmarks/matching.py --prepare Q --report   # and the report on greedy panels, beside the old reserves
@@ -163,7 +163,9 @@ KINDS = {"synthetic": synthetic_instance, "contended": contended_instance}
 
 
 def run_size(name: str, kind: str, seed: int, load_cap: int, trace: bool,
-             time_limit: float | None = None) -> Instance | None:
+             time_limit: float | None = None) -> tuple[Instance, float, float] | None:
+    """One size of one kind: build, greedy, exact solve, one table line. The instance with the exact solve's
+    objective and wall seconds (for the reference MILP beside it), or None when the size is skipped."""
     n_apps, n_experts = SIZES[name]
     needed = BYTES_PER_PAIR * n_apps * n_experts / 2**30
     available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
@@ -197,11 +199,12 @@ def run_size(name: str, kind: str, seed: int, load_cap: int, trace: bool,
           f"{str(stats.get('lp_integral', '-')):<5} "
           f"{greedy_seconds:7.2f} {greedy_value:12.4f} {greedy_value / solution.objective:7.4f} "
           f"{len(broken)}", flush=True)
-    return instance
+    return instance, solution.objective, seconds
 
 
-def run_dense(name: str, instance: Instance, time_limit: float) -> None:
-    """The textbook formulation — every allowed pair a binary, all rows — solved by HiGHS MIP, for comparison."""
+def run_dense(name: str, instance: Instance, time_limit: float, objective: float, exact_seconds: float) -> None:
+    """The textbook formulation — every allowed pair a binary, all rows — solved by HiGHS MIP, for comparison with
+    the exact solve's ``objective`` and ``exact_seconds`` on the same instance in this process."""
     from matching.lp import Master
 
     clock = time.perf_counter()
@@ -210,7 +213,9 @@ def run_dense(name: str, instance: Instance, time_limit: float) -> None:
     _, _, value, dual_bound, proven = master.solve_mip(time_limit)
     seconds = time.perf_counter() - clock
     print(f"{name} dense MILP over all {len(master.col_e):,} allowed pairs: {seconds:.2f} s, objective {value:.4f}, "
-          f"dual bound {dual_bound:.4f}, {'proven' if proven else f'stopped at {time_limit:.0f} s'}", flush=True)
+          f"dual bound {dual_bound:.4f}, {'proven' if proven else f'stopped at {time_limit:.0f} s'}; "
+          f"{seconds / exact_seconds:.0f}× the exact solve's {exact_seconds:.2f} s, objective relative difference "
+          f"{abs(value - objective) / max(abs(objective), 1.0):.1e}", flush=True)
 
 
 def run_extras(name: str, instance: Instance, samples: int) -> None:
@@ -503,7 +508,9 @@ def main() -> None:
     parser.add_argument("--draw", default="", help="sizes on which to time the randomized draw beside the exact "
                         "solve (ratios in one process)")
     parser.add_argument("--repeats", type=int, default=1, help="exact/draw pairs per size for --draw")
-    parser.add_argument("--dense", default="", help="sizes on which to also time the dense MILP (slow)")
+    parser.add_argument("--dense", default="S", help="sizes on which to also time the reference MILP, the dense "
+                        "formulation over every allowed pair (default S, where it finishes in seconds: at M it "
+                        "runs for minutes; '' for none)")
     parser.add_argument("--dense-limit", type=float, default=600, help="seconds allowed to the dense MILP")
     parser.add_argument("--samples", type=int, default=200, help="draws per size for the marginal check")
     parser.add_argument("--cli", default="", help="sizes to run as contended records through "
@@ -564,13 +571,14 @@ def main() -> None:
     for kind in args.kinds.split(","):
         for name in args.sizes.split(","):
             name = name.strip().upper()
-            instance = run_size(name, kind.strip(), args.seed, args.load_cap, args.trace, args.time_limit)
+            run = run_size(name, kind.strip(), args.seed, args.load_cap, args.trace, args.time_limit)
+            instance = run[0] if run is not None else None
             if instance is not None and name in extras:
                 run_extras(name, instance, args.samples)
             if instance is not None and name in draws:
                 run_draw(name, kind.strip(), instance, args.repeats)
             if instance is not None and name in dense:
-                run_dense(name, instance, args.dense_limit)
+                run_dense(name, instance, args.dense_limit, *run[1:])
 
 
 if __name__ == "__main__":

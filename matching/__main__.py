@@ -1,15 +1,18 @@
 """Command line: ``python -m matching assign|conflicts|affinity problem.json`` (DESIGN §10).
 
 Prints the result as JSON on standard output, one top-level key a line. Exit status: 0 done; 1 the problem was
-refused (every error on standard error, one a line); 2 usage error. ``-`` reads the problem from standard input.
-A result with ``timing`` (``assign``) covers every phase but its own writing, whose seconds go to standard error
-as one line, ``timing: write … s``.
+refused (every error on standard error, one a line); 2 usage error; 141 the reader of the output closed it early
+(``| head``: 128 + SIGPIPE, as a shell reports a command a pipe stopped). ``-`` reads the problem from standard input.
+A result with ``timing`` (``assign``) covers every phase, the import of the solver pipeline included, but the
+interpreter's start with this module's own imports, and its own writing, whose seconds go to standard error as
+one line, ``timing: write … s``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -22,7 +25,7 @@ from matching.conflicts import RULE_KINDS, RULES, ConflictArrays, conflict_array
 from matching.problem import ProblemError, parse_problem
 from matching.types import Problem
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_CLOSED = 0, 1, 2, 141
 
 
 @dataclass(frozen=True)
@@ -64,9 +67,13 @@ def _affinity(problem: Problem) -> dict[str, Any]:
 
 
 def _assign(problem: Problem) -> dict[str, Any]:
-    from matching.assign import assign  # the solver pipeline; imported only when asked for
+    clock = time.perf_counter()     # the solver pipeline (scipy.optimize, HiGHS, OR-Tools) loads only when asked for
+    from matching.assign import assign
 
-    return assign(problem).to_dict()
+    imports = time.perf_counter() - clock
+    result = assign(problem).to_dict()
+    result["timing"] = {"imports": imports, **result["timing"]}
+    return result
 
 
 COMMANDS = {"assign": _assign, "conflicts": _conflicts, "affinity": _affinity}
@@ -151,5 +158,17 @@ def write_json(result: dict[str, Any], stdout: TextIO) -> None:
     write("\n}\n")
 
 
+def run_module() -> int:
+    """:func:`main` for ``python -m matching``: a reader that stops early (``| head``) ends the run quietly, with
+    :data:`EXIT_CLOSED`, instead of a traceback about a broken pipe."""
+    try:
+        status = main()
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the interpreter's flush at exit would fail
+        return EXIT_CLOSED
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_module())

@@ -180,7 +180,8 @@ def test_assign_writes_one_key_a_line_and_times_the_writing_on_stderr(tmp_path):
     assert status == 0 and out.splitlines()[1:-1] == [
         f"{json.dumps(key, ensure_ascii=False)}: {json.dumps(value, ensure_ascii=False)}"
         + ("," if key != list(result)[-1] else "") for key, value in result.items()]
-    assert {"read", "parse", "conflicts", "fit", "solve", "report"} <= set(result["timing"])
+    assert list(result["timing"]) == ["read", "parse", "imports", "conflicts", "fit", "instance", "reasons", "hash",
+                                      "presolve", "solve", "report"]
     assert err.startswith("timing: write ") and err.endswith(" s\n")
 
 
@@ -194,3 +195,17 @@ def test_assign_with_a_draw_no_sample_of_which_can_be_repaired_exits_0_with_an_i
     result = json.loads(out)
     assert result["status"] == "infeasible" and result["assignments"] == []
     assert "同单位人数上限" in result["diagnostics"][0]
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path):
+    unit = {"name": "上海A1科技有限公司", "legal_rep": {"name": "法人"}}
+    experts = [expert(f"E{n}", organization={"name": unit["name"]}) for n in range(300)]
+    applications = [application(f"A{n}", bearer=unit) for n in range(40)]     # 12,000 conflicts: megabytes out
+    path = tmp_path / "problem.json"
+    path.write_text(json.dumps(problem(experts, applications), ensure_ascii=False), encoding="utf-8")
+    command = subprocess.Popen([sys.executable, "-m", "matching", "conflicts", str(path)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    assert command.stdout.read(20).startswith(b'{\n"conflicts": [')
+    command.stdout.close()                      # as `| head -c 20` does
+    assert command.wait(timeout=60) == cli.EXIT_CLOSED
+    assert command.stderr.read() == b""
