@@ -372,8 +372,8 @@ class Master:
                 org_duals.setdefault(a, []).append((o, float(lp.y_org[row])))
         for start in range(0, inst.n_apps, width):
             apps = slice(start, min(inst.n_apps, start + width))
-            rc = self.weight[:, apps] - lp.y_load[:, None] - lp.y_panel[None, apps]
-            rc -= lp.y_pool[apps].T[inst.expert_pool, :]
+            rc = self.weight[:, apps] - lp.y_load[:, None]
+            rc -= np.take((lp.y_pool[apps] + lp.y_panel[apps, None]).T, inst.expert_pool, axis=0)
             if self.has_floor:
                 rc += inst.fit[:, apps] * lp.y_floor[None, apps]
             for a in range(apps.start, apps.stop):
@@ -384,9 +384,13 @@ class Master:
     def pair_bound(self, apps: slice, rc: np.ndarray) -> float:
         """The pairs' share of the Lagrangian bound for one block: Σ max(rc, 0)·cap over free allowed pairs plus
         Σ rc over fixed ones."""
-        fixed = self.fixed.block(apps)
-        free = self.instance.allowed[:, apps] & ~fixed
-        return float(self.pair_cap * np.clip(rc[free], 0, None).sum() + rc[fixed].sum())
+        positive = rc > 0
+        positive &= self.instance.allowed[:, apps]
+        free = float(rc[positive].sum())            # few pairs price out: gathered, not masked in place
+        experts, columns = self.fixed.within(apps)
+        at_fixed = rc[experts, columns]
+        free -= float(at_fixed[positive[experts, columns]].sum())
+        return self.pair_cap * free + float(at_fixed.sum())
 
     @property
     def panel_bound_applies(self) -> bool:
@@ -559,6 +563,13 @@ class FixedPairs:
     def of(self, experts: np.ndarray, apps: np.ndarray) -> np.ndarray:
         """Whether each (expert, application) pair is fixed."""
         return np.isin(experts.astype(np.int64) * self.n_apps + apps, self.codes)
+
+    def within(self, apps: slice) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct fixed pairs of the applications ``apps``: experts, and columns counted from
+        ``apps.start``."""
+        experts, apps_of = np.divmod(self.codes, self.n_apps)
+        inside = (apps_of >= apps.start) & (apps_of < apps.stop)
+        return experts[inside], apps_of[inside] - apps.start
 
     def block(self, apps: slice) -> np.ndarray:
         """The fixed pairs of the applications ``apps`` as a mask, shape (E, block width)."""

@@ -32,7 +32,13 @@ import numpy as np
 
 from matching.instance import Instance, Panels, as_panels
 from matching.lp import AT_LOWER, AT_UPPER, BASIC, PRICING_BLOCK, LPResult, Master, NoIncumbent
-from matching.network import PRICED_PER_APP, near_zero_pairs, network_optimum, organization_alternatives
+from matching.network import (
+    PRICED_PER_APP,
+    best_per_column,
+    near_zero_pairs,
+    network_optimum,
+    organization_alternatives,
+)
 
 OPTIMALITY_TOLERANCE = 1e-6
 """``status`` is ``optimal`` only when bound − objective ≤ this × max(1, |objective|)."""
@@ -454,20 +460,20 @@ def _price(master: Master, duals: LPResult, per_app: int, *, panels: bool = True
         bound += master.pair_bound(apps, rc)
         if np.isfinite(panels):
             panels += master.panel_bound(apps, rc, duals)
-        candidate = instance.allowed[:, apps] & ~master.in_set[:, apps] & (rc > PRICING_TOLERANCE)
-        key = np.where(candidate, rc - TIE_BREAK * (usage[:, None] + _scatter(apps, instance.n_experts)), -np.inf)
-        k = min(per_app, key.shape[0])
-        top = np.argpartition(-key, k - 1, axis=0)[:k]
-        columns = np.broadcast_to(np.arange(key.shape[1]), top.shape)
-        good = candidate[top, columns]
-        new_experts.append(top[good]), new_apps.append(columns[good] + apps.start)
+        above = rc > PRICING_TOLERANCE          # few pairs: the rest of the selection looks at these only
+        above &= instance.allowed[:, apps]
+        experts, columns = np.nonzero(above)
+        fresh = ~master.in_set[experts, columns + apps.start]
+        experts, columns = experts[fresh], columns[fresh]
+        key = rc[experts, columns] - TIE_BREAK * (usage[experts] + _scatter(experts, columns + apps.start))
+        best = best_per_column(key, columns, per_app)
+        new_experts.append(experts[best]), new_apps.append(columns[best] + apps.start)
     return bound, panels, np.concatenate(new_experts), np.concatenate(new_apps)
 
 
-def _scatter(apps: slice, n_experts: int) -> np.ndarray:
-    """A fixed pseudo-random value in [0, 1) per (expert, application) pair, shape (E, block width)."""
-    e = np.arange(n_experts, dtype=np.uint64)[:, None]
-    a = np.arange(apps.start, apps.stop, dtype=np.uint64)[None, :]
+def _scatter(experts: np.ndarray, apps: np.ndarray) -> np.ndarray:
+    """A fixed pseudo-random value in [0, 1) per (expert, application) pair."""
+    e, a = experts.astype(np.uint64), apps.astype(np.uint64)
     mixed = (e * np.uint64(0x9E3779B97F4A7C15) + a * np.uint64(0xBF58476D1CE4E5B9)) >> np.uint64(40)
     return mixed.astype(np.float64) / float(1 << 24)
 

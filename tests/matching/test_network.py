@@ -135,3 +135,26 @@ def test_mending_alternatives_belong_to_panels_breaking_the_organization_limit(s
     for a in np.unique(apps):
         held = org[(optimum.apps == a) & (org >= 0)]
         assert np.bincount(held).max(initial=0) > instance.max_per_org
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(6, 20), n_apps=st.integers(1, 5))
+def test_an_application_the_fixed_pairs_fill_gets_finite_prices(seed, n_experts, n_apps):
+    """Fixed pairs holding every seat of application 0 leave its flow nodes without flow; its prices still keep
+    every other pair of it out (reduced cost ≤ 0, no NaN), and the Lagrangian value stays the flow's."""
+    instance = random_instance(seed, n_experts, n_apps, load_cap=3)
+    held = [np.nonzero(instance.expert_pool == p)[0][:count] for p, count in ((0, 2), (1, 1))]
+    if min(len(h) for h in held) == 0 or len(held[0]) < 2:
+        return
+    experts = np.concatenate(held)
+    fixed = np.stack([experts, np.zeros(3, dtype=int)], axis=1)
+    allowed = instance.allowed.copy()
+    allowed[experts, 0] = True
+    instance = replace(instance, fixed=fixed, allowed=allowed)
+    optimum = network_optimum(instance, instance.fit, np.argmax(instance.fit, axis=0), np.arange(instance.n_apps))
+    assert np.isfinite(optimum.load_price).all() and np.isfinite(optimum.pool_price).all()
+    rc = reduced_costs(instance, optimum)
+    free = instance.allowed[:, 0].copy()
+    free[experts] = False
+    assert (rc[free, 0] <= 1e-6).all()
+    check_optimum(instance)
