@@ -370,6 +370,13 @@ def _reduced_costs(instance: Instance, weight: np.ndarray, optimum: NetworkOptim
     return rc
 
 
+def scatter(experts: np.ndarray, apps: np.ndarray) -> np.ndarray:
+    """A fixed pseudo-random value in [0, 1) per (expert, application) pair: breaks ties when choosing pairs."""
+    e, a = experts.astype(np.uint64), apps.astype(np.uint64)
+    mixed = (e * np.uint64(0x9E3779B97F4A7C15) + a * np.uint64(0xBF58476D1CE4E5B9)) >> np.uint64(40)
+    return mixed.astype(np.float64) / float(1 << 24)
+
+
 def best_per_column(key: np.ndarray, columns: np.ndarray, per_column: int) -> np.ndarray:
     """Positions of the ``per_column`` largest keys of each column among entries given as (key, column) in
     ascending order of rows; ties go to the earlier entry, NaN never comes first. A column with no more entries

@@ -38,6 +38,7 @@ from matching.network import (
     near_zero_pairs,
     network_optimum,
     organization_alternatives,
+    scatter,
 )
 
 OPTIMALITY_TOLERANCE = 1e-6
@@ -399,6 +400,7 @@ def generate_columns(master: Master, *, per_app: int, max_rounds: int = 500,
             break
         lp = solved
         new_rows = master.add_org_rows(lp.x)
+        master.add_org_rows(lp.x, tight=True)     # no pivot now, fewer waves of rows later
         bound, panels, experts, apps = _price(master, lp, per_app, panels=hard_deadline is not None)
         if bound < best_bound:
             best, best_bound = lp, bound
@@ -465,17 +467,10 @@ def _price(master: Master, duals: LPResult, per_app: int, *, panels: bool = True
         experts, columns = np.nonzero(above)
         fresh = ~master.in_set[experts, columns + apps.start]
         experts, columns = experts[fresh], columns[fresh]
-        key = rc[experts, columns] - TIE_BREAK * (usage[experts] + _scatter(experts, columns + apps.start))
+        key = rc[experts, columns] - TIE_BREAK * (usage[experts] + scatter(experts, columns + apps.start))
         best = best_per_column(key, columns, per_app)
         new_experts.append(experts[best]), new_apps.append(columns[best] + apps.start)
     return bound, panels, np.concatenate(new_experts), np.concatenate(new_apps)
-
-
-def _scatter(experts: np.ndarray, apps: np.ndarray) -> np.ndarray:
-    """A fixed pseudo-random value in [0, 1) per (expert, application) pair."""
-    e, a = experts.astype(np.uint64), apps.astype(np.uint64)
-    mixed = (e * np.uint64(0x9E3779B97F4A7C15) + a * np.uint64(0xBF58476D1CE4E5B9)) >> np.uint64(40)
-    return mixed.astype(np.float64) / float(1 << 24)
 
 
 def solve_total(instance: Instance, *, per_pool: int | None = None, time_limit: float | None = None,
