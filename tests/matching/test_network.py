@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from matching.instance import Instance
 from matching.lp import Master
 from matching.network import near_zero_pairs, network_optimum, organization_alternatives
-from matching.solve import start_on_network
-from tests.matching.test_solve import contended_instance, dense_milp, random_instance
+from matching.solve import fixed_pairs_unkeepable, start_on_network
+from tests.matching.test_solve import check_solution, contended_instance, dense_milp, random_instance
 
 
 def test_worked_example_of_docs():
@@ -158,3 +158,25 @@ def test_an_application_the_fixed_pairs_fill_gets_finite_prices(seed, n_experts,
     free[experts] = False
     assert (rc[free, 0] <= 1e-6).all()
     check_optimum(instance)
+
+
+PINNED = ((1, 2), (2, 3))
+"""Pool quotas whose minimums fill a panel of 3, as on the contended benchmark rounds (1 + 3 + 1 + 1 + 1 = 7):
+no flow passes an application node, and the flow is solved one pool at a time."""
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(6, 20), n_apps=st.integers(1, 7),
+       n_fixed=st.integers(0, 2))
+def test_flow_by_pool_equals_the_organization_free_milp(seed, n_experts, n_apps, n_fixed):
+    instance = random_instance(seed, n_experts, n_apps, load_cap=3, n_fixed=n_fixed, quotas=PINNED)
+    if not fixed_pairs_unkeepable(instance):        # the solver says so before any flow is built
+        check_optimum(instance)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(10, 22), n_apps=st.integers(3, 8),
+       n_orgs=st.integers(3, 8))
+def test_solve_started_on_a_flow_by_pool_equals_the_dense_milp(seed, n_experts, n_apps, n_orgs):
+    instance = replace(contended_instance(seed, n_experts, n_apps, n_orgs=n_orgs), pool_quotas=np.array(PINNED))
+    check_solution(instance, dense_milp(instance))
