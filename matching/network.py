@@ -5,7 +5,8 @@ source → expert (capacity ``cap_e``) → (application, pool) (flow in ``[min_p
 ``n_a``) → sink, one arc of capacity 1 per allowed pair, fixed pairs assigned beforehand. On contended rounds
 that network LP is highly degenerate, and a simplex restarted with new columns pays the degeneracy again every
 round; a network solver does not. :func:`network_optimum` solves the flow over a candidate set with OR-Tools'
-``SimpleMinCostFlow`` (cost scaling), reads node potentials off the residual graph (Bellman–Ford), prices every
+``SimpleMinCostFlow`` (cost scaling; one pool at a time where every panel is exactly its pools' minimums,
+:meth:`FlowNetwork._flow_by_pool`), reads node potentials off the residual graph (Bellman–Ford), prices every
 allowed pair with them and grows the set until no pair prices out: column generation on a network solver. The
 flow's spanning tree of tight arcs is a basis of the master LP (:meth:`FlowNetwork.basis`).
 

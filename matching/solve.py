@@ -335,8 +335,8 @@ def generate_columns(master: Master, *, per_app: int, max_rounds: int = 500,
                      on_round: Callable[[int], None] | None = None, deadline: float | None = None,
                      hard_deadline: float | None = None, report: dict | None = None,
                      primal_below: int = 0) -> tuple[LPResult | None, float, int]:
-    """Price and add columns (and the organization rows the master's solution breaks) until the Lagrangian
-    bound meets the master's LP optimum.
+    """Price and add columns (and the organization rows the master's solution breaks, with those it holds at the
+    limit: :meth:`~matching.lp.Master.add_org_rows`) until the Lagrangian bound meets the master's LP optimum.
 
     The master is warm-started (:class:`matching.lp.WarmLP`), so a round costs the pivots its new columns and
     rows need, not a solve from scratch. Dual smoothing (pricing at a mix of the best and the current duals) was
