@@ -532,6 +532,7 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     end = clock + pricing_time_limit if limited else None
     pricing_end = clock + PRICING_SHARE * pricing_time_limit if limited else None
     greedy = greedy_panels(instance, weight)
+    greedy_seconds = time.perf_counter() - clock
     # the pricing share of the limit spent on the greedy panels alone: they are the answer, and the rest of the
     # limit goes to the bound (descend_loads) rather than to first columns no master LP would have time to use
     spent = limited and time.perf_counter() > pricing_end and keeps_every_rule(instance, *greedy)
@@ -544,22 +545,37 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
         master.add(*first)
     if known is not None:
         master.add(*np.nonzero(known))
+    # under a limit the flow's own panels, mended to the organization limit, are an answer and its load prices a
+    # bound (docs/matching.md, "The flow's panels under a time limit")
+    flow = FlowAtHand()
+    if limited and not spent and known is None and instance.n_experts > 0 and instance.n_apps > 0:
+        flow = flow_at_hand(master, weight, first, pricing_end, FLOW_ROUND_PER_GREEDY * greedy_seconds)
+        flow_stats = flow.stats
+        if flow.pairs is not None:
+            master.add(*flow.pairs)
     per_app = PRICED_PER_SEAT * int(instance.panel_size.max(initial=1))
     primal_below = PRIMAL_BELOW if network else 0
-    report: dict = {}
-    lp, bound, rounds = generate_columns(master, per_app=per_app, on_round=on_round, report=report,
-                                         deadline=pricing_end, hard_deadline=pricing_end, primal_below=primal_below)
+    report: dict = {"bound": np.inf, "converged": False, "trace": []}
+    if limited and time.perf_counter() >= pricing_end:      # the flow took the share: no master LP to start
+        lp, bound, rounds = None, np.inf, 0
+    else:
+        lp, bound, rounds = generate_columns(master, per_app=per_app, on_round=on_round, report=report,
+                                             deadline=pricing_end, hard_deadline=pricing_end,
+                                             primal_below=primal_below)
     stats = {**flow_stats, "rounds": rounds, "columns": len(master.col_e), "org_rows": len(master.org_rows),
              "simplex_iterations": master.simplex_iterations, "lp_seconds": time.perf_counter() - clock,
              "lp_objective": None if lp is None else lp.objective, "converged": report["converged"],
-             "first_columns_skipped": bool(spent),
+             "first_columns_skipped": bool(spent), "greedy_seconds": greedy_seconds,
              "trace": report["trace"]}
     best_bound = min(bound, report["bound"])
     if not report["converged"] and limited:
-        stopped = _best_at_hand(master, lp, greedy, weight)
+        stopped = _best_at_hand(master, lp, greedy, weight, flow.pairs)
         if stopped is not None:
             value = float(weight[stopped].sum(dtype=np.float64))
-            descent, steps = descend_loads(master, lp, value, end)
+            # the subgradient steps start from the better prices: the master's duals or the flow's load prices
+            prices = flow.load_price if flow.bound < report["bound"] else None
+            descent, steps = descend_loads(master, lp, value, end, prices=prices)
+            best_bound = min(best_bound, flow.bound)
             stats.update(descent_bound=descent, descent_steps=steps)
             stats["seconds"] = time.perf_counter() - clock
             del master, lp          # its HiGHS model: ≈ 0.9 GiB at 20,000 × 50,000, freed before the assignment
@@ -665,9 +681,10 @@ the greedy panels were returned with the steps' bound, a gap of 10.16 % (docs/ma
 
 
 def descend_loads(master: Master, lp: LPResult | None, target: float, deadline: float,
-                  max_steps: int = 50) -> tuple[float, int]:
+                  max_steps: int = 50, *, prices: np.ndarray | None = None) -> tuple[float, int]:
     """The best panel bound (:meth:`~matching.lp.Master.panel_bound`) over a few subgradient steps on the load
-    prices, from the master's last duals (or zero), until ``deadline`` (at least one step).
+    prices, from the master's last duals (or zero; or from the load ``prices`` given, with the organization
+    duals at zero), until ``deadline`` (at least one step).
 
     Used when a time limit stops column generation: the bound of the full problem is a function of the load
     prices ``u`` alone, ``L(u) = Σ u·cap + Σ z·k + Σ_a best panel of a by fit − u − z``, valid for any ``u ≥ 0``,
@@ -678,17 +695,16 @@ def descend_loads(master: Master, lp: LPResult | None, target: float, deadline: 
     inst = master.instance
     if not master.panel_bound_applies:
         return np.inf, 0
-    n_a, n_p = inst.n_apps, inst.n_pools
-    u = np.zeros(inst.n_experts) if lp is None else lp.y_load.copy()
-    y_org = np.zeros(len(master.org_rows)) if lp is None else lp.y_org
+    if prices is not None:
+        u, y_org = prices.copy(), np.zeros(len(master.org_rows))
+    else:
+        u = np.zeros(inst.n_experts) if lp is None else lp.y_load.copy()
+        y_org = np.zeros(len(master.org_rows)) if lp is None else lp.y_org
     best, steps = np.inf, 0
     while steps < max_steps and (steps == 0 or time.perf_counter() < deadline):
         steps += 1
-        prices = LPResult(x=np.zeros(0), shortfall=np.zeros((n_a, n_p)), t=0.0, objective=0.0, y_load=u,
-                          y_panel=np.zeros(n_a), y_pool=np.zeros((n_a, n_p)), y_org=y_org, y_floor=np.zeros(n_a))
         loads = np.zeros(inst.n_experts)
-        value = master.panel_bound_base(prices) + sum(master.panel_bound(apps, rc, prices, loads)
-                                                      for apps, rc in master.reduced_cost_blocks(prices))
+        value = panel_bound_at(master, u, y_org, loads)
         best = min(best, value)
         step = inst.load_cap - loads
         norm = float(step @ step)
@@ -696,6 +712,75 @@ def descend_loads(master: Master, lp: LPResult | None, target: float, deadline: 
             break
         u = np.maximum(u - (value - target) / norm * step, 0.0)
     return best, steps
+
+
+def panel_bound_at(master: Master, load_price: np.ndarray, org_price: np.ndarray,
+                   loads: np.ndarray | None = None) -> float:
+    """The panel bound (:meth:`~matching.lp.Master.panel_bound`) at the given load prices ``u ≥ 0`` and prices
+    ``z ≥ 0`` of the master's organization rows, over every pair: ``Σ u·cap + Σ z·k + Σ_a best panel of a by
+    fit − u − z``, a bound of the full problem whatever the prices (+inf when it does not apply). With
+    ``loads``, each expert's count in those best panels is added to it."""
+    if not master.panel_bound_applies:
+        return np.inf
+    inst = master.instance
+    n_a, n_p = inst.n_apps, inst.n_pools
+    prices = LPResult(x=np.zeros(0), shortfall=np.zeros((n_a, n_p)), t=0.0, objective=0.0, y_load=load_price,
+                      y_panel=np.zeros(n_a), y_pool=np.zeros((n_a, n_p)), y_org=org_price, y_floor=np.zeros(n_a))
+    return master.panel_bound_base(prices) + sum(master.panel_bound(apps, rc, prices, loads)
+                                                 for apps, rc in master.reduced_cost_blocks(prices))
+
+
+FLOW_ROUND_PER_GREEDY = 3.0
+"""Under a time limit the flow's first round is started only if that many times the greedy panels' seconds
+still fit in the pricing share (:func:`flow_at_hand`): a round solves the flow over the first columns and reads
+every pair once for the next ones, as the greedy panels read every pair once (docs/matching.md)."""
+
+
+@dataclass
+class FlowAtHand:
+    """What the organization-free flow gives a time-limited solve: its panels mended to the organization limit
+    (None when the flow was not run or left seats empty), its load prices and the panel bound at them (+inf
+    when not run), and figures for the solve's ``stats``."""
+
+    pairs: tuple[np.ndarray, np.ndarray] | None = None
+    load_price: np.ndarray | None = None
+    bound: float = np.inf
+    stats: dict = field(default_factory=dict)
+
+
+def flow_at_hand(master: Master, weight: np.ndarray, first: tuple[np.ndarray, np.ndarray], deadline: float,
+                 first_round: float) -> FlowAtHand:
+    """The organization-free relaxation solved as a min-cost flow from the first columns
+    (:func:`~matching.network.network_optimum`), no round starting that would end after ``deadline``, and not
+    at all if ``first_round`` (the expected seconds of the first round) does not fit before it.
+
+    The flow's integral solution keeps seats, pool quotas, loads, fixed pairs and conflicts, not the
+    organization limit: :func:`within_organization_limit` mends it, and the caller takes it if it keeps every
+    rule and beats what else is at hand. Its load prices ``u`` give a bound of the full problem, the panel
+    bound with no organization price (:func:`panel_bound_at`: relaxing the organization rows only raises the
+    optimum). Nothing here is the exact path's network start (:func:`start_on_network`), which the master
+    builds on: this one stands alone, and the master, if it gets time, starts from the first columns as
+    without it.
+    """
+    instance = master.instance
+    clock, cpu = time.perf_counter(), time.process_time()
+    if clock + first_round > deadline:
+        return FlowAtHand(stats={"flow_skipped": True})
+    optimum = network_optimum(instance, weight, *first, deadline=deadline)
+    solved = time.perf_counter()
+    stats = {"flow_rounds": optimum.rounds, "flow_columns": len(optimum.candidates[0]),
+             "flow_objective": float(weight[optimum.experts, optimum.apps].sum(dtype=np.float64)),
+             "flow_solve_seconds": solved - clock}
+    pairs = None
+    if not (optimum.shortfall > 0).any():
+        pairs = within_organization_limit(instance, weight, optimum.experts, optimum.apps)
+        stats["flow_mended_objective"] = float(weight[pairs].sum(dtype=np.float64))
+    mended = time.perf_counter()
+    bound = panel_bound_at(master, optimum.load_price, np.zeros(len(master.org_rows)))
+    stats.update(flow_mend_seconds=mended - solved, flow_bound=bound,
+                 flow_bound_seconds=time.perf_counter() - mended, flow_seconds=time.perf_counter() - clock,
+                 flow_cpu_seconds=time.process_time() - cpu)
+    return FlowAtHand(pairs, optimum.load_price, bound, stats)
 
 
 def _solution(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, bound: float,
@@ -736,10 +821,11 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 
 def _best_at_hand(master: Master, lp: LPResult | None, greedy: tuple[np.ndarray, np.ndarray],
-                  weight: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The better of the master's LP solution (if any and integral, mended where it breaks organization rows:
-    :func:`within_organization_limit`) and the greedy panels, each only if within every rule, as (experts,
-    apps); None if neither is."""
+                  weight: np.ndarray, flow: tuple[np.ndarray, np.ndarray] | None = None,
+                  ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The best of the master's LP solution (if any and integral, mended where it breaks organization rows:
+    :func:`within_organization_limit`), the greedy panels and the flow's mended panels (:func:`flow_at_hand`,
+    if any), each only if within every rule, as (experts, apps); None if none is."""
     options = []
     if lp is not None and np.all(np.minimum(lp.x, 1 - lp.x) < INTEGRALITY_TOLERANCE) \
             and not (lp.shortfall > 1e-7).any():
@@ -747,6 +833,8 @@ def _best_at_hand(master: Master, lp: LPResult | None, greedy: tuple[np.ndarray,
         options.append(within_organization_limit(master.instance, weight, master.col_e[chosen],
                                                  master.col_a[chosen]))
     options.append(greedy)
+    if flow is not None:
+        options.append(flow)
     options = [pairs for pairs in options if keeps_every_rule(master.instance, *pairs)]
     if not options:
         return None
@@ -833,9 +921,15 @@ def _borrow(instance: Instance, weight: np.ndarray, a: int, experts: np.ndarray,
 def _refill(instance: Instance, weight: np.ndarray, a: int, panel: np.ndarray, load: np.ndarray,
             members: list[np.ndarray]) -> np.ndarray:
     """Experts for application ``a``'s empty seats, given its ``panel`` so far (:func:`_fill`, a seat kept for
-    each unmet minimum), best by ``weight`` among the allowed experts under their load cap."""
+    each unmet minimum), best by ``weight`` among the allowed experts under their load cap whose organization
+    the panel can still take (ranked after that test, not before: at 5,000 × 12,500 the twenty best free
+    experts of a pool all belonged to the organizations already on seven mended panels, which stayed short
+    with a thousand others free)."""
     usable = instance.allowed[:, a] & (load < instance.load_cap)
     usable[panel] = False
+    orgs = instance.expert_org[panel]
+    held, count = np.unique(orgs[orgs >= 0], return_counts=True)
+    usable &= ~np.isin(instance.expert_org, held[count >= instance.max_per_org])
     ranked = _ranked(np.where(usable, weight[:, a], -np.inf), members)
     return _fill(instance, a, ranked, panel, reserve=True)
 
