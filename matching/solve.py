@@ -543,7 +543,7 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     # limit goes to the bound (descend_loads) rather than to first columns no master LP would have time to use
     spent = limited and time.perf_counter() > pricing_end and keeps_every_rule(instance, *greedy)
     # under a limit the flow's own panels, mended to the organization limit, are an answer and its load prices a
-    # bound (docs/matching.md, "The flow's panels under a time limit"), if its first round fits the pricing share
+    # bound (docs/matching.md, "The flow's panels under a time limit"), if its first round fits the flow's share
     flow_end = clock + FLOW_SHARE * pricing_time_limit if limited else None
     flow_first = limited and known is None and instance.n_experts > 0 and instance.n_apps > 0 and not spent \
         and time.perf_counter() + FLOW_ROUND_PER_GREEDY * greedy_seconds <= flow_end
@@ -746,17 +746,18 @@ def panel_bound_at(master: Master, load_price: np.ndarray, org_price: np.ndarray
                                                  for apps, rc in master.reduced_cost_blocks(prices))
 
 
-FLOW_SHARE = 0.75
+FLOW_SHARE = 0.85
 """Share of a time-limited solve's limit in which the flow's rounds (:func:`flow_at_hand`) may run; a master LP
 starts after them only while the pricing share (:data:`PRICING_SHARE`) lasts, the rest goes to
-:func:`descend_loads`. At contended 10,000 × 25,000 with a 60 s limit a flow round takes 13–17 s after 7 s of
-greedy panels: within 60 % of the limit one round fits, within 75 % two (docs/matching.md)."""
+:func:`descend_loads`. At contended 10,000 × 25,000 with a 60 s limit the rounds take 9, 15 and 20 s after 5 s of
+greedy panels: within 60 % of the limit one fits, within 75 % two, within 85 % three, and the third took the gap
+from 7–9 % to 0.7 % (docs/matching.md)."""
 
 FLOW_ROUND_PER_GREEDY = 3.0
-"""Under a time limit the flow is solved only if this many times the greedy panels' seconds still fit in the
-pricing share when they are done: its first round reads every pair once to price the next columns, as the
-greedy panels do, and solves the flow besides (contended 10,000 × 25,000: greedy panels 7 s, first round 13 s;
-docs/matching.md)."""
+"""Under a time limit the flow is solved only if this many times the greedy panels' seconds still fit in its
+share (:data:`FLOW_SHARE`) when they are done: its first round reads every pair once to price the next columns,
+as the greedy panels do, and solves the flow besides (contended 10,000 × 25,000: greedy panels 5–7 s, first
+round 9–15 s; at 20,000 × 50,000 the greedy panels take 20 s and the flow is skipped; docs/matching.md)."""
 
 
 def flow_candidates(instance: Instance, greedy: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -953,9 +954,9 @@ def _refill(instance: Instance, weight: np.ndarray, a: int, panel: np.ndarray, l
             members: list[np.ndarray]) -> np.ndarray:
     """Experts for application ``a``'s empty seats, given its ``panel`` so far (:func:`_fill`, a seat kept for
     each unmet minimum), best by ``weight`` among the allowed experts under their load cap whose organization
-    the panel can still take (ranked after that test, not before: at 5,000 × 12,500 the twenty best free
-    experts of a pool all belonged to the organizations already on seven mended panels, which stayed short
-    with a thousand others free)."""
+    the panel can still take (tested before the ranking: at 5,000 × 12,500 the twenty best free experts of a
+    pool all belonged to organizations already on seven mended panels, which stayed short with a thousand
+    others free)."""
     usable = instance.allowed[:, a] & (load < instance.load_cap)
     usable[panel] = False
     orgs = instance.expert_org[panel]
