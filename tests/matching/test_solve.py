@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from matching.instance import Instance, assignment_violations
 import matching.solve
+from matching.instance import Instance, assignment_violations
 from matching.lp import LPResult, Master
 from matching.network import network_optimum
 from matching.solve import (
