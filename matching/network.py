@@ -95,18 +95,19 @@ def network_optimum(instance: Instance, weight: np.ndarray, experts: np.ndarray,
                     deadline: float | None = None, units: int = 1) -> NetworkOptimum:
     """Solve the organization-free relaxation over the given pairs, pricing every allowed pair with the flow's
     potentials and adding those that price out, until none does (or ``max_rounds``, or the
-    ``time.perf_counter()`` value ``deadline``, after which no new round starts). ``units``: see
-    :class:`FlowNetwork`."""
+    ``time.perf_counter()`` value ``deadline``: no round starts that would end after it if it took as long as
+    the last one). ``units``: see :class:`FlowNetwork`."""
     have = PairSet(*weight.shape)
     experts, apps = _new_pairs(instance, have, experts, apps)
     have[experts, apps] = True
     rounds = 0
     while True:
         rounds += 1
+        started = time.perf_counter()
         flow = FlowNetwork(instance, weight, experts, apps, units=units)
         optimum = flow.solve()
         new_e, new_a = price_out(instance, weight, optimum, have, per_app)
-        late = deadline is not None and time.perf_counter() > deadline
+        late = deadline is not None and 2 * time.perf_counter() - started > deadline
         if len(new_e) == 0 or rounds >= max_rounds or late:
             return dataclasses.replace(optimum, candidates=(experts, apps), rounds=rounds, basis=flow.basis())
         have[new_e, new_a] = True

@@ -15,8 +15,10 @@ breaks total unimodularity, and it rarely binds fractionally. So:
    optimal, stop; else solve MIPs over every pair whose reduced cost is at least −gap (no better solution can use
    any other pair: reduced-cost fixing), whose value is the optimum of the full problem (:func:`close_gap`).
 
-With a time limit, a solve stopped before step 2 closes returns the best feasible panels at hand with the best
-bound of the full problem seen, tightened by subgradient steps on the load prices (:func:`descend_loads`).
+With a time limit, a solve stopped before step 2 closes returns the best feasible panels at hand (the greedy
+panels, the master's last solution, or the organization-free min-cost flow's panels mended to the organization
+limit: :func:`flow_at_hand`) with the best bound of the full problem seen, tightened by subgradient steps on the
+load prices (:func:`descend_loads`).
 """
 
 from __future__ import annotations
@@ -519,10 +521,14 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
 
     With ``pricing_time_limit`` (seconds), column generation stops starting new rounds once it has passed. If
     the master is not proven optimal then, the result is the better of the master's LP solution (when it is
-    integral and keeps every rule, as the network LP's usually is) and the greedy panels, with ``status``
-    ``feasible`` and the best bound seen, which holds for the full problem whatever the column set. If the greedy
-    panels alone take the pricing share of the limit (and keep every rule), the first columns are not built:
-    the greedy panels are returned with the bound of :func:`descend_loads` over the rest of the limit.
+    integral and keeps every rule, as the network LP's usually is), the greedy panels and, when its first round
+    fits the flow's share of the limit (:data:`FLOW_SHARE`), the organization-free min-cost flow's panels mended
+    to the organization limit (:func:`flow_at_hand`; its rounds then come before the master's, which starts only
+    while the pricing share lasts), with ``status`` ``feasible`` and the best bound seen, which holds for the
+    full problem whatever the column set (the subgradient steps of :func:`descend_loads` start from the flow's
+    load prices when no master LP finished). If the greedy panels alone take the pricing share of the limit
+    (and keep every rule), neither the flow nor the first columns run: the greedy panels are returned with the
+    bound of :func:`descend_loads` over the rest of the limit.
     """
     clock = time.perf_counter()
     if fixed_pairs_unkeepable(instance):
@@ -533,10 +539,21 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     end = clock + pricing_time_limit if limited else None
     pricing_end = clock + PRICING_SHARE * pricing_time_limit if limited else None
     greedy = greedy_panels(instance, weight)
+    greedy_seconds = time.perf_counter() - clock
     # the pricing share of the limit spent on the greedy panels alone: they are the answer, and the rest of the
     # limit goes to the bound (descend_loads) rather than to first columns no master LP would have time to use
     spent = limited and time.perf_counter() > pricing_end and keeps_every_rule(instance, *greedy)
-    first = greedy if spent else initial_candidates(instance, weight, per_pool, greedy=greedy)
+    # under a limit the flow's own panels, mended to the organization limit, are an answer and its load prices a
+    # bound (docs/matching.md, "The flow's panels under a time limit"), if its first round fits the flow's share
+    flow_end = clock + FLOW_SHARE * pricing_time_limit if limited else None
+    flow_first = limited and known is None and instance.n_experts > 0 and instance.n_apps > 0 and not spent \
+        and time.perf_counter() + FLOW_ROUND_PER_GREEDY * greedy_seconds <= flow_end
+    if spent:
+        first = greedy
+    elif flow_first:            # the flow prices its own columns: the shortlists' seconds go to its rounds
+        first = flow_candidates(instance, greedy)
+    else:
+        first = initial_candidates(instance, weight, per_pool, greedy=greedy)
     # the network start is for the plain objective (a fit floor is no part of the flow) solved to its proof: its
     # flow rounds cannot be cut, and under a limit they spent it without an answer (docs/matching.md)
     network = floor is None and known is None and not limited and instance.n_experts > 0 and instance.n_apps > 0
@@ -545,23 +562,37 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
         master.add(*first)
     if known is not None:
         master.add(*np.nonzero(known))
+    flow = flow_at_hand(instance, weight, first, flow_end) if flow_first else FlowAtHand()
+    if flow_first:
+        flow_stats = flow.stats
+        if flow.pairs is not None:
+            master.add(*flow.pairs)
     per_app = PRICED_PER_SEAT * int(instance.panel_size.max(initial=1))
     primal_below = PRIMAL_BELOW if network else 0
-    report: dict = {}
-    lp, bound, rounds = generate_columns(master, per_app=per_app, on_round=on_round, report=report,
-                                         deadline=pricing_end, hard_deadline=pricing_end, primal_below=primal_below)
+    report: dict = {"bound": np.inf, "converged": False, "trace": []}
+    if limited and time.perf_counter() >= pricing_end:      # the flow's rounds took the share: no master LP
+        lp, bound, rounds = None, np.inf, 0
+    else:
+        lp, bound, rounds = generate_columns(master, per_app=per_app, on_round=on_round, report=report,
+                                             deadline=pricing_end, hard_deadline=pricing_end,
+                                             primal_below=primal_below)
     stats = {**flow_stats, "rounds": rounds, "columns": len(master.col_e), "org_rows": len(master.org_rows),
              "simplex_iterations": master.simplex_iterations, "lp_seconds": time.perf_counter() - clock,
              "lp_objective": None if lp is None else lp.objective, "converged": report["converged"],
-             "first_columns_skipped": bool(spent),
+             "first_columns_skipped": bool(spent), "greedy_seconds": greedy_seconds,
              "trace": report["trace"]}
     best_bound = min(bound, report["bound"])
     if not report["converged"] and limited:
-        stopped = _best_at_hand(master, lp, greedy, weight)
+        stopped = _best_at_hand(master, lp, greedy, weight, flow.pairs)
         if stopped is not None:
             value = float(weight[stopped].sum(dtype=np.float64))
-            descent, steps = descend_loads(master, lp, value, end)
+            # the subgradient steps start from the master's last duals, or from the flow's load prices when no
+            # master LP finished (their first step is then the bound at the flow's prices)
+            prices = flow.load_price if lp is None else None
+            descent, steps, first_step = descend_loads(master, lp, value, end, prices=prices)
             stats.update(descent_bound=descent, descent_steps=steps)
+            if prices is not None:
+                stats["flow_bound"] = first_step
             stats["seconds"] = time.perf_counter() - clock
             del master, lp          # its HiGHS model: ≈ 0.9 GiB at 20,000 × 50,000, freed before the assignment
             return _solution(instance, weight, *stopped, min(best_bound, descent), stats)
@@ -666,37 +697,123 @@ the greedy panels were returned with the steps' bound, a gap of 10.16 % (docs/ma
 
 
 def descend_loads(master: Master, lp: LPResult | None, target: float, deadline: float,
-                  max_steps: int = 50) -> tuple[float, int]:
+                  max_steps: int = 50, *, prices: np.ndarray | None = None) -> tuple[float, int, float]:
     """The best panel bound (:meth:`~matching.lp.Master.panel_bound`) over a few subgradient steps on the load
-    prices, from the master's last duals (or zero), until ``deadline`` (at least one step).
+    prices, from the master's last duals (or zero; or from the load ``prices`` given, with the organization
+    duals at zero), until ``deadline`` (at least one step).
 
     Used when a time limit stops column generation: the bound of the full problem is a function of the load
     prices ``u`` alone, ``L(u) = Σ u·cap + Σ z·k + Σ_a best panel of a by fit − u − z``, valid for any ``u ≥ 0``,
     and its subgradient is ``cap − (each expert's count in those best panels)``. Steps are Polyak's, towards
     ``target`` (the value of the panels at hand, which the optimum is at least): ``u ← max(0, u − (L − target)
-    / ‖g‖² · g)``. Each step reads every pair once. Returns (best bound, steps).
+    / ‖g‖² · g)``. Each step reads every pair once. Returns (best bound, steps, the first step's bound).
     """
     inst = master.instance
     if not master.panel_bound_applies:
-        return np.inf, 0
-    n_a, n_p = inst.n_apps, inst.n_pools
-    u = np.zeros(inst.n_experts) if lp is None else lp.y_load.copy()
-    y_org = np.zeros(len(master.org_rows)) if lp is None else lp.y_org
-    best, steps = np.inf, 0
+        return np.inf, 0, np.inf
+    if prices is not None:
+        u, y_org = prices.copy(), np.zeros(len(master.org_rows))
+    else:
+        u = np.zeros(inst.n_experts) if lp is None else lp.y_load.copy()
+        y_org = np.zeros(len(master.org_rows)) if lp is None else lp.y_org
+    best, steps, first = np.inf, 0, np.inf
     while steps < max_steps and (steps == 0 or time.perf_counter() < deadline):
         steps += 1
-        prices = LPResult(x=np.zeros(0), shortfall=np.zeros((n_a, n_p)), t=0.0, objective=0.0, y_load=u,
-                          y_panel=np.zeros(n_a), y_pool=np.zeros((n_a, n_p)), y_org=y_org, y_floor=np.zeros(n_a))
         loads = np.zeros(inst.n_experts)
-        value = master.panel_bound_base(prices) + sum(master.panel_bound(apps, rc, prices, loads)
-                                                      for apps, rc in master.reduced_cost_blocks(prices))
+        value = panel_bound_at(master, u, y_org, loads)
+        first = value if steps == 1 else first
         best = min(best, value)
         step = inst.load_cap - loads
         norm = float(step @ step)
         if not np.isfinite(value) or norm == 0 or value - target <= PRICING_TOLERANCE * max(1.0, abs(target)):
             break
         u = np.maximum(u - (value - target) / norm * step, 0.0)
-    return best, steps
+    return best, steps, first
+
+
+def panel_bound_at(master: Master, load_price: np.ndarray, org_price: np.ndarray,
+                   loads: np.ndarray | None = None) -> float:
+    """The panel bound (:meth:`~matching.lp.Master.panel_bound`) at the given load prices ``u ≥ 0`` and prices
+    ``z ≥ 0`` of the master's organization rows, over every pair: ``Σ u·cap + Σ z·k + Σ_a best panel of a by
+    fit − u − z``, a bound of the full problem whatever the prices (+inf when it does not apply). With
+    ``loads``, each expert's count in those best panels is added to it."""
+    if not master.panel_bound_applies:
+        return np.inf
+    inst = master.instance
+    n_a, n_p = inst.n_apps, inst.n_pools
+    prices = LPResult(x=np.zeros(0), shortfall=np.zeros((n_a, n_p)), t=0.0, objective=0.0, y_load=load_price,
+                      y_panel=np.zeros(n_a), y_pool=np.zeros((n_a, n_p)), y_org=org_price, y_floor=np.zeros(n_a))
+    return master.panel_bound_base(prices) + sum(master.panel_bound(apps, rc, prices, loads)
+                                                 for apps, rc in master.reduced_cost_blocks(prices))
+
+
+FLOW_SHARE = 0.85
+"""Share of a time-limited solve's limit in which the flow's rounds (:func:`flow_at_hand`) may run; a master LP
+starts after them only while the pricing share (:data:`PRICING_SHARE`) lasts, the rest goes to
+:func:`descend_loads`. At contended 10,000 × 25,000 with a 60 s limit the rounds take 9, 15 and 20 s after 5 s of
+greedy panels: within 60 % of the limit one fits, within 75 % two, within 85 % three, and the third took the gap
+from 7–9 % to 0.7 % (docs/matching.md)."""
+
+FLOW_ROUND_PER_GREEDY = 3.0
+"""Under a time limit the flow is solved only if this many times the greedy panels' seconds still fit in its
+share (:data:`FLOW_SHARE`) when they are done: its first round reads every pair once to price the next columns,
+as the greedy panels do, and solves the flow besides (contended 10,000 × 25,000: greedy panels 5–7 s, first
+round 9–15 s; at 20,000 × 50,000 the greedy panels take 20 s and the flow is skipped; docs/matching.md)."""
+
+
+def flow_candidates(instance: Instance, greedy: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs a time-limited flow starts from: the fixed pairs, :data:`SPREAD` experts of each pool per
+    application dealt round-robin (:func:`spread`), and the greedy panels. No shortlists: the flow's own rounds
+    price the columns it needs, and at 10,000 × 25,000 the shortlists of :func:`initial_candidates` cost as
+    much as a flow round."""
+    dealt_experts, dealt_apps = spread(instance, SPREAD)
+    return (np.concatenate([instance.fixed[:, 0], dealt_experts, greedy[0]]).astype(np.int64),
+            np.concatenate([instance.fixed[:, 1], dealt_apps, greedy[1]]).astype(np.int64))
+
+
+FLOW_PRICED_PER_APP = 200
+"""New pairs per application per flow round under a time limit (the exact start takes 70): fewer, larger rounds
+bring the flow's prices nearer their optimum within a share of the limit (docs/matching.md)."""
+
+
+@dataclass
+class FlowAtHand:
+    """What the organization-free flow gives a time-limited solve: its panels mended to the organization limit
+    (None when the flow was not run or left seats empty), its load prices (None when not run), and figures for
+    the solve's ``stats``."""
+
+    pairs: tuple[np.ndarray, np.ndarray] | None = None
+    load_price: np.ndarray | None = None
+    stats: dict = field(default_factory=dict)
+
+
+def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray, np.ndarray],
+                 deadline: float) -> FlowAtHand:
+    """The organization-free relaxation solved as a min-cost flow from ``first``
+    (:func:`~matching.network.network_optimum`), no round starting that would end after ``deadline`` if it took
+    as long as the last one.
+
+    The flow's integral solution keeps seats, pool quotas, loads, fixed pairs and conflicts, not the
+    organization limit: :func:`within_organization_limit` mends it, and the caller takes it if it keeps every
+    rule and beats what else is at hand. Its load prices ``u`` bound the full problem: the panel bound with no
+    organization price (:func:`panel_bound_at`; relaxing the organization rows only raises the optimum), which
+    the caller's subgradient steps start from. This is not the exact path's network start
+    (:func:`start_on_network`), which the master builds on: the master, if it gets time, starts from ``first``
+    and the mended panels.
+    """
+    clock, cpu = time.perf_counter(), time.process_time()
+    optimum = network_optimum(instance, weight, *first, deadline=deadline, per_app=FLOW_PRICED_PER_APP)
+    solved = time.perf_counter()
+    stats = {"flow_rounds": optimum.rounds, "flow_columns": len(optimum.candidates[0]),
+             "flow_objective": float(weight[optimum.experts, optimum.apps].sum(dtype=np.float64)),
+             "flow_solve_seconds": solved - clock}
+    pairs = None
+    if not (optimum.shortfall > 0).any():
+        pairs = within_organization_limit(instance, weight, optimum.experts, optimum.apps)
+        stats["flow_mended_objective"] = float(weight[pairs].sum(dtype=np.float64))
+    stats.update(flow_mend_seconds=time.perf_counter() - solved, flow_seconds=time.perf_counter() - clock,
+                 flow_cpu_seconds=time.process_time() - cpu)
+    return FlowAtHand(pairs, optimum.load_price, stats)
 
 
 def _solution(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, bound: float,
@@ -737,10 +854,11 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 
 def _best_at_hand(master: Master, lp: LPResult | None, greedy: tuple[np.ndarray, np.ndarray],
-                  weight: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The better of the master's LP solution (if any and integral, mended where it breaks organization rows:
-    :func:`within_organization_limit`) and the greedy panels, each only if within every rule, as (experts,
-    apps); None if neither is."""
+                  weight: np.ndarray, flow: tuple[np.ndarray, np.ndarray] | None = None,
+                  ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The best of the master's LP solution (if any and integral, mended where it breaks organization rows:
+    :func:`within_organization_limit`), the greedy panels and the flow's mended panels (:func:`flow_at_hand`,
+    if any), each only if within every rule, as (experts, apps); None if none is."""
     options = []
     if lp is not None and np.all(np.minimum(lp.x, 1 - lp.x) < INTEGRALITY_TOLERANCE) \
             and not (lp.shortfall > 1e-7).any():
@@ -748,6 +866,8 @@ def _best_at_hand(master: Master, lp: LPResult | None, greedy: tuple[np.ndarray,
         options.append(within_organization_limit(master.instance, weight, master.col_e[chosen],
                                                  master.col_a[chosen]))
     options.append(greedy)
+    if flow is not None:
+        options.append(flow)
     options = [pairs for pairs in options if keeps_every_rule(master.instance, *pairs)]
     if not options:
         return None
@@ -834,9 +954,15 @@ def _borrow(instance: Instance, weight: np.ndarray, a: int, experts: np.ndarray,
 def _refill(instance: Instance, weight: np.ndarray, a: int, panel: np.ndarray, load: np.ndarray,
             members: list[np.ndarray]) -> np.ndarray:
     """Experts for application ``a``'s empty seats, given its ``panel`` so far (:func:`_fill`, a seat kept for
-    each unmet minimum), best by ``weight`` among the allowed experts under their load cap."""
+    each unmet minimum), best by ``weight`` among the allowed experts under their load cap whose organization
+    the panel can still take (tested before the ranking: at 5,000 × 12,500 the twenty best free experts of a
+    pool all belonged to organizations already on seven mended panels, which stayed short with a thousand
+    others free)."""
     usable = instance.allowed[:, a] & (load < instance.load_cap)
     usable[panel] = False
+    orgs = instance.expert_org[panel]
+    held, count = np.unique(orgs[orgs >= 0], return_counts=True)
+    usable &= ~np.isin(instance.expert_org, held[count >= instance.max_per_org])
     ranked = _ranked(np.where(usable, weight[:, a], -np.inf), members)
     return _fill(instance, a, ranked, panel, reserve=True)
 
