@@ -242,12 +242,20 @@ def _deterministic(context: Context, result: AssignResult, report: Progress = _s
     if solution.status != "optimal":
         result.diagnostics.append(f"未证明最优：目标值 {solution.objective:.6f}，上界 {solution.bound:.6f}")
     if not solution.stats.get("converged", True) and context.problem.settings.time_limit is not None:
-        result.diagnostics.append(f"求解达到时间上限 {context.problem.settings.time_limit:g} 秒，"
-                                  f"给出当时最好的专家组（{solution.stats['rounds']} 轮定价）")
+        result.diagnostics.append(stopped_at_limit(context.problem.settings.time_limit, solution.stats))
     if "min_panel_fit" in solution.stats:
         result.diagnostics.append(f"最低专家组匹配度 {solution.stats['min_panel_fit']:.4f}"
                                   f"（上界 {solution.stats['min_panel_bound']:.4f}）")
     return solution.panels
+
+
+def stopped_at_limit(time_limit: float, stats: dict) -> str:
+    """The sentence for a solve its time limit stopped: what ran before the limit, the min-cost flow's rounds
+    (a time-limited solve may answer with the flow's mended panels before any master round) and the master's."""
+    work = f"{stats.get('rounds', 0)} 轮定价"
+    if stats.get("flow_rounds"):
+        work = f"最小费用流 {stats['flow_rounds']} 轮、主问题 {work}"
+    return f"求解达到时间上限 {time_limit:g} 秒，给出当时最好的专家组（{work}）"
 
 
 def _randomized(context: Context, result: AssignResult) -> Panels | None:

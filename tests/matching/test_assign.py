@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from matching.assign import PHASES, assign, build_context, input_hash, replace_expert
+from matching.assign import PHASES, assign, build_context, input_hash, replace_expert, stopped_at_limit
 from matching.draw import draw
 from matching.explain import explain
 from matching.instance import assignment_violations
@@ -358,6 +358,14 @@ def test_a_time_limit_on_a_draw_says_the_draw_runs_to_its_end():
     diagnostics = assign(parse_problem(data)).diagnostics
     assert "求解时间上限只用于网评（individual）模式总匹配度的精确求解；本次随机抽取（及用于对照的确定性最优）不设时间上限，求解至结束" \
         in diagnostics
+
+
+def test_a_solve_stopped_by_its_limit_names_the_flow_rounds_that_gave_its_answer():
+    """A time-limited solve may answer with the min-cost flow's mended panels before any master round; the
+    sentence used to read "0 轮定价" then, as if nothing had run."""
+    assert stopped_at_limit(60, {"rounds": 0, "flow_rounds": 3}) == \
+        "求解达到时间上限 60 秒，给出当时最好的专家组（最小费用流 3 轮、主问题 0 轮定价）"
+    assert stopped_at_limit(60, {"rounds": 2}) == "求解达到时间上限 60 秒，给出当时最好的专家组（2 轮定价）"
 
 
 @pytest.mark.parametrize("seed", range(6))
