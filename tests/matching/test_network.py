@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from matching.instance import Instance
-from matching.lp import Master
-from matching.network import near_zero_pairs, network_optimum, organization_alternatives
+from matching.lp import Master, PairSet
+from matching.network import near_zero_pairs, network_optimum, organization_alternatives, price_out
 from matching.solve import fixed_pairs_unkeepable, start_on_network
 from tests.matching.test_solve import check_solution, contended_instance, dense_milp, random_instance
 
@@ -180,3 +180,17 @@ def test_flow_by_pool_equals_the_organization_free_milp(seed, n_experts, n_apps,
 def test_solve_started_on_a_flow_by_pool_equals_the_dense_milp(seed, n_experts, n_apps, n_orgs):
     instance = replace(contended_instance(seed, n_experts, n_apps, n_orgs=n_orgs), pool_quotas=np.array(PINNED))
     check_solution(instance, dense_milp(instance))
+
+
+def test_fixed_pairs_take_no_place_among_the_pairs_priced_out():
+    """A fixed pair prices high (its reduced cost is not held ≤ 0: it is assigned before the flow), but it is
+    never a candidate: the pair that prices out next must still be found with a room of one per application,
+    or the flow's rounds stop while a pair prices out."""
+    instance = Instance(
+        fit=np.array([[0.9], [0.5], [0.3]]), allowed=np.ones((3, 1), dtype=bool), expert_pool=np.zeros(3, dtype=int),
+        pools=("technology",), expert_org=np.full(3, -1), load_cap=np.ones(3, dtype=int),
+        panel_size=np.array([2]), pool_quotas=np.array([[0, 2]]), max_per_org=1, fixed=np.array([[0, 0]]))
+    optimum = network_optimum(instance, instance.fit, np.array([2]), np.array([0]), max_rounds=1)
+    unpriced = replace(optimum, load_price=np.zeros(3), panel_price=np.zeros(1), pool_row_price=np.zeros((1, 1)))
+    experts, apps = price_out(instance, instance.fit, unpriced, PairSet(3, 1), per_app=1)
+    assert list(zip(experts.tolist(), apps.tolist(), strict=True)) == [(1, 0)]
