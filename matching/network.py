@@ -359,39 +359,50 @@ def price_out(instance: Instance, weight: np.ndarray, optimum: NetworkOptimum, h
               tolerance: float = NEAR_ZERO) -> tuple[np.ndarray, np.ndarray]:
     """Up to ``per_app`` allowed pairs per application not in ``have`` whose reduced cost under the optimum's
     prices exceeds ``tolerance``, the best first."""
-    return _pairs_above(instance, weight, optimum, have, per_app, tolerance)
+    return _best_pairs_above(instance, weight, optimum, have, per_app, tolerance)
 
 
 def near_zero_pairs(instance: Instance, weight: np.ndarray, optimum: NetworkOptimum, per_app: int,
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Up to ``per_app`` allowed pairs per application whose reduced cost is at least ``−NEAR_ZERO``."""
-    return _pairs_above(instance, weight, optimum, PairSet(*weight.shape), per_app, -NEAR_ZERO)
+    return _best_pairs_above(instance, weight, optimum, PairSet(*weight.shape), per_app, -NEAR_ZERO)
 
 
-def _pairs_above(instance: Instance, weight: np.ndarray, optimum: NetworkOptimum, have: PairSet, per_app: int,
+def _best_pairs_above(instance: Instance, weight: np.ndarray, optimum: NetworkOptimum, have: PairSet, per_app: int,
                  threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """Up to ``per_app`` allowed pairs per application, neither fixed nor in ``have``, whose reduced cost exceeds
-    ``threshold``, the best first (ties: the lower expert index).
-
-    Only the pairs above the threshold are gathered (a few per cent of all pairs once the potentials are near
-    optimal), and the best of each application are chosen among them: selecting over the dense block took half
-    of a pricing pass at contended 5,000 × 12,500."""
+    ``threshold``, the best first (ties: the lower expert index), chosen among the pairs :func:`pairs_above`
+    gathers."""
     found_e, found_a = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    fixed = instance.fixed[:, 0].astype(np.int64) * instance.n_apps + instance.fixed[:, 1]
     width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
     for start in range(0, instance.n_apps, width):
         apps = slice(start, min(start + width, instance.n_apps))
         rc = _reduced_costs(instance, weight, optimum, apps)
-        above = rc > threshold
-        above &= instance.allowed[:, apps]
-        experts, columns = np.nonzero(above)
-        fresh = ~have[experts, columns + start]
-        experts, columns = experts[fresh], columns[fresh]
+        experts, columns = pairs_above(rc, instance.allowed[:, apps], have, start, threshold)
+        # a fixed pair is assigned before the flow and may price high: left out before choosing, not after,
+        # so that it takes no application's place
+        free = ~np.isin(experts.astype(np.int64) * instance.n_apps + columns + start, fixed)
+        experts, columns = experts[free], columns[free]
         best = best_per_column(rc[experts, columns], columns, per_app)
         found_e.append(experts[best]), found_a.append(columns[best] + start)
-    experts, apps = np.concatenate(found_e), np.concatenate(found_a)
-    fixed = np.isin(experts.astype(np.int64) * instance.n_apps + apps,
-                    instance.fixed[:, 0].astype(np.int64) * instance.n_apps + instance.fixed[:, 1])
-    return experts[~fixed], apps[~fixed]
+    return np.concatenate(found_e), np.concatenate(found_a)
+
+
+def pairs_above(rc: np.ndarray, allowed: np.ndarray, have: PairSet, start: int, threshold: float,
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of one block of applications that are allowed, not in ``have`` and whose reduced cost ``rc``
+    (E, block width) exceeds ``threshold``: experts, and columns counted from the block's first application
+    ``start``.
+
+    Gathered with ``np.nonzero`` rather than masked in place: once the prices are near optimal a few per cent of
+    the pairs are above the threshold (a few hundred at the master's fixpoint), and selecting over the dense
+    block took half of a pricing pass at contended 5,000 × 12,500. NaN is never above."""
+    above = rc > threshold
+    above &= allowed
+    experts, columns = np.nonzero(above)
+    fresh = ~have[experts, columns + start]
+    return experts[fresh], columns[fresh]
 
 
 def _reduced_costs(instance: Instance, weight: np.ndarray, optimum: NetworkOptimum,

@@ -38,6 +38,7 @@ from matching.network import (
     near_zero_pairs,
     network_optimum,
     organization_alternatives,
+    pairs_above,
     scatter,
 )
 
@@ -462,11 +463,7 @@ def _price(master: Master, duals: LPResult, per_app: int, *, panels: bool = True
         bound += master.pair_bound(apps, rc)
         if np.isfinite(panels):
             panels += master.panel_bound(apps, rc, duals)
-        above = rc > PRICING_TOLERANCE          # few pairs: the rest of the selection looks at these only
-        above &= instance.allowed[:, apps]
-        experts, columns = np.nonzero(above)
-        fresh = ~master.in_set[experts, columns + apps.start]
-        experts, columns = experts[fresh], columns[fresh]
+        experts, columns = pairs_above(rc, instance.allowed[:, apps], master.in_set, apps.start, PRICING_TOLERANCE)
         key = rc[experts, columns] - TIE_BREAK * (usage[experts] + scatter(experts, columns + apps.start))
         best = best_per_column(key, columns, per_app)
         new_experts.append(experts[best]), new_apps.append(columns[best] + apps.start)
