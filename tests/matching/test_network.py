@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from matching.instance import Instance
@@ -194,3 +194,19 @@ def test_fixed_pairs_take_no_place_among_the_pairs_priced_out():
     unpriced = replace(optimum, load_price=np.zeros(3), panel_price=np.zeros(1), pool_row_price=np.zeros((1, 1)))
     experts, apps = price_out(instance, instance.fit, unpriced, PairSet(3, 1), per_app=1)
     assert list(zip(experts.tolist(), apps.tolist(), strict=True)) == [(1, 0)]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(8, 20), n_apps=st.integers(1, 6))
+def test_fixed_pairs_above_a_pools_minimum_leave_its_row_unpriced(seed, n_experts, n_apps):
+    """Application 0's panel of 4 holds two fixed experts of pool 0, whose minimum is 1 (the others are exactly
+    their pools' minimums, so the flow is split by pool). The flow's lower bound on that pool's free pairs is
+    then no row of the master, so its price must not carry into the row: the Lagrangian value stays the flow's."""
+    instance = random_instance(seed, n_experts, n_apps, load_cap=3, quotas=((1, 3), (2, 3)))
+    members = np.nonzero(instance.expert_pool == 0)[0][:2]
+    assume(len(members) == 2)
+    allowed = instance.allowed.copy()
+    allowed[members, 0] = True
+    instance = replace(instance, panel_size=np.concatenate([[4], instance.panel_size[1:]]), allowed=allowed,
+                       fixed=np.stack([members, np.zeros(2, dtype=int)], axis=1))
+    check_optimum(instance)
