@@ -151,6 +151,7 @@ class FlowNetwork:
         low = np.maximum(instance.pool_quotas[:, 0][None, :] - held, 0) * units
         high = np.maximum(instance.pool_quotas[:, 1][None, :] - held, 0) * units
         self.closed = high == 0             # pools the fixed pairs fill: no pair can enter them
+        self.past_minimum = held > instance.pool_quotas[:, 0][None, :]     # pools whose minimum no row holds
         seats = np.maximum(instance.panel_size - held.sum(axis=1), 0) * units
         self.full = seats == 0              # applications the fixed pairs fill: no pair can enter them
         self.weight = weight
@@ -203,6 +204,12 @@ class FlowNetwork:
         pool = potential[self.pool_node]
         if self.full.any():
             panel, pool = self._full_application_prices(load_price, panel, pool)
+        # fixed pairs past a pool's minimum leave it no lower bound but that of its free pairs, 0, which is no row
+        # of the master: where the flow sits at it (no free pair enters), a negative row price (the elastic arc's
+        # 1,000 where no candidate can) prices a bound the master does not have. Raised to 0 it moves no used
+        # pair's reduced cost, since there is none, and lowers the unused ones'
+        unused = (flow[len(self.tail) - n_a * n_p:] == 0).reshape(n_a, n_p)
+        pool = np.where(self.past_minimum & unused, np.maximum(pool, panel[:, None]), pool)
         # an expert the source cannot reach has no load left (fixed pairs took it, or its cap is 0): any price
         # at least each of its pairs' weight less its pool price keeps those pairs out; the least such is taken
         full = ~np.isfinite(load_price)
