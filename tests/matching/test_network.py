@@ -144,8 +144,7 @@ def test_an_application_the_fixed_pairs_fill_gets_finite_prices(seed, n_experts,
     every other pair of it out (reduced cost ≤ 0, no NaN), and the Lagrangian value stays the flow's."""
     instance = random_instance(seed, n_experts, n_apps, load_cap=3)
     held = [np.nonzero(instance.expert_pool == p)[0][:count] for p, count in ((0, 2), (1, 1))]
-    if min(len(h) for h in held) == 0 or len(held[0]) < 2:
-        return
+    assume(len(held[0]) == 2 and len(held[1]) == 1)
     experts = np.concatenate(held)
     fixed = np.stack([experts, np.zeros(3, dtype=int)], axis=1)
     allowed = instance.allowed.copy()
@@ -158,6 +157,21 @@ def test_an_application_the_fixed_pairs_fill_gets_finite_prices(seed, n_experts,
     free[experts] = False
     assert (rc[free, 0] <= 1e-6).all()
     check_optimum(instance)
+
+
+def test_worked_example_of_the_prices_of_an_application_the_fixed_pairs_fill():
+    """docs/matching.md, "Also mended": a0's one seat is held by the fixed pair (e0, a0) of weight 0.9; a1 takes
+    e1 (0.8) over e2 (0.6), so e1's load price is 0.2 and idle e2's 0. a0's panel price is the least keeping its
+    free pairs out, max(0.6 − 0.2, 0.3 − 0) = 0.4, its pool row 0: e1 prices at 0 on a0, e2 at −0.1."""
+    instance = Instance(
+        fit=np.array([[0.9, 0.0], [0.6, 0.8], [0.3, 0.6]]), allowed=np.array([[True, False], [True, True], [True, True]]),
+        expert_pool=np.zeros(3, dtype=int), pools=("technology",), expert_org=np.full(3, -1),
+        load_cap=np.ones(3, dtype=int), panel_size=np.ones(2, dtype=int), pool_quotas=np.array([[1, 1]]),
+        max_per_org=1, fixed=np.array([[0, 0]]))
+    optimum = network_optimum(instance, instance.fit, np.array([1, 2, 1, 2]), np.array([0, 0, 1, 1]))
+    assert optimum.load_price[1:] == pytest.approx([0.2, 0.0])
+    assert optimum.panel_price[0] == pytest.approx(0.4) and optimum.pool_row_price[0] == pytest.approx([0.0])
+    assert reduced_costs(instance, optimum)[1:, 0] == pytest.approx([0.0, -0.1])
 
 
 PINNED = ((1, 2), (2, 3))
