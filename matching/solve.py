@@ -39,7 +39,6 @@ from matching.network import (
     network_optimum,
     organization_alternatives,
     pairs_above,
-    scatter,
 )
 
 OPTIMALITY_TOLERANCE = 1e-6
@@ -464,10 +463,17 @@ def _price(master: Master, duals: LPResult, per_app: int, *, panels: bool = True
         if np.isfinite(panels):
             panels += master.panel_bound(apps, rc, duals)
         experts, columns = pairs_above(rc, instance.allowed[:, apps], master.in_set, apps.start, PRICING_TOLERANCE)
-        key = rc[experts, columns] - TIE_BREAK * (usage[experts] + scatter(experts, columns + apps.start))
+        key = rc[experts, columns] - TIE_BREAK * (usage[experts] + _scatter(experts, columns + apps.start))
         best = best_per_column(key, columns, per_app)
         new_experts.append(experts[best]), new_apps.append(columns[best] + apps.start)
     return bound, panels, np.concatenate(new_experts), np.concatenate(new_apps)
+
+
+def _scatter(experts: np.ndarray, apps: np.ndarray) -> np.ndarray:
+    """A fixed pseudo-random value in [0, 1) per (expert, application) pair: breaks ties when choosing pairs."""
+    e, a = experts.astype(np.uint64), apps.astype(np.uint64)
+    mixed = (e * np.uint64(0x9E3779B97F4A7C15) + a * np.uint64(0xBF58476D1CE4E5B9)) >> np.uint64(40)
+    return mixed.astype(np.float64) / float(1 << 24)
 
 
 def solve_total(instance: Instance, *, per_pool: int | None = None, time_limit: float | None = None,
