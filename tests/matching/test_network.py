@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from matching.instance import Instance
 from matching.lp import Master, PairSet
-from matching.network import near_zero_pairs, network_optimum, organization_alternatives, price_out
+from matching.network import (
+    best_per_column,
+    near_zero_pairs,
+    network_optimum,
+    organization_alternatives,
+    price_out,
+)
 from matching.solve import fixed_pairs_unkeepable, start_on_network
 from tests.matching.test_solve import check_solution, contended_instance, dense_milp, random_instance
 
@@ -224,3 +230,20 @@ def test_fixed_pairs_above_a_pools_minimum_leave_its_row_unpriced(seed, n_expert
     instance = replace(instance, panel_size=np.concatenate([[4], instance.panel_size[1:]]), allowed=allowed,
                        fixed=np.stack([members, np.zeros(2, dtype=int)], axis=1))
     check_optimum(instance)
+
+
+@settings(max_examples=200, deadline=None)
+@given(entries=st.lists(st.tuples(st.integers(0, 4), st.sampled_from([-np.inf, -1.0, 0.0, 0.5, 1.0, np.inf, np.nan])),
+                        max_size=30),
+       per_column=st.integers(0, 4))
+def test_best_per_column_keeps_each_columns_largest_keys_ties_to_the_earlier_entry(entries, per_column):
+    """Both pricings choose with it: it must keep exactly the ``per_column`` best of each column, never a NaN
+    before a number, ties to the earlier entry, whether or not the column is crowded."""
+    columns = np.array([c for c, _ in entries], dtype=np.int64)
+    key = np.array([k for _, k in entries], dtype=np.float64)
+    expected = []
+    for column in np.unique(columns):
+        entries_of = [i for i in range(len(key)) if columns[i] == column]
+        entries_of.sort(key=lambda i: (np.isnan(key[i]), 0.0 if np.isnan(key[i]) else -key[i], i))
+        expected.extend(entries_of[:per_column])
+    assert best_per_column(key, columns, per_column).tolist() == sorted(expected)
