@@ -395,7 +395,7 @@ def near_zero_pairs(instance: Instance, weight: np.ndarray, optimum: NetworkOpti
 
 
 def _best_pairs_above(instance: Instance, weight: np.ndarray, optimum: NetworkOptimum, have: PairSet, per_app: int,
-                 threshold: float) -> tuple[np.ndarray, np.ndarray]:
+                      threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """Up to ``per_app`` allowed pairs per application, neither fixed nor in ``have``, whose reduced cost exceeds
     ``threshold``, the best first (ties: the lower expert index), chosen among the pairs :func:`pairs_above`
     gathers."""
