@@ -152,6 +152,7 @@ class FlowNetwork:
         low = np.maximum(instance.pool_quotas[:, 0][None, :] - held, 0) * units
         high = np.maximum(instance.pool_quotas[:, 1][None, :] - held, 0) * units
         self.closed = high == 0             # pools the fixed pairs fill: no pair can enter them
+        self.past_minimum = held > instance.pool_quotas[:, 0][None, :]     # pools whose minimum no row holds
         seats = np.maximum(instance.panel_size - held.sum(axis=1), 0) * units
         self.full = seats == 0              # applications the fixed pairs fill: no pair can enter them
         self.weight = weight
@@ -189,42 +190,67 @@ class FlowNetwork:
         """The optimal flow and node potentials read off its residual graph."""
         flow = self._flow_by_pool() if self.pool_parts else \
             _min_cost_flow(self.tail, self.head, self.capacity, self.cost, self.supply)
-        potential = self._potentials(flow)
+        load_price, panel, pool = self._prices(flow, self._potentials(flow))
         inst = self.instance
         n_e, n_a, n_p = inst.n_experts, inst.n_apps, inst.n_pools
         n_pairs = len(self.experts)
         chosen = flow[:n_pairs] > 0
         shortfall = flow[n_pairs + n_e:n_pairs + n_e + n_a * n_p].reshape(n_a, n_p)
-        # π = d(source) − d(node) in weight units: u_e = −π(e) ≥ 0 (an expert the flow leaves idle may get
-        # a negative value, raised to 0, which keeps every pair's reduced cost ≤ 0), and π(a, p) splits into
-        # the panel price π(a) and the pool row's π(a, p) − π(a)
+        experts = np.concatenate([self.experts[chosen], inst.fixed[:, 0]])
+        apps = np.concatenate([self.apps[chosen], inst.fixed[:, 1]])
+        return NetworkOptimum(experts=experts, apps=apps, shortfall=shortfall, load_price=load_price,
+                              panel_price=panel, pool_row_price=pool - panel[:, None],
+                              candidates=(self.experts, self.apps), rounds=1)
+
+    def _prices(self, flow: np.ndarray, potential: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Load prices (E,), panel prices (A,) and pool prices (A, P) from the potentials, mended where the
+        fixed pairs leave nodes whose potentials say nothing or price a bound the master does not have.
+
+        π = d(source) − d(node) in weight units: u_e = −π(e) ≥ 0 (an expert the flow leaves idle may get a
+        negative value, raised to 0, which keeps every pair's reduced cost ≤ 0), and π(a, p) splits into the
+        panel price π(a) and the pool row's π(a, p) − π(a)."""
         load_price = np.maximum(-potential[self.expert_node], 0.0)
         panel = potential[self.app_node]
         panel = np.where(np.isfinite(panel), panel, 0.0)
         pool = potential[self.pool_node]
         if self.full.any():
             panel, pool = self._full_application_prices(load_price, panel, pool)
-        # an expert the source cannot reach has no load left (fixed pairs took it, or its cap is 0): any price
-        # at least each of its pairs' weight less its pool price keeps those pairs out; the least such is taken
-        full = ~np.isfinite(load_price)
-        if full.any():
-            load_price[full] = 0.0
-            np.maximum.at(load_price, self.experts, -self.cost[:n_pairs] / self.scale
-                          - pool[self.apps, inst.expert_pool[self.experts]])
-            load_price = np.where(full, load_price, np.maximum(-potential[self.expert_node], 0.0))
-        # a pool the fixed pairs fill sits at its maximum, so its row price must be ≥ 0 (its node's potential,
-        # set by the elastic arc, says nothing); the least one keeping its pairs' reduced cost ≤ 0 is taken
+        # fixed pairs past a pool's minimum leave it no lower bound but that of its free pairs, 0, which is no row
+        # of the master: where the flow sits at it (no free pair enters), a negative row price (the elastic arc's
+        # 1,000 where no candidate can) prices a bound the master does not have. Raised to 0 it moves no used
+        # pair's reduced cost, since there is none, and lowers the unused ones'
+        n_a, n_p = pool.shape
+        unused = (flow[len(self.tail) - n_a * n_p:] == 0).reshape(n_a, n_p)
+        pool = np.where(self.past_minimum & unused, np.maximum(pool, panel[:, None]), pool)
+        unreached = ~np.isfinite(load_price)
+        if unreached.any():
+            load_price = self._unreached_load_prices(load_price, unreached, pool)
         if self.closed.any():
-            least = np.where(self.closed, panel[:, None], pool)
-            into = self.closed[self.apps, inst.expert_pool[self.experts]]
-            np.maximum.at(least, (self.apps[into], inst.expert_pool[self.experts[into]]),
-                          -self.cost[:n_pairs][into] / self.scale - load_price[self.experts[into]])
-            pool = np.where(self.closed, least, pool)
-        experts = np.concatenate([self.experts[chosen], inst.fixed[:, 0]])
-        apps = np.concatenate([self.apps[chosen], inst.fixed[:, 1]])
-        return NetworkOptimum(experts=experts, apps=apps, shortfall=shortfall, load_price=load_price,
-                              panel_price=panel, pool_row_price=pool - panel[:, None],
-                              candidates=(self.experts, self.apps), rounds=1)
+            pool = self._closed_pool_prices(load_price, panel, pool)
+        return load_price, panel, pool
+
+    def _pair_values(self, pairs: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """The weights of the candidate pairs ``pairs`` as the flow saw them (rounded to its cost scale)."""
+        return -self.cost[:len(self.experts)][pairs] / self.scale
+
+    def _unreached_load_prices(self, load_price: np.ndarray, unreached: np.ndarray, pool: np.ndarray) -> np.ndarray:
+        """Load prices with those of the experts the source cannot reach replaced: such an expert has no load
+        left (fixed pairs took it, or its cap is 0), and any price at least each of its pairs' weight less its
+        pool price keeps those pairs out; the least such is taken."""
+        least = np.zeros_like(load_price)
+        np.maximum.at(least, self.experts, self._pair_values() - pool[self.apps, self.instance.expert_pool[self.experts]])
+        return np.where(unreached, least, load_price)
+
+    def _closed_pool_prices(self, load_price: np.ndarray, panel: np.ndarray, pool: np.ndarray) -> np.ndarray:
+        """Pool prices with those of the pools the fixed pairs fill replaced: such a pool sits at its maximum, so
+        its row price must be ≥ 0 (its node's potential, set by the elastic arc, says nothing); the least one
+        keeping its pairs' reduced cost ≤ 0 is taken."""
+        expert_pool = self.instance.expert_pool
+        least = np.where(self.closed, panel[:, None], pool)
+        into = self.closed[self.apps, expert_pool[self.experts]]
+        np.maximum.at(least, (self.apps[into], expert_pool[self.experts[into]]),
+                      self._pair_values(into) - load_price[self.experts[into]])
+        return np.where(self.closed, least, pool)
 
     def _flow_by_pool(self) -> np.ndarray:
         """The optimal flow, solved one pool at a time (see ``pool_parts``): OR-Tools' time grows faster than the
@@ -360,39 +386,50 @@ def price_out(instance: Instance, weight: np.ndarray, optimum: NetworkOptimum, h
               tolerance: float = NEAR_ZERO) -> tuple[np.ndarray, np.ndarray]:
     """Up to ``per_app`` allowed pairs per application not in ``have`` whose reduced cost under the optimum's
     prices exceeds ``tolerance``, the best first."""
-    return _pairs_above(instance, weight, optimum, have, per_app, tolerance)
+    return _best_pairs_above(instance, weight, optimum, have, per_app, tolerance)
 
 
 def near_zero_pairs(instance: Instance, weight: np.ndarray, optimum: NetworkOptimum, per_app: int,
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Up to ``per_app`` allowed pairs per application whose reduced cost is at least ``−NEAR_ZERO``."""
-    return _pairs_above(instance, weight, optimum, PairSet(*weight.shape), per_app, -NEAR_ZERO)
+    return _best_pairs_above(instance, weight, optimum, PairSet(*weight.shape), per_app, -NEAR_ZERO)
 
 
-def _pairs_above(instance: Instance, weight: np.ndarray, optimum: NetworkOptimum, have: PairSet, per_app: int,
-                 threshold: float) -> tuple[np.ndarray, np.ndarray]:
+def _best_pairs_above(instance: Instance, weight: np.ndarray, optimum: NetworkOptimum, have: PairSet, per_app: int,
+                      threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """Up to ``per_app`` allowed pairs per application, neither fixed nor in ``have``, whose reduced cost exceeds
-    ``threshold``, the best first (ties: the lower expert index).
-
-    Only the pairs above the threshold are gathered (a few per cent of all pairs once the potentials are near
-    optimal), and the best of each application are chosen among them: selecting over the dense block took half
-    of a pricing pass at contended 5,000 × 12,500."""
+    ``threshold``, the best first (ties: the lower expert index), chosen among the pairs :func:`pairs_above`
+    gathers."""
     found_e, found_a = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    fixed = instance.fixed[:, 0].astype(np.int64) * instance.n_apps + instance.fixed[:, 1]
     width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
     for start in range(0, instance.n_apps, width):
         apps = slice(start, min(start + width, instance.n_apps))
         rc = _reduced_costs(instance, weight, optimum, apps)
-        above = rc > threshold
-        above &= instance.allowed[:, apps]
-        experts, columns = np.nonzero(above)
-        fresh = ~have[experts, columns + start]
-        experts, columns = experts[fresh], columns[fresh]
+        experts, columns = pairs_above(rc, instance.allowed[:, apps], have, start, threshold)
+        # a fixed pair is assigned before the flow and may price high: left out before choosing, not after,
+        # so that it takes no application's place
+        free = ~np.isin(experts.astype(np.int64) * instance.n_apps + columns + start, fixed)
+        experts, columns = experts[free], columns[free]
         best = best_per_column(rc[experts, columns], columns, per_app)
         found_e.append(experts[best]), found_a.append(columns[best] + start)
-    experts, apps = np.concatenate(found_e), np.concatenate(found_a)
-    fixed = np.isin(experts.astype(np.int64) * instance.n_apps + apps,
-                    instance.fixed[:, 0].astype(np.int64) * instance.n_apps + instance.fixed[:, 1])
-    return experts[~fixed], apps[~fixed]
+    return np.concatenate(found_e), np.concatenate(found_a)
+
+
+def pairs_above(rc: np.ndarray, allowed: np.ndarray, have: PairSet, start: int, threshold: float,
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of one block of applications that are allowed, not in ``have`` and whose reduced cost ``rc``
+    (E, block width) exceeds ``threshold``: experts, and columns counted from the block's first application
+    ``start``.
+
+    Gathered with ``np.nonzero`` rather than masked in place: once the prices are near optimal a few per cent of
+    the pairs are above the threshold (a few hundred at the master's fixpoint), and selecting over the dense
+    block took half of a pricing pass at contended 5,000 × 12,500. NaN is never above."""
+    above = rc > threshold
+    above &= allowed
+    experts, columns = np.nonzero(above)
+    fresh = ~have[experts, columns + start]
+    return experts[fresh], columns[fresh]
 
 
 def _reduced_costs(instance: Instance, weight: np.ndarray, optimum: NetworkOptimum,
@@ -401,13 +438,6 @@ def _reduced_costs(instance: Instance, weight: np.ndarray, optimum: NetworkOptim
     rc = weight[:, apps] - optimum.load_price[:, None]
     rc -= np.take(optimum.pool_price[apps].T, instance.expert_pool, axis=0)
     return rc
-
-
-def scatter(experts: np.ndarray, apps: np.ndarray) -> np.ndarray:
-    """A fixed pseudo-random value in [0, 1) per (expert, application) pair: breaks ties when choosing pairs."""
-    e, a = experts.astype(np.uint64), apps.astype(np.uint64)
-    mixed = (e * np.uint64(0x9E3779B97F4A7C15) + a * np.uint64(0xBF58476D1CE4E5B9)) >> np.uint64(40)
-    return mixed.astype(np.float64) / float(1 << 24)
 
 
 def best_per_column(key: np.ndarray, columns: np.ndarray, per_column: int) -> np.ndarray:

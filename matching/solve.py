@@ -40,7 +40,7 @@ from matching.network import (
     near_zero_pairs,
     network_optimum,
     organization_alternatives,
-    scatter,
+    pairs_above,
 )
 
 OPTIMALITY_TOLERANCE = 1e-6
@@ -464,15 +464,18 @@ def _price(master: Master, duals: LPResult, per_app: int, *, panels: bool = True
         bound += master.pair_bound(apps, rc)
         if np.isfinite(panels):
             panels += master.panel_bound(apps, rc, duals)
-        above = rc > PRICING_TOLERANCE          # few pairs: the rest of the selection looks at these only
-        above &= instance.allowed[:, apps]
-        experts, columns = np.nonzero(above)
-        fresh = ~master.in_set[experts, columns + apps.start]
-        experts, columns = experts[fresh], columns[fresh]
-        key = rc[experts, columns] - TIE_BREAK * (usage[experts] + scatter(experts, columns + apps.start))
+        experts, columns = pairs_above(rc, instance.allowed[:, apps], master.in_set, apps.start, PRICING_TOLERANCE)
+        key = rc[experts, columns] - TIE_BREAK * (usage[experts] + _scatter(experts, columns + apps.start))
         best = best_per_column(key, columns, per_app)
         new_experts.append(experts[best]), new_apps.append(columns[best] + apps.start)
     return bound, panels, np.concatenate(new_experts), np.concatenate(new_apps)
+
+
+def _scatter(experts: np.ndarray, apps: np.ndarray) -> np.ndarray:
+    """A fixed pseudo-random value in [0, 1) per (expert, application) pair: breaks ties when choosing pairs."""
+    e, a = experts.astype(np.uint64), apps.astype(np.uint64)
+    mixed = (e * np.uint64(0x9E3779B97F4A7C15) + a * np.uint64(0xBF58476D1CE4E5B9)) >> np.uint64(40)
+    return mixed.astype(np.float64) / float(1 << 24)
 
 
 def solve_total(instance: Instance, *, per_pool: int | None = None, time_limit: float | None = None,

@@ -7,12 +7,18 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from matching.instance import Instance
-from matching.lp import Master
-from matching.network import near_zero_pairs, network_optimum, organization_alternatives
+from matching.lp import Master, PairSet
+from matching.network import (
+    best_per_column,
+    near_zero_pairs,
+    network_optimum,
+    organization_alternatives,
+    price_out,
+)
 from matching.solve import fixed_pairs_unkeepable, start_on_network
 from tests.matching.test_solve import check_solution, contended_instance, dense_milp, random_instance
 
@@ -144,8 +150,7 @@ def test_an_application_the_fixed_pairs_fill_gets_finite_prices(seed, n_experts,
     every other pair of it out (reduced cost ≤ 0, no NaN), and the Lagrangian value stays the flow's."""
     instance = random_instance(seed, n_experts, n_apps, load_cap=3)
     held = [np.nonzero(instance.expert_pool == p)[0][:count] for p, count in ((0, 2), (1, 1))]
-    if min(len(h) for h in held) == 0 or len(held[0]) < 2:
-        return
+    assume(len(held[0]) == 2 and len(held[1]) == 1)
     experts = np.concatenate(held)
     fixed = np.stack([experts, np.zeros(3, dtype=int)], axis=1)
     allowed = instance.allowed.copy()
@@ -158,6 +163,21 @@ def test_an_application_the_fixed_pairs_fill_gets_finite_prices(seed, n_experts,
     free[experts] = False
     assert (rc[free, 0] <= 1e-6).all()
     check_optimum(instance)
+
+
+def test_worked_example_of_the_prices_of_an_application_the_fixed_pairs_fill():
+    """docs/matching.md, "Also mended": a0's one seat is held by the fixed pair (e0, a0) of weight 0.9; a1 takes
+    e1 (0.8) over e2 (0.6), so e1's load price is 0.2 and idle e2's 0. a0's panel price is the least keeping its
+    free pairs out, max(0.6 − 0.2, 0.3 − 0) = 0.4, its pool row 0: e1 prices at 0 on a0, e2 at −0.1."""
+    instance = Instance(
+        fit=np.array([[0.9, 0.0], [0.6, 0.8], [0.3, 0.6]]), allowed=np.array([[True, False], [True, True], [True, True]]),
+        expert_pool=np.zeros(3, dtype=int), pools=("technology",), expert_org=np.full(3, -1),
+        load_cap=np.ones(3, dtype=int), panel_size=np.ones(2, dtype=int), pool_quotas=np.array([[1, 1]]),
+        max_per_org=1, fixed=np.array([[0, 0]]))
+    optimum = network_optimum(instance, instance.fit, np.array([1, 2, 1, 2]), np.array([0, 0, 1, 1]))
+    assert optimum.load_price[1:] == pytest.approx([0.2, 0.0])
+    assert optimum.panel_price[0] == pytest.approx(0.4) and optimum.pool_row_price[0] == pytest.approx([0.0])
+    assert reduced_costs(instance, optimum)[1:, 0] == pytest.approx([0.0, -0.1])
 
 
 PINNED = ((1, 2), (2, 3))
@@ -180,3 +200,50 @@ def test_flow_by_pool_equals_the_organization_free_milp(seed, n_experts, n_apps,
 def test_solve_started_on_a_flow_by_pool_equals_the_dense_milp(seed, n_experts, n_apps, n_orgs):
     instance = replace(contended_instance(seed, n_experts, n_apps, n_orgs=n_orgs), pool_quotas=np.array(PINNED))
     check_solution(instance, dense_milp(instance))
+
+
+def test_fixed_pairs_take_no_place_among_the_pairs_priced_out():
+    """A fixed pair prices high (its reduced cost is not held ≤ 0: it is assigned before the flow), but it is
+    never a candidate: the pair that prices out next must still be found with a room of one per application,
+    or the flow's rounds stop while a pair prices out."""
+    instance = Instance(
+        fit=np.array([[0.9], [0.5], [0.3]]), allowed=np.ones((3, 1), dtype=bool), expert_pool=np.zeros(3, dtype=int),
+        pools=("technology",), expert_org=np.full(3, -1), load_cap=np.ones(3, dtype=int),
+        panel_size=np.array([2]), pool_quotas=np.array([[0, 2]]), max_per_org=1, fixed=np.array([[0, 0]]))
+    optimum = network_optimum(instance, instance.fit, np.array([2]), np.array([0]), max_rounds=1)
+    unpriced = replace(optimum, load_price=np.zeros(3), panel_price=np.zeros(1), pool_row_price=np.zeros((1, 1)))
+    experts, apps = price_out(instance, instance.fit, unpriced, PairSet(3, 1), per_app=1)
+    assert list(zip(experts.tolist(), apps.tolist(), strict=True)) == [(1, 0)]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(8, 20), n_apps=st.integers(1, 6))
+def test_fixed_pairs_above_a_pools_minimum_leave_its_row_unpriced(seed, n_experts, n_apps):
+    """Application 0's panel of 4 holds two fixed experts of pool 0, whose minimum is 1 (the others are exactly
+    their pools' minimums, so the flow is split by pool). The flow's lower bound on that pool's free pairs is
+    then no row of the master, so its price must not carry into the row: the Lagrangian value stays the flow's."""
+    instance = random_instance(seed, n_experts, n_apps, load_cap=3, quotas=((1, 3), (2, 3)))
+    members = np.nonzero(instance.expert_pool == 0)[0][:2]
+    assume(len(members) == 2)
+    allowed = instance.allowed.copy()
+    allowed[members, 0] = True
+    instance = replace(instance, panel_size=np.concatenate([[4], instance.panel_size[1:]]), allowed=allowed,
+                       fixed=np.stack([members, np.zeros(2, dtype=int)], axis=1))
+    check_optimum(instance)
+
+
+@settings(max_examples=200, deadline=None)
+@given(entries=st.lists(st.tuples(st.integers(0, 4), st.sampled_from([-np.inf, -1.0, 0.0, 0.5, 1.0, np.inf, np.nan])),
+                        max_size=30),
+       per_column=st.integers(0, 4))
+def test_best_per_column_keeps_each_columns_largest_keys_ties_to_the_earlier_entry(entries, per_column):
+    """Both pricings choose with it: it must keep exactly the ``per_column`` best of each column, never a NaN
+    before a number, ties to the earlier entry, whether or not the column is crowded."""
+    columns = np.array([c for c, _ in entries], dtype=np.int64)
+    key = np.array([k for _, k in entries], dtype=np.float64)
+    expected = []
+    for column in np.unique(columns):
+        entries_of = [i for i in range(len(key)) if columns[i] == column]
+        entries_of.sort(key=lambda i: (np.isnan(key[i]), 0.0 if np.isnan(key[i]) else -key[i], i))
+        expected.extend(entries_of[:per_column])
+    assert best_per_column(key, columns, per_column).tolist() == sorted(expected)
