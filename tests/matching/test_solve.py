@@ -20,9 +20,12 @@ from matching.network import network_optimum
 from matching.solve import (
     _ranked,
     _ranked_by_pool,
+    fixed_pairs_unkeepable,
+    flow_candidates,
     greedy_panels,
     initial_candidates,
     keeps_every_rule,
+    panel_bound_at,
     solve_total,
     within_organization_limit,
 )
@@ -409,6 +412,64 @@ def test_a_mended_panel_refills_past_the_best_experts_whose_organization_it_hold
     experts, apps = within_organization_limit(instance, instance.fit, np.array([0, 1, n_same + 2]), np.zeros(3, int))
     assert keeps_every_rule(instance, experts, apps)
     assert n_same + 1 in experts.tolist()
+
+
+def test_mending_keeps_a_fixed_pair_that_shares_its_organization_with_a_better_member():
+    """The organization-free flow puts a better member of the fixed expert's organization on the same panel;
+    mending keeps one of the two, and it must be the fixed one (keeping the better one broke the fixed pair, and
+    the flow's panels were then refused as a whole)."""
+    fit = np.array([[0.1], [0.9], [0.5], [0.4]])
+    instance = Instance(
+        fit=fit, allowed=np.ones((4, 1), dtype=bool), expert_pool=np.array([0, 0, 0, 1]), pools=POOLS,
+        expert_org=np.array([0, 0, -1, -1]), load_cap=np.ones(4, dtype=int), panel_size=np.array([3]),
+        pool_quotas=np.array([[1, 2], [1, 1]]), max_per_org=1, fixed=np.array([[0, 0]]))
+    experts, apps = within_organization_limit(instance, fit, np.array([0, 1, 3]), np.zeros(3, int))
+    assert keeps_every_rule(instance, experts, apps)
+    assert sorted(experts.tolist()) == [0, 2, 3]
+
+
+def flow_shaped_instance(seed: int, shape: str) -> Instance:
+    """Small rounds for the time-limited flow: contended ones, fixed pairs, a pool whose maximum is below its
+    share of the panel, and seats exactly the pools' minimums (the flow is then solved pool by pool)."""
+    rng = np.random.default_rng(seed)
+    n_experts, n_apps = int(rng.integers(10, 20)), int(rng.integers(2, 6))
+    if shape == "contended":
+        return contended_instance(seed, n_experts, n_apps, n_orgs=4)
+    if shape == "fixed":
+        return random_instance(seed, n_experts, n_apps, n_orgs=4, load_cap=3, n_fixed=int(rng.integers(1, 4)))
+    if shape == "tight maximum":
+        return random_instance(seed, n_experts, n_apps, n_orgs=3, load_cap=3, panel=4,
+                               quotas=((1, 1), (1, 3), (0, 2)), n_fixed=int(rng.integers(0, 2)))
+    return random_instance(seed, n_experts, n_apps, n_orgs=3, load_cap=3, quotas=((2, 3), (1, 2)),
+                           n_fixed=int(rng.integers(0, 2)))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), shape=st.sampled_from(["contended", "fixed", "tight maximum", "by pool"]),
+       rounds=st.integers(1, 4))
+def test_the_flow_stopped_after_any_round_gives_a_bound_and_panels_that_keep_every_rule(seed, shape, rounds):
+    """However early the deadline stops the time-limited flow (its prices then come from a candidate subset and
+    may price pairs out), the panel bound at its load prices, taken over every pair, is at or above the optimum
+    of the full problem; its panels mended to the organization limit keep every rule whenever the rule check
+    says so (checked against the dense check), are worth no more than the optimum, and keep the fixed pairs."""
+    instance = flow_shaped_instance(seed, shape)
+    assume(not fixed_pairs_unkeepable(instance))
+    reference = dense_milp(instance)
+    assume(reference is not None)
+    first = flow_candidates(instance, greedy_panels(instance, instance.fit))
+    optimum = network_optimum(instance, instance.fit, *first, per_app=1, max_rounds=rounds)
+    master = Master(instance, instance.fit)
+    assert panel_bound_at(master, optimum.load_price, np.zeros(0)) >= reference - 1e-9
+    if (optimum.shortfall > 0).any():
+        return
+    experts, apps = within_organization_limit(instance, instance.fit, optimum.experts, optimum.apps)
+    assigned = np.zeros(instance.fit.shape, dtype=bool)
+    assigned[experts, apps] = True
+    kept = keeps_every_rule(instance, experts, apps)
+    assert kept == (len(experts) == assigned.sum() and assignment_violations(instance, assigned) == [])
+    if kept:
+        assert float(instance.fit[experts, apps].sum()) <= reference + 1e-9
+    assert all(assigned[e, a] for e, a in instance.fixed)
 
 
 def test_a_borrowed_expert_is_not_given_back_to_the_panel_it_left():
