@@ -18,6 +18,7 @@ from matching.instance import Instance, assignment_violations
 from matching.lp import LPResult, Master
 from matching.network import network_optimum
 from matching.solve import (
+    _borrow,
     _ranked,
     _ranked_by_pool,
     fixed_pairs_unkeepable,
@@ -426,6 +427,21 @@ def test_mending_keeps_a_fixed_pair_that_shares_its_organization_with_a_better_m
     experts, apps = within_organization_limit(instance, fit, np.array([0, 1, 3]), np.zeros(3, int))
     assert keeps_every_rule(instance, experts, apps)
     assert sorted(experts.tolist()) == [0, 2, 3]
+
+
+def test_a_short_panel_never_borrows_a_fixed_pair():
+    """Application 0 lacks a technology expert and both free ones sit on application 1, which holds one more
+    than its minimum; moving the fixed expert 0 would gain most, but only expert 1 may move (taking the fixed
+    pair left application 1 without it, and the mended panels were refused)."""
+    fit = np.array([[0.9, 0.1], [0.5, 0.5], [0.3, 0.3], [0.2, 0.2]])
+    instance = Instance(
+        fit=fit, allowed=np.ones((4, 2), dtype=bool), expert_pool=np.array([0, 0, 1, 1]), pools=POOLS,
+        expert_org=np.full(4, -1), load_cap=np.ones(4, dtype=int), panel_size=np.array([2, 2]),
+        pool_quotas=np.array([[1, 2], [0, 2]]), max_per_org=1, fixed=np.array([[0, 1]]))
+    members = [np.nonzero(instance.expert_pool == p)[0] for p in range(instance.n_pools)]
+    experts, apps = _borrow(instance, fit, 0, np.array([2, 0, 1]), np.array([0, 1, 1]), members)
+    assert keeps_every_rule(instance, experts, apps)
+    assert sorted(zip(experts.tolist(), apps.tolist(), strict=True)) == [(0, 1), (1, 0), (2, 0), (3, 1)]
 
 
 def flow_shaped_instance(seed: int, shape: str) -> Instance:
