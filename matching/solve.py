@@ -880,10 +880,12 @@ def _best_at_hand(master: Master, lp: LPResult | None, greedy: tuple[np.ndarray,
 def within_organization_limit(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray,
                               ) -> tuple[np.ndarray, np.ndarray]:
     """Full panels whose organization counts may break the limit, mended: each panel keeps ``max_per_org``
-    members of such an organization — first those whose pool would fall below its minimum without them, then
-    the best by ``weight`` — and fills the freed seats greedily (pool minimums first, best available expert,
-    loads and the limit kept). At 5,000 × 12,500 dropping simply the weaker member left 23 panels without a
-    technology expert to refill from (every free one was full), so the pools count first.
+    members of such an organization — first its fixed pairs, then those whose pool would fall below its minimum
+    without them, then the best by ``weight`` — and fills the freed seats greedily (pool minimums first, best
+    available expert, loads and the limit kept). At 5,000 × 12,500 dropping simply the weaker member left 23
+    panels without a technology expert to refill from (every free one was full), so the pools count first; a
+    fixed pair always stays (keeping a better member of its organization broke the fixed pair, and the panels
+    were refused).
 
     A time-limited solve stops with the master's last LP solution, and that solution usually breaks the
     organization rows added after it (the master learns them one round late): at 5,000 × 12,500, 668 rows
@@ -897,7 +899,8 @@ def within_organization_limit(instance: Instance, weight: np.ndarray, experts: n
     counts = np.zeros((instance.n_apps, instance.n_pools), dtype=np.int64)
     np.add.at(counts, (apps, pools), 1)
     needed = counts[apps, pools] <= instance.pool_quotas[pools, 0]   # leaving would break the pool minimum
-    order = np.lexsort((-weight[experts, apps], ~needed, code))      # keep the needed ones, then the best
+    # fixed pairs first (they never exceed the limit alone: fixed_pairs_unkeepable), then the needed, then the best
+    order = np.lexsort((-weight[experts, apps], ~needed, ~_fixed_among(instance, experts, apps), code))
     rank = np.arange(len(order)) - np.searchsorted(code[order], code[order])
     keep = np.ones(len(apps), dtype=bool)
     keep[order[(rank >= instance.max_per_org) & (code[order] >= 0)]] = False
@@ -926,8 +929,9 @@ def within_organization_limit(instance: Instance, weight: np.ndarray, experts: n
 def _borrow(instance: Instance, weight: np.ndarray, a: int, experts: np.ndarray, apps: np.ndarray,
             members: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Application ``a``'s panel, still short in a pool whose free experts are all full, takes an expert of
-    that pool from a panel holding more than that pool's minimum (the cheapest move by ``weight``), which then
-    refills its seat from any pool under its maximum. Unchanged if ``a`` is not short or no move works."""
+    that pool from a panel holding more than that pool's minimum (the cheapest move by ``weight``, never a fixed
+    pair), which then refills its seat from any pool under its maximum. Unchanged if ``a`` is not short or no
+    move works."""
     panel = experts[apps == a]
     quotas = instance.pool_quotas
     counts = np.zeros((instance.n_apps, instance.n_pools), dtype=np.int64)
@@ -937,7 +941,7 @@ def _borrow(instance: Instance, weight: np.ndarray, a: int, experts: np.ndarray,
     taken_orgs = set(instance.expert_org[panel].tolist()) - {-1}
     for p in np.nonzero(counts[a] < quotas[:, 0])[0]:
         donors = (instance.expert_pool[experts] == p) & (counts[apps, p] > quotas[p, 0]) \
-            & instance.allowed[experts, a] & ~np.isin(experts, panel) \
+            & instance.allowed[experts, a] & ~np.isin(experts, panel) & ~_fixed_among(instance, experts, apps) \
             & ~np.isin(instance.expert_org[experts], list(taken_orgs))
         for k in np.argsort(weight[experts, apps] - weight[experts, a])[:len(apps)]:
             if not donors[k]:
@@ -968,6 +972,12 @@ def _refill(instance: Instance, weight: np.ndarray, a: int, panel: np.ndarray, l
     usable &= ~np.isin(instance.expert_org, held[count >= instance.max_per_org])
     ranked = _ranked(np.where(usable, weight[:, a], -np.inf), members)
     return _fill(instance, a, ranked, panel, reserve=True)
+
+
+def _fixed_among(instance: Instance, experts: np.ndarray, apps: np.ndarray) -> np.ndarray:
+    """Whether each of the given pairs is a fixed pair, shape (K,) bool."""
+    return np.isin(experts.astype(np.int64) * instance.n_apps + apps,
+                   instance.fixed[:, 0].astype(np.int64) * instance.n_apps + instance.fixed[:, 1])
 
 
 def keeps_every_rule(instance: Instance, experts: np.ndarray, apps: np.ndarray) -> bool:

@@ -6,6 +6,7 @@ import itertools
 import time
 from contextlib import contextmanager
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,16 +14,22 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+import matching.network
 import matching.solve
 from matching.instance import Instance, assignment_violations
 from matching.lp import LPResult, Master
 from matching.network import network_optimum
 from matching.solve import (
+    Solution,
+    _borrow,
     _ranked,
     _ranked_by_pool,
+    fixed_pairs_unkeepable,
+    flow_candidates,
     greedy_panels,
     initial_candidates,
     keeps_every_rule,
+    panel_bound_at,
     solve_total,
     within_organization_limit,
 )
@@ -129,6 +136,20 @@ def test_optimum_equals_brute_force_on_tiny_instances(seed, n_experts, n_apps):
 def test_optimum_equals_dense_milp_with_organization_limits(seed, n_experts, n_apps, n_orgs, n_fixed):
     instance = random_instance(seed, n_experts, n_apps, n_orgs=n_orgs, load_cap=3, n_fixed=n_fixed)
     check_solution(instance, dense_milp(instance))
+
+
+def check_time_limited(instance: Instance, solution: Solution, reference: float | None) -> None:
+    """What a time-limited solve promises wherever its limit fell: infeasible exactly when the round is, panels
+    within every rule worth no more than the optimum ``reference``, a bound at or above it (and the bound at the
+    flow's load prices, when taken), and ``optimal`` only when the gap is closed."""
+    if reference is None:
+        assert solution.status == "infeasible"
+        return
+    assert assignment_violations(instance, solution.assigned) == []
+    assert keeps_every_rule(instance, *np.nonzero(solution.assigned))
+    assert solution.objective <= reference + 1e-9 <= solution.bound + 2e-9
+    assert solution.stats.get("flow_bound", np.inf) >= reference - 1e-9
+    assert (solution.status == "optimal") == (solution.bound - solution.objective <= 1e-6 * max(1, reference))
 
 
 def contended_instance(seed: int, n_experts: int, n_apps: int, *, n_orgs: int) -> Instance:
@@ -240,13 +261,7 @@ def test_a_pricing_time_limit_returns_a_feasible_assignment_with_an_honest_bound
     instance = contended_instance(seed, n_experts, n_apps, n_orgs=4)
     reference = dense_milp(instance)
     solution = solve_total(instance, per_pool=1, pricing_time_limit=limit)
-    if reference is None:
-        assert solution.status == "infeasible"
-        return
-    assert assignment_violations(instance, solution.assigned) == []
-    assert keeps_every_rule(instance, *np.nonzero(solution.assigned))
-    assert solution.objective <= reference + 1e-9 <= solution.bound + 2e-9
-    assert (solution.status == "optimal") == (solution.bound - solution.objective <= 1e-6 * max(1, reference))
+    check_time_limited(instance, solution, reference)
     if solution.status == "optimal":
         assert solution.objective == pytest.approx(reference, abs=1e-6)
 
@@ -364,13 +379,10 @@ def test_a_limit_before_the_first_master_lp_answers_within_every_rule_with_an_ho
     assume(exact.status == "optimal")
     with master_stopped_before_its_first_lp():
         solution = solve_total(instance, pricing_time_limit=60.0)
-    assert keeps_every_rule(instance, *np.nonzero(solution.assigned))
-    assert solution.objective <= exact.objective + 1e-9 <= solution.bound + 2e-9
-    assert solution.stats.get("flow_bound", np.inf) >= exact.objective - 1e-9
+    check_time_limited(instance, solution, exact.objective)
     greedy = greedy_panels(instance, instance.fit)
     if keeps_every_rule(instance, *greedy):
         assert solution.objective >= float(instance.fit[greedy].sum()) - 1e-9
-    assert (solution.status == "optimal") == (solution.bound - solution.objective <= 1e-6 * max(1, exact.objective))
 
 
 @pytest.mark.parametrize("seed", [2, 16, 37])
@@ -409,6 +421,126 @@ def test_a_mended_panel_refills_past_the_best_experts_whose_organization_it_hold
     experts, apps = within_organization_limit(instance, instance.fit, np.array([0, 1, n_same + 2]), np.zeros(3, int))
     assert keeps_every_rule(instance, experts, apps)
     assert n_same + 1 in experts.tolist()
+
+
+def test_mending_keeps_a_fixed_pair_that_shares_its_organization_with_a_better_member():
+    """The organization-free flow puts a better member of the fixed expert's organization on the same panel;
+    mending keeps one of the two, and it must be the fixed one (keeping the better one broke the fixed pair, and
+    the flow's panels were then refused as a whole)."""
+    fit = np.array([[0.1], [0.9], [0.5], [0.4]])
+    instance = Instance(
+        fit=fit, allowed=np.ones((4, 1), dtype=bool), expert_pool=np.array([0, 0, 0, 1]), pools=POOLS,
+        expert_org=np.array([0, 0, -1, -1]), load_cap=np.ones(4, dtype=int), panel_size=np.array([3]),
+        pool_quotas=np.array([[1, 2], [1, 1]]), max_per_org=1, fixed=np.array([[0, 0]]))
+    experts, apps = within_organization_limit(instance, fit, np.array([0, 1, 3]), np.zeros(3, int))
+    assert keeps_every_rule(instance, experts, apps)
+    assert sorted(experts.tolist()) == [0, 2, 3]
+
+
+def test_a_short_panel_never_borrows_a_fixed_pair():
+    """Application 0 lacks a technology expert and both free ones sit on application 1, which holds one more
+    than its minimum; moving the fixed expert 0 would gain most, but only expert 1 may move (taking the fixed
+    pair left application 1 without it, and the mended panels were refused)."""
+    fit = np.array([[0.9, 0.1], [0.5, 0.5], [0.3, 0.3], [0.2, 0.2]])
+    instance = Instance(
+        fit=fit, allowed=np.ones((4, 2), dtype=bool), expert_pool=np.array([0, 0, 1, 1]), pools=POOLS,
+        expert_org=np.full(4, -1), load_cap=np.ones(4, dtype=int), panel_size=np.array([2, 2]),
+        pool_quotas=np.array([[1, 2], [0, 2]]), max_per_org=1, fixed=np.array([[0, 1]]))
+    members = [np.nonzero(instance.expert_pool == p)[0] for p in range(instance.n_pools)]
+    experts, apps = _borrow(instance, fit, 0, np.array([2, 0, 1]), np.array([0, 1, 1]), members)
+    assert keeps_every_rule(instance, experts, apps)
+    assert sorted(zip(experts.tolist(), apps.tolist(), strict=True)) == [(0, 1), (1, 0), (2, 0), (3, 1)]
+
+
+def flow_shaped_instance(seed: int, shape: str) -> Instance:
+    """Small rounds for the time-limited flow: contended ones, fixed pairs, a pool whose maximum is below its
+    share of the panel, and seats exactly the pools' minimums (the flow is then solved pool by pool)."""
+    rng = np.random.default_rng(seed)
+    n_experts, n_apps = int(rng.integers(10, 20)), int(rng.integers(2, 6))
+    if shape == "contended":
+        return contended_instance(seed, n_experts, n_apps, n_orgs=4)
+    if shape == "fixed":
+        return random_instance(seed, n_experts, n_apps, n_orgs=4, load_cap=3, n_fixed=int(rng.integers(1, 4)))
+    if shape == "tight maximum":
+        return random_instance(seed, n_experts, n_apps, n_orgs=3, load_cap=3, panel=4,
+                               quotas=((1, 1), (1, 3), (0, 2)), n_fixed=int(rng.integers(0, 2)))
+    return random_instance(seed, n_experts, n_apps, n_orgs=3, load_cap=3, quotas=((2, 3), (1, 2)),
+                           n_fixed=int(rng.integers(0, 2)))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), shape=st.sampled_from(["contended", "fixed", "tight maximum", "by pool"]),
+       rounds=st.integers(1, 4))
+def test_the_flow_stopped_after_any_round_gives_a_bound_and_panels_that_keep_every_rule(seed, shape, rounds):
+    """However early the deadline stops the time-limited flow (its prices then come from a candidate subset and
+    may price pairs out), the panel bound at its load prices, taken over every pair, is at or above the optimum
+    of the full problem; its panels mended to the organization limit keep every rule whenever the rule check
+    says so (checked against the dense check), are worth no more than the optimum, and keep the fixed pairs."""
+    instance = flow_shaped_instance(seed, shape)
+    assume(not fixed_pairs_unkeepable(instance))
+    reference = dense_milp(instance)
+    assume(reference is not None)
+    first = flow_candidates(instance, greedy_panels(instance, instance.fit))
+    optimum = network_optimum(instance, instance.fit, *first, per_app=1, max_rounds=rounds)
+    master = Master(instance, instance.fit)
+    assert panel_bound_at(master, optimum.load_price, np.zeros(0)) >= reference - 1e-9
+    if (optimum.shortfall > 0).any():
+        return
+    experts, apps = within_organization_limit(instance, instance.fit, optimum.experts, optimum.apps)
+    assigned = np.zeros(instance.fit.shape, dtype=bool)
+    assigned[experts, apps] = True
+    kept = keeps_every_rule(instance, experts, apps)
+    assert kept == (len(experts) == assigned.sum() and assignment_violations(instance, assigned) == [])
+    if kept:
+        assert float(instance.fit[experts, apps].sum()) <= reference + 1e-9
+    assert all(assigned[e, a] for e, a in instance.fixed)
+
+
+@contextmanager
+def clock_ticking(step: float):
+    """The solve's and the flow's clock advance by ``step`` seconds each time they are read, so a time limit
+    falls after a fixed number of readings: before the flow, between its rounds, before or between the master's
+    rounds, or during the subgradient steps, wherever the step puts it."""
+    ticks = itertools.count(1)
+    clock = SimpleNamespace(perf_counter=lambda: step * next(ticks), process_time=time.process_time)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching.solve, "time", clock)
+        patch.setattr(matching.network, "time", clock)
+        yield
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), shape=st.sampled_from(["contended", "fixed", "tight maximum", "by pool"]),
+       step=st.sampled_from([1e-4, 1e-3, 0.01, 0.03, 0.1]))
+def test_a_time_limit_falling_anywhere_answers_within_every_rule_with_an_honest_bound(seed, shape, step):
+    """Wherever the limit cuts the solve, what it returns keeps every rule, is worth no more than the optimum
+    of the full problem, and comes with a bound at or above that optimum; the bound at the flow's load prices
+    alone, when it is taken, too."""
+    instance = flow_shaped_instance(seed, shape)
+    reference = dense_milp(instance)
+    with clock_ticking(step):
+        solution = solve_total(instance, pricing_time_limit=1.0)
+    check_time_limited(instance, solution, reference)
+
+
+@pytest.mark.parametrize("limit", [6, 11, 21, 31, 41])
+@pytest.mark.parametrize("seed", [2, 16, 37])
+def test_a_time_limited_solve_answers_the_same_wherever_the_same_limit_falls(seed, limit):
+    """Two solves of one round whose limit falls at the same point answer the same panels and the same bound:
+    apart from where the deadline falls, nothing changes them. The limits put the cut (a second a reading) at
+    the greedy panels, after the flow, in the subgradient steps, after master rounds, or nowhere; a master LP
+    then gets 0.6 s or nothing, so HiGHS's own clock does not cut it."""
+    instance = contended_instance(seed, 20, 6, n_orgs=4)
+    answers = []
+    for _ in range(2):
+        with clock_ticking(1.0):
+            answers.append(solve_total(instance, pricing_time_limit=limit))
+    first, second = answers
+    assert first.status == second.status
+    assert np.array_equal(first.assigned, second.assigned)
+    assert first.bound == second.bound
+    assert first.stats.get("flow_rounds") == second.stats.get("flow_rounds")
+    assert first.stats["rounds"] == second.stats["rounds"]
 
 
 def test_a_borrowed_expert_is_not_given_back_to_the_panel_it_left():
