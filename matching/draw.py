@@ -229,19 +229,16 @@ def _price_once(master: Master) -> int | None:
 
 
 def _breaks_new_rows(master: Master, x: np.ndarray, rows: int) -> bool:
-    """Whether ``x`` breaks one of the organization rows added after the first ``rows``, by the arithmetic of
-    :meth:`~matching.lp.Master.add_org_rows` (every column counted), so that a row it added as broken is
-    broken here: each such answer adds a row, and the rows are finite."""
-    new = list(master.org_rows)[rows:]
+    """Whether ``x`` (over the columns before the round) breaks one of the organization rows added after the
+    first ``rows``, by :meth:`~matching.lp.Master.org_rows_over`'s own arithmetic, so that a row added as broken
+    is broken here: each such answer adds a row, and the rows are finite."""
+    new = set(list(master.org_rows)[rows:])
     if not new:
         return False
-    n_orgs = int(master.instance.expert_org.max()) + 1
-    keys = np.array([a * n_orgs + o for a, o in new], dtype=np.int64)
-    orgs = master.instance.expert_org[master.col_e]
-    code = np.where(orgs >= 0, master.col_a.astype(np.int64) * n_orgs + orgs, -1)
-    inside = np.isin(code, keys)
-    held = np.bincount(np.searchsorted(np.sort(keys), code[inside]), weights=x[inside], minlength=len(keys))
-    return bool((held > master.instance.max_per_org + 1e-9).any())
+    columns = len(x)
+    padded = np.zeros(len(master.col_e))
+    padded[:columns] = x
+    return not new.isdisjoint(master.org_rows_over(padded))
 
 
 PRIMAL_AFTER = 2

@@ -160,10 +160,19 @@ class Master:
         5,000 × 12,500: 1,260, 356, 179, 96, … rows over 12 dual re-solves of 1–11 CPU s; with the tight rows
         the waves were 4, and the master's rounds 6 instead of 13).
         """
+        before = len(self.org_rows)
+        for a, o in self.org_rows_over(x, tight=tight):
+            self.org_rows.setdefault((a, o), len(self.org_rows))
+        return len(self.org_rows) - before
+
+    def org_rows_over(self, x: np.ndarray | None = None, tight: bool = False) -> list[tuple[int, int]]:
+        """The (application, organization) rows :meth:`add_org_rows` would add with the same arguments, whether
+        built already or not: those the column set could break (``x`` None), or those ``x`` breaks (and, with
+        ``tight``, holds exactly at the limit where the column set could break it)."""
         orgs = self.instance.expert_org[self.col_e]
         keep = orgs >= 0
         if not keep.any():
-            return 0
+            return []
         n_orgs = int(orgs.max()) + 1
         code = self.col_a[keep].astype(np.int64) * n_orgs + orgs[keep]
         order = np.argsort(code, kind="stable")
@@ -179,10 +188,7 @@ class Master:
             if tight:
                 broken |= (held > limit - 1e-9) & (np.diff(np.append(starts, len(code))) > limit)
             over = keys[broken]
-        before = len(self.org_rows)
-        for a, o in zip(*np.divmod(over, n_orgs), strict=True):
-            self.org_rows.setdefault((int(a), int(o)), len(self.org_rows))
-        return len(self.org_rows) - before
+        return [(int(a), int(o)) for a, o in zip(*np.divmod(over, n_orgs), strict=True)]
 
     @property
     def simplex_iterations(self) -> int:
