@@ -26,7 +26,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import minimum_spanning_tree
 
 from matching.instance import Instance
-from matching.lp import AT_LOWER, AT_UPPER, BASIC, PRICING_BLOCK, PairSet
+from matching.lp import AT_LOWER, AT_UPPER, BASIC, PRICING_BLOCK, FixedPairs, PairSet
 
 COST_SCALE = 1e7
 """Weights (divided by the largest, when that is above 1) are multiplied by this and rounded to integers for
@@ -119,8 +119,7 @@ def _new_pairs(instance: Instance, have: PairSet, experts: np.ndarray, apps: np.
     """The distinct allowed pairs among the given ones that are neither fixed nor already held."""
     code = np.unique(experts.astype(np.int64) * instance.n_apps + apps)
     experts, apps = np.divmod(code, instance.n_apps)
-    fixed = np.isin(code, instance.fixed[:, 0].astype(np.int64) * instance.n_apps + instance.fixed[:, 1])
-    keep = instance.allowed[experts, apps] & ~fixed & ~have[experts, apps]
+    keep = instance.allowed[experts, apps] & ~FixedPairs(instance).of(experts, apps) & ~have[experts, apps]
     return experts[keep], apps[keep]
 
 
@@ -401,7 +400,7 @@ def _best_pairs_above(instance: Instance, weight: np.ndarray, optimum: NetworkOp
     ``threshold``, the best first (ties: the lower expert index), chosen among the pairs :func:`pairs_above`
     gathers."""
     found_e, found_a = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    fixed = instance.fixed[:, 0].astype(np.int64) * instance.n_apps + instance.fixed[:, 1]
+    fixed = FixedPairs(instance)
     width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
     for start in range(0, instance.n_apps, width):
         apps = slice(start, min(start + width, instance.n_apps))
@@ -409,7 +408,7 @@ def _best_pairs_above(instance: Instance, weight: np.ndarray, optimum: NetworkOp
         experts, columns = pairs_above(rc, instance.allowed[:, apps], have, start, threshold)
         # a fixed pair is assigned before the flow and may price high: left out before choosing, not after,
         # so that it takes no application's place
-        free = ~np.isin(experts.astype(np.int64) * instance.n_apps + columns + start, fixed)
+        free = ~fixed.of(experts, columns + start)
         experts, columns = experts[free], columns[free]
         best = best_per_column(rc[experts, columns], columns, per_app)
         found_e.append(experts[best]), found_a.append(columns[best] + start)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from matching.instance import Instance, Panels, as_panels
-from matching.lp import AT_LOWER, AT_UPPER, BASIC, PRICING_BLOCK, LPResult, Master, NoIncumbent
+from matching.lp import AT_LOWER, AT_UPPER, BASIC, PRICING_BLOCK, FixedPairs, LPResult, Master, NoIncumbent
 from matching.network import (
     PRICED_PER_APP,
     best_per_column,
@@ -900,7 +900,7 @@ def within_organization_limit(instance: Instance, weight: np.ndarray, experts: n
     np.add.at(counts, (apps, pools), 1)
     needed = counts[apps, pools] <= instance.pool_quotas[pools, 0]   # leaving would break the pool minimum
     # fixed pairs first (they never exceed the limit alone: fixed_pairs_unkeepable), then the needed, then the best
-    order = np.lexsort((-weight[experts, apps], ~needed, ~_fixed_among(instance, experts, apps), code))
+    order = np.lexsort((-weight[experts, apps], ~needed, ~FixedPairs(instance).of(experts, apps), code))
     rank = np.arange(len(order)) - np.searchsorted(code[order], code[order])
     keep = np.ones(len(apps), dtype=bool)
     keep[order[(rank >= instance.max_per_org) & (code[order] >= 0)]] = False
@@ -941,7 +941,7 @@ def _borrow(instance: Instance, weight: np.ndarray, a: int, experts: np.ndarray,
     taken_orgs = set(instance.expert_org[panel].tolist()) - {-1}
     for p in np.nonzero(counts[a] < quotas[:, 0])[0]:
         donors = (instance.expert_pool[experts] == p) & (counts[apps, p] > quotas[p, 0]) \
-            & instance.allowed[experts, a] & ~np.isin(experts, panel) & ~_fixed_among(instance, experts, apps) \
+            & instance.allowed[experts, a] & ~np.isin(experts, panel) & ~FixedPairs(instance).of(experts, apps) \
             & ~np.isin(instance.expert_org[experts], list(taken_orgs))
         for k in np.argsort(weight[experts, apps] - weight[experts, a])[:len(apps)]:
             if not donors[k]:
@@ -972,12 +972,6 @@ def _refill(instance: Instance, weight: np.ndarray, a: int, panel: np.ndarray, l
     usable &= ~np.isin(instance.expert_org, held[count >= instance.max_per_org])
     ranked = _ranked(np.where(usable, weight[:, a], -np.inf), members)
     return _fill(instance, a, ranked, panel, reserve=True)
-
-
-def _fixed_among(instance: Instance, experts: np.ndarray, apps: np.ndarray) -> np.ndarray:
-    """Whether each of the given pairs is a fixed pair, shape (K,) bool."""
-    return np.isin(experts.astype(np.int64) * instance.n_apps + apps,
-                   instance.fixed[:, 0].astype(np.int64) * instance.n_apps + instance.fixed[:, 1])
 
 
 def keeps_every_rule(instance: Instance, experts: np.ndarray, apps: np.ndarray) -> bool:
