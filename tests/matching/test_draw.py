@@ -24,6 +24,7 @@ from matching.draw import (
 )
 from matching.instance import Instance, assignment_violations
 from matching.lp import Master
+from matching.network import FlowNetwork as MinCostFlow
 from matching.network import network_optimum
 from matching.rounding import SNAP, FlowNetwork
 from matching.solve import greedy_panels, solve_total
@@ -427,6 +428,26 @@ def test_the_flow_with_k_units_per_seat_is_the_capped_relaxation_without_organiz
     used[optimum.experts, optimum.apps] = True
     assert (reduced[instance.allowed & ~fixed & ~used] <= 1e-6).all()
     assert (reduced[used & ~fixed] >= -1e-6).all()
+
+
+@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("seed", range(6))
+def test_the_k_unit_flow_prices_pool_by_pool_and_starts_from_the_whole_network(seed, k):
+    """Where every panel is its pools' minimums the pools are separate networks: solved one at a time, the flow
+    has the whole network's value and the same prices (shortest paths of any optimal flow's residual graph), so
+    its pricing rounds find the same pairs; the flow the capped master starts from is the whole network's."""
+    instance = dataclasses.replace(contended_instance(seed), pool_quotas=np.array([[2, 2], [1, 2], [1, 2]]))
+    experts, apps = greedy_panels(scaled_instance(instance, 1 / k), instance.fit)
+    optimum = network_optimum(instance, instance.fit, experts, apps, units=k)
+    flow = MinCostFlow(instance, instance.fit, *optimum.candidates, units=k)
+    assert flow.pool_parts
+    by_pool, whole = flow.solve(), flow.solve(whole=True)
+    value = [instance.fit[found.experts, found.apps].sum() for found in (by_pool, whole)]
+    assert value[0] == pytest.approx(value[1], abs=1e-9)
+    for price in ("load_price", "panel_price", "pool_row_price"):
+        np.testing.assert_array_equal(getattr(by_pool, price), getattr(whole, price))
+    np.testing.assert_array_equal(optimum.experts, whole.experts)
+    np.testing.assert_array_equal(optimum.apps, whole.apps)
 
 
 @pytest.mark.parametrize("q", [0.5, 1 / 3, 0.4])
