@@ -46,6 +46,11 @@ organization rows."""
 PRICED_PER_APP = 70
 """Most new pairs per application per pricing round (the best by reduced cost)."""
 
+SPLIT_UNITS_FROM = 100
+"""With more than one unit a seat (the randomized draw), the pools are solved as separate networks only on rounds
+of at least this many applications, where OR-Tools' time pays for it (contended 1,000 × 5,000: 0.5–0.75 CPU s a
+round whole, 0.25 s pool by pool); smaller rounds keep the whole network's flow, and so their draws."""
+
 LOWER, UPPER = AT_LOWER, AT_UPPER
 """Where a row's activity stands in a :class:`NetworkBasis`: :data:`BASIC` (in the basis), or at its lower or
 upper bound; the codes of :meth:`matching.lp.Master.start_from`."""
@@ -96,14 +101,7 @@ def network_optimum(instance: Instance, weight: np.ndarray, experts: np.ndarray,
     """Solve the organization-free relaxation over the given pairs, pricing every allowed pair with the flow's
     potentials and adding those that price out, until none does (or ``max_rounds``, or the
     ``time.perf_counter()`` value ``deadline``: no round starts that would end after it if it took as long as
-    the last one). ``units``: see :class:`FlowNetwork`.
-
-    Where the pools are separate networks (``FlowNetwork.pool_parts``) each round's flow is solved one pool at a
-    time. With ``units`` > 1 (the randomized draw) the last flow, which the capped master starts from, is then
-    solved again as one network: the pools' flows have the same prices (the shortest paths of any optimal flow's
-    residual graph), so every round prices the same pairs, but they are another optimal vertex, from which the
-    capped LP needed more repair (contended 1,000 × 5,000: 3.7 k dual-simplex iterations against 2.7 k, and one
-    more restriction round; docs/matching.md §3)."""
+    the last one). ``units``: see :class:`FlowNetwork`."""
     have = PairSet(*weight.shape)
     experts, apps = _new_pairs(instance, have, experts, apps)
     have[experts, apps] = True
@@ -116,8 +114,6 @@ def network_optimum(instance: Instance, weight: np.ndarray, experts: np.ndarray,
         new_e, new_a = price_out(instance, weight, optimum, have, per_app)
         late = deadline is not None and 2 * time.perf_counter() - started > deadline
         if len(new_e) == 0 or rounds >= max_rounds or late:
-            if units > 1 and flow.pool_parts:
-                optimum = flow.solve(whole=True)
             return dataclasses.replace(optimum, candidates=(experts, apps), rounds=rounds, basis=flow.basis())
         have[new_e, new_a] = True
         experts, apps = np.concatenate([experts, new_e]), np.concatenate([apps, new_a])
@@ -191,13 +187,13 @@ class FlowNetwork:
         self.supply = supply
         # every application's seats exactly its pools' minimums: no flow passes an application node (its supply
         # is 0 and it has no arc out), so the pools are separate networks that share only the source
-        self.pool_parts = bool((low.sum(axis=1) == seats).all()) and n_p > 1
+        self.pool_parts = bool((low.sum(axis=1) == seats).all()) and n_p > 1 and (units == 1 or n_a >= SPLIT_UNITS_FROM)
         self.low = low
 
-    def solve(self, whole: bool = False) -> NetworkOptimum:
+    def solve(self) -> NetworkOptimum:
         """The optimal flow and node potentials read off its residual graph; one pool at a time where the pools
-        are separate networks (``pool_parts``), unless ``whole``."""
-        flow = self._flow_by_pool() if self.pool_parts and not whole else \
+        are separate networks (``pool_parts``; see :data:`SPLIT_UNITS_FROM` for more than one unit a seat)."""
+        flow = self._flow_by_pool() if self.pool_parts else \
             _min_cost_flow(self.tail, self.head, self.capacity, self.cost, self.supply)
         load_price, panel, pool = self._prices(flow, self._potentials(flow))
         inst = self.instance

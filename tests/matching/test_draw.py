@@ -13,6 +13,8 @@ from scipy.optimize import linprog
 
 from matching.draw import (
     Marginals,
+    _capped_master,
+    _restrict_at_start,
     draw,
     fractional_assignment,
     in_one_pool,
@@ -432,22 +434,31 @@ def test_the_flow_with_k_units_per_seat_is_the_capped_relaxation_without_organiz
 
 @pytest.mark.parametrize("k", [2, 3])
 @pytest.mark.parametrize("seed", range(6))
-def test_the_k_unit_flow_prices_pool_by_pool_and_starts_from_the_whole_network(seed, k):
-    """Where every panel is its pools' minimums the pools are separate networks: solved one at a time, the flow
-    has the whole network's value and the same prices (shortest paths of any optimal flow's residual graph), so
-    its pricing rounds find the same pairs; the flow the capped master starts from is the whole network's."""
+def test_the_k_unit_flow_pool_by_pool_is_the_capped_relaxation_without_organizations(seed, k, monkeypatch):
+    """Where every panel is its pools' minimums the pools are separate networks, solved one at a time with k
+    units a seat too: the flow's value divided by k is the capped LP without organization rows, and its prices
+    are those of the whole network (the shortest paths of any optimal flow's residual graph)."""
+    monkeypatch.setattr("matching.network.SPLIT_UNITS_FROM", 0)
     instance = dataclasses.replace(contended_instance(seed), pool_quotas=np.array([[2, 2], [1, 2], [1, 2]]))
-    experts, apps = greedy_panels(scaled_instance(instance, 1 / k), instance.fit)
-    optimum = network_optimum(instance, instance.fit, experts, apps, units=k)
-    flow = MinCostFlow(instance, instance.fit, *optimum.candidates, units=k)
+    free = instance.allowed.copy()
+    free[instance.fixed[:, 0], instance.fixed[:, 1]] = False        # the flow assigns fixed pairs beforehand
+    experts, apps = np.nonzero(free)
+    flow = MinCostFlow(instance, instance.fit, experts, apps, units=k)
     assert flow.pool_parts
-    by_pool, whole = flow.solve(), flow.solve(whole=True)
-    value = [instance.fit[found.experts, found.apps].sum() for found in (by_pool, whole)]
-    assert value[0] == pytest.approx(value[1], abs=1e-9)
+    optimum = flow.solve()
+    reference = dense_capped_lp(instance, 1 / k, organizations=False)
+    if reference is None:
+        assert optimum.shortfall.sum() > 0
+        return
+    fixed = np.zeros(instance.fit.shape, dtype=bool)
+    fixed[instance.fixed[:, 0], instance.fixed[:, 1]] = True
+    chosen = instance.fit[optimum.experts, optimum.apps]
+    is_fixed = fixed[optimum.experts, optimum.apps]
+    assert chosen[~is_fixed].sum() / k + chosen[is_fixed].sum() == pytest.approx(reference, abs=1e-6)
+    flow.pool_parts = False                 # the same network solved whole
+    whole = flow.solve()
     for price in ("load_price", "panel_price", "pool_row_price"):
-        np.testing.assert_array_equal(getattr(by_pool, price), getattr(whole, price))
-    np.testing.assert_array_equal(optimum.experts, whole.experts)
-    np.testing.assert_array_equal(optimum.apps, whole.apps)
+        np.testing.assert_array_equal(getattr(optimum, price), getattr(whole, price))
 
 
 @pytest.mark.parametrize("q", [0.5, 1 / 3, 0.4])
@@ -486,6 +497,43 @@ def test_a_draw_started_on_the_network_keeps_every_promise(seed):
     assert assignment_violations(instance, result.assigned) == []
     again = draw(instance, q, seed=seed)
     assert (again.assigned == result.assigned).all() and (again.probabilities == result.probabilities).all()
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_draw_restricted_before_its_first_capped_lp_keeps_every_promise(seed, monkeypatch):
+    """Restricting organizations from the first, organization-free LP (forced here on small rounds) changes
+    which pairs the draw keeps, not what it promises: no pair above q, the expected fit the capped optimum over
+    the pairs kept (independent dense LP), every sample feasible, and never reported infeasible when the capped
+    LP over every pair is feasible (a start restriction that leaves a panel short is taken back)."""
+    monkeypatch.setattr("matching.draw.RESTRICT_AT_START", 0)
+    for instance in (contended_instance(seed), crowded_instance(seed)):
+        q = 0.5
+        result = draw(instance, q, seed=seed)
+        if result.status == "infeasible":
+            assert dense_capped_lp(instance, q) is None
+            continue
+        capped_rows_hold(instance, result.probabilities, q)
+        kept = dataclasses.replace(instance, allowed=result.allowed)
+        assert result.expected_fit == pytest.approx(dense_capped_lp(kept, q), rel=1e-7, abs=1e-7)
+        if result.status == "sampled":
+            assert assignment_violations(instance, result.assigned) == []
+
+
+def test_the_start_restriction_applies_to_large_rounds_only(monkeypatch):
+    """Below RESTRICT_AT_START applications the first capped LP is solved over every allowed pair; at or above
+    it, an organization spanning pools on the organization-free LP is held in one pool before it."""
+    instance = contended_instance(0)
+    master = _capped_master(instance, 0.5)
+    assert _restrict_at_start(master) is instance
+    monkeypatch.setattr("matching.draw.RESTRICT_AT_START", instance.n_apps)
+    master = _capped_master(instance, 0.5)
+    lp = master.solve_lp()
+    restricted = _restrict_at_start(master)
+    probabilities = np.zeros(instance.fit.shape)
+    probabilities[master.col_e[:len(lp.x)], master.col_a[:len(lp.x)]] = lp.x
+    if spanning_organizations(instance, probabilities):
+        assert (instance.allowed & ~restricted.allowed).any()
+        assert master.instance is restricted
 
 
 @pytest.mark.parametrize("q", [1e-9, 1e-6])
