@@ -366,6 +366,7 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
     """
     master = _capped_master(instance, max_probability)
     restricted = _restrict_at_start(master)
+    started = restricted is not instance        # restricted at the start, with its near ties
     marginals, value, shortfall = _solve_capped(master)
     if (shortfall > 1e-7).any() and restricted is not instance:
         # the first restriction left a panel short: take it back (the LP over every pair says whether it was)
@@ -392,7 +393,7 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
                     marginals, value, _ = _reoptimize(master, primal=_few(master, added))
                 continue
             break
-        if restrictions == 0:
+        if restrictions == 0 and not started:
             _add_near_ties(master)
         restrictions += 1
         kept = heaviest_pools(restricted, marginals, spanning)
