@@ -349,6 +349,8 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
     pair. With each such restriction, the organizations whose probability on an application lies in one pool are
     held in that pool (:func:`in_one_pool`; only pairs at zero are forbidden), so that the re-optimization does
     not make them span pools in turn. The expected fit this restriction costs is visible in ``expected_fit``.
+    On rounds of :data:`RESTRICT_AT_START` applications or more, the first restriction is made from the
+    organization-free LP, before the first capped LP (:func:`_restrict_at_start`).
 
     Parameters
     ----------
