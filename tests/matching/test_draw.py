@@ -531,9 +531,9 @@ def test_the_start_restriction_applies_to_large_rounds_only(monkeypatch):
     restricted = _restrict_at_start(master)
     probabilities = np.zeros(instance.fit.shape)
     probabilities[master.col_e[:len(lp.x)], master.col_a[:len(lp.x)]] = lp.x
-    if spanning_organizations(instance, probabilities):
-        assert (instance.allowed & ~restricted.allowed).any()
-        assert master.instance is restricted
+    assert spanning_organizations(instance, probabilities)
+    assert spanning_organizations(restricted, probabilities * restricted.allowed) == []
+    assert master.instance is restricted
 
 
 @pytest.mark.parametrize("q", [1e-9, 1e-6])
