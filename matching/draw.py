@@ -349,8 +349,8 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
     pair. With each such restriction, the organizations whose probability on an application lies in one pool are
     held in that pool (:func:`in_one_pool`; only pairs at zero are forbidden), so that the re-optimization does
     not make them span pools in turn. The expected fit this restriction costs is visible in ``expected_fit``.
-    On rounds of :data:`RESTRICT_AT_START` applications or more, the first restriction is made from the
-    organization-free LP, before the first capped LP (:func:`_restrict_at_start`).
+    The first restriction is made from the organization-free LP, before the first capped LP
+    (:func:`_restrict_at_start`).
 
     Parameters
     ----------
@@ -441,12 +441,6 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
     return result
 
 
-RESTRICT_AT_START = 100
-"""Rounds of at least this many applications restrict organizations before the first capped LP
-(:func:`_restrict_at_start`); smaller ones after it, as before (their draws stay what they were; see
-docs/matching.md §3)."""
-
-
 def _restrict_at_start(master: Master) -> Instance:
     """Restrict organizations to one pool per application from the capped master's first LP, before any
     organization row, and add the pairs that LP prices near zero among those the restriction leaves; return the
@@ -460,14 +454,8 @@ def _restrict_at_start(master: Master) -> Instance:
     simplex iterations in the draw against 9.3 k). The near ties (:func:`_add_near_ties`) are added with it,
     priced by the same LP: without them the restricted LP lacked the substitutes, and pricing brought 540
     columns that the primal simplex took 3.4 k iterations to place. Like any restriction, it forbids pairs and
-    costs a little expected fit, and :func:`draw` takes it back when it leaves a panel short.
-
-    Only on rounds of :data:`RESTRICT_AT_START` applications or more: on small rounds it changes which seeded
-    draws are exact (the worked examples of redraw-and-repair among them draw exactly), where time is no
-    concern."""
+    costs a little expected fit, and :func:`draw` takes it back when it leaves a panel short."""
     instance = master.instance
-    if instance.n_apps < RESTRICT_AT_START:
-        return instance
     lp = master.solve_lp()
     marginals, _, _ = _probabilities(master, lp)
     spanning = _spanning(instance, marginals.experts, marginals.apps)

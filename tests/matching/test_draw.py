@@ -356,7 +356,7 @@ def crowded_instance(seed: int) -> Instance:
     return contended_instance(seed, 30, n_orgs=5, load_cap=2)
 
 
-@pytest.mark.parametrize(("seed", "q"), [(0, 0.3), (1, 0.3), (6, 0.4), (6, 0.5), (36, 0.4)])
+@pytest.mark.parametrize(("seed", "q"), [(0, 0.3), (1, 0.3), (6, 0.4), (16, 0.5), (36, 0.4)])
 def test_a_sample_no_free_reserve_can_repair_is_repaired_by_a_trade_and_breaks_no_rule(seed, q):
     """On these rounds every sample broke an organization limit and no free expert could take the surplus seat
     (the draw raised NoReplacement); a trade with a member of another panel keeps every rule."""
@@ -434,11 +434,10 @@ def test_the_flow_with_k_units_per_seat_is_the_capped_relaxation_without_organiz
 
 @pytest.mark.parametrize("k", [2, 3])
 @pytest.mark.parametrize("seed", range(6))
-def test_the_k_unit_flow_pool_by_pool_is_the_capped_relaxation_without_organizations(seed, k, monkeypatch):
+def test_the_k_unit_flow_pool_by_pool_is_the_capped_relaxation_without_organizations(seed, k):
     """Where every panel is its pools' minimums the pools are separate networks, solved one at a time with k
     units a seat too: the flow's value divided by k is the capped LP without organization rows, and its prices
     are those of the whole network (the shortest paths of any optimal flow's residual graph)."""
-    monkeypatch.setattr("matching.network.SPLIT_UNITS_FROM", 0)
     instance = dataclasses.replace(contended_instance(seed), pool_quotas=np.array([[2, 2], [1, 2], [1, 2]]))
     free = instance.allowed.copy()
     free[instance.fixed[:, 0], instance.fixed[:, 1]] = False        # the flow assigns fixed pairs beforehand
@@ -500,12 +499,11 @@ def test_a_draw_started_on_the_network_keeps_every_promise(seed):
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_a_draw_restricted_before_its_first_capped_lp_keeps_every_promise(seed, monkeypatch):
-    """Restricting organizations from the first, organization-free LP (forced here on small rounds) changes
+def test_a_draw_restricted_before_its_first_capped_lp_keeps_every_promise(seed):
+    """Restricting organizations from the first, organization-free LP changes
     which pairs the draw keeps, not what it promises: no pair above q, the expected fit the capped optimum over
     the pairs kept (independent dense LP), every sample feasible, and never reported infeasible when the capped
     LP over every pair is feasible (a start restriction that leaves a panel short is taken back)."""
-    monkeypatch.setattr("matching.draw.RESTRICT_AT_START", 0)
     for instance in (contended_instance(seed), crowded_instance(seed)):
         q = 0.5
         result = draw(instance, q, seed=seed)
@@ -519,13 +517,10 @@ def test_a_draw_restricted_before_its_first_capped_lp_keeps_every_promise(seed, 
             assert assignment_violations(instance, result.assigned) == []
 
 
-def test_the_start_restriction_applies_to_large_rounds_only(monkeypatch):
-    """Below RESTRICT_AT_START applications the first capped LP is solved over every allowed pair; at or above
-    it, an organization spanning pools on the organization-free LP is held in one pool before it."""
+def test_the_start_restriction_holds_each_organization_spanning_pools_in_one():
+    """An organization spanning pools on the organization-free LP is held in one pool before the first capped
+    LP: the master goes on with the restricted instance, on which that LP's pairs span no pool."""
     instance = contended_instance(0)
-    master = _capped_master(instance, 0.5)
-    assert _restrict_at_start(master) is instance
-    monkeypatch.setattr("matching.draw.RESTRICT_AT_START", instance.n_apps)
     master = _capped_master(instance, 0.5)
     lp = master.solve_lp()
     restricted = _restrict_at_start(master)
