@@ -288,10 +288,14 @@ def _add_near_ties(master: Master) -> None:
     (5,262.11 against 5,262.01; docs/matching.md §3). Nothing here is part of the proof: pricing over every
     pair still decides when the LP is optimal.
     """
-    lp = master.solve_lp()
-    scale = float(np.abs(master.instance.fit).max(initial=0.0))
-    master.add(*master.pairs_priced_at_least(lp, -NEAR_TIE * scale))
+    master.add(*_near_ties(master, master.solve_lp()))
     master.solve_lp()       # into the HiGHS model now (no pivot): Master.restrict holds only those at zero
+
+
+def _near_ties(master: Master, lp: LPResult) -> tuple[np.ndarray, np.ndarray]:
+    """The allowed pairs outside the master that ``lp``'s duals price within :data:`NEAR_TIE` of zero."""
+    scale = float(np.abs(master.instance.fit).max(initial=0.0))
+    return master.pairs_priced_at_least(lp, -NEAR_TIE * scale)
 
 
 def _breaks_organization_limit(master: Master, x: np.ndarray) -> bool:
@@ -345,6 +349,8 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
     pair. With each such restriction, the organizations whose probability on an application lies in one pool are
     held in that pool (:func:`in_one_pool`; only pairs at zero are forbidden), so that the re-optimization does
     not make them span pools in turn. The expected fit this restriction costs is visible in ``expected_fit``.
+    The first restriction is made from the organization-free LP, before the first capped LP
+    (:func:`_restrict_at_start`).
 
     Parameters
     ----------
@@ -361,12 +367,18 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
         are held there with each restriction (:func:`in_one_pool`), 11–43 before (docs/matching.md §3).
     """
     master = _capped_master(instance, max_probability)
+    restricted = _restrict_at_start(master)
+    started = restricted is not instance        # restricted at the start, with its near ties
     marginals, value, shortfall = _solve_capped(master)
+    if (shortfall > 1e-7).any() and restricted is not instance:
+        # the first restriction left a panel short: take it back (the LP over every pair says whether it was)
+        master.restrict(restricted := instance)
+        marginals, value, shortfall = _solve_capped(master)
     if (shortfall > 1e-7).any():
         empty = np.zeros(instance.fit.shape, dtype=bool)
         return DrawResult("infeasible", empty, marginals.dense(instance), value, seed, True, 0, shortfall)
     members = organization_members(instance)
-    restricted, priced, restrictions = instance, True, 0      # priced: the LP is optimal over every pair
+    priced, restrictions = True, 0      # priced: the LP is optimal over every pair
     while True:
         spanning = _spanning(restricted, marginals.experts, marginals.apps)
         if not spanning and priced:
@@ -383,7 +395,7 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
                     marginals, value, _ = _reoptimize(master, primal=_few(master, added))
                 continue
             break
-        if restrictions == 0:
+        if restrictions == 0 and not started:
             _add_near_ties(master)
         restrictions += 1
         kept = heaviest_pools(restricted, marginals, spanning)
@@ -427,6 +439,34 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
     result.restricted_pairs = int((instance.allowed & ~restricted.allowed).sum())
     result.allowed = restricted.allowed
     return result
+
+
+def _restrict_at_start(master: Master) -> Instance:
+    """Restrict organizations to one pool per application from the capped master's first LP, before any
+    organization row, and add the pairs that LP prices near zero among those the restriction leaves; return the
+    instance the master goes on with (the master's own when nothing spans pools).
+
+    The first LP is the capped organization-free relaxation (started on the network, it is the flow's vertex,
+    no pivot): the restrictions it implies (:func:`heaviest_pools` for the organizations spanning pools,
+    :func:`in_one_pool` for the others) are those the first priced LP mostly implied too, and made now, one dual
+    re-optimization repairs the organization rows and the restrictions together, where the draw repaired the
+    rows, then re-optimized each restriction over a master of near ties (contended 1,000 × 5,000: 8.0 k
+    simplex iterations in the draw against 9.3 k). The near ties (:func:`_add_near_ties`) are added with it,
+    priced by the same LP: without them the restricted LP lacked the substitutes, and pricing brought 540
+    columns that the primal simplex took 3.4 k iterations to place. Like any restriction, it forbids pairs and
+    costs a little expected fit, and :func:`draw` takes it back when it leaves a panel short."""
+    instance = master.instance
+    lp = master.solve_lp()
+    marginals, _, _ = _probabilities(master, lp)
+    spanning = _spanning(instance, marginals.experts, marginals.apps)
+    if not spanning:
+        return instance
+    kept = heaviest_pools(instance, marginals, spanning)
+    restricted = restrict_to_one_pool(instance, in_one_pool(instance, marginals) | kept)
+    ties = _near_ties(master, lp)
+    master.restrict(restricted)
+    master.add(*ties)                   # the restricted pairs among them are left out
+    return restricted
 
 
 def spanning_organizations(instance: Instance, probabilities: np.ndarray) -> list[tuple[int, int]]:

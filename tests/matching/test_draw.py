@@ -13,6 +13,8 @@ from scipy.optimize import linprog
 
 from matching.draw import (
     Marginals,
+    _capped_master,
+    _restrict_at_start,
     draw,
     fractional_assignment,
     in_one_pool,
@@ -24,6 +26,7 @@ from matching.draw import (
 )
 from matching.instance import Instance, assignment_violations
 from matching.lp import Master
+from matching.network import FlowNetwork as MinCostFlow
 from matching.network import network_optimum
 from matching.rounding import SNAP, FlowNetwork
 from matching.solve import greedy_panels, solve_total
@@ -353,7 +356,7 @@ def crowded_instance(seed: int) -> Instance:
     return contended_instance(seed, 30, n_orgs=5, load_cap=2)
 
 
-@pytest.mark.parametrize(("seed", "q"), [(0, 0.3), (1, 0.3), (6, 0.4), (6, 0.5), (36, 0.4)])
+@pytest.mark.parametrize(("seed", "q"), [(0, 0.3), (1, 0.3), (6, 0.4), (16, 0.5), (36, 0.4)])
 def test_a_sample_no_free_reserve_can_repair_is_repaired_by_a_trade_and_breaks_no_rule(seed, q):
     """On these rounds every sample broke an organization limit and no free expert could take the surplus seat
     (the draw raised NoReplacement); a trade with a member of another panel keeps every rule."""
@@ -429,6 +432,34 @@ def test_the_flow_with_k_units_per_seat_is_the_capped_relaxation_without_organiz
     assert (reduced[used & ~fixed] >= -1e-6).all()
 
 
+@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("seed", range(6))
+def test_the_k_unit_flow_pool_by_pool_is_the_capped_relaxation_without_organizations(seed, k):
+    """Where every panel is its pools' minimums the pools are separate networks, solved one at a time with k
+    units a seat too: the flow's value divided by k is the capped LP without organization rows, and its prices
+    are those of the whole network (the shortest paths of any optimal flow's residual graph)."""
+    instance = dataclasses.replace(contended_instance(seed), pool_quotas=np.array([[2, 2], [1, 2], [1, 2]]))
+    free = instance.allowed.copy()
+    free[instance.fixed[:, 0], instance.fixed[:, 1]] = False        # the flow assigns fixed pairs beforehand
+    experts, apps = np.nonzero(free)
+    flow = MinCostFlow(instance, instance.fit, experts, apps, units=k)
+    assert flow.pool_parts
+    optimum = flow.solve()
+    reference = dense_capped_lp(instance, 1 / k, organizations=False)
+    if reference is None:
+        assert optimum.shortfall.sum() > 0
+        return
+    fixed = np.zeros(instance.fit.shape, dtype=bool)
+    fixed[instance.fixed[:, 0], instance.fixed[:, 1]] = True
+    chosen = instance.fit[optimum.experts, optimum.apps]
+    is_fixed = fixed[optimum.experts, optimum.apps]
+    assert chosen[~is_fixed].sum() / k + chosen[is_fixed].sum() == pytest.approx(reference, abs=1e-6)
+    flow.pool_parts = False                 # the same network solved whole
+    whole = flow.solve()
+    for price in ("load_price", "panel_price", "pool_row_price"):
+        np.testing.assert_array_equal(getattr(optimum, price), getattr(whole, price))
+
+
 @pytest.mark.parametrize("q", [0.5, 1 / 3, 0.4])
 @pytest.mark.parametrize("seed", range(8))
 def test_the_capped_master_started_on_the_network_reaches_the_capped_optimum(seed, q):
@@ -465,6 +496,39 @@ def test_a_draw_started_on_the_network_keeps_every_promise(seed):
     assert assignment_violations(instance, result.assigned) == []
     again = draw(instance, q, seed=seed)
     assert (again.assigned == result.assigned).all() and (again.probabilities == result.probabilities).all()
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_draw_restricted_before_its_first_capped_lp_keeps_every_promise(seed):
+    """Restricting organizations from the first, organization-free LP changes
+    which pairs the draw keeps, not what it promises: no pair above q, the expected fit the capped optimum over
+    the pairs kept (independent dense LP), every sample feasible, and never reported infeasible when the capped
+    LP over every pair is feasible (a start restriction that leaves a panel short is taken back)."""
+    for instance in (contended_instance(seed), crowded_instance(seed)):
+        q = 0.5
+        result = draw(instance, q, seed=seed)
+        if result.status == "infeasible":
+            assert dense_capped_lp(instance, q) is None
+            continue
+        capped_rows_hold(instance, result.probabilities, q)
+        kept = dataclasses.replace(instance, allowed=result.allowed)
+        assert result.expected_fit == pytest.approx(dense_capped_lp(kept, q), rel=1e-7, abs=1e-7)
+        if result.status == "sampled":
+            assert assignment_violations(instance, result.assigned) == []
+
+
+def test_the_start_restriction_holds_each_organization_spanning_pools_in_one():
+    """An organization spanning pools on the organization-free LP is held in one pool before the first capped
+    LP: the master goes on with the restricted instance, on which that LP's pairs span no pool."""
+    instance = contended_instance(0)
+    master = _capped_master(instance, 0.5)
+    lp = master.solve_lp()
+    restricted = _restrict_at_start(master)
+    probabilities = np.zeros(instance.fit.shape)
+    probabilities[master.col_e[:len(lp.x)], master.col_a[:len(lp.x)]] = lp.x
+    assert spanning_organizations(instance, probabilities)
+    assert spanning_organizations(restricted, probabilities * restricted.allowed) == []
+    assert master.instance is restricted
 
 
 @pytest.mark.parametrize("q", [1e-9, 1e-6])
