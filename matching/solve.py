@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matching.instance import Instance, Panels, as_panels
+from matching.instance import SAMPLE_STRIDE, Instance, Panels, as_panels
 from matching.lp import AT_LOWER, AT_UPPER, BASIC, PRICING_BLOCK, FixedPairs, LPResult, Master, NoIncumbent
 from matching.network import (
     PRICED_PER_APP,
@@ -159,11 +159,16 @@ def greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndarray, n
     width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
     for start in range(0, instance.n_apps, width):
         stop = min(instance.n_apps, start + width)
-        scores = np.where(instance.allowed[order, start:stop], weight[order, start:stop], -np.inf).T.copy()
+        # read in the matrix's own order, then the experts put in pool order while transposing: gathering the
+        # rows of both matrices in pool order first took 2.5 times as long (75 against 29 ms a block at XL)
+        scores = np.where(instance.allowed[:, start:stop], weight[:, start:stop], np.float32(-np.inf))
+        scores = np.take(scores.T, order, axis=1)
+        scores[:, load >= cap] = -np.inf         # full experts struck out once a block, not once a panel
         for a in range(start, stop):
-            row = np.where(load < cap, scores[a - start], -np.inf)
-            chosen = _fill(instance, a, order[_ranked_by_pool(row, pools)], NO_PANEL, reserve=False)
-            load[position[chosen]] += 1
+            chosen = _fill(instance, a, order[_ranked_by_pool(scores[a - start], pools)], NO_PANEL, reserve=False)
+            seats = position[chosen]
+            load[seats] += 1
+            scores[a - start + 1:, seats[load[seats] >= cap[seats]]] = -np.inf
             experts_out.append(chosen), apps_out.append(np.full(len(chosen), a))
     if not experts_out:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -196,13 +201,23 @@ def _ranked_by_pool(row: np.ndarray, pools: list[slice]) -> np.ndarray:
 
 
 def _best_first(scores: np.ndarray, depth: int) -> np.ndarray:
-    """Indices of the ``depth`` highest finite scores, best first."""
+    """Indices of the ``depth`` highest finite scores, best first, ties by index.
+
+    Only the scores at least the ``depth``-th largest of every :data:`~matching.instance.SAMPLE_STRIDE`-th one
+    (a lower bound of the ``depth``-th largest of all) are sorted, as in
+    :func:`~matching.instance.best_first_columns`: on a pool of 20,000 that is 18 µs against 216 for an
+    ``argpartition`` of the whole row, which made 10.6 of the greedy panels' 26 CPU s at 20,000 × 50,000.
+    """
     k = min(depth, len(scores))
     if k == 0:
         return np.zeros(0, dtype=np.int64)
-    top = np.argpartition(-scores, k - 1)[:k]
-    top = top[np.argsort(-scores[top], kind="stable")]
-    return top[np.isfinite(scores[top])]
+    if len(scores) >= SAMPLE_STRIDE * k:
+        sample = scores[::SAMPLE_STRIDE]
+        threshold = np.partition(sample, len(sample) - k)[len(sample) - k]
+        top = np.nonzero(scores >= threshold if np.isfinite(threshold) else np.isfinite(scores))[0]
+    else:
+        top = np.nonzero(np.isfinite(scores))[0]
+    return top[np.argsort(-scores[top], kind="stable")[:k]]
 
 
 NO_PANEL = np.zeros(0, dtype=np.int64)
