@@ -36,6 +36,8 @@ from matching.instance import SAMPLE_STRIDE, Instance, Panels, as_panels
 from matching.lp import AT_LOWER, AT_UPPER, BASIC, PRICING_BLOCK, FixedPairs, LPResult, Master, NoIncumbent
 from matching.network import (
     PRICED_PER_APP,
+    FlowNetwork,
+    NetworkOptimum,
     best_per_column,
     near_zero_pairs,
     network_optimum,
@@ -564,8 +566,12 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     # under a limit the flow's own panels, mended to the organization limit, are an answer and its load prices a
     # bound (docs/matching.md, "The flow's panels under a time limit"), if its first round fits the flow's share
     flow_end = clock + FLOW_SHARE * pricing_time_limit if limited else None
-    flow_first = limited and known is None and instance.n_experts > 0 and instance.n_apps > 0 and not spent \
-        and time.perf_counter() + FLOW_ROUND_PER_GREEDY * greedy_seconds <= flow_end
+    can_flow = limited and known is None and instance.n_experts > 0 and instance.n_apps > 0 and not spent
+    flow_rounds = can_flow and time.perf_counter() + FLOW_ROUND_PER_GREEDY * greedy_seconds <= flow_end
+    # no priced round fits, but the flow's share is not over: one solve over the first pairs, which costs less than
+    # the greedy panels (the master's first columns cost twice as much, and no master LP would have time for them)
+    flow_once = can_flow and not flow_rounds and time.perf_counter() < flow_end
+    flow_first = flow_rounds or flow_once
     if spent:
         first = greedy
     elif flow_first:            # the flow prices its own columns: the shortlists' seconds go to its rounds
@@ -580,7 +586,7 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
         master.add(*first)
     if known is not None:
         master.add(*np.nonzero(known))
-    flow = flow_at_hand(instance, weight, first, flow_end) if flow_first else FlowAtHand()
+    flow = flow_at_hand(instance, weight, first, flow_end, priced=flow_rounds) if flow_first else FlowAtHand()
     if flow_first:
         flow_stats = flow.stats
         if flow.pairs is not None:
@@ -588,7 +594,7 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     per_app = PRICED_PER_SEAT * int(instance.panel_size.max(initial=1))
     primal_below = PRIMAL_BELOW if network else 0
     report: dict = {"bound": np.inf, "converged": False, "trace": []}
-    if limited and time.perf_counter() >= pricing_end:      # the flow's rounds took the share: no master LP
+    if limited and (time.perf_counter() >= pricing_end or flow_once):     # the share is gone: no master LP
         lp, bound, rounds = None, np.inf, 0
     else:
         lp, bound, rounds = generate_columns(master, per_app=per_app, on_round=on_round, report=report,
@@ -718,7 +724,9 @@ def descend_loads(master: Master, lp: LPResult | None, target: float, deadline: 
                   max_steps: int = 50, *, prices: np.ndarray | None = None) -> tuple[float, int, float]:
     """The best panel bound (:meth:`~matching.lp.Master.panel_bound`) over a few subgradient steps on the load
     prices, from the master's last duals (or zero; or from the load ``prices`` given, with the organization
-    duals at zero), until ``deadline`` (at least one step).
+    duals at zero), no step starting that would end after ``deadline`` if it took as long as the last one (at least
+    one step: a step at 20,000 × 50,000 reads a billion pairs in 26 s, and a second one started 14 s before a 60 s
+    limit ended 12 s past it, with no better bound).
 
     Used when a time limit stops column generation: the bound of the full problem is a function of the load
     prices ``u`` alone, ``L(u) = Σ u·cap + Σ z·k + Σ_a best panel of a by fit − u − z``, valid for any ``u ≥ 0``,
@@ -734,13 +742,15 @@ def descend_loads(master: Master, lp: LPResult | None, target: float, deadline: 
     else:
         u = np.zeros(inst.n_experts) if lp is None else lp.y_load.copy()
         y_org = np.zeros(len(master.org_rows)) if lp is None else lp.y_org
-    best, steps, first = np.inf, 0, np.inf
-    while steps < max_steps and (steps == 0 or time.perf_counter() < deadline):
+    best, steps, first, last = np.inf, 0, np.inf, 0.0
+    while steps < max_steps and (steps == 0 or time.perf_counter() + last <= deadline):
         steps += 1
+        started = time.perf_counter()
         loads = np.zeros(inst.n_experts)
         value = panel_bound_at(master, u, y_org, loads)
         first = value if steps == 1 else first
         best = min(best, value)
+        last = time.perf_counter() - started
         step = inst.load_cap - loads
         norm = float(step @ step)
         if not np.isfinite(value) or norm == 0 or value - target <= PRICING_TOLERANCE * max(1.0, abs(target)):
@@ -776,7 +786,8 @@ FLOW_ROUND_PER_GREEDY = 3.0
 """Under a time limit the flow is solved only if this many times the greedy panels' seconds still fit in its
 share (:data:`FLOW_SHARE`) when they are done: its first round reads every pair once to price the next columns,
 as the greedy panels do, and solves the flow besides (contended 10,000 × 25,000: greedy panels 5–7 s, first
-round 9–15 s; at 20,000 × 50,000 the greedy panels take 20 s and the flow is skipped; docs/matching.md)."""
+round 9–15 s; at 20,000 × 50,000 the greedy panels take 14 s and the first round's pricing alone 57 s;
+docs/matching.md)."""
 
 
 def flow_candidates(instance: Instance, greedy: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -806,10 +817,11 @@ class FlowAtHand:
 
 
 def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray, np.ndarray],
-                 deadline: float) -> FlowAtHand:
+                 deadline: float, *, priced: bool = True) -> FlowAtHand:
     """The organization-free relaxation solved as a min-cost flow from ``first``
     (:func:`~matching.network.network_optimum`), no round starting that would end after ``deadline`` if it took
-    as long as the last one.
+    as long as the last one; without ``priced``, solved once over ``first`` alone (:func:`flow_over`), its load
+    prices not kept.
 
     The flow's integral solution keeps seats, pool quotas, loads, fixed pairs and conflicts, not the
     organization limit: :func:`within_organization_limit` mends it, and the caller takes it if it keeps every
@@ -818,9 +830,14 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
     the caller's subgradient steps start from. This is not the exact path's network start
     (:func:`start_on_network`), which the master builds on: the master, if it gets time, starts from ``first``
     and the mended panels.
+
+    Prices of a flow never priced over every pair name only its candidates: at 20,000 × 50,000 the panel bound at
+    those of the flow over the greedy and dealt pairs was 114,487, above the 109,740 at no price at all, so the
+    unpriced flow gives panels and no prices.
     """
     clock, cpu = time.perf_counter(), time.process_time()
-    optimum = network_optimum(instance, weight, *first, deadline=deadline, per_app=FLOW_PRICED_PER_APP)
+    optimum = network_optimum(instance, weight, *first, deadline=deadline, per_app=FLOW_PRICED_PER_APP) if priced \
+        else flow_over(instance, weight, *first)
     solved = time.perf_counter()
     stats = {"flow_rounds": optimum.rounds, "flow_columns": len(optimum.candidates[0]),
              "flow_objective": float(weight[optimum.experts, optimum.apps].sum(dtype=np.float64)),
@@ -831,7 +848,17 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
         stats["flow_mended_objective"] = float(weight[pairs].sum(dtype=np.float64))
     stats.update(flow_mend_seconds=time.perf_counter() - solved, flow_seconds=time.perf_counter() - clock,
                  flow_cpu_seconds=time.process_time() - cpu)
-    return FlowAtHand(pairs, optimum.load_price, stats)
+    return FlowAtHand(pairs, optimum.load_price if priced else None, stats)
+
+
+def flow_over(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray) -> NetworkOptimum:
+    """The organization-free flow's optimum over the given pairs (those allowed, distinct, not fixed: the flow
+    assigns the fixed pairs itself), one solve, no pricing: :func:`~matching.network.network_optimum` prices every
+    pair after each solve, even its last, a pass that took 57 s at 20,000 × 50,000 after the first one."""
+    code = np.unique(experts.astype(np.int64) * instance.n_apps + apps)
+    experts, apps = np.divmod(code, instance.n_apps)
+    keep = instance.allowed[experts, apps] & ~FixedPairs(instance).of(experts, apps)
+    return FlowNetwork(instance, weight, experts[keep], apps[keep]).solve()
 
 
 def _solution(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, bound: float,
