@@ -21,6 +21,7 @@ from matching.lp import LPResult, Master
 from matching.network import network_optimum
 from matching.solve import (
     Solution,
+    _best_first,
     _borrow,
     _ranked,
     _ranked_by_pool,
@@ -286,6 +287,22 @@ def test_greedy_panels_rule_check_agrees_with_the_dense_check(seed, n_experts, n
     assigned = np.zeros(instance.fit.shape, dtype=bool)
     assigned[experts, apps] = True
     assert keeps_every_rule(instance, experts, apps) == (assignment_violations(instance, assigned) == [])
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 10**6), n=st.integers(0, 3000), depth=st.integers(1, 60), levels=st.integers(1, 50),
+       unavailable=st.floats(0, 1))
+def test_the_greedy_rankings_best_are_the_stable_sort_of_the_finite_scores_cut_at_depth(seed, n, depth, levels,
+                                                                                        unavailable):
+    """Each pool's best for the greedy panels, found among the scores at or above a threshold taken from every
+    8th one: the same experts in the same order as sorting every finite score, best first and ties by index, then
+    cutting at the depth — with scores that tie in a few levels, as contended fits do, and many unavailable
+    (-inf), down to fewer finite scores than the depth."""
+    rng = np.random.default_rng(seed)
+    scores = np.where(rng.random(n) < unavailable, -np.inf, rng.integers(0, levels, n) / levels)
+    finite = np.nonzero(np.isfinite(scores))[0]
+    expected = finite[np.argsort(-scores[finite], kind="stable")][:depth]
+    assert _best_first(scores, depth).tolist() == expected.tolist()
 
 
 @settings(max_examples=60, deadline=None)
