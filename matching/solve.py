@@ -32,10 +32,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matching.instance import Instance, Panels, as_panels
+from matching.instance import SAMPLE_STRIDE, Instance, Panels, as_panels
 from matching.lp import AT_LOWER, AT_UPPER, BASIC, PRICING_BLOCK, FixedPairs, LPResult, Master, NoIncumbent
 from matching.network import (
     PRICED_PER_APP,
+    FlowNetwork,
+    NetworkOptimum,
     best_per_column,
     near_zero_pairs,
     network_optimum,
@@ -159,11 +161,16 @@ def greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndarray, n
     width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
     for start in range(0, instance.n_apps, width):
         stop = min(instance.n_apps, start + width)
-        scores = np.where(instance.allowed[order, start:stop], weight[order, start:stop], -np.inf).T.copy()
+        # read in the matrix's own order, then the experts put in pool order while transposing: gathering the
+        # rows of both matrices in pool order first took 2.5 times as long (75 against 29 ms a block at XL)
+        scores = np.where(instance.allowed[:, start:stop], weight[:, start:stop], np.float32(-np.inf))
+        scores = np.take(scores.T, order, axis=1)
+        scores[:, load >= cap] = -np.inf         # full experts struck out once a block, not once a panel
         for a in range(start, stop):
-            row = np.where(load < cap, scores[a - start], -np.inf)
-            chosen = _fill(instance, a, order[_ranked_by_pool(row, pools)], NO_PANEL, reserve=False)
-            load[position[chosen]] += 1
+            chosen = _fill(instance, a, order[_ranked_by_pool(scores[a - start], pools)], NO_PANEL, reserve=False)
+            seats = position[chosen]
+            load[seats] += 1
+            scores[a - start + 1:, seats[load[seats] >= cap[seats]]] = -np.inf
             experts_out.append(chosen), apps_out.append(np.full(len(chosen), a))
     if not experts_out:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -196,13 +203,23 @@ def _ranked_by_pool(row: np.ndarray, pools: list[slice]) -> np.ndarray:
 
 
 def _best_first(scores: np.ndarray, depth: int) -> np.ndarray:
-    """Indices of the ``depth`` highest finite scores, best first."""
+    """Indices of the ``depth`` highest finite scores, best first, ties by index.
+
+    Only the scores at least the ``depth``-th largest of every :data:`~matching.instance.SAMPLE_STRIDE`-th one
+    (a lower bound of the ``depth``-th largest of all) are sorted, as in
+    :func:`~matching.instance.best_first_columns`: on a pool of 20,000 that is 18 µs against 216 for an
+    ``argpartition`` of the whole row, which made 10.6 of the greedy panels' 26 CPU s at 20,000 × 50,000.
+    """
     k = min(depth, len(scores))
     if k == 0:
         return np.zeros(0, dtype=np.int64)
-    top = np.argpartition(-scores, k - 1)[:k]
-    top = top[np.argsort(-scores[top], kind="stable")]
-    return top[np.isfinite(scores[top])]
+    if len(scores) >= SAMPLE_STRIDE * k:
+        sample = scores[::SAMPLE_STRIDE]
+        threshold = np.partition(sample, len(sample) - k)[len(sample) - k]
+        top = np.nonzero(scores >= threshold if np.isfinite(threshold) else np.isfinite(scores))[0]
+    else:
+        top = np.nonzero(np.isfinite(scores))[0]
+    return top[np.argsort(-scores[top], kind="stable")[:k]]
 
 
 NO_PANEL = np.zeros(0, dtype=np.int64)
@@ -529,9 +546,11 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     to the organization limit (:func:`flow_at_hand`; its rounds then come before the master's, which starts only
     while the pricing share lasts), with ``status`` ``feasible`` and the best bound seen, which holds for the
     full problem whatever the column set (the subgradient steps of :func:`descend_loads` start from the flow's
-    load prices when no master LP finished). If the greedy panels alone take the pricing share of the limit
-    (and keep every rule), neither the flow nor the first columns run: the greedy panels are returned with the
-    bound of :func:`descend_loads` over the rest of the limit.
+    load prices when no master LP finished). When no priced flow round fits but the flow's share is not over,
+    the flow is solved once over its first pairs (:func:`flow_over`) for its mended panels, and no master LP
+    starts. If the greedy panels alone take the pricing share of the limit (and keep every rule), neither the
+    flow nor the first columns run: the greedy panels are returned with the bound of :func:`descend_loads` over
+    the rest of the limit.
     """
     clock = time.perf_counter()
     if fixed_pairs_unkeepable(instance):
@@ -549,8 +568,12 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     # under a limit the flow's own panels, mended to the organization limit, are an answer and its load prices a
     # bound (docs/matching.md, "The flow's panels under a time limit"), if its first round fits the flow's share
     flow_end = clock + FLOW_SHARE * pricing_time_limit if limited else None
-    flow_first = limited and known is None and instance.n_experts > 0 and instance.n_apps > 0 and not spent \
-        and time.perf_counter() + FLOW_ROUND_PER_GREEDY * greedy_seconds <= flow_end
+    can_flow = limited and known is None and instance.n_experts > 0 and instance.n_apps > 0 and not spent
+    flow_rounds = can_flow and time.perf_counter() + FLOW_ROUND_PER_GREEDY * greedy_seconds <= flow_end
+    # no priced round fits, but the flow's share is not over: one solve over the first pairs, which costs less than
+    # the greedy panels (the master's first columns cost twice as much, and no master LP would have time for them)
+    flow_once = can_flow and not flow_rounds and time.perf_counter() < flow_end
+    flow_first = flow_rounds or flow_once
     if spent:
         first = greedy
     elif flow_first:            # the flow prices its own columns: the shortlists' seconds go to its rounds
@@ -565,7 +588,7 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
         master.add(*first)
     if known is not None:
         master.add(*np.nonzero(known))
-    flow = flow_at_hand(instance, weight, first, flow_end) if flow_first else FlowAtHand()
+    flow = flow_at_hand(instance, weight, first, flow_end, priced=flow_rounds) if flow_first else FlowAtHand()
     if flow_first:
         flow_stats = flow.stats
         if flow.pairs is not None:
@@ -573,7 +596,7 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     per_app = PRICED_PER_SEAT * int(instance.panel_size.max(initial=1))
     primal_below = PRIMAL_BELOW if network else 0
     report: dict = {"bound": np.inf, "converged": False, "trace": []}
-    if limited and time.perf_counter() >= pricing_end:      # the flow's rounds took the share: no master LP
+    if limited and (time.perf_counter() >= pricing_end or flow_once):     # the share is gone: no master LP
         lp, bound, rounds = None, np.inf, 0
     else:
         lp, bound, rounds = generate_columns(master, per_app=per_app, on_round=on_round, report=report,
@@ -592,7 +615,8 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
             # the subgradient steps start from the master's last duals, or from the flow's load prices when no
             # master LP finished (their first step is then the bound at the flow's prices)
             prices = flow.load_price if lp is None else None
-            descent, steps, first_step = descend_loads(master, lp, value, end, prices=prices)
+            descent, steps, first_step = descend_loads(master, lp, value, end + STEP_GRACE * pricing_time_limit,
+                                                       prices=prices)
             stats.update(descent_bound=descent, descent_steps=steps)
             if prices is not None:
                 stats["flow_bound"] = first_step
@@ -699,11 +723,20 @@ the greedy panels and first columns took most of the pricing share and HiGHS cut
 the greedy panels were returned with the steps' bound, a gap of 10.16 % (docs/matching.md)."""
 
 
+STEP_GRACE = 0.1
+"""Share of a time-limited solve's limit that its last subgradient step (:func:`descend_loads`) may end past it.
+Steps used to start until the limit passed: at 20,000 × 50,000, where a step reads a billion pairs in 26 s, a
+second one started 14 s before a 60 s limit and ended 12 s past it with no better bound; stopping every step
+that would end past the limit cost 10,000 × 25,000 its third step (6 s, ending 5.6 s past it) and bound 52,145.92
+became 52,204.97. Within a tenth of the limit, the third step runs there and XL's second does not."""
+
+
 def descend_loads(master: Master, lp: LPResult | None, target: float, deadline: float,
                   max_steps: int = 50, *, prices: np.ndarray | None = None) -> tuple[float, int, float]:
     """The best panel bound (:meth:`~matching.lp.Master.panel_bound`) over a few subgradient steps on the load
     prices, from the master's last duals (or zero; or from the load ``prices`` given, with the organization
-    duals at zero), until ``deadline`` (at least one step).
+    duals at zero), no step starting that would end after ``deadline`` if it took as long as the last one (at least
+    one step; :data:`STEP_GRACE`).
 
     Used when a time limit stops column generation: the bound of the full problem is a function of the load
     prices ``u`` alone, ``L(u) = Σ u·cap + Σ z·k + Σ_a best panel of a by fit − u − z``, valid for any ``u ≥ 0``,
@@ -719,13 +752,15 @@ def descend_loads(master: Master, lp: LPResult | None, target: float, deadline: 
     else:
         u = np.zeros(inst.n_experts) if lp is None else lp.y_load.copy()
         y_org = np.zeros(len(master.org_rows)) if lp is None else lp.y_org
-    best, steps, first = np.inf, 0, np.inf
-    while steps < max_steps and (steps == 0 or time.perf_counter() < deadline):
+    best, steps, first, last = np.inf, 0, np.inf, 0.0
+    while steps < max_steps and (steps == 0 or time.perf_counter() + last <= deadline):
         steps += 1
+        started = time.perf_counter()
         loads = np.zeros(inst.n_experts)
         value = panel_bound_at(master, u, y_org, loads)
         first = value if steps == 1 else first
         best = min(best, value)
+        last = time.perf_counter() - started
         step = inst.load_cap - loads
         norm = float(step @ step)
         if not np.isfinite(value) or norm == 0 or value - target <= PRICING_TOLERANCE * max(1.0, abs(target)):
@@ -757,11 +792,13 @@ starts after them only while the pricing share (:data:`PRICING_SHARE`) lasts, th
 greedy panels: within 60 % of the limit one fits, within 75 % two, within 85 % three, and the third took the gap
 from 7–9 % to 0.7 % (docs/matching.md)."""
 
-FLOW_ROUND_PER_GREEDY = 3.0
-"""Under a time limit the flow is solved only if this many times the greedy panels' seconds still fit in its
-share (:data:`FLOW_SHARE`) when they are done: its first round reads every pair once to price the next columns,
-as the greedy panels do, and solves the flow besides (contended 10,000 × 25,000: greedy panels 5–7 s, first
-round 9–15 s; at 20,000 × 50,000 the greedy panels take 20 s and the flow is skipped; docs/matching.md)."""
+FLOW_ROUND_PER_GREEDY = 5.0
+"""Under a time limit the flow's priced rounds run only if this many times the greedy panels' seconds still fit in
+its share (:data:`FLOW_SHARE`) when they are done: its first round reads every pair once to price the next
+columns, as the greedy panels do, and solves the flow besides (contended 10,000 × 25,000: greedy panels 4.0–4.5 s,
+first round 9–15 s; at 20,000 × 50,000 greedy panels 13–14 s, first round 61 s, its pricing pass flooded by the
+pairs that prices naming only the first pairs let out). 3 while the greedy panels took 5–7 and 20–26 s: with
+them faster, XL's first round passed the test and ran 30 s past a 60 s limit (docs/matching.md)."""
 
 
 def flow_candidates(instance: Instance, greedy: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -791,10 +828,11 @@ class FlowAtHand:
 
 
 def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray, np.ndarray],
-                 deadline: float) -> FlowAtHand:
+                 deadline: float, *, priced: bool = True) -> FlowAtHand:
     """The organization-free relaxation solved as a min-cost flow from ``first``
     (:func:`~matching.network.network_optimum`), no round starting that would end after ``deadline`` if it took
-    as long as the last one.
+    as long as the last one; without ``priced``, solved once over ``first`` alone (:func:`flow_over`), its load
+    prices not kept.
 
     The flow's integral solution keeps seats, pool quotas, loads, fixed pairs and conflicts, not the
     organization limit: :func:`within_organization_limit` mends it, and the caller takes it if it keeps every
@@ -803,9 +841,14 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
     the caller's subgradient steps start from. This is not the exact path's network start
     (:func:`start_on_network`), which the master builds on: the master, if it gets time, starts from ``first``
     and the mended panels.
+
+    Prices of a flow never priced over every pair name only its candidates: at 20,000 × 50,000 the panel bound at
+    those of the flow over the greedy and dealt pairs was 114,487, above the 109,740 at no price at all, so the
+    unpriced flow gives panels and no prices.
     """
     clock, cpu = time.perf_counter(), time.process_time()
-    optimum = network_optimum(instance, weight, *first, deadline=deadline, per_app=FLOW_PRICED_PER_APP)
+    optimum = network_optimum(instance, weight, *first, deadline=deadline, per_app=FLOW_PRICED_PER_APP) if priced \
+        else flow_over(instance, weight, *first)
     solved = time.perf_counter()
     stats = {"flow_rounds": optimum.rounds, "flow_columns": len(optimum.candidates[0]),
              "flow_objective": float(weight[optimum.experts, optimum.apps].sum(dtype=np.float64)),
@@ -816,7 +859,17 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
         stats["flow_mended_objective"] = float(weight[pairs].sum(dtype=np.float64))
     stats.update(flow_mend_seconds=time.perf_counter() - solved, flow_seconds=time.perf_counter() - clock,
                  flow_cpu_seconds=time.process_time() - cpu)
-    return FlowAtHand(pairs, optimum.load_price, stats)
+    return FlowAtHand(pairs, optimum.load_price if priced else None, stats)
+
+
+def flow_over(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray) -> NetworkOptimum:
+    """The organization-free flow's optimum over the given pairs (those allowed, distinct, not fixed: the flow
+    assigns the fixed pairs itself), one solve, no pricing: :func:`~matching.network.network_optimum` prices every
+    pair after each solve, even its last, a pass that took 57 s at 20,000 × 50,000 after the first one."""
+    code = np.unique(experts.astype(np.int64) * instance.n_apps + apps)
+    experts, apps = np.divmod(code, instance.n_apps)
+    keep = instance.allowed[experts, apps] & ~FixedPairs(instance).of(experts, apps)
+    return FlowNetwork(instance, weight, experts[keep], apps[keep]).solve()
 
 
 def _solution(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, bound: float,

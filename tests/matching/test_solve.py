@@ -21,9 +21,11 @@ from matching.lp import LPResult, Master
 from matching.network import network_optimum
 from matching.solve import (
     Solution,
+    _best_first,
     _borrow,
     _ranked,
     _ranked_by_pool,
+    descend_loads,
     fixed_pairs_unkeepable,
     flow_candidates,
     greedy_panels,
@@ -287,6 +289,22 @@ def test_greedy_panels_rule_check_agrees_with_the_dense_check(seed, n_experts, n
     assert keeps_every_rule(instance, experts, apps) == (assignment_violations(instance, assigned) == [])
 
 
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 10**6), n=st.integers(0, 3000), depth=st.integers(1, 60), levels=st.integers(1, 50),
+       unavailable=st.floats(0, 1))
+def test_the_greedy_rankings_best_are_the_stable_sort_of_the_finite_scores_cut_at_depth(seed, n, depth, levels,
+                                                                                        unavailable):
+    """Each pool's best for the greedy panels, found among the scores at or above a threshold taken from every
+    8th one: the same experts in the same order as sorting every finite score, best first and ties by index, then
+    cutting at the depth — with scores that tie in a few levels, as contended fits do, and many unavailable
+    (-inf), down to fewer finite scores than the depth."""
+    rng = np.random.default_rng(seed)
+    scores = np.where(rng.random(n) < unavailable, -np.inf, rng.integers(0, levels, n) / levels)
+    finite = np.nonzero(np.isfinite(scores))[0]
+    expected = finite[np.argsort(-scores[finite], kind="stable")][:depth]
+    assert _best_first(scores, depth).tolist() == expected.tolist()
+
+
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10**6), n_experts=st.integers(1, 400), n_pools=st.integers(1, 5),
        unavailable=st.floats(0, 1))
@@ -405,6 +423,68 @@ def test_a_flow_deadline_already_passed_stops_after_one_round():
     first = initial_candidates(instance, instance.fit, 1)
     assert network_optimum(instance, instance.fit, *first).rounds > 1
     assert network_optimum(instance, instance.fit, *first, deadline=time.perf_counter() - 1.0).rounds == 1
+
+
+@contextmanager
+def no_flow_round_fits():
+    """The greedy panels look so slow against the limit that no priced flow round fits in the flow's share."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching.solve, "FLOW_ROUND_PER_GREEDY", 1e12)
+        yield
+
+
+@pytest.mark.parametrize("seed", [2, 16, 37])
+def test_when_no_flow_round_fits_the_flow_is_solved_once_for_its_panels_and_no_master_lp_starts(seed):
+    """At 20,000 × 50,000 a priced flow round does not fit the limit (its pricing pass alone took 57 s); the
+    flow is then solved once over its first pairs, without pricing, and its mended panels are the answer when
+    they beat the greedy ones (before, the solve built the master's first columns, 31 s there, for a master LP
+    that never ran, and answered with the greedy panels). Its unpriced load prices give no bound: the bound is
+    the subgradient steps' from zero prices, at or above the optimum."""
+    instance = contended_instance(seed, 20, 6, n_orgs=4)
+    exact = solve_total(instance)
+    greedy = greedy_panels(instance, instance.fit)
+    with no_flow_round_fits():
+        solution = solve_total(instance, pricing_time_limit=60.0)
+    check_time_limited(instance, solution, exact.objective)
+    assert solution.stats["flow_rounds"] == 1 and solution.stats["rounds"] == 0
+    assert "flow_bound" not in solution.stats
+    assert solution.objective > float(instance.fit[greedy].sum()) + 0.01
+    assert solution.objective == pytest.approx(solution.stats["flow_mended_objective"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), shape=st.sampled_from(["contended", "fixed", "tight maximum", "by pool"]))
+def test_the_flow_solved_once_answers_within_every_rule_with_an_honest_bound(seed, shape):
+    """The flow solved once over its first pairs (fixed pairs and pairs listed twice among them included) gives
+    panels that, mended, keep every rule or are refused, and the solve's answer keeps every rule with a bound at
+    or above the optimum."""
+    instance = flow_shaped_instance(seed, shape)
+    reference = dense_milp(instance)
+    with no_flow_round_fits():
+        solution = solve_total(instance, pricing_time_limit=60.0)
+    check_time_limited(instance, solution, reference)
+
+
+def test_no_subgradient_step_starts_that_would_end_after_the_deadline():
+    """Each step reads every pair (26 s at 20,000 × 50,000): with 15 s left after a 10 s step no second step
+    starts (before, one did, and ended 5 s past the deadline); with 25 s left one does."""
+    instance = contended_instance(2, 20, 6, n_orgs=4)
+    master = Master(instance, instance.fit)
+    now = [0.0]
+    bound_at = matching.solve.panel_bound_at
+
+    def slow_bound_at(*args, **kwargs):
+        now[0] += 10.0
+        return bound_at(*args, **kwargs)
+
+    steps = []
+    for deadline in (15.0, 25.0):
+        now[0] = 0.0
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(matching.solve, "time", SimpleNamespace(perf_counter=lambda: now[0]))
+            patch.setattr(matching.solve, "panel_bound_at", slow_bound_at)
+            steps.append(descend_loads(master, None, 0.0, deadline)[1])
+    assert steps == [1, 2]
 
 
 def test_a_mended_panel_refills_past_the_best_experts_whose_organization_it_holds():
