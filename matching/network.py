@@ -105,11 +105,13 @@ def network_optimum(instance: Instance, weight: np.ndarray, experts: np.ndarray,
         rounds += 1
         started = time.perf_counter()
         flow = FlowNetwork(instance, weight, experts, apps, units=units)
-        optimum = flow.solve()
+        optimum = dataclasses.replace(flow.solve(), candidates=(experts, apps), rounds=rounds)
+        if rounds >= max_rounds:            # no pricing pass that no round would use (57 s at 20,000 × 50,000)
+            return dataclasses.replace(optimum, basis=flow.basis())
         new_e, new_a = price_out(instance, weight, optimum, have, per_app)
         late = deadline is not None and 2 * time.perf_counter() - started > deadline
-        if len(new_e) == 0 or rounds >= max_rounds or late:
-            return dataclasses.replace(optimum, candidates=(experts, apps), rounds=rounds, basis=flow.basis())
+        if len(new_e) == 0 or late:
+            return dataclasses.replace(optimum, basis=flow.basis())
         have[new_e, new_a] = True
         experts, apps = np.concatenate([experts, new_e]), np.concatenate([apps, new_a])
 

@@ -36,8 +36,6 @@ from matching.instance import SAMPLE_STRIDE, Instance, Panels, as_panels
 from matching.lp import AT_LOWER, AT_UPPER, BASIC, PRICING_BLOCK, FixedPairs, LPResult, Master, NoIncumbent
 from matching.network import (
     PRICED_PER_APP,
-    FlowNetwork,
-    NetworkOptimum,
     best_per_column,
     near_zero_pairs,
     network_optimum,
@@ -547,7 +545,7 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     while the pricing share lasts), with ``status`` ``feasible`` and the best bound seen, which holds for the
     full problem whatever the column set (the subgradient steps of :func:`descend_loads` start from the flow's
     load prices when no master LP finished). When no priced flow round fits but the flow's share is not over,
-    the flow is solved once over its first pairs (:func:`flow_over`) for its mended panels, and no master LP
+    the flow is solved once over its first pairs (one round of :func:`~matching.network.network_optimum`) for its mended panels, and no master LP
     starts. If the greedy panels alone take the pricing share of the limit (and keep every rule), neither the
     flow nor the first columns run: the greedy panels are returned with the bound of :func:`descend_loads` over
     the rest of the limit.
@@ -831,7 +829,7 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
                  deadline: float, *, priced: bool = True) -> FlowAtHand:
     """The organization-free relaxation solved as a min-cost flow from ``first``
     (:func:`~matching.network.network_optimum`), no round starting that would end after ``deadline`` if it took
-    as long as the last one; without ``priced``, solved once over ``first`` alone (:func:`flow_over`), its load
+    as long as the last one; without ``priced``, solved once over ``first`` alone (one round, no pricing pass), its load
     prices not kept.
 
     The flow's integral solution keeps seats, pool quotas, loads, fixed pairs and conflicts, not the
@@ -848,7 +846,7 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
     """
     clock, cpu = time.perf_counter(), time.process_time()
     optimum = network_optimum(instance, weight, *first, deadline=deadline, per_app=FLOW_PRICED_PER_APP) if priced \
-        else flow_over(instance, weight, *first)
+        else network_optimum(instance, weight, *first, max_rounds=1)
     solved = time.perf_counter()
     stats = {"flow_rounds": optimum.rounds, "flow_columns": len(optimum.candidates[0]),
              "flow_objective": float(weight[optimum.experts, optimum.apps].sum(dtype=np.float64)),
@@ -860,16 +858,6 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
     stats.update(flow_mend_seconds=time.perf_counter() - solved, flow_seconds=time.perf_counter() - clock,
                  flow_cpu_seconds=time.process_time() - cpu)
     return FlowAtHand(pairs, optimum.load_price if priced else None, stats)
-
-
-def flow_over(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray) -> NetworkOptimum:
-    """The organization-free flow's optimum over the given pairs (those allowed, distinct, not fixed: the flow
-    assigns the fixed pairs itself), one solve, no pricing: :func:`~matching.network.network_optimum` prices every
-    pair after each solve, even its last, a pass that took 57 s at 20,000 × 50,000 after the first one."""
-    code = np.unique(experts.astype(np.int64) * instance.n_apps + apps)
-    experts, apps = np.divmod(code, instance.n_apps)
-    keep = instance.allowed[experts, apps] & ~FixedPairs(instance).of(experts, apps)
-    return FlowNetwork(instance, weight, experts[keep], apps[keep]).solve()
 
 
 def _solution(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, bound: float,
