@@ -447,7 +447,8 @@ def _restrict_at_start(master: Master) -> Instance:
     instance the master goes on with (the master's own when nothing spans pools).
 
     The first LP is the capped organization-free relaxation (started on the network, it is the flow's vertex,
-    no pivot): the restrictions it implies (:func:`heaviest_pools` for the organizations spanning pools,
+    no pivot; when q is not 1/k the master does not start there, and it is the LP over the first columns, not
+    priced, a poorer guide: docs/matching.md §3): the restrictions it implies (:func:`heaviest_pools` for the organizations spanning pools,
     :func:`in_one_pool` for the others) are those the first priced LP mostly implied too, and made now, one dual
     re-optimization repairs the organization rows and the restrictions together, where the draw repaired the
     rows, then re-optimized each restriction over a master of near ties (contended 1,000 × 5,000: 8.0 k
