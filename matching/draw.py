@@ -368,12 +368,12 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
     """
     master = _capped_master(instance, max_probability)
     restricted = _restrict_at_start(master)
-    started = restricted is not instance        # restricted at the start, with its near ties
     marginals, value, shortfall = _solve_capped(master)
     if (shortfall > 1e-7).any() and restricted is not instance:
         # the first restriction left a panel short: take it back (the LP over every pair says whether it was)
         master.restrict(restricted := instance)
         marginals, value, shortfall = _solve_capped(master)
+    started = restricted is not instance        # restricted at the start, with its near ties, and kept
     if (shortfall > 1e-7).any():
         empty = np.zeros(instance.fit.shape, dtype=bool)
         return DrawResult("infeasible", empty, marginals.dense(instance), value, seed, True, 0, shortfall)
