@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from types import SimpleNamespace
 
@@ -644,14 +644,15 @@ def clock_ticking(step: float):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), shape=st.sampled_from(["contended", "fixed", "tight maximum", "by pool"]),
-       step=st.sampled_from([1e-4, 1e-3, 0.01, 0.03, 0.1]))
-def test_a_time_limit_falling_anywhere_answers_within_every_rule_with_an_honest_bound(seed, shape, step):
+       step=st.sampled_from([1e-4, 1e-3, 0.01, 0.03, 0.1, 0.2, 0.45]), once=st.booleans())
+def test_a_time_limit_falling_anywhere_answers_within_every_rule_with_an_honest_bound(seed, shape, step, once):
     """Wherever the limit cuts the solve, what it returns keeps every rule, is worth no more than the optimum
     of the full problem, and comes with a bound at or above that optimum; the bound at the flow's load prices
-    alone, when it is taken, too."""
+    alone, when it is taken, too. With ``once`` no priced flow round fits, and the flow solved once is cut
+    anywhere too; the longest steps put the greedy panels past the pricing share or the flow's."""
     instance = flow_shaped_instance(seed, shape)
     reference = dense_milp(instance)
-    with clock_ticking(step):
+    with clock_ticking(step), no_flow_round_fits() if once else nullcontext():
         solution = solve_total(instance, pricing_time_limit=1.0)
     check_time_limited(instance, solution, reference)
 
