@@ -545,10 +545,10 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     while the pricing share lasts), with ``status`` ``feasible`` and the best bound seen, which holds for the
     full problem whatever the column set (the subgradient steps of :func:`descend_loads` start from the flow's
     load prices when no master LP finished). When no priced flow round fits but the flow's share is not over,
-    the flow is solved once over its first pairs (one round of :func:`~matching.network.network_optimum`) for its mended panels, and no master LP
-    starts. If the greedy panels alone take the pricing share of the limit (and keep every rule), neither the
-    flow nor the first columns run: the greedy panels are returned with the bound of :func:`descend_loads` over
-    the rest of the limit.
+    the flow is solved once over its first pairs (one round of :func:`~matching.network.network_optimum`) for
+    its mended panels, and no master LP starts. If the greedy panels alone take the pricing share of the limit
+    (and keep every rule), neither the flow nor the first columns run: the greedy panels are returned with the
+    bound of :func:`descend_loads` over the rest of the limit.
     """
     clock = time.perf_counter()
     if fixed_pairs_unkeepable(instance):
@@ -733,8 +733,8 @@ def descend_loads(master: Master, lp: LPResult | None, target: float, deadline: 
                   max_steps: int = 50, *, prices: np.ndarray | None = None) -> tuple[float, int, float]:
     """The best panel bound (:meth:`~matching.lp.Master.panel_bound`) over a few subgradient steps on the load
     prices, from the master's last duals (or zero; or from the load ``prices`` given, with the organization
-    duals at zero), no step starting that would end after ``deadline`` if it took as long as the last one (at least
-    one step; :data:`STEP_GRACE`).
+    duals at zero), no step starting that would end after ``deadline`` if it took as long as the last one (at
+    least one step; :data:`STEP_GRACE`).
 
     Used when a time limit stops column generation: the bound of the full problem is a function of the load
     prices ``u`` alone, ``L(u) = Σ u·cap + Σ z·k + Σ_a best panel of a by fit − u − z``, valid for any ``u ≥ 0``,
@@ -829,8 +829,8 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
                  deadline: float, *, priced: bool = True) -> FlowAtHand:
     """The organization-free relaxation solved as a min-cost flow from ``first``
     (:func:`~matching.network.network_optimum`), no round starting that would end after ``deadline`` if it took
-    as long as the last one; without ``priced``, solved once over ``first`` alone (one round, no pricing pass), its load
-    prices not kept.
+    as long as the last one; without ``priced``, solved once over ``first`` alone (one round, no pricing pass),
+    its load prices not kept.
 
     The flow's integral solution keeps seats, pool quotas, loads, fixed pairs and conflicts, not the
     organization limit: :func:`within_organization_limit` mends it, and the caller takes it if it keeps every
