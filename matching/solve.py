@@ -6,7 +6,8 @@ has integral optima, so an LP solve *is* the integer optimum. The organization l
 breaks total unimodularity, and it rarely binds fractionally. So:
 
 1. start from the top candidates of each (application, pool) by fit less an estimated load price, a few
-   experts dealt evenly over each pool and greedy panels within the loads (:func:`~matching.greedy.initial_candidates`);
+   experts dealt evenly over each pool and greedy panels within the loads
+   (:func:`~matching.greedy.initial_candidates`);
 2. solve the restricted master LP (:class:`matching.lp.Master`), price *every* allowed pair with its duals, add the
    pairs with positive reduced cost, repeat; at the fixpoint the master's optimum is the LP optimum of the full
    problem, and the Lagrangian bound certifies it;
@@ -543,10 +544,10 @@ them faster, XL's first round passed the test and ran 30 s past a 60 s limit (do
 
 
 def flow_candidates(instance: Instance, greedy: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs a time-limited flow starts from: the fixed pairs, :data:`~matching.greedy.SPREAD` experts of each pool per
-    application dealt round-robin (:func:`~matching.greedy.spread`), and the greedy panels. No shortlists: the flow's own rounds
-    price the columns it needs, and at 10,000 × 25,000 the shortlists of :func:`~matching.greedy.initial_candidates` cost as
-    much as a flow round."""
+    """The pairs a time-limited flow starts from: the fixed pairs, :data:`~matching.greedy.SPREAD` experts of
+    each pool per application dealt round-robin (:func:`~matching.greedy.spread`), and the greedy panels. No
+    shortlists: the flow's own rounds price the columns it needs, and at 10,000 × 25,000 the shortlists of
+    :func:`~matching.greedy.initial_candidates` cost as much as a flow round."""
     dealt_experts, dealt_apps = spread(instance, SPREAD)
     return (np.concatenate([instance.fixed[:, 0], dealt_experts, greedy[0]]).astype(np.int64),
             np.concatenate([instance.fixed[:, 1], dealt_apps, greedy[1]]).astype(np.int64))
@@ -744,11 +745,11 @@ def _borrow(instance: Instance, weight: np.ndarray, a: int, experts: np.ndarray,
 
 def _refill(instance: Instance, weight: np.ndarray, a: int, panel: np.ndarray, load: np.ndarray,
             members: list[np.ndarray]) -> np.ndarray:
-    """Experts for application ``a``'s empty seats, given its ``panel`` so far (:func:`~matching.greedy.fill_seats`, a seat kept for
-    each unmet minimum), best by ``weight`` among the allowed experts under their load cap whose organization
-    the panel can still take (tested before the ranking: at 5,000 × 12,500 the twenty best free experts of a
-    pool all belonged to organizations already on seven mended panels, which stayed short with a thousand
-    others free)."""
+    """Experts for application ``a``'s empty seats, given its ``panel`` so far
+    (:func:`~matching.greedy.fill_seats`, a seat kept for each unmet minimum), best by ``weight`` among the
+    allowed experts under their load cap whose organization the panel can still take (tested before the
+    ranking: at 5,000 × 12,500 the twenty best free experts of a pool all belonged to organizations already on
+    seven mended panels, which stayed short with a thousand others free)."""
     usable = instance.allowed[:, a] & (load < instance.load_cap)
     usable[panel] = False
     orgs = instance.expert_org[panel]
