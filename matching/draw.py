@@ -33,17 +33,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from matching.greedy import greedy_panels, initial_candidates
 from matching.instance import Instance, org_counts
 from matching.lp import LPResult, Master
 from matching.reserves import NoReplacement, exchange, replace
 from matching.rounding import SNAP, FlowNetwork
-from matching.solve import (
-    PRICED_PER_SEAT,
-    generate_columns,
-    greedy_panels,
-    initial_candidates,
-    start_on_network,
-)
+from matching.solve import PRICED_PER_SEAT, generate_columns, start_on_network
 
 REPICKS = 3
 """Times a pool restriction that left a panel short is chosen again toward the short pools (see :func:`draw`)."""

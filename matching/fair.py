@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 
+from matching.greedy import initial_candidates
 from matching.instance import Instance
 from matching.lp import Master, NoIncumbent
 from matching.solve import (
@@ -27,7 +28,6 @@ from matching.solve import (
     Solution,
     close_gap,
     generate_columns,
-    initial_candidates,
     solve_weighted,
 )
 

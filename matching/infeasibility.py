@@ -15,9 +15,10 @@ import dataclasses
 import numpy as np
 from scipy import sparse
 
+from matching.greedy import initial_candidates
 from matching.instance import Instance, Labels
 from matching.lp import PRICING_BLOCK, Master
-from matching.solve import generate_columns, initial_candidates
+from matching.solve import generate_columns
 
 
 def presolve(instance: Instance, labels: Labels, *, meeting: bool = False) -> list[str]:

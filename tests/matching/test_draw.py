@@ -25,12 +25,13 @@ from matching.draw import (
     spanning_organizations,
     units_per_seat,
 )
+from matching.greedy import greedy_panels
 from matching.instance import Instance, assignment_violations
 from matching.lp import Master
 from matching.network import FlowNetwork as MinCostFlow
 from matching.network import network_optimum
 from matching.rounding import SNAP, FlowNetwork
-from matching.solve import greedy_panels, solve_total
+from matching.solve import solve_total
 from tests.matching.test_solve import random_instance
 
 

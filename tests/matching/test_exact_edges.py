@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+import matching.greedy
 import matching.infeasibility
 import matching.lp
 import matching.network
-import matching.solve
 from matching.instance import Instance
 from matching.lp import LPResult, Master
 from tests.matching.test_solve import check_solution, contended_instance, dense_milp, random_instance
@@ -130,7 +130,7 @@ def test_pricing_blocks_cut_at_one_or_two_applications(monkeypatch, width):
         if instance is not None:
             rounds.append(instance)
     for instance in rounds:
-        for module in (matching.lp, matching.solve, matching.network, matching.infeasibility):
+        for module in (matching.lp, matching.greedy, matching.network, matching.infeasibility):
             monkeypatch.setattr(module, "PRICING_BLOCK", width * instance.n_experts)
         check_solution(instance, reference(instance))
 

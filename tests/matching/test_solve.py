@@ -14,22 +14,19 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+import matching.greedy
 import matching.network
 import matching.solve
+from matching.greedy import _best_first, _ranked_by_pool, greedy_panels, initial_candidates, ranked_for_panel
 from matching.instance import Instance, assignment_violations
 from matching.lp import LPResult, Master
 from matching.network import network_optimum
 from matching.solve import (
     Solution,
-    _best_first,
     _borrow,
-    _ranked,
-    _ranked_by_pool,
     descend_loads,
     fixed_pairs_unkeepable,
     flow_candidates,
-    greedy_panels,
-    initial_candidates,
     keeps_every_rule,
     panel_bound_at,
     solve_total,
@@ -318,7 +315,7 @@ def test_greedy_ranking_by_pool_slices_ranks_what_the_full_look_ranks(seed, n_ex
     members = [np.nonzero(pool == p)[0] for p in range(n_pools)]
     edges = np.searchsorted(pool, np.arange(n_pools + 1))
     slices = [slice(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
-    assert _ranked_by_pool(row, slices).tolist() == _ranked(row, members).tolist()
+    assert _ranked_by_pool(row, slices).tolist() == ranked_for_panel(row, members).tolist()
 
 
 def plain_greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -334,7 +331,7 @@ def plain_greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndar
         kept = np.arange(len(ranked)) < 40
         for p in range(instance.n_pools):
             kept[np.nonzero(pools == p)[0][:20]] = True
-        chosen = matching.solve._fill(instance, a, ranked[kept], matching.solve.NO_PANEL, reserve=False)
+        chosen = matching.greedy.fill_seats(instance, a, ranked[kept], matching.greedy.NO_PANEL, reserve=False)
         load[chosen] += 1
         experts_out.append(chosen), apps_out.append(np.full(len(chosen), a))
     return np.concatenate(experts_out), np.concatenate(apps_out)
@@ -367,7 +364,7 @@ def test_greedy_panels_are_the_plain_greedy_panels(seed, n_pools, large, apps_a_
                         panel_size=np.full(n_apps, panel), pool_quotas=np.stack([low, high], axis=1),
                         max_per_org=int(rng.integers(1, 3)), fixed=fixed)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(matching.solve, "PRICING_BLOCK", n_experts * apps_a_block)
+        patch.setattr(matching.greedy, "PRICING_BLOCK", n_experts * apps_a_block)
         experts, apps = greedy_panels(instance, instance.fit)
     expected_experts, expected_apps = plain_greedy_panels(instance, instance.fit)
     assert experts.tolist() == expected_experts.tolist() and apps.tolist() == expected_apps.tolist()
