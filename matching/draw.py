@@ -413,8 +413,9 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
             if not (shortfall > 1e-7).any():
                 break
             # The heaviest pool starved another pool of a panel: keep the short pool instead, where the
-            # organization has experts there, and solve again on a fresh master (a restricted master cannot
-            # give forbidden columns back).
+            # organization has experts there, and solve again on a fresh master, whose first columns follow
+            # the pools now kept (Master.restrict could also give the forbidden columns back, warm; not
+            # measured here, since no benchmark draw repicks).
             repicked = keep_short_pools(restricted, kept, shortfall, members=members)
             if repicked == kept:
                 break
