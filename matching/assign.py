@@ -243,6 +243,9 @@ def _deterministic(context: Context, result: AssignResult, report: Progress = _s
         result.diagnostics.append(f"未证明最优：目标值 {solution.objective:.6f}，上界 {solution.bound:.6f}")
     if not solution.stats.get("converged", True) and context.problem.settings.time_limit is not None:
         result.diagnostics.append(stopped_at_limit(context.problem.settings.time_limit, solution.stats))
+    if solution.stats.get("past_limit") and context.problem.settings.time_limit is not None:
+        result.diagnostics.append(f"求解时间上限 {context.problem.settings.time_limit:g} 秒内没有找到满足全部规则的专家组，"
+                                  "求解超过上限继续至结束")
     if "min_panel_fit" in solution.stats:
         result.diagnostics.append(f"最低专家组匹配度 {solution.stats['min_panel_fit']:.4f}"
                                   f"（上界 {solution.stats['min_panel_bound']:.4f}）")

@@ -290,9 +290,10 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     full problem whatever the column set (the subgradient steps of :func:`descend_loads` start from the flow's
     load prices when no master LP finished). When no priced flow round fits but the flow's share is not over,
     the flow is solved once over its first pairs (one round of :func:`~matching.network.network_optimum`) for
-    its mended panels, and no master LP starts. If the greedy panels alone take the pricing share of the limit
-    (and keep every rule), neither the flow nor the first columns run: the greedy panels are returned with the
-    bound of :func:`descend_loads` over the rest of the limit.
+    its mended panels, and no master LP starts; so too when the greedy panels alone take the pricing share of
+    the limit and break a rule. If they take it and keep every rule, neither the flow nor the first columns run:
+    the greedy panels are returned with the bound of :func:`descend_loads` over the rest of the limit. When
+    nothing at hand keeps every rule, the solve runs on without the limit, and its stats say ``past_limit``.
     """
     clock = time.perf_counter()
     if fixed_pairs_unkeepable(instance):
@@ -312,9 +313,11 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     flow_end = clock + FLOW_SHARE * pricing_time_limit if limited else None
     can_flow = limited and known is None and instance.n_experts > 0 and instance.n_apps > 0 and not spent
     flow_rounds = can_flow and time.perf_counter() + FLOW_ROUND_PER_GREEDY * greedy_seconds <= flow_end
-    # no priced round fits, but the flow's share is not over: one solve over the first pairs, which costs less than
-    # the greedy panels (the master's first columns cost twice as much, and no master LP would have time for them)
-    flow_once = can_flow and not flow_rounds and time.perf_counter() < flow_end
+    # no priced round fits: one solve over the first pairs, which costs less than the greedy panels (the master's
+    # first columns cost twice as much, and no master LP would have time for them). Past the flow's share too:
+    # the greedy panels then took the pricing share and break a rule (else ``spent``), and this is the cheapest
+    # answer left before the solve runs on without the limit
+    flow_once = can_flow and not flow_rounds
     flow_first = flow_rounds or flow_once
     if spent:
         first = greedy
@@ -371,6 +374,8 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
         best_bound = min(bound, report["bound"])
         stats.update(rounds=rounds + more, columns=len(master.col_e), simplex_iterations=master.simplex_iterations,
                      converged=report["converged"], trace=stats["trace"] + report["trace"])
+        if limited:
+            stats["past_limit"] = True          # nothing within every rule at hand: the limit could not be kept
     x = lp.x
     shortfall = lp.shortfall
     integral = bool(np.all(np.minimum(x, 1 - x) < INTEGRALITY_TOLERANCE)) and not (shortfall > 1e-7).any()

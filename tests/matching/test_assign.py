@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+import matching.assign
 from matching.assign import PHASES, assign, build_context, input_hash, replace_expert, stopped_at_limit
 from matching.draw import draw
 from matching.explain import explain
@@ -366,6 +367,24 @@ def test_a_solve_stopped_by_its_limit_names_the_flow_rounds_that_gave_its_answer
     assert stopped_at_limit(60, {"rounds": 0, "flow_rounds": 3}) == \
         "求解达到时间上限 60 秒，给出当时最好的专家组（最小费用流 3 轮、主问题 0 轮定价）"
     assert stopped_at_limit(60, {"rounds": 2}) == "求解达到时间上限 60 秒，给出当时最好的专家组（2 轮定价）"
+
+
+def test_a_solve_that_ran_past_its_limit_says_so(monkeypatch):
+    """A time-limited solve with nothing within every rule at hand when the limit passed runs on to the end; the
+    run said nothing of the limit then, as if it had been kept."""
+    data = problem(five_pool_experts(1), [application("A1")], panel_size=5, pool_quotas=ALL_POOLS_ONE)
+    data["settings"]["time_limit"] = 60
+    solve = matching.assign.solve_total
+
+    def ran_past_the_limit(instance, **options):
+        solution = solve(instance, **options)
+        solution.stats["past_limit"] = True
+        return solution
+
+    monkeypatch.setattr(matching.assign, "solve_total", ran_past_the_limit)
+    diagnostics = assign(parse_problem(data)).diagnostics
+    assert "求解时间上限 60 秒内没有找到满足全部规则的专家组，求解超过上限继续至结束" in diagnostics
+    assert not any("求解达到时间上限" in line for line in diagnostics)
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -408,16 +408,37 @@ def test_a_limit_spent_on_the_greedy_panels_returns_them_with_an_honest_bound(se
     assert (solution.status == "optimal") == (solution.bound - solution.objective <= 1e-6 * max(1, reference))
 
 
-@pytest.mark.parametrize("seed", [5, 7, 17])
-def test_a_time_limited_solve_with_nothing_to_return_runs_on_and_says_it_converged(seed):
-    """Stopped with no feasible panels at hand (the greedy ones break a rule, no master LP finished), the solve
-    runs on to the proven optimum; its stats then say it converged, so no "time limit reached, best panels at
-    hand" diagnostic is printed beside an optimal result."""
+@pytest.mark.parametrize("seed", [108, 126])
+def test_a_time_limited_solve_with_nothing_to_return_runs_on_and_says_it_passed_the_limit(seed):
+    """Stopped with no feasible panels at hand (the greedy ones short of a seat, the flow's mended ones too, no
+    master LP finished), the solve runs on to the proven optimum; its stats then say it converged, so no "time
+    limit reached, best panels at hand" diagnostic is printed beside an optimal result, and that it passed the
+    limit, so the user is told so instead."""
     instance = contended_instance(seed, 14, 6, n_orgs=4)
-    solution = solve_total(instance, per_pool=1, pricing_time_limit=0.0)
+    solution = solve_total(instance, pricing_time_limit=0.0)
+    assert solution.stats["flow_rounds"] == 1                # the flow solved once was tried first
     assert "descent_bound" not in solution.stats            # not the stopped path: nothing was at hand
     assert solution.status == "optimal"
-    assert solution.stats["converged"] is True
+    assert solution.stats["converged"] is True and solution.stats["past_limit"] is True
+
+
+@pytest.mark.parametrize("seed", [5, 7, 17])
+def test_greedy_panels_that_take_the_limit_and_break_a_rule_give_way_to_the_flow_solved_once(seed):
+    """On these rounds a few organizations hold most experts, and the greedy panels, filled one application
+    after another, leave a panel short; here they take the whole limit. The flow solved once over the greedy and
+    dealt pairs, mended to the organization limit, keeps every rule: it is the answer, with the subgradient
+    steps' bound and the limit's sentence (before, the solve built the master's first columns and priced on to
+    the proven optimum, past the limit, with the flow never tried)."""
+    instance = contended_instance(seed, 14, 6, n_orgs=4)
+    assert not keeps_every_rule(instance, *greedy_panels(instance, instance.fit))
+    reference = dense_milp(instance)
+    with clock_ticking(1.0):                # the greedy panels end a whole limit after the solve's start
+        solution = solve_total(instance, pricing_time_limit=1.0)
+    check_time_limited(instance, solution, reference)
+    assert solution.stats["flow_rounds"] == 1 and solution.stats["rounds"] == 0
+    assert solution.objective == pytest.approx(solution.stats["flow_mended_objective"])
+    assert solution.stats["converged"] is False and "past_limit" not in solution.stats
+    assert solution.stats["descent_steps"] >= 1
 
 
 @contextmanager
