@@ -203,9 +203,9 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path):
     applications = [application(f"A{n}", bearer=unit) for n in range(40)]     # 12,000 conflicts: megabytes out
     path = tmp_path / "problem.json"
     path.write_text(json.dumps(problem(experts, applications), ensure_ascii=False), encoding="utf-8")
-    command = subprocess.Popen([sys.executable, "-m", "matching", "conflicts", str(path)], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
-    assert command.stdout.read(20).startswith(b'{\n"conflicts": [')
-    command.stdout.close()                      # as `| head -c 20` does
-    assert command.wait(timeout=60) == cli.EXIT_CLOSED
-    assert command.stderr.read() == b""
+    with subprocess.Popen([sys.executable, "-m", "matching", "conflicts", str(path)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as command:         # closes the pipes: no ResourceWarning
+        assert command.stdout.read(20).startswith(b'{\n"conflicts": [')
+        command.stdout.close()                  # as `| head -c 20` does
+        assert command.wait(timeout=60) == cli.EXIT_CLOSED
+        assert command.stderr.read() == b""
