@@ -293,7 +293,8 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     its mended panels, and no master LP starts; so too when the greedy panels alone take the pricing share of
     the limit and break a rule. If they take it and keep every rule, neither the flow nor the first columns run:
     the greedy panels are returned with the bound of :func:`descend_loads` over the rest of the limit. When
-    nothing at hand keeps every rule, the solve runs on without the limit, and its stats say ``past_limit``.
+    nothing at hand keeps every rule, the solve runs on without the limit, and its stats say ``past_limit`` if it
+    ends after the limit.
     """
     clock = time.perf_counter()
     if fixed_pairs_unkeepable(instance):
@@ -368,14 +369,13 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
             stats["seconds"] = time.perf_counter() - clock
             del master, lp          # its HiGHS model: ≈ 0.9 GiB at 20,000 × 50,000, freed before the assignment
             return _solution(instance, weight, *stopped, min(best_bound, descent), stats)
+    ran_on = limited and not report["converged"]       # nothing within every rule at hand when the limit cut it
     if not report["converged"]:         # nothing to return yet: only a proven master says where it is short
         lp, bound, more = generate_columns(master, per_app=per_app, on_round=on_round, report=report,
                                            primal_below=primal_below)
         best_bound = min(bound, report["bound"])
         stats.update(rounds=rounds + more, columns=len(master.col_e), simplex_iterations=master.simplex_iterations,
                      converged=report["converged"], trace=stats["trace"] + report["trace"])
-        if limited:
-            stats["past_limit"] = True          # nothing within every rule at hand: the limit could not be kept
     x = lp.x
     shortfall = lp.shortfall
     integral = bool(np.all(np.minimum(x, 1 - x) < INTEGRALITY_TOLERANCE)) and not (shortfall > 1e-7).any()
@@ -388,6 +388,8 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
             return _infeasible(instance, shortfall, stats)
     chosen = x > 0.5
     stats["seconds"] = time.perf_counter() - clock
+    if ran_on and time.perf_counter() > end:
+        stats["past_limit"] = True          # the limit could not be kept (a run on that ends within it kept it)
     experts, apps = master.col_e[chosen], master.col_a[chosen]
     del master, lp                  # freed before the assignment is allocated, as above
     return _solution(instance, weight, experts, apps, min(bound, best_bound), stats)
