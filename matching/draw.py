@@ -442,16 +442,16 @@ def _restrict_at_start(master: Master) -> Instance:
     organization row, and add the pairs that LP prices near zero among those the restriction leaves; return the
     instance the master goes on with (the master's own when nothing spans pools).
 
-    The first LP is the capped organization-free relaxation (started on the network, it is the flow's vertex,
-    no pivot; when q is not 1/k the master does not start there, and it is the LP over the first columns, not
-    priced, a poorer guide: docs/matching.md §3): the restrictions it implies (:func:`heaviest_pools` for the organizations spanning pools,
-    :func:`in_one_pool` for the others) are those the first priced LP mostly implied too, and made now, one dual
-    re-optimization repairs the organization rows and the restrictions together, where the draw repaired the
-    rows, then re-optimized each restriction over a master of near ties (contended 1,000 × 5,000: 8.0 k
-    simplex iterations in the draw against 9.3 k). The near ties (:func:`_add_near_ties`) are added with it,
-    priced by the same LP: without them the restricted LP lacked the substitutes, and pricing brought 540
-    columns that the primal simplex took 3.4 k iterations to place. Like any restriction, it forbids pairs and
-    costs a little expected fit, and :func:`draw` takes it back when it leaves a panel short."""
+    The first LP is the capped organization-free relaxation (started on the network, it is the flow's vertex, no
+    pivot; when q is not 1/k the master does not start there, and it is the LP over the first columns, not priced, a
+    poorer guide: docs/matching.md §3): the restrictions it implies (:func:`heaviest_pools` for the organizations
+    spanning pools, :func:`in_one_pool` for the others) are those the first priced LP mostly implied too, and made
+    now, one dual re-optimization repairs the organization rows and the restrictions together, where the draw
+    repaired the rows, then re-optimized each restriction over a master of near ties (contended 1,000 × 5,000: 8.0 k
+    simplex iterations in the draw against 9.3 k). The near ties (:func:`_add_near_ties`) are added with it, priced
+    by the same LP: without them the restricted LP lacked the substitutes, and pricing brought 540 columns that the
+    primal simplex took 3.4 k iterations to place. Like any restriction, it forbids pairs and costs a little
+    expected fit, and :func:`draw` takes it back when it leaves a panel short."""
     instance = master.instance
     lp = master.solve_lp()
     marginals, _, _ = _probabilities(master, lp)
