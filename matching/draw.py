@@ -266,8 +266,9 @@ def _reoptimize(master: Master, *, primal: bool = False) -> tuple[Marginals, flo
 
 
 NEAR_TIE = 0.004
-"""Pairs whose reduced cost at the first capped optimum is at least −this × the largest |fit| join the master
-before the first restriction (:func:`_add_near_ties`)."""
+"""Pairs whose reduced cost is at least −this × the largest |fit| join the master with the first restriction: at
+the organization-free first LP when the draw restricts at the start (:func:`_restrict_at_start`), else at the first
+capped optimum (:func:`_add_near_ties`)."""
 
 
 def _add_near_ties(master: Master) -> None:
