@@ -19,7 +19,8 @@ breaks total unimodularity, and it rarely binds fractionally. So:
 With a time limit, a solve stopped before step 2 closes returns the best feasible panels at hand (the greedy
 panels, the master's last solution, or the organization-free min-cost flow's panels mended to the organization
 limit: :func:`flow_at_hand`) with the best bound of the full problem seen, tightened by subgradient steps on the
-load prices (:func:`descend_loads`).
+load prices (:func:`descend_loads`); with none of them within every rule it runs on to the end, past the limit if
+need be (``past_limit`` in its stats when it ended after it).
 """
 
 from __future__ import annotations
@@ -568,8 +569,8 @@ bring the flow's prices nearer their optimum within a share of the limit (docs/m
 @dataclass
 class FlowAtHand:
     """What the organization-free flow gives a time-limited solve: its panels mended to the organization limit
-    (None when the flow was not run or left seats empty), its load prices (None when not run), and figures for
-    the solve's ``stats``."""
+    (None when the flow was not run or left seats empty), its load prices (None when not run or solved once
+    unpriced: :func:`flow_at_hand`), and figures for the solve's ``stats``."""
 
     pairs: tuple[np.ndarray, np.ndarray] | None = None
     load_price: np.ndarray | None = None
