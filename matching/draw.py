@@ -369,7 +369,7 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
         # the first restriction left a panel short: take it back (the LP over every pair says whether it was)
         master.restrict(restricted := instance)
         marginals, value, shortfall = _solve_capped(master)
-    started = restricted is not instance        # restricted at the start, with its near ties, and kept
+    kept_start = restricted is not instance     # restricted at the start, with its near ties, and kept
     if (shortfall > 1e-7).any():
         empty = np.zeros(instance.fit.shape, dtype=bool)
         return DrawResult("infeasible", empty, marginals.dense(instance), value, seed, True, 0, shortfall)
@@ -391,7 +391,7 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
                     marginals, value, _ = _reoptimize(master, primal=_few(master, added))
                 continue
             break
-        if restrictions == 0 and not started:
+        if restrictions == 0 and not kept_start:
             _add_near_ties(master)
         restrictions += 1
         kept = heaviest_pools(restricted, marginals, spanning)
