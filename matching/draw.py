@@ -266,8 +266,9 @@ def _reoptimize(master: Master, *, primal: bool = False) -> tuple[Marginals, flo
 
 
 NEAR_TIE = 0.004
-"""Pairs whose reduced cost at the first capped optimum is at least −this × the largest |fit| join the master
-before the first restriction (:func:`_add_near_ties`)."""
+"""Pairs whose reduced cost is at least −this × the largest |fit| join the master with the first restriction: at
+the organization-free first LP when the draw restricts at the start (:func:`_restrict_at_start`), else at the first
+capped optimum (:func:`_add_near_ties`)."""
 
 
 def _add_near_ties(master: Master) -> None:
@@ -368,7 +369,7 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
         # the first restriction left a panel short: take it back (the LP over every pair says whether it was)
         master.restrict(restricted := instance)
         marginals, value, shortfall = _solve_capped(master)
-    started = restricted is not instance        # restricted at the start, with its near ties, and kept
+    kept_start = restricted is not instance     # restricted at the start, with its near ties, and kept
     if (shortfall > 1e-7).any():
         empty = np.zeros(instance.fit.shape, dtype=bool)
         return DrawResult("infeasible", empty, marginals.dense(instance), value, seed, True, 0, shortfall)
@@ -390,7 +391,7 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
                     marginals, value, _ = _reoptimize(master, primal=_few(master, added))
                 continue
             break
-        if restrictions == 0 and not started:
+        if restrictions == 0 and not kept_start:
             _add_near_ties(master)
         restrictions += 1
         kept = heaviest_pools(restricted, marginals, spanning)
@@ -442,16 +443,16 @@ def _restrict_at_start(master: Master) -> Instance:
     organization row, and add the pairs that LP prices near zero among those the restriction leaves; return the
     instance the master goes on with (the master's own when nothing spans pools).
 
-    The first LP is the capped organization-free relaxation (started on the network, it is the flow's vertex,
-    no pivot; when q is not 1/k the master does not start there, and it is the LP over the first columns, not
-    priced, a poorer guide: docs/matching.md §3): the restrictions it implies (:func:`heaviest_pools` for the organizations spanning pools,
-    :func:`in_one_pool` for the others) are those the first priced LP mostly implied too, and made now, one dual
-    re-optimization repairs the organization rows and the restrictions together, where the draw repaired the
-    rows, then re-optimized each restriction over a master of near ties (contended 1,000 × 5,000: 8.0 k
-    simplex iterations in the draw against 9.3 k). The near ties (:func:`_add_near_ties`) are added with it,
-    priced by the same LP: without them the restricted LP lacked the substitutes, and pricing brought 540
-    columns that the primal simplex took 3.4 k iterations to place. Like any restriction, it forbids pairs and
-    costs a little expected fit, and :func:`draw` takes it back when it leaves a panel short."""
+    The first LP is the capped organization-free relaxation (started on the network, it is the flow's vertex, no
+    pivot; when q is not 1/k the master does not start there, and it is the LP over the first columns, not priced, a
+    poorer guide: docs/matching.md §3): the restrictions it implies (:func:`heaviest_pools` for the organizations
+    spanning pools, :func:`in_one_pool` for the others) are those the first priced LP mostly implied too, and made
+    now, one dual re-optimization repairs the organization rows and the restrictions together, where the draw
+    repaired the rows, then re-optimized each restriction over a master of near ties (contended 1,000 × 5,000: 8.0 k
+    simplex iterations in the draw against 9.3 k). The near ties (:func:`_add_near_ties`) are added with it, priced
+    by the same LP: without them the restricted LP lacked the substitutes, and pricing brought 540 columns that the
+    primal simplex took 3.4 k iterations to place. Like any restriction, it forbids pairs and costs a little
+    expected fit, and :func:`draw` takes it back when it leaves a panel short."""
     instance = master.instance
     lp = master.solve_lp()
     marginals, _, _ = _probabilities(master, lp)

@@ -19,7 +19,8 @@ breaks total unimodularity, and it rarely binds fractionally. So:
 With a time limit, a solve stopped before step 2 closes returns the best feasible panels at hand (the greedy
 panels, the master's last solution, or the organization-free min-cost flow's panels mended to the organization
 limit: :func:`flow_at_hand`) with the best bound of the full problem seen, tightened by subgradient steps on the
-load prices (:func:`descend_loads`).
+load prices (:func:`descend_loads`); with none of them within every rule it runs on to the end, past the limit if
+need be (``past_limit`` in its stats when it ended after it).
 """
 
 from __future__ import annotations
@@ -293,7 +294,8 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     its mended panels, and no master LP starts; so too when the greedy panels alone take the pricing share of
     the limit and break a rule. If they take it and keep every rule, neither the flow nor the first columns run:
     the greedy panels are returned with the bound of :func:`descend_loads` over the rest of the limit. When
-    nothing at hand keeps every rule, the solve runs on without the limit, and its stats say ``past_limit``.
+    nothing at hand keeps every rule, the solve runs on without the limit, and its stats say ``past_limit`` if it
+    ends after the limit.
     """
     clock = time.perf_counter()
     if fixed_pairs_unkeepable(instance):
@@ -368,14 +370,13 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
             stats["seconds"] = time.perf_counter() - clock
             del master, lp          # its HiGHS model: ≈ 0.9 GiB at 20,000 × 50,000, freed before the assignment
             return _solution(instance, weight, *stopped, min(best_bound, descent), stats)
+    ran_on = limited and not report["converged"]       # nothing within every rule at hand when the limit cut it
     if not report["converged"]:         # nothing to return yet: only a proven master says where it is short
         lp, bound, more = generate_columns(master, per_app=per_app, on_round=on_round, report=report,
                                            primal_below=primal_below)
         best_bound = min(bound, report["bound"])
         stats.update(rounds=rounds + more, columns=len(master.col_e), simplex_iterations=master.simplex_iterations,
                      converged=report["converged"], trace=stats["trace"] + report["trace"])
-        if limited:
-            stats["past_limit"] = True          # nothing within every rule at hand: the limit could not be kept
     x = lp.x
     shortfall = lp.shortfall
     integral = bool(np.all(np.minimum(x, 1 - x) < INTEGRALITY_TOLERANCE)) and not (shortfall > 1e-7).any()
@@ -388,6 +389,8 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
             return _infeasible(instance, shortfall, stats)
     chosen = x > 0.5
     stats["seconds"] = time.perf_counter() - clock
+    if ran_on and time.perf_counter() > end:
+        stats["past_limit"] = True          # the limit could not be kept (a run on that ends within it kept it)
     experts, apps = master.col_e[chosen], master.col_a[chosen]
     del master, lp                  # freed before the assignment is allocated, as above
     return _solution(instance, weight, experts, apps, min(bound, best_bound), stats)
@@ -566,8 +569,8 @@ bring the flow's prices nearer their optimum within a share of the limit (docs/m
 @dataclass
 class FlowAtHand:
     """What the organization-free flow gives a time-limited solve: its panels mended to the organization limit
-    (None when the flow was not run or left seats empty), its load prices (None when not run), and figures for
-    the solve's ``stats``."""
+    (None when the flow was not run or left seats empty), its load prices (None when not run or solved once
+    unpriced: :func:`flow_at_hand`), and figures for the solve's ``stats``."""
 
     pairs: tuple[np.ndarray, np.ndarray] | None = None
     load_price: np.ndarray | None = None

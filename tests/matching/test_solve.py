@@ -422,6 +422,19 @@ def test_a_time_limited_solve_with_nothing_to_return_runs_on_and_says_it_passed_
     assert solution.stats["converged"] is True and solution.stats["past_limit"] is True
 
 
+@pytest.mark.parametrize("seed", [108, 126])
+def test_a_solve_that_runs_on_and_ends_within_its_limit_does_not_say_it_passed_it(seed):
+    """The same rounds with a minute's limit and no priced flow round fitting: nothing is at hand when the flow
+    solved once is mended, so the solve runs on, and ends well within the minute; the run must not say that the
+    limit could not be kept."""
+    instance = contended_instance(seed, 14, 6, n_orgs=4)
+    with no_flow_round_fits():
+        solution = solve_total(instance, pricing_time_limit=60.0)
+    assert solution.stats["flow_rounds"] == 1 and "descent_bound" not in solution.stats     # it ran on
+    assert solution.status == "optimal" and solution.stats["seconds"] < 60.0
+    assert "past_limit" not in solution.stats
+
+
 @pytest.mark.parametrize("seed", [5, 7, 17])
 def test_greedy_panels_that_take_the_limit_and_break_a_rule_give_way_to_the_flow_solved_once(seed):
     """On these rounds a few organizations hold most experts, and the greedy panels, filled one application
