@@ -241,7 +241,8 @@ def _deterministic(context: Context, result: AssignResult, report: Progress = _s
         _round(solution.gap)
     if solution.status != "optimal":
         result.diagnostics.append(f"未证明最优：目标值 {solution.objective:.6f}，上界 {solution.bound:.6f}")
-    if not solution.stats.get("converged", True) and context.problem.settings.time_limit is not None:
+    stopped = not solution.stats.get("converged", True) or solution.stats.get("mip_stopped")
+    if stopped and context.problem.settings.time_limit is not None:
         result.diagnostics.append(stopped_at_limit(context.problem.settings.time_limit, solution.stats))
     if solution.stats.get("past_limit") and context.problem.settings.time_limit is not None:
         result.diagnostics.append(f"求解时间上限 {context.problem.settings.time_limit:g} 秒内没有找到满足全部规则的专家组，"
@@ -254,10 +255,13 @@ def _deterministic(context: Context, result: AssignResult, report: Progress = _s
 
 def stopped_at_limit(time_limit: float, stats: dict) -> str:
     """The sentence for a solve its time limit stopped: what ran before the limit, the min-cost flow's rounds
-    (a time-limited solve may answer with the flow's mended panels before any master round) and the master's."""
+    (a time-limited solve may answer with the flow's mended panels before any master round) and the master's,
+    and whether the limit stopped the integer programs that place the seats a fractional LP splits."""
     work = f"{stats.get('rounds', 0)} 轮定价"
     if stats.get("flow_rounds"):
         work = f"最小费用流 {stats['flow_rounds']} 轮、主问题 {work}"
+    if stats.get("mip_stopped"):
+        work += "，整数规划未完成"
     return f"求解达到时间上限 {time_limit:g} 秒，给出当时最好的专家组（{work}）"
 
 

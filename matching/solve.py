@@ -384,7 +384,20 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     if (shortfall > 1e-7).any():
         return _infeasible(instance, shortfall, stats)
     if not integral:
-        x, shortfall, bound = close_gap(master, lp, bound, time_limit, max_columns, stats)
+        try:
+            x, shortfall, bound = close_gap(master, lp, bound, time_limit, max_columns, stats,
+                                            deadline=end if limited and not ran_on else None)
+        except NoIncumbent:
+            if not limited or ran_on:
+                raise
+            # no MIP found panels within the limit: those at hand if any keep every rule, else run on
+            stopped = _best_at_hand(master, lp, greedy, weight, flow.pairs)
+            if stopped is not None:
+                stats.update(mip_stopped=True, seconds=time.perf_counter() - clock)
+                del master, lp
+                return _solution(instance, weight, *stopped, best_bound, stats)
+            ran_on = True
+            x, shortfall, bound = close_gap(master, lp, bound, time_limit, max_columns, stats)
         if (shortfall > 0.5).any():
             return _infeasible(instance, shortfall, stats)
     chosen = x > 0.5
@@ -818,7 +831,7 @@ minutes); the organization limit rarely opens a gap larger than the optimality t
 
 
 def close_gap(master: Master, lp: LPResult, bound: float, time_limit: float | None, max_columns: int,
-              stats: dict) -> tuple[np.ndarray, np.ndarray, float]:
+              stats: dict, *, deadline: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """Integral optimum from a fractional LP optimum, by MIPs over the pairs reduced-cost fixing keeps.
 
     With ``bound`` the Lagrangian bound of ``lp``'s duals, a solution using a pair of reduced cost ``rc < 0``
@@ -830,18 +843,26 @@ def close_gap(master: Master, lp: LPResult, bound: float, time_limit: float | No
     The reported bound is the larger of the last MIP's own bound and ``bound − δ`` (what any pair left out can
     reach), never above ``bound``.
 
-    Raises :class:`~matching.lp.NoIncumbent` if no MIP finds a solution within ``time_limit``.
+    ``time_limit`` bounds each MIP; ``deadline`` (a ``time.perf_counter()`` value: a time-limited solve's end)
+    bounds them all: each MIP gets the seconds left, none starts once it has passed if a solution is at hand,
+    and ``stats["mip_stopped"]`` says when one stopped at it or was not started (the result is then the best
+    found, its bound still valid).
+
+    Raises :class:`~matching.lp.NoIncumbent` if no MIP finds a solution within its seconds.
     """
     clock = time.perf_counter()
     tolerance = OPTIMALITY_TOLERANCE * max(1.0, abs(lp.objective))
     delta = max(bound - lp.objective, 0.0) + FIXING_GUESS * max(1.0, abs(lp.objective))
-    result = _dive(master, lp, bound, delta, time_limit)
+    result = _dive(master, lp, bound, delta, _seconds_left(time_limit, deadline))
     if result is not None and bound - result[2] <= tolerance:
         stats.update(mips=0, dive=True, first_mip_objective=result[2], mip_seconds=time.perf_counter() - clock)
         return result[0], result[1], bound
     mips = 0
     proven = bound                  # the tightest upper bound any MIP below proved, whichever found the incumbent
     while mips < 2:
+        if result is not None and deadline is not None and time.perf_counter() >= deadline:
+            stats["mip_stopped"] = True
+            break
         mips += 1
         outside = master.pairs_priced_at_least(lp, -delta - PRICING_TOLERANCE)
         if len(master.col_e) + len(outside[0]) > max_columns:
@@ -851,11 +872,14 @@ def close_gap(master: Master, lp: LPResult, bound: float, time_limit: float | No
         # the column set now holds every pair with rc ≥ −δ: a solution using any other pair is worth < bound − δ
         active = master.column_reduced_costs(lp) >= -delta - PRICING_TOLERANCE
         try:
-            x, shortfall, value, dual_bound, _ = master.solve_mip(time_limit, active)
+            x, shortfall, value, dual_bound, proven_here = master.solve_mip(_seconds_left(time_limit, deadline),
+                                                                            active)
         except NoIncumbent:
             raise
         except RuntimeError:        # no integral solution among the active pairs: the whole column set
-            x, shortfall, value, dual_bound, _ = master.solve_mip(time_limit)
+            x, shortfall, value, dual_bound, proven_here = master.solve_mip(_seconds_left(time_limit, deadline))
+        if not proven_here and deadline is not None and time.perf_counter() >= deadline:
+            stats["mip_stopped"] = True
         proven = min(proven, max(dual_bound, bound - delta))
         if result is None or value > result[2]:
             result = (x, shortfall, value, proven)
@@ -869,6 +893,14 @@ def close_gap(master: Master, lp: LPResult, bound: float, time_limit: float | No
                  columns=len(master.col_e))
     x = np.concatenate([x, np.zeros(len(master.col_e) - len(x))])   # an earlier MIP's x predates new columns
     return x, shortfall, min(bound, proven)
+
+
+def _seconds_left(time_limit: float | None, deadline: float | None) -> float | None:
+    """Seconds a MIP may take: ``time_limit``, or less where the ``deadline`` comes first (never below 0)."""
+    if deadline is None:
+        return time_limit
+    left = max(deadline - time.perf_counter(), 0.0)
+    return left if time_limit is None else min(time_limit, left)
 
 
 def _dive(master: Master, lp: LPResult, bound: float, delta: float, time_limit: float | None,

@@ -367,6 +367,8 @@ def test_a_solve_stopped_by_its_limit_names_the_flow_rounds_that_gave_its_answer
     assert stopped_at_limit(60, {"rounds": 0, "flow_rounds": 3}) == \
         "求解达到时间上限 60 秒，给出当时最好的专家组（最小费用流 3 轮、主问题 0 轮定价）"
     assert stopped_at_limit(60, {"rounds": 2}) == "求解达到时间上限 60 秒，给出当时最好的专家组（2 轮定价）"
+    assert stopped_at_limit(60, {"rounds": 4, "converged": True, "mip_stopped": True}) == \
+        "求解达到时间上限 60 秒，给出当时最好的专家组（4 轮定价，整数规划未完成）"
 
 
 def test_a_solve_that_ran_past_its_limit_says_so(monkeypatch):
@@ -385,6 +387,23 @@ def test_a_solve_that_ran_past_its_limit_says_so(monkeypatch):
     diagnostics = assign(parse_problem(data)).diagnostics
     assert "求解时间上限 60 秒内没有找到满足全部规则的专家组，求解超过上限继续至结束" in diagnostics
     assert not any("求解达到时间上限" in line for line in diagnostics)
+
+
+def test_a_solve_whose_integer_programs_stopped_at_the_limit_says_so(monkeypatch):
+    """A master that converged before the limit but to a fractional LP places the split seats by integer
+    programs, which now stop at the limit too: the run names that, beside the bound it could prove."""
+    data = problem(five_pool_experts(1), [application("A1")], panel_size=5, pool_quotas=ALL_POOLS_ONE)
+    data["settings"]["time_limit"] = 60
+    solve = matching.assign.solve_total
+
+    def stopped_in_its_integer_programs(instance, **options):
+        solution = solve(instance, **options)
+        solution.stats.update(converged=True, mip_stopped=True, rounds=3)
+        return solution
+
+    monkeypatch.setattr(matching.assign, "solve_total", stopped_in_its_integer_programs)
+    diagnostics = assign(parse_problem(data)).diagnostics
+    assert "求解达到时间上限 60 秒，给出当时最好的专家组（最小费用流 1 轮、主问题 3 轮定价，整数规划未完成）" in diagnostics
 
 
 @pytest.mark.parametrize("seed", range(6))

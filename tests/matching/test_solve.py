@@ -191,6 +191,37 @@ def test_fractional_lp_is_branched_to_the_exact_optimum():
     assert branched > 0, "no seed exercised the branching path; adjust the instance family"
 
 
+def test_a_fractional_lp_reached_at_the_time_limit_keeps_the_limit_in_its_integer_programs():
+    """A time-limited solve whose master converges to a fractional LP places the split seats by integer
+    programs (close_gap); they ran with no limit at all, so a round of the commission's size could run far
+    past the limit the organizer set and say nothing. With the limit spent when they start, the solve answers
+    with what it has (a dive's panels, the greedy or the flow's), its bound, and says the programs stopped."""
+    now = [0.0]
+    real_close_gap = matching.solve.close_gap
+
+    def limit_passes_now(*args, **kwargs):
+        now[0] = 100.0
+        return real_close_gap(*args, **kwargs)
+
+    stopped = 0
+    for seed in range(60):
+        instance = random_instance(seed, 16, 6, n_orgs=3, load_cap=3)
+        reference = dense_milp(instance)
+        now[0] = 0.0
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(matching.solve, "time", SimpleNamespace(perf_counter=lambda: now[0],
+                                                                   process_time=time.process_time))
+            patch.setattr(matching.solve, "close_gap", limit_passes_now)
+            solution = solve_total(instance, per_pool=1, pricing_time_limit=1.0)
+        check_time_limited(instance, solution, reference)
+        if solution.status == "infeasible" or solution.stats.get("lp_integral", True):
+            continue
+        assert solution.status == "optimal" or solution.stats.get("mip_stopped"), seed
+        assert "past_limit" not in solution.stats or not solution.stats.get("mip_stopped"), seed
+        stopped += bool(solution.stats.get("mip_stopped"))
+    assert stopped > 0, "no seed stopped an integer program at the limit; adjust the instance family"
+
+
 def test_hard_conflicts_are_never_assigned_even_when_they_fit_best():
     instance = random_instance(3, 12, 4, conflict_rate=0.0)
     allowed = instance.allowed.copy()
