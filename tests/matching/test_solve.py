@@ -19,7 +19,7 @@ import matching.network
 import matching.solve
 from matching.greedy import _best_first, _ranked_by_pool, greedy_panels, initial_candidates, ranked_for_panel
 from matching.instance import Instance, assignment_violations
-from matching.lp import LPResult, Master
+from matching.lp import LPResult, Master, NoIncumbent
 from matching.network import network_optimum
 from matching.solve import (
     Solution,
@@ -220,6 +220,39 @@ def test_a_fractional_lp_reached_at_the_time_limit_keeps_the_limit_in_its_intege
         assert "past_limit" not in solution.stats or not solution.stats.get("mip_stopped"), seed
         stopped += bool(solution.stats.get("mip_stopped"))
     assert stopped > 0, "no seed stopped an integer program at the limit; adjust the instance family"
+
+
+def test_an_integer_program_the_limit_stops_before_any_panels_keeps_the_dives():
+    """Under a time limit, the dive may place the split seats and the next integer program reach the limit
+    before finding panels of its own: the dive's panels (within every rule) are the best found, so the solve
+    answers with them and says the programs stopped; it raised, dropping them for the greedy's or, with nothing
+    else at hand, running on past the limit."""
+    instance = random_instance(29, 16, 6, n_orgs=3, load_cap=3)      # a fractional LP whose dive is not optimal
+    reference = dense_milp(instance)
+    now, calls, dive = [0.0], [0], []
+    real_solve_mip = Master.solve_mip
+
+    def limit_passes_in_the_first_mip(self, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] == 2:
+            now[0] = 100.0
+            raise NoIncumbent("time limit reached before any integer solution")
+        result = real_solve_mip(self, *args, **kwargs)
+        dive.append(result[2])
+        return result
+
+    for at_hand in (matching.solve._best_at_hand, lambda *args: None):
+        now[0], calls[0], dive[:] = 0.0, 0, []
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(matching.solve, "time", SimpleNamespace(perf_counter=lambda: now[0],
+                                                                   process_time=time.process_time))
+            patch.setattr(Master, "solve_mip", limit_passes_in_the_first_mip)
+            patch.setattr(matching.solve, "_best_at_hand", at_hand)
+            solution = solve_total(instance, per_pool=1, pricing_time_limit=1.0)
+        check_time_limited(instance, solution, reference)
+        assert not solution.stats["lp_integral"] and calls[0] == 2
+        assert solution.objective == pytest.approx(dive[0], abs=1e-9)
+        assert solution.stats.get("mip_stopped") and "past_limit" not in solution.stats
 
 
 def test_hard_conflicts_are_never_assigned_even_when_they_fit_best():
