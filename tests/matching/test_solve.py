@@ -255,6 +255,43 @@ def test_an_integer_program_the_limit_stops_before_any_panels_keeps_the_dives():
         assert solution.stats.get("mip_stopped") and "past_limit" not in solution.stats
 
 
+@pytest.mark.parametrize("seed", [29, 464, 607, 921])      # the fractional LPs of the family's first 1,000
+@pytest.mark.parametrize("passes_in", range(4))
+@pytest.mark.parametrize("empty_handed", [False, True])
+def test_the_limit_passing_anywhere_in_the_integer_programs_keeps_every_promise(seed, passes_in, empty_handed):
+    """Wherever the limit passes among close_gap's integer programs (before the dive, in it, in the first MIP,
+    in the second), with or without the stopped one having found panels: panels within every rule, a bound at
+    or above the optimum, ``optimal`` only with the gap closed, ``mip_stopped`` whenever it is not, and no run
+    past the limit (the greedy's or the dive's panels are at hand)."""
+    instance = random_instance(seed, 16, 6, n_orgs=3, load_cap=3)
+    real_solve_mip, real_close_gap = Master.solve_mip, matching.solve.close_gap
+    now, calls = [0.0], [0]
+
+    def solve_mip(self, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] == passes_in:
+            now[0] = 100.0
+            if empty_handed:
+                raise NoIncumbent("time limit reached before any integer solution")
+        return real_solve_mip(self, *args, **kwargs)
+
+    def close_gap(*args, **kwargs):
+        calls[0] = 0
+        now[0] = 100.0 if passes_in == 0 else now[0]
+        return real_close_gap(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching.solve, "time", SimpleNamespace(perf_counter=lambda: now[0],
+                                                               process_time=time.process_time))
+        patch.setattr(Master, "solve_mip", solve_mip)
+        patch.setattr(matching.solve, "close_gap", close_gap)
+        solution = solve_total(instance, per_pool=1, pricing_time_limit=1.0)
+    check_time_limited(instance, solution, dense_milp(instance))
+    assert not solution.stats["lp_integral"]
+    assert solution.status == "optimal" or solution.stats.get("mip_stopped")
+    assert "past_limit" not in solution.stats
+
+
 def test_hard_conflicts_are_never_assigned_even_when_they_fit_best():
     instance = random_instance(3, 12, 4, conflict_rate=0.0)
     allowed = instance.allowed.copy()
