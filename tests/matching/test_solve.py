@@ -222,6 +222,18 @@ def test_a_fractional_lp_reached_at_the_time_limit_keeps_the_limit_in_its_intege
     assert stopped > 0, "no seed stopped an integer program at the limit; adjust the instance family"
 
 
+def solve_on_clock(instance: Instance, now: list[float], solve_mip, **in_solve) -> Solution:
+    """A solve limited to 1 s whose clock reads ``now[0]``, with ``Master.solve_mip`` and the ``in_solve``
+    functions of matching.solve replaced (they move the clock: where the limit passes)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching.solve, "time", SimpleNamespace(perf_counter=lambda: now[0],
+                                                               process_time=time.process_time))
+        patch.setattr(Master, "solve_mip", solve_mip)
+        for name, function in in_solve.items():
+            patch.setattr(matching.solve, name, function)
+        return solve_total(instance, per_pool=1, pricing_time_limit=1.0)
+
+
 def test_an_integer_program_the_limit_stops_before_any_panels_keeps_the_dives():
     """Under a time limit, the dive may place the split seats and the next integer program reach the limit
     before finding panels of its own: the dive's panels (within every rule) are the best found, so the solve
@@ -243,12 +255,7 @@ def test_an_integer_program_the_limit_stops_before_any_panels_keeps_the_dives():
 
     for at_hand in (matching.solve._best_at_hand, lambda *args: None):
         now[0], calls[0], dive[:] = 0.0, 0, []
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(matching.solve, "time", SimpleNamespace(perf_counter=lambda: now[0],
-                                                                   process_time=time.process_time))
-            patch.setattr(Master, "solve_mip", limit_passes_in_the_first_mip)
-            patch.setattr(matching.solve, "_best_at_hand", at_hand)
-            solution = solve_total(instance, per_pool=1, pricing_time_limit=1.0)
+        solution = solve_on_clock(instance, now, limit_passes_in_the_first_mip, _best_at_hand=at_hand)
         check_time_limited(instance, solution, reference)
         assert not solution.stats["lp_integral"] and calls[0] == 2
         assert solution.objective == pytest.approx(dive[0], abs=1e-9)
@@ -280,12 +287,7 @@ def test_the_limit_passing_anywhere_in_the_integer_programs_keeps_every_promise(
         now[0] = 100.0 if passes_in == 0 else now[0]
         return real_close_gap(*args, **kwargs)
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(matching.solve, "time", SimpleNamespace(perf_counter=lambda: now[0],
-                                                               process_time=time.process_time))
-        patch.setattr(Master, "solve_mip", solve_mip)
-        patch.setattr(matching.solve, "close_gap", close_gap)
-        solution = solve_total(instance, per_pool=1, pricing_time_limit=1.0)
+    solution = solve_on_clock(instance, now, solve_mip, close_gap=close_gap)
     check_time_limited(instance, solution, dense_milp(instance))
     assert not solution.stats["lp_integral"]
     assert solution.status == "optimal" or solution.stats.get("mip_stopped")
