@@ -845,10 +845,11 @@ def close_gap(master: Master, lp: LPResult, bound: float, time_limit: float | No
 
     ``time_limit`` bounds each MIP; ``deadline`` (a ``time.perf_counter()`` value: a time-limited solve's end)
     bounds them all: each MIP gets the seconds left, none starts once it has passed if a solution is at hand,
-    and ``stats["mip_stopped"]`` says when one stopped at it or was not started (the result is then the best
-    found, its bound still valid).
+    and ``stats["mip_stopped"]`` says when one stopped at it, before any panels of its own or after, or was not
+    started (the result is then the best found, its bound still valid).
 
-    Raises :class:`~matching.lp.NoIncumbent` if no MIP finds a solution within its seconds.
+    Raises :class:`~matching.lp.NoIncumbent` if a MIP finds no solution within its seconds, unless a ``deadline``
+    is given and an earlier one (the dive or the first MIP) found one.
     """
     clock = time.perf_counter()
     tolerance = OPTIMALITY_TOLERANCE * max(1.0, abs(lp.objective))
@@ -872,12 +873,18 @@ def close_gap(master: Master, lp: LPResult, bound: float, time_limit: float | No
         # the column set now holds every pair with rc ≥ −δ: a solution using any other pair is worth < bound − δ
         active = master.column_reduced_costs(lp) >= -delta - PRICING_TOLERANCE
         try:
-            x, shortfall, value, dual_bound, proven_here = master.solve_mip(_seconds_left(time_limit, deadline),
-                                                                            active)
-        except NoIncumbent:
-            raise
-        except RuntimeError:        # no integral solution among the active pairs: the whole column set
-            x, shortfall, value, dual_bound, proven_here = master.solve_mip(_seconds_left(time_limit, deadline))
+            try:
+                x, shortfall, value, dual_bound, proven_here = master.solve_mip(
+                    _seconds_left(time_limit, deadline), active)
+            except NoIncumbent:
+                raise
+            except RuntimeError:    # no integral solution among the active pairs: the whole column set
+                x, shortfall, value, dual_bound, proven_here = master.solve_mip(_seconds_left(time_limit, deadline))
+        except NoIncumbent:         # the deadline came first: the best found so far, if any, is the answer
+            if result is None or deadline is None:
+                raise
+            stats["mip_stopped"] = True
+            break
         if not proven_here and deadline is not None and time.perf_counter() >= deadline:
             stats["mip_stopped"] = True
         proven = min(proven, max(dual_bound, bound - delta))

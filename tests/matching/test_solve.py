@@ -19,7 +19,7 @@ import matching.network
 import matching.solve
 from matching.greedy import _best_first, _ranked_by_pool, greedy_panels, initial_candidates, ranked_for_panel
 from matching.instance import Instance, assignment_violations
-from matching.lp import LPResult, Master
+from matching.lp import LPResult, Master, NoIncumbent
 from matching.network import network_optimum
 from matching.solve import (
     Solution,
@@ -220,6 +220,78 @@ def test_a_fractional_lp_reached_at_the_time_limit_keeps_the_limit_in_its_intege
         assert "past_limit" not in solution.stats or not solution.stats.get("mip_stopped"), seed
         stopped += bool(solution.stats.get("mip_stopped"))
     assert stopped > 0, "no seed stopped an integer program at the limit; adjust the instance family"
+
+
+def solve_on_clock(instance: Instance, now: list[float], solve_mip, **in_solve) -> Solution:
+    """A solve limited to 1 s whose clock reads ``now[0]``, with ``Master.solve_mip`` and the ``in_solve``
+    functions of matching.solve replaced (they move the clock: where the limit passes)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching.solve, "time", SimpleNamespace(perf_counter=lambda: now[0],
+                                                               process_time=time.process_time))
+        patch.setattr(Master, "solve_mip", solve_mip)
+        for name, function in in_solve.items():
+            patch.setattr(matching.solve, name, function)
+        return solve_total(instance, per_pool=1, pricing_time_limit=1.0)
+
+
+def test_an_integer_program_the_limit_stops_before_any_panels_keeps_the_dives():
+    """Under a time limit, the dive may place the split seats and the next integer program reach the limit
+    before finding panels of its own: the dive's panels (within every rule) are the best found, so the solve
+    answers with them and says the programs stopped; it raised, dropping them for the greedy's or, with nothing
+    else at hand, running on past the limit."""
+    instance = random_instance(29, 16, 6, n_orgs=3, load_cap=3)      # a fractional LP whose dive is not optimal
+    reference = dense_milp(instance)
+    now, calls, dive = [0.0], [0], []
+    real_solve_mip = Master.solve_mip
+
+    def limit_passes_in_the_first_mip(self, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] == 2:
+            now[0] = 100.0
+            raise NoIncumbent("time limit reached before any integer solution")
+        result = real_solve_mip(self, *args, **kwargs)
+        dive.append(result[2])
+        return result
+
+    for at_hand in (matching.solve._best_at_hand, lambda *args: None):
+        now[0], calls[0], dive[:] = 0.0, 0, []
+        solution = solve_on_clock(instance, now, limit_passes_in_the_first_mip, _best_at_hand=at_hand)
+        check_time_limited(instance, solution, reference)
+        assert not solution.stats["lp_integral"] and calls[0] == 2
+        assert solution.objective == pytest.approx(dive[0], abs=1e-9)
+        assert solution.stats.get("mip_stopped") and "past_limit" not in solution.stats
+
+
+@pytest.mark.parametrize("seed", [29, 464, 607, 921])      # the fractional LPs of the family's first 1,000
+@pytest.mark.parametrize("passes_in", range(4))
+@pytest.mark.parametrize("empty_handed", [False, True])
+def test_the_limit_passing_anywhere_in_the_integer_programs_keeps_every_promise(seed, passes_in, empty_handed):
+    """Wherever the limit passes among close_gap's integer programs (before the dive, in it, in the first MIP,
+    in the second), with or without the stopped one having found panels: panels within every rule, a bound at
+    or above the optimum, ``optimal`` only with the gap closed, ``mip_stopped`` whenever it is not, and no run
+    past the limit (the greedy's or the dive's panels are at hand)."""
+    instance = random_instance(seed, 16, 6, n_orgs=3, load_cap=3)
+    real_solve_mip, real_close_gap = Master.solve_mip, matching.solve.close_gap
+    now, calls = [0.0], [0]
+
+    def solve_mip(self, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] == passes_in:
+            now[0] = 100.0
+            if empty_handed:
+                raise NoIncumbent("time limit reached before any integer solution")
+        return real_solve_mip(self, *args, **kwargs)
+
+    def close_gap(*args, **kwargs):
+        calls[0] = 0
+        now[0] = 100.0 if passes_in == 0 else now[0]
+        return real_close_gap(*args, **kwargs)
+
+    solution = solve_on_clock(instance, now, solve_mip, close_gap=close_gap)
+    check_time_limited(instance, solution, dense_milp(instance))
+    assert not solution.stats["lp_integral"]
+    assert solution.status == "optimal" or solution.stats.get("mip_stopped")
+    assert "past_limit" not in solution.stats
 
 
 def test_hard_conflicts_are_never_assigned_even_when_they_fit_best():
