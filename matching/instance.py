@@ -135,13 +135,16 @@ def best_first(indices: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
     """The first ``k`` of ``indices`` ordered by ``values`` descending, ties by position: the same as
     ``indices[np.argsort(-values, kind="stable")][:k]`` without sorting all of them.
 
-    Every entry at least as large as the k-th largest value is kept before the stable sort, so ties at the
-    cut-off are broken exactly as the full sort breaks them.
+    Every entry at least as large as a lower bound of the k-th largest value is kept before the stable sort, so
+    ties at the cut-off are broken exactly as the full sort breaks them. On long arrays the bound is the k-th
+    largest of every :data:`SAMPLE_STRIDE`-th entry, as in :func:`best_first_columns`: on 20,000 values that is
+    18 µs against 216 for a partition of them all (the greedy panels rank each pool this way).
     """
     if k <= 0 or len(values) == 0:
         return indices[:0]
     if k < len(values):
-        threshold = np.partition(values, len(values) - k)[len(values) - k]
+        sample = values[::SAMPLE_STRIDE] if len(values) >= SAMPLE_STRIDE * k else values
+        threshold = np.partition(sample, len(sample) - k)[len(sample) - k]
         keep = np.nonzero(values >= threshold)[0]
         indices, values = indices[keep], values[keep]
     return indices[np.argsort(-values, kind="stable")][:k]
