@@ -242,7 +242,7 @@ def _deterministic(context: Context, result: AssignResult, report: Progress = _s
     if solution.status != "optimal":
         result.diagnostics.append(f"未证明最优：目标值 {solution.objective:.6f}，上界 {solution.bound:.6f}")
     stopped = not solution.stats.get("converged", True) or solution.stats.get("mip_stopped")
-    if stopped and context.problem.settings.time_limit is not None:
+    if stopped and solution.status != "optimal" and context.problem.settings.time_limit is not None:
         result.diagnostics.append(stopped_at_limit(context.problem.settings.time_limit, solution.stats))
     if solution.stats.get("past_limit") and context.problem.settings.time_limit is not None:
         result.diagnostics.append(f"求解时间上限 {context.problem.settings.time_limit:g} 秒内没有找到满足全部规则的专家组，"

@@ -399,11 +399,30 @@ def test_a_solve_whose_integer_programs_stopped_at_the_limit_says_so(monkeypatch
     def stopped_in_its_integer_programs(instance, **options):
         solution = solve(instance, **options)
         solution.stats.update(converged=True, mip_stopped=True, rounds=3)
+        solution.status = "feasible"
         return solution
 
     monkeypatch.setattr(matching.assign, "solve_total", stopped_in_its_integer_programs)
     diagnostics = assign(parse_problem(data)).diagnostics
     assert "求解达到时间上限 60 秒，给出当时最好的专家组（最小费用流 1 轮、主问题 3 轮定价，整数规划未完成）" in diagnostics
+
+
+def test_a_solve_proven_optimal_says_nothing_of_the_limit_its_integer_programs_reached(monkeypatch):
+    """An integer program the limit stopped may still have found panels whose value meets the bound: the run is
+    proven optimal, and a sentence saying it answered with the best panels at the limit would contradict that."""
+    data = problem(five_pool_experts(1), [application("A1")], panel_size=5, pool_quotas=ALL_POOLS_ONE)
+    data["settings"]["time_limit"] = 60
+    solve = matching.assign.solve_total
+
+    def optimal_though_its_integer_programs_stopped(instance, **options):
+        solution = solve(instance, **options)
+        solution.stats.update(converged=True, mip_stopped=True, rounds=3)
+        return solution
+
+    monkeypatch.setattr(matching.assign, "solve_total", optimal_though_its_integer_programs_stopped)
+    result = assign(parse_problem(data))
+    assert result.status == "optimal"
+    assert not any("求解达到时间上限" in line for line in result.diagnostics)
 
 
 @pytest.mark.parametrize("seed", range(6))
