@@ -22,7 +22,7 @@ from tests.fonts import require_cjk_font
 from tests.web.test_ranking_service import build_design_round
 from web import create_app
 from web.extensions import db
-from web.jobs.queue import queue, start_consumer
+from web.jobs.queue import GENERAL, MATCHING, QUEUES, flush, queue, start_consumer
 from web.jobs.runner import STALL_SECONDS
 from web.models import Job, utcnow
 
@@ -34,18 +34,19 @@ pytestmark = [pytest.mark.slow, pytest.mark.app_config(PANEL_QUEUE=QUEUE)]
 @pytest.fixture(autouse=True)
 def empty_queue(app):
     """A Redis queue is shared between tests: start and end each one empty."""
-    queue(app).flush()
+    flush(app)
     yield
-    queue(app).flush()
+    flush(app)
 
 
 @pytest.fixture
 def consumer_of():
-    """``consumer_of(app)`` starts a consumer on ``app``'s queue; all are stopped at the end of the test."""
+    """``consumer_of(app, names)`` starts consumers of ``app``'s queues (both by default, as ``panel serve``);
+    all are stopped at the end of the test."""
     started = []
 
-    def start(app):
-        started.append(start_consumer(app, workers=1))
+    def start(app, names=QUEUES):
+        started.append(start_consumer(app, workers=1, names=names))
         return started[-1]
 
     yield start
@@ -125,14 +126,14 @@ def test_a_job_whose_worker_died_is_run_again_and_leaves_one_result(app, round_i
         job = request_job("blank_pdf", round_=db.session.get(Round, round_id), actor=None)
         job_id = job.id
         db.session.commit()
-        queue(app).flush()                    # the worker took the message, then died mid-job:
+        flush(app)                    # the worker took the message, then died mid-job:
         job = db.session.get(Job, job_id)
         job.state, job.attempts, job.done, job.total = "running", 1, 2, 5
         job.heartbeat_at = job.started_at = utcnow() - timedelta(seconds=STALL_SECONDS + 1)
         files.write(files.job_result_name(job_id, ".blank-partial"), b"%PDF half")
         db.session.commit()
     consumer_of(app)
-    app.extensions["panel_tasks"]["requeue_stalled"].call_local()
+    app.extensions["panel_tasks"]["general"]["requeue_stalled"].call_local()
     job = wait_until_finished(app, job_id)
     assert job.state == "done" and job.attempts == 2
     with app.app_context():
@@ -149,7 +150,7 @@ def test_a_job_running_on_a_live_worker_is_not_taken_again(app, round_id):
         job = request_job("blank_pdf", round_=db.session.get(Round, round_id), actor=None)
         job_id = job.id
         db.session.commit()
-        queue(app).flush()
+        flush(app)
         assert claim(job_id) is not None                 # a worker has it and its heartbeat is fresh
         assert claim(job_id) is None and stalled_jobs() == []
 
@@ -184,7 +185,7 @@ def versions_of(app, round_id: int) -> list[int]:
 
 def die_mid_job(app, job_id: int) -> None:
     """What a worker killed mid-job leaves: the queue's message taken, the row running, its heartbeat stopped."""
-    queue(app).flush()
+    flush(app)
     with app.app_context():
         job = db.session.get(Job, job_id)
         job.state, job.attempts, job.step, job.done, job.total = "running", 1, "fit", 2, 6
@@ -224,11 +225,55 @@ def test_a_matching_run_whose_worker_died_is_run_again_and_stores_one_version(ap
         job_id = job.id
         db.session.commit()
     die_mid_job(app, job_id)
-    consumer_of(app)
-    app.extensions["panel_tasks"]["requeue_stalled"].call_local()
+    app.extensions["panel_tasks"]["general"]["requeue_stalled"].call_local()
+    assert (queue(app, MATCHING).pending_count(), queue(app, GENERAL).pending_count()) == (1, 0)
+    consumer_of(app, names=(MATCHING,))
     job = wait_until_finished(app, job_id)
     assert job.state == "done" and job.attempts == 2
     assert versions_of(app, assigning_round) == [1]
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_each_queue_is_taken_only_by_its_own_workers(app, assigning_round, consumer_of):
+    """A worker of the general queue runs a PDF and leaves the matching run queued; a worker of the matching queue
+    runs it and leaves a PDF and the mail on the general queue, untaken (it never starts mail delivery)."""
+    from web.models import OutboxMessage, Round
+    from web.services import outbox
+    from web.services.jobs import request_job
+
+    def ask(kind: str, **params) -> int:
+        with app.app_context():
+            job = request_job(kind, round_=db.session.get(Round, assigning_round), actor=None, params=params)
+            db.session.commit()
+            return job.id
+
+    def waiting(name: str) -> list[tuple[str, tuple]]:
+        return [(task.name, tuple(task.args)) for task in queue(app, name).pending()]
+
+    def state_of(model, row_id: int) -> str:
+        with app.app_context():
+            return db.session.get(model, row_id).state
+
+    matching = ask("matching", seed=None, max_probability=None, drawn_seed=None)
+    first_pdf = ask("blank_pdf")
+    general = consumer_of(app, names=(GENERAL,))
+    assert wait_until_finished(app, first_pdf).state == "done"
+    general.stop(graceful=True)
+    assert state_of(Job, matching) == "queued" and waiting(MATCHING) == [("run_job", (matching,))]
+
+    second_pdf = ask("blank_pdf")
+    with app.app_context():
+        message_id = outbox.send("organizers", "other", "主题", "正文").id
+        db.session.commit()
+    consumer_of(app, names=(MATCHING,))
+    assert wait_until_finished(app, matching).state == "done"
+    assert state_of(Job, second_pdf) == "queued" and state_of(OutboxMessage, message_id) == "queued"
+    assert {("run_job", (second_pdf,)), ("deliver_outbox", ())} <= set(waiting(GENERAL))
+
+
+def test_a_worker_refuses_a_queue_that_does_not_exist(runner):
+    result = runner.invoke(args=["worker", "--queue", "mail"])
+    assert result.exit_code == 2 and "没有名为 mail 的队列" in result.output
 
 
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)
@@ -247,7 +292,7 @@ def test_a_worker_that_lost_its_job_to_another_drops_its_work(app, assigning_rou
                           params={"seed": None, "max_probability": None, "drawn_seed": None})
         job_id = job.id
         db.session.commit()
-        queue(app).flush()
+        flush(app)
 
         def taken_over_meanwhile(job, progress):
             with db.engine.begin() as connection:     # another worker claims the job: attempt 2
@@ -307,7 +352,7 @@ def test_an_api_import_whose_worker_died_imports_once(app, client, organizer_tok
     job_id = only_job(app)
     die_mid_job(app, job_id)
     consumer_of(app)
-    app.extensions["panel_tasks"]["requeue_stalled"].call_local()
+    app.extensions["panel_tasks"]["general"]["requeue_stalled"].call_local()
     job = wait_until_finished(app, job_id)
     assert job.state == "done" and job.attempts == 2 and imported(app, "APP-Q02") == 1
 

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from tests.web.smtp_server import SMTPServer
 from tests.web.test_sheets_fixtures import world_fixture  # noqa: F401  (the world fixture)
 from web.extensions import db
-from web.jobs.queue import queue
+from web.jobs.queue import flush
 from web.models import OutboxMessage
 from web.services import invitations
 
@@ -63,7 +63,7 @@ def test_a_worker_killed_mid_batch_loses_and_repeats_nothing(app, world):
     smtp = SMTPServer()
     workers = []
     try:
-        queue(app).flush()
+        flush(app)
         first_batch = threading.Event()                       # released once the first worker is dead
         with app.app_context():
             invitations.invite(world.round(), actor=None)
@@ -100,4 +100,4 @@ def test_a_worker_killed_mid_batch_loses_and_repeats_nothing(app, world):
                 worker.terminate()
                 worker.wait()
         smtp.stop()
-        queue(app).flush()
+        flush(app)
