@@ -11,8 +11,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -28,6 +31,7 @@ from web.models import Job, utcnow
 
 QUEUE = os.environ.get("PANEL_TEST_QUEUE") or "sqlite"
 WAIT_SECONDS = 120
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.app_config(PANEL_QUEUE=QUEUE)]
 
 
@@ -52,6 +56,15 @@ def consumer_of():
     yield start
     for consumer in started:
         consumer.stop(graceful=True)
+
+
+def worker_process(app, *options: str, **environment: str) -> subprocess.Popen:
+    """A real ``panel worker`` process (one thread per queue) on the test's instance, database and queue."""
+    environment = dict(os.environ, PYTHONPATH=str(ROOT), PANEL_INSTANCE_PATH=app.instance_path,
+                       PANEL_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], PANEL_QUEUE=QUEUE, **environment)
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "web:create_app", "worker", "--workers", "1",
+                             *options], env=environment, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
 
 
 @pytest.fixture
@@ -235,8 +248,9 @@ def test_a_matching_run_whose_worker_died_is_run_again_and_stores_one_version(ap
 
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)
 def test_each_queue_is_taken_only_by_its_own_workers(app, assigning_round, consumer_of):
-    """A worker of the general queue runs a PDF and leaves the matching run queued; a worker of the matching queue
-    runs it and leaves a PDF and the mail on the general queue, untaken (it never starts mail delivery)."""
+    """A worker of the general queue runs a PDF and leaves the matching run queued; a ``panel worker --queue
+    matching`` process runs it and leaves a PDF and the mail on the general queue, untaken (it never starts mail
+    delivery)."""
     from web.models import OutboxMessage, Round
     from web.services import outbox
     from web.services.jobs import request_job
@@ -265,8 +279,12 @@ def test_each_queue_is_taken_only_by_its_own_workers(app, assigning_round, consu
     with app.app_context():
         message_id = outbox.send("organizers", "other", "主题", "正文").id
         db.session.commit()
-    consumer_of(app, names=(MATCHING,))
-    assert wait_until_finished(app, matching).state == "done"
+    worker = worker_process(app, "--queue", "matching")          # as started on the matching machine
+    try:
+        assert wait_until_finished(app, matching).state == "done"
+    finally:
+        worker.terminate()
+        worker.wait()
     assert state_of(Job, second_pdf) == "queued" and state_of(OutboxMessage, message_id) == "queued"
     assert {("run_job", (second_pdf,)), ("deliver_outbox", ())} <= set(waiting(GENERAL))
 
