@@ -25,7 +25,7 @@ from tests.fonts import require_cjk_font
 from tests.web.test_ranking_service import build_design_round
 from web import create_app
 from web.extensions import db
-from web.jobs.queue import GENERAL, MATCHING, QUEUES, flush, queue, start_consumer
+from web.jobs.queue import GENERAL, MATCHING, QUEUES, queue, start_consumer
 from web.jobs.runner import STALL_SECONDS
 from web.models import Job, utcnow
 
@@ -35,12 +35,18 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.app_config(PANEL_QUEUE=QUEUE)]
 
 
+def flush_queues(app) -> None:
+    """Empty both queues (a Redis server is shared between tests; a worker killed mid-job took its message)."""
+    for name in QUEUES:
+        queue(app, name).flush()
+
+
 @pytest.fixture(autouse=True)
 def empty_queue(app):
     """A Redis queue is shared between tests: start and end each one empty."""
-    flush(app)
+    flush_queues(app)
     yield
-    flush(app)
+    flush_queues(app)
 
 
 @pytest.fixture
@@ -139,7 +145,7 @@ def test_a_job_whose_worker_died_is_run_again_and_leaves_one_result(app, round_i
         job = request_job("blank_pdf", round_=db.session.get(Round, round_id), actor=None)
         job_id = job.id
         db.session.commit()
-        flush(app)                    # the worker took the message, then died mid-job:
+        flush_queues(app)                    # the worker took the message, then died mid-job:
         job = db.session.get(Job, job_id)
         job.state, job.attempts, job.done, job.total = "running", 1, 2, 5
         job.heartbeat_at = job.started_at = utcnow() - timedelta(seconds=STALL_SECONDS + 1)
@@ -163,7 +169,7 @@ def test_a_job_running_on_a_live_worker_is_not_taken_again(app, round_id):
         job = request_job("blank_pdf", round_=db.session.get(Round, round_id), actor=None)
         job_id = job.id
         db.session.commit()
-        flush(app)
+        flush_queues(app)
         assert claim(job_id) is not None                 # a worker has it and its heartbeat is fresh
         assert claim(job_id) is None and stalled_jobs() == []
 
@@ -198,7 +204,7 @@ def versions_of(app, round_id: int) -> list[int]:
 
 def die_mid_job(app, job_id: int) -> None:
     """What a worker killed mid-job leaves: the queue's message taken, the row running, its heartbeat stopped."""
-    flush(app)
+    flush_queues(app)
     with app.app_context():
         job = db.session.get(Job, job_id)
         job.state, job.attempts, job.step, job.done, job.total = "running", 1, "fit", 2, 6
@@ -289,6 +295,29 @@ def test_each_queue_is_taken_only_by_its_own_workers(app, assigning_round, consu
     assert {("run_job", (second_pdf,)), ("deliver_outbox", ())} <= set(waiting(GENERAL))
 
 
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_matching_run_that_failed_is_retried_on_the_matching_queue(app, assigning_round, monkeypatch):
+    """Huey schedules a retry on the queue that ran the task, so only a matching worker takes it."""
+    from web.jobs.work import WORK
+    from web.models import Round
+    from web.services.jobs import request_job
+
+    def crashing(job, progress):
+        raise RuntimeError("the solver crashed")
+
+    monkeypatch.setitem(WORK, "matching", crashing)
+    with app.app_context():
+        job_id = request_job("matching", round_=db.session.get(Round, assigning_round), actor=None,
+                             params={"seed": None, "max_probability": None, "drawn_seed": None}).id
+        db.session.commit()
+    matching = queue(app, MATCHING)
+    matching.execute(matching.dequeue())
+    assert [(task.name, tuple(task.args)) for task in matching.scheduled()] == [("run_job", (job_id,))]
+    assert queue(app, GENERAL).scheduled() == [] and queue(app, GENERAL).pending_count() == 0
+    with app.app_context():
+        assert (db.session.get(Job, job_id).state, db.session.get(Job, job_id).attempts) == ("queued", 1)
+
+
 def test_a_worker_refuses_a_queue_that_does_not_exist(runner):
     result = runner.invoke(args=["worker", "--queue", "mail"])
     assert result.exit_code == 2 and "没有名为 mail 的队列" in result.output
@@ -310,7 +339,7 @@ def test_a_worker_that_lost_its_job_to_another_drops_its_work(app, assigning_rou
                           params={"seed": None, "max_probability": None, "drawn_seed": None})
         job_id = job.id
         db.session.commit()
-        flush(app)
+        flush_queues(app)
 
         def taken_over_meanwhile(job, progress):
             with db.engine.begin() as connection:     # another worker claims the job: attempt 2

@@ -20,10 +20,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.web.smtp_server import SMTPServer
-from tests.web.test_jobs_queue import worker_process
+from tests.web.test_jobs_queue import flush_queues, worker_process
 from tests.web.test_sheets_fixtures import world_fixture  # noqa: F401  (the world fixture)
 from web.extensions import db
-from web.jobs.queue import flush
 from web.models import OutboxMessage
 from web.services import invitations
 
@@ -58,7 +57,7 @@ def test_a_worker_killed_mid_batch_loses_and_repeats_nothing(app, world):
     smtp = SMTPServer()
     workers = []
     try:
-        flush(app)
+        flush_queues(app)
         first_batch = threading.Event()                       # released once the first worker is dead
         with app.app_context():
             invitations.invite(world.round(), actor=None)
@@ -95,4 +94,4 @@ def test_a_worker_killed_mid_batch_loses_and_repeats_nothing(app, world):
                 worker.terminate()
                 worker.wait()
         smtp.stop()
-        flush(app)
+        flush_queues(app)

@@ -87,12 +87,6 @@ def queue(app: Flask | None = None, name: str = GENERAL) -> Huey:
     return (app or current_app).extensions[EXTENSION][name]
 
 
-def flush(app: Flask) -> None:
-    """Empty every queue of ``app`` (tests; and what a worker killed mid-job leaves: the message taken)."""
-    for name in QUEUES:
-        queue(app, name).flush()
-
-
 def is_embedded(app: Flask) -> bool:
     """True when the queue lives in the instance folder and this process should run its consumer."""
     return app.config["PANEL_QUEUE"] == "sqlite"
