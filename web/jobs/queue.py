@@ -22,7 +22,7 @@ The same task code runs in all three (web/jobs/tasks.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -123,7 +123,7 @@ def run(app: Flask, task_name: str, *args: object, on: str = GENERAL) -> None:
     app.extensions[TASKS][on][task_name](*args)
 
 
-def catch_up(app: Flask, names: Iterable[str] = QUEUES) -> None:
+def catch_up(app: Flask, names: Collection[str] = QUEUES) -> None:
     """At a consumer's start: requeue jobs whose worker died and, when it takes the general queue, deliver the
     mail that is due, without waiting for the first minute of the periodic tasks.
 
@@ -158,7 +158,7 @@ class Consumers:
             consumer.stop(graceful=graceful)
 
 
-def consumers(app: Flask, names: Iterable[str], workers: int) -> Consumers:
+def consumers(app: Flask, names: Collection[str], workers: int) -> Consumers:
     """A consumer of ``workers`` threads for each queue in ``names``; only the general one runs the periodic
     tasks (they are registered there)."""
     return Consumers([queue(app, name).create_consumer(workers=workers, worker_type="thread",
@@ -166,7 +166,7 @@ def consumers(app: Flask, names: Iterable[str], workers: int) -> Consumers:
                       for name in QUEUES if name in names])
 
 
-def start_consumer(app: Flask, workers: int = 1, names: Iterable[str] = QUEUES) -> Consumers:
+def start_consumer(app: Flask, workers: int = 1, names: Collection[str] = QUEUES) -> Consumers:
     """Start consumers of the queues ``names`` (both by default) on worker threads of this process (for the
     embedded queue, or tests); returns them so the caller can ``stop()`` them."""
     started = consumers(app, names, workers)
@@ -174,7 +174,7 @@ def start_consumer(app: Flask, workers: int = 1, names: Iterable[str] = QUEUES) 
     return started.start()
 
 
-def run_worker(app: Flask, names: Iterable[str], workers: int) -> None:
+def run_worker(app: Flask, names: Collection[str], workers: int) -> None:
     """Consume the queues ``names`` in this process until a signal stops it (``panel worker``): the last
     consumer runs Huey's main loop, which handles the signals; the others stop with it."""
     *others, main = consumers(app, names, workers).consumers
