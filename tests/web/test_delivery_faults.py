@@ -10,8 +10,7 @@ from sqlalchemy import select
 
 from web.extensions import db
 from web.jobs import mail
-from web.jobs.queue import EXTENSION, TASKS, build_huey
-from web.jobs.tasks import register
+from web.jobs.queue import install
 from web.models import OutboxMessage, User
 from web.services import accounts, outbox
 from web.unit_of_work import keep
@@ -53,9 +52,7 @@ def test_one_message_the_mail_library_refuses_fails_alone(app):
 
 
 def test_a_change_stands_and_answers_when_the_queue_is_down(app):
-    huey = build_huey("redis://127.0.0.1:9/0", app.instance_path)          # nothing listens on port 9
-    app.extensions[TASKS] = register(huey, app)
-    app.extensions[EXTENSION] = huey
+    install(app, "redis://127.0.0.1:9/0")          # nothing listens on port 9
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
     @app.route("/_test/send")

@@ -11,8 +11,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -22,35 +25,52 @@ from tests.fonts import require_cjk_font
 from tests.web.test_ranking_service import build_design_round
 from web import create_app
 from web.extensions import db
-from web.jobs.queue import queue, start_consumer
+from web.jobs.queue import GENERAL, MATCHING, QUEUES, queue, start_consumer
 from web.jobs.runner import STALL_SECONDS
 from web.models import Job, utcnow
 
 QUEUE = os.environ.get("PANEL_TEST_QUEUE") or "sqlite"
 WAIT_SECONDS = 120
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.app_config(PANEL_QUEUE=QUEUE)]
+
+
+def flush_queues(app) -> None:
+    """Empty both queues (a Redis server is shared between tests; a worker killed mid-job took its message)."""
+    for name in QUEUES:
+        queue(app, name).flush()
 
 
 @pytest.fixture(autouse=True)
 def empty_queue(app):
     """A Redis queue is shared between tests: start and end each one empty."""
-    queue(app).flush()
+    flush_queues(app)
     yield
-    queue(app).flush()
+    flush_queues(app)
 
 
 @pytest.fixture
 def consumer_of():
-    """``consumer_of(app)`` starts a consumer on ``app``'s queue; all are stopped at the end of the test."""
+    """``consumer_of(app, names)`` starts consumers of ``app``'s queues (both by default, as ``panel serve``);
+    all are stopped at the end of the test."""
     started = []
 
-    def start(app):
-        started.append(start_consumer(app, workers=1))
+    def start(app, names=QUEUES):
+        started.append(start_consumer(app, workers=1, names=names))
         return started[-1]
 
     yield start
     for consumer in started:
         consumer.stop(graceful=True)
+
+
+def worker_process(app, *options: str, **environment: str) -> subprocess.Popen:
+    """A real ``panel worker`` process (one thread per queue) on the test's instance, database and queue."""
+    environment = dict(os.environ, PYTHONPATH=str(ROOT), PANEL_INSTANCE_PATH=app.instance_path,
+                       PANEL_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], PANEL_QUEUE=QUEUE, **environment)
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "web:create_app", "worker", "--workers", "1",
+                             *options], env=environment, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
 
 
 @pytest.fixture
@@ -125,14 +145,14 @@ def test_a_job_whose_worker_died_is_run_again_and_leaves_one_result(app, round_i
         job = request_job("blank_pdf", round_=db.session.get(Round, round_id), actor=None)
         job_id = job.id
         db.session.commit()
-        queue(app).flush()                    # the worker took the message, then died mid-job:
+        flush_queues(app)                    # the worker took the message, then died mid-job:
         job = db.session.get(Job, job_id)
         job.state, job.attempts, job.done, job.total = "running", 1, 2, 5
         job.heartbeat_at = job.started_at = utcnow() - timedelta(seconds=STALL_SECONDS + 1)
         files.write(files.job_result_name(job_id, ".blank-partial"), b"%PDF half")
         db.session.commit()
     consumer_of(app)
-    app.extensions["panel_tasks"]["requeue_stalled"].call_local()
+    app.extensions["panel_tasks"]["general"]["requeue_stalled"].call_local()
     job = wait_until_finished(app, job_id)
     assert job.state == "done" and job.attempts == 2
     with app.app_context():
@@ -149,7 +169,7 @@ def test_a_job_running_on_a_live_worker_is_not_taken_again(app, round_id):
         job = request_job("blank_pdf", round_=db.session.get(Round, round_id), actor=None)
         job_id = job.id
         db.session.commit()
-        queue(app).flush()
+        flush_queues(app)
         assert claim(job_id) is not None                 # a worker has it and its heartbeat is fresh
         assert claim(job_id) is None and stalled_jobs() == []
 
@@ -184,7 +204,7 @@ def versions_of(app, round_id: int) -> list[int]:
 
 def die_mid_job(app, job_id: int) -> None:
     """What a worker killed mid-job leaves: the queue's message taken, the row running, its heartbeat stopped."""
-    queue(app).flush()
+    flush_queues(app)
     with app.app_context():
         job = db.session.get(Job, job_id)
         job.state, job.attempts, job.step, job.done, job.total = "running", 1, "fit", 2, 6
@@ -224,11 +244,83 @@ def test_a_matching_run_whose_worker_died_is_run_again_and_stores_one_version(ap
         job_id = job.id
         db.session.commit()
     die_mid_job(app, job_id)
-    consumer_of(app)
-    app.extensions["panel_tasks"]["requeue_stalled"].call_local()
+    app.extensions["panel_tasks"]["general"]["requeue_stalled"].call_local()
+    assert (queue(app, MATCHING).pending_count(), queue(app, GENERAL).pending_count()) == (1, 0)
+    consumer_of(app, names=(MATCHING,))
     job = wait_until_finished(app, job_id)
     assert job.state == "done" and job.attempts == 2
     assert versions_of(app, assigning_round) == [1]
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_each_queue_is_taken_only_by_its_own_workers(app, assigning_round, consumer_of):
+    """A worker of the general queue runs a PDF and leaves the matching run queued; a ``panel worker --queue
+    matching`` process runs it and leaves a PDF and the mail on the general queue, untaken (it never starts mail
+    delivery)."""
+    from web.models import OutboxMessage, Round
+    from web.services import outbox
+    from web.services.jobs import request_job
+
+    def ask(kind: str, **params) -> int:
+        with app.app_context():
+            job = request_job(kind, round_=db.session.get(Round, assigning_round), actor=None, params=params)
+            db.session.commit()
+            return job.id
+
+    def waiting(name: str) -> list[tuple[str, tuple]]:
+        return [(task.name, tuple(task.args)) for task in queue(app, name).pending()]
+
+    def state_of(model, row_id: int) -> str:
+        with app.app_context():
+            return db.session.get(model, row_id).state
+
+    matching = ask("matching", seed=None, max_probability=None, drawn_seed=None)
+    first_pdf = ask("blank_pdf")
+    general = consumer_of(app, names=(GENERAL,))
+    assert wait_until_finished(app, first_pdf).state == "done"
+    general.stop(graceful=True)
+    assert state_of(Job, matching) == "queued" and waiting(MATCHING) == [("run_job", (matching,))]
+
+    second_pdf = ask("blank_pdf")
+    with app.app_context():
+        message_id = outbox.send("organizers", "other", "主题", "正文").id
+        db.session.commit()
+    worker = worker_process(app, "--queue", "matching")          # as started on the matching machine
+    try:
+        assert wait_until_finished(app, matching).state == "done"
+    finally:
+        worker.terminate()
+        worker.wait()
+    assert state_of(Job, second_pdf) == "queued" and state_of(OutboxMessage, message_id) == "queued"
+    assert {("run_job", (second_pdf,)), ("deliver_outbox", ())} <= set(waiting(GENERAL))
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_matching_run_that_failed_is_retried_on_the_matching_queue(app, assigning_round, monkeypatch):
+    """Huey schedules a retry on the queue that ran the task, so only a matching worker takes it."""
+    from web.jobs.work import WORK
+    from web.models import Round
+    from web.services.jobs import request_job
+
+    def crashing(job, progress):
+        raise RuntimeError("the solver crashed")
+
+    monkeypatch.setitem(WORK, "matching", crashing)
+    with app.app_context():
+        job_id = request_job("matching", round_=db.session.get(Round, assigning_round), actor=None,
+                             params={"seed": None, "max_probability": None, "drawn_seed": None}).id
+        db.session.commit()
+    matching = queue(app, MATCHING)
+    matching.execute(matching.dequeue())
+    assert [(task.name, tuple(task.args)) for task in matching.scheduled()] == [("run_job", (job_id,))]
+    assert queue(app, GENERAL).scheduled() == [] and queue(app, GENERAL).pending_count() == 0
+    with app.app_context():
+        assert (db.session.get(Job, job_id).state, db.session.get(Job, job_id).attempts) == ("queued", 1)
+
+
+def test_a_worker_refuses_a_queue_that_does_not_exist(runner):
+    result = runner.invoke(args=["worker", "--queue", "mail"])
+    assert result.exit_code == 2 and "没有名为 mail 的队列" in result.output
 
 
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)
@@ -247,7 +339,7 @@ def test_a_worker_that_lost_its_job_to_another_drops_its_work(app, assigning_rou
                           params={"seed": None, "max_probability": None, "drawn_seed": None})
         job_id = job.id
         db.session.commit()
-        queue(app).flush()
+        flush_queues(app)
 
         def taken_over_meanwhile(job, progress):
             with db.engine.begin() as connection:     # another worker claims the job: attempt 2
@@ -307,7 +399,7 @@ def test_an_api_import_whose_worker_died_imports_once(app, client, organizer_tok
     job_id = only_job(app)
     die_mid_job(app, job_id)
     consumer_of(app)
-    app.extensions["panel_tasks"]["requeue_stalled"].call_local()
+    app.extensions["panel_tasks"]["general"]["requeue_stalled"].call_local()
     job = wait_until_finished(app, job_id)
     assert job.state == "done" and job.attempts == 2 and imported(app, "APP-Q02") == 1
 

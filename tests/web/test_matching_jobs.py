@@ -7,9 +7,12 @@ real stores in tests/web/test_jobs_queue.py.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import delete, func, select
 
+from tests.web.test_chinese_pages import english_words, readable
 from tests.web.test_panels_factory import build_round
 from web.extensions import db
 from web.models import AssignmentVersion, AuditEvent, Job, Round, RoundApplication
@@ -61,6 +64,28 @@ def test_a_run_over_the_inline_size_is_a_job_that_stores_one_version(app, client
     assert status["result_label"] == "查看第 1 版" and status["download"] is None
     page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
     assert f'href="/rounds/{round_id}/versions/1"' in page and "http-equiv" not in page
+
+
+@pytest.mark.app_config(**EVERY_RUN_A_JOB)
+def test_a_matching_job_keeps_where_its_time_went_and_a_replay_solving_the_same_problem(app, client, auth,
+                                                                                       csrf_token, runner):
+    round_id = build_round(app)
+    auth.login("organizer")
+    post_match(client, csrf_token, round_id)
+    [job] = jobs_of(app)
+    timing = job.outcome["timing"]
+    assert list(timing)[:3] == ["loading", "conflicts", "fit"] and list(timing)[-2:] == ["storing", "total"]
+    assert min(timing.values()) >= 0 and sum(timing.values()) - timing["total"] == pytest.approx(timing["total"],
+                                                                                                 abs=0.01)
+    page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert "各步用时" in page and "保存版本" in page and job.outcome["input_hash"] in page
+    command = page.split("<code>")[2].split("</code>")[0]
+    assert english_words(readable(page), (command, job.outcome["input_hash"], "organizer")) == []
+    replay = command.removeprefix("panel match ").split()
+    assert replay[:2] == ["--round", str(round_id)] and "--dry-run" in replay
+    result = runner.invoke(args=["match", *replay])
+    assert json.loads(result.output)["input_hash"] == job.outcome["input_hash"]
+    assert [version.number for version in versions_of(app, round_id)] == [1]
 
 
 def test_a_small_run_answers_inline_without_a_job(app, client, auth, csrf_token):

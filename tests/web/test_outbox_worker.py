@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -21,26 +20,21 @@ import pytest
 from sqlalchemy import select
 
 from tests.web.smtp_server import SMTPServer
+from tests.web.test_jobs_queue import flush_queues, worker_process
 from tests.web.test_sheets_fixtures import world_fixture  # noqa: F401  (the world fixture)
 from web.extensions import db
-from web.jobs.queue import queue
 from web.models import OutboxMessage
 from web.services import invitations
 
 QUEUE = os.environ.get("PANEL_TEST_QUEUE") or "sqlite"
 LEASE_SECONDS = 2
 WAIT_SECONDS = 120
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.app_config(PANEL_QUEUE=QUEUE)]
 
 
 def start_worker(app, smtp) -> subprocess.Popen:
-    environment = dict(os.environ, PYTHONPATH=str(ROOT), PANEL_INSTANCE_PATH=app.instance_path,
-                       PANEL_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], PANEL_QUEUE=QUEUE,
-                       PANEL_SMTP_HOST="127.0.0.1", PANEL_SMTP_PORT=str(smtp.port),
-                       PANEL_OUTBOX_LEASE_SECONDS=str(LEASE_SECONDS))
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "web:create_app", "worker", "--workers", "1"],
-                            env=environment, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return worker_process(app, PANEL_SMTP_HOST="127.0.0.1", PANEL_SMTP_PORT=str(smtp.port),
+                          PANEL_OUTBOX_LEASE_SECONDS=str(LEASE_SECONDS))
 
 
 def messages(app) -> list[OutboxMessage]:
@@ -63,7 +57,7 @@ def test_a_worker_killed_mid_batch_loses_and_repeats_nothing(app, world):
     smtp = SMTPServer()
     workers = []
     try:
-        queue(app).flush()
+        flush_queues(app)
         first_batch = threading.Event()                       # released once the first worker is dead
         with app.app_context():
             invitations.invite(world.round(), actor=None)
@@ -100,4 +94,4 @@ def test_a_worker_killed_mid_batch_loses_and_repeats_nothing(app, world):
                 worker.terminate()
                 worker.wait()
         smtp.stop()
-        queue(app).flush()
+        flush_queues(app)

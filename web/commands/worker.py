@@ -7,20 +7,29 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
+from web.jobs.queue import QUEUES, run_worker
+
 
 @click.command("worker")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
-              help="Jobs run at once by this process (threads).")
+              help="Jobs run at once by this process, per queue it takes (threads).")
+@click.option("--queue", "names", multiple=True, metavar="general|matching",
+              help="Take only this queue: 'matching' (matching runs), 'general' (every other job, the mail and "
+                   "the periodic tasks). Without it: both.")
 @with_appcontext
-def worker_command(workers: int) -> None:
+def worker_command(workers: int, names: tuple[str, ...]) -> None:
     """Run jobs from the queue (PANEL_QUEUE) until stopped; start as many as you like, on any machine that
     shares the database, the queue and the file store."""
-    from web.jobs.queue import IDLE_POLL_SECONDS, catch_up, queue
-
     app = current_app._get_current_object()
+    unknown = [name for name in names if name not in QUEUES]
+    if unknown:
+        raise click.UsageError(_("There is no queue %(name)s: --queue takes matching (matching runs) or general "
+                                 "(every other job, the mail and the periodic tasks); without it the worker "
+                                 "takes both.", name=unknown[0]))
     if app.config["PANEL_QUEUE"] == "immediate":
         raise click.UsageError(_("PANEL_QUEUE=immediate runs the jobs in the web process: there is nothing for a "
                                  "worker to do."))
-    click.echo(f"worker: {workers} thread(s) on {app.config['PANEL_QUEUE']} (Ctrl+C to stop)")
-    catch_up(app)
-    queue(app).create_consumer(workers=workers, worker_type="thread", max_delay=IDLE_POLL_SECONDS).run()
+    taken = [name for name in QUEUES if name in names] or list(QUEUES)
+    click.echo(f"worker: {workers} thread(s) per queue on {app.config['PANEL_QUEUE']}, queues {', '.join(taken)} "
+               "(Ctrl+C to stop)")
+    run_worker(app, taken, workers)

@@ -1,4 +1,4 @@
-"""The task queue (Huey), chosen by ``PANEL_QUEUE``, and "enqueue after commit".
+"""The task queues (Huey), chosen by ``PANEL_QUEUE``, and "enqueue after commit".
 
 ``PANEL_QUEUE``:
 
@@ -11,11 +11,18 @@
     Tasks run synchronously when enqueued (after the commit that asked for them): for unit tests of what a
     task does, not of how the queue behaves (the queue's own tests run against the two stores above).
 
+Two queues live on that storage (:data:`QUEUES`): ``matching`` holds the matching runs, whose national-scale
+runs need a machine's memory for minutes; ``general`` holds every other job, the mail and the periodic tasks. A
+job goes to the queue of its kind (:func:`queue_of`) when it is first enqueued, when a dead worker's job is
+queued again, and when Huey retries it (a retry goes back to the queue that ran it). ``panel worker --queue``
+takes one of them; a worker without the option, and the embedded consumer, take both.
+
 The same task code runs in all three (web/jobs/tasks.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -34,30 +41,50 @@ IDLE_POLL_SECONDS = 1.0
 """How long an idle consumer of the SQLite queue waits between looks (Huey's default backs off to 10 s, too
 long for a person watching a progress page; Redis consumers block on the queue instead)."""
 
+GENERAL = "general"
+MATCHING = "matching"
+QUEUES = (GENERAL, MATCHING)
+"""The queues, by the name ``panel worker --queue`` takes."""
+HUEY_NAMES = {GENERAL: "panel", MATCHING: "panel-matching"}
+"""Each queue's name in the storage (the general one keeps the name of the single queue before it, so messages
+queued before an upgrade are still run)."""
+OWN_QUEUE = {"matching": MATCHING}
+"""Job kinds with a queue of their own; every other kind goes to the general queue."""
 
-def build_huey(setting: str, instance_path: str) -> Huey:
-    """The Huey instance ``setting`` names (see the module docstring)."""
+
+def queue_of(kind: str) -> str:
+    """The queue a job of ``kind`` is run from."""
+    return OWN_QUEUE.get(kind, GENERAL)
+
+
+def build_huey(setting: str, instance_path: str, name: str = HUEY_NAMES[GENERAL]) -> Huey:
+    """The Huey instance ``setting`` names (see the module docstring), for the queue stored as ``name``."""
     if setting == "immediate":
-        return MemoryHuey("panel", immediate=True)
+        return MemoryHuey(name, immediate=True)
     if setting.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey("panel", url=setting)
+        return RedisHuey(name, url=setting)
     if setting == "sqlite":
-        return SqliteHuey("panel", filename=str(Path(instance_path) / QUEUE_FILE))
+        return SqliteHuey(name, filename=str(Path(instance_path) / QUEUE_FILE))
     raise ValueError(f"PANEL_QUEUE must be 'sqlite', 'immediate' or a redis:// URL, not {setting!r}")
 
 
 def init_app(app: Flask) -> None:
-    """Build the app's queue and register the tasks on it (they run inside this app's context)."""
+    """Build the app's queues and register the tasks on them (they run inside this app's context)."""
+    install(app, app.config["PANEL_QUEUE"])
+
+
+def install(app: Flask, setting: str) -> None:
+    """Give ``app`` the queues of ``setting``, each with its tasks."""
     from web.jobs.tasks import register
 
-    huey = build_huey(app.config["PANEL_QUEUE"], app.instance_path)
-    app.extensions[TASKS] = register(huey, app)
-    app.extensions[EXTENSION] = huey
+    hueys = {name: build_huey(setting, app.instance_path, HUEY_NAMES[name]) for name in QUEUES}
+    app.extensions[EXTENSION] = hueys
+    app.extensions[TASKS] = {name: register(huey, app, name) for name, huey in hueys.items()}
 
 
-def queue(app: Flask | None = None) -> Huey:
-    """The queue of ``app`` (the current app by default)."""
-    return (app or current_app).extensions[EXTENSION]
+def queue(app: Flask | None = None, name: str = GENERAL) -> Huey:
+    """The queue ``name`` of ``app`` (the current app by default)."""
+    return (app or current_app).extensions[EXTENSION][name]
 
 
 def is_embedded(app: Flask) -> bool:
@@ -65,18 +92,19 @@ def is_embedded(app: Flask) -> bool:
     return app.config["PANEL_QUEUE"] == "sqlite"
 
 
-def enqueue_after_commit(task_name: str, *args: object) -> None:
-    """Put ``task_name(*args)`` on the queue once the current transaction commits; nothing if it rolls back."""
-    db.session.info.setdefault(PENDING, []).append((current_app._get_current_object(), task_name, args))
+def enqueue_after_commit(task_name: str, *args: object, on: str = GENERAL) -> None:
+    """Put ``task_name(*args)`` on the queue ``on`` once the current transaction commits; nothing if it rolls
+    back."""
+    db.session.info.setdefault(PENDING, []).append((current_app._get_current_object(), on, task_name, args))
 
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_pending(session: Session) -> None:
     """After a commit: enqueue what the transaction asked for (each task at most once per commit)."""
     pending = session.info.pop(PENDING, [])
-    for app, task_name, args in dict.fromkeys(pending):
+    for app, name, task_name, args in dict.fromkeys(pending):
         try:
-            run(app, task_name, *args)
+            run(app, task_name, *args, on=name)
         except Exception:  # the change is committed: a queue that is down must not turn it into a 500
             # deliver_due and requeue_stalled, run every minute, take up what was not enqueued here.
             app.logger.exception("could not enqueue %s%r after commit", task_name, args)
@@ -90,24 +118,69 @@ def _forget_pending(session: Session, previous_transaction) -> None:
         session.info.pop(PENDING, None)
 
 
-def run(app: Flask, task_name: str, *args: object) -> None:
-    """Enqueue the registered task ``task_name`` now (in immediate mode: run it now)."""
-    app.extensions[TASKS][task_name](*args)
+def run(app: Flask, task_name: str, *args: object, on: str = GENERAL) -> None:
+    """Enqueue the task ``task_name`` registered on the queue ``on`` now (in immediate mode: run it now)."""
+    app.extensions[TASKS][on][task_name](*args)
 
 
-def catch_up(app: Flask) -> None:
-    """At a consumer's start: deliver the mail that is due and requeue jobs whose worker died, without waiting
-    for the first minute of the periodic tasks."""
-    for task_name in ("deliver_outbox", "requeue_stalled"):
-        run(app, task_name)
+def catch_up(app: Flask, names: Collection[str] = QUEUES) -> None:
+    """At a consumer's start: requeue jobs whose worker died and, when it takes the general queue, deliver the
+    mail that is due, without waiting for the first minute of the periodic tasks.
+
+    A matching-only consumer requeues the stalled jobs itself (the task's body, run here, sends each job to
+    its own queue) and never starts mail delivery.
+    """
+    if GENERAL in names:
+        for task_name in ("deliver_outbox", "requeue_stalled"):
+            run(app, task_name)
+    else:
+        app.extensions[TASKS][GENERAL]["requeue_stalled"].call_local()
 
 
-def start_consumer(app: Flask, workers: int = 1) -> Consumer:
-    """Start a consumer on worker threads of this process (for the embedded queue, or tests); returns it so
-    the caller can ``stop()`` it."""
-    consumer = queue(app).create_consumer(workers=workers, worker_type="thread", periodic=True,
-                                          check_worker_health=False, max_delay=IDLE_POLL_SECONDS)
-    consumer._set_signal_handlers = lambda: None  # the web server (or the test) owns this process's signals
-    catch_up(app)
-    consumer.start()
-    return consumer
+class Consumers:
+    """The consumers of one process, one per queue it takes, stopped together."""
+
+    def __init__(self, consumers: list[Consumer]):
+        self.consumers = consumers
+
+    def start(self) -> Consumers:
+        """Start every consumer's threads (the caller owns the process's signals)."""
+        for consumer in self.consumers:
+            consumer._set_signal_handlers = lambda: None
+            consumer.start()
+        return self
+
+    def stop(self, graceful: bool = False) -> None:
+        """Stop taking work everywhere at once, then (``graceful``) wait for the jobs under way."""
+        for consumer in self.consumers:
+            consumer.stop_flag.set()
+        for consumer in self.consumers:
+            consumer.stop(graceful=graceful)
+
+
+def consumers(app: Flask, names: Collection[str], workers: int) -> Consumers:
+    """A consumer of ``workers`` threads for each queue in ``names``; only the general one runs the periodic
+    tasks (they are registered there)."""
+    return Consumers([queue(app, name).create_consumer(workers=workers, worker_type="thread",
+                                                       periodic=name == GENERAL, max_delay=IDLE_POLL_SECONDS)
+                      for name in QUEUES if name in names])
+
+
+def start_consumer(app: Flask, workers: int = 1, names: Collection[str] = QUEUES) -> Consumers:
+    """Start consumers of the queues ``names`` (both by default) on worker threads of this process (for the
+    embedded queue, or tests); returns them so the caller can ``stop()`` them."""
+    started = consumers(app, names, workers)
+    catch_up(app, names)
+    return started.start()
+
+
+def run_worker(app: Flask, names: Collection[str], workers: int) -> None:
+    """Consume the queues ``names`` in this process until a signal stops it (``panel worker``): the last
+    consumer runs Huey's main loop, which handles the signals; the others stop with it."""
+    *others, main = consumers(app, names, workers).consumers
+    catch_up(app, names)
+    Consumers(others).start()
+    try:
+        main.run()
+    finally:
+        Consumers(others).stop(graceful=main._graceful)

@@ -1,13 +1,16 @@
-"""The tasks a worker runs, registered on the app's Huey instance; each runs inside that app's context.
+"""The tasks a worker runs, registered on the app's Huey instances; each runs inside that app's context.
 
-``run_job(job_id)``
+``run_job(job_id)`` (on every queue)
     Does the job's work (web/jobs/work.py). Huey retries it after an unexpected error (:data:`RETRIES`
-    times, :data:`RETRY_DELAY_SECONDS` apart); a refusal fails the job at once.
-``requeue_stalled``
-    Every minute: jobs whose worker died are queued again.
-``deliver_outbox``
+    times, :data:`RETRY_DELAY_SECONDS` apart) on the queue that ran it; a refusal fails the job at once.
+``requeue_stalled`` (general queue)
+    Every minute: jobs whose worker died are queued again, each on the queue of its kind.
+``deliver_outbox`` (general queue)
     Sends the outbox's due messages (web/jobs/mail.py); enqueued after every commit that queued a message, and
     every minute for retries and for claims whose worker died.
+
+The periodic tasks and the mail are registered on the general queue only, so a worker of the matching queue
+never sends mail nor runs a periodic task.
 """
 
 from __future__ import annotations
@@ -16,15 +19,16 @@ from flask import Flask
 from huey import Huey, crontab
 
 from web.jobs import mail, runner
+from web.jobs.queue import GENERAL, queue_of, run
 from web.jobs.work import WORK
 
 RETRIES = 2
 RETRY_DELAY_SECONDS = 10
 
 
-def register(huey: Huey, app: Flask) -> dict:
-    """Register the tasks on ``huey``; returns them by name (for :func:`web.jobs.queue.run`)."""
-
+def register(huey: Huey, app: Flask, queue_name: str) -> dict:
+    """Register the tasks of the queue ``queue_name`` on ``huey``; returns them by name (for
+    :func:`web.jobs.queue.run`)."""
     @huey.task(retries=RETRIES, retry_delay=RETRY_DELAY_SECONDS, context=True, name="run_job")
     def run_job(job_id: int, task=None) -> None:
         with app.app_context():
@@ -32,11 +36,16 @@ def register(huey: Huey, app: Flask) -> dict:
             if kind is not None:
                 runner.run(job_id, WORK[kind], last_attempt=task is None or not task.retries)
 
+    if queue_name != GENERAL:
+        return {"run_job": run_job}
+
     @huey.periodic_task(crontab(minute="*"), name="requeue_stalled")
     def requeue_stalled() -> None:
         with app.app_context():
             for job_id in runner.stalled_jobs():
-                run_job(job_id)
+                kind = _kind(job_id)
+                if kind is not None:
+                    run(app, "run_job", job_id, on=queue_of(kind))
 
     @huey.task(name="deliver_outbox")
     def deliver_outbox() -> None:

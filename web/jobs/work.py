@@ -6,6 +6,7 @@ job replaces its result. Step codes (``ranking``, ``pages``…) have their label
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from matching.assign import PHASES
@@ -53,7 +54,9 @@ MATCHING_STEPS = ("loading", *PHASES)
 
 
 def matching_job(job: Job, progress: Progress) -> None:
-    """A matching run stored as a new version; the version's number and verdict go on the job's outcome.
+    """A matching run stored as a new version; the version's number and verdict, the seconds each step took
+    and the engine's ``input_hash`` go on the job's outcome (to see where a large run spent its time, and to
+    check that a replay with ``panel match --seed`` solves the same problem).
 
     The version is flushed, not committed: the runner commits it with the job's end, so a worker killed
     mid-run leaves nothing and its retry stores the one version (same seed: drawn when the run was asked for).
@@ -61,23 +64,50 @@ def matching_job(job: Job, progress: Progress) -> None:
     """
     round_ = _round(job)
     params = job.params or {}
+    clock = RunClock()
     progress.report("loading", 0, len(MATCHING_STEPS))
     try:
         run = panels.match(round_, actor=job.requested_by, seed=params.get("drawn_seed"),
-                           max_probability=params.get("max_probability"), progress=_engine_progress(progress))
+                           max_probability=params.get("max_probability"),
+                           progress=_engine_progress(progress, clock))
     except panels.PanelError as refusal:
         raise JobFailed(refusal.code or "unexpected") from None
     version = run.version
     job.outcome = {"version": version.number, "active": version.active, "status": version.status,
-                   "diagnostics": list(version.diagnostics or [])}
+                   "diagnostics": list(version.diagnostics or []), "seed": version.seed,
+                   "input_hash": run.result.input_hash, "timing": clock.timing(run.result.timing)}
     return None
 
 
-def _engine_progress(progress: Progress) -> Callable[[str, int], None]:
+class RunClock:
+    """When a matching job began and when the engine first reported, to split the run's seconds into reading
+    the round, the engine's own phases, and the rest (storing the version)."""
+
+    def __init__(self):
+        self.started = time.perf_counter()
+        self.engine_started: float | None = None
+
+    def engine_reported(self) -> None:
+        """The engine reported a phase (only the first report counts)."""
+        if self.engine_started is None:
+            self.engine_started = time.perf_counter()
+
+    def timing(self, engine: dict[str, float]) -> dict[str, float]:
+        """Seconds per step, in order: ``loading``, the engine's phases (its ``timing``), ``storing`` (what
+        neither covers: the version written, progress reports) and ``total``."""
+        total = time.perf_counter() - self.started
+        loading = (self.engine_started or self.started) - self.started
+        storing = max(0.0, total - loading - sum(engine.values()))
+        return {key: round(seconds, 3) for key, seconds in
+                {"loading": loading, **engine, "storing": storing, "total": total}.items()}
+
+
+def _engine_progress(progress: Progress, clock: RunClock) -> Callable[[str, int], None]:
     """The engine's phase and pricing-round reports as the job's steps."""
     total = len(MATCHING_STEPS)
 
     def report(step: str, number: int) -> None:
+        clock.engine_reported()
         if step == "pricing":
             progress.report(f"pricing:{number}", MATCHING_STEPS.index("solve"), total)
         else:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from web.database import lock_row
 from web.extensions import db
-from web.jobs.queue import enqueue_after_commit
+from web.jobs.queue import enqueue_after_commit, queue_of
 from web.models import Job, Round, User, utcnow
 from web.services import audit
 
@@ -20,7 +20,7 @@ UNFINISHED = ("queued", "running")
 
 def request_job(kind: str, *, round_: Round | None, actor: User | None, params: dict | None = None) -> Job:
     """A job of ``kind`` for ``round_``: the one already queued or running with the same parameters, else a new
-    one (audited), enqueued when the caller commits.
+    one (audited), enqueued on the queue of its kind when the caller commits.
 
     Asking for a round's job first locks the round's row until the caller commits, so two people asking at the
     same moment are served one after the other and the second joins the first one's job.
@@ -37,7 +37,7 @@ def request_job(kind: str, *, round_: Round | None, actor: User | None, params: 
     db.session.flush()
     audit.record("job.requested", "job", job.id, actor=actor, after={"kind": kind, "round_id": job.round_id,
                                                                       "params": params})
-    enqueue_after_commit(RUN_JOB, job.id)
+    enqueue_after_commit(RUN_JOB, job.id, on=queue_of(kind))
     return job
 
 

@@ -35,6 +35,20 @@ STEP_LABELS = {
     "writing": _l("writing the records"),
 }
 PRICING_LABEL = _l("solving (pricing round %(number)s)")
+TIMING_LABELS = {
+    "loading": STEP_LABELS["loading"],
+    "conflicts": STEP_LABELS["conflicts"],
+    "fit": STEP_LABELS["fit"],
+    "instance": _l("building the solver's arrays (permissions, load caps, organizations)"),
+    "reasons": _l("writing the reasons of the conflicts"),
+    "hash": _l("hashing the engine's input"),
+    "presolve": STEP_LABELS["checks"],
+    "solve": STEP_LABELS["solve"],
+    "report": STEP_LABELS["report"],
+    "storing": _l("storing the version, and progress reports"),
+    "total": _l("total"),
+}
+"""A matching job's ``timing`` keys (web/jobs/work.py: the engine's phases between reading and storing)."""
 ERROR_LABELS = {
     "round_gone": _l("The round no longer exists."),
     "upload_gone": _l("The uploaded file is no longer kept: upload it again."),
@@ -78,6 +92,14 @@ def progress_text(job, step: str) -> str:
 def error_sentence(code: str | None) -> str | None:
     """The sentence of an error code in the reader's language (an unknown code is shown as it is)."""
     return str(ERROR_LABELS.get(code, code)) if code else None
+
+
+def timing_rows(outcome: dict | None) -> list[tuple[str, float]]:
+    """A finished matching job's seconds per step, each with its label, in the order they ran (a JSONB column
+    would not keep the stored order)."""
+    timing = (outcome or {}).get("timing") or {}
+    order = [key for key in TIMING_LABELS if key in timing] + [key for key in timing if key not in TIMING_LABELS]
+    return [(str(TIMING_LABELS.get(key, key)), timing[key]) for key in order]
 
 
 def describe(job) -> dict:

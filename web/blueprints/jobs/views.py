@@ -13,7 +13,7 @@ from web.models import Job, Round
 from web.services.jobs import round_jobs
 
 from . import bp
-from .labels import describe
+from .labels import describe, timing_rows
 
 STAFF = ("organizer", "admin")
 REFRESH_SECONDS = 2
@@ -46,7 +46,22 @@ def job_page(job_id: int):
     job = job_or_404(job_id)
     errors = [problems.record_line(line) for line in (job.outcome or {}).get("errors") or ()]
     return render_template("jobs/job.html", job=job, info=describe(job), result=result_link(job), errors=errors,
+                           timing=timing_rows(job.outcome), replay=replay_command(job),
                            refresh=None if job.finished else REFRESH_SECONDS)
+
+
+def replay_command(job: Job) -> str | None:
+    """The ``panel match`` command that solves a finished matching job's problem again without storing it (its
+    result's ``input_hash`` equals the job's while the round's records and settings are unchanged)."""
+    outcome = job.outcome or {}
+    if job.kind != "matching" or "input_hash" not in outcome:
+        return None
+    words = ["panel match", f"--round {job.round_id}"]
+    if outcome.get("seed") is not None:
+        words.append(f"--seed {outcome['seed']}")
+    if (job.params or {}).get("max_probability") is not None:
+        words.append(f"--max-probability {job.params['max_probability']}")
+    return " ".join([*words, "--dry-run --json"])
 
 
 @bp.route("/<int:job_id>.json")
