@@ -47,6 +47,7 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 
 
     if is_embedded(app):
         start_consumer(app, workers=JOB_THREADS)
-        click.echo(f"jobs: {JOB_THREADS} worker threads in this process (PANEL_QUEUE=sqlite)")
+        click.echo(f"jobs: {JOB_THREADS} worker threads per queue (general, matching) in this process "
+                   "(PANEL_QUEUE=sqlite)")
 
     waitress_serve(app, host=host, port=port, **waitress_settings(app, threads))
