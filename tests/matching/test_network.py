@@ -266,15 +266,17 @@ def full_pass(instance: Instance, optimum, have: np.ndarray, per_app: int, thres
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10**6), n_experts=st.integers(8, 90), n_apps=st.integers(1, 9),
        per_app=st.integers(1, 8), contended=st.booleans(), width=st.integers(1, 4),
-       threshold=st.sampled_from([1e-6, -1e-6, 0.05]))
+       threshold=st.sampled_from([1e-6, -1e-6, 0.05]), guess=st.booleans())
 def test_pricing_finds_the_pairs_a_full_pass_prices_out(monkeypatch, seed, n_experts, n_apps, per_app, contended,
-                                                       width, threshold):
+                                                       width, threshold, guess):
     """The pricing takes each block's best pairs among those at or above a sampled threshold, not every pair
     above the tolerance: it must still find exactly the pairs the plain pass over every pair finds — each
     application's best ``per_app`` priced above the threshold, none fixed or held — on rounds of tied fits and
     tied prices (the sampled threshold then ties with many pairs), with blocks of one to four applications and
-    columns where fewer pairs than ``per_app`` price out."""
+    columns where fewer pairs than ``per_app`` price out; with and without the higher first threshold, which the
+    pricing's 70 or 200 pairs an application take and these small rounds' few would not."""
     monkeypatch.setattr("matching.network.PRICING_BLOCK", width * n_experts)
+    monkeypatch.setattr("matching.instance.GUESS_FROM", 1 if guess else 10**6)
     instance = contended_instance(seed, n_experts, n_apps, n_orgs=4) if contended else \
         random_instance(seed, n_experts, n_apps, load_cap=3, n_fixed=min(2, n_experts // 4))
     rng = np.random.default_rng(seed)
