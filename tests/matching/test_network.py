@@ -293,3 +293,35 @@ def test_pricing_finds_the_pairs_a_full_pass_prices_out(monkeypatch, seed, n_exp
     assert sorted(found) == sorted(expected)
     # in expert-major order within each block of applications, as the flow's arcs were before
     assert found == sorted(found, key=lambda pair: (pair[1] // width, pair[0], pair[1]))
+
+
+def test_no_pricing_pass_after_a_round_when_the_next_round_would_end_past_the_deadline(monkeypatch):
+    """On a clock where a flow solve takes 10 s and a pricing pass 5, with the deadline at 45: round 1 ends at 15
+    and round 2, started then, at 30, as a round of 15 s from 30 may (45). After round 3's solve (at 40) the
+    next round, with its pass, would end at 60: the pass that would find its pairs (40 to 45) is not run, the
+    flow of round 3 is the answer. The pass used to run and its pairs were dropped."""
+    import matching.network as network
+
+    now = [0.0]
+    monkeypatch.setattr(network.time, "perf_counter", lambda: now[0])
+    solve = network.FlowNetwork.solve
+
+    def timed_solve(self):
+        now[0] += 10.0
+        return solve(self)
+
+    passes = []
+
+    def timed_price_out(instance, weight, optimum, have, per_app):
+        now[0] += 5.0
+        passes.append(now[0])
+        open_pairs = np.argwhere(instance.allowed & ~have[:, :])
+        return open_pairs[:1, 0], open_pairs[:1, 1]
+
+    monkeypatch.setattr(network.FlowNetwork, "solve", timed_solve)
+    monkeypatch.setattr(network, "price_out", timed_price_out)
+    instance = random_instance(0, 12, 3, load_cap=3)
+    optimum = network_optimum(instance, instance.fit, np.array([0]), np.array([0]), deadline=45.0)
+    assert optimum.rounds == 3
+    assert passes == [15.0, 30.0]
+    assert len(optimum.candidates[0]) == 3
