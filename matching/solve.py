@@ -559,9 +559,10 @@ FLOW_ROUND_PER_GREEDY = 5.0
 """Under a time limit the flow's priced rounds run only if this many times the greedy panels' seconds still fit in
 its share (:data:`FLOW_SHARE`) when they are done: its first round reads every pair once to price the next
 columns, as the greedy panels do, and solves the flow besides (contended 10,000 × 25,000: greedy panels 4.0–4.5 s,
-first round 9–15 s; at 20,000 × 50,000 greedy panels 13–14 s, first round 61 s, its pricing pass flooded by the
-pairs that prices naming only the first pairs let out). 3 while the greedy panels took 5–7 and 20–26 s: with
-them faster, XL's first round passed the test and ran 30 s past a 60 s limit (docs/matching.md)."""
+first round 9–15 s, 5 CPU s since its pricing pass takes each application's best by a sampled threshold; at
+20,000 × 50,000 greedy panels 13–14 s, first round 61 s, 17.4 CPU s since, the second 27 s, the third's flow 25 s:
+no round there gives a bound below that of no prices before the fourth). 3 while the greedy panels took 5–7 and
+20–26 s: with them faster, XL's first round passed the test and ran 30 s past a 60 s limit (docs/matching.md)."""
 
 
 def flow_candidates(instance: Instance, greedy: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

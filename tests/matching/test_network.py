@@ -247,3 +247,81 @@ def test_best_per_column_keeps_each_columns_largest_keys_ties_to_the_earlier_ent
         entries_of.sort(key=lambda i: (np.isnan(key[i]), 0.0 if np.isnan(key[i]) else -key[i], i))
         expected.extend(entries_of[:per_column])
     assert best_per_column(key, columns, per_column).tolist() == sorted(expected)
+
+
+def full_pass(instance: Instance, optimum, have: np.ndarray, per_app: int, threshold: float) -> list[tuple[int, int]]:
+    """The plain pricing pass: every pair's reduced cost at once, each application's best ``per_app`` above
+    ``threshold`` among the allowed pairs neither fixed nor held (ties to the lower expert)."""
+    rc = reduced_costs(instance, optimum)
+    open_ = instance.allowed & ~have & ~instance.fixed_mask()
+    chosen = []
+    for a in range(instance.n_apps):
+        experts = [e for e in range(instance.n_experts) if open_[e, a] and rc[e, a] > threshold]
+        experts.sort(key=lambda e: (-rc[e, a], e))
+        chosen += [(e, a) for e in experts[:per_app]]
+    return chosen
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(8, 90), n_apps=st.integers(1, 9),
+       per_app=st.integers(1, 8), contended=st.booleans(), width=st.integers(1, 4),
+       threshold=st.sampled_from([1e-6, -1e-6, 0.05]), guess=st.booleans())
+def test_pricing_finds_the_pairs_a_full_pass_prices_out(monkeypatch, seed, n_experts, n_apps, per_app, contended,
+                                                       width, threshold, guess):
+    """The pricing takes each block's best pairs among those at or above a sampled threshold, not every pair
+    above the tolerance: it must still find exactly the pairs the plain pass over every pair finds — each
+    application's best ``per_app`` priced above the threshold, none fixed or held — on rounds of tied fits and
+    tied prices (the sampled threshold then ties with many pairs), with blocks of one to four applications and
+    columns where fewer pairs than ``per_app`` price out; with and without the higher first threshold, which the
+    pricing's 70 or 200 pairs an application take and these small rounds' few would not."""
+    monkeypatch.setattr("matching.network.PRICING_BLOCK", width * n_experts)
+    monkeypatch.setattr("matching.instance.GUESS_FROM", 1 if guess else 10**6)
+    instance = contended_instance(seed, n_experts, n_apps, n_orgs=4) if contended else \
+        random_instance(seed, n_experts, n_apps, load_cap=3, n_fixed=min(2, n_experts // 4))
+    rng = np.random.default_rng(seed)
+    optimum = network_optimum(instance, instance.fit, np.zeros(0, np.int64), np.zeros(0, np.int64), max_rounds=1)
+    optimum = replace(optimum, load_price=rng.choice([0.0, 0.0, 0.1, 0.5], n_experts),
+                      panel_price=rng.choice([0.0, 0.2, 0.4], n_apps),
+                      pool_row_price=rng.choice([0.0, 0.0, 0.1], (n_apps, instance.n_pools)))
+    held = rng.random(instance.fit.shape) < 0.1
+    have = PairSet(n_experts, n_apps)
+    have[np.nonzero(held)] = True
+    experts, apps = price_out(instance, instance.fit, optimum, have, per_app, tolerance=threshold)
+    found = list(zip(experts.tolist(), apps.tolist(), strict=True))
+    expected = full_pass(instance, optimum, held, per_app, threshold)
+    assert sorted(found) == sorted(expected)
+    # in expert-major order within each block of applications, as the flow's arcs were before
+    assert found == sorted(found, key=lambda pair: (pair[1] // width, pair[0], pair[1]))
+
+
+def test_no_pricing_pass_after_a_round_when_the_next_round_would_end_past_the_deadline(monkeypatch):
+    """On a clock where a flow solve takes 10 s and a pricing pass 5, with the deadline at 45: round 1 ends at 15
+    and round 2, started then, at 30, as a round of 15 s from 30 may (45). After round 3's solve (at 40) the
+    next round, with its pass, would end at 60: the pass that would find its pairs (40 to 45) is not run, the
+    flow of round 3 is the answer. The pass used to run and its pairs were dropped."""
+    import matching.network as network
+
+    now = [0.0]
+    monkeypatch.setattr(network.time, "perf_counter", lambda: now[0])
+    solve = network.FlowNetwork.solve
+
+    def timed_solve(self):
+        now[0] += 10.0
+        return solve(self)
+
+    passes = []
+
+    def timed_price_out(instance, weight, optimum, have, per_app):
+        now[0] += 5.0
+        passes.append(now[0])
+        open_pairs = np.argwhere(instance.allowed & ~have[:, :])
+        return open_pairs[:1, 0], open_pairs[:1, 1]
+
+    monkeypatch.setattr(network.FlowNetwork, "solve", timed_solve)
+    monkeypatch.setattr(network, "price_out", timed_price_out)
+    instance = random_instance(0, 12, 3, load_cap=3)
+    optimum = network_optimum(instance, instance.fit, np.array([0]), np.array([0]), deadline=45.0)
+    assert optimum.rounds == 3
+    assert passes == [15.0, 30.0]
+    assert len(optimum.candidates[0]) == 3
