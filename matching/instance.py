@@ -164,7 +164,7 @@ of 335 applications: 0.41 → 0.51 CPU s at k = 3, 0.47 both at 50, 1.64 → 0.5
 def best_first_columns(values: np.ndarray, k: np.ndarray, above: float | None = None,
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`best_first` for every column of a block at once: the first ``k[c]`` rows of column ``c`` by value
-    descending, ties by row (a block is experts × applications, read in place: no transposed copy); with
+    descending, ties by row, NaN never (a block is experts × applications, read in place: no transposed copy); with
     ``above``, only among the entries larger than it (the pricing of :mod:`matching.network`: a column where
     fewer than ``k`` price out gathers those alone, not every entry at or above a sampled threshold).
 
@@ -193,6 +193,9 @@ def best_first_columns(values: np.ndarray, k: np.ndarray, above: float | None = 
     # every entry the full sort would rank in the first k (ties included), at an eighth of a partition.
     stride = SAMPLE_STRIDE if n >= SAMPLE_STRIDE * largest else 1
     negated = np.negative(values[::stride])
+    # NaN counts as −inf, as the comparisons below read it: partition and sort would rank it above +inf, and a
+    # threshold taken from a sample short of k numbers would then be above entries the full sort ranks first
+    np.copyto(negated, np.inf, where=np.isnan(negated))
     negated.partition(largest - 1, axis=0)
     top = np.negative(negated[:largest])
     del negated

@@ -295,6 +295,32 @@ def test_pricing_finds_the_pairs_a_full_pass_prices_out(monkeypatch, seed, n_exp
     assert found == sorted(found, key=lambda pair: (pair[1] // width, pair[0], pair[1]))
 
 
+def test_a_reduced_cost_that_is_nan_hides_no_pair_from_the_pricing():
+    """The flow's own prices can make a reduced cost NaN: expert 0's whole load goes to a fixed pair (no path
+    reaches it, its load price is +inf) and application 1's pool P has no candidate (its price is −inf). Expert 0
+    is then one of the two rows the pricing samples for application 1's threshold (every eighth of 16, for the 2
+    best); a NaN taken as the sample's largest raised the threshold to expert 8's +inf and lost the best of pool Q,
+    which the plain pass finds."""
+    pool = np.ones(16, dtype=int)
+    pool[[0, 8]] = 0
+    instance = Instance(
+        fit=np.round(np.random.default_rng(0).random((16, 3)), 2), allowed=np.ones((16, 3), dtype=bool),
+        expert_pool=pool, pools=("P", "Q"), expert_org=np.full(16, -1), load_cap=np.ones(16, dtype=int),
+        panel_size=np.ones(3, dtype=int), pool_quotas=np.array([[1, 1], [0, 1]]), max_per_org=1,
+        fixed=np.array([[0, 2]]))
+    optimum = network_optimum(instance, instance.fit, np.array([0]), np.array([0]), max_rounds=1)
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(reduced_costs(instance, optimum)[0, 1])
+    have = PairSet(16, 3)
+    have[optimum.candidates] = True
+    held = np.zeros((16, 3), dtype=bool)
+    held[optimum.candidates] = True
+    with np.errstate(invalid="ignore"):         # +inf − +inf, as the prices say
+        experts, apps = price_out(instance, instance.fit, optimum, have, per_app=2)
+        expected = full_pass(instance, optimum, held, 2, 1e-6)
+    assert sorted(zip(experts.tolist(), apps.tolist(), strict=True)) == sorted(expected)
+
+
 def test_no_pricing_pass_after_a_round_when_the_next_round_would_end_past_the_deadline(monkeypatch):
     """On a clock where a flow solve takes 10 s and a pricing pass 5, with the deadline at 45: round 1 ends at 15
     and round 2, started then, at 30, as a round of 15 s from 30 may (45). After round 3's solve (at 40) the
