@@ -36,6 +36,7 @@ import numpy as np
 from matching.greedy import greedy_panels, initial_candidates
 from matching.instance import Instance, org_counts
 from matching.lp import LPResult, Master
+from matching.network import best_per_column, pairs_above
 from matching.reserves import NoReplacement, exchange, replace
 from matching.rounding import SNAP, FlowNetwork
 from matching.solve import PRICED_PER_SEAT, generate_columns, start_on_network
@@ -289,9 +290,33 @@ def _add_near_ties(master: Master) -> None:
 
 
 def _near_ties(master: Master, lp: LPResult) -> tuple[np.ndarray, np.ndarray]:
-    """The allowed pairs outside the master that ``lp``'s duals price within :data:`NEAR_TIE` of zero."""
-    scale = float(np.abs(master.instance.fit).max(initial=0.0))
-    return master.pairs_priced_at_least(lp, -NEAR_TIE * scale)
+    """The allowed pairs outside the master that ``lp``'s duals price within :data:`NEAR_TIE` of zero, at most
+    :func:`_ties_per_app` per application, the best first."""
+    threshold = -NEAR_TIE * float(np.abs(master.instance.fit).max(initial=0.0))
+    per_app = _ties_per_app(master)
+    experts, apps = [], []
+    for block, rc in master.reduced_cost_blocks(lp):
+        e, a = pairs_above(rc, master.instance.allowed[:, block], master.in_set, block.start, threshold)
+        best = best_per_column(rc[e, a], a, per_app)
+        experts.append(e[best]), apps.append(a[best] + block.start)
+    return np.concatenate(experts), np.concatenate(apps)
+
+
+NEAR_TIES_PER_SEAT = 4
+"""Near ties an application may take per pair its panel holds at the cap (:func:`_ties_per_app`)."""
+
+
+def _ties_per_app(master: Master) -> int:
+    """Most near ties per application: :data:`NEAR_TIES_PER_SEAT` for each of the ``n_a / q`` pairs at the cap
+    that its panel spreads over (56 for a panel of 7 at q = 0.5).
+
+    Every near tie is a column of the HiGHS model, and the dual simplex that repairs the start restriction
+    walks every column at each of its ≈ 50 k iterations at contended 5,000 × 12,500, where the flow's vertex
+    priced 3.8 M pairs within :data:`NEAR_TIE` (760 an application, against 112 at 1,000 × 5,000): that
+    re-optimization took 144 CPU s over 5.2 M columns, 54 s with 140 ties an application and 33 s with 56
+    (47–51 k iterations each; docs/matching.md §3)."""
+    seats = int(master.instance.panel_size.max(initial=1))
+    return int(np.ceil(NEAR_TIES_PER_SEAT * seats / max(master.pair_cap, 1e-9)))
 
 
 def _breaks_organization_limit(master: Master, x: np.ndarray) -> bool:
