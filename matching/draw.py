@@ -254,7 +254,11 @@ def _few(master: Master, added: int) -> bool:
 
 
 def _reoptimize(master: Master, *, primal: bool = False) -> tuple[Marginals, float, np.ndarray]:
-    """The capped LP over the master's present columns only, with the organization rows its solution breaks.
+    """The capped LP over the master's present columns only, with the organization rows its solution breaks
+    and, whenever it breaks some, those it holds exactly at the limit (``tight``, as the exact solve's pricing
+    rounds add them): they cost no pivot when they enter and are where the next solve would break the limit.
+    Contended 5,000 × 12,500: the draw 169.6 CPU s against 183.8, the first restriction's rows in 3 solves
+    instead of 9; contended 1,000 × 5,000: 13 solves instead of 16, 5.3–5.7 against 6.8–7.3 s (busy machine).
 
     No pricing: after a restriction, this is a few warm pivots, where pricing walks every allowed pair. The
     result is feasible and capped but optimal only over these columns; :func:`draw` prices whenever the
@@ -262,6 +266,7 @@ def _reoptimize(master: Master, *, primal: bool = False) -> tuple[Marginals, flo
     after organization rows are added keep the dual simplex (a new row leaves the basis dual feasible)."""
     lp = master.solve_lp_primal() if primal else master.solve_lp()
     while _breaks_organization_limit(master, lp.x) and master.add_org_rows(lp.x):
+        master.add_org_rows(lp.x, tight=True)
         lp = master.solve_lp()
     return _probabilities(master, lp)
 
