@@ -272,13 +272,14 @@ def _reoptimize(master: Master, *, primal: bool = False) -> tuple[Marginals, flo
 
 
 NEAR_TIE = 0.004
-"""Pairs whose reduced cost is at least −this × the largest |fit| join the master with the first restriction: at
-the organization-free first LP when the draw restricts at the start (:func:`_restrict_at_start`), else at the first
-capped optimum (:func:`_add_near_ties`)."""
+"""Pairs whose reduced cost is at least −this × the largest |fit| join the master with the first restriction (at
+most :func:`_ties_per_app` an application): at the organization-free first LP when the draw restricts at the start
+(:func:`_restrict_at_start`), else at the first capped optimum (:func:`_add_near_ties`)."""
 
 
 def _add_near_ties(master: Master) -> None:
-    """Add every allowed pair priced within :data:`NEAR_TIE` of zero at the master's (priced, optimal) LP.
+    """Add the allowed pairs priced within :data:`NEAR_TIE` of zero at the master's (priced, optimal) LP, the best
+    :func:`_ties_per_app` of each application.
 
     They change nothing at that optimum (reduced cost ≤ 0: they enter at zero and the basis stays optimal),
     but they are what a restriction reaches for: on a contended round the fit ties and most reduced costs crowd
