@@ -36,6 +36,7 @@ import numpy as np
 from matching.greedy import greedy_panels, initial_candidates
 from matching.instance import Instance, org_counts
 from matching.lp import LPResult, Master
+from matching.network import best_per_column, pairs_above
 from matching.reserves import NoReplacement, exchange, replace
 from matching.rounding import SNAP, FlowNetwork
 from matching.solve import PRICED_PER_SEAT, generate_columns, start_on_network
@@ -253,7 +254,11 @@ def _few(master: Master, added: int) -> bool:
 
 
 def _reoptimize(master: Master, *, primal: bool = False) -> tuple[Marginals, float, np.ndarray]:
-    """The capped LP over the master's present columns only, with the organization rows its solution breaks.
+    """The capped LP over the master's present columns only, with the organization rows its solution breaks
+    and, whenever it breaks some, those it holds exactly at the limit (``tight``, as the exact solve's pricing
+    rounds add them): they cost no pivot when they enter and are where the next solve would break the limit.
+    Contended 5,000 × 12,500: the draw 169.6 CPU s against 183.8, the first restriction's rows in 3 solves
+    instead of 9; contended 1,000 × 5,000: 13 solves instead of 16, 5.3–5.7 against 6.8–7.3 s (busy machine).
 
     No pricing: after a restriction, this is a few warm pivots, where pricing walks every allowed pair. The
     result is feasible and capped but optimal only over these columns; :func:`draw` prices whenever the
@@ -261,18 +266,20 @@ def _reoptimize(master: Master, *, primal: bool = False) -> tuple[Marginals, flo
     after organization rows are added keep the dual simplex (a new row leaves the basis dual feasible)."""
     lp = master.solve_lp_primal() if primal else master.solve_lp()
     while _breaks_organization_limit(master, lp.x) and master.add_org_rows(lp.x):
+        master.add_org_rows(lp.x, tight=True)
         lp = master.solve_lp()
     return _probabilities(master, lp)
 
 
 NEAR_TIE = 0.004
-"""Pairs whose reduced cost is at least −this × the largest |fit| join the master with the first restriction: at
-the organization-free first LP when the draw restricts at the start (:func:`_restrict_at_start`), else at the first
-capped optimum (:func:`_add_near_ties`)."""
+"""Pairs whose reduced cost is at least −this × the largest |fit| join the master with the first restriction (at
+most :func:`_ties_per_app` an application): at the organization-free first LP when the draw restricts at the start
+(:func:`_restrict_at_start`), else at the first capped optimum (:func:`_add_near_ties`)."""
 
 
 def _add_near_ties(master: Master) -> None:
-    """Add every allowed pair priced within :data:`NEAR_TIE` of zero at the master's (priced, optimal) LP.
+    """Add the allowed pairs priced within :data:`NEAR_TIE` of zero at the master's (priced, optimal) LP, the best
+    :func:`_ties_per_app` of each application.
 
     They change nothing at that optimum (reduced cost ≤ 0: they enter at zero and the basis stays optimal),
     but they are what a restriction reaches for: on a contended round the fit ties and most reduced costs crowd
@@ -289,9 +296,33 @@ def _add_near_ties(master: Master) -> None:
 
 
 def _near_ties(master: Master, lp: LPResult) -> tuple[np.ndarray, np.ndarray]:
-    """The allowed pairs outside the master that ``lp``'s duals price within :data:`NEAR_TIE` of zero."""
-    scale = float(np.abs(master.instance.fit).max(initial=0.0))
-    return master.pairs_priced_at_least(lp, -NEAR_TIE * scale)
+    """The allowed pairs outside the master that ``lp``'s duals price within :data:`NEAR_TIE` of zero, at most
+    :func:`_ties_per_app` per application, the best first."""
+    threshold = -NEAR_TIE * float(np.abs(master.instance.fit).max(initial=0.0))
+    per_app = _ties_per_app(master)
+    experts, apps = [], []
+    for block, rc in master.reduced_cost_blocks(lp):
+        e, a = pairs_above(rc, master.instance.allowed[:, block], master.in_set, block.start, threshold)
+        best = best_per_column(rc[e, a], a, per_app)
+        experts.append(e[best]), apps.append(a[best] + block.start)
+    return np.concatenate(experts), np.concatenate(apps)
+
+
+NEAR_TIES_PER_SEAT = 4
+"""Near ties an application may take per pair its panel holds at the cap (:func:`_ties_per_app`)."""
+
+
+def _ties_per_app(master: Master) -> int:
+    """Most near ties per application: :data:`NEAR_TIES_PER_SEAT` for each of the ``n_a / q`` pairs at the cap
+    that its panel spreads over (56 for a panel of 7 at q = 0.5).
+
+    Every near tie is a column of the HiGHS model, and the dual simplex that repairs the start restriction
+    walks every column at each of its ≈ 50 k iterations at contended 5,000 × 12,500, where the flow's vertex
+    priced 3.8 M pairs within :data:`NEAR_TIE` (760 an application, against 112 at 1,000 × 5,000): that
+    re-optimization took 144 CPU s over 5.2 M columns, 54 s with 140 ties an application and 33 s with 56
+    (47–51 k iterations each; docs/matching.md §3)."""
+    seats = int(master.instance.panel_size.max(initial=1))
+    return int(np.ceil(NEAR_TIES_PER_SEAT * seats / max(master.pair_cap, 1e-9)))
 
 
 def _breaks_organization_limit(master: Master, x: np.ndarray) -> bool:
