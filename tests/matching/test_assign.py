@@ -10,7 +10,15 @@ from hypothesis import HealthCheck, given, settings
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 import matching.assign
-from matching.assign import PHASES, assign, build_context, input_hash, replace_expert, stopped_at_limit
+from matching.assign import (
+    PHASES,
+    AssignResult,
+    assign,
+    build_context,
+    input_hash,
+    replace_expert,
+    stopped_at_limit,
+)
 from matching.draw import draw
 from matching.explain import explain
 from matching.instance import assignment_violations
@@ -389,9 +397,9 @@ def test_a_solve_that_ran_past_its_limit_says_so(monkeypatch):
     assert not any("求解达到时间上限" in line for line in diagnostics)
 
 
-def test_a_solve_whose_integer_programs_stopped_at_the_limit_says_so(monkeypatch):
-    """A master that converged before the limit but to a fractional LP places the split seats by integer
-    programs, which now stop at the limit too: the run names that, beside the bound it could prove."""
+def run_whose_integer_programs_stopped(monkeypatch, status: str | None) -> AssignResult:
+    """A one-application run under a 60 s limit whose solve says its integer programs stopped at the limit after
+    3 master rounds, reporting ``status`` (the solve's own when None)."""
     data = problem(five_pool_experts(1), [application("A1")], panel_size=5, pool_quotas=ALL_POOLS_ONE)
     data["settings"]["time_limit"] = 60
     solve = matching.assign.solve_total
@@ -399,28 +407,24 @@ def test_a_solve_whose_integer_programs_stopped_at_the_limit_says_so(monkeypatch
     def stopped_in_its_integer_programs(instance, **options):
         solution = solve(instance, **options)
         solution.stats.update(converged=True, mip_stopped=True, rounds=3)
-        solution.status = "feasible"
+        solution.status = status or solution.status
         return solution
 
     monkeypatch.setattr(matching.assign, "solve_total", stopped_in_its_integer_programs)
-    diagnostics = assign(parse_problem(data)).diagnostics
+    return assign(parse_problem(data))
+
+
+def test_a_solve_whose_integer_programs_stopped_at_the_limit_says_so(monkeypatch):
+    """A master that converged before the limit but to a fractional LP places the split seats by integer
+    programs, which now stop at the limit too: the run names that, beside the bound it could prove."""
+    diagnostics = run_whose_integer_programs_stopped(monkeypatch, "feasible").diagnostics
     assert "求解达到时间上限 60 秒，给出当时最好的专家组（最小费用流 1 轮、主问题 3 轮定价，整数规划未完成）" in diagnostics
 
 
 def test_a_solve_proven_optimal_says_nothing_of_the_limit_its_integer_programs_reached(monkeypatch):
     """An integer program the limit stopped may still have found panels whose value meets the bound: the run is
     proven optimal, and a sentence saying it answered with the best panels at the limit would contradict that."""
-    data = problem(five_pool_experts(1), [application("A1")], panel_size=5, pool_quotas=ALL_POOLS_ONE)
-    data["settings"]["time_limit"] = 60
-    solve = matching.assign.solve_total
-
-    def optimal_though_its_integer_programs_stopped(instance, **options):
-        solution = solve(instance, **options)
-        solution.stats.update(converged=True, mip_stopped=True, rounds=3)
-        return solution
-
-    monkeypatch.setattr(matching.assign, "solve_total", optimal_though_its_integer_programs_stopped)
-    result = assign(parse_problem(data))
+    result = run_whose_integer_programs_stopped(monkeypatch, None)
     assert result.status == "optimal"
     assert not any("求解达到时间上限" in line for line in result.diagnostics)
 
