@@ -8,11 +8,14 @@ is run again and leaves one result; a change that rolled back starts nothing.
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +28,7 @@ from tests.fonts import require_cjk_font
 from tests.web.test_ranking_service import build_design_round
 from web import create_app
 from web.extensions import db
-from web.jobs.queue import GENERAL, MATCHING, QUEUES, queue, start_consumer
+from web.jobs.queue import GENERAL, IDLE_POLL_SECONDS, MATCHING, QUEUES, queue, run_worker, start_consumer
 from web.jobs.runner import STALL_SECONDS
 from web.models import Job, utcnow
 
@@ -316,6 +319,109 @@ def test_a_matching_run_that_failed_is_retried_on_the_matching_queue(app, assign
     assert queue(app, GENERAL).scheduled() == [] and queue(app, GENERAL).pending_count() == 0
     with app.app_context():
         assert (db.session.get(Job, job_id).state, db.session.get(Job, job_id).attempts) == ("queued", 1)
+
+
+def run_worker_beside(app, drive) -> None:
+    """Run ``panel worker``'s loop over both queues (``run_worker``) in this thread, the one Python gives the
+    signals, while ``drive()`` runs in another thread and ends the loop with a real signal (SIGTERM if it fails);
+    the test process's signal handlers are restored after."""
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    failure = []
+
+    def driver():
+        try:
+            drive()
+        except BaseException as error:
+            failure.append(error)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=driver)
+    thread.start()
+    try:
+        run_worker(app, QUEUES, 1)
+    finally:
+        thread.join()
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    if failure:
+        raise failure[0]
+
+
+def ask_for(app, kind: str) -> int:
+    """A job of ``kind`` with no round, committed (so enqueued on its queue); its work is the test's."""
+    from web.services.jobs import request_job
+
+    with app.app_context():
+        job = request_job(kind, round_=None, actor=None)
+        db.session.commit()
+        return job.id
+
+
+def state_of_job(app, job_id: int) -> str:
+    with app.app_context():
+        return db.session.get(Job, job_id).state
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_ctrl_c_on_a_worker_of_both_queues_finishes_the_jobs_under_way_and_takes_no_new_one(app, monkeypatch):
+    """Ctrl+C while a matching run is under way: the run ends done, and neither queue's consumer takes a job
+    asked for while the worker waits for it."""
+    from web.jobs.work import WORK
+
+    release = threading.Event()
+    monkeypatch.setitem(WORK, "matching", lambda job, progress: release.wait(WAIT_SECONDS) and None)
+    monkeypatch.setitem(WORK, "blank_pdf", lambda job, progress: None)
+    jobs = {}
+
+    def drive():
+        jobs["matching"] = ask_for(app, "matching")
+        deadline = time.monotonic() + WAIT_SECONDS
+        while state_of_job(app, jobs["matching"]) != "running" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)
+        jobs["pdf"] = ask_for(app, "blank_pdf")
+        time.sleep(3 * IDLE_POLL_SECONDS)                # an idle consumer looks at its queue every second
+        release.set()
+
+    run_worker_beside(app, drive)
+    assert (state_of_job(app, jobs["matching"]), state_of_job(app, jobs["pdf"])) == ("done", "queued")
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_worker_of_both_queues_replaces_a_dead_thread_of_each(app, monkeypatch):
+    """A consumer thread that died (an exception Huey's loop does not catch) is replaced on each queue, as Huey's
+    health check does for a worker of one queue, so both queues' jobs still run."""
+    from web.jobs.work import WORK
+
+    for kind in ("blank_pdf", "matching"):
+        monkeypatch.setitem(WORK, kind, lambda job, progress: None)
+    monkeypatch.setattr(importlib.import_module("web.jobs.queue"), "HEALTH_CHECK_SECONDS", 0.2)
+    for name in QUEUES:
+        huey = queue(app, name)
+        monkeypatch.setattr(huey, "dequeue", dying_once(monkeypatch, huey))
+    jobs = {}
+
+    def drive():
+        jobs.update(pdf=ask_for(app, "blank_pdf"), matching=ask_for(app, "matching"))
+        deadline = time.monotonic() + 20
+        while {state_of_job(app, job_id) for job_id in jobs.values()} != {"done"} and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGINT)          # waits for every thread: none takes the next test's jobs
+
+    run_worker_beside(app, drive)
+    assert {kind: state_of_job(app, job_id) for kind, job_id in jobs.items()} == {"pdf": "done", "matching": "done"}
+
+
+def dying_once(monkeypatch, huey):
+    """A ``dequeue`` that ends the consumer thread calling it, then gives ``huey`` its own back."""
+    dequeue = huey.dequeue
+
+    def dies():
+        monkeypatch.setattr(huey, "dequeue", dequeue)
+        raise SystemExit
+
+    return dies
 
 
 def test_a_worker_refuses_a_queue_that_does_not_exist(runner):
