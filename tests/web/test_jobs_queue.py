@@ -379,7 +379,7 @@ def test_ctrl_c_on_a_worker_of_both_queues_finishes_the_jobs_under_way_and_takes
         while state_of_job(app, jobs["matching"]) != "running" and time.monotonic() < deadline:
             time.sleep(0.1)
         os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(1)
+        time.sleep(2)                    # a consumer blocked on Redis's queue when it came reads for 1 s more
         jobs["pdf"] = ask_for(app, "blank_pdf")
         time.sleep(3 * IDLE_POLL_SECONDS)                # an idle consumer looks at its queue every second
         release.set()

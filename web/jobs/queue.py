@@ -175,8 +175,8 @@ class Leader(Consumer):
         self.others = others
 
     def start(self) -> None:
+        super().start()                     # the signal handlers first: a job of another queue may start at once
         Consumers(self.others).start()
-        super().start()
 
     def stop(self, graceful: bool = False) -> None:
         for consumer in self.others:
