@@ -392,6 +392,29 @@ def test_ctrl_c_on_a_worker_of_both_queues_finishes_the_jobs_under_way_and_takes
 def test_a_worker_of_both_queues_replaces_a_dead_thread_of_each(app, monkeypatch):
     """A consumer thread that died (an exception Huey's loop does not catch) is replaced on each queue, as Huey's
     health check does for a worker of one queue, so both queues' jobs still run."""
+    jobs = {}
+
+    def drive():
+        jobs.update(ask_after_a_thread_of_each_queue_died(app, monkeypatch))
+        wait_until_done(app, jobs.values())
+        os.kill(os.getpid(), signal.SIGINT)          # waits for every thread: none takes the next test's jobs
+
+    run_worker_beside(app, drive)
+    assert {kind: state_of_job(app, job_id) for kind, job_id in jobs.items()} == {"pdf": "done", "matching": "done"}
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_the_embedded_consumer_replaces_a_dead_thread_of_each_queue(app, monkeypatch, consumer_of):
+    """The same in ``panel serve`` (its consumers run beside the web server, with no main loop of their own)."""
+    jobs = ask_after_a_thread_of_each_queue_died(app, monkeypatch)
+    consumer_of(app)
+    wait_until_done(app, jobs.values())
+    assert {kind: state_of_job(app, job_id) for kind, job_id in jobs.items()} == {"pdf": "done", "matching": "done"}
+
+
+def ask_after_a_thread_of_each_queue_died(app, monkeypatch) -> dict[str, int]:
+    """A PDF and a matching job (each a no-op), asked for once each queue's consumer thread will die on its first
+    look at the queue; health checks every 0.2 s."""
     from web.jobs.work import WORK
 
     for kind in ("blank_pdf", "matching"):
@@ -400,17 +423,14 @@ def test_a_worker_of_both_queues_replaces_a_dead_thread_of_each(app, monkeypatch
     for name in QUEUES:
         huey = queue(app, name)
         monkeypatch.setattr(huey, "dequeue", dying_once(monkeypatch, huey))
-    jobs = {}
+    return {"pdf": ask_for(app, "blank_pdf"), "matching": ask_for(app, "matching")}
 
-    def drive():
-        jobs.update(pdf=ask_for(app, "blank_pdf"), matching=ask_for(app, "matching"))
-        deadline = time.monotonic() + 20
-        while {state_of_job(app, job_id) for job_id in jobs.values()} != {"done"} and time.monotonic() < deadline:
-            time.sleep(0.1)
-        os.kill(os.getpid(), signal.SIGINT)          # waits for every thread: none takes the next test's jobs
 
-    run_worker_beside(app, drive)
-    assert {kind: state_of_job(app, job_id) for kind, job_id in jobs.items()} == {"pdf": "done", "matching": "done"}
+def wait_until_done(app, job_ids, seconds: float = 20) -> None:
+    """Until every job is done, for at most ``seconds`` (a replaced thread takes its job within a second)."""
+    deadline = time.monotonic() + seconds
+    while {state_of_job(app, job_id) for job_id in job_ids} != {"done"} and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def dying_once(monkeypatch, huey):

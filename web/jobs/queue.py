@@ -22,6 +22,7 @@ The same task code runs in all three (web/jobs/tasks.py).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection
 from pathlib import Path
 
@@ -146,11 +147,21 @@ class Consumers:
         self.consumers = consumers
 
     def start(self) -> Consumers:
-        """Start every consumer's threads (the caller owns the process's signals)."""
+        """Start every consumer's threads (the caller owns the process's signals), and one that replaces those
+        that die."""
         for consumer in self.consumers:
             consumer._set_signal_handlers = lambda: None
             consumer.start()
+        if self.consumers:
+            threading.Thread(target=self._replace_dead_threads, name="consumers-health", daemon=True).start()
         return self
+
+    def _replace_dead_threads(self) -> None:
+        """Every :data:`HEALTH_CHECK_SECONDS` until stopped, Huey's health check of each consumer (its main loop,
+        which would run it, is not used here: the web server or a :class:`Leader` has the main thread)."""
+        while not self.consumers[0].stop_flag.wait(HEALTH_CHECK_SECONDS):
+            for consumer in self.consumers:
+                consumer.check_worker_health()
 
     def stop(self, graceful: bool = False) -> None:
         """Stop taking work everywhere at once, then (``graceful``) wait for the jobs under way."""
@@ -163,7 +174,7 @@ class Consumers:
 class Leader(Consumer):
     """The consumer whose main loop (:meth:`run`) runs a ``panel worker`` process, for the consumers of the
     process's other queues (``others``) too: Huey's main loop handles the signals and checks worker health for
-    its own consumer only.
+    its own consumer only (the others' are checked by :meth:`Consumers.start`'s thread).
 
     Ctrl+C (SIGINT) stops every consumer taking work at once, then waits for the jobs under way (a second Ctrl+C
     stops waiting); SIGTERM stops them without waiting; SIGHUP restarts the process once every job under way is
@@ -184,10 +195,6 @@ class Leader(Consumer):
         super().stop(graceful=graceful)
         interrupted = any(thread.is_alive() for _, thread in self.worker_threads)     # a second Ctrl+C
         Consumers(self.others).stop(graceful=graceful and not interrupted)
-
-    def check_worker_health(self) -> bool:
-        others = [consumer.check_worker_health() for consumer in self.others]
-        return super().check_worker_health() and all(others)
 
 
 def consumers(app: Flask, names: Collection[str], workers: int) -> Consumers:
