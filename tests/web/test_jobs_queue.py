@@ -256,6 +256,57 @@ def test_a_matching_run_whose_worker_died_is_run_again_and_stores_one_version(ap
 
 
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_matching_run_that_killed_its_worker_on_every_attempt_fails_instead_of_running_for_ever(app,
+                                                                                               assigning_round):
+    """A run that takes its worker down each time (a national round out of the machine's memory) is queued
+    again after a death only while it has attempts left: on its last, it fails with a sentence, queued nowhere."""
+    from web.jobs.runner import MAX_ATTEMPTS
+    from web.models import Round
+    from web.services.jobs import request_job
+
+    with app.app_context():
+        job_id = request_job("matching", round_=db.session.get(Round, assigning_round), actor=None,
+                             params={"seed": None, "max_probability": None, "drawn_seed": None}).id
+        db.session.commit()
+    die_mid_job(app, job_id)
+    with app.app_context():
+        db.session.get(Job, job_id).attempts = MAX_ATTEMPTS
+        db.session.commit()
+    app.extensions["panel_tasks"]["general"]["requeue_stalled"].call_local()
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        assert (job.state, job.error, job.finished) == ("failed", "unexpected", True)
+    assert [queue(app, name).pending_count() for name in QUEUES] == [0, 0]
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_job_that_fails_on_its_last_attempt_is_not_retried_whichever_message_ran_it(app, assigning_round,
+                                                                                       monkeypatch):
+    """A message queued again by ``requeue_stalled`` carries Huey's full retries: the job's own count of attempts
+    still ends it (here: a worker's death, then an error, then this one)."""
+    from web.jobs.runner import MAX_ATTEMPTS
+    from web.jobs.work import WORK
+    from web.models import Round
+    from web.services.jobs import request_job
+
+    def crashing(job, progress):
+        raise RuntimeError("the solver crashed")
+
+    monkeypatch.setitem(WORK, "matching", crashing)
+    with app.app_context():
+        job_id = request_job("matching", round_=db.session.get(Round, assigning_round), actor=None,
+                             params={"seed": None, "max_probability": None, "drawn_seed": None}).id
+        db.session.commit()
+        db.session.get(Job, job_id).attempts = MAX_ATTEMPTS - 1
+        db.session.commit()
+    matching = queue(app, MATCHING)
+    matching.execute(matching.dequeue())
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        assert (job.state, job.error, job.attempts) == ("failed", "unexpected", MAX_ATTEMPTS)
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
 def test_each_queue_is_taken_only_by_its_own_workers(app, assigning_round, consumer_of):
     """A worker of the general queue runs a PDF and leaves the matching run queued; a ``panel worker --queue
     matching`` process runs it and leaves a PDF and the mail on the general queue, untaken (it never starts mail
