@@ -256,18 +256,12 @@ def test_a_matching_run_whose_worker_died_is_run_again_and_stores_one_version(ap
 
 
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)
-def test_a_matching_run_that_killed_its_worker_on_every_attempt_fails_instead_of_running_for_ever(app,
-                                                                                               assigning_round):
+def test_a_matching_run_that_killed_its_worker_on_every_attempt_fails_instead_of_running_for_ever(app):
     """A run that takes its worker down each time (a national round out of the machine's memory) is queued
     again after a death only while it has attempts left: on its last, it fails with a sentence, queued nowhere."""
     from web.jobs.runner import MAX_ATTEMPTS
-    from web.models import Round
-    from web.services.jobs import request_job
 
-    with app.app_context():
-        job_id = request_job("matching", round_=db.session.get(Round, assigning_round), actor=None,
-                             params={"seed": None, "max_probability": None, "drawn_seed": None}).id
-        db.session.commit()
+    job_id = ask_for(app, "matching")
     die_mid_job(app, job_id)
     with app.app_context():
         db.session.get(Job, job_id).attempts = MAX_ATTEMPTS
@@ -280,23 +274,15 @@ def test_a_matching_run_that_killed_its_worker_on_every_attempt_fails_instead_of
 
 
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)
-def test_a_job_that_fails_on_its_last_attempt_is_not_retried_whichever_message_ran_it(app, assigning_round,
-                                                                                       monkeypatch):
+def test_a_job_that_fails_on_its_last_attempt_is_not_retried_whichever_message_ran_it(app, monkeypatch):
     """A message queued again by ``requeue_stalled`` carries Huey's full retries: the job's own count of attempts
     still ends it (here: a worker's death, then an error, then this one)."""
     from web.jobs.runner import MAX_ATTEMPTS
     from web.jobs.work import WORK
-    from web.models import Round
-    from web.services.jobs import request_job
-
-    def crashing(job, progress):
-        raise RuntimeError("the solver crashed")
 
     monkeypatch.setitem(WORK, "matching", crashing)
+    job_id = ask_for(app, "matching")
     with app.app_context():
-        job_id = request_job("matching", round_=db.session.get(Round, assigning_round), actor=None,
-                             params={"seed": None, "max_probability": None, "drawn_seed": None}).id
-        db.session.commit()
         db.session.get(Job, job_id).attempts = MAX_ATTEMPTS - 1
         db.session.commit()
     matching = queue(app, MATCHING)
@@ -350,20 +336,12 @@ def test_each_queue_is_taken_only_by_its_own_workers(app, assigning_round, consu
 
 
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)
-def test_a_matching_run_that_failed_is_retried_on_the_matching_queue(app, assigning_round, monkeypatch):
+def test_a_matching_run_that_failed_is_retried_on_the_matching_queue(app, monkeypatch):
     """Huey schedules a retry on the queue that ran the task, so only a matching worker takes it."""
     from web.jobs.work import WORK
-    from web.models import Round
-    from web.services.jobs import request_job
-
-    def crashing(job, progress):
-        raise RuntimeError("the solver crashed")
 
     monkeypatch.setitem(WORK, "matching", crashing)
-    with app.app_context():
-        job_id = request_job("matching", round_=db.session.get(Round, assigning_round), actor=None,
-                             params={"seed": None, "max_probability": None, "drawn_seed": None}).id
-        db.session.commit()
+    job_id = ask_for(app, "matching")
     matching = queue(app, MATCHING)
     matching.execute(matching.dequeue())
     assert [(task.name, tuple(task.args)) for task in matching.scheduled()] == [("run_job", (job_id,))]
@@ -406,6 +384,11 @@ def ask_for(app, kind: str) -> int:
         job = request_job(kind, round_=None, actor=None)
         db.session.commit()
         return job.id
+
+
+def crashing(job, progress) -> None:
+    """A job's work that fails with an unexpected error."""
+    raise RuntimeError("the solver crashed")
 
 
 def state_of_job(app, job_id: int) -> str:
