@@ -1,5 +1,6 @@
 """In the browser, a matching run over the inline size: the organizer clicks "run matching", lands on the job's
-progress page, which (polling its JSON) turns into a link to the stored version without a reload."""
+progress page, which (polling its JSON) turns into the finished page: a link to the stored version, and where the
+run spent its time with the command that replays it."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ def test_a_matching_job_shows_its_steps_then_links_to_the_version(page, live, lo
         page.wait_for_timeout(100)
     expect(version_link).to_have_text("查看第 1 版")
     expect(page.locator("main .job-state")).to_have_text("已完成")
-    assert "/jobs/" in page.url                                    # the script updated the page in place
+    assert "/jobs/" in page.url                                    # the script reloaded the job's own page
+    expect(page.locator("main h2")).to_have_text("本次运行各步用时")     # and shows where the run spent its time
+    expect(page.locator("main code").last).to_contain_text("panel match --round")
     version_link.click()
     page.wait_for_url(f"**/rounds/{round_id}/versions/1")
 

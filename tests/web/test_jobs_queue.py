@@ -8,11 +8,14 @@ is run again and leaves one result; a change that rolled back starts nothing.
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +28,7 @@ from tests.fonts import require_cjk_font
 from tests.web.test_ranking_service import build_design_round
 from web import create_app
 from web.extensions import db
-from web.jobs.queue import GENERAL, MATCHING, QUEUES, queue, start_consumer
+from web.jobs.queue import GENERAL, IDLE_POLL_SECONDS, MATCHING, QUEUES, queue, run_worker, start_consumer
 from web.jobs.runner import STALL_SECONDS
 from web.models import Job, utcnow
 
@@ -253,6 +256,43 @@ def test_a_matching_run_whose_worker_died_is_run_again_and_stores_one_version(ap
 
 
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_matching_run_that_killed_its_worker_on_every_attempt_fails_instead_of_running_for_ever(app):
+    """A run that takes its worker down each time (a national round out of the machine's memory) is queued
+    again after a death only while it has attempts left: on its last, it fails with a sentence, queued nowhere."""
+    from web.jobs.runner import MAX_ATTEMPTS
+
+    job_id = ask_for(app, "matching")
+    die_mid_job(app, job_id)
+    with app.app_context():
+        db.session.get(Job, job_id).attempts = MAX_ATTEMPTS
+        db.session.commit()
+    app.extensions["panel_tasks"]["general"]["requeue_stalled"].call_local()
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        assert (job.state, job.error, job.finished) == ("failed", "unexpected", True)
+    assert [queue(app, name).pending_count() for name in QUEUES] == [0, 0]
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_job_that_fails_on_its_last_attempt_is_not_retried_whichever_message_ran_it(app, monkeypatch):
+    """A message queued again by ``requeue_stalled`` carries Huey's full retries: the job's own count of attempts
+    still ends it (here: a worker's death, then an error, then this one)."""
+    from web.jobs.runner import MAX_ATTEMPTS
+    from web.jobs.work import WORK
+
+    monkeypatch.setitem(WORK, "matching", crashing)
+    job_id = ask_for(app, "matching")
+    with app.app_context():
+        db.session.get(Job, job_id).attempts = MAX_ATTEMPTS - 1
+        db.session.commit()
+    matching = queue(app, MATCHING)
+    matching.execute(matching.dequeue())
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        assert (job.state, job.error, job.attempts) == ("failed", "unexpected", MAX_ATTEMPTS)
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
 def test_each_queue_is_taken_only_by_its_own_workers(app, assigning_round, consumer_of):
     """A worker of the general queue runs a PDF and leaves the matching run queued; a ``panel worker --queue
     matching`` process runs it and leaves a PDF and the mail on the general queue, untaken (it never starts mail
@@ -296,26 +336,146 @@ def test_each_queue_is_taken_only_by_its_own_workers(app, assigning_round, consu
 
 
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)
-def test_a_matching_run_that_failed_is_retried_on_the_matching_queue(app, assigning_round, monkeypatch):
+def test_a_matching_run_that_failed_is_retried_on_the_matching_queue(app, monkeypatch):
     """Huey schedules a retry on the queue that ran the task, so only a matching worker takes it."""
     from web.jobs.work import WORK
-    from web.models import Round
-    from web.services.jobs import request_job
-
-    def crashing(job, progress):
-        raise RuntimeError("the solver crashed")
 
     monkeypatch.setitem(WORK, "matching", crashing)
-    with app.app_context():
-        job_id = request_job("matching", round_=db.session.get(Round, assigning_round), actor=None,
-                             params={"seed": None, "max_probability": None, "drawn_seed": None}).id
-        db.session.commit()
+    job_id = ask_for(app, "matching")
     matching = queue(app, MATCHING)
     matching.execute(matching.dequeue())
     assert [(task.name, tuple(task.args)) for task in matching.scheduled()] == [("run_job", (job_id,))]
     assert queue(app, GENERAL).scheduled() == [] and queue(app, GENERAL).pending_count() == 0
     with app.app_context():
         assert (db.session.get(Job, job_id).state, db.session.get(Job, job_id).attempts) == ("queued", 1)
+
+
+def run_worker_beside(app, drive) -> None:
+    """Run ``panel worker``'s loop over both queues (``run_worker``) in this thread, the one Python gives the
+    signals, while ``drive()`` runs in another thread and ends the loop with a real signal (SIGTERM if it fails);
+    the test process's signal handlers are restored after."""
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    failure = []
+
+    def driver():
+        try:
+            drive()
+        except BaseException as error:
+            failure.append(error)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=driver)
+    thread.start()
+    try:
+        run_worker(app, QUEUES, 1)
+    finally:
+        thread.join()
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    if failure:
+        raise failure[0]
+
+
+def ask_for(app, kind: str) -> int:
+    """A job of ``kind`` with no round, committed (so enqueued on its queue); its work is the test's."""
+    from web.services.jobs import request_job
+
+    with app.app_context():
+        job = request_job(kind, round_=None, actor=None)
+        db.session.commit()
+        return job.id
+
+
+def crashing(job, progress) -> None:
+    """A job's work that fails with an unexpected error."""
+    raise RuntimeError("the solver crashed")
+
+
+def state_of_job(app, job_id: int) -> str:
+    with app.app_context():
+        return db.session.get(Job, job_id).state
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_ctrl_c_on_a_worker_of_both_queues_finishes_the_jobs_under_way_and_takes_no_new_one(app, monkeypatch):
+    """Ctrl+C while a matching run is under way: the run ends done, and neither queue's consumer takes a job
+    asked for while the worker waits for it."""
+    from web.jobs.work import WORK
+
+    release = threading.Event()
+    monkeypatch.setitem(WORK, "matching", lambda job, progress: release.wait(WAIT_SECONDS) and None)
+    monkeypatch.setitem(WORK, "blank_pdf", lambda job, progress: None)
+    jobs = {}
+
+    def drive():
+        jobs["matching"] = ask_for(app, "matching")
+        deadline = time.monotonic() + WAIT_SECONDS
+        while state_of_job(app, jobs["matching"]) != "running" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(2)                    # a consumer blocked on Redis's queue when it came reads for 1 s more
+        jobs["pdf"] = ask_for(app, "blank_pdf")
+        time.sleep(3 * IDLE_POLL_SECONDS)                # an idle consumer looks at its queue every second
+        release.set()
+
+    run_worker_beside(app, drive)
+    assert (state_of_job(app, jobs["matching"]), state_of_job(app, jobs["pdf"])) == ("done", "queued")
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_worker_of_both_queues_replaces_a_dead_thread_of_each(app, monkeypatch):
+    """A consumer thread that died (an exception Huey's loop does not catch) is replaced on each queue, as Huey's
+    health check does for a worker of one queue, so both queues' jobs still run."""
+    jobs = {}
+
+    def drive():
+        jobs.update(ask_after_a_thread_of_each_queue_died(app, monkeypatch))
+        wait_until_done(app, jobs.values())
+        os.kill(os.getpid(), signal.SIGINT)          # waits for every thread: none takes the next test's jobs
+
+    run_worker_beside(app, drive)
+    assert {kind: state_of_job(app, job_id) for kind, job_id in jobs.items()} == {"pdf": "done", "matching": "done"}
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_the_embedded_consumer_replaces_a_dead_thread_of_each_queue(app, monkeypatch, consumer_of):
+    """The same in ``panel serve`` (its consumers run beside the web server, with no main loop of their own)."""
+    jobs = ask_after_a_thread_of_each_queue_died(app, monkeypatch)
+    consumer_of(app)
+    wait_until_done(app, jobs.values())
+    assert {kind: state_of_job(app, job_id) for kind, job_id in jobs.items()} == {"pdf": "done", "matching": "done"}
+
+
+def ask_after_a_thread_of_each_queue_died(app, monkeypatch) -> dict[str, int]:
+    """A PDF and a matching job (each a no-op), asked for once each queue's consumer thread will die on its first
+    look at the queue; health checks every 0.2 s."""
+    from web.jobs.work import WORK
+
+    for kind in ("blank_pdf", "matching"):
+        monkeypatch.setitem(WORK, kind, lambda job, progress: None)
+    monkeypatch.setattr(importlib.import_module("web.jobs.queue"), "HEALTH_CHECK_SECONDS", 0.2)
+    for name in QUEUES:
+        huey = queue(app, name)
+        monkeypatch.setattr(huey, "dequeue", dying_once(monkeypatch, huey))
+    return {"pdf": ask_for(app, "blank_pdf"), "matching": ask_for(app, "matching")}
+
+
+def wait_until_done(app, job_ids, seconds: float = 20) -> None:
+    """Until every job is done, for at most ``seconds`` (a replaced thread takes its job within a second)."""
+    deadline = time.monotonic() + seconds
+    while {state_of_job(app, job_id) for job_id in job_ids} != {"done"} and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def dying_once(monkeypatch, huey):
+    """A ``dequeue`` that ends the consumer thread calling it, then gives ``huey`` its own back."""
+    dequeue = huey.dequeue
+
+    def dies():
+        monkeypatch.setattr(huey, "dequeue", dequeue)
+        raise SystemExit
+
+    return dies
 
 
 def test_a_worker_refuses_a_queue_that_does_not_exist(runner):

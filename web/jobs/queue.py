@@ -22,6 +22,7 @@ The same task code runs in all three (web/jobs/tasks.py).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection
 from pathlib import Path
 
@@ -40,6 +41,8 @@ PENDING = "panel_enqueue_after_commit"
 IDLE_POLL_SECONDS = 1.0
 """How long an idle consumer of the SQLite queue waits between looks (Huey's default backs off to 10 s, too
 long for a person watching a progress page; Redis consumers block on the queue instead)."""
+HEALTH_CHECK_SECONDS = 10.0
+"""How often ``panel worker`` replaces the consumer threads that died (Huey's default)."""
 
 GENERAL = "general"
 MATCHING = "matching"
@@ -144,11 +147,21 @@ class Consumers:
         self.consumers = consumers
 
     def start(self) -> Consumers:
-        """Start every consumer's threads (the caller owns the process's signals)."""
+        """Start every consumer's threads (the caller owns the process's signals), and one that replaces those
+        that die."""
         for consumer in self.consumers:
             consumer._set_signal_handlers = lambda: None
             consumer.start()
+        if self.consumers:
+            threading.Thread(target=self._replace_dead_threads, name="consumers-health", daemon=True).start()
         return self
+
+    def _replace_dead_threads(self) -> None:
+        """Every :data:`HEALTH_CHECK_SECONDS` until stopped, Huey's health check of each consumer (its main loop,
+        which would run it, is not used here: the web server or a :class:`Leader` has the main thread)."""
+        while not self.consumers[0].stop_flag.wait(HEALTH_CHECK_SECONDS):
+            for consumer in self.consumers:
+                consumer.check_worker_health()
 
     def stop(self, graceful: bool = False) -> None:
         """Stop taking work everywhere at once, then (``graceful``) wait for the jobs under way."""
@@ -158,12 +171,43 @@ class Consumers:
             consumer.stop(graceful=graceful)
 
 
+class Leader(Consumer):
+    """The consumer whose main loop (:meth:`run`) runs a ``panel worker`` process, for the consumers of the
+    process's other queues (``others``) too: Huey's main loop handles the signals and checks worker health for
+    its own consumer only (the others' are checked by :meth:`Consumers.start`'s thread).
+
+    Ctrl+C (SIGINT) stops every consumer taking work at once, then waits for the jobs under way (a second Ctrl+C
+    stops waiting); SIGTERM stops them without waiting; SIGHUP restarts the process once every job under way is
+    done; every :data:`HEALTH_CHECK_SECONDS`, a thread of any consumer that died is replaced.
+    """
+
+    def __init__(self, huey: Huey, others: list[Consumer], **options):
+        super().__init__(huey, **options)
+        self.others = others
+
+    def start(self) -> None:
+        super().start()                     # the signal handlers first: a job of another queue may start at once
+        Consumers(self.others).start()
+
+    def stop(self, graceful: bool = False) -> None:
+        for consumer in self.others:
+            consumer.stop_flag.set()
+        super().stop(graceful=graceful)
+        interrupted = any(thread.is_alive() for _, thread in self.worker_threads)     # a second Ctrl+C
+        Consumers(self.others).stop(graceful=graceful and not interrupted)
+
+
 def consumers(app: Flask, names: Collection[str], workers: int) -> Consumers:
     """A consumer of ``workers`` threads for each queue in ``names``; only the general one runs the periodic
     tasks (they are registered there)."""
-    return Consumers([queue(app, name).create_consumer(workers=workers, worker_type="thread",
-                                                       periodic=name == GENERAL, max_delay=IDLE_POLL_SECONDS)
+    return Consumers([Consumer(queue(app, name), **consumer_options(name, workers))
                       for name in QUEUES if name in names])
+
+
+def consumer_options(name: str, workers: int) -> dict:
+    """The options of a consumer of ``workers`` threads on the queue ``name``."""
+    return {"workers": workers, "worker_type": "thread", "periodic": name == GENERAL, "max_delay": IDLE_POLL_SECONDS,
+            "health_check_interval": HEALTH_CHECK_SECONDS}
 
 
 def start_consumer(app: Flask, workers: int = 1, names: Collection[str] = QUEUES) -> Consumers:
@@ -175,12 +219,9 @@ def start_consumer(app: Flask, workers: int = 1, names: Collection[str] = QUEUES
 
 
 def run_worker(app: Flask, names: Collection[str], workers: int) -> None:
-    """Consume the queues ``names`` in this process until a signal stops it (``panel worker``): the last
-    consumer runs Huey's main loop, which handles the signals; the others stop with it."""
-    *others, main = consumers(app, names, workers).consumers
+    """Consume the queues ``names`` in this process until a signal stops it (``panel worker``), one
+    :class:`Leader` running the main loop for all."""
+    first, *others = [name for name in QUEUES if name in names]
+    leader = Leader(queue(app, first), consumers(app, others, workers).consumers, **consumer_options(first, workers))
     catch_up(app, names)
-    Consumers(others).start()
-    try:
-        main.run()
-    finally:
-        Consumers(others).stop(graceful=main._graceful)
+    leader.run()

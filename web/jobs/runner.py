@@ -33,6 +33,9 @@ from web.models import Job, utcnow
 
 STALL_SECONDS = 120
 REPORT_EVERY_SECONDS = 0.5
+MAX_ATTEMPTS = 3
+"""Attempts a job gets, whether an attempt ended in an unexpected error (Huey's retries) or with its worker's death
+(a job that kills every worker that runs it, out of memory, is not run again for ever)."""
 HEARTBEAT_SECONDS = 30
 """How often a running job's row is touched while its work reports nothing (well under :data:`STALL_SECONDS`)."""
 
@@ -155,15 +158,16 @@ def run(job_id: int, work: Callable[[Job, Progress], str | None], *, last_attemp
     """Claim job ``job_id`` and do ``work`` (which returns the stored result's name, or None; it may set
     ``job.outcome``). What the work flushed is committed with the job's end, or not at all.
 
-    A :class:`JobFailed` fails the job with its sentence. Any other error fails it on the last attempt and
-    otherwise puts it back in the queue state and re-raises, so Huey retries it.
+    A :class:`JobFailed` fails the job with its sentence. Any other error fails it on the last attempt (Huey's
+    last retry, or the job's :data:`MAX_ATTEMPTS`-th) and otherwise puts it back in the queue state and re-raises,
+    so Huey retries it.
     """
     job = claim(job_id)
     if job is None:
         return
     ended = _ENDED.set([])
     try:
-        if _run_claimed(job, work, last_attempt=last_attempt):
+        if _run_claimed(job, work, last_attempt=last_attempt or job.attempts >= MAX_ATTEMPTS):
             _call_ended(job_id)
     finally:
         _ENDED.reset(ended)
@@ -234,16 +238,24 @@ def _requeue(job_id: int, attempt: int) -> None:
 
 
 def stalled_jobs() -> list[int]:
-    """Jobs to enqueue again: running ones whose heartbeat stopped (their worker died), queued again; and queued
-    ones waiting longer than :data:`STALL_SECONDS` (in case their queue message was lost). Enqueuing a job
-    twice is harmless: only one worker can claim it."""
-    stalled_before = utcnow() - timedelta(seconds=STALL_SECONDS)
-    dead = list(db.session.scalars(select(Job.id).where(Job.state == "running", Job.heartbeat_at < stalled_before)))
+    """Jobs to enqueue again: running ones whose heartbeat stopped (their worker died), queued again, or failed
+    when that was their last attempt (:data:`MAX_ATTEMPTS`); and queued ones waiting longer than
+    :data:`STALL_SECONDS` (in case their queue message was lost). Enqueuing a job twice is harmless: only one
+    worker can claim it."""
+    now = utcnow()
+    stalled_before = now - timedelta(seconds=STALL_SECONDS)
+    dead_worker = (Job.state == "running") & (Job.heartbeat_at < stalled_before)
+    given_up = db.session.execute(update(Job).where(dead_worker, Job.attempts >= MAX_ATTEMPTS)
+                                  .values(state="failed", error="unexpected", finished_at=now)
+                                  .execution_options(synchronize_session=False)).rowcount
+    if given_up:
+        current_app.logger.error("%s job(s) failed: their worker died on each of %s attempts", given_up,
+                                 MAX_ATTEMPTS)
+    dead = list(db.session.scalars(select(Job.id).where(dead_worker)))
     if dead:
-        db.session.execute(update(Job).where(Job.id.in_(dead), Job.state == "running",
-                                             Job.heartbeat_at < stalled_before)
+        db.session.execute(update(Job).where(Job.id.in_(dead), dead_worker)
                            .values(state="queued").execution_options(synchronize_session=False))
-        db.session.commit()
+    db.session.commit()
     waiting = list(db.session.scalars(select(Job.id).where(Job.state == "queued", Job.created_at < stalled_before,
                                                            Job.id.not_in(dead or [0]))))
     return dead + waiting

@@ -22,7 +22,7 @@ from web.jobs import mail, runner
 from web.jobs.queue import GENERAL, queue_of, run
 from web.jobs.work import WORK
 
-RETRIES = 2
+RETRIES = runner.MAX_ATTEMPTS - 1
 RETRY_DELAY_SECONDS = 10
 
 

@@ -1,6 +1,8 @@
 /* Job progress without reloading: every element with data-job-status polls its JSON view once a second and
-   updates the bar, the count and, once done, the download link (or the link to a matching run's version). Without JavaScript the page's <noscript> meta
-   refresh does the same by reloading. No inline script: the page's CSP is default-src 'self'. */
+   updates the bar, the count and, once done, the download link (or the link to a matching run's version). A job's
+   own page (data-job-reload, present while the job was unfinished) reloads once the job is finished instead, to
+   show what only the finished page has. Without JavaScript the page's <noscript> meta refresh does the same by
+   reloading. No inline script: the page's CSP is default-src 'self'. */
 (function () {
   "use strict";
   var boxes = document.querySelectorAll("[data-job-status]");
@@ -30,6 +32,10 @@
     fetch(box.getAttribute("data-job-status"), { credentials: "same-origin" })
       .then(function (response) { return response.json(); })
       .then(function (job) {
+        if (job.finished && box.hasAttribute("data-job-reload")) {
+          window.location.reload();          // the finished page: a run's timing, an import's itemized errors
+          return;
+        }
         show(box, job);
         if (!job.finished) { setTimeout(function () { poll(box); }, 1000); }
       })
