@@ -129,3 +129,27 @@ def test_an_import_whose_first_attempt_failed_after_its_work_imports_on_the_retr
         job = db.session.get(Job, job_id)
         assert (job.state, job.outcome) == ("done", {"imported": 1, "refs": ["APP-311"]})
         assert not files.path_of(input_name(job_id)).exists()
+
+
+def test_an_import_whose_worker_died_on_its_last_attempt_fails_and_forgets_the_records_sent(
+        app, make_application_record):
+    """A job whose worker died on every attempt is failed by ``requeue_stalled``, not by its work: the records
+    sent must still leave the file store (nothing else would ever delete them)."""
+    from datetime import timedelta
+
+    from web.jobs.runner import MAX_ATTEMPTS, STALL_SECONDS
+    from web.models import utcnow
+
+    stopped = utcnow() - timedelta(seconds=STALL_SECONDS + 1)
+    with app.app_context():
+        job = Job(kind="import", state="running", step="validating", params={"records": "applications"},
+                  attempts=MAX_ATTEMPTS, created_at=stopped, started_at=stopped, heartbeat_at=stopped)
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+        files.write(input_name(job_id), as_json([make_application_record("APP-312")]).encode())
+    app.extensions["panel_tasks"]["general"]["requeue_stalled"].call_local()
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        assert (job.state, job.error) == ("failed", "unexpected")
+        assert not files.path_of(input_name(job_id)).exists()
