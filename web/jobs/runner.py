@@ -142,12 +142,11 @@ class Heartbeat:
 
 
 def claim(job_id: int) -> Job | None:
-    """Mark the job running for this worker and return it; None when it is finished or alive elsewhere."""
+    """Mark the job running for this worker and return it; None when it is finished, alive elsewhere, or dead on
+    its last attempt (:func:`give_up_dead_jobs` fails it)."""
     now = utcnow()
-    stalled_before = now - timedelta(seconds=STALL_SECONDS)
     claimed = db.session.execute(
-        update(Job).where(Job.id == job_id, or_(Job.state == "queued",
-                                                 (Job.state == "running") & (Job.heartbeat_at < stalled_before)))
+        update(Job).where(Job.id == job_id, or_(Job.state == "queued", _dead_worker() & (Job.attempts < MAX_ATTEMPTS)))
         .values(state="running", started_at=now, heartbeat_at=now, attempts=Job.attempts + 1, error=None)
         .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
