@@ -129,3 +129,35 @@ def test_an_import_whose_first_attempt_failed_after_its_work_imports_on_the_retr
         job = db.session.get(Job, job_id)
         assert (job.state, job.outcome) == ("done", {"imported": 1, "refs": ["APP-311"]})
         assert not files.path_of(input_name(job_id)).exists()
+
+
+
+def test_a_job_whose_worker_died_on_its_last_attempt_fails_and_forgets_what_it_was_sent(
+        app, make_user, make_application_record):
+    """A job whose worker died on every attempt is failed by ``requeue_stalled``, not by its work: the records an
+    import was sent and the file an upload kept must still leave the file store (nothing else deletes the first;
+    the second waits for its uploader's next upload)."""
+    from datetime import timedelta
+
+    from web.jobs.runner import MAX_ATTEMPTS, STALL_SECONDS
+    from web.models import utcnow
+    from web.services import uploads
+
+    uploader = make_user("uploader", "organizer")
+    stopped = utcnow() - timedelta(seconds=STALL_SECONDS + 1)
+    with app.app_context():
+        token = uploads.keep(db.session.get(type(uploader), uploader.id), "experts.xlsx", b"PK")
+        jobs = [Job(kind=kind, state="running", step="checking", params=params, attempts=MAX_ATTEMPTS,
+                    requested_by_id=uploader.id, created_at=stopped, started_at=stopped, heartbeat_at=stopped)
+                for kind, params in (("import", {"records": "applications"}),
+                                     ("records_upload", {"kind": "experts", "token": token, "update": False}))]
+        db.session.add_all(jobs)
+        db.session.commit()
+        import_id, upload_id = (job.id for job in jobs)
+        files.write(input_name(import_id), as_json([make_application_record("APP-312")]).encode())
+    app.extensions["panel_tasks"]["general"]["requeue_stalled"].call_local()
+    with app.app_context():
+        assert [(db.session.get(Job, job_id).state, db.session.get(Job, job_id).error)
+                for job_id in (import_id, upload_id)] == [("failed", "unexpected")] * 2
+        assert not files.path_of(input_name(import_id)).exists()
+        assert uploads.kept(uploader.id, token) is None

@@ -478,6 +478,14 @@ def dying_once(monkeypatch, huey):
     return dies
 
 
+
+def test_a_rounds_panel_context_is_built_on_the_matching_queue(app):
+    """A ``panel_context`` job builds the engine's context of a round (every conflict, the fit of every pair:
+    gigabytes and minutes at national scale, as a matching run's first phases), so it needs the matching
+    machine's memory, not a general worker's."""
+    ask_for(app, "panel_context")
+    assert [queue(app, name).pending_count() for name in (GENERAL, MATCHING)] == [0, 1]
+
 def test_a_worker_refuses_a_queue_that_does_not_exist(runner):
     result = runner.invoke(args=["worker", "--queue", "mail"])
     assert result.exit_code == 2 and "没有名为 mail 的队列" in result.output

@@ -257,3 +257,23 @@ def test_a_matching_job_solves_under_the_rounds_time_limit(app, client, auth, cs
     [job] = jobs_of(app)
     [version] = versions_of(app, round_id)
     assert job.state == "done" and version.settings["time_limit"] == 45
+
+
+def test_a_leftover_message_does_not_run_again_a_job_whose_worker_died_on_its_last_attempt(app):
+    """A job waiting long in the queue gets a message more each minute (``requeue_stalled``: in case its message
+    was lost); one left over once its worker died on the last attempt (a national run out of memory) must not
+    take the job over and run it again: ``requeue_stalled`` fails it."""
+    from datetime import timedelta
+
+    from web.jobs import runner
+    from web.models import utcnow
+
+    stopped = utcnow() - timedelta(seconds=runner.STALL_SECONDS + 1)
+    ran = []
+    with app.app_context():
+        job = Job(kind="matching", state="running", step="solve", attempts=runner.MAX_ATTEMPTS, created_at=stopped,
+                  started_at=stopped, heartbeat_at=stopped)
+        db.session.add(job)
+        db.session.commit()
+        runner.run(job.id, lambda job, progress: ran.append(job.id), last_attempt=False)
+        assert ran == [] and db.session.get(Job, job.id).attempts == runner.MAX_ATTEMPTS

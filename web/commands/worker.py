@@ -14,8 +14,8 @@ from web.jobs.queue import QUEUES, run_worker
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="Jobs run at once by this process, per queue it takes (threads).")
 @click.option("--queue", "names", multiple=True, metavar="general|matching",
-              help="Take only this queue: 'matching' (matching runs), 'general' (every other job, the mail and "
-                   "the periodic tasks). Without it: both.")
+              help="Take only this queue: 'matching' (matching runs and panel contexts), 'general' (every other "
+                   "job, the mail and the periodic tasks). Without it: both.")
 @with_appcontext
 def worker_command(workers: int, names: tuple[str, ...]) -> None:
     """Run jobs from the queue (PANEL_QUEUE) until stopped; start as many as you like, on any machine that

@@ -66,5 +66,10 @@ def _refuse(job: Job, errors: list[str]) -> None:
 
 def _forget_input(job: Job) -> None:
     """Delete the records sent once the job's end is committed (a retry before that still reads them)."""
-    path = files.path_of(input_name(job.id))
-    when_ended(lambda: path.unlink(missing_ok=True))
+    job_id = job.id
+    when_ended(lambda: forget_input(job_id))
+
+
+def forget_input(job_id: int) -> None:
+    """Delete the records import job ``job_id`` was sent."""
+    files.path_of(input_name(job_id)).unlink(missing_ok=True)

@@ -11,9 +11,9 @@
     Tasks run synchronously when enqueued (after the commit that asked for them): for unit tests of what a
     task does, not of how the queue behaves (the queue's own tests run against the two stores above).
 
-Two queues live on that storage (:data:`QUEUES`): ``matching`` holds the matching runs, whose national-scale
-runs need a machine's memory for minutes; ``general`` holds every other job, the mail and the periodic tasks. A
-job goes to the queue of its kind (:func:`queue_of`) when it is first enqueued, when a dead worker's job is
+Two queues live on that storage (:data:`QUEUES`): ``matching`` holds the matching runs and the panel contexts,
+whose national-scale rounds need a machine's memory for minutes; ``general`` holds every other job, the mail and
+the periodic tasks. A job goes to the queue of its kind (:func:`queue_of`) when it is first enqueued, when a dead worker's job is
 queued again, and when Huey retries it (a retry goes back to the queue that ran it). ``panel worker --queue``
 takes one of them; a worker without the option, and the embedded consumer, take both.
 
@@ -51,8 +51,10 @@ QUEUES = (GENERAL, MATCHING)
 HUEY_NAMES = {GENERAL: "panel", MATCHING: "panel-matching"}
 """Each queue's name in the storage (the general one keeps the name of the single queue before it, so messages
 queued before an upgrade are still run)."""
-OWN_QUEUE = {"matching": MATCHING}
-"""Job kinds with a queue of their own; every other kind goes to the general queue."""
+OWN_QUEUE = {"matching": MATCHING, "panel_context": MATCHING}
+"""Job kinds with a queue of their own; every other kind goes to the general queue. A round's panel context is
+built on the matching queue: it is the engine's first phases (every conflict, the fit of every pair), gigabytes
+at national scale."""
 
 
 def queue_of(kind: str) -> str:

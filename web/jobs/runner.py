@@ -142,12 +142,11 @@ class Heartbeat:
 
 
 def claim(job_id: int) -> Job | None:
-    """Mark the job running for this worker and return it; None when it is finished or alive elsewhere."""
+    """Mark the job running for this worker and return it; None when it is finished, alive elsewhere, or dead on
+    its last attempt (:func:`give_up_dead_jobs` fails it)."""
     now = utcnow()
-    stalled_before = now - timedelta(seconds=STALL_SECONDS)
     claimed = db.session.execute(
-        update(Job).where(Job.id == job_id, or_(Job.state == "queued",
-                                                 (Job.state == "running") & (Job.heartbeat_at < stalled_before)))
+        update(Job).where(Job.id == job_id, or_(Job.state == "queued", _dead_worker() & (Job.attempts < MAX_ATTEMPTS)))
         .values(state="running", started_at=now, heartbeat_at=now, attempts=Job.attempts + 1, error=None)
         .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
@@ -237,20 +236,30 @@ def _requeue(job_id: int, attempt: int) -> None:
     db.session.commit()
 
 
+def give_up_dead_jobs() -> list[Job]:
+    """Fail the running jobs whose worker died on their last attempt (:data:`MAX_ATTEMPTS`), each only while it is
+    still so (a worker may claim it meanwhile); returns those failed here, so that their kind can delete the
+    input their work would have deleted at its end (web/jobs/work.py ``FORGET_INPUT``)."""
+    dead_at_last = _dead_worker() & (Job.attempts >= MAX_ATTEMPTS)
+    failed = []
+    for job_id in db.session.scalars(select(Job.id).where(dead_at_last)).all():
+        if db.session.execute(update(Job).where(Job.id == job_id, dead_at_last)
+                              .values(state="failed", error="unexpected", finished_at=utcnow())
+                              .execution_options(synchronize_session=False)).rowcount:
+            failed.append(job_id)
+    db.session.commit()
+    if failed:
+        current_app.logger.error("job(s) %s failed: their worker died on each of %s attempts", failed, MAX_ATTEMPTS)
+    return [db.session.get(Job, job_id) for job_id in failed]
+
+
 def stalled_jobs() -> list[int]:
-    """Jobs to enqueue again: running ones whose heartbeat stopped (their worker died), queued again, or failed
-    when that was their last attempt (:data:`MAX_ATTEMPTS`); and queued ones waiting longer than
+    """Jobs to enqueue again: running ones whose heartbeat stopped (their worker died) with attempts left, queued
+    again (those without are failed by :func:`give_up_dead_jobs`); and queued ones waiting longer than
     :data:`STALL_SECONDS` (in case their queue message was lost). Enqueuing a job twice is harmless: only one
     worker can claim it."""
-    now = utcnow()
-    stalled_before = now - timedelta(seconds=STALL_SECONDS)
-    dead_worker = (Job.state == "running") & (Job.heartbeat_at < stalled_before)
-    given_up = db.session.execute(update(Job).where(dead_worker, Job.attempts >= MAX_ATTEMPTS)
-                                  .values(state="failed", error="unexpected", finished_at=now)
-                                  .execution_options(synchronize_session=False)).rowcount
-    if given_up:
-        current_app.logger.error("%s job(s) failed: their worker died on each of %s attempts", given_up,
-                                 MAX_ATTEMPTS)
+    stalled_before = utcnow() - timedelta(seconds=STALL_SECONDS)
+    dead_worker = _dead_worker() & (Job.attempts < MAX_ATTEMPTS)
     dead = list(db.session.scalars(select(Job.id).where(dead_worker)))
     if dead:
         db.session.execute(update(Job).where(Job.id.in_(dead), dead_worker)
@@ -259,3 +268,8 @@ def stalled_jobs() -> list[int]:
     waiting = list(db.session.scalars(select(Job.id).where(Job.state == "queued", Job.created_at < stalled_before,
                                                            Job.id.not_in(dead or [0]))))
     return dead + waiting
+
+
+def _dead_worker():
+    """Running jobs whose heartbeat stopped :data:`STALL_SECONDS` ago: their worker died."""
+    return (Job.state == "running") & (Job.heartbeat_at < utcnow() - timedelta(seconds=STALL_SECONDS))

@@ -4,7 +4,8 @@
     Does the job's work (web/jobs/work.py). Huey retries it after an unexpected error (:data:`RETRIES`
     times, :data:`RETRY_DELAY_SECONDS` apart) on the queue that ran it; a refusal fails the job at once.
 ``requeue_stalled`` (general queue)
-    Every minute: jobs whose worker died are queued again, each on the queue of its kind.
+    Every minute: jobs whose worker died are queued again, each on the queue of its kind, or failed when that was
+    their last attempt (their stored input deleted, as their work would have at its end).
 ``deliver_outbox`` (general queue)
     Sends the outbox's due messages (web/jobs/mail.py); enqueued after every commit that queued a message, and
     every minute for retries and for claims whose worker died.
@@ -20,7 +21,7 @@ from huey import Huey, crontab
 
 from web.jobs import mail, runner
 from web.jobs.queue import GENERAL, queue_of, run
-from web.jobs.work import WORK
+from web.jobs.work import FORGET_INPUT, WORK
 
 RETRIES = runner.MAX_ATTEMPTS - 1
 RETRY_DELAY_SECONDS = 10
@@ -42,6 +43,9 @@ def register(huey: Huey, app: Flask, queue_name: str) -> dict:
     @huey.periodic_task(crontab(minute="*"), name="requeue_stalled")
     def requeue_stalled() -> None:
         with app.app_context():
+            for job in runner.give_up_dead_jobs():
+                if job.kind in FORGET_INPUT:
+                    FORGET_INPUT[job.kind](job)
             for job_id in runner.stalled_jobs():
                 kind = _kind(job_id)
                 if kind is not None:

@@ -43,3 +43,8 @@ def records_upload(job: Job, progress: Progress) -> None:
     progress.start("records", len(checked.records))
     uploads.write(params["kind"], checked, actor=job.requested_by)
     return None
+
+
+def forget_upload(job: Job) -> None:
+    """Delete the kept upload ``job`` was to write."""
+    uploads.discard(job.requested_by_id, (job.params or {}).get("token", ""))

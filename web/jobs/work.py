@@ -14,7 +14,7 @@ from web.extensions import db
 from web.io.pdf import blank_sheets_pdf, score_sheets_page_estimate, score_sheets_pdf
 from web.jobs import files, imports
 from web.jobs.runner import JobFailed, Progress
-from web.jobs.uploads import records_upload
+from web.jobs.uploads import forget_upload, records_upload
 from web.models import Job, Round
 from web.services import panels
 from web.services.stored_ranking import ensure_current, ranking_for_view
@@ -148,3 +148,10 @@ WORK: dict[str, Callable[[Job, Progress], str | None]] = {
     "panel_context": panel_context_job,
 }
 """The work of every job kind."""
+
+FORGET_INPUT: dict[str, Callable[[Job], None]] = {
+    "import": lambda job: imports.forget_input(job.id),
+    "records_upload": forget_upload,
+}
+"""How a kind whose work deletes its stored input at the job's end (``when_ended``: personal data is not kept)
+deletes it when the job fails without that end: its worker died on every attempt (``runner.give_up_dead_jobs``)."""
