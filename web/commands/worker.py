@@ -23,9 +23,9 @@ def worker_command(workers: int, names: tuple[str, ...]) -> None:
     app = current_app._get_current_object()
     unknown = [name for name in names if name not in QUEUES]
     if unknown:
-        raise click.UsageError(_("There is no queue %(name)s: --queue takes matching (matching runs) or general "
-                                 "(every other job, the mail and the periodic tasks); without it the worker "
-                                 "takes both.", name=unknown[0]))
+        raise click.UsageError(_("There is no queue %(name)s: --queue takes matching (matching runs and panel "
+                                 "contexts) or general (every other job, the mail and the periodic tasks); "
+                                 "without it the worker takes both.", name=unknown[0]))
     if app.config["PANEL_QUEUE"] == "immediate":
         raise click.UsageError(_("PANEL_QUEUE=immediate runs the jobs in the web process: there is nothing for a "
                                  "worker to do."))
