@@ -272,7 +272,7 @@ def _reoptimize(master: Master, *, primal: bool = False) -> tuple[Marginals, flo
 
 
 NEAR_TIE = 0.004
-"""Pairs whose reduced cost is at least −this × the largest |fit| join the master with the first restriction (at
+"""Pairs whose reduced cost is above −this × the largest |fit| join the master with the first restriction (at
 most :func:`_ties_per_app` an application): at the organization-free first LP when the draw restricts at the start
 (:func:`_restrict_at_start`), else at the first capped optimum (:func:`_add_near_ties`)."""
 
