@@ -914,3 +914,66 @@ def test_a_restriction_that_forbids_a_fixed_pair_is_refused_and_changes_nothing(
     with pytest.raises(ValueError):
         master.restrict(replace(instance, allowed=narrowed))
     assert master.instance is instance and len(master.forbidden_columns) == 0
+
+
+def cold_objective(master: Master) -> float:
+    """The LP optimum of a new master over the same allowed columns and organization rows, solved from scratch."""
+    cold = Master(master.instance, master.weight)
+    cold.add(master.col_e, master.col_a)                # the columns a restriction forbids are left out
+    cold.org_rows = dict(master.org_rows)
+    return cold.solve_lp().objective
+
+
+def test_a_master_unchanged_since_its_last_solve_answers_with_that_solve_read_only():
+    instance = random_instance(2, 14, 5, load_cap=3)
+    master = Master(instance, instance.fit)
+    master.add(*np.nonzero(instance.allowed))
+    lp = master.solve_lp()
+    iterations = master.simplex_iterations
+    assert master.solve_lp() is lp and master.solve_lp_primal() is lp
+    assert master.simplex_iterations == iterations
+    with pytest.raises(ValueError):
+        lp.x[0] = 1.0                                   # shared: a caller's write would change the next answer
+    n_rows = instance.n_experts + instance.n_apps * (instance.n_pools + 1)
+    master.start_from(np.full(len(master.col_e), 1), np.zeros(instance.n_apps * instance.n_pools, dtype=int),
+                      np.zeros(n_rows, dtype=int))     # HiGHS keeps its status optimal across a new basis
+    again = master.solve_lp()
+    assert again is not lp and again.objective == pytest.approx(lp.objective)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_after_every_change_the_master_is_solved_again_never_answered_by_its_last_solve(seed):
+    """Columns added, organization rows added, pairs forbidden and allowed again: after each, the LP is that of
+    the master as it now stands (a new master over the same columns and rows, solved cold), and some of the changes
+    move its optimum, so an answer from before the change would be caught."""
+    rng = np.random.default_rng(seed)
+    instance = random_instance(seed, 16, 5, n_orgs=3, load_cap=2)
+    master = Master(instance, instance.fit)
+    experts, apps = np.nonzero(instance.allowed)
+    order = rng.permutation(len(experts))
+    experts, apps = experts[order], apps[order]
+    third = len(experts) // 3
+    master.add(experts[:third], apps[:third])
+    objectives = [master.solve_lp().objective]
+    changes = [lambda: master.add(experts[third:2 * third], apps[third:2 * third]),
+               lambda: master.add_org_rows(master.solve_lp().x),
+               lambda: master.add(experts[2 * third:], apps[2 * third:]),
+               lambda: master.add_org_rows()]
+    used = None
+    for change in changes + ["forbid", "allow"]:
+        last = master.solve_lp()
+        if change == "forbid":
+            used = np.nonzero(last.x > 1e-9)[0][:4]
+            narrowed = instance.allowed.copy()
+            narrowed[master.col_e[used], master.col_a[used]] = False
+            master.restrict(replace(instance, allowed=narrowed))
+        elif change == "allow":
+            master.restrict(instance)
+        else:
+            change()
+        lp = master.solve_lp()
+        assert lp.objective == pytest.approx(cold_objective(master), abs=1e-7)
+        if change == "forbid":
+            assert not lp.x[used].any()
+        objectives.append(lp.objective)
+    assert len(set(np.round(objectives, 7))) >= 4, objectives
