@@ -695,7 +695,6 @@ class WarmLP:
         self.synced_columns = 0
         self.synced_org_rows = 0
         self.iterations = 0
-        self.solved: LPResult | None = None
         # shortfall columns and t, with no rows yet
         costs = np.full(self.n_short, master.penalty)
         upper = np.repeat(inst.panel_size, n_p).astype(float)
@@ -778,7 +777,6 @@ class WarmLP:
         self._sync()
         if self.master.floor_variable or self.synced_org_rows:
             return False
-        self.solved = None                      # HiGHS keeps its status optimal across a new basis
         status = [highspy.HighsBasisStatus.kBasic, highspy.HighsBasisStatus.kLower, highspy.HighsBasisStatus.kUpper]
         basis = highspy.HighsBasis()
         basis.col_status = [status[code] for code in np.concatenate([shortfall, columns]).tolist()]
@@ -798,20 +796,8 @@ class WarmLP:
 
     def solve(self, time_limit: float | None = None) -> LPResult | None:
         """Re-optimize from the last basis and return the solution with duals in the maximization's signs;
-        None if ``time_limit`` (seconds) passed first.
-
-        A model unchanged since its last optimal solve returns that solve's result (its arrays read-only, as it
-        is shared) instead of running HiGHS again: a run from an optimal basis does no pivot but factors the basis
-        and recomputes the solution (contended 5,000 × 12,500: 0.41 CPU s each of the 5 times a draw prices an
-        LP it has just solved; the draw as a whole was not measured faster, docs/matching.md). Whether the model
-        changed is HiGHS's own bookkeeping: every change to it (columns, rows, bounds, costs — whatever the
-        master's columns, rows and restrictions push in :meth:`_sync`, :meth:`hold_at_zero` and :meth:`release`)
-        resets its model status, which is optimal only after a solve; a new basis does not, so
-        :meth:`start_from` forgets the result itself."""
+        None if ``time_limit`` (seconds) passed first."""
         self._sync()
-        if self.solved is not None and self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-            return self.solved
-        self.solved = None
         # HiGHS compares its time limit with the model's run time summed over every run, not this run's
         limit = np.inf if time_limit is None else self.highs.getRunTime() + max(float(time_limit), 0.0)
         self.highs.setOptionValue("time_limit", limit)
@@ -831,7 +817,7 @@ class WarmLP:
         master, inst = self.master, self.master.instance
         n_e, n_a, n_p = inst.n_experts, inst.n_apps, inst.n_pools
         objective = -self.highs.getInfo().objective_function_value
-        self.solved = LPResult(
+        return LPResult(
             x=values[self.pair_base:], shortfall=values[:self.n_short].reshape(n_a, n_p),
             t=float(values[self.n_short]) if master.floor_variable else 0.0, objective=objective,
             y_load=np.maximum(dual[:n_e], 0.0), y_panel=dual[self.panel_base:self.panel_base + n_a],
@@ -839,7 +825,3 @@ class WarmLP:
             y_org=np.maximum(dual[self.org_base:], 0.0),
             y_floor=np.maximum(-dual[self.floor_base:self.org_base], 0.0) if master.has_floor else np.zeros(n_a),
         )
-        for values in vars(self.solved).values():
-            if isinstance(values, np.ndarray):
-                values.flags.writeable = False
-        return self.solved

@@ -358,14 +358,12 @@ def crowded_instance(seed: int) -> Instance:
     return contended_instance(seed, 30, n_orgs=5, load_cap=2)
 
 
-@pytest.mark.parametrize(("seed", "q"), [(0, 0.3), (16, 0.4), (24, 0.4), (0, 0.5), (6, 0.5)])
+@pytest.mark.parametrize(("seed", "q"), [(6, 0.3), (22, 0.4), (24, 0.4), (0, 0.5), (6, 0.5)])
 def test_a_sample_no_free_reserve_can_repair_is_repaired_by_a_trade_and_breaks_no_rule(seed, q, monkeypatch):
     """On these rounds every sample broke an organization limit and no free expert could take the surplus seat
     (the draw raised NoReplacement); a trade with a member of another panel keeps every rule. (The seeds move
     whenever the draw's path does: with the rows held at the limit added in each re-optimization, seeds 0 and
-    1 at q = 0.3 and 36 at q = 0.4 were repaired without a trade, 6 at 0.4 and 16 at 0.5 ended exact; since an
-    unchanged master's LP is no longer run again, which leaves HiGHS's next warm solves on another of the tied
-    optimal vertices, 6 at 0.3 was repaired without a trade and 22 at 0.4 needed no repair.)"""
+    1 at q = 0.3 and 36 at q = 0.4 were repaired without a trade, 6 at 0.4 and 16 at 0.5 ended exact.)"""
     instance = crowded_instance(seed)
     trades = []
     exchange = draw_module.exchange
