@@ -354,6 +354,60 @@ def test_panel_bound_holds_for_any_load_and_organization_prices(seed, n_experts,
     assert reference - 1e-9 <= panels <= lagrangian + 1e-9
 
 
+def plain_panel_bound(instance: Instance, load_price: np.ndarray) -> float:
+    """The panel bound at load prices ``u`` (no organization prices), dense, by a plain sort: each application's
+    best panel by fit − u, every fixed pair in, pool minimums first, then the best of the pools' next experts up
+    to their maximums; +inf when a panel cannot be filled."""
+    total = float(load_price @ instance.load_cap)
+    fixed = np.zeros(instance.fit.shape, dtype=bool)
+    fixed[instance.fixed[:, 0], instance.fixed[:, 1]] = True
+    for a in range(instance.n_apps):
+        value = np.where(instance.allowed[:, a], instance.fit[:, a] - load_price, -np.inf)
+        value[fixed[:, a]] += 1e6
+        chosen, optional = [], []
+        for p, (low, high) in enumerate(instance.pool_quotas):
+            ranked = -np.sort(-value[instance.expert_pool == p])
+            if low > len(ranked):
+                return np.inf
+            chosen += list(ranked[:low])
+            optional += list(ranked[low:high])
+        rest = max(int(instance.panel_size[a]) - int(instance.pool_quotas[:, 0].sum()), 0)
+        if rest > len(optional):
+            return np.inf
+        chosen += sorted(optional, reverse=True)[:rest]
+        if not np.isfinite(chosen).all():
+            return np.inf
+        total += sum(chosen) - 1e6 * fixed[:, a].sum()
+    return total
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(6, 30), n_apps=st.integers(1, 9),
+       n_fixed=st.integers(0, 3), levels=st.sampled_from([2, 5, 1000]), contended=st.booleans(),
+       conflict_rate=st.sampled_from([0.0, 0.3, 0.8]))
+def test_the_panel_bound_is_the_plain_sorts_and_its_loads_a_subgradient(seed, n_experts, n_apps, n_fixed, levels,
+                                                                         contended, conflict_rate):
+    """The panel bound (each pool's best by a sampled threshold) is the one of a plain sort of every pool, on
+    rounds with ties (few fit and price levels), fixed and disallowed pairs, contended or not; the experts it
+    counts are a subgradient of it: ``L(u') ≥ L(u) + (cap − loads)·(u' − u)`` at any other prices ``u'``."""
+    quotas = ((2, 3), (1, 3), (0, 2)) if contended else ((1, 2), (1, 2))
+    instance = random_instance(seed, n_experts, n_apps, panel=4 if contended else 3, load_cap=1 if contended else 3,
+                               n_fixed=n_fixed, conflict_rate=conflict_rate, quotas=quotas)
+    rng = np.random.default_rng(seed)
+    instance = replace(instance, fit=rng.integers(0, levels, instance.fit.shape) / levels)
+    master = Master(instance, instance.fit)
+    prices = [rng.integers(0, 3, n_experts) / 4 * (rng.random(n_experts) < p) for p in (0.0, 0.5, 1.0)]
+    for u in prices:
+        loads = np.zeros(n_experts)
+        value = panel_bound_at(master, u, np.zeros(0), loads)
+        reference = plain_panel_bound(instance, u)
+        assert value == pytest.approx(reference, abs=1e-6) if np.isfinite(reference) else value == np.inf
+        if np.isfinite(value):
+            for other in prices + [rng.random(n_experts)]:
+                assert panel_bound_at(master, other, np.zeros(0)) >= \
+                    value + (instance.load_cap - loads) @ (other - u) - 1e-6
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), n_experts=st.integers(10, 22), n_apps=st.integers(3, 8),
        limit=st.sampled_from([0.0, 0.02, 0.2]))
