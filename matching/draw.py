@@ -35,7 +35,7 @@ import numpy as np
 
 from matching.greedy import greedy_panels, initial_candidates
 from matching.instance import Instance, org_counts
-from matching.lp import LPResult, Master
+from matching.lp import LPResult, Master, largest_magnitude
 from matching.network import best_per_column, pairs_above
 from matching.reserves import NoReplacement, exchange, replace
 from matching.rounding import SNAP, FlowNetwork
@@ -298,7 +298,7 @@ def _add_near_ties(master: Master) -> None:
 def _near_ties(master: Master, lp: LPResult) -> tuple[np.ndarray, np.ndarray]:
     """The allowed pairs outside the master that ``lp``'s duals price within :data:`NEAR_TIE` of zero, at most
     :func:`_ties_per_app` per application, the best first."""
-    threshold = -NEAR_TIE * float(np.abs(master.instance.fit).max(initial=0.0))
+    threshold = -NEAR_TIE * largest_magnitude(master.instance.fit)
     per_app = _ties_per_app(master)
     experts, apps = [], []
     for block, rc in master.reduced_cost_blocks(lp):
