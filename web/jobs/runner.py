@@ -253,21 +253,22 @@ def give_up_dead_jobs() -> list[Job]:
     return [db.session.get(Job, job_id) for job_id in failed]
 
 
-def stalled_jobs() -> list[int]:
+def stalled_jobs() -> list[tuple[int, str]]:
     """Jobs to enqueue again: running ones whose heartbeat stopped (their worker died) with attempts left, queued
     again (those without are failed by :func:`give_up_dead_jobs`); and queued ones waiting longer than
     :data:`STALL_SECONDS` (in case their queue message was lost). Enqueuing a job twice is harmless: only one
-    worker can claim it."""
+    worker can claim it. Each job comes with its kind, which picks its queue."""
     stalled_before = utcnow() - timedelta(seconds=STALL_SECONDS)
     dead_worker = _dead_worker() & (Job.attempts < MAX_ATTEMPTS)
-    dead = list(db.session.scalars(select(Job.id).where(dead_worker)))
+    dead = [(job_id, kind) for job_id, kind in db.session.execute(select(Job.id, Job.kind).where(dead_worker))]
+    dead_ids = [job_id for job_id, _ in dead]
     if dead:
-        db.session.execute(update(Job).where(Job.id.in_(dead), dead_worker)
+        db.session.execute(update(Job).where(Job.id.in_(dead_ids), dead_worker)
                            .values(state="queued").execution_options(synchronize_session=False))
     db.session.commit()
-    waiting = list(db.session.scalars(select(Job.id).where(Job.state == "queued", Job.created_at < stalled_before,
-                                                           Job.id.not_in(dead or [0]))))
-    return dead + waiting
+    waiting = db.session.execute(select(Job.id, Job.kind).where(Job.state == "queued", Job.created_at < stalled_before,
+                                                                Job.id.not_in(dead_ids or [0])))
+    return dead + [(job_id, kind) for job_id, kind in waiting]
 
 
 def _dead_worker():

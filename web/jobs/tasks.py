@@ -46,9 +46,8 @@ def register(huey: Huey, app: Flask, queue_name: str) -> dict:
             for job in runner.give_up_dead_jobs():
                 if job.kind in FORGET_INPUT:
                     FORGET_INPUT[job.kind](job)
-            for job_id in runner.stalled_jobs():
-                kind = _kind(job_id)
-                if kind is not None:
+            for job_id, kind in runner.stalled_jobs():
+                if kind in WORK:
                     run(app, "run_job", job_id, on=queue_of(kind))
 
     @huey.task(name="deliver_outbox")
