@@ -240,17 +240,14 @@ def give_up_dead_jobs() -> list[Job]:
     """Fail the running jobs whose worker died on their last attempt (:data:`MAX_ATTEMPTS`), each only while it is
     still so (a worker may claim it meanwhile); returns those failed here, so that their kind can delete the
     input their work would have deleted at its end (web/jobs/work.py ``FORGET_INPUT``)."""
-    dead_at_last = _dead_worker() & (Job.attempts >= MAX_ATTEMPTS)
-    failed = []
-    for job_id in db.session.scalars(select(Job.id).where(dead_at_last)).all():
-        if db.session.execute(update(Job).where(Job.id == job_id, dead_at_last)
-                              .values(state="failed", error="unexpected", finished_at=utcnow())
-                              .execution_options(synchronize_session=False)).rowcount:
-            failed.append(job_id)
+    failed = list(db.session.scalars(update(Job).where(_dead_worker() & (Job.attempts >= MAX_ATTEMPTS))
+                                     .values(state="failed", error="unexpected", finished_at=utcnow())
+                                     .returning(Job.id).execution_options(synchronize_session=False)))
     db.session.commit()
-    if failed:
-        current_app.logger.error("job(s) %s failed: their worker died on each of %s attempts", failed, MAX_ATTEMPTS)
-    return [db.session.get(Job, job_id) for job_id in failed]
+    if not failed:
+        return []
+    current_app.logger.error("job(s) %s failed: their worker died on each of %s attempts", failed, MAX_ATTEMPTS)
+    return list(db.session.scalars(select(Job).where(Job.id.in_(failed))))
 
 
 def stalled_jobs() -> list[tuple[int, str]]:
