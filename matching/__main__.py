@@ -27,7 +27,7 @@ from typing import Any, TextIO
 
 from matching.affinity import compute_fit, fit_components
 from matching.conflicts import RULE_KINDS, RULES, ConflictArrays, conflict_arrays, reasons_by_expert
-from matching.memory import MIB, TOO_LARGE, parse_size
+from matching.memory import MIB, TOO_LARGE, memory_setting, parse_size
 from matching.problem import ProblemError, parse_problem
 from matching.types import Problem
 
@@ -108,13 +108,7 @@ def _memory_size(text: str) -> int:
 def memory_limit(option: int | None, environ: Mapping[str, str]) -> int | None:
     """The limit ``assign`` runs under: the option's, else the environment's (an empty variable is no limit).
     Raises ValueError, naming the variable, for a value that is no size."""
-    if option is not None:
-        return option
-    text = environ.get(MEMORY_VARIABLE, "").strip()
-    try:
-        return parse_size(text) if text else None
-    except ValueError as error:
-        raise ValueError(f"{MEMORY_VARIABLE}: {error}") from None
+    return option if option is not None else memory_setting(MEMORY_VARIABLE, environ.get(MEMORY_VARIABLE, ""))
 
 
 def _read(path: str, stdin: TextIO) -> Any:

@@ -151,3 +151,12 @@ def parse_size(text: str) -> int:
         raise ValueError(f"not a memory size: {text!r} (a positive number of bytes, or with K, M, G or T: "
                          "8G, 8000M, 1.5GiB)")
     return size
+
+
+def memory_setting(name: str, text: str) -> int | None:
+    """A memory limit set as ``name`` (an environment variable): None when ``text`` is empty, else its bytes.
+    Raises ValueError, naming the setting, for a value that is no size."""
+    try:
+        return parse_size(text) if text.strip() else None
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
