@@ -56,6 +56,18 @@ def test_a_small_round_reaches_its_proof_inside_the_limit_and_is_counted_so():
     assert estimate_memory(12_500, 5_000, LIMITED).parts["solve"] == 5_000 * 7 * 12 * 1024   # Q: 979 MiB measured
 
 
+def test_a_longer_limit_counts_in_proportion_up_to_the_proof_and_a_shorter_one_as_a_minute():
+    def solve(n_experts: int, n_applications: int, limit: float) -> int:
+        settings = Settings(as_of=date(2026, 6, 1), time_limit=limit)
+        return estimate_memory(n_experts, n_applications, settings).parts["solve"]
+
+    minute = 5_000 * 7 * 12 * 1024
+    assert solve(12_500, 5_000, 120) == 2 * minute             # Q under 120 s: 1,108 MiB measured, 1,430 estimated
+    assert solve(12_500, 5_000, 10) == minute
+    assert solve(12_500, 5_000, 6_000) == 5_000 * 7 * 34 * 1024
+    assert solve(2_000, 300, 120) == 300 * 7 * 34 * 1024       # M: its proof in a few seconds
+
+
 def test_unknown_conflicts_are_a_share_of_the_pairs():
     assert estimate_memory(100, 10, LIMITED).parts["conflicts"] == 9 * 40
 
