@@ -26,7 +26,9 @@ load cap 4; at most one expert per organization per panel; about 2 % of pairs co
 match (same field 1, same sector 0.5, other 0.1) + 0.4 · a Beta(2, 5) stand-in for text similarity. Sizes are
 applications × experts. Peak memory is the process's maximum resident set (it only grows, so sizes run in
 increasing order), which includes the instance generator and HiGHS's own allocations; ``solveMB`` is the peak of
-the arrays the solver itself allocates (tracemalloc, which sees numpy's memory but not HiGHS's).
+the arrays the solver itself allocates (tracemalloc, which sees numpy's memory but not HiGHS's). ``--cli`` prints
+the child's peak (``peakMB``, MiB) beside the engine's estimate of it (``estMB``, :mod:`matching.memory`), so the
+estimate's constants stay honest.
 """
 
 from __future__ import annotations
@@ -276,9 +278,13 @@ def run_cli(name: str, seed: int, load_cap: int, timeout: float, folder: Path,
             time_limit: float | None = None) -> None:
     """A contended round written as the §10 problem JSON and solved by ``python -m matching assign`` in a child
     process (the entry point users call): wall time, CPU time (user + system) and peak resident memory of the
-    child (GNU time), its status, objective, bound and per-phase timing."""
+    child (GNU time) beside the peak :func:`matching.memory.problem_memory` estimates for it, its status,
+    objective, bound and per-phase timing."""
+    import dataclasses
     import json
     import subprocess
+
+    from matching.memory import MIB, problem_memory
 
     realistic = _realistic()
     n_apps, n_experts = SIZES[name]
@@ -290,6 +296,8 @@ def run_cli(name: str, seed: int, load_cap: int, timeout: float, folder: Path,
         data["settings"]["time_limit"] = time_limit
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     del data
+    estimate = problem_memory(dataclasses.replace(
+        problem, settings=dataclasses.replace(problem.settings, time_limit=time_limit))).peak / MIB
     del problem
     write = time.perf_counter() - clock
     command = ["/usr/bin/time", "-f", "%e %M %U %S", "timeout", str(timeout), sys.executable, "-m", "matching", "assign",
@@ -299,7 +307,7 @@ def run_cli(name: str, seed: int, load_cap: int, timeout: float, folder: Path,
                                cwd=Path(importlib.util.find_spec("matching").origin).parents[1])  # this package
     wall, peak_kb, user, system = child.stderr.strip().splitlines()[-1].split()[-4:]
     head = (f"cli  {name:<3} {n_apps:>6}×{n_experts:<6} {write:6.1f} {float(wall):8.1f} "
-            f"{float(user) + float(system):7.1f} {int(peak_kb) / 1024:8.0f}")
+            f"{float(user) + float(system):7.1f} {int(peak_kb) / 1024:8.0f} {estimate:7.0f}")
     if child.returncode != 0:
         reason = "timeout" if child.returncode == 124 else f"exit {child.returncode}"
         print(f"{head} {reason:<10} (json {path.stat().st_size / 2**20:.0f} MB)", flush=True)
@@ -554,7 +562,7 @@ def main() -> None:
         import tempfile
 
         print(f"{'kind':<4} {'sz':<3} {'apps×experts':>13} {'write':>6} {'wall_s':>8} {'cpu_s':>7} {'peakMB':>8} "
-              f"{'status':<10} "
+              f"{'estMB':>7} {'status':<10} "
               f"{'objective':>12} {'bound':>12} {'gap':>9}")
         with tempfile.TemporaryDirectory() as folder:
             for name in args.cli.split(","):

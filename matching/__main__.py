@@ -1,31 +1,40 @@
 """Command line: ``python -m matching assign|conflicts|affinity problem.json`` (DESIGN §10).
 
 Prints the result as JSON on standard output, one top-level key a line. Exit status: 0 done; 1 the problem was
-refused (every error on standard error, one a line); 2 usage error; 141 the reader of the output closed it early
+refused (every error on standard error, one a line), or ``assign`` refused the round for its memory (its result,
+status ``too_large``, still printed); 2 usage error; 141 the reader of the output closed it early
 (``| head``: 128 + SIGPIPE, as a shell reports a command a pipe stopped). ``-`` reads the problem from standard input.
 A result with ``timing`` (``assign``) covers every phase, the import of the solver pipeline included, but the
 interpreter's start with this module's own imports, and its own writing, whose seconds go to standard error as
 one line, ``timing: write … s``.
+
+``assign --memory-limit 8G`` (or the environment's ``PANEL_MATCHING_MEMORY``; the option wins) refuses a round
+whose estimated peak memory passes the limit before its matrices are allocated (docs/scale.md, "Memory").
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Any, TextIO
 
 from matching.affinity import compute_fit, fit_components
 from matching.conflicts import RULE_KINDS, RULES, ConflictArrays, conflict_arrays, reasons_by_expert
+from matching.memory import MIB, TOO_LARGE, memory_setting, parse_size
 from matching.problem import ProblemError, parse_problem
 from matching.types import Problem
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_CLOSED = 0, 1, 2, 141
+
+MEMORY_VARIABLE = "PANEL_MATCHING_MEMORY"
+"""The environment variable holding ``assign``'s memory limit when ``--memory-limit`` is not given."""
 
 
 @dataclass(frozen=True)
@@ -66,12 +75,12 @@ def _affinity(problem: Problem) -> dict[str, Any]:
     }
 
 
-def _assign(problem: Problem) -> dict[str, Any]:
+def _assign(problem: Problem, memory_limit: int | None = None) -> dict[str, Any]:
     clock = time.perf_counter()     # the solver pipeline (scipy.optimize, HiGHS, OR-Tools) loads only when asked for
     from matching.assign import assign
 
     imports = time.perf_counter() - clock
-    result = assign(problem).to_dict()
+    result = assign(problem, memory_limit=memory_limit).to_dict()
     result["timing"] = {"imports": imports, **result["timing"]}
     return result
 
@@ -83,7 +92,23 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m matching", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=sorted(COMMANDS), help="what to compute")
     parser.add_argument("problem", help="problem JSON file (DESIGN §10), or - for standard input")
+    parser.add_argument("--memory-limit", type=_memory_size, default=None, metavar="SIZE",
+                        help=f"assign: refuse a round whose estimated peak memory passes SIZE (8G, 8000M, bytes); "
+                             f"default: the environment's {MEMORY_VARIABLE}, else no limit")
     return parser
+
+
+def _memory_size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def memory_limit(option: int | None, environ: Mapping[str, str]) -> int | None:
+    """The limit ``assign`` runs under: the option's, else the environment's (an empty variable is no limit).
+    Raises ValueError, naming the variable, for a value that is no size."""
+    return option if option is not None else memory_setting(MEMORY_VARIABLE, environ.get(MEMORY_VARIABLE, ""))
 
 
 def _read(path: str, stdin: TextIO) -> Any:
@@ -100,6 +125,12 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, stdout: T
         args = _parser().parse_args(argv)
     except SystemExit as exit_:
         return EXIT_OK if exit_.code == 0 else EXIT_USAGE
+    try:
+        limit = memory_limit(args.memory_limit, os.environ)
+    except ValueError as error:
+        print(error, file=stderr)
+        return EXIT_USAGE
+    command = functools.partial(_assign, memory_limit=limit) if args.command == "assign" else COMMANDS[args.command]
     clock = time.perf_counter()
     try:
         data = _read(args.problem, stdin)
@@ -114,7 +145,7 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, stdout: T
         clock = time.perf_counter()
         problem = parse_problem(data)
         parse_seconds = time.perf_counter() - clock
-        result = COMMANDS[args.command](problem)
+        result = command(problem)
     except ProblemError as error:
         for line in error.errors:
             print(line, file=stderr)
@@ -125,6 +156,12 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, stdout: T
     write_json(result, stdout)
     if isinstance(result.get("timing"), dict):
         print(f"timing: write {time.perf_counter() - clock:.1f} s", file=stderr)
+    if result.get("status") == TOO_LARGE:
+        memory = result["memory"]
+        print(f"refused: the round's {memory['pairs']:,} pairs need about {memory['estimate'] / MIB:,.0f} MiB at the "
+              f"peak, more than the limit of {memory['limit'] / MIB:,.0f} MiB (--memory-limit, {MEMORY_VARIABLE})",
+              file=stderr)
+        return EXIT_REFUSED
     return EXIT_OK
 
 

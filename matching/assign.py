@@ -27,6 +27,7 @@ from matching.fair import solve_fair
 from matching.infeasibility import explain_shortfall, presolve
 from matching.instance import Instance, Labels, Panels
 from matching.meeting import group_applications, solve_meeting
+from matching.memory import TOO_LARGE, problem_memory
 from matching.organizations import normalize_name
 from matching.reserves import NoReplacement, all_reserves, replace
 from matching.solve import solve_total
@@ -61,9 +62,11 @@ class AssignResult:
     """The result of :func:`assign`, keyed as DESIGN §10 (``to_dict`` gives the JSON form).
 
     Beyond §10's keys: ``gap`` (bound − objective), ``input_hash`` (SHA-256 of the canonical problem, for
-    replaying a draw), ``expected_share`` (randomized: expected fit / deterministic optimum) and, per application,
-    ``explanation`` sentences about better-fitting experts left out; each assigned expert carries ``binding``
-    rules.
+    replaying a draw), ``expected_share`` (randomized: expected fit / deterministic optimum), ``memory`` (the
+    round's estimated peak in bytes, the limit it was held to, None for none, and its expert × application
+    pairs: ``{"estimate", "limit", "pairs"}``; ``status`` is ``"too_large"`` when the estimate passed the limit and
+    the round was refused) and, per application, ``explanation`` sentences about better-fitting experts left
+    out; each assigned expert carries ``binding`` rules.
     """
 
     status: str
@@ -79,6 +82,7 @@ class AssignResult:
     input_hash: str
     diagnostics: list[str]
     timing: dict[str, float]
+    memory: dict[str, int | None] = field(default_factory=dict)
     expected_share: float | None = None
     generated_at: str | None = None
 
@@ -149,8 +153,13 @@ class Exclusions(Mapping):
 HARD_RULE_NAMES = frozenset(rule for rule in RULES if RULE_KINDS[rule] == HARD)
 
 
-def assign(problem: Problem, *, now: datetime | None = None, progress: Progress | None = None) -> AssignResult:
+def assign(problem: Problem, *, now: datetime | None = None, progress: Progress | None = None,
+           memory_limit: int | None = None) -> AssignResult:
     """Assign expert panels for one round.
+
+    A round whose estimated peak memory (:func:`matching.memory.problem_memory`) passes ``memory_limit`` is
+    refused before anything of its size is allocated: status ``"too_large"``, no panels, its ``memory`` giving the
+    estimate, the limit and the pairs.
 
     Parameters
     ----------
@@ -160,7 +169,13 @@ def assign(problem: Problem, *, now: datetime | None = None, progress: Progress 
         Recorded as ``generated_at`` when given (the library never reads the clock for it).
     progress : callable, optional
         Told each phase as it begins and each pricing round of the ``total`` solve (see :data:`Progress`).
+    memory_limit : int, optional
+        Most bytes the run may take at its peak, by the estimate (None: no limit).
     """
+    estimate = problem_memory(problem)
+    memory = {"estimate": estimate.peak, "limit": memory_limit, "pairs": estimate.pairs}
+    if memory_limit is not None and estimate.peak > memory_limit:
+        return too_large(problem, memory, now)
     report = progress or _silent
     timing: dict[str, float] = {}
     context = build_context(problem, timing, progress=report)
@@ -171,6 +186,7 @@ def assign(problem: Problem, *, now: datetime | None = None, progress: Progress 
     timing["reasons"] = time.perf_counter() - clock
     clock = time.perf_counter()
     result = _empty_result(context, timing, now, conflicts)
+    result.memory = memory
     timing["hash"] = time.perf_counter() - clock
     clock = time.perf_counter()
     problems = context.diagnostics + presolve(context.instance, context.labels, meeting=settings.mode == "meeting")
@@ -207,6 +223,15 @@ def assign(problem: Problem, *, now: datetime | None = None, progress: Progress 
         result.reserves = _reserves(context, panels, settings.reserves)
     timing["report"] = time.perf_counter() - clock
     return result
+
+
+def too_large(problem: Problem, memory: dict[str, int | None], now: datetime | None) -> AssignResult:
+    """The result of a round refused for its estimated memory: status :data:`~matching.memory.TOO_LARGE`, the
+    figures in ``memory`` and no sentence (the caller words it: the web from its catalog)."""
+    return AssignResult(
+        status=TOO_LARGE, objective=None, bound=None, gap=None, assignments=[], panels=[], reserves={},
+        conflicts=[], probabilities=[], seed=None, input_hash=input_hash(problem), diagnostics=[], timing={},
+        memory=memory, generated_at=now.isoformat() if now is not None else None)
 
 
 def _time_limit_unused(settings: Settings) -> str:

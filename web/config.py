@@ -1,7 +1,7 @@
 """Configuration from the environment: PANEL_DATABASE_URL, PANEL_SECRET_KEY, PANEL_INSTANCE_PATH, the serving
 settings PANEL_COOKIE_SECURE, PANEL_PROXY_FIX, PANEL_RATELIMIT_STORAGE (docs/deploy.md) and PANEL_SERVER_TIMING
-(docs/performance.md), and the job settings PANEL_QUEUE, PANEL_FILE_STORE and PANEL_MATCHING_INLINE_PAIRS
-(docs/jobs.md)."""
+(docs/performance.md), and the job settings PANEL_QUEUE, PANEL_FILE_STORE, PANEL_MATCHING_INLINE_PAIRS
+(docs/jobs.md) and PANEL_MATCHING_MEMORY (docs/scale.md, "Memory")."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+
+from matching.memory import memory_setting
 
 SECRET_KEY_FILE = "secret_key"
 DATABASE_FILE = "panel.sqlite3"
@@ -86,6 +88,9 @@ def default_config(instance_path: str) -> dict:
         # Matching runs up to this many expert-application pairs answer inline (estimated under 2 s); larger
         # ones, meeting mode and the fair objective are jobs (0: every run is a job).
         "PANEL_MATCHING_INLINE_PAIRS": int(os.environ.get("PANEL_MATCHING_INLINE_PAIRS") or 10_000),
+        # Most memory a matching job may take (8G, 8000M, bytes; unset: no limit): a round whose estimated peak
+        # passes it is refused before it is loaded, instead of the worker being killed mid-run.
+        "PANEL_MATCHING_MEMORY": memory_setting("PANEL_MATCHING_MEMORY", os.environ.get("PANEL_MATCHING_MEMORY", "")),
         # A worker's claim on a batch of outgoing mail; after it, the batch belongs to a worker that died.
         "OUTBOX_CLAIM_LEASE_SECONDS": int(os.environ.get("PANEL_OUTBOX_LEASE_SECONDS") or 300),
     }

@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from flask import current_app
+
 from matching.assign import PHASES
 from web.extensions import db
 from web.io.pdf import blank_sheets_pdf, score_sheets_page_estimate, score_sheets_pdf
@@ -16,7 +18,7 @@ from web.jobs import files, imports
 from web.jobs.runner import JobFailed, Progress
 from web.jobs.uploads import forget_upload, records_upload
 from web.models import Job, Round
-from web.services import panels
+from web.services import matching_bridge, panels
 from web.services.stored_ranking import ensure_current, ranking_for_view
 
 
@@ -66,6 +68,10 @@ def matching_job(job: Job, progress: Progress) -> None:
     params = job.params or {}
     clock = RunClock()
     progress.report("loading", 0, len(MATCHING_STEPS))
+    refusal = matching_bridge.memory_refusal(round_, current_app.config["PANEL_MATCHING_MEMORY"],
+                                             max_probability=params.get("max_probability"))
+    if refusal is not None:
+        raise JobFailed(matching_bridge.TOO_LARGE, refusal)
     try:
         run = panels.match(round_, actor=job.requested_by, seed=params.get("drawn_seed"),
                            max_probability=params.get("max_probability"),

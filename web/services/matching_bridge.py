@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from flask_babel import gettext as _
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from matching import types as engine
 from matching.assign import Context, build_context
 from matching.conflicts import find_conflicts
+from matching.memory import estimate_memory
 from web.extensions import db
 from web.models import (
     Application,
@@ -49,6 +51,32 @@ def build_problem(round_: Round, *, seed: int | None = None, max_probability: fl
                               db.session.scalars(select(OrganizationAlias).options(
                                   selectinload(OrganizationAlias.organization)))},
     )
+
+
+TOO_LARGE = "matching_too_large"
+"""The code of a matching job refused for the memory its round would take (the job's ``error``)."""
+
+GB = 1 << 30
+
+
+def memory_refusal(round_: Round, limit: int | None, *, max_probability: float | None = None) -> dict | None:
+    """Why a run of the round is refused for its memory, or None when it fits ``limit`` (bytes; None: no limit).
+
+    Estimated from the counts of experts and applications and the run's settings
+    (:func:`matching.memory.estimate_memory`), before the round is read: the refusal's ``estimate``, ``limit``
+    (bytes) and ``pairs``, and in ``errors`` its sentence from the catalog (what the job's page lists).
+    """
+    if limit is None:
+        return None
+    n_experts = db.session.scalar(select(func.count(Expert.id)))
+    estimate = estimate_memory(n_experts, len(round_.round_applications),
+                               settings_for(round_, max_probability=max_probability))
+    if estimate.peak <= limit:
+        return None
+    sentence = _("This round needs about %(estimate)s GB of memory, more than this machine's limit of %(limit)s GB; "
+                 "run it on a worker with more memory.", estimate=f"{estimate.peak / GB:.1f}",
+                 limit=f"{limit / GB:.1f}")
+    return {"estimate": estimate.peak, "limit": limit, "pairs": estimate.pairs, "errors": [sentence]}
 
 
 def round_conflicts(round_: Round) -> list[engine.Conflict]:

@@ -1,0 +1,166 @@
+"""How much memory a round will take at its peak, estimated from its sizes before anything large is allocated,
+and the limit a deployment sets on it (docs/scale.md, "Memory: the estimate and the limit").
+
+A round of E experts and A applications keeps E·A pairs in dense matrices (the fit, 4 bytes a pair, 8 when the
+problem gives it; ``allowed``, 1 byte; the master's column set, one bit), so its peak grows with E·A. The
+estimate adds, in bytes:
+
+* the interpreter with the solver libraries (:data:`BASE`);
+* the parsed records (:data:`PER_RECORD` for each expert and application: the problem and, in the CLI, the JSON
+  it was read from);
+* the pairs' matrices (:data:`PER_PAIR`, or :data:`PER_GIVEN_PAIR` when the problem gives its ``affinity``, plus
+  :data:`PER_AFFINITY` for each entry of that list);
+* the conflict arrays (:data:`PER_CONFLICT`; when the count is not known yet, :data:`CONFLICT_SHARE` of the pairs);
+* the solve, per seat (A × panel size): :data:`PER_SEAT_UNLIMITED` to the proof (the master LP's columns and
+  HiGHS's model grow while pricing runs); under a time limit no more than that, nor than the larger of
+  :data:`LIMITED_SOLVE` and :data:`PER_SEAT_LIMITED` a seat for each :data:`CALIBRATED_LIMIT` seconds of the
+  limit (a small round reaches its proof inside the limit, a large one stops with the master it has);
+* a randomized draw: :data:`PER_PAIR_DRAWN` more a pair (its dense marginals, the restricted permission and the
+  drawn assignment) and :data:`PER_SEAT_DRAWN` a seat (the draw's master beside the deterministic optimum).
+
+The constants are the upper envelope of peaks measured through ``python -m matching assign`` on the benchmark's
+contended rounds (GNU time's maximum resident set): the estimate of a time-limited round is within a few percent
+above them at 5,000 × 12,500 and 10,000 × 25,000 and up to a fifth above at 20,000 × 50,000, whose solve under a
+one-minute limit has varied between runs. Nothing here reads the machine: the caller compares the estimate
+with its limit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from matching.types import Problem, Settings
+
+MIB = 1 << 20
+
+BASE = 180 * MIB
+"""The interpreter with numpy, scipy, HiGHS, OR-Tools and the text model loaded: 182 MiB measured at 60 × 400."""
+
+PER_RECORD = 6 * 1024
+"""One expert or application: 3 KiB as a parsed record (137 − 85 MiB over 17,040 more records) and as much
+again for the JSON the command line read it from, which stays alive through the run."""
+
+PER_PAIR = 4 + 1 + 1 / 8
+"""The computed fit (float32), ``allowed`` (bool) and the master's column set (one bit)."""
+
+PER_GIVEN_PAIR = 8 + 1 + 1 / 8
+"""As :data:`PER_PAIR` when the problem gives the fit (kept in float64, the scores as given)."""
+
+PER_AFFINITY = 300
+"""One entry of a given ``affinity`` list: the record and its JSON (a rough figure, not measured at scale: such
+lists are written for small rounds)."""
+
+PER_CONFLICT = 9
+"""One conflicted pair: int32 expert, int32 application, int8 rule."""
+
+CONFLICT_SHARE = 0.04
+"""Conflicted pairs when their count is not known yet: 3.8 % at 10,000 × 25,000 and 3.4 % at 20,000 × 50,000
+on the contended rounds."""
+
+CALIBRATED_LIMIT = 60.0
+"""The time limit the limited solve's figures were measured with (seconds). A longer limit is counted in
+proportion (5,000 × 12,500 under 120 s: 1,108 MiB measured, 1,430 estimated); a shorter one as this one (the
+solve's part before its first master LP is not cut by the limit)."""
+
+PER_SEAT_LIMITED = 12 * 1024
+"""The solve under a time limit of :data:`CALIBRATED_LIMIT`, per seat: what the peak held beyond the
+rest at 5,000 × 12,500 (≈ 373 MiB over 35,000 seats, 10.9 KiB), 10,000 × 25,000 (565–828 MiB over 70,000:
+8.1–12.1 KiB) and 20,000 × 50,000 (278–1,332 MiB over 140,000: 2.0–9.7 KiB)."""
+
+LIMITED_SOLVE = 400 * MIB
+"""The most a solve under a one-minute limit was measured to hold beyond the rest on a round too large for the
+proof (5,000 × 12,500: ≈ 373 MiB); rounds whose proof takes less reach it inside the limit."""
+
+PER_SEAT_UNLIMITED = 34 * 1024
+"""The solve to its proof, per seat: 300 × 2,000 and 1,000 × 5,000 solved to
+the proof, 5,000 × 12,500 stopped after 1,200 s (27–33 KiB). A national round without a limit runs for hours and
+its master grows on: there this is a floor, not an envelope."""
+
+PER_PAIR_DRAWN = 8 + 1 + 1
+"""A randomized draw's dense arrays beside the fit: the marginals (float64), the restricted permission and the
+drawn assignment (bool)."""
+
+PER_SEAT_DRAWN = 4 * 1024
+"""A randomized draw's master, per seat, beyond the unlimited solve: fitted to the draws measured in one process
+(300 × 2,000: 273 MiB against 259 without the draw; 1,000 × 5,000: 538 against 435)."""
+
+TOO_LARGE = "too_large"
+"""The status of a round refused because its estimate passes the limit."""
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """A round's estimated peak (``peak`` bytes) and what it is made of (``parts``, bytes by name)."""
+
+    pairs: int
+    parts: dict[str, int]
+
+    @property
+    def peak(self) -> int:
+        """The estimated peak resident memory in bytes."""
+        return sum(self.parts.values())
+
+
+def estimate_memory(n_experts: int, n_applications: int, settings: Settings, *, conflicts: int | None = None,
+                    affinity: int | None = None) -> MemoryEstimate:
+    """The peak memory of assigning ``n_experts`` × ``n_applications`` under ``settings`` (module docstring).
+
+    ``conflicts``: the conflicted pairs when known (else :data:`CONFLICT_SHARE` of the pairs); ``affinity``: the
+    entries of a given fit list (None: the fit is computed).
+    """
+    pairs = n_experts * n_applications
+    seats = n_applications * settings.panel_size
+    given = affinity is not None
+    parts = {
+        "base": BASE,
+        "records": PER_RECORD * (n_experts + n_applications),
+        "pairs": round((PER_GIVEN_PAIR if given else PER_PAIR) * pairs) + PER_AFFINITY * (affinity or 0),
+        "conflicts": PER_CONFLICT * (round(CONFLICT_SHARE * pairs) if conflicts is None else conflicts),
+        "solve": _solve(seats, settings),
+    }
+    if settings.mode != "meeting" and settings.randomize is not None:
+        parts["draw"] = PER_PAIR_DRAWN * pairs + seats * PER_SEAT_DRAWN
+    return MemoryEstimate(pairs, parts)
+
+
+def _solve(seats: int, settings: Settings) -> int:
+    """The solve's bytes: to the proof, or less where the time limit applies (the ``total`` objective of an
+    individual-mode run without a draw)."""
+    proof = seats * PER_SEAT_UNLIMITED
+    if (settings.time_limit is None or settings.mode != "individual" or settings.objective != "total"
+            or settings.randomize is not None):
+        return proof
+    minutes = max(1.0, settings.time_limit / CALIBRATED_LIMIT)
+    return min(proof, round(max(LIMITED_SOLVE, seats * PER_SEAT_LIMITED) * minutes))
+
+
+def problem_memory(problem: Problem) -> MemoryEstimate:
+    """:func:`estimate_memory` of a parsed problem (the conflicts are not searched for: their count is assumed)."""
+    return estimate_memory(len(problem.experts), len(problem.applications), problem.settings,
+                           affinity=None if problem.affinity is None else len(problem.affinity))
+
+
+UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """Bytes from a size such as ``8G``, ``8000M``, ``1.5GiB`` or ``8589934592`` (K, M, G, T are powers of 1,024,
+    as in ``ulimit`` and container limits). Raises ValueError, naming the accepted forms, for anything else or a
+    size of 0."""
+    found = SIZE.fullmatch(text)
+    size = round(float(found[1]) * UNITS[found[2].upper()]) if found else 0
+    if size <= 0:
+        raise ValueError(f"not a memory size: {text!r} (a positive number of bytes, or with K, M, G or T: "
+                         "8G, 8000M, 1.5GiB)")
+    return size
+
+
+def memory_setting(name: str, text: str) -> int | None:
+    """A memory limit set as ``name`` (an environment variable): None when ``text`` is empty, else its bytes.
+    Raises ValueError, naming the setting, for a value that is no size."""
+    try:
+        return parse_size(text) if text.strip() else None
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None

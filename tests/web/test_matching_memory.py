@@ -1,0 +1,47 @@
+"""A matching job over the deployment's memory limit (PANEL_MATCHING_MEMORY) fails at once, for good, with a
+catalog sentence giving the estimate and the limit, instead of a worker killed mid-run and its retries."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.test_matching_jobs import EVERY_RUN_A_JOB, jobs_of, post_match, versions_of
+from tests.web.test_panels_factory import build_round
+from web.config import default_config
+from web.services.matching_bridge import TOO_LARGE
+
+MIB = 1 << 20
+
+
+@pytest.mark.app_config(**EVERY_RUN_A_JOB, PANEL_MATCHING_MEMORY=100 * MIB)
+def test_a_round_over_the_limit_fails_without_retry_and_its_page_gives_the_sentence(app, client, auth,
+                                                                                    csrf_token):
+    round_id = build_round(app)
+    auth.login("organizer")
+    post_match(client, csrf_token, round_id)
+    [job] = jobs_of(app)
+    assert (job.state, job.error, job.attempts) == ("failed", TOO_LARGE, 1)
+    assert job.outcome["limit"] == 100 * MIB and job.outcome["estimate"] > 100 * MIB and job.outcome["pairs"] > 0
+    assert versions_of(app, round_id) == []
+    page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    estimate = f"{job.outcome['estimate'] / (1 << 30):.1f}"
+    assert f"本轮约需 {estimate} GB 内存，超过本机上限 0.1 GB；请在内存更大的工作机上运行。" in page
+
+
+@pytest.mark.app_config(**EVERY_RUN_A_JOB, PANEL_MATCHING_MEMORY=64 << 30)
+def test_a_round_under_the_limit_runs(app, client, auth, csrf_token):
+    round_id = build_round(app)
+    auth.login("organizer")
+    post_match(client, csrf_token, round_id)
+    [job] = jobs_of(app)
+    assert job.state == "done" and len(versions_of(app, round_id)) == 1
+
+
+def test_the_setting_is_read_as_a_size_and_a_bad_one_stops_the_start(monkeypatch, tmp_path):
+    monkeypatch.setenv("PANEL_MATCHING_MEMORY", "8G")
+    assert default_config(str(tmp_path))["PANEL_MATCHING_MEMORY"] == 8 << 30
+    monkeypatch.delenv("PANEL_MATCHING_MEMORY")
+    assert default_config(str(tmp_path))["PANEL_MATCHING_MEMORY"] is None
+    monkeypatch.setenv("PANEL_MATCHING_MEMORY", "lots")
+    with pytest.raises(ValueError, match="^PANEL_MATCHING_MEMORY: not a memory size: 'lots'"):
+        default_config(str(tmp_path))
