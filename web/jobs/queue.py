@@ -33,6 +33,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from web.extensions import db
+from web.jobs.heartbeats import Beacon
 
 QUEUE_FILE = "jobs.sqlite3"
 EXTENSION = "panel_queue"
@@ -128,6 +129,12 @@ def run(app: Flask, task_name: str, *args: object, on: str = GENERAL) -> None:
     app.extensions[TASKS][on][task_name](*args)
 
 
+def jobs_waiting(app: Flask, name: str) -> set[int]:
+    """The jobs with a message on the queue ``name``: waiting to be taken, or scheduled for a retry."""
+    huey = queue(app, name)
+    return {task.args[0] for task in (*huey.pending(), *huey.scheduled()) if task.name == "run_job" and task.args}
+
+
 def catch_up(app: Flask, names: Collection[str] = QUEUES) -> None:
     """At a consumer's start: requeue jobs whose worker died and, when it takes the general queue, deliver the
     mail that is due, without waiting for the first minute of the periodic tasks.
@@ -149,11 +156,12 @@ class Consumers:
         self.consumers = consumers
 
     def start(self) -> Consumers:
-        """Start every consumer's threads (the caller owns the process's signals), and one that replaces those
-        that die."""
+        """Start every consumer's threads (the caller owns the process's signals), one that replaces those that
+        die, and each queue's heartbeat."""
         for consumer in self.consumers:
             consumer._set_signal_handlers = lambda: None
             consumer.start()
+            Beacon(consumer).start()
         if self.consumers:
             threading.Thread(target=self._replace_dead_threads, name="consumers-health", daemon=True).start()
         return self
@@ -180,7 +188,8 @@ class Leader(Consumer):
 
     Ctrl+C (SIGINT) stops every consumer taking work at once, then waits for the jobs under way (a second Ctrl+C
     stops waiting); SIGTERM stops them without waiting; SIGHUP restarts the process once every job under way is
-    done; every :data:`HEALTH_CHECK_SECONDS`, a thread of any consumer that died is replaced.
+    done; every :data:`HEALTH_CHECK_SECONDS`, a thread of any consumer that died is replaced. Each consumer beats
+    for its queue (web/jobs/heartbeats.py).
     """
 
     def __init__(self, huey: Huey, others: list[Consumer], **options):
@@ -189,6 +198,7 @@ class Leader(Consumer):
 
     def start(self) -> None:
         super().start()                     # the signal handlers first: a job of another queue may start at once
+        Beacon(self).start()
         Consumers(self.others).start()
 
     def stop(self, graceful: bool = False) -> None:

@@ -6,11 +6,16 @@ the caller's transaction commits.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
 from sqlalchemy import select
 
 from web.database import lock_row
 from web.extensions import db
-from web.jobs.queue import enqueue_after_commit, queue_of
+from web.jobs import heartbeats
+from web.jobs.queue import QUEUES, enqueue_after_commit, queue, queue_of
 from web.models import Job, Round, User, utcnow
 from web.services import audit
 
@@ -52,3 +57,30 @@ def round_jobs(round_id: int, limit: int = 100) -> list[Job]:
     """The round's jobs, newest first."""
     return list(db.session.scalars(select(Job).where(Job.round_id == round_id).order_by(Job.id.desc())
                                    .limit(limit)))
+
+
+@dataclass(frozen=True)
+class QueueSilence:
+    """A waiting job's queue has had no worker for ``minutes`` whole minutes (since its last heartbeat, or since
+    the job was asked for when no worker ever took the queue)."""
+
+    queue: str
+    minutes: int
+
+
+def queue_heartbeats() -> dict[str, datetime | None]:
+    """Each queue's last consumer heartbeat (naive UTC; None: none recorded)."""
+    return {name: heartbeats.last_beat(queue(name=name)) for name in QUEUES}
+
+
+def queue_silence(job: Job, now: datetime | None = None) -> QueueSilence | None:
+    """For a job waiting on a queue that no worker has taken for :data:`heartbeats.SILENT_SECONDS`: the queue and
+    for how long; None for any other job (running, finished, or its queue alive), and in immediate mode (a job
+    runs as it is asked for)."""
+    if job.state != "queued" or current_app.config["PANEL_QUEUE"] == "immediate":
+        return None
+    now = now or utcnow()
+    name = queue_of(job.kind)
+    since = heartbeats.last_beat(queue(name=name)) or job.created_at
+    silent = (now - since).total_seconds()
+    return QueueSilence(name, int(silent // 60)) if silent >= heartbeats.SILENT_SECONDS else None
