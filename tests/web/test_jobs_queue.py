@@ -30,7 +30,7 @@ from web import create_app
 from web.extensions import db
 from web.jobs.queue import GENERAL, IDLE_POLL_SECONDS, MATCHING, QUEUES, queue, run_worker, start_consumer
 from web.jobs.runner import STALL_SECONDS
-from web.models import Job, utcnow
+from web.models import AuditEvent, Job, utcnow
 
 QUEUE = os.environ.get("PANEL_TEST_QUEUE") or "sqlite"
 WAIT_SECONDS = 120
@@ -258,7 +258,8 @@ def test_a_matching_run_whose_worker_died_is_run_again_and_stores_one_version(ap
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)
 def test_a_matching_run_that_killed_its_worker_on_every_attempt_fails_instead_of_running_for_ever(app):
     """A run that takes its worker down each time (a national round out of the machine's memory) is queued
-    again after a death only while it has attempts left: on its last, it fails with a sentence, queued nowhere."""
+    again after a death only while it has attempts left: on its last, it fails with a sentence, queued nowhere,
+    and the failure is audited (by the system: no one asked for it)."""
     from web.jobs.runner import MAX_ATTEMPTS
 
     job_id = ask_for(app, "matching")
@@ -270,6 +271,10 @@ def test_a_matching_run_that_killed_its_worker_on_every_attempt_fails_instead_of
     with app.app_context():
         job = db.session.get(Job, job_id)
         assert (job.state, job.error, job.finished) == ("failed", "unexpected", True)
+        failed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "job.failed")).one()
+        assert (failed.actor_id, failed.actor_name, failed.entity_type, failed.entity_id) == (
+            None, "system", "job", str(job_id))
+        assert failed.after == {"state": "failed", "kind": "matching", "attempts": MAX_ATTEMPTS, "error": "unexpected"}
     assert [queue(app, name).pending_count() for name in QUEUES] == [0, 0]
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import or_, select, update
 
 from web.extensions import db
 from web.models import Job, utcnow
+from web.services import audit
 
 STALL_SECONDS = 120
 REPORT_EVERY_SECONDS = 0.5
@@ -239,15 +240,21 @@ def _requeue(job_id: int, attempt: int) -> None:
 def give_up_dead_jobs() -> list[Job]:
     """Fail the running jobs whose worker died on their last attempt (:data:`MAX_ATTEMPTS`), each only while it is
     still so (a worker may claim it meanwhile); returns those failed here, so that their kind can delete the
-    input their work would have deleted at its end (web/jobs/work.py ``FORGET_INPUT``)."""
+    input their work would have deleted at its end (web/jobs/work.py ``FORGET_INPUT``). Each is audited, by the
+    system, in the transaction that fails it."""
     failed = list(db.session.scalars(update(Job).where(_dead_worker() & (Job.attempts >= MAX_ATTEMPTS))
                                      .values(state="failed", error="unexpected", finished_at=utcnow())
                                      .returning(Job.id).execution_options(synchronize_session=False)))
-    db.session.commit()
     if not failed:
+        db.session.commit()
         return []
+    jobs = list(db.session.scalars(select(Job).where(Job.id.in_(failed))))
+    for job in jobs:
+        audit.record("job.failed", "job", job.id, actor=None, before={"state": "running"},
+                     after={"state": "failed", "kind": job.kind, "attempts": job.attempts, "error": job.error})
+    db.session.commit()
     current_app.logger.error("job(s) %s failed: their worker died on each of %s attempts", failed, MAX_ATTEMPTS)
-    return list(db.session.scalars(select(Job).where(Job.id.in_(failed))))
+    return jobs
 
 
 def stalled_jobs() -> list[tuple[int, str]]:
