@@ -30,6 +30,6 @@ def worker_command(workers: int, names: tuple[str, ...]) -> None:
         raise click.UsageError(_("PANEL_QUEUE=immediate runs the jobs in the web process: there is nothing for a "
                                  "worker to do."))
     taken = [name for name in QUEUES if name in names] or list(QUEUES)
-    click.echo(f"worker: {workers} thread(s) per queue on {app.config['PANEL_QUEUE']}, queues {', '.join(taken)} "
-               "(Ctrl+C to stop)")
+    click.echo(_("worker: %(workers)s thread(s) per queue on %(store)s, queues %(queues)s (Ctrl+C to stop)",
+                 workers=workers, store=app.config["PANEL_QUEUE"], queues=", ".join(taken)))
     run_worker(app, taken, workers)
