@@ -11,7 +11,7 @@ import pytest
 @pytest.mark.app_config(PANEL_QUEUE="sqlite")
 def test_a_worker_says_in_chinese_what_it_takes(runner, monkeypatch):
     taken = []
-    monkeypatch.setattr("web.commands.worker.run_worker", lambda app, names, workers: taken.append(names))
+    monkeypatch.setattr("web.commands.worker.run_worker", lambda app, names, workers, stop: taken.append(names))
     result = runner.invoke(args=["worker", "--workers", "3", "--queue", "matching"])
     assert result.exit_code == 0 and taken == [["matching"]]
     assert result.output == "后台进程：队列存储 sqlite，处理队列 matching，每个队列 3 个线程（按 Ctrl+C 停止）\n"

@@ -67,13 +67,17 @@ def consumer_of():
         consumer.stop(graceful=True)
 
 
-def worker_process(app, *options: str, **environment: str) -> subprocess.Popen:
-    """A real ``panel worker`` process (one thread per queue) on the test's instance, database and queue."""
+PANEL_COMMAND = ("flask", "--app", "web:create_app")
+
+
+def worker_process(app, *options: str, command: tuple[str, ...] = PANEL_COMMAND,
+                   **environment: str) -> subprocess.Popen:
+    """A real ``panel worker`` process (one thread per queue) on the test's instance, database and queue;
+    ``command`` is the module run with ``python -m`` and its first arguments."""
     environment = dict(os.environ, PYTHONPATH=str(ROOT), PANEL_INSTANCE_PATH=app.instance_path,
                        PANEL_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], PANEL_QUEUE=QUEUE, **environment)
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "web:create_app", "worker", "--workers", "1",
-                             *options], env=environment, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    return subprocess.Popen([sys.executable, "-m", *command, "worker", "--workers", "1", *options],
+                            env=environment, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
-from web.jobs.queue import QUEUES, run_worker
+from web.jobs.queue import QUEUES, STOP_SECONDS, run_worker
 
 
 @click.command("worker")
@@ -16,8 +16,11 @@ from web.jobs.queue import QUEUES, run_worker
 @click.option("--queue", "names", multiple=True, metavar="general|matching",
               help="Take only this queue: 'matching' (matching runs and panel contexts), 'general' (every other "
                    "job, the mail and the periodic tasks). Without it: both.")
+@click.option("--stop-seconds", type=click.FloatRange(min=0), default=STOP_SECONDS, show_default=True,
+              help="After SIGTERM, how long to wait for the jobs under way before exiting (those still running "
+                   "are run again about two minutes later).")
 @with_appcontext
-def worker_command(workers: int, names: tuple[str, ...]) -> None:
+def worker_command(workers: int, names: tuple[str, ...], stop_seconds: float) -> None:
     """Run jobs from the queue (PANEL_QUEUE) until stopped; start as many as you like, on any machine that
     shares the database, the queue and the file store."""
     app = current_app._get_current_object()
@@ -32,4 +35,4 @@ def worker_command(workers: int, names: tuple[str, ...]) -> None:
     taken = [name for name in QUEUES if name in names] or list(QUEUES)
     click.echo(_("worker: %(workers)s thread(s) per queue on %(store)s, queues %(queues)s (Ctrl+C to stop)",
                  workers=workers, store=app.config["PANEL_QUEUE"], queues=", ".join(taken)))
-    run_worker(app, taken, workers)
+    run_worker(app, taken, workers, stop_seconds)

@@ -1,0 +1,77 @@
+"""SIGTERM on a real ``panel worker`` process (SQLite, or Redis with ``PANEL_TEST_QUEUE``): it stops taking work,
+waits a bounded time for the job under way, then exits; a job still running then is left for ``requeue_stalled``.
+
+What an operator relies on: ``systemctl stop`` or a redeploy does not throw away a job that was about to finish,
+and does not hang for ever on one that was not.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.web.test_jobs_queue import QUEUE, WAIT_SECONDS, ask_for, flush_queues, state_of_job, worker_process
+from web.jobs.queue import IDLE_POLL_SECONDS
+
+pytestmark = [pytest.mark.slow, pytest.mark.app_config(PANEL_QUEUE=QUEUE)]
+SLOW_WORKER = ("tests.web.slow_worker",)
+
+
+@pytest.fixture(autouse=True)
+def empty_queue(app):
+    """A Redis queue is shared between tests: start and end each one empty."""
+    flush_queues(app)
+    yield
+    flush_queues(app)
+
+
+def running_under(worker: subprocess.Popen, app, job_id: int) -> None:
+    """Until the worker has started the job (a generous bound for a loaded machine)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while state_of_job(app, job_id) != "running":
+        assert time.monotonic() < deadline and worker.poll() is None, "the worker did not start the job"
+        time.sleep(0.1)
+
+
+def stopped(worker: subprocess.Popen, seconds: float) -> int:
+    """The worker's exit code once it exited, within ``seconds`` (killed, and the test failed, otherwise)."""
+    try:
+        return worker.wait(seconds)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+        raise AssertionError(f"the worker did not exit within {seconds} s of SIGTERM") from None
+
+
+def test_sigterm_lets_the_job_under_way_finish_and_takes_no_new_one(app):
+    worker = worker_process(app, "--stop-seconds", str(WAIT_SECONDS), command=SLOW_WORKER,
+                            PANEL_TEST_JOB_SECONDS="4")
+    try:
+        first = ask_for(app, "blank_pdf")
+        running_under(worker, app, first)
+        worker.send_signal(signal.SIGTERM)
+        time.sleep(2 * IDLE_POLL_SECONDS)
+        second = ask_for(app, "sheets_pdf")                # another kind: a second PDF would join the first
+        assert stopped(worker, WAIT_SECONDS) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    assert (state_of_job(app, first), state_of_job(app, second)) == ("done", "queued")
+
+
+def test_sigterm_waits_no_longer_than_its_bound_and_leaves_the_job_for_requeue(app):
+    worker = worker_process(app, "--stop-seconds", "1", command=SLOW_WORKER, PANEL_TEST_JOB_SECONDS="600")
+    try:
+        job_id = ask_for(app, "blank_pdf")
+        running_under(worker, app, job_id)
+        worker.send_signal(signal.SIGTERM)
+        assert stopped(worker, 30) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    assert state_of_job(app, job_id) == "running"            # its heartbeat stops: requeue_stalled reruns it
