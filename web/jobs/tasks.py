@@ -23,7 +23,7 @@ from huey import Huey, crontab
 
 from web.jobs import mail, runner
 from web.jobs.queue import GENERAL, jobs_waiting, queue_of, run
-from web.jobs.work import FORGET_INPUT, WORK
+from web.jobs.work import WORK
 
 RETRIES = runner.MAX_ATTEMPTS - 1
 RETRY_DELAY_SECONDS = 10
@@ -46,8 +46,7 @@ def register(huey: Huey, app: Flask, queue_name: str) -> dict:
     def requeue_stalled() -> None:
         with app.app_context():
             for job in runner.give_up_dead_jobs():
-                if job.kind in FORGET_INPUT:
-                    FORGET_INPUT[job.kind](job)
+                runner.forget_input(job)
             stalled = [(job_id, queue_of(kind)) for job_id, kind in runner.stalled_jobs() if kind in WORK]
             waiting = {name: jobs_waiting(app, name) for name in {name for _, name in stalled}}
             for job_id, name in stalled:
