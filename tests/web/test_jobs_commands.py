@@ -26,3 +26,13 @@ def test_serve_says_in_chinese_where_it_serves_and_that_it_runs_the_jobs(runner,
     assert result.exit_code == 0 and served == [("127.0.0.1", 5123)]
     assert result.output.splitlines() == ["网站已在 http://127.0.0.1:5123/ 提供服务（按 Ctrl+C 停止）",
                                           "后台任务：由本进程运行，每个队列（general、matching）2 个线程（PANEL_QUEUE=sqlite）"]
+
+
+def test_a_matching_jobs_replay_is_a_panel_match_command_line_it_parses():
+    from web.commands.matching import match_command, replay_command
+
+    line = replay_command(3, 7, 0.5)
+    assert line == "panel match --round 3 --seed 7 --max-probability 0.5 --dry-run --json"
+    context = match_command.make_context("match", line.split()[2:])
+    assert context.params == {"round_ref": "3", "seed": 7, "max_probability": 0.5, "dry_run": True, "as_json": True}
+    assert replay_command(3, None, None) == "panel match --round 3 --dry-run --json"
