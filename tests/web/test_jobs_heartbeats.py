@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.web.test_jobs_queue import QUEUE, ask_for, flush_queues, worker_process
+from tests.web.queue_helpers import QUEUE, ask_for, empty_queue, wait_until, worker_process  # noqa: F401
 from web.extensions import db
 from web.jobs.heartbeats import SILENT_SECONDS, beat, last_beat
 from web.jobs.queue import GENERAL, MATCHING, queue, start_consumer
@@ -22,14 +22,6 @@ from web.models import Job, utcnow
 
 pytestmark = [pytest.mark.slow, pytest.mark.app_config(PANEL_QUEUE=QUEUE)]
 NO_WORKER = "没有后台进程处理 matching 队列"
-
-
-@pytest.fixture(autouse=True)
-def empty_queue(app):
-    """A Redis queue is shared between tests: start and end each one empty."""
-    flush_queues(app)
-    yield
-    flush_queues(app)
 
 
 def asked_minutes_ago(app, kind: str, minutes: int) -> int:
@@ -70,9 +62,7 @@ def test_a_job_just_asked_for_or_on_a_queue_with_a_worker_has_no_notice(app, cli
 def test_the_embedded_consumer_beats_for_each_queue_it_takes(app):
     consumers = start_consumer(app, workers=1, names=(MATCHING,))
     try:
-        deadline = time.monotonic() + 30
-        while last_beat(queue(app, MATCHING)) is None and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: last_beat(queue(app, MATCHING)) is not None, 30)
     finally:
         consumers.stop(graceful=True)
     assert last_beat(queue(app, MATCHING)) is not None and last_beat(queue(app, GENERAL)) is None
@@ -81,9 +71,7 @@ def test_the_embedded_consumer_beats_for_each_queue_it_takes(app):
 def test_a_matching_worker_process_beats_for_the_matching_queue_only(app):
     worker = worker_process(app, "--queue", "matching")
     try:
-        deadline = time.monotonic() + 60
-        while last_beat(queue(app, MATCHING)) is None and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_until(lambda: last_beat(queue(app, MATCHING)) is not None, 60)
     finally:
         worker.terminate()
         worker.wait(60)

@@ -13,27 +13,25 @@ import time
 
 import pytest
 
-from tests.web.test_jobs_queue import QUEUE, WAIT_SECONDS, ask_for, flush_queues, state_of_job, worker_process
+from tests.web.queue_helpers import (  # noqa: F401  (empty_queue: an autouse fixture)
+    QUEUE,
+    WAIT_SECONDS,
+    ask_for,
+    empty_queue,
+    state_of,
+    wait_until,
+    worker_process,
+)
 from web.jobs.queue import IDLE_POLL_SECONDS
 
 pytestmark = [pytest.mark.slow, pytest.mark.app_config(PANEL_QUEUE=QUEUE)]
 SLOW_WORKER = ("tests.web.slow_worker",)
 
 
-@pytest.fixture(autouse=True)
-def empty_queue(app):
-    """A Redis queue is shared between tests: start and end each one empty."""
-    flush_queues(app)
-    yield
-    flush_queues(app)
-
-
 def running_under(worker: subprocess.Popen, app, job_id: int) -> None:
-    """Until the worker has started the job (a generous bound for a loaded machine)."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while state_of_job(app, job_id) != "running":
-        assert time.monotonic() < deadline and worker.poll() is None, "the worker did not start the job"
-        time.sleep(0.1)
+    """Until the worker has started the job (the test fails if it exits or takes too long)."""
+    assert wait_until(lambda: state_of(app, job_id) == "running" or worker.poll() is not None)
+    assert worker.poll() is None, "the worker exited before it started the job"
 
 
 def stopped(worker: subprocess.Popen, seconds: float) -> int:
@@ -60,7 +58,7 @@ def test_sigterm_lets_the_job_under_way_finish_and_takes_no_new_one(app):
         if worker.poll() is None:
             worker.kill()
             worker.wait()
-    assert (state_of_job(app, first), state_of_job(app, second)) == ("done", "queued")
+    assert (state_of(app, first), state_of(app, second)) == ("done", "queued")
 
 
 def test_sigterm_waits_no_longer_than_its_bound_and_leaves_the_job_for_requeue(app):
@@ -74,4 +72,4 @@ def test_sigterm_waits_no_longer_than_its_bound_and_leaves_the_job_for_requeue(a
         if worker.poll() is None:
             worker.kill()
             worker.wait()
-    assert state_of_job(app, job_id) == "running"            # its heartbeat stops: requeue_stalled reruns it
+    assert state_of(app, job_id) == "running"            # its heartbeat stops: requeue_stalled reruns it
