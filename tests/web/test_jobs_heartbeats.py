@@ -92,3 +92,17 @@ def test_requeue_stalled_adds_no_message_for_a_job_already_waiting_on_its_queue(
     for _minute in range(2):
         requeue_stalled.call_local()
     assert [tuple(task.args) for task in queue(app, MATCHING).pending()] == [(job_id,)]
+
+
+def test_panel_queues_shows_each_queues_heartbeat_and_fails_while_jobs_wait_on_one_no_worker_takes(app, runner):
+    ask_for(app, "matching")
+    beat(queue(app, GENERAL))
+    result = runner.invoke(args=["queues"])
+    general, matching, advice = result.output.splitlines()
+    assert result.exit_code == 1 and general.startswith("general 队列：后台进程最近一次心跳 ")
+    assert matching == "matching 队列：没有后台进程心跳记录；队列中 1 条消息，1 个任务在等待"
+    assert advice == "matching 队列有任务在等待，但没有后台进程处理：请启动 panel worker --queue matching"
+
+    beat(queue(app, MATCHING))
+    result = runner.invoke(args=["queues"])
+    assert result.exit_code == 0 and "秒前）；队列中 1 条消息，1 个任务在等待" in result.output.splitlines()[1]

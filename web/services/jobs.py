@@ -1,4 +1,5 @@
-"""Jobs as the rest of the application sees them: ask for one, find one, list a round's.
+"""Jobs as the rest of the application sees them: ask for one, find one, list a round's; whether their queues
+have workers.
 
 Services flush, the caller commits: :func:`request_job` adds the row and asks for its task to be enqueued once
 the caller's transaction commits.
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from web.database import lock_row
 from web.extensions import db
@@ -71,6 +72,32 @@ class QueueSilence:
 def queue_heartbeats() -> dict[str, datetime | None]:
     """Each queue's last consumer heartbeat (naive UTC; None: none recorded)."""
     return {name: heartbeats.last_beat(queue(name=name)) for name in QUEUES}
+
+
+@dataclass(frozen=True)
+class QueueState:
+    """A queue as an operator checks it: its last consumer heartbeat (naive UTC, None: none recorded), the
+    messages in it, and the jobs of its kinds waiting for a worker."""
+
+    name: str
+    last_beat: datetime | None
+    messages: int
+    waiting_jobs: int
+
+    def unattended(self, now: datetime) -> bool:
+        """Jobs wait on it and no worker has taken it for :data:`heartbeats.SILENT_SECONDS`."""
+        return bool(self.waiting_jobs) and (
+            self.last_beat is None or (now - self.last_beat).total_seconds() >= heartbeats.SILENT_SECONDS)
+
+
+def queue_states() -> list[QueueState]:
+    """Every queue's state (:class:`QueueState`), in the order of :data:`QUEUES`."""
+    waiting = dict.fromkeys(QUEUES, 0)
+    for kind, number in db.session.execute(select(Job.kind, func.count()).where(Job.state == "queued")
+                                           .group_by(Job.kind)):
+        waiting[queue_of(kind)] += number
+    return [QueueState(name, beat, queue(name=name).pending_count(), waiting[name])
+            for name, beat in queue_heartbeats().items()]
 
 
 def queue_silence(job: Job, now: datetime | None = None) -> QueueSilence | None:
