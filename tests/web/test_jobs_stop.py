@@ -10,6 +10,8 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -25,7 +27,20 @@ from tests.web.queue_helpers import (  # noqa: F401  (empty_queue: an autouse fi
 from web.jobs.queue import IDLE_POLL_SECONDS
 
 pytestmark = [pytest.mark.slow, pytest.mark.app_config(PANEL_QUEUE=QUEUE)]
-SLOW_WORKER = ("tests.web.slow_worker",)
+
+
+@contextmanager
+def slow_worker(app, stop_seconds: float, job_seconds: float) -> Iterator[subprocess.Popen]:
+    """A real ``panel worker`` whose PDF jobs take ``job_seconds``, waiting ``stop_seconds`` after SIGTERM; killed
+    at the end if it is still running."""
+    worker = worker_process(app, "--stop-seconds", str(stop_seconds), command=("tests.web.slow_worker",),
+                            PANEL_TEST_JOB_SECONDS=str(job_seconds))
+    try:
+        yield worker
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
 
 
 def running_under(worker: subprocess.Popen, app, job_id: int) -> None:
@@ -45,31 +60,31 @@ def stopped(worker: subprocess.Popen, seconds: float) -> int:
 
 
 def test_sigterm_lets_the_job_under_way_finish_and_takes_no_new_one(app):
-    worker = worker_process(app, "--stop-seconds", str(WAIT_SECONDS), command=SLOW_WORKER,
-                            PANEL_TEST_JOB_SECONDS="4")
-    try:
+    with slow_worker(app, WAIT_SECONDS, 4) as worker:
         first = ask_for(app, "blank_pdf")
         running_under(worker, app, first)
         worker.send_signal(signal.SIGTERM)
         time.sleep(2 * IDLE_POLL_SECONDS)
         second = ask_for(app, "sheets_pdf")                # another kind: a second PDF would join the first
         assert stopped(worker, WAIT_SECONDS) == 0
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
     assert (state_of(app, first), state_of(app, second)) == ("done", "queued")
 
 
 def test_sigterm_waits_no_longer_than_its_bound_and_leaves_the_job_for_requeue(app):
-    worker = worker_process(app, "--stop-seconds", "1", command=SLOW_WORKER, PANEL_TEST_JOB_SECONDS="600")
-    try:
+    with slow_worker(app, 1, 600) as worker:
         job_id = ask_for(app, "blank_pdf")
         running_under(worker, app, job_id)
         worker.send_signal(signal.SIGTERM)
         assert stopped(worker, 30) == 0
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
     assert state_of(app, job_id) == "running"            # its heartbeat stops: requeue_stalled reruns it
+
+
+def test_a_second_sigterm_stops_the_wait(app):
+    with slow_worker(app, 600, 600) as worker:
+        job_id = ask_for(app, "blank_pdf")
+        running_under(worker, app, job_id)
+        worker.send_signal(signal.SIGTERM)
+        time.sleep(1)
+        worker.send_signal(signal.SIGTERM)
+        assert stopped(worker, 30) == 0
+    assert state_of(app, job_id) == "running"

@@ -213,6 +213,7 @@ class Leader(Consumer):
         self.others = others
         self.stop_seconds = stop_seconds
         self._wait_seconds: float | None = None
+        self._waiting = False
 
     def start(self) -> None:
         super().start()                     # the signal handlers first: a job of another queue may start at once
@@ -220,19 +221,25 @@ class Leader(Consumer):
         Consumers(self.others).start()
 
     def _handle_stop_signal(self, sig_num, frame) -> None:
-        """SIGTERM: a graceful stop bounded by ``stop_seconds``; while waiting, a second one stops the wait."""
+        """SIGTERM: a graceful stop bounded by ``stop_seconds``; while waiting, a second one stops the wait (and
+        once stopping, any later one is ignored)."""
         if self.stop_flag.is_set():
-            raise KeyboardInterrupt
+            if self._waiting:
+                raise KeyboardInterrupt
+            return
         self._logger.info("Received SIGTERM: waiting %s s at most for the jobs under way", self.stop_seconds)
         self._received_signal, self._restart, self._graceful = True, False, True
         self._wait_seconds = self.stop_seconds
 
     def stop(self, graceful: bool = False) -> None:
         everyone = Consumers([self, *self.others])
+        self._waiting = graceful
         try:
             everyone.stop(graceful=graceful, seconds=self._wait_seconds)
         except KeyboardInterrupt:                                   # a second Ctrl+C or SIGTERM: stop waiting
             self._restart = False
+        finally:
+            self._waiting = False
         left = everyone.under_way()
         if left:
             self._logger.warning("stopping with %s job(s) under way: they run again once their heartbeat has "
