@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask_babel import gettext as _
 
 THREADS = 16
 JOB_THREADS = 2
@@ -47,7 +48,7 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 
 
     if is_embedded(app):
         start_consumer(app, workers=JOB_THREADS)
-        click.echo(f"jobs: {JOB_THREADS} worker threads per queue (general, matching) in this process "
-                   "(PANEL_QUEUE=sqlite)")
+        click.echo(_("jobs: %(threads)s worker threads per queue (general, matching) in this process "
+                     "(PANEL_QUEUE=sqlite)", threads=JOB_THREADS))
 
     waitress_serve(app, host=host, port=port, **waitress_settings(app, threads))

@@ -13,43 +13,34 @@ import io
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
 from tests.fonts import require_cjk_font
+from tests.web.queue_helpers import (  # noqa: F401  (empty_queue: an autouse fixture)
+    QUEUE,
+    WAIT_SECONDS,
+    ask_for,
+    empty_queue,
+    flush_queues,
+    state_of,
+    wait_until_done,
+    wait_until_finished,
+    worker_process,
+)
 from tests.web.test_ranking_service import build_design_round
 from web import create_app
 from web.extensions import db
 from web.jobs.queue import GENERAL, IDLE_POLL_SECONDS, MATCHING, QUEUES, queue, run_worker, start_consumer
 from web.jobs.runner import STALL_SECONDS
-from web.models import Job, utcnow
+from web.models import AuditEvent, Job, utcnow
 
-QUEUE = os.environ.get("PANEL_TEST_QUEUE") or "sqlite"
-WAIT_SECONDS = 120
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.app_config(PANEL_QUEUE=QUEUE)]
-
-
-def flush_queues(app) -> None:
-    """Empty both queues (a Redis server is shared between tests; a worker killed mid-job took its message)."""
-    for name in QUEUES:
-        queue(app, name).flush()
-
-
-@pytest.fixture(autouse=True)
-def empty_queue(app):
-    """A Redis queue is shared between tests: start and end each one empty."""
-    flush_queues(app)
-    yield
-    flush_queues(app)
 
 
 @pytest.fixture
@@ -67,31 +58,9 @@ def consumer_of():
         consumer.stop(graceful=True)
 
 
-def worker_process(app, *options: str, **environment: str) -> subprocess.Popen:
-    """A real ``panel worker`` process (one thread per queue) on the test's instance, database and queue."""
-    environment = dict(os.environ, PYTHONPATH=str(ROOT), PANEL_INSTANCE_PATH=app.instance_path,
-                       PANEL_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], PANEL_QUEUE=QUEUE, **environment)
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "web:create_app", "worker", "--workers", "1",
-                             *options], env=environment, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-
-
 @pytest.fixture
 def round_id(app, make_application_record, make_expert_record):
     return build_design_round(app, make_application_record, make_expert_record)
-
-
-def wait_until_finished(app, job_id: int) -> Job:
-    """The job once done or failed (a generous bound, so a loaded machine does not fail the test)."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        with app.app_context():
-            job = db.session.get(Job, job_id)
-            if job.finished:
-                db.session.expunge(job)
-                return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish in {WAIT_SECONDS} s")
 
 
 def only_job(app) -> int:
@@ -258,7 +227,8 @@ def test_a_matching_run_whose_worker_died_is_run_again_and_stores_one_version(ap
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)
 def test_a_matching_run_that_killed_its_worker_on_every_attempt_fails_instead_of_running_for_ever(app):
     """A run that takes its worker down each time (a national round out of the machine's memory) is queued
-    again after a death only while it has attempts left: on its last, it fails with a sentence, queued nowhere."""
+    again after a death only while it has attempts left: on its last, it fails with a sentence, queued nowhere,
+    and the failure is audited (by the system: no one asked for it)."""
     from web.jobs.runner import MAX_ATTEMPTS
 
     job_id = ask_for(app, "matching")
@@ -270,6 +240,10 @@ def test_a_matching_run_that_killed_its_worker_on_every_attempt_fails_instead_of
     with app.app_context():
         job = db.session.get(Job, job_id)
         assert (job.state, job.error, job.finished) == ("failed", "unexpected", True)
+        failed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "job.failed")).one()
+        assert (failed.actor_id, failed.actor_name, failed.entity_type, failed.entity_id) == (
+            None, "system", "job", str(job_id))
+        assert failed.after == {"state": "failed", "kind": "matching", "attempts": MAX_ATTEMPTS, "error": "unexpected"}
     assert [queue(app, name).pending_count() for name in QUEUES] == [0, 0]
 
 
@@ -297,31 +271,20 @@ def test_each_queue_is_taken_only_by_its_own_workers(app, assigning_round, consu
     """A worker of the general queue runs a PDF and leaves the matching run queued; a ``panel worker --queue
     matching`` process runs it and leaves a PDF and the mail on the general queue, untaken (it never starts mail
     delivery)."""
-    from web.models import OutboxMessage, Round
+    from web.models import OutboxMessage
     from web.services import outbox
-    from web.services.jobs import request_job
-
-    def ask(kind: str, **params) -> int:
-        with app.app_context():
-            job = request_job(kind, round_=db.session.get(Round, assigning_round), actor=None, params=params)
-            db.session.commit()
-            return job.id
 
     def waiting(name: str) -> list[tuple[str, tuple]]:
         return [(task.name, tuple(task.args)) for task in queue(app, name).pending()]
 
-    def state_of(model, row_id: int) -> str:
-        with app.app_context():
-            return db.session.get(model, row_id).state
-
-    matching = ask("matching", seed=None, max_probability=None, drawn_seed=None)
-    first_pdf = ask("blank_pdf")
+    matching = ask_for(app, "matching", assigning_round, seed=None, max_probability=None, drawn_seed=None)
+    first_pdf = ask_for(app, "blank_pdf", assigning_round)
     general = consumer_of(app, names=(GENERAL,))
     assert wait_until_finished(app, first_pdf).state == "done"
     general.stop(graceful=True)
-    assert state_of(Job, matching) == "queued" and waiting(MATCHING) == [("run_job", (matching,))]
+    assert state_of(app, matching) == "queued" and waiting(MATCHING) == [("run_job", (matching,))]
 
-    second_pdf = ask("blank_pdf")
+    second_pdf = ask_for(app, "blank_pdf", assigning_round)
     with app.app_context():
         message_id = outbox.send("organizers", "other", "主题", "正文").id
         db.session.commit()
@@ -331,7 +294,7 @@ def test_each_queue_is_taken_only_by_its_own_workers(app, assigning_round, consu
     finally:
         worker.terminate()
         worker.wait()
-    assert state_of(Job, second_pdf) == "queued" and state_of(OutboxMessage, message_id) == "queued"
+    assert state_of(app, second_pdf) == "queued" and state_of(app, message_id, OutboxMessage) == "queued"
     assert {("run_job", (second_pdf,)), ("deliver_outbox", ())} <= set(waiting(GENERAL))
 
 
@@ -376,24 +339,9 @@ def run_worker_beside(app, drive) -> None:
         raise failure[0]
 
 
-def ask_for(app, kind: str) -> int:
-    """A job of ``kind`` with no round, committed (so enqueued on its queue); its work is the test's."""
-    from web.services.jobs import request_job
-
-    with app.app_context():
-        job = request_job(kind, round_=None, actor=None)
-        db.session.commit()
-        return job.id
-
-
 def crashing(job, progress) -> None:
     """A job's work that fails with an unexpected error."""
     raise RuntimeError("the solver crashed")
-
-
-def state_of_job(app, job_id: int) -> str:
-    with app.app_context():
-        return db.session.get(Job, job_id).state
 
 
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)
@@ -410,7 +358,7 @@ def test_ctrl_c_on_a_worker_of_both_queues_finishes_the_jobs_under_way_and_takes
     def drive():
         jobs["matching"] = ask_for(app, "matching")
         deadline = time.monotonic() + WAIT_SECONDS
-        while state_of_job(app, jobs["matching"]) != "running" and time.monotonic() < deadline:
+        while state_of(app, jobs["matching"]) != "running" and time.monotonic() < deadline:
             time.sleep(0.1)
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(2)                    # a consumer blocked on Redis's queue when it came reads for 1 s more
@@ -419,7 +367,7 @@ def test_ctrl_c_on_a_worker_of_both_queues_finishes_the_jobs_under_way_and_takes
         release.set()
 
     run_worker_beside(app, drive)
-    assert (state_of_job(app, jobs["matching"]), state_of_job(app, jobs["pdf"])) == ("done", "queued")
+    assert (state_of(app, jobs["matching"]), state_of(app, jobs["pdf"])) == ("done", "queued")
 
 
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)
@@ -434,7 +382,7 @@ def test_a_worker_of_both_queues_replaces_a_dead_thread_of_each(app, monkeypatch
         os.kill(os.getpid(), signal.SIGINT)          # waits for every thread: none takes the next test's jobs
 
     run_worker_beside(app, drive)
-    assert {kind: state_of_job(app, job_id) for kind, job_id in jobs.items()} == {"pdf": "done", "matching": "done"}
+    assert {kind: state_of(app, job_id) for kind, job_id in jobs.items()} == {"pdf": "done", "matching": "done"}
 
 
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)
@@ -443,7 +391,7 @@ def test_the_embedded_consumer_replaces_a_dead_thread_of_each_queue(app, monkeyp
     jobs = ask_after_a_thread_of_each_queue_died(app, monkeypatch)
     consumer_of(app)
     wait_until_done(app, jobs.values())
-    assert {kind: state_of_job(app, job_id) for kind, job_id in jobs.items()} == {"pdf": "done", "matching": "done"}
+    assert {kind: state_of(app, job_id) for kind, job_id in jobs.items()} == {"pdf": "done", "matching": "done"}
 
 
 def ask_after_a_thread_of_each_queue_died(app, monkeypatch) -> dict[str, int]:
@@ -458,13 +406,6 @@ def ask_after_a_thread_of_each_queue_died(app, monkeypatch) -> dict[str, int]:
         huey = queue(app, name)
         monkeypatch.setattr(huey, "dequeue", dying_once(monkeypatch, huey))
     return {"pdf": ask_for(app, "blank_pdf"), "matching": ask_for(app, "matching")}
-
-
-def wait_until_done(app, job_ids, seconds: float = 20) -> None:
-    """Until every job is done, for at most ``seconds`` (a replaced thread takes its job within a second)."""
-    deadline = time.monotonic() + seconds
-    while {state_of_job(app, job_id) for job_id in job_ids} != {"done"} and time.monotonic() < deadline:
-        time.sleep(0.1)
 
 
 def dying_once(monkeypatch, huey):

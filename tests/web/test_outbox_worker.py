@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.web.queue_helpers import flush_queues, worker_process
 from tests.web.smtp_server import SMTPServer
-from tests.web.test_jobs_queue import flush_queues, worker_process
 from tests.web.test_sheets_fixtures import world_fixture  # noqa: F401  (the world fixture)
 from web.extensions import db
 from web.models import OutboxMessage

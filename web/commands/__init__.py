@@ -13,10 +13,10 @@ from web.commands.ranking import commands as ranking_commands
 from web.commands.rounds import rounds
 from web.commands.server import serve_command
 from web.commands.tokens import commands as token_commands
-from web.commands.worker import worker_command
+from web.commands.worker import queues_command, worker_command
 
 COMMANDS: list[click.Command] = [
     init_command, serve_command, users, rounds, centers, *data_commands, *matching_commands, *ranking_commands,
-    *token_commands, worker_command,
+    *token_commands, worker_command, queues_command,
 ]
 """Every command of the ``panel`` group."""

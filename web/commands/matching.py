@@ -59,6 +59,19 @@ def match_command(round_ref, seed, max_probability, dry_run, as_json) -> None:
         sys.exit(1)
 
 
+def replay_command(round_id: int, seed: int | None, max_probability: float | None) -> str:
+    """The ``panel match`` command that solves round ``round_id``'s problem again with ``seed`` and
+    ``max_probability`` and stores nothing, printing the result as JSON (its ``input_hash`` among it): a matching
+    job's page shows it. Its options are spelled by :func:`match_command` itself, so the two cannot drift apart."""
+    option = {parameter.name: parameter.opts[0] for parameter in match_command.params}
+    words = [f"panel {match_command.name}", f"{option['round_ref']} {round_id}"]
+    if seed is not None:
+        words.append(f"{option['seed']} {seed}")
+    if max_probability is not None:
+        words.append(f"{option['max_probability']} {max_probability}")
+    return " ".join([*words, option["dry_run"], option["as_json"]])
+
+
 @contextmanager
 def engine_progress() -> Iterator[Callable[[str, int], None] | None]:
     """A progress bar over the engine's phases on standard error, drawn only when it is a terminal; yields the

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 from web.serve import THREADS
 
@@ -19,5 +20,5 @@ def serve_command(host: str, port: int, threads: int) -> None:
     """Serve the web application with a production WSGI server."""
     from web.serve import serve
 
-    click.echo(f"serving on http://{host}:{port}/ (Ctrl+C to stop)")
+    click.echo(_("serving on %(url)s (Ctrl+C to stop)", url=f"http://{host}:{port}/"))
     serve(current_app._get_current_object(), host, port, threads)

@@ -16,7 +16,7 @@ from flask import current_app
 
 from web.io.limits import capped_errors
 from web.jobs import files
-from web.jobs.runner import JobFailed, Progress, progress_while_writing, when_ended
+from web.jobs.runner import JobFailed, Progress, progress_while_writing
 from web.models import Job
 from web.records import validate_records
 from web.services import records as record_service
@@ -34,7 +34,6 @@ def import_job(job: Job, progress: Progress) -> None:
     """Validate and import the job's records; the refs imported go on the job's outcome."""
     kind = job.params["records"]
     raw = _records(job)
-    _forget_input(job)          # personal data leaves the file store once the job has ended for good, however it ends
     progress.start("validating", len(raw))
     checked = count(1)
     records, errors = validate_records(kind, raw, source_refs=[f"[{number}]" for number in range(1, len(raw) + 1)],
@@ -64,12 +63,8 @@ def _refuse(job: Job, errors: list[str]) -> None:
         "errors": capped_errors(errors, current_app.config["IMPORT_MAX_ERRORS"]), "error_count": len(errors)})
 
 
-def _forget_input(job: Job) -> None:
-    """Delete the records sent once the job's end is committed (a retry before that still reads them)."""
-    job_id = job.id
-    when_ended(lambda: forget_input(job_id))
-
-
-def forget_input(job_id: int) -> None:
-    """Delete the records import job ``job_id`` was sent."""
-    files.path_of(input_name(job_id)).unlink(missing_ok=True)
+def forget_input(job: Job) -> None:
+    """Delete the records the import ``job`` was sent (personal data leaves the file store once the job has ended
+    for good, however it ended: the runner calls this after that end's commit, so a retry before it still reads
+    them)."""
+    files.path_of(input_name(job.id)).unlink(missing_ok=True)

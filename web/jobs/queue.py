@@ -23,6 +23,7 @@ The same task code runs in all three (web/jobs/tasks.py).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Collection
 from pathlib import Path
 
@@ -33,6 +34,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from web.extensions import db
+from web.jobs.heartbeats import Beacon
+from web.jobs.runner import STALL_SECONDS
 
 QUEUE_FILE = "jobs.sqlite3"
 EXTENSION = "panel_queue"
@@ -41,6 +44,9 @@ PENDING = "panel_enqueue_after_commit"
 IDLE_POLL_SECONDS = 1.0
 """How long an idle consumer of the SQLite queue waits between looks (Huey's default backs off to 10 s, too
 long for a person watching a progress page; Redis consumers block on the queue instead)."""
+STOP_SECONDS = 60.0
+"""How long ``panel worker`` waits after SIGTERM for its jobs under way before it exits (below systemd's default
+TimeoutStopSec of 90 s, so the process exits before it is killed)."""
 HEALTH_CHECK_SECONDS = 10.0
 """How often ``panel worker`` replaces the consumer threads that died (Huey's default)."""
 
@@ -128,6 +134,12 @@ def run(app: Flask, task_name: str, *args: object, on: str = GENERAL) -> None:
     app.extensions[TASKS][on][task_name](*args)
 
 
+def jobs_waiting(app: Flask, name: str) -> set[int]:
+    """The jobs with a message on the queue ``name``: waiting to be taken, or scheduled for a retry."""
+    huey = queue(app, name)
+    return {task.args[0] for task in (*huey.pending(), *huey.scheduled()) if task.name == "run_job" and task.args}
+
+
 def catch_up(app: Flask, names: Collection[str] = QUEUES) -> None:
     """At a consumer's start: requeue jobs whose worker died and, when it takes the general queue, deliver the
     mail that is due, without waiting for the first minute of the periodic tasks.
@@ -149,11 +161,12 @@ class Consumers:
         self.consumers = consumers
 
     def start(self) -> Consumers:
-        """Start every consumer's threads (the caller owns the process's signals), and one that replaces those
-        that die."""
+        """Start every consumer's threads (the caller owns the process's signals), one that replaces those that
+        die, and each queue's heartbeat."""
         for consumer in self.consumers:
             consumer._set_signal_handlers = lambda: None
             consumer.start()
+            Beacon(consumer).start()
         if self.consumers:
             threading.Thread(target=self._replace_dead_threads, name="consumers-health", daemon=True).start()
         return self
@@ -165,12 +178,21 @@ class Consumers:
             for consumer in self.consumers:
                 consumer.check_worker_health()
 
-    def stop(self, graceful: bool = False) -> None:
-        """Stop taking work everywhere at once, then (``graceful``) wait for the jobs under way."""
+    def stop(self, graceful: bool = False, seconds: float | None = None) -> None:
+        """Stop taking work everywhere at once, then (``graceful``) wait for the jobs under way: for at most
+        ``seconds`` in all (None: until they are done). A KeyboardInterrupt while waiting reaches the caller."""
         for consumer in self.consumers:
             consumer.stop_flag.set()
+        if not graceful:
+            return
+        deadline = None if seconds is None else time.monotonic() + seconds
         for consumer in self.consumers:
-            consumer.stop(graceful=graceful)
+            for thread in [*(thread for _, thread in consumer.worker_threads), consumer.scheduler]:
+                thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+    def under_way(self) -> int:
+        """How many of the consumers' worker threads are still running (a job under way, once stopped)."""
+        return sum(thread.is_alive() for consumer in self.consumers for _, thread in consumer.worker_threads)
 
 
 class Leader(Consumer):
@@ -179,24 +201,49 @@ class Leader(Consumer):
     its own consumer only (the others' are checked by :meth:`Consumers.start`'s thread).
 
     Ctrl+C (SIGINT) stops every consumer taking work at once, then waits for the jobs under way (a second Ctrl+C
-    stops waiting); SIGTERM stops them without waiting; SIGHUP restarts the process once every job under way is
-    done; every :data:`HEALTH_CHECK_SECONDS`, a thread of any consumer that died is replaced.
+    stops waiting); SIGTERM does the same but waits :data:`STOP_SECONDS` at most (``stop_seconds``; a second
+    SIGTERM stops waiting), then exits: a job still under way is left running, and ``requeue_stalled`` queues it
+    again once its heartbeat is :data:`runner.STALL_SECONDS` old. SIGHUP restarts the process once every job
+    under way is done. Every :data:`HEALTH_CHECK_SECONDS`, a thread of any consumer that died is replaced. Each
+    consumer beats for its queue (web/jobs/heartbeats.py).
     """
 
-    def __init__(self, huey: Huey, others: list[Consumer], **options):
+    def __init__(self, huey: Huey, others: list[Consumer], stop_seconds: float = STOP_SECONDS, **options):
         super().__init__(huey, **options)
         self.others = others
+        self.stop_seconds = stop_seconds
+        self._wait_seconds: float | None = None
+        self._waiting = False
 
     def start(self) -> None:
         super().start()                     # the signal handlers first: a job of another queue may start at once
+        Beacon(self).start()
         Consumers(self.others).start()
 
+    def _handle_stop_signal(self, sig_num, frame) -> None:
+        """SIGTERM: a graceful stop bounded by ``stop_seconds``; while waiting, a second one stops the wait (and
+        once stopping, any later one is ignored)."""
+        if self.stop_flag.is_set():
+            if self._waiting:
+                raise KeyboardInterrupt
+            return
+        self._logger.info("Received SIGTERM: waiting %s s at most for the jobs under way", self.stop_seconds)
+        self._received_signal, self._restart, self._graceful = True, False, True
+        self._wait_seconds = self.stop_seconds
+
     def stop(self, graceful: bool = False) -> None:
-        for consumer in self.others:
-            consumer.stop_flag.set()
-        super().stop(graceful=graceful)
-        interrupted = any(thread.is_alive() for _, thread in self.worker_threads)     # a second Ctrl+C
-        Consumers(self.others).stop(graceful=graceful and not interrupted)
+        everyone = Consumers([self, *self.others])
+        self._waiting = graceful
+        try:
+            everyone.stop(graceful=graceful, seconds=self._wait_seconds)
+        except KeyboardInterrupt:                                   # a second Ctrl+C or SIGTERM: stop waiting
+            self._restart = False
+        finally:
+            self._waiting = False
+        left = everyone.under_way()
+        if left:
+            self._logger.warning("stopping with %s job(s) under way: they run again once their heartbeat has "
+                                 "stopped for %s s", left, STALL_SECONDS)
 
 
 def consumers(app: Flask, names: Collection[str], workers: int) -> Consumers:
@@ -220,10 +267,12 @@ def start_consumer(app: Flask, workers: int = 1, names: Collection[str] = QUEUES
     return started.start()
 
 
-def run_worker(app: Flask, names: Collection[str], workers: int) -> None:
+def run_worker(app: Flask, names: Collection[str], workers: int, stop_seconds: float = STOP_SECONDS) -> None:
     """Consume the queues ``names`` in this process until a signal stops it (``panel worker``), one
-    :class:`Leader` running the main loop for all."""
+    :class:`Leader` running the main loop for all (after SIGTERM, waiting ``stop_seconds`` at most for the jobs
+    under way)."""
     first, *others = [name for name in QUEUES if name in names]
-    leader = Leader(queue(app, first), consumers(app, others, workers).consumers, **consumer_options(first, workers))
+    leader = Leader(queue(app, first), consumers(app, others, workers).consumers, stop_seconds,
+                    **consumer_options(first, workers))
     catch_up(app, names)
     leader.run()

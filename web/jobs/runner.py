@@ -13,8 +13,9 @@ worker's attempt: a worker killed mid-job has committed nothing, and one that lo
 rerun replaces, never adds.
 
 **Inputs outlive every attempt but the last.** A job that consumes a stored file (an upload, an API import's
-body) deletes it through :func:`when_ended`: only once the job's end (done, or failed for good) is committed. A
-worker killed mid-job, or a commit that fails, leaves the file for the retry.
+body) has it deleted by its kind's clean-up (web/jobs/work.py ``FORGET_INPUT``), only once the job's end (done,
+or failed for good) is committed. A worker killed mid-job, or a commit that fails, leaves the file for
+the retry.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from contextvars import ContextVar
 from datetime import timedelta
 
 from flask import Flask, current_app
@@ -30,6 +30,7 @@ from sqlalchemy import or_, select, update
 
 from web.extensions import db
 from web.models import Job, utcnow
+from web.services import audit
 
 STALL_SECONDS = 120
 REPORT_EVERY_SECONDS = 0.5
@@ -38,20 +39,6 @@ MAX_ATTEMPTS = 3
 (a job that kills every worker that runs it, out of memory, is not run again for ever)."""
 HEARTBEAT_SECONDS = 30
 """How often a running job's row is touched while its work reports nothing (well under :data:`STALL_SECONDS`)."""
-
-
-_ENDED: ContextVar[list[Callable[[], None]] | None] = ContextVar("job_ended_callbacks", default=None)
-"""What the running job asked to do once its end is committed (see :func:`when_ended`)."""
-
-
-def when_ended(callback: Callable[[], None]) -> None:
-    """Call ``callback`` once the running job's end is committed: done, or failed for good (a refusal, or an
-    error on the last attempt). Never when the job goes back to the queue or another worker took it over, so a
-    retry still finds what the callback would remove."""
-    pending = _ENDED.get()
-    if pending is None:
-        raise RuntimeError("when_ended is called by a job's work, while the runner runs it")
-    pending.append(callback)
 
 
 class JobFailed(Exception):
@@ -155,25 +142,22 @@ def claim(job_id: int) -> Job | None:
 
 def run(job_id: int, work: Callable[[Job, Progress], str | None], *, last_attempt: bool) -> None:
     """Claim job ``job_id`` and do ``work`` (which returns the stored result's name, or None; it may set
-    ``job.outcome``). What the work flushed is committed with the job's end, or not at all.
+    ``job.outcome``). What the work flushed is committed with the job's end, or not at all; the clean-up of the
+    kind's stored input is done once an end for good is committed (:func:`forget_input`), never when the job goes
+    back to the queue or another worker took it over, so a retry still finds what it would remove.
 
     A :class:`JobFailed` fails the job with its sentence. Any other error fails it on the last attempt (Huey's
     last retry, or the job's :data:`MAX_ATTEMPTS`-th) and otherwise puts it back in the queue state and re-raises,
     so Huey retries it.
     """
     job = claim(job_id)
-    if job is None:
-        return
-    ended = _ENDED.set([])
-    try:
-        if _run_claimed(job, work, last_attempt=last_attempt or job.attempts >= MAX_ATTEMPTS):
-            _call_ended(job_id)
-    finally:
-        _ENDED.reset(ended)
+    if job is not None:
+        _run_claimed(job, work, last_attempt=last_attempt or job.attempts >= MAX_ATTEMPTS)
 
 
-def _run_claimed(job: Job, work: Callable[[Job, Progress], str | None], *, last_attempt: bool) -> bool:
-    """Do the claimed job's work and record its end; True when an end for good was committed by this attempt."""
+def _run_claimed(job: Job, work: Callable[[Job, Progress], str | None], *, last_attempt: bool) -> None:
+    """Do the claimed job's work and record its end (then its input's clean-up, when this attempt ended it for
+    good)."""
     job_id, attempt = job.id, job.attempts
     progress = Progress(job_id)
     try:
@@ -182,12 +166,14 @@ def _run_claimed(job: Job, work: Callable[[Job, Progress], str | None], *, last_
             db.session.flush()
     except JobFailed as refusal:
         db.session.rollback()
-        return finish(job_id, attempt, "failed", error=refusal.code, outcome=refusal.outcome)
+        if finish(job_id, attempt, "failed", error=refusal.code, outcome=refusal.outcome):
+            forget_input(db.session.get(Job, job_id))
+        return
     except Exception:
         db.session.rollback()
         if last_attempt:
             if finish(job_id, attempt, "failed", error="unexpected"):
-                _call_ended(job_id)
+                forget_input(db.session.get(Job, job_id))
         else:
             _requeue(job_id, attempt)
         raise
@@ -197,22 +183,23 @@ def _run_claimed(job: Job, work: Callable[[Job, Progress], str | None], *, last_
         .execution_options(synchronize_session=False)).rowcount
     if ended:
         db.session.commit()
-        return True
+        forget_input(db.session.get(Job, job_id))
+        return
     # another worker took the job over (this one's heartbeat had stopped): its result is the one kept
     db.session.rollback()
     current_app.logger.warning("job %s: attempt %s was taken over; its work is dropped", job_id, attempt)
-    return False
 
 
-def _call_ended(job_id: int) -> None:
-    """Run the job's :func:`when_ended` callbacks, each once; one that fails is logged (the job's end stands)."""
-    pending = _ENDED.get() or []
-    while pending:
-        callback = pending.pop(0)
-        try:
-            callback()
-        except Exception:
-            current_app.logger.warning("job %s: an after-end step failed", job_id, exc_info=True)
+def forget_input(job: Job) -> None:
+    """Delete the stored input of ``job``, whose end for good was just committed, if its kind consumes one
+    (web/jobs/work.py ``FORGET_INPUT``); a deletion that fails is logged (the end stands)."""
+    from web.jobs.work import FORGET_INPUT  # work.py imports this module (JobFailed, Progress)
+
+    try:
+        if job.kind in FORGET_INPUT:
+            FORGET_INPUT[job.kind](job)
+    except Exception:
+        current_app.logger.warning("job %s: its input was not deleted", job.id, exc_info=True)
 
 
 def _this_attempt(job_id: int, attempt: int):
@@ -239,15 +226,21 @@ def _requeue(job_id: int, attempt: int) -> None:
 def give_up_dead_jobs() -> list[Job]:
     """Fail the running jobs whose worker died on their last attempt (:data:`MAX_ATTEMPTS`), each only while it is
     still so (a worker may claim it meanwhile); returns those failed here, so that their kind can delete the
-    input their work would have deleted at its end (web/jobs/work.py ``FORGET_INPUT``)."""
+    input their work would have deleted at its end (web/jobs/work.py ``FORGET_INPUT``). Each is audited, by the
+    system, in the transaction that fails it."""
     failed = list(db.session.scalars(update(Job).where(_dead_worker() & (Job.attempts >= MAX_ATTEMPTS))
                                      .values(state="failed", error="unexpected", finished_at=utcnow())
                                      .returning(Job.id).execution_options(synchronize_session=False)))
-    db.session.commit()
     if not failed:
+        db.session.commit()
         return []
+    jobs = list(db.session.scalars(select(Job).where(Job.id.in_(failed))))
+    for job in jobs:
+        audit.record("job.failed", "job", job.id, actor=None, before={"state": "running"},
+                     after={"state": "failed", "kind": job.kind, "attempts": job.attempts, "error": job.error})
+    db.session.commit()
     current_app.logger.error("job(s) %s failed: their worker died on each of %s attempts", failed, MAX_ATTEMPTS)
-    return list(db.session.scalars(select(Job).where(Job.id.in_(failed))))
+    return jobs
 
 
 def stalled_jobs() -> list[tuple[int, str]]:

@@ -5,7 +5,9 @@
     times, :data:`RETRY_DELAY_SECONDS` apart) on the queue that ran it; a refusal fails the job at once.
 ``requeue_stalled`` (general queue)
     Every minute: jobs whose worker died are queued again, each on the queue of its kind, or failed when that was
-    their last attempt (their stored input deleted, as their work would have at its end).
+    their last attempt (their stored input deleted, as their work would have at its end); a job waiting for longer
+    than the stall time is queued again only when its queue holds no message for it (a lost message), so a queue
+    no worker takes does not grow by a message per waiting job every minute.
 ``deliver_outbox`` (general queue)
     Sends the outbox's due messages (web/jobs/mail.py); enqueued after every commit that queued a message, and
     every minute for retries and for claims whose worker died.
@@ -20,8 +22,8 @@ from flask import Flask
 from huey import Huey, crontab
 
 from web.jobs import mail, runner
-from web.jobs.queue import GENERAL, queue_of, run
-from web.jobs.work import FORGET_INPUT, WORK
+from web.jobs.queue import GENERAL, jobs_waiting, queue_of, run
+from web.jobs.work import WORK
 
 RETRIES = runner.MAX_ATTEMPTS - 1
 RETRY_DELAY_SECONDS = 10
@@ -44,11 +46,12 @@ def register(huey: Huey, app: Flask, queue_name: str) -> dict:
     def requeue_stalled() -> None:
         with app.app_context():
             for job in runner.give_up_dead_jobs():
-                if job.kind in FORGET_INPUT:
-                    FORGET_INPUT[job.kind](job)
-            for job_id, kind in runner.stalled_jobs():
-                if kind in WORK:
-                    run(app, "run_job", job_id, on=queue_of(kind))
+                runner.forget_input(job)
+            stalled = [(job_id, queue_of(kind)) for job_id, kind in runner.stalled_jobs() if kind in WORK]
+            waiting = {name: jobs_waiting(app, name) for name in {name for _, name in stalled}}
+            for job_id, name in stalled:
+                if job_id not in waiting[name]:
+                    run(app, "run_job", job_id, on=name)
 
     @huey.task(name="deliver_outbox")
     def deliver_outbox() -> None:

@@ -2,8 +2,9 @@
 
 The runner (web/jobs/runner.py) commits the records together with the job's "done", so a failure anywhere leaves
 nothing written. A file that no longer passes (the registered records changed since the preview) fails the job
-with a sentence asking for a new upload, and nothing is written either. The kept file is deleted only once the
-job's end is committed: a worker killed mid-job, or a commit that failed, leaves it for the retry.
+with a sentence asking for a new upload, and nothing is written either. The kept file is deleted
+(:func:`forget_upload`) only once the job's end is committed: a worker killed mid-job, or a commit that failed,
+leaves it for the retry.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from flask import current_app
 
 from web.io.limits import ImportLimits
-from web.jobs.runner import JobFailed, Progress, when_ended
+from web.jobs.runner import JobFailed, Progress
 from web.models import Job
 from web.services import uploads
 
@@ -34,8 +35,6 @@ def records_upload(job: Job, progress: Progress) -> None:
     progress.start("checking", 1)
     checked = uploads.check(params["kind"], path.name, path.read_bytes(), update=bool(params.get("update")),
                             limits=ImportLimits.from_config(current_app.config), progress=checking(progress))
-    user_id, token = job.requested_by_id, params["token"]
-    when_ended(lambda: uploads.discard(user_id, token))
     if checked.problems:
         raise JobFailed("upload_changed")
     # No progress while writing: the records go in one transaction, and on SQLite a progress report (its own
@@ -46,5 +45,6 @@ def records_upload(job: Job, progress: Progress) -> None:
 
 
 def forget_upload(job: Job) -> None:
-    """Delete the kept upload ``job`` was to write."""
+    """Delete the kept upload ``job`` was to write (the runner calls this once the job's end is committed: written,
+    or refused)."""
     uploads.discard(job.requested_by_id, (job.params or {}).get("token", ""))

@@ -156,8 +156,9 @@ WORK: dict[str, Callable[[Job, Progress], str | None]] = {
 """The work of every job kind."""
 
 FORGET_INPUT: dict[str, Callable[[Job], None]] = {
-    "import": lambda job: imports.forget_input(job.id),
+    "import": imports.forget_input,
     "records_upload": forget_upload,
 }
-"""How a kind whose work deletes its stored input at the job's end (``when_ended``: personal data is not kept)
-deletes it when the job fails without that end: its worker died on every attempt (``runner.give_up_dead_jobs``)."""
+"""How a kind that consumes a stored input (personal data, not kept) deletes it once its job has ended for good:
+done, refused, or failed on its last attempt (``runner.run``), or failed because its worker died on every attempt
+(``runner.give_up_dead_jobs``); ``runner.forget_input`` calls it."""

@@ -1,4 +1,5 @@
-"""Jobs as the rest of the application sees them: ask for one, find one, list a round's.
+"""Jobs as the rest of the application sees them: ask for one, find one, list a round's; whether their queues
+have workers.
 
 Services flush, the caller commits: :func:`request_job` adds the row and asks for its task to be enqueued once
 the caller's transaction commits.
@@ -6,11 +7,16 @@ the caller's transaction commits.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import func, select
 
 from web.database import lock_row
 from web.extensions import db
-from web.jobs.queue import enqueue_after_commit, queue_of
+from web.jobs import heartbeats
+from web.jobs.queue import QUEUES, enqueue_after_commit, queue, queue_of
 from web.models import Job, Round, User, utcnow
 from web.services import audit
 
@@ -52,3 +58,56 @@ def round_jobs(round_id: int, limit: int = 100) -> list[Job]:
     """The round's jobs, newest first."""
     return list(db.session.scalars(select(Job).where(Job.round_id == round_id).order_by(Job.id.desc())
                                    .limit(limit)))
+
+
+@dataclass(frozen=True)
+class QueueSilence:
+    """A waiting job's queue has had no worker for ``minutes`` whole minutes (since its last heartbeat, or since
+    the job was asked for when no worker ever took the queue)."""
+
+    queue: str
+    minutes: int
+
+
+def queue_heartbeats() -> dict[str, datetime | None]:
+    """Each queue's last consumer heartbeat (naive UTC; None: none recorded)."""
+    return {name: heartbeats.last_beat(queue(name=name)) for name in QUEUES}
+
+
+@dataclass(frozen=True)
+class QueueState:
+    """A queue as an operator checks it: its last consumer heartbeat (naive UTC, None: none recorded), the
+    messages in it, and the jobs of its kinds waiting for a worker."""
+
+    name: str
+    last_beat: datetime | None
+    messages: int
+    waiting_jobs: int
+
+    def unattended(self, now: datetime) -> bool:
+        """Jobs wait on it and no worker has taken it for :data:`heartbeats.SILENT_SECONDS`."""
+        return bool(self.waiting_jobs) and (
+            self.last_beat is None or (now - self.last_beat).total_seconds() >= heartbeats.SILENT_SECONDS)
+
+
+def queue_states() -> list[QueueState]:
+    """Every queue's state (:class:`QueueState`), in the order of :data:`QUEUES`."""
+    waiting = dict.fromkeys(QUEUES, 0)
+    for kind, number in db.session.execute(select(Job.kind, func.count()).where(Job.state == "queued")
+                                           .group_by(Job.kind)):
+        waiting[queue_of(kind)] += number
+    return [QueueState(name, beat, queue(name=name).pending_count(), waiting[name])
+            for name, beat in queue_heartbeats().items()]
+
+
+def queue_silence(job: Job, now: datetime | None = None) -> QueueSilence | None:
+    """For a job waiting on a queue that no worker has taken for :data:`heartbeats.SILENT_SECONDS`: the queue and
+    for how long; None for any other job (running, finished, or its queue alive), and in immediate mode (a job
+    runs as it is asked for)."""
+    if job.state != "queued" or current_app.config["PANEL_QUEUE"] == "immediate":
+        return None
+    now = now or utcnow()
+    name = queue_of(job.kind)
+    since = heartbeats.last_beat(queue(name=name)) or job.created_at
+    silent = (now - since).total_seconds()
+    return QueueSilence(name, int(silent // 60)) if silent >= heartbeats.SILENT_SECONDS else None

@@ -2,7 +2,8 @@
    updates the bar, the count and, once done, the download link (or the link to a matching run's version). A job's
    own page (data-job-reload, present while the job was unfinished) reloads once the job is finished instead, to
    show what only the finished page has. Without JavaScript the page's <noscript> meta refresh does the same by
-   reloading. No inline script: the page's CSP is default-src 'self'. */
+   reloading. A waiting job whose queue no worker takes shows the JSON's notice (what the operator should start).
+   No inline script: the page's CSP is default-src 'self'. */
 (function () {
   "use strict";
   var boxes = document.querySelectorAll("[data-job-status]");
@@ -14,6 +15,9 @@
     bar.value = job.total ? job.done : 0;
     box.querySelector(".job-state").textContent = job.state_label;
     box.querySelector(".job-count").textContent = job.finished ? "" : (job.total ? job.progress_text : job.step_label);
+    var notice = box.querySelector(".job-notice");
+    notice.textContent = job.notice || "";
+    notice.hidden = !job.notice;
     var result = box.querySelector(".job-result");
     var href = job.download || job.result_url;
     if (href && !result.querySelector("a")) {

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from web.services.jobs import queue_silence
+
 KIND_LABELS = {
     "sheets_pdf": _l("Score sheets for signature (PDF)"),
     "blank_pdf": _l("Blank sheets for an offline meeting (PDF)"),
@@ -63,6 +65,8 @@ ERROR_LABELS = {
                              "finish, then start yours."),
     "import_refused": _l("The import was refused: nothing was imported. The errors are listed one by one."),
     "input_gone": _l("The records sent for this import are no longer in the file store; send them again."),
+    "matching_too_large": _l("The round needs more memory than this worker may use: run it on a worker with more "
+                             "memory."),
 }
 COUNTED_IN_PAGES = ("sheets_pdf", "blank_pdf")
 """Kinds whose progress counts pages (the others count steps or records)."""
@@ -102,6 +106,16 @@ def timing_rows(outcome: dict | None) -> list[tuple[str, float]]:
     return [(str(TIMING_LABELS.get(key, key)), timing[key]) for key in order]
 
 
+def queue_notice(job) -> str | None:
+    """For a job waiting on a queue that no worker takes: how long none has, and the command the operator should
+    start (the organizer is not left watching a bar that never moves); None otherwise."""
+    silence = queue_silence(job)
+    if silence is None:
+        return None
+    return _("No worker has taken the %(queue)s queue for %(minutes)s min: this job waits until one does. Ask the "
+             "operator to start one: panel worker --queue %(queue)s", queue=silence.queue, minutes=silence.minutes)
+
+
 def describe(job) -> dict:
     """The job as the page and the JSON view show it (sentences in the reader's language)."""
     step = step_label(job.step, job.kind)
@@ -117,4 +131,5 @@ def describe(job) -> dict:
         "progress_text": progress_text(job, step),
         "error": error_sentence(job.error),
         "finished": job.finished,
+        "notice": queue_notice(job),
     }

@@ -6,11 +6,13 @@ from flask import abort, jsonify, render_template, send_file, url_for
 from flask_babel import gettext as _
 
 from web.auth.roles import roles_required
+from web.commands.matching import replay_command
 from web.extensions import db
 from web.io import problems
 from web.jobs import files
+from web.jobs.queue import queue_of
 from web.models import Job, Round
-from web.services.jobs import round_jobs
+from web.services.jobs import queue_heartbeats, round_jobs
 
 from . import bp
 from .labels import describe, timing_rows
@@ -46,33 +48,31 @@ def job_page(job_id: int):
     job = job_or_404(job_id)
     errors = [problems.record_line(line) for line in (job.outcome or {}).get("errors") or ()]
     return render_template("jobs/job.html", job=job, info=describe(job), result=result_link(job), errors=errors,
-                           timing=timing_rows(job.outcome), replay=replay_command(job),
+                           timing=timing_rows(job.outcome), replay=replay(job),
                            refresh=None if job.finished else REFRESH_SECONDS)
 
 
-def replay_command(job: Job) -> str | None:
+def replay(job: Job) -> str | None:
     """The ``panel match`` command that solves a finished matching job's problem again without storing it (its
     result's ``input_hash`` equals the job's while the round's records and settings are unchanged)."""
     outcome = job.outcome or {}
     if job.kind != "matching" or "input_hash" not in outcome:
         return None
-    words = ["panel match", f"--round {job.round_id}"]
-    if outcome.get("seed") is not None:
-        words.append(f"--seed {outcome['seed']}")
-    if (job.params or {}).get("max_probability") is not None:
-        words.append(f"--max-probability {job.params['max_probability']}")
-    return " ".join([*words, "--dry-run --json"])
+    return replay_command(job.round_id, outcome.get("seed"), (job.params or {}).get("max_probability"))
 
 
 @bp.route("/<int:job_id>.json")
 @roles_required(*STAFF)
 def job_status(job_id: int):
-    """The job's state and progress for the page's script; ``download`` once there is a file."""
+    """The job's state and progress for the page's script; ``download`` once there is a file; the job's queue and
+    each queue's last consumer heartbeat (UTC; null when no worker ever took it), for an operator."""
     job = job_or_404(job_id)
     info = describe(job)
     info["download"] = url_for("jobs.download", job_id=job.id) if job.state == "done" and job.result_path else None
     info["download_label"] = _("Download")
     info["result_url"], info["result_label"] = result_link(job)
+    info["queue"] = queue_of(job.kind)
+    info["queue_heartbeats"] = {name: beat and beat.isoformat() + "Z" for name, beat in queue_heartbeats().items()}
     return jsonify(info)
 
 

@@ -1,0 +1,38 @@
+"""What ``panel worker`` and ``panel serve`` print when they start: the catalog's sentences, Chinese first (the
+loops themselves are replaced here; tests/web/test_jobs_queue.py runs them)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+
+@pytest.mark.app_config(PANEL_QUEUE="sqlite")
+def test_a_worker_says_in_chinese_what_it_takes(runner, monkeypatch):
+    taken = []
+    monkeypatch.setattr("web.commands.worker.run_worker", lambda app, names, workers, stop: taken.append(names))
+    result = runner.invoke(args=["worker", "--workers", "3", "--queue", "matching"])
+    assert result.exit_code == 0 and taken == [["matching"]]
+    assert result.output == "后台进程：队列存储 sqlite，处理队列 matching，每个队列 3 个线程（按 Ctrl+C 停止）\n"
+
+
+@pytest.mark.app_config(PANEL_QUEUE="sqlite")
+def test_serve_says_in_chinese_where_it_serves_and_that_it_runs_the_jobs(runner, monkeypatch):
+    served = []
+    monkeypatch.setattr(importlib.import_module("web.jobs.queue"), "start_consumer", lambda app, workers: None)
+    monkeypatch.setattr("waitress.serve", lambda app, host, port, **settings: served.append((host, port)))
+    result = runner.invoke(args=["serve", "--port", "5123"])
+    assert result.exit_code == 0 and served == [("127.0.0.1", 5123)]
+    assert result.output.splitlines() == ["网站已在 http://127.0.0.1:5123/ 提供服务（按 Ctrl+C 停止）",
+                                          "后台任务：由本进程运行，每个队列（general、matching）2 个线程（PANEL_QUEUE=sqlite）"]
+
+
+def test_a_matching_jobs_replay_is_a_panel_match_command_line_it_parses():
+    from web.commands.matching import match_command, replay_command
+
+    line = replay_command(3, 7, 0.5)
+    assert line == "panel match --round 3 --seed 7 --max-probability 0.5 --dry-run --json"
+    context = match_command.make_context("match", line.split()[2:])
+    assert context.params == {"round_ref": "3", "seed": 7, "max_probability": 0.5, "dry_run": True, "as_json": True}
+    assert replay_command(3, None, None) == "panel match --round 3 --dry-run --json"
