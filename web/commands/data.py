@@ -267,7 +267,7 @@ def demo_command(seed: int | None, no_serve: bool, host: str, port: int) -> None
         return
     from web.serve import serve
 
-    click.echo(f"serving on http://{host}:{port}/ (Ctrl+C to stop)")
+    click.echo(_("serving on %(url)s (Ctrl+C to stop)", url=f"http://{host}:{port}/"))
     serve(current_app._get_current_object(), host, port)
 
 
