@@ -9,6 +9,7 @@ body sent twice joins one job) is tested on the real stores in tests/web/test_jo
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 from sqlalchemy import func, select
@@ -161,3 +162,28 @@ def test_a_job_whose_worker_died_on_its_last_attempt_fails_and_forgets_what_it_w
                 for job_id in (import_id, upload_id)] == [("failed", "unexpected")] * 2
         assert not files.path_of(input_name(import_id)).exists()
         assert uploads.kept(uploader.id, token) is None
+
+
+def test_a_waiting_import_is_still_read_while_the_queue_storage_is_down(app, client, auth, world,
+                                                                          make_expert_record):
+    """Redis restarting (the queue's storage refusing connections) turns no read of a waiting job into an error:
+    the job is safe in the database (``requeue_stalled`` enqueues it once the storage is back), so its API JSON,
+    its page and the page's JSON answer with its state; only the queues' heartbeats are unknown meanwhile."""
+    from web.jobs.queue import install
+
+    with socket.socket() as refusing:                      # bound, never listening: a connection is refused
+        refusing.bind(("127.0.0.1", 0))
+        app.config["PANEL_QUEUE"] = f"redis://127.0.0.1:{refusing.getsockname()[1]}/0"
+        install(app, app.config["PANEL_QUEUE"])
+        response = post(client, world, "organizer", "/experts", [make_expert_record("EXP-305", declared=[])])
+        assert response.status_code == 202                 # the enqueue after the commit failed, and was logged
+        job = client.get(response.headers["Location"], headers=bearer(world, "organizer"))
+        assert job.status_code == 200 and job.get_json()["state"] == "queued"
+        auth.login(username="organizer")
+        job_id = response.get_json()["id"]
+        page = client.get(f"/jobs/{job_id}")
+        assert page.status_code == 200 and "排队" in page.get_data(as_text=True)
+        status = client.get(f"/jobs/{job_id}.json")
+        assert status.status_code == 200
+        assert (status.get_json()["state"], status.get_json()["notice"], status.get_json()["queue_heartbeats"]) == (
+            "queued", None, None)
