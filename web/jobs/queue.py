@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Collection
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, current_app
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
@@ -77,6 +78,16 @@ def build_huey(setting: str, instance_path: str, name: str = HUEY_NAMES[GENERAL]
     if setting == "sqlite":
         return SqliteHuey(name, filename=str(Path(instance_path) / QUEUE_FILE))
     raise ValueError(f"PANEL_QUEUE must be 'sqlite', 'immediate' or a redis:// URL, not {setting!r}")
+
+
+def shown(setting: str) -> str:
+    """``setting`` as a status line or a log may show it: the password of a Redis URL (``redis://:password@host``,
+    as docs/jobs.md has the operator write it) replaced by ``***``."""
+    parts = urlsplit(setting)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return setting
+    return urlunsplit(parts._replace(netloc=f"{userinfo.partition(':')[0]}:***@{host}"))
 
 
 def init_app(app: Flask) -> None:
