@@ -187,3 +187,25 @@ def test_a_waiting_import_is_still_read_while_the_queue_storage_is_down(app, cli
         assert status.status_code == 200
         assert (status.get_json()["state"], status.get_json()["notice"], status.get_json()["queue_heartbeats"]) == (
             "queued", None, None)
+
+
+def test_the_input_of_an_import_that_ended_without_deleting_it_is_deleted_within_a_minute(
+        app, make_application_record):
+    """The process that commits a job's end deletes its input just after; one that stops in between (a SIGTERM
+    whose bounded wait ran out as the job committed, a kill) left it in the file store for ever. ``requeue_stalled``
+    deletes the input of a job that ended, and keeps the one of a job not yet run."""
+    from web.models import utcnow
+
+    with app.app_context():
+        ended, waiting = (Job(kind="import", state=state, step="waiting", params={"records": "applications"},
+                              created_at=utcnow(), finished_at=finished)
+                          for state, finished in (("done", utcnow()), ("queued", None)))
+        db.session.add_all([ended, waiting])
+        db.session.commit()
+        ended_id, waiting_id = ended.id, waiting.id
+        for job_id in (ended_id, waiting_id):
+            files.write(input_name(job_id), as_json([make_application_record(f"APP-32{job_id}")]).encode())
+    app.extensions["panel_tasks"]["general"]["requeue_stalled"].call_local()
+    with app.app_context():
+        assert not files.path_of(input_name(ended_id)).exists()
+        assert files.path_of(input_name(waiting_id)).exists()
