@@ -88,3 +88,16 @@ def test_a_second_sigterm_stops_the_wait(app):
         worker.send_signal(signal.SIGTERM)
         assert stopped(worker, 30) == 0
     assert state_of(app, job_id) == "running"
+
+
+def test_ctrl_c_during_the_sigterm_wait_stops_it(app):
+    """docs/jobs.md: a second SIGTERM or a Ctrl+C stops the wait at once (an operator at the terminal of a worker
+    that a supervisor asked to stop)."""
+    with slow_worker(app, 600, 600) as worker:
+        job_id = ask_for(app, "blank_pdf")
+        running_under(worker, app, job_id)
+        worker.send_signal(signal.SIGTERM)
+        time.sleep(1)
+        worker.send_signal(signal.SIGINT)
+        assert stopped(worker, 30) == 0
+    assert state_of(app, job_id) == "running"

@@ -242,6 +242,14 @@ class Leader(Consumer):
         self._received_signal, self._restart, self._graceful = True, False, True
         self._wait_seconds = self.stop_seconds
 
+    def _handle_interrupt_signal_gevent(self, sig_num, frame) -> None:
+        """Ctrl+C (Huey's handler for thread workers): while waiting for the jobs under way, stops the wait, also
+        after a SIGTERM (Huey's handler would only ask for the graceful stop already under way, and the second
+        Ctrl+C would be needed)."""
+        if self._waiting:
+            raise KeyboardInterrupt
+        super()._handle_interrupt_signal_gevent(sig_num, frame)
+
     def stop(self, graceful: bool = False) -> None:
         everyone = Consumers([self, *self.others])
         self._waiting = graceful
