@@ -209,3 +209,34 @@ def test_the_input_of_an_import_that_ended_without_deleting_it_is_deleted_within
     with app.app_context():
         assert not files.path_of(input_name(ended_id)).exists()
         assert files.path_of(input_name(waiting_id)).exists()
+
+
+def test_a_read_of_a_redis_queue_that_never_answers_fails_instead_of_holding_its_thread(app):
+    """A Redis that accepts connections but does not answer (paused, swapping, a half-open network path) held
+    every read of the queue for ever: each poll of a waiting job's page, a web server thread. It now fails after
+    the queue's timeout, and the page answers without the notice (the test above)."""
+    import threading
+
+    import redis
+
+    from web.jobs.heartbeats import last_beat
+    from web.jobs.queue import build_huey
+
+    outcome = []
+    with socket.socket() as mute:
+        mute.bind(("127.0.0.1", 0))
+        mute.listen(8)                               # the kernel completes each connection; nothing ever answers
+        huey = build_huey(f"redis://127.0.0.1:{mute.getsockname()[1]}/0", app.instance_path)
+        reading = threading.Thread(target=lambda: outcome.append(_raised(lambda: last_beat(huey))), daemon=True)
+        reading.start()
+        reading.join(60)
+    assert not reading.is_alive() and isinstance(outcome[0], redis.TimeoutError)
+
+
+def _raised(call) -> Exception | None:
+    """What ``call()`` raised (None if nothing)."""
+    try:
+        call()
+    except Exception as error:
+        return error
+    return None
