@@ -28,6 +28,7 @@ from datetime import timedelta
 
 from flask import Flask, current_app
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import load_only
 
 from web.extensions import db
 from web.models import Job, utcnow
@@ -253,8 +254,9 @@ def recently_ended(kinds: Collection[str]) -> list[Job]:
     never runs again, so its input is never needed again.
     """
     since = utcnow() - timedelta(seconds=FORGET_AGAIN_SECONDS)
-    return list(db.session.scalars(select(Job).where(Job.kind.in_(kinds), Job.state.in_(("done", "failed")),
-                                                     Job.finished_at >= since)))
+    return list(db.session.scalars(select(Job).options(load_only(Job.kind, Job.params, Job.requested_by_id))
+                                   .where(Job.kind.in_(kinds), Job.state.in_(("done", "failed")),
+                                          Job.finished_at >= since)))
 
 
 def stalled_jobs() -> list[tuple[int, str]]:
