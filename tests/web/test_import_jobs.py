@@ -9,6 +9,7 @@ body sent twice joins one job) is tested on the real stores in tests/web/test_jo
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 from sqlalchemy import func, select
@@ -161,3 +162,81 @@ def test_a_job_whose_worker_died_on_its_last_attempt_fails_and_forgets_what_it_w
                 for job_id in (import_id, upload_id)] == [("failed", "unexpected")] * 2
         assert not files.path_of(input_name(import_id)).exists()
         assert uploads.kept(uploader.id, token) is None
+
+
+def test_a_waiting_import_is_still_read_while_the_queue_storage_is_down(app, client, auth, world,
+                                                                          make_expert_record):
+    """Redis restarting (the queue's storage refusing connections) turns no read of a waiting job into an error:
+    the job is safe in the database (``requeue_stalled`` enqueues it once the storage is back), so its API JSON,
+    its page and the page's JSON answer with its state; only the queues' heartbeats are unknown meanwhile."""
+    from web.jobs.queue import install
+
+    with socket.socket() as refusing:                      # bound, never listening: a connection is refused
+        refusing.bind(("127.0.0.1", 0))
+        app.config["PANEL_QUEUE"] = f"redis://127.0.0.1:{refusing.getsockname()[1]}/0"
+        install(app, app.config["PANEL_QUEUE"])
+        response = post(client, world, "organizer", "/experts", [make_expert_record("EXP-305", declared=[])])
+        assert response.status_code == 202                 # the enqueue after the commit failed, and was logged
+        job = client.get(response.headers["Location"], headers=bearer(world, "organizer"))
+        assert job.status_code == 200 and job.get_json()["state"] == "queued"
+        auth.login(username="organizer")
+        job_id = response.get_json()["id"]
+        page = client.get(f"/jobs/{job_id}")
+        assert page.status_code == 200 and "排队" in page.get_data(as_text=True)
+        status = client.get(f"/jobs/{job_id}.json")
+        assert status.status_code == 200
+        assert (status.get_json()["state"], status.get_json()["notice"], status.get_json()["queue_heartbeats"]) == (
+            "queued", None, None)
+
+
+def test_the_input_of_an_import_that_ended_without_deleting_it_is_deleted_within_a_minute(
+        app, make_application_record):
+    """The process that commits a job's end deletes its input just after; one that stops in between (a SIGTERM
+    whose bounded wait ran out as the job committed, a kill) left it in the file store for ever. ``requeue_stalled``
+    deletes the input of a job that ended, and keeps the one of a job not yet run."""
+    from web.models import utcnow
+
+    with app.app_context():
+        ended, waiting = (Job(kind="import", state=state, step="waiting", params={"records": "applications"},
+                              created_at=utcnow(), finished_at=finished)
+                          for state, finished in (("done", utcnow()), ("queued", None)))
+        db.session.add_all([ended, waiting])
+        db.session.commit()
+        ended_id, waiting_id = ended.id, waiting.id
+        for job_id in (ended_id, waiting_id):
+            files.write(input_name(job_id), as_json([make_application_record(f"APP-32{job_id}")]).encode())
+    app.extensions["panel_tasks"]["general"]["requeue_stalled"].call_local()
+    with app.app_context():
+        assert not files.path_of(input_name(ended_id)).exists()
+        assert files.path_of(input_name(waiting_id)).exists()
+
+
+def test_a_read_of_a_redis_queue_that_never_answers_fails_instead_of_holding_its_thread(app):
+    """A Redis that accepts connections but does not answer (paused, swapping, a half-open network path) held
+    every read of the queue for ever: each poll of a waiting job's page, a web server thread. It now fails after
+    the queue's timeout, and the page answers without the notice (the test above)."""
+    import threading
+
+    import redis
+
+    from web.jobs.heartbeats import last_beat
+    from web.jobs.queue import build_huey
+
+    outcome = []
+    with socket.socket() as mute:
+        mute.bind(("127.0.0.1", 0))
+        mute.listen(8)                               # the kernel completes each connection; nothing ever answers
+        huey = build_huey(f"redis://127.0.0.1:{mute.getsockname()[1]}/0", app.instance_path)
+        reading = threading.Thread(target=lambda: outcome.append(_raised(lambda: last_beat(huey))), daemon=True)
+        reading.start()
+        reading.join(60)
+    assert not reading.is_alive() and isinstance(outcome[0], redis.TimeoutError)
+
+
+def _raised(call) -> Exception | None:
+    """What ``call()`` raised (None if nothing)."""
+    try:
+        call()
+    except Exception as error:
+        return error
+    return None

@@ -17,6 +17,15 @@ def test_a_worker_says_in_chinese_what_it_takes(runner, monkeypatch):
     assert result.output == "后台进程：队列存储 sqlite，处理队列 matching，每个队列 3 个线程（按 Ctrl+C 停止）\n"
 
 
+@pytest.mark.app_config(PANEL_QUEUE="redis://:s3cret-pass@127.0.0.1:6390/0")
+def test_a_workers_status_line_hides_the_password_of_its_redis_url(runner, monkeypatch):
+    """docs/jobs.md has the operator put Redis's password in PANEL_QUEUE; the line goes to the service's journal."""
+    monkeypatch.setattr("web.commands.worker.run_worker", lambda app, names, workers, stop: None)
+    result = runner.invoke(args=["worker"])
+    assert result.exit_code == 0 and "s3cret-pass" not in result.output
+    assert "队列存储 redis://:***@127.0.0.1:6390/0，" in result.output
+
+
 @pytest.mark.app_config(PANEL_QUEUE="sqlite")
 def test_serve_says_in_chinese_where_it_serves_and_that_it_runs_the_jobs(runner, monkeypatch):
     served = []

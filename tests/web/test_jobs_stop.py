@@ -79,12 +79,15 @@ def test_sigterm_waits_no_longer_than_its_bound_and_leaves_the_job_for_requeue(a
     assert state_of(app, job_id) == "running"            # its heartbeat stops: requeue_stalled reruns it
 
 
-def test_a_second_sigterm_stops_the_wait(app):
+@pytest.mark.parametrize("second", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl_c"])
+def test_a_second_sigterm_or_a_ctrl_c_stops_the_wait(app, second):
+    """docs/jobs.md: a second SIGTERM or a Ctrl+C stops the wait at once (an operator at the terminal of a worker
+    that a supervisor asked to stop)."""
     with slow_worker(app, 600, 600) as worker:
         job_id = ask_for(app, "blank_pdf")
         running_under(worker, app, job_id)
         worker.send_signal(signal.SIGTERM)
         time.sleep(1)
-        worker.send_signal(signal.SIGTERM)
+        worker.send_signal(second)
         assert stopped(worker, 30) == 0
     assert state_of(app, job_id) == "running"

@@ -10,7 +10,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
-from web.jobs.queue import QUEUES, STOP_SECONDS, run_worker
+from web.jobs.queue import QUEUES, STOP_SECONDS, run_worker, shown
 from web.models import utcnow
 
 
@@ -38,7 +38,7 @@ def worker_command(workers: int, names: tuple[str, ...], stop_seconds: float) ->
                                  "worker to do."))
     taken = [name for name in QUEUES if name in names] or list(QUEUES)
     click.echo(_("worker: %(workers)s thread(s) per queue on %(store)s, queues %(queues)s (Ctrl+C to stop)",
-                 workers=workers, store=app.config["PANEL_QUEUE"], queues=", ".join(taken)))
+                 workers=workers, store=shown(app.config["PANEL_QUEUE"]), queues=", ".join(taken)))
     run_worker(app, taken, workers, stop_seconds)
 
 

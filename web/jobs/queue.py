@@ -26,10 +26,12 @@ import threading
 import time
 from collections.abc import Collection
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, current_app
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
+from redis import ConnectionPool
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -47,6 +49,11 @@ long for a person watching a progress page; Redis consumers block on the queue i
 STOP_SECONDS = 60.0
 """How long ``panel worker`` waits after SIGTERM for its jobs under way before it exits (below systemd's default
 TimeoutStopSec of 90 s, so the process exits before it is killed)."""
+REDIS_TIMEOUTS = {"socket_connect_timeout": 5.0, "socket_timeout": 5.0}
+"""Bounds (seconds) on connecting to a Redis queue and on each of its answers; the URL's own
+(``?socket_timeout=…``) win. Without them a Redis that accepts connections but does not answer (paused, swapping, a
+half-open network path) holds each read for ever: every poll of a waiting job's page took a web server thread.
+Above Huey's blocking wait for a message (1 s), which an idle worker repeats."""
 HEALTH_CHECK_SECONDS = 10.0
 """How often ``panel worker`` replaces the consumer threads that died (Huey's default)."""
 
@@ -73,10 +80,20 @@ def build_huey(setting: str, instance_path: str, name: str = HUEY_NAMES[GENERAL]
     if setting == "immediate":
         return MemoryHuey(name, immediate=True)
     if setting.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey(name, url=setting)
+        return RedisHuey(name, connection_pool=ConnectionPool.from_url(setting, **REDIS_TIMEOUTS))
     if setting == "sqlite":
         return SqliteHuey(name, filename=str(Path(instance_path) / QUEUE_FILE))
     raise ValueError(f"PANEL_QUEUE must be 'sqlite', 'immediate' or a redis:// URL, not {setting!r}")
+
+
+def shown(setting: str) -> str:
+    """``setting`` as a status line or a log may show it: the password of a Redis URL (``redis://:password@host``,
+    as docs/jobs.md has the operator write it) replaced by ``***``."""
+    parts = urlsplit(setting)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return setting
+    return urlunsplit(parts._replace(netloc=f"{userinfo.partition(':')[0]}:***@{host}"))
 
 
 def init_app(app: Flask) -> None:
@@ -230,6 +247,14 @@ class Leader(Consumer):
         self._logger.info("Received SIGTERM: waiting %s s at most for the jobs under way", self.stop_seconds)
         self._received_signal, self._restart, self._graceful = True, False, True
         self._wait_seconds = self.stop_seconds
+
+    def _handle_interrupt_signal_gevent(self, sig_num, frame) -> None:
+        """Ctrl+C (Huey's handler for thread workers): while waiting for the jobs under way, stops the wait, also
+        after a SIGTERM (Huey's handler would only ask for the graceful stop already under way, and the second
+        Ctrl+C would be needed)."""
+        if self._waiting:
+            raise KeyboardInterrupt
+        super()._handle_interrupt_signal_gevent(sig_num, frame)
 
     def stop(self, graceful: bool = False) -> None:
         everyone = Consumers([self, *self.others])

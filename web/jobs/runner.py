@@ -15,18 +15,20 @@ rerun replaces, never adds.
 **Inputs outlive every attempt but the last.** A job that consumes a stored file (an upload, an API import's
 body) has it deleted by its kind's clean-up (web/jobs/work.py ``FORGET_INPUT``), only once the job's end (done,
 or failed for good) is committed. A worker killed mid-job, or a commit that fails, leaves the file for
-the retry.
+the retry; one killed between the end's commit and the deletion leaves it to ``requeue_stalled``
+(:func:`recently_ended`).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
 
 from flask import Flask, current_app
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import load_only
 
 from web.extensions import db
 from web.models import Job, utcnow
@@ -39,6 +41,8 @@ MAX_ATTEMPTS = 3
 (a job that kills every worker that runs it, out of memory, is not run again for ever)."""
 HEARTBEAT_SECONDS = 30
 """How often a running job's row is touched while its work reports nothing (well under :data:`STALL_SECONDS`)."""
+FORGET_AGAIN_SECONDS = 24 * 3600
+"""For how long after a job's end ``requeue_stalled`` deletes its stored input again (:func:`recently_ended`)."""
 
 
 class JobFailed(Exception):
@@ -191,7 +195,7 @@ def _run_claimed(job: Job, work: Callable[[Job, Progress], str | None], *, last_
 
 
 def forget_input(job: Job) -> None:
-    """Delete the stored input of ``job``, whose end for good was just committed, if its kind consumes one
+    """Delete the stored input of ``job``, whose end for good was committed, if its kind consumes one
     (web/jobs/work.py ``FORGET_INPUT``); a deletion that fails is logged (the end stands)."""
     from web.jobs.work import FORGET_INPUT  # work.py imports this module (JobFailed, Progress)
 
@@ -223,24 +227,36 @@ def _requeue(job_id: int, attempt: int) -> None:
     db.session.commit()
 
 
-def give_up_dead_jobs() -> list[Job]:
+def give_up_dead_jobs() -> None:
     """Fail the running jobs whose worker died on their last attempt (:data:`MAX_ATTEMPTS`), each only while it is
-    still so (a worker may claim it meanwhile); returns those failed here, so that their kind can delete the
-    input their work would have deleted at its end (web/jobs/work.py ``FORGET_INPUT``). Each is audited, by the
-    system, in the transaction that fails it."""
+    still so (a worker may claim it meanwhile). Each is audited, by the system, in the transaction that fails it;
+    the input its work would have deleted at its end goes with the other ended jobs' (:func:`recently_ended`)."""
     failed = list(db.session.scalars(update(Job).where(_dead_worker() & (Job.attempts >= MAX_ATTEMPTS))
                                      .values(state="failed", error="unexpected", finished_at=utcnow())
                                      .returning(Job.id).execution_options(synchronize_session=False)))
     if not failed:
         db.session.commit()
-        return []
-    jobs = list(db.session.scalars(select(Job).where(Job.id.in_(failed))))
-    for job in jobs:
+        return
+    for job in db.session.scalars(select(Job).where(Job.id.in_(failed))):
         audit.record("job.failed", "job", job.id, actor=None, before={"state": "running"},
                      after={"state": "failed", "kind": job.kind, "attempts": job.attempts, "error": job.error})
     db.session.commit()
     current_app.logger.error("job(s) %s failed: their worker died on each of %s attempts", failed, MAX_ATTEMPTS)
-    return jobs
+
+
+def recently_ended(kinds: Collection[str]) -> list[Job]:
+    """The jobs of ``kinds`` that ended for good (done or failed) in the last :data:`FORGET_AGAIN_SECONDS`, for
+    ``requeue_stalled`` to delete their stored input (:func:`forget_input`; deleting it again does nothing).
+
+    The process that commits a job's end deletes the input just after; one that stops in between (a SIGTERM whose
+    bounded wait ran out as the job committed, a kill, the database lost just after the commit) left it, personal
+    data, in the file store for ever; and :func:`give_up_dead_jobs` ends jobs without running them. A finished job
+    never runs again, so its input is never needed again.
+    """
+    since = utcnow() - timedelta(seconds=FORGET_AGAIN_SECONDS)
+    return list(db.session.scalars(select(Job).options(load_only(Job.kind, Job.params, Job.requested_by_id))
+                                   .where(Job.kind.in_(kinds), Job.state.in_(("done", "failed")),
+                                          Job.finished_at >= since)))
 
 
 def stalled_jobs() -> list[tuple[int, str]]:

@@ -5,7 +5,8 @@
     times, :data:`RETRY_DELAY_SECONDS` apart) on the queue that ran it; a refusal fails the job at once.
 ``requeue_stalled`` (general queue)
     Every minute: jobs whose worker died are queued again, each on the queue of its kind, or failed when that was
-    their last attempt (their stored input deleted, as their work would have at its end); a job waiting for longer
+    their last attempt; the stored input of the jobs that ended in the last day is deleted (again: the process that
+    ended one may have stopped before it could, and a job failed here never ran its end); a job waiting for longer
     than the stall time is queued again only when its queue holds no message for it (a lost message), so a queue
     no worker takes does not grow by a message per waiting job every minute.
 ``deliver_outbox`` (general queue)
@@ -23,7 +24,7 @@ from huey import Huey, crontab
 
 from web.jobs import mail, runner
 from web.jobs.queue import GENERAL, jobs_waiting, queue_of, run
-from web.jobs.work import WORK
+from web.jobs.work import FORGET_INPUT, WORK
 
 RETRIES = runner.MAX_ATTEMPTS - 1
 RETRY_DELAY_SECONDS = 10
@@ -45,7 +46,8 @@ def register(huey: Huey, app: Flask, queue_name: str) -> dict:
     @huey.periodic_task(crontab(minute="*"), name="requeue_stalled")
     def requeue_stalled() -> None:
         with app.app_context():
-            for job in runner.give_up_dead_jobs():
+            runner.give_up_dead_jobs()
+            for job in runner.recently_ended(FORGET_INPUT):
                 runner.forget_input(job)
             stalled = [(job_id, queue_of(kind)) for job_id, kind in runner.stalled_jobs() if kind in WORK]
             waiting = {name: jobs_waiting(app, name) for name in {name for _, name in stalled}}

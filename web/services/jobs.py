@@ -7,6 +7,7 @@ the caller's transaction commits.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,9 +70,21 @@ class QueueSilence:
     minutes: int
 
 
-def queue_heartbeats() -> dict[str, datetime | None]:
-    """Each queue's last consumer heartbeat (naive UTC; None: none recorded)."""
-    return {name: heartbeats.last_beat(queue(name=name)) for name in QUEUES}
+def queue_heartbeats(names: Collection[str] = QUEUES) -> dict[str, datetime | None]:
+    """Each queue's (of ``names``) last consumer heartbeat (naive UTC; None: none recorded); raises when the
+    queue's storage cannot be read."""
+    return {name: heartbeats.last_beat(queue(name=name)) for name in names}
+
+
+def readable_heartbeats(names: Collection[str] = QUEUES) -> dict[str, datetime | None] | None:
+    """:func:`queue_heartbeats`, or None (logged) while the queue's storage cannot be read (Redis restarting): a
+    job's page, its JSON and the API's answer about it must still show the job, which is safe in the database
+    (``requeue_stalled`` enqueues it once the storage is back)."""
+    try:
+        return queue_heartbeats(names)
+    except Exception:  # the storage's own errors (redis.ConnectionError, sqlite3.OperationalError) have no common base
+        current_app.logger.warning("the queues' heartbeats could not be read", exc_info=True)
+        return None
 
 
 @dataclass(frozen=True)
@@ -103,11 +116,14 @@ def queue_states() -> list[QueueState]:
 def queue_silence(job: Job, now: datetime | None = None) -> QueueSilence | None:
     """For a job waiting on a queue that no worker has taken for :data:`heartbeats.SILENT_SECONDS`: the queue and
     for how long; None for any other job (running, finished, or its queue alive), and in immediate mode (a job
-    runs as it is asked for)."""
+    runs as it is asked for), and while the queue's storage cannot be read (:func:`readable_heartbeats`)."""
     if job.state != "queued" or current_app.config["PANEL_QUEUE"] == "immediate":
         return None
-    now = now or utcnow()
     name = queue_of(job.kind)
-    since = heartbeats.last_beat(queue(name=name)) or job.created_at
+    beats = readable_heartbeats((name,))
+    if beats is None:
+        return None
+    now = now or utcnow()
+    since = beats[name] or job.created_at
     silent = (now - since).total_seconds()
     return QueueSilence(name, int(silent // 60)) if silent >= heartbeats.SILENT_SECONDS else None

@@ -12,7 +12,7 @@ from web.io import problems
 from web.jobs import files
 from web.jobs.queue import queue_of
 from web.models import Job, Round
-from web.services.jobs import queue_heartbeats, round_jobs
+from web.services.jobs import readable_heartbeats, round_jobs
 
 from . import bp
 from .labels import describe, timing_rows
@@ -65,14 +65,17 @@ def replay(job: Job) -> str | None:
 @roles_required(*STAFF)
 def job_status(job_id: int):
     """The job's state and progress for the page's script; ``download`` once there is a file; the job's queue and
-    each queue's last consumer heartbeat (UTC; null when no worker ever took it), for an operator."""
+    each queue's last consumer heartbeat (UTC; null when no worker ever took it), for an operator (null in all while
+    the queue's storage cannot be read)."""
     job = job_or_404(job_id)
     info = describe(job)
     info["download"] = url_for("jobs.download", job_id=job.id) if job.state == "done" and job.result_path else None
     info["download_label"] = _("Download")
     info["result_url"], info["result_label"] = result_link(job)
     info["queue"] = queue_of(job.kind)
-    info["queue_heartbeats"] = {name: beat and beat.isoformat() + "Z" for name, beat in queue_heartbeats().items()}
+    beats = readable_heartbeats()
+    info["queue_heartbeats"] = None if beats is None else {name: beat and beat.isoformat() + "Z"
+                                                           for name, beat in beats.items()}
     return jsonify(info)
 
 
