@@ -45,3 +45,27 @@ def test_the_setting_is_read_as_a_size_and_a_bad_one_stops_the_start(monkeypatch
     monkeypatch.setenv("PANEL_MATCHING_MEMORY", "lots")
     with pytest.raises(ValueError, match="^PANEL_MATCHING_MEMORY: not a memory size: 'lots'"):
         default_config(str(tmp_path))
+
+
+@pytest.mark.app_config(PANEL_MATCHING_MEMORY=100 * MIB)
+def test_a_small_round_run_inline_is_held_to_the_limit_too(app, client, auth, csrf_token, table_counts):
+    """A round small enough to run in the request is refused like a job of it, not run past the limit; nothing
+    is stored and no job is asked for."""
+    round_id = build_round(app)
+    auth.login("organizer")
+    before = table_counts()
+    answer = post_match(client, csrf_token, round_id)
+    assert answer.status_code == 302
+    assert versions_of(app, round_id) == [] and jobs_of(app) == []
+    assert table_counts() == before
+    page = client.get(f"/rounds/{round_id}").get_data(as_text=True)
+    assert "本轮所需内存超过本机上限" in page
+
+
+@pytest.mark.app_config(PANEL_MATCHING_MEMORY=100 * MIB)
+def test_panel_match_is_held_to_the_limit_and_exits_1_with_the_figures(app, runner):
+    build_round(app)
+    result = runner.invoke(args=["match", "--round", "测试轮次", "--dry-run"])
+    assert result.exit_code == 1
+    assert "超过本机上限 0.1 GB" in result.stderr
+    assert versions_of(app, 1) == []
