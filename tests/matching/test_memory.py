@@ -103,12 +103,12 @@ def test_a_round_under_the_limit_runs_and_reports_its_estimate():
 
 @pytest.mark.parametrize(("text", "size"), [
     ("8G", 8 << 30), ("8000M", 8000 << 20), ("8000m", 8000 << 20), ("1.5GiB", 3 << 29), ("512K", 512 << 10),
-    ("123456", 123456), (" 8 GB ", 8 << 30)])
+    ("123456", 123456), (" 8 GB ", 8 << 30), ("8g", 8 << 30), ("8B", 8), ("8 kb", 8 << 10)])
 def test_sizes(text, size):
     assert parse_size(text) == size
 
 
-@pytest.mark.parametrize("text", ["", "G", "8X", "-1G", "0", "eight", "8G8"])
+@pytest.mark.parametrize("text", ["", "G", "8X", "-1G", "0", "eight", "8G8", "8iB", "0.1", "9" * 400])
 def test_what_is_no_size_is_refused_naming_the_forms(text):
     with pytest.raises(ValueError, match="not a memory size.*8G, 8000M"):
         parse_size(text)
@@ -161,3 +161,16 @@ def test_the_command_line_refuses_a_bad_size_as_a_usage_error(problem_file, monk
     monkeypatch.setenv(MEMORY_VARIABLE, "8X")
     status, out, err = run("assign", str(problem_file))
     assert status == 2 and out == "" and err.startswith(f"{MEMORY_VARIABLE}: not a memory size: '8X'")
+
+
+@pytest.mark.parametrize("command", ["conflicts", "affinity"])
+def test_the_limit_is_assigns_alone_and_another_command_given_it_is_a_usage_error(problem_file, monkeypatch,
+                                                                                  command):
+    """--memory-limit would bound nothing there (the estimate is of an assignment): refused, not ignored; the
+    environment's limit, set for assign, neither stops nor bounds them, even when it is no size."""
+    monkeypatch.delenv(MEMORY_VARIABLE, raising=False)
+    status, out, err = run(command, str(problem_file), "--memory-limit", "8G")
+    assert status == 2 and out == "" and "--memory-limit" in err and "assign" in err
+    monkeypatch.setenv(MEMORY_VARIABLE, "lots")
+    status, out, _ = run(command, str(problem_file))
+    assert status == 0 and json.loads(out)
