@@ -27,6 +27,7 @@ with its limit.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -142,7 +143,7 @@ def problem_memory(problem: Problem) -> MemoryEstimate:
 
 
 UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*", re.IGNORECASE)
+SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:([KMGT])(?:I?B)?|B)?\s*", re.IGNORECASE)
 
 
 def parse_size(text: str) -> int:
@@ -150,7 +151,8 @@ def parse_size(text: str) -> int:
     as in ``ulimit`` and container limits). Raises ValueError, naming the accepted forms, for anything else or a
     size of 0."""
     found = SIZE.fullmatch(text)
-    size = round(float(found[1]) * UNITS[found[2].upper()]) if found else 0
+    number = float(found[1]) * UNITS[(found[2] or "").upper()] if found else 0.0
+    size = round(number) if math.isfinite(number) else 0          # 400 digits are an infinite float
     if size <= 0:
         raise ValueError(f"not a memory size: {text!r} (a positive number of bytes, or with K, M, G or T: "
                          "8G, 8000M, 1.5GiB)")
