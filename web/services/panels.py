@@ -78,7 +78,7 @@ class PanelError(ValueError):
         self.code = code
 
 
-MATCHING_REFUSALS = ("round_not_assigning", "round_without_applications", "no_experts")
+MATCHING_REFUSALS = ("round_not_assigning", "round_without_applications", "no_experts", matching_bridge.TOO_LARGE)
 """The codes of the refusals of a matching run, checked before anything is built."""
 
 
