@@ -170,9 +170,9 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, stdout: T
         print(f"timing: write {time.perf_counter() - clock:.1f} s", file=stderr)
     if result.get("status") == TOO_LARGE:
         memory = result["memory"]
-        print(f"refused: the round's {memory['pairs']:,} pairs need about {memory['estimate'] / MIB:,.0f} MiB at the "
-              f"peak, more than the limit of {memory['limit'] / MIB:,.0f} MiB (--memory-limit, {MEMORY_VARIABLE})",
-              file=stderr)
+        estimate, limit = -(-memory["estimate"] // MIB), memory["limit"] // MIB      # so the one is above the other
+        print(f"refused: the round's {memory['pairs']:,} pairs need about {estimate:,} MiB at the peak, more than the "
+              f"limit of {limit:,} MiB (--memory-limit, {MEMORY_VARIABLE})", file=stderr)
         return EXIT_REFUSED
     return EXIT_OK
 

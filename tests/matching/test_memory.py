@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import date
 
 import pytest
@@ -174,3 +175,13 @@ def test_the_limit_is_assigns_alone_and_another_command_given_it_is_a_usage_erro
     monkeypatch.setenv(MEMORY_VARIABLE, "lots")
     status, out, _ = run(command, str(problem_file))
     assert status == 0 and json.loads(out)
+
+
+def test_the_command_lines_refusal_just_over_the_limit_does_not_read_as_equal_figures(problem_file, monkeypatch):
+    """The estimate in MiB rounded up, the limit down: a byte over must not read "about N MiB, more than N"."""
+    monkeypatch.delenv(MEMORY_VARIABLE, raising=False)
+    peak = problem_memory(parse_problem(json.loads(problem_file.read_text(encoding="utf-8")))).peak
+    status, _, err = run("assign", str(problem_file), "--memory-limit", str(peak - 1))
+    assert status == 1
+    estimate, limit = (int(figure.replace(",", "")) for figure in re.findall(r"([\d,]+) MiB", err))
+    assert estimate > limit
