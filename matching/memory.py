@@ -15,6 +15,8 @@ estimate adds, in bytes:
   HiGHS's model grow while pricing runs); under a time limit no more than that, nor than the larger of
   :data:`LIMITED_SOLVE` and :data:`PER_SEAT_LIMITED` a seat for each :data:`CALIBRATED_LIMIT` seconds of the
   limit (a small round reaches its proof inside the limit, a large one stops with the master it has);
+* the ``fair`` objective's MIPs (:data:`FAIR_SOLVE` and :data:`PER_SEAT_FAIR` a seat) and meeting mode's
+  (:data:`PER_SEAT_MEETING` a seat), each no less than the proof: they hold far more than the total's master;
 * a randomized draw: :data:`PER_PAIR_DRAWN` more a pair (its dense marginals, the restricted permission and the
   drawn assignment) and :data:`PER_SEAT_DRAWN` a seat (the draw's master beside the deterministic optimum).
 
@@ -78,6 +80,20 @@ PER_SEAT_UNLIMITED = 34 * 1024
 the proof, 5,000 × 12,500 stopped after 1,200 s (27–33 KiB). A national round without a limit runs for hours and
 its master grows on: there this is a floor, not an envelope."""
 
+FAIR_SOLVE = 200 * MIB
+"""The ``fair`` objective's solve beyond its seats' share (:data:`PER_SEAT_FAIR`): its max-min MIPs over the
+columns priced for them (up to 3,000,000, ``matching.fair``), each stopped at its own time limit."""
+
+PER_SEAT_FAIR = 280 * 1024
+"""The ``fair`` objective's solve per seat, with :data:`FAIR_SOLVE` the line through two peaks measured through
+the command line on the benchmark's realistic rounds (100 × 1,000: 571 MiB, 384 beyond the rest; 300 × 2,000:
+959 MiB, 763 beyond it). Larger rounds are not measured: above them this is an extrapolation."""
+
+PER_SEAT_MEETING = 480 * 1024
+"""Meeting mode's solve per seat: 300 × 2,000 peaked at 1,166 MiB (≈ 970 beyond the rest, 473 KiB a seat, its MIP
+run 165 s); 100 × 1,000, proven in seconds, at 211 (this figure counts 515). The MIP's memory grows with the time
+it runs, which the size does not predict: an envelope from one size, not a model."""
+
 PER_PAIR_DRAWN = 8 + 1 + 1
 """A randomized draw's dense arrays beside the fit: the marginals (float64), the restricted permission and the
 drawn assignment (bool)."""
@@ -126,11 +142,17 @@ def estimate_memory(n_experts: int, n_applications: int, settings: Settings, *, 
 
 
 def _solve(seats: int, settings: Settings) -> int:
-    """The solve's bytes: to the proof, or less where the time limit applies (the ``total`` objective of an
-    individual-mode run without a draw)."""
+    """The solve's bytes, as the engine chooses its solve (``matching.assign``): meeting mode's MIP (whatever the
+    objective and draw), a draw (whatever the objective), the ``fair`` MIPs, else the ``total`` objective: to the
+    proof, or less where its time limit applies."""
     proof = seats * PER_SEAT_UNLIMITED
-    if (settings.time_limit is None or settings.mode != "individual" or settings.objective != "total"
-            or settings.randomize is not None):
+    if settings.mode == "meeting":
+        return max(proof, seats * PER_SEAT_MEETING)
+    if settings.randomize is not None:
+        return proof
+    if settings.objective == "fair":
+        return max(proof, FAIR_SOLVE + seats * PER_SEAT_FAIR)
+    if settings.time_limit is None:
         return proof
     minutes = max(1.0, settings.time_limit / CALIBRATED_LIMIT)
     return min(proof, round(max(LIMITED_SOLVE, seats * PER_SEAT_LIMITED) * minutes))
