@@ -192,6 +192,7 @@ def test_the_command_lines_refusal_just_over_the_limit_does_not_read_as_equal_fi
     (300, 2_000, {"objective": "fair"}, 959),           # 336 s wall, 192 CPU s: the estimate was 266 MiB
     (100, 1_000, {"mode": "meeting"}, 211),             # 7.3 s wall, 3.3 CPU s
     (300, 2_000, {"mode": "meeting"}, 1_166),           # 171 s wall, 114 CPU s: the estimate was 266 MiB
+    (1_000, 5_000, {"mode": "meeting"}, 2_192),         # 132 s wall, 36.9 CPU s: the estimate was 474 MiB
     (300, 2_000, {"mode": "meeting", "objective": "fair", "time_limit": 60}, 1_166),   # meeting ignores both
 ])
 def test_the_fair_objective_and_meeting_mode_are_estimated_above_their_measured_peaks(n_applications, n_experts,
