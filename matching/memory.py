@@ -87,7 +87,8 @@ columns priced for them (up to 3,000,000, ``matching.fair``), each stopped at it
 PER_SEAT_FAIR = 280 * 1024
 """The ``fair`` objective's solve per seat, with :data:`FAIR_SOLVE` the line through two peaks measured through
 the command line on the benchmark's realistic rounds (100 × 1,000: 571 MiB, 384 beyond the rest; 300 × 2,000:
-959 MiB, 763 beyond it). Larger rounds are not measured: above them this is an extrapolation."""
+959 MiB, 763 beyond it). Above them an extrapolation: 1,000 × 5,000 had peaked at 440 MiB when stopped unfinished
+after 660 s (2,355 counted)."""
 
 PER_SEAT_MEETING = 480 * 1024
 """Meeting mode's solve per seat: 300 × 2,000 peaked at 1,166 MiB (≈ 970 beyond the rest, 473 KiB a seat, its MIP
