@@ -9,7 +9,9 @@ interpreter's start with this module's own imports, and its own writing, whose s
 one line, ``timing: write … s``.
 
 ``assign --memory-limit 8G`` (or the environment's ``PANEL_MATCHING_MEMORY``; the option wins) refuses a round
-whose estimated peak memory passes the limit before its matrices are allocated (docs/scale.md, "Memory").
+whose estimated peak memory passes the limit before its matrices are allocated (docs/scale.md, "Memory"). The
+other commands take no limit: the estimate is of an assignment, so ``--memory-limit`` given to them is a usage
+error, and the environment's limit is not read for them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Any, TextIO
@@ -111,6 +113,17 @@ def memory_limit(option: int | None, environ: Mapping[str, str]) -> int | None:
     return option if option is not None else memory_setting(MEMORY_VARIABLE, environ.get(MEMORY_VARIABLE, ""))
 
 
+def _command(args: argparse.Namespace) -> Callable[[Problem], dict[str, Any]]:
+    """The command to run on the parsed problem: ``assign`` under its memory limit (:func:`memory_limit`), the
+    others as they are. Raises ValueError for a limit that is no size, or given to a command it would not bound
+    (the estimate is of an assignment)."""
+    if args.command != "assign":
+        if args.memory_limit is not None:
+            raise ValueError(f"--memory-limit: {args.command} has no memory limit (only assign has)")
+        return COMMANDS[args.command]
+    return functools.partial(_assign, memory_limit=memory_limit(args.memory_limit, os.environ))
+
+
 def _read(path: str, stdin: TextIO) -> Any:
     if path == "-":
         return json.load(stdin)
@@ -126,11 +139,10 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, stdout: T
     except SystemExit as exit_:
         return EXIT_OK if exit_.code == 0 else EXIT_USAGE
     try:
-        limit = memory_limit(args.memory_limit, os.environ)
+        command = _command(args)
     except ValueError as error:
         print(error, file=stderr)
         return EXIT_USAGE
-    command = functools.partial(_assign, memory_limit=limit) if args.command == "assign" else COMMANDS[args.command]
     clock = time.perf_counter()
     try:
         data = _read(args.problem, stdin)
@@ -158,9 +170,9 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, stdout: T
         print(f"timing: write {time.perf_counter() - clock:.1f} s", file=stderr)
     if result.get("status") == TOO_LARGE:
         memory = result["memory"]
-        print(f"refused: the round's {memory['pairs']:,} pairs need about {memory['estimate'] / MIB:,.0f} MiB at the "
-              f"peak, more than the limit of {memory['limit'] / MIB:,.0f} MiB (--memory-limit, {MEMORY_VARIABLE})",
-              file=stderr)
+        estimate, limit = -(-memory["estimate"] // MIB), memory["limit"] // MIB      # so the one is above the other
+        print(f"refused: the round's {memory['pairs']:,} pairs need about {estimate:,} MiB at the peak, more than the "
+              f"limit of {limit:,} MiB (--memory-limit, {MEMORY_VARIABLE})", file=stderr)
         return EXIT_REFUSED
     return EXIT_OK
 

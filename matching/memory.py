@@ -15,6 +15,8 @@ estimate adds, in bytes:
   HiGHS's model grow while pricing runs); under a time limit no more than that, nor than the larger of
   :data:`LIMITED_SOLVE` and :data:`PER_SEAT_LIMITED` a seat for each :data:`CALIBRATED_LIMIT` seconds of the
   limit (a small round reaches its proof inside the limit, a large one stops with the master it has);
+* the ``fair`` objective's MIPs (:data:`FAIR_SOLVE` and :data:`PER_SEAT_FAIR` a seat) and meeting mode's
+  (:data:`PER_SEAT_MEETING` a seat), each no less than the proof: they hold far more than the total's master;
 * a randomized draw: :data:`PER_PAIR_DRAWN` more a pair (its dense marginals, the restricted permission and the
   drawn assignment) and :data:`PER_SEAT_DRAWN` a seat (the draw's master beside the deterministic optimum).
 
@@ -27,6 +29,7 @@ with its limit.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -77,6 +80,22 @@ PER_SEAT_UNLIMITED = 34 * 1024
 the proof, 5,000 × 12,500 stopped after 1,200 s (27–33 KiB). A national round without a limit runs for hours and
 its master grows on: there this is a floor, not an envelope."""
 
+FAIR_SOLVE = 200 * MIB
+"""The ``fair`` objective's solve beyond its seats' share (:data:`PER_SEAT_FAIR`): its max-min MIPs over the
+columns priced for them (up to 3,000,000, ``matching.fair``), each stopped at its own time limit."""
+
+PER_SEAT_FAIR = 280 * 1024
+"""The ``fair`` objective's solve per seat, with :data:`FAIR_SOLVE` the line through two peaks measured through
+the command line on the benchmark's realistic rounds (100 × 1,000: 571 MiB, 384 beyond the rest; 300 × 2,000:
+959 MiB, 763 beyond it). Above them an extrapolation: 1,000 × 5,000 had peaked at 440 MiB when stopped unfinished
+after 660 s (2,355 counted)."""
+
+PER_SEAT_MEETING = 480 * 1024
+"""Meeting mode's solve per seat: 300 × 2,000 peaked at 1,166 MiB (≈ 970 beyond the rest, 473 KiB a seat, its MIP
+run 165 s); 1,000 × 5,000 at 2,192 (≈ 1,950 beyond it, 285 KiB a seat; 3,523 counted); 100 × 1,000, proven in
+seconds, at 211 (515 counted). The MIP's memory grows with the time it runs, which the size does not predict: an
+envelope, not a model."""
+
 PER_PAIR_DRAWN = 8 + 1 + 1
 """A randomized draw's dense arrays beside the fit: the marginals (float64), the restricted permission and the
 drawn assignment (bool)."""
@@ -125,11 +144,17 @@ def estimate_memory(n_experts: int, n_applications: int, settings: Settings, *, 
 
 
 def _solve(seats: int, settings: Settings) -> int:
-    """The solve's bytes: to the proof, or less where the time limit applies (the ``total`` objective of an
-    individual-mode run without a draw)."""
+    """The solve's bytes, as the engine chooses its solve (``matching.assign``): meeting mode's MIP (whatever the
+    objective and draw), a draw (whatever the objective), the ``fair`` MIPs, else the ``total`` objective: to the
+    proof, or less where its time limit applies."""
     proof = seats * PER_SEAT_UNLIMITED
-    if (settings.time_limit is None or settings.mode != "individual" or settings.objective != "total"
-            or settings.randomize is not None):
+    if settings.mode == "meeting":
+        return max(proof, seats * PER_SEAT_MEETING)
+    if settings.randomize is not None:
+        return proof
+    if settings.objective == "fair":
+        return max(proof, FAIR_SOLVE + seats * PER_SEAT_FAIR)
+    if settings.time_limit is None:
         return proof
     minutes = max(1.0, settings.time_limit / CALIBRATED_LIMIT)
     return min(proof, round(max(LIMITED_SOLVE, seats * PER_SEAT_LIMITED) * minutes))
@@ -142,7 +167,7 @@ def problem_memory(problem: Problem) -> MemoryEstimate:
 
 
 UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*", re.IGNORECASE)
+SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:([KMGT])(?:I?B)?|B)?\s*", re.IGNORECASE)
 
 
 def parse_size(text: str) -> int:
@@ -150,7 +175,8 @@ def parse_size(text: str) -> int:
     as in ``ulimit`` and container limits). Raises ValueError, naming the accepted forms, for anything else or a
     size of 0."""
     found = SIZE.fullmatch(text)
-    size = round(float(found[1]) * UNITS[found[2].upper()]) if found else 0
+    number = float(found[1]) * UNITS[(found[2] or "").upper()] if found else 0.0
+    size = round(number) if math.isfinite(number) else 0          # 400 digits are an infinite float
     if size <= 0:
         raise ValueError(f"not a memory size: {text!r} (a positive number of bytes, or with K, M, G or T: "
                          "8G, 8000M, 1.5GiB)")

@@ -88,8 +88,9 @@ def default_config(instance_path: str) -> dict:
         # Matching runs up to this many expert-application pairs answer inline (estimated under 2 s); larger
         # ones, meeting mode and the fair objective are jobs (0: every run is a job).
         "PANEL_MATCHING_INLINE_PAIRS": int(os.environ.get("PANEL_MATCHING_INLINE_PAIRS") or 10_000),
-        # Most memory a matching job may take (8G, 8000M, bytes; unset: no limit): a round whose estimated peak
-        # passes it is refused before it is loaded, instead of the worker being killed mid-run.
+        # Most memory a matching run may take (8G, 8000M, bytes; unset: no limit): a round whose estimated peak
+        # passes it is refused before it is loaded (a job, a run answered in the request, panel match), instead of
+        # the process being killed mid-run.
         "PANEL_MATCHING_MEMORY": memory_setting("PANEL_MATCHING_MEMORY", os.environ.get("PANEL_MATCHING_MEMORY", "")),
         # A worker's claim on a batch of outgoing mail; after it, the batch belongs to a worker that died.
         "OUTBOX_CLAIM_LEASE_SECONDS": int(os.environ.get("PANEL_OUTBOX_LEASE_SECONDS") or 300),

@@ -3,12 +3,16 @@ catalog sentence giving the estimate and the limit, instead of a worker killed m
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.web.test_matching_jobs import EVERY_RUN_A_JOB, jobs_of, post_match, versions_of
 from tests.web.test_panels_factory import build_round
 from web.config import default_config
-from web.services.matching_bridge import TOO_LARGE
+from web.extensions import db
+from web.models import Round
+from web.services.matching_bridge import TOO_LARGE, gigabytes, memory_refusal
 
 MIB = 1 << 20
 
@@ -24,8 +28,8 @@ def test_a_round_over_the_limit_fails_without_retry_and_its_page_gives_the_sente
     assert job.outcome["limit"] == 100 * MIB and job.outcome["estimate"] > 100 * MIB and job.outcome["pairs"] > 0
     assert versions_of(app, round_id) == []
     page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
-    estimate = f"{job.outcome['estimate'] / (1 << 30):.1f}"
-    assert f"本轮约需 {estimate} GB 内存，超过本机上限 0.1 GB；请在内存更大的工作机上运行。" in page
+    estimate = gigabytes(job.outcome["estimate"], 100 * MIB)["estimate"]
+    assert f"本轮约需 {estimate} GB 内存，超过本机上限 0.09 GB；请在内存更大的工作机上运行。" in page
 
 
 @pytest.mark.app_config(**EVERY_RUN_A_JOB, PANEL_MATCHING_MEMORY=64 << 30)
@@ -45,3 +49,48 @@ def test_the_setting_is_read_as_a_size_and_a_bad_one_stops_the_start(monkeypatch
     monkeypatch.setenv("PANEL_MATCHING_MEMORY", "lots")
     with pytest.raises(ValueError, match="^PANEL_MATCHING_MEMORY: not a memory size: 'lots'"):
         default_config(str(tmp_path))
+
+
+@pytest.mark.app_config(PANEL_MATCHING_MEMORY=100 * MIB)
+def test_a_small_round_run_inline_is_held_to_the_limit_too(app, client, auth, csrf_token, table_counts):
+    """A round small enough to run in the request is refused like a job of it, not run past the limit; nothing
+    is stored and no job is asked for."""
+    round_id = build_round(app)
+    auth.login("organizer")
+    before = table_counts()
+    answer = post_match(client, csrf_token, round_id)
+    assert answer.status_code == 302
+    assert versions_of(app, round_id) == [] and jobs_of(app) == []
+    assert table_counts() == before
+    page = client.get(f"/rounds/{round_id}").get_data(as_text=True)
+    assert "本轮所需内存超过本机上限" in page
+
+
+@pytest.mark.app_config(PANEL_MATCHING_MEMORY=100 * MIB)
+def test_panel_match_is_held_to_the_limit_and_exits_1_with_the_figures(app, runner):
+    build_round(app)
+    result = runner.invoke(args=["match", "--round", "测试轮次", "--dry-run"])
+    assert result.exit_code == 1
+    assert "超过本机上限 0.09 GB" in result.stderr
+    assert versions_of(app, 1) == []
+
+
+def test_a_refusal_just_over_the_limit_does_not_read_as_equal_figures(app):
+    """The estimate is shown rounded up and the limit down: a round a byte over an 8 GB limit must not read
+    "needs about 8.0 GB, more than the limit of 8.0 GB"."""
+    round_id = build_round(app)
+    with app.test_request_context("/"):
+        round_ = db.session.get(Round, round_id)
+        peak = memory_refusal(round_, 1)["estimate"]
+        refusal = memory_refusal(round_, peak - 1)
+        assert refusal["estimate"] == peak and refusal["limit"] == peak - 1
+        estimate, limit = (float(figure) for figure in re.findall(r"(\d+\.\d+) GB", refusal["errors"][0]))
+        assert estimate > limit
+        assert memory_refusal(round_, peak) is None
+
+
+@pytest.mark.parametrize(("estimate", "limit", "shown"), [
+    ((8 << 30) + 1, 8 << 30, ("8.1", "8.0")), (int(1.02 * (1 << 30)), 900 * MIB, ("1.1", "0.8")),
+    (200 * MIB, 100 * MIB, ("0.20", "0.09")), (200 * MIB, MIB, ("0.196", "0.000"))])
+def test_gigabytes_round_the_estimate_up_and_the_limit_down(estimate, limit, shown):
+    assert tuple(gigabytes(estimate, limit).values()) == shown

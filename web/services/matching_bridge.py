@@ -5,6 +5,7 @@ Only translation lives here; conflicts, fit, solving, reserves and explanations 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
@@ -74,9 +75,19 @@ def memory_refusal(round_: Round, limit: int | None, *, max_probability: float |
     if estimate.peak <= limit:
         return None
     sentence = _("This round needs about %(estimate)s GB of memory, more than this machine's limit of %(limit)s GB; "
-                 "run it on a worker with more memory.", estimate=f"{estimate.peak / GB:.1f}",
-                 limit=f"{limit / GB:.1f}")
+                 "run it on a worker with more memory.", **gigabytes(estimate.peak, limit))
     return {"estimate": estimate.peak, "limit": limit, "pairs": estimate.pairs, "errors": [sentence]}
+
+
+def gigabytes(estimate: int, limit: int) -> dict[str, str]:
+    """An estimate over its limit as the sentence's gigabytes: the estimate rounded up and the limit down, so the
+    one shown is always above the other (not "8.0 GB, more than 8.0 GB"), to one decimal, or to two or three
+    for a limit that one would show as 0."""
+    for digits in (1, 2, 3):
+        scale = 10 ** digits
+        if limit * scale >= GB or digits == 3:
+            return {"estimate": f"{math.ceil(estimate * scale / GB) / scale:.{digits}f}",
+                    "limit": f"{math.floor(limit * scale / GB) / scale:.{digits}f}"}
 
 
 def round_conflicts(round_: Round) -> list[engine.Conflict]:

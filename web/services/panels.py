@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 
 import numpy as np
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -77,7 +78,7 @@ class PanelError(ValueError):
         self.code = code
 
 
-MATCHING_REFUSALS = ("round_not_assigning", "round_without_applications", "no_experts")
+MATCHING_REFUSALS = ("round_not_assigning", "round_without_applications", "no_experts", matching_bridge.TOO_LARGE)
 """The codes of the refusals of a matching run, checked before anything is built."""
 
 
@@ -203,6 +204,16 @@ def check_matching(round_: Round) -> None:
         raise PanelError(_("No experts are registered: import experts before matching."), "no_experts")
 
 
+def check_memory(round_: Round, max_probability: float | None) -> None:
+    """Refuse (PanelError ``matching_too_large``, its sentence giving the figures) a run whose estimated peak
+    memory passes PANEL_MATCHING_MEMORY, before the round is read: every run is held to the limit, a small one
+    answered in the request and ``panel match`` as well as a job."""
+    refusal = matching_bridge.memory_refusal(round_, current_app.config["PANEL_MATCHING_MEMORY"],
+                                             max_probability=max_probability)
+    if refusal is not None:
+        raise PanelError(refusal["errors"][0], matching_bridge.TOO_LARGE)
+
+
 def run_seed(round_: Round, seed: int | None, max_probability: float | None) -> int | None:
     """The seed a run uses: the one given; for a randomized run without one and a round without its own, a
     fresh random seed (a job draws it when the run is asked for, so its retry draws the same panels)."""
@@ -219,6 +230,7 @@ def match(round_: Round, *, actor: User | None, seed: int | None = None, max_pro
     ``progress`` is passed to the engine (:data:`matching.assign.Progress`: its phases and pricing rounds).
     """
     check_matching(round_)
+    check_memory(round_, max_probability)
     seed = run_seed(round_, seed, max_probability)
     problem = matching_bridge.build_problem(round_, seed=seed, max_probability=max_probability)
     result = assign(problem, now=utcnow(), progress=progress)
