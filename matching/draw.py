@@ -119,12 +119,13 @@ def _capped_master(instance: Instance, max_probability: float) -> Master:
     the master starts on the network as the exact solve does (:func:`~matching.solve.start_on_network` with
     ``k`` units per seat, grown from those columns): the capped organization-free relaxation is then a
     min-cost flow with every count times ``k`` and pair arcs of capacity 1, and the first capped LP starts at
-    its optimum, with only the organization rows to repair. The greedy first columns stay in the master, at
-    zero: without them the restrictions that follow ran short of columns and priced again (synthetic 1,000 ×
-    5,000: seven pricing rounds instead of two, the draw 2.6 CPU s instead of 1.8). Small rounds start there
-    too: with the greedy columns kept the start costs them nothing (100 small contended rounds: the same CPU
-    time, expected fit 1,780.74 against 1,780.93, lower on 36 and higher on 34) and it halves contended
-    300 × 2,000's draw (docs/matching.md §3)."""
+    its optimum, with only the organization rows to repair. The first columns start the flow but do not
+    join the master: it holds what the start adds (the flow's pairs and basis, the pairs it prices near
+    zero, the greedy panels, the mending alternatives), and the near ties of the start restriction are the
+    room the restrictions need (:func:`_restrict_at_start`). Every dual pivot walks every column: contended
+    5,000 × 12,500 started on 0.90 M columns instead of 1.33 M, and the restriction's re-optimization took
+    27.6 CPU s instead of 43.1 for the same 46–47 k iterations (docs/matching.md §3). Small rounds start
+    there too: it halves contended 300 × 2,000's draw."""
     master = Master(instance, instance.fit, pair_cap=max_probability)
     seats = instance.pool_quotas[:, 1].max(initial=1) / max(max_probability, 1e-9)
     per_seat = min(int(np.ceil(seats)), instance.n_experts) + 8        # no shortlist is longer than the experts
@@ -133,7 +134,6 @@ def _capped_master(instance: Instance, max_probability: float) -> Master:
     first = initial_candidates(scaled, instance.fit, per_seat, greedy=greedy)
     units = units_per_seat(max_probability)
     if units is not None and units <= instance.n_experts and instance.allowed.any():
-        master.add(*first)          # at zero in the start (the flow is optimal over them): room for the restrictions
         start_on_network(master, instance.fit, first, greedy, units=units)
         return master
     master.add(instance.fixed[:, 0].astype(np.int64), instance.fixed[:, 1].astype(np.int64))
