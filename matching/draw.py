@@ -35,7 +35,7 @@ import numpy as np
 
 from matching.greedy import greedy_panels, initial_candidates
 from matching.instance import Instance, org_counts
-from matching.lp import LPResult, Master, largest_magnitude
+from matching.lp import PRICING_BLOCK, LPResult, Master, largest_magnitude
 from matching.network import best_per_column, pairs_above
 from matching.reserves import NoReplacement, exchange, replace
 from matching.rounding import SNAP, FlowNetwork
@@ -602,18 +602,30 @@ def keep_short_pools(instance: Instance, kept: dict[tuple[int, int], int], short
 
 def restrict_to_one_pool(instance: Instance, kept: dict[tuple[int, int], int]) -> Instance:
     """Forbid, for each (application, organization) in ``kept``, the organization's experts outside the kept
-    pool, fixed pairs excepted (an organization fixed on an application in two pools cannot nest)."""
+    pool, fixed pairs excepted (an organization fixed on an application in two pools cannot nest).
+
+    A block of applications at a time, each through a table (application, organization) → kept pool read at
+    every expert's organization: gathering each kept organization's experts cost work in the sum of their
+    sizes, tens of millions at contended 5,000 × 12,500, where organizations of hundreds of experts are kept
+    on thousands of applications (1.1–1.4 CPU s a call against 0.6–0.7; docs/matching.md §3)."""
     allowed = instance.allowed.copy()
     if kept:
         apps, orgs = np.array(list(kept), dtype=np.int64).reshape(-1, 2).T
-        pools = np.fromiter(kept.values(), dtype=np.int64, count=len(kept))
-        order = np.argsort(instance.expert_org, kind="stable")        # experts grouped by organization
-        starts = np.searchsorted(instance.expert_org[order], orgs, side="left")
-        sizes = np.searchsorted(instance.expert_org[order], orgs, side="right") - starts
-        offsets = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        experts = order[np.repeat(starts, sizes) + offsets]
-        outside = instance.expert_pool[experts] != np.repeat(pools, sizes)
-        allowed[experts[outside], np.repeat(apps, sizes)[outside]] = False
+        pools = np.fromiter(kept.values(), dtype=np.int16, count=len(kept))
+        order = np.argsort(apps, kind="stable")
+        apps, orgs, pools = apps[order], orgs[order], pools[order]
+        n_orgs = int(instance.expert_org.max()) + 1
+        column = np.where(instance.expert_org >= 0, instance.expert_org, n_orgs)     # n_orgs: no organization
+        own = instance.expert_pool.astype(np.int16)[:, None]
+        touched = np.unique(apps)
+        width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
+        for start in range(0, len(touched), width):
+            block = touched[start:start + width]
+            first, last = np.searchsorted(apps, block[0]), np.searchsorted(apps, block[-1], side="right")
+            table = np.full((len(block), n_orgs + 1), -1, dtype=np.int16)
+            table[np.searchsorted(block, apps[first:last]), orgs[first:last]] = pools[first:last]
+            held = table[:, column].T                                  # (E, block): the kept pool, or −1
+            allowed[:, block] &= (held < 0) | (held == own)
     fixed_e, fixed_a = instance.fixed[:, 0], instance.fixed[:, 1]
     allowed[fixed_e, fixed_a] = instance.allowed[fixed_e, fixed_a]
     return dataclasses.replace(instance, allowed=allowed)

@@ -331,6 +331,23 @@ def test_holding_organizations_in_the_one_pool_they_use_leaves_the_capped_optimu
     assert fractional_assignment(narrower, 0.5)[1] == pytest.approx(value, rel=1e-9)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_a_restriction_forbids_exactly_each_kept_organizations_experts_outside_its_pool(seed):
+    """Against a loop over the kept (application, organization) pairs: their experts outside the kept pool are
+    forbidden on that application, fixed pairs excepted; nothing else changes."""
+    instance = crowded_instance(seed) if seed % 2 else contended_instance(seed)
+    rng = np.random.default_rng(seed)
+    n_orgs = int(instance.expert_org.max()) + 1
+    kept = {(a, int(o)): int(rng.integers(instance.n_pools))
+            for a in range(instance.n_apps) for o in rng.choice(n_orgs, 3, replace=False)}
+    expected = instance.allowed.copy()
+    for (a, o), pool in kept.items():
+        expected[(instance.expert_org == o) & (instance.expert_pool != pool), a] = False
+    expected[instance.fixed[:, 0], instance.fixed[:, 1]] = instance.allowed[instance.fixed[:, 0], instance.fixed[:, 1]]
+    assert (restrict_to_one_pool(instance, kept).allowed == expected).all()
+    assert (restrict_to_one_pool(instance, {}).allowed == instance.allowed).all()
+
+
 def test_a_restriction_taken_back_gives_the_master_its_columns_back():
     """:meth:`Master.restrict` with a wider instance releases the columns held at zero: the warm LP returns to
     the optimum of a fresh master over every pair."""
