@@ -124,8 +124,8 @@ def _capped_master(instance: Instance, max_probability: float) -> Master:
     zero, the greedy panels, the mending alternatives), and the near ties of the start restriction are the
     room the restrictions need (:func:`_restrict_at_start`). Every dual pivot walks every column: contended
     5,000 × 12,500 started on 0.90 M columns instead of 1.33 M, and the restriction's re-optimization took
-    27.6 CPU s instead of 43.1 for the same 46–47 k iterations (docs/matching.md §3). Small rounds start
-    there too: it halves contended 300 × 2,000's draw."""
+    27.6 CPU s instead of 43.1 for the same 46–47 k iterations; contended 300 × 2,000, on another path,
+    drew in 1.09–1.10 CPU s instead of 0.79–0.93 (docs/matching.md §3). Small rounds start there too."""
     master = Master(instance, instance.fit, pair_cap=max_probability)
     seats = instance.pool_quotas[:, 1].max(initial=1) / max(max_probability, 1e-9)
     per_seat = min(int(np.ceil(seats)), instance.n_experts) + 8        # no shortlist is longer than the experts
