@@ -35,7 +35,7 @@ import numpy as np
 
 from matching.greedy import greedy_panels, initial_candidates
 from matching.instance import Instance, org_counts
-from matching.lp import LPResult, Master, largest_magnitude
+from matching.lp import PRICING_BLOCK, LPResult, Master, largest_magnitude
 from matching.network import best_per_column, pairs_above
 from matching.reserves import NoReplacement, exchange, replace
 from matching.rounding import SNAP, FlowNetwork
@@ -119,12 +119,13 @@ def _capped_master(instance: Instance, max_probability: float) -> Master:
     the master starts on the network as the exact solve does (:func:`~matching.solve.start_on_network` with
     ``k`` units per seat, grown from those columns): the capped organization-free relaxation is then a
     min-cost flow with every count times ``k`` and pair arcs of capacity 1, and the first capped LP starts at
-    its optimum, with only the organization rows to repair. The greedy first columns stay in the master, at
-    zero: without them the restrictions that follow ran short of columns and priced again (synthetic 1,000 ×
-    5,000: seven pricing rounds instead of two, the draw 2.6 CPU s instead of 1.8). Small rounds start there
-    too: with the greedy columns kept the start costs them nothing (100 small contended rounds: the same CPU
-    time, expected fit 1,780.74 against 1,780.93, lower on 36 and higher on 34) and it halves contended
-    300 × 2,000's draw (docs/matching.md §3)."""
+    its optimum, with only the organization rows to repair. The first columns start the flow but do not
+    join the master: it holds what the start adds (the flow's pairs and basis, the pairs it prices near
+    zero, the greedy panels, the mending alternatives), and the near ties of the start restriction are the
+    room the restrictions need (:func:`_restrict_at_start`). Every dual pivot walks every column: contended
+    5,000 × 12,500 started on 0.90 M columns instead of 1.33 M, and the restriction's re-optimization took
+    27.6 CPU s instead of 43.1 for the same 46–47 k iterations; contended 300 × 2,000, on another path,
+    drew in 1.09–1.10 CPU s instead of 0.79–0.93 (docs/matching.md §3). Small rounds start there too."""
     master = Master(instance, instance.fit, pair_cap=max_probability)
     seats = instance.pool_quotas[:, 1].max(initial=1) / max(max_probability, 1e-9)
     per_seat = min(int(np.ceil(seats)), instance.n_experts) + 8        # no shortlist is longer than the experts
@@ -133,7 +134,6 @@ def _capped_master(instance: Instance, max_probability: float) -> Master:
     first = initial_candidates(scaled, instance.fit, per_seat, greedy=greedy)
     units = units_per_seat(max_probability)
     if units is not None and units <= instance.n_experts and instance.allowed.any():
-        master.add(*first)          # at zero in the start (the flow is optimal over them): room for the restrictions
         start_on_network(master, instance.fit, first, greedy, units=units)
         return master
     master.add(instance.fixed[:, 0].astype(np.int64), instance.fixed[:, 1].astype(np.int64))
@@ -602,18 +602,30 @@ def keep_short_pools(instance: Instance, kept: dict[tuple[int, int], int], short
 
 def restrict_to_one_pool(instance: Instance, kept: dict[tuple[int, int], int]) -> Instance:
     """Forbid, for each (application, organization) in ``kept``, the organization's experts outside the kept
-    pool, fixed pairs excepted (an organization fixed on an application in two pools cannot nest)."""
+    pool, fixed pairs excepted (an organization fixed on an application in two pools cannot nest).
+
+    A block of applications at a time, each through a table (application, organization) → kept pool read at
+    every expert's organization: gathering each kept organization's experts cost work in the sum of their
+    sizes, tens of millions at contended 5,000 × 12,500, where organizations of hundreds of experts are kept
+    on thousands of applications (1.1–1.4 CPU s a call against 0.6–0.7; docs/matching.md §3)."""
     allowed = instance.allowed.copy()
     if kept:
         apps, orgs = np.array(list(kept), dtype=np.int64).reshape(-1, 2).T
-        pools = np.fromiter(kept.values(), dtype=np.int64, count=len(kept))
-        order = np.argsort(instance.expert_org, kind="stable")        # experts grouped by organization
-        starts = np.searchsorted(instance.expert_org[order], orgs, side="left")
-        sizes = np.searchsorted(instance.expert_org[order], orgs, side="right") - starts
-        offsets = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        experts = order[np.repeat(starts, sizes) + offsets]
-        outside = instance.expert_pool[experts] != np.repeat(pools, sizes)
-        allowed[experts[outside], np.repeat(apps, sizes)[outside]] = False
+        pools = np.fromiter(kept.values(), dtype=np.int16, count=len(kept))
+        order = np.argsort(apps, kind="stable")
+        apps, orgs, pools = apps[order], orgs[order], pools[order]
+        n_orgs = int(instance.expert_org.max()) + 1
+        column = np.where(instance.expert_org >= 0, instance.expert_org, n_orgs)     # n_orgs: no organization
+        own = instance.expert_pool.astype(np.int16)[:, None]
+        touched = np.unique(apps)
+        width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
+        for start in range(0, len(touched), width):
+            block = touched[start:start + width]
+            first, last = np.searchsorted(apps, block[0]), np.searchsorted(apps, block[-1], side="right")
+            table = np.full((len(block), n_orgs + 1), -1, dtype=np.int16)
+            table[np.searchsorted(block, apps[first:last]), orgs[first:last]] = pools[first:last]
+            held = table[:, column].T                                  # (E, block): the kept pool, or −1
+            allowed[:, block] &= (held < 0) | (held == own)
     fixed_e, fixed_a = instance.fixed[:, 0], instance.fixed[:, 1]
     allowed[fixed_e, fixed_a] = instance.allowed[fixed_e, fixed_a]
     return dataclasses.replace(instance, allowed=allowed)
