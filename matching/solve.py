@@ -44,6 +44,7 @@ from matching.network import (
     network_optimum,
     organization_alternatives,
     pairs_above,
+    sampled_load_prices,
 )
 
 OPTIMALITY_TOLERANCE = 1e-6
@@ -335,7 +336,10 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
         master.add(*first)
     if known is not None:
         master.add(*np.nonzero(known))
-    flow = flow_at_hand(instance, weight, first, flow_end, priced=flow_rounds) if flow_first else FlowAtHand()
+    # with the flow solved once, load prices from a sampled round while a bound pass still fits in the limit
+    sample_until = end + STEP_GRACE * pricing_time_limit - BOUND_PER_GREEDY * greedy_seconds if flow_once else None
+    flow = flow_at_hand(instance, weight, first, flow_end, priced=flow_rounds, sample_until=sample_until) \
+        if flow_first else FlowAtHand()
     if flow_first:
         flow_stats = flow.stats
         if flow.pairs is not None:
@@ -565,6 +569,13 @@ no round there gives a bound below that of no prices before the fourth). 3 while
 20–26 s: with them faster, XL's first round passed the test and ran 30 s past a 60 s limit (docs/matching.md)."""
 
 
+BOUND_PER_GREEDY = 2.0
+"""Under a time limit the sampled round's flow (:func:`flow_at_hand`) stops its rounds where this many times the
+greedy panels' seconds are left before the limit and its grace (:data:`STEP_GRACE`): the bound pass at its prices
+that follows reads every pair, as the greedy panels do (contended 20,000 × 50,000: greedy panels 13–14 s, a
+bound pass 20–25 CPU s)."""
+
+
 def flow_candidates(instance: Instance, greedy: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The pairs a time-limited flow starts from: the fixed pairs, :data:`~matching.greedy.SPREAD` experts of
     each pool per application dealt round-robin (:func:`~matching.greedy.spread`), and the greedy panels. No
@@ -592,11 +603,12 @@ class FlowAtHand:
 
 
 def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray, np.ndarray],
-                 deadline: float, *, priced: bool = True) -> FlowAtHand:
+                 deadline: float, *, priced: bool = True, sample_until: float | None = None) -> FlowAtHand:
     """The organization-free relaxation solved as a min-cost flow from ``first``
     (:func:`~matching.network.network_optimum`), no round starting that would end after ``deadline`` if it took
     as long as the last one; without ``priced``, solved once over ``first`` alone (one round, no pricing pass),
-    its load prices not kept.
+    its load prices not kept: those of a sampled round (:func:`~matching.network.sampled_load_prices`, its rounds
+    within ``sample_until``) take their place if it has not passed when the flow is mended.
 
     The flow's integral solution keeps seats, pool quotas, loads, fixed pairs and conflicts, not the
     organization limit: :func:`within_organization_limit` mends it, and the caller takes it if it keeps every
@@ -608,7 +620,7 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
 
     Prices of a flow never priced over every pair name only its candidates: at 20,000 × 50,000 the panel bound at
     those of the flow over the greedy and dealt pairs was 114,487, above the 109,740 at no price at all, so the
-    unpriced flow gives panels and no prices.
+    unpriced flow gives panels and no prices; the sampled round's, 100,837 there (docs/matching.md).
     """
     clock, cpu = time.perf_counter(), time.process_time()
     optimum = network_optimum(instance, weight, *first, deadline=deadline, per_app=FLOW_PRICED_PER_APP) if priced \
@@ -621,9 +633,14 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
     if not (optimum.shortfall > 0).any():
         pairs = within_organization_limit(instance, weight, optimum.experts, optimum.apps)
         stats["flow_mended_objective"] = float(weight[pairs].sum(dtype=np.float64))
-    stats.update(flow_mend_seconds=time.perf_counter() - solved, flow_seconds=time.perf_counter() - clock,
-                 flow_cpu_seconds=time.process_time() - cpu)
-    return FlowAtHand(pairs, optimum.load_price if priced else None, stats)
+    stats["flow_mend_seconds"] = time.perf_counter() - solved
+    load_price = optimum.load_price if priced else None
+    if not priced and sample_until is not None and time.perf_counter() < sample_until:
+        sampling = time.perf_counter()
+        load_price, stats["sampled_rounds"] = sampled_load_prices(instance, weight, deadline=sample_until)
+        stats["sampled_seconds"] = time.perf_counter() - sampling
+    stats.update(flow_seconds=time.perf_counter() - clock, flow_cpu_seconds=time.process_time() - cpu)
+    return FlowAtHand(pairs, load_price, stats)
 
 
 def _solution(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, bound: float,
