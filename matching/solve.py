@@ -338,8 +338,8 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
         master.add(*np.nonzero(known))
     # with the flow solved once, load prices from a sampled round while a bound pass still fits in the limit
     sample_until = end + STEP_GRACE * pricing_time_limit - BOUND_PER_GREEDY * greedy_seconds if flow_once else None
-    flow = flow_at_hand(instance, weight, first, flow_end, priced=flow_rounds, sample_until=sample_until) \
-        if flow_first else FlowAtHand()
+    flow = flow_at_hand(instance, weight, first, flow_end, priced=flow_rounds, sample_until=sample_until,
+                        greedy_seconds=greedy_seconds) if flow_first else FlowAtHand()
     if flow_first:
         flow_stats = flow.stats
         if flow.pairs is not None:
@@ -576,6 +576,28 @@ that follows reads every pair, as the greedy panels do (contended 20,000 × 50,0
 bound pass 20–25 CPU s)."""
 
 
+SAMPLE_PER_GREEDY = 250.0
+"""The sampled round's flow (:func:`sample_size`) takes about this many times the greedy panels' seconds per pair
+of a sample application and an expert, against one pair of the round: at contended 20,000 × 50,000, 78 and 156
+sampled applications took 13.5 and 25.9 CPU s (3.4 µs a pair, greedy panels 14 s for 10⁹ pairs: 1.4e-8 s); at
+10,000 × 25,000, 156 took 9.2 CPU s. Reading the greedy panels' seconds scales the estimate with the machine's
+load as well."""
+
+SAMPLED_LEAST = 40
+"""Fewest applications a sampled round is worth solving for (fewer than the round's own applications): below,
+no sample is taken and the subgradient steps start from zero prices."""
+
+
+def sample_size(instance: Instance, seconds: float, greedy_seconds: float) -> int:
+    """Applications of the sampled round (:func:`~matching.network.sampled_load_prices`, which takes at most
+    :data:`~matching.network.SAMPLED_APPS`) whose flow should converge within ``seconds``; 0 when fewer than
+    :data:`SAMPLED_LEAST` would. A sampled application costs :data:`SAMPLE_PER_GREEDY` times the greedy panels'
+    seconds per application of the round (it meets every expert)."""
+    per_app = SAMPLE_PER_GREEDY * greedy_seconds / max(instance.n_apps, 1)
+    apps = int(min(instance.n_apps, max(seconds, 0.0) / max(per_app, 1e-12)))
+    return apps if apps >= min(SAMPLED_LEAST, instance.n_apps) and seconds > 0 else 0
+
+
 def flow_candidates(instance: Instance, greedy: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The pairs a time-limited flow starts from: the fixed pairs, :data:`~matching.greedy.SPREAD` experts of
     each pool per application dealt round-robin (:func:`~matching.greedy.spread`), and the greedy panels. No
@@ -603,12 +625,14 @@ class FlowAtHand:
 
 
 def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray, np.ndarray],
-                 deadline: float, *, priced: bool = True, sample_until: float | None = None) -> FlowAtHand:
+                 deadline: float, *, priced: bool = True, sample_until: float | None = None,
+                 greedy_seconds: float = 0.0) -> FlowAtHand:
     """The organization-free relaxation solved as a min-cost flow from ``first``
     (:func:`~matching.network.network_optimum`), no round starting that would end after ``deadline`` if it took
     as long as the last one; without ``priced``, solved once over ``first`` alone (one round, no pricing pass),
     its load prices not kept: those of a sampled round (:func:`~matching.network.sampled_load_prices`, its rounds
-    within ``sample_until``) take their place if it has not passed when the flow is mended.
+    within ``sample_until``) take their place, the sample as large as the seconds left allow
+    (:func:`sample_size`, from ``greedy_seconds``).
 
     The flow's integral solution keeps seats, pool quotas, loads, fixed pairs and conflicts, not the
     organization limit: :func:`within_organization_limit` mends it, and the caller takes it if it keeps every
@@ -635,10 +659,12 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
         stats["flow_mended_objective"] = float(weight[pairs].sum(dtype=np.float64))
     stats["flow_mend_seconds"] = time.perf_counter() - solved
     load_price = optimum.load_price if priced else None
-    if not priced and sample_until is not None and time.perf_counter() < sample_until:
+    apps = 0 if priced or sample_until is None else \
+        sample_size(instance, sample_until - time.perf_counter(), greedy_seconds)
+    if apps:
         sampling = time.perf_counter()
-        load_price, stats["sampled_rounds"] = sampled_load_prices(instance, weight, deadline=sample_until)
-        stats["sampled_seconds"] = time.perf_counter() - sampling
+        load_price, stats["sampled_rounds"] = sampled_load_prices(instance, weight, apps=apps, deadline=sample_until)
+        stats.update(sampled_apps=apps, sampled_seconds=time.perf_counter() - sampling)
     stats.update(flow_seconds=time.perf_counter() - clock, flow_cpu_seconds=time.process_time() - cpu)
     return FlowAtHand(pairs, load_price, stats)
 

@@ -3,6 +3,7 @@ price out no pair at the end and certify its value, and its basis starts the mas
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -394,3 +395,15 @@ def test_the_panel_bound_at_sampled_load_prices_holds_and_with_the_whole_round_i
     whole, _ = sampled_load_prices(instance, instance.fit, apps=instance.n_apps)
     organization_free_optimum = dense_milp(organization_free(instance))
     assert panel_bound_at(master, whole, np.zeros(0)) == pytest.approx(organization_free_optimum, abs=1e-6)
+
+
+def test_a_sampled_round_the_deadline_stops_before_it_converges_gives_no_prices():
+    """Stopped after its first round, the sampled flow has not filled its seats from its first pairs alone: its
+    potentials carry the elastic arcs' cost (at 20,000 × 50,000 the bound at the prices of two of its eight
+    rounds was 52.1 M against 109,740 at no price), so it gives no prices; run to the end it does."""
+    instance = contended_instance(2, 20, 6, n_orgs=4)
+    assert network_optimum(instance, instance.fit, np.array([0]), np.array([0])).rounds > 1
+    stopped, rounds = sampled_load_prices(instance, instance.fit, deadline=time.perf_counter() - 1.0)
+    assert stopped is None and rounds == 1
+    converged, _ = sampled_load_prices(instance, instance.fit)
+    assert converged is not None
