@@ -158,7 +158,12 @@ def sampled_load_prices(instance: Instance, weight: np.ndarray, *, apps: int | N
                                      panel_size=instance.panel_size[chosen], fixed=np.zeros((0, 2), dtype=int))
     optimum = network_optimum(sample, sample_weight, *spread(sample, SPREAD), per_app=SAMPLED_PER_APP,
                               deadline=deadline, sampled=share)
-    return optimum.load_price if optimum.converged else None, optimum.rounds
+    converged = optimum.converged
+    if not converged:       # the deadline skipped the last pricing pass, a cheap one over the sample: run it
+        have = PairSet(*sample_weight.shape)
+        have[optimum.candidates] = True
+        converged = len(price_out(sample, sample_weight, optimum, have, 1)[0]) == 0
+    return optimum.load_price if converged else None, optimum.rounds
 
 
 def _new_pairs(instance: Instance, have: PairSet, experts: np.ndarray, apps: np.ndarray,
