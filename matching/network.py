@@ -127,8 +127,9 @@ SAMPLED_APPS = 160
 """Most applications in the sample whose flow prices the loads of a round too large for the flow's priced rounds
 (:func:`sampled_load_prices`). Contended 20,000 × 50,000: the bound at the prices of 156 applications was
 100,837 (k = 128) and of 78 applications 101,818 (k = 256), against 109,740 at no price and an answer of 99,848;
-contended 10,000 × 25,000 with 156, 312 and 625 applications: 50,654, 50,527 and 50,440, against 54,970 and the
-exact path's optimum near 50,450 (docs/matching.md, "Load prices from a sampled round")."""
+contended 10,000 × 25,000 with 156, 312 and 625 applications: 50,654, 50,527 and 50,440, against 54,970 at no
+price, an answer of 50,339 and a best bound before of 50,570 (docs/matching.md, "Load prices from a sampled
+round")."""
 
 SAMPLED_PER_APP = 3_000
 """New pairs per sampled application per round of :func:`sampled_load_prices`: each stands for many, whose
