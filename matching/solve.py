@@ -44,6 +44,7 @@ from matching.network import (
     network_optimum,
     organization_alternatives,
     pairs_above,
+    sampled_load_prices,
 )
 
 OPTIMALITY_TOLERANCE = 1e-6
@@ -335,7 +336,10 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
         master.add(*first)
     if known is not None:
         master.add(*np.nonzero(known))
-    flow = flow_at_hand(instance, weight, first, flow_end, priced=flow_rounds) if flow_first else FlowAtHand()
+    # with the flow solved once, load prices from a sampled round while a bound pass still fits in the limit
+    sample_until = end + STEP_GRACE * pricing_time_limit - BOUND_PER_GREEDY * greedy_seconds if flow_once else None
+    flow = flow_at_hand(instance, weight, first, flow_end, priced=flow_rounds, sample_until=sample_until,
+                        greedy_seconds=greedy_seconds) if flow_first else FlowAtHand()
     if flow_first:
         flow_stats = flow.stats
         if flow.pairs is not None:
@@ -565,6 +569,35 @@ no round there gives a bound below that of no prices before the fourth). 3 while
 20–26 s: with them faster, XL's first round passed the test and ran 30 s past a 60 s limit (docs/matching.md)."""
 
 
+BOUND_PER_GREEDY = 2.0
+"""Under a time limit the sampled round's flow (:func:`flow_at_hand`) stops its rounds where this many times the
+greedy panels' seconds are left before the limit and its grace (:data:`STEP_GRACE`): the bound pass at its prices
+that follows reads every pair, as the greedy panels do (contended 20,000 × 50,000: greedy panels 13–14 s, a
+bound pass 20–25 CPU s)."""
+
+
+SAMPLE_PER_GREEDY = 250.0
+"""The sampled round's flow (:func:`sample_size`) takes about this many times the greedy panels' seconds per pair
+of a sample application and an expert, against one pair of the round: at contended 20,000 × 50,000, 78 and 156
+sampled applications took 13.5 and 25.9 CPU s (3.4 µs a pair, greedy panels 14 s for 10⁹ pairs: 1.4e-8 s); at
+10,000 × 25,000, 156 took 9.2 CPU s. Reading the greedy panels' seconds scales the estimate with the machine's
+load as well."""
+
+SAMPLED_LEAST = 40
+"""Fewest applications a sampled round is worth solving for (fewer than the round's own applications): below,
+no sample is taken and the subgradient steps start from zero prices."""
+
+
+def sample_size(instance: Instance, seconds: float, greedy_seconds: float) -> int:
+    """Applications of the sampled round (:func:`~matching.network.sampled_load_prices`, which takes at most
+    :data:`~matching.network.SAMPLED_APPS`) whose flow should converge within ``seconds``; 0 when fewer than
+    :data:`SAMPLED_LEAST` would. A sampled application costs :data:`SAMPLE_PER_GREEDY` times the greedy panels'
+    seconds per application of the round (it meets every expert)."""
+    per_app = SAMPLE_PER_GREEDY * greedy_seconds / max(instance.n_apps, 1)
+    apps = int(min(instance.n_apps, max(seconds, 0.0) / max(per_app, 1e-12)))
+    return apps if apps >= min(SAMPLED_LEAST, instance.n_apps) and seconds > 0 else 0
+
+
 def flow_candidates(instance: Instance, greedy: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The pairs a time-limited flow starts from: the fixed pairs, :data:`~matching.greedy.SPREAD` experts of
     each pool per application dealt round-robin (:func:`~matching.greedy.spread`), and the greedy panels. No
@@ -583,8 +616,8 @@ bring the flow's prices nearer their optimum within a share of the limit (docs/m
 @dataclass
 class FlowAtHand:
     """What the organization-free flow gives a time-limited solve: its panels mended to the organization limit
-    (None when the flow was not run or left seats empty), its load prices (None when not run or solved once
-    unpriced: :func:`flow_at_hand`), and figures for the solve's ``stats``."""
+    (None when the flow was not run or left seats empty), its load prices (None when not run, or solved once
+    unpriced with no converged sampled round: :func:`flow_at_hand`), and figures for the solve's ``stats``."""
 
     pairs: tuple[np.ndarray, np.ndarray] | None = None
     load_price: np.ndarray | None = None
@@ -592,11 +625,14 @@ class FlowAtHand:
 
 
 def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray, np.ndarray],
-                 deadline: float, *, priced: bool = True) -> FlowAtHand:
+                 deadline: float, *, priced: bool = True, sample_until: float | None = None,
+                 greedy_seconds: float = 0.0) -> FlowAtHand:
     """The organization-free relaxation solved as a min-cost flow from ``first``
     (:func:`~matching.network.network_optimum`), no round starting that would end after ``deadline`` if it took
     as long as the last one; without ``priced``, solved once over ``first`` alone (one round, no pricing pass),
-    its load prices not kept.
+    its load prices not kept: those of a sampled round (:func:`~matching.network.sampled_load_prices`, its rounds
+    within ``sample_until``) take their place, the sample as large as the seconds left allow
+    (:func:`sample_size`, from ``greedy_seconds``).
 
     The flow's integral solution keeps seats, pool quotas, loads, fixed pairs and conflicts, not the
     organization limit: :func:`within_organization_limit` mends it, and the caller takes it if it keeps every
@@ -608,7 +644,7 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
 
     Prices of a flow never priced over every pair name only its candidates: at 20,000 × 50,000 the panel bound at
     those of the flow over the greedy and dealt pairs was 114,487, above the 109,740 at no price at all, so the
-    unpriced flow gives panels and no prices.
+    unpriced flow gives panels and no prices; the sampled round's, 100,837 there (docs/matching.md).
     """
     clock, cpu = time.perf_counter(), time.process_time()
     optimum = network_optimum(instance, weight, *first, deadline=deadline, per_app=FLOW_PRICED_PER_APP) if priced \
@@ -621,9 +657,16 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
     if not (optimum.shortfall > 0).any():
         pairs = within_organization_limit(instance, weight, optimum.experts, optimum.apps)
         stats["flow_mended_objective"] = float(weight[pairs].sum(dtype=np.float64))
-    stats.update(flow_mend_seconds=time.perf_counter() - solved, flow_seconds=time.perf_counter() - clock,
-                 flow_cpu_seconds=time.process_time() - cpu)
-    return FlowAtHand(pairs, optimum.load_price if priced else None, stats)
+    stats["flow_mend_seconds"] = time.perf_counter() - solved
+    load_price = optimum.load_price if priced else None
+    apps = 0 if priced or sample_until is None else \
+        sample_size(instance, sample_until - time.perf_counter(), greedy_seconds)
+    if apps:
+        sampling = time.perf_counter()
+        load_price, stats["sampled_rounds"] = sampled_load_prices(instance, weight, apps=apps, deadline=sample_until)
+        stats.update(sampled_apps=apps, sampled_seconds=time.perf_counter() - sampling)
+    stats.update(flow_seconds=time.perf_counter() - clock, flow_cpu_seconds=time.process_time() - cpu)
+    return FlowAtHand(pairs, load_price, stats)
 
 
 def _solution(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, bound: float,
