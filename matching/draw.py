@@ -112,8 +112,9 @@ def fractional_assignment(instance: Instance, max_probability: float) -> tuple[n
 
 
 def _capped_master(instance: Instance, max_probability: float) -> Master:
-    """A capped master holding the first columns of :func:`scaled_instance`: greedy panels and load-priced
-    shortlists for panels of ``k`` times the seats, so that the first LP already holds a capped solution.
+    """A capped master whose first LP already holds a capped solution, from the first columns of
+    :func:`scaled_instance` (greedy panels and load-priced shortlists for panels of ``k`` times the seats): the
+    master holds them, or, when ``q = 1/k``, what the flow started from them adds (below).
 
     When ``q = 1/k`` (:func:`units_per_seat`, ``k`` at most the number of experts: see :func:`scaled_instance`),
     the master starts on the network as the exact solve does (:func:`~matching.solve.start_on_network` with
@@ -121,11 +122,13 @@ def _capped_master(instance: Instance, max_probability: float) -> Master:
     min-cost flow with every count times ``k`` and pair arcs of capacity 1, and the first capped LP starts at
     its optimum, with only the organization rows to repair. The first columns start the flow but do not
     join the master: it holds what the start adds (the flow's pairs and basis, the pairs it prices near
-    zero, the greedy panels, the mending alternatives), and the near ties of the start restriction are the
-    room the restrictions need (:func:`_restrict_at_start`). Every dual pivot walks every column: contended
+    zero, the greedy panels, the mending alternatives), and the near ties, added with the start restriction
+    or else before the first restriction (:func:`_add_near_ties`), are the room the restrictions need. Every dual pivot walks every column: contended
     5,000 × 12,500 started on 0.90 M columns instead of 1.33 M, and the restriction's re-optimization took
     27.6 CPU s instead of 43.1 for the same 46–47 k iterations; contended 300 × 2,000, on another path,
-    drew in 1.09–1.10 CPU s instead of 0.79–0.93 (docs/matching.md §3). Small rounds start there too."""
+    drew in 1.09–1.10 CPU s instead of 0.79–0.93 (docs/matching.md §3). Small rounds start there too (100
+    contended 40 × 8 rounds at q = 0.5: expected fit 1,784.88 against 1,785.30 with the first columns in the
+    master, lower on 13 and higher on 13; 1.58 against 1.44 CPU s in all)."""
     master = Master(instance, instance.fit, pair_cap=max_probability)
     seats = instance.pool_quotas[:, 1].max(initial=1) / max(max_probability, 1e-9)
     per_seat = min(int(np.ceil(seats)), instance.n_experts) + 8        # no shortlist is longer than the experts
@@ -607,7 +610,11 @@ def restrict_to_one_pool(instance: Instance, kept: dict[tuple[int, int], int]) -
     A block of applications at a time, each through a table (application, organization) → kept pool read at
     every expert's organization: gathering each kept organization's experts cost work in the sum of their
     sizes, tens of millions at contended 5,000 × 12,500, where organizations of hundreds of experts are kept
-    on thousands of applications (1.1–1.4 CPU s a call against 0.6–0.7; docs/matching.md §3)."""
+    on thousands of applications (1.1–1.4 CPU s a call against 0.6–0.7; docs/matching.md §3). The table reads
+    every expert for every application with a kept organization whatever the organizations' sizes, so it is the
+    slower of the two when they are small (60 k keys of organizations of a few experts at that size: 0.72–0.88
+    against 0.06–0.22 s), which the draw's keys are not (:func:`in_one_pool` keeps only organizations larger
+    than the limit)."""
     allowed = instance.allowed.copy()
     if kept:
         apps, orgs = np.array(list(kept), dtype=np.int64).reshape(-1, 2).T

@@ -331,19 +331,29 @@ def test_holding_organizations_in_the_one_pool_they_use_leaves_the_capped_optimu
     assert fractional_assignment(narrower, 0.5)[1] == pytest.approx(value, rel=1e-9)
 
 
+@pytest.mark.parametrize("block", [1, 2, 3, 1 << 22])
 @pytest.mark.parametrize("seed", range(6))
-def test_a_restriction_forbids_exactly_each_kept_organizations_experts_outside_its_pool(seed):
+def test_a_restriction_forbids_exactly_each_kept_organizations_experts_outside_its_pool(seed, block, monkeypatch):
     """Against a loop over the kept (application, organization) pairs: their experts outside the kept pool are
-    forbidden on that application, fixed pairs excepted; nothing else changes."""
+    forbidden on that application, fixed pairs excepted; nothing else changes. Some applications keep no
+    organization, a fixed pair's organization is kept in another pool, and the table is built for blocks of
+    ``block`` applications (one, two or three applications a block, so that block edges fall between kept
+    applications and on ones with nothing kept; or all of them at once)."""
     instance = crowded_instance(seed) if seed % 2 else contended_instance(seed)
+    monkeypatch.setattr(draw_module, "PRICING_BLOCK", block * instance.n_experts)
     rng = np.random.default_rng(seed)
     n_orgs = int(instance.expert_org.max()) + 1
-    kept = {(a, int(o)): int(rng.integers(instance.n_pools))
-            for a in range(instance.n_apps) for o in rng.choice(n_orgs, 3, replace=False)}
+    kept = {(int(a), int(o)): int(rng.integers(instance.n_pools))
+            for a in rng.choice(instance.n_apps, instance.n_apps // 2 + 1, replace=False)
+            for o in rng.choice(n_orgs, 3, replace=False)}
+    for e, a in instance.fixed:
+        if instance.expert_org[e] >= 0:
+            kept[(int(a), int(instance.expert_org[e]))] = (int(instance.expert_pool[e]) + 1) % instance.n_pools
     expected = instance.allowed.copy()
     for (a, o), pool in kept.items():
         expected[(instance.expert_org == o) & (instance.expert_pool != pool), a] = False
     expected[instance.fixed[:, 0], instance.fixed[:, 1]] = instance.allowed[instance.fixed[:, 0], instance.fixed[:, 1]]
+    assert len({a for a, _ in kept}) < instance.n_apps and (expected != instance.allowed).any()
     assert (restrict_to_one_pool(instance, kept).allowed == expected).all()
     assert (restrict_to_one_pool(instance, {}).allowed == instance.allowed).all()
 
