@@ -39,7 +39,7 @@ from matching.lp import PRICING_BLOCK, LPResult, Master, largest_magnitude
 from matching.network import best_per_column, pairs_above
 from matching.reserves import NoReplacement, exchange, replace
 from matching.rounding import SNAP, FlowNetwork
-from matching.solve import PRICED_PER_SEAT, generate_columns, start_on_network
+from matching.solve import PRICED_PER_SEAT, fixed_pairs_unkeepable, generate_columns, start_on_network
 
 REPICKS = 3
 """Times a pool restriction that left a panel short is chosen again toward the short pools (see :func:`draw`)."""
@@ -52,7 +52,8 @@ class DrawResult:
     Attributes
     ----------
     status : str
-        ``sampled``; ``infeasible`` when no fractional assignment meets the quotas under the cap; ``unrepaired``
+        ``sampled``; ``infeasible`` when no fractional assignment meets the quotas under the cap or the fixed pairs
+        alone break a rule (:func:`~matching.solve.fixed_pairs_unkeepable`, as the exact solve); ``unrepaired``
         when every sample broke an organization limit outside the bihierarchy and none could be repaired
         (:func:`repair_organizations`): ``assigned`` is then all False — a draw never returns a panel that breaks
         a rule.
@@ -396,6 +397,10 @@ def draw(instance: Instance, max_probability: float, seed: int, *, max_attempts:
         re-optimization; a contended 1,000 × 5,000 round needs 2–3 since the organizations present in one pool
         are held there with each restriction (:func:`in_one_pool`), 11–43 before (docs/matching.md §3).
     """
+    if fixed_pairs_unkeepable(instance):      # neither the capped LP nor the flow has a solution
+        empty = np.zeros(instance.fit.shape, dtype=bool)
+        return DrawResult("infeasible", empty, np.zeros(instance.fit.shape), 0.0, seed, True, 0,
+                          np.zeros((instance.n_apps, instance.n_pools)))
     master = _capped_master(instance, max_probability)
     restricted = _restrict_at_start(master)
     marginals, value, shortfall = _solve_capped(master)

@@ -124,6 +124,23 @@ def test_a_cap_that_cannot_fill_a_pool_is_reported_infeasible():
     assert result.shortfall[:, 1].sum() > 0
 
 
+@pytest.mark.parametrize("fixed, max_per_org", [
+    ([[0, 0], [1, 0], [2, 0], [3, 0], [4, 0]], 9),     # five fixed experts on a panel of four
+    ([[0, 0], [1, 0], [2, 0]], 2),                     # three of one organization where two may sit
+])
+def test_fixed_pairs_that_break_a_rule_by_themselves_are_reported_infeasible(fixed, max_per_org):
+    """As the exact solve does (``fixed_pairs_unkeepable``): neither the capped LP nor the flow has a solution
+    then, and a caller of the library got a RuntimeError from the LP instead of an infeasible draw."""
+    fit = np.full((9, 1), 0.5, dtype=np.float32)
+    instance = Instance(fit=fit, allowed=np.ones(fit.shape, dtype=bool), expert_pool=np.zeros(9, dtype=int),
+                        pools=("technology",), expert_org=np.array([0] * 5 + [-1] * 4),
+                        load_cap=np.ones(9, dtype=int), panel_size=np.array([4]), pool_quotas=np.array([[0, 4]]),
+                        max_per_org=max_per_org, fixed=np.array(fixed))
+    result = draw(instance, 0.5, 0)
+    assert result.status == "infeasible"
+    assert not result.assigned.any()
+
+
 def walk_from_scratch(network: FlowNetwork, rng: np.random.Generator) -> np.ndarray:
     """Dependent rounding as first written: after every push, walk again from the first node with a fractional
     arc. The network's own walk resumes instead; it must give the very same sample for the same seed."""
