@@ -142,7 +142,9 @@ seats spread over hundreds of experts; with 200 a round the sampled flow took 25
 def sampled_load_prices(instance: Instance, weight: np.ndarray, *, apps: int | None = None,
                         deadline: float | None = None, seed: int = 0) -> tuple[np.ndarray | None, int]:
     """Load prices ``u ≥ 0`` for every expert from the organization-free flow over a random one in ``k`` of the
-    applications (``k`` = ``n_apps // apps``, at most :data:`SAMPLED_APPS` of them), each standing for ``k``
+    applications (``k`` = ``⌈n_apps / apps⌉``, ``apps`` at most :data:`SAMPLED_APPS`; the sample, ``n_apps // k``
+    applications, holds at most ``apps``: the time-limited solve asks for as many as its seconds allow), each
+    standing for ``k``
     (:class:`FlowNetwork`'s ``sampled``), every expert with its own load: the flow's Lagrangian dual of the load
     rows is ``min_u Σ u·cap + k · Σ_(a in sample) best panel of a by weight − u``, a sample average of the
     round's own ``Σ_a``, so its optimal ``u`` is near the round's. Any ``u ≥ 0`` gives a valid panel bound;
@@ -153,7 +155,7 @@ def sampled_load_prices(instance: Instance, weight: np.ndarray, *, apps: int | N
     of two, three and four of its eight rounds was 52.1 M, 41.3 M and 24.2 M) or when seats stayed unfilled at
     the end (a sampled application standing for ``k`` needs ``k`` times its seats from its own allowed experts:
     prices of 1,000.5 and a bound of 2,005 against an optimum of 4 in the test), and the flow's rounds."""
-    share = max(1, instance.n_apps // max(min(apps or SAMPLED_APPS, SAMPLED_APPS), 1))
+    share = max(1, -(-instance.n_apps // max(min(apps or SAMPLED_APPS, SAMPLED_APPS), 1)))
     sample, sample_weight = instance, weight
     if share > 1:
         chosen = np.sort(np.random.default_rng(seed).choice(instance.n_apps, instance.n_apps // share,

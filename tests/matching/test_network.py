@@ -431,3 +431,23 @@ def test_a_sample_whose_seats_its_experts_cannot_fill_gives_no_prices():
         patch.setattr(matching.network, "SAMPLED_APPS", 2)
         solution = solve_total(instance, pricing_time_limit=60.0)
     assert solution.status == "optimal" and solution.bound == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize(("n_apps", "apps"), [(7, 4), (5, 3), (6, 3), (1, 1), (9, 160)])
+def test_a_sample_holds_at_most_the_applications_asked_for_and_stands_for_no_more_than_the_round(n_apps, apps):
+    """The time-limited solve asks for as many sampled applications as its seconds left allow
+    (:func:`~matching.solve.sample_size`): seven applications and four asked for are a sample of three standing
+    for two each, not the whole round (which took the sampled flow up to twice the seconds asked for); each
+    stands for as many as the round holds whole times, at least one."""
+    instance = random_instance(n_apps, 12, n_apps, load_cap=3)
+    solved = []
+
+    def spy(sample, *args, sampled, **kwargs):
+        solved.append((sample.n_apps, sampled))
+        return network_optimum(sample, *args, sampled=sampled, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching.network, "network_optimum", spy)
+        sampled_load_prices(instance, instance.fit, apps=apps)
+    (size, share), = solved
+    assert 1 <= size <= min(apps, n_apps) and size * share <= n_apps
