@@ -451,3 +451,31 @@ def test_a_sample_holds_at_most_the_applications_asked_for_and_stands_for_no_mor
         sampled_load_prices(instance, instance.fit, apps=apps)
     (size, share), = solved
     assert 1 <= size <= min(apps, n_apps) and size * share <= n_apps
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), apps=st.integers(1, 4), unreached=st.booleans())
+def test_sampled_load_prices_hold_with_idle_experts_whole_loads_fixed_and_pools_out_of_reach(seed, apps, unreached):
+    """Experts of load 0, experts allowed nowhere, fixed pairs taking an expert's whole load and a pool of
+    minimum 0 that most applications may not draw on: the sample's prices, when it gives them, are finite and
+    ≥ 0 and the panel bound at them is at or above the optimum of the full problem."""
+    rng = np.random.default_rng(seed)
+    n_experts, n_apps = int(rng.integers(8, 18)), int(rng.integers(1, 10))
+    quotas = ((1, 3), (0, 2), (0, 1)) if unreached else ((1, 2), (1, 2))
+    instance = random_instance(seed, n_experts, n_apps, n_orgs=4, load_cap=3, quotas=quotas,
+                               n_fixed=int(rng.integers(0, min(4, n_experts))))
+    load, allowed = instance.load_cap.copy(), instance.allowed.copy()
+    idle, nowhere = rng.choice(n_experts, 2, replace=False)
+    load[idle], allowed[[idle, nowhere]] = 0, False
+    fixed = instance.fixed[~np.isin(instance.fixed[:, 0], [idle, nowhere])]
+    load[fixed[:, 0]] = np.bincount(fixed[:, 0], minlength=n_experts)[fixed[:, 0]]
+    if unreached:
+        allowed[np.ix_(instance.expert_pool == 2, rng.random(n_apps) < 0.6)] = False
+    instance = replace(instance, load_cap=load, allowed=allowed, fixed=fixed)
+    assume(not fixed_pairs_unkeepable(instance))
+    reference = dense_milp(instance)
+    assume(reference is not None)
+    load_price, _ = sampled_load_prices(instance, instance.fit, apps=apps, seed=seed)
+    assume(load_price is not None)
+    assert np.isfinite(load_price).all() and (load_price >= 0).all()
+    assert panel_bound_at(Master(instance, instance.fit), load_price, np.zeros(0)) >= reference - 1e-9
