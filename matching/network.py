@@ -74,7 +74,8 @@ class NetworkOptimum:
     the elastic arcs filled (zero when the pairs allow a solution); ``load_price`` (E, ≥ 0) and ``pool_price``
     (A, P): prices such that every pair's reduced cost is ``weight − load_price[e] − pool_price[a, pool(e)]``,
     split as ``pool_price = panel_price[a] + pool_row_price[a, p]``; ``candidates``: every pair the flow was
-    solved over; ``rounds``: flow solves; ``converged``: no allowed pair priced out after the last one."""
+    solved over; ``rounds``: flow solves; ``converged``: no allowed pair priced out after the last one;
+    ``elastic_cost``: an elastic arc's cost per seat in weight units (:data:`SHORTFALL_COST` at the flow's scale)."""
 
     experts: np.ndarray
     apps: np.ndarray
@@ -86,6 +87,7 @@ class NetworkOptimum:
     rounds: int
     basis: NetworkBasis | None = None
     converged: bool = False
+    elastic_cost: float = np.inf
 
     @property
     def pool_price(self) -> np.ndarray:
@@ -140,7 +142,9 @@ seats spread over hundreds of experts; with 200 a round the sampled flow took 25
 def sampled_load_prices(instance: Instance, weight: np.ndarray, *, apps: int | None = None,
                         deadline: float | None = None, seed: int = 0) -> tuple[np.ndarray | None, int]:
     """Load prices ``u ≥ 0`` for every expert from the organization-free flow over a random one in ``k`` of the
-    applications (``k`` = ``n_apps // apps``, at most :data:`SAMPLED_APPS` of them), each standing for ``k``
+    applications (``k`` = ``⌈n_apps / apps⌉``, ``apps`` at most :data:`SAMPLED_APPS`; the sample, ``n_apps // k``
+    applications, holds at most ``apps``: the time-limited solve asks for as many as its seconds allow), each
+    standing for ``k``
     (:class:`FlowNetwork`'s ``sampled``), every expert with its own load: the flow's Lagrangian dual of the load
     rows is ``min_u Σ u·cap + k · Σ_(a in sample) best panel of a by weight − u``, a sample average of the
     round's own ``Σ_a``, so its optimal ``u`` is near the round's. Any ``u ≥ 0`` gives a valid panel bound;
@@ -148,8 +152,10 @@ def sampled_load_prices(instance: Instance, weight: np.ndarray, *, apps: int | N
     nothing); with ``k`` = 1 it is the round itself. Rounds as :func:`network_optimum` (``deadline``). Returns
     the prices, None when the deadline stopped the flow before no pair priced out (its potentials then carry the
     elastic arcs' cost where the sample's seats were not yet filled: at 20,000 × 50,000 the bound at the prices
-    of two, three and four of its eight rounds was 52.1 M, 41.3 M and 24.2 M), and the flow's rounds."""
-    share = max(1, instance.n_apps // max(min(apps or SAMPLED_APPS, SAMPLED_APPS), 1))
+    of two, three and four of its eight rounds was 52.1 M, 41.3 M and 24.2 M) or when seats stayed unfilled at
+    the end (a sampled application standing for ``k`` needs ``k`` times its seats from its own allowed experts:
+    prices of 1,000.5 and a bound of 2,005 against an optimum of 4 in the test), and the flow's rounds."""
+    share = max(1, -(-instance.n_apps // max(min(apps or SAMPLED_APPS, SAMPLED_APPS), 1)))
     sample, sample_weight = instance, weight
     if share > 1:
         chosen = np.sort(np.random.default_rng(seed).choice(instance.n_apps, instance.n_apps // share,
@@ -164,7 +170,12 @@ def sampled_load_prices(instance: Instance, weight: np.ndarray, *, apps: int | N
         have = PairSet(*sample_weight.shape)
         have[optimum.candidates] = True
         converged = len(price_out(sample, sample_weight, optimum, have, 1)[0]) == 0
-    return optimum.load_price if converged else None, optimum.rounds
+    # experts the source reaches only through an elastic arc (every expert allowed to the sample's applications
+    # of a pool at its full load, or seats they cannot fill standing for ``share``) are priced near its cost: a
+    # dual optimum of the sample, where seats are equalities, but the round's panel bound there is that cost times
+    # their loads (the round's own flow prices the round at its optimum whatever its dual optimum)
+    elastic = share > 1 and ((optimum.shortfall > 0).any() or (optimum.load_price >= optimum.elastic_cost / 2).any())
+    return optimum.load_price if converged and not elastic else None, optimum.rounds
 
 
 def _new_pairs(instance: Instance, have: PairSet, experts: np.ndarray, apps: np.ndarray,
@@ -222,7 +233,7 @@ class FlowNetwork:
         # weights of order 1 (the fit) keep COST_SCALE; larger ones are scaled down so the costs stay in range
         self.scale = COST_SCALE / max(1.0, float(np.abs(values).max(initial=0.0)))
         scaled = np.rint(values * self.scale).astype(np.int64)
-        shortfall_cost = int(round(SHORTFALL_COST * COST_SCALE))
+        self.shortfall_cost = shortfall_cost = int(round(SHORTFALL_COST * COST_SCALE))
         # arcs: pairs, then source → expert, then source → (a, p) (elastic), then (a, p) → a
         self.tail = np.concatenate([self.expert_node[experts], np.zeros(n_e, np.int64),
                                     np.zeros(n_a * n_p, np.int64), self.pool_node.ravel()])
@@ -257,7 +268,8 @@ class FlowNetwork:
         apps = np.concatenate([self.apps[chosen], inst.fixed[:, 1]])
         return NetworkOptimum(experts=experts, apps=apps, shortfall=shortfall, load_price=load_price,
                               panel_price=panel, pool_row_price=pool - panel[:, None],
-                              candidates=(self.experts, self.apps), rounds=1)
+                              candidates=(self.experts, self.apps), rounds=1,
+                              elastic_cost=self.shortfall_cost / self.scale)
 
     def _prices(self, flow: np.ndarray, potential: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Load prices (E,), panel prices (A,) and pool prices (A, P) from the potentials, mended where the

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+import matching.network
 from matching.instance import Instance
 from matching.lp import Master, PairSet
 from matching.network import (
@@ -21,12 +22,13 @@ from matching.network import (
     price_out,
     sampled_load_prices,
 )
-from matching.solve import fixed_pairs_unkeepable, panel_bound_at, start_on_network
+from matching.solve import fixed_pairs_unkeepable, panel_bound_at, solve_total, start_on_network
 from tests.matching.test_solve import (
     check_solution,
     contended_instance,
     dense_milp,
     flow_shaped_instance,
+    no_flow_round_fits,
     random_instance,
 )
 
@@ -381,17 +383,19 @@ def test_worked_example_of_sampled_load_prices():
 @given(seed=st.integers(0, 10**6), shape=st.sampled_from(["contended", "fixed", "tight maximum", "by pool"]),
        apps=st.integers(1, 3))
 def test_the_panel_bound_at_sampled_load_prices_holds_and_with_the_whole_round_is_the_flows(seed, shape, apps):
-    """Whatever the sample, its load prices are finite and ≥ 0 and the panel bound at them, over every pair, is
-    at or above the optimum of the full problem; a sample of the whole round (one in one) prices it as the flow
-    converged over every pair does, so its bound is the organization-free optimum."""
+    """Whatever the sample, its load prices (none when the elastic arcs priced its experts) are finite and ≥ 0
+    and the panel bound at them, over every pair, is at or above the optimum of the full problem; a sample of the
+    whole round (one in one) prices it as the flow converged over every pair does, so its bound is the
+    organization-free optimum."""
     instance = flow_shaped_instance(seed, shape)
     assume(not fixed_pairs_unkeepable(instance))
     reference = dense_milp(instance)
     assume(reference is not None)
     master = Master(instance, instance.fit)
     load_price, _ = sampled_load_prices(instance, instance.fit, apps=apps)
-    assert np.isfinite(load_price).all() and (load_price >= 0).all()
-    assert panel_bound_at(master, load_price, np.zeros(0)) >= reference - 1e-9
+    if load_price is not None:
+        assert np.isfinite(load_price).all() and (load_price >= 0).all()
+        assert panel_bound_at(master, load_price, np.zeros(0)) >= reference - 1e-9
     whole, _ = sampled_load_prices(instance, instance.fit, apps=instance.n_apps)
     organization_free_optimum = dense_milp(organization_free(instance))
     assert panel_bound_at(master, whole, np.zeros(0)) == pytest.approx(organization_free_optimum, abs=1e-6)
@@ -407,3 +411,71 @@ def test_a_sampled_round_the_deadline_stops_before_it_converges_gives_no_prices(
     assert stopped is None and rounds == 1
     converged, _ = sampled_load_prices(instance, instance.fit)
     assert converged is not None
+
+
+def test_a_sample_whose_seats_its_experts_cannot_fill_gives_no_prices():
+    """Application 0 may have only experts 0 and 1, of load 1: the round fills its two seats, but standing for
+    two it has four, and the sampled flow leaves two to the elastic arcs. Its potentials then carry their cost
+    (prices of 1,000.5 and a panel bound of 2,005 against an optimum of 4, which the bound at no price is):
+    no prices, and the time-limited solve's steps start from zero, where its first step proves the optimum."""
+    allowed = np.ones((6, 4), dtype=bool)
+    allowed[2:, 0] = allowed[:2, 1:] = False
+    instance = Instance(
+        fit=np.full((6, 4), 0.5), allowed=allowed, expert_pool=np.zeros(6, dtype=int), pools=("technology",),
+        expert_org=np.full(6, -1), load_cap=np.array([1, 1, 2, 2, 2, 2]), panel_size=np.full(4, 2),
+        pool_quotas=np.array([[2, 2]]), max_per_org=1)
+    assert dense_milp(instance) == pytest.approx(4.0)
+    load_price, _ = sampled_load_prices(instance, instance.fit, apps=2, seed=0)
+    assert load_price is None
+    with no_flow_round_fits(), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching.network, "SAMPLED_APPS", 2)
+        solution = solve_total(instance, pricing_time_limit=60.0)
+    assert solution.status == "optimal" and solution.bound == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize(("n_apps", "apps"), [(7, 4), (5, 3), (6, 3), (1, 1), (9, 160)])
+def test_a_sample_holds_at_most_the_applications_asked_for_and_stands_for_no_more_than_the_round(n_apps, apps):
+    """The time-limited solve asks for as many sampled applications as its seconds left allow
+    (:func:`~matching.solve.sample_size`): seven applications and four asked for are a sample of three standing
+    for two each, not the whole round (which took the sampled flow up to twice the seconds asked for); each
+    stands for as many as the round holds whole times, at least one."""
+    instance = random_instance(n_apps, 12, n_apps, load_cap=3)
+    solved = []
+
+    def spy(sample, *args, sampled, **kwargs):
+        solved.append((sample.n_apps, sampled))
+        return network_optimum(sample, *args, sampled=sampled, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching.network, "network_optimum", spy)
+        sampled_load_prices(instance, instance.fit, apps=apps)
+    (size, share), = solved
+    assert 1 <= size <= min(apps, n_apps) and size * share <= n_apps
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), apps=st.integers(1, 4), unreached=st.booleans())
+def test_sampled_load_prices_hold_with_idle_experts_whole_loads_fixed_and_pools_out_of_reach(seed, apps, unreached):
+    """Experts of load 0, experts allowed nowhere, fixed pairs taking an expert's whole load and a pool of
+    minimum 0 that most applications may not draw on: the sample's prices, when it gives them, are finite and
+    ≥ 0 and the panel bound at them is at or above the optimum of the full problem."""
+    rng = np.random.default_rng(seed)
+    n_experts, n_apps = int(rng.integers(8, 18)), int(rng.integers(1, 10))
+    quotas = ((1, 3), (0, 2), (0, 1)) if unreached else ((1, 2), (1, 2))
+    instance = random_instance(seed, n_experts, n_apps, n_orgs=4, load_cap=3, quotas=quotas,
+                               n_fixed=int(rng.integers(0, min(4, n_experts))))
+    load, allowed = instance.load_cap.copy(), instance.allowed.copy()
+    idle, nowhere = rng.choice(n_experts, 2, replace=False)
+    load[idle], allowed[[idle, nowhere]] = 0, False
+    fixed = instance.fixed[~np.isin(instance.fixed[:, 0], [idle, nowhere])]
+    load[fixed[:, 0]] = np.bincount(fixed[:, 0], minlength=n_experts)[fixed[:, 0]]
+    if unreached:
+        allowed[np.ix_(instance.expert_pool == 2, rng.random(n_apps) < 0.6)] = False
+    instance = replace(instance, load_cap=load, allowed=allowed, fixed=fixed)
+    assume(not fixed_pairs_unkeepable(instance))
+    reference = dense_milp(instance)
+    assume(reference is not None)
+    load_price, _ = sampled_load_prices(instance, instance.fit, apps=apps, seed=seed)
+    assume(load_price is not None)
+    assert np.isfinite(load_price).all() and (load_price >= 0).all()
+    assert panel_bound_at(Master(instance, instance.fit), load_price, np.zeros(0)) >= reference - 1e-9
