@@ -64,7 +64,7 @@ def test_the_embedded_consumer_beats_for_each_queue_it_takes(app):
     try:
         wait_until(lambda: last_beat(queue(app, MATCHING)) is not None, 30)
     finally:
-        consumers.stop(graceful=True)
+        consumers.stop(graceful=True, seconds=30)
     assert last_beat(queue(app, MATCHING)) is not None and last_beat(queue(app, GENERAL)) is None
 
 
