@@ -120,7 +120,7 @@ def queue_states() -> list[QueueState]:
             for name, beat in queue_heartbeats().items()]
 
 
-def queue_silence(job: Job, now: datetime | None = None) -> QueueSilence | None:
+def queue_silence(job: Job) -> QueueSilence | None:
     """For a job waiting on a queue that no worker has taken for :data:`heartbeats.SILENT_SECONDS`: the queue and
     for how long; None for any other job (running, finished, or its queue alive), and in immediate mode (a job
     runs as it is asked for), and while the queue's storage cannot be read (:func:`readable_heartbeats`)."""
@@ -130,7 +130,5 @@ def queue_silence(job: Job, now: datetime | None = None) -> QueueSilence | None:
     beats = readable_heartbeats()
     if beats is None:
         return None
-    now = now or utcnow()
-    since = beats[name] or job.created_at
-    silent = (now - since).total_seconds()
+    silent = (utcnow() - (beats[name] or job.created_at)).total_seconds()
     return QueueSilence(name, int(silent // 60)) if silent >= heartbeats.SILENT_SECONDS else None
