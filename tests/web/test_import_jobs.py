@@ -211,6 +211,7 @@ def test_the_input_of_an_import_that_ended_without_deleting_it_is_deleted_within
         assert files.path_of(input_name(waiting_id)).exists()
 
 
+@pytest.mark.slow                                    # the queue's socket timeout: 5 s at least
 def test_a_read_of_a_redis_queue_that_never_answers_fails_instead_of_holding_its_thread(app):
     """A Redis that accepts connections but does not answer (paused, swapping, a half-open network path) held
     every read of the queue for ever: each poll of a waiting job's page, a web server thread. It now fails after

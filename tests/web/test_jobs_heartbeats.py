@@ -64,7 +64,7 @@ def test_the_embedded_consumer_beats_for_each_queue_it_takes(app):
     try:
         wait_until(lambda: last_beat(queue(app, MATCHING)) is not None, 30)
     finally:
-        consumers.stop(graceful=True)
+        consumers.stop(graceful=True, seconds=30)
     assert last_beat(queue(app, MATCHING)) is not None and last_beat(queue(app, GENERAL)) is None
 
 
@@ -106,3 +106,22 @@ def test_panel_queues_shows_each_queues_heartbeat_and_fails_while_jobs_wait_on_o
     beat(queue(app, MATCHING))
     result = runner.invoke(args=["queues"])
     assert result.exit_code == 0 and "秒前）；队列中 1 条消息，1 个任务在等待" in result.output.splitlines()[1]
+
+
+def test_a_rounds_waiting_jobs_and_a_jobs_json_read_each_queues_heartbeat_once(app, client, auth, monkeypatch):
+    """The queues' storage is read once per queue and request, not once per waiting job: a round's page of many
+    waiting jobs would otherwise wait for Redis once a job (up to its timeout each while it does not answer)."""
+    from tests.web.test_panels_factory import build_round
+    from web.jobs import heartbeats
+
+    round_id = build_round(app)
+    job_ids = [ask_for(app, "matching", round_id) for _ in range(4)]
+    reads = []
+    read = heartbeats.last_beat
+    monkeypatch.setattr(heartbeats, "last_beat", lambda huey: reads.append(huey.name) or read(huey))
+    auth.login("organizer")
+    assert client.get(f"/jobs/rounds/{round_id}").status_code == 200
+    assert len(reads) == len(set(reads)) == 2
+    reads.clear()
+    assert client.get(f"/jobs/{job_ids[0]}.json").get_json()["queue_heartbeats"] == {GENERAL: None, MATCHING: None}
+    assert len(reads) == len(set(reads)) == 2

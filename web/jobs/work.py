@@ -9,8 +9,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from flask import current_app
-
 from matching.assign import PHASES
 from web.extensions import db
 from web.io.pdf import blank_sheets_pdf, score_sheets_page_estimate, score_sheets_pdf
@@ -18,7 +16,7 @@ from web.jobs import files, imports
 from web.jobs.runner import JobFailed, Progress
 from web.jobs.uploads import forget_upload, records_upload
 from web.models import Job, Round
-from web.services import matching_bridge, panels
+from web.services import panels
 from web.services.stored_ranking import ensure_current, ranking_for_view
 
 
@@ -68,16 +66,12 @@ def matching_job(job: Job, progress: Progress) -> None:
     params = job.params or {}
     clock = RunClock()
     progress.report("loading", 0, len(MATCHING_STEPS))
-    refusal = matching_bridge.memory_refusal(round_, current_app.config["PANEL_MATCHING_MEMORY"],
-                                             max_probability=params.get("max_probability"))
-    if refusal is not None:
-        raise JobFailed(matching_bridge.TOO_LARGE, refusal)
     try:
         run = panels.match(round_, actor=job.requested_by, seed=params.get("drawn_seed"),
                            max_probability=params.get("max_probability"),
                            progress=_engine_progress(progress, clock))
     except panels.PanelError as refusal:
-        raise JobFailed(refusal.code or "unexpected") from None
+        raise JobFailed(refusal.code or "unexpected", refusal.details) from None
     version = run.version
     job.outcome = {"version": version.number, "active": version.active, "status": version.status,
                    "diagnostics": list(version.diagnostics or []), "seed": version.seed,

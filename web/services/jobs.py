@@ -7,11 +7,10 @@ the caller's transaction commits.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
+from flask import current_app, g
 from sqlalchemy import func, select
 
 from web.database import lock_row
@@ -61,6 +60,10 @@ def round_jobs(round_id: int, limit: int = 100) -> list[Job]:
                                    .limit(limit)))
 
 
+HEARTBEATS_READ = "panel_queue_heartbeats"
+"""Where :func:`readable_heartbeats` keeps the request's reading (on ``flask.g``)."""
+
+
 @dataclass(frozen=True)
 class QueueSilence:
     """A waiting job's queue has had no worker for ``minutes`` whole minutes (since its last heartbeat, or since
@@ -70,21 +73,25 @@ class QueueSilence:
     minutes: int
 
 
-def queue_heartbeats(names: Collection[str] = QUEUES) -> dict[str, datetime | None]:
-    """Each queue's (of ``names``) last consumer heartbeat (naive UTC; None: none recorded); raises when the
-    queue's storage cannot be read."""
-    return {name: heartbeats.last_beat(queue(name=name)) for name in names}
+def queue_heartbeats() -> dict[str, datetime | None]:
+    """Each queue's last consumer heartbeat (naive UTC; None: none recorded); raises when the queue's storage
+    cannot be read."""
+    return {name: heartbeats.last_beat(queue(name=name)) for name in QUEUES}
 
 
-def readable_heartbeats(names: Collection[str] = QUEUES) -> dict[str, datetime | None] | None:
-    """:func:`queue_heartbeats`, or None (logged) while the queue's storage cannot be read (Redis restarting): a
-    job's page, its JSON and the API's answer about it must still show the job, which is safe in the database
-    (``requeue_stalled`` enqueues it once the storage is back)."""
-    try:
-        return queue_heartbeats(names)
-    except Exception:  # the storage's own errors (redis.ConnectionError, sqlite3.OperationalError) have no common base
-        current_app.logger.warning("the queues' heartbeats could not be read", exc_info=True)
-        return None
+def readable_heartbeats() -> dict[str, datetime | None] | None:
+    """Every queue's :func:`queue_heartbeats`, read once per request (a round's page asks for each waiting job's
+    queue), or None (logged) while the queue's storage cannot be read (Redis restarting): a job's page, its JSON
+    and the API's answer about it must still show the job, which is safe in the database (``requeue_stalled``
+    enqueues it once the storage is back)."""
+    if HEARTBEATS_READ not in g:
+        try:
+            beats = queue_heartbeats()
+        except Exception:  # the storage's errors (redis.ConnectionError, sqlite3.OperationalError) share no base
+            current_app.logger.warning("the queues' heartbeats could not be read", exc_info=True)
+            beats = None
+        setattr(g, HEARTBEATS_READ, beats)
+    return g.get(HEARTBEATS_READ)
 
 
 @dataclass(frozen=True)
@@ -113,17 +120,15 @@ def queue_states() -> list[QueueState]:
             for name, beat in queue_heartbeats().items()]
 
 
-def queue_silence(job: Job, now: datetime | None = None) -> QueueSilence | None:
+def queue_silence(job: Job) -> QueueSilence | None:
     """For a job waiting on a queue that no worker has taken for :data:`heartbeats.SILENT_SECONDS`: the queue and
     for how long; None for any other job (running, finished, or its queue alive), and in immediate mode (a job
     runs as it is asked for), and while the queue's storage cannot be read (:func:`readable_heartbeats`)."""
     if job.state != "queued" or current_app.config["PANEL_QUEUE"] == "immediate":
         return None
     name = queue_of(job.kind)
-    beats = readable_heartbeats((name,))
+    beats = readable_heartbeats()
     if beats is None:
         return None
-    now = now or utcnow()
-    since = beats[name] or job.created_at
-    silent = (now - since).total_seconds()
+    silent = (utcnow() - (beats[name] or job.created_at)).total_seconds()
     return QueueSilence(name, int(silent // 60)) if silent >= heartbeats.SILENT_SECONDS else None

@@ -55,7 +55,8 @@ def build_problem(round_: Round, *, seed: int | None = None, max_probability: fl
 
 
 TOO_LARGE = "matching_too_large"
-"""The code of a matching job refused for the memory its round would take (the job's ``error``)."""
+"""The code of a matching run refused for the memory its round would take (its PanelError's ``code``, a job's
+``error``)."""
 
 GB = 1 << 30
 

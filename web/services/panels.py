@@ -70,12 +70,13 @@ class PanelError(ValueError):
     changed. Several broken rules are joined by "；".
 
     ``code`` names the refusal of a matching run for the jobs that show it again from the catalog (see
-    :data:`MATCHING_REFUSALS`).
+    :data:`MATCHING_REFUSALS`); ``details``, the figures a job keeps on its outcome (a memory refusal's).
     """
 
-    def __init__(self, message: str, code: str | None = None):
+    def __init__(self, message: str, code: str | None = None, details: dict | None = None):
         super().__init__(message)
         self.code = code
+        self.details = details
 
 
 MATCHING_REFUSALS = ("round_not_assigning", "round_without_applications", "no_experts", matching_bridge.TOO_LARGE)
@@ -205,13 +206,14 @@ def check_matching(round_: Round) -> None:
 
 
 def check_memory(round_: Round, max_probability: float | None) -> None:
-    """Refuse (PanelError ``matching_too_large``, its sentence giving the figures) a run whose estimated peak
-    memory passes PANEL_MATCHING_MEMORY, before the round is read: every run is held to the limit, a small one
-    answered in the request and ``panel match`` as well as a job."""
+    """Refuse (PanelError ``matching_too_large``, its sentence giving the figures, its ``details`` those of
+    :func:`matching_bridge.memory_refusal`, which a job keeps on its outcome) a run whose estimated peak memory
+    passes PANEL_MATCHING_MEMORY, before the round is read: every run is held to the limit, a small one answered
+    in the request and ``panel match`` as well as a job."""
     refusal = matching_bridge.memory_refusal(round_, current_app.config["PANEL_MATCHING_MEMORY"],
                                              max_probability=max_probability)
     if refusal is not None:
-        raise PanelError(refusal["errors"][0], matching_bridge.TOO_LARGE)
+        raise PanelError(refusal["errors"][0], matching_bridge.TOO_LARGE, refusal)
 
 
 def run_seed(round_: Round, seed: int | None, max_probability: float | None) -> int | None:
