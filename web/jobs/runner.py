@@ -7,10 +7,10 @@ that reports nothing. A job whose worker died (no heartbeat for :data:`STALL_SEC
 :func:`stalled_jobs`.
 
 **One result per job.** The work flushes what it builds (a new assignment version, imported rows) and the
-runner commits it together with the job's ``done``, in one transaction, and only if the row still carries this
-worker's attempt: a worker killed mid-job has committed nothing, and one that lost its job to another worker
-(its heartbeat stopped) rolls its work back. A task that writes a file writes it under one name per job, so a
-rerun replaces, never adds.
+runner commits it together with the job's ``done`` and its audit event, in one transaction, and only if the row
+still carries this worker's attempt: a worker killed mid-job has committed nothing, and one that lost its job to
+another worker (its heartbeat stopped) rolls its work back and audits nothing. A task that writes a file writes it
+under one name per job, so a rerun replaces, never adds.
 
 **Inputs outlive every attempt but the last.** A job that consumes a stored file (an upload, an API import's
 body) has it deleted by its kind's clean-up (web/jobs/work.py ``FORGET_INPUT``), only once the job's end (done,
@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import timedelta
 
 from flask import Flask, current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import Row, or_, select, update
 from sqlalchemy.orm import load_only
 
 from web.extensions import db
@@ -184,8 +184,9 @@ def _run_claimed(job: Job, work: Callable[[Job, Progress], str | None], *, last_
     ended = db.session.execute(
         _this_attempt(job_id, attempt).values(state="done", result_path=result, finished_at=utcnow(),
                                               step="finished", done=progress.total, total=progress.total)
-        .execution_options(synchronize_session=False)).rowcount
+        .returning(*_ENDED).execution_options(synchronize_session=False)).all()
     if ended:
+        _audit_ends(ended)
         db.session.commit()
         forget_input(db.session.get(Job, job_id))
         return
@@ -213,12 +214,26 @@ def _this_attempt(job_id: int, attempt: int):
 
 def finish(job_id: int, attempt: int, state: str, *, error: str | None = None,
            outcome: dict | None = None) -> bool:
-    """Record the end of this attempt in its own transaction; False when the job is no longer this attempt's."""
+    """Record the end of this attempt, audited, in its own transaction; False when the job is no longer this
+    attempt's (then nothing is written)."""
     recorded = db.session.execute(_this_attempt(job_id, attempt).values(state=state, error=error, outcome=outcome,
                                                                          finished_at=utcnow())
-                                  .execution_options(synchronize_session=False)).rowcount
+                                  .returning(*_ENDED).execution_options(synchronize_session=False)).all()
+    _audit_ends(recorded)
     db.session.commit()
     return bool(recorded)
+
+
+_ENDED = (Job.id, Job.state, Job.kind, Job.attempts, Job.error)
+"""The columns an UPDATE that ends jobs returns, for :func:`_audit_ends`."""
+
+
+def _audit_ends(ended: Sequence[Row]) -> None:
+    """Audit each job an UPDATE just ended for good (its :data:`_ENDED` row), by the system, in the transaction
+    that ends it: ``job.done`` or ``job.failed``, with the job's kind, attempts and error."""
+    for job_id, state, kind, attempts, error in ended:
+        audit.record(f"job.{state}", "job", job_id, actor=None, before={"state": "running"},
+                     after={"state": state, "kind": kind, "attempts": attempts, "error": error})
 
 
 def _requeue(job_id: int, attempt: int) -> None:
@@ -231,17 +246,14 @@ def give_up_dead_jobs() -> None:
     """Fail the running jobs whose worker died on their last attempt (:data:`MAX_ATTEMPTS`), each only while it is
     still so (a worker may claim it meanwhile). Each is audited, by the system, in the transaction that fails it;
     the input its work would have deleted at its end goes with the other ended jobs' (:func:`recently_ended`)."""
-    failed = list(db.session.scalars(update(Job).where(_dead_worker() & (Job.attempts >= MAX_ATTEMPTS))
-                                     .values(state="failed", error="unexpected", finished_at=utcnow())
-                                     .returning(Job.id).execution_options(synchronize_session=False)))
-    if not failed:
-        db.session.commit()
-        return
-    for job in db.session.scalars(select(Job).where(Job.id.in_(failed))):
-        audit.record("job.failed", "job", job.id, actor=None, before={"state": "running"},
-                     after={"state": "failed", "kind": job.kind, "attempts": job.attempts, "error": job.error})
+    ended = db.session.execute(update(Job).where(_dead_worker() & (Job.attempts >= MAX_ATTEMPTS))
+                               .values(state="failed", error="unexpected", finished_at=utcnow())
+                               .returning(*_ENDED).execution_options(synchronize_session=False)).all()
+    _audit_ends(ended)
     db.session.commit()
-    current_app.logger.error("job(s) %s failed: their worker died on each of %s attempts", failed, MAX_ATTEMPTS)
+    if ended:
+        current_app.logger.error("job(s) %s failed: their worker died on each of %s attempts",
+                                 [row.id for row in ended], MAX_ATTEMPTS)
 
 
 def recently_ended(kinds: Collection[str]) -> list[Job]:
