@@ -171,13 +171,13 @@ def _run_claimed(job: Job, work: Callable[[Job, Progress], str | None], *, last_
     except JobFailed as refusal:
         db.session.rollback()
         if finish(job_id, attempt, "failed", error=refusal.code, outcome=refusal.outcome):
-            forget_input(db.session.get(Job, job_id))
+            forget_input(job)
         return
     except Exception:
         db.session.rollback()
         if last_attempt:
             if finish(job_id, attempt, "failed", error="unexpected"):
-                forget_input(db.session.get(Job, job_id))
+                forget_input(job)
         else:
             _requeue(job_id, attempt)
         raise
@@ -188,7 +188,7 @@ def _run_claimed(job: Job, work: Callable[[Job, Progress], str | None], *, last_
     if ended:
         _audit_ends(ended)
         db.session.commit()
-        forget_input(db.session.get(Job, job_id))
+        forget_input(job)
         return
     # another worker took the job over (this one's heartbeat had stopped): its result is the one kept
     db.session.rollback()
