@@ -33,6 +33,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from matching.affinity import FIT_BLOCK
 from matching.types import Problem, Settings
 
 MIB = 1 << 20
@@ -104,6 +105,31 @@ PER_SEAT_DRAWN = 4 * 1024
 """A randomized draw's master, per seat, beyond the unlimited solve: fitted to the draws measured in one process
 (300 × 2,000: 273 MiB against 259 without the draw; 1,000 × 5,000: 538 against 435)."""
 
+PER_CONTEXT_PAIR = 4 + 1
+"""A context's pair without a solve (:func:`matching.assign.build_context`): the fit (float32) and ``allowed``."""
+
+PER_GIVEN_CONTEXT_PAIR = 8 + 1
+"""As :data:`PER_CONTEXT_PAIR` when the problem gives the fit (float64)."""
+
+PER_FIT_TEMPORARY = 12
+"""The fit's temporaries per pair of one block (``matching.affinity.FIT_BLOCK`` pairs at most): ≈ 180 MiB beside
+the fit at 5,000 × 12,500 (11.2 bytes a pair of its 16.8 M-pair block)."""
+
+PER_STORED_RECORD = 2 * 1024
+"""One expert or application in a pickled context (the problem's records and the fit's text parts): 1.1–1.4 KiB
+measured (7.1 MB at 300 × 2,000, 36.3 MB at 1,000 × 5,000, less their matrices and conflicts)."""
+
+PAYLOAD_COPIES = 2
+"""Copies of a stored context's payload counted beside the context at the peak: the bytes pickled (or read back)
+and the database driver's copy of the bound value (not measured). Pickling and reading back in one process held
+1.4–1.5 payloads beyond the context: 55 MB for 36 at 1,000 × 5,000, ≈ 490 MB for 349 at 5,000 × 12,500 (1,021
+MiB at the peak, 1,328 estimated)."""
+
+PER_WRITTEN_CONFLICT = 640
+"""One conflict written out with its reason (a :class:`matching.types.Conflict` and its strings, as
+:func:`matching.conflicts.find_conflicts` returns them): 600 bytes measured at 300 × 2,000 (52 MB over 87,420) and
+577 at 1,000 × 5,000 (234 MB over 424,919)."""
+
 TOO_LARGE = "too_large"
 """The status of a round refused because its estimate passes the limit."""
 
@@ -135,7 +161,7 @@ def estimate_memory(n_experts: int, n_applications: int, settings: Settings, *, 
         "base": BASE,
         "records": PER_RECORD * (n_experts + n_applications),
         "pairs": round((PER_GIVEN_PAIR if given else PER_PAIR) * pairs) + PER_AFFINITY * (affinity or 0),
-        "conflicts": PER_CONFLICT * (round(CONFLICT_SHARE * pairs) if conflicts is None else conflicts),
+        "conflicts": PER_CONFLICT * _conflicts(pairs, conflicts),
         "solve": _solve(seats, settings),
     }
     if settings.mode != "meeting" and settings.randomize is not None:
@@ -158,6 +184,42 @@ def _solve(seats: int, settings: Settings) -> int:
         return proof
     minutes = max(1.0, settings.time_limit / CALIBRATED_LIMIT)
     return min(proof, round(max(LIMITED_SOLVE, seats * PER_SEAT_LIMITED) * minutes))
+
+
+def context_memory(n_experts: int, n_applications: int, settings: Settings, *, conflicts: int | None = None,
+                   affinity: int | None = None, stored: bool = False) -> MemoryEstimate:
+    """The peak memory of a round's context without a solve (:func:`matching.assign.build_context`: conflicts,
+    fit and ``allowed``), what a panel edit, a replacement from the reserves or an explanation builds.
+
+    Its ``transient`` part is what the peak holds beside the context for a moment: the fit's temporaries while it
+    is computed or, when ``stored`` (the context pickled to be kept, or read back), :data:`PAYLOAD_COPIES` of the
+    payload, whichever is larger. ``conflicts`` and ``affinity`` as in :func:`estimate_memory`; ``settings`` is
+    not read (the context is the same whatever the solve would be) and taken for a caller's symmetry.
+    """
+    pairs = n_experts * n_applications
+    records = n_experts + n_applications
+    given = affinity is not None
+    pair_bytes = round((PER_GIVEN_CONTEXT_PAIR if given else PER_CONTEXT_PAIR) * pairs) + PER_AFFINITY * (affinity or 0)
+    conflict_bytes = PER_CONFLICT * _conflicts(pairs, conflicts)
+    temporaries = 0 if given else PER_FIT_TEMPORARY * min(pairs, FIT_BLOCK)
+    payload = pair_bytes + conflict_bytes + PER_STORED_RECORD * records if stored else 0
+    return MemoryEstimate(pairs, {"base": BASE, "records": PER_RECORD * records, "pairs": pair_bytes,
+                                  "conflicts": conflict_bytes, "transient": max(temporaries, PAYLOAD_COPIES * payload)})
+
+
+def conflicts_memory(n_experts: int, n_applications: int, settings: Settings, *,
+                     conflicts: int | None = None) -> MemoryEstimate:
+    """The peak memory of listing a round's conflicts with their reasons (:func:`matching.conflicts.find_conflicts`:
+    no fit, no matrix, but :data:`PER_WRITTEN_CONFLICT` for each conflict); ``settings`` as in
+    :func:`context_memory`."""
+    pairs = n_experts * n_applications
+    return MemoryEstimate(pairs, {"base": BASE, "records": PER_RECORD * (n_experts + n_applications),
+                                  "conflicts": PER_WRITTEN_CONFLICT * _conflicts(pairs, conflicts)})
+
+
+def _conflicts(pairs: int, conflicts: int | None) -> int:
+    """The conflicted pairs: ``conflicts`` when known, else :data:`CONFLICT_SHARE` of the pairs."""
+    return round(CONFLICT_SHARE * pairs) if conflicts is None else conflicts
 
 
 def problem_memory(problem: Problem) -> MemoryEstimate:
