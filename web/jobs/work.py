@@ -117,11 +117,17 @@ def _engine_progress(progress: Progress, clock: RunClock) -> Callable[[str, int]
 
 
 def panel_context_job(job: Job, progress: Progress) -> None:
-    """Recompute and store the round's matching context (no file: the panel pages read the stored context)."""
+    """Recompute and store the round's matching context (no file: the panel pages read the stored context).
+
+    A round whose stored context would pass the memory limit fails at once, for good, as a matching run does
+    (``matching_too_large``, the figures on the job's outcome), instead of a worker killed mid-build."""
     from web.services.stored_context import recompute
 
     progress.start("inputs", 1)
-    recompute(_round(job), progress)
+    try:
+        recompute(_round(job), progress)
+    except panels.PanelError as refusal:
+        raise JobFailed(refusal.code or "unexpected", refusal.details) from None
     return None
 
 
