@@ -113,22 +113,23 @@ PER_GIVEN_CONTEXT_PAIR = 8 + 1
 
 PER_FIT_TEMPORARY = 12
 """The fit's temporaries per pair of one block (``matching.affinity.FIT_BLOCK`` pairs at most): ≈ 180 MiB beside
-the fit at 5,000 × 12,500 (11.2 bytes a pair of its 16.8 M-pair block)."""
+the fit at 5,000 applications × 12,500 experts (11.2 bytes a pair of its 16.8 M-pair block)."""
 
 PER_STORED_RECORD = 2 * 1024
-"""One expert or application in a pickled context (the problem's records and the fit's text parts): 1.1–1.4 KiB
-measured (7.1 MB at 300 × 2,000, 36.3 MB at 1,000 × 5,000, less their matrices and conflicts)."""
+"""One expert or application in a pickled context (the problem's records and the fit's text parts): ≈ 1.2 KiB
+measured at most (payloads of 4.5, 29.8 and 335 MB at M, L and Q — applications × experts 300 × 2,000,
+1,000 × 5,000, 5,000 × 12,500 — and 7.1, 36.3 and 349 MB transposed, less their matrices and conflicts)."""
 
 PAYLOAD_COPIES = 2
 """Copies of a stored context's payload counted beside the context at the peak: the bytes pickled (or read back)
-and the database driver's copy of the bound value (not measured). Pickling and reading back in one process held
-1.4–1.5 payloads beyond the context: 55 MB for 36 at 1,000 × 5,000, ≈ 490 MB for 349 at 5,000 × 12,500 (1,021
-MiB at the peak, 1,328 estimated)."""
+and the database driver's copy of the bound value (not measured). Pickling and reading back in one process peaked
+at 167, 236 and 922 MiB at M, L and Q (212, 316 and 1,315 estimated), at 191, 290 and 1,021 MiB transposed (211,
+315 and 1,328): up to 1.5 payloads beyond the context."""
 
 PER_WRITTEN_CONFLICT = 640
 """One conflict written out with its reason (a :class:`matching.types.Conflict` and its strings, as
-:func:`matching.conflicts.find_conflicts` returns them): 600 bytes measured at 300 × 2,000 (52 MB over 87,420) and
-577 at 1,000 × 5,000 (234 MB over 424,919)."""
+:func:`matching.conflicts.find_conflicts` returns them): 523–533 bytes measured at M, L and Q (1,395 MB over
+2,742,148 at Q), 553–600 transposed (52 MB over 87,420 at 2,000 × 300)."""
 
 TOO_LARGE = "too_large"
 """The status of a round refused because its estimate passes the limit."""

@@ -221,11 +221,13 @@ def test_a_draw_with_the_fair_objective_is_estimated_as_the_draw_it_is():
 
 
 @pytest.mark.parametrize(("n_applications", "n_experts", "conflicts", "measured_mib"), [
-    (2_000, 300, 87_420, 166), (5_000, 1_000, 424_919, 235), (12_500, 5_000, 3_254_552, 709)])
+    (300, 2_000, 39_369, 160), (1_000, 5_000, 259_901, 221), (5_000, 12_500, 2_742_148, 709),
+    (2_000, 300, 87_420, 166), (5_000, 1_000, 424_919, 235), (12_500, 5_000, 3_254_552, 676)])
 def test_a_context_without_a_solve_is_estimated_above_its_measured_peak_and_below_a_runs(
         n_applications, n_experts, conflicts, measured_mib):
     """``build_context`` alone (the web's panel edits, replacements and explanations) peaked at these sizes in one
-    process (realistic rounds, seed 0); a matching run of the same round holds the solve beside it."""
+    process (realistic rounds, seed 0: M, L, Q and their transposes); a matching run of the same round holds the
+    solve beside it."""
     estimate = context_memory(n_experts, n_applications, UNLIMITED, conflicts=conflicts)
     assert measured_mib * MIB < estimate.peak < estimate_memory(n_experts, n_applications, UNLIMITED,
                                                                 conflicts=conflicts).peak
@@ -233,8 +235,10 @@ def test_a_context_without_a_solve_is_estimated_above_its_measured_peak_and_belo
 
 
 def test_a_stored_context_counts_its_payload_and_the_fits_temporaries_stop_at_a_block():
-    small = context_memory(300, 2_000, UNLIMITED, conflicts=87_420, stored=True)
-    assert small.peak > 191 * MIB                      # pickled and read back: 191 MiB measured
+    for n_applications, n_experts, conflicts, measured_mib in [(5_000, 12_500, 2_742_148, 922),
+                                                               (12_500, 5_000, 3_254_552, 1_021)]:
+        stored = context_memory(n_experts, n_applications, UNLIMITED, conflicts=conflicts, stored=True)
+        assert stored.peak > measured_mib * MIB        # pickled and read back in one process
     national = context_memory(50_000, 20_000, UNLIMITED, conflicts=0)
     assert national.parts["transient"] == 12 * (1 << 24)
     stored = context_memory(50_000, 20_000, UNLIMITED, conflicts=0, stored=True)
@@ -247,7 +251,8 @@ def test_a_given_fit_has_no_temporaries_and_eight_bytes_a_pair():
 
 
 @pytest.mark.parametrize(("n_applications", "n_experts", "conflicts", "measured_mib"), [
-    (2_000, 300, 87_420, 139), (5_000, 1_000, 424_919, 327)])
+    (300, 2_000, 39_369, 106), (1_000, 5_000, 259_901, 224), (5_000, 12_500, 2_742_148, 1_496),
+    (2_000, 300, 87_420, 139), (5_000, 1_000, 424_919, 327), (12_500, 5_000, 3_254_552, 1_823)])
 def test_written_conflicts_are_estimated_above_their_measured_peak(n_applications, n_experts, conflicts,
                                                                    measured_mib):
     """The conflicts page's list with every reason written: no matrix, but hundreds of bytes a conflict."""
