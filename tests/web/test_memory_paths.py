@@ -5,6 +5,8 @@ the panel page still renders, saying why it cannot explain. Without a limit ever
 
 from __future__ import annotations
 
+import weakref
+
 import pytest
 from sqlalchemy import event, select
 
@@ -13,7 +15,7 @@ from tests.web.test_panels_factory import build_round
 from tests.web.test_panels_service import application, expert, get_round, seat_pairs
 from web.extensions import db
 from web.models import Assignment, Expert, Job, Round, StoredPanelContext
-from web.services import panels, reserve_swaps, stored_context
+from web.services import matching_bridge, panels, reserve_swaps, stored_context
 from web.services.matching_bridge import TOO_LARGE
 
 MIB = 1 << 20
@@ -220,3 +222,31 @@ def test_a_run_counts_the_experts_once(app, matched):
         finally:
             event.remove(db.engine, "before_cursor_execute", counted)
     assert len(counts) == 1
+
+
+@pytest.fixture
+def contexts_alive(monkeypatch):
+    """The most contexts of the round alive at once while a request runs: the estimate counts one."""
+    alive, most = set(), [0]
+    built = matching_bridge.round_context
+
+    def counted(round_: Round):
+        context = built(round_)
+        alive.add(id(context))
+        most[0] = max(most[0], len(alive))
+        weakref.finalize(context, alive.discard, id(context))
+        return context
+
+    monkeypatch.setattr(matching_bridge, "round_context", counted)
+    return most
+
+
+@pytest.mark.parametrize("name", ["add", "remove", "swap", "replace", "invitations replace", "swap-in page",
+                                  "swap-in"])
+def test_every_page_and_button_holds_one_context_at_a_time(app, client, auth, csrf_token, matched, contexts_alive,
+                                                           name):
+    method, url, form = route_requests(app, matched)[name]
+    auth.login("organizer")
+    token = csrf_token(client.get(panel_url(app, matched)).get_data(as_text=True))
+    response = client.post(url, data={**form, "csrf_token": token}) if method == "post" else client.get(url)
+    assert response.status_code in (200, 302) and contexts_alive[0] == 1

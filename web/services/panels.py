@@ -415,11 +415,14 @@ def remove_expert(assignment: Assignment, *, actor: User | None, reason: str) ->
 
 
 def swap_expert(assignment: Assignment, new_expert: Expert, *, actor: User | None,
-                override_reason: str | None = None) -> Assignment:
-    """Replace a member by ``new_expert`` in a new manual version, checked like the solver's assignment."""
+                override_reason: str | None = None, context: Context | None = None) -> Assignment:
+    """Replace a member by ``new_expert`` in a new manual version, checked like the solver's assignment.
+
+    ``context``: the round's context when the caller built it already (one context alive at a time, as the
+    memory limit counts)."""
     version = _editable_version(assignment.version.round)
     _require_seat_of(version, assignment)
-    context = round_context(version.round)
+    context = context or round_context(version.round)
     kept_reason = _check_change(context, version, assignment.application, new_expert, assignment, actor,
                                 override_reason)
     copy, mapping = _manual_copy(version, actor, _("By hand: %(old)s swapped for %(new)s on %(application)s",

@@ -76,15 +76,16 @@ def _fits(context: Context, version: AssignmentVersion, reserve: Reserve, leavin
     return bool(mask[e])
 
 
-def swap_in(reserve: Reserve, *, actor: User | None, confirmed: bool) -> Assignment:
-    """Seat ``reserve`` in place of the member :func:`planned_swap` names, in a new manual version.
+def swap_in(reserve: Reserve, *, actor: User | None, confirmed: bool, plan: SwapIn | None = None) -> Assignment:
+    """Seat ``reserve`` in place of the member :func:`planned_swap` names (``plan`` when the caller has it, its
+    context then reused: one context alive at a time, as the memory limit counts), in a new manual version.
 
     Refused (:class:`panels.PanelError` with a Chinese sentence, nothing changed) unless confirmed, while the round
     cannot change panels, when the reserve row is not of the active version, or when a rule would break.
     """
     if not confirmed:
         raise panels.PanelError(_("Nothing was changed: confirm the swap on its confirmation page first."))
-    plan = planned_swap(reserve)
+    plan = plan or planned_swap(reserve)
     if plan.version.round.state not in panels.EDITING_STATES:
         raise panels.PanelError(_("Panels change only while the round is assigning or scoring; nothing was "
                                   "changed."))
@@ -97,7 +98,7 @@ def swap_in(reserve: Reserve, *, actor: User | None, confirmed: bool) -> Assignm
     problem = swap_problem(plan)
     if problem:
         raise panels.PanelError(problem)
-    return panels.swap_expert(plan.leaving, reserve.expert, actor=actor)
+    return panels.swap_expert(plan.leaving, reserve.expert, actor=actor, context=plan.context)
 
 
 def swap_problem(plan: SwapIn) -> str | None:

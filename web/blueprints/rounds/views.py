@@ -567,7 +567,7 @@ def swap_in(round_id: int, reserve_id: int):
     if request.method == "GET" or not confirmed():
         return swap_in_page(round_, plan)
     try:
-        seat = reserve_swaps.swap_in(reserve, actor=current_user, confirmed=True)
+        seat = reserve_swaps.swap_in(reserve, actor=current_user, confirmed=True, plan=plan)
     except panels.PanelError as error:
         refuse(str(error))
     else:
