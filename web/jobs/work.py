@@ -41,11 +41,19 @@ def blank_pdf(job: Job, progress: Progress) -> str:
 
 
 def ranking_job(job: Job, progress: Progress) -> None:
-    """Recompute and store the round's ranking (no file: the pages read the stored result)."""
+    """Recompute and store the round's ranking (no file: the pages read the stored result).
+
+    A round whose conflicts would pass the memory limit fails at once, for good, as a matching run does
+    (``matching_too_large``, the figures and the ranking's sentence on the job's outcome)."""
+    from web.services.ranking import memory_refused
     from web.services.stored_ranking import options_from, recompute
 
     progress.start("inputs", 1)
-    recompute(_round(job), options_from(job.params or {}), progress)
+    try:
+        recompute(_round(job), options_from(job.params or {}), progress)
+    except panels.PanelError as refusal:
+        raise JobFailed(refusal.code, {**refusal.details, "errors": list(
+            memory_refused(refusal.details).errors)}) from None
     return None
 
 
