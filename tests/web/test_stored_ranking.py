@@ -152,6 +152,8 @@ MIB = 1 << 20
 LIMIT = 100 * MIB
 REFUSED = "本轮排名须先列出全部回避冲突及其原因，约需"
 OVER = "超过本机上限 0.09 GB：无法在本机排名。"
+TOO_LARGE_HEADING = "<h2>本轮规模过大，无法在本机排名</h2>"
+ENGINE_REFUSED = "<h2>评分引擎拒绝计算本轮次</h2>"
 
 
 def ranking_jobs(app) -> list[Job]:
@@ -176,6 +178,7 @@ def test_the_ranking_pages_render_the_refusal_with_its_figures_and_rank_once_the
         response = client.get(url)
         text = response.get_data(as_text=True)
         assert response.status_code == 200 and REFUSED in text and OVER in text
+        assert TOO_LARGE_HEADING in text and ENGINE_REFUSED not in text
     assert engine_runs == [] and ranking_jobs(app) == []
     app.config["PANEL_MATCHING_MEMORY"] = None
     assert REFUSED not in client.get(f"/rankings/rounds/{round_id}").get_data(as_text=True)
@@ -194,6 +197,7 @@ def test_a_large_round_over_the_limit_says_so_and_asks_no_job(app, client, auth,
     app.config["PANEL_MATCHING_MEMORY"] = LIMIT
     text = client.get(f"/rankings/rounds/{round_id}").get_data(as_text=True)
     assert REFUSED in text and OVER in text and ranking_jobs(app) == [] and len(engine_runs) == 1
+    assert TOO_LARGE_HEADING in text and ENGINE_REFUSED not in text
 
 
 def test_a_ranking_job_over_the_limit_fails_at_once_for_good_with_the_figures(app, client, auth, round_id):

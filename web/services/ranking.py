@@ -256,7 +256,8 @@ class RoundRanking:
 
     ``calibration_refused`` holds the design's groups when calibration was asked for but refused (the experts of
     different groups share no application, see :func:`scoring.pipeline.design_groups`); the result is then the
-    uncalibrated ranking.
+    uncalibrated ranking. ``too_large`` says the round was not ranked because listing its conflicts would pass
+    the memory limit (the result's error is then :func:`memory_refused`'s sentence), not refused by the engine.
     """
 
     round: Round
@@ -264,6 +265,7 @@ class RoundRanking:
     result: Result
     lines: tuple[RankingLine, ...] = field(default=())
     calibration_refused: DesignGroups = ()
+    too_large: bool = False
 
     @property
     def calibration_refusal(self) -> list[str]:
@@ -298,7 +300,7 @@ def round_ranking(round_: Round, options: Options = Options()) -> RoundRanking:
     try:
         reasons = exclusion_reasons(round_, sheets)
     except panels.PanelError as refusal:
-        return joined_ranking(round_, options, memory_refused(refusal.details), (), sheets, {})
+        return joined_ranking(round_, options, memory_refused(refusal.details), (), sheets, {}, too_large=True)
     problem = problem_from_sheets(round_, sheets, options, reasons)
     result, calibration_refused = rank_problem(problem)
     return joined_ranking(round_, options, result, calibration_refused, sheets, reasons)
@@ -319,8 +321,10 @@ def rank_problem(problem: Problem) -> tuple[Result, DesignGroups]:
 
 
 def joined_ranking(round_: Round, options: Options, result: Result, calibration_refused: DesignGroups,
-                   sheets: Sequence[ScoreSheet], reasons: dict[int, ExclusionReason]) -> RoundRanking:
-    """The engine's ``result`` joined back to the round's applications, sheets and flag reviews."""
+                   sheets: Sequence[ScoreSheet], reasons: dict[int, ExclusionReason], *,
+                   too_large: bool = False) -> RoundRanking:
+    """The engine's ``result`` (or a memory refusal's, ``too_large``) joined back to the round's applications,
+    sheets and flag reviews."""
     reviews = _reviews_by_sheet([sheet.id for sheet in sheets])
     by_ref = {line.application: line for line in result.ranking}
     lines = []
@@ -331,7 +335,7 @@ def joined_ranking(round_: Round, options: Options, result: Result, calibration_
         lines.append(RankingLine(application, engine_line, rows))
     order = {line.application: position for position, line in enumerate(result.ranking)}
     lines.sort(key=lambda line: (order.get(line.application.ref, len(order)), line.application.ref))
-    return RoundRanking(round_, options, result, tuple(lines), calibration_refused)
+    return RoundRanking(round_, options, result, tuple(lines), calibration_refused, too_large)
 
 
 def _sheet_rows(sheets: list[ScoreSheet], line: ApplicationResult | None, reviews: dict[int, list[FlagReview]],

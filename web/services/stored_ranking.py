@@ -164,14 +164,15 @@ def _store(round_: Round, options: ranking.Options, stored: StoredRanking | None
 def _report(round_: Round, options: ranking.Options, stored: StoredRanking,
             rows_for: str | int = ALL_ROWS) -> ranking.RoundRanking:
     result, refused, reasons = pickle.loads(stored.payload)
-    if result is None:                                  # a memory refusal (:data:`REFUSED`): its figures
+    too_large = result is None                          # a memory refusal (:data:`REFUSED`): its figures
+    if too_large:
         result, refused = ranking.memory_refused(refused), ()
     refused = _design_groups(result, refused)
     if rows_for == NO_ROWS:
         sheets = []
     else:
         sheets = ranking.round_sheets(round_, None if rows_for == ALL_ROWS else rows_for)
-    return ranking.joined_ranking(round_, options, result, refused, sheets, reasons)
+    return ranking.joined_ranking(round_, options, result, refused, sheets, reasons, too_large=too_large)
 
 
 def _design_groups(result: Result, refused: tuple) -> ranking.DesignGroups:
