@@ -156,11 +156,15 @@ TOO_LARGE_HEADING = "<h2>本轮规模过大，无法在本机排名</h2>"
 ENGINE_REFUSED = "<h2>评分引擎拒绝计算本轮次</h2>"
 
 
-def ranking_jobs(app) -> list[Job]:
+def jobs_of(app, kind: str) -> list[Job]:
     with app.app_context():
-        found = db.session.scalars(select(Job).where(Job.kind == "ranking")).all()
+        found = db.session.scalars(select(Job).where(Job.kind == kind)).all()
         db.session.expunge_all()
         return found
+
+
+def ranking_jobs(app) -> list[Job]:
+    return jobs_of(app, "ranking")
 
 
 def stored_versions(app) -> list[str]:
@@ -200,10 +204,15 @@ def test_a_large_round_over_the_limit_says_so_and_asks_no_job(app, client, auth,
     assert TOO_LARGE_HEADING in text and ENGINE_REFUSED not in text
 
 
-def test_a_ranking_job_over_the_limit_fails_at_once_for_good_with_the_figures(app, client, auth, round_id):
+@pytest.mark.parametrize("kind, params", [
+    ("ranking", {"capacity": None, "calibrate": False, "rank_on_calibrated": False}),
+    ("sheets_pdf", {}),                 # the signed sheets rank the round first
+])
+def test_a_ranking_job_over_the_limit_fails_at_once_for_good_with_the_figures(app, client, auth, round_id, kind,
+                                                                              params):
     app.config["PANEL_MATCHING_MEMORY"] = LIMIT
-    job_id = ask_for(app, "ranking", round_id, capacity=None, calibrate=False, rank_on_calibrated=False)
-    [job] = ranking_jobs(app)
+    job_id = ask_for(app, kind, round_id, **params)
+    [job] = jobs_of(app, kind)
     assert (job.id, job.state, job.error, job.attempts) == (job_id, "failed", TOO_LARGE, 1)
     assert job.outcome["limit"] == LIMIT and job.outcome["estimate"] > LIMIT and job.outcome["pairs"] > 0
     assert job.outcome["errors"][0].startswith(REFUSED) and stored_versions(app) == []
