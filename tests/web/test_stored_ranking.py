@@ -229,3 +229,23 @@ def test_the_ranking_read_directly_is_refused_not_raised(app, round_id):
         assert report.result.ranking == () and report.result.errors[0].startswith(REFUSED)
         assert {row.status for line in report.lines for row in line.rows} <= {"not_ranked", "not_counted"}
         assert ranking.rank_round(round_).errors == report.result.errors
+
+
+def test_exports_and_review_requests_of_a_round_too_large_to_rank_are_refused_with_the_sentence(
+        app, client, auth, csrf_token, table_counts, round_id):
+    """No workbook or sheets listing no ranking, and no review asked (there is no flag to put back)."""
+    app.config["PANEL_MATCHING_MEMORY"] = LIMIT
+    auth.login("organizer")
+    with app.app_context():
+        sheet = sheet_of(round_id, "P1", "E1")
+        p1, sheet_id = sheet.application_id, sheet.id
+    page = client.get(f"/rankings/rounds/{round_id}/applications/{p1}").get_data(as_text=True)
+    before = table_counts()
+    for response in (client.get(f"/rankings/rounds/{round_id}/export.xlsx", follow_redirects=True),
+                     client.get(f"/rankings/rounds/{round_id}/applications/{p1}/sheets.pdf", follow_redirects=True),
+                     client.post(f"/rankings/rounds/{round_id}/applications/{p1}/reviews", follow_redirects=True,
+                                 data={"csrf_token": csrf_token(page), "sheet_id": sheet_id, "code": "ROBUST"})):
+        text = response.get_data(as_text=True)
+        assert response.mimetype == "text/html" and REFUSED in text and OVER in text
+        assert "没有 ROBUST 标记" not in text              # the refusal, not a missing flag
+    assert table_counts() == before
