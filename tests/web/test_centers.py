@@ -885,3 +885,38 @@ def test_the_api_refuses_an_assessment_over_the_memory_limit(app, client, make_u
         assert centers.center_of(application("APP-002")).status == "building"
         with pytest.raises(CenterError, match="评审轮次“2021年度评估”：本轮排名须先列出全部回避冲突"):
             assessments.annual_scores(application("APP-001"), (2021,))       # not a missing year
+
+
+def test_the_commands_and_the_annual_api_refuse_a_round_over_the_memory_limit(
+        app, client, make_user, make_application_record, make_expert_record, table_counts, tmp_path):
+    """An annual evaluation without its scores would read as centers with no score: refused with the sentence,
+    exit 1 and no file (commands) or 422 (API), nothing changed."""
+    from web.services.tokens import create_token
+
+    round_id = triennial_world(app, make_application_record, make_expert_record, closed=True)
+    with app.app_context():
+        token = create_token(db.session.merge(make_user("integration", "organizer")), "test", actor=None)
+        db.session.commit()
+    app.config["PANEL_MATCHING_MEMORY"] = MEMORY_LIMIT
+    before = table_counts()
+    out = tmp_path / "exports"
+    out.mkdir()
+    runner = app.test_cli_runner()
+    annual = TOO_LARGE.replace("2021—2023年三年考核", "2021年度评估")
+    for args, sentence in ((["centers", "evaluation", "2021年度评估"], annual),
+                           (["centers", "evaluation", "2021年度评估", "--export", str(out / "a.pdf")], annual),
+                           (["centers", "evaluation", "2021年度评估", "--export", str(out / "a.xlsx")], annual),
+                           (["centers", "evaluation", str(round_id)], TOO_LARGE),
+                           (["centers", "evaluation", str(round_id), "--export", str(out / "t.pdf")], TOO_LARGE),
+                           (["centers", "evaluation", str(round_id), "--export", str(out / "t.xlsx")], TOO_LARGE),
+                           (["centers", "apply-outcome", str(round_id), "APP-002"], TOO_LARGE)):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), (args, result.exception)
+        assert sentence in result.output and OVER in result.output, args
+    assert not list(out.iterdir())
+    with app.app_context():
+        annual_id = db.session.scalar(select(Round.id).where(Round.name == "2021年度评估"))
+        assert centers.center_of(application("APP-002")).status == "building"
+    response = client.get(f"/api/v1/rounds/{annual_id}/evaluation", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 422 and response.get_json()["errors"][0].startswith(annual)
+    assert table_counts() == before

@@ -177,7 +177,10 @@ def get_evaluation(round_id: int):
     round_ = evaluation_round_or_404(round_id)
     if round_.kind == "triennial":
         return jsonify(assessments.assessment_record(round_, triennial_rows(round_)))
-    return jsonify(centers.evaluation_record(round_))
+    try:
+        return jsonify(centers.evaluation_record(round_))
+    except CenterError as error:
+        raise refused(error) from None
 
 
 def triennial_rows(round_: Round) -> list[assessments.TriennialRow]:

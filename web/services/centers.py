@@ -554,9 +554,9 @@ def center_record(center: Center) -> dict:
 
 def evaluation_record(round_: Round) -> dict:
     """An annual round's results as the API and the CLI show them: rank, score, grade and the evaluated year's
-    indicators of every center."""
+    indicators of every center; refused (CenterError) when the round is too large to rank here (:func:`ranked`)."""
     year = evaluated_year(round_)
-    rows = evaluation_rows(round_, round_ranking(round_).lines)
+    rows = evaluation_rows(round_, ranked(round_).lines)
     return {"round": round_.id, "name": round_.name, "year": year, "centers": [
         {"application": row.application.ref, "center": None if row.center is None else row.center.id,
          "name": row.application.center_name, "rank": getattr(row.result, "rank", None),
