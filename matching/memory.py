@@ -33,6 +33,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from matching.affinity import FIT_BLOCK
 from matching.types import Problem, Settings
 
 MIB = 1 << 20
@@ -104,6 +105,39 @@ PER_SEAT_DRAWN = 4 * 1024
 """A randomized draw's master, per seat, beyond the unlimited solve: fitted to the draws measured in one process
 (300 × 2,000: 273 MiB against 259 without the draw; 1,000 × 5,000: 538 against 435)."""
 
+PER_CONTEXT_PAIR = 4 + 1
+"""A context's pair without a solve (:func:`matching.assign.build_context`): the fit (float32) and ``allowed``."""
+
+PER_GIVEN_CONTEXT_PAIR = 8 + 1
+"""As :data:`PER_CONTEXT_PAIR` when the problem gives the fit (float64)."""
+
+PER_FIT_TEMPORARY = 12
+"""The fit's temporaries per pair of one block (``matching.affinity.FIT_BLOCK`` pairs at most): ≈ 180 MiB beside
+the fit at 5,000 applications × 12,500 experts (11.2 bytes a pair of its 16.8 M-pair block)."""
+
+PER_STORED_RECORD = 2 * 1024
+"""One expert or application in a pickled context (the problem's records and the fit's text parts): ≈ 1.2 KiB
+measured at most (payloads of 4.5, 29.8 and 335 MB at M, L and Q — applications × experts 300 × 2,000,
+1,000 × 5,000, 5,000 × 12,500 — and 7.1, 36.3 and 349 MB transposed, less their matrices and conflicts)."""
+
+PAYLOAD_COPIES = 2
+"""Copies of a stored context's payload counted beside the context at the peak: the bytes pickled (or read back)
+and the database driver's copy of the bound value (not measured). Pickling and reading back in one process peaked
+at 167, 236 and 922 MiB at M, L and Q (212, 316 and 1,315 estimated), at 191, 290 and 1,021 MiB transposed (211,
+315 and 1,328): up to 1.5 payloads beyond the context."""
+
+PER_WRITTEN_CONFLICT = 640
+"""One conflict written out with its reason (a :class:`matching.types.Conflict` and its strings, as
+:func:`matching.conflicts.find_conflicts` returns them): 523–533 bytes measured at M, L and Q (1,395 MB over
+2,742,148 at Q), 553–600 transposed (52 MB over 87,420 at 2,000 × 300)."""
+
+WRITTEN_CONFLICT_SHARE = 0.05
+"""Conflicted pairs counted for a list of conflicts whose count is not known yet (the web's conflicts page and
+ranking estimate it from the sizes alone). Above :data:`CONFLICT_SHARE`, since here the conflicts are most of the
+peak: the realistic rounds measured had 6.6, 5.2 and 4.4 % of their pairs conflicted at 300 × 2,000, 1,000 × 5,000
+and 5,000 × 12,500 (applications × experts), 14.6, 8.5 and 5.2 % transposed; at 4 % the last one (12,500 × 5,000,
+1,823 MiB measured) was estimated at 1,808 MiB."""
+
 TOO_LARGE = "too_large"
 """The status of a round refused because its estimate passes the limit."""
 
@@ -135,7 +169,7 @@ def estimate_memory(n_experts: int, n_applications: int, settings: Settings, *, 
         "base": BASE,
         "records": PER_RECORD * (n_experts + n_applications),
         "pairs": round((PER_GIVEN_PAIR if given else PER_PAIR) * pairs) + PER_AFFINITY * (affinity or 0),
-        "conflicts": PER_CONFLICT * (round(CONFLICT_SHARE * pairs) if conflicts is None else conflicts),
+        "conflicts": PER_CONFLICT * _conflicts(pairs, conflicts),
         "solve": _solve(seats, settings),
     }
     if settings.mode != "meeting" and settings.randomize is not None:
@@ -158,6 +192,43 @@ def _solve(seats: int, settings: Settings) -> int:
         return proof
     minutes = max(1.0, settings.time_limit / CALIBRATED_LIMIT)
     return min(proof, round(max(LIMITED_SOLVE, seats * PER_SEAT_LIMITED) * minutes))
+
+
+def context_memory(n_experts: int, n_applications: int, settings: Settings, *, conflicts: int | None = None,
+                   affinity: int | None = None, stored: bool = False) -> MemoryEstimate:
+    """The peak memory of a round's context without a solve (:func:`matching.assign.build_context`: conflicts,
+    fit and ``allowed``), what a panel edit, a replacement from the reserves or an explanation builds.
+
+    Its ``transient`` part is what the peak holds beside the context for a moment: the fit's temporaries while it
+    is computed or, when ``stored`` (the context pickled to be kept, or read back), :data:`PAYLOAD_COPIES` of the
+    payload, whichever is larger. ``conflicts`` and ``affinity`` as in :func:`estimate_memory`; ``settings`` is
+    not read (the context is the same whatever the solve would be) and taken for a caller's symmetry.
+    """
+    pairs = n_experts * n_applications
+    records = n_experts + n_applications
+    given = affinity is not None
+    pair_bytes = round((PER_GIVEN_CONTEXT_PAIR if given else PER_CONTEXT_PAIR) * pairs) + PER_AFFINITY * (affinity or 0)
+    conflict_bytes = PER_CONFLICT * _conflicts(pairs, conflicts)
+    temporaries = 0 if given else PER_FIT_TEMPORARY * min(pairs, FIT_BLOCK)
+    payload = pair_bytes + conflict_bytes + PER_STORED_RECORD * records if stored else 0
+    return MemoryEstimate(pairs, {"base": BASE, "records": PER_RECORD * records, "pairs": pair_bytes,
+                                  "conflicts": conflict_bytes, "transient": max(temporaries, PAYLOAD_COPIES * payload)})
+
+
+def conflicts_memory(n_experts: int, n_applications: int, settings: Settings, *,
+                     conflicts: int | None = None) -> MemoryEstimate:
+    """The peak memory of listing a round's conflicts with their reasons (:func:`matching.conflicts.find_conflicts`:
+    no fit, no matrix, but :data:`PER_WRITTEN_CONFLICT` for each conflict, :data:`WRITTEN_CONFLICT_SHARE` of the
+    pairs when ``conflicts`` is not known); ``settings`` as in :func:`context_memory`."""
+    pairs = n_experts * n_applications
+    written = round(WRITTEN_CONFLICT_SHARE * pairs) if conflicts is None else conflicts
+    return MemoryEstimate(pairs, {"base": BASE, "records": PER_RECORD * (n_experts + n_applications),
+                                  "conflicts": PER_WRITTEN_CONFLICT * written})
+
+
+def _conflicts(pairs: int, conflicts: int | None) -> int:
+    """The conflicted pairs: ``conflicts`` when known, else :data:`CONFLICT_SHARE` of the pairs."""
+    return round(CONFLICT_SHARE * pairs) if conflicts is None else conflicts
 
 
 def problem_memory(problem: Problem) -> MemoryEstimate:

@@ -827,3 +827,96 @@ def test_the_decision_page_shows_each_selection_round_score_and_rank(app, client
     assert "90.00" in rows["APP-002"] and "顺位 1" in rows["APP-002"]
     assert "60.00" in rows["APP-003"] and "顺位 2" in rows["APP-003"]
     assert "顺位" not in rows["APP-001"]
+
+
+# --- over PANEL_MATCHING_MEMORY a round's ranking is refused (it lists every conflict of the round): the centers
+# pages built on rankings render saying so, exports and outcomes are refused, and nothing changes.
+
+MIB = 1 << 20
+MEMORY_LIMIT = 100 * MIB
+TOO_LARGE = "评审轮次“2021—2023年三年考核”：本轮排名须先列出全部回避冲突及其原因，约需"
+OVER = "超过本机上限 0.09 GB：无法在本机排名。"
+
+
+def test_the_centers_pages_over_the_memory_limit_say_why_and_change_nothing(
+        app, client, auth, csrf_token, table_counts, make_application_record, make_expert_record):
+    round_id = triennial_world(app, make_application_record, make_expert_record, closed=True)
+    with app.app_context():
+        center_id, poor_id = listed("APP-002").id, application("APP-002").id
+        annual_id = db.session.scalar(select(Round.id).where(Round.name == "2021年度评估"))
+    app.config["PANEL_MATCHING_MEMORY"] = MEMORY_LIMIT
+    auth.login("organizer")
+    before = table_counts()
+    for url, name in (("/centers/decisions", "2020年遴选综合评审"), (f"/centers/{center_id}", "2021—2023年三年考核"),
+                      (f"/centers/evaluations/{round_id}", "2021—2023年三年考核"),
+                      (f"/centers/evaluations/{annual_id}", "2021年度评估")):
+        response = client.get(url)
+        text = response.get_data(as_text=True)
+        assert response.status_code == 200, url
+        assert TOO_LARGE.replace("2021—2023年三年考核", name) in text and OVER in text, url
+    page = client.get(f"/centers/evaluations/{round_id}").get_data(as_text=True)
+    for url in (f"/centers/evaluations/{round_id}/results.xlsx", f"/centers/evaluations/{round_id}/results.pdf",
+                f"/centers/evaluations/{annual_id}/results.xlsx", f"/centers/evaluations/{annual_id}/results.pdf"):
+        response = client.get(url, follow_redirects=True)
+        assert response.mimetype == "text/html" and OVER in response.get_data(as_text=True), url
+    applied = client.post(f"/centers/evaluations/{round_id}/outcomes/{poor_id}",
+                          data={"csrf_token": csrf_token(page), "confirm": "yes"}, follow_redirects=True)
+    assert TOO_LARGE in applied.get_data(as_text=True)
+    with app.app_context():
+        assert centers.center_of(application("APP-002")).status == "building"
+    assert table_counts() == before
+
+
+def test_the_api_refuses_an_assessment_over_the_memory_limit(app, client, make_user, make_application_record,
+                                                              make_expert_record):
+    from web.services import assessments
+    from web.services.tokens import create_token
+
+    round_id = triennial_world(app, make_application_record, make_expert_record, closed=True)
+    with app.app_context():
+        token = create_token(db.session.merge(make_user("integration", "organizer")), "test", actor=None)
+        db.session.commit()
+    app.config["PANEL_MATCHING_MEMORY"] = MEMORY_LIMIT
+    headers = {"Authorization": f"Bearer {token}"}
+    for response in (client.get(f"/api/v1/rounds/{round_id}/evaluation", headers=headers),
+                     client.post(f"/api/v1/rounds/{round_id}/outcomes/APP-002", headers=headers)):
+        assert response.status_code == 422 and response.get_json()["errors"][0].startswith(TOO_LARGE)
+    with app.app_context():
+        assert centers.center_of(application("APP-002")).status == "building"
+        with pytest.raises(CenterError, match="评审轮次“2021年度评估”：本轮排名须先列出全部回避冲突"):
+            assessments.annual_scores(application("APP-001"), (2021,))       # not a missing year
+
+
+def test_the_commands_and_the_annual_api_refuse_a_round_over_the_memory_limit(
+        app, client, make_user, make_application_record, make_expert_record, table_counts, tmp_path):
+    """An annual evaluation without its scores would read as centers with no score: refused with the sentence,
+    exit 1 and no file (commands) or 422 (API), nothing changed."""
+    from web.services.tokens import create_token
+
+    round_id = triennial_world(app, make_application_record, make_expert_record, closed=True)
+    with app.app_context():
+        token = create_token(db.session.merge(make_user("integration", "organizer")), "test", actor=None)
+        db.session.commit()
+    app.config["PANEL_MATCHING_MEMORY"] = MEMORY_LIMIT
+    before = table_counts()
+    out = tmp_path / "exports"
+    out.mkdir()
+    runner = app.test_cli_runner()
+    annual = TOO_LARGE.replace("2021—2023年三年考核", "2021年度评估")
+    for args, sentence in ((["centers", "evaluation", "2021年度评估"], annual),
+                           (["centers", "evaluation", "2021年度评估", "--export", str(out / "a.pdf")], annual),
+                           (["centers", "evaluation", "2021年度评估", "--export", str(out / "a.xlsx")], annual),
+                           (["centers", "evaluation", str(round_id)], TOO_LARGE),
+                           (["centers", "evaluation", str(round_id), "--export", str(out / "t.pdf")], TOO_LARGE),
+                           (["centers", "evaluation", str(round_id), "--export", str(out / "t.xlsx")], TOO_LARGE),
+                           (["centers", "apply-outcome", str(round_id), "APP-002"], TOO_LARGE)):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), (args, result.exception)
+        assert sentence in result.output and OVER in result.output, args
+    assert not list(out.iterdir())
+    with app.app_context():
+        annual_id = db.session.scalar(select(Round.id).where(Round.name == "2021年度评估"))
+        assert centers.center_of(application("APP-002")).status == "building"
+    response = client.get(f"/api/v1/rounds/{annual_id}/evaluation", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 422 and response.get_json()["errors"][0].startswith(annual)
+    assert table_counts() == before

@@ -56,6 +56,20 @@ def test_rank_refuses_an_unknown_round_and_a_refused_problem(app, runner, round_
     assert "评审轮次“遴选2020”：评分引擎拒绝排名，共 1 个错误，未作任何排名。" in result.output
 
 
+@pytest.mark.parametrize("args", [["rank", "--round", "遴选2020"], ["rank", "--round", "遴选2020", "--json"],
+                                  ["export", "ranking", "--round", "遴选2020", "ranking.xlsx"],
+                                  ["export", "sheets", "--round", "遴选2020", "sheets.pdf"]])
+def test_a_round_too_large_to_rank_here_is_refused_in_chinese_not_as_the_engines_refusal(app, runner, round_id,
+                                                                                       tmp_path, args):
+    app.config["PANEL_MATCHING_MEMORY"] = 100 << 20
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    result = runner.invoke(args=[str(exports / arg) if arg.endswith((".xlsx", ".pdf")) else arg for arg in args])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)       # no traceback
+    assert "本轮排名须先列出全部回避冲突及其原因，约需" in result.output and "超过本机上限 0.09 GB" in result.output
+    assert "评分引擎拒绝排名" not in result.output and not list(exports.iterdir())
+
+
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv", ".json"])
 def test_export_ranking(runner, round_id, tmp_path, suffix):
     path = tmp_path / f"ranking{suffix}"

@@ -1,5 +1,6 @@
 """Stored rankings: computed once per change of the inputs, read by the pages, the export and the API, which say
-when it was computed; a change makes it stale, and a large round is renewed by a job meanwhile."""
+when it was computed; a change makes it stale, and a large round is renewed by a job meanwhile. Over the memory
+limit (the ranking lists every conflict of the round) the job fails for good and the pages say why."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
+from tests.web.queue_helpers import ask_for
 from tests.web.test_ranking_service import build_design_round, sheet_of
 from web.extensions import db
 from web.local_time import local_time
-from web.models import Job, StoredRanking
+from web.models import Job, Round, StoredRanking
 from web.services import ranking, sheets, stored_ranking
+from web.services.matching_bridge import TOO_LARGE
 
 
 @pytest.fixture
@@ -140,3 +143,109 @@ def test_a_refusal_stored_before_the_groups_were_kept_is_shown_with_its_groups(a
         assert not viewed.stale
         assert viewed.report.calibration_refused == ((("P1",), ("E1", "E2", "E3")), (("P2",), ("E4", "E5", "E6")))
         assert viewed.report.calibration_refusal[0] == "申报书和专家分成 2 个互无共同专家的组，无法跨组比较专家的宽严程度："
+
+
+# --- held to the memory limit: ranking lists every conflict of the round (≈ 1.5 GB at 5,000 × 12,500), so it is
+# refused over PANEL_MATCHING_MEMORY as the conflicts page is, its job failing for good, its pages saying why.
+
+MIB = 1 << 20
+LIMIT = 100 * MIB
+REFUSED = "本轮排名须先列出全部回避冲突及其原因，约需"
+OVER = "超过本机上限 0.09 GB：无法在本机排名。"
+TOO_LARGE_HEADING = "<h2>本轮规模过大，无法在本机排名</h2>"
+ENGINE_REFUSED = "<h2>评分引擎拒绝计算本轮次</h2>"
+
+
+def jobs_of(app, kind: str) -> list[Job]:
+    with app.app_context():
+        found = db.session.scalars(select(Job).where(Job.kind == kind)).all()
+        db.session.expunge_all()
+        return found
+
+
+def ranking_jobs(app) -> list[Job]:
+    return jobs_of(app, "ranking")
+
+
+def stored_versions(app) -> list[str]:
+    with app.app_context():
+        return [row.data_version for row in db.session.scalars(select(StoredRanking))]
+
+
+def test_the_ranking_pages_render_the_refusal_with_its_figures_and_rank_once_the_round_fits(app, client, auth,
+                                                                                          round_id, engine_runs):
+    app.config["PANEL_MATCHING_MEMORY"] = LIMIT
+    auth.login("organizer")
+    with app.app_context():
+        p1 = sheet_of(round_id, "P1", "E1").application_id
+    for url in (f"/rankings/rounds/{round_id}", f"/rankings/rounds/{round_id}/applications/{p1}"):
+        response = client.get(url)
+        text = response.get_data(as_text=True)
+        assert response.status_code == 200 and REFUSED in text and OVER in text
+        assert TOO_LARGE_HEADING in text and ENGINE_REFUSED not in text
+    assert engine_runs == [] and ranking_jobs(app) == []
+    app.config["PANEL_MATCHING_MEMORY"] = None
+    assert REFUSED not in client.get(f"/rankings/rounds/{round_id}").get_data(as_text=True)
+    assert len(engine_runs) == 1 and len(stored_versions(app)) == 1
+
+
+def test_a_large_round_over_the_limit_says_so_and_asks_no_job(app, client, auth, round_id, monkeypatch,
+                                                              engine_runs):
+    """A stored ranking gone stale is not shown as current, nor renewed by a job bound to fail."""
+    monkeypatch.setattr(stored_ranking, "INLINE_SHEET_LIMIT", 0)
+    auth.login("organizer")
+    client.get(f"/rankings/rounds/{round_id}")                            # stored without a limit
+    with app.app_context():
+        sheets.reopen(sheet_of(round_id, "P1", "E1"), "请复核第二项", actor=None)
+        db.session.commit()
+    app.config["PANEL_MATCHING_MEMORY"] = LIMIT
+    text = client.get(f"/rankings/rounds/{round_id}").get_data(as_text=True)
+    assert REFUSED in text and OVER in text and ranking_jobs(app) == [] and len(engine_runs) == 1
+    assert TOO_LARGE_HEADING in text and ENGINE_REFUSED not in text
+
+
+@pytest.mark.parametrize("kind, params", [
+    ("ranking", {"capacity": None, "calibrate": False, "rank_on_calibrated": False}),
+    ("sheets_pdf", {}),                 # the signed sheets rank the round first
+])
+def test_a_ranking_job_over_the_limit_fails_at_once_for_good_with_the_figures(app, client, auth, round_id, kind,
+                                                                              params):
+    app.config["PANEL_MATCHING_MEMORY"] = LIMIT
+    job_id = ask_for(app, kind, round_id, **params)
+    [job] = jobs_of(app, kind)
+    assert (job.id, job.state, job.error, job.attempts) == (job_id, "failed", TOO_LARGE, 1)
+    assert job.outcome["limit"] == LIMIT and job.outcome["estimate"] > LIMIT and job.outcome["pairs"] > 0
+    assert job.outcome["errors"][0].startswith(REFUSED) and stored_versions(app) == []
+    auth.login("organizer")
+    assert OVER in client.get(f"/jobs/{job_id}").get_data(as_text=True)
+
+
+def test_the_ranking_read_directly_is_refused_not_raised(app, round_id):
+    """The command line, the trace's review button, centers and combined rankings rank the round directly."""
+    app.config["PANEL_MATCHING_MEMORY"] = LIMIT
+    with app.app_context():
+        round_ = db.session.get(Round, round_id)
+        report = ranking.round_ranking(round_)
+        assert report.result.ranking == () and report.result.errors[0].startswith(REFUSED)
+        assert {row.status for line in report.lines for row in line.rows} <= {"not_ranked", "not_counted"}
+        assert ranking.rank_round(round_).errors == report.result.errors
+
+
+def test_exports_and_review_requests_of_a_round_too_large_to_rank_are_refused_with_the_sentence(
+        app, client, auth, csrf_token, table_counts, round_id):
+    """No workbook or sheets listing no ranking, and no review asked (there is no flag to put back)."""
+    app.config["PANEL_MATCHING_MEMORY"] = LIMIT
+    auth.login("organizer")
+    with app.app_context():
+        sheet = sheet_of(round_id, "P1", "E1")
+        p1, sheet_id = sheet.application_id, sheet.id
+    page = client.get(f"/rankings/rounds/{round_id}/applications/{p1}").get_data(as_text=True)
+    before = table_counts()
+    for response in (client.get(f"/rankings/rounds/{round_id}/export.xlsx", follow_redirects=True),
+                     client.get(f"/rankings/rounds/{round_id}/applications/{p1}/sheets.pdf", follow_redirects=True),
+                     client.post(f"/rankings/rounds/{round_id}/applications/{p1}/reviews", follow_redirects=True,
+                                 data={"csrf_token": csrf_token(page), "sheet_id": sheet_id, "code": "ROBUST"})):
+        text = response.get_data(as_text=True)
+        assert response.mimetype == "text/html" and REFUSED in text and OVER in text
+        assert "没有 ROBUST 标记" not in text              # the refusal, not a missing flag
+    assert table_counts() == before

@@ -176,8 +176,19 @@ def get_evaluation(round_id: int):
     assessment under its stored weights."""
     round_ = evaluation_round_or_404(round_id)
     if round_.kind == "triennial":
-        return jsonify(assessments.assessment_record(round_, assessments.triennial_rows(round_)))
-    return jsonify(centers.evaluation_record(round_))
+        return jsonify(assessments.assessment_record(round_, triennial_rows(round_)))
+    try:
+        return jsonify(centers.evaluation_record(round_))
+    except CenterError as error:
+        raise refused(error) from None
+
+
+def triennial_rows(round_: Round) -> list[assessments.TriennialRow]:
+    """The round's assessment rows; 422 when a round it reads is too large to rank here (nothing changed)."""
+    try:
+        return assessments.triennial_rows(round_)
+    except CenterError as error:
+        raise refused(error) from None
 
 
 @bp.put("/rounds/<int:round_id>/assessment-weights")
@@ -191,7 +202,7 @@ def set_assessment_weights(round_id: int):
                                 actor=api_user())
     except CenterError as error:
         raise refused(error) from None
-    return jsonify(assessments.assessment_record(round_, assessments.triennial_rows(round_)))
+    return jsonify(assessments.assessment_record(round_, triennial_rows(round_)))
 
 
 def number(value: object) -> float | None:
@@ -206,7 +217,7 @@ def apply_assessment_outcome(round_id: int, ref: str):
     round_ = evaluation_round_or_404(round_id)
     if round_.kind != "triennial":
         raise ApiError(404, "not_found", _("Round %(id)s is not a triennial assessment.", id=round_id))
-    row = next((row for row in assessments.triennial_rows(round_) if row.application.ref == ref), None)
+    row = next((row for row in triennial_rows(round_) if row.application.ref == ref), None)
     if row is None:
         raise ApiError(404, "not_found", _("Application %(ref)s is not in round %(id)s.", ref=ref, id=round_id))
     try:

@@ -257,27 +257,39 @@ def evaluation_round(name: str):
               help="Write the results to a .xlsx or .pdf file instead of printing JSON.")
 def evaluation_command(round_name: str, path: Path | None) -> None:
     """An annual round's ranking with grades and indicators, or a triennial round's assessment and outcome lists
-    (computed with the round's stored weights): JSON, or a file with --export."""
+    (computed with the round's stored weights): JSON, or a file with --export. Refused, with no file written, when
+    a round it reads is too large to rank on this machine."""
+    from web.services.centers import CenterError
+
+    round_ = evaluation_round(round_name)
+    try:
+        content = evaluation_output(round_, path)
+    except CenterError as error:
+        refuse(error.reasons)
+    if path is None:
+        click.echo(content)
+        return
+    path.write_bytes(content)
+    click.echo(f"{round_.name}: written to {path}")
+
+
+def evaluation_output(round_, path: Path | None) -> str | bytes:
+    """What ``panel centers evaluation`` gives: the JSON record, or the bytes of the .pdf or .xlsx ``path`` names."""
     from web.io import center_excel, center_pdf
     from web.services import assessments
     from web.services import centers as service
 
-    round_ = evaluation_round(round_name)
     triennial = round_.kind == "triennial"
     if path is None:
         record = (assessments.assessment_record(round_, assessments.triennial_rows(round_)) if triennial
                   else service.evaluation_record(round_))
-        click.echo(json.dumps(record, ensure_ascii=False, indent=1))
-        return
+        return json.dumps(record, ensure_ascii=False, indent=1)
     if export_path(path).suffix.lower() == ".pdf":
-        path.write_bytes(center_pdf.assessment_pdf(round_) if triennial else center_pdf.evaluation_pdf(round_))
-    elif triennial:
-        path.write_bytes(center_excel.triennial_workbook(round_, assessments.triennial_rows(round_),
-                                                         assessments.window(round_)))
-    else:
-        rows = service.evaluation_rows(round_, service.round_ranking(round_).lines)
-        path.write_bytes(center_excel.evaluation_workbook(round_, rows, service.evaluated_year(round_)))
-    click.echo(f"{round_.name}: written to {path}")
+        return center_pdf.assessment_pdf(round_) if triennial else center_pdf.evaluation_pdf(round_)
+    if triennial:
+        return center_excel.triennial_workbook(round_, assessments.triennial_rows(round_), assessments.window(round_))
+    rows = service.evaluation_rows(round_, service.ranked(round_).lines)
+    return center_excel.evaluation_workbook(round_, rows, service.evaluated_year(round_))
 
 
 @centers.command("weights")
@@ -312,7 +324,10 @@ def apply_outcome_command(round_name: str, refs: tuple[str, ...]) -> None:
     round_ = evaluation_round(round_name)
     if round_.kind != "triennial":
         refuse([_("Round %(id)s is not a triennial assessment.", id=f"“{round_.name}”")])
-    rows = {row.application.ref: row for row in assessments.triennial_rows(round_)}
+    try:
+        rows = {row.application.ref: row for row in assessments.triennial_rows(round_)}
+    except CenterError as error:
+        refuse(error.reasons)
     missing = [ref for ref in refs if ref not in rows]
     if missing:
         refuse([_("Application %(application)s is not in round “%(round)s”.", application=ref, round=round_.name)

@@ -31,7 +31,8 @@ def find_round(name: str):
 
 
 def ranked(round_name: str, capacity: int | None = None, rank_on_calibrated: bool = False):
-    """The round's ranking report; exits 1 with the engine's errors when it refused the round."""
+    """The round's ranking report; exits 1 with the engine's errors when it refused the round, or with the
+    sentence and its figures when the round is too large to rank here (over PANEL_MATCHING_MEMORY)."""
     from web.services.ranking import Options, RankingError, round_ranking
 
     try:
@@ -42,8 +43,9 @@ def ranked(round_name: str, capacity: int | None = None, rank_on_calibrated: boo
     if report.result.errors:
         for error in report.result.errors:
             click.echo(error, err=True)
-        click.echo(_("Round “%(round)s”: refused by the scoring engine, %(count)d error(s); nothing was ranked.",
-                     round=report.round.name, count=len(report.result.errors)), err=True)
+        if not report.too_large:
+            click.echo(_("Round “%(round)s”: refused by the scoring engine, %(count)d error(s); nothing was ranked.",
+                         round=report.round.name, count=len(report.result.errors)), err=True)
         sys.exit(REFUSED)
     return report
 

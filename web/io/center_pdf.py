@@ -9,12 +9,12 @@ from web.io.pdf import render_pdf
 from web.local_time import local_today
 from web.models import Round
 from web.services import assessments, centers
-from web.services.ranking import round_ranking
 
 
-def evaluation_pdf(round_: Round) -> bytes:
-    """An annual round's ranking: rank, center, score, grade and the evaluated year's key figures."""
-    rows = centers.evaluation_rows(round_, round_ranking(round_).lines)
+def evaluation_pdf(round_: Round, rows: list[centers.EvaluationRow] | None = None) -> bytes:
+    """An annual round's ranking (``rows``, by default from the round's ranking): rank, center, score, grade and
+    the evaluated year's key figures; refused (CenterError) when the round is too large to rank here."""
+    rows = centers.evaluation_rows(round_, centers.ranked(round_).lines) if rows is None else rows
     return render_pdf("pdf/evaluation.html", round=round_, rows=rows, year=centers.evaluated_year(round_),
                       headers=INDICATOR_HEADERS, today=local_today())
 

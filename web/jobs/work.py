@@ -21,10 +21,14 @@ from web.services.stored_ranking import ensure_current, ranking_for_view
 
 
 def sheets_pdf(job: Job, progress: Progress) -> str:
-    """The whole round's signed score sheets: the ranking first, then page by page."""
+    """The whole round's signed score sheets: the ranking first, then page by page. A round too large to rank
+    here fails at once, for good, as the ranking job does."""
     round_ = _round(job)
     progress.start("ranking", 1)
-    ensure_current(round_)
+    try:
+        ensure_current(round_)
+    except panels.PanelError as refusal:
+        raise ranking_refused(refusal) from None
     db.session.commit()                     # the stored ranking is a result of its own; progress writes follow
     report = ranking_for_view(round_).report
     progress.start("pages", score_sheets_page_estimate(report))
@@ -41,12 +45,26 @@ def blank_pdf(job: Job, progress: Progress) -> str:
 
 
 def ranking_job(job: Job, progress: Progress) -> None:
-    """Recompute and store the round's ranking (no file: the pages read the stored result)."""
+    """Recompute and store the round's ranking (no file: the pages read the stored result).
+
+    A round whose conflicts would pass the memory limit fails at once, for good, as a matching run does
+    (``matching_too_large``, the figures and the ranking's sentence on the job's outcome)."""
     from web.services.stored_ranking import options_from, recompute
 
     progress.start("inputs", 1)
-    recompute(_round(job), options_from(job.params or {}), progress)
+    try:
+        recompute(_round(job), options_from(job.params or {}), progress)
+    except panels.PanelError as refusal:
+        raise ranking_refused(refusal) from None
     return None
+
+
+def ranking_refused(refusal: panels.PanelError) -> JobFailed:
+    """A ranking refused over the memory limit as its job's failure for good (not retried): ``matching_too_large``
+    with the figures and the ranking's sentence."""
+    from web.services.ranking import memory_refused
+
+    return JobFailed(refusal.code, {**refusal.details, "errors": list(memory_refused(refusal.details).errors)})
 
 
 MATCHING_STEPS = ("loading", *PHASES)
@@ -117,11 +135,17 @@ def _engine_progress(progress: Progress, clock: RunClock) -> Callable[[str, int]
 
 
 def panel_context_job(job: Job, progress: Progress) -> None:
-    """Recompute and store the round's matching context (no file: the panel pages read the stored context)."""
+    """Recompute and store the round's matching context (no file: the panel pages read the stored context).
+
+    A round whose stored context would pass the memory limit fails at once, for good, as a matching run does
+    (``matching_too_large``, the figures on the job's outcome), instead of a worker killed mid-build."""
     from web.services.stored_context import recompute
 
     progress.start("inputs", 1)
-    recompute(_round(job), progress)
+    try:
+        recompute(_round(job), progress)
+    except panels.PanelError as refusal:
+        raise JobFailed(refusal.code or "unexpected", refusal.details) from None
     return None
 
 

@@ -14,7 +14,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-import scoring
 from scoring.assessment import (
     WEIGHT_SUM_TOLERANCE,
     AnnualScore,
@@ -30,7 +29,7 @@ from web.labels import label
 from web.models import Application, Center, Round, User
 from web.services import audit, centers
 from web.services.centers import CONSTRUCTION_YEARS, CenterError, evaluated_year
-from web.services.ranking import RankingLine, round_ranking, scoring_problem
+from web.services.ranking import RankingLine
 
 OUTCOME_STATUSES = {"recommend_national": "recommended_national", "pass": "passed", "rectify": "rectification",
                     "exit": "withdrawn"}
@@ -67,8 +66,7 @@ def annual_scores(application: Application, years: tuple[int, ...],
         if year not in years or by_year.get(year) is not None:
             continue
         if round_.id not in cache:
-            result = scoring.rank(scoring_problem(round_))
-            cache[round_.id] = {line.application: line.score for line in result.ranking}
+            cache[round_.id] = {line.application: line.score for line in centers.ranked(round_).result.ranking}
         by_year[year] = cache[round_.id].get(application.ref)
     return tuple(AnnualScore(year, by_year.get(year)) for year in years)
 
@@ -119,9 +117,10 @@ def weights_record(weights: TriennialWeights) -> dict[str, float]:
 
 def triennial_rows(round_: Round, lines: tuple[RankingLine, ...] | None = None) -> list[TriennialRow]:
     """Every center of the round with its assessment under the round's weights (None until the panel has
-    scored it); ``lines`` default to the round's ranking."""
+    scored it); ``lines`` default to the round's ranking. Refused (CenterError, nothing changed) when the round
+    or an annual round it reads is too large to rank here (:func:`centers.ranked`)."""
     weights = weights_of(round_)
-    lines = round_ranking(round_).lines if lines is None else lines
+    lines = centers.ranked(round_).lines if lines is None else lines
     years, cache = window(round_), {}
     rows = []
     for line in lines:

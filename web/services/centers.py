@@ -15,7 +15,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-import scoring
 from scoring.indicators import (
     Finding,
     IndicatorReport,
@@ -41,7 +40,7 @@ from web.models import (
     User,
 )
 from web.services import attachments, audit
-from web.services.ranking import round_ranking, scoring_problem
+from web.services.ranking import RoundRanking, round_ranking
 
 SELECTION_KINDS = ("selection_review", "site_inspection")
 CONSTRUCTION_YEARS = 3
@@ -85,12 +84,31 @@ def candidates() -> list[Application]:
     return list(db.session.scalars(query))
 
 
-def selection_lines() -> list[tuple[Round, dict[str, object]]]:
-    """Each selection or site-inspection round with its ranking lines by application ref, so a decision is
-    taken with the scores and ranks in view."""
+def selection_rankings() -> list[RoundRanking]:
+    """The ranking of each selection or site-inspection round, so a decision is taken with the scores and ranks
+    in view (a round too large to rank here is refused in its report, not raised: :func:`refusals`)."""
     rounds = db.session.scalars(select(Round).where(Round.kind.in_(SELECTION_KINDS)).order_by(Round.as_of, Round.id))
-    return [(round_, {line.application: line for line in scoring.rank(scoring_problem(round_)).ranking})
-            for round_ in rounds]
+    return [round_ranking(round_) for round_ in rounds]
+
+
+def selection_lines(reports: Sequence[RoundRanking]) -> list[tuple[Round, dict[str, object]]]:
+    """Each round of ``reports`` with its ranking lines by application ref."""
+    return [(report.round, {line.application: line for line in report.result.ranking}) for report in reports]
+
+
+def refusals(reports: Sequence[RoundRanking]) -> list[str]:
+    """Why rounds of ``reports`` show no ranking: each too large to rank here, named, with the figures."""
+    return [_("Round “%(round)s”: %(reason)s", round=report.round.name, reason=report.result.errors[0])
+            for report in reports if report.too_large]
+
+
+def ranked(round_: Round) -> RoundRanking:
+    """The round's ranking; refused (CenterError, nothing changed) when the round is too large to rank here, where
+    an evaluation or assessment computed without its scores would be wrong rather than incomplete."""
+    report = round_ranking(round_)
+    if report.too_large:
+        raise CenterError(refusals([report]))
+    return report
 
 
 def decision_of(application: Application) -> Decision | None:
@@ -498,16 +516,21 @@ def evaluation_rows(round_: Round, lines: Sequence) -> list[EvaluationRow]:
     return rows
 
 
-def round_lines(application: Application) -> list[tuple[Round, object]]:
-    """The rounds ``application`` went through by reference date, each with its line of the engine's ranking
-    (None when unranked)."""
+def round_rankings(application: Application) -> list[RoundRanking]:
+    """The ranking of each round ``application`` went through, by reference date (a round too large to rank here
+    is refused in its report, not raised: :func:`refusals`)."""
     rounds = db.session.scalars(select(Round).join(RoundApplication)
                                 .where(RoundApplication.application_id == application.id).order_by(Round.as_of))
-    lines = []
-    for round_ in rounds:
-        result = scoring.rank(scoring_problem(round_))
-        lines.append((round_, next((line for line in result.ranking if line.application == application.ref), None)))
-    return lines
+    return [round_ranking(round_) for round_ in rounds]
+
+
+def round_lines(application: Application,
+                reports: Sequence[RoundRanking] | None = None) -> list[tuple[Round, object]]:
+    """The rounds ``application`` went through (``reports``, by default :func:`round_rankings`), each with its
+    line of the engine's ranking (None when unranked, or too large to rank here)."""
+    reports = round_rankings(application) if reports is None else reports
+    return [(report.round, next((line for line in report.result.ranking if line.application == application.ref),
+                                None)) for report in reports]
 
 
 def history(center: Center) -> list[AuditEvent]:
@@ -531,9 +554,9 @@ def center_record(center: Center) -> dict:
 
 def evaluation_record(round_: Round) -> dict:
     """An annual round's results as the API and the CLI show them: rank, score, grade and the evaluated year's
-    indicators of every center."""
+    indicators of every center; refused (CenterError) when the round is too large to rank here (:func:`ranked`)."""
     year = evaluated_year(round_)
-    rows = evaluation_rows(round_, round_ranking(round_).lines)
+    rows = evaluation_rows(round_, ranked(round_).lines)
     return {"round": round_.id, "name": round_.name, "year": year, "centers": [
         {"application": row.application.ref, "center": None if row.center is None else row.center.id,
          "name": row.application.center_name, "rank": getattr(row.result, "rank", None),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from functools import partial
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -15,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from matching import types as engine
 from matching.assign import Context, build_context
 from matching.conflicts import find_conflicts
-from matching.memory import estimate_memory
+from matching.memory import conflicts_memory, context_memory, estimate_memory
 from web.extensions import db
 from web.models import (
     Application,
@@ -55,29 +56,50 @@ def build_problem(round_: Round, *, seed: int | None = None, max_probability: fl
 
 
 TOO_LARGE = "matching_too_large"
-"""The code of a matching run refused for the memory its round would take (its PanelError's ``code``, a job's
-``error``)."""
+"""The code of work refused for the memory its round would take (its PanelError's ``code``, a job's ``error``)."""
 
 GB = 1 << 30
 
+MATCHING, CONTEXT, STORED_CONTEXT, CONFLICTS = "matching", "context", "stored_context", "conflicts"
+"""The work held to PANEL_MATCHING_MEMORY, each estimated by its own shape (docs/scale.md, "Memory"): a matching
+run; the round's context without a solve (panel edits, replacements and swaps from the reserves, an explanation
+built afresh); the stored context (built and pickled by its job or inline, read back by the panel page); the
+conflicts listed with their reasons."""
 
-def memory_refusal(round_: Round, limit: int | None, *, max_probability: float | None = None) -> dict | None:
-    """Why a run of the round is refused for its memory, or None when it fits ``limit`` (bytes; None: no limit).
+ESTIMATES = {MATCHING: estimate_memory, CONTEXT: context_memory,
+             STORED_CONTEXT: partial(context_memory, stored=True), CONFLICTS: conflicts_memory}
 
-    Estimated from the counts of experts and applications and the run's settings
-    (:func:`matching.memory.estimate_memory`), before the round is read: the refusal's ``estimate``, ``limit``
+
+def memory_refusal(round_: Round, limit: int | None, *, work: str = MATCHING, max_probability: float | None = None,
+                   experts: int | None = None) -> dict | None:
+    """Why ``work`` on the round is refused for its memory, or None when it fits ``limit`` (bytes; None: no limit).
+
+    Estimated from the counts of experts (``experts`` when the caller counted them already) and applications and
+    the round's settings (:data:`ESTIMATES`), before the round is read: the refusal's ``estimate``, ``limit``
     (bytes) and ``pairs``, and in ``errors`` its sentence from the catalog (what the job's page lists).
     """
     if limit is None:
         return None
-    n_experts = db.session.scalar(select(func.count(Expert.id)))
-    estimate = estimate_memory(n_experts, len(round_.round_applications),
+    n_experts = db.session.scalar(select(func.count(Expert.id))) if experts is None else experts
+    estimate = ESTIMATES[work](n_experts, len(round_.round_applications),
                                settings_for(round_, max_probability=max_probability))
     if estimate.peak <= limit:
         return None
-    sentence = _("This round needs about %(estimate)s GB of memory, more than this machine's limit of %(limit)s GB; "
-                 "run it on a worker with more memory.", **gigabytes(estimate.peak, limit))
-    return {"estimate": estimate.peak, "limit": limit, "pairs": estimate.pairs, "errors": [sentence]}
+    return {"estimate": estimate.peak, "limit": limit, "pairs": estimate.pairs,
+            "errors": [_too_large(work, gigabytes(estimate.peak, limit))]}
+
+
+def _too_large(work: str, figures: dict[str, str]) -> str:
+    """The refusal's sentence, naming the work refused."""
+    if work == MATCHING:
+        return _("This round needs about %(estimate)s GB of memory, more than this machine's limit of %(limit)s GB; "
+                 "run it on a worker with more memory.", **figures)
+    if work == CONFLICTS:
+        return _("Listing this round's conflicts with their reasons needs about %(estimate)s GB of memory, more than "
+                 "this machine's limit of %(limit)s GB.", **figures)
+    return _("This round's conflicts and fit of every expert to every application need about %(estimate)s GB of "
+             "memory, more than this machine's limit of %(limit)s GB: they cannot be built here, so panels are "
+             "neither checked nor explained.", **figures)
 
 
 def gigabytes(estimate: int, limit: int) -> dict[str, str]:

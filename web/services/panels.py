@@ -20,10 +20,11 @@ from sqlalchemy import func, select
 
 from matching.assign import AssignResult, Context, assign
 from matching.assign import Progress as EngineProgress
+from matching.conflicts import RULES
 from matching.explain import explain
 from matching.instance import Panels
 from matching.reserves import replacement_mask
-from matching.types import HARD
+from matching.types import HARD, Conflict
 from web.database import lock_row
 from web.extensions import db
 from web.labels import label, setting_error
@@ -143,12 +144,13 @@ def explanation(round_: Round, application: Application, context: Context | None
     ``not_chosen`` sentences about better-fitting experts left out.
 
     ``context`` is the round's matching context (the stored one: web/services/stored_context.py); built afresh
-    when not given. A stale context from before the application joined the round explains nothing yet.
+    when not given (refused over the memory limit: :func:`round_context`). A stale context from before the
+    application joined the round explains nothing yet.
     """
     version = active_version(round_)
     if version is None:
         return {"binding": {}, "not_chosen": []}
-    context = context or matching_bridge.round_context(round_)
+    context = context or round_context(round_)
     a = context.problem.application_index.get(application.ref)
     if a is None:
         return {"binding": {}, "not_chosen": []}
@@ -193,27 +195,41 @@ def run_matching(round_: Round, *, actor: User | None, seed: int | None = None,
     return match(round_, actor=actor, seed=seed, max_probability=max_probability, dry_run=dry_run).version
 
 
-def check_matching(round_: Round) -> None:
-    """Refuse (PanelError with a code of :data:`MATCHING_REFUSALS`) a run the round cannot have now."""
+def check_matching(round_: Round) -> int:
+    """Refuse (PanelError with a code of :data:`MATCHING_REFUSALS`) a run the round cannot have now; else the
+    number of registered experts (counted once a run: :func:`check_memory` takes it)."""
     if round_.state not in MATCHING_STATES:
         raise PanelError(_("Round “%(round)s” is %(state)s: matching runs only while the round is assigning.",
                            round=round_.name, state=label(round_.state, "round_state")), "round_not_assigning")
     if not round_.round_applications:
         raise PanelError(_("Round “%(round)s” has no applications to assign.", round=round_.name),
                          "round_without_applications")
-    if db.session.scalar(select(func.count(Expert.id))) == 0:
+    experts = db.session.scalar(select(func.count(Expert.id)))
+    if experts == 0:
         raise PanelError(_("No experts are registered: import experts before matching."), "no_experts")
+    return experts
 
 
-def check_memory(round_: Round, max_probability: float | None) -> None:
+def check_memory(round_: Round, work: str = matching_bridge.MATCHING, *, max_probability: float | None = None,
+                 experts: int | None = None) -> None:
     """Refuse (PanelError ``matching_too_large``, its sentence giving the figures, its ``details`` those of
-    :func:`matching_bridge.memory_refusal`, which a job keeps on its outcome) a run whose estimated peak memory
-    passes PANEL_MATCHING_MEMORY, before the round is read: every run is held to the limit, a small one answered
-    in the request and ``panel match`` as well as a job."""
-    refusal = matching_bridge.memory_refusal(round_, current_app.config["PANEL_MATCHING_MEMORY"],
-                                             max_probability=max_probability)
+    :func:`matching_bridge.memory_refusal`, which a job keeps on its outcome) ``work`` on the round (one of
+    :data:`matching_bridge.ESTIMATES`) whose estimated peak memory passes PANEL_MATCHING_MEMORY, before the round
+    is read and before anything changes: every path that builds the round's matrices through the engine is held
+    to the limit — a matching run (in the request, ``panel match`` or a job), the stored context (its job, inline,
+    the panel page reading it), panel edits, replacements and swaps from the reserves, explanations and the
+    conflicts list. ``experts``: the experts when the caller counted them already."""
+    refusal = matching_bridge.memory_refusal(round_, current_app.config["PANEL_MATCHING_MEMORY"], work=work,
+                                             max_probability=max_probability, experts=experts)
     if refusal is not None:
         raise PanelError(refusal["errors"][0], matching_bridge.TOO_LARGE, refusal)
+
+
+def round_context(round_: Round) -> Context:
+    """The engine's context of the round (:func:`matching_bridge.round_context`), refused by :func:`check_memory`
+    when building it would pass the memory limit."""
+    check_memory(round_, matching_bridge.CONTEXT)
+    return matching_bridge.round_context(round_)
 
 
 def run_seed(round_: Round, seed: int | None, max_probability: float | None) -> int | None:
@@ -231,8 +247,7 @@ def match(round_: Round, *, actor: User | None, seed: int | None = None, max_pro
 
     ``progress`` is passed to the engine (:data:`matching.assign.Progress`: its phases and pricing rounds).
     """
-    check_matching(round_)
-    check_memory(round_, max_probability)
+    check_memory(round_, max_probability=max_probability, experts=check_matching(round_))
     seed = run_seed(round_, seed, max_probability)
     problem = matching_bridge.build_problem(round_, seed=seed, max_probability=max_probability)
     result = assign(problem, now=utcnow(), progress=progress)
@@ -366,7 +381,7 @@ def add_expert(round_: Round, application: Application, expert: Expert, *, actor
     """Seat ``expert`` on ``application``'s panel in a new manual version (refused with PanelError)."""
     version = _editable_version(round_)
     _require_in_round(round_, application)
-    context = matching_bridge.round_context(round_)
+    context = round_context(round_)
     kept_reason = _check_change(context, version, application, expert, None, actor, override_reason)
     copy, _mapping = _manual_copy(version, actor, _("By hand: %(expert)s added to %(application)s",
                                                     expert=expert.ref, application=application.ref))
@@ -385,7 +400,7 @@ def remove_expert(assignment: Assignment, *, actor: User | None, reason: str) ->
         raise PanelError(_("Give a reason to remove an expert from a panel."))
     version = _editable_version(assignment.version.round)
     _require_seat_of(version, assignment)
-    context = matching_bridge.round_context(version.round)
+    context = round_context(version.round)
     _check_change(context, version, assignment.application, None, assignment, actor, None)
     copy, mapping = _manual_copy(version, actor, _("By hand: %(expert)s removed from %(application)s: %(reason)s",
                                                    expert=assignment.expert.ref,
@@ -400,11 +415,14 @@ def remove_expert(assignment: Assignment, *, actor: User | None, reason: str) ->
 
 
 def swap_expert(assignment: Assignment, new_expert: Expert, *, actor: User | None,
-                override_reason: str | None = None) -> Assignment:
-    """Replace a member by ``new_expert`` in a new manual version, checked like the solver's assignment."""
+                override_reason: str | None = None, context: Context | None = None) -> Assignment:
+    """Replace a member by ``new_expert`` in a new manual version, checked like the solver's assignment.
+
+    ``context``: the round's context when the caller built it already (one context alive at a time, as the
+    memory limit counts)."""
     version = _editable_version(assignment.version.round)
     _require_seat_of(version, assignment)
-    context = matching_bridge.round_context(version.round)
+    context = context or round_context(version.round)
     kept_reason = _check_change(context, version, assignment.application, new_expert, assignment, actor,
                                 override_reason)
     copy, mapping = _manual_copy(version, actor, _("By hand: %(old)s swapped for %(new)s on %(application)s",
@@ -535,7 +553,7 @@ def _conflict_verdict(context: Context, application: Application, expert: Expert
     e, a = problem.expert_index[expert.ref], problem.application_index[application.ref]
     if context.instance.allowed[e, a]:
         return None, None
-    found = [c for c in context.conflicts if c.expert == expert.ref and c.application == application.ref]
+    found = _pair_conflicts(context, e, a)
     reason = (override_reason or "").strip()
     if not found:
         return _("Expert %(expert)s cannot review %(application)s: %(reason)s", expert=expert.ref,
@@ -555,6 +573,14 @@ def _conflict_verdict(context: Context, application: Application, expert: Expert
         return _("Expert %(expert)s and %(application)s: %(conflicts)s. Accepting a soft conflict needs a reason.",
                  expert=expert.ref, application=application.ref, conflicts=described), None
     return None, reason
+
+
+def _pair_conflicts(context: Context, e: int, a: int) -> list[Conflict]:
+    """The conflicts of one pair with their reasons, found in the context's arrays: never every conflict written
+    (``context.conflicts``: hundreds of bytes each, tens of millions at national scale)."""
+    found = context.conflict_arrays
+    rules = found.rules[(found.experts == e) & (found.applications == a)]
+    return [context.reasons.conflict(e, a, RULES[rule]) for rule in rules.tolist()]
 
 
 def _excluded_because(context: Context, e: int, a: int) -> str:
@@ -639,13 +665,13 @@ def replace_from_reserves(assignment: Assignment, *, actor: User | None) -> Assi
     if taken is not None:
         raise PanelError(_("Expert %(expert)s was already replaced by %(other)s.", expert=assignment.expert.ref,
                            other=taken.expert.ref))
+    context = round_context(version.round)     # before the seat is freed: a refusal changes nothing
     if assignment.state in SEATED:
         before = assignment.state
         assignment.state = "declined"
         assignment.responded_at = assignment.responded_at or utcnow()
         audit.record("assignment.state", "assignment", assignment.id, actor=actor, before={"state": before},
                      after={"state": "declined"})
-    context = matching_bridge.round_context(version.round)
     chosen = next((reserve for reserve, problem in reserve_report(assignment, context) if problem is None), None)
     if chosen is None:
         db.session.flush()
@@ -666,7 +692,7 @@ def reserve_report(assignment: Assignment, context: Context | None = None) -> li
     kind —, load headroom, organization limit and pool quotas with everyone else staying put).
     """
     version = assignment.version
-    context = context or matching_bridge.round_context(version.round)
+    context = context or round_context(version.round)
     problem = context.problem
     seated = [(row.expert.ref, row.application.ref) for row in version.assignments if row.state in SEATED]
     # the leaving member still counts until the seat is given away

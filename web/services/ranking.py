@@ -33,8 +33,8 @@ from scoring.types import (
 from web.extensions import db
 from web.labels import EXCLUSION_REASONS, TRACE_REASONS, label
 from web.models import Application, Assignment, AssignmentVersion, FlagReview, Round, Score, ScoreSheet
+from web.services import matching_bridge, panels
 from web.services.flag_reviews import answer_flag_review, request_flag_review  # noqa: F401  (re-exported)
-from web.services.matching_bridge import round_conflicts
 from web.services.panels import SEATED
 
 COUNTED_STATE = "submitted"
@@ -99,8 +99,13 @@ def problem_from_sheets(round_: Round, sheets: Sequence[ScoreSheet], options: Op
 
 
 def rank_round(round_: Round, options: Options = Options()) -> Result:
-    """The scoring engine's result for the round (``errors`` set when the engine refused it)."""
-    return scoring.rank(scoring_problem(round_, options))
+    """The scoring engine's result for the round (``errors`` set when the engine refused it, or when its conflicts
+    would pass the memory limit: :func:`current_conflicts`)."""
+    try:
+        problem = scoring_problem(round_, options)
+    except panels.PanelError as refusal:
+        return memory_refused(refusal.details)
+    return scoring.rank(problem)
 
 
 def scoring_template(round_: Round) -> Template:
@@ -151,14 +156,16 @@ def round_sheets(round_: Round, application_id: int | None = None) -> list[Score
 def exclusion_reasons(round_: Round, sheets: Sequence[ScoreSheet]) -> dict[int, ExclusionReason]:
     """Why a sheet must not count, by sheet id: a declared conflict, a recused seat, a reason recorded on the sheet
     (``excluded_reason``), or a hard conflict the matching engine finds now unless an admin overrode it
-    (DESIGN §6.1: the sheet is kept, the ranking recomputed)."""
+    (DESIGN §6.1: the sheet is kept, the ranking recomputed). Refused (PanelError ``matching_too_large``) when
+    listing the round's conflicts would pass the memory limit (:func:`current_conflicts`)."""
     seats = active_seats(round_)
     recused = {(seat.application_id, seat.expert_id): seat for seat in seats if seat.state == "recused"}
     seated = {(seat.application_id, seat.expert_id) for seat in seats if seat.state in SEATED}
     with_panel = {application_id for application_id, _ in seated}
     overridden = {(seat.application_id, seat.expert_id) for seat in seats if seat.override_reason}
+    scored = {(sheet.application.ref, sheet.expert.ref) for sheet in sheets}
     conflicts = {(conflict.application, conflict.expert): conflict for conflict in current_conflicts(round_)
-                 if conflict.kind == "hard"}
+                 if conflict.kind == "hard" and (conflict.application, conflict.expert) in scored}
     reasons: dict[int, ExclusionReason] = {}
     for sheet in sheets:
         pair = (sheet.application_id, sheet.expert_id)
@@ -184,8 +191,20 @@ def active_seats(round_: Round) -> list[Assignment]:
 
 
 def current_conflicts(round_: Round) -> list:
-    """The conflicts the matching engine finds for the round today."""
-    return list(round_conflicts(round_))
+    """The conflicts the matching engine finds for the round today: every one written with its reason, hundreds
+    of bytes each, so held to PANEL_MATCHING_MEMORY as the conflicts page is (refused with PanelError
+    ``matching_too_large`` and the figures, before the round is read)."""
+    panels.check_memory(round_, matching_bridge.CONFLICTS)
+    return matching_bridge.round_conflicts(round_)
+
+
+def memory_refused(details: dict) -> Result:
+    """A ranking refused because listing the round's conflicts would pass the memory limit: nothing ranked, and
+    as its error the sentence with the figures of the refusal's ``details`` (bytes), in the reader's language."""
+    figures = matching_bridge.gigabytes(details["estimate"], details["limit"])
+    return Result(ranking=(), errors=(_("Ranking this round first lists every conflict of interest with its reason, "
+                                        "which needs about %(estimate)s GB of memory, more than this machine's limit "
+                                        "of %(limit)s GB: the round cannot be ranked here.", **figures),))
 
 
 # --- the ranking as pages and exports show it ----------------------------------------------------------------
@@ -237,7 +256,8 @@ class RoundRanking:
 
     ``calibration_refused`` holds the design's groups when calibration was asked for but refused (the experts of
     different groups share no application, see :func:`scoring.pipeline.design_groups`); the result is then the
-    uncalibrated ranking.
+    uncalibrated ranking. ``too_large`` says the round was not ranked because listing its conflicts would pass
+    the memory limit (the result's error is then :func:`memory_refused`'s sentence), not refused by the engine.
     """
 
     round: Round
@@ -245,6 +265,7 @@ class RoundRanking:
     result: Result
     lines: tuple[RankingLine, ...] = field(default=())
     calibration_refused: DesignGroups = ()
+    too_large: bool = False
 
     @property
     def calibration_refusal(self) -> list[str]:
@@ -273,9 +294,13 @@ class RoundRanking:
 
 
 def round_ranking(round_: Round, options: Options = Options()) -> RoundRanking:
-    """Rank the round and join the engine's lines and traces back to the applications and sheets."""
+    """Rank the round and join the engine's lines and traces back to the applications and sheets (refused, nothing
+    ranked, when its conflicts would pass the memory limit: :func:`memory_refused`)."""
     sheets = round_sheets(round_)
-    reasons = exclusion_reasons(round_, sheets)
+    try:
+        reasons = exclusion_reasons(round_, sheets)
+    except panels.PanelError as refusal:
+        return joined_ranking(round_, options, memory_refused(refusal.details), (), sheets, {}, too_large=True)
     problem = problem_from_sheets(round_, sheets, options, reasons)
     result, calibration_refused = rank_problem(problem)
     return joined_ranking(round_, options, result, calibration_refused, sheets, reasons)
@@ -296,8 +321,10 @@ def rank_problem(problem: Problem) -> tuple[Result, DesignGroups]:
 
 
 def joined_ranking(round_: Round, options: Options, result: Result, calibration_refused: DesignGroups,
-                   sheets: Sequence[ScoreSheet], reasons: dict[int, ExclusionReason]) -> RoundRanking:
-    """The engine's ``result`` joined back to the round's applications, sheets and flag reviews."""
+                   sheets: Sequence[ScoreSheet], reasons: dict[int, ExclusionReason], *,
+                   too_large: bool = False) -> RoundRanking:
+    """The engine's ``result`` (or a memory refusal's, ``too_large``) joined back to the round's applications,
+    sheets and flag reviews."""
     reviews = _reviews_by_sheet([sheet.id for sheet in sheets])
     by_ref = {line.application: line for line in result.ranking}
     lines = []
@@ -308,7 +335,7 @@ def joined_ranking(round_: Round, options: Options, result: Result, calibration_
         lines.append(RankingLine(application, engine_line, rows))
     order = {line.application: position for position, line in enumerate(result.ranking)}
     lines.sort(key=lambda line: (order.get(line.application.ref, len(order)), line.application.ref))
-    return RoundRanking(round_, options, result, tuple(lines), calibration_refused)
+    return RoundRanking(round_, options, result, tuple(lines), calibration_refused, too_large)
 
 
 def _sheet_rows(sheets: list[ScoreSheet], line: ApplicationResult | None, reviews: dict[int, list[FlagReview]],

@@ -20,7 +20,7 @@ from matching.assign import Context
 from matching.reserves import replacement_mask
 from web.extensions import db
 from web.models import Assignment, AssignmentVersion, Reserve, Round, User
-from web.services import matching_bridge, panels
+from web.services import panels
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,8 @@ def reserve_of_round(round_: Round, reserve_id: int) -> Reserve | None:
 def planned_swap(reserve: Reserve) -> SwapIn:
     """The member whose seat ``reserve`` would take: of the reserve's own pool (else of the whole panel), the
     lowest-fitting one the reserve can replace with every rule kept, else simply the lowest-fitting one (the swap
-    is then refused with the rule it breaks)."""
+    is then refused with the rule it breaks). Refused (:class:`panels.PanelError`) when the round's context would
+    pass the memory limit (:func:`panels.round_context`)."""
     version = version_of(reserve)
     members = [row for row in version.assignments
                if row.application_id == reserve.application_id and row.state in panels.SEATED]
@@ -57,7 +58,7 @@ def planned_swap(reserve: Reserve) -> SwapIn:
                                                                row.expert.ref))
     if not candidates:
         return SwapIn(reserve, version, None)
-    context = matching_bridge.round_context(version.round)
+    context = panels.round_context(version.round)
     keeps_rules = next((row for row in candidates if _fits(context, version, reserve, row)), None)
     return SwapIn(reserve, version, keeps_rules or candidates[0], context)
 
@@ -75,15 +76,16 @@ def _fits(context: Context, version: AssignmentVersion, reserve: Reserve, leavin
     return bool(mask[e])
 
 
-def swap_in(reserve: Reserve, *, actor: User | None, confirmed: bool) -> Assignment:
-    """Seat ``reserve`` in place of the member :func:`planned_swap` names, in a new manual version.
+def swap_in(reserve: Reserve, *, actor: User | None, confirmed: bool, plan: SwapIn | None = None) -> Assignment:
+    """Seat ``reserve`` in place of the member :func:`planned_swap` names (``plan`` when the caller has it, its
+    context then reused: one context alive at a time, as the memory limit counts), in a new manual version.
 
     Refused (:class:`panels.PanelError` with a Chinese sentence, nothing changed) unless confirmed, while the round
     cannot change panels, when the reserve row is not of the active version, or when a rule would break.
     """
     if not confirmed:
         raise panels.PanelError(_("Nothing was changed: confirm the swap on its confirmation page first."))
-    plan = planned_swap(reserve)
+    plan = plan or planned_swap(reserve)
     if plan.version.round.state not in panels.EDITING_STATES:
         raise panels.PanelError(_("Panels change only while the round is assigning or scoring; nothing was "
                                   "changed."))
@@ -96,13 +98,13 @@ def swap_in(reserve: Reserve, *, actor: User | None, confirmed: bool) -> Assignm
     problem = swap_problem(plan)
     if problem:
         raise panels.PanelError(problem)
-    return panels.swap_expert(plan.leaving, reserve.expert, actor=actor)
+    return panels.swap_expert(plan.leaving, reserve.expert, actor=actor, context=plan.context)
 
 
 def swap_problem(plan: SwapIn) -> str | None:
     """The first rule the planned swap breaks, as a Chinese sentence (None: the swap keeps every rule)."""
     reserve, leaving = plan.reserve, plan.leaving
-    context = plan.context or matching_bridge.round_context(plan.version.round)
+    context = plan.context or panels.round_context(plan.version.round)
     problem, instance = context.problem, context.instance
     e = problem.expert_index[reserve.expert.ref]
     a = problem.application_index[reserve.application.ref]

@@ -15,6 +15,11 @@ recomputation whose problem hashes to the stored data version only refreshes the
 The explanation itself (binding rules, better fits not chosen) is computed per view from the stored context and
 the active version's seats as they are now: a panel edit shows at once.
 
+Building, storing and reading a stored context are held to the memory limit (PANEL_MATCHING_MEMORY,
+:func:`panels.check_memory`, the context estimated with its pickled payload): over it, :func:`renew` and
+:func:`recompute` refuse with :class:`panels.PanelError` ``matching_too_large`` before anything is read or
+changed, and the page says the context could not be built instead of explaining.
+
 Services flush, the caller commits: :func:`renew` may add or update a row in the caller's session.
 """
 
@@ -33,7 +38,7 @@ from matching.assign import Context, build_context
 from matching.types import Problem
 from web.extensions import db
 from web.models import AuditEvent, Expert, Round, RoundApplication, StoredPanelContext, User, utcnow
-from web.services import matching_bridge
+from web.services import matching_bridge, panels
 
 INLINE_PAIR_LIMIT = 50_000
 """Rounds with at most this many expert × application pairs are recomputed inside the request (the demo's
@@ -74,8 +79,10 @@ def renew(round_: Round, *, actor: User | None = None) -> bool:
     """Bring the stored context up to date when its inputs changed: recomputed and stored now (small round, or
     nothing stored yet), else a recomputation job requested. True when the stored context is stale.
 
-    A view commits between this and :func:`stored_view` (as the ranking views do).
+    A view commits between this and :func:`stored_view` (as the ranking views do). Refused (PanelError
+    ``matching_too_large``, no job asked for, nothing stored) when the stored context would pass the memory limit.
     """
+    panels.check_memory(round_, matching_bridge.STORED_CONTEXT)
     stored = _stored(round_)
     if stored is not None and stored.input_stamp == input_stamp(round_):
         return False
@@ -84,7 +91,7 @@ def renew(round_: Round, *, actor: User | None = None) -> bool:
 
         request_job("panel_context", round_=round_, actor=actor)
         return True
-    recompute(round_)
+    _recompute(round_)
     return False
 
 
@@ -103,7 +110,13 @@ def stored_view(round_: Round, *, stale: bool = False) -> ViewedContext | None:
 
 def recompute(round_: Round, progress=None) -> StoredPanelContext:
     """Build the engine's problem; build its context unless the stored one is for the same problem; store
-    (flushed)."""
+    (flushed). Refused (PanelError ``matching_too_large``, nothing read or changed) over the memory limit."""
+    panels.check_memory(round_, matching_bridge.STORED_CONTEXT)
+    return _recompute(round_, progress)
+
+
+def _recompute(round_: Round, progress=None) -> StoredPanelContext:
+    """:func:`recompute` once the round was held to the memory limit."""
     stamp = input_stamp(round_)
     problem = matching_bridge.build_problem(round_)
     version = data_version(problem)

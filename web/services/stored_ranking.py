@@ -7,6 +7,10 @@ stored result is read as it is. Different, the result is stale: a small round is
 gets a ``ranking`` job and the page shows the stored result with the time it was computed until the job ends.
 A recomputation whose input hashes to the stored data version only refreshes the stamp (no bootstrap).
 
+Ranking lists every conflict of the round, held to PANEL_MATCHING_MEMORY (:func:`ranking.current_conflicts`):
+over the limit the ``ranking`` job fails for good with the figures, and a page stores the refusal in place of
+the ranking (:data:`REFUSED`: its figures, worded when shown), which every view checks again.
+
 Services flush, the caller commits: :func:`ranking_for_view` may add or update a row in the caller's session.
 """
 
@@ -24,7 +28,7 @@ from scoring.calibrate import components
 from scoring.types import Result
 from web.extensions import db
 from web.models import AuditEvent, Round, ScoreSheet, StoredRanking, User, utcnow
-from web.services import ranking
+from web.services import matching_bridge, panels, ranking
 
 INLINE_SHEET_LIMIT = 120
 """Rounds with at most this many sheets are recomputed inside the request (well under a second)."""
@@ -56,6 +60,10 @@ def input_stamp(round_: Round) -> str:
     return hashlib.sha256(repr((round_.id, newest_event, tuple(sheets))).encode()).hexdigest()
 
 
+REFUSED = "refused"
+"""The data version and input stamp of a stored memory refusal: never those of a ranking, so the next view
+checks the limit again (and ranks the round once it fits)."""
+
 ALL_ROWS = "all"
 NO_ROWS = "none"
 
@@ -79,16 +87,22 @@ def renew(round_: Round, options: ranking.Options = DEFAULT_OPTIONS, *, actor: U
 
     A view commits between this and :func:`stored_view`: a commit expires every row the session holds, and a
     report built before it would load each sheet again, one query at a time, when the page reads it.
+    Over the memory limit (:func:`ranking.current_conflicts`) the refusal is stored in place of the ranking, with
+    no job asked for: a stale ranking is not shown as current, nor renewed by a job bound to fail.
     """
     stored = _stored(round_, options)
     if stored is not None and stored.input_stamp == input_stamp(round_):
         return False
-    if stored is not None and not _small(round_):
-        from web.services.jobs import request_job
+    try:
+        if stored is not None and not _small(round_):
+            from web.services.jobs import request_job
 
-        request_job("ranking", round_=round_, actor=actor, params=_params(options))
-        return True
-    recompute(round_, options)
+            panels.check_memory(round_, matching_bridge.CONFLICTS)
+            request_job("ranking", round_=round_, actor=actor, params=_params(options))
+            return True
+        recompute(round_, options)
+    except panels.PanelError as refusal:
+        _store(round_, options, stored, REFUSED, REFUSED, (None, refusal.details, {}))
     return False
 
 
@@ -113,7 +127,9 @@ design's groups, worded when shown) recomputes instead of reading an old payload
 
 def recompute(round_: Round, options: ranking.Options = DEFAULT_OPTIONS,
               progress=None) -> tuple[ranking.RoundRanking, StoredRanking]:
-    """Build the engine's input, rank it unless the stored result is for the same input, store (flushed)."""
+    """Build the engine's input, rank it unless the stored result is for the same input, store (flushed).
+    Refused (PanelError ``matching_too_large``, nothing read or stored) when the round's conflicts would pass
+    the memory limit."""
     stamp = input_stamp(round_)
     sheets = ranking.round_sheets(round_)
     reasons = ranking.exclusion_reasons(round_, sheets)
@@ -127,24 +143,36 @@ def recompute(round_: Round, options: ranking.Options = DEFAULT_OPTIONS,
         if progress is not None:
             progress.start("ranking", 1)
         result, refused = ranking.rank_problem(problem)
-        if stored is None:
-            stored = StoredRanking(round_id=round_.id, options_key=options_key(options))
-            db.session.add(stored)
-        stored.data_version, stored.input_stamp, stored.computed_at = version, stamp, utcnow()
-        stored.payload = pickle.dumps((result, refused, reasons))
+        stored = _store(round_, options, stored, version, stamp, (result, refused, reasons))
     db.session.flush()
     return ranking.joined_ranking(round_, options, result, refused, sheets, reasons), stored
+
+
+def _store(round_: Round, options: ranking.Options, stored: StoredRanking | None, version: str, stamp: str,
+           payload: tuple) -> StoredRanking:
+    """Store ``payload`` (the result, the design's groups, the exclusion reasons; or None, a memory refusal's
+    details and no reasons) as the round's ranking for ``options`` (flushed)."""
+    if stored is None:
+        stored = StoredRanking(round_id=round_.id, options_key=options_key(options))
+        db.session.add(stored)
+    stored.data_version, stored.input_stamp, stored.computed_at = version, stamp, utcnow()
+    stored.payload = pickle.dumps(payload)
+    db.session.flush()
+    return stored
 
 
 def _report(round_: Round, options: ranking.Options, stored: StoredRanking,
             rows_for: str | int = ALL_ROWS) -> ranking.RoundRanking:
     result, refused, reasons = pickle.loads(stored.payload)
+    too_large = result is None                          # a memory refusal (:data:`REFUSED`): its figures
+    if too_large:
+        result, refused = ranking.memory_refused(refused), ()
     refused = _design_groups(result, refused)
     if rows_for == NO_ROWS:
         sheets = []
     else:
         sheets = ranking.round_sheets(round_, None if rows_for == ALL_ROWS else rows_for)
-    return ranking.joined_ranking(round_, options, result, refused, sheets, reasons)
+    return ranking.joined_ranking(round_, options, result, refused, sheets, reasons, too_large=too_large)
 
 
 def _design_groups(result: Result, refused: tuple) -> ranking.DesignGroups:

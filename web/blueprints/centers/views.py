@@ -26,7 +26,7 @@ from web.models import (
     Center,
     Round,
 )
-from web.services import assessments, center_history, centers, ranking
+from web.services import assessments, center_history, centers
 from web.services.centers import INDICATOR_LABELS, OUTCOME_LABELS, STATUS_LABELS, CenterError
 from web.unit_of_work import refuse
 
@@ -45,6 +45,12 @@ def refused(error: CenterError | center_excel.ReportFileError) -> None:
     """Show every reason of a refusal, one message each, and mark the request for rollback."""
     refuse(error.reasons[0])
     for reason in error.reasons[1:]:
+        flash(reason, "error")
+
+
+def say(reasons: list[str]) -> None:
+    """Show why part of the page is missing (a round too large to rank here) on the page being rendered."""
+    for reason in reasons:
         flash(reason, "error")
 
 
@@ -73,7 +79,9 @@ def decisions():
     """The applications of the selection and site-inspection rounds, each with its decision or a form for one."""
     rows = [(application, centers.decision_of(application), centers.center_of(application))
             for application in centers.candidates()]
-    return render_template("centers/decisions.html", rows=rows, rounds=centers.selection_lines(),
+    reports = centers.selection_rankings()
+    say(centers.refusals(reports))
+    return render_template("centers/decisions.html", rows=rows, rounds=centers.selection_lines(reports),
                            outcomes=DECISION_OUTCOMES,
                            outcome_labels=OUTCOME_LABELS, today=local_today())
 
@@ -117,7 +125,9 @@ def publicity_pdf():
 def center_page(center_id: int):
     """A center's life: its application, rounds with scores and decisions, reports, indicators and status."""
     center = center_or_404(center_id)
-    rounds = centers.round_lines(center.application)
+    reports = centers.round_rankings(center.application)
+    say(centers.refusals(reports))
+    rounds = centers.round_lines(center.application, reports)
     return render_template("centers/center.html", center=center, decision=centers.decision_of(center.application),
                            rounds=rounds, indicators=INDICATORS,
                            labels=INDICATOR_LABELS, statuses=CENTER_STATUSES, status_labels=STATUS_LABELS,
@@ -237,20 +247,26 @@ def evaluation_round_or_404(round_id: int) -> Round:
 def evaluation(round_id: int):
     """An evaluation round's results: rank, score and grade of each center beside its reported indicators."""
     round_ = evaluation_round_or_404(round_id)
-    if round_.kind == "triennial":
-        return render_template("centers/triennial.html", **triennial_context(round_))
-    return render_template("centers/evaluation.html", **annual_context(round_))
+    triennial = round_.kind == "triennial"
+    try:
+        rows = assessments.triennial_rows(round_) if triennial else evaluation_rows(round_)
+    except CenterError as error:                # a round too large to rank here: the page says so, with no rows
+        say(error.reasons)
+        rows = []
+    if triennial:
+        return render_template("centers/triennial.html", **triennial_context(round_, rows))
+    return render_template("centers/evaluation.html", **annual_context(round_, rows))
 
 
-def annual_context(round_: Round) -> dict:
+def annual_context(round_: Round, rows: list[centers.EvaluationRow]) -> dict:
     """What the annual results page shows."""
-    return {"round": round_, "rows": evaluation_rows(round_), "year": centers.evaluated_year(round_),
+    return {"round": round_, "rows": rows, "year": centers.evaluated_year(round_),
             "indicators": INDICATORS, "labels": INDICATOR_LABELS}
 
 
-def triennial_context(round_: Round) -> dict:
+def triennial_context(round_: Round, rows: list[assessments.TriennialRow]) -> dict:
     """What the triennial assessment page shows, computed with the round's stored weights."""
-    return {"round": round_, "weights": assessments.weights_of(round_), "rows": assessments.triennial_rows(round_),
+    return {"round": round_, "weights": assessments.weights_of(round_), "rows": rows,
             "years": assessments.window(round_), "outcomes": OUTCOMES,
             "outcome_labels": assessments.OUTCOME_LABELS, "grade_labels": assessments.GRADE_LABELS,
             "grade_code": assessments.grade_code, "flag_sentence": assessments.flag_sentence}
@@ -286,7 +302,12 @@ def apply_outcome(round_id: int, application_id: int):
     round_ = evaluation_round_or_404(round_id)
     if round_.kind != "triennial":
         abort(404)
-    row = next((row for row in assessments.triennial_rows(round_) if row.application.id == application_id), None)
+    try:
+        rows = assessments.triennial_rows(round_)
+    except CenterError as error:
+        refused(error)
+        return redirect(url_for("centers.evaluation", round_id=round_.id))
+    row = next((row for row in rows if row.application.id == application_id), None)
     if row is None:
         abort(404)
     if not confirmed() and assessments.outcome_applicable(round_, row):
@@ -320,11 +341,14 @@ def outcome_confirmation(round_: Round, row: assessments.TriennialRow) -> str:
 def evaluation_xlsx(round_id: int):
     """The evaluation results with the indicator figures, as a workbook."""
     round_ = evaluation_round_or_404(round_id)
-    if round_.kind == "triennial":
-        content = center_excel.triennial_workbook(round_, assessments.triennial_rows(round_),
-                                                  assessments.window(round_))
-        return download(content, center_excel.XLSX_MIMETYPE, "assessment.xlsx")
-    content = center_excel.evaluation_workbook(round_, evaluation_rows(round_), centers.evaluated_year(round_))
+    try:
+        if round_.kind == "triennial":
+            content = center_excel.triennial_workbook(round_, assessments.triennial_rows(round_),
+                                                      assessments.window(round_))
+            return download(content, center_excel.XLSX_MIMETYPE, "assessment.xlsx")
+        content = center_excel.evaluation_workbook(round_, evaluation_rows(round_), centers.evaluated_year(round_))
+    except CenterError as error:
+        return refused_download(round_, error)
     return download(content, center_excel.XLSX_MIMETYPE, "evaluation.xlsx")
 
 
@@ -334,14 +358,25 @@ def evaluation_pdf(round_id: int):
     """The evaluation results as a PDF: the annual ranking with grades and key figures, or the triennial
     outcome lists."""
     round_ = evaluation_round_or_404(round_id)
-    if round_.kind == "triennial":
-        return download(center_pdf.assessment_pdf(round_), "application/pdf", "assessment.pdf")
-    return download(center_pdf.evaluation_pdf(round_), "application/pdf", "evaluation.pdf")
+    try:
+        if round_.kind == "triennial":
+            return download(center_pdf.assessment_pdf(round_), "application/pdf", "assessment.pdf")
+        content = center_pdf.evaluation_pdf(round_, evaluation_rows(round_))
+    except CenterError as error:
+        return refused_download(round_, error)
+    return download(content, "application/pdf", "evaluation.pdf")
+
+
+def refused_download(round_: Round, error: CenterError) -> Response:
+    """No file: back to the results page, which says why (a round too large to rank here)."""
+    refused(error)
+    return redirect(url_for("centers.evaluation", round_id=round_.id))
 
 
 def evaluation_rows(round_: Round) -> list[centers.EvaluationRow]:
-    """The round's ranking joined to each center's report of the evaluated year."""
-    return centers.evaluation_rows(round_, ranking.round_ranking(round_).lines)
+    """The round's ranking joined to each center's report of the evaluated year; refused (CenterError) when the
+    round is too large to rank here, rather than shown or exported without its scores."""
+    return centers.evaluation_rows(round_, centers.ranked(round_).lines)
 
 
 def download(content: bytes, mimetype: str, filename: str) -> Response:

@@ -133,12 +133,15 @@ def request_review(round_id: int, application_id: int):
     """Ask a flagged expert to confirm or revise; the message is the engine's own sentence for the flag."""
     round_ = round_or_404(round_id)
     application = application_in_round(round_, application_id)
-    line = ranking.round_ranking(round_).line(application.id)
+    report = ranking.round_ranking(round_)
+    line = report.line(application.id)
     sheet_id = request.form.get("sheet_id", type=int)
     code = request.form.get("code", "")
     row = next((row for row in line.rows if row.sheet.id == sheet_id), None) if line else None
     flag = next((flag for flag in row.flags if flag.code == code and flag.criterion is None), None) if row else None
-    if flag is None:
+    if report.too_large:
+        refuse(report.result.errors[0])
+    elif flag is None:
         flash(_("That sheet carries no %(code)s flag now; nothing was sent.", code=code or "—"), "error")
     else:
         try:
@@ -203,6 +206,8 @@ def combine():
 def export_xlsx(round_id: int):
     """The ranking and every sheet's scores and comments as an Excel workbook (no personal data)."""
     report = stored_ranking(round_or_404(round_id), page_options()[0]).report
+    if report.too_large:
+        return refused_download(report)
     return download(ranking_workbook(report), XLSX_MIMETYPE, f"ranking-{round_id}.xlsx")
 
 
@@ -221,6 +226,8 @@ def application_sheets_pdf(round_id: int, application_id: int):
     round_ = round_or_404(round_id)
     application = application_in_round(round_, application_id)
     report = stored_ranking(round_, ranking.Options()).report
+    if report.too_large:
+        return refused_download(report)
     return download(score_sheets_pdf(report, application_ids={application.id}), PDF_MIMETYPE,
                     f"sheets-{round_id}-{application.ref}.pdf")
 
@@ -238,6 +245,12 @@ def stored_ranking(round_: Round, options: ranking.Options, rows_for: str | int 
     stale = renew(round_, options, actor=current_user)
     db.session.commit()
     return stored_view(round_, options, rows_for=rows_for, stale=stale)
+
+
+def refused_download(report: ranking.RoundRanking) -> Response:
+    """No file of a round too large to rank here (it would list no ranking): back to its page, which says why."""
+    flash(report.result.errors[0], "error")
+    return redirect(url_for(".round_ranking", round_id=report.round.id))
 
 
 def started_job(kind: str, round_: Round) -> Response:

@@ -301,6 +301,11 @@ def conflicts(round_id: int):
     """Every conflict of interest with its rule and reason: filtered by rule, kind, application and expert,
     searched by expert or application, sorted, one page at a time."""
     round_ = get_round(round_id)
+    try:
+        panels.check_memory(round_, matching_bridge.CONFLICTS)
+    except panels.PanelError as error:
+        refuse(str(error))
+        return redirect(url_for("rounds.overview", round_id=round_.id))
     found = matching_bridge.round_conflicts(round_)
     args = listing.parse(listing.ListSpec(sorts=tuple(CONFLICT_SORTS), per_page=100, filters={
         "rule": {c.rule for c in found}, "kind": ("hard", "soft"), "application": {c.application for c in found},
@@ -462,16 +467,21 @@ def restore_consequences(current, target) -> list[str]:
 @roles_required(*STAFF)
 def panel(round_id: int, application_id: int):
     """One application's panel: members with fit components and binding rules, why better fits were not chosen,
-    reserves, seat states, and the add / remove / swap forms."""
+    reserves, seat states, and the add / remove / swap forms. A round whose context would pass the memory limit
+    is shown without the explanation, saying why."""
     round_ = get_round(round_id)
     application = round_application(round_, application_id)
     version = panels.active_version(round_)
-    viewed = None
+    viewed = refused = None
     explained = {"binding": {}, "not_chosen": []}
     if version is not None:
-        stale = stored_context.renew(round_, actor=current_user)
-        db.session.commit()
-        viewed = stored_context.stored_view(round_, stale=stale)
+        try:
+            stale = stored_context.renew(round_, actor=current_user)
+        except panels.PanelError as error:
+            refused = str(error)
+        else:
+            db.session.commit()
+            viewed = stored_context.stored_view(round_, stale=stale)
         if viewed is not None:
             explained = panels.explanation(round_, application, viewed.context)
     rows = [row for row in version.assignments if row.application_id == application.id] if version else []
@@ -482,7 +492,7 @@ def panel(round_id: int, application_id: int):
                                  .order_by(Expert.pool, Expert.ref)).all()       # the form's list: plain rows
     return render_template("rounds/panel.html", round_=round_, application=application, version=version, rows=rows,
                            explained=explained, reserves=reserves, seated=panels.SEATED, left=panels.LEFT,
-                           taken=taken, experts=experts, viewed=viewed)
+                           taken=taken, experts=experts, viewed=viewed, context_refused=refused)
 
 
 def _panel_redirect(round_: Round, application_id: int):
@@ -549,11 +559,15 @@ def swap_in(round_id: int, reserve_id: int):
     confirmed POST swaps (checked for conflicts, quotas, loads and the organization limit)."""
     round_ = get_round(round_id)
     reserve = reserve_swaps.reserve_of_round(round_, reserve_id) or abort(404)
-    plan = reserve_swaps.planned_swap(reserve)
+    try:
+        plan = reserve_swaps.planned_swap(reserve)
+    except panels.PanelError as error:
+        refuse(str(error))
+        return _panel_redirect(round_, reserve.application_id)
     if request.method == "GET" or not confirmed():
         return swap_in_page(round_, plan)
     try:
-        seat = reserve_swaps.swap_in(reserve, actor=current_user, confirmed=True)
+        seat = reserve_swaps.swap_in(reserve, actor=current_user, confirmed=True, plan=plan)
     except panels.PanelError as error:
         refuse(str(error))
     else:
