@@ -10,7 +10,9 @@ as untrusted, so that the app's ProxyFix, the one place that decides how many pr
 
 With the embedded queue (``PANEL_QUEUE=sqlite``) the serving process also runs the jobs, on worker threads
 beside waitress's, so ``panel demo`` and ``panel serve`` need nothing else; with Redis, ``panel worker``
-processes run them (docs/jobs.md).
+processes run them (docs/jobs.md). It stops as ``panel worker`` does (web/jobs/queue.py ``Stopping``): SIGTERM
+ends the web server, then waits ``stop_seconds`` at most for the jobs under way, Ctrl+C until they are done, a
+second signal stops the wait; the jobs still under way go back to their queues.
 """
 
 from __future__ import annotations
@@ -40,15 +42,21 @@ def waitress_settings(app: Flask, threads: int = THREADS) -> dict:
     }
 
 
-def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = THREADS) -> None:
-    """Serve ``app`` on ``host``:``port`` until interrupted (and run its jobs when the queue is embedded)."""
+def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = THREADS,
+          stop_seconds: float | None = None) -> None:
+    """Serve ``app`` on ``host``:``port`` until stopped (and run its jobs when the queue is embedded; after
+    SIGTERM, waiting ``stop_seconds`` at most for those under way: web/jobs/queue.py ``STOP_SECONDS`` by
+    default)."""
     from waitress import serve as waitress_serve
 
-    from web.jobs.queue import is_embedded, start_consumer
+    from web.jobs.queue import STOP_SECONDS, Consumers, Stopping, is_embedded, start_consumer
 
+    jobs = Consumers(app, [])
     if is_embedded(app):
-        start_consumer(app, workers=JOB_THREADS)
+        jobs = start_consumer(app, workers=JOB_THREADS)
         click.echo(_("jobs: %(threads)s worker threads per queue (general, matching) in this process "
                      "(PANEL_QUEUE=sqlite)", threads=JOB_THREADS))
-
-    waitress_serve(app, host=host, port=port, **waitress_settings(app, threads))
+    stopping = Stopping(STOP_SECONDS if stop_seconds is None else stop_seconds)
+    with stopping.signals():
+        waitress_serve(app, host=host, port=port, **waitress_settings(app, threads))
+        stopping.wait(jobs)

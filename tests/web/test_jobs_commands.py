@@ -31,7 +31,8 @@ def test_a_workers_status_line_hides_the_password_of_its_redis_url(runner, monke
 @pytest.mark.app_config(PANEL_QUEUE="sqlite")
 def test_serve_says_in_chinese_where_it_serves_and_that_it_runs_the_jobs(runner, monkeypatch):
     served = []
-    monkeypatch.setattr(importlib.import_module("web.jobs.queue"), "start_consumer", lambda app, workers: None)
+    queue = importlib.import_module("web.jobs.queue")
+    monkeypatch.setattr(queue, "start_consumer", lambda app, workers: queue.Consumers(app, []))
     monkeypatch.setattr("waitress.serve", lambda app, host, port, **settings: served.append((host, port)))
     result = runner.invoke(args=["serve", "--port", "5123"])
     assert result.exit_code == 0 and served == [("127.0.0.1", 5123)]
