@@ -17,6 +17,8 @@ second signal stops the wait; the jobs still under way go back to their queues.
 
 from __future__ import annotations
 
+import logging
+
 import click
 from flask import Flask
 from flask_babel import gettext as _
@@ -47,7 +49,8 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 
     """Serve ``app`` on ``host``:``port`` until stopped (and run its jobs when the queue is embedded; after
     SIGTERM, waiting ``stop_seconds`` at most for those under way: web/jobs/queue.py ``STOP_SECONDS`` by
     default)."""
-    from waitress import serve as waitress_serve
+    from waitress import create_server
+    from waitress.wasyncore import close_all
 
     from web.jobs.queue import STOP_SECONDS, Consumers, Stopping, is_embedded, start_consumer
 
@@ -56,7 +59,12 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 
         jobs = start_consumer(app, workers=JOB_THREADS)
         click.echo(_("jobs: %(threads)s worker threads per queue (general, matching) in this process "
                      "(PANEL_QUEUE=sqlite)", threads=JOB_THREADS))
+    logging.basicConfig()
+    connections: dict = {}
+    server = create_server(app, map=connections, host=host, port=port, **waitress_settings(app, threads))
+    server.print_listen("Serving on http://{}:{}")
     stopping = Stopping(STOP_SECONDS if stop_seconds is None else stop_seconds)
     with stopping.signals():
-        waitress_serve(app, host=host, port=port, **waitress_settings(app, threads))
+        server.run()
+        close_all(connections)          # the listening socket and the open connections: no request while waiting
         stopping.wait(jobs)

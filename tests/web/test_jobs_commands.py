@@ -28,12 +28,25 @@ def test_a_workers_status_line_hides_the_password_of_its_redis_url(runner, monke
     assert "队列存储 redis://:***@127.0.0.1:6390/0，" in result.output
 
 
+class FakeServer:
+    """Stands for waitress's server: records where it would serve."""
+
+    def __init__(self, host: str, port: int, served: list):
+        served.append((host, port))
+
+    def print_listen(self, line: str) -> None:
+        pass
+
+    def run(self) -> None:
+        pass
+
+
 @pytest.mark.app_config(PANEL_QUEUE="sqlite")
 def test_serve_says_in_chinese_where_it_serves_and_that_it_runs_the_jobs(runner, monkeypatch):
     served = []
     queue = importlib.import_module("web.jobs.queue")
     monkeypatch.setattr(queue, "start_consumer", lambda app, workers: queue.Consumers(app, []))
-    monkeypatch.setattr("waitress.serve", lambda app, host, port, **settings: served.append((host, port)))
+    monkeypatch.setattr("waitress.create_server", lambda app, map, host, port, **settings: FakeServer(host, port, served))
     result = runner.invoke(args=["serve", "--port", "5123"])
     assert result.exit_code == 0 and served == [("127.0.0.1", 5123)]
     assert result.output.splitlines() == ["网站已在 http://127.0.0.1:5123/ 提供服务（按 Ctrl+C 停止）",

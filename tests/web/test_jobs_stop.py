@@ -54,10 +54,13 @@ def listening(port: int) -> bool:
 
 
 @contextmanager
-def slow_process(app, command: str, stop_seconds: float, job_seconds: float) -> Iterator[subprocess.Popen]:
+def slow_process(app, command: str, stop_seconds: float,
+                 job_seconds: float) -> Iterator[tuple[subprocess.Popen, int | None]]:
     """A real ``panel worker`` or ``panel serve`` (embedded consumer) whose PDF jobs take ``job_seconds``, waiting
-    ``stop_seconds`` after SIGTERM; killed at the end if it is still running."""
+    ``stop_seconds`` after SIGTERM, with the port it serves on (None for a worker); killed at the end if it is still
+    running."""
     environment = {"PANEL_TEST_JOB_SECONDS": str(job_seconds)}
+    port = None
     if command == "worker":
         process = worker_process(app, "--stop-seconds", str(stop_seconds), command=SLOW, **environment)
     else:
@@ -66,7 +69,7 @@ def slow_process(app, command: str, stop_seconds: float, job_seconds: float) -> 
                                 command=SLOW, **environment)
         assert wait_until(lambda: listening(port) or process.poll() is not None), "panel serve did not listen"
     try:
-        yield process
+        yield process, port
     finally:
         if process.poll() is None:
             process.kill()
@@ -104,7 +107,7 @@ INTERRUPTED = ("system", {"state": "queued", "kind": "blank_pdf", "attempts": 0}
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_sigterm_lets_the_job_under_way_finish_and_takes_no_new_one(app, command):
-    with slow_process(app, command, WAIT_SECONDS, 4) as process:
+    with slow_process(app, command, WAIT_SECONDS, 4) as (process, _):
         first = ask_for(app, "blank_pdf")
         running_under(process, app, first)
         process.send_signal(signal.SIGTERM)
@@ -116,7 +119,7 @@ def test_sigterm_lets_the_job_under_way_finish_and_takes_no_new_one(app, command
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_sigterm_past_its_bound_hands_the_job_back_without_spending_an_attempt(app, command):
-    with slow_process(app, command, 1, 600) as process:
+    with slow_process(app, command, 1, 600) as (process, _):
         job_id = ask_for(app, "blank_pdf")
         running_under(process, app, job_id)
         process.send_signal(signal.SIGTERM)
@@ -129,11 +132,12 @@ def test_sigterm_past_its_bound_hands_the_job_back_without_spending_an_attempt(a
 def test_a_second_sigterm_or_a_ctrl_c_stops_the_wait(app, command, second):
     """docs/jobs.md: a second SIGTERM or a Ctrl+C stops the wait at once (an operator at the terminal of a process
     that a supervisor asked to stop); the job goes back to its queue."""
-    with slow_process(app, command, 600, 600) as process:
+    with slow_process(app, command, 600, 600) as (process, port):
         job_id = ask_for(app, "blank_pdf")
         running_under(process, app, job_id)
         process.send_signal(signal.SIGTERM)
         time.sleep(1)
+        assert process.poll() is None and not (port and listening(port))    # waiting: panel serve takes no request
         process.send_signal(second)
         assert stopped(process, 30) == 0
     assert handed_back(app, job_id) == ("queued", 0, True, [INTERRUPTED])
@@ -144,12 +148,12 @@ def test_three_deploys_during_one_long_run_do_not_fail_it(app):
     its first attempt."""
     job_id = ask_for(app, "blank_pdf")
     for _ in range(3):
-        with slow_process(app, "worker", 0.5, 600) as process:
+        with slow_process(app, "worker", 0.5, 600) as (process, _):
             running_under(process, app, job_id)
             process.send_signal(signal.SIGTERM)
             assert stopped(process, 30) == 0
     assert handed_back(app, job_id)[:2] == ("queued", 0)
-    with slow_process(app, "worker", WAIT_SECONDS, 0) as process:
+    with slow_process(app, "worker", WAIT_SECONDS, 0) as (process, _):
         assert wait_until(lambda: state_of(app, job_id) == "done")
     with app.app_context():
         assert db.session.get(Job, job_id).attempts == 1
@@ -158,7 +162,7 @@ def test_three_deploys_during_one_long_run_do_not_fail_it(app):
 def test_a_worker_killed_outright_spends_its_attempt(app):
     """A worker that dies (SIGKILL, out of memory) hands nothing back: its attempt counts, so a job that kills
     every worker that runs it still ends (``requeue_stalled`` fails it on its third)."""
-    with slow_process(app, "worker", WAIT_SECONDS, 600) as process:
+    with slow_process(app, "worker", WAIT_SECONDS, 600) as (process, _):
         job_id = ask_for(app, "blank_pdf")
         running_under(process, app, job_id)
         process.send_signal(signal.SIGKILL)
