@@ -18,6 +18,7 @@ second signal stops the wait; the jobs still under way go back to their queues.
 from __future__ import annotations
 
 import logging
+import time
 
 import click
 from flask import Flask
@@ -28,6 +29,9 @@ JOB_THREADS = 2
 CONNECTION_LIMIT = 1000
 CHANNEL_TIMEOUT = 30
 BACKLOG = 2048
+DRAIN_SECONDS = 5.0
+"""Once stopped (its request threads done, or waitress's 5 s past): how long the responses already written may
+take to leave before the connections are closed (a download a client is still reading)."""
 
 
 def waitress_settings(app: Flask, threads: int = THREADS) -> dict:
@@ -50,7 +54,6 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 
     SIGTERM, waiting ``stop_seconds`` at most for those under way: web/jobs/queue.py ``STOP_SECONDS`` by
     default)."""
     from waitress import create_server
-    from waitress.wasyncore import close_all
 
     from web.jobs.queue import STOP_SECONDS, Consumers, Stopping, is_embedded, start_consumer
 
@@ -66,5 +69,25 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 
     stopping = Stopping(STOP_SECONDS if stop_seconds is None else stop_seconds)
     with stopping.signals():
         server.run()
-        close_all(connections)          # the listening socket and the open connections: no request while waiting
+        drain(connections)              # no request while waiting for the jobs
         stopping.wait(jobs)
+
+
+def drain(connections: dict, seconds: float = DRAIN_SECONDS) -> None:
+    """After waitress's loop has ended: close its listening socket, send what the connections still hold for at most
+    ``seconds``, then close them.
+
+    Waitress's request threads write into each connection's buffer and send only what the socket takes at once;
+    its loop sends the rest. Closed as soon as the loop ended, a download a client was still reading was cut
+    short (2.8 of 32 MB in tests/web/test_serve_stop.py)."""
+    from waitress.server import BaseWSGIServer
+    from waitress.wasyncore import close_all, loop
+
+    for dispatcher in list(connections.values()):
+        if isinstance(dispatcher, BaseWSGIServer):
+            dispatcher.close()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(getattr(channel, "total_outbufs_len", 0)
+                                              for channel in list(connections.values())):
+        loop(timeout=0.1, use_poll=True, map=connections, count=1)
+    close_all(connections)
