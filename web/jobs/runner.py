@@ -138,32 +138,63 @@ class Heartbeat:
                 self.app.logger.warning("job %s: heartbeat not written", self.job_id, exc_info=True)
 
 
+ENDING_SECONDS = 5.0
+"""How long a stop's hand-back waits for the attempts that are recording their own end (:data:`_ENDING`): a commit
+takes milliseconds; the bound keeps a stuck one from holding the stop."""
 _UNDER_WAY: dict[int, int] = {}
 """The jobs this process is running, each with its attempt, for :func:`hand_back_under_way`."""
-_UNDER_WAY_LOCK = threading.Lock()
+_ENDING: set[int] = set()
+"""The jobs whose attempt took itself off :data:`_UNDER_WAY` to record its end and has not finished doing so."""
+_REGISTRY = threading.Condition()
+"""Guards :data:`_UNDER_WAY` and :data:`_ENDING`; notified as an attempt finishes."""
 
 
 def _still_ours(job_id: int) -> bool:
     """Whether this process's attempt at ``job_id`` may record its end: False once the process's stop handed the
     job back (the attempt's work is then dropped; its successor does it again). Taken out of :data:`_UNDER_WAY`
-    either way, so the attempt and the stop never both record an end."""
-    with _UNDER_WAY_LOCK:
-        return _UNDER_WAY.pop(job_id, None) is not None
+    either way, so the attempt and the stop never both record an end; when it is ours, the attempt is
+    :data:`_ENDING` until :func:`_finished`."""
+    with _REGISTRY:
+        ours = _UNDER_WAY.pop(job_id, None) is not None
+        if ours:
+            _ENDING.add(job_id)
+        return ours
+
+
+def _finished(job_id: int) -> None:
+    """The attempt at ``job_id`` is over, its end recorded or dropped: off both lists."""
+    with _REGISTRY:
+        _UNDER_WAY.pop(job_id, None)
+        _ENDING.discard(job_id)
+        _REGISTRY.notify_all()
 
 
 def hand_back_under_way() -> list[tuple[int, str]]:
     """Put the jobs this process is running back in the queue state, the attempt they are in not counted, each
     audited ``job.interrupted`` by the system; returns them with their kind, for the caller to enqueue.
 
-    Called by a stopping process once it gave up waiting for them (web/jobs/queue.py, ``Consumers.wind_down``):
+    Called by a stopping process once it gave up waiting for them (web/jobs/queue.py, ``Consumers.hand_back``):
     their threads die with the process, and the stop was the process's own, not the job's doing. A job whose
     attempt took itself out of :data:`_UNDER_WAY` first (:func:`_still_ours`) is ending on its own and is left to
-    it; one taken here finds itself handed back when it ends and rolls its work back (the lock is not held while
-    writing: an attempt's own transaction may hold the job's row, or SQLite's write lock, until it rolls back).
+    it, and waited for (:data:`ENDING_SECONDS` at most: the process exits next, and an end not yet committed would
+    be lost); one taken here finds itself handed back when it ends and rolls its work back (the lock is not held
+    while writing: an attempt's own transaction may hold the job's row, or SQLite's write lock, until it rolls
+    back).
     """
-    with _UNDER_WAY_LOCK:
+    with _REGISTRY:
         under_way = dict(_UNDER_WAY)
         _UNDER_WAY.clear()
+    try:
+        return _hand_back(under_way)
+    finally:
+        with _REGISTRY:
+            if not _REGISTRY.wait_for(lambda: not _ENDING, ENDING_SECONDS):
+                current_app.logger.warning("job(s) %s did not record their end within %s s of the stop",
+                                           sorted(_ENDING), ENDING_SECONDS)
+
+
+def _hand_back(under_way: dict[int, int]) -> list[tuple[int, str]]:
+    """:func:`hand_back_under_way`'s writes, for the jobs ``under_way`` (each with its attempt)."""
     if not under_way:
         return []
     handed = []
@@ -210,12 +241,12 @@ def _run_claimed(job: Job, work: Callable[[Job, Progress], str | None], *, last_
     """Do the claimed job's work and record its end (then its input's clean-up, when this attempt ended it for
     good)."""
     job_id, attempt = job.id, job.attempts
-    with _UNDER_WAY_LOCK:
+    with _REGISTRY:
         _UNDER_WAY[job_id] = attempt
     try:
         _work_and_end(job, attempt, work, last_attempt=last_attempt)
     finally:
-        _still_ours(job_id)
+        _finished(job_id)
 
 
 def _work_and_end(job: Job, attempt: int, work: Callable[[Job, Progress], str | None], *,

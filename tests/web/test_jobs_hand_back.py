@@ -1,0 +1,89 @@
+"""A stopping process hands back the jobs it still runs (web/jobs/runner.py ``hand_back_under_way``), in the
+process, with the attempts on threads of the test: of a job's own end and the hand-back, exactly one is recorded
+(docs/jobs.md, "Stopping a worker")."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlalchemy import select
+
+from web.extensions import db
+from web.jobs import runner
+from web.models import AuditEvent, Job
+
+SECONDS = 10
+"""The most any step here waits for another thread."""
+
+
+def queued_job(app) -> int:
+    with app.app_context():
+        job = Job(kind="ranking", params={})
+        db.session.add(job)
+        db.session.commit()
+        return job.id
+
+
+def attempt(app, job_id: int, work) -> threading.Thread:
+    """An attempt at the job on a thread of its own, as a consumer's worker thread runs it."""
+    def run() -> None:
+        with app.app_context():
+            runner.run(job_id, work, last_attempt=False)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def job_and_events(app, job_id: int) -> tuple:
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        return job.state, job.attempts, sorted(db.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.entity_id == str(job_id))))
+
+
+def test_a_job_handed_back_while_its_work_runs_drops_its_work_when_the_work_ends(app):
+    """Its flushed rows are rolled back and its end is not recorded, even once the next worker has claimed the job
+    (the row then carries the same attempt number again): the job is that worker's, with one
+    ``job.interrupted``."""
+    started, release = threading.Event(), threading.Event()
+
+    def work(job, progress) -> None:
+        db.session.add(AuditEvent(actor_name="work", action="work.written", entity_type="job", entity_id=str(job.id)))
+        started.set()
+        release.wait(SECONDS)
+
+    job_id = queued_job(app)
+    thread = attempt(app, job_id, work)
+    assert started.wait(SECONDS)
+    with app.app_context():
+        assert runner.hand_back_under_way() == [(job_id, "ranking")]
+        assert job_and_events(app, job_id) == ("queued", 0, ["job.interrupted"])
+        assert runner.claim(job_id) is not None                     # the next worker, before this one exits
+    release.set()
+    thread.join(SECONDS)
+    assert not thread.is_alive()
+    assert job_and_events(app, job_id) == ("running", 1, ["job.interrupted"])
+
+
+def test_a_job_ending_as_the_stop_hands_back_has_its_end_recorded_before_the_stop_returns(app, monkeypatch):
+    """The attempt took itself off the list first, so the stop leaves it to end on its own, and waits for that end:
+    the process exits just after the stop returns, and an end not yet committed then was lost (the job ran again
+    two minutes later, its attempt spent)."""
+    ending = threading.Event()
+    audit_ends = runner._audit_ends
+
+    def slow_audit_ends(ended) -> None:                         # between the attempt's last check and its commit
+        ending.set()
+        time.sleep(1)
+        audit_ends(ended)
+
+    monkeypatch.setattr(runner, "_audit_ends", slow_audit_ends)
+    job_id = queued_job(app)
+    thread = attempt(app, job_id, lambda job, progress: None)
+    assert ending.wait(SECONDS)
+    with app.app_context():
+        assert runner.hand_back_under_way() == []
+    assert job_and_events(app, job_id) == ("done", 1, ["job.done"])
+    thread.join(SECONDS)
