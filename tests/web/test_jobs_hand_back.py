@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from web.extensions import db
 from web.jobs import runner
+from web.jobs.queue import Stopping
 from web.models import AuditEvent, Job
 
 SECONDS = 10
@@ -87,3 +88,19 @@ def test_a_job_ending_as_the_stop_hands_back_has_its_end_recorded_before_the_sto
         assert runner.hand_back_under_way() == []
     assert job_and_events(app, job_id) == ("done", 1, ["job.done"])
     thread.join(SECONDS)
+
+
+class CutShort:
+    """Consumers whose wait a second signal cuts short, with nothing left to hand back by then."""
+
+    def stop(self, graceful: bool = False, seconds: float | None = None) -> None:
+        raise KeyboardInterrupt
+
+    def hand_back(self) -> int:
+        return 0
+
+
+def test_a_wait_a_second_signal_cut_short_is_not_a_finished_stop():
+    """``panel worker`` restarts after SIGHUP only when its stop ran its course: a SIGTERM or a Ctrl+C during
+    SIGHUP's wait means stop, even when the last job ended just as it came."""
+    assert Stopping().wait(CutShort()) is False

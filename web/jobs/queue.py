@@ -261,15 +261,17 @@ class Stopping:
 
     def wait(self, everyone: Consumers, graceful: bool = True) -> bool:
         """Stop ``everyone`` taking work, wait (``graceful``) for the jobs under way as asked, then hand back those
-        still under way; True when none was left."""
+        still under way; True when the stop ran its course: no second signal cut the wait short and no job was
+        left (a SIGHUP's restart needs both: a second signal means stop)."""
+        cut_short = False
         try:
             self.waiting = graceful
             everyone.stop(graceful=graceful, seconds=self.seconds)
         except KeyboardInterrupt:                                   # a second Ctrl+C or SIGTERM: stop waiting
-            pass
+            cut_short = True
         finally:
             self.waiting = False
-        return not everyone.hand_back()
+        return not everyone.hand_back() and not cut_short
 
     @contextmanager
     def signals(self) -> Iterator[Stopping]:
