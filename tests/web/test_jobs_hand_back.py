@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from web.extensions import db
 from web.jobs import runner
 from web.jobs.queue import Stopping
-from web.models import AuditEvent, Job
+from web.models import AuditEvent, Job, utcnow
 
 SECONDS = 10
 """The most any step here waits for another thread."""
@@ -104,3 +105,35 @@ def test_a_wait_a_second_signal_cut_short_is_not_a_finished_stop():
     """``panel worker`` restarts after SIGHUP only when its stop ran its course: a SIGTERM or a Ctrl+C during
     SIGHUP's wait means stop, even when the last job ended just as it came."""
     assert Stopping().wait(CutShort()) is False
+
+
+def test_an_attempt_taken_over_in_the_same_process_leaves_the_next_attempts_end_to_it(app):
+    """Two attempts at one job can run in one process: the first one's heartbeat stopped (its writes failed for two
+    minutes), a second message brought the job to another of the process's threads, which took it over. The first
+    one's end is dropped; the second one's is recorded (the list of jobs under way holds each attempt, not only
+    the job)."""
+    first_started, release_first = threading.Event(), threading.Event()
+    second_started, release_second = threading.Event(), threading.Event()
+
+    def first_work(job, progress) -> None:
+        first_started.set()
+        release_first.wait(SECONDS)
+
+    def second_work(job, progress) -> None:
+        second_started.set()
+        release_second.wait(SECONDS)
+
+    job_id = queued_job(app)
+    first = attempt(app, job_id, first_work)
+    assert first_started.wait(SECONDS)
+    with app.app_context():
+        db.session.execute(update(Job).where(Job.id == job_id).values(
+            heartbeat_at=utcnow() - timedelta(seconds=runner.STALL_SECONDS + 1)))
+        db.session.commit()
+    second = attempt(app, job_id, second_work)
+    assert second_started.wait(SECONDS)
+    release_first.set()
+    first.join(SECONDS)
+    release_second.set()
+    second.join(SECONDS)
+    assert job_and_events(app, job_id) == ("done", 2, ["job.done"])

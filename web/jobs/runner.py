@@ -143,29 +143,33 @@ ENDING_SECONDS = 5.0
 takes milliseconds; the bound keeps a stuck one from holding the stop."""
 _UNDER_WAY: dict[int, int] = {}
 """The jobs this process is running, each with its attempt, for :func:`hand_back_under_way`."""
-_ENDING: set[int] = set()
-"""The jobs whose attempt took itself off :data:`_UNDER_WAY` to record its end and has not finished doing so."""
+_ENDING: set[tuple[int, int]] = set()
+"""The attempts (job, attempt) that took themselves off :data:`_UNDER_WAY` to record their end and have not finished
+doing so."""
 _REGISTRY = threading.Condition()
 """Guards :data:`_UNDER_WAY` and :data:`_ENDING`; notified as an attempt finishes."""
 
 
-def _still_ours(job_id: int) -> bool:
-    """Whether this process's attempt at ``job_id`` may record its end: False once the process's stop handed the
-    job back (the attempt's work is then dropped; its successor does it again). Taken out of :data:`_UNDER_WAY`
-    either way, so the attempt and the stop never both record an end; when it is ours, the attempt is
-    :data:`_ENDING` until :func:`_finished`."""
+def _still_ours(job_id: int, attempt: int) -> bool:
+    """Whether this process's ``attempt`` at ``job_id`` may record its end: False once the process's stop handed
+    the job back (the attempt's work is then dropped; its successor does it again), or once another of the
+    process's threads took the job over. Taken out of :data:`_UNDER_WAY` either way, so the attempt and the stop
+    never both record an end; when it is ours, the attempt is :data:`_ENDING` until :func:`_finished`."""
     with _REGISTRY:
-        ours = _UNDER_WAY.pop(job_id, None) is not None
+        ours = _UNDER_WAY.get(job_id) == attempt
         if ours:
-            _ENDING.add(job_id)
+            del _UNDER_WAY[job_id]
+            _ENDING.add((job_id, attempt))
         return ours
 
 
-def _finished(job_id: int) -> None:
-    """The attempt at ``job_id`` is over, its end recorded or dropped: off both lists."""
+def _finished(job_id: int, attempt: int) -> None:
+    """The ``attempt`` at ``job_id`` is over, its end recorded or dropped: off both lists (a later attempt's entry
+    stays)."""
     with _REGISTRY:
-        _UNDER_WAY.pop(job_id, None)
-        _ENDING.discard(job_id)
+        if _UNDER_WAY.get(job_id) == attempt:
+            del _UNDER_WAY[job_id]
+        _ENDING.discard((job_id, attempt))
         _REGISTRY.notify_all()
 
 
@@ -246,7 +250,7 @@ def _run_claimed(job: Job, work: Callable[[Job, Progress], str | None], *, last_
     try:
         _work_and_end(job, attempt, work, last_attempt=last_attempt)
     finally:
-        _finished(job_id)
+        _finished(job_id, attempt)
 
 
 def _work_and_end(job: Job, attempt: int, work: Callable[[Job, Progress], str | None], *,
@@ -261,12 +265,13 @@ def _work_and_end(job: Job, attempt: int, work: Callable[[Job, Progress], str | 
             db.session.flush()
     except JobFailed as refusal:
         db.session.rollback()
-        if _still_ours(job_id) and finish(job_id, attempt, "failed", error=refusal.code, outcome=refusal.outcome):
+        if _still_ours(job_id, attempt) and finish(job_id, attempt, "failed", error=refusal.code,
+                                                   outcome=refusal.outcome):
             forget_input(job)
         return
     except Exception:
         db.session.rollback()
-        if not _still_ours(job_id):
+        if not _still_ours(job_id, attempt):
             return
         if last_attempt:
             if finish(job_id, attempt, "failed", error="unexpected"):
@@ -274,7 +279,7 @@ def _work_and_end(job: Job, attempt: int, work: Callable[[Job, Progress], str | 
         else:
             _requeue(job_id, attempt)
         raise
-    ended = _still_ours(job_id) and db.session.execute(
+    ended = _still_ours(job_id, attempt) and db.session.execute(
         _this_attempt(job_id, attempt).values(state="done", result_path=result, finished_at=utcnow(),
                                               step="finished", done=progress.total, total=progress.total)
         .returning(*_ENDED).execution_options(synchronize_session=False)).all()
