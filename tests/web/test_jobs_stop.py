@@ -127,6 +127,18 @@ def test_sigterm_past_its_bound_hands_the_job_back_without_spending_an_attempt(a
     assert handed_back(app, job_id) == ("queued", 0, True, [INTERRUPTED])
 
 
+@pytest.mark.parametrize("command", COMMANDS)
+def test_ctrl_c_waits_past_the_bound_until_the_job_is_done(app, command):
+    """docs/jobs.md: Ctrl+C keeps its unbounded wait (the person who pressed it sees the process wait); only SIGTERM
+    is bounded by ``--stop-seconds``."""
+    with slow_process(app, command, 0.5, 4) as (process, _):
+        job_id = ask_for(app, "blank_pdf")
+        running_under(process, app, job_id)
+        process.send_signal(signal.SIGINT)
+        assert stopped(process, WAIT_SECONDS) == 0
+    assert handed_back(app, job_id) == ("done", 1, False, [])
+
+
 @pytest.mark.parametrize("second", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl_c"])
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_second_sigterm_or_a_ctrl_c_stops_the_wait(app, command, second):
