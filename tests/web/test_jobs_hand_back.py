@@ -38,6 +38,18 @@ def attempt(app, job_id: int, work) -> threading.Thread:
     return thread
 
 
+class Held:
+    """A job's work that writes a row (flushed by the runner at its end) and holds until released."""
+
+    def __init__(self):
+        self.started, self.released = threading.Event(), threading.Event()
+
+    def __call__(self, job, progress) -> None:
+        db.session.add(AuditEvent(actor_name="work", action="work.written", entity_type="job", entity_id=str(job.id)))
+        self.started.set()
+        self.released.wait(SECONDS)
+
+
 def job_and_events(app, job_id: int) -> tuple:
     with app.app_context():
         job = db.session.get(Job, job_id)
@@ -49,21 +61,15 @@ def test_a_job_handed_back_while_its_work_runs_drops_its_work_when_the_work_ends
     """Its flushed rows are rolled back and its end is not recorded, even once the next worker has claimed the job
     (the row then carries the same attempt number again): the job is that worker's, with one
     ``job.interrupted``."""
-    started, release = threading.Event(), threading.Event()
-
-    def work(job, progress) -> None:
-        db.session.add(AuditEvent(actor_name="work", action="work.written", entity_type="job", entity_id=str(job.id)))
-        started.set()
-        release.wait(SECONDS)
-
+    work = Held()
     job_id = queued_job(app)
     thread = attempt(app, job_id, work)
-    assert started.wait(SECONDS)
+    assert work.started.wait(SECONDS)
     with app.app_context():
         assert runner.hand_back_under_way() == [(job_id, "ranking")]
         assert job_and_events(app, job_id) == ("queued", 0, ["job.interrupted"])
         assert runner.claim(job_id) is not None                     # the next worker, before this one exits
-    release.set()
+    work.released.set()
     thread.join(SECONDS)
     assert not thread.is_alive()
     assert job_and_events(app, job_id) == ("running", 1, ["job.interrupted"])
@@ -112,28 +118,18 @@ def test_an_attempt_taken_over_in_the_same_process_leaves_the_next_attempts_end_
     minutes), a second message brought the job to another of the process's threads, which took it over. The first
     one's end is dropped; the second one's is recorded (the list of jobs under way holds each attempt, not only
     the job)."""
-    first_started, release_first = threading.Event(), threading.Event()
-    second_started, release_second = threading.Event(), threading.Event()
-
-    def first_work(job, progress) -> None:
-        first_started.set()
-        release_first.wait(SECONDS)
-
-    def second_work(job, progress) -> None:
-        second_started.set()
-        release_second.wait(SECONDS)
-
+    first_work, second_work = Held(), Held()
     job_id = queued_job(app)
     first = attempt(app, job_id, first_work)
-    assert first_started.wait(SECONDS)
+    assert first_work.started.wait(SECONDS)
     with app.app_context():
         db.session.execute(update(Job).where(Job.id == job_id).values(
             heartbeat_at=utcnow() - timedelta(seconds=runner.STALL_SECONDS + 1)))
         db.session.commit()
     second = attempt(app, job_id, second_work)
-    assert second_started.wait(SECONDS)
-    release_first.set()
+    assert second_work.started.wait(SECONDS)
+    first_work.released.set()
     first.join(SECONDS)
-    release_second.set()
+    second_work.released.set()
     second.join(SECONDS)
-    assert job_and_events(app, job_id) == ("done", 2, ["job.done"])
+    assert job_and_events(app, job_id) == ("done", 2, ["job.done", "work.written"])
