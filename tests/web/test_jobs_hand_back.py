@@ -133,3 +133,28 @@ def test_an_attempt_taken_over_in_the_same_process_leaves_the_next_attempts_end_
     second_work.released.set()
     second.join(SECONDS)
     assert job_and_events(app, job_id) == ("done", 2, ["job.done", "work.written"])
+
+
+def test_a_handed_back_attempt_still_running_reports_no_progress_on_the_queued_job(app):
+    """Its thread runs until the process exits: a progress report it makes meanwhile must not show on the job,
+    which waits in the queue ("waiting", 0 of 0) for its next worker."""
+    reported = threading.Event()
+
+    class Reporting(Held):
+        def __call__(self, job, progress) -> None:
+            super().__call__(job, progress)
+            progress.start("pages", 5)
+            reported.set()
+
+    work = Reporting()
+    job_id = queued_job(app)
+    thread = attempt(app, job_id, work)
+    assert work.started.wait(SECONDS)
+    with app.app_context():
+        assert runner.hand_back_under_way() == [(job_id, "ranking")]
+    work.released.set()
+    assert reported.wait(SECONDS)
+    thread.join(SECONDS)
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        assert (job.state, job.step, job.done, job.total) == ("queued", "waiting", 0, 0)

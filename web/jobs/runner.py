@@ -96,9 +96,11 @@ class Progress:
             self._write()
 
     def _write(self) -> None:
+        """Write the progress on the job's row while it runs (a row back in the queue, or ended, keeps its own: an
+        attempt its process's stop handed back still runs until the process exits)."""
         self._written_at = time.monotonic()
         with db.engine.begin() as connection:
-            connection.execute(update(Job).where(Job.id == self.job_id).values(
+            connection.execute(update(Job).where(Job.id == self.job_id, Job.state == "running").values(
                 step=self.step, done=self.done, total=self.total, heartbeat_at=utcnow()))
 
 
