@@ -50,6 +50,16 @@ class Held:
         self.released.wait(SECONDS)
 
 
+def handed_back_while_held(app, work: Held) -> tuple[int, threading.Thread]:
+    """A job whose attempt holds in ``work`` as the stop hands it back: the job and the attempt's thread."""
+    job_id = queued_job(app)
+    thread = attempt(app, job_id, work)
+    assert work.started.wait(SECONDS)
+    with app.app_context():
+        assert runner.hand_back_under_way() == [(job_id, "ranking")]
+    return job_id, thread
+
+
 def job_and_events(app, job_id: int) -> tuple:
     with app.app_context():
         job = db.session.get(Job, job_id)
@@ -62,12 +72,9 @@ def test_a_job_handed_back_while_its_work_runs_drops_its_work_when_the_work_ends
     (the row then carries the same attempt number again): the job is that worker's, with one
     ``job.interrupted``."""
     work = Held()
-    job_id = queued_job(app)
-    thread = attempt(app, job_id, work)
-    assert work.started.wait(SECONDS)
+    job_id, thread = handed_back_while_held(app, work)
+    assert job_and_events(app, job_id) == ("queued", 0, ["job.interrupted"])
     with app.app_context():
-        assert runner.hand_back_under_way() == [(job_id, "ranking")]
-        assert job_and_events(app, job_id) == ("queued", 0, ["job.interrupted"])
         assert runner.claim(job_id) is not None                     # the next worker, before this one exits
     work.released.set()
     thread.join(SECONDS)
@@ -147,11 +154,7 @@ def test_a_handed_back_attempt_still_running_reports_no_progress_on_the_queued_j
             reported.set()
 
     work = Reporting()
-    job_id = queued_job(app)
-    thread = attempt(app, job_id, work)
-    assert work.started.wait(SECONDS)
-    with app.app_context():
-        assert runner.hand_back_under_way() == [(job_id, "ranking")]
+    job_id, thread = handed_back_while_held(app, work)
     work.released.set()
     assert reported.wait(SECONDS)
     thread.join(SECONDS)
