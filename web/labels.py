@@ -109,6 +109,7 @@ AUDIT_ACTIONS = {
     "decision.record": _l("Decision recorded"), "flag_review.answer": _l("Score review answered"),
     "flag_review.request": _l("Score review requested"), "job.requested": _l("Job requested"),
     "job.done": _l("Job done"), "job.failed": _l("Job failed"),
+    "job.interrupted": _l("Job interrupted (back in its queue)"),
     "login.failure": _l("Login failed"), "login.refused_locked": _l("Login refused (account locked)"),
     "login.success": _l("Logged in"), "outbox.resend": _l("Message sent again"),
     "report.document": _l("Annual report document added"), "report.save": _l("Annual report saved"),

@@ -10,10 +10,15 @@ as untrusted, so that the app's ProxyFix, the one place that decides how many pr
 
 With the embedded queue (``PANEL_QUEUE=sqlite``) the serving process also runs the jobs, on worker threads
 beside waitress's, so ``panel demo`` and ``panel serve`` need nothing else; with Redis, ``panel worker``
-processes run them (docs/jobs.md).
+processes run them (docs/jobs.md). It stops as ``panel worker`` does (web/jobs/queue.py ``Stopping``): SIGTERM
+ends the web server, then waits ``stop_seconds`` at most for the jobs under way, Ctrl+C until they are done, a
+second signal stops the wait; the jobs still under way go back to their queues.
 """
 
 from __future__ import annotations
+
+import logging
+import time
 
 import click
 from flask import Flask
@@ -24,6 +29,9 @@ JOB_THREADS = 2
 CONNECTION_LIMIT = 1000
 CHANNEL_TIMEOUT = 30
 BACKLOG = 2048
+DRAIN_SECONDS = 5.0
+"""Once stopped (its request threads done, or waitress's 5 s past): how long the responses already written may
+take to leave before the connections are closed (a download a client is still reading)."""
 
 
 def waitress_settings(app: Flask, threads: int = THREADS) -> dict:
@@ -40,15 +48,46 @@ def waitress_settings(app: Flask, threads: int = THREADS) -> dict:
     }
 
 
-def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = THREADS) -> None:
-    """Serve ``app`` on ``host``:``port`` until interrupted (and run its jobs when the queue is embedded)."""
-    from waitress import serve as waitress_serve
+def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = THREADS,
+          stop_seconds: float | None = None) -> None:
+    """Serve ``app`` on ``host``:``port`` until stopped (and run its jobs when the queue is embedded; after
+    SIGTERM, waiting ``stop_seconds`` at most for those under way: web/jobs/queue.py ``STOP_SECONDS`` by
+    default)."""
+    from waitress import create_server
 
-    from web.jobs.queue import is_embedded, start_consumer
+    from web.jobs.queue import STOP_SECONDS, Consumers, Stopping, is_embedded, start_consumer
 
+    jobs = Consumers(app, [])
     if is_embedded(app):
-        start_consumer(app, workers=JOB_THREADS)
+        jobs = start_consumer(app, workers=JOB_THREADS)
         click.echo(_("jobs: %(threads)s worker threads per queue (general, matching) in this process "
                      "(PANEL_QUEUE=sqlite)", threads=JOB_THREADS))
+    logging.basicConfig()
+    connections: dict = {}
+    server = create_server(app, map=connections, host=host, port=port, **waitress_settings(app, threads))
+    server.print_listen("Serving on http://{}:{}")
+    stopping = Stopping(STOP_SECONDS if stop_seconds is None else stop_seconds)
+    with stopping.signals():
+        server.run()
+        drain(connections)              # no request while waiting for the jobs
+        stopping.wait(jobs)
 
-    waitress_serve(app, host=host, port=port, **waitress_settings(app, threads))
+
+def drain(connections: dict, seconds: float = DRAIN_SECONDS) -> None:
+    """After waitress's loop has ended: close its listening socket, send what the connections still hold for at most
+    ``seconds``, then close them.
+
+    Waitress's request threads write into each connection's buffer and send only what the socket takes at once;
+    its loop sends the rest. Closed as soon as the loop ended, a download a client was still reading was cut
+    short (2.8 of 32 MB in tests/web/test_serve_stop.py)."""
+    from waitress.server import BaseWSGIServer
+    from waitress.wasyncore import close_all, loop
+
+    for dispatcher in list(connections.values()):
+        if isinstance(dispatcher, BaseWSGIServer):
+            dispatcher.close()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(getattr(channel, "total_outbufs_len", 0)
+                                              for channel in list(connections.values())):
+        loop(timeout=0.1, use_poll=True, map=connections, count=1)
+    close_all(connections)

@@ -90,7 +90,14 @@ def worker_process(app, *options: str, command: tuple[str, ...] = PANEL_COMMAND,
                    **environment: str) -> subprocess.Popen:
     """A real ``panel worker`` process (one thread per queue) on the test's instance, database and queue;
     ``command`` is the module run with ``python -m`` and its first arguments."""
+    return panel_process(app, "worker", "--workers", "1", *options, command=command, **environment)
+
+
+def panel_process(app, *arguments: str, command: tuple[str, ...] = PANEL_COMMAND,
+                  **environment: str) -> subprocess.Popen:
+    """A real ``panel`` process running ``arguments`` (``worker …``, ``serve …``) on the test's instance, database
+    and queue; ``command`` is the module run with ``python -m`` and its first arguments."""
     environment = dict(os.environ, PYTHONPATH=str(ROOT), PANEL_INSTANCE_PATH=app.instance_path,
                        PANEL_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], PANEL_QUEUE=QUEUE, **environment)
-    return subprocess.Popen([sys.executable, "-m", *command, "worker", "--workers", "1", *options],
+    return subprocess.Popen([sys.executable, "-m", *command, *arguments],
                             env=environment, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -100,3 +100,17 @@ def test_json_export(client, auth, events):
     exported = [(event["actor"], event["action"], event["entity_id"], event["after"])
                 for event in response.get_json()]
     assert exported == [("system", "user.lock", "3", {"username": "expert_a"})]
+
+
+def test_each_job_event_has_a_chinese_label_on_the_audit_page(client, auth, app):
+    """The job events the runner writes (docs/jobs.md, "A job's life") read as words, not as their codes."""
+    with app.app_context():
+        db.session.add_all([AuditEvent(at=datetime(2026, 1, 1, 9, minute), actor_name="system", action=action,
+                                       entity_type="job", entity_id="5", after={"state": state})
+                            for minute, (action, state) in enumerate(
+                                [("job.done", "done"), ("job.failed", "failed"), ("job.interrupted", "queued")])])
+        db.session.commit()
+    auth.login("admin")
+    page = client.get("/admin/audit?entity_type=job").get_data(as_text=True)
+    cells = dict(re.findall(r'<td title="(job\.[a-z]+)">([^<]*)</td>', page))
+    assert cells == {"job.done": "任务完成", "job.failed": "任务失败", "job.interrupted": "任务中断（已放回队列）"}

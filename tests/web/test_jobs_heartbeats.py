@@ -15,7 +15,7 @@ import pytest
 
 from tests.web.queue_helpers import QUEUE, ask_for, empty_queue, wait_until, worker_process  # noqa: F401
 from web.extensions import db
-from web.jobs.heartbeats import SILENT_SECONDS, beat, last_beat
+from web.jobs.heartbeats import FIRST_BEAT_SECONDS, SILENT_SECONDS, beat, last_beat
 from web.jobs.queue import GENERAL, MATCHING, queue, start_consumer
 from web.jobs.runner import STALL_SECONDS
 from web.models import Job, utcnow
@@ -36,11 +36,12 @@ def asked_minutes_ago(app, kind: str, minutes: int) -> int:
 def test_a_job_waiting_on_a_queue_no_worker_takes_says_so_and_names_the_command(app, client, auth):
     auth.login("organizer")
     job_id = asked_minutes_ago(app, "matching", 3)
+    beat(queue(app, MATCHING), time.time() - SILENT_SECONDS - 121)       # a worker that stopped 3 minutes ago
     page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
     assert f"已有 3 分钟{NO_WORKER}" in page and "panel worker --queue matching" in page
     status = client.get(f"/jobs/{job_id}.json").get_json()
     assert status["state"] == "queued" and NO_WORKER in status["notice"]
-    assert status["queue"] == MATCHING and status["queue_heartbeats"] == {GENERAL: None, MATCHING: None}
+    assert status["queue"] == MATCHING and status["queue_heartbeats"][GENERAL] is None
 
     beat(queue(app, MATCHING), time.time() - SILENT_SECONDS - 61)        # a worker that stopped 2 minutes ago
     assert "已有 2 分钟" in client.get(f"/jobs/{job_id}.json").get_json()["notice"]
@@ -48,6 +49,21 @@ def test_a_job_waiting_on_a_queue_no_worker_takes_says_so_and_names_the_command(
     status = client.get(f"/jobs/{job_id}.json").get_json()
     assert status["notice"] is None and status["queue_heartbeats"][MATCHING] is not None
     assert NO_WORKER not in client.get(f"/jobs/{job_id}").get_data(as_text=True)
+
+
+def test_a_job_on_a_queue_never_taken_says_so_within_seconds_not_after_a_minute(app, client, auth):
+    """docs/jobs.md: a queue with no heartbeat ever recorded has no worker (one beats as it starts); the job asked
+    for :data:`FIRST_BEAT_SECONDS` ago says so, not only once a minute has passed."""
+    auth.login("organizer")
+    job_id = ask_for(app, "matching")
+    with app.app_context():
+        db.session.get(Job, job_id).created_at = utcnow() - timedelta(seconds=FIRST_BEAT_SECONDS + 1)
+        db.session.commit()
+    status = client.get(f"/jobs/{job_id}.json").get_json()
+    assert status["queue_heartbeats"] == {GENERAL: None, MATCHING: None}
+    assert status["notice"] == ("matching 队列从未记录到后台进程的心跳：本任务会一直等待，直到有进程接手。"
+                                "请运维人员启动：panel worker --queue matching")
+    assert "从未记录到后台进程的心跳" in client.get(f"/jobs/{job_id}").get_data(as_text=True)
 
 
 def test_a_job_just_asked_for_or_on_a_queue_with_a_worker_has_no_notice(app, client, auth):

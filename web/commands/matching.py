@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from web.extensions import db
 from web.models import Round
+from web.services.matching_runs import COMMAND, OPTIONS
 
 
 def find_round(value: str) -> Round | None:
@@ -22,13 +23,15 @@ def find_round(value: str) -> Round | None:
     return round_ or db.session.scalar(select(Round).where(Round.name == value))
 
 
-@click.command("match")
-@click.option("--round", "round_ref", required=True, metavar="R", help="The round's id or name.")
-@click.option("--seed", type=int, default=None, help="Seed of the randomized draw (default: the round's).")
-@click.option("--max-probability", type=click.FloatRange(0, 1, min_open=True), default=None,
+@click.command(COMMAND)
+@click.option(OPTIONS["round_ref"], "round_ref", required=True, metavar="R", help="The round's id or name.")
+@click.option(OPTIONS["seed"], "seed", type=int, default=None,
+              help="Seed of the randomized draw (default: the round's).")
+@click.option(OPTIONS["max_probability"], "max_probability", type=click.FloatRange(0, 1, min_open=True),
+              default=None,
               help="Randomized draw: each expert–application pair with at most this probability.")
-@click.option("--dry-run", is_flag=True, help="Solve and print, store nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the engine's full result as JSON.")
+@click.option(OPTIONS["dry_run"], "dry_run", is_flag=True, help="Solve and print, store nothing.")
+@click.option(OPTIONS["as_json"], "as_json", is_flag=True, help="Print the engine's full result as JSON.")
 @with_appcontext
 def match_command(round_ref, seed, max_probability, dry_run, as_json) -> None:
     """Assign expert panels with the round's settings; the result becomes a new assignment version."""
@@ -57,19 +60,6 @@ def match_command(round_ref, seed, max_probability, dry_run, as_json) -> None:
         for sentence in result.diagnostics:
             click.echo(sentence, err=True)
         sys.exit(1)
-
-
-def replay_command(round_id: int, seed: int | None, max_probability: float | None) -> str:
-    """The ``panel match`` command that solves round ``round_id``'s problem again with ``seed`` and
-    ``max_probability`` and stores nothing, printing the result as JSON (its ``input_hash`` among it): a matching
-    job's page shows it. Its options are spelled by :func:`match_command` itself, so the two cannot drift apart."""
-    option = {parameter.name: parameter.opts[0] for parameter in match_command.params}
-    words = [f"panel {match_command.name}", f"{option['round_ref']} {round_id}"]
-    if seed is not None:
-        words.append(f"{option['seed']} {seed}")
-    if max_probability is not None:
-        words.append(f"{option['max_probability']} {max_probability}")
-    return " ".join([*words, option["dry_run"], option["as_json"]])
 
 
 @contextmanager

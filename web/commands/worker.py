@@ -22,7 +22,7 @@ from web.models import utcnow
                    "job, the mail and the periodic tasks). Without it: both.")
 @click.option("--stop-seconds", type=click.FloatRange(min=0), default=STOP_SECONDS, show_default=True,
               help="After SIGTERM, how long to wait for the jobs under way before exiting (those still running "
-                   "are run again about two minutes later).")
+                   "go back to their queue).")
 @with_appcontext
 def worker_command(workers: int, names: tuple[str, ...], stop_seconds: float) -> None:
     """Run jobs from the queue (PANEL_QUEUE) until stopped; start as many as you like, on any machine that

@@ -28,6 +28,9 @@ BEAT_SECONDS = 10.0
 """How often a consumer writes its heartbeat."""
 SILENT_SECONDS = 60.0
 """A queue without a heartbeat for this long has no worker (six beats missed): its waiting jobs say so."""
+FIRST_BEAT_SECONDS = BEAT_SECONDS
+"""A job waiting this long on a queue that never had a heartbeat recorded says so at once: a consumer beats as it
+starts, so no worker has taken the queue (rather than waiting :data:`SILENT_SECONDS` for a worker that never was)."""
 
 
 def beat(huey: Huey, now: float | None = None) -> None:

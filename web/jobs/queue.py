@@ -22,9 +22,11 @@ The same task code runs in all three (web/jobs/tasks.py).
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -36,8 +38,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from web.extensions import db
+from web.jobs import runner
 from web.jobs.heartbeats import Beacon
-from web.jobs.runner import STALL_SECONDS
 
 QUEUE_FILE = "jobs.sqlite3"
 EXTENSION = "panel_queue"
@@ -47,8 +49,8 @@ IDLE_POLL_SECONDS = 1.0
 """How long an idle consumer of the SQLite queue waits between looks (Huey's default backs off to 10 s, too
 long for a person watching a progress page; Redis consumers block on the queue instead)."""
 STOP_SECONDS = 60.0
-"""How long ``panel worker`` waits after SIGTERM for its jobs under way before it exits (below systemd's default
-TimeoutStopSec of 90 s, so the process exits before it is killed)."""
+"""How long ``panel worker`` and ``panel serve`` wait after SIGTERM for their jobs under way before they exit
+(below systemd's default TimeoutStopSec of 90 s, so the process exits before it is killed)."""
 REDIS_TIMEOUTS = {"socket_connect_timeout": 5.0, "socket_timeout": 5.0}
 """Bounds (seconds) on connecting to a Redis queue and on each of its answers; the URL's own
 (``?socket_timeout=…``) win. Without them a Redis that accepts connections but does not answer (paused, swapping, a
@@ -172,9 +174,10 @@ def catch_up(app: Flask, names: Collection[str] = QUEUES) -> None:
 
 
 class Consumers:
-    """The consumers of one process, one per queue it takes, stopped together."""
+    """The consumers of one process (of ``app``'s queues), one per queue it takes, stopped together."""
 
-    def __init__(self, consumers: list[Consumer]):
+    def __init__(self, app: Flask, consumers: list[Consumer]):
+        self.app = app
         self.consumers = consumers
 
     def start(self) -> Consumers:
@@ -207,9 +210,84 @@ class Consumers:
             for thread in [*(thread for _, thread in consumer.worker_threads), consumer.scheduler]:
                 thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
-    def under_way(self) -> int:
-        """How many of the consumers' worker threads are still running (a job under way, once stopped)."""
-        return sum(thread.is_alive() for consumer in self.consumers for _, thread in consumer.worker_threads)
+    def hand_back(self) -> int:
+        """Once stopped and done waiting: put the jobs still under way back on their queues, their attempt not
+        spent (:func:`runner.hand_back_under_way`); returns how many. A job that could not be handed back (the
+        database lost, its row held past SQLite's busy timeout) is left running, its heartbeat stops and
+        ``requeue_stalled`` queues it again after :data:`runner.STALL_SECONDS`, its attempt spent.
+
+        The runner's own list of the jobs under way decides, not the threads: a join that a signal interrupted can
+        leave a running thread reported as ended."""
+        with self.app.app_context():
+            try:
+                handed = runner.hand_back_under_way()
+            except Exception:
+                self.app.logger.exception("the jobs under way could not be handed back: they run again once "
+                                          "their heartbeat has stopped for %s s", runner.STALL_SECONDS)
+                return 0
+            for job_id, kind in handed:
+                try:
+                    run(self.app, "run_job", job_id, on=queue_of(kind))
+                except Exception:  # queued in the database: requeue_stalled enqueues it within minutes
+                    self.app.logger.exception("job %s was handed back but not enqueued", job_id)
+        if handed:
+            self.app.logger.warning("stopping with job(s) %s under way: handed back to their queues, their "
+                                    "attempt not spent", [job_id for job_id, _ in handed])
+        return len(handed)
+
+
+class Stopping:
+    """How a process that runs consumers stops on a signal, ``panel worker`` (:class:`Leader`) and ``panel serve``
+    alike: SIGTERM asks for a stop whose wait for the jobs under way lasts ``stop_seconds`` at most, Ctrl+C (or
+    SIGHUP's restart) for one that waits until they are done; while waiting, a second SIGTERM or Ctrl+C stops the
+    wait at once; between the two (the main loop or the web server finishing) it is ignored. Then the jobs still
+    under way go back to their queues (:meth:`Consumers.hand_back`)."""
+
+    def __init__(self, stop_seconds: float = STOP_SECONDS):
+        self.stop_seconds = stop_seconds
+        self.seconds: float | None = None
+        self.asked = False
+        self.waiting = False
+
+    def ask(self, bounded: bool) -> bool:
+        """A stop signal arrived (``bounded``: SIGTERM): True when it is the first, which the caller acts on;
+        while waiting, stops the wait (raises KeyboardInterrupt); otherwise ignored (False)."""
+        if self.waiting:
+            raise KeyboardInterrupt
+        if self.asked:
+            return False
+        self.asked, self.seconds = True, self.stop_seconds if bounded else None
+        return True
+
+    def wait(self, everyone: Consumers, graceful: bool = True) -> bool:
+        """Stop ``everyone`` taking work, wait (``graceful``) for the jobs under way as asked, then hand back those
+        still under way; True when the stop ran its course: no second signal cut the wait short and no job was
+        left (a SIGHUP's restart needs both: a second signal means stop)."""
+        cut_short = False
+        try:
+            self.waiting = graceful
+            everyone.stop(graceful=graceful, seconds=self.seconds)
+        except KeyboardInterrupt:                                   # a second Ctrl+C or SIGTERM: stop waiting
+            cut_short = True
+        finally:
+            self.waiting = False
+        return not everyone.hand_back() and not cut_short
+
+    @contextmanager
+    def signals(self) -> Iterator[Stopping]:
+        """While the body runs (``panel serve``'s web server, then its wait): SIGTERM and Ctrl+C raise
+        KeyboardInterrupt in the main thread when they ask for the stop or stop the wait (the web server returns
+        on it); the previous handlers are restored after."""
+        def handler(number: int, frame) -> None:
+            if self.ask(bounded=number == signal.SIGTERM):
+                raise KeyboardInterrupt
+
+        previous = {number: signal.signal(number, handler) for number in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield self
+        finally:
+            for number, old in previous.items():
+                signal.signal(number, old)
 
 
 class Leader(Consumer):
@@ -217,65 +295,49 @@ class Leader(Consumer):
     process's other queues (``others``) too: Huey's main loop handles the signals and checks worker health for
     its own consumer only (the others' are checked by :meth:`Consumers.start`'s thread).
 
-    Ctrl+C (SIGINT) stops every consumer taking work at once, then waits for the jobs under way (a second Ctrl+C
-    stops waiting); SIGTERM does the same but waits :data:`STOP_SECONDS` at most (``stop_seconds``; a second
-    SIGTERM stops waiting), then exits: a job still under way is left running, and ``requeue_stalled`` queues it
-    again once its heartbeat is :data:`runner.STALL_SECONDS` old. SIGHUP restarts the process once every job
-    under way is done. Every :data:`HEALTH_CHECK_SECONDS`, a thread of any consumer that died is replaced. Each
-    consumer beats for its queue (web/jobs/heartbeats.py).
+    The signals stop the process as :class:`Stopping` says (Ctrl+C waits for the jobs under way, SIGTERM for
+    ``stop_seconds`` at most, a second one stops the wait; the jobs still under way are handed back to their
+    queues); SIGHUP restarts the process once every job under way is done. Every :data:`HEALTH_CHECK_SECONDS`, a
+    thread of any consumer that died is replaced. Each consumer beats for its queue (web/jobs/heartbeats.py).
     """
 
-    def __init__(self, huey: Huey, others: list[Consumer], stop_seconds: float = STOP_SECONDS, **options):
+    def __init__(self, app: Flask, huey: Huey, others: list[Consumer], stop_seconds: float = STOP_SECONDS,
+                 **options):
         super().__init__(huey, **options)
+        self.app = app
         self.others = others
-        self.stop_seconds = stop_seconds
-        self._wait_seconds: float | None = None
-        self._waiting = False
+        self.stopping = Stopping(stop_seconds)
 
     def start(self) -> None:
         super().start()                     # the signal handlers first: a job of another queue may start at once
         Beacon(self).start()
-        Consumers(self.others).start()
+        Consumers(self.app, self.others).start()
 
     def _handle_stop_signal(self, sig_num, frame) -> None:
-        """SIGTERM: a graceful stop bounded by ``stop_seconds``; while waiting, a second one stops the wait (and
-        once stopping, any later one is ignored)."""
-        if self.stop_flag.is_set():
-            if self._waiting:
-                raise KeyboardInterrupt
-            return
-        self._logger.info("Received SIGTERM: waiting %s s at most for the jobs under way", self.stop_seconds)
-        self._received_signal, self._restart, self._graceful = True, False, True
-        self._wait_seconds = self.stop_seconds
+        """SIGTERM: a graceful stop bounded by ``stop_seconds`` (:meth:`Stopping.ask`)."""
+        self._ask_stop(bounded=True)
 
     def _handle_interrupt_signal_gevent(self, sig_num, frame) -> None:
-        """Ctrl+C (Huey's handler for thread workers): while waiting for the jobs under way, stops the wait, also
-        after a SIGTERM (Huey's handler would only ask for the graceful stop already under way, and the second
-        Ctrl+C would be needed)."""
-        if self._waiting:
-            raise KeyboardInterrupt
-        super()._handle_interrupt_signal_gevent(sig_num, frame)
+        """Ctrl+C (Huey's handler for thread workers): a graceful stop that waits until the jobs are done
+        (:meth:`Stopping.ask`); Huey's own would leave the next Ctrl+C to the default handler, at any point."""
+        self._ask_stop(bounded=False)
+
+    def _ask_stop(self, bounded: bool) -> None:
+        if self.stopping.ask(bounded):
+            self._logger.info("Received a stop signal: waiting %s for the jobs under way",
+                              f"{self.stopping.seconds} s at most" if bounded else "until they are done")
+            self._received_signal, self._restart, self._graceful = True, False, True
 
     def stop(self, graceful: bool = False) -> None:
-        everyone = Consumers([self, *self.others])
-        self._waiting = graceful
-        try:
-            everyone.stop(graceful=graceful, seconds=self._wait_seconds)
-        except KeyboardInterrupt:                                   # a second Ctrl+C or SIGTERM: stop waiting
-            self._restart = False
-        finally:
-            self._waiting = False
-        left = everyone.under_way()
-        if left:
-            self._logger.warning("stopping with %s job(s) under way: they run again once their heartbeat has "
-                                 "stopped for %s s", left, STALL_SECONDS)
+        finished = self.stopping.wait(Consumers(self.app, [self, *self.others]), graceful)
+        self._restart = self._restart and finished
 
 
 def consumers(app: Flask, names: Collection[str], workers: int) -> Consumers:
     """A consumer of ``workers`` threads for each queue in ``names``; only the general one runs the periodic
     tasks (they are registered there)."""
-    return Consumers([Consumer(queue(app, name), **consumer_options(name, workers))
-                      for name in QUEUES if name in names])
+    return Consumers(app, [Consumer(queue(app, name), **consumer_options(name, workers))
+                           for name in QUEUES if name in names])
 
 
 def consumer_options(name: str, workers: int) -> dict:
@@ -297,7 +359,7 @@ def run_worker(app: Flask, names: Collection[str], workers: int, stop_seconds: f
     :class:`Leader` running the main loop for all (after SIGTERM, waiting ``stop_seconds`` at most for the jobs
     under way)."""
     first, *others = [name for name in QUEUES if name in names]
-    leader = Leader(queue(app, first), consumers(app, others, workers).consumers, stop_seconds,
+    leader = Leader(app, queue(app, first), consumers(app, others, workers).consumers, stop_seconds,
                     **consumer_options(first, workers))
     catch_up(app, names)
     leader.run()

@@ -17,6 +17,12 @@ body) has it deleted by its kind's clean-up (web/jobs/work.py ``FORGET_INPUT``),
 or failed for good) is committed. A worker killed mid-job, or a commit that fails, leaves the file for
 the retry; one killed between the end's commit and the deletion leaves it to ``requeue_stalled``
 (:func:`recently_ended`).
+
+**A stop is not a failure.** The jobs a process still runs when its own stop gives up waiting for them (SIGTERM
+past ``--stop-seconds``, a second signal) go back to their queue at once, their attempt not spent
+(:func:`hand_back_under_way`, audited ``job.interrupted``): three deploys during one long run must not fail it. A
+worker that dies (SIGKILL, out of memory) hands nothing back, so its attempt counts, and a job that kills every
+worker that runs it still ends.
 """
 
 from __future__ import annotations
@@ -90,9 +96,11 @@ class Progress:
             self._write()
 
     def _write(self) -> None:
+        """Write the progress on the job's row while it runs (a row back in the queue, or ended, keeps its own: an
+        attempt its process's stop handed back still runs until the process exits)."""
         self._written_at = time.monotonic()
         with db.engine.begin() as connection:
-            connection.execute(update(Job).where(Job.id == self.job_id).values(
+            connection.execute(update(Job).where(Job.id == self.job_id, Job.state == "running").values(
                 step=self.step, done=self.done, total=self.total, heartbeat_at=utcnow()))
 
 
@@ -132,6 +140,82 @@ class Heartbeat:
                 self.app.logger.warning("job %s: heartbeat not written", self.job_id, exc_info=True)
 
 
+ENDING_SECONDS = 5.0
+"""How long a stop's hand-back waits for the attempts that are recording their own end (:data:`_ENDING`): a commit
+takes milliseconds; the bound keeps a stuck one from holding the stop."""
+_UNDER_WAY: dict[int, int] = {}
+"""The jobs this process is running, each with its attempt, for :func:`hand_back_under_way`."""
+_ENDING: set[tuple[int, int]] = set()
+"""The attempts (job, attempt) that took themselves off :data:`_UNDER_WAY` to record their end and have not finished
+doing so."""
+_REGISTRY = threading.Condition()
+"""Guards :data:`_UNDER_WAY` and :data:`_ENDING`; notified as an attempt finishes."""
+
+
+def _still_ours(job_id: int, attempt: int) -> bool:
+    """Whether this process's ``attempt`` at ``job_id`` may record its end: False once the process's stop handed
+    the job back (the attempt's work is then dropped; its successor does it again), or once another of the
+    process's threads took the job over. Taken out of :data:`_UNDER_WAY` either way, so the attempt and the stop
+    never both record an end; when it is ours, the attempt is :data:`_ENDING` until :func:`_finished`."""
+    with _REGISTRY:
+        ours = _UNDER_WAY.get(job_id) == attempt
+        if ours:
+            del _UNDER_WAY[job_id]
+            _ENDING.add((job_id, attempt))
+        return ours
+
+
+def _finished(job_id: int, attempt: int) -> None:
+    """The ``attempt`` at ``job_id`` is over, its end recorded or dropped: off both lists (a later attempt's entry
+    stays)."""
+    with _REGISTRY:
+        if _UNDER_WAY.get(job_id) == attempt:
+            del _UNDER_WAY[job_id]
+        _ENDING.discard((job_id, attempt))
+        _REGISTRY.notify_all()
+
+
+def hand_back_under_way() -> list[tuple[int, str]]:
+    """Put the jobs this process is running back in the queue state, the attempt they are in not counted, each
+    audited ``job.interrupted`` by the system; returns them with their kind, for the caller to enqueue.
+
+    Called by a stopping process once it gave up waiting for them (web/jobs/queue.py, ``Consumers.hand_back``):
+    their threads die with the process, and the stop was the process's own, not the job's doing. A job whose
+    attempt took itself out of :data:`_UNDER_WAY` first (:func:`_still_ours`) is ending on its own and is left to
+    it, and waited for (:data:`ENDING_SECONDS` at most: the process exits next, and an end not yet committed would
+    be lost); one taken here finds itself handed back when it ends and rolls its work back (the lock is not held
+    while writing: an attempt's own transaction may hold the job's row, or SQLite's write lock, until it rolls
+    back).
+    """
+    with _REGISTRY:
+        under_way = dict(_UNDER_WAY)
+        _UNDER_WAY.clear()
+    try:
+        return _hand_back(under_way)
+    finally:
+        with _REGISTRY:
+            if not _REGISTRY.wait_for(lambda: not _ENDING, ENDING_SECONDS):
+                current_app.logger.warning("job(s) %s did not record their end within %s s of the stop",
+                                           sorted(_ENDING), ENDING_SECONDS)
+
+
+def _hand_back(under_way: dict[int, int]) -> list[tuple[int, str]]:
+    """:func:`hand_back_under_way`'s writes, for the jobs ``under_way`` (each with its attempt)."""
+    if not under_way:
+        return []
+    handed = []
+    for job_id, attempt in under_way.items():
+        handed += db.session.execute(
+            _this_attempt(job_id, attempt).values(state="queued", attempts=attempt - 1, step="waiting", done=0,
+                                                  total=0)
+            .returning(Job.id, Job.kind).execution_options(synchronize_session=False)).all()
+    for job_id, kind in handed:
+        audit.record("job.interrupted", "job", job_id, actor=None, before={"state": "running"},
+                     after={"state": "queued", "kind": kind, "attempts": under_way[job_id] - 1})
+    db.session.commit()
+    return [(job_id, kind) for job_id, kind in handed]
+
+
 def claim(job_id: int) -> Job | None:
     """Mark the job running for this worker and return it; None when it is finished, alive elsewhere, or dead on
     its last attempt (:func:`give_up_dead_jobs` fails it)."""
@@ -163,6 +247,19 @@ def _run_claimed(job: Job, work: Callable[[Job, Progress], str | None], *, last_
     """Do the claimed job's work and record its end (then its input's clean-up, when this attempt ended it for
     good)."""
     job_id, attempt = job.id, job.attempts
+    with _REGISTRY:
+        _UNDER_WAY[job_id] = attempt
+    try:
+        _work_and_end(job, attempt, work, last_attempt=last_attempt)
+    finally:
+        _finished(job_id, attempt)
+
+
+def _work_and_end(job: Job, attempt: int, work: Callable[[Job, Progress], str | None], *,
+                  last_attempt: bool) -> None:
+    """:func:`_run_claimed`'s work and its end, recorded only while the process has not handed the job back
+    (:func:`_still_ours`)."""
+    job_id = job.id
     progress = Progress(job_id)
     try:
         with Heartbeat(current_app._get_current_object(), job_id, attempt):
@@ -170,18 +267,21 @@ def _run_claimed(job: Job, work: Callable[[Job, Progress], str | None], *, last_
             db.session.flush()
     except JobFailed as refusal:
         db.session.rollback()
-        if finish(job_id, attempt, "failed", error=refusal.code, outcome=refusal.outcome):
+        if _still_ours(job_id, attempt) and finish(job_id, attempt, "failed", error=refusal.code,
+                                                   outcome=refusal.outcome):
             forget_input(job)
         return
     except Exception:
         db.session.rollback()
+        if not _still_ours(job_id, attempt):
+            return
         if last_attempt:
             if finish(job_id, attempt, "failed", error="unexpected"):
                 forget_input(job)
         else:
             _requeue(job_id, attempt)
         raise
-    ended = db.session.execute(
+    ended = _still_ours(job_id, attempt) and db.session.execute(
         _this_attempt(job_id, attempt).values(state="done", result_path=result, finished_at=utcnow(),
                                               step="finished", done=progress.total, total=progress.total)
         .returning(*_ENDED).execution_options(synchronize_session=False)).all()
@@ -190,9 +290,10 @@ def _run_claimed(job: Job, work: Callable[[Job, Progress], str | None], *, last_
         db.session.commit()
         forget_input(job)
         return
-    # another worker took the job over (this one's heartbeat had stopped): its result is the one kept
+    # another worker took the job over (this one's heartbeat had stopped), or this process's stop handed it back
     db.session.rollback()
-    current_app.logger.warning("job %s: attempt %s was taken over; its work is dropped", job_id, attempt)
+    current_app.logger.warning("job %s: attempt %s was taken over or handed back; its work is dropped", job_id,
+                               attempt)
 
 
 def forget_input(job: Job) -> None:

@@ -66,11 +66,11 @@ HEARTBEATS_READ = "panel_queue_heartbeats"
 
 @dataclass(frozen=True)
 class QueueSilence:
-    """A waiting job's queue has had no worker for ``minutes`` whole minutes (since its last heartbeat, or since
-    the job was asked for when no worker ever took the queue)."""
+    """A waiting job's queue has had no worker for ``minutes`` whole minutes since its last heartbeat, or
+    (``minutes`` None) never had one recorded."""
 
     queue: str
-    minutes: int
+    minutes: int | None
 
 
 def queue_heartbeats() -> dict[str, datetime | None]:
@@ -121,14 +121,19 @@ def queue_states() -> list[QueueState]:
 
 
 def queue_silence(job: Job) -> QueueSilence | None:
-    """For a job waiting on a queue that no worker has taken for :data:`heartbeats.SILENT_SECONDS`: the queue and
-    for how long; None for any other job (running, finished, or its queue alive), and in immediate mode (a job
-    runs as it is asked for), and while the queue's storage cannot be read (:func:`readable_heartbeats`)."""
+    """For a job waiting on a queue that no worker has taken for :data:`heartbeats.SILENT_SECONDS`, or that never
+    had a heartbeat recorded once the job has waited :data:`heartbeats.FIRST_BEAT_SECONDS`: the queue and for how
+    long; None for any other job (running, finished, or its queue alive), and in immediate mode (a job runs as it
+    is asked for), and while the queue's storage cannot be read (:func:`readable_heartbeats`)."""
     if job.state != "queued" or current_app.config["PANEL_QUEUE"] == "immediate":
         return None
     name = queue_of(job.kind)
     beats = readable_heartbeats()
     if beats is None:
         return None
-    silent = (utcnow() - (beats[name] or job.created_at)).total_seconds()
+    now = utcnow()
+    if beats[name] is None:
+        waited = (now - job.created_at).total_seconds()
+        return QueueSilence(name, None) if waited >= heartbeats.FIRST_BEAT_SECONDS else None
+    silent = (now - beats[name]).total_seconds()
     return QueueSilence(name, int(silent // 60)) if silent >= heartbeats.SILENT_SECONDS else None

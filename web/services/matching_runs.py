@@ -22,6 +22,12 @@ from web.services import panels
 from web.services.jobs import request_job, unfinished_jobs
 
 KIND = "matching"
+COMMAND = "match"
+"""``panel match``, the command that runs the matcher from a shell (web/commands/matching.py)."""
+OPTIONS = {"round_ref": "--round", "seed": "--seed", "max_probability": "--max-probability", "dry_run": "--dry-run",
+           "as_json": "--json"}
+"""``panel match``'s options by parameter name: the command declares them from here and :func:`replay_command`
+spells them from here, so the job page's command line and the command cannot drift apart."""
 
 
 @dataclass
@@ -61,3 +67,15 @@ def runs_inline(round_: Round) -> bool:
         return False
     experts = db.session.scalar(select(func.count(Expert.id))) or 0
     return experts * len(round_.round_applications) <= current_app.config["PANEL_MATCHING_INLINE_PAIRS"]
+
+
+def replay_command(round_id: int, seed: int | None, max_probability: float | None) -> str:
+    """The ``panel match`` command that solves round ``round_id``'s problem again with ``seed`` and
+    ``max_probability`` and stores nothing, printing the result as JSON (its ``input_hash`` among it): a matching
+    job's page shows it."""
+    words = [f"panel {COMMAND}", f"{OPTIONS['round_ref']} {round_id}"]
+    if seed is not None:
+        words.append(f"{OPTIONS['seed']} {seed}")
+    if max_probability is not None:
+        words.append(f"{OPTIONS['max_probability']} {max_probability}")
+    return " ".join([*words, OPTIONS["dry_run"], OPTIONS["as_json"]])

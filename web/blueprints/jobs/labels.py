@@ -112,6 +112,9 @@ def queue_notice(job) -> str | None:
     silence = queue_silence(job)
     if silence is None:
         return None
+    if silence.minutes is None:
+        return _("No worker heartbeat was ever recorded for the %(queue)s queue: this job waits until a worker "
+                 "takes it. Ask the operator to start one: panel worker --queue %(queue)s", queue=silence.queue)
     return _("No worker has taken the %(queue)s queue for %(minutes)s min: this job waits until one does. Ask the "
              "operator to start one: panel worker --queue %(queue)s", queue=silence.queue, minutes=silence.minutes)
 

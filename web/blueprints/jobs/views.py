@@ -6,13 +6,13 @@ from flask import abort, jsonify, render_template, send_file, url_for
 from flask_babel import gettext as _
 
 from web.auth.roles import roles_required
-from web.commands.matching import replay_command
 from web.extensions import db
 from web.io import problems
 from web.jobs import files
 from web.jobs.queue import queue_of
 from web.models import Job, Round
 from web.services.jobs import readable_heartbeats, round_jobs
+from web.services.matching_runs import replay_command
 
 from . import bp
 from .labels import describe, timing_rows

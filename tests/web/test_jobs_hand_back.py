@@ -1,0 +1,163 @@
+"""A stopping process hands back the jobs it still runs (web/jobs/runner.py ``hand_back_under_way``), in the
+process, with the attempts on threads of the test: of a job's own end and the hand-back, exactly one is recorded
+(docs/jobs.md, "Stopping a worker")."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from web.extensions import db
+from web.jobs import runner
+from web.jobs.queue import Stopping
+from web.models import AuditEvent, Job, utcnow
+
+SECONDS = 10
+"""The most any step here waits for another thread."""
+
+
+def queued_job(app) -> int:
+    with app.app_context():
+        job = Job(kind="ranking", params={})
+        db.session.add(job)
+        db.session.commit()
+        return job.id
+
+
+def attempt(app, job_id: int, work) -> threading.Thread:
+    """An attempt at the job on a thread of its own, as a consumer's worker thread runs it."""
+    def run() -> None:
+        with app.app_context():
+            runner.run(job_id, work, last_attempt=False)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+class Held:
+    """A job's work that writes a row (flushed by the runner at its end) and holds until released."""
+
+    def __init__(self):
+        self.started, self.released = threading.Event(), threading.Event()
+
+    def __call__(self, job, progress) -> None:
+        db.session.add(AuditEvent(actor_name="work", action="work.written", entity_type="job", entity_id=str(job.id)))
+        self.started.set()
+        self.released.wait(SECONDS)
+
+
+def handed_back_while_held(app, work: Held) -> tuple[int, threading.Thread]:
+    """A job whose attempt holds in ``work`` as the stop hands it back: the job and the attempt's thread."""
+    job_id = queued_job(app)
+    thread = attempt(app, job_id, work)
+    assert work.started.wait(SECONDS)
+    with app.app_context():
+        assert runner.hand_back_under_way() == [(job_id, "ranking")]
+    return job_id, thread
+
+
+def job_and_events(app, job_id: int) -> tuple:
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        return job.state, job.attempts, sorted(db.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.entity_id == str(job_id))))
+
+
+def test_a_job_handed_back_while_its_work_runs_drops_its_work_when_the_work_ends(app):
+    """Its flushed rows are rolled back and its end is not recorded, even once the next worker has claimed the job
+    (the row then carries the same attempt number again): the job is that worker's, with one
+    ``job.interrupted``."""
+    work = Held()
+    job_id, thread = handed_back_while_held(app, work)
+    assert job_and_events(app, job_id) == ("queued", 0, ["job.interrupted"])
+    with app.app_context():
+        assert runner.claim(job_id) is not None                     # the next worker, before this one exits
+    work.released.set()
+    thread.join(SECONDS)
+    assert not thread.is_alive()
+    assert job_and_events(app, job_id) == ("running", 1, ["job.interrupted"])
+
+
+def test_a_job_ending_as_the_stop_hands_back_has_its_end_recorded_before_the_stop_returns(app, monkeypatch):
+    """The attempt took itself off the list first, so the stop leaves it to end on its own, and waits for that end:
+    the process exits just after the stop returns, and an end not yet committed then was lost (the job ran again
+    two minutes later, its attempt spent)."""
+    ending = threading.Event()
+    audit_ends = runner._audit_ends
+
+    def slow_audit_ends(ended) -> None:                         # between the attempt's last check and its commit
+        ending.set()
+        time.sleep(1)
+        audit_ends(ended)
+
+    monkeypatch.setattr(runner, "_audit_ends", slow_audit_ends)
+    job_id = queued_job(app)
+    thread = attempt(app, job_id, lambda job, progress: None)
+    assert ending.wait(SECONDS)
+    with app.app_context():
+        assert runner.hand_back_under_way() == []
+    assert job_and_events(app, job_id) == ("done", 1, ["job.done"])
+    thread.join(SECONDS)
+
+
+class CutShort:
+    """Consumers whose wait a second signal cuts short, with nothing left to hand back by then."""
+
+    def stop(self, graceful: bool = False, seconds: float | None = None) -> None:
+        raise KeyboardInterrupt
+
+    def hand_back(self) -> int:
+        return 0
+
+
+def test_a_wait_a_second_signal_cut_short_is_not_a_finished_stop():
+    """``panel worker`` restarts after SIGHUP only when its stop ran its course: a SIGTERM or a Ctrl+C during
+    SIGHUP's wait means stop, even when the last job ended just as it came."""
+    assert Stopping().wait(CutShort()) is False
+
+
+def test_an_attempt_taken_over_in_the_same_process_leaves_the_next_attempts_end_to_it(app):
+    """Two attempts at one job can run in one process: the first one's heartbeat stopped (its writes failed for two
+    minutes), a second message brought the job to another of the process's threads, which took it over. The first
+    one's end is dropped; the second one's is recorded (the list of jobs under way holds each attempt, not only
+    the job)."""
+    first_work, second_work = Held(), Held()
+    job_id = queued_job(app)
+    first = attempt(app, job_id, first_work)
+    assert first_work.started.wait(SECONDS)
+    with app.app_context():
+        db.session.execute(update(Job).where(Job.id == job_id).values(
+            heartbeat_at=utcnow() - timedelta(seconds=runner.STALL_SECONDS + 1)))
+        db.session.commit()
+    second = attempt(app, job_id, second_work)
+    assert second_work.started.wait(SECONDS)
+    first_work.released.set()
+    first.join(SECONDS)
+    second_work.released.set()
+    second.join(SECONDS)
+    assert job_and_events(app, job_id) == ("done", 2, ["job.done", "work.written"])
+
+
+def test_a_handed_back_attempt_still_running_reports_no_progress_on_the_queued_job(app):
+    """Its thread runs until the process exits: a progress report it makes meanwhile must not show on the job,
+    which waits in the queue ("waiting", 0 of 0) for its next worker."""
+    reported = threading.Event()
+
+    class Reporting(Held):
+        def __call__(self, job, progress) -> None:
+            super().__call__(job, progress)
+            progress.start("pages", 5)
+            reported.set()
+
+    work = Reporting()
+    job_id, thread = handed_back_while_held(app, work)
+    work.released.set()
+    assert reported.wait(SECONDS)
+    thread.join(SECONDS)
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        assert (job.state, job.step, job.done, job.total) == ("queued", "waiting", 0, 0)
