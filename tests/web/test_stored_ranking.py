@@ -217,7 +217,9 @@ def test_a_ranking_job_over_the_limit_fails_at_once_for_good_with_the_figures(ap
     assert job.outcome["limit"] == LIMIT and job.outcome["estimate"] > LIMIT and job.outcome["pairs"] > 0
     assert job.outcome["errors"][0].startswith(REFUSED) and stored_versions(app) == []
     auth.login("organizer")
-    assert OVER in client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert OVER in page and "本轮规模超过本机内存上限：未作计算。" in page
+    assert "请在内存更大的工作机上运行" not in page        # its label is not a matching run's
 
 
 def test_the_ranking_read_directly_is_refused_not_raised(app, round_id):
