@@ -950,3 +950,25 @@ def test_a_centers_history_over_the_memory_limit_does_not_say_a_closed_round_gav
     assert result.exit_code == 0 and annual_refused in result.output and OVER in result.output
     assert no_score not in result.output
 
+
+def test_a_triennial_sheet_over_the_memory_limit_says_why_its_annual_evaluations_are_missing(
+        app, make_application_record, make_expert_record):
+    """The expert's sheet page was a 500 when an annual round of the window was too large to rank here."""
+    from flask import render_template_string
+
+    from web.blueprints.centers.panel import indicator_panel
+    from web.services.records import import_experts
+
+    build(app, make_application_record)
+    with app.app_context():
+        import_experts([make_expert_record(f"EXP-{n}", declared=[]) for n in range(5)], actor=None)
+        listed()
+        scored_round("2021年度评估", "annual", date(2022, 3, 1), {"APP-001": 0.95})
+        triennial = create_round("三年考核", "triennial", as_of=date(2024, 4, 1), application_refs=["APP-001"],
+                                 actor=None)
+        app.config["PANEL_MATCHING_MEMORY"] = MEMORY_LIMIT
+        with app.test_request_context():
+            panel = indicator_panel(application("APP-001"), triennial)
+            assert panel.annual == ()
+            shown = render_template_string('{% include "centers/_indicators.html" %}', panel=panel)
+            assert "评审轮次“2021年度评估”：本轮排名须先列出全部回避冲突及其原因，约需" in shown and OVER in shown
