@@ -920,3 +920,55 @@ def test_the_commands_and_the_annual_api_refuse_a_round_over_the_memory_limit(
     response = client.get(f"/api/v1/rounds/{annual_id}/evaluation", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 422 and response.get_json()["errors"][0].startswith(annual)
     assert table_counts() == before
+
+
+def test_a_centers_history_over_the_memory_limit_does_not_say_a_closed_round_gave_no_score(
+        app, client, auth, make_user, make_application_record, make_expert_record):
+    """A round too large to rank here has a score the history cannot compute, not none: the page and
+    ``panel centers history`` say why instead of writing "closed without a score"."""
+    from web.services import rounds
+
+    triennial_world(app, make_application_record, make_expert_record, closed=True)
+    with app.app_context():
+        annual = db.session.scalar(select(Round).where(Round.name == "2021年度评估"))
+        annual.state = "scoring"
+        actor = db.session.merge(make_user("zhang", "organizer"))
+        rounds.transition(annual, "closed", actor=actor, confirmed=True)
+        center = centers.center_of(application("APP-002"))
+        centers.save_report(center, 2021, FIGURES, actor=actor)        # the page grades each reported year
+        center_id = center.id
+        db.session.commit()
+    app.config["PANEL_MATCHING_MEMORY"] = MEMORY_LIMIT
+    no_score = "2021年度评估 已结束，本中心无得分。"
+    annual_refused = TOO_LARGE.replace("2021—2023年三年考核", "2021年度评估")
+    auth.login("organizer")
+    response = client.get(f"/centers/{center_id}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert annual_refused in page and no_score not in page.split('id="center-history"')[1]
+    result = app.test_cli_runner().invoke(args=["centers", "history", str(center_id)])
+    assert result.exit_code == 0 and annual_refused in result.output and OVER in result.output
+    assert no_score not in result.output
+
+
+def test_a_triennial_sheet_over_the_memory_limit_says_why_its_annual_evaluations_are_missing(
+        app, make_application_record, make_expert_record):
+    """The expert's sheet page was a 500 when an annual round of the window was too large to rank here."""
+    from flask import render_template_string
+
+    from web.blueprints.centers.panel import indicator_panel
+    from web.services.records import import_experts
+
+    build(app, make_application_record)
+    with app.app_context():
+        import_experts([make_expert_record(f"EXP-{n}", declared=[]) for n in range(5)], actor=None)
+        listed()
+        scored_round("2021年度评估", "annual", date(2022, 3, 1), {"APP-001": 0.95})
+        triennial = create_round("三年考核", "triennial", as_of=date(2024, 4, 1), application_refs=["APP-001"],
+                                 actor=None)
+        app.config["PANEL_MATCHING_MEMORY"] = MEMORY_LIMIT
+        with app.test_request_context():
+            panel = indicator_panel(application("APP-001"), triennial)
+            assert panel.annual == ()
+            shown = render_template_string('{% include "centers/_indicators.html" %}', panel=panel)
+            assert "评审轮次“2021年度评估”：本轮排名须先列出全部回避冲突及其原因，约需" in shown and OVER in shown

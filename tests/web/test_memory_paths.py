@@ -23,6 +23,8 @@ LIMIT = 100 * MIB
 CONTEXT_REFUSED = "本轮全部专家与全部申报之间的回避冲突和匹配度约需"
 CONFLICTS_REFUSED = "列出本轮全部回避冲突及其原因约需"
 OVER = "超过本机上限 0.09 GB"
+NOT_COMPUTED = "本轮规模超过本机内存上限：未作计算。"
+ANOTHER_WORKER = "请在内存更大的工作机上运行"
 
 
 @pytest.fixture
@@ -91,7 +93,9 @@ def test_a_panel_context_job_over_the_limit_fails_at_once_for_good_with_the_figu
     assert job.outcome["limit"] == LIMIT and job.outcome["estimate"] > LIMIT and job.outcome["pairs"] > 0
     assert CONTEXT_REFUSED in job.outcome["errors"][0] and stored_contexts(app) == 0
     auth.login("organizer")
-    assert OVER in client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert OVER in page and NOT_COMPUTED in page
+    assert ANOTHER_WORKER not in page       # the panel page holds the same limit: no other worker would help it
 
 
 @pytest.mark.parametrize("limit", [None, 64 << 30])

@@ -217,7 +217,9 @@ def test_a_ranking_job_over_the_limit_fails_at_once_for_good_with_the_figures(ap
     assert job.outcome["limit"] == LIMIT and job.outcome["estimate"] > LIMIT and job.outcome["pairs"] > 0
     assert job.outcome["errors"][0].startswith(REFUSED) and stored_versions(app) == []
     auth.login("organizer")
-    assert OVER in client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert OVER in page and "本轮规模超过本机内存上限：未作计算。" in page
+    assert "请在内存更大的工作机上运行" not in page        # its label is not a matching run's
 
 
 def test_the_ranking_read_directly_is_refused_not_raised(app, round_id):
@@ -249,3 +251,18 @@ def test_exports_and_review_requests_of_a_round_too_large_to_rank_are_refused_wi
         assert response.mimetype == "text/html" and REFUSED in text and OVER in text
         assert "没有 ROBUST 标记" not in text              # the refusal, not a missing flag
     assert table_counts() == before
+
+
+@pytest.mark.app_config(PANEL_QUEUE="sqlite")
+def test_a_refusal_stored_for_a_large_round_is_not_shown_once_the_round_fits(app, client, auth, round_id,
+                                                                             monkeypatch, engine_runs):
+    """A stored refusal is no ranking to show while a job renews it (no worker takes the embedded queue here):
+    the round is ranked at its next view, as when nothing was stored."""
+    monkeypatch.setattr(stored_ranking, "INLINE_SHEET_LIMIT", 0)
+    app.config["PANEL_MATCHING_MEMORY"] = LIMIT
+    auth.login("organizer")
+    assert REFUSED in client.get(f"/rankings/rounds/{round_id}").get_data(as_text=True)
+    app.config["PANEL_MATCHING_MEMORY"] = None
+    text = client.get(f"/rankings/rounds/{round_id}").get_data(as_text=True)
+    assert REFUSED not in text and TOO_LARGE_HEADING not in text
+    assert len(engine_runs) == 1 and stored_versions(app) != [stored_ranking.REFUSED]

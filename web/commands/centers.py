@@ -197,10 +197,13 @@ def history_command(center_id: int) -> None:
     """The center's history, one change a line: time (Beijing time, with its zone), who, what."""
     from web.local_time import local_time
     from web.services.center_history import lines
-    from web.services.centers import round_lines
+    from web.services.centers import ranked_here, refusals, round_lines, round_rankings
 
     center = center_or_exit(center_id)
-    for line in lines(center, round_lines(center.application)):
+    reports = round_rankings(center.application)
+    for reason in refusals(reports):                # a round too large to rank here: why it has no grade line
+        click.echo(reason, err=True)
+    for line in lines(center, round_lines(center.application, ranked_here(reports))):
         click.echo(f"{local_time(line.at)}\t{line.actor}\t{line.sentence}")
 
 

@@ -524,13 +524,17 @@ def round_rankings(application: Application) -> list[RoundRanking]:
     return [round_ranking(round_) for round_ in rounds]
 
 
-def round_lines(application: Application,
-                reports: Sequence[RoundRanking] | None = None) -> list[tuple[Round, object]]:
-    """The rounds ``application`` went through (``reports``, by default :func:`round_rankings`), each with its
-    line of the engine's ranking (None when unranked, or too large to rank here)."""
-    reports = round_rankings(application) if reports is None else reports
+def round_lines(application: Application, reports: Sequence[RoundRanking]) -> list[tuple[Round, object]]:
+    """The rounds of ``reports`` (:func:`round_rankings`), each with ``application``'s line of the engine's ranking
+    (None when unranked, or too large to rank here)."""
     return [(report.round, next((line for line in report.result.ranking if line.application == application.ref),
                                 None)) for report in reports]
+
+
+def ranked_here(reports: Sequence[RoundRanking]) -> list[RoundRanking]:
+    """The reports of rounds ranked here: a round too large to rank here has a score this machine cannot compute,
+    not none, so a center's history tells no grade of it (:func:`refusals` says why instead)."""
+    return [report for report in reports if not report.too_large]
 
 
 def history(center: Center) -> list[AuditEvent]:

@@ -15,6 +15,7 @@ from web.services.centers import (
     INDICATOR_LABELS,
     KEY_INDICATORS,
     WEB_CODES,
+    CenterError,
     IndicatorHistory,
     completions,
     engine_report,
@@ -33,6 +34,7 @@ class IndicatorPanel:
     completions: list[dict[str, float | None]]     # per year of the history: code → actual / target
     annual: tuple[tuple[int, float | None, str | None], ...] = ()   # triennial rounds: (year, score, grade)
     slopes: dict[str, float | None] | None = None   # code → the engine's least-squares change per year
+    annual_refused: tuple[str, ...] = ()            # why ``annual`` is missing: a round too large to rank here
 
 
 def indicator_panel(application: Application, round_: Round) -> IndicatorPanel | None:
@@ -46,13 +48,21 @@ def indicator_panel(application: Application, round_: Round) -> IndicatorPanel |
               for code in KEY_INDICATORS]
     chart = Markup(grouped_bars(_("Key market indicators by year, against the yearly target"), groups))
     reports = [report_of(history.center, year) for year in history.years]
-    annual = ()
-    if round_.kind == "triennial":
-        annual = tuple((item.year, item.score, None if item.score is None else str(GRADE_LABELS[grade_code(item.score)]))
-                       for item in annual_scores(application, window(round_)))
+    annual, refused = annual_evaluations(application, round_) if round_.kind == "triennial" else ((), ())
     return IndicatorPanel(history, INDICATOR_LABELS, chart,
                           [completions(history.center, report) if report else {} for report in reports], annual,
-                          slopes(history))
+                          slopes(history), refused)
+
+
+def annual_evaluations(application: Application, round_: Round) -> tuple[tuple, tuple[str, ...]]:
+    """A triennial round's annual evaluations of ``application`` (year, score, grade) and no refusal; or none and
+    why, when an annual round of its window is too large to rank here (the sheet page is shown all the same)."""
+    try:
+        scores = annual_scores(application, window(round_))
+    except CenterError as error:
+        return (), tuple(error.reasons)
+    return tuple((item.year, item.score, None if item.score is None else str(GRADE_LABELS[grade_code(item.score)]))
+                 for item in scores), ()
 
 
 def slopes(history: IndicatorHistory) -> dict[str, float | None]:

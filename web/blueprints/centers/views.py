@@ -132,7 +132,8 @@ def center_page(center_id: int):
                            rounds=rounds, indicators=INDICATORS,
                            labels=INDICATOR_LABELS, statuses=CENTER_STATUSES, status_labels=STATUS_LABELS,
                            outcome_labels=OUTCOME_LABELS, this_year=local_today().year,
-                           history=center_history.lines(center, rounds), chart=center_chart(center),
+                           history=center_history.lines(center, centers.round_lines(
+                               center.application, centers.ranked_here(reports))), chart=center_chart(center),
                            completions={report.year: centers.completions(center, report) for report in center.reports},
                            patents=centers.plan_patents(center), annual=annual_grades(center),
                            assessment=center_history.latest_outcome(center),
@@ -140,10 +141,15 @@ def center_page(center_id: int):
 
 
 def annual_grades(center: Center) -> dict[int, tuple[float, str]]:
-    """Score and grade of each reported year in the annual round that evaluated it (years not evaluated left out)."""
+    """Score and grade of each reported year in the annual round that evaluated it (years not evaluated left out;
+    none when such a round is too large to rank here: the page says why, from :func:`centers.refusals`)."""
     years = tuple(report.year for report in center.reports)
+    try:
+        scores = assessments.annual_scores(center.application, years)
+    except CenterError:
+        return {}
     return {item.year: (item.score, str(assessments.GRADE_LABELS[assessments.grade_code(item.score)]))
-            for item in assessments.annual_scores(center.application, years) if item.score is not None}
+            for item in scores if item.score is not None}
 
 
 @bp.route("/<int:center_id>/status", methods=["POST"])

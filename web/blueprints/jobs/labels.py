@@ -68,6 +68,10 @@ ERROR_LABELS = {
     "matching_too_large": _l("The round needs more memory than this worker may use: run it on a worker with more "
                              "memory."),
 }
+MEMORY_REFUSAL = _l("The round is too large for this machine's memory limit: nothing was computed.")
+"""The label of ``matching_too_large`` on a job other than a matching run (the stored context, a ranking, the
+signed sheets): the web's own pages hold the same limit, so no worker with more memory is suggested; the job's
+outcome lists the sentence with the figures."""
 COUNTED_IN_PAGES = ("sheets_pdf", "blank_pdf")
 """Kinds whose progress counts pages (the others count steps or records)."""
 
@@ -93,8 +97,11 @@ def progress_text(job, step: str) -> str:
     return _("preparing… %(done)s / %(total)s %(step)s", done=job.done, total=job.total, step=step)
 
 
-def error_sentence(code: str | None) -> str | None:
-    """The sentence of an error code in the reader's language (an unknown code is shown as it is)."""
+def error_sentence(code: str | None, kind: str = "matching") -> str | None:
+    """The sentence of an error code of a job of ``kind`` in the reader's language (an unknown code is shown as it
+    is; a memory refusal of any work but a matching run reads :data:`MEMORY_REFUSAL`)."""
+    if code == "matching_too_large" and kind != "matching":
+        return str(MEMORY_REFUSAL)
     return str(ERROR_LABELS.get(code, code)) if code else None
 
 
@@ -132,7 +139,7 @@ def describe(job) -> dict:
         "done": job.done,
         "total": job.total,
         "progress_text": progress_text(job, step),
-        "error": error_sentence(job.error),
+        "error": error_sentence(job.error, job.kind),
         "finished": job.finished,
         "notice": queue_notice(job),
     }
