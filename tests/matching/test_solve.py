@@ -475,6 +475,34 @@ def test_greedy_ranking_by_pool_slices_ranks_what_the_full_look_ranks(seed, n_ex
     assert _ranked_by_pool(row, slices).tolist() == ranked_for_panel(row, members).tolist()
 
 
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 10**6), n_pools=st.integers(1, 4), n_experts=st.integers(1, 120), n_apps=st.integers(1, 6),
+       extra=st.integers(0, 4), levels=st.integers(1, 6), struck_share=st.floats(0, 0.5))
+def test_a_block_ranks_each_application_as_its_own_row_does(seed, n_pools, n_experts, n_apps, extra, levels,
+                                                             struck_share):
+    """The greedy panels rank a block's applications at once from each pool's best few, and an application
+    whose best include experts that filled since rank it again from those lists: the same ranking as its own row
+    with the filled experts struck out, or none (then it is ranked from the row) — with tied scores, unavailable
+    pairs and short lists (depth 5, each pool's 3, lists of 5–9)."""
+    rng = np.random.default_rng(seed)
+    pool = np.sort(rng.integers(0, n_pools, n_experts))
+    edges = np.searchsorted(pool, np.arange(n_pools + 1))
+    slices = [slice(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    scores = np.where(rng.random((n_experts, n_apps)) < 0.3, -np.inf, rng.integers(0, levels, (n_experts, n_apps)))
+    struck = rng.random(n_experts) < struck_share
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching.greedy, "GREEDY_DEPTH", 5)
+        patch.setattr(matching.greedy, "GREEDY_POOL_DEPTH", 3)
+        patch.setattr(matching.greedy, "GREEDY_LIST_DEPTH", 5 + extra)
+        block = matching.greedy._BlockRanking.of(scores, slices)
+        for j in range(n_apps):
+            first = block.first[block.starts[j]:block.starts[j + 1]]
+            assert first.tolist() == _ranked_by_pool(scores[:, j], slices).tolist()
+            again = block.ranked(j, struck)
+            if again is not None:
+                assert again.tolist() == _ranked_by_pool(np.where(struck, -np.inf, scores[:, j]), slices).tolist()
+
+
 def plain_greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Greedy panels written the plain way: each application's row rebuilt from the loads so far, every available
     expert ranked by weight (ties by pool, then index), the 40 best overall and each pool's 20 best filled from."""
@@ -495,12 +523,14 @@ def plain_greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndar
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10**6), n_pools=st.integers(1, 3), large=st.booleans(), apps_a_block=st.integers(1, 4))
-def test_greedy_panels_are_the_plain_greedy_panels(seed, n_pools, large, apps_a_block):
+@given(seed=st.integers(0, 10**6), n_pools=st.integers(1, 3), large=st.booleans(), apps_a_block=st.integers(1, 4),
+       list_depth=st.sampled_from([40, 41, 60]))
+def test_greedy_panels_are_the_plain_greedy_panels(seed, n_pools, large, apps_a_block, list_depth):
     """Greedy panels rank each pool's best above a sampled threshold (pools of 350–1,000 experts reach it), read the
-    applications in blocks and strike full experts out once a block and, as they fill, for the block's later
-    applications: the same panels as the plain greedy, and no load exceeded — with binding caps of 0–3, tied fits,
-    fixed pairs and blocks of one to four applications."""
+    applications in blocks, list every application's best of each pool at once, strike full experts out once a
+    block and, as they fill, rank the block's later applications again from their lists, or the slow way when
+    the lists fall short (lists of 40–41 experts a pool): the same panels as the plain greedy, and no load
+    exceeded — with binding caps of 0–3, tied fits, fixed pairs and blocks of one to four applications."""
     rng = np.random.default_rng(seed)
     n_experts = int(rng.integers(350, 1000)) if large else int(rng.integers(1, 60))
     n_apps = int(rng.integers(1, 30))
@@ -521,7 +551,8 @@ def test_greedy_panels_are_the_plain_greedy_panels(seed, n_pools, large, apps_a_
                         panel_size=np.full(n_apps, panel), pool_quotas=np.stack([low, high], axis=1),
                         max_per_org=int(rng.integers(1, 3)), fixed=fixed)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(matching.greedy, "PRICING_BLOCK", n_experts * apps_a_block)
+        patch.setattr(matching.greedy, "GREEDY_BLOCK", n_experts * apps_a_block)
+        patch.setattr(matching.greedy, "GREEDY_LIST_DEPTH", list_depth)
         experts, apps = greedy_panels(instance, instance.fit)
     expected_experts, expected_apps = plain_greedy_panels(instance, instance.fit)
     assert experts.tolist() == expected_experts.tolist() and apps.tolist() == expected_apps.tolist()
