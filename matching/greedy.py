@@ -11,6 +11,7 @@ time-limited answer, which refills the seats it empties the same way.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,6 +60,11 @@ GREEDY_POOL_DEPTH = 20
 
 
 def greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of :func:`timed_greedy_panels`."""
+    return timed_greedy_panels(instance, weight)[0]
+
+
+def timed_greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], float]:
     """Panels filled one application after another, each seat by the best expert still under their load cap
     (pool minimums first, then the other seats up to the pool maximums, at most ``max_per_org`` per
     organization; fixed pairs are not treated specially).
@@ -79,7 +85,11 @@ def greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndarray, n
 
     Returns
     -------
-    experts, apps : ndarray, shape (K,)
+    (experts, apps) : ndarray, shape (K,)
+    seconds : float
+        Wall seconds of reading the blocks (every allowed pair's weight, put in pool order): a time-limited solve
+        reads the machine's speed for a pass over every pair from them (:data:`~matching.solve.FLOW_ROUND_PER_PASS`),
+        which the rest of the greedy panels' seconds, Python for each application, would not tell.
     """
     order = np.argsort(instance.expert_pool, kind="stable")
     edges = np.searchsorted(instance.expert_pool[order], np.arange(instance.n_pools + 1))
@@ -93,34 +103,41 @@ def greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndarray, n
     sizes = instance.panel_size.tolist()
     seated: list[int] = []
     counts: list[int] = []
-    width = max(1, GREEDY_BLOCK // max(instance.n_experts, 1))
+    reading = 0.0
+    width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
+    ranked_at_once = max(1, GREEDY_BLOCK // max(instance.n_experts, 1))
     for start in range(0, instance.n_apps, width):
         stop = min(instance.n_apps, start + width)
+        clock = time.perf_counter()
         # read in the matrix's own order, then its rows (experts) put in pool order: each pool a slice of rows
-        scores = np.where(instance.allowed[:, start:stop], weight[:, start:stop], np.float32(-np.inf))[order]
-        scores[full] = -np.inf                  # full experts struck out once a block, not once a panel
-        block = _BlockRanking.of(scores, pools)
-        starts = block.starts.tolist()
-        listed = block.first.tolist(), pool_at[block.first].tolist(), org_at[block.first].tolist()
-        struck[:] = False
-        struck_now: set[int] = set()
-        for j, a in enumerate(range(start, stop)):
-            ranked, ranked_pools, ranked_orgs = (column[starts[j]:starts[j + 1]] for column in listed)
-            if not struck_now.isdisjoint(ranked):      # experts among its best filled earlier in the block
-                again = block.ranked(j, struck)
-                if again is None:               # the lists fell short of its best: ranked the slow way
-                    again = _ranked_by_pool(np.where(struck, -np.inf, scores[:, j]), pools)
-                ranked, ranked_pools, ranked_orgs = again.tolist(), pool_at[again].tolist(), org_at[again].tolist()
-            chosen = _seat(ranked, ranked_pools, ranked_orgs, sizes[a], [0] * len(rules[0]), {}, *rules,
-                           reserve=False)
-            for s in chosen:
-                load[s] += 1
-                if load[s] >= cap[s]:
-                    full[s] = struck[s] = True
-                    struck_now.add(s)
-            seated += chosen
-            counts.append(len(chosen))
-    return order[np.array(seated, dtype=np.int64)], np.repeat(np.arange(instance.n_apps), counts)
+        read = np.where(instance.allowed[:, start:stop], weight[:, start:stop], np.float32(-np.inf))[order]
+        reading += time.perf_counter() - clock
+        for first in range(start, stop, ranked_at_once):
+            scores = read[:, first - start:min(stop, first + ranked_at_once) - start]
+            scores[full] = -np.inf              # full experts struck out once a block, not once a panel
+            block = _BlockRanking.of(scores, pools)
+            starts = block.starts.tolist()
+            listed = block.first.tolist(), pool_at[block.first].tolist(), org_at[block.first].tolist()
+            struck[:] = False
+            struck_now: set[int] = set()
+            for j in range(scores.shape[1]):
+                ranked, ranked_pools, ranked_orgs = (column[starts[j]:starts[j + 1]] for column in listed)
+                if not struck_now.isdisjoint(ranked):      # experts among its best filled earlier in the block
+                    again = block.ranked(j, struck)
+                    if again is None:               # the lists fell short of its best: ranked the slow way
+                        again = _ranked_by_pool(np.where(struck, -np.inf, scores[:, j]), pools)
+                    ranked, ranked_pools = again.tolist(), pool_at[again].tolist()
+                    ranked_orgs = org_at[again].tolist()
+                chosen = _seat(ranked, ranked_pools, ranked_orgs, sizes[first + j], [0] * len(rules[0]), {},
+                               *rules, reserve=False)
+                for s in chosen:
+                    load[s] += 1
+                    if load[s] >= cap[s]:
+                        full[s] = struck[s] = True
+                        struck_now.add(s)
+                seated += chosen
+                counts.append(len(chosen))
+    return (order[np.array(seated, dtype=np.int64)], np.repeat(np.arange(instance.n_apps), counts)), reading
 
 
 def ranked_for_panel(row: np.ndarray, members: list[np.ndarray]) -> np.ndarray:
@@ -149,12 +166,13 @@ def _ranked_by_pool(row: np.ndarray, pools: list[slice]) -> np.ndarray:
 
 
 GREEDY_BLOCK = 1 << 20
-"""Pairs :func:`greedy_panels` reads at once (a quarter of :data:`~matching.lp.PRICING_BLOCK`). Its applications are
-ranked at once, and one whose best include experts that filled earlier in the block is ranked again, from its
-lists or, when they fall short, from its row: the smaller the block, the fewer fill within it. Contended 5,000 ×
-12,500 with lists of 60: blocks of 4 M pairs ranked 1,961 of the 5,000 applications again from their rows and
-2,705 from their lists, blocks of 1 M pairs 238 and 3,837, of 0.5 M 16 and 3,538; smaller blocks read the matrix
-in shorter runs."""
+"""Pairs whose applications :func:`timed_greedy_panels` ranks at once, a quarter of the
+:data:`~matching.lp.PRICING_BLOCK` it reads at once (reading blocks of 20 applications at 20,000 × 50,000 took
+8.4–9.4 s: short runs of each of the matrix's rows). An application whose best include experts that filled earlier
+in the block is ranked again, from its lists or, when they fall short, from its row: the smaller the block, the
+fewer fill within it. Contended 5,000 × 12,500 with lists of 60: blocks of 4 M pairs ranked 1,961 of the 5,000
+applications again from their rows and 2,705 from their lists, blocks of 1 M pairs 238 and 3,837, of 0.5 M 16 and
+3,538."""
 
 GREEDY_LIST_DEPTH = 60
 """Best experts of each pool :func:`greedy_panels` lists for every application of a block at once: the

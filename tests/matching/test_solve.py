@@ -530,7 +530,8 @@ def test_greedy_panels_are_the_plain_greedy_panels(seed, n_pools, large, apps_a_
     applications in blocks, list every application's best of each pool at once, strike full experts out once a
     block and, as they fill, rank the block's later applications again from their lists, or the slow way when
     the lists fall short (lists of 40–41 experts a pool): the same panels as the plain greedy, and no load
-    exceeded — with binding caps of 0–3, tied fits, fixed pairs and blocks of one to four applications."""
+    exceeded — with binding caps of 0–3, tied fits, fixed pairs, blocks of one to four applications ranked at once and
+    of one more read at once."""
     rng = np.random.default_rng(seed)
     n_experts = int(rng.integers(350, 1000)) if large else int(rng.integers(1, 60))
     n_apps = int(rng.integers(1, 30))
@@ -551,7 +552,8 @@ def test_greedy_panels_are_the_plain_greedy_panels(seed, n_pools, large, apps_a_
                         panel_size=np.full(n_apps, panel), pool_quotas=np.stack([low, high], axis=1),
                         max_per_org=int(rng.integers(1, 3)), fixed=fixed)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(matching.greedy, "GREEDY_BLOCK", n_experts * apps_a_block)
+        patch.setattr(matching.greedy, "PRICING_BLOCK", n_experts * (apps_a_block + 1))     # read
+        patch.setattr(matching.greedy, "GREEDY_BLOCK", n_experts * apps_a_block)             # ranked at once
         patch.setattr(matching.greedy, "GREEDY_LIST_DEPTH", list_depth)
         experts, apps = greedy_panels(instance, instance.fit)
     expected_experts, expected_apps = plain_greedy_panels(instance, instance.fit)
@@ -701,7 +703,7 @@ def test_a_flow_deadline_already_passed_stops_after_one_round():
 def no_flow_round_fits():
     """The greedy panels look so slow against the limit that no priced flow round fits in the flow's share."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(matching.solve, "FLOW_ROUND_PER_GREEDY", 1e12)
+        patch.setattr(matching.solve, "FLOW_ROUND_PER_PASS", 1e12)
         yield
 
 
