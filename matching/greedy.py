@@ -113,7 +113,8 @@ def timed_greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[tuple[n
         read = np.where(instance.allowed[:, start:stop], weight[:, start:stop], np.float32(-np.inf))[order]
         reading += time.perf_counter() - clock
         for first in range(start, stop, ranked_at_once):
-            scores = read[:, first - start:min(stop, first + ranked_at_once) - start]
+            # a contiguous copy: each pool then compared and searched as one run (XL 12.3 -> 10.9 CPU s)
+            scores = np.ascontiguousarray(read[:, first - start:min(stop, first + ranked_at_once) - start])
             scores[full] = -np.inf              # full experts struck out once a block, not once a panel
             block = _BlockRanking.of(scores, pools)
             starts = block.starts.tolist()
@@ -254,7 +255,7 @@ def _best_first_by_column(scores: np.ndarray, depth: int) -> np.ndarray:
     sample.partition(sorted({sample.shape[1] - k, sample.shape[1] - guessed}), axis=1)
     lowest = np.nextafter(-np.inf, 0, dtype=scores.dtype)     # −inf is never listed
     threshold = np.fmax(sample[:, sample.shape[1] - guessed], lowest)
-    rows, columns = np.nonzero(scores >= threshold)
+    rows, columns = np.divmod(np.flatnonzero(scores >= threshold), n_columns)     # 2-D nonzero: 2.5 times as long
     short = np.nonzero(np.bincount(columns, minlength=n_columns) < depth)[0] if guessed < k else []
     if len(short):              # the guess kept too few: those columns again from the safe threshold
         safe = np.fmax(sample[short, sample.shape[1] - k], lowest)
