@@ -80,7 +80,7 @@ def timed_greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[tuple[n
     The applications are read in blocks (:data:`GREEDY_BLOCK`), and each block's are ranked at once
     (:class:`_BlockRanking`); only the panels themselves are filled one after another, in plain Python. The
     pairs are those of the plain greedy, one application at a time over every expert still under their cap
-    (the tests hold them to it); ranking a block at once took contended 10,000 × 25,000 from 5.6 to 3.8 CPU s
+    (the tests hold them to it); ranking a block at once took contended 10,000 × 25,000 from 4.4 to 3.1 CPU s
     (docs/matching.md).
 
     Returns

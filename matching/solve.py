@@ -578,15 +578,18 @@ This, :data:`BOUND_PER_PASS` and :data:`SAMPLE_PER_PASS` read the machine's spee
 that pass, not from the greedy panels' own seconds, whose rest is per application (ranking, filling panels) and
 moves whenever the greedy panels get faster: the seventh session's faster greedy panels let XL's first round pass
 the test (then 3 times the greedy panels' seconds) and run 30 s past a 60 s limit. The three were multiples of the
-greedy panels' seconds (5, 2 and 250) and are now three times those, the greedy panels' 13–14 s at XL over its
-pass's 4.5 s (14.5–17.3 s against 4.5 in one process at load 1.0–2.0, docs/matching.md)."""
+greedy panels' seconds (5, 2 and 250) and are now about three times those, the greedy panels' 13–14 s at XL over
+its pass's 4.5 s (14.5–17.3 s against 4.5 in one process at load 1.0–2.0; the bound's 7.5, not 6: the pass slows
+less with the load than the bound pass does, docs/matching.md)."""
 
 
-BOUND_PER_PASS = 6.0
+BOUND_PER_PASS = 7.5
 """Under a time limit the sampled round's flow (:func:`flow_at_hand`) stops its rounds where this many times the
 greedy panels' reading pass's seconds (:data:`FLOW_ROUND_PER_PASS`) are left before the limit and its grace
 (:data:`STEP_GRACE`): the bound pass at its prices that follows reads every pair (contended 20,000 × 50,000: a
-bound pass 20–25 CPU s, the reading pass 4.5 s; 2 times the greedy panels' 13–14 s before)."""
+bound pass 20–25 CPU s against a reading pass of 4.5 s at load 1; at load 2.4 it ended 39 s after the sample, the
+pass 4.7 s, so 6 times it left the solve 74.5 s long on a 60 s limit; 7.5 times, at load 2.8, 63.4 s with no
+sample, as main's 2 times the greedy panels' seconds there). 2 times the greedy panels' 13–14 s before."""
 
 
 SAMPLE_PER_PASS = 750.0
