@@ -199,12 +199,13 @@ class _BlockRanking:
     @classmethod
     def of(cls, scores: np.ndarray, pools: list[slice]) -> _BlockRanking:
         """The rankings of a block of ``scores`` (experts in pool order × applications)."""
-        n_apps, depth = scores.shape[1], GREEDY_LIST_DEPTH
+        depth = GREEDY_LIST_DEPTH
         tops = [pool.start + _best_first_by_column(scores[pool], depth) for pool in pools]
         listed = np.concatenate(tops, axis=1)
         missing = listed < np.concatenate([np.full(depth, pool.start) for pool in pools])
         listed[missing] = 0
-        values = np.where(missing, -np.inf, scores[listed, np.arange(n_apps)[:, None]])
+        values = np.full(listed.shape, -np.inf, dtype=scores.dtype)       # no row read where none is listed
+        values[~missing] = scores[listed[~missing], np.nonzero(~missing)[0]]
         by_value = np.argsort(-values, axis=1, kind="stable")
         listed = np.take_along_axis(listed, by_value, axis=1)
         pool_of = np.repeat(np.arange(len(pools)), depth)[by_value]

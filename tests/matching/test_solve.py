@@ -503,6 +503,19 @@ def test_a_block_ranks_each_application_as_its_own_row_does(seed, n_pools, n_exp
                 assert again.tolist() == _ranked_by_pool(np.where(struck, -np.inf, scores[:, j]), slices).tolist()
 
 
+@pytest.mark.parametrize(("n_experts", "n_apps"), [(0, 3), (3, 0), (0, 0)])
+def test_greedy_panels_of_a_round_without_experts_or_applications_are_empty(n_experts, n_apps):
+    """No experts (or no applications): no pairs, as the plain greedy gives (ranking a block at once read row 0
+    of a block without rows)."""
+    instance = Instance(fit=np.zeros((n_experts, n_apps)), allowed=np.ones((n_experts, n_apps), dtype=bool),
+                        expert_pool=np.zeros(n_experts, dtype=np.int64), pools=("a", "b"),
+                        expert_org=np.full(n_experts, -1), load_cap=np.ones(n_experts, dtype=np.int64),
+                        panel_size=np.ones(n_apps, dtype=np.int64), pool_quotas=np.array([[0, 1], [0, 1]]),
+                        max_per_org=1, fixed=np.zeros((0, 2), dtype=np.int64))
+    experts, apps = greedy_panels(instance, instance.fit)
+    assert experts.tolist() == [] and apps.tolist() == []
+
+
 def plain_greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Greedy panels written the plain way: each application's row rebuilt from the loads so far, every available
     expert ranked by weight (ties by pool, then index), the 40 best overall and each pool's 20 best filled from."""
