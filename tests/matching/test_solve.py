@@ -516,9 +516,11 @@ def test_greedy_panels_of_a_round_without_experts_or_applications_are_empty(n_ex
     assert experts.tolist() == [] and apps.tolist() == []
 
 
-def plain_greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def plain_greedy_panels(instance: Instance, weight: np.ndarray, depth: int = 40,
+                        pool_depth: int = 20) -> tuple[np.ndarray, np.ndarray]:
     """Greedy panels written the plain way: each application's row rebuilt from the loads so far, every available
-    expert ranked by weight (ties by pool, then index), the 40 best overall and each pool's 20 best filled from."""
+    expert ranked by weight (ties by pool, then index), the ``depth`` best overall and each pool's ``pool_depth``
+    best filled from."""
     load = np.zeros(instance.n_experts, dtype=np.int64)
     experts_out, apps_out = [], []
     for a in range(instance.n_apps):
@@ -526,9 +528,9 @@ def plain_greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndar
         available = np.nonzero(np.isfinite(row))[0]
         ranked = available[np.lexsort((available, instance.expert_pool[available], -row[available]))]
         pools = instance.expert_pool[ranked]
-        kept = np.arange(len(ranked)) < 40
+        kept = np.arange(len(ranked)) < depth
         for p in range(instance.n_pools):
-            kept[np.nonzero(pools == p)[0][:20]] = True
+            kept[np.nonzero(pools == p)[0][:pool_depth]] = True
         chosen = matching.greedy.fill_seats(instance, a, ranked[kept], matching.greedy.NO_PANEL, reserve=False)
         load[chosen] += 1
         experts_out.append(chosen), apps_out.append(np.full(len(chosen), a))
@@ -537,14 +539,15 @@ def plain_greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndar
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), n_pools=st.integers(1, 3), large=st.booleans(), apps_a_block=st.integers(1, 4),
-       list_depth=st.sampled_from([40, 41, 60]))
-def test_greedy_panels_are_the_plain_greedy_panels(seed, n_pools, large, apps_a_block, list_depth):
+       list_depth=st.sampled_from([40, 41, 60]), short=st.booleans())
+def test_greedy_panels_are_the_plain_greedy_panels(seed, n_pools, large, apps_a_block, list_depth, short):
     """Greedy panels rank each pool's best above a sampled threshold (pools of 350–1,000 experts reach it), read the
     applications in blocks, list every application's best of each pool at once, strike full experts out once a
     block and, as they fill, rank the block's later applications again from their lists, or the slow way when
     the lists fall short (lists of 40–41 experts a pool): the same panels as the plain greedy, and no load
     exceeded — with binding caps of 0–3, tied fits, fixed pairs, blocks of one to four applications ranked at once and
-    of one more read at once."""
+    of one more read at once; ``short`` ranks 5 best and each pool's 3 from lists of 5–6, so that experts filled
+    in the block often reach an application's lists, and pools of 48 experts or more take the sampled threshold."""
     rng = np.random.default_rng(seed)
     n_experts = int(rng.integers(350, 1000)) if large else int(rng.integers(1, 60))
     n_apps = int(rng.integers(1, 30))
@@ -567,9 +570,12 @@ def test_greedy_panels_are_the_plain_greedy_panels(seed, n_pools, large, apps_a_
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(matching.greedy, "PRICING_BLOCK", n_experts * (apps_a_block + 1))     # read
         patch.setattr(matching.greedy, "GREEDY_BLOCK", n_experts * apps_a_block)             # ranked at once
-        patch.setattr(matching.greedy, "GREEDY_LIST_DEPTH", list_depth)
+        depth, pool_depth = (5, 3) if short else (40, 20)
+        patch.setattr(matching.greedy, "GREEDY_DEPTH", depth)
+        patch.setattr(matching.greedy, "GREEDY_POOL_DEPTH", pool_depth)
+        patch.setattr(matching.greedy, "GREEDY_LIST_DEPTH", 5 + list_depth % 2 if short else list_depth)
         experts, apps = greedy_panels(instance, instance.fit)
-    expected_experts, expected_apps = plain_greedy_panels(instance, instance.fit)
+    expected_experts, expected_apps = plain_greedy_panels(instance, instance.fit, depth, pool_depth)
     assert experts.tolist() == expected_experts.tolist() and apps.tolist() == expected_apps.tolist()
     assert (np.bincount(experts, minlength=n_experts) <= instance.load_cap).all()
 
