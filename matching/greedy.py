@@ -11,9 +11,12 @@ time-limited answer, which refills the seats it empties the same way.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+
 import numpy as np
 
-from matching.instance import Instance, best_first
+from matching.instance import GUESS, SAMPLE_STRIDE, Instance, best_first
 from matching.lp import PRICING_BLOCK
 
 LIST_DEPTH = 40
@@ -57,6 +60,11 @@ GREEDY_POOL_DEPTH = 20
 
 
 def greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of :func:`timed_greedy_panels`."""
+    return timed_greedy_panels(instance, weight)[0]
+
+
+def timed_greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], float]:
     """Panels filled one application after another, each seat by the best expert still under their load cap
     (pool minimums first, then the other seats up to the pool maximums, at most ``max_per_org`` per
     organization; fixed pairs are not treated specially).
@@ -69,36 +77,68 @@ def greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndarray, n
     percent of the optimum and its duals price the right pairs from the first round (figures in
     docs/matching.md).
 
+    The applications are read in blocks (:data:`GREEDY_BLOCK`), and each block's are ranked at once
+    (:class:`_BlockRanking`); only the panels themselves are filled one after another, in plain Python. The
+    pairs are those of the plain greedy, one application at a time over every expert still under their cap
+    (the tests hold them to it); ranking a block at once took contended 10,000 × 25,000 from 4.4 to 3.1 CPU s
+    (docs/matching.md).
+
     Returns
     -------
-    experts, apps : ndarray, shape (K,)
+    (experts, apps) : ndarray, shape (K,)
+    seconds : float
+        Wall seconds of reading the blocks (every allowed pair's weight, put in pool order): a time-limited solve
+        reads the machine's speed for a pass over every pair from them (:data:`~matching.solve.FLOW_ROUND_PER_PASS`),
+        which the rest of the greedy panels' seconds, Python for each application, would not tell.
     """
-    # experts in pool order, so that each pool is one slice of a row (no gather per application and pool)
     order = np.argsort(instance.expert_pool, kind="stable")
     edges = np.searchsorted(instance.expert_pool[order], np.arange(instance.n_pools + 1))
     pools = [slice(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
-    cap = instance.load_cap[order]
-    load = np.zeros(instance.n_experts, dtype=np.int64)       # in pool order
-    position = np.empty(instance.n_experts, dtype=np.int64)
-    position[order] = np.arange(instance.n_experts)
-    experts_out, apps_out = [], []
+    # the experts by their position in pool order, as lists: a panel is a few list look-ups, not numpy calls
+    pool_at, org_at = instance.expert_pool[order], instance.expert_org[order]
+    cap, load = instance.load_cap[order].tolist(), [0] * instance.n_experts
+    full = instance.load_cap[order] <= 0                     # by position
+    struck = np.zeros(instance.n_experts, dtype=bool)         # full since the block began, by position
+    rules = (instance.pool_quotas[:, 0].tolist(), instance.pool_quotas[:, 1].tolist(), instance.max_per_org)
+    sizes = instance.panel_size.tolist()
+    seated: list[int] = []
+    counts: list[int] = []
+    reading = 0.0
     width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
+    ranked_at_once = max(1, GREEDY_BLOCK // max(instance.n_experts, 1))
     for start in range(0, instance.n_apps, width):
         stop = min(instance.n_apps, start + width)
-        # read in the matrix's own order, then the experts put in pool order while transposing: gathering the
-        # rows of both matrices in pool order first took 2.5 times as long (75 against 29 ms a block at XL)
-        scores = np.where(instance.allowed[:, start:stop], weight[:, start:stop], np.float32(-np.inf))
-        scores = np.take(scores.T, order, axis=1)
-        scores[:, load >= cap] = -np.inf         # full experts struck out once a block, not once a panel
-        for a in range(start, stop):
-            chosen = fill_seats(instance, a, order[_ranked_by_pool(scores[a - start], pools)], NO_PANEL, reserve=False)
-            seats = position[chosen]
-            load[seats] += 1
-            scores[a - start + 1:, seats[load[seats] >= cap[seats]]] = -np.inf
-            experts_out.append(chosen), apps_out.append(np.full(len(chosen), a))
-    if not experts_out:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(experts_out), np.concatenate(apps_out)
+        clock = time.perf_counter()
+        # read in the matrix's own order, then its rows (experts) put in pool order: each pool a slice of rows
+        read = np.where(instance.allowed[:, start:stop], weight[:, start:stop], np.float32(-np.inf))[order]
+        reading += time.perf_counter() - clock
+        for first in range(start, stop, ranked_at_once):
+            # a contiguous copy: each pool then compared and searched as one run (XL 12.3 -> 10.9 CPU s)
+            scores = np.ascontiguousarray(read[:, first - start:min(stop, first + ranked_at_once) - start])
+            scores[full] = -np.inf              # full experts struck out once a block, not once a panel
+            block = _BlockRanking.of(scores, pools)
+            starts = block.starts.tolist()
+            listed = block.first.tolist(), pool_at[block.first].tolist(), org_at[block.first].tolist()
+            struck[:] = False
+            struck_now: set[int] = set()
+            for j in range(scores.shape[1]):
+                ranked, ranked_pools, ranked_orgs = (column[starts[j]:starts[j + 1]] for column in listed)
+                if not struck_now.isdisjoint(ranked):      # experts among its best filled earlier in the block
+                    again = block.ranked(j, struck)
+                    if again is None:               # the lists fell short of its best: ranked the slow way
+                        again = _ranked_by_pool(np.where(struck, -np.inf, scores[:, j]), pools)
+                    ranked, ranked_pools = again.tolist(), pool_at[again].tolist()
+                    ranked_orgs = org_at[again].tolist()
+                chosen = _seat(ranked, ranked_pools, ranked_orgs, sizes[first + j], [0] * len(rules[0]), {},
+                               *rules, reserve=False)
+                for s in chosen:
+                    load[s] += 1
+                    if load[s] >= cap[s]:
+                        full[s] = struck[s] = True
+                        struck_now.add(s)
+                seated += chosen
+                counts.append(len(chosen))
+    return (order[np.array(seated, dtype=np.int64)], np.repeat(np.arange(instance.n_apps), counts)), reading
 
 
 def ranked_for_panel(row: np.ndarray, members: list[np.ndarray]) -> np.ndarray:
@@ -126,6 +166,117 @@ def _ranked_by_pool(row: np.ndarray, pools: list[slice]) -> np.ndarray:
     return ranked[np.argsort(-row[ranked], kind="stable")]
 
 
+GREEDY_BLOCK = 1 << 20
+"""Pairs whose applications :func:`timed_greedy_panels` ranks at once, a quarter of the
+:data:`~matching.lp.PRICING_BLOCK` it reads at once (reading blocks of 20 applications at 20,000 × 50,000 took
+8.4–9.4 s: short runs of each of the matrix's rows). An application whose best include experts that filled earlier
+in the block is ranked again, from its lists or, when they fall short, from its row: the smaller the block, the
+fewer fill within it. Contended 5,000 × 12,500 with lists of 60: blocks of 4 M pairs ranked 1,961 of the 5,000
+applications again from their rows and 2,705 from their lists, blocks of 1 M pairs 238 and 3,837, of 0.5 M 16 and
+3,538."""
+
+GREEDY_LIST_DEPTH = 60
+"""Best experts of each pool :func:`greedy_panels` lists for every application of a block at once: the
+:data:`GREEDY_DEPTH` best still under their cap are among them unless more than the difference filled earlier in
+the block (contended 5,000 × 12,500 at 1 M pairs a block: lists of 80 left 10 applications to their rows where
+60 left 238, but their sorts cost more than those rows)."""
+
+
+@dataclass(frozen=True)
+class _BlockRanking:
+    """Each pool's :data:`GREEDY_LIST_DEPTH` best experts for every application of a block, merged best first
+    (positions in pool order, ties by position): the ranking of :func:`_ranked_by_pool` for every application,
+    found by sorts of a few hundred entries an application rather than by Python for each, and found again from
+    these lists for an application whose best include experts that filled earlier in the block."""
+
+    listed: np.ndarray              # (B, W) positions, best first
+    pool_of: np.ndarray             # (B, W) their pools
+    finite: np.ndarray              # (B, W) whether listed (else a pool's list ran out of allowed experts)
+    whole: np.ndarray               # (B, P) whether the pool's list holds all its allowed experts
+    starts: np.ndarray              # (B + 1,) application j's ranking is first[starts[j]:starts[j + 1]]
+    first: np.ndarray               # the rankings with nobody struck
+
+    @classmethod
+    def of(cls, scores: np.ndarray, pools: list[slice]) -> _BlockRanking:
+        """The rankings of a block of ``scores`` (experts in pool order × applications)."""
+        depth = GREEDY_LIST_DEPTH
+        tops = [pool.start + _best_first_by_column(scores[pool], depth) for pool in pools]
+        listed = np.concatenate(tops, axis=1)
+        missing = listed < np.concatenate([np.full(depth, pool.start) for pool in pools])
+        listed[missing] = 0
+        values = np.full(listed.shape, -np.inf, dtype=scores.dtype)       # no row read where none is listed
+        values[~missing] = scores[listed[~missing], np.nonzero(~missing)[0]]
+        by_value = np.argsort(-values, axis=1, kind="stable")
+        listed = np.take_along_axis(listed, by_value, axis=1)
+        pool_of = np.repeat(np.arange(len(pools)), depth)[by_value]
+        finite = np.isfinite(np.take_along_axis(values, by_value, axis=1))
+        whole = np.stack([top[:, 0] < pool.start for pool, top in zip(pools, tops, strict=True)], axis=1)
+        keep = _kept(finite, pool_of, len(pools))
+        return cls(listed, pool_of, finite, whole, np.concatenate([[0], np.cumsum(keep.sum(axis=1))]), listed[keep])
+
+    def ranked(self, j: int, struck: np.ndarray) -> np.ndarray | None:
+        """Application ``j``'s ranking without the ``struck`` experts (by position), or None if its lists fall
+        short."""
+        left = self.finite[j] & ~struck[self.listed[j]]
+        counts = np.bincount(self.pool_of[j][left], minlength=len(self.whole[j]))
+        if ((counts < GREEDY_DEPTH) & ~self.whole[j]).any():
+            return None
+        return self.listed[j][_kept(left, self.pool_of[j], len(counts))]
+
+
+def _kept(left: np.ndarray, pool_of: np.ndarray, n_pools: int) -> np.ndarray:
+    """Which entries of merged best-first lists (the last axis) a ranking keeps: of those ``left``, the
+    :data:`GREEDY_DEPTH` first and each pool's :data:`GREEDY_POOL_DEPTH` first."""
+    member = left[..., None] & (pool_of[..., None] == np.arange(n_pools))
+    pool_rank = np.take_along_axis(np.cumsum(member, axis=-2), pool_of[..., None], axis=-1)[..., 0]
+    return left & ((np.cumsum(left, axis=-1) <= GREEDY_DEPTH) | (pool_rank <= GREEDY_POOL_DEPTH))
+
+
+def _best_first_by_column(scores: np.ndarray, depth: int) -> np.ndarray:
+    """Each column's ``depth`` highest finite scores (:func:`_best_first` for every application of a block), as
+    rows in increasing order, −1 (first) past its finite scores.
+
+    Only the entries at least as large as a lower bound of the column's ``depth``-th largest are sorted, one
+    short sort a column: the bound is the ``GUESS · depth / stride``-th largest of every ``stride``-th row where a
+    count shows it keeps ``depth`` entries, else the ``depth``-th largest of them
+    (:func:`~matching.instance.best_first_columns`, whose one sort over all the columns' entries took half the
+    time of the greedy panels here), so ties at the cut are ranked as the full sort ranks them.
+
+    Returns
+    -------
+    ndarray of int, shape (B, depth)
+    """
+    n, n_columns = scores.shape
+    if n == 0:
+        return np.full((n_columns, depth), -1, dtype=np.int64)
+    stride = SAMPLE_STRIDE if n >= SAMPLE_STRIDE * depth else 1
+    sample = scores[::stride].T.copy()          # a row per column, partitioned in place
+    k = min(depth, sample.shape[1])
+    guessed = int(np.ceil(GUESS * depth / stride)) if stride > 1 else k
+    sample.partition(sorted({sample.shape[1] - k, sample.shape[1] - guessed}), axis=1)
+    lowest = np.nextafter(-np.inf, 0, dtype=scores.dtype)     # −inf is never listed
+    threshold = np.fmax(sample[:, sample.shape[1] - guessed], lowest)
+    rows, columns = np.divmod(np.flatnonzero(scores >= threshold), n_columns)     # 2-D nonzero: 2.5 times as long
+    short = np.nonzero(np.bincount(columns, minlength=n_columns) < depth)[0] if guessed < k else []
+    if len(short):              # the guess kept too few: those columns again from the safe threshold
+        safe = np.fmax(sample[short, sample.shape[1] - k], lowest)
+        more_rows, more = np.nonzero(scores[:, short] >= safe)
+        keep = ~np.isin(columns, short)
+        rows, columns = np.concatenate([rows[keep], more_rows]), np.concatenate([columns[keep], short[more]])
+    by_column = np.argsort(columns.astype(np.int16 if n_columns < 1 << 15 else np.int64), kind="stable")
+    rows, columns = rows[by_column], columns[by_column]        # column by column, rows in increasing order
+    counts = np.bincount(columns, minlength=n_columns)
+    slot = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+    width = max(int(counts.max(initial=0)), depth)
+    values = np.full((n_columns, width), -np.inf, dtype=scores.dtype)
+    values[columns, slot] = scores[rows, columns]
+    listed = np.full((n_columns, width), -1, dtype=np.int64)
+    listed[columns, slot] = rows
+    best = np.argsort(-values, axis=1, kind="stable")[:, :depth]
+    top = np.where(np.isfinite(np.take_along_axis(values, best, axis=1)), np.take_along_axis(listed, best, axis=1), -1)
+    return np.sort(top, axis=1)
+
+
 def _best_first(scores: np.ndarray, depth: int) -> np.ndarray:
     """Indices of the ``depth`` highest finite scores, best first, ties by index
     (:func:`~matching.instance.best_first`, less the experts struck out at −inf)."""
@@ -140,27 +291,34 @@ def fill_seats(instance: Instance, a: int, ranked: np.ndarray, panel: np.ndarray
     """Experts from ``ranked`` for application ``a``'s seats left empty by ``panel``: pool minimums first, then
     any pool under its maximum, skipping experts whose organization the panel cannot take. With ``reserve``,
     the second pass leaves a seat for each minimum still unmet (a refill of a mended panel)."""
-    quotas = instance.pool_quotas
-    taken = np.bincount(instance.expert_pool[panel], minlength=instance.n_pools)
-    per_org: dict[int, int] = {}
-    if len(panel):                          # a greedy panel starts empty: one per application, kept cheap
-        orgs = instance.expert_org[panel]
-        per_org = dict(zip(*np.unique(orgs[orgs >= 0], return_counts=True), strict=True))
+    taken = np.bincount(instance.expert_pool[panel], minlength=instance.n_pools).tolist()
+    orgs = instance.expert_org[panel]
+    per_org = dict(zip(*(x.tolist() for x in np.unique(orgs[orgs >= 0], return_counts=True)), strict=True))
+    chosen = _seat(ranked.tolist(), instance.expert_pool[ranked].tolist(), instance.expert_org[ranked].tolist(),
+                   int(instance.panel_size[a]) - len(panel), taken, per_org, instance.pool_quotas[:, 0].tolist(),
+                   instance.pool_quotas[:, 1].tolist(), instance.max_per_org, reserve=reserve)
+    return np.array(chosen, dtype=np.int64)
+
+
+def _seat(experts: list[int], pools: list[int], orgs: list[int], seats: int, taken: list[int],
+          per_org: dict[int, int], low: list[int], high: list[int], max_per_org: int, *, reserve: bool) -> list[int]:
+    """:func:`fill_seats` on lists: ``experts`` best first with their ``pools`` and ``orgs``, ``seats`` to fill,
+    the ``taken`` seats per pool and ``per_org`` members per organization of the panel so far (both updated), the
+    pool minimums ``low`` and maximums ``high``. Plain Python: a panel looks at a few dozen experts, where numpy
+    calls on one-element arrays cost a microsecond each."""
     chosen: list[int] = []
-    for upto_maximum, limit in enumerate((quotas[:, 0], quotas[:, 1])):
-        for e in ranked.tolist():
-            kept = np.clip(quotas[:, 0] - taken, 0, None).sum() if upto_maximum and reserve else 0
-            if len(panel) + len(chosen) >= instance.panel_size[a] - kept:
+    for limit in (low, high):
+        for e, pool, org in zip(experts, pools, orgs, strict=True):
+            kept = sum(max(m - t, 0) for m, t in zip(low, taken, strict=True)) if limit is high and reserve else 0
+            if len(chosen) >= seats - kept:
                 break
-            pool, org = int(instance.expert_pool[e]), int(instance.expert_org[e])
-            full_org = org >= 0 and per_org.get(org, 0) >= instance.max_per_org
-            if taken[pool] >= limit[pool] or e in chosen or full_org:
+            if taken[pool] >= limit[pool] or e in chosen or (org >= 0 and per_org.get(org, 0) >= max_per_org):
                 continue
             chosen.append(e)
             taken[pool] += 1
             if org >= 0:
                 per_org[org] = per_org.get(org, 0) + 1
-    return np.array(chosen, dtype=np.int64)
+    return chosen
 
 
 def spread(instance: Instance, per_pool: int) -> tuple[np.ndarray, np.ndarray]:

@@ -20,7 +20,8 @@ With a time limit, a solve stopped before step 2 closes returns the best feasibl
 panels, the master's last solution, or the organization-free min-cost flow's panels mended to the organization
 limit: :func:`flow_at_hand`) with the best bound of the full problem seen, tightened by subgradient steps on the
 load prices (:func:`descend_loads`); with none of them within every rule it runs on to the end, past the limit if
-need be (``past_limit`` in its stats when it ended after it).
+need be (``past_limit`` in its stats when it ended after it). Whatever the path, a limited solve that ended past
+its limit and grace says by how much (``past_grace``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matching.greedy import SPREAD, fill_seats, greedy_panels, initial_candidates, ranked_for_panel, spread
+from matching.greedy import (
+    SPREAD,
+    fill_seats,
+    initial_candidates,
+    ranked_for_panel,
+    spread,
+    timed_greedy_panels,
+)
 from matching.instance import Instance, Panels, as_panels
 from matching.lp import AT_LOWER, AT_UPPER, BASIC, FixedPairs, LPResult, Master, NoIncumbent
 from matching.network import (
@@ -306,7 +314,7 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     limited = pricing_time_limit is not None and floor is None
     end = clock + pricing_time_limit if limited else None
     pricing_end = clock + PRICING_SHARE * pricing_time_limit if limited else None
-    greedy = greedy_panels(instance, weight)
+    greedy, pass_seconds = timed_greedy_panels(instance, weight)
     greedy_seconds = time.perf_counter() - clock
     # the pricing share of the limit spent on the greedy panels alone: they are the answer, and the rest of the
     # limit goes to the bound (descend_loads) rather than to first columns no master LP would have time to use
@@ -315,7 +323,7 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     # bound (docs/matching.md, "The flow's panels under a time limit"), if its first round fits the flow's share
     flow_end = clock + FLOW_SHARE * pricing_time_limit if limited else None
     can_flow = limited and known is None and instance.n_experts > 0 and instance.n_apps > 0 and not spent
-    flow_rounds = can_flow and time.perf_counter() + FLOW_ROUND_PER_GREEDY * greedy_seconds <= flow_end
+    flow_rounds = can_flow and time.perf_counter() + FLOW_ROUND_PER_PASS * pass_seconds <= flow_end
     # no priced round fits: one solve over the first pairs, which costs less than the greedy panels (the master's
     # first columns cost twice as much, and no master LP would have time for them). Past the flow's share too:
     # the greedy panels then took the pricing share and break a rule (else ``spent``), and this is the cheapest
@@ -337,9 +345,9 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     if known is not None:
         master.add(*np.nonzero(known))
     # with the flow solved once, load prices from a sampled round while a bound pass still fits in the limit
-    sample_until = end + STEP_GRACE * pricing_time_limit - BOUND_PER_GREEDY * greedy_seconds if flow_once else None
+    sample_until = end + STEP_GRACE * pricing_time_limit - BOUND_PER_PASS * pass_seconds if flow_once else None
     flow = flow_at_hand(instance, weight, first, flow_end, priced=flow_rounds, sample_until=sample_until,
-                        greedy_seconds=greedy_seconds) if flow_first else FlowAtHand()
+                        pass_seconds=pass_seconds) if flow_first else FlowAtHand()
     if flow_first:
         flow_stats = flow.stats
         if flow.pairs is not None:
@@ -356,7 +364,7 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     stats = {**flow_stats, "rounds": rounds, "columns": len(master.col_e), "org_rows": len(master.org_rows),
              "simplex_iterations": master.simplex_iterations, "lp_seconds": time.perf_counter() - clock,
              "lp_objective": None if lp is None else lp.objective, "converged": report["converged"],
-             "first_columns_skipped": bool(spent), "greedy_seconds": greedy_seconds,
+             "first_columns_skipped": bool(spent), "greedy_seconds": greedy_seconds, "pass_seconds": pass_seconds,
              "trace": report["trace"]}
     best_bound = min(bound, report["bound"])
     if not report["converged"] and limited:
@@ -371,7 +379,7 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
             stats.update(descent_bound=descent, descent_steps=steps)
             if prices is not None:
                 stats["flow_bound"] = first_step
-            stats["seconds"] = time.perf_counter() - clock
+            _ended(stats, clock, pricing_time_limit)
             del master, lp          # its HiGHS model: ≈ 0.9 GiB at 20,000 × 50,000, freed before the assignment
             return _solution(instance, weight, *stopped, min(best_bound, descent), stats)
     ran_on = limited and not report["converged"]       # nothing within every rule at hand when the limit cut it
@@ -397,7 +405,8 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
             # no MIP found panels within the limit: those at hand if any keep every rule, else run on
             stopped = _best_at_hand(master, lp, greedy, weight, flow.pairs)
             if stopped is not None:
-                stats.update(mip_stopped=True, seconds=time.perf_counter() - clock)
+                stats["mip_stopped"] = True
+                _ended(stats, clock, pricing_time_limit)
                 del master, lp
                 return _solution(instance, weight, *stopped, best_bound, stats)
             ran_on = True
@@ -405,12 +414,23 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
         if (shortfall > 0.5).any():
             return _infeasible(instance, shortfall, stats)
     chosen = x > 0.5
-    stats["seconds"] = time.perf_counter() - clock
+    _ended(stats, clock, pricing_time_limit if limited else None)
     if ran_on and time.perf_counter() > end:
         stats["past_limit"] = True          # the limit could not be kept (a run on that ends within it kept it)
     experts, apps = master.col_e[chosen], master.col_a[chosen]
     del master, lp                  # freed before the assignment is allocated, as above
     return _solution(instance, weight, experts, apps, min(bound, best_bound), stats)
+
+
+def _ended(stats: dict, clock: float, pricing_time_limit: float | None) -> None:
+    """A solve's ``seconds`` since ``clock`` in its ``stats``, and, if it had a limit and ended past it and its
+    grace (:data:`STEP_GRACE`), by how many seconds (``past_grace``): the estimates that keep a step within the
+    limit read the machine's speed off one pass, and a step they under-reserve shows here whatever the path (at
+    20,000 × 50,000 the bound pass after a sampled round ended a 60 s solve at 74.5 s), where ``past_limit``
+    only says the solve ran on with nothing at hand."""
+    stats["seconds"] = time.perf_counter() - clock
+    if pricing_time_limit is not None and stats["seconds"] > (1 + STEP_GRACE) * pricing_time_limit:
+        stats["past_grace"] = stats["seconds"] - (1 + STEP_GRACE) * pricing_time_limit
 
 
 PRIMAL_BELOW = 2_000
@@ -559,41 +579,50 @@ starts after them only while the pricing share (:data:`PRICING_SHARE`) lasts, th
 greedy panels: within 60 % of the limit one fits, within 75 % two, within 85 % three, and the third took the gap
 from 7–9 % to 0.7 % (docs/matching.md)."""
 
-FLOW_ROUND_PER_GREEDY = 5.0
-"""Under a time limit the flow's priced rounds run only if this many times the greedy panels' seconds still fit in
-its share (:data:`FLOW_SHARE`) when they are done: its first round reads every pair once to price the next
-columns, as the greedy panels do, and solves the flow besides (contended 10,000 × 25,000: greedy panels 4.0–4.5 s,
-first round 9–15 s, 5 CPU s since its pricing pass takes each application's best by a sampled threshold; at
-20,000 × 50,000 greedy panels 13–14 s, first round 61 s, 17.4 CPU s since, the second 27 s, the third's flow 25 s:
-no round there gives a bound below that of no prices before the fourth). 3 while the greedy panels took 5–7 and
-20–26 s: with them faster, XL's first round passed the test and ran 30 s past a 60 s limit (docs/matching.md)."""
+FLOW_ROUND_PER_PASS = 15.0
+"""Under a time limit the flow's priced rounds run only if this many times the seconds of the greedy panels'
+reading pass (``pass_seconds``, :func:`~matching.greedy.timed_greedy_panels`: every allowed pair's weight read
+once) still fit in its share (:data:`FLOW_SHARE`) when the greedy panels are done: its first round reads every
+pair once to price the next columns, as that pass does, and solves the flow besides (at 20,000 × 50,000 the pass
+takes 4.5 s, the first round 61 s, the second 27 s, the third's flow 25 s: no round there gives a bound below that
+of no prices before the fourth; at 10,000 × 25,000 the pass 0.8 s, the first round 9–15 s).
+
+This, :data:`BOUND_PER_PASS` and :data:`SAMPLE_PER_PASS` read the machine's speed for a pass over every pair from
+that pass, not from the greedy panels' own seconds, whose rest is per application (ranking, filling panels) and
+moves whenever the greedy panels get faster: the seventh session's faster greedy panels let XL's first round pass
+the test (then 3 times the greedy panels' seconds) and run 30 s past a 60 s limit. The three were multiples of the
+greedy panels' seconds (5, 2 and 250) and are now about three times those, the greedy panels' 13–14 s at XL over
+its pass's 4.5 s (14.5–17.3 s against 4.5 in one process at load 1.0–2.0; the bound's 7.5, not 6: the pass slows
+less with the load than the bound pass does, docs/matching.md)."""
 
 
-BOUND_PER_GREEDY = 2.0
+BOUND_PER_PASS = 7.5
 """Under a time limit the sampled round's flow (:func:`flow_at_hand`) stops its rounds where this many times the
-greedy panels' seconds are left before the limit and its grace (:data:`STEP_GRACE`): the bound pass at its prices
-that follows reads every pair, as the greedy panels do (contended 20,000 × 50,000: greedy panels 13–14 s, a
-bound pass 20–25 CPU s)."""
+greedy panels' reading pass's seconds (:data:`FLOW_ROUND_PER_PASS`) are left before the limit and its grace
+(:data:`STEP_GRACE`): the bound pass at its prices that follows reads every pair (contended 20,000 × 50,000: a
+bound pass 20–25 CPU s against a reading pass of 4.5 s at load 1; at load 2.4 it ended 39 s after the sample, the
+pass 4.7 s, so 6 times it left the solve 74.5 s long on a 60 s limit; 7.5 times, at load 2.8, 63.4 s with no
+sample, as main's 2 times the greedy panels' seconds there). 2 times the greedy panels' 13–14 s before."""
 
 
-SAMPLE_PER_GREEDY = 250.0
-"""The sampled round's flow (:func:`sample_size`) takes about this many times the greedy panels' seconds per pair
-of a sample application and an expert, against one pair of the round: at contended 20,000 × 50,000, 78 and 156
-sampled applications took 13.5 and 25.9 CPU s (3.4 µs a pair, greedy panels 14 s for 10⁹ pairs: 1.4e-8 s); at
-10,000 × 25,000, 156 took 9.2 CPU s. Reading the greedy panels' seconds scales the estimate with the machine's
-load as well."""
+SAMPLE_PER_PASS = 750.0
+"""The sampled round's flow (:func:`sample_size`) takes about this many times the greedy panels' reading pass's
+seconds (:data:`FLOW_ROUND_PER_PASS`) per pair of a sample application and an expert, against one pair of the
+round: at contended 20,000 × 50,000, 78 and 156 sampled applications took 13.5 and 25.9 CPU s (3.4 µs a pair; 250
+times the greedy panels' 14 s for 10⁹ pairs, 1.4e-8 s, 750 times the pass's 4.5 s); at 10,000 × 25,000, 156 took
+9.2 CPU s. Reading the pass's wall seconds scales the estimate with the machine's load as well."""
 
 SAMPLED_LEAST = 40
 """Fewest applications a sampled round is worth solving for (fewer than the round's own applications): below,
 no sample is taken and the subgradient steps start from zero prices."""
 
 
-def sample_size(instance: Instance, seconds: float, greedy_seconds: float) -> int:
+def sample_size(instance: Instance, seconds: float, pass_seconds: float) -> int:
     """Applications of the sampled round (:func:`~matching.network.sampled_load_prices`, which takes at most
     :data:`~matching.network.SAMPLED_APPS`) whose flow should converge within ``seconds``; 0 when fewer than
-    :data:`SAMPLED_LEAST` would. A sampled application costs :data:`SAMPLE_PER_GREEDY` times the greedy panels'
+    :data:`SAMPLED_LEAST` would. A sampled application costs :data:`SAMPLE_PER_PASS` times the reading pass's
     seconds per application of the round (it meets every expert)."""
-    per_app = SAMPLE_PER_GREEDY * greedy_seconds / max(instance.n_apps, 1)
+    per_app = SAMPLE_PER_PASS * pass_seconds / max(instance.n_apps, 1)
     apps = int(min(instance.n_apps, max(seconds, 0.0) / max(per_app, 1e-12)))
     return apps if apps >= min(SAMPLED_LEAST, instance.n_apps) and seconds > 0 else 0
 
@@ -626,13 +655,13 @@ class FlowAtHand:
 
 def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray, np.ndarray],
                  deadline: float, *, priced: bool = True, sample_until: float | None = None,
-                 greedy_seconds: float = 0.0) -> FlowAtHand:
+                 pass_seconds: float = 0.0) -> FlowAtHand:
     """The organization-free relaxation solved as a min-cost flow from ``first``
     (:func:`~matching.network.network_optimum`), no round starting that would end after ``deadline`` if it took
     as long as the last one; without ``priced``, solved once over ``first`` alone (one round, no pricing pass),
     its load prices not kept: those of a sampled round (:func:`~matching.network.sampled_load_prices`, its rounds
     within ``sample_until``) take their place, the sample as large as the seconds left allow
-    (:func:`sample_size`, from ``greedy_seconds``).
+    (:func:`sample_size`, from ``pass_seconds``).
 
     The flow's integral solution keeps seats, pool quotas, loads, fixed pairs and conflicts, not the
     organization limit: :func:`within_organization_limit` mends it, and the caller takes it if it keeps every
@@ -660,7 +689,7 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
     stats["flow_mend_seconds"] = time.perf_counter() - solved
     load_price = optimum.load_price if priced else None
     apps = 0 if priced or sample_until is None else \
-        sample_size(instance, sample_until - time.perf_counter(), greedy_seconds)
+        sample_size(instance, sample_until - time.perf_counter(), pass_seconds)
     if apps:
         sampling = time.perf_counter()
         load_price, stats["sampled_rounds"] = sampled_load_prices(instance, weight, apps=apps, deadline=sample_until)

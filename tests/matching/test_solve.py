@@ -475,9 +475,52 @@ def test_greedy_ranking_by_pool_slices_ranks_what_the_full_look_ranks(seed, n_ex
     assert _ranked_by_pool(row, slices).tolist() == ranked_for_panel(row, members).tolist()
 
 
-def plain_greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 10**6), n_pools=st.integers(1, 4), n_experts=st.integers(1, 120), n_apps=st.integers(1, 6),
+       extra=st.integers(0, 4), levels=st.integers(1, 6), struck_share=st.floats(0, 0.5))
+def test_a_block_ranks_each_application_as_its_own_row_does(seed, n_pools, n_experts, n_apps, extra, levels,
+                                                             struck_share):
+    """The greedy panels rank a block's applications at once from each pool's best few, and an application
+    whose best include experts that filled since rank it again from those lists: the same ranking as its own row
+    with the filled experts struck out, or none (then it is ranked from the row) — with tied scores, unavailable
+    pairs and short lists (depth 5, each pool's 3, lists of 5–9)."""
+    rng = np.random.default_rng(seed)
+    pool = np.sort(rng.integers(0, n_pools, n_experts))
+    edges = np.searchsorted(pool, np.arange(n_pools + 1))
+    slices = [slice(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    scores = np.where(rng.random((n_experts, n_apps)) < 0.3, -np.inf, rng.integers(0, levels, (n_experts, n_apps)))
+    struck = rng.random(n_experts) < struck_share
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching.greedy, "GREEDY_DEPTH", 5)
+        patch.setattr(matching.greedy, "GREEDY_POOL_DEPTH", 3)
+        patch.setattr(matching.greedy, "GREEDY_LIST_DEPTH", 5 + extra)
+        block = matching.greedy._BlockRanking.of(scores, slices)
+        for j in range(n_apps):
+            first = block.first[block.starts[j]:block.starts[j + 1]]
+            assert first.tolist() == _ranked_by_pool(scores[:, j], slices).tolist()
+            again = block.ranked(j, struck)
+            if again is not None:
+                assert again.tolist() == _ranked_by_pool(np.where(struck, -np.inf, scores[:, j]), slices).tolist()
+
+
+@pytest.mark.parametrize(("n_experts", "n_apps"), [(0, 3), (3, 0), (0, 0)])
+def test_greedy_panels_of_a_round_without_experts_or_applications_are_empty(n_experts, n_apps):
+    """No experts (or no applications): no pairs, as the plain greedy gives (ranking a block at once read row 0
+    of a block without rows)."""
+    instance = Instance(fit=np.zeros((n_experts, n_apps)), allowed=np.ones((n_experts, n_apps), dtype=bool),
+                        expert_pool=np.zeros(n_experts, dtype=np.int64), pools=("a", "b"),
+                        expert_org=np.full(n_experts, -1), load_cap=np.ones(n_experts, dtype=np.int64),
+                        panel_size=np.ones(n_apps, dtype=np.int64), pool_quotas=np.array([[0, 1], [0, 1]]),
+                        max_per_org=1, fixed=np.zeros((0, 2), dtype=np.int64))
+    experts, apps = greedy_panels(instance, instance.fit)
+    assert experts.tolist() == [] and apps.tolist() == []
+
+
+def plain_greedy_panels(instance: Instance, weight: np.ndarray, depth: int = 40,
+                        pool_depth: int = 20) -> tuple[np.ndarray, np.ndarray]:
     """Greedy panels written the plain way: each application's row rebuilt from the loads so far, every available
-    expert ranked by weight (ties by pool, then index), the 40 best overall and each pool's 20 best filled from."""
+    expert ranked by weight (ties by pool, then index), the ``depth`` best overall and each pool's ``pool_depth``
+    best filled from."""
     load = np.zeros(instance.n_experts, dtype=np.int64)
     experts_out, apps_out = [], []
     for a in range(instance.n_apps):
@@ -485,9 +528,9 @@ def plain_greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndar
         available = np.nonzero(np.isfinite(row))[0]
         ranked = available[np.lexsort((available, instance.expert_pool[available], -row[available]))]
         pools = instance.expert_pool[ranked]
-        kept = np.arange(len(ranked)) < 40
+        kept = np.arange(len(ranked)) < depth
         for p in range(instance.n_pools):
-            kept[np.nonzero(pools == p)[0][:20]] = True
+            kept[np.nonzero(pools == p)[0][:pool_depth]] = True
         chosen = matching.greedy.fill_seats(instance, a, ranked[kept], matching.greedy.NO_PANEL, reserve=False)
         load[chosen] += 1
         experts_out.append(chosen), apps_out.append(np.full(len(chosen), a))
@@ -495,12 +538,16 @@ def plain_greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[np.ndar
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10**6), n_pools=st.integers(1, 3), large=st.booleans(), apps_a_block=st.integers(1, 4))
-def test_greedy_panels_are_the_plain_greedy_panels(seed, n_pools, large, apps_a_block):
+@given(seed=st.integers(0, 10**6), n_pools=st.integers(1, 3), large=st.booleans(), apps_a_block=st.integers(1, 4),
+       list_depth=st.sampled_from([40, 41, 60]), short=st.booleans())
+def test_greedy_panels_are_the_plain_greedy_panels(seed, n_pools, large, apps_a_block, list_depth, short):
     """Greedy panels rank each pool's best above a sampled threshold (pools of 350–1,000 experts reach it), read the
-    applications in blocks and strike full experts out once a block and, as they fill, for the block's later
-    applications: the same panels as the plain greedy, and no load exceeded — with binding caps of 0–3, tied fits,
-    fixed pairs and blocks of one to four applications."""
+    applications in blocks, list every application's best of each pool at once, strike full experts out once a
+    block and, as they fill, rank the block's later applications again from their lists, or the slow way when
+    the lists fall short (lists of 40–41 experts a pool): the same panels as the plain greedy, and no load
+    exceeded — with binding caps of 0–3, tied fits, fixed pairs, blocks of one to four applications ranked at once and
+    of one more read at once; ``short`` ranks 5 best and each pool's 3 from lists of 5–6, so that experts filled
+    in the block often reach an application's lists, and pools of 48 experts or more take the sampled threshold."""
     rng = np.random.default_rng(seed)
     n_experts = int(rng.integers(350, 1000)) if large else int(rng.integers(1, 60))
     n_apps = int(rng.integers(1, 30))
@@ -521,9 +568,14 @@ def test_greedy_panels_are_the_plain_greedy_panels(seed, n_pools, large, apps_a_
                         panel_size=np.full(n_apps, panel), pool_quotas=np.stack([low, high], axis=1),
                         max_per_org=int(rng.integers(1, 3)), fixed=fixed)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(matching.greedy, "PRICING_BLOCK", n_experts * apps_a_block)
+        patch.setattr(matching.greedy, "PRICING_BLOCK", n_experts * (apps_a_block + 1))     # read
+        patch.setattr(matching.greedy, "GREEDY_BLOCK", n_experts * apps_a_block)             # ranked at once
+        depth, pool_depth = (5, 3) if short else (40, 20)
+        patch.setattr(matching.greedy, "GREEDY_DEPTH", depth)
+        patch.setattr(matching.greedy, "GREEDY_POOL_DEPTH", pool_depth)
+        patch.setattr(matching.greedy, "GREEDY_LIST_DEPTH", 5 + list_depth % 2 if short else list_depth)
         experts, apps = greedy_panels(instance, instance.fit)
-    expected_experts, expected_apps = plain_greedy_panels(instance, instance.fit)
+    expected_experts, expected_apps = plain_greedy_panels(instance, instance.fit, depth, pool_depth)
     assert experts.tolist() == expected_experts.tolist() and apps.tolist() == expected_apps.tolist()
     assert (np.bincount(experts, minlength=n_experts) <= instance.load_cap).all()
 
@@ -627,6 +679,28 @@ def master_stopped_before_its_first_lp():
         yield
 
 
+@pytest.mark.parametrize("slow", [False, True])
+def test_a_time_limited_solve_that_ends_past_its_limit_and_grace_says_so(slow):
+    """A step the estimates under-reserve (at 20,000 × 50,000 the bound pass after a sampled round ended a 60 s
+    solve at 74.5 s) ends the solve past its limit and grace with panels at hand: its stats say by how many
+    seconds (``past_grace``), which ``past_limit`` does not (that is the solve run on with nothing at hand)."""
+    instance = contended_instance(2, 20, 6, n_orgs=4)
+    now, real = [0.0], matching.solve.descend_loads
+
+    def descend_loads(*args, **kwargs):
+        found = real(*args, **kwargs)
+        now[0] = 1.5 if slow else 0.5
+        return found
+
+    with master_stopped_before_its_first_lp():
+        solution = solve_on_clock(instance, now, Master.solve_mip, descend_loads=descend_loads)
+    assert "descent_bound" in solution.stats and "past_limit" not in solution.stats
+    if slow:
+        assert solution.stats["past_grace"] == pytest.approx(1.5 - 1.0 - matching.solve.STEP_GRACE)
+    else:
+        assert "past_grace" not in solution.stats
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), n_experts=st.integers(12, 24), n_apps=st.integers(3, 8))
 def test_a_limit_before_the_first_master_lp_answers_within_every_rule_with_an_honest_bound(seed, n_experts, n_apps):
@@ -670,7 +744,7 @@ def test_a_flow_deadline_already_passed_stops_after_one_round():
 def no_flow_round_fits():
     """The greedy panels look so slow against the limit that no priced flow round fits in the flow's share."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(matching.solve, "FLOW_ROUND_PER_GREEDY", 1e12)
+        patch.setattr(matching.solve, "FLOW_ROUND_PER_PASS", 1e12)
         yield
 
 
