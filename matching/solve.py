@@ -589,11 +589,11 @@ of no prices before the fourth; at 10,000 × 25,000 the pass 0.8 s, the first ro
 
 This, :data:`BOUND_PER_PASS` and :data:`SAMPLE_PER_PASS` read the machine's speed for a pass over every pair from
 that pass, not from the greedy panels' own seconds, whose rest is per application (ranking, filling panels) and
-moves whenever the greedy panels get faster: the seventh session's faster greedy panels let XL's first round pass
-the test (then 3 times the greedy panels' seconds) and run 30 s past a 60 s limit. The three were multiples of the
-greedy panels' seconds (5, 2 and 250) and are now about three times those, the greedy panels' 13–14 s at XL over
-its pass's 4.5 s (14.5–17.3 s against 4.5 in one process at load 1.0–2.0; the bound's 7.5, not 6: the pass slows
-less with the load than the bound pass does, docs/matching.md)."""
+moves whenever the greedy panels get faster (when they once did, XL's first round passed a test on their seconds
+and ran 30 s past a 60 s limit). The three are about three times the multiples of the greedy panels' seconds they
+replace (5, 2 and 250): the greedy panels' 13–14 s at XL over its pass's 4.5 s (14.5–17.3 s against 4.5 in one
+process at load 1.0–2.0; the bound's 7.5, not 6: the pass slows less with the load than the bound pass does,
+docs/matching.md)."""
 
 
 BOUND_PER_PASS = 7.5
