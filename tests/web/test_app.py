@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
@@ -156,10 +157,13 @@ def test_rounds_create_refuses_unknown_applications(runner, table_counts):
 
 
 def test_serve_hands_the_app_to_waitress(app, runner, monkeypatch):
-    import waitress
-
     calls = []
-    monkeypatch.setattr(waitress, "serve", lambda wsgi, **options: calls.append((wsgi, options)))
+
+    def create_server(wsgi, **options):
+        calls.append((wsgi, options))
+        return SimpleNamespace(print_listen=lambda line: None, run=lambda: None)    # serves nothing, returns
+
+    monkeypatch.setattr("waitress.create_server", create_server)
     result = runner.invoke(args=["serve", "--host", "0.0.0.0", "--port", "5123"])
     assert result.exit_code == 0, result.output
     [(wsgi, options)] = calls
