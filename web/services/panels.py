@@ -232,6 +232,14 @@ def round_context(round_: Round) -> Context:
     return matching_bridge.round_context(round_)
 
 
+def round_conflicts(round_: Round) -> list:
+    """Every conflict the matching engine finds for the round today, written with its reason (hundreds of bytes
+    each: :func:`matching_bridge.round_conflicts`), refused by :func:`check_memory` when listing them would pass
+    the memory limit; the conflicts page and the ranking read them so."""
+    check_memory(round_, matching_bridge.CONFLICTS)
+    return matching_bridge.round_conflicts(round_)
+
+
 def run_seed(round_: Round, seed: int | None, max_probability: float | None) -> int | None:
     """The seed a run uses: the one given; for a randomized run without one and a round without its own, a
     fresh random seed (a job draws it when the run is asked for, so its retry draws the same panels)."""

@@ -100,7 +100,7 @@ def problem_from_sheets(round_: Round, sheets: Sequence[ScoreSheet], options: Op
 
 def rank_round(round_: Round, options: Options = Options()) -> Result:
     """The scoring engine's result for the round (``errors`` set when the engine refused it, or when its conflicts
-    would pass the memory limit: :func:`current_conflicts`)."""
+    would pass the memory limit: :func:`panels.round_conflicts`)."""
     try:
         problem = scoring_problem(round_, options)
     except panels.PanelError as refusal:
@@ -157,14 +157,14 @@ def exclusion_reasons(round_: Round, sheets: Sequence[ScoreSheet]) -> dict[int, 
     """Why a sheet must not count, by sheet id: a declared conflict, a recused seat, a reason recorded on the sheet
     (``excluded_reason``), or a hard conflict the matching engine finds now unless an admin overrode it
     (DESIGN §6.1: the sheet is kept, the ranking recomputed). Refused (PanelError ``matching_too_large``) when
-    listing the round's conflicts would pass the memory limit (:func:`current_conflicts`)."""
+    listing the round's conflicts would pass the memory limit (:func:`panels.round_conflicts`)."""
     seats = active_seats(round_)
     recused = {(seat.application_id, seat.expert_id): seat for seat in seats if seat.state == "recused"}
     seated = {(seat.application_id, seat.expert_id) for seat in seats if seat.state in SEATED}
     with_panel = {application_id for application_id, _ in seated}
     overridden = {(seat.application_id, seat.expert_id) for seat in seats if seat.override_reason}
     scored = {(sheet.application.ref, sheet.expert.ref) for sheet in sheets}
-    conflicts = {(conflict.application, conflict.expert): conflict for conflict in current_conflicts(round_)
+    conflicts = {(conflict.application, conflict.expert): conflict for conflict in panels.round_conflicts(round_)
                  if conflict.kind == "hard" and (conflict.application, conflict.expert) in scored}
     reasons: dict[int, ExclusionReason] = {}
     for sheet in sheets:
@@ -188,14 +188,6 @@ def active_seats(round_: Round) -> list[Assignment]:
     return list(db.session.scalars(
         select(Assignment).join(AssignmentVersion)
         .where(AssignmentVersion.round_id == round_.id, AssignmentVersion.active)))
-
-
-def current_conflicts(round_: Round) -> list:
-    """The conflicts the matching engine finds for the round today: every one written with its reason, hundreds
-    of bytes each, so held to PANEL_MATCHING_MEMORY as the conflicts page is (refused with PanelError
-    ``matching_too_large`` and the figures, before the round is read)."""
-    panels.check_memory(round_, matching_bridge.CONFLICTS)
-    return matching_bridge.round_conflicts(round_)
 
 
 def memory_refused(details: dict) -> Result:

@@ -7,7 +7,7 @@ stored result is read as it is. Different, the result is stale: a small round is
 gets a ``ranking`` job and the page shows the stored result with the time it was computed until the job ends.
 A recomputation whose input hashes to the stored data version only refreshes the stamp (no bootstrap).
 
-Ranking lists every conflict of the round, held to PANEL_MATCHING_MEMORY (:func:`ranking.current_conflicts`):
+Ranking lists every conflict of the round, held to PANEL_MATCHING_MEMORY (:func:`panels.round_conflicts`):
 over the limit the ``ranking`` job fails for good with the figures, and a page stores the refusal in place of
 the ranking (:data:`REFUSED`: its figures, worded when shown), which every view checks again.
 
@@ -87,7 +87,7 @@ def renew(round_: Round, options: ranking.Options = DEFAULT_OPTIONS, *, actor: U
 
     A view commits between this and :func:`stored_view`: a commit expires every row the session holds, and a
     report built before it would load each sheet again, one query at a time, when the page reads it.
-    Over the memory limit (:func:`ranking.current_conflicts`) the refusal is stored in place of the ranking, with
+    Over the memory limit (:func:`panels.round_conflicts`) the refusal is stored in place of the ranking, with
     no job asked for: a stale ranking is not shown as current, nor renewed by a job bound to fail. A stored
     refusal is no ranking to show while a job renews it: the round is then ranked now, as when nothing is stored.
     """

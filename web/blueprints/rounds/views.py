@@ -41,7 +41,7 @@ from web.models import (
     Sector,
     User,
 )
-from web.services import guidance, matching_bridge, panels, reserve_swaps, rounds, sheets, stored_context
+from web.services import guidance, panels, reserve_swaps, rounds, sheets, stored_context
 from web.services.guidance import GuidanceError
 from web.services.jobs import unfinished_jobs
 from web.services.matching_runs import start_matching
@@ -302,11 +302,10 @@ def conflicts(round_id: int):
     searched by expert or application, sorted, one page at a time."""
     round_ = get_round(round_id)
     try:
-        panels.check_memory(round_, matching_bridge.CONFLICTS)
+        found = panels.round_conflicts(round_)
     except panels.PanelError as error:
         refuse(str(error))
         return redirect(url_for("rounds.overview", round_id=round_.id))
-    found = matching_bridge.round_conflicts(round_)
     args = listing.parse(listing.ListSpec(sorts=tuple(CONFLICT_SORTS), per_page=100, filters={
         "rule": {c.rule for c in found}, "kind": ("hard", "soft"), "application": {c.application for c in found},
         "expert": None}))
