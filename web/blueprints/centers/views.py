@@ -44,8 +44,7 @@ def center_or_404(center_id: int) -> Center:
 def refused(error: CenterError | center_excel.ReportFileError) -> None:
     """Show every reason of a refusal, one message each, and mark the request for rollback."""
     refuse(error.reasons[0])
-    for reason in error.reasons[1:]:
-        flash(reason, "error")
+    say(error.reasons[1:])
 
 
 def say(reasons: list[str]) -> None:
@@ -311,8 +310,7 @@ def apply_outcome(round_id: int, application_id: int):
     try:
         rows = assessments.triennial_rows(round_)
     except CenterError as error:
-        refused(error)
-        return redirect(url_for("centers.evaluation", round_id=round_.id))
+        return back_to_results(round_, error)
     row = next((row for row in rows if row.application.id == application_id), None)
     if row is None:
         abort(404)
@@ -354,7 +352,7 @@ def evaluation_xlsx(round_id: int):
             return download(content, center_excel.XLSX_MIMETYPE, "assessment.xlsx")
         content = center_excel.evaluation_workbook(round_, evaluation_rows(round_), centers.evaluated_year(round_))
     except CenterError as error:
-        return refused_download(round_, error)
+        return back_to_results(round_, error)
     return download(content, center_excel.XLSX_MIMETYPE, "evaluation.xlsx")
 
 
@@ -369,12 +367,12 @@ def evaluation_pdf(round_id: int):
             return download(center_pdf.assessment_pdf(round_), "application/pdf", "assessment.pdf")
         content = center_pdf.evaluation_pdf(round_, evaluation_rows(round_))
     except CenterError as error:
-        return refused_download(round_, error)
+        return back_to_results(round_, error)
     return download(content, "application/pdf", "evaluation.pdf")
 
 
-def refused_download(round_: Round, error: CenterError) -> Response:
-    """No file: back to the results page, which says why (a round too large to rank here)."""
+def back_to_results(round_: Round, error: CenterError) -> Response:
+    """Nothing done, no file: back to the results page, which says why (a round too large to rank here)."""
     refused(error)
     return redirect(url_for("centers.evaluation", round_id=round_.id))
 
