@@ -221,14 +221,14 @@ def conflicts_memory(n_experts: int, n_applications: int, settings: Settings, *,
     no fit, no matrix, but :data:`PER_WRITTEN_CONFLICT` for each conflict, :data:`WRITTEN_CONFLICT_SHARE` of the
     pairs when ``conflicts`` is not known); ``settings`` as in :func:`context_memory`."""
     pairs = n_experts * n_applications
-    written = round(WRITTEN_CONFLICT_SHARE * pairs) if conflicts is None else conflicts
+    written = _conflicts(pairs, conflicts, share=WRITTEN_CONFLICT_SHARE)
     return MemoryEstimate(pairs, {"base": BASE, "records": PER_RECORD * (n_experts + n_applications),
                                   "conflicts": PER_WRITTEN_CONFLICT * written})
 
 
-def _conflicts(pairs: int, conflicts: int | None) -> int:
-    """The conflicted pairs: ``conflicts`` when known, else :data:`CONFLICT_SHARE` of the pairs."""
-    return round(CONFLICT_SHARE * pairs) if conflicts is None else conflicts
+def _conflicts(pairs: int, conflicts: int | None, share: float = CONFLICT_SHARE) -> int:
+    """The conflicted pairs: ``conflicts`` when known, else ``share`` of the pairs."""
+    return round(share * pairs) if conflicts is None else conflicts
 
 
 def problem_memory(problem: Problem) -> MemoryEstimate:
