@@ -429,8 +429,9 @@ def _ended(stats: dict, clock: float, pricing_time_limit: float | None) -> None:
     20,000 × 50,000 the bound pass after a sampled round ended a 60 s solve at 74.5 s), where ``past_limit``
     only says the solve ran on with nothing at hand."""
     stats["seconds"] = time.perf_counter() - clock
-    if pricing_time_limit is not None and stats["seconds"] > (1 + STEP_GRACE) * pricing_time_limit:
-        stats["past_grace"] = stats["seconds"] - (1 + STEP_GRACE) * pricing_time_limit
+    allowed = None if pricing_time_limit is None else (1 + STEP_GRACE) * pricing_time_limit
+    if allowed is not None and stats["seconds"] > allowed:
+        stats["past_grace"] = stats["seconds"] - allowed
 
 
 PRIMAL_BELOW = 2_000
@@ -624,7 +625,7 @@ def sample_size(instance: Instance, seconds: float, pass_seconds: float) -> int:
     seconds per application of the round (it meets every expert)."""
     per_app = SAMPLE_PER_PASS * pass_seconds / max(instance.n_apps, 1)
     apps = int(min(instance.n_apps, max(seconds, 0.0) / max(per_app, 1e-12)))
-    return apps if apps >= min(SAMPLED_LEAST, instance.n_apps) and seconds > 0 else 0
+    return apps if apps >= min(SAMPLED_LEAST, instance.n_apps) else 0
 
 
 def flow_candidates(instance: Instance, greedy: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
