@@ -165,16 +165,16 @@ def sampled_load_prices(instance: Instance, weight: np.ndarray, *, apps: int | N
                                      panel_size=instance.panel_size[chosen], fixed=np.zeros((0, 2), dtype=int))
     optimum = network_optimum(sample, sample_weight, *spread(sample, SPREAD), per_app=SAMPLED_PER_APP,
                               deadline=deadline, sampled=share)
-    converged = optimum.converged
-    if not converged:       # the deadline skipped the last pricing pass, a cheap one over the sample: run it
-        have = PairSet(*sample_weight.shape)
-        have[optimum.candidates] = True
-        converged = len(price_out(sample, sample_weight, optimum, have, 1)[0]) == 0
     # experts the source reaches only through an elastic arc (every expert allowed to the sample's applications
     # of a pool at its full load, or seats they cannot fill standing for ``share``) are priced near its cost: a
     # dual optimum of the sample, where seats are equalities, but the round's panel bound there is that cost times
     # their loads (the round's own flow prices the round at its optimum whatever its dual optimum)
     elastic = share > 1 and ((optimum.shortfall > 0).any() or (optimum.load_price >= optimum.elastic_cost / 2).any())
+    converged = optimum.converged
+    if not converged and not elastic:   # the deadline skipped the last pricing pass, a cheap one over the sample
+        have = PairSet(*sample_weight.shape)
+        have[optimum.candidates] = True
+        converged = len(price_out(sample, sample_weight, optimum, have, 1)[0]) == 0
     return optimum.load_price if converged and not elastic else None, optimum.rounds
 
 
