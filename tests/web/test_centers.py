@@ -718,6 +718,26 @@ def test_the_center_history_reads_as_chinese_sentences_with_who_and_when(
     assert "{" not in history and "outcome:" not in history and "decision.record" not in history
 
 
+def test_the_center_page_ranks_each_round_once(app, client, auth, make_user, make_application_record,
+                                              make_expert_record, monkeypatch):
+    """The page ranks the center's rounds for its table and history; the annual grades read those rankings rather
+    than ranking the annual rounds again (each was ranked twice a request)."""
+    triennial_world(app, make_application_record, make_expert_record)
+    with app.app_context():
+        center = centers.center_of(application("APP-002"))
+        for year in (2021, 2022, 2023):
+            centers.save_report(center, year, FIGURES, actor=None)
+        center_id = center.id
+        db.session.commit()
+    ranked = []
+    rank = centers.round_ranking
+    monkeypatch.setattr(centers, "round_ranking", lambda round_: ranked.append(round_.name) or rank(round_))
+    auth.login("organizer")
+    page = client.get(f"/centers/{center_id}").get_data(as_text=True)
+    assert "50.00 不合格" in page.split("年度评估</th>")[1].split("</tr>")[0]
+    assert sorted(ranked) == sorted({*ranked}) and {"2021年度评估", "2022年度评估", "2023年度评估"} <= {*ranked}
+
+
 def test_evaluation_pages_and_endpoints_answer_for_annual_and_triennial_rounds_only(
         app, client, auth, runner, make_user, make_application_record):
     from web.services.tokens import create_token

@@ -537,6 +537,14 @@ def ranked_here(reports: Sequence[RoundRanking]) -> list[RoundRanking]:
     return [report for report in reports if not report.too_large]
 
 
+def scores_by_round(reports: Sequence[RoundRanking]) -> dict[int, dict[str, float | None]]:
+    """The scores of each round of ``reports`` ranked here, by round id and application ref: the cache
+    :func:`web.services.assessments.annual_scores` reads, so a page that ranked the rounds already does not rank
+    them again."""
+    return {report.round.id: {line.application: line.score for line in report.result.ranking}
+            for report in ranked_here(reports)}
+
+
 def history(center: Center) -> list[AuditEvent]:
     """Every audited change of ``center`` and of the decision that made it, oldest first."""
     return list(db.session.scalars(
