@@ -831,8 +831,13 @@ def test_the_command_line_reports_sets_targets_exports_and_applies_outcomes(
 
 
 def test_the_decision_page_shows_each_selection_round_score_and_rank(app, client, auth, make_application_record,
-                                                                     make_expert_record):
+                                                                     make_expert_record, monkeypatch):
+    """The page reads the engine's scores and ranks; it does not join them to the sheets and flag reviews."""
+    from web.services import ranking
     from web.services.records import import_experts
+
+    def unwanted(*args, **kwargs):
+        raise AssertionError("the decisions page joined a ranking to its sheets")
 
     build(app, make_application_record, refs=("APP-001", "APP-002", "APP-003"))
     with app.app_context():
@@ -840,6 +845,7 @@ def test_the_decision_page_shows_each_selection_round_score_and_rank(app, client
         # experts left the bearer in mid-2018: past the three-year recusal by late 2021
         scored_round("2021年现场考察", "site_inspection", date(2021, 11, 1), {"APP-002": 0.9, "APP-003": 0.6})
         db.session.commit()
+    monkeypatch.setattr(ranking, "joined_ranking", unwanted)
     auth.login("organizer")
     page = client.get("/centers/decisions").get_data(as_text=True)
     rows = {ref: page.split(f"<td>{ref}<div>")[1].split("</tr>")[0] for ref in ("APP-001", "APP-002", "APP-003")}

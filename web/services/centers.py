@@ -40,7 +40,7 @@ from web.models import (
     User,
 )
 from web.services import attachments, audit
-from web.services.ranking import RoundRanking, round_ranking
+from web.services.ranking import RoundRanking, engine_ranking, round_ranking
 
 SELECTION_KINDS = ("selection_review", "site_inspection")
 CONSTRUCTION_YEARS = 3
@@ -85,10 +85,11 @@ def candidates() -> list[Application]:
 
 
 def selection_rankings() -> list[RoundRanking]:
-    """The ranking of each selection or site-inspection round, so a decision is taken with the scores and ranks
-    in view (a round too large to rank here is refused in its report, not raised: :func:`refusals`)."""
+    """The engine's ranking of each selection or site-inspection round, so a decision is taken with the scores and
+    ranks in view (a round too large to rank here is refused in its report, not raised: :func:`refusals`); not
+    joined to the sheets and flag reviews, which the decisions page does not show."""
     rounds = db.session.scalars(select(Round).where(Round.kind.in_(SELECTION_KINDS)).order_by(Round.as_of, Round.id))
-    return [round_ranking(round_) for round_ in rounds]
+    return [engine_ranking(round_) for round_ in rounds]
 
 
 def selection_lines(reports: Sequence[RoundRanking]) -> list[tuple[Round, dict[str, object]]]:

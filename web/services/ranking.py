@@ -289,13 +289,26 @@ def round_ranking(round_: Round, options: Options = Options()) -> RoundRanking:
     """Rank the round and join the engine's lines and traces back to the applications and sheets (refused, nothing
     ranked, when its conflicts would pass the memory limit: :func:`memory_refused`)."""
     sheets = round_sheets(round_)
+    report, reasons = _engine_ranking(round_, sheets, options)
+    return joined_ranking(round_, options, report.result, report.calibration_refused, sheets, reasons,
+                          too_large=report.too_large)
+
+
+def engine_ranking(round_: Round, options: Options = Options()) -> RoundRanking:
+    """The round's ranking as :func:`round_ranking` makes it, but not joined back to the applications, sheets and
+    flag reviews (``lines`` empty): for a page that reads only the engine's lines and the refusal."""
+    return _engine_ranking(round_, round_sheets(round_), options)[0]
+
+
+def _engine_ranking(round_: Round, sheets: Sequence[ScoreSheet],
+                    options: Options) -> tuple[RoundRanking, dict[int, ExclusionReason]]:
+    """The engine's ranking of the round's ``sheets`` (no lines) and why sheets do not count, by sheet id."""
     try:
         reasons = exclusion_reasons(round_, sheets)
     except panels.PanelError as refusal:
-        return joined_ranking(round_, options, memory_refused(refusal.details), (), sheets, {}, too_large=True)
-    problem = problem_from_sheets(round_, sheets, options, reasons)
-    result, calibration_refused = rank_problem(problem)
-    return joined_ranking(round_, options, result, calibration_refused, sheets, reasons)
+        return RoundRanking(round_, options, memory_refused(refusal.details), too_large=True), {}
+    result, calibration_refused = rank_problem(problem_from_sheets(round_, sheets, options, reasons))
+    return RoundRanking(round_, options, result, calibration_refused=calibration_refused), reasons
 
 
 def rank_problem(problem: Problem) -> tuple[Result, DesignGroups]:
