@@ -398,9 +398,13 @@ def default_weights(rounds: Sequence[Round]) -> list[float]:
 
 
 def combine(rounds_with_weights: Sequence[tuple[Round, float]], options: Options = Options()) -> CombinedRanking:
-    """Rank every round and combine them by weight; refuses fewer than two rounds or weights not summing to 1."""
+    """Rank every round and combine them by weight; refuses fewer than two rounds, weights not summing to 1, and
+    rounds too large to rank here (:func:`too_large_to_rank`: each its sentence, none ranked)."""
     if len(rounds_with_weights) < 2:
         raise RankingError(_("Choose at least two rounds to combine."))
+    refused = too_large_to_rank([round_ for round_, _ in rounds_with_weights])
+    if refused:
+        raise RankingError(*refused)
     options = replace(options, capacity=None)       # P(top-k) is per round; the combination does not use it
     results = {round_.name: rank_round(round_, options) for round_, _ in rounds_with_weights}
     weights = {round_.name: weight for round_, weight in rounds_with_weights}
@@ -412,3 +416,17 @@ def combine(rounds_with_weights: Sequence[tuple[Round, float]], options: Options
     applications = {application.ref: application
                     for application in db.session.scalars(select(Application).where(Application.ref.in_(refs)))}
     return CombinedRanking(tuple(rounds_with_weights), results, lines, applications)
+
+
+def too_large_to_rank(rounds: Sequence[Round]) -> list[str]:
+    """Why each of ``rounds`` too large to rank here cannot be ranked (the round named, then
+    :func:`memory_refused`'s sentence), checked before any of them is ranked: a combination refuses them in these
+    words rather than in the engine's, which would wrap the sentence in an English refusal of its own."""
+    refusals = []
+    for round_ in rounds:
+        try:
+            panels.check_memory(round_, matching_bridge.CONFLICTS)
+        except panels.PanelError as refusal:
+            refusals.append(_("Round “%(round)s”: %(reason)s", round=round_.name,
+                              reason=memory_refused(refusal.details).errors[0]))
+    return refusals
