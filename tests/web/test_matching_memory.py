@@ -67,6 +67,42 @@ def test_a_small_round_run_inline_is_held_to_the_limit_too(app, client, auth, cs
 
 
 @pytest.mark.app_config(PANEL_MATCHING_MEMORY=100 * MIB)
+def test_a_run_in_the_request_counts_the_experts_once_and_is_refused_with_a_jobs_figures(app, client, auth,
+                                                                                         csrf_token):
+    """The request checked the round, chose inline and estimated the run, each counting the experts (three
+    counts for one run); it counts them once, as a job does, and its refusal carries the job's figures."""
+    from sqlalchemy import event
+
+    from web.services import panels
+    from web.services.matching_runs import start_matching
+
+    round_id = build_round(app)
+    counts = []
+
+    def counted(conn, cursor, statement, parameters, context, executemany):
+        if "count(expert.id)" in statement:
+            counts.append(statement)
+
+    with app.test_request_context("/"):
+        round_ = db.session.get(Round, round_id)
+        event.listen(db.engine, "before_cursor_execute", counted)
+        try:
+            with pytest.raises(panels.PanelError) as refusal:
+                start_matching(round_, actor=None)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", counted)
+        inline = refusal.value.details
+        db.session.rollback()
+    assert len(counts) == 1 and jobs_of(app) == []
+    app.config.update(EVERY_RUN_A_JOB)
+    auth.login("organizer")
+    post_match(client, csrf_token, round_id)
+    [job] = jobs_of(app)
+    assert job.error == TOO_LARGE
+    assert {key: job.outcome[key] for key in ("estimate", "limit", "pairs", "errors")} == inline
+
+
+@pytest.mark.app_config(PANEL_MATCHING_MEMORY=100 * MIB)
 def test_panel_match_is_held_to_the_limit_and_exits_1_with_the_figures(app, runner):
     build_round(app)
     result = runner.invoke(args=["match", "--round", "测试轮次", "--dry-run"])
