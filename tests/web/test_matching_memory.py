@@ -130,3 +130,33 @@ def test_a_refusal_just_over_the_limit_does_not_read_as_equal_figures(app):
     (200 * MIB, 100 * MIB, ("0.20", "0.09")), (200 * MIB, MIB, ("0.196", "0.000"))])
 def test_gigabytes_round_the_estimate_up_and_the_limit_down(estimate, limit, shown):
     assert tuple(gigabytes(estimate, limit).values()) == shown
+
+
+@pytest.mark.parametrize(("change", "code"), [
+    ("state", "round_not_assigning"), ("applications", "round_without_applications")])
+def test_a_run_in_the_request_checks_the_round_under_its_lock_before_the_solve(app, monkeypatch, change, code):
+    """What another request changed before this one held the round (the state, the applications) is checked under
+    the lock, before the engine runs: refused with its code, the engine never called, nothing stored."""
+    from sqlalchemy import delete, update
+
+    from web.models import AssignmentVersion, RoundApplication
+    from web.services import matching_runs, panels
+
+    round_id = build_round(app)
+    lock, solved = matching_runs.lock_row, []
+
+    def changed_then_locked(model, row_id, **kwargs):
+        if change == "state":
+            db.session.execute(update(Round).where(Round.id == row_id).values(state="scoring"))
+        else:
+            db.session.execute(delete(RoundApplication).where(RoundApplication.round_id == row_id))
+        lock(model, row_id, **kwargs)
+
+    monkeypatch.setattr(matching_runs, "lock_row", changed_then_locked)
+    monkeypatch.setattr(panels, "assign", lambda *args, **kwargs: solved.append(args))
+    with app.test_request_context("/"):
+        with pytest.raises(panels.PanelError) as refusal:
+            matching_runs.start_matching(db.session.get(Round, round_id), actor=None)
+        db.session.rollback()
+        assert db.session.query(AssignmentVersion).count() == 0
+    assert refusal.value.code == code and solved == []

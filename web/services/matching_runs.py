@@ -43,8 +43,8 @@ def start_matching(round_: Round, *, actor: User | None, seed: int | None = None
     Refused with a :class:`~web.services.panels.PanelError` carrying a code (its sentence is in the catalog,
     web/blueprints/jobs/labels.py) before anything changes.
     """
-    experts = panels.check_matching(round_)
     lock_row(Round, round_.id)                   # one request at a time decides about this round's runs
+    experts = panels.check_matching(round_)      # under the lock: what an inline run solves is what was checked
     asked = {"seed": seed, "max_probability": max_probability}
     for job in unfinished_jobs(KIND, round_):
         if {key: job.params.get(key) for key in asked} == asked:
