@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 import scoring
-from scoring.combine import DEFAULT_WEIGHTS, CombinedLine, combine_rounds
+from scoring.combine import DEFAULT_WEIGHTS, CombinedLine, CombineError, CombineProblem, combine_rounds
 from scoring.pipeline import design_groups
 from scoring.types import (
     ApplicationResult,
@@ -410,12 +410,25 @@ def combine(rounds_with_weights: Sequence[tuple[Round, float]], options: Options
     weights = {round_.name: weight for round_, weight in rounds_with_weights}
     try:
         lines = combine_rounds(results, weights)
-    except ValueError as error:
-        raise RankingError(str(error)) from error
+    except CombineError as error:
+        raise RankingError(*(combine_refusal(problem) for problem in error.problems)) from error
     refs = {line.application for line in lines}
     applications = {application.ref: application
                     for application in db.session.scalars(select(Application).where(Application.ref.in_(refs)))}
     return CombinedRanking(tuple(rounds_with_weights), results, lines, applications)
+
+
+def combine_refusal(problem: CombineProblem) -> str:
+    """The engine's reason to refuse a combination as the catalog words it (never the engine's English)."""
+    params = problem.params
+    sentences = {
+        "rounds_mismatch": lambda: _("The weights do not name the rounds chosen."),
+        "bad_weights": lambda: _("Each weight must be a number of at least 0."),
+        "weights_sum": lambda: _("The weights add up to %(sum)s; they must add up to 1.", sum=f"{params['sum']:g}"),
+        "round_refused": lambda: _("Round “%(round)s”: refused by the scoring engine, %(count)d error(s), which its "
+                                   "ranking page lists.", round=params["round"], count=len(params["errors"])),
+    }
+    return sentences[problem.code]()
 
 
 def too_large_to_rank(rounds: Sequence[Round]) -> list[str]:
