@@ -93,8 +93,8 @@ def combine_rounds(results: Mapping[str, Result],
     Raises
     ------
     CombineError
-        Weights that do not match the rounds, are negative or not finite, or do not sum to 1, or a refused round:
-        each reason a :class:`CombineProblem` (a ``ValueError``, its message in English).
+        A ``ValueError`` whose message is English: weights that do not match the rounds, are negative or not
+        finite, or do not sum to 1, or a refused round, each reason a :class:`CombineProblem` in ``problems``.
     """
     weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
     _check(results, weights)
