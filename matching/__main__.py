@@ -29,14 +29,11 @@ from typing import Any, TextIO
 
 from matching.affinity import compute_fit, fit_components
 from matching.conflicts import RULE_KINDS, RULES, ConflictArrays, conflict_arrays, reasons_by_expert
-from matching.memory import MIB, TOO_LARGE, memory_setting, parse_size
+from matching.memory import MEMORY_VARIABLE, MIB, TOO_LARGE, environment_limit, parse_size
 from matching.problem import ProblemError, parse_problem
 from matching.types import Problem
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_CLOSED = 0, 1, 2, 141
-
-MEMORY_VARIABLE = "PANEL_MATCHING_MEMORY"
-"""The environment variable holding ``assign``'s memory limit when ``--memory-limit`` is not given."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +107,7 @@ def _memory_size(text: str) -> int:
 def memory_limit(option: int | None, environ: Mapping[str, str]) -> int | None:
     """The limit ``assign`` runs under: the option's, else the environment's (an empty variable is no limit).
     Raises ValueError, naming the variable, for a value that is no size."""
-    return option if option is not None else memory_setting(MEMORY_VARIABLE, environ.get(MEMORY_VARIABLE, ""))
+    return option if option is not None else environment_limit(environ)
 
 
 def _command(args: argparse.Namespace) -> Callable[[Problem], dict[str, Any]]:

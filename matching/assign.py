@@ -175,7 +175,7 @@ def assign(problem: Problem, *, now: datetime | None = None, progress: Progress 
     estimate = problem_memory(problem)
     memory = {"estimate": estimate.peak, "limit": memory_limit, "pairs": estimate.pairs}
     if memory_limit is not None and estimate.peak > memory_limit:
-        return too_large(problem, memory, now)
+        return _empty_result(problem, TOO_LARGE, now, memory, conflicts=[], diagnostics=[], timing={})
     report = progress or _silent
     timing: dict[str, float] = {}
     context = build_context(problem, timing, progress=report)
@@ -185,8 +185,8 @@ def assign(problem: Problem, *, now: datetime | None = None, progress: Progress 
     conflicts = _conflict_list(context)
     timing["reasons"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    result = _empty_result(context, timing, now, conflicts)
-    result.memory = memory
+    result = _empty_result(problem, "infeasible", now, memory, conflicts=conflicts, timing=timing,
+                           diagnostics=list(context.diagnostics) + _conflict_count(context))
     timing["hash"] = time.perf_counter() - clock
     clock = time.perf_counter()
     problems = context.diagnostics + presolve(context.instance, context.labels, meeting=settings.mode == "meeting")
@@ -223,15 +223,6 @@ def assign(problem: Problem, *, now: datetime | None = None, progress: Progress 
         result.reserves = _reserves(context, panels, settings.reserves)
     timing["report"] = time.perf_counter() - clock
     return result
-
-
-def too_large(problem: Problem, memory: dict[str, int | None], now: datetime | None) -> AssignResult:
-    """The result of a round refused for its estimated memory: status :data:`~matching.memory.TOO_LARGE`, the
-    figures in ``memory`` and no sentence (the caller words it: the web from its catalog)."""
-    return AssignResult(
-        status=TOO_LARGE, objective=None, bound=None, gap=None, assignments=[], panels=[], reserves={},
-        conflicts=[], probabilities=[], seed=None, input_hash=input_hash(problem), diagnostics=[], timing={},
-        memory=memory, generated_at=now.isoformat() if now is not None else None)
 
 
 def _time_limit_unused(settings: Settings) -> str:
@@ -538,15 +529,15 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def _empty_result(context: Context, timing: dict[str, float], now: datetime | None,
-                  conflicts: list[dict[str, str]]) -> AssignResult:
+def _empty_result(problem: Problem, status: str, now: datetime | None, memory: dict[str, int | None], *,
+                  conflicts: list[dict[str, str]], diagnostics: list[str], timing: dict[str, float]) -> AssignResult:
+    """A result without panels: a round refused for its estimated memory (status
+    :data:`~matching.memory.TOO_LARGE`, the figures in ``memory`` and no sentence: the caller words it, the web
+    from its catalog), or one whose solve fills it in (``infeasible`` until then)."""
     return AssignResult(
-        status="infeasible", objective=None, bound=None, gap=None, assignments=[], panels=[], reserves={},
-        conflicts=conflicts, probabilities=[], seed=None,
-        input_hash=input_hash(context.problem), diagnostics=list(context.diagnostics) + _conflict_count(context),
-        timing=timing,
-        generated_at=now.isoformat() if now is not None else None,
-    )
+        status=status, objective=None, bound=None, gap=None, assignments=[], panels=[], reserves={},
+        conflicts=conflicts, probabilities=[], seed=None, input_hash=input_hash(problem), diagnostics=diagnostics,
+        timing=timing, memory=memory, generated_at=now.isoformat() if now is not None else None)
 
 
 def _conflict_list(context: Context) -> list[dict[str, str]]:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from matching.affinity import FIT_BLOCK
@@ -254,10 +255,16 @@ def parse_size(text: str) -> int:
     return size
 
 
-def memory_setting(name: str, text: str) -> int | None:
-    """A memory limit set as ``name`` (an environment variable): None when ``text`` is empty, else its bytes.
-    Raises ValueError, naming the setting, for a value that is no size."""
+MEMORY_VARIABLE = "PANEL_MATCHING_MEMORY"
+"""The environment variable holding the memory limit of a matching run: the command line's when ``--memory-limit``
+is not given, the web's (``web/config.py``) for its runs, jobs and the other paths that build a round's matrices."""
+
+
+def environment_limit(environ: Mapping[str, str]) -> int | None:
+    """The memory limit ``environ`` sets in :data:`MEMORY_VARIABLE`: None when unset or empty, else its bytes.
+    Raises ValueError, naming the variable, for a value that is no size."""
+    text = environ.get(MEMORY_VARIABLE, "")
     try:
         return parse_size(text) if text.strip() else None
     except ValueError as error:
-        raise ValueError(f"{name}: {error}") from None
+        raise ValueError(f"{MEMORY_VARIABLE}: {error}") from None

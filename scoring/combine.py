@@ -13,6 +13,7 @@ independence cannot be assumed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -24,6 +25,39 @@ from .rank import rank_applications
 from .types import Flag, Result
 
 DEFAULT_WEIGHTS: dict[str, float] = {"selection_review": 0.6, "site_inspection": 0.4}
+
+
+@dataclass(frozen=True)
+class CombineProblem:
+    """One reason to refuse a combination, as a code and its parameters for a caller to word (the web from its
+    catalog), with :attr:`english` for the command line and logs.
+
+    ``rounds_mismatch`` (``weights``, ``results``: the round names of each), ``bad_weights`` (a weight negative,
+    not finite or no number), ``weights_sum`` (``sum``), ``round_refused`` (``round``, ``errors``: the engine's).
+    """
+
+    code: str
+    params: Mapping[str, object]
+
+    @property
+    def english(self) -> str:
+        """The reason as an English sentence."""
+        params = self.params
+        return {
+            "rounds_mismatch": lambda: f"weights name the rounds {params['weights']}, but the results are for "
+                                       f"{params['results']}",
+            "bad_weights": lambda: "weights must be non-negative finite numbers",
+            "weights_sum": lambda: f"weights must sum to 1, not {params['sum']:g}",
+            "round_refused": lambda: f"round {params['round']} was refused: {'; '.join(params['errors'])}",
+        }[self.code]()
+
+
+class CombineError(ValueError):
+    """A refused combination: every reason in :attr:`problems`, the message their English sentences."""
+
+    def __init__(self, problems: list[CombineProblem]) -> None:
+        super().__init__("cannot combine rounds: " + "; ".join(problem.english for problem in problems))
+        self.problems = tuple(problems)
 
 
 @dataclass(frozen=True)
@@ -58,8 +92,9 @@ def combine_rounds(results: Mapping[str, Result],
 
     Raises
     ------
-    ValueError
-        Weights that do not match the rounds or do not sum to 1, or a refused round.
+    CombineError
+        A ``ValueError`` whose message is English: weights that do not match the rounds, are negative or not
+        finite, or do not sum to 1, or a refused round, each reason a :class:`CombineProblem` in ``problems``.
     """
     weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
     _check(results, weights)
@@ -94,17 +129,17 @@ def weighted_sum_half_up(values: np.ndarray, weights: np.ndarray) -> float:
 
 
 def _check(results: Mapping[str, Result], weights: Mapping[str, float]) -> None:
-    errors = []
+    problems = []
     if set(weights) != set(results):
-        errors.append(f"weights name the rounds {sorted(weights)}, but the results are for {sorted(results)}")
-    if any(not isinstance(value, int | float) or value < 0 for value in weights.values()):
-        errors.append("weights must be non-negative numbers")
+        problems.append(CombineProblem("rounds_mismatch", {"weights": sorted(weights), "results": sorted(results)}))
+    if any(not isinstance(value, int | float) or not math.isfinite(value) or value < 0 for value in weights.values()):
+        problems.append(CombineProblem("bad_weights", {}))
     elif abs(sum(weights.values()) - 1) > 1e-9:
-        errors.append(f"weights must sum to 1, not {sum(weights.values()):g}")
-    errors += [f"round {name} was refused: {'; '.join(result.errors)}" for name, result in results.items()
-               if result.errors]
-    if errors:
-        raise ValueError("cannot combine rounds: " + "; ".join(errors))
+        problems.append(CombineProblem("weights_sum", {"sum": sum(weights.values())}))
+    problems += [CombineProblem("round_refused", {"round": name, "errors": tuple(result.errors)})
+                 for name, result in results.items() if result.errors]
+    if problems:
+        raise CombineError(problems)
 
 
 def _line(application, row, names, vector, scores, lows, highs, combined, ranking, applications) -> CombinedLine:

@@ -10,7 +10,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from matching.memory import memory_setting
+from matching.memory import environment_limit
 
 SECRET_KEY_FILE = "secret_key"
 DATABASE_FILE = "panel.sqlite3"
@@ -91,7 +91,7 @@ def default_config(instance_path: str) -> dict:
         # Most memory a matching run may take (8G, 8000M, bytes; unset: no limit): a round whose estimated peak
         # passes it is refused before it is loaded (a job, a run answered in the request, panel match), instead of
         # the process being killed mid-run.
-        "PANEL_MATCHING_MEMORY": memory_setting("PANEL_MATCHING_MEMORY", os.environ.get("PANEL_MATCHING_MEMORY", "")),
+        "PANEL_MATCHING_MEMORY": environment_limit(os.environ),
         # A worker's claim on a batch of outgoing mail; after it, the batch belongs to a worker that died.
         "OUTBOX_CLAIM_LEASE_SECONDS": int(os.environ.get("PANEL_OUTBOX_LEASE_SECONDS") or 300),
     }

@@ -5,6 +5,7 @@ import pytest
 
 import scoring
 from scoring.combine import combine_rounds
+from scoring.types import Result
 
 
 def run(totals_problem, totals, **settings):
@@ -38,14 +39,29 @@ def test_an_application_missing_a_round_is_not_ranked(totals_problem, five):
     assert lines[1].rank is None and lines[1].flags[0].code == "MISSING_ROUND"
 
 
-@pytest.mark.parametrize(("weights", "message"), [
-    ({"selection_review": 0.5, "site_inspection": 0.4}, "weights must sum to 1, not 0.9"),
-    ({"selection_review": 1.0}, "weights name the rounds"),
+@pytest.mark.parametrize(("weights", "message", "problem"), [
+    ({"selection_review": 0.5, "site_inspection": 0.4}, "weights must sum to 1, not 0.9", ("weights_sum", {"sum": 0.9})),
+    ({"selection_review": 1.0}, "weights name the rounds",
+     ("rounds_mismatch", {"weights": ["selection_review"], "results": ["selection_review", "site_inspection"]})),
+    ({"selection_review": float("nan"), "site_inspection": 0.4}, "non-negative finite", ("bad_weights", {})),
+    ({"selection_review": -0.2, "site_inspection": 1.2}, "non-negative finite", ("bad_weights", {})),
 ])
-def test_bad_weights_are_refused(totals_problem, five, weights, message):
+def test_bad_weights_are_refused_with_a_code_to_word(totals_problem, five, weights, message, problem):
+    """Each reason is a code with its parameters (the web words it from its catalog), the message English; a NaN
+    weight passed every check (NaN < 0 and |NaN − 1| > 1e-9 are both false) and combined into NaN scores."""
     review = run(totals_problem, five)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message) as refusal:
         combine_rounds({"selection_review": review, "site_inspection": review}, weights)
+    assert [(item.code, item.params) for item in refusal.value.problems] == [problem]
+
+
+def test_a_refused_round_is_refused_with_its_name_and_the_engines_errors(totals_problem, five):
+    review = run(totals_problem, five)
+    refused = Result((), (), ("sheets[1]: scores.C1: missing",), review.settings)
+    with pytest.raises(ValueError, match="round site_inspection was refused: sheets") as refusal:
+        combine_rounds({"selection_review": review, "site_inspection": refused})
+    assert [(item.code, item.params) for item in refusal.value.problems] == [
+        ("round_refused", {"round": "site_inspection", "errors": ("sheets[1]: scores.C1: missing",)})]
 
 
 def test_weighted_sum_is_exact_in_decimal():

@@ -718,6 +718,27 @@ def test_the_center_history_reads_as_chinese_sentences_with_who_and_when(
     assert "{" not in history and "outcome:" not in history and "decision.record" not in history
 
 
+def test_the_center_page_ranks_each_round_once(app, client, auth, make_user, make_application_record,
+                                              make_expert_record, monkeypatch):
+    """The page ranks the center's rounds for its table and history; the annual grades read those rankings rather
+    than ranking the annual rounds again (each was ranked twice a request), and rank no annual round the center
+    took no part in (APP-002 is not in 2023年度评估)."""
+    triennial_world(app, make_application_record, make_expert_record)
+    with app.app_context():
+        center = centers.center_of(application("APP-002"))
+        for year in (2021, 2022, 2023):
+            centers.save_report(center, year, FIGURES, actor=None)
+        center_id = center.id
+        db.session.commit()
+    ranked = []
+    rank = centers.round_ranking
+    monkeypatch.setattr(centers, "round_ranking", lambda round_: ranked.append(round_.name) or rank(round_))
+    auth.login("organizer")
+    page = client.get(f"/centers/{center_id}").get_data(as_text=True)
+    assert "50.00 不合格" in page.split("年度评估</th>")[1].split("</tr>")[0]
+    assert sorted(ranked) == ["2020年遴选综合评审", "2021—2023年三年考核", "2021年度评估", "2022年度评估"]
+
+
 def test_evaluation_pages_and_endpoints_answer_for_annual_and_triennial_rounds_only(
         app, client, auth, runner, make_user, make_application_record):
     from web.services.tokens import create_token
@@ -811,8 +832,13 @@ def test_the_command_line_reports_sets_targets_exports_and_applies_outcomes(
 
 
 def test_the_decision_page_shows_each_selection_round_score_and_rank(app, client, auth, make_application_record,
-                                                                     make_expert_record):
+                                                                     make_expert_record, monkeypatch):
+    """The page reads the engine's scores and ranks; it does not join them to the sheets and flag reviews."""
+    from web.services import ranking
     from web.services.records import import_experts
+
+    def unwanted(*args, **kwargs):
+        raise AssertionError("the decisions page joined a ranking to its sheets")
 
     build(app, make_application_record, refs=("APP-001", "APP-002", "APP-003"))
     with app.app_context():
@@ -820,6 +846,7 @@ def test_the_decision_page_shows_each_selection_round_score_and_rank(app, client
         # experts left the bearer in mid-2018: past the three-year recusal by late 2021
         scored_round("2021年现场考察", "site_inspection", date(2021, 11, 1), {"APP-002": 0.9, "APP-003": 0.6})
         db.session.commit()
+    monkeypatch.setattr(ranking, "joined_ranking", unwanted)
     auth.login("organizer")
     page = client.get("/centers/decisions").get_data(as_text=True)
     rows = {ref: page.split(f"<td>{ref}<div>")[1].split("</tr>")[0] for ref in ("APP-001", "APP-002", "APP-003")}

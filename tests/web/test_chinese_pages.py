@@ -359,3 +359,45 @@ def test_a_database_failure_is_answered_with_the_chinese_500_page(app, client, a
     text = readable(response.get_data(as_text=True))
     assert "服务器出错，请求未能完成" in text and "Internal Server Error" not in text
     assert table_counts() == before
+
+
+def test_a_combination_of_a_round_too_large_to_rank_reads_in_chinese(app, client, auth, make_application_record,
+                                                                     make_expert_record):
+    """Over PANEL_MATCHING_MEMORY the combination names each round it cannot rank with the catalog's sentence, not
+    inside the engine's English refusal ("cannot combine rounds: round … was refused: …")."""
+    from tests.web.test_ranking_service import DESIGN_PANELS, build_round
+
+    review = build_round(app, make_application_record, make_expert_record, DESIGN_PANELS)
+    site = build_round(app, make_application_record, make_expert_record, DESIGN_PANELS, name="2020 现场考察",
+                       kind="site_inspection")
+    app.config["PANEL_MATCHING_MEMORY"] = 100 << 20
+    page = f"/rankings/combine?round={review}&round={site}"
+    assert staff_pages_english(app, client, auth, [page]) == []
+    text = readable(client.get(page, headers=ZH).get_data(as_text=True))
+    for name in ("2020 遴选评审", "2020 现场考察"):
+        assert f"评审轮次“{name}”：本轮排名须先列出全部回避冲突及其原因，约需" in text, name
+    assert "超过本机上限 0.09 GB：无法在本机排名。" in text
+
+
+def test_a_combination_the_engine_refuses_reads_in_chinese(app, client, auth, make_application_record,
+                                                           make_expert_record):
+    """Weights not summing to 1, a negative or non-number weight ("nan" is a float), and a round the scoring engine
+    refuses: each reason is a catalog sentence, not the engine's English ("cannot combine rounds: weights must
+    sum to 1, not 1.2"; "round … was refused: sheets[1] (E2 → P1): …")."""
+    from tests.web.test_ranking_service import DESIGN_PANELS, build_round, sheet_of
+
+    review = build_round(app, make_application_record, make_expert_record, DESIGN_PANELS)
+    site = build_round(app, make_application_record, make_expert_record, DESIGN_PANELS, name="2020 现场考察",
+                       kind="site_inspection")
+    both = f"/rankings/combine?round={review}&round={site}"
+    sums, nan = f"{both}&weight_{review}=0.6&weight_{site}=0.6", f"{both}&weight_{review}=nan&weight_{site}=0.4"
+    assert staff_pages_english(app, client, auth, [sums, nan]) == []
+    assert "各轮权重之和为 1.2，须等于 1。" in readable(client.get(sums, headers=ZH).get_data(as_text=True))
+    assert "每项权重须为不小于 0 的数。" in readable(client.get(nan, headers=ZH).get_data(as_text=True))
+    with app.app_context():
+        sheet_of(site, "P1", "E2").scores[0].value = None
+        db.session.commit()
+    page = client.get(both, headers=ZH).get_data(as_text=True)
+    assert english_in_page(page) == []
+    text = readable(page)
+    assert "评审轮次“2020 现场考察”：评分引擎拒绝排名，共 1 个错误，详见该轮次的排名页面。" in text

@@ -107,9 +107,9 @@ def test_meeting_mode_and_the_fair_objective_are_always_jobs(app, client, auth, 
         round_.mode, round_.objective = "individual", "fair"
         from web.services.matching_runs import runs_inline
 
-        assert not runs_inline(round_)
+        assert not runs_inline(round_, experts=1)
         round_.objective = "total"
-        assert runs_inline(round_)
+        assert runs_inline(round_, experts=1)
 
 
 @pytest.mark.app_config(**EVERY_RUN_A_JOB)

@@ -67,6 +67,42 @@ def test_a_small_round_run_inline_is_held_to_the_limit_too(app, client, auth, cs
 
 
 @pytest.mark.app_config(PANEL_MATCHING_MEMORY=100 * MIB)
+def test_a_run_in_the_request_counts_the_experts_once_and_is_refused_with_a_jobs_figures(app, client, auth,
+                                                                                         csrf_token):
+    """The request checked the round, chose inline and estimated the run, each counting the experts (three
+    counts for one run); it counts them once, as a job does, and its refusal carries the job's figures."""
+    from sqlalchemy import event
+
+    from web.services import panels
+    from web.services.matching_runs import start_matching
+
+    round_id = build_round(app)
+    counts = []
+
+    def counted(conn, cursor, statement, parameters, context, executemany):
+        if "count(expert.id)" in statement:
+            counts.append(statement)
+
+    with app.test_request_context("/"):
+        round_ = db.session.get(Round, round_id)
+        event.listen(db.engine, "before_cursor_execute", counted)
+        try:
+            with pytest.raises(panels.PanelError) as refusal:
+                start_matching(round_, actor=None)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", counted)
+        inline = refusal.value.details
+        db.session.rollback()
+    assert len(counts) == 1 and jobs_of(app) == []
+    app.config.update(EVERY_RUN_A_JOB)
+    auth.login("organizer")
+    post_match(client, csrf_token, round_id)
+    [job] = jobs_of(app)
+    assert job.error == TOO_LARGE
+    assert {key: job.outcome[key] for key in ("estimate", "limit", "pairs", "errors")} == inline
+
+
+@pytest.mark.app_config(PANEL_MATCHING_MEMORY=100 * MIB)
 def test_panel_match_is_held_to_the_limit_and_exits_1_with_the_figures(app, runner):
     build_round(app)
     result = runner.invoke(args=["match", "--round", "测试轮次", "--dry-run"])
@@ -94,3 +130,33 @@ def test_a_refusal_just_over_the_limit_does_not_read_as_equal_figures(app):
     (200 * MIB, 100 * MIB, ("0.20", "0.09")), (200 * MIB, MIB, ("0.196", "0.000"))])
 def test_gigabytes_round_the_estimate_up_and_the_limit_down(estimate, limit, shown):
     assert tuple(gigabytes(estimate, limit).values()) == shown
+
+
+@pytest.mark.parametrize(("change", "code"), [
+    ("state", "round_not_assigning"), ("applications", "round_without_applications")])
+def test_a_run_in_the_request_checks_the_round_under_its_lock_before_the_solve(app, monkeypatch, change, code):
+    """What another request changed before this one held the round (the state, the applications) is checked under
+    the lock, before the engine runs: refused with its code, the engine never called, nothing stored."""
+    from sqlalchemy import delete, update
+
+    from web.models import AssignmentVersion, RoundApplication
+    from web.services import matching_runs, panels
+
+    round_id = build_round(app)
+    lock, solved = matching_runs.lock_row, []
+
+    def changed_then_locked(model, row_id, **kwargs):
+        if change == "state":
+            db.session.execute(update(Round).where(Round.id == row_id).values(state="scoring"))
+        else:
+            db.session.execute(delete(RoundApplication).where(RoundApplication.round_id == row_id))
+        lock(model, row_id, **kwargs)
+
+    monkeypatch.setattr(matching_runs, "lock_row", changed_then_locked)
+    monkeypatch.setattr(panels, "assign", lambda *args, **kwargs: solved.append(args))
+    with app.test_request_context("/"):
+        with pytest.raises(panels.PanelError) as refusal:
+            matching_runs.start_matching(db.session.get(Round, round_id), actor=None)
+        db.session.rollback()
+        assert db.session.query(AssignmentVersion).count() == 0
+    assert refusal.value.code == code and solved == []

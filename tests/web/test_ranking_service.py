@@ -263,7 +263,7 @@ def test_combine_review_and_site_inspection(app, make_application_record, make_e
         by_ref = {line.application: line for line in combined.lines}
         assert by_ref["P2"].rank == 1 and by_ref["P2"].rounds == {review_round.name: 88.0, site_round.name: 78.0}
         assert by_ref["P2"].score == 84.0                      # 0.6 × 88 + 0.4 × 78
-        with pytest.raises(RankingError, match="sum to 1"):
+        with pytest.raises(RankingError, match="各轮权重之和为 1.2，须等于 1"):
             combine([(review_round, 0.6), (site_round, 0.6)])
         with pytest.raises(RankingError, match="请至少选择两个评审轮次"):
             combine([(review_round, 1.0)])

@@ -222,6 +222,25 @@ def test_a_ranking_job_over_the_limit_fails_at_once_for_good_with_the_figures(ap
     assert "请在内存更大的工作机上运行" not in page        # its label is not a matching run's
 
 
+def test_the_ranking_api_refuses_a_round_too_large_with_422_as_the_evaluation_endpoint_does(
+        app, client, round_id, make_user, engine_runs):
+    """No 200 with an empty ranking: 422, code ``refused``, the sentence with its figures in ``errors``, at the
+    first request and at the next (the refusal stored in place of the ranking)."""
+    from web.services.tokens import create_token
+
+    with app.app_context():
+        token = create_token(make_user("integrator", "organizer"), "test", actor=None)
+        db.session.commit()
+    app.config["PANEL_MATCHING_MEMORY"] = LIMIT
+    for _ in range(2):
+        response = client.get(f"/api/v1/rounds/{round_id}/ranking", headers={"Authorization": f"Bearer {token}"})
+        body = response.get_json()
+        assert response.status_code == 422 and set(body) == {"code", "error", "errors"}
+        assert body["code"] == "refused" and body["error"] == "已拒绝：共 1 个错误，未作任何更改。"
+        assert len(body["errors"]) == 1 and body["errors"][0].startswith(REFUSED) and OVER in body["errors"][0]
+    assert engine_runs == []
+
+
 def test_the_ranking_read_directly_is_refused_not_raised(app, round_id):
     """The command line, the trace's review button, centers and combined rankings rank the round directly."""
     app.config["PANEL_MATCHING_MEMORY"] = LIMIT

@@ -326,7 +326,7 @@ CENTER_PATHS: dict[str, dict] = {
                                     array(ref("Decision")))},
     "/rounds/{round_id}/evaluation": {
         "get": operation("get_evaluation", "centers", "An annual round's ranking with grades and indicators, or a "
-                         "triennial round's assessment under its stored weights", EVALUATION, errors=ONE,
+                         "triennial round's assessment under its stored weights", EVALUATION, errors=(*ONE, "422"),
                          parameters=(ROUND_ID,))},
     "/rounds/{round_id}/assessment-weights": {
         "put": operation("set_assessment_weights", "centers", "Store a triennial round's weights (each in [0, 1], "
@@ -368,7 +368,7 @@ PATHS: dict[str, dict] = {
                          errors=ONE, parameters=(ROUND_ID,))},
     "/rounds/{round_id}/ranking": {
         "get": operation("get_ranking", "ranking", "The round's ranking from the scoring engine",
-                         ref("Ranking"), errors=ONE, parameters=(ROUND_ID,))},
+                         ref("Ranking"), errors=(*ONE, "422"), parameters=(ROUND_ID,))},
     "/rounds/{round_id}/sheets": {
         "get": operation("list_round_sheets", "sheets", "Every sheet of a round (organizers and admins)",
                          array(ref("Sheet")), errors=ONE, parameters=(ROUND_ID,))},

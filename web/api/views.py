@@ -187,10 +187,13 @@ def get_assignments(round_id: int):
 @bp.get("/rounds/<int:round_id>/ranking")
 @roles(*STAFF)
 def get_ranking(round_id: int):
-    """The round's ranking from the scoring engine (submitted sheets only)."""
+    """The round's ranking from the scoring engine (submitted sheets only); 422 with the sentence and its figures
+    when the round is too large to rank here (as the evaluation endpoint answers): no ranking, not an empty one."""
     round_ = round_or_404(round_id)
     viewed = ranking_for_view(round_, actor=api_user(), rows_for=NO_ROWS)
     db.session.commit()
+    if viewed.report.too_large:
+        raise refused(list(viewed.report.result.errors))
     return jsonify({"round": round_.id, "computed_at": viewed.computed_at.isoformat() + "Z", "stale": viewed.stale,
                     **serializers.plain(viewed.report.result.to_dict())})
 

@@ -26,7 +26,7 @@ from scoring.assessment import (
 from scoring.types import ApplicationResult
 from web.extensions import db
 from web.labels import label
-from web.models import Application, Center, Round, User
+from web.models import Application, Center, Round, RoundApplication, User
 from web.services import audit, centers
 from web.services.centers import CONSTRUCTION_YEARS, CenterError, evaluated_year
 from web.services.ranking import RankingLine
@@ -57,16 +57,20 @@ def window(round_: Round) -> tuple[int, ...]:
 
 def annual_scores(application: Application, years: tuple[int, ...],
                   cache: dict[int, dict[str, float | None]] | None = None) -> tuple[AnnualScore, ...]:
-    """The application's score in the annual round of each year (None where it was not evaluated)."""
+    """The application's score in the annual round of each year (None where it was not evaluated). Only the annual
+    rounds it took part in are ranked, each once: ``cache`` holds the scores by round id
+    (:func:`centers.scores_by_round`), a page's rankings made already or those of the centers read before."""
     cache = {} if cache is None else cache
-    rounds = db.session.scalars(select(Round).where(Round.kind == "annual").order_by(Round.id))
+    rounds = db.session.scalars(select(Round).join(RoundApplication)
+                                .where(Round.kind == "annual", RoundApplication.application_id == application.id)
+                                .order_by(Round.id))
     by_year: dict[int, float | None] = {}
     for round_ in rounds:
         year = evaluated_year(round_)
         if year not in years or by_year.get(year) is not None:
             continue
         if round_.id not in cache:
-            cache[round_.id] = {line.application: line.score for line in centers.ranked(round_).result.ranking}
+            cache.update(centers.scores_by_round([centers.ranked(round_)]))
         by_year[year] = cache[round_.id].get(application.ref)
     return tuple(AnnualScore(year, by_year.get(year)) for year in years)
 

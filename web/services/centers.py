@@ -40,7 +40,7 @@ from web.models import (
     User,
 )
 from web.services import attachments, audit
-from web.services.ranking import RoundRanking, round_ranking
+from web.services.ranking import RoundRanking, engine_ranking, round_ranking
 
 SELECTION_KINDS = ("selection_review", "site_inspection")
 CONSTRUCTION_YEARS = 3
@@ -85,10 +85,11 @@ def candidates() -> list[Application]:
 
 
 def selection_rankings() -> list[RoundRanking]:
-    """The ranking of each selection or site-inspection round, so a decision is taken with the scores and ranks
-    in view (a round too large to rank here is refused in its report, not raised: :func:`refusals`)."""
+    """The engine's ranking of each selection or site-inspection round, so a decision is taken with the scores and
+    ranks in view (a round too large to rank here is refused in its report, not raised: :func:`refusals`); not
+    joined to the sheets and flag reviews, which the decisions page does not show."""
     rounds = db.session.scalars(select(Round).where(Round.kind.in_(SELECTION_KINDS)).order_by(Round.as_of, Round.id))
-    return [round_ranking(round_) for round_ in rounds]
+    return [engine_ranking(round_) for round_ in rounds]
 
 
 def selection_lines(reports: Sequence[RoundRanking]) -> list[tuple[Round, dict[str, object]]]:
@@ -535,6 +536,14 @@ def ranked_here(reports: Sequence[RoundRanking]) -> list[RoundRanking]:
     """The reports of rounds ranked here: a round too large to rank here has a score this machine cannot compute,
     not none, so a center's history tells no grade of it (:func:`refusals` says why instead)."""
     return [report for report in reports if not report.too_large]
+
+
+def scores_by_round(reports: Sequence[RoundRanking]) -> dict[int, dict[str, float | None]]:
+    """The scores of each round of ``reports`` ranked here, by round id and application ref: the cache
+    :func:`web.services.assessments.annual_scores` reads, so a page that ranked the rounds already does not rank
+    them again."""
+    return {report.round.id: {line.application: line.score for line in report.result.ranking}
+            for report in ranked_here(reports)}
 
 
 def history(center: Center) -> list[AuditEvent]:

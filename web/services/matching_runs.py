@@ -13,11 +13,9 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
 
 from web.database import lock_row
-from web.extensions import db
-from web.models import Expert, Job, Round, User
+from web.models import Job, Round, User
 from web.services import panels
 from web.services.jobs import request_job, unfinished_jobs
 
@@ -45,8 +43,8 @@ def start_matching(round_: Round, *, actor: User | None, seed: int | None = None
     Refused with a :class:`~web.services.panels.PanelError` carrying a code (its sentence is in the catalog,
     web/blueprints/jobs/labels.py) before anything changes.
     """
-    panels.check_matching(round_)
     lock_row(Round, round_.id)                   # one request at a time decides about this round's runs
+    experts = panels.check_matching(round_)      # under the lock: what an inline run solves is what was checked
     asked = {"seed": seed, "max_probability": max_probability}
     for job in unfinished_jobs(KIND, round_):
         if {key: job.params.get(key) for key in asked} == asked:
@@ -54,18 +52,19 @@ def start_matching(round_: Round, *, actor: User | None, seed: int | None = None
         raise panels.PanelError(_("A matching run of this round with other settings is under way: wait for it to "
                                   "finish, then start yours."), "matching_under_way")
     drawn = panels.run_seed(round_, seed, max_probability)
-    if runs_inline(round_):
-        return Started(run=panels.match(round_, actor=actor, seed=drawn, max_probability=max_probability))
+    if runs_inline(round_, experts):
+        return Started(run=panels.match(round_, actor=actor, seed=drawn, max_probability=max_probability,
+                                        experts=experts))
     return Started(job=request_job(KIND, round_=round_, actor=actor, params={**asked, "drawn_seed": drawn}))
 
 
-def runs_inline(round_: Round) -> bool:
-    """Whether a run of ``round_`` is expected under two seconds: individual mode, the ``total`` objective
-    (randomized or not), and at most PANEL_MATCHING_INLINE_PAIRS expert–application pairs. Meeting mode and
-    the ``fair`` objective solve MIPs whose time the size does not predict (up to 300 s and 60 s per MIP)."""
+def runs_inline(round_: Round, experts: int) -> bool:
+    """Whether a run of ``round_`` with ``experts`` registered experts (:func:`panels.check_matching`'s count) is
+    expected under two seconds: individual mode, the ``total`` objective (randomized or not), and at most
+    PANEL_MATCHING_INLINE_PAIRS expert–application pairs. Meeting mode and the ``fair`` objective solve MIPs whose
+    time the size does not predict (up to 300 s and 60 s per MIP)."""
     if round_.mode != "individual" or round_.objective == "fair":
         return False
-    experts = db.session.scalar(select(func.count(Expert.id))) or 0
     return experts * len(round_.round_applications) <= current_app.config["PANEL_MATCHING_INLINE_PAIRS"]
 
 

@@ -250,12 +250,15 @@ def run_seed(round_: Round, seed: int | None, max_probability: float | None) -> 
 
 
 def match(round_: Round, *, actor: User | None, seed: int | None = None, max_probability: float | None = None,
-          dry_run: bool = False, progress: EngineProgress | None = None) -> MatchRun:
+          dry_run: bool = False, progress: EngineProgress | None = None, experts: int | None = None) -> MatchRun:
     """:func:`run_matching` returning the engine's result too (timing, conflicts, probabilities) for the CLI.
 
     ``progress`` is passed to the engine (:data:`matching.assign.Progress`: its phases and pricing rounds).
+    ``experts``: :func:`check_matching`'s count when the caller checked the round already in this transaction
+    (a run in the request), so the experts are counted once a run there as in a job.
     """
-    check_memory(round_, max_probability=max_probability, experts=check_matching(round_))
+    check_memory(round_, max_probability=max_probability,
+                 experts=check_matching(round_) if experts is None else experts)
     seed = run_seed(round_, seed, max_probability)
     problem = matching_bridge.build_problem(round_, seed=seed, max_probability=max_probability)
     result = assign(problem, now=utcnow(), progress=progress)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 import scoring
-from scoring.combine import DEFAULT_WEIGHTS, CombinedLine, combine_rounds
+from scoring.combine import DEFAULT_WEIGHTS, CombinedLine, CombineError, CombineProblem, combine_rounds
 from scoring.pipeline import design_groups
 from scoring.types import (
     ApplicationResult,
@@ -289,13 +289,26 @@ def round_ranking(round_: Round, options: Options = Options()) -> RoundRanking:
     """Rank the round and join the engine's lines and traces back to the applications and sheets (refused, nothing
     ranked, when its conflicts would pass the memory limit: :func:`memory_refused`)."""
     sheets = round_sheets(round_)
+    report, reasons = _engine_ranking(round_, sheets, options)
+    return joined_ranking(round_, options, report.result, report.calibration_refused, sheets, reasons,
+                          too_large=report.too_large)
+
+
+def engine_ranking(round_: Round, options: Options = Options()) -> RoundRanking:
+    """The round's ranking as :func:`round_ranking` makes it, but not joined back to the applications, sheets and
+    flag reviews (``lines`` empty): for a page that reads only the engine's lines and the refusal."""
+    return _engine_ranking(round_, round_sheets(round_), options)[0]
+
+
+def _engine_ranking(round_: Round, sheets: Sequence[ScoreSheet],
+                    options: Options) -> tuple[RoundRanking, dict[int, ExclusionReason]]:
+    """The engine's ranking of the round's ``sheets`` (no lines) and why sheets do not count, by sheet id."""
     try:
         reasons = exclusion_reasons(round_, sheets)
     except panels.PanelError as refusal:
-        return joined_ranking(round_, options, memory_refused(refusal.details), (), sheets, {}, too_large=True)
-    problem = problem_from_sheets(round_, sheets, options, reasons)
-    result, calibration_refused = rank_problem(problem)
-    return joined_ranking(round_, options, result, calibration_refused, sheets, reasons)
+        return RoundRanking(round_, options, memory_refused(refusal.details), too_large=True), {}
+    result, calibration_refused = rank_problem(problem_from_sheets(round_, sheets, options, reasons))
+    return RoundRanking(round_, options, result, calibration_refused=calibration_refused), reasons
 
 
 def rank_problem(problem: Problem) -> tuple[Result, DesignGroups]:
@@ -385,17 +398,48 @@ def default_weights(rounds: Sequence[Round]) -> list[float]:
 
 
 def combine(rounds_with_weights: Sequence[tuple[Round, float]], options: Options = Options()) -> CombinedRanking:
-    """Rank every round and combine them by weight; refuses fewer than two rounds or weights not summing to 1."""
+    """Rank every round and combine them by weight; refuses fewer than two rounds, weights not summing to 1, and
+    rounds too large to rank here (:func:`too_large_to_rank`: each its sentence, none ranked)."""
     if len(rounds_with_weights) < 2:
         raise RankingError(_("Choose at least two rounds to combine."))
+    refused = too_large_to_rank([round_ for round_, _ in rounds_with_weights])
+    if refused:
+        raise RankingError(*refused)
     options = replace(options, capacity=None)       # P(top-k) is per round; the combination does not use it
     results = {round_.name: rank_round(round_, options) for round_, _ in rounds_with_weights}
     weights = {round_.name: weight for round_, weight in rounds_with_weights}
     try:
         lines = combine_rounds(results, weights)
-    except ValueError as error:
-        raise RankingError(str(error)) from error
+    except CombineError as error:
+        raise RankingError(*(combine_refusal(problem) for problem in error.problems)) from error
     refs = {line.application for line in lines}
     applications = {application.ref: application
                     for application in db.session.scalars(select(Application).where(Application.ref.in_(refs)))}
     return CombinedRanking(tuple(rounds_with_weights), results, lines, applications)
+
+
+def combine_refusal(problem: CombineProblem) -> str:
+    """The engine's reason to refuse a combination as the catalog words it (never the engine's English)."""
+    params = problem.params
+    sentences = {
+        "rounds_mismatch": lambda: _("The weights do not name the rounds chosen."),
+        "bad_weights": lambda: _("Each weight must be a number of at least 0."),
+        "weights_sum": lambda: _("The weights add up to %(sum)s; they must add up to 1.", sum=f"{params['sum']:g}"),
+        "round_refused": lambda: _("Round “%(round)s”: refused by the scoring engine, %(count)d error(s), which its "
+                                   "ranking page lists.", round=params["round"], count=len(params["errors"])),
+    }
+    return sentences[problem.code]()
+
+
+def too_large_to_rank(rounds: Sequence[Round]) -> list[str]:
+    """Why each of ``rounds`` too large to rank here cannot be ranked (the round named, then
+    :func:`memory_refused`'s sentence), checked before any of them is ranked: a combination refuses them in these
+    words rather than in the engine's, which would wrap the sentence in an English refusal of its own."""
+    refusals = []
+    for round_ in rounds:
+        try:
+            panels.check_memory(round_, matching_bridge.CONFLICTS)
+        except panels.PanelError as refusal:
+            refusals.append(_("Round “%(round)s”: %(reason)s", round=round_.name,
+                              reason=memory_refused(refusal.details).errors[0]))
+    return refusals

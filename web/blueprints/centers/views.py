@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -28,6 +29,7 @@ from web.models import (
 )
 from web.services import assessments, center_history, centers
 from web.services.centers import INDICATOR_LABELS, OUTCOME_LABELS, STATUS_LABELS, CenterError
+from web.services.ranking import RoundRanking
 from web.unit_of_work import refuse
 
 STAFF = ("organizer", "admin")
@@ -134,17 +136,18 @@ def center_page(center_id: int):
                            history=center_history.lines(center, centers.round_lines(
                                center.application, centers.ranked_here(reports))), chart=center_chart(center),
                            completions={report.year: centers.completions(center, report) for report in center.reports},
-                           patents=centers.plan_patents(center), annual=annual_grades(center),
+                           patents=centers.plan_patents(center), annual=annual_grades(center, reports),
                            assessment=center_history.latest_outcome(center),
                            assessment_labels=assessments.OUTCOME_LABELS)
 
 
-def annual_grades(center: Center) -> dict[int, tuple[float, str]]:
+def annual_grades(center: Center, reports: Sequence[RoundRanking]) -> dict[int, tuple[float, str]]:
     """Score and grade of each reported year in the annual round that evaluated it (years not evaluated left out;
-    none when such a round is too large to rank here: the page says why, from :func:`centers.refusals`)."""
+    none when such a round is too large to rank here: the page says why, from :func:`centers.refusals`). The
+    rounds of ``reports``, the center's rankings the page made already, are not ranked again."""
     years = tuple(report.year for report in center.reports)
     try:
-        scores = assessments.annual_scores(center.application, years)
+        scores = assessments.annual_scores(center.application, years, centers.scores_by_round(reports))
     except CenterError:
         return {}
     return {item.year: (item.score, str(assessments.GRADE_LABELS[assessments.grade_code(item.score)]))

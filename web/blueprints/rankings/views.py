@@ -196,7 +196,7 @@ def combine():
         try:
             combined = ranking.combine([(round_, weights[round_.id]) for round_ in chosen])
         except ranking.RankingError as error:
-            errors.append(str(error))
+            errors.extend(str(reason) for reason in error.args)
     return render_template("rankings/combine.html", rounds=rounds, chosen=chosen, weights=weights,
                            combined=combined, errors=errors)
 
