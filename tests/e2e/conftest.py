@@ -6,8 +6,9 @@
     ``live.app``, ``live.run(function)`` (calls it inside an app context and returns its result, e.g. to seed
     data through the services), ``live.user(username, role, expert_ref=None)`` (an invited expert's account,
     made by the invitation, is renamed and given the password). Its database is a copy of a
-    SQLite file migrated once per session, or the PostgreSQL database of ``PANEL_TEST_DATABASE_URL`` (schema
-    dropped and migrated again at the start of the e2e session, every table emptied after each test).
+    SQLite file migrated once per session, or the PostgreSQL database of ``PANEL_TEST_DATABASE_URL`` (the
+    worker's own under pytest-xdist, as for tests/web; schema dropped and migrated again at the start of the e2e
+    session, every table emptied after each test).
 ``page``
     A Chinese-locale (zh-CN) browser page of a new context, 1280×900.
 ``login(page, live, username, password=PASSWORD)`` / ``logout(page)``
@@ -32,7 +33,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from web import create_app
 from web.extensions import db
@@ -42,7 +42,6 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 PASSWORD = "e2e password 42"
-TEST_DATABASE_URL = os.environ.get("PANEL_TEST_DATABASE_URL")
 VIEWPORT = {"width": 1280, "height": 900}
 
 
@@ -56,6 +55,7 @@ def _web_test_helpers():
 
 
 helpers = _web_test_helpers()
+TEST_DATABASE_URL = helpers.TEST_DATABASE_URL
 
 
 @pytest.fixture(scope="session")
@@ -72,22 +72,7 @@ def browser():
 @pytest.fixture(scope="session")
 def _e2e_database(tmp_path_factory, browser):
     """A SQLite file migrated once, or the PostgreSQL schema dropped and migrated again."""
-    instance = tmp_path_factory.mktemp("e2e_migrated")
-    if TEST_DATABASE_URL:
-        app = create_app({"INSTANCE_PATH": str(instance), "SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL})
-        with app.app_context(), db.engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        helpers.upgrade_and_seed(app)
-        with app.app_context():
-            db.engine.dispose()
-        return TEST_DATABASE_URL
-    template = instance / "template.sqlite3"
-    app = create_app({"INSTANCE_PATH": str(instance), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{template}"})
-    helpers.upgrade_and_seed(app)
-    with app.app_context():
-        db.engine.dispose()
-    return template
+    return helpers.migrated_database(tmp_path_factory.mktemp("e2e_migrated"))
 
 
 class LiveApp:

@@ -3,8 +3,9 @@
 ``app``
     A fresh application on its own instance folder (tmp_path). Its database: PostgreSQL when
     ``PANEL_TEST_DATABASE_URL`` is set (migrated once per session, every table emptied after each test — the
-    URL's database is wiped: never point it at data you keep), else a new SQLite file per test, copied from one
-    migrated by Alembic once per session. Either way the taxonomy and the default templates are loaded.
+    URL's database is wiped: never point it at data you keep; under pytest-xdist each worker wipes its own,
+    ``<name>_gw0``, ``<name>_gw1``…, created beside it on first use), else a new SQLite file per test, copied
+    from one migrated by Alembic once per session. Either way the taxonomy and the default templates are loaded.
     CSRF protection is on; a test that needs it off passes ``@pytest.mark.app_config(WTF_CSRF_ENABLED=False)``.
     Jobs run in Huey's immediate mode (right after the commit that asks for them); the queue's own tests
     (tests/web/test_jobs_queue.py) run a real consumer on the stores of docs/jobs.md.
@@ -40,14 +41,28 @@ from datetime import date
 import click
 import pytest
 from flask import has_request_context
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 
 from matching.uscc import check_character
 from web import create_app
 from web.extensions import db
 
 PASSWORD = "correct horse 42"
-TEST_DATABASE_URL = os.environ.get("PANEL_TEST_DATABASE_URL")
+
+
+def worker_database_url(url: str | None) -> str | None:
+    """The PostgreSQL database of this pytest process: ``url`` itself, or under pytest-xdist (which names its
+    workers gw0, gw1… in ``PYTEST_XDIST_WORKER``) the worker's own database beside it, ``<name>_gw0``: every test
+    empties every table, so two workers cannot share one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+TEST_DATABASE_URL = worker_database_url(os.environ.get("PANEL_TEST_DATABASE_URL"))
 # Results any page view may store: not data a refusal must leave alone.
 CACHE_TABLES = {"stored_ranking", "stored_panel_context"}
 CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -69,11 +84,12 @@ def upgrade_and_seed(app) -> None:
         db.session.commit()
 
 
-@pytest.fixture(scope="session")
-def _migrated_database(tmp_path_factory):
-    """A database migrated once per session: a SQLite template file, or the emptied PostgreSQL database."""
-    instance = tmp_path_factory.mktemp("migrated_instance")
+def migrated_database(instance) -> str:
+    """The database the tests copy or empty, migrated and seeded in the folder ``instance``: the PostgreSQL
+    database of :data:`TEST_DATABASE_URL` (created if missing, its schema dropped and built again) or a SQLite
+    template file; returns its URL or the file's path."""
     if TEST_DATABASE_URL:
+        _create_database_if_missing(TEST_DATABASE_URL)
         app = create_app({"INSTANCE_PATH": str(instance), "SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL})
         with app.app_context(), db.engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE"))
@@ -88,6 +104,24 @@ def _migrated_database(tmp_path_factory):
     with app.app_context():
         db.engine.dispose()
     return template
+
+
+def _create_database_if_missing(url: str) -> None:
+    """CREATE DATABASE for a worker's database, connected to the configured one (which exists)."""
+    name = make_url(url).database
+    admin = create_engine(os.environ["PANEL_TEST_DATABASE_URL"], isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            if connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}) is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _migrated_database(tmp_path_factory):
+    """A database migrated once per session: a SQLite template file, or the emptied PostgreSQL database."""
+    return migrated_database(tmp_path_factory.mktemp("migrated_instance"))
 
 
 @pytest.fixture
