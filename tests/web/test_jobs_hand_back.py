@@ -161,3 +161,32 @@ def test_a_handed_back_attempt_still_running_reports_no_progress_on_the_queued_j
     with app.app_context():
         job = db.session.get(Job, job_id)
         assert (job.state, job.step, job.done, job.total) == ("queued", "waiting", 0, 0)
+
+
+def test_a_handed_back_attempts_progress_does_not_land_on_the_next_attempt(app):
+    """The next worker may claim the job while the handed-back attempt's thread still runs (until its process
+    exits): the row then carries the same attempt number again, and a progress report or heartbeat of the old
+    attempt must change nothing on it (it showed the old attempt's step and counts, and kept its heartbeat fresh)."""
+    kept: list[runner.Progress] = []
+
+    class Keeping(Held):
+        def __call__(self, job, progress) -> None:
+            kept.append(progress)
+            super().__call__(job, progress)
+
+    work = Keeping()
+    job_id, thread = handed_back_while_held(app, work)
+    with app.app_context():
+        assert runner.claim(job_id) is not None                     # the next worker, before this one exits
+        db.session.execute(update(Job).where(Job.id == job_id).values(
+            heartbeat_at=utcnow() - timedelta(seconds=60)))          # its last beat, a while ago
+        db.session.commit()
+        before = db.session.execute(select(Job.step, Job.done, Job.total, Job.heartbeat_at, Job.attempts)
+                                    .where(Job.id == job_id)).one()
+        [old] = kept
+        old.start("pages", 5)
+        after = db.session.execute(select(Job.step, Job.done, Job.total, Job.heartbeat_at, Job.attempts)
+                                   .where(Job.id == job_id)).one()
+    work.released.set()
+    thread.join(SECONDS)
+    assert after == before and before.attempts == 1
