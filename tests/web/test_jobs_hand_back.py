@@ -8,12 +8,16 @@ import threading
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
+from tests.web.queue_helpers import QUEUE, empty_queue  # noqa: F401  (empty_queue: an autouse fixture)
 from web.extensions import db
 from web.jobs import runner
-from web.jobs.queue import Stopping
+from web.jobs.queue import GENERAL, Consumers, Stopping, jobs_waiting
 from web.models import AuditEvent, Job, utcnow
+from web.services import audit
 
 SECONDS = 10
 """The most any step here waits for another thread."""
@@ -56,7 +60,7 @@ def handed_back_while_held(app, work: Held) -> tuple[int, threading.Thread]:
     thread = attempt(app, job_id, work)
     assert work.started.wait(SECONDS)
     with app.app_context():
-        assert runner.hand_back_under_way() == [(job_id, "ranking")]
+        assert runner.hand_back_under_way(runner.take_under_way()) == [(job_id, "ranking")]
     return job_id, thread
 
 
@@ -99,7 +103,7 @@ def test_a_job_ending_as_the_stop_hands_back_has_its_end_recorded_before_the_sto
     thread = attempt(app, job_id, lambda job, progress: None)
     assert ending.wait(SECONDS)
     with app.app_context():
-        assert runner.hand_back_under_way() == []
+        assert runner.hand_back_under_way(runner.take_under_way()) == []
     assert job_and_events(app, job_id) == ("done", 1, ["job.done"])
     thread.join(SECONDS)
 
@@ -190,3 +194,52 @@ def test_a_handed_back_attempts_progress_does_not_land_on_the_next_attempt(app):
     work.released.set()
     thread.join(SECONDS)
     assert after == before and before.attempts == 1
+
+
+def database_locked(*args, **kwargs) -> None:
+    raise OperationalError("INSERT INTO audit_event", {}, Exception("database is locked"))
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+@pytest.mark.parametrize("spent", [0, runner.MAX_ATTEMPTS - 1])
+def test_a_hand_back_that_failed_costs_no_attempt_when_requeue_stalled_takes_the_job(app, monkeypatch, spent):
+    """The stop could not write the hand-back (SQLite busy past its timeout): the job stays running and its
+    heartbeat stops with the process; ``requeue_stalled`` queues it again with the attempt given back, as the
+    hand-back would have, also on its last attempt (a worker's death would spend it, or fail the job)."""
+    job_id = queued_job(app)
+    with app.app_context():
+        db.session.execute(update(Job).where(Job.id == job_id).values(attempts=spent))
+        db.session.commit()
+    work = Held()
+    thread = attempt(app, job_id, work)
+    assert work.started.wait(SECONDS)
+    monkeypatch.setattr(audit, "record", database_locked)
+    assert Consumers(app, []).hand_back() == 0
+    monkeypatch.undo()
+    work.released.set()
+    thread.join(SECONDS)
+    assert job_and_events(app, job_id) == ("running", spent + 1, [])
+    with app.app_context():
+        db.session.execute(update(Job).where(Job.id == job_id).values(
+            heartbeat_at=utcnow() - timedelta(seconds=runner.STALL_SECONDS + 1)))
+        db.session.commit()
+    app.extensions["panel_tasks"][GENERAL]["requeue_stalled"].call_local()
+    assert job_and_events(app, job_id) == ("queued", spent, ["job.interrupted"])
+    assert job_id in jobs_waiting(app, GENERAL)
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_worker_that_died_after_a_successful_hand_back_spends_the_next_attempt(app):
+    """The record of a hand-back names its attempt: the next attempt, claimed with the same number, whose worker
+    then dies, is not given back (a job that kills every worker still ends)."""
+    work = Held()
+    job_id, thread = handed_back_while_held(app, work)
+    work.released.set()
+    thread.join(SECONDS)
+    with app.app_context():
+        assert runner.claim(job_id) is not None
+        db.session.execute(update(Job).where(Job.id == job_id).values(
+            heartbeat_at=utcnow() - timedelta(seconds=runner.STALL_SECONDS + 1)))
+        db.session.commit()
+    app.extensions["panel_tasks"][GENERAL]["requeue_stalled"].call_local()
+    assert job_and_events(app, job_id) == ("queued", 1, ["job.interrupted"])

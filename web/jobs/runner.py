@@ -20,9 +20,10 @@ the retry; one killed between the end's commit and the deletion leaves it to ``r
 
 **A stop is not a failure.** The jobs a process still runs when its own stop gives up waiting for them (SIGTERM
 past ``--stop-seconds``, a second signal) go back to their queue at once, their attempt not spent
-(:func:`hand_back_under_way`, audited ``job.interrupted``): three deploys during one long run must not fail it. A
-worker that dies (SIGKILL, out of memory) hands nothing back, so its attempt counts, and a job that kills every
-worker that runs it still ends.
+(:func:`hand_back_under_way`, audited ``job.interrupted``): three deploys during one long run must not fail it; a
+hand-back that fails is given back later by ``requeue_stalled`` (web/jobs/hand_backs.py). A worker that dies
+(SIGKILL, out of memory) hands nothing back, so its attempt counts, and a job that kills every worker that runs it
+still ends.
 """
 
 from __future__ import annotations
@@ -200,23 +201,30 @@ def _finished(attempt: Attempt) -> None:
         _REGISTRY.notify_all()
 
 
-def hand_back_under_way() -> list[tuple[int, str]]:
-    """Put the jobs this process is running back in the queue state, the attempt they are in not counted, each
-    audited ``job.interrupted`` by the system; returns them with their kind, for the caller to enqueue.
+def take_under_way() -> list[Attempt]:
+    """Take the attempts this process is running off its list, for its stop to hand them back
+    (:func:`hand_back_under_way`): one that ends from now on finds it is no longer ours (:func:`_still_ours`) and
+    drops its work."""
+    with _REGISTRY:
+        attempts = list(_UNDER_WAY.values())
+        _UNDER_WAY.clear()
+    return attempts
+
+
+def hand_back_under_way(attempts: Collection[Attempt]) -> list[tuple[int, str]]:
+    """Put the jobs of ``attempts`` (:func:`take_under_way`'s) back in the queue state, their attempt not counted
+    (:func:`give_back`); returns them with their kind, for the caller to enqueue.
 
     Called by a stopping process once it gave up waiting for them (web/jobs/queue.py, ``Consumers.hand_back``):
     their threads die with the process, and the stop was the process's own, not the job's doing. A job whose
     attempt took itself out of :data:`_UNDER_WAY` first (:func:`_still_ours`) is ending on its own and is left to
-    it, and waited for (:data:`ENDING_SECONDS` at most: the process exits next, and an end not yet committed would
-    be lost); one taken here finds itself handed back when it ends and rolls its work back (the lock is not held
-    while writing: an attempt's own transaction may hold the job's row, or SQLite's write lock, until it rolls
-    back).
+    it, and waited for (:data:`ENDING_SECONDS` at most, also when the writes fail: the process exits next, and an
+    end not yet committed would be lost); one taken finds itself handed back when it ends and rolls its work back
+    (the lock is not held while writing: an attempt's own transaction may hold the job's row, or SQLite's write
+    lock, until it rolls back).
     """
-    with _REGISTRY:
-        under_way = dict(_UNDER_WAY)
-        _UNDER_WAY.clear()
     try:
-        return _hand_back(under_way)
+        return give_back(attempts)
     finally:
         with _REGISTRY:
             if not _REGISTRY.wait_for(lambda: not _ENDING, ENDING_SECONDS):
@@ -224,21 +232,38 @@ def hand_back_under_way() -> list[tuple[int, str]]:
                                            sorted(attempt.job_id for attempt in _ENDING), ENDING_SECONDS)
 
 
-def _hand_back(under_way: dict[int, Attempt]) -> list[tuple[int, str]]:
-    """:func:`hand_back_under_way`'s writes, for the jobs ``under_way`` (each with its attempt)."""
-    if not under_way:
+def give_back(attempts: Collection[Attempt]) -> list[tuple[int, str]]:
+    """Put the job of each of ``attempts`` still running it back in the queue state, the attempt not counted, each
+    audited ``job.interrupted`` by the system, in one transaction (rolled back when it fails); returns them with
+    their kind, for the caller to enqueue.
+
+    A stop's hand-back (:func:`hand_back_under_way`), and ``requeue_stalled``'s for the attempts a stop recorded
+    before a hand-back that failed (web/jobs/hand_backs.py)."""
+    if not attempts:
         return []
-    handed = []
-    for attempt in under_way.values():
-        handed += db.session.execute(
-            _this_attempt(attempt).values(state="queued", attempts=attempt.number - 1, step="waiting", done=0,
-                                          total=0)
-            .returning(Job.id, Job.kind).execution_options(synchronize_session=False)).all()
-    for job_id, kind in handed:
-        audit.record("job.interrupted", "job", job_id, actor=None, before={"state": "running"},
-                     after={"state": "queued", "kind": kind, "attempts": under_way[job_id].number - 1})
-    db.session.commit()
+    numbers = {attempt.job_id: attempt.number for attempt in attempts}
+    try:
+        handed = []
+        for attempt in attempts:
+            handed += db.session.execute(
+                _this_attempt(attempt).values(state="queued", attempts=attempt.number - 1, step="waiting", done=0,
+                                              total=0)
+                .returning(Job.id, Job.kind).execution_options(synchronize_session=False)).all()
+        for job_id, kind in handed:
+            audit.record("job.interrupted", "job", job_id, actor=None, before={"state": "running"},
+                         after={"state": "queued", "kind": kind, "attempts": numbers[job_id] - 1})
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
     return [(job_id, kind) for job_id, kind in handed]
+
+
+def dead_attempts() -> list[Attempt]:
+    """The attempts whose worker died (their heartbeat stopped :data:`STALL_SECONDS` ago), for ``requeue_stalled``
+    to give back those a stop was handing back (web/jobs/hand_backs.py)."""
+    return [Attempt(job_id, number, started_at) for job_id, number, started_at in
+            db.session.execute(select(Job.id, Job.attempts, Job.started_at).where(_dead_worker()))]
 
 
 def claim(job_id: int) -> Job | None:

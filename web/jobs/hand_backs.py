@@ -1,0 +1,58 @@
+"""The attempts a stopping process is handing back, recorded in the queue's storage, so that a hand-back that
+fails costs no attempt either.
+
+A stop puts the jobs still under way back in their queues, their attempt not spent (web/jobs/runner.py
+``hand_back_under_way``). When that write fails (the database lost; on SQLite, a job's own transaction holding the
+write lock past the busy timeout, 15 s) or the process is killed during it (a supervisor's stop timeout), the job
+stays ``running`` and its heartbeat stops with the process: ``requeue_stalled`` queues it again after
+``STALL_SECONDS`` and, without this record, counted the attempt as a worker's death. So the stop records each
+attempt before it writes (:func:`record`) and forgets the records once the writes are committed; ``requeue_stalled``
+takes the record of each attempt whose worker stopped beating (:func:`taken`) and gives that attempt back.
+
+Kept in the general queue's storage (Huey's key-value store: a row of ``jobs.sqlite3``, or a Redis key), as the
+queues' heartbeats are: not the database whose write may be what fails, and no migration. One key per attempt
+(job, number, claim time), so a record names one attempt only: one left behind (the process killed after the
+commit, before forgetting) never matches a later attempt, whose claim time differs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+
+from huey import Huey
+
+from web.jobs.runner import Attempt
+
+LOG = logging.getLogger(__name__)
+
+
+def _key(attempt: Attempt) -> str:
+    return f"panel:hand-back:{attempt.job_id}:{attempt.number}:{attempt.started_at.isoformat()}"
+
+
+def record(huey: Huey, attempts: Collection[Attempt]) -> None:
+    """Record that this process's stop is handing ``attempts`` back; a storage that fails is logged (a hand-back
+    that then fails too spends the attempts, as before)."""
+    try:
+        for attempt in attempts:
+            huey.put(_key(attempt), True)
+    except Exception:
+        LOG.warning("the jobs %s about to be handed back could not be recorded in the queue's storage",
+                    [attempt.job_id for attempt in attempts], exc_info=True)
+
+
+def forget(huey: Huey, attempts: Collection[Attempt]) -> None:
+    """The hand-back of ``attempts`` is committed: their records are no longer needed (one left behind matches no
+    later attempt)."""
+    try:
+        for attempt in attempts:
+            huey.delete(_key(attempt))
+    except Exception:
+        LOG.warning("the records of the jobs %s handed back were not deleted", [a.job_id for a in attempts],
+                    exc_info=True)
+
+
+def taken(huey: Huey, attempt: Attempt) -> bool:
+    """Whether a stop was handing ``attempt`` back; its record, if any, is deleted."""
+    return huey.get(_key(attempt)) is not None
