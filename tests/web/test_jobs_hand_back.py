@@ -243,3 +243,17 @@ def test_a_worker_that_died_after_a_successful_hand_back_spends_the_next_attempt
         db.session.commit()
     app.extensions["panel_tasks"][GENERAL]["requeue_stalled"].call_local()
     assert job_and_events(app, job_id) == ("queued", 1, ["job.interrupted"])
+
+
+def test_a_claimed_job_carries_its_claims_start_even_when_the_session_held_it(app):
+    """The attempt is named by the claim's ``started_at`` (every write of the attempt matches on it): a job the
+    session still holds from before the claim, in a session that does not expire on commit, must not keep the start
+    it had then (its progress and its end would match no row)."""
+    job_id = queued_job(app)
+    with app.app_context():
+        db.session().expire_on_commit = False
+        held = db.session.get(Job, job_id)
+        assert held.started_at is None
+        job = runner.claim(job_id)
+        stored = db.session.scalar(select(Job.started_at).where(Job.id == job_id))
+        assert job is held and job.started_at == stored is not None

@@ -275,7 +275,7 @@ def claim(job_id: int) -> Job | None:
         .values(state="running", started_at=now, heartbeat_at=now, attempts=Job.attempts + 1, error=None)
         .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
-    return db.session.get(Job, job_id) if claimed else None
+    return db.session.get(Job, job_id, populate_existing=True) if claimed else None   # its started_at, this claim's
 
 
 def run(job_id: int, work: Callable[[Job, Progress], str | None], *, last_attempt: bool) -> None:
