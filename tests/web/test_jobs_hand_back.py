@@ -200,12 +200,9 @@ def database_locked(*args, **kwargs) -> None:
     raise OperationalError("INSERT INTO audit_event", {}, Exception("database is locked"))
 
 
-@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
-@pytest.mark.parametrize("spent", [0, runner.MAX_ATTEMPTS - 1])
-def test_a_hand_back_that_failed_costs_no_attempt_when_requeue_stalled_takes_the_job(app, monkeypatch, spent):
-    """The stop could not write the hand-back (SQLite busy past its timeout): the job stays running and its
-    heartbeat stops with the process; ``requeue_stalled`` queues it again with the attempt given back, as the
-    hand-back would have, also on its last attempt (a worker's death would spend it, or fail the job)."""
+def left_running_by_a_failed_hand_back(app, monkeypatch, spent: int) -> int:
+    """A job that had ``spent`` attempts, whose next one the stop could not hand back (SQLite busy past its timeout):
+    the job stays running, its heartbeat stopped with the process ``STALL_SECONDS`` ago."""
     job_id = queued_job(app)
     with app.app_context():
         db.session.execute(update(Job).where(Job.id == job_id).values(attempts=spent))
@@ -213,9 +210,9 @@ def test_a_hand_back_that_failed_costs_no_attempt_when_requeue_stalled_takes_the
     work = Held()
     thread = attempt(app, job_id, work)
     assert work.started.wait(SECONDS)
-    monkeypatch.setattr(audit, "record", database_locked)
-    assert Consumers(app, []).hand_back() == 0
-    monkeypatch.undo()
+    with monkeypatch.context() as patched:
+        patched.setattr(audit, "record", database_locked)
+        assert Consumers(app, []).hand_back() == 0
     work.released.set()
     thread.join(SECONDS)
     assert job_and_events(app, job_id) == ("running", spent + 1, [])
@@ -223,9 +220,36 @@ def test_a_hand_back_that_failed_costs_no_attempt_when_requeue_stalled_takes_the
         db.session.execute(update(Job).where(Job.id == job_id).values(
             heartbeat_at=utcnow() - timedelta(seconds=runner.STALL_SECONDS + 1)))
         db.session.commit()
+    return job_id
+
+
+def requeue_stalled(app) -> None:
     app.extensions["panel_tasks"][GENERAL]["requeue_stalled"].call_local()
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+@pytest.mark.parametrize("spent", [0, runner.MAX_ATTEMPTS - 1])
+def test_a_hand_back_that_failed_costs_no_attempt_when_requeue_stalled_takes_the_job(app, monkeypatch, spent):
+    """The stop could not write the hand-back: ``requeue_stalled`` queues the job again with the attempt given back,
+    as the hand-back would have, also on its last attempt (a worker's death would spend it, or fail the job)."""
+    job_id = left_running_by_a_failed_hand_back(app, monkeypatch, spent)
+    requeue_stalled(app)
     assert job_and_events(app, job_id) == ("queued", spent, ["job.interrupted"])
     assert job_id in jobs_waiting(app, GENERAL)
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_give_back_that_failed_too_is_given_back_by_the_next_requeue_stalled(app, monkeypatch):
+    """The database may still be busy a minute later: ``requeue_stalled``'s own give-back failing must leave the
+    stop's record for the next run (it was taken before the write, and the attempt then failed the job)."""
+    job_id = left_running_by_a_failed_hand_back(app, monkeypatch, runner.MAX_ATTEMPTS - 1)
+    with monkeypatch.context() as patched:
+        patched.setattr(audit, "record", database_locked)
+        with pytest.raises(OperationalError):
+            requeue_stalled(app)
+    assert job_and_events(app, job_id) == ("running", runner.MAX_ATTEMPTS, [])
+    requeue_stalled(app)
+    assert job_and_events(app, job_id) == ("queued", runner.MAX_ATTEMPTS - 1, ["job.interrupted"])
 
 
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)
@@ -241,7 +265,7 @@ def test_a_worker_that_died_after_a_successful_hand_back_spends_the_next_attempt
         db.session.execute(update(Job).where(Job.id == job_id).values(
             heartbeat_at=utcnow() - timedelta(seconds=runner.STALL_SECONDS + 1)))
         db.session.commit()
-    app.extensions["panel_tasks"][GENERAL]["requeue_stalled"].call_local()
+    requeue_stalled(app)
     assert job_and_events(app, job_id) == ("queued", 1, ["job.interrupted"])
 
 

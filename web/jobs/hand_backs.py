@@ -7,12 +7,14 @@ write lock past the busy timeout, 15 s) or the process is killed during it (a su
 stays ``running`` and its heartbeat stops with the process: ``requeue_stalled`` queues it again after
 ``STALL_SECONDS`` and, without this record, counted the attempt as a worker's death. So the stop records each
 attempt before it writes (:func:`record`) and forgets the records once the writes are committed; ``requeue_stalled``
-takes the record of each attempt whose worker stopped beating (:func:`taken`) and gives that attempt back.
+gives back each attempt whose worker stopped beating and whose record it finds (:func:`recorded`), then forgets
+the records.
 
-Kept in the general queue's storage (Huey's key-value store: a row of ``jobs.sqlite3``, or a Redis key), as the
-queues' heartbeats are: not the database whose write may be what fails, and no migration. One key per attempt
-(job, number, claim time), so a record names one attempt only: one left behind (the process killed after the
-commit, before forgetting) never matches a later attempt, whose claim time differs.
+Kept in the general queue's storage (Huey's key-value store: a row of ``jobs.sqlite3``, or a field of a Redis
+hash), as the queues' heartbeats are: not the database whose write may be what fails, and no migration. One key per
+attempt (job, number, claim time), so a record names one attempt only: one left behind (the process killed after
+the commit, before forgetting) never matches a later attempt, whose claim time differs (Huey's store has no expiry:
+it stays, a few dozen bytes).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def forget(huey: Huey, attempts: Collection[Attempt]) -> None:
                     exc_info=True)
 
 
-def taken(huey: Huey, attempt: Attempt) -> bool:
-    """Whether a stop was handing ``attempt`` back; its record, if any, is deleted."""
-    return huey.get(_key(attempt)) is not None
+def recorded(huey: Huey, attempt: Attempt) -> bool:
+    """Whether a stop was handing ``attempt`` back. The record stays until :func:`forget`, once the attempt is given
+    back: the give-back may fail as the hand-back did (the database still busy), and the next ``requeue_stalled``
+    needs the record then."""
+    return huey.get(_key(attempt), peek=True) is not None

@@ -47,8 +47,9 @@ def register(huey: Huey, app: Flask, queue_name: str) -> dict:
     @huey.periodic_task(crontab(minute="*"), name="requeue_stalled")
     def requeue_stalled() -> None:
         with app.app_context():
-            stopped = runner.give_back([attempt for attempt in runner.dead_attempts()
-                                        if hand_backs.taken(huey, attempt)])
+            handed_back = [attempt for attempt in runner.dead_attempts() if hand_backs.recorded(huey, attempt)]
+            stopped = runner.give_back(handed_back)
+            hand_backs.forget(huey, handed_back)        # only once given back: a give-back that fails tries again
             runner.give_up_dead_jobs()
             for job in runner.recently_ended(FORGET_INPUT):
                 runner.forget_input(job)
