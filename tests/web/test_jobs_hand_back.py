@@ -281,3 +281,22 @@ def test_a_claimed_job_carries_its_claims_start_even_when_the_session_held_it(ap
         job = runner.claim(job_id)
         stored = db.session.scalar(select(Job.started_at).where(Job.id == job_id))
         assert job is held and job.started_at == stored is not None
+
+
+@pytest.mark.parametrize("microsecond", [0, 999_999])
+def test_an_attempt_named_by_its_claims_start_matches_its_own_row_on_this_database(app, microsecond):
+    """Every write of an attempt matches ``started_at`` against the value read back from the claim: the database
+    must keep it whole (microseconds included, no time zone added; SQLite stores text, PostgreSQL a timestamp), or a
+    running attempt would silently stop reporting and never record its end."""
+    job_id = queued_job(app)
+    with app.app_context():
+        job = runner.claim(job_id)
+        claimed = job.started_at.replace(microsecond=microsecond)
+        db.session.execute(update(Job).where(Job.id == job_id).values(started_at=claimed))
+        db.session.commit()
+        attempt = runner.Attempt(job_id, 1, db.session.scalar(select(Job.started_at).where(Job.id == job_id)))
+        assert attempt.started_at == claimed and attempt.started_at.tzinfo is None
+        runner.Progress(attempt).start("pages", 5)
+        assert db.session.execute(select(Job.step, Job.total).where(Job.id == job_id)).one() == ("pages", 5)
+        assert runner.dead_attempts() == [] and runner.finish(attempt, "failed", error="unexpected")
+    assert job_and_events(app, job_id) == ("failed", 1, ["job.failed"])
