@@ -79,7 +79,12 @@ def run_until_stopped(server, connections: dict) -> None:
 
     This is what waitress's own ``run`` does for one listening socket; for several (``--host localhost``, which
     resolves to 127.0.0.1 and ::1) ``create_server`` returns a ``MultiSocketServer``, whose ``run`` closes every
-    connection itself: a download under way was cut short, whatever the drain."""
+    connection itself: a download under way was cut short, whatever the drain.
+
+    Written against waitress 3.0.2 (setup.cfg pins ``>=3.0,<4``), whose ``BaseWSGIServer.run`` is this loop and
+    this shutdown; it uses what both server classes expose (``adj``, ``task_dispatcher``) and ``wasyncore.loop``, as
+    :func:`drain` does. Any other exception ends the loop as it ends waitress's own ``run``: raised, nothing drained.
+    tests/web/test_serve_stop.py runs the real server on one socket and on two."""
     from waitress.wasyncore import loop
 
     try:
