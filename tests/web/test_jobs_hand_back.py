@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from tests.web.queue_helpers import QUEUE, empty_queue  # noqa: F401  (empty_queue: an autouse fixture)
 from web.extensions import db
 from web.jobs import runner
-from web.jobs.queue import GENERAL, Consumers, Stopping, jobs_waiting
+from web.jobs.queue import GENERAL, Consumers, Stopping, jobs_waiting, queue
 from web.models import AuditEvent, Job, utcnow
 from web.services import audit
 
@@ -250,6 +250,30 @@ def test_a_give_back_that_failed_too_is_given_back_by_the_next_requeue_stalled(a
     assert job_and_events(app, job_id) == ("running", runner.MAX_ATTEMPTS, [])
     requeue_stalled(app)
     assert job_and_events(app, job_id) == ("queued", runner.MAX_ATTEMPTS - 1, ["job.interrupted"])
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_stop_that_could_not_record_its_hand_back_does_not_ask_the_queues_storage_again(app, monkeypatch):
+    """The queue's storage not answering (a Redis request waits its 5 s socket timeout): the hand-back goes on
+    without its record, and does not wait once more to delete a record that was never written (the stop's time is
+    bounded, docs/jobs.md "Stopping a worker")."""
+    asked = []
+
+    def unreachable(*args) -> None:
+        asked.append(args)
+        raise ConnectionError("the queue's storage does not answer")
+
+    monkeypatch.setattr(queue(app), "put", unreachable)
+    monkeypatch.setattr(queue(app), "delete", unreachable)
+    work = Held()
+    job_id = queued_job(app)
+    thread = attempt(app, job_id, work)
+    assert work.started.wait(SECONDS)
+    assert Consumers(app, []).hand_back() == 1
+    work.released.set()
+    thread.join(SECONDS)
+    assert job_and_events(app, job_id) == ("queued", 0, ["job.interrupted"])
+    assert len(asked) == 1
 
 
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)

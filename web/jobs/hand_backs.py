@@ -33,15 +33,18 @@ def _key(attempt: Attempt) -> str:
     return f"panel:hand-back:{attempt.job_id}:{attempt.number}:{attempt.started_at.isoformat()}"
 
 
-def record(huey: Huey, attempts: Collection[Attempt]) -> None:
-    """Record that this process's stop is handing ``attempts`` back; a storage that fails is logged (a hand-back
-    that then fails too spends the attempts, as before)."""
+def record(huey: Huey, attempts: Collection[Attempt]) -> bool:
+    """Record that this process's stop is handing ``attempts`` back; False when the storage failed, which is logged
+    (a hand-back that then fails too spends the attempts, as before), so that the stop does not wait on it again to
+    :func:`forget` (a Redis that does not answer holds each request for its socket timeout, 5 s)."""
     try:
         for attempt in attempts:
             huey.put(_key(attempt), True)
     except Exception:
         LOG.warning("the jobs %s about to be handed back could not be recorded in the queue's storage",
                     [attempt.job_id for attempt in attempts], exc_info=True)
+        return False
+    return True
 
 
 def forget(huey: Huey, attempts: Collection[Attempt]) -> None:

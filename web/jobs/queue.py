@@ -222,8 +222,7 @@ class Consumers:
         leave a running thread reported as ended."""
         with self.app.app_context():
             attempts = runner.take_under_way()
-            if attempts:                    # none under way (most stops): no write to the queue's storage
-                hand_backs.record(queue(self.app), attempts)
+            recorded = bool(attempts) and hand_backs.record(queue(self.app), attempts)   # most stops: none
             try:
                 handed = runner.hand_back_under_way(attempts)
             except Exception:
@@ -231,7 +230,7 @@ class Consumers:
                                           "queues, their attempt not spent, once their heartbeat has stopped for "
                                           "%s s", runner.STALL_SECONDS)
                 return 0
-            if attempts:
+            if recorded:
                 hand_backs.forget(queue(self.app), attempts)
             for job_id, kind in handed:
                 try:
