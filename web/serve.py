@@ -68,9 +68,29 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 5000, threads: int = 
     server.print_listen("Serving on http://{}:{}")
     stopping = Stopping(STOP_SECONDS if stop_seconds is None else stop_seconds)
     with stopping.signals():
-        server.run()
+        run_until_stopped(server, connections)
         drain(connections)              # no request while waiting for the jobs
         stopping.wait(jobs)
+
+
+def run_until_stopped(server, connections: dict) -> None:
+    """Waitress's loop over ``connections`` until a stop signal, then the end of its request threads (waitress's 5 s
+    at most), leaving every connection open for :func:`drain`.
+
+    This is what waitress's own ``run`` does for one listening socket; for several (``--host localhost``, which
+    resolves to 127.0.0.1 and ::1) ``create_server`` returns a ``MultiSocketServer``, whose ``run`` closes every
+    connection itself: a download under way was cut short, whatever the drain.
+
+    Written against waitress 3.0.2 (setup.cfg pins ``>=3.0,<4``), whose ``BaseWSGIServer.run`` is this loop and
+    this shutdown; it uses what both server classes expose (``adj``, ``task_dispatcher``) and ``wasyncore.loop``, as
+    :func:`drain` does. Any other exception ends the loop as it ends waitress's own ``run``: raised, nothing drained.
+    tests/web/test_serve_stop.py runs the real server on one socket and on two."""
+    from waitress.wasyncore import loop
+
+    try:
+        loop(timeout=server.adj.asyncore_loop_timeout, map=connections, use_poll=server.adj.asyncore_use_poll)
+    except (SystemExit, KeyboardInterrupt):
+        server.task_dispatcher.shutdown()
 
 
 def drain(connections: dict, seconds: float = DRAIN_SECONDS) -> None:

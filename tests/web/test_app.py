@@ -161,7 +161,8 @@ def test_serve_hands_the_app_to_waitress(app, runner, monkeypatch):
 
     def create_server(wsgi, **options):
         calls.append((wsgi, options))
-        return SimpleNamespace(print_listen=lambda line: None, run=lambda: None)    # serves nothing, returns
+        adj = SimpleNamespace(asyncore_loop_timeout=1, asyncore_use_poll=True)
+        return SimpleNamespace(print_listen=lambda line: None, adj=adj)      # its map is empty: serves nothing, returns
 
     monkeypatch.setattr("waitress.create_server", create_server)
     result = runner.invoke(args=["serve", "--host", "0.0.0.0", "--port", "5123"])

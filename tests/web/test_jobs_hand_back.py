@@ -8,12 +8,16 @@ import threading
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
+from tests.web.queue_helpers import QUEUE, empty_queue  # noqa: F401  (empty_queue: an autouse fixture)
 from web.extensions import db
 from web.jobs import runner
-from web.jobs.queue import Stopping
+from web.jobs.queue import GENERAL, Consumers, Stopping, jobs_waiting, queue
 from web.models import AuditEvent, Job, utcnow
+from web.services import audit
 
 SECONDS = 10
 """The most any step here waits for another thread."""
@@ -56,7 +60,7 @@ def handed_back_while_held(app, work: Held) -> tuple[int, threading.Thread]:
     thread = attempt(app, job_id, work)
     assert work.started.wait(SECONDS)
     with app.app_context():
-        assert runner.hand_back_under_way() == [(job_id, "ranking")]
+        assert runner.hand_back_under_way(runner.take_under_way()) == [(job_id, "ranking")]
     return job_id, thread
 
 
@@ -99,7 +103,7 @@ def test_a_job_ending_as_the_stop_hands_back_has_its_end_recorded_before_the_sto
     thread = attempt(app, job_id, lambda job, progress: None)
     assert ending.wait(SECONDS)
     with app.app_context():
-        assert runner.hand_back_under_way() == []
+        assert runner.hand_back_under_way(runner.take_under_way()) == []
     assert job_and_events(app, job_id) == ("done", 1, ["job.done"])
     thread.join(SECONDS)
 
@@ -161,3 +165,162 @@ def test_a_handed_back_attempt_still_running_reports_no_progress_on_the_queued_j
     with app.app_context():
         job = db.session.get(Job, job_id)
         assert (job.state, job.step, job.done, job.total) == ("queued", "waiting", 0, 0)
+
+
+def test_a_handed_back_attempts_progress_does_not_land_on_the_next_attempt(app):
+    """The next worker may claim the job while the handed-back attempt's thread still runs (until its process
+    exits): the row then carries the same attempt number again, and a progress report or heartbeat of the old
+    attempt must change nothing on it (it showed the old attempt's step and counts, and kept its heartbeat fresh)."""
+    kept: list[runner.Progress] = []
+
+    class Keeping(Held):
+        def __call__(self, job, progress) -> None:
+            kept.append(progress)
+            super().__call__(job, progress)
+
+    work = Keeping()
+    job_id, thread = handed_back_while_held(app, work)
+    with app.app_context():
+        assert runner.claim(job_id) is not None                     # the next worker, before this one exits
+        db.session.execute(update(Job).where(Job.id == job_id).values(
+            heartbeat_at=utcnow() - timedelta(seconds=60)))          # its last beat, a while ago
+        db.session.commit()
+        before = db.session.execute(select(Job.step, Job.done, Job.total, Job.heartbeat_at, Job.attempts)
+                                    .where(Job.id == job_id)).one()
+        [old] = kept
+        old.start("pages", 5)
+        after = db.session.execute(select(Job.step, Job.done, Job.total, Job.heartbeat_at, Job.attempts)
+                                   .where(Job.id == job_id)).one()
+    work.released.set()
+    thread.join(SECONDS)
+    assert after == before and before.attempts == 1
+
+
+def database_locked(*args, **kwargs) -> None:
+    raise OperationalError("INSERT INTO audit_event", {}, Exception("database is locked"))
+
+
+def left_running_by_a_failed_hand_back(app, monkeypatch, spent: int) -> int:
+    """A job that had ``spent`` attempts, whose next one the stop could not hand back (SQLite busy past its timeout):
+    the job stays running, its heartbeat stopped with the process ``STALL_SECONDS`` ago."""
+    job_id = queued_job(app)
+    with app.app_context():
+        db.session.execute(update(Job).where(Job.id == job_id).values(attempts=spent))
+        db.session.commit()
+    work = Held()
+    thread = attempt(app, job_id, work)
+    assert work.started.wait(SECONDS)
+    with monkeypatch.context() as patched:
+        patched.setattr(audit, "record", database_locked)
+        assert Consumers(app, []).hand_back() == 0
+    work.released.set()
+    thread.join(SECONDS)
+    assert job_and_events(app, job_id) == ("running", spent + 1, [])
+    with app.app_context():
+        db.session.execute(update(Job).where(Job.id == job_id).values(
+            heartbeat_at=utcnow() - timedelta(seconds=runner.STALL_SECONDS + 1)))
+        db.session.commit()
+    return job_id
+
+
+def requeue_stalled(app) -> None:
+    app.extensions["panel_tasks"][GENERAL]["requeue_stalled"].call_local()
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+@pytest.mark.parametrize("spent", [0, runner.MAX_ATTEMPTS - 1])
+def test_a_hand_back_that_failed_costs_no_attempt_when_requeue_stalled_takes_the_job(app, monkeypatch, spent):
+    """The stop could not write the hand-back: ``requeue_stalled`` queues the job again with the attempt given back,
+    as the hand-back would have, also on its last attempt (a worker's death would spend it, or fail the job)."""
+    job_id = left_running_by_a_failed_hand_back(app, monkeypatch, spent)
+    requeue_stalled(app)
+    assert job_and_events(app, job_id) == ("queued", spent, ["job.interrupted"])
+    assert job_id in jobs_waiting(app, GENERAL)
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_give_back_that_failed_too_is_given_back_by_the_next_requeue_stalled(app, monkeypatch):
+    """The database may still be busy a minute later: ``requeue_stalled``'s own give-back failing must leave the
+    stop's record for the next run (it was taken before the write, and the attempt then failed the job)."""
+    job_id = left_running_by_a_failed_hand_back(app, monkeypatch, runner.MAX_ATTEMPTS - 1)
+    with monkeypatch.context() as patched:
+        patched.setattr(audit, "record", database_locked)
+        with pytest.raises(OperationalError):
+            requeue_stalled(app)
+    assert job_and_events(app, job_id) == ("running", runner.MAX_ATTEMPTS, [])
+    requeue_stalled(app)
+    assert job_and_events(app, job_id) == ("queued", runner.MAX_ATTEMPTS - 1, ["job.interrupted"])
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_stop_that_could_not_record_its_hand_back_does_not_ask_the_queues_storage_again(app, monkeypatch):
+    """The queue's storage not answering (a Redis request waits its 5 s socket timeout): the hand-back goes on
+    without its record, and does not wait once more to delete a record that was never written (the stop's time is
+    bounded, docs/jobs.md "Stopping a worker")."""
+    asked = []
+
+    def unreachable(*args) -> None:
+        asked.append(args)
+        raise ConnectionError("the queue's storage does not answer")
+
+    monkeypatch.setattr(queue(app), "put", unreachable)
+    monkeypatch.setattr(queue(app), "delete", unreachable)
+    work = Held()
+    job_id = queued_job(app)
+    thread = attempt(app, job_id, work)
+    assert work.started.wait(SECONDS)
+    assert Consumers(app, []).hand_back() == 1
+    work.released.set()
+    thread.join(SECONDS)
+    assert job_and_events(app, job_id) == ("queued", 0, ["job.interrupted"])
+    assert len(asked) == 1
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_worker_that_died_after_a_successful_hand_back_spends_the_next_attempt(app):
+    """The record of a hand-back names its attempt: the next attempt, claimed with the same number, whose worker
+    then dies, is not given back (a job that kills every worker still ends)."""
+    work = Held()
+    job_id, thread = handed_back_while_held(app, work)
+    work.released.set()
+    thread.join(SECONDS)
+    with app.app_context():
+        assert runner.claim(job_id) is not None
+        db.session.execute(update(Job).where(Job.id == job_id).values(
+            heartbeat_at=utcnow() - timedelta(seconds=runner.STALL_SECONDS + 1)))
+        db.session.commit()
+    requeue_stalled(app)
+    assert job_and_events(app, job_id) == ("queued", 1, ["job.interrupted"])
+
+
+def test_a_claimed_job_carries_its_claims_start_even_when_the_session_held_it(app):
+    """The attempt is named by the claim's ``started_at`` (every write of the attempt matches on it): a job the
+    session still holds from before the claim, in a session that does not expire on commit, must not keep the start
+    it had then (its progress and its end would match no row)."""
+    job_id = queued_job(app)
+    with app.app_context():
+        db.session().expire_on_commit = False
+        held = db.session.get(Job, job_id)
+        assert held.started_at is None
+        job = runner.claim(job_id)
+        stored = db.session.scalar(select(Job.started_at).where(Job.id == job_id))
+        assert job is held and job.started_at == stored is not None
+
+
+@pytest.mark.parametrize("microsecond", [0, 999_999])
+def test_an_attempt_named_by_its_claims_start_matches_its_own_row_on_this_database(app, microsecond):
+    """Every write of an attempt matches ``started_at`` against the value read back from the claim: the database
+    must keep it whole (microseconds included, no time zone added; SQLite stores text, PostgreSQL a timestamp), or a
+    running attempt would silently stop reporting and never record its end."""
+    job_id = queued_job(app)
+    with app.app_context():
+        job = runner.claim(job_id)
+        claimed = job.started_at.replace(microsecond=microsecond)
+        db.session.execute(update(Job).where(Job.id == job_id).values(started_at=claimed))
+        db.session.commit()
+        attempt = runner.Attempt(job_id, 1, db.session.scalar(select(Job.started_at).where(Job.id == job_id)))
+        assert attempt.started_at == claimed and attempt.started_at.tzinfo is None
+        runner.Progress(attempt).start("pages", 5)
+        assert db.session.execute(select(Job.step, Job.total).where(Job.id == job_id)).one() == ("pages", 5)
+        assert runner.dead_attempts() == [] and runner.finish(attempt, "failed", error="unexpected")
+    assert job_and_events(app, job_id) == ("failed", 1, ["job.failed"])

@@ -38,7 +38,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from web.extensions import db
-from web.jobs import runner
+from web.jobs import hand_backs, runner
 from web.jobs.heartbeats import Beacon
 
 QUEUE_FILE = "jobs.sqlite3"
@@ -212,19 +212,26 @@ class Consumers:
 
     def hand_back(self) -> int:
         """Once stopped and done waiting: put the jobs still under way back on their queues, their attempt not
-        spent (:func:`runner.hand_back_under_way`); returns how many. A job that could not be handed back (the
-        database lost, its row held past SQLite's busy timeout) is left running, its heartbeat stops and
-        ``requeue_stalled`` queues it again after :data:`runner.STALL_SECONDS`, its attempt spent.
+        spent (:func:`runner.hand_back_under_way`); returns how many. The attempts are recorded in the queue's
+        storage first (web/jobs/hand_backs.py): a job that could not be handed back (the database lost, its row
+        held past SQLite's busy timeout, the process killed meanwhile) is left running, its heartbeat stops, and
+        ``requeue_stalled`` finds the record and queues it again after :data:`runner.STALL_SECONDS`, its attempt
+        given back all the same.
 
         The runner's own list of the jobs under way decides, not the threads: a join that a signal interrupted can
         leave a running thread reported as ended."""
         with self.app.app_context():
+            attempts = runner.take_under_way()
+            recorded = bool(attempts) and hand_backs.record(queue(self.app), attempts)   # most stops: none
             try:
-                handed = runner.hand_back_under_way()
+                handed = runner.hand_back_under_way(attempts)
             except Exception:
-                self.app.logger.exception("the jobs under way could not be handed back: they run again once "
-                                          "their heartbeat has stopped for %s s", runner.STALL_SECONDS)
+                self.app.logger.exception("the jobs under way could not be handed back: they go back to their "
+                                          "queues, their attempt not spent, once their heartbeat has stopped for "
+                                          "%s s", runner.STALL_SECONDS)
                 return 0
+            if recorded:
+                hand_backs.forget(queue(self.app), attempts)
             for job_id, kind in handed:
                 try:
                     run(self.app, "run_job", job_id, on=queue_of(kind))

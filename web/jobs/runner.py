@@ -20,9 +20,10 @@ the retry; one killed between the end's commit and the deletion leaves it to ``r
 
 **A stop is not a failure.** The jobs a process still runs when its own stop gives up waiting for them (SIGTERM
 past ``--stop-seconds``, a second signal) go back to their queue at once, their attempt not spent
-(:func:`hand_back_under_way`, audited ``job.interrupted``): three deploys during one long run must not fail it. A
-worker that dies (SIGKILL, out of memory) hands nothing back, so its attempt counts, and a job that kills every
-worker that runs it still ends.
+(:func:`hand_back_under_way`, audited ``job.interrupted``): three deploys during one long run must not fail it; a
+hand-back that fails is given back later by ``requeue_stalled`` (web/jobs/hand_backs.py). A worker that dies
+(SIGKILL, out of memory) hands nothing back, so its attempt counts, and a job that kills every worker that runs it
+still ends.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 from sqlalchemy import Row, or_, select, update
@@ -64,12 +66,40 @@ class JobFailed(Exception):
         self.outcome = outcome
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One claim of a job: its number (the row's ``attempts`` once claimed) and when it was claimed (the row's
+    ``started_at``). The number alone does not tell two attempts apart: a stop's hand-back gives the attempt back,
+    so the next claim carries the same number again while the handed-back attempt's thread still runs."""
+
+    job_id: int
+    number: int
+    started_at: datetime
+
+    def running(self):
+        """The condition that the job's row is running this attempt (and no other)."""
+        return ((Job.id == self.job_id) & (Job.state == "running") & (Job.attempts == self.number)
+                & (Job.started_at == self.started_at))
+
+
+def _this_attempt(attempt: Attempt):
+    """An UPDATE of the job that matches only while it is running ``attempt``."""
+    return update(Job).where(attempt.running())
+
+
+def _touch(attempt: Attempt, **values: object) -> None:
+    """Mark ``attempt`` alive (and write ``values``: its progress) in a short transaction of its own; nothing once
+    the row is not running this attempt: ended, back in the queue, or claimed again by the next attempt."""
+    with db.engine.begin() as connection:
+        connection.execute(_this_attempt(attempt).values(heartbeat_at=utcnow(), **values))
+
+
 class Progress:
     """``done`` of ``total`` at ``step``, written to the job's row at most every half second (and always at a
     new step), so a 415-page PDF costs a few dozen small updates, not 415."""
 
-    def __init__(self, job_id: int):
-        self.job_id = job_id
+    def __init__(self, attempt: Attempt):
+        self.attempt = attempt
         self.step = "waiting"
         self.done = 0
         self.total = 0
@@ -96,12 +126,11 @@ class Progress:
             self._write()
 
     def _write(self) -> None:
-        """Write the progress on the job's row while it runs (a row back in the queue, or ended, keeps its own: an
-        attempt its process's stop handed back still runs until the process exits)."""
+        """Write the progress on the job's row while it runs this attempt (a row back in the queue, ended, or claimed
+        by the next attempt keeps its own: an attempt its process's stop handed back still runs until the process
+        exits, and the next worker may claim the job meanwhile)."""
         self._written_at = time.monotonic()
-        with db.engine.begin() as connection:
-            connection.execute(update(Job).where(Job.id == self.job_id, Job.state == "running").values(
-                step=self.step, done=self.done, total=self.total, heartbeat_at=utcnow()))
+        _touch(self.attempt, step=self.step, done=self.done, total=self.total)
 
 
 def progress_while_writing() -> bool:
@@ -117,10 +146,10 @@ class Heartbeat:
     """A thread that touches the job's ``heartbeat_at`` every :data:`HEARTBEAT_SECONDS` until stopped, so a
     long step that reports no progress (a solver call) is not mistaken for a dead worker."""
 
-    def __init__(self, app: Flask, job_id: int, attempt: int):
-        self.app, self.job_id, self.attempt = app, job_id, attempt
+    def __init__(self, app: Flask, attempt: Attempt):
+        self.app, self.attempt = app, attempt
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"job-{job_id}-heartbeat", daemon=True)
+        self._thread = threading.Thread(target=self._beat, name=f"job-{attempt.job_id}-heartbeat", daemon=True)
 
     def __enter__(self) -> Heartbeat:
         self._thread.start()
@@ -133,87 +162,108 @@ class Heartbeat:
     def _beat(self) -> None:
         while not self._stopped.wait(HEARTBEAT_SECONDS):
             try:
-                with self.app.app_context(), db.engine.begin() as connection:
-                    connection.execute(update(Job).where(Job.id == self.job_id, Job.attempts == self.attempt)
-                                       .values(heartbeat_at=utcnow()))
+                with self.app.app_context():
+                    _touch(self.attempt)
             except Exception:  # a busy database skips one beat; the next one, 30 s later, tries again
-                self.app.logger.warning("job %s: heartbeat not written", self.job_id, exc_info=True)
+                self.app.logger.warning("job %s: heartbeat not written", self.attempt.job_id, exc_info=True)
 
 
 ENDING_SECONDS = 5.0
 """How long a stop's hand-back waits for the attempts that are recording their own end (:data:`_ENDING`): a commit
 takes milliseconds; the bound keeps a stuck one from holding the stop."""
-_UNDER_WAY: dict[int, int] = {}
+_UNDER_WAY: dict[int, Attempt] = {}
 """The jobs this process is running, each with its attempt, for :func:`hand_back_under_way`."""
-_ENDING: set[tuple[int, int]] = set()
-"""The attempts (job, attempt) that took themselves off :data:`_UNDER_WAY` to record their end and have not finished
-doing so."""
+_ENDING: set[Attempt] = set()
+"""The attempts that took themselves off :data:`_UNDER_WAY` to record their end and have not finished doing so."""
 _REGISTRY = threading.Condition()
 """Guards :data:`_UNDER_WAY` and :data:`_ENDING`; notified as an attempt finishes."""
 
 
-def _still_ours(job_id: int, attempt: int) -> bool:
-    """Whether this process's ``attempt`` at ``job_id`` may record its end: False once the process's stop handed
+def _still_ours(attempt: Attempt) -> bool:
+    """Whether this process's ``attempt`` may record its end: False once the process's stop handed
     the job back (the attempt's work is then dropped; its successor does it again), or once another of the
     process's threads took the job over. Taken out of :data:`_UNDER_WAY` either way, so the attempt and the stop
     never both record an end; when it is ours, the attempt is :data:`_ENDING` until :func:`_finished`."""
     with _REGISTRY:
-        ours = _UNDER_WAY.get(job_id) == attempt
+        ours = _UNDER_WAY.get(attempt.job_id) == attempt
         if ours:
-            del _UNDER_WAY[job_id]
-            _ENDING.add((job_id, attempt))
+            del _UNDER_WAY[attempt.job_id]
+            _ENDING.add(attempt)
         return ours
 
 
-def _finished(job_id: int, attempt: int) -> None:
-    """The ``attempt`` at ``job_id`` is over, its end recorded or dropped: off both lists (a later attempt's entry
-    stays)."""
+def _finished(attempt: Attempt) -> None:
+    """``attempt`` is over, its end recorded or dropped: off both lists (a later attempt's entry stays)."""
     with _REGISTRY:
-        if _UNDER_WAY.get(job_id) == attempt:
-            del _UNDER_WAY[job_id]
-        _ENDING.discard((job_id, attempt))
+        if _UNDER_WAY.get(attempt.job_id) == attempt:
+            del _UNDER_WAY[attempt.job_id]
+        _ENDING.discard(attempt)
         _REGISTRY.notify_all()
 
 
-def hand_back_under_way() -> list[tuple[int, str]]:
-    """Put the jobs this process is running back in the queue state, the attempt they are in not counted, each
-    audited ``job.interrupted`` by the system; returns them with their kind, for the caller to enqueue.
+def take_under_way() -> list[Attempt]:
+    """Take the attempts this process is running off its list, for its stop to hand them back
+    (:func:`hand_back_under_way`): one that ends from now on finds it is no longer ours (:func:`_still_ours`) and
+    drops its work."""
+    with _REGISTRY:
+        attempts = list(_UNDER_WAY.values())
+        _UNDER_WAY.clear()
+    return attempts
+
+
+def hand_back_under_way(attempts: Collection[Attempt]) -> list[tuple[int, str]]:
+    """Put the jobs of ``attempts`` (:func:`take_under_way`'s) back in the queue state, their attempt not counted
+    (:func:`give_back`); returns them with their kind, for the caller to enqueue.
 
     Called by a stopping process once it gave up waiting for them (web/jobs/queue.py, ``Consumers.hand_back``):
     their threads die with the process, and the stop was the process's own, not the job's doing. A job whose
     attempt took itself out of :data:`_UNDER_WAY` first (:func:`_still_ours`) is ending on its own and is left to
-    it, and waited for (:data:`ENDING_SECONDS` at most: the process exits next, and an end not yet committed would
-    be lost); one taken here finds itself handed back when it ends and rolls its work back (the lock is not held
-    while writing: an attempt's own transaction may hold the job's row, or SQLite's write lock, until it rolls
-    back).
+    it, and waited for (:data:`ENDING_SECONDS` at most, also when the writes fail: the process exits next, and an
+    end not yet committed would be lost); one taken finds itself handed back when it ends and rolls its work back
+    (the lock is not held while writing: an attempt's own transaction may hold the job's row, or SQLite's write
+    lock, until it rolls back).
     """
-    with _REGISTRY:
-        under_way = dict(_UNDER_WAY)
-        _UNDER_WAY.clear()
     try:
-        return _hand_back(under_way)
+        return give_back(attempts)
     finally:
         with _REGISTRY:
             if not _REGISTRY.wait_for(lambda: not _ENDING, ENDING_SECONDS):
                 current_app.logger.warning("job(s) %s did not record their end within %s s of the stop",
-                                           sorted(_ENDING), ENDING_SECONDS)
+                                           sorted(attempt.job_id for attempt in _ENDING), ENDING_SECONDS)
 
 
-def _hand_back(under_way: dict[int, int]) -> list[tuple[int, str]]:
-    """:func:`hand_back_under_way`'s writes, for the jobs ``under_way`` (each with its attempt)."""
-    if not under_way:
+def give_back(attempts: Collection[Attempt]) -> list[tuple[int, str]]:
+    """Put the job of each of ``attempts`` still running it back in the queue state, the attempt not counted, each
+    audited ``job.interrupted`` by the system, in one transaction (rolled back when it fails); returns them with
+    their kind, for the caller to enqueue.
+
+    A stop's hand-back (:func:`hand_back_under_way`), and ``requeue_stalled``'s for the attempts a stop recorded
+    before a hand-back that failed (web/jobs/hand_backs.py)."""
+    if not attempts:
         return []
-    handed = []
-    for job_id, attempt in under_way.items():
-        handed += db.session.execute(
-            _this_attempt(job_id, attempt).values(state="queued", attempts=attempt - 1, step="waiting", done=0,
-                                                  total=0)
-            .returning(Job.id, Job.kind).execution_options(synchronize_session=False)).all()
-    for job_id, kind in handed:
-        audit.record("job.interrupted", "job", job_id, actor=None, before={"state": "running"},
-                     after={"state": "queued", "kind": kind, "attempts": under_way[job_id] - 1})
-    db.session.commit()
+    numbers = {attempt.job_id: attempt.number for attempt in attempts}
+    try:
+        handed = []
+        for attempt in attempts:
+            handed += db.session.execute(
+                _this_attempt(attempt).values(state="queued", attempts=attempt.number - 1, step="waiting", done=0,
+                                              total=0)
+                .returning(Job.id, Job.kind).execution_options(synchronize_session=False)).all()
+        for job_id, kind in handed:
+            audit.record("job.interrupted", "job", job_id, actor=None, before={"state": "running"},
+                         after={"state": "queued", "kind": kind, "attempts": numbers[job_id] - 1})
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
     return [(job_id, kind) for job_id, kind in handed]
+
+
+def dead_attempts() -> list[Attempt]:
+    """The attempts whose worker died (their heartbeat stopped :data:`STALL_SECONDS` ago), for ``requeue_stalled``
+    to give back those a stop was handing back (web/jobs/hand_backs.py)."""
+    return [Attempt(job_id, number, started_at) for job_id, number, started_at in
+            db.session.execute(select(Job.id, Job.attempts, Job.started_at).where(_dead_worker()))]
 
 
 def claim(job_id: int) -> Job | None:
@@ -225,7 +275,7 @@ def claim(job_id: int) -> Job | None:
         .values(state="running", started_at=now, heartbeat_at=now, attempts=Job.attempts + 1, error=None)
         .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
-    return db.session.get(Job, job_id) if claimed else None
+    return db.session.get(Job, job_id, populate_existing=True) if claimed else None   # its started_at, this claim's
 
 
 def run(job_id: int, work: Callable[[Job, Progress], str | None], *, last_attempt: bool) -> None:
@@ -246,44 +296,43 @@ def run(job_id: int, work: Callable[[Job, Progress], str | None], *, last_attemp
 def _run_claimed(job: Job, work: Callable[[Job, Progress], str | None], *, last_attempt: bool) -> None:
     """Do the claimed job's work and record its end (then its input's clean-up, when this attempt ended it for
     good)."""
-    job_id, attempt = job.id, job.attempts
+    attempt = Attempt(job.id, job.attempts, job.started_at)
     with _REGISTRY:
-        _UNDER_WAY[job_id] = attempt
+        _UNDER_WAY[attempt.job_id] = attempt
     try:
         _work_and_end(job, attempt, work, last_attempt=last_attempt)
     finally:
-        _finished(job_id, attempt)
+        _finished(attempt)
 
 
-def _work_and_end(job: Job, attempt: int, work: Callable[[Job, Progress], str | None], *,
+def _work_and_end(job: Job, attempt: Attempt, work: Callable[[Job, Progress], str | None], *,
                   last_attempt: bool) -> None:
     """:func:`_run_claimed`'s work and its end, recorded only while the process has not handed the job back
     (:func:`_still_ours`)."""
     job_id = job.id
-    progress = Progress(job_id)
+    progress = Progress(attempt)
     try:
-        with Heartbeat(current_app._get_current_object(), job_id, attempt):
+        with Heartbeat(current_app._get_current_object(), attempt):
             result = work(job, progress)
             db.session.flush()
     except JobFailed as refusal:
         db.session.rollback()
-        if _still_ours(job_id, attempt) and finish(job_id, attempt, "failed", error=refusal.code,
-                                                   outcome=refusal.outcome):
+        if _still_ours(attempt) and finish(attempt, "failed", error=refusal.code, outcome=refusal.outcome):
             forget_input(job)
         return
     except Exception:
         db.session.rollback()
-        if not _still_ours(job_id, attempt):
+        if not _still_ours(attempt):
             return
         if last_attempt:
-            if finish(job_id, attempt, "failed", error="unexpected"):
+            if finish(attempt, "failed", error="unexpected"):
                 forget_input(job)
         else:
-            _requeue(job_id, attempt)
+            _requeue(attempt)
         raise
-    ended = _still_ours(job_id, attempt) and db.session.execute(
-        _this_attempt(job_id, attempt).values(state="done", result_path=result, finished_at=utcnow(),
-                                              step="finished", done=progress.total, total=progress.total)
+    ended = _still_ours(attempt) and db.session.execute(
+        _this_attempt(attempt).values(state="done", result_path=result, finished_at=utcnow(),
+                                      step="finished", done=progress.total, total=progress.total)
         .returning(*_ENDED).execution_options(synchronize_session=False)).all()
     if ended:
         _audit_ends(ended)
@@ -293,7 +342,7 @@ def _work_and_end(job: Job, attempt: int, work: Callable[[Job, Progress], str | 
     # another worker took the job over (this one's heartbeat had stopped), or this process's stop handed it back
     db.session.rollback()
     current_app.logger.warning("job %s: attempt %s was taken over or handed back; its work is dropped", job_id,
-                               attempt)
+                               attempt.number)
 
 
 def forget_input(job: Job) -> None:
@@ -308,17 +357,11 @@ def forget_input(job: Job) -> None:
         current_app.logger.warning("job %s: its input was not deleted", job.id, exc_info=True)
 
 
-def _this_attempt(job_id: int, attempt: int):
-    """An UPDATE of the job that matches only while it is running this attempt."""
-    return update(Job).where(Job.id == job_id, Job.state == "running", Job.attempts == attempt)
-
-
-def finish(job_id: int, attempt: int, state: str, *, error: str | None = None,
-           outcome: dict | None = None) -> bool:
-    """Record the end of this attempt, audited, in its own transaction; False when the job is no longer this
+def finish(attempt: Attempt, state: str, *, error: str | None = None, outcome: dict | None = None) -> bool:
+    """Record the end of ``attempt``, audited, in its own transaction; False when the job is no longer this
     attempt's (then nothing is written)."""
-    recorded = db.session.execute(_this_attempt(job_id, attempt).values(state=state, error=error, outcome=outcome,
-                                                                         finished_at=utcnow())
+    recorded = db.session.execute(_this_attempt(attempt).values(state=state, error=error, outcome=outcome,
+                                                                 finished_at=utcnow())
                                   .returning(*_ENDED).execution_options(synchronize_session=False)).all()
     _audit_ends(recorded)
     db.session.commit()
@@ -337,8 +380,8 @@ def _audit_ends(ended: Sequence[Row]) -> None:
                      after={"state": state, "kind": kind, "attempts": attempts, "error": error})
 
 
-def _requeue(job_id: int, attempt: int) -> None:
-    db.session.execute(_this_attempt(job_id, attempt).values(state="queued")
+def _requeue(attempt: Attempt) -> None:
+    db.session.execute(_this_attempt(attempt).values(state="queued")
                        .execution_options(synchronize_session=False))
     db.session.commit()
 

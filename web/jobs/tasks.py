@@ -5,10 +5,11 @@
     times, :data:`RETRY_DELAY_SECONDS` apart) on the queue that ran it; a refusal fails the job at once.
 ``requeue_stalled`` (general queue)
     Every minute: jobs whose worker died are queued again, each on the queue of its kind, or failed when that was
-    their last attempt; the stored input of the jobs that ended in the last day is deleted (again: the process that
-    ended one may have stopped before it could, and a job failed here never ran its end); a job waiting for longer
-    than the stall time is queued again only when its queue holds no message for it (a lost message), so a queue
-    no worker takes does not grow by a message per waiting job every minute.
+    their last attempt, except those a stop was handing back when its hand-back failed (web/jobs/hand_backs.py):
+    queued again with their attempt given back; the stored input of the jobs that ended in the last day is deleted
+    (again: the process that ended one may have stopped before it could, and a job failed here never ran its end);
+    a job waiting for longer than the stall time is queued again only when its queue holds no message for it (a
+    lost message), so a queue no worker takes does not grow by a message per waiting job every minute.
 ``deliver_outbox`` (general queue)
     Sends the outbox's due messages (web/jobs/mail.py); enqueued after every commit that queued a message, and
     every minute for retries and for claims whose worker died.
@@ -22,7 +23,7 @@ from __future__ import annotations
 from flask import Flask
 from huey import Huey, crontab
 
-from web.jobs import mail, runner
+from web.jobs import hand_backs, mail, runner
 from web.jobs.queue import GENERAL, jobs_waiting, queue_of, run
 from web.jobs.work import FORGET_INPUT, WORK
 
@@ -46,10 +47,14 @@ def register(huey: Huey, app: Flask, queue_name: str) -> dict:
     @huey.periodic_task(crontab(minute="*"), name="requeue_stalled")
     def requeue_stalled() -> None:
         with app.app_context():
+            handed_back = [attempt for attempt in runner.dead_attempts() if hand_backs.recorded(huey, attempt)]
+            stopped = runner.give_back(handed_back)
+            hand_backs.forget(huey, handed_back)        # only once given back: a give-back that fails tries again
             runner.give_up_dead_jobs()
             for job in runner.recently_ended(FORGET_INPUT):
                 runner.forget_input(job)
-            stalled = [(job_id, queue_of(kind)) for job_id, kind in runner.stalled_jobs() if kind in WORK]
+            stalled = [(job_id, queue_of(kind)) for job_id, kind in dict.fromkeys([*stopped, *runner.stalled_jobs()])
+                       if kind in WORK]
             waiting = {name: jobs_waiting(app, name) for name in {name for _, name in stalled}}
             for job_id, name in stalled:
                 if job_id not in waiting[name]:
