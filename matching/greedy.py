@@ -190,7 +190,7 @@ class _BlockRanking:
     these lists for an application whose best include experts that filled earlier in the block."""
 
     listed: np.ndarray              # (B, W) positions, best first
-    pool_of: np.ndarray             # (B, W) their pools
+    source: np.ndarray              # (B, W) their places in the pools' lists, pool after pool (pool: // depth)
     finite: np.ndarray              # (B, W) whether listed (else a pool's list ran out of allowed experts)
     whole: np.ndarray               # (B, P) whether the pool's list holds all its allowed experts
     starts: np.ndarray              # (B + 1,) application j's ranking is first[starts[j]:starts[j + 1]]
@@ -209,27 +209,34 @@ class _BlockRanking:
         values = np.concatenate([values for _, values in tops], axis=1)
         by_value = np.argsort(-values, axis=1, kind="stable")
         listed = np.take_along_axis(listed, by_value, axis=1)
-        pool_of = by_value // GREEDY_LIST_DEPTH
         finite = np.isfinite(np.take_along_axis(values, by_value, axis=1))
         whole = np.stack([rows[:, -1] < 0 for rows, _ in tops], axis=1)
-        keep = _kept(finite, pool_of, len(pools))
-        return cls(listed, pool_of, finite, whole, np.concatenate([[0], np.cumsum(keep.sum(axis=1))]), listed[keep])
+        keep = _kept(finite, by_value, len(pools))
+        return cls(listed, by_value, finite, whole, np.concatenate([[0], np.cumsum(keep.sum(axis=1))]), listed[keep])
 
     def ranked(self, j: int, struck: np.ndarray) -> np.ndarray | None:
         """Application ``j``'s ranking without the ``struck`` experts (by position), or None if its lists fall
         short."""
         left = self.finite[j] & ~struck[self.listed[j]]
-        counts = np.bincount(self.pool_of[j][left], minlength=len(self.whole[j]))
+        n_pools = len(self.whole[j])
+        counts = np.bincount(self.source[j][left] // (len(left) // n_pools), minlength=n_pools)
         if ((counts < GREEDY_DEPTH) & ~self.whole[j]).any():
             return None
-        return self.listed[j][_kept(left, self.pool_of[j], len(counts))]
+        return self.listed[j][_kept(left, self.source[j], n_pools)]
 
 
-def _kept(left: np.ndarray, pool_of: np.ndarray, n_pools: int) -> np.ndarray:
+def _kept(left: np.ndarray, source: np.ndarray, n_pools: int) -> np.ndarray:
     """Which entries of merged best-first lists (the last axis) a ranking keeps: of those ``left``, the
-    :data:`GREEDY_DEPTH` first and each pool's :data:`GREEDY_POOL_DEPTH` first."""
-    member = left[..., None] & (pool_of[..., None] == np.arange(n_pools))
-    pool_rank = np.take_along_axis(np.cumsum(member, axis=-2), pool_of[..., None], axis=-1)[..., 0]
+    :data:`GREEDY_DEPTH` first and each pool's :data:`GREEDY_POOL_DEPTH` first. ``source``: each entry's place in
+    the lists before they were merged, pool after pool, each as long and best first.
+
+    An entry's rank in its pool is counted in those lists, where each pool is a run: arrays the size of the lists.
+    Counted over every pool at once, an array of lists × pools held 60·P² counts an application (30 pools: 54,000,
+    432 kB an application, 450 MB for a block of the applications of 1,000 experts)."""
+    unmerged = np.empty_like(left)
+    np.put_along_axis(unmerged, source, left, axis=-1)
+    runs = np.cumsum(unmerged.reshape(*left.shape[:-1], n_pools, -1), axis=-1, dtype=np.int32)
+    pool_rank = np.take_along_axis(runs.reshape(left.shape), source, axis=-1)
     return left & ((np.cumsum(left, axis=-1) <= GREEDY_DEPTH) | (pool_rank <= GREEDY_POOL_DEPTH))
 
 
