@@ -476,14 +476,16 @@ def test_greedy_ranking_by_pool_slices_ranks_what_the_full_look_ranks(seed, n_ex
 
 
 @settings(max_examples=150, deadline=None)
-@given(seed=st.integers(0, 10**6), n_pools=st.integers(1, 4), n_experts=st.integers(1, 120), n_apps=st.integers(1, 6),
-       extra=st.integers(0, 4), levels=st.integers(1, 6), struck_share=st.floats(0, 0.5))
+@given(seed=st.integers(0, 10**6), n_pools=st.one_of(st.integers(1, 4), st.integers(20, 40)),
+       n_experts=st.integers(1, 120), n_apps=st.integers(1, 6), extra=st.integers(0, 4), levels=st.integers(1, 6),
+       struck_share=st.floats(0, 0.5))
 def test_a_block_ranks_each_application_as_its_own_row_does(seed, n_pools, n_experts, n_apps, extra, levels,
                                                              struck_share):
     """The greedy panels rank a block's applications at once from each pool's best few, and an application
     whose best include experts that filled since rank it again from those lists: the same ranking as its own row
     with the filled experts struck out, or none (then it is ranked from the row) — with tied scores, unavailable
-    pairs and short lists (depth 5, each pool's 3, lists of 5–9)."""
+    pairs and short lists (depth 5, each pool's 3, lists of 5–9); with 1–4 pools or 20–40, empty pools and pools of
+    one expert among them (each entry's rank in its pool is counted in the pools' own lists, a run each)."""
     rng = np.random.default_rng(seed)
     pool = np.sort(rng.integers(0, n_pools, n_experts))
     edges = np.searchsorted(pool, np.arange(n_pools + 1))
