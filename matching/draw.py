@@ -39,7 +39,13 @@ from matching.lp import PRICING_BLOCK, LPResult, Master, largest_magnitude
 from matching.network import best_per_column, pairs_above
 from matching.reserves import NoReplacement, exchange, replace
 from matching.rounding import SNAP, FlowNetwork
-from matching.solve import PRICED_PER_SEAT, fixed_pairs_unkeepable, generate_columns, start_on_network
+from matching.solve import (
+    PRICED_PER_SEAT,
+    PRICING_TOLERANCE,
+    fixed_pairs_unkeepable,
+    generate_columns,
+    start_on_network,
+)
 
 REPICKS = 3
 """Times a pool restriction that left a panel short is chosen again toward the short pools (see :func:`draw`)."""
@@ -115,7 +121,9 @@ def fractional_assignment(instance: Instance, max_probability: float) -> tuple[n
 def _capped_master(instance: Instance, max_probability: float) -> Master:
     """A capped master whose first LP already holds a capped solution, from the first columns of
     :func:`scaled_instance` (greedy panels and load-priced shortlists for panels of ``k`` times the seats): the
-    master holds them, or, when ``q = 1/k``, what the flow started from them adds (below).
+    master holds them and the pairs that price out of its organization-free LP until none does
+    (:func:`_price_without_organizations`), or, when ``q = 1/k``, what the flow started from them adds (below):
+    either way its first LP is the capped organization-free optimum, which the start restriction reads.
 
     When ``q = 1/k`` (:func:`units_per_seat`, ``k`` at most the number of experts: see :func:`scaled_instance`),
     the master starts on the network as the exact solve does (:func:`~matching.solve.start_on_network` with
@@ -142,7 +150,22 @@ def _capped_master(instance: Instance, max_probability: float) -> Master:
         return master
     master.add(instance.fixed[:, 0].astype(np.int64), instance.fixed[:, 1].astype(np.int64))
     master.add(*first)
+    _price_without_organizations(master)
     return master
+
+
+def _price_without_organizations(master: Master) -> None:
+    """Price the master's organization-free LP over every allowed pair until no pair prices out (each round adds
+    pairs not yet in the master, or ends): for a cap not ``1/k``, what the flow start adds for ``1/k``.
+    :func:`_restrict_at_start` restricts from that LP's solution, which then is the capped organization-free
+    optimum whatever ``q``; read off the first columns alone, unpriced, it restricted organizations to pools the
+    optimum does not favour and forbade pairs the optimum uses (contended 1,000 × 5,000 at q = 0.4: five rounds,
+    14.5 of the draw's 19.5 CPU s)."""
+    per_app = _priced_per_app(master)
+    while True:
+        added = master.add(*_pairs_above(master, master.solve_lp(), PRICING_TOLERANCE, per_app))
+        if added == 0:
+            return
 
 
 def units_per_seat(max_probability: float) -> int | None:
@@ -151,7 +174,8 @@ def units_per_seat(max_probability: float) -> int | None:
     Only then is the capped organization-free relaxation a flow with pair arcs of capacity 1 after scaling
     every count by ``k``. Another cap ``m/n`` would need counts times ``n`` and pair arcs of capacity ``m``,
     whose flows may leave pairs strictly between 0 and the cap (they must then be basic, which the flow's
-    spanning tree does not promise); such caps keep the greedy first columns alone (docs/matching.md §3)."""
+    spanning tree does not promise); such caps start on the greedy first columns, their organization-free LP
+    priced over every pair (:func:`_price_without_organizations`; docs/matching.md §3)."""
     if not 0 < max_probability <= 1:
         return None
     k = round(1.0 / max_probability)
@@ -302,8 +326,12 @@ def _add_near_ties(master: Master) -> None:
 def _near_ties(master: Master, lp: LPResult) -> tuple[np.ndarray, np.ndarray]:
     """The allowed pairs outside the master that ``lp``'s duals price within :data:`NEAR_TIE` of zero, at most
     :func:`_ties_per_app` per application, the best first."""
-    threshold = -NEAR_TIE * largest_magnitude(master.instance.fit)
-    per_app = _ties_per_app(master)
+    return _pairs_above(master, lp, -NEAR_TIE * largest_magnitude(master.instance.fit), _ties_per_app(master))
+
+
+def _pairs_above(master: Master, lp: LPResult, threshold: float, per_app: int) -> tuple[np.ndarray, np.ndarray]:
+    """The allowed pairs outside the master whose reduced cost at ``lp`` is above ``threshold``, at most ``per_app``
+    per application, the best first."""
     experts, apps = [], []
     for block, rc in master.reduced_cost_blocks(lp):
         e, a = pairs_above(rc, master.instance.allowed[:, block], master.in_set, block.start, threshold)
@@ -482,16 +510,16 @@ def _restrict_at_start(master: Master) -> Instance:
     organization row, and add the pairs that LP prices near zero among those the restriction leaves; return the
     instance the master goes on with (the master's own when nothing spans pools).
 
-    The first LP is the capped organization-free relaxation (started on the network, it is the flow's vertex, no
-    pivot; when q is not 1/k the master does not start there, and it is the LP over the first columns, not priced, a
-    poorer guide: docs/matching.md §3): the restrictions it implies (:func:`heaviest_pools` for the organizations
-    spanning pools, :func:`in_one_pool` for the others) are those the first priced LP mostly implied too, and made
-    now, one dual re-optimization repairs the organization rows and the restrictions together, where the draw
-    repaired the rows, then re-optimized each restriction over a master of near ties (contended 1,000 × 5,000: 8.0 k
-    simplex iterations in the draw against 9.3 k). The near ties (:func:`_add_near_ties`) are added with it, priced
-    by the same LP: without them the restricted LP lacked the substitutes, and pricing brought 540 columns that the
-    primal simplex took 3.4 k iterations to place. Like any restriction, it forbids pairs and costs a little
-    expected fit, and :func:`draw` takes it back when it leaves a panel short."""
+    The first LP is the capped organization-free relaxation (started on the network, it is the flow's vertex, no pivot;
+    when q is not 1/k, the LP over the first columns priced over every pair: docs/matching.md §3): the restrictions it
+    implies (:func:`heaviest_pools` for the organizations spanning pools, :func:`in_one_pool` for the others) are those
+    the first priced LP mostly implied too, and made now, one dual re-optimization repairs the organization rows and the
+    restrictions together, where the draw repaired the rows, then re-optimized each restriction over a master of near
+    ties (contended 1,000 × 5,000: 8.0 k simplex iterations in the draw against 9.3 k). The near ties
+    (:func:`_add_near_ties`) are added with it, priced by the same LP: without them the restricted LP lacked the
+    substitutes, and pricing brought 540 columns that the primal simplex took 3.4 k iterations to place. Like any
+    restriction, it forbids pairs and costs a little expected fit, and :func:`draw` takes it back when it leaves a panel
+    short."""
     instance = master.instance
     lp = master.solve_lp()
     marginals, _, _ = _probabilities(master, lp)

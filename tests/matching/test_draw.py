@@ -402,13 +402,14 @@ def crowded_instance(seed: int) -> Instance:
     return contended_instance(seed, 30, n_orgs=5, load_cap=2)
 
 
-@pytest.mark.parametrize(("seed", "q"), [(6, 0.3), (22, 0.4), (24, 0.4), (73, 0.5), (137, 0.5)])
+@pytest.mark.parametrize(("seed", "q"), [(20, 0.3), (16, 0.4), (20, 0.4), (73, 0.5), (137, 0.5)])
 def test_a_sample_no_free_reserve_can_repair_is_repaired_by_a_trade_and_breaks_no_rule(seed, q, monkeypatch):
     """On these rounds every sample broke an organization limit and no free expert could take the surplus seat
     (the draw raised NoReplacement); a trade with a member of another panel keeps every rule. (The seeds move
     whenever the draw's path does: with the rows held at the limit added in each re-optimization, seeds 0 and
     1 at q = 0.3 and 36 at q = 0.4 were repaired without a trade, 6 at 0.4 and 16 at 0.5 ended exact; with the
-    first columns out of the network-started master, no seed below 60 at q = 0.5 trades, 0 and 6 included.)"""
+    first columns out of the network-started master, no seed below 60 at q = 0.5 trades, 0 and 6 included; with the
+    first LP priced at other caps, 6 at 0.3 and 22 and 24 at 0.4 no longer trade.)"""
     instance = crowded_instance(seed)
     trades = []
     exchange = draw_module.exchange
@@ -706,6 +707,20 @@ def test_the_start_restriction_holds_each_organization_spanning_pools_in_one():
     assert spanning_organizations(instance, probabilities)
     assert spanning_organizations(restricted, probabilities * restricted.allowed) == []
     assert master.instance is restricted
+
+
+@pytest.mark.parametrize("q", [0.3, 0.4, 0.5, 0.7])
+@pytest.mark.parametrize("seed", range(4))
+def test_the_start_restriction_reads_the_organization_free_capped_optimum_whatever_the_cap(seed, q, monkeypatch):
+    """The first restriction is made from the capped organization-free LP over every pair (independent dense LP),
+    whether the cap is ``1/k`` (the flow start) or not: with another cap it read the LP over the first columns,
+    never priced, and restricted organizations from it (here the first columns are the greedy panels alone, which
+    small rounds need for the shortlists not to hold every pair the optimum uses)."""
+    monkeypatch.setattr(draw_module, "initial_candidates", lambda scaled, fit, per_seat, greedy: greedy)
+    for instance in (contended_instance(seed), crowded_instance(seed)):
+        master = _capped_master(instance, q)
+        optimum = dense_capped_lp(instance, q, organizations=False)
+        assert master.solve_lp().objective == pytest.approx(optimum, rel=1e-7, abs=1e-7)
 
 
 @pytest.mark.parametrize("q", [1e-9, 1e-6])

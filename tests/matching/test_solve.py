@@ -476,14 +476,16 @@ def test_greedy_ranking_by_pool_slices_ranks_what_the_full_look_ranks(seed, n_ex
 
 
 @settings(max_examples=150, deadline=None)
-@given(seed=st.integers(0, 10**6), n_pools=st.integers(1, 4), n_experts=st.integers(1, 120), n_apps=st.integers(1, 6),
-       extra=st.integers(0, 4), levels=st.integers(1, 6), struck_share=st.floats(0, 0.5))
+@given(seed=st.integers(0, 10**6), n_pools=st.one_of(st.integers(1, 4), st.integers(20, 40)),
+       n_experts=st.integers(1, 120), n_apps=st.integers(1, 6), extra=st.integers(0, 4), levels=st.integers(1, 6),
+       struck_share=st.floats(0, 0.5))
 def test_a_block_ranks_each_application_as_its_own_row_does(seed, n_pools, n_experts, n_apps, extra, levels,
                                                              struck_share):
     """The greedy panels rank a block's applications at once from each pool's best few, and an application
     whose best include experts that filled since rank it again from those lists: the same ranking as its own row
     with the filled experts struck out, or none (then it is ranked from the row) — with tied scores, unavailable
-    pairs and short lists (depth 5, each pool's 3, lists of 5–9)."""
+    pairs and short lists (depth 5, each pool's 3, lists of 5–9); with 1–4 pools or 20–40, empty pools and pools of
+    one expert among them (each entry's rank in its pool is counted in the pools' own lists, a run each)."""
     rng = np.random.default_rng(seed)
     pool = np.sort(rng.integers(0, n_pools, n_experts))
     edges = np.searchsorted(pool, np.arange(n_pools + 1))
@@ -538,8 +540,8 @@ def plain_greedy_panels(instance: Instance, weight: np.ndarray, depth: int = 40,
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10**6), n_pools=st.integers(1, 3), large=st.booleans(), apps_a_block=st.integers(1, 4),
-       list_depth=st.sampled_from([40, 41, 60]), short=st.booleans())
+@given(seed=st.integers(0, 10**6), n_pools=st.one_of(st.integers(1, 3), st.integers(20, 30)), large=st.booleans(),
+       apps_a_block=st.integers(1, 4), list_depth=st.sampled_from([40, 41, 60]), short=st.booleans())
 def test_greedy_panels_are_the_plain_greedy_panels(seed, n_pools, large, apps_a_block, list_depth, short):
     """Greedy panels rank each pool's best above a sampled threshold (pools of 350–1,000 experts reach it), read the
     applications in blocks, list every application's best of each pool at once, strike full experts out once a
@@ -547,7 +549,8 @@ def test_greedy_panels_are_the_plain_greedy_panels(seed, n_pools, large, apps_a_
     the lists fall short (lists of 40–41 experts a pool): the same panels as the plain greedy, and no load
     exceeded — with binding caps of 0–3, tied fits, fixed pairs, blocks of one to four applications ranked at once and
     of one more read at once; ``short`` ranks 5 best and each pool's 3 from lists of 5–6, so that experts filled
-    in the block often reach an application's lists, and pools of 48 experts or more take the sampled threshold."""
+    in the block often reach an application's lists, and pools of 48 experts or more take the sampled threshold;
+    with 1–3 pools or 20–30 (the ranking counts each entry's rank in its pool without an array of lists × pools)."""
     rng = np.random.default_rng(seed)
     n_experts = int(rng.integers(350, 1000)) if large else int(rng.integers(1, 60))
     n_apps = int(rng.integers(1, 30))
