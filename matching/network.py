@@ -139,6 +139,14 @@ seats spread over hundreds of experts; with 200 a round the sampled flow took 25
 1,000 nine and with 3,000 six, to the same prices."""
 
 
+def sample_shape(n_apps: int, apps: int | None = None) -> tuple[int, int]:
+    """The sample :func:`sampled_load_prices` takes of a round of ``n_apps`` applications when ``apps`` are asked
+    for (at most :data:`SAMPLED_APPS`): (its applications, ``n_apps // k``; ``k``, the applications each stands
+    for, ``⌈n_apps / apps⌉``)."""
+    share = max(1, -(-n_apps // max(min(apps or SAMPLED_APPS, SAMPLED_APPS), 1)))
+    return n_apps // share, share
+
+
 def sampled_load_prices(instance: Instance, weight: np.ndarray, *, apps: int | None = None,
                         deadline: float | None = None, seed: int = 0) -> tuple[np.ndarray | None, int]:
     """Load prices ``u ≥ 0`` for every expert from the organization-free flow over a random one in ``k`` of the
@@ -155,11 +163,10 @@ def sampled_load_prices(instance: Instance, weight: np.ndarray, *, apps: int | N
     of two, three and four of its eight rounds was 52.1 M, 41.3 M and 24.2 M) or when seats stayed unfilled at
     the end (a sampled application standing for ``k`` needs ``k`` times its seats from its own allowed experts:
     prices of 1,000.5 and a bound of 2,005 against an optimum of 4 in the test), and the flow's rounds."""
-    share = max(1, -(-instance.n_apps // max(min(apps or SAMPLED_APPS, SAMPLED_APPS), 1)))
+    size, share = sample_shape(instance.n_apps, apps)
     sample, sample_weight = instance, weight
     if share > 1:
-        chosen = np.sort(np.random.default_rng(seed).choice(instance.n_apps, instance.n_apps // share,
-                                                            replace=False))
+        chosen = np.sort(np.random.default_rng(seed).choice(instance.n_apps, size, replace=False))
         sample_weight = weight[:, chosen]
         sample = dataclasses.replace(instance, fit=sample_weight, allowed=instance.allowed[:, chosen],
                                      panel_size=instance.panel_size[chosen], fixed=np.zeros((0, 2), dtype=int))

@@ -52,6 +52,7 @@ from matching.network import (
     network_optimum,
     organization_alternatives,
     pairs_above,
+    sample_shape,
     sampled_load_prices,
 )
 
@@ -396,12 +397,9 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     if (shortfall > 1e-7).any():
         return _infeasible(instance, shortfall, stats)
     if not integral:
-        try:
-            x, shortfall, bound = close_gap(master, lp, bound, time_limit, max_columns, stats,
-                                            deadline=end if limited and not ran_on else None)
-        except NoIncumbent:
-            if not limited or ran_on:
-                raise
+        closed = _close_gap_within(master, lp, bound, time_limit, max_columns, stats,
+                                   deadline=end if limited and not ran_on else None)
+        if closed is None:
             # no MIP found panels within the limit: those at hand if any keep every rule, else run on
             stopped = _best_at_hand(master, lp, greedy, weight, flow.pairs)
             if stopped is not None:
@@ -410,7 +408,8 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
                 del master, lp
                 return _solution(instance, weight, *stopped, best_bound, stats)
             ran_on = True
-            x, shortfall, bound = close_gap(master, lp, bound, time_limit, max_columns, stats)
+            closed = close_gap(master, lp, bound, time_limit, max_columns, stats)
+        x, shortfall, bound = closed
         if (shortfall > 0.5).any():
             return _infeasible(instance, shortfall, stats)
     chosen = x > 0.5
@@ -694,7 +693,8 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
     if apps:
         sampling = time.perf_counter()
         load_price, stats["sampled_rounds"] = sampled_load_prices(instance, weight, apps=apps, deadline=sample_until)
-        stats.update(sampled_apps=apps, sampled_seconds=time.perf_counter() - sampling)
+        stats.update(sampled_apps=sample_shape(instance.n_apps, apps)[0],
+                     sampled_seconds=time.perf_counter() - sampling)
     stats.update(flow_seconds=time.perf_counter() - clock, flow_cpu_seconds=time.process_time() - cpu)
     return FlowAtHand(pairs, load_price, stats)
 
@@ -974,6 +974,18 @@ def close_gap(master: Master, lp: LPResult, bound: float, time_limit: float | No
                  columns=len(master.col_e))
     x = np.concatenate([x, np.zeros(len(master.col_e) - len(x))])   # an earlier MIP's x predates new columns
     return x, shortfall, min(bound, proven)
+
+
+def _close_gap_within(master: Master, lp: LPResult, bound: float, time_limit: float | None, max_columns: int,
+                      stats: dict, *, deadline: float | None) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """:func:`close_gap` within ``deadline``; None where it passed before any MIP found panels (with no
+    ``deadline``, :class:`~matching.lp.NoIncumbent` is raised as by :func:`close_gap`)."""
+    try:
+        return close_gap(master, lp, bound, time_limit, max_columns, stats, deadline=deadline)
+    except NoIncumbent:
+        if deadline is None:
+            raise
+        return None
 
 
 def _seconds_left(time_limit: float | None, deadline: float | None) -> float | None:

@@ -996,3 +996,13 @@ def test_a_restriction_that_forbids_a_fixed_pair_is_refused_and_changes_nothing(
     with pytest.raises(ValueError):
         master.restrict(replace(instance, allowed=narrowed))
     assert master.instance is instance and len(master.forbidden_columns) == 0
+
+
+def test_the_stats_record_the_sample_taken_not_the_size_asked_for():
+    """The seconds left may ask for more applications than a sample holds (:data:`~matching.network.SAMPLED_APPS`,
+    here 4 of a round of 9): the sample taken is 3, each standing for 3, and the stats say 3 (they said 9)."""
+    instance = contended_instance(2, 20, 9, n_orgs=4)
+    with no_flow_round_fits(), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching.network, "SAMPLED_APPS", 4)
+        solution = solve_total(instance, pricing_time_limit=60.0)
+    assert solution.stats["sampled_apps"] == 3
