@@ -300,8 +300,9 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     while the pricing share lasts), with ``status`` ``feasible`` and the best bound seen, which holds for the
     full problem whatever the column set (the subgradient steps of :func:`descend_loads` start from the flow's
     load prices when no master LP finished). When no priced flow round fits but the flow's share is not over,
-    the flow is solved once over its first pairs (one round of :func:`~matching.network.network_optimum`) for
-    its mended panels, and no master LP starts; so too when the greedy panels alone take the pricing share of
+    load prices come from a sampled round, then the flow is solved once over its first pairs (one round of
+    :func:`~matching.network.network_optimum`) for its mended panels where the sample's seconds say it fits or the
+    greedy panels break a rule, and no master LP starts; so too when the greedy panels alone take the pricing share of
     the limit and break a rule. If they take it and keep every rule, neither the flow nor the first columns run:
     the greedy panels are returned with the bound of :func:`descend_loads` over the rest of the limit. When
     nothing at hand keeps every rule, the solve runs on without the limit, and its stats say ``past_limit`` if it
@@ -345,10 +346,12 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
         master.add(*first)
     if known is not None:
         master.add(*np.nonzero(known))
-    # with the flow solved once, load prices from a sampled round while a bound pass still fits in the limit
+    # with the flow solved once, load prices from a sampled round first, then the flow while a bound pass still
+    # fits in the limit
     sample_until = end + STEP_GRACE * pricing_time_limit - BOUND_PER_PASS * pass_seconds if flow_once else None
     flow = flow_at_hand(instance, weight, first, flow_end, priced=flow_rounds, sample_until=sample_until,
-                        pass_seconds=pass_seconds) if flow_first else FlowAtHand()
+                        pass_seconds=pass_seconds, needed=flow_rounds or not keeps_every_rule(instance, *greedy)) \
+        if flow_first else FlowAtHand()
     if flow_first:
         flow_stats = flow.stats
         if flow.pairs is not None:
@@ -597,20 +600,21 @@ docs/matching.md)."""
 
 
 BOUND_PER_PASS = 7.5
-"""Under a time limit the sampled round's flow (:func:`flow_at_hand`) stops its rounds where this many times the
-greedy panels' reading pass's seconds (:data:`FLOW_ROUND_PER_PASS`) are left before the limit and its grace
-(:data:`STEP_GRACE`): the bound pass at its prices that follows reads every pair (contended 20,000 × 50,000: a
+"""Under a time limit the sampled round and the flow solved once (:func:`flow_at_hand`) end where this many times
+the greedy panels' reading pass's seconds (:data:`FLOW_ROUND_PER_PASS`) are left before the limit and its grace
+(:data:`STEP_GRACE`): the bound pass at the sample's prices that follows reads every pair (contended 20,000 × 50,000: a
 bound pass 20–25 CPU s against a reading pass of 4.5 s at load 1; at load 2.4 it ended 39 s after the sample, the
 pass 4.7 s, so 6 times it left the solve 74.5 s long on a 60 s limit; 7.5 times, at load 2.8, 63.4 s with no
 sample, as main's 2 times the greedy panels' seconds there). 2 times the greedy panels' 13–14 s before."""
 
 
-SAMPLE_PER_PASS = 750.0
+SAMPLE_PER_PASS = 1_000.0
 """The sampled round's flow (:func:`sample_size`) takes about this many times the greedy panels' reading pass's
 seconds (:data:`FLOW_ROUND_PER_PASS`) per pair of a sample application and an expert, against one pair of the
-round: at contended 20,000 × 50,000, 78 and 156 sampled applications took 13.5 and 25.9 CPU s (3.4 µs a pair; 250
-times the greedy panels' 14 s for 10⁹ pairs, 1.4e-8 s, 750 times the pass's 4.5 s); at 10,000 × 25,000, 156 took
-9.2 CPU s. Reading the pass's wall seconds scales the estimate with the machine's load as well."""
+round: at contended 20,000 × 50,000 the flow over every pair of 40 and 80 sampled applications took 6.9 and 16.3
+CPU s (3.6 and 4.2 µs a pair; 800–940 times a pass of 4.5 s for 10⁹ pairs), and grown by rounds 45 and 84 took
+9.4 and 19.0 s alone (770–1,070 passes: 750 was assumed then, and a sample started under contention stopped
+unconverged). Reading the pass's wall seconds scales the estimate with the machine's load as well."""
 
 SAMPLED_LEAST = 40
 """Fewest applications a sampled round is worth solving for (fewer than the round's own applications): below,
@@ -655,13 +659,16 @@ class FlowAtHand:
 
 def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray, np.ndarray],
                  deadline: float, *, priced: bool = True, sample_until: float | None = None,
-                 pass_seconds: float = 0.0) -> FlowAtHand:
+                 pass_seconds: float = 0.0, needed: bool = True) -> FlowAtHand:
     """The organization-free relaxation solved as a min-cost flow from ``first``
     (:func:`~matching.network.network_optimum`), no round starting that would end after ``deadline`` if it took
     as long as the last one; without ``priced``, solved once over ``first`` alone (one round, no pricing pass),
-    its load prices not kept: those of a sampled round (:func:`~matching.network.sampled_load_prices`, its rounds
-    within ``sample_until``) take their place, the sample as large as the seconds left allow
-    (:func:`sample_size`, from ``pass_seconds``).
+    its load prices not kept: those of a sampled round (:func:`~matching.network.sampled_load_prices`) take their
+    place, the sample taken first and as large as the seconds before ``sample_until`` allow (:func:`sample_size`,
+    from ``pass_seconds``). The flow solved once then runs only where the sample's own seconds say it ends by
+    ``sample_until`` (:data:`FLOW_ONCE_PER_SAMPLED_PAIR`), unless its panels are ``needed`` (the greedy panels
+    break a rule): its panels gain the answer about 0.14 % at 20,000 × 50,000, the sample takes the bound from
+    9.96 % to 1.3–1.6 %, so the sample is the one the seconds go to first.
 
     The flow's integral solution keeps seats, pool quotas, loads, fixed pairs and conflicts, not the
     organization limit: :func:`within_organization_limit` mends it, and the caller takes it if it keeps every
@@ -676,27 +683,50 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
     unpriced flow gives panels and no prices; the sampled round's, 100,837 there (docs/matching.md).
     """
     clock, cpu = time.perf_counter(), time.process_time()
+    stats: dict = {}
+    load_price, sampled = None, None
+    apps = 0 if priced or sample_until is None else \
+        sample_size(instance, sample_until - time.perf_counter(), pass_seconds)
+    if apps:
+        size = sample_shape(instance.n_apps, apps)[0]
+        load_price = sampled_load_prices(instance, weight, apps=apps)
+        sampled = time.perf_counter() - clock
+        stats.update(sampled_apps=size, sampled_seconds=sampled, sampled_cpu_seconds=time.process_time() - cpu)
+    if sampled is not None and not needed and time.perf_counter() + flow_once_seconds(
+            instance, first, sampled, size) > sample_until:
+        stats.update(flow_skipped=True, flow_seconds=time.perf_counter() - clock,
+                     flow_cpu_seconds=time.process_time() - cpu)
+        return FlowAtHand(None, load_price, stats)
+    started = time.perf_counter()
     optimum = network_optimum(instance, weight, *first, deadline=deadline, per_app=FLOW_PRICED_PER_APP) if priced \
         else network_optimum(instance, weight, *first, max_rounds=1)
     solved = time.perf_counter()
-    stats = {"flow_rounds": optimum.rounds, "flow_columns": len(optimum.candidates[0]),
-             "flow_objective": float(weight[optimum.experts, optimum.apps].sum(dtype=np.float64)),
-             "flow_solve_seconds": solved - clock}
+    stats.update(flow_rounds=optimum.rounds, flow_columns=len(optimum.candidates[0]),
+                 flow_objective=float(weight[optimum.experts, optimum.apps].sum(dtype=np.float64)),
+                 flow_solve_seconds=solved - started)
     pairs = None
     if not (optimum.shortfall > 0).any():
         pairs = within_organization_limit(instance, weight, optimum.experts, optimum.apps)
         stats["flow_mended_objective"] = float(weight[pairs].sum(dtype=np.float64))
     stats["flow_mend_seconds"] = time.perf_counter() - solved
-    load_price = optimum.load_price if priced else None
-    apps = 0 if priced or sample_until is None else \
-        sample_size(instance, sample_until - time.perf_counter(), pass_seconds)
-    if apps:
-        sampling = time.perf_counter()
-        load_price, stats["sampled_rounds"] = sampled_load_prices(instance, weight, apps=apps, deadline=sample_until)
-        stats.update(sampled_apps=sample_shape(instance.n_apps, apps)[0],
-                     sampled_seconds=time.perf_counter() - sampling)
     stats.update(flow_seconds=time.perf_counter() - clock, flow_cpu_seconds=time.process_time() - cpu)
-    return FlowAtHand(pairs, load_price, stats)
+    return FlowAtHand(pairs, optimum.load_price if priced else load_price, stats)
+
+
+FLOW_ONCE_PER_SAMPLED_PAIR = 5.0
+"""The flow solved once over its first pairs and mended (:func:`flow_at_hand`) takes about this many times the
+sampled round's seconds per sampled pair (a sampled application and an expert) per first pair: at contended
+20,000 × 50,000, in one process at load 4–5, the sample of 40 applications took 6.9 CPU s over 1.94 M pairs
+(3.6 µs a pair; 80: 16.3 over 3.86 M, 4.2 µs) and the flow solved once 5.5 CPU s over 0.62 M (8.8 µs), mending
+it 6–7 more (11.5–12.4 with it, docs/matching.md). Read off the sample just taken, the estimate is on the same
+network code at the same moment's load, where the reading pass (:data:`FLOW_ROUND_PER_PASS`) slows less."""
+
+
+def flow_once_seconds(instance: Instance, first: tuple[np.ndarray, np.ndarray], sampled: float, size: int) -> float:
+    """Seconds the flow solved once over ``first`` and mended should take, from a sample of ``size`` applications
+    that took ``sampled`` seconds (:data:`FLOW_ONCE_PER_SAMPLED_PAIR`; each sampled application meets every
+    expert)."""
+    return FLOW_ONCE_PER_SAMPLED_PAIR * sampled / max(size * instance.n_experts, 1) * len(first[0])
 
 
 def _solution(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, bound: float,
