@@ -666,8 +666,8 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
     its load prices not kept: those of a sampled round (:func:`~matching.network.sampled_load_prices`) take their
     place, the sample taken first and as large as the seconds before ``sample_until`` allow (:func:`sample_size`,
     from ``pass_seconds``). The flow solved once then runs only where the sample's own seconds say it ends by
-    ``sample_until`` (:data:`FLOW_ONCE_PER_SAMPLED_PAIR`), unless its panels are ``needed`` (the greedy panels
-    break a rule): its panels gain the answer about 0.14 % at 20,000 × 50,000, the sample takes the bound from
+    ``sample_until`` (:data:`FLOW_ONCE_PER_SAMPLED_PAIR`; with no sample taken, where ``sample_until`` has not
+    passed), unless its panels are ``needed`` (the greedy panels break a rule): its panels gain the answer about 0.14 % at 20,000 × 50,000, the sample takes the bound from
     9.96 % to 1.3–1.6 %, so the sample is the one the seconds go to first.
 
     The flow's integral solution keeps seats, pool quotas, loads, fixed pairs and conflicts, not the
@@ -692,8 +692,9 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
         load_price = sampled_load_prices(instance, weight, apps=apps)
         sampled = time.perf_counter() - clock
         stats.update(sampled_apps=size, sampled_seconds=sampled, sampled_cpu_seconds=time.process_time() - cpu)
-    if sampled is not None and not needed and time.perf_counter() + flow_once_seconds(
-            instance, first, sampled, size) > sample_until:
+    # without a sample to time it, only where seconds are left at all
+    if not needed and time.perf_counter() + (0.0 if sampled is None else flow_once_seconds(
+            instance, first, sampled, size)) > sample_until:
         stats.update(flow_skipped=True, flow_seconds=time.perf_counter() - clock,
                      flow_cpu_seconds=time.process_time() - cpu)
         return FlowAtHand(None, load_price, stats)

@@ -1026,3 +1026,20 @@ def test_the_sample_comes_first_and_the_flow_solved_once_only_where_its_seconds_
     assert skipped.stats["flow_skipped"] and "flow_rounds" not in skipped.stats and "flow_bound" in skipped.stats
     assert skipped.objective == pytest.approx(float(instance.fit[greedy].sum()))
     assert "flow_skipped" not in needed and needed["flow_rounds"] == 1
+
+
+@pytest.mark.parametrize("seed", [2, 16])
+def test_with_no_seconds_left_before_the_bound_pass_neither_the_sample_nor_the_flow_solved_once_runs(seed):
+    """At load 8 XL's greedy panels took 25 s and its reading pass 8.8 s, so the bound pass's reserve was gone
+    before the flow began; the flow solved once (18 s there) still ran and the bound pass after it ended the solve
+    37 s past its limit and grace. With greedy panels that keep every rule, no seconds left means neither runs."""
+    instance = contended_instance(seed, 20, 6, n_orgs=4)
+    exact = solve_total(instance)
+    greedy = greedy_panels(instance, instance.fit)
+    assert keeps_every_rule(instance, *greedy)
+    with no_flow_round_fits(), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching.solve, "BOUND_PER_PASS", 1e12)
+        solution = solve_total(instance, pricing_time_limit=60.0)
+    check_time_limited(instance, solution, exact.objective)
+    assert solution.stats["flow_skipped"] and "sampled_apps" not in solution.stats
+    assert solution.objective == pytest.approx(float(instance.fit[greedy].sum()))
