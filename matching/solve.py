@@ -348,12 +348,13 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
         master.add(*np.nonzero(known))
     # with the flow solved once, load prices from a sampled round first, then the flow while a bound pass still
     # fits in the limit
-    sample_until = end + STEP_GRACE * pricing_time_limit - BOUND_PER_PASS * pass_seconds if flow_once else None
+    bound_reserve = BOUND_PER_PASS * pass_seconds
+    sample_until = end + STEP_GRACE * pricing_time_limit - bound_reserve if flow_once else None
     flow = flow_at_hand(instance, weight, first, flow_end, priced=flow_rounds, sample_until=sample_until,
                         pass_seconds=pass_seconds, needed=flow_rounds or not keeps_every_rule(instance, *greedy)) \
         if flow_first else FlowAtHand()
     if flow_first:
-        flow_stats = flow.stats
+        flow_stats = {**flow.stats, "bound_reserve": bound_reserve} if flow_once else flow.stats
         if flow.pairs is not None:
             master.add(*flow.pairs)
     per_app = PRICED_PER_SEAT * int(instance.panel_size.max(initial=1))
