@@ -609,13 +609,14 @@ pass 4.7 s, so 6 times it left the solve 74.5 s long on a 60 s limit; 7.5 times,
 sample, as main's 2 times the greedy panels' seconds there). 2 times the greedy panels' 13–14 s before."""
 
 
-SAMPLE_PER_PASS = 1_000.0
+SAMPLE_PER_PASS = 750.0
 """The sampled round's flow (:func:`sample_size`) takes about this many times the greedy panels' reading pass's
 seconds (:data:`FLOW_ROUND_PER_PASS`) per pair of a sample application and an expert, against one pair of the
 round: at contended 20,000 × 50,000 the flow over every pair of 40 and 80 sampled applications took 6.9 and 16.3
-CPU s (3.6 and 4.2 µs a pair; 800–940 times a pass of 4.5 s for 10⁹ pairs), and grown by rounds 45 and 84 took
-9.4 and 19.0 s alone (770–1,070 passes: 750 was assumed then, and a sample started under contention stopped
-unconverged). Reading the pass's wall seconds scales the estimate with the machine's load as well."""
+CPU s (3.6 and 4.2 µs a pair), and 44 in a solve 7.6 s where the pass took 5.23 s: 630–740 passes an application
+at passes of 5.2–5.5 s. Grown by rounds, 45 and 84 took 9.4 and 19.0 s alone (770–1,070 passes, and a sample
+started under contention stopped unconverged). Reading the pass's wall seconds scales the estimate with the
+machine's load as well."""
 
 SAMPLED_LEAST = 40
 """Fewest applications a sampled round is worth solving for (fewer than the round's own applications): below,
