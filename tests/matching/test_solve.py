@@ -1046,3 +1046,24 @@ def test_with_no_seconds_left_before_the_bound_pass_neither_the_sample_nor_the_f
     assert solution.stats["flow_skipped"] and "sampled_apps" not in solution.stats
     assert solution.objective == pytest.approx(float(instance.fit[greedy].sum()))
 
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), shape=st.sampled_from(["contended", "fixed", "tight maximum", "by pool"]),
+       sample=st.sampled_from([1, 2, 3, 160]))
+def test_the_sample_taken_first_with_the_flow_skipped_gives_an_honest_bound_and_panels_within_every_rule(
+        seed, shape, sample):
+    """The sampled round first and the flow solved once said not to fit: the answer keeps every rule (the greedy
+    panels, or the flow's where they break one), and the bound, from the steps started at the sample's load prices
+    (one in ``k`` of the applications, each standing for ``k``), is at or above the optimum of the full problem."""
+    instance = flow_shaped_instance(seed, shape)
+    reference = dense_milp(instance)
+    with no_flow_round_fits(), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching.network, "SAMPLED_APPS", sample)
+        patch.setattr(matching.solve, "FLOW_ONCE_PER_SAMPLED_PAIR", 1e12)
+        solution = solve_total(instance, pricing_time_limit=60.0)
+    check_time_limited(instance, solution, reference)
+    if not fixed_pairs_unkeepable(instance):
+        assert solution.stats["sampled_apps"] == matching.network.sample_shape(instance.n_apps, sample)[0]
+        greedy_keeps = keeps_every_rule(instance, *greedy_panels(instance, instance.fit))
+        assert solution.stats.get("flow_skipped", False) == greedy_keeps
