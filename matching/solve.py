@@ -301,9 +301,9 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     full problem whatever the column set (the subgradient steps of :func:`descend_loads` start from the flow's
     load prices when no master LP finished). When no priced flow round fits but the flow's share is not over,
     load prices come from a sampled round, then the flow is solved once over its first pairs (one round of
-    :func:`~matching.network.network_optimum`) for its mended panels where the sample's seconds say it fits or the
-    greedy panels break a rule, and no master LP starts; so too when the greedy panels alone take the pricing share of
-    the limit and break a rule. If they take it and keep every rule, neither the flow nor the first columns run:
+    :func:`~matching.network.network_optimum`) for its mended panels where the sample's seconds say it fits (where
+    the greedy panels break a rule, the flow first and the sample after), and no master LP starts; so too when
+    the greedy panels alone take the pricing share of the limit and break a rule. If they take it and keep every rule, neither the flow nor the first columns run:
     the greedy panels are returned with the bound of :func:`descend_loads` over the rest of the limit. When
     nothing at hand keeps every rule, the solve runs on without the limit, and its stats say ``past_limit`` if it
     ends after the limit.
@@ -666,11 +666,14 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
     (:func:`~matching.network.network_optimum`), no round starting that would end after ``deadline`` if it took
     as long as the last one; without ``priced``, solved once over ``first`` alone (one round, no pricing pass),
     its load prices not kept: those of a sampled round (:func:`~matching.network.sampled_load_prices`) take their
-    place, the sample taken first and as large as the seconds before ``sample_until`` allow (:func:`sample_size`,
-    from ``pass_seconds``). The flow solved once then runs only where the sample's own seconds say it ends by
-    ``sample_until`` (:data:`FLOW_ONCE_PER_SAMPLED_PAIR`; with no sample taken, where ``sample_until`` has not
-    passed), unless its panels are ``needed`` (the greedy panels break a rule): its panels gain the answer about 0.14 % at 20,000 × 50,000, the sample takes the bound from
-    9.96 % to 1.3–1.6 %, so the sample is the one the seconds go to first.
+    place, the sample as large as the seconds before ``sample_until`` allow (:func:`sample_size`, from
+    ``pass_seconds``). Its panels gain the answer about 0.14 % at 20,000 × 50,000, the sample takes the bound from
+    9.96 % to 1.3–1.6 %, so the sample comes first and the flow solved once follows only where the sample's own
+    seconds say it ends by ``sample_until`` (:data:`FLOW_ONCE_PER_SAMPLED_PAIR`; with no sample taken, where
+    ``sample_until`` has not passed). Where its panels are ``needed`` (the greedy panels break a rule: they may be
+    the only answer) the flow runs whatever the seconds, so it comes first and the sample takes what it leaves
+    (taken first, the sample would be sized to every second before ``sample_until`` and the flow, 12–18 s at
+    20,000 × 50,000, would push the bound pass past the limit).
 
     The flow's integral solution keeps seats, pool quotas, loads, fixed pairs and conflicts, not the
     organization limit: :func:`within_organization_limit` mends it, and the caller takes it if it keeps every
@@ -686,20 +689,22 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
     """
     clock, cpu = time.perf_counter(), time.process_time()
     stats: dict = {}
-    load_price, sampled = None, None
-    apps = 0 if priced or sample_until is None else \
-        sample_size(instance, sample_until - time.perf_counter(), pass_seconds)
-    if apps:
-        size = sample_shape(instance.n_apps, apps)[0]
-        load_price = sampled_load_prices(instance, weight, apps=apps)
-        sampled = time.perf_counter() - clock
-        stats.update(sampled_apps=size, sampled_seconds=sampled, sampled_cpu_seconds=time.process_time() - cpu)
-    # without a sample to time it, only where seconds are left at all
-    if not needed and time.perf_counter() + (0.0 if sampled is None else flow_once_seconds(
-            instance, first, sampled, size)) > sample_until:
-        stats.update(flow_skipped=True, flow_seconds=time.perf_counter() - clock,
-                     flow_cpu_seconds=time.process_time() - cpu)
-        return FlowAtHand(None, load_price, stats)
+    pairs, load_price = _flow_solved(instance, weight, first, deadline, priced, stats) if needed else (None, None)
+    if not priced:
+        load_price, flow_after = _sampled_prices(instance, weight, first, sample_until, pass_seconds, stats)
+        if not needed and time.perf_counter() + flow_after > sample_until:
+            stats["flow_skipped"] = True
+        elif not needed:
+            pairs, _ = _flow_solved(instance, weight, first, deadline, priced, stats)
+    stats.update(flow_seconds=time.perf_counter() - clock, flow_cpu_seconds=time.process_time() - cpu)
+    return FlowAtHand(pairs, load_price, stats)
+
+
+def _flow_solved(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray, np.ndarray], deadline: float,
+                 priced: bool, stats: dict) -> tuple[tuple[np.ndarray, np.ndarray] | None, np.ndarray | None]:
+    """The flow of :func:`flow_at_hand` (priced by rounds within ``deadline``, else solved once over ``first``),
+    its figures in ``stats``: its panels mended to the organization limit (None when a seat stayed empty) and its
+    load prices (None unpriced: they name only its candidates)."""
     started = time.perf_counter()
     optimum = network_optimum(instance, weight, *first, deadline=deadline, per_app=FLOW_PRICED_PER_APP) if priced \
         else network_optimum(instance, weight, *first, max_rounds=1)
@@ -712,8 +717,24 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
         pairs = within_organization_limit(instance, weight, optimum.experts, optimum.apps)
         stats["flow_mended_objective"] = float(weight[pairs].sum(dtype=np.float64))
     stats["flow_mend_seconds"] = time.perf_counter() - solved
-    stats.update(flow_seconds=time.perf_counter() - clock, flow_cpu_seconds=time.process_time() - cpu)
-    return FlowAtHand(pairs, optimum.load_price if priced else load_price, stats)
+    return pairs, optimum.load_price if priced else None
+
+
+def _sampled_prices(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray, np.ndarray],
+                    sample_until: float | None, pass_seconds: float, stats: dict) -> tuple[np.ndarray | None, float]:
+    """The sampled round's load prices, the sample as large as the seconds before ``sample_until`` allow
+    (:func:`sample_size`; its figures in ``stats``), and the seconds the flow solved once over ``first`` should
+    take, read off the sample's (:func:`flow_once_seconds`; 0 with no sample taken: then the flow runs wherever
+    ``sample_until`` has not passed). (None, 0) when no sample fits."""
+    clock, cpu = time.perf_counter(), time.process_time()
+    apps = 0 if sample_until is None else sample_size(instance, sample_until - clock, pass_seconds)
+    if not apps:
+        return None, 0.0
+    size = sample_shape(instance.n_apps, apps)[0]
+    load_price = sampled_load_prices(instance, weight, apps=apps)
+    sampled = time.perf_counter() - clock
+    stats.update(sampled_apps=size, sampled_seconds=sampled, sampled_cpu_seconds=time.process_time() - cpu)
+    return load_price, flow_once_seconds(instance, first, sampled, size)
 
 
 FLOW_ONCE_PER_SAMPLED_PAIR = 5.0

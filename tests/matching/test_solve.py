@@ -1067,3 +1067,27 @@ def test_the_sample_taken_first_with_the_flow_skipped_gives_an_honest_bound_and_
         assert solution.stats["sampled_apps"] == matching.network.sample_shape(instance.n_apps, sample)[0]
         greedy_keeps = keeps_every_rule(instance, *greedy_panels(instance, instance.fit))
         assert solution.stats.get("flow_skipped", False) == greedy_keeps
+
+
+@pytest.mark.parametrize("seed", [116, 188, 208])
+def test_where_the_greedy_panels_break_a_rule_the_flow_solved_once_comes_before_the_sample(seed):
+    """Where the greedy panels break a rule the flow solved once runs whatever the seconds (its panels may be the
+    only answer): taken first, the sample would be sized to every second before the bound pass's reserve and the
+    flow (12–18 s at 20,000 × 50,000) would then push the bound pass past the limit. So the flow comes first and
+    the sample is sized to the seconds it leaves; the answer keeps every rule and the bound holds."""
+    instance = contended_instance(seed, 20, 6, n_orgs=4)
+    assert not keeps_every_rule(instance, *greedy_panels(instance, instance.fit))
+    order = []
+
+    def spy(name, function):
+        def called(*args, **kwargs):
+            order.append(name)
+            return function(*args, **kwargs)
+        return called
+
+    with no_flow_round_fits(), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching.solve, "network_optimum", spy("flow", matching.solve.network_optimum))
+        patch.setattr(matching.solve, "sampled_load_prices", spy("sample", matching.solve.sampled_load_prices))
+        solution = solve_total(instance, pricing_time_limit=60.0)
+    check_time_limited(instance, solution, dense_milp(instance))
+    assert order[:2] == ["flow", "sample"] and "flow_skipped" not in solution.stats
