@@ -132,6 +132,7 @@ contended 10,000 × 25,000 with 156, 312 and 625 applications: 50,654, 50,527 an
 price, an answer of 50,339 and a best bound before of 50,570 (docs/matching.md, "Load prices from a sampled
 round")."""
 
+
 def sample_shape(n_apps: int, apps: int | None = None) -> tuple[int, int]:
     """The sample :func:`sampled_load_prices` takes of a round of ``n_apps`` applications when ``apps`` are asked
     for (at most :data:`SAMPLED_APPS`): (its applications, ``n_apps // k``; ``k``, the applications each stands

@@ -652,7 +652,7 @@ bring the flow's prices nearer their optimum within a share of the limit (docs/m
 class FlowAtHand:
     """What the organization-free flow gives a time-limited solve: its panels mended to the organization limit
     (None when the flow was not run or left seats empty), its load prices (None when not run, or solved once
-    unpriced with no converged sampled round: :func:`flow_at_hand`), and figures for the solve's ``stats``."""
+    unpriced and no sampled round gave prices: :func:`flow_at_hand`), and figures for the solve's ``stats``."""
 
     pairs: tuple[np.ndarray, np.ndarray] | None = None
     load_price: np.ndarray | None = None
