@@ -25,7 +25,6 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import minimum_spanning_tree
 
-from matching.greedy import SPREAD, spread
 from matching.instance import Instance, best_first_columns
 from matching.lp import AT_LOWER, AT_UPPER, BASIC, PRICING_BLOCK, FixedPairs, PairSet
 
@@ -133,49 +132,51 @@ contended 10,000 × 25,000 with 156, 312 and 625 applications: 50,654, 50,527 an
 price, an answer of 50,339 and a best bound before of 50,570 (docs/matching.md, "Load prices from a sampled
 round")."""
 
-SAMPLED_PER_APP = 3_000
-"""New pairs per sampled application per round of :func:`sampled_load_prices`: each stands for many, whose
-seats spread over hundreds of experts; with 200 a round the sampled flow took 25 rounds at 10,000 × 25,000, with
-1,000 nine and with 3,000 six, to the same prices."""
+
+def sample_shape(n_apps: int, apps: int | None = None) -> tuple[int, int]:
+    """The sample :func:`sampled_load_prices` takes of a round of ``n_apps`` applications when ``apps`` are asked
+    for (at most :data:`SAMPLED_APPS`): (its applications, ``n_apps // k``; ``k``, the applications each stands
+    for, ``⌈n_apps / apps⌉``)."""
+    share = max(1, -(-n_apps // max(min(apps or SAMPLED_APPS, SAMPLED_APPS), 1)))
+    return n_apps // share, share
 
 
 def sampled_load_prices(instance: Instance, weight: np.ndarray, *, apps: int | None = None,
-                        deadline: float | None = None, seed: int = 0) -> tuple[np.ndarray | None, int]:
+                        seed: int = 0) -> np.ndarray | None:
     """Load prices ``u ≥ 0`` for every expert from the organization-free flow over a random one in ``k`` of the
     applications (``k`` = ``⌈n_apps / apps⌉``, ``apps`` at most :data:`SAMPLED_APPS`; the sample, ``n_apps // k``
-    applications, holds at most ``apps``: the time-limited solve asks for as many as its seconds allow), each
-    standing for ``k``
-    (:class:`FlowNetwork`'s ``sampled``), every expert with its own load: the flow's Lagrangian dual of the load
-    rows is ``min_u Σ u·cap + k · Σ_(a in sample) best panel of a by weight − u``, a sample average of the
-    round's own ``Σ_a``, so its optimal ``u`` is near the round's. Any ``u ≥ 0`` gives a valid panel bound;
-    these only make it tight. A sample of more than one in one keeps no fixed pair (it prices, it assigns
-    nothing); with ``k`` = 1 it is the round itself. Rounds as :func:`network_optimum` (``deadline``). Returns
-    the prices, None when the deadline stopped the flow before no pair priced out (its potentials then carry the
-    elastic arcs' cost where the sample's seats were not yet filled: at 20,000 × 50,000 the bound at the prices
-    of two, three and four of its eight rounds was 52.1 M, 41.3 M and 24.2 M) or when seats stayed unfilled at
-    the end (a sampled application standing for ``k`` needs ``k`` times its seats from its own allowed experts:
-    prices of 1,000.5 and a bound of 2,005 against an optimum of 4 in the test), and the flow's rounds."""
-    share = max(1, -(-instance.n_apps // max(min(apps or SAMPLED_APPS, SAMPLED_APPS), 1)))
+    applications, holds at most ``apps``: :func:`sample_shape`; the time-limited solve asks for as many as its
+    seconds allow), each standing for ``k`` (:class:`FlowNetwork`'s ``sampled``), every expert with its own
+    load: the flow's Lagrangian dual of the load rows is ``min_u Σ u·cap + k · Σ_(a in sample) best panel of a
+    by weight − u``, a sample average of the round's own ``Σ_a``, so its optimal ``u`` is near the round's. Any
+    ``u ≥ 0`` gives a valid panel bound; these only make it tight. A sample of more than one in one keeps no
+    fixed pair (it prices, it assigns nothing); with ``k`` = 1 it is the round itself.
+
+    The flow is solved once over every allowed pair of the sample: no pair is left to price out, so it is
+    converged after that one solve, and its seconds follow its pairs. Grown by rounds from a few dealt pairs
+    (3,000 new pairs an application a round) it took 6–9 rounds to the same prices, and a deadline that stopped
+    it before the last gave none (its potentials then carry the elastic arcs' cost where the sample's seats were
+    not yet filled: at 20,000 × 50,000 the bound at the prices of two, three and four of its eight rounds was
+    52.1 M, 41.3 M and 24.2 M); once over every pair, 40 and 80 applications there took 6.9 and 16.3 CPU s, the
+    rounds 0.21–0.23 s an application (docs/matching.md, "Load prices from a sampled round").
+
+    Returns the prices, None when seats stayed unfilled (a sampled application standing for ``k`` needs ``k``
+    times its seats from its own allowed experts: prices of 1,000.5 and a bound of 2,005 against an optimum of 4
+    in the test)."""
+    size, share = sample_shape(instance.n_apps, apps)
     sample, sample_weight = instance, weight
     if share > 1:
-        chosen = np.sort(np.random.default_rng(seed).choice(instance.n_apps, instance.n_apps // share,
-                                                            replace=False))
+        chosen = np.sort(np.random.default_rng(seed).choice(instance.n_apps, size, replace=False))
         sample_weight = weight[:, chosen]
         sample = dataclasses.replace(instance, fit=sample_weight, allowed=instance.allowed[:, chosen],
                                      panel_size=instance.panel_size[chosen], fixed=np.zeros((0, 2), dtype=int))
-    optimum = network_optimum(sample, sample_weight, *spread(sample, SPREAD), per_app=SAMPLED_PER_APP,
-                              deadline=deadline, sampled=share)
+    optimum = network_optimum(sample, sample_weight, *np.nonzero(sample.allowed), max_rounds=1, sampled=share)
     # experts the source reaches only through an elastic arc (every expert allowed to the sample's applications
     # of a pool at its full load, or seats they cannot fill standing for ``share``) are priced near its cost: a
     # dual optimum of the sample, where seats are equalities, but the round's panel bound there is that cost times
     # their loads (the round's own flow prices the round at its optimum whatever its dual optimum)
     elastic = share > 1 and ((optimum.shortfall > 0).any() or (optimum.load_price >= optimum.elastic_cost / 2).any())
-    converged = optimum.converged
-    if not converged and not elastic:   # the deadline skipped the last pricing pass, a cheap one over the sample
-        have = PairSet(*sample_weight.shape)
-        have[optimum.candidates] = True
-        converged = len(price_out(sample, sample_weight, optimum, have, 1)[0]) == 0
-    return optimum.load_price if converged and not elastic else None, optimum.rounds
+    return None if elastic else optimum.load_price
 
 
 def _new_pairs(instance: Instance, have: PairSet, experts: np.ndarray, apps: np.ndarray,

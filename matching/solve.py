@@ -52,6 +52,7 @@ from matching.network import (
     network_optimum,
     organization_alternatives,
     pairs_above,
+    sample_shape,
     sampled_load_prices,
 )
 
@@ -299,9 +300,10 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     while the pricing share lasts), with ``status`` ``feasible`` and the best bound seen, which holds for the
     full problem whatever the column set (the subgradient steps of :func:`descend_loads` start from the flow's
     load prices when no master LP finished). When no priced flow round fits but the flow's share is not over,
-    the flow is solved once over its first pairs (one round of :func:`~matching.network.network_optimum`) for
-    its mended panels, and no master LP starts; so too when the greedy panels alone take the pricing share of
-    the limit and break a rule. If they take it and keep every rule, neither the flow nor the first columns run:
+    load prices come from a sampled round, then the flow is solved once over its first pairs (one round of
+    :func:`~matching.network.network_optimum`) for its mended panels where the sample's seconds say it fits (where
+    the greedy panels break a rule, the flow first and the sample after), and no master LP starts; so too when
+    the greedy panels alone take the pricing share of the limit and break a rule. If they take it and keep every rule, neither the flow nor the first columns run:
     the greedy panels are returned with the bound of :func:`descend_loads` over the rest of the limit. When
     nothing at hand keeps every rule, the solve runs on without the limit, and its stats say ``past_limit`` if it
     ends after the limit.
@@ -344,12 +346,15 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
         master.add(*first)
     if known is not None:
         master.add(*np.nonzero(known))
-    # with the flow solved once, load prices from a sampled round while a bound pass still fits in the limit
-    sample_until = end + STEP_GRACE * pricing_time_limit - BOUND_PER_PASS * pass_seconds if flow_once else None
+    # with the flow solved once, load prices from a sampled round first, then the flow while a bound pass still
+    # fits in the limit
+    bound_reserve = BOUND_PER_PASS * pass_seconds
+    sample_until = end + STEP_GRACE * pricing_time_limit - bound_reserve if flow_once else None
     flow = flow_at_hand(instance, weight, first, flow_end, priced=flow_rounds, sample_until=sample_until,
-                        pass_seconds=pass_seconds) if flow_first else FlowAtHand()
+                        pass_seconds=pass_seconds, needed=flow_rounds or not keeps_every_rule(instance, *greedy)) \
+        if flow_first else FlowAtHand()
     if flow_first:
-        flow_stats = flow.stats
+        flow_stats = {**flow.stats, "bound_reserve": bound_reserve} if flow_once else flow.stats
         if flow.pairs is not None:
             master.add(*flow.pairs)
     per_app = PRICED_PER_SEAT * int(instance.panel_size.max(initial=1))
@@ -396,12 +401,9 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
     if (shortfall > 1e-7).any():
         return _infeasible(instance, shortfall, stats)
     if not integral:
-        try:
-            x, shortfall, bound = close_gap(master, lp, bound, time_limit, max_columns, stats,
-                                            deadline=end if limited and not ran_on else None)
-        except NoIncumbent:
-            if not limited or ran_on:
-                raise
+        closed = _close_gap_within(master, lp, bound, time_limit, max_columns, stats,
+                                   deadline=end if limited and not ran_on else None)
+        if closed is None:
             # no MIP found panels within the limit: those at hand if any keep every rule, else run on
             stopped = _best_at_hand(master, lp, greedy, weight, flow.pairs)
             if stopped is not None:
@@ -410,7 +412,8 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
                 del master, lp
                 return _solution(instance, weight, *stopped, best_bound, stats)
             ran_on = True
-            x, shortfall, bound = close_gap(master, lp, bound, time_limit, max_columns, stats)
+            closed = close_gap(master, lp, bound, time_limit, max_columns, stats)
+        x, shortfall, bound = closed
         if (shortfall > 0.5).any():
             return _infeasible(instance, shortfall, stats)
     chosen = x > 0.5
@@ -598,9 +601,9 @@ docs/matching.md)."""
 
 
 BOUND_PER_PASS = 7.5
-"""Under a time limit the sampled round's flow (:func:`flow_at_hand`) stops its rounds where this many times the
-greedy panels' reading pass's seconds (:data:`FLOW_ROUND_PER_PASS`) are left before the limit and its grace
-(:data:`STEP_GRACE`): the bound pass at its prices that follows reads every pair (contended 20,000 × 50,000: a
+"""Under a time limit the sampled round and the flow solved once (:func:`flow_at_hand`) end where this many times
+the greedy panels' reading pass's seconds (:data:`FLOW_ROUND_PER_PASS`) are left before the limit and its grace
+(:data:`STEP_GRACE`): the bound pass at the sample's prices that follows reads every pair (contended 20,000 × 50,000: a
 bound pass 20–25 CPU s against a reading pass of 4.5 s at load 1; at load 2.4 it ended 39 s after the sample, the
 pass 4.7 s, so 6 times it left the solve 74.5 s long on a 60 s limit; 7.5 times, at load 2.8, 63.4 s with no
 sample, as main's 2 times the greedy panels' seconds there). 2 times the greedy panels' 13–14 s before."""
@@ -609,9 +612,11 @@ sample, as main's 2 times the greedy panels' seconds there). 2 times the greedy 
 SAMPLE_PER_PASS = 750.0
 """The sampled round's flow (:func:`sample_size`) takes about this many times the greedy panels' reading pass's
 seconds (:data:`FLOW_ROUND_PER_PASS`) per pair of a sample application and an expert, against one pair of the
-round: at contended 20,000 × 50,000, 78 and 156 sampled applications took 13.5 and 25.9 CPU s (3.4 µs a pair; 250
-times the greedy panels' 14 s for 10⁹ pairs, 1.4e-8 s, 750 times the pass's 4.5 s); at 10,000 × 25,000, 156 took
-9.2 CPU s. Reading the pass's wall seconds scales the estimate with the machine's load as well."""
+round: at contended 20,000 × 50,000 the flow over every pair of 40 and 80 sampled applications took 6.9 and 16.3
+CPU s (3.6 and 4.2 µs a pair), and 44 in a solve 7.6 s where the pass took 5.23 s: 630–740 passes an application
+at passes of 5.2–5.5 s. Grown by rounds, 45 and 84 took 9.4 and 19.0 s alone (770–1,070 passes, and a sample
+started under contention stopped unconverged). Reading the pass's wall seconds scales the estimate with the
+machine's load as well."""
 
 SAMPLED_LEAST = 40
 """Fewest applications a sampled round is worth solving for (fewer than the round's own applications): below,
@@ -647,7 +652,7 @@ bring the flow's prices nearer their optimum within a share of the limit (docs/m
 class FlowAtHand:
     """What the organization-free flow gives a time-limited solve: its panels mended to the organization limit
     (None when the flow was not run or left seats empty), its load prices (None when not run, or solved once
-    unpriced with no converged sampled round: :func:`flow_at_hand`), and figures for the solve's ``stats``."""
+    unpriced and no sampled round gave prices: :func:`flow_at_hand`), and figures for the solve's ``stats``."""
 
     pairs: tuple[np.ndarray, np.ndarray] | None = None
     load_price: np.ndarray | None = None
@@ -656,13 +661,19 @@ class FlowAtHand:
 
 def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray, np.ndarray],
                  deadline: float, *, priced: bool = True, sample_until: float | None = None,
-                 pass_seconds: float = 0.0) -> FlowAtHand:
+                 pass_seconds: float = 0.0, needed: bool = True) -> FlowAtHand:
     """The organization-free relaxation solved as a min-cost flow from ``first``
     (:func:`~matching.network.network_optimum`), no round starting that would end after ``deadline`` if it took
     as long as the last one; without ``priced``, solved once over ``first`` alone (one round, no pricing pass),
-    its load prices not kept: those of a sampled round (:func:`~matching.network.sampled_load_prices`, its rounds
-    within ``sample_until``) take their place, the sample as large as the seconds left allow
-    (:func:`sample_size`, from ``pass_seconds``).
+    its load prices not kept: those of a sampled round (:func:`~matching.network.sampled_load_prices`) take their
+    place, the sample as large as the seconds before ``sample_until`` allow (:func:`sample_size`, from
+    ``pass_seconds``). Its panels gain the answer about 0.14 % at 20,000 × 50,000, the sample takes the bound from
+    9.96 % to 1.3–1.6 %, so the sample comes first and the flow solved once follows only where the sample's own
+    seconds say it ends by ``sample_until`` (:data:`FLOW_ONCE_PER_SAMPLED_PAIR`; with no sample taken, where
+    ``sample_until`` has not passed). Where its panels are ``needed`` (the greedy panels break a rule: they may be
+    the only answer) the flow runs whatever the seconds, so it comes first and the sample takes what it leaves
+    (taken first, the sample would be sized to every second before ``sample_until`` and the flow, 12–18 s at
+    20,000 × 50,000, would push the bound pass past the limit).
 
     The flow's integral solution keeps seats, pool quotas, loads, fixed pairs and conflicts, not the
     organization limit: :func:`within_organization_limit` mends it, and the caller takes it if it keeps every
@@ -677,26 +688,69 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
     unpriced flow gives panels and no prices; the sampled round's, 100,837 there (docs/matching.md).
     """
     clock, cpu = time.perf_counter(), time.process_time()
+    stats: dict = {}
+    pairs, load_price = _flow_solved(instance, weight, first, deadline, priced, stats) if needed else (None, None)
+    if not priced:
+        load_price, flow_after = _sampled_prices(instance, weight, first, sample_until, pass_seconds, stats)
+        if not needed and time.perf_counter() + flow_after > sample_until:
+            stats["flow_skipped"] = True
+        elif not needed:
+            pairs, _ = _flow_solved(instance, weight, first, deadline, priced, stats)
+    stats.update(flow_seconds=time.perf_counter() - clock, flow_cpu_seconds=time.process_time() - cpu)
+    return FlowAtHand(pairs, load_price, stats)
+
+
+def _flow_solved(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray, np.ndarray], deadline: float,
+                 priced: bool, stats: dict) -> tuple[tuple[np.ndarray, np.ndarray] | None, np.ndarray | None]:
+    """The flow of :func:`flow_at_hand` (priced by rounds within ``deadline``, else solved once over ``first``),
+    its figures in ``stats``: its panels mended to the organization limit (None when a seat stayed empty) and its
+    load prices (None unpriced: they name only its candidates)."""
+    started = time.perf_counter()
     optimum = network_optimum(instance, weight, *first, deadline=deadline, per_app=FLOW_PRICED_PER_APP) if priced \
         else network_optimum(instance, weight, *first, max_rounds=1)
     solved = time.perf_counter()
-    stats = {"flow_rounds": optimum.rounds, "flow_columns": len(optimum.candidates[0]),
-             "flow_objective": float(weight[optimum.experts, optimum.apps].sum(dtype=np.float64)),
-             "flow_solve_seconds": solved - clock}
+    stats.update(flow_rounds=optimum.rounds, flow_columns=len(optimum.candidates[0]),
+                 flow_objective=float(weight[optimum.experts, optimum.apps].sum(dtype=np.float64)),
+                 flow_solve_seconds=solved - started)
     pairs = None
     if not (optimum.shortfall > 0).any():
         pairs = within_organization_limit(instance, weight, optimum.experts, optimum.apps)
         stats["flow_mended_objective"] = float(weight[pairs].sum(dtype=np.float64))
     stats["flow_mend_seconds"] = time.perf_counter() - solved
-    load_price = optimum.load_price if priced else None
-    apps = 0 if priced or sample_until is None else \
-        sample_size(instance, sample_until - time.perf_counter(), pass_seconds)
-    if apps:
-        sampling = time.perf_counter()
-        load_price, stats["sampled_rounds"] = sampled_load_prices(instance, weight, apps=apps, deadline=sample_until)
-        stats.update(sampled_apps=apps, sampled_seconds=time.perf_counter() - sampling)
-    stats.update(flow_seconds=time.perf_counter() - clock, flow_cpu_seconds=time.process_time() - cpu)
-    return FlowAtHand(pairs, load_price, stats)
+    return pairs, optimum.load_price if priced else None
+
+
+def _sampled_prices(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray, np.ndarray],
+                    sample_until: float | None, pass_seconds: float, stats: dict) -> tuple[np.ndarray | None, float]:
+    """The sampled round's load prices, the sample as large as the seconds before ``sample_until`` allow
+    (:func:`sample_size`; its figures in ``stats``), and the seconds the flow solved once over ``first`` should
+    take, read off the sample's (:func:`flow_once_seconds`; 0 with no sample taken: then the flow runs wherever
+    ``sample_until`` has not passed). (None, 0) when no sample fits."""
+    clock, cpu = time.perf_counter(), time.process_time()
+    apps = 0 if sample_until is None else sample_size(instance, sample_until - clock, pass_seconds)
+    if not apps:
+        return None, 0.0
+    size = sample_shape(instance.n_apps, apps)[0]
+    load_price = sampled_load_prices(instance, weight, apps=apps)
+    sampled = time.perf_counter() - clock
+    stats.update(sampled_apps=size, sampled_seconds=sampled, sampled_cpu_seconds=time.process_time() - cpu)
+    return load_price, flow_once_seconds(instance, first, sampled, size)
+
+
+FLOW_ONCE_PER_SAMPLED_PAIR = 5.0
+"""The flow solved once over its first pairs and mended (:func:`flow_at_hand`) takes about this many times the
+sampled round's seconds per sampled pair (a sampled application and an expert) per first pair: at contended
+20,000 × 50,000, in one process at load 4–5, the sample of 40 applications took 6.9 CPU s over 1.94 M pairs
+(3.6 µs a pair; 80: 16.3 over 3.86 M, 4.2 µs) and the flow solved once 5.5 CPU s over 0.62 M (8.8 µs), mending
+it 6–7 more (11.5–12.4 with it, docs/matching.md). Read off the sample just taken, the estimate is on the same
+network code at the same moment's load, where the reading pass (:data:`FLOW_ROUND_PER_PASS`) slows less."""
+
+
+def flow_once_seconds(instance: Instance, first: tuple[np.ndarray, np.ndarray], sampled: float, size: int) -> float:
+    """Seconds the flow solved once over ``first`` and mended should take, from a sample of ``size`` applications
+    that took ``sampled`` seconds (:data:`FLOW_ONCE_PER_SAMPLED_PAIR`; each sampled application meets every
+    expert)."""
+    return FLOW_ONCE_PER_SAMPLED_PAIR * sampled / max(size * instance.n_experts, 1) * len(first[0])
 
 
 def _solution(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, bound: float,
@@ -974,6 +1028,18 @@ def close_gap(master: Master, lp: LPResult, bound: float, time_limit: float | No
                  columns=len(master.col_e))
     x = np.concatenate([x, np.zeros(len(master.col_e) - len(x))])   # an earlier MIP's x predates new columns
     return x, shortfall, min(bound, proven)
+
+
+def _close_gap_within(master: Master, lp: LPResult, bound: float, time_limit: float | None, max_columns: int,
+                      stats: dict, *, deadline: float | None) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """:func:`close_gap` within ``deadline``; None where it passed before any MIP found panels (with no
+    ``deadline``, :class:`~matching.lp.NoIncumbent` is raised as by :func:`close_gap`)."""
+    try:
+        return close_gap(master, lp, bound, time_limit, max_columns, stats, deadline=deadline)
+    except NoIncumbent:
+        if deadline is None:
+            raise
+        return None
 
 
 def _seconds_left(time_limit: float | None, deadline: float | None) -> float | None:
