@@ -669,8 +669,8 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
     place, the sample as large as the seconds before ``sample_until`` allow (:func:`sample_size`, from
     ``pass_seconds``). Its panels gain the answer about 0.14 % at 20,000 × 50,000, the sample takes the bound from
     9.96 % to 1.3–1.6 %, so the sample comes first and the flow solved once follows only where the sample's own
-    seconds say it ends by ``sample_until`` (:data:`FLOW_ONCE_PER_SAMPLED_PAIR`; with no sample taken, where
-    ``sample_until`` has not passed). Where its panels are ``needed`` (the greedy panels break a rule: they may be
+    seconds say it ends by ``sample_until`` (:data:`FLOW_ONCE_PER_SAMPLED_PAIR`; with no sample taken, at the
+    sample's estimated rate). Where its panels are ``needed`` (the greedy panels break a rule: they may be
     the only answer) the flow runs whatever the seconds, so it comes first and the sample takes what it leaves
     (taken first, the sample would be sized to every second before ``sample_until`` and the flow, 12–18 s at
     20,000 × 50,000, would push the bound pass past the limit).
@@ -724,12 +724,13 @@ def _sampled_prices(instance: Instance, weight: np.ndarray, first: tuple[np.ndar
                     sample_until: float | None, pass_seconds: float, stats: dict) -> tuple[np.ndarray | None, float]:
     """The sampled round's load prices, the sample as large as the seconds before ``sample_until`` allow
     (:func:`sample_size`; its figures in ``stats``), and the seconds the flow solved once over ``first`` should
-    take, read off the sample's (:func:`flow_once_seconds`; 0 with no sample taken: then the flow runs wherever
-    ``sample_until`` has not passed). (None, 0) when no sample fits."""
+    take, read off the sample's (:func:`flow_once_seconds`; with no sample taken, at the rate :func:`sample_size`
+    reads off ``pass_seconds``: at 20,000 × 50,000 no sample fits in under 7.8 s, the flow takes 11–18). No
+    prices when no sample fits."""
     clock, cpu = time.perf_counter(), time.process_time()
     apps = 0 if sample_until is None else sample_size(instance, sample_until - clock, pass_seconds)
-    if not apps:
-        return None, 0.0
+    if not apps:         # the flow's seconds at the rate a sampled application would cost (sample_size)
+        return None, flow_once_seconds(instance, first, SAMPLE_PER_PASS * pass_seconds / max(instance.n_apps, 1), 1)
     size = sample_shape(instance.n_apps, apps)[0]
     load_price = sampled_load_prices(instance, weight, apps=apps)
     sampled = time.perf_counter() - clock

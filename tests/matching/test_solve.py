@@ -1053,6 +1053,23 @@ def test_with_no_seconds_left_before_the_bound_pass_neither_the_sample_nor_the_f
     assert solution.objective == pytest.approx(float(instance.fit[greedy].sum()))
 
 
+@pytest.mark.parametrize("seed", [2, 16])
+def test_with_no_sample_the_flow_solved_once_runs_only_where_its_estimate_fits(seed):
+    """No sample fits (fewer seconds than its least size needs) but some are left before the bound pass's reserve:
+    the flow solved once, estimated at the sample's rate from the reading pass, is skipped when it would not end
+    there (at 20,000 × 50,000 it takes 11–18 s, more than the 7.8 s that leave no room for a sample), rather than
+    run because any second was left; the greedy panels keep every rule and answer."""
+    instance = contended_instance(seed, 20, 6, n_orgs=4)
+    exact = solve_total(instance)
+    greedy = greedy_panels(instance, instance.fit)
+    assert keeps_every_rule(instance, *greedy)
+    with no_flow_round_fits(), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching.solve, "SAMPLE_PER_PASS", 1e12)
+        solution = solve_total(instance, pricing_time_limit=60.0)
+    check_time_limited(instance, solution, exact.objective)
+    assert solution.stats["flow_skipped"] and "sampled_apps" not in solution.stats
+    assert "flow_rounds" not in solution.stats
+
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), shape=st.sampled_from(["contended", "fixed", "tight maximum", "by pool"]),
