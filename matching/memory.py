@@ -15,6 +15,8 @@ estimate adds, in bytes:
   HiGHS's model grow while pricing runs); under a time limit no more than that, nor than the larger of
   :data:`LIMITED_SOLVE` and :data:`PER_SEAT_LIMITED` a seat for each :data:`CALIBRATED_LIMIT` seconds of the
   limit (a small round reaches its proof inside the limit, a large one stops with the master it has);
+* under a time limit, the sampled round whose flow prices the bound (``matching.solve``): :data:`PER_SAMPLED_PAIR`
+  for each of its pairs, at most :data:`SAMPLED_PAIRS`;
 * the ``fair`` objective's MIPs (:data:`FAIR_SOLVE` and :data:`PER_SEAT_FAIR` a seat) and meeting mode's
   (:data:`PER_SEAT_MEETING` a seat), each no less than the proof: they hold far more than the total's master;
 * a randomized draw: :data:`PER_PAIR_DRAWN` more a pair (its dense marginals, the restricted permission and the
@@ -72,6 +74,18 @@ PER_SEAT_LIMITED = 12 * 1024
 """The solve under a time limit of :data:`CALIBRATED_LIMIT`, per seat: what the peak held beyond the
 rest at 5,000 × 12,500 (≈ 373 MiB over 35,000 seats, 10.9 KiB), 10,000 × 25,000 (565–828 MiB over 70,000:
 8.1–12.1 KiB) and 20,000 × 50,000 (278–1,332 MiB over 140,000: 2.0–9.7 KiB)."""
+
+SAMPLED_PAIRS = 4_000_000
+"""Most pairs (a sampled application and an expert) of the sampled round a time-limited solve prices its bound
+with (``matching.solve.sample_size``): one flow over every allowed pair of its applications, which held about
+twice the arcs of the round grown by rounds it replaced. 160 applications at 10,000 × 25,000 (25,000 experts);
+at 20,000 × 50,000, 80, the most seen there on this machine (40–80: 101,818 against 100,837 for 156 as a bound)."""
+
+PER_SAMPLED_PAIR = 140
+"""The sampled round's bytes a pair, counted beside the rest (conservatively: :data:`PER_SEAT_LIMITED` was
+measured with the smaller sample grown by rounds): contended 10,000 × 25,000 in one process with 158 applications
+peaked 301 MiB above that sample (1,867 against 1,566 MiB); 1,000 × 5,000, 142 applications, 48 MiB in
+tracemalloc for 0.67 M pairs, ≈ 75 bytes a pair besides the pairs' own indexes (16)."""
 
 LIMITED_SOLVE = 400 * MIB
 """The most a solve under a one-minute limit was measured to hold beyond the rest on a round too large for the
@@ -175,7 +189,16 @@ def estimate_memory(n_experts: int, n_applications: int, settings: Settings, *, 
     }
     if settings.mode != "meeting" and settings.randomize is not None:
         parts["draw"] = PER_PAIR_DRAWN * pairs + seats * PER_SEAT_DRAWN
+    if _time_limited(settings):
+        parts["sample"] = PER_SAMPLED_PAIR * min(pairs, SAMPLED_PAIRS)
     return MemoryEstimate(pairs, parts)
+
+
+def _time_limited(settings: Settings) -> bool:
+    """Whether the engine solves under the time limit (``matching.assign``): the ``total`` objective, no draw,
+    not meeting mode, a limit set."""
+    return (settings.mode != "meeting" and settings.randomize is None and settings.objective != "fair"
+            and settings.time_limit is not None)
 
 
 def _solve(seats: int, settings: Settings) -> int:

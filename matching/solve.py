@@ -45,6 +45,7 @@ from matching.greedy import (
 )
 from matching.instance import Instance, Panels, as_panels
 from matching.lp import AT_LOWER, AT_UPPER, BASIC, FixedPairs, LPResult, Master, NoIncumbent
+from matching.memory import SAMPLED_PAIRS
 from matching.network import (
     PRICED_PER_APP,
     best_per_column,
@@ -627,9 +628,11 @@ def sample_size(instance: Instance, seconds: float, pass_seconds: float) -> int:
     """Applications of the sampled round (:func:`~matching.network.sampled_load_prices`, which takes at most
     :data:`~matching.network.SAMPLED_APPS`) whose flow should converge within ``seconds``; 0 when fewer than
     :data:`SAMPLED_LEAST` would. A sampled application costs :data:`SAMPLE_PER_PASS` times the reading pass's
-    seconds per application of the round (it meets every expert)."""
+    seconds per application of the round (it meets every expert); no more than :data:`~matching.memory.SAMPLED_PAIRS`
+    pairs, which the memory estimate counts."""
     per_app = SAMPLE_PER_PASS * pass_seconds / max(instance.n_apps, 1)
-    apps = int(min(instance.n_apps, max(seconds, 0.0) / max(per_app, 1e-12)))
+    apps = int(min(instance.n_apps, SAMPLED_PAIRS // max(instance.n_experts, 1),
+                   max(seconds, 0.0) / max(per_app, 1e-12)))
     return apps if apps >= min(SAMPLED_LEAST, instance.n_apps) else 0
 
 

@@ -29,6 +29,7 @@ from matching.solve import (
     flow_candidates,
     keeps_every_rule,
     panel_bound_at,
+    sample_size,
     solve_total,
     within_organization_limit,
 )
@@ -1051,6 +1052,16 @@ def test_with_no_seconds_left_before_the_bound_pass_neither_the_sample_nor_the_f
     check_time_limited(instance, solution, exact.objective)
     assert solution.stats["flow_skipped"] and "sampled_apps" not in solution.stats
     assert solution.objective == pytest.approx(float(instance.fit[greedy].sum()))
+
+
+def test_the_sample_holds_no_more_pairs_than_the_memory_estimate_counts():
+    """The sampled round is one flow over every allowed pair of its applications; the memory estimate counts at
+    most SAMPLED_PAIRS of them (4 M), so however many seconds are left the sample of 20,000 × 50,000 stops at 80
+    applications (4 M pairs with 50,000 experts), of 10,000 × 25,000 at 160, and none is taken below 40."""
+    plenty = {"seconds": 1e9, "pass_seconds": 1e-9}
+    assert sample_size(SimpleNamespace(n_apps=20_000, n_experts=50_000), **plenty) == 80
+    assert sample_size(SimpleNamespace(n_apps=10_000, n_experts=25_000), **plenty) == 160
+    assert sample_size(SimpleNamespace(n_apps=20_000, n_experts=200_000), **plenty) == 0
 
 
 @pytest.mark.parametrize("seed", [2, 16])
