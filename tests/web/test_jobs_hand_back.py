@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from tests.web.queue_helpers import QUEUE, empty_queue  # noqa: F401  (empty_queue: an autouse fixture)
 from web.extensions import db
-from web.jobs import runner
+from web.jobs import hand_backs, runner
 from web.jobs.queue import GENERAL, Consumers, Stopping, jobs_waiting, queue
 from web.models import AuditEvent, Job, utcnow
 from web.services import audit
@@ -278,13 +278,16 @@ def test_a_stop_that_could_not_record_its_hand_back_does_not_ask_the_queues_stor
 
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)
 def test_a_worker_that_died_after_a_successful_hand_back_spends_the_next_attempt(app):
-    """The record of a hand-back names its attempt: the next attempt, claimed with the same number, whose worker
-    then dies, is not given back (a job that kills every worker still ends)."""
+    """The record of a hand-back names its attempt: one left behind (the stop killed between the hand-back's commit
+    and the record's deletion) does not give back the next attempt, claimed with the same number, whose worker then
+    dies (a job that kills every worker still ends)."""
     work = Held()
     job_id, thread = handed_back_while_held(app, work)
     work.released.set()
     thread.join(SECONDS)
     with app.app_context():
+        first = runner.Attempt(job_id, 1, db.session.scalar(select(Job.started_at).where(Job.id == job_id)))
+        assert hand_backs.record(queue(app), [first])     # left behind: killed between the commit and the deletion
         assert runner.claim(job_id) is not None
         db.session.execute(update(Job).where(Job.id == job_id).values(
             heartbeat_at=utcnow() - timedelta(seconds=runner.STALL_SECONDS + 1)))
