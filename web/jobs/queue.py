@@ -216,7 +216,7 @@ class Consumers:
         storage first (web/jobs/hand_backs.py): a job that could not be handed back (the database lost, its row
         held past SQLite's busy timeout, the process killed meanwhile) is left running, its heartbeat stops, and
         ``requeue_stalled`` finds the record and queues it again after :data:`runner.STALL_SECONDS`, its attempt
-        given back all the same.
+        given back all the same when recorded.
 
         The runner's own list of the jobs under way decides, not the threads: a join that a signal interrupted can
         leave a running thread reported as ended."""
@@ -227,8 +227,10 @@ class Consumers:
                 handed = runner.hand_back_under_way(attempts)
             except Exception:
                 self.app.logger.exception("the jobs under way could not be handed back: they go back to their "
-                                          "queues, their attempt not spent, once their heartbeat has stopped for "
-                                          "%s s", runner.STALL_SECONDS)
+                                          "queues, %s, once their heartbeat has stopped for %s s",
+                                          "their attempt not spent" if recorded else
+                                          "their attempt spent (the hand-back could not be recorded)",
+                                          runner.STALL_SECONDS)
                 return 0
             if recorded:
                 hand_backs.forget(queue(self.app), attempts)
