@@ -141,7 +141,7 @@ def test_combine_page(app, client, auth, round_id, make_application_record, make
     assert "0.6 × 88.00 + 0.4 × 78.00 = 84.00" in html
     html = client.get(f"/rankings/combine?round={round_id}&round={site}&weight_{round_id}=0.7&weight_{site}=0.7"
                       ).get_data(as_text=True)
-    assert "sum to 1" in html
+    assert "各轮权重之和为 1.4，须等于 1。" in html and "sum to 1" not in html
 
 
 def test_english_pages_use_the_engines_english_sentences(app, client, auth, round_id):
