@@ -731,8 +731,12 @@ def test_the_center_page_ranks_each_round_once(app, client, auth, make_user, mak
         center_id = center.id
         db.session.commit()
     ranked = []
-    rank = centers.round_ranking
-    monkeypatch.setattr(centers, "round_ranking", lambda round_: ranked.append(round_.name) or rank(round_))
+
+    def counted(rank):
+        return lambda round_: ranked.append(round_.name) or rank(round_)
+
+    for name in ("round_ranking", "engine_ranking"):
+        monkeypatch.setattr(centers, name, counted(getattr(centers, name)))
     auth.login("organizer")
     page = client.get(f"/centers/{center_id}").get_data(as_text=True)
     assert "50.00 不合格" in page.split("年度评估</th>")[1].split("</tr>")[0]

@@ -40,7 +40,7 @@ from web.models import (
     User,
 )
 from web.services import attachments, audit
-from web.services.ranking import RoundRanking, engine_ranking, round_ranking
+from web.services.ranking import RoundRanking, engine_ranking, refused_round, round_ranking
 
 SELECTION_KINDS = ("selection_review", "site_inspection")
 CONSTRUCTION_YEARS = 3
@@ -99,8 +99,7 @@ def selection_lines(reports: Sequence[RoundRanking]) -> list[tuple[Round, dict[s
 
 def refusals(reports: Sequence[RoundRanking]) -> list[str]:
     """Why rounds of ``reports`` show no ranking: each too large to rank here, named, with the figures."""
-    return [_("Round “%(round)s”: %(reason)s", round=report.round.name, reason=report.result.errors[0])
-            for report in reports if report.too_large]
+    return [refused_round(report.round, report.result) for report in reports if report.too_large]
 
 
 def ranked(round_: Round) -> RoundRanking:
@@ -519,10 +518,11 @@ def evaluation_rows(round_: Round, lines: Sequence) -> list[EvaluationRow]:
 
 def round_rankings(application: Application) -> list[RoundRanking]:
     """The ranking of each round ``application`` went through, by reference date (a round too large to rank here
-    is refused in its report, not raised: :func:`refusals`)."""
+    is refused in its report, not raised: :func:`refusals`): the engine's, not joined to sheets and flag reviews,
+    which no reader of these reports shows."""
     rounds = db.session.scalars(select(Round).join(RoundApplication)
                                 .where(RoundApplication.application_id == application.id).order_by(Round.as_of))
-    return [round_ranking(round_) for round_ in rounds]
+    return [engine_ranking(round_) for round_ in rounds]
 
 
 def round_lines(application: Application, reports: Sequence[RoundRanking]) -> list[tuple[Round, object]]:

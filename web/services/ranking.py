@@ -440,6 +440,11 @@ def too_large_to_rank(rounds: Sequence[Round]) -> list[str]:
         try:
             panels.check_memory(round_, matching_bridge.CONFLICTS)
         except panels.PanelError as refusal:
-            refusals.append(_("Round “%(round)s”: %(reason)s", round=round_.name,
-                              reason=memory_refused(refusal.details).errors[0]))
+            refusals.append(refused_round(round_, memory_refused(refusal.details)))
     return refusals
+
+
+def refused_round(round_: Round, result: Result) -> str:
+    """The sentence naming ``round_`` and why it was not ranked (``result``'s first error: the memory refusal's
+    sentence with its figures), the same on the center pages and in a combination."""
+    return _("Round “%(round)s”: %(reason)s", round=round_.name, reason=result.errors[0])
