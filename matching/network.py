@@ -73,8 +73,7 @@ class NetworkOptimum:
     the elastic arcs filled (zero when the pairs allow a solution); ``load_price`` (E, ≥ 0) and ``pool_price``
     (A, P): prices such that every pair's reduced cost is ``weight − load_price[e] − pool_price[a, pool(e)]``,
     split as ``pool_price = panel_price[a] + pool_row_price[a, p]``; ``candidates``: every pair the flow was
-    solved over; ``rounds``: flow solves; ``converged``: no allowed pair priced out after the last one;
-    ``elastic_cost``: an elastic arc's cost per seat in weight units (:data:`SHORTFALL_COST` at the flow's scale)."""
+    solved over; ``rounds``: flow solves; ``elastic_cost``: an elastic arc's cost per seat in weight units (:data:`SHORTFALL_COST` at the flow's scale)."""
 
     experts: np.ndarray
     apps: np.ndarray
@@ -85,7 +84,6 @@ class NetworkOptimum:
     candidates: tuple[np.ndarray, np.ndarray]
     rounds: int
     basis: NetworkBasis | None = None
-    converged: bool = False
     elastic_cost: float = np.inf
 
     @property
@@ -119,7 +117,7 @@ def network_optimum(instance: Instance, weight: np.ndarray, experts: np.ndarray,
         pricing = time.perf_counter() - solved
         late = deadline is not None and 2 * time.perf_counter() - started > deadline
         if len(new_e) == 0 or late:
-            return dataclasses.replace(optimum, basis=flow.basis(), converged=len(new_e) == 0)
+            return dataclasses.replace(optimum, basis=flow.basis())
         have[new_e, new_a] = True
         experts, apps = np.concatenate([experts, new_e]), np.concatenate([apps, new_a])
 
