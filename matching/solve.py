@@ -295,19 +295,20 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
 
     With ``pricing_time_limit`` (seconds), column generation stops starting new rounds once it has passed. If
     the master is not proven optimal then, the result is the better of the master's LP solution (when it is
-    integral and keeps every rule, as the network LP's usually is), the greedy panels and, when its first round
-    fits the flow's share of the limit (:data:`FLOW_SHARE`), the organization-free min-cost flow's panels mended
-    to the organization limit (:func:`flow_at_hand`; its rounds then come before the master's, which starts only
-    while the pricing share lasts), with ``status`` ``feasible`` and the best bound seen, which holds for the
-    full problem whatever the column set (the subgradient steps of :func:`descend_loads` start from the flow's
-    load prices when no master LP finished). When no priced flow round fits but the flow's share is not over,
-    load prices come from a sampled round, then the flow is solved once over its first pairs (one round of
-    :func:`~matching.network.network_optimum`) for its mended panels where the sample's seconds say it fits (where
-    the greedy panels break a rule, the flow first and the sample after), and no master LP starts; so too when
-    the greedy panels alone take the pricing share of the limit and break a rule. If they take it and keep every rule, neither the flow nor the first columns run:
-    the greedy panels are returned with the bound of :func:`descend_loads` over the rest of the limit. When
-    nothing at hand keeps every rule, the solve runs on without the limit, and its stats say ``past_limit`` if it
-    ends after the limit.
+    integral and keeps every rule, as the network LP's usually is), the greedy panels and, when its first
+    round fits the flow's share of the limit (:data:`FLOW_SHARE`), the organization-free min-cost flow's
+    panels mended to the organization limit (:func:`flow_at_hand`; its rounds then come before the master's,
+    which starts only while the pricing share lasts), with ``status`` ``feasible`` and the best bound seen,
+    which holds for the full problem whatever the column set (the subgradient steps of :func:`descend_loads`
+    start from the flow's load prices when no master LP finished). When no priced flow round fits but the
+    flow's share is not over, load prices come from a sampled round, then the flow is solved once over its
+    first pairs (one round of :func:`~matching.network.network_optimum`) for its mended panels where the
+    sample's seconds say it fits (where the greedy panels break a rule, the flow first and the sample after),
+    and no master LP starts; so too when the greedy panels alone take the pricing share of the limit and break
+    a rule. If they take it and keep every rule, neither the flow nor the first columns run: the greedy panels
+    are returned with the bound of :func:`descend_loads` over the rest of the limit. When nothing at hand
+    keeps every rule, the solve runs on without the limit, and its stats say ``past_limit`` if it ends after
+    the limit.
     """
     clock = time.perf_counter()
     if fixed_pairs_unkeepable(instance):

@@ -30,7 +30,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {"selection_review": 0.6, "site_inspection":
 @dataclass(frozen=True)
 class CombineProblem:
     """One reason to refuse a combination, as a code and its parameters for a caller to word (the web from its
-    catalog), with :attr:`english` for the command line and logs.
+    catalog), with :attr:`english` for logs and callers without a catalog.
 
     ``rounds_mismatch`` (``weights``, ``results``: the round names of each), ``bad_weights`` (a weight negative,
     not finite or no number), ``weights_sum`` (``sum``), ``round_refused`` (``round``, ``errors``: the engine's).
