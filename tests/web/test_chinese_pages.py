@@ -393,7 +393,7 @@ def test_a_combination_the_engine_refuses_reads_in_chinese(app, client, auth, ma
     sums, nan = f"{both}&weight_{review}=0.6&weight_{site}=0.6", f"{both}&weight_{review}=nan&weight_{site}=0.4"
     assert staff_pages_english(app, client, auth, [sums, nan]) == []
     assert "各轮权重之和为 1.2，须等于 1。" in readable(client.get(sums, headers=ZH).get_data(as_text=True))
-    assert "每项权重须为不小于 0 的数。" in readable(client.get(nan, headers=ZH).get_data(as_text=True))
+    assert "每项权重须为不小于 0 的有限数值。" in readable(client.get(nan, headers=ZH).get_data(as_text=True))
     with app.app_context():
         sheet_of(site, "P1", "E2").scores[0].value = None
         db.session.commit()

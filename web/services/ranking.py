@@ -423,7 +423,7 @@ def combine_refusal(problem: CombineProblem) -> str:
     params = problem.params
     sentences = {
         "rounds_mismatch": lambda: _("The weights do not name the rounds chosen."),
-        "bad_weights": lambda: _("Each weight must be a number of at least 0."),
+        "bad_weights": lambda: _("Each weight must be a finite number of at least 0."),
         "weights_sum": lambda: _("The weights add up to %(sum)s; they must add up to 1.", sum=f"{params['sum']:g}"),
         "round_refused": lambda: _("Round “%(round)s”: refused by the scoring engine, %(count)d error(s), which its "
                                    "ranking page lists.", round=params["round"], count=len(params["errors"])),
