@@ -1038,19 +1038,24 @@ def test_the_sample_comes_first_and_the_flow_solved_once_only_where_its_seconds_
 
 
 @pytest.mark.parametrize("seed", [2, 16])
-def test_with_no_seconds_left_before_the_bound_pass_neither_the_sample_nor_the_flow_solved_once_runs(seed):
+@pytest.mark.parametrize("short", ["BOUND_PER_PASS", "SAMPLE_PER_PASS"])
+def test_where_the_flow_solved_once_would_not_end_before_the_bound_pass_it_does_not_run(seed, short):
     """At load 8 XL's greedy panels took 25 s and its reading pass 8.8 s, so the bound pass's reserve was gone
     before the flow began; the flow solved once (18 s there) still ran and the bound pass after it ended the solve
-    37 s past its limit and grace. With greedy panels that keep every rule, no seconds left means neither runs."""
+    37 s past its limit and grace. With greedy panels that keep every rule, neither runs when no seconds are left
+    (``BOUND_PER_PASS``); nor does the flow when some are left but too few for a sample (``SAMPLE_PER_PASS``): it
+    is estimated at the sample's rate from the reading pass (at XL 11–18 s, where under 7.8 s leave no room for a
+    sample) rather than run because any second was left. The greedy panels answer."""
     instance = contended_instance(seed, 20, 6, n_orgs=4)
     exact = solve_total(instance)
     greedy = greedy_panels(instance, instance.fit)
     assert keeps_every_rule(instance, *greedy)
     with no_flow_round_fits(), pytest.MonkeyPatch.context() as patch:
-        patch.setattr(matching.solve, "BOUND_PER_PASS", 1e12)
+        patch.setattr(matching.solve, short, 1e12)
         solution = solve_total(instance, pricing_time_limit=60.0)
     check_time_limited(instance, solution, exact.objective)
     assert solution.stats["flow_skipped"] and "sampled_apps" not in solution.stats
+    assert "flow_rounds" not in solution.stats
     assert solution.objective == pytest.approx(float(instance.fit[greedy].sum()))
 
 
@@ -1062,24 +1067,6 @@ def test_the_sample_holds_no_more_pairs_than_the_memory_estimate_counts():
     assert sample_size(SimpleNamespace(n_apps=20_000, n_experts=50_000), **plenty) == 80
     assert sample_size(SimpleNamespace(n_apps=10_000, n_experts=25_000), **plenty) == 160
     assert sample_size(SimpleNamespace(n_apps=20_000, n_experts=200_000), **plenty) == 0
-
-
-@pytest.mark.parametrize("seed", [2, 16])
-def test_with_no_sample_the_flow_solved_once_runs_only_where_its_estimate_fits(seed):
-    """No sample fits (fewer seconds than its least size needs) but some are left before the bound pass's reserve:
-    the flow solved once, estimated at the sample's rate from the reading pass, is skipped when it would not end
-    there (at 20,000 × 50,000 it takes 11–18 s, more than the 7.8 s that leave no room for a sample), rather than
-    run because any second was left; the greedy panels keep every rule and answer."""
-    instance = contended_instance(seed, 20, 6, n_orgs=4)
-    exact = solve_total(instance)
-    greedy = greedy_panels(instance, instance.fit)
-    assert keeps_every_rule(instance, *greedy)
-    with no_flow_round_fits(), pytest.MonkeyPatch.context() as patch:
-        patch.setattr(matching.solve, "SAMPLE_PER_PASS", 1e12)
-        solution = solve_total(instance, pricing_time_limit=60.0)
-    check_time_limited(instance, solution, exact.objective)
-    assert solution.stats["flow_skipped"] and "sampled_apps" not in solution.stats
-    assert "flow_rounds" not in solution.stats
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
