@@ -565,7 +565,9 @@ def _spread_ties(pool_value: np.ndarray, best: np.ndarray, top: np.ndarray) -> N
         return
     edge = np.where(spread, edge, np.nan)                   # a column not spread ties nowhere
     slots = (best[:high] == edge).sum(axis=0)
-    columns, rows = np.nonzero((pool_value == edge).T)      # by column, then by row
+    # by column, then by row: the flat indices of the transposed mask (a 2-D nonzero of the strided transpose
+    # took 3-4x the time, 0.8 s a pass at 10,000 x 25,000 and zero prices)
+    columns, rows = np.divmod(np.flatnonzero(np.ascontiguousarray((pool_value == edge).T)), len(pool_value))
     ties = np.bincount(columns, minlength=len(edge))
     starts = np.cumsum(ties) - ties
     column = np.repeat(np.arange(len(edge)), slots)
