@@ -7,6 +7,7 @@ import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from types import SimpleNamespace
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 import matching.greedy
+import matching.lp
 import matching.network
 import matching.solve
 from matching.greedy import _best_first, _ranked_by_pool, greedy_panels, initial_candidates, ranked_for_panel
@@ -355,10 +357,11 @@ def test_panel_bound_holds_for_any_load_and_organization_prices(seed, n_experts,
     assert reference - 1e-9 <= panels <= lagrangian + 1e-9
 
 
-def plain_panel_bound(instance: Instance, load_price: np.ndarray) -> float:
+def plain_panel_bound(instance: Instance, load_price: np.ndarray, loads: np.ndarray | None = None) -> float:
     """The panel bound at load prices ``u`` (no organization prices), dense, by a plain sort: each application's
     best panel by fit − u, every fixed pair in, pool minimums first, then the best of the pools' next experts up
-    to their maximums; +inf when a panel cannot be filled."""
+    to their maximums; +inf when a panel cannot be filled. With ``loads``, each chosen expert's count is added to
+    it (ties taken by expert)."""
     total = float(load_price @ instance.load_cap)
     fixed = np.zeros(instance.fit.shape, dtype=bool)
     fixed[instance.fixed[:, 0], instance.fixed[:, 1]] = True
@@ -367,18 +370,21 @@ def plain_panel_bound(instance: Instance, load_price: np.ndarray) -> float:
         value[fixed[:, a]] += 1e6
         chosen, optional = [], []
         for p, (low, high) in enumerate(instance.pool_quotas):
-            ranked = -np.sort(-value[instance.expert_pool == p])
+            members = np.nonzero(instance.expert_pool == p)[0]
+            ranked = [(value[e], e) for e in members[np.argsort(-value[members], kind="stable")]]
             if low > len(ranked):
                 return np.inf
-            chosen += list(ranked[:low])
-            optional += list(ranked[low:high])
+            chosen += ranked[:low]
+            optional += ranked[low:high]
         rest = max(int(instance.panel_size[a]) - int(instance.pool_quotas[:, 0].sum()), 0)
         if rest > len(optional):
             return np.inf
-        chosen += sorted(optional, reverse=True)[:rest]
-        if not np.isfinite(chosen).all():
+        chosen += sorted(optional, key=lambda pair: -pair[0])[:rest]
+        if not np.isfinite([v for v, _ in chosen]).all():
             return np.inf
-        total += sum(chosen) - 1e6 * fixed[:, a].sum()
+        total += sum(v for v, _ in chosen) - 1e6 * fixed[:, a].sum()
+        if loads is not None:
+            loads += np.bincount([e for _, e in chosen], minlength=len(loads))
     return total
 
 
@@ -407,6 +413,37 @@ def test_the_panel_bound_is_the_plain_sorts_and_its_loads_a_subgradient(seed, n_
             for other in prices + [rng.random(n_experts)]:
                 assert panel_bound_at(master, other, np.zeros(0)) >= \
                     value + (instance.load_cap - loads) @ (other - u) - 1e-6
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(4, 30), n_apps=st.integers(1, 9), n_fixed=st.integers(0, 3),
+       quotas=st.sampled_from([((1, 2), (1, 2)), ((2, 2), (0, 5), (1, 1)), ((0, 40), (1, 3))]),
+       conflict_rate=st.sampled_from([0.0, 0.3, 0.8]), block=st.sampled_from([1, 2, 64]))
+def test_the_panel_bound_at_a_masters_duals_is_the_plain_sorts_and_counts_its_experts(seed, n_experts, n_apps, n_fixed,
+                                                                                      quotas, conflict_rate, block):
+    """Block by block at a master's duals (panel and pool duals, which the values add back to the reduced costs),
+    with tight pool maxima, pools smaller than their maximum, fixed and disallowed pairs, the panel bound is the
+    plain sort's, and where no two values tie the experts it counts are the plain sort's."""
+    instance = random_instance(seed, n_experts, n_apps, panel=4, load_cap=2, n_fixed=n_fixed,
+                               conflict_rate=conflict_rate, quotas=quotas)
+    rng = np.random.default_rng(seed)
+    instance = replace(instance, fit=rng.random(instance.fit.shape))
+    n_a, n_p = n_apps, instance.n_pools
+    u = rng.random(n_experts) * (rng.random(n_experts) < 0.5)
+    duals = LPResult(x=np.zeros(0), shortfall=np.zeros((n_a, n_p)), t=0.0, objective=0.0, y_load=u,
+                     y_panel=rng.normal(0, 1, n_a), y_pool=rng.normal(0, 0.5, (n_a, n_p)), y_org=np.zeros(0),
+                     y_floor=np.zeros(n_a))
+    master = Master(instance, instance.fit)
+    loads, expected = np.zeros(n_experts), np.zeros(n_experts)
+    with patch.object(matching.lp, "PRICING_BLOCK", block * n_experts):
+        value = master.panel_bound_base(duals) + sum(master.panel_bound(apps, rc, duals, loads)
+                                                      for apps, rc in master.reduced_cost_blocks(duals))
+    reference = plain_panel_bound(instance, u, expected)
+    if not np.isfinite(reference):
+        assert value == np.inf
+        return
+    assert value == pytest.approx(reference, rel=1e-9)
+    np.testing.assert_array_equal(loads, expected)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
