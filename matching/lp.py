@@ -648,13 +648,6 @@ class FixedPairs:
         inside = (apps_of >= apps.start) & (apps_of < apps.stop)
         return experts[inside], apps_of[inside] - apps.start
 
-    def block(self, apps: slice) -> np.ndarray:
-        """The fixed pairs of the applications ``apps`` as a mask, shape (E, block width)."""
-        mask = np.zeros((self.n_experts, apps.stop - apps.start), dtype=bool)
-        inside = (self.pairs[:, 1] >= apps.start) & (self.pairs[:, 1] < apps.stop)
-        mask[self.pairs[inside, 0], self.pairs[inside, 1] - apps.start] = True
-        return mask
-
 
 def _org_members(instance: Instance) -> dict[int, np.ndarray]:
     """Organization index → its experts' indices."""
