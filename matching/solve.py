@@ -434,9 +434,10 @@ def _ended(stats: dict, clock: float, pricing_time_limit: float | None) -> None:
     20,000 × 50,000 the bound pass after a sampled round ended a 60 s solve at 74.5 s), where ``past_limit``
     only says the solve ran on with nothing at hand."""
     stats["seconds"] = time.perf_counter() - clock
-    allowed = None if pricing_time_limit is None else (1 + STEP_GRACE) * pricing_time_limit
-    if allowed is not None and stats["seconds"] > allowed:
-        stats["past_grace"] = stats["seconds"] - allowed
+    if pricing_time_limit is not None:
+        past = stats["seconds"] - (1 + STEP_GRACE) * pricing_time_limit
+        if past > 0:
+            stats["past_grace"] = past
 
 
 PRIMAL_BELOW = 2_000
@@ -631,10 +632,16 @@ def sample_size(instance: Instance, seconds: float, pass_seconds: float) -> int:
     :data:`SAMPLED_LEAST` would. A sampled application costs :data:`SAMPLE_PER_PASS` times the reading pass's
     seconds per application of the round (it meets every expert); no more than :data:`~matching.memory.SAMPLED_PAIRS`
     pairs, which the memory estimate counts."""
-    per_app = SAMPLE_PER_PASS * pass_seconds / max(instance.n_apps, 1)
+    per_app = sampled_app_seconds(instance, pass_seconds)
     apps = int(min(instance.n_apps, SAMPLED_PAIRS // max(instance.n_experts, 1),
                    max(seconds, 0.0) / max(per_app, 1e-12)))
     return apps if apps >= min(SAMPLED_LEAST, instance.n_apps) else 0
+
+
+def sampled_app_seconds(instance: Instance, pass_seconds: float) -> float:
+    """Seconds a sampled application should take: :data:`SAMPLE_PER_PASS` times the reading pass's seconds per
+    application of the round."""
+    return SAMPLE_PER_PASS * pass_seconds / max(instance.n_apps, 1)
 
 
 def flow_candidates(instance: Instance, greedy: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -696,10 +703,11 @@ def flow_at_hand(instance: Instance, weight: np.ndarray, first: tuple[np.ndarray
     pairs, load_price = _flow_solved(instance, weight, first, deadline, priced, stats) if needed else (None, None)
     if not priced:
         load_price, flow_after = _sampled_prices(instance, weight, first, sample_until, pass_seconds, stats)
-        if not needed and time.perf_counter() + flow_after > sample_until:
-            stats["flow_skipped"] = True
-        elif not needed:
-            pairs, _ = _flow_solved(instance, weight, first, deadline, priced, stats)
+        if not needed:
+            if time.perf_counter() + flow_after > sample_until:
+                stats["flow_skipped"] = True
+            else:
+                pairs, _ = _flow_solved(instance, weight, first, deadline, priced, stats)
     stats.update(flow_seconds=time.perf_counter() - clock, flow_cpu_seconds=time.process_time() - cpu)
     return FlowAtHand(pairs, load_price, stats)
 
@@ -734,7 +742,7 @@ def _sampled_prices(instance: Instance, weight: np.ndarray, first: tuple[np.ndar
     clock, cpu = time.perf_counter(), time.process_time()
     apps = 0 if sample_until is None else sample_size(instance, sample_until - clock, pass_seconds)
     if not apps:         # the flow's seconds at the rate a sampled application would cost (sample_size)
-        return None, flow_once_seconds(instance, first, SAMPLE_PER_PASS * pass_seconds / max(instance.n_apps, 1), 1)
+        return None, flow_once_seconds(instance, first, sampled_app_seconds(instance, pass_seconds), 1)
     size = sample_shape(instance.n_apps, apps)[0]
     load_price = sampled_load_prices(instance, weight, apps=apps)
     sampled = time.perf_counter() - clock
