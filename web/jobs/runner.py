@@ -76,15 +76,11 @@ class Attempt:
     number: int
     started_at: datetime
 
-    def running(self):
-        """The condition that the job's row is running this attempt (and no other)."""
-        return ((Job.id == self.job_id) & (Job.state == "running") & (Job.attempts == self.number)
-                & (Job.started_at == self.started_at))
-
 
 def _this_attempt(attempt: Attempt):
-    """An UPDATE of the job that matches only while it is running ``attempt``."""
-    return update(Job).where(attempt.running())
+    """An UPDATE of the job that matches only while it is running ``attempt`` (and no other)."""
+    return update(Job).where(Job.id == attempt.job_id, Job.state == "running", Job.attempts == attempt.number,
+                             Job.started_at == attempt.started_at)
 
 
 def _touch(attempt: Attempt, **values: object) -> None:
