@@ -384,9 +384,13 @@ class ConflictArrays:
 
     def rules_of(self, expert: int, application: int) -> list[str]:
         """The rules that hold between one expert and one application, in :data:`RULES` order (two binary
-        searches in the sorted arrays: no int64 key per conflict is kept for it, 270 MB at 20,000 × 50,000)."""
-        first, last = np.searchsorted(self.experts, [expert, expert + 1])
-        low, high = first + np.searchsorted(self.applications[first:last], [application, application + 1])
+        searches in the sorted arrays: no int64 key per conflict is kept for it, 270 MB at 20,000 × 50,000).
+        The keys take each array's own type: numpy would otherwise convert the whole array to the key's type on
+        every call (10 ms a call over 9.5 M conflicts, against 2 µs)."""
+        first, last = np.searchsorted(self.experts, np.array([expert, expert + 1], dtype=self.experts.dtype))
+        applications = self.applications[first:last]
+        low, high = first + np.searchsorted(applications,
+                                            np.array([application, application + 1], dtype=applications.dtype))
         return [RULES[code] for code in self.rules[low:high]]
 
     def masks(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
