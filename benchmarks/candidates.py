@@ -161,13 +161,17 @@ class Kept:
     lp: list[np.ndarray] | None
     panel_floor: list[np.ndarray]
     panel_bound: float
+    stores: list[np.ndarray]
+    outside: list[np.ndarray]
 
 
-def count_kept(instance: Instance, master: Master, prices: LPResult, objective: float,
+def count_kept(instance: Instance, master: Master, prices: LPResult, objective: float, depths: list[np.ndarray],
                lp: LPResult | None = None, lp_gap: float = 0.0) -> Kept:
     """The panel bound at ``prices`` and, for each slack, the pairs its swap thresholds keep within its gap to
     ``objective`` plus the slack (with the lowest fit among them in each (application, pool), +inf where none);
-    with ``lp``, the pairs its reduced costs keep within ``lp_gap`` plus the slack."""
+    with ``lp``, the pairs its reduced costs keep within ``lp_gap`` plus the slack. For each of ``depths`` (one
+    per pool), the pairs whose fit is at least the pool's ``depth``-th largest allowed fit (a top-k store by fit
+    that keeps its ties) and the pairs kept at the first slack outside it (those pricing would have to add)."""
     n_a, n_p = instance.n_apps, instance.n_pools
     quotas = instance.pool_quotas
     blocks, bound = [], master.panel_bound_base(prices)
@@ -186,6 +190,8 @@ def count_kept(instance: Instance, master: Master, prices: LPResult, objective: 
     panel = [np.zeros((n_a, n_p), np.int64) for _ in slacks]
     lp_kept = [np.zeros((n_a, n_p), np.int64) for _ in slacks]
     floors = [np.full((n_a, n_p), np.inf) for _ in slacks]
+    stores = [np.zeros((n_a, n_p), np.int64) for _ in depths]
+    outside = [np.zeros((n_a, n_p), np.int64) for _ in depths]
     for (apps, rc), threshold in zip(master.reduced_cost_blocks(prices), blocks, strict=True):
         for p, members in enumerate(master.pool_members):
             ok = instance.allowed[members, apps]
@@ -199,7 +205,15 @@ def count_kept(instance: Instance, master: Master, prices: LPResult, objective: 
                 floors[k][apps, p] = np.where(keep, fit, np.inf).min(axis=0)
                 if lp_rc is not None:
                     lp_kept[k][apps, p] = (ok & (lp_rc >= -lp_gap - slack)).sum(axis=0)
-    return Kept(allowed, panel, lp_kept if lp is not None else None, floors, bound)
+            fit = np.where(ok, fit, -np.inf)
+            ranked = -np.sort(-fit, axis=0)
+            keep = ok & (margin >= -gap - slacks[0])
+            for d, depth in enumerate(depths):
+                kth = ranked[min(int(depth[p]), len(members)) - 1]
+                top = fit >= np.where(np.isfinite(kth), kth, np.inf)
+                stores[d][apps, p] = top.sum(axis=0)
+                outside[d][apps, p] = (keep & ~top).sum(axis=0)
+    return Kept(allowed, panel, lp_kept if lp is not None else None, floors, bound, stores, outside)
 
 
 def depth_by_fit(instance: Instance, master: Master, floor: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -257,7 +271,8 @@ def run(size: str, time_limit: float | None) -> None:
         lp_gap = max(bound - objective, 0.0)
         prices = prices_only(instance, lp.y_load, lp.y_org)
     wall, cpu = time.perf_counter(), time.process_time()
-    kept = count_kept(instance, master, prices, objective, lp, lp_gap)
+    high = instance.pool_quotas[:, 1]
+    kept = count_kept(instance, master, prices, objective, [high + extra for extra in EXTRA_DEPTHS], lp, lp_gap)
     depth = {"solution": depth_by_fit(instance, master,
                                       solution_floor(instance, solution.panels.experts, solution.panels.apps()))}
     depth.update((f"kept {name}", depth_by_fit(instance, master, floor))
@@ -267,7 +282,8 @@ def run(size: str, time_limit: float | None) -> None:
     gap = kept.panel_bound - objective
     print(f"\n{size}: {n_a:,} applications × {n_e:,} experts, load {os.getloadavg()[0]:.1f}; loaded in {loaded:.0f} s; "
           f"solve {solution.status} in {solve_wall:.1f} s ({solve_cpu:.1f} CPU s), objective {objective:,.3f}, "
-          f"bound {solution.bound:,.3f}; counting passes {pass_wall:.1f} s ({pass_cpu:.1f} CPU s)")
+          f"bound {solution.bound:,.3f}, master columns {solution.stats.get('columns', 0):,}; "
+          f"counting passes {pass_wall:.1f} s ({pass_cpu:.1f} CPU s)")
     print(f"  pairs {pairs:,}, allowed {allowed:,} ({allowed / pairs:.1%}); dense float32 fit + bool allowed "
           f"{pairs * 5 / 2**20:,.1f} MiB")
     if lp is not None:
@@ -284,11 +300,24 @@ def run(size: str, time_limit: float | None) -> None:
     print("  depth by fit per (app, pool), med/p90/p99/max:  ties kept            strict               ties at cut")
     for name, (at_least, above, ties) in depth.items():
         print(f"  {name:<20} {quantiles(at_least):>28} {quantiles(above):>20} {quantiles(ties):>20}")
-    at_least = depth["solution"][0]
-    high = instance.pool_quotas[:, 1][None, :]
-    covered = [float(((at_least <= high + extra) | (at_least == 0)).mean()) for extra in (0, 8, 32, 128)]
-    print("  top (pool max + 0 / 8 / 32 / 128) by fit, ties kept, covers the solution in "
-          + " / ".join(f"{c:.1%}" for c in covered) + " of (application, pool) cells")
+    print("  top (pool max + extra) by fit per (app, pool), ties kept: pairs held (per app med/p99/max); kept 1e-6 "
+          "pairs outside it; (app, pool) cells and applications where it covers the solution, ties kept (ties "
+          "broken in any order); cells where it covers the kept 1e-6 pairs")
+    for extra, store, out in zip(EXTRA_DEPTHS, kept.stores, kept.outside, strict=True):
+        total, missing = int(store.sum()), int(out.sum())
+        at_least, above, _ = depth["solution"]
+        cells = above <= high + extra
+        broken = at_least <= high + extra
+        kept_cells = depth["kept 1e-6"][1] <= high + extra
+        print(f"  + {extra:<4} {total:>11,} ({total / allowed:6.2%}) {spread(store.sum(axis=1)):>13}  outside "
+              f"{missing:>9,}  solution {cells.mean():6.1%} ({broken.mean():6.1%}) of cells, "
+              f"{cells.all(axis=1).mean():6.1%} ({broken.all(axis=1).mean():6.1%}) of applications; "
+              f"kept {kept_cells.mean():6.1%} of cells")
+
+
+EXTRA_DEPTHS = (0, 8, 32, 128)
+"""Depths of the top-k stores measured: each pool's maximum per panel plus these (the solve's own shortlists take
+the maximum plus 8)."""
 
 
 def main() -> None:
@@ -300,6 +329,7 @@ def main() -> None:
     print(BENCH.machine())
     for size in args.sizes.split(","):
         run(size, args.time_limit)
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":
