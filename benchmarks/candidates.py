@@ -49,7 +49,7 @@ import matching.solve as solve_module  # noqa: E402
 from matching.instance import Instance  # noqa: E402
 from matching.lp import LPResult, Master  # noqa: E402
 
-PICKLES = {"L": "/tmp/lead/L.pkl", "Q": "/tmp/lead/Q.pkl", "10K": "/tmp/xlflow/10K.pkl"}
+PICKLES = {"M": "/tmp/lead/M.pkl", "L": "/tmp/lead/L.pkl", "Q": "/tmp/lead/Q.pkl", "10K": "/tmp/xlflow/10K.pkl"}
 TOLERANCE = 1e-6
 """Slack on ``rc ≥ −gap`` for the float32 fit and the LP's float64 duals."""
 
@@ -355,7 +355,7 @@ the maximum plus 8)."""
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="L,Q", help="comma-separated: L, Q, 10K")
+    parser.add_argument("--sizes", default="L,Q", help="comma-separated: M, L, Q, 10K")
     parser.add_argument("--time-limit", type=float, default=None,
                         help="a time-limited solve (pricing_time_limit, s): the bound's load prices and its gap")
     args = parser.parse_args()
