@@ -4,7 +4,7 @@ sit, and how many experts tie there.
 
 Usage::
 
-    python benchmarks/candidates.py --sizes L,Q              # exact solves: the final LP duals and the optimum
+    python benchmarks/candidates.py --sizes M,L,Q            # exact solves: the final LP duals and the optimum
     python benchmarks/candidates.py --sizes 10K --time-limit 60   # the bound's load prices and the gap at hand
 
 Sizes are applications × experts, read from the session's pickles (contended, seed 0) when they exist, else built
@@ -26,6 +26,11 @@ Depth (item 2): for each (application, pool), the number of allowed experts of t
 lowest fit among the pairs to cover (those of the solution, or those kept): the ``k`` of a top-``k`` by fit that
 keeps its ties. ``strict`` is one more than the number whose fit is larger (ties broken in the pairs' favour), and
 ``ties`` the number whose fit equals that lowest fit (item 3).
+
+Top-k stores: each pool's maximum per panel plus :data:`EXTRA_DEPTHS` experts by fit, ties kept — the pairs they
+hold, the certified pairs outside them (what pricing would add), whether they cover the solution, and whether they
+certify themselves: a cell is sealed when the best fit the store leaves out could not enter the panel even at no
+load price, and the store's own panel bound values every pair it leaves out at that fit.
 """
 
 from __future__ import annotations
@@ -50,8 +55,6 @@ from matching.instance import Instance  # noqa: E402
 from matching.lp import LPResult, Master  # noqa: E402
 
 PICKLES = {"M": "/tmp/lead/M.pkl", "L": "/tmp/lead/L.pkl", "Q": "/tmp/lead/Q.pkl", "10K": "/tmp/xlflow/10K.pkl"}
-TOLERANCE = 1e-6
-"""Slack on ``rc ≥ −gap`` for the float32 fit and the LP's float64 duals."""
 
 
 def _sibling(name: str):
@@ -100,6 +103,16 @@ class Recorder:
         with mock.patch.object(solve_module, "generate_columns", generate_columns), \
                 mock.patch.object(solve_module, "panel_bound_at", panel_bound_at):
             return solve_module.solve_total(instance, pricing_time_limit=time_limit)
+
+    def certificate(self, instance: Instance, objective: float,
+                    ) -> tuple[Master, LPResult, LPResult | None, float]:
+        """The master, the load and organization prices to certify with, and the LP's duals with the gap of their
+        bound (None and 0 for a time-limited solve, whose bound is the best panel bound at load prices)."""
+        if self.panel_bounds:
+            _, master, load_price, org_price = min(self.panel_bounds, key=lambda record: record[0])
+            return master, prices_only(instance, load_price, org_price), None, 0.0
+        master, lp, bound = self.columns
+        return master, prices_only(instance, lp.y_load, lp.y_org), lp, max(bound - objective, 0.0)
 
 
 def prices_only(instance: Instance, load_price: np.ndarray, org_price: np.ndarray) -> LPResult:
@@ -150,6 +163,10 @@ SLACKS = (("1e-6", 1e-6, False), ("1e-6 rel", 1e-6, True), ("1e-4 rel", 1e-4, Tr
 objective)``. Dropping the pairs below ``−(gap + slack)`` leaves the solution certified within ``slack`` of the
 optimum over every pair, so the slack trades the store's size for the certificate: 1e-6 absolute is float noise
 (the pairs that can enter an optimal solution), 1e-6 relative the solve's own ``optimal`` tolerance."""
+
+EXTRA_DEPTHS = (0, 8, 32, 128)
+"""Depths of the top-k stores measured: each pool's maximum per panel plus these (the solve's own shortlists take
+the maximum plus 8)."""
 
 
 @dataclass
@@ -288,14 +305,7 @@ def run(size: str, time_limit: float | None) -> None:
     solution = recorder.solve(instance, time_limit)
     solve_wall, solve_cpu = time.perf_counter() - wall, time.process_time() - cpu
     objective = solution.objective
-    lp, lp_gap = None, 0.0
-    if recorder.panel_bounds:          # a time-limited solve's bound: the best panel bound at load prices
-        _, master, load_price, org_price = min(recorder.panel_bounds, key=lambda record: record[0])
-        prices = prices_only(instance, load_price, org_price)
-    else:                              # an exact solve: the master's final duals
-        master, lp, bound = recorder.columns
-        lp_gap = max(bound - objective, 0.0)
-        prices = prices_only(instance, lp.y_load, lp.y_org)
+    master, prices, lp, lp_gap = recorder.certificate(instance, objective)
     wall, cpu = time.perf_counter(), time.process_time()
     high = instance.pool_quotas[:, 1]
     kept = count_kept(instance, master, prices, objective, [high + extra for extra in EXTRA_DEPTHS], lp, lp_gap)
@@ -326,6 +336,11 @@ def run(size: str, time_limit: float | None) -> None:
     print("  depth by fit per (app, pool), med/p90/p99/max:  ties kept            strict               ties at cut")
     for name, (at_least, above, ties) in depth.items():
         print(f"  {name:<20} {quantiles(at_least):>28} {quantiles(above):>20} {quantiles(ties):>20}")
+    print_stores(kept, depth, high, allowed, objective)
+
+
+def print_stores(kept: Kept, depth: dict, high: np.ndarray, allowed: int, objective: float) -> None:
+    """The lines of the top-k stores (:data:`EXTRA_DEPTHS`)."""
     print("  top (pool max + extra) by fit per (app, pool), ties kept: pairs held (per app med/p99/max); kept 1e-6 "
           "pairs outside it; (app, pool) cells and applications where it covers the solution, ties kept (ties "
           "broken in any order); cells where it covers the kept 1e-6 pairs")
@@ -346,11 +361,6 @@ def run(size: str, time_limit: float | None) -> None:
         print(f"  + {extra:<4} sealed {seal.mean():6.1%} of cells, {seal.all(axis=1).mean():6.1%} of applications; "
               f"bound {store_bound:,.3f} (+{store_bound - kept.panel_bound:,.3f}, gap "
               f"{(store_bound - objective) / max(abs(objective), 1):.3%})")
-
-
-EXTRA_DEPTHS = (0, 8, 32, 128)
-"""Depths of the top-k stores measured: each pool's maximum per panel plus these (the solve's own shortlists take
-the maximum plus 8)."""
 
 
 def main() -> None:
