@@ -6,6 +6,7 @@ Usage::
 
     python benchmarks/candidates.py --sizes M,L,Q            # exact solves: the final LP duals and the optimum
     python benchmarks/candidates.py --sizes 10K --time-limit 60   # the bound's load prices and the gap at hand
+    python benchmarks/candidates.py --fit-pass Q             # a pass recomputing the fit against one reading it
 
 Sizes are applications × experts, read from the session's pickles (contended, seed 0) when they exist, else built
 by ``benchmarks/matching.py``'s contended generator.
@@ -363,15 +364,59 @@ def print_stores(kept: Kept, depth: dict, high: np.ndarray, allowed: int, object
               f"{(store_bound - objective) / max(abs(objective), 1):.3%})")
 
 
+def fit_pass(size: str, repeats: int = 2) -> None:
+    """What "no dense fit" would cost each pass over every pair: the fit of a contended round recomputed from its
+    :class:`~matching.affinity.FitParts` a pricing block at a time (as :func:`~matching.affinity.compute_fit`
+    does, then less the load prices and each column's best, as pricing uses it), against the same pass reading the
+    stored fit; alternated in one process, CPU seconds."""
+    from matching.affinity import FIT_DTYPE, compute_fit
+    from matching.lp import PRICING_BLOCK
+
+    problem = BENCH._realistic().realistic_problem(*BENCH.SIZES[size], seed=0, max_load=4)
+    clock = time.process_time()
+    matrix = compute_fit(problem)
+    computed = time.process_time() - clock
+    fit, parts, weights = matrix.fit, matrix.parts, problem.settings.weights
+    n_e, n_a = fit.shape
+    price = np.random.default_rng(0).exponential(0.05, n_e)
+    width = max(1, PRICING_BLOCK // n_e)
+
+    def stored(apps: slice) -> np.ndarray:
+        return fit[:, apps]
+
+    def recomputed(apps: slice) -> np.ndarray:
+        values = parts.field_block(slice(None), apps)
+        values *= FIT_DTYPE(weights.field)
+        text = parts.text_block(slice(None), apps)
+        text *= FIT_DTYPE(weights.text)
+        values += text
+        return np.clip(values, FIT_DTYPE(0.0), FIT_DTYPE(1.0), out=values)
+
+    def one_pass(block) -> tuple[float, float]:
+        clock, total = time.process_time(), 0.0
+        for start in range(0, n_a, width):
+            apps = slice(start, min(n_a, start + width))
+            total += float((block(apps) - price[:, None]).max(axis=0).sum())
+        return time.process_time() - clock, total
+
+    print(f"\n{size}: {n_a:,} applications × {n_e:,} experts, load {os.getloadavg()[0]:.1f}; compute_fit "
+          f"{computed:.1f} CPU s; a pass of {width}-application blocks (fit − load price, best per application):")
+    for round_ in range(repeats):
+        (read, read_sum), (again, again_sum) = one_pass(stored), one_pass(recomputed)
+        print(f"  round {round_ + 1}: reading the stored fit {read:.2f} CPU s, recomputing it {again:.2f} CPU s "
+              f"({again / read:.1f}×); same result: {abs(read_sum - again_sum) < 1e-6 * abs(read_sum)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="L,Q", help="comma-separated: M, L, Q, 10K")
+    parser.add_argument("--fit-pass", default=None, help="sizes for fit_pass instead (e.g. L,Q)")
     parser.add_argument("--time-limit", type=float, default=None,
                         help="a time-limited solve (pricing_time_limit, s): the bound's load prices and its gap")
     args = parser.parse_args()
     print(BENCH.machine())
-    for size in args.sizes.split(","):
-        run(size, args.time_limit)
+    for size in args.fit_pass.split(",") if args.fit_pass else args.sizes.split(","):
+        fit_pass(size) if args.fit_pass else run(size, args.time_limit)
         sys.stdout.flush()
 
 
