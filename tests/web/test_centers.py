@@ -11,6 +11,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
+from scoring.assessment import AnnualScore
 from web.extensions import db
 from web.io import center_excel
 from web.models import AnnualReport, Application, AuditEvent, Center, Decision, Round
@@ -741,6 +742,51 @@ def test_the_center_page_ranks_each_round_once(app, client, auth, make_user, mak
     page = client.get(f"/centers/{center_id}").get_data(as_text=True)
     assert "50.00 不合格" in page.split("年度评估</th>")[1].split("</tr>")[0]
     assert sorted(ranked) == ["2020年遴选综合评审", "2021—2023年三年考核", "2021年度评估", "2022年度评估"]
+
+
+def statements_of(work) -> tuple[object, int]:
+    """What ``work()`` returns and how many SQL statements it issued."""
+    from sqlalchemy import event
+
+    issued = []
+
+    def counted(*_args) -> None:
+        issued.append(1)
+
+    event.listen(db.engine, "before_cursor_execute", counted)
+    try:
+        return work(), len(issued)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", counted)
+
+
+def test_annual_scores_read_the_engines_ranking_with_the_joined_rankings_scores(
+        app, make_application_record, make_expert_record):
+    """An annual score is the engine's, read without joining the sheets and flag reviews back: the same scores as
+    the joined ranking on a round with flagged sheets under review, in fewer statements."""
+    from web.models import FlagReview, ScoreSheet
+    from web.services import assessments
+
+    triennial_world(app, make_application_record, make_expert_record)
+    with app.app_context():
+        annual = db.session.scalar(select(Round).where(Round.name == "2021年度评估"))
+        outlier = db.session.scalar(select(ScoreSheet).where(ScoreSheet.round_id == annual.id)
+                                    .join(ScoreSheet.application).where(Application.ref == "APP-001")
+                                    .order_by(ScoreSheet.id))
+        for score in outlier.scores:
+            score.value = 0.0
+        db.session.add(FlagReview(sheet=outlier, code="ROBUST", message="畸低。"))
+        db.session.commit()
+        joined = centers.ranked(annual)
+        assert any(line.result.flags for line in joined.lines)
+        assert any(row.reviews for line in joined.lines for row in line.rows)
+        db.session.expire_all()
+        before, joined_statements = statements_of(lambda: centers.scores_by_round([centers.ranked(annual)]))
+        db.session.expire_all()
+        center = application("APP-001")     # the annual rounds' lookup is the one statement beside the ranking
+        after, statements = statements_of(lambda: assessments.annual_scores(center, (2021,)))
+        assert after == (AnnualScore(2021, before[annual.id]["APP-001"]),)
+        assert statements < joined_statements
 
 
 def test_evaluation_pages_and_endpoints_answer_for_annual_and_triennial_rounds_only(
