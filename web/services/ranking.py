@@ -398,13 +398,11 @@ def default_weights(rounds: Sequence[Round]) -> list[float]:
 
 
 def combine(rounds_with_weights: Sequence[tuple[Round, float]], options: Options = Options()) -> CombinedRanking:
-    """Rank every round and combine them by weight; refuses fewer than two rounds, weights not summing to 1, and
-    rounds too large to rank here (:func:`too_large_to_rank`: each its sentence, none ranked)."""
-    if len(rounds_with_weights) < 2:
-        raise RankingError(_("Choose at least two rounds to combine."))
-    refused = too_large_to_rank([round_ for round_, _ in rounds_with_weights])
-    if refused:
-        raise RankingError(*refused)
+    """Rank every round and combine them by weight; refused, with every reason of :func:`combine_refusals`, before
+    any round is ranked, and with the engine's reasons (a round it refuses) after."""
+    refusals = combine_refusals(rounds_with_weights)
+    if refusals:
+        raise RankingError(*refusals)
     options = replace(options, capacity=None)       # P(top-k) is per round; the combination does not use it
     results = {round_.name: rank_round(round_, options) for round_, _ in rounds_with_weights}
     weights = {round_.name: weight for round_, weight in rounds_with_weights}
@@ -416,6 +414,33 @@ def combine(rounds_with_weights: Sequence[tuple[Round, float]], options: Options
     applications = {application.ref: application
                     for application in db.session.scalars(select(Application).where(Application.ref.in_(refs)))}
     return CombinedRanking(tuple(rounds_with_weights), results, lines, applications)
+
+
+def combine_refusals(rounds_with_weights: Sequence[tuple[Round, float]]) -> list[str]:
+    """Every reason to refuse a combination found before any round is ranked, each a catalog sentence: fewer than
+    two rounds, then the weights (the person's own input, by the engine's rule), then the rounds too large to rank
+    here (:func:`too_large_to_rank`). A round the engine refuses is known only once it is ranked."""
+    refusals = [] if len(rounds_with_weights) >= 2 else [_("Choose at least two rounds to combine.")]
+    if rounds_with_weights:
+        refusals += weight_refusals(rounds_with_weights)
+        refusals += too_large_to_rank([round_ for round_, _ in rounds_with_weights])
+    return refusals
+
+
+NOT_RANKED = Result(ranking=(), errors=("not ranked yet",))
+"""A round's place in :func:`weight_refusals`: refused, so the engine checks the weights and combines nothing."""
+
+
+def weight_refusals(rounds_with_weights: Sequence[tuple[Round, float]]) -> list[str]:
+    """The engine's reasons to refuse the weights, as catalog sentences, before any round is ranked: its check asked
+    of :func:`combine_rounds` with every round in :data:`NOT_RANKED`'s place, and of its reasons those about the
+    weights (the engine has no check of the weights alone)."""
+    try:
+        combine_rounds({round_.name: NOT_RANKED for round_, _ in rounds_with_weights},
+                       {round_.name: weight for round_, weight in rounds_with_weights})
+    except CombineError as error:
+        return [combine_refusal(problem) for problem in error.problems if problem.code != "round_refused"]
+    return []
 
 
 def combine_refusal(problem: CombineProblem) -> str:

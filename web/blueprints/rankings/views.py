@@ -181,7 +181,8 @@ def review(review_id: int):
 @bp.route("/combine")
 @roles_required(*STAFF)
 def combine():
-    """Choose rounds and weights; the combined table with each round's score beside it."""
+    """Choose rounds and weights; the combined table with each round's score beside it. A refusal lists every
+    reason found before any round is ranked, the weights' first (:func:`ranking.combine_refusals`)."""
     rounds = db.session.scalars(select(Round).order_by(Round.id)).all()
     chosen = [round_ for round_ in rounds if str(round_.id) in request.args.getlist("round")]
     defaults = dict(zip((round_.id for round_ in chosen), ranking.default_weights(chosen), strict=True))
@@ -197,6 +198,8 @@ def combine():
             combined = ranking.combine([(round_, weights[round_.id]) for round_ in chosen])
         except ranking.RankingError as error:
             errors.extend(str(reason) for reason in error.args)
+    elif errors:                    # a weight that is no number, and beside it every round too large to rank
+        errors.extend(ranking.too_large_to_rank(chosen))
     return render_template("rankings/combine.html", rounds=rounds, chosen=chosen, weights=weights,
                            combined=combined, errors=errors)
 
