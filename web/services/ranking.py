@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -100,7 +101,7 @@ def problem_from_sheets(round_: Round, sheets: Sequence[ScoreSheet], options: Op
 
 def rank_round(round_: Round, options: Options = Options()) -> Result:
     """The scoring engine's result for the round (``errors`` set when the engine refused it, or when its conflicts
-    would pass the memory limit: :func:`panels.round_conflicts`)."""
+    would pass the ranking's memory limit: :func:`check_memory`)."""
     try:
         problem = scoring_problem(round_, options)
     except panels.PanelError as refusal:
@@ -157,14 +158,14 @@ def exclusion_reasons(round_: Round, sheets: Sequence[ScoreSheet]) -> dict[int, 
     """Why a sheet must not count, by sheet id: a declared conflict, a recused seat, a reason recorded on the sheet
     (``excluded_reason``), or a hard conflict the matching engine finds now unless an admin overrode it
     (DESIGN §6.1: the sheet is kept, the ranking recomputed). Refused (PanelError ``matching_too_large``) when
-    listing the round's conflicts would pass the memory limit (:func:`panels.round_conflicts`)."""
+    listing the round's conflicts would pass the ranking's memory limit (:func:`round_conflicts`)."""
     seats = active_seats(round_)
     recused = {(seat.application_id, seat.expert_id): seat for seat in seats if seat.state == "recused"}
     seated = {(seat.application_id, seat.expert_id) for seat in seats if seat.state in SEATED}
     with_panel = {application_id for application_id, _ in seated}
     overridden = {(seat.application_id, seat.expert_id) for seat in seats if seat.override_reason}
     scored = {(sheet.application.ref, sheet.expert.ref) for sheet in sheets}
-    conflicts = {(conflict.application, conflict.expert): conflict for conflict in panels.round_conflicts(round_)
+    conflicts = {(conflict.application, conflict.expert): conflict for conflict in round_conflicts(round_)
                  if conflict.kind == "hard" and (conflict.application, conflict.expert) in scored}
     reasons: dict[int, ExclusionReason] = {}
     for sheet in sheets:
@@ -181,6 +182,32 @@ def exclusion_reasons(round_: Round, sheets: Sequence[ScoreSheet]) -> dict[int, 
         elif conflict is not None and pair not in overridden:
             reasons[sheet.id] = ExclusionReason("conflict", conflict.reason, conflict.rule)
     return reasons
+
+
+def memory_limit() -> int | None:
+    """The most memory a ranking may take (bytes; None: no limit): ``PANEL_RANKING_MEMORY``, else
+    ``PANEL_MATCHING_MEMORY``. A ranking's one limit wherever it is computed — the ``ranking`` and ``sheets_pdf``
+    jobs on the general queue's workers, a page ranking inline and deciding whether to ask for a job, centers,
+    combinations, the command line — so a page refuses at once the round a worker would refuse, rather than asking
+    at each view for a job bound to fail (docs/scale.md, "Ranking's limit")."""
+    config = current_app.config
+    limit = config.get("PANEL_RANKING_MEMORY")
+    return config["PANEL_MATCHING_MEMORY"] if limit is None else limit
+
+
+def check_memory(round_: Round) -> None:
+    """Refuse (PanelError ``matching_too_large``, the figures in its ``details``) a ranking of the round whose list
+    of conflicts would pass :func:`memory_limit`, before the round is read."""
+    refusal = matching_bridge.memory_refusal(round_, memory_limit(), work=matching_bridge.CONFLICTS)
+    if refusal is not None:
+        raise panels.PanelError(refusal["errors"][0], matching_bridge.TOO_LARGE, refusal)
+
+
+def round_conflicts(round_: Round) -> list:
+    """Every conflict of the round with its reason (:func:`matching_bridge.round_conflicts`), refused by
+    :func:`check_memory` when listing them would pass the ranking's limit."""
+    check_memory(round_)
+    return matching_bridge.round_conflicts(round_)
 
 
 def active_seats(round_: Round) -> list[Assignment]:
@@ -463,7 +490,7 @@ def too_large_to_rank(rounds: Sequence[Round]) -> list[str]:
     refusals = []
     for round_ in rounds:
         try:
-            panels.check_memory(round_, matching_bridge.CONFLICTS)
+            check_memory(round_)
         except panels.PanelError as refusal:
             refusals.append(refused_round(round_, memory_refused(refusal.details)))
     return refusals
