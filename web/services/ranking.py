@@ -17,7 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 import scoring
-from scoring.combine import DEFAULT_WEIGHTS, CombinedLine, CombineError, CombineProblem, combine_rounds
+from scoring.combine import (
+    DEFAULT_WEIGHTS,
+    CombinedLine,
+    CombineError,
+    CombineProblem,
+    combine_rounds,
+    weight_problems,
+)
 from scoring.pipeline import design_groups
 from scoring.types import (
     ApplicationResult,
@@ -454,20 +461,11 @@ def combine_refusals(rounds_with_weights: Sequence[tuple[Round, float]]) -> list
     return refusals
 
 
-NOT_RANKED = Result(ranking=(), errors=("not ranked yet",))
-"""A round's place in :func:`weight_refusals`: refused, so the engine checks the weights and combines nothing."""
-
-
 def weight_refusals(rounds_with_weights: Sequence[tuple[Round, float]]) -> list[str]:
-    """The engine's reasons to refuse the weights, as catalog sentences, before any round is ranked: its check asked
-    of :func:`combine_rounds` with every round in :data:`NOT_RANKED`'s place, and of its reasons those about the
-    weights (the engine has no check of the weights alone)."""
-    try:
-        combine_rounds({round_.name: NOT_RANKED for round_, _ in rounds_with_weights},
-                       {round_.name: weight for round_, weight in rounds_with_weights})
-    except CombineError as error:
-        return [combine_refusal(problem) for problem in error.problems if problem.code != "round_refused"]
-    return []
+    """The engine's reasons to refuse the weights (:func:`scoring.combine.weight_problems`, the rule
+    :func:`combine_rounds` applies), as catalog sentences, before any round is ranked."""
+    return [combine_refusal(problem)
+            for problem in weight_problems({round_.name: weight for round_, weight in rounds_with_weights})]
 
 
 def combine_refusal(problem: CombineProblem) -> str:
