@@ -450,10 +450,11 @@ def combine(rounds_with_weights: Sequence[tuple[Round, float]], options: Options
     return CombinedRanking(tuple(rounds_with_weights), results, lines, applications)
 
 
-def combine_refusals(rounds_with_weights: Sequence[tuple[Round, float]]) -> list[str]:
+def combine_refusals(rounds_with_weights: Sequence[tuple[Round, float | None]]) -> list[str]:
     """Every reason to refuse a combination found before any round is ranked, each a catalog sentence: fewer than
-    two rounds, then the weights (the person's own input, by the engine's rule), then the rounds too large to rank
-    here (:func:`too_large_to_rank`). A round the engine refuses is known only once it is ranked."""
+    two rounds, then the weights (the person's own input, by the engine's rule: :func:`weight_refusals`), then the
+    rounds too large to rank here (:func:`too_large_to_rank`). A weight of None is one the caller could not read
+    and says why itself. A round the engine refuses is known only once it is ranked."""
     refusals = [] if len(rounds_with_weights) >= 2 else [_("Choose at least two rounds to combine.")]
     if rounds_with_weights:
         refusals += weight_refusals(rounds_with_weights)
@@ -461,11 +462,15 @@ def combine_refusals(rounds_with_weights: Sequence[tuple[Round, float]]) -> list
     return refusals
 
 
-def weight_refusals(rounds_with_weights: Sequence[tuple[Round, float]]) -> list[str]:
+def weight_refusals(rounds_with_weights: Sequence[tuple[Round, float | None]]) -> list[str]:
     """The engine's reasons to refuse the weights (:func:`scoring.combine.weight_problems`, the rule
-    :func:`combine_rounds` applies), as catalog sentences, before any round is ranked."""
-    return [combine_refusal(problem)
-            for problem in weight_problems({round_.name: weight for round_, weight in rounds_with_weights})]
+    :func:`combine_rounds` applies), as catalog sentences, before any round is ranked. Beside a weight that could
+    not be read (None) only the others' own faults are told: their sum is not known."""
+    read = {round_.name: weight for round_, weight in rounds_with_weights if weight is not None}
+    problems = weight_problems(read)
+    if len(read) < len(rounds_with_weights):
+        problems = [problem for problem in problems if problem.code == "bad_weights"]
+    return [combine_refusal(problem) for problem in problems]
 
 
 def combine_refusal(problem: CombineProblem) -> str:

@@ -193,13 +193,13 @@ def combine():
             weights[round_.id] = float(raw) if raw else defaults[round_.id]
         except ValueError:
             errors.append(_("Weight of %(round)s must be a number, not “%(value)s”.", round=round_.name, value=raw))
-    if chosen and not errors:
+    if errors:                      # a weight that is no number, and beside it every other reason
+        errors.extend(ranking.combine_refusals([(round_, weights.get(round_.id)) for round_ in chosen]))
+    elif chosen:
         try:
             combined = ranking.combine([(round_, weights[round_.id]) for round_ in chosen])
         except ranking.RankingError as error:
             errors.extend(str(reason) for reason in error.args)
-    elif errors:                    # a weight that is no number, and beside it every round too large to rank
-        errors.extend(ranking.too_large_to_rank(chosen))
     return render_template("rankings/combine.html", rounds=rounds, chosen=chosen, weights=weights,
                            combined=combined, errors=errors)
 
