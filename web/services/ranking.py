@@ -205,9 +205,7 @@ def memory_limit() -> int | None:
 def check_memory(round_: Round) -> None:
     """Refuse (PanelError ``matching_too_large``, the figures in its ``details``) a ranking of the round whose list
     of conflicts would pass :func:`memory_limit`, before the round is read."""
-    refusal = matching_bridge.memory_refusal(round_, memory_limit(), work=matching_bridge.CONFLICTS)
-    if refusal is not None:
-        raise panels.PanelError(refusal["errors"][0], matching_bridge.TOO_LARGE, refusal)
+    panels.check_memory(round_, matching_bridge.CONFLICTS, limit=memory_limit())
 
 
 def round_conflicts(round_: Round) -> list:
