@@ -11,7 +11,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from matching.memory import environment_limit, parse_size
+from matching.memory import environment_limit
 
 SECRET_KEY_FILE = "secret_key"
 DATABASE_FILE = "panel.sqlite3"
@@ -37,17 +37,6 @@ def stored_secret_key(instance_path: str) -> str:
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
         handle.write(key)
     return key
-
-
-def memory_setting(variable: str) -> int | None:
-    """The memory size the environment sets in ``variable`` (bytes; None when unset or empty), read as
-    PANEL_MATCHING_MEMORY is (:func:`matching.memory.parse_size`). Raises ValueError, naming the variable, for a
-    value that is no size: the application does not start."""
-    text = os.environ.get(variable, "")
-    try:
-        return parse_size(text) if text.strip() else None
-    except ValueError as error:
-        raise ValueError(f"{variable}: {error}") from None
 
 
 def default_config(instance_path: str) -> dict:
@@ -107,7 +96,7 @@ def default_config(instance_path: str) -> dict:
         # Most memory a ranking may take (its list of conflicts; unset: PANEL_MATCHING_MEMORY): the limit of the
         # general queue's workers, which run the ranking jobs. Set the same on the web servers, so a page refuses at
         # once a round those workers would refuse rather than asking them for a job bound to fail.
-        "PANEL_RANKING_MEMORY": memory_setting("PANEL_RANKING_MEMORY"),
+        "PANEL_RANKING_MEMORY": environment_limit(os.environ, "PANEL_RANKING_MEMORY"),
         # A worker's claim on a batch of outgoing mail; after it, the batch belongs to a worker that died.
         "OUTBOX_CLAIM_LEASE_SECONDS": int(os.environ.get("PANEL_OUTBOX_LEASE_SECONDS") or 300),
     }
