@@ -306,6 +306,20 @@ def test_exports_and_review_requests_of_a_round_too_large_to_rank_are_refused_wi
     assert table_counts() == before
 
 
+def test_the_signed_sheets_of_a_round_over_the_rankings_limit_ask_no_job(app, client, auth, round_id):
+    """The round's signed sheets are a job that ranks the round first, on a general worker: over the ranking's
+    limit the page says why at once (the sentence with its figures) instead of asking for a job bound to fail."""
+    import re
+
+    app.config.update(PANEL_MATCHING_MEMORY=None, PANEL_RANKING_MEMORY=LIMIT)
+    auth.login("organizer")
+    response = client.get(f"/rankings/rounds/{round_id}/sheets.pdf", follow_redirects=True)
+    flashed = re.findall(r'<p class="flash error"[^>]*>([^<]*)</p>', response.get_data(as_text=True))
+    assert response.request.path == f"/rankings/rounds/{round_id}"
+    assert len(flashed) == 1 and REFUSED in flashed[0] and OVER in flashed[0]
+    assert jobs_of(app, "sheets_pdf") == []
+
+
 @pytest.mark.app_config(PANEL_QUEUE="sqlite")
 def test_a_refusal_stored_for_a_large_round_is_not_shown_once_the_round_fits(app, client, auth, round_id,
                                                                              monkeypatch, engine_runs):
