@@ -906,7 +906,7 @@ def test_the_decision_page_shows_each_selection_round_score_and_rank(app, client
     assert "顺位" not in rows["APP-001"]
 
 
-# --- over PANEL_MATCHING_MEMORY a round's ranking is refused (it lists every conflict of the round): the centers
+# --- over the ranking's limit a round's ranking is refused (it lists every conflict of the round): the centers
 # pages built on rankings render saying so, exports and outcomes are refused, and nothing changes.
 
 MIB = 1 << 20
@@ -915,13 +915,15 @@ TOO_LARGE = "评审轮次“2021—2023年三年考核”：本轮排名须先�
 OVER = "超过本机上限 0.09 GB：无法在本机排名。"
 
 
+@pytest.mark.parametrize("setting", ["PANEL_MATCHING_MEMORY", "PANEL_RANKING_MEMORY"])
 def test_the_centers_pages_over_the_memory_limit_say_why_and_change_nothing(
-        app, client, auth, csrf_token, table_counts, make_application_record, make_expert_record):
+        app, client, auth, csrf_token, table_counts, make_application_record, make_expert_record, setting):
+    """Over the ranking's limit, PANEL_RANKING_MEMORY or (unset) PANEL_MATCHING_MEMORY."""
     round_id = triennial_world(app, make_application_record, make_expert_record, closed=True)
     with app.app_context():
         center_id, poor_id = listed("APP-002").id, application("APP-002").id
         annual_id = db.session.scalar(select(Round.id).where(Round.name == "2021年度评估"))
-    app.config["PANEL_MATCHING_MEMORY"] = MEMORY_LIMIT
+    app.config.update({"PANEL_MATCHING_MEMORY": None, setting: MEMORY_LIMIT})
     auth.login("organizer")
     before = table_counts()
     for url, name in (("/centers/decisions", "2020年遴选综合评审"), (f"/centers/{center_id}", "2021—2023年三年考核"),
