@@ -87,9 +87,10 @@ def renew(round_: Round, options: ranking.Options = DEFAULT_OPTIONS, *, actor: U
 
     A view commits between this and :func:`stored_view`: a commit expires every row the session holds, and a
     report built before it would load each sheet again, one query at a time, when the page reads it.
-    Over the ranking's memory limit (:func:`ranking.check_memory`, the one a worker applies) the refusal is stored in place of the ranking, with
-    no job asked for: a stale ranking is not shown as current, nor renewed by a job bound to fail. A stored
-    refusal is no ranking to show while a job renews it: the round is then ranked now, as when nothing is stored.
+    Over the ranking's memory limit (:func:`ranking.check_memory`, the one a worker applies) the refusal is stored
+    in place of the ranking, with no job asked for: a stale ranking is not shown as current, nor renewed by a job
+    bound to fail. A stored refusal is no ranking to show while a job renews it: the round is then ranked now, as
+    when nothing is stored.
     """
     stored = _stored(round_, options)
     if stored is not None and stored.input_stamp == input_stamp(round_):
