@@ -226,6 +226,17 @@ def test_a_round_over_the_workers_ranking_limit_but_under_the_webs_asks_no_job(a
     assert (job.state, job.error, job.outcome["limit"]) == ("failed", TOO_LARGE, LIMIT)
 
 
+def test_the_rankings_limit_stands_for_the_matching_one_when_set(app, client, auth, round_id, engine_runs):
+    """PANEL_RANKING_MEMORY above PANEL_MATCHING_MEMORY: the round is ranked (its conflicts listed) under the
+    ranking's limit, while the conflicts page, which is no ranking, is still held to the matching one."""
+    app.config.update(PANEL_MATCHING_MEMORY=LIMIT, PANEL_RANKING_MEMORY=1 << 40)
+    auth.login("organizer")
+    text = client.get(f"/rankings/rounds/{round_id}").get_data(as_text=True)
+    assert REFUSED not in text and TOO_LARGE_HEADING not in text and len(engine_runs) == 1
+    conflicts = client.get(f"/rounds/{round_id}/conflicts", follow_redirects=True).get_data(as_text=True)
+    assert "约需" in conflicts and "0.09 GB" in conflicts
+
+
 def test_the_rankings_limit_is_read_from_the_environment(monkeypatch, tmp_path):
     from web.config import default_config
 
