@@ -283,11 +283,12 @@ MEMORY_VARIABLE = "PANEL_MATCHING_MEMORY"
 is not given, the web's (``web/config.py``) for its runs, jobs and the other paths that build a round's matrices."""
 
 
-def environment_limit(environ: Mapping[str, str]) -> int | None:
-    """The memory limit ``environ`` sets in :data:`MEMORY_VARIABLE`: None when unset or empty, else its bytes.
-    Raises ValueError, naming the variable, for a value that is no size."""
-    text = environ.get(MEMORY_VARIABLE, "")
+def environment_limit(environ: Mapping[str, str], variable: str = MEMORY_VARIABLE) -> int | None:
+    """The memory limit ``environ`` sets in ``variable`` (by default :data:`MEMORY_VARIABLE`; the web reads its
+    ranking's limit so too): None when unset or empty, else its bytes. Raises ValueError, naming the variable,
+    for a value that is no size."""
+    text = environ.get(variable, "")
     try:
         return parse_size(text) if text.strip() else None
     except ValueError as error:
-        raise ValueError(f"{MEMORY_VARIABLE}: {error}") from None
+        raise ValueError(f"{variable}: {error}") from None

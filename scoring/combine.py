@@ -128,14 +128,31 @@ def weighted_sum_half_up(values: np.ndarray, weights: np.ndarray) -> float:
     return float(total.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
+def weight_problems(weights: Mapping[str, object]) -> list[CombineProblem]:
+    """Why the weights alone would refuse a combination, by :func:`combine_rounds`'s rule: ``bad_weights`` when a
+    weight is negative, not finite or no number, else ``weights_sum`` when they do not sum to 1 (within 1e-9);
+    empty when they are right. For a caller that checks the weights before it has the rounds' results.
+
+    >>> weight_problems({"review": 0.6, "site": 0.4})
+    []
+    >>> [problem.english for problem in weight_problems({"review": 0.7, "site": 0.7})]
+    ['weights must sum to 1, not 1.4']
+    >>> [problem.code for problem in weight_problems({"review": -0.5, "site": 1.5})]
+    ['bad_weights']
+    """
+    values = weights.values()
+    if any(not isinstance(value, int | float) or not math.isfinite(value) or value < 0 for value in values):
+        return [CombineProblem("bad_weights", {})]
+    if abs(sum(values) - 1) > 1e-9:
+        return [CombineProblem("weights_sum", {"sum": sum(values)})]
+    return []
+
+
 def _check(results: Mapping[str, Result], weights: Mapping[str, float]) -> None:
     problems = []
     if set(weights) != set(results):
         problems.append(CombineProblem("rounds_mismatch", {"weights": sorted(weights), "results": sorted(results)}))
-    if any(not isinstance(value, int | float) or not math.isfinite(value) or value < 0 for value in weights.values()):
-        problems.append(CombineProblem("bad_weights", {}))
-    elif abs(sum(weights.values()) - 1) > 1e-9:
-        problems.append(CombineProblem("weights_sum", {"sum": sum(weights.values())}))
+    problems += weight_problems(weights)
     problems += [CombineProblem("round_refused", {"round": name, "errors": tuple(result.errors)})
                  for name, result in results.items() if result.errors]
     if problems:

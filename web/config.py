@@ -1,7 +1,8 @@
 """Configuration from the environment: PANEL_DATABASE_URL, PANEL_SECRET_KEY, PANEL_INSTANCE_PATH, the serving
 settings PANEL_COOKIE_SECURE, PANEL_PROXY_FIX, PANEL_RATELIMIT_STORAGE (docs/deploy.md) and PANEL_SERVER_TIMING
 (docs/performance.md), and the job settings PANEL_QUEUE, PANEL_FILE_STORE, PANEL_MATCHING_INLINE_PAIRS
-(docs/jobs.md) and PANEL_MATCHING_MEMORY (docs/scale.md, "Memory")."""
+(docs/jobs.md), PANEL_MATCHING_MEMORY (docs/scale.md, "Memory") and PANEL_RANKING_MEMORY (docs/scale.md,
+"Ranking's limit")."""
 
 from __future__ import annotations
 
@@ -92,6 +93,10 @@ def default_config(instance_path: str) -> dict:
         # passes it is refused before it is loaded (a job, a run answered in the request, panel match), instead of
         # the process being killed mid-run.
         "PANEL_MATCHING_MEMORY": environment_limit(os.environ),
+        # Most memory a ranking may take (its list of conflicts; unset: PANEL_MATCHING_MEMORY): the limit of the
+        # general queue's workers, which run the ranking jobs. Set the same on the web servers, so a page refuses at
+        # once a round those workers would refuse rather than asking them for a job bound to fail.
+        "PANEL_RANKING_MEMORY": environment_limit(os.environ, "PANEL_RANKING_MEMORY"),
         # A worker's claim on a batch of outgoing mail; after it, the batch belongs to a worker that died.
         "OUTBOX_CLAIM_LEASE_SECONDS": int(os.environ.get("PANEL_OUTBOX_LEASE_SECONDS") or 300),
     }

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import scoring
-from scoring.combine import combine_rounds
+from scoring.combine import CombineProblem, combine_rounds, weight_problems
 from scoring.types import Result
 
 
@@ -53,6 +53,28 @@ def test_bad_weights_are_refused_with_a_code_to_word(totals_problem, five, weigh
     with pytest.raises(ValueError, match=message) as refusal:
         combine_rounds({"selection_review": review, "site_inspection": review}, weights)
     assert [(item.code, item.params) for item in refusal.value.problems] == [problem]
+
+
+@pytest.mark.parametrize(("weights", "problems"), [
+    ({"review": 0.6, "site": 0.4}, []),
+    ({"review": 0.5, "site": 0.4}, [CombineProblem("weights_sum", {"sum": 0.9})]),
+    ({"review": 0.7, "site": 0.7}, [CombineProblem("weights_sum", {"sum": 1.4})]),
+    ({"review": float("inf"), "site": 0.4}, [CombineProblem("bad_weights", {})]),
+    ({"review": -0.5, "site": 1.5}, [CombineProblem("bad_weights", {})]),      # sums to 1, one weight negative
+    ({"review": "0.6", "site": 0.4}, [CombineProblem("bad_weights", {})]),      # no number
+])
+def test_the_weights_alone_are_checked_by_the_rule_combine_rounds_applies(totals_problem, five, weights, problems):
+    """Worked: 0.5 + 0.4 = 0.9 ≠ 1; a weight that is negative, infinite or no number is refused before its sum is
+    looked at. ``combine_rounds`` refuses the same weights with the same problems, the rounds' own after them."""
+    assert weight_problems(weights) == problems
+    review = run(totals_problem, five)
+    refused = Result((), (), ("sheets[1]: scores.C1: missing",), review.settings)
+    if problems:
+        with pytest.raises(ValueError) as refusal:
+            combine_rounds({"review": review, "site": refused}, weights)
+        assert [problem.code for problem in refusal.value.problems] == [problems[0].code, "round_refused"]
+    else:
+        assert combine_rounds({"review": review, "site": review}, weights)
 
 
 def test_a_refused_round_is_refused_with_its_name_and_the_engines_errors(totals_problem, five):

@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["scoring.aggregate", "scoring.outliers", "scoring.interval", "scoring.recommend", "scoring.templates",
-           "scoring.indicators", "scoring.assessment"]
+           "scoring.indicators", "scoring.assessment", "scoring.combine"]
 
 
 @pytest.mark.parametrize("name", MODULES)

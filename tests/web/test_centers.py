@@ -11,6 +11,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
+from scoring.assessment import AnnualScore
 from web.extensions import db
 from web.io import center_excel
 from web.models import AnnualReport, Application, AuditEvent, Center, Decision, Round
@@ -743,6 +744,51 @@ def test_the_center_page_ranks_each_round_once(app, client, auth, make_user, mak
     assert sorted(ranked) == ["2020年遴选综合评审", "2021—2023年三年考核", "2021年度评估", "2022年度评估"]
 
 
+def statements_of(work) -> tuple[object, int]:
+    """What ``work()`` returns and how many SQL statements it issued."""
+    from sqlalchemy import event
+
+    issued = []
+
+    def counted(*_args) -> None:
+        issued.append(1)
+
+    event.listen(db.engine, "before_cursor_execute", counted)
+    try:
+        return work(), len(issued)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", counted)
+
+
+def test_annual_scores_read_the_engines_ranking_with_the_joined_rankings_scores(
+        app, make_application_record, make_expert_record):
+    """An annual score is the engine's, read without joining the sheets and flag reviews back: the same scores as
+    the joined ranking on a round with flagged sheets under review, in fewer statements."""
+    from web.models import FlagReview, ScoreSheet
+    from web.services import assessments
+
+    triennial_world(app, make_application_record, make_expert_record)
+    with app.app_context():
+        annual = db.session.scalar(select(Round).where(Round.name == "2021年度评估"))
+        outlier = db.session.scalar(select(ScoreSheet).where(ScoreSheet.round_id == annual.id)
+                                    .join(ScoreSheet.application).where(Application.ref == "APP-001")
+                                    .order_by(ScoreSheet.id))
+        for score in outlier.scores:
+            score.value = 0.0
+        db.session.add(FlagReview(sheet=outlier, code="ROBUST", message="畸低。"))
+        db.session.commit()
+        joined = centers.ranked(annual)
+        assert any(line.result.flags for line in joined.lines)
+        assert any(row.reviews for line in joined.lines for row in line.rows)
+        db.session.expire_all()
+        before, joined_statements = statements_of(lambda: centers.scores_by_round([centers.ranked(annual)]))
+        db.session.expire_all()
+        center = application("APP-001")     # the annual rounds' lookup is the one statement beside the ranking
+        after, statements = statements_of(lambda: assessments.annual_scores(center, (2021,)))
+        assert after == (AnnualScore(2021, before[annual.id]["APP-001"]),)
+        assert statements < joined_statements
+
+
 def test_evaluation_pages_and_endpoints_answer_for_annual_and_triennial_rounds_only(
         app, client, auth, runner, make_user, make_application_record):
     from web.services.tokens import create_token
@@ -860,7 +906,7 @@ def test_the_decision_page_shows_each_selection_round_score_and_rank(app, client
     assert "顺位" not in rows["APP-001"]
 
 
-# --- over PANEL_MATCHING_MEMORY a round's ranking is refused (it lists every conflict of the round): the centers
+# --- over the ranking's limit a round's ranking is refused (it lists every conflict of the round): the centers
 # pages built on rankings render saying so, exports and outcomes are refused, and nothing changes.
 
 MIB = 1 << 20
@@ -869,13 +915,15 @@ TOO_LARGE = "评审轮次“2021—2023年三年考核”：本轮排名须先�
 OVER = "超过本机上限 0.09 GB：无法在本机排名。"
 
 
+@pytest.mark.parametrize("setting", ["PANEL_MATCHING_MEMORY", "PANEL_RANKING_MEMORY"])
 def test_the_centers_pages_over_the_memory_limit_say_why_and_change_nothing(
-        app, client, auth, csrf_token, table_counts, make_application_record, make_expert_record):
+        app, client, auth, csrf_token, table_counts, make_application_record, make_expert_record, setting):
+    """Over the ranking's limit, PANEL_RANKING_MEMORY or (unset) PANEL_MATCHING_MEMORY."""
     round_id = triennial_world(app, make_application_record, make_expert_record, closed=True)
     with app.app_context():
         center_id, poor_id = listed("APP-002").id, application("APP-002").id
         annual_id = db.session.scalar(select(Round.id).where(Round.name == "2021年度评估"))
-    app.config["PANEL_MATCHING_MEMORY"] = MEMORY_LIMIT
+    app.config.update({"PANEL_MATCHING_MEMORY": None, setting: MEMORY_LIMIT})
     auth.login("organizer")
     before = table_counts()
     for url, name in (("/centers/decisions", "2020年遴选综合评审"), (f"/centers/{center_id}", "2021—2023年三年考核"),

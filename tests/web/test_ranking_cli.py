@@ -59,9 +59,11 @@ def test_rank_refuses_an_unknown_round_and_a_refused_problem(app, runner, round_
 @pytest.mark.parametrize("args", [["rank", "--round", "遴选2020"], ["rank", "--round", "遴选2020", "--json"],
                                   ["export", "ranking", "--round", "遴选2020", "ranking.xlsx"],
                                   ["export", "sheets", "--round", "遴选2020", "sheets.pdf"]])
+@pytest.mark.parametrize("setting", ["PANEL_MATCHING_MEMORY", "PANEL_RANKING_MEMORY"])
 def test_a_round_too_large_to_rank_here_is_refused_in_chinese_not_as_the_engines_refusal(app, runner, round_id,
-                                                                                       tmp_path, args):
-    app.config["PANEL_MATCHING_MEMORY"] = 100 << 20
+                                                                                       tmp_path, args, setting):
+    """Over the ranking's limit, PANEL_RANKING_MEMORY or (unset) PANEL_MATCHING_MEMORY."""
+    app.config.update({"PANEL_MATCHING_MEMORY": None, setting: 100 << 20})
     exports = tmp_path / "exports"
     exports.mkdir()
     result = runner.invoke(args=[str(exports / arg) if arg.endswith((".xlsx", ".pdf")) else arg for arg in args])

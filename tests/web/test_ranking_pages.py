@@ -144,6 +144,54 @@ def test_combine_page(app, client, auth, round_id, make_application_record, make
     assert "各轮权重之和为 1.4，须等于 1。" in html and "sum to 1" not in html
 
 
+TOO_LARGE = "：本轮排名须先列出全部回避冲突及其原因，约需"
+
+
+@pytest.mark.parametrize("weights, reason", [
+    ("0.7, 0.7", "各轮权重之和为 1.4，须等于 1。"),
+    ("-0.5, 1.5", "每项权重须为不小于 0 的有限数值。"),
+    ("七, 0.4", "权重须为数字"),
+])
+def test_a_combination_with_wrong_weights_and_a_round_too_large_says_both_weights_first(
+        app, client, auth, round_id, make_application_record, make_expert_record, table_counts, weights, reason):
+    """Wrong weights (the person's own input, checked first) and a round too large to rank here: one answer
+    lists every reason, each a catalog sentence, and nothing is ranked or stored."""
+    site = build_round(app, make_application_record, make_expert_record, DESIGN_PANELS, name="2020 现场考察",
+                       kind="site_inspection")
+    first, second = weights.split(", ")
+    auth.login("organizer")
+    before = table_counts()
+    app.config["PANEL_MATCHING_MEMORY"] = 100 << 20
+    html = client.get(f"/rankings/combine?round={round_id}&round={site}&weight_{round_id}={first}"
+                      f"&weight_{site}={second}").get_data(as_text=True)
+    refusals = re.findall(r'<p class="flash error" role="alert">([^<]*)</p>', html)
+    assert reason in refusals[0], refusals
+    assert [name for name in ("2020 遴选评审", "2020 现场考察") for refusal in refusals[1:]
+            if refusal.startswith(f"评审轮次“{name}”{TOO_LARGE}")] == ["2020 遴选评审", "2020 现场考察"]
+    assert len(refusals) == 3 and 'class="ranking"' not in html
+    assert table_counts() == before
+
+
+@pytest.mark.parametrize("chosen, weights, reasons", [
+    (1, ["七"], ["2020 遴选评审 的权重须为数字，而不是“七”。", "请至少选择两个评审轮次进行合并。"]),
+    (2, ["七", "-0.5"], ["2020 遴选评审 的权重须为数字，而不是“七”。", "每项权重须为不小于 0 的有限数值。"]),
+])
+def test_a_weight_that_is_no_number_is_said_beside_every_other_reason(
+        app, client, auth, round_id, make_application_record, make_expert_record, table_counts, chosen, weights,
+        reasons):
+    """A weight the page cannot read hides no other reason the page can tell: one round only, another weight
+    negative. Nothing is ranked or stored."""
+    site = build_round(app, make_application_record, make_expert_record, DESIGN_PANELS, name="2020 现场考察",
+                       kind="site_inspection")
+    query = "&".join(f"round={id_}&weight_{id_}={weight}" for id_, weight in zip((round_id, site)[:chosen], weights,
+                                                                                   strict=True))
+    auth.login("organizer")
+    before = table_counts()
+    html = client.get(f"/rankings/combine?{query}").get_data(as_text=True)
+    assert re.findall(r'<p class="flash error" role="alert">([^<]*)</p>', html) == reasons
+    assert 'class="ranking"' not in html and table_counts() == before
+
+
 def test_english_pages_use_the_engines_english_sentences(app, client, auth, round_id):
     from markupsafe import escape
 

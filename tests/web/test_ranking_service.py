@@ -228,11 +228,11 @@ def test_recused_declared_and_set_aside_sheets_are_excluded_with_reasons(app, de
 def test_a_conflict_found_after_scoring_removes_the_sheet(app, design_round, monkeypatch):
     """DESIGN §6.1: the matching engine's current conflicts exclude a sheet; an admin override keeps it."""
     from matching.types import Conflict
-    from web.services import panels, ranking
+    from web.services import matching_bridge, ranking
 
     conflicts = [Conflict("E5", "P1", "recent-employment", "hard", "专家 E5 三年内曾在成员单位任职"),
                  Conflict("E4", "P1", "applicant-excluded", "soft", "申请人要求回避")]
-    monkeypatch.setattr(panels, "round_conflicts", lambda round_: conflicts)
+    monkeypatch.setattr(matching_bridge, "round_conflicts", lambda round_: conflicts)
     with app.app_context():
         round_ = get_round(design_round)
         problem = ranking.scoring_problem(round_)

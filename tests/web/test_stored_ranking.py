@@ -189,19 +189,64 @@ def test_the_ranking_pages_render_the_refusal_with_its_figures_and_rank_once_the
     assert len(engine_runs) == 1 and len(stored_versions(app)) == 1
 
 
-def test_a_large_round_over_the_limit_says_so_and_asks_no_job(app, client, auth, round_id, monkeypatch,
-                                                              engine_runs):
-    """A stored ranking gone stale is not shown as current, nor renewed by a job bound to fail."""
+def stale_large_round(app, client, auth, round_id: int, monkeypatch) -> None:
+    """A round renewed by a job when stale (every round is large), its ranking stored without a limit and then
+    made stale; the organizer logged in."""
     monkeypatch.setattr(stored_ranking, "INLINE_SHEET_LIMIT", 0)
     auth.login("organizer")
     client.get(f"/rankings/rounds/{round_id}")                            # stored without a limit
     with app.app_context():
         sheets.reopen(sheet_of(round_id, "P1", "E1"), "请复核第二项", actor=None)
         db.session.commit()
+
+
+def test_a_large_round_over_the_limit_says_so_and_asks_no_job(app, client, auth, round_id, monkeypatch,
+                                                              engine_runs):
+    """A stored ranking gone stale is not shown as current, nor renewed by a job bound to fail."""
+    stale_large_round(app, client, auth, round_id, monkeypatch)
     app.config["PANEL_MATCHING_MEMORY"] = LIMIT
     text = client.get(f"/rankings/rounds/{round_id}").get_data(as_text=True)
     assert REFUSED in text and OVER in text and ranking_jobs(app) == [] and len(engine_runs) == 1
     assert TOO_LARGE_HEADING in text and ENGINE_REFUSED not in text
+
+
+def test_a_round_over_the_workers_ranking_limit_but_under_the_webs_asks_no_job(app, client, auth, round_id,
+                                                                               monkeypatch, engine_runs):
+    """A web server with more memory than the general queue's workers, which run the ranking jobs: PANEL_RANKING_MEMORY
+    is their limit, and a stale view of a large round over it says why at once instead of asking, at each view, for
+    a job the worker would fail; the job asked anyway fails on that limit."""
+    stale_large_round(app, client, auth, round_id, monkeypatch)
+    app.config.update(PANEL_MATCHING_MEMORY=None, PANEL_RANKING_MEMORY=LIMIT)
+    for _ in range(2):
+        text = client.get(f"/rankings/rounds/{round_id}").get_data(as_text=True)
+        assert REFUSED in text and OVER in text and TOO_LARGE_HEADING in text
+    assert ranking_jobs(app) == [] and len(engine_runs) == 1
+    ask_for(app, "ranking", round_id, capacity=None, calibrate=False, rank_on_calibrated=False)
+    [job] = ranking_jobs(app)
+    assert (job.state, job.error, job.outcome["limit"]) == ("failed", TOO_LARGE, LIMIT)
+
+
+def test_the_rankings_limit_stands_for_the_matching_one_when_set(app, client, auth, round_id, engine_runs):
+    """PANEL_RANKING_MEMORY above PANEL_MATCHING_MEMORY: the round is ranked (its conflicts listed) under the
+    ranking's limit, while the conflicts page, which is no ranking, is still held to the matching one."""
+    app.config.update(PANEL_MATCHING_MEMORY=LIMIT, PANEL_RANKING_MEMORY=1 << 40)
+    auth.login("organizer")
+    text = client.get(f"/rankings/rounds/{round_id}").get_data(as_text=True)
+    assert REFUSED not in text and TOO_LARGE_HEADING not in text and len(engine_runs) == 1
+    conflicts = client.get(f"/rounds/{round_id}/conflicts", follow_redirects=True).get_data(as_text=True)
+    assert "约需" in conflicts and "0.09 GB" in conflicts
+
+
+def test_the_rankings_limit_is_read_from_the_environment(monkeypatch, tmp_path):
+    from web.config import default_config
+
+    monkeypatch.setenv("PANEL_RANKING_MEMORY", "2G")
+    assert default_config(str(tmp_path))["PANEL_RANKING_MEMORY"] == 2 << 30
+    monkeypatch.setenv("PANEL_RANKING_MEMORY", "")
+    assert default_config(str(tmp_path))["PANEL_RANKING_MEMORY"] is None
+    monkeypatch.setenv("PANEL_RANKING_MEMORY", "lots")
+    with pytest.raises(ValueError, match="PANEL_RANKING_MEMORY: not a memory size"):
+        default_config(str(tmp_path))
 
 
 @pytest.mark.parametrize("kind, params", [
@@ -270,6 +315,20 @@ def test_exports_and_review_requests_of_a_round_too_large_to_rank_are_refused_wi
         assert response.mimetype == "text/html" and REFUSED in text and OVER in text
         assert "没有 ROBUST 标记" not in text              # the refusal, not a missing flag
     assert table_counts() == before
+
+
+def test_the_signed_sheets_of_a_round_over_the_rankings_limit_ask_no_job(app, client, auth, round_id):
+    """The round's signed sheets are a job that ranks the round first, on a general worker: over the ranking's
+    limit the page says why at once (the sentence with its figures) instead of asking for a job bound to fail."""
+    import re
+
+    app.config.update(PANEL_MATCHING_MEMORY=None, PANEL_RANKING_MEMORY=LIMIT)
+    auth.login("organizer")
+    response = client.get(f"/rankings/rounds/{round_id}/sheets.pdf", follow_redirects=True)
+    flashed = re.findall(r'<p class="flash error"[^>]*>([^<]*)</p>', response.get_data(as_text=True))
+    assert response.request.path == f"/rankings/rounds/{round_id}"
+    assert len(flashed) == 1 and REFUSED in flashed[0] and OVER in flashed[0]
+    assert jobs_of(app, "sheets_pdf") == []
 
 
 @pytest.mark.app_config(PANEL_QUEUE="sqlite")

@@ -32,7 +32,8 @@ def find_round(name: str):
 
 def ranked(round_name: str, capacity: int | None = None, rank_on_calibrated: bool = False):
     """The round's ranking report; exits 1 with the engine's errors when it refused the round, or with the
-    sentence and its figures when the round is too large to rank here (over PANEL_MATCHING_MEMORY)."""
+    sentence and its figures when the round is too large to rank here (over the ranking's limit,
+    :func:`web.services.ranking.memory_limit`)."""
     from web.services.ranking import Options, RankingError, round_ranking
 
     try:

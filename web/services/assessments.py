@@ -58,8 +58,10 @@ def window(round_: Round) -> tuple[int, ...]:
 def annual_scores(application: Application, years: tuple[int, ...],
                   cache: dict[int, dict[str, float | None]] | None = None) -> tuple[AnnualScore, ...]:
     """The application's score in the annual round of each year (None where it was not evaluated). Only the annual
-    rounds it took part in are ranked, each once: ``cache`` holds the scores by round id
-    (:func:`centers.scores_by_round`), a page's rankings made already or those of the centers read before."""
+    rounds it took part in are ranked, each once and by the engine alone (:func:`centers.engine_ranked`: only the
+    scores are read, so no sheet or flag review is joined back): ``cache`` holds the scores by round id
+    (:func:`centers.scores_by_round`), a page's rankings made already or those of the centers read before.
+    Refused (CenterError) when such a round is too large to rank here."""
     cache = {} if cache is None else cache
     rounds = db.session.scalars(select(Round).join(RoundApplication)
                                 .where(Round.kind == "annual", RoundApplication.application_id == application.id)
@@ -70,7 +72,7 @@ def annual_scores(application: Application, years: tuple[int, ...],
         if year not in years or by_year.get(year) is not None:
             continue
         if round_.id not in cache:
-            cache.update(centers.scores_by_round([centers.ranked(round_)]))
+            cache.update(centers.scores_by_round([centers.engine_ranked(round_)]))
         by_year[year] = cache[round_.id].get(application.ref)
     return tuple(AnnualScore(year, by_year.get(year)) for year in years)
 

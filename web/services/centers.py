@@ -105,7 +105,17 @@ def refusals(reports: Sequence[RoundRanking]) -> list[str]:
 def ranked(round_: Round) -> RoundRanking:
     """The round's ranking; refused (CenterError, nothing changed) when the round is too large to rank here, where
     an evaluation or assessment computed without its scores would be wrong rather than incomplete."""
-    report = round_ranking(round_)
+    return refused_when_too_large(round_ranking(round_))
+
+
+def engine_ranked(round_: Round) -> RoundRanking:
+    """The engine's ranking of the round (:func:`engine_ranking`: no lines, not joined to the sheets and flag
+    reviews), for a reader of its scores only; refused as :func:`ranked` refuses it."""
+    return refused_when_too_large(engine_ranking(round_))
+
+
+def refused_when_too_large(report: RoundRanking) -> RoundRanking:
+    """``report`` when its round was ranked here, else refused (CenterError) with the round named and the figures."""
     if report.too_large:
         raise CenterError(refusals([report]))
     return report

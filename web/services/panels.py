@@ -211,16 +211,19 @@ def check_matching(round_: Round) -> int:
 
 
 def check_memory(round_: Round, work: str = matching_bridge.MATCHING, *, max_probability: float | None = None,
-                 experts: int | None = None) -> None:
+                 experts: int | None = None, limit: int | None = None) -> None:
     """Refuse (PanelError ``matching_too_large``, its sentence giving the figures, its ``details`` those of
     :func:`matching_bridge.memory_refusal`, which a job keeps on its outcome) ``work`` on the round (one of
     :data:`matching_bridge.ESTIMATES`) whose estimated peak memory passes PANEL_MATCHING_MEMORY, before the round
     is read and before anything changes: every path that builds the round's matrices through the engine is held
     to the limit — a matching run (in the request, ``panel match`` or a job), the stored context (its job, inline,
     the panel page reading it), panel edits, replacements and swaps from the reserves, explanations and the
-    conflicts list. ``experts``: the experts when the caller counted them already."""
-    refusal = matching_bridge.memory_refusal(round_, current_app.config["PANEL_MATCHING_MEMORY"], work=work,
-                                             max_probability=max_probability, experts=experts)
+    conflicts list. ``experts``: the experts when the caller counted them already. ``limit``: the bytes to hold
+    the work to instead (a ranking's, :func:`web.services.ranking.memory_limit`, which is None only when
+    PANEL_MATCHING_MEMORY is)."""
+    limit = current_app.config["PANEL_MATCHING_MEMORY"] if limit is None else limit
+    refusal = matching_bridge.memory_refusal(round_, limit, work=work, max_probability=max_probability,
+                                             experts=experts)
     if refusal is not None:
         raise PanelError(refusal["errors"][0], matching_bridge.TOO_LARGE, refusal)
 

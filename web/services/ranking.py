@@ -11,12 +11,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 import scoring
-from scoring.combine import DEFAULT_WEIGHTS, CombinedLine, CombineError, CombineProblem, combine_rounds
+from scoring.combine import (
+    DEFAULT_WEIGHTS,
+    CombinedLine,
+    CombineError,
+    CombineProblem,
+    combine_rounds,
+    weight_problems,
+)
 from scoring.pipeline import design_groups
 from scoring.types import (
     ApplicationResult,
@@ -100,7 +108,7 @@ def problem_from_sheets(round_: Round, sheets: Sequence[ScoreSheet], options: Op
 
 def rank_round(round_: Round, options: Options = Options()) -> Result:
     """The scoring engine's result for the round (``errors`` set when the engine refused it, or when its conflicts
-    would pass the memory limit: :func:`panels.round_conflicts`)."""
+    would pass the ranking's memory limit: :func:`check_memory`)."""
     try:
         problem = scoring_problem(round_, options)
     except panels.PanelError as refusal:
@@ -157,14 +165,14 @@ def exclusion_reasons(round_: Round, sheets: Sequence[ScoreSheet]) -> dict[int, 
     """Why a sheet must not count, by sheet id: a declared conflict, a recused seat, a reason recorded on the sheet
     (``excluded_reason``), or a hard conflict the matching engine finds now unless an admin overrode it
     (DESIGN §6.1: the sheet is kept, the ranking recomputed). Refused (PanelError ``matching_too_large``) when
-    listing the round's conflicts would pass the memory limit (:func:`panels.round_conflicts`)."""
+    listing the round's conflicts would pass the ranking's memory limit (:func:`round_conflicts`)."""
     seats = active_seats(round_)
     recused = {(seat.application_id, seat.expert_id): seat for seat in seats if seat.state == "recused"}
     seated = {(seat.application_id, seat.expert_id) for seat in seats if seat.state in SEATED}
     with_panel = {application_id for application_id, _ in seated}
     overridden = {(seat.application_id, seat.expert_id) for seat in seats if seat.override_reason}
     scored = {(sheet.application.ref, sheet.expert.ref) for sheet in sheets}
-    conflicts = {(conflict.application, conflict.expert): conflict for conflict in panels.round_conflicts(round_)
+    conflicts = {(conflict.application, conflict.expert): conflict for conflict in round_conflicts(round_)
                  if conflict.kind == "hard" and (conflict.application, conflict.expert) in scored}
     reasons: dict[int, ExclusionReason] = {}
     for sheet in sheets:
@@ -181,6 +189,30 @@ def exclusion_reasons(round_: Round, sheets: Sequence[ScoreSheet]) -> dict[int, 
         elif conflict is not None and pair not in overridden:
             reasons[sheet.id] = ExclusionReason("conflict", conflict.reason, conflict.rule)
     return reasons
+
+
+def memory_limit() -> int | None:
+    """The most memory a ranking may take (bytes; None: no limit): ``PANEL_RANKING_MEMORY``, else
+    ``PANEL_MATCHING_MEMORY``. A ranking's one limit wherever it is computed — the ``ranking`` and ``sheets_pdf``
+    jobs on the general queue's workers, a page ranking inline and deciding whether to ask for a job, centers,
+    combinations, the command line — so a page refuses at once the round a worker would refuse, rather than asking
+    at each view for a job bound to fail (docs/scale.md, "Ranking's limit")."""
+    config = current_app.config
+    limit = config.get("PANEL_RANKING_MEMORY")
+    return config["PANEL_MATCHING_MEMORY"] if limit is None else limit
+
+
+def check_memory(round_: Round) -> None:
+    """Refuse (PanelError ``matching_too_large``, the figures in its ``details``) a ranking of the round whose list
+    of conflicts would pass :func:`memory_limit`, before the round is read."""
+    panels.check_memory(round_, matching_bridge.CONFLICTS, limit=memory_limit())
+
+
+def round_conflicts(round_: Round) -> list:
+    """Every conflict of the round with its reason (:func:`matching_bridge.round_conflicts`), refused by
+    :func:`check_memory` when listing them would pass the ranking's limit."""
+    check_memory(round_)
+    return matching_bridge.round_conflicts(round_)
 
 
 def active_seats(round_: Round) -> list[Assignment]:
@@ -398,13 +430,11 @@ def default_weights(rounds: Sequence[Round]) -> list[float]:
 
 
 def combine(rounds_with_weights: Sequence[tuple[Round, float]], options: Options = Options()) -> CombinedRanking:
-    """Rank every round and combine them by weight; refuses fewer than two rounds, weights not summing to 1, and
-    rounds too large to rank here (:func:`too_large_to_rank`: each its sentence, none ranked)."""
-    if len(rounds_with_weights) < 2:
-        raise RankingError(_("Choose at least two rounds to combine."))
-    refused = too_large_to_rank([round_ for round_, _ in rounds_with_weights])
-    if refused:
-        raise RankingError(*refused)
+    """Rank every round and combine them by weight; refused, with every reason of :func:`combine_refusals`, before
+    any round is ranked, and with the engine's reasons (a round it refuses) after."""
+    refusals = combine_refusals(rounds_with_weights)
+    if refusals:
+        raise RankingError(*refusals)
     options = replace(options, capacity=None)       # P(top-k) is per round; the combination does not use it
     results = {round_.name: rank_round(round_, options) for round_, _ in rounds_with_weights}
     weights = {round_.name: weight for round_, weight in rounds_with_weights}
@@ -416,6 +446,29 @@ def combine(rounds_with_weights: Sequence[tuple[Round, float]], options: Options
     applications = {application.ref: application
                     for application in db.session.scalars(select(Application).where(Application.ref.in_(refs)))}
     return CombinedRanking(tuple(rounds_with_weights), results, lines, applications)
+
+
+def combine_refusals(rounds_with_weights: Sequence[tuple[Round, float | None]]) -> list[str]:
+    """Every reason to refuse a combination found before any round is ranked, each a catalog sentence: fewer than
+    two rounds, then the weights (the person's own input, by the engine's rule: :func:`weight_refusals`), then the
+    rounds too large to rank here (:func:`too_large_to_rank`). A weight of None is one the caller could not read
+    and says why itself. A round the engine refuses is known only once it is ranked."""
+    refusals = [] if len(rounds_with_weights) >= 2 else [_("Choose at least two rounds to combine.")]
+    if rounds_with_weights:
+        refusals += weight_refusals(rounds_with_weights)
+        refusals += too_large_to_rank([round_ for round_, _ in rounds_with_weights])
+    return refusals
+
+
+def weight_refusals(rounds_with_weights: Sequence[tuple[Round, float | None]]) -> list[str]:
+    """The engine's reasons to refuse the weights (:func:`scoring.combine.weight_problems`, the rule
+    :func:`combine_rounds` applies), as catalog sentences, before any round is ranked. Beside a weight that could
+    not be read (None) only the others' own faults are told: their sum is not known."""
+    read = {round_.name: weight for round_, weight in rounds_with_weights if weight is not None}
+    problems = weight_problems(read)
+    if len(read) < len(rounds_with_weights):
+        problems = [problem for problem in problems if problem.code == "bad_weights"]
+    return [combine_refusal(problem) for problem in problems]
 
 
 def combine_refusal(problem: CombineProblem) -> str:
@@ -438,7 +491,7 @@ def too_large_to_rank(rounds: Sequence[Round]) -> list[str]:
     refusals = []
     for round_ in rounds:
         try:
-            panels.check_memory(round_, matching_bridge.CONFLICTS)
+            check_memory(round_)
         except panels.PanelError as refusal:
             refusals.append(refused_round(round_, memory_refused(refusal.details)))
     return refusals

@@ -7,7 +7,7 @@ stored result is read as it is. Different, the result is stale: a small round is
 gets a ``ranking`` job and the page shows the stored result with the time it was computed until the job ends.
 A recomputation whose input hashes to the stored data version only refreshes the stamp (no bootstrap).
 
-Ranking lists every conflict of the round, held to PANEL_MATCHING_MEMORY (:func:`panels.round_conflicts`):
+Ranking lists every conflict of the round, held to the ranking's limit (:func:`ranking.memory_limit`):
 over the limit the ``ranking`` job fails for good with the figures, and a page stores the refusal in place of
 the ranking (:data:`REFUSED`: its figures, worded when shown), which every view checks again.
 
@@ -28,7 +28,7 @@ from scoring.calibrate import components
 from scoring.types import Result
 from web.extensions import db
 from web.models import AuditEvent, Round, ScoreSheet, StoredRanking, User, utcnow
-from web.services import matching_bridge, panels, ranking
+from web.services import panels, ranking
 
 INLINE_SHEET_LIMIT = 120
 """Rounds with at most this many sheets are recomputed inside the request (well under a second)."""
@@ -87,9 +87,10 @@ def renew(round_: Round, options: ranking.Options = DEFAULT_OPTIONS, *, actor: U
 
     A view commits between this and :func:`stored_view`: a commit expires every row the session holds, and a
     report built before it would load each sheet again, one query at a time, when the page reads it.
-    Over the memory limit (:func:`panels.round_conflicts`) the refusal is stored in place of the ranking, with
-    no job asked for: a stale ranking is not shown as current, nor renewed by a job bound to fail. A stored
-    refusal is no ranking to show while a job renews it: the round is then ranked now, as when nothing is stored.
+    Over the ranking's memory limit (:func:`ranking.check_memory`, the one a worker applies) the refusal is stored
+    in place of the ranking, with no job asked for: a stale ranking is not shown as current, nor renewed by a job
+    bound to fail. A stored refusal is no ranking to show while a job renews it: the round is then ranked now, as
+    when nothing is stored.
     """
     stored = _stored(round_, options)
     if stored is not None and stored.input_stamp == input_stamp(round_):
@@ -98,7 +99,7 @@ def renew(round_: Round, options: ranking.Options = DEFAULT_OPTIONS, *, actor: U
         if stored is not None and stored.data_version != REFUSED and not _small(round_):
             from web.services.jobs import request_job
 
-            panels.check_memory(round_, matching_bridge.CONFLICTS)
+            ranking.check_memory(round_)            # the limit the worker's ranking will be held to
             request_job("ranking", round_=round_, actor=actor, params=_params(options))
             return True
         recompute(round_, options)

@@ -181,7 +181,8 @@ def review(review_id: int):
 @bp.route("/combine")
 @roles_required(*STAFF)
 def combine():
-    """Choose rounds and weights; the combined table with each round's score beside it."""
+    """Choose rounds and weights; the combined table with each round's score beside it. A refusal lists every
+    reason found before any round is ranked, the weights' first (:func:`ranking.combine_refusals`)."""
     rounds = db.session.scalars(select(Round).order_by(Round.id)).all()
     chosen = [round_ for round_ in rounds if str(round_.id) in request.args.getlist("round")]
     defaults = dict(zip((round_.id for round_ in chosen), ranking.default_weights(chosen), strict=True))
@@ -192,7 +193,9 @@ def combine():
             weights[round_.id] = float(raw) if raw else defaults[round_.id]
         except ValueError:
             errors.append(_("Weight of %(round)s must be a number, not “%(value)s”.", round=round_.name, value=raw))
-    if chosen and not errors:
+    if errors:                      # a weight that is no number, and beside it every other reason
+        errors.extend(ranking.combine_refusals([(round_, weights.get(round_.id)) for round_ in chosen]))
+    elif chosen:
         try:
             combined = ranking.combine([(round_, weights[round_.id]) for round_ in chosen])
         except ranking.RankingError as error:
@@ -207,7 +210,7 @@ def export_xlsx(round_id: int):
     """The ranking and every sheet's scores and comments as an Excel workbook (no personal data)."""
     report = stored_ranking(round_or_404(round_id), page_options()[0]).report
     if report.too_large:
-        return refused_download(report)
+        return refused_download(report.round, report.result.errors[0])
     return download(ranking_workbook(report), XLSX_MIMETYPE, f"ranking-{round_id}.xlsx")
 
 
@@ -215,8 +218,14 @@ def export_xlsx(round_id: int):
 @roles_required(*STAFF)
 def sheets_pdf(round_id: int):
     """Every expert's score sheet and each panel's summary, for signature: prepared by a worker (hundreds of
-    pages take minutes), so this starts the job, or joins the one under way, and shows its progress."""
-    return started_job("sheets_pdf", round_or_404(round_id))
+    pages take minutes), so this starts the job, or joins the one under way, and shows its progress. The job ranks
+    the round first: a round over the ranking's limit is refused here, with no job asked for one bound to fail
+    (:func:`ranking.too_large_to_rank`)."""
+    round_ = round_or_404(round_id)
+    refused = ranking.too_large_to_rank([round_])
+    if refused:
+        return refused_download(round_, refused[0])
+    return started_job("sheets_pdf", round_)
 
 
 @bp.route("/rounds/<int:round_id>/applications/<int:application_id>/sheets.pdf")
@@ -227,7 +236,7 @@ def application_sheets_pdf(round_id: int, application_id: int):
     application = application_in_round(round_, application_id)
     report = stored_ranking(round_, ranking.Options()).report
     if report.too_large:
-        return refused_download(report)
+        return refused_download(report.round, report.result.errors[0])
     return download(score_sheets_pdf(report, application_ids={application.id}), PDF_MIMETYPE,
                     f"sheets-{round_id}-{application.ref}.pdf")
 
@@ -247,10 +256,10 @@ def stored_ranking(round_: Round, options: ranking.Options, rows_for: str | int 
     return stored_view(round_, options, rows_for=rows_for, stale=stale)
 
 
-def refused_download(report: ranking.RoundRanking) -> Response:
-    """No file of a round too large to rank here (it would list no ranking): back to its page, which says why."""
-    flash(report.result.errors[0], "error")
-    return redirect(url_for(".round_ranking", round_id=report.round.id))
+def refused_download(round_: Round, reason: str) -> Response:
+    """No file of a round too large to rank here (it would list no ranking): back to its page, ``reason`` flashed."""
+    flash(reason, "error")
+    return redirect(url_for(".round_ranking", round_id=round_.id))
 
 
 def started_job(kind: str, round_: Round) -> Response:
