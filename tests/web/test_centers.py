@@ -912,7 +912,7 @@ def test_the_decision_page_shows_each_selection_round_score_and_rank(app, client
 MIB = 1 << 20
 MEMORY_LIMIT = 100 * MIB
 TOO_LARGE = "评审轮次“2021—2023年三年考核”：本轮排名须先列出全部回避冲突及其原因，约需"
-OVER = "超过本机上限 0.09 GB：无法在本机排名。"
+OVER = "超过排名的内存上限 0.09 GB：无法排名。"
 
 
 @pytest.mark.parametrize("setting", ["PANEL_MATCHING_MEMORY", "PANEL_RANKING_MEMORY"])

@@ -376,7 +376,7 @@ def test_a_combination_of_a_round_too_large_to_rank_reads_in_chinese(app, client
     text = readable(client.get(page, headers=ZH).get_data(as_text=True))
     for name in ("2020 遴选评审", "2020 现场考察"):
         assert f"评审轮次“{name}”：本轮排名须先列出全部回避冲突及其原因，约需" in text, name
-    assert "超过本机上限 0.09 GB：无法在本机排名。" in text
+    assert "超过排名的内存上限 0.09 GB：无法排名。" in text
 
 
 def test_a_combination_the_engine_refuses_reads_in_chinese(app, client, auth, make_application_record,

@@ -151,8 +151,8 @@ def test_a_refusal_stored_before_the_groups_were_kept_is_shown_with_its_groups(a
 MIB = 1 << 20
 LIMIT = 100 * MIB
 REFUSED = "本轮排名须先列出全部回避冲突及其原因，约需"
-OVER = "超过本机上限 0.09 GB：无法在本机排名。"
-TOO_LARGE_HEADING = "<h2>本轮规模过大，无法在本机排名</h2>"
+OVER = "超过排名的内存上限 0.09 GB：无法排名。"
+TOO_LARGE_HEADING = "<h2>本轮规模过大，无法排名</h2>"
 ENGINE_REFUSED = "<h2>评分引擎拒绝计算本轮次</h2>"
 
 

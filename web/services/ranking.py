@@ -227,8 +227,8 @@ def memory_refused(details: dict) -> Result:
     as its error the sentence with the figures of the refusal's ``details`` (bytes), in the reader's language."""
     figures = matching_bridge.gigabytes(details["estimate"], details["limit"])
     return Result(ranking=(), errors=(_("Ranking this round first lists every conflict of interest with its reason, "
-                                        "which needs about %(estimate)s GB of memory, more than this machine's limit "
-                                        "of %(limit)s GB: the round cannot be ranked here.", **figures),))
+                                        "which needs about %(estimate)s GB of memory, more than the ranking's limit "
+                                        "of %(limit)s GB: the round cannot be ranked.", **figures),))
 
 
 # --- the ranking as pages and exports show it ----------------------------------------------------------------
