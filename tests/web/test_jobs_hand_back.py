@@ -77,13 +77,13 @@ def test_a_job_handed_back_while_its_work_runs_drops_its_work_when_the_work_ends
     ``job.interrupted``."""
     work = Held()
     job_id, thread = handed_back_while_held(app, work)
-    assert job_and_events(app, job_id) == ("queued", 0, ["job.interrupted"])
+    assert job_and_events(app, job_id) == ("queued", 0, ["job.claimed", "job.interrupted"])
     with app.app_context():
         assert runner.claim(job_id) is not None                     # the next worker, before this one exits
     work.released.set()
     thread.join(SECONDS)
     assert not thread.is_alive()
-    assert job_and_events(app, job_id) == ("running", 1, ["job.interrupted"])
+    assert job_and_events(app, job_id) == ("running", 1, ["job.claimed", "job.claimed", "job.interrupted"])
 
 
 def test_a_job_ending_as_the_stop_hands_back_has_its_end_recorded_before_the_stop_returns(app, monkeypatch):
@@ -104,7 +104,7 @@ def test_a_job_ending_as_the_stop_hands_back_has_its_end_recorded_before_the_sto
     assert ending.wait(SECONDS)
     with app.app_context():
         assert runner.hand_back_under_way(runner.take_under_way()) == []
-    assert job_and_events(app, job_id) == ("done", 1, ["job.done"])
+    assert job_and_events(app, job_id) == ("done", 1, ["job.claimed", "job.done"])
     thread.join(SECONDS)
 
 
@@ -143,7 +143,7 @@ def test_an_attempt_taken_over_in_the_same_process_leaves_the_next_attempts_end_
     first.join(SECONDS)
     second_work.released.set()
     second.join(SECONDS)
-    assert job_and_events(app, job_id) == ("done", 2, ["job.done", "work.written"])
+    assert job_and_events(app, job_id) == ("done", 2, ["job.claimed", "job.claimed", "job.done", "work.written"])
 
 
 def test_a_handed_back_attempt_still_running_reports_no_progress_on_the_queued_job(app):
@@ -215,7 +215,7 @@ def left_running_by_a_failed_hand_back(app, monkeypatch, spent: int) -> int:
         assert Consumers(app, []).hand_back() == 0
     work.released.set()
     thread.join(SECONDS)
-    assert job_and_events(app, job_id) == ("running", spent + 1, [])
+    assert job_and_events(app, job_id) == ("running", spent + 1, ["job.claimed"])
     with app.app_context():
         db.session.execute(update(Job).where(Job.id == job_id).values(
             heartbeat_at=utcnow() - timedelta(seconds=runner.STALL_SECONDS + 1)))
@@ -234,7 +234,7 @@ def test_a_hand_back_that_failed_costs_no_attempt_when_requeue_stalled_takes_the
     as the hand-back would have, also on its last attempt (a worker's death would spend it, or fail the job)."""
     job_id = left_running_by_a_failed_hand_back(app, monkeypatch, spent)
     requeue_stalled(app)
-    assert job_and_events(app, job_id) == ("queued", spent, ["job.interrupted"])
+    assert job_and_events(app, job_id) == ("queued", spent, ["job.claimed", "job.interrupted"])
     assert job_id in jobs_waiting(app, GENERAL)
 
 
@@ -247,9 +247,9 @@ def test_a_give_back_that_failed_too_is_given_back_by_the_next_requeue_stalled(a
         patched.setattr(audit, "record", database_locked)
         with pytest.raises(OperationalError):
             requeue_stalled(app)
-    assert job_and_events(app, job_id) == ("running", runner.MAX_ATTEMPTS, [])
+    assert job_and_events(app, job_id) == ("running", runner.MAX_ATTEMPTS, ["job.claimed"])
     requeue_stalled(app)
-    assert job_and_events(app, job_id) == ("queued", runner.MAX_ATTEMPTS - 1, ["job.interrupted"])
+    assert job_and_events(app, job_id) == ("queued", runner.MAX_ATTEMPTS - 1, ["job.claimed", "job.interrupted"])
 
 
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)
@@ -272,7 +272,7 @@ def test_a_stop_that_could_not_record_its_hand_back_does_not_ask_the_queues_stor
     assert Consumers(app, []).hand_back() == 1
     work.released.set()
     thread.join(SECONDS)
-    assert job_and_events(app, job_id) == ("queued", 0, ["job.interrupted"])
+    assert job_and_events(app, job_id) == ("queued", 0, ["job.claimed", "job.interrupted"])
     assert len(asked) == 1
 
 
@@ -293,7 +293,7 @@ def test_a_worker_that_died_after_a_successful_hand_back_spends_the_next_attempt
             heartbeat_at=utcnow() - timedelta(seconds=runner.STALL_SECONDS + 1)))
         db.session.commit()
     requeue_stalled(app)
-    assert job_and_events(app, job_id) == ("queued", 1, ["job.interrupted"])
+    assert job_and_events(app, job_id) == ("queued", 1, ["job.claimed", "job.claimed", "job.interrupted", "job.stalled"])
 
 
 def test_a_claimed_job_carries_its_claims_start_even_when_the_session_held_it(app):
@@ -326,4 +326,5 @@ def test_an_attempt_named_by_its_claims_start_matches_its_own_row_on_this_databa
         runner.Progress(attempt).start("pages", 5)
         assert db.session.execute(select(Job.step, Job.total).where(Job.id == job_id)).one() == ("pages", 5)
         assert runner.dead_attempts() == [] and runner.finish(attempt, "failed", error="unexpected")
-    assert job_and_events(app, job_id) == ("failed", 1, ["job.failed"])
+    assert job_and_events(app, job_id) == ("failed", 1, ["job.claimed", "job.failed"])
+
