@@ -328,3 +328,36 @@ def test_an_attempt_named_by_its_claims_start_matches_its_own_row_on_this_databa
         assert runner.dead_attempts() == [] and runner.finish(attempt, "failed", error="unexpected")
     assert job_and_events(app, job_id) == ("failed", 1, ["job.claimed", "job.failed"])
 
+
+def asked_long_ago(app, job_ids: list[int]) -> None:
+    """The jobs were asked for longer than ``STALL_SECONDS`` ago (as a job whose worker's heartbeat stopped that long
+    ago was): ``requeue_stalled`` takes them for waiting ones too."""
+    with app.app_context():
+        db.session.execute(update(Job).where(Job.id.in_(job_ids)).values(
+            created_at=utcnow() - timedelta(seconds=runner.STALL_SECONDS + 2)))
+        db.session.commit()
+
+
+def run_job_messages(app) -> list[int]:
+    """The jobs of the ``run_job`` messages on the general queue, in the order they will be taken."""
+    return [task.args[0] for task in queue(app, GENERAL).pending() if task.name == "run_job"]
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_requeue_stalled_enqueues_each_job_once_in_the_order_they_were_asked_for(app, monkeypatch):
+    """A job it gives back (its stop's hand-back failed) is also among the jobs waiting longer than the stall time:
+    one message for it. A job waiting with its message lost, a dead worker's and a given-back one are enqueued by
+    id, whichever way each came back."""
+    waiting = queued_job(app)
+    dead = queued_job(app)
+    with app.app_context():
+        stopped = utcnow() - timedelta(seconds=runner.STALL_SECONDS + 1)
+        db.session.execute(update(Job).where(Job.id == dead).values(state="running", attempts=1, started_at=stopped,
+                                                                    heartbeat_at=stopped))
+        db.session.commit()
+    given_back = left_running_by_a_failed_hand_back(app, monkeypatch, 0)
+    asked_long_ago(app, [waiting, dead, given_back])
+    requeue_stalled(app)
+    assert run_job_messages(app) == [waiting, dead, given_back]
+    assert job_and_events(app, given_back) == ("queued", 0, ["job.claimed", "job.interrupted"])
+

@@ -9,7 +9,9 @@
     queued again with their attempt given back; the stored input of the jobs that ended in the last day is deleted
     (again: the process that ended one may have stopped before it could, and a job failed here never ran its end);
     a job waiting for longer than the stall time is queued again only when its queue holds no message for it (a
-    lost message), so a queue no worker takes does not grow by a message per waiting job every minute.
+    lost message), so a queue no worker takes does not grow by a message per waiting job every minute. Each job is
+    enqueued once (one given back is also among the jobs waiting for longer than the stall time), in the order the
+    jobs were asked for (by id).
 ``deliver_outbox`` (general queue)
     Sends the outbox's due messages (web/jobs/mail.py); enqueued after every commit that queued a message, and
     every minute for retries and for claims whose worker died.
@@ -53,7 +55,7 @@ def register(huey: Huey, app: Flask, queue_name: str) -> dict:
             runner.give_up_dead_jobs()
             for job in runner.recently_ended(FORGET_INPUT):
                 runner.forget_input(job)
-            stalled = [(job_id, queue_of(kind)) for job_id, kind in dict.fromkeys([*stopped, *runner.stalled_jobs()])
+            stalled = [(job_id, queue_of(kind)) for job_id, kind in sorted({*stopped, *runner.stalled_jobs()})
                        if kind in WORK]
             waiting = {name: jobs_waiting(app, name) for name in {name for _, name in stalled}}
             for job_id, name in stalled:
