@@ -361,3 +361,32 @@ def test_requeue_stalled_enqueues_each_job_once_in_the_order_they_were_asked_for
     assert run_job_messages(app) == [waiting, dead, given_back]
     assert job_and_events(app, given_back) == ("queued", 0, ["job.claimed", "job.interrupted"])
 
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_stop_whose_queue_does_not_answer_asks_it_once_and_leaves_the_jobs_to_requeue_stalled(app, monkeypatch):
+    """The storage fails after the hand-back's commit (Redis down: each request waits its 5 s socket timeout). The stop
+    tried every job in turn, 5 s each, beyond its budget (docs/jobs.md, "Stopping a worker"); now it stops at the
+    first failure. The jobs are queued in the database, their attempt not spent, and ``requeue_stalled`` enqueues
+    them."""
+    asked = []
+
+    def unreachable(task) -> None:
+        asked.append(task.args)
+        raise ConnectionError("the queue's storage does not answer")
+
+    works = [Held(), Held()]
+    job_ids = [queued_job(app) for _ in works]
+    threads = [attempt(app, job_id, work) for job_id, work in zip(job_ids, works, strict=True)]
+    assert all(work.started.wait(SECONDS) for work in works)
+    with monkeypatch.context() as patched:
+        patched.setattr(queue(app), "enqueue", unreachable)
+        assert Consumers(app, []).hand_back() == 2
+    for work, thread in zip(works, threads, strict=True):
+        work.released.set()
+        thread.join(SECONDS)
+    assert len(asked) == 1
+    assert [job_and_events(app, job_id) for job_id in job_ids] == [("queued", 0, ["job.claimed", "job.interrupted"])] * 2
+    assert run_job_messages(app) == []
+    asked_long_ago(app, job_ids)
+    requeue_stalled(app)
+    assert run_job_messages(app) == job_ids
