@@ -260,10 +260,33 @@ def test_a_job_that_fails_on_its_last_attempt_is_not_retried_whichever_message_r
         db.session.get(Job, job_id).attempts = MAX_ATTEMPTS - 1
         db.session.commit()
     matching = queue(app, MATCHING)
-    matching.execute(matching.dequeue())
+    message = matching.dequeue()
+    assert message.retries > 0                           # Huey's own count would retry it
+    matching.execute(message)
     with app.app_context():
         job = db.session.get(Job, job_id)
         assert (job.state, job.error, job.attempts) == ("failed", "unexpected", MAX_ATTEMPTS)
+    assert matching.scheduled() == [] and matching.pending() == []
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_job_with_attempts_left_is_retried_even_when_its_message_has_no_retries_left(app, monkeypatch):
+    """Huey's count of a message's retries can be spent without the job's (a claim that failed, the database lost):
+    the job's own count decides, and Huey's retry carries it to the next attempt."""
+    from web.jobs.runner import MAX_ATTEMPTS
+    from web.jobs.work import WORK
+
+    monkeypatch.setitem(WORK, "matching", crashing)
+    job_id = ask_for(app, "matching")
+    matching = queue(app, MATCHING)
+    message = matching.dequeue()
+    message.retries = 0                                  # Huey's own count: the last
+    matching.execute(message)
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        assert (job.state, job.error, job.attempts) == ("queued", None, 1)
+    [retry] = matching.scheduled()
+    assert (retry.name, retry.args[0], retry.retries) == ("run_job", job_id, MAX_ATTEMPTS - 2)
 
 
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)

@@ -287,35 +287,40 @@ def _audit_moves(action: str, moved: Sequence[tuple[int, str, int]], before: str
 
 
 def run(job_id: int, work: Callable[[Job, Progress], str | None], *, last_attempt: bool) -> None:
-    """Claim job ``job_id`` and do ``work`` (which returns the stored result's name, or None; it may set
-    ``job.outcome``). What the work flushed is committed with the job's end, or not at all; the clean-up of the
+    """Claim job ``job_id`` (:func:`claim`) and run it (:func:`run_claimed`)."""
+    job = claim(job_id)
+    if job is not None:
+        run_claimed(job, work, last_attempt=last_attempt)
+
+
+def attempts_left(job: Job) -> int:
+    """How many attempts the claimed ``job`` has after this one, by its own count (:data:`MAX_ATTEMPTS` in all):
+    an error, a worker's death and a message queued again spend one; a stop's hand-back gives it back."""
+    return max(0, MAX_ATTEMPTS - job.attempts)
+
+
+def run_claimed(job: Job, work: Callable[[Job, Progress], str | None], *, last_attempt: bool) -> None:
+    """Do the claimed job's ``work`` (which returns the stored result's name, or None; it may set ``job.outcome``)
+    and record its end. What the work flushed is committed with the job's end, or not at all; the clean-up of the
     kind's stored input is done once an end for good is committed (:func:`forget_input`), never when the job goes
     back to the queue or another worker took it over, so a retry still finds what it would remove.
 
-    A :class:`JobFailed` fails the job with its sentence. Any other error fails it on the last attempt (Huey's
-    last retry, or the job's :data:`MAX_ATTEMPTS`-th) and otherwise puts it back in the queue state and re-raises,
-    so Huey retries it.
+    A :class:`JobFailed` fails the job with its sentence. Any other error fails it on its last attempt by the
+    database's count (:func:`attempts_left`; or when ``last_attempt``: no retry will come, whatever the count) and
+    otherwise puts it back in the queue state and re-raises, for the queue to retry it.
     """
-    job = claim(job_id)
-    if job is not None:
-        _run_claimed(job, work, last_attempt=last_attempt or job.attempts >= MAX_ATTEMPTS)
-
-
-def _run_claimed(job: Job, work: Callable[[Job, Progress], str | None], *, last_attempt: bool) -> None:
-    """Do the claimed job's work and record its end (then its input's clean-up, when this attempt ended it for
-    good)."""
     attempt = Attempt(job.id, job.attempts, job.started_at)
     with _REGISTRY:
         _UNDER_WAY[attempt.job_id] = attempt
     try:
-        _work_and_end(job, attempt, work, last_attempt=last_attempt)
+        _work_and_end(job, attempt, work, last_attempt=last_attempt or not attempts_left(job))
     finally:
         _finished(attempt)
 
 
 def _work_and_end(job: Job, attempt: Attempt, work: Callable[[Job, Progress], str | None], *,
                   last_attempt: bool) -> None:
-    """:func:`_run_claimed`'s work and its end, recorded only while the process has not handed the job back
+    """:func:`run_claimed`'s work and its end, recorded only while the process has not handed the job back
     (:func:`_still_ours`)."""
     job_id = job.id
     progress = Progress(attempt)
