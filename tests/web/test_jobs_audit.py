@@ -5,6 +5,7 @@ attempt whose job another worker took over writes nothing (its end is not the jo
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -120,6 +121,30 @@ def test_a_claim_that_finds_the_job_alive_elsewhere_writes_nothing(app):
     assert job_events(app) == [claimed(job_id, 1)]
 
 
+@pytest.mark.parametrize("dead", [False, True], ids=["queued", "dead_worker"])
+def test_workers_claiming_a_job_at_once_leave_one_claim_and_one_event(app, dead):
+    """Each of the two guarded UPDATEs (a queued job, a dead worker's) keeps one winner when several workers race
+    (SQLite: one writer; PostgreSQL: a waiting UPDATE checks its condition again on the row the winner committed),
+    and only the winner is audited."""
+    job_id = queued_job(app)
+    if dead:
+        dead_worker(app, job_id, attempts=1)
+    start, won = threading.Barrier(4), []
+
+    def worker() -> None:
+        with app.app_context():
+            start.wait()
+            won.append(claim(job_id) is not None)
+
+    threads = [threading.Thread(target=worker) for _ in range(start.parties)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(won) == [False, False, False, True]
+    assert job_events(app) == [claimed(job_id, 1 + dead, before="running" if dead else "queued")]
+
+
 def test_a_dead_workers_job_queued_again_is_audited_job_stalled_its_attempt_spent(app):
     """``requeue_stalled`` (``runner.stalled_jobs``) queues it again; one on its last attempt is failed instead
     (``job.failed``, tests/web/test_jobs_queue.py)."""
@@ -170,3 +195,18 @@ def test_an_attempt_whose_job_was_taken_over_writes_nothing(app, outcome):
     assert job_events(app) == [claimed(job_id, 1)]
     with app.app_context():
         assert db.session.get(Job, job_id).state == "running"
+
+
+def test_a_crashed_attempt_with_attempts_left_whose_job_was_taken_over_writes_no_retry(app):
+    """Its requeue finds the job another worker's: nothing is put back in the queue, so nothing is audited."""
+    def taken_over_then_crashed(job, progress):
+        with db.engine.begin() as connection:     # another worker claims the job: attempt 2
+            connection.execute(update(Job).where(Job.id == job.id).values(attempts=Job.attempts + 1))
+        raise RuntimeError("the solver crashed")
+
+    job_id = queued_job(app)
+    with pytest.raises(RuntimeError):
+        run_in(app, job_id, taken_over_then_crashed)
+    assert job_events(app) == [claimed(job_id, 1)]
+    with app.app_context():
+        assert (db.session.get(Job, job_id).state, db.session.get(Job, job_id).attempts) == ("running", 2)
