@@ -255,16 +255,16 @@ def test_a_give_back_that_failed_too_is_given_back_by_the_next_requeue_stalled(a
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)
 def test_a_stop_that_could_not_record_its_hand_back_does_not_ask_the_queues_storage_again(app, monkeypatch):
     """The queue's storage not answering (a Redis request waits its 5 s socket timeout): the hand-back goes on
-    without its record, and does not wait once more to delete a record that was never written (the stop's time is
-    bounded, docs/jobs.md "Stopping a worker")."""
+    without its record, and does not wait once more, neither to delete a record that was never written nor to enqueue
+    the job (the stop's time is bounded, docs/jobs.md "Stopping a worker")."""
     asked = []
 
     def unreachable(*args) -> None:
         asked.append(args)
         raise ConnectionError("the queue's storage does not answer")
 
-    monkeypatch.setattr(queue(app), "put", unreachable)
-    monkeypatch.setattr(queue(app), "delete", unreachable)
+    for method in ("put", "delete", "enqueue"):
+        monkeypatch.setattr(queue(app), method, unreachable)
     work = Held()
     job_id = queued_job(app)
     thread = attempt(app, job_id, work)
@@ -390,3 +390,31 @@ def test_a_stop_whose_queue_does_not_answer_asks_it_once_and_leaves_the_jobs_to_
     asked_long_ago(app, job_ids)
     requeue_stalled(app)
     assert run_job_messages(app) == job_ids
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_stop_whose_records_deletion_fails_enqueues_nothing_and_requeue_stalled_enqueues_the_job(app, monkeypatch):
+    """The storage answered the record, then stopped answering: the stop does not wait on it again to enqueue the
+    job, which is queued in the database, its attempt not spent, and enqueued by ``requeue_stalled``."""
+    asked = []
+
+    def unreachable(*args) -> None:
+        asked.append(args)
+        raise ConnectionError("the queue's storage does not answer")
+
+    work = Held()
+    job_id = queued_job(app)
+    thread = attempt(app, job_id, work)
+    assert work.started.wait(SECONDS)
+    with monkeypatch.context() as patched:
+        for method in ("delete", "enqueue"):
+            patched.setattr(queue(app), method, unreachable)
+        assert Consumers(app, []).hand_back() == 1
+    work.released.set()
+    thread.join(SECONDS)
+    assert len(asked) == 1
+    assert job_and_events(app, job_id) == ("queued", 0, ["job.claimed", "job.interrupted"])
+    assert run_job_messages(app) == []
+    asked_long_ago(app, [job_id])
+    requeue_stalled(app)
+    assert run_job_messages(app) == [job_id]
