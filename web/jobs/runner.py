@@ -1,7 +1,8 @@
 """Running one job: claim its row, report progress on it, record the outcome.
 
-A job is claimed by one atomic UPDATE (queued → running, or running with a stopped heartbeat → running), which
-also counts the attempt, so two workers never run the same job at once. Progress goes through its own short
+A job is claimed by a guarded UPDATE (queued → running; failing that, a second one: running with a stopped
+heartbeat → running), each atomic, which also counts the attempt, so two workers never run the same job at once
+(a second worker's UPDATE finds the row no longer matching its guard). Progress goes through its own short
 transaction, throttled; a heartbeat thread touches the row while the work runs, even through a long solver call
 that reports nothing. A job whose worker died (no heartbeat for :data:`STALL_SECONDS`) is queued again by
 :func:`stalled_jobs`.
