@@ -108,9 +108,12 @@ def test_each_job_event_has_a_chinese_label_on_the_audit_page(client, auth, app)
         db.session.add_all([AuditEvent(at=datetime(2026, 1, 1, 9, minute), actor_name="system", action=action,
                                        entity_type="job", entity_id="5", after={"state": state})
                             for minute, (action, state) in enumerate(
-                                [("job.done", "done"), ("job.failed", "failed"), ("job.interrupted", "queued")])])
+                                [("job.done", "done"), ("job.failed", "failed"), ("job.interrupted", "queued"),
+                                 ("job.claimed", "running"), ("job.retry", "queued"), ("job.stalled", "queued")])])
         db.session.commit()
     auth.login("admin")
     page = client.get("/admin/audit?entity_type=job").get_data(as_text=True)
     cells = dict(re.findall(r'<td title="(job\.[a-z]+)">([^<]*)</td>', page))
-    assert cells == {"job.done": "任务完成", "job.failed": "任务失败", "job.interrupted": "任务中断（已放回队列）"}
+    assert cells == {"job.done": "任务完成", "job.failed": "任务失败", "job.interrupted": "任务中断（已放回队列）",
+                     "job.claimed": "任务开始运行", "job.retry": "任务意外出错（已放回队列再次尝试）",
+                     "job.stalled": "任务的后台进程已无响应（已放回队列）"}

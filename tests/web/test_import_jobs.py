@@ -30,8 +30,8 @@ def finished_job(client, response, headers: dict) -> dict:
 
 
 def only_the_job_was_recorded(before: dict[str, int], after: dict[str, int]) -> None:
-    """Nothing changed but the job's row and its two audit events: asking for it, and its failure."""
-    assert after == {**before, "job": before["job"] + 1, "audit_event": before["audit_event"] + 2}
+    """Nothing changed but the job's row and its three audit events: asking for it, its claim, and its failure."""
+    assert after == {**before, "job": before["job"] + 1, "audit_event": before["audit_event"] + 3}
 
 
 def bearer(world: World, account: str) -> dict:

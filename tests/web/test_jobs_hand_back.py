@@ -77,13 +77,13 @@ def test_a_job_handed_back_while_its_work_runs_drops_its_work_when_the_work_ends
     ``job.interrupted``."""
     work = Held()
     job_id, thread = handed_back_while_held(app, work)
-    assert job_and_events(app, job_id) == ("queued", 0, ["job.interrupted"])
+    assert job_and_events(app, job_id) == ("queued", 0, ["job.claimed", "job.interrupted"])
     with app.app_context():
         assert runner.claim(job_id) is not None                     # the next worker, before this one exits
     work.released.set()
     thread.join(SECONDS)
     assert not thread.is_alive()
-    assert job_and_events(app, job_id) == ("running", 1, ["job.interrupted"])
+    assert job_and_events(app, job_id) == ("running", 1, ["job.claimed", "job.claimed", "job.interrupted"])
 
 
 def test_a_job_ending_as_the_stop_hands_back_has_its_end_recorded_before_the_stop_returns(app, monkeypatch):
@@ -104,7 +104,7 @@ def test_a_job_ending_as_the_stop_hands_back_has_its_end_recorded_before_the_sto
     assert ending.wait(SECONDS)
     with app.app_context():
         assert runner.hand_back_under_way(runner.take_under_way()) == []
-    assert job_and_events(app, job_id) == ("done", 1, ["job.done"])
+    assert job_and_events(app, job_id) == ("done", 1, ["job.claimed", "job.done"])
     thread.join(SECONDS)
 
 
@@ -143,7 +143,7 @@ def test_an_attempt_taken_over_in_the_same_process_leaves_the_next_attempts_end_
     first.join(SECONDS)
     second_work.released.set()
     second.join(SECONDS)
-    assert job_and_events(app, job_id) == ("done", 2, ["job.done", "work.written"])
+    assert job_and_events(app, job_id) == ("done", 2, ["job.claimed", "job.claimed", "job.done", "work.written"])
 
 
 def test_a_handed_back_attempt_still_running_reports_no_progress_on_the_queued_job(app):
@@ -215,7 +215,7 @@ def left_running_by_a_failed_hand_back(app, monkeypatch, spent: int) -> int:
         assert Consumers(app, []).hand_back() == 0
     work.released.set()
     thread.join(SECONDS)
-    assert job_and_events(app, job_id) == ("running", spent + 1, [])
+    assert job_and_events(app, job_id) == ("running", spent + 1, ["job.claimed"])
     with app.app_context():
         db.session.execute(update(Job).where(Job.id == job_id).values(
             heartbeat_at=utcnow() - timedelta(seconds=runner.STALL_SECONDS + 1)))
@@ -234,7 +234,7 @@ def test_a_hand_back_that_failed_costs_no_attempt_when_requeue_stalled_takes_the
     as the hand-back would have, also on its last attempt (a worker's death would spend it, or fail the job)."""
     job_id = left_running_by_a_failed_hand_back(app, monkeypatch, spent)
     requeue_stalled(app)
-    assert job_and_events(app, job_id) == ("queued", spent, ["job.interrupted"])
+    assert job_and_events(app, job_id) == ("queued", spent, ["job.claimed", "job.interrupted"])
     assert job_id in jobs_waiting(app, GENERAL)
 
 
@@ -247,24 +247,24 @@ def test_a_give_back_that_failed_too_is_given_back_by_the_next_requeue_stalled(a
         patched.setattr(audit, "record", database_locked)
         with pytest.raises(OperationalError):
             requeue_stalled(app)
-    assert job_and_events(app, job_id) == ("running", runner.MAX_ATTEMPTS, [])
+    assert job_and_events(app, job_id) == ("running", runner.MAX_ATTEMPTS, ["job.claimed"])
     requeue_stalled(app)
-    assert job_and_events(app, job_id) == ("queued", runner.MAX_ATTEMPTS - 1, ["job.interrupted"])
+    assert job_and_events(app, job_id) == ("queued", runner.MAX_ATTEMPTS - 1, ["job.claimed", "job.interrupted"])
 
 
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)
 def test_a_stop_that_could_not_record_its_hand_back_does_not_ask_the_queues_storage_again(app, monkeypatch):
     """The queue's storage not answering (a Redis request waits its 5 s socket timeout): the hand-back goes on
-    without its record, and does not wait once more to delete a record that was never written (the stop's time is
-    bounded, docs/jobs.md "Stopping a worker")."""
+    without its record, and does not wait once more, neither to delete a record that was never written nor to enqueue
+    the job (the stop's time is bounded, docs/jobs.md "Stopping a worker")."""
     asked = []
 
     def unreachable(*args) -> None:
         asked.append(args)
         raise ConnectionError("the queue's storage does not answer")
 
-    monkeypatch.setattr(queue(app), "put", unreachable)
-    monkeypatch.setattr(queue(app), "delete", unreachable)
+    for method in ("put", "delete", "enqueue"):
+        monkeypatch.setattr(queue(app), method, unreachable)
     work = Held()
     job_id = queued_job(app)
     thread = attempt(app, job_id, work)
@@ -272,7 +272,7 @@ def test_a_stop_that_could_not_record_its_hand_back_does_not_ask_the_queues_stor
     assert Consumers(app, []).hand_back() == 1
     work.released.set()
     thread.join(SECONDS)
-    assert job_and_events(app, job_id) == ("queued", 0, ["job.interrupted"])
+    assert job_and_events(app, job_id) == ("queued", 0, ["job.claimed", "job.interrupted"])
     assert len(asked) == 1
 
 
@@ -293,7 +293,7 @@ def test_a_worker_that_died_after_a_successful_hand_back_spends_the_next_attempt
             heartbeat_at=utcnow() - timedelta(seconds=runner.STALL_SECONDS + 1)))
         db.session.commit()
     requeue_stalled(app)
-    assert job_and_events(app, job_id) == ("queued", 1, ["job.interrupted"])
+    assert job_and_events(app, job_id) == ("queued", 1, ["job.claimed", "job.claimed", "job.interrupted", "job.stalled"])
 
 
 def test_a_claimed_job_carries_its_claims_start_even_when_the_session_held_it(app):
@@ -326,4 +326,95 @@ def test_an_attempt_named_by_its_claims_start_matches_its_own_row_on_this_databa
         runner.Progress(attempt).start("pages", 5)
         assert db.session.execute(select(Job.step, Job.total).where(Job.id == job_id)).one() == ("pages", 5)
         assert runner.dead_attempts() == [] and runner.finish(attempt, "failed", error="unexpected")
-    assert job_and_events(app, job_id) == ("failed", 1, ["job.failed"])
+    assert job_and_events(app, job_id) == ("failed", 1, ["job.claimed", "job.failed"])
+
+
+def asked_long_ago(app, job_ids: list[int]) -> None:
+    """The jobs were asked for longer than ``STALL_SECONDS`` ago (as a job whose worker's heartbeat stopped that long
+    ago was): ``requeue_stalled`` takes them for waiting ones too."""
+    with app.app_context():
+        db.session.execute(update(Job).where(Job.id.in_(job_ids)).values(
+            created_at=utcnow() - timedelta(seconds=runner.STALL_SECONDS + 2)))
+        db.session.commit()
+
+
+def run_job_messages(app) -> list[int]:
+    """The jobs of the ``run_job`` messages on the general queue, in the order they will be taken."""
+    return [task.args[0] for task in queue(app, GENERAL).pending() if task.name == "run_job"]
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_requeue_stalled_enqueues_each_job_once_in_the_order_they_were_asked_for(app, monkeypatch):
+    """A job it gives back (its stop's hand-back failed) is also among the jobs waiting longer than the stall time:
+    one message for it. A job waiting with its message lost, a dead worker's and a given-back one are enqueued by
+    id, whichever way each came back."""
+    waiting = queued_job(app)
+    dead = queued_job(app)
+    with app.app_context():
+        stopped = utcnow() - timedelta(seconds=runner.STALL_SECONDS + 1)
+        db.session.execute(update(Job).where(Job.id == dead).values(state="running", attempts=1, started_at=stopped,
+                                                                    heartbeat_at=stopped))
+        db.session.commit()
+    given_back = left_running_by_a_failed_hand_back(app, monkeypatch, 0)
+    asked_long_ago(app, [waiting, dead, given_back])
+    requeue_stalled(app)
+    assert run_job_messages(app) == [waiting, dead, given_back]
+    assert job_and_events(app, given_back) == ("queued", 0, ["job.claimed", "job.interrupted"])
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_stop_whose_queue_does_not_answer_asks_it_once_and_leaves_the_jobs_to_requeue_stalled(app, monkeypatch):
+    """The storage fails after the hand-back's commit (Redis down: each request waits its 5 s socket timeout). The stop
+    tried every job in turn, 5 s each, beyond its budget (docs/jobs.md, "Stopping a worker"); now it stops at the
+    first failure. The jobs are queued in the database, their attempt not spent, and ``requeue_stalled`` enqueues
+    them."""
+    asked = []
+
+    def unreachable(task) -> None:
+        asked.append(task.args)
+        raise ConnectionError("the queue's storage does not answer")
+
+    works = [Held(), Held()]
+    job_ids = [queued_job(app) for _ in works]
+    threads = [attempt(app, job_id, work) for job_id, work in zip(job_ids, works, strict=True)]
+    assert all(work.started.wait(SECONDS) for work in works)
+    with monkeypatch.context() as patched:
+        patched.setattr(queue(app), "enqueue", unreachable)
+        assert Consumers(app, []).hand_back() == 2
+    for work, thread in zip(works, threads, strict=True):
+        work.released.set()
+        thread.join(SECONDS)
+    assert len(asked) == 1
+    assert [job_and_events(app, job_id) for job_id in job_ids] == [("queued", 0, ["job.claimed", "job.interrupted"])] * 2
+    assert run_job_messages(app) == []
+    asked_long_ago(app, job_ids)
+    requeue_stalled(app)
+    assert run_job_messages(app) == job_ids
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_stop_whose_records_deletion_fails_enqueues_nothing_and_requeue_stalled_enqueues_the_job(app, monkeypatch):
+    """The storage answered the record, then stopped answering: the stop does not wait on it again to enqueue the
+    job, which is queued in the database, its attempt not spent, and enqueued by ``requeue_stalled``."""
+    asked = []
+
+    def unreachable(*args) -> None:
+        asked.append(args)
+        raise ConnectionError("the queue's storage does not answer")
+
+    work = Held()
+    job_id = queued_job(app)
+    thread = attempt(app, job_id, work)
+    assert work.started.wait(SECONDS)
+    with monkeypatch.context() as patched:
+        for method in ("delete", "enqueue"):
+            patched.setattr(queue(app), method, unreachable)
+        assert Consumers(app, []).hand_back() == 1
+    work.released.set()
+    thread.join(SECONDS)
+    assert len(asked) == 1
+    assert job_and_events(app, job_id) == ("queued", 0, ["job.claimed", "job.interrupted"])
+    assert run_job_messages(app) == []
+    asked_long_ago(app, [job_id])
+    requeue_stalled(app)
+    assert run_job_messages(app) == [job_id]

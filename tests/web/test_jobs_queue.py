@@ -260,10 +260,71 @@ def test_a_job_that_fails_on_its_last_attempt_is_not_retried_whichever_message_r
         db.session.get(Job, job_id).attempts = MAX_ATTEMPTS - 1
         db.session.commit()
     matching = queue(app, MATCHING)
-    matching.execute(matching.dequeue())
+    message = matching.dequeue()
+    assert message.retries > 0                           # Huey's own count would retry it
+    matching.execute(message)
     with app.app_context():
         job = db.session.get(Job, job_id)
         assert (job.state, job.error, job.attempts) == ("failed", "unexpected", MAX_ATTEMPTS)
+    assert matching.scheduled() == [] and matching.pending() == []
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_job_with_attempts_left_is_retried_even_when_its_message_has_no_retries_left(app, monkeypatch):
+    """Huey's count of a message's retries can be spent without the job's (a claim that failed, the database lost):
+    the job's own count decides, and Huey's retry carries it to the next attempt."""
+    from web.jobs.runner import MAX_ATTEMPTS
+    from web.jobs.work import WORK
+
+    monkeypatch.setitem(WORK, "matching", crashing)
+    job_id = ask_for(app, "matching")
+    matching = queue(app, MATCHING)
+    message = matching.dequeue()
+    message.retries = 0                                  # Huey's own count: the last
+    matching.execute(message)
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        assert (job.state, job.error, job.attempts) == ("queued", None, 1)
+    [retry] = matching.scheduled()
+    assert (retry.name, retry.args[0], retry.retries) == ("run_job", job_id, MAX_ATTEMPTS - 2)
+
+
+@pytest.mark.app_config(PANEL_QUEUE=QUEUE)
+def test_a_claim_that_fails_on_the_messages_last_retry_spends_no_attempt_and_requeue_stalled_runs_the_job(
+        app, monkeypatch):
+    """The database lost as the claim writes (here: its audit event): the claim is rolled back, Huey's last retry is
+    spent, the job waits in the database with its attempts whole; ``requeue_stalled`` enqueues it again once it has
+    waited the stall time, and its next claim is its first attempt, with the retries the job's count allows."""
+    from sqlalchemy import update
+    from sqlalchemy.exc import OperationalError
+
+    from web.jobs.runner import MAX_ATTEMPTS
+    from web.jobs.work import WORK
+    from web.services import audit
+
+    def database_lost(*args, **kwargs) -> None:
+        raise OperationalError("INSERT INTO audit_event", {}, Exception("server closed the connection"))
+
+    monkeypatch.setitem(WORK, "matching", crashing)
+    job_id = ask_for(app, "matching")
+    matching = queue(app, MATCHING)
+    message = matching.dequeue()
+    message.retries = 0
+    with monkeypatch.context() as patched:
+        patched.setattr(audit, "record", database_lost)
+        matching.execute(message)
+    assert matching.scheduled() == [] and matching.pending() == []
+    with app.app_context():
+        assert (db.session.get(Job, job_id).state, db.session.get(Job, job_id).attempts) == ("queued", 0)
+        db.session.execute(update(Job).where(Job.id == job_id).values(
+            created_at=utcnow() - timedelta(seconds=STALL_SECONDS + 1)))
+        db.session.commit()
+    app.extensions["panel_tasks"]["general"]["requeue_stalled"].call_local()
+    matching.execute(matching.dequeue())
+    with app.app_context():
+        assert (db.session.get(Job, job_id).state, db.session.get(Job, job_id).attempts) == ("queued", 1)
+    [retry] = matching.scheduled()
+    assert (retry.args[0], retry.retries) == (job_id, MAX_ATTEMPTS - 2)
 
 
 @pytest.mark.app_config(PANEL_QUEUE=QUEUE)

@@ -47,15 +47,18 @@ def record(huey: Huey, attempts: Collection[Attempt]) -> bool:
     return True
 
 
-def forget(huey: Huey, attempts: Collection[Attempt]) -> None:
+def forget(huey: Huey, attempts: Collection[Attempt]) -> bool:
     """The hand-back of ``attempts`` is committed: their records are no longer needed (one left behind matches no
-    later attempt)."""
+    later attempt). False when the storage failed, which is logged, so that a stop does not ask it again to enqueue
+    the jobs (:func:`record`)."""
     try:
         for attempt in attempts:
             huey.delete(_key(attempt))
     except Exception:
         LOG.warning("the records of the jobs %s handed back were not deleted", [a.job_id for a in attempts],
                     exc_info=True)
+        return False
+    return True
 
 
 def recorded(huey: Huey, attempt: Attempt) -> bool:

@@ -218,6 +218,9 @@ class Consumers:
         ``requeue_stalled`` finds the record and queues it again after :data:`runner.STALL_SECONDS`, its attempt
         given back all the same when recorded.
 
+        The queue's storage is asked until it first fails (:meth:`_enqueue`): a Redis that does not answer holds
+        each request for its socket timeout, 5 s, which the stop's time would pay per job.
+
         The runner's own list of the jobs under way decides, not the threads: a join that a signal interrupted can
         leave a running thread reported as ended."""
         with self.app.app_context():
@@ -232,17 +235,27 @@ class Consumers:
                                           "their attempt spent (the hand-back could not be recorded)",
                                           runner.STALL_SECONDS)
                 return 0
-            if recorded:
-                hand_backs.forget(queue(self.app), attempts)
-            for job_id, kind in handed:
-                try:
-                    run(self.app, "run_job", job_id, on=queue_of(kind))
-                except Exception:  # queued in the database: requeue_stalled enqueues it within minutes
-                    self.app.logger.exception("job %s was handed back but not enqueued", job_id)
+            if recorded and hand_backs.forget(queue(self.app), attempts):
+                self._enqueue(handed)
+            elif handed:
+                self.app.logger.warning("job(s) %s were handed back but not enqueued, the queue's storage not "
+                                        "answering: requeue_stalled enqueues them", [job_id for job_id, _ in handed])
         if handed:
             self.app.logger.warning("stopping with job(s) %s under way: handed back to their queues, their "
                                     "attempt not spent", [job_id for job_id, _ in handed])
         return len(handed)
+
+    def _enqueue(self, handed: list[tuple[int, str]]) -> None:
+        """Enqueue the jobs ``handed`` back (id, kind), each on the queue of its kind, until an enqueue fails: the
+        rest are left to ``requeue_stalled``, queued in the database with their attempt not spent, as the failed
+        one is (within :data:`runner.STALL_SECONDS` and a minute)."""
+        for position, (job_id, kind) in enumerate(handed):
+            try:
+                run(self.app, "run_job", job_id, on=queue_of(kind))
+            except Exception:
+                self.app.logger.exception("job(s) %s were handed back but not enqueued: requeue_stalled enqueues "
+                                          "them", [job_id for job_id, _ in handed[position:]])
+                return
 
 
 class Stopping:

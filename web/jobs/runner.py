@@ -1,7 +1,8 @@
 """Running one job: claim its row, report progress on it, record the outcome.
 
-A job is claimed by one atomic UPDATE (queued → running, or running with a stopped heartbeat → running), which
-also counts the attempt, so two workers never run the same job at once. Progress goes through its own short
+A job is claimed by a guarded UPDATE (queued → running; failing that, a second one: running with a stopped
+heartbeat → running), each atomic, which also counts the attempt, so two workers never run the same job at once
+(a second worker's UPDATE finds the row no longer matching its guard). Progress goes through its own short
 transaction, throttled; a heartbeat thread touches the row while the work runs, even through a long solver call
 that reports nothing. A job whose worker died (no heartbeat for :data:`STALL_SECONDS`) is queued again by
 :func:`stalled_jobs`.
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
-from sqlalchemy import Row, or_, select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import load_only
 
 from web.extensions import db
@@ -237,22 +238,19 @@ def give_back(attempts: Collection[Attempt]) -> list[tuple[int, str]]:
     before a hand-back that failed (web/jobs/hand_backs.py)."""
     if not attempts:
         return []
-    numbers = {attempt.job_id: attempt.number for attempt in attempts}
     try:
         handed = []
         for attempt in attempts:
             handed += db.session.execute(
                 _this_attempt(attempt).values(state="queued", attempts=attempt.number - 1, step="waiting", done=0,
                                               total=0)
-                .returning(Job.id, Job.kind).execution_options(synchronize_session=False)).all()
-        for job_id, kind in handed:
-            audit.record("job.interrupted", "job", job_id, actor=None, before={"state": "running"},
-                         after={"state": "queued", "kind": kind, "attempts": numbers[job_id] - 1})
+                .returning(Job.id, Job.kind, Job.attempts).execution_options(synchronize_session=False)).all()
+        _audit_moves("job.interrupted", handed, "running", "queued")
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    return [(job_id, kind) for job_id, kind in handed]
+    return [(job_id, kind) for job_id, kind, _ in handed]
 
 
 def dead_attempts() -> list[Attempt]:
@@ -263,47 +261,67 @@ def dead_attempts() -> list[Attempt]:
 
 
 def claim(job_id: int) -> Job | None:
-    """Mark the job running for this worker and return it; None when it is finished, alive elsewhere, or dead on
-    its last attempt (:func:`give_up_dead_jobs` fails it)."""
+    """Mark the job running for this worker, audited ``job.claimed`` by the system (its kind, the attempt's number,
+    the state it left: ``queued``, or ``running`` when a dead worker's job is taken over), in the transaction of the
+    claim, and return it; None when it is finished, alive elsewhere, or dead on its last attempt
+    (:func:`give_up_dead_jobs` fails it)."""
     now = utcnow()
-    claimed = db.session.execute(
-        update(Job).where(Job.id == job_id, or_(Job.state == "queued", _dead_worker() & (Job.attempts < MAX_ATTEMPTS)))
-        .values(state="running", started_at=now, heartbeat_at=now, attempts=Job.attempts + 1, error=None)
-        .execution_options(synchronize_session=False)).rowcount
+    for before, condition in (("queued", Job.state == "queued"),
+                              ("running", _dead_worker() & (Job.attempts < MAX_ATTEMPTS))):
+        claimed = db.session.execute(
+            update(Job).where(Job.id == job_id, condition)
+            .values(state="running", started_at=now, heartbeat_at=now, attempts=Job.attempts + 1, error=None)
+            .returning(Job.kind, Job.attempts).execution_options(synchronize_session=False)).one_or_none()
+        if claimed is not None:
+            _audit_moves("job.claimed", [(job_id, *claimed)], before, "running")
+            break
     db.session.commit()
     return db.session.get(Job, job_id, populate_existing=True) if claimed else None   # its started_at, this claim's
 
 
+def _audit_moves(action: str, moved: Sequence[tuple[int, str, int]], before: str, after: str) -> None:
+    """Audit ``action`` by the system for each of the jobs ``moved`` (id, kind, attempts) from the state ``before`` to
+    ``after`` (not an end: :func:`_audit_ends`), in the transaction that moves them."""
+    for job_id, kind, attempts in moved:
+        audit.record(action, "job", job_id, actor=None, before={"state": before},
+                     after={"state": after, "kind": kind, "attempts": attempts})
+
+
 def run(job_id: int, work: Callable[[Job, Progress], str | None], *, last_attempt: bool) -> None:
-    """Claim job ``job_id`` and do ``work`` (which returns the stored result's name, or None; it may set
-    ``job.outcome``). What the work flushed is committed with the job's end, or not at all; the clean-up of the
+    """Claim job ``job_id`` (:func:`claim`) and run it (:func:`run_claimed`)."""
+    job = claim(job_id)
+    if job is not None:
+        run_claimed(job, work, last_attempt=last_attempt)
+
+
+def attempts_left(job: Job) -> int:
+    """How many attempts the claimed ``job`` has after this one, by its own count (:data:`MAX_ATTEMPTS` in all):
+    an error, a worker's death and a message queued again spend one; a stop's hand-back gives it back."""
+    return max(0, MAX_ATTEMPTS - job.attempts)
+
+
+def run_claimed(job: Job, work: Callable[[Job, Progress], str | None], *, last_attempt: bool) -> None:
+    """Do the claimed job's ``work`` (which returns the stored result's name, or None; it may set ``job.outcome``)
+    and record its end. What the work flushed is committed with the job's end, or not at all; the clean-up of the
     kind's stored input is done once an end for good is committed (:func:`forget_input`), never when the job goes
     back to the queue or another worker took it over, so a retry still finds what it would remove.
 
-    A :class:`JobFailed` fails the job with its sentence. Any other error fails it on the last attempt (Huey's
-    last retry, or the job's :data:`MAX_ATTEMPTS`-th) and otherwise puts it back in the queue state and re-raises,
-    so Huey retries it.
+    A :class:`JobFailed` fails the job with its sentence. Any other error fails it on its last attempt by the
+    database's count (:func:`attempts_left`; or when ``last_attempt``: no retry will come, whatever the count) and
+    otherwise puts it back in the queue state and re-raises, for the queue to retry it.
     """
-    job = claim(job_id)
-    if job is not None:
-        _run_claimed(job, work, last_attempt=last_attempt or job.attempts >= MAX_ATTEMPTS)
-
-
-def _run_claimed(job: Job, work: Callable[[Job, Progress], str | None], *, last_attempt: bool) -> None:
-    """Do the claimed job's work and record its end (then its input's clean-up, when this attempt ended it for
-    good)."""
     attempt = Attempt(job.id, job.attempts, job.started_at)
     with _REGISTRY:
         _UNDER_WAY[attempt.job_id] = attempt
     try:
-        _work_and_end(job, attempt, work, last_attempt=last_attempt)
+        _work_and_end(job, attempt, work, last_attempt=last_attempt or not attempts_left(job))
     finally:
         _finished(attempt)
 
 
 def _work_and_end(job: Job, attempt: Attempt, work: Callable[[Job, Progress], str | None], *,
                   last_attempt: bool) -> None:
-    """:func:`_run_claimed`'s work and its end, recorded only while the process has not handed the job back
+    """:func:`run_claimed`'s work and its end, recorded only while the process has not handed the job back
     (:func:`_still_ours`)."""
     job_id = job.id
     progress = Progress(attempt)
@@ -377,8 +395,13 @@ def _audit_ends(ended: Sequence[Row]) -> None:
 
 
 def _requeue(attempt: Attempt) -> None:
-    db.session.execute(_this_attempt(attempt).values(state="queued")
-                       .execution_options(synchronize_session=False))
+    """Put the job of ``attempt``, which ended in an unexpected error with attempts left, back in the queue state for
+    its retry, audited ``job.retry`` by the system, in the transaction that does it; nothing once the job is no
+    longer this attempt's."""
+    requeued = db.session.execute(_this_attempt(attempt).values(state="queued")
+                                  .returning(Job.id, Job.kind, Job.attempts)
+                                  .execution_options(synchronize_session=False)).all()
+    _audit_moves("job.retry", requeued, "running", "queued")
     db.session.commit()
 
 
@@ -412,21 +435,21 @@ def recently_ended(kinds: Collection[str]) -> list[Job]:
 
 
 def stalled_jobs() -> list[tuple[int, str]]:
-    """Jobs to enqueue again: running ones whose heartbeat stopped (their worker died) with attempts left, queued
-    again (those without are failed by :func:`give_up_dead_jobs`); and queued ones waiting longer than
-    :data:`STALL_SECONDS` (in case their queue message was lost). Enqueuing a job twice is harmless: only one
-    worker can claim it. Each job comes with its kind, which picks its queue."""
+    """Jobs to enqueue again, each once, by id (the order they were asked for): running ones whose heartbeat stopped
+    (their worker died) with attempts left, queued again, each audited ``job.stalled`` by the system in the
+    transaction that queues it (those without attempts left are failed by :func:`give_up_dead_jobs`); and queued
+    ones waiting longer than :data:`STALL_SECONDS` (in case their queue message was lost). Enqueuing a job twice is
+    harmless: only one worker can claim it. Each job comes with its kind, which picks its queue."""
     stalled_before = utcnow() - timedelta(seconds=STALL_SECONDS)
-    dead_worker = _dead_worker() & (Job.attempts < MAX_ATTEMPTS)
-    dead = [(job_id, kind) for job_id, kind in db.session.execute(select(Job.id, Job.kind).where(dead_worker))]
-    dead_ids = [job_id for job_id, _ in dead]
-    if dead:
-        db.session.execute(update(Job).where(Job.id.in_(dead_ids), dead_worker)
-                           .values(state="queued").execution_options(synchronize_session=False))
+    dead = db.session.execute(update(Job).where(_dead_worker() & (Job.attempts < MAX_ATTEMPTS)).values(state="queued")
+                              .returning(Job.id, Job.kind, Job.attempts)
+                              .execution_options(synchronize_session=False)).all()
+    _audit_moves("job.stalled", dead, "running", "queued")
     db.session.commit()
+    dead_ids = [job_id for job_id, _, _ in dead]
     waiting = db.session.execute(select(Job.id, Job.kind).where(Job.state == "queued", Job.created_at < stalled_before,
                                                                 Job.id.not_in(dead_ids or [0])))
-    return dead + [(job_id, kind) for job_id, kind in waiting]
+    return sorted([(job_id, kind) for job_id, kind, _ in dead] + [(job_id, kind) for job_id, kind in waiting])
 
 
 def _dead_worker():

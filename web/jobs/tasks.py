@@ -1,15 +1,20 @@
 """The tasks a worker runs, registered on the app's Huey instances; each runs inside that app's context.
 
 ``run_job(job_id)`` (on every queue)
-    Does the job's work (web/jobs/work.py). Huey retries it after an unexpected error (:data:`RETRIES`
-    times, :data:`RETRY_DELAY_SECONDS` apart) on the queue that ran it; a refusal fails the job at once.
+    Does the job's work (web/jobs/work.py). Huey retries it after an unexpected error, :data:`RETRY_DELAY_SECONDS`
+    later, on the queue that ran it, as often as the job has attempts left by the database's count
+    (``runner.attempts_left``), which hand-backs refund and dead workers spend, not by Huey's own count, which a
+    message queued again starts afresh: the claim sets the message's retries from the job's row (:data:`RETRIES`
+    until then: a claim that fails, the database lost, is retried too); a refusal fails the job at once.
 ``requeue_stalled`` (general queue)
     Every minute: jobs whose worker died are queued again, each on the queue of its kind, or failed when that was
     their last attempt, except those a stop was handing back when its hand-back failed (web/jobs/hand_backs.py):
     queued again with their attempt given back; the stored input of the jobs that ended in the last day is deleted
     (again: the process that ended one may have stopped before it could, and a job failed here never ran its end);
     a job waiting for longer than the stall time is queued again only when its queue holds no message for it (a
-    lost message), so a queue no worker takes does not grow by a message per waiting job every minute.
+    lost message), so a queue no worker takes does not grow by a message per waiting job every minute. Each job is
+    enqueued once (one given back is also among the jobs waiting for longer than the stall time), in the order the
+    jobs were asked for (by id).
 ``deliver_outbox`` (general queue)
     Sends the outbox's due messages (web/jobs/mail.py); enqueued after every commit that queued a message, and
     every minute for retries and for claims whose worker died.
@@ -38,8 +43,12 @@ def register(huey: Huey, app: Flask, queue_name: str) -> dict:
     def run_job(job_id: int, task=None) -> None:
         with app.app_context():
             kind = _kind(job_id)
-            if kind is not None:
-                runner.run(job_id, WORK[kind], last_attempt=task is None or not task.retries)
+            job = runner.claim(job_id) if kind is not None else None
+            if job is None:
+                return
+            if task is not None:
+                task.retries = runner.attempts_left(job)     # Huey retries as often as the database's count allows
+            runner.run_claimed(job, WORK[kind], last_attempt=task is None)
 
     if queue_name != GENERAL:
         return {"run_job": run_job}
@@ -53,7 +62,7 @@ def register(huey: Huey, app: Flask, queue_name: str) -> dict:
             runner.give_up_dead_jobs()
             for job in runner.recently_ended(FORGET_INPUT):
                 runner.forget_input(job)
-            stalled = [(job_id, queue_of(kind)) for job_id, kind in dict.fromkeys([*stopped, *runner.stalled_jobs()])
+            stalled = [(job_id, queue_of(kind)) for job_id, kind in sorted({*stopped, *runner.stalled_jobs()})
                        if kind in WORK]
             waiting = {name: jobs_waiting(app, name) for name in {name for _, name in stalled}}
             for job_id, name in stalled:
