@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching.conflicts import RULES, conflict_arrays, conflict_mask, find_conflicts, window_start
+from matching.conflicts import RULES, ConflictReasons, conflict_arrays, conflict_mask, find_conflicts, window_start
 from matching.organizations import same_organization
 from matching.problem import parse_problem
 from matching.types import HARD, SOFT, Organization
@@ -42,7 +42,19 @@ def conflicts_of(expert_record, as_of="2020-10-01", **settings):
     assert [(parsed.experts[e].ref, parsed.applications[a].ref, RULES[r])
             for e, a, r in zip(arrays.experts, arrays.applications, arrays.rules, strict=True)] == \
         [(c.expert, c.application, c.rule) for c in found]
+    assert_reasons_on_demand(parsed, found)
     return found
+
+
+def assert_reasons_on_demand(parsed, found):
+    """Each conflict's reason asked for alone (written against its application's units only) and after
+    ``prepare`` (each expert's sentences against every application's) is the reason ``find_conflicts`` gives."""
+    for prepared in (False, True):
+        reasons = ConflictReasons(parsed)
+        if prepared:
+            reasons.prepare()
+        assert [reasons.conflict(parsed.expert_index[c.expert], parsed.application_index[c.application], c.rule)
+                for c in found] == found
 
 
 def rules(found, application_ref="A1"):
