@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching.conflicts import RULES, ConflictReasons, conflict_arrays, conflict_mask, find_conflicts, window_start
+from matching.conflicts import (
+    RULES,
+    ConflictReasons,
+    conflict_arrays,
+    conflict_mask,
+    find_conflicts,
+    window_start,
+)
 from matching.organizations import same_organization
 from matching.problem import parse_problem
 from matching.types import HARD, SOFT, Organization
