@@ -181,7 +181,7 @@ def test_assign_writes_one_key_a_line_and_times_the_writing_on_stderr(tmp_path):
         f"{json.dumps(key, ensure_ascii=False)}: {json.dumps(value, ensure_ascii=False)}"
         + ("," if key != list(result)[-1] else "") for key, value in result.items()]
     assert list(result["timing"]) == ["read", "parse", "imports", "conflicts", "fit", "instance", "reasons", "hash",
-                                      "presolve", "solve", "report"]
+                                      "presolve", "solve", "report", "encode"]
     assert err.startswith("timing: write ") and err.endswith(" s\n")
 
 
