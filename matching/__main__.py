@@ -185,7 +185,13 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, stdout: T
 def frozen_heap() -> Iterator[None]:
     """The objects alive on entry (the parsed problem above all) left out of the garbage collector's passes until
     the exit: they live to the end of the command, and each full collection walked them all again (at 10,000 ×
-    25,000 ``assign`` spent 2.0 CPU s in collections, 1.2 with the heap frozen after the parse)."""
+    25,000 ``assign`` spent 2.0 CPU s in collections, 1.2 with the heap frozen after the parse).
+
+    A heap its caller froze is left as it is: ``gc.unfreeze`` cannot tell the caller's frozen objects from the
+    command's, and would hand them all back to the collector."""
+    if gc.get_freeze_count():
+        yield
+        return
     gc.freeze()
     try:
         yield
