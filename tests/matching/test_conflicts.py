@@ -1,6 +1,7 @@
 """Conflict rules of DESIGN §6.1: each rule fires on its evidence, stays silent without it, and says why."""
 
 import copy
+import random
 
 import numpy as np
 import pytest
@@ -330,3 +331,61 @@ def test_every_conflict_has_a_known_rule_kind_and_a_reason(parsed):
     hard, soft = conflict_mask(parsed, found)
     assert hard.shape == soft.shape == (len(parsed.experts), len(parsed.applications))
     assert int(np.sum(hard | soft)) == len({(c.expert, c.application) for c in found})
+
+
+def every_rule_round():
+    """Four applications sharing units (A1 and A2 the same member, A3 the same bearer by name, A4 an aliased
+    bearer) and experts whose evidence for one rule lies in several units and applications: every rule of §6.1,
+    soft ones included, several pieces of evidence joined, an expert with no organization."""
+    a2 = application("A2", members=[{"role": "initiating", "kind": "enterprise", "name": MEMBER, "uscc": MEMBER_USCC,
+                                     "legal_rep": {"name": "王五"}, "parent": "某某集团有限公司",
+                                     "shareholders": [{"name": "声科控股有限公司", "share_pct": 100}]}],
+                     excluded_experts=["E1", "E5"])
+    a3 = application("A3", bearer={"name": BEARER, "legal_rep": {"name": "孙八"},
+                                   "shareholders": [{"name": "钱七", "share_pct": 100}]})
+    a4 = application("A4", bearer={"name": "声科", "legal_rep": {"name": "赵一"}})
+    experts = [
+        expert("E1", name="王五", organization={"name": BEARER, "parent": "某某集团有限公司"},
+               past_affiliations=[{"name": MEMBER, "from": "2010-01-01"}, {"name": "声科", "until": "2019-01-01"}],
+               roles=[{"organization": MEMBER, "role": "director"},
+                      {"organization": "别名", "uscc": MEMBER_USCC, "role": "shareholder", "until": "2018-01-01"}],
+               declared=[{"kind": "kinship", "person": "孙八", "note": "配偶"},
+                         {"kind": "dispute", "organization": MEMBER},
+                         {"kind": "drafted", "application": "A2"},
+                         {"kind": "kinship", "person": "钱七"}]),
+        expert("E2", organization=None, name="钱七", declared=[{"kind": "advisor", "person": "吴十"}]),
+        expert("E3", organization={"name": "声科控股有限公司"}),
+        expert("E4", organization={"name": "某某电子有限公司", "parent": "某某集团有限公司"},
+               roles=[{"organization": BEARER, "role": "legal_rep"}]),
+        expert("E5", organization={"name": "某某科技", "uscc": MEMBER_USCC}),
+        expert("E6"),
+    ]
+    data = problem(experts, [bearer_application(excluded_experts=["E6"]), a2, a3, a4], repeat_review_years=3)
+    data["organization_aliases"] = {"声科": BEARER}
+    data["past_reviews"] = [{"expert": "E3", "bearer": {"name": BEARER}, "reviewed_on": "2019-05-01"},
+                            {"expert": "E6", "bearer": {"name": "声科"}, "reviewed_on": "2020-01-01"}]
+    return parse_problem(data)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_reasons_asked_for_alone_in_any_order_are_the_listed_ones_for_every_rule(seed):
+    """Each reason of a round where every rule fires, units are shared between applications and one rule has
+    several pieces of evidence: asked pair by pair in a random order, after ``prepare``, and half before and
+    half after ``prepare`` on one object, it is ``find_conflicts``' reason word for word."""
+    parsed = every_rule_round()
+    found = find_conflicts(parsed)
+    assert {c.rule for c in found} == set(RULES)
+    assert any("；" in c.reason for c in found)
+    order = list(range(len(found)))
+    random.Random(seed).shuffle(order)
+    keys = [(parsed.expert_index[c.expert], parsed.application_index[c.application], c.rule) for c in found]
+    alone, prepared, mixed = ConflictReasons(parsed), ConflictReasons(parsed), ConflictReasons(parsed)
+    prepared.prepare()
+    for n, k in enumerate(order):
+        if n == len(order) // 2:
+            mixed.prepare()
+        for reasons in (alone, prepared, mixed):
+            assert reasons.conflict(*keys[k]) == found[k]
+    listed = set(keys)
+    assert all(alone.reason(e, a, rule) == "" for e in range(len(parsed.experts))
+               for a in range(len(parsed.applications)) for rule in RULES if (e, a, rule) not in listed)
