@@ -651,8 +651,11 @@ class ConflictReasons:
         """Do now what every reason needs first (the per-application rules and the index of the applications'
         units and people), e.g. before the object is stored or before asking for every conflict's reason, so
         that each expert's sentences are written once and whoever reads the object back writes a reason without
-        rebuilding the index."""
+        rebuilding the index. The one-application finders of reasons asked for before are dropped: no reason
+        reads them again, and a stored object would carry them."""
         _ = self._base_finder().index        # a cached property: reading it builds it
+        self._by_application.clear()
+        self._pairs_done.clear()
 
     def _base_finder(self) -> _Finder:
         if self._finder is None:

@@ -1,6 +1,7 @@
 """Conflict rules of DESIGN §6.1: each rule fires on its evidence, stays silent without it, and says why."""
 
 import copy
+import pickle
 import random
 
 import numpy as np
@@ -389,3 +390,16 @@ def test_reasons_asked_for_alone_in_any_order_are_the_listed_ones_for_every_rule
     listed = set(keys)
     assert all(alone.reason(e, a, rule) == "" for e in range(len(parsed.experts))
                for a in range(len(parsed.applications)) for rule in RULES if (e, a, rule) not in listed)
+
+
+def test_prepare_drops_what_reasons_asked_for_alone_kept():
+    """After ``prepare`` every reason comes from the index of every application, so the one-application finders
+    of reasons asked before (a fixed pair's conflict in a context's diagnostics) are dropped, not stored with
+    the object (the web pickles a prepared context)."""
+    parsed = every_rule_round()
+    asked, fresh = ConflictReasons(parsed), ConflictReasons(parsed)
+    first = asked.reason(0, 1, "governance")
+    asked.prepare()
+    fresh.prepare()
+    assert pickle.dumps(asked) == pickle.dumps(fresh)
+    assert asked.reason(0, 1, "governance") == first != ""
