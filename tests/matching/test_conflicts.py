@@ -1,6 +1,7 @@
 """Conflict rules of DESIGN §6.1: each rule fires on its evidence, stays silent without it, and says why."""
 
 import copy
+import dataclasses
 import pickle
 import random
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matching.assign import build_context
 from matching.conflicts import (
     RULES,
     ConflictReasons,
@@ -19,7 +21,7 @@ from matching.conflicts import (
 )
 from matching.organizations import same_organization
 from matching.problem import parse_problem
-from matching.types import HARD, SOFT, Organization
+from matching.types import HARD, SOFT, Conflict, Organization
 from tests.matching.conftest import application, expert, make_uscc, problem, problems
 
 BEARER = "上海声科智能科技有限公司"
@@ -334,7 +336,7 @@ def test_every_conflict_has_a_known_rule_kind_and_a_reason(parsed):
     assert int(np.sum(hard | soft)) == len({(c.expert, c.application) for c in found})
 
 
-def every_rule_round():
+def every_rule_round(**extra):
     """Four applications sharing units (A1 and A2 the same member, A3 the same bearer by name, A4 an aliased
     bearer) and experts whose evidence for one rule lies in several units and applications: every rule of §6.1,
     soft ones included, several pieces of evidence joined, an expert with no organization."""
@@ -365,6 +367,7 @@ def every_rule_round():
     data["organization_aliases"] = {"声科": BEARER}
     data["past_reviews"] = [{"expert": "E3", "bearer": {"name": BEARER}, "reviewed_on": "2019-05-01"},
                             {"expert": "E6", "bearer": {"name": "声科"}, "reviewed_on": "2020-01-01"}]
+    data.update(extra)
     return parse_problem(data)
 
 
@@ -403,3 +406,38 @@ def test_prepare_drops_what_reasons_asked_for_alone_kept():
     fresh.prepare()
     assert pickle.dumps(asked) == pickle.dumps(fresh)
     assert asked.reason(0, 1, "governance") == first != ""
+
+
+def test_exclusion_sentences_are_the_listed_reasons_before_and_after_prepare():
+    """A context's exclusion sentence of every disallowed pair — the organizer's exclusion first, then the first
+    rule (a hard one, or a soft one not accepted: E6's soft conflicts with A1 are accepted by fixing the pair),
+    then unavailability — names the listed reason of that rule, asked for alone or after ``prepare``."""
+    parsed = every_rule_round(
+        fixed=[{"expert": "E6", "application": "A1"}, {"expert": "E5", "application": "A1"}],
+        forbidden=[{"expert": "E2", "application": "A1", "reason": "回避"}, {"expert": "E3", "application": "A4"}])
+    parsed = dataclasses.replace(parsed, experts=(*parsed.experts[:3], dataclasses.replace(parsed.experts[3],
+                                                                                            available=False),
+                                                  *parsed.experts[4:]))
+    listed: dict[tuple[int, int], Conflict] = {}
+    for c in find_conflicts(parsed):
+        listed.setdefault((parsed.expert_index[c.expert], parsed.application_index[c.application]), c)
+    expected = {}
+    for e in range(len(parsed.experts)):
+        for a in range(len(parsed.applications)):
+            first = listed.get((e, a))
+            if (e, a) == (1, 0):
+                expected[(e, a)] = "组织方排除（回避）"
+            elif (e, a) == (2, 3):
+                expected[(e, a)] = "组织方排除"
+            elif first is not None and (e, a) != (5, 0):
+                kind = "利益冲突" if first.kind == "hard" else "软性冲突未获接受"
+                expected[(e, a)] = f"{kind}：{first.reason}"
+            elif e == 3:
+                expected[(e, a)] = "专家本轮不可用"
+    for prepared in (False, True):
+        context = build_context(parsed)
+        if prepared:
+            context.reasons.prepare()
+        allowed = context.instance.allowed
+        assert {pair: context.exclusions[pair] for pair in zip(*(np.nonzero(~allowed)[k].tolist() for k in (0, 1)), strict=True)} == expected
+        assert context.diagnostics == [f"固定分配 专家 E5 → 申报 A1 不可执行：{expected[(4, 0)]}"]
