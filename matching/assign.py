@@ -114,6 +114,8 @@ class Context:
     def conflicts(self) -> list[Conflict]:
         """Every conflict with its reason (written here, on first use: a national round has tens of millions)."""
         found = self.conflict_arrays
+        if len(found):              # every reason: each expert's sentences written once, against one index
+            self.reasons.prepare()
         return [self.reasons.conflict(int(e), int(a), RULES[r])
                 for e, a, r in zip(found.experts, found.applications, found.rules, strict=True)]
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -99,15 +99,16 @@ class _Person:
 
 
 class _ApplicationIndex:
-    """Units and people of every application, looked up by organization key and person key."""
+    """Units and people of the applications given as ``(column, application)``, looked up by organization key and
+    person key (a unit or person keeps its application's column)."""
 
-    def __init__(self, applications: Iterable[Application], aliases: Mapping[str, str] | None):
-        self.aliases = alias_keys(aliases or {})
+    def __init__(self, applications: Iterable[tuple[int, Application]], aliases: Mapping[str, str]):
+        self.aliases = aliases
         self.units: dict[str, list[_Unit]] = defaultdict(list)
         self.children: dict[str, list[_Unit]] = defaultdict(list)
         self.holdings: dict[str, list[_Unit]] = defaultdict(list)
         self.people: dict[str, list[_Person]] = defaultdict(list)
-        for j, application in enumerate(applications):
+        for j, application in applications:
             for unit in _units(j, application):
                 self._add_unit(unit)
             for person, where in _people(application):
@@ -172,19 +173,27 @@ def _period(until: date | None) -> str:
 
 
 class _Finder:
-    """Applies every rule of §6.1 to one problem; ``found`` collects (expert, application, rule) → reasons."""
+    """Applies every rule of §6.1 to one problem; ``found`` collects (expert, application, rule) → reasons.
 
-    def __init__(self, problem: Problem, aliases: Mapping[str, str] | None):
+    With ``columns``, an expert's rules look at those applications' units and people only: the reasons of the
+    pairs with those applications come out the same, word for word (each piece of evidence is a unit or person
+    of the pair's own application, found in the same order), for an index of a few applications instead of all.
+    """
+
+    def __init__(self, problem: Problem, aliases: Mapping[str, str] | None, columns: Sequence[int] | None = None):
         self.problem = problem
         self.settings = problem.settings
         self.aliases = alias_keys(aliases or {})
+        self.columns = columns
         self.start = window_start(self.settings.as_of, self.settings.window_years)
         self.found: dict[tuple[int, int, str], list[str]] = defaultdict(list)
 
     @cached_property
     def index(self) -> _ApplicationIndex:
         """Built on the first expert (the per-application and per-review rules do not need it)."""
-        return _ApplicationIndex(self.problem.applications, self.aliases)
+        applications = self.problem.applications
+        columns = range(len(applications)) if self.columns is None else self.columns
+        return _ApplicationIndex(((j, applications[j]) for j in columns), self.aliases)
 
     def add(self, i: int, j: int, rule: str, reason: str) -> None:
         reasons = self.found[(i, j, rule)]
@@ -620,10 +629,14 @@ def reasons_by_expert(problem: Problem, found: ConflictArrays,
 
 
 class ConflictReasons:
-    """Reasons for the conflicts a person looks at, written on demand, one expert at a time.
+    """Reasons for the conflicts a person looks at, written on demand.
 
-    The sentence index over the applications is built on the first question; each expert's sentences are
-    written once and kept.
+    Until :meth:`prepare` is called, a reason is written for its own pair: the expert's rules run against an
+    index of the pair's application alone (kept per application), so a report asking for a thousand reasons
+    scattered over a national round pays for a thousand small lookups, not for the index of every application's
+    units and people (7 s wall at 10,000 × 25,000) and every sentence of each expert asked about. After
+    :meth:`prepare` (a caller about to ask for many reasons, or to store the object), each expert's sentences
+    are written once, against the index of every application, and kept. Both give the same sentences.
     """
 
     def __init__(self, problem: Problem, aliases: Mapping[str, str] | None = None):
@@ -631,12 +644,18 @@ class ConflictReasons:
         self.aliases = problem.organization_aliases if aliases is None else aliases
         self._finder: _Finder | None = None
         self._done: set[int] = set()
+        self._by_application: dict[int, _Finder] = {}
+        self._pairs_done: set[tuple[int, int]] = set()
 
     def prepare(self) -> None:
         """Do now what every reason needs first (the per-application rules and the index of the applications'
-        units and people), e.g. before the object is stored, so that whoever reads it back writes a reason
-        without rebuilding them."""
+        units and people), e.g. before the object is stored or before asking for every conflict's reason, so
+        that each expert's sentences are written once and whoever reads the object back writes a reason without
+        rebuilding the index. The one-application finders of reasons asked for before are dropped: no reason
+        reads them again, and a stored object would carry them."""
         _ = self._base_finder().index        # a cached property: reading it builds it
+        self._by_application.clear()
+        self._pairs_done.clear()
 
     def _base_finder(self) -> _Finder:
         if self._finder is None:
@@ -645,6 +664,9 @@ class ConflictReasons:
             self._finder.repeat_review()
         return self._finder
 
+    def _prepared(self) -> bool:
+        return self._finder is not None and "index" in self._finder.__dict__
+
     def _finder_for(self, expert: int) -> _Finder:
         self._base_finder()
         if expert not in self._done:
@@ -652,9 +674,25 @@ class ConflictReasons:
             self._finder.expert(expert, self.problem.experts[expert])
         return self._finder
 
+    def _pair_finder(self, expert: int, application: int) -> _Finder:
+        """A finder whose expert rules ran for ``expert`` against ``application``'s units and people only."""
+        finder = self._by_application.get(application)
+        if finder is None:
+            finder = self._by_application[application] = _Finder(self.problem, self._base_finder().aliases,
+                                                                  columns=(application,))
+        if (expert, application) not in self._pairs_done:
+            self._pairs_done.add((expert, application))
+            finder.expert(expert, self.problem.experts[expert])
+        return finder
+
     def reason(self, expert: int, application: int, rule: str) -> str:
         """The reason of one conflict (several pieces of evidence joined with ；), empty if the rule does not hold."""
-        return "；".join(self._finder_for(expert).found.get((expert, application, rule), ()))
+        key = (expert, application, rule)
+        if self._prepared() or expert in self._done:
+            return "；".join(self._finder_for(expert).found.get(key, ()))
+        # applicant-excluded and repeat-review are the base finder's, every other rule is an expert's
+        reasons = self._base_finder().found.get(key) or self._pair_finder(expert, application).found.get(key, ())
+        return "；".join(reasons)
 
     def conflict(self, expert: int, application: int, rule: str) -> Conflict:
         """One conflict as the ``conflicts`` command reports it."""

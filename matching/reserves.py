@@ -102,8 +102,9 @@ def all_reserves(instance: Instance, assigned: Assignment, count: int, *,
     Per block, the pairs that are allowed, unassigned and within the expert's load keep their fit (the others
     -inf); each application's best ``2 · count + 2 · panel`` of them are checked against its members (the
     organization limit and the pool quotas, :func:`can_replace`), and only an application where too few pass
-    has the rest of its column checked. The cost is a partition of the fit per block plus work proportional to
-    the candidates checked, never a pass over every pair per application.
+    has more of its column ranked and checked, :data:`WIDENING` times as many each time, until enough pass or
+    none is left. The cost is a partition of the fit per block plus work proportional to the candidates
+    checked, never a pass over every pair per application.
 
     Parameters
     ----------
@@ -128,15 +129,26 @@ def all_reserves(instance: Instance, assigned: Assignment, count: int, *,
         values = np.where(open_pairs & headroom[:, None], instance.fit[:, apps[0]:apps[-1] + 1], -np.inf)
         wanted = np.full(len(apps), 2 * count + 2 * panels.table.shape[1])
         chosen = _first_replacing(instance, panels, pool_counts, apps, values, wanted, count)
-        short = [c for c in range(len(apps))
-                 if len(chosen[c]) < count and np.isfinite(values[:, c]).sum() > wanted[c]]
-        if short:
-            rest = _first_replacing(instance, panels, pool_counts, apps[short], values[:, short],
-                                    np.full(len(short), n_experts), count)
-            for r, experts in zip(short, rest, strict=True):
+        short = np.array([c for c in range(len(apps)) if len(chosen[c]) < count], dtype=np.int64)
+        while True:       # a column whose best candidates cannot replace enough members ranks more of them
+            short = short[np.isfinite(values[:, short]).sum(axis=0) > wanted[short]]
+            if not len(short):
+                break
+            wanted[short] = np.minimum(wanted[short] * WIDENING, n_experts)
+            rest = _first_replacing(instance, panels, pool_counts, apps[short], values[:, short], wanted[short], count)
+            for r, experts in zip(short.tolist(), rest, strict=True):
                 chosen[r] = experts
+            short = short[np.array([len(experts) < count for experts in rest], dtype=bool)]
         result[start:start + len(apps)] = chosen
     return result
+
+
+WIDENING = 8
+"""How many times more candidates :func:`all_reserves` ranks for an application whose best ones could not
+replace enough members. The first candidates of a wider ranking are the narrower ranking's (fit descending,
+ties by expert), so the reserves are the same as those of one ranking of the whole column, which sorted every
+open pair of such an application: at 10,000 × 25,000, 346 applications of 25,000 needed more than their first
+candidates, and one widening found their reserves (all_reserves 2.91–2.98 → 1.63–1.65 CPU s)."""
 
 
 def _first_replacing(instance: Instance, panels: Panels, pool_counts: np.ndarray, apps: np.ndarray,

@@ -72,10 +72,14 @@ def triples(problem: Problem) -> list[tuple[int, int, str]]:
 @settings(max_examples=80, deadline=None)
 @given(problems())
 def test_conflict_arrays_hold_the_same_conflicts_in_the_same_order_and_reasons_follow_on_demand(parsed):
-    """The solver's arrays are the ``conflicts`` command's list without its sentences; asked one expert at a
-    time, in reverse order, the reasons are the command's reasons word for word."""
+    """The solver's arrays are the ``conflicts`` command's list without its sentences; asked one pair at a time
+    (against the pair's application alone), in reverse order, or after ``prepare`` (one expert at a time, against
+    every application), the reasons are the command's reasons word for word."""
     found = find_conflicts(parsed)
     expected = [(parsed.expert_index[c.expert], parsed.application_index[c.application], c.rule) for c in found]
     assert triples(parsed) == expected
     reasons = ConflictReasons(parsed)
     assert [reasons.conflict(e, a, rule) for e, a, rule in reversed(expected)] == found[::-1]
+    prepared = ConflictReasons(parsed)
+    prepared.prepare()
+    assert [prepared.conflict(e, a, rule) for e, a, rule in expected] == found

@@ -1,16 +1,28 @@
 """Conflict rules of DESIGN §6.1: each rule fires on its evidence, stays silent without it, and says why."""
 
 import copy
+import dataclasses
+import pickle
+import random
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching.conflicts import RULES, conflict_arrays, conflict_mask, find_conflicts, window_start
+import matching.conflicts
+from matching.assign import build_context
+from matching.conflicts import (
+    RULES,
+    ConflictReasons,
+    conflict_arrays,
+    conflict_mask,
+    find_conflicts,
+    window_start,
+)
 from matching.organizations import same_organization
 from matching.problem import parse_problem
-from matching.types import HARD, SOFT, Organization
+from matching.types import HARD, SOFT, Conflict, Organization
 from tests.matching.conftest import application, expert, make_uscc, problem, problems
 
 BEARER = "上海声科智能科技有限公司"
@@ -42,7 +54,19 @@ def conflicts_of(expert_record, as_of="2020-10-01", **settings):
     assert [(parsed.experts[e].ref, parsed.applications[a].ref, RULES[r])
             for e, a, r in zip(arrays.experts, arrays.applications, arrays.rules, strict=True)] == \
         [(c.expert, c.application, c.rule) for c in found]
+    assert_reasons_on_demand(parsed, found)
     return found
+
+
+def assert_reasons_on_demand(parsed, found):
+    """Each conflict's reason asked for alone (written against its application's units only) and after
+    ``prepare`` (each expert's sentences against every application's) is the reason ``find_conflicts`` gives."""
+    for prepared in (False, True):
+        reasons = ConflictReasons(parsed)
+        if prepared:
+            reasons.prepare()
+        assert [reasons.conflict(parsed.expert_index[c.expert], parsed.application_index[c.application], c.rule)
+                for c in found] == found
 
 
 def rules(found, application_ref="A1"):
@@ -311,3 +335,126 @@ def test_every_conflict_has_a_known_rule_kind_and_a_reason(parsed):
     hard, soft = conflict_mask(parsed, found)
     assert hard.shape == soft.shape == (len(parsed.experts), len(parsed.applications))
     assert int(np.sum(hard | soft)) == len({(c.expert, c.application) for c in found})
+
+
+def every_rule_round(**extra):
+    """Four applications sharing units (A1 and A2 the same member, A3 the same bearer by name, A4 an aliased
+    bearer) and experts whose evidence for one rule lies in several units and applications: every rule of §6.1,
+    soft ones included, several pieces of evidence joined, an expert with no organization."""
+    a2 = application("A2", members=[{"role": "initiating", "kind": "enterprise", "name": MEMBER, "uscc": MEMBER_USCC,
+                                     "legal_rep": {"name": "王五"}, "parent": "某某集团有限公司",
+                                     "shareholders": [{"name": "声科控股有限公司", "share_pct": 100}]}],
+                     excluded_experts=["E1", "E5"])
+    a3 = application("A3", bearer={"name": BEARER, "legal_rep": {"name": "孙八"},
+                                   "shareholders": [{"name": "钱七", "share_pct": 100}]})
+    a4 = application("A4", bearer={"name": "声科", "legal_rep": {"name": "赵一"}})
+    experts = [
+        expert("E1", name="王五", organization={"name": BEARER, "parent": "某某集团有限公司"},
+               past_affiliations=[{"name": MEMBER, "from": "2010-01-01"}, {"name": "声科", "until": "2019-01-01"}],
+               roles=[{"organization": MEMBER, "role": "director"},
+                      {"organization": "别名", "uscc": MEMBER_USCC, "role": "shareholder", "until": "2018-01-01"}],
+               declared=[{"kind": "kinship", "person": "孙八", "note": "配偶"},
+                         {"kind": "dispute", "organization": MEMBER},
+                         {"kind": "drafted", "application": "A2"},
+                         {"kind": "kinship", "person": "钱七"}]),
+        expert("E2", organization=None, name="钱七", declared=[{"kind": "advisor", "person": "吴十"}]),
+        expert("E3", organization={"name": "声科控股有限公司"}),
+        expert("E4", organization={"name": "某某电子有限公司", "parent": "某某集团有限公司"},
+               roles=[{"organization": BEARER, "role": "legal_rep"}]),
+        expert("E5", organization={"name": "某某科技", "uscc": MEMBER_USCC}),
+        expert("E6"),
+    ]
+    data = problem(experts, [bearer_application(excluded_experts=["E6"]), a2, a3, a4], repeat_review_years=3)
+    data["organization_aliases"] = {"声科": BEARER}
+    data["past_reviews"] = [{"expert": "E3", "bearer": {"name": BEARER}, "reviewed_on": "2019-05-01"},
+                            {"expert": "E6", "bearer": {"name": "声科"}, "reviewed_on": "2020-01-01"}]
+    data.update(extra)
+    return parse_problem(data)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_reasons_asked_for_alone_in_any_order_are_the_listed_ones_for_every_rule(seed):
+    """Each reason of a round where every rule fires, units are shared between applications and one rule has
+    several pieces of evidence: asked pair by pair in a random order, after ``prepare``, and half before and
+    half after ``prepare`` on one object, it is ``find_conflicts``' reason word for word."""
+    parsed = every_rule_round()
+    found = find_conflicts(parsed)
+    assert {c.rule for c in found} == set(RULES)
+    assert any("；" in c.reason for c in found)
+    order = list(range(len(found)))
+    random.Random(seed).shuffle(order)
+    keys = [(parsed.expert_index[c.expert], parsed.application_index[c.application], c.rule) for c in found]
+    alone, prepared, mixed = ConflictReasons(parsed), ConflictReasons(parsed), ConflictReasons(parsed)
+    prepared.prepare()
+    for n, k in enumerate(order):
+        if n == len(order) // 2:
+            mixed.prepare()
+        for reasons in (alone, prepared, mixed):
+            assert reasons.conflict(*keys[k]) == found[k]
+    listed = set(keys)
+    assert all(alone.reason(e, a, rule) == "" for e in range(len(parsed.experts))
+               for a in range(len(parsed.applications)) for rule in RULES if (e, a, rule) not in listed)
+
+
+def test_prepare_drops_what_reasons_asked_for_alone_kept():
+    """After ``prepare`` every reason comes from the index of every application, so the one-application finders
+    of reasons asked before (a fixed pair's conflict in a context's diagnostics) are dropped, not stored with
+    the object (the web pickles a prepared context)."""
+    parsed = every_rule_round()
+    asked, fresh = ConflictReasons(parsed), ConflictReasons(parsed)
+    first = asked.reason(0, 1, "governance")
+    asked.prepare()
+    fresh.prepare()
+    assert pickle.dumps(asked) == pickle.dumps(fresh)
+    assert asked.reason(0, 1, "governance") == first != ""
+
+
+def test_exclusion_sentences_are_the_listed_reasons_before_and_after_prepare():
+    """A context's exclusion sentence of every disallowed pair — the organizer's exclusion first, then the first
+    rule (a hard one, or a soft one not accepted: E6's soft conflicts with A1 are accepted by fixing the pair),
+    then unavailability — names the listed reason of that rule, asked for alone or after ``prepare``."""
+    parsed = every_rule_round(
+        fixed=[{"expert": "E6", "application": "A1"}, {"expert": "E5", "application": "A1"}],
+        forbidden=[{"expert": "E2", "application": "A1", "reason": "回避"}, {"expert": "E3", "application": "A4"}])
+    parsed = dataclasses.replace(parsed, experts=(*parsed.experts[:3], dataclasses.replace(parsed.experts[3],
+                                                                                            available=False),
+                                                  *parsed.experts[4:]))
+    listed: dict[tuple[int, int], Conflict] = {}
+    for c in find_conflicts(parsed):
+        listed.setdefault((parsed.expert_index[c.expert], parsed.application_index[c.application]), c)
+    expected = {}
+    for e in range(len(parsed.experts)):
+        for a in range(len(parsed.applications)):
+            first = listed.get((e, a))
+            if (e, a) == (1, 0):
+                expected[(e, a)] = "组织方排除（回避）"
+            elif (e, a) == (2, 3):
+                expected[(e, a)] = "组织方排除"
+            elif first is not None and (e, a) != (5, 0):
+                kind = "利益冲突" if first.kind == "hard" else "软性冲突未获接受"
+                expected[(e, a)] = f"{kind}：{first.reason}"
+            elif e == 3:
+                expected[(e, a)] = "专家本轮不可用"
+    for prepared in (False, True):
+        context = build_context(parsed)
+        if prepared:
+            context.reasons.prepare()
+        allowed = context.instance.allowed
+        assert {pair: context.exclusions[pair] for pair in zip(*(np.nonzero(~allowed)[k].tolist() for k in (0, 1)), strict=True)} == expected
+        assert context.diagnostics == [f"固定分配 专家 E5 → 申报 A1 不可执行：{expected[(4, 0)]}"]
+
+
+def test_listing_no_conflict_indexes_no_application(monkeypatch):
+    """``Context.conflicts`` prepares the reasons for writing many; a round without a conflict has none to write,
+    and the index of every application's units and people costs seconds at national scale (7 s wall at
+    10,000 × 25,000)."""
+    built = []
+    original = matching.conflicts._ApplicationIndex.__init__
+
+    def counting(self, applications, aliases):
+        built.append(1)
+        original(self, applications, aliases)
+
+    monkeypatch.setattr(matching.conflicts._ApplicationIndex, "__init__", counting)
+    context = build_context(parse_problem(problem([expert("E1"), expert("E2")], [application("A1")])))
+    assert context.conflicts == [] and built == []

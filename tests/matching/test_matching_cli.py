@@ -1,5 +1,6 @@
 """python -m matching: JSON out, exit 0 done, 1 refused input (every error on stderr), 2 usage."""
 
+import gc
 import io
 import json
 import subprocess
@@ -181,7 +182,7 @@ def test_assign_writes_one_key_a_line_and_times_the_writing_on_stderr(tmp_path):
         f"{json.dumps(key, ensure_ascii=False)}: {json.dumps(value, ensure_ascii=False)}"
         + ("," if key != list(result)[-1] else "") for key, value in result.items()]
     assert list(result["timing"]) == ["read", "parse", "imports", "conflicts", "fit", "instance", "reasons", "hash",
-                                      "presolve", "solve", "report"]
+                                      "presolve", "solve", "report", "encode"]
     assert err.startswith("timing: write ") and err.endswith(" s\n")
 
 
@@ -209,3 +210,19 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path):
         command.stdout.close()                  # as `| head -c 20` does
         assert command.wait(timeout=60) == cli.EXIT_CLOSED
         assert command.stderr.read() == b""
+
+
+def test_a_caller_that_froze_its_heap_finds_it_still_frozen(problem_file):
+    """``main`` freezes the heap for its command; in-process, it must not unfreeze what its caller had frozen (a
+    server that freezes its start-up objects before forking keeps them out of the collector's passes)."""
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        status, _, err = run("conflicts", str(problem_file))
+        assert status == 0, err
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+    status, _, err = run("conflicts", str(problem_file))
+    assert status == 0 and gc.get_freeze_count() == 0

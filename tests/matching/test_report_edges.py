@@ -63,6 +63,29 @@ def edge_rounds(draw) -> tuple[Instance, np.ndarray]:
     return instance, assigned
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 400), st.integers(1, 4), st.sampled_from([1, 3, 1 << 22]), st.integers(0, 2 ** 32 - 1))
+def test_reserves_behind_many_better_experts_who_cannot_replace_anyone(blocked, count, block, seed):
+    """An application whose ``blocked`` best-fitting candidates can replace no member (the panel's organization,
+    the wrong pool: technology [1, 1], law [2, 2], one expert per organization) is ranked wider and wider
+    until its reserves are found: they are the per-application lists."""
+    rng = np.random.default_rng(seed)
+    n_experts, n_apps = 3 + blocked + 30, 3
+    pool = np.concatenate([[0, 1, 1], np.ones(blocked, dtype=np.int64), rng.integers(0, 2, 30)])
+    org = np.concatenate([[0, 1, 2], np.zeros(blocked, dtype=np.int64), 3 + np.arange(30)])
+    fit = rng.random((n_experts, n_apps)).astype(np.float32)
+    fit[3:3 + blocked] += 1.0                       # the blocked experts fit best
+    assigned = np.zeros((n_experts, n_apps), dtype=bool)
+    assigned[:3] = True
+    instance = Instance(fit=fit, allowed=np.ones((n_experts, n_apps), dtype=bool), expert_pool=pool,
+                        pools=("technology", "law"), expert_org=org, load_cap=np.full(n_experts, n_apps),
+                        panel_size=np.full(n_apps, 3), pool_quotas=np.array([[1, 1], [2, 2]]), max_per_org=1)
+    together = all_reserves(instance, assigned, count, block=block)
+    assert [r.tolist() for r in together] == [reserve_list(instance, assigned, a, count).tolist()
+                                              for a in range(n_apps)]
+    assert all(len(r) == count for r in together)
+
+
 @EDGE_SETTINGS
 @given(edge_rounds(), st.integers(0, 12), st.sampled_from([1, 5, 64, 1 << 22]))
 def test_reserves_at_the_edges_are_the_per_application_lists_and_break_no_rule(round_, count, block):
