@@ -575,8 +575,9 @@ def panel_bound_at(master: Master, load_price: np.ndarray, org_price: np.ndarray
     n_a, n_p = inst.n_apps, inst.n_pools
     prices = LPResult(x=np.zeros(0), shortfall=np.zeros((n_a, n_p)), t=0.0, objective=0.0, y_load=load_price,
                       y_panel=np.zeros(n_a), y_pool=np.zeros((n_a, n_p)), y_org=org_price, y_floor=np.zeros(n_a))
-    return master.panel_bound_base(prices) + sum(master.panel_bound(apps, rc, prices, loads)
-                                                 for apps, rc in master.reduced_cost_blocks(prices))
+    blocks = (master.reduced_cost_blocks(prices) if org_price.any()      # else no E × block reduced costs
+              else ((apps, None) for apps in master.application_blocks()))
+    return master.panel_bound_base(prices) + sum(master.panel_bound(apps, rc, prices, loads) for apps, rc in blocks)
 
 
 FLOW_SHARE = 0.85

@@ -434,16 +434,73 @@ def test_the_panel_bound_at_a_masters_duals_is_the_plain_sorts_and_counts_its_ex
                      y_panel=rng.normal(0, 1, n_a), y_pool=rng.normal(0, 0.5, (n_a, n_p)), y_org=np.zeros(0),
                      y_floor=np.zeros(n_a))
     master = Master(instance, instance.fit)
-    loads, expected = np.zeros(n_experts), np.zeros(n_experts)
+    loads, gathered_loads, expected = np.zeros(n_experts), np.zeros(n_experts), np.zeros(n_experts)
     with patch.object(matching.lp, "PRICING_BLOCK", block * n_experts):
         value = master.panel_bound_base(duals) + sum(master.panel_bound(apps, rc, duals, loads)
                                                       for apps, rc in master.reduced_cost_blocks(duals))
+        gathered = master.panel_bound_base(duals) + sum(master.panel_bound(apps, None, duals, gathered_loads)
+                                                         for apps in master.application_blocks())
     reference = plain_panel_bound(instance, u, expected)
     if not np.isfinite(reference):
-        assert value == np.inf
+        assert value == gathered == np.inf
         return
     assert value == pytest.approx(reference, rel=1e-9)
+    assert gathered == pytest.approx(reference, rel=1e-9)
     np.testing.assert_array_equal(loads, expected)
+    np.testing.assert_array_equal(gathered_loads, expected)
+
+
+def reduced_cost_pass(master: Master, load_price: np.ndarray, org_price: np.ndarray,
+                      loads: np.ndarray | None = None) -> float:
+    """The bound pass as it was built before it gathered each pool's values from the weight: the panel bound of
+    every block's reduced costs (:meth:`~matching.lp.Master.reduced_cost_blocks`) at the given prices."""
+    n_a, n_p = master.instance.n_apps, master.instance.n_pools
+    prices = LPResult(x=np.zeros(0), shortfall=np.zeros((n_a, n_p)), t=0.0, objective=0.0, y_load=load_price,
+                      y_panel=np.zeros(n_a), y_pool=np.zeros((n_a, n_p)), y_org=org_price, y_floor=np.zeros(n_a))
+    return master.panel_bound_base(prices) + sum(master.panel_bound(apps, rc, prices, loads)
+                                                 for apps, rc in master.reduced_cost_blocks(prices))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(4, 30), n_apps=st.integers(1, 12), n_fixed=st.integers(0, 3),
+       levels=st.sampled_from([2, 5, 1000]), contended=st.booleans(), conflict_rate=st.sampled_from([0.0, 0.3, 0.8]),
+       block=st.sampled_from([1, 3, 64]))
+def test_the_bound_pass_gathered_from_the_weight_is_the_reduced_costs_pass_bit_for_bit(
+        seed, n_experts, n_apps, n_fixed, levels, contended, conflict_rate, block):
+    """The bound pass at load prices gathers each pool's values from the weight (a float32 fit, as the real
+    rounds' is) and the prices instead of building every block's reduced costs: the same bound and the same
+    experts counted (the subgradient), bit for bit, with ties (few fit and price levels, spread the same way),
+    fixed and disallowed pairs, blocks of one or more applications."""
+    quotas = ((2, 3), (1, 3), (0, 2)) if contended else ((1, 2), (1, 2))
+    instance = random_instance(seed, n_experts, n_apps, panel=4 if contended else 3, load_cap=1 if contended else 3,
+                               n_fixed=n_fixed, conflict_rate=conflict_rate, quotas=quotas)
+    rng = np.random.default_rng(seed)
+    instance = replace(instance, fit=(rng.integers(0, levels, instance.fit.shape) / levels).astype(np.float32))
+    master = Master(instance, instance.fit)
+    with patch.object(matching.lp, "PRICING_BLOCK", block * n_experts):
+        for u in [np.zeros(n_experts), rng.integers(0, 3, n_experts) / 4, rng.random(n_experts) * 0.3]:
+            loads, expected = np.zeros(n_experts), np.zeros(n_experts)
+            value = panel_bound_at(master, u, np.zeros(0), loads)
+            reference = reduced_cost_pass(master, u, np.zeros(0), expected)
+            assert value == reference or value == reference == np.inf
+            np.testing.assert_array_equal(loads, expected)
+
+
+def test_the_bound_pass_at_organization_prices_reads_the_reduced_costs():
+    """Organization duals price only their members' pairs, which the reduced costs carry: at such prices the
+    bound pass is the reduced costs', and the values gathered from the weight are refused rather than wrong."""
+    instance = random_instance(5, 16, 5, n_orgs=2, load_cap=2)
+    master = Master(instance, instance.fit)
+    master.add(*np.nonzero(instance.allowed))
+    master.add_org_rows()
+    rng = np.random.default_rng(5)
+    u, z = rng.random(16) * 0.2, rng.random(len(master.org_rows))
+    assert len(z) and panel_bound_at(master, u, z) == reduced_cost_pass(master, u, z)
+    n_a, n_p = instance.n_apps, instance.n_pools
+    prices = LPResult(x=np.zeros(0), shortfall=np.zeros((n_a, n_p)), t=0.0, objective=0.0, y_load=u,
+                      y_panel=np.zeros(n_a), y_pool=np.zeros((n_a, n_p)), y_org=z, y_floor=np.zeros(n_a))
+    with pytest.raises(ValueError):
+        master.panel_bound(slice(0, n_a), None, prices)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
