@@ -622,9 +622,13 @@ at passes of 5.2–5.5 s. Grown by rounds, 45 and 84 took 9.4 and 19.0 s alone (
 started under contention stopped unconverged). Reading the pass's wall seconds scales the estimate with the
 machine's load as well."""
 
-SAMPLED_LEAST = 40
+SAMPLED_LEAST = 30
 """Fewest applications a sampled round is worth solving for (fewer than the round's own applications): below,
-no sample is taken and the subgradient steps start from zero prices."""
+no sample is taken and the subgradient steps start from zero prices. 40 before: the bound at the prices of 29
+sampled applications (30 asked) is 3.3–4.4 % above contended 20,000 × 50,000's greedy panels against 2.4–2.8 % for
+40 and 9.14 % at zero prices (10,000 × 25,000: 51,758.81–53,293.03 against 50,991.24–51,314.68 and 54,969.79;
+two seeds each), for 4.4–5.2 CPU s of flow against 5.7–7.5, so a window that holds 30–39 applications' seconds
+now takes them (docs/matching.md)."""
 
 
 def sample_size(instance: Instance, seconds: float, pass_seconds: float) -> int:
