@@ -416,7 +416,7 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
             ran_on = True
             closed = close_gap(master, lp, bound, time_limit, max_columns, stats)
         x, shortfall, bound = closed
-        if (shortfall > 0.5).any():
+        if seats_short(shortfall):
             return _infeasible(instance, shortfall, stats)
     chosen = x > 0.5
     _ended(stats, clock, pricing_time_limit if limited else None)
@@ -1026,6 +1026,8 @@ def close_gap(master: Master, lp: LPResult, bound: float, time_limit: float | No
                 raise
             except RuntimeError:    # no integral solution among the active pairs: the whole column set
                 x, shortfall, value, dual_bound, proven_here = master.solve_mip(_seconds_left(time_limit, deadline))
+            if not proven_here and seats_short(shortfall):
+                raise NoIncumbent("stopped holding only an incumbent that leaves seats short")
         except NoIncumbent:         # the deadline came first: the best found so far, if any, is the answer
             if result is None or deadline is None:
                 raise
@@ -1083,7 +1085,16 @@ def _dive(master: Master, lp: LPResult, bound: float, delta: float, time_limit: 
         x, shortfall, value, _, _ = master.solve_mip(time_limit, active, ones)
     except RuntimeError:            # the fixed part left no room: no dive
         return None
+    if seats_short(shortfall):      # the ones held or a stop at the limit left seats short: no panels
+        return None
     return x, shortfall, value, bound
+
+
+def seats_short(shortfall: np.ndarray) -> bool:
+    """Whether an integer program's solution leaves some seat empty (a shortfall column at one). Only a proven
+    program's says the round is infeasible: the shortfall columns are always feasible, so one stopped at its
+    time limit may hold nothing better, and the dive's seats held at one may leave no room."""
+    return bool((shortfall > 0.5).any())
 
 
 def _infeasible(instance: Instance, shortfall: np.ndarray, stats: dict) -> Solution:
