@@ -1181,6 +1181,7 @@ def test_the_sample_holds_no_more_pairs_than_the_memory_estimate_counts():
     assert sample_size(SimpleNamespace(n_apps=20_000, n_experts=200_000), **plenty) == 0
     per_app = sampled_app_seconds(xl, pass_seconds=5.0)
     assert sample_size(xl, seconds=35.5 * per_app, pass_seconds=5.0) == 35
+    assert sample_size(xl, seconds=30.5 * per_app, pass_seconds=5.0) == 30
     assert sample_size(xl, seconds=29.5 * per_app, pass_seconds=5.0) == 0
 
 
