@@ -210,12 +210,19 @@ def best_first_columns(values: np.ndarray, k: np.ndarray, above: float | None = 
         guess = top[np.clip(largest - np.ceil(GUESS * k / stride).astype(np.int64), 0, largest - 1), columns]
         guess = np.fmax(guess, floor)
         threshold = np.where(np.count_nonzero(values >= guess, axis=0) >= k, guess, threshold)
-    rows, columns = np.nonzero(values >= threshold)
+    rows, columns = nonzero_2d(values >= threshold)
     order = np.lexsort((rows, -values[rows, columns], columns))
     rows, columns = rows[order], columns[order]
     ranks = np.arange(len(columns)) - np.searchsorted(columns, columns)
     keep = ranks < k[columns]
     return columns[keep], rows[keep], ranks[keep]
+
+
+def nonzero_2d(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.nonzero`` of a 2-D ``mask``, the same rows and columns in the same order (row by row), from the flat
+    indices of the raveled mask split by ``divmod``: cheaper than numpy's 2-D ``nonzero`` (the 10,000 × 25,000
+    bound pass, whose pools :func:`best_first_columns` ranks: 3.58 → 3.03 CPU s, docs/matching.md)."""
+    return np.divmod(np.flatnonzero(mask), mask.shape[1])
 
 
 @dataclass(frozen=True)

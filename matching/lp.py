@@ -34,7 +34,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from matching.conflicts import sorted_distinct
-from matching.instance import Instance, best_first_columns
+from matching.instance import Instance, best_first_columns, nonzero_2d
 
 PRICING_BLOCK = 1 << 22
 """Pairs priced at once (32 MB of float64): pricing walks the applications in blocks of this many pairs."""
@@ -371,6 +371,13 @@ class Master:
         )
 
     # ------------------------------------------------------------------------------------------------ duals
+    def application_blocks(self) -> Iterator[slice]:
+        """The blocks of applications every pass over all pairs walks: :data:`PRICING_BLOCK` pairs at a time."""
+        inst = self.instance
+        width = max(1, PRICING_BLOCK // max(inst.n_experts, 1))
+        for start in range(0, inst.n_apps, width):
+            yield slice(start, min(inst.n_apps, start + width))
+
     def reduced_cost_blocks(self, lp: LPResult) -> Iterator[tuple[slice, np.ndarray]]:
         """Reduced costs of every (expert, application) pair for the duals of ``lp``, a block of applications at
         a time, so that no E × A matrix beyond the inputs is ever held.
@@ -382,13 +389,12 @@ class Master:
         rc : ndarray, shape (E, block width)
         """
         inst = self.instance
-        width = max(1, PRICING_BLOCK // max(inst.n_experts, 1))
         org_duals: dict[int, list[tuple[int, float]]] = {}
         for (a, o), row in self.org_rows.items():
             if row < len(lp.y_org) and lp.y_org[row] > 0:
                 org_duals.setdefault(a, []).append((o, float(lp.y_org[row])))
-        for start in range(0, inst.n_apps, width):
-            apps = slice(start, min(inst.n_apps, start + width))
+        for apps in self.application_blocks():
+            start = apps.start
             rc = self.weight[:, apps] - lp.y_load[:, None]
             shift = lp.y_pool[apps] + lp.y_panel[apps, None]
             if shift.any():                 # zero at the load prices of a bound pass: an E × block pass saved
@@ -421,7 +427,7 @@ class Master:
         inst = self.instance
         return float(lp.y_load @ inst.load_cap + lp.y_org.sum() * inst.max_per_org)
 
-    def panel_bound(self, apps: slice, rc: np.ndarray, lp: LPResult, loads: np.ndarray | None = None) -> float:
+    def panel_bound(self, apps: slice, rc: np.ndarray | None, lp: LPResult, loads: np.ndarray | None = None) -> float:
         """Each application's best panel by ``fit − u − z`` (pool quotas kept, fixed pairs in), summed over one
         block; with :meth:`panel_bound_base` a bound of every solution of the full problem.
 
@@ -431,13 +437,17 @@ class Master:
         Lagrangian bound of :meth:`dual_bound` with the panel and pool duals chosen optimally for ``u`` and
         ``z``, so never larger, and much smaller while the master's own panel and pool duals are far from
         optimal (contended 5,000 × 12,500, third pricing round: 25,954 against 36,570, the master at 25,051).
-        ``rc`` is the block's reduced costs for ``lp`` (:meth:`reduced_cost_blocks`). With ``loads`` (E,), each
-        chosen expert's count is added to it (the subgradient of :func:`matching.solve.descend_loads`). Returns
-        +inf when some application cannot be filled at all (then only :meth:`dual_bound`, which prices the
-        shortfall, holds).
+        ``rc`` is the block's reduced costs for ``lp`` (:meth:`reduced_cost_blocks`), or None where ``lp`` has no
+        organization dual: each pool's values are then gathered from the weight and the load duals directly, no
+        E × block matrix built (the bound pass at load prices, :func:`matching.solve.panel_bound_at`). With
+        ``loads`` (E,), each chosen expert's count is added to it (the subgradient of
+        :func:`matching.solve.descend_loads`). Returns +inf when some application cannot be filled at all (then
+        only :meth:`dual_bound`, which prices the shortfall, holds).
         """
         inst = self.instance
-        width = rc.shape[1]
+        if rc is None and lp.y_org.any():
+            raise ValueError("the panel bound at organization duals reads the reduced costs")
+        width = apps.stop - apps.start
         fixed_experts, fixed_columns = self.fixed.within(apps)
         required, optional, optional_experts = np.zeros(width), [], []
         for p, members in enumerate(self.pool_members):
@@ -468,21 +478,26 @@ class Master:
             loads += np.bincount(chosen, minlength=len(loads))
         return float((panels - FIXED_BONUS * np.bincount(fixed_columns, minlength=width)).sum())
 
-    def _pool_values(self, apps: slice, rc: np.ndarray, lp: LPResult, pool: int,
+    def _pool_values(self, apps: slice, rc: np.ndarray | None, lp: LPResult, pool: int,
                      fixed: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         """The values :meth:`panel_bound` ranks in one pool: ``rc + y_panel + y_pool`` of the pool's experts
-        (a block's rows gathered once), plus :data:`FIXED_BONUS` at the ``fixed`` pairs (rows within the pool,
-        columns), −inf where a pair is not allowed.
+        (a block's rows gathered once), or with no ``rc`` ``weight − y_load`` gathered for them (the same
+        ``fit − u`` with no organization dual), plus :data:`FIXED_BONUS` at the ``fixed`` pairs (rows within
+        the pool, columns), −inf where a pair is not allowed.
 
         Built pool by pool in place, where an E × block value matrix took three float64 temporaries, a fixed
-        mask and an inverted allowed mask before the pools' rows were gathered from it anyway."""
+        mask and an inverted allowed mask before the pools' rows were gathered from it anyway; gathered from the
+        weight, a pass writes no E × block reduced costs either (10,000 × 25,000: 0.84× the CPU s a pass)."""
         members = self.pool_members[pool]
-        value = rc[members]
-        panel, pool_dual = lp.y_panel[apps], lp.y_pool[apps, pool]
-        if panel.any():                     # the load prices of a bound pass have neither: two passes saved
-            value += panel
-        if pool_dual.any():
-            value += pool_dual
+        if rc is None:
+            value = self.weight[members, apps] - lp.y_load[members, None]
+        else:
+            value = rc[members]
+            panel, pool_dual = lp.y_panel[apps], lp.y_pool[apps, pool]
+            if panel.any():                 # the load prices of a bound pass have neither: two passes saved
+                value += panel
+            if pool_dual.any():
+                value += pool_dual
         value[fixed] += FIXED_BONUS
         np.copyto(value, -np.inf, where=~self.instance.allowed[members, apps])
         return value
@@ -565,9 +580,9 @@ def _spread_ties(pool_value: np.ndarray, best: np.ndarray, top: np.ndarray) -> N
         return
     edge = np.where(spread, edge, np.nan)                   # a column not spread ties nowhere
     slots = (best[:high] == edge).sum(axis=0)
-    # by column, then by row: the flat indices of the transposed mask (a 2-D nonzero of the strided transpose
+    # by column, then by row: a contiguous copy of the transposed mask (a 2-D nonzero of the strided transpose
     # took 3-4x the time, 0.8 s a pass at 10,000 x 25,000 and zero prices)
-    columns, rows = np.divmod(np.flatnonzero(np.ascontiguousarray((pool_value == edge).T)), len(pool_value))
+    columns, rows = nonzero_2d(np.ascontiguousarray((pool_value == edge).T))
     ties = np.bincount(columns, minlength=len(edge))
     starts = np.cumsum(ties) - ties
     column = np.repeat(np.arange(len(edge)), slots)

@@ -416,7 +416,7 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
             ran_on = True
             closed = close_gap(master, lp, bound, time_limit, max_columns, stats)
         x, shortfall, bound = closed
-        if (shortfall > 0.5).any():
+        if seats_short(shortfall):
             return _infeasible(instance, shortfall, stats)
     chosen = x > 0.5
     _ended(stats, clock, pricing_time_limit if limited else None)
@@ -575,8 +575,9 @@ def panel_bound_at(master: Master, load_price: np.ndarray, org_price: np.ndarray
     n_a, n_p = inst.n_apps, inst.n_pools
     prices = LPResult(x=np.zeros(0), shortfall=np.zeros((n_a, n_p)), t=0.0, objective=0.0, y_load=load_price,
                       y_panel=np.zeros(n_a), y_pool=np.zeros((n_a, n_p)), y_org=org_price, y_floor=np.zeros(n_a))
-    return master.panel_bound_base(prices) + sum(master.panel_bound(apps, rc, prices, loads)
-                                                 for apps, rc in master.reduced_cost_blocks(prices))
+    blocks = (master.reduced_cost_blocks(prices) if org_price.any()      # else no E × block reduced costs
+              else ((apps, None) for apps in master.application_blocks()))
+    return master.panel_bound_base(prices) + sum(master.panel_bound(apps, rc, prices, loads) for apps, rc in blocks)
 
 
 FLOW_SHARE = 0.85
@@ -621,9 +622,13 @@ at passes of 5.2–5.5 s. Grown by rounds, 45 and 84 took 9.4 and 19.0 s alone (
 started under contention stopped unconverged). Reading the pass's wall seconds scales the estimate with the
 machine's load as well."""
 
-SAMPLED_LEAST = 40
+SAMPLED_LEAST = 30
 """Fewest applications a sampled round is worth solving for (fewer than the round's own applications): below,
-no sample is taken and the subgradient steps start from zero prices."""
+no sample is taken and the subgradient steps start from zero prices. 40 before: the bound at the prices of 29
+sampled applications (30 asked) is 3.3–4.4 % above contended 20,000 × 50,000's greedy panels against 2.4–2.8 % for
+40 and 9.14 % at zero prices (10,000 × 25,000: 51,758.81–53,293.03 against 50,991.24–51,314.68 and 54,969.79;
+two seeds each), for 4.4–5.2 CPU s of flow against 5.7–7.5, so a window that holds 30–39 applications' seconds
+now takes them (docs/matching.md)."""
 
 
 def sample_size(instance: Instance, seconds: float, pass_seconds: float) -> int:
@@ -1021,6 +1026,8 @@ def close_gap(master: Master, lp: LPResult, bound: float, time_limit: float | No
                 raise
             except RuntimeError:    # no integral solution among the active pairs: the whole column set
                 x, shortfall, value, dual_bound, proven_here = master.solve_mip(_seconds_left(time_limit, deadline))
+            if not proven_here and seats_short(shortfall):
+                raise NoIncumbent("stopped holding only an incumbent that leaves seats short")
         except NoIncumbent:         # the deadline came first: the best found so far, if any, is the answer
             if result is None or deadline is None:
                 raise
@@ -1078,7 +1085,16 @@ def _dive(master: Master, lp: LPResult, bound: float, delta: float, time_limit: 
         x, shortfall, value, _, _ = master.solve_mip(time_limit, active, ones)
     except RuntimeError:            # the fixed part left no room: no dive
         return None
+    if seats_short(shortfall):      # the ones held or a stop at the limit left seats short: no panels
+        return None
     return x, shortfall, value, bound
+
+
+def seats_short(shortfall: np.ndarray) -> bool:
+    """Whether an integer program's solution leaves some seat empty (a shortfall column at one). Only a proven
+    program's says the round is infeasible: the shortfall columns are always feasible, so one stopped at its
+    time limit may hold nothing better, and the dive's seats held at one may leave no room."""
+    return bool((shortfall > 0.5).any())
 
 
 def _infeasible(instance: Instance, shortfall: np.ndarray, stats: dict) -> Solution:
