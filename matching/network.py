@@ -102,11 +102,11 @@ def network_optimum(instance: Instance, weight: np.ndarray, experts: np.ndarray,
     have = PairSet(*weight.shape)
     experts, apps = _new_pairs(instance, have, experts, apps)
     have[experts, apps] = True
-    rounds, pricing = 0, None
+    rounds, pricing, flow = 0, None, None
     while True:
         rounds += 1
         started = time.perf_counter()
-        flow = FlowNetwork(instance, weight, experts, apps, units=units, sampled=sampled)
+        flow = FlowNetwork(instance, weight, experts, apps, units=units, sampled=sampled, previous=flow)
         optimum = dataclasses.replace(flow.solve(), candidates=(experts, apps), rounds=rounds)
         solved = time.perf_counter()
         # no pricing pass that no round would use (57 s at 20,000 × 50,000 for a single round)
@@ -204,10 +204,14 @@ class FlowNetwork:
     ``sampled``: the applications are a random one in ``sampled`` of a round's (:func:`sampled_load_prices`),
     each standing for ``sampled`` of them: its seats and pool quotas count ``sampled`` times and a pair arc
     carries up to ``sampled`` units, while the experts' loads stay as they are.
+
+    ``previous``: the last round's network, solved (:func:`network_optimum` appends the pairs a round prices out):
+    solved one pool at a time, a pool whose part of the network is the same as there keeps its flow
+    (:meth:`_flow_by_pool`). It is dropped once this network's flow is found (one round back only).
     """
 
     def __init__(self, instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, *,
-                 units: int = 1, sampled: int = 1) -> None:
+                 units: int = 1, sampled: int = 1, previous: FlowNetwork | None = None) -> None:
         self.instance = instance
         n_e, n_a, n_p = instance.n_experts, instance.n_apps, instance.n_pools
         self.experts, self.apps = experts, apps
@@ -251,6 +255,7 @@ class FlowNetwork:
         # is 0 and it has no arc out), so the pools are separate networks that share only the source
         self.pool_parts = bool((low.sum(axis=1) == seats).all()) and n_p > 1
         self.low = low
+        self.previous = previous
 
     def solve(self) -> NetworkOptimum:
         """The optimal flow and node potentials read off its residual graph; one pool at a time where the pools
@@ -324,22 +329,58 @@ class FlowNetwork:
         """The optimal flow, solved one pool at a time (see ``pool_parts``): OR-Tools' time grows faster than the
         network, and at contended 5,000 × 12,500 the last round's 1.9 M pairs took 7.1 CPU s at once and 5.1
         in five parts; the draw's flow with two units a seat at contended 1,000 × 5,000, 0.5–0.75 CPU s a round
-        at once and 0.25 s in parts. The application arcs carry nothing."""
-        inst = self.instance
-        n_a, n_p = inst.n_apps, inst.n_pools
-        arc_pool = np.concatenate([inst.expert_pool[self.experts], inst.expert_pool,
-                                   np.tile(np.arange(n_p), n_a), np.full(n_a * n_p, -1)])
+        at once and 0.25 s in parts. The application arcs carry nothing.
+
+        A pool whose part is the same network as in ``previous`` (:meth:`_kept_flow`) keeps the flow it had
+        there: OR-Tools, given the same arcs in the same order, returns the same flow, so the round's flow, its
+        potentials and everything read from them are those of solving every pool. A round of
+        :func:`network_optimum` often grows only some pools (docs/matching.md §3, "Flow rounds that keep the
+        pools without a new pair")."""
+        n_p = self.instance.n_pools
+        self.arc_pool = np.concatenate([self.instance.expert_pool[self.experts], self.instance.expert_pool,
+                                        np.tile(np.arange(n_p), self.instance.n_apps),
+                                        np.full(self.instance.n_apps * n_p, -1)])
+        last, self.previous = self.previous, None
+        if last is not None and not (last.pool_parts and last.pool_node.shape == self.pool_node.shape):
+            last = None
         flow = np.zeros(len(self.tail), dtype=np.int64)
         for p in range(n_p):
-            arcs = np.nonzero(arc_pool == p)[0]
-            nodes = np.concatenate([[0], self.expert_node[inst.expert_pool == p], self.pool_node[:, p]])
-            supply = self.supply[nodes]
-            supply[0] = self.low[:, p].sum()
-            local = np.zeros(self.n_nodes, dtype=np.int64)
-            local[nodes] = np.arange(len(nodes))
-            flow[arcs] = _min_cost_flow(local[self.tail[arcs]], local[self.head[arcs]], self.capacity[arcs],
-                                        self.cost[arcs], supply)
+            arcs, nodes, supply = self._pool_part(p)
+            part = (self.tail[arcs], self.head[arcs], self.capacity[arcs], self.cost[arcs])
+            kept = None if last is None else last._kept_flow(p, nodes, supply, part)
+            if kept is None:
+                local = np.zeros(self.n_nodes, dtype=np.int64)
+                local[nodes] = np.arange(len(nodes))
+                kept = _min_cost_flow(local[part[0]], local[part[1]], part[2], part[3], supply)
+            flow[arcs] = kept
         return flow
+
+    def _pool_part(self, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pool ``p``'s part of the network solved by pool: its arcs (indices, ascending), its nodes (the
+        source, the pool's experts, its (application, p) nodes) and their supplies (the source's: the pool's
+        minimums)."""
+        arcs = np.nonzero(self.arc_pool == p)[0]
+        nodes = np.concatenate([[0], self.expert_node[self.instance.expert_pool == p], self.pool_node[:, p]])
+        supply = self.supply[nodes]
+        supply[0] = self.low[:, p].sum()
+        return arcs, nodes, supply
+
+    def _kept_flow(self, p: int, nodes: np.ndarray, supply: np.ndarray,
+                   part: tuple[np.ndarray, ...]) -> np.ndarray | None:
+        """This solved network's flow on pool ``p``'s arcs if another network's part for ``p`` — its ``nodes``,
+        their ``supply`` and ``part``, the tail, head, capacity and integer cost of each of its arcs in order —
+        is the same network: the same nodes and supplies (so the same loads, seats and quotas) and, arc for arc,
+        the same four. Else None.
+
+        The costs are compared as integers, at each network's own scale (``scale``): a heavier pair entering
+        another pool lowers the scale and with it every pair's cost, but not the elastic arcs', so such a pool
+        is another network even with the same pairs (tested), and is solved again."""
+        arcs, own_nodes, own_supply = self._pool_part(p)
+        same = len(arcs) == len(part[0]) and np.array_equal(own_nodes, nodes) and \
+            np.array_equal(own_supply, supply) and \
+            all(np.array_equal(mine[arcs], theirs) for mine, theirs in
+                zip((self.tail, self.head, self.capacity, self.cost), part, strict=True))
+        return self.flow[arcs] if same else None
 
     def _full_application_prices(self, load_price: np.ndarray, panel: np.ndarray, pool: np.ndarray,
                                  ) -> tuple[np.ndarray, np.ndarray]:
