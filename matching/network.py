@@ -93,12 +93,13 @@ class NetworkOptimum:
 
 def network_optimum(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, *,
                     per_app: int = PRICED_PER_APP, max_rounds: int = 100,
-                    deadline: float | None = None, units: int = 1, sampled: int = 1) -> NetworkOptimum:
+                    deadline: float | None = None, units: int = 1, sampled: int = 1,
+                    pair_units: int = 1) -> NetworkOptimum:
     """Solve the organization-free relaxation over the given pairs, pricing every allowed pair with the flow's
     potentials and adding those that price out, until none does (or ``max_rounds``, or the
     ``time.perf_counter()`` value ``deadline``: no round starts that would end after it if it took as long as
     the last one, and no pricing pass runs after a round when the next round, its pass taking as long as the
-    last one, would end after it). ``units``, ``sampled``: see :class:`FlowNetwork`."""
+    last one, would end after it). ``units``, ``sampled``, ``pair_units``: see :class:`FlowNetwork`."""
     have = PairSet(*weight.shape)
     experts, apps = _new_pairs(instance, have, experts, apps)
     have[experts, apps] = True
@@ -106,7 +107,8 @@ def network_optimum(instance: Instance, weight: np.ndarray, experts: np.ndarray,
     while True:
         rounds += 1
         started = time.perf_counter()
-        flow = FlowNetwork(instance, weight, experts, apps, units=units, sampled=sampled, previous=flow)
+        flow = FlowNetwork(instance, weight, experts, apps, units=units, sampled=sampled, pair_units=pair_units,
+                           previous=flow)
         optimum = dataclasses.replace(flow.solve(), candidates=(experts, apps), rounds=rounds)
         solved = time.perf_counter()
         # no pricing pass that no round would use (57 s at 20,000 × 50,000 for a single round)
@@ -205,13 +207,19 @@ class FlowNetwork:
     each standing for ``sampled`` of them: its seats and pool quotas count ``sampled`` times and a pair arc
     carries up to ``sampled`` units, while the experts' loads stay as they are.
 
+    ``pair_units``: units a pair arc carries (times ``sampled``). With ``units`` = n and ``pair_units`` = m, a
+    flow divided by n is an optimum of the relaxation with every pair capped at m / n: the randomized draw's
+    capped LP for a cap such as 0.4 = 2 / 5 (:func:`matching.draw.cap_fraction`). Pairs may then carry a
+    flow strictly between 0 and m, and :meth:`basis` is no basis of that LP; the draw reads the flow's pairs and
+    potentials only.
+
     ``previous``: the last round's network, solved (:func:`network_optimum` appends the pairs a round prices out):
     solved one pool at a time, a pool whose part of the network is the same as there keeps its flow
     (:meth:`_flow_by_pool`). It is dropped once this network's flow is found (one round back only).
     """
 
     def __init__(self, instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, *,
-                 units: int = 1, sampled: int = 1, previous: FlowNetwork | None = None) -> None:
+                 units: int = 1, sampled: int = 1, pair_units: int = 1, previous: FlowNetwork | None = None) -> None:
         self.instance = instance
         n_e, n_a, n_p = instance.n_experts, instance.n_apps, instance.n_pools
         self.experts, self.apps = experts, apps
@@ -242,7 +250,7 @@ class FlowNetwork:
                                     np.zeros(n_a * n_p, np.int64), self.pool_node.ravel()])
         self.head = np.concatenate([pair_pool, self.expert_node, self.pool_node.ravel(),
                                     np.repeat(self.app_node, n_p)])
-        self.capacity = np.concatenate([np.full(len(experts), sampled, np.int64), load,
+        self.capacity = np.concatenate([np.full(len(experts), sampled * pair_units, np.int64), load,
                                         np.repeat(seats, n_p), (high - low).ravel()]).astype(np.int64)
         self.cost = np.concatenate([-scaled, np.zeros(n_e, np.int64), np.full(n_a * n_p, shortfall_cost),
                                     np.zeros(n_a * n_p, np.int64)])
