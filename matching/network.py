@@ -268,8 +268,10 @@ class FlowNetwork:
     def solve(self) -> NetworkOptimum:
         """The optimal flow and node potentials read off its residual graph; one pool at a time where the pools
         are separate networks (``pool_parts``)."""
-        flow = self._flow_by_pool() if self.pool_parts else \
+        last, self.previous = self.previous, None
+        flow = self._flow_by_pool(last) if self.pool_parts else \
             _min_cost_flow(self.tail, self.head, self.capacity, self.cost, self.supply)
+        del last
         load_price, panel, pool = self._prices(flow, self._potentials(flow))
         inst = self.instance
         n_e, n_a, n_p = inst.n_experts, inst.n_apps, inst.n_pools
@@ -333,13 +335,13 @@ class FlowNetwork:
                       self._pair_values(into) - load_price[self.experts[into]])
         return np.where(self.closed, least, pool)
 
-    def _flow_by_pool(self) -> np.ndarray:
+    def _flow_by_pool(self, last: FlowNetwork | None) -> np.ndarray:
         """The optimal flow, solved one pool at a time (see ``pool_parts``): OR-Tools' time grows faster than the
         network, and at contended 5,000 × 12,500 the last round's 1.9 M pairs took 7.1 CPU s at once and 5.1
         in five parts; the draw's flow with two units a seat at contended 1,000 × 5,000, 0.5–0.75 CPU s a round
         at once and 0.25 s in parts. The application arcs carry nothing.
 
-        A pool whose part is the same network as in ``previous`` (:meth:`_kept_flow`) keeps the flow it had
+        A pool whose part is the same network as in ``last`` (:meth:`_kept_flow`) keeps the flow it had
         there: OR-Tools, given the same arcs in the same order, returns the same flow, so the round's flow, its
         potentials and everything read from them are those of solving every pool. A round of
         :func:`network_optimum` often grows only some pools (docs/matching.md §3, "Flow rounds that keep the
@@ -348,7 +350,6 @@ class FlowNetwork:
         self.arc_pool = np.concatenate([self.instance.expert_pool[self.experts], self.instance.expert_pool,
                                         np.tile(np.arange(n_p), self.instance.n_apps),
                                         np.full(self.instance.n_apps * n_p, -1)])
-        last, self.previous = self.previous, None
         if last is not None and not (last.pool_parts and last.pool_node.shape == self.pool_node.shape):
             last = None
         flow = np.zeros(len(self.tail), dtype=np.int64)

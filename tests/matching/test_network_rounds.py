@@ -3,6 +3,8 @@ change, and for no other: every round's flow, potentials and prices are those of
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,7 +13,7 @@ from hypothesis import strategies as st
 import matching.network as network
 from matching.instance import Instance
 from matching.network import FlowNetwork, network_optimum
-from tests.matching.test_draw import pool_parts_instance
+from tests.matching.test_draw import contended_instance, pool_parts_instance
 
 FIELDS = ("experts", "apps", "shortfall", "load_price", "panel_price", "pool_row_price")
 BASIS_FIELDS = ("basic_experts", "basic_apps", "load", "pool", "shortfall", "panel")
@@ -133,3 +135,18 @@ def test_kept_flows_equal_fresh_solves_over_random_rounds(seed, rounds, heavy):
         chosen = np.arange(len(experts)) < chosen.sum() + new.sum()
         last = flow
 
+
+@pytest.mark.parametrize("parts", [False, True])
+def test_a_solved_network_lets_the_last_round_go(parts):
+    """Whether solved one pool at a time or at once, a network holds the last round's network only until its own
+    flow is found: else each round would hold the one before it, and every round's arrays would stay alive."""
+    instance = pool_parts_instance(0) if parts else contended_instance(0)
+    pairs = np.nonzero(instance.allowed)
+    last = FlowNetwork(instance, instance.fit, *pairs, units=2)
+    last.solve()
+    flow = FlowNetwork(instance, instance.fit, *pairs, units=2, previous=last)
+    assert flow.pool_parts == parts
+    gone = weakref.ref(last)
+    del last
+    flow.solve()
+    assert gone() is None
