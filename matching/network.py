@@ -19,6 +19,7 @@ the master's own duals give the Lagrangian bound over every pair, as without thi
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 
 import numpy as np
@@ -103,12 +104,12 @@ def network_optimum(instance: Instance, weight: np.ndarray, experts: np.ndarray,
     have = PairSet(*weight.shape)
     experts, apps = _new_pairs(instance, have, experts, apps)
     have[experts, apps] = True
-    rounds, pricing, flow = 0, None, None
+    rounds, pricing, kept = 0, None, None
     while True:
         rounds += 1
         started = time.perf_counter()
         flow = FlowNetwork(instance, weight, experts, apps, units=units, sampled=sampled, pair_units=pair_units,
-                           previous=flow)
+                           previous=kept)
         optimum = dataclasses.replace(flow.solve(), candidates=(experts, apps), rounds=rounds)
         solved = time.perf_counter()
         # no pricing pass that no round would use (57 s at 20,000 × 50,000 for a single round)
@@ -122,6 +123,8 @@ def network_optimum(instance: Instance, weight: np.ndarray, experts: np.ndarray,
             return dataclasses.replace(optimum, basis=flow.basis())
         have[new_e, new_a] = True
         experts, apps = np.concatenate([experts, new_e]), np.concatenate([apps, new_a])
+        # the next round keeps pools by this round's flows and digests alone: its network goes before that one is built
+        kept, flow = flow.pool_flows, None
 
 
 SAMPLED_APPS = 160
@@ -188,6 +191,25 @@ def _new_pairs(instance: Instance, have: PairSet, experts: np.ndarray, apps: np.
     return experts[keep], apps[keep]
 
 
+@dataclasses.dataclass(frozen=True)
+class PoolFlows:
+    """A network's flow solved one pool at a time: each pool's flow on its arcs and a digest of its part of the
+    network (:func:`_part_digest`). What the next flow round needs to keep the flow of a pool whose part is the
+    same, without holding the last round's arrays (at 10,000 × 25,000 they are the size of the next round's)."""
+    digests: tuple[bytes, ...]
+    flows: tuple[np.ndarray, ...]
+
+
+def _part_digest(*arrays: np.ndarray) -> bytes:
+    """A 256-bit BLAKE2b digest of integer arrays, each with its length: two parts with the same digest are the
+    same network (a false match has probability 2⁻²⁵⁶)."""
+    digest = hashlib.blake2b(digest_size=32)
+    for array in arrays:
+        digest.update(np.int64(len(array)).tobytes())
+        digest.update(np.ascontiguousarray(array, dtype=np.int64).tobytes())
+    return digest.digest()
+
+
 class FlowNetwork:
     """The organization-free relaxation over one set of pairs, as an OR-Tools min-cost flow.
 
@@ -213,13 +235,14 @@ class FlowNetwork:
     flow strictly between 0 and m, and :meth:`basis` is no basis of that LP; the draw reads the flow's pairs and
     potentials only.
 
-    ``previous``: the last round's network, solved (:func:`network_optimum` appends the pairs a round prices out):
-    solved one pool at a time, a pool whose part of the network is the same as there keeps its flow
-    (:meth:`_flow_by_pool`). It is dropped once this network's flow is found (one round back only).
+    ``previous``: the last round's flows by pool (its ``pool_flows``; :func:`network_optimum` appends the pairs a
+    round prices out): solved one pool at a time, a pool whose part of the network has the same digest as there
+    keeps its flow (:meth:`_flow_by_pool`). It is dropped once this network's flow is found (one round back
+    only). ``pool_flows`` is this network's, once solved one pool at a time (else None).
     """
 
     def __init__(self, instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, *,
-                 units: int = 1, sampled: int = 1, pair_units: int = 1, previous: FlowNetwork | None = None) -> None:
+                 units: int = 1, sampled: int = 1, pair_units: int = 1, previous: PoolFlows | None = None) -> None:
         self.instance = instance
         n_e, n_a, n_p = instance.n_experts, instance.n_apps, instance.n_pools
         self.experts, self.apps = experts, apps
@@ -264,6 +287,7 @@ class FlowNetwork:
         self.pool_parts = bool((low.sum(axis=1) == seats).all()) and n_p > 1
         self.low = low
         self.previous = previous
+        self.pool_flows: PoolFlows | None = None
 
     def solve(self) -> NetworkOptimum:
         """The optimal flow and node potentials read off its residual graph; one pool at a time where the pools
@@ -335,61 +359,51 @@ class FlowNetwork:
                       self._pair_values(into) - load_price[self.experts[into]])
         return np.where(self.closed, least, pool)
 
-    def _flow_by_pool(self, last: FlowNetwork | None) -> np.ndarray:
+    def _flow_by_pool(self, last: PoolFlows | None) -> np.ndarray:
         """The optimal flow, solved one pool at a time (see ``pool_parts``): OR-Tools' time grows faster than the
         network, and at contended 5,000 × 12,500 the last round's 1.9 M pairs took 7.1 CPU s at once and 5.1
         in five parts; the draw's flow with two units a seat at contended 1,000 × 5,000, 0.5–0.75 CPU s a round
         at once and 0.25 s in parts. The application arcs carry nothing.
 
-        A pool whose part is the same network as in ``last`` (:meth:`_kept_flow`) keeps the flow it had
+        A pool whose part has the same digest as in ``last`` (:meth:`_kept_flow`) keeps the flow it had
         there: OR-Tools, given the same arcs in the same order, returns the same flow, so the round's flow, its
         potentials and everything read from them are those of solving every pool. A round of
         :func:`network_optimum` often grows only some pools (docs/matching.md §3, "Flow rounds that keep the
         pools without a new pair")."""
         n_p = self.instance.n_pools
-        self.arc_pool = np.concatenate([self.instance.expert_pool[self.experts], self.instance.expert_pool,
-                                        np.tile(np.arange(n_p), self.instance.n_apps),
-                                        np.full(self.instance.n_apps * n_p, -1)])
-        if last is not None and not (last.pool_parts and last.pool_node.shape == self.pool_node.shape):
+        arc_pool = np.concatenate([self.instance.expert_pool[self.experts], self.instance.expert_pool,
+                                   np.tile(np.arange(n_p), self.instance.n_apps), np.full(self.instance.n_apps * n_p, -1)])
+        if last is not None and len(last.digests) != n_p:
             last = None
         flow = np.zeros(len(self.tail), dtype=np.int64)
+        digests, flows = [], []
         for p in range(n_p):
-            arcs, nodes, supply = self._pool_part(p)
+            arcs = np.nonzero(arc_pool == p)[0]
+            nodes = np.concatenate([[0], self.expert_node[self.instance.expert_pool == p], self.pool_node[:, p]])
+            supply = self.supply[nodes]
+            supply[0] = self.low[:, p].sum()
             part = (self.tail[arcs], self.head[arcs], self.capacity[arcs], self.cost[arcs])
-            kept = None if last is None else last._kept_flow(p, nodes, supply, part)
+            digests.append(_part_digest(nodes, supply, *part))
+            kept = self._kept_flow(last, p, digests[-1])
             if kept is None:
                 local = np.zeros(self.n_nodes, dtype=np.int64)
                 local[nodes] = np.arange(len(nodes))
                 kept = _min_cost_flow(local[part[0]], local[part[1]], part[2], part[3], supply)
             flow[arcs] = kept
+            flows.append(kept)
+        self.pool_flows = PoolFlows(tuple(digests), tuple(flows))
         return flow
 
-    def _pool_part(self, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Pool ``p``'s part of the network solved by pool: its arcs (indices, ascending), its nodes (the
-        source, the pool's experts, its (application, p) nodes) and their supplies (the source's: the pool's
-        minimums)."""
-        arcs = np.nonzero(self.arc_pool == p)[0]
-        nodes = np.concatenate([[0], self.expert_node[self.instance.expert_pool == p], self.pool_node[:, p]])
-        supply = self.supply[nodes]
-        supply[0] = self.low[:, p].sum()
-        return arcs, nodes, supply
-
-    def _kept_flow(self, p: int, nodes: np.ndarray, supply: np.ndarray,
-                   part: tuple[np.ndarray, ...]) -> np.ndarray | None:
-        """This solved network's flow on pool ``p``'s arcs if another network's part for ``p`` — its ``nodes``,
-        their ``supply`` and ``part``, the tail, head, capacity and integer cost of each of its arcs in order —
-        is the same network: the same nodes and supplies (so the same loads, seats and quotas) and, arc for arc,
-        the same four. Else None.
+    @staticmethod
+    def _kept_flow(last: PoolFlows | None, p: int, digest: bytes) -> np.ndarray | None:
+        """``last``'s flow on pool ``p``'s arcs if its part for ``p`` had ``digest``: the same nodes and supplies
+        (so the same loads, seats and quotas) and, arc for arc in order, the same tail, head, capacity and
+        integer cost. Else None.
 
         The costs are compared as integers, at each network's own scale (``scale``): a heavier pair entering
         another pool lowers the scale and with it every pair's cost, but not the elastic arcs', so such a pool
         is another network even with the same pairs (tested), and is solved again."""
-        arcs, own_nodes, own_supply = self._pool_part(p)
-        same = len(arcs) == len(part[0]) and np.array_equal(own_nodes, nodes) and \
-            np.array_equal(own_supply, supply) and \
-            all(np.array_equal(mine[arcs], theirs) for mine, theirs in
-                zip((self.tail, self.head, self.capacity, self.cost), part, strict=True))
-        return self.flow[arcs] if same else None
+        return last.flows[p] if last is not None and last.digests[p] == digest else None
 
     def _full_application_prices(self, load_price: np.ndarray, panel: np.ndarray, pool: np.ndarray,
                                  ) -> tuple[np.ndarray, np.ndarray]:

@@ -88,7 +88,7 @@ def test_a_pool_whose_pairs_did_not_change_is_solved_again_when_the_cost_scale_d
     instance, first, second = rescaled_round()
     last = FlowNetwork(instance, instance.fit, *first)
     assert pool_pairs(instance, last.solve(), 1) == [(2, 0), (3, 1)]
-    kept = FlowNetwork(instance, instance.fit, *second, previous=last)
+    kept = FlowNetwork(instance, instance.fit, *second, previous=last.pool_flows)
     fresh = FlowNetwork(instance, instance.fit, *second)
     assert kept.scale == last.scale / 10
     kept_optimum, fresh_optimum = kept.solve(), fresh.solve()
@@ -133,20 +133,25 @@ def test_kept_flows_equal_fresh_solves_over_random_rounds(seed, rounds, heavy):
         experts = np.concatenate([experts[chosen], experts[new], experts[~chosen & ~new]])
         apps = np.concatenate([apps[chosen], apps[new], apps[~chosen & ~new]])
         chosen = np.arange(len(experts)) < chosen.sum() + new.sum()
-        last = flow
+        last = flow.pool_flows
 
 
 @pytest.mark.parametrize("parts", [False, True])
-def test_a_solved_network_lets_the_last_round_go(parts):
-    """Whether solved one pool at a time or at once, a network holds the last round's network only until its own
-    flow is found: else each round would hold the one before it, and every round's arrays would stay alive."""
+def test_a_flow_round_is_built_and_solved_with_no_earlier_rounds_network_alive(parts, monkeypatch):
+    """The next round keeps pools by the last one's flows and digests alone (``pool_flows``), so the rounds'
+    peak is one network's: a network handed the last round's network held both while it was built and solved
+    (at 10,000 × 25,000 the rounds' arrays are hundreds of MiB each), and one solved at once held every round."""
     instance = pool_parts_instance(0) if parts else contended_instance(0)
-    pairs = np.nonzero(instance.allowed)
-    last = FlowNetwork(instance, instance.fit, *pairs, units=2)
-    last.solve()
-    flow = FlowNetwork(instance, instance.fit, *pairs, units=2, previous=last)
-    assert flow.pool_parts == parts
-    gone = weakref.ref(last)
-    del last
-    flow.solve()
-    assert gone() is None
+    experts, apps = np.nonzero(np.random.default_rng(0).random(instance.fit.shape) < 0.15)
+    assert FlowNetwork(instance, instance.fit, experts, apps, units=2).pool_parts == parts
+    networks, alive = [], []
+    build = FlowNetwork.__init__
+
+    def spy(flow: FlowNetwork, *args: object, **kwargs: object) -> None:
+        alive.append(sum(network() is not None for network in networks))
+        build(flow, *args, **kwargs)
+        networks.append(weakref.ref(flow))
+
+    monkeypatch.setattr(FlowNetwork, "__init__", spy)
+    optimum = network_optimum(instance, instance.fit, experts, apps, units=2, per_app=3)
+    assert optimum.rounds >= 2 and alive == [0] * optimum.rounds
