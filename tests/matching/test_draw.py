@@ -552,14 +552,17 @@ def test_the_k_unit_flow_pool_by_pool_is_the_capped_relaxation_without_organizat
         np.testing.assert_array_equal(getattr(optimum, price), getattr(whole, price))
 
 
-@pytest.mark.parametrize("q", [0.5, 1 / 3, 0.4])
+@pytest.mark.parametrize(("q", "fraction"), [(0.5, (1, 2)), (1 / 3, (1, 3)), (0.4, (2, 5)), (0.35, (7, 20)),
+                                             (0.999, None)])
 @pytest.mark.parametrize("seed", range(8))
-def test_the_capped_master_started_on_the_network_reaches_the_capped_optimum(seed, q):
+def test_the_capped_master_started_on_the_network_reaches_the_capped_optimum(seed, q, fraction):
     """With q = 1/k the capped master starts from the flow (its pairs at the cap; every round size allowed
-    here) and with other caps from greedy columns alone; either way its LP is the capped optimum over every
-    allowed pair, organization rows included, as an independent dense LP finds it."""
+    here), with another cap m/n, n ≤ 20 (0.35 = 7/20 the largest n), from the columns of the flow with n units a
+    seat and m a pair, and with any other (0.999) from the greedy columns; either way its LP is the capped
+    optimum over every allowed pair, organization rows included, as an independent dense LP finds it."""
     instance = contended_instance(seed)
-    assert (units_per_seat(q) is not None) == (q != 0.4)
+    assert draw_module.cap_fraction(q) == fraction
+    assert (units_per_seat(q) is not None) == (q in (0.5, 1 / 3))
     reference = dense_capped_lp(instance, q)
     probabilities, value, shortfall = fractional_assignment(instance, q)
     if reference is None:
