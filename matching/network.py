@@ -110,6 +110,7 @@ def network_optimum(instance: Instance, weight: np.ndarray, experts: np.ndarray,
         started = time.perf_counter()
         flow = FlowNetwork(instance, weight, experts, apps, units=units, sampled=sampled, pair_units=pair_units,
                            previous=kept)
+        kept = None                 # the network drops it once its flow is found, before its potentials
         optimum = dataclasses.replace(flow.solve(), candidates=(experts, apps), rounds=rounds)
         solved = time.perf_counter()
         # no pricing pass that no round would use (57 s at 20,000 × 50,000 for a single round)
@@ -193,11 +194,17 @@ def _new_pairs(instance: Instance, have: PairSet, experts: np.ndarray, apps: np.
 
 @dataclasses.dataclass(frozen=True)
 class PoolFlows:
-    """A network's flow solved one pool at a time: each pool's flow on its arcs and a digest of its part of the
-    network (:func:`_part_digest`). What the next flow round needs to keep the flow of a pool whose part is the
-    same, without holding the last round's arrays (at 10,000 × 25,000 they are the size of the next round's)."""
+    """A network's flow solved one pool at a time (the network's own array, not a copy), the pool of each arc in
+    the smallest integer type (−1: no pool's) and a digest of each pool's part of the network
+    (:func:`_part_digest`). What the next flow round needs to keep the flow of a pool whose part is the same,
+    without holding the last round's arrays (at 10,000 × 25,000 they are the size of the next round's)."""
     digests: tuple[bytes, ...]
-    flows: tuple[np.ndarray, ...]
+    flow: np.ndarray
+    arc_pool: np.ndarray
+
+    def of(self, p: int) -> np.ndarray:
+        """The flow on pool ``p``'s arcs, in their order."""
+        return self.flow[self.arc_pool == p]
 
 
 def _part_digest(*arrays: np.ndarray) -> bytes:
@@ -376,7 +383,7 @@ class FlowNetwork:
         if last is not None and len(last.digests) != n_p:
             last = None
         flow = np.zeros(len(self.tail), dtype=np.int64)
-        digests, flows = [], []
+        digests = []
         for p in range(n_p):
             arcs = np.nonzero(arc_pool == p)[0]
             nodes = np.concatenate([[0], self.expert_node[self.instance.expert_pool == p], self.pool_node[:, p]])
@@ -390,8 +397,7 @@ class FlowNetwork:
                 local[nodes] = np.arange(len(nodes))
                 kept = _min_cost_flow(local[part[0]], local[part[1]], part[2], part[3], supply)
             flow[arcs] = kept
-            flows.append(kept)
-        self.pool_flows = PoolFlows(tuple(digests), tuple(flows))
+        self.pool_flows = PoolFlows(tuple(digests), flow, arc_pool.astype(np.min_scalar_type(-n_p)))
         return flow
 
     @staticmethod
@@ -403,7 +409,7 @@ class FlowNetwork:
         The costs are compared as integers, at each network's own scale (``scale``): a heavier pair entering
         another pool lowers the scale and with it every pair's cost, but not the elastic arcs', so such a pool
         is another network even with the same pairs (tested), and is solved again."""
-        return last.flows[p] if last is not None and last.digests[p] == digest else None
+        return last.of(p) if last is not None and last.digests[p] == digest else None
 
     def _full_application_prices(self, load_price: np.ndarray, panel: np.ndarray, pool: np.ndarray,
                                  ) -> tuple[np.ndarray, np.ndarray]:
