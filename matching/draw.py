@@ -30,16 +30,18 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
 from matching.greedy import greedy_panels, initial_candidates
 from matching.instance import Instance, org_counts
 from matching.lp import PRICING_BLOCK, LPResult, Master, largest_magnitude
-from matching.network import best_per_column, pairs_above
+from matching.network import PRICED_PER_APP, best_per_column, near_zero_pairs, network_optimum, pairs_above
 from matching.reserves import NoReplacement, exchange, replace
 from matching.rounding import SNAP, FlowNetwork
 from matching.solve import (
+    NEAR_PER_APP,
     PRICED_PER_SEAT,
     PRICING_TOLERANCE,
     fixed_pairs_unkeepable,
@@ -137,7 +139,13 @@ def _capped_master(instance: Instance, max_probability: float) -> Master:
     27.6 CPU s instead of 43.1 for the same 46–47 k iterations; contended 300 × 2,000, on another path,
     drew in 1.09–1.10 CPU s instead of 0.79–0.93 (docs/matching.md §3). Small rounds start there too (100
     contended 40 × 8 rounds at q = 0.5: expected fit 1,784.88 against 1,785.30 with the first columns in the
-    master, lower on 13 and higher on 13; 1.58 against 1.44 CPU s in all)."""
+    master, lower on 13 and higher on 13; 1.58 against 1.44 CPU s in all).
+
+    Another cap ``m / n`` (:func:`cap_fraction`, such as 0.4 = 2 / 5) takes as first columns the pairs of the
+    flow with ``n`` units a seat and ``m`` a pair, grown from them, and those its potentials price near zero
+    (:func:`_flow_columns`): the LP over them is near the capped optimum, and pricing it over every pair takes
+    two rounds (contended 1,000 × 5,000 at q = 0.4: the start 16.0–16.6 CPU s against 5.9–7.4;
+    docs/matching.md §3)."""
     master = Master(instance, instance.fit, pair_cap=max_probability)
     seats = instance.pool_quotas[:, 1].max(initial=1) / max(max_probability, 1e-9)
     per_seat = min(int(np.ceil(seats)), instance.n_experts) + 8        # no shortlist is longer than the experts
@@ -149,9 +157,39 @@ def _capped_master(instance: Instance, max_probability: float) -> Master:
         start_on_network(master, instance.fit, first, greedy, units=units)
         return master
     master.add(instance.fixed[:, 0].astype(np.int64), instance.fixed[:, 1].astype(np.int64))
+    fraction = cap_fraction(max_probability)
+    if fraction is not None and fraction[1] <= instance.n_experts and instance.allowed.any():
+        first = _flow_columns(instance, first, greedy, *fraction)
     master.add(*first)
     _price_without_organizations(master)
     return master
+
+
+def _flow_columns(instance: Instance, first: tuple[np.ndarray, np.ndarray], greedy: tuple[np.ndarray, np.ndarray],
+                  m: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """First columns for a cap ``m / n``: the pairs of the capped organization-free flow grown from ``first``
+    (``n`` units a seat, ``m`` a pair), those its potentials price near zero, and the greedy panels."""
+    per_seat = int(np.ceil(n / m))
+    optimum = network_optimum(instance, instance.fit, *first, units=n, pair_units=m,
+                              per_app=PRICED_PER_APP * per_seat)
+    near = near_zero_pairs(instance, instance.fit, optimum, NEAR_PER_APP * per_seat)
+    return (np.concatenate([optimum.experts, near[0], greedy[0]]).astype(np.int64),
+            np.concatenate([optimum.apps, near[1], greedy[1]]).astype(np.int64))
+
+
+MAX_DENOMINATOR = 20
+"""Largest ``n`` of a cap ``m / n`` whose first columns come from a flow (:func:`cap_fraction`)."""
+
+
+def cap_fraction(max_probability: float) -> tuple[int, int] | None:
+    """``(m, n)`` when the cap is ``m / n`` in lowest terms with ``n`` at most :data:`MAX_DENOMINATOR` (to
+    rounding), else None."""
+    if not 0 < max_probability <= 1:
+        return None
+    fraction = Fraction(max_probability).limit_denominator(MAX_DENOMINATOR)
+    if abs(float(fraction) - max_probability) >= 1e-9:
+        return None
+    return fraction.numerator, fraction.denominator
 
 
 def _price_without_organizations(master: Master) -> None:
@@ -160,10 +198,16 @@ def _price_without_organizations(master: Master) -> None:
     :func:`_restrict_at_start` restricts from that LP's solution, which then is the capped organization-free
     optimum whatever ``q``; read off the first columns alone, unpriced, it restricted organizations to pools the
     optimum does not favour and forbade pairs the optimum uses (contended 1,000 × 5,000 at q = 0.4: five rounds,
-    14.5 of the draw's 19.5 CPU s)."""
+    14.5 of the draw's 19.5 CPU s, before the first columns came from a flow: :func:`_flow_columns`).
+
+    A round that added few columns (:func:`_few`) is re-optimized by the primal simplex: from the flow's columns
+    the second round adds a few dozen, which the dual simplex took 27.7 k iterations (1.7 CPU s) to place at
+    contended 1,000 × 5,000 and the primal 11."""
     per_app = _priced_per_app(master)
+    added = 0
     while True:
-        added = master.add(*_pairs_above(master, master.solve_lp(), PRICING_TOLERANCE, per_app))
+        lp = master.solve_lp_primal() if _few(master, added) else master.solve_lp()
+        added = master.add(*_pairs_above(master, lp, PRICING_TOLERANCE, per_app))
         if added == 0:
             return
 
@@ -174,8 +218,9 @@ def units_per_seat(max_probability: float) -> int | None:
     Only then is the capped organization-free relaxation a flow with pair arcs of capacity 1 after scaling
     every count by ``k``. Another cap ``m/n`` would need counts times ``n`` and pair arcs of capacity ``m``,
     whose flows may leave pairs strictly between 0 and the cap (they must then be basic, which the flow's
-    spanning tree does not promise); such caps start on the greedy first columns, their organization-free LP
-    priced over every pair (:func:`_price_without_organizations`; docs/matching.md §3)."""
+    spanning tree does not promise); such caps take that flow's pairs as first columns, not its basis
+    (:func:`cap_fraction`, :func:`_flow_columns`), their organization-free LP priced over every pair
+    (:func:`_price_without_organizations`; docs/matching.md §3)."""
     if not 0 < max_probability <= 1:
         return None
     k = round(1.0 / max_probability)

@@ -19,6 +19,7 @@ the master's own duals give the Lagrangian bound over every pair, as without thi
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 
 import numpy as np
@@ -93,20 +94,23 @@ class NetworkOptimum:
 
 def network_optimum(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, *,
                     per_app: int = PRICED_PER_APP, max_rounds: int = 100,
-                    deadline: float | None = None, units: int = 1, sampled: int = 1) -> NetworkOptimum:
+                    deadline: float | None = None, units: int = 1, sampled: int = 1,
+                    pair_units: int = 1) -> NetworkOptimum:
     """Solve the organization-free relaxation over the given pairs, pricing every allowed pair with the flow's
     potentials and adding those that price out, until none does (or ``max_rounds``, or the
     ``time.perf_counter()`` value ``deadline``: no round starts that would end after it if it took as long as
     the last one, and no pricing pass runs after a round when the next round, its pass taking as long as the
-    last one, would end after it). ``units``, ``sampled``: see :class:`FlowNetwork`."""
+    last one, would end after it). ``units``, ``sampled``, ``pair_units``: see :class:`FlowNetwork`."""
     have = PairSet(*weight.shape)
     experts, apps = _new_pairs(instance, have, experts, apps)
     have[experts, apps] = True
-    rounds, pricing = 0, None
+    rounds, pricing, kept = 0, None, None
     while True:
         rounds += 1
         started = time.perf_counter()
-        flow = FlowNetwork(instance, weight, experts, apps, units=units, sampled=sampled)
+        flow = FlowNetwork(instance, weight, experts, apps, units=units, sampled=sampled, pair_units=pair_units,
+                           previous=kept)
+        kept = None                 # the network drops it once its flow is found, before its potentials
         optimum = dataclasses.replace(flow.solve(), candidates=(experts, apps), rounds=rounds)
         solved = time.perf_counter()
         # no pricing pass that no round would use (57 s at 20,000 × 50,000 for a single round)
@@ -120,6 +124,8 @@ def network_optimum(instance: Instance, weight: np.ndarray, experts: np.ndarray,
             return dataclasses.replace(optimum, basis=flow.basis())
         have[new_e, new_a] = True
         experts, apps = np.concatenate([experts, new_e]), np.concatenate([apps, new_a])
+        # the next round keeps pools by this round's flows and digests alone: its network goes before that one is built
+        kept, flow = flow.pool_flows, None
 
 
 SAMPLED_APPS = 160
@@ -186,6 +192,31 @@ def _new_pairs(instance: Instance, have: PairSet, experts: np.ndarray, apps: np.
     return experts[keep], apps[keep]
 
 
+@dataclasses.dataclass(frozen=True)
+class PoolFlows:
+    """A network's flow solved one pool at a time (the network's own array, not a copy), the pool of each arc in
+    the smallest integer type (−1: no pool's) and a digest of each pool's part of the network
+    (:func:`_part_digest`). What the next flow round needs to keep the flow of a pool whose part is the same,
+    without holding the last round's arrays (at 10,000 × 25,000 they are the size of the next round's)."""
+    digests: tuple[bytes, ...]
+    flow: np.ndarray
+    arc_pool: np.ndarray
+
+    def of(self, p: int) -> np.ndarray:
+        """The flow on pool ``p``'s arcs, in their order."""
+        return self.flow[self.arc_pool == p]
+
+
+def _part_digest(*arrays: np.ndarray) -> bytes:
+    """A 256-bit BLAKE2b digest of integer arrays, each with its length: two parts with the same digest are the
+    same network (a false match has probability 2⁻²⁵⁶)."""
+    digest = hashlib.blake2b(digest_size=32)
+    for array in arrays:
+        digest.update(np.int64(len(array)).tobytes())
+        digest.update(np.ascontiguousarray(array, dtype=np.int64).tobytes())
+    return digest.digest()
+
+
 class FlowNetwork:
     """The organization-free relaxation over one set of pairs, as an OR-Tools min-cost flow.
 
@@ -204,10 +235,21 @@ class FlowNetwork:
     ``sampled``: the applications are a random one in ``sampled`` of a round's (:func:`sampled_load_prices`),
     each standing for ``sampled`` of them: its seats and pool quotas count ``sampled`` times and a pair arc
     carries up to ``sampled`` units, while the experts' loads stay as they are.
+
+    ``pair_units``: units a pair arc carries (times ``sampled``). With ``units`` = n and ``pair_units`` = m, a
+    flow divided by n is an optimum of the relaxation with every pair capped at m / n: the randomized draw's
+    capped LP for a cap such as 0.4 = 2 / 5 (:func:`matching.draw.cap_fraction`). Pairs may then carry a
+    flow strictly between 0 and m, and :meth:`basis` is no basis of that LP; the draw reads the flow's pairs and
+    potentials only.
+
+    ``previous``: the last round's flows by pool (its ``pool_flows``; :func:`network_optimum` appends the pairs a
+    round prices out): solved one pool at a time, a pool whose part of the network has the same digest as there
+    keeps its flow (:meth:`_flow_by_pool`). It is dropped once this network's flow is found (one round back
+    only). ``pool_flows`` is this network's, once solved one pool at a time (else None).
     """
 
     def __init__(self, instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, *,
-                 units: int = 1, sampled: int = 1) -> None:
+                 units: int = 1, sampled: int = 1, pair_units: int = 1, previous: PoolFlows | None = None) -> None:
         self.instance = instance
         n_e, n_a, n_p = instance.n_experts, instance.n_apps, instance.n_pools
         self.experts, self.apps = experts, apps
@@ -238,7 +280,7 @@ class FlowNetwork:
                                     np.zeros(n_a * n_p, np.int64), self.pool_node.ravel()])
         self.head = np.concatenate([pair_pool, self.expert_node, self.pool_node.ravel(),
                                     np.repeat(self.app_node, n_p)])
-        self.capacity = np.concatenate([np.full(len(experts), sampled, np.int64), load,
+        self.capacity = np.concatenate([np.full(len(experts), sampled * pair_units, np.int64), load,
                                         np.repeat(seats, n_p), (high - low).ravel()]).astype(np.int64)
         self.cost = np.concatenate([-scaled, np.zeros(n_e, np.int64), np.full(n_a * n_p, shortfall_cost),
                                     np.zeros(n_a * n_p, np.int64)])
@@ -251,12 +293,16 @@ class FlowNetwork:
         # is 0 and it has no arc out), so the pools are separate networks that share only the source
         self.pool_parts = bool((low.sum(axis=1) == seats).all()) and n_p > 1
         self.low = low
+        self.previous = previous
+        self.pool_flows: PoolFlows | None = None
 
     def solve(self) -> NetworkOptimum:
         """The optimal flow and node potentials read off its residual graph; one pool at a time where the pools
         are separate networks (``pool_parts``)."""
-        flow = self._flow_by_pool() if self.pool_parts else \
+        last, self.previous = self.previous, None
+        flow = self._flow_by_pool(last) if self.pool_parts else \
             _min_cost_flow(self.tail, self.head, self.capacity, self.cost, self.supply)
+        del last
         load_price, panel, pool = self._prices(flow, self._potentials(flow))
         inst = self.instance
         n_e, n_a, n_p = inst.n_experts, inst.n_apps, inst.n_pools
@@ -320,26 +366,50 @@ class FlowNetwork:
                       self._pair_values(into) - load_price[self.experts[into]])
         return np.where(self.closed, least, pool)
 
-    def _flow_by_pool(self) -> np.ndarray:
+    def _flow_by_pool(self, last: PoolFlows | None) -> np.ndarray:
         """The optimal flow, solved one pool at a time (see ``pool_parts``): OR-Tools' time grows faster than the
         network, and at contended 5,000 × 12,500 the last round's 1.9 M pairs took 7.1 CPU s at once and 5.1
         in five parts; the draw's flow with two units a seat at contended 1,000 × 5,000, 0.5–0.75 CPU s a round
-        at once and 0.25 s in parts. The application arcs carry nothing."""
-        inst = self.instance
-        n_a, n_p = inst.n_apps, inst.n_pools
-        arc_pool = np.concatenate([inst.expert_pool[self.experts], inst.expert_pool,
-                                   np.tile(np.arange(n_p), n_a), np.full(n_a * n_p, -1)])
+        at once and 0.25 s in parts. The application arcs carry nothing.
+
+        A pool whose part has the same digest as in ``last`` (:meth:`_kept_flow`) keeps the flow it had
+        there: OR-Tools, given the same arcs in the same order, returns the same flow, so the round's flow, its
+        potentials and everything read from them are those of solving every pool. A round of
+        :func:`network_optimum` often grows only some pools (docs/matching.md §3, "Flow rounds that keep the
+        pools without a new pair")."""
+        n_p = self.instance.n_pools
+        arc_pool = np.concatenate([self.instance.expert_pool[self.experts], self.instance.expert_pool,
+                                   np.tile(np.arange(n_p), self.instance.n_apps), np.full(self.instance.n_apps * n_p, -1)])
+        if last is not None and len(last.digests) != n_p:
+            last = None
         flow = np.zeros(len(self.tail), dtype=np.int64)
+        digests = []
         for p in range(n_p):
             arcs = np.nonzero(arc_pool == p)[0]
-            nodes = np.concatenate([[0], self.expert_node[inst.expert_pool == p], self.pool_node[:, p]])
+            nodes = np.concatenate([[0], self.expert_node[self.instance.expert_pool == p], self.pool_node[:, p]])
             supply = self.supply[nodes]
             supply[0] = self.low[:, p].sum()
-            local = np.zeros(self.n_nodes, dtype=np.int64)
-            local[nodes] = np.arange(len(nodes))
-            flow[arcs] = _min_cost_flow(local[self.tail[arcs]], local[self.head[arcs]], self.capacity[arcs],
-                                        self.cost[arcs], supply)
+            part = (self.tail[arcs], self.head[arcs], self.capacity[arcs], self.cost[arcs])
+            digests.append(_part_digest(nodes, supply, *part))
+            kept = self._kept_flow(last, p, digests[-1])
+            if kept is None:
+                local = np.zeros(self.n_nodes, dtype=np.int64)
+                local[nodes] = np.arange(len(nodes))
+                kept = _min_cost_flow(local[part[0]], local[part[1]], part[2], part[3], supply)
+            flow[arcs] = kept
+        self.pool_flows = PoolFlows(tuple(digests), flow, arc_pool.astype(np.min_scalar_type(-n_p)))
         return flow
+
+    @staticmethod
+    def _kept_flow(last: PoolFlows | None, p: int, digest: bytes) -> np.ndarray | None:
+        """``last``'s flow on pool ``p``'s arcs if its part for ``p`` had ``digest``: the same nodes and supplies
+        (so the same loads, seats and quotas) and, arc for arc in order, the same tail, head, capacity and
+        integer cost. Else None.
+
+        The costs are compared as integers, at each network's own scale (``scale``): a heavier pair entering
+        another pool lowers the scale and with it every pair's cost, but not the elastic arcs', so such a pool
+        is another network even with the same pairs (tested), and is solved again."""
+        return last.of(p) if last is not None and last.digests[p] == digest else None
 
     def _full_application_prices(self, load_price: np.ndarray, panel: np.ndarray, pool: np.ndarray,
                                  ) -> tuple[np.ndarray, np.ndarray]:

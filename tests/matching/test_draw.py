@@ -402,14 +402,15 @@ def crowded_instance(seed: int) -> Instance:
     return contended_instance(seed, 30, n_orgs=5, load_cap=2)
 
 
-@pytest.mark.parametrize(("seed", "q"), [(20, 0.3), (16, 0.4), (20, 0.4), (73, 0.5), (137, 0.5)])
+@pytest.mark.parametrize(("seed", "q"), [(20, 0.3), (16, 0.4), (70, 0.4), (73, 0.5), (137, 0.5)])
 def test_a_sample_no_free_reserve_can_repair_is_repaired_by_a_trade_and_breaks_no_rule(seed, q, monkeypatch):
     """On these rounds every sample broke an organization limit and no free expert could take the surplus seat
     (the draw raised NoReplacement); a trade with a member of another panel keeps every rule. (The seeds move
     whenever the draw's path does: with the rows held at the limit added in each re-optimization, seeds 0 and
     1 at q = 0.3 and 36 at q = 0.4 were repaired without a trade, 6 at 0.4 and 16 at 0.5 ended exact; with the
     first columns out of the network-started master, no seed below 60 at q = 0.5 trades, 0 and 6 included; with the
-    first LP priced at other caps, 6 at 0.3 and 22 and 24 at 0.4 no longer trade.)"""
+    first LP priced at other caps, 6 at 0.3 and 22 and 24 at 0.4 no longer trade; with that LP's first columns from
+    a flow of 5 units a seat and 2 a pair, 20 at 0.4 no longer trades.)"""
     instance = crowded_instance(seed)
     trades = []
     exchange = draw_module.exchange
@@ -492,6 +493,37 @@ def test_the_flow_with_k_units_per_seat_is_the_capped_relaxation_without_organiz
     assert (reduced[used & ~fixed] >= -1e-6).all()
 
 
+@pytest.mark.parametrize("q", [0.3, 0.4, 0.7])
+@pytest.mark.parametrize("seed", range(6))
+def test_the_flow_with_n_units_per_seat_and_m_per_pair_is_the_relaxation_capped_at_m_over_n(seed, q):
+    """Counts times n and pair arcs of capacity m (q = m / n): the flow's value divided by n is the optimum of the
+    LP with every pair capped at q and no organization rows, and its prices are complementary to it: a pair
+    below the cap does not price out, a pair above 0 does not price below 0."""
+    instance = contended_instance(seed)
+    m, n = draw_module.cap_fraction(q)
+    assert m / n == pytest.approx(q)
+    reference = dense_capped_lp(instance, q, organizations=False)
+    flow = MinCostFlow(instance, instance.fit, *np.nonzero(instance.allowed & ~fixed_mask(instance)), units=n,
+                       pair_units=m)
+    optimum = flow.solve()
+    if reference is None:
+        assert optimum.shortfall.sum() > 0
+        return
+    assert optimum.shortfall.sum() == 0
+    units = flow.flow[:len(flow.experts)]
+    value = instance.fit[flow.experts, flow.apps] @ units / n + instance.fit[tuple(instance.fixed.T)].sum()
+    assert value == pytest.approx(reference, abs=1e-6)
+    reduced = instance.fit[flow.experts, flow.apps] - optimum.load_price[flow.experts] - \
+        optimum.pool_price[flow.apps, instance.expert_pool[flow.experts]]
+    assert (reduced[units < m] <= 1e-6).all() and (reduced[units > 0] >= -1e-6).all()
+
+
+def fixed_mask(instance: Instance) -> np.ndarray:
+    fixed = np.zeros(instance.fit.shape, dtype=bool)
+    fixed[instance.fixed[:, 0], instance.fixed[:, 1]] = True
+    return fixed
+
+
 @pytest.mark.parametrize("k", [2, 3])
 @pytest.mark.parametrize("seed", range(6))
 def test_the_k_unit_flow_pool_by_pool_is_the_capped_relaxation_without_organizations(seed, k):
@@ -520,14 +552,17 @@ def test_the_k_unit_flow_pool_by_pool_is_the_capped_relaxation_without_organizat
         np.testing.assert_array_equal(getattr(optimum, price), getattr(whole, price))
 
 
-@pytest.mark.parametrize("q", [0.5, 1 / 3, 0.4])
+@pytest.mark.parametrize(("q", "fraction"), [(0.5, (1, 2)), (1 / 3, (1, 3)), (0.4, (2, 5)), (0.35, (7, 20)),
+                                             (0.999, None)])
 @pytest.mark.parametrize("seed", range(8))
-def test_the_capped_master_started_on_the_network_reaches_the_capped_optimum(seed, q):
+def test_the_capped_master_started_on_the_network_reaches_the_capped_optimum(seed, q, fraction):
     """With q = 1/k the capped master starts from the flow (its pairs at the cap; every round size allowed
-    here) and with other caps from greedy columns alone; either way its LP is the capped optimum over every
-    allowed pair, organization rows included, as an independent dense LP finds it."""
+    here), with another cap m/n, n ≤ 20 (0.35 = 7/20 the largest n), from the columns of the flow with n units a
+    seat and m a pair, and with any other (0.999) from the greedy columns; either way its LP is the capped
+    optimum over every allowed pair, organization rows included, as an independent dense LP finds it."""
     instance = contended_instance(seed)
-    assert (units_per_seat(q) is not None) == (q != 0.4)
+    assert draw_module.cap_fraction(q) == fraction
+    assert (units_per_seat(q) is not None) == (q in (0.5, 1 / 3))
     reference = dense_capped_lp(instance, q)
     probabilities, value, shortfall = fractional_assignment(instance, q)
     if reference is None:
