@@ -68,7 +68,7 @@ def test_a_round_too_large_to_rank_here_is_refused_in_chinese_not_as_the_engines
     exports.mkdir()
     result = runner.invoke(args=[str(exports / arg) if arg.endswith((".xlsx", ".pdf")) else arg for arg in args])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)       # no traceback
-    assert "本轮排名须先列出全部回避冲突及其原因，约需" in result.output and "超过本机上限 0.09 GB" in result.output
+    assert "本轮排名须先列出全部回避冲突及其原因，约需" in result.output and "超过排名的内存上限 0.09 GB" in result.output
     assert "评分引擎拒绝排名" not in result.output and not list(exports.iterdir())
 
 
