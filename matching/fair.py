@@ -28,6 +28,7 @@ from matching.solve import (
     Solution,
     close_gap,
     generate_columns,
+    seats_short,
     solve_weighted,
 )
 
@@ -129,7 +130,7 @@ def best_floor(instance: Instance, *, known: np.ndarray | None = None, time_limi
             raise
         stats["mip"] = "no better floor found within the time limit"
         return known_floor, known, bound, stats
-    if (shortfall > 0.5).any():
+    if seats_short(shortfall):
         return None, None, np.nan, Solution("infeasible", np.zeros(instance.fit.shape, dtype=bool), 0.0, None,
                                       shortfall, stats)
     chosen = x > 0.5

@@ -995,7 +995,8 @@ def close_gap(master: Master, lp: LPResult, bound: float, time_limit: float | No
     started (the result is then the best found, its bound still valid).
 
     Raises :class:`~matching.lp.NoIncumbent` if a MIP finds no solution within its seconds, unless a ``deadline``
-    is given and an earlier one (the dive or the first MIP) found one.
+    is given and an earlier one (the dive or the first MIP) found one; and if a MIP stops holding only panels that
+    leave seats short with no earlier panels (with earlier panels, deadline or not, those are the answer).
     """
     clock = time.perf_counter()
     tolerance = OPTIMALITY_TOLERANCE * max(1.0, abs(lp.objective))
@@ -1026,11 +1027,16 @@ def close_gap(master: Master, lp: LPResult, bound: float, time_limit: float | No
                 raise
             except RuntimeError:    # no integral solution among the active pairs: the whole column set
                 x, shortfall, value, dual_bound, proven_here = master.solve_mip(_seconds_left(time_limit, deadline))
-            if not proven_here and seats_short(shortfall):
-                raise NoIncumbent("stopped holding only an incumbent that leaves seats short")
         except NoIncumbent:         # the deadline came first: the best found so far, if any, is the answer
             if result is None or deadline is None:
                 raise
+            stats["mip_stopped"] = True
+            break
+        if not proven_here and seats_short(shortfall):
+            # stopped holding only panels that leave seats short, which says nothing about the round (the
+            # shortfall columns are always feasible): the panels found before it, with or without a deadline
+            if result is None:
+                raise NoIncumbent("stopped holding only an incumbent that leaves seats short")
             stats["mip_stopped"] = True
             break
         if not proven_here and deadline is not None and time.perf_counter() >= deadline:

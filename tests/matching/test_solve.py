@@ -303,6 +303,38 @@ def test_the_limit_passing_anywhere_in_the_integer_programs_keeps_every_promise(
     assert "past_limit" not in solution.stats
 
 
+@pytest.mark.parametrize("seed", [9, 24, 29])     # of the first 40: no dive (9, 24), a dive's panels (29)
+def test_a_program_stopped_seats_short_with_no_deadline_keeps_the_dives_panels(seed, monkeypatch):
+    """The fair objective's programs run under a time limit but no deadline: a MIP that stops holding only
+    panels that leave seats short must not throw away the dive's panels (nor call the round infeasible)."""
+    instance = random_instance(seed, 16, 6, n_orgs=3, load_cap=3)
+    master = Master(instance, instance.fit)
+    master.add(*initial_candidates(instance, instance.fit, 8))
+    lp, bound, _ = matching.solve.generate_columns(master, per_app=12)
+    real_solve_mip, calls, dived = Master.solve_mip, [0], []
+
+    def solve_mip(self, *args, **kwargs):
+        calls[0] += 1
+        x, shortfall, value, dual_bound, proven = real_solve_mip(self, *args, **kwargs)
+        if calls[0] == 1:                                       # the dive
+            dived.append(not matching.solve.seats_short(shortfall))
+            return x, shortfall, value, dual_bound, proven
+        return np.zeros_like(x), shortfall + 1.0, -1e6, dual_bound, False
+
+    monkeypatch.setattr(Master, "solve_mip", solve_mip)
+    stats: dict = {}
+    try:
+        x, shortfall, reported = matching.solve.close_gap(master, lp, bound, 10.0, 10**7, stats)
+    except NoIncumbent:
+        assert dived == [False]         # no panels before the stopped program: nothing to answer with
+        return
+    assert calls[0] >= 2 and not matching.solve.seats_short(shortfall) and stats["mip_stopped"]
+    chosen = x > 0.5
+    assigned = np.zeros(instance.fit.shape, dtype=bool)
+    assigned[master.col_e[chosen], master.col_a[chosen]] = True
+    assert assignment_violations(instance, assigned) == [] and reported >= dense_milp(instance) - 1e-6
+
+
 def test_hard_conflicts_are_never_assigned_even_when_they_fit_best():
     instance = random_instance(3, 12, 4, conflict_rate=0.0)
     allowed = instance.allowed.copy()
