@@ -201,8 +201,8 @@ def _price_without_organizations(master: Master) -> None:
     14.5 of the draw's 19.5 CPU s, before the first columns came from a flow: :func:`_flow_columns`).
 
     A round that added few columns (:func:`_few`) is re-optimized by the primal simplex: from the flow's columns
-    the second round adds a few dozen, which the dual simplex took 27.7 k iterations (1.7 CPU s) to place at
-    contended 1,000 × 5,000 and the primal 11."""
+    the second round adds about a hundred (96 at contended 1,000 × 5,000), which the dual simplex took 27.7 k
+    iterations (1.7 CPU s) to place and the primal 11."""
     per_app = _priced_per_app(master)
     added = 0
     while True:

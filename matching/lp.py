@@ -438,15 +438,15 @@ class Master:
         ``z``, so never larger, and much smaller while the master's own panel and pool duals are far from
         optimal (contended 5,000 × 12,500, third pricing round: 25,954 against 36,570, the master at 25,051).
         ``rc`` is the block's reduced costs for ``lp`` (:meth:`reduced_cost_blocks`), or None where ``lp`` has no
-        organization dual: each pool's values are then gathered from the weight and the load duals directly, no
+        organization or fit-floor dual: each pool's values are then gathered from the weight and the load duals directly, no
         E × block matrix built (the bound pass at load prices, :func:`matching.solve.panel_bound_at`). With
         ``loads`` (E,), each chosen expert's count is added to it (the subgradient of
         :func:`matching.solve.descend_loads`). Returns +inf when some application cannot be filled at all (then
         only :meth:`dual_bound`, which prices the shortfall, holds).
         """
         inst = self.instance
-        if rc is None and lp.y_org.any():
-            raise ValueError("the panel bound at organization duals reads the reduced costs")
+        if rc is None and (lp.y_org.any() or lp.y_floor.any()):
+            raise ValueError("the panel bound at organization or fit-floor duals reads the reduced costs")
         width = apps.stop - apps.start
         fixed_experts, fixed_columns = self.fixed.within(apps)
         required, optional, optional_experts = np.zeros(width), [], []

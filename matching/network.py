@@ -380,8 +380,6 @@ class FlowNetwork:
         n_p = self.instance.n_pools
         arc_pool = np.concatenate([self.instance.expert_pool[self.experts], self.instance.expert_pool,
                                    np.tile(np.arange(n_p), self.instance.n_apps), np.full(self.instance.n_apps * n_p, -1)])
-        if last is not None and len(last.digests) != n_p:
-            last = None
         flow = np.zeros(len(self.tail), dtype=np.int64)
         digests = []
         for p in range(n_p):
