@@ -539,6 +539,10 @@ def test_the_bound_pass_at_organization_prices_reads_the_reduced_costs():
                       y_panel=np.zeros(n_a), y_pool=np.zeros((n_a, n_p)), y_org=z, y_floor=np.zeros(n_a))
     with pytest.raises(ValueError):
         master.panel_bound(slice(0, n_a), None, prices)
+    floored = Master(instance, instance.fit, floor=np.full(n_a, 0.1))     # fit-floor duals: fit·y_floor in rc
+    prices = replace(prices, y_org=np.zeros(0), y_floor=np.full(n_a, 0.5))
+    with pytest.raises(ValueError):
+        floored.panel_bound(slice(0, n_a), None, prices)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
