@@ -235,11 +235,11 @@ def round_context(round_: Round) -> Context:
     return matching_bridge.round_context(round_)
 
 
-def round_conflicts(round_: Round) -> list:
+def round_conflicts(round_: Round, *, limit: int | None = None) -> list:
     """Every conflict the matching engine finds for the round today, written with its reason (hundreds of bytes
     each: :func:`matching_bridge.round_conflicts`), refused by :func:`check_memory` when listing them would pass
-    the memory limit; the conflicts page and the ranking read them so."""
-    check_memory(round_, matching_bridge.CONFLICTS)
+    ``limit`` (None: the matching limit, as for the conflicts page; the ranking passes its own)."""
+    check_memory(round_, matching_bridge.CONFLICTS, limit=limit)
     return matching_bridge.round_conflicts(round_)
 
 

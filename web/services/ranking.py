@@ -209,10 +209,9 @@ def check_memory(round_: Round) -> None:
 
 
 def round_conflicts(round_: Round) -> list:
-    """Every conflict of the round with its reason (:func:`matching_bridge.round_conflicts`), refused by
-    :func:`check_memory` when listing them would pass the ranking's limit."""
-    check_memory(round_)
-    return matching_bridge.round_conflicts(round_)
+    """Every conflict of the round with its reason (:func:`panels.round_conflicts`), refused when listing them
+    would pass the ranking's limit (:func:`memory_limit`)."""
+    return panels.round_conflicts(round_, limit=memory_limit())
 
 
 def active_seats(round_: Round) -> list[Assignment]:
