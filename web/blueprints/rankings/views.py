@@ -220,7 +220,9 @@ def sheets_pdf(round_id: int):
     """Every expert's score sheet and each panel's summary, for signature: prepared by a worker (hundreds of
     pages take minutes), so this starts the job, or joins the one under way, and shows its progress. The job ranks
     the round first: a round over the ranking's limit is refused here, with no job asked for one bound to fail
-    (:func:`ranking.too_large_to_rank`)."""
+    (:func:`ranking.too_large_to_rank`). The refusal reads the estimate, not the stored ranking: after the limit
+    is lowered, a round whose stored ranking is still current is refused here though the job would have read
+    that ranking (its other downloads are refused only when the stored report is); a cautious edge, kept."""
     round_ = round_or_404(round_id)
     refused = ranking.too_large_to_rank([round_])
     if refused:
