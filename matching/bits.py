@@ -87,12 +87,12 @@ class BitMatrix:
         time."""
         n_experts, n_apps = self.shape
         step = max(1, DENSE_BLOCK // max(n_apps, 1))
-        found = [np.nonzero(self[start:start + step, :]) for start in range(0, n_experts, step)]
-        if not found:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        return (np.concatenate([rows + start for (rows, _), start in zip(found, range(0, n_experts, step),
-                                                                        strict=True)]),
-                np.concatenate([columns for _, columns in found]))
+        rows, columns = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+        for start in range(0, n_experts, step):
+            block_rows, block_columns = np.nonzero(self[start:start + step, :])
+            rows.append(block_rows + start)
+            columns.append(block_columns)
+        return np.concatenate(rows), np.concatenate(columns)
 
     def any(self) -> bool:
         return bool(self.bits.any())
