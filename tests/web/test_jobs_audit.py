@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from web.extensions import db
-from web.jobs.runner import MAX_ATTEMPTS, STALL_SECONDS, JobFailed, claim, run, stalled_jobs
+from web.jobs.runner import MAX_ATTEMPTS, STALL_SECONDS, JobFailed, claim, run_claimed, stalled_jobs
 from web.models import AuditEvent, Job, utcnow
 from web.services import audit
 
@@ -33,9 +33,12 @@ def job_events(app) -> list[tuple]:
                 for event in db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("job.%")))]
 
 
-def run_in(app, job_id: int, work, *, last_attempt: bool = False) -> None:
+def run_in(app, job_id: int, work) -> None:
+    """An attempt at the job, as a worker runs its message (web/jobs/tasks.py ``run_job``): claimed, then run."""
     with app.app_context():
-        run(job_id, work, last_attempt=last_attempt)
+        job = claim(job_id)
+        if job is not None:
+            run_claimed(job, work)
 
 
 def ended(state: str, attempts: int, error: str | None) -> dict:
@@ -186,13 +189,13 @@ def test_an_attempt_whose_job_was_taken_over_writes_nothing(app, outcome):
         if outcome == "crashed":
             raise RuntimeError("the solver crashed")
 
-    job_id = queued_job(app)
+    job_id = queued_job(app, attempts=MAX_ATTEMPTS - 1)          # its last attempt: a crash would fail the job
     if outcome == "crashed":
         with pytest.raises(RuntimeError):
-            run_in(app, job_id, taken_over_meanwhile, last_attempt=True)
+            run_in(app, job_id, taken_over_meanwhile)
     else:
-        run_in(app, job_id, taken_over_meanwhile, last_attempt=True)
-    assert job_events(app) == [claimed(job_id, 1)]
+        run_in(app, job_id, taken_over_meanwhile)
+    assert job_events(app) == [claimed(job_id, MAX_ATTEMPTS)]
     with app.app_context():
         assert db.session.get(Job, job_id).state == "running"
 
