@@ -184,3 +184,19 @@ def test_an_unknown_entity_type_to_leave_out_is_named_and_hides_nothing(app, cli
         assert '<span class="error">没有这种对象类型：jobs</span>' in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count(AuditEvent.id))) == before
+
+
+def test_an_empty_entity_type_to_leave_out_is_no_filter_as_an_empty_actor_is(client, auth, job_events):
+    """``exclude=`` (a script's empty variable) names nothing: no error naming nothing, and the types given beside
+    it are left out, on the page, its links and the exports alike."""
+    auth.login("admin")
+    response = client.get(f"/admin/audit?{DAYS}&exclude=")
+    assert actions(response) == actions(client.get(f"/admin/audit?{DAYS}"))
+    assert '<span class="error">' not in response.get_data(as_text=True)
+    response = client.get(f"/admin/audit?{DAYS}&exclude=&exclude=job")
+    page = response.get_data(as_text=True)
+    assert actions(response) == ["user.lock", "sheet.reopen", "round.create"]
+    assert '<span class="error">' not in page
+    [csv_link] = re.findall(r'href="(/admin/audit\.csv[^"]*)"', page)
+    rows = csv.DictReader(io.StringIO(client.get(csv_link.replace("&amp;", "&")).get_data().decode("utf-8-sig")))
+    assert [row["action"] for row in rows] == ["user.lock", "sheet.reopen", "round.create"]

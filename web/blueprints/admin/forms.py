@@ -37,9 +37,11 @@ class AuditFilterForm(FlaskForm):
     until = DateField(_l("Until"), validators=[Optional()])
     exclude = SelectMultipleField(_l("Leave out"), choices=[SelectChoice(entity, label) for entity, label in
                                                            AUDIT_ENTITIES.items()], validate_choice=False,
+                                  filters=[lambda values: [value for value in values or () if value]],
                                   widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     """Entity types whose events are not shown: the system records several state changes of every job (claimed,
-    retried, stalled, done, …), which can bury the events people made."""
+    retried, stalled, done, …), which can bury the events people made. An empty value names none (``exclude=``, as
+    ``actor=`` is no filter)."""
     submit = SubmitField(_l("Filter"))
 
     def validate_exclude(self, field: SelectMultipleField) -> None:
