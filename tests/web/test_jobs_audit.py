@@ -179,23 +179,36 @@ def test_a_stalled_job_whose_audit_event_cannot_be_written_stays_running(app, mo
         assert db.session.get(Job, job_id).state == "running"
 
 
+TAKEOVERS = {
+    "next_attempt": (0, lambda: {"attempts": Job.attempts + 1}),
+    "after_a_hand_back": (MAX_ATTEMPTS - 1, lambda: {"started_at": utcnow() + timedelta(seconds=1)}),
+}
+"""How another worker takes the job over while an attempt runs, with the job's attempts before the claim: a claim of
+a dead-looking job (the next attempt, while it has attempts left), or, on the last attempt (none can follow it), a
+claim after this process's stop handed the attempt back (the same number, a later start)."""
+
+
+@pytest.mark.parametrize("takeover", TAKEOVERS)
 @pytest.mark.parametrize("outcome", ["done", "refused", "crashed"])
-def test_an_attempt_whose_job_was_taken_over_writes_nothing(app, outcome):
+def test_an_attempt_whose_job_was_taken_over_writes_nothing(app, outcome, takeover):
+    """Whether the attempt would retry its crash or, on the last attempt, fail the job, its end is not the job's."""
+    attempts, taken_over = TAKEOVERS[takeover]
+
     def taken_over_meanwhile(job, progress):
-        with db.engine.begin() as connection:     # another worker claims the job: attempt 2
-            connection.execute(update(Job).where(Job.id == job.id).values(attempts=Job.attempts + 1))
+        with db.engine.begin() as connection:
+            connection.execute(update(Job).where(Job.id == job.id).values(**taken_over()))
         if outcome == "refused":
             raise JobFailed("import_refused")
         if outcome == "crashed":
             raise RuntimeError("the solver crashed")
 
-    job_id = queued_job(app, attempts=MAX_ATTEMPTS - 1)          # its last attempt: a crash would fail the job
+    job_id = queued_job(app, attempts=attempts)
     if outcome == "crashed":
         with pytest.raises(RuntimeError):
             run_in(app, job_id, taken_over_meanwhile)
     else:
         run_in(app, job_id, taken_over_meanwhile)
-    assert job_events(app) == [claimed(job_id, MAX_ATTEMPTS)]
+    assert job_events(app) == [claimed(job_id, attempts + 1)]
     with app.app_context():
         assert db.session.get(Job, job_id).state == "running"
 
