@@ -9,9 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from matching.fair import FLOOR_SLACK, best_floor
 from matching.instance import Instance
 from matching.lp import Master
-from matching.solve import Solution, bound_at_prices, solve_total
+from matching.solve import Solution, bound_at_prices, solve_total, solve_weighted
 from tests.matching.test_solve import (
     clock_ticking,
     contended_instance,
@@ -104,3 +105,24 @@ def test_an_infeasible_round_has_no_prices():
     pool[0], load[0] = 1, 1             # a single law expert, who can take one application only
     solution = solve_total(replace(instance, expert_pool=pool, load_cap=load))
     assert solution.status == "infeasible" and solution.bound is None and solution.prices is None
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n_experts=st.integers(10, 18), n_apps=st.integers(3, 6))
+def test_a_floored_solves_prices_carry_the_floor_duals_and_give_its_bound_again(seed, n_experts, n_apps):
+    """The second step of ``fair``: the best floor on every panel's fit, then the best total above it. Its
+    Lagrangian bound prices the floor rows too, and recomputes on a master with the same floors."""
+    instance = contended_instance(seed, n_experts, n_apps, n_orgs=4)
+    floor = best_floor(instance)[0]
+    if floor is None:
+        return
+    floors = {"floor": np.full(n_apps, floor - FLOOR_SLACK), "exact_floor": np.full(n_apps, floor)}
+    solution = solve_weighted(instance, instance.fit, **floors)
+    if solution.status == "infeasible":
+        assert solution.prices is None
+        return
+    prices = solution.prices
+    assert prices.floor is not None and prices.floor.shape == (n_apps,) and (prices.floor >= 0).all()
+    value = bound_at_prices(Master(instance, instance.fit, **floors), prices)
+    assert value == pytest.approx(prices.value, rel=1e-9, abs=1e-9)
+    assert solution.bound <= prices.value + 1e-9
