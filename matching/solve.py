@@ -68,13 +68,17 @@ PRICING_TOLERANCE = 1e-9
 class BoundPrices:
     """The prices behind a solve's bound: at them :func:`bound_at_prices` gives ``value`` again, over every
     allowed pair, whatever the column set. What reduced-cost fixing and a candidate store certified by the duals
-    read (docs/scale.md): a solution using a pair whose reduced cost at these prices is ``rc < 0`` is worth at
-    most ``value + rc``.
+    read (docs/scale.md), each kind its own way.
 
     Two kinds. A Lagrangian bound (an exact solve's, :meth:`~matching.lp.Master.dual_bound` plus every pair's
-    positive reduced cost) has the master's panel and pool duals (and fit-floor duals under a floor). A panel
-    bound (a time-limited solve's, :func:`panel_bound_at`: each application's best panel by ``fit − u − z``, its
-    panel and pool prices chosen for it) has load and organization prices only (``panel`` None).
+    positive reduced cost) has the master's panel and pool duals (and fit-floor duals under a floor): a solution
+    using a pair whose reduced cost at these prices (:func:`duals_at`) is ``rc < 0`` is worth at most
+    ``value + rc``. A panel bound (a time-limited solve's, :func:`panel_bound_at`: each application's best panel
+    by ``fit − u − z``, its panel and pool prices chosen for it) has load and organization prices only (``panel``
+    None), and a pair's ``fit − u − z`` is no reduced cost to fix it by (an optimal pair's was −0.52 where the
+    gap was nil): a solution using it is worth at most the bound with the pair forced into its panel, ``value``
+    less what its best panel loses by taking it (the cheapest member it can replace with the quotas kept,
+    ``benchmarks/candidates.py``).
 
     Attributes
     ----------

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from matching.fair import FLOOR_SLACK, best_floor
 from matching.instance import Instance
 from matching.lp import Master
-from matching.solve import Solution, bound_at_prices, solve_total, solve_weighted
+from matching.solve import Solution, bound_at_prices, duals_at, solve_total, solve_weighted
 from tests.matching.test_solve import (
     clock_ticking,
     contended_instance,
@@ -126,3 +126,49 @@ def test_a_floored_solves_prices_carry_the_floor_duals_and_give_its_bound_again(
     value = bound_at_prices(Master(instance, instance.fit, **floors), prices)
     assert value == pytest.approx(prices.value, rel=1e-9, abs=1e-9)
     assert solution.bound <= prices.value + 1e-9
+
+
+def negative_reduced_costs(instance: Instance, solution: Solution) -> np.ndarray:
+    """The reduced costs below zero, at the solution's prices (:func:`duals_at`), of its pairs that are not
+    fixed."""
+    master = Master(instance, instance.fit)
+    rc = np.concatenate([block for _, block in master.reduced_cost_blocks(duals_at(master, solution.prices))], axis=1)
+    experts, apps = solution.panels.experts, solution.panels.apps()
+    fixed = np.zeros(instance.fit.shape, dtype=bool)
+    fixed[instance.fixed[:, 0], instance.fixed[:, 1]] = True
+    free = ~fixed[experts, apps]
+    return np.minimum(rc[experts[free], apps[free]], 0.0)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), shape=st.sampled_from(["contended", "fixed", "tight maximum", "by pool"]))
+def test_reduced_cost_fixing_at_a_lagrangian_bounds_prices_keeps_the_optimum(seed, shape):
+    """What reduced-cost fixing reads: a solution using pairs of reduced cost ``rc < 0`` at a Lagrangian
+    bound's prices is worth at most ``value`` plus those ``rc``, the optimum too."""
+    instance = flow_shaped_instance(seed, shape)
+    solution = solve_total(instance)
+    if solution.status == "infeasible":
+        return
+    assert solution.prices.panel is not None
+    below = negative_reduced_costs(instance, solution)
+    assert solution.objective <= solution.prices.value + below.sum() + 1e-7
+
+
+def test_a_panel_bounds_prices_fix_pairs_against_the_best_panel_not_by_fit_less_prices():
+    """A panel bound's prices have no panel and pool duals: a pair's ``fit − u − z`` is no reduced cost to fix
+    it by. Here an optimal pair's is −0.523 where the gap is nil; the bound with the pair forced into its panel,
+    the best panel at ``fit − u − z`` that holds it, is what a solution using it is worth at most."""
+    instance = flow_shaped_instance(1, "tight maximum")
+    exact = solve_total(instance)
+    with clock_ticking(1e-4):
+        limited = solve_total(instance, pricing_time_limit=1.0)
+    prices = limited.prices
+    assert prices.panel is None and prices.value - exact.objective < 1e-6
+    below = negative_reduced_costs(instance, replace(exact, prices=prices))
+    assert below.min() < -0.5 and exact.objective > prices.value + below.min()
+    held = {(int(e), int(a)) for e, a in instance.fixed}
+    for e, a in zip(exact.panels.experts, exact.panels.apps(), strict=True):
+        if (int(e), int(a)) in held:
+            continue
+        forced = Master(replace(instance, fixed=np.vstack([instance.fixed, [[e, a]]])), instance.fit)
+        assert bound_at_prices(forced, prices) >= exact.objective - 1e-9
