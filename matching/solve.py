@@ -97,6 +97,9 @@ class BoundPrices:
         Pool duals (``y_max − y_min``) of a Lagrangian bound.
     floor : ndarray, shape (A,), or None
         Fit-floor duals of a Lagrangian bound under a floor.
+    exact_floor : ndarray, shape (A,), or None
+        That floor, each panel's fit the bound holds at (``fair``'s best worst panel, which its result does not
+        otherwise name): the master to recompute on is ``Master(instance, weight, floor=exact_floor)``.
     """
 
     value: float
@@ -106,13 +109,15 @@ class BoundPrices:
     panel: np.ndarray | None = None
     pool: np.ndarray | None = None
     floor: np.ndarray | None = None
+    exact_floor: np.ndarray | None = None
 
 
 def priced(master: Master, value: float, load: np.ndarray, org: np.ndarray, lp: LPResult | None = None,
            ) -> BoundPrices | None:
     """The :class:`BoundPrices` of a bound ``value`` at load prices ``load`` and prices ``org`` of the master's
     first ``len(org)`` organization rows (rows are only ever appended), with ``lp``'s panel, pool and floor
-    duals for a Lagrangian bound (None: a panel bound); None when ``value`` is not finite."""
+    duals for a Lagrangian bound (None: a panel bound) and the floor they hold at; None when ``value`` is not
+    finite."""
     if not np.isfinite(value):
         return None
     rows = np.flatnonzero(org > 0)
@@ -120,7 +125,8 @@ def priced(master: Master, value: float, load: np.ndarray, org: np.ndarray, lp: 
     if lp is None:
         return BoundPrices(float(value), load, pairs, org[rows])
     return BoundPrices(float(value), load, pairs, org[rows], lp.y_panel, lp.y_pool,
-                       lp.y_floor if master.has_floor else None)
+                       lp.y_floor if master.has_floor else None,
+                       master.exact_floor if master.floor is not None else None)
 
 
 def duals_at(master: Master, prices: BoundPrices) -> LPResult:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matching.fair import FLOOR_SLACK, best_floor
+from matching.fair import FLOOR_SLACK, best_floor, solve_fair
 from matching.instance import Instance
 from matching.lp import Master
 from matching.solve import Solution, bound_at_prices, duals_at, solve_total, solve_weighted
@@ -123,6 +123,7 @@ def test_a_floored_solves_prices_carry_the_floor_duals_and_give_its_bound_again(
         return
     prices = solution.prices
     assert prices.floor is not None and prices.floor.shape == (n_apps,) and (prices.floor >= 0).all()
+    assert np.array_equal(prices.exact_floor, floors["exact_floor"])
     value = bound_at_prices(Master(instance, instance.fit, **floors), prices)
     assert value == pytest.approx(prices.value, rel=1e-9, abs=1e-9)
     assert solution.bound <= prices.value + 1e-9
@@ -172,3 +173,24 @@ def test_a_panel_bounds_prices_fix_pairs_against_the_best_panel_not_by_fit_less_
             continue
         forced = Master(replace(instance, fixed=np.vstack([instance.fixed, [[e, a]]])), instance.fit)
         assert bound_at_prices(forced, prices) >= exact.objective - 1e-9
+
+
+def test_a_fair_solves_prices_name_the_floor_their_bound_holds_at():
+    """``fair`` returns its second step's solve, floored at the best worst panel t* that only ``fair`` knew: the
+    prices carry that floor, so the bound is recomputed from the result alone (a master floored there)."""
+    floored = 0
+    for seed in range(12):
+        instance = contended_instance(seed, 16, 5, n_orgs=4)
+        solution = solve_fair(instance)
+        if solution.status == "infeasible":
+            continue
+        prices = solution.prices
+        assert (prices.floor is None) == (prices.exact_floor is None)
+        if prices.floor is not None:
+            floored += 1
+            assert prices.exact_floor.shape == (instance.n_apps,)
+            assert prices.exact_floor.min() == pytest.approx(solution.stats["min_panel_fit"], abs=1e-6)
+        master = Master(instance, instance.fit, floor=prices.exact_floor)
+        assert bound_at_prices(master, prices) == pytest.approx(prices.value, rel=1e-9, abs=1e-9)
+        assert solution.bound <= prices.value + 1e-9
+    assert floored > 0, "no seed needed the floored second step; adjust the instance family"
