@@ -42,18 +42,17 @@ import os
 import pickle
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from unittest import mock
 
 # this folder holds a matching.py: dropped from the path so that ``import matching`` finds the package
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 
 import numpy as np  # noqa: E402
 
-import matching.solve as solve_module  # noqa: E402
 from matching.instance import Instance  # noqa: E402
 from matching.lp import LPResult, Master  # noqa: E402
+from matching.solve import Solution, duals_at, solve_total  # noqa: E402
 
 PICKLES = {"M": "/tmp/lead/M.pkl", "L": "/tmp/lead/L.pkl", "Q": "/tmp/lead/Q.pkl", "10K": "/tmp/xlflow/10K.pkl"}
 
@@ -79,41 +78,16 @@ def load_instance(size: str) -> Instance:
     return BENCH.contended_instance(*BENCH.SIZES[size])
 
 
-@dataclass
-class Recorder:
-    """The duals and prices a solve computes and does not return: the last column generation's ``(master, lp,
-    bound)`` and every panel bound evaluated at load prices ``(value, master, u, z)``."""
-
-    columns: tuple | None = None
-    panel_bounds: list = field(default_factory=list)
-
-    def solve(self, instance: Instance, time_limit: float | None):
-        generate, at = solve_module.generate_columns, solve_module.panel_bound_at
-
-        def generate_columns(master, **kwargs):
-            lp, bound, rounds = generate(master, **kwargs)
-            if lp is not None:
-                self.columns = (master, lp, bound)
-            return lp, bound, rounds
-
-        def panel_bound_at(master, load_price, org_price, loads=None):
-            value = at(master, load_price, org_price, loads)
-            self.panel_bounds.append((value, master, load_price.copy(), np.asarray(org_price).copy()))
-            return value
-
-        with mock.patch.object(solve_module, "generate_columns", generate_columns), \
-                mock.patch.object(solve_module, "panel_bound_at", panel_bound_at):
-            return solve_module.solve_total(instance, pricing_time_limit=time_limit)
-
-    def certificate(self, instance: Instance, objective: float,
-                    ) -> tuple[Master, LPResult, LPResult | None, float]:
-        """The master, the load and organization prices to certify with, and the LP's duals with the gap of their
-        bound (None and 0 for a time-limited solve, whose bound is the best panel bound at load prices)."""
-        if self.panel_bounds:
-            _, master, load_price, org_price = min(self.panel_bounds, key=lambda record: record[0])
-            return master, prices_only(instance, load_price, org_price), None, 0.0
-        master, lp, bound = self.columns
-        return master, prices_only(instance, lp.y_load, lp.y_org), lp, max(bound - objective, 0.0)
+def certificate(instance: Instance, solution: Solution) -> tuple[Master, LPResult, LPResult | None, float]:
+    """A master of the instance, the load and organization prices of the solution's bound
+    (:class:`~matching.solve.BoundPrices`) to certify with, and the LP's duals with the gap of their bound (None
+    and 0 for a panel bound, a time-limited solve's: no panel and pool duals)."""
+    master = Master(instance, instance.fit)
+    duals = duals_at(master, solution.prices)
+    prices = prices_only(instance, duals.y_load, duals.y_org)
+    if solution.prices.panel is None:
+        return master, prices, None, 0.0
+    return master, prices, duals, max(solution.prices.value - solution.objective, 0.0)
 
 
 def prices_only(instance: Instance, load_price: np.ndarray, org_price: np.ndarray) -> LPResult:
@@ -301,12 +275,11 @@ def run(size: str, time_limit: float | None) -> None:
     instance = load_instance(size)
     n_e, n_a = instance.n_experts, instance.n_apps
     loaded = time.perf_counter() - clock
-    recorder = Recorder()
     wall, cpu = time.perf_counter(), time.process_time()
-    solution = recorder.solve(instance, time_limit)
+    solution = solve_total(instance, pricing_time_limit=time_limit)
     solve_wall, solve_cpu = time.perf_counter() - wall, time.process_time() - cpu
     objective = solution.objective
-    master, prices, lp, lp_gap = recorder.certificate(instance, objective)
+    master, prices, lp, lp_gap = certificate(instance, solution)
     wall, cpu = time.perf_counter(), time.process_time()
     high = instance.pool_quotas[:, 1]
     kept = count_kept(instance, master, prices, objective, [high + extra for extra in EXTRA_DEPTHS], lp, lp_gap)

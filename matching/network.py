@@ -327,7 +327,12 @@ class FlowNetwork:
         load_price = np.maximum(-potential[self.expert_node], 0.0)
         panel = potential[self.app_node]
         panel = np.where(np.isfinite(panel), panel, 0.0)
+        # the source reaches a pool node at least through its elastic arc, unless that arc is full (the pool's
+        # minimum fills the panel and no candidate reaches it): its potential is then −inf, which priced the
+        # pool's pairs at +inf and, less the +inf load price that gave an expert with no load left, at NaN (inf
+        # − inf). The arc's cost, at which the full arc is tight, is the price the nodes it reaches get
         pool = potential[self.pool_node]
+        pool = np.where(np.isfinite(pool), pool, -self.shortfall_cost / self.scale)
         if self.full.any():
             panel, pool = self._full_application_prices(load_price, panel, pool)
         # fixed pairs past a pool's minimum leave it no lower bound but that of its free pairs, 0, which is no row

@@ -64,6 +64,102 @@ INTEGRALITY_TOLERANCE = 1e-7
 PRICING_TOLERANCE = 1e-9
 
 
+@dataclass(frozen=True, eq=False)
+class BoundPrices:
+    """The prices behind a solve's bound: at them :func:`bound_at_prices` gives ``value`` again, over every
+    allowed pair, whatever the column set. What reduced-cost fixing and a candidate store certified by the duals
+    read (docs/scale.md), each kind its own way.
+
+    Two kinds. A Lagrangian bound (an exact solve's, :meth:`~matching.lp.Master.dual_bound` plus every pair's
+    positive reduced cost) has the master's panel and pool duals (and fit-floor duals under a floor): a solution
+    using a pair whose reduced cost at these prices (:func:`duals_at`) is ``rc < 0`` is worth at most
+    ``value + rc``. A panel bound (a time-limited solve's, :func:`panel_bound_at`: each application's best panel
+    by ``fit − u − z``, its panel and pool prices chosen for it) has load and organization prices only (``panel``
+    None), and a pair's ``fit − u − z`` is no reduced cost to fix it by (an optimal pair's was −0.52 where the
+    gap was nil): a solution using it is worth at most the bound with the pair forced into its panel, ``value``
+    less what its best panel loses by taking it (the cheapest member it can replace with the quotas kept,
+    ``benchmarks/candidates.py``).
+
+    Attributes
+    ----------
+    value : float
+        The bound at these prices: ``Solution.bound``, or above it where a MIP proved a tighter one
+        (:func:`close_gap`; no prices stand behind a MIP's own bound).
+    load : ndarray, shape (E,)
+        Load prices ``u ≥ 0``.
+    org_pairs : ndarray, shape (K, 2)
+        (application, organization) of each positive organization price.
+    org : ndarray, shape (K,)
+        Those prices ``z > 0`` (an organization row priced at 0 adds nothing to either bound).
+    panel : ndarray, shape (A,), or None
+        Panel duals of a Lagrangian bound; None for a panel bound.
+    pool : ndarray, shape (A, P), or None
+        Pool duals (``y_max − y_min``) of a Lagrangian bound.
+    floor : ndarray, shape (A,), or None
+        Fit-floor duals of a Lagrangian bound under a floor.
+    exact_floor : ndarray, shape (A,), or None
+        That floor, each panel's fit the bound holds at (``fair``'s best worst panel, which its result does not
+        otherwise name): the master to recompute on is ``Master(instance, weight, floor=exact_floor)``.
+    """
+
+    value: float
+    load: np.ndarray
+    org_pairs: np.ndarray
+    org: np.ndarray
+    panel: np.ndarray | None = None
+    pool: np.ndarray | None = None
+    floor: np.ndarray | None = None
+    exact_floor: np.ndarray | None = None
+
+
+def priced(master: Master, value: float, load: np.ndarray, org: np.ndarray, lp: LPResult | None = None,
+           ) -> BoundPrices | None:
+    """The :class:`BoundPrices` of a bound ``value`` at load prices ``load`` and prices ``org`` of the master's
+    first ``len(org)`` organization rows (rows are only ever appended), with ``lp``'s panel, pool and floor
+    duals for a Lagrangian bound (None: a panel bound) and the floor they hold at; None when ``value`` is not
+    finite."""
+    if not np.isfinite(value):
+        return None
+    rows = np.flatnonzero(org > 0)
+    pairs = np.array(list(master.org_rows)[:len(org)], dtype=np.int64).reshape(-1, 2)[rows]
+    if lp is None:
+        return BoundPrices(float(value), load, pairs, org[rows])
+    return BoundPrices(float(value), load, pairs, org[rows], lp.y_panel, lp.y_pool,
+                       lp.y_floor if master.has_floor else None,
+                       master.exact_floor if master.floor is not None else None)
+
+
+def duals_at(master: Master, prices: BoundPrices) -> LPResult:
+    """``prices`` as duals of ``master`` (a master of the solve's instance, weight and floor, none of whose
+    LPs is solved after this: its organization rows gain those the prices name); a panel bound's panel and pool
+    duals are zero."""
+    inst = master.instance
+    n_a, n_p = inst.n_apps, inst.n_pools
+    rows = np.array([master.org_rows.setdefault((int(a), int(o)), len(master.org_rows))
+                     for a, o in prices.org_pairs], dtype=np.int64)
+    y_org = np.zeros(len(master.org_rows))
+    y_org[rows] = prices.org
+    return LPResult(x=np.zeros(0), shortfall=np.zeros((n_a, n_p)), t=0.0, objective=0.0, y_load=prices.load,
+                    y_panel=np.zeros(n_a) if prices.panel is None else prices.panel,
+                    y_pool=np.zeros((n_a, n_p)) if prices.pool is None else prices.pool, y_org=y_org,
+                    y_floor=np.zeros(n_a) if prices.floor is None else prices.floor)
+
+
+def bound_at_prices(master: Master, prices: BoundPrices) -> float:
+    """The bound of every solution of the full problem at ``prices`` (:func:`duals_at`): the panel bound
+    (:func:`panel_bound_at`) or the Lagrangian bound (:meth:`~matching.lp.Master.dual_bound` plus each block's
+    :meth:`~matching.lp.Master.pair_bound`), as the solve computed ``prices.value``."""
+    duals = duals_at(master, prices)
+    if prices.panel is None:
+        return panel_bound_at(master, duals.y_load, duals.y_org)
+    return master.dual_bound(duals) + sum(master.pair_bound(apps, rc) for apps, rc in master.reduced_cost_blocks(duals))
+
+
+def _lowest(*options: BoundPrices | None) -> BoundPrices | None:
+    """The prices of the lowest bound among ``options`` (None where none is)."""
+    return min((option for option in options if option is not None), key=lambda option: option.value, default=None)
+
+
 @dataclass
 class Solution:
     """The outcome of a solve.
@@ -82,6 +178,8 @@ class Solution:
         Panel seats per (application, pool) the elastic master could not fill (all zero when feasible).
     stats : dict
         Iterations, columns, whether the LP was integral, seconds per phase.
+    prices : BoundPrices or None
+        The prices that certify ``bound`` (:class:`BoundPrices`); None when there is no finite bound.
     """
 
     status: str
@@ -90,6 +188,7 @@ class Solution:
     bound: float | None
     shortfall: np.ndarray
     stats: dict = field(default_factory=dict)
+    prices: BoundPrices | None = None
 
     def __post_init__(self) -> None:
         self.panels = as_panels(self.panels)
@@ -141,7 +240,8 @@ def generate_columns(master: Master, *, per_app: int, max_rounds: int = 500,
         primal pivots, where the dual simplex flips them to their upper bound and repairs a degenerate flow
         (≈ 20 k pivots on contended 1,000 × 5,000). 0 (the default) keeps the dual simplex throughout.
     report : dict, optional
-        Filled with ``bound`` (the best bound of either kind, valid for the full problem), ``converged``
+        Filled with ``bound`` (the best bound of either kind, valid for the full problem), ``prices`` (its
+        :class:`BoundPrices`, None while it is infinite), ``converged``
         (whether that bound meets the master's objective, or no pair prices out) and per-round figures
         (``trace``: objective, bound, simplex iterations, columns, seconds).
 
@@ -156,7 +256,8 @@ def generate_columns(master: Master, *, per_app: int, max_rounds: int = 500,
     rounds : int
     """
     best: LPResult | None = None
-    best_bound, best_any, rounds, converged, new_rows = np.inf, np.inf, 0, False, 0
+    panel_best: LPResult | None = None
+    best_bound, best_panels, best_any, rounds, converged, new_rows = np.inf, np.inf, np.inf, 0, False, 0
     trace = []
     lp = None
     few = False
@@ -178,7 +279,9 @@ def generate_columns(master: Master, *, per_app: int, max_rounds: int = 500,
         if bound < best_bound:
             best, best_bound = lp, bound
         feasible = not (lp.shortfall > 1e-7).any()       # the panel bound holds for the real problem only
-        best_any = min(best_any, best_bound, panels if feasible else np.inf)
+        if feasible and panels < best_panels:
+            panel_best, best_panels = lp, panels
+        best_any = min(best_bound, best_panels)
         trace.append((round(lp.objective, 6), round(best_any, 6), master.simplex_iterations - iterations,
                       len(master.col_e), round(time.perf_counter() - clock, 2)))
         if on_round is not None:
@@ -195,7 +298,9 @@ def generate_columns(master: Master, *, per_app: int, max_rounds: int = 500,
             master.solve_lp()               # the rows alone keep the basis dual feasible
         master.add(experts, apps)
     if report is not None:
-        report.update(bound=best_any, converged=converged and new_rows == 0, trace=trace)
+        report.update(bound=best_any, converged=converged and new_rows == 0, trace=trace, prices=_lowest(
+            None if best is None else priced(master, best_bound, best.y_load, best.y_org, best),
+            None if panel_best is None else priced(master, best_panels, panel_best.y_load, panel_best.y_org)))
     if best is None:                        # only with a hard deadline: not one master LP finished
         return None, np.inf, rounds
     # after a cut solve the master holds the last round's new columns, at zero in the last solution
@@ -361,7 +466,7 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
             master.add(*flow.pairs)
     per_app = PRICED_PER_SEAT * int(instance.panel_size.max(initial=1))
     primal_below = PRIMAL_BELOW if network else 0
-    report: dict = {"bound": np.inf, "converged": False, "trace": []}
+    report: dict = {"bound": np.inf, "converged": False, "trace": [], "prices": None}
     if limited and (time.perf_counter() >= pricing_end or flow_once):     # the share is gone: no master LP
         lp, bound, rounds = None, np.inf, 0
     else:
@@ -381,14 +486,15 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
             # the subgradient steps start from the master's last duals, or from the flow's load prices when no
             # master LP finished (their first step is then the bound at the flow's prices)
             prices = flow.load_price if lp is None else None
-            descent, steps, first_step = descend_loads(master, lp, value, end + STEP_GRACE * pricing_time_limit,
-                                                       prices=prices)
+            descent, steps, first_step, descent_prices = descend_loads(
+                master, lp, value, end + STEP_GRACE * pricing_time_limit, prices=prices)
             stats.update(descent_bound=descent, descent_steps=steps)
             if prices is not None:
                 stats["flow_bound"] = first_step
             _ended(stats, clock, pricing_time_limit)
             del master, lp          # its HiGHS model: ≈ 0.9 GiB at 20,000 × 50,000, freed before the assignment
-            return _solution(instance, weight, *stopped, min(best_bound, descent), stats)
+            return _solution(instance, weight, *stopped, min(best_bound, descent), stats,
+                             _lowest(report["prices"], descent_prices))
     ran_on = limited and not report["converged"]       # nothing within every rule at hand when the limit cut it
     if not report["converged"]:         # nothing to return yet: only a proven master says where it is short
         lp, bound, more = generate_columns(master, per_app=per_app, on_round=on_round, report=report,
@@ -412,7 +518,7 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
                 stats["mip_stopped"] = True
                 _ended(stats, clock, pricing_time_limit)
                 del master, lp
-                return _solution(instance, weight, *stopped, best_bound, stats)
+                return _solution(instance, weight, *stopped, best_bound, stats, report["prices"])
             ran_on = True
             closed = close_gap(master, lp, bound, time_limit, max_columns, stats)
         x, shortfall, bound = closed
@@ -424,7 +530,7 @@ def solve_weighted(instance: Instance, weight: np.ndarray, *, floor: np.ndarray 
         stats["past_limit"] = True          # the limit could not be kept (a run on that ends within it kept it)
     experts, apps = master.col_e[chosen], master.col_a[chosen]
     del master, lp                  # freed before the assignment is allocated, as above
-    return _solution(instance, weight, experts, apps, min(bound, best_bound), stats)
+    return _solution(instance, weight, experts, apps, min(bound, best_bound), stats, report["prices"])
 
 
 def _ended(stats: dict, clock: float, pricing_time_limit: float | None) -> None:
@@ -526,7 +632,8 @@ became 52,204.97. Within a tenth of the limit, the third step runs there and XL'
 
 
 def descend_loads(master: Master, lp: LPResult | None, target: float, deadline: float,
-                  max_steps: int = 50, *, prices: np.ndarray | None = None) -> tuple[float, int, float]:
+                  max_steps: int = 50, *, prices: np.ndarray | None = None,
+                  ) -> tuple[float, int, float, BoundPrices | None]:
     """The best panel bound (:meth:`~matching.lp.Master.panel_bound`) over a few subgradient steps on the load
     prices, from the master's last duals (or zero; or from the load ``prices`` given, with the organization
     duals at zero), no step starting that would end after ``deadline`` if it took as long as the last one (at
@@ -536,31 +643,33 @@ def descend_loads(master: Master, lp: LPResult | None, target: float, deadline: 
     prices ``u`` alone, ``L(u) = Σ u·cap + Σ z·k + Σ_a best panel of a by fit − u − z``, valid for any ``u ≥ 0``,
     and its subgradient is ``cap − (each expert's count in those best panels)``. Steps are Polyak's, towards
     ``target`` (the value of the panels at hand, which the optimum is at least): ``u ← max(0, u − (L − target)
-    / ‖g‖² · g)``. Each step reads every pair once. Returns (best bound, steps, the first step's bound).
+    / ‖g‖² · g)``. Each step reads every pair once. Returns (best bound, steps, the first step's bound, the
+    best bound's :class:`BoundPrices`).
     """
     inst = master.instance
     if not master.panel_bound_applies:
-        return np.inf, 0, np.inf
+        return np.inf, 0, np.inf, None
     if prices is not None:
         u, y_org = prices.copy(), np.zeros(len(master.org_rows))
     else:
         u = np.zeros(inst.n_experts) if lp is None else lp.y_load.copy()
         y_org = np.zeros(len(master.org_rows)) if lp is None else lp.y_org
-    best, steps, first, last = np.inf, 0, np.inf, 0.0
+    best, steps, first, last, best_u = np.inf, 0, np.inf, 0.0, u
     while steps < max_steps and (steps == 0 or time.perf_counter() + last <= deadline):
         steps += 1
         started = time.perf_counter()
         loads = np.zeros(inst.n_experts)
         value = panel_bound_at(master, u, y_org, loads)
         first = value if steps == 1 else first
-        best = min(best, value)
+        if value < best:
+            best, best_u = value, u             # each step makes a new u: no copy
         last = time.perf_counter() - started
         step = inst.load_cap - loads
         norm = float(step @ step)
         if not np.isfinite(value) or norm == 0 or value - target <= PRICING_TOLERANCE * max(1.0, abs(target)):
             break
         u = np.maximum(u - (value - target) / norm * step, 0.0)
-    return best, steps, first
+    return best, steps, first, priced(master, best, best_u, y_org)
 
 
 def panel_bound_at(master: Master, load_price: np.ndarray, org_price: np.ndarray,
@@ -772,15 +881,16 @@ def flow_once_seconds(instance: Instance, first: tuple[np.ndarray, np.ndarray], 
 
 
 def _solution(instance: Instance, weight: np.ndarray, experts: np.ndarray, apps: np.ndarray, bound: float,
-              stats: dict) -> Solution:
-    """The Solution of the assignment given by its pairs, ``optimal`` when ``bound`` meets its value."""
+              stats: dict, prices: BoundPrices | None) -> Solution:
+    """The Solution of the assignment given by its pairs, ``optimal`` when ``bound`` meets its value, with the
+    ``prices`` behind ``bound`` (their own value at least ``bound``)."""
     return_freed_memory()
     panels = Panels.from_pairs(experts, apps, instance.fit.shape)
     seat_apps = panels.apps()
     by_expert = np.lexsort((seat_apps, panels.experts))         # summed in the E × A matrix's order, as before
     objective = float(weight[panels.experts[by_expert], seat_apps[by_expert]].sum(dtype=np.float64))
     status = "optimal" if bound - objective <= OPTIMALITY_TOLERANCE * max(1.0, abs(objective)) else "feasible"
-    return Solution(status, panels, objective, bound, np.zeros((instance.n_apps, instance.n_pools)), stats)
+    return Solution(status, panels, objective, bound, np.zeros((instance.n_apps, instance.n_pools)), stats, prices)
 
 
 def return_freed_memory() -> None:

@@ -306,11 +306,12 @@ def test_pricing_finds_the_pairs_a_full_pass_prices_out(monkeypatch, seed, n_exp
 
 
 def test_a_reduced_cost_that_is_nan_hides_no_pair_from_the_pricing():
-    """The flow's own prices can make a reduced cost NaN: expert 0's whole load goes to a fixed pair (no path
-    reaches it, its load price is +inf) and application 1's pool P has no candidate (its price is −inf). Expert 0
-    is then one of the two rows the pricing samples for application 1's threshold (every eighth of 16, for the 2
-    best); a NaN taken as the sample's largest raised the threshold to expert 8's +inf and lost the best of pool Q,
-    which the plain pass finds."""
+    """Prices can make a reduced cost NaN, as the flow's own did before a pool node the source does not reach was
+    priced at its elastic arc (tests/matching/test_network_prices.py): expert 0's whole load goes to a fixed pair
+    (no path reaches it, its load price +inf) and application 1's pool P has no candidate (its price −inf, as set
+    here). Expert 0 is then one of the two rows the pricing samples for application 1's threshold (every eighth of
+    16, for the 2 best); a NaN taken as the sample's largest raised the threshold to expert 8's +inf and lost the
+    best of pool Q, which the plain pass finds."""
     pool = np.ones(16, dtype=int)
     pool[[0, 8]] = 0
     instance = Instance(
@@ -319,6 +320,9 @@ def test_a_reduced_cost_that_is_nan_hides_no_pair_from_the_pricing():
         panel_size=np.ones(3, dtype=int), pool_quotas=np.array([[1, 1], [0, 1]]), max_per_org=1,
         fixed=np.array([[0, 2]]))
     optimum = network_optimum(instance, instance.fit, np.array([0]), np.array([0]), max_rounds=1)
+    load_price, pool_row_price = optimum.load_price.copy(), optimum.pool_row_price.copy()
+    load_price[0], pool_row_price[1, 0] = np.inf, -np.inf
+    optimum = replace(optimum, load_price=load_price, pool_row_price=pool_row_price)
     with np.errstate(invalid="ignore"):
         assert np.isnan(reduced_costs(instance, optimum)[0, 1])
     have = PairSet(16, 3)

@@ -9,6 +9,7 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from web.extensions import db
 from web.models import AuditEvent
@@ -117,3 +118,85 @@ def test_each_job_event_has_a_chinese_label_on_the_audit_page(client, auth, app)
     assert cells == {"job.done": "任务完成", "job.failed": "任务失败", "job.interrupted": "任务中断（已放回队列）",
                      "job.claimed": "任务开始运行", "job.retry": "任务意外出错（已放回队列再次尝试）",
                      "job.stalled": "任务的后台进程已无响应（已放回队列）"}
+
+
+DAYS = "since=2026-01-01&until=2026-01-10"
+"""The days of the known events (logging in adds events of its own, today)."""
+
+
+@pytest.fixture
+def job_events(app, events):
+    """The known events, with a job asked for by the organizer and the system's record of its life, on 2 January
+    (site time)."""
+    with app.app_context():
+        db.session.add(AuditEvent(at=datetime(2026, 1, 2, 1, 0), actor_name="organizer", action="job.requested",
+                                  entity_type="job", entity_id="5", after={"kind": "ranking"}))
+        db.session.add_all([AuditEvent(at=datetime(2026, 1, 2, 1, minute), actor_name="system", action=action,
+                                       entity_type="job", entity_id="5", after={"state": state})
+                            for minute, (action, state) in enumerate(
+                                [("job.claimed", "running"), ("job.retry", "queued"), ("job.stalled", "queued"),
+                                 ("job.done", "done")], start=1)])
+        db.session.commit()
+
+
+def test_leaving_out_the_jobs_hides_every_job_event_and_keeps_the_others(client, auth, job_events):
+    auth.login("admin")
+    everything = actions(client.get(f"/admin/audit?{DAYS}"))
+    assert everything == ["user.lock", "sheet.reopen", "job.done", "job.stalled", "job.retry", "job.claimed",
+                          "job.requested", "round.create"]
+    response = client.get(f"/admin/audit?{DAYS}&exclude=job")
+    assert actions(response) == ["user.lock", "sheet.reopen", "round.create"]
+    page = response.get_data(as_text=True)
+    assert re.search(r'<legend>不显示</legend>.*<input checked id="exclude-\d+" name="exclude" type="checkbox" '
+                     r'value="job"> <label for="exclude-\d+">任务</label>', page, re.S)
+    assert actions(client.get(f"/admin/audit?{DAYS}&exclude=job&exclude=user")) == ["sheet.reopen",
+                                                                                            "round.create"]
+    assert actions(client.get("/admin/audit?exclude=job&exclude=expert&exclude=user")) == ["sheet.reopen",
+                                                                                            "round.create"]
+
+
+def test_the_exports_and_the_next_page_leave_out_what_the_page_leaves_out(client, auth, job_events):
+    auth.login("admin")
+    page = client.get("/admin/audit?exclude=job&exclude=round").get_data(as_text=True)
+    assert 'href="/admin/audit.csv?exclude=job&amp;exclude=round"' in page
+    assert 'href="/admin/audit?page=2&amp;exclude=job&amp;exclude=round"' in page
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/admin/audit.csv?{DAYS}&exclude=job")
+                                           .get_data().decode("utf-8-sig"))))
+    assert [row["action"] for row in rows] == ["user.lock", "sheet.reopen", "round.create"]
+    assert [event["action"] for event in client.get(f"/admin/audit.json?{DAYS}&exclude=job").get_json()] == [
+        "user.lock", "sheet.reopen", "round.create"]
+
+
+@pytest.mark.parametrize("path", ["/admin/audit", "/admin/audit.csv"])
+def test_an_unknown_entity_type_to_leave_out_is_named_and_hides_nothing(app, client, auth, job_events, path):
+    """A mistyped type must not look applied: the page names it and shows what the other filters select, the jobs
+    included; the exports leave out nothing either; nothing is written."""
+    auth.login("admin")
+    with app.app_context():
+        before = db.session.scalar(select(func.count(AuditEvent.id)))
+    response = client.get(f"{path}?{DAYS}&exclude=jobs&exclude=job")
+    assert response.status_code == 200
+    if path.endswith(".csv"):
+        rows = csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig")))
+        assert "job.claimed" in [row["action"] for row in rows]
+    else:
+        assert "job.claimed" in actions(response) and "round.create" in actions(response)
+        assert '<span class="error">没有这种对象类型：jobs</span>' in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(AuditEvent.id))) == before
+
+
+def test_an_empty_entity_type_to_leave_out_is_no_filter_as_an_empty_actor_is(client, auth, job_events):
+    """``exclude=`` (a script's empty variable) names nothing: no error naming nothing, and the types given beside
+    it are left out, on the page, its links and the exports alike."""
+    auth.login("admin")
+    response = client.get(f"/admin/audit?{DAYS}&exclude=")
+    assert actions(response) == actions(client.get(f"/admin/audit?{DAYS}"))
+    assert '<span class="error">' not in response.get_data(as_text=True)
+    response = client.get(f"/admin/audit?{DAYS}&exclude=&exclude=job")
+    page = response.get_data(as_text=True)
+    assert actions(response) == ["user.lock", "sheet.reopen", "round.create"]
+    assert '<span class="error">' not in page
+    [csv_link] = re.findall(r'href="(/admin/audit\.csv[^"]*)"', page)
+    rows = csv.DictReader(io.StringIO(client.get(csv_link.replace("&amp;", "&")).get_data().decode("utf-8-sig")))
+    assert [row["action"] for row in rows] == ["user.lock", "sheet.reopen", "round.create"]

@@ -105,16 +105,45 @@ def test_a_body_that_is_no_list_is_refused_at_once_and_starts_no_job(app, client
         assert db.session.scalars(select(Job).where(Job.kind == "import")).all() == []
 
 
-def test_an_import_whose_first_attempt_failed_after_its_work_imports_on_the_retry(app, make_application_record):
-    """The records sent stay in the file store until the job's end is committed: a first attempt that fails after
-    its work (a killed worker, a refused commit) leaves them to the retry, which imports them and forgets them."""
-    from web.jobs import runner
+def failing_after_its_work(monkeypatch, kind: str) -> None:
+    """The work of ``kind`` (web/jobs/work.py ``WORK``, which the worker's ``run_job`` task runs) followed by an
+    error: the worker gone before the commit."""
     from web.jobs.work import WORK
-    from web.models import utcnow
+
+    work = WORK[kind]
 
     def work_then_fail(job, progress):
-        WORK["import"](job, progress)
+        work(job, progress)
         raise RuntimeError("the worker is gone before the commit")
+
+    monkeypatch.setitem(WORK, kind, work_then_fail)
+
+
+def scheduled_retry(app):
+    """The retry Huey scheduled after a ``run_job`` message failed on the immediate queue (the only message there),
+    taken off the schedule; None when it scheduled none."""
+    from web.jobs.queue import GENERAL, queue
+
+    huey = queue(app, GENERAL)
+    retries = huey.scheduled()
+    huey.storage.flush_schedule()
+    assert [retry.name for retry in retries] in ([], ["run_job"])
+    return retries[0] if retries else None
+
+
+def run_retry(app, retry) -> None:
+    """Run the retry ``retry`` as a worker does once its delay has passed."""
+    from web.jobs.queue import GENERAL, queue
+
+    queue(app, GENERAL).execute(retry, timestamp=retry.eta)
+
+
+def test_an_import_whose_first_attempt_failed_after_its_work_imports_on_the_retry(app, monkeypatch,
+                                                                                   make_application_record):
+    """The records sent stay in the file store until the job's end is committed: a first attempt that fails after
+    its work (a killed worker, a refused commit) leaves them to Huey's retry, which imports them and forgets them."""
+    from web.jobs.queue import run
+    from web.models import utcnow
 
     with app.app_context():
         job = Job(kind="import", state="queued", step="waiting", params={"records": "applications"},
@@ -123,14 +152,42 @@ def test_an_import_whose_first_attempt_failed_after_its_work_imports_on_the_retr
         db.session.commit()
         job_id = job.id
         files.write(input_name(job_id), as_json([make_application_record("APP-311")]).encode())
-        with pytest.raises(RuntimeError):
-            runner.run(job_id, work_then_fail, last_attempt=False)
-        assert files.path_of(input_name(job_id)).exists()
-        runner.run(job_id, WORK["import"], last_attempt=True)
+    with monkeypatch.context() as patched:
+        failing_after_its_work(patched, "import")
+        run(app, "run_job", job_id)
+    retry = scheduled_retry(app)
+    with app.app_context():
         job = db.session.get(Job, job_id)
-        assert (job.state, job.outcome) == ("done", {"imported": 1, "refs": ["APP-311"]})
+        assert (job.state, job.attempts, db.session.scalar(select(func.count(Application.id)))) == ("queued", 1, 0)
+        assert files.path_of(input_name(job_id)).exists()
+    run_retry(app, retry)
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        assert (job.state, job.attempts, job.outcome) == ("done", 2, {"imported": 1, "refs": ["APP-311"]})
         assert not files.path_of(input_name(job_id)).exists()
 
+
+def test_an_import_failing_on_every_attempt_fails_on_its_last_in_chinese_and_forgets_what_it_was_sent(
+        app, client, world, monkeypatch, table_counts, make_application_record):
+    """Each attempt ends in an unexpected error: Huey retries the message while the job has attempts left by the
+    database's count; the last one fails the job with the catalog's sentence, schedules no retry, and deletes the
+    records sent; nothing was imported."""
+    from web.jobs.runner import MAX_ATTEMPTS
+
+    failing_after_its_work(monkeypatch, "import")
+    before = table_counts()
+    response = post(client, world, "organizer", "/applications", [make_application_record("APP-312")])
+    job_id = response.get_json()["id"]
+    for _ in range(MAX_ATTEMPTS - 1):
+        run_retry(app, scheduled_retry(app))
+    assert scheduled_retry(app) is None
+    job = finished_job(client, response, bearer(world, "organizer"))
+    assert (job["state"], job["error"]) == ("failed", "任务多次尝试后仍失败，错误详情记录在后台处理进程的日志中。"
+                                                      "请重新发起，或联系管理员。")
+    assert table_counts()["application"] == before["application"]
+    with app.app_context():
+        assert db.session.get(Job, job_id).attempts == MAX_ATTEMPTS
+        assert not files.path_of(input_name(job_id)).exists()
 
 
 def test_a_job_whose_worker_died_on_its_last_attempt_fails_and_forgets_what_it_was_sent(

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from web.extensions import db
-from web.jobs.runner import MAX_ATTEMPTS, STALL_SECONDS, JobFailed, claim, run, stalled_jobs
+from web.jobs.runner import MAX_ATTEMPTS, STALL_SECONDS, JobFailed, claim, run_claimed, stalled_jobs
 from web.models import AuditEvent, Job, utcnow
 from web.services import audit
 
@@ -33,9 +33,12 @@ def job_events(app) -> list[tuple]:
                 for event in db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("job.%")))]
 
 
-def run_in(app, job_id: int, work, *, last_attempt: bool = False) -> None:
+def run_in(app, job_id: int, work) -> None:
+    """An attempt at the job, as a worker runs its message (web/jobs/tasks.py ``run_job``): claimed, then run."""
     with app.app_context():
-        run(job_id, work, last_attempt=last_attempt)
+        job = claim(job_id)
+        if job is not None:
+            run_claimed(job, work)
 
 
 def ended(state: str, attempts: int, error: str | None) -> dict:
@@ -176,23 +179,36 @@ def test_a_stalled_job_whose_audit_event_cannot_be_written_stays_running(app, mo
         assert db.session.get(Job, job_id).state == "running"
 
 
+TAKEOVERS = {
+    "next_attempt": (0, lambda: {"attempts": Job.attempts + 1}),
+    "after_a_hand_back": (MAX_ATTEMPTS - 1, lambda: {"started_at": utcnow() + timedelta(seconds=1)}),
+}
+"""How another worker takes the job over while an attempt runs, with the job's attempts before the claim: a claim of
+a dead-looking job (the next attempt, while it has attempts left), or, on the last attempt (none can follow it), a
+claim after this process's stop handed the attempt back (the same number, a later start)."""
+
+
+@pytest.mark.parametrize("takeover", TAKEOVERS)
 @pytest.mark.parametrize("outcome", ["done", "refused", "crashed"])
-def test_an_attempt_whose_job_was_taken_over_writes_nothing(app, outcome):
+def test_an_attempt_whose_job_was_taken_over_writes_nothing(app, outcome, takeover):
+    """Whether the attempt would retry its crash or, on the last attempt, fail the job, its end is not the job's."""
+    attempts, taken_over = TAKEOVERS[takeover]
+
     def taken_over_meanwhile(job, progress):
-        with db.engine.begin() as connection:     # another worker claims the job: attempt 2
-            connection.execute(update(Job).where(Job.id == job.id).values(attempts=Job.attempts + 1))
+        with db.engine.begin() as connection:
+            connection.execute(update(Job).where(Job.id == job.id).values(**taken_over()))
         if outcome == "refused":
             raise JobFailed("import_refused")
         if outcome == "crashed":
             raise RuntimeError("the solver crashed")
 
-    job_id = queued_job(app)
+    job_id = queued_job(app, attempts=attempts)
     if outcome == "crashed":
         with pytest.raises(RuntimeError):
-            run_in(app, job_id, taken_over_meanwhile, last_attempt=True)
+            run_in(app, job_id, taken_over_meanwhile)
     else:
-        run_in(app, job_id, taken_over_meanwhile, last_attempt=True)
-    assert job_events(app) == [claimed(job_id, 1)]
+        run_in(app, job_id, taken_over_meanwhile)
+    assert job_events(app) == [claimed(job_id, attempts + 1)]
     with app.app_context():
         assert db.session.get(Job, job_id).state == "running"
 

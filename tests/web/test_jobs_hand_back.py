@@ -32,10 +32,13 @@ def queued_job(app) -> int:
 
 
 def attempt(app, job_id: int, work) -> threading.Thread:
-    """An attempt at the job on a thread of its own, as a consumer's worker thread runs it."""
+    """An attempt at the job on a thread of its own, as a consumer's worker thread runs its message
+    (web/jobs/tasks.py ``run_job``): claimed, then run."""
     def run() -> None:
         with app.app_context():
-            runner.run(job_id, work, last_attempt=False)
+            job = runner.claim(job_id)
+            if job is not None:
+                runner.run_claimed(job, work)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
@@ -293,7 +296,8 @@ def test_a_worker_that_died_after_a_successful_hand_back_spends_the_next_attempt
             heartbeat_at=utcnow() - timedelta(seconds=runner.STALL_SECONDS + 1)))
         db.session.commit()
     requeue_stalled(app)
-    assert job_and_events(app, job_id) == ("queued", 1, ["job.claimed", "job.claimed", "job.interrupted", "job.stalled"])
+    assert job_and_events(app, job_id) == ("queued", 1, ["job.claimed", "job.claimed", "job.interrupted",
+                                                          "job.stalled"])
 
 
 def test_a_claimed_job_carries_its_claims_start_even_when_the_session_held_it(app):
@@ -385,7 +389,8 @@ def test_a_stop_whose_queue_does_not_answer_asks_it_once_and_leaves_the_jobs_to_
         work.released.set()
         thread.join(SECONDS)
     assert len(asked) == 1
-    assert [job_and_events(app, job_id) for job_id in job_ids] == [("queued", 0, ["job.claimed", "job.interrupted"])] * 2
+    assert [job_and_events(app, job_id) for job_id in job_ids] == [
+        ("queued", 0, ["job.claimed", "job.interrupted"])] * 2
     assert run_job_messages(app) == []
     asked_long_ago(app, job_ids)
     requeue_stalled(app)

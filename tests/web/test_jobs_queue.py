@@ -499,7 +499,7 @@ def test_a_worker_that_lost_its_job_to_another_drops_its_work(app, assigning_rou
     finishes after all, its version is not stored; the job stays the other attempt's."""
     from sqlalchemy import update
 
-    from web.jobs.runner import run
+    from web.jobs.runner import claim, run_claimed
     from web.jobs.work import matching_job
     from web.models import Round
     from web.services.jobs import request_job
@@ -516,7 +516,7 @@ def test_a_worker_that_lost_its_job_to_another_drops_its_work(app, assigning_rou
                 connection.execute(update(Job).where(Job.id == job.id).values(attempts=Job.attempts + 1))
             return matching_job(job, progress)
 
-        run(job_id, taken_over_meanwhile, last_attempt=True)
+        run_claimed(claim(job_id), taken_over_meanwhile)
         db.session.expire_all()
         job = db.session.get(Job, job_id)
         assert (job.state, job.attempts, job.outcome) == ("running", 2, None)

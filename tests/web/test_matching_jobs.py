@@ -259,21 +259,27 @@ def test_a_matching_job_solves_under_the_rounds_time_limit(app, client, auth, cs
     assert job.state == "done" and version.settings["time_limit"] == 45
 
 
-def test_a_leftover_message_does_not_run_again_a_job_whose_worker_died_on_its_last_attempt(app):
+def test_a_leftover_message_does_not_run_again_a_job_whose_worker_died_on_its_last_attempt(app, monkeypatch):
     """A job waiting long in the queue gets a message more each minute (``requeue_stalled``: in case its message
     was lost); one left over once its worker died on the last attempt (a national run out of memory) must not
     take the job over and run it again: ``requeue_stalled`` fails it."""
     from datetime import timedelta
 
     from web.jobs import runner
+    from web.jobs.queue import MATCHING, run
+    from web.jobs.work import WORK
     from web.models import utcnow
 
     stopped = utcnow() - timedelta(seconds=runner.STALL_SECONDS + 1)
     ran = []
+    monkeypatch.setitem(WORK, "matching", lambda job, progress: ran.append(job.id))
     with app.app_context():
         job = Job(kind="matching", state="running", step="solve", attempts=runner.MAX_ATTEMPTS, created_at=stopped,
                   started_at=stopped, heartbeat_at=stopped)
         db.session.add(job)
         db.session.commit()
-        runner.run(job.id, lambda job, progress: ran.append(job.id), last_attempt=False)
-        assert ran == [] and db.session.get(Job, job.id).attempts == runner.MAX_ATTEMPTS
+        job_id = job.id
+    run(app, "run_job", job_id, on=MATCHING)                  # the leftover message, as a worker runs it
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        assert ran == [] and (job.state, job.attempts) == ("running", runner.MAX_ATTEMPTS)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from tests.web.test_import_jobs import failing_after_its_work, run_retry, scheduled_retry
 from web.extensions import db
 from web.io import write_records
 from web.models import Application, AuditEvent, Expert, Job, MemberUnit
@@ -286,22 +287,16 @@ def test_the_template_downloaded_from_the_page_passes_its_own_preview(client, au
 
 
 def test_an_upload_whose_first_attempt_failed_after_its_work_is_registered_by_the_retry(
-        app, client, auth, csrf_token, tmp_path, make_expert_record):
+        app, client, auth, csrf_token, tmp_path, monkeypatch, make_expert_record):
     """A worker that fails between the work and the commit (killed, or the commit refused) writes nothing and
-    leaves the kept file, so the retry registers the upload; the file goes once that end is committed."""
-    from web.jobs import runner
-    from web.jobs.work import WORK
+    leaves the kept file, so Huey's retry registers the upload; the file goes once that end is committed."""
+    from web.jobs.queue import run
     from web.models import User, utcnow
 
     auth.login(role="organizer")
     preview = upload(client, csrf_token, "experts", "专家.json",
                      file_bytes(tmp_path, "experts", [make_expert_record("E31")], ".json"))
     token = re.search(r'action="/records/experts/upload/([^"]+)"', preview.get_data(as_text=True)).group(1)
-
-    def work_then_fail(job, progress):
-        WORK["records_upload"](job, progress)
-        raise RuntimeError("the worker is gone before the commit")
-
     with app.app_context():
         organizer = db.session.scalar(select(User).where(User.username == "organizer"))
         job = Job(kind="records_upload", requested_by=organizer, state="queued", step="waiting",
@@ -309,13 +304,16 @@ def test_an_upload_whose_first_attempt_failed_after_its_work_is_registered_by_th
         db.session.add(job)
         db.session.commit()
         job_id = job.id
-        with pytest.raises(RuntimeError):
-            runner.run(job_id, work_then_fail, last_attempt=False)
+    with monkeypatch.context() as patched:
+        failing_after_its_work(patched, "records_upload")
+        run(app, "run_job", job_id)
+    retry = scheduled_retry(app)
+    with app.app_context():
         assert db.session.get(Job, job_id).state == "queued"
         assert db.session.scalar(select(func.count(Expert.id))) == 0
     assert len(uploads_left(app)) == 1
+    run_retry(app, retry)
     with app.app_context():
-        runner.run(job_id, WORK["records_upload"], last_attempt=True)
         job = db.session.get(Job, job_id)
         assert (job.state, job.error) == ("done", None)
         assert list(db.session.scalars(select(Expert.ref))) == ["E31"]

@@ -287,43 +287,36 @@ def _audit_moves(action: str, moved: Sequence[tuple[int, str, int]], before: str
                      after={"state": after, "kind": kind, "attempts": attempts})
 
 
-def run(job_id: int, work: Callable[[Job, Progress], str | None], *, last_attempt: bool) -> None:
-    """Claim job ``job_id`` (:func:`claim`) and run it (:func:`run_claimed`)."""
-    job = claim(job_id)
-    if job is not None:
-        run_claimed(job, work, last_attempt=last_attempt)
-
-
 def attempts_left(job: Job) -> int:
     """How many attempts the claimed ``job`` has after this one, by its own count (:data:`MAX_ATTEMPTS` in all):
     an error, a worker's death and a message queued again spend one; a stop's hand-back gives it back."""
     return max(0, MAX_ATTEMPTS - job.attempts)
 
 
-def run_claimed(job: Job, work: Callable[[Job, Progress], str | None], *, last_attempt: bool) -> None:
+def run_claimed(job: Job, work: Callable[[Job, Progress], str | None]) -> None:
     """Do the claimed job's ``work`` (which returns the stored result's name, or None; it may set ``job.outcome``)
     and record its end. What the work flushed is committed with the job's end, or not at all; the clean-up of the
     kind's stored input is done once an end for good is committed (:func:`forget_input`), never when the job goes
     back to the queue or another worker took it over, so a retry still finds what it would remove.
 
     A :class:`JobFailed` fails the job with its sentence. Any other error fails it on its last attempt by the
-    database's count (:func:`attempts_left`; or when ``last_attempt``: no retry will come, whatever the count) and
-    otherwise puts it back in the queue state and re-raises, for the queue to retry it.
+    database's count (:func:`attempts_left`, which the worker also gives Huey as the message's retries:
+    web/jobs/tasks.py) and otherwise puts it back in the queue state and re-raises, for the queue to retry it.
     """
     attempt = Attempt(job.id, job.attempts, job.started_at)
     with _REGISTRY:
         _UNDER_WAY[attempt.job_id] = attempt
     try:
-        _work_and_end(job, attempt, work, last_attempt=last_attempt or not attempts_left(job))
+        _work_and_end(job, attempt, work)
     finally:
         _finished(attempt)
 
 
-def _work_and_end(job: Job, attempt: Attempt, work: Callable[[Job, Progress], str | None], *,
-                  last_attempt: bool) -> None:
+def _work_and_end(job: Job, attempt: Attempt, work: Callable[[Job, Progress], str | None]) -> None:
     """:func:`run_claimed`'s work and its end, recorded only while the process has not handed the job back
     (:func:`_still_ours`)."""
     job_id = job.id
+    last_attempt = not attempts_left(job)       # read before the work: a rollback expires the job
     progress = Progress(attempt)
     try:
         with Heartbeat(current_app._get_current_object(), attempt):
@@ -435,7 +428,8 @@ def recently_ended(kinds: Collection[str]) -> list[Job]:
 
 
 def stalled_jobs() -> list[tuple[int, str]]:
-    """Jobs to enqueue again, each once, by id (the order they were asked for): running ones whose heartbeat stopped
+    """Jobs to enqueue again, each once, in no particular order (``requeue_stalled`` merges them with the jobs it
+    gave back and orders the whole by id, the order they were asked for): running ones whose heartbeat stopped
     (their worker died) with attempts left, queued again, each audited ``job.stalled`` by the system in the
     transaction that queues it (those without attempts left are failed by :func:`give_up_dead_jobs`); and queued
     ones waiting longer than :data:`STALL_SECONDS` (in case their queue message was lost). Enqueuing a job twice is
@@ -449,7 +443,7 @@ def stalled_jobs() -> list[tuple[int, str]]:
     dead_ids = [job_id for job_id, _, _ in dead]
     waiting = db.session.execute(select(Job.id, Job.kind).where(Job.state == "queued", Job.created_at < stalled_before,
                                                                 Job.id.not_in(dead_ids or [0])))
-    return sorted([(job_id, kind) for job_id, kind, _ in dead] + [(job_id, kind) for job_id, kind in waiting])
+    return [(job_id, kind) for job_id, kind, _ in dead] + [(job_id, kind) for job_id, kind in waiting]
 
 
 def _dead_worker():

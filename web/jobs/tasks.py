@@ -1,11 +1,13 @@
 """The tasks a worker runs, registered on the app's Huey instances; each runs inside that app's context.
 
 ``run_job(job_id)`` (on every queue)
-    Does the job's work (web/jobs/work.py). Huey retries it after an unexpected error, :data:`RETRY_DELAY_SECONDS`
-    later, on the queue that ran it, as often as the job has attempts left by the database's count
-    (``runner.attempts_left``), which hand-backs refund and dead workers spend, not by Huey's own count, which a
-    message queued again starts afresh: the claim sets the message's retries from the job's row (:data:`RETRIES`
-    until then: a claim that fails, the database lost, is retried too); a refusal fails the job at once.
+    Claims the job (``runner.claim``) and does its work (web/jobs/work.py, ``runner.run_claimed``); Huey passes
+    the message as ``task`` (``context=True``: a consumer's run and immediate mode's alike). Huey retries it after
+    an unexpected error, :data:`RETRY_DELAY_SECONDS` later, on the queue that ran it, as often as the job has
+    attempts left by the database's count (``runner.attempts_left``), which hand-backs refund and dead workers
+    spend, not by Huey's own count, which a message queued again starts afresh: the claim sets the message's
+    retries from the job's row (:data:`RETRIES` until then: a claim that fails, the database lost, is retried too),
+    and the runner fails the job on the attempt that has none left; a refusal fails the job at once.
 ``requeue_stalled`` (general queue)
     Every minute: jobs whose worker died are queued again, each on the queue of its kind, or failed when that was
     their last attempt, except those a stop was handing back when its hand-back failed (web/jobs/hand_backs.py):
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 from flask import Flask
 from huey import Huey, crontab
+from huey.api import Task
 
 from web.jobs import hand_backs, mail, runner
 from web.jobs.queue import GENERAL, jobs_waiting, queue_of, run
@@ -40,15 +43,14 @@ def register(huey: Huey, app: Flask, queue_name: str) -> dict:
     """Register the tasks of the queue ``queue_name`` on ``huey``; returns them by name (for
     :func:`web.jobs.queue.run`)."""
     @huey.task(retries=RETRIES, retry_delay=RETRY_DELAY_SECONDS, context=True, name="run_job")
-    def run_job(job_id: int, task=None) -> None:
+    def run_job(job_id: int, task: Task) -> None:
         with app.app_context():
             kind = _kind(job_id)
             job = runner.claim(job_id) if kind is not None else None
             if job is None:
                 return
-            if task is not None:
-                task.retries = runner.attempts_left(job)     # Huey retries as often as the database's count allows
-            runner.run_claimed(job, WORK[kind], last_attempt=task is None)
+            task.retries = runner.attempts_left(job)         # Huey retries as often as the database's count allows
+            runner.run_claimed(job, WORK[kind])
 
     if queue_name != GENERAL:
         return {"run_job": run_job}
@@ -63,7 +65,7 @@ def register(huey: Huey, app: Flask, queue_name: str) -> dict:
             for job in runner.recently_ended(FORGET_INPUT):
                 runner.forget_input(job)
             stalled = [(job_id, queue_of(kind)) for job_id, kind in sorted({*stopped, *runner.stalled_jobs()})
-                       if kind in WORK]
+                       if kind in WORK]                 # each once, by id: one given back is also waiting long
             waiting = {name: jobs_waiting(app, name) for name in {name for _, name in stalled}}
             for job_id, name in stalled:
                 if job_id not in waiting[name]:

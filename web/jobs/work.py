@@ -178,6 +178,6 @@ FORGET_INPUT: dict[str, Callable[[Job], None]] = {
     "records_upload": forget_upload,
 }
 """How a kind that consumes a stored input (personal data, not kept) deletes it once its job has ended for good:
-done, refused, or failed on its last attempt (``runner.run``, right after that end's commit), and again every
+done, refused, or failed on its last attempt (``runner.run_claimed``, right after that end's commit), and again every
 minute for a day after any end, a job failed because its worker died on every attempt included
 (``requeue_stalled``, ``runner.recently_ended``); ``runner.forget_input`` calls it."""

@@ -32,12 +32,14 @@ def local_midnight_in_utc(day: date, days_later: int = 0) -> datetime | None:
 
 def filtered(filters: dict) -> Select:
     """Audit events matching ``filters`` (actor, action, entity_type, entity_id exact; since/until local
-    dates, both inclusive), newest first."""
+    dates, both inclusive; none of the entity types in ``exclude``), newest first."""
     query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     for key, column in (("actor", AuditEvent.actor_name), ("action", AuditEvent.action),
                         ("entity_type", AuditEvent.entity_type), ("entity_id", AuditEvent.entity_id)):
         if filters.get(key):
             query = query.where(column == filters[key])
+    if filters.get("exclude"):
+        query = query.where(AuditEvent.entity_type.not_in(filters["exclude"]))
     if filters.get("since") and (start := local_midnight_in_utc(filters["since"])):
         query = query.where(AuditEvent.at >= start)
     if filters.get("until") and (end := local_midnight_in_utc(filters["until"], days_later=1)):

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import (
+    DateField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
 from wtforms.fields import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
+from web.labels import AUDIT_ENTITIES
 from web.labels import USER_ROLES as ROLE_LABELS
 from web.models import ROLES
 
@@ -24,7 +35,20 @@ class AuditFilterForm(FlaskForm):
     entity_id = StringField(_l("Entity id"), validators=[Optional(), Length(max=64)])
     since = DateField(_l("From"), validators=[Optional()])
     until = DateField(_l("Until"), validators=[Optional()])
+    exclude = SelectMultipleField(_l("Leave out"), choices=[SelectChoice(entity, label) for entity, label in
+                                                           AUDIT_ENTITIES.items()], validate_choice=False,
+                                  filters=[lambda values: [value for value in values or () if value]],
+                                  widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    """Entity types whose events are not shown: the system records several state changes of every job (claimed,
+    retried, stalled, done, …), which can bury the events people made. An empty value names none (``exclude=``, as
+    ``actor=`` is no filter)."""
     submit = SubmitField(_l("Filter"))
+
+    def validate_exclude(self, field: SelectMultipleField) -> None:
+        """Only the entity types the log knows (a mistyped one would hide nothing and look applied)."""
+        unknown = [value for value in field.data if value not in AUDIT_ENTITIES]
+        if unknown:
+            raise ValidationError(_("No such entity type: %(values)s", values="、".join(unknown)))
 
 
 class CreateUserForm(FlaskForm):

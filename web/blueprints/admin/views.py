@@ -23,7 +23,7 @@ from . import audit_log, bp
 from .forms import ROLE_LABELS, AuditFilterForm, CreateTokenForm, CreateUserForm
 
 PER_PAGE = 50
-FILTER_KEYS = ("actor", "action", "entity_type", "entity_id", "since", "until")
+FILTER_KEYS = ("actor", "action", "entity_type", "entity_id", "since", "until", "exclude")
 
 
 def pretty_json(value) -> str:
@@ -49,7 +49,7 @@ def audit():
     form, filters = audit_filters()
     args = listing.parse(listing.ListSpec(sorts=("at",), direction="desc", per_page=PER_PAGE))
     page = listing.paginate_query(audit_log.filtered(filters), args, sort_columns=None)
-    query_args = {key: request.args[key] for key in FILTER_KEYS if request.args.get(key)}
+    query_args = {key: request.args.getlist(key) for key in FILTER_KEYS if any(request.args.getlist(key))}
     return render_template("admin/audit.html", form=form, page=page, query_args=query_args,
                            pretty_json=pretty_json, known=audit_log.known_values())
 
