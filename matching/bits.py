@@ -69,6 +69,8 @@ class BitMatrix:
     # --------------------------------------------------------------------------------------------------- reads
     def __getitem__(self, key) -> np.ndarray | np.bool_:
         rows, columns = _split(key)
+        if _is_number(rows) and _is_number(columns):
+            return self._pair(rows, columns)
         if isinstance(columns, slice):
             start, stop = self._range(columns)
             packed = self.bits[rows, start >> 3:(stop + 7) >> 3]
@@ -76,6 +78,15 @@ class BitMatrix:
             return unpacked[..., start & 7:(start & 7) + stop - start].view(bool)
         columns = self._columns(columns)
         return (self.bits[rows, columns >> 3] & _bit(columns)) != 0
+
+    def _pair(self, expert: int, app: int) -> np.bool_:
+        """One pair, read without the index arrays of a gathered read: an explanation reads one pair for each expert
+        it names as left out (125,000 at 25,000 applications), 6 µs a pair that way against 0.06 as a mask."""
+        n_apps = self.shape[1]
+        if not -n_apps <= app < n_apps:
+            raise IndexError(f"application index {app} out of range for {n_apps} applications")
+        app = int(app) % n_apps
+        return np.bool_(self.bits[expert, app >> 3] & (128 >> (app & 7)))
 
     def dense(self) -> np.ndarray:
         """The whole (E, A) bool matrix, one byte a pair: for a caller that truly needs it (small instances,
@@ -215,6 +226,11 @@ def _split(key) -> tuple:
     if len(key) != 2:
         raise IndexError("a bit matrix is indexed by (rows, applications)")
     return key
+
+
+def _is_number(index) -> bool:
+    """Whether an index is one integer (Python's or numpy's; a bool is a mask, not a number)."""
+    return isinstance(index, int | np.integer) and not isinstance(index, bool)
 
 
 def _bit(apps: np.ndarray) -> np.ndarray:

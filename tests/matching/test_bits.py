@@ -164,3 +164,15 @@ def test_a_pair_set_only_grows():
         pairs[np.array([0]), np.array([9])] = False
     with pytest.raises(IndexError):
         pairs[:, 0:3] = True
+
+
+def test_one_pair_reads_as_the_mask_reads_it_whatever_its_integers():
+    mask = np.random.default_rng(3).random((4, 13)) < 0.5
+    bits = BitMatrix.of(mask)
+    for e in (0, -1, 3, np.int64(2), np.int32(-4), np.uint8(1)):
+        for a in (0, 7, 8, 12, -1, -13, np.int64(9), np.int32(-2), np.uint64(12)):
+            same(bits[e, a], mask[e, a])
+    for e, a in ((4, 0), (-5, 0), (0, 13), (0, -14), (np.int64(0), np.uint64(13))):
+        with pytest.raises(IndexError):
+            bits[e, a]
+
