@@ -44,7 +44,8 @@ class BitMatrix:
         if mask.ndim != 2:
             raise ValueError(f"a bit matrix is 2-D, got shape {mask.shape}")
         matrix = cls(*mask.shape)
-        matrix.bits = np.packbits(mask.astype(bool, copy=False), axis=1)
+        packed = np.packbits(mask.astype(bool, copy=False), axis=1)
+        matrix.bits = np.ascontiguousarray(packed)      # a transposed mask packs in Fortran order; clear writes flat
         return matrix
 
     @classmethod
@@ -154,12 +155,13 @@ class BitMatrix:
         self._set(rows[value], columns[value])
 
     def clear(self, experts: np.ndarray, apps: np.ndarray) -> None:
-        """Set the pairs ``(experts[k], apps[k])`` False (repeats allowed), :data:`CLEAR_BLOCK` pairs at a time.
+        """Set the pairs ``(experts[k], apps[k])`` False (repeats and negative indices allowed, IndexError outside the
+        matrix, as for the mask), :data:`CLEAR_BLOCK` pairs at a time.
         Each block's pairs are grouped by byte — no sort when they come sorted by expert then application, as
         conflicts do — and each byte is written once (``np.bitwise_and.at`` is slower: docs/scale.md)."""
         for start in range(0, len(experts), CLEAR_BLOCK):
-            rows = np.asarray(experts[start:start + CLEAR_BLOCK], dtype=np.int64)
-            apps_of = np.asarray(apps[start:start + CLEAR_BLOCK], dtype=np.int64)
+            rows = self._rows(np.asarray(experts[start:start + CLEAR_BLOCK], dtype=np.int64))
+            apps_of = self._columns(np.asarray(apps[start:start + CLEAR_BLOCK], dtype=np.int64))
             cells = rows * self.bits.shape[1] + (apps_of >> 3)
             if not (cells[1:] >= cells[:-1]).all():
                 order = np.argsort(cells, kind="stable")
@@ -175,7 +177,7 @@ class BitMatrix:
         value, as numpy's assignment does."""
         if isinstance(rows, slice):
             rows = np.arange(self.shape[0])[rows]
-            rows = rows[:, None] if columns.ndim else rows
+            rows = rows.reshape(rows.shape + (1,) * columns.ndim)      # every expert against each application
         else:
             rows = np.arange(self.shape[0])[rows]       # numpy's own checks: bounds, negatives, bool masks
         rows, columns, value = (np.ravel(part) for part in
@@ -191,19 +193,20 @@ class BitMatrix:
             raise IndexError("a bit matrix is sliced by a contiguous range of applications")
         return start, max(start, stop)
 
+    def _rows(self, experts: np.ndarray) -> np.ndarray:
+        """Expert numbers as the mask reads them, for :meth:`clear`'s flat byte numbers (where an expert past the
+        last would clear another expert's pair, and a negative one wrap to the wrong row)."""
+        return _within(experts, self.shape[0], "expert")
+
     def _columns(self, apps) -> np.ndarray:
-        """Application numbers as the mask reads them: negative ones count from the end, and one outside the
-        range raises IndexError (the bits past the last application would read it silently). A bool array is
-        refused: shifted as numbers, it would read applications 0 and 1."""
+        """Application numbers as the mask reads them. A bool array is refused: shifted as numbers, it would read
+        applications 0 and 1."""
         apps = np.asarray(apps)
         if apps.size == 0:                  # ``[]`` reads as float64, and indexes as nothing
             return apps.astype(np.int64)
         if apps.dtype.kind not in "iu":
             raise IndexError("a bit matrix's applications are indexed by numbers")
-        n_apps = self.shape[1]
-        if apps.min() < -n_apps or apps.max() >= n_apps:
-            raise IndexError(f"application index out of range for {n_apps} applications")
-        return np.where(apps < 0, apps + n_apps, apps) if apps.min() < 0 else apps
+        return _within(apps, self.shape[1], "application")
 
 
 class PairSet(BitMatrix):
@@ -226,6 +229,17 @@ def _split(key) -> tuple:
     if len(key) != 2:
         raise IndexError("a bit matrix is indexed by (rows, applications)")
     return key
+
+
+def _within(indices: np.ndarray, length: int, what: str) -> np.ndarray:
+    """Indices along an axis of ``length`` as numpy reads them: negative ones count from the end, and one outside
+    raises IndexError (the bits past the last application, or the next row's, would be read or written silently)."""
+    if indices.size == 0:
+        return indices
+    low, high = indices.min(), indices.max()
+    if low < -length or high >= length:
+        raise IndexError(f"{what} index out of range for {length} {what}s")
+    return np.where(indices < 0, indices + length, indices) if low < 0 else indices
 
 
 def _is_number(index) -> bool:

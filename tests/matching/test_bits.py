@@ -176,3 +176,40 @@ def test_one_pair_reads_as_the_mask_reads_it_whatever_its_integers():
         with pytest.raises(IndexError):
             bits[e, a]
 
+
+def test_writes_hold_on_bits_packed_from_a_transposed_mask():
+    """``np.packbits`` keeps a Fortran-ordered mask's order: a write through a flat view of such bits was lost."""
+    mask = np.ones((30, 20), dtype=bool).T
+    bits = BitMatrix.of(mask)
+    bits[3, 4] = False
+    bits.clear(np.array([5]), np.array([6]))
+    mask = mask.copy()
+    mask[3, 4] = mask[5, 6] = False
+    same(bits.dense(), mask)
+
+
+def test_clear_refuses_a_pair_outside_the_matrix_and_counts_negatives_from_the_end():
+    """A pair past the last application would clear a bit of the next expert's row."""
+    mask = np.ones((3, 10), dtype=bool)
+    bits = BitMatrix.of(mask)
+    for experts, apps in (([0], [10]), ([0], [17]), ([3], [0]), ([-4], [0]), ([0], [-11])):
+        with pytest.raises(IndexError):
+            bits.clear(np.array(experts), np.array(apps))
+    same(bits.dense(), mask)
+    bits.clear(np.array([-1, 0]), np.array([0, -1]))
+    mask[-1, 0] = mask[0, -1] = False
+    same(bits.dense(), mask)
+
+
+def test_a_gathered_write_of_two_dimensional_applications_to_every_expert():
+    rng = np.random.default_rng(4)
+    mask = rng.random((5, 13)) < 0.5
+    bits = BitMatrix.of(mask)
+    apps = np.array([[0, 12], [3, 8]])
+    value = rng.random((5, 2, 2)) < 0.5
+    bits[:, apps] = value
+    mask[:, apps] = value
+    same(bits.dense(), mask)
+    bits[1:, apps[:1]] &= value[1:, :1]
+    mask[1:, apps[:1]] &= value[1:, :1]
+    same(bits.dense(), mask)
