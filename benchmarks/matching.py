@@ -211,7 +211,7 @@ def run_dense(name: str, instance: Instance, time_limit: float, objective: float
 
     clock = time.perf_counter()
     master = Master(instance, instance.fit)
-    master.add(*np.nonzero(instance.allowed))
+    master.add(*instance.allowed.nonzero())
     _, _, value, dual_bound, proven = master.solve_mip(time_limit)
     seconds = time.perf_counter() - clock
     print(f"{name} dense MILP over all {len(master.col_e):,} allowed pairs: {seconds:.2f} s, objective {value:.4f}, "

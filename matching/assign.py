@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from matching.affinity import FitMatrix, affinity_arrays, compute_fit
+from matching.bits import BitMatrix
 from matching.conflicts import RULE_KINDS, RULES, ConflictArrays, ConflictReasons, conflict_arrays
 from matching.draw import DrawResult, draw
 from matching.explain import DRAWN, OPTIMUM, PanelExplanation, explain
@@ -450,19 +451,19 @@ def build_context(problem: Problem, timing: dict[str, float] | None = None, *,
 
 
 def _allowed(found: ConflictArrays, available: np.ndarray, n_apps: int, fixed: list[tuple[int, int]],
-             forbidden: list[tuple[int, int]]) -> np.ndarray:
-    """The (n_experts, n_applications) permission matrix, written in place: the only dense matrix of the
-    conflicts (the masks of hard and soft conflicts are never formed)."""
-    allowed = np.repeat(available[:, None], n_apps, axis=1)
+             forbidden: list[tuple[int, int]]) -> BitMatrix:
+    """The (n_experts, n_applications) permission matrix, one bit a pair: the available experts' rows set, then
+    the conflicted and forbidden pairs cleared (no dense mask of the conflicts, nor of the matrix, is formed)."""
+    allowed = BitMatrix.rows(available, n_apps)
     hard = found.hard
-    allowed[found.experts[hard], found.applications[hard]] = False
+    allowed.clear(found.experts[hard], found.applications[hard])
     soft = ~hard
     if soft.any():      # a soft conflict is accepted when the organizer fixed the pair (DESIGN §6.1)
         keys = found.experts[soft].astype(np.int64) * n_apps + found.applications[soft]
         accepted = np.isin(keys, [e * n_apps + a for e, a in fixed])
-        allowed[found.experts[soft][~accepted], found.applications[soft][~accepted]] = False
-    for e, a in forbidden:
-        allowed[e, a] = False
+        allowed.clear(found.experts[soft][~accepted], found.applications[soft][~accepted])
+    forbidden_pairs = np.array(forbidden, dtype=np.int64).reshape(-1, 2)
+    allowed.clear(forbidden_pairs[:, 0], forbidden_pairs[:, 1])
     return allowed
 
 

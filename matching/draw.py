@@ -34,6 +34,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from matching.bits import BitMatrix
 from matching.greedy import greedy_panels, initial_candidates
 from matching.instance import Instance, org_counts
 from matching.lp import PRICING_BLOCK, LPResult, Master, largest_magnitude
@@ -87,7 +88,7 @@ class DrawResult:
         Seats per (application, pool) the capped LP could not fill (infeasible draws only).
     restricted_pairs : int
         Pairs forbidden to keep organizations within one pool per application (see :func:`draw`).
-    allowed : ndarray, shape (E, A), bool, or None
+    allowed : BitMatrix, shape (E, A), or None
         The pairs the draw could use: the instance's, less the restricted ones (None when infeasible).
         ``probabilities`` is the capped LP optimum over exactly these pairs.
     """
@@ -101,7 +102,7 @@ class DrawResult:
     attempts: int
     shortfall: np.ndarray
     restricted_pairs: int = 0
-    allowed: np.ndarray | None = None
+    allowed: BitMatrix | None = None
     repaired: bool = False
 
 
@@ -710,7 +711,8 @@ def restrict_to_one_pool(instance: Instance, kept: dict[tuple[int, int], int]) -
             table = np.full((len(block), n_orgs + 1), -1, dtype=np.int16)
             table[np.searchsorted(block, apps[first:last]), orgs[first:last]] = pools[first:last]
             held = table[:, column].T                                  # (E, block): the kept pool, or −1
-            allowed[:, block] &= (held < 0) | (held == own)
+            experts, columns = np.nonzero((held >= 0) & (held != own))
+            allowed.clear(experts, block[columns])
     fixed_e, fixed_a = instance.fixed[:, 0], instance.fixed[:, 1]
     allowed[fixed_e, fixed_a] = instance.allowed[fixed_e, fixed_a]
     return dataclasses.replace(instance, allowed=allowed)

@@ -2,7 +2,7 @@
 and the limit a deployment sets on it (docs/scale.md, "Memory: the estimate and the limit").
 
 A round of E experts and A applications keeps E·A pairs in dense matrices (the fit, 4 bytes a pair, 8 when the
-problem gives it; ``allowed``, 1 byte; the master's column set, one bit), so its peak grows with E·A. The
+problem gives it; ``allowed`` and the master's column set, one bit each), so its peak grows with E·A. The
 estimate adds, in bytes:
 
 * the interpreter with the solver libraries (:data:`BASE`);
@@ -48,10 +48,11 @@ PER_RECORD = 6 * 1024
 """One expert or application: 3 KiB as a parsed record (137 − 85 MiB over 17,040 more records) and as much
 again for the JSON the command line read it from, which stays alive through the run."""
 
-PER_PAIR = 4 + 1 + 1 / 8
-"""The computed fit (float32), ``allowed`` (bool) and the master's column set (one bit)."""
+PER_PAIR = 4 + 1 / 8 + 1 / 8
+"""The computed fit (float32), ``allowed`` and the master's column set (one bit each, :mod:`matching.bits`;
+``allowed`` was one byte a pair before, 5.125 here)."""
 
-PER_GIVEN_PAIR = 8 + 1 + 1 / 8
+PER_GIVEN_PAIR = 8 + 1 / 8 + 1 / 8
 """As :data:`PER_PAIR` when the problem gives the fit (kept in float64, the scores as given)."""
 
 PER_AFFINITY = 300
@@ -112,18 +113,19 @@ run 165 s); 1,000 × 5,000 at 2,192 (≈ 1,950 beyond it, 285 KiB a seat; 3,523 
 seconds, at 211 (515 counted). The MIP's memory grows with the time it runs, which the size does not predict: an
 envelope, not a model."""
 
-PER_PAIR_DRAWN = 8 + 1 + 1
-"""A randomized draw's dense arrays beside the fit: the marginals (float64), the restricted permission and the
-drawn assignment (bool)."""
+PER_PAIR_DRAWN = 8 + 1 / 8 + 1
+"""A randomized draw's dense arrays beside the fit: the marginals (float64), the restricted permission (one bit)
+and the drawn assignment (bool)."""
 
 PER_SEAT_DRAWN = 4 * 1024
 """A randomized draw's master, per seat, beyond the unlimited solve: fitted to the draws measured in one process
 (300 × 2,000: 273 MiB against 259 without the draw; 1,000 × 5,000: 538 against 435)."""
 
-PER_CONTEXT_PAIR = 4 + 1
-"""A context's pair without a solve (:func:`matching.assign.build_context`): the fit (float32) and ``allowed``."""
+PER_CONTEXT_PAIR = 4 + 1 / 8
+"""A context's pair without a solve (:func:`matching.assign.build_context`): the fit (float32) and ``allowed``
+(one bit)."""
 
-PER_GIVEN_CONTEXT_PAIR = 8 + 1
+PER_GIVEN_CONTEXT_PAIR = 8 + 1 / 8
 """As :data:`PER_CONTEXT_PAIR` when the problem gives the fit (float64)."""
 
 PER_FIT_TEMPORARY = 12

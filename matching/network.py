@@ -26,8 +26,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import minimum_spanning_tree
 
+from matching.bits import PairSet
 from matching.instance import Instance, best_first_columns
-from matching.lp import AT_LOWER, AT_UPPER, BASIC, PRICING_BLOCK, FixedPairs, PairSet
+from matching.lp import AT_LOWER, AT_UPPER, BASIC, PRICING_BLOCK, FixedPairs
 
 COST_SCALE = 1e7
 """Weights (divided by the largest, when that is above 1) are multiplied by this and rounded to integers for
@@ -174,7 +175,7 @@ def sampled_load_prices(instance: Instance, weight: np.ndarray, *, apps: int | N
         sample_weight = weight[:, chosen]
         sample = dataclasses.replace(instance, fit=sample_weight, allowed=instance.allowed[:, chosen],
                                      panel_size=instance.panel_size[chosen], fixed=np.zeros((0, 2), dtype=int))
-    optimum = network_optimum(sample, sample_weight, *np.nonzero(sample.allowed), max_rounds=1, sampled=share)
+    optimum = network_optimum(sample, sample_weight, *sample.allowed.nonzero(), max_rounds=1, sampled=share)
     # experts the source reaches only through an elastic arc (every expert allowed to the sample's applications
     # of a pool at its full load, or seats they cannot fill standing for ``share``) are priced near its cost: a
     # dual optimum of the sample, where seats are equalities, but the round's panel bound there is that cost times

@@ -123,7 +123,7 @@ def all_reserves(instance: Instance, assigned: Assignment, count: int, *,
     width = max(1, block // n_experts)
     for start in range(0, n_apps, width):
         apps = np.arange(start, min(start + width, n_apps))
-        open_pairs = instance.allowed[:, apps[0]:apps[-1] + 1].copy()
+        open_pairs = instance.allowed[:, apps[0]:apps[-1] + 1]         # unpacked: a copy
         seated = panels.table[apps]
         open_pairs[seated[seated >= 0], np.nonzero(seated >= 0)[0]] = False
         values = np.where(open_pairs & headroom[:, None], instance.fit[:, apps[0]:apps[-1] + 1], -np.inf)

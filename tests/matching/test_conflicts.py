@@ -439,7 +439,7 @@ def test_exclusion_sentences_are_the_listed_reasons_before_and_after_prepare():
         context = build_context(parsed)
         if prepared:
             context.reasons.prepare()
-        allowed = context.instance.allowed
+        allowed = context.instance.allowed.dense()
         assert {pair: context.exclusions[pair] for pair in zip(*(np.nonzero(~allowed)[k].tolist() for k in (0, 1)), strict=True)} == expected
         assert context.diagnostics == [f"固定分配 专家 E5 → 申报 A1 不可执行：{expected[(4, 0)]}"]
 

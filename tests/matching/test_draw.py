@@ -62,7 +62,7 @@ def test_every_draw_is_feasible_and_marginals_match_the_fractional_solution(seed
         return
     probabilities = first.probabilities
     assert probabilities.max() <= q + 1e-9
-    assert not probabilities[~instance.allowed].any()
+    assert not probabilities[~instance.allowed.dense()].any()
     n = 300
     frequency = np.zeros(instance.fit.shape)
     for s in range(n):
@@ -207,7 +207,7 @@ def test_the_draw_is_the_capped_optimum_over_the_pairs_it_keeps(seed):
                                quotas=((1, 3), (1, 2), (1, 2)))
     result = draw(instance, 0.5, seed=0)
     assert result.status == "sampled" and result.exact and result.restricted_pairs > 0
-    assert not result.probabilities[~result.allowed].any()
+    assert not result.probabilities[~result.allowed.dense()].any()
     assert spanning_organizations(instance, result.probabilities) == []
     kept = dataclasses.replace(instance, allowed=result.allowed)
     _, optimum, _ = fractional_assignment(kept, 0.5)
@@ -241,7 +241,7 @@ def test_an_assignment_of_the_scaled_instance_divided_by_k_keeps_the_cap_and_eve
     experts, apps = greedy_panels(scaled_instance(instance, q), instance.fit)
     x = np.zeros(instance.fit.shape)
     np.add.at(x, (experts, apps), 1 / k)
-    assert x.max() <= q + 1e-12 and not x[~instance.allowed].any()
+    assert x.max() <= q + 1e-12 and not x[~instance.allowed.dense()].any()
     assert (x.sum(axis=1) <= instance.load_cap + 1e-9).all()
     assert (x.sum(axis=0) <= instance.panel_size + 1e-9).all()
     for p, (_, high) in enumerate(instance.pool_quotas):
@@ -296,7 +296,7 @@ def capped_rows_hold(instance: Instance, x: np.ndarray, q: float) -> None:
     fixed = np.zeros(x.shape, dtype=bool)
     fixed[instance.fixed[:, 0], instance.fixed[:, 1]] = True
     assert (x[~fixed] <= q + 1e-9).all() and np.allclose(x[fixed], 1.0)
-    assert not x[~instance.allowed].any()
+    assert not x[~instance.allowed.dense()].any()
     assert (x.sum(axis=1) <= instance.load_cap + 1e-7).all()
     assert np.allclose(x.sum(axis=0), instance.panel_size)
     for p, (low, high) in enumerate(instance.pool_quotas):
@@ -320,7 +320,7 @@ def test_on_contended_rounds_the_draw_is_the_capped_optimum_over_the_pairs_it_ke
         return
     fixed_e, fixed_a = instance.fixed[:, 0], instance.fixed[:, 1]
     assert result.allowed[fixed_e, fixed_a].all() and result.assigned[fixed_e, fixed_a].all()
-    assert not result.probabilities[~result.allowed].any()
+    assert not result.probabilities[~result.allowed.dense()].any()
     capped_rows_hold(instance, result.probabilities, q)
     kept = dataclasses.replace(instance, allowed=result.allowed)
     assert result.expected_fit == pytest.approx(fractional_assignment(kept, q)[1], rel=1e-7, abs=1e-9)
@@ -343,7 +343,7 @@ def test_holding_organizations_in_the_one_pool_they_use_leaves_the_capped_optimu
     held = in_one_pool(instance, Marginals(experts, apps, probabilities[experts, apps]))
     assert held
     narrower = restrict_to_one_pool(instance, held)
-    forbidden = instance.allowed & ~narrower.allowed
+    forbidden = instance.allowed.dense() & ~narrower.allowed.dense()
     assert forbidden.any() and not (probabilities[forbidden] > SNAP).any()
     assert fractional_assignment(narrower, 0.5)[1] == pytest.approx(value, rel=1e-9)
 
@@ -366,13 +366,13 @@ def test_a_restriction_forbids_exactly_each_kept_organizations_experts_outside_i
     for e, a in instance.fixed:
         if instance.expert_org[e] >= 0:
             kept[(int(a), int(instance.expert_org[e]))] = (int(instance.expert_pool[e]) + 1) % instance.n_pools
-    expected = instance.allowed.copy()
+    expected = instance.allowed.dense()
     for (a, o), pool in kept.items():
         expected[(instance.expert_org == o) & (instance.expert_pool != pool), a] = False
     expected[instance.fixed[:, 0], instance.fixed[:, 1]] = instance.allowed[instance.fixed[:, 0], instance.fixed[:, 1]]
-    assert len({a for a, _ in kept}) < instance.n_apps and (expected != instance.allowed).any()
-    assert (restrict_to_one_pool(instance, kept).allowed == expected).all()
-    assert (restrict_to_one_pool(instance, {}).allowed == instance.allowed).all()
+    assert len({a for a, _ in kept}) < instance.n_apps and (expected != instance.allowed.dense()).any()
+    assert (restrict_to_one_pool(instance, kept).allowed.dense() == expected).all()
+    assert (restrict_to_one_pool(instance, {}).allowed.dense() == instance.allowed.dense()).all()
 
 
 def test_a_restriction_taken_back_gives_the_master_its_columns_back():
@@ -380,12 +380,12 @@ def test_a_restriction_taken_back_gives_the_master_its_columns_back():
     the optimum of a fresh master over every pair."""
     instance = contended_instance(3)
     master = Master(instance, instance.fit, pair_cap=0.5)
-    master.add(*np.nonzero(instance.allowed))
+    master.add(*instance.allowed.nonzero())
     optimum = master.solve_lp().objective
     x = master.solve_lp().x
     fixed = master.fixed.of(master.col_e, master.col_a)
     used = np.nonzero((x > SNAP) & ~fixed)[0][:5]
-    narrower_allowed = instance.allowed.copy()
+    narrower_allowed = instance.allowed.dense()
     narrower_allowed[master.col_e[used], master.col_a[used]] = False
     master.restrict(dataclasses.replace(instance, allowed=narrower_allowed))
     narrower = master.solve_lp()
@@ -442,7 +442,7 @@ def dense_capped_lp(instance: Instance, q: float, organizations: bool = True) ->
     """The capped LP over every allowed pair (fixed pairs at 1, the others in [0, q]), written independently of
     matching.lp; without the organization rows when ``organizations`` is False."""
     n_e, n_a = instance.fit.shape
-    pairs = np.argwhere(instance.allowed)
+    pairs = np.argwhere(instance.allowed.dense())
     rows, lower, upper = [], [], []
 
     def row(mask: np.ndarray, low: float, high: float) -> None:
@@ -475,7 +475,7 @@ def test_the_flow_with_k_units_per_seat_is_the_capped_relaxation_without_organiz
     prices out, no pair at the cap has a negative reduced cost."""
     instance = contended_instance(seed)
     reference = dense_capped_lp(instance, 1 / k, organizations=False)
-    experts, apps = np.nonzero(instance.allowed)
+    experts, apps = instance.allowed.nonzero()
     optimum = network_optimum(instance, instance.fit, experts, apps, units=k)
     if reference is None:
         assert optimum.shortfall.sum() > 0
@@ -489,7 +489,7 @@ def test_the_flow_with_k_units_per_seat_is_the_capped_relaxation_without_organiz
     reduced = instance.fit - optimum.load_price[:, None] - optimum.pool_price[:, instance.expert_pool].T
     used = np.zeros(instance.fit.shape, dtype=bool)
     used[optimum.experts, optimum.apps] = True
-    assert (reduced[instance.allowed & ~fixed & ~used] <= 1e-6).all()
+    assert (reduced[instance.allowed.dense() & ~fixed & ~used] <= 1e-6).all()
     assert (reduced[used & ~fixed] >= -1e-6).all()
 
 
@@ -503,7 +503,7 @@ def test_the_flow_with_n_units_per_seat_and_m_per_pair_is_the_relaxation_capped_
     m, n = draw_module.cap_fraction(q)
     assert m / n == pytest.approx(q)
     reference = dense_capped_lp(instance, q, organizations=False)
-    flow = MinCostFlow(instance, instance.fit, *np.nonzero(instance.allowed & ~fixed_mask(instance)), units=n,
+    flow = MinCostFlow(instance, instance.fit, *np.nonzero(instance.allowed.dense() & ~fixed_mask(instance)), units=n,
                        pair_units=m)
     optimum = flow.solve()
     if reference is None:
@@ -531,7 +531,7 @@ def test_the_k_unit_flow_pool_by_pool_is_the_capped_relaxation_without_organizat
     units a seat too: the flow's value divided by k is the capped LP without organization rows, and its prices
     are those of the whole network (the shortest paths of any optimal flow's residual graph)."""
     instance = dataclasses.replace(contended_instance(seed), pool_quotas=np.array([[2, 2], [1, 2], [1, 2]]))
-    free = instance.allowed.copy()
+    free = instance.allowed.dense()
     free[instance.fixed[:, 0], instance.fixed[:, 1]] = False        # the flow assigns fixed pairs beforehand
     experts, apps = np.nonzero(free)
     flow = MinCostFlow(instance, instance.fit, experts, apps, units=k)
@@ -657,7 +657,7 @@ def pool_parts_instance(seed: int, n_fixed: int = 4) -> Instance:
                 (org >= 0 and sum(instance.expert_org[f] == org for f in same_app) >= instance.max_per_org):
             continue
         fixed.append((int(e), int(a)))
-    allowed = instance.allowed.copy()
+    allowed = instance.allowed.dense()
     allowed[tuple(np.array(fixed, dtype=np.int64).reshape(-1, 2).T)] = True
     return dataclasses.replace(instance, fixed=np.array(fixed, dtype=np.int64).reshape(-1, 2), allowed=allowed)
 
@@ -740,7 +740,7 @@ def test_the_start_restriction_holds_each_organization_spanning_pools_in_one():
     probabilities = np.zeros(instance.fit.shape)
     probabilities[master.col_e[:len(lp.x)], master.col_a[:len(lp.x)]] = lp.x
     assert spanning_organizations(instance, probabilities)
-    assert spanning_organizations(restricted, probabilities * restricted.allowed) == []
+    assert spanning_organizations(restricted, probabilities * restricted.allowed.dense()) == []
     assert master.instance is restricted
 
 
@@ -792,7 +792,7 @@ def test_near_ties_are_at_most_a_pricing_rounds_worth_per_application_the_best_f
     per_app = draw_module._ties_per_app(master)
     rc = np.concatenate([block for _, block in master.reduced_cost_blocks(lp)], axis=1)
     scale = np.abs(instance.fit).max()
-    near = instance.allowed & ~master.in_set[:, :] & (rc > -draw_module.NEAR_TIE * scale)
+    near = instance.allowed.dense() & ~master.in_set[:, :] & (rc > -draw_module.NEAR_TIE * scale)
     kept = np.zeros(instance.fit.shape, dtype=bool)
     kept[experts, apps] = True
     assert len(experts) == kept.sum() and not (kept & ~near).any()

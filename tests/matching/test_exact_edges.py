@@ -42,7 +42,7 @@ def with_fixed(instance: Instance, app: int, per_pool: tuple[int, ...], rng: np.
         chosen.extend(rng.choice(members, count, replace=False).tolist())
     added = np.array([[e, app] for e in chosen], dtype=int).reshape(-1, 2)
     fixed = np.concatenate([instance.fixed, added]).astype(int)
-    allowed = instance.allowed.copy()
+    allowed = instance.allowed.dense()
     allowed[fixed[:, 0], fixed[:, 1]] = True
     return replace(instance, fixed=fixed, allowed=allowed)
 
@@ -110,7 +110,7 @@ def test_a_pool_without_members_or_an_application_without_allowed_experts(seed, 
     instance = random_instance(seed, n_experts, n_apps, load_cap=3, n_orgs=3, quotas=((1, 2), (1, 2), (0, 1)))
     instance = replace(instance, expert_pool=np.minimum(instance.expert_pool, 1))    # nobody in pool 2
     if empty == "application":
-        allowed = instance.allowed.copy()
+        allowed = instance.allowed.dense()
         allowed[:, seed % n_apps] = False
         instance = replace(instance, allowed=allowed)
     check_solution(instance, reference(instance))
@@ -144,9 +144,9 @@ def test_pair_bound_sums_every_positive_reduced_cost_and_every_fixed_one(seed, n
     rng = np.random.default_rng(seed)
     master = Master(instance, instance.fit, pair_cap=rng.choice([1.0, 0.5]))
     rc = rng.choice([-1.0, 0.0, 0.25, 1.0], (n_experts, n_apps)) * rng.random((n_experts, n_apps))
-    fixed = np.zeros_like(instance.allowed)
+    fixed = np.zeros(instance.allowed.shape, dtype=bool)
     fixed[instance.fixed[:, 0], instance.fixed[:, 1]] = True
-    free = instance.allowed & ~fixed
+    free = instance.allowed.dense() & ~fixed
     dense = master.pair_cap * np.clip(rc[free], 0, None).sum() + rc[fixed].sum()
     gathered = sum(master.pair_bound(slice(start, start + 2), rc[:, start:start + 2]) for start in range(0, n_apps, 2))
     assert gathered == pytest.approx(dense, abs=1e-12)

@@ -16,7 +16,7 @@ from tests.matching.test_solve import check_solution, dense_milp, random_instanc
 
 def test_no_conflict_free_law_expert_names_application_pool_and_numbers():
     instance = random_instance(0, 12, 3, conflict_rate=0.0, n_orgs=12)
-    allowed = instance.allowed.copy()
+    allowed = instance.allowed.dense()
     allowed[instance.expert_pool == 1, 2] = False          # every law expert conflicted with the third one
     blocked = dataclasses.replace(instance, allowed=allowed)
     sentences = presolve(blocked, Labels.numbered(blocked))
@@ -89,7 +89,7 @@ def test_every_infeasible_instance_is_explained_with_application_and_pool(seed):
 
 def per_application_oracle(instance, labels) -> list[str]:
     """The per-application counts written as a plain loop over applications, pools and organizations."""
-    usable = instance.allowed & (instance.load_cap > 0)[:, None]
+    usable = instance.allowed.dense() & (instance.load_cap > 0)[:, None]
 
     def distinct(members):
         orgs = instance.expert_org[members]
@@ -136,7 +136,7 @@ def test_fixed_pairs_that_break_a_rule_are_each_named():
     pool[[0, 1, 2, 3]] = [0, 1, 1, 1]
     org = np.arange(8)
     org[[1, 2]] = 0
-    allowed = instance.allowed.copy()
+    allowed = instance.allowed.dense()
     allowed[0, 1] = False
     fixed = np.array([[0, 0], [0, 1], [0, 2], [1, 0], [2, 0], [3, 0], [0, 2]])
     broken = dataclasses.replace(instance, expert_pool=pool, expert_org=org, allowed=allowed,

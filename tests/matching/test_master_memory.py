@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching.lp import Master, PairSet
+from matching.bits import PairSet
+from matching.lp import Master
 from tests.matching.test_solve import random_instance
 
 
@@ -33,7 +34,7 @@ def test_the_column_set_reads_as_the_bool_mask_it_replaces(seed, n_experts, n_ap
 def test_a_solved_master_is_freed_with_its_last_reference_not_by_the_garbage_collector():
     instance = random_instance(3, 12, 6)
     master = Master(instance, instance.fit)
-    master.add(*np.nonzero(instance.allowed))
+    master.add(*instance.allowed.nonzero())
     assert master.solve_lp() is not None
     gone = weakref.ref(master)
     gc.disable()

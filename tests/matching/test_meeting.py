@@ -58,7 +58,7 @@ def test_every_application_keeps_its_minimums_among_non_recused_members(seed, n_
 def test_member_conflicted_with_one_application_recuses_from_that_one_only():
     instance = random_instance(5, 14, 2, panel=3, n_orgs=14, conflict_rate=0.0, quotas=((1, 2), (1, 2)))
     star = int(np.argmax(instance.fit.sum(axis=1)))
-    allowed = instance.allowed.copy()
+    allowed = instance.allowed.dense()
     allowed[star, 1] = False
     fixed = np.array([[star, 0]])
     pinned = dataclasses.replace(instance, allowed=allowed, fixed=fixed)

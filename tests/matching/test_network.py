@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import matching.network
+from matching.bits import PairSet
 from matching.instance import Instance
-from matching.lp import Master, PairSet
+from matching.lp import Master
 from matching.network import (
     best_per_column,
     near_zero_pairs,
@@ -81,7 +82,7 @@ def check_optimum(instance: Instance) -> None:
     # at the end no pair outside the flow prices out (a used pair sits at its upper bound, 1, and may have a
     # positive reduced cost), and the potentials' Lagrangian value is the flow's, up to the costs' rounding
     rc = reduced_costs(instance, optimum)
-    free = instance.allowed.copy()
+    free = instance.allowed.dense()
     free[instance.fixed[:, 0], instance.fixed[:, 1]] = False
     assert (rc[free & ~assigned] <= 1e-6).all()
     assert (rc[assigned & free] >= -1e-6).all()
@@ -162,7 +163,7 @@ def test_an_application_the_fixed_pairs_fill_gets_finite_prices(seed, n_experts,
     assume(len(held[0]) == 2 and len(held[1]) == 1)
     experts = np.concatenate(held)
     fixed = np.stack([experts, np.zeros(3, dtype=int)], axis=1)
-    allowed = instance.allowed.copy()
+    allowed = instance.allowed.dense()
     allowed[experts, 0] = True
     instance = replace(instance, fixed=fixed, allowed=allowed)
     optimum = network_optimum(instance, instance.fit, np.argmax(instance.fit, axis=0), np.arange(instance.n_apps))
@@ -234,7 +235,7 @@ def test_fixed_pairs_above_a_pools_minimum_leave_its_row_unpriced(seed, n_expert
     instance = random_instance(seed, n_experts, n_apps, load_cap=3, quotas=((1, 3), (2, 3)))
     members = np.nonzero(instance.expert_pool == 0)[0][:2]
     assume(len(members) == 2)
-    allowed = instance.allowed.copy()
+    allowed = instance.allowed.dense()
     allowed[members, 0] = True
     instance = replace(instance, panel_size=np.concatenate([[4], instance.panel_size[1:]]), allowed=allowed,
                        fixed=np.stack([members, np.zeros(2, dtype=int)], axis=1))
@@ -262,7 +263,7 @@ def full_pass(instance: Instance, optimum, have: np.ndarray, per_app: int, thres
     """The plain pricing pass: every pair's reduced cost at once, each application's best ``per_app`` above
     ``threshold`` among the allowed pairs neither fixed nor held (ties to the lower expert)."""
     rc = reduced_costs(instance, optimum)
-    open_ = instance.allowed & ~have & ~instance.fixed_mask()
+    open_ = instance.allowed.dense() & ~have & ~instance.fixed_mask()
     chosen = []
     for a in range(instance.n_apps):
         experts = [e for e in range(instance.n_experts) if open_[e, a] and rc[e, a] > threshold]
@@ -354,7 +355,7 @@ def test_no_pricing_pass_after_a_round_when_the_next_round_would_end_past_the_de
     def timed_price_out(instance, weight, optimum, have, per_app):
         now[0] += 5.0
         passes.append(now[0])
-        open_pairs = np.argwhere(instance.allowed & ~have[:, :])
+        open_pairs = np.argwhere(instance.allowed.dense() & ~have[:, :])
         return open_pairs[:1, 0], open_pairs[:1, 1]
 
     monkeypatch.setattr(network.FlowNetwork, "solve", timed_solve)
@@ -478,7 +479,7 @@ def test_sampled_load_prices_hold_with_idle_experts_whole_loads_fixed_and_pools_
     quotas = ((1, 3), (0, 2), (0, 1)) if unreached else ((1, 2), (1, 2))
     instance = random_instance(seed, n_experts, n_apps, n_orgs=4, load_cap=3, quotas=quotas,
                                n_fixed=int(rng.integers(0, min(4, n_experts))))
-    load, allowed = instance.load_cap.copy(), instance.allowed.copy()
+    load, allowed = instance.load_cap.copy(), instance.allowed.dense()
     idle, nowhere = rng.choice(n_experts, 2, replace=False)
     load[idle], allowed[[idle, nowhere]] = 0, False
     fixed = instance.fixed[~np.isin(instance.fixed[:, 0], [idle, nowhere])]

@@ -40,7 +40,7 @@ def candidates_lagrangian(instance, optimum) -> float:
     free = np.zeros(fit.shape, dtype=bool)
     free[optimum.candidates] = True
     free[fixed_e, fixed_a] = False
-    free &= instance.allowed
+    free &= instance.allowed.dense()
     rc = fit - optimum.load_price[:, None] - optimum.pool_price[:, instance.expert_pool].T
     row = optimum.pool_row_price
     low, high = instance.pool_quotas[:, 0][None, :], instance.pool_quotas[:, 1][None, :]

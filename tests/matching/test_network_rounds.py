@@ -114,7 +114,7 @@ def test_kept_flows_equal_fresh_solves_over_random_rounds(seed, rounds, heavy):
     if heavy:
         weight = np.where(rng.random(weight.shape) < 0.02, rng.uniform(2.0, 60.0, size=weight.shape),
                           rng.integers(0, 40, size=weight.shape) / network.COST_SCALE)
-    free = np.nonzero(instance.allowed)
+    free = instance.allowed.nonzero()
     order = rng.permutation(len(free[0]))
     experts, apps = free[0][order], free[1][order]
     chosen = rng.random(len(experts)) < 0.3

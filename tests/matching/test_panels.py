@@ -71,7 +71,7 @@ def test_a_withdrawn_pair_reads_as_a_disallowed_one_with_its_reason():
         if len(left) == 0:
             continue
         gone = {(int(e), a): "已拒绝（出差）" for e in rng.choice(left, min(3, len(left)), replace=False)}
-        allowed = instance.allowed.copy()
+        allowed = instance.allowed.dense()
         for e, _ in gone:
             allowed[e, a] = False
         labels = Labels.numbered(instance)

@@ -84,13 +84,13 @@ def dense_milp(instance: Instance) -> float | None:
     """The textbook formulation over every allowed pair, written independently of matching.lp."""
     n_e, n_a = instance.fit.shape
     index = -np.ones((n_e, n_a), dtype=int)
-    pairs = np.argwhere(instance.allowed)
+    pairs = np.argwhere(instance.allowed.dense())
     index[pairs[:, 0], pairs[:, 1]] = np.arange(len(pairs))
     rows, lower, upper = [], [], []
 
     def row(mask: np.ndarray, low: float, high: float) -> None:
         coefficients = np.zeros(len(pairs))
-        coefficients[index[mask & instance.allowed]] = 1
+        coefficients[index[mask & instance.allowed.dense()]] = 1
         rows.append(coefficients), lower.append(low), upper.append(high)
 
     for e in range(n_e):
@@ -337,7 +337,7 @@ def test_a_program_stopped_seats_short_with_no_deadline_keeps_the_dives_panels(s
 
 def test_hard_conflicts_are_never_assigned_even_when_they_fit_best():
     instance = random_instance(3, 12, 4, conflict_rate=0.0)
-    allowed = instance.allowed.copy()
+    allowed = instance.allowed.dense()
     best = np.argmax(instance.fit, axis=0)
     allowed[best, np.arange(4)] = False
     blocked = replace(instance, allowed=allowed)
@@ -381,7 +381,7 @@ def test_panel_bound_holds_for_any_load_and_organization_prices(seed, n_experts,
         return
     rng = np.random.default_rng(seed)
     master = Master(instance, instance.fit)
-    master.add(*np.nonzero(instance.allowed))
+    master.add(*instance.allowed.nonzero())
     master.add_org_rows()
     n_e, n_a, n_p = n_experts, n_apps, instance.n_pools
     duals = LPResult(x=np.zeros(len(master.col_e)), shortfall=np.zeros((n_a, n_p)), t=0.0, objective=0.0,
@@ -529,7 +529,7 @@ def test_the_bound_pass_at_organization_prices_reads_the_reduced_costs():
     bound pass is the reduced costs', and the values gathered from the weight are refused rather than wrong."""
     instance = random_instance(5, 16, 5, n_orgs=2, load_cap=2)
     master = Master(instance, instance.fit)
-    master.add(*np.nonzero(instance.allowed))
+    master.add(*instance.allowed.nonzero())
     master.add_org_rows()
     rng = np.random.default_rng(5)
     u, z = rng.random(16) * 0.2, rng.random(len(master.org_rows))
@@ -1127,13 +1127,13 @@ def test_a_column_forbidden_before_it_reached_the_lp_stays_at_zero(seed):
     columns must enter the LP held at zero, like the ones it had, never at the pair cap."""
     instance = random_instance(seed, 14, 4, load_cap=3)
     master = Master(instance, instance.fit)
-    experts, apps = np.nonzero(instance.allowed)
+    experts, apps = instance.allowed.nonzero()
     first = np.arange(len(experts)) % 2 == 0
     master.add(experts[first], apps[first])
     assert master.solve_lp() is not None
     master.add(experts[~first], apps[~first])           # in the master, not yet in the LP
     late = np.arange(len(master.col_e)) >= first.sum()
-    narrowed = instance.allowed.copy()
+    narrowed = instance.allowed.dense()
     narrowed[master.col_e[late], master.col_a[late]] = False
     master.restrict(replace(instance, allowed=narrowed))
     lp = master.solve_lp()
@@ -1144,9 +1144,9 @@ def test_a_column_forbidden_before_it_reached_the_lp_stays_at_zero(seed):
 def test_a_restriction_that_forbids_a_fixed_pair_is_refused_and_changes_nothing():
     instance = random_instance(7, 10, 4, n_fixed=2)
     master = Master(instance, instance.fit)
-    master.add(*np.nonzero(instance.allowed))
+    master.add(*instance.allowed.nonzero())
     assert master.solve_lp() is not None
-    narrowed = instance.allowed.copy()
+    narrowed = instance.allowed.dense()
     narrowed[instance.fixed[0, 0], instance.fixed[0, 1]] = False
     with pytest.raises(ValueError):
         master.restrict(replace(instance, allowed=narrowed))
