@@ -297,10 +297,19 @@ def _solve_capped(master: Master) -> tuple[Marginals, float, np.ndarray]:
     Pricing waits until the LP breaks no organization limit: the rows its solution breaks are added and the LP
     re-optimized first (:func:`_reoptimize`, warm pivots), where a pricing round of the exact solve's loop walks
     every pair for each batch of rows (contended 1,000 × 5,000: seven of its eleven rounds added rows only, at
-    0.5 CPU s of pricing each)."""
+    0.5 CPU s of pricing each).
+
+    The LP after a round that added columns is re-optimized by the primal simplex however many they are (where
+    :func:`_few` draws the line elsewhere): its basis was optimal, so it stays primal feasible and only the new
+    columns price out. The first call, after the start restriction, is where it counts: contended 1,000 × 5,000
+    from the m/n start (:func:`_start_on_flow`), the round added 4,763 columns at q = 0.4 and 61 k at q = 0.3,
+    which the dual simplex placed in 29.6 k and 52.3 k iterations (2.1 and 4.8 CPU s); with the primal simplex
+    the draw took 5.9 CPU s instead of 7.3 at q = 0.4, 11.5 instead of 18.0 at q = 0.3 and 5.5 instead of 7.2 at
+    q = 0.55 = 11/20, with a higher expected fit each time (docs/matching.md §3). At q = 0.5 its rounds add few
+    columns and were re-optimized by the primal simplex already."""
     added = 0
     while True:
-        result = _reoptimize(master, primal=_few(master, added))
+        result = _reoptimize(master, primal=added > 0)
         added = _price_once(master)
         if added is None:
             return result
