@@ -36,15 +36,8 @@ import numpy as np
 
 from matching.greedy import greedy_panels, initial_candidates
 from matching.instance import Instance, org_counts
-from matching.lp import AT_LOWER, AT_UPPER, BASIC, PRICING_BLOCK, LPResult, Master, largest_magnitude
-from matching.network import (
-    PRICED_PER_APP,
-    NetworkOptimum,
-    best_per_column,
-    near_zero_pairs,
-    network_optimum,
-    pairs_above,
-)
+from matching.lp import PRICING_BLOCK, LPResult, Master, largest_magnitude
+from matching.network import PRICED_PER_APP, best_per_column, near_zero_pairs, network_optimum, pairs_above
 from matching.reserves import NoReplacement, exchange, replace
 from matching.rounding import SNAP, FlowNetwork
 from matching.solve import (
@@ -52,6 +45,7 @@ from matching.solve import (
     PRICED_PER_SEAT,
     PRICING_TOLERANCE,
     fixed_pairs_unkeepable,
+    flow_statuses,
     generate_columns,
     start_on_network,
 )
@@ -178,7 +172,7 @@ def _start_on_flow(master: Master, first: tuple[np.ndarray, np.ndarray], greedy:
     """Give the capped master at a cap ``m / n`` its first columns and a starting basis from the capped
     organization-free flow (``n`` units a seat, ``m`` a pair) grown from ``first``: the flow's pairs, those its
     potentials price near zero, the pairs of its spanning tree and the greedy panels; the tree is the basis
-    (:func:`_flow_statuses`). Returns whether HiGHS took it (else the first LP starts from scratch).
+    (:func:`~matching.solve.flow_statuses`). Returns whether HiGHS took it (else the first LP starts from scratch).
 
     The tree is a basis of the capped LP and, taken among the arcs tight under the potentials, dual feasible
     (:meth:`~matching.network.FlowNetwork.basis`), but unlike at ``1 / k`` not always primal feasible: a pair
@@ -195,27 +189,7 @@ def _start_on_flow(master: Master, first: tuple[np.ndarray, np.ndarray], greedy:
     master.add(*near_zero_pairs(instance, instance.fit, optimum, NEAR_PER_APP * per_seat))
     master.add(basis.basic_experts, basis.basic_apps)
     master.add(*greedy)
-    return master.start_from(*_flow_statuses(master, optimum))
-
-
-def _flow_statuses(master: Master, optimum: NetworkOptimum) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """What :meth:`~matching.lp.Master.start_from` takes for the flow's basis: a pair of the tree basic, another
-    pair the flow uses at its upper bound (a fixed pair at its bound 1), every other pair at 0; a load row off the
-    tree at its cap, a panel row off it at its seats, a pool row where its arc's flow sits; a shortfall column
-    of the tree basic, the others at 0."""
-    instance, basis = master.instance, optimum.basis
-    column = master.col_e.astype(np.int64) * instance.n_apps + master.col_a
-
-    def among(experts: np.ndarray, apps: np.ndarray) -> np.ndarray:
-        return np.isin(column, experts.astype(np.int64) * instance.n_apps + apps)
-
-    fixed = among(instance.fixed[:, 0], instance.fixed[:, 1])
-    used = among(optimum.experts, optimum.apps) & ~fixed
-    columns = np.where(among(basis.basic_experts, basis.basic_apps), BASIC, np.where(used, AT_UPPER, AT_LOWER))
-    shortfall = np.where(basis.shortfall.ravel(), BASIC, AT_LOWER)
-    rows = np.concatenate([np.where(basis.load == BASIC, BASIC, AT_UPPER), basis.pool.ravel(),
-                           np.where(basis.panel, BASIC, AT_LOWER)])
-    return columns, shortfall, rows
+    return master.start_from(*flow_statuses(master, optimum))
 
 
 MAX_DENOMINATOR = 20
