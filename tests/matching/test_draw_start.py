@@ -10,7 +10,7 @@ import pytest
 import matching.draw as draw_module
 from matching.greedy import greedy_panels, initial_candidates
 from matching.instance import Instance
-from matching.lp import Master
+from matching.lp import AT_LOWER, BASIC, Master
 from tests.matching.test_draw import dense_capped_lp
 from tests.matching.test_solve import random_instance
 
@@ -79,3 +79,32 @@ def test_the_capped_lp_after_a_pricing_round_of_many_columns_is_reoptimized_by_t
     assert primal == [added for added in rounds if added is not None]
     assert not (shortfall > 1e-7).any()
     assert value == pytest.approx(dense_capped_lp(instance, q), rel=1e-7, abs=1e-7)
+
+
+@pytest.mark.parametrize("broken", ["one basic too few", "singular"])
+def test_a_start_basis_highs_must_repair_still_gives_the_capped_optimum(broken, monkeypatch):
+    """The flow's tree is only where the first LP starts: a basis with a basic variable too few, or with as many
+    as rows but singular (every load row basic, as many of the tree's pairs at 0), is still taken by HiGHS (1.16
+    accepts both and repairs them, so start_from's "refused, from scratch" path is not what guards this) and the
+    capped LP over every pair still reaches its optimum (independent dense LP)."""
+    flow_statuses, corrupted = draw_module.flow_statuses, []
+
+    def corrupt(master: Master, optimum: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        columns, shortfall, rows = (codes.copy() for codes in flow_statuses(master, optimum))
+        loads = rows[:master.instance.n_experts]
+        if broken == "one basic too few":
+            rows[np.flatnonzero(rows == BASIC)[0]] = AT_LOWER
+        else:
+            columns[np.flatnonzero(columns == BASIC)[:int((loads != BASIC).sum())]] = AT_LOWER
+            loads[:] = BASIC
+        corrupted.append(broken)
+        return columns, shortfall, rows
+
+    monkeypatch.setattr(draw_module, "flow_statuses", corrupt)
+    for seed in range(3):
+        instance = tied_instance(seed)
+        for q in (0.4, 0.3):
+            _, value, shortfall = draw_module.fractional_assignment(instance, q)
+            assert not (shortfall > 1e-7).any()
+            assert value == pytest.approx(dense_capped_lp(instance, q), rel=1e-9)
+    assert len(corrupted) == 6
