@@ -52,10 +52,11 @@ def test_the_first_lp_at_a_cap_m_over_n_starts_on_the_flows_basis(q):
 
 
 def test_the_capped_lp_after_a_pricing_round_of_many_columns_is_reoptimized_by_the_primal_simplex(monkeypatch):
-    """From the round's greedy panels alone (4 pairs a panel of 4 seats, short at the cap), pricing adds more
-    columns a round than :func:`~matching.draw._few` counts as few (3,200); the LP after each such round is re-optimized by the primal simplex all the same (its basis stays
-    primal feasible; contended 1,000 × 5,000 at q = 0.3: 61 k columns in 52.3 k dual iterations), and reaches the
-    capped optimum over every pair, organization rows included."""
+    """From the round's greedy panels alone (4 pairs a panel of 4 seats, short at the cap), pricing's first round
+    adds 3,200 columns, more than :func:`~matching.draw._few` counts as few (80 for 40 applications); the LP after
+    each such round is re-optimized by the primal simplex all the same (its basis stays primal feasible; contended
+    1,000 × 5,000 at q = 0.3: 61 k columns in 52.3 k dual iterations), and reaches the capped optimum over every
+    pair, organization rows included."""
     instance, q = tied_instance(0), 0.4
     master = Master(instance, instance.fit, pair_cap=q)
     master.add(instance.fixed[:, 0], instance.fixed[:, 1])
