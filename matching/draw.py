@@ -46,6 +46,7 @@ from matching.solve import (
     PRICED_PER_SEAT,
     PRICING_TOLERANCE,
     fixed_pairs_unkeepable,
+    flow_statuses,
     generate_columns,
     start_on_network,
 )
@@ -142,11 +143,11 @@ def _capped_master(instance: Instance, max_probability: float) -> Master:
     contended 40 × 8 rounds at q = 0.5: expected fit 1,784.88 against 1,785.30 with the first columns in the
     master, lower on 13 and higher on 13; 1.58 against 1.44 CPU s in all).
 
-    Another cap ``m / n`` (:func:`cap_fraction`, such as 0.4 = 2 / 5) takes as first columns the pairs of the
-    flow with ``n`` units a seat and ``m`` a pair, grown from them, and those its potentials price near zero
-    (:func:`_flow_columns`): the LP over them is near the capped optimum, and pricing it over every pair takes
-    two rounds (contended 1,000 × 5,000 at q = 0.4: the start 16.0–16.6 CPU s against 5.9–7.4;
-    docs/matching.md §3)."""
+    Another cap ``m / n`` (:func:`cap_fraction`, such as 0.4 = 2 / 5) starts on the flow with ``n`` units a
+    seat and ``m`` a pair, grown from them: its pairs, those its potentials price near zero and its spanning
+    tree as the first LP's basis (:func:`_start_on_flow`); pricing that LP over every pair then adds a few
+    columns (contended 1,000 × 5,000 at q = 0.4: the start 2.4–2.7 CPU s, against 5.3–6.0 from scratch over the
+    flow's columns and 16.0–16.6 over the greedy ones; docs/matching.md §3)."""
     master = Master(instance, instance.fit, pair_cap=max_probability)
     seats = instance.pool_quotas[:, 1].max(initial=1) / max(max_probability, 1e-9)
     per_seat = min(int(np.ceil(seats)), instance.n_experts) + 8        # no shortlist is longer than the experts
@@ -160,22 +161,36 @@ def _capped_master(instance: Instance, max_probability: float) -> Master:
     master.add(instance.fixed[:, 0].astype(np.int64), instance.fixed[:, 1].astype(np.int64))
     fraction = cap_fraction(max_probability)
     if fraction is not None and fraction[1] <= instance.n_experts and instance.allowed.any():
-        first = _flow_columns(instance, first, greedy, *fraction)
-    master.add(*first)
+        _start_on_flow(master, first, greedy, *fraction)
+    else:
+        master.add(*first)
     _price_without_organizations(master)
     return master
 
 
-def _flow_columns(instance: Instance, first: tuple[np.ndarray, np.ndarray], greedy: tuple[np.ndarray, np.ndarray],
-                  m: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """First columns for a cap ``m / n``: the pairs of the capped organization-free flow grown from ``first``
-    (``n`` units a seat, ``m`` a pair), those its potentials price near zero, and the greedy panels."""
+def _start_on_flow(master: Master, first: tuple[np.ndarray, np.ndarray], greedy: tuple[np.ndarray, np.ndarray],
+                   m: int, n: int) -> bool:
+    """Give the capped master at a cap ``m / n`` its first columns and a starting basis from the capped
+    organization-free flow (``n`` units a seat, ``m`` a pair) grown from ``first``: the flow's pairs, those its
+    potentials price near zero, the pairs of its spanning tree and the greedy panels; the tree is the basis
+    (:func:`~matching.solve.flow_statuses`). Returns whether HiGHS took it (else the first LP starts from scratch).
+
+    The tree is a basis of the capped LP and, taken among the arcs tight under the potentials, dual feasible
+    (:meth:`~matching.network.FlowNetwork.basis`), but unlike at ``1 / k`` not always primal feasible: a pair
+    carrying fewer than ``m`` units sits strictly inside its bounds, and where such pairs close a cycle, one of
+    them is off the tree and starts at the cap. The dual simplex repairs those: contended 1,000 × 5,000, the
+    first LP in 1,039 iterations at q = 0.4 and 2,826 at q = 0.3, against 62.7 k and 61.2 k from scratch over the
+    flow's columns, to the same optimum (docs/matching.md §3)."""
+    instance = master.instance
     per_seat = int(np.ceil(n / m))
     optimum = network_optimum(instance, instance.fit, *first, units=n, pair_units=m,
                               per_app=PRICED_PER_APP * per_seat)
-    near = near_zero_pairs(instance, instance.fit, optimum, NEAR_PER_APP * per_seat)
-    return (np.concatenate([optimum.experts, near[0], greedy[0]]).astype(np.int64),
-            np.concatenate([optimum.apps, near[1], greedy[1]]).astype(np.int64))
+    basis = optimum.basis
+    master.add(optimum.experts, optimum.apps)
+    master.add(*near_zero_pairs(instance, instance.fit, optimum, NEAR_PER_APP * per_seat))
+    master.add(basis.basic_experts, basis.basic_apps)
+    master.add(*greedy)
+    return master.start_from(*flow_statuses(master, optimum))
 
 
 MAX_DENOMINATOR = 20
@@ -199,7 +214,7 @@ def _price_without_organizations(master: Master) -> None:
     :func:`_restrict_at_start` restricts from that LP's solution, which then is the capped organization-free
     optimum whatever ``q``; read off the first columns alone, unpriced, it restricted organizations to pools the
     optimum does not favour and forbade pairs the optimum uses (contended 1,000 × 5,000 at q = 0.4: five rounds,
-    14.5 of the draw's 19.5 CPU s, before the first columns came from a flow: :func:`_flow_columns`).
+    14.5 of the draw's 19.5 CPU s, before the first columns came from a flow: :func:`_start_on_flow`).
 
     A round that added few columns (:func:`_few`) is re-optimized by the primal simplex: from the flow's columns
     the second round adds about a hundred (96 at contended 1,000 × 5,000), which the dual simplex took 27.7 k
@@ -219,9 +234,9 @@ def units_per_seat(max_probability: float) -> int | None:
     Only then is the capped organization-free relaxation a flow with pair arcs of capacity 1 after scaling
     every count by ``k``. Another cap ``m/n`` would need counts times ``n`` and pair arcs of capacity ``m``,
     whose flows may leave pairs strictly between 0 and the cap (they must then be basic, which the flow's
-    spanning tree does not promise); such caps take that flow's pairs as first columns, not its basis
-    (:func:`cap_fraction`, :func:`_flow_columns`), their organization-free LP priced over every pair
-    (:func:`_price_without_organizations`; docs/matching.md §3)."""
+    spanning tree does not promise); such caps start on that flow's tree as a basis the dual simplex may still
+    have to make primal feasible (:func:`cap_fraction`, :func:`_start_on_flow`), their organization-free LP
+    priced over every pair (:func:`_price_without_organizations`; docs/matching.md §3)."""
     if not 0 < max_probability <= 1:
         return None
     k = round(1.0 / max_probability)
@@ -257,10 +272,19 @@ def _solve_capped(master: Master) -> tuple[Marginals, float, np.ndarray]:
     Pricing waits until the LP breaks no organization limit: the rows its solution breaks are added and the LP
     re-optimized first (:func:`_reoptimize`, warm pivots), where a pricing round of the exact solve's loop walks
     every pair for each batch of rows (contended 1,000 × 5,000: seven of its eleven rounds added rows only, at
-    0.5 CPU s of pricing each)."""
+    0.5 CPU s of pricing each).
+
+    The LP after a round that added columns is re-optimized by the primal simplex however many they are (where
+    :func:`_few` draws the line elsewhere): its basis was optimal, so it stays primal feasible and only the new
+    columns price out. The first call, after the start restriction, is where it counts: contended 1,000 × 5,000
+    from the m/n start (:func:`_start_on_flow`), the round added 4,763 columns at q = 0.4 and 61 k at q = 0.3,
+    which the dual simplex placed in 29.6 k and 52.3 k iterations (2.1 and 4.8 CPU s); with the primal simplex
+    the draw took 5.9 CPU s instead of 7.3 at q = 0.4, 11.5 instead of 18.0 at q = 0.3 and 5.5 instead of 7.2 at
+    q = 0.55 = 11/20, with a higher expected fit each time (docs/matching.md §3). At q = 0.5 its rounds add few
+    columns and were re-optimized by the primal simplex already."""
     added = 0
     while True:
-        result = _reoptimize(master, primal=_few(master, added))
+        result = _reoptimize(master, primal=added > 0)
         added = _price_once(master)
         if added is None:
             return result

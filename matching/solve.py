@@ -48,6 +48,7 @@ from matching.lp import AT_LOWER, AT_UPPER, BASIC, FixedPairs, LPResult, Master,
 from matching.memory import SAMPLED_PAIRS
 from matching.network import (
     PRICED_PER_APP,
+    NetworkOptimum,
     best_per_column,
     near_zero_pairs,
     network_optimum,
@@ -596,23 +597,31 @@ def start_on_network(master: Master, weight: np.ndarray, first: tuple[np.ndarray
     master.add(*greedy)
     master.add(*organization_alternatives(instance, weight, optimum, MENDING_SLACK, MENDING_PER_APP * units,
                                           units=units))
-    n_apps = instance.n_apps
-    column = master.col_e.astype(np.int64) * n_apps + master.col_a
-
-    def among(experts: np.ndarray, apps: np.ndarray) -> np.ndarray:
-        return np.isin(column, experts.astype(np.int64) * n_apps + apps)
-
-    fixed = among(instance.fixed[:, 0], instance.fixed[:, 1])
-    basic = among(basis.basic_experts, basis.basic_apps)
-    columns = np.where(basic, BASIC, np.where(among(optimum.experts, optimum.apps) & ~fixed, AT_UPPER, AT_LOWER))
-    shortfall = np.where(basis.shortfall.ravel(), BASIC, AT_LOWER)
-    rows = np.concatenate([np.where(basis.load == BASIC, BASIC, AT_UPPER), basis.pool.ravel(),
-                           np.where(basis.panel, BASIC, AT_LOWER)])
-    started = master.start_from(columns, shortfall, rows)
+    started = master.start_from(*flow_statuses(master, optimum))
     return {"flow_rounds": optimum.rounds, "flow_columns": len(optimum.candidates[0]),
             "flow_objective": float(weight[optimum.experts, optimum.apps].sum(dtype=np.float64)),
             "flow_basis": started, "flow_seconds": time.perf_counter() - clock,
             "flow_cpu_seconds": time.process_time() - cpu}
+
+
+def flow_statuses(master: Master, optimum: NetworkOptimum) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What :meth:`~matching.lp.Master.start_from` takes for the flow's spanning tree (``optimum.basis``, its pairs
+    among the master's columns): a pair of the tree basic, another pair the flow uses at its upper bound (the cap;
+    a fixed pair at its bound 1), every other pair at 0; a load row off the tree at its cap, a panel row off it at
+    its seats, a pool row where its arc's flow sits; a shortfall column of the tree basic, the others at 0."""
+    instance, basis = master.instance, optimum.basis
+    column = master.col_e.astype(np.int64) * instance.n_apps + master.col_a
+
+    def among(experts: np.ndarray, apps: np.ndarray) -> np.ndarray:
+        return np.isin(column, experts.astype(np.int64) * instance.n_apps + apps)
+
+    fixed = among(instance.fixed[:, 0], instance.fixed[:, 1])
+    used = among(optimum.experts, optimum.apps) & ~fixed
+    columns = np.where(among(basis.basic_experts, basis.basic_apps), BASIC, np.where(used, AT_UPPER, AT_LOWER))
+    shortfall = np.where(basis.shortfall.ravel(), BASIC, AT_LOWER)
+    rows = np.concatenate([np.where(basis.load == BASIC, BASIC, AT_UPPER), basis.pool.ravel(),
+                           np.where(basis.panel, BASIC, AT_LOWER)])
+    return columns, shortfall, rows
 
 
 PRICING_SHARE = 0.6
