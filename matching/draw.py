@@ -173,7 +173,8 @@ def _start_on_flow(master: Master, first: tuple[np.ndarray, np.ndarray], greedy:
     """Give the capped master at a cap ``m / n`` its first columns and a starting basis from the capped
     organization-free flow (``n`` units a seat, ``m`` a pair) grown from ``first``: the flow's pairs, those its
     potentials price near zero, the pairs of its spanning tree and the greedy panels; the tree is the basis
-    (:func:`~matching.solve.flow_statuses`). Returns whether HiGHS took it (else the first LP starts from scratch).
+    (:func:`~matching.solve.flow_statuses`). Returns whether the basis was set (HiGHS repairs one it
+    cannot use: :meth:`~matching.lp.Master.start_from`).
 
     The tree is a basis of the capped LP and, taken among the arcs tight under the potentials, dual feasible
     (:meth:`~matching.network.FlowNetwork.basis`), but unlike at ``1 / k`` not always primal feasible: a pair

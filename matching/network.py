@@ -240,8 +240,9 @@ class FlowNetwork:
     ``pair_units``: units a pair arc carries (times ``sampled``). With ``units`` = n and ``pair_units`` = m, a
     flow divided by n is an optimum of the relaxation with every pair capped at m / n: the randomized draw's
     capped LP for a cap such as 0.4 = 2 / 5 (:func:`matching.draw.cap_fraction`). Pairs may then carry a
-    flow strictly between 0 and m, and :meth:`basis` is no basis of that LP; the draw reads the flow's pairs and
-    potentials only.
+    flow strictly between 0 and m: :meth:`basis` is still a basis of that LP and dual feasible, but not always
+    primal feasible (where such pairs close a cycle, one is off the tree at the cap); the draw starts its first
+    capped LP from it and the dual simplex repairs the rest (``matching.draw._start_on_flow``).
 
     ``previous``: the last round's flows by pool (its ``pool_flows``; :func:`network_optimum` appends the pairs a
     round prices out): solved one pool at a time, a pool whose part of the network has the same digest as there
