@@ -96,11 +96,11 @@ class BoundPrices:
         Panel duals of a Lagrangian bound; None for a panel bound.
     pool : ndarray, shape (A, P), or None
         Pool duals (``y_max − y_min``) of a Lagrangian bound.
-    floor : ndarray, shape (A,), or None
+    floor_duals : ndarray, shape (A,), or None
         Fit-floor duals of a Lagrangian bound under a floor.
-    exact_floor : ndarray, shape (A,), or None
+    floor : ndarray, shape (A,), or None
         That floor, each panel's fit the bound holds at (``fair``'s best worst panel, which its result does not
-        otherwise name): the master to recompute on is ``Master(instance, weight, floor=exact_floor)``.
+        otherwise name): the master to recompute on is ``Master(instance, weight, floor=prices.floor)``.
     """
 
     value: float
@@ -109,11 +109,11 @@ class BoundPrices:
     org: np.ndarray
     panel: np.ndarray | None = None
     pool: np.ndarray | None = None
+    floor_duals: np.ndarray | None = None
     floor: np.ndarray | None = None
-    exact_floor: np.ndarray | None = None
 
 
-def priced(master: Master, value: float, load: np.ndarray, org: np.ndarray, lp: LPResult | None = None,
+def bound_prices(master: Master, value: float, load: np.ndarray, org: np.ndarray, lp: LPResult | None = None,
            ) -> BoundPrices | None:
     """The :class:`BoundPrices` of a bound ``value`` at load prices ``load`` and prices ``org`` of the master's
     first ``len(org)`` organization rows (rows are only ever appended), with ``lp``'s panel, pool and floor
@@ -126,8 +126,8 @@ def priced(master: Master, value: float, load: np.ndarray, org: np.ndarray, lp: 
     if lp is None:
         return BoundPrices(float(value), load, pairs, org[rows])
     return BoundPrices(float(value), load, pairs, org[rows], lp.y_panel, lp.y_pool,
-                       lp.y_floor if master.has_floor else None,
-                       master.exact_floor if master.floor is not None else None)
+                       floor_duals=lp.y_floor if master.has_floor else None,
+                       floor=master.exact_floor if master.floor is not None else None)
 
 
 def duals_at(master: Master, prices: BoundPrices) -> LPResult:
@@ -143,7 +143,7 @@ def duals_at(master: Master, prices: BoundPrices) -> LPResult:
     return LPResult(x=np.zeros(0), shortfall=np.zeros((n_a, n_p)), t=0.0, objective=0.0, y_load=prices.load,
                     y_panel=np.zeros(n_a) if prices.panel is None else prices.panel,
                     y_pool=np.zeros((n_a, n_p)) if prices.pool is None else prices.pool, y_org=y_org,
-                    y_floor=np.zeros(n_a) if prices.floor is None else prices.floor)
+                    y_floor=np.zeros(n_a) if prices.floor_duals is None else prices.floor_duals)
 
 
 def bound_at_prices(master: Master, prices: BoundPrices) -> float:
@@ -180,7 +180,8 @@ class Solution:
     stats : dict
         Iterations, columns, whether the LP was integral, seconds per phase.
     prices : BoundPrices or None
-        The prices that certify ``bound`` (:class:`BoundPrices`); None when there is no finite bound.
+        The prices that certify a bound at least ``bound`` (their ``value``; above it only where a MIP proved a
+        tighter one); None when there is no finite bound.
     """
 
     status: str
@@ -300,8 +301,8 @@ def generate_columns(master: Master, *, per_app: int, max_rounds: int = 500,
         master.add(experts, apps)
     if report is not None:
         report.update(bound=best_any, converged=converged and new_rows == 0, trace=trace, prices=_lowest(
-            None if best is None else priced(master, best_bound, best.y_load, best.y_org, best),
-            None if panel_best is None else priced(master, best_panels, panel_best.y_load, panel_best.y_org)))
+            None if best is None else bound_prices(master, best_bound, best.y_load, best.y_org, best),
+            None if panel_best is None else bound_prices(master, best_panels, panel_best.y_load, panel_best.y_org)))
     if best is None:                        # only with a hard deadline: not one master LP finished
         return None, np.inf, rounds
     # after a cut solve the master holds the last round's new columns, at zero in the last solution
@@ -678,7 +679,7 @@ def descend_loads(master: Master, lp: LPResult | None, target: float, deadline: 
         if not np.isfinite(value) or norm == 0 or value - target <= PRICING_TOLERANCE * max(1.0, abs(target)):
             break
         u = np.maximum(u - (value - target) / norm * step, 0.0)
-    return best, steps, first, priced(master, best, best_u, y_org)
+    return best, steps, first, bound_prices(master, best, best_u, y_org)
 
 
 def panel_bound_at(master: Master, load_price: np.ndarray, org_price: np.ndarray,

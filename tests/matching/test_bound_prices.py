@@ -122,8 +122,8 @@ def test_a_floored_solves_prices_carry_the_floor_duals_and_give_its_bound_again(
         assert solution.prices is None
         return
     prices = solution.prices
-    assert prices.floor is not None and prices.floor.shape == (n_apps,) and (prices.floor >= 0).all()
-    assert np.array_equal(prices.exact_floor, floors["exact_floor"])
+    assert prices.floor_duals is not None and prices.floor_duals.shape == (n_apps,) and (prices.floor_duals >= 0).all()
+    assert np.array_equal(prices.floor, floors["exact_floor"])
     value = bound_at_prices(Master(instance, instance.fit, **floors), prices)
     assert value == pytest.approx(prices.value, rel=1e-9, abs=1e-9)
     assert solution.bound <= prices.value + 1e-9
@@ -185,12 +185,12 @@ def test_a_fair_solves_prices_name_the_floor_their_bound_holds_at():
         if solution.status == "infeasible":
             continue
         prices = solution.prices
-        assert (prices.floor is None) == (prices.exact_floor is None)
-        if prices.floor is not None:
+        assert (prices.floor_duals is None) == (prices.floor is None)
+        if prices.floor_duals is not None:
             floored += 1
-            assert prices.exact_floor.shape == (instance.n_apps,)
-            assert prices.exact_floor.min() == pytest.approx(solution.stats["min_panel_fit"], abs=1e-6)
-        master = Master(instance, instance.fit, floor=prices.exact_floor)
+            assert prices.floor.shape == (instance.n_apps,)
+            assert prices.floor.min() == pytest.approx(solution.stats["min_panel_fit"], abs=1e-6)
+        master = Master(instance, instance.fit, floor=prices.floor)
         assert bound_at_prices(master, prices) == pytest.approx(prices.value, rel=1e-9, abs=1e-9)
         assert solution.bound <= prices.value + 1e-9
     assert floored > 0, "no seed needed the floored second step; adjust the instance family"
