@@ -71,6 +71,14 @@ class BitMatrix:
     def __array__(self, *args, **kwargs):
         raise TypeError("a BitMatrix is not converted implicitly: read a block of it, or call .dense()")
 
+    def __bool__(self) -> bool:
+        raise TypeError("a BitMatrix has no single truth value (as a bool array has none): use .any()")
+
+    def __eq__(self, other: object) -> bool:
+        raise TypeError("bit matrices are not compared element by element: compare blocks, or .dense()")
+
+    __hash__ = None
+
     # --------------------------------------------------------------------------------------------------- reads
     def __getitem__(self, key) -> np.ndarray | np.bool_:
         rows, columns = _split(key)
@@ -224,6 +232,9 @@ class PairSet(BitMatrix):
         if isinstance(columns, slice):
             raise IndexError("pairs are added to a PairSet by index arrays")
         self._set(rows, self._columns(columns))
+
+    def clear(self, experts: np.ndarray, apps: np.ndarray) -> None:
+        raise ValueError("pairs are only ever added to a PairSet")
 
 
 def _split(key) -> tuple:

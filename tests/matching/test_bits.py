@@ -135,6 +135,16 @@ def test_nothing_converts_the_matrix_to_an_array_in_silence():
         bits[0, 10]
 
 
+def test_a_matrix_has_no_truth_value_and_no_elementwise_equality_in_silence():
+    bits = BitMatrix.of(np.zeros((3, 10), dtype=bool))
+    with pytest.raises(TypeError):
+        bool(bits)                        # an all-False matrix would read as True
+    with pytest.raises(TypeError):
+        assert bits == bits.copy()        # identity, not the pairs, would be compared
+    with pytest.raises(TypeError):
+        hash(bits)
+
+
 def test_an_instance_packs_a_bool_mask_also_when_unpickled_from_one():
     instance = random_instance(3, 12, 6)
     mask = instance.allowed.dense()
@@ -164,6 +174,9 @@ def test_a_pair_set_only_grows():
         pairs[np.array([0]), np.array([9])] = False
     with pytest.raises(IndexError):
         pairs[:, 0:3] = True
+    with pytest.raises(ValueError):
+        pairs.clear(np.array([0]), np.array([9]))
+    assert pairs.sum() == 2
 
 
 def test_one_pair_reads_as_the_mask_reads_it_whatever_its_integers():
