@@ -50,7 +50,7 @@ jobs, mail, and the sheets and flag reviews of scoring — except :data:`SEAT_CH
 SEAT_CHANGING_SHEET_ACTIONS = ("sheet.declare",)
 """Sheet events that change a seat too: a declaration accepts the seat or recuses from it, and accepted seats of
 other rounds are the repeat-review conflicts of this one."""
-CONTEXT_FORMAT = "1"
+CONTEXT_FORMAT = "2"
 """Part of every stored context's version: raise it when the classes inside a stored context change, so that an
 upgraded Panel recomputes instead of unpickling an old layout."""
 
