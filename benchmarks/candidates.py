@@ -294,8 +294,8 @@ def run(size: str, time_limit: float | None) -> None:
           f"solve {solution.status} in {solve_wall:.1f} s ({solve_cpu:.1f} CPU s), objective {objective:,.3f}, "
           f"bound {solution.bound:,.3f}, master columns {solution.stats.get('columns', 0):,}; "
           f"counting passes {pass_wall:.1f} s ({pass_cpu:.1f} CPU s)")
-    print(f"  pairs {pairs:,}, allowed {allowed:,} ({allowed / pairs:.1%}); dense float32 fit + bool allowed "
-          f"{pairs * 5 / 2**20:,.1f} MiB")
+    print(f"  pairs {pairs:,}, allowed {allowed:,} ({allowed / pairs:.1%}); dense float32 fit + one-bit allowed "
+          f"{pairs * 4.125 / 2**20:,.1f} MiB")
     if lp is not None:
         print(f"  LP duals: bound − objective {lp_gap:.6f}")
     print(f"  panel bound at the load prices {kept.panel_bound:,.3f}: gap {gap:.6f} ({gap / max(abs(objective), 1):.4%})")

@@ -361,8 +361,9 @@ def _reoptimize(master: Master, *, primal: bool = False) -> tuple[Marginals, flo
 
     No pricing: after a restriction, this is a few warm pivots, where pricing walks every allowed pair. The
     result is feasible and capped but optimal only over these columns; :func:`draw` prices whenever the
-    restrictions have settled. ``primal``: the first solve by the primal simplex (:func:`_few`); the solves
-    after organization rows are added keep the dual simplex (a new row leaves the basis dual feasible)."""
+    restrictions have settled. ``primal``: the first solve by the primal simplex (the caller decides: after any
+    added columns in :func:`_solve_capped`, after few of them elsewhere, :func:`_few`); the solves after
+    organization rows are added keep the dual simplex (a new row leaves the basis dual feasible)."""
     lp = master.solve_lp_primal() if primal else master.solve_lp()
     while _breaks_organization_limit(master, lp.x) and master.add_org_rows(lp.x):
         master.add_org_rows(lp.x, tight=True)

@@ -286,10 +286,10 @@ class Master:
     def start_from(self, columns: np.ndarray, shortfall: np.ndarray, rows: np.ndarray) -> bool:
         """Give the next :meth:`solve_lp` a starting basis (before the first solve, no organization rows yet):
         one code per pair column in the master's order, per shortfall column (A·P, application-major) and per
-        row (load, pool, panel), each :data:`BASIC`, :data:`AT_LOWER` or :data:`AT_UPPER`. False when the master
-        already holds organization rows or a floor (no basis is set). HiGHS (1.16) takes any basis it is given,
-        one short of the rows or singular too, and repairs it before the simplex: the solve stays exact
-        (tests/matching/test_draw_start.py)."""
+        row (load, pool, panel), each :data:`BASIC`, :data:`AT_LOWER` or :data:`AT_UPPER`. False when HiGHS
+        already holds organization rows or the master has a floor variable (no basis is set). HiGHS (1.16)
+        takes any basis it is given, one with a basic variable too few or a singular one too, and repairs it
+        before the simplex: the solve stays exact (tests/matching/test_draw_start.py)."""
         if self._lp is None:
             self._lp = WarmLP(self)
         return self._lp.start_from(columns, shortfall, rows)
