@@ -37,7 +37,7 @@ import numpy as np
 from matching.bits import BitMatrix
 from matching.greedy import greedy_panels, initial_candidates
 from matching.instance import Instance, org_counts
-from matching.lp import PRICING_BLOCK, LPResult, Master, largest_magnitude
+from matching.lp import LPResult, Master, block_width, largest_magnitude
 from matching.network import PRICED_PER_APP, best_per_column, near_zero_pairs, network_optimum, pairs_above
 from matching.reserves import NoReplacement, exchange, replace
 from matching.rounding import SNAP, FlowNetwork
@@ -730,7 +730,7 @@ def restrict_to_one_pool(instance: Instance, kept: dict[tuple[int, int], int]) -
         column = np.where(instance.expert_org >= 0, instance.expert_org, n_orgs)     # n_orgs: no organization
         own = instance.expert_pool.astype(np.int16)[:, None]
         touched = np.unique(apps)
-        width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
+        width = block_width(instance)
         for start in range(0, len(touched), width):
             block = touched[start:start + width]
             first, last = np.searchsorted(apps, block[0]), np.searchsorted(apps, block[-1], side="right")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matching.instance import GUESS, SAMPLE_STRIDE, Instance, best_first, nonzero_2d
-from matching.lp import PRICING_BLOCK
+from matching.lp import application_blocks
 
 LIST_DEPTH = 40
 """Experts per (application, pool) the load prices are estimated over (:func:`load_prices`)."""
@@ -104,10 +104,9 @@ def timed_greedy_panels(instance: Instance, weight: np.ndarray) -> tuple[tuple[n
     seated: list[int] = []
     counts: list[int] = []
     reading = 0.0
-    width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
     ranked_at_once = max(1, GREEDY_BLOCK // max(instance.n_experts, 1))
-    for start in range(0, instance.n_apps, width):
-        stop = min(instance.n_apps, start + width)
+    for block in application_blocks(instance):
+        start, stop = block.start, block.stop
         clock = time.perf_counter()
         # read in the matrix's own order, then its rows (experts) put in pool order: each pool a slice of rows
         read = np.where(instance.allowed[:, start:stop], weight[:, start:stop], np.float32(-np.inf))[order]
@@ -367,12 +366,10 @@ def shortlists(instance: Instance, weight: np.ndarray, depth: int) -> np.ndarray
         Expert indices, −1 where a pool has fewer allowed experts.
     """
     out = np.full((instance.n_apps, instance.n_pools, depth), -1, dtype=np.int64)
-    width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
     for p in range(instance.n_pools):
         members = np.nonzero(instance.expert_pool == p)[0]
         k = min(depth, len(members))
-        for start in range(0, instance.n_apps if k else 0, width):
-            block = slice(start, min(instance.n_apps, start + width))
+        for block in application_blocks(instance) if k else ():
             scores = np.where(instance.allowed[members, block], weight[members, block], -np.inf)
             top = np.argpartition(-scores, k - 1, axis=0)[:k] if k < len(members) else \
                 np.broadcast_to(np.arange(k)[:, None], (k, scores.shape[1]))

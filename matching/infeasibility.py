@@ -17,7 +17,7 @@ from scipy import sparse
 
 from matching.greedy import initial_candidates
 from matching.instance import Instance, Labels
-from matching.lp import PRICING_BLOCK, Master
+from matching.lp import Master, application_blocks
 from matching.solve import generate_columns
 
 
@@ -117,9 +117,7 @@ def _capacities(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray]
             shape=(n_orgs, instance.n_experts))))
     counts = np.zeros((instance.n_pools + 1, instance.n_apps), dtype=np.int64)
     distinct = np.zeros_like(counts)
-    width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
-    for start in range(0, instance.n_apps, width):
-        block = slice(start, min(instance.n_apps, start + width))
+    for block in application_blocks(instance):
         allowed = instance.allowed[:, block]
         values = allowed.astype(np.float32)
         for g, (members, loose, indicator) in enumerate(indicators):

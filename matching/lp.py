@@ -40,6 +40,18 @@ from matching.instance import Instance, best_first_columns, nonzero_2d
 PRICING_BLOCK = 1 << 22
 """Pairs priced at once (32 MB of float64): pricing walks the applications in blocks of this many pairs."""
 
+
+def block_width(instance: Instance) -> int:
+    """Applications in a block of :data:`PRICING_BLOCK` pairs (at least one)."""
+    return max(1, PRICING_BLOCK // max(instance.n_experts, 1))
+
+
+def application_blocks(instance: Instance) -> Iterator[slice]:
+    """The blocks of applications every pass over all pairs walks: :data:`PRICING_BLOCK` pairs at a time."""
+    width = block_width(instance)
+    for start in range(0, instance.n_apps, width):
+        yield slice(start, min(instance.n_apps, start + width))
+
 FIXED_BONUS = 1e6
 """Added to a fixed pair's value in :meth:`Master.panel_bound` so that every application's best panel takes it."""
 
@@ -375,11 +387,8 @@ class Master:
 
     # ------------------------------------------------------------------------------------------------ duals
     def application_blocks(self) -> Iterator[slice]:
-        """The blocks of applications every pass over all pairs walks: :data:`PRICING_BLOCK` pairs at a time."""
-        inst = self.instance
-        width = max(1, PRICING_BLOCK // max(inst.n_experts, 1))
-        for start in range(0, inst.n_apps, width):
-            yield slice(start, min(inst.n_apps, start + width))
+        """The blocks of applications every pass over all pairs walks (:func:`application_blocks`)."""
+        return application_blocks(self.instance)
 
     def reduced_cost_blocks(self, lp: LPResult) -> Iterator[tuple[slice, np.ndarray]]:
         """Reduced costs of every (expert, application) pair for the duals of ``lp``, a block of applications at

@@ -28,7 +28,7 @@ from scipy.sparse.csgraph import minimum_spanning_tree
 
 from matching.bits import PairSet
 from matching.instance import Instance, best_first_columns
-from matching.lp import AT_LOWER, AT_UPPER, BASIC, PRICING_BLOCK, FixedPairs
+from matching.lp import AT_LOWER, AT_UPPER, BASIC, FixedPairs, application_blocks, block_width
 
 COST_SCALE = 1e7
 """Weights (divided by the largest, when that is above 1) are multiplied by this and rounded to integers for
@@ -552,9 +552,7 @@ def _best_pairs_above(instance: Instance, weight: np.ndarray, optimum: NetworkOp
     10,000 × 25,000, 57 s at 20,000 × 50,000."""
     found_e, found_a = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     fixed = FixedPairs(instance)
-    width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
-    for start in range(0, instance.n_apps, width):
-        apps = slice(start, min(start + width, instance.n_apps))
+    for apps in application_blocks(instance):
         rc = _reduced_costs(instance, weight, optimum, apps)
         # a fixed pair is assigned before the flow and may price high: struck out before choosing, not after,
         # so that it takes no application's place
@@ -564,7 +562,7 @@ def _best_pairs_above(instance: Instance, weight: np.ndarray, optimum: NetworkOp
         rc[fixed.within(apps)] = -np.inf
         columns, experts, _ = best_first_columns(rc, np.full(rc.shape[1], per_app), above=threshold)
         order = np.lexsort((columns, experts))
-        found_e.append(experts[order]), found_a.append(columns[order] + start)
+        found_e.append(experts[order]), found_a.append(columns[order] + apps.start)
     return np.concatenate(found_e), np.concatenate(found_a)
 
 
@@ -621,7 +619,7 @@ def organization_alternatives(instance: Instance, weight: np.ndarray, optimum: N
     held = org >= 0
     code, count = np.unique(optimum.apps[held].astype(np.int64) * max(n_orgs, 1) + org[held], return_counts=True)
     broken = np.unique(code[count > instance.max_per_org * units] // max(n_orgs, 1))
-    width = max(1, PRICING_BLOCK // max(instance.n_experts, 1))
+    width = block_width(instance)
     found_e, found_a = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for start in range(0, len(broken), width):
         apps = broken[start:start + width]

@@ -357,7 +357,7 @@ def test_a_restriction_forbids_exactly_each_kept_organizations_experts_outside_i
     ``block`` applications (one, two or three applications a block, so that block edges fall between kept
     applications and on ones with nothing kept; or all of them at once)."""
     instance = crowded_instance(seed) if seed % 2 else contended_instance(seed)
-    monkeypatch.setattr(draw_module, "PRICING_BLOCK", block * instance.n_experts)
+    monkeypatch.setattr("matching.lp.PRICING_BLOCK", block * instance.n_experts)
     rng = np.random.default_rng(seed)
     n_orgs = int(instance.expert_org.max()) + 1
     kept = {(int(a), int(o)): int(rng.integers(instance.n_pools))

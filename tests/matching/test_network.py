@@ -285,7 +285,7 @@ def test_pricing_finds_the_pairs_a_full_pass_prices_out(monkeypatch, seed, n_exp
     tied prices (the sampled threshold then ties with many pairs), with blocks of one to four applications and
     columns where fewer pairs than ``per_app`` price out; with and without the higher first threshold, which the
     pricing's 70 or 200 pairs an application take and these small rounds' few would not."""
-    monkeypatch.setattr("matching.network.PRICING_BLOCK", width * n_experts)
+    monkeypatch.setattr("matching.lp.PRICING_BLOCK", width * n_experts)
     monkeypatch.setattr("matching.instance.GUESS_FROM", 1 if guess else 10**6)
     instance = contended_instance(seed, n_experts, n_apps, n_orgs=4) if contended else \
         random_instance(seed, n_experts, n_apps, load_cap=3, n_fixed=min(2, n_experts // 4))

@@ -718,7 +718,7 @@ def test_greedy_panels_are_the_plain_greedy_panels(seed, n_pools, large, apps_a_
                         panel_size=np.full(n_apps, panel), pool_quotas=np.stack([low, high], axis=1),
                         max_per_org=int(rng.integers(1, 3)), fixed=fixed)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(matching.greedy, "PRICING_BLOCK", n_experts * (apps_a_block + 1))     # read
+        patch.setattr(matching.lp, "PRICING_BLOCK", n_experts * (apps_a_block + 1))         # read
         patch.setattr(matching.greedy, "GREEDY_BLOCK", n_experts * apps_a_block)             # ranked at once
         depth, pool_depth = (5, 3) if short else (40, 20)
         patch.setattr(matching.greedy, "GREEDY_DEPTH", depth)
