@@ -52,7 +52,7 @@ import numpy as np  # noqa: E402
 
 from matching.instance import Instance  # noqa: E402
 from matching.lp import LPResult, Master  # noqa: E402
-from matching.solve import Solution, duals_at, solve_total  # noqa: E402
+from matching.solve import Solution, duals_at, price_duals, solve_total  # noqa: E402
 
 PICKLES = {"M": "/tmp/lead/M.pkl", "L": "/tmp/lead/L.pkl", "Q": "/tmp/lead/Q.pkl", "10K": "/tmp/xlflow/10K.pkl"}
 
@@ -84,17 +84,10 @@ def certificate(instance: Instance, solution: Solution) -> tuple[Master, LPResul
     and 0 for a panel bound, a time-limited solve's: no panel and pool duals)."""
     master = Master(instance, instance.fit)
     duals = duals_at(master, solution.prices)
-    prices = prices_only(instance, duals.y_load, duals.y_org)
+    prices = price_duals(instance, duals.y_load, duals.y_org)
     if solution.prices.panel is None:
         return master, prices, None, 0.0
     return master, prices, duals, max(solution.prices.value - solution.objective, 0.0)
-
-
-def prices_only(instance: Instance, load_price: np.ndarray, org_price: np.ndarray) -> LPResult:
-    """Duals with only load and organization prices (the panel and pool duals zero)."""
-    n_a, n_p = instance.n_apps, instance.n_pools
-    return LPResult(x=np.zeros(0), shortfall=np.zeros((n_a, n_p)), t=0.0, objective=0.0, y_load=load_price,
-                    y_panel=np.zeros(n_a), y_pool=np.zeros((n_a, n_p)), y_org=org_price, y_floor=np.zeros(n_a))
 
 
 def best_panels(tops: list[np.ndarray], quotas: np.ndarray, panel_size: np.ndarray,
@@ -239,9 +232,7 @@ def depth_by_fit(instance: Instance, master: Master, floor: np.ndarray) -> tuple
     and with fit equal to it; 0 where ``floor`` is +inf."""
     shape = (instance.n_apps, instance.n_pools)
     at_least, above, ties = np.zeros(shape, np.int64), np.zeros(shape, np.int64), np.zeros(shape, np.int64)
-    width = max(1, (1 << 22) // max(instance.n_experts, 1))
-    for start in range(0, instance.n_apps, width):
-        apps = slice(start, min(instance.n_apps, start + width))
+    for apps in master.application_blocks():
         for p, members in enumerate(master.pool_members):
             fit = np.where(instance.allowed[members, apps], instance.fit[members, apps], -np.inf)
             edge = floor[apps, p].astype(np.float32)

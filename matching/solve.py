@@ -134,16 +134,22 @@ def duals_at(master: Master, prices: BoundPrices) -> LPResult:
     """``prices`` as duals of ``master`` (a master of the solve's instance, weight and floor, none of whose
     LPs is solved after this: its organization rows gain those the prices name); a panel bound's panel and pool
     duals are zero."""
-    inst = master.instance
-    n_a, n_p = inst.n_apps, inst.n_pools
     rows = np.array([master.org_rows.setdefault((int(a), int(o)), len(master.org_rows))
                      for a, o in prices.org_pairs], dtype=np.int64)
     y_org = np.zeros(len(master.org_rows))
     y_org[rows] = prices.org
-    return LPResult(x=np.zeros(0), shortfall=np.zeros((n_a, n_p)), t=0.0, objective=0.0, y_load=prices.load,
-                    y_panel=np.zeros(n_a) if prices.panel is None else prices.panel,
-                    y_pool=np.zeros((n_a, n_p)) if prices.pool is None else prices.pool, y_org=y_org,
-                    y_floor=np.zeros(n_a) if prices.floor_duals is None else prices.floor_duals)
+    return price_duals(master.instance, prices.load, y_org, prices.panel, prices.pool, prices.floor_duals)
+
+
+def price_duals(instance: Instance, load: np.ndarray, org: np.ndarray, panel: np.ndarray | None = None,
+                pool: np.ndarray | None = None, floor: np.ndarray | None = None) -> LPResult:
+    """Duals made of prices, with no LP behind them: load and organization prices, and panel, pool and
+    fit-floor duals where given (zero where not, as a panel bound's are)."""
+    n_a, n_p = instance.n_apps, instance.n_pools
+    return LPResult(x=np.zeros(0), shortfall=np.zeros((n_a, n_p)), t=0.0, objective=0.0, y_load=load,
+                    y_panel=np.zeros(n_a) if panel is None else panel,
+                    y_pool=np.zeros((n_a, n_p)) if pool is None else pool, y_org=org,
+                    y_floor=np.zeros(n_a) if floor is None else floor)
 
 
 def bound_at_prices(master: Master, prices: BoundPrices) -> float:
@@ -690,10 +696,7 @@ def panel_bound_at(master: Master, load_price: np.ndarray, org_price: np.ndarray
     ``loads``, each expert's count in those best panels is added to it."""
     if not master.panel_bound_applies:
         return np.inf
-    inst = master.instance
-    n_a, n_p = inst.n_apps, inst.n_pools
-    prices = LPResult(x=np.zeros(0), shortfall=np.zeros((n_a, n_p)), t=0.0, objective=0.0, y_load=load_price,
-                      y_panel=np.zeros(n_a), y_pool=np.zeros((n_a, n_p)), y_org=org_price, y_floor=np.zeros(n_a))
+    prices = price_duals(master.instance, load_price, org_price)
     blocks = (master.reduced_cost_blocks(prices) if org_price.any()      # else no E × block reduced costs
               else ((apps, None) for apps in master.application_blocks()))
     return master.panel_bound_base(prices) + sum(master.panel_bound(apps, rc, prices, loads) for apps, rc in blocks)
