@@ -57,8 +57,7 @@ class Instance:
 
     def __post_init__(self) -> None:
         n_experts, n_apps = self.fit.shape
-        if isinstance(self.allowed, np.ndarray):
-            object.__setattr__(self, "allowed", BitMatrix.of(self.allowed))
+        self._pack_allowed()
         if not isinstance(self.allowed, BitMatrix):
             raise TypeError(f"allowed is a BitMatrix or a bool ndarray, not {type(self.allowed).__name__}")
         if self.allowed.shape != (n_experts, n_apps):
@@ -77,6 +76,10 @@ class Instance:
     def __setstate__(self, state: dict) -> None:
         """Unpickling skips ``__post_init__``: an instance pickled with ``allowed`` a bool ndarray is packed here."""
         self.__dict__.update(state)
+        self._pack_allowed()
+
+    def _pack_allowed(self) -> None:
+        """``allowed`` given as a bool ndarray becomes its :class:`BitMatrix`."""
         if isinstance(self.allowed, np.ndarray):
             object.__setattr__(self, "allowed", BitMatrix.of(self.allowed))
 
