@@ -18,6 +18,7 @@ import pytest
 
 from web.extensions import db
 from web.jobs.queue import QUEUES, queue
+from web.jobs.runner import claim, run_claimed
 from web.models import Job
 
 QUEUE = os.environ.get("PANEL_TEST_QUEUE") or "sqlite"
@@ -39,6 +40,23 @@ def empty_queue(app):
     flush_queues(app)
     yield
     flush_queues(app)
+
+
+def queued_job(app, attempts: int = 0) -> int:
+    """A ranking job in the database at ``attempts``, with no message on any queue; returns its id."""
+    with app.app_context():
+        job = Job(kind="ranking", params={}, attempts=attempts)
+        db.session.add(job)
+        db.session.commit()
+        return job.id
+
+
+def run_in(app, job_id: int, work) -> None:
+    """An attempt at the job, as a worker runs its message (web/jobs/tasks.py ``run_job``): claimed, then run."""
+    with app.app_context():
+        job = claim(job_id)
+        if job is not None:
+            run_claimed(job, work)
 
 
 def ask_for(app, kind: str, round_id: int | None = None, **params) -> int:

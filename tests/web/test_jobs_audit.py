@@ -12,18 +12,11 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
+from tests.web.queue_helpers import queued_job, run_in
 from web.extensions import db
-from web.jobs.runner import MAX_ATTEMPTS, STALL_SECONDS, JobFailed, claim, run_claimed, stalled_jobs
+from web.jobs.runner import MAX_ATTEMPTS, STALL_SECONDS, JobFailed, claim, stalled_jobs
 from web.models import AuditEvent, Job, utcnow
 from web.services import audit
-
-
-def queued_job(app, attempts: int = 0) -> int:
-    with app.app_context():
-        job = Job(kind="ranking", params={}, attempts=attempts)
-        db.session.add(job)
-        db.session.commit()
-        return job.id
 
 
 def job_events(app) -> list[tuple]:
@@ -31,14 +24,6 @@ def job_events(app) -> list[tuple]:
         return [(event.action, event.actor_id, event.actor_name, event.entity_type, event.entity_id, event.before,
                  event.after)
                 for event in db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("job.%")))]
-
-
-def run_in(app, job_id: int, work) -> None:
-    """An attempt at the job, as a worker runs its message (web/jobs/tasks.py ``run_job``): claimed, then run."""
-    with app.app_context():
-        job = claim(job_id)
-        if job is not None:
-            run_claimed(job, work)
 
 
 def ended(state: str, attempts: int, error: str | None) -> dict:

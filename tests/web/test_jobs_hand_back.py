@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
-from tests.web.queue_helpers import QUEUE, empty_queue  # noqa: F401  (empty_queue: an autouse fixture)
+from tests.web.queue_helpers import QUEUE, empty_queue, queued_job, run_in  # noqa: F401  (empty_queue: autouse)
 from web.extensions import db
 from web.jobs import hand_backs, runner
 from web.jobs.queue import GENERAL, Consumers, Stopping, jobs_waiting, queue
@@ -23,24 +23,10 @@ SECONDS = 10
 """The most any step here waits for another thread."""
 
 
-def queued_job(app) -> int:
-    with app.app_context():
-        job = Job(kind="ranking", params={})
-        db.session.add(job)
-        db.session.commit()
-        return job.id
-
-
 def attempt(app, job_id: int, work) -> threading.Thread:
     """An attempt at the job on a thread of its own, as a consumer's worker thread runs its message
     (web/jobs/tasks.py ``run_job``): claimed, then run."""
-    def run() -> None:
-        with app.app_context():
-            job = runner.claim(job_id)
-            if job is not None:
-                runner.run_claimed(job, work)
-
-    thread = threading.Thread(target=run, daemon=True)
+    thread = threading.Thread(target=run_in, args=(app, job_id, work), daemon=True)
     thread.start()
     return thread
 
